@@ -1,0 +1,268 @@
+import Foundation
+import Yams
+
+/// A feed's file format.
+public enum FeedFormat: String, Sendable, Codable, CaseIterable { case csv, xml }
+
+/// How one feed (the SIS export, the enrollment submissions) is read.
+public struct FeedConfig: Sendable {
+  public var format: FeedFormat = .csv
+  public var encoding: TextEncoding = .utf8
+  public var delimiter: UInt8 = UInt8(ascii: ",")
+  public var dateFormats: [DatePattern] = [.monthDayYear, .iso]
+  /// Inbox file name per layout name (`students` → `students.csv`).
+  public var files: [String: String] = [:]
+  /// Other header or element names per layout: alias → field.
+  public var headerAliases: [String: [String: String]] = [:]
+
+  public var dialect: CSVDialect { CSVDialect(delimiter: delimiter, encoding: encoding) }
+}
+
+/// One column of a delivery file: its header and the record field it carries.
+public struct DeliveryColumn: Sendable, Hashable, Codable {
+  public var name: String
+  public var field: String
+}
+
+/// The configurable CSV delivery profile.
+public struct CSVProfileConfig: Sendable {
+  public var writer = CSVWriterOptions(lineEnding: .crlf)
+  public var dateFormat: DatePattern = .monthDayYear
+  /// Delivery file → its columns, for `students_new`, `students_update`, `contacts`, `documents`.
+  public var files: [String: [DeliveryColumn]] = CSVProfileConfig.defaultFiles
+
+  public static let studentColumns = [
+    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "SchoolID",
+    "Street", "City", "State", "Zip", "Home_Phone", "Email",
+  ]
+  public static let defaultFiles: [String: [DeliveryColumn]] = [
+    "students_new": (["Submission_ID", "Student_Ref"] + studentColumns).map { DeliveryColumn(name: $0, field: $0) },
+    "students_update": (["Student_Number", "Submission_ID"] + studentColumns).map { DeliveryColumn(name: $0, field: $0) },
+    "contacts": ([
+      "Contact_ID", "Student_Number", "Student_Ref", "Submission_ID", "First_Name", "Last_Name", "Relationship",
+      "Phone", "Email", "Street", "City", "State", "Zip",
+    ]).map { DeliveryColumn(name: $0, field: $0) },
+    "documents": (["Student_Number", "Student_Ref", "Submission_ID", "Doc_Type", "File_Name", "SHA256"])
+      .map { DeliveryColumn(name: $0, field: $0) },
+  ]
+}
+
+/// A pipeline definition (`pipelines/*.yaml`): where files are, how feeds are read, how delivery is written.
+///
+/// Paths under `paths` are relative to the working directory; files named elsewhere (the Plugin.xml,
+/// the mapping files) are relative to the config file's folder.
+public struct PipelineConfig: Sendable {
+  public var path: String
+  /// SHA-256 of the YAML bytes.
+  public var sha256: String
+  public var districtName = "District"
+  public var timeZone: TimeZone = TimeZone(identifier: "America/Chicago")!
+  public var workdir: String?
+  public var inbox = "inbox"
+  public var outbox = "outbox"
+  public var archive = "archive"
+  public var pluginPath: String?
+  public var buildingMapPath: String?
+  public var tardyCodesPath: String?
+  public var sisExport = FeedConfig(files: [
+    "students": "students.csv", "contacts": "contacts.csv", "schools": "schools.csv",
+    "attendance_codes": "attendance_codes.csv",
+  ])
+  public var submissions = FeedConfig(files: [
+    "submissions": "submissions.csv", "submission_contacts": "submission_contacts.csv",
+    "submission_documents": "submission_documents.csv",
+  ])
+  public var matcher = "placeholder"
+  public var csvProfile = CSVProfileConfig()
+  public var autoClose = true
+
+  static let topKeys = ["version", "district", "workdir", "paths", "plugin", "mappings", "sis_export", "submissions",
+                        "matching", "delivery", "batch"]
+
+  /// Loads and validates a pipeline file.
+  ///
+  /// - Throws: `SISDropError` (66 when missing, 78 for an unknown key or a bad value, naming key and line).
+  public static func load(path: String) throws -> PipelineConfig {
+    let absolute = FileSystem.absolute(path)
+    guard FileSystem.exists(absolute) else {
+      throw SISDropError.missingInput(absolute, hint: "name an existing pipeline file with --pipeline")
+    }
+    let bytes = try FileSystem.readFile(absolute)
+    return try parse(bytes: bytes, path: absolute)
+  }
+
+  public static func parse(bytes: [UInt8], path: String) throws -> PipelineConfig {
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+      throw SISDropError.configuration("the pipeline file is not UTF-8", at: SourceLocation(path: path))
+    }
+    let node: Node?
+    do {
+      node = try Yams.compose(yaml: text)
+    } catch let error as YamlError {
+      throw SISDropError.configuration("not valid YAML: \(error)", at: SourceLocation(path: path))
+    }
+    guard let node else { throw SISDropError.configuration("the pipeline file is empty", at: SourceLocation(path: path)) }
+    var config = PipelineConfig(path: path, sha256: SHA256.hex(bytes))
+    let base = (path as NSString).deletingLastPathComponent
+    let root = try ConfigNode(node: node, keyPath: "", file: path).mapping(allowed: topKeys)
+
+    if let version = root["version"], try version.int(in: 1...1000) != 1 {
+      throw version.error("this sisdrop reads pipeline version 1")
+    }
+    if let district = try root["district"]?.mapping(allowed: ["name", "time_zone"]) {
+      if let name = district["name"] { config.districtName = try name.string() }
+      if let zone = district["time_zone"] {
+        let id = try zone.string()
+        guard let timeZone = TimeZone(identifier: id) else {
+          throw zone.error("'\(id)' is not an IANA time zone", hint: "use a name such as America/Chicago")
+        }
+        config.timeZone = timeZone
+      }
+    }
+    if let workdir = root["workdir"] { config.workdir = FileSystem.absolute(try workdir.string(), relativeTo: base) }
+    if let paths = try root["paths"]?.mapping(allowed: ["inbox", "outbox", "archive"]) {
+      if let value = paths["inbox"] { config.inbox = try value.string() }
+      if let value = paths["outbox"] { config.outbox = try value.string() }
+      if let value = paths["archive"] { config.archive = try value.string() }
+    }
+    func file(_ node: ConfigNode) throws -> String {
+      let resolved = FileSystem.absolute(try node.string(), relativeTo: base)
+      guard FileSystem.exists(resolved) else {
+        throw node.error("file not found: \(resolved)", hint: "paths are relative to the pipeline file's folder")
+      }
+      return resolved
+    }
+    if let plugin = root["plugin"] { config.pluginPath = try file(plugin) }
+    if let mappings = try root["mappings"]?.mapping(allowed: ["building_map", "tardy_codes"]) {
+      if let value = mappings["building_map"] { config.buildingMapPath = try file(value) }
+      if let value = mappings["tardy_codes"] { config.tardyCodesPath = try file(value) }
+    }
+    if let feed = root["sis_export"] {
+      config.sisExport = try parseFeed(feed, defaults: config.sisExport, layouts: Layouts.sisExport)
+    }
+    if let feed = root["submissions"] {
+      config.submissions = try parseFeed(
+        feed, defaults: config.submissions,
+        layouts: [Layouts.submissions, Layouts.submissionContacts, Layouts.submissionDocuments])
+    }
+    if let matching = try root["matching"]?.mapping(allowed: ["method"]) {
+      if let method = matching["method"] {
+        let name = try method.string()
+        guard MatcherRegistry.names.contains(name) else {
+          throw method.error("unknown matcher '\(name)'", hint: "one of: \(MatcherRegistry.names.joined(separator: ", "))")
+        }
+        config.matcher = name
+      }
+    }
+    if let delivery = try root["delivery"]?.mapping(allowed: ["profile", "csv"]) {
+      if let profile = delivery["profile"], try profile.string() != "csv" {
+        throw profile.error("unknown delivery profile '\(try profile.string())'", hint: "this version delivers the csv profile")
+      }
+      if let csv = delivery["csv"] { config.csvProfile = try parseCSVProfile(csv) }
+    }
+    if let batch = try root["batch"]?.mapping(allowed: ["auto_close"]) {
+      if let value = batch["auto_close"] { config.autoClose = try value.bool() }
+    }
+    return config
+  }
+
+  private static func parseFeed(_ node: ConfigNode, defaults: FeedConfig, layouts: [Layout]) throws -> FeedConfig {
+    var feed = defaults
+    let keys = try node.mapping(allowed: ["format", "encoding", "delimiter", "date_formats", "files", "header_aliases"])
+    if let format = keys["format"] {
+      feed.format = try format.choice(FeedFormat.self)
+      if feed.format == .xml && keys["files"] == nil {
+        feed.files = feed.files.mapValues { ($0 as NSString).deletingPathExtension + ".xml" }
+        if feed.files["submissions"] != nil { feed.files = ["submissions": "submissions.xml"] }
+      }
+    }
+    if let encoding = keys["encoding"] { feed.encoding = try encoding.choice(TextEncoding.self) }
+    if let delimiter = keys["delimiter"] { feed.delimiter = try delimiter.delimiter() }
+    if let formats = keys["date_formats"] {
+      feed.dateFormats = try formats.list().map { item in
+        let text = try item.string()
+        guard let pattern = DatePattern(text) else {
+          throw item.error("'\(text)' is not a date format", hint: "use MM, DD, YYYY (or M, D) with separators, e.g. MM/DD/YYYY")
+        }
+        return pattern
+      }
+    }
+    let names = layouts.map(\.name)
+    if let files = keys["files"] {
+      feed.files = [:]
+      for (name, value) in try files.freeMapping() {
+        guard names.contains(name) else { throw value.error("unknown file '\(name)'", hint: "one of: \(names.joined(separator: ", "))") }
+        feed.files[name] = try value.string()
+      }
+    }
+    if let aliases = keys["header_aliases"] {
+      for (name, value) in try aliases.freeMapping() {
+        guard let layout = layouts.first(where: { $0.name == name }) else {
+          throw value.error("unknown layout '\(name)'", hint: "one of: \(names.joined(separator: ", "))")
+        }
+        var map: [String: String] = [:]
+        for (alias, field) in try value.freeMapping() {
+          let target = try field.string()
+          guard layout.fields.contains(target) else {
+            throw field.error("'\(target)' is not a \(name) field", hint: "fields: \(layout.fields.joined(separator: ", "))")
+          }
+          map[alias] = target
+        }
+        feed.headerAliases[name] = map
+      }
+    }
+    return feed
+  }
+
+  private static func parseCSVProfile(_ node: ConfigNode) throws -> CSVProfileConfig {
+    var profile = CSVProfileConfig()
+    let keys = try node.mapping(allowed: ["delimiter", "line_ending", "encoding", "quote_all", "date_format", "files"])
+    if let value = keys["delimiter"] { profile.writer.delimiter = try value.delimiter() }
+    if let value = keys["line_ending"] {
+      guard let ending = CSVWriterOptions.LineEnding(rawValue: try value.string()) else { throw value.error("expected lf or crlf") }
+      profile.writer.lineEnding = ending
+    }
+    if let value = keys["encoding"] {
+      guard let encoding = CSVWriterOptions.OutputEncoding(rawValue: try value.string()) else {
+        throw value.error("expected utf-8, utf-8-bom or windows-1252")
+      }
+      profile.writer.encoding = encoding
+    }
+    if let value = keys["quote_all"] { profile.writer.quoteAll = try value.bool() }
+    if let value = keys["date_format"] {
+      guard let pattern = DatePattern(try value.string()) else { throw value.error("not a date format") }
+      profile.dateFormat = pattern
+    }
+    if let files = keys["files"] {
+      for (name, value) in try files.freeMapping() {
+        guard let known = CSVProfileConfig.defaultFiles[name] else {
+          throw value.error("unknown delivery file '\(name)'", hint: "one of: \(CSVProfileConfig.defaultFiles.keys.sorted().joined(separator: ", "))")
+        }
+        let allowedFields = Set(known.map(\.field))
+        profile.files[name] = try value.list().map { item in
+          // A column is either `Field` or `{Header: Field}`.
+          if case .scalar = item.node {
+            let field = try item.string()
+            guard allowedFields.contains(field) else {
+              throw item.error("unknown field '\(field)' for \(name)", hint: "fields: \(known.map(\.field).joined(separator: ", "))")
+            }
+            return DeliveryColumn(name: field, field: field)
+          }
+          let pairs = try item.freeMapping()
+          guard pairs.count == 1, let (header, fieldNode) = pairs.first else {
+            throw item.error("a column is a field name or one 'Header: Field' pair")
+          }
+          let field = try fieldNode.string()
+          guard allowedFields.contains(field) else {
+            throw fieldNode.error("unknown field '\(field)' for \(name)", hint: "fields: \(known.map(\.field).joined(separator: ", "))")
+          }
+          return DeliveryColumn(name: header, field: field)
+        }
+      }
+    }
+    return profile
+  }
+
+  /// A path under `paths`, resolved against the working directory.
+  public func resolve(_ path: String, workdir: String) -> String { FileSystem.absolute(path, relativeTo: workdir) }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Publishes a batch's delivery files into the outbox so that a reader never sees half a file.
+///
+/// Each file is copied into a staging folder inside the outbox (same filesystem), fsynced, and
+/// renamed into place; the outbox folder is fsynced; the batch trigger `<batch>.ready` (each
+/// file's SHA-256, size and rows) comes last. Publishing the same content again is a no-op;
+/// different content under a published name is refused.
+public enum Publisher {
+  public static func readyName(_ batch: String) -> String { "\(batch).ready" }
+  static let stagingName = ".sisdrop-staging"
+
+  /// The entries of a ready file: name, SHA-256, size, rows.
+  static func entries(_ readyPath: String) throws -> [(name: String, sha256: String, size: Int64, rows: Int)] {
+    try BatchLifecycle.readTable(readyPath).map { ($0[0], $0[1], Int64($0[2]) ?? -1, Int($0[3]) ?? -1) }
+  }
+
+  /// Publishes the files a deliver folder lists in its ready file.
+  ///
+  /// - Throws: `SISDropError` 73 when the outbox already holds different content under a name.
+  public static func publish(batch: String, deliverFolder: String, outbox: String) throws -> [FileRecord] {
+    guard FileSystem.isDirectory(outbox) else {
+      throw SISDropError(.cannotCreate, "the outbox folder does not exist", at: SourceLocation(path: outbox),
+                         hint: "create it, or set paths.outbox in the pipeline config")
+    }
+    let staging = outbox + "/" + stagingName
+    try FileSystem.makeDirectory(staging)
+    let ready = readyName(batch)
+    var published: [FileRecord] = []
+    let names = try entries(deliverFolder + "/" + ready).map(\.name) + [ready]
+    for name in names {
+      let source = deliverFolder + "/" + name
+      let target = outbox + "/" + name
+      let record = try FileRecord.of(source, relativeTo: deliverFolder)
+      if FileSystem.exists(target) {
+        let existing = try SHA256.file(at: target)
+        guard existing.sha256 == record.sha256 else {
+          throw SISDropError(
+            .cannotCreate, "the outbox already holds a different \(name) for batch \(batch)", at: SourceLocation(path: target),
+            hint: "a published delivery is never overwritten: if the SIS has not imported it, remove it from the outbox and deliver again")
+        }
+        published.append(record)
+        continue
+      }
+      let temporary = staging + "/" + name
+      try FileSystem.removeTree(temporary)
+      try FileSystem.copyFile(source, to: temporary)
+      try FileSystem.rename(temporary, to: target)
+      try FileSystem.syncDirectory(outbox)
+      published.append(record)
+    }
+    return published
+  }
+
+  /// Checks that the outbox holds what the deliver folder lists, byte for byte.
+  public static func verify(batch: String, deliverFolder: String, outbox: String) throws -> [FileRecord] {
+    let ready = readyName(batch)
+    var records: [FileRecord] = []
+    for name in try entries(deliverFolder + "/" + ready).map(\.name) + [ready] {
+      let target = outbox + "/" + name
+      guard FileSystem.exists(target) else {
+        throw SISDropError(.dataError, "\(name) is not in the outbox", at: SourceLocation(path: outbox),
+                           hint: "run the deliver stage again to publish it")
+      }
+      let expected = try FileRecord.of(deliverFolder + "/" + name, relativeTo: deliverFolder)
+      let found = try SHA256.file(at: target)
+      guard found.sha256 == expected.sha256 else {
+        throw SISDropError(.dataError, "\(name) in the outbox differs from the batch's delivery", at: SourceLocation(path: target),
+                           hint: "the outbox file was changed after publishing: restore it from \(deliverFolder)")
+      }
+      records.append(expected)
+    }
+    return records
+  }
+}

@@ -1,0 +1,112 @@
+import Foundation
+
+/// A calendar date without a time: what a birth date is.
+public struct CalendarDate: Sendable, Hashable, Comparable, Codable {
+  public var year: Int
+  public var month: Int
+  public var day: Int
+
+  public static func < (a: CalendarDate, b: CalendarDate) -> Bool {
+    (a.year, a.month, a.day) < (b.year, b.month, b.day)
+  }
+
+  static func daysIn(month: Int, year: Int) -> Int {
+    switch month {
+    case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+    case 4, 6, 9, 11: return 30
+    default: return 31
+    }
+  }
+
+  /// Nil for a day that does not exist (02/30, month 13).
+  public init?(year: Int, month: Int, day: Int) {
+    guard (1...12).contains(month), year >= 1000, year <= 9999, day >= 1, day <= CalendarDate.daysIn(month: month, year: year) else {
+      return nil
+    }
+    self.year = year
+    self.month = month
+    self.day = day
+  }
+
+  /// ISO 8601: `YYYY-MM-DD`, the form every stage file uses.
+  public var iso: String { String(format: "%04d-%02d-%02d", year, month, day) }
+
+  public init?(iso: String) {
+    guard let date = DatePattern.iso.parse(iso) else { return nil }
+    self = date
+  }
+}
+
+/// A date layout such as `MM/DD/YYYY` (PowerSchool's default) or `YYYY-MM-DD`.
+///
+/// Tokens: `YYYY`, `MM`/`M`, `DD`/`D`; anything else is a literal separator. `MM` and `DD`
+/// also accept one digit on input, as exports drop leading zeros.
+public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
+  enum Token: Hashable, Sendable { case year, month(pad: Bool), day(pad: Bool), literal(Character) }
+  let tokens: [Token]
+  public let description: String
+
+  public static let monthDayYear = DatePattern("MM/DD/YYYY")!
+  public static let iso = DatePattern("YYYY-MM-DD")!
+
+  public init?(_ text: String) {
+    var tokens: [Token] = []
+    var rest = Substring(text)
+    while !rest.isEmpty {
+      if rest.hasPrefix("YYYY") { tokens.append(.year); rest = rest.dropFirst(4) }
+      else if rest.hasPrefix("MM") { tokens.append(.month(pad: true)); rest = rest.dropFirst(2) }
+      else if rest.hasPrefix("DD") { tokens.append(.day(pad: true)); rest = rest.dropFirst(2) }
+      else if rest.hasPrefix("M") { tokens.append(.month(pad: false)); rest = rest.dropFirst() }
+      else if rest.hasPrefix("D") { tokens.append(.day(pad: false)); rest = rest.dropFirst() }
+      else if let c = rest.first, !c.isLetter && !c.isNumber { tokens.append(.literal(c)); rest = rest.dropFirst() }
+      else { return nil }
+    }
+    let fields = tokens.filter { if case .literal = $0 { return false } else { return true } }
+    guard fields.count == 3, tokens.contains(.year) else { return nil }
+    self.tokens = tokens
+    description = text
+  }
+
+  /// Parses a date; nil when the text does not fit the pattern. `valid` is false for a date that
+  /// fits but does not exist (02/30/2016).
+  public func match(_ text: String) -> (fits: Bool, date: CalendarDate?) {
+    var year = 0, month = 0, day = 0
+    var chars = Substring(text.trimmingCharacters(in: .whitespaces))
+    func number(maxDigits: Int) -> Int? {
+      let digits = chars.prefix { $0.isASCII && $0.isNumber }.prefix(maxDigits)
+      guard !digits.isEmpty else { return nil }
+      chars = chars.dropFirst(digits.count)
+      return Int(digits)
+    }
+    for token in tokens {
+      switch token {
+      case .year:
+        let start = chars
+        guard let value = number(maxDigits: 4), start.count - chars.count == 4 else { return (false, nil) }
+        year = value
+      case .month: guard let value = number(maxDigits: 2) else { return (false, nil) }; month = value
+      case .day: guard let value = number(maxDigits: 2) else { return (false, nil) }; day = value
+      case .literal(let c):
+        guard chars.first == c else { return (false, nil) }
+        chars = chars.dropFirst()
+      }
+    }
+    guard chars.isEmpty else { return (false, nil) }
+    return (true, CalendarDate(year: year, month: month, day: day))
+  }
+
+  public func parse(_ text: String) -> CalendarDate? { match(text).date }
+
+  public func format(_ date: CalendarDate) -> String {
+    var out = ""
+    for token in tokens {
+      switch token {
+      case .year: out += String(format: "%04d", date.year)
+      case .month(let pad): out += pad ? String(format: "%02d", date.month) : String(date.month)
+      case .day(let pad): out += pad ? String(format: "%02d", date.day) : String(date.day)
+      case .literal(let c): out.append(c)
+      }
+    }
+    return out
+  }
+}

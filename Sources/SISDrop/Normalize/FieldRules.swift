@@ -1,0 +1,185 @@
+import Foundation
+
+/// The normalisation of each kind of field, defined once (STYLE.md §8), used for submissions and
+/// for the SIS snapshot alike so that both sides of a comparison are cleaned the same way.
+public enum FieldRules {
+  /// NFC, trimmed, runs of white space folded to one space.
+  public static func text(_ value: String) -> String {
+    let nfc = value.precomposedStringWithCanonicalMapping
+    var out = ""
+    out.reserveCapacity(nfc.utf8.count)
+    var pendingSpace = false
+    for scalar in nfc.unicodeScalars {
+      if scalar.properties.isWhitespace || scalar == "\u{00A0}" {
+        pendingSpace = !out.isEmpty
+      } else {
+        if pendingSpace { out.append(" ") }
+        pendingSpace = false
+        out.unicodeScalars.append(scalar)
+      }
+    }
+    return out
+  }
+
+  /// A person's name for delivery: `text`, and a name typed all in capitals or all in lower case
+  /// is given capitals per part (`GARCÍA-LÓPEZ` → `García-López`, `o'brien` → `O'Brien`).
+  /// Mixed case is kept as typed: people spell their own names (`McDonald`, `de la Cruz`).
+  public static func name(_ value: String) -> String {
+    let cleaned = text(value)
+    let letters = cleaned.filter(\.isLetter)
+    guard !letters.isEmpty, letters == letters.uppercased() || letters == letters.lowercased() else { return cleaned }
+    var out = ""
+    var startOfPart = true
+    for character in cleaned {
+      if character.isLetter {
+        out += startOfPart ? character.uppercased() : character.lowercased()
+        startOfPart = false
+      } else {
+        out.append(character)
+        startOfPart = character == " " || character == "-" || character == "'" || character == "’"
+      }
+    }
+    return out
+  }
+
+  /// The comparison key of a name: lower case, diacritics removed, apostrophes and periods
+  /// dropped, hyphens and spaces folded to one space (`O'Brien` → `obrien`, `García-López` → `garcia lopez`).
+  public static func nameKey(_ value: String) -> String {
+    var out = ""
+    var pendingSpace = false
+    for scalar in value.decomposedStringWithCanonicalMapping.lowercased().unicodeScalars {
+      switch scalar.properties.generalCategory {
+      case .nonspacingMark, .spacingMark, .enclosingMark: continue
+      default: break
+      }
+      if scalar == "'" || scalar == "’" || scalar == "." || scalar == "`" { continue }
+      if scalar == "-" || scalar == "‐" || scalar.properties.isWhitespace || scalar == "," {
+        pendingSpace = !out.isEmpty
+        continue
+      }
+      if pendingSpace { out.append(" ") }
+      pendingSpace = false
+      out.unicodeScalars.append(scalar)
+    }
+    return out
+  }
+
+  /// `M`, `F` or `X` (PowerSchool's gender codes).
+  public static func gender(_ value: String) -> String? {
+    switch text(value).lowercased() {
+    case "m", "male", "boy", "man": return "M"
+    case "f", "female", "girl", "woman": return "F"
+    case "x", "nonbinary", "non-binary", "non binary", "u", "unspecified": return "X"
+    default: return nil
+    }
+  }
+
+  /// PowerSchool's grade levels: -2 (PK3), -1 (PK), 0 (K), 1 ... 12.
+  public static func gradeLevel(_ value: String) -> String? {
+    var v = text(value).lowercased().replacingOccurrences(of: "grade", with: "")
+      .replacingOccurrences(of: ".", with: "").trimmingCharacters(in: .whitespaces)
+    switch v {
+    case "pk3", "pre-k3", "prek3", "pk 3", "-2": return "-2"
+    case "pk", "pk4", "pre-k", "prek", "pre-kindergarten", "prekindergarten", "pre k", "-1": return "-1"
+    case "k", "kg", "kindergarten", "kinder", "0", "00": return "0"
+    default: break
+    }
+    for suffix in ["st", "nd", "rd", "th"] where v.hasSuffix(suffix) { v = String(v.dropLast(2)) }
+    guard let number = Int(v.trimmingCharacters(in: .whitespaces)), (1...12).contains(number) else { return nil }
+    return String(number)
+  }
+
+  /// A North American phone number as `NNN-NNN-NNNN` (an extension after `x` is kept).
+  public static func phone(_ value: String) -> String? {
+    let cleaned = text(value).lowercased()
+    var main = cleaned
+    var ext = ""
+    if let range = cleaned.range(of: "x") ?? cleaned.range(of: "ext") {
+      main = String(cleaned[..<range.lowerBound])
+      ext = cleaned[range.upperBound...].filter(\.isNumber)
+    }
+    var digits = main.filter { $0.isASCII && $0.isNumber }
+    if digits.count == 11 && digits.hasPrefix("1") { digits.removeFirst() }
+    guard digits.count == 10, main.allSatisfy({ $0.isNumber || " ()-.+/".contains($0) }) else { return nil }
+    let d = Array(digits)
+    var result = "\(String(d[0..<3]))-\(String(d[3..<6]))-\(String(d[6..<10]))"
+    if !ext.isEmpty { result += " x\(ext)" }
+    return result
+  }
+
+  /// A lower-case e-mail address with one `@` and a dot in its domain.
+  public static func email(_ value: String) -> String? {
+    let v = text(value).lowercased()
+    let parts = v.split(separator: "@", omittingEmptySubsequences: false)
+    guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
+      !v.contains(" ")
+    else { return nil }
+    return v
+  }
+
+  /// A US ZIP code: `NNNNN` or `NNNNN-NNNN`, kept as text (leading zeros survive).
+  public static func zip(_ value: String) -> String? {
+    let v = text(value)
+    let digits = v.filter(\.isNumber)
+    if v.count == 5 && digits.count == 5 { return v }
+    if digits.count == 9 && (v.count == 9 || v.count == 10) {
+      let d = Array(digits)
+      return "\(String(d[0..<5]))-\(String(d[5..<9]))"
+    }
+    return nil
+  }
+
+  /// A two-letter state code in capitals.
+  public static func state(_ value: String) -> String? {
+    let v = text(value).uppercased()
+    return v.count == 2 && v.allSatisfy({ $0.isASCII && $0.isLetter }) ? v : nil
+  }
+
+  /// The first date pattern that fits; `fits` without a date means the day does not exist.
+  public static func date(_ value: String, patterns: [DatePattern]) -> (fits: Bool, date: CalendarDate?) {
+    let v = text(value)
+    for pattern in patterns {
+      let result = pattern.match(v)
+      if result.fits { return result }
+    }
+    return (false, nil)
+  }
+
+  /// Building names compare without case and with white space folded.
+  public static func buildingKey(_ value: String) -> String { text(value).lowercased() }
+
+  /// An approval time as ISO 8601 with the offset; a time without a zone takes the district's zone.
+  public static func timestamp(_ value: String, zone: TimeZone, datePatterns: [DatePattern]) -> String? {
+    let v = text(value)
+    if v.isEmpty { return nil }
+    let iso = ISO8601DateFormatter()
+    iso.formatOptions = [.withInternetDateTime]
+    let output = ISO8601DateFormatter()
+    output.timeZone = zone
+    output.formatOptions = [.withInternetDateTime]
+    if let date = iso.date(from: v) { return output.string(from: date) }
+    // "2026-11-20 14:05", "11/20/2026 2:05 PM", "2026-11-20T14:05:00" in the district's zone.
+    let parts = v.replacingOccurrences(of: "T", with: " ").split(separator: " ", maxSplits: 1).map(String.init)
+    guard let day = parts.first.flatMap({ date($0, patterns: datePatterns + [.iso]).date }) else { return nil }
+    var hour = 0, minute = 0, second = 0
+    if parts.count == 2 {
+      var time = parts[1].lowercased().trimmingCharacters(in: .whitespaces)
+      var pm = false, am = false
+      if time.hasSuffix("pm") { pm = true; time = String(time.dropLast(2)) }
+      else if time.hasSuffix("am") { am = true; time = String(time.dropLast(2)) }
+      let fields = time.trimmingCharacters(in: .whitespaces).split(separator: ":").map { Int($0) }
+      guard (2...3).contains(fields.count), fields.allSatisfy({ $0 != nil }) else { return nil }
+      hour = fields[0]!
+      minute = fields[1]!
+      second = fields.count == 3 ? fields[2]! : 0
+      if pm && hour < 12 { hour += 12 }
+      if am && hour == 12 { hour = 0 }
+      guard (0..<24).contains(hour), (0..<60).contains(minute), (0..<60).contains(second) else { return nil }
+    }
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = zone
+    let components = DateComponents(year: day.year, month: day.month, day: day.day, hour: hour, minute: minute, second: second)
+    guard let date = calendar.date(from: components) else { return nil }
+    return output.string(from: date)
+  }
+}

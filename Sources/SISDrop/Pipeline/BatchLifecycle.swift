@@ -1,0 +1,238 @@
+import Foundation
+
+/// `manifest.json`: the audit record of a batch; sealed (read-only) by close or cancel.
+public struct BatchManifest: Sendable, Codable {
+  public struct PipelineInfo: Sendable, Codable {
+    public var path: String
+    public var sha256: String
+  }
+  public struct PluginInfo: Sendable, Codable {
+    public var name: String
+    public var version: String
+    public var sha256: String
+  }
+
+  public var batch: String
+  public var state: BatchState
+  public var selection: Selection
+  public var openedAt: String
+  public var closedAt: String?
+  public var toolVersion: String
+  public var pipeline: PipelineInfo
+  /// SHA-256 over the pipeline file and every file it names (plugin, mappings).
+  public var configSHA256: String
+  public var plugin: PluginInfo?
+  public var inputs: [FileRecord]
+  public var outputs: [FileRecord]
+  public var published: [FileRecord]
+  public var counts: [String: Int]
+  public var delivered: [String]
+  public var returnedToPending: [String]
+  public var vanished: [String]
+}
+
+/// The seed's batch lifecycle: Create Delivery Batch (`open`), Close Delivery Batch (`close`),
+/// Cancel Data Delivery (`cancel`).
+public enum BatchLifecycle {
+  static func writeManifest(_ manifest: BatchManifest, folder: String, sealed: Bool) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    let path = folder + "/manifest.json"
+    if FileSystem.exists(path) { chmod(path, 0o640) }
+    try FileSystem.writeAtomically(path, Array(try encoder.encode(manifest)) + [0x0A])
+    if sealed { chmod(path, 0o440) }
+  }
+
+  static func readManifest(folder: String) throws -> BatchManifest {
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    return try decoder.decode(BatchManifest.self, from: Data(try FileSystem.readFile(folder + "/manifest.json")))
+  }
+
+  /// The config hash: the pipeline file and every file it names.
+  public static func configHash(_ config: PipelineConfig) throws -> String {
+    var parts = ["pipeline \(config.sha256)"]
+    for (label, path) in [("plugin", config.pluginPath), ("building_map", config.buildingMapPath), ("tardy_codes", config.tardyCodesPath)] {
+      if let path { parts.append("\(label) \(try SHA256.file(at: path).sha256)") }
+    }
+    return SHA256.hex(parts.joined(separator: "\n"))
+  }
+
+  public struct OpenResult: Sendable {
+    public var batch: String
+    public var claimed: [FileRecord]
+    public var ignored: [String]
+  }
+
+  /// Creates a batch: claims the inbox's complete feed files into `batches/<id>/input/`.
+  ///
+  /// The claim is crash-safe: files move into a hidden `.ID.claiming` folder, the batch row is
+  /// committed, then the folder is renamed into place; `WorkDir.recover` finishes or undoes a
+  /// claim a killed process left behind.
+  ///
+  /// - Throws: `SISDropError` 75 while another batch is open, 66 when the inbox has no submissions.
+  public static func open(workdir: WorkDir, pipelinePath: String, selection: Selection, now: Date = Date()) throws -> OpenResult {
+    let config = try PipelineConfig.load(path: pipelinePath)
+    if let plugin = config.pluginPath { _ = try PluginManifest.load(path: plugin) }
+    if let open = try workdir.state.openBatch() {
+      throw SISDropError(
+        .temporaryFailure, "batch \(open.id) is still open: one delivery batch at a time",
+        at: SourceLocation(path: workdir.batchFolder(open.id)),
+        hint: "finish it with `sisdrop close`, or `sisdrop cancel` it, then open a new one")
+    }
+    let inbox = Inbox(path: workdir.inbox(config), config: config)
+    let listing = try inbox.list()
+    guard listing.claimable.contains(inbox.submissionsFileName) else {
+      throw SISDropError(
+        .noInput, "the inbox has no \(inbox.submissionsFileName): nothing to deliver", at: SourceLocation(path: inbox.path),
+        hint: "wait for the enrollment export, or check submissions.files in the pipeline config")
+    }
+    let day: String = {
+      let formatter = DateFormatter()
+      formatter.timeZone = config.timeZone
+      formatter.dateFormat = "yyyyMMdd"
+      formatter.locale = Locale(identifier: "en_US_POSIX")
+      return formatter.string(from: now)
+    }()
+    let id = try workdir.state.nextBatchID(day: day)
+    let claiming = workdir.batchesFolder + "/.\(id).claiming"
+    try FileSystem.removeTree(claiming)
+    try FileSystem.makeDirectory(claiming + "/input")
+    try FileSystem.writeNew(claiming + "/claim-inbox", Array((inbox.path + "\n").utf8))
+    try FileSystem.syncDirectory(workdir.batchesFolder)
+    var claimed: [FileRecord] = []
+    for name in listing.claimable {
+      let target = claiming + "/input/" + name
+      do {
+        try FileSystem.rename(inbox.path + "/" + name, to: target)
+      } catch let error as FileError where error.code == EXDEV {
+        try FileSystem.copyFile(inbox.path + "/" + name, to: target)
+        if unlink(inbox.path + "/" + name) != 0 { throw FileError.posix(errno, "remove", inbox.path + "/" + name) }
+      }
+      chmod(target, 0o440)
+      claimed.append(try FileRecord.of(target, relativeTo: claiming))
+    }
+    try FileSystem.syncDirectory(claiming + "/input")
+    try FileSystem.syncDirectory(inbox.path)
+    try FileSystem.writeNew(claiming + "/pipeline.yaml", try FileSystem.readFile(config.path))
+    let openedAt = Clock.now()
+    let record = BatchRecord(id: id, state: .open, selection: selection, pipelinePath: config.path, openedAt: openedAt)
+    let plugin = try config.pluginPath.map { try PluginManifest.load(path: $0) }
+    let manifest = BatchManifest(
+      batch: id, state: .open, selection: selection, openedAt: openedAt, closedAt: nil, toolVersion: SISDropVersion.current,
+      pipeline: .init(path: config.path, sha256: config.sha256), configSHA256: try configHash(config),
+      plugin: plugin.map { .init(name: $0.name, version: $0.version, sha256: $0.sha256) }, inputs: claimed, outputs: [],
+      published: [], counts: [:], delivered: [], returnedToPending: [], vanished: [])
+    try writeManifest(manifest, folder: claiming, sealed: false)
+    try workdir.state.database.inTransaction {
+      try workdir.state.insertBatch(record)
+      for file in claimed {
+        try workdir.state.database.execute(
+          "INSERT OR REPLACE INTO inbox_files(sha256, name, size, batch_id, claimed_at) VALUES (?, ?, ?, ?, ?)",
+          [.text(file.sha256), .text((file.path as NSString).lastPathComponent), .integer(file.size), .text(id), .text(openedAt)])
+      }
+    }
+    try FileSystem.removeTree(claiming + "/claim-inbox")
+    try FileSystem.rename(claiming, to: workdir.batchFolder(id))
+    try FileSystem.syncDirectory(workdir.batchesFolder)
+    return OpenResult(batch: id, claimed: claimed, ignored: listing.ignored)
+  }
+
+  public struct CloseResult: Sendable {
+    public var manifest: BatchManifest
+    public var path: String
+  }
+
+  /// Closes the batch: checks every stage is current, seals manifest.json, updates the ledger,
+  /// archives the claimed files.
+  ///
+  /// - Throws: `SISDropError` 65 while a stage is missing, stale or failed (naming it).
+  public static func close(workdir: WorkDir, batch: BatchRecord) throws -> CloseResult {
+    guard batch.state == .open else {
+      throw SISDropError(.usage, "batch \(batch.id) is already \(batch.state.rawValue)")
+    }
+    for stage in Stage.allCases {
+      if let problem = StageRunner.problem(with: stage, workdir: workdir, batch: batch.id) {
+        throw SISDropError(
+          .dataError, "cannot close batch \(batch.id): \(stage.rawValue) \(problem)",
+          at: SourceLocation(path: workdir.stageFolder(batch.id, stage)),
+          hint: "run `sisdrop-\(stage.rawValue) --workdir \(workdir.root) --batch \(batch.id)` (or `sisdrop run`), or `sisdrop cancel`")
+      }
+    }
+    let config = try workdir.config(for: batch)
+    let folder = workdir.batchFolder(batch.id)
+    let deliver = workdir.stageFolder(batch.id, .deliver)
+    // The outbox must hold exactly what deliver published.
+    let published = try Publisher.verify(batch: batch.id, deliverFolder: deliver, outbox: workdir.outbox(config))
+    let delivered = try readTable(deliver + "/delivered.csv").map { (id: $0[0], hash: $0[1]) }
+    let vanished = try readTable(workdir.stageFolder(batch.id, .parse) + "/vanished.csv").map { $0[0] }
+    let inBatch = try workdir.state.ledger(statuses: [.batched]).filter { $0.batchID == batch.id }.map(\.submissionID)
+    let deliveredIDs = Set(delivered.map(\.id))
+    var manifest = try readManifest(folder: folder)
+    manifest.state = .closed
+    manifest.closedAt = Clock.now()
+    manifest.outputs = try Stage.allCases.flatMap { stage in
+      try StageRunner.outputs(of: workdir.stageFolder(batch.id, stage), base: folder)
+    }
+    manifest.published = published
+    var counts: [String: Int] = [:]
+    for stage in Stage.allCases {
+      for (key, value) in try StageReport.load(workdir.stageFolder(batch.id, stage)).counts { counts["\(stage.rawValue).\(key)"] = value }
+    }
+    manifest.counts = counts
+    manifest.delivered = delivered.map(\.id).sorted()
+    manifest.returnedToPending = inBatch.filter { !deliveredIDs.contains($0) }.sorted()
+    manifest.vanished = vanished.sorted()
+    try writeManifest(manifest, folder: folder, sealed: true)
+    try workdir.state.closeBatch(batch.id, state: .closed, delivered: delivered, vanished: vanished, at: manifest.closedAt!)
+    try archiveInputs(workdir: workdir, config: config, batch: batch.id)
+    return CloseResult(manifest: manifest, path: folder + "/manifest.json")
+  }
+
+  /// Cancels the open batch: closed as cancelled, every record back to pending.
+  ///
+  /// - Throws: `SISDropError` 64 when its delivery files are already in the outbox (the SIS may
+  ///   have imported them: returning those records to pending would deliver them twice).
+  public static func cancel(workdir: WorkDir, batch: BatchRecord) throws -> CloseResult {
+    guard batch.state == .open else { throw SISDropError(.usage, "batch \(batch.id) is already \(batch.state.rawValue)") }
+    let config = try workdir.config(for: batch)
+    let ready = workdir.outbox(config) + "/" + Publisher.readyName(batch.id)
+    if FileSystem.exists(ready) {
+      throw SISDropError(
+        .usage, "batch \(batch.id)'s delivery files are already in the outbox; cancelling would deliver them again later",
+        at: SourceLocation(path: ready),
+        hint: "close the batch instead (held and failed records return to pending), or remove its files from the outbox before the SIS imports them, then cancel")
+    }
+    let folder = workdir.batchFolder(batch.id)
+    let inBatch = try workdir.state.ledger(statuses: [.batched]).filter { $0.batchID == batch.id }.map(\.submissionID)
+    var manifest = try readManifest(folder: folder)
+    manifest.state = .cancelled
+    manifest.closedAt = Clock.now()
+    manifest.returnedToPending = inBatch.sorted()
+    try writeManifest(manifest, folder: folder, sealed: true)
+    try workdir.state.closeBatch(batch.id, state: .cancelled, delivered: [], vanished: [], at: manifest.closedAt!)
+    try archiveInputs(workdir: workdir, config: config, batch: batch.id)
+    return CloseResult(manifest: manifest, path: folder + "/manifest.json")
+  }
+
+  /// Hard-links the batch's claimed files into `archive/<batch>/` (a copy across filesystems).
+  static func archiveInputs(workdir: WorkDir, config: PipelineConfig, batch: String) throws {
+    let input = workdir.batchFolder(batch) + "/input"
+    let target = workdir.archive(config) + "/" + batch
+    try FileSystem.makeDirectory(target)
+    for name in try FileSystem.listDirectory(input) where !FileSystem.exists(target + "/" + name) {
+      if link(input + "/" + name, target + "/" + name) != 0 { try FileSystem.copyFile(input + "/" + name, to: target + "/" + name) }
+    }
+    try FileSystem.syncDirectory(target)
+  }
+
+  /// The data rows of a small stage CSV (header skipped).
+  static func readTable(_ path: String) throws -> [[String]] {
+    let reader = try CSVReader(path: path)
+    _ = try reader.next()
+    var rows: [[String]] = []
+    while let row = try reader.next() { rows.append(row.fields) }
+    return rows
+  }
+}

@@ -1,0 +1,147 @@
+import Foundation
+
+/// A field whose enrollment value differs from the SIS value (the seed's yellow field).
+public struct FieldDifference: Sendable, Codable, Hashable {
+  public var field: String
+  public var enrollment: String
+  public var sis: String
+}
+
+/// The match stage's decision for one student, with its differences when matched.
+public struct StudentDecision: Sendable, Codable, Hashable {
+  public var seq: Int
+  public var decision: MatchDecision
+  public var differences: [FieldDifference]
+}
+
+/// The decision for one contact: an existing SIS contact (`Contact_ID`) or a new one.
+public struct ContactDecision: Sendable, Codable, Hashable {
+  public var seq: Int
+  public var outcome: MatchOutcome
+  public var contactID: String?
+  public var reason: String
+  public var differences: [FieldDifference]
+}
+
+/// Everything decided for one submission (`30-match/decisions.jsonl`).
+public struct SubmissionDecision: Sendable, Codable, Hashable {
+  public var submissionID: String
+  public var students: [StudentDecision]
+  public var contacts: [ContactDecision]
+
+  /// A submission with any unresolved potential match is held back from delivery.
+  public var needsReview: Bool { students.contains { $0.decision.outcome == .potential } }
+}
+
+/// The match stage: every student of every normalized submission against the SIS snapshot,
+/// through the configured `StudentMatcher`; contacts against the matched students' SIS contacts.
+///
+/// Guard that no matcher overrides: one SIS record is never auto-matched by two submissions of
+/// the same batch — both go to review.
+public enum MatchStage {
+  /// Fields compared for the differences of a matched student (the delivery's student columns).
+  static let comparedStudentFields = [
+    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "SchoolID",
+    "Street", "City", "State", "Zip", "Home_Phone", "Email",
+  ]
+  static let comparedContactFields = ["First_Name", "Last_Name", "Relationship", "Phone", "Email", "Street", "City", "State", "Zip"]
+
+  public static func run(_ context: StageContext) throws {
+    let snapshotPath = try NormalizeStage.snapshotPath(context)
+    let snapshot = try Snapshot(path: snapshotPath)
+    let matcher = try MatcherRegistry.make(context.config.matcher, snapshot: snapshot)
+    let submissions = try JSONLines.read(Submission.self, from: context.folder(of: .normalize) + "/submissions.jsonl")
+
+    var decisions: [SubmissionDecision] = []
+    for submission in submissions {
+      var students: [StudentDecision] = []
+      for student in submission.students {
+        students.append(StudentDecision(seq: student.seq, decision: try matcher.match(student, in: submission), differences: []))
+      }
+      decisions.append(SubmissionDecision(submissionID: submission.id, students: students, contacts: []))
+    }
+
+    // One SIS student auto-matched by two submissions (or two siblings): neither is safe.
+    var claims: [String: Int] = [:]
+    for decision in decisions {
+      for student in decision.students where student.decision.outcome == .matched { claims[student.decision.sisID!, default: 0] += 1 }
+    }
+    for index in decisions.indices {
+      for s in decisions[index].students.indices {
+        let decision = decisions[index].students[s].decision
+        if decision.outcome == .matched, let id = decision.sisID, claims[id, default: 0] > 1 {
+          decisions[index].students[s].decision.outcome = .potential
+          decisions[index].students[s].decision.sisID = nil
+          decisions[index].students[s].decision.reasons.append("SIS student \(id) is claimed by more than one submission student in this batch")
+        }
+      }
+    }
+
+    // Differences and contacts, now that the student outcomes are final.
+    var review: [[String]] = []
+    var diffs: [[String]] = []
+    for (index, submission) in submissions.enumerated() {
+      var sisContacts: [SnapshotContact] = []
+      for s in decisions[index].students.indices {
+        let decision = decisions[index].students[s].decision
+        let student = submission.students[s]
+        if decision.outcome == .matched, let id = decision.sisID, let sis = try snapshot.student(number: id) {
+          let differences = compare(student.fields, sis.fields, fields: comparedStudentFields)
+          decisions[index].students[s].differences = differences
+          for difference in differences {
+            diffs.append([submission.id, "student", String(student.seq), id, difference.field, difference.enrollment, difference.sis])
+          }
+          sisContacts += try snapshot.contacts(ofStudent: id)
+        }
+        if decision.outcome == .potential {
+          review.append([
+            submission.id, String(student.seq), Submission.studentRef(submission.id, student.seq),
+            decision.candidates.map(\.sisID).joined(separator: " "), decision.reasons.joined(separator: "; "),
+          ])
+        }
+      }
+      var seenContactIDs = Set<String>()
+      for contact in submission.contacts {
+        let first = FieldRules.nameKey(contact["First_Name"])
+        let last = FieldRules.nameKey(contact["Last_Name"])
+        if let sis = sisContacts.first(where: { $0.firstKey == first && $0.lastKey == last && !seenContactIDs.contains($0.id) }) {
+          seenContactIDs.insert(sis.id)
+          let differences = compare(contact.fields, sis.fields, fields: comparedContactFields)
+          for difference in differences {
+            diffs.append([submission.id, "contact", String(contact.seq), sis.id, difference.field, difference.enrollment, difference.sis])
+          }
+          decisions[index].contacts.append(
+            ContactDecision(seq: contact.seq, outcome: .matched, contactID: sis.id, reason: "same name as an SIS contact of the matched student",
+                            differences: differences))
+        } else {
+          decisions[index].contacts.append(
+            ContactDecision(seq: contact.seq, outcome: .new, contactID: nil,
+                            reason: sisContacts.isEmpty ? "the student has no SIS contacts" : "no SIS contact of the student has this name",
+                            differences: []))
+        }
+      }
+    }
+
+    try JSONLines.write(decisions, to: context.outputPath("decisions.jsonl"))
+    try context.writeCSV("review.csv", header: ["Submission_ID", "Student_Seq", "Student_Ref", "Candidates", "Reasons"], rows: review)
+    try context.writeCSV("diffs.csv", header: ["Submission_ID", "Schema", "Seq", "SIS_ID", "Field", "Enrollment_Value", "SIS_Value"], rows: diffs)
+    var counts: [String: Int] = ["submissions": decisions.count, "needs_review": decisions.filter(\.needsReview).count]
+    for outcome in MatchOutcome.allCases {
+      counts["students_\(outcome.rawValue)"] = decisions.reduce(0) { $0 + $1.students.filter { $0.decision.outcome == outcome }.count }
+      counts["contacts_\(outcome.rawValue)"] = decisions.reduce(0) { $0 + $1.contacts.filter { $0.outcome == outcome }.count }
+    }
+    context.counts = counts
+    context.notes.append("matcher: \(context.config.matcher); snapshot: \(relativePath(snapshotPath, to: context.workdir.root))")
+    context.log("match: \(counts["students_matched"]!) matched, \(counts["students_potential"]!) potential, \(counts["students_new"]!) new")
+  }
+
+  /// Fields where the enrollment has a value that differs from the SIS. An empty enrollment value
+  /// never clears an SIS value: it is not a difference.
+  static func compare(_ enrollment: [String: String], _ sis: [String: String], fields: [String]) -> [FieldDifference] {
+    fields.compactMap { field in
+      let mine = enrollment[field] ?? ""
+      let theirs = sis[field] ?? ""
+      return mine.isEmpty || mine == theirs ? nil : FieldDifference(field: field, enrollment: mine, sis: theirs)
+    }
+  }
+}

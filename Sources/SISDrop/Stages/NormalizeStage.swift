@@ -1,0 +1,165 @@
+import Foundation
+
+/// Which snapshot a batch matches against (`20-normalize/snapshot.json`).
+public struct SnapshotReference: Sendable, Codable, Hashable {
+  /// The batch whose normalize stage built the snapshot.
+  public var builtBy: String
+  /// Path relative to the working directory.
+  public var path: String
+  public var sha256: String
+  public var summary: SnapshotSummary
+}
+
+/// The normalize stage: loads the SIS export (when the batch carries one) into a new snapshot,
+/// then normalizes every selected submission — names, dates, phones, gender, grade levels,
+/// schools (by number, or building name through `building_map.csv`) — and computes each one's
+/// content hash for the pending ledger. A submission with any field that cannot be normalized is
+/// rejected whole (`rejects.csv`, with field and reason) and stays pending.
+public enum NormalizeStage {
+  public static func run(_ context: StageContext) throws {
+    let config = context.config
+    let plugin = try config.pluginPath.map { try PluginManifest.load(path: $0) }
+    let reference = try snapshot(context, plugin: plugin)
+    let snapshot = try Snapshot(path: context.workdir.root + "/" + reference.path.replacingOccurrences(of: ".tmp-\(getpid())", with: ""))
+    let schools = try snapshot.schools()
+    let schoolNumbers = Set(schools.map(\.number))
+    var buildings: [String: String] = [:]
+    for school in schools { buildings[FieldRules.buildingKey(school.name)] = school.number }
+    if let path = config.buildingMapPath {
+      for (name, number) in try BuildingMap.load(path: path, schools: schoolNumbers) { buildings[FieldRules.buildingKey(name)] = number }
+    }
+
+    let parsed = try JSONLines.read(Submission.self, from: context.folder(of: .parse) + "/submissions.jsonl")
+    let ledger = Dictionary(uniqueKeysWithValues: try context.workdir.state.ledger().map { ($0.submissionID, $0) })
+    var normalized: [Submission] = []
+    var rejects: [Reject] = []
+    var alreadyDelivered: [[String]] = []
+    var hashes: [(id: String, hash: String)] = []
+    var changedSinceDelivery = 0
+    let normalizer = SubmissionNormalizer(
+      datePatterns: config.submissions.dateFormats, timeZone: config.timeZone, schools: schoolNumbers, buildings: buildings)
+    for submission in parsed {
+      let (result, problems) = normalizer.normalize(submission)
+      if !problems.isEmpty {
+        rejects += problems
+        continue
+      }
+      let hash = result.contentHash!
+      hashes.append((submission.id, hash))
+      if let entry = ledger[submission.id], entry.deliveredHash == hash {
+        alreadyDelivered.append([submission.id, hash, entry.deliveredBatch ?? ""])
+        continue
+      }
+      if ledger[submission.id]?.deliveredHash != nil { changedSinceDelivery += 1 }
+      normalized.append(result)
+    }
+    try context.workdir.state.setContentHashes(hashes)
+    try JSONLines.write(normalized, to: context.outputPath("submissions.jsonl"))
+    try context.writeRejects(rejects)
+    try context.writeCSV("already_delivered.csv", header: ["Submission_ID", "Content_Hash", "Delivered_Batch"], rows: alreadyDelivered)
+    context.counts = [
+      "submissions": normalized.count, "rejected_submissions": Set(rejects.map(\.submissionID)).count,
+      "already_delivered": alreadyDelivered.count, "changed_since_delivery": changedSinceDelivery,
+      "sis_students": reference.summary.students, "sis_contacts": reference.summary.contacts,
+    ]
+    context.log("normalize: \(normalized.count) submissions ready to match, \(Set(rejects.map(\.submissionID)).count) rejected")
+  }
+
+  /// Builds the snapshot from the batch's SIS export, or refers to the newest earlier one.
+  static func snapshot(_ context: StageContext, plugin: PluginManifest?) throws -> SnapshotReference {
+    let feed = context.config.sisExport
+    var files: [String: String] = [:]
+    for layout in Layouts.sisExport {
+      let name = feed.files[layout.name] ?? layout.fileName
+      if FileSystem.exists(context.inputFolder + "/" + name) { files[layout.name] = context.inputFolder + "/" + name }
+    }
+    let reference: SnapshotReference
+    if files["students"] != nil || files["schools"] != nil {
+      for path in files.values.sorted() { try context.recordInput(path) }
+      let output = context.outputPath("snapshot.sqlite")
+      let (summary, rejects) = try SnapshotBuilder(feed: feed, plugin: plugin).build(files: files, output: output)
+      try context.writeRejects(rejects.map { var r = $0; r.source.path = relativePath(r.source.path, to: context.batchFolder); return r },
+                               name: "sis_rejects.csv")
+      for column in summary.unknownColumns { context.notes.append("SIS export: unknown column \(column) ignored") }
+      if !summary.withheldFields.isEmpty {
+        context.notes.append("not granted by Plugin.xml, not read: \(summary.withheldFields.joined(separator: ", "))")
+      }
+      let finalPath = relativePath(context.folder(of: .normalize), to: context.workdir.root) + "/snapshot.sqlite"
+      reference = SnapshotReference(builtBy: context.batch.id, path: relativePath(output, to: context.workdir.root),
+                                    sha256: try SHA256.file(at: output).sha256, summary: summary)
+      let batch = context.batch.id
+      let workdir = context.workdir
+      context.afterPublish.append { _ in
+        try workdir.state.registerSnapshot(batch: batch, path: finalPath, sha256: reference.sha256, students: summary.students,
+                                           contacts: summary.contacts, at: Clock.now())
+      }
+      var stored = reference
+      stored.path = finalPath
+      try writeReference(stored, context)
+    } else {
+      guard let latest = try context.workdir.state.latestSnapshot(excluding: context.batch.id) else {
+        throw SISDropError(
+          .noInput, "there is no SIS snapshot yet and this batch has no SIS export", at: SourceLocation(path: context.inputFolder),
+          hint: "put the SIS export (\(Layouts.sisExport.map { feed.files[$0.name] ?? $0.fileName }.joined(separator: ", "))) in the inbox")
+      }
+      let snapshot = try Snapshot(path: context.workdir.root + "/" + latest.path)
+      var summary = SnapshotSummary()
+      summary.students = try snapshot.count("students")
+      summary.contacts = try snapshot.count("contacts")
+      summary.schools = try snapshot.count("schools")
+      summary.attendanceCodes = try snapshot.count("attendance_codes")
+      reference = SnapshotReference(builtBy: latest.batch, path: latest.path, sha256: latest.sha256, summary: summary)
+      try writeReference(reference, context)
+      try context.writeRejects([], name: "sis_rejects.csv")
+    }
+    return reference
+  }
+
+  private static func writeReference(_ reference: SnapshotReference, _ context: StageContext) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    try FileSystem.writeNew(context.outputPath("snapshot.json"), Array(try encoder.encode(reference)) + [0x0A])
+  }
+
+  /// The snapshot a batch's later stages use.
+  static func snapshotPath(_ context: StageContext) throws -> String {
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    let path = context.folder(of: .normalize) + "/snapshot.json"
+    let reference = try decoder.decode(SnapshotReference.self, from: Data(try FileSystem.readFile(path)))
+    return context.workdir.root + "/" + reference.path
+  }
+}
+
+/// `building_map.csv`: Raptor (or enrollment) building names → SIS school numbers.
+enum BuildingMap {
+  /// - Throws: `SISDropError` 78 naming the file and line of a school the SIS does not have.
+  static func load(path: String, schools: Set<String>) throws -> [(String, String)] {
+    let layout = Layouts.buildingMap
+    let reader: CSVTableReader
+    do {
+      reader = try CSVTableReader(path: path, layout: layout, dialect: CSVDialect())
+    } catch let error as SISDropError {
+      throw SISDropError(.configuration, error.message, at: error.location, hint: error.hint)
+    }
+    var result: [(String, String)] = []
+    var seen: [String: String] = [:]
+    while let record = try reader.next() {
+      if let problem = record.problem { throw SISDropError.configuration(problem.reason, at: problem.location) }
+      let name = FieldRules.text(record[0])
+      let number = FieldRules.text(record[1])
+      guard schools.contains(number) else {
+        throw SISDropError.configuration(
+          "building '\(name)' maps to school \(number), which the SIS schools export does not have", at: record.location,
+          hint: "fix building_map.csv to name an SIS School_Number")
+      }
+      if let earlier = seen[FieldRules.buildingKey(name)], earlier != number {
+        throw SISDropError.configuration("building '\(name)' is mapped twice, to \(earlier) and \(number)", at: record.location)
+      }
+      seen[FieldRules.buildingKey(name)] = number
+      result.append((name, number))
+    }
+    return result
+  }
+}

@@ -1,0 +1,249 @@
+import Foundation
+
+/// The parse stage: reads the enrollment export (CSV trio or nested XML) from the batch's
+/// input folder into submissions, rejects malformed records, applies the batch's selection, and
+/// records every submission it saw in the pending ledger.
+///
+/// Writes `submissions.jsonl` (selected, by id), `rejects.csv`, `unselected.csv` and
+/// `vanished.csv` (pending submissions no longer in the export: reported, never dropped).
+public enum ParseStage {
+  static let rejectAction = "fix the record in the enrollment system; it stays pending and comes again in the next export"
+
+  public static func run(_ context: StageContext) throws {
+    let feed = context.config.submissions
+    var submissions: [String: Submission] = [:]
+    var rejects: [Reject] = []
+    var rejectedIDs = Set<String>()
+
+    func reject(_ id: String, schema: String, seq: Int? = nil, field: String = "", value: String = "", _ reason: String, at location: SourceLocation) {
+      rejects.append(Reject(submissionID: id, schema: schema, seq: seq, field: field, value: value, reason: reason,
+                            action: rejectAction, source: location))
+      if !id.isEmpty { rejectedIDs.insert(id) }
+    }
+    func relative(_ location: SourceLocation) -> SourceLocation {
+      var location = location
+      location.path = relativePath(location.path, to: context.batchFolder)
+      return location
+    }
+
+    if feed.format == .xml {
+      try readXML(context, feed: feed, into: &submissions, reject: { reject($0, schema: $1, $2, at: relative($3)) })
+    } else {
+      try readCSV(context, feed: feed, into: &submissions, reject: { reject($0, schema: $1, $2, at: relative($3)) })
+    }
+
+    // A submission with any rejected part is rejected whole: delivering half a family is worse than waiting.
+    let all = submissions.values.sorted { $0.id < $1.id }
+    var seen: [(id: String, form: String, approvedAt: String, selected: Bool)] = []
+    var selected: [Submission] = []
+    var unselected: [[String]] = []
+    for var submission in all {
+      let isSelected = context.batch.selection.includes(id: submission.id, form: submission.form)
+      seen.append((submission.id, submission.form, submission.approvedAt, isSelected))
+      if !isSelected {
+        unselected.append([submission.id, submission.form])
+        continue
+      }
+      if rejectedIDs.contains(submission.id) { continue }
+      submission.source = relative(submission.source)
+      selected.append(submission)
+    }
+    // Ids only known from rejected rows are still seen: they stay pending, not lost.
+    for id in rejectedIDs.sorted() where submissions[id] == nil {
+      seen.append((id, "", "", context.batch.selection.includes(id: id, form: "")))
+    }
+    if let only = context.batch.selection.only {
+      for id in only where submissions[id] == nil && !rejectedIDs.contains(id) {
+        context.notes.append("selected submission \(id) is not in this export")
+        rejects.append(
+          Reject(submissionID: id, schema: "submission", seq: nil, field: "Submission_ID", value: id,
+                 reason: "selected with --only but not in this export",
+                 action: "check the id with `sisdrop pending`; it may have been delivered or withdrawn",
+                 source: SourceLocation(path: "input")))
+      }
+    }
+
+    let present = Set(all.map(\.id)).union(rejectedIDs)
+    let vanished = try context.workdir.state.ledger(statuses: [.pending])
+      .filter { !present.contains($0.submissionID) && $0.lastSeenBatch != context.batch.id }
+      .map { [$0.submissionID, $0.form, $0.lastSeenBatch ?? ""] }
+
+    try JSONLines.write(selected, to: context.outputPath("submissions.jsonl"))
+    try context.writeRejects(rejects)
+    try context.writeCSV("unselected.csv", header: ["Submission_ID", "Form"], rows: unselected)
+    try context.writeCSV("vanished.csv", header: ["Submission_ID", "Form", "Last_Seen_Batch"], rows: vanished)
+    try context.workdir.state.recordSeen(seen, batch: context.batch.id, at: Clock.now())
+
+    context.counts = [
+      "submissions_in_export": present.count, "selected": selected.count, "unselected": unselected.count,
+      "rejected_submissions": rejectedIDs.count, "students": selected.reduce(0) { $0 + $1.students.count },
+      "vanished": vanished.count,
+    ]
+    context.log("parse: \(selected.count) submissions selected, \(rejectedIDs.count) rejected, \(unselected.count) not selected")
+  }
+
+  private static func inputPath(_ context: StageContext, _ layout: Layout, required: Bool) throws -> String? {
+    let name = context.config.submissions.files[layout.name] ?? layout.fileName
+    let path = context.inputFolder + "/" + name
+    guard FileSystem.exists(path) else {
+      if required {
+        throw SISDropError.missingInput(path, hint: "the batch has no \(name): open a batch with the enrollment export in the inbox")
+      }
+      return nil
+    }
+    return path
+  }
+
+  private static func readCSV(_ context: StageContext, feed: FeedConfig, into submissions: inout [String: Submission],
+                              reject: (String, String, String, SourceLocation) -> Void) throws {
+    let layout = Layouts.submissions
+    guard let path = try inputPath(context, layout, required: true) else { return }
+    let reader = try CSVTableReader(path: path, layout: layout, dialect: feed.dialect, aliases: feed.headerAliases[layout.name] ?? [:])
+    for column in reader.unknownColumns { context.notes.append("\(layout.fileName): unknown column '\(column)' ignored") }
+    let id = layout.index(of: "Submission_ID")!
+    let form = layout.index(of: "Form")!
+    let approved = layout.index(of: "Approved_At")!
+    while let record = try reader.next() {
+      let submissionID = FieldRules.text(record[id])
+      if let problem = record.problem {
+        reject(submissionID, "student", problem.reason, problem.location)
+        continue
+      }
+      guard !submissionID.isEmpty else {
+        reject("", "submission", "row has no Submission_ID", record.location)
+        continue
+      }
+      var fields: [String: String] = [:]
+      for field in Layouts.submissionStudentFields { fields[field] = record[layout.index(of: field)!] }
+      if var existing = submissions[submissionID] {
+        if existing.form != record[form] || existing.approvedAt != record[approved] {
+          reject(submissionID, "submission", "rows of one submission disagree on Form or Approved_At", record.location)
+        }
+        existing.students.append(SubmissionPart(seq: existing.students.count + 1, fields: fields, source: record.location))
+        submissions[submissionID] = existing
+      } else {
+        var submission = Submission(id: submissionID, form: record[form], approvedAt: record[approved], source: record.location)
+        submission.students.append(SubmissionPart(seq: 1, fields: fields, source: record.location))
+        submissions[submissionID] = submission
+      }
+    }
+    try readParts(context, feed: feed, layout: Layouts.submissionContacts, fields: Layouts.submissionContactFields,
+                  seqField: "Contact_Seq", into: &submissions, reject: reject) { $0.contacts.append($1) } exists: { submission, seq in submission.contacts.contains { $0.seq == seq } }
+    try readParts(context, feed: feed, layout: Layouts.submissionDocuments, fields: ["Doc_Type", "File_Name", "SHA256"],
+                  seqField: nil, into: &submissions, reject: reject) { $0.documents.append($1) } exists: { _, _ in false }
+  }
+
+  private static func readParts(
+    _ context: StageContext, feed: FeedConfig, layout: Layout, fields: [String], seqField: String?,
+    into submissions: inout [String: Submission], reject: (String, String, String, SourceLocation) -> Void,
+    append: (inout Submission, SubmissionPart) -> Void, exists: (Submission, Int) -> Bool
+  ) throws {
+    guard let path = try inputPath(context, layout, required: false) else { return }
+    let schema = layout.name == "submission_contacts" ? "contact" : "document"
+    let reader = try CSVTableReader(path: path, layout: layout, dialect: feed.dialect, aliases: feed.headerAliases[layout.name] ?? [:])
+    for column in reader.unknownColumns { context.notes.append("\(layout.fileName): unknown column '\(column)' ignored") }
+    let id = layout.index(of: "Submission_ID")!
+    while let record = try reader.next() {
+      let submissionID = FieldRules.text(record[id])
+      if let problem = record.problem {
+        reject(submissionID, schema, problem.reason, problem.location)
+        continue
+      }
+      guard var submission = submissions[submissionID] else {
+        reject(submissionID, schema, "no submission \(submissionID.isEmpty ? "(empty id)" : submissionID) in \(Layouts.submissions.fileName)", record.location)
+        continue
+      }
+      var seq = (schema == "document" ? submission.documents.count : submission.contacts.count) + 1
+      if let seqField {
+        let text = FieldRules.text(record[layout.index(of: seqField)!])
+        guard let value = Int(text), value > 0 else {
+          reject(submissionID, schema, "\(seqField) must be a positive whole number, found '\(text)'", record.location)
+          continue
+        }
+        guard !exists(submission, value) else {
+          reject(submissionID, schema, "\(seqField) \(value) appears twice", record.location)
+          continue
+        }
+        seq = value
+      }
+      var values: [String: String] = [:]
+      for field in fields { values[field] = record[layout.index(of: field)!] }
+      append(&submission, SubmissionPart(seq: seq, fields: values, source: record.location))
+      submissions[submissionID] = submission
+    }
+  }
+
+  private static func readXML(_ context: StageContext, feed: FeedConfig, into submissions: inout [String: Submission],
+                              reject: (String, String, String, SourceLocation) -> Void) throws {
+    let name = feed.files["submissions"] ?? "submissions.xml"
+    let path = context.inputFolder + "/" + name
+    guard FileSystem.exists(path) else { throw SISDropError.missingInput(path) }
+    let reader = try XMLStreamReader(path: path)
+    let aliases = feed.headerAliases
+    let studentMapper = HeaderMapper(layout: Layouts.submissions, aliases: aliases["submissions"] ?? [:])
+    let contactMapper = HeaderMapper(layout: Layouts.submissionContacts, aliases: aliases["submission_contacts"] ?? [:])
+    var collected: [String: Submission] = [:]
+    var problems: [(String, String, String, SourceLocation)] = []
+    var unknown = Set<String>()
+    try reader.forEachElement(named: ["submission"]) { element in
+      let location = SourceLocation(path: path, line: element.line, element: "submission")
+      let id = FieldRules.text(element.attribute("id") ?? "")
+      guard !id.isEmpty else {
+        problems.append(("", "submission", "<submission> has no id attribute", location))
+        return
+      }
+      if collected[id] != nil {
+        problems.append((id, "submission", "submission \(id) appears twice", location))
+        return
+      }
+      var submission = Submission(id: id, form: element.attribute("form") ?? "", approvedAt: element.attribute("approved") ?? "",
+                                  source: location)
+      for child in element.children {
+        let childLocation = SourceLocation(path: path, line: child.line, element: child.name)
+        switch child.name {
+        case "student":
+          var fields: [String: String] = [:]
+          for field in child.children {
+            guard let index = studentMapper.fieldIndex(field.name), Layouts.submissionStudentFields.contains(Layouts.submissions.fields[index]) else {
+              if unknown.insert("student/\(field.name)").inserted { context.notes.append("\(name): unknown element <\(field.name)> in <student> ignored") }
+              continue
+            }
+            fields[Layouts.submissions.fields[index]] = field.text
+          }
+          submission.students.append(SubmissionPart(seq: submission.students.count + 1, fields: fields, source: childLocation))
+        case "contact":
+          let seqText = child.attribute("seq") ?? String(submission.contacts.count + 1)
+          guard let seq = Int(seqText), seq > 0, !submission.contacts.contains(where: { $0.seq == seq }) else {
+            problems.append((id, "contact", "contact seq '\(seqText)' is not a positive whole number or appears twice", childLocation))
+            continue
+          }
+          var fields: [String: String] = [:]
+          for field in child.children {
+            guard let index = contactMapper.fieldIndex(field.name), Layouts.submissionContactFields.contains(Layouts.submissionContacts.fields[index]) else {
+              if unknown.insert("contact/\(field.name)").inserted { context.notes.append("\(name): unknown element <\(field.name)> in <contact> ignored") }
+              continue
+            }
+            fields[Layouts.submissionContacts.fields[index]] = field.text
+          }
+          submission.contacts.append(SubmissionPart(seq: seq, fields: fields, source: childLocation))
+        case "document":
+          let fields = ["Doc_Type": child.attribute("type") ?? "", "File_Name": child.attribute("file") ?? "",
+                        "SHA256": child.attribute("sha256") ?? ""]
+          submission.documents.append(SubmissionPart(seq: submission.documents.count + 1, fields: fields, source: childLocation))
+        default:
+          if unknown.insert(child.name).inserted { context.notes.append("\(name): unknown element <\(child.name)> in <submission> ignored") }
+        }
+      }
+      if submission.students.isEmpty {
+        problems.append((id, "submission", "<submission> has no <student>", location))
+      }
+      collected[id] = submission
+    }
+    // Only now, after a clean end of the document, are the records used (a truncated file yields none).
+    guard reader.rootName == "submissions" else {
+      throw SISDropError.dataError("the root element must be <submissions>, found <\(reader.rootName ?? "")>", at: SourceLocation(path: path, line: 1))
+    }
+    submissions = collected
+    for problem in problems { reject(problem.0, problem.1, problem.2, problem.3) }
+  }
+}

@@ -1,0 +1,144 @@
+import Foundation
+
+/// Normalizes one submission's fields with `FieldRules`; every field that cannot be normalized
+/// is a problem naming the record, schema, field and what to do.
+struct SubmissionNormalizer {
+  let datePatterns: [DatePattern]
+  let timeZone: TimeZone
+  let schools: Set<String>
+  /// Building-name key → SIS school number.
+  let buildings: [String: String]
+
+  static let requiredStudent = ["First_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "School"]
+  static let requiredContact = ["First_Name", "Last_Name", "Relationship"]
+  static let fixAction = "correct it in the enrollment system (the record stays pending and comes again)"
+
+  func normalize(_ submission: Submission) -> (Submission, [Reject]) {
+    var result = submission
+    var problems: [Reject] = []
+    func problem(_ schema: String, _ part: SubmissionPart?, _ field: String, _ value: String, _ reason: String) {
+      problems.append(
+        Reject(submissionID: submission.id, schema: schema, seq: part?.seq, field: field, value: value, reason: reason,
+               action: SubmissionNormalizer.fixAction, source: part?.source ?? submission.source))
+    }
+    result.form = FieldRules.text(submission.form)
+    if result.form.isEmpty { problem("submission", nil, "Form", "", "the submission has no form name") }
+    if let approved = FieldRules.timestamp(submission.approvedAt, zone: timeZone, datePatterns: datePatterns) {
+      result.approvedAt = approved
+    } else {
+      problem("submission", nil, "Approved_At", submission.approvedAt, "not a date and time")
+    }
+    result.students = submission.students.map { student in
+      var fields: [String: String] = [:]
+      for field in SubmissionNormalizer.requiredStudent where FieldRules.text(student[field]).isEmpty {
+        problem("student", student, field, "", "required field is empty")
+      }
+      for field in Layouts.submissionStudentFields {
+        let raw = student[field]
+        let text = FieldRules.text(raw)
+        if text.isEmpty { continue }
+        switch field {
+        case "First_Name", "Middle_Name", "Last_Name": fields[field] = FieldRules.name(text)
+        case "DOB":
+          let parsed = FieldRules.date(text, patterns: datePatterns)
+          if let date = parsed.date {
+            fields[field] = date.iso
+          } else {
+            problem("student", student, field, raw,
+                    parsed.fits ? "not a real date" : "not a date in \(datePatterns.map(\.description).joined(separator: " or "))")
+          }
+        case "Gender":
+          if let value = FieldRules.gender(text) { fields[field] = value } else { problem("student", student, field, raw, "gender must be M, F or X") }
+        case "Grade_Level":
+          if let value = FieldRules.gradeLevel(text) { fields[field] = value } else {
+            problem("student", student, field, raw, "not a grade level (PK, K, 1-12)")
+          }
+        case "School":
+          if schools.contains(text) {
+            fields["SchoolID"] = text
+          } else if let number = buildings[FieldRules.buildingKey(text)] {
+            fields["SchoolID"] = number
+          } else {
+            problem("student", student, field, raw, "unknown school: neither an SIS School_Number nor a name in building_map.csv")
+          }
+        case "Home_Phone":
+          if let value = FieldRules.phone(text) { fields[field] = value } else { problem("student", student, field, raw, "not a 10-digit phone number") }
+        case "Email":
+          if let value = FieldRules.email(text) { fields[field] = value } else { problem("student", student, field, raw, "not an e-mail address") }
+        case "Zip":
+          if let value = FieldRules.zip(text) { fields[field] = value } else { problem("student", student, field, raw, "not a ZIP code") }
+        case "State":
+          if let value = FieldRules.state(text) { fields[field] = value } else { problem("student", student, field, raw, "not a two-letter state code") }
+        default: fields[field] = text
+        }
+      }
+      return SubmissionPart(seq: student.seq, fields: fields, source: student.source)
+    }
+    result.contacts = submission.contacts.sorted { $0.seq < $1.seq }.map { contact in
+      var fields: [String: String] = [:]
+      for field in SubmissionNormalizer.requiredContact where FieldRules.text(contact[field]).isEmpty {
+        problem("contact", contact, field, "", "required field is empty")
+      }
+      for field in Layouts.submissionContactFields {
+        let raw = contact[field]
+        let text = FieldRules.text(raw)
+        if text.isEmpty { continue }
+        switch field {
+        case "First_Name", "Last_Name": fields[field] = FieldRules.name(text)
+        case "Phone":
+          if let value = FieldRules.phone(text) { fields[field] = value } else { problem("contact", contact, field, raw, "not a 10-digit phone number") }
+        case "Email":
+          if let value = FieldRules.email(text) { fields[field] = value } else { problem("contact", contact, field, raw, "not an e-mail address") }
+        case "Zip":
+          if let value = FieldRules.zip(text) { fields[field] = value } else { problem("contact", contact, field, raw, "not a ZIP code") }
+        case "State":
+          if let value = FieldRules.state(text) { fields[field] = value } else { problem("contact", contact, field, raw, "not a two-letter state code") }
+        default: fields[field] = text
+        }
+      }
+      return SubmissionPart(seq: contact.seq, fields: fields, source: contact.source)
+    }
+    result.documents = submission.documents.map { document in
+      var fields: [String: String] = [:]
+      for field in ["Doc_Type", "File_Name", "SHA256"] {
+        let text = FieldRules.text(document[field])
+        if text.isEmpty {
+          if field != "SHA256" { problem("document", document, field, "", "required field is empty") }
+          continue
+        }
+        if field == "SHA256" {
+          let lower = text.lowercased()
+          guard lower.count == 64, lower.allSatisfy({ $0.isHexDigit }) else {
+            problem("document", document, field, text, "not a SHA-256 (64 hexadecimal digits)")
+            continue
+          }
+          fields[field] = lower
+        } else {
+          fields[field] = text
+        }
+      }
+      return SubmissionPart(seq: document.seq, fields: fields, source: document.source)
+    }
+    result.contentHash = SubmissionNormalizer.contentHash(result)
+    return (result, problems)
+  }
+
+  /// The ledger's version key: SHA-256 over the normalized content, not over where it was read
+  /// (the same submission on another line of tomorrow's export is the same version).
+  static func contentHash(_ submission: Submission) -> String {
+    struct Content: Encodable {
+      var id: String
+      var form: String
+      var approvedAt: String
+      var students: [[String: String]]
+      var contacts: [[String: String]]
+      var documents: [[String: String]]
+    }
+    func withSeq(_ part: SubmissionPart) -> [String: String] { part.fields.merging(["#seq": String(part.seq)]) { a, _ in a } }
+    let content = Content(
+      id: submission.id, form: submission.form, approvedAt: submission.approvedAt, students: submission.students.map(withSeq),
+      contacts: submission.contacts.map(withSeq), documents: submission.documents.map(withSeq))
+    let encoder = JSONLines.encoder()
+    return SHA256.hex((try? encoder.encode(content)) ?? Data())
+  }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// An SIS student as the snapshot holds it (normalized, granted fields only).
+public struct SnapshotStudent: Sendable, Hashable {
+  public var id: String
+  public var stateID: String
+  public var firstKey: String
+  public var lastKey: String
+  public var fields: [String: String]
+}
+
+public struct SnapshotContact: Sendable, Hashable {
+  public var id: String
+  public var studentNumber: String
+  public var firstKey: String
+  public var lastKey: String
+  public var fields: [String: String]
+}
+
+/// The SIS snapshot: the district's current SIS data in SQLite, what submissions are matched against.
+///
+/// Built from a full SIS export by `SnapshotBuilder`; read-only afterwards.
+public final class Snapshot {
+  public let path: String
+  let database: Database
+  private let byStateID: Statement
+  private let byNameDOB: Statement
+  private let byLastDOB: Statement
+  private let byLastGender: Statement
+  private let contactsOfStudent: Statement
+  private let byNumber: Statement
+
+  static let studentColumns = Layouts.studentFields.map { $0.lowercased() }
+  static let contactColumns = Layouts.contactFields.map { $0.lowercased() }
+
+  public init(path: String) throws {
+    guard FileSystem.exists(path) else {
+      throw SISDropError.missingInput(path, hint: "the SIS snapshot is missing: rerun normalize with the SIS export in the batch")
+    }
+    self.path = path
+    database = try Database(path: path, readOnly: true)
+    let select = "SELECT \(Snapshot.studentColumns.joined(separator: ", ")), first_key, last_key FROM students"
+    byStateID = try database.prepare("\(select) WHERE state_studentnumber = ? ORDER BY student_number")
+    byNameDOB = try database.prepare("\(select) WHERE first_key = ? AND last_key = ? AND dob = ? ORDER BY student_number")
+    byLastDOB = try database.prepare("\(select) WHERE last_key = ? AND dob = ? ORDER BY student_number")
+    byLastGender = try database.prepare("\(select) WHERE last_key = ? AND gender = ? ORDER BY student_number")
+    byNumber = try database.prepare("\(select) WHERE student_number = ?")
+    contactsOfStudent = try database.prepare(
+      "SELECT \(Snapshot.contactColumns.joined(separator: ", ")), first_key, last_key FROM contacts WHERE student_number = ? ORDER BY contact_id")
+  }
+
+  private func students(_ statement: Statement, _ arguments: [SQLValue]) throws -> [SnapshotStudent] {
+    try statement.bind(arguments)
+    var result: [SnapshotStudent] = []
+    let count = Layouts.studentFields.count
+    try statement.forEachRow { row in
+      var fields: [String: String] = [:]
+      for (index, field) in Layouts.studentFields.enumerated() { if let v = row.text(index) { fields[field] = v } }
+      result.append(
+        SnapshotStudent(
+          id: row.string(0), stateID: row.string(1), firstKey: row.string(count), lastKey: row.string(count + 1), fields: fields))
+    }
+    return result
+  }
+
+  public func student(stateID: String) throws -> SnapshotStudent? { try students(byStateID, [.text(stateID)]).first }
+  public func student(number: String) throws -> SnapshotStudent? { try students(byNumber, [.text(number)]).first }
+  public func students(firstKey: String, lastKey: String, dob: String) throws -> [SnapshotStudent] {
+    try students(byNameDOB, [.text(firstKey), .text(lastKey), .text(dob)])
+  }
+  public func students(lastKey: String, dob: String) throws -> [SnapshotStudent] {
+    try students(byLastDOB, [.text(lastKey), .text(dob)])
+  }
+  public func students(lastKey: String, gender: String) throws -> [SnapshotStudent] {
+    try students(byLastGender, [.text(lastKey), .text(gender)])
+  }
+
+  public func contacts(ofStudent number: String) throws -> [SnapshotContact] {
+    try contactsOfStudent.bind([.text(number)])
+    var result: [SnapshotContact] = []
+    let count = Layouts.contactFields.count
+    try contactsOfStudent.forEachRow { row in
+      var fields: [String: String] = [:]
+      for (index, field) in Layouts.contactFields.enumerated() { if let v = row.text(index) { fields[field] = v } }
+      result.append(
+        SnapshotContact(
+          id: row.string(0), studentNumber: row.string(1), firstKey: row.string(count), lastKey: row.string(count + 1), fields: fields))
+    }
+    return result
+  }
+
+  /// School numbers and names, for resolving a submission's `School`.
+  public func schools() throws -> [(number: String, name: String)] {
+    try database.rows("SELECT school_number, name FROM schools ORDER BY school_number").map {
+      ($0[0].string ?? "", $0[1].string ?? "")
+    }
+  }
+
+  public func count(_ table: String) throws -> Int { Int(try database.scalar("SELECT count(*) FROM \(table)").int ?? 0) }
+}
+
+@available(*, unavailable) extension Snapshot: Sendable {}

@@ -1,0 +1,5 @@
+import SISDropCommands
+
+@main struct Entrypoint {
+  static func main() { CloseCommand.main() }
+}
