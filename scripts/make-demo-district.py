@@ -1104,7 +1104,7 @@ def submissions_xml(subs):
 
 
 def plugin_xml():
-    fields = [("Students", f, "ViewOnly" if f in ("Student_Number", "State_StudentNumber") else "FullAccess")
+    fields = [("Students", f, "ViewOnly" if f == "Student_Number" else "FullAccess")
               for f in STUDENT_COLS]
     fields += [("Contacts", f, "ViewOnly" if f in ("Contact_ID", "Student_Number") else "FullAccess")
                for f in CONTACT_COLS]

@@ -20,7 +20,7 @@ public struct BatchManifest: Sendable, Codable {
   public var toolVersion: String
   public var pipeline: PipelineInfo
   /// SHA-256 over the pipeline file and every file it names (plugin, mappings).
-  public var configSHA256: String
+  public var configSha256: String
   public var plugin: PluginInfo?
   public var inputs: [FileRecord]
   public var outputs: [FileRecord]
@@ -121,7 +121,7 @@ public enum BatchLifecycle {
     let plugin = try config.pluginPath.map { try PluginManifest.load(path: $0) }
     let manifest = BatchManifest(
       batch: id, state: .open, selection: selection, openedAt: openedAt, closedAt: nil, toolVersion: SISDropVersion.current,
-      pipeline: .init(path: config.path, sha256: config.sha256), configSHA256: try configHash(config),
+      pipeline: .init(path: config.path, sha256: config.sha256), configSha256: try configHash(config),
       plugin: plugin.map { .init(name: $0.name, version: $0.version, sha256: $0.sha256) }, inputs: claimed, outputs: [],
       published: [], counts: [:], delivered: [], returnedToPending: [], vanished: [])
     try writeManifest(manifest, folder: claiming, sealed: false)

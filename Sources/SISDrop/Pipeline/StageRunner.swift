@@ -22,7 +22,7 @@ public struct StageReport: Sendable, Codable {
   public var seconds: Double
   public var exitStatus: Int32
   public var toolVersion: String
-  public var configSHA256: String
+  public var configSha256: String
   public var inputs: [FileRecord]
   public var outputs: [FileRecord]
   /// The digest of the previous stage's outputs this run read: the staleness check compares it.
@@ -179,7 +179,7 @@ public enum StageRunner {
       let report = StageReport(
         stage: stage, batch: batch.id, attempt: attempt, startedAt: startedAt, finishedAt: Clock.now(),
         seconds: (Date().timeIntervalSince(started) * 1000).rounded() / 1000, exitStatus: 0,
-        toolVersion: SISDropVersion.current, configSHA256: config.sha256, inputs: context.inputs, outputs: outputs,
+        toolVersion: SISDropVersion.current, configSha256: config.sha256, inputs: context.inputs, outputs: outputs,
         upstreamDigest: upstreamDigest, outputsDigest: digest(outputs), counts: context.counts, notes: context.notes)
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

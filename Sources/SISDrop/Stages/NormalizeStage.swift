@@ -19,8 +19,8 @@ public enum NormalizeStage {
   public static func run(_ context: StageContext) throws {
     let config = context.config
     let plugin = try config.pluginPath.map { try PluginManifest.load(path: $0) }
-    let reference = try snapshot(context, plugin: plugin)
-    let snapshot = try Snapshot(path: context.workdir.root + "/" + reference.path.replacingOccurrences(of: ".tmp-\(getpid())", with: ""))
+    let (reference, snapshotPath) = try snapshot(context, plugin: plugin)
+    let snapshot = try Snapshot(path: snapshotPath)
     let schools = try snapshot.schools()
     let schoolNumbers = Set(schools.map(\.number))
     var buildings: [String: String] = [:]
@@ -66,14 +66,13 @@ public enum NormalizeStage {
   }
 
   /// Builds the snapshot from the batch's SIS export, or refers to the newest earlier one.
-  static func snapshot(_ context: StageContext, plugin: PluginManifest?) throws -> SnapshotReference {
+  static func snapshot(_ context: StageContext, plugin: PluginManifest?) throws -> (SnapshotReference, String) {
     let feed = context.config.sisExport
     var files: [String: String] = [:]
     for layout in Layouts.sisExport {
       let name = feed.files[layout.name] ?? layout.fileName
       if FileSystem.exists(context.inputFolder + "/" + name) { files[layout.name] = context.inputFolder + "/" + name }
     }
-    let reference: SnapshotReference
     if files["students"] != nil || files["schools"] != nil {
       for path in files.values.sorted() { try context.recordInput(path) }
       let output = context.outputPath("snapshot.sqlite")
@@ -85,7 +84,7 @@ public enum NormalizeStage {
         context.notes.append("not granted by Plugin.xml, not read: \(summary.withheldFields.joined(separator: ", "))")
       }
       let finalPath = relativePath(context.folder(of: .normalize), to: context.workdir.root) + "/snapshot.sqlite"
-      reference = SnapshotReference(builtBy: context.batch.id, path: relativePath(output, to: context.workdir.root),
+      let reference = SnapshotReference(builtBy: context.batch.id, path: relativePath(output, to: context.workdir.root),
                                     sha256: try SHA256.file(at: output).sha256, summary: summary)
       let batch = context.batch.id
       let workdir = context.workdir
@@ -96,6 +95,7 @@ public enum NormalizeStage {
       var stored = reference
       stored.path = finalPath
       try writeReference(stored, context)
+      return (stored, output)
     } else {
       guard let latest = try context.workdir.state.latestSnapshot(excluding: context.batch.id) else {
         throw SISDropError(
@@ -108,11 +108,11 @@ public enum NormalizeStage {
       summary.contacts = try snapshot.count("contacts")
       summary.schools = try snapshot.count("schools")
       summary.attendanceCodes = try snapshot.count("attendance_codes")
-      reference = SnapshotReference(builtBy: latest.batch, path: latest.path, sha256: latest.sha256, summary: summary)
+      let reference = SnapshotReference(builtBy: latest.batch, path: latest.path, sha256: latest.sha256, summary: summary)
       try writeReference(reference, context)
       try context.writeRejects([], name: "sis_rejects.csv")
+      return (reference, context.workdir.root + "/" + latest.path)
     }
-    return reference
   }
 
   private static func writeReference(_ reference: SnapshotReference, _ context: StageContext) throws {

@@ -1,0 +1,206 @@
+import ArgumentParser
+import Foundation
+import SISDrop
+
+/// `sisdrop`: the operator's command.
+public struct SISDropCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "sisdrop",
+    abstract: "File-based delivery of approved enrollment submissions into a Student Information System.",
+    discussion: """
+      Exit codes (sysexits.h): 0 done, 64 usage, 65 bad input data, 66 missing input,
+      73 cannot create output, 75 temporary (busy, or retry later), 78 configuration error.
+      """,
+    version: SISDropVersion.current,
+    subcommands: [
+      DemoCommand.self, RunCommand.self, OpenCommand.self, StatusCommand.self, PendingCommand.self, CancelCommand.self,
+      ParseCommand.self, NormalizeCommand.self, MatchCommand.self, DeliverCommand.self, CloseCommand.self,
+    ])
+  public init() {}
+}
+
+public struct RunCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "run", abstract: "Run the pipeline for cron: continue the open batch, or open one from the inbox.",
+    discussion: "Does nothing and exits 0 when no batch is open and the inbox holds no new enrollment export.")
+  @OptionGroup var workDir: WorkDirOptions
+  @Option(help: "The pipeline file (pipelines/*.yaml).") var pipeline: String
+  @Option(help: "Seconds to wait for another sisdrop process to finish before exiting 75.") var wait: Double = 0
+  public init() {}
+
+  public func run() throws {
+    try guarded {
+      let config = try PipelineConfig.load(path: pipeline)
+      let workdir = try WorkDir(root: workDir.workdir ?? config.workdir ?? workDir.path)
+      let lock = try workdir.lock(command: commandLine, wait: wait)
+      defer { withExtendedLifetime(lock) {} }
+      guard let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: logger(quiet: workDir.json)) else {
+        if workDir.json { print("{\"batch\": null}") } else { print("nothing to do") }
+        return
+      }
+      if workDir.json { try printJSON(summary) } else { printSummary(summary) }
+    }
+  }
+}
+
+func printSummary(_ summary: PipelineRunner.Summary) {
+  let c = summary.counts
+  print("batch \(summary.batch)\(summary.closed ? " (closed)" : " (open)")")
+  print("  submissions: \(c["parse.submissions_in_export"] ?? 0) in export, \(c["parse.selected"] ?? 0) selected")
+  print("  students: \(c["match.students_matched"] ?? 0) matched, \(c["match.students_potential"] ?? 0) potential, \(c["match.students_new"] ?? 0) new")
+  print("  delivered: \(c["deliver.delivered_submissions"] ?? 0) submissions; held for review: \(c["deliver.held_submissions"] ?? 0); in error: \(c["deliver.error_submissions"] ?? 0); already delivered: \(c["normalize.already_delivered"] ?? 0)")
+  print("  delivery files: \(summary.outbox) (copies in \(summary.deliverFolder))")
+  if !summary.review.isEmpty {
+    print("  awaiting a person's decision (potential matches, listed in 30-match/review.csv):")
+    for item in summary.review.prefix(20) { print("    \(item[0]) student \(item[1]): candidates \(item[2])") }
+    if summary.review.count > 20 { print("    ... and \(summary.review.count - 20) more") }
+    print("  they stay pending and come again with the next export; see each candidate in 30-match/decisions.jsonl")
+  }
+  if !summary.errors.isEmpty {
+    print("  records in error (fix them in the enrollment system; they stay pending): \(summary.deliverFolder)/errors.csv")
+  }
+}
+
+public struct DemoCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "demo", abstract: "Run the whole pipeline on the built-in demo district (no server needed).",
+    discussion: "Copies Fixtures/demo-district into WORKDIR/inbox, runs pipelines/demo.yaml and prints a summary.")
+  @Option(help: "Where to run the demo (created; default ./demo-workdir).") var workdir: String = "demo-workdir"
+  @Option(help: "The enrollment export's format: csv or xml.") var format: String = "csv"
+  @Option(help: "The sisdrop checkout (default: the one this binary was built from).") var checkout: String?
+  @Flag(help: "Print machine-readable JSON on stdout.") var json = false
+  public init() {}
+
+  public func validate() throws {
+    guard ["csv", "xml"].contains(format) else { throw ValidationError("'--format' is csv or xml") }
+  }
+
+  public func run() throws {
+    try guarded {
+      // The checkout holds the fixtures and pipelines: found from this source file's path.
+      let root = checkout ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+      let pipeline = root + (format == "xml" ? "/pipelines/demo-xml.yaml" : "/pipelines/demo.yaml")
+      let config = try PipelineConfig.load(path: pipeline)
+      let workdir = try WorkDir(root: workdir)
+      let lock = try workdir.lock(command: commandLine)
+      defer { withExtendedLifetime(lock) {} }
+      try Demo.stage(fixtures: root + "/Fixtures/demo-district", workdir: workdir, config: config, xml: format == "xml")
+      guard let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: logger(quiet: json)) else {
+        print("nothing to do")
+        return
+      }
+      if json { try printJSON(summary) } else {
+        printSummary(summary)
+        print("working directory: \(workdir.root)")
+      }
+    }
+  }
+}
+
+public struct OpenCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "open", abstract: "Create a delivery batch: claim the inbox's files and record the selection.",
+    discussion: "Refuses (75) while another batch is open. Selection: all pending (default), --only IDS, or --form NAME.")
+  @OptionGroup var workDir: WorkDirOptions
+  @Option(help: "The pipeline file.") var pipeline: String
+  @Option(help: "Only these submission ids (comma-separated).") var only: String?
+  @Option(help: "Only submissions of this form.") var form: String?
+  public init() {}
+
+  public func validate() throws {
+    if only != nil && form != nil { throw ValidationError("'--only' and '--form' cannot be combined") }
+  }
+
+  public func run() throws {
+    try guarded {
+      let config = try PipelineConfig.load(path: pipeline)
+      let workdir = try WorkDir(root: workDir.workdir ?? config.workdir ?? workDir.path)
+      let lock = try workdir.lock(command: commandLine)
+      defer { withExtendedLifetime(lock) {} }
+      let ids = only?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+      let result = try BatchLifecycle.open(workdir: workdir, pipelinePath: pipeline, selection: Selection(only: ids, form: form))
+      if workDir.json { print("{\"batch\": \"\(result.batch)\"}") } else {
+        print("opened batch \(result.batch): claimed \(result.claimed.map { ($0.path as NSString).lastPathComponent }.joined(separator: ", "))")
+        if !result.ignored.isEmpty { print("left in the inbox (not a feed file): \(result.ignored.joined(separator: ", "))") }
+      }
+    }
+  }
+}
+
+public struct CancelCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "cancel", abstract: "Cancel the open batch: closed as cancelled, its records back to pending.")
+  @OptionGroup var workDir: WorkDirOptions
+  public init() {}
+
+  public func run() throws {
+    try guarded {
+      let workdir = try WorkDir(root: workDir.path)
+      let lock = try workdir.lock(command: commandLine)
+      defer { withExtendedLifetime(lock) {} }
+      let result = try BatchLifecycle.cancel(workdir: workdir, batch: try workdir.batch(nil))
+      if workDir.json { try printJSON(result.manifest) } else {
+        print("cancelled batch \(result.manifest.batch): \(result.manifest.returnedToPending.count) submissions back to pending")
+      }
+    }
+  }
+}
+
+public struct PendingCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "pending", abstract: "List approved submissions not yet delivered (the seed's Pending Delivery view).")
+  @OptionGroup var workDir: WorkDirOptions
+  @Flag(help: "Include vanished submissions (pending ones no longer in the export).") var vanished = false
+  public init() {}
+
+  public func run() throws {
+    try guarded {
+      let workdir = try WorkDir(root: workDir.path)
+      let entries = try workdir.state.ledger(statuses: vanished ? [.pending, .batched, .vanished] : [.pending, .batched])
+      if workDir.json { try printJSON(entries) } else {
+        if entries.isEmpty { print("no pending submissions") }
+        for entry in entries {
+          print("\(entry.submissionID)\t\(entry.status.rawValue)\(entry.batchID.map { " (\($0))" } ?? "")\t\(entry.form)\t\(entry.approvedAt)")
+        }
+      }
+    }
+  }
+}
+
+public struct StatusCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "status", abstract: "Show the batches and their stages (attempts, stale or failed).")
+  @OptionGroup var workDir: WorkDirOptions
+  public init() {}
+
+  struct BatchStatus: Encodable {
+    var batch: String
+    var state: String
+    var selection: String
+    var openedAt: String
+    var closedAt: String?
+    var stages: [String: String]
+  }
+
+  public func run() throws {
+    try guarded {
+      let workdir = try WorkDir(root: workDir.path)
+      let statuses = try workdir.state.allBatches().map { batch in
+        var stages: [String: String] = [:]
+        for stage in Stage.allCases {
+          stages[stage.rawValue] = StageRunner.problem(with: stage, workdir: workdir, batch: batch.id).map { $0 } ?? "done"
+        }
+        return BatchStatus(batch: batch.id, state: batch.state.rawValue, selection: batch.selection.description,
+                           openedAt: batch.openedAt, closedAt: batch.closedAt, stages: stages)
+      }
+      if workDir.json { try printJSON(statuses) } else {
+        if statuses.isEmpty { print("no batches yet") }
+        for status in statuses {
+          print("batch \(status.batch): \(status.state) (selection \(status.selection); opened \(status.openedAt)\(status.closedAt.map { "; closed \($0)" } ?? ""))")
+          for stage in Stage.allCases { print("  \(stage.rawValue): \(status.stages[stage.rawValue] ?? "")") }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import SISDrop
+
+/// A command that runs one stage of a batch: `sisdrop-parse`, `sisdrop-normalize`, ...
+public protocol StageCommand: ParsableCommand {
+  static var stage: Stage { get }
+  var workDir: WorkDirOptions { get }
+  var batch: String? { get }
+}
+
+extension StageCommand {
+  public func run() throws {
+    try guarded {
+      let workdir = try WorkDir(root: workDir.path)
+      let lock = try workdir.lock(command: commandLine)
+      defer { withExtendedLifetime(lock) {} }
+      let report = try PipelineRunner.runStage(Self.stage, workdir: workdir, batchID: batch, log: logger(quiet: workDir.json))
+      if workDir.json {
+        try printJSON(report)
+      } else {
+        print("\(Self.stage.rawValue): batch \(report.batch), attempt \(report.attempt), \(workdir.stageFolder(report.batch, Self.stage))")
+        for (key, value) in report.counts.sorted(by: { $0.key < $1.key }) { print("  \(key): \(value)") }
+        for note in report.notes { print("  note: \(note)") }
+      }
+    }
+  }
+}
+
+private let stageDiscussion = """
+  Reads the batch's previous stage folder (and the state database), writes its own folder under
+  batches/<id>/ through a temporary folder and one rename. Rerunning keeps the earlier attempt as
+  NN-stage.attempt-K/ and makes later stages stale. Exit codes: 0 done, 65 bad input data,
+  66 missing input (an earlier stage has not run), 73 cannot write, 75 busy, 78 configuration.
+  """
+
+public struct ParseCommand: StageCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "parse", abstract: "Read the batch's enrollment export into submissions; reject malformed records.",
+    discussion: stageDiscussion)
+  public static let stage = Stage.parse
+  @OptionGroup public var workDir: WorkDirOptions
+  @Option(help: "The batch (default: the open batch).") public var batch: String?
+  public init() {}
+}
+
+public struct NormalizeCommand: StageCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "normalize", abstract: "Load the SIS snapshot and normalize names, dates, phones, grades and schools.",
+    discussion: stageDiscussion)
+  public static let stage = Stage.normalize
+  @OptionGroup public var workDir: WorkDirOptions
+  @Option(help: "The batch (default: the open batch).") public var batch: String?
+  public init() {}
+}
+
+public struct MatchCommand: StageCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "match", abstract: "Match each submission's students and contacts against the SIS snapshot.",
+    discussion: stageDiscussion)
+  public static let stage = Stage.match
+  @OptionGroup public var workDir: WorkDirOptions
+  @Option(help: "The batch (default: the open batch).") public var batch: String?
+  public init() {}
+}
+
+public struct DeliverCommand: StageCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "deliver", abstract: "Write the SIS import files, hold back potential matches, publish to the outbox.",
+    discussion: stageDiscussion)
+  public static let stage = Stage.deliver
+  @OptionGroup public var workDir: WorkDirOptions
+  @Option(help: "The batch (default: the open batch).") public var batch: String?
+  public init() {}
+}
+
+public struct CloseCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "close", abstract: "Seal the batch's manifest.json; delivered records become delivered, the rest pending.",
+    discussion: "Refuses (65) while any stage is missing, stale or failed, or the outbox does not hold what deliver published.")
+  @OptionGroup public var workDir: WorkDirOptions
+  @Option(help: "The batch (default: the open batch).") public var batch: String?
+  public init() {}
+
+  public func run() throws {
+    try guarded {
+      let workdir = try WorkDir(root: workDir.path)
+      let lock = try workdir.lock(command: commandLine)
+      defer { withExtendedLifetime(lock) {} }
+      let result = try BatchLifecycle.close(workdir: workdir, batch: try workdir.batch(batch))
+      if workDir.json { try printJSON(result.manifest) } else {
+        print("closed batch \(result.manifest.batch): \(result.manifest.delivered.count) delivered, \(result.manifest.returnedToPending.count) back to pending")
+        print("manifest: \(result.path)")
+      }
+    }
+  }
+}
