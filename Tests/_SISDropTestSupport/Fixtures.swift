@@ -1,1 +1,102 @@
-// placeholder
+import Foundation
+import SISDrop
+
+/// Paths into the checkout, found through this file's path (never the current folder).
+public enum Checkout {
+  public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+  public static let demoDistrict = root + "/Fixtures/demo-district"
+  public static func pipeline(_ name: String) -> String { root + "/pipelines/\(name).yaml" }
+}
+
+/// A fresh temporary folder per test, removed afterwards.
+public func withTemporaryFolder<T>(_ body: (String) throws -> T) throws -> T {
+  let path = NSTemporaryDirectory() + "sisdrop-test-" + UUID().uuidString
+  try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(atPath: path) }
+  return try body(path)
+}
+
+/// Writes a small text file for a test.
+@discardableResult
+public func writeFile(_ path: String, _ text: String) throws -> String {
+  try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+  try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+  return path
+}
+
+public func writeBytes(_ path: String, _ bytes: [UInt8]) throws -> String {
+  try Data(bytes).write(to: URL(fileURLWithPath: path))
+  return path
+}
+
+public func readText(_ path: String) throws -> String {
+  String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+}
+
+/// The result of running one of the built executables.
+public struct ProcessResult: Sendable {
+  public var status: Int32
+  public var stdout: String
+  public var stderr: String
+}
+
+/// Runs a built executable (`sisdrop`, `sisdrop-parse`, ...) from the build folder the tests run from.
+public func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+  let process = Process()
+  process.executableURL = buildFolder().appendingPathComponent(name)
+  process.arguments = arguments
+  var env = ProcessInfo.processInfo.environment
+  for (key, value) in environment { env[key] = value }
+  process.environment = env
+  let out = Pipe()
+  let err = Pipe()
+  process.standardOutput = out
+  process.standardError = err
+  try process.run()
+  let outData = out.fileHandleForReading.readDataToEndOfFile()
+  let errData = err.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                       stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// The folder holding the built executables: beside the test bundle.
+public func buildFolder() -> URL {
+  var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+  while url.path != "/" {
+    url = url.deletingLastPathComponent()
+    if FileManager.default.fileExists(atPath: url.appendingPathComponent("sisdrop").path) { return url }
+  }
+  return URL(fileURLWithPath: Checkout.root + "/.build/debug")
+}
+
+/// A working directory with the demo district's files in its inbox (CSV or XML submissions).
+public func demoWorkdir(_ root: String, xml: Bool = false) throws -> (WorkDir, PipelineConfig, String) {
+  let pipeline = Checkout.pipeline(xml ? "demo-xml" : "demo")
+  let config = try PipelineConfig.load(path: pipeline)
+  let workdir = try WorkDir(root: root)
+  try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: xml)
+  return (workdir, config, pipeline)
+}
+
+/// Every file below a folder with its bytes, by relative path (stage.json left out).
+public func folderContents(_ path: String, excluding: Set<String> = ["stage.json"]) throws -> [String: Data] {
+  var result: [String: Data] = [:]
+  let base = URL(fileURLWithPath: path)
+  guard let enumerator = FileManager.default.enumerator(at: base, includingPropertiesForKeys: [.isDirectoryKey]) else { return [:] }
+  for case let url as URL in enumerator {
+    let isDirectory = (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) ?? false
+    if isDirectory || excluding.contains(url.lastPathComponent) { continue }
+    result[String(url.path.dropFirst(base.path.count + 1))] = try Data(contentsOf: url)
+  }
+  return result
+}
+
+/// Reads a CSV file of our own into rows (header included).
+public func csvRows(_ path: String) throws -> [[String]] {
+  let reader = try CSVReader(path: path)
+  var rows: [[String]] = []
+  while let row = try reader.next() { rows.append(row.fields) }
+  return rows
+}

@@ -107,7 +107,14 @@ public final class XMLStreamReader {
     close(input.fd)
   }
 
-  private var line: Int { Int(xmlTextReaderGetParserLineNumber(reader)) }
+  /// The line of the node the reader stands on (the parser's own line runs ahead of it).
+  private var line: Int {
+    if let node = xmlTextReaderCurrentNode(reader) {
+      let line = Int(xmlGetLineNo(node))
+      if line > 0 { return line }
+    }
+    return Int(xmlTextReaderGetParserLineNumber(reader))
+  }
 
   private func string(_ pointer: UnsafePointer<xmlChar>?) -> String {
     pointer.map { String(cString: $0) } ?? ""
