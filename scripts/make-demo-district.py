@@ -752,7 +752,7 @@ class Submissions:
             st = self.from_sis(k, **home, Home_Phone=phone)
             self.add("returning-moved", FORM_RETURNING, [st], self.sis_contacts(k["family"], **home),
                      [("matched", k["Student_Number"])],
-                     ["Matched by state id; the update carries the new Street, City, Zip and Home_Phone."],
+                     ["Matched by state id; the update carries the new address and Home_Phone (Zip only where it changed)."],
                      docs_extra=[("Proof of Residency", "lease & utility bill.pdf")] if i == 0 else None)
 
         # ---- a guardian's phone and e-mail changed

@@ -27,6 +27,8 @@ public struct StageReport: Sendable, Codable {
   public var outputs: [FileRecord]
   /// The digest of the previous stage's outputs this run read: the staleness check compares it.
   public var upstreamDigest: String?
+  /// The attempt of the previous stage this run read: any rerun upstream makes this run stale.
+  public var upstreamAttempt: Int?
   public var outputsDigest: String
   public var counts: [String: Int]
   public var notes: [String]
@@ -131,7 +133,9 @@ public enum StageRunner {
     guard report.exitStatus == 0 else { return "failed" }
     if let previous = stage.previous {
       guard let upstream = try? StageReport.load(workdir.stageFolder(batch, previous)) else { return "is stale: \(previous.rawValue) is missing" }
-      if upstream.outputsDigest != report.upstreamDigest { return "is stale: \(previous.rawValue) ran again since" }
+      if upstream.outputsDigest != report.upstreamDigest || upstream.attempt != report.upstreamAttempt {
+        return "is stale: \(previous.rawValue) ran again since"
+      }
     }
     if let runs = try? workdir.state.stageRuns(batch: batch).filter({ $0.stage == stage.rawValue }), let last = runs.last,
       last.status == "failed", last.attempt > report.attempt
@@ -153,12 +157,15 @@ public enum StageRunner {
                          hint: "open a new batch with `sisdrop open`")
     }
     var upstreamDigest: String?
+    var upstreamAttempt: Int?
     if let previous = stage.previous {
       if let problem = problem(with: previous, workdir: workdir, batch: batch.id) {
         throw SISDropError(.noInput, "\(previous.rawValue) \(problem)", at: SourceLocation(path: workdir.stageFolder(batch.id, previous)),
                            hint: "run `sisdrop-\(previous.rawValue) --workdir \(workdir.root) --batch \(batch.id)` first")
       }
-      upstreamDigest = try StageReport.load(workdir.stageFolder(batch.id, previous)).outputsDigest
+      let upstream = try StageReport.load(workdir.stageFolder(batch.id, previous))
+      upstreamDigest = upstream.outputsDigest
+      upstreamAttempt = upstream.attempt
     }
     let config = try workdir.config(for: batch)
     let started = Date()
@@ -180,7 +187,7 @@ public enum StageRunner {
         stage: stage, batch: batch.id, attempt: attempt, startedAt: startedAt, finishedAt: Clock.now(),
         seconds: (Date().timeIntervalSince(started) * 1000).rounded() / 1000, exitStatus: 0,
         toolVersion: SISDropVersion.current, configSha256: config.sha256, inputs: context.inputs, outputs: outputs,
-        upstreamDigest: upstreamDigest, outputsDigest: digest(outputs), counts: context.counts, notes: context.notes)
+        upstreamDigest: upstreamDigest, upstreamAttempt: upstreamAttempt, outputsDigest: digest(outputs), counts: context.counts, notes: context.notes)
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
       encoder.keyEncodingStrategy = .convertToSnakeCase
