@@ -29,7 +29,8 @@ public enum ParseStage {
     if feed.format == .xml {
       try readXML(context, feed: feed, into: &submissions, reject: { reject($0, schema: $1, $2, at: relative($3)) })
     } else {
-      try readCSV(context, feed: feed, into: &submissions, reject: { reject($0, schema: $1, $2, at: relative($3)) })
+      try readCSV(context, feed: feed, into: &submissions, reject: { reject($0, schema: $1, $2, at: relative($3)) },
+                  isRejected: { rejectedIDs.contains($0) })
     }
 
     // A submission with any rejected part is rejected whole: delivering half a family is worse than waiting.
@@ -45,7 +46,11 @@ public enum ParseStage {
         continue
       }
       if rejectedIDs.contains(submission.id) { continue }
+      // Stage files name input files relative to the batch: the same bytes wherever the workdir is.
       submission.source = relative(submission.source)
+      for i in submission.students.indices { submission.students[i].source = relative(submission.students[i].source) }
+      for i in submission.contacts.indices { submission.contacts[i].source = relative(submission.contacts[i].source) }
+      for i in submission.documents.indices { submission.documents[i].source = relative(submission.documents[i].source) }
       selected.append(submission)
     }
     // Ids only known from rejected rows are still seen: they stay pending, not lost.
@@ -95,7 +100,7 @@ public enum ParseStage {
   }
 
   private static func readCSV(_ context: StageContext, feed: FeedConfig, into submissions: inout [String: Submission],
-                              reject: (String, String, String, SourceLocation) -> Void) throws {
+                              reject: (String, String, String, SourceLocation) -> Void, isRejected: (String) -> Bool) throws {
     let layout = Layouts.submissions
     guard let path = try inputPath(context, layout, required: true) else { return }
     let reader = try CSVTableReader(path: path, layout: layout, dialect: feed.dialect, aliases: feed.headerAliases[layout.name] ?? [:])
@@ -128,15 +133,15 @@ public enum ParseStage {
       }
     }
     try readParts(context, feed: feed, layout: Layouts.submissionContacts, fields: Layouts.submissionContactFields,
-                  seqField: "Contact_Seq", into: &submissions, reject: reject) { $0.contacts.append($1) } exists: { submission, seq in submission.contacts.contains { $0.seq == seq } }
+                  seqField: "Contact_Seq", into: &submissions, reject: reject, isRejected: isRejected) { $0.contacts.append($1) } exists: { submission, seq in submission.contacts.contains { $0.seq == seq } }
     try readParts(context, feed: feed, layout: Layouts.submissionDocuments, fields: ["Doc_Type", "File_Name", "SHA256"],
-                  seqField: nil, into: &submissions, reject: reject) { $0.documents.append($1) } exists: { _, _ in false }
+                  seqField: nil, into: &submissions, reject: reject, isRejected: isRejected) { $0.documents.append($1) } exists: { _, _ in false }
   }
 
   private static func readParts(
     _ context: StageContext, feed: FeedConfig, layout: Layout, fields: [String], seqField: String?,
     into submissions: inout [String: Submission], reject: (String, String, String, SourceLocation) -> Void,
-    append: (inout Submission, SubmissionPart) -> Void, exists: (Submission, Int) -> Bool
+    isRejected: (String) -> Bool, append: (inout Submission, SubmissionPart) -> Void, exists: (Submission, Int) -> Bool
   ) throws {
     guard let path = try inputPath(context, layout, required: false) else { return }
     let schema = layout.name == "submission_contacts" ? "contact" : "document"
@@ -150,6 +155,7 @@ public enum ParseStage {
         continue
       }
       guard var submission = submissions[submissionID] else {
+        if isRejected(submissionID) { continue }  // part of a submission already rejected whole
         reject(submissionID, schema, "no submission \(submissionID.isEmpty ? "(empty id)" : submissionID) in \(Layouts.submissions.fileName)", record.location)
         continue
       }
