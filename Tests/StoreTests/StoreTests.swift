@@ -1,1 +1,87 @@
+import Foundation
+import SISDrop
 import Testing
+import _SISDropTestSupport
+
+@Suite struct StateStoreTests {
+  func batch(_ id: String) -> BatchRecord {
+    BatchRecord(id: id, state: .open, selection: .all, pipelinePath: "/p.yaml", openedAt: "2026-11-23T00:00:00Z")
+  }
+
+  @Test func aSecondOpenBatchIsImpossibleAtTheDatabaseLevel() throws {
+    try withTemporaryFolder { folder in
+      let store = try StateStore(path: folder + "/state.sqlite")
+      try store.insertBatch(batch("20261123-01"))
+      #expect { try store.insertBatch(batch("20261123-02")) } throws: { ($0 as? SISDropError)?.status == .temporaryFailure }
+      // Even a raw insert that bypasses the check fails on the partial unique index.
+      #expect { try store.database.execute("INSERT INTO batches(id, state, selection, pipeline, opened_at) VALUES ('x', 'open', '{}', 'p', 't')") }
+        throws: { ($0 as? SQLiteError)?.isConstraint == true }
+      try store.setBatchState("20261123-01", .closed, at: "t")
+      try store.insertBatch(batch("20261123-02"))
+      #expect(try store.nextBatchID(day: "20261123") == "20261123-03")
+    }
+  }
+
+  @Test func ledgerKeepsDeliveredSubmissionsDeliveredAndReturnsTheRestToPending() throws {
+    try withTemporaryFolder { folder in
+      let store = try StateStore(path: folder + "/state.sqlite")
+      try store.insertBatch(batch("b1"))
+      try store.recordSeen([("S-1", "F", "t", true), ("S-2", "F", "t", true), ("S-3", "G", "t", false)], batch: "b1", at: "t")
+      // Recording again (a stage rerun) writes the same.
+      try store.recordSeen([("S-1", "F", "t", true), ("S-2", "F", "t", true), ("S-3", "G", "t", false)], batch: "b1", at: "t")
+      #expect(try store.ledger(statuses: [.batched]).map(\.submissionID) == ["S-1", "S-2"])
+      #expect(try store.ledger(statuses: [.pending]).map(\.submissionID) == ["S-3"])
+      try store.closeBatch("b1", state: .closed, delivered: [("S-1", "h1")], vanished: [], at: "t2")
+      #expect(try store.ledgerEntry("S-1")?.status == .delivered)
+      #expect(try store.ledgerEntry("S-1")?.deliveredHash == "h1")
+      #expect(try store.ledger(statuses: [.pending]).map(\.submissionID) == ["S-2", "S-3"])
+      // The next export lists S-1 again: it stays delivered; S-3 vanished before delivery is reported.
+      try store.insertBatch(batch("b2"))
+      try store.recordSeen([("S-1", "F", "t", true), ("S-2", "F", "t", true)], batch: "b2", at: "t3")
+      #expect(try store.ledgerEntry("S-1")?.status == .delivered)
+      try store.closeBatch("b2", state: .closed, delivered: [], vanished: ["S-3"], at: "t4")
+      #expect(try store.ledgerEntry("S-3")?.status == .vanished)
+      #expect(try store.ledgerEntry("S-2")?.status == .pending)
+    }
+  }
+
+  @Test func sqliteErrorsCarryCodeMessageAndSQL() throws {
+    try withTemporaryFolder { folder in
+      let database = try Database(path: folder + "/x.sqlite")
+      #expect { try database.execute("SELECT * FROM nowhere") } throws: { error in
+        "\(error)".contains("SQLite error 1: no such table: nowhere - while executing `SELECT * FROM nowhere`")
+      }
+    }
+  }
+}
+
+@Suite struct SnapshotTests {
+  @Test func loadsTheDemoExportWithLeadingZerosAndKeys() throws {
+    try withTemporaryFolder { folder in
+      var files: [String: String] = [:]
+      for name in ["students", "contacts", "schools", "attendance_codes"] { files[name] = Checkout.demoDistrict + "/sis/\(name).csv" }
+      let plugin = try PluginManifest.load(path: Checkout.demoDistrict + "/config/Plugin.xml")
+      let (summary, rejects) = try SnapshotBuilder(feed: FeedConfig(), plugin: plugin).build(files: files, output: folder + "/s.sqlite")
+      #expect(summary.students == 310 && summary.contacts == 472 && summary.schools == 3)
+      #expect(rejects.isEmpty)
+      let snapshot = try Snapshot(path: folder + "/s.sqlite")
+      #expect(try snapshot.schools().map(\.number) == ["0101", "0202", "0303"])
+      let zoe = try #require(try snapshot.student(number: "101998"))
+      #expect(zoe.lastKey == "obrien" && zoe.fields["DOB"]?.count == 10)
+    }
+  }
+
+  @Test func fieldsThePluginDoesNotGrantAreNotRead() throws {
+    try withTemporaryFolder { folder in
+      let plugin = try readText(Checkout.demoDistrict + "/config/Plugin.xml")
+        .replacingOccurrences(of: "<field table=\"Students\" field=\"Email\" access=\"FullAccess\"/>", with: "")
+      let path = try writeFile(folder + "/Plugin.xml", plugin)
+      let files = ["students": Checkout.demoDistrict + "/sis/students.csv", "schools": Checkout.demoDistrict + "/sis/schools.csv"]
+      let (summary, _) = try SnapshotBuilder(feed: FeedConfig(), plugin: try PluginManifest.load(path: path))
+        .build(files: files, output: folder + "/s.sqlite")
+      #expect(summary.withheldFields == ["Students.Email"])
+      let emails = try Database(path: folder + "/s.sqlite").scalar("SELECT count(email) FROM students")
+      #expect(emails.int == 0)
+    }
+  }
+}

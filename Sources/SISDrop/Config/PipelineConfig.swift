@@ -16,6 +16,8 @@ public struct FeedConfig: Sendable {
   public var headerAliases: [String: [String: String]] = [:]
 
   public var dialect: CSVDialect { CSVDialect(delimiter: delimiter, encoding: encoding) }
+
+  public init(files: [String: String] = [:]) { self.files = files }
 }
 
 /// One column of a delivery file: its header and the record field it carries.

@@ -21,6 +21,15 @@ public struct BatchRecord: Sendable, Codable, Hashable {
   public var pipelinePath: String
   public var openedAt: String
   public var closedAt: String?
+
+  public init(id: String, state: BatchState, selection: Selection, pipelinePath: String, openedAt: String, closedAt: String? = nil) {
+    self.id = id
+    self.state = state
+    self.selection = selection
+    self.pipelinePath = pipelinePath
+    self.openedAt = openedAt
+    self.closedAt = closedAt
+  }
 }
 
 /// What `open` selected: all pending, some submission ids, or one form (the seed's Selected Only / All Found).

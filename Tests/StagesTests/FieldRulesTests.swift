@@ -1,0 +1,48 @@
+import Foundation
+import SISDrop
+import Testing
+
+@Suite struct FieldRulesTests {
+  @Test(arguments: [
+    ("  MARÍA  JOSÉ ", "María José"), ("MARÍA josé", "MARÍA josé"), ("o'brien", "O'Brien"), ("GARCÍA-LÓPEZ", "García-López"), ("McDonald", "McDonald"),
+    ("de la Cruz", "de la Cruz"),
+  ])
+  func names(input: String, expected: String) { #expect(FieldRules.name(input) == expected) }
+
+  @Test func nameKeysFoldCaseDiacriticsApostrophesAndHyphens() {
+    #expect(FieldRules.nameKey("Zoë O’Brien") == "zoe obrien")
+    #expect(FieldRules.nameKey("García-López") == FieldRules.nameKey("garcia  lopez"))
+    #expect(FieldRules.nameKey("Jos\u{0065}\u{0301}") == FieldRules.nameKey("José"))  // NFD and NFC agree
+  }
+
+  @Test func dates() {
+    let patterns = [DatePattern.monthDayYear, .iso]
+    #expect(FieldRules.date("02/29/2012", patterns: patterns).date?.iso == "2012-02-29")
+    #expect(FieldRules.date("2/3/2015", patterns: patterns).date?.iso == "2015-02-03")
+    #expect(FieldRules.date("2015-07-04", patterns: patterns).date?.iso == "2015-07-04")
+    let impossible = FieldRules.date("02/30/2016", patterns: patterns)
+    #expect(impossible.fits && impossible.date == nil)
+    #expect(!FieldRules.date("30.02.2016", patterns: patterns).fits)
+    #expect(DatePattern("DD.MM.YYYY")?.parse("04.07.2015")?.iso == "2015-07-04")
+    #expect(DatePattern.monthDayYear.format(CalendarDate(year: 2015, month: 7, day: 4)!) == "07/04/2015")
+  }
+
+  @Test func codes() {
+    #expect(FieldRules.gender("female") == "F" && FieldRules.gender(" M ") == "M" && FieldRules.gender("?") == nil)
+    #expect(["PK", "K", "KG", "Kindergarten", "03", "10th", "1st", "12"].map { FieldRules.gradeLevel($0) }
+      == ["-1", "0", "0", "0", "3", "10", "1", "12"])
+    #expect(FieldRules.gradeLevel("13") == nil)
+    #expect(FieldRules.phone("(217) 555-0134") == "217-555-0134" && FieldRules.phone("1 217 555 0134") == "217-555-0134")
+    #expect(FieldRules.phone("555-0134") == nil)
+    #expect(FieldRules.zip("01108") == "01108" && FieldRules.zip("627041234") == "62704-1234" && FieldRules.zip("1108") == nil)
+    #expect(FieldRules.email(" Ann@Example.ORG ") == "ann@example.org" && FieldRules.email("ann@") == nil)
+  }
+
+  @Test func approvalTimesTakeTheDistrictZoneWithDaylightSavingTime() throws {
+    let chicago = try #require(TimeZone(identifier: "America/Chicago"))
+    #expect(FieldRules.timestamp("2026-11-20 14:05", zone: chicago, datePatterns: [.monthDayYear]) == "2026-11-20T14:05:00-06:00")
+    #expect(FieldRules.timestamp("07/01/2026 4:00 PM", zone: chicago, datePatterns: [.monthDayYear]) == "2026-07-01T16:00:00-05:00")
+    #expect(FieldRules.timestamp("2026-11-20T20:05:00Z", zone: chicago, datePatterns: []) == "2026-11-20T14:05:00-06:00")
+    #expect(FieldRules.timestamp("yesterday", zone: chicago, datePatterns: [.monthDayYear]) == nil)
+  }
+}
