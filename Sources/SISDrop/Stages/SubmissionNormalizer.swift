@@ -61,15 +61,11 @@ struct SubmissionNormalizer {
           } else {
             problem("student", student, field, raw, "unknown school: neither an SIS School_Number nor a name in building_map.csv")
           }
-        case "Home_Phone":
-          if let value = FieldRules.phone(text) { fields[field] = value } else { problem("student", student, field, raw, "not a 10-digit phone number") }
-        case "Email":
-          if let value = FieldRules.email(text) { fields[field] = value } else { problem("student", student, field, raw, "not an e-mail address") }
-        case "Zip":
-          if let value = FieldRules.zip(text) { fields[field] = value } else { problem("student", student, field, raw, "not a ZIP code") }
-        case "State":
-          if let value = FieldRules.state(text) { fields[field] = value } else { problem("student", student, field, raw, "not a two-letter state code") }
-        default: fields[field] = text
+        default:
+          switch SubmissionNormalizer.contactDetail(field, text) {
+          case .success(let value): fields[field] = value
+          case .failure(let reason): problem("student", student, field, raw, reason.message)
+          }
         }
       }
       return SubmissionPart(seq: student.seq, fields: fields, source: student.source)
@@ -85,15 +81,11 @@ struct SubmissionNormalizer {
         if text.isEmpty { continue }
         switch field {
         case "First_Name", "Last_Name": fields[field] = FieldRules.name(text)
-        case "Phone":
-          if let value = FieldRules.phone(text) { fields[field] = value } else { problem("contact", contact, field, raw, "not a 10-digit phone number") }
-        case "Email":
-          if let value = FieldRules.email(text) { fields[field] = value } else { problem("contact", contact, field, raw, "not an e-mail address") }
-        case "Zip":
-          if let value = FieldRules.zip(text) { fields[field] = value } else { problem("contact", contact, field, raw, "not a ZIP code") }
-        case "State":
-          if let value = FieldRules.state(text) { fields[field] = value } else { problem("contact", contact, field, raw, "not a two-letter state code") }
-        default: fields[field] = text
+        default:
+          switch SubmissionNormalizer.contactDetail(field, text) {
+          case .success(let value): fields[field] = value
+          case .failure(let reason): problem("contact", contact, field, raw, reason.message)
+          }
         }
       }
       return SubmissionPart(seq: contact.seq, fields: fields, source: contact.source)
@@ -121,6 +113,19 @@ struct SubmissionNormalizer {
     }
     result.contentHash = SubmissionNormalizer.contentHash(result)
     return (result, problems)
+  }
+
+  struct Reason: Error { var message: String }
+
+  /// Phone, e-mail, ZIP and state, the same rule for students and contacts; other text as is.
+  static func contactDetail(_ field: String, _ text: String) -> Result<String, Reason> {
+    let checks: [String: ((String) -> String?, String)] = [
+      "Home_Phone": (FieldRules.phone, "not a 10-digit phone number"), "Phone": (FieldRules.phone, "not a 10-digit phone number"),
+      "Email": (FieldRules.email, "not an e-mail address"), "Zip": (FieldRules.zip, "not a ZIP code"),
+      "State": (FieldRules.state, "not a two-letter state code"),
+    ]
+    guard let (rule, reason) = checks[field] else { return .success(text) }
+    return rule(text).map { .success($0) } ?? .failure(Reason(message: reason))
   }
 
   /// The ledger's version key: SHA-256 over the normalized content, not over where it was read
