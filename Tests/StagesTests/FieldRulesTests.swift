@@ -15,6 +15,15 @@ import Testing
     #expect(FieldRules.nameKey("Jos\u{0065}\u{0301}") == FieldRules.nameKey("José"))  // NFD and NFC agree
   }
 
+  @Test func asciiAndUnicodePathsAgree() {
+    for value in ["  Ann   Lee ", "Ann\tLee", "Ann Lee", "", "   ", "O'Brien-Smith, Jr.", "ZOË  o’brien"] {
+      #expect(FieldRules.text(value) == FieldRules.unicodeTextForTesting(value), "\(value)")
+      #expect(FieldRules.nameKey(value) == FieldRules.unicodeNameKeyForTesting(value), "\(value)")
+    }
+    #expect(FieldRules.text(" Ann \n Lee ") == "Ann Lee")
+    #expect(FieldRules.phone("217-555-0134") == "217-555-0134" && FieldRules.phone("217-555-01a4") == nil)
+  }
+
   @Test func dates() {
     let patterns = [DatePattern.monthDayYear, .iso]
     #expect(FieldRules.date("02/29/2012", patterns: patterns).date?.iso == "2012-02-29")

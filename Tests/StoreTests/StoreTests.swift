@@ -84,4 +84,22 @@ import _SISDropTestSupport
       #expect(emails.int == 0)
     }
   }
+
+  @Test func duplicateSISKeysAreReportedWithTheirLineAndTheFirstRowKept() throws {
+    try withTemporaryFolder { folder in
+      let students = try writeFile(folder + "/students.csv", """
+        Student_Number,First_Name,Last_Name,DOB
+        0100,Ann,Lee,01/02/2015
+        0101,Bo,Lee,03/04/2016
+        0100,Cy,Lee,05/06/2017
+
+        """)
+      let schools = try writeFile(folder + "/schools.csv", "School_Number,Name\n0101,Lincoln\n")
+      let (summary, rejects) = try SnapshotBuilder(feed: FeedConfig(), plugin: nil)
+        .build(files: ["students": students, "schools": schools], output: folder + "/s.sqlite")
+      #expect(summary.students == 2)
+      #expect(rejects.map { "\($0.value) \($0.source.line ?? 0) \($0.reason)" } == ["0100 4 duplicate key in the SIS export"])
+      #expect(try Snapshot(path: folder + "/s.sqlite").student(number: "0100")?.fields["First_Name"] == "Ann")
+    }
+  }
 }

@@ -133,22 +133,31 @@ public final class XMLTableReader {
   public func forEachRecord(_ body: (TableRecord) throws -> Void) throws {
     let reader = try XMLStreamReader(path: path)
     var unknown = Set<String>()
+    // Element names repeat in every record: map each distinct name once.
+    var indexes: [String: Int?] = [:]
+    func fieldIndex(_ name: String) -> Int? {
+      if let known = indexes[name] { return known }
+      let index = mapper.fieldIndex(name)
+      indexes[name] = index
+      return index
+    }
+    let required = layout.required.sorted()
     try reader.forEachElement(named: [layout.recordElement]) { element in
       var values = [String](repeating: "", count: layout.fields.count)
       var problem: RecordProblem?
       for child in element.children {
-        if let index = mapper.fieldIndex(child.name) {
+        if let index = fieldIndex(child.name) {
           values[index] = child.text
         } else if unknown.insert(child.name).inserted {
           unknownColumns.append(child.name)
         }
       }
       for attribute in element.attributes {
-        if let index = mapper.fieldIndex(attribute.name) { values[index] = attribute.value }
+        if let index = fieldIndex(attribute.name) { values[index] = attribute.value }
       }
       let location = SourceLocation(path: path, line: element.line, element: layout.recordElement)
-      for field in layout.required.sorted() where values[layout.index(of: field)!].isEmpty && problem == nil {
-        if !element.children.contains(where: { mapper.fieldIndex($0.name) == layout.index(of: field) }) {
+      for field in required where values[layout.index(of: field)!].isEmpty && problem == nil {
+        if !element.children.contains(where: { fieldIndex($0.name) == layout.index(of: field) }) {
           problem = RecordProblem(location: location, reason: "missing element <\(field)>")
         }
       }

@@ -31,9 +31,9 @@ public struct SnapshotBuilder {
   static let tables = ["students": "Students", "contacts": "Contacts", "schools": "Schools", "attendance_codes": "Attendance_Code"]
 
   static let schema = """
-    CREATE TABLE students(\(Snapshot.studentColumns.map { "\($0) TEXT" }.joined(separator: ", ")), first_key TEXT, last_key TEXT);
+    CREATE TABLE students(\(Snapshot.studentColumns.map { "\($0) TEXT" }.joined(separator: ", ")), first_key TEXT, last_key TEXT, source_line INTEGER);
     CREATE TABLE contacts(\(Snapshot.contactColumns.map { "\($0) TEXT" }.joined(separator: ", ")), first_key TEXT, last_key TEXT);
-    CREATE TABLE schools(school_number TEXT, name TEXT);
+    CREATE TABLE schools(school_number TEXT, name TEXT, source_line INTEGER);
     CREATE TABLE attendance_codes(att_code TEXT, description TEXT, schoolid TEXT, presence_status_cd TEXT);
     CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
     """
@@ -119,30 +119,21 @@ public struct SnapshotBuilder {
         let table = layout.name
         let columns = layout.fields.map { $0.lowercased() }
         let withKeys = table == "students" || table == "contacts"
-        let allColumns = columns + (withKeys ? ["first_key", "last_key"] : [])
+        // Keyed tables keep each row's line so that duplicate keys are reported after the load,
+        // by SQL, instead of holding every key in memory (flat memory at millions of rows).
+        let unique = table == "students" || table == "schools"
+        let allColumns = columns + (withKeys ? ["first_key", "last_key"] : []) + (unique ? ["source_line"] : [])
         let insert = try database.prepare(
           "INSERT INTO \(table)(\(allColumns.joined(separator: ", "))) VALUES (\(allColumns.map { _ in "?" }.joined(separator: ", ")))")
         let firstIndex = layout.index(of: "First_Name")
         let lastIndex = layout.index(of: "Last_Name")
-        let keyIndex = layout.index(of: keys[table]!)!
         var count = 0
-        var seenKeys = Set<String>()
         try forEachRecord(layout, path: path, unknown: &summary.unknownColumns) { record in
           if let problem = record.problem {
             rejects.append(
               Reject(submissionID: "", schema: table, seq: nil, field: "", value: "", reason: problem.reason,
                      action: "fix the row in the SIS export; until then this SIS record is not in the snapshot", source: problem.location))
             return
-          }
-          let key = FieldRules.text(record[keyIndex])
-          if table == "students" || table == "schools" {
-            guard seenKeys.insert(key).inserted else {
-              rejects.append(
-                Reject(submissionID: "", schema: table, seq: nil, field: layout.fields[keyIndex], value: key,
-                       reason: "duplicate key in the SIS export", action: "fix the SIS export; the first row was kept",
-                       source: record.location))
-              return
-            }
           }
           for (index, field) in layout.fields.enumerated() {
             guard readable[index] else {
@@ -160,8 +151,24 @@ public struct SnapshotBuilder {
             insert.bindText(Int32(columns.count + 1), readable[firstIndex] ? FieldRules.nameKey(record[firstIndex]) : "")
             insert.bindText(Int32(columns.count + 2), readable[lastIndex] ? FieldRules.nameKey(record[lastIndex]) : "")
           }
+          if unique { insert.bindText(Int32(allColumns.count), String(record.location.line ?? 0)) }
           try insert.run()
           count += 1
+        }
+        if unique {
+          let key = keys[table]!.lowercased()
+          let duplicates = try database.rows(
+            "SELECT \(key), source_line FROM \(table) WHERE rowid NOT IN (SELECT min(rowid) FROM \(table) GROUP BY \(key)) ORDER BY rowid")
+          for row in duplicates {
+            rejects.append(
+              Reject(submissionID: "", schema: table, seq: nil, field: keys[table]!, value: row[0].string ?? "",
+                     reason: "duplicate key in the SIS export", action: "fix the SIS export; the first row was kept",
+                     source: SourceLocation(path: path, line: row[1].int.map { Int($0) })))
+          }
+          if !duplicates.isEmpty {
+            try database.execute("DELETE FROM \(table) WHERE rowid NOT IN (SELECT min(rowid) FROM \(table) GROUP BY \(key))")
+            count -= duplicates.count
+          }
         }
         if count == 0 && (table == "students" || table == "schools") {
           throw SISDropError.dataError(
