@@ -22,6 +22,10 @@ import Testing
     }
     #expect(FieldRules.text(" Ann \n Lee ") == "Ann Lee")
     #expect(FieldRules.phone("217-555-0134") == "217-555-0134" && FieldRules.phone("217-555-01a4") == nil)
+    #expect(FieldRules.name("SMITH-JONES") == "Smith-Jones" && FieldRules.name("mcdonald") == "Mcdonald")
+    #expect(FieldRules.email("A@B.CO") == "a@b.co" && FieldRules.email("a@b@c.d") == nil && FieldRules.email("a@.b") == nil)
+    #expect(FieldRules.gradeLevel("00") == "0" && FieldRules.gradeLevel("7") == "7" && FieldRules.gradeLevel("13") == nil)
+    #expect(CalendarDate(year: 2015, month: 7, day: 4)?.iso == "2015-07-04")
   }
 
   @Test func dates() {

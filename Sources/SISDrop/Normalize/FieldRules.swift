@@ -69,6 +69,7 @@ public enum FieldRules {
   /// Mixed case is kept as typed: people spell their own names (`McDonald`, `de la Cruz`).
   public static func name(_ value: String) -> String {
     let cleaned = text(value)
+    if let ascii = asciiName(cleaned) { return ascii }
     let letters = cleaned.filter(\.isLetter)
     guard !letters.isEmpty, letters == letters.uppercased() || letters == letters.lowercased() else { return cleaned }
     var out = ""
@@ -83,6 +84,32 @@ public enum FieldRules {
       }
     }
     return out
+  }
+
+  /// The ASCII path of `name` on cleaned text, or nil for non-ASCII text.
+  static func asciiName(_ cleaned: String) -> String? {
+    var cleaned = cleaned
+    return cleaned.withUTF8 { bytes -> String? in
+      var upper = false, lower = false
+      for byte in bytes {
+        if byte >= 0x80 { return nil }
+        if byte >= 0x41 && byte <= 0x5A { upper = true } else if byte >= 0x61 && byte <= 0x7A { lower = true }
+      }
+      if upper == lower { return String(decoding: bytes, as: UTF8.self) }  // mixed case (or no letters): as typed
+      var out = [UInt8](bytes)
+      var startOfPart = true
+      for i in out.indices {
+        let byte = out[i]
+        let isUpper = byte >= 0x41 && byte <= 0x5A, isLower = byte >= 0x61 && byte <= 0x7A
+        if isUpper || isLower {
+          out[i] = startOfPart ? (isLower ? byte - 0x20 : byte) : (isUpper ? byte + 0x20 : byte)
+          startOfPart = false
+        } else {
+          startOfPart = byte == 0x20 || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "'")
+        }
+      }
+      return String(decoding: out, as: UTF8.self)
+    }
   }
 
   /// The comparison key of a name: lower case, diacritics removed, apostrophes and periods
@@ -154,6 +181,11 @@ public enum FieldRules {
 
   /// PowerSchool's grade levels: -2 (PK3), -1 (PK), 0 (K), 1 ... 12.
   public static func gradeLevel(_ value: String) -> String? {
+    // Fast path: one or two digits, as SIS exports write grades.
+    let digits = value.utf8
+    if (1...2).contains(digits.count), digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let number = Int(value) {
+      return number == 0 ? "0" : (1...12).contains(number) ? String(number) : nil
+    }
     var v = text(value).lowercased().replacingOccurrences(of: "grade", with: "")
       .replacingOccurrences(of: ".", with: "").trimmingCharacters(in: .whitespaces)
     switch v {
@@ -197,6 +229,20 @@ public enum FieldRules {
 
   /// A lower-case e-mail address with one `@` and a dot in its domain.
   public static func email(_ value: String) -> String? {
+    if let ascii = asciiText(value) {
+      // Byte-level check for the usual ASCII address.
+      var bytes = Array(ascii.utf8)
+      var at = -1
+      for i in bytes.indices {
+        if bytes[i] >= 0x41 && bytes[i] <= 0x5A { bytes[i] += 0x20 }
+        if bytes[i] == UInt8(ascii: "@") { if at >= 0 { return nil }; at = i }
+        if bytes[i] == 0x20 { return nil }
+      }
+      guard at > 0 else { return nil }
+      let domain = bytes[(at + 1)...]
+      guard domain.contains(UInt8(ascii: ".")), domain.first != UInt8(ascii: "."), domain.last != UInt8(ascii: ".") else { return nil }
+      return String(decoding: bytes, as: UTF8.self)
+    }
     let v = text(value).lowercased()
     let parts = v.split(separator: "@", omittingEmptySubsequences: false)
     guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
