@@ -29,11 +29,8 @@ public struct RunCommand: ParsableCommand {
   public init() {}
 
   public func run() throws {
-    try guarded {
-      let config = try PipelineConfig.load(path: pipeline)
-      let workdir = try WorkDir(root: workDir.workdir ?? config.workdir ?? workDir.path)
-      let lock = try workdir.lock(command: commandLine, wait: wait)
-      defer { withExtendedLifetime(lock) {} }
+    let config = try guarded { try PipelineConfig.load(path: pipeline) }
+    try withLockedWorkDir(workDir.path(for: config), wait: wait) { workdir in
       guard let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: logger(quiet: workDir.json)) else {
         if workDir.json { print("{\"batch\": null}") } else { print("nothing to do") }
         return
@@ -76,15 +73,12 @@ public struct DemoCommand: ParsableCommand {
   }
 
   public func run() throws {
-    try guarded {
-      // The checkout holds the fixtures and pipelines: found from this source file's path.
-      let root = checkout ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
-      let pipeline = root + (format == "xml" ? "/pipelines/demo-xml.yaml" : "/pipelines/demo.yaml")
-      let config = try PipelineConfig.load(path: pipeline)
-      let workdir = try WorkDir(root: workdir)
-      let lock = try workdir.lock(command: commandLine)
-      defer { withExtendedLifetime(lock) {} }
+    // The checkout holds the fixtures and pipelines: found from this source file's path.
+    let root = checkout ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().path
+    let pipeline = root + (format == "xml" ? "/pipelines/demo-xml.yaml" : "/pipelines/demo.yaml")
+    let config = try guarded { try PipelineConfig.load(path: pipeline) }
+    try withLockedWorkDir(workdir) { workdir in
       try Demo.stage(fixtures: root + "/Fixtures/demo-district", workdir: workdir, config: config, xml: format == "xml")
       guard let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: logger(quiet: json)) else {
         print("nothing to do")
@@ -113,11 +107,8 @@ public struct OpenCommand: ParsableCommand {
   }
 
   public func run() throws {
-    try guarded {
-      let config = try PipelineConfig.load(path: pipeline)
-      let workdir = try WorkDir(root: workDir.workdir ?? config.workdir ?? workDir.path)
-      let lock = try workdir.lock(command: commandLine)
-      defer { withExtendedLifetime(lock) {} }
+    let config = try guarded { try PipelineConfig.load(path: pipeline) }
+    try withLockedWorkDir(workDir.path(for: config)) { workdir in
       let ids = only?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
       let result = try BatchLifecycle.open(workdir: workdir, pipelinePath: pipeline, selection: Selection(only: ids, form: form))
       if workDir.json { print("{\"batch\": \"\(result.batch)\"}") } else {
@@ -135,10 +126,7 @@ public struct CancelCommand: ParsableCommand {
   public init() {}
 
   public func run() throws {
-    try guarded {
-      let workdir = try WorkDir(root: workDir.path)
-      let lock = try workdir.lock(command: commandLine)
-      defer { withExtendedLifetime(lock) {} }
+    try withLockedWorkDir(workDir.path) { workdir in
       let result = try BatchLifecycle.cancel(workdir: workdir, batch: try workdir.batch(nil))
       if workDir.json { try printJSON(result.manifest) } else {
         print("cancelled batch \(result.manifest.batch): \(result.manifest.returnedToPending.count) submissions back to pending")

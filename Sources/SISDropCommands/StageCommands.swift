@@ -11,10 +11,7 @@ public protocol StageCommand: ParsableCommand {
 
 extension StageCommand {
   public func run() throws {
-    try guarded {
-      let workdir = try WorkDir(root: workDir.path)
-      let lock = try workdir.lock(command: commandLine)
-      defer { withExtendedLifetime(lock) {} }
+    try withLockedWorkDir(workDir.path) { workdir in
       let report = try PipelineRunner.runStage(Self.stage, workdir: workdir, batchID: batch, log: logger(quiet: workDir.json))
       if workDir.json {
         try printJSON(report)
@@ -83,10 +80,7 @@ public struct CloseCommand: ParsableCommand {
   public init() {}
 
   public func run() throws {
-    try guarded {
-      let workdir = try WorkDir(root: workDir.path)
-      let lock = try workdir.lock(command: commandLine)
-      defer { withExtendedLifetime(lock) {} }
+    try withLockedWorkDir(workDir.path) { workdir in
       let result = try BatchLifecycle.close(workdir: workdir, batch: try workdir.batch(batch))
       if workDir.json { try printJSON(result.manifest) } else {
         print("closed batch \(result.manifest.batch): \(result.manifest.delivered.count) delivered, \(result.manifest.returnedToPending.count) back to pending")

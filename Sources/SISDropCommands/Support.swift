@@ -24,24 +24,15 @@ public struct WorkDirOptions: ParsableArguments {
 /// Prints a diagnostic to stderr and turns any error into its sysexits exit code: one place for the mapping.
 func exitCode(for error: Error) -> ExitCode {
   if error is ExitCode || error is ValidationError || error is CleanExit { return ExitCode.failure }
-  let status: ExitStatus
-  if let error = error as? SISDropError {
-    status = error.status
-  } else if let error = error as? FileError {
-    status = error.status
-  } else if let error = error as? SQLiteError {
-    status = error.isBusy ? .temporaryFailure : .cannotCreate
-  } else {
-    status = .internalError
-  }
   FileHandle.standardError.write(Data("sisdrop: error: \(error)\n".utf8))
-  return ExitCode(status.rawValue)
+  return ExitCode(error.exitStatus.rawValue)
 }
 
 /// Runs a command body, mapping errors to exit codes (usage errors stay with ArgumentParser).
-func guarded(_ body: () throws -> Void) throws {
+@discardableResult
+func guarded<T>(_ body: () throws -> T) throws -> T {
   do {
-    try body()
+    return try body()
   } catch let error as ValidationError {
     throw error
   } catch let error as ExitCode {
@@ -66,6 +57,25 @@ func printJSON<T: Encodable>(_ value: T) throws {
   encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
   encoder.keyEncodingStrategy = .convertToSnakeCase
   print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// Opens a working directory, takes its lock for the duration of `body`, and maps errors to exit codes.
+///
+/// - Parameters:
+///   - root: the working directory.
+///   - wait: seconds to wait for another writer before exiting 75.
+func withLockedWorkDir(_ root: String, wait: Double = 0, _ body: (WorkDir) throws -> Void) throws {
+  try guarded {
+    let workdir = try WorkDir(root: root)
+    let lock = try workdir.lock(command: commandLine, wait: wait)
+    defer { withExtendedLifetime(lock) {} }
+    try body(workdir)
+  }
+}
+
+extension WorkDirOptions {
+  /// The working directory for a command that names a pipeline: `--workdir`, else the pipeline's `workdir`.
+  func path(for config: PipelineConfig) -> String { workdir ?? config.workdir ?? path }
 }
 
 /// The command line a lock holder records, for the "busy" message of a second writer.

@@ -60,7 +60,6 @@ public final class CSVReader {
 
   private var line = 1
   private var lastRecordEndedByLineBreak = false
-  private func endedByLineBreak(_ state: State) -> Bool { lastRecordEndedByLineBreak }
   private var column = 1  // in characters, of the next byte
 
   public init(path: String, dialect: CSVDialect = CSVDialect()) throws {
@@ -210,7 +209,7 @@ public final class CSVReader {
     }
 
     if !sawAnything { return nil }
-    if position >= chunk.count && finished && !endedByLineBreak(state) {
+    if position >= chunk.count && finished && !lastRecordEndedByLineBreak {
       // The file ended inside the record (no final line break).
       switch state {
       case .quoted:

@@ -127,11 +127,8 @@ public enum BatchLifecycle {
     try writeManifest(manifest, folder: claiming, sealed: false)
     try workdir.state.database.inTransaction {
       try workdir.state.insertBatch(record)
-      for file in claimed {
-        try workdir.state.database.execute(
-          "INSERT OR REPLACE INTO inbox_files(sha256, name, size, batch_id, claimed_at) VALUES (?, ?, ?, ?, ?)",
-          [.text(file.sha256), .text((file.path as NSString).lastPathComponent), .integer(file.size), .text(id), .text(openedAt)])
-      }
+      try workdir.state.recordClaimed(
+        claimed.map { ((($0.path as NSString).lastPathComponent), $0.sha256, $0.size) }, batch: id, at: openedAt)
     }
     try FileSystem.removeTree(claiming + "/claim-inbox")
     try FileSystem.rename(claiming, to: workdir.batchFolder(id))

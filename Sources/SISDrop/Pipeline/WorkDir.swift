@@ -64,8 +64,7 @@ public final class WorkDir {
       let path = batchesFolder + "/" + name
       if name.hasPrefix(".") && name.hasSuffix(".claiming") {
         let id = String(name.dropFirst().dropLast(".claiming".count))
-        if let batch = try state.batch(id) {
-          _ = batch
+        if try state.batch(id) != nil {
           try FileSystem.rename(path, to: batchFolder(id))
         } else {
           // Put the files back where the sender left them, then forget the attempt.

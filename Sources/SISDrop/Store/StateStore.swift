@@ -320,13 +320,12 @@ public final class StateStore {
 
   // MARK: Inbox files and snapshots
 
-  public func recordClaimed(_ files: [(name: String, sha256: String, size: Int64)], batch: String, at time: String) throws {
-    try database.inTransaction {
-      for file in files {
-        try database.execute(
-          "INSERT OR REPLACE INTO inbox_files(sha256, name, size, batch_id, claimed_at) VALUES (?, ?, ?, ?, ?)",
-          [.text(file.sha256), .text(file.name), .integer(file.size), .text(batch), .text(time)])
-      }
+  /// Records the files a batch claimed. Called inside the transaction that inserts the batch.
+  func recordClaimed(_ files: [(name: String, sha256: String, size: Int64)], batch: String, at time: String) throws {
+    for file in files {
+      try database.execute(
+        "INSERT OR REPLACE INTO inbox_files(sha256, name, size, batch_id, claimed_at) VALUES (?, ?, ?, ?, ?)",
+        [.text(file.sha256), .text(file.name), .integer(file.size), .text(batch), .text(time)])
     }
   }
 

@@ -70,16 +70,11 @@ public struct SISDropError: Error, CustomStringConvertible, Sendable {
   }
 }
 
-/// A bug: an invariant sisdrop itself broke. Traps rather than throws where it cannot go on.
-func internalInvariant(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
-                       file: StaticString = #fileID, line: UInt = #line) {
-  if !condition() { fatalError("internal error: \(message())", file: file, line: line) }
-}
-
 extension Error {
   /// The sysexits status of any error: sisdrop's own carry one; POSIX file errors map to the nearest.
   public var exitStatus: ExitStatus {
     if let error = self as? SISDropError { return error.status }
+    if let error = self as? FileError { return error.status }
     if let error = self as? SQLiteError { return error.isBusy ? .temporaryFailure : .cannotCreate }
     return .internalError
   }
