@@ -19,27 +19,6 @@ public struct SISDropCommand: ParsableCommand {
   public init() {}
 }
 
-public struct RunCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
-    commandName: "run", abstract: "Run the pipeline for cron: continue the open batch, or open one from the inbox.",
-    discussion: "Does nothing and exits 0 when no batch is open and the inbox holds no new enrollment export.")
-  @OptionGroup var workDir: WorkDirOptions
-  @Option(help: "The pipeline file (pipelines/*.yaml).") var pipeline: String
-  @Option(help: "Seconds to wait for another sisdrop process to finish before exiting 75.") var wait: Double = 0
-  public init() {}
-
-  public func run() throws {
-    let config = try guarded { try PipelineConfig.load(path: pipeline) }
-    try withLockedWorkDir(workDir.path(for: config), wait: wait) { workdir in
-      guard let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: logger(quiet: workDir.json)) else {
-        if workDir.json { print("{\"batch\": null}") } else { print("nothing to do") }
-        return
-      }
-      if workDir.json { try printJSON(summary) } else { printSummary(summary) }
-    }
-  }
-}
-
 func printSummary(_ summary: PipelineRunner.Summary) {
   let c = summary.counts
   print("batch \(summary.batch)\(summary.closed ? " (closed)" : " (open)")")
@@ -150,43 +129,6 @@ public struct PendingCommand: ParsableCommand {
         if entries.isEmpty { print("no pending submissions") }
         for entry in entries {
           print("\(entry.submissionID)\t\(entry.status.rawValue)\(entry.batchID.map { " (\($0))" } ?? "")\t\(entry.form)\t\(entry.approvedAt)")
-        }
-      }
-    }
-  }
-}
-
-public struct StatusCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
-    commandName: "status", abstract: "Show the batches and their stages (attempts, stale or failed).")
-  @OptionGroup var workDir: WorkDirOptions
-  public init() {}
-
-  struct BatchStatus: Encodable {
-    var batch: String
-    var state: String
-    var selection: String
-    var openedAt: String
-    var closedAt: String?
-    var stages: [String: String]
-  }
-
-  public func run() throws {
-    try guarded {
-      let workdir = try WorkDir(root: workDir.path)
-      let statuses = try workdir.state.allBatches().map { batch in
-        var stages: [String: String] = [:]
-        for stage in Stage.allCases {
-          stages[stage.rawValue] = StageRunner.problem(with: stage, workdir: workdir, batch: batch.id).map { $0 } ?? "done"
-        }
-        return BatchStatus(batch: batch.id, state: batch.state.rawValue, selection: batch.selection.description,
-                           openedAt: batch.openedAt, closedAt: batch.closedAt, stages: stages)
-      }
-      if workDir.json { try printJSON(statuses) } else {
-        if statuses.isEmpty { print("no batches yet") }
-        for status in statuses {
-          print("batch \(status.batch): \(status.state) (selection \(status.selection); opened \(status.openedAt)\(status.closedAt.map { "; closed \($0)" } ?? ""))")
-          for stage in Stage.allCases { print("  \(stage.rawValue): \(status.stages[stage.rawValue] ?? "")") }
         }
       }
     }

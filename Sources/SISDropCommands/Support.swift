@@ -42,14 +42,10 @@ func guarded<T>(_ body: () throws -> T) throws -> T {
   }
 }
 
-/// Log lines for a terminal or a log file: record ids and counts only.
+/// Log lines for a terminal or a log file (swift-log, Logging.swift): record ids and counts only.
 func logger(quiet: Bool = false) -> (String) -> Void {
-  let isTerminal = isatty(STDERR_FILENO) == 1
-  return { line in
-    if quiet { return }
-    let text = isTerminal ? "\(line)\n" : "\(Date().ISO8601Format()) sisdrop: \(line)\n"
-    FileHandle.standardError.write(Data(text.utf8))
-  }
+  let logger = makeLogger(quiet: quiet)
+  return { line in logger.info("\(line)") }
 }
 
 func printJSON<T: Encodable>(_ value: T) throws {

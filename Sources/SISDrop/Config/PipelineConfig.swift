@@ -77,9 +77,11 @@ public struct PipelineConfig: Sendable {
   public var matcher = "placeholder"
   public var csvProfile = CSVProfileConfig()
   public var autoClose = true
+  /// Pickup, schedule and notifications (Config/OperationsConfig.swift).
+  public var operations = OperationsConfig()
 
   static let topKeys = ["version", "district", "workdir", "paths", "plugin", "mappings", "sis_export", "submissions",
-                        "matching", "delivery", "batch"]
+                        "matching", "delivery", "batch"] + OperationsConfig.topKeys
 
   /// Loads and validates a pipeline file.
   ///
@@ -165,6 +167,7 @@ public struct PipelineConfig: Sendable {
     if let batch = try root["batch"]?.mapping(allowed: ["auto_close"]) {
       if let value = batch["auto_close"] { config.autoClose = try value.bool() }
     }
+    config.operations = try OperationsConfig.parse(root, districtZone: config.timeZone)
     return config
   }
 

@@ -71,7 +71,8 @@ public enum BatchLifecycle {
   /// committed, then the folder is renamed into place; `WorkDir.recover` finishes or undoes a
   /// claim a killed process left behind.
   ///
-  /// - Throws: `SISDropError` 75 while another batch is open, 66 when the inbox has no submissions.
+  /// - Throws: `SISDropError` 75 while another batch is open or a feed file is still arriving, 66 when
+  ///   the inbox has no (new) submissions.
   public static func open(workdir: WorkDir, pipelinePath: String, selection: Selection, now: Date = Date()) throws -> OpenResult {
     let config = try PipelineConfig.load(path: pipelinePath)
     if let plugin = config.pluginPath { _ = try PluginManifest.load(path: plugin) }
@@ -82,7 +83,13 @@ public enum BatchLifecycle {
         hint: "finish it with `sisdrop close`, or `sisdrop cancel` it, then open a new one")
     }
     let inbox = Inbox(path: workdir.inbox(config), config: config)
-    let listing = try inbox.list()
+    let listing = try inbox.list(state: workdir.state, now: now)
+    try listing.requireComplete(inbox: inbox.path)
+    if let duplicate = listing.duplicates.first(where: { $0.name == inbox.submissionsFileName }) {
+      throw SISDropError(
+        .noInput, "\(duplicate.name) is identical to the one batch \(duplicate.batch) claimed: nothing new to deliver",
+        at: SourceLocation(path: inbox.path + "/" + duplicate.name), hint: "wait for the next enrollment export")
+    }
     guard listing.claimable.contains(inbox.submissionsFileName) else {
       throw SISDropError(
         .noInput, "the inbox has no \(inbox.submissionsFileName): nothing to deliver", at: SourceLocation(path: inbox.path),

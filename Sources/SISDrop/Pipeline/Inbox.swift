@@ -1,9 +1,27 @@
 import Foundation
 
-/// The inbox drop folder: which files belong to which feed, and which are still arriving.
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The inbox drop folder: which files belong to which feed, and which are completely uploaded.
+///
+/// An SFTP server writes an upload in place under its final name while it is still arriving, and
+/// an aborted upload leaves a truncated file that looks complete (PLATFORM-NOTES.md). So a file is
+/// claimed only when (1) its name is not a temporary one, (2) its feed's trigger or manifest file
+/// is there, when one is configured, and matches, and (3) it has not changed for the quiet period
+/// and no process holds it open for writing. A feed is claimed whole or not at all.
 public struct Inbox {
   public let path: String
   public let config: PipelineConfig
+  /// Other inbox files a pipeline reads (decision files and the like): claimable under the same rules.
+  public let extraFiles: [String]
+
+  public init(path: String, config: PipelineConfig, extraFiles: [String] = []) {
+    self.path = path
+    self.config = config
+    self.extraFiles = extraFiles
+  }
 
   /// Names a sender uses while a file is still being uploaded: never claimed.
   public static func isTemporaryName(_ name: String) -> Bool {
@@ -18,22 +36,249 @@ public struct Inbox {
   /// The main submissions file: the one whose presence means there is something to deliver.
   public var submissionsFileName: String { config.submissions.files["submissions"] ?? "submissions.csv" }
 
-  public struct Listing {
-    public var claimable: [String]
-    public var ignored: [String]
+  var feeds: [(name: String, files: [String], feed: FeedConfig)] {
+    [("sis_export", sisExportNames, config.sisExport), ("submissions", submissionNames, config.submissions)]
   }
 
-  public func list() throws -> Listing {
+  /// Whether one inbox file is completely uploaded.
+  public enum Readiness: Sendable, Equatable {
+    case settled
+    /// Still arriving, and why (changed too recently, or open for writing by a process).
+    case arriving(String)
+  }
+
+  public struct Listing: Sendable {
+    /// Complete files of complete feeds (and their trigger files), safe to claim.
+    public var claimable: [String] = []
+    /// Files that belong to no feed: left alone.
+    public var ignored: [String] = []
+    /// Files (or feeds) still arriving, with why: the run must wait (exit 75).
+    public var arriving: [(name: String, reason: String)] = []
+    /// Complete feed files identical to the ones last claimed (same name, same SHA-256): not claimed again.
+    public var duplicates: [(name: String, batch: String)] = []
+
+    /// Throws 75 naming what is still arriving, so that cron retries.
+    public func requireComplete(inbox: String) throws {
+      guard let first = arriving.first else { return }
+      let others = arriving.count > 1 ? " (and \(arriving.count - 1) more: \(arriving.dropFirst().map(\.name).joined(separator: ", ")))" : ""
+      throw SISDropError(
+        .temporaryFailure, "\(first.name) is still arriving: \(first.reason)\(others)",
+        at: SourceLocation(path: inbox + "/" + first.name),
+        hint: "nothing was claimed; run again later (cron will retry)")
+    }
+  }
+
+  /// Whether a file is completely uploaded: unchanged for the quiet period, and not open for writing.
+  ///
+  /// "Unchanged" is judged by the inode's change time (ctime), which every write, truncate,
+  /// rename and attribute change moves forward and which no client can set back (unlike mtime,
+  /// which `sftp put -p` sets to the sender's time). One look is then enough: no state between runs.
+  public func readiness(of name: String, now: Date = Date(), writers: [String: OpenWriters.Writer] = [:]) -> Readiness {
+    var info = stat()
+    guard lstat(path + "/" + name, &info) == 0 else { return .arriving("it vanished while the inbox was read") }
+    let changed = max(
+      Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9,
+      Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+    let age = now.timeIntervalSince1970 - changed
+    let quiet = config.operations.pickup.quietSeconds
+    if age < quiet {
+      return .arriving("changed \(max(0, Int(age)))s ago; a file is claimed once unchanged for \(Int(quiet))s (pickup.quiet_seconds)")
+    }
+    if let writer = writers[name] {
+      return .arriving("open for writing by process \(writer.pid) (\(writer.command))")
+    }
+    return .settled
+  }
+
+  /// Reads the inbox: which files are complete and claimable, which are still arriving, which are
+  /// identical re-uploads.
+  ///
+  /// - Parameters:
+  ///   - state: when given, files identical to the last claimed ones are reported as duplicates.
+  ///   - now: the time the quiet period is measured against.
+  /// - Throws: `SISDropError` 66 when the inbox folder is missing, 65 when a manifest does not match
+  ///   a complete file (an aborted or altered upload).
+  public func list(state: StateStore? = nil, now: Date = Date()) throws -> Listing {
     guard FileSystem.isDirectory(path) else {
       throw SISDropError(.noInput, "the inbox folder does not exist", at: SourceLocation(path: path),
                          hint: "create it, or set paths.inbox in the pipeline config")
     }
-    let known = Set(sisExportNames + submissionNames)
-    var listing = Listing(claimable: [], ignored: [])
-    for name in try FileSystem.listDirectory(path) {
-      if Inbox.isTemporaryName(name) || FileSystem.isDirectory(path + "/" + name) { continue }
-      if known.contains(name) { listing.claimable.append(name) } else { listing.ignored.append(name) }
+    let names = try FileSystem.listDirectory(path).filter { name in
+      !Inbox.isTemporaryName(name) && !FileSystem.isDirectory(path + "/" + name)
     }
+    let present = Set(names)
+    let writers = config.operations.pickup.checkWriters ? OpenWriters.scan(folder: path, names: names) : [:]
+    var readiness: [String: Readiness] = [:]
+    for name in names { readiness[name] = self.readiness(of: name, now: now, writers: writers) }
+    func reason(_ name: String) -> String? {
+      if case .arriving(let why) = readiness[name] { return why }
+      return nil
+    }
+
+    var listing = Listing()
+    var known = Set(extraFiles)
+    for (feedName, files, feed) in feeds {
+      known.formUnion(files)
+      let trigger = config.operations.pickup.triggers[feedName]
+      if let trigger { known.insert(trigger) }
+      let here = files.filter(present.contains)
+      var claim = here
+      if let trigger {
+        guard present.contains(trigger) else {
+          if !here.isEmpty {
+            listing.arriving.append((here[0], "the \(feedName) feed is complete only once its trigger file \(trigger) is in the inbox"))
+          }
+          continue
+        }
+        if let why = reason(trigger) {
+          listing.arriving.append((trigger, why))
+          continue
+        }
+        let entries = try TriggerManifest.read(path + "/" + trigger)
+        if !entries.isEmpty {
+          claim = entries.map(\.file)
+          for entry in entries where !present.contains(entry.file) {
+            listing.arriving.append((entry.file, "\(trigger) lists it, but it is not in the inbox yet"))
+          }
+        }
+        if let waiting = claim.first(where: { reason($0) != nil }) {
+          listing.arriving.append((waiting, reason(waiting) ?? ""))
+          continue
+        }
+        if claim.contains(where: { !present.contains($0) }) { continue }
+        try TriggerManifest.verify(entries, folder: path, manifest: trigger, feed: feed)
+        claim.append(trigger)
+      } else {
+        let waiting = here.filter { reason($0) != nil }
+        if !waiting.isEmpty {
+          for name in waiting { listing.arriving.append((name, reason(name) ?? "")) }
+          continue
+        }
+      }
+      guard !claim.isEmpty else { continue }
+      // An identical re-upload of the whole feed is not claimed again (same names, same SHA-256).
+      if let state {
+        var sameAs: String?
+        var identical = true
+        for name in claim where name != trigger {
+          guard let last = try state.lastClaimed(name: name), last.sha256 == (try SHA256.file(at: path + "/" + name).sha256) else {
+            identical = false
+            break
+          }
+          sameAs = last.batch
+        }
+        // Records that batch returned to pending (held for review, in error) may have been decided
+        // since: the same export then still has something to deliver, so it is claimed again.
+        if identical, let batch = sameAs, try feedName != "submissions" || state.pendingSubmissions(lastSeenIn: batch) == 0 {
+          listing.duplicates += claim.map { ($0, batch) }
+          continue
+        }
+      }
+      listing.claimable += claim
+    }
+    for name in extraFiles where present.contains(name) {
+      if let why = reason(name) { listing.arriving.append((name, why)) } else { listing.claimable.append(name) }
+    }
+    listing.ignored = names.filter { !known.contains($0) }.sorted()
+    listing.claimable.sort()
     return listing
+  }
+
+  /// Moves identical re-uploads out of the inbox into `<archive>/duplicates/<stamp>/`, so that the
+  /// sender sees them taken and the next run does not look at them again.
+  public func setAside(_ names: [String], archive: String, now: Date = Date()) throws -> String? {
+    guard !names.isEmpty else { return nil }
+    let stamp = now.ISO8601Format().replacingOccurrences(of: ":", with: "")
+    let folder = archive + "/duplicates/" + stamp
+    try FileSystem.makeDirectory(folder)
+    for name in names where FileSystem.exists(path + "/" + name) {
+      do {
+        try FileSystem.rename(path + "/" + name, to: folder + "/" + name)
+      } catch let error as FileError where error.code == EXDEV {
+        try FileSystem.copyFile(path + "/" + name, to: folder + "/" + name)
+        if unlink(path + "/" + name) != 0 { throw FileError.posix(errno, "remove", path + "/" + name) }
+      }
+    }
+    try FileSystem.syncDirectory(folder)
+    try FileSystem.syncDirectory(path)
+    return folder
+  }
+}
+
+/// A feed's trigger file: empty (its arrival alone says the feed is complete), or a manifest, a CSV
+/// with the header `file,sha256,rows` (sha256 and rows optional), one line per file of the feed.
+public enum TriggerManifest {
+  public struct Entry: Sendable, Equatable {
+    public var file: String
+    public var sha256: String?
+    public var rows: Int?
+    public var line: Int
+  }
+
+  /// - Throws: `SISDropError` 65 naming the line for a malformed manifest.
+  public static func read(_ path: String) throws -> [Entry] {
+    guard (FileSystem.fileSize(path) ?? 0) > 0 else { return [] }
+    let reader = try CSVReader(path: path)
+    guard let header = try reader.next() else { return [] }
+    let columns = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+    guard let fileColumn = columns.firstIndex(of: "file") else {
+      throw SISDropError(.dataError, "a manifest needs the header file,sha256,rows", at: SourceLocation(path: path, line: header.line),
+                         hint: "ask the sender to write `file,sha256,rows` first (sha256 and rows may be left out), or send an empty trigger file")
+    }
+    let shaColumn = columns.firstIndex(of: "sha256")
+    let rowsColumn = columns.firstIndex(of: "rows")
+    var entries: [Entry] = []
+    while let row = try reader.next() {
+      func field(_ index: Int?) -> String? {
+        guard let index, index < row.fields.count else { return nil }
+        let value = row.fields[index].trimmingCharacters(in: .whitespaces)
+        return value.isEmpty ? nil : value
+      }
+      guard let file = field(fileColumn) else { continue }
+      guard !file.contains("/"), !Inbox.isTemporaryName(file) else {
+        throw SISDropError(.dataError, "'\(file)' is not an inbox file name", at: SourceLocation(path: path, line: row.line),
+                           hint: "list plain file names of the feed")
+      }
+      let sha = field(shaColumn)?.lowercased()
+      if let sha, sha.count != 64 || !sha.allSatisfy(\.isHexDigit) {
+        throw SISDropError(.dataError, "'\(sha)' is not a SHA-256 (64 hex digits)", at: SourceLocation(path: path, line: row.line))
+      }
+      var rows: Int?
+      if let text = field(rowsColumn) {
+        guard let count = Int(text), count >= 0 else {
+          throw SISDropError(.dataError, "'\(text)' is not a row count", at: SourceLocation(path: path, line: row.line))
+        }
+        rows = count
+      }
+      entries.append(Entry(file: file, sha256: sha, rows: rows, line: row.line))
+    }
+    return entries
+  }
+
+  /// Checks complete files against their manifest entries.
+  ///
+  /// - Throws: `SISDropError` 65 naming the file, the expected and the found value.
+  static func verify(_ entries: [Entry], folder: String, manifest: String, feed: FeedConfig) throws {
+    for entry in entries {
+      let path = folder + "/" + entry.file
+      if let expected = entry.sha256 {
+        let actual = try SHA256.file(at: path).sha256
+        guard actual == expected else {
+          throw SISDropError(
+            .dataError, "SHA-256 \(actual) does not match \(manifest) line \(entry.line) (\(expected)): an aborted or altered upload",
+            at: SourceLocation(path: path), hint: "nothing was claimed; ask the sender to upload \(entry.file) and \(manifest) again")
+        }
+      }
+      if let expected = entry.rows, feed.format == .csv {
+        let reader = try CSVReader(path: path, dialect: feed.dialect)
+        var count = -1  // the header
+        while try reader.next() != nil { count += 1 }
+        guard max(count, 0) == expected else {
+          throw SISDropError(
+            .dataError, "\(max(count, 0)) records, but \(manifest) line \(entry.line) says \(expected): an aborted or altered upload",
+            at: SourceLocation(path: path), hint: "nothing was claimed; ask the sender to upload \(entry.file) and \(manifest) again")
+        }
+      }
+    }
   }
 }

@@ -34,10 +34,15 @@ public enum PipelineRunner {
   }
 
   /// Runs the pipeline: returns nil when there is nothing to do (no open batch, nothing new in the inbox).
-  public static func run(workdir: WorkDir, pipelinePath: String?, log: @escaping (String) -> Void) throws -> Summary? {
+  ///
+  /// - Parameter willStart: called once there is work, before anything is claimed or run.
+  /// - Throws: `SISDropError` 75 while a feed file is still arriving (nothing claimed), or a stage's error.
+  public static func run(workdir: WorkDir, pipelinePath: String?, log: @escaping (String) -> Void,
+                         willStart: () throws -> Void = {}) throws -> Summary? {
     var opened = false
     var batch: BatchRecord
     if let open = try workdir.state.openBatch() {
+      try willStart()
       batch = open
       log("continuing open batch \(open.id)")
     } else {
@@ -46,10 +51,17 @@ public enum PipelineRunner {
       }
       let config = try PipelineConfig.load(path: pipelinePath)
       let inbox = Inbox(path: workdir.inbox(config), config: config)
-      guard try inbox.list().claimable.contains(inbox.submissionsFileName) else {
+      let listing = try inbox.list(state: workdir.state)
+      try listing.requireComplete(inbox: inbox.path)
+      if let folder = try inbox.setAside(listing.duplicates.map(\.name), archive: workdir.archive(config)) {
+        let batches = Set(listing.duplicates.map(\.batch)).sorted().joined(separator: ", ")
+        log("identical re-upload of \(listing.duplicates.map(\.name).joined(separator: ", ")) (as claimed by \(batches)): set aside in \(folder)")
+      }
+      guard listing.claimable.contains(inbox.submissionsFileName) else {
         log("nothing new in the inbox (\(inbox.path))")
         return nil
       }
+      try willStart()
       let result = try BatchLifecycle.open(workdir: workdir, pipelinePath: pipelinePath, selection: .all)
       log("opened batch \(result.batch): claimed \(result.claimed.count) files")
       batch = try workdir.batch(result.batch)

@@ -134,6 +134,23 @@ public final class StateStore {
       contacts INTEGER NOT NULL,
       created_at TEXT NOT NULL,
       PRIMARY KEY (batch_id));
+    CREATE TABLE IF NOT EXISTS integration_status(
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      status TEXT NOT NULL,
+      updated_at TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS integration_events(
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      at TEXT NOT NULL,
+      from_state TEXT,
+      to_state TEXT NOT NULL,
+      reason TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS notifications(
+      id TEXT PRIMARY KEY,
+      kind TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      message TEXT NOT NULL,
+      sent_at TEXT,
+      error TEXT);
     """
 
   public init(path: String) throws {

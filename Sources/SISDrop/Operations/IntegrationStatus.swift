@@ -1,0 +1,181 @@
+import Foundation
+
+/// The seed's integration status values (Raptor's "Real Time SIS Integration Status").
+public enum IntegrationState: String, Sendable, Codable, CaseIterable {
+  case disabled = "Disabled"
+  /// Enabled, waiting for the window to open.
+  case pendingInitialization = "Pending Initialization"
+  /// The first full run (SIS snapshot load and delivery) is under way.
+  case initializing = "Initializing"
+  /// An initialization attempt failed and the window is still open: retrying with backoff.
+  case reinitializing = "Reinitializing"
+  /// Steady state: nightly runs succeed.
+  case synchronizing = "Synchronizing"
+  /// A run failed while synchronizing: reinitialize at the next attempt.
+  case reinitializationScheduled = "Reinitialization Scheduled"
+  /// Every attempt in a window failed: try again when the next window opens.
+  case initializationScheduled = "Initialization Scheduled"
+}
+
+/// The integration's status as persisted in `state.sqlite`: the state, since when, why, and the run record.
+public struct IntegrationStatus: Sendable, Codable, Equatable {
+  public var state: IntegrationState
+  public var since: Date
+  public var reason: String
+  public var lastRunAt: Date?
+  /// `succeeded`, `failed` or `interrupted`.
+  public var lastRunResult: String?
+  public var lastBatch: String?
+  /// After a failure: not before this time.
+  public var retryAt: Date?
+  /// Failures in a row since the last success.
+  public var failures: Int
+  /// While a run is under way (a killed run leaves it set; the next run sees it).
+  public var runningSince: Date?
+
+  public init(state: IntegrationState, since: Date, reason: String) {
+    self.state = state
+    self.since = since
+    self.reason = reason
+    failures = 0
+  }
+}
+
+/// What the run command should do now.
+public enum RunDecision: Sendable, Equatable {
+  case run
+  /// Not now: until when (nil: not until the configuration changes), and why.
+  case wait(until: Date?, reason: String)
+}
+
+/// The integration status state machine: a pure function of the status, an event, the time and the schedule.
+///
+/// Every transition is here, so that it can be tested with a fake clock; `NightlyRun` feeds it
+/// the real events of a run and persists the result.
+public struct IntegrationMachine: Sendable {
+  public var schedule: ScheduleConfig
+
+  public init(schedule: ScheduleConfig) { self.schedule = schedule }
+
+  /// The events that move the status.
+  public enum Event: Sendable, Equatable {
+    /// The pipeline's `schedule.enabled` as read at this run.
+    case configured(enabled: Bool)
+    /// Time has passed (a window may have closed).
+    case tick
+    case runStarted
+    case runSucceeded(batch: String?)
+    case runFailed(reason: String)
+  }
+
+  /// The status before anything happened.
+  public func initial(enabled: Bool, now: Date) -> IntegrationStatus {
+    enabled
+      ? IntegrationStatus(state: .pendingInitialization, since: now, reason: "enabled; waiting for the window\(windowText)")
+      : IntegrationStatus(state: .disabled, since: now, reason: "schedule.enabled is false")
+  }
+
+  private var windowText: String { schedule.window.map { " (\($0))" } ?? "" }
+
+  /// Applies one event.
+  public func apply(_ event: Event, to status: IntegrationStatus, now: Date) -> IntegrationStatus {
+    var next = status
+    func move(_ state: IntegrationState, _ reason: String) {
+      if next.state != state { next.since = now }
+      next.state = state
+      next.reason = reason
+    }
+    switch event {
+    case .configured(let enabled):
+      if !enabled && status.state != .disabled {
+        move(.disabled, "schedule.enabled is false")
+        next.retryAt = nil
+        next.failures = 0
+      } else if enabled && status.state == .disabled {
+        move(.pendingInitialization, "enabled; waiting for the window\(windowText)")
+      }
+
+    case .tick:
+      // A retrying initialization whose window has closed waits for the next window.
+      if status.state == .reinitializing, let window = schedule.window, let last = status.lastRunAt,
+        let attempted = window.interval(containing: last) ?? window.interval(containing: status.since), now >= attempted.end
+      {
+        move(.initializationScheduled, "every attempt in the window that opened \(Self.stamp(attempted.start)) failed (\(status.failures) in a row); next try when the window opens")
+        next.retryAt = nil
+      }
+
+    case .runStarted:
+      next.runningSince = now
+      switch status.state {
+      case .pendingInitialization, .initializationScheduled:
+        move(.initializing, "first full run under way")
+      case .reinitializationScheduled:
+        move(.reinitializing, "reinitialization attempt \(status.failures + 1) under way")
+      case .reinitializing:
+        next.reason = "reinitialization attempt \(status.failures + 1) under way"
+      case .disabled, .initializing, .synchronizing:
+        break
+      }
+
+    case .runSucceeded(let batch):
+      next.runningSince = nil
+      next.lastRunAt = now
+      next.lastRunResult = "succeeded"
+      if let batch { next.lastBatch = batch }
+      next.failures = 0
+      next.retryAt = nil
+      if status.state != .disabled {
+        move(.synchronizing, batch.map { "batch \($0) delivered" } ?? "run succeeded")
+      }
+
+    case .runFailed(let reason):
+      next.runningSince = nil
+      next.lastRunAt = now
+      next.lastRunResult = "failed"
+      next.failures = status.failures + 1
+      let retryAt = now.addingTimeInterval(schedule.retry.delay(afterFailures: next.failures))
+      let windowOpen = schedule.window.map { $0.isOpen(at: now) } ?? true
+      switch status.state {
+      case .synchronizing:
+        next.retryAt = retryAt
+        move(.reinitializationScheduled, "a run failed while synchronizing: \(reason)")
+      case .initializing, .reinitializing, .reinitializationScheduled, .pendingInitialization, .initializationScheduled:
+        if windowOpen {
+          next.retryAt = retryAt
+          move(.reinitializing, "attempt \(next.failures) failed: \(reason); retrying at \(Self.stamp(retryAt))")
+        } else {
+          next.retryAt = nil
+          move(.initializationScheduled, "attempt \(next.failures) failed after the window closed: \(reason)")
+        }
+      case .disabled:
+        break
+      }
+    }
+    return next
+  }
+
+  /// Whether a run should start now, and if not, until when and why.
+  public func decide(_ status: IntegrationStatus, now: Date) -> RunDecision {
+    if status.state == .disabled { return .wait(until: nil, reason: "the integration is disabled (schedule.enabled: false)") }
+    if let window = schedule.window, !window.isOpen(at: now) {
+      let opening = window.nextOpening(after: now)
+      return .wait(until: opening, reason: "outside the run window (\(window)); it opens at \(Self.stamp(opening))")
+    }
+    if let retryAt = status.retryAt, now < retryAt {
+      return .wait(until: retryAt, reason: "retrying after \(status.failures) failed attempt(s) at \(Self.stamp(retryAt))")
+    }
+    return .run
+  }
+
+  /// When the next run is expected: now or the next opening, or the retry time.
+  public func nextRun(_ status: IntegrationStatus, now: Date) -> Date? {
+    switch decide(status, now: now) {
+    case .run: return now
+    case .wait(let until, _):
+      guard let until, let window = schedule.window, !window.isOpen(at: until) else { return until }
+      return window.nextOpening(after: until)
+    }
+  }
+
+  static func stamp(_ date: Date) -> String { date.ISO8601Format() }
+}

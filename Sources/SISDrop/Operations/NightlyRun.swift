@@ -1,0 +1,78 @@
+import Foundation
+
+/// One cron run (`sisdrop run`): the integration status decides whether to run, the pipeline runs,
+/// the status follows what really happened, and people hear about changes, failures and review queues.
+///
+/// Called with the working directory's lock held.
+public enum NightlyRun {
+  public struct Outcome: Sendable {
+    public var status: IntegrationStatus
+    /// Nil when nothing ran (nothing new, outside the window, waiting to retry, disabled).
+    public var summary: PipelineRunner.Summary?
+    /// Why nothing ran, when nothing did.
+    public var waiting: String?
+  }
+
+  /// - Parameters:
+  ///   - force: run even outside the window or before the retry time (an operator's manual run).
+  ///   - now: the clock (tests pass a fixed one).
+  /// - Throws: the run's error, after the status and notifications have recorded it; 75 (still
+  ///   arriving, busy) changes nothing.
+  public static func run(workdir: WorkDir, pipelinePath: String, force: Bool = false, now: () -> Date = Date.init,
+                         log: @escaping (String) -> Void) throws -> Outcome {
+    let config = try PipelineConfig.load(path: pipelinePath)
+    let machine = IntegrationMachine(schedule: config.operations.schedule)
+    let notifier = Notifier(workdir: workdir, config: config, log: log)
+    let district = config.districtName
+
+    /// Applies events and saves the status, queueing a status-change notification when the state changed.
+    func advance(_ status: IntegrationStatus?, _ events: [IntegrationMachine.Event], extra: [Notification] = []) throws -> IntegrationStatus {
+      let time = now()
+      var next = status ?? machine.initial(enabled: config.operations.schedule.enabled, now: time)
+      for event in events { next = machine.apply(event, to: next, now: time) }
+      var notes = extra
+      if next.state != status?.state {
+        log("integration status: \(status?.state.rawValue ?? "(none)") → \(next.state.rawValue): \(next.reason)")
+        notes.insert(
+          .statusChange(district: district, from: status, to: next, next: machine.nextRun(next, now: time), workdir: workdir.root), at: 0)
+      }
+      if next != status || !notes.isEmpty {
+        try workdir.state.saveIntegrationStatus(next, previous: status, notifications: notes.map { notifier.prepare($0, now: time) }, now: time)
+      }
+      return next
+    }
+
+    let stored = try workdir.state.integrationStatus()
+    var status = try advance(stored, [.configured(enabled: config.operations.schedule.enabled), .tick])
+    if let running = status.runningSince {
+      log("the run that started at \(running.ISO8601Format()) was interrupted; this run finishes its work")
+    }
+    defer { notifier.deliverQueued(now: now()) }
+
+    if case .wait(_, let reason) = machine.decide(status, now: now()), !(force && status.state != .disabled) {
+      log("not running: \(reason)")
+      return Outcome(status: status, summary: nil, waiting: reason)
+    }
+    do {
+      let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipelinePath, log: log) {
+        status = try advance(status, [.runStarted])
+      }
+      guard let summary else {
+        return Outcome(status: status, summary: nil, waiting: "nothing new in the inbox")
+      }
+      var extra: [Notification] = []
+      if !summary.review.isEmpty { extra.append(.review(district: district, summary: summary, workdir: workdir.root)) }
+      status = try advance(status, [.runSucceeded(batch: summary.batch)], extra: extra)
+      return Outcome(status: status, summary: summary, waiting: nil)
+    } catch {
+      // Still arriving, or busy: not a failure; cron retries.
+      if error.exitStatus == .temporaryFailure { throw error }
+      let batch = try? workdir.state.openBatch()?.id
+      let failed = machine.apply(.runFailed(reason: Notification.mask("\(error)")), to: status, now: now())
+      let notice = Notification.runFailed(
+        district: district, error: error, batch: batch, status: failed, next: machine.nextRun(failed, now: now()), workdir: workdir.root)
+      status = try advance(status, [.runFailed(reason: Notification.mask("\(error)"))], extra: [notice])
+      throw error
+    }
+  }
+}

@@ -1,0 +1,132 @@
+import Foundation
+
+/// A notification for people: an RFC 5322 message carrying counts and record ids only.
+///
+/// Never a student's name or birth date: the texts are built from batch ids, submission ids,
+/// SIS numbers, counts and states, and an error's message has its quoted values masked (a
+/// rejected value can be a name or a date of birth).
+public struct Notification: Sendable, Equatable {
+  public enum Kind: String, Sendable { case statusChange = "status-change", runFailed = "run-failed", review }
+
+  public var kind: Kind
+  public var subject: String
+  public var body: [String]
+
+  /// A change of the integration status.
+  public static func statusChange(district: String, from: IntegrationStatus?, to: IntegrationStatus, next: Date?, workdir: String) -> Notification {
+    var body = [
+      "The \(district) SIS integration is now \(to.state.rawValue) (was \(from?.state.rawValue ?? "not yet set")).",
+      "",
+      "Since: \(to.since.ISO8601Format())",
+      "Why:   \(mask(to.reason))",
+    ]
+    if let last = to.lastRunAt { body.append("Last run: \(last.ISO8601Format()) (\(to.lastRunResult ?? "?"))\(to.lastBatch.map { ", batch \($0)" } ?? "")") }
+    if let next { body.append("Next run: \(next.ISO8601Format())") }
+    body += ["Working directory: \(workdir)", "", "`sisdrop status --workdir \(workdir)` shows the current status."]
+    return Notification(kind: .statusChange, subject: "[sisdrop] \(district): integration \(to.state.rawValue)", body: body)
+  }
+
+  /// A run that failed (any exit but 0 and 75).
+  public static func runFailed(district: String, error: Error, batch: String?, status: IntegrationStatus, next: Date?, workdir: String) -> Notification {
+    var body = [
+      "A sisdrop run for \(district) failed with exit status \(error.exitStatus.rawValue).",
+      "",
+    ]
+    if let batch { body.append("Batch: \(batch)") }
+    body += wrap("Error: " + mask("\(error)"))
+    body += ["", "Integration status: \(status.state.rawValue) (\(status.failures) failure(s) in a row)"]
+    if let next { body.append("Next attempt: \(next.ISO8601Format())") }
+    body += ["Working directory: \(workdir)", "", "The run's log and `sisdrop status --workdir \(workdir)` say more."]
+    return Notification(kind: .runFailed, subject: "[sisdrop] \(district): run failed (exit \(error.exitStatus.rawValue))", body: body)
+  }
+
+  /// A batch with students awaiting a person's decision (potential matches), and records in error.
+  public static func review(district: String, summary: PipelineRunner.Summary, workdir: String) -> Notification {
+    let c = summary.counts
+    var body = [
+      "Batch \(summary.batch) for \(district) has \(summary.review.count) student(s) awaiting a person's decision.",
+      "",
+      "Delivered: \(c["deliver.delivered_submissions"] ?? 0) submission(s); held for review: \(c["deliver.held_submissions"] ?? 0); in error: \(c["deliver.error_submissions"] ?? 0).",
+      "",
+      "Awaiting a decision (submission, student seq, candidate SIS student numbers):",
+    ]
+    for item in summary.review.prefix(200) {
+      body += wrap("  \(item[0]) student \(item[1]): \(item.count > 2 ? item[2] : "")")
+    }
+    if summary.review.count > 200 { body.append("  ... and \(summary.review.count - 200) more") }
+    if !summary.errors.isEmpty {
+      let ids = Array(Set(summary.errors.compactMap(\.first))).sorted()
+      body += ["", "Records in error (fix them in the enrollment system; they stay pending):"] + wrap("  " + ids.joined(separator: ", "))
+    }
+    body += [
+      "", "Details: \((summary.deliverFolder as NSString).deletingLastPathComponent)/30-match/review.csv and the batch report.",
+      "They stay pending and come again with the next export.",
+    ]
+    return Notification(kind: .review, subject: "[sisdrop] \(district): batch \(summary.batch), \(summary.review.count) awaiting review", body: body)
+  }
+
+  /// Masks every value quoted in an error message ('...' or "..."): it may be a name or a birth date.
+  public static func mask(_ text: String) -> String {
+    var result = ""
+    var quote: Character?
+    for character in text {
+      if let open = quote {
+        if character == open {
+          result.append("…")
+          result.append(character)
+          quote = nil
+        }
+      } else {
+        result.append(character)
+        if character == "'" || character == "\"" { quote = character }
+      }
+    }
+    if quote != nil { result.append("…") }
+    return result
+  }
+
+  /// Splits a long line at spaces (RFC 5322 caps lines at 998 characters; mail readers prefer 78).
+  static func wrap(_ line: String, width: Int = 76) -> [String] {
+    guard line.count > width else { return [line] }
+    let indent = String(line.prefix { $0 == " " })
+    var lines: [String] = []
+    var current = indent
+    for word in line.dropFirst(indent.count).split(separator: " ") {
+      if !current.isEmpty && current.count + 1 + word.count > width {
+        lines.append(current)
+        current = indent + "    " + word
+      } else {
+        current += current.count == indent.count ? String(word) : " " + word
+      }
+    }
+    if !current.isEmpty { lines.append(current) }
+    return lines
+  }
+
+  /// The whole message: headers and body, CRLF line endings (RFC 5322).
+  public func render(from: String, to: [String], date: Date, timeZone: TimeZone, messageID: String) -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = timeZone
+    formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
+    let headers = [
+      "From: \(from)",
+      "To: \(to.joined(separator: ", "))",
+      "Subject: \(Notification.encodeHeader(subject))",
+      "Date: \(formatter.string(from: date))",
+      "Message-ID: <\(messageID)>",
+      "MIME-Version: 1.0",
+      "Content-Type: text/plain; charset=utf-8",
+      "Content-Transfer-Encoding: 8bit",
+      "Auto-Submitted: auto-generated",
+      "X-Sisdrop-Kind: \(kind.rawValue)",
+    ]
+    return (headers + [""] + body).map { $0 + "\r\n" }.joined()
+  }
+
+  /// RFC 2047 encoded-word for a header with non-ASCII text (a district's name).
+  static func encodeHeader(_ text: String) -> String {
+    guard !text.allSatisfy(\.isASCII) else { return text }
+    return "=?UTF-8?B?\(Data(text.utf8).base64EncodedString())?="
+  }
+}

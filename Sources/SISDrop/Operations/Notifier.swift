@@ -1,0 +1,96 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Queues notifications in `state.sqlite`, writes each to `notifications/<id>.eml` and pipes it to
+/// the configured sendmail command.
+///
+/// Queued first, in the transaction that records the change, then written and sent, then marked
+/// sent: a crash at any point loses none; at worst one is sent twice.
+public struct Notifier {
+  public let workdir: WorkDir
+  public let config: PipelineConfig
+  public var log: (String) -> Void
+
+  public init(workdir: WorkDir, config: PipelineConfig, log: @escaping (String) -> Void) {
+    self.workdir = workdir
+    self.config = config
+    self.log = log
+  }
+
+  public var folder: String { config.resolve(config.operations.notifications.folder, workdir: workdir.root) }
+
+  /// Renders a notification into a queue entry with a unique id and Message-ID.
+  public func prepare(_ notification: Notification, now: Date) -> PendingNotification {
+    let stamp = now.ISO8601Format().filter { $0.isNumber || $0 == "T" || $0 == "Z" }
+    let random = UUID().uuidString.prefix(8).lowercased()
+    let id = "\(stamp)-\(notification.kind.rawValue)-\(random)"
+    var host = [CChar](repeating: 0, count: 256)
+    let hostname = gethostname(&host, host.count) == 0 ? String(cString: host) : "localhost"
+    let settings = config.operations.notifications
+    let message = notification.render(
+      from: settings.from, to: settings.to.isEmpty ? ["root@localhost"] : settings.to, date: now, timeZone: config.timeZone,
+      messageID: "\(id).sisdrop@\(hostname.isEmpty ? "localhost" : hostname)")
+    return PendingNotification(id: id, kind: notification.kind.rawValue, message: message)
+  }
+
+  /// Writes and sends every queued notification; a sendmail failure is logged and retried next run.
+  public func deliverQueued(now: Date = Date()) {
+    do {
+      let queued = try workdir.state.unsentNotifications()
+      guard !queued.isEmpty else { return }
+      try FileSystem.makeDirectory(folder)
+      for item in queued {
+        let path = folder + "/\(item.id).eml"
+        try FileSystem.writeAtomically(path, Array(item.message.utf8), mode: 0o640)
+        guard let command = config.operations.notifications.sendmail else {
+          try workdir.state.markNotification(item.id, sentAt: now, error: nil)
+          log("notification \(item.kind) written to \(path)")
+          continue
+        }
+        if let problem = Notifier.pipe(item.message, to: command) {
+          try workdir.state.markNotification(item.id, sentAt: nil, error: problem)
+          log("notification \(item.kind) written to \(path); sendmail failed (\(problem)): will retry at the next run")
+        } else {
+          try workdir.state.markNotification(item.id, sentAt: now, error: nil)
+          log("notification \(item.kind) sent to \(config.operations.notifications.to.joined(separator: ", ")) (\(path))")
+        }
+      }
+    } catch {
+      // A notification problem must not turn a delivered batch into a failed run.
+      log("notifications not delivered: \(error)")
+    }
+  }
+
+  /// Pipes a message to a command; nil on success, else what went wrong.
+  static func pipe(_ message: String, to command: [String], timeout: TimeInterval = 60) -> String? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: command[0])
+    process.arguments = Array(command.dropFirst())
+    let input = Pipe()
+    process.standardInput = input
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    do {
+      try process.run()
+    } catch {
+      return "cannot start \(command[0]): \(error.localizedDescription)"
+    }
+    // A command that exits without reading must not kill sisdrop with SIGPIPE.
+    signal(SIGPIPE, SIG_IGN)
+    let written = (try? input.fileHandleForWriting.write(contentsOf: Data(message.utf8))) != nil
+    try? input.fileHandleForWriting.close()
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning && Date() < deadline { usleep(20_000) }
+    if process.isRunning {
+      process.terminate()
+      process.waitUntilExit()
+      return "\(command[0]) did not finish within \(Int(timeout))s"
+    }
+    process.waitUntilExit()
+    if process.terminationStatus != 0 { return "\(command[0]) exited with status \(process.terminationStatus)" }
+    return written ? nil : "\(command[0]) did not read the message"
+  }
+}

@@ -1,0 +1,69 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Which processes hold inbox files open for writing, found through Linux's `/proc`.
+///
+/// Why: OpenSSH's `internal-sftp` writes an upload in place under its final name, and a stalled
+/// upload keeps size and times still while the server process still holds the file open
+/// (PLATFORM-NOTES.md); a quiet period alone would claim it. inotify cannot help (an aborted
+/// upload also fires `IN_CLOSE_WRITE`) and `fcntl` locks are not taken by sftp-server. So every
+/// process's `/proc/PID/fd/N` is matched to the inbox files by device and inode (paths would not
+/// match: a chrooted sftp-server sees its own root), and `/proc/PID/fdinfo/N`'s `flags` tell
+/// whether that descriptor was opened for writing.
+///
+/// Only processes this user may inspect are seen: run sisdrop as root or as the SFTP account's
+/// user, or configure a trigger file per feed. Elsewhere than Linux the scan finds nothing and
+/// the quiet period alone applies.
+public enum OpenWriters {
+  public struct Writer: Sendable, Equatable {
+    public var pid: Int32
+    public var command: String
+  }
+
+  private struct FileID: Hashable {
+    var device: UInt64
+    var inode: UInt64
+  }
+
+  /// The writers of `names` in `folder`, by name.
+  public static func scan(folder: String, names: [String]) -> [String: Writer] {
+    var targets: [FileID: String] = [:]
+    for name in names {
+      var info = stat()
+      if stat(folder + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
+        targets[FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))] = name
+      }
+    }
+    guard !targets.isEmpty, let processes = try? FileSystem.listDirectory("/proc") else { return [:] }
+    var found: [String: Writer] = [:]
+    for pid in processes where pid.allSatisfy(\.isNumber) {
+      guard let descriptors = try? FileSystem.listDirectory("/proc/\(pid)/fd") else { continue }
+      for fd in descriptors {
+        var info = stat()
+        guard stat("/proc/\(pid)/fd/\(fd)", &info) == 0,
+          let name = targets[FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))],
+          isOpenForWriting(pid: pid, fd: fd)
+        else { continue }
+        let command = (try? String(decoding: FileSystem.readFile("/proc/\(pid)/comm"), as: UTF8.self))?
+          .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+        found[name] = Writer(pid: Int32(pid) ?? 0, command: command)
+      }
+    }
+    return found
+  }
+
+  /// Reads the octal `flags:` line of `/proc/PID/fdinfo/FD`: write-only or read-write access.
+  static func isOpenForWriting(pid: String, fd: String) -> Bool {
+    guard let bytes = try? FileSystem.readFile("/proc/\(pid)/fdinfo/\(fd)") else { return false }
+    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("flags:") {
+      let value = line.dropFirst("flags:".count).trimmingCharacters(in: .whitespaces)
+      guard let flags = Int32(value, radix: 8) else { return false }
+      let access = flags & O_ACCMODE
+      return access == O_WRONLY || access == O_RDWR
+    }
+    return false
+  }
+}
