@@ -1,0 +1,164 @@
+import Foundation
+import SISDrop
+import Testing
+import _SISDropTestSupport
+
+/// A sendmail stand-in: appends each message it reads to a file, with a separator line.
+func fakeSendmail(_ root: String) throws -> (command: String, received: String) {
+  let received = root + "/sent.mbox"
+  let script = try writeFile(root + "/sendmail", "#!/bin/sh\n{ cat; echo '--- end of message ---'; } >> \(received)\n")
+  chmod(script, 0o755)
+  return (script + " -t -i", received)
+}
+
+/// Every student name and birth date in the demo district (submissions and SIS), in the forms they appear.
+func demoNamesAndBirthDates() throws -> (names: Set<String>, dates: Set<String>) {
+  var names = Set<String>()
+  var dates = Set<String>()
+  for (file, nameColumns, dobColumn) in [
+    ("/enrollment-csv/submissions.csv", [4, 5, 6], 7), ("/sis/students.csv", [2, 3, 4], 5),
+  ] {
+    for row in try csvRows(Checkout.demoDistrict + file).dropFirst() {
+      for column in nameColumns {
+        let name = row[column].trimmingCharacters(in: .whitespaces)
+        if name.count >= 3 { names.insert(name.lowercased()) }
+      }
+      let dob = row[dobColumn].trimmingCharacters(in: .whitespaces)
+      dates.insert(dob)
+      // The other written form: MM/DD/YYYY ↔ YYYY-MM-DD.
+      let parts = dob.split(whereSeparator: { $0 == "/" || $0 == "-" }).map(String.init)
+      if parts.count == 3 {
+        dates.insert(parts[0].count == 4 ? "\(parts[1])/\(parts[2])/\(parts[0])" : "\(parts[2])-\(parts[0])-\(parts[1])")
+      }
+    }
+  }
+  return (names, dates)
+}
+
+@Suite(.serialized) struct NightlyRunTests {
+  @Test func aRunDrivesTheStatusAndNotifiesWithIdsOnly() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, _) = try demoWorkdir(root + "/w")
+      let (sendmail, received) = try fakeSendmail(root)
+      let pipeline = try demoPipeline(root, extra: """
+        notifications:
+          to: [sis-admin@district.example, registrar@district.example]
+          from: sisdrop@district.example
+          sendmail: \(sendmail)
+        """ + "\n")
+      let now = utc("2026-03-06T22:05:00Z")
+      let outcome = try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, now: { now }, log: { _ in })
+      let summary = try #require(outcome.summary)
+      #expect(outcome.status.state == .synchronizing)
+      #expect(try workdir.state.integrationEvents().map(\.to) == ["Pending Initialization", "Initializing", "Synchronizing"])
+
+      // One message per status change plus the review queue, each a file and each piped to sendmail.
+      let files = try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/notifications").sorted()
+      #expect(files.count == 4)
+      #expect(files.filter { $0.contains("-review-") }.count == 1)
+      let mbox = try readText(received)
+      #expect(mbox.components(separatedBy: "--- end of message ---").count - 1 == 4)
+      let names = try demoNamesAndBirthDates()
+      // The check below can fail: the lists hold the demo's names and birth dates in both forms.
+      #expect(names.names.contains("rivera") && names.dates.contains("2020-07-15") && names.dates.contains("07/15/2020"))
+      for file in files {
+        let data = try Data(contentsOf: URL(fileURLWithPath: workdir.root + "/notifications/" + file))
+        let text = String(decoding: data, as: UTF8.self)
+        // RFC 5322: CRLF line endings only, the required headers, a blank line before the body.
+        #expect(!text.replacingOccurrences(of: "\r\n", with: "").contains("\n"), "\(file) has a bare LF")
+        let head = text.components(separatedBy: "\r\n\r\n")[0].components(separatedBy: "\r\n")
+        for header in ["From: sisdrop@district.example", "To: sis-admin@district.example, registrar@district.example",
+                       "Date: Fri, 06 Mar 2026 16:05:00 -0600", "MIME-Version: 1.0"] {
+          #expect(head.contains(header), "\(file) lacks \(header)")
+        }
+        #expect(head.contains { $0.hasPrefix("Message-ID: <") && $0.hasSuffix(">") && $0.contains("@") })
+        #expect(head.contains { $0.hasPrefix("Subject: [sisdrop] Demo District: ") })
+        #expect(text.split(separator: "\r\n").allSatisfy { $0.utf8.count <= 998 })
+        // Ids and counts, never a name or a birth date.
+        let words = Set(text.lowercased().split(whereSeparator: { !$0.isLetter && $0 != "'" && $0 != "-" }).map(String.init))
+        #expect(words.intersection(names.names).isEmpty, "\(file) names \(words.intersection(names.names))")
+        for date in names.dates { #expect(!text.contains(date), "\(file) carries a birth date") }
+        #expect(mbox.contains(text.replacingOccurrences(of: "\r\n", with: "\n")) || mbox.contains(text))
+      }
+      let review = try readText(workdir.root + "/notifications/" + files.first { $0.contains("-review-") }!)
+      #expect(review.contains("Batch \(summary.batch) for Demo District has 12 student(s) awaiting a person's decision."))
+      for item in summary.review { #expect(review.contains("\(item[0]) student \(item[1]): \(item[2])")) }
+      #expect(try workdir.state.unsentNotifications().isEmpty)
+
+      // Nothing new: exit quietly, no status change, no notification.
+      let again = try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, now: { now.addingTimeInterval(600) }, log: { _ in })
+      #expect(again.summary == nil && again.waiting == "nothing new in the inbox")
+      #expect(try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/notifications").count == 4)
+    }
+  }
+
+  @Test func aFailedRunIsNotifiedAndRetriedWithBackoff() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, _) = try demoWorkdir(root + "/w")
+      let pipeline = try demoPipeline(root, extra: "schedule:\n  window: any\n  retry: {first: 5m, max: 1h}\n")
+      // A submissions export whose header lost its first column, and a bad birth date quoted in the error.
+      let path = workdir.root + "/inbox/submissions.csv"
+      let text = try readText(path).replacingOccurrences(of: "Submission_ID,", with: "Sub_ID,")
+      try FileManager.default.removeItem(atPath: path)
+      try writeFile(path, text)
+      let now = utc("2026-03-06T22:05:00Z")
+      #expect(throws: SISDropError.self) {
+        try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, now: { now }, log: { _ in })
+      }
+      var status = try #require(try workdir.state.integrationStatus())
+      #expect(status.state == .reinitializing)
+      #expect(status.retryAt == now.addingTimeInterval(300))
+      #expect(status.reason.contains("missing required column Submission_ID"))
+      let files = try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/notifications")
+      let failed = try #require(files.first { $0.contains("-run-failed-") })
+      let message = try readText(workdir.root + "/notifications/" + failed)
+      #expect(message.contains("Subject: [sisdrop] Demo District: run failed (exit 65)"))
+      #expect(message.contains("Next attempt: 2026-03-06T22:10:00Z"))
+
+      // Before the retry time: not run. An operator's forced run fails again: backoff doubles.
+      let waiting = try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, now: { now.addingTimeInterval(60) }, log: { _ in })
+      #expect(waiting.summary == nil && waiting.waiting?.contains("retrying after 1 failed attempt(s)") == true)
+      #expect(throws: SISDropError.self) {
+        try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, force: true, now: { now.addingTimeInterval(120) }, log: { _ in })
+      }
+      status = try #require(try workdir.state.integrationStatus())
+      #expect(status.failures == 2 && status.retryAt == now.addingTimeInterval(120 + 600))
+
+      // The operator cancels the failed batch and the sender uploads a good export: the next run
+      // succeeds and the status is Synchronizing.
+      let open = try #require(try workdir.state.openBatch())
+      _ = try BatchLifecycle.cancel(workdir: workdir, batch: open)
+      let config = try PipelineConfig.load(path: pipeline)
+      try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: false)
+      let later = now.addingTimeInterval(1800)
+      let fixed = try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, now: { later }, log: { _ in })
+      #expect(fixed.summary != nil)
+      #expect(fixed.status.state == .synchronizing && fixed.status.failures == 0)
+    }
+  }
+
+  @Test func disabledAndOutsideTheWindowNothingRuns() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, _) = try demoWorkdir(root + "/w")
+      let off = try demoPipeline(root + "/off", extra: "schedule:\n  enabled: false\n")
+      var outcome = try NightlyRun.run(workdir: workdir, pipelinePath: off, now: { utc("2026-03-06T22:05:00Z") }, log: { _ in })
+      #expect(outcome.status.state == .disabled && outcome.summary == nil)
+      // Enabled, default window 16:00 America/Chicago: at 09:00 CST nothing runs, the files stay.
+      let on = try demoPipeline(root + "/on", extra: "schedule:\n  enabled: true\n")
+      outcome = try NightlyRun.run(workdir: workdir, pipelinePath: on, now: { utc("2026-03-06T15:00:00Z") }, log: { _ in })
+      #expect(outcome.status.state == .pendingInitialization && outcome.summary == nil)
+      #expect(outcome.waiting?.contains("opens at 2026-03-06T22:00:00Z") == true)
+      #expect(FileManager.default.fileExists(atPath: workdir.root + "/inbox/submissions.csv"))
+      // At 16:01 CST it runs.
+      outcome = try NightlyRun.run(workdir: workdir, pipelinePath: on, now: { utc("2026-03-06T22:01:00Z") }, log: { _ in })
+      #expect(outcome.status.state == .synchronizing && outcome.summary != nil)
+      #expect(try workdir.state.integrationEvents().map(\.to) == ["Disabled", "Pending Initialization", "Initializing", "Synchronizing"])
+    }
+  }
+
+  @Test func quotedValuesInErrorsAreMasked() {
+    #expect(Notification.mask("submissions.csv:12: DOB '07/15/2020' is not a date; name \"Rivera\"")
+      == "submissions.csv:12: DOB '…' is not a date; name \"…\"")
+    #expect(Notification.mask("unterminated 'Rivera") == "unterminated '…")
+  }
+}
