@@ -48,6 +48,7 @@ let package = Package(
     .testTarget(name: "StoreTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
     .testTarget(name: "StagesTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
     .testTarget(name: "OperationsTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
+    .testTarget(name: "SFTPTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
     .testTarget(
       name: "EndToEndTests",
       dependencies: ["SISDrop", "SISDropCommands", "_SISDropTestSupport"]
