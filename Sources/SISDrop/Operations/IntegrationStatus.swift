@@ -66,6 +66,8 @@ public struct IntegrationMachine: Sendable {
     case runStarted
     case runSucceeded(batch: String?)
     case runFailed(reason: String)
+    /// A killed run is found to have stopped before it claimed or changed anything.
+    case runAbandoned
   }
 
   /// The status before anything happened.
@@ -116,6 +118,10 @@ public struct IntegrationMachine: Sendable {
       case .disabled, .initializing, .synchronizing:
         break
       }
+
+    case .runAbandoned:
+      next.runningSince = nil
+      next.lastRunResult = "interrupted"
 
     case .runSucceeded(let batch):
       next.runningSince = nil

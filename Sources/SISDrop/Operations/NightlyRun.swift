@@ -57,7 +57,19 @@ public enum NightlyRun {
       let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipelinePath, log: log) {
         status = try advance(status, [.runStarted])
       }
-      guard let summary else {
+      var finished = summary
+      if finished == nil, status.runningSince != nil {
+        // A killed run may have closed its batch before it could record that: a closed batch the
+        // status does not know yet is that run's, and its success (and review queue) is recorded now.
+        if let last = try workdir.state.allBatches().last, last.state == .closed, last.id != status.lastBatch {
+          log("the interrupted run had closed batch \(last.id): recording it")
+          finished = try PipelineRunner.summarize(workdir: workdir, batch: last, opened: false, ran: [])
+          finished?.closed = true
+        } else {
+          status = try advance(status, [.runAbandoned])
+        }
+      }
+      guard let summary = finished else {
         return Outcome(status: status, summary: nil, waiting: "nothing new in the inbox")
       }
       var extra: [Notification] = []

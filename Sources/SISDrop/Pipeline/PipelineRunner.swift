@@ -72,6 +72,7 @@ public enum PipelineRunner {
       try StageRunner.run(stage, workdir: workdir, batch: batch, log: log, body(of: stage))
       ran.append(stage.rawValue)
     }
+    try completePublication(workdir: workdir, batch: batch)
     let config = try workdir.config(for: batch)
     var summary = try summarize(workdir: workdir, batch: batch, opened: opened, ran: ran)
     if config.autoClose {
@@ -80,6 +81,29 @@ public enum PipelineRunner {
       log("closed batch \(batch.id)")
     }
     return summary
+  }
+
+  /// Redoes the steps that follow a stage folder's rename, which a killed run may not have reached:
+  /// the snapshot's registration (normalize) and the delivery's copy into the outbox (deliver).
+  /// Both are idempotent; found by the SIGKILL tests (OperationsTests/CrashTests).
+  static func completePublication(workdir: WorkDir, batch: BatchRecord) throws {
+    let normalize = workdir.stageFolder(batch.id, .normalize)
+    if StageRunner.problem(with: .normalize, workdir: workdir, batch: batch.id) == nil,
+      let bytes = try? FileSystem.readFile(normalize + "/snapshot.json")
+    {
+      let decoder = JSONDecoder()
+      decoder.keyDecodingStrategy = .convertFromSnakeCase
+      let reference = try decoder.decode(SnapshotReference.self, from: Data(bytes))
+      if reference.builtBy == batch.id, try !workdir.state.isSnapshotRegistered(batch: batch.id) {
+        try workdir.state.registerSnapshot(
+          batch: batch.id, path: reference.path, sha256: reference.sha256, students: reference.summary.students,
+          contacts: reference.summary.contacts, at: Clock.now())
+      }
+    }
+    if StageRunner.problem(with: .deliver, workdir: workdir, batch: batch.id) == nil {
+      let config = try workdir.config(for: batch)
+      _ = try Publisher.publish(batch: batch.id, deliverFolder: workdir.stageFolder(batch.id, .deliver), outbox: workdir.outbox(config))
+    }
   }
 
   public static func summarize(workdir: WorkDir, batch: BatchRecord, opened: Bool, ran: [String]) throws -> Summary {

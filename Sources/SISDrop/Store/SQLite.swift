@@ -87,6 +87,7 @@ public final class Database {
     try execute("BEGIN IMMEDIATE")
     do {
       let result = try body()
+      CrashPoints.hit("commit")
       try execute("COMMIT")
       return result
     } catch {

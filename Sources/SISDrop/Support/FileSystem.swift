@@ -57,6 +57,7 @@ public enum FileSystem {
   }
 
   static func writeAll(_ fd: Int32, _ bytes: some Collection<UInt8>, path: String) throws {
+    CrashPoints.hit("write")
     let array = Array(bytes)
     try array.withUnsafeBytes { raw in
       var offset = 0
@@ -84,11 +85,13 @@ public enum FileSystem {
   }
 
   public static func rename(_ from: String, to: String) throws {
+    CrashPoints.hit("rename")
     if Glibc.rename(from, to) != 0 { throw FileError.posix(errno, "rename to \(to)", from) }
   }
 
   /// fsync on a folder makes a rename inside it durable.
   public static func syncDirectory(_ path: String) throws {
+    CrashPoints.hit("fsync folder")
     let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     guard fd >= 0 else { throw FileError.posix(errno, "open folder", path) }
     defer { close(fd) }
@@ -142,6 +145,7 @@ public enum FileSystem {
 
   /// Copies a file byte for byte into a new file with the private mode, and fsyncs it.
   public static func copyFile(_ from: String, to: String) throws {
+    CrashPoints.hit("copy")
     let input = open(from, O_RDONLY | O_CLOEXEC)
     guard input >= 0 else { throw FileError.posix(errno, "open", from) }
     defer { close(input) }

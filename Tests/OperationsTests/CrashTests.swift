@@ -1,0 +1,208 @@
+import Foundation
+import SISDrop
+import Testing
+import _SISDropTestSupport
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// What a finished run leaves that must not depend on being killed and rerun: stage outputs,
+/// the outbox, the archive, the ledger, the sealed manifest's records.
+struct RunResult: Equatable {
+  /// The fields that differ, by name (the values are too long to print).
+  func differences(from other: RunResult) -> [String] {
+    var names: [String] = []
+    for name in Set(stageFiles.keys).union(other.stageFiles.keys).sorted() where stageFiles[name] != other.stageFiles[name] {
+      names.append(name)
+    }
+    for name in Set(outbox.keys).union(other.outbox.keys).sorted() where outbox[name] != other.outbox[name] { names.append("outbox/\(name)") }
+    if archive != other.archive { names.append("archive \(archive)") }
+    if ledger != other.ledger { names.append("ledger") }
+    if batches != other.batches { names.append("batches \(batches)") }
+    if published != other.published { names.append("manifest published") }
+    if inputs != other.inputs { names.append("manifest inputs") }
+    if counts != other.counts { names.append("manifest counts") }
+    if delivered != other.delivered { names.append("manifest delivered") }
+    if returnedToPending != other.returnedToPending { names.append("manifest returned_to_pending") }
+    if snapshots != other.snapshots { names.append("snapshot register \(snapshots)") }
+    return names
+  }
+
+  var stageFiles: [String: Data]
+  var outbox: [String: Data]
+  var archive: [String]
+  var ledger: [[String]]
+  var batches: [String]
+  var published: [FileRecord]
+  var inputs: [FileRecord]
+  var counts: [String: Int]
+  var delivered: [String]
+  var returnedToPending: [String]
+  var snapshots: [[String]]
+
+  init(_ root: String) throws {
+    let workdir = try WorkDir(root: root)
+    let batches = try workdir.state.allBatches()
+    self.batches = batches.map { "\($0.id) \($0.state.rawValue)" }
+    stageFiles = [:]
+    archive = []
+    published = []
+    inputs = []
+    counts = [:]
+    delivered = []
+    returnedToPending = []
+    for batch in batches {
+      let files = try folderContents(workdir.batchFolder(batch.id), excluding: ["stage.json", "manifest.json", "pipeline.yaml", "snapshot.json", "snapshot.sqlite"])
+      for (name, data) in files where !name.contains(".attempt-") { stageFiles["\(batch.id)/\(name)"] = data }
+      archive += ((try? FileManager.default.contentsOfDirectory(atPath: root + "/archive/\(batch.id)")) ?? []).sorted()
+      let decoder = JSONDecoder()
+      decoder.keyDecodingStrategy = .convertFromSnakeCase
+      let manifest = try decoder.decode(BatchManifest.self, from: Data(contentsOf: URL(fileURLWithPath: workdir.batchFolder(batch.id) + "/manifest.json")))
+      published += manifest.published
+      inputs += manifest.inputs
+      counts.merge(manifest.counts) { $1 }
+      delivered += manifest.delivered
+      returnedToPending += manifest.returnedToPending
+    }
+    outbox = try visibleFiles(root + "/outbox")
+    snapshots = try workdir.state.database.rows("SELECT batch_id, path, sha256, students, contacts FROM snapshots ORDER BY batch_id")
+      .map { $0.map { $0.string ?? "" } }
+    ledger = try workdir.state.database.rows(
+      "SELECT submission_id, status, coalesce(batch_id, ''), coalesce(delivered_hash, ''), coalesce(delivered_batch, '') FROM ledger ORDER BY submission_id"
+    ).map { $0.map { $0.string ?? "" } }
+  }
+}
+
+func visibleFiles(_ folder: String) throws -> [String: Data] {
+  var result: [String: Data] = [:]
+  for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where !name.hasPrefix(".") {
+    result[name] = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))
+  }
+  return result
+}
+
+/// The kinds of notification files in a working directory.
+func notificationKinds(_ root: String) -> Set<String> {
+  let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/notifications")) ?? []
+  return Set(names.compactMap { name in ["status-change", "review", "run-failed"].first { name.contains("-\($0)-") } })
+}
+
+@Suite(.serialized) struct CrashTests {
+  /// Kills `sisdrop run` with SIGKILL at deterministic points spread over every write of a run
+  /// (claim, every stage, publish, close, status, notifications), reruns it each time, and checks
+  /// that the end state equals an uninterrupted run's.
+  @Test func killedAtEveryKindOfWritePointARerunFinishesTheSameJob() throws {
+    try withTemporaryFolder { root in
+      let pipeline = try demoPipeline(root, extra: "")
+      // The reference, with its write points counted.
+      _ = try demoWorkdir(root + "/ref")
+      let trace = root + "/trace"
+      let reference = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", root + "/ref"], environment: ["SISDROP_CRASH_TRACE": trace])
+      #expect(reference.status == 0, "\(reference.stderr)")
+      let points = try readText(trace).split(separator: "\n")
+      let kinds = Set(points.map { $0.split(separator: " ", maxSplits: 1)[1] })
+      #expect(kinds.isSuperset(of: ["write", "rename", "fsync folder", "commit"]), "\(kinds)")
+      let total = points.count
+      #expect(total >= 60, "a run has \(total) write points")
+      let expected = try RunResult(root + "/ref")
+      #expect(expected.batches.count == 1 && !expected.published.isEmpty)
+      let expectedKinds = notificationKinds(root + "/ref")
+
+      // 52 points, evenly spread from the first to the last (deterministic: the same every run).
+      let chosen = Set((0..<52).map { 1 + $0 * (total - 1) / 51 }).sorted()
+      #expect(chosen.count >= 50 && chosen.first == 1 && chosen.last == total)
+      for point in chosen {
+        let folder = root + "/kill-\(point)"
+        _ = try demoWorkdir(folder)
+        let killed = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", folder], environment: ["SISDROP_CRASH_AT": "\(point)"])
+        #expect(killed.status == SIGKILL, "point \(point): the run was not killed (\(killed.status)): \(killed.stderr)")
+        // Whatever the outbox shows is whole: each visible file is the uninterrupted run's file.
+        for (name, data) in try visibleFiles(folder + "/outbox") {
+          #expect(expected.outbox[name] == data, "point \(point): partial or wrong \(name) in the outbox")
+        }
+        let rerun = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", folder])
+        #expect(rerun.status == 0, "point \(point): the rerun failed: \(rerun.stderr)")
+        let result = try RunResult(folder)
+        #expect(result.differences(from: expected).isEmpty, "point \(point): differs from the uninterrupted run: \(result.differences(from: expected))")
+        #expect(Set(result.delivered).count == result.delivered.count, "point \(point): a submission delivered twice")
+        let integrity = try Database(path: folder + "/state.sqlite").scalar("PRAGMA integrity_check")
+        #expect(integrity.string == "ok", "point \(point)")
+        let status = try WorkDir(root: folder).state.integrationStatus()
+        #expect(status?.state == .synchronizing && status?.runningSince == nil, "point \(point): status \(String(describing: status?.state))")
+        #expect(notificationKinds(folder) == expectedKinds, "point \(point): notifications \(notificationKinds(folder))")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/inbox").isEmpty, "point \(point): files left in the inbox")
+        try FileManager.default.removeItem(atPath: folder)
+      }
+    }
+  }
+
+  /// A cron run and a manual stage rerun started together: one runs, the other exits 75, and
+  /// the result equals running them one after the other in that order.
+  @Test func aCronRunAndAManualRerunStartedTogether() throws {
+    try withTemporaryFolder { root in
+      // auto_close off: the batch stays open, so a stage rerun after the cron run is meaningful.
+      let pipeline = try demoPipeline(root, extra: "")
+      let text = try readText(pipeline).replacingOccurrences(of: "auto_close: true", with: "auto_close: false")
+      try FileManager.default.removeItem(atPath: pipeline)
+      try writeFile(pipeline, text)
+      func prepared(_ name: String) throws -> String {
+        let folder = root + "/" + name
+        _ = try demoWorkdir(folder)
+        let opened = try runTool("sisdrop", ["open", "--pipeline", pipeline, "--workdir", folder])
+        #expect(opened.status == 0, "\(opened.stderr)")
+        return folder
+      }
+      let cron = ["run", "--pipeline", pipeline, "--workdir"]
+      let folder = try prepared("together")
+      func start(_ tool: String, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = buildFolder().appendingPathComponent(tool)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+      }
+      let run = try start("sisdrop", cron + [folder])
+      let manual = try start("sisdrop-parse", ["--workdir", folder])
+      run.waitUntilExit()
+      manual.waitUntilExit()
+      let statuses = [run.terminationStatus, manual.terminationStatus]
+      #expect(statuses.allSatisfy { $0 == 0 || $0 == 75 }, "\(statuses)")
+      // The one that found the working directory busy runs again afterwards, as cron or the operator would.
+      let parses = try WorkDir(root: folder).state.stageRuns(batch: try WorkDir(root: folder).batch(nil).id).filter { $0.stage == "parse" }
+      var order: [String]
+      if run.terminationStatus == 75 {
+        order = ["manual", "cron"]
+      } else if manual.terminationStatus == 75 {
+        order = ["cron", "manual"]
+      } else {
+        // Both ran (one finished before the other started): two parse attempts mean cron went first.
+        order = parses.count == 2 ? ["cron", "manual"] : ["manual", "cron"]
+      }
+      if run.terminationStatus == 75 { #expect(try runTool("sisdrop", cron + [folder]).status == 0) }
+      if manual.terminationStatus == 75 { #expect(try runTool("sisdrop-parse", ["--workdir", folder]).status == 0) }
+
+      // The same two, one after the other in that order, in a fresh working directory.
+      let sequential = try prepared("sequential")
+      for step in order {
+        let result = step == "cron" ? try runTool("sisdrop", cron + [sequential]) : try runTool("sisdrop-parse", ["--workdir", sequential])
+        #expect(result.status == 0, "\(step): \(result.stderr)")
+      }
+      let together = try WorkDir(root: folder)
+      let alone = try WorkDir(root: sequential)
+      let batch = try together.batch(nil).id
+      #expect(batch == (try alone.batch(nil).id))
+      let a = try folderContents(together.batchFolder(batch), excluding: ["stage.json", "manifest.json", "pipeline.yaml"])
+      let b = try folderContents(alone.batchFolder(batch), excluding: ["stage.json", "manifest.json", "pipeline.yaml"])
+      #expect(a.keys.sorted() == b.keys.sorted(), "order \(order)")
+      for (name, data) in b where !name.hasSuffix("snapshot.sqlite") && !name.hasSuffix("snapshot.json") {
+        #expect(a[name] == data, "\(name) differs (order \(order))")
+      }
+      for stage in Stage.allCases {
+        #expect(StageRunner.problem(with: stage, workdir: together, batch: batch) == StageRunner.problem(with: stage, workdir: alone, batch: batch))
+      }
+    }
+  }
+}
