@@ -1,0 +1,87 @@
+import Foundation
+import SISDrop
+import Testing
+import _SISDropTestSupport
+
+@Suite struct OperationsConfigTests {
+  /// The production template, with its /etc files pointed at the demo's, parses to what it says.
+  @Test func theNightlyTemplateParses() throws {
+    var text = try readText(Checkout.pipeline("nightly"))
+    text = text.replacingOccurrences(of: "/etc/sisdrop/Plugin.xml", with: Checkout.demoDistrict + "/config/Plugin.xml")
+      .replacingOccurrences(of: "/etc/sisdrop/building_map.csv", with: Checkout.demoDistrict + "/config/building_map.csv")
+      .replacingOccurrences(of: "/etc/sisdrop/tardy_codes.csv", with: Checkout.demoDistrict + "/config/tardy_codes.csv")
+    let config = try PipelineConfig.parse(bytes: Array(text.utf8), path: "/etc/sisdrop/nightly.yaml")
+    let operations = config.operations
+    #expect(operations.pickup.quietSeconds == 120 && operations.pickup.checkWriters)
+    #expect(operations.pickup.triggers == ["submissions": "submissions.manifest"])
+    #expect(operations.schedule.window == RunWindow(hour: 16, minute: 0, length: 8 * 3600, timeZone: chicago))
+    #expect(operations.schedule.retry == RetryPolicy(first: 300, maximum: 3600))
+    #expect(operations.notifications.to == ["sis-admin@example.k12.us"])
+    #expect(operations.notifications.sendmail == ["/usr/sbin/sendmail", "-t", "-i"])
+  }
+
+  @Test(arguments: [
+    ("schedule:\n  window:\n    start: \"4pm\"\n", "schedule.window.start: '4pm' is not a time of day"),
+    ("schedule:\n  window:\n    length: 25h\n", "schedule.window.length: a window lasts between 1m and 24h"),
+    ("schedule:\n  window:\n    time_zone: Central\n", "'Central' is not an IANA time zone"),
+    ("pickup:\n  triggers:\n    tardies: t.done\n", "pickup.triggers.tardies: unknown feed 'tardies'"),
+    ("notifications:\n  to: [\"Registrar <r@x.org>\"]\n", "is not a plain e-mail address"),
+    ("notifications:\n  sendmail: sendmail -t\n", "the sendmail command needs an absolute path"),
+    ("schedule:\n  retry:\n    first: soon\n", "'soon' is not a duration"),
+  ])
+  func badOperationsSettingsNameKeyAndLine(yaml: String, message: String) throws {
+    let text = "version: 1\n" + yaml
+    do {
+      _ = try PipelineConfig.parse(bytes: Array(text.utf8), path: "/p.yaml")
+      Issue.record("accepted: \(yaml)")
+    } catch let error as SISDropError {
+      #expect(error.status == .configuration)
+      #expect(error.description.contains(message), "\(error)")
+      #expect(error.description.hasPrefix("/p.yaml:"), "\(error)")
+    }
+  }
+}
+
+@Suite(.serialized) struct OperationsCommandTests {
+  /// `sisdrop run` as cron calls it (stderr to a file, not a terminal), then `sisdrop status`.
+  @Test func cronRunsLogLinesExitCodesAndStatus() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, _) = try demoWorkdir(root + "/w")
+      let pipeline = try demoPipeline(root, extra: "")
+      let first = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
+      #expect(first.status == 0, "\(first.stderr)")
+      // Log lines fit for a log file: UTC timestamp, level, program and pid, message; no progress bars.
+      let lines = first.stderr.split(separator: "\n")
+      #expect(!lines.isEmpty)
+      for line in lines {
+        #expect(line.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (info|warning|error) sisdrop\[\d+\]: "#, options: .regularExpression) != nil, "\(line)")
+        #expect(!line.contains("\r"))
+      }
+      #expect(first.stderr.contains("integration status: Initializing → Synchronizing"))
+      // Nothing new: 0, and it says so.
+      let second = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
+      #expect(second.status == 0)
+      #expect(second.stdout == "nothing to do: nothing new in the inbox\n")
+      // A file still arriving: 75 naming it; nothing claimed.
+      let slow = try demoPipeline(root + "/slow", extra: "", quiet: 3600)
+      try FileManager.default.copyItem(atPath: Checkout.demoDistrict + "/enrollment-csv/submissions.csv", toPath: workdir.root + "/inbox/submissions.csv")
+      let arriving = try runTool("sisdrop", ["run", "--pipeline", slow, "--workdir", workdir.root])
+      #expect(arriving.status == 75)
+      #expect(arriving.stderr.contains("submissions.csv is still arriving: changed 0s ago"), "\(arriving.stderr)")
+      #expect(FileManager.default.fileExists(atPath: workdir.root + "/inbox/submissions.csv"))
+
+      let status = try runTool("sisdrop", ["status", "--workdir", workdir.root, "--pipeline", pipeline])
+      #expect(status.status == 0)
+      #expect(status.stdout.contains("integration: Synchronizing since "))
+      #expect(status.stdout.contains("  last run: ") && status.stdout.contains("(succeeded, batch "))
+      #expect(status.stdout.contains("  window: any time (no schedule section)"))
+      let json = try runTool("sisdrop", ["status", "--json", "--workdir", workdir.root])
+      let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+      let integration = try #require(object["integration"] as? [String: Any])
+      #expect(integration["state"] as? String == "Synchronizing")
+      #expect(integration["last_batch"] as? String != nil && integration["next_run_at"] as? String != nil)
+      #expect((object["changes"] as? [Any])?.count == 3)
+      #expect((object["batches"] as? [Any])?.count == 1)
+    }
+  }
+}
