@@ -85,3 +85,23 @@ import _SISDropTestSupport
     }
   }
 }
+
+@Suite struct StageProgressTests {
+  @Test func aReadingSaysRecordsShareRateAndTimeLeft() {
+    let reading = StageProgress.Reading(stage: "normalize", records: 120_000, bytesRead: 43_000_000, inputBytes: 100_000_000, elapsed: 4)
+    #expect(reading.text == "normalize: 120,000 records · 43% · 30,000 records/s · about 5 s left")
+    let long = StageProgress.Reading(stage: "parse", records: 1_000, bytesRead: 1_000_000, inputBytes: 100_000_000, elapsed: 60)
+    #expect(long.text == "parse: 1,000 records · 1% · 16 records/s")
+    let slow = StageProgress.Reading(stage: "parse", records: 1_000, bytesRead: 10_000_000, inputBytes: 100_000_000, elapsed: 60)
+    #expect(slow.text == "parse: 1,000 records · 10% · 16 records/s · about 9 min left")
+  }
+
+  @Test func recordsReadByTheTableReadersAreCounted() throws {
+    let progress = StageProgress(stage: "test", inputBytes: 1, terminal: false, log: { _ in })
+    defer { progress.stop() }
+    let reader = try CSVTableReader(path: Checkout.demoDistrict + "/sis/students.csv", layout: Layouts.students, dialect: CSVDialect())
+    while try reader.next() != nil {}
+    #expect(progress.reading.records >= 310)
+    #expect(progress.reading.bytesRead > 0)
+  }
+}

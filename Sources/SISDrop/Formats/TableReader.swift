@@ -93,6 +93,8 @@ public final class CSVTableReader: RecordSource {
   }
 
   public var bytesRead: Int64 { reader.bytesRead }
+  /// Bytes already counted for the progress line (StageProgress).
+  private var reportedBytes: Int64 = 0
 
   public func next() throws -> TableRecord? {
     while let row = try reader.next() {
@@ -107,6 +109,9 @@ public final class CSVTableReader: RecordSource {
       for (column, value) in row.fields.enumerated() where column < columnToField.count {
         if let index = columnToField[column] { values[index] = value }
       }
+      let consumed = reader.bytesRead
+      StageProgress.recordRead(bytes: consumed - reportedBytes)
+      reportedBytes = consumed
       return TableRecord(values: values, location: SourceLocation(path: path, line: row.line), problem: problem)
     }
     return nil
@@ -161,6 +166,7 @@ public final class XMLTableReader {
           problem = RecordProblem(location: location, reason: "missing element <\(field)>")
         }
       }
+      StageProgress.recordRead(bytes: 0)
       try body(TableRecord(values: values, location: location, problem: problem))
     }
   }

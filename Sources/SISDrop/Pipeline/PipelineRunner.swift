@@ -16,6 +16,17 @@ public enum PipelineRunner {
   @discardableResult
   public static func runStage(_ stage: Stage, workdir: WorkDir, batchID: String?, log: @escaping (String) -> Void) throws -> StageReport {
     let batch = try workdir.batch(batchID)
+    return try withProgress(stage, workdir: workdir, batch: batch, log: log)
+  }
+
+  /// Runs a stage with its progress shown (records, rate, time left): on a terminal, or as a log line.
+  @discardableResult
+  static func withProgress(_ stage: Stage, workdir: WorkDir, batch: BatchRecord, log: @escaping (String) -> Void) throws -> StageReport {
+    let inputs = stage.previous.map { [workdir.stageFolder(batch.id, $0)] } ?? [workdir.batchFolder(batch.id) + "/input"]
+    let progress = StageProgress(
+      stage: stage.rawValue, inputBytes: StageProgress.inputSize(stage == .normalize ? inputs + [workdir.batchFolder(batch.id) + "/input"] : inputs),
+      log: log)
+    defer { progress.stop() }
     return try StageRunner.run(stage, workdir: workdir, batch: batch, log: log, body(of: stage))
   }
 
@@ -69,7 +80,7 @@ public enum PipelineRunner {
     }
     var ran: [String] = []
     for stage in Stage.allCases where StageRunner.problem(with: stage, workdir: workdir, batch: batch.id) != nil {
-      try StageRunner.run(stage, workdir: workdir, batch: batch, log: log, body(of: stage))
+      try withProgress(stage, workdir: workdir, batch: batch, log: log)
       ran.append(stage.rawValue)
     }
     try completePublication(workdir: workdir, batch: batch)
