@@ -79,13 +79,13 @@ public struct Inbox {
     let changed = max(
       Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9,
       Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
-    let age = now.timeIntervalSince1970 - changed
-    let quiet = config.operations.pickup.quietSeconds
-    if age < quiet {
-      return .arriving("changed \(max(0, Int(age)))s ago; a file is claimed once unchanged for \(Int(quiet))s (pickup.quiet_seconds)")
-    }
     if let writer = writers[name] {
       return .arriving("open for writing by process \(writer.pid) (\(writer.command))")
+    }
+    let age = now.timeIntervalSince1970 - changed
+    let quiet = config.operations.pickup.quietSeconds
+    if quiet > 0 && age < quiet {
+      return .arriving("changed \(max(0, Int(age)))s ago; a file is claimed once unchanged for \(Int(quiet))s (pickup.quiet_seconds)")
     }
     return .settled
   }
