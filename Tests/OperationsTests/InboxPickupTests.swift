@@ -138,6 +138,8 @@ func inbox(_ workdir: WorkDir, _ pipeline: String) throws -> Inbox {
       #expect(!input.contains("students.csv"))
       let duplicates = try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/archive/duplicates")
       #expect(duplicates.count == 1)
+      let setAside = workdir.root + "/archive/duplicates/" + duplicates[0] + "/students.csv"
+      #expect((try FileManager.default.attributesOfItem(atPath: setAside)[.posixPermissions] as? Int) == 0o440)
       #expect(try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/inbox").isEmpty)
       // The second batch matched against the first batch's snapshot and delivered nothing twice.
       #expect(second.counts["normalize.already_delivered"] == 43)

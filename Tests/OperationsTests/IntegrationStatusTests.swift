@@ -143,6 +143,25 @@ let chicago = TimeZone(identifier: "America/Chicago")!
     #expect(status.retryAt == nil)
   }
 
+  @Test func aKilledRunIsNeitherASuccessNorAFailure() {
+    let machine = IntegrationMachine(schedule: schedule)
+    var status = machine.initial(enabled: true, now: utc("2026-03-06T15:00:00Z"))
+    status = machine.apply(.runStarted, to: status, now: utc("2026-03-06T22:00:00Z"))
+    #expect(status.runningSince == utc("2026-03-06T22:00:00Z"))
+    // The next run finds nothing the killed one left to finish.
+    status = machine.apply(.runAbandoned, to: status, now: utc("2026-03-06T22:10:00Z"))
+    #expect(status.state == .initializing && status.runningSince == nil && status.lastRunResult == "interrupted")
+    #expect(status.failures == 0 && status.retryAt == nil)
+    #expect(machine.decide(status, now: utc("2026-03-06T22:10:00Z")) == .run)
+  }
+
+  @Test func aNonASCIIDistrictNameIsEncodedInTheSubject() {
+    let text = Notification(kind: .review, subject: "[sisdrop] Distrito Escolar de Peñasco", body: ["x"])
+      .render(from: "a@b.org", to: ["c@d.org"], date: utc("2026-03-06T22:00:00Z"), timeZone: chicago, messageID: "1@h")
+    #expect(text.contains("Subject: =?UTF-8?B?W3Npc2Ryb3BdIERpc3RyaXRvIEVzY29sYXIgZGUgUGXDsWFzY28=?=\r\n"))
+    #expect(text.hasSuffix("\r\n\r\nx\r\n"))
+  }
+
   @Test func theBackoffDoublesUpToItsMaximum() {
     let retry = RetryPolicy(first: 300, maximum: 3600)
     #expect((1...6).map { retry.delay(afterFailures: $0) } == [300, 600, 1200, 2400, 3600, 3600])

@@ -12,6 +12,12 @@ public struct Notification: Sendable, Equatable {
   public var subject: String
   public var body: [String]
 
+  public init(kind: Kind, subject: String, body: [String]) {
+    self.kind = kind
+    self.subject = subject
+    self.body = body
+  }
+
   /// A change of the integration status.
   public static func statusChange(district: String, from: IntegrationStatus?, to: IntegrationStatus, next: Date?, workdir: String) -> Notification {
     var body = [

@@ -198,6 +198,8 @@ public struct Inbox {
         try FileSystem.copyFile(path + "/" + name, to: folder + "/" + name)
         if unlink(path + "/" + name) != 0 { throw FileError.posix(errno, "remove", path + "/" + name) }
       }
+      // Student data: private, as claimed files are (the sender's upload may be world-readable).
+      chmod(folder + "/" + name, 0o440)
     }
     try FileSystem.syncDirectory(folder)
     try FileSystem.syncDirectory(path)
