@@ -27,7 +27,7 @@ struct SISDropLogHandler: LogHandler {
     let fields = all.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
     let line: String
     if terminal {
-      line = "\(event.level >= .warning ? "\(event.level): " : "")\(event.message)\(fields)\n"
+      line = "\(event.level >= .warning ? "sisdrop: \(event.level): " : "")\(event.message)\(fields)\n"
     } else {
       line = "\(Date().ISO8601Format()) \(event.level) sisdrop[\(getpid())]: \(event.message)\(fields)\n"
     }

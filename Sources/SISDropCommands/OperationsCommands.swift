@@ -105,6 +105,11 @@ public struct StatusCommand: ParsableCommand {
 
   public func run() throws {
     try guarded {
+      // Looking must not create: a mistyped --workdir is an error, not a new empty working directory.
+      guard FileSystem.exists(workDir.path + "/state.sqlite") else {
+        throw SISDropError(.noInput, "no sisdrop working directory here (no state.sqlite)", at: SourceLocation(path: workDir.path),
+                           hint: "pass --workdir, or set SISDROP_WORKDIR")
+      }
       let workdir = try WorkDir(root: workDir.path)
       let batches = try workdir.state.allBatches()
       let statuses = batches.map { batch in

@@ -24,7 +24,8 @@ public struct WorkDirOptions: ParsableArguments {
 /// Prints a diagnostic to stderr and turns any error into its sysexits exit code: one place for the mapping.
 func exitCode(for error: Error) -> ExitCode {
   if error is ExitCode || error is ValidationError || error is CleanExit { return ExitCode.failure }
-  FileHandle.standardError.write(Data("sisdrop: error: \(error)\n".utf8))
+  // Through the log handler: `sisdrop: error: ...` on a terminal, a timestamped line in a log file.
+  makeLogger().error("\(error)")
   return ExitCode(error.exitStatus.rawValue)
 }
 

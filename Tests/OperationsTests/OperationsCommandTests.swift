@@ -68,6 +68,8 @@ import _SISDropTestSupport
       let arriving = try runTool("sisdrop", ["run", "--pipeline", slow, "--workdir", workdir.root])
       #expect(arriving.status == 75)
       #expect(arriving.stderr.contains("submissions.csv is still arriving: changed 0s ago"), "\(arriving.stderr)")
+      // The error is a log line too, fit for the log file.
+      #expect(arriving.stderr.range(of: #"Z error sisdrop\[\d+\]: .*submissions.csv is still arriving"#, options: .regularExpression) != nil)
       #expect(FileManager.default.fileExists(atPath: workdir.root + "/inbox/submissions.csv"))
 
       let status = try runTool("sisdrop", ["status", "--workdir", workdir.root, "--pipeline", pipeline])
