@@ -28,7 +28,8 @@ public struct Notifier {
     let random = UUID().uuidString.prefix(8).lowercased()
     let id = "\(stamp)-\(notification.kind.rawValue)-\(random)"
     var host = [CChar](repeating: 0, count: 256)
-    let hostname = gethostname(&host, host.count) == 0 ? String(cString: host) : "localhost"
+    let hostname = gethostname(&host, host.count) == 0
+      ? String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "localhost"
     let settings = config.operations.notifications
     let message = notification.render(
       from: settings.from, to: settings.to.isEmpty ? ["root@localhost"] : settings.to, date: now, timeZone: config.timeZone,

@@ -111,9 +111,4 @@ extension StateStore {
     Int(try database.scalar(
       "SELECT count(*) FROM ledger WHERE last_seen_batch = ? AND status IN ('pending', 'batched')", [.text(batch)]).int ?? 0)
   }
-
-  /// Whether a batch's snapshot is in the register (a killed run may have built it without registering it).
-  public func isSnapshotRegistered(batch: String) throws -> Bool {
-    (try database.scalar("SELECT count(*) FROM snapshots WHERE batch_id = ?", [.text(batch)]).int ?? 0) > 0
-  }
 }

@@ -164,6 +164,8 @@ public enum BatchLifecycle {
           hint: "run `sisdrop-\(stage.rawValue) --workdir \(workdir.root) --batch \(batch.id)` (or `sisdrop run`), or `sisdrop cancel`")
       }
     }
+    // A killed deliver may have renamed its folder without copying it to the outbox: redo that first.
+    try PipelineRunner.completePublication(workdir: workdir, batch: batch)
     let config = try workdir.config(for: batch)
     let folder = workdir.batchFolder(batch.id)
     let deliver = workdir.stageFolder(batch.id, .deliver)

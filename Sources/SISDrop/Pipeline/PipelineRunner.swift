@@ -83,7 +83,7 @@ public enum PipelineRunner {
       try withProgress(stage, workdir: workdir, batch: batch, log: log)
       ran.append(stage.rawValue)
     }
-    try completePublication(workdir: workdir, batch: batch)
+    try completePublication(workdir: workdir, batch: batch)  // again in close; here for auto_close false
     let config = try workdir.config(for: batch)
     var summary = try summarize(workdir: workdir, batch: batch, opened: opened, ran: ran)
     if config.autoClose {
@@ -94,26 +94,41 @@ public enum PipelineRunner {
     return summary
   }
 
-  /// Redoes the steps that follow a stage folder's rename, which a killed run may not have reached:
+  /// Redoes the steps that follow a stage folder's rename when a killed run did not reach their end:
   /// the snapshot's registration (normalize) and the delivery's copy into the outbox (deliver).
-  /// Both are idempotent; found by the SIGKILL tests (OperationsTests/CrashTests).
+  ///
+  /// The stage run of the published attempt is marked succeeded only after those steps, so a run
+  /// row still `running` for a published folder says exactly that they may be unfinished; once
+  /// redone it is marked succeeded, and a delivery the SIS may already have taken from the outbox is
+  /// never sent again. Found by the SIGKILL tests (OperationsTests/CrashTests).
   static func completePublication(workdir: WorkDir, batch: BatchRecord) throws {
-    let normalize = workdir.stageFolder(batch.id, .normalize)
-    if StageRunner.problem(with: .normalize, workdir: workdir, batch: batch.id) == nil,
-      let bytes = try? FileSystem.readFile(normalize + "/snapshot.json")
-    {
-      let decoder = JSONDecoder()
-      decoder.keyDecodingStrategy = .convertFromSnakeCase
-      let reference = try decoder.decode(SnapshotReference.self, from: Data(bytes))
-      if reference.builtBy == batch.id, try !workdir.state.isSnapshotRegistered(batch: batch.id) {
-        try workdir.state.registerSnapshot(
-          batch: batch.id, path: reference.path, sha256: reference.sha256, students: reference.summary.students,
-          contacts: reference.summary.contacts, at: Clock.now())
+    let runs = try workdir.state.stageRuns(batch: batch.id)
+    for stage in [Stage.normalize, .deliver] {
+      let folder = workdir.stageFolder(batch.id, stage)
+      guard StageRunner.problem(with: stage, workdir: workdir, batch: batch.id) == nil,
+        let report = try? StageReport.load(folder),
+        let run = runs.first(where: { $0.stage == stage.rawValue && $0.attempt == report.attempt }), run.status != "succeeded"
+      else { continue }
+      switch stage {
+      case .normalize:
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        if let bytes = try? FileSystem.readFile(folder + "/snapshot.json") {
+          let reference = try decoder.decode(SnapshotReference.self, from: Data(bytes))
+          if reference.builtBy == batch.id {
+            try workdir.state.registerSnapshot(
+              batch: batch.id, path: reference.path, sha256: reference.sha256, students: reference.summary.students,
+              contacts: reference.summary.contacts, at: Clock.now())
+          }
+        }
+      case .deliver:
+        _ = try Publisher.publish(batch: batch.id, deliverFolder: folder, outbox: workdir.outbox(try workdir.config(for: batch)))
+      case .parse, .match:
+        break
       }
-    }
-    if StageRunner.problem(with: .deliver, workdir: workdir, batch: batch.id) == nil {
-      let config = try workdir.config(for: batch)
-      _ = try Publisher.publish(batch: batch.id, deliverFolder: workdir.stageFolder(batch.id, .deliver), outbox: workdir.outbox(config))
+      try workdir.state.finishStageRun(
+        batch: batch.id, stage: stage.rawValue, attempt: report.attempt, succeeded: true, exitCode: 0,
+        message: "finished after an interrupted run", finishedAt: Clock.now())
     }
   }
 
