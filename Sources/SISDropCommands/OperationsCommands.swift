@@ -26,6 +26,17 @@ public struct RunCommand: ParsableCommand {
     var integration: IntegrationView
     var waiting: String?
     var summary: PipelineRunner.Summary?
+
+    enum CodingKeys: String, CodingKey { case batch, integration, waiting, summary }
+
+    /// `batch` and `waiting` are written as null when absent, so that a script can test them.
+    func encode(to encoder: Encoder) throws {
+      var container = encoder.container(keyedBy: CodingKeys.self)
+      try container.encode(batch, forKey: .batch)
+      try container.encode(integration, forKey: .integration)
+      try container.encode(waiting, forKey: .waiting)
+      try container.encodeIfPresent(summary, forKey: .summary)
+    }
   }
 
   public func run() throws {

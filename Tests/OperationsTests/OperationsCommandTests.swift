@@ -62,6 +62,10 @@ import _SISDropTestSupport
       let second = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
       #expect(second.status == 0)
       #expect(second.stdout == "nothing to do: nothing new in the inbox\n")
+      let quiet = try runTool("sisdrop", ["run", "--json", "--pipeline", pipeline, "--workdir", workdir.root])
+      let answer = try #require(try JSONSerialization.jsonObject(with: Data(quiet.stdout.utf8)) as? [String: Any])
+      #expect(answer["batch"] is NSNull && answer["waiting"] as? String == "nothing new in the inbox")
+      #expect((answer["integration"] as? [String: Any])?["state"] as? String == "Synchronizing")
       // A file still arriving: 75 naming it; nothing claimed.
       let slow = try demoPipeline(root + "/slow", extra: "", quiet: 3600)
       try FileManager.default.copyItem(atPath: Checkout.demoDistrict + "/enrollment-csv/submissions.csv", toPath: workdir.root + "/inbox/submissions.csv")
