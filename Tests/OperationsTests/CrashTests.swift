@@ -10,6 +10,10 @@ import _SISDropTestSupport
 /// What a finished run leaves that must not depend on being killed and rerun: stage outputs,
 /// the outbox, the archive, the ledger, the sealed manifest's records.
 struct RunResult: Equatable {
+  /// Files that carry wall-clock times (or, for the snapshot, SQLite page layout): compared through
+  /// what they record, not byte for byte.
+  static let timestamped: Set<String> = ["stage.json", "manifest.json", "pipeline.yaml", "snapshot.json", "snapshot.sqlite", "report.html"]
+
   /// The fields that differ, by name (the values are too long to print).
   func differences(from other: RunResult) -> [String] {
     var names: [String] = []
@@ -53,7 +57,7 @@ struct RunResult: Equatable {
     delivered = []
     returnedToPending = []
     for batch in batches {
-      let files = try folderContents(workdir.batchFolder(batch.id), excluding: ["stage.json", "manifest.json", "pipeline.yaml", "snapshot.json", "snapshot.sqlite"])
+      let files = try folderContents(workdir.batchFolder(batch.id), excluding: RunResult.timestamped)
       for (name, data) in files where !name.contains(".attempt-") { stageFiles["\(batch.id)/\(name)"] = data }
       archive += ((try? FileManager.default.contentsOfDirectory(atPath: root + "/archive/\(batch.id)")) ?? []).sorted()
       let decoder = JSONDecoder()
@@ -194,10 +198,10 @@ func notificationKinds(_ root: String) -> Set<String> {
       let alone = try WorkDir(root: sequential)
       let batch = try together.batch(nil).id
       #expect(batch == (try alone.batch(nil).id))
-      let a = try folderContents(together.batchFolder(batch), excluding: ["stage.json", "manifest.json", "pipeline.yaml"])
-      let b = try folderContents(alone.batchFolder(batch), excluding: ["stage.json", "manifest.json", "pipeline.yaml"])
+      let a = try folderContents(together.batchFolder(batch), excluding: RunResult.timestamped)
+      let b = try folderContents(alone.batchFolder(batch), excluding: RunResult.timestamped)
       #expect(a.keys.sorted() == b.keys.sorted(), "order \(order)")
-      for (name, data) in b where !name.hasSuffix("snapshot.sqlite") && !name.hasSuffix("snapshot.json") {
+      for (name, data) in b {
         #expect(a[name] == data, "\(name) differs (order \(order))")
       }
       for stage in Stage.allCases {
