@@ -162,7 +162,9 @@ public enum BatchLifecycle {
     let deliver = workdir.stageFolder(batch.id, .deliver)
     // The outbox must hold exactly what deliver published.
     let published = try Publisher.verify(batch: batch.id, deliverFolder: deliver, outbox: workdir.outbox(config))
-    let delivered = try readTable(deliver + "/delivered.csv").map { (id: $0[0], hash: $0[1]) }
+      + Redelivery.verify(workdir, batch: batch.id, outbox: workdir.outbox(config))
+    // The deliver stage's records and every re-delivery's (`sisdrop-deliver --only`).
+    let delivered = try Redelivery.delivered(workdir, batch: batch.id)
     let vanished = try readTable(workdir.stageFolder(batch.id, .parse) + "/vanished.csv").map { $0[0] }
     let inBatch = try workdir.state.ledger(statuses: [.batched]).filter { $0.batchID == batch.id }.map(\.submissionID)
     let deliveredIDs = Set(delivered.map(\.id))
