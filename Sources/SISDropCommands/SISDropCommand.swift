@@ -15,6 +15,7 @@ public struct SISDropCommand: ParsableCommand {
     subcommands: [
       DemoCommand.self, RunCommand.self, OpenCommand.self, StatusCommand.self, PendingCommand.self, CancelCommand.self,
       ParseCommand.self, NormalizeCommand.self, MatchCommand.self, DeliverCommand.self, CloseCommand.self,
+      CorrectCommand.self, ReportCommand.self, TardiesCommand.self,
     ])
   public init() {}
 }
@@ -56,6 +57,7 @@ func printSummary(_ summary: PipelineRunner.Summary) {
   if !summary.errors.isEmpty {
     print("  records in error (fix them in the enrollment system; they stay pending): \(summary.deliverFolder)/errors.csv")
   }
+  print("  report: \((summary.deliverFolder as NSString).deletingLastPathComponent)/report.html")
 }
 
 public struct DemoCommand: ParsableCommand {

@@ -186,6 +186,10 @@ public enum BatchLifecycle {
     try writeManifest(manifest, folder: folder, sealed: true)
     try workdir.state.closeBatch(batch.id, state: .closed, delivered: delivered, vanished: vanished, at: manifest.closedAt!)
     try archiveInputs(workdir: workdir, config: config, batch: batch.id)
+    var closed = batch
+    closed.state = .closed
+    closed.closedAt = manifest.closedAt
+    try BatchReport.write(workdir: workdir, batch: closed)
     return CloseResult(manifest: manifest, path: folder + "/manifest.json")
   }
 

@@ -55,6 +55,8 @@ public enum PipelineRunner {
       batch = try workdir.batch(result.batch)
       opened = true
     }
+    // corrections.csv in the inbox: recorded before deliver applies corrections.
+    try Corrections.importInbox(workdir: workdir, config: try workdir.config(for: batch))
     var ran: [String] = []
     for stage in Stage.allCases where StageRunner.problem(with: stage, workdir: workdir, batch: batch.id) != nil {
       try StageRunner.run(stage, workdir: workdir, batch: batch, log: log, body(of: stage))
