@@ -184,7 +184,7 @@ struct OneRosterProfile: DeliveryProfile {
     }
     for id in contactOrder {
       guard let contact = contactRecords[id] else { continue }
-      let school = schoolOfRef[contact["Student_Ref"]] ?? ""
+      let school = schoolOfRef[contact["Student_Ref"]] ?? contact["Student_SchoolID"]
       users.append([
         id, status, modified, "true", OneRosterProfile.orgID(school), OneRosterProfile.role(contact["Relationship"]), id,
         contact["Contact_ID"].isEmpty ? "" : "{SIS:\(contact["Contact_ID"])}", contact["First_Name"], contact["Last_Name"], "",

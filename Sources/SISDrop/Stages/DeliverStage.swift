@@ -156,6 +156,8 @@ public enum DeliverStage {
         values["Student_Ref"] = Submission.studentRef(submission.id, student.seq)
         values["Student_Number"] = sisNumber[student.seq] ?? ""
         values["Contact_ID"] = contactDecision.contactID ?? ""
+        // The student's school, for profiles that place a contact in a school (OneRoster's orgSourcedIds).
+        values["Student_SchoolID"] = student["SchoolID"]
         records.append(DeliveryRecord(kind: isUpdate ? .contactsUpdate : .contactsNew, submissionID: submission.id, seq: contact.seq,
                                       fields: values, changed: contactDecision.differences.map(\.field)))
       }
