@@ -29,7 +29,14 @@ public enum DeliverStage {
     let submissions = try JSONLines.read(Submission.self, from: context.folder(of: .normalize) + "/submissions.jsonl")
     let decisions = try JSONLines.read(SubmissionDecision.self, from: context.folder(of: .match) + "/decisions.jsonl")
     let snapshot = try Snapshot(path: try snapshotPath(context.workdir, batch: batch))
-    let corrections = try context.workdir.state.corrections()
+    var corrections = try context.workdir.state.corrections()
+    // Once the batch is in the outbox, a rerun reproduces what was published: corrections made
+    // since go out through `sisdrop-deliver --only` under their own name, never over a published file.
+    if FileSystem.exists(context.workdir.outbox(config) + "/" + Publisher.readyName(batch)),
+      let published = try? StageReport.load(context.folder(of: .deliver))
+    {
+      corrections = corrections.filter { $0.createdAt < published.finishedAt }
+    }
 
     var plan = try makePlan(submissions, decisions: decisions, corrections: corrections,
                             validator: try DeliveryValidator(snapshot: snapshot), profile: profile, matchFolder: context.folder(of: .match))
@@ -48,6 +55,13 @@ public enum DeliverStage {
     if !corrections.isEmpty { context.notes.append("corrections applied from state.sqlite: \(corrections.count)") }
 
     let outbox = context.workdir.outbox(config)
+    // A published delivery is never overwritten: refuse now, before this attempt replaces the folder.
+    let published = outbox + "/" + Publisher.readyName(batch)
+    if FileSystem.exists(published), try SHA256.file(at: published).sha256 != SHA256.file(at: context.outputPath(Publisher.readyName(batch))).sha256 {
+      throw SISDropError(
+        .cannotCreate, "batch \(batch) is already in the outbox with other content", at: SourceLocation(path: published),
+        hint: "deliver corrected records with `sisdrop-deliver --only IDS` (a re-delivery under its own name); the published files stay as they are")
+    }
     let workdir = context.workdir
     let record = context.batch
     context.afterPublish.append { folder in
