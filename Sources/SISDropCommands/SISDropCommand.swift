@@ -86,8 +86,15 @@ public struct DemoCommand: ParsableCommand {
         print("nothing to do")
         return
       }
+      // The Raptor tardy feed of the demo district, delivered against the snapshot the batch loaded.
+      let tardies = root + "/Fixtures/demo-district/raptor/tardies.csv"
+      let feed = FileSystem.exists(tardies)
+        ? try TardyFeed.run(workdir: workdir, config: config, input: tardies, log: logger(quiet: json)) : nil
       if json { try printJSON(summary) } else {
         printSummary(summary)
+        if let feed {
+          print("  tardies \(feed.run): \(feed.delivered) delivered, \(feed.errors) in error (\(feed.folder)/errors.csv), \(feed.duplicates) already sent")
+        }
         print("working directory: \(workdir.root)")
       }
     }
