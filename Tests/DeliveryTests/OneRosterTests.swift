@@ -26,6 +26,23 @@ import _SISDropTestSupport
       ["sourcedId", "classSourcedId", "schoolSourcedId", "userSourcedId", "role"]
     ),
   ]
+  /// The files an enrollment leans on: its class, the class's course and term.
+  static let classSpec: [String: (columns: [String], required: Set<String>)] = [
+    "academicSessions.csv": (
+      ["sourcedId", "status", "dateLastModified", "title", "type", "startDate", "endDate", "parentSourcedId", "schoolYear"],
+      ["sourcedId", "title", "type", "startDate", "endDate", "schoolYear"]
+    ),
+    "courses.csv": (
+      ["sourcedId", "status", "dateLastModified", "schoolYearSourcedId", "title", "courseCode", "grades", "orgSourcedId", "subjects",
+       "subjectCodes"],
+      ["sourcedId", "title", "orgSourcedId"]
+    ),
+    "classes.csv": (
+      ["sourcedId", "status", "dateLastModified", "title", "grades", "courseSourcedId", "classCode", "classType", "location",
+       "schoolSourcedId", "termSourcedIds", "subjects", "subjectCodes", "periods"],
+      ["sourcedId", "title", "courseSourcedId", "classType", "schoolSourcedId", "termSourcedIds"]
+    ),
+  ]
   static let manifestFiles: Set<String> = [
     "file.academicSessions", "file.categories", "file.classes", "file.classResources", "file.courses", "file.courseResources",
     "file.demographics", "file.enrollments", "file.lineItems", "file.orgs", "file.resources", "file.results", "file.users",
@@ -46,7 +63,7 @@ import _SISDropTestSupport
       #expect(value == (present ? (delta ? "delta" : "bulk") : "absent"), "\(key) = \(value)")
     }
     var tables: [String: [[String: String]]] = [:]
-    for (file, spec) in Self.spec {
+    for (file, spec) in Self.spec.merging(Self.classSpec, uniquingKeysWith: { a, _ in a }) {
       let rows = try csvRows(folder + "/" + file)
       #expect(rows[0] == spec.columns, "\(file) header")
       tables[file] = rows.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(spec.columns, $0)) }
@@ -72,8 +89,15 @@ import _SISDropTestSupport
         #expect(users[String(agent)] != nil || (delta && (agent.hasPrefix("stu-") || agent.hasPrefix("con-"))), "agent \(agent)")
       }
     }
+    let classes = Dictionary(uniqueKeysWithValues: tables["classes.csv"]!.map { ($0["sourcedId"]!, $0) })
+    let courses = Set(tables["courses.csv"]!.map { $0["sourcedId"]! })
+    let sessions = Set(tables["academicSessions.csv"]!.map { $0["sourcedId"]! })
     for enrollment in tables["enrollments.csv"]! {
       #expect(users[enrollment["userSourcedId"]!] != nil && orgs.contains(enrollment["schoolSourcedId"]!))
+      let enrolledIn = classes[enrollment["classSourcedId"]!]
+      #expect(enrolledIn?["schoolSourcedId"] == enrollment["schoolSourcedId"], "the class of \(enrollment["sourcedId"]!)")
+      #expect(courses.contains(enrolledIn?["courseSourcedId"] ?? "") && sessions.contains(enrolledIn?["termSourcedIds"] ?? ""))
+      #expect(["homeroom", "scheduled"].contains(enrolledIn?["classType"] ?? ""))
     }
     for demographic in tables["demographics.csv"]! {
       #expect(users[demographic["sourcedId"]!] != nil)

@@ -3,6 +3,9 @@ import Foundation
 /// OneRoster 1.1 CSV: a bundle folder per batch for new records (`<batch>_oneroster_new/`) and
 /// one for updates (`<batch>_oneroster_update/`), each with `manifest.csv`, `orgs.csv`,
 /// `users.csv`, `demographics.csv` and `enrollments.csv`, the spec's columns in the spec's order.
+/// An enrollment must name a class: each school gets one homeroom class (with its course and the
+/// school year as its term, in `classes.csv`, `courses.csv`, `academicSessions.csv`), so the bundle
+/// has no dangling reference.
 ///
 /// `sourcedId`s are derived from what does not change between batches: the SIS number when the
 /// SIS has the record, else the enrollment reference (`sub-<submission>-<seq>`), so a record
@@ -31,13 +34,22 @@ struct OneRosterProfile: DeliveryProfile {
       "sourcedId", "status", "dateLastModified", "classSourcedId", "schoolSourcedId", "userSourcedId", "role", "primary",
       "beginDate", "endDate",
     ],
+    "academicSessions.csv": ["sourcedId", "status", "dateLastModified", "title", "type", "startDate", "endDate", "parentSourcedId", "schoolYear"],
+    "courses.csv": [
+      "sourcedId", "status", "dateLastModified", "schoolYearSourcedId", "title", "courseCode", "grades", "orgSourcedId", "subjects",
+      "subjectCodes",
+    ],
+    "classes.csv": [
+      "sourcedId", "status", "dateLastModified", "title", "grades", "courseSourcedId", "classCode", "classType", "location",
+      "schoolSourcedId", "termSourcedIds", "subjects", "subjectCodes", "periods",
+    ],
   ]
   /// Every `file.*` entry of a 1.1 manifest; those not written are `absent`.
   static let manifestFiles = [
     "academicSessions", "categories", "classes", "classResources", "courses", "courseResources", "demographics",
     "enrollments", "lineItems", "orgs", "resources", "results", "users",
   ]
-  static let written: Set<String> = ["demographics", "enrollments", "orgs", "users"]
+  static let written: Set<String> = ["academicSessions", "classes", "courses", "demographics", "enrollments", "orgs", "users"]
 
   /// OneRoster column → layout field, per record kind (what the field policy checks).
   static let studentColumns: [(String, String, String)] = [
@@ -105,6 +117,13 @@ struct OneRosterProfile: DeliveryProfile {
     case "guardian", "legal guardian": return "guardian"
     default: return "relative"
     }
+  }
+
+  /// The school year a time falls in, by its ending year (OneRoster's `schoolYear`): July to June.
+  static func schoolYear(_ iso: String) -> Int {
+    let parts = iso.prefix(10).split(separator: "-").compactMap { Int($0) }
+    guard parts.count == 3 else { return 0 }
+    return parts[1] >= 7 ? parts[0] + 1 : parts[0]
   }
 
   // MARK: Writing
@@ -196,6 +215,22 @@ struct OneRosterProfile: DeliveryProfile {
     for school in schools.sorted() {
       orgs.append([OneRosterProfile.orgID(school), status, modified, context.schools[school] ?? school, "school", school, "org-district"])
     }
+    // The homeroom class of each school an enrollment names, in the school year of the batch.
+    let year = OneRosterProfile.schoolYear(context.batchTime)
+    let session = "sy-\(year)"
+    let enrolled = Set(enrollments.map { $0[4] }).sorted()
+    let sessions: [[String]] = enrolled.isEmpty ? [] : [
+      [session, status, modified, "\(year - 1)-\(year)", "schoolYear", "\(year - 1)-07-01", "\(year)-06-30", "", String(year)],
+    ]
+    var courses: [[String]] = []
+    var classes: [[String]] = []
+    for org in enrolled {
+      let school = String(org.dropFirst(4))
+      let name = context.schools[school] ?? school
+      courses.append(["course-homeroom-\(school)", status, modified, session, "Homeroom", "HR-\(school)", "", org, "", ""])
+      classes.append(["homeroom-\(school)", status, modified, "Homeroom, \(name)", "", "course-homeroom-\(school)", "HR-\(school)",
+                      "homeroom", "", org, session, "", "", ""])
+    }
     var manifest: [[String]] = [["manifest.version", "1.0"], ["oneroster.version", "1.1"]]
     for file in OneRosterProfile.manifestFiles {
       manifest.append(["file.\(file)", OneRosterProfile.written.contains(file) ? (delta ? "delta" : "bulk") : "absent"])
@@ -206,7 +241,8 @@ struct OneRosterProfile: DeliveryProfile {
     let directory = folder + "/" + name
     try FileSystem.makeDirectory(directory)
     var written: [WrittenFile] = []
-    for (file, rows) in [("manifest.csv", manifest), ("orgs.csv", orgs), ("users.csv", users), ("demographics.csv", demographics),
+    for (file, rows) in [("manifest.csv", manifest), ("academicSessions.csv", sessions), ("orgs.csv", orgs), ("courses.csv", courses),
+                         ("classes.csv", classes), ("users.csv", users), ("demographics.csv", demographics),
                          ("enrollments.csv", enrollments)] {
       let writer = try CSVWriter(path: directory + "/" + file, options: options)
       try writer.write(OneRosterProfile.headers[file] ?? [])

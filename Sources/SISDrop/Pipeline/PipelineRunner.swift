@@ -63,6 +63,8 @@ public enum PipelineRunner {
       ran.append(stage.rawValue)
     }
     let config = try workdir.config(for: batch)
+    // The report, also when a run resumes a batch whose deliver stage finished earlier.
+    try BatchReport.write(workdir: workdir, batch: batch)
     var summary = try summarize(workdir: workdir, batch: batch, opened: opened, ran: ran)
     if config.autoClose {
       _ = try BatchLifecycle.close(workdir: workdir, batch: batch)
