@@ -30,7 +30,9 @@ import _SISDropTestSupport
       #expect(result.status == 78, "\(result.stderr)")
       #expect(result.stderr.contains("'\(column)'") && result.stderr.contains("Students.\(field)") && result.stderr.contains(plugin),
               "\(result.stderr)")
-      // Nothing reached the outbox.
+      // Stopped at the start: no batch opened, the inbox untouched, nothing in the outbox.
+      #expect(try workdir.state.allBatches().isEmpty)
+      #expect(FileSystem.exists(root + "/work/inbox/submissions.csv"))
       #expect(files(below: root + "/work/outbox").isEmpty)
     }
   }

@@ -99,7 +99,7 @@ public enum Corrections {
     guard fields.contains(field) else {
       throw SISDropError(
         .usage, "\(schema) field '\(field)' cannot be corrected here", at: location,
-        hint: fields.contains(field) ? nil : "correctable \(schema) fields: \(fields.sorted().joined(separator: ", ")); names, birth date, gender and state id decided the match: correct them in the enrollment system")
+        hint: "correctable \(schema) fields: \(fields.sorted().joined(separator: ", ")); names, birth date, gender and state id decided the match: correct them in the enrollment system")
     }
     guard seq >= 1 else { throw SISDropError(.usage, "seq must be 1 or more", at: location) }
     switch normalize(field: field, value: value) {

@@ -75,6 +75,8 @@ public enum BatchLifecycle {
   public static func open(workdir: WorkDir, pipelinePath: String, selection: Selection, now: Date = Date()) throws -> OpenResult {
     let config = try PipelineConfig.load(path: pipelinePath)
     if let plugin = config.pluginPath { _ = try PluginManifest.load(path: plugin) }
+    // The field policy, at the start: a profile column Plugin.xml does not grant stops here (78).
+    _ = try DeliverStage.checkedProfile(config)
     if let open = try workdir.state.openBatch() {
       throw SISDropError(
         .temporaryFailure, "batch \(open.id) is still open: one delivery batch at a time",
