@@ -108,9 +108,10 @@ public enum DeliverStage {
       }
       if decision.needsReview {
         for student in decision.students where student.decision.outcome == .potential {
+          let seq = student.seq == 1 ? "" : " --seq \(student.seq)"
           plan.held.append([
             original.id, String(student.seq), student.decision.candidates.map(\.sisID).joined(separator: " "),
-            "potential match: resolve it (Match to one candidate, or No Match), then deliver again",
+            "potential match: resolve it with `sisdrop resolve \(shellQuote(original.id)) --match SIS_ID\(seq)` (one of the candidates) or `sisdrop resolve \(shellQuote(original.id)) --no-match\(seq)`; it stays pending until then",
           ])
         }
         continue
