@@ -31,16 +31,14 @@ public struct CorrectCommand: ParsableCommand {
 
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
-      let corrections: [Correction]
+      var corrections: [Correction]
       if let file {
         corrections = try Corrections.read(path: FileSystem.absolute(file))
       } else {
         corrections = [try Corrections.make(submissionID: submission ?? "", schema: schema, seq: seq, field: field ?? "", value: value ?? "",
                                              source: "command")]
       }
-      for correction in corrections where try workdir.state.ledgerEntry(correction.submissionID) == nil {
-        throw SISDropError(.noInput, "submission \(correction.submissionID) is not in the pending ledger", hint: "see `sisdrop pending`")
-      }
+      corrections = try Corrections.bind(corrections, state: workdir.state)
       try workdir.state.saveCorrections(corrections)
       if workDir.json { try printJSON(corrections) } else {
         for c in corrections { print("recorded: \(c.submissionID) \(c.schema) \(c.seq) \(c.field) = \(c.value)") }

@@ -38,6 +38,17 @@ import _SISDropTestSupport
     #expect(identity.status == .usage)
   }
 
+  @Test func aCorrectionAppliesOnlyToTheVersionItWasMadeFor() throws {
+    var submission = Submission(id: "S-1", form: "F", approvedAt: "", source: SourceLocation(path: "x"))
+    submission.students = [SubmissionPart(seq: 1, fields: ["Zip": "62704"], source: SourceLocation(path: "x"))]
+    submission.contentHash = "v2"
+    var correction = try Corrections.make(submissionID: "S-1", schema: "student", seq: 1, field: "Zip", value: "62707", source: "t")
+    correction.version = "v1"
+    #expect(Corrections.apply([correction], to: submission).students[0]["Zip"] == "62704", "a newer version keeps its own value")
+    correction.version = "v2"
+    #expect(Corrections.apply([correction], to: submission).students[0]["Zip"] == "62707")
+  }
+
   @Test func aCorrectionsFileIsReadWholeOrRefusedNamingTheLine() throws {
     try withTemporaryFolder { folder in
       let good = try writeFile(folder + "/corrections.csv", "Submission_ID,Schema,Seq,Field,Value\nS-1,student,1,Zip,62704\nS-1,contact,2,Phone,(217) 555-0100\n")
@@ -71,6 +82,8 @@ import _SISDropTestSupport
 
       let refused = try runTool("sisdrop", ["correct", "S-2026-0032", "DOB", "01/02/2020", "--workdir", root])
       #expect(refused.status == 64, "\(refused.stderr)")
+      let rejected = try runTool("sisdrop", ["correct", "S-2026-0061", "SchoolID", "0101", "--workdir", root])
+      #expect(rejected.status == 64 && rejected.stderr.contains("rejected before matching"), "\(rejected.stderr)")
       let corrected = try runTool("sisdrop", ["correct", "S-2026-0032", "Street", "12 Short St", "--workdir", root])
       #expect(corrected.status == 0, "\(corrected.stderr)")
       // A plain rerun reproduces what was published (the correction goes out with --only).

@@ -13,6 +13,9 @@ public struct Correction: Sendable, Codable, Hashable {
   /// `command` or the corrections file it came from.
   public var source: String
   public var createdAt: String
+  /// The content hash of the submission version it corrects: a newer version from the enrollment
+  /// system never gets an old correction laid over it.
+  public var version: String = ""
 }
 
 extension StateStore {
@@ -26,6 +29,7 @@ extension StateStore {
         value TEXT NOT NULL,
         source TEXT NOT NULL,
         created_at TEXT NOT NULL,
+        version TEXT NOT NULL,
         PRIMARY KEY (submission_id, schema, seq, field))
       """)
   }
@@ -35,10 +39,10 @@ extension StateStore {
     try ensureCorrectionsTable()
     try database.inTransaction {
       let statement = try database.prepare(
-        "INSERT OR REPLACE INTO corrections(submission_id, schema, seq, field, value, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        "INSERT OR REPLACE INTO corrections(submission_id, schema, seq, field, value, source, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
       for c in corrections {
         try statement.bind([
-          .text(c.submissionID), .text(c.schema), .integer(Int64(c.seq)), .text(c.field), .text(c.value), .text(c.source), .text(c.createdAt),
+          .text(c.submissionID), .text(c.schema), .integer(Int64(c.seq)), .text(c.field), .text(c.value), .text(c.source), .text(c.createdAt), .text(c.version),
         ])
         try statement.run()
       }
@@ -49,10 +53,10 @@ extension StateStore {
   public func corrections() throws -> [Correction] {
     try ensureCorrectionsTable()
     return try database.rows(
-      "SELECT submission_id, schema, seq, field, value, source, created_at FROM corrections ORDER BY submission_id, schema, seq, field"
+      "SELECT submission_id, schema, seq, field, value, source, created_at, version FROM corrections ORDER BY submission_id, schema, seq, field"
     ).map { row in
       Correction(submissionID: row[0].string ?? "", schema: row[1].string ?? "", seq: Int(row[2].int ?? 0), field: row[3].string ?? "",
-                 value: row[4].string ?? "", source: row[5].string ?? "", createdAt: row[6].string ?? "")
+                 value: row[4].string ?? "", source: row[5].string ?? "", createdAt: row[6].string ?? "", version: row[7].string ?? "")
     }
   }
 }
@@ -149,7 +153,7 @@ public enum Corrections {
   public static func importInbox(workdir: WorkDir, config: PipelineConfig) throws -> Int {
     let path = workdir.inbox(config) + "/" + inboxFileName
     guard FileSystem.exists(path) else { return 0 }
-    let corrections = try read(path: path)
+    let corrections = try bind(try read(path: path), state: workdir.state)
     try workdir.state.saveCorrections(corrections)
     let archive = workdir.archive(config) + "/corrections"
     try FileSystem.makeDirectory(archive)
@@ -160,10 +164,31 @@ public enum Corrections {
     return corrections.count
   }
 
-  /// The submission with its corrections applied.
+  /// Binds corrections to the submission version they correct (the ledger's content hash).
+  ///
+  /// - Throws: `SISDropError` 66 for a submission the ledger does not know; 64 for one that was
+  ///   rejected before matching (it has no normalized version to correct: the enrollment system fixes it).
+  public static func bind(_ corrections: [Correction], state: StateStore) throws -> [Correction] {
+    try corrections.map { correction in
+      guard let entry = try state.ledgerEntry(correction.submissionID) else {
+        throw SISDropError(.noInput, "submission \(correction.submissionID) is not in the pending ledger", hint: "see `sisdrop pending`")
+      }
+      guard let version = entry.contentHash, entry.status != .delivered else {
+        throw SISDropError(
+          .usage, entry.status == .delivered ? "submission \(correction.submissionID) is already delivered"
+            : "submission \(correction.submissionID) was rejected before matching: there is no checked version to correct",
+          hint: "correct it in the enrollment system; the corrected submission comes with the next export")
+      }
+      var bound = correction
+      bound.version = version
+      return bound
+    }
+  }
+
+  /// The submission with its corrections applied (only those made for this version of it).
   static func apply(_ corrections: [Correction], to submission: Submission) -> Submission {
     var result = submission
-    for c in corrections where c.submissionID == submission.id {
+    for c in corrections where c.submissionID == submission.id && c.version == (submission.contentHash ?? "") {
       if c.schema == "student", let i = result.students.firstIndex(where: { $0.seq == c.seq }) {
         result.students[i].fields[c.field] = c.value
       } else if c.schema == "contact", let i = result.contacts.firstIndex(where: { $0.seq == c.seq }) {
