@@ -120,6 +120,25 @@ import _SISDropTestSupport
     }
   }
 
+  @Test func anUpdateRowIsAWholeRecordAndASchoolMoveEndsTheOldEnrollment() throws {
+    try withTemporaryFolder { folder in
+      let profile = OneRosterProfile(config: OneRosterConfig(mode: .delta, systemName: "x"), attendance: CSVProfile(config: CSVProfileConfig()))
+      var moved = ProfileUnitTests.update
+      moved.changed = ["SchoolID"]
+      moved.fields["SchoolID"] = "0202"
+      moved.fields["Email"] = ""  // the enrollment left it empty: not a change
+      moved.current = ["SchoolID": "0101", "Email": "ann@example.org", "First_Name": "Ann", "Last_Name": "Lee", "Grade_Level": "4",
+                       "Contact_IDs": "C7 C8"]
+      let context = DeliveryContext(prefix: "B1", batchTime: "2026-11-23T10:00:00Z", districtName: "D", schools: ["0101": "L", "0202": "R"])
+      _ = try profile.write([moved], kinds: DeliveryKind.batchKinds, context: context, folder: folder)
+      let users = try checkBundle(folder + "/B1_oneroster_update", delta: true)
+      let user = try #require(users["stu-000123"])
+      #expect(user["email"] == "ann@example.org" && user["orgSourcedIds"] == "org-0202" && user["agentSourcedIds"] == "con-C7,con-C8")
+      #expect(try csvRows(folder + "/B1_oneroster_update/enrollments.csv").dropFirst().map { "\($0[0]) \($0[1])" }
+        == ["enr-stu-000123-0101 tobedeleted", "enr-stu-000123-0202 active"])
+    }
+  }
+
   @Test func bulkModeLeavesStatusBlankAndIdsAreStableAcrossBatches() throws {
     try withTemporaryFolder { folder in
       let profile = OneRosterProfile(config: OneRosterConfig(mode: .bulk, systemName: "x"), attendance: CSVProfile(config: CSVProfileConfig()))

@@ -65,6 +65,9 @@ public struct DeliveryRecord: Sendable, Hashable {
   public var fields: [String: String]
   /// For an update: the changed fields (an update carries the key and only these).
   public var changed: [String]
+  /// For an update: the SIS's current values (and `Contact_IDs`, a student's SIS contacts), for a
+  /// profile whose rows replace whole records (OneRoster delta).
+  public var current: [String: String] = [:]
 
   public init(kind: DeliveryKind, submissionID: String, seq: Int, fields: [String: String], changed: [String] = []) {
     self.kind = kind

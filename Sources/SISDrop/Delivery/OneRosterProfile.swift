@@ -152,8 +152,13 @@ struct OneRosterProfile: DeliveryProfile {
     let status = delta ? "active" : ""
     let modified = delta ? context.batchTime : ""
     let options = CSVWriterOptions(lineEnding: .crlf)
-    /// An update carries its keys, the columns the spec requires, and only the changed fields.
+    /// Whether a field changed (every field of a new record counts as changed).
     func keep(_ record: DeliveryRecord, _ field: String) -> Bool { !update || record.changed.contains(field) }
+    /// A OneRoster row is a whole record (a delta row replaces the record it names): an update's
+    /// unchanged fields carry the SIS's current values, never blanks that would erase them.
+    func value(_ record: DeliveryRecord, _ field: String) -> String {
+      keep(record, field) ? record[field] : record.current[field] ?? record[field]
+    }
 
     var users: [[String]] = []
     var demographics: [[String]] = []
@@ -181,21 +186,30 @@ struct OneRosterProfile: DeliveryProfile {
     }
     for student in students {
       let id = OneRosterProfile.studentID(student)
-      let school = student["SchoolID"]
+      let school = value(student, "SchoolID")
       if !school.isEmpty { schools.insert(school) }
+      // Agents: the SIS contacts the student already has, and the contacts of this bundle.
+      var agents = (student.current["Contact_IDs"] ?? "").split(separator: " ").map { "con-\($0)" }
+      for agent in agentsOfStudent[student["Student_Ref"]] ?? [] where !agents.contains(agent) { agents.append(agent) }
       users.append([
         id, status, modified, "true", OneRosterProfile.orgID(school), "student", id,
         student["Student_Number"].isEmpty ? "" : "{SIS:\(student["Student_Number"])}",
-        student["First_Name"], student["Last_Name"], keep(student, "Middle_Name") ? student["Middle_Name"] : "",
-        student["Student_Number"], keep(student, "Email") ? student["Email"] : "", "",
-        keep(student, "Home_Phone") ? student["Home_Phone"] : "", (agentsOfStudent[student["Student_Ref"]] ?? []).joined(separator: ","),
-        OneRosterProfile.grade(student["Grade_Level"]), "",
+        value(student, "First_Name"), value(student, "Last_Name"), value(student, "Middle_Name"),
+        student["Student_Number"], value(student, "Email"), "", value(student, "Home_Phone"), agents.joined(separator: ","),
+        OneRosterProfile.grade(value(student, "Grade_Level")), "",
       ])
       if keep(student, "DOB") || keep(student, "Gender") {
         demographics.append(
-          [id, status, modified, student["DOB"], OneRosterProfile.sex(student["Gender"])] + Array(repeating: "", count: 11))
+          [id, status, modified, value(student, "DOB"), OneRosterProfile.sex(value(student, "Gender"))] + Array(repeating: "", count: 11))
       }
       if keep(student, "SchoolID") && !school.isEmpty {
+        // A move between schools (delta): the old enrollment ends, the new one begins.
+        if delta, let old = student.current["SchoolID"], !old.isEmpty, old != school {
+          schools.insert(old)
+          enrollments.append([
+            "enr-\(id)-\(old)", "tobedeleted", modified, "homeroom-\(old)", OneRosterProfile.orgID(old), id, "student", "true", "", "",
+          ])
+        }
         enrollments.append([
           "enr-\(id)-\(school)", status, modified, "homeroom-\(school)", OneRosterProfile.orgID(school), id, "student", "true", "", "",
         ])
@@ -205,9 +219,9 @@ struct OneRosterProfile: DeliveryProfile {
       guard let contact = contactRecords[id] else { continue }
       let school = schoolOfRef[contact["Student_Ref"]] ?? contact["Student_SchoolID"]
       users.append([
-        id, status, modified, "true", OneRosterProfile.orgID(school), OneRosterProfile.role(contact["Relationship"]), id,
-        contact["Contact_ID"].isEmpty ? "" : "{SIS:\(contact["Contact_ID"])}", contact["First_Name"], contact["Last_Name"], "",
-        contact["Contact_ID"], keep(contact, "Email") ? contact["Email"] : "", "", keep(contact, "Phone") ? contact["Phone"] : "",
+        id, status, modified, "true", OneRosterProfile.orgID(school), OneRosterProfile.role(value(contact, "Relationship")), id,
+        contact["Contact_ID"].isEmpty ? "" : "{SIS:\(contact["Contact_ID"])}", value(contact, "First_Name"), value(contact, "Last_Name"), "",
+        contact["Contact_ID"], value(contact, "Email"), "", value(contact, "Phone"),
         (studentsOfContact[id] ?? []).joined(separator: ","), "", "",
       ])
     }

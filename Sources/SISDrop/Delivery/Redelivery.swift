@@ -73,7 +73,8 @@ public enum Redelivery {
     let snapshot = try Snapshot(path: try DeliverStage.snapshotPath(workdir, batch: batch.id))
     let plan = try DeliverStage.makePlan(
       selected, decisions: decisions, corrections: try workdir.state.corrections(), validator: try DeliveryValidator(snapshot: snapshot),
-      profile: profile, matchFolder: workdir.stageFolder(batch.id, .match))
+      profile: profile, matchFolder: workdir.stageFolder(batch.id, .match),
+      current: { try DeliverStage.currentValues($0, snapshot: snapshot) })
     guard !plan.delivered.isEmpty else {
       throw SISDropError(
         .dataError, "nothing re-delivered: \(plan.errors.count) problem(s) remain: "

@@ -39,7 +39,8 @@ public enum DeliverStage {
     }
 
     var plan = try makePlan(submissions, decisions: decisions, corrections: corrections,
-                            validator: try DeliveryValidator(snapshot: snapshot), profile: profile, matchFolder: context.folder(of: .match))
+                            validator: try DeliveryValidator(snapshot: snapshot), profile: profile, matchFolder: context.folder(of: .match),
+                            current: { try currentValues($0, snapshot: snapshot) })
     for stage in [Stage.parse, .normalize] {
       for row in try BatchLifecycle.readTable(context.folder(of: stage) + "/rejects.csv") {
         // Reject.header: Submission_ID, Schema, Seq, Field, Value, Reason, What_To_Do, File, Line
@@ -98,7 +99,8 @@ public enum DeliverStage {
 
   /// Turns decided submissions into delivery records, holds and errors.
   static func makePlan(_ submissions: [Submission], decisions: [SubmissionDecision], corrections: [Correction],
-                       validator: DeliveryValidator, profile: DeliveryProfile, matchFolder: String) throws -> Plan {
+                       validator: DeliveryValidator, profile: DeliveryProfile, matchFolder: String,
+                       current: (DeliveryRecord) throws -> [String: String] = { _ in [:] }) throws -> Plan {
     let byID = Dictionary(decisions.map { ($0.submissionID, $0) }, uniquingKeysWith: { first, _ in first })
     var plan = Plan()
     for original in submissions {
@@ -117,7 +119,8 @@ public enum DeliverStage {
         continue
       }
       let submission = Corrections.apply(corrections, to: original)
-      let records = records(of: submission, decision: decision)
+      var records = records(of: submission, decision: decision)
+      for index in records.indices where records[index].kind.isUpdate { records[index].current = try current(records[index]) }
       var errors: [[String]] = []
       for record in records {
         var problems = validator.problems(record)
@@ -137,6 +140,21 @@ public enum DeliverStage {
       plan.delivered.append([submission.id, submission.contentHash ?? ""])
     }
     return plan
+  }
+
+  /// What the SIS holds now for an updated record (from the batch's snapshot).
+  static func currentValues(_ record: DeliveryRecord, snapshot: Snapshot) throws -> [String: String] {
+    switch record.kind {
+    case .studentsUpdate:
+      guard let student = try snapshot.student(number: record["Student_Number"]) else { return [:] }
+      var values = student.fields
+      values["Contact_IDs"] = try snapshot.contacts(ofStudent: student.id).map(\.id).joined(separator: " ")
+      return values
+    case .contactsUpdate:
+      return try snapshot.contacts(ofStudent: record["Student_Number"]).first { $0.id == record["Contact_ID"] }?.fields ?? [:]
+    default:
+      return [:]
+    }
   }
 
   /// A submission's delivery records: students new or updated, contacts new or updated (one per
