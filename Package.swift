@@ -47,10 +47,10 @@ let package = Package(
     .testTarget(name: "FormatsTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
     .testTarget(name: "StoreTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
     .testTarget(name: "StagesTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
-    .testTarget(name: "DeliveryTests", dependencies: ["SISDrop", "SISDropCommands", "_SISDropTestSupport"]),
     .testTarget(
       name: "EndToEndTests",
       dependencies: ["SISDrop", "SISDropCommands", "_SISDropTestSupport"]
     ),
+    .testTarget(name: "DeliveryTests", dependencies: ["SISDrop", "SISDropCommands", "_SISDropTestSupport"]),
   ]
 )
