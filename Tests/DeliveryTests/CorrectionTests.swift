@@ -113,3 +113,24 @@ import _SISDropTestSupport
     }
   }
 }
+
+@Suite struct InboxCorrectionsTests {
+  @Test func aCorrectionsFileInTheInboxIsRecordedAndArchivedABadOneNeverStopsTheNight() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch) = try openDemoBatch(root)
+      let config = try workdir.config(for: batch)
+      let inbox = workdir.inbox(config) + "/corrections.csv"
+      try writeFile(inbox, "Submission_ID,Schema,Seq,Field,Value\nS-2026-0032,student,1,Street,12 Short St\n")
+      #expect(try Corrections.importInbox(workdir: workdir, config: config) == 1)
+      #expect(!FileSystem.exists(inbox) && files(below: workdir.archive(config) + "/corrections").count == 1)
+      let stored = try #require(try workdir.state.corrections().first)
+      let version = try workdir.state.ledgerEntry("S-2026-0032")?.contentHash
+      #expect(stored.value == "12 Short St" && stored.version == version)
+
+      try writeFile(inbox, "Submission_ID,Schema,Seq,Field,Value\nS-2026-0032,student,1,Zip,6\n")
+      let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: Checkout.pipeline("demo"), log: { _ in })
+      #expect(summary?.closed == true, "the night went on")
+      #expect(FileSystem.exists(inbox), "the bad file stays for a person to fix")
+    }
+  }
+}

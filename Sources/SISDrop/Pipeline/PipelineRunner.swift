@@ -55,8 +55,13 @@ public enum PipelineRunner {
       batch = try workdir.batch(result.batch)
       opened = true
     }
-    // corrections.csv in the inbox: recorded before deliver applies corrections.
-    try Corrections.importInbox(workdir: workdir, config: try workdir.config(for: batch))
+    // corrections.csv in the inbox: recorded before deliver applies corrections. A bad file stays
+    // in the inbox, named in the log; it never stops the night's delivery.
+    do {
+      try Corrections.importInbox(workdir: workdir, config: try workdir.config(for: batch))
+    } catch let error as SISDropError where [.dataError, .usage, .noInput].contains(error.status) {
+      log("\(Corrections.inboxFileName) not taken, left in the inbox: \(error)")
+    }
     var ran: [String] = []
     for stage in Stage.allCases where StageRunner.problem(with: stage, workdir: workdir, batch: batch.id) != nil {
       try StageRunner.run(stage, workdir: workdir, batch: batch, log: log, body(of: stage))
@@ -64,7 +69,7 @@ public enum PipelineRunner {
     }
     let config = try workdir.config(for: batch)
     // The report, also when a run resumes a batch whose deliver stage finished earlier.
-    try BatchReport.write(workdir: workdir, batch: batch)
+    do { try BatchReport.write(workdir: workdir, batch: batch) } catch { log("report.html not written: \(error)") }
     var summary = try summarize(workdir: workdir, batch: batch, opened: opened, ran: ran)
     if config.autoClose {
       _ = try BatchLifecycle.close(workdir: workdir, batch: batch)
