@@ -50,6 +50,8 @@ import _SISDropTestSupport
       // Counts per outcome as the stages counted them.
       let counts = try StageReport.load(workdir.stageFolder(batch.id, .deliver)).counts
       #expect(dom.contains("<th>submissions delivered</th><td class=\"n\">\(counts["delivered_submissions"] ?? -1)</td>"))
+      let rejected = try StageReport.load(workdir.stageFolder(batch.id, .normalize)).counts["rejected_submissions"] ?? -1
+      #expect(dom.contains("<th>rejected by normalize</th><td class=\"n\">\(rejected)</td>"))
 
       try FileManager.default.createDirectory(atPath: Self.output, withIntermediateDirectories: true)
       let png = Self.output + "/report.png"

@@ -76,7 +76,7 @@ public enum BatchReport {
     page.line("<h2>Counts</h2><table class=\"counts\"><tbody>")
     let rows: [(String, String)] = [
       ("submissions in the export", "parse.submissions_in_export"), ("selected", "parse.selected"),
-      ("rejected by parse", "parse.rejected"), ("rejected by normalize", "normalize.rejected"),
+      ("rejected by parse", "parse.rejected_submissions"), ("rejected by normalize", "normalize.rejected_submissions"),
       ("already delivered", "normalize.already_delivered"),
       ("students matched", "match.students_matched"), ("students potential (review)", "match.students_potential"),
       ("students new", "match.students_new"), ("contacts matched", "match.contacts_matched"), ("contacts new", "match.contacts_new"),
