@@ -31,6 +31,22 @@ import _SISDropTestSupport
     }
   }
 
+  @Test func aRunInterruptedAfterItsFolderIsFinishedByTheNextNeitherLostNorSentTwice() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, config) = try runDemo(root)
+      let input = Checkout.demoDistrict + "/raptor/tardies.csv"
+      let first = try TardyFeed.run(workdir: workdir, config: config, input: input)
+      // The crash: the run folder is in place, but neither published nor recorded.
+      try workdir.state.database.execute("DELETE FROM delivered_tardies")
+      for name in try FileSystem.listDirectory(workdir.outbox(config)) where name.hasPrefix(first.run) {
+        try FileSystem.removeTree(workdir.outbox(config) + "/" + name)
+      }
+      let second = try TardyFeed.run(workdir: workdir, config: config, input: input)
+      #expect(second.delivered == 0 && second.duplicates == 16)
+      #expect(try csvRows(workdir.outbox(config) + "/\(first.run)_attendance.csv").count == 17, "the interrupted run was published")
+    }
+  }
+
   @Test func theDateIsTheDistrictsDayAcrossDaylightSavingTimeAndTheSameInstantIsOneTardy() throws {
     try withTemporaryFolder { root in
       let (workdir, _, config) = try runDemo(root)

@@ -62,7 +62,8 @@ struct TardyCodeMap {
 /// Never guessed: an unknown building, an unknown student, an unmapped or inactive reason or an
 /// unreadable time goes to errors.csv with its row. The date is the district's calendar day (its
 /// configured time zone). A tardy already delivered (same student, time and reason), in this file
-/// or an earlier run, is sent once; `state.sqlite` remembers what was delivered.
+/// or an earlier run, is sent once; `state.sqlite` remembers what was delivered (and a run a crash
+/// interrupted is finished by the next one).
 public enum TardyFeed {
   public static let errorsHeader = ["File", "Line", "Building", "Student_Number", "Occurred_At", "Reason", "Field", "Problem", "What_To_Do"]
   public static let duplicatesHeader = ["File", "Line", "Student_Number", "Occurred_At", "Reason", "Delivered_In"]
@@ -114,6 +115,7 @@ public enum TardyFeed {
     for (name, number) in try BuildingMap.load(path: buildingMapPath, schools: schools) { buildings[FieldRules.buildingKey(name)] = number }
     let codeMap = try TardyCodeMap.load(path: tardyCodesPath, knownCodes: codes)
     let profile = try DeliverStage.checkedProfile(config, kinds: [.attendance])
+    try recover(workdir: workdir, outbox: workdir.outbox(config))
 
     // The run's folder; the input is claimed into it first, so a rerun never reads it twice.
     let base = workdir.root + "/tardies"
@@ -205,6 +207,8 @@ public enum TardyFeed {
       }
       try DeliverStage.writeTable(temporary + "/errors.csv", header: errorsHeader, rows: errors)
       try DeliverStage.writeTable(temporary + "/duplicates.csv", header: duplicatesHeader, rows: duplicates)
+      try DeliverStage.writeTable(temporary + "/delivered.csv", header: deliveredHeader,
+                                  rows: tardies.map { [$0.studentNumber, $0.occurredAt, $0.reason] })
       try DeliverStage.writeTable(temporary + "/" + Publisher.readyName(run), header: ["File", "SHA256", "Size", "Rows"], rows: ready)
       try FileSystem.syncTree(temporary)
       try FileSystem.rename(temporary, to: final)
@@ -221,8 +225,27 @@ public enum TardyFeed {
   }
 
   /// The same tardy: same student, same instant, same Raptor reason.
-  static func deliveredKey(_ tardy: Tardy) -> String {
-    "\(tardy.studentNumber)|\(tardy.occurredAt)|\(FieldRules.buildingKey(tardy.reason))"
+  static func deliveredKey(_ tardy: Tardy) -> String { deliveredKey(tardy.studentNumber, tardy.occurredAt, tardy.reason) }
+
+  static func deliveredKey(_ student: String, _ occurredAt: String, _ reason: String) -> String {
+    "\(student)|\(occurredAt)|\(FieldRules.buildingKey(reason))"
+  }
+
+  public static let deliveredHeader = ["Student_Number", "Occurred_At", "Reason"]
+
+  /// Finishes a run a crash interrupted: a run folder not yet recorded in `state.sqlite` is
+  /// published (a no-op when it already is) and its tardies recorded, so they are neither lost nor sent twice.
+  static func recover(workdir: WorkDir, outbox: String) throws {
+    let base = workdir.root + "/tardies"
+    guard FileSystem.isDirectory(base) else { return }
+    let recorded = Set(try workdir.state.deliveredTardies().values)
+    for run in try FileSystem.listDirectory(base).sorted() where !run.hasPrefix(".") && !recorded.contains(run) {
+      let folder = base + "/" + run
+      guard FileSystem.exists(folder + "/delivered.csv"), FileSystem.exists(folder + "/" + Publisher.readyName(run)) else { continue }
+      _ = try Publisher.publish(batch: run, deliverFolder: folder, outbox: outbox)
+      let keys = try BatchLifecycle.readTable(folder + "/delivered.csv").map { (deliveredKey($0[0], $0[1], $0[2]), run) }
+      try workdir.state.recordDeliveredTardies(keys)
+    }
   }
 }
 
