@@ -53,5 +53,6 @@ let package = Package(
       name: "EndToEndTests",
       dependencies: ["SISDrop", "SISDropCommands", "_SISDropTestSupport"]
     ),
+    .testTarget(name: "DeliveryTests", dependencies: ["SISDrop", "SISDropCommands", "_SISDropTestSupport"]),
   ]
 )

@@ -15,6 +15,7 @@ public struct SISDropCommand: ParsableCommand {
     subcommands: [
       DemoCommand.self, RunCommand.self, OpenCommand.self, StatusCommand.self, PendingCommand.self, CancelCommand.self,
       ParseCommand.self, NormalizeCommand.self, MatchCommand.self, DeliverCommand.self, CloseCommand.self,
+      CorrectCommand.self, ReportCommand.self, TardiesCommand.self,
     ])
   public init() {}
 }
@@ -35,6 +36,7 @@ func printSummary(_ summary: PipelineRunner.Summary) {
   if !summary.errors.isEmpty {
     print("  records in error (fix them in the enrollment system; they stay pending): \(summary.deliverFolder)/errors.csv")
   }
+  print("  report: \((summary.deliverFolder as NSString).deletingLastPathComponent)/report.html")
 }
 
 public struct DemoCommand: ParsableCommand {
@@ -63,8 +65,15 @@ public struct DemoCommand: ParsableCommand {
         print("nothing to do")
         return
       }
+      // The Raptor tardy feed of the demo district, delivered against the snapshot the batch loaded.
+      let tardies = root + "/Fixtures/demo-district/raptor/tardies.csv"
+      let feed = FileSystem.exists(tardies)
+        ? try TardyFeed.run(workdir: workdir, config: config, input: tardies, log: logger(quiet: json)) : nil
       if json { try printJSON(summary) } else {
         printSummary(summary)
+        if let feed {
+          print("  tardies \(feed.run): \(feed.delivered) delivered, \(feed.errors) in error (\(feed.folder)/errors.csv), \(feed.duplicates) already sent")
+        }
         print("working directory: \(workdir.root)")
       }
     }

@@ -64,11 +64,39 @@ public struct MatchCommand: StageCommand {
 public struct DeliverCommand: StageCommand {
   public static let configuration = CommandConfiguration(
     commandName: "deliver", abstract: "Write the SIS import files, hold back potential matches, publish to the outbox.",
-    discussion: stageDiscussion)
+    discussion: stageDiscussion + """
+
+      --only IDS re-delivers just those submissions of the open batch after `sisdrop correct`: a
+      delivery of its own, batches/<id>/redeliveries/rK/, published as <batch>-rK_* with its own
+      <batch>-rK.ready, so nothing already in the outbox is overwritten.
+      """)
   public static let stage = Stage.deliver
   @OptionGroup public var workDir: WorkDirOptions
   @Option(help: "The batch (default: the open batch).") public var batch: String?
+  @Option(help: "Re-deliver only these submission ids (comma-separated) of the open batch.") public var only: String?
   public init() {}
+
+  public func run() throws {
+    try withLockedWorkDir(workDir.path) { workdir in
+      let record = try workdir.batch(batch)
+      try Corrections.importInbox(workdir: workdir, config: try workdir.config(for: record))
+      guard let only else {
+        let report = try PipelineRunner.runStage(Self.stage, workdir: workdir, batchID: batch, log: logger(quiet: workDir.json))
+        if workDir.json { try printJSON(report) } else {
+          print("deliver: batch \(report.batch), attempt \(report.attempt), \(workdir.stageFolder(report.batch, Self.stage))")
+          for (key, value) in report.counts.sorted(by: { $0.key < $1.key }) { print("  \(key): \(value)") }
+          for note in report.notes { print("  note: \(note)") }
+        }
+        return
+      }
+      let ids = only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+      let result = try Redelivery.run(workdir: workdir, batch: record, ids: ids, log: logger(quiet: workDir.json))
+      if workDir.json { try printJSON(result) } else {
+        print("re-delivery \(result.id): \(result.delivered.count) delivered (\(result.delivered.joined(separator: ", "))), \(result.folder)")
+        if !result.errors.isEmpty { print("  still in error: \(result.folder)/errors.csv") }
+      }
+    }
+  }
 }
 
 public struct CloseCommand: ParsableCommand {

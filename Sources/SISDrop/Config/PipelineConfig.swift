@@ -30,20 +30,26 @@ public struct DeliveryColumn: Sendable, Hashable, Codable {
 public struct CSVProfileConfig: Sendable {
   public var writer = CSVWriterOptions(lineEnding: .crlf)
   public var dateFormat: DatePattern = .monthDayYear
-  /// Delivery file → its columns, for `students_new`, `students_update`, `contacts`, `documents`.
+  /// Delivery file → its columns, for `students_new`, `students_update`, `contacts_new`, `contacts_update`,
+  /// `documents` and `attendance`.
   public var files: [String: [DeliveryColumn]] = CSVProfileConfig.defaultFiles
 
   public static let studentColumns = [
     "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "SchoolID",
     "Street", "City", "State", "Zip", "Home_Phone", "Email",
   ]
+  public static let contactColumns = [
+    "Contact_ID", "Student_Number", "Student_Ref", "Submission_ID", "First_Name", "Last_Name", "Relationship",
+    "Phone", "Email", "Street", "City", "State", "Zip",
+  ]
+  /// The Raptor tardy feed's attendance import file.
+  public static let attendanceColumns = ["Student_Number", "SchoolID", "Att_Date", "Att_Code", "Att_Time", "Att_Comment"]
   public static let defaultFiles: [String: [DeliveryColumn]] = [
+    "attendance": attendanceColumns.map { DeliveryColumn(name: $0, field: $0) },
     "students_new": (["Submission_ID", "Student_Ref"] + studentColumns).map { DeliveryColumn(name: $0, field: $0) },
     "students_update": (["Student_Number", "Submission_ID"] + studentColumns).map { DeliveryColumn(name: $0, field: $0) },
-    "contacts": ([
-      "Contact_ID", "Student_Number", "Student_Ref", "Submission_ID", "First_Name", "Last_Name", "Relationship",
-      "Phone", "Email", "Street", "City", "State", "Zip",
-    ]).map { DeliveryColumn(name: $0, field: $0) },
+    "contacts_new": contactColumns.map { DeliveryColumn(name: $0, field: $0) },
+    "contacts_update": contactColumns.map { DeliveryColumn(name: $0, field: $0) },
     "documents": (["Student_Number", "Student_Ref", "Submission_ID", "Doc_Type", "File_Name", "SHA256"])
       .map { DeliveryColumn(name: $0, field: $0) },
   ]
@@ -76,6 +82,7 @@ public struct PipelineConfig: Sendable {
   ])
   public var matcher = "placeholder"
   public var csvProfile = CSVProfileConfig()
+  public var delivery = DeliveryConfig()
   public var autoClose = true
   /// Pickup, schedule and notifications (Config/OperationsConfig.swift).
   public var operations = OperationsConfig()
@@ -158,10 +165,8 @@ public struct PipelineConfig: Sendable {
         config.matcher = name
       }
     }
-    if let delivery = try root["delivery"]?.mapping(allowed: ["profile", "csv"]) {
-      if let profile = delivery["profile"], try profile.string() != "csv" {
-        throw profile.error("unknown delivery profile '\(try profile.string())'", hint: "this version delivers the csv profile")
-      }
+    if let delivery = try root["delivery"]?.mapping(allowed: DeliveryConfig.keys) {
+      try config.delivery.parse(delivery)
       if let csv = delivery["csv"] { config.csvProfile = try parseCSVProfile(csv) }
     }
     if let batch = try root["batch"]?.mapping(allowed: ["auto_close"]) {

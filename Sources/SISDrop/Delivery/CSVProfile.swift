@@ -1,40 +1,63 @@
 import Foundation
 
-/// The configurable CSV delivery profile: which columns each delivery file has, checked against
-/// the Plugin.xml field policy before anything is written.
-struct CSVProfile {
+/// The configurable CSV delivery profile (`delivery.csv`): columns and order per file, delimiter,
+/// quoting, date format, encoding and line endings. Identifiers are written as text, never numbers.
+struct CSVProfile: DeliveryProfile {
   let config: CSVProfileConfig
 
-  /// Columns that are references, not SIS fields: not subject to the field policy.
-  static let references: Set<String> = ["Submission_ID", "Student_Ref"]
-  /// Key columns: written to identify an SIS record, so they need read access, not write access.
-  static let keys: [String: Set<String>] = [
-    "students_update": ["Student_Number"], "contacts": ["Contact_ID", "Student_Number"], "documents": ["Student_Number"],
-  ]
-  static let tables = ["students_new": "Students", "students_update": "Students", "contacts": "Contacts", "documents": "Documents"]
+  /// Fields holding calendar dates (ISO inside sisdrop): written in the profile's date format.
+  static let dateFields: Set<String> = ["DOB", "Att_Date"]
 
-  /// - Throws: `SISDropError` 78 naming the column, table and field a Plugin.xml does not grant.
-  func checkPolicy(_ plugin: PluginManifest?, pluginPath: String?) throws {
-    guard let plugin else { return }
-    for (file, columns) in config.files.sorted(by: { $0.key < $1.key }) {
-      let table = CSVProfile.tables[file] ?? "Students"
-      if file == "documents" { continue }  // documents are files the SIS attaches, not table fields
-      for column in columns where !CSVProfile.references.contains(column.field) {
-        let isKey = CSVProfile.keys[file]?.contains(column.field) ?? false
-        let granted = isKey ? plugin.canRead(table: table, field: column.field) : plugin.canWrite(table: table, field: column.field)
-        if !granted {
-          throw SISDropError.configuration(
-            "delivery column '\(column.name)' of \(file) writes \(table).\(column.field), which Plugin.xml does not grant \(isKey ? "access to" : "FullAccess")",
-            at: SourceLocation(path: pluginPath ?? "Plugin.xml"),
-            hint: "grant it in Plugin.xml's access_request, or remove the column from delivery.csv.files.\(file) in the pipeline config")
-        }
-      }
+  func columns(_ kind: DeliveryKind) -> [DeliveryColumn] { config.files[kind.rawValue] ?? [] }
+
+  var policyColumns: [PolicyColumn] {
+    DeliveryKind.allCases.flatMap { kind in
+      columns(kind).map { PolicyColumn(file: kind.rawValue, column: $0.name, kind: kind, field: $0.field) }
     }
   }
 
-  /// A delivery value as the profile writes it (dates in the profile's format).
+  /// A value as the profile writes it (dates in the profile's format).
   func value(_ field: String, _ raw: String) -> String {
-    if field == "DOB", let date = CalendarDate(iso: raw) { return config.dateFormat.format(date) }
+    if CSVProfile.dateFields.contains(field), let date = CalendarDate(iso: raw) { return config.dateFormat.format(date) }
     return raw
+  }
+
+  /// A record's row: an update carries its keys and only its changed fields, the rest blank.
+  func row(_ record: DeliveryRecord) -> [String] {
+    let changed = Set(record.changed)
+    return columns(record.kind).map { column in
+      if record.kind.isUpdate && !changed.contains(column.field) && !record.kind.keys.contains(column.field)
+        && !DeliveryProfiles.references.contains(column.field)
+      {
+        return ""
+      }
+      return value(column.field, record[column.field])
+    }
+  }
+
+  func problem(with record: DeliveryRecord) -> DeliveryProblem? {
+    guard config.writer.encoding == .windows1252 else { return nil }
+    for column in columns(record.kind) {
+      let value = record[column.field]
+      if Windows1252.fromString(value) == nil {
+        return DeliveryProblem(
+          field: column.field, value: value, reason: "the value cannot be written in windows-1252 (the delivery file's encoding)",
+          action: "correct the value (`sisdrop correct`), or set delivery.csv.encoding to utf-8 if the SIS import accepts it")
+      }
+    }
+    return nil
+  }
+
+  func write(_ records: [DeliveryRecord], kinds: [DeliveryKind], context: DeliveryContext, folder: String) throws -> [WrittenFile] {
+    var written: [WrittenFile] = []
+    for kind in kinds where config.files[kind.rawValue] != nil {
+      let name = "\(context.prefix)_\(kind.rawValue).csv"
+      let writer = try CSVWriter(path: folder + "/" + name, options: config.writer)
+      try writer.write(columns(kind).map(\.name))
+      for record in records where record.kind == kind { try writer.write(row(record)) }
+      try writer.close()
+      written.append(WrittenFile(name: name, rows: writer.rows - 1))
+    }
+    return written
   }
 }

@@ -28,7 +28,39 @@ public enum Publisher {
     let ready = readyName(batch)
     var published: [FileRecord] = []
     let names = try entries(deliverFolder + "/" + ready).map(\.name) + [ready]
-    for name in names {
+    // A bundle folder (OneRoster) is published whole: staged, fsynced, renamed in one step.
+    var folders: [String] = []
+    for name in names where name.contains("/") {
+      let folder = String(name.split(separator: "/")[0])
+      if !folders.contains(folder) { folders.append(folder) }
+    }
+    for folder in folders {
+      let members = names.filter { $0.hasPrefix(folder + "/") }
+      let target = outbox + "/" + folder
+      if FileSystem.isDirectory(target) {
+        for name in members {
+          let record = try FileRecord.of(deliverFolder + "/" + name, relativeTo: deliverFolder)
+          guard FileSystem.exists(outbox + "/" + name), try SHA256.file(at: outbox + "/" + name).sha256 == record.sha256 else {
+            throw SISDropError(
+              .cannotCreate, "the outbox already holds a different \(folder) for batch \(batch)", at: SourceLocation(path: target),
+              hint: "a published delivery is never overwritten: if the SIS has not imported it, remove it from the outbox and deliver again")
+          }
+          published.append(record)
+        }
+        continue
+      }
+      let temporary = staging + "/" + folder
+      try FileSystem.removeTree(temporary)
+      try FileSystem.makeDirectory(temporary)
+      for name in members {
+        try FileSystem.copyFile(deliverFolder + "/" + name, to: staging + "/" + name)
+        published.append(try FileRecord.of(deliverFolder + "/" + name, relativeTo: deliverFolder))
+      }
+      try FileSystem.syncDirectory(temporary)
+      try FileSystem.rename(temporary, to: target)
+      try FileSystem.syncDirectory(outbox)
+    }
+    for name in names where !name.contains("/") {
       let source = deliverFolder + "/" + name
       let target = outbox + "/" + name
       let record = try FileRecord.of(source, relativeTo: deliverFolder)

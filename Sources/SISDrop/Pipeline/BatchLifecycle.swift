@@ -76,6 +76,8 @@ public enum BatchLifecycle {
   public static func open(workdir: WorkDir, pipelinePath: String, selection: Selection, now: Date = Date()) throws -> OpenResult {
     let config = try PipelineConfig.load(path: pipelinePath)
     if let plugin = config.pluginPath { _ = try PluginManifest.load(path: plugin) }
+    // The field policy, at the start: a profile column Plugin.xml does not grant stops here (78).
+    _ = try DeliverStage.checkedProfile(config)
     if let open = try workdir.state.openBatch() {
       throw SISDropError(
         .temporaryFailure, "batch \(open.id) is still open: one delivery batch at a time",
@@ -171,7 +173,9 @@ public enum BatchLifecycle {
     let deliver = workdir.stageFolder(batch.id, .deliver)
     // The outbox must hold exactly what deliver published.
     let published = try Publisher.verify(batch: batch.id, deliverFolder: deliver, outbox: workdir.outbox(config))
-    let delivered = try readTable(deliver + "/delivered.csv").map { (id: $0[0], hash: $0[1]) }
+      + Redelivery.verify(workdir, batch: batch.id, outbox: workdir.outbox(config))
+    // The deliver stage's records and every re-delivery's (`sisdrop-deliver --only`).
+    let delivered = try Redelivery.delivered(workdir, batch: batch.id)
     let vanished = try readTable(workdir.stageFolder(batch.id, .parse) + "/vanished.csv").map { $0[0] }
     let inBatch = try workdir.state.ledger(statuses: [.batched]).filter { $0.batchID == batch.id }.map(\.submissionID)
     let deliveredIDs = Set(delivered.map(\.id))
@@ -193,6 +197,10 @@ public enum BatchLifecycle {
     try writeManifest(manifest, folder: folder, sealed: true)
     try workdir.state.closeBatch(batch.id, state: .closed, delivered: delivered, vanished: vanished, at: manifest.closedAt!)
     try archiveInputs(workdir: workdir, config: config, batch: batch.id)
+    var closed = batch
+    closed.state = .closed
+    closed.closedAt = manifest.closedAt
+    _ = try? BatchReport.write(workdir: workdir, batch: closed)  // the batch is closed: a report problem must not say otherwise
     return CloseResult(manifest: manifest, path: folder + "/manifest.json")
   }
 

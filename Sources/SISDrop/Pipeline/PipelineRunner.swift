@@ -78,6 +78,13 @@ public enum PipelineRunner {
       batch = try workdir.batch(result.batch)
       opened = true
     }
+    // corrections.csv in the inbox: recorded before deliver applies corrections. A bad file stays
+    // in the inbox, named in the log; it never stops the night's delivery.
+    do {
+      try Corrections.importInbox(workdir: workdir, config: try workdir.config(for: batch))
+    } catch let error as SISDropError where [.dataError, .usage, .noInput].contains(error.status) {
+      log("\(Corrections.inboxFileName) not taken, left in the inbox: \(error)")
+    }
     var ran: [String] = []
     for stage in Stage.allCases where StageRunner.problem(with: stage, workdir: workdir, batch: batch.id) != nil {
       try withProgress(stage, workdir: workdir, batch: batch, log: log)
@@ -85,6 +92,8 @@ public enum PipelineRunner {
     }
     try completePublication(workdir: workdir, batch: batch)  // again in close; here for auto_close false
     let config = try workdir.config(for: batch)
+    // The report, also when a run resumes a batch whose deliver stage finished earlier.
+    do { try BatchReport.write(workdir: workdir, batch: batch) } catch { log("report.html not written: \(error)") }
     var summary = try summarize(workdir: workdir, batch: batch, opened: opened, ran: ran)
     if config.autoClose {
       _ = try BatchLifecycle.close(workdir: workdir, batch: batch)

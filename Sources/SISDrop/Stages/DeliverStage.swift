@@ -1,132 +1,233 @@
 import Foundation
 
-/// The deliver stage: writes the delivery files the SIS imports and publishes them to the outbox.
+/// The deliver stage: writes the delivery files the SIS imports, in the pipeline's profile, and
+/// publishes them to the outbox.
 ///
-/// New students, updated students (the key and only the changed fields), contacts and documents,
-/// each file named with the batch id; a submission with an unresolved potential match is held
-/// back (`held.csv`); records that failed parse or normalize are listed in `errors.csv` (record,
-/// schema, field, value, reason, what to do) and stay pending; `delivered.csv` lists what close
-/// marks delivered. Only fields the Plugin.xml grants FullAccess are written.
+/// New students, updated students (the key and only the changed fields), new and updated
+/// contacts and documents, each file named with the batch id; a submission with an unresolved
+/// potential match is held back (`held.csv`); a record that failed parse, normalize or the
+/// checks before delivery is listed in `errors.csv` (record, schema, field, value, reason, what
+/// to do) and stays pending; `delivered.csv` lists what close marks delivered. Corrections
+/// recorded in `state.sqlite` are applied first. Only fields Plugin.xml grants are written.
 public enum DeliverStage {
   public static let errorsHeader = ["Submission_ID", "Schema", "Seq", "Field", "Value", "Reason", "What_To_Do", "Stage", "File", "Line"]
+  public static let heldHeader = ["Submission_ID", "Student_Seq", "Candidates", "What_To_Do"]
+  public static let deliveredHeader = ["Submission_ID", "Content_Hash"]
 
-  public static func run(_ context: StageContext) throws {
-    let config = context.config
-    let plugin = try config.pluginPath.map { try PluginManifest.load(path: $0) }
-    let profile = CSVProfile(config: config.csvProfile)
-    try profile.checkPolicy(plugin, pluginPath: config.pluginPath)
-    let batch = context.batch.id
-
-    let submissions = try JSONLines.read(Submission.self, from: context.folder(of: .normalize) + "/submissions.jsonl")
-    let decisions = Dictionary(
-      uniqueKeysWithValues: try JSONLines.read(SubmissionDecision.self, from: context.folder(of: .match) + "/decisions.jsonl")
-        .map { ($0.submissionID, $0) })
-
-    var rows: [String: [[String]]] = [:]
+  /// What a delivery will write, hold and report, before any file is written.
+  struct Plan {
+    var records: [DeliveryRecord] = []
     var held: [[String]] = []
     var delivered: [[String]] = []
     var errors: [[String]] = []
+  }
+
+  public static func run(_ context: StageContext) throws {
+    let config = context.config
+    let profile = try checkedProfile(config)
+    let batch = context.batch.id
+    let submissions = try JSONLines.read(Submission.self, from: context.folder(of: .normalize) + "/submissions.jsonl")
+    let decisions = try JSONLines.read(SubmissionDecision.self, from: context.folder(of: .match) + "/decisions.jsonl")
+    let snapshot = try Snapshot(path: try snapshotPath(context.workdir, batch: batch))
+    var corrections = try context.workdir.state.corrections()
+    // Once the batch is in the outbox, a rerun reproduces what was published: corrections made
+    // since go out through `sisdrop-deliver --only` under their own name, never over a published file.
+    if FileSystem.exists(context.workdir.outbox(config) + "/" + Publisher.readyName(batch)),
+      let published = try? StageReport.load(context.folder(of: .deliver))
+    {
+      corrections = corrections.filter { $0.createdAt < published.finishedAt }
+    }
+
+    var plan = try makePlan(submissions, decisions: decisions, corrections: corrections,
+                            validator: try DeliveryValidator(snapshot: snapshot), profile: profile, matchFolder: context.folder(of: .match),
+                            current: { try currentValues($0, snapshot: snapshot) })
     for stage in [Stage.parse, .normalize] {
       for row in try BatchLifecycle.readTable(context.folder(of: stage) + "/rejects.csv") {
         // Reject.header: Submission_ID, Schema, Seq, Field, Value, Reason, What_To_Do, File, Line
-        errors.append(Array(row[0..<7]) + [stage.rawValue] + Array(row[7..<9]))
+        plan.errors.append(Array(row[0..<7]) + [stage.rawValue] + Array(row[7..<9]))
       }
     }
+    let deliveryContext = try makeContext(context.workdir, batch: context.batch, config: config, prefix: batch, snapshot: snapshot)
+    let counts = try write(plan, profile: profile, context: deliveryContext, folder: context.output)
+    context.counts.merge(counts) { $1 }
+    context.counts["delivered_submissions"] = plan.delivered.count
+    context.counts["held_submissions"] = Set(plan.held.map { $0[0] }).count
+    context.counts["error_submissions"] = Set(plan.errors.map { $0[0] }).count
+    if !corrections.isEmpty { context.notes.append("corrections applied from state.sqlite: \(corrections.count)") }
 
-    for submission in submissions {
-      guard let decision = decisions[submission.id] else {
-        throw SISDropError.dataError("submission \(submission.id) has no match decision", at: SourceLocation(path: context.folder(of: .match)),
+    let outbox = context.workdir.outbox(config)
+    // A published delivery is never overwritten: refuse now, before this attempt replaces the folder.
+    let published = outbox + "/" + Publisher.readyName(batch)
+    if FileSystem.exists(published), try SHA256.file(at: published).sha256 != SHA256.file(at: context.outputPath(Publisher.readyName(batch))).sha256 {
+      throw SISDropError(
+        .cannotCreate, "batch \(batch) is already in the outbox with other content", at: SourceLocation(path: published),
+        hint: "deliver corrected records with `sisdrop-deliver --only IDS` (a re-delivery under its own name); the published files stay as they are")
+    }
+    let workdir = context.workdir
+    let record = context.batch
+    context.afterPublish.append { folder in
+      _ = try Publisher.publish(batch: batch, deliverFolder: folder, outbox: outbox)
+      _ = try BatchReport.write(workdir: workdir, batch: record)
+    }
+    context.log("deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error")
+  }
+
+  /// The pipeline's profile, checked against Plugin.xml's field policy.
+  ///
+  /// - Throws: `SISDropError` 78 naming the column, table and field that is not granted.
+  static func checkedProfile(_ config: PipelineConfig, kinds: [DeliveryKind] = DeliveryKind.batchKinds) throws -> DeliveryProfile {
+    let plugin = try config.pluginPath.map { try PluginManifest.load(path: $0) }
+    let profile = DeliveryProfiles.make(config)
+    try DeliveryProfiles.checkPolicy(profile, plugin: plugin, pluginPath: config.pluginPath, kinds: Set(kinds))
+    return profile
+  }
+
+  /// The batch's SIS snapshot, as normalize recorded it.
+  static func snapshotPath(_ workdir: WorkDir, batch: String) throws -> String {
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    let path = workdir.stageFolder(batch, .normalize) + "/snapshot.json"
+    let reference = try decoder.decode(SnapshotReference.self, from: Data(try FileSystem.readFile(path)))
+    return workdir.root + "/" + reference.path
+  }
+
+  static func makeContext(_ workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, prefix: String, snapshot: Snapshot) throws -> DeliveryContext {
+    var schools: [String: String] = [:]
+    for school in try snapshot.schools() { schools[school.number] = school.name }
+    return DeliveryContext(prefix: prefix, batchTime: batch.openedAt, districtName: config.districtName, schools: schools)
+  }
+
+  /// Turns decided submissions into delivery records, holds and errors.
+  static func makePlan(_ submissions: [Submission], decisions: [SubmissionDecision], corrections: [Correction],
+                       validator: DeliveryValidator, profile: DeliveryProfile, matchFolder: String,
+                       current: (DeliveryRecord) throws -> [String: String] = { _ in [:] }) throws -> Plan {
+    let byID = Dictionary(decisions.map { ($0.submissionID, $0) }, uniquingKeysWith: { first, _ in first })
+    var plan = Plan()
+    for original in submissions {
+      guard let decision = byID[original.id] else {
+        throw SISDropError.dataError("submission \(original.id) has no match decision", at: SourceLocation(path: matchFolder),
                                      hint: "rerun the match stage")
       }
       if decision.needsReview {
         for student in decision.students where student.decision.outcome == .potential {
-          held.append([
-            submission.id, String(student.seq), student.decision.candidates.map(\.sisID).joined(separator: " "),
-            "potential match: resolve it (Match to one candidate, or No Match), then deliver again",
+          let seq = student.seq == 1 ? "" : " --seq \(student.seq)"
+          plan.held.append([
+            original.id, String(student.seq), student.decision.candidates.map(\.sisID).joined(separator: " "),
+            "potential match: resolve it with `sisdrop resolve \(shellQuote(original.id)) --match SIS_ID\(seq)` (one of the candidates) or `sisdrop resolve \(shellQuote(original.id)) --no-match\(seq)`; it stays pending until then",
           ])
         }
         continue
       }
-      var files: [String: [[String]]] = [:]
-      var sisNumber: [Int: String] = [:]
-      for (index, student) in submission.students.enumerated() {
-        let studentDecision = decision.students[index]
-        var values = student.fields
-        values["Submission_ID"] = submission.id
-        values["Student_Ref"] = Submission.studentRef(submission.id, student.seq)
-        if studentDecision.decision.outcome == .matched, let id = studentDecision.decision.sisID {
-          sisNumber[student.seq] = id
-          guard !studentDecision.differences.isEmpty else { continue }
-          // An update carries the key and only the changed fields.
-          let changed = Set(studentDecision.differences.map(\.field))
-          var update = ["Student_Number": id, "Submission_ID": submission.id]
-          for field in changed { update[field] = values[field] ?? "" }
-          files["students_update", default: []].append(row(for: "students_update", update, profile))
-        } else {
-          files["students_new", default: []].append(row(for: "students_new", values, profile))
+      let submission = Corrections.apply(corrections, to: original)
+      var records = records(of: submission, decision: decision)
+      for index in records.indices where records[index].kind.isUpdate { records[index].current = try current(records[index]) }
+      var errors: [[String]] = []
+      for record in records {
+        var problems = validator.problems(record)
+        if let problem = profile.problem(with: record) { problems.append(problem) }
+        for p in problems {
+          errors.append([record.submissionID, record.kind.schema, String(record.seq), p.field, p.value, p.reason, p.action,
+                         Stage.deliver.rawValue, "", ""])
         }
       }
-      // Contacts belong to every student of the submission (siblings share their guardians).
-      for contact in submission.contacts {
-        guard let contactDecision = decision.contacts.first(where: { $0.seq == contact.seq }) else { continue }
-        if contactDecision.outcome == .matched && contactDecision.differences.isEmpty { continue }
-        for student in submission.students {
-          var values = contact.fields
-          values["Submission_ID"] = submission.id
-          values["Student_Ref"] = Submission.studentRef(submission.id, student.seq)
-          values["Student_Number"] = sisNumber[student.seq] ?? ""
-          values["Contact_ID"] = contactDecision.contactID ?? ""
-          files["contacts", default: []].append(row(for: "contacts", values, profile))
-        }
-      }
-      for document in submission.documents {
-        var values = document.fields
-        values["Submission_ID"] = submission.id
-        let owner = submission.students.first!.seq
-        values["Student_Ref"] = Submission.studentRef(submission.id, owner)
-        values["Student_Number"] = sisNumber[owner] ?? ""
-        files["documents", default: []].append(row(for: "documents", values, profile))
-      }
-      // A value the file's encoding cannot hold is an error for that record, never a `?`.
-      if let bad = files.values.joined().first(where: { CSVWriter.encode($0, options: config.csvProfile.writer) == nil }) {
-        errors.append([submission.id, "student", "", "", bad.joined(separator: " "),
-                       "a value cannot be written in \(config.csvProfile.writer.encoding.rawValue)",
-                       "correct the value or choose utf-8 for the delivery profile", Stage.deliver.rawValue, "", ""])
+      // A submission is delivered whole or not at all: the SIS never gets half a family.
+      if !errors.isEmpty {
+        var seen = Set<[String]>()
+        plan.errors += errors.filter { seen.insert($0).inserted }
         continue
       }
-      for (file, fileRows) in files { rows[file, default: []] += fileRows }
-      delivered.append([submission.id, submission.contentHash ?? ""])
+      plan.records += records
+      plan.delivered.append([submission.id, submission.contentHash ?? ""])
     }
-
-    var ready: [[String]] = []
-    for file in CSVProfileConfig.defaultFiles.keys.sorted() {
-      guard let columns = config.csvProfile.files[file] else { continue }
-      let name = "\(batch)_\(file).csv"
-      let writer = try CSVWriter(path: context.outputPath(name), options: config.csvProfile.writer)
-      try writer.write(columns.map(\.name))
-      for row in rows[file] ?? [] { try writer.write(row) }
-      try writer.close()
-      let (hash, size) = try SHA256.file(at: context.outputPath(name))
-      ready.append([name, hash, String(size), String(writer.rows - 1)])
-      context.counts[file] = writer.rows - 1
-    }
-    errors.sort { ($0[0], $0[2], $0[3]) < ($1[0], $1[2], $1[3]) }
-    try context.writeCSV("errors.csv", header: errorsHeader, rows: errors)
-    try context.writeCSV("held.csv", header: ["Submission_ID", "Student_Seq", "Candidates", "What_To_Do"], rows: held)
-    try context.writeCSV("delivered.csv", header: ["Submission_ID", "Content_Hash"], rows: delivered)
-    try context.writeCSV(Publisher.readyName(batch), header: ["File", "SHA256", "Size", "Rows"], rows: ready)
-    context.counts["delivered_submissions"] = delivered.count
-    context.counts["held_submissions"] = Set(held.map { $0[0] }).count
-    context.counts["error_submissions"] = Set(errors.map { $0[0] }).count
-
-    let outbox = context.workdir.outbox(config)
-    context.afterPublish.append { folder in
-      _ = try Publisher.publish(batch: batch, deliverFolder: folder, outbox: outbox)
-    }
-    context.log("deliver: \(delivered.count) submissions delivered, \(Set(held.map { $0[0] }).count) held for review, \(Set(errors.map { $0[0] }).count) in error")
+    return plan
   }
 
-  private static func row(for file: String, _ values: [String: String], _ profile: CSVProfile) -> [String] {
-    (profile.config.files[file] ?? []).map { profile.value($0.field, values[$0.field] ?? "") }
+  /// What the SIS holds now for an updated record (from the batch's snapshot).
+  static func currentValues(_ record: DeliveryRecord, snapshot: Snapshot) throws -> [String: String] {
+    switch record.kind {
+    case .studentsUpdate:
+      guard let student = try snapshot.student(number: record["Student_Number"]) else { return [:] }
+      var values = student.fields
+      values["Contact_IDs"] = try snapshot.contacts(ofStudent: student.id).map(\.id).joined(separator: " ")
+      return values
+    case .contactsUpdate:
+      return try snapshot.contacts(ofStudent: record["Student_Number"]).first { $0.id == record["Contact_ID"] }?.fields ?? [:]
+    default:
+      return [:]
+    }
+  }
+
+  /// A submission's delivery records: students new or updated, contacts new or updated (one per
+  /// student they belong to: siblings share guardians), documents.
+  static func records(of submission: Submission, decision: SubmissionDecision) -> [DeliveryRecord] {
+    var records: [DeliveryRecord] = []
+    var sisNumber: [Int: String] = [:]
+    var updates: [DeliveryRecord] = []
+    for (index, student) in submission.students.enumerated() {
+      let studentDecision = decision.students[index]
+      var values = student.fields
+      values["Submission_ID"] = submission.id
+      values["Student_Ref"] = Submission.studentRef(submission.id, student.seq)
+      if studentDecision.decision.outcome == .matched, let id = studentDecision.decision.sisID {
+        sisNumber[student.seq] = id
+        values["Student_Number"] = id
+        guard !studentDecision.differences.isEmpty else { continue }
+        updates.append(DeliveryRecord(kind: .studentsUpdate, submissionID: submission.id, seq: student.seq, fields: values,
+                                      changed: studentDecision.differences.map(\.field)))
+      } else {
+        records.append(DeliveryRecord(kind: .studentsNew, submissionID: submission.id, seq: student.seq, fields: values))
+      }
+    }
+    records += updates
+    for contact in submission.contacts {
+      guard let contactDecision = decision.contacts.first(where: { $0.seq == contact.seq }) else { continue }
+      let isUpdate = contactDecision.outcome == .matched
+      if isUpdate && contactDecision.differences.isEmpty { continue }
+      for student in submission.students {
+        var values = contact.fields
+        values["Submission_ID"] = submission.id
+        values["Student_Ref"] = Submission.studentRef(submission.id, student.seq)
+        values["Student_Number"] = sisNumber[student.seq] ?? ""
+        values["Contact_ID"] = contactDecision.contactID ?? ""
+        // The student's school, for profiles that place a contact in a school (OneRoster's orgSourcedIds).
+        values["Student_SchoolID"] = student["SchoolID"]
+        records.append(DeliveryRecord(kind: isUpdate ? .contactsUpdate : .contactsNew, submissionID: submission.id, seq: contact.seq,
+                                      fields: values, changed: contactDecision.differences.map(\.field)))
+      }
+    }
+    for document in submission.documents {
+      guard let owner = submission.students.first?.seq else { break }
+      var values = document.fields
+      values["Submission_ID"] = submission.id
+      values["Student_Ref"] = Submission.studentRef(submission.id, owner)
+      values["Student_Number"] = sisNumber[owner] ?? ""
+      records.append(DeliveryRecord(kind: .documents, submissionID: submission.id, seq: document.seq, fields: values))
+    }
+    return records
+  }
+
+  /// Writes a plan's files, errors.csv, held.csv, delivered.csv and the ready file (last) into `folder`.
+  static func write(_ plan: Plan, profile: DeliveryProfile, context: DeliveryContext, folder: String,
+                    kinds: [DeliveryKind] = DeliveryKind.batchKinds) throws -> [String: Int] {
+    var counts: [String: Int] = [:]
+    var ready: [[String]] = []
+    for file in try profile.write(plan.records, kinds: kinds, context: context, folder: folder) {
+      let (hash, size) = try SHA256.file(at: folder + "/" + file.name)
+      ready.append([file.name, hash, String(size), String(file.rows)])
+      counts[file.name.replacingOccurrences(of: context.prefix + "_", with: "")] = file.rows
+    }
+    let errors = plan.errors.sorted { ($0[0], Int($0[2]) ?? 0, $0[3]) < ($1[0], Int($1[2]) ?? 0, $1[3]) }
+    try writeTable(folder + "/errors.csv", header: errorsHeader, rows: errors)
+    try writeTable(folder + "/held.csv", header: heldHeader, rows: plan.held)
+    try writeTable(folder + "/delivered.csv", header: deliveredHeader, rows: plan.delivered)
+    try writeTable(folder + "/" + Publisher.readyName(context.prefix), header: ["File", "SHA256", "Size", "Rows"], rows: ready)
+    return counts
+  }
+
+  static func writeTable(_ path: String, header: [String], rows: [[String]]) throws {
+    let writer = try CSVWriter(path: path)
+    try writer.write(header)
+    for row in rows { try writer.write(row) }
+    try writer.close()
   }
 }

@@ -1,0 +1,160 @@
+import Foundation
+
+/// The kinds of delivery record; each is its own file in every profile (new and updates apart).
+public enum DeliveryKind: String, Sendable, Codable, CaseIterable {
+  case studentsNew = "students_new"
+  case studentsUpdate = "students_update"
+  case contactsNew = "contacts_new"
+  case contactsUpdate = "contacts_update"
+  case documents
+  /// The Raptor tardy feed's attendance records.
+  case attendance
+
+  /// The SIS table a kind writes, as Plugin.xml names it.
+  var table: String {
+    switch self {
+    case .studentsNew, .studentsUpdate: return "Students"
+    case .contactsNew, .contactsUpdate: return "Contacts"
+    case .documents: return "Documents"
+    case .attendance: return "Attendance"
+    }
+  }
+
+  /// The schema errors.csv names (the seed's "record or schema").
+  var schema: String {
+    switch self {
+    case .studentsNew, .studentsUpdate: return "student"
+    case .contactsNew, .contactsUpdate: return "contact"
+    case .documents: return "document"
+    case .attendance: return "attendance"
+    }
+  }
+
+  /// Key columns identify an SIS record: they need read access, not write access.
+  var keys: Set<String> {
+    switch self {
+    case .studentsUpdate: return ["Student_Number"]
+    case .contactsNew: return ["Contact_ID", "Student_Number"]
+    case .contactsUpdate: return ["Contact_ID", "Student_Number"]
+    case .documents: return ["Student_Number"]
+    case .studentsNew, .attendance: return []
+    }
+  }
+
+  var isUpdate: Bool { self == .studentsUpdate || self == .contactsUpdate }
+
+  /// The record element of the XML profile (the default layouts' element names).
+  var element: String {
+    switch self {
+    case .studentsNew, .studentsUpdate: return "student"
+    case .contactsNew, .contactsUpdate: return "contact"
+    case .documents: return "document"
+    case .attendance: return "attendance"
+    }
+  }
+
+  /// What a batch delivers (the tardy feed delivers `attendance` on its own).
+  static let batchKinds: [DeliveryKind] = [.studentsNew, .studentsUpdate, .contactsNew, .contactsUpdate, .documents]
+}
+
+/// One record to deliver, by layout field names, before any profile shapes it.
+public struct DeliveryRecord: Sendable, Hashable {
+  public var kind: DeliveryKind
+  public var submissionID: String
+  public var seq: Int
+  public var fields: [String: String]
+  /// For an update: the changed fields (an update carries the key and only these).
+  public var changed: [String]
+  /// For an update: the SIS's current values (and `Contact_IDs`, a student's SIS contacts), for a
+  /// profile whose rows replace whole records (OneRoster delta).
+  public var current: [String: String] = [:]
+
+  public init(kind: DeliveryKind, submissionID: String, seq: Int, fields: [String: String], changed: [String] = []) {
+    self.kind = kind
+    self.submissionID = submissionID
+    self.seq = seq
+    self.fields = fields
+    self.changed = changed
+  }
+
+  public subscript(_ field: String) -> String { fields[field] ?? "" }
+}
+
+/// A column a profile writes and the SIS field it carries: what the field policy checks.
+struct PolicyColumn: Sendable, Hashable {
+  var file: String
+  var column: String
+  var kind: DeliveryKind
+  var field: String
+}
+
+/// A file a profile wrote, relative to the output folder (a OneRoster bundle is one folder deep).
+struct WrittenFile: Sendable, Hashable {
+  var name: String
+  var rows: Int
+}
+
+/// Why a record cannot be written by a profile (for errors.csv).
+struct DeliveryProblem: Sendable, Hashable {
+  var field: String
+  var value: String
+  var reason: String
+  var action: String
+}
+
+/// What a profile needs beyond the records: names and times that are the same on every rerun.
+struct DeliveryContext: Sendable {
+  /// The file name prefix: the batch id (or a re-delivery's id).
+  var prefix: String
+  /// The batch's opening time (ISO 8601): OneRoster's `dateLastModified` in delta mode.
+  var batchTime: String
+  var districtName: String
+  /// SIS school number → name.
+  var schools: [String: String]
+}
+
+/// A delivery profile: how records become the files a SIS imports.
+///
+/// Every profile writes new records and updates into separate files, puts the batch id in
+/// every file name, and writes only columns whose fields Plugin.xml grants `FullAccess`.
+protocol DeliveryProfile {
+  /// Every column the profile may write, for the field policy.
+  var policyColumns: [PolicyColumn] { get }
+  /// Why a record cannot be written (a value the file's encoding cannot hold), or nil.
+  func problem(with record: DeliveryRecord) -> DeliveryProblem?
+  /// Writes the files for `kinds` (an empty kind still gets its file, so a batch's shape is fixed).
+  func write(_ records: [DeliveryRecord], kinds: [DeliveryKind], context: DeliveryContext, folder: String) throws -> [WrittenFile]
+}
+
+enum DeliveryProfiles {
+  /// The pipeline's profile.
+  static func make(_ config: PipelineConfig) -> DeliveryProfile {
+    switch config.delivery.profile {
+    case .csv: return CSVProfile(config: config.csvProfile)
+    case .oneroster: return OneRosterProfile(config: config.delivery.oneRoster, attendance: CSVProfile(config: config.csvProfile))
+    case .xml: return XMLProfile(config: config.csvProfile)
+    }
+  }
+
+  /// The field policy: every column must carry a field Plugin.xml grants (FullAccess, or read for keys).
+  ///
+  /// - Throws: `SISDropError` 78 naming the column, the file, the table and the field.
+  static func checkPolicy(_ profile: DeliveryProfile, plugin: PluginManifest?, pluginPath: String?, kinds: Set<DeliveryKind>) throws {
+    guard let plugin else { return }
+    for column in profile.policyColumns where kinds.contains(column.kind) {
+      if column.kind == .documents || references.contains(column.field) { continue }
+      let isKey = column.kind.keys.contains(column.field)
+      let table = column.kind.table
+      let granted = isKey ? plugin.canRead(table: table, field: column.field) : plugin.canWrite(table: table, field: column.field)
+      if !granted {
+        throw SISDropError.configuration(
+          "delivery column '\(column.column)' of \(column.file) writes \(table).\(column.field), which Plugin.xml does not grant \(isKey ? "access to" : "FullAccess")",
+          at: SourceLocation(path: pluginPath ?? "Plugin.xml"),
+          hint: "grant it in Plugin.xml's access_request, or remove the column from the delivery profile in the pipeline config")
+      }
+    }
+  }
+
+  /// Columns that are references back to the enrollment, not SIS fields.
+  static let references: Set<String> = ["Submission_ID", "Student_Ref"]
+}

@@ -1,0 +1,107 @@
+import Foundation
+
+/// `sisdrop-deliver --only IDS`: delivers corrected records of the open batch again (the seed's
+/// "rectify incorrect values and click Deliver Record again").
+///
+/// A published delivery is never overwritten, so a re-delivery is a delivery of its own:
+/// `batches/<batch>/redeliveries/rK/` holds files named `<batch>-rK_...` and its own trigger
+/// `<batch>-rK.ready`, published to the outbox beside the batch's first delivery; the SIS imports
+/// it like any batch. Close counts what every re-delivery delivered and checks its files in the outbox.
+public enum Redelivery {
+  public struct Result: Sendable, Codable {
+    public var id: String
+    public var folder: String
+    public var delivered: [String]
+    public var errors: [[String]]
+  }
+
+  static func folder(_ workdir: WorkDir, batch: String) -> String { workdir.batchFolder(batch) + "/redeliveries" }
+
+  /// The re-deliveries of a batch, oldest first: (id `<batch>-rK`, folder).
+  static func all(_ workdir: WorkDir, batch: String) throws -> [(id: String, folder: String)] {
+    let base = folder(workdir, batch: batch)
+    guard FileSystem.isDirectory(base) else { return [] }
+    return try FileSystem.listDirectory(base).filter { $0.hasPrefix("r") && Int($0.dropFirst()) != nil }
+      .sorted { Int($0.dropFirst())! < Int($1.dropFirst())! }
+      .map { ("\(batch)-\($0)", base + "/" + $0) }
+  }
+
+  /// Every submission the batch delivered: the deliver stage's and each re-delivery's.
+  public static func delivered(_ workdir: WorkDir, batch: String) throws -> [(id: String, hash: String)] {
+    var rows = try BatchLifecycle.readTable(workdir.stageFolder(batch, .deliver) + "/delivered.csv")
+    for redelivery in try all(workdir, batch: batch) { rows += try BatchLifecycle.readTable(redelivery.folder + "/delivered.csv") }
+    return rows.map { ($0[0], $0[1]) }
+  }
+
+  /// Checks that the outbox holds every re-delivery's files, byte for byte.
+  public static func verify(_ workdir: WorkDir, batch: String, outbox: String) throws -> [FileRecord] {
+    try all(workdir, batch: batch).flatMap { try Publisher.verify(batch: $0.id, deliverFolder: $0.folder, outbox: outbox) }
+  }
+
+  /// Re-delivers `ids` in the open batch, with the corrections recorded since.
+  ///
+  /// - Throws: `SISDropError` 64 when the batch is not open or an id cannot be re-delivered
+  ///   (already delivered, held for review, rejected before matching); 65 when every requested
+  ///   record is still in error (errors.csv of the attempt is kept, nothing is published).
+  public static func run(workdir: WorkDir, batch: BatchRecord, ids: [String], log: (String) -> Void = { _ in }) throws -> Result {
+    guard batch.state == .open else {
+      throw SISDropError(.usage, "batch \(batch.id) is \(batch.state.rawValue): only the open batch re-delivers")
+    }
+    if let problem = StageRunner.problem(with: .deliver, workdir: workdir, batch: batch.id) {
+      throw SISDropError(.usage, "deliver \(problem)", hint: "run `sisdrop-deliver` for the batch first")
+    }
+    let config = try workdir.config(for: batch)
+    let profile = try DeliverStage.checkedProfile(config)
+    let alreadyDelivered = Set(try delivered(workdir, batch: batch.id).map(\.id))
+    let submissions = try JSONLines.read(Submission.self, from: workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl")
+    let decisions = try JSONLines.read(SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
+    var selected: [Submission] = []
+    for id in ids {
+      if alreadyDelivered.contains(id) {
+        throw SISDropError(.usage, "submission \(id) is already delivered in batch \(batch.id)", hint: "a delivered record is never sent twice")
+      }
+      guard let submission = submissions.first(where: { $0.id == id }) else {
+        throw SISDropError(
+          .usage, "submission \(id) is not among batch \(batch.id)'s matched submissions",
+          hint: "a submission rejected by parse or normalize (see 40-deliver/errors.csv) is corrected in the enrollment system and comes with the next export")
+      }
+      if decisions.first(where: { $0.submissionID == id })?.needsReview ?? false {
+        throw SISDropError(.usage, "submission \(id) has an unresolved potential match", hint: "resolve it first (sisdrop resolve)")
+      }
+      selected.append(submission)
+    }
+    let snapshot = try Snapshot(path: try DeliverStage.snapshotPath(workdir, batch: batch.id))
+    let plan = try DeliverStage.makePlan(
+      selected, decisions: decisions, corrections: try workdir.state.corrections(), validator: try DeliveryValidator(snapshot: snapshot),
+      profile: profile, matchFolder: workdir.stageFolder(batch.id, .match),
+      current: { try DeliverStage.currentValues($0, snapshot: snapshot) })
+    guard !plan.delivered.isEmpty else {
+      throw SISDropError(
+        .dataError, "nothing re-delivered: \(plan.errors.count) problem(s) remain: "
+          + plan.errors.prefix(5).map { "\($0[0]) \($0[1]) \($0[2]) \($0[3]): \($0[5])" }.joined(separator: "; "),
+        hint: plan.errors.first?[6])
+    }
+    let base = folder(workdir, batch: batch.id)
+    try FileSystem.makeDirectory(base)
+    let number = (try all(workdir, batch: batch.id).count) + 1
+    let id = "\(batch.id)-r\(number)"
+    let temporary = base + "/.r\(number).tmp-\(getpid())"
+    let final = base + "/r\(number)"
+    try FileSystem.removeTree(temporary)
+    try FileSystem.makeDirectory(temporary)
+    do {
+      let context = try DeliverStage.makeContext(workdir, batch: batch, config: config, prefix: id, snapshot: snapshot)
+      _ = try DeliverStage.write(plan, profile: profile, context: context, folder: temporary)
+      try FileSystem.syncTree(temporary)
+      try FileSystem.rename(temporary, to: final)
+      try FileSystem.syncDirectory(base)
+    } catch {
+      try? FileSystem.removeTree(temporary)
+      throw error
+    }
+    _ = try Publisher.publish(batch: id, deliverFolder: final, outbox: workdir.outbox(config))
+    _ = try? BatchReport.write(workdir: workdir, batch: batch)
+    log("re-delivery \(id): \(plan.delivered.count) submissions delivered, \(Set(plan.errors.map { $0[0] }).count) still in error")
+    return Result(id: id, folder: final, delivered: plan.delivered.map { $0[0] }, errors: plan.errors)
+  }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import SISDrop
+
+/// `sisdrop correct`: records a corrected value for one field of a submission record.
+public struct CorrectCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "correct", abstract: "Correct one field of a submission record before it is delivered again.",
+    discussion: """
+      The seed's "rectify incorrect values and click Deliver Record again": the value is checked and
+      kept in state.sqlite; the deliver stage (and `sisdrop-deliver --only ID`) applies it. Names,
+      birth date, gender and state id decided the match and are corrected in the enrollment system.
+      --file reads a corrections.csv (Submission_ID, Schema, Seq, Field, Value); the same file put in
+      the inbox is taken by `sisdrop run` and `sisdrop-deliver`.
+      Exit codes: 0 recorded, 64 a field that cannot be corrected, 65 a bad value, 66 unknown submission.
+      """)
+  @OptionGroup var workDir: WorkDirOptions
+  @Argument(help: "The submission id.") var submission: String?
+  @Argument(help: "The field (e.g. Grade_Level, SchoolID, Zip, Email).") var field: String?
+  @Argument(help: "The corrected value.") var value: String?
+  @Option(help: "student or contact.") var schema: String = "student"
+  @Option(help: "The student's place in the submission, or the contact's Contact_Seq.") var seq: Int = 1
+  @Option(help: "A corrections.csv to record instead.") var file: String?
+  public init() {}
+
+  public func validate() throws {
+    if file == nil && (submission == nil || field == nil || value == nil) {
+      throw ValidationError("give SUBMISSION FIELD VALUE, or --file corrections.csv")
+    }
+  }
+
+  public func run() throws {
+    try withLockedWorkDir(workDir.path) { workdir in
+      var corrections: [Correction]
+      if let file {
+        corrections = try Corrections.read(path: FileSystem.absolute(file))
+      } else {
+        corrections = [try Corrections.make(submissionID: submission ?? "", schema: schema, seq: seq, field: field ?? "", value: value ?? "",
+                                             source: "command")]
+      }
+      corrections = try Corrections.bind(corrections, state: workdir.state)
+      try workdir.state.saveCorrections(corrections)
+      if workDir.json { try printJSON(corrections) } else {
+        for c in corrections { print("recorded: \(c.submissionID) \(c.schema) \(c.seq) \(c.field) = \(c.value)") }
+        let ids = Array(Set(corrections.map(\.submissionID))).sorted().joined(separator: ",")
+        print("deliver it again with: sisdrop-deliver --only \(ids)")
+      }
+    }
+  }
+}
+
+/// `sisdrop report`: writes a batch's report.html and prints its path.
+public struct ReportCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "report", abstract: "Write the batch report (report.html) and print its path.",
+    discussion: "One self-contained page: counts, the review queue with candidates side by side, errors and the commands that resolve them.")
+  @OptionGroup var workDir: WorkDirOptions
+  @Option(help: "The batch (default: the open batch, else the newest).") var batch: String?
+  public init() {}
+
+  public func run() throws {
+    try withLockedWorkDir(workDir.path) { workdir in
+      let record: BatchRecord
+      if let batch { record = try workdir.batch(batch) } else if let open = try workdir.state.openBatch() { record = open } else {
+        guard let newest = try workdir.state.allBatches().last else {
+          throw SISDropError(.noInput, "no batches yet", at: SourceLocation(path: workdir.root), hint: "run `sisdrop run` first")
+        }
+        record = newest
+      }
+      let path = try BatchReport.write(workdir: workdir, batch: record)
+      if workDir.json { print("{\"report\": \"\(path)\"}") } else { print(path) }
+    }
+  }
+}
+
+/// `sisdrop tardies`: the Raptor tardy feed into an attendance import file.
+public struct TardiesCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "tardies", abstract: "Deliver Raptor tardies as an SIS attendance import file.",
+    discussion: """
+      Reads tardies.csv from the inbox (or --file), maps buildings with building_map.csv and reasons
+      with tardy_codes.csv (Active only), checks students and schools against the newest SIS snapshot,
+      and publishes tardies/<run>/<run>_attendance.* to the outbox. Unknown buildings, students and
+      unmapped or inactive reasons go to errors.csv; a tardy already sent is listed in duplicates.csv.
+      Exit codes: 0 done, 66 no tardies file or no snapshot yet, 75 busy, 78 bad mapping file or field policy.
+      """)
+  @OptionGroup var workDir: WorkDirOptions
+  @Option(help: "The pipeline file.") var pipeline: String
+  @Option(help: "A tardies.csv to read instead of the inbox's.") var file: String?
+  public init() {}
+
+  public func run() throws {
+    let config = try guarded { try PipelineConfig.load(path: pipeline) }
+    try withLockedWorkDir(workDir.path(for: config)) { workdir in
+      let result = try TardyFeed.run(workdir: workdir, config: config, input: file.map { FileSystem.absolute($0) }, log: logger(quiet: workDir.json))
+      if workDir.json { try printJSON(result) } else {
+        print("tardies \(result.run): \(result.delivered) delivered, \(result.errors) in error, \(result.duplicates) already sent")
+        for file in result.files { print("  \(workdir.outbox(config))/\(file)") }
+        if result.errors > 0 { print("  errors: \(result.folder)/errors.csv") }
+      }
+    }
+  }
+}

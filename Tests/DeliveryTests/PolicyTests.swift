@@ -1,0 +1,57 @@
+import Foundation
+@testable import SISDrop
+import Testing
+import _SISDropTestSupport
+
+/// Plugin.xml is the field policy: a profile column whose field is not granted FullAccess stops
+/// the run at the start with exit 78 naming the column, table and field.
+@Suite struct FieldPolicyTests {
+  /// A pipeline like demo.yaml in `folder`, with absolute paths, another Plugin.xml and profile.
+  func pipeline(in folder: String, plugin: String, profile: String) throws -> String {
+    var text = try readText(Checkout.pipeline("demo"))
+    text = text.replacingOccurrences(of: "../Fixtures/", with: Checkout.root + "/Fixtures/")
+      .replacingOccurrences(of: "plugin: " + Checkout.root + "/Fixtures/demo-district/config/Plugin.xml", with: "plugin: " + plugin)
+      .replacingOccurrences(of: "  profile: csv", with: "  profile: \(profile)")
+    return try writeFile(folder + "/pipeline.yaml", text)
+  }
+
+  @Test(arguments: [("csv", "Grade_Level", "Grade_Level"), ("oneroster", "grades", "Grade_Level"), ("xml", "Grade_Level", "Grade_Level")])
+  func aMappedFieldWithoutFullAccessExits78(profile: String, column: String, field: String) throws {
+    try withTemporaryFolder { root in
+      let plugin = try writeFile(
+        root + "/Plugin.xml",
+        try readText(Checkout.demoDistrict + "/config/Plugin.xml").replacingOccurrences(
+          of: "<field table=\"Students\" field=\"Grade_Level\" access=\"FullAccess\"/>",
+          with: "<field table=\"Students\" field=\"Grade_Level\" access=\"ViewOnly\"/>"))
+      let path = try pipeline(in: root, plugin: plugin, profile: profile)
+      let workdir = try WorkDir(root: root + "/work")
+      try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: try PipelineConfig.load(path: path), xml: false)
+      let result = try runTool("sisdrop", ["run", "--pipeline", path, "--workdir", root + "/work"])
+      #expect(result.status == 78, "\(result.stderr)")
+      #expect(result.stderr.contains("'\(column)'") && result.stderr.contains("Students.\(field)") && result.stderr.contains(plugin),
+              "\(result.stderr)")
+      // Stopped at the start: no batch opened, the inbox untouched, nothing in the outbox.
+      #expect(try workdir.state.allBatches().isEmpty)
+      #expect(FileSystem.exists(root + "/work/inbox/submissions.csv"))
+      #expect(files(below: root + "/work/outbox").isEmpty)
+    }
+  }
+
+  @Test func theDemoPluginGrantsEveryProfileColumn() throws {
+    let plugin = try PluginManifest.load(path: Checkout.demoDistrict + "/config/Plugin.xml")
+    for name in ["demo", "demo-oneroster-delivery", "demo-xml-delivery"] {
+      let config = try PipelineConfig.load(path: Checkout.pipeline(name))
+      try DeliveryProfiles.checkPolicy(DeliveryProfiles.make(config), plugin: plugin, pluginPath: nil, kinds: Set(DeliveryKind.allCases))
+    }
+  }
+
+  @Test func aProfileThatNamesAnUnknownFieldIsAConfigurationErrorWithItsLine() throws {
+    let yaml = "version: 1\ndelivery:\n  profile: csv\n  csv:\n    files:\n      students_new:\n        - Last_Name\n        - Nickname\n"
+    let error = try #require(throws: SISDropError.self) { try PipelineConfig.parse(bytes: Array(yaml.utf8), path: "/p.yaml") }
+    #expect(error.status == .configuration && error.location?.line == 8 && error.message.contains("Nickname"))
+    let unknown = try #require(throws: SISDropError.self) {
+      try PipelineConfig.parse(bytes: Array("version: 1\ndelivery:\n  profile: edifact\n".utf8), path: "/p.yaml")
+    }
+    #expect(unknown.status == .configuration && unknown.location?.line == 3)
+  }
+}

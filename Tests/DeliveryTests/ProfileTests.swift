@@ -1,0 +1,147 @@
+import Foundation
+@testable import SISDrop
+import Testing
+import _SISDropTestSupport
+
+/// The demo district's delivery in each profile against golden files in
+/// `Fixtures/demo-district/golden/<profile>/` (the batch id written as BATCH, its opening time as
+/// OPENED_AT). Regenerate after a deliberate change with SISDROP_UPDATE_GOLDEN=1, then read the diff.
+@Suite struct GoldenProfileTests {
+  @Test(arguments: [("demo", "csv"), ("demo-oneroster-delivery", "oneroster"), ("demo-xml-delivery", "xml")])
+  func demoDeliveryMatchesGoldenFiles(pipeline: String, profile: String) throws {
+    try withTemporaryFolder { root in
+      let (workdir, summary, config) = try runDemo(root, pipeline: pipeline)
+      let batch = try workdir.batch(summary.batch)
+      let outbox = workdir.outbox(config)
+      let golden = Checkout.demoDistrict + "/golden/" + profile
+      let update = ProcessInfo.processInfo.environment["SISDROP_UPDATE_GOLDEN"] == "1"
+      var produced: [String: String] = [:]
+      for name in files(below: outbox) where !name.hasPrefix(".sisdrop-staging") && !name.hasSuffix(".ready") {
+        let text = try readText(outbox + "/" + name)
+        produced[name.replacingOccurrences(of: batch.id, with: "BATCH")] =
+          text.replacingOccurrences(of: batch.id, with: "BATCH").replacingOccurrences(of: batch.openedAt, with: "OPENED_AT")
+      }
+      for name in ["errors.csv", "held.csv"] {
+        produced[name] = try readText(workdir.stageFolder(batch.id, .deliver) + "/" + name)
+      }
+      if update {
+        try? FileManager.default.removeItem(atPath: golden)
+        for (name, text) in produced { try writeFile(golden + "/" + name, text) }
+      }
+      #expect(files(below: golden) == produced.keys.sorted(), "the files of the \(profile) profile")
+      for (name, text) in produced {
+        let expected = try readText(golden + "/" + name)
+        #expect(text == expected, "\(profile): \(name) differs from its golden file")
+      }
+      // The ready file lists every published file with its hash, size and rows, and comes last.
+      let ready = try csvRows(outbox + "/" + Publisher.readyName(batch.id)).dropFirst()
+      #expect(ready.map { $0[0] }.sorted() == files(below: outbox).filter { !$0.hasSuffix(".ready") && !$0.hasPrefix(".") })
+      for row in ready {
+        let (hash, size) = try SHA256.file(at: outbox + "/" + row[0])
+        #expect(row[1] == hash && row[2] == String(size), "\(row[0])")
+        #expect(Int(row[3]) == (try csvRowsOrElements(outbox + "/" + row[0])), "rows of \(row[0])")
+      }
+    }
+  }
+
+  /// Data rows of a CSV file, or record elements of an XML delivery file.
+  func csvRowsOrElements(_ path: String) throws -> Int {
+    if path.hasSuffix(".xml") {
+      let root = try XMLStreamReader(path: path).readDocument()
+      return root.children.count
+    }
+    return try csvRows(path).count - 1
+  }
+}
+
+/// Small records written by each profile: every byte can be checked by eye.
+@Suite struct ProfileUnitTests {
+  static let newStudent = DeliveryRecord(
+    kind: .studentsNew, submissionID: "S-1", seq: 1,
+    fields: ["Submission_ID": "S-1", "Student_Ref": "S-1/1", "First_Name": "Zoë", "Last_Name": "O'Neil, Jr", "DOB": "2015-07-04",
+             "Gender": "F", "Grade_Level": "0", "SchoolID": "0101", "Zip": "01108", "State_StudentNumber": "0042"])
+  static let update = DeliveryRecord(
+    kind: .studentsUpdate, submissionID: "S-2", seq: 1,
+    fields: ["Submission_ID": "S-2", "Student_Ref": "S-2/1", "Student_Number": "000123", "First_Name": "Ann", "Last_Name": "Lee",
+             "DOB": "2014-01-02", "Grade_Level": "4", "SchoolID": "0101", "Street": "1 <Main> & Co"],
+    changed: ["Grade_Level", "Street"])
+  static let context = DeliveryContext(prefix: "B1", batchTime: "2026-11-23T10:00:00Z", districtName: "D", schools: ["0101": "Lincoln"])
+
+  func columns(_ names: [String]) -> [DeliveryColumn] { names.map { DeliveryColumn(name: $0, field: $0) } }
+
+  @Test func configurableCSVWritesDelimiterDateFormatIdentifiersAsTextAndUpdatesWithChangedFieldsOnly() throws {
+    try withTemporaryFolder { folder in
+      var config = CSVProfileConfig()
+      config.writer = CSVWriterOptions(delimiter: UInt8(ascii: "\t"), lineEnding: .lf, encoding: .utf8BOM)
+      config.dateFormat = .iso
+      config.files = [
+        "students_new": columns(["Student_Ref", "State_StudentNumber", "Last_Name", "DOB", "Grade_Level", "SchoolID", "Zip"]),
+        "students_update": columns(["Student_Number", "Grade_Level", "Street", "Last_Name"]),
+      ]
+      let files = try CSVProfile(config: config).write(
+        [Self.newStudent, Self.update], kinds: [.studentsNew, .studentsUpdate], context: Self.context, folder: folder)
+      #expect(files.map(\.name) == ["B1_students_new.csv", "B1_students_update.csv"])
+      let new = try FileSystem.readFile(folder + "/B1_students_new.csv")
+      #expect(Array(new.prefix(3)) == [0xEF, 0xBB, 0xBF])
+      #expect(String(decoding: new.dropFirst(3), as: UTF8.self)
+        == "Student_Ref\tState_StudentNumber\tLast_Name\tDOB\tGrade_Level\tSchoolID\tZip\nS-1/1\t0042\tO'Neil, Jr\t2015-07-04\t0\t0101\t01108\n")
+      // The unchanged Last_Name stays blank: an update never rewrites what did not change.
+      #expect(String(decoding: try FileSystem.readFile(folder + "/B1_students_update.csv").dropFirst(3), as: UTF8.self) == "Student_Number\tGrade_Level\tStreet\tLast_Name\n000123\t4\t1 <Main> & Co\t\n")
+    }
+  }
+
+  @Test func mmddyyyyQuotingAndCRLF() throws {
+    try withTemporaryFolder { folder in
+      var config = CSVProfileConfig()
+      config.files = ["students_new": columns(["Last_Name", "DOB", "SchoolID"])]
+      config.writer.quoteAll = true
+      _ = try CSVProfile(config: config).write([Self.newStudent], kinds: [.studentsNew], context: Self.context, folder: folder)
+      #expect(try readText(folder + "/B1_students_new.csv") == "\"Last_Name\",\"DOB\",\"SchoolID\"\r\n\"O'Neil, Jr\",\"07/04/2015\",\"0101\"\r\n")
+    }
+  }
+
+  @Test func windows1252RefusesAValueItCannotHoldAsARecordProblemNeverAQuestionMark() throws {
+    var config = CSVProfileConfig()
+    config.writer.encoding = .windows1252
+    let profile = CSVProfile(config: config)
+    #expect(profile.problem(with: Self.newStudent) == nil)  // ë is in Windows-1252
+    var han = Self.newStudent
+    han.fields["First_Name"] = "李"
+    let problem = try #require(profile.problem(with: han))
+    #expect(problem.field == "First_Name" && problem.value == "李" && problem.reason.contains("windows-1252"))
+    try withTemporaryFolder { folder in
+      config.files = ["students_new": columns(["First_Name", "Last_Name"])]
+      _ = try CSVProfile(config: config).write([Self.newStudent], kinds: [.studentsNew], context: Self.context, folder: folder)
+      #expect(try FileSystem.readFile(folder + "/B1_students_new.csv") == Array("First_Name,Last_Name\r\nZo".utf8) + [0xEB] + Array(",\"O'Neil, Jr\"\r\n".utf8))
+    }
+  }
+
+  @Test func xmlProfileWritesOneElementPerRecordEscapedAndUpdatesWithKeyAndChangedFieldsOnly() throws {
+    try withTemporaryFolder { folder in
+      var config = CSVProfileConfig()
+      config.files = [
+        "students_update": columns(["Student_Number", "Submission_ID", "First_Name", "Grade_Level", "Street"]),
+        "students_new": columns(["Student_Ref", "DOB", "SchoolID"]),
+      ]
+      let written = try XMLProfile(config: config).write(
+        [Self.newStudent, Self.update], kinds: [.studentsNew, .studentsUpdate], context: Self.context, folder: folder)
+      #expect(written == [WrittenFile(name: "B1_students_new.xml", rows: 1), WrittenFile(name: "B1_students_update.xml", rows: 1)])
+      #expect(try readText(folder + "/B1_students_update.xml") == """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <students_update batch="B1">
+          <student>
+            <Student_Number>000123</Student_Number>
+            <Submission_ID>S-2</Submission_ID>
+            <Grade_Level>4</Grade_Level>
+            <Street>1 &lt;Main&gt; &amp; Co</Street>
+          </student>
+        </students_update>
+
+        """)
+      #expect(try readText(folder + "/B1_students_new.xml").contains("<DOB>2015-07-04</DOB>"))
+      var control = Self.newStudent
+      control.fields["SchoolID"] = "01\u{01}01"
+      #expect(XMLProfile(config: config).problem(with: control)?.field == "SchoolID")
+    }
+  }
+}
