@@ -80,10 +80,20 @@ public enum PipelineRunner {
     }
     // corrections.csv in the inbox: recorded before deliver applies corrections. A bad file stays
     // in the inbox, named in the log; it never stops the night's delivery.
-    do {
-      try Corrections.importInbox(workdir: workdir, config: try workdir.config(for: batch))
-    } catch let error as SISDropError where [.dataError, .usage, .noInput].contains(error.status) {
-      log("\(Corrections.inboxFileName) not taken, left in the inbox: \(error)")
+    // Only once completely uploaded (the inbox's pickup rules): a half-uploaded file can parse cleanly.
+    let batchConfig = try workdir.config(for: batch)
+    let inbox = Inbox(path: workdir.inbox(batchConfig), config: batchConfig)
+    let corrections = Corrections.inboxFileName
+    if FileSystem.exists(inbox.path + "/" + corrections),
+      case .arriving(let why) = inbox.readiness(of: corrections, writers: OpenWriters.scan(folder: inbox.path, names: [corrections]))
+    {
+      log("\(corrections) is still arriving (\(why)): taken by a later run")
+    } else {
+      do {
+        try Corrections.importInbox(workdir: workdir, config: batchConfig)
+      } catch let error as SISDropError where [.dataError, .usage, .noInput].contains(error.status) {
+        log("\(corrections) not taken, left in the inbox: \(error)")
+      }
     }
     var ran: [String] = []
     for stage in Stage.allCases where StageRunner.problem(with: stage, workdir: workdir, batch: batch.id) != nil {
