@@ -219,6 +219,106 @@ public final class XMLStreamReader {
     }
   }
 
+  /// Walks flat records for large exports (`<students><student><First_Name>…`): for each element
+  /// named `recordName`, the direct text of each child element goes into `record` at the index
+  /// `fieldIndex` gives for the child's local name (nil: not a field, reported through `unknown`
+  /// once per name). Text of deeper elements is ignored, as in `forEachElement`'s trees.
+  ///
+  /// No String is made per node: libxml2 interns element names in its dictionary, so a name is
+  /// looked up once per distinct pointer (checked with `strcmp`), and text is copied as bytes.
+  /// Returns normally only after a clean end of the document, like `forEachElement`.
+  ///
+  /// - Throws: `SISDropError` (65) for malformed or unsafe XML, with the line.
+  func forEachFlatRecord(
+    named recordName: String, into record: FlatRecord, fieldIndex: (String) -> Int?, unknown: (String) -> Void,
+    _ body: (FlatRecord) throws -> Void
+  ) throws {
+    var names: [UnsafeRawPointer: Int] = [:]  // interned local name → field index, -1 when not a field
+    func index(of pointer: UnsafePointer<xmlChar>) -> Int {
+      if let known = names[UnsafeRawPointer(pointer)] { return known }
+      let name = String(cString: pointer)
+      let index = fieldIndex(name) ?? -1
+      if index < 0 { unknown(name) }
+      names[UnsafeRawPointer(pointer)] = index
+      return index
+    }
+    let elementType = Int32(XML_READER_TYPE_ELEMENT.rawValue)
+    let endType = Int32(XML_READER_TYPE_END_ELEMENT.rawValue)
+    var recordPointer: UnsafeRawPointer?  // the interned record name, once seen
+    while try step() {
+      let type = xmlTextReaderNodeType(reader)
+      try refuseUnsafeNode(type)
+      guard type == elementType, let local = xmlTextReaderConstLocalName(reader) else { continue }
+      if rootName == nil {
+        rootName = String(cString: local)
+        rootNamespace = string(xmlTextReaderConstNamespaceUri(reader))
+        rootAttributes = readAttributes()
+        if rootName != recordName { continue }
+      }
+      if UnsafeRawPointer(local) != recordPointer {
+        guard String(cString: local) == recordName else { continue }
+        recordPointer = UnsafeRawPointer(local)
+      }
+      record.start(line: line)
+      let attributes = xmlTextReaderHasAttributes(reader) == 1 ? readAttributes() : []
+      if xmlTextReaderIsEmptyElement(reader) != 1 {
+        var depth = 0  // 0: directly inside the record, 1: inside a field element, deeper: ignored
+        var field = -1
+        var fieldStart = 0
+        var ended = false
+        while try step() {
+          let type = xmlTextReaderNodeType(reader)
+          try refuseUnsafeNode(type)
+          if type == elementType {
+            if depth == 0 {
+              guard let child = xmlTextReaderConstLocalName(reader) else { continue }
+              let childIndex = index(of: child)
+              if xmlTextReaderIsEmptyElement(reader) == 1 {
+                if childIndex >= 0 { record.set(childIndex, from: record.bytes.count, child: true) }
+              } else {
+                field = childIndex
+                fieldStart = record.bytes.count
+                depth = 1
+              }
+            } else if xmlTextReaderIsEmptyElement(reader) != 1 {
+              depth += 1
+            }
+          } else if type == endType {
+            if depth == 0 {
+              ended = true
+              break
+            }
+            if depth == 1 && field >= 0 { record.set(field, from: fieldStart, child: true) }
+            depth -= 1
+          } else if depth == 1 && field >= 0 {
+            switch UInt32(type) {
+            case XML_READER_TYPE_TEXT.rawValue, XML_READER_TYPE_CDATA.rawValue,
+              XML_READER_TYPE_SIGNIFICANT_WHITESPACE.rawValue, XML_READER_TYPE_WHITESPACE.rawValue:
+              if let value = xmlTextReaderConstValue(reader) {
+                record.bytes.append(contentsOf: UnsafeBufferPointer(start: value, count: strlen(value)))
+              }
+            default:
+              break
+            }
+          }
+        }
+        if !ended { throw failure("the file ends inside <\(recordName)>") }
+      }
+      for attribute in attributes {
+        if let index = fieldIndex(attribute.name) {
+          let start = record.bytes.count
+          record.bytes.append(contentsOf: attribute.value.utf8)
+          record.set(index, from: start, child: false)
+        }
+      }
+      try body(record)
+    }
+    if rootName == nil {
+      throw SISDropError.dataError("the file has no XML root element", at: SourceLocation(path: path, line: 1),
+                                   hint: "upload a complete XML export")
+    }
+  }
+
   /// Reads the whole document as one tree (for small files such as Plugin.xml).
   public func readDocument() throws -> XMLElementNode {
     var root: XMLElementNode?
@@ -239,3 +339,45 @@ public final class XMLStreamReader {
 }
 
 @available(*, unavailable) extension XMLStreamReader: Sendable {}
+
+/// One flat record element as `XMLStreamReader.forEachFlatRecord` reads it: the text of each
+/// field, as bytes in one buffer; reused from record to record.
+final class FlatRecord {
+  var bytes: [UInt8] = []
+  /// Per field: where its text is in `bytes` (start, end); start < 0 when the record has no value for it.
+  private(set) var starts: [Int]
+  private(set) var ends: [Int]
+  /// Per field: whether a child element carried it (an attribute alone does not count).
+  private(set) var hasChild: [Bool]
+  private(set) var line = 0
+
+  init(fieldCount: Int) {
+    starts = [Int](repeating: -1, count: fieldCount)
+    ends = [Int](repeating: 0, count: fieldCount)
+    hasChild = [Bool](repeating: false, count: fieldCount)
+    bytes.reserveCapacity(1024)
+  }
+
+  func start(line: Int) {
+    self.line = line
+    bytes.removeAll(keepingCapacity: true)
+    for i in starts.indices {
+      starts[i] = -1
+      hasChild[i] = false
+    }
+  }
+
+  /// Field `index` is `bytes[start...]` (the last one given wins, as for repeated elements).
+  func set(_ index: Int, from start: Int, child: Bool) {
+    starts[index] = start
+    ends[index] = bytes.count
+    if child { hasChild[index] = true }
+  }
+
+  @inline(__always)
+  func withValue<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+    let start = starts[index]
+    if start < 0 { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
+    return try bytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[start..<ends[index]])) }
+  }
+}
