@@ -117,6 +117,12 @@ public final class CSVReader {
     return try bytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[start..<end])) }
   }
 
+  /// Calls `body` with the current record's bytes and where each field ends in them.
+  @inline(__always)
+  public func withRecord<R>(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<Int>) throws -> R) rethrows -> R {
+    try bytes.withUnsafeBufferPointer { bytes in try fieldEnds.withUnsafeBufferPointer { try body(bytes, $0) } }
+  }
+
   /// Reads the next record into the reader's buffer, without making a String per field: the
   /// snapshot load normalizes and stores straight from these bytes. Returns false at the end.
   ///

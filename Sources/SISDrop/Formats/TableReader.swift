@@ -50,6 +50,8 @@ public final class CSVTableReader: RecordSource {
   private let reader: CSVReader
   private var columnToField: [Int?] = []
   private var fieldToColumn: [Int] = []
+  private var starts: [Int] = []
+  private var ends: [Int] = []
   private let headerCount: Int
 
   /// Opens the file and reads its header.
@@ -93,13 +95,15 @@ public final class CSVTableReader: RecordSource {
     headerCount = header.fields.count
     fieldToColumn = [Int](repeating: -1, count: layout.fields.count)
     for (column, field) in columnToField.enumerated() { if let field { fieldToColumn[field] = column } }
+    starts = [Int](repeating: -1, count: layout.fields.count)
+    ends = [Int](repeating: 0, count: layout.fields.count)
   }
 
   public var bytesRead: Int64 { reader.bytesRead }
 
   public func next() throws -> TableRecord? {
     guard try readRecord() else { return nil }
-    let values = (0..<layout.fields.count).map { field in withValue(field) { String(decoding: $0, as: UTF8.self) } }
+    let values = withValues { values in (0..<values.count).map { String(decoding: values[$0], as: UTF8.self) } }
     return TableRecord(values: values, location: SourceLocation(path: path, line: recordLine), problem: recordProblem)
   }
 
@@ -121,18 +125,60 @@ public final class CSVTableReader: RecordSource {
           location: SourceLocation(path: path, line: reader.recordLine),
           reason: "ragged row: \(count) fields, the header has \(headerCount)")
       }
+      // Where each layout field is in the record's bytes (-1: no such column in this record).
+      var starts = self.starts, ends = self.ends
+      self.starts = []
+      self.ends = []
+      reader.withRecord { _, fieldEnds in
+        for (field, column) in fieldToColumn.enumerated() {
+          if column < 0 || column >= fieldEnds.count {
+            starts[field] = -1
+          } else {
+            starts[field] = column == 0 ? 0 : fieldEnds[column - 1]
+            ends[field] = fieldEnds[column]
+          }
+        }
+      }
+      self.starts = starts
+      self.ends = ends
       return true
     }
     return false
   }
 
+  /// Calls `body` with the current record's values by layout field (valid inside `body` only).
+  @inline(__always)
+  public func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R {
+    try reader.withRecord { bytes, _ in
+      try starts.withUnsafeBufferPointer { starts in
+        try ends.withUnsafeBufferPointer { ends in
+          try body(RecordValues(base: bytes.baseAddress, starts: starts.baseAddress!, ends: ends.baseAddress!, count: starts.count))
+        }
+      }
+    }
+  }
+
   /// Calls `body` with the bytes of layout field `field` in the current record (empty when the
   /// file has no such column); the bytes are valid inside `body` only.
-  @inline(__always)
   public func withValue<R>(_ field: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-    let column = fieldToColumn[field]
-    if column < 0 || column >= reader.fieldCount { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
-    return try reader.withField(column, body)
+    try withValues { try body($0[field]) }
+  }
+}
+
+/// One record's values as bytes, by layout field: valid only inside the closure that hands it out.
+public struct RecordValues {
+  let base: UnsafePointer<UInt8>?
+  let starts: UnsafePointer<Int>
+  let ends: UnsafePointer<Int>
+  /// The number of layout fields.
+  public let count: Int
+
+  /// The bytes of layout field `field` (empty when the record has no value for it).
+  @inline(__always)
+  public subscript(field: Int) -> UnsafeBufferPointer<UInt8> {
+    let start = starts[field]
+    guard start >= 0, let base else { return UnsafeBufferPointer(start: nil, count: 0) }
+    return UnsafeBufferPointer(start: base + start, count: ends[field] - start)
   }
 }
 
@@ -155,7 +201,7 @@ public final class XMLTableReader {
   /// Streams every record to `body`; returns normally only after a clean end of the document.
   public func forEachRecord(_ body: (TableRecord) throws -> Void) throws {
     try forEachRawRecord { record in
-      let values = (0..<layout.fields.count).map { field in record.withValue(field) { String(decoding: $0, as: UTF8.self) } }
+      let values = record.withValues { values in (0..<values.count).map { String(decoding: values[$0], as: UTF8.self) } }
       try body(TableRecord(values: values, location: record.location, problem: record.recordProblem))
     }
   }
@@ -172,7 +218,7 @@ public final class XMLTableReader {
       unknown: { name in if unknown.insert(name).inserted { unknownColumns.append(name) } }
     ) { record in
       var problem: RecordProblem?
-      for field in required where !record.hasChild[field.index] && record.withValue(field.index, { $0.isEmpty }) {
+      for field in required where !record.hasChild[field.index] && record.withValues({ $0[field.index].isEmpty }) {
         problem = RecordProblem(
           location: SourceLocation(path: path, line: record.line, element: layout.recordElement), reason: "missing element <\(field.name)>")
         break
@@ -193,7 +239,9 @@ public struct XMLTableRecord {
   public var location: SourceLocation { SourceLocation(path: path, line: record.line, element: element) }
 
   @inline(__always)
+  public func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R { try record.withValues(body) }
+
   public func withValue<R>(_ field: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-    try record.withValue(field, body)
+    try record.withValues { try body($0[field]) }
   }
 }

@@ -244,6 +244,9 @@ public final class XMLStreamReader {
     }
     let elementType = Int32(XML_READER_TYPE_ELEMENT.rawValue)
     let endType = Int32(XML_READER_TYPE_END_ELEMENT.rawValue)
+    let textType = Int32(XML_READER_TYPE_TEXT.rawValue), cdataType = Int32(XML_READER_TYPE_CDATA.rawValue)
+    let whitespaceType = Int32(XML_READER_TYPE_WHITESPACE.rawValue)
+    let significantWhitespaceType = Int32(XML_READER_TYPE_SIGNIFICANT_WHITESPACE.rawValue)
     var recordPointer: UnsafeRawPointer?  // the interned record name, once seen
     while try step() {
       let type = xmlTextReaderNodeType(reader)
@@ -259,7 +262,19 @@ public final class XMLStreamReader {
         guard String(cString: local) == recordName else { continue }
         recordPointer = UnsafeRawPointer(local)
       }
-      record.start(line: line)
+      // The record's storage in locals while it is read (class properties in the loop cost
+      // exclusivity checks), handed back before `body`.
+      var bytes = record.bytes, starts = record.starts, ends = record.ends, hasChild = record.hasChild
+      record.bytes = []
+      record.starts = []
+      record.ends = []
+      record.hasChild = []
+      bytes.removeAll(keepingCapacity: true)
+      for i in starts.indices {
+        starts[i] = -1
+        hasChild[i] = false
+      }
+      record.line = line
       let attributes = xmlTextReaderHasAttributes(reader) == 1 ? readAttributes() : []
       if xmlTextReaderIsEmptyElement(reader) != 1 {
         var depth = 0  // 0: directly inside the record, 1: inside a field element, deeper: ignored
@@ -268,16 +283,19 @@ public final class XMLStreamReader {
         var ended = false
         while try step() {
           let type = xmlTextReaderNodeType(reader)
-          try refuseUnsafeNode(type)
           if type == elementType {
             if depth == 0 {
               guard let child = xmlTextReaderConstLocalName(reader) else { continue }
               let childIndex = index(of: child)
               if xmlTextReaderIsEmptyElement(reader) == 1 {
-                if childIndex >= 0 { record.set(childIndex, from: record.bytes.count, child: true) }
+                if childIndex >= 0 {
+                  starts[childIndex] = bytes.count
+                  ends[childIndex] = bytes.count
+                  hasChild[childIndex] = true
+                }
               } else {
                 field = childIndex
-                fieldStart = record.bytes.count
+                fieldStart = bytes.count
                 depth = 1
               }
             } else if xmlTextReaderIsEmptyElement(reader) != 1 {
@@ -288,29 +306,33 @@ public final class XMLStreamReader {
               ended = true
               break
             }
-            if depth == 1 && field >= 0 { record.set(field, from: fieldStart, child: true) }
-            depth -= 1
-          } else if depth == 1 && field >= 0 {
-            switch UInt32(type) {
-            case XML_READER_TYPE_TEXT.rawValue, XML_READER_TYPE_CDATA.rawValue,
-              XML_READER_TYPE_SIGNIFICANT_WHITESPACE.rawValue, XML_READER_TYPE_WHITESPACE.rawValue:
-              if let value = xmlTextReaderConstValue(reader) {
-                record.bytes.append(contentsOf: UnsafeBufferPointer(start: value, count: strlen(value)))
-              }
-            default:
-              break
+            if depth == 1 && field >= 0 {
+              starts[field] = fieldStart  // the last one wins, as for repeated elements
+              ends[field] = bytes.count
+              hasChild[field] = true
             }
+            depth -= 1
+          } else if type == textType || type == cdataType || type == whitespaceType || type == significantWhitespaceType {
+            if depth == 1 && field >= 0, let value = xmlTextReaderConstValue(reader) {
+              bytes.append(contentsOf: UnsafeBufferPointer(start: value, count: strlen(value)))
+            }
+          } else {
+            try refuseUnsafeNode(type)
           }
         }
         if !ended { throw failure("the file ends inside <\(recordName)>") }
       }
       for attribute in attributes {
         if let index = fieldIndex(attribute.name) {
-          let start = record.bytes.count
-          record.bytes.append(contentsOf: attribute.value.utf8)
-          record.set(index, from: start, child: false)
+          starts[index] = bytes.count
+          bytes.append(contentsOf: attribute.value.utf8)
+          ends[index] = bytes.count
         }
       }
+      record.bytes = bytes
+      record.starts = starts
+      record.ends = ends
+      record.hasChild = hasChild
       try body(record)
     }
     if rootName == nil {
@@ -344,12 +366,12 @@ public final class XMLStreamReader {
 /// field, as bytes in one buffer; reused from record to record.
 final class FlatRecord {
   var bytes: [UInt8] = []
-  /// Per field: where its text is in `bytes` (start, end); start < 0 when the record has no value for it.
-  private(set) var starts: [Int]
-  private(set) var ends: [Int]
+  /// Per field: where its text is in `bytes`; start < 0 when the record has no value for it.
+  var starts: [Int]
+  var ends: [Int]
   /// Per field: whether a child element carried it (an attribute alone does not count).
-  private(set) var hasChild: [Bool]
-  private(set) var line = 0
+  var hasChild: [Bool]
+  var line = 0
 
   init(fieldCount: Int) {
     starts = [Int](repeating: -1, count: fieldCount)
@@ -358,26 +380,14 @@ final class FlatRecord {
     bytes.reserveCapacity(1024)
   }
 
-  func start(line: Int) {
-    self.line = line
-    bytes.removeAll(keepingCapacity: true)
-    for i in starts.indices {
-      starts[i] = -1
-      hasChild[i] = false
-    }
-  }
-
-  /// Field `index` is `bytes[start...]` (the last one given wins, as for repeated elements).
-  func set(_ index: Int, from start: Int, child: Bool) {
-    starts[index] = start
-    ends[index] = bytes.count
-    if child { hasChild[index] = true }
-  }
-
   @inline(__always)
-  func withValue<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-    let start = starts[index]
-    if start < 0 { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
-    return try bytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[start..<ends[index]])) }
+  func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R {
+    try bytes.withUnsafeBufferPointer { bytes in
+      try starts.withUnsafeBufferPointer { starts in
+        try ends.withUnsafeBufferPointer { ends in
+          try body(RecordValues(base: bytes.baseAddress, starts: starts.baseAddress!, ends: ends.baseAddress!, count: starts.count))
+        }
+      }
+    }
   }
 }

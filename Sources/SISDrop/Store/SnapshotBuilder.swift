@@ -183,7 +183,7 @@ protocol ExportRecord {
   var recordProblem: RecordProblem? { get }
   /// Where the record is, for a report.
   var location: SourceLocation { get }
-  func withValue<R>(_ field: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R
+  func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R
 }
 
 extension CSVTableReader: ExportRecord {
@@ -224,18 +224,18 @@ struct RowNormalizer {
     }
     row.removeAll(keepingCapacity: true)
     ends.removeAll(keepingCapacity: true)
-    for field in kinds.indices {
-      if readable[field] {
-        let kind = kinds[field]
-        if !record.withValue(field, { normalizer.append(kind, $0, to: &row) }) { notADate(field) }
+    let kinds = self.kinds, readable = self.readable, keyFields = self.keyFields
+    record.withValues { values in
+      for field in kinds.indices {
+        if readable[field] && !normalizer.append(kinds[field], values[field], to: &row) { notADate(field) }
+        ends.append(row.count)
       }
-      ends.append(row.count)
-    }
-    if let (first, last) = keyFields {
-      if readable[first] { record.withValue(first) { normalizer.appendNameKey($0, to: &row) } }
-      ends.append(row.count)
-      if readable[last] { record.withValue(last) { normalizer.appendNameKey($0, to: &row) } }
-      ends.append(row.count)
+      if let (first, last) = keyFields {
+        if readable[first] { normalizer.appendNameKey(values[first], to: &row) }
+        ends.append(row.count)
+        if readable[last] { normalizer.appendNameKey(values[last], to: &row) }
+        ends.append(row.count)
+      }
     }
   }
 }
