@@ -53,10 +53,10 @@ public final class CSVReader {
   private var finished = false
 
   // The record being built: all field bytes back to back, and where each field ends.
-  private var bytes: [UInt8] = []
-  private var fieldEnds: [Int] = []
-  private var fieldLines: [Int] = []
-  private var fieldColumns: [Int] = []
+  private var bytes = GrowableBuffer<UInt8>(capacity: 4096)
+  private var fieldEnds = GrowableBuffer<Int>(capacity: 64)
+  private var fieldLines = GrowableBuffer<Int>(capacity: 64)
+  private var fieldColumns = GrowableBuffer<Int>(capacity: 64)
 
   private var line = 1
   private var lastRecordEndedByLineBreak = false
@@ -66,7 +66,6 @@ public final class CSVReader {
     self.path = path
     self.delimiter = dialect.delimiter
     self.source = try TextSource(path: path, encoding: dialect.encoding)
-    bytes.reserveCapacity(4096)
   }
 
   /// The encoding found (BOM) or assumed for this file.
@@ -112,15 +111,24 @@ public final class CSVReader {
   /// Calls `body` with the bytes of field `index` of the current record (valid inside `body` only).
   @inline(__always)
   public func withField<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-    let start = index == 0 ? 0 : fieldEnds[index - 1]
-    let end = fieldEnds[index]
-    return try bytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[start..<end])) }
+    try body(bytes.elements(index == 0 ? 0 : fieldEnds[index - 1], fieldEnds[index]))
   }
 
   /// Calls `body` with the current record's bytes and where each field ends in them.
   @inline(__always)
   public func withRecord<R>(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<Int>) throws -> R) rethrows -> R {
-    try bytes.withUnsafeBufferPointer { bytes in try fieldEnds.withUnsafeBufferPointer { try body(bytes, $0) } }
+    try body(UnsafeBufferPointer(bytes.elements()), UnsafeBufferPointer(fieldEnds.elements()))
+  }
+
+  /// The characters in `buffer[start..<end]` (UTF-8 continuation bytes do not count); `high` is
+  /// the OR of those bytes, so an ASCII run is counted without a second look.
+  @inline(__always)
+  static func characters(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ high: UInt8) -> Int {
+    var count = end - start
+    if high >= 0x80 {
+      for k in start..<end where buffer[k] & 0xC0 == 0x80 { count -= 1 }
+    }
+    return count
   }
 
   /// Reads the next record into the reader's buffer, without making a String per field: the
@@ -128,10 +136,6 @@ public final class CSVReader {
   ///
   /// - Throws: `SISDropError` (65) for a quote left open at the end of the file.
   public func readRecord() throws -> Bool {
-    bytes.removeAll(keepingCapacity: true)
-    fieldEnds.removeAll(keepingCapacity: true)
-    fieldLines.removeAll(keepingCapacity: true)
-    fieldColumns.removeAll(keepingCapacity: true)
     let startLine = line
     var problem: RecordProblem?
     var state = State.fieldStart
@@ -140,17 +144,18 @@ public final class CSVReader {
     var sawAnything = false
     let delimiter = self.delimiter
     lastRecordEndedByLineBreak = false
-    // The hot state lives in locals (class properties in a loop cost exclusivity checks).
+    // The hot state lives in locals (class properties in a loop cost exclusivity checks); the
+    // buffers are moved out and back (see GrowableBuffer).
     var bytes = self.bytes
     var fieldEnds = self.fieldEnds
     var fieldLines = self.fieldLines
     var fieldColumns = self.fieldColumns
     var line = self.line
     var column = self.column
-    self.bytes = []
-    self.fieldEnds = []
-    self.fieldLines = []
-    self.fieldColumns = []
+    bytes.removeAll()
+    fieldEnds.removeAll()
+    fieldLines.removeAll()
+    fieldColumns.removeAll()
     defer {
       self.bytes = bytes
       self.fieldEnds = fieldEnds
@@ -198,19 +203,18 @@ public final class CSVReader {
           case .unquoted:
             // A run of bytes that are neither the delimiter, a line break, a quote nor NUL.
             var j = i
-            var continuation = 0
+            var high: UInt8 = 0
             while j < end {
               let b = buffer[j]
               if b < 0x23 || b == delimiter {
                 if b == delimiter || b == 0x0A || b == 0x0D || b == 0x22 || b == 0 { break }
-              } else if b & 0xC0 == 0x80 {
-                continuation += 1
               }
+              high |= b
               j += 1
             }
             if j > i {
               bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i..<j]))
-              column += j - i - continuation
+              column += CSVReader.characters(buffer, i, j, high)
               i = j
               continue
             }
@@ -236,16 +240,16 @@ public final class CSVReader {
           case .quoted:
             // A run of bytes that are neither a quote, a line feed nor NUL.
             var j = i
-            var continuation = 0
+            var high: UInt8 = 0
             while j < end {
               let b = buffer[j]
               if b == 0x22 || b == 0x0A || b == 0 { break }
-              if b & 0xC0 == 0x80 { continuation += 1 }
+              high |= b
               j += 1
             }
             if j > i {
               bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i..<j]))
-              column += j - i - continuation
+              column += CSVReader.characters(buffer, i, j, high)
               i = j
               continue
             }
@@ -326,18 +330,17 @@ public final class CSVReader {
     }
 
     // UTF-8 is checked on bytes, and only in records that hold a byte above ASCII.
-    if problem == nil && !UTF8Check.isASCII(bytes) {
-      bytes.withUnsafeBufferPointer { buffer in
-        var start = 0
-        for (index, end) in fieldEnds.enumerated() {
-          if !UTF8Check.isValid(UnsafeBufferPointer(rebasing: buffer[start..<end])) {
-            problem = RecordProblem(
-              location: SourceLocation(path: path, line: fieldLines[index], column: fieldColumns[index]),
-              reason: "invalid UTF-8 in field \(index + 1) (if the file is Windows-1252, set its encoding in the pipeline config)")
-            break
-          }
-          start = end
+    if problem == nil && !UTF8Check.isASCII(UnsafeBufferPointer(bytes.elements())) {
+      var start = 0
+      for index in 0..<fieldEnds.count {
+        let end = fieldEnds[index]
+        if !UTF8Check.isValid(bytes.elements(start, end)) {
+          problem = RecordProblem(
+            location: SourceLocation(path: path, line: fieldLines[index], column: fieldColumns[index]),
+            reason: "invalid UTF-8 in field \(index + 1) (if the file is Windows-1252, set its encoding in the pipeline config)")
+          break
         }
+        start = end
       }
     }
     recordLine = startLine
@@ -349,22 +352,20 @@ public final class CSVReader {
 /// UTF-8 checks on bytes, as strict as `String(validating:as:)` (no overlong forms, surrogates
 /// or code points above U+10FFFF).
 enum UTF8Check {
-  static func isASCII(_ bytes: [UInt8]) -> Bool {
-    bytes.withUnsafeBufferPointer { buffer in
-      var i = 0
-      let count = buffer.count
-      guard let base = buffer.baseAddress else { return true }
-      let raw = UnsafeRawPointer(base)
-      while i + 8 <= count {
-        if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
-        i += 8
-      }
-      while i < count {
-        if buffer[i] >= 0x80 { return false }
-        i += 1
-      }
-      return true
+  static func isASCII(_ buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+    var i = 0
+    let count = buffer.count
+    guard let base = buffer.baseAddress else { return true }
+    let raw = UnsafeRawPointer(base)
+    while i + 8 <= count {
+      if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+      i += 8
     }
+    while i < count {
+      if buffer[i] >= 0x80 { return false }
+      i += 1
+    }
+    return true
   }
 
   static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Which rule of `FieldRules` a SIS export field takes in the snapshot.
-public enum FieldKind: Sendable, Hashable {
+public enum FieldKind: Int, Sendable, Hashable, CaseIterable {
   case text, name, date, gender, gradeLevel, phone, email, state
 
   /// The rule of each SIS export field (the rest are plain text).
@@ -29,8 +29,8 @@ public enum FieldKind: Sendable, Hashable {
 /// `scripts/bench/pipeline.sh`: a String per field, Foundation's NFC and decomposition).
 public struct FieldNormalizer {
   public let datePatterns: [DatePattern]
-  private var remembered: [FieldKind: [[UInt8]: (value: [UInt8], isDate: Bool)]] = [:]
-  private var rememberedKeys: [[UInt8]: [UInt8]] = [:]
+  private var remembered = [ByteMemo](repeating: ByteMemo(), count: FieldKind.allCases.count)
+  private var rememberedKeys = ByteMemo()
   /// Distinct values remembered per rule before the memory is cleared (flat memory at any size).
   static let memoryLimit = 50_000
 
@@ -57,7 +57,7 @@ public struct FieldNormalizer {
 
   /// Appends the normalized `input` to `out`; returns false for a DOB that is not a date (the
   /// text is then appended as it is, and the caller reports it).
-  public mutating func append(_ kind: FieldKind, _ input: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> Bool {
+  public mutating func append(_ kind: FieldKind, _ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) -> Bool {
     let start = out.count
     switch FieldBytes.appendText(input, to: &out) {
     case .notFast:
@@ -65,7 +65,7 @@ public struct FieldNormalizer {
     case .latin:
       // Latin letters outside ASCII: plain text is done; casing and the other rules take the reference.
       if kind == .text { return true }
-      out.removeSubrange(start...)
+      out.removeAll(from: start)
       return appendReference(kind, input, to: &out)
     case .ascii:
       if out.count == start { return true }
@@ -75,19 +75,20 @@ public struct FieldNormalizer {
     case .text:
       return true
     case .name:
-      out.withUnsafeMutableBufferPointer { FieldBytes.asciiName(UnsafeMutableBufferPointer(rebasing: $0[start...])) }
+      FieldBytes.asciiName(out.elements(from: start))
       return true
     case .date:
-      let date = out.withUnsafeBufferPointer { buffer -> (fits: Bool, date: CalendarDate?)? in
-        let text = UnsafeBufferPointer(rebasing: buffer[start...])
-        for pattern in datePatterns {
-          let result = pattern.match(bytes: text)
-          if result.fits { return result }
+      let text = UnsafeBufferPointer(out.elements(from: start))
+      var found: CalendarDate?
+      for pattern in datePatterns {
+        let result = pattern.match(bytes: text)
+        if result.fits {
+          found = result.date
+          break
         }
-        return nil
       }
-      guard let found = date?.date else { return false }
-      out.removeSubrange(start...)
+      guard let found else { return false }
+      out.removeAll(from: start)
       FieldBytes.appendISO(found, to: &out)
       return true
     case .gender:
@@ -100,19 +101,20 @@ public struct FieldNormalizer {
         }
       }
     case .gradeLevel:
-      let count = out.count - start
-      if count <= 2 && out[start...].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-        let number = out[start...].reduce(0) { $0 * 10 + Int($1 - 0x30) }
+      let digits = out.elements(from: start)
+      if digits.count <= 2 && digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+        let number = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
         if number > 12 { return true }  // not a grade: kept as exported
-        out.removeSubrange(start...)
-        out.append(contentsOf: String(number).utf8)
+        out.removeAll(from: start)
+        if number >= 10 { out.append(0x31) }
+        out.append(UInt8(0x30 + number % 10))
         return true
       }
     case .phone:
-      if out.count - start == 12 && FieldBytes.isDashedPhone(out[start...]) { return true }
+      if out.count - start == 12 && FieldBytes.isDashedPhone(UnsafeBufferPointer(out.elements(from: start))) { return true }
     case .email:
-      if FieldBytes.asciiEmail(&out, from: start) { return true }
-      return true  // not an address: the text was restored, kept as exported
+      FieldBytes.asciiEmail(out.elements(from: start))  // lower-cased if an address, else kept as exported
+      return true
     case .state:
       if out.count - start == 2 {
         let a = out[start] & ~0x20, b = out[start + 1] & ~0x20
@@ -123,36 +125,61 @@ public struct FieldNormalizer {
       }
       return true  // ASCII that is not two letters is kept as it is
     }
-    out.removeSubrange(start...)
+    out.removeAll(from: start)
     return appendReference(kind, input, to: &out)
   }
 
   /// Appends the comparison key of a name (`FieldRules.nameKey`) of the raw `input`.
-  public mutating func appendNameKey(_ input: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+  public mutating func appendNameKey(_ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) {
     if FieldBytes.appendASCIINameKey(input, to: &out) { return }
-    let key = Array(input)
-    if let known = rememberedKeys[key] {
-      out.append(contentsOf: known)
+    let hash = ByteMemo.hash(input)
+    if let known = rememberedKeys.find(input, hash: hash) {
+      known.value.withUnsafeBufferPointer { out.append(contentsOf: $0) }
       return
     }
     let value = Array(FieldRules.nameKey(String(decoding: input, as: UTF8.self)).utf8)
-    if rememberedKeys.count >= FieldNormalizer.memoryLimit { rememberedKeys.removeAll(keepingCapacity: true) }
-    rememberedKeys[key] = value
-    out.append(contentsOf: value)
+    if rememberedKeys.count >= FieldNormalizer.memoryLimit { rememberedKeys = ByteMemo() }
+    rememberedKeys.insert(input, hash: hash, value: value, flag: true)
+    value.withUnsafeBufferPointer { out.append(contentsOf: $0) }
   }
 
-  private mutating func appendReference(_ kind: FieldKind, _ input: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> Bool {
-    let key = Array(input)
-    if let known = remembered[kind]?[key] {
-      out.append(contentsOf: known.value)
-      return known.isDate
+  private mutating func appendReference(_ kind: FieldKind, _ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) -> Bool {
+    let hash = ByteMemo.hash(input)
+    if let known = remembered[kind.rawValue].find(input, hash: hash) {
+      known.value.withUnsafeBufferPointer { out.append(contentsOf: $0) }
+      return known.flag
     }
     let result = FieldNormalizer.reference(kind, String(decoding: input, as: UTF8.self), datePatterns: datePatterns)
     let value = Array(result.value.utf8)
-    if remembered[kind, default: [:]].count >= FieldNormalizer.memoryLimit { remembered[kind]?.removeAll(keepingCapacity: true) }
-    remembered[kind, default: [:]][key] = (value, result.isDate)
-    out.append(contentsOf: value)
+    if remembered[kind.rawValue].count >= FieldNormalizer.memoryLimit { remembered[kind.rawValue] = ByteMemo() }
+    remembered[kind.rawValue].insert(input, hash: hash, value: value, flag: result.isDate)
+    value.withUnsafeBufferPointer { out.append(contentsOf: $0) }
     return result.isDate
+  }
+}
+
+/// Values already normalized, by their raw bytes: looked up without making a key (a hash of the
+/// bytes, then a byte comparison); an entry is allocated only when a value is first seen.
+struct ByteMemo {
+  private var buckets: [Int: [(key: [UInt8], value: [UInt8], flag: Bool)]] = [:]
+  private(set) var count = 0
+
+  /// FNV-1a.
+  static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    return Int(truncatingIfNeeded: hash)
+  }
+
+  func find(_ key: UnsafeBufferPointer<UInt8>, hash: Int) -> (value: [UInt8], flag: Bool)? {
+    guard let bucket = buckets[hash] else { return nil }
+    for entry in bucket where entry.key.elementsEqual(key) { return (entry.value, entry.flag) }
+    return nil
+  }
+
+  mutating func insert(_ key: UnsafeBufferPointer<UInt8>, hash: Int, value: [UInt8], flag: Bool) {
+    buckets[hash, default: []].append((Array(key), value, flag))
+    count += 1
   }
 }
 
@@ -165,7 +192,7 @@ enum FieldBytes {
   /// neighbour, so NFC leaves such text as it is and only white space needs folding. Anything
   /// else (C2: controls, NBSP; three- and four-byte sequences; combining marks) returns
   /// `.notFast` with nothing appended.
-  static func appendText(_ input: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> TextPath {
+  static func appendText(_ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) -> TextPath {
     var latin = false
     var clean = true
     var previousSpace = true  // a leading space is not clean
@@ -223,7 +250,7 @@ enum FieldBytes {
   }
 
   /// `FieldRules.asciiNameKey` on bytes; false (nothing appended) for non-ASCII input.
-  static func appendASCIINameKey(_ input: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> Bool {
+  static func appendASCIINameKey(_ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) -> Bool {
     for byte in input where byte >= 0x80 { return false }
     let start = out.count
     var pendingSpace = false
@@ -244,7 +271,7 @@ enum FieldBytes {
     return true
   }
 
-  static func isDashedPhone(_ bytes: ArraySlice<UInt8>) -> Bool {
+  static func isDashedPhone(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
     for (offset, byte) in bytes.enumerated() {
       if offset == 3 || offset == 7 {
         if byte != UInt8(ascii: "-") { return false }
@@ -255,27 +282,28 @@ enum FieldBytes {
     return true
   }
 
-  /// `FieldRules.email` on clean ASCII text in out[start...]: lower-cased in place when it is an
-  /// address (true); left as it was when it is not (false).
-  static func asciiEmail(_ out: inout [UInt8], from start: Int) -> Bool {
+  /// `FieldRules.email` on clean ASCII text: lower-cased in place when it is an address (true);
+  /// left as it was when it is not (false).
+  @discardableResult
+  static func asciiEmail(_ text: UnsafeMutableBufferPointer<UInt8>) -> Bool {
     var at = -1
-    for i in start..<out.count {
-      let byte = out[i]
+    for i in text.indices {
+      let byte = text[i]
       if byte == UInt8(ascii: "@") {
         if at >= 0 { return false }
         at = i
       }
       if byte == 0x20 { return false }
     }
-    guard at > start, at + 1 < out.count else { return false }
-    let domain = out[(at + 1)...]
+    guard at > 0, at + 1 < text.count else { return false }
+    let domain = UnsafeMutableBufferPointer(rebasing: text[(at + 1)...])
     guard domain.contains(UInt8(ascii: ".")), domain.first != UInt8(ascii: "."), domain.last != UInt8(ascii: ".") else { return false }
-    for i in start..<out.count where out[i] >= 0x41 && out[i] <= 0x5A { out[i] += 0x20 }
+    for i in text.indices where text[i] >= 0x41 && text[i] <= 0x5A { text[i] += 0x20 }
     return true
   }
 
   /// `CalendarDate.iso` on bytes.
-  static func appendISO(_ date: CalendarDate, to out: inout [UInt8]) {
+  static func appendISO(_ date: CalendarDate, to out: inout GrowableBuffer<UInt8>) {
     let y = date.year
     out.append(UInt8(0x30 + y / 1000))
     out.append(UInt8(0x30 + y / 100 % 10))

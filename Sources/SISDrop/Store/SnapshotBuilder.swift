@@ -200,30 +200,27 @@ struct RowNormalizer {
   /// First_Name and Last_Name, whose comparison keys are stored too.
   let keyFields: (first: Int, last: Int)?
   var normalizer: FieldNormalizer
-  private(set) var row: [UInt8] = []
-  private(set) var ends: [Int] = []
+  private(set) var row = GrowableBuffer<UInt8>(capacity: 4096)
+  private(set) var ends = GrowableBuffer<Int>(capacity: 64)
 
   init(layout: Layout, readable: [Bool], withKeys: Bool, datePatterns: [DatePattern]) {
     kinds = layout.fields.map(FieldKind.init(field:))
     self.readable = readable
     keyFields = withKeys ? layout.index(of: "First_Name").flatMap { first in layout.index(of: "Last_Name").map { (first, $0) } } : nil
     normalizer = FieldNormalizer(datePatterns: datePatterns)
-    row.reserveCapacity(1024)
   }
 
   /// `notADate` is called with each field holding a DOB that is not a date (kept as exported).
   mutating func normalize(_ record: some ExportRecord, notADate: (Int) -> Void) {
     // Locals, not stored properties, in the loop: no exclusivity checks, no overlapping access.
     var row = self.row, ends = self.ends, normalizer = self.normalizer
-    self.row = []
-    self.ends = []
     defer {
       self.row = row
       self.ends = ends
       self.normalizer = normalizer
     }
-    row.removeAll(keepingCapacity: true)
-    ends.removeAll(keepingCapacity: true)
+    row.removeAll()
+    ends.removeAll()
     let kinds = self.kinds, readable = self.readable, keyFields = self.keyFields
     record.withValues { values in
       for field in kinds.indices {
@@ -252,18 +249,18 @@ struct TableLoad {
     rows.normalize(record, notADate: notADate)
     let readable = rows.readable
     let ends = rows.ends
-    try rows.row.withUnsafeBufferPointer { buffer in
-      var start = 0
-      for (offset, end) in ends.enumerated() {
-        if offset < readable.count && !readable[offset] {
-          insert.bindNull(Int32(offset + 1))
-        } else {
-          insert.bindText(Int32(offset + 1), bytes: UnsafeBufferPointer(rebasing: buffer[start..<end]))
-        }
-        start = end
+    let row = rows.row
+    var start = 0
+    for offset in 0..<ends.count {
+      let end = ends[offset]
+      if offset < readable.count && !readable[offset] {
+        insert.bindNull(Int32(offset + 1))
+      } else {
+        insert.bindText(Int32(offset + 1), bytes: row.elements(start, end))
       }
-      if withLine { insert.bindInt(Int32(ends.count + 1), Int64(record.recordLine)) }
-      try insert.run()
+      start = end
     }
+    if withLine { insert.bindInt(Int32(ends.count + 1), Int64(record.recordLine)) }
+    try insert.run()
   }
 }
