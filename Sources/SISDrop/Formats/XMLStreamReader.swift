@@ -233,15 +233,22 @@ public final class XMLStreamReader {
     named recordName: String, into record: FlatRecord, fieldIndex: (String) -> Int?, unknown: (String) -> Void,
     _ body: (FlatRecord) throws -> Void
   ) throws {
-    var names: [UnsafeRawPointer: Int] = [:]  // interned local name → field index, -1 when not a field
-    func index(of pointer: UnsafePointer<xmlChar>) -> Int {
-      if let known = names[UnsafeRawPointer(pointer)] { return known }
+    // Local name → field index (-1: not a field), by the name's pointer and checked with strcmp,
+    // since a pointer is only known to stand for one name while libxml2's dictionary holds it.
+    var names: [UnsafeRawPointer: (name: [CChar], index: Int)] = [:]
+    func index(of pointer: UnsafePointer<xmlChar>) -> (name: [CChar], index: Int) {
+      let key = UnsafeRawPointer(pointer)
+      if let known = names[key], strcmp(known.name, key.assumingMemoryBound(to: CChar.self)) == 0 { return known }
       let name = String(cString: pointer)
       let index = fieldIndex(name) ?? -1
-      if index < 0 { unknown(name) }
-      names[UnsafeRawPointer(pointer)] = index
-      return index
+      if index < 0 && !names.values.contains(where: { String(cString: $0.name) == name }) { unknown(name) }
+      let entry = (Array(name.utf8CString), index)
+      names[key] = entry
+      return entry
     }
+    // Exports write a record's fields in the same order every time: the name seen at each
+    // position of the last record is tried first.
+    var lastNames: [(pointer: UnsafeRawPointer, name: [CChar], index: Int)] = []
     let elementType = Int32(XML_READER_TYPE_ELEMENT.rawValue)
     let endType = Int32(XML_READER_TYPE_END_ELEMENT.rawValue)
     let textType = Int32(XML_READER_TYPE_TEXT.rawValue), cdataType = Int32(XML_READER_TYPE_CDATA.rawValue)
@@ -281,12 +288,28 @@ public final class XMLStreamReader {
         var field = -1
         var fieldStart = 0
         var ended = false
+        var position = 0  // of the next child element in the record
         while try step() {
           let type = xmlTextReaderNodeType(reader)
           if type == elementType {
             if depth == 0 {
               guard let child = xmlTextReaderConstLocalName(reader) else { continue }
-              let childIndex = index(of: child)
+              let childIndex: Int
+              let pointer = UnsafeRawPointer(child)
+              if position < lastNames.count && lastNames[position].pointer == pointer
+                && strcmp(lastNames[position].name, pointer.assumingMemoryBound(to: CChar.self)) == 0
+              {
+                childIndex = lastNames[position].index
+              } else {
+                let entry = index(of: child)
+                childIndex = entry.index
+                if position < lastNames.count {
+                  lastNames[position] = (pointer, entry.name, childIndex)
+                } else {
+                  lastNames.append((pointer, entry.name, childIndex))
+                }
+              }
+              position += 1
               if xmlTextReaderIsEmptyElement(reader) == 1 {
                 if childIndex >= 0 {
                   starts[childIndex] = bytes.count

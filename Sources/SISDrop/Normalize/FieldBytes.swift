@@ -197,6 +197,10 @@ enum FieldBytes {
     var clean = true
     var previousSpace = true  // a leading space is not clean
     for byte in input {
+      if byte &- 0x21 < 0x5F {  // printable ASCII other than space: the usual byte, one test
+        previousSpace = false
+        continue
+      }
       if byte >= 0x80 {
         if byte <= 0xBF || (byte >= 0xC3 && byte <= 0xC9) {
           latin = true
