@@ -20,6 +20,21 @@ import _SISDropTestSupport
     }
   }
 
+  /// A character split by a delimiter makes two invalid fields even though the record's bytes
+  /// together are valid UTF-8: the field is named, as when each field was checked on its own.
+  @Test func characterSplitAcrossFieldsIsInvalid() throws {
+    try withTemporaryFolder { folder in
+      let path = try writeBytes(folder + "/split.csv", Array("a,b\nx".utf8) + [0xC3, 0x2C, 0xA9] + Array("y\nok,é\n".utf8))
+      let reader = try CSVReader(path: path)
+      _ = try reader.next()
+      let split = try #require(try reader.next())
+      #expect(split.problem?.reason.hasPrefix("invalid UTF-8 in field 1") == true)
+      #expect(split.problem?.location.line == 2 && split.problem?.location.column == 1)
+      let fine = try #require(try reader.next())
+      #expect(fine.problem == nil && fine.fields == ["ok", "é"])
+    }
+  }
+
   /// `FieldBytes.appendText` leaves Latin letters U+00C0–U+027F as they are: NFC must agree.
   @Test func latinLettersAreTheirOwnNFC() {
     for value in 0xC0...0x27F {
@@ -67,6 +82,7 @@ enum SnapshotValues {
     "boy", "Non-Binary", "K", "12", "05", "13", "PK3", "1st", "Grade 3", "0", "00", "-1", "99", "1 2", "217-555-0000",
     "(217) 555-0000", "217.555.0000 x12", "2175550000", "217-555-000O", "A@B.COM", "bad", "a@b", " x@y.org ", "é@x.org",
     "a@@b.org", "a b@c.org", "a@.org", "a@b.org.", "@b.org", "a@", "il", "Ill", "IL ", "I1", "ÎL", "ß1", "ss", "9933 Rue Saint-Honoré",
-    "ＡＢ", "\u{1}", "a\r\nb",
+    "ＡＢ", "\u{1}", "a\r\nb", "Maryanne Kate\tLee", "Christopher  Smith", "Bartholomew\u{0B}X", "ABCDEFGHIJ\u{7F}K",
+    "ABCDEFGH ", "ABCDEFGHIJKLMNOP\nQ", "ABCDEFGHIJKLMNOPé", "Zbigniew Brzęczyszczykiewicz", "STRZELECKI-ŁUKASIEWICZ",
   ]
 }

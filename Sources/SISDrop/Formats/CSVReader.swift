@@ -329,8 +329,13 @@ public final class CSVReader {
       }
     }
 
-    // UTF-8 is checked on bytes, and only in records that hold a byte above ASCII.
-    if problem == nil && !UTF8Check.isASCII(UnsafeBufferPointer(bytes.elements())) {
+    // UTF-8 is checked on bytes, and only in records that hold a byte above ASCII: the whole
+    // record at once, and each field only when the record is not valid or a field starts inside
+    // a character (the fields are valid exactly when both hold).
+    if problem == nil && !UTF8Check.isASCII(UnsafeBufferPointer(bytes.elements()))
+      && !(UTF8Check.isValid(UnsafeBufferPointer(bytes.elements()))
+        && (0..<fieldEnds.count - 1).allSatisfy { fieldEnds[$0] >= bytes.count || bytes[fieldEnds[$0]] & 0xC0 != 0x80 })
+    {
       var start = 0
       for index in 0..<fieldEnds.count {
         let end = fieldEnds[index]

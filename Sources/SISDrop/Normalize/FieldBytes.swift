@@ -196,7 +196,20 @@ enum FieldBytes {
     var latin = false
     var clean = true
     var previousSpace = true  // a leading space is not clean
-    for byte in input {
+    // Eight bytes at a time while they are all printable ASCII other than space (no byte above
+    // 0x7F, none below 0x21): the usual name, code or number is checked in a word or two.
+    var i = 0
+    if let base = input.baseAddress {
+      let raw = UnsafeRawPointer(base)
+      while i + 8 <= input.count {
+        let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        let below = (word &- 0x2121_2121_2121_2121) & ~word & 0x8080_8080_8080_8080
+        if (word | below) & 0x8080_8080_8080_8080 != 0 { break }
+        previousSpace = false
+        i += 8
+      }
+    }
+    for byte in UnsafeBufferPointer(rebasing: input[i...]) {
       if byte &- 0x21 < 0x5F {  // printable ASCII other than space: the usual byte, one test
         previousSpace = false
         continue
