@@ -120,6 +120,46 @@ public final class CSVReader {
     try body(UnsafeBufferPointer(bytes.elements()), UnsafeBufferPointer(fieldEnds.elements()))
   }
 
+  /// The end of the run of ordinary bytes from `start`: in an unquoted field, bytes that are not
+  /// the delimiter, CR, LF, a quote or NUL; in a quoted one, not a quote, LF or NUL. Eight bytes
+  /// at a time while no byte is below 0x23 (CR, LF, quote and NUL all are) or the delimiter;
+  /// `high` gets the OR of the run's bytes (for `characters`).
+  @inline(__always)
+  static func run(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, delimiter: UInt8, quoted: Bool, high: inout UInt8) -> Int {
+    var j = start
+    let end = buffer.count
+    let raw = UnsafeRawPointer(buffer.baseAddress!)
+    let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+    let delimiters = ones &* UInt64(delimiter)
+    var highWord: UInt64 = 0
+    scan: while true {
+      while j + 8 <= end {
+        let word = raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)
+        let below = (word &- 0x2323_2323_2323_2323) & ~word & highs  // some byte < 0x23
+        let x = word ^ delimiters
+        let delimiter = quoted ? 0 : (x &- ones) & ~x & highs  // some byte == delimiter
+        if below | delimiter != 0 { break }
+        highWord |= word
+        j += 8
+      }
+      // One word's worth of bytes one by one (a space also stops the word test), then words again.
+      let stop = Swift.min(end, j + 8)
+      while j < stop {
+        let b = buffer[j]
+        if quoted {
+          if b == 0x22 || b == 0x0A || b == 0 { break scan }
+        } else if b < 0x23 || b == delimiter {
+          if b == delimiter || b == 0x0A || b == 0x0D || b == 0x22 || b == 0 { break scan }
+        }
+        high |= b
+        j += 1
+      }
+      if j >= end { break }
+    }
+    if highWord & highs != 0 { high |= 0x80 }
+    return j
+  }
+
   /// The characters in `buffer[start..<end]` (UTF-8 continuation bytes do not count); `high` is
   /// the OR of those bytes, so an ASCII run is counted without a second look.
   @inline(__always)
@@ -202,16 +242,8 @@ public final class CSVReader {
             fallthrough
           case .unquoted:
             // A run of bytes that are neither the delimiter, a line break, a quote nor NUL.
-            var j = i
             var high: UInt8 = 0
-            while j < end {
-              let b = buffer[j]
-              if b < 0x23 || b == delimiter {
-                if b == delimiter || b == 0x0A || b == 0x0D || b == 0x22 || b == 0 { break }
-              }
-              high |= b
-              j += 1
-            }
+            let j = CSVReader.run(buffer, from: i, delimiter: delimiter, quoted: false, high: &high)
             if j > i {
               bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i..<j]))
               column += CSVReader.characters(buffer, i, j, high)
@@ -239,14 +271,8 @@ public final class CSVReader {
             }
           case .quoted:
             // A run of bytes that are neither a quote, a line feed nor NUL.
-            var j = i
             var high: UInt8 = 0
-            while j < end {
-              let b = buffer[j]
-              if b == 0x22 || b == 0x0A || b == 0 { break }
-              high |= b
-              j += 1
-            }
+            let j = CSVReader.run(buffer, from: i, delimiter: delimiter, quoted: true, high: &high)
             if j > i {
               bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i..<j]))
               column += CSVReader.characters(buffer, i, j, high)
