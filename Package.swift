@@ -42,6 +42,8 @@ let package = Package(
     .executableTarget(name: "sisdrop-match", dependencies: ["SISDropCommands"]),
     .executableTarget(name: "sisdrop-deliver", dependencies: ["SISDropCommands"]),
     .executableTarget(name: "sisdrop-close", dependencies: ["SISDropCommands"]),
+    // Phase timings for scripts/bench/pipeline.sh (a benchmark tool, not shipped).
+    .executableTarget(name: "sisdrop-bench-phases", dependencies: ["SISDrop"], path: "scripts/bench/phases"),
 
     .target(name: "_SISDropTestSupport", dependencies: ["SISDrop"], path: "Tests/_SISDropTestSupport"),
     .testTarget(name: "FormatsTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),

@@ -3,10 +3,13 @@
 which installs the tools, builds sisdrop and calls this with the venv's Python.
 
 For each size: generate (or reuse) the synthetic export (gen_export.py), measure the references on
-the same files (Python's csv module, `xmllint --stream`, DuckDB), run `sisdrop run` on a fresh
-working directory for the CSV and the XML export under `/usr/bin/time -v`, read the stage timings
-from each batch's stage.json, and print a table with the ratios and their targets. A MISS is a
-result, not a failure: the exit status is 1 only when something failed to run.
+the same files (Python's csv module, `xmllint --stream`, DuckDB), time the phases of the snapshot
+load with sisdrop-bench-phases (CSV parse + normalize without SQLite, XML parse, the whole load
+into SQLite), run `sisdrop run` on a fresh working directory for the CSV and the XML export under
+`/usr/bin/time -v` (wall time, peak RSS, stage timings from stage.json), and print a table with the
+ratios and their targets. Each target compares like with like: CSV parse + normalize with Python
+reading the CSV, XML parse with xmllint parsing the XML, the snapshot load with DuckDB's load.
+A MISS is a result, not a failure: the exit status is 1 only when something failed to run.
 
 MB are 10^6 bytes. The export's bytes are students + contacts (schools and attendance codes are
 a few hundred bytes). Every file is read once before it is timed, so all timings are from the page
@@ -18,6 +21,7 @@ import csv
 import glob
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -29,9 +33,9 @@ sys.path.insert(0, str(HERE))
 import gen_export  # noqa: E402
 
 TARGETS = {
-    "csv": ("sisdrop CSV MB/s ÷ python csv MB/s", ">=", 2.0),
-    "xml": ("sisdrop XML MB/s ÷ xmllint --stream MB/s", ">=", 0.6),
-    "duck": ("sisdrop CSV normalize s ÷ DuckDB load s", "<=", 3.0),
+    "csv": ("CSV parse+normalize MB/s ÷ python csv MB/s", ">=", 2.0),
+    "xml": ("XML parse MB/s ÷ xmllint --stream MB/s", ">=", 0.6),
+    "duck": ("CSV snapshot load s ÷ DuckDB load s", "<=", 3.0),
     "rss": ("peak RSS 1M ÷ peak RSS 100k", "<=", 1.3),
 }
 SIS_FILES = {
@@ -94,14 +98,22 @@ def warm(paths):
 
 
 def best_of(repeat, measure):
-    """Runs `measure` (returns seconds or None) `repeat` times; the smallest time counts."""
+    """Runs `measure` (returns (wall s, CPU s) or None) `repeat` times; the smallest of each counts."""
     results = [measure() for _ in range(repeat)]
     results = [r for r in results if r is not None]
-    return min(results) if results else None
+    if not results:
+        return None, None
+    return min(r[0] for r in results), min(r[1] for r in results)
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def python_csv(paths):
     started = time.perf_counter()
+    cpu = time.process_time()
     total = 0
     for path in paths:
         with open(path, newline="", encoding="utf-8") as f:
@@ -110,17 +122,19 @@ def python_csv(paths):
                     total += len(field)
     seconds = time.perf_counter() - started
     assert total > 0
-    return seconds
+    return seconds, time.process_time() - cpu
 
 
 def xmllint(paths):
     started = time.perf_counter()
+    cpu = children_cpu()
     result = subprocess.run(["xmllint", "--stream", "--noout", *map(str, paths)], capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    cpu = children_cpu() - cpu
     if result.returncode != 0:
         fail("xmllint --stream", f"exit {result.returncode}: {result.stderr[-2000:]}")
         return None
-    return seconds
+    return seconds, cpu
 
 
 def duckdb_load(csv_dir, scratch):
@@ -134,10 +148,33 @@ def duckdb_load(csv_dir, scratch):
         return None
     report = json.loads(result.stdout.strip().splitlines()[-1])
     duckdb_load.info = f"DuckDB {report['version']}, threads={report['threads']}, file database"
-    return report["seconds"]
+    return report["seconds"], report["cpu_seconds"]
 
 
 duckdb_load.info = "DuckDB"
+
+
+def phases(binary, data, scratch):
+    """sisdrop-bench-phases on the export: seconds per phase (a dict) or None."""
+    command = [str(binary), str(data / "csv"), str(data / "xml"), str(scratch)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        fail("sisdrop-bench-phases", f"$ {' '.join(command)}\nexit {result.returncode}: {result.stderr[-2000:]}")
+        return None
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def best_phases(repeat, measure):
+    """Runs `measure` `repeat` times; the smallest time of each phase counts."""
+    results = [r for r in (measure() for _ in range(repeat)) if r is not None]
+    if not results:
+        return None
+    best = dict(results[0])
+    for r in results[1:]:
+        for key, value in r.items():
+            if key.endswith("_s") or key.endswith("_cpu"):
+                best[key] = min(best[key], value)
+    return best
 
 
 def parse_time_v(path):
@@ -231,13 +268,20 @@ def bench_size(size, args, binary):
     warm(csv_main + xml_main)
 
     log(f"{size:,}: python csv")
-    py_s = best_of(args.repeat, lambda: python_csv(csv_main))
+    py_s, py_cpu = best_of(args.repeat, lambda: python_csv(csv_main))
     log(f"{size:,}: xmllint --stream")
-    xl_s = best_of(args.repeat, lambda: xmllint(xml_main))
+    xl_s, xl_cpu = best_of(args.repeat, lambda: xmllint(xml_main))
     log(f"{size:,}: DuckDB load")
     scratch = args.out / "runs"
     scratch.mkdir(parents=True, exist_ok=True)
-    dk_s = best_of(args.repeat, lambda: duckdb_load(data / "csv", scratch))
+    dk_s, dk_cpu = best_of(args.repeat, lambda: duckdb_load(data / "csv", scratch))
+    log(f"{size:,}: sisdrop phases (sisdrop-bench-phases)")
+    ph = best_phases(args.repeat, lambda: phases(args.phases, data, scratch))
+    if ph is not None:
+        log(f"{size:,}: phases: " + ", ".join(f"{k[:-2]} {v:.2f} s" for k, v in sorted(ph.items()) if k.endswith("_s")))
+        if ph.get("csv_snapshot_students") != size or ph.get("xml_snapshot_students") != size:
+            fail(f"sisdrop-bench-phases ({size})", f"snapshot students {ph.get('csv_snapshot_students')}/"
+                 f"{ph.get('xml_snapshot_students')}, expected {size}")
 
     runs = {}
     for fmt in ("csv", "xml"):
@@ -253,21 +297,22 @@ def bench_size(size, args, binary):
                 best = run
         runs[fmt] = best
     return {"size": size, "csv_bytes": csv_bytes, "xml_bytes": xml_bytes, "py_s": py_s, "xl_s": xl_s, "dk_s": dk_s,
-            "runs": runs}
+            "py_cpu": py_cpu, "xl_cpu": xl_cpu, "dk_cpu": dk_cpu, "runs": runs, "phases": ph or {}}
 
 
 def report_size(r):
-    size, runs = r["size"], r["runs"]
+    size, runs, ph = r["size"], r["runs"], r["phases"]
     csv_run, xml_run = runs.get("csv"), runs.get("xml")
-    py_mbs = ratio(mb(r["csv_bytes"]), r["py_s"])
-    xl_mbs = ratio(mb(r["xml_bytes"]), r["xl_s"])
-    sd_csv_mbs = ratio(mb(r["csv_bytes"]), csv_run and csv_run["normalize"])
-    sd_xml_mbs = ratio(mb(r["xml_bytes"]), xml_run and xml_run["normalize"])
+    csv_mb, xml_mb = mb(r["csv_bytes"]), mb(r["xml_bytes"])
+    py_mbs = ratio(csv_mb, r["py_s"])
+    xl_mbs = ratio(xml_mb, r["xl_s"])
+    csv_norm_mbs = ratio(csv_mb, ph.get("csv_parse_normalize_s"))
+    xml_parse_mbs = ratio(xml_mb, ph.get("xml_parse_s"))
     contacts = (csv_run or xml_run or {}).get("contacts")
     r["ratios"] = {
-        "csv": ratio(sd_csv_mbs, py_mbs),
-        "xml": ratio(sd_xml_mbs, xl_mbs),
-        "duck": ratio(csv_run and csv_run["normalize"], r["dk_s"]),
+        "csv": ratio(csv_norm_mbs, py_mbs),
+        "xml": ratio(xml_parse_mbs, xl_mbs),
+        "duck": ratio(ph.get("csv_snapshot_load_s"), r["dk_s"]),
     }
 
     def g(run, key, digits=2):
@@ -276,24 +321,46 @@ def report_size(r):
     def stage(run, name):
         return fmt_num(None if run is None else run["stages"].get(name), 3)
 
+    def phase(key, digits=3):
+        return fmt_num(ph.get(key), digits)
+
+    def speed(n_mb, key):
+        return fmt_num(ratio(n_mb, ph.get(key)), 1)
+
     lines = [
         "",
         f"== {size:,} students, {contacts or '?':,} contacts ==" if contacts else f"== {size:,} students ==",
-        f"{'':38}{'CSV export':>16}{'XML export':>16}",
-        f"{'export bytes (students+contacts), MB':38}{mb(r['csv_bytes']):>16,.1f}{mb(r['xml_bytes']):>16,.1f}",
-        f"{'sisdrop 10-parse s':38}{stage(csv_run, '10-parse'):>16}{stage(xml_run, '10-parse'):>16}",
-        f"{'sisdrop 20-normalize s (SIS load)':38}{stage(csv_run, '20-normalize'):>16}{stage(xml_run, '20-normalize'):>16}",
-        f"{'sisdrop 30-match s':38}{stage(csv_run, '30-match'):>16}{stage(xml_run, '30-match'):>16}",
-        f"{'sisdrop 40-deliver s':38}{stage(csv_run, '40-deliver'):>16}{stage(xml_run, '40-deliver'):>16}",
-        f"{'sisdrop normalize MB/s':38}{fmt_num(sd_csv_mbs, 1):>16}{fmt_num(sd_xml_mbs, 1):>16}",
-        f"{'sisdrop total wall s':38}{g(csv_run, 'wall'):>16}{g(xml_run, 'wall'):>16}",
-        f"{'sisdrop peak RSS MB':38}"
-        f"{fmt_num(csv_run and mb(csv_run['rss']), 1):>16}{fmt_num(xml_run and mb(xml_run['rss']), 1):>16}",
-        f"{'SIS rows rejected (sis_rejects.csv)':38}{g(csv_run, 'sis_rejects', 0):>16}{g(xml_run, 'sis_rejects', 0):>16}",
-        f"{'reference':38}{'python csv':>16}{'xmllint':>16}",
-        f"{'reference s':38}{fmt_num(r['py_s'], 3):>16}{fmt_num(r['xl_s'], 3):>16}",
-        f"{'reference MB/s':38}{fmt_num(py_mbs, 1):>16}{fmt_num(xl_mbs, 1):>16}",
-        f"{'DuckDB load of the CSV export s':38}{fmt_num(r['dk_s'], 3):>16}",
+        f"{'':42}{'CSV export':>14}{'XML export':>14}",
+        f"{'export bytes (students+contacts), MB':42}{csv_mb:>14,.1f}{xml_mb:>14,.1f}",
+        "phases (sisdrop-bench-phases), s:",
+        f"{'  parse (records into layout fields)':42}{phase('csv_parse_s'):>14}{phase('xml_parse_s'):>14}",
+        f"{'  parse + normalize (no SQLite)':42}{phase('csv_parse_normalize_s'):>14}{phase('xml_parse_normalize_s'):>14}",
+        f"{'  snapshot load (all of it, into SQLite)':42}{phase('csv_snapshot_load_s'):>14}{phase('xml_snapshot_load_s'):>14}",
+        "phases, MB/s:",
+        f"{'  parse':42}{speed(csv_mb, 'csv_parse_s'):>14}{speed(xml_mb, 'xml_parse_s'):>14}",
+        f"{'  parse + normalize':42}{speed(csv_mb, 'csv_parse_normalize_s'):>14}{speed(xml_mb, 'xml_parse_normalize_s'):>14}",
+        f"{'  snapshot load':42}{speed(csv_mb, 'csv_snapshot_load_s'):>14}{speed(xml_mb, 'xml_snapshot_load_s'):>14}",
+        "sisdrop run (whole pipeline, /usr/bin/time -v):",
+        f"{'  10-parse s':42}{stage(csv_run, '10-parse'):>14}{stage(xml_run, '10-parse'):>14}",
+        f"{'  20-normalize s (SIS load + submissions)':42}{stage(csv_run, '20-normalize'):>14}{stage(xml_run, '20-normalize'):>14}",
+        f"{'  30-match s':42}{stage(csv_run, '30-match'):>14}{stage(xml_run, '30-match'):>14}",
+        f"{'  40-deliver s':42}{stage(csv_run, '40-deliver'):>14}{stage(xml_run, '40-deliver'):>14}",
+        f"{'  total wall s':42}{g(csv_run, 'wall'):>14}{g(xml_run, 'wall'):>14}",
+        f"{'  peak RSS MB':42}"
+        f"{fmt_num(csv_run and mb(csv_run['rss']), 1):>14}{fmt_num(xml_run and mb(xml_run['rss']), 1):>14}",
+        f"{'  SIS rows rejected (sis_rejects.csv)':42}{g(csv_run, 'sis_rejects', 0):>14}{g(xml_run, 'sis_rejects', 0):>14}",
+        f"{'reference':42}{'python csv':>14}{'xmllint':>14}",
+        f"{'  s':42}{fmt_num(r['py_s'], 3):>14}{fmt_num(r['xl_s'], 3):>14}",
+        f"{'  MB/s':42}{fmt_num(py_mbs, 1):>14}{fmt_num(xl_mbs, 1):>14}",
+        f"{'  DuckDB load of the CSV export s':42}{fmt_num(r['dk_s'], 3):>14}",
+        "CPU seconds (user + system; steadier than wall time on a busy machine):",
+        f"{'  sisdrop CSV parse+normalize / python csv':42}{phase('csv_parse_normalize_cpu'):>14}{fmt_num(r['py_cpu'], 3):>14}",
+        f"{'  sisdrop XML parse / xmllint --stream':42}{phase('xml_parse_cpu'):>14}{fmt_num(r['xl_cpu'], 3):>14}",
+        f"{'  sisdrop CSV snapshot load / DuckDB (all threads)':42}{phase('csv_snapshot_load_cpu'):>14}{fmt_num(r['dk_cpu'], 3):>14}",
+        f"{'  CPU ratios (same targets, for information)':42}"
+        f"{'csv ' + fmt_num(ratio(r['py_cpu'], ph.get('csv_parse_normalize_cpu')), 2, '×'):>14}"
+        f"{'xml ' + fmt_num(ratio(r['xl_cpu'], ph.get('xml_parse_cpu')), 2, '×'):>14}"
+        f"{'duck ' + fmt_num(ratio(ph.get('csv_snapshot_load_cpu'), r['dk_cpu']), 2, '×'):>14}",
         "",
         f"{'ratio':46}{'value':>10}{'target':>10}  verdict",
     ]
@@ -310,6 +377,7 @@ def main():
     parser.add_argument("--seed", type=int, default=20261120)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--binary", type=Path, required=True)
+    parser.add_argument("--phases", type=Path, required=True, help="the sisdrop-bench-phases binary")
     parser.add_argument("--out", type=Path, default=HERE / "out")
     args = parser.parse_args()
     try:

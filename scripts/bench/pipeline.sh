@@ -5,9 +5,10 @@
 #
 # For each size (default 100000,1000000): generates a synthetic PowerSchool export (CSV and the
 # same records in XML, plus a few enrollment submissions) under scripts/bench/out/ (reused for the
-# same size and seed), runs `sisdrop run` on it for each format under /usr/bin/time -v, and compares
-# the normalize stage (SIS parse + normalize + snapshot load) with references measured on the same
-# files in the same run: Python's csv module, `xmllint --stream`, DuckDB loading the CSVs.
+# same size and seed). Times each phase with sisdrop-bench-phases (scripts/bench/phases/) against
+# its reference measured on the same files in the same run: CSV parse + normalize (no SQLite) vs
+# Python's csv module, XML parse vs `xmllint --stream`, the whole snapshot load vs DuckDB loading
+# the CSVs. Then runs `sisdrop run` on each format under /usr/bin/time -v for wall time and peak RSS.
 # Prints one table per size, the 1M/100k memory ratio, and a one-line SUMMARY last.
 #
 # Exits 1 only when something failed to run (build, generation, a sisdrop run, a reference).
@@ -20,6 +21,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 scratch="$root/.build-bench"
 binary="$scratch/release/sisdrop"
+phases="$scratch/release/sisdrop-bench-phases"
 
 students="100000,1000000"
 seed=20261120
@@ -66,7 +68,7 @@ fi
 
 # --- build -------------------------------------------------------------------------------------
 needs_build() {
-  [[ -x "$binary" ]] || return 0
+  [[ -x "$binary" && -x "$phases" ]] || return 0
   [[ -n "$(find "$root/Sources" "$root/Package.swift" -newer "$binary" -print -quit)" ]]
 }
 if [[ $build -eq 1 ]] && needs_build; then
@@ -75,7 +77,8 @@ if [[ $build -eq 1 ]] && needs_build; then
   mkdir -p "$here/out"
   for attempt in 1 2 3; do
     # Sources may be edited while this builds: swiftpm then stops with "was modified during the build".
-    if (cd "$root" && swift build -c release --scratch-path "$scratch" --product sisdrop) >"$here/out/build.log" 2>&1; then
+    if (cd "$root" && swift build -c release --scratch-path "$scratch" --product sisdrop \
+          && swift build -c release --scratch-path "$scratch" --product sisdrop-bench-phases) >"$here/out/build.log" 2>&1; then
       built=1; break
     fi
     if grep -q "modified during the build" "$here/out/build.log"; then
@@ -84,13 +87,13 @@ if [[ $build -eq 1 ]] && needs_build; then
     break
   done
   if [[ $built -ne 1 ]]; then
-    echo "FAILED: swift build -c release --scratch-path $scratch --product sisdrop" >&2
+    echo "FAILED: swift build -c release --scratch-path $scratch --product sisdrop (and sisdrop-bench-phases)" >&2
     tail -40 "$here/out/build.log" >&2
     exit 1
   fi
   rm -f "$here/out/build.log"
 fi
-[[ -x "$binary" ]] || { echo "FAILED: no binary at $binary (run without --no-build)" >&2; exit 1; }
+[[ -x "$binary" && -x "$phases" ]] || { echo "FAILED: no $binary or $phases (run without --no-build)" >&2; exit 1; }
 
 dirty=""
 git -C "$root" diff --quiet HEAD -- Sources Package.swift 2>/dev/null || dirty=" + uncommitted changes in Sources/"
@@ -98,4 +101,4 @@ say "sisdrop at $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')
 say "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo), $(uname -r)"
 
 exec "$venv/bin/python" "$here/bench.py" --students "$students" --seed "$seed" --repeat "$repeat" --binary "$binary" \
-  --out "$here/out"
+  --phases "$phases" --out "$here/out"

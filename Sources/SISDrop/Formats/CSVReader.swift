@@ -53,10 +53,10 @@ public final class CSVReader {
   private var finished = false
 
   // The record being built: all field bytes back to back, and where each field ends.
-  private var bytes: [UInt8] = []
-  private var fieldEnds: [Int] = []
-  private var fieldLines: [Int] = []
-  private var fieldColumns: [Int] = []
+  private var bytes = GrowableBuffer<UInt8>(capacity: 4096)
+  private var fieldEnds = GrowableBuffer<Int>(capacity: 64)
+  private var fieldLines = GrowableBuffer<Int>(capacity: 64)
+  private var fieldColumns = GrowableBuffer<Int>(capacity: 64)
 
   private var line = 1
   private var lastRecordEndedByLineBreak = false
@@ -66,7 +66,6 @@ public final class CSVReader {
     self.path = path
     self.delimiter = dialect.delimiter
     self.source = try TextSource(path: path, encoding: dialect.encoding)
-    bytes.reserveCapacity(4096)
   }
 
   /// The encoding found (BOM) or assumed for this file.
@@ -90,10 +89,93 @@ public final class CSVReader {
   ///
   /// - Throws: `SISDropError` (65) for a quote left open at the end of the file.
   public func next() throws -> CSVRow? {
-    bytes.removeAll(keepingCapacity: true)
-    fieldEnds.removeAll(keepingCapacity: true)
-    fieldLines.removeAll(keepingCapacity: true)
-    fieldColumns.removeAll(keepingCapacity: true)
+    guard try readRecord() else { return nil }
+    var fields: [String] = []
+    fields.reserveCapacity(fieldEnds.count)
+    for index in 0..<fieldEnds.count {
+      // Validated by `readRecord`; an invalid field (the record is then rejected) is repaired.
+      fields.append(withField(index) { String(decoding: $0, as: UTF8.self) })
+    }
+    return CSVRow(fields: fields, line: recordLine, problem: recordProblem)
+  }
+
+  // MARK: The current record, byte level
+
+  /// The 1-based physical line the current record starts on.
+  public private(set) var recordLine = 0
+  /// The current record's problem, if any: it must be rejected, not used.
+  public private(set) var recordProblem: RecordProblem?
+  /// Number of fields in the current record.
+  public var fieldCount: Int { fieldEnds.count }
+
+  /// Calls `body` with the bytes of field `index` of the current record (valid inside `body` only).
+  @inline(__always)
+  public func withField<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+    try body(bytes.elements(index == 0 ? 0 : fieldEnds[index - 1], fieldEnds[index]))
+  }
+
+  /// Calls `body` with the current record's bytes and where each field ends in them.
+  @inline(__always)
+  public func withRecord<R>(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<Int>) throws -> R) rethrows -> R {
+    try body(UnsafeBufferPointer(bytes.elements()), UnsafeBufferPointer(fieldEnds.elements()))
+  }
+
+  /// The end of the run of ordinary bytes from `start`: in an unquoted field, bytes that are not
+  /// the delimiter, CR, LF, a quote or NUL; in a quoted one, not a quote, LF or NUL. Eight bytes
+  /// at a time while no byte is below 0x23 (CR, LF, quote and NUL all are) or the delimiter;
+  /// `high` gets the OR of the run's bytes (for `characters`).
+  @inline(__always)
+  static func run(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, delimiter: UInt8, quoted: Bool, high: inout UInt8) -> Int {
+    var j = start
+    let end = buffer.count
+    let raw = UnsafeRawPointer(buffer.baseAddress!)
+    let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+    let delimiters = ones &* UInt64(delimiter)
+    var highWord: UInt64 = 0
+    scan: while true {
+      while j + 8 <= end {
+        let word = raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)
+        let below = (word &- 0x2323_2323_2323_2323) & ~word & highs  // some byte < 0x23
+        let x = word ^ delimiters
+        let delimiter = quoted ? 0 : (x &- ones) & ~x & highs  // some byte == delimiter
+        if below | delimiter != 0 { break }
+        highWord |= word
+        j += 8
+      }
+      // One word's worth of bytes one by one (a space also stops the word test), then words again.
+      let stop = Swift.min(end, j + 8)
+      while j < stop {
+        let b = buffer[j]
+        if quoted {
+          if b == 0x22 || b == 0x0A || b == 0 { break scan }
+        } else if b < 0x23 || b == delimiter {
+          if b == delimiter || b == 0x0A || b == 0x0D || b == 0x22 || b == 0 { break scan }
+        }
+        high |= b
+        j += 1
+      }
+      if j >= end { break }
+    }
+    if highWord & highs != 0 { high |= 0x80 }
+    return j
+  }
+
+  /// The characters in `buffer[start..<end]` (UTF-8 continuation bytes do not count); `high` is
+  /// the OR of those bytes, so an ASCII run is counted without a second look.
+  @inline(__always)
+  static func characters(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ high: UInt8) -> Int {
+    var count = end - start
+    if high >= 0x80 {
+      for k in start..<end where buffer[k] & 0xC0 == 0x80 { count -= 1 }
+    }
+    return count
+  }
+
+  /// Reads the next record into the reader's buffer, without making a String per field: the
+  /// snapshot load normalizes and stores straight from these bytes. Returns false at the end.
+  ///
+  /// - Throws: `SISDropError` (65) for a quote left open at the end of the file.
+  public func readRecord() throws -> Bool {
     let startLine = line
     var problem: RecordProblem?
     var state = State.fieldStart
@@ -102,6 +184,27 @@ public final class CSVReader {
     var sawAnything = false
     let delimiter = self.delimiter
     lastRecordEndedByLineBreak = false
+    // The hot state lives in locals (class properties in a loop cost exclusivity checks); the
+    // buffers are moved out and back (see GrowableBuffer).
+    var bytes = self.bytes
+    var fieldEnds = self.fieldEnds
+    var fieldLines = self.fieldLines
+    var fieldColumns = self.fieldColumns
+    var line = self.line
+    var column = self.column
+    bytes.removeAll()
+    fieldEnds.removeAll()
+    fieldLines.removeAll()
+    fieldColumns.removeAll()
+    defer {
+      self.bytes = bytes
+      self.fieldEnds = fieldEnds
+      self.fieldLines = fieldLines
+      self.fieldColumns = fieldColumns
+      self.line = line
+      self.column = column
+    }
+    let path = self.path
 
     func flag(_ reason: String) {
       if problem == nil {
@@ -114,20 +217,21 @@ public final class CSVReader {
         if finished { break scan }
         if try !refill() { break scan }
       }
-      // Tight loop over the current chunk; `exitRecord` ends the record at a line break.
+      // Tight loop over the current chunk; `exitRecord` ends the record at a line break. Runs of
+      // ordinary bytes are found first and copied at once.
       var exitRecord = false
       chunk.withUnsafeBufferPointer { buffer in
         var i = position
         let end = buffer.count
+        sawAnything = true
         while i < end {
           let byte = buffer[i]
-          i += 1
-          sawAnything = true
           switch state {
           case .fieldStart:
             fieldLines.append(line)
             fieldColumns.append(column)
             if byte == UInt8(ascii: "\"") {
+              i += 1
               state = .quoted
               quoteLine = line
               quoteColumn = column
@@ -137,6 +241,16 @@ public final class CSVReader {
             state = .unquoted
             fallthrough
           case .unquoted:
+            // A run of bytes that are neither the delimiter, a line break, a quote nor NUL.
+            var high: UInt8 = 0
+            let j = CSVReader.run(buffer, from: i, delimiter: delimiter, quoted: false, high: &high)
+            if j > i {
+              bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i..<j]))
+              column += CSVReader.characters(buffer, i, j, high)
+              i = j
+              continue
+            }
+            i += 1
             if byte == delimiter {
               fieldEnds.append(bytes.count)
               state = .fieldStart
@@ -151,11 +265,21 @@ public final class CSVReader {
               state = .afterCR
             } else {
               if byte == 0 { flag("NUL byte in field") }
-              else if byte == UInt8(ascii: "\"") { flag("stray quote inside an unquoted field") }
+              else { flag("stray quote inside an unquoted field") }
               bytes.append(byte)
-              if byte & 0xC0 != 0x80 { column += 1 }
+              column += 1
             }
           case .quoted:
+            // A run of bytes that are neither a quote, a line feed nor NUL.
+            var high: UInt8 = 0
+            let j = CSVReader.run(buffer, from: i, delimiter: delimiter, quoted: true, high: &high)
+            if j > i {
+              bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i..<j]))
+              column += CSVReader.characters(buffer, i, j, high)
+              i = j
+              continue
+            }
+            i += 1
             if byte == UInt8(ascii: "\"") {
               state = .quoteInQuoted
               column += 1
@@ -165,11 +289,12 @@ public final class CSVReader {
               if byte == 0x0A {
                 line += 1
                 column = 1
-              } else if byte & 0xC0 != 0x80 {
+              } else {
                 column += 1
               }
             }
           case .quoteInQuoted:
+            i += 1
             if byte == UInt8(ascii: "\"") {
               bytes.append(byte)
               state = .quoted
@@ -193,6 +318,7 @@ public final class CSVReader {
               column += 1
             }
           case .afterCR:
+            i += 1
             line += 1
             column = 1
             exitRecord = true
@@ -208,7 +334,7 @@ public final class CSVReader {
       }
     }
 
-    if !sawAnything { return nil }
+    if !sawAnything { return false }
     if position >= chunk.count && finished && !lastRecordEndedByLineBreak {
       // The file ended inside the record (no final line break).
       switch state {
@@ -229,26 +355,89 @@ public final class CSVReader {
       }
     }
 
-    var fields: [String] = []
-    fields.reserveCapacity(fieldEnds.count)
-    var start = 0
-    bytes.withUnsafeBufferPointer { buffer in
-      for (index, end) in fieldEnds.enumerated() {
-        let slice = UnsafeBufferPointer(rebasing: buffer[start..<end])
-        if let text = String(validating: slice, as: UTF8.self) {
-          fields.append(text)
-        } else {
-          fields.append(String(decoding: slice, as: UTF8.self))
-          if problem == nil {
-            problem = RecordProblem(
-              location: SourceLocation(path: path, line: fieldLines[index], column: fieldColumns[index]),
-              reason: "invalid UTF-8 in field \(index + 1) (if the file is Windows-1252, set its encoding in the pipeline config)")
-          }
+    // UTF-8 is checked on bytes, and only in records that hold a byte above ASCII: the whole
+    // record at once, and each field only when the record is not valid or a field starts inside
+    // a character (the fields are valid exactly when both hold).
+    if problem == nil && !UTF8Check.isASCII(UnsafeBufferPointer(bytes.elements()))
+      && !(UTF8Check.isValid(UnsafeBufferPointer(bytes.elements()))
+        && (0..<fieldEnds.count - 1).allSatisfy { fieldEnds[$0] >= bytes.count || bytes[fieldEnds[$0]] & 0xC0 != 0x80 })
+    {
+      var start = 0
+      for index in 0..<fieldEnds.count {
+        let end = fieldEnds[index]
+        if !UTF8Check.isValid(bytes.elements(start, end)) {
+          problem = RecordProblem(
+            location: SourceLocation(path: path, line: fieldLines[index], column: fieldColumns[index]),
+            reason: "invalid UTF-8 in field \(index + 1) (if the file is Windows-1252, set its encoding in the pipeline config)")
+          break
         }
         start = end
       }
     }
-    return CSVRow(fields: fields, line: startLine, problem: problem)
+    recordLine = startLine
+    recordProblem = problem
+    return true
+  }
+}
+
+/// UTF-8 checks on bytes, as strict as `String(validating:as:)` (no overlong forms, surrogates
+/// or code points above U+10FFFF).
+enum UTF8Check {
+  static func isASCII(_ buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+    var i = 0
+    let count = buffer.count
+    guard let base = buffer.baseAddress else { return true }
+    let raw = UnsafeRawPointer(base)
+    while i + 8 <= count {
+      if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+      i += 8
+    }
+    while i < count {
+      if buffer[i] >= 0x80 { return false }
+      i += 1
+    }
+    return true
+  }
+
+  static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    var i = 0
+    let count = bytes.count
+    while i < count {
+      let b0 = bytes[i]
+      if b0 < 0x80 {
+        i += 1
+        continue
+      }
+      func continuation(_ k: Int, _ low: UInt8 = 0x80, _ high: UInt8 = 0xBF) -> Bool {
+        i + k < count && bytes[i + k] >= low && bytes[i + k] <= high
+      }
+      switch b0 {
+      case 0xC2...0xDF:
+        guard continuation(1) else { return false }
+        i += 2
+      case 0xE0:
+        guard continuation(1, 0xA0), continuation(2) else { return false }
+        i += 3
+      case 0xE1...0xEC, 0xEE...0xEF:
+        guard continuation(1), continuation(2) else { return false }
+        i += 3
+      case 0xED:
+        guard continuation(1, 0x80, 0x9F), continuation(2) else { return false }
+        i += 3
+      case 0xF0:
+        guard continuation(1, 0x90), continuation(2), continuation(3) else { return false }
+        i += 4
+      case 0xF1...0xF3:
+        guard continuation(1), continuation(2), continuation(3) else { return false }
+        i += 4
+      case 0xF4:
+        guard continuation(1, 0x80, 0x8F), continuation(2), continuation(3) else { return false }
+        i += 4
+      default:
+        return false
+      }
+    }
+    return true
   }
 }
 

@@ -49,6 +49,9 @@ public final class CSVTableReader: RecordSource {
   public private(set) var unknownColumns: [String] = []
   private let reader: CSVReader
   private var columnToField: [Int?] = []
+  private var fieldToColumn: [Int] = []
+  private var starts: [Int] = []
+  private var ends: [Int] = []
   private let headerCount: Int
 
   /// Opens the file and reads its header.
@@ -90,6 +93,10 @@ public final class CSVTableReader: RecordSource {
         hint: "export the \(layout.name) file with these columns, or map its names with header_aliases in the pipeline config")
     }
     headerCount = header.fields.count
+    fieldToColumn = [Int](repeating: -1, count: layout.fields.count)
+    for (column, field) in columnToField.enumerated() { if let field { fieldToColumn[field] = column } }
+    starts = [Int](repeating: -1, count: layout.fields.count)
+    ends = [Int](repeating: 0, count: layout.fields.count)
   }
 
   public var bytesRead: Int64 { reader.bytesRead }
@@ -97,24 +104,86 @@ public final class CSVTableReader: RecordSource {
   private var reportedBytes: Int64 = 0
 
   public func next() throws -> TableRecord? {
-    while let row = try reader.next() {
-      if row.problem == nil && row.fields.count == 1 && row.fields[0].isEmpty { continue }  // blank line
-      var values = [String](repeating: "", count: layout.fields.count)
-      var problem = row.problem
-      if problem == nil && row.fields.count != headerCount {
-        problem = RecordProblem(
-          location: SourceLocation(path: path, line: row.line),
-          reason: "ragged row: \(row.fields.count) fields, the header has \(headerCount)")
+    guard try readRecord() else { return nil }
+    let values = withValues { values in (0..<values.count).map { String(decoding: values[$0], as: UTF8.self) } }
+    return TableRecord(values: values, location: SourceLocation(path: path, line: recordLine), problem: recordProblem)
+  }
+
+  // MARK: Byte level (the snapshot load reads millions of records without a String per field)
+
+  /// The line the current record starts on.
+  public var recordLine: Int { reader.recordLine }
+  /// The current record's problem (malformed, ragged): it must be rejected, not used.
+  public private(set) var recordProblem: RecordProblem?
+
+  /// Reads the next record (blank lines are skipped); false at the end of the file.
+  public func readRecord() throws -> Bool {
+    while try reader.readRecord() {
+      let count = reader.fieldCount
+      if reader.recordProblem == nil && count == 1 && reader.withField(0, { $0.isEmpty }) { continue }  // blank line
+      recordProblem = reader.recordProblem
+      if recordProblem == nil && count != headerCount {
+        recordProblem = RecordProblem(
+          location: SourceLocation(path: path, line: reader.recordLine),
+          reason: "ragged row: \(count) fields, the header has \(headerCount)")
       }
-      for (column, value) in row.fields.enumerated() where column < columnToField.count {
-        if let index = columnToField[column] { values[index] = value }
+      // Where each layout field is in the record's bytes (-1: no such column in this record).
+      var starts = self.starts, ends = self.ends
+      self.starts = []
+      self.ends = []
+      reader.withRecord { _, fieldEnds in
+        for (field, column) in fieldToColumn.enumerated() {
+          if column < 0 || column >= fieldEnds.count {
+            starts[field] = -1
+          } else {
+            starts[field] = column == 0 ? 0 : fieldEnds[column - 1]
+            ends[field] = fieldEnds[column]
+          }
+        }
       }
+      self.starts = starts
+      self.ends = ends
       let consumed = reader.bytesRead
       StageProgress.recordRead(bytes: consumed - reportedBytes)
       reportedBytes = consumed
-      return TableRecord(values: values, location: SourceLocation(path: path, line: row.line), problem: problem)
+      return true
     }
-    return nil
+    return false
+  }
+
+  /// Calls `body` with the current record's values by layout field (valid inside `body` only).
+  @inline(__always)
+  public func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R {
+    try reader.withRecord { bytes, _ in
+      try starts.withUnsafeBufferPointer { starts in
+        try ends.withUnsafeBufferPointer { ends in
+          try body(RecordValues(base: bytes.baseAddress, starts: starts.baseAddress!, ends: ends.baseAddress!, count: starts.count))
+        }
+      }
+    }
+  }
+
+  /// Calls `body` with the bytes of layout field `field` in the current record (empty when the
+  /// file has no such column); the bytes are valid inside `body` only.
+  public func withValue<R>(_ field: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+    try withValues { try body($0[field]) }
+  }
+}
+
+/// One record's values as bytes, by layout field: valid only inside the closure that hands it out.
+public struct RecordValues {
+  let base: UnsafePointer<UInt8>?
+  let starts: UnsafePointer<Int>
+  let ends: UnsafePointer<Int>
+  /// The number of layout fields.
+  public let count: Int
+
+  /// The bytes of layout field `field` (empty when the record has no value for it).
+  @inline(__always)
+  public subscript(field: Int) -> UnsafeBufferPointer<UInt8> {
+    let start = starts[field]
+    guard start >= 0, let base else { return UnsafeBufferPointer(start: nil, count: 0) }
+    return UnsafeBufferPointer(start: base + start, count: ends[field] - start)
   }
 }
 
@@ -136,38 +205,49 @@ public final class XMLTableReader {
 
   /// Streams every record to `body`; returns normally only after a clean end of the document.
   public func forEachRecord(_ body: (TableRecord) throws -> Void) throws {
+    try forEachRawRecord { record in
+      let values = record.withValues { values in (0..<values.count).map { String(decoding: values[$0], as: UTF8.self) } }
+      try body(TableRecord(values: values, location: record.location, problem: record.recordProblem))
+    }
+  }
+
+  /// Streams every record to `body` with its values as bytes (valid inside `body` only), for the
+  /// snapshot load; returns normally only after a clean end of the document.
+  public func forEachRawRecord(_ body: (XMLTableRecord) throws -> Void) throws {
     let reader = try XMLStreamReader(path: path)
     var unknown = Set<String>()
-    // Element names repeat in every record: map each distinct name once.
-    var indexes: [String: Int?] = [:]
-    func fieldIndex(_ name: String) -> Int? {
-      if let known = indexes[name] { return known }
-      let index = mapper.fieldIndex(name)
-      indexes[name] = index
-      return index
-    }
-    let required = layout.required.sorted()
-    try reader.forEachElement(named: [layout.recordElement]) { element in
-      var values = [String](repeating: "", count: layout.fields.count)
+    let required = layout.required.sorted().map { (name: $0, index: layout.index(of: $0)!) }
+    let record = FlatRecord(fieldCount: layout.fields.count)
+    try reader.forEachFlatRecord(
+      named: layout.recordElement, into: record, fieldIndex: { mapper.fieldIndex($0) },
+      unknown: { name in if unknown.insert(name).inserted { unknownColumns.append(name) } }
+    ) { record in
       var problem: RecordProblem?
-      for child in element.children {
-        if let index = fieldIndex(child.name) {
-          values[index] = child.text
-        } else if unknown.insert(child.name).inserted {
-          unknownColumns.append(child.name)
-        }
-      }
-      for attribute in element.attributes {
-        if let index = fieldIndex(attribute.name) { values[index] = attribute.value }
-      }
-      let location = SourceLocation(path: path, line: element.line, element: layout.recordElement)
-      for field in required where values[layout.index(of: field)!].isEmpty && problem == nil {
-        if !element.children.contains(where: { fieldIndex($0.name) == layout.index(of: field) }) {
-          problem = RecordProblem(location: location, reason: "missing element <\(field)>")
-        }
+      for field in required where !record.hasChild[field.index] && record.withValues({ $0[field.index].isEmpty }) {
+        problem = RecordProblem(
+          location: SourceLocation(path: path, line: record.line, element: layout.recordElement), reason: "missing element <\(field.name)>")
+        break
       }
       StageProgress.recordRead(bytes: 0)
-      try body(TableRecord(values: values, location: location, problem: problem))
+      try body(XMLTableRecord(record: record, path: path, element: layout.recordElement, recordProblem: problem))
     }
+  }
+}
+
+/// The current record of `XMLTableReader.forEachRawRecord`: valid inside its closure only.
+public struct XMLTableRecord {
+  let record: FlatRecord
+  let path: String
+  let element: String
+  public let recordProblem: RecordProblem?
+
+  public var recordLine: Int { record.line }
+  public var location: SourceLocation { SourceLocation(path: path, line: record.line, element: element) }
+
+  @inline(__always)
+  public func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R { try record.withValues(body) }
+
+  public func withValue<R>(_ field: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+    try record.withValues { try body($0[field]) }
   }
 }

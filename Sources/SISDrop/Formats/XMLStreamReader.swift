@@ -219,6 +219,151 @@ public final class XMLStreamReader {
     }
   }
 
+  /// Walks flat records for large exports (`<students><student><First_Name>…`): for each element
+  /// named `recordName`, the direct text of each child element goes into `record` at the index
+  /// `fieldIndex` gives for the child's local name (nil: not a field, reported through `unknown`
+  /// once per name). Text of deeper elements is ignored, as in `forEachElement`'s trees.
+  ///
+  /// No String is made per node: libxml2 interns element names in its dictionary, so a name is
+  /// looked up once per distinct pointer (checked with `strcmp`), and text is copied as bytes.
+  /// Returns normally only after a clean end of the document, like `forEachElement`.
+  ///
+  /// - Throws: `SISDropError` (65) for malformed or unsafe XML, with the line.
+  func forEachFlatRecord(
+    named recordName: String, into record: FlatRecord, fieldIndex: (String) -> Int?, unknown: (String) -> Void,
+    _ body: (FlatRecord) throws -> Void
+  ) throws {
+    // Local name → field index (-1: not a field), by the name's pointer and checked with strcmp,
+    // since a pointer is only known to stand for one name while libxml2's dictionary holds it.
+    var names: [UnsafeRawPointer: (name: [CChar], index: Int)] = [:]
+    func index(of pointer: UnsafePointer<xmlChar>) -> (name: [CChar], index: Int) {
+      let key = UnsafeRawPointer(pointer)
+      if let known = names[key], strcmp(known.name, key.assumingMemoryBound(to: CChar.self)) == 0 { return known }
+      let name = String(cString: pointer)
+      let index = fieldIndex(name) ?? -1
+      if index < 0 && !names.values.contains(where: { String(cString: $0.name) == name }) { unknown(name) }
+      let entry = (Array(name.utf8CString), index)
+      names[key] = entry
+      return entry
+    }
+    // Exports write a record's fields in the same order every time: the name seen at each
+    // position of the last record is tried first.
+    var lastNames: [(pointer: UnsafeRawPointer, name: [CChar], index: Int)] = []
+    let elementType = Int32(XML_READER_TYPE_ELEMENT.rawValue)
+    let endType = Int32(XML_READER_TYPE_END_ELEMENT.rawValue)
+    let textType = Int32(XML_READER_TYPE_TEXT.rawValue), cdataType = Int32(XML_READER_TYPE_CDATA.rawValue)
+    let whitespaceType = Int32(XML_READER_TYPE_WHITESPACE.rawValue)
+    let significantWhitespaceType = Int32(XML_READER_TYPE_SIGNIFICANT_WHITESPACE.rawValue)
+    var recordPointer: UnsafeRawPointer?  // the interned record name, once seen
+    while try step() {
+      let type = xmlTextReaderNodeType(reader)
+      try refuseUnsafeNode(type)
+      guard type == elementType, let local = xmlTextReaderConstLocalName(reader) else { continue }
+      if rootName == nil {
+        rootName = String(cString: local)
+        rootNamespace = string(xmlTextReaderConstNamespaceUri(reader))
+        rootAttributes = readAttributes()
+        if rootName != recordName { continue }
+      }
+      if UnsafeRawPointer(local) != recordPointer {
+        guard String(cString: local) == recordName else { continue }
+        recordPointer = UnsafeRawPointer(local)
+      }
+      // The record's storage in locals while it is read (class properties in the loop cost
+      // exclusivity checks), handed back before `body`.
+      var bytes = record.bytes, starts = record.starts, ends = record.ends, hasChild = record.hasChild
+      record.bytes = []
+      record.starts = []
+      record.ends = []
+      record.hasChild = []
+      bytes.removeAll(keepingCapacity: true)
+      for i in starts.indices {
+        starts[i] = -1
+        hasChild[i] = false
+      }
+      record.line = line
+      let attributes = xmlTextReaderHasAttributes(reader) == 1 ? readAttributes() : []
+      if xmlTextReaderIsEmptyElement(reader) != 1 {
+        var depth = 0  // 0: directly inside the record, 1: inside a field element, deeper: ignored
+        var field = -1
+        var fieldStart = 0
+        var ended = false
+        var position = 0  // of the next child element in the record
+        while try step() {
+          let type = xmlTextReaderNodeType(reader)
+          if type == elementType {
+            if depth == 0 {
+              guard let child = xmlTextReaderConstLocalName(reader) else { continue }
+              let childIndex: Int
+              let pointer = UnsafeRawPointer(child)
+              if position < lastNames.count && lastNames[position].pointer == pointer
+                && strcmp(lastNames[position].name, pointer.assumingMemoryBound(to: CChar.self)) == 0
+              {
+                childIndex = lastNames[position].index
+              } else {
+                let entry = index(of: child)
+                childIndex = entry.index
+                if position < lastNames.count {
+                  lastNames[position] = (pointer, entry.name, childIndex)
+                } else {
+                  lastNames.append((pointer, entry.name, childIndex))
+                }
+              }
+              position += 1
+              if xmlTextReaderIsEmptyElement(reader) == 1 {
+                if childIndex >= 0 {
+                  starts[childIndex] = bytes.count
+                  ends[childIndex] = bytes.count
+                  hasChild[childIndex] = true
+                }
+              } else {
+                field = childIndex
+                fieldStart = bytes.count
+                depth = 1
+              }
+            } else if xmlTextReaderIsEmptyElement(reader) != 1 {
+              depth += 1
+            }
+          } else if type == endType {
+            if depth == 0 {
+              ended = true
+              break
+            }
+            if depth == 1 && field >= 0 {
+              starts[field] = fieldStart  // the last one wins, as for repeated elements
+              ends[field] = bytes.count
+              hasChild[field] = true
+            }
+            depth -= 1
+          } else if type == textType || type == cdataType || type == whitespaceType || type == significantWhitespaceType {
+            if depth == 1 && field >= 0, let value = xmlTextReaderConstValue(reader) {
+              bytes.append(contentsOf: UnsafeBufferPointer(start: value, count: strlen(value)))
+            }
+          } else {
+            try refuseUnsafeNode(type)
+          }
+        }
+        if !ended { throw failure("the file ends inside <\(recordName)>") }
+      }
+      for attribute in attributes {
+        if let index = fieldIndex(attribute.name) {
+          starts[index] = bytes.count
+          bytes.append(contentsOf: attribute.value.utf8)
+          ends[index] = bytes.count
+        }
+      }
+      record.bytes = bytes
+      record.starts = starts
+      record.ends = ends
+      record.hasChild = hasChild
+      try body(record)
+    }
+    if rootName == nil {
+      throw SISDropError.dataError("the file has no XML root element", at: SourceLocation(path: path, line: 1),
+                                   hint: "upload a complete XML export")
+    }
+  }
+
   /// Reads the whole document as one tree (for small files such as Plugin.xml).
   public func readDocument() throws -> XMLElementNode {
     var root: XMLElementNode?
@@ -239,3 +384,33 @@ public final class XMLStreamReader {
 }
 
 @available(*, unavailable) extension XMLStreamReader: Sendable {}
+
+/// One flat record element as `XMLStreamReader.forEachFlatRecord` reads it: the text of each
+/// field, as bytes in one buffer; reused from record to record.
+final class FlatRecord {
+  var bytes: [UInt8] = []
+  /// Per field: where its text is in `bytes`; start < 0 when the record has no value for it.
+  var starts: [Int]
+  var ends: [Int]
+  /// Per field: whether a child element carried it (an attribute alone does not count).
+  var hasChild: [Bool]
+  var line = 0
+
+  init(fieldCount: Int) {
+    starts = [Int](repeating: -1, count: fieldCount)
+    ends = [Int](repeating: 0, count: fieldCount)
+    hasChild = [Bool](repeating: false, count: fieldCount)
+    bytes.reserveCapacity(1024)
+  }
+
+  @inline(__always)
+  func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R {
+    try bytes.withUnsafeBufferPointer { bytes in
+      try starts.withUnsafeBufferPointer { starts in
+        try ends.withUnsafeBufferPointer { ends in
+          try body(RecordValues(base: bytes.baseAddress, starts: starts.baseAddress!, ends: ends.baseAddress!, count: starts.count))
+        }
+      }
+    }
+  }
+}

@@ -52,6 +52,9 @@ public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
   enum Token: Hashable, Sendable { case year, month(pad: Bool), day(pad: Bool), literal(Character) }
   let tokens: [Token]
   public let description: String
+  /// The tokens with each literal as its ASCII byte (nil for a non-ASCII literal), for `match(bytes:)`.
+  private let byteTokens: [ByteToken]
+  private enum ByteToken: Hashable, Sendable { case year, month, day, literal(UInt8?) }
 
   public static let monthDayYear = DatePattern("MM/DD/YYYY")!
   public static let iso = DatePattern("YYYY-MM-DD")!
@@ -72,13 +75,26 @@ public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
     guard fields.count == 3, tokens.contains(.year) else { return nil }
     self.tokens = tokens
     description = text
+    byteTokens = tokens.map { token -> ByteToken in
+      switch token {
+      case .year: return .year
+      case .month: return .month
+      case .day: return .day
+      case .literal(let c): return .literal(c.asciiValue)
+      }
+    }
   }
 
   /// Parses a date; nil when the text does not fit the pattern. `valid` is false for a date that
   /// fits but does not exist (02/30/2016).
   public func match(_ text: String) -> (fits: Bool, date: CalendarDate?) {
-    // Byte by byte: dates are ASCII, and this runs for every birth date of the SIS export.
-    let bytes = Array(FieldRules.text(text).utf8)
+    var cleaned = FieldRules.text(text)
+    return cleaned.withUTF8 { match(bytes: $0) }
+  }
+
+  /// `match` on bytes of text already cleaned by `FieldRules.text`: dates are ASCII, and this
+  /// runs for every birth date of the SIS export.
+  public func match(bytes: UnsafeBufferPointer<UInt8>) -> (fits: Bool, date: CalendarDate?) {
     var position = 0
     var year = 0, month = 0, day = 0
     func number(maxDigits: Int) -> (value: Int, digits: Int)? {
@@ -90,15 +106,16 @@ public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
       }
       return digits == 0 ? nil : (value, digits)
     }
-    for token in tokens {
+    for token in byteTokens {
       switch token {
       case .year:
         guard let found = number(maxDigits: 4), found.digits == 4 else { return (false, nil) }
         year = found.value
       case .month: guard let found = number(maxDigits: 2) else { return (false, nil) }; month = found.value
       case .day: guard let found = number(maxDigits: 2) else { return (false, nil) }; day = found.value
-      case .literal(let c):
-        guard let ascii = c.asciiValue, position < bytes.count, bytes[position] == ascii else { return (false, nil) }
+      case .literal(let ascii):
+        // A non-ASCII separator never matches (as before: dates are compared byte by byte).
+        guard let ascii, position < bytes.count, bytes[position] == ascii else { return (false, nil) }
         position += 1
       }
     }

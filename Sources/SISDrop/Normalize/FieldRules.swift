@@ -14,7 +14,7 @@ public enum FieldRules {
   }
 
   @inline(__always) static func isASCIISpace(_ byte: UInt8) -> Bool {
-    byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D || byte == 0x0B || byte == 0x0C
+    byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)  // space, tab, LF, VT, FF, CR
   }
 
   /// The ASCII path of `text`, or nil when the value holds any non-ASCII byte.

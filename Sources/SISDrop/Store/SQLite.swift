@@ -137,6 +137,11 @@ extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Exp
 }
 
 private let transient = sisdrop_sqlite_transient()
+nonisolated(unsafe) private let emptyText: UnsafePointer<CChar> = {
+  let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: 1)
+  pointer.initialize(to: 0)
+  return UnsafePointer(pointer)
+}()
 
 /// A prepared statement. The corresponding C functions are `sqlite3_prepare_v3` and `sqlite3_finalize`.
 public final class Statement {
@@ -185,6 +190,17 @@ public final class Statement {
       sqlite3_bind_null(handle, index)
     }
   }
+
+  /// Binds UTF-8 bytes as text at a 1-based index without copying them (`SQLITE_STATIC`): the
+  /// bytes must stay valid and unchanged until the statement has run. For the snapshot load.
+  public func bindText(_ index: Int32, bytes: UnsafeBufferPointer<UInt8>) {
+    // An empty value is '' not NULL: SQLite reads a null pointer as NULL.
+    let pointer = bytes.count == 0 ? emptyText : UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
+    sqlite3_bind_text(handle, index, pointer, Int32(bytes.count), nil)
+  }
+
+  public func bindNull(_ index: Int32) { sqlite3_bind_null(handle, index) }
+  public func bindInt(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(handle, index, value) }
 
   /// Steps a statement that returns no rows, then resets it.
   public func run() throws {

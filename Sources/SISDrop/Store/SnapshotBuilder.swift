@@ -60,38 +60,38 @@ public struct SnapshotBuilder {
     return readable
   }
 
-  /// Streams one export file, CSV or XML, to `body`.
-  func forEachRecord(_ layout: Layout, path: String, unknown: inout [String], _ body: (TableRecord) throws -> Void) throws {
+  /// Streams one export file, CSV or XML, to `body`, each record's values as bytes.
+  func forEachRecord(_ layout: Layout, path: String, unknown: inout [String], _ body: (any ExportRecord) throws -> Void) throws {
     let aliases = feed.headerAliases[layout.name] ?? [:]
     if feed.format == .xml {
       let reader = XMLTableReader(path: path, layout: layout, aliases: aliases)
-      try reader.forEachRecord(body)
+      try reader.forEachRawRecord { record in try body(record) }
       unknown += reader.unknownColumns.map { "\((path as NSString).lastPathComponent): \($0)" }
     } else {
       let reader = try CSVTableReader(path: path, layout: layout, dialect: feed.dialect, aliases: aliases)
       unknown += reader.unknownColumns.map { "\((path as NSString).lastPathComponent): \($0)" }
-      while let record = try reader.next() { try body(record) }
+      while try reader.readRecord() { try body(reader) }
     }
   }
 
-  /// Normalizes one SIS field. The SIS is the reference: a value that does not normalize is kept
-  /// as it is (and reported), never dropped.
-  func normalize(_ field: String, _ value: String, issue: (String) -> Void) -> String {
-    let text = FieldRules.text(value)
-    if text.isEmpty { return "" }
-    switch field {
-    case "First_Name", "Middle_Name", "Last_Name": return FieldRules.name(text)
-    case "DOB":
-      if let date = FieldRules.date(text, patterns: datePatterns).date { return date.iso }
-      issue("DOB is not a date in \(datePatterns.map(\.description).joined(separator: " or "))")
-      return text
-    case "Gender": return FieldRules.gender(text) ?? text
-    case "Grade_Level": return FieldRules.gradeLevel(text) ?? text
-    case "Home_Phone", "Phone": return FieldRules.phone(text) ?? text
-    case "Email": return FieldRules.email(text) ?? text
-    case "State": return FieldRules.state(text) ?? text
-    default: return text
+  /// Reads and normalizes every record of the export exactly as `build` does, without SQLite:
+  /// the "parse + normalize" phase of the benchmark (`scripts/bench/phases`). Returns the
+  /// number of records normalized (malformed ones are skipped).
+  public func normalizeOnly(files: [String: String]) throws -> Int {
+    var total = 0
+    var summary = SnapshotSummary()
+    for layout in Layouts.sisExport {
+      guard let path = files[layout.name] else { continue }
+      let readable = try readableFields(layout, key: layout.fields[0], summary: &summary)
+      var rows = RowNormalizer(layout: layout, readable: readable, withKeys: layout.name == "students" || layout.name == "contacts",
+                               datePatterns: datePatterns)
+      try forEachRecord(layout, path: path, unknown: &summary.unknownColumns) { record in
+        guard record.recordProblem == nil else { return }
+        rows.normalize(record) { _ in }
+        total += 1
+      }
     }
+    return total
   }
 
   /// Builds the snapshot at `output` (a new file) from the export files by layout name.
@@ -123,36 +123,24 @@ public struct SnapshotBuilder {
         // by SQL, instead of holding every key in memory (flat memory at millions of rows).
         let unique = table == "students" || table == "schools"
         let allColumns = columns + (withKeys ? ["first_key", "last_key"] : []) + (unique ? ["source_line"] : [])
-        let insert = try database.prepare(
-          "INSERT INTO \(table)(\(allColumns.joined(separator: ", "))) VALUES (\(allColumns.map { _ in "?" }.joined(separator: ", ")))")
-        let firstIndex = layout.index(of: "First_Name")
-        let lastIndex = layout.index(of: "Last_Name")
+        var load = TableLoad(
+          insert: try database.prepare(
+            "INSERT INTO \(table)(\(allColumns.joined(separator: ", "))) VALUES (\(allColumns.map { _ in "?" }.joined(separator: ", ")))"),
+          withLine: unique, rows: RowNormalizer(layout: layout, readable: readable, withKeys: withKeys, datePatterns: datePatterns))
+        let dateReason = "DOB is not a date in \(datePatterns.map(\.description).joined(separator: " or "))"
         var count = 0
         try forEachRecord(layout, path: path, unknown: &summary.unknownColumns) { record in
-          if let problem = record.problem {
+          if let problem = record.recordProblem {
             rejects.append(
               Reject(submissionID: "", schema: table, seq: nil, field: "", value: "", reason: problem.reason,
                      action: "fix the row in the SIS export; until then this SIS record is not in the snapshot", source: problem.location))
             return
           }
-          for (index, field) in layout.fields.enumerated() {
-            guard readable[index] else {
-              insert.bindText(Int32(index + 1), nil)
-              continue
-            }
-            let value = normalize(field, record[index]) { reason in
-              rejects.append(
-                Reject(submissionID: "", schema: table, seq: nil, field: field, value: "", reason: reason,
-                       action: "kept as exported; fix it in the SIS", source: record.location))
-            }
-            insert.bindText(Int32(index + 1), value)
+          try load.insert(record) { field in
+            rejects.append(
+              Reject(submissionID: "", schema: table, seq: nil, field: layout.fields[field], value: "", reason: dateReason,
+                     action: "kept as exported; fix it in the SIS", source: record.location))
           }
-          if withKeys, let firstIndex, let lastIndex {
-            insert.bindText(Int32(columns.count + 1), readable[firstIndex] ? FieldRules.nameKey(record[firstIndex]) : "")
-            insert.bindText(Int32(columns.count + 2), readable[lastIndex] ? FieldRules.nameKey(record[lastIndex]) : "")
-          }
-          if unique { insert.bindText(Int32(allColumns.count), String(record.location.line ?? 0)) }
-          try insert.run()
           count += 1
         }
         if unique {
@@ -186,5 +174,93 @@ public struct SnapshotBuilder {
     }
     try database.execute("PRAGMA optimize")
     return (summary, rejects)
+  }
+}
+
+/// One record of an export file as the snapshot load reads it: values as UTF-8 bytes.
+protocol ExportRecord {
+  var recordLine: Int { get }
+  var recordProblem: RecordProblem? { get }
+  /// Where the record is, for a report.
+  var location: SourceLocation { get }
+  func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R
+}
+
+extension CSVTableReader: ExportRecord {
+  var location: SourceLocation { SourceLocation(path: path, line: recordLine) }
+}
+
+extension XMLTableRecord: ExportRecord {}
+
+/// Normalizes each record's values into one byte buffer, in column order: the layout's fields
+/// (withheld ones empty, bound as NULL), then the name keys of keyed tables.
+struct RowNormalizer {
+  let kinds: [FieldKind]
+  let readable: [Bool]
+  /// First_Name and Last_Name, whose comparison keys are stored too.
+  let keyFields: (first: Int, last: Int)?
+  var normalizer: FieldNormalizer
+  private(set) var row = GrowableBuffer<UInt8>(capacity: 4096)
+  private(set) var ends = GrowableBuffer<Int>(capacity: 64)
+
+  init(layout: Layout, readable: [Bool], withKeys: Bool, datePatterns: [DatePattern]) {
+    kinds = layout.fields.map(FieldKind.init(field:))
+    self.readable = readable
+    keyFields = withKeys ? layout.index(of: "First_Name").flatMap { first in layout.index(of: "Last_Name").map { (first, $0) } } : nil
+    normalizer = FieldNormalizer(datePatterns: datePatterns)
+  }
+
+  /// `notADate` is called with each field holding a DOB that is not a date (kept as exported).
+  mutating func normalize(_ record: some ExportRecord, notADate: (Int) -> Void) {
+    // Locals, not stored properties, in the loop: no exclusivity checks, no overlapping access.
+    var row = self.row, ends = self.ends, normalizer = self.normalizer
+    defer {
+      self.row = row
+      self.ends = ends
+      self.normalizer = normalizer
+    }
+    row.removeAll()
+    ends.removeAll()
+    let kinds = self.kinds, readable = self.readable, keyFields = self.keyFields
+    record.withValues { values in
+      for field in kinds.indices {
+        if readable[field] && !normalizer.append(kinds[field], values[field], to: &row) { notADate(field) }
+        ends.append(row.count)
+      }
+      if let (first, last) = keyFields {
+        if readable[first] { normalizer.appendNameKey(values[first], to: &row) }
+        ends.append(row.count)
+        if readable[last] { normalizer.appendNameKey(values[last], to: &row) }
+        ends.append(row.count)
+      }
+    }
+  }
+}
+
+/// The load of one table: each record normalized by `RowNormalizer` and bound to the prepared
+/// INSERT straight from its buffer (no String per value on the way from the file to SQLite).
+struct TableLoad {
+  let insert: Statement
+  /// Whether the record's line is stored (keyed tables, for duplicate reports after the load).
+  let withLine: Bool
+  var rows: RowNormalizer
+
+  mutating func insert(_ record: some ExportRecord, notADate: (Int) -> Void) throws {
+    rows.normalize(record, notADate: notADate)
+    let readable = rows.readable
+    let ends = rows.ends
+    let row = rows.row
+    var start = 0
+    for offset in 0..<ends.count {
+      let end = ends[offset]
+      if offset < readable.count && !readable[offset] {
+        insert.bindNull(Int32(offset + 1))
+      } else {
+        insert.bindText(Int32(offset + 1), bytes: row.elements(start, end))
+      }
+      start = end
+    }
+    if withLine { insert.bindInt(Int32(ends.count + 1), Int64(record.recordLine)) }
+    try insert.run()
   }
 }

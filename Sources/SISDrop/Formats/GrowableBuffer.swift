@@ -1,0 +1,84 @@
+/// A growable buffer of plain values for the snapshot load's hot loops (the CSV reader's record,
+/// the normalized row): appends without Array's uniqueness check and generic copy on every call,
+/// which were a fifth of the CSV parse + normalize time (`perf`, scripts/bench/pipeline.sh).
+///
+/// One owner at a time: copies share the memory, so hot code moves the buffer into a local
+/// variable and back and never uses an old copy after the new one has grown.
+public struct GrowableBuffer<Element: BitwiseCopyable> {
+  private final class Storage {
+    var pointer: UnsafeMutablePointer<Element>
+    init(capacity: Int) { pointer = .allocate(capacity: capacity) }
+    deinit { pointer.deallocate() }
+  }
+
+  private let storage: Storage
+  private(set) var base: UnsafeMutablePointer<Element>
+  private(set) var capacity: Int
+  public private(set) var count = 0
+
+  public init(capacity: Int = 1024) {
+    let capacity = Swift.max(capacity, 16)
+    storage = Storage(capacity: capacity)
+    base = storage.pointer
+    self.capacity = capacity
+  }
+
+  public var isEmpty: Bool { count == 0 }
+
+  @inline(__always)
+  public subscript(index: Int) -> Element {
+    get { base[index] }
+    nonmutating set { base[index] = newValue }
+  }
+
+  private mutating func grow(toAtLeast minimum: Int) {
+    var newCapacity = capacity * 2
+    while newCapacity < minimum { newCapacity *= 2 }
+    let pointer = UnsafeMutablePointer<Element>.allocate(capacity: newCapacity)
+    pointer.initialize(from: base, count: count)
+    storage.pointer.deallocate()
+    storage.pointer = pointer
+    base = pointer
+    capacity = newCapacity
+  }
+
+  @inline(__always)
+  public mutating func append(_ element: Element) {
+    if count == capacity { grow(toAtLeast: count + 1) }
+    base[count] = element
+    count += 1
+  }
+
+  @inline(__always)
+  public mutating func append(contentsOf elements: UnsafeBufferPointer<Element>) {
+    let n = elements.count
+    if n == 0 { return }
+    if count + n > capacity { grow(toAtLeast: count + n) }
+    (base + count).initialize(from: elements.baseAddress!, count: n)
+    count += n
+  }
+
+  public mutating func append(contentsOf elements: some Collection<Element>) {
+    for element in elements { append(element) }
+  }
+
+  /// Drops the elements from `index` on.
+  @inline(__always)
+  public mutating func removeAll(from index: Int = 0) { count = index }
+
+  /// The elements from `start` to the end (valid until the buffer next grows).
+  @inline(__always)
+  public func elements(from start: Int = 0) -> UnsafeMutableBufferPointer<Element> {
+    UnsafeMutableBufferPointer(start: base + start, count: count - start)
+  }
+
+  /// The elements `start..<end` (valid until the buffer next grows).
+  @inline(__always)
+  public func elements(_ start: Int, _ end: Int) -> UnsafeBufferPointer<Element> {
+    UnsafeBufferPointer(start: base + start, count: end - start)
+  }
+
+  public var array: [Element] { Array(elements()) }
+}
+
+@available(*, unavailable) extension GrowableBuffer: Sendable {}

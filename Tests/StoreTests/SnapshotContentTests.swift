@@ -1,0 +1,133 @@
+import Foundation
+import SISDrop
+import Testing
+import _SISDropTestSupport
+
+/// Pins what the snapshot holds, so that work on the load's speed cannot change its content.
+@Suite struct SnapshotContentTests {
+  /// Every row of every snapshot table in rowid order, one line per row, NULL distinct from "".
+  static func dump(_ path: String) throws -> String {
+    let database = try Database(path: path, readOnly: true)
+    var out = ""
+    for table in ["students", "contacts", "schools", "attendance_codes"] {
+      out += "# \(table)\n"
+      for row in try database.rows("SELECT * FROM \(table) ORDER BY rowid") {
+        out += row.map { $0.string ?? "<NULL>" }.joined(separator: "|") + "\n"
+      }
+    }
+    return out
+  }
+
+  /// The demo export's snapshot, digested. The digest was taken from the String-based load
+  /// (before the byte-level load); a change to any normalized value, key, line or row order fails it.
+  @Test func demoSnapshotContentIsUnchanged() throws {
+    try withTemporaryFolder { folder in
+      var files: [String: String] = [:]
+      for name in ["students", "contacts", "schools", "attendance_codes"] { files[name] = Checkout.demoDistrict + "/sis/\(name).csv" }
+      let plugin = try PluginManifest.load(path: Checkout.demoDistrict + "/config/Plugin.xml")
+      _ = try SnapshotBuilder(feed: FeedConfig(), plugin: plugin).build(files: files, output: folder + "/s.sqlite")
+      let dump = try Self.dump(folder + "/s.sqlite")
+      #expect(dump.split(separator: "\n").count == 4 + 310 + 472 + 3 + 12)
+      #expect(SHA256.hex(dump) == "c4b69e1d5196c512eb5217ee593a50e299f53136a95a28ebe88a782361ebf7cf")
+    }
+  }
+
+  // Values chosen to take every path of the field rules: ASCII clean and unclean, Latin letters,
+  // letters outside Latin-1, decomposed accents, odd white space, casing rules, bad dates and codes.
+  static let names = [
+    "José", "  josé  ", "GARCÍA-LÓPEZ", "garcía-lópez", "o'brien", "O'BRIEN", "McDonald", "de la Cruz", "Thảo", "TRẦN",
+    "e\u{301}mile", "E\u{301}MILE", "ß", "STRASSE", "straße", "İlker", "ÅSA", "Łukasz", "ŁUKASZ", "łukasz", "Ann\u{A0}Marie",
+    "Mary  Kate", "Mary\tKate", "", "   ", "X Æ A-12", "Zoë", "ÿvonne", "ǅemal", "ΣΊΣΥΦΟΣ", "d’arcy", "JEAN-LUC", "anne marie",
+    "Smith, Jr.", "King, Sr.", "Van der Berg", "Østergaard", "DVOŘÁK", "ÑUÑEZ", "x", "Q", "123", "Ann-", "-ann", "a.b.",
+    "\u{2003}Ann\u{2003}", "Ann\u{85}Lee", "ĳsbrand", "ǈ", "\u{0130}STANBUL",
+  ]
+  static let dates = [
+    "01/02/2015", "1/2/2015", "2015-01-02", "02/30/2016", " 01/02/2015 ", "13/01/2015", "abc", "", "02/29/2016", "02/29/2015",
+    "1/2/15", "01/02/20150", "01-02-2015", "١٢/٠١/٢٠١٥",
+  ]
+  static let genders = ["m", "Female", " F ", "q", "", "X", "boy", "Non-Binary", "MALE"]
+  static let grades = ["K", "12", "05", "13", "PK3", "1st", "Grade 3", "", "0", "-1", "kg", "pk", " 7 ", "3rd", "00", "Pre-K"]
+  static let phones = [
+    "217-555-0000", "(217) 555-0000", "1-217-555-0000", "217.555.0000 x12", "555-0000", "2175550000", "", "217-555-000O",
+    "+1 (217) 555-0000 ext 9", "217-555-00000", " 217-555-0000",
+  ]
+  static let emails = ["A@B.COM", "bad", "a@b", " x@y.org ", "é@x.org", "", "a@@b.org", "a b@c.org", "a@.org", "a@b.org.", "Ann.Lee@School.Example"]
+  static let states = ["il", "Ill", "IL ", "", "I1", "ÎL"]
+  static let texts = ["9933 Rue Saint-Honoré", "  Spring   St  ", "Apt 4, Bldg 2", "say \"hi\"", "", "Calle de la Peña", "multi\nline", "Thảo St", "ＡＢ"]
+
+  /// What the snapshot must hold for one raw SIS value: the field rules on Swift strings (the
+  /// reference definition), as `SnapshotBuilder` documents them.
+  static func expected(_ field: String, _ raw: String) -> String {
+    let text = FieldRules.text(raw)
+    if text.isEmpty { return "" }
+    switch field {
+    case "First_Name", "Middle_Name", "Last_Name": return FieldRules.name(text)
+    case "DOB": return FieldRules.date(text, patterns: [.monthDayYear, .iso]).date?.iso ?? text
+    case "Gender": return FieldRules.gender(text) ?? text
+    case "Grade_Level": return FieldRules.gradeLevel(text) ?? text
+    case "Home_Phone", "Phone": return FieldRules.phone(text) ?? text
+    case "Email": return FieldRules.email(text) ?? text
+    case "State": return FieldRules.state(text) ?? text
+    default: return text
+    }
+  }
+
+  static func studentRows() -> [[String]] {
+    (0..<160).map { i in
+      [
+        "S\(i)", "0\(i)", names[i % names.count], names[(i * 7 + 3) % names.count], names[(i * 3 + 1) % names.count],
+        dates[i % dates.count], genders[i % genders.count], grades[i % grades.count], "0101", "0",
+        texts[i % texts.count], texts[(i + 4) % texts.count], states[i % states.count], "62701", phones[i % phones.count],
+        emails[i % emails.count],
+      ]
+    }
+  }
+
+  static func csvField(_ value: String) -> String {
+    value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+      ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
+  }
+
+  static func xmlText(_ value: String) -> String {
+    value.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+      .replacingOccurrences(of: "\n", with: "&#10;").replacingOccurrences(of: "\u{85}", with: "&#133;")
+  }
+
+  @Test(arguments: [FeedFormat.csv, FeedFormat.xml])
+  func everyStoredValueIsTheFieldRuleOfTheRawValue(format: FeedFormat) throws {
+    try withTemporaryFolder { folder in
+      let fields = Layouts.studentFields
+      let rows = Self.studentRows()
+      var feed = FeedConfig()
+      feed.format = format
+      let students: String
+      let schools: String
+      if format == .csv {
+        students = try writeFile(
+          folder + "/students.csv",
+          ([fields.joined(separator: ",")] + rows.map { $0.map(Self.csvField).joined(separator: ",") }).joined(separator: "\n") + "\n")
+        schools = try writeFile(folder + "/schools.csv", "School_Number,Name\n0101,Lincoln\n")
+      } else {
+        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<students>\n"
+        for row in rows {
+          xml += "<student>" + zip(fields, row).map { "<\($0)>\(Self.xmlText($1))</\($0)>" }.joined() + "</student>\n"
+        }
+        students = try writeFile(folder + "/students.xml", xml + "</students>\n")
+        schools = try writeFile(folder + "/schools.xml", "<schools><school><School_Number>0101</School_Number><Name>Lincoln</Name></school></schools>\n")
+      }
+      let (summary, _) = try SnapshotBuilder(feed: feed, plugin: nil).build(files: ["students": students, "schools": schools], output: folder + "/s.sqlite")
+      #expect(summary.students == rows.count)
+      let columns = fields.map { $0.lowercased() }.joined(separator: ", ")
+      let stored = try Database(path: folder + "/s.sqlite", readOnly: true)
+        .rows("SELECT \(columns), first_key, last_key FROM students ORDER BY rowid")
+      #expect(stored.count == rows.count)
+      for (row, values) in zip(rows, stored) {
+        for (index, field) in fields.enumerated() {
+          #expect(values[index].string == Self.expected(field, row[index]), "\(field) of \(row[0]): \(row[index].debugDescription)")
+        }
+        #expect(values[fields.count].string == FieldRules.nameKey(row[2]), "first_key of \(row[0])")
+        #expect(values[fields.count + 1].string == FieldRules.nameKey(row[4]), "last_key of \(row[0])")
+      }
+    }
+  }
+}

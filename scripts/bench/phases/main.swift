@@ -1,0 +1,30 @@
+// sisdrop-bench-phases: times the phases of the SIS snapshot load separately, for
+// scripts/bench/pipeline.sh (not shipped, not a test). Each target is measured against its own
+// reference: CSV parse + normalize (no SQLite) against Python's csv module, XML parse against
+// `xmllint --stream`, the whole snapshot load against DuckDB.
+//
+//   sisdrop-bench-phases CSV_DIR XML_DIR SCRATCH_DIR
+//
+// PHASES=csv_parse,xml_parse (environment) runs only those phases, for profiling one with perf.
+//
+// Prints one JSON object: wall seconds per phase (`*_s`), CPU seconds of this process per phase
+// (`*_cpu`: user + system, less disturbed by other work on a shared machine), and the records
+// each phase saw.
+import Foundation
+import SISDrop
+
+let arguments = CommandLine.arguments
+guard arguments.count == 4 else {
+  FileHandle.standardError.write(Data("usage: sisdrop-bench-phases CSV_DIR XML_DIR SCRATCH_DIR\n".utf8))
+  exit(64)
+}
+let (csvDir, xmlDir, scratch) = (arguments[1], arguments[2], arguments[3])
+let report: [String: Any]
+do {
+  report = try runPhases(csvDir: csvDir, xmlDir: xmlDir, scratch: scratch)
+} catch {
+  FileHandle.standardError.write(Data("sisdrop-bench-phases: \(error)\n".utf8))
+  exit(1)
+}
+let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+print(String(decoding: json, as: UTF8.self))
