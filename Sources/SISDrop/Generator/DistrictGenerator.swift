@@ -8,7 +8,7 @@ public struct GeneratorOptions: Sendable {
   /// The output folder: `sis/`, `enrollment/` and `truth/` are written under it.
   public var output: String
   /// Share of submissions that are returning SIS students (the rest are new children).
-  public var returningShare = 0.7
+  public var returningShare = 0.75
 
   public init(students: Int, submissions: Int, seed: UInt64, output: String) {
     self.students = students
@@ -150,7 +150,7 @@ private struct Run {
     rng = SplitMix64(state: options.seed &* 0x2545_F491_4F6C_DD1D &+ 1)
     returningNeeded = min(options.students, Int((Double(options.submissions) * options.returningShare).rounded()))
     let newCount = options.submissions - returningNeeded
-    freshNeeded = Int((Double(newCount) * 0.35).rounded())
+    freshNeeded = Int((Double(newCount) * 0.55).rounded())
     anchorsNeeded = min(options.students - returningNeeded, newCount - freshNeeded)
   }
 
@@ -491,15 +491,17 @@ private struct Run {
     var child: Kid
     let kind: String
     let roll = rng.int(100)
-    if roll < 35 {
+    // Of the new children from SIS families or with SIS look-alikes (45% of new children):
+    // 45% siblings, 7% twins, 9% same name and birth date elsewhere, 22% at an SIS address, 17% same name.
+    if roll < 45 {
       child = kid(number: 0, in: home, last: anchor.last, age: rng.chance(0.6) ? 4 : rng.int(4...16), usedFirst: [anchor.first])
       kind = "new-sibling-of-sis"
-    } else if roll < 50 {
+    } else if roll < 52 {
       child = kid(number: 0, in: home, last: anchor.last, age: 0, twinOf: anchor, usedFirst: [anchor.first])
       if rng.chance(0.5) { child.gender = anchor.gender; child.first = given(home.tradition, anchor.gender) }
       if child.first == anchor.first { child.first = given(home.tradition, child.gender == "F" ? "M" : "F") }
       kind = "new-twin-of-sis"
-    } else if roll < 70 {
+    } else if roll < 61 {
       // Another family's child with the same name and birth date.
       home = household(tradition: home.tradition)
       contactsTruth = false
@@ -507,7 +509,7 @@ private struct Run {
       child.middle = rng.chance(0.5) ? "" : given(home.tradition, anchor.gender)
       child.email = ""
       kind = "new-same-name-same-dob"
-    } else if roll < 85 {
+    } else if roll < 83 {
       // A cousin moving in with the SIS family: another surname, same address and phone.
       let aunt = guardian(rng.pick(NamePools.guardianGirls), surname(home.tradition), "Aunt")
       child = kid(number: 0, in: home, last: aunt.last, age: rng.int(4...16), usedFirst: [anchor.first])

@@ -49,8 +49,20 @@ public enum MatchStage {
   public static func run(_ context: StageContext) throws {
     let snapshotPath = try NormalizeStage.snapshotPath(context)
     let snapshot = try Snapshot(path: snapshotPath)
-    let matcher = try MatcherRegistry.make(context.config.matcher, snapshot: snapshot)
+    let matcher = try MatcherRegistry.make(context.config.matcher, snapshot: snapshot, config: context.config.matching)
     let submissions = try JSONLines.read(Submission.self, from: context.folder(of: .normalize) + "/submissions.jsonl")
+    if let report = try matcher.prepare(submissions) {
+      // Blocking counts and the estimated weights: how the decisions below were reached.
+      let encoder = JSONLines.encoder()
+      encoder.outputFormatting.insert(.prettyPrinted)
+      var stable = report
+      stable.seconds = [:]  // wall-clock figures belong in stage.json, not in the deterministic outputs
+      try FileSystem.writeNew(context.outputPath("matcher.json"), try encoder.encode(stable))
+      context.notes.append("blocking: \(report.distinctPairs) candidate pairs (" +
+        report.blockingPairs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") +
+        "); \(report.studentsWithoutCandidates) students without candidates; seconds: " +
+        report.seconds.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.3f", $0.value))" }.joined(separator: ", "))
+    }
 
     var decisions: [SubmissionDecision] = []
     for submission in submissions {
