@@ -47,6 +47,7 @@ let package = Package(
     .testTarget(name: "FormatsTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
     .testTarget(name: "StoreTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
     .testTarget(name: "StagesTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
+    .testTarget(name: "MatchingTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
     .testTarget(
       name: "EndToEndTests",
       dependencies: ["SISDrop", "SISDropCommands", "_SISDropTestSupport"]

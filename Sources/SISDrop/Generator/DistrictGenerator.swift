@@ -196,7 +196,7 @@ private struct Run {
   mutating func guardian(_ first: String, _ last: String, _ relationship: String) -> Guardian {
     defer { nextContact += 1 }
     let email = rng.chance(0.6)
-      ? "\(Run.ascii(first).lowercased()).\(Run.ascii(last).lowercased().filter(\.isLetter))\(rng.int(100))@example.com" : ""
+      ? "\(Run.ascii(first).lowercased().filter(\.isLetter)).\(Run.ascii(last).lowercased().filter(\.isLetter))\(rng.int(100))@example.com" : ""
     return Guardian(contactID: String(format: "C%08d", nextContact), first: first, last: last, relationship: relationship,
                     phone: phone(), email: email)
   }
@@ -423,9 +423,9 @@ private struct Run {
         case 1: candidate.month = rng.int(1...9)
         default: candidate.year = (candidate.year / 10) * 10 + rng.int(10)
         }
-        if candidate.isValid && candidate != k.dob && abs(candidate.year - k.dob.year) <= 9 { break }
+        if candidate.isValid && zip(candidate.iso, k.dob.iso).filter({ $0 != $1 }).count == 1 { break }
       }
-      if candidate.isValid && candidate != k.dob { k.dob = candidate; kinds.append("dob-one-digit") }
+      if candidate.isValid && zip(candidate.iso, k.dob.iso).filter({ $0 != $1 }).count == 1 { k.dob = candidate; kinds.append("dob-one-digit") }
     } else if rng.chance(0.01) {
       k.dob.year += rng.chance(0.5) ? 1 : -1
       if !k.dob.isValid { k.dob.day = 28 }

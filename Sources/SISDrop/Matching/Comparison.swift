@@ -54,7 +54,23 @@ public enum MatchField: Int, CaseIterable, Sendable, Codable {
     case .address: return ["different", "same ZIP", "same street address"]
     case .phone: return ["different", "same"]
     case .email: return ["different", "same"]
-    case .guardians: return ["none shared", "a guardian's phone or close name shared", "a guardian shared"]
+    case .guardians: return ["none shared", "a guardian's name shared", "a guardian's phone shared"]
+    }
+  }
+
+  /// Prior u probabilities (agreement by chance), for an SIS too small to sample: a mid-size US
+  /// district's figures (a 10,000-student synthetic district's random pairs, rounded).
+  var priorU: [Double] {
+    switch self {
+    case .stateID: return [0.9999, 0.0001]
+    case .firstName: return [0.985, 0.008, 0.001, 0.001, 0.005]
+    case .lastName: return [0.985, 0.004, 0.001, 0.004, 0.006]
+    case .birthDate: return [0.9946, 0.0001, 0.005, 0.0001, 0.0002]
+    case .gender: return [0.5, 0.5]
+    case .address: return [0.9, 0.0998, 0.0002]
+    case .phone: return [0.9998, 0.0002]
+    case .email: return [0.9999, 0.0001]
+    case .guardians: return [0.999, 0.0008, 0.0002]
     }
   }
 
@@ -69,7 +85,7 @@ public enum MatchField: Int, CaseIterable, Sendable, Codable {
     case .address: return [0.15, 0.05, 0.80]
     case .phone: return [0.2, 0.8]
     case .email: return [0.2, 0.8]
-    case .guardians: return [0.05, 0.10, 0.85]
+    case .guardians: return [0.05, 0.25, 0.70]
     }
   }
 }
@@ -114,11 +130,10 @@ public struct ComparisonVector: Sendable, Hashable {
       var level = 0
       for g in a.guardians {
         for h in b.guardians {
-          // A shared guardian surname alone says nothing: it is usually the child's own surname.
-          let last = Comparators.surnameLevel(g.last, h.last), first = Comparators.givenNameLevel(g.first, h.first)
-          if last >= 3 && first >= 3 { level = 2 } else if (last >= 2 && first >= 2) || (!g.phone.isEmpty && g.phone == h.phone) {
-            level = max(level, 1)
-          }
+          // A guardian's own phone is specific to one family; a guardian's name much less so (Maria
+          // Garcia), and a shared guardian surname alone says nothing (it is usually the child's).
+          if !g.phone.isEmpty && g.phone == h.phone { level = 2; continue }
+          if Comparators.surnameLevel(g.last, h.last) >= 2 && Comparators.givenNameLevel(g.first, h.first) >= 2 { level = max(level, 1) }
         }
       }
       set(.guardians, level)

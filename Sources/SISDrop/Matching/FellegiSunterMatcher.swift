@@ -234,16 +234,33 @@ final class FellegiSunterMatcher: StudentMatcher {
 
   // MARK: - Guards and explanations
 
-  static let otherChild = "another child: neither the birth date nor both names agree, or the birth date or state id differs and nothing links the families"
+  static let otherChild = "another child: the birth dates differ without the same state id, names and home; or a twin with another given name; or the state ids differ and nothing links the families"
 
   /// Neither the birth date nor both names agree: however much of the household agrees (siblings
   /// share address, phone and guardians, which are far from independent evidence), this is another
   /// child of the family, not a candidate for review.
   /// So is a child whose family shares nothing with the candidate's (guardians, address, phone,
   /// e-mail) when the birth date or the state id disagrees: same name, another family.
+  /// A birth date that disagrees outright (not swapped, not one digit, not a year) makes another
+  /// child unless the state id is the same, or both names agree and the home or a guardian's phone does.
   static func isOtherChild(_ vector: ComparisonVector) -> Bool {
-    if vector[.birthDate] <= 0 && !(vector[.firstName] >= 2 && vector[.lastName] >= 2) { return true }
-    return noHouseholdLink(vector) && (vector[.birthDate] <= 0 || vector[.stateID] == 0)
+    if vector[.birthDate] <= 0 && vector[.stateID] != 1 {
+      let namesAgree = vector[.firstName] >= 2 && vector[.lastName] >= 2
+      let homeAgrees = vector[.address] == 2 || vector[.phone] == 1 || vector[.guardians] == 2
+      if !(namesAgree && homeAgrees) { return true }
+    }
+    // A twin whose given name is plainly another (JW < 0.80) is the other twin, not a typo.
+    if isTwin(vector) && vector[.firstName] == 0 { return true }
+    return noHouseholdLink(vector) && vector[.stateID] == 0
+  }
+
+  /// Same birth date and family, different given names ("different": not exact, not a nickname,
+  /// not within a typo, JW < 0.92). The child's own identifiers (state id, e-mail) settle it:
+  /// twins have their own.
+  static func isTwin(_ vector: ComparisonVector) -> Bool {
+    let sameFamily = vector[.lastName] >= 3 || vector[.address] == 2 || vector[.phone] == 1 || vector[.guardians] >= 1
+    return vector[.birthDate] == 4 && sameFamily && vector[.firstName] <= 1 && !vector.namesSwapped && vector[.stateID] != 1
+      && vector[.email] != 1
   }
 
   static func noHouseholdLink(_ vector: ComparisonVector) -> Bool {
@@ -254,16 +271,11 @@ final class FellegiSunterMatcher: StudentMatcher {
   static func guards(_ person: PersonRecord, _ sis: PersonRecord, _ vector: ComparisonVector) -> [String] {
     var result: [String] = []
     if vector[.stateID] == 0 { result.append("different state ids (\(person.stateID) and \(sis.stateID))") }
-    let sameFamily = vector[.lastName] >= 3 || vector[.address] == 2 || vector[.phone] == 1 || vector[.guardians] >= 1
-    // "Different given names": not exact, not a nickname, not within a typo (JW < 0.92). A shared state id
-    // settles it (twins have their own).
-    if vector[.birthDate] == 4 && sameFamily && vector[.firstName] <= 1 && !vector.namesSwapped && vector[.stateID] != 1 {
-      result.append("same birth date and family but different given names (a twin?)")
-    }
+    if isTwin(vector) { result.append("same birth date and family but different given names (a twin?)") }
     // An automatic match needs the birth date, or both names, to agree: a shared state id,
     // address or phone alone never makes two different-looking children one.
     if isOtherChild(vector) { result.append(otherChild) }
-    if vector[.firstName] <= 0 && vector[.lastName] <= 0 { result.append("neither name agrees") }
+    if vector[.firstName] <= 0 && vector[.lastName] <= 0 && vector[.stateID] != 1 { result.append("neither name agrees") }
     // Another family's child with the same name and birth date: nothing of the household links them
     // (no guardian, surname of a guardian, address, phone or e-mail in common) and no state id confirms.
     if vector[.birthDate] == 0 && vector[.stateID] != 1 { result.append("the birth dates differ") }

@@ -26,7 +26,11 @@ public struct FellegiSunterModel: Sendable, Codable {
     lambda = 0.1
   }
 
-  /// u from pairs of records that are almost all different people, with add-one smoothing.
+  /// Pairs the prior u is worth: a large SIS sample (hundreds of thousands of pairs) overrides it,
+  /// a handful of SIS students does not.
+  static let priorUStrength = 1000.0
+
+  /// u from pairs of records that are almost all different people, blended with the prior u.
   static func estimateU(sample: [PersonRecord], population: Int) -> [[Double]] {
     var counts = MatchField.allCases.map { [Double](repeating: 0, count: $0.levels.count) }
     var pairs = 0
@@ -40,7 +44,8 @@ public struct FellegiSunterModel: Sendable, Codable {
     return MatchField.allCases.map { field in
       let row = counts[field.rawValue]
       let total = row.reduce(0, +)
-      var u = row.map { ($0 + 0.5) / (total + 0.5 * Double(row.count)) }
+      let prior = field.priorU
+      var u = row.indices.map { (row[$0] + priorUStrength * prior[$0]) / (total + priorUStrength) }
       if field == .stateID {
         // Two children never share a state id: the chance of equal ids by accident is about 1 / population.
         u = [1 - 1 / Double(max(population, 2)), 1 / Double(max(population, 2))]
