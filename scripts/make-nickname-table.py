@@ -24,11 +24,11 @@ with importlib.resources.files("nicknames").joinpath("names.csv").open(encoding=
 # Noise removed by hand: pairs that join a boy's and a girl's name (the gender comparison would
 # catch them, but a nickname level should not reward them either).
 NOISE = {("william", "wilma"), ("wilma", "william"), ("aaron", "erin")}
-# Spanish diminutives the table lacks (sisdrop's own additions, not from the package).
+# Spanish diminutives and a few common English ones the table lacks (sisdrop's own additions).
 ADDED = [("alejandro", "alex"), ("alejandra", "alex"), ("francisco", "paco"), ("francisco", "pancho"), ("jose", "pepe"),
          ("guadalupe", "lupe"), ("jesus", "chuy"), ("eduardo", "lalo"), ("enrique", "kike"), ("ignacio", "nacho"),
          ("roberto", "beto"), ("alberto", "beto"), ("guillermo", "memo"), ("manuel", "manny"), ("santiago", "santi"),
-         ("maria", "mari"), ("dolores", "lola"), ("concepcion", "concha"), ("rosario", "chayo")]
+         ("maria", "mari"), ("katherine", "katie"), ("catherine", "katie"), ("dolores", "lola"), ("concepcion", "concha"), ("rosario", "chayo")]
 rows = sorted((set(rows) - NOISE) | set(ADDED))
 out = Path(__file__).resolve().parent.parent / "Sources/SISDrop/Matching/NicknameTable.swift"
 lines = [

@@ -331,11 +331,14 @@ final class FellegiSunterMatcher: StudentMatcher {
         candidates: outcome == .matched ? [best] : reviewable, method: FellegiSunterMatcher.method)
     } else {
       let closest = candidates.first
-      decision = MatchDecision(
-        outcome: .new, sisID: nil, score: closest?.score ?? 0,
-        reasons: [closest.map { "closest SIS student \($0.sisID) has match probability \($0.score) < review \(thresholds.review)" }
-          ?? "no SIS student shares a blocking key"],
-        candidates: [], method: FellegiSunterMatcher.method)
+      var reason = "no SIS student shares a blocking key"
+      if let closest {
+        reason = (closest.guards ?? []).contains(FellegiSunterMatcher.otherChild)
+          ? "the closest SIS student \(closest.sisID) is \(FellegiSunterMatcher.otherChild)"
+          : "the closest SIS student \(closest.sisID) has match probability \(closest.score) < review \(thresholds.review)"
+      }
+      decision = MatchDecision(outcome: .new, sisID: nil, score: closest?.score ?? 0, reasons: [reason], candidates: [],
+                               method: FellegiSunterMatcher.method)
     }
     decision.thresholds = thresholds
     return decision

@@ -71,11 +71,11 @@ carol:carolann carol:carole carol:caroline carol:carri carol:carrie carol:cassie
 carol:lynn carolann:carol carolann:carole caroline:carol caroline:carole caroline:carrie caroline:cassie
 caroline:lynn carolyn:carrie carolyn:cassie carolyn:lynn carrie:cassie carthaette:etta carthaette:etty
 casey:k.c. casper:jasper cassandra:cassie cassandra:sandra cassandra:sandy cassidy:cass cassidy:cassie
-caswell:cass catherine:casey catherine:cassie catherine:cathy catherine:kathy catherine:katy catherine:kay
-catherine:kit catherine:kittie catherine:lena catherine:trina cathleen:casey cathleen:cassie cathleen:cathy
-cathleen:kathy cathleen:katy cathleen:kay cathleen:kit cathleen:kittie cathleen:lena cathleen:trina
-cathy:catherine cathy:cathleen cathy:kathy cecilia:celia cecilia:cissy cedric:ced cedric:rick cedric:ricky
-celeste:celia celeste:lessie celinda:linda celinda:lindy celinda:lynn charity:chat charles:carl
+caswell:cass catherine:casey catherine:cassie catherine:cathy catherine:kathy catherine:katie catherine:katy
+catherine:kay catherine:kit catherine:kittie catherine:lena catherine:trina cathleen:casey cathleen:cassie
+cathleen:cathy cathleen:kathy cathleen:katy cathleen:kay cathleen:kit cathleen:kittie cathleen:lena
+cathleen:trina cathy:catherine cathy:cathleen cathy:kathy cecilia:celia cecilia:cissy cedric:ced cedric:rick
+cedric:ricky celeste:celia celeste:lessie celinda:linda celinda:lindy celinda:lynn charity:chat charles:carl
 charles:charlie charles:chick charles:chuck charlie:charles charlie:chuck charlotte:char charlotte:lotta
 charlotte:lottie charlotte:sherry chauncey:chan chelsey:chelsie cheryl:cher chesley:chet chester:chet
 chet:chester chick:caroline chick:charlotte chick:chuck chloe:clo chris:kris christa:chris christian:chris
@@ -197,27 +197,27 @@ julie:jule julie:jules julie:julia june:junius junior:jr junior:june junior:juni
 justin:justus kaitlin:kait kaitlin:kaitie kaitlyn:kait kaitlyn:kaitie kaitlynn:kait kaitlynn:kaitie kalli:cali
 kalli:kali kameron:kam karla:carla karla:carly kasey:k.c. katarina:catherine katarina:tina kate:kay
 katelin:kate katelin:kay katelin:kaye katelyn:kate katelyn:kay katelyn:kaye katherine:cassie katherine:cathy
-katherine:kate katherine:kathy katherine:katy katherine:kay katherine:kaye katherine:kit katherine:kittie
-katherine:lena katherine:trina kathleen:cassie kathleen:cathy kathleen:kathy kathleen:katy kathleen:kay
-kathleen:kit kathleen:kittie kathleen:lena kathleen:trina kathryn:kate kathryn:kathy kathryn:katie katia:kate
-katia:katie katy:kate katy:kathy katy:katie kayla:kay kelley:kelli kelley:kellie kelley:kelly kendall:ken
-kendall:kenny kendra:kay kendra:kenj kendra:kenji kendra:kenny kendrick:ken kendrick:kenny kendrik:ken
-kendrik:kenny kenneth:ken kenneth:kendrick kenneth:kenny kenny:ken kenny:kenneth kent:ken kent:kendrick
-kent:kenny kerry:kerri kevin:kev keziah:kizza keziah:kizzie kimberley:kim kimberley:kimberli
-kimberley:kimberly kimberly:kim kimberly:kimberley kimberly:kimberli kingsley:king kingston:king kit:kittie
-kris:chris kristel:kris kristen:chris kristin:chris kristine:chris kristine:christy kristine:crissy
-kristine:kris kristine:kristy kristine:tina kristofer:chris kristofer:kris kristoffer:chris kristoffer:kris
-kristopher:chris kristopher:kris kristy:chris kymberly:kym lafayette:fate lafayette:laffie lamont:monty
-laodicia:cenia laodicia:dicy larry:laurence larry:lawrence latisha:tish latisha:tisha laurel:laurie
-lauren:laurie lauren:ren laurence:larry laurence:lon laurence:lonny laurence:lorne laurence:lorry
-laurinda:laura laurinda:lawrence lauryn:laurie laveda:veda laverne:verna laverne:vernon lavina:ina lavina:vina
-lavina:viney lavinia:ina lavinia:vina lavinia:viney lavonia:vina lavonia:viney lavonia:vonnie lavonia:wyncha
-lavonne:von lawrence:larry lawrence:lawrie lawrence:lon lawrence:lonny lawrence:lorne lawrence:lorry
-leanne:annie leanne:lea lecurgus:curg leilani:lani lemuel:lem lena:ellen lenora:lee lenora:nora leo:leon
-leonard:len leonard:lenny leonard:leo leonard:leon leonard:lineau leonidas:lee leonidas:leon leonora:nell
-leonora:nellie leonora:nora leonore:elenor leonore:honor leonore:nora leroy:l.r. leroy:lee leroy:roy
-lesley:les leslie:les lester:les letitia:lettice letitia:lettie letitia:tish letitia:titia levi:lee
-levicy:vicy levone:von lib:libby lidia:lyddy lil:lilly lil:lily lillah:lil lillah:lilly lillah:lily
+katherine:kate katherine:kathy katherine:katie katherine:katy katherine:kay katherine:kaye katherine:kit
+katherine:kittie katherine:lena katherine:trina kathleen:cassie kathleen:cathy kathleen:kathy kathleen:katy
+kathleen:kay kathleen:kit kathleen:kittie kathleen:lena kathleen:trina kathryn:kate kathryn:kathy
+kathryn:katie katia:kate katia:katie katy:kate katy:kathy katy:katie kayla:kay kelley:kelli kelley:kellie
+kelley:kelly kendall:ken kendall:kenny kendra:kay kendra:kenj kendra:kenji kendra:kenny kendrick:ken
+kendrick:kenny kendrik:ken kendrik:kenny kenneth:ken kenneth:kendrick kenneth:kenny kenny:ken kenny:kenneth
+kent:ken kent:kendrick kent:kenny kerry:kerri kevin:kev keziah:kizza keziah:kizzie kimberley:kim
+kimberley:kimberli kimberley:kimberly kimberly:kim kimberly:kimberley kimberly:kimberli kingsley:king
+kingston:king kit:kittie kris:chris kristel:kris kristen:chris kristin:chris kristine:chris kristine:christy
+kristine:crissy kristine:kris kristine:kristy kristine:tina kristofer:chris kristofer:kris kristoffer:chris
+kristoffer:kris kristopher:chris kristopher:kris kristy:chris kymberly:kym lafayette:fate lafayette:laffie
+lamont:monty laodicia:cenia laodicia:dicy larry:laurence larry:lawrence latisha:tish latisha:tisha
+laurel:laurie lauren:laurie lauren:ren laurence:larry laurence:lon laurence:lonny laurence:lorne
+laurence:lorry laurinda:laura laurinda:lawrence lauryn:laurie laveda:veda laverne:verna laverne:vernon
+lavina:ina lavina:vina lavina:viney lavinia:ina lavinia:vina lavinia:viney lavonia:vina lavonia:viney
+lavonia:vonnie lavonia:wyncha lavonne:von lawrence:larry lawrence:lawrie lawrence:lon lawrence:lonny
+lawrence:lorne lawrence:lorry leanne:annie leanne:lea lecurgus:curg leilani:lani lemuel:lem lena:ellen
+lenora:lee lenora:nora leo:leon leonard:len leonard:lenny leonard:leo leonard:leon leonard:lineau leonidas:lee
+leonidas:leon leonora:nell leonora:nellie leonora:nora leonore:elenor leonore:honor leonore:nora leroy:l.r.
+leroy:lee leroy:roy lesley:les leslie:les lester:les letitia:lettice letitia:lettie letitia:tish letitia:titia
+levi:lee levicy:vicy levone:von lib:libby lidia:lyddy lil:lilly lil:lily lillah:lil lillah:lilly lillah:lily
 lillah:lolly lillian:lil lillian:lilly lillian:lolly lilly:lil lilly:lily lincoln:link linda:lindy linda:lynn
 lindsay:lindsey lindsay:lindsie lindsay:lindsy lindy:lynn lionel:leon lisa:liz littleberry:berry
 littleberry:l.b. littleberry:little lizzie:liz lois:lou lois:louise lonzo:lon lorelei:laurie lorelei:lori
