@@ -18,7 +18,7 @@ final class FellegiSunterMatcher: StudentMatcher {
   }
 
   static let method = "fellegi-sunter"
-  static let sampleSize = 600
+  static let sampleSize = 400
 
   func match(_ student: SubmissionPart, in submission: Submission) throws -> MatchDecision {
     if let decision = decisions[Submission.studentRef(submission.id, student.seq)] { return decision }
@@ -68,7 +68,7 @@ final class FellegiSunterMatcher: StudentMatcher {
   }
   static let passNames = ["state-id", "birth-date+name-sound", "name-sound+birth-year", "name-sound+birthday", "household", "email", "guardian-name"]
   /// A guardian name shared by more SIS students than this is too common to block on.
-  static let guardianBlockLimit = 40
+  static let guardianBlockLimit = 8
 
   // MARK: - The batch
 
@@ -294,7 +294,7 @@ final class FellegiSunterMatcher: StudentMatcher {
       let level = vector[field]
       let label = level < 0 ? "missing" : field.levels[level]
       comparisons.append(FieldComparison(field: field.name, level: label, weight: parts[field.rawValue].map { ($0 * 100).rounded() / 100 }))
-      if level >= 0, let w = parts[field.rawValue] { reasons.append("\(field.name): \(label) (\(w >= 0 ? "+" : "")\(String(format: "%.1f", w)))") }
+      if level >= 0, let w = parts[field.rawValue] { reasons.append("\(field.name): \(label) (\(w >= 0 ? "+" : "")\((w * 10).rounded() / 10))") }
     }
     if vector.namesSwapped { reasons.append("given name and surname were swapped") }
     let guards = FellegiSunterMatcher.guards(person, sis, vector)
@@ -318,7 +318,7 @@ final class FellegiSunterMatcher: StudentMatcher {
         } else if reviewable.count > 1, let bestBits = best.matchWeight, let nextBits = reviewable[1].matchWeight,
           bestBits - nextBits < thresholds.ambiguityMargin
         {
-          reasons.append("SIS \(reviewable[1].sisID) is almost as likely (\(String(format: "%.1f", bestBits - nextBits)) bits behind, margin \(thresholds.ambiguityMargin))")
+          reasons.append("SIS \(reviewable[1].sisID) is almost as likely (\(((bestBits - nextBits) * 10).rounded() / 10) bits behind, margin \(thresholds.ambiguityMargin))")
         } else {
           outcome = .matched
           reasons.append("match probability \(best.score) ≥ auto_match \(thresholds.autoMatch) (weight \(best.matchWeight ?? 0) bits)")

@@ -64,10 +64,13 @@ public struct FellegiSunterModel: Sendable, Codable {
     guard total > 0 else { return }
     let priors = MatchField.allCases.map(\.priorM)
     var sessionLambda = lambda
+    // Sums in key order: a Dictionary's order changes between runs, and float sums in another order
+    // would change the last digits of the weights (the stage outputs must be byte-identical).
+    let ordered = patterns.sorted { $0.key < $1.key }.map(\.value)
     for iteration in 1...maxIterations {
       var mass = MatchField.allCases.map { [Double](repeating: 0, count: $0.levels.count) }
       var matchMass = 0.0
-      for (_, entry) in patterns {
+      for entry in ordered {
         var bits = log2(sessionLambda / (1 - sessionLambda))
         for field in MatchField.allCases where entry.vector[field] >= 0 && !excluded.contains(field) { bits += weight(field, entry.vector[field]) }
         let weighted = FellegiSunterModel.probability(bits: bits) * Double(entry.count)
@@ -92,8 +95,9 @@ public struct FellegiSunterModel: Sendable, Codable {
   mutating func estimateLambda(_ patterns: [Int: (vector: ComparisonVector, count: Int)]) {
     let total = Double(patterns.values.reduce(0) { $0 + $1.count })
     guard total > 0 else { return }
+    let ordered = patterns.sorted { $0.key < $1.key }.map(\.value)
     for _ in 0..<50 {
-      let mass = patterns.values.reduce(0.0) { $0 + probability($1.vector) * Double($1.count) }
+      let mass = ordered.reduce(0.0) { $0 + probability($1.vector) * Double($1.count) }
       let updated = min(max(mass / total, 1e-6), 1 - 1e-6)
       if abs(updated - lambda) < 1e-7 { lambda = updated; break }
       lambda = updated
