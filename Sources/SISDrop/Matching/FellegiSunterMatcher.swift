@@ -243,15 +243,24 @@ final class FellegiSunterMatcher: StudentMatcher {
   /// e-mail) when the birth date or the state id disagrees: same name, another family.
   /// A birth date that disagrees outright (not swapped, not one digit, not a year) makes another
   /// child unless the state id is the same, or both names agree and the home or a guardian's phone does.
+  /// So does a plainly different given name without the same birth date (a sibling born a year or a
+  /// few days apart differs from the child in one digit), and a birth date that is only close when
+  /// nothing specific links the homes (common names make close birth dates common in a large SIS).
   static func isOtherChild(_ vector: ComparisonVector) -> Bool {
-    if vector[.birthDate] <= 0 && vector[.stateID] != 1 {
-      let namesAgree = vector[.firstName] >= 2 && vector[.lastName] >= 2
-      let homeAgrees = vector[.address] == 2 || vector[.phone] == 1 || vector[.guardians] == 2
-      if !(namesAgree && homeAgrees) { return true }
-    }
+    guard vector[.stateID] != 1 else { return false }
+    let namesAgree = vector[.firstName] >= 2 && vector[.lastName] >= 2
+    if vector[.birthDate] <= 0 && !(namesAgree && strongHomeLink(vector)) { return true }
+    if vector[.firstName] == 0 && !vector.namesSwapped && vector[.birthDate] != 4 { return true }
+    if (1...3).contains(vector[.birthDate]) && !strongHomeLink(vector) { return true }
     // A twin whose given name is plainly another (JW < 0.80) is the other twin, not a typo.
     if isTwin(vector) && vector[.firstName] == 0 { return true }
     return noHouseholdLink(vector) && vector[.stateID] == 0
+  }
+
+  /// The home links the records specifically: the street address, the home phone, a guardian's own
+  /// phone or the child's e-mail (a guardian's name alone is too common to count).
+  static func strongHomeLink(_ vector: ComparisonVector) -> Bool {
+    vector[.address] == 2 || vector[.phone] == 1 || vector[.guardians] == 2 || vector[.email] == 1
   }
 
   /// Same birth date and family, different given names ("different": not exact, not a nickname,
@@ -279,6 +288,13 @@ final class FellegiSunterMatcher: StudentMatcher {
     // Another family's child with the same name and birth date: nothing of the household links them
     // (no guardian, surname of a guardian, address, phone or e-mail in common) and no state id confirms.
     if vector[.birthDate] == 0 && vector[.stateID] != 1 { result.append("the birth dates differ") }
+    // Automatic needs the child's identity to agree: both names (a typo or a nickname at most) and the
+    // birth date exactly, or close with the home confirming; a state id of its own settles it.
+    let identity = vector[.firstName] >= 2 && vector[.lastName] >= 2
+      && (vector[.birthDate] == 4 || (vector[.birthDate] >= 1 && strongHomeLink(vector)))
+    if vector[.stateID] != 1 && !identity && !(vector.namesSwapped && vector[.birthDate] == 4) {
+      result.append("names and birth date do not agree closely enough for an automatic match")
+    }
     if noHouseholdLink(vector) {
       result.append("nothing links the families (no guardian, address, phone or e-mail in common)")
     }
