@@ -189,8 +189,12 @@ private struct Run {
     ("\(rng.int(100...9899)) \(rng.pick(NamePools.streets))", rng.pick(NamePools.zips))
   }
 
+  /// Accents dropped as people type them: marks removed, Đ as D, Ø as O, Ł as L.
   static func ascii(_ s: String) -> String {
-    s.decomposedStringWithCanonicalMapping.unicodeScalars.filter { $0.isASCII }.map(String.init).joined()
+    let plain = s.replacingOccurrences(of: "Đ", with: "D").replacingOccurrences(of: "đ", with: "d")
+      .replacingOccurrences(of: "Ø", with: "O").replacingOccurrences(of: "ø", with: "o")
+      .replacingOccurrences(of: "Ł", with: "L").replacingOccurrences(of: "ł", with: "l")
+    return plain.decomposedStringWithCanonicalMapping.unicodeScalars.filter { $0.isASCII }.map(String.init).joined()
   }
 
   mutating func guardian(_ first: String, _ last: String, _ relationship: String) -> Guardian {

@@ -58,6 +58,27 @@ public enum Comparators {
   // a b c d e f g h i j k l m n o p q r s t u v w x y z
   private static let soundexCodes: [UInt8] = [0, 1, 2, 3, 0, 1, 2, 0, 0, 2, 2, 4, 5, 5, 0, 1, 2, 6, 2, 3, 0, 1, 0, 2, 0, 2]
 
+  /// Letters that Unicode does not decompose into a base letter and a mark (Đặng keeps its đ in a
+  /// name key), folded as people type them on a US keyboard: đ → d, ł → l, ø → o, æ → ae, ß → ss.
+  public static func foldLetters(_ key: String) -> String {
+    if key.utf8.allSatisfy({ $0 < 0x80 }) { return key }
+    var out = ""
+    for scalar in key.unicodeScalars {
+      switch scalar {
+      case "đ", "ð": out += "d"
+      case "ł": out += "l"
+      case "ø": out += "o"
+      case "æ": out += "ae"
+      case "œ": out += "oe"
+      case "ß": out += "ss"
+      case "þ": out += "th"
+      case "ı": out += "i"
+      default: out.unicodeScalars.append(scalar)
+      }
+    }
+    return out
+  }
+
   /// Generational suffixes dropped from surnames before comparing (`Smith Jr` is `Smith`).
   static let suffixes: Set<String> = ["jr", "sr", "ii", "iii", "iv", "v"]
 

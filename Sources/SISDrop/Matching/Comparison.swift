@@ -19,8 +19,8 @@ public struct PersonRecord: Sendable, Hashable {
   public init(id: String, fields: [String: String], guardians: [Guardian] = []) {
     self.id = id
     stateID = FieldRules.text(fields["State_StudentNumber"] ?? "")
-    first = FieldRules.nameKey(fields["First_Name"] ?? "")
-    last = FieldRules.nameKey(fields["Last_Name"] ?? "")
+    first = Comparators.foldLetters(FieldRules.nameKey(fields["First_Name"] ?? ""))
+    last = Comparators.foldLetters(FieldRules.nameKey(fields["Last_Name"] ?? ""))
     dob = fields["DOB"] ?? ""
     gender = fields["Gender"] ?? ""
     street = Comparators.streetKey(fields["Street"] ?? "")

@@ -83,7 +83,8 @@ final class FellegiSunterMatcher: StudentMatcher {
     var refs: [String] = []
     for submission in submissions {
       let guardians = submission.contacts.map {
-        PersonRecord.Guardian(first: FieldRules.nameKey($0["First_Name"]), last: FieldRules.nameKey($0["Last_Name"]), phone: PersonRecord.digits($0["Phone"]))
+        PersonRecord.Guardian(first: Comparators.foldLetters(FieldRules.nameKey($0["First_Name"])),
+                              last: Comparators.foldLetters(FieldRules.nameKey($0["Last_Name"])), phone: PersonRecord.digits($0["Phone"]))
       }
       for student in submission.students {
         people.append(PersonRecord(id: Submission.studentRef(submission.id, student.seq), fields: student.fields, guardians: guardians))
@@ -254,7 +255,8 @@ final class FellegiSunterMatcher: StudentMatcher {
     if (1...3).contains(vector[.birthDate]) && !strongHomeLink(vector) { return true }
     // A twin whose given name is plainly another (JW < 0.80) is the other twin, not a typo.
     if isTwin(vector) && vector[.firstName] == 0 { return true }
-    return noHouseholdLink(vector) && vector[.stateID] == 0
+    // Another family's child: nothing links the homes and a name or the state id disagrees outright.
+    return noHouseholdLink(vector) && (vector[.stateID] == 0 || vector[.lastName] <= 0 || vector[.firstName] <= 0)
   }
 
   /// The home links the records specifically: the street address, the home phone, a guardian's own
@@ -290,8 +292,8 @@ final class FellegiSunterMatcher: StudentMatcher {
     if vector[.birthDate] == 0 && vector[.stateID] != 1 { result.append("the birth dates differ") }
     // Automatic needs the child's identity to agree: both names (a typo or a nickname at most) and the
     // birth date exactly, or close with the home confirming; a state id of its own settles it.
-    let identity = vector[.firstName] >= 2 && vector[.lastName] >= 2
-      && (vector[.birthDate] == 4 || (vector[.birthDate] >= 1 && strongHomeLink(vector)))
+    let surname = vector[.lastName] >= 2 || (vector[.lastName] >= 1 && strongHomeLink(vector))
+    let identity = vector[.firstName] >= 2 && surname && (vector[.birthDate] == 4 || (vector[.birthDate] >= 1 && strongHomeLink(vector)))
     if vector[.stateID] != 1 && !identity && !(vector.namesSwapped && vector[.birthDate] == 4) {
       result.append("names and birth date do not agree closely enough for an automatic match")
     }
@@ -385,7 +387,8 @@ extension Snapshot {
         if names[key] != nil { hits[key, default: []].append(id) }
       }
       guard students.contains(id) else { return }
-      result[id, default: []].append(PersonRecord.Guardian(first: first, last: last, phone: PersonRecord.digits(row.string(3))))
+      result[id, default: []].append(
+        PersonRecord.Guardian(first: Comparators.foldLetters(first), last: Comparators.foldLetters(last), phone: PersonRecord.digits(row.string(3))))
     }
     return (result, hits)
   }
@@ -405,8 +408,8 @@ extension Snapshot {
   static func matchRecord(_ row: Statement.Row) -> PersonRecord {
     var record = PersonRecord(id: row.string(0))
     record.stateID = row.string(1)
-    record.first = row.string(2)
-    record.last = row.string(3)
+    record.first = Comparators.foldLetters(row.string(2))
+    record.last = Comparators.foldLetters(row.string(3))
     record.dob = row.string(4)
     record.gender = row.string(5)
     record.street = Comparators.streetKey(row.string(6))
