@@ -341,8 +341,11 @@ def main():
         sr, sr_s = seed_rule(data)
         rows.append(("seed-rule", score(sr, truth), sr_s, "SIS id, else initial + last-name prefix + gender → potential"))
         if not args.no_splink:
-            log(f"{n:,}: splink")
-            best, sp_s = run_splink(data)
+            log(f"{n:,}: splink (its own log: {out / f'splink-{n}.log'})")
+            import contextlib
+            with open(out / f"splink-{n}.log", "w") as splink_log, contextlib.redirect_stdout(splink_log), \
+                    contextlib.redirect_stderr(splink_log):
+                best, sp_s = run_splink(data)
             threshold, sp_score = best_threshold(best, truth)
             rows.append(("splink", sp_score, sp_s, f"load + train + block + score; best-F1 threshold {threshold}"))
         print(f"\nstudents={n:,} submissions={m:,} (returning {fs_score['returning']:,}, new {len(truth) - fs_score['returning']:,})")

@@ -37,24 +37,37 @@ public enum Comparators {
 
   /// American Soundex of a name key's first word-ish token (letters only), `""` for no letters.
   public static func soundex(_ key: String) -> String {
-    var out: [UInt8] = []
+    let code = soundexCode(key)
+    guard code != 0 else { return "" }
+    return String(decoding: (0..<4).map { UInt8(truncatingIfNeeded: code >> (24 - 8 * $0)) }, as: UTF8.self)
+  }
+
+  /// Soundex packed in 4 bytes (0 for no letters): blocking keys without building strings.
+  public static func soundexCode<S: StringProtocol>(_ key: S) -> UInt32 {
+    var out: UInt32 = 0
+    var count = 0
     var last: UInt8 = 0
     for byte in key.utf8 {
       guard byte >= 0x61 && byte <= 0x7A else { continue }
       let code = soundexCodes[Int(byte - 0x61)]
-      if out.isEmpty {
-        out.append(byte - 0x20)
+      if count == 0 {
+        out = UInt32(byte - 0x20)
+        count = 1
         last = code
         continue
       }
-      if code != 0 && code != last { out.append(0x30 + code) }
+      if code != 0 && code != last {
+        out = out << 8 | UInt32(0x30 + code)
+        count += 1
+      }
       if byte != UInt8(ascii: "h") && byte != UInt8(ascii: "w") { last = code }
-      if out.count == 4 { break }
+      if count == 4 { break }
     }
-    if out.isEmpty { return "" }
-    while out.count < 4 { out.append(0x30) }
-    return String(decoding: out, as: UTF8.self)
+    if count == 0 { return 0 }
+    while count < 4 { out = out << 8 | 0x30; count += 1 }
+    return out
   }
+
   // a b c d e f g h i j k l m n o p q r s t u v w x y z
   private static let soundexCodes: [UInt8] = [0, 1, 2, 3, 0, 1, 2, 0, 0, 2, 2, 4, 5, 5, 0, 1, 2, 6, 2, 3, 0, 1, 0, 2, 0, 2]
 
@@ -84,6 +97,7 @@ public enum Comparators {
 
   /// A name key's tokens without generational suffixes.
   public static func nameTokens(_ key: Substring) -> [Substring] {
+    if !key.utf8.contains(0x20) { return [key] }  // one word: nothing to split or drop
     let tokens = key.split(separator: " ")
     let kept = tokens.filter { !suffixes.contains(String($0)) }
     return kept.isEmpty ? tokens : kept
@@ -114,6 +128,12 @@ public enum Comparators {
   public static func givenNameLevel(_ a: String, _ b: String) -> Int {
     if a.isEmpty || b.isEmpty { return -1 }
     if a == b { return 4 }
+    if !a.utf8.contains(0x20) && !b.utf8.contains(0x20) {
+      // One word each (most names): no tokens to compare.
+      if isNickname(a, b) { return 3 }
+      let jw = jaroWinkler(a, b)
+      return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
+    }
     let ta = nameTokens(Substring(a)), tb = nameTokens(Substring(b))
     // `Mary Kate` and `Mary`, `Jean Luc` and `Jean-Luc`: the first given name is what people use.
     if let fa = ta.first, let fb = tb.first, fa == fb { return 4 }
@@ -125,6 +145,11 @@ public enum Comparators {
   /// Surname agreement: 4 exact, 3 a shared part of a compound or hyphenated name, 2 JW ≥ 0.92, 1 ≥ 0.80, 0 otherwise.
   public static func surnameLevel(_ a: String, _ b: String) -> Int {
     if a.isEmpty || b.isEmpty { return -1 }
+    if a == b { return 4 }
+    if !a.utf8.contains(0x20) && !b.utf8.contains(0x20) {
+      let jw = jaroWinkler(a, b)
+      return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
+    }
     let ta = nameTokens(Substring(a)), tb = nameTokens(Substring(b))
     if ta == tb { return 4 }
     if ta.count > 1 || tb.count > 1 {

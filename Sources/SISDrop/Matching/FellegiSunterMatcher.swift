@@ -35,37 +35,53 @@ final class FellegiSunterMatcher: StudentMatcher {
 
   // MARK: - Blocking
 
-  /// Blocking keys of a person, by pass. The SIS side indexes each key once; the submission side
-  /// also asks for the variants that its own errors need (neighbouring years, swapped day and month).
-  static func blockingKeys(_ p: PersonRecord, query: Bool) -> [(pass: Int, key: String)] {
-    var keys: [(Int, String)] = []
-    if !p.stateID.isEmpty { keys.append((0, "i|" + p.stateID)) }
+  /// Blocking keys of a person, by pass, hashed (FNV-1a) so that no key string is built: a hash
+  /// collision only adds a candidate pair, which the comparison then scores. The SIS side indexes
+  /// each key once; the submission side also asks for the variants that its own errors need
+  /// (neighbouring years, swapped day and month, given name and surname the other way round).
+  static func blockingKeys(_ p: PersonRecord, query: Bool) -> [(pass: Int, key: UInt64)] {
+    var keys: [(Int, UInt64)] = []
+    keys.reserveCapacity(16)
+    if !p.stateID.isEmpty { keys.append((0, BlockKey(0).mix(p.stateID).value)) }
     let firstTokens = Comparators.nameTokens(Substring(p.first)), lastTokens = Comparators.nameTokens(Substring(p.last))
-    let allSounds = Set((firstTokens + lastTokens).map { Comparators.soundex(String($0)) }.filter { !$0.isEmpty })
-    let firstSound = firstTokens.first.map { Comparators.soundex(String($0)) } ?? ""
-    let lastSounds = Set(lastTokens.map { Comparators.soundex(String($0)) }.filter { !$0.isEmpty })
+    let firstSound = firstTokens.first.map { Comparators.soundexCode($0) } ?? 0
+    var lastSounds: [UInt32] = []
+    for token in lastTokens {
+      let code = Comparators.soundexCode(token)
+      if code != 0 && !lastSounds.contains(code) { lastSounds.append(code) }
+    }
+    var allSounds = lastSounds
+    for token in firstTokens {
+      let code = Comparators.soundexCode(token)
+      if code != 0 && !allSounds.contains(code) { allSounds.append(code) }
+    }
     let dob = Array(p.dob.utf8)
     if dob.count == 10 {
-      for sound in allSounds { keys.append((1, "d|\(p.dob)|\(sound)")) }
-      let year = Int(String(decoding: dob[0..<4], as: UTF8.self)) ?? 0
-      let monthDay = String(decoding: dob[5...], as: UTF8.self)
-      let dayMonth = String(decoding: dob[8..<10], as: UTF8.self) + "-" + String(decoding: dob[5..<7], as: UTF8.self)
-      var pairs: [(String, String)] = lastSounds.map { (firstSound, $0) }
-      if query, let lastFirst = lastTokens.first.map({ Comparators.soundex(String($0)) }) {
-        // Given name and surname swapped: ask with them the other way round too.
-        pairs += firstTokens.map { (lastFirst, Comparators.soundex(String($0))) }
+      let dobKey = BlockKey(1).mix(dob[...])
+      for sound in allSounds { keys.append((1, dobKey.mix(sound).value)) }
+      let year = (Int(dob[0]) - 48) * 1000 + (Int(dob[1]) - 48) * 100 + (Int(dob[2]) - 48) * 10 + (Int(dob[3]) - 48)
+      let monthDay = UInt32(dob[5]) << 24 | UInt32(dob[6]) << 16 | UInt32(dob[8]) << 8 | UInt32(dob[9])
+      let dayMonth = UInt32(dob[8]) << 24 | UInt32(dob[9]) << 16 | UInt32(dob[5]) << 8 | UInt32(dob[6])
+      var pairs: [(UInt32, UInt32)] = lastSounds.map { (firstSound, $0) }
+      if query, let lastFirst = lastTokens.first.map({ Comparators.soundexCode($0) }) {
+        pairs += firstTokens.map { (lastFirst, Comparators.soundexCode($0)) }
       }
-      for (f, l) in pairs where !f.isEmpty && !l.isEmpty {
-        for y in query ? [year - 1, year, year + 1] : [year] { keys.append((2, "y|\(f)|\(l)|\(y)")) }
-        keys.append((3, "b|\(f)|\(l)|\(monthDay)"))
-        if query && dayMonth != monthDay { keys.append((3, "b|\(f)|\(l)|\(dayMonth)")) }
+      for (f, l) in pairs where f != 0 && l != 0 {
+        let names = BlockKey(2).mix(f).mix(l)
+        for y in query ? [year - 1, year, year + 1] : [year] { keys.append((2, names.mix(UInt32(truncatingIfNeeded: y)).value)) }
+        let birthday = BlockKey(3).mix(f).mix(l)
+        keys.append((3, birthday.mix(monthDay).value))
+        if query && dayMonth != monthDay { keys.append((3, birthday.mix(dayMonth).value)) }
       }
     }
-    if !p.phone.isEmpty { keys.append((4, "p|" + p.phone)) }
-    if !p.street.isEmpty { keys.append((4, "a|\(p.zip)|\(p.street)")) }
-    if !p.email.isEmpty { keys.append((5, "e|" + p.email)) }
+    if !p.phone.isEmpty { keys.append((4, BlockKey(4).mix(p.phone).value)) }
+    if !p.street.isEmpty { keys.append((4, BlockKey(5).mix(p.zip).mix(p.street).value)) }
+    if !p.email.isEmpty { keys.append((5, BlockKey(6).mix(p.email).value)) }
     return keys
   }
+
+  static func guardianKey(_ g: PersonRecord.Guardian) -> UInt64 { BlockKey(7).mix(g.first).mix(g.last).value }
+
   static let passNames = ["state-id", "birth-date+name-sound", "name-sound+birth-year", "name-sound+birthday", "household", "email", "guardian-name"]
   /// A guardian name shared by more SIS students than this is too common to block on.
   static let guardianBlockLimit = 8
@@ -91,7 +107,7 @@ final class FellegiSunterMatcher: StudentMatcher {
         refs.append(Submission.studentRef(submission.id, student.seq))
       }
     }
-    var index: [String: [Int32]] = [:]
+    var index: [UInt64: [Int32]] = [:]
     for (i, person) in people.enumerated() {
       for (_, key) in FellegiSunterMatcher.blockingKeys(person, query: true) { index[key, default: []].append(Int32(i)) }
     }
@@ -133,9 +149,9 @@ final class FellegiSunterMatcher: StudentMatcher {
     // Guardians of the candidates and the sample; and the guardian-name pass, which finds a child
     // whose own name, birth date and address all changed, through the parents' names.
     start = clock.now
-    var guardianIndex: [String: [Int32]] = [:]
+    var guardianIndex: [UInt64: [Int32]] = [:]
     for (i, person) in people.enumerated() {
-      for g in person.guardians where !g.first.isEmpty && !g.last.isEmpty { guardianIndex["\(g.first)|\(g.last)", default: []].append(Int32(i)) }
+      for g in person.guardians where !g.first.isEmpty && !g.last.isEmpty { guardianIndex[FellegiSunterMatcher.guardianKey(g), default: []].append(Int32(i)) }
     }
     var wanted = Set(sis.map(\.id))
     for record in sample { wanted.insert(record.id) }
@@ -363,6 +379,35 @@ final class FellegiSunterMatcher: StudentMatcher {
   }
 }
 
+/// FNV-1a, 64 bits: a blocking key built from its parts without a string.
+struct BlockKey {
+  var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+  init(_ pass: UInt8) { value = mixed(pass) }
+
+  private func mixed(_ byte: UInt8) -> UInt64 { (value ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+
+  func mix(_ text: String) -> BlockKey {
+    var key = self
+    for byte in text.utf8 { key.value = key.mixed(byte) }
+    key.value = key.mixed(0xFF)  // a separator no UTF-8 text holds
+    return key
+  }
+
+  func mix(_ bytes: ArraySlice<UInt8>) -> BlockKey {
+    var key = self
+    for byte in bytes { key.value = key.mixed(byte) }
+    key.value = key.mixed(0xFF)
+    return key
+  }
+
+  func mix(_ word: UInt32) -> BlockKey {
+    var key = self
+    for shift in stride(from: 24, through: 0, by: -8) { key.value = key.mixed(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
+    return key
+  }
+}
+
 extension Snapshot {
   /// Every SIS student as a match record, in one pass (`students` table order).
   func forEachMatchRecord(_ body: (PersonRecord) throws -> Void) throws {
@@ -373,22 +418,21 @@ extension Snapshot {
 
   /// One pass over the SIS contacts: the guardians of the given students, and for each guardian
   /// name key (`first|last`) asked for, the students who have a guardian of that name.
-  func guardians(of students: Set<String>, names: [String: [Int32]])
-    throws -> (guardians: [String: [PersonRecord.Guardian]], nameHits: [String: [String]])
+  func guardians(of students: Set<String>, names: [UInt64: [Int32]])
+    throws -> (guardians: [String: [PersonRecord.Guardian]], nameHits: [UInt64: [String]])
   {
     var result: [String: [PersonRecord.Guardian]] = [:]
-    var hits: [String: [String]] = [:]
+    var hits: [UInt64: [String]] = [:]
     let statement = try database.prepare("SELECT student_number, first_key, last_key, phone FROM contacts")
     try statement.forEachRow { row in
       let id = row.string(0)
-      let first = row.string(1), last = row.string(2)
+      let guardian = PersonRecord.Guardian(
+        first: Comparators.foldLetters(row.string(1)), last: Comparators.foldLetters(row.string(2)), phone: PersonRecord.digits(row.string(3)))
       if !names.isEmpty {
-        let key = "\(first)|\(last)"
+        let key = FellegiSunterMatcher.guardianKey(guardian)
         if names[key] != nil { hits[key, default: []].append(id) }
       }
-      guard students.contains(id) else { return }
-      result[id, default: []].append(
-        PersonRecord.Guardian(first: Comparators.foldLetters(first), last: Comparators.foldLetters(last), phone: PersonRecord.digits(row.string(3))))
+      if students.contains(id) { result[id, default: []].append(guardian) }
     }
     return (result, hits)
   }
