@@ -51,6 +51,7 @@ let package = Package(
     .testTarget(name: "StagesTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
     .testTarget(name: "OperationsTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
     .testTarget(name: "SFTPTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
+    .testTarget(name: "MatchingTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
     .testTarget(
       name: "EndToEndTests",
       dependencies: ["SISDrop", "SISDropCommands", "_SISDropTestSupport"]

@@ -80,7 +80,8 @@ public struct PipelineConfig: Sendable {
     "submissions": "submissions.csv", "submission_contacts": "submission_contacts.csv",
     "submission_documents": "submission_documents.csv",
   ])
-  public var matcher = "placeholder"
+  public var matching = MatchingConfig()
+  public var matcher: String { matching.method }
   public var csvProfile = CSVProfileConfig()
   public var delivery = DeliveryConfig()
   public var autoClose = true
@@ -156,15 +157,7 @@ public struct PipelineConfig: Sendable {
         feed, defaults: config.submissions,
         layouts: [Layouts.submissions, Layouts.submissionContacts, Layouts.submissionDocuments])
     }
-    if let matching = try root["matching"]?.mapping(allowed: ["method"]) {
-      if let method = matching["method"] {
-        let name = try method.string()
-        guard MatcherRegistry.names.contains(name) else {
-          throw method.error("unknown matcher '\(name)'", hint: "one of: \(MatcherRegistry.names.joined(separator: ", "))")
-        }
-        config.matcher = name
-      }
-    }
+    if let matching = root["matching"] { config.matching = try MatchingConfig.parse(matching) }
     if let delivery = try root["delivery"]?.mapping(allowed: DeliveryConfig.keys) {
       try config.delivery.parse(delivery)
       if let csv = delivery["csv"] { config.csvProfile = try parseCSVProfile(csv) }

@@ -12,6 +12,14 @@ public struct StudentDecision: Sendable, Codable, Hashable {
   public var seq: Int
   public var decision: MatchDecision
   public var differences: [FieldDifference]
+  /// Fields a person chose to keep at the SIS value (`sisdrop keep-sis`): left out of `differences`.
+  public var keptSIS: [String]? = nil
+
+  public init(seq: Int, decision: MatchDecision, differences: [FieldDifference]) {
+    self.seq = seq
+    self.decision = decision
+    self.differences = differences
+  }
 }
 
 /// The decision for one contact: an existing SIS contact (`Contact_ID`) or a new one.
@@ -21,6 +29,17 @@ public struct ContactDecision: Sendable, Codable, Hashable {
   public var contactID: String?
   public var reason: String
   public var differences: [FieldDifference]
+  /// A new contact already named by an earlier submission (or student) of this batch: `S-1/2`
+  /// (submission / Contact_Seq). Two siblings' forms naming the same mother create one contact.
+  public var sameAs: String? = nil
+
+  public init(seq: Int, outcome: MatchOutcome, contactID: String?, reason: String, differences: [FieldDifference]) {
+    self.seq = seq
+    self.outcome = outcome
+    self.contactID = contactID
+    self.reason = reason
+    self.differences = differences
+  }
 }
 
 /// Everything decided for one submission (`30-match/decisions.jsonl`).
@@ -49,8 +68,20 @@ public enum MatchStage {
   public static func run(_ context: StageContext) throws {
     let snapshotPath = try NormalizeStage.snapshotPath(context)
     let snapshot = try Snapshot(path: snapshotPath)
-    let matcher = try MatcherRegistry.make(context.config.matcher, snapshot: snapshot)
+    let matcher = try MatcherRegistry.make(context.config.matcher, snapshot: snapshot, config: context.config.matching)
     let submissions = try JSONLines.read(Submission.self, from: context.folder(of: .normalize) + "/submissions.jsonl")
+    if let report = try matcher.prepare(submissions) {
+      // Blocking counts and the estimated weights: how the decisions below were reached.
+      let encoder = JSONLines.encoder()
+      encoder.outputFormatting.insert(.prettyPrinted)
+      var stable = report
+      stable.seconds = [:]  // wall-clock figures belong in stage.json, not in the deterministic outputs
+      try FileSystem.writeNew(context.outputPath("matcher.json"), try encoder.encode(stable))
+      context.notes.append("blocking: \(report.distinctPairs) candidate pairs (" +
+        report.blockingPairs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") +
+        "); \(report.studentsWithoutCandidates) students without candidates; seconds: " +
+        report.seconds.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.3f", $0.value))" }.joined(separator: ", "))
+    }
 
     var decisions: [SubmissionDecision] = []
     for submission in submissions {
@@ -59,6 +90,44 @@ public enum MatchStage {
         students.append(StudentDecision(seq: student.seq, decision: try matcher.match(student, in: submission), differences: []))
       }
       decisions.append(SubmissionDecision(submissionID: submission.id, students: students, contacts: []))
+    }
+
+    // A person's answers (resolve / resolutions.csv) replace the matcher's outcome.
+    let inboxFolder = context.workdir.inbox(context.config)
+    if FileSystem.exists(context.folder(of: .match) + "/decisions.jsonl") {
+      // A rerun: resolutions dropped in the inbox since the last match are checked against it and recorded.
+      let imported = try Resolver.importFiles(workdir: context.workdir, folder: inboxFolder)
+      if imported.recorded > 0 { context.notes.append("recorded \(imported.recorded) resolutions and overrides from the inbox") }
+      for problem in imported.problems { context.notes.append(problem); context.log("match: \(problem)") }
+    }
+    let resolutions = Dictionary(grouping: try context.workdir.state.resolutions(), by: \.submissionID)
+    let overrides = Dictionary(grouping: try context.workdir.state.overrides(), by: \.submissionID)
+    var applied: [[String]] = []
+    for index in decisions.indices {
+      let id = decisions[index].submissionID
+      for s in decisions[index].students.indices {
+        guard let resolution = resolutions[id]?.first(where: { $0.studentSeq == decisions[index].students[s].seq }) else { continue }
+        var decision = decisions[index].students[s].decision
+        let who = "resolved by \(resolution.resolvedBy) at \(resolution.resolvedAt)"
+        switch resolution.action {
+        case .match:
+          guard let sisID = resolution.sisID, decision.sisID == sisID || decision.candidates.contains(where: { $0.sisID == sisID }) else {
+            decision.reasons.append("\(who): Match to \(resolution.sisID ?? "?") no longer applies (not a candidate now): resolve again")
+            decisions[index].students[s].decision = decision
+            continue
+          }
+          decision.outcome = .matched
+          decision.sisID = sisID
+          decision.reasons.append("\(who): Match to \(sisID)")
+        case .noMatch:
+          decision.outcome = .new
+          decision.sisID = nil
+          decision.reasons.append("\(who): No Match")
+        }
+        decisions[index].students[s].decision = decision
+        applied.append([id, String(resolution.studentSeq), "resolution", resolution.sisID ?? "No Match", resolution.resolvedBy,
+                        resolution.resolvedAt, resolution.source])
+      }
     }
 
     // One SIS student auto-matched by two submissions (or two siblings): neither is safe.
@@ -87,7 +156,9 @@ public enum MatchStage {
         let student = submission.students[s]
         if decision.outcome == .matched, let id = decision.sisID, let sis = try snapshot.student(number: id) {
           let differences = compare(student.fields, sis.fields, fields: comparedStudentFields)
-          decisions[index].students[s].differences = differences
+          let kept = Set((overrides[submission.id] ?? []).map(\.field))
+          decisions[index].students[s].differences = differences.filter { !kept.contains($0.field) }
+          if !kept.isEmpty { decisions[index].students[s].keptSIS = kept.sorted() }
           for difference in differences {
             diffs.append([submission.id, "student", String(student.seq), id, difference.field, difference.enrollment, difference.sis])
           }
@@ -104,7 +175,13 @@ public enum MatchStage {
       for contact in submission.contacts {
         let first = FieldRules.nameKey(contact["First_Name"])
         let last = FieldRules.nameKey(contact["Last_Name"])
-        if let sis = sisContacts.first(where: { $0.firstKey == first && $0.lastKey == last && !seenContactIDs.contains($0.id) }) {
+        // The same name, or a nickname of it (Bill for William) with the same surname.
+        let sameName: (SnapshotContact) -> Bool = {
+          $0.lastKey == last && ($0.firstKey == first || Comparators.givenNameLevel($0.firstKey, first) >= 3)
+        }
+        if let sis = sisContacts.first(where: { $0.firstKey == first && $0.lastKey == last && !seenContactIDs.contains($0.id) })
+          ?? sisContacts.first(where: { sameName($0) && !seenContactIDs.contains($0.id) })
+        {
           seenContactIDs.insert(sis.id)
           let differences = compare(contact.fields, sis.fields, fields: comparedContactFields)
           for difference in differences {
@@ -122,7 +199,31 @@ public enum MatchStage {
       }
     }
 
+    // New contacts named again within the batch (siblings' forms): the first one stands for all.
+    var firstNamed: [String: String] = [:]
+    for (index, submission) in submissions.enumerated() {
+      for c in decisions[index].contacts.indices where decisions[index].contacts[c].outcome == .new {
+        guard let contact = submission.contacts.first(where: { $0.seq == decisions[index].contacts[c].seq }) else { continue }
+        let name = FieldRules.nameKey(contact["First_Name"]) + "|" + FieldRules.nameKey(contact["Last_Name"])
+        // A name alone is not a person: the same phone, e-mail or street too.
+        let keys = [contact["Phone"], contact["Email"].lowercased(), contact["Street"].isEmpty ? "" : contact["Street"] + "|" + contact["Zip"]]
+          .filter { !$0.isEmpty }.map { name + "|" + $0 }
+        let ref = "\(submission.id)/\(contact.seq)"
+        if let first = keys.lazy.compactMap({ firstNamed[$0] }).first {
+          decisions[index].contacts[c].sameAs = first
+          decisions[index].contacts[c].reason += "; the same person as new contact \(first) of this batch"
+        } else {
+          for key in keys { firstNamed[key] = ref }
+        }
+      }
+    }
+
     try JSONLines.write(decisions, to: context.outputPath("decisions.jsonl"))
+    for (id, list) in overrides.sorted(by: { $0.key < $1.key }) where decisions.contains(where: { $0.submissionID == id }) {
+      for o in list { applied.append([id, "", "keep-sis", o.field, o.resolvedBy, o.resolvedAt, o.source]) }
+    }
+    try context.writeCSV("resolutions.csv", header: ["Submission_ID", "Student_Seq", "Kind", "Value", "Resolved_By", "Resolved_At", "Source"],
+                         rows: applied)
     try context.writeCSV("review.csv", header: ["Submission_ID", "Student_Seq", "Student_Ref", "Candidates", "Reasons"], rows: review)
     try context.writeCSV("diffs.csv", header: ["Submission_ID", "Schema", "Seq", "SIS_ID", "Field", "Enrollment_Value", "SIS_Value"], rows: diffs)
     var counts: [String: Int] = ["submissions": decisions.count, "needs_review": decisions.filter(\.needsReview).count]

@@ -1,0 +1,189 @@
+import Foundation
+
+/// String and date comparators for matching people. Names are compared on `FieldRules.nameKey`
+/// (lower case, diacritics folded, apostrophes dropped, hyphens as spaces), so García-López and
+/// Garcia Lopez compare equal before any similarity is needed.
+public enum Comparators {
+  /// Jaro-Winkler similarity in 0...1 (Winkler's prefix bonus, scale 0.1, up to 4 characters).
+  public static func jaroWinkler(_ a: String, _ b: String) -> Double {
+    // On UTF-8 bytes: name keys are folded to ASCII letters almost always, and bytes are 5x cheaper.
+    let s = Array(a.utf8), t = Array(b.utf8)
+    if s.isEmpty || t.isEmpty { return s.isEmpty && t.isEmpty ? 1 : 0 }
+    if s == t { return 1 }
+    let window = max(0, max(s.count, t.count) / 2 - 1)
+    var sMatched = [Bool](repeating: false, count: s.count), tMatched = [Bool](repeating: false, count: t.count)
+    var matches = 0
+    for i in s.indices {
+      let lo = max(0, i - window), hi = min(t.count - 1, i + window)
+      if lo > hi { continue }
+      for j in lo...hi where !tMatched[j] && s[i] == t[j] {
+        sMatched[i] = true; tMatched[j] = true; matches += 1
+        break
+      }
+    }
+    if matches == 0 { return 0 }
+    var transpositions = 0, k = 0
+    for i in s.indices where sMatched[i] {
+      while !tMatched[k] { k += 1 }
+      if s[i] != t[k] { transpositions += 1 }
+      k += 1
+    }
+    let m = Double(matches)
+    let jaro = (m / Double(s.count) + m / Double(t.count) + (m - Double(transpositions / 2)) / m) / 3
+    var prefix = 0
+    while prefix < min(4, s.count, t.count) && s[prefix] == t[prefix] { prefix += 1 }
+    return jaro + Double(prefix) * 0.1 * (1 - jaro)
+  }
+
+  /// American Soundex of a name key's first word-ish token (letters only), `""` for no letters.
+  public static func soundex(_ key: String) -> String {
+    let code = soundexCode(key)
+    guard code != 0 else { return "" }
+    return String(decoding: (0..<4).map { UInt8(truncatingIfNeeded: code >> (24 - 8 * $0)) }, as: UTF8.self)
+  }
+
+  /// Soundex packed in 4 bytes (0 for no letters): blocking keys without building strings.
+  public static func soundexCode<S: StringProtocol>(_ key: S) -> UInt32 {
+    var out: UInt32 = 0
+    var count = 0
+    var last: UInt8 = 0
+    for byte in key.utf8 {
+      guard byte >= 0x61 && byte <= 0x7A else { continue }
+      let code = soundexCodes[Int(byte - 0x61)]
+      if count == 0 {
+        out = UInt32(byte - 0x20)
+        count = 1
+        last = code
+        continue
+      }
+      if code != 0 && code != last {
+        out = out << 8 | UInt32(0x30 + code)
+        count += 1
+      }
+      if byte != UInt8(ascii: "h") && byte != UInt8(ascii: "w") { last = code }
+      if count == 4 { break }
+    }
+    if count == 0 { return 0 }
+    while count < 4 { out = out << 8 | 0x30; count += 1 }
+    return out
+  }
+
+  // a b c d e f g h i j k l m n o p q r s t u v w x y z
+  private static let soundexCodes: [UInt8] = [0, 1, 2, 3, 0, 1, 2, 0, 0, 2, 2, 4, 5, 5, 0, 1, 2, 6, 2, 3, 0, 1, 0, 2, 0, 2]
+
+  /// Letters that Unicode does not decompose into a base letter and a mark (Đặng keeps its đ in a
+  /// name key), folded as people type them on a US keyboard: đ → d, ł → l, ø → o, æ → ae, ß → ss.
+  public static func foldLetters(_ key: String) -> String {
+    if key.utf8.allSatisfy({ $0 < 0x80 }) { return key }
+    var out = ""
+    for scalar in key.unicodeScalars {
+      switch scalar {
+      case "đ", "ð": out += "d"
+      case "ł": out += "l"
+      case "ø": out += "o"
+      case "æ": out += "ae"
+      case "œ": out += "oe"
+      case "ß": out += "ss"
+      case "þ": out += "th"
+      case "ı": out += "i"
+      default: out.unicodeScalars.append(scalar)
+      }
+    }
+    return out
+  }
+
+  /// Generational suffixes dropped from surnames before comparing (`Smith Jr` is `Smith`).
+  static let suffixes: Set<String> = ["jr", "sr", "ii", "iii", "iv", "v"]
+
+  /// A name key's tokens without generational suffixes.
+  public static func nameTokens(_ key: Substring) -> [Substring] {
+    if !key.utf8.contains(0x20) { return [key] }  // one word: nothing to split or drop
+    let tokens = key.split(separator: " ")
+    let kept = tokens.filter { !suffixes.contains(String($0)) }
+    return kept.isEmpty ? tokens : kept
+  }
+
+  // MARK: - Nicknames
+
+  /// Name ↔ nickname, both directions, from the shipped table (`NicknameTable.swift`).
+  static let nicknames: [String: Set<String>] = {
+    var map: [String: Set<String>] = [:]
+    for pair in nicknamePairsSource.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+      let parts = pair.split(separator: ":")
+      guard parts.count == 2 else { continue }
+      map[String(parts[0]), default: []].insert(String(parts[1]))
+      map[String(parts[1]), default: []].insert(String(parts[0]))
+    }
+    return map
+  }()
+
+  /// True when one name is a listed nickname of the other (direct pairs only; a similarity, not an identity).
+  public static func isNickname(_ a: String, _ b: String) -> Bool {
+    a != b && (nicknames[a]?.contains(b) ?? false)
+  }
+
+  // MARK: - Agreement levels
+
+  /// Given-name agreement: 4 exact, 3 nickname, 2 Jaro-Winkler ≥ 0.92, 1 ≥ 0.80, 0 otherwise.
+  public static func givenNameLevel(_ a: String, _ b: String) -> Int {
+    if a.isEmpty || b.isEmpty { return -1 }
+    if a == b { return 4 }
+    if !a.utf8.contains(0x20) && !b.utf8.contains(0x20) {
+      // One word each (most names): no tokens to compare.
+      if isNickname(a, b) { return 3 }
+      let jw = jaroWinkler(a, b)
+      return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
+    }
+    let ta = nameTokens(Substring(a)), tb = nameTokens(Substring(b))
+    // `Mary Kate` and `Mary`, `Jean Luc` and `Jean-Luc`: the first given name is what people use.
+    if let fa = ta.first, let fb = tb.first, fa == fb { return 4 }
+    if isNickname(String(ta.first ?? ""), String(tb.first ?? "")) || isNickname(a, b) { return 3 }
+    let jw = jaroWinkler(a, b)
+    return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
+  }
+
+  /// Surname agreement: 4 exact, 3 a shared part of a compound or hyphenated name, 2 JW ≥ 0.92, 1 ≥ 0.80, 0 otherwise.
+  public static func surnameLevel(_ a: String, _ b: String) -> Int {
+    if a.isEmpty || b.isEmpty { return -1 }
+    if a == b { return 4 }
+    if !a.utf8.contains(0x20) && !b.utf8.contains(0x20) {
+      let jw = jaroWinkler(a, b)
+      return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
+    }
+    let ta = nameTokens(Substring(a)), tb = nameTokens(Substring(b))
+    if ta == tb { return 4 }
+    if ta.count > 1 || tb.count > 1 {
+      if !Set(ta).isDisjoint(with: tb) { return 3 }
+      if ta.joined() == tb.joined() { return 4 }
+    }
+    let jw = jaroWinkler(ta.joined(separator: " "), tb.joined(separator: " "))
+    return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
+  }
+
+  /// Birth-date agreement on ISO dates: 4 exact, 3 day and month swapped, 2 one digit off,
+  /// 1 year off by one (same month and day), 0 otherwise.
+  public static func birthDateLevel(_ a: String, _ b: String) -> Int {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    guard x.count == 10, y.count == 10 else { return -1 }
+    if x == y { return 4 }
+    // YYYY-MM-DD: month at 5..<7, day at 8..<10.
+    if x[0..<4] == y[0..<4] && x[5..<7] == y[8..<10] && x[8..<10] == y[5..<7] { return 3 }
+    var differing = 0
+    for i in x.indices where x[i] != y[i] { differing += 1 }
+    if differing == 1 { return 2 }
+    if x[4...] == y[4...], let ya = Int(String(decoding: x[0..<4], as: UTF8.self)), let yb = Int(String(decoding: y[0..<4], as: UTF8.self)),
+      abs(ya - yb) == 1
+    {
+      return 1
+    }
+    return 0
+  }
+
+  /// A street key: house number and the first word of the street name, lower case (`1284 monroe`).
+  public static func streetKey(_ street: String) -> String {
+    let tokens = FieldRules.nameKey(street).split(separator: " ")
+    guard let first = tokens.first else { return "" }
+    if first.allSatisfy(\.isNumber), tokens.count > 1 { return "\(first) \(tokens[1])" }
+    return String(first)
+  }
+}

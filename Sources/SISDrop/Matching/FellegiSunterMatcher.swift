@@ -1,0 +1,465 @@
+import Foundation
+
+/// The probabilistic matcher (`matching.method: fellegi-sunter`): blocking, comparators,
+/// Fellegi-Sunter weights estimated from the batch and the SIS, three outcomes, and guards.
+///
+/// `prepare` does the work for the whole batch at once: the submission students are indexed by
+/// their blocking keys, and the SIS snapshot is streamed past that index once (the SIS is large,
+/// the batch small), keeping only the SIS students that hit a key plus a fixed random sample for u.
+final class FellegiSunterMatcher: StudentMatcher {
+  private let snapshot: Snapshot
+  private let config: MatchingConfig
+  private var decisions: [String: MatchDecision] = [:]
+  private(set) var model = FellegiSunterModel(u: MatchField.allCases.map(\.priorM))
+
+  init(snapshot: Snapshot, config: MatchingConfig) {
+    self.snapshot = snapshot
+    self.config = config
+  }
+
+  static let method = "fellegi-sunter"
+  static let sampleSize = 400
+
+  func match(_ student: SubmissionPart, in submission: Submission) throws -> MatchDecision {
+    if let decision = decisions[Submission.studentRef(submission.id, student.seq)] { return decision }
+    // Not prepared (a caller that skipped `prepare`): decide this one student alone.
+    _ = try prepare([onlyStudent(student, of: submission)])
+    return decisions[Submission.studentRef(submission.id, student.seq)]!
+  }
+
+  private func onlyStudent(_ student: SubmissionPart, of submission: Submission) -> Submission {
+    var single = submission
+    single.students = [student]
+    return single
+  }
+
+  // MARK: - Blocking
+
+  /// Blocking keys of a person, by pass, hashed (FNV-1a) so that no key string is built: a hash
+  /// collision only adds a candidate pair, which the comparison then scores. The SIS side indexes
+  /// each key once; the submission side also asks for the variants that its own errors need
+  /// (neighbouring years, swapped day and month, given name and surname the other way round).
+  static func blockingKeys(_ p: PersonRecord, query: Bool) -> [(pass: Int, key: UInt64)] {
+    var keys: [(Int, UInt64)] = []
+    keys.reserveCapacity(16)
+    if !p.stateID.isEmpty { keys.append((0, BlockKey(0).mix(p.stateID).value)) }
+    let firstTokens = Comparators.nameTokens(Substring(p.first)), lastTokens = Comparators.nameTokens(Substring(p.last))
+    let firstSound = firstTokens.first.map { Comparators.soundexCode($0) } ?? 0
+    var lastSounds: [UInt32] = []
+    for token in lastTokens {
+      let code = Comparators.soundexCode(token)
+      if code != 0 && !lastSounds.contains(code) { lastSounds.append(code) }
+    }
+    var allSounds = lastSounds
+    for token in firstTokens {
+      let code = Comparators.soundexCode(token)
+      if code != 0 && !allSounds.contains(code) { allSounds.append(code) }
+    }
+    let dob = Array(p.dob.utf8)
+    if dob.count == 10 {
+      let dobKey = BlockKey(1).mix(dob[...])
+      for sound in allSounds { keys.append((1, dobKey.mix(sound).value)) }
+      let year = (Int(dob[0]) - 48) * 1000 + (Int(dob[1]) - 48) * 100 + (Int(dob[2]) - 48) * 10 + (Int(dob[3]) - 48)
+      let monthDay = UInt32(dob[5]) << 24 | UInt32(dob[6]) << 16 | UInt32(dob[8]) << 8 | UInt32(dob[9])
+      let dayMonth = UInt32(dob[8]) << 24 | UInt32(dob[9]) << 16 | UInt32(dob[5]) << 8 | UInt32(dob[6])
+      var pairs: [(UInt32, UInt32)] = lastSounds.map { (firstSound, $0) }
+      if query, let lastFirst = lastTokens.first.map({ Comparators.soundexCode($0) }) {
+        pairs += firstTokens.map { (lastFirst, Comparators.soundexCode($0)) }
+      }
+      for (f, l) in pairs where f != 0 && l != 0 {
+        let names = BlockKey(2).mix(f).mix(l)
+        for y in query ? [year - 1, year, year + 1] : [year] { keys.append((2, names.mix(UInt32(truncatingIfNeeded: y)).value)) }
+        let birthday = BlockKey(3).mix(f).mix(l)
+        keys.append((3, birthday.mix(monthDay).value))
+        if query && dayMonth != monthDay { keys.append((3, birthday.mix(dayMonth).value)) }
+      }
+    }
+    if !p.phone.isEmpty { keys.append((4, BlockKey(4).mix(p.phone).value)) }
+    if !p.street.isEmpty { keys.append((4, BlockKey(5).mix(p.zip).mix(p.street).value)) }
+    if !p.email.isEmpty { keys.append((5, BlockKey(6).mix(p.email).value)) }
+    return keys
+  }
+
+  static func guardianKey(_ g: PersonRecord.Guardian) -> UInt64 { BlockKey(7).mix(g.first).mix(g.last).value }
+
+  static let passNames = ["state-id", "birth-date+name-sound", "name-sound+birth-year", "name-sound+birthday", "household", "email", "guardian-name"]
+  /// A guardian name shared by more SIS students than this is too common to block on.
+  static let guardianBlockLimit = 8
+
+  // MARK: - The batch
+
+  func prepare(_ submissions: [Submission]) throws -> MatcherReport? {
+    let clock = ContinuousClock()
+    var seconds: [String: Double] = [:]
+    func lap(_ name: String, since start: ContinuousClock.Instant) { seconds[name] = Double((clock.now - start).components.attoseconds) / 1e18 + Double((clock.now - start).components.seconds) }
+    var report = MatcherReport(method: FellegiSunterMatcher.method)
+
+    // The batch's students and their keys.
+    var people: [PersonRecord] = []
+    var refs: [String] = []
+    for submission in submissions {
+      let guardians = submission.contacts.map {
+        PersonRecord.Guardian(first: Comparators.foldLetters(FieldRules.nameKey($0["First_Name"])),
+                              last: Comparators.foldLetters(FieldRules.nameKey($0["Last_Name"])), phone: PersonRecord.digits($0["Phone"]))
+      }
+      for student in submission.students {
+        people.append(PersonRecord(id: Submission.studentRef(submission.id, student.seq), fields: student.fields, guardians: guardians))
+        refs.append(Submission.studentRef(submission.id, student.seq))
+      }
+    }
+    var index: [UInt64: [Int32]] = [:]
+    for (i, person) in people.enumerated() {
+      for (_, key) in FellegiSunterMatcher.blockingKeys(person, query: true) { index[key, default: []].append(Int32(i)) }
+    }
+
+    // One pass over the SIS: candidates, a random sample for u, name frequencies.
+    var start = clock.now
+    var sis: [PersonRecord] = []
+    var sisSlot: [String: Int] = [:]
+    var pairs: [Int: [Int: UInt8]] = [:]  // submission student → SIS slot → passes bit set
+    var sample: [PersonRecord] = []
+    var rng = SplitMix64(state: 0x5EED)
+    var seen = 0
+    var firstCounts: [String: Int] = [:], lastCounts: [String: Int] = [:]
+    try snapshot.forEachMatchRecord { record in
+      seen += 1
+      firstCounts[record.first, default: 0] += 1
+      lastCounts[record.last, default: 0] += 1
+      var slot: Int? = nil
+      for (pass, key) in FellegiSunterMatcher.blockingKeys(record, query: false) {
+        guard let hits = index[key] else { continue }
+        if slot == nil {
+          slot = sis.count
+          sisSlot[record.id] = sis.count
+          sis.append(record)
+        }
+        for hit in hits { pairs[Int(hit), default: [:]][slot!, default: 0] |= 1 << pass }
+      }
+      // Reservoir sampling (Algorithm R), deterministic.
+      if sample.count < FellegiSunterMatcher.sampleSize {
+        sample.append(record)
+      } else {
+        let j = rng.int(seen)
+        if j < FellegiSunterMatcher.sampleSize { sample[j] = record }
+      }
+    }
+    report.sisStudents = seen
+    lap("scan", since: start)
+
+    // Guardians of the candidates and the sample; and the guardian-name pass, which finds a child
+    // whose own name, birth date and address all changed, through the parents' names.
+    start = clock.now
+    var guardianIndex: [UInt64: [Int32]] = [:]
+    for (i, person) in people.enumerated() {
+      for g in person.guardians where !g.first.isEmpty && !g.last.isEmpty { guardianIndex[FellegiSunterMatcher.guardianKey(g), default: []].append(Int32(i)) }
+    }
+    var wanted = Set(sis.map(\.id))
+    for record in sample { wanted.insert(record.id) }
+    let scan = try snapshot.guardians(of: wanted, names: guardianIndex)
+    var guardianHits: [(person: Int32, student: String)] = []
+    for (key, students) in scan.nameHits where students.count <= FellegiSunterMatcher.guardianBlockLimit {
+      for person in guardianIndex[key] ?? [] { for student in students { guardianHits.append((person, student)) } }
+    }
+    var guardians = scan.guardians
+    let missing = Set(guardianHits.map(\.student)).subtracting(sisSlot.keys)
+    for record in try snapshot.matchRecords(numbers: missing.sorted()) {
+      sisSlot[record.id] = sis.count
+      sis.append(record)
+      guardians[record.id] = try snapshot.contacts(ofStudent: record.id).map {
+        PersonRecord.Guardian(first: $0.firstKey, last: $0.lastKey, phone: PersonRecord.digits($0.fields["Phone"] ?? ""))
+      }
+    }
+    for (person, student) in guardianHits {
+      guard let slot = sisSlot[student] else { continue }
+      pairs[Int(person), default: [:]][slot, default: 0] |= 1 << 6
+    }
+    for slot in sis.indices { sis[slot].guardians = guardians[sis[slot].id] ?? [] }
+    for i in sample.indices { sample[i].guardians = guardians[sample[i].id] ?? [] }
+    lap("guardians", since: start)
+
+    // Compare every candidate pair; learn u from the sample and m by EM.
+    start = clock.now
+    var compared: [Int: [(slot: Int, vector: ComparisonVector, passes: UInt8)]] = [:]
+    // Training pairs by session: blocked on birth date (session "dob"), blocked on names ("names").
+    var dobPatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
+    var namePatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
+    var allPatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
+    for (person, candidates) in pairs {
+      var list: [(slot: Int, vector: ComparisonVector, passes: UInt8)] = []
+      for (slot, passes) in candidates {
+        for pass in FellegiSunterMatcher.passNames.indices where passes & (1 << pass) != 0 {
+          report.blockingPairs[FellegiSunterMatcher.passNames[pass], default: 0] += 1
+        }
+        let vector = ComparisonVector.compare(people[person], sis[slot])
+        list.append((slot, vector, passes))
+        // EM learns only from pairs found by identity keys (state id, names, birth dates). The household
+        // passes bring siblings, who agree on address, phone and guardians all at once: fed to EM,
+        // they would be learned as "the same child" (these fields are far from independent).
+        guard passes & 0b1111 != 0 else { continue }
+        let key = vector.patternKey
+        allPatterns[key] = (vector, (allPatterns[key]?.count ?? 0) + 1)
+        if passes & 0b0010 != 0 { dobPatterns[key] = (vector, (dobPatterns[key]?.count ?? 0) + 1) }
+        if passes & 0b1100 != 0 { namePatterns[key] = (vector, (namePatterns[key]?.count ?? 0) + 1) }
+      }
+      report.distinctPairs += list.count
+      compared[person] = list
+    }
+    lap("compare", since: start)
+    start = clock.now
+    model = FellegiSunterModel(u: FellegiSunterModel.estimateU(sample: sample, population: seen))
+    // Splink's order: learn the birth date from name-blocked pairs, then the names from
+    // birth-date-blocked pairs; then λ over all identity-blocked pairs.
+    model.estimateM(namePatterns, excluding: [.firstName, .lastName])
+    model.estimateM(dobPatterns, excluding: [.birthDate])
+    model.estimateLambda(allPatterns)
+    let total = Double(max(seen, 1))
+    model.firstNameFrequency = firstCounts.mapValues { Double($0) / total }
+    model.lastNameFrequency = lastCounts.mapValues { Double($0) / total }
+    lap("estimate", since: start)
+
+    // Decide.
+    start = clock.now
+    let thresholds = MatchThresholds(autoMatch: config.autoMatch, review: config.review, ambiguityMargin: config.ambiguityMargin)
+    for (i, person) in people.enumerated() {
+      let list = compared[i] ?? []
+      if list.isEmpty { report.studentsWithoutCandidates += 1 }
+      if list.count > config.maxCandidates { report.studentsOverCandidateCap += 1 }
+      var scored = list.map { entry -> (slot: Int, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8) in
+        let s = model.score(entry.vector, first: person.first, last: person.last)
+        return (entry.slot, s.total, s.parts, entry.vector, entry.passes)
+      }
+      scored.sort { ($0.bits, sis[$1.slot].id) > ($1.bits, sis[$0.slot].id) }
+      if scored.count > config.maxCandidates { scored.removeLast(scored.count - config.maxCandidates) }
+      let candidates = scored.prefix(5).map { entry -> MatchCandidate in
+        explain(person: person, sis: sis[entry.slot], bits: entry.bits, parts: entry.parts, vector: entry.vector, passes: entry.passes)
+      }
+      decisions[refs[i]] = decide(candidates, thresholds: thresholds)
+    }
+    lap("decide", since: start)
+    report.seconds = seconds
+    report.model = FellegiSunterModelSummary(
+      lambda: model.lambda, emIterations: model.emIterations, trainingPairs: model.trainingPairs,
+      levels: MatchField.allCases.flatMap { field in
+        field.levels.indices.map { level in
+          FellegiSunterModelSummary.Level(
+            field: field.name, level: field.levels[level], m: model.m[field.rawValue][level], u: model.u[field.rawValue][level],
+            weight: model.weight(field, level))
+        }
+      })
+    return report
+  }
+
+  // MARK: - Guards and explanations
+
+  static let otherChild = "another child: the birth dates differ without the same state id, names and home; or a twin with another given name; or the state ids differ and nothing links the families"
+
+  /// Neither the birth date nor both names agree: however much of the household agrees (siblings
+  /// share address, phone and guardians, which are far from independent evidence), this is another
+  /// child of the family, not a candidate for review.
+  /// So is a child whose family shares nothing with the candidate's (guardians, address, phone,
+  /// e-mail) when the birth date or the state id disagrees: same name, another family.
+  /// A birth date that disagrees outright (not swapped, not one digit, not a year) makes another
+  /// child unless the state id is the same, or both names agree and the home or a guardian's phone does.
+  /// So does a plainly different given name without the same birth date (a sibling born a year or a
+  /// few days apart differs from the child in one digit), and a birth date that is only close when
+  /// nothing specific links the homes (common names make close birth dates common in a large SIS).
+  static func isOtherChild(_ vector: ComparisonVector) -> Bool {
+    guard vector[.stateID] != 1 else { return false }
+    let namesAgree = vector[.firstName] >= 2 && vector[.lastName] >= 2
+    if vector[.birthDate] <= 0 && !(namesAgree && strongHomeLink(vector)) { return true }
+    if vector[.firstName] == 0 && !vector.namesSwapped && vector[.birthDate] != 4 { return true }
+    if (1...3).contains(vector[.birthDate]) && !strongHomeLink(vector) { return true }
+    // A twin whose given name is plainly another (JW < 0.80) is the other twin, not a typo.
+    if isTwin(vector) && vector[.firstName] == 0 { return true }
+    // Another family's child: nothing links the homes and a name or the state id disagrees outright.
+    return noHouseholdLink(vector) && (vector[.stateID] == 0 || vector[.lastName] <= 0 || vector[.firstName] <= 0)
+  }
+
+  /// The home links the records specifically: the street address, the home phone, a guardian's own
+  /// phone or the child's e-mail (a guardian's name alone is too common to count).
+  static func strongHomeLink(_ vector: ComparisonVector) -> Bool {
+    vector[.address] == 2 || vector[.phone] == 1 || vector[.guardians] == 2 || vector[.email] == 1
+  }
+
+  /// Same birth date and family, different given names ("different": not exact, not a nickname,
+  /// not within a typo, JW < 0.92). The child's own identifiers (state id, e-mail) settle it:
+  /// twins have their own.
+  static func isTwin(_ vector: ComparisonVector) -> Bool {
+    let sameFamily = vector[.lastName] >= 3 || vector[.address] == 2 || vector[.phone] == 1 || vector[.guardians] >= 1
+    return vector[.birthDate] == 4 && sameFamily && vector[.firstName] <= 1 && !vector.namesSwapped && vector[.stateID] != 1
+      && vector[.email] != 1
+  }
+
+  static func noHouseholdLink(_ vector: ComparisonVector) -> Bool {
+    vector[.guardians] == 0 && vector[.address] <= 1 && vector[.phone] != 1 && vector[.email] != 1 && vector[.stateID] != 1
+  }
+
+  /// Guards that no score overrides, for one pair.
+  static func guards(_ person: PersonRecord, _ sis: PersonRecord, _ vector: ComparisonVector) -> [String] {
+    var result: [String] = []
+    if vector[.stateID] == 0 { result.append("different state ids (\(person.stateID) and \(sis.stateID))") }
+    if isTwin(vector) { result.append("same birth date and family but different given names (a twin?)") }
+    // An automatic match needs the birth date, or both names, to agree: a shared state id,
+    // address or phone alone never makes two different-looking children one.
+    if isOtherChild(vector) { result.append(otherChild) }
+    if vector[.firstName] <= 0 && vector[.lastName] <= 0 && vector[.stateID] != 1 { result.append("neither name agrees") }
+    // Another family's child with the same name and birth date: nothing of the household links them
+    // (no guardian, surname of a guardian, address, phone or e-mail in common) and no state id confirms.
+    if vector[.birthDate] == 0 && vector[.stateID] != 1 { result.append("the birth dates differ") }
+    // Automatic needs the child's identity to agree: both names (a typo or a nickname at most) and the
+    // birth date exactly, or close with the home confirming; a state id of its own settles it.
+    let surname = vector[.lastName] >= 2 || (vector[.lastName] >= 1 && strongHomeLink(vector))
+    let identity = vector[.firstName] >= 2 && surname && (vector[.birthDate] == 4 || (vector[.birthDate] >= 1 && strongHomeLink(vector)))
+    if vector[.stateID] != 1 && !identity && !(vector.namesSwapped && vector[.birthDate] == 4) {
+      result.append("names and birth date do not agree closely enough for an automatic match")
+    }
+    if noHouseholdLink(vector) {
+      result.append("nothing links the families (no guardian, address, phone or e-mail in common)")
+    }
+    return result
+  }
+
+  private func explain(person: PersonRecord, sis: PersonRecord, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8)
+    -> MatchCandidate
+  {
+    var comparisons: [FieldComparison] = []
+    var reasons: [String] = []
+    for field in MatchField.allCases {
+      let level = vector[field]
+      let label = level < 0 ? "missing" : field.levels[level]
+      comparisons.append(FieldComparison(field: field.name, level: label, weight: parts[field.rawValue].map { ($0 * 100).rounded() / 100 }))
+      if level >= 0, let w = parts[field.rawValue] { reasons.append("\(field.name): \(label) (\(w >= 0 ? "+" : "")\((w * 10).rounded() / 10))") }
+    }
+    if vector.namesSwapped { reasons.append("given name and surname were swapped") }
+    let guards = FellegiSunterMatcher.guards(person, sis, vector)
+    var candidate = MatchCandidate(sisID: sis.id, score: (FellegiSunterModel.probability(bits: bits) * 1e6).rounded() / 1e6, reasons: reasons)
+    candidate.comparisons = comparisons
+    candidate.matchWeight = (bits * 100).rounded() / 100
+    candidate.blockedBy = FellegiSunterMatcher.passNames.indices.filter { passes & (1 << $0) != 0 }.map { FellegiSunterMatcher.passNames[$0] }
+    candidate.guards = guards.isEmpty ? nil : guards
+    return candidate
+  }
+
+  private func decide(_ candidates: [MatchCandidate], thresholds: MatchThresholds) -> MatchDecision {
+    let reviewable = candidates.filter { $0.score >= thresholds.review && !($0.guards ?? []).contains(FellegiSunterMatcher.otherChild) }
+    var decision: MatchDecision
+    if let best = reviewable.first {
+      var reasons: [String] = []
+      var outcome = MatchOutcome.potential
+      if best.score >= thresholds.autoMatch {
+        if let guards = best.guards {
+          reasons.append("match probability \(best.score) reaches auto_match \(thresholds.autoMatch), but never automatic: " + guards.joined(separator: "; "))
+        } else if reviewable.count > 1, let bestBits = best.matchWeight, let nextBits = reviewable[1].matchWeight,
+          bestBits - nextBits < thresholds.ambiguityMargin
+        {
+          reasons.append("SIS \(reviewable[1].sisID) is almost as likely (\(((bestBits - nextBits) * 10).rounded() / 10) bits behind, margin \(thresholds.ambiguityMargin))")
+        } else {
+          outcome = .matched
+          reasons.append("match probability \(best.score) ≥ auto_match \(thresholds.autoMatch) (weight \(best.matchWeight ?? 0) bits)")
+        }
+      } else {
+        reasons.append("match probability \(best.score) is between review \(thresholds.review) and auto_match \(thresholds.autoMatch): a person must choose Match or No Match")
+      }
+      decision = MatchDecision(
+        outcome: outcome, sisID: outcome == .matched ? best.sisID : nil, score: best.score, reasons: reasons,
+        candidates: outcome == .matched ? [best] : reviewable, method: FellegiSunterMatcher.method)
+    } else {
+      let closest = candidates.first
+      var reason = "no SIS student shares a blocking key"
+      if let closest {
+        reason = (closest.guards ?? []).contains(FellegiSunterMatcher.otherChild)
+          ? "the closest SIS student \(closest.sisID) is \(FellegiSunterMatcher.otherChild)"
+          : "the closest SIS student \(closest.sisID) has match probability \(closest.score) < review \(thresholds.review)"
+      }
+      decision = MatchDecision(outcome: .new, sisID: nil, score: closest?.score ?? 0, reasons: [reason], candidates: [],
+                               method: FellegiSunterMatcher.method)
+    }
+    decision.thresholds = thresholds
+    return decision
+  }
+}
+
+/// FNV-1a, 64 bits: a blocking key built from its parts without a string.
+struct BlockKey {
+  var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+  init(_ pass: UInt8) { value = mixed(pass) }
+
+  private func mixed(_ byte: UInt8) -> UInt64 { (value ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+
+  func mix(_ text: String) -> BlockKey {
+    var key = self
+    for byte in text.utf8 { key.value = key.mixed(byte) }
+    key.value = key.mixed(0xFF)  // a separator no UTF-8 text holds
+    return key
+  }
+
+  func mix(_ bytes: ArraySlice<UInt8>) -> BlockKey {
+    var key = self
+    for byte in bytes { key.value = key.mixed(byte) }
+    key.value = key.mixed(0xFF)
+    return key
+  }
+
+  func mix(_ word: UInt32) -> BlockKey {
+    var key = self
+    for shift in stride(from: 24, through: 0, by: -8) { key.value = key.mixed(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
+    return key
+  }
+}
+
+extension Snapshot {
+  /// Every SIS student as a match record, in one pass (`students` table order).
+  func forEachMatchRecord(_ body: (PersonRecord) throws -> Void) throws {
+    let statement = try database.prepare(
+      "SELECT student_number, state_studentnumber, first_key, last_key, dob, gender, street, zip, home_phone, email FROM students")
+    try statement.forEachRow { row in try body(Snapshot.matchRecord(row)) }
+  }
+
+  /// One pass over the SIS contacts: the guardians of the given students, and for each guardian
+  /// name key (`first|last`) asked for, the students who have a guardian of that name.
+  func guardians(of students: Set<String>, names: [UInt64: [Int32]])
+    throws -> (guardians: [String: [PersonRecord.Guardian]], nameHits: [UInt64: [String]])
+  {
+    var result: [String: [PersonRecord.Guardian]] = [:]
+    var hits: [UInt64: [String]] = [:]
+    let statement = try database.prepare("SELECT student_number, first_key, last_key, phone FROM contacts")
+    try statement.forEachRow { row in
+      let id = row.string(0)
+      let guardian = PersonRecord.Guardian(
+        first: Comparators.foldLetters(row.string(1)), last: Comparators.foldLetters(row.string(2)), phone: PersonRecord.digits(row.string(3)))
+      if !names.isEmpty {
+        let key = FellegiSunterMatcher.guardianKey(guardian)
+        if names[key] != nil { hits[key, default: []].append(id) }
+      }
+      if students.contains(id) { result[id, default: []].append(guardian) }
+    }
+    return (result, hits)
+  }
+
+  /// Match records of the given SIS students (by Student_Number).
+  func matchRecords(numbers: [String]) throws -> [PersonRecord] {
+    var result: [PersonRecord] = []
+    let statement = try database.prepare(
+      "SELECT student_number, state_studentnumber, first_key, last_key, dob, gender, street, zip, home_phone, email FROM students WHERE student_number = ?")
+    for number in numbers {
+      try statement.bind([.text(number)])
+      try statement.forEachRow { row in result.append(Snapshot.matchRecord(row)) }
+    }
+    return result
+  }
+
+  static func matchRecord(_ row: Statement.Row) -> PersonRecord {
+    var record = PersonRecord(id: row.string(0))
+    record.stateID = row.string(1)
+    record.first = Comparators.foldLetters(row.string(2))
+    record.last = Comparators.foldLetters(row.string(3))
+    record.dob = row.string(4)
+    record.gender = row.string(5)
+    record.street = Comparators.streetKey(row.string(6))
+    record.zip = String(row.string(7).prefix(5))
+    record.phone = PersonRecord.digits(row.string(8))
+    record.email = row.string(9).lowercased()
+    return record
+  }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+@testable import SISDrop
+
+@Suite struct ComparatorTests {
+  @Test func jaroWinklerMatchesTheTextbookValues() {
+    // Winkler's examples: MARTHA/MARHTA 0.961, DWAYNE/DUANE 0.840, DIXON/DICKSONX 0.813.
+    #expect(abs(Comparators.jaroWinkler("martha", "marhta") - 0.961) < 0.001)
+    #expect(abs(Comparators.jaroWinkler("dwayne", "duane") - 0.840) < 0.001)
+    #expect(abs(Comparators.jaroWinkler("dixon", "dicksonx") - 0.813) < 0.001)
+    #expect(Comparators.jaroWinkler("ann", "ann") == 1)
+    #expect(Comparators.jaroWinkler("abc", "xyz") == 0)
+  }
+
+  @Test(arguments: [("robert", "R163"), ("rupert", "R163"), ("tymczak", "T522"), ("pfister", "P236"), ("ashcraft", "A261"), ("lee", "L000")])
+  func soundex(_ name: String, _ code: String) {
+    #expect(Comparators.soundex(name) == code)
+  }
+
+  @Test func nicknamesAreDirectPairsOnly() {
+    #expect(Comparators.isNickname("william", "bill"))
+    #expect(Comparators.isNickname("bill", "william"))
+    #expect(Comparators.isNickname("alejandro", "alex"))
+    // William and Wilma share the nickname Bill in the table: that does not make them one name.
+    #expect(!Comparators.isNickname("william", "wilma"))
+    #expect(!Comparators.isNickname("ann", "ann"))
+  }
+
+  @Test func givenNameLevels() {
+    #expect(Comparators.givenNameLevel("william", "william") == 4)
+    #expect(Comparators.givenNameLevel("mary kate", "mary") == 4)
+    #expect(Comparators.givenNameLevel("bill", "william") == 3)
+    #expect(Comparators.givenNameLevel("jonathan", "jonatahn") == 2)
+    #expect(Comparators.givenNameLevel("liam", "noah") == 0)
+    #expect(Comparators.givenNameLevel("", "noah") == -1)
+    // Diacritics fold in the name key before any comparison.
+    #expect(Comparators.givenNameLevel(FieldRules.nameKey("José"), FieldRules.nameKey("Jose")) == 4)
+  }
+
+  @Test func surnameLevels() {
+    #expect(Comparators.surnameLevel(FieldRules.nameKey("Smith-Jones"), FieldRules.nameKey("Smith Jones")) == 4)
+    #expect(Comparators.surnameLevel(FieldRules.nameKey("García López"), FieldRules.nameKey("Garcia")) == 3)
+    #expect(Comparators.surnameLevel(FieldRules.nameKey("O’Brien"), FieldRules.nameKey("OBrien")) == 4)
+    #expect(Comparators.surnameLevel(FieldRules.nameKey("Smith Jr"), FieldRules.nameKey("Smith")) == 4)
+    #expect(Comparators.surnameLevel("thompson", "thomson") == 2)
+    #expect(Comparators.surnameLevel("smith", "nguyen") == 0)
+  }
+
+  @Test func birthDateLevels() {
+    #expect(Comparators.birthDateLevel("2015-03-04", "2015-03-04") == 4)
+    #expect(Comparators.birthDateLevel("2015-03-04", "2015-04-03") == 3)  // day and month swapped
+    #expect(Comparators.birthDateLevel("2015-03-04", "2015-03-07") == 2)  // one digit
+    #expect(Comparators.birthDateLevel("2019-03-04", "2020-03-04") == 1)  // a year off, three digits differ
+    #expect(Comparators.birthDateLevel("2015-03-04", "2016-08-21") == 0)
+    #expect(Comparators.birthDateLevel("", "2016-08-21") == -1)
+  }
+
+  @Test func swappedNamesAreComparedTheOtherWayRound() {
+    var a = PersonRecord(id: "S-1/1")
+    a.first = "nguyen"; a.last = "linh"; a.dob = "2015-03-04"
+    var b = PersonRecord(id: "100")
+    b.first = "linh"; b.last = "nguyen"; b.dob = "2015-03-04"
+    let vector = ComparisonVector.compare(a, b)
+    #expect(vector.namesSwapped)
+    #expect(vector[.firstName] == 4 && vector[.lastName] == 4)
+  }
+
+  @Test func guardiansCountByPhoneAndName() {
+    var a = PersonRecord(id: "S-1/1")
+    a.guardians = [.init(first: "maria", last: "garcia", phone: "2175550000")]
+    var b = PersonRecord(id: "100")
+    b.guardians = [.init(first: "maria", last: "garcia", phone: "2175551111")]
+    #expect(ComparisonVector.compare(a, b)[.guardians] == 1)
+    b.guardians[0].phone = "2175550000"
+    #expect(ComparisonVector.compare(a, b)[.guardians] == 2)
+    b.guardians = [.init(first: "ana", last: "garcia", phone: "")]
+    #expect(ComparisonVector.compare(a, b)[.guardians] == 0)  // a shared surname alone says nothing
+  }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import SISDrop
+import Testing
+import _SISDropTestSupport
+
+/// The demo district through the fellegi-sunter matcher, checked against what each case is
+/// (EXPECTED.md's Case column: `returning-*` is that SIS child, `new-*` is no SIS child).
+@Suite struct DemoDistrictMatchingTests {
+  struct Row {
+    var submission: String, student: Int, kind: String, match: String, sisIDs: [String]
+  }
+
+  func expected() throws -> [Row] {
+    try readText(Checkout.demoDistrict + "/EXPECTED.md").split(separator: "\n").filter { $0.hasPrefix("| S-") }.map { line in
+      let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+      return Row(submission: cells[1], student: Int(cells[2])!, kind: cells[3], match: cells[4], sisIDs: cells[5].split(separator: " ").map(String.init))
+    }
+  }
+
+  @Test func theProbabilisticMatcherNeverMatchesWronglyAndFindsEveryReturningChild() throws {
+    try withTemporaryFolder { root in
+      var text = try readText(Checkout.pipeline("demo"))
+      text = text.replacingOccurrences(of: "../Fixtures", with: Checkout.root + "/Fixtures")
+      text = text.replacingOccurrences(of: "method: placeholder", with: "method: fellegi-sunter")
+      let pipeline = try writeFile(root + "/pipeline.yaml", text)
+      let config = try PipelineConfig.load(path: pipeline)
+      let workdir = try WorkDir(root: root + "/w")
+      try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: false)
+      let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let folder = workdir.stageFolder(summary.batch, .match)
+      var decided: [String: MatchDecision] = [:]
+      for line in try readText(folder + "/decisions.jsonl").split(separator: "\n") {
+        let submission = try JSONDecoder().decode(SubmissionDecision.self, from: Data(line.utf8))
+        for student in submission.students { decided["\(submission.submissionID)/\(student.seq)"] = student.decision }
+      }
+      var review = 0
+      for row in try expected() where row.match != "rejected" {
+        let label = "\(row.submission)/\(row.student) \(row.kind)"
+        let decision = try #require(decided["\(row.submission)/\(row.student)"], "\(label) has no decision")
+        if decision.outcome == .potential { review += 1 }
+        // Every decision carries its explanation: per-field levels and weights, and the thresholds.
+        #expect(decision.thresholds != nil, "\(label)")
+        for candidate in decision.candidates { #expect(candidate.comparisons?.count == MatchField.allCases.count, "\(label)") }
+        if row.kind.hasPrefix("new") {
+          #expect(decision.outcome != .matched, "\(label): a new child must never be matched")
+        } else {
+          let found = decision.outcome == .matched ? [decision.sisID ?? ""] : decision.candidates.map(\.sisID)
+          #expect(!Set(found).isDisjoint(with: row.sisIDs), "\(label): the SIS child must be matched or a candidate")
+          if decision.outcome == .matched { #expect(row.sisIDs.contains(decision.sisID ?? ""), "\(label)") }
+        }
+      }
+      // Where it does better than the placeholder: a nickname, and the siblings and twins it no longer sends to a person.
+      #expect(decided["S-2026-0024/1"]?.outcome == .matched)
+      #expect(decided["S-2026-0052/1"]?.outcome == .new)
+      #expect(decided["S-2026-0053/1"]?.outcome == .new)
+      #expect(review < 12, "the placeholder sends 12 to review")
+      // Conflicting state ids stay with a person whatever the score.
+      #expect(decided["S-2026-0028/1"]?.outcome == .potential)
+      #expect(decided["S-2026-0029/1"]?.outcome == .potential)
+      #expect(FileSystem.exists(folder + "/matcher.json"))
+    }
+  }
+}
