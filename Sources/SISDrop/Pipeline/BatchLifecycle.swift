@@ -151,17 +151,20 @@ public enum BatchLifecycle {
     guard batch.state == .open else {
       throw SISDropError(.usage, "batch \(batch.id) is already \(batch.state.rawValue)")
     }
+    let config = try workdir.config(for: batch)
     for stage in Stage.allCases {
-      if let problem = StageRunner.problem(with: stage, workdir: workdir, batch: batch.id) {
+      if let problem = StageRunner.problem(with: stage, workdir: workdir, batch: batch.id),
+        !(stage == .deliver && Publication.acceptsStaleDeliver(workdir, batch: batch.id, outbox: workdir.outbox(config)))
+      {
         throw SISDropError(
           .dataError, "cannot close batch \(batch.id): \(stage.rawValue) \(problem)",
           at: SourceLocation(path: workdir.stageFolder(batch.id, stage)),
           hint: "run `sisdrop-\(stage.rawValue) --workdir \(workdir.root) --batch \(batch.id)` (or `sisdrop run`), or `sisdrop cancel`")
       }
     }
-    let config = try workdir.config(for: batch)
     let folder = workdir.batchFolder(batch.id)
     let deliver = workdir.stageFolder(batch.id, .deliver)
+    try Redelivery.publishPending(workdir, batch: batch.id, outbox: workdir.outbox(config))
     // The outbox must hold exactly what deliver published.
     let published = try Publisher.verify(batch: batch.id, deliverFolder: deliver, outbox: workdir.outbox(config))
       + Redelivery.verify(workdir, batch: batch.id, outbox: workdir.outbox(config))
@@ -202,8 +205,8 @@ public enum BatchLifecycle {
   public static func cancel(workdir: WorkDir, batch: BatchRecord) throws -> CloseResult {
     guard batch.state == .open else { throw SISDropError(.usage, "batch \(batch.id) is already \(batch.state.rawValue)") }
     let config = try workdir.config(for: batch)
-    let ready = workdir.outbox(config) + "/" + Publisher.readyName(batch.id)
-    if FileSystem.exists(ready) {
+    let readies = [batch.id] + (try Redelivery.all(workdir, batch: batch.id)).map(\.id)
+    if let ready = readies.map({ workdir.outbox(config) + "/" + Publisher.readyName($0) }).first(where: FileSystem.exists) {
       throw SISDropError(
         .usage, "batch \(batch.id)'s delivery files are already in the outbox; cancelling would deliver them again later",
         at: SourceLocation(path: ready),

@@ -103,7 +103,8 @@ public enum BatchReport {
         let outcome = detail["outcome"] as? String ?? ""
         let fields = students.first { ($0["seq"] as? Int) == seq }?["fields"] as? [String: String] ?? [:]
         switch outcome {
-        case "potential": review.append(reviewCard(id: id, seq: seq, fields: fields, decision: detail, snapshot: snapshot))
+        case "potential":
+          review.append(reviewCard(id: id, seq: seq, fields: fields, decision: detail, snapshot: snapshot, siblings: students.count > 1))
         case "matched":
           matched.append(matchedCard(id: id, seq: seq, decision: detail, differences: student["differences"] as? [[String: Any]] ?? [],
                                      delivered: delivered.contains(id)))
@@ -156,7 +157,7 @@ public enum BatchReport {
     return html + "</div>"
   }
 
-  static func reviewCard(id: String, seq: Int, fields: [String: String], decision: [String: Any], snapshot: Snapshot?) -> String {
+  static func reviewCard(id: String, seq: Int, fields: [String: String], decision: [String: Any], snapshot: Snapshot?, siblings: Bool) -> String {
     let candidates = decision["candidates"] as? [[String: Any]] ?? []
     var html = "<section class=\"card potential\" id=\"review-\(escape(id))-\(seq)\">"
     html += "<h3><span class=\"orb yellow\"></span>\(escape(id)) · student \(seq)</h3>" + explanation(decision)
@@ -187,16 +188,18 @@ public enum BatchReport {
     }
     html += "</tr></tbody></table><div class=\"commands\"><b>Resolve with one of:</b><pre>"
     for candidate in candidates {
-      html += escape(resolveCommand(id: id, seq: seq, match: candidate["sisID"] as? String)) + "\n"
+      html += escape(resolveCommand(id: id, seq: seq, match: candidate["sisID"] as? String, siblings: siblings)) + "\n"
     }
-    html += escape(resolveCommand(id: id, seq: seq, match: nil)) + "</pre></div></section>"
+    html += escape(resolveCommand(id: id, seq: seq, match: nil, siblings: siblings)) + "</pre></div></section>"
     return html
   }
 
-  static func resolveCommand(id: String, seq: Int, match: String?) -> String {
+  /// The match branch's `sisdrop resolve SUBMISSION --match SIS_ID | --no-match [--student N]`;
+  /// `--student` whenever the submission has siblings, so the command never depends on which is still open.
+  static func resolveCommand(id: String, seq: Int, match: String?, siblings: Bool = true) -> String {
     var command = "sisdrop resolve \(shellQuote(id))"
     command += match.map { " --match \(shellQuote($0))" } ?? " --no-match"
-    if seq != 1 { command += " --seq \(seq)" }
+    if siblings { command += " --student \(seq)" }
     return command
   }
 
@@ -210,6 +213,14 @@ public enum BatchReport {
         html += "<tr><th>\(escape(difference["field"] as? String ?? ""))</th><td class=\"diff\">\(escape(difference["enrollment"] as? String ?? ""))</td><td>\(escape(difference["sis"] as? String ?? ""))</td></tr>"
       }
       html += "</tbody></table>"
+      if !delivered {
+        // The seed's green arrow: keep the SIS value, the update leaves the field out.
+        html += "<div class=\"commands\"><b>Keep the SIS value of a field with:</b><pre>"
+        for difference in differences {
+          html += escape("sisdrop keep-sis \(shellQuote(id)) \(shellQuote(difference["field"] as? String ?? ""))") + "\n"
+        }
+        html += "</pre></div>"
+      }
     }
     return html + "</section>"
   }
