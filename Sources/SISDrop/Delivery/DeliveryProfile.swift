@@ -131,7 +131,7 @@ enum DeliveryProfiles {
   static func make(_ config: PipelineConfig) -> DeliveryProfile {
     switch config.delivery.profile {
     case .csv: return CSVProfile(config: config.csvProfile)
-    case .oneroster: return OneRosterProfile(config: config.delivery.oneRoster, attendance: CSVProfile(config: config.csvProfile))
+    case .oneroster: return OneRosterProfile(config: config.delivery.oneRoster, sidecar: CSVProfile(config: config.csvProfile))
     case .xml: return XMLProfile(config: config.csvProfile)
     }
   }

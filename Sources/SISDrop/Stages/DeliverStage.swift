@@ -190,7 +190,19 @@ public enum DeliverStage {
       values["Contact_IDs"] = try snapshot.contacts(ofStudent: student.id).map(\.id).joined(separator: " ")
       return values
     case .contactsUpdate:
-      return try snapshot.contacts(ofStudent: record["Student_Number"]).first { $0.id == record["Contact_ID"] }?.fields ?? [:]
+      // The contact's SIS values (from any student it belongs to) and every SIS student it is linked to.
+      let numbers = try snapshot.database.rows(
+        "SELECT DISTINCT student_number FROM contacts WHERE contact_id = ? AND student_number != '' ORDER BY student_number",
+        [.text(record["Contact_ID"])]).compactMap { $0[0].string }
+      var values: [String: String] = [:]
+      for number in numbers {
+        if let contact = try snapshot.contacts(ofStudent: number).first(where: { $0.id == record["Contact_ID"] }) {
+          values = contact.fields
+          break
+        }
+      }
+      values["Student_Numbers"] = numbers.joined(separator: " ")
+      return values
     default:
       return [:]
     }
