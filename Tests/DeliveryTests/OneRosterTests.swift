@@ -125,6 +125,9 @@ import _SISDropTestSupport
       let update = try checkBundle(outbox + "/\(summary.batch)_oneroster_update", delta: true)
       // New kindergartners keep an id made from their submission; matched children use their SIS number.
       #expect(new["sub-S-2026-0032-1"]?["role"] == "student" && new["sub-S-2026-0032-1"]?["grades"] == "KG")
+      // Published, so recorded: a later batch that finds the child in the SIS keeps this id.
+      let recorded = try workdir.state.database.rows("SELECT ref FROM delivered_ids WHERE sourced_id = 'sub-S-2026-0032-1'")
+      #expect(recorded.map { $0[0].string } == ["S-2026-0032/1"])
       #expect(update["stu-108321"]?["identifier"] == "108321")
       // S-2026-0001 moves Student 108321 to grade 2 (the SIS has 1): CEDS "02".
       #expect(update["stu-108321"]?["grades"] == "02")
@@ -180,6 +183,40 @@ import _SISDropTestSupport
       let error = try #require(throws: SISDropError.self) { try PipelineConfig.load(path: pipeline) }
       #expect(error.status == .configuration && error.message.contains("delivery.oneroster.mode") && error.message.contains("whole roster"))
       #expect(error.location?.path == pipeline && (error.location?.line ?? 0) > 0)
+    }
+  }
+}
+
+/// A child delivered new keeps its sourcedId once the SIS numbers it (StableIDs, state.sqlite).
+@Suite struct StableIDTests {
+  @Test func aNewChildKeepsItsSourcedIdAfterTheSISNumbersIt() throws {
+    try withTemporaryFolder { root in
+      let workdir = try WorkDir(root: root)
+      let profile = OneRosterProfile(config: OneRosterConfig(mode: .delta, systemName: "x"), sidecar: CSVProfile(config: CSVProfileConfig()))
+      // Batch 1: new child (state id 0042), published.
+      try StableIDs.record([ProfileUnitTests.newStudent], batch: "B1", state: workdir.state)
+      try StableIDs.record([ProfileUnitTests.newStudent], batch: "B1", state: workdir.state)  // a rerun records nothing new
+      // Batch 2: another submission for the same child, now SIS student 000777 with that state id; and a guardian of it.
+      var update = DeliveryRecord(kind: .studentsUpdate, submissionID: "S-5", seq: 1,
+                                  fields: ["Student_Ref": "S-5/1", "Student_Number": "000777", "Grade_Level": "1", "SchoolID": "0101"],
+                                  changed: ["Grade_Level"])
+      update.current = ["State_StudentNumber": "0042", "First_Name": "Zoë", "Last_Name": "O'Neil, Jr", "SchoolID": "0101"]
+      var guardian = DeliveryRecord(kind: .contactsUpdate, submissionID: "S-6", seq: 1,
+                                    fields: ["Student_Ref": "S-6/1", "Student_Number": "000888", "Contact_ID": "C5", "Phone": "217-555-0101"],
+                                    changed: ["Phone"])
+      guardian.current = ["Student_Numbers": "000777 000888", "First_Name": "Pat", "Last_Name": "Lee", "Relationship": "Mother"]
+      let ids = try StableIDs.resolve([update, guardian], state: workdir.state)
+      #expect(ids == ["stu-000777": "sub-S-1-1"])
+      var context = ProfileUnitTests.context
+      context.sourcedIDs = ids
+      _ = try profile.write([update, guardian], kinds: DeliveryKind.batchKinds, context: context, folder: root)
+      let rows = try csvRows(root + "/B1_oneroster_update/users.csv")
+      let users = Dictionary(uniqueKeysWithValues: rows.dropFirst().map { ($0[0], Dictionary(uniqueKeysWithValues: zip(rows[0], $0))) })
+      #expect(users["sub-S-1-1"]?["identifier"] == "000777" && users["stu-000777"] == nil)
+      // The guardian's delta row keeps both of its SIS children, the first under its stable id.
+      #expect(users["con-C5"]?["agentSourcedIds"] == "sub-S-1-1,stu-000888")
+      // Linked now: a later batch finds it directly.
+      #expect(try StableIDs.resolve([], state: workdir.state) == ["stu-000777": "sub-S-1-1"])
     }
   }
 }

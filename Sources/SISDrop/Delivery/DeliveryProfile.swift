@@ -111,6 +111,8 @@ struct DeliveryContext: Sendable {
   var districtName: String
   /// SIS school number → name.
   var schools: [String: String]
+  /// Default id (`stu-<number>`, `con-<id>`) → the id the record was first delivered under (StableIDs).
+  var sourcedIDs: [String: String] = [:]
 }
 
 /// A delivery profile: how records become the files a SIS imports.

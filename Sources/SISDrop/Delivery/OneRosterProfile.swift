@@ -171,6 +171,8 @@ struct OneRosterProfile: DeliveryProfile {
     func value(_ record: DeliveryRecord, _ field: String) -> String {
       keep(record, field) ? record[field] : record.current[field] ?? record[field]
     }
+    /// The id a record was first delivered under, when a later batch found it in the SIS.
+    func stable(_ id: String) -> String { context.sourcedIDs[id] ?? id }
 
     var users: [[String]] = []
     var demographics: [[String]] = []
@@ -185,23 +187,23 @@ struct OneRosterProfile: DeliveryProfile {
     var schoolOfRef: [String: String] = [:]
     for student in students { schoolOfRef[student["Student_Ref"]] = student["SchoolID"] }
     for contact in records where contact.kind == .contactsNew || contact.kind == .contactsUpdate {
-      let id = OneRosterProfile.contactID(contact)
+      let id = stable(OneRosterProfile.contactID(contact))
       if contactRecords[id] == nil {
         contactOrder.append(id)
         contactRecords[id] = contact
       }
-      let studentID = OneRosterProfile.studentID(
+      let studentID = stable(OneRosterProfile.studentID(
         DeliveryRecord(kind: .studentsNew, submissionID: contact.submissionID, seq: 0,
-                       fields: ["Student_Number": contact["Student_Number"], "Student_Ref": contact["Student_Ref"]]))
+                       fields: ["Student_Number": contact["Student_Number"], "Student_Ref": contact["Student_Ref"]])))
       agentsOfStudent[contact["Student_Ref"], default: []].append(id)
       studentsOfContact[id, default: []].append(studentID)
     }
     for student in students {
-      let id = OneRosterProfile.studentID(student)
+      let id = stable(OneRosterProfile.studentID(student))
       let school = value(student, "SchoolID")
       if !school.isEmpty { schools.insert(school) }
       // Agents: the SIS contacts the student already has, and the contacts of this bundle.
-      var agents = (student.current["Contact_IDs"] ?? "").split(separator: " ").map { "con-\($0)" }
+      var agents = (student.current["Contact_IDs"] ?? "").split(separator: " ").map { stable("con-\($0)") }
       for agent in agentsOfStudent[student["Student_Ref"]] ?? [] where !agents.contains(agent) { agents.append(agent) }
       users.append([
         id, status, modified, "true", OneRosterProfile.orgID(school), "student", id,
@@ -232,7 +234,7 @@ struct OneRosterProfile: DeliveryProfile {
       let school = schoolOfRef[contact["Student_Ref"]] ?? contact["Student_SchoolID"]
       // Agents: the SIS students the contact already has (a delta row replaces the whole record:
       // leaving them out would unlink this guardian's other children), and this bundle's students.
-      var agents = (contact.current["Student_Numbers"] ?? "").split(separator: " ").map { "stu-\($0)" }
+      var agents = (contact.current["Student_Numbers"] ?? "").split(separator: " ").map { stable("stu-\($0)") }
       for student in studentsOfContact[id] ?? [] where !agents.contains(student) { agents.append(student) }
       users.append([
         id, status, modified, "true", OneRosterProfile.orgID(school), OneRosterProfile.role(value(contact, "Relationship")), id,

@@ -116,7 +116,7 @@ public enum Redelivery {
     try FileSystem.removeTree(temporary)
     try FileSystem.makeDirectory(temporary)
     do {
-      let context = try DeliverStage.makeContext(workdir, batch: batch, config: config, prefix: id, snapshot: snapshot)
+      let context = try DeliverStage.makeContext(workdir, batch: batch, config: config, prefix: id, snapshot: snapshot, records: plan.records)
       _ = try DeliverStage.write(plan, profile: profile, context: context, folder: temporary)
       try FileSystem.syncTree(temporary)
       try FileSystem.rename(temporary, to: final)
@@ -128,6 +128,7 @@ public enum Redelivery {
     // Once renamed, rK counts as delivered: if publishing fails here, publishPending (next
     // `--only`, deliver rerun or close) publishes it.
     _ = try Publisher.publish(batch: id, deliverFolder: final, outbox: workdir.outbox(config))
+    try StableIDs.record(plan.records, batch: batch.id, state: workdir.state)
     return Result(id: id, folder: final, delivered: plan.delivered.map { $0[0] }, errors: plan.errors)
   }
 }

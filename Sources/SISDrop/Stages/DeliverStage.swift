@@ -82,7 +82,7 @@ public enum DeliverStage {
       return
     }
 
-    let deliveryContext = try makeContext(context.workdir, batch: context.batch, config: config, prefix: batch, snapshot: snapshot)
+    let deliveryContext = try makeContext(context.workdir, batch: context.batch, config: config, prefix: batch, snapshot: snapshot, records: plan.records)
     let counts = try write(plan, profile: profile, context: deliveryContext, folder: context.output)
     context.counts.merge(counts) { $1 }
     context.counts["delivered_submissions"] = plan.delivered.count
@@ -93,6 +93,7 @@ public enum DeliverStage {
       _ = try Publisher.publish(batch: batch, deliverFolder: folder, outbox: outbox)
       // Recorded once the outbox holds it; a crash before this is recorded by the next rerun (Publication.load).
       try Publication.record(workdir, batch: batch, from: folder, attempt: try StageReport.load(folder).attempt)
+      try StableIDs.record(plan.records, batch: batch, state: workdir.state)
       _ = try BatchReport.write(workdir: workdir, batch: record)
     }
     context.log("deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error")
@@ -121,10 +122,12 @@ public enum DeliverStage {
     return workdir.root + "/" + reference.path
   }
 
-  static func makeContext(_ workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, prefix: String, snapshot: Snapshot) throws -> DeliveryContext {
+  static func makeContext(_ workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, prefix: String, snapshot: Snapshot,
+                          records: [DeliveryRecord]) throws -> DeliveryContext {
     var schools: [String: String] = [:]
     for school in try snapshot.schools() { schools[school.number] = school.name }
-    return DeliveryContext(prefix: prefix, batchTime: batch.openedAt, districtName: config.districtName, schools: schools)
+    return DeliveryContext(prefix: prefix, batchTime: batch.openedAt, districtName: config.districtName, schools: schools,
+                           sourcedIDs: try StableIDs.resolve(records, state: workdir.state))
   }
 
   /// Turns decided submissions into delivery records, holds and errors.
