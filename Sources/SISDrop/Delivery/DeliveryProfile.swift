@@ -100,6 +100,17 @@ struct DeliveryProblem: Sendable, Hashable {
   var value: String
   var reason: String
   var action: String
+
+  /// A value a profile cannot write: the action is `sisdrop correct` only for a field corrections
+  /// may change (names, birth date... are corrected in the enrollment system), plus `otherwise`.
+  static func unwritable(_ record: DeliveryRecord, field: String, value: String, reason: String, otherwise: String? = nil) -> DeliveryProblem {
+    let schema = record.kind.schema
+    var action = (Corrections.correctable[schema] ?? []).contains(field)
+      ? "correct it with `\(Corrections.command(record.submissionID, schema: schema, seq: record.seq, field: field))`, then `sisdrop-deliver --only \(shellQuote(record.submissionID))`"
+      : "correct it in the enrollment system; the corrected submission comes again with the next export"
+    if let otherwise { action += ", or \(otherwise)" }
+    return DeliveryProblem(field: field, value: value, reason: reason, action: action)
+  }
 }
 
 /// What a profile needs beyond the records: names and times that are the same on every rerun.
