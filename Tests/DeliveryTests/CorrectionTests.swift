@@ -84,6 +84,10 @@ import _SISDropTestSupport
       #expect(refused.status == 64, "\(refused.stderr)")
       let rejected = try runTool("sisdrop", ["correct", "S-2026-0061", "SchoolID", "0101", "--workdir", root])
       #expect(rejected.status == 64 && rejected.stderr.contains("rejected before matching"), "\(rejected.stderr)")
+      // A seq the submission does not have is refused, never recorded to be ignored.
+      let noSuchSeq = try runTool("sisdrop", ["correct", "S-2026-0032", "Street", "12 Short St", "--seq", "5", "--workdir", root])
+      #expect(noSuchSeq.status == 64 && noSuchSeq.stderr.contains("has no student 5"), "\(noSuchSeq.stderr)")
+      #expect(try workdir.state.corrections().isEmpty)
       let corrected = try runTool("sisdrop", ["correct", "S-2026-0032", "Street", "12 Short St", "--workdir", root])
       #expect(corrected.status == 0, "\(corrected.stderr)")
       // --only A,A sends A once.

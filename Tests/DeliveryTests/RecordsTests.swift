@@ -12,9 +12,10 @@ import _SISDropTestSupport
     var submission = Submission(id: "S-9", form: "F", approvedAt: "", source: source)
     submission.students = [
       SubmissionPart(seq: 1, fields: ["First_Name": "Ann", "SchoolID": "0101"], source: source),
-      SubmissionPart(seq: 2, fields: ["First_Name": "Ben", "SchoolID": "0202"], source: source),
+      SubmissionPart(seq: 2, fields: ["First_Name": "Ben", "Last_Name": "Lee", "DOB": "2021-03-04", "Gender": "M", "Grade_Level": "-1",
+                                      "SchoolID": "0202"], source: source),
     ]
-    submission.contacts = [SubmissionPart(seq: 1, fields: ["First_Name": "Pat", "Relationship": "Mother"], source: source)]
+    submission.contacts = [SubmissionPart(seq: 1, fields: ["First_Name": "Pat", "Last_Name": "Lee", "Relationship": "Mother"], source: source)]
     return submission
   }
 
@@ -69,5 +70,25 @@ import _SISDropTestSupport
     #expect(plan.held.first?[3].contains("`sisdrop resolve S-9 --match SIS_ID --student 2`") == true)
     #expect(plan.held.first?[3].contains("`sisdrop resolve S-9 --no-match --student 2`") == true)
     #expect(BatchReport.resolveCommand(id: "S-1", seq: 1, match: "104633", siblings: false) == "sisdrop resolve S-1 --match 104633")
+  }
+
+  @Test func aCorrectedFieldIsSentEvenWhenItWasNotADifference() throws {
+    var family = Self.family()
+    family.contentHash = "v1"
+    let decision = SubmissionDecision(submissionID: "S-9", students: [Self.student(1, .matched, "1001"), Self.student(2, .new, nil)],
+                                      contacts: [Self.parent])
+    var street = try Corrections.make(submissionID: "S-9", schema: "student", seq: 1, field: "Street", value: "12 Short St", source: "t")
+    var phone = try Corrections.make(submissionID: "S-9", schema: "contact", seq: 1, field: "Phone", value: "217-555-0100", source: "t")
+    street.version = "v1"
+    phone.version = "v1"
+    let plan = try DeliverStage.makePlan([family], decisions: [decision], corrections: [street, phone],
+                                         validator: DeliveryValidator(schools: ["0101", "0202"], gradeLevels: []),
+                                         profile: CSVProfile(config: CSVProfileConfig()), matchFolder: "M")
+    let update = try #require(plan.records.first { $0.kind == .studentsUpdate })
+    #expect(update["Student_Number"] == "1001" && update.changed == ["Street"] && update["Street"] == "12 Short St")
+    // The matched parent had no differences: its correction still goes out, for both children.
+    let contacts = plan.records.filter { $0.kind == .contactsUpdate }
+    #expect(contacts.map(\.changed) == [["Phone"], ["Phone"]] && contacts.allSatisfy { $0["Phone"] == "217-555-0100" })
+    #expect(plan.delivered.map { $0[0] } == ["S-9"])
   }
 }

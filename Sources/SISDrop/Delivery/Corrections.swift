@@ -153,7 +153,7 @@ public enum Corrections {
   public static func importInbox(workdir: WorkDir, config: PipelineConfig) throws -> Int {
     let path = workdir.inbox(config) + "/" + inboxFileName
     guard FileSystem.exists(path) else { return 0 }
-    let corrections = try bind(try read(path: path), state: workdir.state)
+    let corrections = try bind(try read(path: path), workdir: workdir)
     try workdir.state.saveCorrections(corrections)
     let archive = workdir.archive(config) + "/corrections"
     try FileSystem.makeDirectory(archive)
@@ -168,8 +168,25 @@ public enum Corrections {
   ///
   /// - Throws: `SISDropError` 66 for a submission the ledger does not know; 64 for one that was
   ///   rejected before matching (it has no normalized version to correct: the enrollment system fixes it).
-  public static func bind(_ corrections: [Correction], state: StateStore) throws -> [Correction] {
-    try corrections.map { correction in
+  /// - Throws: also 64 for a student or contact seq the submission does not have (it would be recorded and never sent).
+  public static func bind(_ corrections: [Correction], workdir: WorkDir) throws -> [Correction] {
+    let state = workdir.state
+    var parts: [String: [String: Set<Int>]] = [:]  // batch → "submission schema" → seqs
+    func seqs(_ batch: String, _ id: String, _ schema: String) throws -> Set<Int>? {
+      if parts[batch] == nil {
+        let path = workdir.stageFolder(batch, .normalize) + "/submissions.jsonl"
+        var found: [String: Set<Int>] = [:]
+        if FileSystem.exists(path) {
+          for submission in try JSONLines.read(Submission.self, from: path) {
+            found[submission.id + " student"] = Set(submission.students.map(\.seq))
+            found[submission.id + " contact"] = Set(submission.contacts.map(\.seq))
+          }
+        }
+        parts[batch] = found
+      }
+      return parts[batch]?[id + " " + schema]
+    }
+    return try corrections.map { correction in
       guard let entry = try state.ledgerEntry(correction.submissionID) else {
         throw SISDropError(.noInput, "submission \(correction.submissionID) is not in the pending ledger", hint: "see `sisdrop pending`")
       }
@@ -178,6 +195,11 @@ public enum Corrections {
           .usage, entry.status == .delivered ? "submission \(correction.submissionID) is already delivered"
             : "submission \(correction.submissionID) was rejected before matching: there is no checked version to correct",
           hint: "correct it in the enrollment system; the corrected submission comes with the next export")
+      }
+      if let batch = entry.batchID, let known = try seqs(batch, correction.submissionID, correction.schema), !known.contains(correction.seq) {
+        throw SISDropError(
+          .usage, "submission \(correction.submissionID) has no \(correction.schema) \(correction.seq)",
+          hint: known.isEmpty ? "it has no \(correction.schema)s" : "its \(correction.schema)s: \(known.sorted().map(String.init).joined(separator: ", ")) (--seq N)")
       }
       var bound = correction
       bound.version = version

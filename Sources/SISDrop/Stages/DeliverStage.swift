@@ -161,7 +161,10 @@ public enum DeliverStage {
         continue
       }
       let submission = Corrections.apply(corrections, to: original)
-      var records = try records(of: submission, decision: decision, matchFolder: matchFolder)
+      // A corrected field goes out even when it was not a difference the match found.
+      let corrected = corrections.filter { $0.submissionID == original.id && $0.version == (original.contentHash ?? "") }
+      var records = try records(of: submission, decision: decision, matchFolder: matchFolder,
+                                corrected: corrected.map { ($0.schema, $0.seq, $0.field) })
       for index in records.indices where records[index].kind.isUpdate { records[index].current = try current(records[index]) }
       var errors: [[String]] = []
       for record in records {
@@ -216,7 +219,14 @@ public enum DeliverStage {
   ///
   /// - Throws: `SISDropError` 65 naming decisions.jsonl when a student or contact has no decision
   ///   or two (decisions are looked up by seq, never by position: a sibling's number must not land on another child).
-  static func records(of submission: Submission, decision: SubmissionDecision, matchFolder: String = "30-match") throws -> [DeliveryRecord] {
+  static func records(of submission: Submission, decision: SubmissionDecision, matchFolder: String = "30-match",
+                      corrected: [(schema: String, seq: Int, field: String)] = []) throws -> [DeliveryRecord] {
+    /// What an update changes: the match's differences and every corrected field.
+    func changes(_ differences: [FieldDifference], _ schema: String, _ seq: Int) -> [String] {
+      var fields = differences.map(\.field)
+      for c in corrected where c.schema == schema && c.seq == seq && !fields.contains(c.field) { fields.append(c.field) }
+      return fields
+    }
     func decided<T>(_ decisions: [T], _ seq: Int, _ schema: String, _ seqOf: (T) -> Int) throws -> T {
       let found = decisions.filter { seqOf($0) == seq }
       guard found.count == 1, let only = found.first else {
@@ -237,9 +247,9 @@ public enum DeliverStage {
       if studentDecision.decision.outcome == .matched, let id = studentDecision.decision.sisID {
         sisNumber[student.seq] = id
         values["Student_Number"] = id
-        guard !studentDecision.differences.isEmpty else { continue }
-        updates.append(DeliveryRecord(kind: .studentsUpdate, submissionID: submission.id, seq: student.seq, fields: values,
-                                      changed: studentDecision.differences.map(\.field)))
+        let changed = changes(studentDecision.differences, "student", student.seq)
+        guard !changed.isEmpty else { continue }
+        updates.append(DeliveryRecord(kind: .studentsUpdate, submissionID: submission.id, seq: student.seq, fields: values, changed: changed))
       } else {
         records.append(DeliveryRecord(kind: .studentsNew, submissionID: submission.id, seq: student.seq, fields: values))
       }
@@ -248,10 +258,11 @@ public enum DeliverStage {
     for contact in submission.contacts {
       let contactDecision = try decided(decision.contacts, contact.seq, "contact", \.seq)
       let isUpdate = contactDecision.outcome == .matched
+      let changed = changes(contactDecision.differences, "contact", contact.seq)
       for student in submission.students {
         // A matched contact with nothing to change is skipped only for a student the SIS already
         // has; a new sibling still needs its link to the guardian (key + Student_Ref, nothing changed).
-        if isUpdate && contactDecision.differences.isEmpty && sisNumber[student.seq] != nil { continue }
+        if isUpdate && changed.isEmpty && sisNumber[student.seq] != nil { continue }
         var values = contact.fields
         values["Submission_ID"] = submission.id
         values["Student_Ref"] = Submission.studentRef(submission.id, student.seq)
@@ -260,7 +271,7 @@ public enum DeliverStage {
         // The student's school, for profiles that place a contact in a school (OneRoster's orgSourcedIds).
         values["Student_SchoolID"] = student["SchoolID"]
         records.append(DeliveryRecord(kind: isUpdate ? .contactsUpdate : .contactsNew, submissionID: submission.id, seq: contact.seq,
-                                      fields: values, changed: contactDecision.differences.map(\.field)))
+                                      fields: values, changed: isUpdate ? changed : []))
       }
     }
     for document in submission.documents {
