@@ -68,7 +68,10 @@ public struct DeliverCommand: StageCommand {
 
       --only IDS re-delivers just those submissions of the open batch after `sisdrop correct`: a
       delivery of its own, batches/<id>/redeliveries/rK/, published as <batch>-rK_* with its own
-      <batch>-rK.ready, so nothing already in the outbox is overwritten.
+      <batch>-rK.ready, so nothing already in the outbox is overwritten. Once the batch is
+      published, a plain rerun reproduces the published files and sends what has become
+      deliverable since (resolved, corrected) as the next rK. A bad corrections.csv in the inbox
+      is left there, named in the log; the delivery goes on.
       """)
   public static let stage = Stage.deliver
   @OptionGroup public var workDir: WorkDirOptions
@@ -79,7 +82,7 @@ public struct DeliverCommand: StageCommand {
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let record = try workdir.batch(batch)
-      try Corrections.importInbox(workdir: workdir, config: try workdir.config(for: record))
+      try Corrections.takeInbox(workdir: workdir, config: try workdir.config(for: record), log: logger())
       guard let only else {
         let report = try PipelineRunner.runStage(Self.stage, workdir: workdir, batchID: batch, log: logger(quiet: workDir.json))
         if workDir.json { try printJSON(report) } else {

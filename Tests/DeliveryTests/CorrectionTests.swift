@@ -130,6 +130,10 @@ import _SISDropTestSupport
       #expect(stored.value == "12 Short St" && stored.version == version)
 
       try writeFile(inbox, "Submission_ID,Schema,Seq,Field,Value\nS-2026-0032,student,1,Zip,6\n")
+      // sisdrop-deliver takes the file the same way: a bad one is logged and left, the delivery goes on.
+      let deliver = try runTool("sisdrop-deliver", ["--workdir", root])
+      #expect(deliver.status == 0 && deliver.stderr.contains("corrections.csv not taken"), "\(deliver.stderr)")
+      #expect(FileSystem.exists(inbox))
       let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: Checkout.pipeline("demo"), log: { _ in })
       #expect(summary?.closed == true, "the night went on")
       #expect(FileSystem.exists(inbox), "the bad file stays for a person to fix")

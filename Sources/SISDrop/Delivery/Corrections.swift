@@ -164,6 +164,16 @@ public enum Corrections {
     return corrections.count
   }
 
+  /// `importInbox` for `sisdrop run` and `sisdrop-deliver`: a bad file stays in the inbox, named in
+  /// the log, and never stops the night's delivery.
+  public static func takeInbox(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void) throws {
+    do {
+      try importInbox(workdir: workdir, config: config)
+    } catch let error as SISDropError where [.dataError, .usage, .noInput].contains(error.status) {
+      log("\(inboxFileName) not taken, left in the inbox: \(error)")
+    }
+  }
+
   /// Binds corrections to the submission version they correct (the ledger's content hash).
   ///
   /// - Throws: `SISDropError` 66 for a submission the ledger does not know; 64 for one that was
