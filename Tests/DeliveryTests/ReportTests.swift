@@ -66,6 +66,25 @@ import _SISDropTestSupport
     }
   }
 
+  @Test func aFileThePageCannotReadIsShownNeverTakenForNothing() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch) = try openDemoBatch(root)
+      let decisions = workdir.stageFolder(batch.id, .match) + "/decisions.jsonl"
+      chmod(decisions, 0o640)
+      let lines = try readText(decisions).split(separator: "\n").count
+      let handle = try #require(FileHandle(forWritingAtPath: decisions))
+      handle.seekToEndOfFile()
+      handle.write(Data("{\"submissionID\": \"S-2026-0099\", \"stud\n".utf8))
+      handle.closeFile()
+      try FileSystem.removeTree(workdir.stageFolder(batch.id, .deliver) + "/errors.csv")
+      let html = try BatchReport.render(workdir: workdir, batch: batch)
+      #expect(html.contains("Could not read 2 file(s)"))
+      #expect(html.contains("<code>30-match/decisions.jsonl</code>: line \(lines + 1) is not a JSON object"))
+      #expect(html.contains("<code>40-deliver/errors.csv</code>: missing"))
+      #expect(html.contains("Unknown: errors.csv could not be read") && !html.contains("No records in error"))
+    }
+  }
+
   @Test func escapeCoversMarkupAndQuotes() {
     #expect(BatchReport.escape("<b>O'Neil & \"Sons\"</b>") == "&lt;b&gt;O&#39;Neil &amp; &quot;Sons&quot;&lt;/b&gt;")
   }

@@ -32,19 +32,56 @@ public enum BatchReport {
 
   // MARK: Reading the batch
 
-  static func jsonLines(_ path: String) -> [[String: Any]] {
-    guard let bytes = try? FileSystem.readFile(path) else { return [] }
-    return bytes.split(separator: 0x0A).compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+  /// Files the page could not read, with why: shown at the top, never taken for "nothing".
+  final class Unreadable {
+    var problems: [(path: String, reason: String)] = []
+    func contains(_ path: String) -> Bool { problems.contains { $0.path == path } }
   }
 
-  static func table(_ path: String) -> [[String]] { (try? BatchLifecycle.readTable(path)) ?? [] }
+  /// A stage file's JSON lines; a missing file is fine only while its stage folder does not exist (not run yet).
+  static func jsonLines(_ path: String, _ unreadable: Unreadable) -> [[String: Any]] {
+    guard FileSystem.exists(path) else {
+      if FileSystem.isDirectory((path as NSString).deletingLastPathComponent) { unreadable.problems.append((path, "missing")) }
+      return []
+    }
+    do {
+      var objects: [[String: Any]] = []
+      for (index, line) in try FileSystem.readFile(path).split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
+          unreadable.problems.append((path, "line \(index + 1) is not a JSON object"))
+          continue
+        }
+        objects.append(object)
+      }
+      return objects
+    } catch {
+      unreadable.problems.append((path, "\(error)"))
+      return []
+    }
+  }
+
+  static func table(_ path: String, _ unreadable: Unreadable) -> [[String]] {
+    guard FileSystem.exists(path) else {
+      if FileSystem.isDirectory((path as NSString).deletingLastPathComponent) { unreadable.problems.append((path, "missing")) }
+      return []
+    }
+    do { return try BatchLifecycle.readTable(path) } catch {
+      unreadable.problems.append((path, "\(error)"))
+      return []
+    }
+  }
 
   static func render(workdir: WorkDir, batch: BatchRecord) throws -> String {
+    let unreadable = Unreadable()
+    func jsonLines(_ path: String) -> [[String: Any]] { BatchReport.jsonLines(path, unreadable) }
+    func table(_ path: String) -> [[String]] { BatchReport.table(path, unreadable) }
     let config = try? workdir.config(for: batch)
     var counts: [String: Int] = [:]
-    for stage in Stage.allCases {
-      if let report = try? StageReport.load(workdir.stageFolder(batch.id, stage)) {
-        for (key, value) in report.counts { counts["\(stage.rawValue).\(key)"] = value }
+    for stage in Stage.allCases where FileSystem.isDirectory(workdir.stageFolder(batch.id, stage)) {
+      do {
+        for (key, value) in try StageReport.load(workdir.stageFolder(batch.id, stage)).counts { counts["\(stage.rawValue).\(key)"] = value }
+      } catch {
+        unreadable.problems.append((workdir.stageFolder(batch.id, stage) + "/stage.json", "\(error)"))
       }
     }
     var submissions: [String: [String: Any]] = [:]
@@ -71,6 +108,14 @@ public enum BatchReport {
     page.line("<h1>Batch \(escape(batch.id)) <small>\(escape(config?.districtName ?? ""))</small></h1>")
     page.line("<p class=\"meta\">state: <b>\(escape(batch.state.rawValue))</b> · opened \(escape(batch.openedAt))"
       + (batch.closedAt.map { " · closed \(escape($0))" } ?? "") + " · selection \(escape(batch.selection.description))</p>")
+
+    if !unreadable.problems.isEmpty {
+      page.line("<div class=\"unreadable\"><b>Could not read \(unreadable.problems.count) file(s): what this page shows is incomplete.</b><ul>")
+      for problem in unreadable.problems {
+        page.line("<li><code>\(escape(relativePath(problem.path, to: workdir.batchFolder(batch.id))))</code>: \(escape(problem.reason))</li>")
+      }
+      page.line("</ul></div>")
+    }
 
     // Counts per outcome.
     page.line("<h2>Counts</h2><table class=\"counts\"><tbody>")
@@ -113,13 +158,16 @@ public enum BatchReport {
       }
     }
     page.line("<h2><span class=\"orb yellow\"></span>Review queue: \(review.count) potential match\(review.count == 1 ? "" : "es")</h2>")
-    if review.isEmpty { page.line("<p>Nothing to review.</p>") }
+    let decisionsPath = workdir.stageFolder(batch.id, .match) + "/decisions.jsonl"
+    if review.isEmpty { page.line(unreadable.contains(decisionsPath) ? "<p>Unknown: decisions.jsonl could not be read (see above).</p>" : "<p>Nothing to review.</p>") }
     page.line("<p class=\"hint\">A submission with any unresolved potential match is held back and stays pending. Fields that differ from the submission are <mark>yellow</mark>.</p>")
     for card in review { page.line(card) }
 
     // Errors with what to do.
     page.line("<h2>Errors: \(Set(errors.map { $0[0] }).count) submission(s)</h2>")
-    if errors.isEmpty { page.line("<p>No records in error.</p>") } else {
+    if errors.isEmpty {
+      page.line(unreadable.contains(deliver + "/errors.csv") ? "<p>Unknown: errors.csv could not be read (see above).</p>" : "<p>No records in error.</p>")
+    } else {
       page.line("<p class=\"hint\">These records stay pending; nothing was dropped. Close returns them to pending if they are still in error.</p>")
       page.line("<table class=\"errors\"><thead><tr><th>Submission</th><th>Schema</th><th>Seq</th><th>Field</th><th>Value</th><th>Problem</th><th>What to do</th><th>Found by</th></tr></thead><tbody>")
       for row in errors {
@@ -273,6 +321,7 @@ public enum BatchReport {
   }
 
   static let css = """
+    .unreadable{border:2px solid #c62828;background:#fdecea;padding:.4em 1em;border-radius:6px}
     body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#222;max-width:1200px}
     h1 small{font-weight:normal;color:#666}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
     .meta,.hint{color:#555}table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
