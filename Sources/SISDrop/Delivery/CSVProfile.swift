@@ -12,7 +12,7 @@ struct CSVProfile: DeliveryProfile {
 
   var policyColumns: [PolicyColumn] {
     DeliveryKind.allCases.flatMap { kind in
-      columns(kind).map { PolicyColumn(file: kind.rawValue, column: $0.name, kind: kind, field: $0.field) }
+      columns(kind).map { PolicyColumn(file: kind.rawValue, column: $0.name, kind: kind, field: $0.field, line: $0.line) }
     }
   }
 

@@ -86,6 +86,8 @@ struct PolicyColumn: Sendable, Hashable {
   var column: String
   var kind: DeliveryKind
   var field: String
+  /// The pipeline line that configured the column, when the pipeline did.
+  var line: Int? = nil
 }
 
 /// A file a profile wrote, relative to the output folder (a OneRoster bundle is one folder deep).
@@ -152,7 +154,10 @@ enum DeliveryProfiles {
   /// The field policy: every column must carry a field Plugin.xml grants (FullAccess, or read for keys).
   ///
   /// - Throws: `SISDropError` 78 naming the column, the file, the table and the field.
-  static func checkPolicy(_ profile: DeliveryProfile, plugin: PluginManifest?, pluginPath: String?, kinds: Set<DeliveryKind>) throws {
+  /// Documents are not checked: their columns name the submission's uploaded files (type, name,
+  /// hash) and the student they belong to, not fields of an SIS table Plugin.xml lists.
+  static func checkPolicy(_ profile: DeliveryProfile, plugin: PluginManifest?, pluginPath: String?, kinds: Set<DeliveryKind>,
+                          pipelinePath: String? = nil) throws {
     guard let plugin else { return }
     for column in profile.policyColumns where kinds.contains(column.kind) {
       if column.kind == .documents || references.contains(column.field) { continue }
@@ -161,7 +166,9 @@ enum DeliveryProfiles {
       let granted = isKey ? plugin.canRead(table: table, field: column.field) : plugin.canWrite(table: table, field: column.field)
       if !granted {
         throw SISDropError.configuration(
-          "delivery column '\(column.column)' of \(column.file) writes \(table).\(column.field), which Plugin.xml does not grant \(isKey ? "access to" : "FullAccess")",
+          "delivery column '\(column.column)' of \(column.file)"
+            + (column.line.map { " (\(pipelinePath ?? "pipeline"):\($0))" } ?? (pipelinePath.map { " (the default layout of \($0))" } ?? ""))
+            + " writes \(table).\(column.field), which Plugin.xml does not grant \(isKey ? "access to" : "FullAccess")",
           at: SourceLocation(path: pluginPath ?? "Plugin.xml"),
           hint: "grant it in Plugin.xml's access_request, or remove the column from the delivery profile in the pipeline config")
       }

@@ -89,6 +89,19 @@ public enum Publication {
     }
   }
 
+  /// Finishes a publication a crash interrupted (the deliver folder is in place, the outbox or the
+  /// record is not): publishes the current deliver folder and records it. For `sisdrop run` after
+  /// its stages and for close; a no-op once the batch is published and recorded.
+  static func finish(_ workdir: WorkDir, batch: String, outbox: String) throws {
+    if try load(workdir, batch: batch, outbox: outbox) != nil { return }
+    let deliver = workdir.stageFolder(batch, .deliver)
+    guard let report = try? StageReport.load(deliver), report.exitStatus == 0,
+      StageRunner.problem(with: .deliver, workdir: workdir, batch: batch) == nil
+    else { return }
+    _ = try Publisher.publish(batch: batch, deliverFolder: deliver, outbox: outbox)
+    try record(workdir, batch: batch, from: deliver, attempt: report.attempt, at: report.finishedAt)
+  }
+
   /// Copies the published files into a new deliver attempt's folder, byte for byte.
   static func reproduce(_ kept: String, batch: String, into output: String) throws {
     for name in try names(kept, batch: batch) {

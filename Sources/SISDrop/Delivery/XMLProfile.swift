@@ -76,7 +76,10 @@ struct XMLProfile: DeliveryProfile {
 
   var policyColumns: [PolicyColumn] {
     DeliveryKind.allCases.flatMap { kind in
-      fields(kind).map { PolicyColumn(file: kind.rawValue, column: $0, kind: kind, field: $0) }
+      fields(kind).map { field in
+        PolicyColumn(file: kind.rawValue, column: field, kind: kind, field: field,
+                     line: (config.files[kind.rawValue] ?? []).first { $0.field == field }?.line)
+      }
     }
   }
 

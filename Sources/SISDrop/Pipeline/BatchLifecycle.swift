@@ -164,6 +164,7 @@ public enum BatchLifecycle {
     }
     let folder = workdir.batchFolder(batch.id)
     let deliver = workdir.stageFolder(batch.id, .deliver)
+    try Publication.finish(workdir, batch: batch.id, outbox: workdir.outbox(config))
     try Redelivery.publishPending(workdir, batch: batch.id, outbox: workdir.outbox(config))
     // The outbox must hold exactly what deliver published.
     let published = try Publisher.verify(batch: batch.id, deliverFolder: deliver, outbox: workdir.outbox(config))

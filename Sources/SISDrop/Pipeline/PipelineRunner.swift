@@ -64,6 +64,8 @@ public enum PipelineRunner {
       ran.append(stage.rawValue)
     }
     let config = try workdir.config(for: batch)
+    // A publication a crash interrupted after deliver's folder was in place is finished now.
+    try Publication.finish(workdir, batch: batch.id, outbox: workdir.outbox(config))
     // The report, also when a run resumes a batch whose deliver stage finished earlier.
     do { try BatchReport.write(workdir: workdir, batch: batch) } catch { log("report.html not written: \(error)") }
     var summary = try summarize(workdir: workdir, batch: batch, opened: opened, ran: ran)

@@ -106,10 +106,17 @@ public enum DeliverStage {
   /// The pipeline's profile, checked against Plugin.xml's field policy.
   ///
   /// - Throws: `SISDropError` 78 naming the column, table and field that is not granted.
+  /// - Throws: `SISDropError` 78 also when the pipeline names no Plugin.xml: without it nothing
+  ///   says which SIS fields sisdrop may write, so nothing is delivered.
   static func checkedProfile(_ config: PipelineConfig, kinds: [DeliveryKind] = DeliveryKind.batchKinds) throws -> DeliveryProfile {
-    let plugin = try config.pluginPath.map { try PluginManifest.load(path: $0) }
+    guard let pluginPath = config.pluginPath else {
+      throw SISDropError.configuration(
+        "the pipeline names no Plugin.xml: its access_request is the field policy that decides which SIS fields may be delivered",
+        at: SourceLocation(path: config.path), hint: "set `plugin:` to the district's Plugin.xml")
+    }
+    let plugin = try PluginManifest.load(path: pluginPath)
     let profile = DeliveryProfiles.make(config)
-    try DeliveryProfiles.checkPolicy(profile, plugin: plugin, pluginPath: config.pluginPath, kinds: Set(kinds))
+    try DeliveryProfiles.checkPolicy(profile, plugin: plugin, pluginPath: pluginPath, kinds: Set(kinds), pipelinePath: config.path)
     return profile
   }
 
