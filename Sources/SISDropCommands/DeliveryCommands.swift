@@ -68,7 +68,7 @@ public struct ReportCommand: ParsableCommand {
         record = newest
       }
       let path = try BatchReport.write(workdir: workdir, batch: record)
-      if workDir.json { print("{\"report\": \"\(path)\"}") } else { print(path) }
+      if workDir.json { try printJSON(["report": path]) } else { print(path) }
     }
   }
 }

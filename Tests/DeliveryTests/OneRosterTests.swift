@@ -151,6 +151,8 @@ import _SISDropTestSupport
       #expect(user["email"] == "ann@example.org" && user["orgSourcedIds"] == "org-0202" && user["agentSourcedIds"] == "con-C7,con-C8")
       #expect(try csvRows(folder + "/B1_oneroster_update/enrollments.csv").dropFirst().map { "\($0[0]) \($0[1])" }
         == ["enr-stu-000123-0101 tobedeleted", "enr-stu-000123-0202 active"])
+      // `primary` marks a class's primary teacher in 1.1: blank for students.
+      #expect(try csvRows(folder + "/B1_oneroster_update/enrollments.csv").dropFirst().allSatisfy { $0[7] == "" })
     }
   }
 

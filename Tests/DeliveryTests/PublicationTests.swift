@@ -90,6 +90,15 @@ import _SISDropTestSupport
       #expect(FileSystem.exists(outbox + "/\(batch.id)-r1.ready"))
       #expect(try csvRows(outbox + "/\(batch.id)-r1_students_new.csv").dropFirst().map { $0[0] } == ["S-2026-0032"])
       #expect(try workdir.state.ledgerEntry("S-2026-0032")?.status == .delivered)
+
+      // Grade levels: the SIS's (no demo student is in -2, pre-K 3) joined with the standard ones.
+      let validator = try DeliveryValidator(snapshot: Snapshot(path: DeliverStage.snapshotPath(workdir, batch: batch.id)))
+      var student = ProfileUnitTests.newStudent
+      student.fields["SchoolID"] = "0101"
+      student.fields["Grade_Level"] = "-2"
+      #expect(validator.problems(student).isEmpty)
+      student.fields["Grade_Level"] = "13"
+      #expect(validator.problems(student).map(\.field) == ["Grade_Level"])
     }
   }
 }

@@ -217,15 +217,16 @@ struct OneRosterProfile: DeliveryProfile {
           [id, status, modified, value(student, "DOB"), OneRosterProfile.sex(value(student, "Gender"))] + Array(repeating: "", count: 11))
       }
       if keep(student, "SchoolID") && !school.isEmpty {
+        // `primary` is left blank: in OneRoster 1.1 it marks a class's primary teacher, not a student.
         // A move between schools (delta): the old enrollment ends, the new one begins.
         if let old = student.current["SchoolID"], !old.isEmpty, old != school {
           schools.insert(old)
           enrollments.append([
-            "enr-\(id)-\(old)", "tobedeleted", modified, "homeroom-\(old)", OneRosterProfile.orgID(old), id, "student", "true", "", "",
+            "enr-\(id)-\(old)", "tobedeleted", modified, "homeroom-\(old)", OneRosterProfile.orgID(old), id, "student", "", "", "",
           ])
         }
         enrollments.append([
-          "enr-\(id)-\(school)", status, modified, "homeroom-\(school)", OneRosterProfile.orgID(school), id, "student", "true", "", "",
+          "enr-\(id)-\(school)", status, modified, "homeroom-\(school)", OneRosterProfile.orgID(school), id, "student", "", "", "",
         ])
       }
     }
