@@ -151,10 +151,9 @@ public enum BatchLifecycle {
     guard batch.state == .open else {
       throw SISDropError(.usage, "batch \(batch.id) is already \(batch.state.rawValue)")
     }
-    let config = try workdir.config(for: batch)
     for stage in Stage.allCases {
       if let problem = StageRunner.problem(with: stage, workdir: workdir, batch: batch.id),
-        !(stage == .deliver && Publication.acceptsStaleDeliver(workdir, batch: batch.id, outbox: workdir.outbox(config)))
+        !(stage == .deliver && Publication.acceptsStaleDeliver(workdir, batch: batch.id, outbox: try workdir.outbox(workdir.config(for: batch))))
       {
         throw SISDropError(
           .dataError, "cannot close batch \(batch.id): \(stage.rawValue) \(problem)",
@@ -162,6 +161,7 @@ public enum BatchLifecycle {
           hint: "run `sisdrop-\(stage.rawValue) --workdir \(workdir.root) --batch \(batch.id)` (or `sisdrop run`), or `sisdrop cancel`")
       }
     }
+    let config = try workdir.config(for: batch)
     let folder = workdir.batchFolder(batch.id)
     let deliver = workdir.stageFolder(batch.id, .deliver)
     try Publication.finish(workdir, batch: batch.id, outbox: workdir.outbox(config))

@@ -57,7 +57,11 @@ public enum PipelineRunner {
     }
     // corrections.csv in the inbox: recorded before deliver applies corrections. A bad file stays
     // in the inbox, named in the log; it never stops the night's delivery.
-    try Corrections.takeInbox(workdir: workdir, config: try workdir.config(for: batch), log: log)
+    do {
+      try Corrections.importInbox(workdir: workdir, config: try workdir.config(for: batch))
+    } catch let error as SISDropError where [.dataError, .usage, .noInput].contains(error.status) {
+      log("\(Corrections.inboxFileName) not taken, left in the inbox: \(error)")
+    }
     var ran: [String] = []
     for stage in Stage.allCases where StageRunner.problem(with: stage, workdir: workdir, batch: batch.id) != nil {
       try StageRunner.run(stage, workdir: workdir, batch: batch, log: log, body(of: stage))
