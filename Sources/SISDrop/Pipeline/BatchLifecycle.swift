@@ -153,7 +153,7 @@ public enum BatchLifecycle {
     }
     for stage in Stage.allCases {
       if let problem = StageRunner.problem(with: stage, workdir: workdir, batch: batch.id),
-        !(stage == .deliver && Publication.acceptsStaleDeliver(workdir, batch: batch.id, outbox: try workdir.outbox(workdir.config(for: batch))))
+        try !(stage == .deliver && Publication.acceptsStaleDeliver(workdir, batch: batch.id, outbox: workdir.outbox(workdir.config(for: batch))))
       {
         throw SISDropError(
           .dataError, "cannot close batch \(batch.id): \(stage.rawValue) \(problem)",
