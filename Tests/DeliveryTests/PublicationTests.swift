@@ -69,6 +69,25 @@ import _SISDropTestSupport
     }
   }
 
+  @Test func aPublishedOneRosterBundleIsReproducedWhole() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch) = try openDemoBatch(root, pipeline: "demo-oneroster-delivery")
+      let outbox = workdir.outbox(try workdir.config(for: batch))
+      let deliver = workdir.stageFolder(batch.id, .deliver)
+      let published = try outboxContent(outbox)
+      let before = files(below: deliver).filter { $0 != "stage.json" }
+      #expect(before.contains("\(batch.id)_oneroster_new/users.csv") && before.contains("\(batch.id)_documents.csv"))
+      try PipelineRunner.runStage(.match, workdir: workdir, batchID: batch.id, log: { _ in })
+      try PipelineRunner.runStage(.deliver, workdir: workdir, batchID: batch.id, log: { _ in })
+      #expect(files(below: deliver).filter { $0 != "stage.json" } == before)
+      for name in before where name.contains("oneroster") {
+        #expect(try readText(deliver + "/" + name) == published[name], "\(name) reproduced")
+      }
+      #expect(try outboxContent(outbox) == published)
+      #expect(try BatchLifecycle.close(workdir: workdir, batch: batch).manifest.delivered.count > 0)
+    }
+  }
+
   @Test func aReDeliveryThatFailedToPublishIsPublishedBeforeAnythingElse() throws {
     try withTemporaryFolder { root in
       let long = "1200 " + String(repeating: "Long", count: 16) + " St"
