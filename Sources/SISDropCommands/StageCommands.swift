@@ -105,7 +105,7 @@ public struct DeliverCommand: StageCommand {
 public struct CloseCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "close", abstract: "Seal the batch's manifest.json; delivered records become delivered, the rest pending.",
-    discussion: "Refuses (65) while any stage is missing, stale or failed, or the outbox does not hold what deliver published.")
+    discussion: "Refuses (65) while any stage is missing, stale or failed, or the outbox does not hold what deliver published. A deliver stage that is stale only because match ran again after publication (a `sisdrop resolve`) is accepted while the outbox holds the published files unchanged; a re-delivery left unpublished is published first.")
   @OptionGroup public var workDir: WorkDirOptions
   @Option(help: "The batch (default: the open batch).") public var batch: String?
   public init() {}
