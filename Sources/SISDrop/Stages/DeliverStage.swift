@@ -55,30 +55,7 @@ public enum DeliverStage {
     let workdir = context.workdir
     let record = context.batch
     if let publication {
-      // held.csv and errors.csv say what is still open now; the delivery files are the published ones.
-      try writeTable(context.outputPath("errors.csv"), header: errorsHeader, rows: sortedErrors(plan.errors))
-      try writeTable(context.outputPath("held.csv"), header: heldHeader, rows: plan.held)
-      let published = try BatchLifecycle.readTable(publication.folder + "/delivered.csv").count
-      context.counts = (try? StageReport.load(workdir.stageFolder(batch, .deliver)).counts) ?? [:]
-      context.counts["delivered_submissions"] = published
-      context.counts["held_submissions"] = Set(plan.held.map { $0[0] }).count
-      context.counts["error_submissions"] = Set(plan.errors.map { $0[0] }).count
-      context.notes.append("published at \(publication.record.publishedAt) (attempt \(publication.record.attempt)): reproduced unchanged")
-      let again = Plan(records: plan.records, held: [], delivered: plan.delivered, errors: [])
-      if !again.delivered.isEmpty {
-        context.notes.append("newly deliverable since publication: \(again.delivered.count), sent as a re-delivery")
-      }
-      let log = context.log
-      context.afterPublish.append { _ in
-        _ = try Publisher.publish(batch: batch, deliverFolder: publication.folder, outbox: outbox)
-        try Redelivery.publishPending(workdir, batch: batch, outbox: outbox)
-        if !again.delivered.isEmpty {
-          let result = try Redelivery.send(again, workdir: workdir, batch: record, config: config, profile: profile, snapshot: snapshot)
-          log("re-delivery \(result.id): \(result.delivered.count) submissions newly deliverable since publication")
-        }
-        _ = try BatchReport.write(workdir: workdir, batch: record)
-      }
-      context.log("deliver: batch \(batch) was published at \(publication.record.publishedAt); reproduced it, \(again.delivered.count) newly deliverable, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error")
+      try continuePublished(publication, plan: plan, context: context, profile: profile, snapshot: snapshot)
       return
     }
 
@@ -97,6 +74,40 @@ public enum DeliverStage {
       _ = try BatchReport.write(workdir: workdir, batch: record)
     }
     context.log("deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error")
+  }
+
+  /// A deliver attempt after publication: the published files are already copied into the output;
+  /// held.csv and errors.csv say what is still open, and what has become deliverable since goes out
+  /// (after this attempt's folder is in place) as the next re-delivery.
+  static func continuePublished(_ publication: (record: Publication.Record, folder: String), plan: Plan, context: StageContext,
+                                profile: DeliveryProfile, snapshot: Snapshot) throws {
+    let config = context.config
+    let batch = context.batch.id
+    let outbox = context.workdir.outbox(config)
+    let workdir = context.workdir
+    let record = context.batch
+    try writeTable(context.outputPath("errors.csv"), header: errorsHeader, rows: sortedErrors(plan.errors))
+    try writeTable(context.outputPath("held.csv"), header: heldHeader, rows: plan.held)
+    context.counts = (try? StageReport.load(workdir.stageFolder(batch, .deliver)).counts) ?? [:]
+    context.counts["delivered_submissions"] = try BatchLifecycle.readTable(publication.folder + "/delivered.csv").count
+    context.counts["held_submissions"] = Set(plan.held.map { $0[0] }).count
+    context.counts["error_submissions"] = Set(plan.errors.map { $0[0] }).count
+    context.notes.append("published at \(publication.record.publishedAt) (attempt \(publication.record.attempt)): reproduced unchanged")
+    let again = Plan(records: plan.records, held: [], delivered: plan.delivered, errors: [])
+    if !again.delivered.isEmpty {
+      context.notes.append("newly deliverable since publication: \(again.delivered.count), sent as a re-delivery")
+    }
+    let log = context.log
+    context.afterPublish.append { _ in
+      _ = try Publisher.publish(batch: batch, deliverFolder: publication.folder, outbox: outbox)
+      try Redelivery.publishPending(workdir, batch: batch, outbox: outbox)
+      if !again.delivered.isEmpty {
+        let result = try Redelivery.send(again, workdir: workdir, batch: record, config: config, profile: profile, snapshot: snapshot)
+        log("re-delivery \(result.id): \(result.delivered.count) submissions newly deliverable since publication")
+      }
+      _ = try BatchReport.write(workdir: workdir, batch: record)
+    }
+    context.log("deliver: batch \(batch) was published at \(publication.record.publishedAt); reproduced it, \(again.delivered.count) newly deliverable, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error")
   }
 
   static func sortedErrors(_ errors: [[String]]) -> [[String]] {
