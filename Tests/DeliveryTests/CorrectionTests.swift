@@ -102,6 +102,9 @@ import _SISDropTestSupport
       #expect(try readText(outbox + "/\(batch.id)_students_new.csv") == original)
       let twice = try runTool("sisdrop-deliver", ["--only", "S-2026-0032", "--workdir", root])
       #expect(twice.status == 64 && twice.stderr.contains("already delivered"))
+      // Delivered in the open batch: a correction would be recorded and never sent, so it is refused.
+      let late = try runTool("sisdrop", ["correct", "S-2026-0032", "City", "Springfield", "--workdir", root])
+      #expect(late.status == 64 && late.stderr.contains("already delivered in batch"), "\(late.stderr)")
       let stillBad = try runTool("sisdrop-deliver", ["--only", "S-2026-0033", "--workdir", root])
       #expect(stillBad.status == 65 && stillBad.stderr.contains("Street"), "\(stillBad.stderr)")
 
@@ -119,7 +122,10 @@ import _SISDropTestSupport
 @Suite struct InboxCorrectionsTests {
   @Test func aCorrectionsFileInTheInboxIsRecordedAndArchivedABadOneNeverStopsTheNight() throws {
     try withTemporaryFolder { root in
-      let (workdir, batch) = try openDemoBatch(root)
+      // S-2026-0032 in error (a 72-character street): not delivered, so it can be corrected.
+      let (workdir, batch) = try openDemoBatch(root) { inbox in
+        try editCSV(inbox + "/submissions.csv", id: "S-2026-0032", column: "Street", value: "1200 " + String(repeating: "Long", count: 16) + " St")
+      }
       let config = try workdir.config(for: batch)
       let inbox = workdir.inbox(config) + "/corrections.csv"
       try writeFile(inbox, "Submission_ID,Schema,Seq,Field,Value\nS-2026-0032,student,1,Street,12 Short St\n")

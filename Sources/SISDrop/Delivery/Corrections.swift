@@ -206,6 +206,15 @@ public enum Corrections {
             : "submission \(correction.submissionID) was rejected before matching: there is no checked version to correct",
           hint: "correct it in the enrollment system; the corrected submission comes with the next export")
       }
+      // Delivered in the batch still open (its first delivery or a re-delivery): a correction would never be sent.
+      if let batch = entry.batchID, try state.openBatch()?.id == batch,
+        FileSystem.exists(workdir.stageFolder(batch, .deliver) + "/delivered.csv"),
+        try Redelivery.delivered(workdir, batch: batch).contains(where: { $0.id == correction.submissionID })
+      {
+        throw SISDropError(
+          .usage, "submission \(correction.submissionID) is already delivered in batch \(batch)",
+          hint: "a delivered record is never sent twice: correct it in the SIS, or in the enrollment system for a later export")
+      }
       if let batch = entry.batchID, let known = try seqs(batch, correction.submissionID, correction.schema), !known.contains(correction.seq) {
         throw SISDropError(
           .usage, "submission \(correction.submissionID) has no \(correction.schema) \(correction.seq)",
