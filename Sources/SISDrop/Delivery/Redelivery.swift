@@ -125,10 +125,10 @@ public enum Redelivery {
       try? FileSystem.removeTree(temporary)
       throw error
     }
-    // Once renamed, rK counts as delivered: if publishing fails here, publishPending (next
-    // `--only`, deliver rerun or close) publishes it.
-    _ = try Publisher.publish(batch: id, deliverFolder: final, outbox: workdir.outbox(config))
+    // Once renamed, rK counts as delivered (its ids too): if publishing fails here, publishPending
+    // (next `--only`, deliver rerun or close) publishes it.
     try StableIDs.record(plan.records, batch: batch.id, state: workdir.state)
+    _ = try Publisher.publish(batch: id, deliverFolder: final, outbox: workdir.outbox(config))
     return Result(id: id, folder: final, delivered: plan.delivered.map { $0[0] }, errors: plan.errors)
   }
 }
