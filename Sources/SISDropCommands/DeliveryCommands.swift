@@ -38,7 +38,7 @@ public struct CorrectCommand: ParsableCommand {
         corrections = [try Corrections.make(submissionID: submission ?? "", schema: schema, seq: seq, field: field ?? "", value: value ?? "",
                                              source: "command")]
       }
-      corrections = try Corrections.bind(corrections, state: workdir.state)
+      corrections = try Corrections.bind(corrections, workdir: workdir)
       try workdir.state.saveCorrections(corrections)
       if workDir.json { try printJSON(corrections) } else {
         for c in corrections { print("recorded: \(c.submissionID) \(c.schema) \(c.seq) \(c.field) = \(c.value)") }
@@ -68,7 +68,7 @@ public struct ReportCommand: ParsableCommand {
         record = newest
       }
       let path = try BatchReport.write(workdir: workdir, batch: record)
-      if workDir.json { print("{\"report\": \"\(path)\"}") } else { print(path) }
+      if workDir.json { try printJSON(["report": path]) } else { print(path) }
     }
   }
 }

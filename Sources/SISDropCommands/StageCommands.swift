@@ -68,7 +68,10 @@ public struct DeliverCommand: StageCommand {
 
       --only IDS re-delivers just those submissions of the open batch after `sisdrop correct`: a
       delivery of its own, batches/<id>/redeliveries/rK/, published as <batch>-rK_* with its own
-      <batch>-rK.ready, so nothing already in the outbox is overwritten.
+      <batch>-rK.ready, so nothing already in the outbox is overwritten. Once the batch is
+      published, a plain rerun reproduces the published files and sends what has become
+      deliverable since (resolved, corrected) as the next rK. A bad corrections.csv in the inbox
+      is left there, named in the log; the delivery goes on.
       """)
   public static let stage = Stage.deliver
   @OptionGroup public var workDir: WorkDirOptions
@@ -79,7 +82,7 @@ public struct DeliverCommand: StageCommand {
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let record = try workdir.batch(batch)
-      try Corrections.importInbox(workdir: workdir, config: try workdir.config(for: record))
+      try Corrections.takeInbox(workdir: workdir, config: try workdir.config(for: record), log: logger())
       guard let only else {
         let report = try PipelineRunner.runStage(Self.stage, workdir: workdir, batchID: batch, log: logger(quiet: workDir.json))
         if workDir.json { try printJSON(report) } else {
@@ -102,7 +105,7 @@ public struct DeliverCommand: StageCommand {
 public struct CloseCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "close", abstract: "Seal the batch's manifest.json; delivered records become delivered, the rest pending.",
-    discussion: "Refuses (65) while any stage is missing, stale or failed, or the outbox does not hold what deliver published.")
+    discussion: "Refuses (65) while any stage is missing, stale or failed, or the outbox does not hold what deliver published. A deliver stage that is stale only because match ran again after publication (a `sisdrop resolve`) is accepted while the outbox holds the published files unchanged; a re-delivery left unpublished is published first.")
   @OptionGroup public var workDir: WorkDirOptions
   @Option(help: "The batch (default: the open batch).") public var batch: String?
   public init() {}

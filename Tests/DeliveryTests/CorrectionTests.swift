@@ -84,14 +84,16 @@ import _SISDropTestSupport
       #expect(refused.status == 64, "\(refused.stderr)")
       let rejected = try runTool("sisdrop", ["correct", "S-2026-0061", "SchoolID", "0101", "--workdir", root])
       #expect(rejected.status == 64 && rejected.stderr.contains("rejected before matching"), "\(rejected.stderr)")
+      // A seq the submission does not have is refused, never recorded to be ignored.
+      let noSuchSeq = try runTool("sisdrop", ["correct", "S-2026-0032", "Street", "12 Short St", "--seq", "5", "--workdir", root])
+      #expect(noSuchSeq.status == 64 && noSuchSeq.stderr.contains("has no student 5"), "\(noSuchSeq.stderr)")
+      #expect(try workdir.state.corrections().isEmpty)
       let corrected = try runTool("sisdrop", ["correct", "S-2026-0032", "Street", "12 Short St", "--workdir", root])
       #expect(corrected.status == 0, "\(corrected.stderr)")
-      // A plain rerun reproduces what was published (the correction goes out with --only).
-      let rerun = try runTool("sisdrop-deliver", ["--workdir", root])
-      #expect(rerun.status == 0, "\(rerun.stderr)")
-      #expect(try StageReport.load(deliver).attempt == 2 && !(try csvRows(deliver + "/delivered.csv").contains { $0[0] == "S-2026-0032" }))
-      let again = try runTool("sisdrop-deliver", ["--only", "S-2026-0032", "--workdir", root])
+      // --only A,A sends A once.
+      let again = try runTool("sisdrop-deliver", ["--only", "S-2026-0032,S-2026-0032", "--workdir", root])
       #expect(again.status == 0, "\(again.stderr)")
+      #expect(try csvRows(workdir.batchFolder(batch.id) + "/redeliveries/r1/delivered.csv").map { $0[0] } == ["Submission_ID", "S-2026-0032"])
 
       // A delivery of its own: new names, the first delivery untouched.
       let redelivered = try csvRows(outbox + "/\(batch.id)-r1_students_new.csv")
@@ -100,6 +102,9 @@ import _SISDropTestSupport
       #expect(try readText(outbox + "/\(batch.id)_students_new.csv") == original)
       let twice = try runTool("sisdrop-deliver", ["--only", "S-2026-0032", "--workdir", root])
       #expect(twice.status == 64 && twice.stderr.contains("already delivered"))
+      // Delivered in the open batch: a correction would be recorded and never sent, so it is refused.
+      let late = try runTool("sisdrop", ["correct", "S-2026-0032", "City", "Springfield", "--workdir", root])
+      #expect(late.status == 64 && late.stderr.contains("already delivered in batch"), "\(late.stderr)")
       let stillBad = try runTool("sisdrop-deliver", ["--only", "S-2026-0033", "--workdir", root])
       #expect(stillBad.status == 65 && stillBad.stderr.contains("Street"), "\(stillBad.stderr)")
 
@@ -117,7 +122,10 @@ import _SISDropTestSupport
 @Suite struct InboxCorrectionsTests {
   @Test func aCorrectionsFileInTheInboxIsRecordedAndArchivedABadOneNeverStopsTheNight() throws {
     try withTemporaryFolder { root in
-      let (workdir, batch) = try openDemoBatch(root)
+      // S-2026-0032 in error (a 72-character street): not delivered, so it can be corrected.
+      let (workdir, batch) = try openDemoBatch(root) { inbox in
+        try editCSV(inbox + "/submissions.csv", id: "S-2026-0032", column: "Street", value: "1200 " + String(repeating: "Long", count: 16) + " St")
+      }
       let config = try workdir.config(for: batch)
       let inbox = workdir.inbox(config) + "/corrections.csv"
       try writeFile(inbox, "Submission_ID,Schema,Seq,Field,Value\nS-2026-0032,student,1,Street,12 Short St\n")
@@ -128,6 +136,10 @@ import _SISDropTestSupport
       #expect(stored.value == "12 Short St" && stored.version == version)
 
       try writeFile(inbox, "Submission_ID,Schema,Seq,Field,Value\nS-2026-0032,student,1,Zip,6\n")
+      // sisdrop-deliver takes the file the same way: a bad one is logged and left, the delivery goes on.
+      let deliver = try runTool("sisdrop-deliver", ["--workdir", root])
+      #expect(deliver.status == 0 && deliver.stderr.contains("corrections.csv not taken"), "\(deliver.stderr)")
+      #expect(FileSystem.exists(inbox))
       let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: Checkout.pipeline("demo"), log: { _ in })
       #expect(summary?.closed == true, "the night went on")
       #expect(FileSystem.exists(inbox), "the bad file stays for a person to fix")

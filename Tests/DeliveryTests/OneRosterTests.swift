@@ -49,6 +49,14 @@ import _SISDropTestSupport
   ]
   static let roles: Set<String> = ["administrator", "aide", "guardian", "parent", "proctor", "relative", "student", "teacher"]
 
+  /// OneRoster 1.1 dateTime: ISO 8601 in UTC, `YYYY-MM-DDTHH:MM:SS[.fff]Z`, a real instant.
+  static func isOneRosterDateTime(_ text: String) -> Bool {
+    guard text.wholeMatch(of: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z/) != nil else { return false }
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = text.contains(".") ? [.withInternetDateTime, .withFractionalSeconds] : [.withInternetDateTime]
+    return formatter.date(from: text) != nil
+  }
+
   /// Checks one bundle folder; returns its users by sourcedId.
   @discardableResult
   func checkBundle(_ folder: String, delta: Bool) throws -> [String: [String: String]] {
@@ -65,13 +73,15 @@ import _SISDropTestSupport
     var tables: [String: [[String: String]]] = [:]
     for (file, spec) in Self.spec.merging(Self.classSpec, uniquingKeysWith: { a, _ in a }) {
       let rows = try csvRows(folder + "/" + file)
-      #expect(rows[0] == spec.columns, "\(file) header")
-      tables[file] = rows.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(spec.columns, $0)) }
+      // The spec's columns in its order; 1.1 allows extension columns after them, named `metadata.*`.
+      #expect(Array(rows[0].prefix(spec.columns.count)) == spec.columns, "\(file) header")
+      #expect(rows[0].dropFirst(spec.columns.count).allSatisfy { $0.hasPrefix("metadata.") }, "\(file) extensions")
+      tables[file] = rows.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(rows[0], $0)) }
       for row in tables[file]! {
         for column in spec.required { #expect(!(row[column] ?? "").isEmpty, "\(file): \(column) empty in \(row["sourcedId"] ?? "")") }
         if delta {
           #expect(row["status"] == "active" || row["status"] == "tobedeleted")
-          #expect(ISO8601DateFormatter().date(from: row["dateLastModified"] ?? "") != nil || (row["dateLastModified"] ?? "").contains("T"))
+          #expect(Self.isOneRosterDateTime(row["dateLastModified"] ?? ""), "dateLastModified \(row["dateLastModified"] ?? "")")
         } else {
           #expect(row["status"] == "" && row["dateLastModified"] == "", "bulk: status and dateLastModified blank")
         }
@@ -115,14 +125,19 @@ import _SISDropTestSupport
       let update = try checkBundle(outbox + "/\(summary.batch)_oneroster_update", delta: true)
       // New kindergartners keep an id made from their submission; matched children use their SIS number.
       #expect(new["sub-S-2026-0032-1"]?["role"] == "student" && new["sub-S-2026-0032-1"]?["grades"] == "KG")
+      // Published, so recorded: a later batch that finds the child in the SIS keeps this id.
+      let recorded = try workdir.state.database.rows("SELECT ref FROM delivered_ids WHERE sourced_id = 'sub-S-2026-0032-1'")
+      #expect(recorded.map { $0[0].string } == ["S-2026-0032/1"])
       #expect(update["stu-108321"]?["identifier"] == "108321")
-      #expect(update["stu-108321"]?["grades"] == "02" || update["stu-108321"]?["grades"] == "03")
+      // S-2026-0001 moves Student 108321 to grade 2 (the SIS has 1): CEDS "02".
+      #expect(update["stu-108321"]?["grades"] == "02")
+      #expect(Self.isOneRosterDateTime(update["stu-108321"]?["dateLastModified"] ?? "") && !Self.isOneRosterDateTime("2026-11-23T"))
     }
   }
 
   @Test func anUpdateRowIsAWholeRecordAndASchoolMoveEndsTheOldEnrollment() throws {
     try withTemporaryFolder { folder in
-      let profile = OneRosterProfile(config: OneRosterConfig(mode: .delta, systemName: "x"), attendance: CSVProfile(config: CSVProfileConfig()))
+      let profile = OneRosterProfile(config: OneRosterConfig(mode: .delta, systemName: "x"), sidecar: CSVProfile(config: CSVProfileConfig()))
       var moved = ProfileUnitTests.update
       moved.changed = ["SchoolID"]
       moved.fields["SchoolID"] = "0202"
@@ -136,12 +151,14 @@ import _SISDropTestSupport
       #expect(user["email"] == "ann@example.org" && user["orgSourcedIds"] == "org-0202" && user["agentSourcedIds"] == "con-C7,con-C8")
       #expect(try csvRows(folder + "/B1_oneroster_update/enrollments.csv").dropFirst().map { "\($0[0]) \($0[1])" }
         == ["enr-stu-000123-0101 tobedeleted", "enr-stu-000123-0202 active"])
+      // `primary` marks a class's primary teacher in 1.1: blank for students.
+      #expect(try csvRows(folder + "/B1_oneroster_update/enrollments.csv").dropFirst().allSatisfy { $0[7] == "" })
     }
   }
 
-  @Test func bulkModeLeavesStatusBlankAndIdsAreStableAcrossBatches() throws {
+  @Test func idsAreStableAcrossBatches() throws {
     try withTemporaryFolder { folder in
-      let profile = OneRosterProfile(config: OneRosterConfig(mode: .bulk, systemName: "x"), attendance: CSVProfile(config: CSVProfileConfig()))
+      let profile = OneRosterProfile(config: OneRosterConfig(mode: .delta, systemName: "x"), sidecar: CSVProfile(config: CSVProfileConfig()))
       let contact = DeliveryRecord(kind: .contactsNew, submissionID: "S-1", seq: 2, fields: [
         "Student_Ref": "S-1/1", "First_Name": "Pat", "Last_Name": "O'Neil", "Relationship": "Mother", "Phone": "217-555-0100",
       ])
@@ -150,11 +167,58 @@ import _SISDropTestSupport
         let context = DeliveryContext(prefix: prefix, batchTime: "2026-11-23T10:00:00Z", districtName: "D", schools: ["0101": "Lincoln"])
         _ = try profile.write(records, kinds: DeliveryKind.batchKinds, context: context, folder: folder)
       }
-      let first = try checkBundle(folder + "/B1_oneroster_new", delta: false)
-      let second = try checkBundle(folder + "/B2_oneroster_new", delta: false)
+      let first = try checkBundle(folder + "/B1_oneroster_new", delta: true)
+      let second = try checkBundle(folder + "/B2_oneroster_new", delta: true)
       #expect(first.keys.sorted() == ["sub-S-1-1", "sub-S-1-c2"] && first.keys.sorted() == second.keys.sorted())
       #expect(first["sub-S-1-1"]?["agentSourcedIds"] == "sub-S-1-c2" && first["sub-S-1-c2"]?["role"] == "parent")
-      #expect(try readText(folder + "/B1_oneroster_new/orgs.csv") == "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\r\norg-district,,,D,district,,\r\norg-0101,,,Lincoln,school,0101,org-district\r\n")
+      #expect(first["sub-S-1-c2"]?["metadata.relationship"] == "Mother" && first["sub-S-1-1"]?["metadata.stateStudentNumber"] == "0042")
+      #expect(first["sub-S-1-1"]?["metadata.zip"] == "01108")
+    }
+  }
+
+  @Test func bulkModeIsRefusedForBatchDeliveryNamingTheKey() throws {
+    try withTemporaryFolder { folder in
+      let text = try readText(Checkout.pipeline("demo-oneroster-delivery"))
+      #expect(text.contains("mode: delta"))
+      let pipeline = try writeFile(folder + "/bulk.yaml", text.replacingOccurrences(of: "mode: delta", with: "mode: bulk")
+        .replacingOccurrences(of: "../Fixtures/demo-district", with: Checkout.demoDistrict))
+      let error = try #require(throws: SISDropError.self) { try PipelineConfig.load(path: pipeline) }
+      #expect(error.status == .configuration && error.message.contains("delivery.oneroster.mode") && error.message.contains("whole roster"))
+      #expect(error.location?.path == pipeline && (error.location?.line ?? 0) > 0)
+    }
+  }
+}
+
+/// A child delivered new keeps its sourcedId once the SIS numbers it (StableIDs, state.sqlite).
+@Suite struct StableIDTests {
+  @Test func aNewChildKeepsItsSourcedIdAfterTheSISNumbersIt() throws {
+    try withTemporaryFolder { root in
+      let workdir = try WorkDir(root: root)
+      let profile = OneRosterProfile(config: OneRosterConfig(mode: .delta, systemName: "x"), sidecar: CSVProfile(config: CSVProfileConfig()))
+      // Batch 1: new child (state id 0042), published.
+      try StableIDs.record([ProfileUnitTests.newStudent], batch: "B1", state: workdir.state)
+      try StableIDs.record([ProfileUnitTests.newStudent], batch: "B1", state: workdir.state)  // a rerun records nothing new
+      // Batch 2: another submission for the same child, now SIS student 000777 with that state id; and a guardian of it.
+      var update = DeliveryRecord(kind: .studentsUpdate, submissionID: "S-5", seq: 1,
+                                  fields: ["Student_Ref": "S-5/1", "Student_Number": "000777", "Grade_Level": "1", "SchoolID": "0101"],
+                                  changed: ["Grade_Level"])
+      update.current = ["State_StudentNumber": "0042", "First_Name": "Zoë", "Last_Name": "O'Neil, Jr", "SchoolID": "0101"]
+      var guardian = DeliveryRecord(kind: .contactsUpdate, submissionID: "S-6", seq: 1,
+                                    fields: ["Student_Ref": "S-6/1", "Student_Number": "000888", "Contact_ID": "C5", "Phone": "217-555-0101"],
+                                    changed: ["Phone"])
+      guardian.current = ["Student_Numbers": "000777 000888", "First_Name": "Pat", "Last_Name": "Lee", "Relationship": "Mother"]
+      let ids = try StableIDs.resolve([update, guardian], state: workdir.state)
+      #expect(ids == ["stu-000777": "sub-S-1-1"])
+      var context = ProfileUnitTests.context
+      context.sourcedIDs = ids
+      _ = try profile.write([update, guardian], kinds: DeliveryKind.batchKinds, context: context, folder: root)
+      let rows = try csvRows(root + "/B1_oneroster_update/users.csv")
+      let users = Dictionary(uniqueKeysWithValues: rows.dropFirst().map { ($0[0], Dictionary(uniqueKeysWithValues: zip(rows[0], $0))) })
+      #expect(users["sub-S-1-1"]?["identifier"] == "000777" && users["stu-000777"] == nil)
+      // The guardian's delta row keeps both of its SIS children, the first under its stable id.
+      #expect(users["con-C5"]?["agentSourcedIds"] == "sub-S-1-1,stu-000888")
+      // Linked now: a later batch finds it directly.
+      #expect(try StableIDs.resolve([], state: workdir.state) == ["stu-000777": "sub-S-1-1"])
     }
   }
 }

@@ -54,4 +54,21 @@ import _SISDropTestSupport
     }
     #expect(unknown.status == .configuration && unknown.location?.line == 3)
   }
+
+  @Test func theErrorNamesThePipelineLineOfTheColumnAndNoPluginMeansNoDelivery() throws {
+    try withTemporaryFolder { root in
+      let plugin = try writeFile(
+        root + "/Plugin.xml",
+        try readText(Checkout.demoDistrict + "/config/Plugin.xml").replacingOccurrences(
+          of: "<field table=\"Students\" field=\"Grade_Level\" access=\"FullAccess\"/>",
+          with: "<field table=\"Students\" field=\"Grade_Level\" access=\"ViewOnly\"/>"))
+      let yaml = "version: 1\nplugin: \(plugin)\ndelivery:\n  profile: csv\n  csv:\n    files:\n      students_new:\n        - Last_Name\n        - Grade: Grade_Level\n"
+      let config = try PipelineConfig.parse(bytes: Array(yaml.utf8), path: root + "/p.yaml")
+      let error = try #require(throws: SISDropError.self) { try DeliverStage.checkedProfile(config) }
+      #expect(error.status == .configuration && error.message.contains("'Grade' of students_new (\(root)/p.yaml:9)"), "\(error.message)")
+      let none = try PipelineConfig.parse(bytes: Array("version: 1\n".utf8), path: root + "/q.yaml")
+      let missing = try #require(throws: SISDropError.self) { try DeliverStage.checkedProfile(none) }
+      #expect(missing.status == .configuration && missing.location?.path == root + "/q.yaml" && missing.message.contains("Plugin.xml"))
+    }
+  }
 }

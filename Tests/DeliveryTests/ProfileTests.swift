@@ -109,6 +109,21 @@ import _SISDropTestSupport
     han.fields["First_Name"] = "李"
     let problem = try #require(profile.problem(with: han))
     #expect(problem.field == "First_Name" && problem.value == "李" && problem.reason.contains("windows-1252"))
+    // A name is not for `sisdrop correct` (it refuses names): the enrollment system, or the encoding.
+    #expect(problem.action.contains("enrollment system") && !problem.action.contains("sisdrop correct") && problem.action.contains("utf-8"))
+    // An update is checked on what it writes: an unchanged name it leaves blank never blocks it.
+    var update = Self.update
+    update.fields["First_Name"] = "Nguyễn"
+    #expect(profile.problem(with: update) == nil)
+    update.fields["Street"] = "12 Đường Lê"
+    let street = try #require(profile.problem(with: update))
+    #expect(street.field == "Street" && street.action.contains("`sisdrop correct S-2 Street NEW_VALUE`"))
+    // The XML profile likewise checks only the fields an update element carries.
+    var xmlUpdate = Self.update
+    xmlUpdate.fields["First_Name"] = "Ann\u{1}"
+    #expect(XMLProfile(config: CSVProfileConfig()).problem(with: xmlUpdate) == nil)
+    xmlUpdate.fields["Street"] = "1 Main\u{1}"
+    #expect(XMLProfile(config: CSVProfileConfig()).problem(with: xmlUpdate)?.field == "Street")
     try withTemporaryFolder { folder in
       config.files = ["students_new": columns(["First_Name", "Last_Name"])]
       _ = try CSVProfile(config: config).write([Self.newStudent], kinds: [.studentsNew], context: Self.context, folder: folder)

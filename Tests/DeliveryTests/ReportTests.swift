@@ -29,6 +29,8 @@ import _SISDropTestSupport
       // A name with markup: the page must show it as text, never as markup.
       let (workdir, batch) = try openDemoBatch(root) { inbox in
         try editCSV(inbox + "/submissions.csv", id: "S-2026-0024", column: "Middle_Name", value: "<i>Lee</i> & \"Jr\"")
+        // A matched student whose update is in error (72-character street): not delivered, so it can keep SIS values.
+        try editCSV(inbox + "/submissions.csv", id: "S-2026-0001", column: "Street", value: "1200 " + String(repeating: "Long", count: 16) + " St")
       }
       let result = try runTool("sisdrop", ["report", "--workdir", root])
       #expect(result.status == 0, "\(result.stderr)")
@@ -42,6 +44,8 @@ import _SISDropTestSupport
       #expect(dom.contains("Batch \(batch.id)"))
       #expect(dom.contains("Review queue: 12 potential matches"))
       #expect(dom.contains("sisdrop resolve S-2026-0024 --match 104633") && dom.contains("sisdrop resolve S-2026-0024 --no-match"))
+      #expect(!dom.contains("--seq"), "the match branch's resolve takes --student")
+      #expect(dom.contains("sisdrop keep-sis S-2026-0001 Grade_Level"), "an undelivered matched student's differing field can keep the SIS value")
       #expect(dom.contains("S-2026-0030") && dom.contains("not a real date"), "errors with what to do")
       #expect(dom.contains("class=\"card matched\"") && dom.contains("class=\"card new\"") && dom.contains("class=\"diff\""))
       // The markup in the name stayed text: escaped in the DOM, no <i> element.
@@ -59,6 +63,25 @@ import _SISDropTestSupport
       _ = try chromium(["--screenshot=" + png, "--window-size=1280,2000", "file://" + path])
       let bytes = try FileSystem.readFile(png)
       #expect(bytes.count > 20_000 && Array(bytes.prefix(4)) == [0x89, 0x50, 0x4E, 0x47], "a PNG screenshot at \(png)")
+    }
+  }
+
+  @Test func aFileThePageCannotReadIsShownNeverTakenForNothing() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch) = try openDemoBatch(root)
+      let decisions = workdir.stageFolder(batch.id, .match) + "/decisions.jsonl"
+      chmod(decisions, 0o640)
+      let lines = try readText(decisions).split(separator: "\n").count
+      let handle = try #require(FileHandle(forWritingAtPath: decisions))
+      handle.seekToEndOfFile()
+      handle.write(Data("{\"submissionID\": \"S-2026-0099\", \"stud\n".utf8))
+      handle.closeFile()
+      try FileSystem.removeTree(workdir.stageFolder(batch.id, .deliver) + "/errors.csv")
+      let html = try BatchReport.render(workdir: workdir, batch: batch)
+      #expect(html.contains("Could not read 2 file(s)"))
+      #expect(html.contains("<code>30-match/decisions.jsonl</code>: line \(lines + 1) is not a JSON object"))
+      #expect(html.contains("<code>40-deliver/errors.csv</code>: missing"))
+      #expect(html.contains("Unknown: errors.csv could not be read") && !html.contains("No records in error"))
     }
   }
 

@@ -10,9 +10,15 @@ import _SISDropTestSupport
     try withTemporaryFolder { root in
       let (workdir, _, config) = try runDemo(root)
       try FileSystem.copyFile(Checkout.demoDistrict + "/raptor/tardies.csv", to: workdir.inbox(config) + "/tardies.csv")
+      var before = stat()
+      stat(workdir.inbox(config) + "/tardies.csv", &before)
       let result = try TardyFeed.run(workdir: workdir, config: config)
       #expect(result.delivered == 16 && result.errors == 4 && result.duplicates == 0)
       #expect(!FileSystem.exists(workdir.inbox(config) + "/tardies.csv"), "the inbox file is claimed")
+      // Claimed by rename: the run read the very file that was in the inbox (a file dropped later is a new one, left alone).
+      var after = stat()
+      stat(result.folder + "/input/tardies.csv", &after)
+      #expect(after.st_ino == before.st_ino && after.st_dev == before.st_dev)
       let outbox = workdir.outbox(config)
       let rows = try csvRows(outbox + "/\(result.run)_attendance.csv")
       #expect(rows[0] == ["Student_Number", "SchoolID", "Att_Date", "Att_Code", "Att_Time", "Att_Comment"])
@@ -28,6 +34,42 @@ import _SISDropTestSupport
       let second = try TardyFeed.run(workdir: workdir, config: config, input: Checkout.demoDistrict + "/raptor/tardies.csv")
       #expect(second.delivered == 0 && second.duplicates == 16 && second.errors == 4)
       #expect(try csvRows(second.folder + "/duplicates.csv").dropFirst().allSatisfy { $0[5] == result.run })
+
+      // The SIS took the second run's (empty) files: a later run never publishes it again.
+      for name in try FileSystem.listDirectory(outbox) where name.hasPrefix(second.run) { try FileSystem.removeTree(outbox + "/" + name) }
+      let zulu = try writeFile(root + "/zulu.csv", Self.header + "Lincoln Elementary,101354,2026-11-16T14:00:00Z,Late Bus\n")
+      let third = try TardyFeed.run(workdir: workdir, config: config, input: zulu)
+      #expect(!FileSystem.exists(outbox + "/" + Publisher.readyName(second.run)), "an empty run is recorded too")
+      #expect(third.delivered == 1)
+      // Another district time zone: the same instant, so the same tardy (keyed in UTC), never sent again.
+      var eastern = config
+      eastern.timeZone = TimeZone(identifier: "America/New_York")!
+      let fourth = try TardyFeed.run(workdir: workdir, config: eastern, input: zulu)
+      #expect(fourth.delivered == 0 && fourth.duplicates == 1)
+    }
+  }
+
+  @Test func theDuplicateKeyIsTheUTCInstant() {
+    #expect(TardyFeed.deliveredKey("1", "2026-11-01T01:30:00-05:00", "Late Bus") == TardyFeed.deliveredKey("1", "2026-11-01T06:30:00Z", "late bus"))
+    #expect(TardyFeed.deliveredKey("1", "2026-11-01T01:30:00-05:00", "Late Bus") != TardyFeed.deliveredKey("1", "2026-11-01T01:30:00-06:00", "Late Bus"))
+  }
+
+  @Test func aReasonTheFileCannotHoldIsThatRowsErrorNotTheRuns() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, demo) = try runDemo(root)
+      var config = demo
+      config.csvProfile.writer.encoding = .windows1252
+      let codes = try readText(Checkout.demoDistrict + "/config/tardy_codes.csv").replacingOccurrences(of: "Overslept,", with: "Overslept 😴,")
+      config.tardyCodesPath = try writeFile(root + "/tardy_codes.csv", codes)
+      let input = try writeFile(root + "/t.csv", Self.header + """
+        Lincoln Elementary,101354,2026-11-16T14:00:00Z,Late Bus
+        Lincoln Elementary,101354,2026-11-16T15:00:00Z,Overslept 😴
+
+        """)
+      let result = try TardyFeed.run(workdir: workdir, config: config, input: input)
+      #expect(result.delivered == 1 && result.errors == 1)
+      let error = try #require(try csvRows(result.folder + "/errors.csv").dropFirst().first)
+      #expect(error[1] == "3" && error[6] == "Att_Comment" && error[7].contains("windows-1252") && error[8].contains("tardy_codes.csv"))
     }
   }
 
@@ -38,6 +80,7 @@ import _SISDropTestSupport
       let first = try TardyFeed.run(workdir: workdir, config: config, input: input)
       // The crash: the run folder is in place, but neither published nor recorded.
       try workdir.state.database.execute("DELETE FROM delivered_tardies")
+      try workdir.state.database.execute("DELETE FROM tardy_runs")
       for name in try FileSystem.listDirectory(workdir.outbox(config)) where name.hasPrefix(first.run) {
         try FileSystem.removeTree(workdir.outbox(config) + "/" + name)
       }
@@ -58,6 +101,9 @@ import _SISDropTestSupport
         Lincoln Elementary,101354,2026-11-02 07:45,Late Bus
         Lincoln Elem,101354,2026-11-02T13:45:00Z,Late Bus
         Lincoln Elementary,101354,11/02/2026 7:45 AM,Other
+        Lincoln Elementary,101354,2026-11-01 01:30,Late Bus
+        Lincoln Elementary,101354,2026-03-08 02:30,Late Bus
+        Lincoln Elementary,101354,2026-11-03,Late Bus
 
         """)
       let result = try TardyFeed.run(workdir: workdir, config: config, input: input)
@@ -70,6 +116,11 @@ import _SISDropTestSupport
         "11/02/2026 07:45:00 TE",
         "11/02/2026 07:45:00 T",  // the same minute, another reason: another tardy
       ])
+      // Never guessed: a local time the clocks pass twice or skip, and a date with no time, are errors.
+      let errors = try csvRows(result.folder + "/errors.csv").dropFirst()
+      #expect(errors.map { "\($0[1]) \($0[6])" } == ["9 Occurred_At", "10 Occurred_At", "11 Occurred_At"])
+      #expect(errors.map { $0[7] }.joined(separator: "|").contains("happens twice") && errors.map { $0[7] }.joined().contains("does not exist"))
+      #expect(errors.last?[7] == "a date without a time of day")
       let duplicates = try csvRows(result.folder + "/duplicates.csv").dropFirst()
       #expect(duplicates.map { $0[1] } == ["7"] && duplicates.first?[5].contains("line 6") == true)
     }

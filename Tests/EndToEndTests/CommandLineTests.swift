@@ -62,7 +62,7 @@ import _SISDropTestSupport
       _ = try demoWorkdir(root + "/ref")
       #expect(try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", root + "/ref"]).status == 0)
       let batch = try #require(try FileManager.default.contentsOfDirectory(atPath: root + "/ref/batches").first)
-      let reference = try folderContents(root + "/ref/batches/\(batch)", excluding: ["stage.json", "manifest.json", "pipeline.yaml", "report.html"])
+      let reference = try folderContents(root + "/ref/batches/\(batch)", excluding: ["stage.json", "manifest.json", "pipeline.yaml", "report.html", "publication.json"])
 
       _ = try demoWorkdir(root + "/w")
       // Kill the pipeline at increasing delays, each time resuming with another run.
@@ -95,7 +95,7 @@ import _SISDropTestSupport
       // A final run finishes the job; the result equals the uninterrupted run, byte for byte.
       let final = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", root + "/w"])
       #expect(final.status == 0, "\(final.stderr)")
-      let result = try folderContents(root + "/w/batches/\(batch)", excluding: ["stage.json", "manifest.json", "pipeline.yaml", "report.html"])
+      let result = try folderContents(root + "/w/batches/\(batch)", excluding: ["stage.json", "manifest.json", "pipeline.yaml", "report.html", "publication.json"])
       let current = result.filter { !$0.key.contains(".attempt-") }
       let expected = reference.filter { !$0.key.contains(".attempt-") }
       #expect(current.keys.sorted() == expected.keys.sorted())

@@ -143,10 +143,11 @@ func openPipeline(_ folder: String, xml: Bool = false) throws -> String {
         #expect(before.keys.sorted() == after.keys.sorted(), "\(stage)")
         for (name, data) in before { #expect(after[name] == data, "\(stage.folder)/\(name) differs on rerun") }
         #expect(FileManager.default.fileExists(atPath: workdir.batchFolder(batch.id) + "/\(stage.folder).attempt-1"))
-        // Later stages are stale until they run again; close refuses meanwhile.
+        // Later stages are stale until they run again; close refuses meanwhile (except a published
+        // deliver stale only because match reran: the batch is never stuck after publication).
         if let next = Stage.allCases.first(where: { $0.folder > stage.folder }) {
           #expect(StageRunner.problem(with: next, workdir: workdir, batch: batch.id)?.contains("stale") == true)
-          #expect(throws: SISDropError.self) { try BatchLifecycle.close(workdir: workdir, batch: batch) }
+          if next != .deliver { #expect(throws: SISDropError.self) { try BatchLifecycle.close(workdir: workdir, batch: batch) } }
           for later in Stage.allCases where later.folder > stage.folder {
             try PipelineRunner.runStage(later, workdir: workdir, batchID: batch.id, log: { _ in })
           }

@@ -12,8 +12,9 @@ public enum DeliveryProfileKind: String, Sendable, CaseIterable {
 
 /// OneRoster 1.1 CSV options.
 public struct OneRosterConfig: Sendable {
-  /// Bulk: every file is the whole set, `status`/`dateLastModified` blank. Delta: only changes, both filled.
-  public enum Mode: String, Sendable, CaseIterable { case bulk, delta }
+  /// Delta: only changes, `status` and `dateLastModified` filled. Bulk (each file the whole set)
+  /// is refused: a batch is a night's changes, and an importer drops what a bulk file leaves out.
+  public enum Mode: String, Sendable, CaseIterable { case delta }
   public var mode: Mode = .delta
   /// `source.systemName` in manifest.csv.
   public var systemName = "sisdrop"
@@ -36,7 +37,14 @@ public struct DeliveryConfig: Sendable {
       self.profile = kind
     }
     if let node = try keys["oneroster"]?.mapping(allowed: ["mode", "system_name"]) {
-      if let mode = node["mode"] { oneRoster.mode = try mode.choice(OneRosterConfig.Mode.self) }
+      if let mode = node["mode"] {
+        if try mode.string() == "bulk" {
+          throw mode.error(
+            "delivery.oneroster.mode: bulk is refused for batch delivery: a OneRoster 1.1 bulk file is the whole roster, and an importer deactivates every user, org and enrollment it leaves out, while a batch holds only the night's new and changed records",
+            hint: "use mode: delta (the default)")
+        }
+        oneRoster.mode = try mode.choice(OneRosterConfig.Mode.self)
+      }
       if let name = node["system_name"] { oneRoster.systemName = try name.string() }
     }
   }

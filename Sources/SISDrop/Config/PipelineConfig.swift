@@ -24,6 +24,8 @@ public struct FeedConfig: Sendable {
 public struct DeliveryColumn: Sendable, Hashable, Codable {
   public var name: String
   public var field: String
+  /// The pipeline line that named the column (nil for the default layout): field-policy errors name it.
+  public var line: Int? = nil
 }
 
 /// The configurable CSV delivery profile.
@@ -249,7 +251,7 @@ public struct PipelineConfig: Sendable {
             guard allowedFields.contains(field) else {
               throw item.error("unknown field '\(field)' for \(name)", hint: "fields: \(known.map(\.field).joined(separator: ", "))")
             }
-            return DeliveryColumn(name: field, field: field)
+            return DeliveryColumn(name: field, field: field, line: item.line)
           }
           let pairs = try item.freeMapping()
           guard pairs.count == 1, let (header, fieldNode) = pairs.first else {
@@ -259,7 +261,7 @@ public struct PipelineConfig: Sendable {
           guard allowedFields.contains(field) else {
             throw fieldNode.error("unknown field '\(field)' for \(name)", hint: "fields: \(known.map(\.field).joined(separator: ", "))")
           }
-          return DeliveryColumn(name: header, field: field)
+          return DeliveryColumn(name: header, field: field, line: item.line)
         }
       }
     }

@@ -12,7 +12,7 @@ struct CSVProfile: DeliveryProfile {
 
   var policyColumns: [PolicyColumn] {
     DeliveryKind.allCases.flatMap { kind in
-      columns(kind).map { PolicyColumn(file: kind.rawValue, column: $0.name, kind: kind, field: $0.field) }
+      columns(kind).map { PolicyColumn(file: kind.rawValue, column: $0.name, kind: kind, field: $0.field, line: $0.line) }
     }
   }
 
@@ -35,15 +35,13 @@ struct CSVProfile: DeliveryProfile {
     }
   }
 
+  /// Checks the values `row` actually writes: an update's blank unchanged columns never block it.
   func problem(with record: DeliveryRecord) -> DeliveryProblem? {
     guard config.writer.encoding == .windows1252 else { return nil }
-    for column in columns(record.kind) {
-      let value = record[column.field]
-      if Windows1252.fromString(value) == nil {
-        return DeliveryProblem(
-          field: column.field, value: value, reason: "the value cannot be written in windows-1252 (the delivery file's encoding)",
-          action: "correct the value (`sisdrop correct`), or set delivery.csv.encoding to utf-8 if the SIS import accepts it")
-      }
+    for (column, value) in zip(columns(record.kind), row(record)) where Windows1252.fromString(value) == nil {
+      return .unwritable(record, field: column.field, value: value,
+                         reason: "the value cannot be written in windows-1252 (the delivery file's encoding)",
+                         otherwise: "set delivery.csv.encoding to utf-8 if the SIS import accepts it")
     }
     return nil
   }

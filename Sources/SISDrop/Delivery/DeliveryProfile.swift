@@ -86,6 +86,8 @@ struct PolicyColumn: Sendable, Hashable {
   var column: String
   var kind: DeliveryKind
   var field: String
+  /// The pipeline line that configured the column, when the pipeline did.
+  var line: Int? = nil
 }
 
 /// A file a profile wrote, relative to the output folder (a OneRoster bundle is one folder deep).
@@ -100,6 +102,17 @@ struct DeliveryProblem: Sendable, Hashable {
   var value: String
   var reason: String
   var action: String
+
+  /// A value a profile cannot write: the action is `sisdrop correct` only for a field corrections
+  /// may change (names, birth date... are corrected in the enrollment system), plus `otherwise`.
+  static func unwritable(_ record: DeliveryRecord, field: String, value: String, reason: String, otherwise: String? = nil) -> DeliveryProblem {
+    let schema = record.kind.schema
+    var action = (Corrections.correctable[schema] ?? []).contains(field)
+      ? "correct it with `\(Corrections.command(record.submissionID, schema: schema, seq: record.seq, field: field))`, then `sisdrop-deliver --only \(shellQuote(record.submissionID))`"
+      : "correct it in the enrollment system; the corrected submission comes again with the next export"
+    if let otherwise { action += ", or \(otherwise)" }
+    return DeliveryProblem(field: field, value: value, reason: reason, action: action)
+  }
 }
 
 /// What a profile needs beyond the records: names and times that are the same on every rerun.
@@ -111,6 +124,8 @@ struct DeliveryContext: Sendable {
   var districtName: String
   /// SIS school number → name.
   var schools: [String: String]
+  /// Default id (`stu-<number>`, `con-<id>`) → the id the record was first delivered under (StableIDs).
+  var sourcedIDs: [String: String] = [:]
 }
 
 /// A delivery profile: how records become the files a SIS imports.
@@ -131,7 +146,7 @@ enum DeliveryProfiles {
   static func make(_ config: PipelineConfig) -> DeliveryProfile {
     switch config.delivery.profile {
     case .csv: return CSVProfile(config: config.csvProfile)
-    case .oneroster: return OneRosterProfile(config: config.delivery.oneRoster, attendance: CSVProfile(config: config.csvProfile))
+    case .oneroster: return OneRosterProfile(config: config.delivery.oneRoster, sidecar: CSVProfile(config: config.csvProfile))
     case .xml: return XMLProfile(config: config.csvProfile)
     }
   }
@@ -139,7 +154,10 @@ enum DeliveryProfiles {
   /// The field policy: every column must carry a field Plugin.xml grants (FullAccess, or read for keys).
   ///
   /// - Throws: `SISDropError` 78 naming the column, the file, the table and the field.
-  static func checkPolicy(_ profile: DeliveryProfile, plugin: PluginManifest?, pluginPath: String?, kinds: Set<DeliveryKind>) throws {
+  /// Documents are not checked: their columns name the submission's uploaded files (type, name,
+  /// hash) and the student they belong to, not fields of an SIS table Plugin.xml lists.
+  static func checkPolicy(_ profile: DeliveryProfile, plugin: PluginManifest?, pluginPath: String?, kinds: Set<DeliveryKind>,
+                          pipelinePath: String? = nil) throws {
     guard let plugin else { return }
     for column in profile.policyColumns where kinds.contains(column.kind) {
       if column.kind == .documents || references.contains(column.field) { continue }
@@ -148,7 +166,9 @@ enum DeliveryProfiles {
       let granted = isKey ? plugin.canRead(table: table, field: column.field) : plugin.canWrite(table: table, field: column.field)
       if !granted {
         throw SISDropError.configuration(
-          "delivery column '\(column.column)' of \(column.file) writes \(table).\(column.field), which Plugin.xml does not grant \(isKey ? "access to" : "FullAccess")",
+          "delivery column '\(column.column)' of \(column.file)"
+            + (column.line.map { " (\(pipelinePath ?? "pipeline"):\($0))" } ?? (pipelinePath.map { " (the default layout of \($0))" } ?? ""))
+            + " writes \(table).\(column.field), which Plugin.xml does not grant \(isKey ? "access to" : "FullAccess")",
           at: SourceLocation(path: pluginPath ?? "Plugin.xml"),
           hint: "grant it in Plugin.xml's access_request, or remove the column from the delivery profile in the pipeline config")
       }

@@ -28,10 +28,16 @@ struct DeliveryValidator {
     self.gradeLevels = gradeLevels
   }
 
-  /// Reads the code lists from the batch's SIS snapshot.
+  /// PowerSchool's standard grade levels (-2 pre-K 3 … 12): valid even when no SIS student has one yet.
+  static let standardGradeLevels = Set((-2...12).map(String.init))
+
+  /// Reads the code lists from the batch's SIS snapshot. The SIS export has no grade-level list of
+  /// its own, so the grades its students carry are joined with the standard levels: a school's first
+  /// pre-K class is not refused, and an empty snapshot never turns the check off.
   init(snapshot: Snapshot) throws {
     schools = Set(try snapshot.schools().map(\.number))
-    gradeLevels = Set(try snapshot.database.rows("SELECT DISTINCT grade_level FROM students WHERE grade_level != ''").compactMap { $0[0].string })
+    gradeLevels = DeliveryValidator.standardGradeLevels.union(
+      try snapshot.database.rows("SELECT DISTINCT grade_level FROM students WHERE grade_level != ''").compactMap { $0[0].string })
   }
 
   func problems(_ record: DeliveryRecord) -> [DeliveryProblem] {

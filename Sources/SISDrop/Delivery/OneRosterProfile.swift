@@ -9,12 +9,15 @@ import Foundation
 ///
 /// `sourcedId`s are derived from what does not change between batches: the SIS number when the
 /// SIS has the record, else the enrollment reference (`sub-<submission>-<seq>`), so a record
-/// delivered again carries the same id. In bulk mode `status` and `dateLastModified` are blank;
-/// in delta mode they are `active` and the batch's opening time. The attendance file (not part
-/// of OneRoster 1.1) is written by the CSV profile.
+/// delivered again carries the same id. In delta mode `status` and `dateLastModified` are `active`
+/// and the batch's opening time (bulk is refused for batch delivery: a batch is not the whole roster).
+/// Fields OneRoster 1.1 has no column for (address, state id, the relationship as given) go in
+/// `metadata.*` extension columns at the end of users.csv, as 1.1 allows; documents and attendance
+/// (no OneRoster 1.1 file) are written by the CSV profile beside the bundles. Nothing delivered is dropped.
 struct OneRosterProfile: DeliveryProfile {
   let config: OneRosterConfig
-  let attendance: CSVProfile
+  /// The CSV profile, for the files OneRoster 1.1 has no place for: documents and attendance.
+  let sidecar: CSVProfile
 
   /// The OneRoster 1.1 CSV headers, in the spec's order.
   static let headers: [String: [String]] = [
@@ -23,7 +26,7 @@ struct OneRosterProfile: DeliveryProfile {
     "users.csv": [
       "sourcedId", "status", "dateLastModified", "enabledUser", "orgSourcedIds", "role", "username", "userIds", "givenName",
       "familyName", "middleName", "identifier", "email", "sms", "phone", "agentSourcedIds", "grades", "password",
-    ],
+    ] + OneRosterProfile.userExtensions.map(\.column),
     "demographics.csv": [
       "sourcedId", "status", "dateLastModified", "birthDate", "sex", "americanIndianOrAlaskaNative", "asian",
       "blackOrAfricanAmerican", "nativeHawaiianOrOtherPacificIslander", "white", "demographicRaceTwoOrMoreRaces",
@@ -49,6 +52,11 @@ struct OneRosterProfile: DeliveryProfile {
     "academicSessions", "categories", "classes", "classResources", "courses", "courseResources", "demographics",
     "enrollments", "lineItems", "orgs", "resources", "results", "users",
   ]
+  /// users.csv extension columns (OneRoster 1.1: `metadata.` columns after the spec's): layout field.
+  static let userExtensions: [(column: String, field: String)] = [
+    ("metadata.stateStudentNumber", "State_StudentNumber"), ("metadata.street", "Street"), ("metadata.city", "City"),
+    ("metadata.state", "State"), ("metadata.zip", "Zip"), ("metadata.relationship", "Relationship"),
+  ]
   static let written: Set<String> = ["academicSessions", "classes", "courses", "demographics", "enrollments", "orgs", "users"]
 
   /// OneRoster column → layout field, per record kind (what the field policy checks).
@@ -57,10 +65,14 @@ struct OneRosterProfile: DeliveryProfile {
     ("users.csv", "middleName", "Middle_Name"), ("users.csv", "identifier", "Student_Number"), ("users.csv", "email", "Email"),
     ("users.csv", "phone", "Home_Phone"), ("users.csv", "grades", "Grade_Level"), ("demographics.csv", "birthDate", "DOB"),
     ("demographics.csv", "sex", "Gender"), ("enrollments.csv", "schoolSourcedId", "SchoolID"),
+    ("users.csv", "metadata.stateStudentNumber", "State_StudentNumber"), ("users.csv", "metadata.street", "Street"),
+    ("users.csv", "metadata.city", "City"), ("users.csv", "metadata.state", "State"), ("users.csv", "metadata.zip", "Zip"),
   ]
   static let contactColumns: [(String, String, String)] = [
     ("users.csv", "givenName", "First_Name"), ("users.csv", "familyName", "Last_Name"), ("users.csv", "email", "Email"),
     ("users.csv", "phone", "Phone"), ("users.csv", "role", "Relationship"), ("users.csv", "identifier", "Contact_ID"),
+    ("users.csv", "metadata.relationship", "Relationship"), ("users.csv", "metadata.street", "Street"), ("users.csv", "metadata.city", "City"),
+    ("users.csv", "metadata.state", "State"), ("users.csv", "metadata.zip", "Zip"),
   ]
 
   var policyColumns: [PolicyColumn] {
@@ -75,11 +87,11 @@ struct OneRosterProfile: DeliveryProfile {
         columns.append(PolicyColumn(file: file, column: column, kind: kind, field: field))
       }
     }
-    return columns + attendance.policyColumns.filter { $0.kind == .attendance }
+    return columns + sidecar.policyColumns.filter { $0.kind == .attendance || $0.kind == .documents }
   }
 
   func problem(with record: DeliveryRecord) -> DeliveryProblem? {
-    record.kind == .attendance ? attendance.problem(with: record) : nil
+    record.kind == .attendance || record.kind == .documents ? sidecar.problem(with: record) : nil
   }
 
   // MARK: Stable ids and codes
@@ -141,16 +153,16 @@ struct OneRosterProfile: DeliveryProfile {
         records.filter { $0.kind == .studentsUpdate || $0.kind == .contactsUpdate }, update: true, context: context,
         folder: folder, name: "\(context.prefix)_oneroster_update")
     }
-    if kindSet.contains(.attendance) {
-      written += try attendance.write(records, kinds: [.attendance], context: context, folder: folder)
-    }
+    // OneRoster 1.1 has no file for documents or attendance: the CSV profile writes them.
+    let sidecarKinds = kinds.filter { $0 == .documents || $0 == .attendance }
+    if !sidecarKinds.isEmpty { written += try sidecar.write(records, kinds: sidecarKinds, context: context, folder: folder) }
     return written
   }
 
   private func bundle(_ records: [DeliveryRecord], update: Bool, context: DeliveryContext, folder: String, name: String) throws -> [WrittenFile] {
-    let delta = config.mode == .delta
-    let status = delta ? "active" : ""
-    let modified = delta ? context.batchTime : ""
+    // Delta only (bulk is refused at config time): every row is `active` (or `tobedeleted`) as of the batch's opening.
+    let status = "active"
+    let modified = context.batchTime
     let options = CSVWriterOptions(lineEnding: .crlf)
     /// Whether a field changed (every field of a new record counts as changed).
     func keep(_ record: DeliveryRecord, _ field: String) -> Bool { !update || record.changed.contains(field) }
@@ -159,6 +171,8 @@ struct OneRosterProfile: DeliveryProfile {
     func value(_ record: DeliveryRecord, _ field: String) -> String {
       keep(record, field) ? record[field] : record.current[field] ?? record[field]
     }
+    /// The id a record was first delivered under, when a later batch found it in the SIS.
+    func stable(_ id: String) -> String { context.sourcedIDs[id] ?? id }
 
     var users: [[String]] = []
     var demographics: [[String]] = []
@@ -173,23 +187,23 @@ struct OneRosterProfile: DeliveryProfile {
     var schoolOfRef: [String: String] = [:]
     for student in students { schoolOfRef[student["Student_Ref"]] = student["SchoolID"] }
     for contact in records where contact.kind == .contactsNew || contact.kind == .contactsUpdate {
-      let id = OneRosterProfile.contactID(contact)
+      let id = stable(OneRosterProfile.contactID(contact))
       if contactRecords[id] == nil {
         contactOrder.append(id)
         contactRecords[id] = contact
       }
-      let studentID = OneRosterProfile.studentID(
+      let studentID = stable(OneRosterProfile.studentID(
         DeliveryRecord(kind: .studentsNew, submissionID: contact.submissionID, seq: 0,
-                       fields: ["Student_Number": contact["Student_Number"], "Student_Ref": contact["Student_Ref"]]))
+                       fields: ["Student_Number": contact["Student_Number"], "Student_Ref": contact["Student_Ref"]])))
       agentsOfStudent[contact["Student_Ref"], default: []].append(id)
       studentsOfContact[id, default: []].append(studentID)
     }
     for student in students {
-      let id = OneRosterProfile.studentID(student)
+      let id = stable(OneRosterProfile.studentID(student))
       let school = value(student, "SchoolID")
       if !school.isEmpty { schools.insert(school) }
       // Agents: the SIS contacts the student already has, and the contacts of this bundle.
-      var agents = (student.current["Contact_IDs"] ?? "").split(separator: " ").map { "con-\($0)" }
+      var agents = (student.current["Contact_IDs"] ?? "").split(separator: " ").map { stable("con-\($0)") }
       for agent in agentsOfStudent[student["Student_Ref"]] ?? [] where !agents.contains(agent) { agents.append(agent) }
       users.append([
         id, status, modified, "true", OneRosterProfile.orgID(school), "student", id,
@@ -197,33 +211,38 @@ struct OneRosterProfile: DeliveryProfile {
         value(student, "First_Name"), value(student, "Last_Name"), value(student, "Middle_Name"),
         student["Student_Number"], value(student, "Email"), "", value(student, "Home_Phone"), agents.joined(separator: ","),
         OneRosterProfile.grade(value(student, "Grade_Level")), "",
-      ])
+      ] + OneRosterProfile.userExtensions.map { $0.field == "Relationship" ? "" : value(student, $0.field) })
       if keep(student, "DOB") || keep(student, "Gender") {
         demographics.append(
           [id, status, modified, value(student, "DOB"), OneRosterProfile.sex(value(student, "Gender"))] + Array(repeating: "", count: 11))
       }
       if keep(student, "SchoolID") && !school.isEmpty {
+        // `primary` is left blank: in OneRoster 1.1 it marks a class's primary teacher, not a student.
         // A move between schools (delta): the old enrollment ends, the new one begins.
-        if delta, let old = student.current["SchoolID"], !old.isEmpty, old != school {
+        if let old = student.current["SchoolID"], !old.isEmpty, old != school {
           schools.insert(old)
           enrollments.append([
-            "enr-\(id)-\(old)", "tobedeleted", modified, "homeroom-\(old)", OneRosterProfile.orgID(old), id, "student", "true", "", "",
+            "enr-\(id)-\(old)", "tobedeleted", modified, "homeroom-\(old)", OneRosterProfile.orgID(old), id, "student", "", "", "",
           ])
         }
         enrollments.append([
-          "enr-\(id)-\(school)", status, modified, "homeroom-\(school)", OneRosterProfile.orgID(school), id, "student", "true", "", "",
+          "enr-\(id)-\(school)", status, modified, "homeroom-\(school)", OneRosterProfile.orgID(school), id, "student", "", "", "",
         ])
       }
     }
     for id in contactOrder {
       guard let contact = contactRecords[id] else { continue }
       let school = schoolOfRef[contact["Student_Ref"]] ?? contact["Student_SchoolID"]
+      // Agents: the SIS students the contact already has (a delta row replaces the whole record:
+      // leaving them out would unlink this guardian's other children), and this bundle's students.
+      var agents = (contact.current["Student_Numbers"] ?? "").split(separator: " ").map { stable("stu-\($0)") }
+      for student in studentsOfContact[id] ?? [] where !agents.contains(student) { agents.append(student) }
       users.append([
         id, status, modified, "true", OneRosterProfile.orgID(school), OneRosterProfile.role(value(contact, "Relationship")), id,
         contact["Contact_ID"].isEmpty ? "" : "{SIS:\(contact["Contact_ID"])}", value(contact, "First_Name"), value(contact, "Last_Name"), "",
         contact["Contact_ID"], value(contact, "Email"), "", value(contact, "Phone"),
-        (studentsOfContact[id] ?? []).joined(separator: ","), "", "",
-      ])
+        agents.joined(separator: ","), "", "",
+      ] + OneRosterProfile.userExtensions.map { $0.field == "State_StudentNumber" ? "" : value(contact, $0.field) })
     }
     var orgs: [[String]] = [["org-district", status, modified, context.districtName, "district", "", ""]]
     for school in schools.sorted() {
@@ -247,7 +266,7 @@ struct OneRosterProfile: DeliveryProfile {
     }
     var manifest: [[String]] = [["manifest.version", "1.0"], ["oneroster.version", "1.1"]]
     for file in OneRosterProfile.manifestFiles {
-      manifest.append(["file.\(file)", OneRosterProfile.written.contains(file) ? (delta ? "delta" : "bulk") : "absent"])
+      manifest.append(["file.\(file)", OneRosterProfile.written.contains(file) ? "delta" : "absent"])
     }
     manifest.append(["source.systemName", config.systemName])
     manifest.append(["source.systemCode", context.prefix])

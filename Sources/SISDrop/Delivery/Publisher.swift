@@ -92,7 +92,7 @@ public enum Publisher {
       let target = outbox + "/" + name
       guard FileSystem.exists(target) else {
         throw SISDropError(.dataError, "\(name) is not in the outbox", at: SourceLocation(path: outbox),
-                           hint: "run the deliver stage again to publish it")
+                           hint: "publish it again with `sisdrop-deliver --batch \(batch.split(separator: "-r").first.map(String.init) ?? batch)` (after publication a rerun reproduces the published files and republishes them)")
       }
       let expected = try FileRecord.of(deliverFolder + "/" + name, relativeTo: deliverFolder)
       let found = try SHA256.file(at: target)

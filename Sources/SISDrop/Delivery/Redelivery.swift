@@ -33,6 +33,14 @@ public enum Redelivery {
     return rows.map { ($0[0], $0[1]) }
   }
 
+  /// Publishes every re-delivery whose ready file is not in the outbox yet (a crash or a publish
+  /// error between its rename and its publication).
+  static func publishPending(_ workdir: WorkDir, batch: String, outbox: String) throws {
+    for redelivery in try all(workdir, batch: batch) where !FileSystem.exists(outbox + "/" + Publisher.readyName(redelivery.id)) {
+      _ = try Publisher.publish(batch: redelivery.id, deliverFolder: redelivery.folder, outbox: outbox)
+    }
+  }
+
   /// Checks that the outbox holds every re-delivery's files, byte for byte.
   public static func verify(_ workdir: WorkDir, batch: String, outbox: String) throws -> [FileRecord] {
     try all(workdir, batch: batch).flatMap { try Publisher.verify(batch: $0.id, deliverFolder: $0.folder, outbox: outbox) }
@@ -47,16 +55,25 @@ public enum Redelivery {
     guard batch.state == .open else {
       throw SISDropError(.usage, "batch \(batch.id) is \(batch.state.rawValue): only the open batch re-delivers")
     }
-    if let problem = StageRunner.problem(with: .deliver, workdir: workdir, batch: batch.id) {
+    let config = try workdir.config(for: batch)
+    let outbox = workdir.outbox(config)
+    // A deliver stage stale only because match (a `sisdrop resolve`) or anything upstream ran
+    // again after publication is fine: what was published is fixed, and the decisions read below are current.
+    if let problem = StageRunner.problem(with: .deliver, workdir: workdir, batch: batch.id),
+      !Publication.acceptsStaleDeliver(workdir, batch: batch.id, outbox: outbox)
+    {
       throw SISDropError(.usage, "deliver \(problem)", hint: "run `sisdrop-deliver` for the batch first")
     }
-    let config = try workdir.config(for: batch)
+    // A re-delivery a crash or a publish error left unpublished goes out first.
+    try publishPending(workdir, batch: batch.id, outbox: outbox)
     let profile = try DeliverStage.checkedProfile(config)
     let alreadyDelivered = Set(try delivered(workdir, batch: batch.id).map(\.id))
     let submissions = try JSONLines.read(Submission.self, from: workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl")
     let decisions = try JSONLines.read(SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
     var selected: [Submission] = []
-    for id in ids {
+    // `--only A,A` names A once: a submission is never sent twice (for a new child, two SIS students).
+    var seen = Set<String>()
+    for id in ids where seen.insert(id).inserted {
       if alreadyDelivered.contains(id) {
         throw SISDropError(.usage, "submission \(id) is already delivered in batch \(batch.id)", hint: "a delivered record is never sent twice")
       }
@@ -81,6 +98,15 @@ public enum Redelivery {
           + plan.errors.prefix(5).map { "\($0[0]) \($0[1]) \($0[2]) \($0[3]): \($0[5])" }.joined(separator: "; "),
         hint: plan.errors.first?[6])
     }
+    let result = try send(plan, workdir: workdir, batch: batch, config: config, profile: profile, snapshot: snapshot)
+    _ = try? BatchReport.write(workdir: workdir, batch: batch)
+    log("re-delivery \(result.id): \(plan.delivered.count) submissions delivered, \(Set(plan.errors.map { $0[0] }).count) still in error")
+    return result
+  }
+
+  /// Writes `plan` as the batch's next re-delivery `rK` (staged, fsynced, one rename) and publishes it.
+  static func send(_ plan: DeliverStage.Plan, workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, profile: DeliveryProfile,
+                   snapshot: Snapshot) throws -> Result {
     let base = folder(workdir, batch: batch.id)
     try FileSystem.makeDirectory(base)
     let number = (try all(workdir, batch: batch.id).count) + 1
@@ -90,7 +116,7 @@ public enum Redelivery {
     try FileSystem.removeTree(temporary)
     try FileSystem.makeDirectory(temporary)
     do {
-      let context = try DeliverStage.makeContext(workdir, batch: batch, config: config, prefix: id, snapshot: snapshot)
+      let context = try DeliverStage.makeContext(workdir, batch: batch, config: config, prefix: id, snapshot: snapshot, records: plan.records)
       _ = try DeliverStage.write(plan, profile: profile, context: context, folder: temporary)
       try FileSystem.syncTree(temporary)
       try FileSystem.rename(temporary, to: final)
@@ -99,9 +125,10 @@ public enum Redelivery {
       try? FileSystem.removeTree(temporary)
       throw error
     }
+    // Once renamed, rK counts as delivered (its ids too): if publishing fails here, publishPending
+    // (next `--only`, deliver rerun or close) publishes it.
+    try StableIDs.record(plan.records, batch: batch.id, state: workdir.state)
     _ = try Publisher.publish(batch: id, deliverFolder: final, outbox: workdir.outbox(config))
-    _ = try? BatchReport.write(workdir: workdir, batch: batch)
-    log("re-delivery \(id): \(plan.delivered.count) submissions delivered, \(Set(plan.errors.map { $0[0] }).count) still in error")
     return Result(id: id, folder: final, delivered: plan.delivered.map { $0[0] }, errors: plan.errors)
   }
 }

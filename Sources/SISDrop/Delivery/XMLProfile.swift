@@ -76,15 +76,22 @@ struct XMLProfile: DeliveryProfile {
 
   var policyColumns: [PolicyColumn] {
     DeliveryKind.allCases.flatMap { kind in
-      fields(kind).map { PolicyColumn(file: kind.rawValue, column: $0, kind: kind, field: $0) }
+      fields(kind).map { field in
+        PolicyColumn(file: kind.rawValue, column: field, kind: kind, field: field,
+                     line: (config.files[kind.rawValue] ?? []).first { $0.field == field }?.line)
+      }
     }
   }
 
+  /// Whether a record's element carries `field` (an update: its keys, references and changed fields only).
+  static func writes(_ record: DeliveryRecord, _ field: String) -> Bool {
+    !record.kind.isUpdate || record.changed.contains(field) || record.kind.keys.contains(field) || DeliveryProfiles.references.contains(field)
+  }
+
+  /// Checks the values the element actually carries.
   func problem(with record: DeliveryRecord) -> DeliveryProblem? {
-    for field in fields(record.kind) where !XMLDocumentWriter.isXMLText(record[field]) {
-      return DeliveryProblem(
-        field: field, value: record[field], reason: "the value holds control characters XML cannot carry",
-        action: "correct the value (`sisdrop correct`)")
+    for field in fields(record.kind) where XMLProfile.writes(record, field) && !XMLDocumentWriter.isXMLText(record[field]) {
+      return .unwritable(record, field: field, value: record[field], reason: "the value holds control characters XML cannot carry")
     }
     return nil
   }
@@ -97,10 +104,9 @@ struct XMLProfile: DeliveryProfile {
       try writer.start(kind.rawValue, attributes: [("batch", context.prefix)])
       var rows = 0
       for record in records where record.kind == kind {
-        let changed = Set(record.changed)
         try writer.start(kind.element)
         for field in fields(kind) {
-          if kind.isUpdate && !changed.contains(field) && !kind.keys.contains(field) && !DeliveryProfiles.references.contains(field) { continue }
+          if !XMLProfile.writes(record, field) { continue }
           try writer.element(field, record[field])
         }
         try writer.end()

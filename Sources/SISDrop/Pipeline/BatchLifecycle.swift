@@ -159,7 +159,9 @@ public enum BatchLifecycle {
       throw SISDropError(.usage, "batch \(batch.id) is already \(batch.state.rawValue)")
     }
     for stage in Stage.allCases {
-      if let problem = StageRunner.problem(with: stage, workdir: workdir, batch: batch.id) {
+      if let problem = StageRunner.problem(with: stage, workdir: workdir, batch: batch.id),
+        try !(stage == .deliver && Publication.acceptsStaleDeliver(workdir, batch: batch.id, outbox: workdir.outbox(workdir.config(for: batch))))
+      {
         throw SISDropError(
           .dataError, "cannot close batch \(batch.id): \(stage.rawValue) \(problem)",
           at: SourceLocation(path: workdir.stageFolder(batch.id, stage)),
@@ -171,6 +173,8 @@ public enum BatchLifecycle {
     let config = try workdir.config(for: batch)
     let folder = workdir.batchFolder(batch.id)
     let deliver = workdir.stageFolder(batch.id, .deliver)
+    try Publication.finish(workdir, batch: batch.id, outbox: workdir.outbox(config))
+    try Redelivery.publishPending(workdir, batch: batch.id, outbox: workdir.outbox(config))
     // The outbox must hold exactly what deliver published.
     let published = try Publisher.verify(batch: batch.id, deliverFolder: deliver, outbox: workdir.outbox(config))
       + Redelivery.verify(workdir, batch: batch.id, outbox: workdir.outbox(config))
@@ -211,8 +215,8 @@ public enum BatchLifecycle {
   public static func cancel(workdir: WorkDir, batch: BatchRecord) throws -> CloseResult {
     guard batch.state == .open else { throw SISDropError(.usage, "batch \(batch.id) is already \(batch.state.rawValue)") }
     let config = try workdir.config(for: batch)
-    let ready = workdir.outbox(config) + "/" + Publisher.readyName(batch.id)
-    if FileSystem.exists(ready) {
+    let readies = [batch.id] + (try Redelivery.all(workdir, batch: batch.id)).map(\.id)
+    if let ready = readies.map({ workdir.outbox(config) + "/" + Publisher.readyName($0) }).first(where: FileSystem.exists) {
       throw SISDropError(
         .usage, "batch \(batch.id)'s delivery files are already in the outbox; cancelling would deliver them again later",
         at: SourceLocation(path: ready),

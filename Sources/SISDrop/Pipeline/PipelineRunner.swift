@@ -102,6 +102,8 @@ public enum PipelineRunner {
     }
     try completePublication(workdir: workdir, batch: batch)  // again in close; here for auto_close false
     let config = try workdir.config(for: batch)
+    // A publication a crash interrupted after deliver's folder was in place is finished now.
+    try Publication.finish(workdir, batch: batch.id, outbox: workdir.outbox(config))
     // The report, also when a run resumes a batch whose deliver stage finished earlier.
     do { try BatchReport.write(workdir: workdir, batch: batch) } catch { log("report.html not written: \(error)") }
     var summary = try summarize(workdir: workdir, batch: batch, opened: opened, ran: ran)

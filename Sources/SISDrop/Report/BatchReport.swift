@@ -32,19 +32,56 @@ public enum BatchReport {
 
   // MARK: Reading the batch
 
-  static func jsonLines(_ path: String) -> [[String: Any]] {
-    guard let bytes = try? FileSystem.readFile(path) else { return [] }
-    return bytes.split(separator: 0x0A).compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+  /// Files the page could not read, with why: shown at the top, never taken for "nothing".
+  final class Unreadable {
+    var problems: [(path: String, reason: String)] = []
+    func contains(_ path: String) -> Bool { problems.contains { $0.path == path } }
   }
 
-  static func table(_ path: String) -> [[String]] { (try? BatchLifecycle.readTable(path)) ?? [] }
+  /// A stage file's JSON lines; a missing file is fine only while its stage folder does not exist (not run yet).
+  static func jsonLines(_ path: String, _ unreadable: Unreadable) -> [[String: Any]] {
+    guard FileSystem.exists(path) else {
+      if FileSystem.isDirectory((path as NSString).deletingLastPathComponent) { unreadable.problems.append((path, "missing")) }
+      return []
+    }
+    do {
+      var objects: [[String: Any]] = []
+      for (index, line) in try FileSystem.readFile(path).split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
+          unreadable.problems.append((path, "line \(index + 1) is not a JSON object"))
+          continue
+        }
+        objects.append(object)
+      }
+      return objects
+    } catch {
+      unreadable.problems.append((path, "\(error)"))
+      return []
+    }
+  }
+
+  static func table(_ path: String, _ unreadable: Unreadable) -> [[String]] {
+    guard FileSystem.exists(path) else {
+      if FileSystem.isDirectory((path as NSString).deletingLastPathComponent) { unreadable.problems.append((path, "missing")) }
+      return []
+    }
+    do { return try BatchLifecycle.readTable(path) } catch {
+      unreadable.problems.append((path, "\(error)"))
+      return []
+    }
+  }
 
   static func render(workdir: WorkDir, batch: BatchRecord) throws -> String {
+    let unreadable = Unreadable()
+    func jsonLines(_ path: String) -> [[String: Any]] { BatchReport.jsonLines(path, unreadable) }
+    func table(_ path: String) -> [[String]] { BatchReport.table(path, unreadable) }
     let config = try? workdir.config(for: batch)
     var counts: [String: Int] = [:]
-    for stage in Stage.allCases {
-      if let report = try? StageReport.load(workdir.stageFolder(batch.id, stage)) {
-        for (key, value) in report.counts { counts["\(stage.rawValue).\(key)"] = value }
+    for stage in Stage.allCases where FileSystem.isDirectory(workdir.stageFolder(batch.id, stage)) {
+      do {
+        for (key, value) in try StageReport.load(workdir.stageFolder(batch.id, stage)).counts { counts["\(stage.rawValue).\(key)"] = value }
+      } catch {
+        unreadable.problems.append((workdir.stageFolder(batch.id, stage) + "/stage.json", "\(error)"))
       }
     }
     var submissions: [String: [String: Any]] = [:]
@@ -71,6 +108,14 @@ public enum BatchReport {
     page.line("<h1>Batch \(escape(batch.id)) <small>\(escape(config?.districtName ?? ""))</small></h1>")
     page.line("<p class=\"meta\">state: <b>\(escape(batch.state.rawValue))</b> · opened \(escape(batch.openedAt))"
       + (batch.closedAt.map { " · closed \(escape($0))" } ?? "") + " · selection \(escape(batch.selection.description))</p>")
+
+    if !unreadable.problems.isEmpty {
+      page.line("<div class=\"unreadable\"><b>Could not read \(unreadable.problems.count) file(s): what this page shows is incomplete.</b><ul>")
+      for problem in unreadable.problems {
+        page.line("<li><code>\(escape(relativePath(problem.path, to: workdir.batchFolder(batch.id))))</code>: \(escape(problem.reason))</li>")
+      }
+      page.line("</ul></div>")
+    }
 
     // Counts per outcome.
     page.line("<h2>Counts</h2><table class=\"counts\"><tbody>")
@@ -103,7 +148,8 @@ public enum BatchReport {
         let outcome = detail["outcome"] as? String ?? ""
         let fields = students.first { ($0["seq"] as? Int) == seq }?["fields"] as? [String: String] ?? [:]
         switch outcome {
-        case "potential": review.append(reviewCard(id: id, seq: seq, fields: fields, decision: detail, snapshot: snapshot))
+        case "potential":
+          review.append(reviewCard(id: id, seq: seq, fields: fields, decision: detail, snapshot: snapshot, siblings: students.count > 1))
         case "matched":
           matched.append(matchedCard(id: id, seq: seq, decision: detail, differences: student["differences"] as? [[String: Any]] ?? [],
                                      delivered: delivered.contains(id)))
@@ -112,13 +158,16 @@ public enum BatchReport {
       }
     }
     page.line("<h2><span class=\"orb yellow\"></span>Review queue: \(review.count) potential match\(review.count == 1 ? "" : "es")</h2>")
-    if review.isEmpty { page.line("<p>Nothing to review.</p>") }
+    let decisionsPath = workdir.stageFolder(batch.id, .match) + "/decisions.jsonl"
+    if review.isEmpty { page.line(unreadable.contains(decisionsPath) ? "<p>Unknown: decisions.jsonl could not be read (see above).</p>" : "<p>Nothing to review.</p>") }
     page.line("<p class=\"hint\">A submission with any unresolved potential match is held back and stays pending. Fields that differ from the submission are <mark>yellow</mark>.</p>")
     for card in review { page.line(card) }
 
     // Errors with what to do.
     page.line("<h2>Errors: \(Set(errors.map { $0[0] }).count) submission(s)</h2>")
-    if errors.isEmpty { page.line("<p>No records in error.</p>") } else {
+    if errors.isEmpty {
+      page.line(unreadable.contains(deliver + "/errors.csv") ? "<p>Unknown: errors.csv could not be read (see above).</p>" : "<p>No records in error.</p>")
+    } else {
       page.line("<p class=\"hint\">These records stay pending; nothing was dropped. Close returns them to pending if they are still in error.</p>")
       page.line("<table class=\"errors\"><thead><tr><th>Submission</th><th>Schema</th><th>Seq</th><th>Field</th><th>Value</th><th>Problem</th><th>What to do</th><th>Found by</th></tr></thead><tbody>")
       for row in errors {
@@ -156,7 +205,7 @@ public enum BatchReport {
     return html + "</div>"
   }
 
-  static func reviewCard(id: String, seq: Int, fields: [String: String], decision: [String: Any], snapshot: Snapshot?) -> String {
+  static func reviewCard(id: String, seq: Int, fields: [String: String], decision: [String: Any], snapshot: Snapshot?, siblings: Bool) -> String {
     let candidates = decision["candidates"] as? [[String: Any]] ?? []
     var html = "<section class=\"card potential\" id=\"review-\(escape(id))-\(seq)\">"
     html += "<h3><span class=\"orb yellow\"></span>\(escape(id)) · student \(seq)</h3>" + explanation(decision)
@@ -187,16 +236,18 @@ public enum BatchReport {
     }
     html += "</tr></tbody></table><div class=\"commands\"><b>Resolve with one of:</b><pre>"
     for candidate in candidates {
-      html += escape(resolveCommand(id: id, seq: seq, match: candidate["sisID"] as? String)) + "\n"
+      html += escape(resolveCommand(id: id, seq: seq, match: candidate["sisID"] as? String, siblings: siblings)) + "\n"
     }
-    html += escape(resolveCommand(id: id, seq: seq, match: nil)) + "</pre></div></section>"
+    html += escape(resolveCommand(id: id, seq: seq, match: nil, siblings: siblings)) + "</pre></div></section>"
     return html
   }
 
-  static func resolveCommand(id: String, seq: Int, match: String?) -> String {
+  /// The match branch's `sisdrop resolve SUBMISSION --match SIS_ID | --no-match [--student N]`;
+  /// `--student` whenever the submission has siblings, so the command never depends on which is still open.
+  static func resolveCommand(id: String, seq: Int, match: String?, siblings: Bool = true) -> String {
     var command = "sisdrop resolve \(shellQuote(id))"
     command += match.map { " --match \(shellQuote($0))" } ?? " --no-match"
-    if seq != 1 { command += " --seq \(seq)" }
+    if siblings { command += " --student \(seq)" }
     return command
   }
 
@@ -210,6 +261,14 @@ public enum BatchReport {
         html += "<tr><th>\(escape(difference["field"] as? String ?? ""))</th><td class=\"diff\">\(escape(difference["enrollment"] as? String ?? ""))</td><td>\(escape(difference["sis"] as? String ?? ""))</td></tr>"
       }
       html += "</tbody></table>"
+      if !delivered {
+        // The seed's green arrow: keep the SIS value, the update leaves the field out.
+        html += "<div class=\"commands\"><b>Keep the SIS value of a field with:</b><pre>"
+        for difference in differences {
+          html += escape("sisdrop keep-sis \(shellQuote(id)) \(shellQuote(difference["field"] as? String ?? ""))") + "\n"
+        }
+        html += "</pre></div>"
+      }
     }
     return html + "</section>"
   }
@@ -262,6 +321,7 @@ public enum BatchReport {
   }
 
   static let css = """
+    .unreadable{border:2px solid #c62828;background:#fdecea;padding:.4em 1em;border-radius:6px}
     body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#222;max-width:1200px}
     h1 small{font-weight:normal;color:#666}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
     .meta,.hint{color:#555}table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}

@@ -26,19 +26,24 @@ public enum DeliverStage {
     let config = context.config
     let profile = try checkedProfile(config)
     let batch = context.batch.id
+    let outbox = context.workdir.outbox(config)
     let submissions = try JSONLines.read(Submission.self, from: context.folder(of: .normalize) + "/submissions.jsonl")
     let decisions = try JSONLines.read(SubmissionDecision.self, from: context.folder(of: .match) + "/decisions.jsonl")
     let snapshot = try Snapshot(path: try snapshotPath(context.workdir, batch: batch))
-    var corrections = try context.workdir.state.corrections()
-    // Once the batch is in the outbox, a rerun reproduces what was published: corrections made
-    // since go out through `sisdrop-deliver --only` under their own name, never over a published file.
-    if FileSystem.exists(context.workdir.outbox(config) + "/" + Publisher.readyName(batch)),
-      let published = try? StageReport.load(context.folder(of: .deliver))
-    {
-      corrections = corrections.filter { $0.createdAt < published.finishedAt }
+    let corrections = try context.workdir.state.corrections()
+    // Once the batch is in the outbox its delivery is fixed: this attempt reproduces it, and what
+    // has become deliverable since (resolved, corrected) goes out as the next re-delivery.
+    let publication = try Publication.load(context.workdir, batch: batch, outbox: outbox)
+    var alreadyDelivered = Set<String>()
+    if let publication {
+      try Publication.reproduce(publication.folder, batch: batch, into: context.output)
+      alreadyDelivered = Set(try BatchLifecycle.readTable(publication.folder + "/delivered.csv").map { $0[0] })
+      for redelivery in try Redelivery.all(context.workdir, batch: batch) {
+        alreadyDelivered.formUnion(try BatchLifecycle.readTable(redelivery.folder + "/delivered.csv").map { $0[0] })
+      }
     }
 
-    var plan = try makePlan(submissions, decisions: decisions, corrections: corrections,
+    var plan = try makePlan(submissions.filter { !alreadyDelivered.contains($0.id) }, decisions: decisions, corrections: corrections,
                             validator: try DeliveryValidator(snapshot: snapshot), profile: profile, matchFolder: context.folder(of: .match),
                             current: { try currentValues($0, snapshot: snapshot) })
     for stage in [Stage.parse, .normalize] {
@@ -47,38 +52,82 @@ public enum DeliverStage {
         plan.errors.append(Array(row[0..<7]) + [stage.rawValue] + Array(row[7..<9]))
       }
     }
-    let deliveryContext = try makeContext(context.workdir, batch: context.batch, config: config, prefix: batch, snapshot: snapshot)
+    let workdir = context.workdir
+    let record = context.batch
+    if let publication {
+      try continuePublished(publication, plan: plan, context: context, profile: profile, snapshot: snapshot)
+      return
+    }
+
+    let deliveryContext = try makeContext(context.workdir, batch: context.batch, config: config, prefix: batch, snapshot: snapshot, records: plan.records)
     let counts = try write(plan, profile: profile, context: deliveryContext, folder: context.output)
     context.counts.merge(counts) { $1 }
     context.counts["delivered_submissions"] = plan.delivered.count
     context.counts["held_submissions"] = Set(plan.held.map { $0[0] }).count
     context.counts["error_submissions"] = Set(plan.errors.map { $0[0] }).count
     if !corrections.isEmpty { context.notes.append("corrections applied from state.sqlite: \(corrections.count)") }
-
-    let outbox = context.workdir.outbox(config)
-    // A published delivery is never overwritten: refuse now, before this attempt replaces the folder.
-    let published = outbox + "/" + Publisher.readyName(batch)
-    if FileSystem.exists(published), try SHA256.file(at: published).sha256 != SHA256.file(at: context.outputPath(Publisher.readyName(batch))).sha256 {
-      throw SISDropError(
-        .cannotCreate, "batch \(batch) is already in the outbox with other content", at: SourceLocation(path: published),
-        hint: "deliver corrected records with `sisdrop-deliver --only IDS` (a re-delivery under its own name); the published files stay as they are")
-    }
-    let workdir = context.workdir
-    let record = context.batch
     context.afterPublish.append { folder in
       _ = try Publisher.publish(batch: batch, deliverFolder: folder, outbox: outbox)
+      // Recorded once the outbox holds it; a crash before this is recorded by the next rerun (Publication.load).
+      try Publication.record(workdir, batch: batch, from: folder, attempt: try StageReport.load(folder).attempt)
+      try StableIDs.record(plan.records, batch: batch, state: workdir.state)
       _ = try BatchReport.write(workdir: workdir, batch: record)
     }
     context.log("deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error")
   }
 
+  /// A deliver attempt after publication: the published files are already copied into the output;
+  /// held.csv and errors.csv say what is still open, and what has become deliverable since goes out
+  /// (after this attempt's folder is in place) as the next re-delivery.
+  static func continuePublished(_ publication: (record: Publication.Record, folder: String), plan: Plan, context: StageContext,
+                                profile: DeliveryProfile, snapshot: Snapshot) throws {
+    let config = context.config
+    let batch = context.batch.id
+    let outbox = context.workdir.outbox(config)
+    let workdir = context.workdir
+    let record = context.batch
+    try writeTable(context.outputPath("errors.csv"), header: errorsHeader, rows: sortedErrors(plan.errors))
+    try writeTable(context.outputPath("held.csv"), header: heldHeader, rows: plan.held)
+    context.counts = (try? StageReport.load(workdir.stageFolder(batch, .deliver)).counts) ?? [:]
+    context.counts["delivered_submissions"] = try BatchLifecycle.readTable(publication.folder + "/delivered.csv").count
+    context.counts["held_submissions"] = Set(plan.held.map { $0[0] }).count
+    context.counts["error_submissions"] = Set(plan.errors.map { $0[0] }).count
+    context.notes.append("published at \(publication.record.publishedAt) (attempt \(publication.record.attempt)): reproduced unchanged")
+    let again = Plan(records: plan.records, held: [], delivered: plan.delivered, errors: [])
+    if !again.delivered.isEmpty {
+      context.notes.append("newly deliverable since publication: \(again.delivered.count), sent as a re-delivery")
+    }
+    let log = context.log
+    context.afterPublish.append { _ in
+      _ = try Publisher.publish(batch: batch, deliverFolder: publication.folder, outbox: outbox)
+      try Redelivery.publishPending(workdir, batch: batch, outbox: outbox)
+      if !again.delivered.isEmpty {
+        let result = try Redelivery.send(again, workdir: workdir, batch: record, config: config, profile: profile, snapshot: snapshot)
+        log("re-delivery \(result.id): \(result.delivered.count) submissions newly deliverable since publication")
+      }
+      _ = try BatchReport.write(workdir: workdir, batch: record)
+    }
+    context.log("deliver: batch \(batch) was published at \(publication.record.publishedAt); reproduced it, \(again.delivered.count) newly deliverable, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error")
+  }
+
+  static func sortedErrors(_ errors: [[String]]) -> [[String]] {
+    errors.sorted { ($0[0], Int($0[2]) ?? 0, $0[3]) < ($1[0], Int($1[2]) ?? 0, $1[3]) }
+  }
+
   /// The pipeline's profile, checked against Plugin.xml's field policy.
   ///
   /// - Throws: `SISDropError` 78 naming the column, table and field that is not granted.
+  /// - Throws: `SISDropError` 78 also when the pipeline names no Plugin.xml: without it nothing
+  ///   says which SIS fields sisdrop may write, so nothing is delivered.
   static func checkedProfile(_ config: PipelineConfig, kinds: [DeliveryKind] = DeliveryKind.batchKinds) throws -> DeliveryProfile {
-    let plugin = try config.pluginPath.map { try PluginManifest.load(path: $0) }
+    guard let pluginPath = config.pluginPath else {
+      throw SISDropError.configuration(
+        "the pipeline names no Plugin.xml: its access_request is the field policy that decides which SIS fields may be delivered",
+        at: SourceLocation(path: config.path), hint: "set `plugin:` to the district's Plugin.xml")
+    }
+    let plugin = try PluginManifest.load(path: pluginPath)
     let profile = DeliveryProfiles.make(config)
-    try DeliveryProfiles.checkPolicy(profile, plugin: plugin, pluginPath: config.pluginPath, kinds: Set(kinds))
+    try DeliveryProfiles.checkPolicy(profile, plugin: plugin, pluginPath: pluginPath, kinds: Set(kinds), pipelinePath: config.path)
     return profile
   }
 
@@ -91,17 +140,26 @@ public enum DeliverStage {
     return workdir.root + "/" + reference.path
   }
 
-  static func makeContext(_ workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, prefix: String, snapshot: Snapshot) throws -> DeliveryContext {
+  static func makeContext(_ workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, prefix: String, snapshot: Snapshot,
+                          records: [DeliveryRecord]) throws -> DeliveryContext {
     var schools: [String: String] = [:]
     for school in try snapshot.schools() { schools[school.number] = school.name }
-    return DeliveryContext(prefix: prefix, batchTime: batch.openedAt, districtName: config.districtName, schools: schools)
+    return DeliveryContext(prefix: prefix, batchTime: batch.openedAt, districtName: config.districtName, schools: schools,
+                           sourcedIDs: try StableIDs.resolve(records, state: workdir.state))
   }
 
   /// Turns decided submissions into delivery records, holds and errors.
   static func makePlan(_ submissions: [Submission], decisions: [SubmissionDecision], corrections: [Correction],
                        validator: DeliveryValidator, profile: DeliveryProfile, matchFolder: String,
                        current: (DeliveryRecord) throws -> [String: String] = { _ in [:] }) throws -> Plan {
-    let byID = Dictionary(decisions.map { ($0.submissionID, $0) }, uniquingKeysWith: { first, _ in first })
+    var byID: [String: SubmissionDecision] = [:]
+    for decision in decisions {
+      // Two decisions for one submission: which one is right is not for delivery to guess.
+      guard byID.updateValue(decision, forKey: decision.submissionID) == nil else {
+        throw SISDropError.dataError("submission \(decision.submissionID) has two match decisions",
+                                     at: SourceLocation(path: matchFolder + "/decisions.jsonl"), hint: "rerun the match stage")
+      }
+    }
     var plan = Plan()
     for original in submissions {
       guard let decision = byID[original.id] else {
@@ -110,16 +168,21 @@ public enum DeliverStage {
       }
       if decision.needsReview {
         for student in decision.students where student.decision.outcome == .potential {
-          let seq = student.seq == 1 ? "" : " --seq \(student.seq)"
+          let siblings = original.students.count > 1
+          let match = BatchReport.resolveCommand(id: original.id, seq: student.seq, match: "SIS_ID", siblings: siblings)
+          let noMatch = BatchReport.resolveCommand(id: original.id, seq: student.seq, match: nil, siblings: siblings)
           plan.held.append([
             original.id, String(student.seq), student.decision.candidates.map(\.sisID).joined(separator: " "),
-            "potential match: resolve it with `sisdrop resolve \(shellQuote(original.id)) --match SIS_ID\(seq)` (one of the candidates) or `sisdrop resolve \(shellQuote(original.id)) --no-match\(seq)`; it stays pending until then",
+            "potential match: resolve it with `\(match)` (one of the candidates) or `\(noMatch)`, then run `sisdrop run` (or `sisdrop-deliver`); it stays pending until then",
           ])
         }
         continue
       }
       let submission = Corrections.apply(corrections, to: original)
-      var records = records(of: submission, decision: decision)
+      // A corrected field goes out even when it was not a difference the match found.
+      let corrected = corrections.filter { $0.submissionID == original.id && $0.version == (original.contentHash ?? "") }
+      var records = try records(of: submission, decision: decision, matchFolder: matchFolder,
+                                corrected: corrected.map { ($0.schema, $0.seq, $0.field) })
       for index in records.indices where records[index].kind.isUpdate { records[index].current = try current(records[index]) }
       var errors: [[String]] = []
       for record in records {
@@ -151,7 +214,19 @@ public enum DeliverStage {
       values["Contact_IDs"] = try snapshot.contacts(ofStudent: student.id).map(\.id).joined(separator: " ")
       return values
     case .contactsUpdate:
-      return try snapshot.contacts(ofStudent: record["Student_Number"]).first { $0.id == record["Contact_ID"] }?.fields ?? [:]
+      // The contact's SIS values (from any student it belongs to) and every SIS student it is linked to.
+      let numbers = try snapshot.database.rows(
+        "SELECT DISTINCT student_number FROM contacts WHERE contact_id = ? AND student_number != '' ORDER BY student_number",
+        [.text(record["Contact_ID"])]).compactMap { $0[0].string }
+      var values: [String: String] = [:]
+      for number in numbers {
+        if let contact = try snapshot.contacts(ofStudent: number).first(where: { $0.id == record["Contact_ID"] }) {
+          values = contact.fields
+          break
+        }
+      }
+      values["Student_Numbers"] = numbers.joined(separator: " ")
+      return values
     default:
       return [:]
     }
@@ -159,31 +234,53 @@ public enum DeliverStage {
 
   /// A submission's delivery records: students new or updated, contacts new or updated (one per
   /// student they belong to: siblings share guardians), documents.
-  static func records(of submission: Submission, decision: SubmissionDecision) -> [DeliveryRecord] {
+  ///
+  /// - Throws: `SISDropError` 65 naming decisions.jsonl when a student or contact has no decision
+  ///   or two (decisions are looked up by seq, never by position: a sibling's number must not land on another child).
+  static func records(of submission: Submission, decision: SubmissionDecision, matchFolder: String = "30-match",
+                      corrected: [(schema: String, seq: Int, field: String)] = []) throws -> [DeliveryRecord] {
+    /// What an update changes: the match's differences and every corrected field.
+    func changes(_ differences: [FieldDifference], _ schema: String, _ seq: Int) -> [String] {
+      var fields = differences.map(\.field)
+      for c in corrected where c.schema == schema && c.seq == seq && !fields.contains(c.field) { fields.append(c.field) }
+      return fields
+    }
+    func decided<T>(_ decisions: [T], _ seq: Int, _ schema: String, _ seqOf: (T) -> Int) throws -> T {
+      let found = decisions.filter { seqOf($0) == seq }
+      guard found.count == 1, let only = found.first else {
+        throw SISDropError.dataError(
+          "submission \(submission.id) \(schema) \(seq) has \(found.isEmpty ? "no" : "\(found.count)") match decisions",
+          at: SourceLocation(path: matchFolder + "/decisions.jsonl"), hint: "rerun the match stage")
+      }
+      return only
+    }
     var records: [DeliveryRecord] = []
     var sisNumber: [Int: String] = [:]
     var updates: [DeliveryRecord] = []
-    for (index, student) in submission.students.enumerated() {
-      let studentDecision = decision.students[index]
+    for student in submission.students {
+      let studentDecision = try decided(decision.students, student.seq, "student", \.seq)
       var values = student.fields
       values["Submission_ID"] = submission.id
       values["Student_Ref"] = Submission.studentRef(submission.id, student.seq)
       if studentDecision.decision.outcome == .matched, let id = studentDecision.decision.sisID {
         sisNumber[student.seq] = id
         values["Student_Number"] = id
-        guard !studentDecision.differences.isEmpty else { continue }
-        updates.append(DeliveryRecord(kind: .studentsUpdate, submissionID: submission.id, seq: student.seq, fields: values,
-                                      changed: studentDecision.differences.map(\.field)))
+        let changed = changes(studentDecision.differences, "student", student.seq)
+        guard !changed.isEmpty else { continue }
+        updates.append(DeliveryRecord(kind: .studentsUpdate, submissionID: submission.id, seq: student.seq, fields: values, changed: changed))
       } else {
         records.append(DeliveryRecord(kind: .studentsNew, submissionID: submission.id, seq: student.seq, fields: values))
       }
     }
     records += updates
     for contact in submission.contacts {
-      guard let contactDecision = decision.contacts.first(where: { $0.seq == contact.seq }) else { continue }
+      let contactDecision = try decided(decision.contacts, contact.seq, "contact", \.seq)
       let isUpdate = contactDecision.outcome == .matched
-      if isUpdate && contactDecision.differences.isEmpty { continue }
+      let changed = changes(contactDecision.differences, "contact", contact.seq)
       for student in submission.students {
+        // A matched contact with nothing to change is skipped only for a student the SIS already
+        // has; a new sibling still needs its link to the guardian (key + Student_Ref, nothing changed).
+        if isUpdate && changed.isEmpty && sisNumber[student.seq] != nil { continue }
         var values = contact.fields
         values["Submission_ID"] = submission.id
         values["Student_Ref"] = Submission.studentRef(submission.id, student.seq)
@@ -192,7 +289,7 @@ public enum DeliverStage {
         // The student's school, for profiles that place a contact in a school (OneRoster's orgSourcedIds).
         values["Student_SchoolID"] = student["SchoolID"]
         records.append(DeliveryRecord(kind: isUpdate ? .contactsUpdate : .contactsNew, submissionID: submission.id, seq: contact.seq,
-                                      fields: values, changed: contactDecision.differences.map(\.field)))
+                                      fields: values, changed: isUpdate ? changed : []))
       }
     }
     for document in submission.documents {
@@ -216,8 +313,7 @@ public enum DeliverStage {
       ready.append([file.name, hash, String(size), String(file.rows)])
       counts[file.name.replacingOccurrences(of: context.prefix + "_", with: "")] = file.rows
     }
-    let errors = plan.errors.sorted { ($0[0], Int($0[2]) ?? 0, $0[3]) < ($1[0], Int($1[2]) ?? 0, $1[3]) }
-    try writeTable(folder + "/errors.csv", header: errorsHeader, rows: errors)
+    try writeTable(folder + "/errors.csv", header: errorsHeader, rows: sortedErrors(plan.errors))
     try writeTable(folder + "/held.csv", header: heldHeader, rows: plan.held)
     try writeTable(folder + "/delivered.csv", header: deliveredHeader, rows: plan.delivered)
     try writeTable(folder + "/" + Publisher.readyName(context.prefix), header: ["File", "SHA256", "Size", "Rows"], rows: ready)

@@ -134,15 +134,34 @@ public enum TardyFeed {
     try FileSystem.removeTree(temporary)
     try FileSystem.makeDirectory(temporary + "/input")
     let claimed = temporary + "/input/" + inboxFileName
-    try FileSystem.copyFile(source, to: claimed)
+    // The inbox file is claimed by rename (same filesystem), as `open` claims a batch's files: a
+    // new export dropped under the same name while this run works is a new file, left for the next run.
+    if input == nil {
+      do {
+        try FileSystem.rename(source, to: claimed)
+      } catch let error as FileError where error.code == EXDEV {
+        try FileSystem.copyFile(source, to: claimed)
+        if unlink(source) != 0 { throw FileError.posix(errno, "remove", source) }
+      }
+      try FileSystem.syncDirectory((source as NSString).deletingLastPathComponent)
+    } else {
+      try FileSystem.copyFile(source, to: claimed)
+    }
+    /// A run that fails before its folder is in place gives the claimed file back to the inbox.
+    func giveBack() {
+      if input == nil && !FileSystem.exists(source) { try? FileSystem.rename(claimed, to: source) }
+      try? FileSystem.removeTree(temporary)
+    }
 
     var tardies: [Tardy] = []
     var errors: [[String]] = []
     var duplicates: [[String]] = []
     var seen: [String: Int] = [:]
+    var records: [DeliveryRecord] = []
+    let fileName = "input/" + inboxFileName
+    do {
     let delivered = try workdir.state.deliveredTardies()
     let reader = try CSVTableReader(path: claimed, layout: Layouts.tardies, dialect: CSVDialect())
-    let fileName = "input/" + inboxFileName
     while let record = try reader.next() {
       let line = record.location.line ?? 0
       let row = [fileName, String(line), record[0], record[1], record[2], record[3]]
@@ -168,8 +187,11 @@ public enum TardyFeed {
         fail("Reason", "reason '\(record[3])' is mapped to \(entry.code) but not Active", "set Active to Yes in tardy_codes.csv if it should be sent")
         continue
       }
-      guard let instant = FieldRules.timestamp(record[2], zone: config.timeZone, datePatterns: [.iso, .monthDayYear]) else {
-        fail("Occurred_At", "not a date and time", "fix the row in Raptor's export")
+      let instant: String
+      switch occurred(record[2], zone: config.timeZone) {
+      case .success(let value): instant = value
+      case .failure(let problem):
+        fail("Occurred_At", problem.message, "fix the row in Raptor's export (a date and time, with its UTC offset when the clocks change)")
         continue
       }
       // The ISO text is in the district's zone: its date and time are the district's.
@@ -178,7 +200,8 @@ public enum TardyFeed {
       let tardy = Tardy(studentNumber: student, school: school, date: date, time: time, code: entry.code, reason: entry.reason,
                         occurredAt: instant, line: line)
       let key = deliveredKey(tardy)
-      if let earlier = delivered[key] {
+      // Keys recorded before they were UTC carry the district's offset.
+      if let earlier = delivered[key] ?? delivered["\(student)|\(instant)|\(FieldRules.buildingKey(entry.reason))"] {
         duplicates.append([fileName, String(line), student, instant, entry.reason, earlier])
         continue
       }
@@ -186,15 +209,23 @@ public enum TardyFeed {
         duplicates.append([fileName, String(line), student, instant, entry.reason, "\(run) (line \(first))"])
         continue
       }
-      seen[key] = line
-      tardies.append(tardy)
-    }
-
-    let records = tardies.map { tardy in
-      DeliveryRecord(kind: .attendance, submissionID: "", seq: tardy.line, fields: [
+      let attendance = DeliveryRecord(kind: .attendance, submissionID: "", seq: tardy.line, fields: [
         "Student_Number": tardy.studentNumber, "SchoolID": tardy.school, "Att_Date": tardy.date, "Att_Code": tardy.code,
         "Att_Time": tardy.time, "Att_Comment": "Raptor tardy: \(tardy.reason)",
       ])
+      // A value the delivery file cannot hold (a reason windows-1252 lacks) is this row's error, not the run's.
+      if let problem = profile.problem(with: attendance) {
+        fail(problem.field, problem.reason,
+             "change the reason's text in tardy_codes.csv (Att_Comment carries it), or set delivery.csv.encoding to utf-8 if the SIS import accepts it")
+        continue
+      }
+      seen[key] = line
+      tardies.append(tardy)
+      records.append(attendance)
+    }
+    } catch {
+      giveBack()
+      throw error
     }
     let context = DeliveryContext(prefix: run, batchTime: Clock.now(), districtName: config.districtName, schools: [:])
     var ready: [[String]] = []
@@ -214,12 +245,11 @@ public enum TardyFeed {
       try FileSystem.rename(temporary, to: final)
       try FileSystem.syncDirectory(base)
     } catch {
-      try? FileSystem.removeTree(temporary)
+      giveBack()
       throw error
     }
     _ = try Publisher.publish(batch: run, deliverFolder: final, outbox: workdir.outbox(config))
-    try workdir.state.recordDeliveredTardies(tardies.map { (deliveredKey($0), run) })
-    if input == nil { try? FileSystem.removeTree(source) }
+    try workdir.state.recordDeliveredTardies(tardies.map { (deliveredKey($0), run) }, run: run)
     log("tardies \(run): \(tardies.count) delivered, \(errors.count) in error, \(duplicates.count) already sent")
     return Result(run: run, folder: final, delivered: tardies.count, errors: errors.count, duplicates: duplicates.count, files: files)
   }
@@ -227,8 +257,45 @@ public enum TardyFeed {
   /// The same tardy: same student, same instant, same Raptor reason.
   static func deliveredKey(_ tardy: Tardy) -> String { deliveredKey(tardy.studentNumber, tardy.occurredAt, tardy.reason) }
 
+  /// The instant is keyed in UTC: changing `district.time_zone` never makes a sent tardy new.
   static func deliveredKey(_ student: String, _ occurredAt: String, _ reason: String) -> String {
-    "\(student)|\(occurredAt)|\(FieldRules.buildingKey(reason))"
+    let parse = ISO8601DateFormatter()
+    parse.formatOptions = [.withInternetDateTime]
+    let utc = ISO8601DateFormatter()
+    utc.formatOptions = [.withInternetDateTime]
+    utc.timeZone = TimeZone(identifier: "UTC")
+    let instant = parse.date(from: occurredAt).map { utc.string(from: $0) } ?? occurredAt
+    return "\(student)|\(instant)|\(FieldRules.buildingKey(reason))"
+  }
+
+  struct TimeProblem: Error { var message: String }
+
+  /// When a tardy happened, as ISO 8601 with the district's offset — never guessed: a date with no
+  /// time, or a local time the clocks skip (spring forward) or pass twice (fall back), is an error.
+  static func occurred(_ value: String, zone: TimeZone) -> Swift.Result<String, TimeProblem> {
+    let text = FieldRules.text(value)
+    guard let local = FieldRules.timestamp(text, zone: zone, datePatterns: [.iso, .monthDayYear]) else {
+      return .failure(TimeProblem(message: "not a date and time"))
+    }
+    guard text.contains(":") else { return .failure(TimeProblem(message: "a date without a time of day")) }
+    // The same text read as UTC: the same instant means the text carried its own offset (or Z).
+    guard let utc = TimeZone(identifier: "UTC"), let asUTC = FieldRules.timestamp(text, zone: utc, datePatterns: [.iso, .monthDayYear]) else {
+      return .success(local)
+    }
+    let parse = ISO8601DateFormatter()
+    parse.formatOptions = [.withInternetDateTime]
+    guard let instant = parse.date(from: local), let wall = parse.date(from: asUTC), instant != wall else { return .success(local) }
+    // A local wall time: it must exist once in the district's zone.
+    if local.prefix(19) != asUTC.prefix(19) {
+      return .failure(TimeProblem(message: "\(asUTC.prefix(16).replacingOccurrences(of: "T", with: " ")) does not exist in \(zone.identifier) (the clocks spring forward)"))
+    }
+    let render = ISO8601DateFormatter()
+    render.formatOptions = [.withInternetDateTime]
+    render.timeZone = zone
+    for shift in [-3600.0, 3600.0] where render.string(from: instant.addingTimeInterval(shift)).prefix(19) == local.prefix(19) {
+      return .failure(TimeProblem(message: "\(local.prefix(16).replacingOccurrences(of: "T", with: " ")) happens twice in \(zone.identifier) (the clocks fall back)"))
+    }
+    return .success(local)
   }
 
   public static let deliveredHeader = ["Student_Number", "Occurred_At", "Reason"]
@@ -238,13 +305,13 @@ public enum TardyFeed {
   static func recover(workdir: WorkDir, outbox: String) throws {
     let base = workdir.root + "/tardies"
     guard FileSystem.isDirectory(base) else { return }
-    let recorded = Set(try workdir.state.deliveredTardies().values)
+    let recorded = Set(try workdir.state.deliveredTardies().values).union(try workdir.state.tardyRuns())
     for run in try FileSystem.listDirectory(base).sorted() where !run.hasPrefix(".") && !recorded.contains(run) {
       let folder = base + "/" + run
       guard FileSystem.exists(folder + "/delivered.csv"), FileSystem.exists(folder + "/" + Publisher.readyName(run)) else { continue }
       _ = try Publisher.publish(batch: run, deliverFolder: folder, outbox: outbox)
       let keys = try BatchLifecycle.readTable(folder + "/delivered.csv").map { (deliveredKey($0[0], $0[1], $0[2]), run) }
-      try workdir.state.recordDeliveredTardies(keys)
+      try workdir.state.recordDeliveredTardies(keys, run: run)
     }
   }
 }
@@ -256,6 +323,13 @@ extension StateStore {
         tardy_key TEXT PRIMARY KEY,
         run_id TEXT NOT NULL)
       """)
+    // Every published run, also one that delivered nothing: recovery never publishes it again.
+    try database.execute("CREATE TABLE IF NOT EXISTS tardy_runs(run_id TEXT PRIMARY KEY, recorded_at TEXT NOT NULL)")
+  }
+
+  func tardyRuns() throws -> Set<String> {
+    try ensureTardiesTable()
+    return Set(try database.rows("SELECT run_id FROM tardy_runs").compactMap { $0[0].string })
   }
 
   /// Tardies already delivered: key → the run that delivered it.
@@ -268,9 +342,10 @@ extension StateStore {
     return result
   }
 
-  func recordDeliveredTardies(_ entries: [(key: String, run: String)]) throws {
+  func recordDeliveredTardies(_ entries: [(key: String, run: String)], run: String) throws {
     try ensureTardiesTable()
     try database.inTransaction {
+      try database.execute("INSERT OR IGNORE INTO tardy_runs(run_id, recorded_at) VALUES (?, ?)", [.text(run), .text(Clock.now())])
       let statement = try database.prepare("INSERT OR IGNORE INTO delivered_tardies(tardy_key, run_id) VALUES (?, ?)")
       for entry in entries {
         try statement.bind([.text(entry.key), .text(entry.run)])
