@@ -68,7 +68,9 @@ final class FellegiSunterMatcher: StudentMatcher {
       }
       for (f, l) in pairs where f != 0 && l != 0 {
         let names = BlockKey(2).mix(f).mix(l)
-        for y in query ? [year - 1, year, year + 1] : [year] { keys.append((2, names.mix(UInt32(truncatingIfNeeded: y)).value)) }
+        // The same year only: a year off by one keeps month and day (the birthday pass finds it), and
+        // asking for three years tripled the pairs of common names in a large SIS.
+        keys.append((2, names.mix(UInt32(truncatingIfNeeded: year)).value))
         let birthday = BlockKey(3).mix(f).mix(l)
         keys.append((3, birthday.mix(monthDay).value))
         if query && dayMonth != monthDay { keys.append((3, birthday.mix(dayMonth).value)) }
@@ -426,13 +428,14 @@ extension Snapshot {
     let statement = try database.prepare("SELECT student_number, first_key, last_key, phone FROM contacts")
     try statement.forEachRow { row in
       let id = row.string(0)
-      let guardian = PersonRecord.Guardian(
-        first: Comparators.foldLetters(row.string(1)), last: Comparators.foldLetters(row.string(2)), phone: PersonRecord.digits(row.string(3)))
+      let wanted = students.contains(id)
+      guard wanted || !names.isEmpty else { return }
+      let first = Comparators.foldLetters(row.string(1)), last = Comparators.foldLetters(row.string(2))
       if !names.isEmpty {
-        let key = FellegiSunterMatcher.guardianKey(guardian)
+        let key = BlockKey(7).mix(first).mix(last).value
         if names[key] != nil { hits[key, default: []].append(id) }
       }
-      if students.contains(id) { result[id, default: []].append(guardian) }
+      if wanted { result[id, default: []].append(PersonRecord.Guardian(first: first, last: last, phone: PersonRecord.digits(row.string(3)))) }
     }
     return (result, hits)
   }
