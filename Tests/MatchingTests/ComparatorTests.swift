@@ -56,6 +56,16 @@ import Testing
     #expect(Comparators.birthDateLevel("", "2016-08-21") == -1)
   }
 
+  @Test func streetKeysAndPhoneDigits() {
+    #expect(Comparators.streetKey("1284 Monroe St") == "1284 monroe")
+    #expect(Comparators.streetKey("1284  MONROE ST.") == "1284 monroe")
+    #expect(Comparators.streetKey("Rural Route 5") == "rural")
+    #expect(Comparators.streetKey("12 O'Neill Ave") == Comparators.streetKey("12 ONeill Ave"))
+    #expect(Comparators.streetKey("12 Ñandú Way") == "12 nandu")  // the Unicode path folds the same way
+    #expect(PersonRecord.digits("217-555-0101 x12") == "2175550101")
+    #expect(Comparators.foldLetters("đặng") == "đặng".replacingOccurrences(of: "đ", with: "d"))
+  }
+
   @Test func swappedNamesAreComparedTheOtherWayRound() {
     var a = PersonRecord(id: "S-1/1")
     a.first = "nguyen"; a.last = "linh"; a.dob = "2015-03-04"

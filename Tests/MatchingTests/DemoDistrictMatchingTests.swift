@@ -17,17 +17,31 @@ import _SISDropTestSupport
     }
   }
 
+  /// Runs the demo district with the fellegi-sunter matcher; returns the 30-match folder.
+  func runDemo(_ root: String) throws -> String {
+    var text = try readText(Checkout.pipeline("demo"))
+    text = text.replacingOccurrences(of: "../Fixtures", with: Checkout.root + "/Fixtures")
+    text = text.replacingOccurrences(of: "method: placeholder", with: "method: fellegi-sunter")
+    let pipeline = try writeFile(root + "/pipeline.yaml", text)
+    let config = try PipelineConfig.load(path: pipeline)
+    let workdir = try WorkDir(root: root + "/w")
+    try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: false)
+    let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+    return workdir.stageFolder(summary.batch, .match)
+  }
+
+  @Test func theSameInputsGiveByteIdenticalMatchOutputs() throws {
+    try withTemporaryFolder { root in
+      let first = try folderContents(try runDemo(root + "/a"))
+      let second = try folderContents(try runDemo(root + "/b"))
+      #expect(first.keys.sorted() == ["decisions.jsonl", "diffs.csv", "matcher.json", "resolutions.csv", "review.csv"])
+      #expect(first == second)
+    }
+  }
+
   @Test func theProbabilisticMatcherNeverMatchesWronglyAndFindsEveryReturningChild() throws {
     try withTemporaryFolder { root in
-      var text = try readText(Checkout.pipeline("demo"))
-      text = text.replacingOccurrences(of: "../Fixtures", with: Checkout.root + "/Fixtures")
-      text = text.replacingOccurrences(of: "method: placeholder", with: "method: fellegi-sunter")
-      let pipeline = try writeFile(root + "/pipeline.yaml", text)
-      let config = try PipelineConfig.load(path: pipeline)
-      let workdir = try WorkDir(root: root + "/w")
-      try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: false)
-      let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
-      let folder = workdir.stageFolder(summary.batch, .match)
+      let folder = try runDemo(root)
       var decided: [String: MatchDecision] = [:]
       for line in try readText(folder + "/decisions.jsonl").split(separator: "\n") {
         let submission = try JSONDecoder().decode(SubmissionDecision.self, from: Data(line.utf8))

@@ -14,7 +14,8 @@ import Testing
     var model = FellegiSunterModel(u: MatchField.allCases.map(\.priorU))
     model.estimateM(patterns, excluding: [])
     model.estimateLambda(patterns)
-    #expect(abs(model.lambda - 0.1) < 0.01)
+    // λ from the deterministic rule: 100 sure pairs of 1,000, scaled for the rule's recall (0.8).
+    #expect(abs(model.lambda - 0.125) < 1e-9)
     // m(exact birth date) moves from the prior towards 1: 100 matches all agree, prior worth 100 pairs.
     #expect(model.m[MatchField.birthDate.rawValue][4] > 0.95)
     #expect(model.weight(.birthDate, 4) > 10)

@@ -30,8 +30,15 @@ public struct PersonRecord: Sendable, Hashable {
     self.guardians = guardians
   }
 
+  /// The first ten digits of a phone number (`217-555-0101 x3` → `2175550101`).
   static func digits(_ phone: String) -> String {
-    String(phone.unicodeScalars.filter { $0.value >= 48 && $0.value <= 57 }.prefix(10).map(Character.init))
+    var out: [UInt8] = []
+    out.reserveCapacity(10)
+    for byte in phone.utf8 where byte >= 0x30 && byte <= 0x39 {
+      out.append(byte)
+      if out.count == 10 { break }
+    }
+    return String(decoding: out, as: UTF8.self)
   }
 }
 

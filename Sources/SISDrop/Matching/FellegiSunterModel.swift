@@ -63,22 +63,22 @@ public struct FellegiSunterModel: Sendable, Codable {
     trainingPairs += Int(total)
     guard total > 0 else { return }
     let priors = MatchField.allCases.map(\.priorM)
-    var sessionLambda = lambda
+    // λ is held at a deterministic estimate (as Splink estimates it apart from EM): left free, a
+    // session whose pairs are mostly different children (common names in a large SIS) can slide to
+    // "everything matches" and learn nonsense m.
+    let sessionLambda = FellegiSunterModel.deterministicLambda(patterns)
     // Sums in key order: a Dictionary's order changes between runs, and float sums in another order
     // would change the last digits of the weights (the stage outputs must be byte-identical).
     let ordered = patterns.sorted { $0.key < $1.key }.map(\.value)
     for iteration in 1...maxIterations {
       var mass = MatchField.allCases.map { [Double](repeating: 0, count: $0.levels.count) }
-      var matchMass = 0.0
       for entry in ordered {
         var bits = log2(sessionLambda / (1 - sessionLambda))
         for field in MatchField.allCases where entry.vector[field] >= 0 && !excluded.contains(field) { bits += weight(field, entry.vector[field]) }
         let weighted = FellegiSunterModel.probability(bits: bits) * Double(entry.count)
-        matchMass += weighted
         for field in MatchField.allCases where entry.vector[field] >= 0 { mass[field.rawValue][entry.vector[field]] += weighted }
       }
-      var change = abs(matchMass / total - sessionLambda)
-      sessionLambda = min(max(matchMass / total, 1e-6), 1 - 1e-6)
+      var change = 0.0
       for field in MatchField.allCases where !excluded.contains(field) {
         let row = mass[field.rawValue]
         let sum = row.reduce(0, +)
@@ -91,17 +91,23 @@ public struct FellegiSunterModel: Sendable, Codable {
     }
   }
 
-  /// λ, the share of matches among the candidate pairs, with m and u as they are (one E-step loop).
-  mutating func estimateLambda(_ patterns: [Int: (vector: ComparisonVector, count: Int)]) {
-    let total = Double(patterns.values.reduce(0) { $0 + $1.count })
-    guard total > 0 else { return }
-    let ordered = patterns.sorted { $0.key < $1.key }.map(\.value)
-    for _ in 0..<50 {
-      let mass = ordered.reduce(0.0) { $0 + probability($1.vector) * Double($1.count) }
-      let updated = min(max(mass / total, 1e-6), 1 - 1e-6)
-      if abs(updated - lambda) < 1e-7 { lambda = updated; break }
-      lambda = updated
+  /// λ, the share of matches among the candidate pairs, from pairs that a deterministic rule calls
+  /// the same child (the same state id, or the same first name, surname and birth date), scaled up
+  /// for that rule's recall (0.8, about the share of returning children with their state id or exact
+  /// names and birth date). Splink's `estimate_probability_two_random_records_match`, on candidate pairs.
+  static func deterministicLambda(_ patterns: [Int: (vector: ComparisonVector, count: Int)]) -> Double {
+    var sure = 0, total = 0
+    for entry in patterns.values {
+      total += entry.count
+      let v = entry.vector
+      if v[.stateID] == 1 || (v[.firstName] == 4 && v[.lastName] == 4 && v[.birthDate] == 4) { sure += entry.count }
     }
+    guard total > 0 else { return 0.1 }
+    return min(max(Double(sure) / 0.8 / Double(total), 1e-4), 0.9)
+  }
+
+  mutating func estimateLambda(_ patterns: [Int: (vector: ComparisonVector, count: Int)]) {
+    lambda = FellegiSunterModel.deterministicLambda(patterns)
   }
 
   public func weight(_ field: MatchField, _ level: Int) -> Double {

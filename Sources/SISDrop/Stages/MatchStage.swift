@@ -69,7 +69,16 @@ public enum MatchStage {
     let snapshotPath = try NormalizeStage.snapshotPath(context)
     let snapshot = try Snapshot(path: snapshotPath)
     let matcher = try MatcherRegistry.make(context.config.matcher, snapshot: snapshot, config: context.config.matching)
-    let submissions = try JSONLines.read(Submission.self, from: context.folder(of: .normalize) + "/submissions.jsonl")
+    let clock = ContinuousClock()
+    var started = clock.now
+    var phases: [String] = []
+    func phase(_ name: String) {
+      let elapsed = clock.now - started
+      phases.append("\(name) \(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)")
+      started = clock.now
+    }
+    let submissions = try ParallelJSONLines.read(Submission.self, from: context.folder(of: .normalize) + "/submissions.jsonl")
+    phase("read")
     if let report = try matcher.prepare(submissions) {
       // Blocking counts and the estimated weights: how the decisions below were reached.
       let encoder = JSONLines.encoder()
@@ -83,6 +92,7 @@ public enum MatchStage {
         report.seconds.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.3f", $0.value))" }.joined(separator: ", "))
     }
 
+    phase("prepare")
     var decisions: [SubmissionDecision] = []
     for submission in submissions {
       var students: [StudentDecision] = []
@@ -146,6 +156,7 @@ public enum MatchStage {
       }
     }
 
+    phase("decide")
     // Differences and contacts, now that the student outcomes are final.
     var review: [[String]] = []
     var diffs: [[String]] = []
@@ -218,7 +229,8 @@ public enum MatchStage {
       }
     }
 
-    try JSONLines.write(decisions, to: context.outputPath("decisions.jsonl"))
+    phase("differences+contacts")
+    try ParallelJSONLines.write(decisions, to: context.outputPath("decisions.jsonl"))
     for (id, list) in overrides.sorted(by: { $0.key < $1.key }) where decisions.contains(where: { $0.submissionID == id }) {
       for o in list { applied.append([id, "", "keep-sis", o.field, o.resolvedBy, o.resolvedAt, o.source]) }
     }
@@ -232,7 +244,9 @@ public enum MatchStage {
       counts["contacts_\(outcome.rawValue)"] = decisions.reduce(0) { $0 + $1.contacts.filter { $0.outcome == outcome }.count }
     }
     context.counts = counts
+    phase("write")
     context.notes.append("matcher: \(context.config.matcher); snapshot: \(relativePath(snapshotPath, to: context.workdir.root))")
+    context.notes.append("seconds by phase: " + phases.joined(separator: ", "))
     context.log("match: \(counts["students_matched"]!) matched, \(counts["students_potential"]!) potential, \(counts["students_new"]!) new")
   }
 

@@ -1,0 +1,65 @@
+import Foundation
+
+/// JSON Lines through Foundation's coders on every core: the match stage reads and writes ~1 KB per
+/// submission, and at 10,000 submissions JSONEncoder/JSONDecoder alone took half the stage's time.
+/// Same bytes as `JSONLines` (sorted keys, one record per line, in order).
+enum ParallelJSONLines {
+  static let chunks = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+
+  static func write<T: Encodable & Sendable>(_ values: [T], to path: String) throws {
+    let parts = try map(values.count) { range -> [UInt8] in
+      let encoder = JSONLines.encoder()
+      var bytes: [UInt8] = []
+      for index in range {
+        bytes += try encoder.encode(values[index])
+        bytes.append(0x0A)
+      }
+      return bytes
+    }
+    let writer = try FileWriter(path: path)
+    for part in parts { try writer.write(part) }
+    try writer.close()
+  }
+
+  static func read<T: Decodable & Sendable>(_ type: T.Type, from path: String) throws -> [T] {
+    guard FileSystem.exists(path) else { throw SISDropError.missingInput(path) }
+    let bytes = try FileSystem.readFile(path)
+    let lines = bytes.split(separator: 0x0A)
+    let parts = try map(lines.count) { range -> [T] in
+      let decoder = JSONDecoder()
+      var result: [T] = []
+      for index in range {
+        do {
+          result.append(try decoder.decode(T.self, from: Data(lines[index])))
+        } catch {
+          throw SISDropError.dataError(
+            "cannot read a stage record: \(error)", at: SourceLocation(path: path, line: index + 1),
+            hint: "the stage folder was edited or damaged: rerun the stage that wrote it")
+        }
+      }
+      return result
+    }
+    return parts.flatMap { $0 }
+  }
+
+  /// Runs `body` on contiguous ranges of 0..<count concurrently; results in range order.
+  private static func map<R: Sendable>(_ count: Int, _ body: @escaping @Sendable (Range<Int>) throws -> R) throws -> [R] {
+    let n = count < 256 ? 1 : chunks
+    let size = (count + n - 1) / max(n, 1)
+    let results = ResultBox<R>(count: n)
+    DispatchQueue.concurrentPerform(iterations: n) { chunk in
+      let range = min(chunk * size, count)..<min((chunk + 1) * size, count)
+      results.set(chunk, Result { try body(range) })
+    }
+    return try results.values().map { try $0.get() }
+  }
+}
+
+/// Slots written once each from concurrent work, read after it ends.
+private final class ResultBox<R>: @unchecked Sendable {
+  private var slots: [Result<R, Error>?]
+  private let lock = NSLock()
+  init(count: Int) { slots = Array(repeating: nil, count: count) }
+  func set(_ index: Int, _ value: Result<R, Error>) { lock.withLock { slots[index] = value } }
+  func values() -> [Result<R, Error>] { lock.withLock { slots.map { $0! } } }
+}
