@@ -45,6 +45,7 @@ import _SISDropTestSupport
         var copy = text
         let path = copy.withUTF8 { FieldBytes.appendText($0, to: &out) }
         #expect(path == .latin && out.array == Array(text.utf8))
+        out.deallocate()
       }
     }
   }
@@ -61,6 +62,7 @@ import _SISDropTestSupport
           let isDate = copy.withUTF8 { normalizer.append(kind, $0, to: &out) }
           let expected = FieldNormalizer.reference(kind, value, datePatterns: [.monthDayYear, .iso])
           #expect(String(decoding: out.array.dropFirst(), as: UTF8.self) == expected.value && isDate == expected.isDate, "\(kind) \(value.debugDescription)")
+          out.deallocate()
         }
       }
     }
@@ -69,6 +71,7 @@ import _SISDropTestSupport
       var copy = value
       copy.withUTF8 { normalizer.appendNameKey($0, to: &out) }
       #expect(String(decoding: out.array, as: UTF8.self) == FieldRules.nameKey(value), "\(value.debugDescription)")
+      out.deallocate()
     }
   }
 }

@@ -68,6 +68,13 @@ public final class CSVReader {
     self.source = try TextSource(path: path, encoding: dialect.encoding)
   }
 
+  deinit {
+    bytes.deallocate()
+    fieldEnds.deallocate()
+    fieldLines.deallocate()
+    fieldColumns.deallocate()
+  }
+
   /// The encoding found (BOM) or assumed for this file.
   public var encoding: String { source.encodingInUse }
   public var bytesRead: Int64 { source.bytesRead }
@@ -185,7 +192,7 @@ public final class CSVReader {
     let delimiter = self.delimiter
     lastRecordEndedByLineBreak = false
     // The hot state lives in locals (class properties in a loop cost exclusivity checks); the
-    // buffers are moved out and back (see GrowableBuffer).
+    // buffers are copied out and back, which costs nothing (see GrowableBuffer).
     var bytes = self.bytes
     var fieldEnds = self.fieldEnds
     var fieldLines = self.fieldLines
@@ -360,7 +367,7 @@ public final class CSVReader {
     // a character (the fields are valid exactly when both hold).
     if problem == nil && !UTF8Check.isASCII(UnsafeBufferPointer(bytes.elements()))
       && !(UTF8Check.isValid(UnsafeBufferPointer(bytes.elements()))
-        && (0..<fieldEnds.count - 1).allSatisfy { fieldEnds[$0] >= bytes.count || bytes[fieldEnds[$0]] & 0xC0 != 0x80 })
+        && (0..<Swift.max(0, fieldEnds.count - 1)).allSatisfy { fieldEnds[$0] >= bytes.count || bytes[fieldEnds[$0]] & 0xC0 != 0x80 })
     {
       var start = 0
       for index in 0..<fieldEnds.count {

@@ -85,6 +85,7 @@ public struct SnapshotBuilder {
       let readable = try readableFields(layout, key: layout.fields[0], summary: &summary)
       var rows = RowNormalizer(layout: layout, readable: readable, withKeys: layout.name == "students" || layout.name == "contacts",
                                datePatterns: datePatterns)
+      defer { rows.deallocate() }
       try forEachRecord(layout, path: path, unknown: &summary.unknownColumns) { record in
         guard record.recordProblem == nil else { return }
         rows.normalize(record) { _ in }
@@ -127,6 +128,7 @@ public struct SnapshotBuilder {
           insert: try database.prepare(
             "INSERT INTO \(table)(\(allColumns.joined(separator: ", "))) VALUES (\(allColumns.map { _ in "?" }.joined(separator: ", ")))"),
           withLine: unique, rows: RowNormalizer(layout: layout, readable: readable, withKeys: withKeys, datePatterns: datePatterns))
+        defer { load.rows.deallocate() }
         let dateReason = "DOB is not a date in \(datePatterns.map(\.description).joined(separator: " or "))"
         var count = 0
         try forEachRecord(layout, path: path, unknown: &summary.unknownColumns) { record in
@@ -202,6 +204,12 @@ struct RowNormalizer {
   var normalizer: FieldNormalizer
   private(set) var row = GrowableBuffer<UInt8>(capacity: 4096)
   private(set) var ends = GrowableBuffer<Int>(capacity: 64)
+
+  /// Frees the row buffers; the normalizer must not be used afterwards.
+  func deallocate() {
+    row.deallocate()
+    ends.deallocate()
+  }
 
   init(layout: Layout, readable: [Bool], withKeys: Bool, datePatterns: [DatePattern]) {
     kinds = layout.fields.map(FieldKind.init(field:))
