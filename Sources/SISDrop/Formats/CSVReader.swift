@@ -48,7 +48,9 @@ public final class CSVReader {
   private let source: TextSource
   private let delimiter: UInt8
 
-  private var chunk: [UInt8] = []
+  /// The current chunk of the file, in memory of our own so that the hot loop runs on a plain
+  /// pointer (no closure capturing the record's state, which costs an exclusivity check per access).
+  private var chunk = GrowableBuffer<UInt8>(capacity: 1 << 20)
   private var position = 0
   private var finished = false
 
@@ -69,6 +71,7 @@ public final class CSVReader {
   }
 
   deinit {
+    chunk.deallocate()
     bytes.deallocate()
     fieldEnds.deallocate()
     fieldLines.deallocate()
@@ -82,7 +85,8 @@ public final class CSVReader {
   private func refill() throws -> Bool {
     while let next = try source.next() {
       if next.isEmpty { continue }
-      chunk = next
+      chunk.removeAll()
+      next.withUnsafeBufferPointer { chunk.append(contentsOf: $0) }
       position = 0
       return true
     }
@@ -213,11 +217,8 @@ public final class CSVReader {
     }
     let path = self.path
 
-    func flag(_ reason: String) {
-      if problem == nil {
-        problem = RecordProblem(location: SourceLocation(path: path, line: line, column: column), reason: reason)
-      }
-    }
+    var flagged: String?  // the first fault of the record, at `flaggedLine`:`flaggedColumn`
+    var flaggedLine = 0, flaggedColumn = 0
 
     scan: while true {
       if position >= chunk.count {
@@ -227,7 +228,8 @@ public final class CSVReader {
       // Tight loop over the current chunk; `exitRecord` ends the record at a line break. Runs of
       // ordinary bytes are found first and copied at once.
       var exitRecord = false
-      chunk.withUnsafeBufferPointer { buffer in
+      do {
+        let buffer = UnsafeBufferPointer(chunk.elements())
         var i = position
         let end = buffer.count
         sawAnything = true
@@ -271,8 +273,11 @@ public final class CSVReader {
               fieldEnds.append(bytes.count)
               state = .afterCR
             } else {
-              if byte == 0 { flag("NUL byte in field") }
-              else { flag("stray quote inside an unquoted field") }
+              if flagged == nil {
+                flagged = byte == 0 ? "NUL byte in field" : "stray quote inside an unquoted field"
+                flaggedLine = line
+                flaggedColumn = column
+              }
               bytes.append(byte)
               column += 1
             }
@@ -291,7 +296,11 @@ public final class CSVReader {
               state = .quoteInQuoted
               column += 1
             } else {
-              if byte == 0 { flag("NUL byte in field") }
+              if byte == 0 && flagged == nil {
+                flagged = "NUL byte in field"
+                flaggedLine = line
+                flaggedColumn = column
+              }
               bytes.append(byte)
               if byte == 0x0A {
                 line += 1
@@ -319,7 +328,11 @@ public final class CSVReader {
               fieldEnds.append(bytes.count)
               state = .afterCR
             } else {
-              flag("unexpected character after a closing quote")
+              if flagged == nil {
+                flagged = "unexpected character after a closing quote"
+                flaggedLine = line
+                flaggedColumn = column
+              }
               bytes.append(byte)
               state = .unquoted
               column += 1
@@ -342,6 +355,9 @@ public final class CSVReader {
     }
 
     if !sawAnything { return false }
+    if let flagged {
+      problem = RecordProblem(location: SourceLocation(path: path, line: flaggedLine, column: flaggedColumn), reason: flagged)
+    }
     if position >= chunk.count && finished && !lastRecordEndedByLineBreak {
       // The file ended inside the record (no final line break).
       switch state {
