@@ -97,7 +97,7 @@ def warm(paths):
                 pass
 
 
-def best(results):
+def best_pair(results):
     """The smallest wall time and the smallest CPU time of (wall s, CPU s) results (None: failed)."""
     results = [r for r in results if r is not None]
     if not results:
@@ -278,9 +278,9 @@ def bench_size(size, args, binary):
         xl.append(xmllint(xml_main))
         dk.append(duckdb_load(data / "csv", scratch))
         ph_rounds.append(phases(args.phases, data, scratch))
-    py_s, py_cpu = best(py)
-    xl_s, xl_cpu = best(xl)
-    dk_s, dk_cpu = best(dk)
+    py_s, py_cpu = best_pair(py)
+    xl_s, xl_cpu = best_pair(xl)
+    dk_s, dk_cpu = best_pair(dk)
     ph = best_phases(ph_rounds)
     if ph is not None:
         log(f"{size:,}: phases: " + ", ".join(f"{k[:-2]} {v:.2f} s" for k, v in sorted(ph.items()) if k.endswith("_s")))
