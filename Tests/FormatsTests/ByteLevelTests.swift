@@ -35,6 +35,27 @@ import _SISDropTestSupport
     }
   }
 
+  /// Plain records are read in place and the others by the general path: a file mixing them gives
+  /// every record's fields, line and problem as the general path alone would.
+  @Test func plainAndGeneralRecordsMix() throws {
+    try withTemporaryFolder { folder in
+      let text = "a,b,c\r\n" + "plain,record,here\n" + "\"quoted, with comma\",x,y\n" + "\n" + "José,Müller,ok\r\n"
+        + "lone\rcr,x,y\n" + "\"multi\nline\",2,3\n" + "after,multi,line\n" + "stray\"quote,x,y\n" + "last,no,break"
+      let path = try writeBytes(folder + "/mix.csv", Array(text.utf8) + [0x0A] + Array("nul".utf8) + [0x00] + Array(",x,y\nbad".utf8)
+        + [0xFF] + Array(",x,y\nend,of,file".utf8))
+      let reader = try CSVReader(path: path)
+      var rows: [String] = []
+      while let row = try reader.next() {
+        rows.append("\(row.line): \(row.fields.joined(separator: "|"))" + (row.problem.map { " ! \($0.location.line ?? 0):\($0.location.column ?? 0) \($0.reason.prefix(20))" } ?? ""))
+      }
+      #expect(rows == [
+        "1: a|b|c", "2: plain|record|here", "3: quoted, with comma|x|y", "4: ", "5: José|Müller|ok", "6: lone", "7: cr|x|y",
+        "8: multi\nline|2|3", "10: after|multi|line", "11: stray\"quote|x|y ! 11:6 stray quote inside a", "12: last|no|break",
+        "13: nul\u{0}|x|y ! 13:4 NUL byte in field", "14: bad\u{FFFD}|x|y ! 14:1 invalid UTF-8 in fie", "15: end|of|file",
+      ])
+    }
+  }
+
   /// `FieldBytes.appendText` leaves Latin letters U+00C0–U+027F as they are: NFC must agree.
   @Test func latinLettersAreTheirOwnNFC() {
     for value in 0xC0...0x27F {
@@ -45,6 +66,7 @@ import _SISDropTestSupport
         var copy = text
         let path = copy.withUTF8 { FieldBytes.appendText($0, to: &out) }
         #expect(path == .latin && out.array == Array(text.utf8))
+        out.deallocate()
       }
     }
   }
@@ -61,6 +83,7 @@ import _SISDropTestSupport
           let isDate = copy.withUTF8 { normalizer.append(kind, $0, to: &out) }
           let expected = FieldNormalizer.reference(kind, value, datePatterns: [.monthDayYear, .iso])
           #expect(String(decoding: out.array.dropFirst(), as: UTF8.self) == expected.value && isDate == expected.isDate, "\(kind) \(value.debugDescription)")
+          out.deallocate()
         }
       }
     }
@@ -69,6 +92,7 @@ import _SISDropTestSupport
       var copy = value
       copy.withUTF8 { normalizer.appendNameKey($0, to: &out) }
       #expect(String(decoding: out.array, as: UTF8.self) == FieldRules.nameKey(value), "\(value.debugDescription)")
+      out.deallocate()
     }
   }
 }

@@ -97,9 +97,8 @@ def warm(paths):
                 pass
 
 
-def best_of(repeat, measure):
-    """Runs `measure` (returns (wall s, CPU s) or None) `repeat` times; the smallest of each counts."""
-    results = [measure() for _ in range(repeat)]
+def best_pair(results):
+    """The smallest wall time and the smallest CPU time of (wall s, CPU s) results (None: failed)."""
     results = [r for r in results if r is not None]
     if not results:
         return None, None
@@ -164,9 +163,9 @@ def phases(binary, data, scratch):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def best_phases(repeat, measure):
-    """Runs `measure` `repeat` times; the smallest time of each phase counts."""
-    results = [r for r in (measure() for _ in range(repeat)) if r is not None]
+def best_phases(rounds):
+    """The smallest time of each phase over the rounds of sisdrop-bench-phases (None: failed)."""
+    results = [r for r in rounds if r is not None]
     if not results:
         return None
     best = dict(results[0])
@@ -267,16 +266,22 @@ def bench_size(size, args, binary):
     xml_bytes = sum(p.stat().st_size for p in xml_main)
     warm(csv_main + xml_main)
 
-    log(f"{size:,}: python csv")
-    py_s, py_cpu = best_of(args.repeat, lambda: python_csv(csv_main))
-    log(f"{size:,}: xmllint --stream")
-    xl_s, xl_cpu = best_of(args.repeat, lambda: xmllint(xml_main))
-    log(f"{size:,}: DuckDB load")
     scratch = args.out / "runs"
     scratch.mkdir(parents=True, exist_ok=True)
-    dk_s, dk_cpu = best_of(args.repeat, lambda: duckdb_load(data / "csv", scratch))
-    log(f"{size:,}: sisdrop phases (sisdrop-bench-phases)")
-    ph = best_phases(args.repeat, lambda: phases(args.phases, data, scratch))
+    # Each round measures every reference and then sisdrop's phases, so that each pair is timed
+    # close together on a machine whose load changes; the best of the rounds counts for each.
+    py, xl, dk, ph_rounds = [], [], [], []
+    for round_ in range(args.repeat):
+        suffix = f" (round {round_ + 1}/{args.repeat})" if args.repeat > 1 else ""
+        log(f"{size:,}: python csv, xmllint --stream, DuckDB load, sisdrop phases{suffix}")
+        py.append(python_csv(csv_main))
+        xl.append(xmllint(xml_main))
+        dk.append(duckdb_load(data / "csv", scratch))
+        ph_rounds.append(phases(args.phases, data, scratch))
+    py_s, py_cpu = best_pair(py)
+    xl_s, xl_cpu = best_pair(xl)
+    dk_s, dk_cpu = best_pair(dk)
+    ph = best_phases(ph_rounds)
     if ph is not None:
         log(f"{size:,}: phases: " + ", ".join(f"{k[:-2]} {v:.2f} s" for k, v in sorted(ph.items()) if k.endswith("_s")))
         if ph.get("csv_snapshot_students") != size or ph.get("xml_snapshot_students") != size:

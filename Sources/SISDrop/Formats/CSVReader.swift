@@ -48,13 +48,19 @@ public final class CSVReader {
   private let source: TextSource
   private let delimiter: UInt8
 
-  private var chunk: [UInt8] = []
+  /// The current chunk of the file, in memory of our own so that the hot loop runs on a plain
+  /// pointer (no closure capturing the record's state, which costs an exclusivity check per access).
+  private var chunk = GrowableBuffer<UInt8>(capacity: 1 << 20)
   private var position = 0
   private var finished = false
 
   // The record being built: all field bytes back to back, and where each field ends.
   private var bytes = GrowableBuffer<UInt8>(capacity: 4096)
   private var fieldEnds = GrowableBuffer<Int>(capacity: 64)
+  /// Where each field of the current record starts and ends, from `recordBase`: in `bytes` for a
+  /// record read by the general path, in the chunk itself for a plain one (`readPlainRecord`).
+  private var fieldStarts = GrowableBuffer<Int>(capacity: 64)
+  private var recordBase: UnsafePointer<UInt8>
   private var fieldLines = GrowableBuffer<Int>(capacity: 64)
   private var fieldColumns = GrowableBuffer<Int>(capacity: 64)
 
@@ -66,6 +72,16 @@ public final class CSVReader {
     self.path = path
     self.delimiter = dialect.delimiter
     self.source = try TextSource(path: path, encoding: dialect.encoding)
+    recordBase = UnsafePointer(bytes.base)
+  }
+
+  deinit {
+    chunk.deallocate()
+    bytes.deallocate()
+    fieldEnds.deallocate()
+    fieldStarts.deallocate()
+    fieldLines.deallocate()
+    fieldColumns.deallocate()
   }
 
   /// The encoding found (BOM) or assumed for this file.
@@ -75,7 +91,8 @@ public final class CSVReader {
   private func refill() throws -> Bool {
     while let next = try source.next() {
       if next.isEmpty { continue }
-      chunk = next
+      chunk.removeAll()
+      next.withUnsafeBufferPointer { chunk.append(contentsOf: $0) }
       position = 0
       return true
     }
@@ -111,13 +128,14 @@ public final class CSVReader {
   /// Calls `body` with the bytes of field `index` of the current record (valid inside `body` only).
   @inline(__always)
   public func withField<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-    try body(bytes.elements(index == 0 ? 0 : fieldEnds[index - 1], fieldEnds[index]))
+    try body(UnsafeBufferPointer(start: recordBase + fieldStarts[index], count: fieldEnds[index] - fieldStarts[index]))
   }
 
-  /// Calls `body` with the current record's bytes and where each field ends in them.
+  /// Calls `body` with the current record's base address and where each field starts and ends
+  /// from it (valid inside `body` only).
   @inline(__always)
-  public func withRecord<R>(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<Int>) throws -> R) rethrows -> R {
-    try body(UnsafeBufferPointer(bytes.elements()), UnsafeBufferPointer(fieldEnds.elements()))
+  public func withRecord<R>(_ body: (UnsafePointer<UInt8>, UnsafeBufferPointer<Int>, UnsafeBufferPointer<Int>) throws -> R) rethrows -> R {
+    try body(recordBase, UnsafeBufferPointer(fieldStarts.elements()), UnsafeBufferPointer(fieldEnds.elements()))
   }
 
   /// The end of the run of ordinary bytes from `start`: in an unquoted field, bytes that are not
@@ -176,6 +194,8 @@ public final class CSVReader {
   ///
   /// - Throws: `SISDropError` (65) for a quote left open at the end of the file.
   public func readRecord() throws -> Bool {
+    if position >= chunk.count && !finished { _ = try refill() }
+    if readPlainRecord() { return true }
     let startLine = line
     var problem: RecordProblem?
     var state = State.fieldStart
@@ -185,7 +205,7 @@ public final class CSVReader {
     let delimiter = self.delimiter
     lastRecordEndedByLineBreak = false
     // The hot state lives in locals (class properties in a loop cost exclusivity checks); the
-    // buffers are moved out and back (see GrowableBuffer).
+    // buffers are copied out and back, which costs nothing (see GrowableBuffer).
     var bytes = self.bytes
     var fieldEnds = self.fieldEnds
     var fieldLines = self.fieldLines
@@ -206,11 +226,8 @@ public final class CSVReader {
     }
     let path = self.path
 
-    func flag(_ reason: String) {
-      if problem == nil {
-        problem = RecordProblem(location: SourceLocation(path: path, line: line, column: column), reason: reason)
-      }
-    }
+    var flagged: String?  // the first fault of the record, at `flaggedLine`:`flaggedColumn`
+    var flaggedLine = 0, flaggedColumn = 0
 
     scan: while true {
       if position >= chunk.count {
@@ -220,7 +237,8 @@ public final class CSVReader {
       // Tight loop over the current chunk; `exitRecord` ends the record at a line break. Runs of
       // ordinary bytes are found first and copied at once.
       var exitRecord = false
-      chunk.withUnsafeBufferPointer { buffer in
+      do {
+        let buffer = UnsafeBufferPointer(chunk.elements())
         var i = position
         let end = buffer.count
         sawAnything = true
@@ -264,8 +282,11 @@ public final class CSVReader {
               fieldEnds.append(bytes.count)
               state = .afterCR
             } else {
-              if byte == 0 { flag("NUL byte in field") }
-              else { flag("stray quote inside an unquoted field") }
+              if flagged == nil {
+                flagged = byte == 0 ? "NUL byte in field" : "stray quote inside an unquoted field"
+                flaggedLine = line
+                flaggedColumn = column
+              }
               bytes.append(byte)
               column += 1
             }
@@ -284,7 +305,11 @@ public final class CSVReader {
               state = .quoteInQuoted
               column += 1
             } else {
-              if byte == 0 { flag("NUL byte in field") }
+              if byte == 0 && flagged == nil {
+                flagged = "NUL byte in field"
+                flaggedLine = line
+                flaggedColumn = column
+              }
               bytes.append(byte)
               if byte == 0x0A {
                 line += 1
@@ -312,7 +337,11 @@ public final class CSVReader {
               fieldEnds.append(bytes.count)
               state = .afterCR
             } else {
-              flag("unexpected character after a closing quote")
+              if flagged == nil {
+                flagged = "unexpected character after a closing quote"
+                flaggedLine = line
+                flaggedColumn = column
+              }
               bytes.append(byte)
               state = .unquoted
               column += 1
@@ -335,6 +364,9 @@ public final class CSVReader {
     }
 
     if !sawAnything { return false }
+    if let flagged {
+      problem = RecordProblem(location: SourceLocation(path: path, line: flaggedLine, column: flaggedColumn), reason: flagged)
+    }
     if position >= chunk.count && finished && !lastRecordEndedByLineBreak {
       // The file ended inside the record (no final line break).
       switch state {
@@ -360,7 +392,7 @@ public final class CSVReader {
     // a character (the fields are valid exactly when both hold).
     if problem == nil && !UTF8Check.isASCII(UnsafeBufferPointer(bytes.elements()))
       && !(UTF8Check.isValid(UnsafeBufferPointer(bytes.elements()))
-        && (0..<fieldEnds.count - 1).allSatisfy { fieldEnds[$0] >= bytes.count || bytes[fieldEnds[$0]] & 0xC0 != 0x80 })
+        && (0..<Swift.max(0, fieldEnds.count - 1)).allSatisfy { fieldEnds[$0] >= bytes.count || bytes[fieldEnds[$0]] & 0xC0 != 0x80 })
     {
       var start = 0
       for index in 0..<fieldEnds.count {
@@ -376,6 +408,65 @@ public final class CSVReader {
     }
     recordLine = startLine
     recordProblem = problem
+    // The locals, not the properties (written back by `defer` only on return): `bytes` may have
+    // moved as it grew.
+    recordBase = UnsafePointer(bytes.base)
+    var starts = fieldStarts
+    starts.removeAll()
+    for index in 0..<fieldEnds.count { starts.append(index == 0 ? 0 : fieldEnds[index - 1]) }
+    fieldStarts = starts
+    return true
+  }
+
+  /// The usual record, read in place: it lies in the current chunk, ends in LF or CRLF, and holds
+  /// no quote, NUL or lone CR, and valid UTF-8. Its fields are ranges of the chunk (no copy, no
+  /// column counting). Anything else returns false having changed nothing that `readRecord`'s
+  /// general path reads, which then reads the record with its exact problem reporting.
+  private func readPlainRecord() -> Bool {
+    let count = chunk.count
+    guard position < count, column == 1 else { return false }
+    let buffer = UnsafeBufferPointer(chunk.elements())
+    let start = position
+    var starts = fieldStarts, ends = fieldEnds  // plain copies, written back below whatever happens
+    defer {
+      fieldStarts = starts
+      fieldEnds = ends
+    }
+    starts.removeAll()
+    ends.removeAll()
+    var i = start
+    var fieldStart = start
+    var high: UInt8 = 0
+    var recordEnd = 0
+    while true {
+      i = CSVReader.run(buffer, from: i, delimiter: delimiter, quoted: false, high: &high)
+      if i >= count { return false }  // the record goes on in the next chunk
+      let byte = buffer[i]
+      if byte == delimiter {
+        starts.append(fieldStart - start)
+        ends.append(i - start)
+        i += 1
+        fieldStart = i
+        continue
+      }
+      if byte == 0x0A {
+        recordEnd = i + 1
+      } else if byte == 0x0D && i + 1 < count && buffer[i + 1] == 0x0A {
+        recordEnd = i + 2
+      } else {
+        return false  // a quote, NUL or lone CR
+      }
+      starts.append(fieldStart - start)
+      ends.append(i - start)
+      break
+    }
+    if high >= 0x80 && !UTF8Check.isValid(UnsafeBufferPointer(rebasing: buffer[start..<recordEnd])) { return false }
+    recordBase = UnsafePointer(buffer.baseAddress! + start)
+    position = recordEnd
+    recordLine = line
+    line += 1
+    recordProblem = nil
+    lastRecordEndedByLineBreak = true
     return true
   }
 }

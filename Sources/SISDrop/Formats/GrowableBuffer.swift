@@ -2,26 +2,22 @@
 /// the normalized row): appends without Array's uniqueness check and generic copy on every call,
 /// which were a fifth of the CSV parse + normalize time (`perf`, scripts/bench/pipeline.sh).
 ///
-/// One owner at a time: copies share the memory, so hot code moves the buffer into a local
-/// variable and back and never uses an old copy after the new one has grown.
+/// A plain struct over memory it allocates: copying it costs nothing (no reference count), and
+/// its owner frees it with `deallocate()` (the CSV reader in its deinit, the snapshot load when a
+/// table is done). One owner at a time: a copy must not be used after another copy has grown.
 public struct GrowableBuffer<Element: BitwiseCopyable> {
-  private final class Storage {
-    var pointer: UnsafeMutablePointer<Element>
-    init(capacity: Int) { pointer = .allocate(capacity: capacity) }
-    deinit { pointer.deallocate() }
-  }
-
-  private let storage: Storage
   private(set) var base: UnsafeMutablePointer<Element>
   private(set) var capacity: Int
   public private(set) var count = 0
 
   public init(capacity: Int = 1024) {
     let capacity = Swift.max(capacity, 16)
-    storage = Storage(capacity: capacity)
-    base = storage.pointer
+    base = .allocate(capacity: capacity)
     self.capacity = capacity
   }
+
+  /// Frees the memory; the buffer must not be used afterwards.
+  public func deallocate() { base.deallocate() }
 
   public var isEmpty: Bool { count == 0 }
 
@@ -36,8 +32,7 @@ public struct GrowableBuffer<Element: BitwiseCopyable> {
     while newCapacity < minimum { newCapacity *= 2 }
     let pointer = UnsafeMutablePointer<Element>.allocate(capacity: newCapacity)
     pointer.initialize(from: base, count: count)
-    storage.pointer.deallocate()
-    storage.pointer = pointer
+    base.deallocate()
     base = pointer
     capacity = newCapacity
   }

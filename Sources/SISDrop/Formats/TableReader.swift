@@ -131,12 +131,12 @@ public final class CSVTableReader: RecordSource {
       var starts = self.starts, ends = self.ends
       self.starts = []
       self.ends = []
-      reader.withRecord { _, fieldEnds in
+      reader.withRecord { _, fieldStarts, fieldEnds in
         for (field, column) in fieldToColumn.enumerated() {
           if column < 0 || column >= fieldEnds.count {
             starts[field] = -1
           } else {
-            starts[field] = column == 0 ? 0 : fieldEnds[column - 1]
+            starts[field] = fieldStarts[column]
             ends[field] = fieldEnds[column]
           }
         }
@@ -154,10 +154,10 @@ public final class CSVTableReader: RecordSource {
   /// Calls `body` with the current record's values by layout field (valid inside `body` only).
   @inline(__always)
   public func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R {
-    try reader.withRecord { bytes, _ in
+    try reader.withRecord { base, _, _ in
       try starts.withUnsafeBufferPointer { starts in
         try ends.withUnsafeBufferPointer { ends in
-          try body(RecordValues(base: bytes.baseAddress, starts: starts.baseAddress!, ends: ends.baseAddress!, count: starts.count))
+          try body(RecordValues(base: base, starts: starts.baseAddress!, ends: ends.baseAddress!, count: starts.count))
         }
       }
     }
