@@ -69,6 +69,7 @@ struct IntegrationView: Encodable {
   var failuresInARow: Int
   var window: String
   var runningSince: String?
+  var warning: String?
 
   init(_ status: IntegrationStatus, machine: IntegrationMachine?, now: Date) {
     state = status.state.rawValue
@@ -82,6 +83,7 @@ struct IntegrationView: Encodable {
     failuresInARow = status.failures
     window = machine.map { $0.schedule.window?.description ?? "any time (no schedule section)" } ?? "unknown (pass --pipeline)"
     runningSince = status.runningSince?.ISO8601Format()
+    warning = status.warning
   }
 }
 
@@ -143,6 +145,7 @@ public struct StatusCommand: ParsableCommand {
       if let view = integration {
         print("integration: \(view.state) since \(view.since)")
         print("  why: \(view.reason)")
+        if let warning = view.warning { print("  WARNING: \(warning)") }
         print("  last run: \(view.lastRunAt.map { "\($0) (\(view.lastRunResult ?? "?")\(view.lastBatch.map { ", batch \($0)" } ?? ""))" } ?? "none yet")")
         print("  next run: \(view.nextRunAt ?? "not scheduled")\(view.retryAt.map { " (retry not before \($0))" } ?? "")")
         print("  window: \(view.window)")

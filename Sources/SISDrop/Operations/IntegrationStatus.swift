@@ -32,6 +32,9 @@ public struct IntegrationStatus: Sendable, Codable, Equatable {
   public var failures: Int
   /// While a run is under way (a killed run leaves it set; the next run sees it).
   public var runningSince: Date?
+  /// A standing problem the last run found that does not stop it but people must see (the
+  /// open-writer check being blind), or nil.
+  public var warning: String?
 
   public init(state: IntegrationState, since: Date, reason: String) {
     self.state = state

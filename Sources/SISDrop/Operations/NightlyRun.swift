@@ -44,6 +44,15 @@ public enum NightlyRun {
 
     let stored = try workdir.state.integrationStatus()
     var status = try advance(stored, [.configured(enabled: config.operations.schedule.enabled), .tick])
+    // The writer check must not pass silently when it cannot see other users' processes.
+    let blind = config.operations.pickup.checkWriters ? OpenWriters.blindness() : nil
+    if let blind { log("warning: \(blind)") }
+    if status.warning != blind {
+      var next = status
+      next.warning = blind
+      try workdir.state.saveIntegrationStatus(next, previous: status, notifications: [], now: now())
+      status = next
+    }
     if let running = status.runningSince {
       log("the run that started at \(running.ISO8601Format()) was interrupted; this run finishes its work")
     }
