@@ -62,7 +62,9 @@ public struct Notification: Sendable, Equatable {
     if summary.review.count > 200 { body.append("  ... and \(summary.review.count - 200) more") }
     if !summary.errors.isEmpty {
       let ids = Array(Set(summary.errors.compactMap(\.first))).sorted()
-      body += ["", "Records in error (fix them in the enrollment system; they stay pending):"] + wrap("  " + ids.joined(separator: ", "))
+      // Capped like the review list: a message stays small enough for any sendmail.
+      body += ["", "Records in error (fix them in the enrollment system; they stay pending):"] + wrap("  " + ids.prefix(200).joined(separator: ", "))
+      if ids.count > 200 { body.append("  ... and \(ids.count - 200) more") }
     }
     body += [
       "", "Details: \((summary.deliverFolder as NSString).deletingLastPathComponent)/30-match/review.csv and the batch report.",
@@ -117,7 +119,7 @@ public struct Notification: Sendable, Equatable {
     formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
     let headers = [
       "From: \(from)",
-      "To: \(to.joined(separator: ", "))",
+      "To: \(to.joined(separator: ",\r\n "))",  // folded after each address (RFC 5322 §2.2.3)
       "Subject: \(Notification.encodeHeader(subject))",
       "Date: \(formatter.string(from: date))",
       "Message-ID: <\(messageID)>",
@@ -130,9 +132,21 @@ public struct Notification: Sendable, Equatable {
     return (headers + [""] + body).map { $0 + "\r\n" }.joined()
   }
 
-  /// RFC 2047 encoded-word for a header with non-ASCII text (a district's name).
+  /// RFC 2047 encoded-words for a header with non-ASCII text (a district's name): each at most 75
+  /// characters (42 UTF-8 bytes, so that "Subject: " and the first fit in 78; split between characters, never inside one), folded one per line.
   static func encodeHeader(_ text: String) -> String {
     guard !text.allSatisfy(\.isASCII) else { return text }
-    return "=?UTF-8?B?\(Data(text.utf8).base64EncodedString())?="
+    var words: [String] = []
+    var chunk: [UInt8] = []
+    for character in text {
+      let bytes = Array(String(character).utf8)
+      if chunk.count + bytes.count > 42 {
+        words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=")
+        chunk = []
+      }
+      chunk += bytes
+    }
+    if !chunk.isEmpty { words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=") }
+    return words.joined(separator: "\r\n ")
   }
 }
