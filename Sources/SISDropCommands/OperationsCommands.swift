@@ -70,6 +70,8 @@ struct IntegrationView: Encodable {
   var window: String
   var runningSince: String?
   var warning: String?
+  var waitingFor: String?
+  var waitingSince: String?
 
   init(_ status: IntegrationStatus, machine: IntegrationMachine?, now: Date) {
     state = status.state.rawValue
@@ -84,6 +86,8 @@ struct IntegrationView: Encodable {
     window = machine.map { $0.schedule.window?.description ?? "any time (no schedule section)" } ?? "unknown (pass --pipeline)"
     runningSince = status.runningSince?.ISO8601Format()
     warning = status.warning
+    waitingFor = status.waitingFor
+    waitingSince = status.waitingSince?.ISO8601Format()
   }
 }
 
@@ -146,6 +150,7 @@ public struct StatusCommand: ParsableCommand {
         print("integration: \(view.state) since \(view.since)")
         print("  why: \(view.reason)")
         if let warning = view.warning { print("  WARNING: \(warning)") }
+        if let waiting = view.waitingFor { print("  waiting since \(view.waitingSince ?? "?"): \(waiting)") }
         print("  last run: \(view.lastRunAt.map { "\($0) (\(view.lastRunResult ?? "?")\(view.lastBatch.map { ", batch \($0)" } ?? ""))" } ?? "none yet")")
         print("  next run: \(view.nextRunAt ?? "not scheduled")\(view.retryAt.map { " (retry not before \($0))" } ?? "")")
         print("  window: \(view.window)")

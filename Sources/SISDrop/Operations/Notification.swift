@@ -6,7 +6,7 @@ import Foundation
 /// SIS numbers, counts and states, and an error's message has its quoted values masked (a
 /// rejected value can be a name or a date of birth).
 public struct Notification: Sendable, Equatable {
-  public enum Kind: String, Sendable { case statusChange = "status-change", runFailed = "run-failed", review }
+  public enum Kind: String, Sendable { case statusChange = "status-change", runFailed = "run-failed", review, stillArriving = "still-arriving" }
 
   public var kind: Kind
   public var subject: String
@@ -44,6 +44,21 @@ public struct Notification: Sendable, Equatable {
     if let next { body.append("Next attempt: \(next.ISO8601Format())") }
     body += ["Working directory: \(workdir)", "", "The run's log and `sisdrop status --workdir \(workdir)` say more."]
     return Notification(kind: .runFailed, subject: "[sisdrop] \(district): run failed (exit \(error.exitStatus.rawValue))", body: body)
+  }
+
+  /// The run window closed while an inbox file was still arriving: tonight's delivery did not happen.
+  public static func stillArriving(district: String, waiting: String, since: Date, windowClosed: Date, workdir: String) -> Notification {
+    var body = [
+      "The \(district) run window closed at \(windowClosed.ISO8601Format()) and no delivery was made:",
+      "every run since \(since.ISO8601Format()) found an inbox file still arriving.",
+      "",
+    ]
+    body += wrap("Waiting for: " + mask(waiting))
+    body += [
+      "", "Check the sender's upload (an upload stalled or never finished, a missing trigger or manifest file).",
+      "The next window retries by itself. Working directory: \(workdir)",
+    ]
+    return Notification(kind: .stillArriving, subject: "[sisdrop] \(district): window closed, inbox still arriving", body: body)
   }
 
   /// A batch with students awaiting a person's decision (potential matches), and records in error.
