@@ -1,5 +1,9 @@
 import ArgumentParser
 import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 import SISDrop
 
 public struct RunCommand: ParsableCommand {
@@ -49,8 +53,11 @@ public struct RunCommand: ParsableCommand {
                              waiting: outcome.waiting, summary: outcome.summary))
       } else if let summary = outcome.summary {
         printSummary(summary)
-      } else {
+      } else if isatty(STDOUT_FILENO) == 1 {
         print("nothing to do: \(outcome.waiting ?? "nothing new")")
+      } else {
+        // Under cron every 10 minutes: a timestamped log line, not a bare one in the log file.
+        logger()("nothing to do: \(outcome.waiting ?? "nothing new")")
       }
     }
   }

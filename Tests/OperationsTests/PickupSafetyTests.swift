@@ -217,3 +217,27 @@ func chownTree(_ path: String, to uid: Int) -> Int32 {
   process.waitUntilExit()
   return process.terminationStatus
 }
+
+@Suite struct FutureMtimeTests {
+  /// `sftp put -p` from a sender whose clock runs a day ahead: the file is claimed after the quiet
+  /// period by this machine's clock (ctime), not held back until the sender's time.
+  @Test func aFutureModificationTimeDoesNotHoldAFileBack() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, _) = try demoWorkdir(root + "/w")
+      let pipeline = try demoPipeline(root, extra: "", quiet: 60)
+      let folder = workdir.root + "/inbox"
+      let tomorrow = Date().addingTimeInterval(86_400)
+      for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
+        try FileManager.default.setAttributes([.modificationDate: tomorrow], ofItemAtPath: folder + "/" + name)
+      }
+      let lastChange = try FileManager.default.contentsOfDirectory(atPath: folder).map { name -> Double in
+        var info = stat()
+        #expect(lstat(folder + "/" + name, &info) == 0)
+        return Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9
+      }.max() ?? 0
+      let listing = try inbox(workdir, pipeline).list(now: Date(timeIntervalSince1970: lastChange + 61))
+      #expect(listing.arriving.isEmpty, "\(listing.arriving)")
+      #expect(listing.claimable.contains("submissions.csv"))
+    }
+  }
+}

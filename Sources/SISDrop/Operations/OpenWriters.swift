@@ -38,10 +38,20 @@ public enum OpenWriters {
       }
     }
     guard !targets.isEmpty, let processes = try? FileSystem.listDirectory("/proc") else { return [:] }
+    let wanted = Set(targets.values)
     var found: [String: Writer] = [:]
     for pid in processes where pid.allSatisfy(\.isNumber) {
       guard let descriptors = try? FileSystem.listDirectory("/proc/\(pid)/fd") else { continue }
       for fd in descriptors {
+        // readlink first (it never touches the target's file system): only a link whose last
+        // component is one of `names` is stat'ed, so a hung NFS/FUSE mount elsewhere cannot block
+        // the scan, and the work stays small on a busy host. (A chrooted sftp-server's link still
+        // ends with the file's name.)
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/\(pid)/fd/\(fd)", &buffer, buffer.count - 1)
+        guard length > 0 else { continue }
+        let target = String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard target.hasPrefix("/"), wanted.contains((target as NSString).lastPathComponent) else { continue }
         var info = stat()
         guard stat("/proc/\(pid)/fd/\(fd)", &info) == 0,
           let name = targets[FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))],

@@ -120,9 +120,9 @@ public struct Inbox {
   public func readiness(of name: String, now: Date = Date(), writers: [String: OpenWriters.Writer] = [:]) -> Readiness {
     var info = stat()
     guard lstat(path + "/" + name, &info) == 0 else { return .arriving("it vanished while the inbox was read") }
-    let changed = max(
-      Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9,
-      Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+    // ctime alone: a sender whose clock runs ahead can set mtime into the future (`put -p`), which
+    // would hold the file back until then; every write moves ctime to this machine's clock anyway.
+    let changed = Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9
     if let writer = writers[name] {
       return .arriving("open for writing by process \(writer.pid) (\(writer.command))")
     }
