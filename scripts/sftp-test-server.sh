@@ -16,8 +16,13 @@ start() {
   [ -x /usr/sbin/sshd ] || { echo "sftp-test-server: /usr/sbin/sshd missing: apt-get install openssh-server" >&2; exit 69; }
   local base user chroot state port
   base=$(mktemp -d /srv/sisdrop-sftp-test.XXXXXX)
+  # Whatever fails from here on (set -e), the account and the folder made so far go with it.
+  STARTING_BASE="$base"
+  trap 'status=$?; stop "$STARTING_BASE" >/dev/null 2>&1 || true; exit "$status"' EXIT
   chmod 755 "$base"
   user="sdsftp$$"
+  # Named before it exists, so that stop can remove it even when start fails right after useradd.
+  echo "$user" >"$base/account"
   chroot="$base/chroot"
   state="$base/state"
   mkdir -p "$chroot" "$state" /run/sshd
@@ -75,35 +80,46 @@ EOF
         echo "INBOX=$chroot/inbox"
         echo "OUTBOX=$chroot/outbox"
         echo "PID=$(cat "$state/sshd.pid")"
+        trap - EXIT
         return 0
       fi
     fi
   done
   echo "sftp-test-server: sshd did not start; its log:" >&2
   cat "$state/sshd.log" >&2 || true
-  stop "$base"
-  exit 70
+  exit 70  # the EXIT trap stops and removes everything
 }
 
 stop() {
-  local base="$1" pid user
+  local base="$1" pid user failed=0
   case "$base" in /srv/sisdrop-sftp-test.*) ;; *) echo "sftp-test-server: not a test server folder: $base" >&2; exit 64 ;; esac
   if [ -s "$base/state/sshd.pid" ]; then
     pid=$(cat "$base/state/sshd.pid")
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    # Still there after 5 s (a loaded machine, a stuck child): SIGKILL, and wait until it is gone.
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -KILL "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    if kill -0 "$pid" 2>/dev/null; then echo "sftp-test-server: sshd $pid did not stop" >&2; failed=1; fi
   fi
-  # The account: the one named in the config (sessions it still has end with the listener).
-  user=$(sed -n 's/^AllowUsers //p' "$base/state/sshd_config" 2>/dev/null || true)
+  # The account: the one start named (or, from older folders, the one in the config).
+  user=$(cat "$base/account" 2>/dev/null || sed -n 's/^AllowUsers //p' "$base/state/sshd_config" 2>/dev/null || true)
+  case "$user" in sdsftp[0-9]*) ;; *) user="" ;; esac
   if [ -n "$user" ] && id "$user" >/dev/null 2>&1; then
     # Sessions of this server's account end when their clients go; any left are ended by pid.
     for _ in $(seq 1 30); do pgrep -u "$user" >/dev/null || break; sleep 0.1; done
     for p in $(pgrep -u "$user" || true); do kill "$p" 2>/dev/null || true; done
     for _ in $(seq 1 30); do pgrep -u "$user" >/dev/null || break; sleep 0.1; done
+    for p in $(pgrep -u "$user" || true); do kill -KILL "$p" 2>/dev/null || true; done
+    for _ in $(seq 1 30); do pgrep -u "$user" >/dev/null || break; sleep 0.1; done
     userdel "$user" 2>/dev/null || true
     getent group "$user" >/dev/null && groupdel "$user" 2>/dev/null || true
+    if id "$user" >/dev/null 2>&1; then echo "sftp-test-server: account $user not removed" >&2; failed=1; fi
   fi
   rm -rf "$base"
+  return "$failed"
 }
 
 case "${1:-}" in

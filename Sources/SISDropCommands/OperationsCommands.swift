@@ -1,5 +1,9 @@
 import ArgumentParser
 import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 import SISDrop
 
 public struct RunCommand: ParsableCommand {
@@ -49,8 +53,11 @@ public struct RunCommand: ParsableCommand {
                              waiting: outcome.waiting, summary: outcome.summary))
       } else if let summary = outcome.summary {
         printSummary(summary)
-      } else {
+      } else if isatty(STDOUT_FILENO) == 1 {
         print("nothing to do: \(outcome.waiting ?? "nothing new")")
+      } else {
+        // Under cron every 10 minutes: a timestamped log line, not a bare one in the log file.
+        logger()("nothing to do: \(outcome.waiting ?? "nothing new")")
       }
     }
   }
@@ -69,6 +76,9 @@ struct IntegrationView: Encodable {
   var failuresInARow: Int
   var window: String
   var runningSince: String?
+  var warning: String?
+  var waitingFor: String?
+  var waitingSince: String?
 
   init(_ status: IntegrationStatus, machine: IntegrationMachine?, now: Date) {
     state = status.state.rawValue
@@ -82,6 +92,9 @@ struct IntegrationView: Encodable {
     failuresInARow = status.failures
     window = machine.map { $0.schedule.window?.description ?? "any time (no schedule section)" } ?? "unknown (pass --pipeline)"
     runningSince = status.runningSince?.ISO8601Format()
+    warning = status.warning
+    waitingFor = status.waitingFor
+    waitingSince = status.waitingSince?.ISO8601Format()
   }
 }
 
@@ -143,6 +156,8 @@ public struct StatusCommand: ParsableCommand {
       if let view = integration {
         print("integration: \(view.state) since \(view.since)")
         print("  why: \(view.reason)")
+        if let warning = view.warning { print("  WARNING: \(warning)") }
+        if let waiting = view.waitingFor { print("  waiting since \(view.waitingSince ?? "?"): \(waiting)") }
         print("  last run: \(view.lastRunAt.map { "\($0) (\(view.lastRunResult ?? "?")\(view.lastBatch.map { ", batch \($0)" } ?? ""))" } ?? "none yet")")
         print("  next run: \(view.nextRunAt ?? "not scheduled")\(view.retryAt.map { " (retry not before \($0))" } ?? "")")
         print("  window: \(view.window)")

@@ -12,7 +12,11 @@ import _SISDropTestSupport
 struct RunResult: Equatable {
   /// Files that carry wall-clock times (or, for the snapshot, SQLite page layout): compared through
   /// what they record, not byte for byte.
-  static let timestamped: Set<String> = ["stage.json", "manifest.json", "pipeline.yaml", "snapshot.json", "snapshot.sqlite", "report.html"]
+  /// publication.json records when (and from which attempt, which a rerun may number differently):
+  /// compared by the batch it names.
+  static let timestamped: Set<String> = [
+    "stage.json", "manifest.json", "pipeline.yaml", "snapshot.json", "snapshot.sqlite", "report.html", "publication.json",
+  ]
 
   /// The fields that differ, by name (the values are too long to print).
   func differences(from other: RunResult) -> [String] {
@@ -59,6 +63,11 @@ struct RunResult: Equatable {
     for batch in batches {
       let files = try folderContents(workdir.batchFolder(batch.id), excluding: RunResult.timestamped)
       for (name, data) in files where !name.contains(".attempt-") { stageFiles["\(batch.id)/\(name)"] = data }
+      let publication = workdir.batchFolder(batch.id) + "/published/publication.json"
+      if FileManager.default.fileExists(atPath: publication) {
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: publication))) as? [String: Any]
+        stageFiles["\(batch.id)/published/publication.json (batch)"] = Data(((record?["batch"] as? String) ?? "?").utf8)
+      }
       archive += ((try? FileManager.default.contentsOfDirectory(atPath: root + "/archive/\(batch.id)")) ?? []).sorted()
       let decoder = JSONDecoder()
       decoder.keyDecodingStrategy = .convertFromSnakeCase

@@ -3,6 +3,10 @@ import SISDrop
 import Testing
 import _SISDropTestSupport
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// The demo pipeline with extra YAML appended (pickup, schedule, notifications), in `folder`.
 func demoPipeline(_ folder: String, extra: String, quiet: Int = 0) throws -> String {
   var text = try readText(Checkout.pipeline("demo"))
@@ -35,7 +39,15 @@ func inbox(_ workdir: WorkDir, _ pipeline: String) throws -> Inbox {
     try withTemporaryFolder { root in
       let (workdir, _, _) = try demoWorkdir(root + "/w")
       let pipeline = try demoPipeline(root, extra: "", quiet: 60)
-      let now = Date()
+      // "Now" is the inbox's last change plus 1 s, not the clock: on a loaded machine the clock
+      // could pass the quiet period between copying the files and listing them.
+      let folder = workdir.root + "/inbox"
+      let lastChange = try FileManager.default.contentsOfDirectory(atPath: folder).map { name -> Double in
+        var info = stat()
+        #expect(lstat(folder + "/" + name, &info) == 0)
+        return Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9
+      }.max() ?? 0
+      let now = Date(timeIntervalSince1970: lastChange + 1)
       let early = try inbox(workdir, pipeline).list(now: now)
       #expect(early.claimable.isEmpty)
       #expect(early.arriving.map(\.name).contains("submissions.csv"))

@@ -150,7 +150,8 @@ let chicago = TimeZone(identifier: "America/Chicago")!
     #expect(status.runningSince == utc("2026-03-06T22:00:00Z"))
     // The next run finds nothing the killed one left to finish.
     status = machine.apply(.runAbandoned, to: status, now: utc("2026-03-06T22:10:00Z"))
-    #expect(status.state == .initializing && status.runningSince == nil && status.lastRunResult == "interrupted")
+    // It did nothing: the state it changed is put back (no "Initializing" left standing).
+    #expect(status.state == .pendingInitialization && status.runningSince == nil && status.lastRunResult == "interrupted")
     #expect(status.failures == 0 && status.retryAt == nil)
     #expect(machine.decide(status, now: utc("2026-03-06T22:10:00Z")) == .run)
   }

@@ -66,7 +66,8 @@ func demoNamesAndBirthDates() throws -> (names: Set<String>, dates: Set<String>)
         let text = String(decoding: data, as: UTF8.self)
         // RFC 5322: CRLF line endings only, the required headers, a blank line before the body.
         #expect(!text.replacingOccurrences(of: "\r\n", with: "").contains("\n"), "\(file) has a bare LF")
-        let head = text.components(separatedBy: "\r\n\r\n")[0].components(separatedBy: "\r\n")
+        // Headers unfolded (RFC 5322 §2.2.3: a CRLF before white space is folding).
+        let head = text.components(separatedBy: "\r\n\r\n")[0].replacingOccurrences(of: "\r\n ", with: " ").components(separatedBy: "\r\n")
         for header in ["From: sisdrop@district.example", "To: sis-admin@district.example, registrar@district.example",
                        "Date: Fri, 06 Mar 2026 16:05:00 -0600", "MIME-Version: 1.0"] {
           #expect(head.contains(header), "\(file) lacks \(header)")

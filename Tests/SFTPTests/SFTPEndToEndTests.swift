@@ -133,32 +133,46 @@ struct SFTPServer {
       #expect(try server.sftp(["cd inbox", "put schools.csv", "put contacts.csv", "put attendance_codes.csv",
                                "put submission_contacts.csv", "put submission_documents.csv"], in: send) == 0)
       // 2. An aborted upload of the enrollment export: the client dies half-way; a truncated
-      //    submissions.csv stays under its final name.
-      let aborted = try server.sftpProcess(["cd inbox", "put submissions.csv"], limit: 16, in: send)
-      let fullSize = try #require(FileSystem.fileSize(send + "/submissions.csv"))
-      try waitFor(seconds: 20) { (FileSystem.fileSize(server.inbox + "/submissions.csv") ?? 0) > 0 }
+      //    submissions.csv stays under its final name. The file sent is large (1 MB at 16 Kbit/s would
+      //    take minutes), so the kill always lands mid-upload however slow the machine is.
+      let abortFolder = local + "/abort"
+      try FileManager.default.createDirectory(atPath: abortFolder, withIntermediateDirectories: true)
+      var large = try readText(send + "/submissions.csv")
+      while large.utf8.count < 1_000_000 { large += large }
+      try writeFile(abortFolder + "/submissions.csv", large)
+      let aborted = try server.sftpProcess(["cd inbox", "put submissions.csv"], limit: 16, in: abortFolder)
+      let fullSize = try #require(FileSystem.fileSize(abortFolder + "/submissions.csv"))
+      try waitFor(seconds: 60) { (FileSystem.fileSize(server.inbox + "/submissions.csv") ?? 0) > 0 }
       kill(aborted.processIdentifier, SIGKILL)
       aborted.waitUntilExit()
-      try waitFor(seconds: 10) { OpenWriters.scan(folder: server.inbox, names: ["submissions.csv"]).isEmpty }
+      try waitFor(seconds: 60) { OpenWriters.scan(folder: server.inbox, names: ["submissions.csv"]).isEmpty }
       let truncated = try #require(FileSystem.fileSize(server.inbox + "/submissions.csv"))
       #expect(truncated > 0 && truncated < fullSize)
 
       // 3. The large students export, slowly, while cron runs sisdrop.
       let slow = try server.sftpProcess(["cd inbox", "put students.csv"], limit: 2400, in: send)
-      try waitFor(seconds: 20) { (FileSystem.fileSize(server.inbox + "/students.csv") ?? 0) > 0 }
-      var midUpload = 0
+      defer { if slow.isRunning { kill(slow.processIdentifier, SIGKILL) } }
+      try waitFor(seconds: 60) { (FileSystem.fileSize(server.inbox + "/students.csv") ?? 0) > 0 }
+      // A stalled upload (the client stopped, as in a long TCP stall): sftp-server still holds the
+      // file open for writing, and that alone keeps it from being claimed (quiet_seconds is 0 here).
+      // Deterministic: the upload cannot finish while the client is stopped.
+      kill(slow.processIdentifier, SIGSTOP)
+      let stalled = try sisdropRun()
+      #expect(stalled.status == 75, "run during a stalled upload: \(stalled.stderr)")
+      #expect(stalled.stderr.contains("students.csv is still arriving: open for writing by process"), "\(stalled.stderr)")
+      #expect(try WorkDir(root: workdir).state.allBatches().isEmpty, "a batch was opened from a stalled upload")
+      kill(slow.processIdentifier, SIGCONT)
+      // Runs while it trickles on. Whenever one ends relative to the upload, what must hold is the
+      // same: the enrollment feed has no manifest yet, so every run exits 75 and opens no batch.
       while slow.isRunning {
         let result = try sisdropRun()
-        if slow.isRunning {
-          midUpload += 1
-          #expect(result.status == 75, "run during the upload: \(result.stderr)")
-          #expect(result.stderr.contains("students.csv is still arriving: open for writing by process"), "\(result.stderr)")
-          #expect(try WorkDir(root: workdir).state.allBatches().isEmpty, "a batch was opened from a half upload")
-        }
-        usleep(500_000)
+        #expect(result.status == 75, "run during the upload: \(result.stderr)")
+        #expect(result.stderr.contains("is still arriving"), "\(result.stderr)")
+        #expect(try WorkDir(root: workdir).state.allBatches().isEmpty, "a batch was opened from a half upload")
+        usleep(200_000)
       }
+      slow.waitUntilExit()
       #expect(slow.terminationStatus == 0)
-      #expect(midUpload >= 2, "the slow upload was too quick to be seen arriving")
       #expect(FileSystem.fileSize(server.inbox + "/students.csv") == FileSystem.fileSize(send + "/students.csv"))
 
       // 4. Everything is there except the manifest: the truncated enrollment export is never claimed.

@@ -77,7 +77,8 @@ public enum Corrections {
   /// The value as sisdrop stores it, or why it is not acceptable.
   public static func normalize(field: String, value: String) -> Result<String, SISDropError> {
     func bad(_ what: String) -> Result<String, SISDropError> {
-      .failure(SISDropError(.dataError, "'\(value)' is not \(what)", hint: "give \(field) as \(what)"))
+      // The value itself is not quoted: it may be a name or an address, and errors reach the cron log.
+      .failure(SISDropError(.dataError, "the \(field) value given is not \(what)", hint: "give \(field) as \(what)"))
     }
     switch field {
     case "Grade_Level": return FieldRules.gradeLevel(value).map { .success($0) } ?? bad("a grade level (PK, K, 1-12)")
@@ -153,6 +154,11 @@ public enum Corrections {
   public static func importInbox(workdir: WorkDir, config: PipelineConfig) throws -> Int {
     let path = workdir.inbox(config) + "/" + inboxFileName
     guard FileSystem.exists(path) else { return 0 }
+    // The inbox's pickup rules: a half-uploaded file can parse cleanly.
+    if let why = Inbox(path: workdir.inbox(config), config: config).whyNotReady(inboxFileName) {
+      throw SISDropError(.temporaryFailure, "\(inboxFileName) not taken yet: \(why)", at: SourceLocation(path: path),
+                         hint: "a later run takes it")
+    }
     let corrections = try bind(try read(path: path), workdir: workdir)
     try workdir.state.saveCorrections(corrections)
     let archive = workdir.archive(config) + "/corrections"
@@ -169,7 +175,7 @@ public enum Corrections {
   public static func takeInbox(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void) throws {
     do {
       try importInbox(workdir: workdir, config: config)
-    } catch let error as SISDropError where [.dataError, .usage, .noInput].contains(error.status) {
+    } catch let error as SISDropError where [.dataError, .usage, .noInput, .temporaryFailure].contains(error.status) {
       log("\(inboxFileName) not taken, left in the inbox: \(error)")
     }
   }

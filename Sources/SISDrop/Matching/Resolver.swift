@@ -66,6 +66,12 @@ public enum Resolver {
                             ("overrides.csv", ["Submission_ID", "Field", "Resolved_By"])] {
       let path = folder + "/" + name
       guard FileSystem.exists(path) else { continue }
+      // The inbox's pickup rules: a half-uploaded `S123,1,` would read as a No Match decision.
+      if let batch = try workdir.state.openBatch(),
+        let why = Inbox(path: folder, config: try workdir.config(for: batch)).whyNotReady(name) {
+        problems.append("\(path): not read yet, \(why) (a later run reads it)")
+        continue
+      }
       let reader = try CSVReader(path: path)
       guard let header = try reader.next()?.fields.map({ FieldRules.text($0).replacingOccurrences(of: "\u{FEFF}", with: "") }) else { continue }
       let index = columns.map { column in header.firstIndex { $0.caseInsensitiveCompare(column) == .orderedSame } }

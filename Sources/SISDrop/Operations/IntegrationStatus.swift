@@ -32,6 +32,23 @@ public struct IntegrationStatus: Sendable, Codable, Equatable {
   public var failures: Int
   /// While a run is under way (a killed run leaves it set; the next run sees it).
   public var runningSince: Date?
+  /// A standing problem the last run found that does not stop it but people must see (the
+  /// open-writer check being blind), or nil.
+  public var warning: String?
+  /// The state a run moved away from when it started (Pending Initialization → Initializing):
+  /// restored when the run turns out to wait (75) or to have been killed before doing anything.
+  public var beforeRun: Saved?
+  /// A run found an inbox file still arriving (exit 75): what, and since when (the first such run).
+  public var waitingFor: String?
+  public var waitingSince: Date?
+  /// Whether people were told that the window closed while it was still arriving.
+  public var waitingNotified: Bool?
+
+  public struct Saved: Sendable, Codable, Equatable {
+    public var state: IntegrationState
+    public var since: Date
+    public var reason: String
+  }
 
   public init(state: IntegrationState, since: Date, reason: String) {
     self.state = state
@@ -68,6 +85,10 @@ public struct IntegrationMachine: Sendable {
     case runFailed(reason: String)
     /// A killed run is found to have stopped before it claimed or changed anything.
     case runAbandoned
+    /// A run exited 75: a file is still arriving (or the working directory is busy).
+    case runWaiting(reason: String)
+    /// A run found nothing new in the inbox.
+    case nothingNew
   }
 
   /// The status before anything happened.
@@ -86,6 +107,20 @@ public struct IntegrationMachine: Sendable {
       if next.state != state { next.since = now }
       next.state = state
       next.reason = reason
+    }
+    /// A run that did nothing leaves the state as it found it (never a stale "Initializing").
+    func restoreBeforeRun() {
+      if let saved = status.beforeRun {
+        next.state = saved.state
+        next.since = saved.since
+        next.reason = saved.reason
+      }
+      next.beforeRun = nil
+    }
+    func clearWaiting() {
+      next.waitingFor = nil
+      next.waitingSince = nil
+      next.waitingNotified = nil
     }
     switch event {
     case .configured(let enabled):
@@ -108,6 +143,7 @@ public struct IntegrationMachine: Sendable {
 
     case .runStarted:
       next.runningSince = now
+      next.beforeRun = IntegrationStatus.Saved(state: status.state, since: status.since, reason: status.reason)
       switch status.state {
       case .pendingInitialization, .initializationScheduled:
         move(.initializing, "first full run under way")
@@ -122,9 +158,21 @@ public struct IntegrationMachine: Sendable {
     case .runAbandoned:
       next.runningSince = nil
       next.lastRunResult = "interrupted"
+      restoreBeforeRun()
+
+    case .runWaiting(let reason):
+      next.runningSince = nil
+      restoreBeforeRun()
+      next.waitingFor = reason
+      next.waitingSince = status.waitingSince ?? now
+
+    case .nothingNew:
+      clearWaiting()
 
     case .runSucceeded(let batch):
       next.runningSince = nil
+      next.beforeRun = nil
+      clearWaiting()
       next.lastRunAt = now
       next.lastRunResult = "succeeded"
       if let batch { next.lastBatch = batch }
@@ -136,6 +184,8 @@ public struct IntegrationMachine: Sendable {
 
     case .runFailed(let reason):
       next.runningSince = nil
+      next.beforeRun = nil
+      clearWaiting()
       next.lastRunAt = now
       next.lastRunResult = "failed"
       next.failures = status.failures + 1

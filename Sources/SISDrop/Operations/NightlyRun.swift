@@ -44,6 +44,26 @@ public enum NightlyRun {
 
     let stored = try workdir.state.integrationStatus()
     var status = try advance(stored, [.configured(enabled: config.operations.schedule.enabled), .tick])
+    // The writer check must not pass silently when it cannot see other users' processes.
+    let blind = config.operations.pickup.checkWriters ? OpenWriters.blindness() : nil
+    if let blind { log("warning: \(blind)") }
+    if status.warning != blind {
+      var next = status
+      next.warning = blind
+      try workdir.state.saveIntegrationStatus(next, previous: status, notifications: [], now: now())
+      status = next
+    }
+    // The window closed while a file was still arriving: tell people once, naming the file.
+    if let waiting = status.waitingFor, status.waitingNotified != true, let since = status.waitingSince,
+      let window = config.operations.schedule.window, let opened = window.interval(containing: since), now() >= opened.end
+    {
+      var next = status
+      next.waitingNotified = true
+      let notice = Notification.stillArriving(district: district, waiting: waiting, since: since, windowClosed: opened.end, workdir: workdir.root)
+      try workdir.state.saveIntegrationStatus(next, previous: status, notifications: [notifier.prepare(notice, now: now())], now: now())
+      status = next
+      log("warning: the run window closed while \(Notification.mask(waiting)); notified")
+    }
     if let running = status.runningSince {
       log("the run that started at \(running.ISO8601Format()) was interrupted; this run finishes its work")
     }
@@ -70,6 +90,7 @@ public enum NightlyRun {
         }
       }
       guard let summary = finished else {
+        status = try advance(status, [.nothingNew])
         return Outcome(status: status, summary: nil, waiting: "nothing new in the inbox")
       }
       var extra: [Notification] = []
@@ -78,7 +99,11 @@ public enum NightlyRun {
       return Outcome(status: status, summary: summary, waiting: nil)
     } catch {
       // Still arriving, or busy: not a failure; cron retries.
-      if error.exitStatus == .temporaryFailure { throw error }
+      if error.exitStatus == .temporaryFailure {
+        // Recorded (what, since when) and the state a started run changed is put back.
+        status = try advance(status, [.runWaiting(reason: Notification.mask("\(error)"))])
+        throw error
+      }
       let batch = try? workdir.state.openBatch()?.id
       let failed = machine.apply(.runFailed(reason: Notification.mask("\(error)")), to: status, now: now())
       let notice = Notification.runFailed(

@@ -6,7 +6,7 @@ import Foundation
 /// SIS numbers, counts and states, and an error's message has its quoted values masked (a
 /// rejected value can be a name or a date of birth).
 public struct Notification: Sendable, Equatable {
-  public enum Kind: String, Sendable { case statusChange = "status-change", runFailed = "run-failed", review }
+  public enum Kind: String, Sendable { case statusChange = "status-change", runFailed = "run-failed", review, stillArriving = "still-arriving" }
 
   public var kind: Kind
   public var subject: String
@@ -46,6 +46,21 @@ public struct Notification: Sendable, Equatable {
     return Notification(kind: .runFailed, subject: "[sisdrop] \(district): run failed (exit \(error.exitStatus.rawValue))", body: body)
   }
 
+  /// The run window closed while an inbox file was still arriving: tonight's delivery did not happen.
+  public static func stillArriving(district: String, waiting: String, since: Date, windowClosed: Date, workdir: String) -> Notification {
+    var body = [
+      "The \(district) run window closed at \(windowClosed.ISO8601Format()) and no delivery was made:",
+      "every run since \(since.ISO8601Format()) found an inbox file still arriving.",
+      "",
+    ]
+    body += wrap("Waiting for: " + mask(waiting))
+    body += [
+      "", "Check the sender's upload (an upload stalled or never finished, a missing trigger or manifest file).",
+      "The next window retries by itself. Working directory: \(workdir)",
+    ]
+    return Notification(kind: .stillArriving, subject: "[sisdrop] \(district): window closed, inbox still arriving", body: body)
+  }
+
   /// A batch with students awaiting a person's decision (potential matches), and records in error.
   public static func review(district: String, summary: PipelineRunner.Summary, workdir: String) -> Notification {
     let c = summary.counts
@@ -62,7 +77,9 @@ public struct Notification: Sendable, Equatable {
     if summary.review.count > 200 { body.append("  ... and \(summary.review.count - 200) more") }
     if !summary.errors.isEmpty {
       let ids = Array(Set(summary.errors.compactMap(\.first))).sorted()
-      body += ["", "Records in error (fix them in the enrollment system; they stay pending):"] + wrap("  " + ids.joined(separator: ", "))
+      // Capped like the review list: a message stays small enough for any sendmail.
+      body += ["", "Records in error (fix them in the enrollment system; they stay pending):"] + wrap("  " + ids.prefix(200).joined(separator: ", "))
+      if ids.count > 200 { body.append("  ... and \(ids.count - 200) more") }
     }
     body += [
       "", "Details: \((summary.deliverFolder as NSString).deletingLastPathComponent)/30-match/review.csv and the batch report.",
@@ -117,7 +134,7 @@ public struct Notification: Sendable, Equatable {
     formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
     let headers = [
       "From: \(from)",
-      "To: \(to.joined(separator: ", "))",
+      "To: \(to.joined(separator: ",\r\n "))",  // folded after each address (RFC 5322 §2.2.3)
       "Subject: \(Notification.encodeHeader(subject))",
       "Date: \(formatter.string(from: date))",
       "Message-ID: <\(messageID)>",
@@ -130,9 +147,21 @@ public struct Notification: Sendable, Equatable {
     return (headers + [""] + body).map { $0 + "\r\n" }.joined()
   }
 
-  /// RFC 2047 encoded-word for a header with non-ASCII text (a district's name).
+  /// RFC 2047 encoded-words for a header with non-ASCII text (a district's name): each at most 75
+  /// characters (42 UTF-8 bytes, so that "Subject: " and the first fit in 78; split between characters, never inside one), folded one per line.
   static func encodeHeader(_ text: String) -> String {
     guard !text.allSatisfy(\.isASCII) else { return text }
-    return "=?UTF-8?B?\(Data(text.utf8).base64EncodedString())?="
+    var words: [String] = []
+    var chunk: [UInt8] = []
+    for character in text {
+      let bytes = Array(String(character).utf8)
+      if chunk.count + bytes.count > 42 {
+        words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=")
+        chunk = []
+      }
+      chunk += bytes
+    }
+    if !chunk.isEmpty { words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=") }
+    return words.joined(separator: "\r\n ")
   }
 }

@@ -79,19 +79,42 @@ public struct Notifier {
     } catch {
       return "cannot start \(command[0]): \(error.localizedDescription)"
     }
+    // Only the command holds the read end; once it exits, a blocked write ends (EPIPE).
+    try? input.fileHandleForReading.close()
     // A command that exits without reading must not kill sisdrop with SIGPIPE.
     signal(SIGPIPE, SIG_IGN)
-    let written = (try? input.fileHandleForWriting.write(contentsOf: Data(message.utf8))) != nil
-    try? input.fileHandleForWriting.close()
+    // Written from another thread: a command that neither reads nor exits would block a write of
+    // more than the pipe's 64 KiB forever, with the working directory's lock held; the timeout
+    // below must still run.
+    let handle = input.fileHandleForWriting
+    let data = Data(message.utf8)
+    let outcome = WriteOutcome()
+    let finished = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+      outcome.written = (try? handle.write(contentsOf: data)) != nil
+      try? handle.close()
+      finished.signal()
+    }
     let deadline = Date().addingTimeInterval(timeout)
     while process.isRunning && Date() < deadline { usleep(20_000) }
     if process.isRunning {
       process.terminate()
+      let grace = Date().addingTimeInterval(5)
+      while process.isRunning && Date() < grace { usleep(20_000) }
+      if process.isRunning { kill(process.processIdentifier, SIGKILL) }
       process.waitUntilExit()
+      _ = finished.wait(timeout: .now() + 10)
       return "\(command[0]) did not finish within \(Int(timeout))s"
     }
+    _ = finished.wait(timeout: .now() + 10)
+    let written = outcome.written
     process.waitUntilExit()
     if process.terminationStatus != 0 { return "\(command[0]) exited with status \(process.terminationStatus)" }
     return written ? nil : "\(command[0]) did not read the message"
   }
+}
+
+/// Whether the writer thread wrote the whole message (read after it signalled).
+private final class WriteOutcome: @unchecked Sendable {
+  var written = false
 }

@@ -33,15 +33,25 @@ public enum OpenWriters {
     var targets: [FileID: String] = [:]
     for name in names {
       var info = stat()
-      if stat(folder + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
+      if lstat(folder + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
         targets[FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))] = name
       }
     }
     guard !targets.isEmpty, let processes = try? FileSystem.listDirectory("/proc") else { return [:] }
+    let wanted = Set(targets.values)
     var found: [String: Writer] = [:]
     for pid in processes where pid.allSatisfy(\.isNumber) {
       guard let descriptors = try? FileSystem.listDirectory("/proc/\(pid)/fd") else { continue }
       for fd in descriptors {
+        // readlink first (it never touches the target's file system): only a link whose last
+        // component is one of `names` is stat'ed, so a hung NFS/FUSE mount elsewhere cannot block
+        // the scan, and the work stays small on a busy host. (A chrooted sftp-server's link still
+        // ends with the file's name.)
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/\(pid)/fd/\(fd)", &buffer, buffer.count - 1)
+        guard length > 0 else { continue }
+        let target = String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard target.hasPrefix("/"), wanted.contains((target as NSString).lastPathComponent) else { continue }
         var info = stat()
         guard stat("/proc/\(pid)/fd/\(fd)", &info) == 0,
           let name = targets[FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))],
@@ -53,6 +63,37 @@ public enum OpenWriters {
       }
     }
     return found
+  }
+
+  /// Processes whose open files this user cannot see (`/proc/PID/fd` refused: another user's
+  /// process, without CAP_SYS_PTRACE): the writer check is blind to them.
+  public static func unseenProcesses() -> [(pid: Int32, command: String)] {
+    guard let processes = try? FileSystem.listDirectory("/proc") else { return [] }
+    var unseen: [(pid: Int32, command: String)] = []
+    for pid in processes where pid.allSatisfy(\.isNumber) {
+      let folder = opendir("/proc/\(pid)/fd")
+      if let folder {
+        closedir(folder)
+        continue
+      }
+      guard errno == EACCES || errno == EPERM else { continue }  // ENOENT: it has just exited
+      let command = (try? String(decoding: FileSystem.readFile("/proc/\(pid)/comm"), as: UTF8.self))?
+        .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+      unseen.append((Int32(pid) ?? 0, command))
+    }
+    return unseen
+  }
+
+  /// A warning when the writer check is blind to some processes, or nil when it sees them all.
+  /// Said loudly (log, `sisdrop status`) rather than passing silently: a stalled upload by a process
+  /// sisdrop cannot see would be claimed after the quiet period alone.
+  public static func blindness() -> String? {
+    let unseen = unseenProcesses()
+    guard !unseen.isEmpty else { return nil }
+    let examples = unseen.prefix(3).map { "\($0.pid) (\($0.command))" }.joined(separator: ", ")
+    return "the open-writer check cannot see the open files of \(unseen.count) processes (\(examples)\(unseen.count > 3 ? ", ..." : "")): "
+      + "an upload they are writing would be claimed after the quiet period alone; run sisdrop as root, or as a member of the "
+      + "SFTP account's group with CAP_SYS_PTRACE, or configure a trigger file per feed (pickup.triggers)"
   }
 
   /// Reads the octal `flags:` line of `/proc/PID/fdinfo/FD`: write-only or read-write access.

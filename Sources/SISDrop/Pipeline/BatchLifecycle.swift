@@ -97,6 +97,16 @@ public enum BatchLifecycle {
         .noInput, "the inbox has no \(inbox.submissionsFileName): nothing to deliver", at: SourceLocation(path: inbox.path),
         hint: "wait for the enrollment export, or check submissions.files in the pipeline config")
     }
+    return try claim(listing, from: inbox, workdir: workdir, config: config, selection: selection, now: now)
+  }
+
+  /// Claims a listing's files into a new batch (the second half of `open`; tests call it with a
+  /// listing the inbox has changed since).
+  ///
+  /// - Throws: `SISDropError` 75, everything put back, when a file is no longer the one listed.
+  static func claim(
+    _ listing: Inbox.Listing, from inbox: Inbox, workdir: WorkDir, config: PipelineConfig, selection: Selection, now: Date
+  ) throws -> OpenResult {
     let day: String = {
       let formatter = DateFormatter()
       formatter.timeZone = config.timeZone
@@ -108,19 +118,67 @@ public enum BatchLifecycle {
     let claiming = workdir.batchesFolder + "/.\(id).claiming"
     try FileSystem.removeTree(claiming)
     try FileSystem.makeDirectory(claiming + "/input")
-    try FileSystem.writeNew(claiming + "/claim-inbox", Array((inbox.path + "\n").utf8))
+    let archive = workdir.archive(config)
+    try FileSystem.writeNew(claiming + "/claim-inbox", Array((inbox.path + "\n" + archive + "\n").utf8))
     try FileSystem.syncDirectory(workdir.batchesFolder)
+    // The listing judged each file complete; hashing (duplicates, manifests) took time since. The
+    // claim moves a file only if it is still the very file listed, unchanged (same inode, size,
+    // mtime, ctime, just before its rename), and afterwards checks again what a writer that had
+    // opened it in between would change. Anything changed: every file goes back, 75, a later run retries.
+    func giveBack(_ why: String, _ name: String) throws -> Never {
+      try ClaimReturn.putBack(input: claiming + "/input", inbox: inbox.path, archive: archive)
+      try FileSystem.removeTree(claiming)
+      try FileSystem.syncDirectory(workdir.batchesFolder)
+      throw SISDropError(
+        .temporaryFailure, "\(name) is still arriving: \(why)", at: SourceLocation(path: inbox.path + "/" + name),
+        hint: "nothing was claimed; run again later (cron will retry)")
+    }
     var claimed: [FileRecord] = []
+    var expected: [String: Inbox.FileState] = [:]  // each claimed file as it must still be after hashing
     for name in listing.claimable {
+      let source = inbox.path + "/" + name
       let target = claiming + "/input/" + name
+      guard let seen = listing.observed[name], let now = Inbox.FileState.of(source), now == seen else {
+        try giveBack("it changed after the inbox was read", name)
+      }
       do {
-        try FileSystem.rename(inbox.path + "/" + name, to: target)
+        try FileSystem.rename(source, to: target)
+        expected[name] = seen
       } catch let error as FileError where error.code == EXDEV {
-        try FileSystem.copyFile(inbox.path + "/" + name, to: target)
-        if unlink(inbox.path + "/" + name) != 0 { throw FileError.posix(errno, "remove", inbox.path + "/" + name) }
+        // Another file system: a copy, kept only if the original did not change while it was copied.
+        try FileSystem.copyFile(source, to: target)
+        guard Inbox.FileState.of(source) == seen, let copy = Inbox.FileState.of(target) else {
+          try? FileSystem.removeTree(target)
+          try giveBack("it changed while it was being copied", name)
+        }
+        if unlink(source) != 0 { throw FileError.posix(errno, "remove", source) }
+        expected[name] = copy
       }
       chmod(target, 0o440)
-      claimed.append(try FileRecord.of(target, relativeTo: claiming))
+    }
+    let names = listing.claimable
+    if config.operations.pickup.checkWriters {
+      let writers = OpenWriters.scan(folder: claiming + "/input", names: names)
+      if let (name, writer) = writers.min(by: { $0.key < $1.key }) {
+        try giveBack("process \(writer.pid) (\(writer.command)) opened it for writing after the inbox was read", name)
+      }
+    }
+    for name in names {
+      let target = claiming + "/input/" + name
+      let record = try FileRecord.of(target, relativeTo: claiming)
+      // Hashed after the rename: still the same content as listed (nothing wrote to it meanwhile).
+      guard let seen = expected[name], let after = Inbox.FileState.of(target), after.sameContent(as: seen), record.size == seen.size
+      else { try giveBack("it changed while it was being claimed", name) }
+      claimed.append(record)
+    }
+    // A manifest feed: the claimed copies are the ones the manifest describes.
+    for trigger in Set(config.operations.pickup.triggers.values) where names.contains(trigger) {
+      for entry in try TriggerManifest.read(claiming + "/input/" + trigger) {
+        guard let expected = entry.sha256 else { continue }
+        guard let record = claimed.first(where: { ($0.path as NSString).lastPathComponent == entry.file }), record.sha256 == expected else {
+          try giveBack("its SHA-256 changed after \(trigger) was checked", entry.file)
+        }
+      }
     }
     try FileSystem.syncDirectory(claiming + "/input")
     try FileSystem.syncDirectory(inbox.path)

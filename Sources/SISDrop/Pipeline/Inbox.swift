@@ -56,6 +56,10 @@ public struct Inbox {
     public var arriving: [(name: String, reason: String)] = []
     /// Complete feed files identical to the ones last claimed (same name, same SHA-256): not claimed again.
     public var duplicates: [(name: String, batch: String)] = []
+    /// Entries that are not regular files (symbolic links, fifos, devices): never followed, never claimed.
+    public var refused: [String] = []
+    /// Each listed file as it was seen: a claim checks it is still the same file, unchanged.
+    public var observed: [String: FileState] = [:]
 
     /// Throws 75 naming what is still arriving, so that cron retries.
     public func requireComplete(inbox: String) throws {
@@ -68,6 +72,46 @@ public struct Inbox {
     }
   }
 
+  /// What identifies one version of an inbox file: the inode, its size and times (from `lstat`).
+  public struct FileState: Sendable, Equatable {
+    public var device: UInt64
+    public var inode: UInt64
+    public var size: Int64
+    public var modified: Int64  // ns
+    public var changed: Int64  // ns
+    public var isRegular: Bool
+
+    /// `lstat` of the path: a symbolic link is described, never followed. nil when it is not there.
+    public static func of(_ path: String) -> FileState? {
+      var info = stat()
+      guard lstat(path, &info) == 0 else { return nil }
+      return FileState(
+        device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+        modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+        changed: Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec),
+        isRegular: (info.st_mode & S_IFMT) == S_IFREG)
+    }
+
+    /// The same file with the same content as far as the inode tells, ctime aside (a rename moves it).
+    public func sameContent(as other: FileState) -> Bool {
+      device == other.device && inode == other.inode && size == other.size && modified == other.modified && isRegular == other.isRegular
+    }
+  }
+
+  /// Why an inbox file other than a feed's (corrections.csv, resolutions.csv, ...) cannot be taken
+  /// now, or nil when it can: the same pickup rules as every feed file (a regular file, never a
+  /// link; quiet period; no process writing it). A missing file gives nil: there is nothing to take.
+  public func whyNotReady(_ name: String, now: Date = Date()) -> String? {
+    let file = path + "/" + name
+    guard let state = FileState.of(file) else { return nil }
+    guard state.isRegular else {
+      return "it is not a regular file (a symbolic link or a special file): sisdrop never follows links in the inbox; remove it and upload the file itself"
+    }
+    let writers = config.operations.pickup.checkWriters ? OpenWriters.scan(folder: path, names: [name]) : [:]
+    if case .arriving(let why) = readiness(of: name, now: now, writers: writers) { return "still arriving: \(why)" }
+    return nil
+  }
+
   /// Whether a file is completely uploaded: unchanged for the quiet period, and not open for writing.
   ///
   /// "Unchanged" is judged by the inode's change time (ctime), which every write, truncate,
@@ -76,9 +120,9 @@ public struct Inbox {
   public func readiness(of name: String, now: Date = Date(), writers: [String: OpenWriters.Writer] = [:]) -> Readiness {
     var info = stat()
     guard lstat(path + "/" + name, &info) == 0 else { return .arriving("it vanished while the inbox was read") }
-    let changed = max(
-      Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9,
-      Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+    // ctime alone: a sender whose clock runs ahead can set mtime into the future (`put -p`), which
+    // would hold the file back until then; every write moves ctime to this machine's clock anyway.
+    let changed = Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9
     if let writer = writers[name] {
       return .arriving("open for writing by process \(writer.pid) (\(writer.command))")
     }
@@ -103,9 +147,22 @@ public struct Inbox {
       throw SISDropError(.noInput, "the inbox folder does not exist", at: SourceLocation(path: path),
                          hint: "create it, or set paths.inbox in the pipeline config")
     }
-    let names = try FileSystem.listDirectory(path).filter { name in
-      !Inbox.isTemporaryName(name) && !FileSystem.isDirectory(path + "/" + name)
+    // lstat, never stat: a symbolic link (internal-sftp lets a sender make one) must not lead sisdrop
+    // to read or claim a file outside the inbox. Links and special files are refused and reported.
+    var names: [String] = []
+    var listing = Listing()
+    for name in try FileSystem.listDirectory(path) where !Inbox.isTemporaryName(name) {
+      guard let state = FileState.of(path + "/" + name) else { continue }
+      var info = stat()
+      if lstat(path + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { continue }
+      guard state.isRegular else {
+        listing.refused.append(name)
+        continue
+      }
+      listing.observed[name] = state
+      names.append(name)
     }
+    listing.refused.sort()
     let present = Set(names)
     let writers = config.operations.pickup.checkWriters ? OpenWriters.scan(folder: path, names: names) : [:]
     var readiness: [String: Readiness] = [:]
@@ -115,12 +172,17 @@ public struct Inbox {
       return nil
     }
 
-    var listing = Listing()
     var known = Set(extraFiles)
+    for (_, files, _) in feeds { known.formUnion(files) }
+    known.formUnion(config.operations.pickup.triggers.values)
+    if let link = listing.refused.first(where: known.contains) {
+      throw SISDropError(
+        .dataError, "\(link) is a symbolic link or a special file, not an uploaded file: sisdrop never follows links in the inbox",
+        at: SourceLocation(path: path + "/" + link),
+        hint: "nothing was claimed; remove it and have the sender upload the file itself (sshd: ForceCommand internal-sftp -P symlink,hardlink)")
+    }
     for (feedName, files, feed) in feeds {
-      known.formUnion(files)
       let trigger = config.operations.pickup.triggers[feedName]
-      if let trigger { known.insert(trigger) }
       let here = files.filter(present.contains)
       var claim = here
       if let trigger {
@@ -137,6 +199,13 @@ public struct Inbox {
         let entries = try TriggerManifest.read(path + "/" + trigger)
         if !entries.isEmpty {
           claim = entries.map(\.file)
+          // A feed file the manifest does not list would be silently left out of the batch.
+          if let unlisted = here.first(where: { !claim.contains($0) }) {
+            throw SISDropError(
+              .dataError, "\(unlisted) is in the inbox but \(trigger) does not list it: the \(feedName) feed would be claimed without it",
+              at: SourceLocation(path: path + "/" + trigger),
+              hint: "nothing was claimed; ask the sender to list \(unlisted) in \(trigger), or to remove it from the inbox")
+          }
           for entry in entries where !present.contains(entry.file) {
             listing.arriving.append((entry.file, "\(trigger) lists it, but it is not in the inbox yet"))
           }
@@ -152,6 +221,14 @@ public struct Inbox {
         let waiting = here.filter { reason($0) != nil }
         if !waiting.isEmpty {
           for name in waiting { listing.arriving.append((name, reason(name) ?? "")) }
+          continue
+        }
+        // A feed is all its files or nothing: an SIS that writes its exports one by one, with gaps
+        // longer than the quiet period, must not have students claimed without contacts (the
+        // snapshot built from them would be the one matching uses).
+        if !here.isEmpty, let missing = files.first(where: { !present.contains($0) }) {
+          listing.arriving.append(
+            (missing, "the \(feedName) feed is incomplete: \(here.joined(separator: ", ")) \(here.count == 1 ? "is" : "are") here, \(missing) is not in the inbox yet (a feed is claimed whole: all the files of \(feedName).files)"))
           continue
         }
       }

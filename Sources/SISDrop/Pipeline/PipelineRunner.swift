@@ -63,6 +63,9 @@ public enum PipelineRunner {
       let config = try PipelineConfig.load(path: pipelinePath)
       let inbox = Inbox(path: workdir.inbox(config), config: config)
       let listing = try inbox.list(state: workdir.state)
+      for name in listing.refused {
+        log("warning: \(name) in the inbox is a symbolic link or a special file: never followed, never claimed; remove it")
+      }
       try listing.requireComplete(inbox: inbox.path)
       if let folder = try inbox.setAside(listing.duplicates.map(\.name), archive: workdir.archive(config)) {
         let batches = Set(listing.duplicates.map(\.batch)).sorted().joined(separator: ", ")
@@ -91,7 +94,7 @@ public enum PipelineRunner {
     } else {
       do {
         try Corrections.importInbox(workdir: workdir, config: batchConfig)
-      } catch let error as SISDropError where [.dataError, .usage, .noInput].contains(error.status) {
+      } catch let error as SISDropError where [.dataError, .usage, .noInput, .temporaryFailure].contains(error.status) {
         log("\(corrections) not taken, left in the inbox: \(error)")
       }
     }

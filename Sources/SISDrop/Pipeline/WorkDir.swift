@@ -67,13 +67,14 @@ public final class WorkDir {
         if try state.batch(id) != nil {
           try FileSystem.rename(path, to: batchFolder(id))
         } else {
-          // Put the files back where the sender left them, then forget the attempt.
-          let pipeline = try? String(decoding: FileSystem.readFile(path + "/claim-inbox"), as: UTF8.self)
-          if let inbox = pipeline?.trimmingCharacters(in: .whitespacesAndNewlines), FileSystem.isDirectory(path + "/input") {
-            for file in try FileSystem.listDirectory(path + "/input") where !FileSystem.exists(inbox + "/" + file) {
-              try FileSystem.rename(path + "/input/" + file, to: inbox + "/" + file)
-            }
-          }
+          // Put the files back where the sender left them, then forget the attempt. `claim-inbox`
+          // holds the inbox and the archive folder, a line each. A file whose name the sender has
+          // uploaded again since goes to the archive, never away: it may be the only complete copy.
+          let lines = ((try? String(decoding: FileSystem.readFile(path + "/claim-inbox"), as: UTF8.self)) ?? "")
+            .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+          let inbox = lines.first ?? ""
+          let archive = lines.count > 1 ? lines[1] : root + "/archive"
+          try ClaimReturn.putBack(input: path + "/input", inbox: inbox, archive: archive)
           try FileSystem.removeTree(path)
         }
         try FileSystem.syncDirectory(batchesFolder)
