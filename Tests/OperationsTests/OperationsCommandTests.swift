@@ -11,6 +11,8 @@ import _SISDropTestSupport
       .replacingOccurrences(of: "/etc/sisdrop/building_map.csv", with: Checkout.demoDistrict + "/config/building_map.csv")
       .replacingOccurrences(of: "/etc/sisdrop/tardy_codes.csv", with: Checkout.demoDistrict + "/config/tardy_codes.csv")
     let config = try PipelineConfig.parse(bytes: Array(text.utf8), path: "/etc/sisdrop/nightly.yaml")
+    // Production runs the probabilistic matcher (issue 3), not the first rule-based one.
+    #expect(config.matcher == "fellegi-sunter")
     let operations = config.operations
     #expect(operations.pickup.quietSeconds == 120 && operations.pickup.checkWriters)
     // Both feeds need their trigger file in the template districts copy (a truncated SIS export is never claimed).
