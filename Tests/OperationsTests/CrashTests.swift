@@ -12,7 +12,7 @@ import _SISDropTestSupport
 struct RunResult: Equatable {
   /// Files that carry wall-clock times (or, for the snapshot, SQLite page layout): compared through
   /// what they record, not byte for byte.
-  static let timestamped: Set<String> = ["stage.json", "manifest.json", "pipeline.yaml", "snapshot.json", "snapshot.sqlite", "report.html"]
+  static let timestamped: Set<String> = ["stage.json", "manifest.json", "pipeline.yaml", "snapshot.json", "snapshot.sqlite", "report.html", "publication.json"]
 
   /// The fields that differ, by name (the values are too long to print).
   func differences(from other: RunResult) -> [String] {
