@@ -838,7 +838,7 @@ class Submissions:
         self.used_sis.add(dup["Student_Number"])
         self.add("returning-sis-duplicate", FORM_RETURNING, [self.from_sis(k, state=False)],
                  self.sis_contacts(k["family"]), [("matched", k["Student_Number"])],
-                 ["No state id; the SIS holds this child twice, and the submission is the live record (state id, current grade, home and guardians), not the stale duplicate without a state id: matched to the live one, never the duplicate."])
+                 ["No state id; the SIS holds this child twice: the submission's home, phone and e-mail are those of the record with the state id, not of the stale duplicate (no state id, an old address): matched to that record, never the duplicate."])
 
         # ---- conflicting state ids: names and birth date equal, the state id differs -> a person decides
         all_states = {x["State_StudentNumber"] for x in g.kids}
