@@ -74,12 +74,12 @@ import _SISDropTestSupport
       let (workdir, batch) = try openDemoBatch(root)
       let outbox = workdir.outbox(try workdir.config(for: batch))
       let published = try outboxContent(outbox)
-      #expect(try csvRows(workdir.stageFolder(batch.id, .deliver) + "/held.csv").contains { $0[0] == "S-2026-0024" })
-      // What `sisdrop resolve S-2026-0024 --no-match` leaves behind: match ran again, the student is new.
+      #expect(try csvRows(workdir.stageFolder(batch.id, .deliver) + "/held.csv").contains { $0[0] == "S-2026-0028" })
+      // What `sisdrop resolve S-2026-0028 --no-match` leaves behind: match ran again, the student is new.
       try PipelineRunner.runStage(.match, workdir: workdir, batchID: batch.id, log: { _ in })
       let path = workdir.stageFolder(batch.id, .match) + "/decisions.jsonl"
       var decisions = try JSONLines.read(SubmissionDecision.self, from: path)
-      let index = try #require(decisions.firstIndex { $0.submissionID == "S-2026-0024" })
+      let index = try #require(decisions.firstIndex { $0.submissionID == "S-2026-0028" })
       decisions[index].students[0].decision.outcome = .new
       decisions[index].students[0].decision.sisID = nil
       chmod(path, 0o640)
@@ -88,12 +88,12 @@ import _SISDropTestSupport
       // `sisdrop run` reruns the stale deliver stage (and closes: the demo pipeline has auto_close).
       let rerun = try runTool("sisdrop", ["run", "--pipeline", Checkout.pipeline("demo"), "--workdir", root])
       #expect(rerun.status == 0, "\(rerun.stderr)")
-      #expect(try workdir.state.ledgerEntry("S-2026-0024")?.status == .delivered)
+      #expect(try workdir.state.ledgerEntry("S-2026-0028")?.status == .delivered)
       let r1 = try csvRows(outbox + "/\(batch.id)-r1_students_new.csv").dropFirst()
-      #expect(r1.map { $0[0] } == ["S-2026-0024"])
+      #expect(r1.map { $0[0] } == ["S-2026-0028"])
       let after = try outboxContent(outbox)
       for (name, text) in published { #expect(after[name] == text, "\(name) changed in the outbox") }
-      #expect(!(try csvRows(workdir.stageFolder(batch.id, .deliver) + "/held.csv").contains { $0[0] == "S-2026-0024" }))
+      #expect(!(try csvRows(workdir.stageFolder(batch.id, .deliver) + "/held.csv").contains { $0[0] == "S-2026-0028" }))
     }
   }
 

@@ -194,7 +194,9 @@ import _SISDropTestSupport
       let errors = try csvRows(workdir.stageFolder(batch, .deliver) + "/errors.csv").dropFirst().map { $0[0] }
       #expect(errors.contains("S-2026-0001"))
       let delivered = try csvRows(workdir.stageFolder(batch, .deliver) + "/delivered.csv").count - 1
-      #expect(delivered == 42)
+      let expected = try DemoExpectation.load()
+      #expect(expected.delivery["S-2026-0001"] == "delivered")
+      #expect(delivered == expected.submissions("delivered") - 1, "every delivered submission but the ragged one")
     }
   }
 }

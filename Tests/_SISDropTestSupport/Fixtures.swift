@@ -100,3 +100,24 @@ public func csvRows(_ path: String) throws -> [[String]] {
   while let row = try reader.next() { rows.append(row.fields) }
   return rows
 }
+
+/// EXPECTED.md's totals, counted from its table (so no test hard-codes the demo's counts).
+public struct DemoExpectation: Sendable {
+  /// Per submission: its Delivery cell (delivered, held, error).
+  public var delivery: [String: String] = [:]
+  /// Students per Match cell (matched, potential, new, rejected).
+  public var students: [String: Int] = [:]
+
+  public static func load() throws -> DemoExpectation {
+    var result = DemoExpectation()
+    for line in try readText(Checkout.demoDistrict + "/EXPECTED.md").split(separator: "\n") where line.hasPrefix("| S-") {
+      let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+      result.delivery[cells[1]] = cells[6]
+      result.students[cells[4], default: 0] += 1
+    }
+    return result
+  }
+
+  /// How many submissions have this Delivery cell.
+  public func submissions(_ delivery: String) -> Int { self.delivery.values.filter { $0 == delivery }.count }
+}

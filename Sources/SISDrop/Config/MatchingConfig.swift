@@ -4,14 +4,14 @@ import Foundation
 ///
 /// ```yaml
 /// matching:
-///   method: fellegi-sunter     # or placeholder
+///   method: fellegi-sunter     # the default; or placeholder (the first, rule-based one)
 ///   auto_match: 0.999          # match probability at or above which a candidate is matched
 ///   review: 0.05               # at or above which it goes to a person (below: new)
 ///   ambiguity_margin: 6        # bits the best candidate must lead the next reviewable one by
 ///   max_candidates: 1000       # per submission student, after blocking
 /// ```
 public struct MatchingConfig: Sendable, Hashable, Codable {
-  public var method = "placeholder"
+  public var method = "fellegi-sunter"  // the trusted matcher; placeholder stays selectable
   public var autoMatch = 0.999
   public var review = 0.05
   public var ambiguityMargin = 6.0

@@ -41,7 +41,7 @@ public struct CSVProfileConfig: Sendable {
     "Street", "City", "State", "Zip", "Home_Phone", "Email",
   ]
   public static let contactColumns = [
-    "Contact_ID", "Student_Number", "Student_Ref", "Submission_ID", "First_Name", "Last_Name", "Relationship",
+    "Contact_ID", "Student_Number", "Student_Ref", "Contact_Ref", "Submission_ID", "First_Name", "Last_Name", "Relationship",
     "Phone", "Email", "Street", "City", "State", "Zip",
   ]
   /// The Raptor tardy feed's attendance import file.

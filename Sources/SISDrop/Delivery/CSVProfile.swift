@@ -22,17 +22,9 @@ struct CSVProfile: DeliveryProfile {
     return raw
   }
 
-  /// A record's row: an update carries its keys and only its changed fields, the rest blank.
+  /// A record's row: an update (or a link to a new contact) carries its keys and only its changed fields, the rest blank.
   func row(_ record: DeliveryRecord) -> [String] {
-    let changed = Set(record.changed)
-    return columns(record.kind).map { column in
-      if record.kind.isUpdate && !changed.contains(column.field) && !record.kind.keys.contains(column.field)
-        && !DeliveryProfiles.references.contains(column.field)
-      {
-        return ""
-      }
-      return value(column.field, record[column.field])
-    }
+    columns(record.kind).map { column in record.carries(column.field) ? value(column.field, record[column.field]) : "" }
   }
 
   /// Checks the values `row` actually writes: an update's blank unchanged columns never block it.

@@ -68,6 +68,14 @@ public struct DeliveryRecord: Sendable, Hashable {
   /// For an update: the SIS's current values (and `Contact_IDs`, a student's SIS contacts), for a
   /// profile whose rows replace whole records (OneRoster delta).
   public var current: [String: String] = [:]
+  /// A new contact already created by an earlier row of the delivery (`Contact_Ref`): the row
+  /// links another student to it and carries its keys, references and `changed` only.
+  public var isLink = false
+  /// Whether a file carries `field` for this record: all of a new record; of an update or a link,
+  /// its keys, references and changed fields.
+  func carries(_ field: String) -> Bool {
+    !(kind.isUpdate || isLink) || changed.contains(field) || kind.keys.contains(field) || DeliveryProfiles.references.contains(field)
+  }
 
   public init(kind: DeliveryKind, submissionID: String, seq: Int, fields: [String: String], changed: [String] = []) {
     self.kind = kind
@@ -176,5 +184,5 @@ enum DeliveryProfiles {
   }
 
   /// Columns that are references back to the enrollment, not SIS fields.
-  static let references: Set<String> = ["Submission_ID", "Student_Ref"]
+  static let references: Set<String> = ["Submission_ID", "Student_Ref", "Contact_Ref"]
 }

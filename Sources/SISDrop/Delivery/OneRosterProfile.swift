@@ -102,8 +102,10 @@ struct OneRosterProfile: DeliveryProfile {
   }
 
   static func contactID(_ record: DeliveryRecord) -> String {
-    let id = record["Contact_ID"]
-    return id.isEmpty ? "sub-\(record.submissionID)-c\(record.seq)" : "con-" + id
+    let id = record["Contact_ID"], ref = record["Contact_Ref"]
+    if !id.isEmpty { return "con-" + id }
+    // A new contact named on several forms is one person: the id of the form that creates it.
+    return ref.isEmpty ? "sub-\(record.submissionID)-c\(record.seq)" : "sub-" + ref.replacingOccurrences(of: "/", with: "-c")
   }
 
   static func orgID(_ school: String) -> String { school.isEmpty ? "" : "org-" + school }

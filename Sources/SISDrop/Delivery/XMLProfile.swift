@@ -85,7 +85,7 @@ struct XMLProfile: DeliveryProfile {
 
   /// Whether a record's element carries `field` (an update: its keys, references and changed fields only).
   static func writes(_ record: DeliveryRecord, _ field: String) -> Bool {
-    !record.kind.isUpdate || record.changed.contains(field) || record.kind.keys.contains(field) || DeliveryProfiles.references.contains(field)
+    record.carries(field)
   }
 
   /// Checks the values the element actually carries.

@@ -161,6 +161,7 @@ public enum DeliverStage {
       }
     }
     var plan = Plan()
+    var createdContacts = Set<String>()
     for original in submissions {
       guard let decision = byID[original.id] else {
         throw SISDropError.dataError("submission \(original.id) has no match decision", at: SourceLocation(path: matchFolder),
@@ -198,6 +199,14 @@ public enum DeliverStage {
         var seen = Set<[String]>()
         plan.errors += errors.filter { seen.insert($0).inserted }
         continue
+      }
+      // A new contact is created by its first row in the delivery (this submission's first student,
+      // or the first delivered form naming the person); every later row only links a student to it.
+      for index in records.indices where records[index].kind == .contactsNew {
+        if !createdContacts.insert(records[index]["Contact_Ref"]).inserted {
+          records[index].isLink = true
+          records[index].changed = ["Relationship"]
+        }
       }
       plan.records += records
       plan.delivered.append([submission.id, submission.contentHash ?? ""])
@@ -286,6 +295,8 @@ public enum DeliverStage {
         values["Student_Ref"] = Submission.studentRef(submission.id, student.seq)
         values["Student_Number"] = sisNumber[student.seq] ?? ""
         values["Contact_ID"] = contactDecision.contactID ?? ""
+        // A new contact is one person however many forms name it: the first form's contact stands for all.
+        values["Contact_Ref"] = isUpdate ? "" : contactDecision.sameAs ?? "\(submission.id)/\(contact.seq)"
         // The student's school, for profiles that place a contact in a school (OneRoster's orgSourcedIds).
         values["Student_SchoolID"] = student["SchoolID"]
         records.append(DeliveryRecord(kind: isUpdate ? .contactsUpdate : .contactsNew, submissionID: submission.id, seq: contact.seq,
