@@ -122,6 +122,11 @@ public final class CSVReader {
   public private(set) var recordLine = 0
   /// The current record's problem, if any: it must be rejected, not used.
   public private(set) var recordProblem: RecordProblem?
+  /// Bit k (k < 64) set: field k of the current record is clean ASCII text — the record is plain
+  /// (read in place) and the field is all ASCII with no control byte, no leading or trailing space
+  /// and no two spaces in a row, so `FieldRules.text` leaves it as it is and the snapshot load
+  /// skips that rule. A clear bit says nothing either way.
+  public private(set) var cleanASCIIFields: UInt64 = 0
   /// Number of fields in the current record.
   public var fieldCount: Int { fieldEnds.count }
 
@@ -141,9 +146,10 @@ public final class CSVReader {
   /// The end of the run of ordinary bytes from `start`: in an unquoted field, bytes that are not
   /// the delimiter, CR, LF, a quote or NUL; in a quoted one, not a quote, LF or NUL. Eight bytes
   /// at a time while no byte is below 0x23 (CR, LF, quote and NUL all are) or the delimiter;
-  /// `high` gets the OR of the run's bytes (for `characters`).
+  /// `high` gets the OR of the run's bytes (for `characters`); `spaced` is set by a byte that
+  /// `FieldRules.text` might change in an unquoted field of a plain record (see `readPlainRecord`).
   @inline(__always)
-  static func run(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, delimiter: UInt8, quoted: Bool, high: inout UInt8) -> Int {
+  static func run(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, delimiter: UInt8, quoted: Bool, high: inout UInt8, spaced: inout Bool) -> Int {
     var j = start
     let end = buffer.count
     let raw = UnsafeRawPointer(buffer.baseAddress!)
@@ -168,6 +174,12 @@ public final class CSVReader {
           if b == 0x22 || b == 0x0A || b == 0 { break scan }
         } else if b < 0x23 || b == delimiter {
           if b == delimiter || b == 0x0A || b == 0x0D || b == 0x22 || b == 0 { break scan }
+          // A byte the text rule might change: a control byte, or a space that is first or last
+          // in its field or next to another (`spaced`: the plain record is not clean ASCII text).
+          if b < 0x20 || j == 0 || j + 1 >= end { spaced = true } else if b == 0x20 {
+            let before = buffer[j - 1], after = buffer[j + 1]
+            if before <= 0x20 || after <= 0x20 || before == delimiter || after == delimiter { spaced = true }
+          }
         }
         high |= b
         j += 1
@@ -196,6 +208,7 @@ public final class CSVReader {
   public func readRecord() throws -> Bool {
     if position >= chunk.count && !finished { _ = try refill() }
     if readPlainRecord() { return true }
+    cleanASCIIFields = 0
     let startLine = line
     var problem: RecordProblem?
     var state = State.fieldStart
@@ -226,6 +239,7 @@ public final class CSVReader {
     }
     let path = self.path
 
+    var spaced = false  // only plain records use it
     var flagged: String?  // the first fault of the record, at `flaggedLine`:`flaggedColumn`
     var flaggedLine = 0, flaggedColumn = 0
 
@@ -261,7 +275,7 @@ public final class CSVReader {
           case .unquoted:
             // A run of bytes that are neither the delimiter, a line break, a quote nor NUL.
             var high: UInt8 = 0
-            let j = CSVReader.run(buffer, from: i, delimiter: delimiter, quoted: false, high: &high)
+            let j = CSVReader.run(buffer, from: i, delimiter: delimiter, quoted: false, high: &high, spaced: &spaced)
             if j > i {
               bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i..<j]))
               column += CSVReader.characters(buffer, i, j, high)
@@ -293,7 +307,7 @@ public final class CSVReader {
           case .quoted:
             // A run of bytes that are neither a quote, a line feed nor NUL.
             var high: UInt8 = 0
-            let j = CSVReader.run(buffer, from: i, delimiter: delimiter, quoted: true, high: &high)
+            let j = CSVReader.run(buffer, from: i, delimiter: delimiter, quoted: true, high: &high, spaced: &spaced)
             if j > i {
               bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i..<j]))
               column += CSVReader.characters(buffer, i, j, high)
@@ -437,9 +451,15 @@ public final class CSVReader {
     var i = start
     var fieldStart = start
     var high: UInt8 = 0
+    var clean: UInt64 = 0
     var recordEnd = 0
     while true {
-      i = CSVReader.run(buffer, from: i, delimiter: delimiter, quoted: false, high: &high)
+      // One call per field (a run stops only at the delimiter, a line break, a quote or NUL).
+      var fieldHigh: UInt8 = 0
+      var spaced = false
+      i = CSVReader.run(buffer, from: i, delimiter: delimiter, quoted: false, high: &fieldHigh, spaced: &spaced)
+      high |= fieldHigh
+      if fieldHigh < 0x80 && !spaced && starts.count < 64 { clean |= 1 << UInt64(starts.count) }
       if i >= count { return false }  // the record goes on in the next chunk
       let byte = buffer[i]
       if byte == delimiter {
@@ -466,6 +486,7 @@ public final class CSVReader {
     recordLine = line
     line += 1
     recordProblem = nil
+    cleanASCIIFields = clean
     lastRecordEndedByLineBreak = true
     return true
   }
