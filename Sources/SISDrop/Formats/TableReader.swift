@@ -118,7 +118,7 @@ public final class CSVTableReader: RecordSource {
 
   public var bytesRead: Int64 { reader.bytesRead }
   /// Bytes already counted for the progress line (StageProgress).
-  private var reportedBytes: Int64 = 0
+  @exclusivity(unchecked) private var reportedBytes: Int64 = 0
 
   public func next() throws -> TableRecord? {
     guard try readRecord() else { return nil }
@@ -131,10 +131,10 @@ public final class CSVTableReader: RecordSource {
   /// The line the current record starts on.
   public var recordLine: Int { reader.recordLine }
   /// The current record's problem (malformed, ragged): it must be rejected, not used.
-  public private(set) var recordProblem: RecordProblem?
+  @exclusivity(unchecked) public private(set) var recordProblem: RecordProblem?
   /// Bit k (k < 64) set: the value of layout field k is ASCII that `FieldRules.text` leaves as it
   /// is (`CSVReader.cleanASCIIFields`, or an absent column); a clear bit says nothing either way.
-  public private(set) var cleanASCIIFields: UInt64 = 0
+  @exclusivity(unchecked) public private(set) var cleanASCIIFields: UInt64 = 0
 
   /// Reads the next record (blank lines are skipped); false at the end of the file.
   public func readRecord() throws -> Bool {
