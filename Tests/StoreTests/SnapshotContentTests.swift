@@ -130,4 +130,54 @@ import _SISDropTestSupport
       }
     }
   }
+
+  /// Values of ASCII that the text rule leaves as they are skip it (`cleanASCIIFields`): every
+  /// column's own rule must still apply, and white space the text rule changes — first, last,
+  /// doubled, a tab or a control byte, in any column — must not be vouched for.
+  @Test func cleanASCIIRecordsGetTheSameValues() throws {
+    try withTemporaryFolder { folder in
+      let fields = Layouts.studentFields
+      // What the reader vouches for: printable ASCII, nothing to quote, single inner spaces.
+      let clean: (String) -> Bool = { value in
+        value.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ",") && $0 != UInt8(ascii: "\"") }
+          && !value.hasPrefix(" ") && !value.hasSuffix(" ") && !value.contains("  ")
+      }
+      let pools = [Self.names, Self.dates, Self.genders, Self.grades, Self.phones, Self.emails, Self.states, Self.texts]
+        .map { $0.filter(clean) + ["A", "mIxEd"] }
+      let unclean = [" lead", "trail ", "two  spaces", "tab\there", "ctrl\u{1}x", " ", "\u{B}"]
+      var rows: [[String]] = []
+      var masks: [UInt64] = []
+      for i in 0..<240 {
+        var row = [
+          "S\(i)", "0\(i)", pools[0][i % pools[0].count], pools[0][(i * 7 + 3) % pools[0].count], pools[0][(i * 3 + 1) % pools[0].count],
+          pools[1][i % pools[1].count], pools[2][i % pools[2].count], pools[3][i % pools[3].count], "0101", "0",
+          pools[7][i % pools[7].count], pools[7][(i + 4) % pools[7].count], pools[6][i % pools[6].count], "62701",
+          pools[4][i % pools[4].count], pools[5][i % pools[5].count],
+        ]
+        if i % 3 == 0 { row[(i / 3) % fields.count] = unclean[(i / 3) % unclean.count] }
+        rows.append(row)
+        masks.append(row.indices.reduce(UInt64(0)) { clean(row[$1]) ? $0 | 1 << UInt64($1) : $0 })
+      }
+      #expect(masks.filter { $0 == 0xFFFF }.count >= 150 && masks.filter { $0 != 0xFFFF }.count >= 60)
+      for row in rows { for value in row where clean(value) { #expect(FieldRules.text(value) == value) } }
+      let students = try writeFile(
+        folder + "/students.csv", ([fields.joined(separator: ",")] + rows.map { $0.map(Self.csvField).joined(separator: ",") }).joined(separator: "\n") + "\n")
+      let schools = try writeFile(folder + "/schools.csv", "School_Number,Name\n0101,Lincoln\n")
+      let reader = try CSVTableReader(path: students, layout: Layouts.students, dialect: CSVDialect())
+      var flags: [UInt64] = []
+      while try reader.readRecord() { flags.append(reader.cleanASCIIFields) }
+      #expect(flags == masks)
+      _ = try SnapshotBuilder(feed: FeedConfig(), plugin: nil).build(files: ["students": students, "schools": schools], output: folder + "/s.sqlite")
+      let columns = fields.map { $0.lowercased() }.joined(separator: ", ")
+      let stored = try Database(path: folder + "/s.sqlite", readOnly: true).rows("SELECT \(columns), first_key, last_key FROM students ORDER BY rowid")
+      #expect(stored.count == rows.count)
+      for (row, values) in zip(rows, stored) {
+        for (index, field) in fields.enumerated() {
+          #expect(values[index].string == Self.expected(field, row[index]), "\(field) of \(row[0]): \(row[index].debugDescription)")
+        }
+        #expect(values[fields.count].string == FieldRules.nameKey(row[2]), "first_key of \(row[0])")
+        #expect(values[fields.count + 1].string == FieldRules.nameKey(row[4]), "last_key of \(row[0])")
+      }
+    }
+  }
 }

@@ -43,8 +43,9 @@ SIS_FILES = {
     "xml": ["students.xml", "contacts.xml", "schools.xml", "attendance_codes.xml"],
 }
 PIPELINE = """\
-# Written by scripts/bench/bench.py: pipelines/demo.yaml without plugin and mappings.
+# Written by scripts/bench/bench.py: pipelines/demo.yaml without mappings.
 version: 1
+plugin: {plugin}
 district:
   name: Bench District
   time_zone: America/Chicago
@@ -66,6 +67,8 @@ delivery:
     line_ending: crlf
     encoding: utf-8
     date_format: MM/DD/YYYY
+pickup:
+  quiet_seconds: 0  # the files were just copied in, complete: claim them at once
 batch:
   auto_close: true
 """
@@ -200,7 +203,9 @@ def run_sisdrop(binary, data, fmt, size, runs_dir):
         shutil.copyfile(source / name, work / "inbox" / name)
     shutil.copyfile(data / "submissions.csv", work / "inbox" / "submissions.csv")
     pipeline = work / "pipeline.yaml"
-    pipeline.write_text(PIPELINE.format(sis_export=SIS_EXPORT[fmt]))
+    # Delivery needs the district's field policy: the demo district's Plugin.xml (same layout).
+    plugin = HERE.parent.parent / "Fixtures" / "demo-district" / "config" / "Plugin.xml"
+    pipeline.write_text(PIPELINE.format(sis_export=SIS_EXPORT[fmt], plugin=plugin))
     os.sync()
     time_file = work / "time-v.txt"
     command = ["/usr/bin/time", "-v", "-o", str(time_file), str(binary), "run", "--pipeline", str(pipeline),

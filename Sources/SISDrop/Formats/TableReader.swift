@@ -49,9 +49,12 @@ public final class CSVTableReader: RecordSource {
   public private(set) var unknownColumns: [String] = []
   private let reader: CSVReader
   private var columnToField: [Int?] = []
-  private var fieldToColumn: [Int] = []
-  private var starts: [Int] = []
-  private var ends: [Int] = []
+  // Per layout field: its column, and where its value starts (-1: none) and ends in the current
+  // record. Memory of our own (freed in deinit): the per-record loop touches no reference count
+  // and makes no exclusivity check.
+  private let fieldToColumn: GrowableBuffer<Int>
+  private let starts: GrowableBuffer<Int>
+  private let ends: GrowableBuffer<Int>
   private let headerCount: Int
 
   /// Opens the file and reads its header.
@@ -93,15 +96,29 @@ public final class CSVTableReader: RecordSource {
         hint: "export the \(layout.name) file with these columns, or map its names with header_aliases in the pipeline config")
     }
     headerCount = header.fields.count
-    fieldToColumn = [Int](repeating: -1, count: layout.fields.count)
+    var fieldToColumn = GrowableBuffer<Int>(capacity: layout.fields.count)
+    var starts = GrowableBuffer<Int>(capacity: layout.fields.count)
+    var ends = GrowableBuffer<Int>(capacity: layout.fields.count)
+    for _ in layout.fields {
+      fieldToColumn.append(-1)
+      starts.append(-1)
+      ends.append(0)
+    }
     for (column, field) in columnToField.enumerated() { if let field { fieldToColumn[field] = column } }
-    starts = [Int](repeating: -1, count: layout.fields.count)
-    ends = [Int](repeating: 0, count: layout.fields.count)
+    self.fieldToColumn = fieldToColumn
+    self.starts = starts
+    self.ends = ends
+  }
+
+  deinit {
+    fieldToColumn.deallocate()
+    starts.deallocate()
+    ends.deallocate()
   }
 
   public var bytesRead: Int64 { reader.bytesRead }
   /// Bytes already counted for the progress line (StageProgress).
-  private var reportedBytes: Int64 = 0
+  @exclusivity(unchecked) private var reportedBytes: Int64 = 0
 
   public func next() throws -> TableRecord? {
     guard try readRecord() else { return nil }
@@ -114,7 +131,10 @@ public final class CSVTableReader: RecordSource {
   /// The line the current record starts on.
   public var recordLine: Int { reader.recordLine }
   /// The current record's problem (malformed, ragged): it must be rejected, not used.
-  public private(set) var recordProblem: RecordProblem?
+  @exclusivity(unchecked) public private(set) var recordProblem: RecordProblem?
+  /// Bit k (k < 64) set: the value of layout field k is ASCII that `FieldRules.text` leaves as it
+  /// is (`CSVReader.cleanASCIIFields`, or an absent column); a clear bit says nothing either way.
+  @exclusivity(unchecked) public private(set) var cleanASCIIFields: UInt64 = 0
 
   /// Reads the next record (blank lines are skipped); false at the end of the file.
   public func readRecord() throws -> Bool {
@@ -128,21 +148,23 @@ public final class CSVTableReader: RecordSource {
           reason: "ragged row: \(count) fields, the header has \(headerCount)")
       }
       // Where each layout field is in the record's bytes (-1: no such column in this record).
-      var starts = self.starts, ends = self.ends
-      self.starts = []
-      self.ends = []
+      let starts = self.starts, ends = self.ends, fieldToColumn = self.fieldToColumn
+      let cleanColumns = reader.cleanASCIIFields
+      var clean: UInt64 = 0
       reader.withRecord { _, fieldStarts, fieldEnds in
-        for (field, column) in fieldToColumn.enumerated() {
+        for field in 0..<fieldToColumn.count {
+          let column = fieldToColumn[field]
           if column < 0 || column >= fieldEnds.count {
             starts[field] = -1
+            if field < 64 { clean |= 1 << UInt64(field) }  // an empty value
           } else {
             starts[field] = fieldStarts[column]
             ends[field] = fieldEnds[column]
+            if field < 64 && column < 64 && cleanColumns & (1 << UInt64(column)) != 0 { clean |= 1 << UInt64(field) }
           }
         }
       }
-      self.starts = starts
-      self.ends = ends
+      cleanASCIIFields = clean
       let consumed = reader.bytesRead
       StageProgress.recordRead(bytes: consumed - reportedBytes)
       reportedBytes = consumed
@@ -155,11 +177,7 @@ public final class CSVTableReader: RecordSource {
   @inline(__always)
   public func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R {
     try reader.withRecord { base, _, _ in
-      try starts.withUnsafeBufferPointer { starts in
-        try ends.withUnsafeBufferPointer { ends in
-          try body(RecordValues(base: base, starts: starts.baseAddress!, ends: ends.baseAddress!, count: starts.count))
-        }
-      }
+      try body(RecordValues(base: base, starts: UnsafePointer(starts.base), ends: UnsafePointer(ends.base), count: starts.count))
     }
   }
 

@@ -68,9 +68,25 @@ public struct FieldNormalizer {
       out.removeAll(from: start)
       return appendReference(kind, input, to: &out)
     case .ascii:
-      if out.count == start { return true }
+      if out.count == start || kind == .text { return true }
     }
-    // Clean ASCII text in out[start...]: the rules on bytes.
+    return applyASCII(kind, input, from: start, to: &out)
+  }
+
+  /// `append` for a value that the text rule leaves as it is, known without looking (a record
+  /// that `CSVReader.recordIsCleanASCII` vouches for): copied, then only the field's own rule.
+  @inline(__always)
+  public mutating func appendCleanASCII(_ kind: FieldKind, _ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) -> Bool {
+    if input.isEmpty { return true }
+    let start = out.count
+    out.append(contentsOf: input)
+    if kind == .text { return true }
+    return applyASCII(kind, input, from: start, to: &out)
+  }
+
+  /// The rule of `kind` on clean ASCII text (the text rule's result) in `out[start...]`, from the
+  /// raw `input`; what the byte paths do not cover goes to the reference.
+  private mutating func applyASCII(_ kind: FieldKind, _ input: UnsafeBufferPointer<UInt8>, from start: Int, to out: inout GrowableBuffer<UInt8>) -> Bool {
     switch kind {
     case .text:
       return true
@@ -132,6 +148,10 @@ public struct FieldNormalizer {
   /// Appends the comparison key of a name (`FieldRules.nameKey`) of the raw `input`.
   public mutating func appendNameKey(_ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) {
     if FieldBytes.appendASCIINameKey(input, to: &out) { return }
+    appendReferenceNameKey(input, to: &out)
+  }
+
+  private mutating func appendReferenceNameKey(_ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) {
     let hash = ByteMemo.hash(input)
     if let known = rememberedKeys.find(input, hash: hash) {
       known.value.withUnsafeBufferPointer { out.append(contentsOf: $0) }
@@ -269,6 +289,13 @@ enum FieldBytes {
   /// `FieldRules.asciiNameKey` on bytes; false (nothing appended) for non-ASCII input.
   static func appendASCIINameKey(_ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) -> Bool {
     for byte in input where byte >= 0x80 { return false }
+    appendNameKeyOfASCII(input, to: &out)
+    return true
+  }
+
+  /// `FieldRules.asciiNameKey` on bytes known to be ASCII.
+  @inline(__always)
+  static func appendNameKeyOfASCII(_ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) {
     let start = out.count
     var pendingSpace = false
     for byte in input {
@@ -285,7 +312,6 @@ enum FieldBytes {
         out.append(byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte)
       }
     }
-    return true
   }
 
   static func isDashedPhone(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -175,18 +175,27 @@ protocol ExportRecord {
   /// Where the record is, for a report.
   var location: SourceLocation { get }
   func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R
+  /// Bit k set: the value of layout field k is ASCII that the text rule leaves as it is, so the
+  /// rules skip that rule (a clear bit says nothing either way).
+  var cleanASCIIFields: UInt64 { get }
 }
 
 extension CSVTableReader: ExportRecord {
   var location: SourceLocation { SourceLocation(path: path, line: recordLine) }
 }
 
-extension XMLTableRecord: ExportRecord {}
+extension XMLTableRecord: ExportRecord {
+  var cleanASCIIFields: UInt64 { 0 }
+}
 
 /// Normalizes each record's values into one byte buffer, in column order: the layout's fields
 /// (withheld ones empty, bound as NULL), then the name keys of keyed tables.
 struct RowNormalizer {
-  let kinds: [FieldKind]
+  /// Each layout field's rule, resolved once per table: a `FieldKind` raw value, or `withheld`
+  /// for a field the plugin does not grant. Memory of our own, like the row: the per-record loop
+  /// touches no reference count.
+  private let plan: GrowableBuffer<UInt8>
+  static let withheld: UInt8 = 0xFF
   let readable: [Bool]
   /// First_Name and Last_Name, whose comparison keys are stored too.
   let keyFields: (first: Int, last: Int)?
@@ -196,12 +205,17 @@ struct RowNormalizer {
 
   /// Frees the row buffers; the normalizer must not be used afterwards.
   func deallocate() {
+    plan.deallocate()
     row.deallocate()
     ends.deallocate()
   }
 
   init(layout: Layout, readable: [Bool], withKeys: Bool, datePatterns: [DatePattern]) {
-    kinds = layout.fields.map(FieldKind.init(field:))
+    var plan = GrowableBuffer<UInt8>(capacity: layout.fields.count)
+    for (field, name) in layout.fields.enumerated() {
+      plan.append(readable[field] ? UInt8(FieldKind(field: name).rawValue) : RowNormalizer.withheld)
+    }
+    self.plan = plan
     self.readable = readable
     keyFields = withKeys ? layout.index(of: "First_Name").flatMap { first in layout.index(of: "Last_Name").map { (first, $0) } } : nil
     normalizer = FieldNormalizer(datePatterns: datePatterns)
@@ -209,28 +223,56 @@ struct RowNormalizer {
 
   /// `notADate` is called with each field holding a DOB that is not a date (kept as exported).
   mutating func normalize(_ record: some ExportRecord, notADate: (Int) -> Void) {
-    // Locals, not stored properties, in the loop: no exclusivity checks, no overlapping access.
-    var row = self.row, ends = self.ends, normalizer = self.normalizer
+    // The buffers in locals (plain copies, written back below): no overlapping access in the loop.
+    var row = self.row, ends = self.ends
     defer {
       self.row = row
       self.ends = ends
-      self.normalizer = normalizer
     }
     row.removeAll()
     ends.removeAll()
-    let kinds = self.kinds, readable = self.readable, keyFields = self.keyFields
+    let plan = self.plan, keyFields = self.keyFields
+    // Values the CSV reader vouches for as clean ASCII text (most identifiers, codes, numbers and
+    // names) skip the text rule: plain text is a copy, the other rules work on the bytes.
+    let clean = record.cleanASCIIFields
     record.withValues { values in
-      for field in kinds.indices {
-        if readable[field] && !normalizer.append(kinds[field], values[field], to: &row) { notADate(field) }
+      for field in 0..<plan.count {
+        let rule = plan[field]
+        if rule != RowNormalizer.withheld {
+          let kind = FieldKind(rawValue: Int(rule))!
+          let value = values[field]
+          let fits = field < 64 && clean & (1 << UInt64(field & 63)) != 0
+            ? (kind == .text ? row.appendValue(value) : normalizer.appendCleanASCII(kind, value, to: &row))
+            : normalizer.append(kind, value, to: &row)
+          if !fits { notADate(field) }
+        }
         ends.append(row.count)
       }
       if let (first, last) = keyFields {
-        if readable[first] { normalizer.appendNameKey(values[first], to: &row) }
+        appendKey(first, values, clean, plan, &row)
         ends.append(row.count)
-        if readable[last] { normalizer.appendNameKey(values[last], to: &row) }
+        appendKey(last, values, clean, plan, &row)
         ends.append(row.count)
       }
     }
+  }
+
+  private mutating func appendKey(_ field: Int, _ values: RecordValues, _ clean: UInt64, _ plan: GrowableBuffer<UInt8>, _ row: inout GrowableBuffer<UInt8>) {
+    guard plan[field] != RowNormalizer.withheld else { return }
+    if field < 64 && clean & (1 << UInt64(field & 63)) != 0 {
+      FieldBytes.appendNameKeyOfASCII(values[field], to: &row)
+    } else {
+      normalizer.appendNameKey(values[field], to: &row)
+    }
+  }
+}
+
+extension GrowableBuffer<UInt8> {
+  /// Appends `value` as it is; true (a plain-text value always fits its column).
+  @inline(__always)
+  mutating func appendValue(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
+    append(contentsOf: value)
+    return true
   }
 }
 
