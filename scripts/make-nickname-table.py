@@ -23,7 +23,9 @@ with importlib.resources.files("nicknames").joinpath("names.csv").open(encoding=
                 rows.append((a, b))
 # Noise removed by hand: pairs that join a boy's and a girl's name (the gender comparison would
 # catch them, but a nickname level should not reward them either).
-NOISE = {("william", "wilma"), ("wilma", "william"), ("aaron", "erin")}
+# A boy's and a girl's full name linked directly (Alexandria - Alexander) would reward boy/girl twins.
+NOISE = {("william", "wilma"), ("wilma", "william"), ("aaron", "erin"),
+         ("alexandria", "alexander"), ("alexander", "alexandria"), ("alexandra", "alexander"), ("alexander", "alexandra")}
 # Spanish diminutives and a few common English ones the table lacks (sisdrop's own additions).
 ADDED = [("alejandro", "alex"), ("alejandra", "alex"), ("francisco", "paco"), ("francisco", "pancho"), ("jose", "pepe"),
          ("guadalupe", "lupe"), ("jesus", "chuy"), ("eduardo", "lalo"), ("enrique", "kike"), ("ignacio", "nacho"),

@@ -6,8 +6,13 @@ private let resolveDiscussion = """
   Applies to the open batch (keep it open for review: `batch: auto_close: false`). The answer is stored in
   state.sqlite with who and when, and the match stage is rerun at once so that 30-match/ shows it; then run
   `sisdrop deliver` (or `sisdrop run`). The same answers can be dropped in the inbox as resolutions.csv
-  (Submission_ID, Student_Seq, SIS_ID — empty for No Match — Resolved_By) and overrides.csv
-  (Submission_ID, Field, Resolved_By); the match stage records them when it is rerun.
+  (header Submission_ID,Student_Seq,SIS_ID and optional Resolved_By; SIS_ID is the SIS Student_Number for
+  Match or NO-MATCH for No Match, a blank cell is refused) and overrides.csv (Submission_ID,Field and
+  optional Resolved_By). The match stage records them when it is rerun and moves the file to the archive
+  (archive/resolutions/), so it is read once; a header with a missing or unknown column leaves the whole
+  file unread in the inbox, named with what to fix. A later answer for the same student replaces an
+  earlier one and says so. An answer holds for the submission version it was given for: when the form
+  changes, the student goes back to review with the reason "resolve again".
   Exit codes: 0 done, 64 usage, 65 not a candidate or not in the open batch, 66 no open batch, 75 busy.
   """
 
@@ -35,7 +40,7 @@ public struct ResolveCommand: ParsableCommand {
       let report = try PipelineRunner.runStage(.match, workdir: workdir, batchID: nil, log: logger(quiet: workDir.json))
       if workDir.json { try printJSON(resolution) } else {
         print("\(resolution.submissionID) student \(resolution.studentSeq): \(resolution.sisID.map { "Match to \($0)" } ?? "No Match")"
-          + " (by \(resolution.resolvedBy)); match rerun: \(workdir.stageFolder(report.batch, .match)); now run `sisdrop deliver`")
+          + " (by \(resolution.resolvedBy))" + (resolution.replaces.map { ", replacing the earlier answer \($0)" } ?? "") + "; match rerun: \(workdir.stageFolder(report.batch, .match)); now run `sisdrop deliver`")
       }
     }
   }

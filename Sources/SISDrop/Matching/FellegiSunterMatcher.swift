@@ -271,7 +271,7 @@ final class FellegiSunterMatcher: StudentMatcher {
 
   // MARK: - Guards and explanations
 
-  static let otherChild = "another child: the birth dates differ without the same state id, names and home; or a twin with another given name; or the state ids differ and nothing links the families"
+  static let otherChild = "another child: the birth dates differ without the same names and home; or a twin with another given name; or the state ids differ and nothing links the families"
 
   /// Neither the birth date nor both names agree: however much of the household agrees (siblings
   /// share address, phone and guardians, which are far from independent evidence), this is another
@@ -283,8 +283,9 @@ final class FellegiSunterMatcher: StudentMatcher {
   /// So does a plainly different given name without the same birth date (a sibling born a year or a
   /// few days apart differs from the child in one digit), and a birth date that is only close when
   /// nothing specific links the homes (common names make close birth dates common in a large SIS).
+  /// A state id that agrees does not exempt a pair: parents copy an older child's state id onto a
+  /// younger one's form, so the id raises the score but never stands in for the child's identity.
   static func isOtherChild(_ vector: ComparisonVector) -> Bool {
-    guard vector[.stateID] != 1 else { return false }
     let namesAgree = vector[.firstName] >= 2 && vector[.lastName] >= 2
     if vector[.birthDate] <= 0 && !(namesAgree && strongHomeLink(vector)) { return true }
     if vector[.firstName] == 0 && !vector.namesSwapped && vector[.birthDate] != 4 { return true }
@@ -302,12 +303,13 @@ final class FellegiSunterMatcher: StudentMatcher {
   }
 
   /// Same birth date and family, different given names ("different": not exact, not a nickname,
-  /// not within a typo, JW < 0.92). The child's own identifiers (state id, e-mail) settle it:
-  /// twins have their own.
+  /// not within a typo, JW < 0.92; or only close with the genders not agreeing: boy/girl twins get
+  /// paired names, Alexander/Alexandra at JW 0.96). A shared state id does not settle it (a copied
+  /// id is common on a twin's form); the child's own e-mail does.
   static func isTwin(_ vector: ComparisonVector) -> Bool {
     let sameFamily = vector[.lastName] >= 3 || vector[.address] == 2 || vector[.phone] == 1 || vector[.guardians] >= 1
-    return vector[.birthDate] == 4 && sameFamily && vector[.firstName] <= 1 && !vector.namesSwapped && vector[.stateID] != 1
-      && vector[.email] != 1
+    let differentNames = vector[.firstName] <= 1 || (vector[.firstName] <= 2 && vector[.gender] != 1) || vector[.gender] == 0
+    return vector[.birthDate] == 4 && sameFamily && differentNames && !vector.namesSwapped && vector[.email] != 1
   }
 
   static func noHouseholdLink(_ vector: ComparisonVector) -> Bool {
@@ -319,23 +321,27 @@ final class FellegiSunterMatcher: StudentMatcher {
     var result: [String] = []
     if vector[.stateID] == 0 { result.append("different state ids (\(person.stateID) and \(sis.stateID))") }
     if isTwin(vector) { result.append("same birth date and family but different given names (a twin?)") }
-    // An automatic match needs the birth date, or both names, to agree: a shared state id,
-    // address or phone alone never makes two different-looking children one.
+    // Boy/girl twins and a gender typo look alike to the scores; a person tells them apart.
+    if vector[.gender] == 0 { result.append("the genders differ") }
+    // No guard below is lifted by an agreeing state id: it raises the score, but a copied state id
+    // (an older sibling's on a kindergartner's form) must not make two different-looking children one.
     if isOtherChild(vector) { result.append(otherChild) }
-    if vector[.firstName] <= 0 && vector[.lastName] <= 0 && vector[.stateID] != 1 { result.append("neither name agrees") }
+    if vector[.firstName] <= 0 && vector[.lastName] <= 0 { result.append("neither name agrees") }
     // Another family's child with the same name and birth date: nothing of the household links them
     // (no guardian, surname of a guardian, address, phone or e-mail in common) and no state id confirms.
-    if vector[.birthDate] == 0 && vector[.stateID] != 1 { result.append("the birth dates differ") }
+    if vector[.birthDate] == 0 { result.append("the birth dates differ") }
     // Automatic needs the child's identity to agree: both names (a typo or a nickname at most) and the
     // birth date exactly, or close with the home confirming; a state id of its own settles it.
     let surname = vector[.lastName] >= 2 || (vector[.lastName] >= 1 && strongHomeLink(vector))
     let identity = vector[.firstName] >= 2 && surname && (vector[.birthDate] == 4 || (vector[.birthDate] >= 1 && strongHomeLink(vector)))
-    if vector[.stateID] != 1 && !identity && !(vector.namesSwapped && vector[.birthDate] == 4) {
+    if !identity && !(vector.namesSwapped && vector[.birthDate] == 4) {
       result.append("names and birth date do not agree closely enough for an automatic match")
     }
     if noHouseholdLink(vector) {
       result.append("nothing links the families (no guardian, address, phone or e-mail in common)")
     } else if !strongHomeLink(vector) && vector[.stateID] != 1 {
+      // (A moved child whose own state id agrees is linked by that id, not by a guardian's name;
+      // the identity guard above still needs the names and birth date.)
       // A guardian's name is shared far more often than random pairs say: it goes with the surname
       // (Maria Garcia in a Garcia family). In a million-student SIS that alone auto-matched look-alikes.
       result.append("only a guardian's name links the homes (no address, phone or e-mail in common)")

@@ -23,30 +23,30 @@ agnes:nessa aileen:allie aileen:lena alan:al alanson:al alanson:lanson alastair:
 albert:bert alberta:allie alberta:bert alberta:bertie alberto:beto aldo:al aldrich:rich aldrich:riche
 aldrich:richie alejandra:alex alejandro:alex aleksandr:alek aleksandr:alex aleva:leve aleva:levy alex:al
 alexander:al alexander:alec alexander:alex alexander:sandy alexandra:alex alexandra:alla alexandra:sandra
-alexandra:sandy alexandria:alex alexandria:alexander alexandria:alla alexandria:drina alexandria:sandra
-alexis:alex alexis:lexi alfonse:al alfred:al alfred:fred alfred:freddy alfreda:alfy alfreda:freda
-alfreda:freddy alfreda:frieda algernon:algy alice:allie alice:elsie alice:lisa alicia:allie alicia:elsie
-alicia:lisa aline:adeline alison:ali alison:allie alixandra:alix allan:al allan:alan allan:allen allen:al
-allen:alan allen:allan allisandra:ali allisandra:allie allisandra:ally allison:ali allison:allie allison:ally
-allyson:ali allyson:allie allyson:ally allyssa:ali allyssa:allie allyssa:ally almena:ali almena:allie
-almena:ally almena:mena almina:minnie almira:myra alonzo:al alonzo:lon alonzo:lonzo alphinias:alphus
-althea:ally alverta:vert alverta:virdie alyssa:al alyssa:ally alyssa:lissia alzada:zada amanda:manda
-amanda:mandy ambrose:brose amelia:amy amelia:emily amelia:mel amelia:millie amos:moses anastasia:ana
-anastasia:stacy anderson:andy andre:drea andrea:andi andrea:andrew andrea:andy andrea:drea andrea:rea
-andrew:andy andrew:drew andrew:randy andriane:ada andriane:adri andriane:rienne angela:angel angela:angie
-angelica:angel angelica:angelika angelica:angelique angelica:angie angelina:angel angelina:angie angelina:lina
-ann:annie ann:nan anna:ann anna:anne anna:annie anna:nan anne:ann anne:annie anne:nan annette:anna
-annette:nettie annie:ann annie:anna anselm:ance anselm:anse anselm:ansel anselm:selma anthony:ant anthony:tony
-antoinette:ann antoinette:netta antoinette:tony antonia:ann antonia:netta antonia:tony antonio:ant
-antonio:tony appoline:appie appoline:appy aquilla:quil aquilla:quillie ara:arry ara:belle arabella:ara
-arabella:arry arabella:bella arabella:belle arabelle:ara arabelle:arry arabelle:bella arabelle:belle
-araminta:armida araminta:middie araminta:minty araminta:ruminta archibald:archie archilles:kill
-archilles:killis ariadne:ari ariadne:arie arielle:arie aristotle:telly arizona:ona arizona:onie arlene:arly
-arlene:lena armanda:mandy armena:arry armena:mena armilda:milly arminda:mindie arminta:minite arminta:minnie
-arnold:arnie aron:erin aron:ron aron:ronnie artelepsa:epsey artemus:art arthur:art arthusa:thursa arzada:zaddi
-asahel:asa asaph:asa asenath:assene asenath:natty asenath:sene ashley:ash ashley:ashly ashley:leah ashley:lee
-aubrey:bree audrey:audree audrey:dee august:gus augusta:aggy augusta:gatsy augusta:gussie augusta:tina
-augustina:aggy augustina:gatsy augustina:gussie augustina:tina augustine:august augustine:austin augustine:gus
+alexandra:sandy alexandria:alex alexandria:alla alexandria:drina alexandria:sandra alexis:alex alexis:lexi
+alfonse:al alfred:al alfred:fred alfred:freddy alfreda:alfy alfreda:freda alfreda:freddy alfreda:frieda
+algernon:algy alice:allie alice:elsie alice:lisa alicia:allie alicia:elsie alicia:lisa aline:adeline
+alison:ali alison:allie alixandra:alix allan:al allan:alan allan:allen allen:al allen:alan allen:allan
+allisandra:ali allisandra:allie allisandra:ally allison:ali allison:allie allison:ally allyson:ali
+allyson:allie allyson:ally allyssa:ali allyssa:allie allyssa:ally almena:ali almena:allie almena:ally
+almena:mena almina:minnie almira:myra alonzo:al alonzo:lon alonzo:lonzo alphinias:alphus althea:ally
+alverta:vert alverta:virdie alyssa:al alyssa:ally alyssa:lissia alzada:zada amanda:manda amanda:mandy
+ambrose:brose amelia:amy amelia:emily amelia:mel amelia:millie amos:moses anastasia:ana anastasia:stacy
+anderson:andy andre:drea andrea:andi andrea:andrew andrea:andy andrea:drea andrea:rea andrew:andy andrew:drew
+andrew:randy andriane:ada andriane:adri andriane:rienne angela:angel angela:angie angelica:angel
+angelica:angelika angelica:angelique angelica:angie angelina:angel angelina:angie angelina:lina ann:annie
+ann:nan anna:ann anna:anne anna:annie anna:nan anne:ann anne:annie anne:nan annette:anna annette:nettie
+annie:ann annie:anna anselm:ance anselm:anse anselm:ansel anselm:selma anthony:ant anthony:tony antoinette:ann
+antoinette:netta antoinette:tony antonia:ann antonia:netta antonia:tony antonio:ant antonio:tony
+appoline:appie appoline:appy aquilla:quil aquilla:quillie ara:arry ara:belle arabella:ara arabella:arry
+arabella:bella arabella:belle arabelle:ara arabelle:arry arabelle:bella arabelle:belle araminta:armida
+araminta:middie araminta:minty araminta:ruminta archibald:archie archilles:kill archilles:killis ariadne:ari
+ariadne:arie arielle:arie aristotle:telly arizona:ona arizona:onie arlene:arly arlene:lena armanda:mandy
+armena:arry armena:mena armilda:milly arminda:mindie arminta:minite arminta:minnie arnold:arnie aron:erin
+aron:ron aron:ronnie artelepsa:epsey artemus:art arthur:art arthusa:thursa arzada:zaddi asahel:asa asaph:asa
+asenath:assene asenath:natty asenath:sene ashley:ash ashley:ashly ashley:leah ashley:lee aubrey:bree
+audrey:audree audrey:dee august:gus augusta:aggy augusta:gatsy augusta:gussie augusta:tina augustina:aggy
+augustina:gatsy augustina:gussie augustina:tina augustine:august augustine:austin augustine:gus
 augustus:august augustus:austin augustus:gus aurelia:aurilla aurelia:ora aurelia:orilla aurelia:ree
 aurelia:rilly avarilla:rilla azariah:aze azariah:riah bab:barby babs:bab babs:barbara babs:barby barbara:bab
 barbara:babs barbara:barbie barbara:barby barbara:bobbie barbery:barbara barbie:barbara barnabas:barney

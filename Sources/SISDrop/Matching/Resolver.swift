@@ -35,10 +35,14 @@ public enum Resolver {
             : "choose one of: \(candidates.joined(separator: ", ")), or --no-match")
       }
     }
-    let resolution = Resolution(
+    // Bound to the version answered and to this child in it: a changed form goes back to review.
+    let normalized = try submissionOf(workdir: workdir, submission: submission)
+    let part = normalized?.students.first { $0.seq == chosen.seq }
+    var resolution = Resolution(
       submissionID: submission, studentSeq: chosen.seq, action: sisID == nil ? .noMatch : .match, sisID: sisID,
-      resolvedBy: actor, resolvedAt: time ?? Clock.now(), source: source)
-    try workdir.state.record(resolution)
+      resolvedBy: actor, resolvedAt: time ?? Clock.now(), source: source, version: normalized?.contentHash,
+      studentKey: part.map(Resolution.studentKey))
+    resolution.replaces = try workdir.state.record(resolution)?.summary
     return resolution
   }
 
@@ -56,27 +60,44 @@ public enum Resolver {
     return override
   }
 
-  /// Imports `resolutions.csv` (Submission_ID, Student_Seq, SIS_ID or empty for No Match, Resolved_By) and
-  /// `overrides.csv` (Submission_ID, Field, Resolved_By) from a folder (the inbox). Each bad row is
-  /// reported with its line and reason; the good ones are recorded.
+  /// The `SIS_ID` that says No Match in `resolutions.csv`. A blank cell is refused: a missing value
+  /// (an Excel gap, a short row) must never read as "create a new student".
+  public static let noMatchToken = "NO-MATCH"
+
+  /// Imports `resolutions.csv` (Submission_ID, Student_Seq, SIS_ID — an SIS id for Match or `NO-MATCH` —
+  /// and optional Resolved_By) and `overrides.csv` (Submission_ID, Field, optional Resolved_By) from
+  /// a folder (the inbox). A header missing a column or carrying an unknown one refuses the whole file
+  /// (it stays in the inbox); otherwise each bad row is reported with its line and reason, the good ones
+  /// are recorded, and the file is moved to `archive/resolutions/` so that a later `sisdrop resolve`
+  /// is never overwritten by reading the same file again.
   public static func importFiles(workdir: WorkDir, folder: String) throws -> (recorded: Int, problems: [String]) {
     var recorded = 0
     var problems: [String] = []
-    for (name, columns) in [("resolutions.csv", ["Submission_ID", "Student_Seq", "SIS_ID", "Resolved_By"]),
-                            ("overrides.csv", ["Submission_ID", "Field", "Resolved_By"])] {
+    for (name, required, optional) in [("resolutions.csv", ["Submission_ID", "Student_Seq", "SIS_ID"], ["Resolved_By"]),
+                                       ("overrides.csv", ["Submission_ID", "Field"], ["Resolved_By"])] {
       let path = folder + "/" + name
       guard FileSystem.exists(path) else { continue }
-      // The inbox's pickup rules: a half-uploaded `S123,1,` would read as a No Match decision.
-      if let batch = try workdir.state.openBatch(),
-        let why = Inbox(path: folder, config: try workdir.config(for: batch)).whyNotReady(name) {
+      // The inbox's pickup rules: a half-uploaded `S123,1,` would read as a decision.
+      let batch = try workdir.state.openBatch()
+      if let batch, let why = Inbox(path: folder, config: try workdir.config(for: batch)).whyNotReady(name) {
         problems.append("\(path): not read yet, \(why) (a later run reads it)")
         continue
       }
       let reader = try CSVReader(path: path)
-      guard let header = try reader.next()?.fields.map({ FieldRules.text($0).replacingOccurrences(of: "\u{FEFF}", with: "") }) else { continue }
+      guard let header = try reader.next()?.fields.map({ FieldRules.text($0).replacingOccurrences(of: "\u{FEFF}", with: "") }) else {
+        problems.append("\(path):1: the file is empty: write the header \((required + optional).joined(separator: ",")) and one row per answer")
+        continue
+      }
+      let columns = required + optional
       let index = columns.map { column in header.firstIndex { $0.caseInsensitiveCompare(column) == .orderedSame } }
-      if index[0] == nil || index[1] == nil {
-        problems.append("\(path):1: the header needs \(columns.prefix(2).joined(separator: " and ")) (optional: \(columns.dropFirst(2).joined(separator: ", ")))")
+      let missing = required.indices.filter { index[$0] == nil }.map { required[$0] }
+      let unknown = header.filter { column in !columns.contains { $0.caseInsensitiveCompare(column) == .orderedSame } }
+      if !missing.isEmpty || !unknown.isEmpty {
+        var what: [String] = []
+        if !missing.isEmpty { what.append("missing \(missing.joined(separator: ", "))") }
+        if !unknown.isEmpty { what.append("unknown \(unknown.map { "'\($0)'" }.joined(separator: ", "))") }
+        problems.append("\(path):1: file not read (\(what.joined(separator: "; "))): the header must be \(required.joined(separator: ",")) "
+          + "(optional: \(optional.joined(separator: ","))); fix it and the next match run reads the whole file")
         continue
       }
       var line = 1
@@ -87,7 +108,12 @@ public enum Resolver {
         do {
           if name == "resolutions.csv" {
             guard let seq = Int(value(1)), seq > 0 else { throw SISDropError(.dataError, "Student_Seq must be a positive whole number") }
-            try resolve(workdir: workdir, submission: value(0), student: seq, sisID: value(2).isEmpty ? nil : value(2), by: actor,
+            let sisID = value(2)
+            guard !sisID.isEmpty else {
+              throw SISDropError(.dataError, "SIS_ID is blank: write the SIS Student_Number for Match, or \(noMatchToken) for No Match")
+            }
+            let noMatch = sisID.caseInsensitiveCompare(noMatchToken) == .orderedSame
+            try resolve(workdir: workdir, submission: value(0), student: seq, sisID: noMatch ? nil : sisID, by: actor,
                         source: "inbox:\(name)")
           } else {
             try keepSIS(workdir: workdir, submission: value(0), field: value(1), by: actor, source: "inbox:\(name)")
@@ -97,8 +123,26 @@ public enum Resolver {
           problems.append("\(path):\(line): \(error.description)")
         }
       }
+      // Read once: the answers are in state.sqlite now; the file is kept with the batch's archive.
+      if let batch {
+        let archive = workdir.archive(try workdir.config(for: batch)) + "/resolutions"
+        try FileSystem.makeDirectory(archive)
+        let kept = archive + "/\(Clock.now().replacingOccurrences(of: ":", with: ""))-\(batch.id)-\(name)"
+        try FileSystem.rename(path, to: kept)
+        try FileSystem.syncDirectory(archive)
+        try FileSystem.syncDirectory(folder)
+        problems = problems.map { $0.hasPrefix(path + ":") ? kept + $0.dropFirst(path.count) : $0 }
+      }
     }
     return (recorded, problems)
+  }
+
+  /// The open batch's normalized submission (its version and students), if the normalize stage kept it.
+  static func submissionOf(workdir: WorkDir, submission: String) throws -> Submission? {
+    guard let batch = try workdir.state.openBatch() else { return nil }
+    let path = workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl"
+    guard FileSystem.exists(path) else { return nil }
+    return try JSONLines.read(Submission.self, from: path).first { $0.id == submission }
   }
 
   /// The open batch's decision for a submission.

@@ -119,6 +119,23 @@ public enum MatchStage {
         guard let resolution = resolutions[id]?.first(where: { $0.studentSeq == decisions[index].students[s].seq }) else { continue }
         var decision = decisions[index].students[s].decision
         let who = "resolved by \(resolution.resolvedBy) at \(resolution.resolvedAt)"
+        // An answer holds for the version and the child it was given for, never for a changed form.
+        let student = submissions[index].students[s]
+        guard resolution.version != nil, resolution.version == submissions[index].contentHash,
+          resolution.studentKey == Resolution.studentKey(student)
+        else {
+          let what = resolution.version == submissions[index].contentHash ? "another child at this place in the submission"
+            : "an earlier version of this submission (it has changed since)"
+          if decision.outcome == .matched, let sisID = decision.sisID, !decision.candidates.contains(where: { $0.sisID == sisID }) {
+            decision.candidates.insert(MatchCandidate(sisID: sisID, score: decision.score, reasons: []), at: 0)
+          }
+          decision.outcome = .potential
+          decision.sisID = nil
+          decision.reasons.append("\(who) for \(what): \(resolution.action == .match ? "Match to \(resolution.sisID ?? "?")" : "No Match") "
+            + "no longer applies: resolve again")
+          decisions[index].students[s].decision = decision
+          continue
+        }
         switch resolution.action {
         case .match:
           guard let sisID = resolution.sisID, decision.sisID == sisID || decision.candidates.contains(where: { $0.sisID == sisID }) else {

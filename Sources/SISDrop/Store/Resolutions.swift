@@ -12,6 +12,34 @@ public struct Resolution: Sendable, Codable, Hashable {
   public var resolvedAt: String
   /// `command` or the inbox file it came from.
   public var source: String
+  /// The submission version answered (the ledger's content hash) and the student's identity within it
+  /// (`Resolution.studentKey`): an answer applies to that version and child only, never to a changed one.
+  public var version: String? = nil
+  public var studentKey: String? = nil
+  /// The earlier answer this one replaced, said back to the person (not stored).
+  public var replaces: String? = nil
+
+  public init(submissionID: String, studentSeq: Int, action: Action, sisID: String?, resolvedBy: String, resolvedAt: String,
+              source: String, version: String? = nil, studentKey: String? = nil) {
+    self.submissionID = submissionID
+    self.studentSeq = studentSeq
+    self.action = action
+    self.sisID = sisID
+    self.resolvedBy = resolvedBy
+    self.resolvedAt = resolvedAt
+    self.source = source
+    self.version = version
+    self.studentKey = studentKey
+  }
+
+  /// The student's identity within a submission: SHA-256 over the fields that say which child it is,
+  /// so that siblings re-ordered in a new version never swap answers.
+  public static func studentKey(_ student: SubmissionPart) -> String {
+    let identity = ["State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender"].map { student.fields[$0] ?? "" }
+    return SHA256.hex(identity.joined(separator: "\u{1F}"))
+  }
+
+  var summary: String { "\(sisID.map { "Match to \($0)" } ?? "No Match") by \(resolvedBy) at \(resolvedAt) (\(source))" }
 }
 
 /// "Keep the SIS value" for one field of a submission (the seed's green arrow).
@@ -35,6 +63,12 @@ extension StateStore {
       resolved_at TEXT NOT NULL,
       source TEXT NOT NULL,
       PRIMARY KEY (submission_id, student_seq));
+    CREATE TABLE IF NOT EXISTS resolution_versions(
+      submission_id TEXT NOT NULL,
+      student_seq INTEGER NOT NULL,
+      version TEXT NOT NULL,
+      student_key TEXT NOT NULL,
+      PRIMARY KEY (submission_id, student_seq));
     CREATE TABLE IF NOT EXISTS overrides(
       submission_id TEXT NOT NULL,
       field TEXT NOT NULL,
@@ -45,17 +79,29 @@ extension StateStore {
     """
 
   /// Records a resolution; a later one for the same student replaces it (the person changed their mind).
-  public func record(_ resolution: Resolution) throws {
-    // The same answer again (an inbox file read twice) keeps its first who and when.
-    if let same = try resolutions().first(where: { $0.submissionID == resolution.submissionID && $0.studentSeq == resolution.studentSeq }),
-      same.action == resolution.action, same.sisID == resolution.sisID
+  /// Returns the earlier answer it replaced, if any.
+  @discardableResult
+  public func record(_ resolution: Resolution) throws -> Resolution? {
+    let earlier = try resolutions().first(where: { $0.submissionID == resolution.submissionID && $0.studentSeq == resolution.studentSeq })
+    // The same answer again, for the same version, keeps its first who and when.
+    if let same = earlier, same.action == resolution.action, same.sisID == resolution.sisID, same.version == resolution.version,
+      same.studentKey == resolution.studentKey
     {
-      return
+      return nil
     }
-    try database.execute(
-      "INSERT OR REPLACE INTO resolutions VALUES (?, ?, ?, ?, ?, ?, ?)",
-      [.text(resolution.submissionID), .integer(Int64(resolution.studentSeq)), .text(resolution.action.rawValue),
-       resolution.sisID.map { .text($0) } ?? .null, .text(resolution.resolvedBy), .text(resolution.resolvedAt), .text(resolution.source)])
+    try database.inTransaction {
+      try database.execute(
+        "INSERT OR REPLACE INTO resolutions VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [.text(resolution.submissionID), .integer(Int64(resolution.studentSeq)), .text(resolution.action.rawValue),
+         resolution.sisID.map { .text($0) } ?? .null, .text(resolution.resolvedBy), .text(resolution.resolvedAt), .text(resolution.source)])
+      try database.execute("DELETE FROM resolution_versions WHERE submission_id = ? AND student_seq = ?",
+                           [.text(resolution.submissionID), .integer(Int64(resolution.studentSeq))])
+      if let version = resolution.version, let key = resolution.studentKey {
+        try database.execute("INSERT INTO resolution_versions VALUES (?, ?, ?, ?)",
+                             [.text(resolution.submissionID), .integer(Int64(resolution.studentSeq)), .text(version), .text(key)])
+      }
+    }
+    return earlier
   }
 
   public func record(_ override: FieldOverride) throws {
@@ -67,11 +113,15 @@ extension StateStore {
 
   public func resolutions() throws -> [Resolution] {
     return try database.rows(
-      "SELECT submission_id, student_seq, action, sis_id, resolved_by, resolved_at, source FROM resolutions ORDER BY submission_id, student_seq"
+      """
+      SELECT r.submission_id, r.student_seq, r.action, r.sis_id, r.resolved_by, r.resolved_at, r.source, v.version, v.student_key
+      FROM resolutions r LEFT JOIN resolution_versions v USING (submission_id, student_seq) ORDER BY r.submission_id, r.student_seq
+      """
     ).map { row in
       Resolution(submissionID: row[0].string ?? "", studentSeq: Int(row[1].int ?? 0),
                  action: Resolution.Action(rawValue: row[2].string ?? "") ?? .noMatch, sisID: row[3].string,
-                 resolvedBy: row[4].string ?? "", resolvedAt: row[5].string ?? "", source: row[6].string ?? "")
+                 resolvedBy: row[4].string ?? "", resolvedAt: row[5].string ?? "", source: row[6].string ?? "",
+                 version: row[7].string, studentKey: row[8].string)
     }
   }
 

@@ -1,0 +1,102 @@
+import Foundation
+import SISDrop
+import Testing
+import _SISDropTestSupport
+
+/// The review's resolution findings (H1, H2, H3) and the claims guard, on the demo district.
+extension ResolutionTests {
+  func inbox(_ workdir: WorkDir, _ batch: String) throws -> String {
+    workdir.inbox(try workdir.config(for: try #require(try workdir.state.batch(batch))))
+  }
+
+  @Test func anInboxResolutionsFileIsReadOnceAndALaterAnswerWins() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch) = try openDemo(root)
+      let inbox = try inbox(workdir, batch)
+      _ = try writeFile(inbox + "/resolutions.csv",
+                        "Submission_ID,Student_Seq,SIS_ID,Resolved_By\nS-2026-0028,1,107328,office\nS-2026-0011,1,no-match,office\n")
+      _ = try PipelineRunner.runStage(.match, workdir: workdir, batchID: batch, log: { _ in })
+      #expect(try decision(workdir, batch, "S-2026-0028").students[0].decision.sisID == "107328")
+      #expect(try decision(workdir, batch, "S-2026-0011").students[0].decision.outcome == .new)
+      // Moved out of the inbox into the archive: read once.
+      #expect(!FileSystem.exists(inbox + "/resolutions.csv"))
+      let archive = workdir.archive(try workdir.config(for: try #require(try workdir.state.batch(batch)))) + "/resolutions"
+      #expect(try FileManager.default.contentsOfDirectory(atPath: archive).contains { $0.hasSuffix("\(batch)-resolutions.csv") })
+      // The registrar changes their mind: the command's answer replaces the file's and says so,
+      // and the next match run does not read the old file again.
+      let later = try Resolver.resolve(workdir: workdir, submission: "S-2026-0028", student: 1, sisID: nil, by: "registrar")
+      #expect(later.replaces?.hasPrefix("Match to 107328 by office") == true)
+      _ = try PipelineRunner.runStage(.match, workdir: workdir, batchID: batch, log: { _ in })
+      #expect(try decision(workdir, batch, "S-2026-0028").students[0].decision.outcome == .new)
+    }
+  }
+
+  @Test func aResolutionsFileWithoutAnSISIDColumnOrWithABlankIsRefused() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch) = try openDemo(root)
+      let inbox = try inbox(workdir, batch)
+      // A misspelt header: never read as "No Match" for every row.
+      _ = try writeFile(inbox + "/resolutions.csv", "Submission_ID,Student_Seq,SIS ID\nS-2026-0028,1,107328\n")
+      var report = try PipelineRunner.runStage(.match, workdir: workdir, batchID: batch, log: { _ in })
+      #expect(report.notes.contains { $0.contains("resolutions.csv:1: file not read (missing SIS_ID; unknown 'SIS ID')") })
+      #expect(try workdir.state.resolutions().isEmpty)
+      #expect(FileSystem.exists(inbox + "/resolutions.csv"))  // left for the person to fix
+      // A blank SIS_ID is a row error, not a No Match; the good row is recorded.
+      _ = try writeFile(inbox + "/resolutions.csv", "Submission_ID,Student_Seq,SIS_ID\nS-2026-0011,1,\nS-2026-0028,1,107328\n")
+      report = try PipelineRunner.runStage(.match, workdir: workdir, batchID: batch, log: { _ in })
+      #expect(report.notes.contains { $0.contains("resolutions.csv:2:") && $0.contains("SIS_ID is blank") })
+      #expect(try workdir.state.resolutions().map(\.submissionID) == ["S-2026-0028"])
+      #expect(try decision(workdir, batch, "S-2026-0011").students[0].decision.outcome == .matched)
+    }
+  }
+
+  @Test func anAnswerForAnEarlierVersionGoesBackToReview() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch) = try openDemo(root)
+      // Answers given for other versions of the forms (another content hash).
+      for (id, sisID) in [("S-2026-0028", "107328"), ("S-2026-0011", nil)] as [(String, String?)] {
+        try workdir.state.record(Resolution(
+          submissionID: id, studentSeq: 1, action: sisID == nil ? .noMatch : .match, sisID: sisID, resolvedBy: "registrar",
+          resolvedAt: "2026-11-20T10:00:00Z", source: "command", version: "an-earlier-version", studentKey: "someone"))
+      }
+      _ = try PipelineRunner.runStage(.match, workdir: workdir, batchID: batch, log: { _ in })
+      for id in ["S-2026-0028", "S-2026-0011"] {
+        let decision = try decision(workdir, batch, id).students[0].decision
+        #expect(decision.outcome == .potential, "\(id)")
+        #expect(decision.reasons.last?.contains("an earlier version of this submission") == true, "\(id)")
+        #expect(decision.reasons.last?.hasSuffix("resolve again") == true, "\(id)")
+      }
+      // Answered again for this version: it applies.
+      try Resolver.resolve(workdir: workdir, submission: "S-2026-0028", student: 1, sisID: "107328", by: "registrar")
+      _ = try PipelineRunner.runStage(.match, workdir: workdir, batchID: batch, log: { _ in })
+      #expect(try decision(workdir, batch, "S-2026-0028").students[0].decision.sisID == "107328")
+    }
+  }
+
+  @Test func oneSISStudentClaimedTwiceInABatchGoesToReview() throws {
+    try withTemporaryFolder { root in
+      var text = try readText(Checkout.pipeline("demo"))
+      text = text.replacingOccurrences(of: "../Fixtures", with: Checkout.root + "/Fixtures")
+      text = text.replacingOccurrences(of: "method: placeholder", with: "method: fellegi-sunter")
+      text = text.replacingOccurrences(of: "auto_close: true", with: "auto_close: false")
+      let pipeline = try writeFile(root + "/pipeline.yaml", text)
+      let workdir = try WorkDir(root: root + "/w")
+      let config = try PipelineConfig.load(path: pipeline)
+      try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: false)
+      // The same returning child's form twice, under another submission id (a parent submitted twice).
+      for name in ["submissions.csv", "submission_contacts.csv"] {
+        let file = workdir.inbox(config) + "/" + name
+        let rows = try readText(file).split(separator: "\n").map(String.init)
+        let copies = rows.filter { $0.hasPrefix("S-2026-0011,") }.map { $0.replacingOccurrences(of: "S-2026-0011,", with: "S-2026-0099,") }
+        try #require(!copies.isEmpty)
+        _ = try writeFile(file, (rows + copies).joined(separator: "\n") + "\n")
+      }
+      let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      for id in ["S-2026-0011", "S-2026-0099"] {
+        let decision = try decision(workdir, summary.batch, id).students[0].decision
+        #expect(decision.outcome == .potential, "\(id)")
+        #expect(decision.reasons.last?.hasSuffix("is claimed by more than one submission student in this batch") == true, "\(id)")
+      }
+    }
+  }
+}
