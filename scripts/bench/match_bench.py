@@ -38,6 +38,10 @@ version: 1
 district:
   name: Bench District
   time_zone: America/Chicago
+# Delivery needs a field policy; the demo district's grants every field of the generated export.
+plugin: {plugin}
+pickup:
+  quiet_seconds: 0  # the files were just copied in, complete: claim them at once
 paths:
   inbox: inbox
   outbox: outbox
@@ -109,7 +113,8 @@ def run_sisdrop(binary, data, work, method):
     for name in ["submissions.csv", "submission_contacts.csv", "submission_documents.csv"]:
         shutil.copyfile(data / "enrollment" / name, work / "inbox" / name)
     pipeline = work / "pipeline.yaml"
-    pipeline.write_text(PIPELINE.format(method=method))
+    plugin = Path(__file__).resolve().parent.parent.parent / "Fixtures" / "demo-district" / "config" / "Plugin.xml"
+    pipeline.write_text(PIPELINE.format(method=method, plugin=plugin))
     command = [str(binary), "run", "--pipeline", str(pipeline), "--workdir", str(work)]
     started = time.monotonic()
     result = subprocess.run(command, capture_output=True, text=True)
