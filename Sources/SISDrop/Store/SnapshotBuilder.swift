@@ -46,6 +46,9 @@ public struct SnapshotBuilder {
     CREATE INDEX students_name_dob ON students(last_key, dob, first_key);
     CREATE INDEX students_last_gender ON students(last_key, gender);
     CREATE INDEX contacts_student ON contacts(student_number);
+    -- deliver looks up every updated contact's SIS students by Contact_ID: without this index each
+    -- lookup scanned all contacts (112 s of deliver for 10,000 submissions against 100k students).
+    CREATE INDEX contacts_id ON contacts(contact_id);
     CREATE UNIQUE INDEX schools_number ON schools(school_number);
     """
 
