@@ -31,7 +31,7 @@ import Testing
     #expect(model.m[MatchField.firstName.rawValue] != MatchField.firstName.priorM)
   }
 
-  @Test func uFromASampleOfDifferentPeople() {
+  @Test func uFromASampleOfDifferentPeople() throws {
     let sample = (0..<40).map { i -> PersonRecord in
       var p = PersonRecord(id: String(i))
       p.first = ["ann", "bo", "cy", "di"][i % 4]
@@ -40,7 +40,7 @@ import Testing
       p.gender = i % 2 == 0 ? "F" : "M"
       return p
     }
-    let u = FellegiSunterModel.estimateU(sample: sample, population: 40)
+    let u = try FellegiSunterModel.estimateU(sample: sample, population: 40)
     // A quarter of the pairs share a first name: u(exact) rises from the prior 0.005 towards 0.25.
     #expect(u[MatchField.firstName.rawValue][4] > 0.02)
     #expect(abs(u[MatchField.stateID.rawValue][1] - 1.0 / 40) < 1e-9)

@@ -185,9 +185,7 @@ final class FellegiSunterMatcher: StudentMatcher {
     for record in try snapshot.matchRecords(numbers: missing.sorted()) {
       sisSlot[record.id] = sis.count
       sis.append(record)
-      guardians[record.id] = try snapshot.contacts(ofStudent: record.id).map {
-        PersonRecord.Guardian(first: $0.firstKey, last: $0.lastKey, phone: PersonRecord.digits($0.fields["Phone"] ?? ""))
-      }
+      guardians[record.id] = record.guardians
     }
     for (person, student) in guardianHits {
       guard let slot = sisSlot[student] else { continue }
@@ -197,36 +195,44 @@ final class FellegiSunterMatcher: StudentMatcher {
     for i in sample.indices { sample[i].guardians = guardians[sample[i].id] ?? [] }
     lap("guardians", since: start)
 
-    // Compare every candidate pair; learn u from the sample and m by EM.
+    // Compare every candidate pair (on every core); learn u from the sample and m by EM.
     start = clock.now
+    var work: [(person: Int32, slot: Int32, passes: UInt8)] = []
+    work.reserveCapacity(pairs.values.reduce(0) { $0 + $1.count })
+    for (person, candidates) in pairs {
+      for (slot, passes) in candidates { work.append((Int32(person), Int32(slot), passes)) }
+    }
+    // Sorted so that the work (and every sum over it) comes in the same order on every run.
+    work.sort { ($0.person, $0.slot) < ($1.person, $1.slot) }
+    let batchPeople = people, candidatesSeen = sis, pairWork = work
+    let vectors = try Parallel.map(pairWork.count) { i in
+      ComparisonVector.compare(batchPeople[Int(pairWork[i].person)], candidatesSeen[Int(pairWork[i].slot)])
+    }
     var compared: [Int: [(slot: Int, vector: ComparisonVector, passes: UInt8)]] = [:]
     // Training pairs by session: blocked on birth date (session "dob"), blocked on names ("names").
     var dobPatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
     var namePatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
     var allPatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
-    for (person, candidates) in pairs {
-      var list: [(slot: Int, vector: ComparisonVector, passes: UInt8)] = []
-      for (slot, passes) in candidates {
-        for pass in FellegiSunterMatcher.passNames.indices where passes & (1 << pass) != 0 {
-          report.blockingPairs[FellegiSunterMatcher.passNames[pass], default: 0] += 1
-        }
-        let vector = ComparisonVector.compare(people[person], sis[slot])
-        list.append((slot, vector, passes))
-        // EM learns only from pairs found by identity keys (state id, names, birth dates). The household
-        // passes bring siblings, who agree on address, phone and guardians all at once: fed to EM,
-        // they would be learned as "the same child" (these fields are far from independent).
-        guard passes & 0b1111 != 0 else { continue }
-        let key = vector.patternKey
-        allPatterns[key] = (vector, (allPatterns[key]?.count ?? 0) + 1)
-        if passes & 0b0010 != 0 { dobPatterns[key] = (vector, (dobPatterns[key]?.count ?? 0) + 1) }
-        if passes & 0b1100 != 0 { namePatterns[key] = (vector, (namePatterns[key]?.count ?? 0) + 1) }
+    for (i, entry) in work.enumerated() {
+      let passes = entry.passes
+      for pass in FellegiSunterMatcher.passNames.indices where passes & (1 << pass) != 0 {
+        report.blockingPairs[FellegiSunterMatcher.passNames[pass], default: 0] += 1
       }
-      report.distinctPairs += list.count
-      compared[person] = list
+      let vector = vectors[i]
+      compared[Int(entry.person), default: []].append((Int(entry.slot), vector, passes))
+      report.distinctPairs += 1
+      // EM learns only from pairs found by identity keys (state id, names, birth dates). The household
+      // passes bring siblings, who agree on address, phone and guardians all at once: fed to EM,
+      // they would be learned as "the same child" (these fields are far from independent).
+      guard passes & 0b1111 != 0 else { continue }
+      let key = vector.patternKey
+      allPatterns[key] = (vector, (allPatterns[key]?.count ?? 0) + 1)
+      if passes & 0b0010 != 0 { dobPatterns[key] = (vector, (dobPatterns[key]?.count ?? 0) + 1) }
+      if passes & 0b1100 != 0 { namePatterns[key] = (vector, (namePatterns[key]?.count ?? 0) + 1) }
     }
     lap("compare", since: start)
     start = clock.now
-    model = FellegiSunterModel(u: FellegiSunterModel.estimateU(sample: sample, population: seen))
+    model = FellegiSunterModel(u: try FellegiSunterModel.estimateU(sample: sample, population: seen))
     // Splink's order: learn the birth date from name-blocked pairs, then the names from
     // birth-date-blocked pairs; then λ over all identity-blocked pairs.
     model.estimateM(namePatterns, excluding: [.firstName, .lastName])
@@ -237,24 +243,30 @@ final class FellegiSunterMatcher: StudentMatcher {
     model.lastNameFrequency = lastCounts.mapValues { Double($0) / total }
     lap("estimate", since: start)
 
-    // Decide.
+    // Decide, on every core: scoring and explaining are independent per student.
     start = clock.now
     let thresholds = MatchThresholds(autoMatch: config.autoMatch, review: config.review, ambiguityMargin: config.ambiguityMargin)
-    for (i, person) in people.enumerated() {
-      let list = compared[i] ?? []
-      if list.isEmpty { report.studentsWithoutCandidates += 1 }
-      if list.count > config.maxCandidates { report.studentsOverCandidateCap += 1 }
-      var scored = list.map { entry -> (slot: Int, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8) in
+    for i in people.indices {
+      let count = compared[i]?.count ?? 0
+      if count == 0 { report.studentsWithoutCandidates += 1 }
+      if count > config.maxCandidates { report.studentsOverCandidateCap += 1 }
+    }
+    let model = self.model, maxCandidates = config.maxCandidates, lists = compared
+    let decided = try Parallel.map(batchPeople.count, minimum: 64) { i -> MatchDecision in
+      let person = batchPeople[i]
+      var scored = (lists[i] ?? []).map { entry -> (slot: Int, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8) in
         let s = model.score(entry.vector, first: person.first, last: person.last)
         return (entry.slot, s.total, s.parts, entry.vector, entry.passes)
       }
-      scored.sort { ($0.bits, sis[$1.slot].id) > ($1.bits, sis[$0.slot].id) }
-      if scored.count > config.maxCandidates { scored.removeLast(scored.count - config.maxCandidates) }
+      scored.sort { ($0.bits, candidatesSeen[$1.slot].id) > ($1.bits, candidatesSeen[$0.slot].id) }
+      if scored.count > maxCandidates { scored.removeLast(scored.count - maxCandidates) }
       let candidates = scored.prefix(5).map { entry -> MatchCandidate in
-        explain(person: person, sis: sis[entry.slot], bits: entry.bits, parts: entry.parts, vector: entry.vector, passes: entry.passes)
+        FellegiSunterMatcher.explain(
+          person: person, sis: candidatesSeen[entry.slot], bits: entry.bits, parts: entry.parts, vector: entry.vector, passes: entry.passes)
       }
-      decisions[refs[i]] = decide(candidates, thresholds: thresholds)
+      return FellegiSunterMatcher.decide(candidates, thresholds: thresholds)
     }
+    for (i, decision) in decided.enumerated() { decisions[refs[i]] = decision }
     lap("decide", since: start)
     report.seconds = seconds
     report.model = FellegiSunterModelSummary(
@@ -349,7 +361,7 @@ final class FellegiSunterMatcher: StudentMatcher {
     return result
   }
 
-  private func explain(person: PersonRecord, sis: PersonRecord, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8)
+  private static func explain(person: PersonRecord, sis: PersonRecord, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8)
     -> MatchCandidate
   {
     var comparisons: [FieldComparison] = []
@@ -370,7 +382,7 @@ final class FellegiSunterMatcher: StudentMatcher {
     return candidate
   }
 
-  private func decide(_ candidates: [MatchCandidate], thresholds: MatchThresholds) -> MatchDecision {
+  private static func decide(_ candidates: [MatchCandidate], thresholds: MatchThresholds) -> MatchDecision {
     let reviewable = candidates.filter { $0.score >= thresholds.review && !($0.guards ?? []).contains(FellegiSunterMatcher.otherChild) }
     var decision: MatchDecision
     if let best = reviewable.first {
@@ -424,6 +436,13 @@ struct BlockKey {
     return key
   }
 
+  func mix(_ bytes: UnsafeBufferPointer<UInt8>) -> BlockKey {
+    var key = self
+    for byte in bytes { key.value = key.mixed(byte) }
+    key.value = key.mixed(0xFF)
+    return key
+  }
+
   func mix(_ bytes: ArraySlice<UInt8>) -> BlockKey {
     var key = self
     for byte in bytes { key.value = key.mixed(byte) }
@@ -448,36 +467,67 @@ extension Snapshot {
 
   /// One pass over the SIS contacts: the guardians of the given students, and for each guardian
   /// name key (`first|last`) asked for, the students who have a guardian of that name.
+  ///
+  /// On the column bytes: most of the ~2 contacts per SIS student are neither wanted nor a name
+  /// asked for, and making three Strings per row to find that out was most of the scan.
   func guardians(of students: Set<String>, names: [UInt64: [Int32]])
     throws -> (guardians: [String: [PersonRecord.Guardian]], nameHits: [UInt64: [String]])
   {
     var result: [String: [PersonRecord.Guardian]] = [:]
     var hits: [UInt64: [String]] = [:]
+    // Wanted students by a hash of their number: a row's number becomes a String only on a hit.
+    let wanted = Set(students.map { BlockKey(8).mix($0).value })
     let statement = try database.prepare("SELECT student_number, first_key, last_key, phone FROM contacts")
     try statement.forEachRow { row in
-      let id = row.string(0)
-      let wanted = students.contains(id)
-      guard wanted || !names.isEmpty else { return }
-      let first = Comparators.foldLetters(row.string(1)), last = Comparators.foldLetters(row.string(2))
-      if !names.isEmpty {
-        let key = BlockKey(7).mix(first).mix(last).value
-        if names[key] != nil { hits[key, default: []].append(id) }
+      let number = row.bytes(0)
+      let maybeWanted = wanted.contains(BlockKey(8).mix(number).value)
+      guard maybeWanted || !names.isEmpty else { return }
+      let firstBytes = row.bytes(1), lastBytes = row.bytes(2)
+      let ascii = !firstBytes.contains { $0 >= 0x80 } && !lastBytes.contains { $0 >= 0x80 }
+      // ASCII keys are their own folded form (`foldLetters`); other keys go through it.
+      var cache: (first: String, last: String)? = nil
+      func folded() -> (first: String, last: String) {
+        if let cache { return cache }
+        let value = (Comparators.foldLetters(String(decoding: firstBytes, as: UTF8.self)),
+                     Comparators.foldLetters(String(decoding: lastBytes, as: UTF8.self)))
+        cache = value
+        return value
       }
-      if wanted { result[id, default: []].append(PersonRecord.Guardian(first: first, last: last, phone: PersonRecord.digits(row.string(3)))) }
+      if !names.isEmpty {
+        let key = ascii ? BlockKey(7).mix(firstBytes).mix(lastBytes).value : BlockKey(7).mix(folded().first).mix(folded().last).value
+        if names[key] != nil { hits[key, default: []].append(String(decoding: number, as: UTF8.self)) }
+      }
+      if maybeWanted {
+        let id = String(decoding: number, as: UTF8.self)
+        guard students.contains(id) else { return }
+        let (first, last) = folded()
+        result[id, default: []].append(PersonRecord.Guardian(first: first, last: last, phone: PersonRecord.digits(row.string(3))))
+      }
     }
     return (result, hits)
   }
 
-  /// Match records of the given SIS students (by Student_Number).
+  /// Match records of the given SIS students (by Student_Number), with their guardians: one query
+  /// each for the students and their contacts, however many (a per-student query cost 40 µs each).
   func matchRecords(numbers: [String]) throws -> [PersonRecord] {
-    var result: [PersonRecord] = []
-    let statement = try database.prepare(
-      "SELECT student_number, state_studentnumber, first_key, last_key, dob, gender, street, zip, home_phone, email FROM students WHERE student_number = ?")
-    for number in numbers {
-      try statement.bind([.text(number)])
-      try statement.forEachRow { row in result.append(Snapshot.matchRecord(row)) }
+    guard !numbers.isEmpty else { return [] }
+    let list = try Snapshot.jsonList(numbers)
+    var records: [PersonRecord] = []
+    let students = try database.prepare(
+      "SELECT student_number, state_studentnumber, first_key, last_key, dob, gender, street, zip, home_phone, email FROM students "
+        + "WHERE student_number IN (SELECT value FROM json_each(?)) ORDER BY student_number")
+    try students.bind([.text(list)])
+    try students.forEachRow { row in records.append(Snapshot.matchRecord(row)) }
+    var guardians: [String: [PersonRecord.Guardian]] = [:]
+    let contacts = try database.prepare(
+      "SELECT student_number, first_key, last_key, phone FROM contacts WHERE student_number IN (SELECT value FROM json_each(?)) ORDER BY rowid")
+    try contacts.bind([.text(list)])
+    try contacts.forEachRow { row in
+      guardians[row.string(0), default: []].append(PersonRecord.Guardian(
+        first: Comparators.foldLetters(row.string(1)), last: Comparators.foldLetters(row.string(2)), phone: PersonRecord.digits(row.string(3))))
     }
-    return result
+    for i in records.indices { records[i].guardians = guardians[records[i].id] ?? [] }
+    return records
   }
 
   static func matchRecord(_ row: Statement.Row) -> PersonRecord {

@@ -31,15 +31,25 @@ public struct FellegiSunterModel: Sendable, Codable {
   static let priorUStrength = 1000.0
 
   /// u from pairs of records that are almost all different people, blended with the prior u.
-  static func estimateU(sample: [PersonRecord], population: Int) -> [[Double]] {
-    var counts = MatchField.allCases.map { [Double](repeating: 0, count: $0.levels.count) }
-    var pairs = 0
-    for i in sample.indices {
-      for j in (i + 1)..<sample.count {
-        let vector = ComparisonVector.compare(sample[i], sample[j])
-        for field in MatchField.allCases where vector[field] >= 0 { counts[field.rawValue][vector[field]] += 1 }
-        pairs += 1
+  static func estimateU(sample: [PersonRecord], population: Int) throws -> [[Double]] {
+    // The pair triangle on every core, row k paired with row n-1-k so that chunks weigh the same;
+    // whole-number counts, so the order of the sums does not matter.
+    let n = sample.count
+    let parts = try Parallel.chunks((n + 1) / 2, minimum: 16) { rows -> [[Int]] in
+      var counts = MatchField.allCases.map { [Int](repeating: 0, count: $0.levels.count) }
+      for k in rows {
+        for i in Set([k, n - 1 - k]) {
+          for j in (i + 1)..<n {
+            let vector = ComparisonVector.compare(sample[i], sample[j])
+            for field in MatchField.allCases where vector[field] >= 0 { counts[field.rawValue][vector[field]] += 1 }
+          }
+        }
       }
+      return counts
+    }
+    var counts = MatchField.allCases.map { [Double](repeating: 0, count: $0.levels.count) }
+    for part in parts {
+      for field in part.indices { for level in part[field].indices { counts[field][level] += Double(part[field][level]) } }
     }
     return MatchField.allCases.map { field in
       let row = counts[field.rawValue]

@@ -177,12 +177,20 @@ public enum MatchStage {
     // Differences and contacts, now that the student outcomes are final.
     var review: [[String]] = []
     var diffs: [[String]] = []
+    // The matched SIS students and their contacts, fetched at once.
+    let matchedIDs = decisions.flatMap { $0.students.compactMap { $0.decision.outcome == .matched ? $0.decision.sisID : nil } }
+    let matchedStudents = try snapshot.students(numbers: matchedIDs)
+    let matchedContacts = try snapshot.contacts(ofStudents: matchedIDs)
+    // Contact name keys, once per contact (they are needed twice below).
+    let contactNames = submissions.map { submission in
+      submission.contacts.map { (first: FieldRules.nameKey($0["First_Name"]), last: FieldRules.nameKey($0["Last_Name"])) }
+    }
     for (index, submission) in submissions.enumerated() {
       var sisContacts: [SnapshotContact] = []
       for s in decisions[index].students.indices {
         let decision = decisions[index].students[s].decision
         let student = submission.students[s]
-        if decision.outcome == .matched, let id = decision.sisID, let sis = try snapshot.student(number: id) {
+        if decision.outcome == .matched, let id = decision.sisID, let sis = matchedStudents[id] {
           let differences = compare(student.fields, sis.fields, fields: comparedStudentFields)
           let kept = Set((overrides[submission.id] ?? []).map(\.field))
           decisions[index].students[s].differences = differences.filter { !kept.contains($0.field) }
@@ -190,7 +198,7 @@ public enum MatchStage {
           for difference in differences {
             diffs.append([submission.id, "student", String(student.seq), id, difference.field, difference.enrollment, difference.sis])
           }
-          sisContacts += try snapshot.contacts(ofStudent: id)
+          sisContacts += matchedContacts[id] ?? []
         }
         if decision.outcome == .potential {
           review.append([
@@ -200,9 +208,8 @@ public enum MatchStage {
         }
       }
       var seenContactIDs = Set<String>()
-      for contact in submission.contacts {
-        let first = FieldRules.nameKey(contact["First_Name"])
-        let last = FieldRules.nameKey(contact["Last_Name"])
+      for (c, contact) in submission.contacts.enumerated() {
+        let (first, last) = contactNames[index][c]
         // The same name, or a nickname of it (Bill for William) with the same surname.
         let sameName: (SnapshotContact) -> Bool = {
           $0.lastKey == last && ($0.firstKey == first || Comparators.givenNameLevel($0.firstKey, first) >= 3)
@@ -231,8 +238,9 @@ public enum MatchStage {
     var firstNamed: [String: String] = [:]
     for (index, submission) in submissions.enumerated() {
       for c in decisions[index].contacts.indices where decisions[index].contacts[c].outcome == .new {
-        guard let contact = submission.contacts.first(where: { $0.seq == decisions[index].contacts[c].seq }) else { continue }
-        let name = FieldRules.nameKey(contact["First_Name"]) + "|" + FieldRules.nameKey(contact["Last_Name"])
+        // Decisions are made in the submission's contact order, one per contact.
+        let contact = submission.contacts[c]
+        let name = contactNames[index][c].first + "|" + contactNames[index][c].last
         // A name alone is not a person: the same phone, e-mail or street too.
         let keys = [contact["Phone"], contact["Email"].lowercased(), contact["Street"].isEmpty ? "" : contact["Street"] + "|" + contact["Zip"]]
           .filter { !$0.isEmpty }.map { name + "|" + $0 }

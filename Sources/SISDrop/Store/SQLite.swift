@@ -232,6 +232,12 @@ public final class Statement {
     }
 
     public func string(_ index: Int) -> String { text(index) ?? "" }
+
+    /// The column's UTF-8 bytes without making a String (empty for NULL): valid until the next step.
+    public func bytes(_ index: Int) -> UnsafeBufferPointer<UInt8> {
+      guard let pointer = sqlite3_column_text(handle, Int32(index)) else { return UnsafeBufferPointer(start: nil, count: 0) }
+      return UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, Int32(index))))
+    }
     public func int(_ index: Int) -> Int64 { sqlite3_column_int64(handle, Int32(index)) }
 
     public func value(_ index: Int) -> SQLValue {

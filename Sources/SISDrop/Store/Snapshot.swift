@@ -52,15 +52,56 @@ public final class Snapshot {
   private func students(_ statement: Statement, _ arguments: [SQLValue]) throws -> [SnapshotStudent] {
     try statement.bind(arguments)
     var result: [SnapshotStudent] = []
+    try statement.forEachRow { row in result.append(Snapshot.student(row)) }
+    return result
+  }
+
+  private static func student(_ row: Statement.Row) -> SnapshotStudent {
     let count = Layouts.studentFields.count
+    var fields: [String: String] = [:]
+    for (index, field) in Layouts.studentFields.enumerated() { if let v = row.text(index) { fields[field] = v } }
+    return SnapshotStudent(id: row.string(0), stateID: row.string(1), firstKey: row.string(count), lastKey: row.string(count + 1), fields: fields)
+  }
+
+  private static func contact(_ row: Statement.Row) -> SnapshotContact {
+    let count = Layouts.contactFields.count
+    var fields: [String: String] = [:]
+    for (index, field) in Layouts.contactFields.enumerated() { if let v = row.text(index) { fields[field] = v } }
+    return SnapshotContact(id: row.string(0), studentNumber: row.string(1), firstKey: row.string(count), lastKey: row.string(count + 1), fields: fields)
+  }
+
+  /// Many students by number, in one query (a query per student cost ~40 µs each at 10,000).
+  public func students(numbers: [String]) throws -> [String: SnapshotStudent] {
+    guard !numbers.isEmpty else { return [:] }
+    let statement = try database.prepare(
+      "SELECT \(Snapshot.studentColumns.joined(separator: ", ")), first_key, last_key FROM students WHERE student_number IN (SELECT value FROM json_each(?))")
+    try statement.bind([.text(try Snapshot.jsonList(numbers))])
+    var result: [String: SnapshotStudent] = [:]
     try statement.forEachRow { row in
-      var fields: [String: String] = [:]
-      for (index, field) in Layouts.studentFields.enumerated() { if let v = row.text(index) { fields[field] = v } }
-      result.append(
-        SnapshotStudent(
-          id: row.string(0), stateID: row.string(1), firstKey: row.string(count), lastKey: row.string(count + 1), fields: fields))
+      let student = Snapshot.student(row)
+      result[student.id] = student
     }
     return result
+  }
+
+  /// The contacts of many students, in one query; each student's in `contact_id` order, as `contacts(ofStudent:)`.
+  public func contacts(ofStudents numbers: [String]) throws -> [String: [SnapshotContact]] {
+    guard !numbers.isEmpty else { return [:] }
+    let statement = try database.prepare(
+      "SELECT \(Snapshot.contactColumns.joined(separator: ", ")), first_key, last_key FROM contacts "
+        + "WHERE student_number IN (SELECT value FROM json_each(?)) ORDER BY student_number, contact_id")
+    try statement.bind([.text(try Snapshot.jsonList(numbers))])
+    var result: [String: [SnapshotContact]] = [:]
+    try statement.forEachRow { row in
+      let contact = Snapshot.contact(row)
+      result[contact.studentNumber, default: []].append(contact)
+    }
+    return result
+  }
+
+  /// A list of values as a JSON array, for `IN (SELECT value FROM json_each(?))`.
+  static func jsonList(_ values: [String]) throws -> String {
+    String(decoding: try JSONEncoder().encode(values), as: UTF8.self)
   }
 
   public func student(stateID: String) throws -> SnapshotStudent? { try students(byStateID, [.text(stateID)]).first }
@@ -78,14 +119,7 @@ public final class Snapshot {
   public func contacts(ofStudent number: String) throws -> [SnapshotContact] {
     try contactsOfStudent.bind([.text(number)])
     var result: [SnapshotContact] = []
-    let count = Layouts.contactFields.count
-    try contactsOfStudent.forEachRow { row in
-      var fields: [String: String] = [:]
-      for (index, field) in Layouts.contactFields.enumerated() { if let v = row.text(index) { fields[field] = v } }
-      result.append(
-        SnapshotContact(
-          id: row.string(0), studentNumber: row.string(1), firstKey: row.string(count), lastKey: row.string(count + 1), fields: fields))
-    }
+    try contactsOfStudent.forEachRow { row in result.append(Snapshot.contact(row)) }
     return result
   }
 
