@@ -260,9 +260,14 @@ final class FellegiSunterMatcher: StudentMatcher {
       }
       scored.sort { ($0.bits, candidatesSeen[$1.slot].id) > ($1.bits, candidatesSeen[$0.slot].id) }
       if scored.count > maxCandidates { scored.removeLast(scored.count - maxCandidates) }
-      let candidates = scored.prefix(5).map { entry -> MatchCandidate in
-        FellegiSunterMatcher.explain(
-          person: person, sis: candidatesSeen[entry.slot], bits: entry.bits, parts: entry.parts, vector: entry.vector, passes: entry.passes)
+      // Explained (reasons, per-field weights, guards in words) only when written out: most
+      // candidates are looked at and dropped, and their words were most of the decide phase.
+      let candidates = scored.prefix(5).map { entry in
+        Ranked(sisID: candidatesSeen[entry.slot].id, score: FellegiSunterMatcher.roundedProbability(entry.bits),
+               otherChild: FellegiSunterMatcher.isOtherChild(entry.vector)) {
+          FellegiSunterMatcher.explain(
+            person: person, sis: candidatesSeen[entry.slot], bits: entry.bits, parts: entry.parts, vector: entry.vector, passes: entry.passes)
+        }
       }
       return FellegiSunterMatcher.decide(candidates, thresholds: thresholds)
     }
@@ -374,7 +379,7 @@ final class FellegiSunterMatcher: StudentMatcher {
     }
     if vector.namesSwapped { reasons.append("given name and surname were swapped") }
     let guards = FellegiSunterMatcher.guards(person, sis, vector)
-    var candidate = MatchCandidate(sisID: sis.id, score: (FellegiSunterModel.probability(bits: bits) * 1e6).rounded() / 1e6, reasons: reasons)
+    var candidate = MatchCandidate(sisID: sis.id, score: roundedProbability(bits), reasons: reasons)
     candidate.comparisons = comparisons
     candidate.matchWeight = (bits * 100).rounded() / 100
     candidate.blockedBy = FellegiSunterMatcher.passNames.indices.filter { passes & (1 << $0) != 0 }.map { FellegiSunterMatcher.passNames[$0] }
@@ -382,19 +387,31 @@ final class FellegiSunterMatcher: StudentMatcher {
     return candidate
   }
 
-  private static func decide(_ candidates: [MatchCandidate], thresholds: MatchThresholds) -> MatchDecision {
-    let reviewable = candidates.filter { $0.score >= thresholds.review && !($0.guards ?? []).contains(FellegiSunterMatcher.otherChild) }
+  /// A candidate as ranked: what deciding needs, and its explanation made on demand.
+  struct Ranked {
+    var sisID: String
+    var score: Double
+    var otherChild: Bool
+    var explained: () -> MatchCandidate
+  }
+
+  /// The match probability as decisions show it (six decimals).
+  static func roundedProbability(_ bits: Double) -> Double { (FellegiSunterModel.probability(bits: bits) * 1e6).rounded() / 1e6 }
+
+  private static func decide(_ ranked: [Ranked], thresholds: MatchThresholds) -> MatchDecision {
+    let reviewable = ranked.filter { $0.score >= thresholds.review && !$0.otherChild }
     var decision: MatchDecision
-    if let best = reviewable.first {
+    if let first = reviewable.first {
+      let best = first.explained()
       var reasons: [String] = []
       var outcome = MatchOutcome.potential
+      var next: MatchCandidate? = nil
       if best.score >= thresholds.autoMatch {
+        if reviewable.count > 1 { next = reviewable[1].explained() }
         if let guards = best.guards {
           reasons.append("match probability \(best.score) reaches auto_match \(thresholds.autoMatch), but never automatic: " + guards.joined(separator: "; "))
-        } else if reviewable.count > 1, let bestBits = best.matchWeight, let nextBits = reviewable[1].matchWeight,
-          bestBits - nextBits < thresholds.ambiguityMargin
-        {
-          reasons.append("SIS \(reviewable[1].sisID) is almost as likely (\(((bestBits - nextBits) * 10).rounded() / 10) bits behind, margin \(thresholds.ambiguityMargin))")
+        } else if let next, let bestBits = best.matchWeight, let nextBits = next.matchWeight, bestBits - nextBits < thresholds.ambiguityMargin {
+          reasons.append("SIS \(next.sisID) is almost as likely (\(((bestBits - nextBits) * 10).rounded() / 10) bits behind, margin \(thresholds.ambiguityMargin))")
         } else {
           outcome = .matched
           reasons.append("match probability \(best.score) ≥ auto_match \(thresholds.autoMatch) (weight \(best.matchWeight ?? 0) bits)")
@@ -402,14 +419,19 @@ final class FellegiSunterMatcher: StudentMatcher {
       } else {
         reasons.append("match probability \(best.score) is between review \(thresholds.review) and auto_match \(thresholds.autoMatch): a person must choose Match or No Match")
       }
+      var candidates = [best]
+      if outcome != .matched {
+        if let next { candidates.append(next) }
+        candidates += reviewable.dropFirst(candidates.count).map { $0.explained() }
+      }
       decision = MatchDecision(
         outcome: outcome, sisID: outcome == .matched ? best.sisID : nil, score: best.score, reasons: reasons,
-        candidates: outcome == .matched ? [best] : reviewable, method: FellegiSunterMatcher.method)
+        candidates: candidates, method: FellegiSunterMatcher.method)
     } else {
-      let closest = candidates.first
+      let closest = ranked.first
       var reason = "no SIS student shares a blocking key"
       if let closest {
-        reason = (closest.guards ?? []).contains(FellegiSunterMatcher.otherChild)
+        reason = closest.otherChild
           ? "the closest SIS student \(closest.sisID) is \(FellegiSunterMatcher.otherChild)"
           : "the closest SIS student \(closest.sisID) has match probability \(closest.score) < review \(thresholds.review)"
       }
