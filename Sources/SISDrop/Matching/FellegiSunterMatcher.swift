@@ -102,6 +102,31 @@ final class FellegiSunterMatcher: StudentMatcher {
 
   static func guardianKey(_ g: PersonRecord.Guardian) -> UInt64 { BlockKey(7).mix(g.first).mix(g.last).value }
 
+  /// What one part of the SIS scan found.
+  struct ScanPart: Sendable {
+    /// SIS students that share a blocking key with the batch, in table order.
+    var records: [PersonRecord] = []
+    var hits: [(record: Int32, person: Int32, pass: UInt8)] = []
+    var sampled: [Int: PersonRecord] = [:]
+    var firstCounts: [String: Int] = [:], lastCounts: [String: Int] = [:]
+  }
+
+  /// The rows (0-based, in table order) that Algorithm R keeps out of `rows`, with the matcher's fixed seed.
+  static func reservoir(rows: Int, size: Int) -> [Int] {
+    var rng = SplitMix64(state: 0x5EED)
+    var kept: [Int] = []
+    kept.reserveCapacity(min(rows, size))
+    for row in 0..<rows {
+      if kept.count < size {
+        kept.append(row)
+      } else {
+        let j = rng.int(row + 1)
+        if j < size { kept[j] = row }
+      }
+    }
+    return kept
+  }
+
   static let passNames = ["state-id", "birth-date+name-sound", "name-sound+birth-year", "name-sound+birthday", "household", "email", "guardian-name"]
   /// A guardian name shared by more SIS students than this is too common to block on.
   static let guardianBlockLimit = 8
@@ -132,37 +157,57 @@ final class FellegiSunterMatcher: StudentMatcher {
       for (_, key) in FellegiSunterMatcher.blockingKeys(person, query: true) { index[key, default: []].append(Int32(i)) }
     }
 
-    // One pass over the SIS: candidates, a random sample for u, name frequencies.
+    // One pass over the SIS: candidates, a random sample for u, name frequencies. The students
+    // table is cut into rowid ranges scanned on every core (each with its own read-only
+    // connection) and the parts are joined in table order, so the result is the sequential scan's.
     var start = clock.now
     var sis: [PersonRecord] = []
     var sisSlot: [String: Int] = [:]
     var pairs: [Int: [Int: UInt8]] = [:]  // submission student → SIS slot → passes bit set
-    var sample: [PersonRecord] = []
-    var rng = SplitMix64(state: 0x5EED)
-    var seen = 0
-    var firstCounts: [String: Int] = [:], lastCounts: [String: Int] = [:]
-    try snapshot.forEachMatchRecord { record in
-      seen += 1
-      firstCounts[record.first, default: 0] += 1
-      lastCounts[record.last, default: 0] += 1
-      var slot: Int? = nil
-      FellegiSunterMatcher.forEachBlockingKey(record, query: false) { pass, key in
-        guard let hits = index[key] else { return }
-        if slot == nil {
-          slot = sis.count
-          sisSlot[record.id] = sis.count
-          sis.append(record)
+    let ranges = try snapshot.studentRowRanges(parts: Parallel.width)
+    let seen = ranges.reduce(0) { $0 + $1.count }
+    // Reservoir sampling (Algorithm R), deterministic: which rows it keeps depends only on their
+    // number, so the rows are chosen before the scan and picked up by whichever part reads them.
+    let sampleRows = FellegiSunterMatcher.reservoir(rows: seen, size: FellegiSunterMatcher.sampleSize)
+    let sampleSet = Set(sampleRows)
+    // Term frequencies are only ever asked for the batch's own names.
+    let batchFirst = Set(people.map(\.first)), batchLast = Set(people.map(\.last))
+    let keyIndex = index, path = snapshot.path
+    let parts = try Parallel.map(ranges.count, minimum: 1) { part -> ScanPart in
+      let range = ranges[part]
+      var result = ScanPart()
+      var row = range.offset
+      try Snapshot.forEachMatchRecord(path: path, rowids: range.rowids) { record in
+        if batchFirst.contains(record.first) { result.firstCounts[record.first, default: 0] += 1 }
+        if batchLast.contains(record.last) { result.lastCounts[record.last, default: 0] += 1 }
+        var slot: Int32 = -1
+        FellegiSunterMatcher.forEachBlockingKey(record, query: false) { pass, key in
+          guard let hits = keyIndex[key] else { return }
+          if slot < 0 {
+            slot = Int32(result.records.count)
+            result.records.append(record)
+          }
+          for hit in hits { result.hits.append((slot, hit, UInt8(pass))) }
         }
-        for hit in hits { pairs[Int(hit), default: [:]][slot!, default: 0] |= 1 << pass }
+        if sampleSet.contains(row) { result.sampled[row] = record }
+        row += 1
       }
-      // Reservoir sampling (Algorithm R), deterministic.
-      if sample.count < FellegiSunterMatcher.sampleSize {
-        sample.append(record)
-      } else {
-        let j = rng.int(seen)
-        if j < FellegiSunterMatcher.sampleSize { sample[j] = record }
-      }
+      return result
     }
+    var sampled: [Int: PersonRecord] = [:]
+    var firstCounts: [String: Int] = [:], lastCounts: [String: Int] = [:]
+    for part in parts {
+      let base = sis.count
+      for record in part.records {
+        sisSlot[record.id] = sis.count
+        sis.append(record)
+      }
+      for hit in part.hits { pairs[Int(hit.person), default: [:]][base + Int(hit.record), default: 0] |= 1 << hit.pass }
+      sampled.merge(part.sampled) { first, _ in first }
+      firstCounts.merge(part.firstCounts, uniquingKeysWith: +)
+      lastCounts.merge(part.lastCounts, uniquingKeysWith: +)
+    }
+    var sample = sampleRows.compactMap { sampled[$0] }
     report.sisStudents = seen
     lap("scan", since: start)
 
@@ -480,10 +525,33 @@ struct BlockKey {
 }
 
 extension Snapshot {
-  /// Every SIS student as a match record, in one pass (`students` table order).
-  func forEachMatchRecord(_ body: (PersonRecord) throws -> Void) throws {
+  /// The students table cut into `parts` rowid ranges of about equal size, each with the number
+  /// of rows before it and in it (for scanning the parts at once).
+  func studentRowRanges(parts: Int) throws -> [(rowids: ClosedRange<Int64>, offset: Int, count: Int)] {
+    let bounds = try database.rows("SELECT min(rowid), max(rowid) FROM students")[0]
+    guard let low = bounds[0].int, let high = bounds[1].int else { return [] }
+    let span = (high - low + 1 + Int64(parts) - 1) / Int64(max(parts, 1))
+    var result: [(rowids: ClosedRange<Int64>, offset: Int, count: Int)] = []
+    var offset = 0
+    var first = low
+    while first <= high {
+      let last = min(high, first + span - 1)
+      let count = Int(try database.scalar("SELECT count(*) FROM students WHERE rowid BETWEEN ? AND ?", [.integer(first), .integer(last)]).int ?? 0)
+      result.append((first...last, offset, count))
+      offset += count
+      first = last + 1
+    }
+    return result
+  }
+
+  /// The SIS students of a rowid range as match records, in table order, through a connection of
+  /// their own (one per scanning thread).
+  static func forEachMatchRecord(path: String, rowids: ClosedRange<Int64>, _ body: (PersonRecord) throws -> Void) throws {
+    let database = try Database(path: path, readOnly: true)
     let statement = try database.prepare(
-      "SELECT student_number, state_studentnumber, first_key, last_key, dob, gender, street, zip, home_phone, email FROM students")
+      "SELECT student_number, state_studentnumber, first_key, last_key, dob, gender, street, zip, home_phone, email FROM students "
+        + "WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
+    try statement.bind([.integer(rowids.lowerBound), .integer(rowids.upperBound)])
     try statement.forEachRow { row in try body(Snapshot.matchRecord(row)) }
   }
 
