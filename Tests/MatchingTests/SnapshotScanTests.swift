@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import _SISDropTestSupport
+
+@testable import SISDrop
+
+/// The match stage reads the snapshot in parts (rowid ranges on every core) and in batches (one
+/// query for many students): each must give exactly what the plain one-by-one reading gives.
+@Suite struct SnapshotScanTests {
+  func demoSnapshot(_ folder: String) throws -> Snapshot {
+    var files: [String: String] = [:]
+    for name in ["students", "contacts", "schools", "attendance_codes"] { files[name] = Checkout.demoDistrict + "/sis/\(name).csv" }
+    let plugin = try PluginManifest.load(path: Checkout.demoDistrict + "/config/Plugin.xml")
+    _ = try SnapshotBuilder(feed: FeedConfig(), plugin: plugin).build(files: files, output: folder + "/s.sqlite")
+    return try Snapshot(path: folder + "/s.sqlite")
+  }
+
+  func ids(_ snapshot: Snapshot, _ range: ClosedRange<Int64>) throws -> [String] {
+    var ids: [String] = []
+    try Snapshot.forEachMatchRecord(path: snapshot.path, rowids: range) { ids.append($0.id) }
+    return ids
+  }
+
+  @Test func rowRangesCoverEveryStudentOnceInTableOrder() throws {
+    try withTemporaryFolder { folder in
+      let snapshot = try demoSnapshot(folder)
+      let whole = try snapshot.studentRowRanges(parts: 1)
+      #expect(whole.count == 1 && whole[0].count == 310 && whole[0].offset == 0)
+      let all = try ids(snapshot, whole[0].rowids)
+      #expect(all.count == 310 && Set(all).count == 310)
+      for parts in [2, 3, 7] {
+        let ranges = try snapshot.studentRowRanges(parts: parts)
+        #expect(ranges.count == parts)
+        var joined: [String] = []
+        for range in ranges {
+          #expect(range.offset == joined.count, "parts \(parts)")
+          let part = try ids(snapshot, range.rowids)
+          #expect(part.count == range.count)
+          joined += part
+        }
+        #expect(joined == all, "parts \(parts)")
+      }
+    }
+  }
+
+  /// The sample chosen before the scan is the one Algorithm R keeps while streaming.
+  @Test func reservoirRowsAreThoseOfStreamingAlgorithmR() {
+    for (rows, size) in [(0, 400), (5, 400), (400, 400), (401, 400), (10_000, 400), (1_000, 7)] {
+      var rng = SplitMix64(state: 0x5EED)
+      var streamed: [Int] = []
+      for row in 0..<rows {
+        if streamed.count < size {
+          streamed.append(row)
+        } else {
+          let j = rng.int(row + 1)
+          if j < size { streamed[j] = row }
+        }
+      }
+      let chosen = FellegiSunterMatcher.reservoir(rows: rows, size: size)
+      #expect(chosen == streamed, "rows \(rows) size \(size)")
+      #expect(chosen.count == min(rows, size) && Set(chosen).count == chosen.count)
+    }
+    // Not simply the first rows: a large table's sample reaches its end.
+    #expect(FellegiSunterMatcher.reservoir(rows: 10_000, size: 400).contains { $0 > 5_000 })
+  }
+
+  @Test func batchLookupsGiveWhatOneByOneLookupsGive() throws {
+    try withTemporaryFolder { folder in
+      let snapshot = try demoSnapshot(folder)
+      var numbers: [String] = []
+      try Snapshot.forEachMatchRecord(path: snapshot.path, rowids: Int64.min...Int64.max) { numbers.append($0.id) }
+      let asked = Array(numbers.prefix(40)) + ["999999999", "it's \"quoted\""]  // two that are not in the SIS
+      let students = try snapshot.students(numbers: asked)
+      let contacts = try snapshot.contacts(ofStudents: asked)
+      #expect(students.count == 40)
+      var withContacts = 0
+      for number in asked {
+        #expect(students[number] == (try snapshot.student(number: number)))
+        let one = try snapshot.contacts(ofStudent: number)
+        #expect((contacts[number] ?? []) == one, "\(number)")
+        if !one.isEmpty { withContacts += 1 }
+      }
+      #expect(withContacts > 20)
+      #expect(try snapshot.students(numbers: []).isEmpty && snapshot.contacts(ofStudents: []).isEmpty)
+
+      // Guardian-found students come with their guardians, folded as the scan folds them.
+      let records = try snapshot.matchRecords(numbers: asked)
+      #expect(records.map(\.id) == asked.prefix(40).sorted())
+      for record in records {
+        let expected = try snapshot.contacts(ofStudent: record.id).map { Comparators.foldLetters($0.firstKey) + " " + Comparators.foldLetters($0.lastKey) }
+        #expect(record.guardians.map { $0.first + " " + $0.last }.sorted() == expected.sorted(), "\(record.id)")
+      }
+    }
+  }
+}
