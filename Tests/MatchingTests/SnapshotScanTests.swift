@@ -92,4 +92,37 @@ import _SISDropTestSupport
       }
     }
   }
+
+  /// The contacts scan (in parts, on column bytes) finds each wanted student's guardians in table
+  /// order and every student with a guardian of an asked name.
+  @Test func guardianScanFindsWantedGuardiansAndNamedStudents() throws {
+    try withTemporaryFolder { folder in
+      let snapshot = try demoSnapshot(folder)
+      var numbers: [String] = []
+      try Snapshot.forEachMatchRecord(path: snapshot.path, rowids: Int64.min...Int64.max) { numbers.append($0.id) }
+      let wanted = Set(numbers.enumerated().filter { $0.offset % 3 == 0 }.map(\.element))
+      // Ask for the name of the first guardian of a few students.
+      var asked: [UInt64: [Int32]] = [:]
+      var expectedHits: [UInt64: Set<String>] = [:]
+      for number in numbers.prefix(12) {
+        guard let contact = try snapshot.contacts(ofStudent: number).first else { continue }
+        let key = BlockKey(7).mix(Comparators.foldLetters(contact.firstKey)).mix(Comparators.foldLetters(contact.lastKey)).value
+        asked[key] = [0]
+      }
+      for number in numbers {
+        for contact in try snapshot.contacts(ofStudent: number) {
+          let key = BlockKey(7).mix(Comparators.foldLetters(contact.firstKey)).mix(Comparators.foldLetters(contact.lastKey)).value
+          if asked[key] != nil { expectedHits[key, default: []].insert(number) }
+        }
+      }
+      let scan = try snapshot.guardians(of: wanted, names: asked)
+      #expect(Set(scan.guardians.keys).isSubset(of: wanted) && scan.guardians.count > 50)
+      for number in wanted {
+        let expected = try snapshot.contacts(ofStudent: number).map { Comparators.foldLetters($0.firstKey) + " " + Comparators.foldLetters($0.lastKey) }
+        #expect((scan.guardians[number] ?? []).map { $0.first + " " + $0.last }.sorted() == expected.sorted(), "\(number)")
+      }
+      #expect(!expectedHits.isEmpty)
+      #expect(scan.nameHits.mapValues(Set.init) == expectedHits)
+    }
+  }
 }

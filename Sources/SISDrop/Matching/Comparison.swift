@@ -135,12 +135,12 @@ public struct ComparisonVector: Sendable, Hashable {
     if !a.email.isEmpty && !b.email.isEmpty { set(.email, a.email == b.email ? 1 : 0) }
     if !a.guardians.isEmpty && !b.guardians.isEmpty {
       var level = 0
-      for g in a.guardians {
+      search: for g in a.guardians {
         for h in b.guardians {
           // A guardian's own phone is specific to one family; a guardian's name much less so (Maria
           // Garcia), and a shared guardian surname alone says nothing (it is usually the child's).
-          if !g.phone.isEmpty && g.phone == h.phone { level = 2; continue }
-          if Comparators.surnameLevel(g.last, h.last) >= 2 && Comparators.givenNameLevel(g.first, h.first) >= 2 { level = max(level, 1) }
+          if !g.phone.isEmpty && g.phone == h.phone { level = 2; break search }  // the highest level: done
+          if level == 0 && Comparators.surnameLevel(g.last, h.last) >= 2 && Comparators.givenNameLevel(g.first, h.first) >= 2 { level = 1 }
         }
       }
       set(.guardians, level)

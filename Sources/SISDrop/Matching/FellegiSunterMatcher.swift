@@ -528,7 +528,11 @@ extension Snapshot {
   /// The students table cut into `parts` rowid ranges of about equal size, each with the number
   /// of rows before it and in it (for scanning the parts at once).
   func studentRowRanges(parts: Int) throws -> [(rowids: ClosedRange<Int64>, offset: Int, count: Int)] {
-    let bounds = try database.rows("SELECT min(rowid), max(rowid) FROM students")[0]
+    try rowRanges(table: "students", parts: parts)
+  }
+
+  func rowRanges(table: String, parts: Int) throws -> [(rowids: ClosedRange<Int64>, offset: Int, count: Int)] {
+    let bounds = try database.rows("SELECT min(rowid), max(rowid) FROM \(table)")[0]
     guard let low = bounds[0].int, let high = bounds[1].int else { return [] }
     let span = (high - low + 1 + Int64(parts) - 1) / Int64(max(parts, 1))
     var result: [(rowids: ClosedRange<Int64>, offset: Int, count: Int)] = []
@@ -536,7 +540,7 @@ extension Snapshot {
     var first = low
     while first <= high {
       let last = min(high, first + span - 1)
-      let count = Int(try database.scalar("SELECT count(*) FROM students WHERE rowid BETWEEN ? AND ?", [.integer(first), .integer(last)]).int ?? 0)
+      let count = Int(try database.scalar("SELECT count(*) FROM \(table) WHERE rowid BETWEEN ? AND ?", [.integer(first), .integer(last)]).int ?? 0)
       result.append((first...last, offset, count))
       offset += count
       first = last + 1
@@ -556,18 +560,39 @@ extension Snapshot {
   }
 
   /// One pass over the SIS contacts: the guardians of the given students, and for each guardian
-  /// name key (`first|last`) asked for, the students who have a guardian of that name.
-  ///
-  /// On the column bytes: most of the ~2 contacts per SIS student are neither wanted nor a name
-  /// asked for, and making three Strings per row to find that out was most of the scan.
+  /// name key (`first|last`) asked for, the students who have a guardian of that name. In rowid
+  /// parts on every core, joined in table order.
   func guardians(of students: Set<String>, names: [UInt64: [Int32]])
+    throws -> (guardians: [String: [PersonRecord.Guardian]], nameHits: [UInt64: [String]])
+  {
+    let path = self.path
+    let ranges = try rowRanges(table: "contacts", parts: Parallel.width)
+    // Wanted students by a hash of their number: a row's number becomes a String only on a hit.
+    let wanted = Set(students.map { BlockKey(8).mix($0).value })
+    let parts = try Parallel.map(ranges.count, minimum: 1) { part in
+      try Snapshot.guardians(path: path, rowids: ranges[part].rowids, of: students, hashed: wanted, names: names)
+    }
+    var result: [String: [PersonRecord.Guardian]] = [:]
+    var hits: [UInt64: [String]] = [:]
+    for part in parts {
+      result.merge(part.guardians, uniquingKeysWith: +)
+      hits.merge(part.nameHits, uniquingKeysWith: +)
+    }
+    return (result, hits)
+  }
+
+  /// One part of the contacts scan, on the column bytes: most of the ~2 contacts per SIS student
+  /// are neither wanted nor a name asked for, and making three Strings per row to find that out
+  /// was most of the scan.
+  private static func guardians(path: String, rowids: ClosedRange<Int64>, of students: Set<String>, hashed wanted: Set<UInt64>,
+                                names: [UInt64: [Int32]])
     throws -> (guardians: [String: [PersonRecord.Guardian]], nameHits: [UInt64: [String]])
   {
     var result: [String: [PersonRecord.Guardian]] = [:]
     var hits: [UInt64: [String]] = [:]
-    // Wanted students by a hash of their number: a row's number becomes a String only on a hit.
-    let wanted = Set(students.map { BlockKey(8).mix($0).value })
-    let statement = try database.prepare("SELECT student_number, first_key, last_key, phone FROM contacts")
+    let database = try Database(path: path, readOnly: true)
+    let statement = try database.prepare("SELECT student_number, first_key, last_key, phone FROM contacts WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
+    try statement.bind([.integer(rowids.lowerBound), .integer(rowids.upperBound)])
     try statement.forEachRow { row in
       let number = row.bytes(0)
       let maybeWanted = wanted.contains(BlockKey(8).mix(number).value)
