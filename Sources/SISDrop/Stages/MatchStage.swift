@@ -182,56 +182,20 @@ public enum MatchStage {
     let matchedStudents = try snapshot.students(numbers: matchedIDs)
     let matchedContacts = try snapshot.contacts(ofStudents: matchedIDs)
     // Contact name keys, once per contact (they are needed twice below).
-    let contactNames = submissions.map { submission in
-      submission.contacts.map { (first: FieldRules.nameKey($0["First_Name"]), last: FieldRules.nameKey($0["Last_Name"])) }
+    let contactNames = try Parallel.map(submissions.count, minimum: 64) { index in
+      submissions[index].contacts.map { (first: FieldRules.nameKey($0["First_Name"]), last: FieldRules.nameKey($0["Last_Name"])) }
     }
-    for (index, submission) in submissions.enumerated() {
-      var sisContacts: [SnapshotContact] = []
-      for s in decisions[index].students.indices {
-        let decision = decisions[index].students[s].decision
-        let student = submission.students[s]
-        if decision.outcome == .matched, let id = decision.sisID, let sis = matchedStudents[id] {
-          let differences = compare(student.fields, sis.fields, fields: comparedStudentFields)
-          let kept = Set((overrides[submission.id] ?? []).map(\.field))
-          decisions[index].students[s].differences = differences.filter { !kept.contains($0.field) }
-          if !kept.isEmpty { decisions[index].students[s].keptSIS = kept.sorted() }
-          for difference in differences {
-            diffs.append([submission.id, "student", String(student.seq), id, difference.field, difference.enrollment, difference.sis])
-          }
-          sisContacts += matchedContacts[id] ?? []
-        }
-        if decision.outcome == .potential {
-          review.append([
-            submission.id, String(student.seq), Submission.studentRef(submission.id, student.seq),
-            decision.candidates.map(\.sisID).joined(separator: " "), decision.reasons.joined(separator: "; "),
-          ])
-        }
-      }
-      var seenContactIDs = Set<String>()
-      for (c, contact) in submission.contacts.enumerated() {
-        let (first, last) = contactNames[index][c]
-        // The same name, or a nickname of it (Bill for William) with the same surname.
-        let sameName: (SnapshotContact) -> Bool = {
-          $0.lastKey == last && ($0.firstKey == first || Comparators.givenNameLevel($0.firstKey, first) >= 3)
-        }
-        if let sis = sisContacts.first(where: { $0.firstKey == first && $0.lastKey == last && !seenContactIDs.contains($0.id) })
-          ?? sisContacts.first(where: { sameName($0) && !seenContactIDs.contains($0.id) })
-        {
-          seenContactIDs.insert(sis.id)
-          let differences = compare(contact.fields, sis.fields, fields: comparedContactFields)
-          for difference in differences {
-            diffs.append([submission.id, "contact", String(contact.seq), sis.id, difference.field, difference.enrollment, difference.sis])
-          }
-          decisions[index].contacts.append(
-            ContactDecision(seq: contact.seq, outcome: .matched, contactID: sis.id, reason: "same name as an SIS contact of the matched student",
-                            differences: differences))
-        } else {
-          decisions[index].contacts.append(
-            ContactDecision(seq: contact.seq, outcome: .new, contactID: nil,
-                            reason: sisContacts.isEmpty ? "the student has no SIS contacts" : "no SIS contact of the student has this name",
-                            differences: []))
-        }
-      }
+    // Each submission on its own (on every core); their rows are joined in submission order.
+    let decided = decisions
+    let parts = try Parallel.map(submissions.count, minimum: 64) { index in
+      try differencesAndContacts(
+        submissions[index], decided[index], names: contactNames[index], students: matchedStudents, contacts: matchedContacts,
+        kept: Set((overrides[submissions[index].id] ?? []).map(\.field)))
+    }
+    for (index, part) in parts.enumerated() {
+      decisions[index] = part.decision
+      diffs += part.diffs
+      review += part.review
     }
 
     // New contacts named again within the batch (siblings' forms): the first one stands for all.
@@ -273,6 +237,63 @@ public enum MatchStage {
     context.notes.append("matcher: \(context.config.matcher); snapshot: \(relativePath(snapshotPath, to: context.workdir.root))")
     context.notes.append("seconds by phase: " + phases.joined(separator: ", "))
     context.log("match: \(counts["students_matched"]!) matched, \(counts["students_potential"]!) potential, \(counts["students_new"]!) new")
+  }
+
+  /// One submission's field differences (students and contacts), its contacts matched against the
+  /// SIS contacts of its matched students, and its rows for diffs.csv and review.csv.
+  private static func differencesAndContacts(
+    _ submission: Submission, _ decided: SubmissionDecision, names: [(first: String, last: String)],
+    students: [String: SnapshotStudent], contacts: [String: [SnapshotContact]], kept: Set<String>
+  ) throws -> (decision: SubmissionDecision, diffs: [[String]], review: [[String]]) {
+    var decision = decided
+    var diffs: [[String]] = []
+    var review: [[String]] = []
+    var sisContacts: [SnapshotContact] = []
+    for s in decision.students.indices {
+      let outcome = decision.students[s].decision
+      let student = submission.students[s]
+      if outcome.outcome == .matched, let id = outcome.sisID, let sis = students[id] {
+        let differences = compare(student.fields, sis.fields, fields: comparedStudentFields)
+        decision.students[s].differences = differences.filter { !kept.contains($0.field) }
+        if !kept.isEmpty { decision.students[s].keptSIS = kept.sorted() }
+        for difference in differences {
+          diffs.append([submission.id, "student", String(student.seq), id, difference.field, difference.enrollment, difference.sis])
+        }
+        sisContacts += contacts[id] ?? []
+      }
+      if outcome.outcome == .potential {
+        review.append([
+          submission.id, String(student.seq), Submission.studentRef(submission.id, student.seq),
+          outcome.candidates.map(\.sisID).joined(separator: " "), outcome.reasons.joined(separator: "; "),
+        ])
+      }
+    }
+    var seenContactIDs = Set<String>()
+    for (c, contact) in submission.contacts.enumerated() {
+      let (first, last) = names[c]
+      // The same name, or a nickname of it (Bill for William) with the same surname.
+      let sameName: (SnapshotContact) -> Bool = {
+        $0.lastKey == last && ($0.firstKey == first || Comparators.givenNameLevel($0.firstKey, first) >= 3)
+      }
+      if let sis = sisContacts.first(where: { $0.firstKey == first && $0.lastKey == last && !seenContactIDs.contains($0.id) })
+        ?? sisContacts.first(where: { sameName($0) && !seenContactIDs.contains($0.id) })
+      {
+        seenContactIDs.insert(sis.id)
+        let differences = compare(contact.fields, sis.fields, fields: comparedContactFields)
+        for difference in differences {
+          diffs.append([submission.id, "contact", String(contact.seq), sis.id, difference.field, difference.enrollment, difference.sis])
+        }
+        decision.contacts.append(
+          ContactDecision(seq: contact.seq, outcome: .matched, contactID: sis.id, reason: "same name as an SIS contact of the matched student",
+                          differences: differences))
+      } else {
+        decision.contacts.append(
+          ContactDecision(seq: contact.seq, outcome: .new, contactID: nil,
+                          reason: sisContacts.isEmpty ? "the student has no SIS contacts" : "no SIS contact of the student has this name",
+                          differences: []))
+      }
+    }
+    return (decision, diffs, review)
   }
 
   /// Fields where the enrollment has a value that differs from the SIS. An empty enrollment value
