@@ -203,23 +203,29 @@ public enum Comparators {
   /// A street key: house number and the first word of the street name, lower case (`1284 monroe`).
   public static func streetKey(_ street: String) -> String {
     // ASCII fast path (the SIS export's usual street): lower case, the first two words.
-    var words: [UInt8] = []
-    var count = 0, ascii = true, inWord = false, firstIsNumber = true
-    for byte in street.utf8 {
-      if byte >= 0x80 { ascii = false; break }
-      if byte == 0x2E || byte == 0x27 || byte == 0x60 { continue }  // dropped, as `nameKey` drops them
-      if byte == 0x20 || byte == 0x2C || byte == 0x2D || byte == 0x09 {
-        if inWord { inWord = false; count += 1; if count == 2 || (count == 1 && !firstIsNumber) { break } }
-        continue
+    // Written straight into the String: the matcher makes one per SIS student.
+    var ascii = true
+    let key = String(unsafeUninitializedCapacity: street.utf8.count) { words in
+      var length = 0
+      var count = 0, inWord = false, firstIsNumber = true
+      for byte in street.utf8 {
+        if byte >= 0x80 { ascii = false; break }
+        if byte == 0x2E || byte == 0x27 || byte == 0x60 { continue }  // dropped, as `nameKey` drops them
+        if byte == 0x20 || byte == 0x2C || byte == 0x2D || byte == 0x09 {
+          if inWord { inWord = false; count += 1; if count == 2 || (count == 1 && !firstIsNumber) { break } }
+          continue
+        }
+        if !inWord {
+          if count == 1 { words[length] = 0x20; length += 1 }
+          inWord = true
+        }
+        if count == 0 && !(byte >= 0x30 && byte <= 0x39) { firstIsNumber = false }
+        words[length] = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
+        length += 1
       }
-      if !inWord {
-        if count == 1 { words.append(0x20) }
-        inWord = true
-      }
-      if count == 0 && !(byte >= 0x30 && byte <= 0x39) { firstIsNumber = false }
-      words.append(byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte)
+      return ascii ? length : 0
     }
-    if ascii { return String(decoding: words, as: UTF8.self) }
+    if ascii { return key }
     let tokens = FieldRules.nameKey(street).split(separator: " ")
     guard let first = tokens.first else { return "" }
     if first.allSatisfy(\.isNumber), tokens.count > 1 { return "\(first) \(tokens[1])" }

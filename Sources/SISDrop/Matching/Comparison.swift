@@ -32,13 +32,17 @@ public struct PersonRecord: Sendable, Hashable {
 
   /// The first ten digits of a phone number (`217-555-0101 x3` → `2175550101`).
   static func digits(_ phone: String) -> String {
-    var out: [UInt8] = []
-    out.reserveCapacity(10)
-    for byte in phone.utf8 where byte >= 0x30 && byte <= 0x39 {
-      out.append(byte)
-      if out.count == 10 { break }
+    // Written straight into the String (ten digits fit a small string: no heap at all); the matcher
+    // makes one per SIS student and guardian.
+    String(unsafeUninitializedCapacity: 10) { out in
+      var count = 0
+      for byte in phone.utf8 where byte >= 0x30 && byte <= 0x39 {
+        out[count] = byte
+        count += 1
+        if count == 10 { break }
+      }
+      return count
     }
-    return String(decoding: out, as: UTF8.self)
   }
 }
 

@@ -163,7 +163,8 @@ final class FellegiSunterMatcher: StudentMatcher {
     var start = clock.now
     var sis: [PersonRecord] = []
     var sisSlot: [String: Int] = [:]
-    var pairs: [Int: [Int: UInt8]] = [:]  // submission student → SIS slot → passes bit set
+    // Candidate pairs as found (a pair found by several passes appears once per pass), merged below.
+    var found: [(person: Int32, slot: Int32, passes: UInt8)] = []
     let ranges = try snapshot.studentRowRanges(parts: Parallel.width)
     let seen = ranges.reduce(0) { $0 + $1.count }
     // Reservoir sampling (Algorithm R), deterministic: which rows it keeps depends only on their
@@ -202,7 +203,7 @@ final class FellegiSunterMatcher: StudentMatcher {
         sisSlot[record.id] = sis.count
         sis.append(record)
       }
-      for hit in part.hits { pairs[Int(hit.person), default: [:]][base + Int(hit.record), default: 0] |= 1 << hit.pass }
+      for hit in part.hits { found.append((hit.person, Int32(base) + hit.record, 1 << hit.pass)) }
       sampled.merge(part.sampled) { first, _ in first }
       firstCounts.merge(part.firstCounts, uniquingKeysWith: +)
       lastCounts.merge(part.lastCounts, uniquingKeysWith: +)
@@ -234,7 +235,7 @@ final class FellegiSunterMatcher: StudentMatcher {
     }
     for (person, student) in guardianHits {
       guard let slot = sisSlot[student] else { continue }
-      pairs[Int(person), default: [:]][slot, default: 0] |= 1 << 6
+      found.append((person, Int32(slot), 1 << 6))
     }
     for slot in sis.indices { sis[slot].guardians = guardians[sis[slot].id] ?? [] }
     for i in sample.indices { sample[i].guardians = guardians[sample[i].id] ?? [] }
@@ -242,13 +243,18 @@ final class FellegiSunterMatcher: StudentMatcher {
 
     // Compare every candidate pair (on every core); learn u from the sample and m by EM.
     start = clock.now
+    // Each pair once, with the bits of every pass that found it, in (student, slot) order: the work
+    // (and every sum over it) comes in the same order on every run.
+    found.sort { ($0.person, $0.slot) < ($1.person, $1.slot) }
     var work: [(person: Int32, slot: Int32, passes: UInt8)] = []
-    work.reserveCapacity(pairs.values.reduce(0) { $0 + $1.count })
-    for (person, candidates) in pairs {
-      for (slot, passes) in candidates { work.append((Int32(person), Int32(slot), passes)) }
+    work.reserveCapacity(found.count)
+    for pair in found {
+      if let last = work.last, last.person == pair.person, last.slot == pair.slot {
+        work[work.count - 1].passes |= pair.passes
+      } else {
+        work.append(pair)
+      }
     }
-    // Sorted so that the work (and every sum over it) comes in the same order on every run.
-    work.sort { ($0.person, $0.slot) < ($1.person, $1.slot) }
     let batchPeople = people, candidatesSeen = sis, pairWork = work
     let vectors = try Parallel.map(pairWork.count) { i in
       ComparisonVector.compare(batchPeople[Int(pairWork[i].person)], candidatesSeen[Int(pairWork[i].slot)])
