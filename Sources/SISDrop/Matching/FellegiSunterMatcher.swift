@@ -222,6 +222,7 @@ final class FellegiSunterMatcher: StudentMatcher {
     var wanted = Set(sis.map(\.id))
     for record in sample { wanted.insert(record.id) }
     let scan = try snapshot.guardians(of: wanted, names: guardianIndex)
+    lap("guardian-scan", since: start)
     var guardianHits: [(person: Int32, student: String)] = []
     for (key, students) in scan.nameHits where students.count <= FellegiSunterMatcher.guardianBlockLimit {
       for person in guardianIndex[key] ?? [] { for student in students { guardianHits.append((person, student)) } }
@@ -237,6 +238,7 @@ final class FellegiSunterMatcher: StudentMatcher {
       guard let slot = sisSlot[student] else { continue }
       found.append((person, Int32(slot), 1 << 6))
     }
+    lap("guardian-pass", since: start)
     for slot in sis.indices { sis[slot].guardians = guardians[sis[slot].id] ?? [] }
     for i in sample.indices { sample[i].guardians = guardians[sample[i].id] ?? [] }
     lap("guardians", since: start)
