@@ -102,12 +102,21 @@ public enum Comparators {
     return out
   }
 
+  /// True when the text has a space: on its contiguous bytes (`utf8.contains` walks the view one
+  /// element at a time, and the matcher asks this of every name it compares).
+  @inline(__always)
+  static func hasSpace<S: StringProtocol>(_ text: S) -> Bool {
+    text.utf8.withContiguousStorageIfAvailable { bytes in
+      bytes.count > 0 && memchr(bytes.baseAddress!, 0x20, bytes.count) != nil
+    } ?? text.utf8.contains(0x20)
+  }
+
   /// Generational suffixes dropped from surnames before comparing (`Smith Jr` is `Smith`).
   static let suffixes: Set<String> = ["jr", "sr", "ii", "iii", "iv", "v"]
 
   /// A name key's tokens without generational suffixes.
   public static func nameTokens(_ key: Substring) -> [Substring] {
-    if !key.utf8.contains(0x20) { return [key] }  // one word: nothing to split or drop
+    if !hasSpace(key) { return [key] }  // one word: nothing to split or drop
     let tokens = key.split(separator: " ")
     let kept = tokens.filter { !suffixes.contains(String($0)) }
     return kept.isEmpty ? tokens : kept
@@ -138,7 +147,7 @@ public enum Comparators {
   public static func givenNameLevel(_ a: String, _ b: String) -> Int {
     if a.isEmpty || b.isEmpty { return -1 }
     if a == b { return 4 }
-    if !a.utf8.contains(0x20) && !b.utf8.contains(0x20) {
+    if !hasSpace(a) && !hasSpace(b) {
       // One word each (most names): no tokens to compare.
       if isNickname(a, b) { return 3 }
       let jw = jaroWinkler(a, b)
@@ -156,7 +165,7 @@ public enum Comparators {
   public static func surnameLevel(_ a: String, _ b: String) -> Int {
     if a.isEmpty || b.isEmpty { return -1 }
     if a == b { return 4 }
-    if !a.utf8.contains(0x20) && !b.utf8.contains(0x20) {
+    if !hasSpace(a) && !hasSpace(b) {
       let jw = jaroWinkler(a, b)
       return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
     }
