@@ -7,6 +7,7 @@ enum ParallelJSONLines {
   static let chunks = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
 
   static func write<T: Encodable & Sendable>(_ values: [T], to path: String) throws {
+    if let record = T.self as? StageRecord.Type { return try write(record, values, to: path) }
     let parts = try map(values.count) { range -> [UInt8] in
       let encoder = JSONLines.encoder()
       var bytes: [UInt8] = []
@@ -23,6 +24,7 @@ enum ParallelJSONLines {
 
   static func read<T: Decodable & Sendable>(_ type: T.Type, from path: String) throws -> [T] {
     guard FileSystem.exists(path) else { throw SISDropError.missingInput(path) }
+    if let record = T.self as? StageRecord.Type { return try read(record, as: T.self, from: path) }
     let bytes = try FileSystem.readFile(path)
     let lines = bytes.split(separator: 0x0A)
     let parts = try map(lines.count) { range -> [T] in
@@ -40,6 +42,24 @@ enum ParallelJSONLines {
       return result
     }
     return parts.flatMap { $0 }
+  }
+
+  /// The hand codec (StageJSON.swift) on contiguous chunks of records.
+  private static func write<R: StageRecord, T>(_ type: R.Type, _ values: [T], to path: String) throws {
+    precondition(R.self == T.self)
+    let records = unsafeBitCast(values, to: [R].self)
+    let parts = try map(records.count) { range in try StageJSONLines.encode(records[range]) }
+    let writer = try FileWriter(path: path)
+    for part in parts { try writer.write(part) }
+    try writer.close()
+  }
+
+  private static func read<R: StageRecord, T>(_ type: R.Type, as: T.Type, from path: String) throws -> [T] {
+    precondition(R.self == T.self)
+    let bytes = try FileSystem.readFile(path)
+    let lines = StageJSONLines.lines(bytes)
+    let parts = try map(lines.count) { range in try StageJSONLines.decode(R.self, bytes, lines: lines, indices: range, path: path) }
+    return unsafeBitCast(parts.flatMap { $0 }, to: [T].self)
   }
 
   /// Runs `body` on contiguous ranges of 0..<count concurrently; results in range order.
