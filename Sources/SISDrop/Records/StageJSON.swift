@@ -107,12 +107,12 @@ struct StageJSONWriter {
   mutating func stringMap(_ map: [String: String]) {
     beginObject()
     var first = true
-    for key in map.keys.sorted(by: utf8Precedes) {
+    for (key, value) in map.sorted(by: { utf8Precedes($0.key, $1.key) }) {
       if !first { bytes.append(UInt8(ascii: ",")) }
       first = false
       string(key)
       bytes.append(UInt8(ascii: ":"))
-      string(map[key]!)
+      string(value)
     }
     endObject()
   }
@@ -151,8 +151,8 @@ struct StageJSONError: Error, CustomStringConvertible {
   }
 }
 
-/// A pull reader over one line of JSON. Strict: a stage file is ours, so anything but the JSON
-/// our writers (and JSONEncoder) produce for the expected record is refused with where it went wrong.
+/// A pull reader over one line of JSON (RFC 8259). What JSONDecoder refuses it refuses too, saying
+/// what and where: malformed JSON, a missing required key, a value of the wrong type.
 struct StageJSONReader {
   private let bytes: UnsafeBufferPointer<UInt8>
   private(set) var position = 0
@@ -417,8 +417,28 @@ struct StageJSONReader {
     return value
   }
 
-  func unknownKey(_ key: String, in type: String) -> StageJSONError {
-    error("unknown key \"\(key)\" in \(type)")
+  /// Skips the value of a key the record does not have, as JSONDecoder does: stage folders outlive
+  /// the binary (corrections and redelivery read past batches), so a field a later version dropped
+  /// must not make them unreadable. The value must still be well-formed JSON.
+  mutating func skip(_ key: String) throws {
+    guard position < bytes.count else { throw error("expected a value, found \(found())") }
+    switch bytes[position] {
+    case UInt8(ascii: "\""): _ = try string()
+    case UInt8(ascii: "{"): try object { reader, key in try reader.skip(key) }
+    case UInt8(ascii: "["): _ = try array { try $0.skip(key) }
+    case UInt8(ascii: "t"): try literal("true")
+    case UInt8(ascii: "f"): try literal("false")
+    case UInt8(ascii: "n"): try literal("null")
+    default: _ = try number()
+    }
+  }
+
+  private mutating func literal(_ word: StaticString) throws {
+    let text = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+    guard position + text.count <= bytes.count, UnsafeBufferPointer(rebasing: bytes[position..<position + text.count]).elementsEqual(text) else {
+      throw error("expected \(word), found \(found())")
+    }
+    position += text.count
   }
 }
 

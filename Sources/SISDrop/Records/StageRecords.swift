@@ -1,9 +1,9 @@
 import Foundation
 
 // Hand-written JSON for the match stage's records (why: StageJSON.swift). Keys are written in
-// UTF-8 byte order and nil optionals left out, as JSONEncoder with `.sortedKeys` does; a key the
-// record does not have is refused (the file was written by another sisdrop or edited), a missing
-// required key too. A stored property added to one of these types must be added here as well:
+// UTF-8 byte order and nil optionals left out, as JSONEncoder with `.sortedKeys` does. Reading, as
+// JSONDecoder: a key the record does not have is skipped (StageJSONReader.skip says why), a missing
+// required key is an error, null reads as nil for an optional. A stored property added to one of these types must be added here as well:
 // RecordsTests/StageJSONTests checks every property is written.
 
 extension SourceLocation {
@@ -16,7 +16,7 @@ extension SourceLocation {
       case "element": element = try r.null() ? nil : r.string()
       case "line": line = try r.null() ? nil : r.int()
       case "path": path = try r.string()
-      default: throw r.unknownKey(key, in: "SourceLocation")
+      default: try r.skip(key)
       }
     }
     self.init(path: try r.required(path, "path", in: "SourceLocation", at: start), line: line, column: column, element: element)
@@ -41,7 +41,7 @@ extension SubmissionPart {
       case "fields": fields = try r.stringMap()
       case "seq": seq = try r.int()
       case "source": source = try SourceLocation(stageJSON: &r)
-      default: throw r.unknownKey(key, in: "SubmissionPart")
+      default: try r.skip(key)
       }
     }
     self.seq = try r.required(seq, "seq", in: "SubmissionPart", at: start)
@@ -73,7 +73,7 @@ extension Submission: StageRecord {
       case "id": id = try r.string()
       case "source": source = try SourceLocation(stageJSON: &r)
       case "students": students = try r.array { try SubmissionPart(stageJSON: &$0) }
-      default: throw r.unknownKey(key, in: "Submission")
+      default: try r.skip(key)
       }
     }
     self.id = try r.required(id, "id", in: "Submission", at: start)
@@ -118,7 +118,7 @@ extension FieldComparison {
       case "field": field = try r.string()
       case "level": level = try r.string()
       case "weight": weight = try r.null() ? nil : r.double()
-      default: throw r.unknownKey(key, in: "FieldComparison")
+      default: try r.skip(key)
       }
     }
     self.field = try r.required(field, "field", in: "FieldComparison", at: start)
@@ -144,7 +144,7 @@ extension MatchThresholds {
       case "ambiguityMargin": ambiguityMargin = try r.double()
       case "autoMatch": autoMatch = try r.double()
       case "review": review = try r.double()
-      default: throw r.unknownKey(key, in: "MatchThresholds")
+      default: try r.skip(key)
       }
     }
     self.autoMatch = try r.required(autoMatch, "autoMatch", in: "MatchThresholds", at: start)
@@ -175,7 +175,7 @@ extension MatchCandidate {
       case "reasons": reasons = try r.strings()
       case "score": score = try r.double()
       case "sisID": sisID = try r.string()
-      default: throw r.unknownKey(key, in: "MatchCandidate")
+      default: try r.skip(key)
       }
     }
     self.sisID = try r.required(sisID, "sisID", in: "MatchCandidate", at: start)
@@ -214,7 +214,7 @@ extension MatchDecision {
       case "score": score = try r.double()
       case "sisID": sisID = try r.null() ? nil : r.string()
       case "thresholds": thresholds = try r.null() ? nil : MatchThresholds(stageJSON: &r)
-      default: throw r.unknownKey(key, in: "MatchDecision")
+      default: try r.skip(key)
       }
     }
     self.outcome = try r.required(outcome, "outcome", in: "MatchDecision", at: start)
@@ -248,7 +248,7 @@ extension FieldDifference {
       case "enrollment": enrollment = try r.string()
       case "field": field = try r.string()
       case "sis": sis = try r.string()
-      default: throw r.unknownKey(key, in: "FieldDifference")
+      default: try r.skip(key)
       }
     }
     self.field = try r.required(field, "field", in: "FieldDifference", at: start)
@@ -275,7 +275,7 @@ extension StudentDecision {
       case "differences": differences = try r.array { try FieldDifference(stageJSON: &$0) }
       case "keptSIS": keptSIS = try r.null() ? nil : r.strings()
       case "seq": seq = try r.int()
-      default: throw r.unknownKey(key, in: "StudentDecision")
+      default: try r.skip(key)
       }
     }
     self.seq = try r.required(seq, "seq", in: "StudentDecision", at: start)
@@ -307,7 +307,7 @@ extension ContactDecision {
       case "reason": reason = try r.string()
       case "sameAs": sameAs = try r.null() ? nil : r.string()
       case "seq": seq = try r.int()
-      default: throw r.unknownKey(key, in: "ContactDecision")
+      default: try r.skip(key)
       }
     }
     self.seq = try r.required(seq, "seq", in: "ContactDecision", at: start)
@@ -339,7 +339,7 @@ extension SubmissionDecision: StageRecord {
       case "contacts": contacts = try r.array { try ContactDecision(stageJSON: &$0) }
       case "students": students = try r.array { try StudentDecision(stageJSON: &$0) }
       case "submissionID": submissionID = try r.string()
-      default: throw r.unknownKey(key, in: "SubmissionDecision")
+      default: try r.skip(key)
       }
     }
     self.submissionID = try r.required(submissionID, "submissionID", in: "SubmissionDecision", at: start)
