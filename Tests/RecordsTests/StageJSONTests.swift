@@ -170,6 +170,20 @@ import _SISDropTestSupport
     #expect(try handRead(SubmissionDecision.self, Array(inRange.utf8)) == (try JSONDecoder().decode(SubmissionDecision.self, from: Data(inRange.utf8))))
   }
 
+  @Test func invalidUTF8IsRefusedAsJSONDecoderRefusesIt() throws {
+    func line(_ value: [UInt8]) -> [UInt8] {
+      Array(#"{"id":""#.utf8) + value + Array(#"","form":"F","approvedAt":"t","source":{"path":"p"},"students":[],"contacts":[],"documents":[]}"#.utf8)
+    }
+    for bad: [UInt8] in [[0xFF], [0x41, 0xC3], [0xC3, 0x28], [0xED, 0xA0, 0x80], [0x5C, 0x6E, 0xE9]] {
+      #expect(throws: (any Error).self) { try JSONDecoder().decode(Submission.self, from: Data(line(bad))) }
+      let error = try #require(throws: StageJSONError.self) { try handRead(Submission.self, line(bad)) }
+      #expect(error.description.hasPrefix("a string is not valid UTF-8 at byte 8 of the line (in id)"), "\(error)")
+    }
+    // U+FFFD itself is valid: only a repaired string is refused.
+    let replacement = line(Array("a\u{FFFD}é".utf8))
+    #expect(try handRead(Submission.self, replacement).id == (try JSONDecoder().decode(Submission.self, from: Data(replacement))).id)
+  }
+
   /// Every stored property of every record type is written by the hand codec: a property added to
   /// one of them (even an optional left nil) fails here until StageRecords.swift writes it.
   @Test func everyStoredPropertyIsWritten() throws {

@@ -3,8 +3,12 @@ import Foundation
 // The stage records the match stage reads and writes (`Submission`, `SubmissionDecision`) have a
 // hand-written JSON codec. Why: at 10,000 submissions against 100,000 SIS students, Foundation's
 // JSONDecoder (submissions.jsonl, 11.9 MB) and JSONEncoder (decisions.jsonl, 13.6 MB) took 1.5 s of
-// the match stage's 4.6 s even on 2 cores. Measured single-threaded on the same files (release,
-// `sisdrop-bench-phases --stage-json`): see STAGE_JSON_FIGURES below.
+// the match stage's 4.6 s even on 2 cores. Measured on those files, one thread each, best of 3
+// and of 5, release (`scripts/bench/stage-json.sh`, 2 cores shared with other work, 2026-11-23):
+//   read submissions.jsonl  JSONDecoder 0.76-0.95 s (12-16 MB/s)  hand 0.11-0.13 s (94-107 MB/s)   6.9-7.5x
+//   read decisions.jsonl    JSONDecoder 0.61-0.64 s (21-22 MB/s)  hand 0.08 s (162-178 MB/s)       7.6-8.0x
+//   write decisions.jsonl   JSONEncoder 0.69-0.70 s (19-20 MB/s)  hand 0.06 s (220-222 MB/s)       11.3x
+//   write submissions.jsonl JSONEncoder 0.64-0.69 s (17-18 MB/s)  hand 0.11 s (109 MB/s)           5.9-6.4x
 //
 // The writer's bytes are JSONEncoder's with `[.sortedKeys, .withoutEscapingSlashes]` (JSONLines):
 // keys in UTF-8 byte order, nil optionals left out, Double as its `description` without a trailing
@@ -188,8 +192,9 @@ struct StageJSONReader {
     return byte >= 0x20 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
   }
 
-  private mutating func expect(_ byte: UInt8, _ what: String) throws {
-    guard position < bytes.count, bytes[position] == byte else { throw error("expected \(what), found \(found())") }
+  /// `what` is only built on the error path (an interpolated message per key costs as much as the key).
+  private mutating func expect(_ byte: UInt8, _ what: @autoclosure () -> String) throws {
+    guard position < bytes.count, bytes[position] == byte else { throw error("expected \(what()), found \(found())") }
     position += 1
   }
 
@@ -226,6 +231,7 @@ struct StageJSONReader {
     var result: [E] = []
     skipWhitespace()
     if position < bytes.count && bytes[position] == UInt8(ascii: "]") { position += 1; return result }
+    result.reserveCapacity(4)
     while true {
       skipWhitespace()
       do {
@@ -272,14 +278,15 @@ struct StageJSONReader {
     try expect(UInt8(ascii: "\""), "a string")
     let start = position
     // Fast path: no escapes.
+    var high: UInt8 = 0
     while position < bytes.count {
       let byte = bytes[position]
       if byte == UInt8(ascii: "\"") {
-        let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
-        guard let text else { throw error("a string is not valid UTF-8", at: start) }
+        let text = try utf8String(UnsafeBufferPointer(rebasing: bytes[start..<position]), ascii: high < 0x80, at: start)
         position += 1
         return text
       }
+      high |= byte
       if byte == UInt8(ascii: "\\") { break }
       if byte < 0x20 { throw error("a control character (0x\(String(byte, radix: 16))) inside a string must be escaped") }
       position += 1
@@ -292,8 +299,7 @@ struct StageJSONReader {
       switch byte {
       case UInt8(ascii: "\""):
         position += 1
-        guard let text = String(validating: utf8, as: UTF8.self) else { throw error("a string is not valid UTF-8", at: start) }
-        return text
+        return try utf8.withUnsafeBufferPointer { try utf8String($0, ascii: false, at: start) }
       case UInt8(ascii: "\\"):
         let escapeStart = position
         position += 1
@@ -332,6 +338,14 @@ struct StageJSONReader {
       }
     }
     throw error("a string is cut off by the end of the line")
+  }
+
+  /// `String(validating:as:)` is generic and unspecialized (metadata lookups on every call): decode
+  /// instead, and for non-ASCII text check that nothing was repaired, as JSONDecoder refuses invalid UTF-8.
+  private func utf8String(_ utf8: UnsafeBufferPointer<UInt8>, ascii: Bool, at start: Int) throws -> String {
+    let text = String(decoding: utf8, as: UTF8.self)
+    if !ascii && !text.utf8.elementsEqual(utf8) { throw error("a string is not valid UTF-8", at: start) }
+    return text
   }
 
   private mutating func hex4(_ escapeStart: Int) throws -> UInt32 {

@@ -1,13 +1,16 @@
 import Foundation
 
-/// JSON Lines through Foundation's coders on every core: the match stage reads and writes ~1 KB per
-/// submission, and at 10,000 submissions JSONEncoder/JSONDecoder alone took half the stage's time.
+/// JSON Lines on every core: the match stage reads and writes ~1 KB per submission, and at 10,000
+/// submissions JSONEncoder/JSONDecoder alone took half the stage's time. Stage records
+/// (`Submission`, `SubmissionDecision`) now take the hand codec (StageJSON.swift) instead.
 /// Same bytes as `JSONLines` (sorted keys, one record per line, in order).
 enum ParallelJSONLines {
   static let chunks = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
 
   static func write<T: Encodable & Sendable>(_ values: [T], to path: String) throws {
-    if let record = T.self as? StageRecord.Type { return try write(record, values, to: path) }
+    // Stage records on one thread: the hand codec writes decisions at ~220 MB/s, and chunks on the
+    // 2 shared cores measured no faster (sisdrop-bench-phases --stage-json).
+    if let record = T.self as? StageRecord.Type { return try StageJSONLines.write(record, values, to: path) }
     let parts = try map(values.count) { range -> [UInt8] in
       let encoder = JSONLines.encoder()
       var bytes: [UInt8] = []
@@ -44,16 +47,7 @@ enum ParallelJSONLines {
     return parts.flatMap { $0 }
   }
 
-  /// The hand codec (StageJSON.swift) on contiguous chunks of records.
-  private static func write<R: StageRecord, T>(_ type: R.Type, _ values: [T], to path: String) throws {
-    precondition(R.self == T.self)
-    let records = unsafeBitCast(values, to: [R].self)
-    let parts = try map(records.count) { range in try StageJSONLines.encode(records[range]) }
-    let writer = try FileWriter(path: path)
-    for part in parts { try writer.write(part) }
-    try writer.close()
-  }
-
+  /// Reading stays chunked: allocating the records is most of the work, and that still spreads.
   private static func read<R: StageRecord, T>(_ type: R.Type, as: T.Type, from path: String) throws -> [T] {
     precondition(R.self == T.self)
     let bytes = try FileSystem.readFile(path)

@@ -6,14 +6,17 @@ import Foundation
 // (Records/StageJSON.swift), one thread each, in the same run; then the stage's own file paths
 // (JSONLines on one thread, ParallelJSONLines in chunks), which now both take the hand codec.
 // Each figure is the best of REPEAT (environment, default 3) runs: the machine is shared.
+// ONLY=hand_read (environment) times only that, for profiling it with perf.
 
 func bestOf<T>(_ repeats: Int, _ body: () throws -> T) rethrows -> (seconds: Double, value: T) {
   var best = Double.infinity
   var value: T?
   for _ in 0..<repeats {
+    value = nil  // the previous run's records are freed outside the timing
     let start = DispatchTime.now().uptimeNanoseconds
-    value = try body()
+    let result = try body()
     best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    value = result
   }
   return (best, value!)
 }
@@ -27,6 +30,17 @@ func runStageJSONBench(submissionsPath: String, decisionsPath: String, scratch: 
   func measure<R: Codable & Equatable & Sendable>(_ name: String, _ path: String, decode: ([UInt8], StageJSONBenchmark.Codec) throws -> [R],
                                                    encode: ([R], StageJSONBenchmark.Codec) throws -> [UInt8]) throws {
     let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+    if let only = ProcessInfo.processInfo.environment["ONLY"] {
+      let seconds = try bestOf(repeats) { () -> Int in
+        switch only {
+        case "hand_read": return try decode(bytes, .hand).count
+        case "hand_write": return try encode(decode(bytes, .hand), .hand).count
+        default: return 0
+        }
+      }.seconds
+      report[name] = [only + "_s": round3(seconds)]
+      return
+    }
     let foundationRead = try bestOf(repeats) { try decode(bytes, .foundation) }
     let handRead = try bestOf(repeats) { try decode(bytes, .hand) }
     let foundationWrite = try bestOf(repeats) { try encode(foundationRead.value, .foundation) }
