@@ -52,6 +52,7 @@ let package = Package(
     .testTarget(name: "OperationsTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
     .testTarget(name: "SFTPTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
     .testTarget(name: "MatchingTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
+    .testTarget(name: "RecordsTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
     .testTarget(
       name: "EndToEndTests",
       dependencies: ["SISDrop", "SISDropCommands", "_SISDropTestSupport"]

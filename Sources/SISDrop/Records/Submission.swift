@@ -67,6 +67,7 @@ enum JSONLines {
   }
 
   static func write<T: Encodable>(_ values: [T], to path: String) throws {
+    if let record = T.self as? StageRecord.Type { return try StageJSONLines.write(record, values, to: path) }
     let encoder = encoder()
     let writer = try FileWriter(path: path)
     for value in values {
@@ -78,6 +79,7 @@ enum JSONLines {
 
   static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> [T] {
     guard FileSystem.exists(path) else { throw SISDropError.missingInput(path) }
+    if let record = T.self as? StageRecord.Type { return try StageJSONLines.read(record, as: T.self, from: path) }
     let decoder = JSONDecoder()
     var result: [T] = []
     var lineNumber = 0

@@ -1,12 +1,16 @@
 import Foundation
 
-/// JSON Lines through Foundation's coders on every core: the match stage reads and writes ~1 KB per
-/// submission, and at 10,000 submissions JSONEncoder/JSONDecoder alone took half the stage's time.
+/// JSON Lines on every core: the match stage reads and writes ~1 KB per submission, and at 10,000
+/// submissions JSONEncoder/JSONDecoder alone took half the stage's time. Stage records
+/// (`Submission`, `SubmissionDecision`) now take the hand codec (StageJSON.swift) instead.
 /// Same bytes as `JSONLines` (sorted keys, one record per line, in order).
 enum ParallelJSONLines {
   static let chunks = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
 
   static func write<T: Encodable & Sendable>(_ values: [T], to path: String) throws {
+    // Stage records on one thread: the hand codec writes decisions at ~220 MB/s, and chunks on the
+    // 2 shared cores measured no faster (sisdrop-bench-phases --stage-json).
+    if let record = T.self as? StageRecord.Type { return try StageJSONLines.write(record, values, to: path) }
     let parts = try map(values.count) { range -> [UInt8] in
       let encoder = JSONLines.encoder()
       var bytes: [UInt8] = []
@@ -23,6 +27,7 @@ enum ParallelJSONLines {
 
   static func read<T: Decodable & Sendable>(_ type: T.Type, from path: String) throws -> [T] {
     guard FileSystem.exists(path) else { throw SISDropError.missingInput(path) }
+    if let record = T.self as? StageRecord.Type { return try read(record, as: T.self, from: path) }
     let bytes = try FileSystem.readFile(path)
     let lines = bytes.split(separator: 0x0A)
     let parts = try map(lines.count) { range -> [T] in
@@ -40,6 +45,15 @@ enum ParallelJSONLines {
       return result
     }
     return parts.flatMap { $0 }
+  }
+
+  /// Reading stays chunked: allocating the records is most of the work, and that still spreads.
+  private static func read<R: StageRecord, T>(_ type: R.Type, as: T.Type, from path: String) throws -> [T] {
+    precondition(R.self == T.self)
+    let bytes = try FileSystem.readFile(path)
+    let lines = StageJSONLines.lines(bytes)
+    let parts = try map(lines.count) { range in try StageJSONLines.decode(R.self, bytes, lines: lines, indices: range, path: path) }
+    return unsafeBitCast(parts.flatMap { $0 }, to: [T].self)
   }
 
   /// Runs `body` on contiguous ranges of 0..<count concurrently; results in range order.

@@ -5,6 +5,10 @@
 //
 //   sisdrop-bench-phases CSV_DIR XML_DIR SCRATCH_DIR
 //
+//   sisdrop-bench-phases --stage-json SUBMISSIONS.jsonl DECISIONS.jsonl SCRATCH_DIR
+//
+// times the match stage's stage files through Foundation's coders and the hand codec (StageJSONBench.swift).
+//
 // PHASES=csv_parse,xml_parse (environment) runs only those phases, for profiling one with perf.
 //
 // Prints one JSON object: wall seconds per phase (`*_s`), CPU seconds of this process per phase
@@ -14,6 +18,16 @@ import Foundation
 import SISDrop
 
 let arguments = CommandLine.arguments
+if arguments.count == 5 && arguments[1] == "--stage-json" {
+  do {
+    let report = try runStageJSONBench(submissionsPath: arguments[2], decisionsPath: arguments[3], scratch: arguments[4])
+    print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
+    exit(0)
+  } catch {
+    FileHandle.standardError.write(Data("sisdrop-bench-phases: \(error)\n".utf8))
+    exit(1)
+  }
+}
 guard arguments.count == 4 else {
   FileHandle.standardError.write(Data("usage: sisdrop-bench-phases CSV_DIR XML_DIR SCRATCH_DIR\n".utf8))
   exit(64)

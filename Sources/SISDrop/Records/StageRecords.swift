@@ -1,0 +1,357 @@
+import Foundation
+
+// Hand-written JSON for the match stage's records (why: StageJSON.swift). Keys are written in
+// UTF-8 byte order and nil optionals left out, as JSONEncoder with `.sortedKeys` does. Reading, as
+// JSONDecoder: a key the record does not have is skipped (StageJSONReader.skip says why), a missing
+// required key is an error, null reads as nil for an optional. A stored property added to one of these types must be added here as well:
+// RecordsTests/StageJSONTests checks every property is written.
+
+extension SourceLocation {
+  init(stageJSON r: inout StageJSONReader) throws {
+    let start = r.position
+    var path: String?, line: Int?, column: Int?, element: String?
+    try r.object { r, key in
+      switch key {
+      case "column": column = try r.null() ? nil : r.int()
+      case "element": element = try r.null() ? nil : r.string()
+      case "line": line = try r.null() ? nil : r.int()
+      case "path": path = try r.string()
+      default: try r.skip(key)
+      }
+    }
+    self.init(path: try r.required(path, "path", in: "SourceLocation", at: start), line: line, column: column, element: element)
+  }
+
+  func writeStageJSON(into w: inout StageJSONWriter) {
+    w.beginObject()
+    if let column { w.key("column"); w.int(column) }
+    if let element { w.key("element"); w.string(element) }
+    if let line { w.key("line"); w.int(line) }
+    w.key("path"); w.string(path)
+    w.endObject()
+  }
+}
+
+extension SubmissionPart {
+  init(stageJSON r: inout StageJSONReader) throws {
+    let start = r.position
+    var seq: Int?, fields: [String: String]?, source: SourceLocation?
+    try r.object { r, key in
+      switch key {
+      case "fields": fields = try r.stringMap()
+      case "seq": seq = try r.int()
+      case "source": source = try SourceLocation(stageJSON: &r)
+      default: try r.skip(key)
+      }
+    }
+    self.seq = try r.required(seq, "seq", in: "SubmissionPart", at: start)
+    self.fields = try r.required(fields, "fields", in: "SubmissionPart", at: start)
+    self.source = try r.required(source, "source", in: "SubmissionPart", at: start)
+  }
+
+  func writeStageJSON(into w: inout StageJSONWriter) {
+    w.beginObject()
+    w.key("fields"); w.stringMap(fields)
+    w.key("seq"); w.int(seq)
+    w.key("source"); source.writeStageJSON(into: &w)
+    w.endObject()
+  }
+}
+
+extension Submission: StageRecord {
+  init(stageJSON r: inout StageJSONReader) throws {
+    let start = r.position
+    var id: String?, form: String?, approvedAt: String?, source: SourceLocation?
+    var students: [SubmissionPart]?, contacts: [SubmissionPart]?, documents: [SubmissionPart]?, contentHash: String?
+    try r.object { r, key in
+      switch key {
+      case "approvedAt": approvedAt = try r.string()
+      case "contacts": contacts = try r.array { try SubmissionPart(stageJSON: &$0) }
+      case "contentHash": contentHash = try r.null() ? nil : r.string()
+      case "documents": documents = try r.array { try SubmissionPart(stageJSON: &$0) }
+      case "form": form = try r.string()
+      case "id": id = try r.string()
+      case "source": source = try SourceLocation(stageJSON: &r)
+      case "students": students = try r.array { try SubmissionPart(stageJSON: &$0) }
+      default: try r.skip(key)
+      }
+    }
+    self.id = try r.required(id, "id", in: "Submission", at: start)
+    self.form = try r.required(form, "form", in: "Submission", at: start)
+    self.approvedAt = try r.required(approvedAt, "approvedAt", in: "Submission", at: start)
+    self.source = try r.required(source, "source", in: "Submission", at: start)
+    self.students = try r.required(students, "students", in: "Submission", at: start)
+    self.contacts = try r.required(contacts, "contacts", in: "Submission", at: start)
+    self.documents = try r.required(documents, "documents", in: "Submission", at: start)
+    self.contentHash = contentHash
+  }
+
+  func writeStageJSON(into w: inout StageJSONWriter) {
+    w.beginObject()
+    w.key("approvedAt"); w.string(approvedAt)
+    w.key("contacts"); w.array(contacts) { $1.writeStageJSON(into: &$0) }
+    if let contentHash { w.key("contentHash"); w.string(contentHash) }
+    w.key("documents"); w.array(documents) { $1.writeStageJSON(into: &$0) }
+    w.key("form"); w.string(form)
+    w.key("id"); w.string(id)
+    w.key("source"); source.writeStageJSON(into: &w)
+    w.key("students"); w.array(students) { $1.writeStageJSON(into: &$0) }
+    w.endObject()
+  }
+}
+
+extension MatchOutcome {
+  init(stageJSON r: inout StageJSONReader) throws {
+    let start = r.position
+    let text = try r.string()
+    guard let outcome = MatchOutcome(rawValue: text) else { throw r.error("unknown match outcome \"\(text)\"", at: start) }
+    self = outcome
+  }
+}
+
+extension FieldComparison {
+  init(stageJSON r: inout StageJSONReader) throws {
+    let start = r.position
+    var field: String?, level: String?, weight: Double?
+    try r.object { r, key in
+      switch key {
+      case "field": field = try r.string()
+      case "level": level = try r.string()
+      case "weight": weight = try r.null() ? nil : r.double()
+      default: try r.skip(key)
+      }
+    }
+    self.field = try r.required(field, "field", in: "FieldComparison", at: start)
+    self.level = try r.required(level, "level", in: "FieldComparison", at: start)
+    self.weight = weight
+  }
+
+  func writeStageJSON(into w: inout StageJSONWriter) throws {
+    w.beginObject()
+    w.key("field"); w.string(field)
+    w.key("level"); w.string(level)
+    if let weight { w.key("weight"); try w.double(weight) }
+    w.endObject()
+  }
+}
+
+extension MatchThresholds {
+  init(stageJSON r: inout StageJSONReader) throws {
+    let start = r.position
+    var autoMatch: Double?, review: Double?, ambiguityMargin: Double?
+    try r.object { r, key in
+      switch key {
+      case "ambiguityMargin": ambiguityMargin = try r.double()
+      case "autoMatch": autoMatch = try r.double()
+      case "review": review = try r.double()
+      default: try r.skip(key)
+      }
+    }
+    self.autoMatch = try r.required(autoMatch, "autoMatch", in: "MatchThresholds", at: start)
+    self.review = try r.required(review, "review", in: "MatchThresholds", at: start)
+    self.ambiguityMargin = try r.required(ambiguityMargin, "ambiguityMargin", in: "MatchThresholds", at: start)
+  }
+
+  func writeStageJSON(into w: inout StageJSONWriter) throws {
+    w.beginObject()
+    w.key("ambiguityMargin"); try w.double(ambiguityMargin)
+    w.key("autoMatch"); try w.double(autoMatch)
+    w.key("review"); try w.double(review)
+    w.endObject()
+  }
+}
+
+extension MatchCandidate {
+  init(stageJSON r: inout StageJSONReader) throws {
+    let start = r.position
+    var sisID: String?, score: Double?, reasons: [String]?
+    var comparisons: [FieldComparison]?, matchWeight: Double?, blockedBy: [String]?, guards: [String]?
+    try r.object { r, key in
+      switch key {
+      case "blockedBy": blockedBy = try r.null() ? nil : r.strings()
+      case "comparisons": comparisons = try r.null() ? nil : r.array { try FieldComparison(stageJSON: &$0) }
+      case "guards": guards = try r.null() ? nil : r.strings()
+      case "matchWeight": matchWeight = try r.null() ? nil : r.double()
+      case "reasons": reasons = try r.strings()
+      case "score": score = try r.double()
+      case "sisID": sisID = try r.string()
+      default: try r.skip(key)
+      }
+    }
+    self.sisID = try r.required(sisID, "sisID", in: "MatchCandidate", at: start)
+    self.score = try r.required(score, "score", in: "MatchCandidate", at: start)
+    self.reasons = try r.required(reasons, "reasons", in: "MatchCandidate", at: start)
+    self.comparisons = comparisons
+    self.matchWeight = matchWeight
+    self.blockedBy = blockedBy
+    self.guards = guards
+  }
+
+  func writeStageJSON(into w: inout StageJSONWriter) throws {
+    w.beginObject()
+    if let blockedBy { w.key("blockedBy"); w.strings(blockedBy) }
+    if let comparisons { w.key("comparisons"); try w.array(comparisons) { try $1.writeStageJSON(into: &$0) } }
+    if let guards { w.key("guards"); w.strings(guards) }
+    if let matchWeight { w.key("matchWeight"); try w.double(matchWeight) }
+    w.key("reasons"); w.strings(reasons)
+    w.key("score"); try w.double(score)
+    w.key("sisID"); w.string(sisID)
+    w.endObject()
+  }
+}
+
+extension MatchDecision {
+  init(stageJSON r: inout StageJSONReader) throws {
+    let start = r.position
+    var outcome: MatchOutcome?, sisID: String?, score: Double?, reasons: [String]?
+    var candidates: [MatchCandidate]?, method: String?, thresholds: MatchThresholds?
+    try r.object { r, key in
+      switch key {
+      case "candidates": candidates = try r.array { try MatchCandidate(stageJSON: &$0) }
+      case "method": method = try r.string()
+      case "outcome": outcome = try MatchOutcome(stageJSON: &r)
+      case "reasons": reasons = try r.strings()
+      case "score": score = try r.double()
+      case "sisID": sisID = try r.null() ? nil : r.string()
+      case "thresholds": thresholds = try r.null() ? nil : MatchThresholds(stageJSON: &r)
+      default: try r.skip(key)
+      }
+    }
+    self.outcome = try r.required(outcome, "outcome", in: "MatchDecision", at: start)
+    self.sisID = sisID
+    self.score = try r.required(score, "score", in: "MatchDecision", at: start)
+    self.reasons = try r.required(reasons, "reasons", in: "MatchDecision", at: start)
+    self.candidates = try r.required(candidates, "candidates", in: "MatchDecision", at: start)
+    self.method = try r.required(method, "method", in: "MatchDecision", at: start)
+    self.thresholds = thresholds
+  }
+
+  func writeStageJSON(into w: inout StageJSONWriter) throws {
+    w.beginObject()
+    w.key("candidates"); try w.array(candidates) { try $1.writeStageJSON(into: &$0) }
+    w.key("method"); w.string(method)
+    w.key("outcome"); w.string(outcome.rawValue)
+    w.key("reasons"); w.strings(reasons)
+    w.key("score"); try w.double(score)
+    if let sisID { w.key("sisID"); w.string(sisID) }
+    if let thresholds { w.key("thresholds"); try thresholds.writeStageJSON(into: &w) }
+    w.endObject()
+  }
+}
+
+extension FieldDifference {
+  init(stageJSON r: inout StageJSONReader) throws {
+    let start = r.position
+    var field: String?, enrollment: String?, sis: String?
+    try r.object { r, key in
+      switch key {
+      case "enrollment": enrollment = try r.string()
+      case "field": field = try r.string()
+      case "sis": sis = try r.string()
+      default: try r.skip(key)
+      }
+    }
+    self.field = try r.required(field, "field", in: "FieldDifference", at: start)
+    self.enrollment = try r.required(enrollment, "enrollment", in: "FieldDifference", at: start)
+    self.sis = try r.required(sis, "sis", in: "FieldDifference", at: start)
+  }
+
+  func writeStageJSON(into w: inout StageJSONWriter) {
+    w.beginObject()
+    w.key("enrollment"); w.string(enrollment)
+    w.key("field"); w.string(field)
+    w.key("sis"); w.string(sis)
+    w.endObject()
+  }
+}
+
+extension StudentDecision {
+  init(stageJSON r: inout StageJSONReader) throws {
+    let start = r.position
+    var seq: Int?, decision: MatchDecision?, differences: [FieldDifference]?, keptSIS: [String]?
+    try r.object { r, key in
+      switch key {
+      case "decision": decision = try MatchDecision(stageJSON: &r)
+      case "differences": differences = try r.array { try FieldDifference(stageJSON: &$0) }
+      case "keptSIS": keptSIS = try r.null() ? nil : r.strings()
+      case "seq": seq = try r.int()
+      default: try r.skip(key)
+      }
+    }
+    self.seq = try r.required(seq, "seq", in: "StudentDecision", at: start)
+    self.decision = try r.required(decision, "decision", in: "StudentDecision", at: start)
+    self.differences = try r.required(differences, "differences", in: "StudentDecision", at: start)
+    self.keptSIS = keptSIS
+  }
+
+  func writeStageJSON(into w: inout StageJSONWriter) throws {
+    w.beginObject()
+    w.key("decision"); try decision.writeStageJSON(into: &w)
+    w.key("differences"); w.array(differences) { $1.writeStageJSON(into: &$0) }
+    if let keptSIS { w.key("keptSIS"); w.strings(keptSIS) }
+    w.key("seq"); w.int(seq)
+    w.endObject()
+  }
+}
+
+extension ContactDecision {
+  init(stageJSON r: inout StageJSONReader) throws {
+    let start = r.position
+    var seq: Int?, outcome: MatchOutcome?, contactID: String?, reason: String?
+    var differences: [FieldDifference]?, sameAs: String?
+    try r.object { r, key in
+      switch key {
+      case "contactID": contactID = try r.null() ? nil : r.string()
+      case "differences": differences = try r.array { try FieldDifference(stageJSON: &$0) }
+      case "outcome": outcome = try MatchOutcome(stageJSON: &r)
+      case "reason": reason = try r.string()
+      case "sameAs": sameAs = try r.null() ? nil : r.string()
+      case "seq": seq = try r.int()
+      default: try r.skip(key)
+      }
+    }
+    self.seq = try r.required(seq, "seq", in: "ContactDecision", at: start)
+    self.outcome = try r.required(outcome, "outcome", in: "ContactDecision", at: start)
+    self.contactID = contactID
+    self.reason = try r.required(reason, "reason", in: "ContactDecision", at: start)
+    self.differences = try r.required(differences, "differences", in: "ContactDecision", at: start)
+    self.sameAs = sameAs
+  }
+
+  func writeStageJSON(into w: inout StageJSONWriter) {
+    w.beginObject()
+    if let contactID { w.key("contactID"); w.string(contactID) }
+    w.key("differences"); w.array(differences) { $1.writeStageJSON(into: &$0) }
+    w.key("outcome"); w.string(outcome.rawValue)
+    w.key("reason"); w.string(reason)
+    if let sameAs { w.key("sameAs"); w.string(sameAs) }
+    w.key("seq"); w.int(seq)
+    w.endObject()
+  }
+}
+
+extension SubmissionDecision: StageRecord {
+  init(stageJSON r: inout StageJSONReader) throws {
+    let start = r.position
+    var submissionID: String?, students: [StudentDecision]?, contacts: [ContactDecision]?
+    try r.object { r, key in
+      switch key {
+      case "contacts": contacts = try r.array { try ContactDecision(stageJSON: &$0) }
+      case "students": students = try r.array { try StudentDecision(stageJSON: &$0) }
+      case "submissionID": submissionID = try r.string()
+      default: try r.skip(key)
+      }
+    }
+    self.submissionID = try r.required(submissionID, "submissionID", in: "SubmissionDecision", at: start)
+    self.students = try r.required(students, "students", in: "SubmissionDecision", at: start)
+    self.contacts = try r.required(contacts, "contacts", in: "SubmissionDecision", at: start)
+  }
+
+  func writeStageJSON(into w: inout StageJSONWriter) throws {
+    w.beginObject()
+    w.key("contacts"); w.array(contacts) { $1.writeStageJSON(into: &$0) }
+    w.key("students"); try w.array(students) { try $1.writeStageJSON(into: &$0) }
+    w.key("submissionID"); w.string(submissionID)
+    w.endObject()
+  }
+}
