@@ -47,7 +47,8 @@ enum ParallelJSONLines {
     return parts.flatMap { $0 }
   }
 
-  /// Reading stays chunked: allocating the records is most of the work, and that still spreads.
+  /// Stage records are still read in chunks: measured from even to 1.5x faster than one thread on
+  /// the 2 shared cores (sisdrop-bench-phases --stage-json), most of the work being allocation.
   private static func read<R: StageRecord, T>(_ type: R.Type, as: T.Type, from path: String) throws -> [T] {
     precondition(R.self == T.self)
     let bytes = try FileSystem.readFile(path)

@@ -29,7 +29,7 @@ if arguments.count == 5 && arguments[1] == "--stage-json" {
   }
 }
 guard arguments.count == 4 else {
-  FileHandle.standardError.write(Data("usage: sisdrop-bench-phases CSV_DIR XML_DIR SCRATCH_DIR\n".utf8))
+  FileHandle.standardError.write(Data("usage: sisdrop-bench-phases CSV_DIR XML_DIR SCRATCH_DIR\n       sisdrop-bench-phases --stage-json SUBMISSIONS.jsonl DECISIONS.jsonl SCRATCH_DIR\n".utf8))
   exit(64)
 }
 let (csvDir, xmlDir, scratch) = (arguments[1], arguments[2], arguments[3])
