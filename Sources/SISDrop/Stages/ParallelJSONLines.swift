@@ -5,8 +5,6 @@ import Foundation
 /// (`Submission`, `SubmissionDecision`) now take the hand codec (StageJSON.swift) instead.
 /// Same bytes as `JSONLines` (sorted keys, one record per line, in order).
 enum ParallelJSONLines {
-  static let chunks = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
-
   static func write<T: Encodable & Sendable>(_ values: [T], to path: String) throws {
     // Stage records on one thread: the hand codec writes decisions at ~220 MB/s, and chunks on the
     // 2 shared cores measured no faster (sisdrop-bench-phases --stage-json).
@@ -57,24 +55,8 @@ enum ParallelJSONLines {
     return unsafeBitCast(parts.flatMap { $0 }, to: [T].self)
   }
 
-  /// Runs `body` on contiguous ranges of 0..<count concurrently; results in range order.
+  /// Contiguous ranges of 0..<count on every core (a few hundred lines at least each); results in range order.
   private static func map<R: Sendable>(_ count: Int, _ body: @escaping @Sendable (Range<Int>) throws -> R) throws -> [R] {
-    let n = count < 256 ? 1 : chunks
-    let size = (count + n - 1) / max(n, 1)
-    let results = ResultBox<R>(count: n)
-    DispatchQueue.concurrentPerform(iterations: n) { chunk in
-      let range = min(chunk * size, count)..<min((chunk + 1) * size, count)
-      results.set(chunk, Result { try body(range) })
-    }
-    return try results.values().map { try $0.get() }
+    try Parallel.chunks(count, minimum: 128, body)
   }
-}
-
-/// Slots written once each from concurrent work, read after it ends.
-private final class ResultBox<R>: @unchecked Sendable {
-  private var slots: [Result<R, Error>?]
-  private let lock = NSLock()
-  init(count: Int) { slots = Array(repeating: nil, count: count) }
-  func set(_ index: Int, _ value: Result<R, Error>) { lock.withLock { slots[index] = value } }
-  func values() -> [Result<R, Error>] { lock.withLock { slots.map { $0! } } }
 }
