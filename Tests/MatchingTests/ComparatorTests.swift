@@ -38,6 +38,22 @@ import Testing
     #expect(Comparators.givenNameLevel(FieldRules.nameKey("José"), FieldRules.nameKey("Jose")) == 4)
   }
 
+  /// The byte-level shortcuts of the surname comparison agree with the plain String forms.
+  @Test func tokenShortcutsAgreeWithTheStringForms() {
+    for token in ["jr", "sr", "ii", "iii", "iv", "v", "vi", "j", "jrr", "ivy", "van", "de", "la", "x", ""] {
+      #expect(Comparators.isSuffix(Substring(token)) == Comparators.suffixes.contains(token), "\(token)")
+    }
+    for key in ["garcia lopez", "smith jr", "de la cruz", "smith", "jr", "jr iii", "de  la", " lee", "lee ", "nguyen van iii"] {
+      let tokens = Comparators.nameTokens(Substring(key))
+      #expect(Comparators.joinedTokens(key, tokens) == tokens.joined(separator: " "), "\(key)")
+    }
+    #expect(Comparators.surnameLevel("de la cruz", "delacruz") == 4)
+    #expect(Comparators.surnameLevel("de la cruz", "cruz") == 3)
+    #expect(Comparators.surnameLevel("smith jr", "smith sr") == 4)
+    #expect(Comparators.surnameLevel("smith jr", "smyth") == Comparators.surnameLevel("smith", "smyth"))
+    #expect(Comparators.surnameLevel("nguyen thi", "tran van") == 0)
+  }
+
   @Test func surnameLevels() {
     #expect(Comparators.surnameLevel(FieldRules.nameKey("Smith-Jones"), FieldRules.nameKey("Smith Jones")) == 4)
     #expect(Comparators.surnameLevel(FieldRules.nameKey("García López"), FieldRules.nameKey("Garcia")) == 3)

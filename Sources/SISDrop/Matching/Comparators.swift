@@ -117,9 +117,32 @@ public enum Comparators {
   /// A name key's tokens without generational suffixes.
   public static func nameTokens(_ key: Substring) -> [Substring] {
     if !hasSpace(key) { return [key] }  // one word: nothing to split or drop
-    let tokens = key.split(separator: " ")
-    let kept = tokens.filter { !suffixes.contains(String($0)) }
+    // Split on the space byte: splitting on Characters runs grapheme breaking over every name, and
+    // name keys carry no combining marks (diacritics are folded) for a space to attach to.
+    let tokens = key.utf8.split(separator: 0x20).map { Substring($0) }
+    let kept = tokens.filter { !isSuffix($0) }
     return kept.isEmpty ? tokens : kept
+  }
+
+  /// `suffixes.contains(String(token))` without making the String (two-part surnames are common,
+  /// and the matcher splits each one it compares). ASCII text equals only itself, so the length
+  /// decides which suffixes can match.
+  @inline(__always)
+  static func isSuffix(_ token: Substring) -> Bool {
+    switch token.utf8.count {
+    case 1: return token == "v"
+    case 2: return token == "jr" || token == "sr" || token == "ii" || token == "iv"
+    case 3: return token == "iii"
+    default: return false
+    }
+  }
+
+  /// The tokens joined by single spaces: the key itself when nothing was dropped or collapsed
+  /// (as many tokens as spaces + 1), so the common case makes no new String.
+  static func joinedTokens(_ key: String, _ tokens: [Substring]) -> String {
+    var spaces = 0
+    for byte in key.utf8 where byte == 0x20 { spaces += 1 }
+    return tokens.count == spaces + 1 ? key : tokens.joined(separator: " ")
   }
 
   // MARK: - Nicknames
@@ -172,10 +195,14 @@ public enum Comparators {
     let ta = nameTokens(Substring(a)), tb = nameTokens(Substring(b))
     if ta == tb { return 4 }
     if ta.count > 1 || tb.count > 1 {
-      if !Set(ta).isDisjoint(with: tb) { return 3 }
-      if ta.joined() == tb.joined() { return 4 }
+      // A shared part (a handful of tokens: no Set needed).
+      if ta.contains(where: { tb.contains($0) }) { return 3 }
+      // The same letters run together (`De la Cruz`, `Delacruz`): equal bytes are equal text; only
+      // non-ASCII text can be equal with other bytes (canonical equivalence).
+      if ta.lazy.flatMap(\.utf8).elementsEqual(tb.lazy.flatMap(\.utf8)) { return 4 }
+      if !(a.utf8.allSatisfy { $0 < 0x80 } && b.utf8.allSatisfy { $0 < 0x80 }) && ta.joined() == tb.joined() { return 4 }
     }
-    let jw = jaroWinkler(ta.joined(separator: " "), tb.joined(separator: " "))
+    let jw = jaroWinkler(joinedTokens(a, ta), joinedTokens(b, tb))
     return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
   }
 
