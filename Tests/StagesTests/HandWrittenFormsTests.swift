@@ -44,6 +44,36 @@ import Testing
     }
   }
 
+  /// Wall-clock approval times (no zone, the district's) agree with Foundation's calendar, minute
+  /// by minute through the 2026 daylight-saving changes (skipped and repeated hours) and at random.
+  @Test func localApprovalTimesAgreeWithFoundationsCalendar() {
+    var rng = SplitMix64(state: 7)
+    var inputs: [String] = []
+    func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    for (day, month) in [(8, 3), (1, 11), (29, 3), (25, 10), (5, 4), (4, 10)] {
+      for minute in stride(from: 0, to: 24 * 60, by: 10) { inputs.append("2026-\(two(month))-\(two(day)) \(two(minute / 60)):\(two(minute % 60))") }
+    }
+    for _ in 0..<150 {
+      let year = 1950 + rng.int(150), month = 1 + rng.int(12), day = 1 + rng.int(28), hour = rng.int(24), minute = rng.int(60)
+      inputs.append("\(two(month))/\(two(day))/\(year) \(hour % 12 == 0 ? 12 : hour % 12):\(two(minute)) \(hour < 12 ? "AM" : "PM")")
+      inputs.append("\(year)-\(two(month))-\(two(day))T\(two(hour)):\(two(minute)):\(two(rng.int(60)))")
+    }
+    var hand = 0
+    for input in inputs {
+      #expect(!InternetDateTime.mayHaveZone(input))
+      for zone in [Self.zones[1], Self.zones[2], Self.zones[6], Self.zones[10], Self.zones[0]] {
+        let expected = FieldRules.foundationTimestamp(input, zone: zone, datePatterns: [.monthDayYear])
+        #expect(expected != nil)
+        #expect(FieldRules.timestamp(input, zone: zone, datePatterns: [.monthDayYear]) == expected, "\(input) in \(zone.identifier)")
+        if let local = FieldRules.localTime(input, datePatterns: [.monthDayYear]),
+          InternetDateTime.instant(
+            localSeconds: Int64(InternetDateTime.daysFromCivil(local.day.year, local.day.month, local.day.day)) * 86_400, zone: zone) != nil
+        { hand += 1 }
+      }
+    }
+    #expect(hand > inputs.count * 3)  // the hand path really ran for most
+  }
+
   @Test func civilDaysRoundTrip() {
     for days in stride(from: -30_000, through: 90_000, by: 37) {
       let (y, m, d) = InternetDateTime.civilFromDays(days)

@@ -286,20 +286,23 @@ public enum FieldRules {
   public static func timestamp(_ value: String, zone: TimeZone, datePatterns: [DatePattern]) -> String? {
     let v = text(value)
     if v.isEmpty { return nil }
-    // The exact RFC 3339 shape by hand (InternetDateTime: Foundation's formatters cost ~0.5 ms a call).
+    // By hand where the shape is exact and the zone's offset is plain (InternetDateTime: Foundation's
+    // formatters and calendar cost ~0.5 ms a call); everything else through Foundation.
     if let seconds = InternetDateTime.parse(v), let written = InternetDateTime.format(seconds, zone: zone) { return written }
+    if InternetDateTime.mayHaveZone(v) { return foundationTimestamp(v, zone: zone, datePatterns: datePatterns) }
+    guard let local = localTime(v, datePatterns: datePatterns) else { return nil }
+    if (1900...2199).contains(local.day.year) {
+      let seconds = Int64(InternetDateTime.daysFromCivil(local.day.year, local.day.month, local.day.day)) * 86_400
+        + Int64(local.hour * 3600 + local.minute * 60 + local.second)
+      if let instant = InternetDateTime.instant(localSeconds: seconds, zone: zone), let written = InternetDateTime.format(instant, zone: zone) {
+        return written
+      }
+    }
     return foundationTimestamp(v, zone: zone, datePatterns: datePatterns)
   }
 
-  /// `timestamp` through Foundation's formatters and calendar: every shape the hand path leaves.
-  static func foundationTimestamp(_ v: String, zone: TimeZone, datePatterns: [DatePattern]) -> String? {
-    let iso = ISO8601DateFormatter()
-    iso.formatOptions = [.withInternetDateTime]
-    let output = ISO8601DateFormatter()
-    output.timeZone = zone
-    output.formatOptions = [.withInternetDateTime]
-    if let date = iso.date(from: v) { return output.string(from: date) }
-    // "2026-11-20 14:05", "11/20/2026 2:05 PM", "2026-11-20T14:05:00" in the district's zone.
+  /// A wall-clock time without a zone: "2026-11-20 14:05", "11/20/2026 2:05 PM", "2026-11-20T14:05:00".
+  static func localTime(_ v: String, datePatterns: [DatePattern]) -> (day: CalendarDate, hour: Int, minute: Int, second: Int)? {
     let parts = v.replacingOccurrences(of: "T", with: " ").split(separator: " ", maxSplits: 1).map(String.init)
     guard let day = parts.first.flatMap({ date($0, patterns: datePatterns + [.iso]).date }) else { return nil }
     var hour = 0, minute = 0, second = 0
@@ -317,6 +320,19 @@ public enum FieldRules {
       if am && hour == 12 { hour = 0 }
       guard (0..<24).contains(hour), (0..<60).contains(minute), (0..<60).contains(second) else { return nil }
     }
+    return (day, hour, minute, second)
+  }
+
+  /// `timestamp` through Foundation's formatters and calendar: every shape the hand path leaves,
+  /// and the reference the hand path is tested against.
+  static func foundationTimestamp(_ v: String, zone: TimeZone, datePatterns: [DatePattern]) -> String? {
+    let iso = ISO8601DateFormatter()
+    iso.formatOptions = [.withInternetDateTime]
+    let output = ISO8601DateFormatter()
+    output.timeZone = zone
+    output.formatOptions = [.withInternetDateTime]
+    if let date = iso.date(from: v) { return output.string(from: date) }
+    guard let (day, hour, minute, second) = localTime(v, datePatterns: datePatterns) else { return nil }
     var calendar = Calendar(identifier: .gregorian)
     calendar.timeZone = zone
     let components = DateComponents(year: day.year, month: day.month, day: day.day, hour: hour, minute: minute, second: second)

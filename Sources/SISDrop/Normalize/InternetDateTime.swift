@@ -60,6 +60,28 @@ enum InternetDateTime {
     return out
   }
 
+  /// Whether the text may carry a zone (`Z`, `+hh:mm`, or `-hh:mm` after the date): only then can
+  /// Foundation's RFC 3339 reader take it; a time without a zone is read in the district's zone.
+  static func mayHaveZone(_ text: String) -> Bool {
+    var index = 0
+    for byte in text.utf8 {
+      if byte == 0x5A || byte == 0x7A || byte == 0x2B || (byte == 0x2D && index >= 10) { return true }
+      index += 1
+    }
+    return false
+  }
+
+  /// The instant of a wall-clock time in `zone` (seconds since 1970 as if the wall clock were UTC),
+  /// when the zone keeps one offset from two days before to two days after: then the wall time
+  /// exists exactly once. Near a daylight-saving change (a skipped or repeated hour) this returns
+  /// nil and the caller asks Foundation's calendar, which decides those.
+  static func instant(localSeconds: Int64, zone: TimeZone) -> Int64? {
+    func offset(_ seconds: Int64) -> Int { zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(seconds))) }
+    let before = offset(localSeconds - 2 * 86_400), after = offset(localSeconds + 2 * 86_400)
+    guard before == after, offset(localSeconds) == before else { return nil }
+    return localSeconds - Int64(before)
+  }
+
   static func daysIn(_ month: Int, _ year: Int) -> Int {
     switch month {
     case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
