@@ -69,7 +69,9 @@ fi
 # --- build -------------------------------------------------------------------------------------
 needs_build() {
   [[ -x "$binary" && -x "$phases" ]] || return 0
-  [[ -n "$(find "$root/Sources" "$root/Package.swift" -newer "$binary" -print -quit)" ]]
+  # Either binary older than a source: sisdrop alone is rebuilt by match.sh, which left the phases stale.
+  [[ -n "$(find "$root/Sources" "$root/Package.swift" "$root/scripts/bench/phases" -newer "$binary" -print -quit)" ]] \
+    || [[ -n "$(find "$root/Sources" "$root/Package.swift" "$root/scripts/bench/phases" -newer "$phases" -print -quit)" ]]
 }
 if [[ $build -eq 1 ]] && needs_build; then
   say "building sisdrop (release, --scratch-path $scratch)"
