@@ -202,6 +202,12 @@ def run_sisdrop(binary, data, fmt, size, runs_dir):
     for name in SIS_FILES[fmt]:
         shutil.copyfile(source / name, work / "inbox" / name)
     shutil.copyfile(data / "submissions.csv", work / "inbox" / "submissions.csv")
+    # The submissions feed is claimed whole (all its files or nothing): its contacts and documents
+    # files come too, header only (the bench's few submissions have none).
+    demo = HERE.parent.parent / "Fixtures" / "demo-district" / "enrollment-csv"
+    for name in ["submission_contacts.csv", "submission_documents.csv"]:
+        with open(demo / name, encoding="utf-8") as handle:
+            (work / "inbox" / name).write_text(handle.readline(), encoding="utf-8")
     pipeline = work / "pipeline.yaml"
     # Delivery needs the district's field policy: the demo district's Plugin.xml (same layout).
     plugin = HERE.parent.parent / "Fixtures" / "demo-district" / "config" / "Plugin.xml"
