@@ -125,4 +125,33 @@ import _SISDropTestSupport
       #expect(scan.nameHits.mapValues(Set.init) == expectedHits)
     }
   }
+
+  /// The placeholder-only indexes are built for the placeholder alone; its look-ups answer the same without them.
+  @Test func placeholderIndexesOnlyForThePlaceholder() throws {
+    try withTemporaryFolder { folder in
+      var files: [String: String] = [:]
+      for name in ["students", "contacts", "schools", "attendance_codes"] { files[name] = Checkout.demoDistrict + "/sis/\(name).csv" }
+      var lean = SnapshotBuilder(feed: FeedConfig(), plugin: nil)
+      lean.placeholderIndexes = false
+      _ = try lean.build(files: files, output: folder + "/lean.sqlite")
+      _ = try SnapshotBuilder(feed: FeedConfig(), plugin: nil).build(files: files, output: folder + "/full.sqlite")
+      func indexes(_ path: String) throws -> Set<String> {
+        Set(try Database(path: path, readOnly: true).rows("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").compactMap { $0[0].string })
+      }
+      let placeholderOnly: Set<String> = ["students_state_id", "students_name_dob", "students_last_gender"]
+      #expect(try indexes(folder + "/full.sqlite").subtracting(indexes(folder + "/lean.sqlite")) == placeholderOnly)
+      #expect(try indexes(folder + "/lean.sqlite").isSuperset(of: ["students_number", "contacts_student", "contacts_id"]))
+      let full = try Snapshot(path: folder + "/full.sqlite"), leanSnapshot = try Snapshot(path: folder + "/lean.sqlite")
+      var records: [PersonRecord] = []
+      try Snapshot.forEachMatchRecord(path: full.path, rowids: Int64.min...Int64.max) { records.append($0) }
+      for record in records.prefix(60) {
+        let sis = try #require(try full.student(number: record.id))
+        #expect(try leanSnapshot.student(stateID: sis.stateID) == full.student(stateID: sis.stateID))
+        #expect(try leanSnapshot.students(firstKey: sis.firstKey, lastKey: sis.lastKey, dob: sis.fields["DOB"] ?? "")
+          == full.students(firstKey: sis.firstKey, lastKey: sis.lastKey, dob: sis.fields["DOB"] ?? ""))
+        #expect(try leanSnapshot.students(lastKey: sis.lastKey, gender: sis.fields["Gender"] ?? "")
+          == full.students(lastKey: sis.lastKey, gender: sis.fields["Gender"] ?? ""))
+      }
+    }
+  }
 }

@@ -59,7 +59,7 @@ submissions:
   format: csv
   date_formats: [MM/DD/YYYY, YYYY-MM-DD]
 matching:
-  method: placeholder
+  method: fellegi-sunter
 delivery:
   profile: csv
   csv:

@@ -76,7 +76,9 @@ public enum NormalizeStage {
     if files["students"] != nil || files["schools"] != nil {
       for path in files.values.sorted() { try context.recordInput(path) }
       let output = context.outputPath("snapshot.sqlite")
-      let (summary, rejects) = try SnapshotBuilder(feed: feed, plugin: plugin).build(files: files, output: output)
+      var builder = SnapshotBuilder(feed: feed, plugin: plugin)
+      builder.placeholderIndexes = context.config.matcher == "placeholder"
+      let (summary, rejects) = try builder.build(files: files, output: output)
       try context.writeRejects(rejects.map { var r = $0; r.source.path = relativePath(r.source.path, to: context.batchFolder); return r },
                                name: "sis_rejects.csv")
       for column in summary.unknownColumns { context.notes.append("SIS export: unknown column \(column) ignored") }

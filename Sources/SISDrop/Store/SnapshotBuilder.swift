@@ -23,6 +23,10 @@ public struct SnapshotSummary: Sendable, Codable, Hashable {
 public struct SnapshotBuilder {
   public var feed: FeedConfig
   public var plugin: PluginManifest?
+  /// The indexes only the placeholder matcher's look-ups use (state id, names + birth date, surname
+  /// + gender). The fellegi-sunter matcher streams the SIS instead, and these three indexes were
+  /// about a quarter of a million-student load: normalize builds them only for `placeholder`.
+  public var placeholderIndexes = true
   public var datePatterns: [DatePattern] { feed.dateFormats }
 
   public init(feed: FeedConfig, plugin: PluginManifest?) {
@@ -40,11 +44,14 @@ public struct SnapshotBuilder {
     CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
     """
 
-  static let indexes = """
-    CREATE UNIQUE INDEX students_number ON students(student_number);
+  static let placeholderIndexSQL = """
     CREATE INDEX students_state_id ON students(state_studentnumber);
     CREATE INDEX students_name_dob ON students(last_key, dob, first_key);
     CREATE INDEX students_last_gender ON students(last_key, gender);
+    """
+
+  static let indexes = """
+    CREATE UNIQUE INDEX students_number ON students(student_number);
     CREATE INDEX contacts_student ON contacts(student_number);
     -- deliver looks up every updated contact's SIS students by Contact_ID: without this index each
     -- lookup scanned all contacts (112 s of deliver for 10,000 submissions against 100k students).
@@ -165,6 +172,7 @@ public struct SnapshotBuilder {
         }
       }
       try database.execute(SnapshotBuilder.indexes)
+      if placeholderIndexes { try database.execute(SnapshotBuilder.placeholderIndexSQL) }
     }
     try database.execute("PRAGMA optimize")
     return (summary, rejects)

@@ -79,7 +79,10 @@ func runPhases(csvDir: String, xmlDir: String, scratch: String) throws -> [Strin
     let output = "\(scratch)/phases-\(format).sqlite"
     try? FileManager.default.removeItem(atPath: output)
     try report.phase("\(format)_snapshot_load", count: "\(format)_snapshot_students") {
-      try SnapshotBuilder(feed: feed, plugin: nil).build(files: files(dir, format), output: output).0.students
+      // As normalize builds it for the default (fellegi-sunter) matcher: no placeholder-only indexes.
+      var builder = SnapshotBuilder(feed: feed, plugin: nil)
+      builder.placeholderIndexes = false
+      return try builder.build(files: files(dir, format), output: output).0.students
     }
     try? FileManager.default.removeItem(atPath: output)
   }
