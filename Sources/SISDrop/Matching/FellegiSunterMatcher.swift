@@ -138,28 +138,37 @@ final class FellegiSunterMatcher: StudentMatcher {
     var seconds: [String: Double] = [:]
     func lap(_ name: String, since start: ContinuousClock.Instant) { seconds[name] = Double((clock.now - start).components.attoseconds) / 1e18 + Double((clock.now - start).components.seconds) }
     var report = MatcherReport(method: FellegiSunterMatcher.method)
+    let prepared = clock.now
 
     // The batch's students and their keys.
-    var people: [PersonRecord] = []
-    var refs: [String] = []
-    for submission in submissions {
+    // Records and keys are made per submission on every core (name keys fold Unicode: not cheap),
+    // then indexed in submission order.
+    let built = try Parallel.map(submissions.count, minimum: 64) { i -> [(person: PersonRecord, keys: [UInt64])] in
+      let submission = submissions[i]
       let guardians = submission.contacts.map {
         PersonRecord.Guardian(first: Comparators.foldLetters(FieldRules.nameKey($0["First_Name"])),
                               last: Comparators.foldLetters(FieldRules.nameKey($0["Last_Name"])), phone: PersonRecord.digits($0["Phone"]))
       }
-      for student in submission.students {
-        people.append(PersonRecord(id: Submission.studentRef(submission.id, student.seq), fields: student.fields, guardians: guardians))
-        refs.append(Submission.studentRef(submission.id, student.seq))
+      return submission.students.map { student in
+        let person = PersonRecord(id: Submission.studentRef(submission.id, student.seq), fields: student.fields, guardians: guardians)
+        return (person, FellegiSunterMatcher.blockingKeys(person, query: true).map(\.key))
       }
     }
+    var people: [PersonRecord] = []
+    var refs: [String] = []
     var index: [UInt64: [Int32]] = [:]
-    for (i, person) in people.enumerated() {
-      for (_, key) in FellegiSunterMatcher.blockingKeys(person, query: true) { index[key, default: []].append(Int32(i)) }
+    for list in built {
+      for (person, keys) in list {
+        for key in keys { index[key, default: []].append(Int32(people.count)) }
+        refs.append(person.id)
+        people.append(person)
+      }
     }
 
     // One pass over the SIS: candidates, a random sample for u, name frequencies. The students
     // table is cut into rowid ranges scanned on every core (each with its own read-only
     // connection) and the parts are joined in table order, so the result is the sequential scan's.
+    lap("batch", since: prepared)
     var start = clock.now
     var sis: [PersonRecord] = []
     var sisSlot: [String: Int] = [:]
@@ -167,6 +176,7 @@ final class FellegiSunterMatcher: StudentMatcher {
     var found: [(person: Int32, slot: Int32, passes: UInt8)] = []
     let ranges = try snapshot.studentRowRanges(parts: Parallel.width)
     let seen = ranges.reduce(0) { $0 + $1.count }
+    lap("scan-ranges", since: start)
     // Reservoir sampling (Algorithm R), deterministic: which rows it keeps depends only on their
     // number, so the rows are chosen before the scan and picked up by whichever part reads them.
     let sampleRows = FellegiSunterMatcher.reservoir(rows: seen, size: FellegiSunterMatcher.sampleSize)
