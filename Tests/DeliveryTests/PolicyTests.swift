@@ -8,21 +8,25 @@ import _SISDropTestSupport
 @Suite struct FieldPolicyTests {
   /// A pipeline like demo.yaml in `folder`, with absolute paths, another Plugin.xml and profile.
   func pipeline(in folder: String, plugin: String, profile: String) throws -> String {
-    var text = try readText(Checkout.pipeline("demo"))
-    text = text.replacingOccurrences(of: "../Fixtures/", with: Checkout.root + "/Fixtures/")
-      .replacingOccurrences(of: "plugin: " + Checkout.root + "/Fixtures/demo-district/config/Plugin.xml", with: "plugin: " + plugin)
-      .replacingOccurrences(of: "  profile: csv", with: "  profile: \(profile)")
+    let text = try demoPipelineText([
+      ("plugin: " + Checkout.root + "/Fixtures/demo-district/config/Plugin.xml", "plugin: " + plugin), ("  profile: csv", "  profile: \(profile)"),
+    ])
     return try writeFile(folder + "/pipeline.yaml", text)
+  }
+
+  /// The demo Plugin.xml with Students.Grade_Level granted ViewOnly, in `folder`.
+  func gradeViewOnlyPlugin(in folder: String) throws -> String {
+    try writeFile(
+      folder + "/Plugin.xml",
+      try readText(Checkout.demoDistrict + "/config/Plugin.xml").replacingOccurrences(
+        of: "<field table=\"Students\" field=\"Grade_Level\" access=\"FullAccess\"/>",
+        with: "<field table=\"Students\" field=\"Grade_Level\" access=\"ViewOnly\"/>"))
   }
 
   @Test(arguments: [("csv", "Grade_Level", "Grade_Level"), ("oneroster", "grades", "Grade_Level"), ("xml", "Grade_Level", "Grade_Level")])
   func aMappedFieldWithoutFullAccessExits78(profile: String, column: String, field: String) throws {
     try withTemporaryFolder { root in
-      let plugin = try writeFile(
-        root + "/Plugin.xml",
-        try readText(Checkout.demoDistrict + "/config/Plugin.xml").replacingOccurrences(
-          of: "<field table=\"Students\" field=\"Grade_Level\" access=\"FullAccess\"/>",
-          with: "<field table=\"Students\" field=\"Grade_Level\" access=\"ViewOnly\"/>"))
+      let plugin = try gradeViewOnlyPlugin(in: root)
       let path = try pipeline(in: root, plugin: plugin, profile: profile)
       let workdir = try WorkDir(root: root + "/work")
       try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: try PipelineConfig.load(path: path), xml: false)
@@ -57,11 +61,7 @@ import _SISDropTestSupport
 
   @Test func theErrorNamesThePipelineLineOfTheColumnAndNoPluginMeansNoDelivery() throws {
     try withTemporaryFolder { root in
-      let plugin = try writeFile(
-        root + "/Plugin.xml",
-        try readText(Checkout.demoDistrict + "/config/Plugin.xml").replacingOccurrences(
-          of: "<field table=\"Students\" field=\"Grade_Level\" access=\"FullAccess\"/>",
-          with: "<field table=\"Students\" field=\"Grade_Level\" access=\"ViewOnly\"/>"))
+      let plugin = try gradeViewOnlyPlugin(in: root)
       let yaml = "version: 1\nplugin: \(plugin)\ndelivery:\n  profile: csv\n  csv:\n    files:\n      students_new:\n        - Last_Name\n        - Grade: Grade_Level\n"
       let config = try PipelineConfig.parse(bytes: Array(yaml.utf8), path: root + "/p.yaml")
       let error = try #require(throws: SISDropError.self) { try DeliverStage.checkedProfile(config) }

@@ -44,10 +44,7 @@ func decisions(_ folder: String) throws -> [Decision] {
 
 /// A pipeline like demo.yaml but with absolute fixture paths and the batch left open.
 func openPipeline(_ folder: String, xml: Bool = false) throws -> String {
-  var text = try readText(Checkout.pipeline(xml ? "demo-xml" : "demo"))
-  text = text.replacingOccurrences(of: "../Fixtures", with: Checkout.root + "/Fixtures")
-  text = text.replacingOccurrences(of: "auto_close: true", with: "auto_close: false")
-  return try writeFile(folder + "/pipeline.yaml", text)
+  try writeFile(folder + "/pipeline.yaml", try demoPipelineText(xml: xml, [("auto_close: true", "auto_close: false")]))
 }
 
 @Suite struct DemoDistrictTests {

@@ -19,10 +19,7 @@ import _SISDropTestSupport
 
   /// Runs the demo district with the matcher `method` (the demo pipeline's own: fellegi-sunter); returns the 30-match folder.
   func runDemo(_ root: String, method: String = "fellegi-sunter") throws -> String {
-    var text = try readText(Checkout.pipeline("demo"))
-    text = text.replacingOccurrences(of: "../Fixtures", with: Checkout.root + "/Fixtures")
-    text = text.replacingOccurrences(of: "method: fellegi-sunter", with: "method: \(method)")
-    let pipeline = try writeFile(root + "/pipeline.yaml", text)
+    let pipeline = try writeFile(root + "/pipeline.yaml", try demoPipelineText([("method: fellegi-sunter", "method: \(method)")]))
     let config = try PipelineConfig.load(path: pipeline)
     #expect(config.matching.method == method)
     let workdir = try WorkDir(root: root + "/w")

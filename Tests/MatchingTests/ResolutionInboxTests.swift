@@ -75,11 +75,7 @@ extension ResolutionTests {
 
   @Test func oneSISStudentClaimedTwiceInABatchGoesToReview() throws {
     try withTemporaryFolder { root in
-      var text = try readText(Checkout.pipeline("demo"))
-      text = text.replacingOccurrences(of: "../Fixtures", with: Checkout.root + "/Fixtures")
-      text = text.replacingOccurrences(of: "method: placeholder", with: "method: fellegi-sunter")
-      text = text.replacingOccurrences(of: "auto_close: true", with: "auto_close: false")
-      let pipeline = try writeFile(root + "/pipeline.yaml", text)
+      let pipeline = try writeFile(root + "/pipeline.yaml", try demoPipelineText([("auto_close: true", "auto_close: false")]))
       let workdir = try WorkDir(root: root + "/w")
       let config = try PipelineConfig.load(path: pipeline)
       try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: false)

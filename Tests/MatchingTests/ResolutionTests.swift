@@ -6,11 +6,7 @@ import _SISDropTestSupport
 /// Resolve and keep-sis on the demo district, batch left open for review.
 @Suite struct ResolutionTests {
   func openDemo(_ root: String) throws -> (WorkDir, String) {
-    var text = try readText(Checkout.pipeline("demo"))
-    text = text.replacingOccurrences(of: "../Fixtures", with: Checkout.root + "/Fixtures")
-    text = text.replacingOccurrences(of: "method: placeholder", with: "method: fellegi-sunter")
-    text = text.replacingOccurrences(of: "auto_close: true", with: "auto_close: false")
-    let pipeline = try writeFile(root + "/pipeline.yaml", text)
+    let pipeline = try writeFile(root + "/pipeline.yaml", try demoPipelineText([("auto_close: true", "auto_close: false")]))
     let workdir = try WorkDir(root: root + "/w")
     try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: try PipelineConfig.load(path: pipeline), xml: false)
     let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))

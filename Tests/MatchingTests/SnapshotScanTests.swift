@@ -24,12 +24,12 @@ import _SISDropTestSupport
   @Test func rowRangesCoverEveryStudentOnceInTableOrder() throws {
     try withTemporaryFolder { folder in
       let snapshot = try demoSnapshot(folder)
-      let whole = try snapshot.studentRowRanges(parts: 1)
+      let whole = try snapshot.rowRanges(table: "students", parts: 1)
       #expect(whole.count == 1 && whole[0].count == 310 && whole[0].offset == 0)
       let all = try ids(snapshot, whole[0].rowids)
       #expect(all.count == 310 && Set(all).count == 310)
       for parts in [2, 3, 7] {
-        let ranges = try snapshot.studentRowRanges(parts: parts)
+        let ranges = try snapshot.rowRanges(table: "students", parts: parts)
         #expect(ranges.count == parts)
         var joined: [String] = []
         for range in ranges {

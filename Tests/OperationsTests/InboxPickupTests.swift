@@ -9,9 +9,7 @@ import _SISDropTestSupport
 
 /// The demo pipeline with extra YAML appended (pickup, schedule, notifications), in `folder`.
 func demoPipeline(_ folder: String, extra: String, quiet: Int = 0) throws -> String {
-  var text = try readText(Checkout.pipeline("demo"))
-  text = text.replacingOccurrences(of: "../Fixtures", with: Checkout.root + "/Fixtures")
-  text = text.replacingOccurrences(of: "pickup:\n  quiet_seconds: 0\n", with: "")
+  let text = try demoPipelineText([("pickup:\n  quiet_seconds: 0\n", "")])
   return try writeFile(folder + "/pipeline.yaml", text + "pickup:\n  quiet_seconds: \(quiet)\n" + extra)
 }
 

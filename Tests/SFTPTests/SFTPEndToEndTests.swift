@@ -120,9 +120,7 @@ struct SFTPServer {
       // sisdrop's pipeline: the server's chroot folders as inbox and outbox. quiet_seconds 0, so that
       // only the open-writer check stands between a slow upload and a claim (the quiet period has its own tests).
       let workdir = server.base + "/work"
-      var pipeline = try readText(Checkout.pipeline("demo")).replacingOccurrences(of: "../Fixtures", with: Checkout.root + "/Fixtures")
-      pipeline = pipeline.replacingOccurrences(of: "  inbox: inbox\n", with: "  inbox: \(server.inbox)\n")
-        .replacingOccurrences(of: "  outbox: outbox\n", with: "  outbox: \(server.outbox)\n")
+      var pipeline = try demoPipelineText([("  inbox: inbox\n", "  inbox: \(server.inbox)\n"), ("  outbox: outbox\n", "  outbox: \(server.outbox)\n")])
       pipeline += "  triggers:\n    submissions: submissions.manifest\n"
       let pipelinePath = try writeFile(local + "/nightly-test.yaml", pipeline)
       func sisdropRun() throws -> ProcessResult {

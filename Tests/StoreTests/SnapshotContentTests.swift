@@ -117,17 +117,7 @@ import _SISDropTestSupport
       }
       let (summary, _) = try SnapshotBuilder(feed: feed, plugin: nil).build(files: ["students": students, "schools": schools], output: folder + "/s.sqlite")
       #expect(summary.students == rows.count)
-      let columns = fields.map { $0.lowercased() }.joined(separator: ", ")
-      let stored = try Database(path: folder + "/s.sqlite", readOnly: true)
-        .rows("SELECT \(columns), first_key, last_key FROM students ORDER BY rowid")
-      #expect(stored.count == rows.count)
-      for (row, values) in zip(rows, stored) {
-        for (index, field) in fields.enumerated() {
-          #expect(values[index].string == Self.expected(field, row[index]), "\(field) of \(row[0]): \(row[index].debugDescription)")
-        }
-        #expect(values[fields.count].string == FieldRules.nameKey(row[2]), "first_key of \(row[0])")
-        #expect(values[fields.count + 1].string == FieldRules.nameKey(row[4]), "last_key of \(row[0])")
-      }
+      try Self.expectStoredByTheRules(rows, fields: fields, in: folder + "/s.sqlite")
     }
   }
 
@@ -168,16 +158,22 @@ import _SISDropTestSupport
       while try reader.readRecord() { flags.append(reader.cleanASCIIFields) }
       #expect(flags == masks)
       _ = try SnapshotBuilder(feed: FeedConfig(), plugin: nil).build(files: ["students": students, "schools": schools], output: folder + "/s.sqlite")
-      let columns = fields.map { $0.lowercased() }.joined(separator: ", ")
-      let stored = try Database(path: folder + "/s.sqlite", readOnly: true).rows("SELECT \(columns), first_key, last_key FROM students ORDER BY rowid")
-      #expect(stored.count == rows.count)
-      for (row, values) in zip(rows, stored) {
-        for (index, field) in fields.enumerated() {
-          #expect(values[index].string == Self.expected(field, row[index]), "\(field) of \(row[0]): \(row[index].debugDescription)")
-        }
-        #expect(values[fields.count].string == FieldRules.nameKey(row[2]), "first_key of \(row[0])")
-        #expect(values[fields.count + 1].string == FieldRules.nameKey(row[4]), "last_key of \(row[0])")
+      try Self.expectStoredByTheRules(rows, fields: fields, in: folder + "/s.sqlite")
+    }
+  }
+
+  /// The snapshot's students, in rowid order, hold what the String rules make of each raw row
+  /// (`Layouts.studentFields` order), and the name keys of first and last name.
+  static func expectStoredByTheRules(_ rows: [[String]], fields: [String], in path: String) throws {
+    let columns = fields.map { $0.lowercased() }.joined(separator: ", ")
+    let stored = try Database(path: path, readOnly: true).rows("SELECT \(columns), first_key, last_key FROM students ORDER BY rowid")
+    #expect(stored.count == rows.count)
+    for (row, values) in zip(rows, stored) {
+      for (index, field) in fields.enumerated() {
+        #expect(values[index].string == expected(field, row[index]), "\(field) of \(row[0]): \(row[index].debugDescription)")
       }
+      #expect(values[fields.count].string == FieldRules.nameKey(row[2]), "first_key of \(row[0])")
+      #expect(values[fields.count + 1].string == FieldRules.nameKey(row[4]), "last_key of \(row[0])")
     }
   }
 }

@@ -71,6 +71,15 @@ public func buildFolder() -> URL {
   return URL(fileURLWithPath: Checkout.root + "/.build/debug")
 }
 
+/// The text of the demo pipeline (`demo-xml` with `xml`) with its fixture paths made absolute, so a
+/// copy works from any folder, and each `(text, replacement)` of `edits` applied.
+public func demoPipelineText(xml: Bool = false, _ edits: [(String, String)] = []) throws -> String {
+  var text = try readText(Checkout.pipeline(xml ? "demo-xml" : "demo"))
+    .replacingOccurrences(of: "../Fixtures", with: Checkout.root + "/Fixtures")
+  for (target, replacement) in edits { text = text.replacingOccurrences(of: target, with: replacement) }
+  return text
+}
+
 /// A working directory with the demo district's files in its inbox (CSV or XML submissions).
 public func demoWorkdir(_ root: String, xml: Bool = false) throws -> (WorkDir, PipelineConfig, String) {
   let pipeline = Checkout.pipeline(xml ? "demo-xml" : "demo")

@@ -174,7 +174,7 @@ final class FellegiSunterMatcher: StudentMatcher {
     var sisSlot: [String: Int] = [:]
     // Candidate pairs as found (a pair found by several passes appears once per pass), merged below.
     var found: [(person: Int32, slot: Int32, passes: UInt8)] = []
-    let ranges = try snapshot.studentRowRanges(parts: Parallel.width)
+    let ranges = try snapshot.rowRanges(table: "students", parts: Parallel.width)
     let seen = ranges.reduce(0) { $0 + $1.count }
     lap("scan-ranges", since: start)
     // Reservoir sampling (Algorithm R), deterministic: which rows it keeps depends only on their
@@ -543,13 +543,9 @@ struct BlockKey {
 }
 
 extension Snapshot {
-  /// The students table cut into `parts` rowid ranges of about equal size, each with the number
-  /// of rows before it and in it (for scanning the parts at once).
-  func studentRowRanges(parts: Int) throws -> [(rowids: ClosedRange<Int64>, offset: Int, count: Int)] {
-    try rowRanges(table: "students", parts: parts)
-  }
-
-  func rowRanges(table: String, parts: Int) throws -> [(rowids: ClosedRange<Int64>, offset: Int, count: Int)] {
+  /// A table cut into `parts` rowid ranges of about equal size (for scanning the parts at once),
+  /// each with the number of rows before it and in it when `counted` (the counts walk the table).
+  func rowRanges(table: String, parts: Int, counted: Bool = true) throws -> [(rowids: ClosedRange<Int64>, offset: Int, count: Int)] {
     let bounds = try database.rows("SELECT min(rowid), max(rowid) FROM \(table)")[0]
     guard let low = bounds[0].int, let high = bounds[1].int else { return [] }
     let span = (high - low + 1 + Int64(parts) - 1) / Int64(max(parts, 1))
@@ -558,7 +554,7 @@ extension Snapshot {
     var first = low
     while first <= high {
       let last = min(high, first + span - 1)
-      let count = Int(try database.scalar("SELECT count(*) FROM \(table) WHERE rowid BETWEEN ? AND ?", [.integer(first), .integer(last)]).int ?? 0)
+      let count = !counted ? 0 : Int(try database.scalar("SELECT count(*) FROM \(table) WHERE rowid BETWEEN ? AND ?", [.integer(first), .integer(last)]).int ?? 0)
       result.append((first...last, offset, count))
       offset += count
       first = last + 1
@@ -584,7 +580,7 @@ extension Snapshot {
     throws -> (guardians: [String: [PersonRecord.Guardian]], nameHits: [UInt64: [String]])
   {
     let path = self.path
-    let ranges = try rowRanges(table: "contacts", parts: Parallel.width)
+    let ranges = try rowRanges(table: "contacts", parts: Parallel.width, counted: false)
     // Wanted students by a hash of their number: a row's number becomes a String only on a hit.
     let wanted = Set(students.map { BlockKey(8).mix($0).value })
     let parts = try Parallel.map(ranges.count, minimum: 1) { part in

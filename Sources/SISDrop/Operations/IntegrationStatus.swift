@@ -122,6 +122,14 @@ public struct IntegrationMachine: Sendable {
       next.waitingSince = nil
       next.waitingNotified = nil
     }
+    /// A run that ran to its end, succeeded or failed: no longer running or waiting, and recorded.
+    func finishRun(_ result: String) {
+      next.runningSince = nil
+      next.beforeRun = nil
+      clearWaiting()
+      next.lastRunAt = now
+      next.lastRunResult = result
+    }
     switch event {
     case .configured(let enabled):
       if !enabled && status.state != .disabled {
@@ -170,11 +178,7 @@ public struct IntegrationMachine: Sendable {
       clearWaiting()
 
     case .runSucceeded(let batch):
-      next.runningSince = nil
-      next.beforeRun = nil
-      clearWaiting()
-      next.lastRunAt = now
-      next.lastRunResult = "succeeded"
+      finishRun("succeeded")
       if let batch { next.lastBatch = batch }
       next.failures = 0
       next.retryAt = nil
@@ -183,11 +187,7 @@ public struct IntegrationMachine: Sendable {
       }
 
     case .runFailed(let reason):
-      next.runningSince = nil
-      next.beforeRun = nil
-      clearWaiting()
-      next.lastRunAt = now
-      next.lastRunResult = "failed"
+      finishRun("failed")
       next.failures = status.failures + 1
       let retryAt = now.addingTimeInterval(schedule.retry.delay(afterFailures: next.failures))
       let windowOpen = schedule.window.map { $0.isOpen(at: now) } ?? true
