@@ -178,14 +178,22 @@ import _SISDropTestSupport
   /// and the run says so in its log and in `sisdrop status`, rather than passing silently.
   @Test func aBlindWriterCheckIsReportedInTheLogAndTheStatus() throws {
     try #require(getuid() == 0, "this test runs sisdrop as another user: run it as root (CI does)")
-    try withTemporaryFolder { root in
+    try withFolderEveryUserReaches { root in
       let (workdir, _, _) = try demoWorkdir(root + "/w")
-      let pipeline = try demoPipeline(root, extra: "")
+      // The other user may not be able to enter the checkout (a clone in a `mktemp -d` folder is
+      // 0700): everything its run reads, the executable included, is copied where it can.
+      let config = Checkout.demoDistrict + "/config"
+      try FileManager.default.copyItem(atPath: config, toPath: root + "/config")
+      let pipeline = try writeFile(root + "/pipeline.yaml", try demoPipelineText([(config, root + "/config")]))
+      #expect(!(try readText(pipeline)).contains(Checkout.root))
+      try FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
+      let executable = root + "/bin/sisdrop"
+      try FileManager.default.copyItem(atPath: buildFolder().appendingPathComponent("sisdrop").path, toPath: executable)
       #expect(chownTree(root, to: 65534) == 0)
       let process = Process()
       process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
       process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups",
-                           buildFolder().appendingPathComponent("sisdrop").path, "run", "--pipeline", pipeline, "--workdir", workdir.root]
+                           executable, "run", "--pipeline", pipeline, "--workdir", workdir.root]
       let err = Pipe()
       process.standardError = err
       process.standardOutput = FileHandle.nullDevice
@@ -206,6 +214,25 @@ import _SISDropTestSupport
       #expect(!status.stdout.contains("WARNING"), "\(status.stdout)")
     }
   }
+}
+
+/// A fresh folder whose every ancestor other users may enter (the temporary folder, unless `TMPDIR`
+/// is private to this user; then `/tmp`), removed afterwards.
+func withFolderEveryUserReaches<T>(_ body: (String) throws -> T) throws -> T {
+  func reachable(_ folder: String) -> Bool {
+    var path = URL(fileURLWithPath: folder).resolvingSymlinksInPath().path
+    while true {
+      var info = stat()
+      guard stat(path, &info) == 0, info.st_mode & 0o001 != 0 else { return false }
+      if path == "/" { return true }
+      path = (path as NSString).deletingLastPathComponent
+    }
+  }
+  let base = reachable(NSTemporaryDirectory()) ? NSTemporaryDirectory() : "/tmp/"
+  let path = base + (base.hasSuffix("/") ? "" : "/") + "sisdrop-test-" + UUID().uuidString
+  try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+  defer { try? FileManager.default.removeItem(atPath: path) }
+  return try body(path)
 }
 
 /// `chown -R uid:uid path`.
