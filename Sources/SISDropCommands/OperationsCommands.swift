@@ -23,6 +23,8 @@ public struct RunCommand: ParsableCommand {
   @Option(help: "Seconds to wait for another sisdrop process to finish before exiting 75.") var wait: Double = 0
   @Flag(help: "Run now, even outside the run window or before the retry time (an operator's manual run).")
   var ignoreWindow = false
+  @Flag(help: "Print what a run would claim, select, match, hold and deliver, and which SIS fields each update would overwrite; change nothing.")
+  var dryRun = false
   public init() {}
 
   struct Output: Encodable {
@@ -44,7 +46,18 @@ public struct RunCommand: ParsableCommand {
   }
 
   public func run() throws {
-    let config = try guarded { try PipelineConfig.load(path: pipeline) }
+    if dryRun { return try printDryRun() }
+    let config: PipelineConfig
+    do {
+      config = try PipelineConfig.load(path: pipeline)
+    } catch {
+      // Not silent: recorded in the status and notified (NightlyRun), when the working directory
+      // exists; a pipeline that cannot be read cannot say where it is, so --workdir or the rule's rest.
+      guard FileSystem.exists(workDir.path + "/state.sqlite") else { return try guarded { throw error } }
+      return try withLockedWorkDir(workDir.path, wait: wait) { workdir in
+        _ = try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, force: ignoreWindow, log: logger(quiet: workDir.json))
+      }
+    }
     try withLockedWorkDir(workDir.path(for: config), wait: wait) { workdir in
       let outcome = try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, force: ignoreWindow, log: logger(quiet: workDir.json))
       if workDir.json {
@@ -79,6 +92,8 @@ struct IntegrationView: Encodable {
   var warning: String?
   var waitingFor: String?
   var waitingSince: String?
+  var notificationProblem: String?
+  var notificationProblemSince: String?
 
   init(_ status: IntegrationStatus, machine: IntegrationMachine?, now: Date) {
     state = status.state.rawValue
@@ -95,6 +110,8 @@ struct IntegrationView: Encodable {
     warning = status.warning
     waitingFor = status.waitingFor
     waitingSince = status.waitingSince?.ISO8601Format()
+    notificationProblem = status.notificationProblem
+    notificationProblemSince = status.notificationProblemSince?.ISO8601Format()
   }
 }
 
@@ -139,7 +156,8 @@ public struct StatusCommand: ParsableCommand {
       let statuses = batches.map { batch in
         var stages: [String: String] = [:]
         for stage in Stage.allCases {
-          stages[stage.rawValue] = StageRunner.problem(with: stage, workdir: workdir, batch: batch.id).map { $0 } ?? "done"
+          stages[stage.rawValue] = StageRunner.problem(with: stage, workdir: workdir, batch: batch.id)
+            ?? StageRunner.failedAfterItsFolder(stage, workdir: workdir, batch: batch.id) ?? "done"
         }
         return BatchStatus(batch: batch.id, state: batch.state.rawValue, selection: batch.selection.description,
                            openedAt: batch.openedAt, closedAt: batch.closedAt, stages: stages)
@@ -157,6 +175,9 @@ public struct StatusCommand: ParsableCommand {
         print("integration: \(view.state) since \(view.since)")
         print("  why: \(view.reason)")
         if let warning = view.warning { print("  WARNING: \(warning)") }
+        if let problem = view.notificationProblem {
+          print("  WARNING: notifications cannot be sent (since \(view.notificationProblemSince ?? "?")): \(problem)")
+        }
         if let waiting = view.waitingFor { print("  waiting since \(view.waitingSince ?? "?"): \(waiting)") }
         print("  last run: \(view.lastRunAt.map { "\($0) (\(view.lastRunResult ?? "?")\(view.lastBatch.map { ", batch \($0)" } ?? ""))" } ?? "none yet")")
         print("  next run: \(view.nextRunAt ?? "not scheduled")\(view.retryAt.map { " (retry not before \($0))" } ?? "")")

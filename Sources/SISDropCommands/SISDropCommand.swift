@@ -16,7 +16,7 @@ public struct SISDropCommand: ParsableCommand {
       DemoCommand.self, RunCommand.self, OpenCommand.self, StatusCommand.self, PendingCommand.self, CancelCommand.self,
       GenerateCommand.self, ResolveCommand.self, KeepSISCommand.self,
       ParseCommand.self, NormalizeCommand.self, MatchCommand.self, DeliverCommand.self, CloseCommand.self,
-      CorrectCommand.self, ReportCommand.self, TardiesCommand.self,
+      CorrectCommand.self, ReportCommand.self, TardiesCommand.self, CheckCommand.self,
     ])
   public init() {}
 }

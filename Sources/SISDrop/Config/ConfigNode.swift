@@ -6,6 +6,8 @@ struct ConfigNode {
   let node: Node
   let keyPath: String
   let file: String
+  /// Where an unknown key is recorded so that parsing goes on to the next one (nil: it throws).
+  var problems: ConfigProblems? = nil
 
   var line: Int { node.mark.map { $0.line } ?? 0 }
   var location: SourceLocation { SourceLocation(path: file, line: line) }
@@ -22,10 +24,13 @@ struct ConfigNode {
     var result: [String: ConfigNode] = [:]
     for (key, value) in mapping {
       guard let name = key.string else { throw error("a key must be text") }
-      let child = ConfigNode(node: value, keyPath: keyPath.isEmpty ? name : "\(keyPath).\(name)", file: file)
+      let child = ConfigNode(node: value, keyPath: keyPath.isEmpty ? name : "\(keyPath).\(name)", file: file, problems: problems)
       guard allowed.contains(name) else {
-        throw ConfigNode(node: key, keyPath: child.keyPath, file: file).error(
+        let unknown = ConfigNode(node: key, keyPath: child.keyPath, file: file).error(
           "unknown key '\(name)'", hint: "allowed here: \(allowed.joined(separator: ", "))")
+        guard let problems else { throw unknown }
+        problems.errors.append(unknown)
+        continue
       }
       result[name] = child
     }
@@ -37,7 +42,7 @@ struct ConfigNode {
     guard let mapping = node.mapping else { throw error("expected a mapping") }
     return try mapping.map { key, value in
       guard let name = key.string else { throw error("a key must be text") }
-      return (name, ConfigNode(node: value, keyPath: "\(keyPath).\(name)", file: file))
+      return (name, ConfigNode(node: value, keyPath: "\(keyPath).\(name)", file: file, problems: problems))
     }
   }
 
@@ -73,7 +78,7 @@ struct ConfigNode {
 
   func list() throws -> [ConfigNode] {
     guard case .sequence(let sequence) = node else { throw error("expected a list") }
-    return sequence.enumerated().map { ConfigNode(node: $1, keyPath: "\(keyPath)[\($0)]", file: file) }
+    return sequence.enumerated().map { ConfigNode(node: $1, keyPath: "\(keyPath)[\($0)]", file: file, problems: problems) }
   }
 
   func stringList() throws -> [String] { try list().map { try $0.string() } }
@@ -86,5 +91,21 @@ struct ConfigNode {
       throw error("a delimiter is one ASCII character other than a quote or line break (or 'tab'), found '\(value)'")
     }
     return byte
+  }
+}
+
+/// Every problem of a pipeline file, so that one `sisdrop check` (or one refused run) names them all.
+final class ConfigProblems {
+  var errors: [SISDropError] = []
+
+  /// Parses one key: its error is recorded and parsing goes on with the next key.
+  func attempt(_ body: () throws -> Void) {
+    do {
+      try body()
+    } catch let error as SISDropError {
+      errors.append(error)
+    } catch {
+      errors.append(SISDropError(.configuration, "\(error)"))
+    }
   }
 }

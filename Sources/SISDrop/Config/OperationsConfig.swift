@@ -25,8 +25,17 @@ public struct OperationsConfig: Sendable {
   static let topKeys = ["pickup", "schedule", "notifications"]
 
   /// Parses the operations sections of a pipeline file's top-level mapping.
-  static func parse(_ root: [String: ConfigNode], districtZone: TimeZone) throws -> OperationsConfig {
+  /// A section's error is recorded in `problems` and the next section is read.
+  static func parse(_ root: [String: ConfigNode], districtZone: TimeZone, problems: ConfigProblems) -> OperationsConfig {
     var config = OperationsConfig()
+    problems.attempt { try parsePickup(root, into: &config) }
+    config.schedule.window = RunWindow(hour: 16, minute: 0, length: 8 * 3600, timeZone: districtZone)
+    problems.attempt { try parseSchedule(root, districtZone: districtZone, into: &config) }
+    problems.attempt { try parseNotifications(root, into: &config) }
+    return config
+  }
+
+  private static func parsePickup(_ root: [String: ConfigNode], into config: inout OperationsConfig) throws {
     if let pickup = try root["pickup"]?.mapping(allowed: ["quiet_seconds", "check_writers", "triggers"]) {
       if let value = pickup["quiet_seconds"] { config.pickup.quietSeconds = TimeInterval(try value.int(in: 0...86_400)) }
       if let value = pickup["check_writers"] { config.pickup.checkWriters = try value.bool() }
@@ -43,7 +52,9 @@ public struct OperationsConfig: Sendable {
         }
       }
     }
-    config.schedule.window = RunWindow(hour: 16, minute: 0, length: 8 * 3600, timeZone: districtZone)
+  }
+
+  private static func parseSchedule(_ root: [String: ConfigNode], districtZone: TimeZone, into config: inout OperationsConfig) throws {
     if let schedule = try root["schedule"]?.mapping(allowed: ["enabled", "window", "retry"]) {
       config.schedule.scheduled = true
       if let value = schedule["enabled"] { config.schedule.enabled = try value.bool() }
@@ -88,6 +99,9 @@ public struct OperationsConfig: Sendable {
       // No schedule section: runs whenever called (development, the demo); the status is still kept.
       config.schedule.window = nil
     }
+  }
+
+  private static func parseNotifications(_ root: [String: ConfigNode], into config: inout OperationsConfig) throws {
     if let notifications = try root["notifications"]?.mapping(allowed: ["to", "from", "sendmail", "folder"]) {
       if let to = notifications["to"] {
         let addresses = try to.stringList()
@@ -113,7 +127,6 @@ public struct OperationsConfig: Sendable {
       }
       if let folder = notifications["folder"] { config.notifications.folder = try folder.string() }
     }
-    return config
   }
 
   /// `90s`, `5m`, `8h`, `1h30m`, or a number of seconds.

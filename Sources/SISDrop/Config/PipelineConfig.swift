@@ -67,6 +67,8 @@ public struct PipelineConfig: Sendable {
   public var sha256: String
   public var districtName = "District"
   public var timeZone: TimeZone = TimeZone(identifier: "America/Chicago")!
+  /// Whether `district.time_zone` names the zone (else times without one are read as America/Chicago).
+  public var timeZoneConfigured = false
   public var workdir: String?
   public var inbox = "inbox"
   public var outbox = "outbox"
@@ -106,6 +108,24 @@ public struct PipelineConfig: Sendable {
   }
 
   public static func parse(bytes: [UInt8], path: String) throws -> PipelineConfig {
+    let (config, problems) = try parseCollecting(bytes: bytes, path: path)
+    if let error = combined(problems, path: path) { throw error }
+    return config
+  }
+
+  /// One error for a file's problems: the problem itself when there is one, else all of them in one message.
+  static func combined(_ problems: [SISDropError], path: String) -> SISDropError? {
+    guard problems.count > 1 else { return problems.first }
+    return SISDropError(
+      .configuration, "\(problems.count) problems in the pipeline file:\n" + problems.map { "  \($0)" }.joined(separator: "\n"),
+      at: SourceLocation(path: path), hint: "fix them all; `sisdrop check --pipeline \(path)` checks again without running")
+  }
+
+  /// Parses a pipeline file and records every problem instead of stopping at the first: where a key
+  /// is bad, the config keeps its default, so that the checks after parsing still run.
+  ///
+  /// - Throws: only when the file is not a YAML document at all (not UTF-8, not YAML, empty).
+  static func parseCollecting(bytes: [UInt8], path: String) throws -> (PipelineConfig, [SISDropError]) {
     guard let text = String(validating: bytes, as: UTF8.self) else {
       throw SISDropError.configuration("the pipeline file is not UTF-8", at: SourceLocation(path: path))
     }
@@ -118,26 +138,36 @@ public struct PipelineConfig: Sendable {
     guard let node else { throw SISDropError.configuration("the pipeline file is empty", at: SourceLocation(path: path)) }
     var config = PipelineConfig(path: path, sha256: SHA256.hex(bytes))
     let base = (path as NSString).deletingLastPathComponent
-    let root = try ConfigNode(node: node, keyPath: "", file: path).mapping(allowed: topKeys)
+    let problems = ConfigProblems()
+    let root = try ConfigNode(node: node, keyPath: "", file: path, problems: problems).mapping(allowed: topKeys)
 
-    if let version = root["version"], try version.int(in: 1...1000) != 1 {
-      throw version.error("this sisdrop reads pipeline version 1")
-    }
-    if let district = try root["district"]?.mapping(allowed: ["name", "time_zone"]) {
-      if let name = district["name"] { config.districtName = try name.string() }
-      if let zone = district["time_zone"] {
-        let id = try zone.string()
-        guard let timeZone = TimeZone(identifier: id) else {
-          throw zone.error("'\(id)' is not an IANA time zone", hint: "use a name such as America/Chicago")
-        }
-        config.timeZone = timeZone
+    problems.attempt {
+      if let version = root["version"], try version.int(in: 1...1000) != 1 {
+        throw version.error("this sisdrop reads pipeline version 1")
       }
     }
-    if let workdir = root["workdir"] { config.workdir = FileSystem.absolute(try workdir.string(), relativeTo: base) }
-    if let paths = try root["paths"]?.mapping(allowed: ["inbox", "outbox", "archive"]) {
-      if let value = paths["inbox"] { config.inbox = try value.string() }
-      if let value = paths["outbox"] { config.outbox = try value.string() }
-      if let value = paths["archive"] { config.archive = try value.string() }
+    problems.attempt {
+      guard let district = try root["district"]?.mapping(allowed: ["name", "time_zone"]) else { return }
+      problems.attempt { if let name = district["name"] { config.districtName = try name.string() } }
+      problems.attempt {
+        if let zone = district["time_zone"] {
+          let id = try zone.string()
+          guard let timeZone = TimeZone(identifier: id) else {
+            throw zone.error("'\(id)' is not an IANA time zone", hint: PipelineConfig.timeZoneHint)
+          }
+          config.timeZone = timeZone
+          config.timeZoneConfigured = true
+        }
+      }
+    }
+    problems.attempt {
+      if let workdir = root["workdir"] { config.workdir = FileSystem.absolute(try workdir.string(), relativeTo: base) }
+    }
+    problems.attempt {
+      guard let paths = try root["paths"]?.mapping(allowed: ["inbox", "outbox", "archive"]) else { return }
+      problems.attempt { if let value = paths["inbox"] { config.inbox = try value.string() } }
+      problems.attempt { if let value = paths["outbox"] { config.outbox = try value.string() } }
+      problems.attempt { if let value = paths["archive"] { config.archive = try value.string() } }
     }
     func file(_ node: ConfigNode) throws -> String {
       let resolved = FileSystem.absolute(try node.string(), relativeTo: base)
@@ -146,29 +176,39 @@ public struct PipelineConfig: Sendable {
       }
       return resolved
     }
-    if let plugin = root["plugin"] { config.pluginPath = try file(plugin) }
-    if let mappings = try root["mappings"]?.mapping(allowed: ["building_map", "tardy_codes"]) {
-      if let value = mappings["building_map"] { config.buildingMapPath = try file(value) }
-      if let value = mappings["tardy_codes"] { config.tardyCodesPath = try file(value) }
+    problems.attempt { if let plugin = root["plugin"] { config.pluginPath = try file(plugin) } }
+    problems.attempt {
+      guard let mappings = try root["mappings"]?.mapping(allowed: ["building_map", "tardy_codes"]) else { return }
+      problems.attempt { if let value = mappings["building_map"] { config.buildingMapPath = try file(value) } }
+      problems.attempt { if let value = mappings["tardy_codes"] { config.tardyCodesPath = try file(value) } }
     }
-    if let feed = root["sis_export"] {
-      config.sisExport = try parseFeed(feed, defaults: config.sisExport, layouts: Layouts.sisExport)
+    problems.attempt {
+      if let feed = root["sis_export"] {
+        config.sisExport = try parseFeed(feed, defaults: config.sisExport, layouts: Layouts.sisExport)
+      }
     }
-    if let feed = root["submissions"] {
-      config.submissions = try parseFeed(
-        feed, defaults: config.submissions,
-        layouts: [Layouts.submissions, Layouts.submissionContacts, Layouts.submissionDocuments])
+    problems.attempt {
+      if let feed = root["submissions"] {
+        config.submissions = try parseFeed(
+          feed, defaults: config.submissions,
+          layouts: [Layouts.submissions, Layouts.submissionContacts, Layouts.submissionDocuments])
+      }
     }
-    if let matching = root["matching"] { config.matching = try MatchingConfig.parse(matching) }
-    if let delivery = try root["delivery"]?.mapping(allowed: DeliveryConfig.keys) {
-      try config.delivery.parse(delivery)
-      if let csv = delivery["csv"] { config.csvProfile = try parseCSVProfile(csv) }
+    problems.attempt { if let matching = root["matching"] { config.matching = try MatchingConfig.parse(matching) } }
+    problems.attempt {
+      guard let delivery = try root["delivery"]?.mapping(allowed: DeliveryConfig.keys) else { return }
+      problems.attempt { try config.delivery.parse(delivery) }
+      problems.attempt { if let csv = delivery["csv"] { config.csvProfile = try parseCSVProfile(csv) } }
     }
-    if let batch = try root["batch"]?.mapping(allowed: ["auto_close"]) {
-      if let value = batch["auto_close"] { config.autoClose = try value.bool() }
+    problems.attempt {
+      if let batch = try root["batch"]?.mapping(allowed: ["auto_close"]) {
+        if let value = batch["auto_close"] { config.autoClose = try value.bool() }
+      }
     }
-    config.operations = try OperationsConfig.parse(root, districtZone: config.timeZone)
-    return config
+    config.operations = OperationsConfig.parse(root, districtZone: config.timeZone, problems: problems)
+    // In the file's order, as an editor shows them.
+    let ordered = problems.errors.enumerated().sorted { ($0.element.location?.line ?? 0, $0.offset) < ($1.element.location?.line ?? 0, $1.offset) }
+    return (config, ordered.map(\.element))
   }
 
   private static func parseFeed(_ node: ConfigNode, defaults: FeedConfig, layouts: [Layout]) throws -> FeedConfig {
@@ -266,6 +306,13 @@ public struct PipelineConfig: Sendable {
       }
     }
     return profile
+  }
+
+  /// What to do about a zone name this machine does not know: without tzdata it knows none.
+  static var timeZoneHint: String {
+    FileSystem.isDirectory("/usr/share/zoneinfo")
+      ? "use a name such as America/Chicago"
+      : "this machine has no time zone database (/usr/share/zoneinfo): install tzdata; names are like America/Chicago"
   }
 
   /// A path under `paths`, resolved against the working directory.

@@ -166,21 +166,31 @@ enum DeliveryProfiles {
   /// hash) and the student they belong to, not fields of an SIS table Plugin.xml lists.
   static func checkPolicy(_ profile: DeliveryProfile, plugin: PluginManifest?, pluginPath: String?, kinds: Set<DeliveryKind>,
                           pipelinePath: String? = nil) throws {
-    guard let plugin else { return }
+    if let first = policyProblems(profile, plugin: plugin, pluginPath: pluginPath, kinds: kinds, pipelinePath: pipelinePath).first {
+      throw first
+    }
+  }
+
+  /// Every column the field policy refuses (`sisdrop check` lists them all).
+  static func policyProblems(_ profile: DeliveryProfile, plugin: PluginManifest?, pluginPath: String?, kinds: Set<DeliveryKind>,
+                             pipelinePath: String? = nil) -> [SISDropError] {
+    guard let plugin else { return [] }
+    var problems: [SISDropError] = []
     for column in profile.policyColumns where kinds.contains(column.kind) {
       if column.kind == .documents || references.contains(column.field) { continue }
       let isKey = column.kind.keys.contains(column.field)
       let table = column.kind.table
       let granted = isKey ? plugin.canRead(table: table, field: column.field) : plugin.canWrite(table: table, field: column.field)
       if !granted {
-        throw SISDropError.configuration(
+        problems.append(SISDropError.configuration(
           "delivery column '\(column.column)' of \(column.file)"
             + (column.line.map { " (\(pipelinePath ?? "pipeline"):\($0))" } ?? (pipelinePath.map { " (the default layout of \($0))" } ?? ""))
             + " writes \(table).\(column.field), which Plugin.xml does not grant \(isKey ? "access to" : "FullAccess")",
           at: SourceLocation(path: pluginPath ?? "Plugin.xml"),
-          hint: "grant it in Plugin.xml's access_request, or remove the column from the delivery profile in the pipeline config")
+          hint: "grant it in Plugin.xml's access_request, or remove the column from the delivery profile in the pipeline config"))
       }
     }
+    return problems
   }
 
   /// Columns that are references back to the enrollment, not SIS fields.

@@ -43,6 +43,22 @@ public struct IntegrationStatus: Sendable, Codable, Equatable {
   public var waitingSince: Date?
   /// Whether people were told that the window closed while it was still arriving.
   public var waitingNotified: Bool?
+  /// Why notifications cannot be sent (sendmail missing or failing), or nil; since when.
+  public var notificationProblem: String?
+  public var notificationProblemSince: Date?
+  /// Who was notified by the last run whose pipeline file could be read: a run that cannot read
+  /// it still tells them why.
+  public var lastGoodNotifications: NotificationAddresses?
+
+  /// The notification settings of a pipeline that could be read.
+  public struct NotificationAddresses: Sendable, Codable, Equatable {
+    public var district: String
+    public var to: [String]
+    public var from: String
+    public var sendmail: [String]?
+    public var folder: String
+    public var timeZone: String
+  }
 
   public struct Saved: Sendable, Codable, Equatable {
     public var state: IntegrationState

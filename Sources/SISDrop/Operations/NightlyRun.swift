@@ -20,7 +20,13 @@ public enum NightlyRun {
   ///   arriving, busy) changes nothing.
   public static func run(workdir: WorkDir, pipelinePath: String, force: Bool = false, now: () -> Date = Date.init,
                          log: @escaping (String) -> Void) throws -> Outcome {
-    let config = try PipelineConfig.load(path: pipelinePath)
+    let config: PipelineConfig
+    do {
+      config = try PipelineConfig.load(path: pipelinePath)
+    } catch {
+      try recordUnreadablePipeline(error, workdir: workdir, pipelinePath: pipelinePath, now: now(), log: log)
+      throw error
+    }
     let machine = IntegrationMachine(schedule: config.operations.schedule)
     let notifier = Notifier(workdir: workdir, config: config, log: log)
     let district = config.districtName
@@ -44,6 +50,17 @@ public enum NightlyRun {
 
     let stored = try workdir.state.integrationStatus()
     var status = try advance(stored, [.configured(enabled: config.operations.schedule.enabled), .tick])
+    // The same checks as `sisdrop check`; a run with problems fails below, before it claims anything.
+    let check = PipelineCheck.environment(config, workdir: workdir.root)
+    for warning in check.warnings { log("warning: \(warning)") }
+    // Who to tell when a later run cannot read the pipeline file.
+    let addresses = IntegrationStatus.NotificationAddresses(config)
+    if status.lastGoodNotifications != addresses {
+      var next = status
+      next.lastGoodNotifications = addresses
+      try workdir.state.saveIntegrationStatus(next, previous: status, notifications: [], now: now())
+      status = next
+    }
     // The writer check must not pass silently when it cannot see other users' processes.
     let blind = config.operations.pickup.checkWriters ? OpenWriters.blindness() : nil
     if let blind { log("warning: \(blind)") }
@@ -67,13 +84,17 @@ public enum NightlyRun {
     if let running = status.runningSince {
       log("the run that started at \(running.ISO8601Format()) was interrupted; this run finishes its work")
     }
-    defer { notifier.deliverQueued(now: now()) }
+    defer {
+      let outcome = notifier.deliverQueued(now: now())
+      recordNotificationOutcome(outcome, sendmailProblem: check.sendmailProblem, workdir: workdir, now: now(), log: log)
+    }
 
     if case .wait(_, let reason) = machine.decide(status, now: now()), !(force && status.state != .disabled) {
       log("not running: \(reason)")
       return Outcome(status: status, summary: nil, waiting: reason)
     }
     do {
+      try check.requireRunnable()
       let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipelinePath, log: log) {
         status = try advance(status, [.runStarted])
       }
@@ -111,5 +132,66 @@ public enum NightlyRun {
       status = try advance(status, [.runFailed(reason: Notification.mask("\(error)"))], extra: [notice])
       throw error
     }
+  }
+
+  /// The pipeline file cannot be read (missing, not YAML, a bad key): the run fails like any other,
+  /// recorded in the status and notified to the addresses of the last run that could read it.
+  /// The same failure again (cron every few minutes) is not notified again.
+  static func recordUnreadablePipeline(_ error: Error, workdir: WorkDir, pipelinePath: String, now: Date, log: @escaping (String) -> Void) throws {
+    let stored = try workdir.state.integrationStatus()
+    let reason = "the pipeline file cannot be used: " + Notification.mask("\(error)")
+    let machine = IntegrationMachine(schedule: ScheduleConfig())
+    let base = stored ?? machine.initial(enabled: true, now: now)
+    if stored?.lastRunResult == "failed", stored?.reason.hasSuffix(reason) == true {
+      log("the pipeline file still cannot be used (already recorded and notified)")
+      return
+    }
+    let failed = machine.apply(.runFailed(reason: reason), to: base, now: now)
+    log("integration status: \(stored?.state.rawValue ?? "(none)") → \(failed.state.rawValue): \(failed.reason)")
+    var config = PipelineConfig(path: pipelinePath, sha256: "")
+    if let last = stored?.lastGoodNotifications {
+      config.districtName = last.district
+      config.operations.notifications.to = last.to
+      config.operations.notifications.from = last.from
+      config.operations.notifications.sendmail = last.sendmail
+      config.operations.notifications.folder = last.folder
+      if let zone = TimeZone(identifier: last.timeZone) { config.timeZone = zone }
+    }
+    let notifier = Notifier(workdir: workdir, config: config, log: log)
+    var notes = [Notification.runFailed(district: config.districtName, error: error, batch: try? workdir.state.openBatch()?.id,
+                                        status: failed, next: nil, workdir: workdir.root)]
+    if failed.state != stored?.state {
+      notes.insert(.statusChange(district: config.districtName, from: stored, to: failed, next: nil, workdir: workdir.root), at: 0)
+    }
+    try workdir.state.saveIntegrationStatus(failed, previous: stored, notifications: notes.map { notifier.prepare($0, now: now) }, now: now)
+    recordNotificationOutcome(notifier.deliverQueued(now: now), sendmailProblem: nil, workdir: workdir, now: now, log: log)
+  }
+
+  /// Notifications that cannot be sent are a standing problem of the status (shown by `sisdrop
+  /// status`), from the first failure until one goes through.
+  static func recordNotificationOutcome(_ outcome: Notifier.Outcome, sendmailProblem: SISDropError?, workdir: WorkDir, now: Date,
+                                        log: (String) -> Void) {
+    guard let status = try? workdir.state.integrationStatus() else { return }
+    let problem: String?
+    switch outcome {
+    case .failed(let why): problem = Notification.mask(why)
+    case .delivered: problem = nil
+    // Nothing to send: only a sendmail that is not there (or not runnable) is a problem.
+    case .nothingQueued: problem = sendmailProblem.map { Notification.mask($0.message) }
+    }
+    guard problem != status.notificationProblem else { return }
+    var next = status
+    next.notificationProblem = problem
+    next.notificationProblemSince = problem == nil ? nil : (status.notificationProblemSince ?? now)
+    if let problem { log("warning: notifications cannot be sent: \(problem)") } else { log("notifications are sent again") }
+    try? workdir.state.saveIntegrationStatus(next, previous: status, notifications: [], now: now)
+  }
+}
+
+extension IntegrationStatus.NotificationAddresses {
+  init(_ config: PipelineConfig) {
+    let settings = config.operations.notifications
+    self.init(district: config.districtName, to: settings.to, from: settings.from, sendmail: settings.sendmail,
+              folder: settings.folder, timeZone: config.timeZone.identifier)
   }
 }

@@ -37,11 +37,22 @@ public struct Notifier {
     return PendingNotification(id: id, kind: notification.kind.rawValue, message: message)
   }
 
+  /// What became of the queued notifications.
+  public enum Outcome: Sendable, Equatable {
+    case nothingQueued
+    case delivered
+    /// Why (at least) one could not be sent: it stays queued for the next run.
+    case failed(String)
+  }
+
   /// Writes and sends every queued notification; a sendmail failure is logged and retried next run.
-  public func deliverQueued(now: Date = Date()) {
+  @discardableResult
+  public func deliverQueued(now: Date = Date()) -> Outcome {
+    var outcome = Outcome.nothingQueued
     do {
       let queued = try workdir.state.unsentNotifications()
-      guard !queued.isEmpty else { return }
+      guard !queued.isEmpty else { return outcome }
+      outcome = .delivered
       try FileSystem.makeDirectory(folder)
       for item in queued {
         let path = folder + "/\(item.id).eml"
@@ -53,7 +64,8 @@ public struct Notifier {
         }
         if let problem = Notifier.pipe(item.message, to: command) {
           try workdir.state.markNotification(item.id, sentAt: nil, error: problem)
-          log("notification \(item.kind) written to \(path); sendmail failed (\(problem)): will retry at the next run")
+          outcome = .failed(problem)
+          log("warning: notification \(item.kind) written to \(path) but not sent: sendmail failed (\(problem)); will retry at the next run")
         } else {
           try workdir.state.markNotification(item.id, sentAt: now, error: nil)
           log("notification \(item.kind) sent to \(config.operations.notifications.to.joined(separator: ", ")) (\(path))")
@@ -61,8 +73,10 @@ public struct Notifier {
       }
     } catch {
       // A notification problem must not turn a delivered batch into a failed run.
-      log("notifications not delivered: \(error)")
+      log("warning: notifications not delivered: \(error)")
+      return .failed("\(error)")
     }
+    return outcome
   }
 
   /// Pipes a message to a command; nil on success, else what went wrong.

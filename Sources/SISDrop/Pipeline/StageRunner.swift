@@ -145,6 +145,25 @@ public enum StageRunner {
     return nil
   }
 
+  /// Why a stage whose folder is current is still not done: what follows the folder's publication
+  /// (registering the snapshot, publishing to the outbox) failed on that same attempt. Nil otherwise.
+  /// `sisdrop status` shows it, so that a failed publish never reads as "done".
+  public static func failedAfterItsFolder(_ stage: Stage, workdir: WorkDir, batch: String) -> String? {
+    guard let report = try? StageReport.load(workdir.stageFolder(batch, stage)),
+      let last = try? workdir.state.stageRuns(batch: batch).filter({ $0.stage == stage.rawValue }).last,
+      last.status == "failed", last.attempt == report.attempt
+    else { return nil }
+    // Published since (by close, `--only` or a rerun): done after all.
+    let record = Publication.folder(workdir, batch: batch) + "/publication.json"
+    if stage == .deliver, let data = try? FileSystem.readFile(record), let json = try? JSONSerialization.jsonObject(with: Data(data)),
+      let attempt = (json as? [String: Any])?["attempt"] as? Int, attempt >= report.attempt
+    {
+      return nil
+    }
+    let step = stage == .deliver ? "publishing to the outbox" : "the step after its output"
+    return "failed: its folder is written but \(step) failed (attempt \(last.attempt), exit \(last.exitCode ?? 1))"
+  }
+
   /// Runs `body` as stage `stage` of the batch and publishes its output.
   ///
   /// - Throws: the body's error (the temporary folder is removed and the run marked failed),
