@@ -137,8 +137,16 @@ public struct PendingCommand: ParsableCommand {
       let entries = try workdir.state.ledger(statuses: vanished ? [.pending, .batched, .vanished] : [.pending, .batched])
       if workDir.json { try printJSON(entries) } else {
         if entries.isEmpty { print("no pending submissions") }
+        // Why a submission the last batch left pending is still pending (held, in error).
+        var reasons: [String: [String: String]] = [:]
         for entry in entries {
-          print("\(entry.submissionID)\t\(entry.status.rawValue)\(entry.batchID.map { " (\($0))" } ?? "")\t\(entry.form)\t\(entry.approvedAt)")
+          let batch = entry.batchID ?? entry.lastSeenBatch
+          let why = batch.flatMap { batch in
+            if reasons[batch] == nil { reasons[batch] = DeliverStage.pendingReasons(workdir: workdir, batch: batch) }
+            return reasons[batch]?[entry.submissionID]
+          }
+          print("\(entry.submissionID)\t\(entry.status.rawValue)\(entry.batchID.map { " (\($0))" } ?? "")\t\(entry.form)\t\(entry.approvedAt)"
+            + (why.map { "\t" + $0 } ?? ""))
         }
       }
     }
