@@ -84,7 +84,11 @@ public struct DemoCommand: ParsableCommand {
 public struct OpenCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "open", abstract: "Create a delivery batch: claim the inbox's files and record the selection.",
-    discussion: "Refuses (75) while another batch is open. Selection: all pending (default), --only IDS, or --form NAME.")
+    discussion: """
+      Refuses (75) while another batch is open. Selection: all pending (default), --only IDS, or --form NAME.
+      Exits 65 when a feed file in the inbox is a symbolic or hard link, a FIFO or a device (refused by
+      name, never opened), 78 when a delivery file cannot carry the records it creates (delivery.create).
+      """)
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "The pipeline file.") var pipeline: String
   @Option(help: "Only these submission ids (comma-separated).") var only: String?
