@@ -128,6 +128,18 @@ public struct CancelCommand: ParsableCommand {
   }
 }
 
+/// A ledger entry with why it is still pending (`why`, when the last batch said).
+struct PendingRow: Encodable {
+  var entry: LedgerEntry
+  var why: String?
+  enum Key: String, CodingKey { case why }
+  func encode(to encoder: Encoder) throws {
+    try entry.encode(to: encoder)
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encodeIfPresent(why, forKey: .why)
+  }
+}
+
 public struct PendingCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "pending", abstract: "List approved submissions not yet delivered (the seed's Pending Delivery view).")
@@ -139,16 +151,17 @@ public struct PendingCommand: ParsableCommand {
     try guarded {
       let workdir = try WorkDir(root: workDir.path)
       let entries = try workdir.state.ledger(statuses: vanished ? [.pending, .batched, .vanished] : [.pending, .batched])
-      if workDir.json { try printJSON(entries) } else {
+      // Why a submission the last batch left pending is still pending (held, in error).
+      var reasons: [String: [String: String]] = [:]
+      func why(_ entry: LedgerEntry) -> String? {
+        guard let batch = entry.batchID ?? entry.lastSeenBatch else { return nil }
+        if reasons[batch] == nil { reasons[batch] = DeliverStage.pendingReasons(workdir: workdir, batch: batch) }
+        return reasons[batch]?[entry.submissionID]
+      }
+      if workDir.json { try printJSON(entries.map { PendingRow(entry: $0, why: why($0)) }) } else {
         if entries.isEmpty { print("no pending submissions") }
-        // Why a submission the last batch left pending is still pending (held, in error).
-        var reasons: [String: [String: String]] = [:]
         for entry in entries {
-          let batch = entry.batchID ?? entry.lastSeenBatch
-          let why = batch.flatMap { batch in
-            if reasons[batch] == nil { reasons[batch] = DeliverStage.pendingReasons(workdir: workdir, batch: batch) }
-            return reasons[batch]?[entry.submissionID]
-          }
+          let why = why(entry)
           print("\(entry.submissionID)\t\(entry.status.rawValue)\(entry.batchID.map { " (\($0))" } ?? "")\t\(entry.form)\t\(entry.approvedAt)"
             + (why.map { "\t" + $0 } ?? ""))
         }

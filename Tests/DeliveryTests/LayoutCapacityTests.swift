@@ -81,6 +81,10 @@ import _SISDropTestSupport
       let pending = try runTool("sisdrop", ["pending", "--workdir", workdir.root])
       #expect(pending.stdout.split(separator: "\n").contains { $0.hasPrefix("S-2026-0032\t") && $0.contains("cannot create students") },
               "\(pending.stdout)")
+      let json = try runTool("sisdrop", ["pending", "--json", "--workdir", workdir.root])
+      let list = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+      let row = try #require(list.first { $0["submission_id"] as? String == "S-2026-0032" })
+      #expect((row["why"] as? String)?.contains("cannot create students") == true, "\(row)")
 
       // No delivery row is keys alone: updates the layout cannot carry were not written.
       let report = try StageReport.load(deliver)
