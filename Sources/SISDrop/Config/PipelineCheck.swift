@@ -85,10 +85,30 @@ public struct PipelineCheck: Sendable {
       problems.append(SISDropError.configuration("\(error)", at: SourceLocation(path: pluginPath)))
       return
     }
-    var kinds = Set(DeliveryKind.batchKinds)
-    if config.tardyCodesPath != nil { kinds.insert(.attendance) }
-    problems += DeliveryProfiles.policyProblems(
-      DeliveryProfiles.make(config), plugin: plugin, pluginPath: pluginPath, kinds: kinds, pipelinePath: config.path)
+    let profile = DeliveryProfiles.make(config)
+    let kinds = Set(DeliveryKind.batchKinds)
+    problems += DeliveryProfiles.policyProblems(profile, plugin: plugin, pluginPath: pluginPath, kinds: kinds, pipelinePath: config.path)
+    problems += creationProblems(profile, kinds: DeliveryKind.batchKinds, config: config)
+    // The attendance file is the tardy feed's (`sisdrop tardies`), not the nightly run's: a warning.
+    if config.tardyCodesPath != nil {
+      let attendance = DeliveryProfiles.policyProblems(profile, plugin: plugin, pluginPath: pluginPath, kinds: [.attendance], pipelinePath: config.path)
+        + creationProblems(profile, kinds: [.attendance], config: config)
+      warnings += attendance.map { "`sisdrop tardies` would refuse this pipeline: \($0)" }
+    }
+  }
+
+  /// A file that creates records must carry what creating one needs: each kind on its own, so all are named.
+  private func creationProblems(_ profile: DeliveryProfile, kinds: [DeliveryKind], config: PipelineConfig) -> [SISDropError] {
+    kinds.compactMap { kind in
+      do {
+        try DeliveryProfiles.checkCreation(profile, kinds: [kind], config: config)
+        return nil
+      } catch let error as SISDropError {
+        return error
+      } catch {
+        return SISDropError.configuration("\(error)", at: SourceLocation(path: config.path))
+      }
+    }
   }
 
   private mutating func checkFolders(_ config: PipelineConfig, workdir root: String) {
