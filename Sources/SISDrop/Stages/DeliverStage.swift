@@ -67,10 +67,11 @@ public enum DeliverStage {
     context.counts["error_submissions"] = Set(plan.errors.map { $0[0] }).count
     if !corrections.isEmpty { context.notes.append("corrections applied from state.sqlite: \(corrections.count)") }
     context.afterPublish.append { folder in
+      // The ids first (durably, before the ready file is visible), then the outbox, then the kept
+      // copy; a crash between any two is finished by the next run (Publication.finish, .load).
+      try StableIDs.record(folder: folder, batch: batch, state: workdir.state)
       _ = try Publisher.publish(batch: batch, deliverFolder: folder, outbox: outbox)
-      // Recorded once the outbox holds it; a crash before this is recorded by the next rerun (Publication.load).
       try Publication.record(workdir, batch: batch, from: folder, attempt: try StageReport.load(folder).attempt)
-      try StableIDs.record(plan.records, batch: batch, state: workdir.state)
       _ = try BatchReport.write(workdir: workdir, batch: record)
     }
     context.log("deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error")
@@ -96,6 +97,8 @@ public enum DeliverStage {
     let again = Plan(records: plan.records, held: [], delivered: plan.delivered, errors: [])
     if !again.delivered.isEmpty {
       context.notes.append("newly deliverable since publication: \(again.delivered.count), sent as a re-delivery")
+      // The debt, in the stage's folder: a crash before the re-delivery is written is paid by the next run.
+      try writeTable(context.outputPath(Redelivery.owedFileName), header: ["Submission_ID"], rows: again.delivered.map { [$0[0]] })
     }
     let log = context.log
     context.afterPublish.append { _ in
@@ -327,6 +330,7 @@ public enum DeliverStage {
     try writeTable(folder + "/errors.csv", header: errorsHeader, rows: sortedErrors(plan.errors))
     try writeTable(folder + "/held.csv", header: heldHeader, rows: plan.held)
     try writeTable(folder + "/delivered.csv", header: deliveredHeader, rows: plan.delivered)
+    try writeTable(folder + "/" + StableIDs.fileName, header: StableIDs.header, rows: StableIDs.rows(plan.records))
     try writeTable(folder + "/" + Publisher.readyName(context.prefix), header: ["File", "SHA256", "Size", "Rows"], rows: ready)
     return counts
   }
