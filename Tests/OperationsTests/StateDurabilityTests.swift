@@ -265,4 +265,51 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
               "\(changed.stdout)")
     }
   }
+
+  /// Runs started at the same instant on a working directory that does not exist yet: the lock is
+  /// taken before any SQLite statement, so none fails with "database is locked"; without --wait all
+  /// but one exit 75 naming the holder, with --wait they wait their turn.
+  @Test func concurrentFirstRunsOnABrandNewWorkDirWaitOrExit75NamingTheHolder() throws {
+    try withTemporaryFolder { root in
+      for wait in [false, true] {
+        // The drop folders outside the working directory: it does not exist when the runs start.
+        let drops = root + "/drops-\(wait)"
+        let pipeline = try writeFile(drops + "/pipeline.yaml", try demoPipelineText([
+          ("inbox: inbox", "inbox: \(drops)/inbox"), ("outbox: outbox", "outbox: \(drops)/outbox"),
+        ]))
+        let workdir = root + "/new-\(wait)"
+        try stageNight(1, inbox: drops + "/inbox")
+        let runs = 6
+        var processes: [(Process, Pipe)] = []
+        for _ in 0..<runs {
+          let process = Process()
+          process.executableURL = buildFolder().appendingPathComponent("sisdrop")
+          process.arguments = ["run", "--pipeline", pipeline, "--workdir", workdir] + (wait ? ["--wait", "300"] : [])
+          let errors = Pipe()
+          process.standardOutput = FileHandle.nullDevice
+          process.standardError = errors
+          processes.append((process, errors))
+        }
+        for (process, _) in processes { try process.run() }
+        var statuses: [Int32] = []
+        for (process, errors) in processes {
+          let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+          process.waitUntilExit()
+          statuses.append(process.terminationStatus)
+          #expect(!text.contains("database is locked"), "\(text)")
+          if process.terminationStatus == 75 {
+            #expect(!wait, "a run with --wait gave up: \(text)")
+            #expect(text.contains("busy") && text.contains("pid ") && text.contains("command sisdrop run"), "\(text)")
+          } else {
+            #expect(process.terminationStatus == 0, "wait \(wait): \(text)")
+          }
+        }
+        // With --wait every run finishes (the later ones find nothing new); without, at least the first does.
+        #expect(wait ? statuses.allSatisfy { $0 == 0 } : statuses.contains(0), "\(statuses)")
+        // Exactly one batch, delivered once.
+        let batches = try Database(path: workdir + "/state.sqlite").rows("SELECT id, state FROM batches")
+        #expect(batches.count == 1 && batches.first?[1].string == "closed", "\(batches)")
+      }
+    }
+  }
 }
