@@ -51,7 +51,14 @@ public final class WorkDir {
       }
     }
     let path = self.root + "/state.sqlite"
-    if WorkDir.holdsHistory(self.root), try StateSchema.isEmpty(path) { throw WorkDir.missingState(self.root) }
+    if try StateSchema.isEmpty(path) {
+      if WorkDir.holdsHistory(self.root) { throw WorkDir.missingState(self.root) }
+      // Looking never creates: an empty batches/ without a state database has nothing to show.
+      if readOnly {
+        throw SISDropError(.noInput, "not a sisdrop working directory (no state.sqlite)", at: SourceLocation(path: self.root),
+                           hint: "pass --workdir (or set SISDROP_WORKDIR) to the working directory; `sisdrop run --pipeline FILE` creates one")
+      }
+    }
     state = try StateStore(path: path, readOnly: readOnly)
   }
 

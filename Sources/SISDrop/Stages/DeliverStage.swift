@@ -89,7 +89,12 @@ public enum DeliverStage {
     let record = context.batch
     try writeTable(context.outputPath("errors.csv"), header: errorsHeader, rows: sortedErrors(plan.errors))
     try writeTable(context.outputPath("held.csv"), header: heldHeader, rows: plan.held)
-    context.counts = (try? StageReport.load(workdir.stageFolder(batch, .deliver)).counts) ?? [:]
+    // The counts of the attempt that was published: the current folder may be gone (a kill between
+    // keeping it as an earlier attempt and renaming the new one into place).
+    let deliver = workdir.stageFolder(batch, .deliver)
+    let published = [deliver, deliver + ".attempt-\(publication.record.attempt)"]
+      .compactMap { try? StageReport.load($0) }.first { $0.attempt == publication.record.attempt }
+    context.counts = (published ?? (try? StageReport.load(deliver)))?.counts ?? [:]
     context.counts["delivered_submissions"] = try BatchLifecycle.readTable(publication.folder + "/delivered.csv").count
     context.counts["held_submissions"] = Set(plan.held.map { $0[0] }).count
     context.counts["error_submissions"] = Set(plan.errors.map { $0[0] }).count
