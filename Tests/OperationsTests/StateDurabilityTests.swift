@@ -46,13 +46,15 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
   /// The database 0.1.0 wrote (Fixtures/state-v0) is migrated, and the next night uses its ledger.
   @Test func theLastReleasesDatabaseIsMigratedAndTheNextNightDeliversNothingTwice() throws {
     try withTemporaryFolder { root in
-      let fixture = Checkout.root + "/Fixtures/state-v0/state.sqlite"
-      let old = try Database(path: fixture, readOnly: true)
+      // Copied before it is opened: opening a WAL database writes beside it, and the checkout may be read-only.
+      let fixture = root + "/fixture.sqlite"
+      try FileManager.default.copyItem(atPath: Checkout.root + "/Fixtures/state-v0/state.sqlite", toPath: fixture)
+      try FileManager.default.createDirectory(atPath: root + "/w", withIntermediateDirectories: true)
+      try FileManager.default.copyItem(atPath: fixture, toPath: root + "/w/state.sqlite")
+      let old = try Database(path: fixture)
       #expect(try StateSchema.version(old) == 0)
       let delivered = Int(try old.scalar("SELECT count(*) FROM ledger WHERE status = 'delivered'").int ?? 0)
       #expect(delivered > 0)
-      try FileManager.default.createDirectory(atPath: root + "/w", withIntermediateDirectories: true)
-      try FileManager.default.copyItem(atPath: fixture, toPath: root + "/w/state.sqlite")
       try stageNight(1, inbox: root + "/w/inbox")
       // The SIS exports again, with CRLF line ends: the same records, not the very files 0.1.0
       // claimed (those are set aside as re-uploads, and their batch folder is not part of the fixture).
