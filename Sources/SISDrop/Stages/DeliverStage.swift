@@ -103,7 +103,7 @@ public enum DeliverStage {
     if !again.delivered.isEmpty {
       context.notes.append("newly deliverable since publication: \(again.delivered.count), sent as a re-delivery")
       // The debt, in the stage's folder: a crash before the re-delivery is written is paid by the next run.
-      try writeTable(context.outputPath(Redelivery.owedFileName), header: ["Submission_ID"], rows: again.delivered.map { [$0[0]] })
+      try writeTable(context.outputPath(Redelivery.owedFileName), header: ["Submission_ID"], rows: again.delivered.map { [$0[0]] }, forPeople: false)
     }
     let log = context.log
     context.afterPublish.append { _ in
@@ -334,14 +334,16 @@ public enum DeliverStage {
     }
     try writeTable(folder + "/errors.csv", header: errorsHeader, rows: sortedErrors(plan.errors))
     try writeTable(folder + "/held.csv", header: heldHeader, rows: plan.held)
-    try writeTable(folder + "/delivered.csv", header: deliveredHeader, rows: plan.delivered)
-    try writeTable(folder + "/" + StableIDs.fileName, header: StableIDs.header, rows: StableIDs.rows(plan.records))
-    try writeTable(folder + "/" + Publisher.readyName(context.prefix), header: ["File", "SHA256", "Size", "Rows"], rows: ready)
+    try writeTable(folder + "/delivered.csv", header: deliveredHeader, rows: plan.delivered, forPeople: false)
+    try writeTable(folder + "/" + StableIDs.fileName, header: StableIDs.header, rows: StableIDs.rows(plan.records), forPeople: false)
+    try writeTable(folder + "/" + Publisher.readyName(context.prefix), header: ["File", "SHA256", "Size", "Rows"], rows: ready, forPeople: false)
     return counts
   }
 
-  static func writeTable(_ path: String, header: [String], rows: [[String]]) throws {
-    let writer = try CSVWriter(path: path)
+  /// Writes a table: for people (errors.csv, held.csv, tardy errors: spreadsheet-safe), or
+  /// `forPeople: false` for one sisdrop reads back as it wrote it (delivered.csv, the .ready list).
+  static func writeTable(_ path: String, header: [String], rows: [[String]], forPeople: Bool = true) throws {
+    let writer = try CSVWriter(path: path, options: forPeople ? .forPeople : CSVWriterOptions())
     try writer.write(header)
     for row in rows { try writer.write(row) }
     try writer.close()
