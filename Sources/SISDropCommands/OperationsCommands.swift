@@ -16,7 +16,9 @@ public struct RunCommand: ParsableCommand {
 
       Exits 0 doing nothing when no batch is open and nothing new is in the inbox, outside the
       window, or while waiting to retry; 75 when another sisdrop holds the working directory or a
-      feed file is still arriving (cron retries); 65/66/73/78 when the run failed (notified).
+      feed file is still arriving (cron retries); 65/66/73/78 when the run failed (notified): 65
+      also when a feed file in the inbox is a symbolic or hard link, a FIFO or a device (refused
+      by name, never opened), 78 when a delivery file cannot carry the records it creates.
       """)
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "The pipeline file (pipelines/*.yaml).") var pipeline: String

@@ -85,7 +85,11 @@ public struct DemoCommand: ParsableCommand {
 public struct OpenCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "open", abstract: "Create a delivery batch: claim the inbox's files and record the selection.",
-    discussion: "Refuses (75) while another batch is open. Selection: all pending (default), --only IDS, or --form NAME.")
+    discussion: """
+      Refuses (75) while another batch is open. Selection: all pending (default), --only IDS, or --form NAME.
+      Exits 65 when a feed file in the inbox is a symbolic or hard link, a FIFO or a device (refused by
+      name, never opened), 78 when a delivery file cannot carry the records it creates (delivery.create).
+      """)
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "The pipeline file.") var pipeline: String
   @Option(help: "Only these submission ids (comma-separated).") var only: String?
@@ -125,6 +129,18 @@ public struct CancelCommand: ParsableCommand {
   }
 }
 
+/// A ledger entry with why it is still pending (`why`, when the last batch said).
+struct PendingRow: Encodable {
+  var entry: LedgerEntry
+  var why: String?
+  enum Key: String, CodingKey { case why }
+  func encode(to encoder: Encoder) throws {
+    try entry.encode(to: encoder)
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encodeIfPresent(why, forKey: .why)
+  }
+}
+
 public struct PendingCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "pending", abstract: "List approved submissions not yet delivered (the seed's Pending Delivery view).")
@@ -136,10 +152,19 @@ public struct PendingCommand: ParsableCommand {
     try guarded {
       let workdir = try readOnlyWorkDir(workDir.path)
       let entries = try workdir.state.ledger(statuses: vanished ? [.pending, .batched, .vanished] : [.pending, .batched])
-      if workDir.json { try printJSON(entries) } else {
+      // Why a submission the last batch left pending is still pending (held, in error).
+      var reasons: [String: [String: String]] = [:]
+      func why(_ entry: LedgerEntry) -> String? {
+        guard let batch = entry.batchID ?? entry.lastSeenBatch else { return nil }
+        if reasons[batch] == nil { reasons[batch] = DeliverStage.pendingReasons(workdir: workdir, batch: batch) }
+        return reasons[batch]?[entry.submissionID]
+      }
+      if workDir.json { try printJSON(entries.map { PendingRow(entry: $0, why: why($0)) }) } else {
         if entries.isEmpty { print("no pending submissions") }
         for entry in entries {
-          print("\(entry.submissionID)\t\(entry.status.rawValue)\(entry.batchID.map { " (\($0))" } ?? "")\t\(entry.form)\t\(entry.approvedAt)")
+          let why = why(entry)
+          print("\(entry.submissionID)\t\(entry.status.rawValue)\(entry.batchID.map { " (\($0))" } ?? "")\t\(entry.form)\t\(entry.approvedAt)"
+            + (why.map { "\t" + $0 } ?? ""))
         }
       }
     }

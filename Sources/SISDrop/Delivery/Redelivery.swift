@@ -135,7 +135,7 @@ public enum Redelivery {
     let snapshot = try Snapshot(path: try DeliverStage.snapshotPath(workdir, batch: batch.id))
     let plan = try DeliverStage.makePlan(
       selected, decisions: decisions, corrections: try workdir.state.corrections(), validator: try DeliveryValidator(snapshot: snapshot),
-      profile: profile, matchFolder: workdir.stageFolder(batch.id, .match),
+      profile: profile, delivery: config.delivery, matchFolder: workdir.stageFolder(batch.id, .match),
       current: { try DeliverStage.currentValues($0, snapshot: snapshot) })
     guard !plan.delivered.isEmpty else {
       throw SISDropError(

@@ -106,6 +106,8 @@ public enum TardyFeed {
     guard let buildingMapPath = config.buildingMapPath, let tardyCodesPath = config.tardyCodesPath else {
       throw SISDropError.configuration("the tardy feed needs mappings.building_map and mappings.tardy_codes", at: SourceLocation(path: config.path))
     }
+    // The layout first: an attendance file that cannot carry a tardy is a configuration error (78).
+    let profile = try DeliverStage.checkedProfile(config, kinds: [.attendance])
     guard let reference = try workdir.state.latestSnapshot() else {
       throw SISDropError(.noInput, "no SIS snapshot yet: the tardy feed checks students and schools against it",
                          at: SourceLocation(path: workdir.root), hint: "run a batch (`sisdrop run`) with the SIS export first")
@@ -116,7 +118,6 @@ public enum TardyFeed {
     var buildings: [String: String] = [:]
     for (name, number) in try BuildingMap.load(path: buildingMapPath, schools: schools) { buildings[FieldRules.buildingKey(name)] = number }
     let codeMap = try TardyCodeMap.load(path: tardyCodesPath, knownCodes: codes)
-    let profile = try DeliverStage.checkedProfile(config, kinds: [.attendance])
     try recover(workdir: workdir, outbox: workdir.outbox(config))
 
     // The run's folder; the input is claimed into it first, so a rerun never reads it twice.
