@@ -60,7 +60,7 @@ public struct RunCommand: ParsableCommand {
         _ = try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, force: ignoreWindow, log: logger(quiet: workDir.json))
       }
     }
-    try withLockedWorkDir(workDir.path(for: config), wait: wait) { workdir in
+    try withLockedWorkDir(workDir.path(for: config), create: true, wait: wait) { workdir in
       let outcome = try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, force: ignoreWindow, log: logger(quiet: workDir.json))
       if workDir.json {
         let machine = IntegrationMachine(schedule: config.operations.schedule)
@@ -149,11 +149,7 @@ public struct StatusCommand: ParsableCommand {
   public func run() throws {
     try guarded {
       // Looking must not create: a mistyped --workdir is an error, not a new empty working directory.
-      guard FileSystem.exists(workDir.path + "/state.sqlite") else {
-        throw SISDropError(.noInput, "no sisdrop working directory here (no state.sqlite)", at: SourceLocation(path: workDir.path),
-                           hint: "pass --workdir, or set SISDROP_WORKDIR")
-      }
-      let workdir = try WorkDir(root: workDir.path)
+      let workdir = try readOnlyWorkDir(workDir.path)
       let batches = try workdir.state.allBatches()
       let statuses = batches.map { batch in
         var stages: [String: String] = [:]

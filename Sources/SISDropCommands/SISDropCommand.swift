@@ -17,6 +17,7 @@ public struct SISDropCommand: ParsableCommand {
       GenerateCommand.self, ResolveCommand.self, KeepSISCommand.self,
       ParseCommand.self, NormalizeCommand.self, MatchCommand.self, DeliverCommand.self, CloseCommand.self,
       CorrectCommand.self, ReportCommand.self, TardiesCommand.self, CheckCommand.self,
+      BackupCommand.self, VerifyCommand.self, RebuildStateCommand.self,
     ])
   public init() {}
 }
@@ -60,7 +61,7 @@ public struct DemoCommand: ParsableCommand {
       .deletingLastPathComponent().path
     let pipeline = root + (format == "xml" ? "/pipelines/demo-xml.yaml" : "/pipelines/demo.yaml")
     let config = try guarded { try PipelineConfig.load(path: pipeline) }
-    try withLockedWorkDir(workdir) { workdir in
+    try withLockedWorkDir(workdir, create: true) { workdir in
       try Demo.stage(fixtures: root + "/Fixtures/demo-district", workdir: workdir, config: config, xml: format == "xml")
       guard let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: logger(quiet: json)) else {
         print("nothing to do")
@@ -101,7 +102,7 @@ public struct OpenCommand: ParsableCommand {
 
   public func run() throws {
     let config = try guarded { try PipelineConfig.load(path: pipeline) }
-    try withLockedWorkDir(workDir.path(for: config)) { workdir in
+    try withLockedWorkDir(workDir.path(for: config), create: true) { workdir in
       let ids = only?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
       let result = try BatchLifecycle.open(workdir: workdir, pipelinePath: pipeline, selection: Selection(only: ids, form: form))
       if workDir.json { print("{\"batch\": \"\(result.batch)\"}") } else {
@@ -149,7 +150,7 @@ public struct PendingCommand: ParsableCommand {
 
   public func run() throws {
     try guarded {
-      let workdir = try WorkDir(root: workDir.path)
+      let workdir = try readOnlyWorkDir(workDir.path)
       let entries = try workdir.state.ledger(statuses: vanished ? [.pending, .batched, .vanished] : [.pending, .batched])
       // Why a submission the last batch left pending is still pending (held, in error).
       var reasons: [String: [String: String]] = [:]

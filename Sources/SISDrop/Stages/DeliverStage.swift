@@ -77,10 +77,11 @@ public enum DeliverStage {
       }
     }
     context.afterPublish.append { folder in
+      // The ids first (durably, before the ready file is visible), then the outbox, then the kept
+      // copy; a crash between any two is finished by the next run (Publication.finish, .load).
+      try StableIDs.record(folder: folder, batch: batch, state: workdir.state)
       _ = try Publisher.publish(batch: batch, deliverFolder: folder, outbox: outbox)
-      // Recorded once the outbox holds it; a crash before this is recorded by the next rerun (Publication.load).
       try Publication.record(workdir, batch: batch, from: folder, attempt: try StageReport.load(folder).attempt)
-      try StableIDs.record(plan.records, batch: batch, state: workdir.state)
       _ = try BatchReport.write(workdir: workdir, batch: record)
     }
     context.log("deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error"
@@ -99,7 +100,12 @@ public enum DeliverStage {
     let record = context.batch
     try writeTable(context.outputPath("errors.csv"), header: errorsHeader, rows: sortedErrors(plan.errors))
     try writeTable(context.outputPath("held.csv"), header: heldHeader, rows: plan.held)
-    context.counts = (try? StageReport.load(workdir.stageFolder(batch, .deliver)).counts) ?? [:]
+    // The counts of the attempt that was published: the current folder may be gone (a kill between
+    // keeping it as an earlier attempt and renaming the new one into place).
+    let deliver = workdir.stageFolder(batch, .deliver)
+    let published = [deliver, deliver + ".attempt-\(publication.record.attempt)"]
+      .compactMap { try? StageReport.load($0) }.first { $0.attempt == publication.record.attempt }
+    context.counts = (published ?? (try? StageReport.load(deliver)))?.counts ?? [:]
     context.counts["delivered_submissions"] = try BatchLifecycle.readTable(publication.folder + "/delivered.csv").count
     context.counts["held_submissions"] = Set(plan.held.map { $0[0] }).count
     context.counts["error_submissions"] = Set(plan.errors.map { $0[0] }).count
@@ -107,6 +113,8 @@ public enum DeliverStage {
     let again = Plan(records: plan.records, held: [], delivered: plan.delivered, errors: [])
     if !again.delivered.isEmpty {
       context.notes.append("newly deliverable since publication: \(again.delivered.count), sent as a re-delivery")
+      // The debt, in the stage's folder: a crash before the re-delivery is written is paid by the next run.
+      try writeTable(context.outputPath(Redelivery.owedFileName), header: ["Submission_ID"], rows: again.delivered.map { [$0[0]] }, forPeople: false)
     }
     let log = context.log
     context.afterPublish.append { _ in
@@ -374,6 +382,7 @@ public enum DeliverStage {
     try writeTable(folder + "/errors.csv", header: errorsHeader, rows: sortedErrors(plan.errors))
     try writeTable(folder + "/held.csv", header: heldHeader, rows: plan.held)
     try writeTable(folder + "/delivered.csv", header: deliveredHeader, rows: plan.delivered, forPeople: false)
+    try writeTable(folder + "/" + StableIDs.fileName, header: StableIDs.header, rows: StableIDs.rows(plan.records), forPeople: false)
     try writeTable(folder + "/" + Publisher.readyName(context.prefix), header: ["File", "SHA256", "Size", "Rows"], rows: ready, forPeople: false)
     return counts
   }

@@ -322,24 +322,12 @@ public enum TardyFeed {
 }
 
 extension StateStore {
-  private func ensureTardiesTable() throws {
-    try database.execute("""
-      CREATE TABLE IF NOT EXISTS delivered_tardies(
-        tardy_key TEXT PRIMARY KEY,
-        run_id TEXT NOT NULL)
-      """)
-    // Every published run, also one that delivered nothing: recovery never publishes it again.
-    try database.execute("CREATE TABLE IF NOT EXISTS tardy_runs(run_id TEXT PRIMARY KEY, recorded_at TEXT NOT NULL)")
-  }
-
   func tardyRuns() throws -> Set<String> {
-    try ensureTardiesTable()
     return Set(try database.rows("SELECT run_id FROM tardy_runs").compactMap { $0[0].string })
   }
 
   /// Tardies already delivered: key → the run that delivered it.
   func deliveredTardies() throws -> [String: String] {
-    try ensureTardiesTable()
     var result: [String: String] = [:]
     for row in try database.rows("SELECT tardy_key, run_id FROM delivered_tardies") {
       if let key = row[0].string, let run = row[1].string { result[key] = run }
@@ -348,7 +336,6 @@ extension StateStore {
   }
 
   func recordDeliveredTardies(_ entries: [(key: String, run: String)], run: String) throws {
-    try ensureTardiesTable()
     try database.inTransaction {
       try database.execute("INSERT OR IGNORE INTO tardy_runs(run_id, recorded_at) VALUES (?, ?)", [.text(run), .text(Clock.now())])
       let statement = try database.prepare("INSERT OR IGNORE INTO delivered_tardies(tardy_key, run_id) VALUES (?, ?)")
