@@ -56,6 +56,9 @@ public final class CSVTableReader: RecordSource {
   private let starts: GrowableBuffer<Int>
   private let ends: GrowableBuffer<Int>
   private let headerCount: Int
+  /// A last record without a line break is a truncated upload (the SIS export: its rows are
+  /// refused, not guessed at); other files take it as the last record.
+  public var requireFinalLineBreak = false
 
   /// Opens the file and reads its header.
   ///
@@ -145,7 +148,21 @@ public final class CSVTableReader: RecordSource {
       if recordProblem == nil && count != headerCount {
         recordProblem = RecordProblem(
           location: SourceLocation(path: path, line: reader.recordLine),
-          reason: "ragged row: \(count) fields, the header has \(headerCount)")
+          reason: "ragged row: \(count) fields, the header has \(headerCount)"
+            + (reader.lastRecordEndedByLineBreak ? "" : " (the file ends inside this row: a truncated upload?)"))
+      }
+      if recordProblem == nil && requireFinalLineBreak && !reader.lastRecordEndedByLineBreak {
+        recordProblem = RecordProblem(
+          location: SourceLocation(path: path, line: reader.recordLine),
+          reason: "the file ends inside this row, without a line break: a truncated upload?")
+      }
+      if var problem = recordProblem, let span = reader.recordQuoteSpan, problem.location.line != span.line {
+        // A quoted field that held line breaks, in a row that is wrong: most likely a stray quote
+        // that swallowed the rows after it. Reported where it opened, not where the damage shows.
+        problem.reason = "\(problem.reason) (found at line \(problem.location.line ?? span.line)), in a row whose quoted field "
+          + "opened here and runs over \(span.lines) lines: a stray quote swallows the rows after it"
+        problem.location = SourceLocation(path: path, line: span.line, column: span.column)
+        recordProblem = problem
       }
       // Where each layout field is in the record's bytes (-1: no such column in this record).
       let starts = self.starts, ends = self.ends, fieldToColumn = self.fieldToColumn

@@ -122,6 +122,9 @@ public enum BatchReport {
     let rows: [(String, String)] = [
       ("submissions in the export", "parse.submissions_in_export"), ("selected", "parse.selected"),
       ("rejected by parse", "parse.rejected_submissions"), ("rejected by normalize", "normalize.rejected_submissions"),
+      ("duplicate rows in the export, read once", "parse.duplicate_rows"),
+      ("SIS export rows left out (malformed)", "normalize.sis_rejected_rows"),
+      ("SIS values missing for matching", "normalize.sis_missing_values"),
       ("already delivered", "normalize.already_delivered"),
       ("students matched", "match.students_matched"), ("students potential (review)", "match.students_potential"),
       ("students new", "match.students_new"), ("contacts matched", "match.contacts_matched"), ("contacts new", "match.contacts_new"),
