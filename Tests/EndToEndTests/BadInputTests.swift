@@ -94,7 +94,15 @@ import _SISDropTestSupport
       #expect(result.stderr.contains(location) && result.stderr.contains(cause), "\(result.stderr)")
       if fault == "windows-1252" { #expect(result.stderr.contains("encoding: windows-1252")) }
       #expect(try Self.outboxFiles(workdir).isEmpty, "nothing is delivered from a refused export")
-      #expect(!FileManager.default.fileExists(atPath: workdir.stageFolder(try Self.lastBatch(workdir), .match)))
+      let batch = try Self.lastBatch(workdir)
+      #expect(!FileManager.default.fileExists(atPath: workdir.stageFolder(batch, .match)))
+      // The refusal reaches status, the report and the notification, not only the log.
+      let status = try runTool("sisdrop", ["status", "--workdir", workdir.root])
+      #expect(status.stdout.contains("(failed)") && status.stdout.contains("students.csv:20"), "\(status.stdout)")
+      let report = try readText(workdir.batchFolder(batch) + "/report.html")
+      #expect(report.contains("Input refused") && report.contains("students.csv:20"))
+      let mail = try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/notifications").filter { $0.contains("run-failed") }
+      #expect(try mail.contains { try readText(workdir.root + "/notifications/" + $0).contains("students.csv:20") })
     }
   }
 
@@ -158,6 +166,32 @@ import _SISDropTestSupport
       let mail = try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/notifications")
         .map { try readText(workdir.root + "/notifications/" + $0) }.joined()
       #expect(mail.contains("SIS export rows left out as malformed: 1"))
+    }
+  }
+
+  /// A tolerated stray quote that swallowed rows: the children of the swallowed rows go to review too.
+  @Test func aChildInASwallowedRowGoesToReview() throws {
+    try withTemporaryFolder { root in
+      let (workdir, pipeline) = try Self.demo(root, [("sis_export:\n", "sis_export:\n  max_rejected_rows: 1\n")])
+      let students = workdir.root + "/inbox/students.csv"
+      try Self.editLine(students, Self.riveraLine - 4) { line in
+        var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[4] = "\"" + fields[4]
+        return fields.joined(separator: ",")
+      }
+      try Self.editLine(students, Self.riveraLine + 2) { line in
+        var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[10] = "\"" + fields[10] + "\""
+        return fields.joined(separator: ",")
+      }
+      let result = try Self.run(workdir, pipeline)
+      #expect(result.status == 0, "\(result.stderr)")
+      let batch = try Self.lastBatch(workdir)
+      let snapshot = try Database(path: workdir.stageFolder(batch, .normalize) + "/snapshot.sqlite", readOnly: true)
+      #expect(try snapshot.rows("SELECT 1 FROM students WHERE student_number = '108321'").isEmpty, "swallowed, not in the snapshot")
+      let decisions = try readText(workdir.stageFolder(batch, .match) + "/decisions.jsonl").split(separator: "\n")
+      let rivera = try #require(decisions.first { $0.contains("\"S-2026-0001\"") })
+      #expect(rivera.contains("\"outcome\":\"potential\"") && rivera.contains("students.csv:\(Self.riveraLine)"), "\(rivera)")
     }
   }
 
@@ -296,6 +330,33 @@ import _SISDropTestSupport
       let object = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
       #expect((object["students"] as? [Any])?.count == 1, "one student, not two")
       #expect(try csvRows(workdir.stageFolder(batch, .deliver) + "/delivered.csv").contains { $0[0] == "S-2026-0001" })
+    }
+  }
+
+  // MARK: Config
+
+  @Test func theNewKeysAreReadAndChecked() throws {
+    var text = try readText(Checkout.pipeline("nightly"))
+    for name in ["Plugin.xml", "building_map.csv", "tardy_codes.csv"] {
+      text = text.replacingOccurrences(of: "/etc/sisdrop/\(name)", with: Checkout.demoDistrict + "/config/\(name)")
+    }
+    let nightly = try PipelineConfig.parse(bytes: Array(text.utf8), path: "/etc/sisdrop/nightly.yaml")
+    #expect(nightly.sisExport.maxRejectedRows == 0 && nightly.sisExport.minRatio == 0.9)
+    #expect(nightly.sisExport.limits.fieldBytes == 65536 && nightly.submissions.limits.recordBytes == 1_048_576)
+    let demo = try demoPipelineText([("sis_export:\n", "sis_export:\n  max_rejected_rows: 3\n  min_ratio: 0.5\n"),
+                                     ("batch:\n", "limits:\n  field_bytes: 1024\nbatch:\n")])
+    let config = try PipelineConfig.parse(bytes: Array(demo.utf8), path: "/p.yaml")
+    #expect(config.sisExport.maxRejectedRows == 3 && config.sisExport.minRatio == 0.5)
+    #expect(config.sisExport.dialect.limits.fieldBytes == 1024 && config.submissions.dialect.limits.fieldBytes == 1024)
+    for (edit, key) in [(("sis_export:\n", "sis_export:\n  min_ratio: 2\n"), "sis_export.min_ratio"),
+                        (("submissions:\n", "submissions:\n  max_rejected_rows: 1\n"), "submissions.max_rejected_rows"),
+                        (("batch:\n", "limits:\n  record_bytes: -1\nbatch:\n"), "limits.record_bytes")] {
+      #expect(throws: SISDropError.self) { try PipelineConfig.parse(bytes: Array(try demoPipelineText([edit]).utf8), path: "/p.yaml") }
+      do {
+        _ = try PipelineConfig.parse(bytes: Array(try demoPipelineText([edit]).utf8), path: "/p.yaml")
+      } catch let error as SISDropError {
+        #expect(error.status == .configuration && "\(error)".contains(key), "\(error)")
+      }
     }
   }
 

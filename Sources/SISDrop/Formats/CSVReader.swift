@@ -155,6 +155,8 @@ public final class CSVReader {
   /// and no two spaces in a row, so `FieldRules.text` leaves it as it is and the snapshot load
   /// skips that rule. A clear bit says nothing either way.
   @exclusivity(unchecked) public private(set) var cleanASCIIFields: UInt64 = 0
+  /// The dialect's delimiter.
+  public var delimiterByte: UInt8 { delimiter }
   /// Number of fields in the current record.
   public var fieldCount: Int { fieldEnds.count }
 

@@ -109,6 +109,18 @@ public enum BatchReport {
     page.line("<p class=\"meta\">state: <b>\(escape(batch.state.rawValue))</b> · opened \(escape(batch.openedAt))"
       + (batch.closedAt.map { " · closed \(escape($0))" } ?? "") + " · selection \(escape(batch.selection.description))</p>")
 
+    // A stage that refused its input (a broken SIS export, a cut-off roster, a NUL upload): what and
+    // where, never only in the log. Quoted values are masked, as in the notification.
+    let runs = (try? workdir.state.stageRuns(batch: batch.id)) ?? []
+    let refused = Stage.allCases.compactMap { stage in runs.last { $0.stage == stage.rawValue } }.filter { $0.status == "failed" }
+    if !refused.isEmpty {
+      page.line("<div class=\"unreadable\"><b>Input refused: this batch stopped before delivery.</b><ul>")
+      for run in refused {
+        page.line("<li>\(escape(run.stage)) (attempt \(run.attempt), exit \(run.exitCode ?? 0)): \(escape(Notification.mask(run.message ?? "")))</li>")
+      }
+      page.line("</ul></div>")
+    }
+
     if !unreadable.problems.isEmpty {
       page.line("<div class=\"unreadable\"><b>Could not read \(unreadable.problems.count) file(s): what this page shows is incomplete.</b><ul>")
       for problem in unreadable.problems {

@@ -105,6 +105,7 @@ public struct SnapshotBuilder {
     let aliases = feed.headerAliases[layout.name] ?? [:]
     if feed.format == .xml {
       let reader = XMLTableReader(path: path, layout: layout, aliases: aliases)
+      reader.limits = feed.limits
       try reader.forEachRawRecord { record in try visitor.visit(record) }
       unknown += reader.unknownColumns.map { "\((path as NSString).lastPathComponent): \($0)" }
     } else {
@@ -392,12 +393,16 @@ struct TableLoad: RecordVisitor {
                action: "fix the row in the SIS export; until then this SIS record is not in the snapshot, and a child who might be in it goes to review",
                source: problem.location))
       if let rejectedInsert, let identity {
-        let (stateID, lastKey, dob) = record.withValues { identity.read($0) }
-        try rejectedInsert.bind([
-          .text((problem.location.path as NSString).lastPathComponent), .integer(Int64(problem.location.line ?? record.recordLine)),
-          .text(stateID), .text(lastKey), .text(dob),
-        ])
-        try rejectedInsert.run()
+        let file = (problem.location.path as NSString).lastPathComponent
+        var found = [(line: problem.location.line ?? record.recordLine, identity: record.withValues { identity.read($0) })]
+        // The rows a stray quote swallowed are rejected with it: their children are looked for too.
+        if let csv = record as? CSVTableReader {
+          found += csv.swallowedRows().prefix(10_000).map { ($0.line, identity.read(strings: $0.values)) }
+        }
+        for (line, id) in found where !(id.stateID.isEmpty && (id.lastKey.isEmpty || id.dob.isEmpty)) || line == found[0].line {
+          try rejectedInsert.bind([.text(file), .integer(Int64(line)), .text(id.stateID), .text(id.lastKey), .text(id.dob)])
+          try rejectedInsert.run()
+        }
       }
       return
     }
@@ -451,13 +456,24 @@ struct RejectedIdentity {
   }
 
   func read(_ values: RecordValues) -> (stateID: String, lastKey: String, dob: String) {
-    func text(_ field: Int?) -> String {
+    read { field in
       guard let field, field < values.count else { return "" }
       let bytes = values[field]
       // A value over the name limit is not one a child could be found by (and not worth a String).
       guard bytes.count <= 4 * FieldNormalizer.longestName else { return "" }
-      return FieldRules.text(String(decoding: bytes, as: UTF8.self))
+      return String(decoding: bytes, as: UTF8.self)
     }
+  }
+
+  func read(strings values: [String]) -> (stateID: String, lastKey: String, dob: String) {
+    read { field in
+      guard let field, field < values.count, values[field].utf8.count <= 4 * FieldNormalizer.longestName else { return "" }
+      return values[field].replacingOccurrences(of: "\"", with: "")
+    }
+  }
+
+  private func read(_ raw: (Int?) -> String) -> (stateID: String, lastKey: String, dob: String) {
+    func text(_ field: Int?) -> String { FieldRules.text(raw(field)) }
     let lastName = text(self.lastName)
     return (text(stateID), lastName.isEmpty ? "" : FieldRules.nameKey(lastName),
             FieldRules.date(text(dob), patterns: datePatterns).date?.iso ?? "")
