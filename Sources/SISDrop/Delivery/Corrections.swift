@@ -120,8 +120,8 @@ public enum Corrections {
   /// Reads a `corrections.csv` (Submission_ID, Schema, Seq, Field, Value): all of it or nothing.
   ///
   /// - Throws: `SISDropError` 65 naming the file and line of the first bad row.
-  public static func read(path: String) throws -> [Correction] {
-    let reader = try CSVReader(path: path)
+  public static func read(path: String, inboxFile: Bool = false) throws -> [Correction] {
+    let reader = try CSVReader(path: path, inboxFile: inboxFile)
     guard let header = try reader.next() else { return [] }
     let names = header.fields.map { headerKey($0) }
     let index = fileHeader.map { names.firstIndex(of: $0.lowercased()) }
@@ -136,7 +136,7 @@ public enum Corrections {
       let value = { (i: Int) in row.fields.indices.contains(index[i]!) ? row.fields[index[i]!] : "" }
       let location = SourceLocation(path: path, line: line)
       guard let seq = Int(value(2).isEmpty ? "1" : value(2)) else {
-        throw SISDropError(.dataError, "Seq '\(value(2))' is not a number", at: location)
+        throw SISDropError(.dataError, "Seq is not a number", at: location, hint: "write the student's or contact's number on the form (1, 2, ...)")
       }
       do {
         result.append(try make(submissionID: value(0), schema: value(1).isEmpty ? "student" : value(1).lowercased(), seq: seq,
@@ -154,12 +154,14 @@ public enum Corrections {
   public static func importInbox(workdir: WorkDir, config: PipelineConfig) throws -> Int {
     let path = workdir.inbox(config) + "/" + inboxFileName
     guard FileSystem.exists(path) else { return 0 }
+    // Only a regular file: a link or a FIFO is refused by name, unread (65, left in the inbox).
+    try InboxFile.check(path)
     // The inbox's pickup rules: a half-uploaded file can parse cleanly.
     if let why = Inbox(path: workdir.inbox(config), config: config).whyNotReady(inboxFileName) {
       throw SISDropError(.temporaryFailure, "\(inboxFileName) not taken yet: \(why)", at: SourceLocation(path: path),
                          hint: "a later run takes it")
     }
-    let corrections = try bind(try read(path: path), workdir: workdir)
+    let corrections = try bind(try read(path: path, inboxFile: true), workdir: workdir)
     try workdir.state.saveCorrections(corrections)
     let archive = workdir.archive(config) + "/corrections"
     try FileSystem.makeDirectory(archive)

@@ -52,7 +52,7 @@ public enum Resolver {
                              at time: String? = nil) throws -> FieldOverride {
     _ = try decisionOf(workdir: workdir, submission: submission)
     guard MatchStage.comparedStudentFields.contains(field) else {
-      throw SISDropError(.dataError, "'\(field)' is not a student field that an update can carry",
+      throw SISDropError(.dataError, "\(LogText.quoted(field)) is not a student field that an update can carry",
                          hint: "one of: \(MatchStage.comparedStudentFields.joined(separator: ", "))")
     }
     let override = FieldOverride(submissionID: submission, field: field, resolvedBy: actor, resolvedAt: time ?? Clock.now(), source: source)
@@ -77,13 +77,24 @@ public enum Resolver {
                                        ("overrides.csv", ["Submission_ID", "Field"], ["Resolved_By"])] {
       let path = folder + "/" + name
       guard FileSystem.exists(path) else { continue }
+      // Only a regular file with one name: a link or a FIFO is named and left unread.
+      if let what = Inbox.FileState.of(path)?.refusal {
+        problems.append(InboxFile.refused(path, what, hint: "not read").description)
+        continue
+      }
       // The inbox's pickup rules: a half-uploaded `S123,1,` would read as a decision.
       let batch = try workdir.state.openBatch()
       if let batch, let why = Inbox(path: folder, config: try workdir.config(for: batch)).whyNotReady(name) {
         problems.append("\(path): not read yet, \(why) (a later run reads it)")
         continue
       }
-      let reader = try CSVReader(path: path)
+      let reader: CSVReader
+      do {
+        reader = try CSVReader(path: path, inboxFile: true)
+      } catch let error as SISDropError where error.status == .dataError {
+        problems.append(error.description)
+        continue
+      }
       guard let header = try reader.next()?.fields.map({ FieldRules.text($0).replacingOccurrences(of: "\u{FEFF}", with: "") }) else {
         problems.append("\(path):1: the file is empty: write the header \((required + optional).joined(separator: ",")) and one row per answer")
         continue
