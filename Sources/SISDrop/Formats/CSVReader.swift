@@ -470,9 +470,10 @@ public final class CSVReader {
         fieldEnds.append(bytes.count)
       case .unquoted, .quoteInQuoted:
         fieldEnds.append(bytes.count)
-      case .afterCR:
+      case .afterCR:  // the file ends in a lone CR: a line break all the same
         line += 1
         column = 1
+        lastRecordEndedByLineBreak = true
       }
     }
 

@@ -88,7 +88,8 @@ public struct Notification: Sendable, Equatable {
       "", "Details: \((summary.deliverFolder as NSString).deletingLastPathComponent)/30-match/review.csv and the batch report.",
       "They stay pending and come again with the next export.",
     ]
-    return Notification(kind: .review, subject: "[sisdrop] \(district): batch \(summary.batch), \(summary.review.count) awaiting review", body: body)
+    let subject = summary.review.isEmpty ? "input not used" : "\(summary.review.count) awaiting review"
+    return Notification(kind: .review, subject: "[sisdrop] \(district): batch \(summary.batch), \(subject)", body: body)
   }
 
   /// What the run read but could not use, counted (nil when nothing): the SIS rows left out and
