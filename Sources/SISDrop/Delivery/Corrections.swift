@@ -19,24 +19,8 @@ public struct Correction: Sendable, Codable, Hashable {
 }
 
 extension StateStore {
-  private func ensureCorrectionsTable() throws {
-    try database.execute("""
-      CREATE TABLE IF NOT EXISTS corrections(
-        submission_id TEXT NOT NULL,
-        schema TEXT NOT NULL CHECK (schema IN ('student', 'contact')),
-        seq INTEGER NOT NULL,
-        field TEXT NOT NULL,
-        value TEXT NOT NULL,
-        source TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        version TEXT NOT NULL,
-        PRIMARY KEY (submission_id, schema, seq, field))
-      """)
-  }
-
   /// Records corrections (a later one for the same field replaces the earlier one).
   public func saveCorrections(_ corrections: [Correction]) throws {
-    try ensureCorrectionsTable()
     try database.inTransaction {
       let statement = try database.prepare(
         "INSERT OR REPLACE INTO corrections(submission_id, schema, seq, field, value, source, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
@@ -51,7 +35,6 @@ extension StateStore {
 
   /// Every correction, in a stable order.
   public func corrections() throws -> [Correction] {
-    try ensureCorrectionsTable()
     return try database.rows(
       "SELECT submission_id, schema, seq, field, value, source, created_at, version FROM corrections ORDER BY submission_id, schema, seq, field"
     ).map { row in
