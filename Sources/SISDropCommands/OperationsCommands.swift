@@ -106,7 +106,9 @@ public struct StatusCommand: ParsableCommand {
     discussion: """
       The integration status (Disabled, Pending Initialization, Initializing, Reinitializing,
       Synchronizing, Reinitialization Scheduled, Initialization Scheduled), since when and why, the
-      last and next run; then every batch and its stages (done, stale or failed).
+      last and next run; then every batch and its stages (done, stale or failed), and the input
+      it could not use ("input not used": SIS rows left out, values missing for matching,
+      rejected submissions, duplicate rows; counts only).
       The next run needs the pipeline's schedule: --pipeline, else the newest batch's pipeline.
       """)
   @OptionGroup var workDir: WorkDirOptions
