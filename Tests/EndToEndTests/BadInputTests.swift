@@ -321,12 +321,20 @@ import _SISDropTestSupport
       text += row + "\n"
       try FileManager.default.removeItem(atPath: path)
       try writeFile(path, text)
+      // Its guardian's row twice too (before, "Contact_Seq 1 appears twice" rejected the submission).
+      let contacts = workdir.root + "/inbox/submission_contacts.csv"
+      var contactText = try readText(contacts)
+      contactText += contactText.split(separator: "\n")[1] + "\n"
+      try FileManager.default.removeItem(atPath: contacts)
+      try writeFile(contacts, contactText)
       let result = try Self.run(workdir, pipeline)
       #expect(result.status == 0, "\(result.stderr)")
-      #expect(result.stderr.contains("1 exact duplicate rows read once"))
+      #expect(result.stderr.contains("2 exact duplicate rows read once"))
       let batch = try Self.lastBatch(workdir)
       let duplicates = try csvRows(workdir.stageFolder(batch, .parse) + "/duplicates.csv")
-      #expect(duplicates.count == 2 && duplicates[1][0] == "S-2026-0001" && duplicates[1][1] == "input/submissions.csv" && duplicates[1][3] == "2")
+      #expect(duplicates.count == 3 && duplicates[1][0] == "S-2026-0001" && duplicates[1][1] == "input/submissions.csv" && duplicates[1][3] == "2")
+      #expect(duplicates[2][1] == "input/submission_contacts.csv" && duplicates[2][3] == "2")
+      #expect(try readText(workdir.batchFolder(batch) + "/report.html").contains("duplicate rows in the export, read once"))
       let submissions = try readText(workdir.stageFolder(batch, .parse) + "/submissions.jsonl").split(separator: "\n")
       let first = try #require(submissions.first { $0.contains("\"S-2026-0001\"") })
       let object = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
