@@ -41,7 +41,9 @@ public struct CheckCommand: ParsableCommand {
     }
   }
 
+  /// docs/status.schema.json, `$defs/check`.
   struct Output: Encodable {
+    var schemaVersion = 1
     var pipeline: String
     var workdir: String
     var ok: Bool

@@ -115,6 +115,37 @@ struct IntegrationView: Encodable {
     notificationProblem = status.notificationProblem
     notificationProblemSince = status.notificationProblemSince?.ISO8601Format()
   }
+
+  enum CodingKeys: String, CodingKey {
+    case state, since, reason, lastRunAt, lastRunResult, lastBatch, nextRunAt, retryAt, failuresInARow, window, runningSince
+    case warning, waitingFor, waitingSince, notificationProblem, notificationProblemSince
+  }
+
+  /// Every key, null when it has no value (docs/status.schema.json): a script tests values, not presence.
+  func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(state, forKey: .state)
+    try c.encode(since, forKey: .since)
+    try c.encode(reason, forKey: .reason)
+    try c.encode(lastRunAt, forKey: .lastRunAt)
+    try c.encode(lastRunResult, forKey: .lastRunResult)
+    try c.encode(lastBatch, forKey: .lastBatch)
+    try c.encode(nextRunAt, forKey: .nextRunAt)
+    try c.encode(retryAt, forKey: .retryAt)
+    try c.encode(failuresInARow, forKey: .failuresInARow)
+    try c.encode(window, forKey: .window)
+    try c.encode(runningSince, forKey: .runningSince)
+    try c.encode(warning, forKey: .warning)
+    try c.encode(waitingFor, forKey: .waitingFor)
+    try c.encode(waitingSince, forKey: .waitingSince)
+    try c.encode(notificationProblem, forKey: .notificationProblem)
+    try c.encode(notificationProblemSince, forKey: .notificationProblemSince)
+  }
+}
+
+/// A stage of a batch as `status` reports it.
+enum StageState: String, Encodable {
+  case done, notRun = "not_run", stale, failed
 }
 
 public struct StatusCommand: ParsableCommand {
@@ -123,15 +154,37 @@ public struct StatusCommand: ParsableCommand {
     discussion: """
       The integration status (Disabled, Pending Initialization, Initializing, Reinitializing,
       Synchronizing, Reinitialization Scheduled, Initialization Scheduled), since when and why, the
-      last and next run; then every batch and its stages (done, stale or failed), and the input
-      it could not use ("input not used": SIS rows left out, values missing for matching,
-      rejected submissions, duplicate rows; counts only).
+      last and next run; then the newest batches and their stages (done, not_run, stale or failed),
+      and the input each could not use ("input not used": SIS rows left out, values missing for
+      matching, rejected submissions, duplicate rows; counts only).
+      Times are UTC with the district's local time beside them (the pipeline's time zone).
       The next run needs the pipeline's schedule: --pipeline, else the newest batch's pipeline.
+      --json follows docs/status.schema.json (schema_version 1): every key present, null when empty.
       """)
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "The pipeline file, for the run window (default: the newest batch's).") var pipeline: String?
   @Option(help: "How many status changes to show.") var history = 5
+  @Option(help: "How many batches to show, newest last (0: all).") var limit = 10
+  @Flag(help: "Only the open batch.") var open = false
+  @Flag(help: "Only batches with a stage that failed, is stale or has not run, and cancelled ones.") var failed = false
   public init() {}
+
+  public func validate() throws {
+    if open && failed { throw ValidationError("'--open' and '--failed' cannot be combined") }
+    if limit < 0 { throw ValidationError("'--limit' is 0 (all) or more") }
+  }
+
+  struct StageStatus: Encodable {
+    var state: StageState
+    var detail: String?
+
+    enum CodingKeys: String, CodingKey { case state, detail }
+    func encode(to encoder: Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(state, forKey: .state)
+      try c.encode(detail, forKey: .detail)
+    }
+  }
 
   struct BatchStatus: Encodable {
     var batch: String
@@ -139,16 +192,72 @@ public struct StatusCommand: ParsableCommand {
     var selection: String
     var openedAt: String
     var closedAt: String?
-    var stages: [String: String]
+    var stages: [String: StageStatus]
     /// Input read but not used, by stage count (SIS rows left out, values missing, rejected
     /// submissions, duplicate rows): never only in a stage file.
     var rejected: [String: Int]
+
+    enum CodingKeys: String, CodingKey { case batch, state, selection, openedAt, closedAt, stages, rejected }
+    func encode(to encoder: Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(batch, forKey: .batch)
+      try c.encode(state, forKey: .state)
+      try c.encode(selection, forKey: .selection)
+      try c.encode(openedAt, forKey: .openedAt)
+      try c.encode(closedAt, forKey: .closedAt)
+      try c.encode(stages, forKey: .stages)
+      try c.encode(rejected, forKey: .rejected)
+    }
+  }
+
+  struct Change: Encodable {
+    var at: String
+    var from: String?
+    var to: String
+    var reason: String
+
+    enum CodingKeys: String, CodingKey { case at, from, to, reason }
+    func encode(to encoder: Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(at, forKey: .at)
+      try c.encode(from, forKey: .from)
+      try c.encode(to, forKey: .to)
+      try c.encode(reason, forKey: .reason)
+    }
   }
 
   struct Output: Encodable {
+    var schemaVersion = 1
+    var timeZone: String
     var integration: IntegrationView?
-    var changes: [IntegrationEventRecord]
+    var changes: [Change]
     var batches: [BatchStatus]
+    var batchesTotal: Int
+    var filter: String
+
+    enum CodingKeys: String, CodingKey { case schemaVersion, timeZone, integration, changes, batches, batchesTotal, filter }
+    func encode(to encoder: Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(schemaVersion, forKey: .schemaVersion)
+      try c.encode(timeZone, forKey: .timeZone)
+      try c.encode(integration, forKey: .integration)
+      try c.encode(changes, forKey: .changes)
+      try c.encode(batches, forKey: .batches)
+      try c.encode(batchesTotal, forKey: .batchesTotal)
+      try c.encode(filter, forKey: .filter)
+    }
+  }
+
+  /// A stage's state and why, from what the batch folder and the stage runs say.
+  static func stageStatus(_ stage: Stage, workdir: WorkDir, batch: String) -> StageStatus {
+    if let problem = StageRunner.problem(with: stage, workdir: workdir, batch: batch) {
+      if problem == "has not run" { return StageStatus(state: .notRun, detail: problem) }
+      return StageStatus(state: problem.hasPrefix("is stale") ? .stale : .failed, detail: problem)
+    }
+    if let failure = StageRunner.failedAfterItsFolder(stage, workdir: workdir, batch: batch) {
+      return StageStatus(state: .failed, detail: failure)
+    }
+    return StageStatus(state: .done, detail: nil)
   }
 
   public func run() throws {
@@ -156,12 +265,9 @@ public struct StatusCommand: ParsableCommand {
       // Looking must not create: a mistyped --workdir is an error, not a new empty working directory.
       let workdir = try readOnlyWorkDir(workDir.path)
       let batches = try workdir.state.allBatches()
-      let statuses = batches.map { batch in
-        var stages: [String: String] = [:]
-        for stage in Stage.allCases {
-          stages[stage.rawValue] = StageRunner.problem(with: stage, workdir: workdir, batch: batch.id)
-            ?? StageRunner.failedAfterItsFolder(stage, workdir: workdir, batch: batch.id) ?? "done"
-        }
+      var statuses = batches.map { batch in
+        var stages: [String: StageStatus] = [:]
+        for stage in Stage.allCases { stages[stage.rawValue] = Self.stageStatus(stage, workdir: workdir, batch: batch.id) }
         var rejected: [String: Int] = [:]
         for (stage, key) in [(Stage.parse, "rejected_submissions"), (.parse, "duplicate_rows"), (.normalize, "sis_rejected_rows"),
                              (.normalize, "sis_missing_values"), (.normalize, "rejected_submissions")] {
@@ -172,38 +278,65 @@ public struct StatusCommand: ParsableCommand {
         return BatchStatus(batch: batch.id, state: batch.state.rawValue, selection: batch.selection.description,
                            openedAt: batch.openedAt, closedAt: batch.closedAt, stages: stages, rejected: rejected)
       }
+      if open { statuses = statuses.filter { $0.state == "open" } }
+      if failed { statuses = statuses.filter { $0.state == "cancelled" || $0.stages.values.contains { $0.state != .done } } }
+      let total = statuses.count
+      if limit > 0 { statuses = Array(statuses.suffix(limit)) }
       let path = pipeline ?? batches.last?.pipelinePath
       let config = path.flatMap { try? PipelineConfig.load(path: $0) }
+      let zone = config?.timeZone ?? TimeZone.current
       let machine = config.map { IntegrationMachine(schedule: $0.operations.schedule) }
       let integration = try workdir.state.integrationStatus().map { IntegrationView($0, machine: machine, now: Date()) }
       let changes = Array(try workdir.state.integrationEvents().suffix(max(0, history)))
+        .map { Change(at: $0.at, from: $0.from, to: $0.to, reason: $0.reason) }
       if workDir.json {
-        try printJSON(Output(integration: integration, changes: changes, batches: statuses))
+        try printJSON(Output(timeZone: zone.identifier, integration: integration, changes: changes, batches: statuses,
+                             batchesTotal: total, filter: open ? "open" : failed ? "failed" : "all"))
         return
       }
+      /// An ISO 8601 UTC time with the district's local time beside it.
+      func time(_ text: String?) -> String {
+        guard let text else { return "?" }
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        guard let date = ISO8601DateFormatter().date(from: text) ?? fractional.date(from: text) else { return text }
+        let local = DateFormatter()
+        local.locale = Locale(identifier: "en_US_POSIX")
+        local.timeZone = zone
+        local.dateFormat = "yyyy-MM-dd HH:mm zzz"
+        return "\(text) (\(local.string(from: date)))"
+      }
       if let view = integration {
-        print("integration: \(view.state) since \(view.since)")
+        print("integration: \(view.state) since \(time(view.since))")
         print("  why: \(view.reason)")
         if let warning = view.warning { print("  WARNING: \(warning)") }
         if let problem = view.notificationProblem {
-          print("  WARNING: notifications cannot be sent (since \(view.notificationProblemSince ?? "?")): \(problem)")
+          print("  WARNING: notifications cannot be sent (since \(time(view.notificationProblemSince))): \(problem)")
         }
-        if let waiting = view.waitingFor { print("  waiting since \(view.waitingSince ?? "?"): \(waiting)") }
-        print("  last run: \(view.lastRunAt.map { "\($0) (\(view.lastRunResult ?? "?")\(view.lastBatch.map { ", batch \($0)" } ?? ""))" } ?? "none yet")")
-        print("  next run: \(view.nextRunAt ?? "not scheduled")\(view.retryAt.map { " (retry not before \($0))" } ?? "")")
+        if let waiting = view.waitingFor { print("  waiting since \(time(view.waitingSince)): \(waiting)") }
+        print("  last run: \(view.lastRunAt.map { "\(time($0)) (\(view.lastRunResult ?? "?")\(view.lastBatch.map { ", batch \($0)" } ?? ""))" } ?? "none yet")")
+        print("  next run: \(view.nextRunAt.map { time($0) } ?? "not scheduled")\(view.retryAt.map { " (retry not before \(time($0)))" } ?? "")")
         print("  window: \(view.window)")
-        if let running = view.runningSince { print("  a run started at \(running) and has not finished (running, or killed: the next run resumes)") }
+        if let running = view.runningSince { print("  a run started at \(time(running)) and has not finished (running, or killed: the next run resumes)") }
         if !changes.isEmpty {
           print("  recent changes:")
-          for change in changes { print("    \(change.at) \(change.from ?? "(none)") → \(change.to): \(change.reason)") }
+          for change in changes { print("    \(time(change.at)) \(change.from ?? "(none)") → \(change.to): \(change.reason)") }
         }
       } else {
         print("integration: no run yet (`sisdrop run --pipeline FILE` sets it up)")
       }
-      if statuses.isEmpty { print("no batches yet") }
+      let filter = open ? " open" : failed ? " failed, stale or cancelled" : ""
+      if statuses.isEmpty { print(batches.isEmpty ? "no batches yet" : "no\(filter) batches") }
+      if total > statuses.count {
+        print("the last \(statuses.count) of \(total)\(filter) batches (--limit 0 shows all):")
+      }
       for status in statuses {
-        print("batch \(status.batch): \(status.state) (selection \(status.selection); opened \(status.openedAt)\(status.closedAt.map { "; closed \($0)" } ?? ""))")
-        for stage in Stage.allCases { print("  \(stage.rawValue): \(status.stages[stage.rawValue] ?? "")") }
+        print("batch \(status.batch): \(status.state) (selection \(status.selection); opened \(time(status.openedAt))\(status.closedAt.map { "; closed \(time($0))" } ?? ""))")
+        for stage in Stage.allCases {
+          let shown = status.stages[stage.rawValue]
+          let detail = shown?.detail.map { shown?.state == .failed && !$0.hasPrefix("failed") ? "failed: " + $0 : $0 }
+          print("  \(stage.rawValue): \(detail ?? shown?.state.rawValue ?? "")")
+        }
         if !status.rejected.isEmpty {
           print("  input not used: " + status.rejected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }

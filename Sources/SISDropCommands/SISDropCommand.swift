@@ -48,10 +48,13 @@ func printSummary(_ summary: PipelineRunner.Summary) {
 public struct DemoCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "demo", abstract: "Run the whole pipeline on the built-in demo district (no server needed).",
-    discussion: "Copies Fixtures/demo-district into WORKDIR/inbox, runs pipelines/demo.yaml and prints a summary.")
+    discussion: """
+      Copies Fixtures/demo-district into WORKDIR/inbox, runs pipelines/demo.yaml and prints a summary.
+      The fixtures come from PREFIX/share/sisdrop when installed (scripts/install.sh), else from the checkout.
+      """)
   @Option(help: "Where to run the demo (created; default ./demo-workdir).") var workdir: String = "demo-workdir"
   @Option(help: "The enrollment export's format: csv or xml.") var format: String = "csv"
-  @Option(help: "The sisdrop checkout (default: the one this binary was built from).") var checkout: String?
+  @Option(help: "The sisdrop checkout or share folder with Fixtures/ and pipelines/ (default: the installed one, else the checkout this binary was built from).") var checkout: String?
   @Flag(help: "Print machine-readable JSON on stdout.") var json = false
   public init() {}
 
@@ -59,10 +62,20 @@ public struct DemoCommand: ParsableCommand {
     guard ["csv", "xml"].contains(format) else { throw ValidationError("'--format' is csv or xml") }
   }
 
-  public func run() throws {
-    // The checkout holds the fixtures and pipelines: found from this source file's path.
-    let root = checkout ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  /// Where the demo district and pipelines are: installed beside this binary (`PREFIX/share/sisdrop`,
+  /// scripts/install.sh), else the checkout it was built from (found from this source file's path).
+  static func fixturesRoot() throws -> String {
+    let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    let installed = executable.deletingLastPathComponent().deletingLastPathComponent().path + "/share/sisdrop"
+    let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
       .deletingLastPathComponent().path
+    for root in [installed, checkout] where FileSystem.exists(root + "/pipelines/demo.yaml") { return root }
+    throw SISDropError(.noInput, "file not found", at: SourceLocation(path: installed + "/pipelines/demo.yaml"),
+                       hint: "install sisdrop with scripts/install.sh, or pass --checkout with a sisdrop checkout")
+  }
+
+  public func run() throws {
+    let root = try guarded { try checkout ?? Self.fixturesRoot() }
     let pipeline = root + (format == "xml" ? "/pipelines/demo-xml.yaml" : "/pipelines/demo.yaml")
     let config = try guarded { try PipelineConfig.load(path: pipeline) }
     try withLockedWorkDir(workdir, create: true) { workdir in

@@ -182,7 +182,8 @@ import _SISDropTestSupport
         let json = try runTool("sisdrop", ["status", "--json", "--workdir", workdir.root])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let batches = try #require(object["batches"] as? [[String: Any]])
-        return ((batches.last?["stages"] as? [String: Any])?["deliver"] as? String) ?? ""
+        let deliver = (batches.last?["stages"] as? [String: Any])?["deliver"] as? [String: Any]
+        return (deliver?["state"] as? String ?? "") + ((deliver?["detail"] as? String).map { ": " + $0 } ?? "")
       }
       let failedState = try deliverState()
       #expect(failedState.hasPrefix("failed: its folder is written but publishing to the outbox failed"), "\(failedState)")

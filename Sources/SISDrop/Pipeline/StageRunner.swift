@@ -164,7 +164,7 @@ public enum StageRunner {
       return nil
     }
     let step = stage == .deliver ? "publishing to the outbox" : "the step after its output"
-    return "failed: its folder is written but \(step) failed (attempt \(last.attempt), exit \(last.exitCode ?? 1))"
+    return "its folder is written but \(step) failed (attempt \(last.attempt), exit \(last.exitCode ?? 1))"
   }
 
   /// Runs `body` as stage `stage` of the batch and publishes its output.
