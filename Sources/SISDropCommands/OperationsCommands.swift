@@ -284,9 +284,11 @@ public struct StatusCommand: ParsableCommand {
       if limit > 0 { statuses = Array(statuses.suffix(limit)) }
       let path = pipeline ?? batches.last?.pipelinePath
       let config = path.flatMap { try? PipelineConfig.load(path: $0) }
-      let zone = config?.timeZone ?? TimeZone.current
+      let stored = try workdir.state.integrationStatus()
+      // The district's zone: the pipeline's, else the one the last run recorded.
+      let zone = config?.timeZone ?? stored?.lastGoodNotifications.flatMap { TimeZone(identifier: $0.timeZone) } ?? TimeZone.current
       let machine = config.map { IntegrationMachine(schedule: $0.operations.schedule) }
-      let integration = try workdir.state.integrationStatus().map { IntegrationView($0, machine: machine, now: Date()) }
+      let integration = stored.map { IntegrationView($0, machine: machine, now: Date()) }
       let changes = Array(try workdir.state.integrationEvents().suffix(max(0, history)))
         .map { Change(at: $0.at, from: $0.from, to: $0.to, reason: $0.reason) }
       if workDir.json {

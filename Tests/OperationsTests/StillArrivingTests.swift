@@ -51,7 +51,8 @@ import _SISDropTestSupport
       #expect(status.waitingFor?.contains("is still arriving: changed") == true, "\(status.waitingFor ?? "nil")")
       #expect(status.waitingSince == inWindow)
       let status1 = try runTool("sisdrop", ["status", "--workdir", workdir.root])
-      #expect(status1.stdout.contains("  waiting since 2026-03-06T22:05:00Z: "), "\(status1.stdout)")
+      // UTC, with the district's local time beside it.
+      #expect(status1.stdout.contains("  waiting since 2026-03-06T22:05:00Z (2026-03-06 16:05 CST): "), "\(status1.stdout)")
       func stillArrivingNotices() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/notifications").filter { $0.contains("still-arriving") }
       }
