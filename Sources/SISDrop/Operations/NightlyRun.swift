@@ -94,7 +94,10 @@ public enum NightlyRun {
         return Outcome(status: status, summary: nil, waiting: "nothing new in the inbox")
       }
       var extra: [Notification] = []
-      if !summary.review.isEmpty { extra.append(.review(district: district, summary: summary, workdir: workdir.root)) }
+      // Input the run could not use is told too, even with nobody to review (counts only).
+      if !summary.review.isEmpty || Notification.rejectedInput(summary.counts) != nil {
+        extra.append(.review(district: district, summary: summary, workdir: workdir.root))
+      }
       status = try advance(status, [.runSucceeded(batch: summary.batch)], extra: extra)
       return Outcome(status: status, summary: summary, waiting: nil)
     } catch {
