@@ -87,11 +87,13 @@ public struct PipelineConfig: Sendable {
   public var csvProfile = CSVProfileConfig()
   public var delivery = DeliveryConfig()
   public var autoClose = true
+  /// What a differing field of a matched record does: deliver, review or keep-sis (Config/UpdatePolicy.swift).
+  public var updates = UpdatePolicy()
   /// Pickup, schedule and notifications (Config/OperationsConfig.swift).
   public var operations = OperationsConfig()
 
   static let topKeys = ["version", "district", "workdir", "paths", "plugin", "mappings", "sis_export", "submissions",
-                        "matching", "delivery", "batch"] + OperationsConfig.topKeys
+                        "matching", "updates", "delivery", "batch"] + OperationsConfig.topKeys
 
   /// Loads and validates a pipeline file.
   ///
@@ -160,6 +162,7 @@ public struct PipelineConfig: Sendable {
         layouts: [Layouts.submissions, Layouts.submissionContacts, Layouts.submissionDocuments])
     }
     if let matching = root["matching"] { config.matching = try MatchingConfig.parse(matching) }
+    if let updates = root["updates"] { config.updates = try UpdatePolicy.parse(updates) }
     if let delivery = try root["delivery"]?.mapping(allowed: DeliveryConfig.keys) {
       try config.delivery.parse(delivery)
       if let csv = delivery["csv"] { config.csvProfile = try parseCSVProfile(csv) }

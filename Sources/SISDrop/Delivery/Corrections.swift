@@ -19,7 +19,7 @@ public struct Correction: Sendable, Codable, Hashable {
 }
 
 extension StateStore {
-  private func ensureCorrectionsTable() throws {
+  func ensureCorrectionsTable() throws {
     try database.execute("""
       CREATE TABLE IF NOT EXISTS corrections(
         submission_id TEXT NOT NULL,

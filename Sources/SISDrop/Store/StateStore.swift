@@ -159,7 +159,7 @@ public final class StateStore {
     try database.execute("PRAGMA journal_mode=WAL")
     try database.execute("PRAGMA synchronous=FULL")
     try database.execute("PRAGMA foreign_keys=ON")
-    try database.inTransaction { try database.execute(StateStore.schema + StateStore.resolutionSchema) }
+    try database.inTransaction { try database.execute(StateStore.schema + StateStore.resolutionSchema + StateStore.answerSchema) }
     if created { chmod(path, 0o600) }
   }
 
