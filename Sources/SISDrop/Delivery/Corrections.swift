@@ -148,38 +148,6 @@ public enum Corrections {
     return result
   }
 
-  /// Takes `corrections.csv` from the inbox into `state.sqlite` and keeps the file in
-  /// `archive/corrections/`. Returns how many corrections it held.
-  @discardableResult
-  public static func importInbox(workdir: WorkDir, config: PipelineConfig) throws -> Int {
-    let path = workdir.inbox(config) + "/" + inboxFileName
-    guard FileSystem.exists(path) else { return 0 }
-    // The inbox's pickup rules: a half-uploaded file can parse cleanly.
-    if let why = Inbox(path: workdir.inbox(config), config: config).whyNotReady(inboxFileName) {
-      throw SISDropError(.temporaryFailure, "\(inboxFileName) not taken yet: \(why)", at: SourceLocation(path: path),
-                         hint: "a later run takes it")
-    }
-    let corrections = try bind(try read(path: path), workdir: workdir)
-    try workdir.state.saveCorrections(corrections)
-    let archive = workdir.archive(config) + "/corrections"
-    try FileSystem.makeDirectory(archive)
-    let stamp = Clock.now().replacingOccurrences(of: ":", with: "")
-    try FileSystem.rename(path, to: archive + "/\(stamp)-\(inboxFileName)")
-    try FileSystem.syncDirectory(archive)
-    try FileSystem.syncDirectory(workdir.inbox(config))
-    return corrections.count
-  }
-
-  /// `importInbox` for `sisdrop run` and `sisdrop-deliver`: a bad file stays in the inbox, named in
-  /// the log, and never stops the night's delivery.
-  public static func takeInbox(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void) throws {
-    do {
-      try importInbox(workdir: workdir, config: config)
-    } catch let error as SISDropError where [.dataError, .usage, .noInput, .temporaryFailure].contains(error.status) {
-      log("\(inboxFileName) not taken, left in the inbox: \(error)")
-    }
-  }
-
   /// Binds corrections to the submission version they correct (the ledger's content hash).
   ///
   /// - Throws: `SISDropError` 66 for a submission the ledger does not know; 64 for one that was

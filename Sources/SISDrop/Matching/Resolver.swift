@@ -30,6 +30,13 @@ public enum Resolver {
       throw SISDropError(.dataError, "submission \(id) is already delivered (batch \(entry.deliveredBatch ?? "?"))",
                          hint: "answers apply to submissions still pending; a delivered record is changed in the SIS")
     }
+    // Delivered in the batch still open (its delivery or a re-delivery): the SIS has it now.
+    if let open, entry.batchID == open.id, FileSystem.exists(workdir.stageFolder(open.id, .deliver) + "/delivered.csv"),
+      try Redelivery.delivered(workdir, batch: open.id).contains(where: { $0.id == id && $0.hash == entry.contentHash })
+    {
+      throw SISDropError(.dataError, "submission \(id) is already delivered (batch \(open.id))",
+                         hint: "answers apply to submissions still pending; a delivered record is changed in the SIS")
+    }
     var batches: [String] = []
     if let open, entry.batchID == open.id || entry.lastSeenBatch == open.id { batches.append(open.id) }
     for batch in [entry.batchID, entry.lastSeenBatch].compactMap({ $0 }) where !batches.contains(batch) { batches.append(batch) }

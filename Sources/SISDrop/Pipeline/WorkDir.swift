@@ -119,4 +119,10 @@ enum Clock {
     formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
     return formatter.string(from: Date())
   }
+
+  /// Reads a timestamp `now()` wrote (with or without fractional seconds).
+  static func parse(_ text: String) -> Date? {
+    (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+      ?? (try? Date(text, strategy: Date.ISO8601FormatStyle()))
+  }
 }

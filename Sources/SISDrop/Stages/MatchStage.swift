@@ -81,7 +81,9 @@ struct UpdateRules: Sendable {
 
   /// Sorts one record's differences: delivered, held for a person, or kept at the SIS value — by a
   /// person's answer for this version first, then by the policy.
-  func sort(_ differences: [FieldDifference], schema: String, seq: Int, answers: [FieldAnswer], kept: Set<String>)
+  /// `reviewed`: a person matched this record and so looked at its fields; nothing is held again
+  /// (keep-sis still keeps a field).
+  func sort(_ differences: [FieldDifference], schema: String, seq: Int, answers: [FieldAnswer], kept: Set<String>, reviewed: Bool = false)
     -> (deliver: [FieldDifference], held: [FieldDifference], kept: [String])
   {
     var result: (deliver: [FieldDifference], held: [FieldDifference], kept: [String]) = ([], [], [])
@@ -96,7 +98,7 @@ struct UpdateRules: Sendable {
         case .deliver: result.deliver.append(difference)
         case .keepSIS: result.kept.append(difference.field)
         case .review:
-          if written[schema]?.contains(difference.field) == true { result.held.append(difference) } else { result.deliver.append(difference) }
+          if !reviewed, written[schema]?.contains(difference.field) == true { result.held.append(difference) } else { result.deliver.append(difference) }
         }
       }
     }
@@ -160,6 +162,8 @@ public enum MatchStage {
     let fieldAnswers = Dictionary(grouping: try context.workdir.state.fieldAnswers(), by: \.submissionID)
     let policy = UpdateRules(config: context.config)
     var applied: [[String]] = []
+    // Students a person matched for this version: they saw the identity fields side by side.
+    var personMatched: [String: Set<Int>] = [:]
     for index in decisions.indices {
       let id = decisions[index].submissionID
       for s in decisions[index].students.indices {
@@ -185,6 +189,7 @@ public enum MatchStage {
         }
         switch resolution.action {
         case .match:
+          personMatched[id, default: []].insert(resolution.studentSeq)
           guard let sisID = resolution.sisID, decision.sisID == sisID || decision.candidates.contains(where: { $0.sisID == sisID }) else {
             decision.reasons.append("\(who): Match to \(resolution.sisID ?? "?") no longer applies (not a candidate now): resolve again")
             decisions[index].students[s].decision = decision
@@ -235,11 +240,13 @@ public enum MatchStage {
     }
     // Each submission on its own (on every core); their rows are joined in submission order.
     let decided = decisions
+    let matchedByPerson = personMatched
     let parts = try Parallel.map(submissions.count, minimum: 64) { index in
       try differencesAndContacts(
         submissions[index], decided[index], names: contactNames[index], students: matchedStudents, contacts: matchedContacts,
         kept: Set((overrides[submissions[index].id] ?? []).map(\.field)),
-        answers: (fieldAnswers[submissions[index].id] ?? []).filter { $0.version == submissions[index].contentHash }, policy: policy)
+        answers: (fieldAnswers[submissions[index].id] ?? []).filter { $0.version == submissions[index].contentHash }, policy: policy,
+        personMatched: matchedByPerson[submissions[index].id] ?? [])
     }
     for (index, part) in parts.enumerated() {
       decisions[index] = part.decision
@@ -309,7 +316,7 @@ public enum MatchStage {
   private static func differencesAndContacts(
     _ submission: Submission, _ decided: SubmissionDecision, names: [(first: String, last: String)],
     students: [String: SnapshotStudent], contacts: [String: [SnapshotContact]], kept: Set<String>, answers: [FieldAnswer],
-    policy: UpdateRules
+    policy: UpdateRules, personMatched: Set<Int>
   ) throws -> (decision: SubmissionDecision, diffs: [[String]], review: [[String]], held: [[String]]) {
     var decision = decided
     var diffs: [[String]] = []
@@ -321,7 +328,8 @@ public enum MatchStage {
       let student = submission.students[s]
       if outcome.outcome == .matched, let id = outcome.sisID, let sis = students[id] {
         let differences = compare(enrollmentValues(student.fields, sis: sis.fields), sis.fields, fields: comparedStudentFields)
-        let sorted = policy.sort(differences, schema: "student", seq: student.seq, answers: answers, kept: kept)
+        let sorted = policy.sort(differences, schema: "student", seq: student.seq, answers: answers, kept: kept,
+                                 reviewed: personMatched.contains(student.seq))
         decision.students[s].differences = sorted.deliver
         decision.students[s].heldDifferences = sorted.held.isEmpty ? nil : sorted.held
         let keptFields = Set(sorted.kept).union(kept)
