@@ -29,13 +29,28 @@ func printSummary(_ summary: PipelineRunner.Summary) {
   print("  delivered: \(c["deliver.delivered_submissions"] ?? 0) submissions; held for review: \(c["deliver.held_submissions"] ?? 0); in error: \(c["deliver.error_submissions"] ?? 0); already delivered: \(c["normalize.already_delivered"] ?? 0)")
   print("  delivery files: \(summary.outbox) (copies in \(summary.deliverFolder))")
   if !summary.review.isEmpty {
-    print("  awaiting a person's decision (potential matches, listed in 30-match/review.csv):")
-    for item in summary.review.prefix(20) { print("    \(item[0]) student \(item[1]): candidates \(item[2])") }
+    print("  potential matches (Match one candidate, or No Match):")
+    for item in summary.review.prefix(20) {
+      let candidates = item[2].split(separator: " ").map(String.init)
+      print("    \(item[0]) student \(item[1]): candidates \(item[2]) — `sisdrop resolve \(item[0]) --match \(candidates.first ?? "SIS_ID")` or `sisdrop resolve \(item[0]) --no-match`")
+    }
     if summary.review.count > 20 { print("    ... and \(summary.review.count - 20) more") }
-    print("  they stay pending and come again with the next export; see each candidate in 30-match/decisions.jsonl")
+  }
+  if !summary.heldUpdates.isEmpty {
+    print("  updates held for review (the form changes a name, birth date, gender or state id the SIS has):")
+    let grouped = Dictionary(grouping: summary.heldUpdates, by: { "\($0[0]) \($0[1]) \($0[2])" })
+    for key in grouped.keys.sorted().prefix(20) {
+      let rows = grouped[key]!
+      let field = rows[0][4]
+      let which = rows[0][1] == "contact" ? " --contact \(rows[0][2])" : ""
+      print("    \(key) (SIS \(rows[0][3])): \(rows.map { $0[4] }.joined(separator: ", ")) — `sisdrop accept \(rows[0][0]) \(field)\(which)` or `sisdrop keep-sis \(rows[0][0]) \(field)\(which)`")
+    }
+  }
+  if !summary.review.isEmpty || !summary.heldUpdates.isEmpty {
+    print("  answers are taken at any time, batch open or not; the next `sisdrop run` delivers what was answered (`sisdrop review` lists the queue, `sisdrop show ID` one submission)")
   }
   if !summary.errors.isEmpty {
-    print("  records in error (fix them in the enrollment system; they stay pending): \(summary.deliverFolder)/errors.csv")
+    print("  records in error (they stay pending; `sisdrop review` lists each field and what to do): \(summary.deliverFolder)/errors.csv")
   }
   print("  report: \((summary.deliverFolder as NSString).deletingLastPathComponent)/report.html")
 }
@@ -135,10 +150,32 @@ public struct PendingCommand: ParsableCommand {
     try guarded {
       let workdir = try WorkDir(root: workDir.path)
       let entries = try workdir.state.ledger(statuses: vanished ? [.pending, .batched, .vanished] : [.pending, .batched])
-      if workDir.json { try printJSON(entries) } else {
-        if entries.isEmpty { print("no pending submissions") }
-        for entry in entries {
-          print("\(entry.submissionID)\t\(entry.status.rawValue)\(entry.batchID.map { " (\($0))" } ?? "")\t\(entry.form)\t\(entry.approvedAt)")
+      // Why each waits (the review queue's reason) and for how many nights.
+      let queue = try ReviewQueue.load(workdir: workdir)
+      var why: [String: (reason: String, age: Int)] = [:]
+      for item in queue.items {
+        let reason = ["potential-match": "potential match", "held-update": "update to review", "error": "in error"][item.kind.rawValue] ?? item.kind.rawValue
+        if let known = why[item.submissionID], known.reason.contains(reason) { continue }
+        why[item.submissionID] = (why[item.submissionID].map { $0.reason + ", " + reason } ?? reason, item.ageNights)
+      }
+      struct Item: Codable {
+        var submissionID, form, approvedAt, status: String
+        var batchID: String?
+        var reason: String
+        var ageNights: Int?
+      }
+      let items = entries.map { entry in
+        Item(submissionID: entry.submissionID, form: entry.form, approvedAt: entry.approvedAt, status: entry.status.rawValue,
+             batchID: entry.batchID,
+             reason: why[entry.submissionID]?.reason
+               ?? (entry.status == .vanished ? "vanished from the export" : entry.status == .batched ? "in the open batch" : "waiting for the next batch"),
+             ageNights: why[entry.submissionID]?.age)
+      }
+      if workDir.json { try printJSON(items) } else {
+        if items.isEmpty { print("no pending submissions") }
+        for item in items {
+          print("\(item.submissionID)\t\(item.status)\(item.batchID.map { " (\($0))" } ?? "")\t\(item.reason)"
+            + (item.ageNights.map { "\t\($0) night\($0 == 1 ? "" : "s")" } ?? "") + "\t\(item.form)\t\(item.approvedAt)")
         }
       }
     }

@@ -3,14 +3,16 @@ import SISDrop
 import Testing
 import _SISDropTestSupport
 
-/// Resolve and keep-sis on the demo district, batch left open for review.
+/// Resolve and keep-sis on the demo district: a batch opened and matched, nothing delivered yet
+/// (an answer for a delivered submission is refused: the SIS has it).
 @Suite struct ResolutionTests {
   func openDemo(_ root: String) throws -> (WorkDir, String) {
     let pipeline = try writeFile(root + "/pipeline.yaml", try demoPipelineText([("auto_close: true", "auto_close: false")]))
     let workdir = try WorkDir(root: root + "/w")
     try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: try PipelineConfig.load(path: pipeline), xml: false)
-    let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
-    return (workdir, summary.batch)
+    let batch = try BatchLifecycle.open(workdir: workdir, pipelinePath: pipeline, selection: .all).batch
+    for stage in [Stage.parse, .normalize, .match] { _ = try PipelineRunner.runStage(stage, workdir: workdir, batchID: batch, log: { _ in }) }
+    return (workdir, batch)
   }
 
   func decision(_ workdir: WorkDir, _ batch: String, _ id: String) throws -> SubmissionDecision {

@@ -42,6 +42,8 @@ public enum PipelineRunner {
     /// Students awaiting a person's decision: submission, seq, candidates.
     public var review: [[String]]
     public var errors: [[String]]
+    /// Updates held for a person by the `updates:` policy: submission, schema, seq, SIS id, field.
+    public var heldUpdates: [[String]] = []
   }
 
   /// Runs the pipeline: returns nil when there is nothing to do (no open batch, nothing new in the inbox).
@@ -165,8 +167,11 @@ public enum PipelineRunner {
     let deliver = workdir.stageFolder(batch.id, .deliver)
     let review = (try? BatchLifecycle.readTable(workdir.stageFolder(batch.id, .match) + "/review.csv")) ?? []
     let errors = (try? BatchLifecycle.readTable(deliver + "/errors.csv")) ?? []
-    return Summary(batch: batch.id, opened: opened, stagesRun: ran, closed: false, counts: counts, outbox: workdir.outbox(config),
-                   deliverFolder: deliver, review: review.map { [$0[0], $0[1], $0[3]] }, errors: errors)
+    let held = (try? BatchLifecycle.readTable(workdir.stageFolder(batch.id, .match) + "/held_updates.csv")) ?? []
+    var summary = Summary(batch: batch.id, opened: opened, stagesRun: ran, closed: false, counts: counts, outbox: workdir.outbox(config),
+                          deliverFolder: deliver, review: review.map { [$0[0], $0[1], $0[3]] }, errors: errors)
+    summary.heldUpdates = held.map { Array($0.prefix(5)) }
+    return summary
   }
 }
 
