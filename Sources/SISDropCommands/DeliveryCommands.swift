@@ -82,7 +82,10 @@ public struct TardiesCommand: ParsableCommand {
       with tardy_codes.csv (Active only), checks students and schools against the newest SIS snapshot,
       and publishes tardies/<run>/<run>_attendance.* to the outbox. Unknown buildings, students and
       unmapped or inactive reasons go to errors.csv; a tardy already sent is listed in duplicates.csv.
-      Exit codes: 0 done, 66 no tardies file or no snapshot yet, 75 busy, 78 bad mapping file or field policy.
+      The inbox's tardies.csv is read only if it is a regular file: a symbolic link, a hard link, a
+      FIFO or a device is refused by name without being opened (65).
+      Exit codes: 0 done, 65 not a regular file, 66 no tardies file or no snapshot yet, 75 busy,
+      78 bad mapping file or field policy.
       """)
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "The pipeline file.") var pipeline: String

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SISDrop
 
 #if canImport(Glibc)
   import Glibc
@@ -22,14 +23,17 @@ struct SISDropLogHandler: LogHandler {
   }
 
   func log(event: LogEvent) {
+    // One event, one line: a control character from anywhere (an input's header cell in an
+    // error) is shown escaped, never a line break that would forge the next log line.
+    let message = LogText.escaped("\(event.message)")
     var all = metadata
     for (key, value) in event.metadata ?? [:] { all[key] = value }
     let fields = all.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
     let line: String
     if terminal {
-      line = "\(event.level >= .warning ? "sisdrop: \(event.level): " : "")\(event.message)\(fields)\n"
+      line = "\(event.level >= .warning ? "sisdrop: \(event.level): " : "")\(message)\(LogText.escaped(fields))\n"
     } else {
-      line = "\(Date().ISO8601Format()) \(event.level) sisdrop[\(getpid())]: \(event.message)\(fields)\n"
+      line = "\(Date().ISO8601Format()) \(event.level) sisdrop[\(getpid())]: \(message)\(LogText.escaped(fields))\n"
     }
     FileHandle.standardError.write(Data(line.utf8))
   }

@@ -11,14 +11,30 @@ public struct ReviewCommand: ParsableCommand {
       matches list their candidates (a candidate a guard keeps from matching shows the guard, not a score);
       held updates list the fields whose form value differs from the SIS; errors list field and problem.
       Each item prints the commands that answer it; `sisdrop show SUBMISSION` gives the detail.
-      Exit codes: 0, 66 not a working directory, 75 busy.
+      --csv FILE writes a ready-to-fill answer file: one row per choice (each candidate and No Match;
+      accept and keep-sis for each held field; each correctable field), the Answer column blank. Mark
+      the chosen rows with x (write the corrected value for a correction), leave the others blank, and
+      drop the file into the inbox as answers.csv: the next `sisdrop run` takes it like the other
+      answer files (two marks for one choice, or an unknown submission, refuse the whole file).
+      Exit codes: 0, 66 not a working directory, 73 cannot write FILE, 75 busy.
       """)
   @OptionGroup var workDir: WorkDirOptions
+  @Option(help: "Write a ready-to-fill answer file (drop it into the inbox as answers.csv).") var csv: String?
   public init() {}
 
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let queue = try ReviewQueue.load(workdir: workdir)
+      if let csv {
+        let path = FileSystem.absolute(csv)
+        // A file people open in a spreadsheet: formula-like cells are made inert.
+        let writer = try CSVWriter(path: path, options: CSVWriterOptions(spreadsheetSafe: true))
+        try writer.write(ReviewQueue.answerFileHeader)
+        for row in queue.answerFileRows { try writer.write(row) }
+        try writer.close()
+        print("\(queue.answerFileRows.count) choices for \(queue.submissions) submissions written to \(path): mark the chosen rows with x, then drop it into the inbox as answers.csv")
+        return
+      }
       if workDir.json { return try printJSON(queue) }
       guard !queue.items.isEmpty else { return print("nothing waits for a person") }
       print("\(queue.submissions) submission\(queue.submissions == 1 ? "" : "s") wait for a person: "

@@ -82,7 +82,8 @@ import _SISDropTestSupport
 
       let refused = try runTool("sisdrop", ["correct", "S-2026-0032", "DOB", "01/02/2020", "--workdir", root])
       #expect(refused.status == 64, "\(refused.stderr)")
-      let rejected = try runTool("sisdrop", ["correct", "S-2026-0061", "SchoolID", "0101", "--workdir", root])
+      // Rejected for its birth date (the enrollment system fixes that): nothing here to correct.
+      let rejected = try runTool("sisdrop", ["correct", "S-2026-0030", "Grade_Level", "3", "--workdir", root])
       #expect(rejected.status == 64 && rejected.stderr.contains("rejected before matching"), "\(rejected.stderr)")
       // A seq the submission does not have is refused, never recorded to be ignored.
       let noSuchSeq = try runTool("sisdrop", ["correct", "S-2026-0032", "Street", "12 Short St", "--seq", "5", "--workdir", root])

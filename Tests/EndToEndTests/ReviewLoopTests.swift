@@ -122,6 +122,85 @@ import _SISDropTestSupport
     return result
   }
 
+  /// The seed's "rectify incorrect values and deliver again": a school that is no SIS school and a
+  /// contact without a relationship are corrected (by command, by file) and go out the next night.
+  @Test func aCorrectedSchoolAndRelationshipGoOut() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      let first = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let errors = try csvRows(workdir.stageFolder(first.batch, .deliver) + "/errors.csv")
+      let school = try #require(errors.first { $0[0] == "S-2026-0061" })
+      #expect(school[3] == "SchoolID", "named as `sisdrop correct` takes it")
+      #expect(school[6].contains("`sisdrop correct S-2026-0061 SchoolID NEW_VALUE`"), "\(school)")
+      let relationship = try #require(errors.first { $0[0] == "S-2026-0063" })
+      #expect(relationship[1] == "contact" && relationship[3] == "Relationship")
+      #expect(relationship[6].contains("--schema contact --seq 2"), "\(relationship)")
+      // An identity field is not corrected here: the message says where it is.
+      var result = try runTool("sisdrop", ["correct", "S-2026-0030", "DOB", "02/28/2016", "--workdir", workdir.root])
+      #expect(result.status == 64 && result.stderr.contains("enrollment system"), "\(result.stderr)")
+      result = try runTool("sisdrop", ["correct", "S-2026-0061", "SchoolID", "0101", "--workdir", workdir.root])
+      #expect(result.status == 0, "\(result.stderr)")
+      try writeFile(workdir.inbox(config) + "/corrections.csv", "Submission_ID,Schema,Seq,Field,Value\nS-2026-0063,contact,2,Relationship,Mother\n")
+      try ReviewLoopTests.uploadExport(workdir, config)
+      let second = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let delivered = try csvRows(workdir.stageFolder(second.batch, .deliver) + "/delivered.csv").dropFirst().map { $0[0] }
+      #expect(Set(delivered) == ["S-2026-0061", "S-2026-0063"])
+      let rows = try ReviewLoopTests.rows(workdir, config, suffix: "students_new.csv") + ReviewLoopTests.rows(workdir, config, suffix: "students_update.csv")
+      #expect(rows.contains { $0["Submission_ID"] == "S-2026-0061" && $0["SchoolID"] == "0101" }
+        || rows.contains { $0["SchoolID"] == "0101" && $0["Student_Number"] != "" }, "the corrected school went out")
+      let contacts = try ReviewLoopTests.rows(workdir, config, suffix: "contacts_new.csv") + ReviewLoopTests.rows(workdir, config, suffix: "contacts_update.csv")
+      #expect(contacts.contains { $0["Submission_ID"] == "S-2026-0063" && $0["Relationship"] == "Mother" })
+      #expect(try ReviewLoopTests.waiting(workdir).errors == Set((try DemoExpectation.load()).delivery.filter { $0.value == "error" }.map(\.key))
+        .subtracting(["S-2026-0061", "S-2026-0063"]))
+    }
+  }
+
+  /// The queue in the terminal, and its ready-to-fill answer file dropped back into the inbox as it is.
+  @Test func theReviewQueueAndItsAnswerFile() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      _ = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in })
+      let w = ["--workdir", workdir.root]
+      let text = try runTool("sisdrop", ["review"] + w)
+      #expect(text.status == 0, "\(text.stderr)")
+      #expect(text.stdout.contains("S-2026-0028 student 1 [since tonight"), "\(text.stdout)")
+      #expect(text.stdout.contains("sisdrop resolve S-2026-0028 --match 107328"))
+      #expect(text.stdout.contains("sisdrop accept S-2026-0024 First_Name"))
+      let json = try #require(try JSONSerialization.jsonObject(with: Data(try runTool("sisdrop", ["review", "--json"] + w).stdout.utf8))
+        as? [String: Any])
+      let items = try #require(json["items"] as? [[String: Any]])
+      func submissions(_ kind: String) -> Set<String> { Set(items.filter { $0["kind"] as? String == kind }.compactMap { $0["submission_id"] as? String }) }
+      let expected = try DemoExpectation.load()
+      #expect(json["schema_version"] as? Int == 1)
+      #expect(submissions("potential-match") == ["S-2026-0028", "S-2026-0029"])
+      #expect(submissions("error") == Set(expected.delivery.filter { $0.value == "error" }.map(\.key)))
+      #expect(submissions("held-update").count == expected.submissions("held") - 2)
+      let pending = try runTool("sisdrop", ["pending"] + w)
+      #expect(pending.stdout.contains("S-2026-0028\tpending\tpotential match\t0 nights"), "\(pending.stdout)")
+
+      let file = root + "/to-fill.csv"
+      #expect(try runTool("sisdrop", ["review", "--csv", file] + w).status == 0)
+      var rows = try csvRows(file)
+      #expect(rows[0] == ReviewQueue.answerFileHeader)
+      #expect(rows.dropFirst().allSatisfy { $0[6].isEmpty }, "the Answer column is blank")
+      #expect(rows.contains { $0[0] == "S-2026-0028" && $0[1] == "match" && $0[5] == "107328" })
+      #expect(rows.contains { $0[0] == "S-2026-0028" && $0[5] == "NO-MATCH" })
+      #expect(rows.contains { $0[0] == "S-2026-0061" && $0[1] == "correct" && $0[4] == "SchoolID" })
+      for index in rows.indices {
+        let row = rows[index]
+        if row[0] == "S-2026-0028" && row[5] == "107328" { rows[index][6] = "x" }
+        if row[0] == "S-2026-0022" && row[4] == "Last_Name" && row[5] == "keep-sis" { rows[index][6] = "x" }
+        if row[0] == "S-2026-0061" && row[4] == "SchoolID" { rows[index][6] = "0101" }
+      }
+      try writeFile(workdir.inbox(config) + "/answers.csv", rows.map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n")
+      try ReviewLoopTests.uploadExport(workdir, config)
+      let second = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let delivered = try csvRows(workdir.stageFolder(second.batch, .deliver) + "/delivered.csv").dropFirst().map { $0[0] }
+      #expect(Set(delivered) == ["S-2026-0028", "S-2026-0022", "S-2026-0061"])
+      #expect(!FileSystem.exists(workdir.inbox(config) + "/answers.csv"))
+    }
+  }
+
   @Test func aStaleOrWithdrawnAnswerIsNotApplied() throws {
     try withTemporaryFolder { root in
       let (workdir, config, pipeline) = try demoWorkdir(root + "/w")

@@ -120,8 +120,8 @@ public enum Corrections {
   /// Reads a `corrections.csv` (Submission_ID, Schema, Seq, Field, Value): all of it or nothing.
   ///
   /// - Throws: `SISDropError` 65 naming the file and line of the first bad row.
-  public static func read(path: String) throws -> [Correction] {
-    let reader = try CSVReader(path: path)
+  public static func read(path: String, inboxFile: Bool = false) throws -> [Correction] {
+    let reader = try CSVReader(path: path, inboxFile: inboxFile)
     guard let header = try reader.next() else { return [] }
     let names = header.fields.map { headerKey($0) }
     let index = fileHeader.map { names.firstIndex(of: $0.lowercased()) }

@@ -23,6 +23,13 @@ struct DeliveryValidator {
     "State_StudentNumber": 32, "File_Name": 255, "Doc_Type": 50,
   ]
 
+  /// Free-text fields (names, address, relationship, document) that a delivery file carries as
+  /// they are: a value a spreadsheet would run (`=HYPERLINK(...)`, `+cmd|...`, `@SUM(...)`) is
+  /// refused here rather than altered, since the SIS must get the data it was sent.
+  static let formulaChecked: Set<String> = [
+    "First_Name", "Middle_Name", "Last_Name", "Street", "City", "Relationship", "Doc_Type", "File_Name",
+  ]
+
   init(schools: Set<String>, gradeLevels: Set<String>) {
     self.schools = schools
     self.gradeLevels = gradeLevels
@@ -58,6 +65,9 @@ struct DeliveryValidator {
     for field in checked.sorted() {
       let value = record[field]
       if value.isEmpty { continue }
+      if DeliveryValidator.formulaChecked.contains(field) && CSVWriter.looksLikeFormula(value) {
+        add(field, "looks like a spreadsheet formula (it starts with =, +, -, @, a tab or a carriage return)")
+      }
       if let limit = DeliveryValidator.maxLength[field], value.count > limit {
         add(field, "\(value.count) characters; the SIS takes at most \(limit)")
       }

@@ -70,10 +70,12 @@ public final class CSVReader {
   @exclusivity(unchecked) private var lastRecordEndedByLineBreak = false
   @exclusivity(unchecked) private var column = 1  // in characters, of the next byte
 
-  public init(path: String, dialect: CSVDialect = CSVDialect()) throws {
+  /// - Parameter inboxFile: the file is in the inbox: read only if it is a regular file with one
+  ///   name (`InboxFile.open`); a link, FIFO or device is refused (65) without being opened.
+  public init(path: String, dialect: CSVDialect = CSVDialect(), inboxFile: Bool = false) throws {
     self.path = path
     self.delimiter = dialect.delimiter
-    self.source = try TextSource(path: path, encoding: dialect.encoding)
+    self.source = try TextSource(path: path, encoding: dialect.encoding, inboxFile: inboxFile)
     recordBase = UnsafePointer(bytes.base)
   }
 

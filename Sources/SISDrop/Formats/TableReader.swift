@@ -60,9 +60,9 @@ public final class CSVTableReader: RecordSource {
   /// Opens the file and reads its header.
   ///
   /// - Throws: `SISDropError` (65) for an empty file, a duplicate or a missing required column.
-  public init(path: String, layout: Layout, dialect: CSVDialect, aliases: [String: String] = [:]) throws {
+  public init(path: String, layout: Layout, dialect: CSVDialect, aliases: [String: String] = [:], inboxFile: Bool = false) throws {
     self.layout = layout
-    reader = try CSVReader(path: path, dialect: dialect)
+    reader = try CSVReader(path: path, dialect: dialect, inboxFile: inboxFile)
     guard let header = try reader.next() else {
       throw SISDropError.dataError(
         "the file is empty: expected a header row with \(layout.required.sorted().joined(separator: ", "))",
@@ -77,7 +77,7 @@ public final class CSVTableReader: RecordSource {
       if let index = mapper.fieldIndex(name) {
         if let earlier = seen[index] {
           throw SISDropError.dataError(
-            "duplicate column '\(name)': '\(earlier)' already maps to \(layout.fields[index])",
+            "duplicate column \(LogText.quoted(name)): \(LogText.quoted(earlier)) already maps to \(layout.fields[index])",
             at: SourceLocation(path: path, line: header.line, column: column + 1),
             hint: "remove one of the two columns or fix header_aliases in the pipeline config")
         }
@@ -90,10 +90,8 @@ public final class CSVTableReader: RecordSource {
     }
     let missing = layout.required.filter { field in !seen.keys.contains(layout.index(of: field)!) }.sorted()
     if !missing.isEmpty {
-      throw SISDropError.dataError(
-        "missing required column\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")) (header has: \(header.fields.joined(separator: ", ")))",
-        at: SourceLocation(path: path, line: header.line),
-        hint: "export the \(layout.name) file with these columns, or map its names with header_aliases in the pipeline config")
+      throw TableHeader.missingColumns(missing, layout: layout, recognized: seen.keys.sorted().map { layout.fields[$0] },
+                                       cells: header.fields.count, at: SourceLocation(path: path, line: header.line))
     }
     headerCount = header.fields.count
     var fieldToColumn = GrowableBuffer<Int>(capacity: layout.fields.count)
@@ -267,5 +265,22 @@ public struct XMLTableRecord {
 
   public func withValue<R>(_ field: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
     try record.withValues { try body($0[field]) }
+  }
+}
+
+/// Messages about a header row that never repeat its cells: a file without its header row has a
+/// child's name, birth date and address there, and the message goes to the log and the e-mail.
+enum TableHeader {
+  static func missingColumns(_ missing: [String], layout: Layout, recognized: [String], cells: Int, at location: SourceLocation) -> SISDropError {
+    let what = "missing required column\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", "))"
+    if recognized.isEmpty {
+      return SISDropError.dataError(
+        "\(what): none of the first row's \(cells) cells is a column name sisdrop knows; is the header row missing?",
+        at: location,
+        hint: "export the \(layout.name) file with its header row (\(layout.required.sorted().joined(separator: ", ")), ...), or map its names with header_aliases in the pipeline config")
+    }
+    return SISDropError.dataError(
+      "\(what) (the header has \(cells) columns; recognized: \(recognized.joined(separator: ", ")))",
+      at: location, hint: "export the \(layout.name) file with these columns, or map its names with header_aliases in the pipeline config")
   }
 }

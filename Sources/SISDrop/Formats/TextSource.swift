@@ -29,9 +29,10 @@ final class TextSource {
 
   private enum Mode { case utf8, utf16LE, utf16BE, windows1252 }
 
-  init(path: String, encoding: TextEncoding, chunkSize: Int = 1 << 20) throws {
+  /// `inboxFile`: a file from the inbox, opened only if it is a regular file with one name (`InboxFile`).
+  init(path: String, encoding: TextEncoding, chunkSize: Int = 1 << 20, inboxFile: Bool = false) throws {
     self.path = path
-    fd = open(path, O_RDONLY | O_CLOEXEC)
+    fd = inboxFile ? try InboxFile.open(path) : open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
       let code = errno
       if code == ENOENT { throw SISDropError.missingInput(path) }

@@ -114,11 +114,11 @@ public enum Resolver {
   public static func fieldAnswer(workdir: WorkDir, submission: String, schema: String, seq: Int?, field: String, choice: FieldAnswer.Choice,
                                  by actor: String, source: String = "command", at time: String? = nil) throws -> (FieldAnswer, Target) {
     guard schema == "student" || schema == "contact" else {
-      throw SISDropError(.usage, "schema '\(schema)' has no fields to answer for", hint: "use student or contact")
+      throw SISDropError(.usage, "schema \(LogText.quoted(schema)) has no fields to answer for", hint: "use student or contact")
     }
     let fields = answerableFields(schema)
     guard fields.contains(field) else {
-      throw SISDropError(.dataError, "'\(field)' is not a \(schema) field that an update can carry",
+      throw SISDropError(.dataError, "\(LogText.quoted(field)) is not a \(schema) field that an update can carry",
                          hint: "one of: \(fields.joined(separator: ", "))")
     }
     let target = try target(workdir: workdir, submission: submission)

@@ -164,7 +164,7 @@ public struct Notification: Sendable, Equatable {
       }
     }
     if quote != nil { result.append("…") }
-    return result
+    return LogText.escaped(result)
   }
 
   /// Splits a long line at spaces (RFC 5322 caps lines at 998 characters; mail readers prefer 78).

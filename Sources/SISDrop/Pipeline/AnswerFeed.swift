@@ -24,6 +24,8 @@ public enum AnswerFeed {
     Layout(name: "overrides.csv", required: ["Submission_ID", "Field"], optional: ["Schema", "Seq", "Resolved_By"]),
     Layout(name: "accepts.csv", required: ["Submission_ID", "Field"], optional: ["Schema", "Seq", "Resolved_By"]),
     Layout(name: Corrections.inboxFileName, required: Corrections.fileHeader, optional: ["Resolved_By"]),
+    // `sisdrop review --csv`'s file, filled in: a row whose Answer is blank is a choice not taken.
+    Layout(name: "answers.csv", required: ReviewQueue.answerFileHeader.filter { $0 != "Answered_By" }, optional: ["Answered_By"]),
   ]
 
   /// The answer files' names: the inbox's feeds leave them to this one.
@@ -52,6 +54,12 @@ public enum AnswerFeed {
     for layout in layouts {
       let path = inbox.path + "/" + layout.name
       guard Inbox.FileState.of(path) != nil else { continue }
+      // Only a regular file with one name: a link or a FIFO is named and left unread.
+      do { try InboxFile.check(path) } catch let error as SISDropError {
+        result.refused[layout.name] = [error.description]
+        log("\(layout.name) not read: \(error)")
+        continue
+      }
       if let why = inbox.whyNotReady(layout.name) {
         result.waiting.append(layout.name)
         log("\(layout.name) not taken yet: \(why)")
@@ -118,7 +126,7 @@ public enum AnswerFeed {
     let name = layout.name
     var problems: [String] = []
     let reader: CSVReader
-    do { reader = try CSVReader(path: path) } catch { throw Refusal(problems: ["\(name): cannot be read: \(error)"]) }
+    do { reader = try CSVReader(path: path, inboxFile: true) } catch { throw Refusal(problems: ["\(name): cannot be read: \(error)"]) }
     guard let header = try? reader.next() else {
       throw Refusal(problems: ["\(name):1: the file is empty: write the header \((layout.required + layout.optional).joined(separator: ",")) and one row per answer"])
     }
@@ -157,6 +165,23 @@ public enum AnswerFeed {
         continue
       }
       func value(_ column: String) -> String { index[column]!.map { FieldRules.text(row.fields[$0]) } ?? "" }
+      if name == "answers.csv" {
+        // A blank Answer: that choice was not taken.
+        guard !value("Answer").isEmpty else { continue }
+        do {
+          if let answer = try filledAnswer(value, workdir: workdir, source: "inbox:\(name)") {
+            let key = [value("Submission_ID"), value("Kind"), value("Schema"), value("Seq"), value("Field")]
+            guard seen.insert(key).inserted else {
+              problems.append("\(at): a second choice for the same \(value("Kind") == "match" ? "student" : "field"): mark one row only")
+              continue
+            }
+            answers.append(answer)
+          }
+        } catch let error as SISDropError {
+          problems.append("\(at): \(error.message)" + (error.hint.map { " — \($0)" } ?? ""))
+        }
+        continue
+      }
       for column in layout.required where value(column).isEmpty {
         problems.append("\(at): \(column) is blank" + (column == "SIS_ID" ? ": write the SIS Student_Number for Match, or \(Resolver.noMatchToken) for No Match" : ""))
       }
@@ -204,6 +229,40 @@ public enum AnswerFeed {
     }
     if !problems.isEmpty { throw Refusal(problems: problems) }
     return answers
+  }
+
+  /// One marked row of `answers.csv`.
+  static func filledAnswer(_ value: (String) -> String, workdir: WorkDir, source: String) throws -> Answer? {
+    let actor = value("Answered_By").isEmpty ? "inbox" : value("Answered_By")
+    guard let seq = Int(value("Seq")), seq > 0 else { throw SISDropError(.dataError, "Seq must be a positive whole number") }
+    let schema = value("Schema").lowercased()
+    let marked = ["x", "yes", "y"].contains(value("Answer").lowercased())
+    switch value("Kind") {
+    case "match":
+      guard marked else { throw SISDropError(.dataError, "mark the chosen row's Answer with x") }
+      let choice = value("Choice")
+      let noMatch = choice.caseInsensitiveCompare(Resolver.noMatchToken) == .orderedSame
+      let (resolution, target) = try Resolver.resolution(workdir: workdir, submission: value("Submission_ID"), student: seq,
+                                                         sisID: noMatch ? nil : choice, by: actor, source: source)
+      return .resolution(resolution, inOpenBatch: target.inOpenBatch)
+    case "update":
+      guard marked else { throw SISDropError(.dataError, "mark the chosen row's Answer with x") }
+      guard let choice = FieldAnswer.Choice(rawValue: value("Choice")) else {
+        throw SISDropError(.dataError, "Choice must be accept or keep-sis")
+      }
+      let (answer, target) = try Resolver.fieldAnswer(workdir: workdir, submission: value("Submission_ID"), schema: schema, seq: seq,
+                                                      field: value("Field"), choice: choice, by: actor, source: source)
+      return .field(answer, inOpenBatch: target.inOpenBatch)
+    case "correct":
+      let made = try Corrections.make(submissionID: value("Submission_ID"), schema: schema, seq: seq, field: value("Field"),
+                                      value: value("Answer"), source: "answers.csv")
+      guard let bound = try Corrections.bind([made], workdir: workdir).first else { return nil }
+      let open = try workdir.state.openBatch()
+      let entry = try workdir.state.ledgerEntry(bound.submissionID)
+      return .correction(bound, inOpenBatch: open != nil && entry?.batchID == open?.id)
+    default:
+      throw SISDropError(.dataError, "Kind must be match, update or correct")
+    }
   }
 
   /// Records checked answers, all in state.sqlite.

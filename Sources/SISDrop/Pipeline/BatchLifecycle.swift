@@ -146,7 +146,7 @@ public enum BatchLifecycle {
         expected[name] = seen
       } catch let error as FileError where error.code == EXDEV {
         // Another file system: a copy, kept only if the original did not change while it was copied.
-        try FileSystem.copyFile(source, to: target)
+        try FileSystem.copyFile(source, to: target, inboxFile: true)
         guard Inbox.FileState.of(source) == seen, let copy = Inbox.FileState.of(target) else {
           try? FileSystem.removeTree(target)
           try giveBack("it changed while it was being copied", name)
@@ -165,7 +165,17 @@ public enum BatchLifecycle {
     }
     for name in names {
       let target = claiming + "/input/" + name
-      let record = try FileRecord.of(target, relativeTo: claiming)
+      // Opened as an inbox file: an entry swapped in before the rename (a FIFO, a link) is refused unread.
+      let record: FileRecord
+      do {
+        record = try FileRecord.of(target, relativeTo: claiming, inboxFile: true)
+      } catch let error as SISDropError where error.status == .dataError {
+        try ClaimReturn.putBack(input: claiming + "/input", inbox: inbox.path, archive: archive)
+        try FileSystem.removeTree(claiming)
+        try FileSystem.syncDirectory(workdir.batchesFolder)
+        throw InboxFile.refused(inbox.path + "/" + name, Inbox.FileState.of(inbox.path + "/" + name)?.refusal ?? "not a regular file",
+                                hint: "nothing was claimed")
+      }
       // Hashed after the rename: still the same content as listed (nothing wrote to it meanwhile).
       guard let seen = expected[name], let after = Inbox.FileState.of(target), after.sameContent(as: seen), record.size == seen.size
       else { try giveBack("it changed while it was being claimed", name) }

@@ -79,17 +79,26 @@ public struct Inbox {
     public var size: Int64
     public var modified: Int64  // ns
     public var changed: Int64  // ns
+    /// A regular file with one name: the only kind of entry sisdrop reads from the inbox.
     public var isRegular: Bool
+    /// What the entry is when it is not a file sisdrop reads ("a symbolic link", "a hard link ...").
+    public var refusal: String?
 
     /// `lstat` of the path: a symbolic link is described, never followed. nil when it is not there.
     public static func of(_ path: String) -> FileState? {
       var info = stat()
       guard lstat(path, &info) == 0 else { return nil }
-      return FileState(
-        device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-        modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
-        changed: Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec),
-        isRegular: (info.st_mode & S_IFMT) == S_IFREG)
+      return FileState(info)
+    }
+
+    init(_ info: stat) {
+      device = UInt64(info.st_dev)
+      inode = UInt64(info.st_ino)
+      size = Int64(info.st_size)
+      modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+      changed = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+      refusal = InboxFile.refusal(info)
+      isRegular = refusal == nil
     }
 
     /// The same file with the same content as far as the inode tells, ctime aside (a rename moves it).
@@ -104,8 +113,8 @@ public struct Inbox {
   public func whyNotReady(_ name: String, now: Date = Date()) -> String? {
     let file = path + "/" + name
     guard let state = FileState.of(file) else { return nil }
-    guard state.isRegular else {
-      return "it is not a regular file (a symbolic link or a special file): sisdrop never follows links in the inbox; remove it and upload the file itself"
+    if let refusal = state.refusal {
+      return "it is \(refusal), not a regular file: sisdrop never follows links in the inbox and reads only regular files; remove it and upload the file itself"
     }
     let writers = config.operations.pickup.checkWriters ? OpenWriters.scan(folder: path, names: [name]) : [:]
     if case .arriving(let why) = readiness(of: name, now: now, writers: writers) { return "still arriving: \(why)" }
@@ -176,10 +185,8 @@ public struct Inbox {
     for (_, files, _) in feeds { known.formUnion(files) }
     known.formUnion(config.operations.pickup.triggers.values)
     if let link = listing.refused.first(where: known.contains) {
-      throw SISDropError(
-        .dataError, "\(link) is a symbolic link or a special file, not an uploaded file: sisdrop never follows links in the inbox",
-        at: SourceLocation(path: path + "/" + link),
-        hint: "nothing was claimed; remove it and have the sender upload the file itself (sshd: ForceCommand internal-sftp -P symlink,hardlink)")
+      throw InboxFile.refused(path + "/" + link, FileState.of(path + "/" + link)?.refusal ?? "not a regular file",
+                              hint: "nothing was claimed")
     }
     for (feedName, files, feed) in feeds {
       let trigger = config.operations.pickup.triggers[feedName]
@@ -238,7 +245,7 @@ public struct Inbox {
         var sameAs: String?
         var identical = true
         for name in claim where name != trigger {
-          guard let last = try state.lastClaimed(name: name), last.sha256 == (try SHA256.file(at: path + "/" + name).sha256) else {
+          guard let last = try state.lastClaimed(name: name), last.sha256 == (try SHA256.file(at: path + "/" + name, inboxFile: true).sha256) else {
             identical = false
             break
           }
@@ -284,6 +291,84 @@ public struct Inbox {
   }
 }
 
+/// The one way sisdrop opens a file that came from the inbox (feed files, trigger manifests,
+/// answer files, tardies.csv): only a regular file with a single name is read.
+///
+/// A sender with SFTP access can leave a symbolic link (to /etc/shadow), a hard link (the same
+/// inode as a file outside the inbox), a FIFO (an `open` that never returns, holding the work-dir
+/// lock) or a device. Each is refused by name without being opened: `lstat` first; then
+/// `O_NOFOLLOW | O_NONBLOCK`, so that an entry swapped in after the `lstat` can neither be followed
+/// nor block; then `fstat` of what was opened, which must still be the regular file seen.
+public enum InboxFile {
+  /// What an entry is when sisdrop must not read it; nil for a regular file with one link.
+  static func refusal(_ info: stat) -> String? {
+    switch info.st_mode & S_IFMT {
+    case S_IFREG:
+      return info.st_nlink > 1 ? "a hard link (the file has \(info.st_nlink) names, so it is also outside the inbox)" : nil
+    case S_IFLNK: return "a symbolic link"
+    case S_IFIFO: return "a named pipe (FIFO)"
+    case S_IFCHR, S_IFBLK: return "a device"
+    case S_IFSOCK: return "a socket"
+    case S_IFDIR: return "a folder"
+    default: return "not a regular file"
+    }
+  }
+
+  /// The error for a refused entry: 65, naming it and what it is.
+  static func refused(_ path: String, _ what: String, hint: String = "nothing was read") -> SISDropError {
+    SISDropError(
+      .dataError, "\((path as NSString).lastPathComponent) is \(what), not an uploaded file: sisdrop reads only regular files from the inbox and never follows links",
+      at: SourceLocation(path: path),
+      hint: "\(hint); remove it and have the sender upload the file itself (sshd: ForceCommand internal-sftp -P symlink,hardlink)")
+  }
+
+  /// Refuses (65) an entry that is not a regular file with one name, without opening it. A missing
+  /// entry passes: the caller reports it in its own words.
+  public static func check(_ path: String) throws {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { return }
+    if let what = refusal(info) { throw refused(path, what) }
+  }
+
+  /// Opens an inbox file for reading (blocking reads, close-on-exec); the caller closes it.
+  ///
+  /// - Throws: `SISDropError` 65 for anything but a regular file with one name (also one swapped
+  ///   in between the checks), 66 when it is not there.
+  public static func open(_ path: String) throws -> Int32 {
+    var before = stat()
+    guard lstat(path, &before) == 0 else {
+      if errno == ENOENT { throw SISDropError.missingInput(path) }
+      throw FileError.posix(errno, "lstat", path)
+    }
+    if let what = refusal(before) { throw refused(path, what) }
+    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
+    guard fd >= 0 else {
+      let code = errno
+      if code == ELOOP { throw refused(path, "a symbolic link") }
+      if code == ENOENT { throw SISDropError.missingInput(path) }
+      throw FileError.posix(code, "open", path)
+    }
+    var after = stat()
+    guard fstat(fd, &after) == 0 else {
+      let code = errno
+      close(fd)
+      throw FileError.posix(code, "fstat", path)
+    }
+    if let what = refusal(after) {
+      close(fd)
+      throw refused(path, what)
+    }
+    guard after.st_dev == before.st_dev, after.st_ino == before.st_ino else {
+      close(fd)
+      throw SISDropError(.temporaryFailure, "\((path as NSString).lastPathComponent) was replaced while it was being opened",
+                         at: SourceLocation(path: path), hint: "nothing was read; run again later")
+    }
+    // Reads of a regular file never block anyway; clear the flag so that they are plain reads.
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+    return fd
+  }
+}
+
 /// A feed's trigger file: empty (its arrival alone says the feed is complete), or a manifest, a CSV
 /// with the header `file,sha256,rows` (sha256 and rows optional), one line per file of the feed.
 public enum TriggerManifest {
@@ -296,8 +381,7 @@ public enum TriggerManifest {
 
   /// - Throws: `SISDropError` 65 naming the line for a malformed manifest.
   public static func read(_ path: String) throws -> [Entry] {
-    guard (FileSystem.fileSize(path) ?? 0) > 0 else { return [] }
-    let reader = try CSVReader(path: path)
+    let reader = try CSVReader(path: path, inboxFile: true)
     guard let header = try reader.next() else { return [] }
     let columns = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
     guard let fileColumn = columns.firstIndex(of: "file") else {
@@ -341,7 +425,7 @@ public enum TriggerManifest {
     for entry in entries {
       let path = folder + "/" + entry.file
       if let expected = entry.sha256 {
-        let actual = try SHA256.file(at: path).sha256
+        let actual = try SHA256.file(at: path, inboxFile: true).sha256
         guard actual == expected else {
           throw SISDropError(
             .dataError, "SHA-256 \(actual) does not match \(manifest) line \(entry.line) (\(expected)): an aborted or altered upload",
@@ -349,7 +433,7 @@ public enum TriggerManifest {
         }
       }
       if let expected = entry.rows, feed.format == .csv {
-        let reader = try CSVReader(path: path, dialect: feed.dialect)
+        let reader = try CSVReader(path: path, dialect: feed.dialect, inboxFile: true)
         var count = -1  // the header
         while try reader.next() != nil { count += 1 }
         guard max(count, 0) == expected else {

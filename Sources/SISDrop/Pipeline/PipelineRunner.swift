@@ -74,7 +74,8 @@ public enum PipelineRunner {
       let inbox = Inbox(path: workdir.inbox(config), config: config)
       let listing = try inbox.list(state: workdir.state)
       for name in listing.refused {
-        log("warning: \(name) in the inbox is a symbolic link or a special file: never followed, never claimed; remove it")
+        let what = Inbox.FileState.of(inbox.path + "/" + name)?.refusal ?? "not a regular file"
+        log("warning: \(name) in the inbox is \(what): never followed, never read, never claimed; remove it")
       }
       try listing.requireComplete(inbox: inbox.path)
       if let folder = try inbox.setAside(listing.duplicates.map(\.name), archive: workdir.archive(config)) {

@@ -46,6 +46,33 @@ public struct ReviewQueue: Sendable, Codable {
   public func count(_ kind: Kind) -> Int { Set(items.filter { $0.kind == kind }.map(\.submissionID)).count }
   public var submissions: Int { Set(items.map(\.submissionID)).count }
 
+  /// The ready-to-fill answer file (`sisdrop review --csv`): one row per choice, the Answer column
+  /// blank. A person marks the chosen row with `x` (or writes the corrected value) and drops the file
+  /// into the inbox as `answers.csv`, as it is.
+  public static let answerFileHeader = ["Submission_ID", "Kind", "Schema", "Seq", "Field", "Choice", "Answer", "Answered_By"]
+
+  public var answerFileRows: [[String]] {
+    var rows: [[String]] = []
+    for item in items {
+      let seq = String(item.seq)
+      switch item.kind {
+      case .potentialMatch:
+        for candidate in item.candidates { rows.append([item.submissionID, "match", item.schema, seq, "", candidate.sisID, "", ""]) }
+        rows.append([item.submissionID, "match", item.schema, seq, "", Resolver.noMatchToken, "", ""])
+      case .heldUpdate:
+        for field in item.fields {
+          rows.append([item.submissionID, "update", item.schema, seq, field, "accept", "", ""])
+          rows.append([item.submissionID, "update", item.schema, seq, field, "keep-sis", "", ""])
+        }
+      case .error:
+        for field in item.fields where (Corrections.correctable[item.schema] ?? []).contains(field) {
+          rows.append([item.submissionID, "correct", item.schema, seq, field, "", "", ""])
+        }
+      }
+    }
+    return rows
+  }
+
   /// Reads the queue from the ledger and each batch's match and deliver outputs.
   public static func load(workdir: WorkDir, now: Date = Date()) throws -> ReviewQueue {
     let state = workdir.state

@@ -6,8 +6,8 @@ public struct FileRecord: Sendable, Codable, Hashable {
   public var sha256: String
   public var size: Int64
 
-  static func of(_ path: String, relativeTo base: String) throws -> FileRecord {
-    let (hash, size) = try SHA256.file(at: path)
+  static func of(_ path: String, relativeTo base: String, inboxFile: Bool = false) throws -> FileRecord {
+    let (hash, size) = try SHA256.file(at: path, inboxFile: inboxFile)
     return FileRecord(path: relativePath(path, to: base), sha256: hash, size: size)
   }
 }
@@ -82,9 +82,10 @@ public final class StageContext {
     inputs.append(try FileRecord.of(path, relativeTo: batchFolder))
   }
 
-  /// Writes a rejects file (always, even when empty, so every stage folder has the same shape).
+  /// Writes a rejects file (always, even when empty, so every stage folder has the same shape);
+  /// spreadsheet-safe, as every file people open.
   func writeRejects(_ rejects: [Reject], name: String = "rejects.csv") throws {
-    let writer = try CSVWriter(path: outputPath(name))
+    let writer = try CSVWriter(path: outputPath(name), options: .forPeople)
     try writer.write(Reject.header)
     for reject in rejects.sorted(by: { ($0.submissionID, $0.seq ?? 0, $0.source.line ?? 0, $0.field) < ($1.submissionID, $1.seq ?? 0, $1.source.line ?? 0, $1.field) }) {
       try writer.write(reject.row)
@@ -92,8 +93,10 @@ public final class StageContext {
     try writer.close()
   }
 
-  func writeCSV(_ name: String, header: [String], rows: [[String]]) throws {
-    let writer = try CSVWriter(path: outputPath(name))
+  /// A stage's table for people (review.csv, diffs.csv, resolutions.csv, ...): spreadsheet-safe;
+  /// `forPeople: false` for one that sisdrop reads back as it wrote it.
+  func writeCSV(_ name: String, header: [String], rows: [[String]], forPeople: Bool = true) throws {
+    let writer = try CSVWriter(path: outputPath(name), options: forPeople ? .forPeople : CSVWriterOptions())
     try writer.write(header)
     for row in rows { try writer.write(row) }
     try writer.close()

@@ -350,13 +350,15 @@ public enum DeliverStage {
     }
     try writeTable(folder + "/errors.csv", header: errorsHeader, rows: sortedErrors(plan.errors))
     try writeTable(folder + "/held.csv", header: heldHeader, rows: plan.held)
-    try writeTable(folder + "/delivered.csv", header: deliveredHeader, rows: plan.delivered)
-    try writeTable(folder + "/" + Publisher.readyName(context.prefix), header: ["File", "SHA256", "Size", "Rows"], rows: ready)
+    try writeTable(folder + "/delivered.csv", header: deliveredHeader, rows: plan.delivered, forPeople: false)
+    try writeTable(folder + "/" + Publisher.readyName(context.prefix), header: ["File", "SHA256", "Size", "Rows"], rows: ready, forPeople: false)
     return counts
   }
 
-  static func writeTable(_ path: String, header: [String], rows: [[String]]) throws {
-    let writer = try CSVWriter(path: path)
+  /// Writes a table: for people (errors.csv, held.csv, tardy errors: spreadsheet-safe), or
+  /// `forPeople: false` for one sisdrop reads back as it wrote it (delivered.csv, the .ready list).
+  static func writeTable(_ path: String, header: [String], rows: [[String]], forPeople: Bool = true) throws {
+    let writer = try CSVWriter(path: path, options: forPeople ? .forPeople : CSVWriterOptions())
     try writer.write(header)
     for row in rows { try writer.write(row) }
     try writer.close()

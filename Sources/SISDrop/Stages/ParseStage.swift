@@ -76,7 +76,8 @@ public enum ParseStage {
     try JSONLines.write(selected, to: context.outputPath("submissions.jsonl"))
     try context.writeRejects(rejects)
     try context.writeCSV("unselected.csv", header: ["Submission_ID", "Form"], rows: unselected)
-    try context.writeCSV("vanished.csv", header: ["Submission_ID", "Form", "Last_Seen_Batch"], rows: vanished)
+    // Read back by close (the ids it reports as vanished): written as the ids are.
+    try context.writeCSV("vanished.csv", header: ["Submission_ID", "Form", "Last_Seen_Batch"], rows: vanished, forPeople: false)
     try context.workdir.state.recordSeen(seen, batch: context.batch.id, at: Clock.now())
 
     context.counts = [
@@ -104,7 +105,7 @@ public enum ParseStage {
     let layout = Layouts.submissions
     guard let path = try inputPath(context, layout, required: true) else { return }
     let reader = try CSVTableReader(path: path, layout: layout, dialect: feed.dialect, aliases: feed.headerAliases[layout.name] ?? [:])
-    for column in reader.unknownColumns { context.notes.append("\(layout.fileName): unknown column '\(column)' ignored") }
+    for column in reader.unknownColumns { context.notes.append("\(layout.fileName): unknown column \(LogText.quoted(column)) ignored") }
     let id = layout.index(of: "Submission_ID")!
     let form = layout.index(of: "Form")!
     let approved = layout.index(of: "Approved_At")!
@@ -146,7 +147,7 @@ public enum ParseStage {
     guard let path = try inputPath(context, layout, required: false) else { return }
     let schema = layout.name == "submission_contacts" ? "contact" : "document"
     let reader = try CSVTableReader(path: path, layout: layout, dialect: feed.dialect, aliases: feed.headerAliases[layout.name] ?? [:])
-    for column in reader.unknownColumns { context.notes.append("\(layout.fileName): unknown column '\(column)' ignored") }
+    for column in reader.unknownColumns { context.notes.append("\(layout.fileName): unknown column \(LogText.quoted(column)) ignored") }
     let id = layout.index(of: "Submission_ID")!
     while let record = try reader.next() {
       let submissionID = FieldRules.text(record[id])

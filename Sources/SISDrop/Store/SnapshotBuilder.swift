@@ -79,10 +79,10 @@ public struct SnapshotBuilder {
     if feed.format == .xml {
       let reader = XMLTableReader(path: path, layout: layout, aliases: aliases)
       try reader.forEachRawRecord { record in try visitor.visit(record) }
-      unknown += reader.unknownColumns.map { "\((path as NSString).lastPathComponent): \($0)" }
+      unknown += reader.unknownColumns.map { "\((path as NSString).lastPathComponent): \(LogText.quoted($0))" }
     } else {
       let reader = try CSVTableReader(path: path, layout: layout, dialect: feed.dialect, aliases: aliases)
-      unknown += reader.unknownColumns.map { "\((path as NSString).lastPathComponent): \($0)" }
+      unknown += reader.unknownColumns.map { "\((path as NSString).lastPathComponent): \(LogText.quoted($0))" }
       while try reader.readRecord() { try visitor.visit(reader) }
     }
   }

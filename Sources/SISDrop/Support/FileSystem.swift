@@ -144,9 +144,10 @@ public enum FileSystem {
   }
 
   /// Copies a file byte for byte into a new file with the private mode, and fsyncs it.
-  public static func copyFile(_ from: String, to: String) throws {
+  /// `inboxFile`: the source is in the inbox, read only if it is a regular file with one name (`InboxFile`).
+  public static func copyFile(_ from: String, to: String, inboxFile: Bool = false) throws {
     CrashPoints.hit("copy")
-    let input = open(from, O_RDONLY | O_CLOEXEC)
+    let input = inboxFile ? try InboxFile.open(from) : open(from, O_RDONLY | O_CLOEXEC)
     guard input >= 0 else { throw FileError.posix(errno, "open", from) }
     defer { close(input) }
     let output = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, fileMode)

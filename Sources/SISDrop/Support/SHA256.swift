@@ -66,8 +66,9 @@ public enum SHA256 {
   }
 
   /// Hash and size of a file, read in 1 MiB chunks (memory does not grow with the file).
-  public static func file(at path: String) throws -> (sha256: String, size: Int64) {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
+  /// `inboxFile`: a file from the inbox, opened only if it is a regular file with one name (`InboxFile`).
+  public static func file(at path: String, inboxFile: Bool = false) throws -> (sha256: String, size: Int64) {
+    let fd = inboxFile ? try InboxFile.open(path) : open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw FileError.posix(errno, "open", path) }
     defer { close(fd) }
     let hasher = SHA256Hasher()

@@ -101,6 +101,8 @@ public enum TardyFeed {
     guard FileSystem.exists(source) else {
       throw SISDropError.missingInput(source, hint: "Raptor's tardies.csv goes into the inbox, or name it with --file")
     }
+    // The inbox's tardies.csv: a regular file with one name, or refused by name without being opened.
+    if input == nil { try InboxFile.check(source) }
     guard let buildingMapPath = config.buildingMapPath, let tardyCodesPath = config.tardyCodesPath else {
       throw SISDropError.configuration("the tardy feed needs mappings.building_map and mappings.tardy_codes", at: SourceLocation(path: config.path))
     }
@@ -140,7 +142,7 @@ public enum TardyFeed {
       do {
         try FileSystem.rename(source, to: claimed)
       } catch let error as FileError where error.code == EXDEV {
-        try FileSystem.copyFile(source, to: claimed)
+        try FileSystem.copyFile(source, to: claimed, inboxFile: true)
         if unlink(source) != 0 { throw FileError.posix(errno, "remove", source) }
       }
       try FileSystem.syncDirectory((source as NSString).deletingLastPathComponent)
@@ -161,7 +163,8 @@ public enum TardyFeed {
     let fileName = "input/" + inboxFileName
     do {
     let delivered = try workdir.state.deliveredTardies()
-    let reader = try CSVTableReader(path: claimed, layout: Layouts.tardies, dialect: CSVDialect())
+    // Opened as an inbox file: an entry swapped in between the check and the claim is refused unread.
+    let reader = try CSVTableReader(path: claimed, layout: Layouts.tardies, dialect: CSVDialect(), inboxFile: input == nil)
     while let record = try reader.next() {
       let line = record.location.line ?? 0
       let row = [fileName, String(line), record[0], record[1], record[2], record[3]]
@@ -239,8 +242,9 @@ public enum TardyFeed {
       try DeliverStage.writeTable(temporary + "/errors.csv", header: errorsHeader, rows: errors)
       try DeliverStage.writeTable(temporary + "/duplicates.csv", header: duplicatesHeader, rows: duplicates)
       try DeliverStage.writeTable(temporary + "/delivered.csv", header: deliveredHeader,
-                                  rows: tardies.map { [$0.studentNumber, $0.occurredAt, $0.reason] })
-      try DeliverStage.writeTable(temporary + "/" + Publisher.readyName(run), header: ["File", "SHA256", "Size", "Rows"], rows: ready)
+                                  rows: tardies.map { [$0.studentNumber, $0.occurredAt, $0.reason] }, forPeople: false)
+      try DeliverStage.writeTable(temporary + "/" + Publisher.readyName(run), header: ["File", "SHA256", "Size", "Rows"], rows: ready,
+                                  forPeople: false)
       try FileSystem.syncTree(temporary)
       try FileSystem.rename(temporary, to: final)
       try FileSystem.syncDirectory(base)
