@@ -16,7 +16,9 @@ public struct RunCommand: ParsableCommand {
 
       Exits 0 doing nothing when no batch is open and nothing new is in the inbox, outside the
       window, or while waiting to retry; 75 when another sisdrop holds the working directory or a
-      feed file is still arriving (cron retries); 65/66/73/78 when the run failed (notified).
+      feed file is still arriving (cron retries); 65/66/73/78 when the run failed (notified): 65
+      also when a feed file in the inbox is a symbolic or hard link, a FIFO or a device (refused
+      by name, never opened), 78 when a delivery file cannot carry the records it creates.
       """)
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "The pipeline file (pipelines/*.yaml).") var pipeline: String
@@ -45,7 +47,7 @@ public struct RunCommand: ParsableCommand {
 
   public func run() throws {
     let config = try guarded { try PipelineConfig.load(path: pipeline) }
-    try withLockedWorkDir(workDir.path(for: config), wait: wait) { workdir in
+    try withLockedWorkDir(workDir.path(for: config), create: true, wait: wait) { workdir in
       let outcome = try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, force: ignoreWindow, log: logger(quiet: workDir.json))
       if workDir.json {
         let machine = IntegrationMachine(schedule: config.operations.schedule)
@@ -130,11 +132,7 @@ public struct StatusCommand: ParsableCommand {
   public func run() throws {
     try guarded {
       // Looking must not create: a mistyped --workdir is an error, not a new empty working directory.
-      guard FileSystem.exists(workDir.path + "/state.sqlite") else {
-        throw SISDropError(.noInput, "no sisdrop working directory here (no state.sqlite)", at: SourceLocation(path: workDir.path),
-                           hint: "pass --workdir, or set SISDROP_WORKDIR")
-      }
-      let workdir = try WorkDir(root: workDir.path)
+      let workdir = try readOnlyWorkDir(workDir.path)
       let batches = try workdir.state.allBatches()
       let statuses = batches.map { batch in
         var stages: [String: String] = [:]

@@ -172,7 +172,8 @@ public struct AnswersCommand: ParsableCommand {
   }
 
   public func run() throws {
-    try withLockedWorkDir(workDir.path) { workdir in
+    try guarded {
+      let workdir = try readOnlyWorkDir(workDir.path)
       func mine(_ id: String) -> Bool { submission == nil || submission == id }
       let listing = Listing(
         resolutions: try workdir.state.resolutions().filter { mine($0.submissionID) },

@@ -23,7 +23,9 @@ public struct ReviewCommand: ParsableCommand {
   public init() {}
 
   public func run() throws {
-    try withLockedWorkDir(workDir.path) { workdir in
+    // Only looks: no lock, so a clerk can read the queue while the nightly run works.
+    try guarded {
+      let workdir = try readOnlyWorkDir(workDir.path)
       let queue = try ReviewQueue.load(workdir: workdir)
       if let csv {
         let path = FileSystem.absolute(csv)

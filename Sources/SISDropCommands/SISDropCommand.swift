@@ -17,6 +17,7 @@ public struct SISDropCommand: ParsableCommand {
       GenerateCommand.self, ResolveCommand.self, KeepSISCommand.self, AcceptCommand.self, WithdrawCommand.self, AnswersCommand.self, ReviewCommand.self, ShowCommand.self,
       ParseCommand.self, NormalizeCommand.self, MatchCommand.self, DeliverCommand.self, CloseCommand.self,
       CorrectCommand.self, ReportCommand.self, TardiesCommand.self,
+      BackupCommand.self, VerifyCommand.self, RebuildStateCommand.self,
     ])
   public init() {}
 }
@@ -75,7 +76,7 @@ public struct DemoCommand: ParsableCommand {
       .deletingLastPathComponent().path
     let pipeline = root + (format == "xml" ? "/pipelines/demo-xml.yaml" : "/pipelines/demo.yaml")
     let config = try guarded { try PipelineConfig.load(path: pipeline) }
-    try withLockedWorkDir(workdir) { workdir in
+    try withLockedWorkDir(workdir, create: true) { workdir in
       try Demo.stage(fixtures: root + "/Fixtures/demo-district", workdir: workdir, config: config, xml: format == "xml")
       guard let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: logger(quiet: json)) else {
         print("nothing to do")
@@ -99,7 +100,11 @@ public struct DemoCommand: ParsableCommand {
 public struct OpenCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "open", abstract: "Create a delivery batch: claim the inbox's files and record the selection.",
-    discussion: "Refuses (75) while another batch is open. Selection: all pending (default), --only IDS, or --form NAME.")
+    discussion: """
+      Refuses (75) while another batch is open. Selection: all pending (default), --only IDS, or --form NAME.
+      Exits 65 when a feed file in the inbox is a symbolic or hard link, a FIFO or a device (refused by
+      name, never opened), 78 when a delivery file cannot carry the records it creates (delivery.create).
+      """)
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "The pipeline file.") var pipeline: String
   @Option(help: "Only these submission ids (comma-separated).") var only: String?
@@ -112,7 +117,7 @@ public struct OpenCommand: ParsableCommand {
 
   public func run() throws {
     let config = try guarded { try PipelineConfig.load(path: pipeline) }
-    try withLockedWorkDir(workDir.path(for: config)) { workdir in
+    try withLockedWorkDir(workDir.path(for: config), create: true) { workdir in
       let ids = only?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
       let result = try BatchLifecycle.open(workdir: workdir, pipelinePath: pipeline, selection: Selection(only: ids, form: form))
       if workDir.json { print("{\"batch\": \"\(result.batch)\"}") } else {
@@ -139,6 +144,20 @@ public struct CancelCommand: ParsableCommand {
   }
 }
 
+/// A ledger entry with why it is still pending (`why`, when the last batch said).
+struct PendingRow: Encodable {
+  var entry: LedgerEntry
+  var why: String?
+  var ageNights: Int?
+  enum Key: String, CodingKey { case why, ageNights }
+  func encode(to encoder: Encoder) throws {
+    try entry.encode(to: encoder)
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encodeIfPresent(why, forKey: .why)
+    try container.encodeIfPresent(ageNights, forKey: .ageNights)
+  }
+}
+
 public struct PendingCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "pending", abstract: "List approved submissions not yet delivered (the seed's Pending Delivery view).")
@@ -148,34 +167,24 @@ public struct PendingCommand: ParsableCommand {
 
   public func run() throws {
     try guarded {
-      let workdir = try WorkDir(root: workDir.path)
+      let workdir = try readOnlyWorkDir(workDir.path)
       let entries = try workdir.state.ledger(statuses: vanished ? [.pending, .batched, .vanished] : [.pending, .batched])
-      // Why each waits (the review queue's reason) and for how many nights.
-      let queue = try ReviewQueue.load(workdir: workdir)
-      var why: [String: (reason: String, age: Int)] = [:]
-      for item in queue.items {
-        let reason = ["potential-match": "potential match", "held-update": "update to review", "error": "in error"][item.kind.rawValue] ?? item.kind.rawValue
-        if let known = why[item.submissionID], known.reason.contains(reason) { continue }
-        why[item.submissionID] = (why[item.submissionID].map { $0.reason + ", " + reason } ?? reason, item.ageNights)
+      // Why a submission the last batch left pending is still pending (held, in error).
+      var reasons: [String: [String: String]] = [:]
+      func why(_ entry: LedgerEntry) -> String? {
+        guard let batch = entry.batchID ?? entry.lastSeenBatch else { return nil }
+        if reasons[batch] == nil { reasons[batch] = DeliverStage.pendingReasons(workdir: workdir, batch: batch) }
+        return reasons[batch]?[entry.submissionID]
       }
-      struct Item: Codable {
-        var submissionID, form, approvedAt, status: String
-        var batchID: String?
-        var reason: String
-        var ageNights: Int?
-      }
-      let items = entries.map { entry in
-        Item(submissionID: entry.submissionID, form: entry.form, approvedAt: entry.approvedAt, status: entry.status.rawValue,
-             batchID: entry.batchID,
-             reason: why[entry.submissionID]?.reason
-               ?? (entry.status == .vanished ? "vanished from the export" : entry.status == .batched ? "in the open batch" : "waiting for the next batch"),
-             ageNights: why[entry.submissionID]?.age)
-      }
-      if workDir.json { try printJSON(items) } else {
-        if items.isEmpty { print("no pending submissions") }
-        for item in items {
-          print("\(item.submissionID)\t\(item.status)\(item.batchID.map { " (\($0))" } ?? "")\t\(item.reason)"
-            + (item.ageNights.map { "\t\($0) night\($0 == 1 ? "" : "s")" } ?? "") + "\t\(item.form)\t\(item.approvedAt)")
+      // How many nights each has waited for a person (the review queue's ages).
+      var ages: [String: Int] = [:]
+      for item in try ReviewQueue.load(workdir: workdir).items { ages[item.submissionID] = max(ages[item.submissionID] ?? 0, item.ageNights) }
+      if workDir.json { try printJSON(entries.map { PendingRow(entry: $0, why: why($0), ageNights: ages[$0.submissionID]) }) } else {
+        if entries.isEmpty { print("no pending submissions") }
+        for entry in entries {
+          let why = why(entry)
+          print("\(entry.submissionID)\t\(entry.status.rawValue)\(entry.batchID.map { " (\($0))" } ?? "")\t\(entry.form)\t\(entry.approvedAt)"
+            + (why.map { "\t" + $0 } ?? "") + (ages[entry.submissionID].map { "\t\($0) night\($0 == 1 ? "" : "s")" } ?? ""))
         }
       }
     }

@@ -17,7 +17,9 @@ public struct ShowCommand: ParsableCommand {
   public init() {}
 
   public func run() throws {
-    try withLockedWorkDir(workDir.path) { workdir in
+    // Only looks: no lock, so a clerk can read the queue while the nightly run works.
+    try guarded {
+      let workdir = try readOnlyWorkDir(workDir.path)
       guard let entry = try workdir.state.ledgerEntry(submission) else {
         throw SISDropError(.noInput, "submission \(submission) is not in the ledger", hint: "`sisdrop pending` lists the submissions")
       }

@@ -56,18 +56,24 @@ func printJSON<T: Encodable>(_ value: T) throws {
   print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
-/// Opens a working directory, takes its lock for the duration of `body`, and maps errors to exit codes.
+/// Takes a working directory's lock, opens it for the duration of `body`, and maps errors to exit codes.
 ///
 /// - Parameters:
 ///   - root: the working directory.
+///   - create: whether this command may create it (`run`, `open`, `demo`); every other command
+///     refuses a folder that is not a working directory (66) and creates nothing there.
 ///   - wait: seconds to wait for another writer before exiting 75.
-func withLockedWorkDir(_ root: String, wait: Double = 0, _ body: (WorkDir) throws -> Void) throws {
+func withLockedWorkDir(_ root: String, create: Bool = false, wait: Double = 0, _ body: (WorkDir) throws -> Void) throws {
   try guarded {
-    let workdir = try WorkDir(root: root)
-    let lock = try workdir.lock(command: commandLine, wait: wait)
+    let (workdir, lock) = try WorkDir.locked(root: root, create: create, command: commandLine, wait: wait)
     defer { withExtendedLifetime(lock) {} }
     try body(workdir)
   }
+}
+
+/// Opens a working directory for a command that only looks: nothing is created, nothing written.
+func readOnlyWorkDir(_ root: String) throws -> WorkDir {
+  try WorkDir(root: root, create: false, readOnly: true)
 }
 
 extension WorkDirOptions {

@@ -98,4 +98,19 @@ import _SISDropTestSupport
       _ = batch
     }
   }
+
+  /// The tardy feed's errors.csv is a file for people too.
+  @Test func tardyErrorsShowFormulasAsText() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, config) = try runDemo(root + "/w")
+      let input = try writeFile(root + "/tardies.csv", "Building,Student_Number,Occurred_At,Reason\n"
+        + "\"=HYPERLINK(\"\"http://x.example\"\",\"\"go\"\")\",101354,2026-11-16T08:14:18-06:00,Late Bus\n"
+        + "Lincoln Elementary,101354,2026-11-16T08:20:00-06:00,@SUM(1+1)\n")
+      let result = try TardyFeed.run(workdir: workdir, config: config, input: input)
+      #expect(result.errors == 2)
+      let rows = try csvRows(result.folder + "/errors.csv")
+      #expect(rows.joined().allSatisfy { !CSVWriter.looksLikeFormula($0) }, "\(rows)")
+      #expect(rows.joined().contains { $0.hasPrefix("'=HYPERLINK(") } && rows.joined().contains { $0.hasPrefix("'@SUM(1+1)") }, "\(rows)")
+    }
+  }
 }

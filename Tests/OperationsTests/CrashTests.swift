@@ -34,6 +34,8 @@ struct RunResult: Equatable {
     if delivered != other.delivered { names.append("manifest delivered") }
     if returnedToPending != other.returnedToPending { names.append("manifest returned_to_pending") }
     if snapshots != other.snapshots { names.append("snapshot register \(snapshots)") }
+    if deliveredIDs != other.deliveredIDs { names.append("delivered_ids (\(deliveredIDs.count) vs \(other.deliveredIDs.count))") }
+    if redeliveries != other.redeliveries { names.append("redeliveries \(redeliveries) vs \(other.redeliveries)") }
     return names
   }
 
@@ -48,6 +50,10 @@ struct RunResult: Equatable {
   var delivered: [String]
   var returnedToPending: [String]
   var snapshots: [[String]]
+  /// The stable ids (state.sqlite) without their wall-clock time.
+  var deliveredIDs: [[String]]
+  /// Every entry of every batch's redeliveries/ folder, hidden ones too (a temporary folder left is a difference).
+  var redeliveries: [String]
 
   init(_ root: String) throws {
     let workdir = try WorkDir(root: root)
@@ -60,7 +66,10 @@ struct RunResult: Equatable {
     counts = [:]
     delivered = []
     returnedToPending = []
+    redeliveries = []
     for batch in batches {
+      redeliveries += ((try? FileManager.default.contentsOfDirectory(atPath: workdir.batchFolder(batch.id) + "/redeliveries")) ?? [])
+        .sorted().map { "\(batch.id)/\($0)" }
       let files = try folderContents(workdir.batchFolder(batch.id), excluding: RunResult.timestamped)
       for (name, data) in files where !name.contains(".attempt-") { stageFiles["\(batch.id)/\(name)"] = data }
       let publication = workdir.batchFolder(batch.id) + "/published/publication.json"
@@ -80,6 +89,8 @@ struct RunResult: Equatable {
     }
     outbox = try visibleFiles(root + "/outbox")
     snapshots = try workdir.state.database.rows("SELECT batch_id, path, sha256, students, contacts FROM snapshots ORDER BY batch_id")
+      .map { $0.map { $0.string ?? "" } }
+    deliveredIDs = try workdir.state.database.rows("SELECT sourced_id, kind, ref, state_id, sis_id, batch FROM delivered_ids ORDER BY sourced_id")
       .map { $0.map { $0.string ?? "" } }
     ledger = try workdir.state.database.rows(
       "SELECT submission_id, status, coalesce(batch_id, ''), coalesce(delivered_hash, ''), coalesce(delivered_batch, '') FROM ledger ORDER BY submission_id"
@@ -120,6 +131,7 @@ func notificationKinds(_ root: String) -> Set<String> {
       #expect(total >= 60, "a run has \(total) write points")
       let expected = try RunResult(root + "/ref")
       #expect(expected.batches.count == 1 && !expected.published.isEmpty)
+      #expect(!expected.deliveredIDs.isEmpty, "the demo delivers new children: their stable ids are recorded")
       let expectedKinds = notificationKinds(root + "/ref")
 
       // 52 points, evenly spread from the first to the last (deterministic: the same every run).
@@ -145,6 +157,57 @@ func notificationKinds(_ root: String) -> Set<String> {
         #expect(status?.state == .synchronizing && status?.runningSince == nil, "point \(point): status \(String(describing: status?.state))")
         #expect(notificationKinds(folder) == expectedKinds, "point \(point): notifications \(notificationKinds(folder))")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/inbox").isEmpty, "point \(point): files left in the inbox")
+        try FileManager.default.removeItem(atPath: folder)
+      }
+    }
+  }
+
+  /// The re-delivery path: a batch kept open for review is published, two potential matches are
+  /// answered, and the next `sisdrop run` re-delivers them (deliver reruns after publication, then
+  /// `rK`). Killed at each of that run's write points, a rerun and close leave the delivered ids, the
+  /// re-deliveries (no temporary folder) and the ledger of the uninterrupted run.
+  @Test func killedWhileReDeliveringARerunFinishesTheReDelivery() throws {
+    try withTemporaryFolder { root in
+      let pipeline = try demoPipeline(root, extra: "")
+      let text = try readText(pipeline).replacingOccurrences(of: "auto_close: true", with: "auto_close: false")
+      try FileManager.default.removeItem(atPath: pipeline)
+      try writeFile(pipeline, text)
+      let prepared = root + "/prepared"
+      _ = try demoWorkdir(prepared)
+      #expect(try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", prepared]).status == 0)
+      for answer in [["S-2026-0028", "--match", "107328"], ["S-2026-0029", "--no-match"]] {
+        let result = try runTool("sisdrop", ["resolve"] + answer + ["--workdir", prepared])
+        #expect(result.status == 0, "\(result.stderr)")
+      }
+      func copy(_ name: String) throws -> String {
+        let folder = root + "/" + name
+        let cp = Process()
+        cp.executableURL = URL(fileURLWithPath: "/bin/cp")
+        cp.arguments = ["-a", prepared, folder]
+        try cp.run()
+        cp.waitUntilExit()
+        return folder
+      }
+      let reference = try copy("ref")
+      let trace = root + "/trace"
+      #expect(try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", reference], environment: ["SISDROP_CRASH_TRACE": trace]).status == 0)
+      #expect(try runTool("sisdrop", ["close", "--workdir", reference]).status == 0)
+      let expected = try RunResult(reference)
+      #expect(expected.redeliveries.count == 1 && expected.redeliveries[0].hasSuffix("/r1"), "\(expected.redeliveries)")
+      #expect(expected.deliveredIDs.contains { $0[2] == "S-2026-0029/1" }, "the re-delivered new child's id is recorded")
+      #expect(expected.delivered.contains("S-2026-0028") && expected.delivered.contains("S-2026-0029"))
+      let total = try readText(trace).split(separator: "\n").count
+      #expect(total >= 20, "the re-delivering run has \(total) write points")
+      for point in 1...total {
+        let folder = try copy("kill-\(point)")
+        let killed = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", folder], environment: ["SISDROP_CRASH_AT": "\(point)"])
+        #expect(killed.status == SIGKILL, "point \(point): the run was not killed (\(killed.status)): \(killed.stderr)")
+        let rerun = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", folder])
+        #expect(rerun.status == 0, "point \(point): the rerun failed: \(rerun.stderr)")
+        let close = try runTool("sisdrop", ["close", "--workdir", folder])
+        #expect(close.status == 0, "point \(point): close failed: \(close.stderr)")
+        let result = try RunResult(folder)
+        #expect(result.differences(from: expected).isEmpty, "point \(point): differs from the uninterrupted run: \(result.differences(from: expected))")
         try FileManager.default.removeItem(atPath: folder)
       }
     }

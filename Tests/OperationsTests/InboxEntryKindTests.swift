@@ -90,6 +90,15 @@ import _SISDropTestSupport
         try FileManager.default.copyItem(atPath: root + "/kept/" + name, toPath: folder + "/" + name)
       }
       #expect(try readText(secret) == Self.secret + "\n")
+      // `open` lists the inbox the same way.
+      for kind in Kind.allCases {
+        try Self.plant(kind, at: folder + "/submissions.csv", secret: secret)
+        let (open, killed) = try Self.runBounded("sisdrop", ["open", "--pipeline", pipeline, "--workdir", workdir.root])
+        #expect(!killed && open.status == 65, "open, \(kind): \(open.stderr)")
+        #expect(open.stderr.contains("submissions.csv \(kind.named)"), "open, \(kind): \(open.stderr)")
+        try FileManager.default.removeItem(atPath: folder + "/submissions.csv")
+      }
+      try FileManager.default.copyItem(atPath: root + "/kept/submissions.csv", toPath: folder + "/submissions.csv")
       // The lock was released every time: the next run claims the real files and delivers.
       let run = try runTool("sisdrop", ["run", "--ignore-window", "--pipeline", pipeline, "--workdir", workdir.root])
       #expect(run.status == 0, "\(run.stderr)")

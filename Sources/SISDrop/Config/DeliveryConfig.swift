@@ -24,8 +24,12 @@ public struct OneRosterConfig: Sendable {
 public struct DeliveryConfig: Sendable {
   public var profile: DeliveryProfileKind = .csv
   public var oneRoster = OneRosterConfig()
+  /// `delivery.create`: whether the SIS import can create students / contacts. When it cannot, a
+  /// new one is never written: its submission stays pending, held with that reason.
+  public var createStudents = true
+  public var createContacts = true
 
-  static let keys = ["profile", "csv", "oneroster"]
+  static let keys = ["profile", "csv", "oneroster", "create"]
 
   /// Reads `delivery.profile` and `delivery.oneroster` (the CSV layout is read by PipelineConfig).
   mutating func parse(_ keys: [String: ConfigNode]) throws {
@@ -46,6 +50,19 @@ public struct DeliveryConfig: Sendable {
         oneRoster.mode = try mode.choice(OneRosterConfig.Mode.self)
       }
       if let name = node["system_name"] { oneRoster.systemName = try name.string() }
+    }
+    if let node = try keys["create"]?.mapping(allowed: ["students", "contacts"]) {
+      if let value = node["students"] { createStudents = try value.bool() }
+      if let value = node["contacts"] { createContacts = try value.bool() }
+    }
+  }
+
+  /// Whether the SIS import may be sent new records of `kind` (updates and documents always).
+  public func creates(_ kind: DeliveryKind) -> Bool {
+    switch kind {
+    case .studentsNew: return createStudents
+    case .contactsNew: return createContacts
+    default: return true
     }
   }
 }

@@ -19,24 +19,8 @@ public struct Correction: Sendable, Codable, Hashable {
 }
 
 extension StateStore {
-  func ensureCorrectionsTable() throws {
-    try database.execute("""
-      CREATE TABLE IF NOT EXISTS corrections(
-        submission_id TEXT NOT NULL,
-        schema TEXT NOT NULL CHECK (schema IN ('student', 'contact')),
-        seq INTEGER NOT NULL,
-        field TEXT NOT NULL,
-        value TEXT NOT NULL,
-        source TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        version TEXT NOT NULL,
-        PRIMARY KEY (submission_id, schema, seq, field))
-      """)
-  }
-
   /// Records corrections (a later one for the same field replaces the earlier one).
   public func saveCorrections(_ corrections: [Correction]) throws {
-    try ensureCorrectionsTable()
     try database.inTransaction {
       let statement = try database.prepare(
         "INSERT OR REPLACE INTO corrections(submission_id, schema, seq, field, value, source, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
@@ -51,7 +35,6 @@ extension StateStore {
 
   /// Every correction, in a stable order.
   public func corrections() throws -> [Correction] {
-    try ensureCorrectionsTable()
     return try database.rows(
       "SELECT submission_id, schema, seq, field, value, source, created_at, version FROM corrections ORDER BY submission_id, schema, seq, field"
     ).map { row in
@@ -136,7 +119,7 @@ public enum Corrections {
       let value = { (i: Int) in row.fields.indices.contains(index[i]!) ? row.fields[index[i]!] : "" }
       let location = SourceLocation(path: path, line: line)
       guard let seq = Int(value(2).isEmpty ? "1" : value(2)) else {
-        throw SISDropError(.dataError, "Seq '\(value(2))' is not a number", at: location)
+        throw SISDropError(.dataError, "Seq is not a number", at: location, hint: "write the student's or contact's number on the form (1, 2, ...)")
       }
       do {
         result.append(try make(submissionID: value(0), schema: value(1).isEmpty ? "student" : value(1).lowercased(), seq: seq,
@@ -146,6 +129,40 @@ public enum Corrections {
       }
     }
     return result
+  }
+
+  /// Takes `corrections.csv` from the inbox into `state.sqlite` and keeps the file in
+  /// `archive/corrections/`. Returns how many corrections it held.
+  @discardableResult
+  public static func importInbox(workdir: WorkDir, config: PipelineConfig) throws -> Int {
+    let path = workdir.inbox(config) + "/" + inboxFileName
+    guard FileSystem.exists(path) else { return 0 }
+    // Only a regular file: a link or a FIFO is refused by name, unread (65, left in the inbox).
+    try InboxFile.check(path)
+    // The inbox's pickup rules: a half-uploaded file can parse cleanly.
+    if let why = Inbox(path: workdir.inbox(config), config: config).whyNotReady(inboxFileName) {
+      throw SISDropError(.temporaryFailure, "\(inboxFileName) not taken yet: \(why)", at: SourceLocation(path: path),
+                         hint: "a later run takes it")
+    }
+    let corrections = try bind(try read(path: path, inboxFile: true), workdir: workdir)
+    try workdir.state.saveCorrections(corrections)
+    let archive = workdir.archive(config) + "/corrections"
+    try FileSystem.makeDirectory(archive)
+    let stamp = Clock.now().replacingOccurrences(of: ":", with: "")
+    try FileSystem.rename(path, to: archive + "/\(stamp)-\(inboxFileName)")
+    try FileSystem.syncDirectory(archive)
+    try FileSystem.syncDirectory(workdir.inbox(config))
+    return corrections.count
+  }
+
+  /// `importInbox` for `sisdrop run` and `sisdrop-deliver`: a bad file stays in the inbox, named in
+  /// the log, and never stops the night's delivery.
+  public static func takeInbox(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void) throws {
+    do {
+      try importInbox(workdir: workdir, config: config)
+    } catch let error as SISDropError where [.dataError, .usage, .noInput, .temporaryFailure].contains(error.status) {
+      log("\(inboxFileName) not taken, left in the inbox: \(error)")
+    }
   }
 
   /// Binds corrections to the submission version they correct (the ledger's content hash).

@@ -185,4 +185,36 @@ enum DeliveryProfiles {
 
   /// Columns that are references back to the enrollment, not SIS fields.
   static let references: Set<String> = ["Submission_ID", "Student_Ref", "Contact_Ref"]
+
+  /// The fields a profile's file for `kind` carries.
+  static func carried(_ profile: DeliveryProfile, _ kind: DeliveryKind) -> Set<String> {
+    Set(profile.policyColumns.filter { $0.kind == kind }.map(\.field))
+  }
+
+  /// What a file must carry to create its record: without it the SIS import would make a blank or
+  /// unusable record (or none) while sisdrop marked the submission delivered.
+  static let creationFields: [DeliveryKind: (record: String, fields: [String])] = [
+    .studentsNew: ("a student", ["First_Name", "Last_Name", "DOB"]),
+    .contactsNew: ("a contact", ["First_Name", "Last_Name"]),
+    .attendance: ("an attendance record", ["Student_Number", "Att_Date", "Att_Code"]),
+  ]
+
+  /// Every file that creates records carries what creating one needs, unless the pipeline says the
+  /// SIS import does not create that kind (`delivery.create`).
+  ///
+  /// - Throws: `SISDropError` 78 naming the file, the missing fields and the two ways out.
+  static func checkCreation(_ profile: DeliveryProfile, kinds: Set<DeliveryKind>, config: PipelineConfig) throws {
+    for kind in DeliveryKind.allCases where kinds.contains(kind) && config.delivery.creates(kind) {
+      guard let (record, fields) = creationFields[kind] else { continue }
+      let carried = carried(profile, kind)
+      let missing = fields.filter { !carried.contains($0) }
+      guard !missing.isEmpty else { continue }
+      let escape = kind == .attendance
+        ? "add them to delivery.csv.files.attendance"
+        : "add them to delivery.csv.files.\(kind.rawValue), or set `delivery.create: {\(kind.schema)s: false}` if the SIS import cannot create \(kind.schema)s (new \(kind.schema)s then stay pending for a person to create in the SIS)"
+      throw SISDropError.configuration(
+        "the \(kind.rawValue) delivery file cannot create \(record): it has no \(missing.joined(separator: ", ")) column (creating \(record) needs \(fields.joined(separator: ", ")))",
+        at: SourceLocation(path: config.path), hint: escape)
+    }
+  }
 }

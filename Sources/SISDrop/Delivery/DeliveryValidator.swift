@@ -8,6 +8,8 @@ struct DeliveryValidator {
   var schools: Set<String>
   /// Grade levels the SIS students carry (the SIS export's code list).
   var gradeLevels: Set<String>
+  /// The grades each school teaches, where schools.csv says (Low_Grade/High_Grade).
+  var schoolGrades: [String: ClosedRange<Int>] = [:]
 
   static let required: [DeliveryKind: [String]] = [
     .studentsNew: ["First_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "SchoolID"],
@@ -30,9 +32,10 @@ struct DeliveryValidator {
     "First_Name", "Middle_Name", "Last_Name", "Street", "City", "Relationship", "Doc_Type", "File_Name",
   ]
 
-  init(schools: Set<String>, gradeLevels: Set<String>) {
+  init(schools: Set<String>, gradeLevels: Set<String>, schoolGrades: [String: ClosedRange<Int>] = [:]) {
     self.schools = schools
     self.gradeLevels = gradeLevels
+    self.schoolGrades = schoolGrades
   }
 
   /// PowerSchool's standard grade levels (-2 pre-K 3 … 12): valid even when no SIS student has one yet.
@@ -43,6 +46,7 @@ struct DeliveryValidator {
   /// pre-K class is not refused, and an empty snapshot never turns the check off.
   init(snapshot: Snapshot) throws {
     schools = Set(try snapshot.schools().map(\.number))
+    schoolGrades = try snapshot.schoolGrades()
     gradeLevels = DeliveryValidator.standardGradeLevels.union(
       try snapshot.database.rows("SELECT DISTINCT grade_level FROM students WHERE grade_level != ''").compactMap { $0[0].string })
   }
@@ -83,6 +87,13 @@ struct DeliveryValidator {
       case "State" where FieldRules.state(value) != value: add(field, "not a two-letter state code")
       default: break
       }
+    }
+    // A grade the student's school does not teach (a kindergartner sent to the high school).
+    if record.kind == .studentsNew || record.kind == .studentsUpdate, checked.contains("Grade_Level") || checked.contains("SchoolID"),
+      gradeLevels.contains(record["Grade_Level"]), let range = schoolGrades[record["SchoolID"]], let grade = Int(record["Grade_Level"]),
+      !range.contains(grade)
+    {
+      add("Grade_Level", "grade \(record["Grade_Level"]) is not taught at school \(record["SchoolID"]) (grades \(range.lowerBound) to \(range.upperBound) in the SIS schools export's Low_Grade/High_Grade)")
     }
     return problems
   }

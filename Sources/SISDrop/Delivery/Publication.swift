@@ -21,7 +21,9 @@ public enum Publication {
   /// The files a deliver folder published: the ready file, what it lists, delivered.csv.
   static func names(_ deliverFolder: String, batch: String) throws -> [String] {
     let ready = Publisher.readyName(batch)
-    return try Publisher.entries(deliverFolder + "/" + ready).map(\.name) + [ready, "delivered.csv"]
+    // stable_ids.csv: in every delivery since schema version 1 (a 0.1.0 publication has none).
+    let ids = FileSystem.exists(deliverFolder + "/" + StableIDs.fileName) ? [StableIDs.fileName] : []
+    return try Publisher.entries(deliverFolder + "/" + ready).map(\.name) + [ready, "delivered.csv"] + ids
   }
 
   /// The batch's publication, or nil before its first publication. A publication a crash left
@@ -53,6 +55,7 @@ public enum Publication {
       guard FileSystem.exists(candidateReady), try SHA256.file(at: candidateReady).sha256 == published,
         let report = try? StageReport.load(candidate)
       else { continue }
+      try StableIDs.record(folder: candidate, batch: batch, state: workdir.state)
       return (try record(workdir, batch: batch, from: candidate, attempt: report.attempt, at: report.finishedAt), kept)
     }
     throw SISDropError(
@@ -93,11 +96,16 @@ public enum Publication {
   /// record is not): publishes the current deliver folder and records it. For `sisdrop run` after
   /// its stages and for close; a no-op once the batch is published and recorded.
   static func finish(_ workdir: WorkDir, batch: String, outbox: String) throws {
-    if try load(workdir, batch: batch, outbox: outbox) != nil { return }
+    if let publication = try load(workdir, batch: batch, outbox: outbox) {
+      // Recorded before publishing, but also here: a publication 0.1.0 made before its ids were kept.
+      try StableIDs.record(folder: publication.folder, batch: batch, state: workdir.state)
+      return
+    }
     let deliver = workdir.stageFolder(batch, .deliver)
     guard let report = try? StageReport.load(deliver), report.exitStatus == 0,
       StageRunner.problem(with: .deliver, workdir: workdir, batch: batch) == nil
     else { return }
+    try StableIDs.record(folder: deliver, batch: batch, state: workdir.state)
     _ = try Publisher.publish(batch: batch, deliverFolder: deliver, outbox: outbox)
     try record(workdir, batch: batch, from: deliver, attempt: report.attempt, at: report.finishedAt)
   }

@@ -34,11 +34,56 @@ public enum Redelivery {
   }
 
   /// Publishes every re-delivery whose ready file is not in the outbox yet (a crash or a publish
-  /// error between its rename and its publication).
+  /// error between its rename and its publication), its ids recorded first; a re-delivery a crash
+  /// interrupted while it was being written (`.rK.tmp-PID`) is rolled back: it was never published.
   static func publishPending(_ workdir: WorkDir, batch: String, outbox: String) throws {
-    for redelivery in try all(workdir, batch: batch) where !FileSystem.exists(outbox + "/" + Publisher.readyName(redelivery.id)) {
-      _ = try Publisher.publish(batch: redelivery.id, deliverFolder: redelivery.folder, outbox: outbox)
+    let base = folder(workdir, batch: batch)
+    for name in (try? FileSystem.listDirectory(base)) ?? [] where name.hasPrefix(".r") && name.contains(".tmp-") {
+      try FileSystem.removeTree(base + "/" + name)
     }
+    for redelivery in try all(workdir, batch: batch) {
+      try StableIDs.record(folder: redelivery.folder, batch: batch, state: workdir.state)
+      if !FileSystem.exists(outbox + "/" + Publisher.readyName(redelivery.id)) {
+        _ = try Publisher.publish(batch: redelivery.id, deliverFolder: redelivery.folder, outbox: outbox)
+      }
+    }
+  }
+
+  /// The file a deliver attempt after publication lists what has become deliverable since in: the
+  /// re-delivery it owes. Written with the stage's folder, so a crash before the re-delivery is
+  /// written leaves the debt on disk and `finishOwed` pays it.
+  static let owedFileName = "redeliver.csv"
+
+  /// Sends what the current deliver attempt owes and no re-delivery has sent yet (a crash between
+  /// the deliver folder's rename and the re-delivery's). Run by `sisdrop run` and close.
+  static func finishOwed(_ workdir: WorkDir, batch: BatchRecord, log: (String) -> Void = { _ in }) throws {
+    let config = try workdir.config(for: batch)
+    try publishPending(workdir, batch: batch.id, outbox: workdir.outbox(config))
+    let owed = workdir.stageFolder(batch.id, .deliver) + "/" + owedFileName
+    guard batch.state == .open, FileSystem.exists(owed) else { return }
+    let sent = Set(try delivered(workdir, batch: batch.id).map(\.id))
+    let ids = try BatchLifecycle.readTable(owed).map { $0[0] }.filter { !sent.contains($0) }
+    guard !ids.isEmpty else { return }
+    let plan = try self.plan(workdir: workdir, batch: batch, config: config, ids: ids)
+    guard !plan.plan.delivered.isEmpty else { return }
+    let result = try send(plan.plan, workdir: workdir, batch: batch, config: config, profile: plan.profile, snapshot: plan.snapshot)
+    log("re-delivery \(result.id): \(result.delivered.count) submissions an interrupted run owed, sent")
+  }
+
+  /// The delivery plan for `ids` of the open batch, with the corrections recorded since.
+  static func plan(workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, ids: [String]) throws
+    -> (plan: DeliverStage.Plan, profile: DeliveryProfile, snapshot: Snapshot)
+  {
+    let profile = try DeliverStage.checkedProfile(config)
+    let submissions = try JSONLines.read(Submission.self, from: workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl")
+    let decisions = try JSONLines.read(SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
+    let wanted = Set(ids)
+    let snapshot = try Snapshot(path: try DeliverStage.snapshotPath(workdir, batch: batch.id))
+    let plan = try DeliverStage.makePlan(
+      submissions.filter { wanted.contains($0.id) }, decisions: decisions, corrections: try workdir.state.corrections(),
+      validator: try DeliveryValidator(snapshot: snapshot), profile: profile, matchFolder: workdir.stageFolder(batch.id, .match),
+      current: { try DeliverStage.currentValues($0, snapshot: snapshot) })
+    return (plan, profile, snapshot)
   }
 
   /// Checks that the outbox holds every re-delivery's files, byte for byte.
@@ -90,7 +135,7 @@ public enum Redelivery {
     let snapshot = try Snapshot(path: try DeliverStage.snapshotPath(workdir, batch: batch.id))
     let plan = try DeliverStage.makePlan(
       selected, decisions: decisions, corrections: try workdir.state.corrections(), validator: try DeliveryValidator(snapshot: snapshot),
-      profile: profile, matchFolder: workdir.stageFolder(batch.id, .match),
+      profile: profile, delivery: config.delivery, matchFolder: workdir.stageFolder(batch.id, .match),
       current: { try DeliverStage.currentValues($0, snapshot: snapshot) })
     guard !plan.delivered.isEmpty else {
       throw SISDropError(
@@ -125,9 +170,9 @@ public enum Redelivery {
       try? FileSystem.removeTree(temporary)
       throw error
     }
-    // Once renamed, rK counts as delivered (its ids too): if publishing fails here, publishPending
-    // (next `--only`, deliver rerun or close) publishes it.
-    try StableIDs.record(plan.records, batch: batch.id, state: workdir.state)
+    // Once renamed, rK counts as delivered: its ids are recorded before its ready file is visible;
+    // if this is interrupted, publishPending (next run, `--only`, deliver rerun or close) finishes it.
+    try StableIDs.record(folder: final, batch: batch.id, state: workdir.state)
     _ = try Publisher.publish(batch: id, deliverFolder: final, outbox: workdir.outbox(config))
     return Result(id: id, folder: final, delivered: plan.delivered.map { $0[0] }, errors: plan.errors)
   }

@@ -11,7 +11,6 @@ enum StableIDs {
   /// Default id (`stu-<number>`, `con-<id>`) → the id it was first delivered under, for the records
   /// of a delivery and the SIS records they name as agents. Links SIS numbers found on the way.
   static func resolve(_ records: [DeliveryRecord], state: StateStore) throws -> [String: String] {
-    try state.ensureDeliveredIDsTable()
     var ids: [String: String] = [:]
     for row in try state.database.rows("SELECT kind, sis_id, sourced_id FROM delivered_ids WHERE sis_id != ''") {
       ids[(row[0].string == "contact" ? "con-" : "stu-") + (row[1].string ?? "")] = row[2].string
@@ -37,34 +36,45 @@ enum StableIDs {
     return ids
   }
 
-  /// Records the ids of a published delivery's new students and contacts (once; a rerun changes nothing).
+  /// The file a delivery folder keeps its new records' ids in, written with the delivery files:
+  /// the publisher records them from it before the ready file is visible, and `rebuild-state` reads it.
+  static let fileName = "stable_ids.csv"
+  static let header = ["Sourced_ID", "Kind", "Ref", "State_ID"]
+
+  /// The ids a delivery gives its new students and contacts, as rows of `stable_ids.csv`.
+  static func rows(_ records: [DeliveryRecord]) -> [[String]] {
+    var rows: [[String]] = []
+    for record in records where record.kind == .studentsNew || record.kind == .contactsNew {
+      let student = record.kind == .studentsNew
+      let id = student ? OneRosterProfile.studentID(record) : OneRosterProfile.contactID(record)
+      guard id.hasPrefix("sub-") else { continue }
+      rows.append([id, student ? "student" : "contact", student ? record["Student_Ref"] : "\(record.submissionID)/c\(record.seq)",
+                   student ? record["State_StudentNumber"] : ""])
+    }
+    return rows.sorted { $0[0] < $1[0] }
+  }
+
+  /// Records the ids a delivery folder lists (once; a rerun changes nothing), in one transaction.
+  /// Called before the folder's ready file is published, and again by every recovery path.
+  static func record(folder: String, batch: String, state: StateStore) throws {
+    let path = folder + "/" + fileName
+    guard FileSystem.exists(path) else { return }  // a delivery written by 0.1.0
+    try record(rows: try BatchLifecycle.readTable(path), batch: batch, state: state)
+  }
+
+  /// Records the ids of a delivery's new students and contacts (once; a rerun changes nothing).
   static func record(_ records: [DeliveryRecord], batch: String, state: StateStore) throws {
-    try state.ensureDeliveredIDsTable()
+    try record(rows: rows(records), batch: batch, state: state)
+  }
+
+  static func record(rows: [[String]], batch: String, state: StateStore) throws {
     try state.database.inTransaction {
-      for record in records where record.kind == .studentsNew || record.kind == .contactsNew {
-        let student = record.kind == .studentsNew
-        let id = student ? OneRosterProfile.studentID(record) : OneRosterProfile.contactID(record)
-        guard id.hasPrefix("sub-") else { continue }
-        try state.database.execute(
-          "INSERT OR IGNORE INTO delivered_ids(sourced_id, kind, ref, state_id, sis_id, batch, delivered_at) VALUES (?, ?, ?, ?, '', ?, ?)",
-          [.text(id), .text(student ? "student" : "contact"), .text(student ? record["Student_Ref"] : "\(record.submissionID)/c\(record.seq)"),
-           .text(student ? record["State_StudentNumber"] : ""), .text(batch), .text(Clock.now())])
+      let insert = try state.database.prepare(
+        "INSERT OR IGNORE INTO delivered_ids(sourced_id, kind, ref, state_id, sis_id, batch, delivered_at) VALUES (?, ?, ?, ?, '', ?, ?)")
+      for row in rows where row.count >= 4 {
+        try insert.bind([.text(row[0]), .text(row[1]), .text(row[2]), .text(row[3]), .text(batch), .text(Clock.now())])
+        try insert.run()
       }
     }
-  }
-}
-
-extension StateStore {
-  func ensureDeliveredIDsTable() throws {
-    try database.execute("""
-      CREATE TABLE IF NOT EXISTS delivered_ids(
-        sourced_id TEXT PRIMARY KEY,
-        kind TEXT NOT NULL CHECK (kind IN ('student', 'contact')),
-        ref TEXT NOT NULL,
-        state_id TEXT NOT NULL,
-        sis_id TEXT NOT NULL,
-        batch TEXT NOT NULL,
-        delivered_at TEXT NOT NULL)
-      """)
   }
 }

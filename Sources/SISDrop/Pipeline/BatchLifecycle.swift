@@ -236,13 +236,15 @@ public enum BatchLifecycle {
           hint: "run `sisdrop-\(stage.rawValue) --workdir \(workdir.root) --batch \(batch.id)` (or `sisdrop run`), or `sisdrop cancel`")
       }
     }
+    // The manifest about to be sealed lists the claimed files' hashes: they must still be those files.
+    try BatchIntegrity.checkClaimed(workdir, batch: batch.id)
     // A killed deliver may have renamed its folder without copying it to the outbox: redo that first.
     try PipelineRunner.completePublication(workdir: workdir, batch: batch)
     let config = try workdir.config(for: batch)
     let folder = workdir.batchFolder(batch.id)
     let deliver = workdir.stageFolder(batch.id, .deliver)
     try Publication.finish(workdir, batch: batch.id, outbox: workdir.outbox(config))
-    try Redelivery.publishPending(workdir, batch: batch.id, outbox: workdir.outbox(config))
+    try Redelivery.finishOwed(workdir, batch: batch)
     // The outbox must hold exactly what deliver published.
     let published = try Publisher.verify(batch: batch.id, deliverFolder: deliver, outbox: workdir.outbox(config))
       + Redelivery.verify(workdir, batch: batch.id, outbox: workdir.outbox(config))

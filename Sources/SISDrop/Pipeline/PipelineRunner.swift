@@ -108,6 +108,8 @@ public enum PipelineRunner {
     let config = try workdir.config(for: batch)
     // A publication a crash interrupted after deliver's folder was in place is finished now.
     try Publication.finish(workdir, batch: batch.id, outbox: workdir.outbox(config))
+    // So is a re-delivery the deliver stage owed (written, or never begun) when the run was killed.
+    try Redelivery.finishOwed(workdir, batch: batch, log: log)
     // The report, also when a run resumes a batch whose deliver stage finished earlier.
     do { try BatchReport.write(workdir: workdir, batch: batch) } catch { log("report.html not written: \(error)") }
     var summary = try summarize(workdir: workdir, batch: batch, opened: opened, ran: ran)
@@ -147,6 +149,7 @@ public enum PipelineRunner {
           }
         }
       case .deliver:
+        try StableIDs.record(folder: folder, batch: batch.id, state: workdir.state)
         _ = try Publisher.publish(batch: batch.id, deliverFolder: folder, outbox: workdir.outbox(try workdir.config(for: batch)))
       case .parse, .match:
         break

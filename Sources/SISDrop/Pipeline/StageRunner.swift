@@ -170,6 +170,8 @@ public enum StageRunner {
       upstreamDigest = upstream.outputsDigest
       upstreamAttempt = upstream.attempt
     }
+    // The stages that read the claimed files read them only as claimed (65 naming both hashes otherwise).
+    if stage == .parse || stage == .normalize { try BatchIntegrity.checkClaimed(workdir, batch: batch.id) }
     let config = try workdir.config(for: batch)
     let started = Date()
     let startedAt = Clock.now()

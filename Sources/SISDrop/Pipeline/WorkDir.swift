@@ -26,21 +26,96 @@ public enum Stage: String, CaseIterable, Sendable, Codable {
 }
 
 /// A working directory: `state.sqlite`, the drop folders and the batches.
+///
+/// One rule decides what a command may do with the folder it is given (`WorkDir.check`): only the
+/// commands that start work (`run`, `open`, `demo`) create a working directory; every other command
+/// refuses a folder that is not one (66) and creates nothing. A folder whose `batches/` or
+/// `archive/` holds history but whose state database is missing or empty is refused by every
+/// command (66): starting from nothing would deliver every submission again.
 public final class WorkDir {
   public let root: String
   public let state: StateStore
 
-  /// Opens (creating when needed) a working directory.
-  public init(root: String) throws {
+  /// Opens a working directory, creating it when `create` (tests, and `locked` after its lock).
+  /// `readOnly` opens the state database without writing to it (commands that only look).
+  public init(root: String, create: Bool = true, readOnly: Bool = false) throws {
     self.root = FileSystem.absolute(root)
-    do {
-      try FileSystem.makeDirectory(self.root)
-      try FileSystem.makeDirectory(self.root + "/batches")
-    } catch let error as FileError {
-      throw SISDropError(.cannotCreate, "cannot create the working directory: \(error)", at: SourceLocation(path: root),
-                         hint: "check the path and its permissions")
+    try WorkDir.check(self.root, create: create)
+    if create {
+      do {
+        try FileSystem.makeDirectory(self.root)
+        try FileSystem.makeDirectory(self.root + "/batches")
+      } catch let error as FileError {
+        throw SISDropError(.cannotCreate, "cannot create the working directory: \(error)", at: SourceLocation(path: root),
+                           hint: "check the path and its permissions")
+      }
     }
-    state = try StateStore(path: self.root + "/state.sqlite")
+    let path = self.root + "/state.sqlite"
+    if try StateSchema.isEmpty(path) {
+      if WorkDir.holdsHistory(self.root) { throw WorkDir.missingState(self.root) }
+      // Looking never creates: an empty batches/ without a state database has nothing to show.
+      if readOnly {
+        throw SISDropError(.noInput, "not a sisdrop working directory (no state.sqlite)", at: SourceLocation(path: self.root),
+                           hint: "pass --workdir (or set SISDROP_WORKDIR) to the working directory; `sisdrop run --pipeline FILE` creates one")
+      }
+    }
+    state = try StateStore(path: path, readOnly: readOnly)
+  }
+
+  /// A working directory over a state database being rebuilt (`StateRebuild`).
+  init(root: String, state: StateStore) {
+    self.root = root
+    self.state = state
+  }
+
+  /// Takes the working directory's lock before any SQLite statement (also on a new working
+  /// directory, so that concurrent first runs wait for each other instead of racing on the
+  /// database's creation), then opens it and finishes or undoes what a killed process left half done.
+  ///
+  /// - Throws: `SISDropError` 75 naming the holder when the lock is still held after `wait` seconds;
+  ///   66 by the rule of `check`.
+  public static func locked(root: String, create: Bool, command: String, wait: TimeInterval = 0) throws -> (WorkDir, WorkDirLock) {
+    let absolute = FileSystem.absolute(root)
+    try check(absolute, create: create)
+    if create {
+      do { try FileSystem.makeDirectory(absolute) } catch let error as FileError {
+        throw SISDropError(.cannotCreate, "cannot create the working directory: \(error)", at: SourceLocation(path: root),
+                           hint: "check the path and its permissions")
+      }
+    }
+    let lock = try WorkDirLock(workdir: absolute, command: command, wait: wait)
+    let workdir = try WorkDir(root: absolute, create: create)
+    try workdir.recover()
+    return (workdir, lock)
+  }
+
+  /// The rule: is `root` a working directory this command may use?
+  ///
+  /// - Throws: `SISDropError` 66 when it is not one and the command may not create one, or when it
+  ///   holds history without its state database.
+  public static func check(_ root: String, create: Bool) throws {
+    let isWorkDir = FileSystem.exists(root + "/state.sqlite") || FileSystem.isDirectory(root + "/batches")
+    if !isWorkDir && !create {
+      throw SISDropError(
+        .noInput, "not a sisdrop working directory (no state.sqlite, no batches/)", at: SourceLocation(path: root),
+        hint: "pass --workdir (or set SISDROP_WORKDIR) to the working directory; `sisdrop run --pipeline FILE` creates one")
+    }
+    if holdsHistory(root), (FileSystem.fileSize(root + "/state.sqlite") ?? 0) == 0 { throw missingState(root) }
+  }
+
+  /// Whether batches/ or archive/ hold any batch.
+  static func holdsHistory(_ root: String) -> Bool {
+    for folder in ["/batches", "/archive"] {
+      if let names = try? FileSystem.listDirectory(root + folder), names.contains(where: { !$0.hasPrefix(".") }) { return true }
+    }
+    return false
+  }
+
+  static func missingState(_ root: String) -> SISDropError {
+    SISDropError(
+      .noInput, "state.sqlite is missing or empty, but batches/ or archive/ hold earlier batches: starting from nothing would deliver every submission again",
+      at: SourceLocation(path: root + "/state.sqlite"),
+      hint: "restore the latest backup (made with `sisdrop backup FILE`) to \(root)/state.sqlite, or rebuild it from the sealed batches with `sisdrop rebuild-state --workdir \(root)`")
   }
 
   public var batchesFolder: String { root + "/batches" }
@@ -50,7 +125,8 @@ public final class WorkDir {
   public func outbox(_ config: PipelineConfig) -> String { config.resolve(config.outbox, workdir: root) }
   public func archive(_ config: PipelineConfig) -> String { config.resolve(config.archive, workdir: root) }
 
-  /// Takes the working directory's lock and finishes or undoes whatever a killed process left half done.
+  /// Takes the lock of a working directory already open (tests); commands use `locked`, which
+  /// takes it before opening the database.
   public func lock(command: String, wait: TimeInterval = 0) throws -> WorkDirLock {
     let lock = try WorkDirLock(workdir: root, command: command, wait: wait)
     try recover()

@@ -32,7 +32,8 @@ public enum Layouts {
     name: "contacts", fileName: "contacts.csv", recordElement: "contact", fields: contactFields,
     required: ["Contact_ID", "Student_Number", "First_Name", "Last_Name"])
   public static let schools = Layout(
-    name: "schools", fileName: "schools.csv", recordElement: "school", fields: ["School_Number", "Name"],
+    // Low_Grade/High_Grade (PowerSchool's names, optional): the grades a school teaches.
+    name: "schools", fileName: "schools.csv", recordElement: "school", fields: ["School_Number", "Name", "Low_Grade", "High_Grade"],
     required: ["School_Number", "Name"])
   public static let attendanceCodes = Layout(
     name: "attendance_codes", fileName: "attendance_codes.csv", recordElement: "attendance_code",

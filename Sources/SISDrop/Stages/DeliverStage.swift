@@ -20,6 +20,9 @@ public enum DeliverStage {
     var held: [[String]] = []
     var delivered: [[String]] = []
     var errors: [[String]] = []
+    /// Updates whose changes the delivery layout has no column for: not written (an empty row would
+    /// be imported as nothing), recorded as "nothing to deliver" (submission, schema, seq, fields).
+    var nothingToDeliver: [[String]] = []
   }
 
   public static func run(_ context: StageContext) throws {
@@ -44,7 +47,8 @@ public enum DeliverStage {
     }
 
     var plan = try makePlan(submissions.filter { !alreadyDelivered.contains($0.id) }, decisions: decisions, corrections: corrections,
-                            validator: try DeliveryValidator(snapshot: snapshot), profile: profile, matchFolder: context.folder(of: .match),
+                            validator: try DeliveryValidator(snapshot: snapshot), profile: profile, delivery: config.delivery,
+                            matchFolder: context.folder(of: .match),
                             current: { try currentValues($0, snapshot: snapshot) })
     for stage in [Stage.parse, .normalize] {
       for row in try BatchLifecycle.readTable(context.folder(of: stage) + "/rejects.csv") {
@@ -66,14 +70,22 @@ public enum DeliverStage {
     context.counts["held_submissions"] = Set(plan.held.map { $0[0] }).count
     context.counts["error_submissions"] = Set(plan.errors.map { $0[0] }).count
     if !corrections.isEmpty { context.notes.append("corrections applied from state.sqlite: \(corrections.count)") }
+    if !plan.nothingToDeliver.isEmpty {
+      context.counts["nothing_to_deliver"] = plan.nothingToDeliver.count
+      for row in plan.nothingToDeliver {
+        context.notes.append("nothing to deliver: \(row[0]) \(row[1]) \(row[2]) changed \(row[3]), which the delivery layout has no column for")
+      }
+    }
     context.afterPublish.append { folder in
+      // The ids first (durably, before the ready file is visible), then the outbox, then the kept
+      // copy; a crash between any two is finished by the next run (Publication.finish, .load).
+      try StableIDs.record(folder: folder, batch: batch, state: workdir.state)
       _ = try Publisher.publish(batch: batch, deliverFolder: folder, outbox: outbox)
-      // Recorded once the outbox holds it; a crash before this is recorded by the next rerun (Publication.load).
       try Publication.record(workdir, batch: batch, from: folder, attempt: try StageReport.load(folder).attempt)
-      try StableIDs.record(plan.records, batch: batch, state: workdir.state)
       _ = try BatchReport.write(workdir: workdir, batch: record)
     }
-    context.log("deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error")
+    context.log("deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error"
+      + (plan.nothingToDeliver.isEmpty ? "" : ", \(plan.nothingToDeliver.count) updates with nothing to deliver"))
   }
 
   /// A deliver attempt after publication: the published files are already copied into the output;
@@ -88,7 +100,12 @@ public enum DeliverStage {
     let record = context.batch
     try writeTable(context.outputPath("errors.csv"), header: errorsHeader, rows: sortedErrors(plan.errors))
     try writeTable(context.outputPath("held.csv"), header: heldHeader, rows: plan.held)
-    context.counts = (try? StageReport.load(workdir.stageFolder(batch, .deliver)).counts) ?? [:]
+    // The counts of the attempt that was published: the current folder may be gone (a kill between
+    // keeping it as an earlier attempt and renaming the new one into place).
+    let deliver = workdir.stageFolder(batch, .deliver)
+    let published = [deliver, deliver + ".attempt-\(publication.record.attempt)"]
+      .compactMap { try? StageReport.load($0) }.first { $0.attempt == publication.record.attempt }
+    context.counts = (published ?? (try? StageReport.load(deliver)))?.counts ?? [:]
     context.counts["delivered_submissions"] = try BatchLifecycle.readTable(publication.folder + "/delivered.csv").count
     context.counts["held_submissions"] = Set(plan.held.map { $0[0] }).count
     context.counts["error_submissions"] = Set(plan.errors.map { $0[0] }).count
@@ -96,6 +113,8 @@ public enum DeliverStage {
     let again = Plan(records: plan.records, held: [], delivered: plan.delivered, errors: [])
     if !again.delivered.isEmpty {
       context.notes.append("newly deliverable since publication: \(again.delivered.count), sent as a re-delivery")
+      // The debt, in the stage's folder: a crash before the re-delivery is written is paid by the next run.
+      try writeTable(context.outputPath(Redelivery.owedFileName), header: ["Submission_ID"], rows: again.delivered.map { [$0[0]] }, forPeople: false)
     }
     let log = context.log
     context.afterPublish.append { _ in
@@ -110,6 +129,20 @@ public enum DeliverStage {
     context.log("deliver: batch \(batch) was published at \(publication.record.publishedAt); reproduced it, \(again.delivered.count) newly deliverable, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error")
   }
 
+  /// Why each submission a batch's deliver left pending is still pending: held.csv's What_To_Do
+  /// (a potential match, a kind the SIS import cannot create) or errors.csv's field and reason.
+  public static func pendingReasons(workdir: WorkDir, batch: String) -> [String: String] {
+    let folder = workdir.stageFolder(batch, .deliver)
+    var reasons: [String: String] = [:]
+    for row in (try? BatchLifecycle.readTable(folder + "/errors.csv")) ?? [] where row.count > 5 && reasons[row[0]] == nil {
+      reasons[row[0]] = "in error: \(row[1]) \(row[2]) \(row[3]): \(row[5])"
+    }
+    for row in (try? BatchLifecycle.readTable(folder + "/held.csv")) ?? [] where row.count > 3 && reasons[row[0]] == nil {
+      reasons[row[0]] = "held: " + row[3]
+    }
+    return reasons
+  }
+
   static func sortedErrors(_ errors: [[String]]) -> [[String]] {
     errors.sorted { ($0[0], Int($0[2]) ?? 0, $0[3]) < ($1[0], Int($1[2]) ?? 0, $1[3]) }
   }
@@ -118,7 +151,8 @@ public enum DeliverStage {
   ///
   /// - Throws: `SISDropError` 78 naming the column, table and field that is not granted.
   /// - Throws: `SISDropError` 78 also when the pipeline names no Plugin.xml: without it nothing
-  ///   says which SIS fields sisdrop may write, so nothing is delivered.
+  ///   says which SIS fields sisdrop may write, so nothing is delivered; and when a file that
+  ///   creates records cannot carry one (`DeliveryProfiles.checkCreation`).
   static func checkedProfile(_ config: PipelineConfig, kinds: [DeliveryKind] = DeliveryKind.batchKinds) throws -> DeliveryProfile {
     guard let pluginPath = config.pluginPath else {
       throw SISDropError.configuration(
@@ -128,6 +162,7 @@ public enum DeliverStage {
     let plugin = try PluginManifest.load(path: pluginPath)
     let profile = DeliveryProfiles.make(config)
     try DeliveryProfiles.checkPolicy(profile, plugin: plugin, pluginPath: pluginPath, kinds: Set(kinds), pipelinePath: config.path)
+    try DeliveryProfiles.checkCreation(profile, kinds: Set(kinds), config: config)
     return profile
   }
 
@@ -150,7 +185,8 @@ public enum DeliverStage {
 
   /// Turns decided submissions into delivery records, holds and errors.
   static func makePlan(_ submissions: [Submission], decisions: [SubmissionDecision], corrections: [Correction],
-                       validator: DeliveryValidator, profile: DeliveryProfile, matchFolder: String,
+                       validator: DeliveryValidator, profile: DeliveryProfile, delivery: DeliveryConfig = DeliveryConfig(),
+                       matchFolder: String,
                        current: (DeliveryRecord) throws -> [String: String] = { _ in [:] }) throws -> Plan {
     var byID: [String: SubmissionDecision] = [:]
     for decision in decisions {
@@ -176,6 +212,25 @@ public enum DeliverStage {
       let corrected = corrections.filter { $0.submissionID == original.id && $0.version == (original.contentHash ?? "") }
       var records = try records(of: submission, decision: decision, matchFolder: matchFolder,
                                 corrected: corrected.map { ($0.schema, $0.seq, $0.field) })
+      // A new record the SIS import cannot create (`delivery.create`): the submission waits whole,
+      // held with that reason, never marked delivered.
+      var uncreatable = Set<[String]>()
+      for record in records where !delivery.creates(record.kind) && uncreatable.insert([record.kind.schema, String(record.seq)]).inserted {
+        let schema = record.kind.schema
+        plan.held.append([
+          original.id, String(record.seq), "",
+          "the SIS import cannot create \(schema)s (delivery.create.\(schema)s: false): create \(schema) \(record.seq) of this form in the SIS; the next SIS export matches it and the submission is delivered then; it stays pending until then",
+        ])
+      }
+      if !uncreatable.isEmpty { continue }
+      // An update whose changes the layout has no column for would be an empty row: nothing to deliver.
+      records = records.filter { record in
+        guard record.kind.isUpdate, !record.changed.isEmpty else { return true }
+        let carried = DeliveryProfiles.carried(profile, record.kind)
+        if record.changed.contains(where: carried.contains) { return true }
+        plan.nothingToDeliver.append([record.submissionID, record.kind.schema, String(record.seq), record.changed.sorted().joined(separator: " ")])
+        return false
+      }
       for index in records.indices where records[index].kind.isUpdate { records[index].current = try current(records[index]) }
       var errors: [[String]] = []
       for record in records {
@@ -351,6 +406,7 @@ public enum DeliverStage {
     try writeTable(folder + "/errors.csv", header: errorsHeader, rows: sortedErrors(plan.errors))
     try writeTable(folder + "/held.csv", header: heldHeader, rows: plan.held)
     try writeTable(folder + "/delivered.csv", header: deliveredHeader, rows: plan.delivered, forPeople: false)
+    try writeTable(folder + "/" + StableIDs.fileName, header: StableIDs.header, rows: StableIDs.rows(plan.records), forPeople: false)
     try writeTable(folder + "/" + Publisher.readyName(context.prefix), header: ["File", "SHA256", "Size", "Rows"], rows: ready, forPeople: false)
     return counts
   }

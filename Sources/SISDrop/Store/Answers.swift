@@ -126,7 +126,6 @@ extension StateStore {
         removed += Int(database.changes)
       }
       if correction {
-        try ensureCorrectionsTable()
         var sql = "DELETE FROM corrections WHERE submission_id = ? AND schema = ?"
         var arguments: [SQLValue] = [.text(submission), .text(schema)]
         if let seq { sql += " AND seq = ?"; arguments.append(.integer(Int64(seq))) }

@@ -52,32 +52,6 @@ public struct FieldOverride: Sendable, Codable, Hashable {
 }
 
 extension StateStore {
-  /// The tables, created with the state schema (`CREATE TABLE IF NOT EXISTS`).
-  static let resolutionSchema = """
-    CREATE TABLE IF NOT EXISTS resolutions(
-      submission_id TEXT NOT NULL,
-      student_seq INTEGER NOT NULL,
-      action TEXT NOT NULL CHECK (action IN ('match', 'no-match')),
-      sis_id TEXT,
-      resolved_by TEXT NOT NULL,
-      resolved_at TEXT NOT NULL,
-      source TEXT NOT NULL,
-      PRIMARY KEY (submission_id, student_seq));
-    CREATE TABLE IF NOT EXISTS resolution_versions(
-      submission_id TEXT NOT NULL,
-      student_seq INTEGER NOT NULL,
-      version TEXT NOT NULL,
-      student_key TEXT NOT NULL,
-      PRIMARY KEY (submission_id, student_seq));
-    CREATE TABLE IF NOT EXISTS overrides(
-      submission_id TEXT NOT NULL,
-      field TEXT NOT NULL,
-      resolved_by TEXT NOT NULL,
-      resolved_at TEXT NOT NULL,
-      source TEXT NOT NULL,
-      PRIMARY KEY (submission_id, field));
-    """
-
   /// Records a resolution; a later one for the same student replaces it (the person changed their mind).
   /// Returns the earlier answer it replaced, if any.
   @discardableResult

@@ -96,6 +96,34 @@ public final class Database {
     }
   }
 
+  /// Copies the whole database into a new file at `path` with SQLite's online backup API (a
+  /// consistent copy while other connections read and write), made 0600, as one file (rollback
+  /// journal mode), fsynced, then renamed into place. The corresponding C functions are
+  /// `sqlite3_backup_init`, `sqlite3_backup_step` and `sqlite3_backup_finish`.
+  public func backup(to path: String) throws {
+    let temporary = path + ".tmp-\(getpid())"
+    unlink(temporary)
+    do {
+      try {
+        let target = try Database(path: temporary)
+        guard let backup = sqlite3_backup_init(target.handle, "main", handle, "main") else {
+          throw target.error(sqlite3_errcode(target.handle), sql: nil)
+        }
+        let rc = sqlite3_backup_step(backup, -1)
+        sqlite3_backup_finish(backup)
+        guard rc == SQLITE_DONE else { throw target.error(rc, sql: nil) }
+        try target.execute("PRAGMA journal_mode=DELETE")
+      }()
+      let fd = open(temporary, O_RDONLY | O_CLOEXEC)
+      if fd >= 0 { fsync(fd); close(fd) }
+      try FileSystem.rename(temporary, to: path)
+      try FileSystem.syncDirectory((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent)
+    } catch {
+      unlink(temporary)
+      throw error
+    }
+  }
+
   public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
   public var changes: Int { Int(sqlite3_changes(handle)) }
 }

@@ -123,6 +123,22 @@ public final class Snapshot {
     return result
   }
 
+  /// The grades each school teaches (schools.csv `Low_Grade`/`High_Grade`, PowerSchool's grade
+  /// numbers: -2 PK3, -1 PK, 0 K, 1-12), for the schools whose export gives both and in order.
+  /// A snapshot built before the columns existed gives none.
+  public func schoolGrades() throws -> [String: ClosedRange<Int>] {
+    let columns = try database.rows("PRAGMA table_info(schools)").compactMap { $0[1].string }
+    guard columns.contains("low_grade") && columns.contains("high_grade") else { return [:] }
+    var result: [String: ClosedRange<Int>] = [:]
+    for row in try database.rows("SELECT school_number, low_grade, high_grade FROM schools") {
+      guard let number = row[0].string, let low = row[1].string.flatMap(FieldRules.gradeLevel).flatMap({ Int($0) }),
+        let high = row[2].string.flatMap(FieldRules.gradeLevel).flatMap({ Int($0) }), low <= high
+      else { continue }
+      result[number] = low...high
+    }
+    return result
+  }
+
   /// School numbers and names, for resolving a submission's `School`.
   public func schools() throws -> [(number: String, name: String)] {
     try database.rows("SELECT school_number, name FROM schools ORDER BY school_number").map {

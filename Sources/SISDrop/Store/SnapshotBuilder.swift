@@ -39,7 +39,7 @@ public struct SnapshotBuilder {
   static let schema = """
     CREATE TABLE students(\(Snapshot.studentColumns.map { "\($0) TEXT" }.joined(separator: ", ")), first_key TEXT, last_key TEXT, source_line INTEGER);
     CREATE TABLE contacts(\(Snapshot.contactColumns.map { "\($0) TEXT" }.joined(separator: ", ")), first_key TEXT, last_key TEXT);
-    CREATE TABLE schools(school_number TEXT, name TEXT, source_line INTEGER);
+    CREATE TABLE schools(school_number TEXT, name TEXT, low_grade TEXT, high_grade TEXT, source_line INTEGER);
     CREATE TABLE attendance_codes(att_code TEXT, description TEXT, schoolid TEXT, presence_status_cd TEXT);
     CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
     """

@@ -88,78 +88,20 @@ public struct StageRunRecord: Sendable, Codable, Hashable {
 public final class StateStore {
   public let database: Database
 
-  static let schema = """
-    CREATE TABLE IF NOT EXISTS batches(
-      id TEXT PRIMARY KEY,
-      state TEXT NOT NULL CHECK (state IN ('open', 'closed', 'cancelled')),
-      selection TEXT NOT NULL,
-      pipeline TEXT NOT NULL,
-      opened_at TEXT NOT NULL,
-      closed_at TEXT);
-    CREATE UNIQUE INDEX IF NOT EXISTS one_open_batch ON batches(state) WHERE state = 'open';
-    CREATE TABLE IF NOT EXISTS stage_runs(
-      batch_id TEXT NOT NULL REFERENCES batches(id),
-      stage TEXT NOT NULL,
-      attempt INTEGER NOT NULL,
-      status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
-      started_at TEXT NOT NULL,
-      finished_at TEXT,
-      exit_code INTEGER,
-      message TEXT,
-      PRIMARY KEY (batch_id, stage, attempt));
-    CREATE TABLE IF NOT EXISTS ledger(
-      submission_id TEXT PRIMARY KEY,
-      form TEXT NOT NULL,
-      approved_at TEXT NOT NULL,
-      status TEXT NOT NULL CHECK (status IN ('pending', 'batched', 'delivered', 'vanished')),
-      batch_id TEXT,
-      content_hash TEXT,
-      delivered_hash TEXT,
-      delivered_batch TEXT,
-      first_seen_batch TEXT,
-      last_seen_batch TEXT,
-      updated_at TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS inbox_files(
-      sha256 TEXT NOT NULL,
-      name TEXT NOT NULL,
-      size INTEGER NOT NULL,
-      batch_id TEXT NOT NULL,
-      claimed_at TEXT NOT NULL,
-      PRIMARY KEY (batch_id, name));
-    CREATE TABLE IF NOT EXISTS snapshots(
-      batch_id TEXT NOT NULL,
-      path TEXT NOT NULL,
-      sha256 TEXT NOT NULL,
-      students INTEGER NOT NULL,
-      contacts INTEGER NOT NULL,
-      created_at TEXT NOT NULL,
-      PRIMARY KEY (batch_id));
-    CREATE TABLE IF NOT EXISTS integration_status(
-      id INTEGER PRIMARY KEY CHECK (id = 1),
-      status TEXT NOT NULL,
-      updated_at TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS integration_events(
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      at TEXT NOT NULL,
-      from_state TEXT,
-      to_state TEXT NOT NULL,
-      reason TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS notifications(
-      id TEXT PRIMARY KEY,
-      kind TEXT NOT NULL,
-      created_at TEXT NOT NULL,
-      message TEXT NOT NULL,
-      sent_at TEXT,
-      error TEXT);
-    """
-
-  public init(path: String) throws {
+  /// Opens the state database. A writer (the caller holds the working directory's lock) creates
+  /// it and migrates it to the current schema (`StateSchema`); a reader (`readOnly`) runs no
+  /// statement that writes, and refuses only a database a newer sisdrop wrote.
+  public init(path: String, readOnly: Bool = false) throws {
     let created = !FileSystem.exists(path)
     database = try Database(path: path)
+    if readOnly {
+      _ = try StateSchema.refuseNewer(database)
+      return
+    }
     try database.execute("PRAGMA journal_mode=WAL")
     try database.execute("PRAGMA synchronous=FULL")
     try database.execute("PRAGMA foreign_keys=ON")
-    try database.inTransaction { try database.execute(StateStore.schema + StateStore.resolutionSchema + StateStore.answerSchema) }
+    try StateSchema.migrate(database)
     if created { chmod(path, 0o600) }
   }
 

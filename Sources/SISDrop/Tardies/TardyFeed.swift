@@ -106,6 +106,8 @@ public enum TardyFeed {
     guard let buildingMapPath = config.buildingMapPath, let tardyCodesPath = config.tardyCodesPath else {
       throw SISDropError.configuration("the tardy feed needs mappings.building_map and mappings.tardy_codes", at: SourceLocation(path: config.path))
     }
+    // The layout first: an attendance file that cannot carry a tardy is a configuration error (78).
+    let profile = try DeliverStage.checkedProfile(config, kinds: [.attendance])
     guard let reference = try workdir.state.latestSnapshot() else {
       throw SISDropError(.noInput, "no SIS snapshot yet: the tardy feed checks students and schools against it",
                          at: SourceLocation(path: workdir.root), hint: "run a batch (`sisdrop run`) with the SIS export first")
@@ -116,7 +118,6 @@ public enum TardyFeed {
     var buildings: [String: String] = [:]
     for (name, number) in try BuildingMap.load(path: buildingMapPath, schools: schools) { buildings[FieldRules.buildingKey(name)] = number }
     let codeMap = try TardyCodeMap.load(path: tardyCodesPath, knownCodes: codes)
-    let profile = try DeliverStage.checkedProfile(config, kinds: [.attendance])
     try recover(workdir: workdir, outbox: workdir.outbox(config))
 
     // The run's folder; the input is claimed into it first, so a rerun never reads it twice.
@@ -321,24 +322,12 @@ public enum TardyFeed {
 }
 
 extension StateStore {
-  private func ensureTardiesTable() throws {
-    try database.execute("""
-      CREATE TABLE IF NOT EXISTS delivered_tardies(
-        tardy_key TEXT PRIMARY KEY,
-        run_id TEXT NOT NULL)
-      """)
-    // Every published run, also one that delivered nothing: recovery never publishes it again.
-    try database.execute("CREATE TABLE IF NOT EXISTS tardy_runs(run_id TEXT PRIMARY KEY, recorded_at TEXT NOT NULL)")
-  }
-
   func tardyRuns() throws -> Set<String> {
-    try ensureTardiesTable()
     return Set(try database.rows("SELECT run_id FROM tardy_runs").compactMap { $0[0].string })
   }
 
   /// Tardies already delivered: key → the run that delivered it.
   func deliveredTardies() throws -> [String: String] {
-    try ensureTardiesTable()
     var result: [String: String] = [:]
     for row in try database.rows("SELECT tardy_key, run_id FROM delivered_tardies") {
       if let key = row[0].string, let run = row[1].string { result[key] = run }
@@ -347,7 +336,6 @@ extension StateStore {
   }
 
   func recordDeliveredTardies(_ entries: [(key: String, run: String)], run: String) throws {
-    try ensureTardiesTable()
     try database.inTransaction {
       try database.execute("INSERT OR IGNORE INTO tardy_runs(run_id, recorded_at) VALUES (?, ?)", [.text(run), .text(Clock.now())])
       let statement = try database.prepare("INSERT OR IGNORE INTO delivered_tardies(tardy_key, run_id) VALUES (?, ?)")

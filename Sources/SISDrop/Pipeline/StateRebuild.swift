@@ -1,0 +1,158 @@
+import Foundation
+
+/// `sisdrop rebuild-state`: a new state.sqlite from what the batch folders keep, for a working
+/// directory whose database is lost and has no backup.
+///
+/// Each batch, in id order, is replayed the way it ran: its row and claimed files from
+/// manifest.json; the submissions its parse stage saw and normalize hashed; for a closed batch,
+/// what its delivery and re-deliveries delivered (delivered.csv, with the content hashes) and
+/// what vanished; the snapshot normalize built; the stable ids its published deliveries list
+/// (stable_ids.csv); its stage runs from each stage.json. What only people gave (resolutions,
+/// kept SIS values, corrections) and the integration status are not in the batch folders: they
+/// are reported as not rebuilt.
+public enum StateRebuild {
+  public struct Result: Sendable, Codable {
+    public var batches: Int
+    public var delivered: Int
+    public var pending: Int
+    public var stableIDs: Int
+    public var snapshots: Int
+    public var publications: Int
+    /// Batches published before stable_ids.csv was kept (0.1.0): their new records' ids are not rebuilt.
+    public var withoutStableIDs: [String]
+    public var notRebuilt: [String]
+  }
+
+  /// Rebuilds `root`/state.sqlite. The caller holds the working directory's lock.
+  ///
+  /// - Throws: `SISDropError` 64 when state.sqlite still holds state (it is never overwritten);
+  ///   66 when there is no batch to rebuild from; 65 when a batch's manifest is unreadable.
+  public static func run(root: String) throws -> Result {
+    let path = root + "/state.sqlite"
+    guard try StateSchema.isEmpty(path) else {
+      throw SISDropError(
+        .usage, "state.sqlite is not empty: rebuild-state never overwrites a state database", at: SourceLocation(path: path),
+        hint: "if it is damaged, move it (and state.sqlite-wal, state.sqlite-shm) aside first, then run rebuild-state again")
+    }
+    let ids = ((try? FileSystem.listDirectory(root + "/batches")) ?? []).filter { !$0.hasPrefix(".") && FileSystem.exists(root + "/batches/\($0)/manifest.json") }.sorted()
+    guard !ids.isEmpty else {
+      throw SISDropError(.noInput, "no batch with a manifest.json under batches/: nothing to rebuild from", at: SourceLocation(path: root + "/batches"),
+                         hint: "restore state.sqlite from a backup instead")
+    }
+    let temporary = path + ".rebuild-\(getpid())"
+    for suffix in ["", "-wal", "-shm", "-journal"] { unlink(temporary + suffix) }
+    var result = Result(batches: 0, delivered: 0, pending: 0, stableIDs: 0, snapshots: 0, publications: 0, withoutStableIDs: [],
+                        notRebuilt: ["resolutions (sisdrop resolve)", "kept SIS values (sisdrop keep-sis)", "corrections (sisdrop correct)",
+                                     "the integration status and its history", "notifications not yet sent", "delivered tardies"])
+    do {
+      try {
+        let state = try StateStore(path: temporary)
+        let workdir = WorkDir(root: root, state: state)
+        for id in ids { try replay(id, workdir: workdir, result: &result) }
+        result.delivered = try state.ledger(statuses: [.delivered]).count
+        result.pending = try state.ledger(statuses: [.pending, .batched]).count
+        result.stableIDs = Int(try state.database.scalar("SELECT count(*) FROM delivered_ids").int ?? 0)
+        result.snapshots = Int(try state.database.scalar("SELECT count(*) FROM snapshots").int ?? 0)
+        try state.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try state.database.execute("PRAGMA journal_mode=DELETE")
+      }()
+      let fd = open(temporary, O_RDONLY | O_CLOEXEC)
+      if fd >= 0 { fsync(fd); close(fd) }
+      // A write-ahead log left by the lost database must never be replayed into the rebuilt one.
+      for suffix in ["-wal", "-shm", "-journal"] { unlink(path + suffix) }
+      unlink(path)
+      try FileSystem.rename(temporary, to: path)
+      try FileSystem.syncDirectory(root)
+    } catch {
+      for suffix in ["", "-wal", "-shm", "-journal"] { unlink(temporary + suffix) }
+      throw error
+    }
+    return result
+  }
+
+  static func replay(_ id: String, workdir: WorkDir, result: inout Result) throws {
+    let folder = workdir.batchFolder(id)
+    let manifest: BatchManifest
+    do { manifest = try BatchLifecycle.readManifest(folder: folder) } catch {
+      throw SISDropError.dataError("batch \(id)'s manifest.json cannot be read: \(error)", at: SourceLocation(path: folder + "/manifest.json"),
+                                   hint: "restore the batch folder from a backup, or move it aside to rebuild without it")
+    }
+    let state = workdir.state
+    let database = state.database
+    try database.inTransaction {
+      try state.insertBatch(BatchRecord(id: id, state: .open, selection: manifest.selection, pipelinePath: manifest.pipeline.path,
+                                        openedAt: manifest.openedAt))
+      try state.recordClaimed(manifest.inputs.map { (($0.path as NSString).lastPathComponent, $0.sha256, $0.size) }, batch: id,
+                              at: manifest.openedAt)
+    }
+    // Stage runs, from every stage.json kept (the published attempt and the earlier ones).
+    for name in try FileSystem.listDirectory(folder) where Stage.allCases.contains(where: { name == $0.folder || name.hasPrefix($0.folder + ".attempt-") }) {
+      guard let report = try? StageReport.load(folder + "/" + name) else { continue }
+      try database.execute(
+        "INSERT OR IGNORE INTO stage_runs(batch_id, stage, attempt, status, started_at, finished_at, exit_code) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [.text(id), .text(report.stage.rawValue), .integer(Int64(report.attempt)), .text(report.exitStatus == 0 ? "succeeded" : "failed"),
+         .text(report.startedAt), .text(report.finishedAt), .integer(Int64(report.exitStatus))])
+    }
+    // The ledger, as parse and normalize recorded it.
+    let parse = workdir.stageFolder(id, .parse)
+    if FileSystem.exists(parse + "/submissions.jsonl") {
+      var seen: [(id: String, form: String, approvedAt: String, selected: Bool)] = []
+      for submission in try JSONLines.read(Submission.self, from: parse + "/submissions.jsonl") {
+        seen.append((submission.id, submission.form, submission.approvedAt, true))
+      }
+      for row in (try? BatchLifecycle.readTable(parse + "/unselected.csv")) ?? [] where row.count >= 2 {
+        seen.append((row[0], row[1], "", false))
+      }
+      try state.recordSeen(seen, batch: id, at: manifest.openedAt)
+    }
+    let normalize = workdir.stageFolder(id, .normalize)
+    var hashes: [(id: String, hash: String)] = []
+    if FileSystem.exists(normalize + "/submissions.jsonl") {
+      for submission in try JSONLines.read(Submission.self, from: normalize + "/submissions.jsonl") {
+        if let hash = submission.contentHash { hashes.append((submission.id, hash)) }
+      }
+    }
+    for row in (try? BatchLifecycle.readTable(normalize + "/already_delivered.csv")) ?? [] where row.count >= 2 { hashes.append((row[0], row[1])) }
+    try state.setContentHashes(hashes)
+    // The snapshot normalize built.
+    if let bytes = try? FileSystem.readFile(normalize + "/snapshot.json") {
+      let decoder = JSONDecoder()
+      decoder.keyDecodingStrategy = .convertFromSnakeCase
+      if let reference = try? decoder.decode(SnapshotReference.self, from: Data(bytes)), reference.builtBy == id {
+        try state.registerSnapshot(batch: id, path: reference.path, sha256: reference.sha256, students: reference.summary.students,
+                                   contacts: reference.summary.contacts, at: manifest.openedAt)
+      }
+    }
+    // What was published, and the ids it gave new records.
+    let published = Publication.folder(workdir, batch: id)
+    let deliveries = (FileSystem.exists(published + "/publication.json") ? [published] : [])
+      + (try Redelivery.all(workdir, batch: id)).map(\.folder)
+    if FileSystem.exists(published + "/publication.json") { result.publications += 1 }
+    for delivery in deliveries {
+      if FileSystem.exists(delivery + "/" + StableIDs.fileName) {
+        try StableIDs.record(folder: delivery, batch: id, state: state)
+      } else if !result.withoutStableIDs.contains(id) {
+        result.withoutStableIDs.append(id)
+      }
+    }
+    switch manifest.state {
+    case .closed:
+      // manifest.delivered names them; delivered.csv (kept with the publication) carries their hashes.
+      var delivered: [(id: String, hash: String)] = []
+      let sealed = Set(manifest.delivered)
+      let tables = [FileSystem.exists(published + "/delivered.csv") ? published : workdir.stageFolder(id, .deliver)]
+        + (try Redelivery.all(workdir, batch: id)).map(\.folder)
+      for table in tables {
+        for row in (try? BatchLifecycle.readTable(table + "/delivered.csv")) ?? [] where row.count >= 2 && sealed.contains(row[0]) {
+          delivered.append((row[0], row[1]))
+        }
+      }
+      try state.closeBatch(id, state: .closed, delivered: delivered, vanished: manifest.vanished, at: manifest.closedAt ?? manifest.openedAt)
+    case .cancelled:
+      try state.closeBatch(id, state: .cancelled, delivered: [], vanished: [], at: manifest.closedAt ?? manifest.openedAt)
+    case .open:
+      break
+    }
+    result.batches += 1
+  }
+}
