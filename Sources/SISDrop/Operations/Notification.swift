@@ -100,15 +100,8 @@ public struct Notification: Sendable, Equatable {
       "",
       "Potential matches: \(queue.count(.potentialMatch)); updates to review: \(queue.count(.heldUpdate)); records in error: \(queue.count(.error)).",
     ]
-    let titles: [ReviewQueue.Kind: String] = [
-      .potentialMatch: "Potential matches (submission, student, candidate SIS student numbers):",
-      .heldUpdate: "Updates to review (submission, record, SIS id, fields):",
-      .error: "Records in error (submission, record, fields):",
-    ]
-    for kind in ReviewQueue.Kind.allCases {
-      let items = queue.items.filter { $0.kind == kind }
-      guard !items.isEmpty else { continue }
-      body += ["", titles[kind]!]
+    for (kind, items) in queue.groups {
+      body += ["", kind.title + ":"]
       for item in items.prefix(200) {
         let age = item.ageNights == 0 ? "new" : "\(item.ageNights) night(s)"
         var line = "  \(item.submissionID) \(item.schema) \(item.seq) [\(age)]"
