@@ -109,6 +109,18 @@ public enum BatchReport {
     page.line("<p class=\"meta\">state: <b>\(escape(batch.state.rawValue))</b> · opened \(escape(batch.openedAt))"
       + (batch.closedAt.map { " · closed \(escape($0))" } ?? "") + " · selection \(escape(batch.selection.description))</p>")
 
+    // A stage that refused its input (a broken SIS export, a cut-off roster, a NUL upload): what and
+    // where, never only in the log. Quoted values are masked, as in the notification.
+    let runs = (try? workdir.state.stageRuns(batch: batch.id)) ?? []
+    let refused = Stage.allCases.compactMap { stage in runs.last { $0.stage == stage.rawValue } }.filter { $0.status == "failed" }
+    if !refused.isEmpty {
+      page.line("<div class=\"unreadable\"><b>Input refused: this batch stopped before delivery.</b><ul>")
+      for run in refused {
+        page.line("<li>\(escape(run.stage)) (attempt \(run.attempt), exit \(run.exitCode ?? 0)): \(escape(Notification.mask(run.message ?? "")))</li>")
+      }
+      page.line("</ul></div>")
+    }
+
     if !unreadable.problems.isEmpty {
       page.line("<div class=\"unreadable\"><b>Could not read \(unreadable.problems.count) file(s): what this page shows is incomplete.</b><ul>")
       for problem in unreadable.problems {
@@ -122,6 +134,9 @@ public enum BatchReport {
     let rows: [(String, String)] = [
       ("submissions in the export", "parse.submissions_in_export"), ("selected", "parse.selected"),
       ("rejected by parse", "parse.rejected_submissions"), ("rejected by normalize", "normalize.rejected_submissions"),
+      ("duplicate rows in the export, read once", "parse.duplicate_rows"),
+      ("SIS export rows left out (malformed)", "normalize.sis_rejected_rows"),
+      ("SIS values missing for matching", "normalize.sis_missing_values"),
       ("already delivered", "normalize.already_delivered"),
       ("students matched", "match.students_matched"), ("students potential (review)", "match.students_potential"),
       ("students new", "match.students_new"), ("contacts matched", "match.contacts_matched"), ("contacts new", "match.contacts_new"),
