@@ -141,6 +141,9 @@ public final class WorkDir {
       if name.hasPrefix(".") && name.hasSuffix(".claiming") {
         let id = String(name.dropFirst().dropLast(".claiming".count))
         if try state.batch(id) != nil {
+          // The batch was recorded: only the last steps of the claim were left. `claim-inbox` is the
+          // claim's own note (where to put files back), not part of the batch.
+          try? FileSystem.removeTree(path + "/claim-inbox")
           try FileSystem.rename(path, to: batchFolder(id))
         } else {
           // Put the files back where the sender left them, then forget the attempt. `claim-inbox`
