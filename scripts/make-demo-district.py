@@ -34,6 +34,10 @@ AGE_CUTOFF = dt.date(2026, 9, 1)  # grade = age on this day - 5 (PK = -1, K = 0)
 CITY, STATE = "Springfield", "IL"
 ZIPS = ["62701", "62702", "62703", "62704", "62707", "62711", "62712"]
 # villages inside the same district, used for families that moved
+# Cases whose matched update changes a name: held for a person by the default `updates:` policy.
+IDENTITY_UPDATE = {"returning-accent-dropped", "returning-apostrophe", "returning-hyphen-dropped", "returning-nickname",
+                   "returning-siblings-one-nickname"}
+
 MOVE_TOWNS = [("Jerome", "62704"), ("Leland Grove", "62704"), ("Grandview", "62702"), ("Southern View", "62703")]
 
 SCHOOLS = [
@@ -817,12 +821,12 @@ class Submissions:
         self.add("returning-nickname", FORM_RETURNING,
                  [self.from_sis(k, state=False, First_Name="Bill", Middle_Name="")],
                  self.sis_contacts(k["family"]), [("matched", k["Student_Number"])],
-                 ["Bill is a nickname of the SIS William, with the same last name, birth date, home and guardians: the same child, delivered as an update."])
+                 ["Bill is a nickname of the SIS William, with the same last name, birth date, home and guardians: the same child; the First_Name update waits for a person."])
         k = kid("murphy")
         self.add("returning-nickname", FORM_RETURNING,
                  [self.from_sis(k, state=False, First_Name="Katie", Middle_Name="")],
                  self.sis_contacts(k["family"]), [("matched", k["Student_Number"])],
-                 ["Katie is a nickname of the SIS Katherine, with the same last name, birth date, home and guardians: the same child, delivered as an update."])
+                 ["Katie is a nickname of the SIS Katherine, with the same last name, birth date, home and guardians: the same child; the First_Name update waits for a person."])
 
         # ---- siblings in one submission, one of them by nickname: both are the SIS children
         fam = A["williams"]
@@ -831,7 +835,7 @@ class Submissions:
                  [self.from_sis(bob, state=False, First_Name="Bobby", Middle_Name=""), self.from_sis(grace)],
                  self.sis_contacts(fam), [("matched", bob["Student_Number"]), ("matched", grace["Student_Number"])],
                  ["Bobby is the SIS Robert by nickname (no state id; same last name, birth date, home and guardians): the same child.",
-                  "Matched by state id; her brother on the same form is the SIS Robert, so the whole submission is delivered."])
+                  "Matched by state id; her brother on the same form is the SIS Robert, so the whole submission is held with his First_Name update."])
 
         # ---- the SIS holds the child twice: more than one SIS student with the same names and birth date
         k, dup = kid("reyes"), kid("reyes_dup")
@@ -1050,7 +1054,11 @@ def outcomes(subs, sis_students):
                         and parse_date(x["DOB"]) == s["dob"] for x in sis_students), (sub["id"], s)
                 else:
                     assert want in ("matched", "potential") and want_sn in by_sn, (sub["id"], want_sn)
-        delivery = "error" if "rejected" in kinds else "held" if "potential" in kinds else "delivered"
+        # A returning child whose form spells a name differently from the SIS (a nickname, dropped accents,
+        # a hyphen) is the same child, but the update would overwrite the SIS's identity data: the shipped
+        # `updates:` policy holds it until a person accepts the form's value or keeps the SIS value.
+        delivery = ("error" if "rejected" in kinds else "held" if "potential" in kinds or sub["case"] in IDENTITY_UPDATE
+                    else "delivered")
         for i, ((want, want_sn), why) in enumerate(zip(sub["expect"], sub["why"])):
             rows.append(dict(sub=sub["id"], pos=i + 1, case=sub["case"], match=want, ids=want_sn or "",
                              delivery=delivery, why=why, form=sub["form"]))
@@ -1167,7 +1175,9 @@ def expected_md(rows, subs, students, households, tardy_rows, tardy_expect):
         "genuinely ambiguous one (a state id that conflicts with the SIS record's) is `potential`: it goes to "
         "a person with that record among the candidates. A new child (`new-*`) is `new`, never matched, "
         "including the twins, siblings and namesakes of SIS children. A submission is `delivered` when all its "
-        "students are matched or new, `held` (stays pending until a person resolves it) when any is potential, "
+        "students are matched or new, `held` (stays pending until a person answers) when any is potential or when "
+        "a matched child's update would change a name (a nickname, dropped accents or hyphen: the default "
+        "`updates:` policy sends identity fields to a person, who accepts the form's value or keeps the SIS's), "
         "and `error` (stays pending, listed in errors.csv) when rejected. Student is the 1-based position of the "
         "student within the submission; SIS id is the Student_Number the child must be matched to, or for a "
         "potential match the one that must be among the candidates. The trusted matcher (`fellegi-sunter`, the "

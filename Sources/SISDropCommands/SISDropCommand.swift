@@ -14,7 +14,7 @@ public struct SISDropCommand: ParsableCommand {
     version: SISDropVersion.current,
     subcommands: [
       DemoCommand.self, RunCommand.self, OpenCommand.self, StatusCommand.self, PendingCommand.self, CancelCommand.self,
-      GenerateCommand.self, ResolveCommand.self, KeepSISCommand.self,
+      GenerateCommand.self, ResolveCommand.self, KeepSISCommand.self, AcceptCommand.self, WithdrawCommand.self, AnswersCommand.self, ReviewCommand.self, ShowCommand.self,
       ParseCommand.self, NormalizeCommand.self, MatchCommand.self, DeliverCommand.self, CloseCommand.self,
       CorrectCommand.self, ReportCommand.self, TardiesCommand.self, CheckCommand.self,
       BackupCommand.self, VerifyCommand.self, RebuildStateCommand.self,
@@ -34,13 +34,28 @@ func printSummary(_ summary: PipelineRunner.Summary) {
   if !rejected.isEmpty { print("  rejected: \(rejected.joined(separator: "; ")) (sis_rejects.csv, rejects.csv, duplicates.csv)") }
   print("  delivery files: \(summary.outbox) (copies in \(summary.deliverFolder))")
   if !summary.review.isEmpty {
-    print("  awaiting a person's decision (potential matches, listed in 30-match/review.csv):")
-    for item in summary.review.prefix(20) { print("    \(item[0]) student \(item[1]): candidates \(item[2])") }
+    print("  potential matches (Match one candidate, or No Match):")
+    for item in summary.review.prefix(20) {
+      let candidates = item[2].split(separator: " ").map(String.init)
+      print("    \(item[0]) student \(item[1]): candidates \(item[2]) — `sisdrop resolve \(item[0]) --match \(candidates.first ?? "SIS_ID")` or `sisdrop resolve \(item[0]) --no-match`")
+    }
     if summary.review.count > 20 { print("    ... and \(summary.review.count - 20) more") }
-    print("  they stay pending and come again with the next export; see each candidate in 30-match/decisions.jsonl")
+  }
+  if !summary.heldUpdates.isEmpty {
+    print("  updates held for review (the form changes a name, birth date, gender or state id the SIS has):")
+    let grouped = Dictionary(grouping: summary.heldUpdates, by: { "\($0[0]) \($0[1]) \($0[2])" })
+    for key in grouped.keys.sorted().prefix(20) {
+      let rows = grouped[key]!
+      let field = rows[0][4]
+      let which = rows[0][1] == "contact" ? " --contact \(rows[0][2])" : ""
+      print("    \(key) (SIS \(rows[0][3])): \(rows.map { $0[4] }.joined(separator: ", ")) — `sisdrop accept \(rows[0][0]) \(field)\(which)` or `sisdrop keep-sis \(rows[0][0]) \(field)\(which)`")
+    }
+  }
+  if !summary.review.isEmpty || !summary.heldUpdates.isEmpty {
+    print("  answers are taken at any time, batch open or not; the next `sisdrop run` delivers what was answered (`sisdrop review` lists the queue, `sisdrop show ID` one submission)")
   }
   if !summary.errors.isEmpty {
-    print("  records in error (fix them in the enrollment system; they stay pending): \(summary.deliverFolder)/errors.csv")
+    print("  records in error (they stay pending; `sisdrop review` lists each field and what to do): \(summary.deliverFolder)/errors.csv")
   }
   print("  report: \((summary.deliverFolder as NSString).deletingLastPathComponent)/report.html")
 }
@@ -150,11 +165,13 @@ public struct CancelCommand: ParsableCommand {
 struct PendingRow: Encodable {
   var entry: LedgerEntry
   var why: String?
-  enum Key: String, CodingKey { case why }
+  var ageNights: Int?
+  enum Key: String, CodingKey { case why, ageNights }
   func encode(to encoder: Encoder) throws {
     try entry.encode(to: encoder)
     var container = encoder.container(keyedBy: Key.self)
     try container.encodeIfPresent(why, forKey: .why)
+    try container.encodeIfPresent(ageNights, forKey: .ageNights)
   }
 }
 
@@ -176,12 +193,15 @@ public struct PendingCommand: ParsableCommand {
         if reasons[batch] == nil { reasons[batch] = DeliverStage.pendingReasons(workdir: workdir, batch: batch) }
         return reasons[batch]?[entry.submissionID]
       }
-      if workDir.json { try printJSON(entries.map { PendingRow(entry: $0, why: why($0)) }) } else {
+      // How many nights each has waited for a person (the review queue's ages).
+      var ages: [String: Int] = [:]
+      for item in try ReviewQueue.load(workdir: workdir).items { ages[item.submissionID] = max(ages[item.submissionID] ?? 0, item.ageNights) }
+      if workDir.json { try printJSON(entries.map { PendingRow(entry: $0, why: why($0), ageNights: ages[$0.submissionID]) }) } else {
         if entries.isEmpty { print("no pending submissions") }
         for entry in entries {
           let why = why(entry)
           print("\(entry.submissionID)\t\(entry.status.rawValue)\(entry.batchID.map { " (\($0))" } ?? "")\t\(entry.form)\t\(entry.approvedAt)"
-            + (why.map { "\t" + $0 } ?? ""))
+            + (why.map { "\t" + $0 } ?? "") + (ages[entry.submissionID].map { "\t\($0) night\($0 == 1 ? "" : "s")" } ?? ""))
         }
       }
     }

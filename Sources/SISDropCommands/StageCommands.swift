@@ -70,8 +70,9 @@ public struct DeliverCommand: StageCommand {
       delivery of its own, batches/<id>/redeliveries/rK/, published as <batch>-rK_* with its own
       <batch>-rK.ready, so nothing already in the outbox is overwritten. Once the batch is
       published, a plain rerun reproduces the published files and sends what has become
-      deliverable since (resolved, corrected) as the next rK. A bad corrections.csv in the inbox
-      is left there, named in the log; the delivery goes on.
+      deliverable since (resolved, corrected) as the next rK. Answer files in the inbox
+      (resolutions, overrides, accepts, corrections) are taken first, as `sisdrop run` takes them; a
+      bad one is refused whole and moved to archive/answers/refused/, named in the log; the delivery goes on.
       """)
   public static let stage = Stage.deliver
   @OptionGroup public var workDir: WorkDirOptions
@@ -82,7 +83,11 @@ public struct DeliverCommand: StageCommand {
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let record = try workdir.batch(batch)
-      try Corrections.takeInbox(workdir: workdir, config: try workdir.config(for: record), log: logger())
+      let answers = try AnswerFeed.take(workdir: workdir, config: try workdir.config(for: record), log: logger())
+      if answers.touchesOpenBatch, record.state == .open {
+        // Answers about this batch's submissions count for this delivery: its match is redone first.
+        try PipelineRunner.runStage(.match, workdir: workdir, batchID: record.id, log: logger(quiet: workDir.json))
+      }
       guard let only else {
         let report = try PipelineRunner.runStage(Self.stage, workdir: workdir, batchID: batch, log: logger(quiet: workDir.json))
         if workDir.json { try printJSON(report) } else {

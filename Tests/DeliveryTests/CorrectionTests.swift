@@ -82,7 +82,8 @@ import _SISDropTestSupport
 
       let refused = try runTool("sisdrop", ["correct", "S-2026-0032", "DOB", "01/02/2020", "--workdir", root])
       #expect(refused.status == 64, "\(refused.stderr)")
-      let rejected = try runTool("sisdrop", ["correct", "S-2026-0061", "SchoolID", "0101", "--workdir", root])
+      // Rejected for its birth date (the enrollment system fixes that): nothing here to correct.
+      let rejected = try runTool("sisdrop", ["correct", "S-2026-0030", "Grade_Level", "3", "--workdir", root])
       #expect(rejected.status == 64 && rejected.stderr.contains("rejected before matching"), "\(rejected.stderr)")
       // A seq the submission does not have is refused, never recorded to be ignored.
       let noSuchSeq = try runTool("sisdrop", ["correct", "S-2026-0032", "Street", "12 Short St", "--seq", "5", "--workdir", root])
@@ -129,20 +130,26 @@ import _SISDropTestSupport
       let config = try workdir.config(for: batch)
       let inbox = workdir.inbox(config) + "/corrections.csv"
       try writeFile(inbox, "Submission_ID,Schema,Seq,Field,Value\nS-2026-0032,student,1,Street,12 Short St\n")
-      #expect(try Corrections.importInbox(workdir: workdir, config: config) == 1)
-      #expect(!FileSystem.exists(inbox) && files(below: workdir.archive(config) + "/corrections").count == 1)
+      let taken = try AnswerFeed.take(workdir: workdir, config: config) { _ in }
+      #expect(taken.recorded == ["corrections.csv": 1])
+      #expect(!FileSystem.exists(inbox) && files(below: workdir.archive(config) + "/answers").count == 1)
       let stored = try #require(try workdir.state.corrections().first)
       let version = try workdir.state.ledgerEntry("S-2026-0032")?.contentHash
       #expect(stored.value == "12 Short St" && stored.version == version)
 
       try writeFile(inbox, "Submission_ID,Schema,Seq,Field,Value\nS-2026-0032,student,1,Zip,6\n")
-      // sisdrop-deliver takes the file the same way: a bad one is logged and left, the delivery goes on.
+      // sisdrop-deliver takes the file the same way: a bad one is refused whole and set aside, the delivery goes on.
       let deliver = try runTool("sisdrop-deliver", ["--workdir", root])
-      #expect(deliver.status == 0 && deliver.stderr.contains("corrections.csv not taken"), "\(deliver.stderr)")
-      #expect(FileSystem.exists(inbox))
+      #expect(deliver.status == 0 && deliver.stderr.contains("corrections.csv refused, nothing taken from it"), "\(deliver.stderr)")
+      #expect(deliver.stderr.contains("corrections.csv:2: the Zip value given is not a ZIP code"), "\(deliver.stderr)")
+      #expect(!FileSystem.exists(inbox))
+      #expect(files(below: workdir.archive(config) + "/answers/refused").count == 1, "kept for a person to fix and send again")
+      #expect(try workdir.state.corrections().count == 1)
+      try writeFile(inbox, "Submission_ID,Schema,Seq,Field,Value\nS-2026-0032,student,1,Zip\n")
       let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: Checkout.pipeline("demo"), log: { _ in })
       #expect(summary?.closed == true, "the night went on")
-      #expect(FileSystem.exists(inbox), "the bad file stays for a person to fix")
+      #expect(files(below: workdir.archive(config) + "/answers/refused").count == 2, "a short row refuses the file")
+
     }
   }
 }

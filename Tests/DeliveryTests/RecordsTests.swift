@@ -67,8 +67,8 @@ import _SISDropTestSupport
                                          validator: DeliveryValidator(schools: ["0101", "0202"], gradeLevels: []),
                                          profile: CSVProfile(config: CSVProfileConfig()), matchFolder: "M")
     #expect(plan.held.count == 1 && plan.records.isEmpty)
-    #expect(plan.held.first?[3].contains("`sisdrop resolve S-9 --match SIS_ID --student 2`") == true)
-    #expect(plan.held.first?[3].contains("`sisdrop resolve S-9 --no-match --student 2`") == true)
+    #expect(plan.held.first?[6].contains("`sisdrop resolve S-9 --match SIS_ID --student 2`") == true)
+    #expect(plan.held.first?[6].contains("`sisdrop resolve S-9 --no-match --student 2`") == true)
     #expect(BatchReport.resolveCommand(id: "S-1", seq: 1, match: "104633", siblings: false) == "sisdrop resolve S-1 --match 104633")
   }
 

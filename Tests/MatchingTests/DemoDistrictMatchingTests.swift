@@ -70,7 +70,7 @@ import _SISDropTestSupport
     try withTemporaryFolder { root in
       let first = try folderContents(try runDemo(root + "/a"))
       let second = try folderContents(try runDemo(root + "/b"))
-      #expect(first.keys.sorted() == ["decisions.jsonl", "diffs.csv", "matcher.json", "resolutions.csv", "review.csv"])
+      #expect(first.keys.sorted() == ["decisions.jsonl", "diffs.csv", "held_updates.csv", "matcher.json", "resolutions.csv", "review.csv"])
       #expect(first == second)
     }
   }

@@ -3,14 +3,16 @@ import SISDrop
 import Testing
 import _SISDropTestSupport
 
-/// Resolve and keep-sis on the demo district, batch left open for review.
+/// Resolve and keep-sis on the demo district: a batch opened and matched, nothing delivered yet
+/// (an answer for a delivered submission is refused: the SIS has it).
 @Suite struct ResolutionTests {
   func openDemo(_ root: String) throws -> (WorkDir, String) {
     let pipeline = try writeFile(root + "/pipeline.yaml", try demoPipelineText([("auto_close: true", "auto_close: false")]))
     let workdir = try WorkDir(root: root + "/w")
     try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: try PipelineConfig.load(path: pipeline), xml: false)
-    let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
-    return (workdir, summary.batch)
+    let batch = try BatchLifecycle.open(workdir: workdir, pipelinePath: pipeline, selection: .all).batch
+    for stage in [Stage.parse, .normalize, .match] { _ = try PipelineRunner.runStage(stage, workdir: workdir, batchID: batch, log: { _ in }) }
+    return (workdir, batch)
   }
 
   func decision(_ workdir: WorkDir, _ batch: String, _ id: String) throws -> SubmissionDecision {
@@ -50,7 +52,9 @@ import _SISDropTestSupport
       } throws: { ($0 as? SISDropError)?.message == "SIS student 100057 is not a candidate for S-2026-0028 student 1" }
       #expect {
         try Resolver.resolve(workdir: workdir, submission: "S-1999-0001", student: nil, sisID: nil, by: "x")
-      } throws: { ($0 as? SISDropError)?.message.hasPrefix("submission S-1999-0001 is not in the open batch") == true }
+      } throws: {
+        ($0 as? SISDropError)?.message == "submission S-1999-0001 is not in the pending ledger" && ($0 as? SISDropError)?.status == .noInput
+      }
       #expect {
         try Resolver.keepSIS(workdir: workdir, submission: "S-2026-0011", field: "Shoe_Size", by: "x")
       } throws: { ($0 as? SISDropError)?.status == .dataError }
@@ -68,12 +72,16 @@ import _SISDropTestSupport
       let student = try decision(workdir, batch, "S-2026-0011").students[0]
       #expect(!student.differences.contains { $0.field == "Home_Phone" })
       #expect(student.keptSIS == ["Home_Phone"])
-      // The inbox route: overrides.csv is recorded by the next match run, its bad rows reported with their line.
-      _ = try writeFile(workdir.inbox(try workdir.config(for: try #require(try workdir.state.batch(batch)))) + "/overrides.csv",
-                        "Submission_ID,Field,Resolved_By\nS-2026-0011,Street,office\nS-2026-0011,Nope,office\n")
-      let report = try PipelineRunner.runStage(.match, workdir: workdir, batchID: batch, log: { _ in })
+      // The inbox route: overrides.csv is taken by the next run; a bad row refuses the whole file with its line.
+      let inbox = workdir.inbox(try workdir.config(for: try #require(try workdir.state.batch(batch))))
+      _ = try writeFile(inbox + "/overrides.csv", "Submission_ID,Field,Resolved_By\nS-2026-0011,Street,office\nS-2026-0011,Nope,office\n")
+      var (taken, _) = try takeAnswers(workdir, batch)
+      #expect(taken.refused["overrides.csv"]?.contains { $0.contains("overrides.csv:3:") && $0.contains("'Nope' is not a student field") } == true)
+      _ = try writeFile(inbox + "/overrides.csv", "Submission_ID,Field,Resolved_By\nS-2026-0011,Street,office\n")
+      (taken, _) = try takeAnswers(workdir, batch)
+      #expect(taken.recorded["overrides.csv"] == 1)
+      _ = try PipelineRunner.runStage(.match, workdir: workdir, batchID: batch, log: { _ in })
       #expect(try decision(workdir, batch, "S-2026-0011").students[0].keptSIS == ["Home_Phone", "Street"])
-      #expect(report.notes.contains { $0.contains("overrides.csv:3:") && $0.contains("'Nope' is not a student field") })
     }
   }
 }

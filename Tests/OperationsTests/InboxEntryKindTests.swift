@@ -165,7 +165,7 @@ import _SISDropTestSupport
         try Self.plant(kind, at: folder + "/corrections.csv", secret: secret)
         let (run, killed) = try Self.runBounded("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
         #expect(!killed && run.status == 0, "\(kind): \(run.stderr)")
-        #expect(run.stderr.contains("corrections.csv not taken, left in the inbox"), "\(kind): \(run.stderr)")
+        #expect(run.stderr.contains("corrections.csv not read"), "\(kind): \(run.stderr)")
         #expect(run.stderr.contains("corrections.csv \(kind.named)"), "\(kind): \(run.stderr)")
         #expect(try WorkDir(root: workdir.root).state.corrections().isEmpty)
         #expect(Inbox.FileState.of(folder + "/corrections.csv")?.refusal != nil)
@@ -176,8 +176,8 @@ import _SISDropTestSupport
     }
   }
 
-  /// resolutions.csv and overrides.csv in the inbox as a link or a FIFO: reported as problems by
-  /// name, not read, nothing recorded, the entry left in the inbox.
+  /// resolutions.csv and overrides.csv in the inbox as a link or a FIFO: refused by name (the answer
+  /// feed), not read, nothing recorded, the entry left in the inbox.
   @Test func resolutionFilesThatAreNotRegularFilesAreNotRead() throws {
     try withTemporaryFolder { root in
       let (workdir, _, _) = try demoWorkdir(root + "/w")
@@ -188,9 +188,9 @@ import _SISDropTestSupport
       for name in ["resolutions.csv", "overrides.csv"] {
         for kind in Kind.allCases {
           try Self.plant(kind, at: folder + "/" + name, secret: secret)
-          let imported = try Resolver.importFiles(workdir: workdir, folder: folder)
-          #expect(imported.recorded == 0)
-          #expect(imported.problems.count == 1 && imported.problems[0].contains("\(name) \(kind.named)"), "\(imported.problems)")
+          let imported = try AnswerFeed.take(workdir: workdir, config: try workdir.config(for: try workdir.batch(nil))) { _ in }
+          #expect(imported.total == 0)
+          #expect(imported.refused[name]?.count == 1 && imported.refused[name]![0].contains("\(name) \(kind.named)"), "\(imported.refused)")
           #expect(try workdir.state.resolutions().isEmpty)
           #expect(try workdir.state.overrides().isEmpty)
           #expect(Inbox.FileState.of(folder + "/" + name)?.refusal != nil)

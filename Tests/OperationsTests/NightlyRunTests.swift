@@ -52,12 +52,12 @@ func demoNamesAndBirthDates() throws -> (names: Set<String>, dates: Set<String>)
       #expect(outcome.status.state == .synchronizing)
       #expect(try workdir.state.integrationEvents().map(\.to) == ["Pending Initialization", "Initializing", "Synchronizing"])
 
-      // One message per status change plus the review queue, each a file and each piped to sendmail.
+      // At most one message per run: the status changes and the review queue in one, a file piped to sendmail.
       let files = try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/notifications").sorted()
-      #expect(files.count == 4)
-      #expect(files.filter { $0.contains("-review-") }.count == 1)
+      #expect(files.count == 1)
+      #expect(files.filter { $0.contains("-status-change-") }.count == 1, "named by its most pressing part")
       let mbox = try readText(received)
-      #expect(mbox.components(separatedBy: "--- end of message ---").count - 1 == 4)
+      #expect(mbox.components(separatedBy: "--- end of message ---").count - 1 == 1)
       let names = try demoNamesAndBirthDates()
       // The check below can fail: the lists hold the demo's names and birth dates in both forms.
       #expect(names.names.contains("rivera") && names.dates.contains("2020-07-15") && names.dates.contains("07/15/2020"))
@@ -81,17 +81,63 @@ func demoNamesAndBirthDates() throws -> (names: Set<String>, dates: Set<String>)
         for date in names.dates { #expect(!text.contains(date), "\(file) carries a birth date") }
         #expect(mbox.contains(text.replacingOccurrences(of: "\r\n", with: "\n")) || mbox.contains(text))
       }
-      let review = try readText(workdir.root + "/notifications/" + files.first { $0.contains("-review-") }!)
+      let review = try readText(workdir.root + "/notifications/" + files[0])
       let potential = (try DemoExpectation.load()).students["potential"] ?? -1
       #expect(potential > 0 && summary.review.count == potential)
-      #expect(review.contains("Batch \(summary.batch) for Demo District has \(potential) student(s) awaiting a person's decision."))
-      for item in summary.review { #expect(review.contains("\(item[0]) student \(item[1]): \(item[2])")) }
+      let waiting = (try DemoExpectation.load()).delivery.values.filter { $0 != "delivered" }.count
+      #expect(review.contains("\(waiting) submission(s) for Demo District wait for a person."), "\(review)")
+      #expect(review.contains("== Pending Initialization") || review.contains("Initializing"))
+      for item in summary.review { #expect(review.contains("\(item[0]) student \(item[1]) [new]: \(item[2])"), "\(item)") }
+      #expect(review.contains("Records in error"))
       #expect(try workdir.state.unsentNotifications().isEmpty)
 
       // Nothing new: exit quietly, no status change, no notification.
       let again = try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, now: { now.addingTimeInterval(600) }, log: { _ in })
       #expect(again.summary == nil && again.waiting == "nothing new in the inbox")
-      #expect(try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/notifications").count == 4)
+      #expect(try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/notifications").count == 1)
+    }
+  }
+
+  @Test func theQueueIsMailedWhenItChangesAndAsAReminderNotOnEveryRun() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, _) = try demoWorkdir(root + "/w")
+      let pipeline = try demoPipeline(root, extra: "notifications:\n  remind_after_days: 3\n")
+      let start = Date()
+      var clock = start
+      func night(_ hours: Double) throws -> [String] {
+        clock = start.addingTimeInterval(hours * 3600)
+        let now = clock
+        _ = try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, now: { now }, log: { _ in })
+        return try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/notifications").sorted()
+      }
+      func export() throws {
+        for name in try FileManager.default.contentsOfDirectory(atPath: Checkout.demoDistrict + "/enrollment-csv") {
+          try? FileManager.default.removeItem(atPath: workdir.inbox(config) + "/" + name)
+          try FileManager.default.copyItem(atPath: Checkout.demoDistrict + "/enrollment-csv/" + name, toPath: workdir.inbox(config) + "/" + name)
+        }
+      }
+      #expect(try night(0).count == 1)
+      // Ten minutes later, nothing new, the same queue: nothing is sent.
+      #expect(try night(0.2).count == 1)
+      // The same export the next night, the queue unchanged: nothing is sent again.
+      try export()
+      #expect(try night(24).count == 1)
+      // An answer changes the queue: one message says so.
+      try Resolver.resolve(workdir: workdir, submission: "S-2026-0028", student: 1, sisID: "107328", by: "registrar")
+      try export()
+      let afterAnswer = try night(48)
+      #expect(afterAnswer.count == 2)
+      let changed = try readText(workdir.root + "/notifications/" + afterAnswer.last!)
+      #expect(!changed.contains("S-2026-0028 student 1"), "answered and delivered: no longer in the queue")
+      #expect(changed.contains("S-2026-0029 student 1"))
+      // Items that have waited three nights, three nights after people were last told: one reminder,
+      // then not again the next night, and again three nights later.
+      #expect(try night(24 * 4).count == 2, "told two nights ago")
+      let reminded = try night(24 * 5 + 1)
+      #expect(reminded.count == 3)
+      #expect(try readText(workdir.root + "/notifications/" + reminded.last!).contains("A reminder:"))
+      #expect(try night(24 * 6).count == 3)
+      #expect(try night(24 * 8 + 2).count == 4, "and again after three more nights")
     }
   }
 

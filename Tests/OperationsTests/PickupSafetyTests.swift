@@ -153,20 +153,21 @@ import _SISDropTestSupport
       // A half-uploaded resolutions.csv: `S-1,1,` would read as a No Match decision.
       try writeFile(folder + "/resolutions.csv", "Submission_ID,Student_Seq,SIS_ID,Resolved_By\nS-1,1,")
       let writer = try #require(FileHandle(forWritingAtPath: folder + "/resolutions.csv"))
-      let imported = try Resolver.importFiles(workdir: workdir, folder: folder)
-      #expect(imported.recorded == 0)
-      #expect(imported.problems.count == 1 && imported.problems[0].contains("not read yet, still arriving: open for writing by process \(getpid())"),
-              "\(imported.problems)")
+      var taken: [String] = []
+      let imported = try AnswerFeed.take(workdir: workdir, config: try workdir.config(for: try workdir.batch(nil))) { taken.append($0) }
+      #expect(imported.total == 0 && imported.waiting == ["resolutions.csv"])
+      #expect(taken.count == 1 && taken[0].contains("resolutions.csv not taken yet: still arriving: open for writing by process \(getpid())"),
+              "\(taken)")
       #expect(try workdir.state.resolutions().isEmpty)
+      #expect(FileManager.default.fileExists(atPath: folder + "/resolutions.csv"))
       try writer.close()
       // corrections.csv the same way: not taken while it is being written, left in the inbox.
       try writeFile(folder + "/corrections.csv", "Submission_ID,Schema,Seq,Field,Value\nS-1,student,1,Zip,627")
       let correctionsWriter = try #require(FileHandle(forWritingAtPath: folder + "/corrections.csv"))
-      let config = try workdir.config(for: try workdir.batch(nil))
-      #expect(throws: SISDropError.self) { try Corrections.importInbox(workdir: workdir, config: config) }
       var lines: [String] = []
-      try Corrections.takeInbox(workdir: workdir, config: config) { lines.append($0) }
-      #expect(lines.count == 1 && lines[0].contains("corrections.csv not taken yet: still arriving: open for writing"), "\(lines)")
+      let again = try AnswerFeed.take(workdir: workdir, config: try workdir.config(for: try workdir.batch(nil))) { lines.append($0) }
+      #expect(again.waiting == ["corrections.csv"])
+      #expect(lines.contains { $0.contains("corrections.csv not taken yet: still arriving: open for writing") }, "\(lines)")
       #expect(FileManager.default.fileExists(atPath: folder + "/corrections.csv"))
       try correctionsWriter.close()
     }

@@ -217,9 +217,12 @@ import _SISDropTestSupport
     try check(difference) { difference.writeStageJSON(into: &$0) }
     var student = StudentDecision(seq: 1, decision: decision, differences: [])
     student.keptSIS = []
+    student.heldDifferences = [difference]
     try check(student) { try student.writeStageJSON(into: &$0) }
     var contact = ContactDecision(seq: 1, outcome: .new, contactID: "C", reason: "r", differences: [])
     contact.sameAs = "S/1"
+    contact.heldDifferences = [difference]
+    contact.keptSIS = ["Phone"]
     try check(contact) { contact.writeStageJSON(into: &$0) }
     let whole = SubmissionDecision(submissionID: "S", students: [], contacts: [])
     try check(whole) { try whole.writeStageJSON(into: &$0) }

@@ -102,7 +102,7 @@ public struct OperationsConfig: Sendable {
   }
 
   private static func parseNotifications(_ root: [String: ConfigNode], into config: inout OperationsConfig) throws {
-    if let notifications = try root["notifications"]?.mapping(allowed: ["to", "from", "sendmail", "folder"]) {
+    if let notifications = try root["notifications"]?.mapping(allowed: ["to", "from", "sendmail", "folder", "remind_after_days"]) {
       if let to = notifications["to"] {
         let addresses = try to.stringList()
         for address in addresses where !NotificationConfig.isPlainAddress(address) {
@@ -126,6 +126,7 @@ public struct OperationsConfig: Sendable {
         config.notifications.sendmail = words
       }
       if let folder = notifications["folder"] { config.notifications.folder = try folder.string() }
+      if let days = notifications["remind_after_days"] { config.notifications.remindAfterDays = try days.int(in: 1...365) }
     }
   }
 
@@ -199,6 +200,8 @@ public struct NotificationConfig: Sendable {
   public var sendmail: [String]?
   /// Relative to the working directory.
   public var folder = "notifications"
+  /// Nights an item may wait for a person before the queue is mailed again as a reminder.
+  public var remindAfterDays = 3
 
   /// `local@domain` without display names, spaces or header-breaking characters.
   static func isPlainAddress(_ text: String) -> Bool {

@@ -97,11 +97,13 @@ public struct PipelineConfig: Sendable {
   public var csvProfile = CSVProfileConfig()
   public var delivery = DeliveryConfig()
   public var autoClose = true
+  /// What a differing field of a matched record does: deliver, review or keep-sis (Config/UpdatePolicy.swift).
+  public var updates = UpdatePolicy()
   /// Pickup, schedule and notifications (Config/OperationsConfig.swift).
   public var operations = OperationsConfig()
 
   static let topKeys = ["version", "district", "workdir", "paths", "plugin", "mappings", "sis_export", "submissions",
-                        "matching", "delivery", "batch", "limits"] + OperationsConfig.topKeys
+                        "matching", "updates", "delivery", "batch", "limits"] + OperationsConfig.topKeys
 
   /// Loads and validates a pipeline file.
   ///
@@ -215,6 +217,7 @@ public struct PipelineConfig: Sendable {
       }
     }
     problems.attempt { if let matching = root["matching"] { config.matching = try MatchingConfig.parse(matching) } }
+    problems.attempt { if let updates = root["updates"] { config.updates = try UpdatePolicy.parse(updates) } }
     problems.attempt {
       guard let delivery = try root["delivery"]?.mapping(allowed: DeliveryConfig.keys) else { return }
       problems.attempt { try config.delivery.parse(delivery) }

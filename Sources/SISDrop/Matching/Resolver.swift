@@ -1,17 +1,68 @@
 import Foundation
 
-/// Resolutions and overrides: validated against the open batch's match decisions, then recorded
-/// in state.sqlite with who and when. The match stage applies them on its next run.
+/// People's answers: Match / No Match for a potential match, keep the SIS value or accept the form's
+/// value for a differing field. Each is checked against the submission's latest match decision (the
+/// open batch's, or the batch that last held it back) and recorded in state.sqlite bound to the
+/// submission version. Answers belong to the submission, not to a batch: they are taken whether or
+/// not a batch is open, and the next run that sees that version applies them.
 public enum Resolver {
-  /// Records Match (`sisID`) or No Match (`sisID == nil`) for one student of a submission in the open batch.
+  /// Where a submission's latest decision lives.
+  public struct Target: Sendable {
+    public var batch: String
+    public var decision: SubmissionDecision
+    /// The normalized submission (its version and its students and contacts).
+    public var submission: Submission?
+    /// Whether the batch is the open one (its match stage is rerun at once).
+    public var inOpenBatch: Bool
+  }
+
+  /// The submission's latest match decision: in the open batch, else in the batch that last saw it.
   ///
-  /// - Throws: `SISDropError` (65) when the submission is not in the open batch, has no such student,
-  ///   or the SIS id is not among that student's candidates; (66) when there is no open batch or no match stage yet.
-  @discardableResult
-  public static func resolve(workdir: WorkDir, submission: String, student seq: Int?, sisID: String?, by actor: String,
-                             source: String = "command", at time: String? = nil) throws -> Resolution {
-    let decision = try decisionOf(workdir: workdir, submission: submission)
-    let students = decision.students
+  /// - Throws: `SISDropError` 66 for a submission the ledger does not know; 65 for one already
+  ///   delivered, or one that never reached matching (in error before it: the enrollment system fixes it).
+  public static func target(workdir: WorkDir, submission id: String) throws -> Target {
+    let open = try workdir.state.openBatch()
+    guard let entry = try workdir.state.ledgerEntry(id) else {
+      throw SISDropError(.noInput, "submission \(id) is not in the pending ledger",
+                         hint: "`sisdrop pending` lists the submissions waiting; check the id")
+    }
+    if entry.status == .delivered, entry.deliveredHash == entry.contentHash {
+      throw SISDropError(.dataError, "submission \(id) is already delivered (batch \(entry.deliveredBatch ?? "?"))",
+                         hint: "answers apply to submissions still pending; a delivered record is changed in the SIS")
+    }
+    // Delivered in the batch still open (its delivery or a re-delivery): the SIS has it now.
+    if let open, entry.batchID == open.id, FileSystem.exists(workdir.stageFolder(open.id, .deliver) + "/delivered.csv"),
+      try Redelivery.delivered(workdir, batch: open.id).contains(where: { $0.id == id && $0.hash == entry.contentHash })
+    {
+      throw SISDropError(.dataError, "submission \(id) is already delivered (batch \(open.id))",
+                         hint: "answers apply to submissions still pending; a delivered record is changed in the SIS")
+    }
+    var batches: [String] = []
+    if let open, entry.batchID == open.id || entry.lastSeenBatch == open.id { batches.append(open.id) }
+    for batch in [entry.batchID, entry.lastSeenBatch].compactMap({ $0 }) where !batches.contains(batch) { batches.append(batch) }
+    for batch in batches {
+      let path = workdir.stageFolder(batch, .match) + "/decisions.jsonl"
+      guard FileSystem.exists(path),
+        let decision = try JSONLines.read(SubmissionDecision.self, from: path).first(where: { $0.submissionID == id })
+      else { continue }
+      let normalized = workdir.stageFolder(batch, .normalize) + "/submissions.jsonl"
+      let submission = FileSystem.exists(normalized) ? try JSONLines.read(Submission.self, from: normalized).first { $0.id == id } : nil
+      return Target(batch: batch, decision: decision, submission: submission, inOpenBatch: batch == open?.id)
+    }
+    throw SISDropError(
+      .dataError, "submission \(id) has no match decision yet",
+      hint: batches.isEmpty ? "it has not been in a batch: answers are given once `sisdrop run` has matched it"
+        : "it was in error before matching (see errors.csv of batch \(batches[0])): fix it with `sisdrop correct` or in the enrollment system")
+  }
+
+  /// A checked Match (`sisID`) or No Match (`sisID == nil`) for one student of a submission, not yet recorded.
+  ///
+  /// - Throws: `SISDropError` 65 when the submission has no such student or the SIS id is not among that
+  ///   student's candidates; 66 when the submission is unknown.
+  public static func resolution(workdir: WorkDir, submission: String, student seq: Int?, sisID: String?, by actor: String,
+                                source: String = "command", at time: String? = nil) throws -> (Resolution, Target) {
+    let target = try target(workdir: workdir, submission: submission)
+    let students = target.decision.students
     let chosen: StudentDecision
     if let seq {
       guard let found = students.first(where: { $0.seq == seq }) else {
@@ -27,7 +78,7 @@ public enum Resolver {
       chosen = students.count == 1 ? students[0] : open[0]
     }
     if let sisID {
-      let candidates = chosen.decision.candidates.map(\.sisID)
+      let candidates = chosen.decision.candidates.map(\.sisID) + [chosen.decision.sisID].compactMap { $0 }
       guard candidates.contains(sisID) else {
         throw SISDropError(
           .dataError, "SIS student \(sisID) is not a candidate for \(submission) student \(chosen.seq)",
@@ -36,139 +87,75 @@ public enum Resolver {
       }
     }
     // Bound to the version answered and to this child in it: a changed form goes back to review.
-    let normalized = try submissionOf(workdir: workdir, submission: submission)
-    let part = normalized?.students.first { $0.seq == chosen.seq }
-    var resolution = Resolution(
+    let part = target.submission?.students.first { $0.seq == chosen.seq }
+    let resolution = Resolution(
       submissionID: submission, studentSeq: chosen.seq, action: sisID == nil ? .noMatch : .match, sisID: sisID,
-      resolvedBy: actor, resolvedAt: time ?? Clock.now(), source: source, version: normalized?.contentHash,
+      resolvedBy: actor, resolvedAt: time ?? Clock.now(), source: source, version: target.submission?.contentHash,
       studentKey: part.map(Resolution.studentKey))
+    return (resolution, target)
+  }
+
+  /// Records Match or No Match for one student (see `resolution`). Returns it with the earlier answer it replaced.
+  @discardableResult
+  public static func resolve(workdir: WorkDir, submission: String, student seq: Int?, sisID: String?, by actor: String,
+                             source: String = "command", at time: String? = nil) throws -> Resolution {
+    var (resolution, _) = try self.resolution(workdir: workdir, submission: submission, student: seq, sisID: sisID, by: actor,
+                                              source: source, at: time)
     resolution.replaces = try workdir.state.record(resolution)?.summary
     return resolution
   }
 
-  /// Records "keep the SIS value" for one student field of a submission in the open batch.
+  /// Fields an answer may name, by schema: those a matched record's update can carry.
+  public static func answerableFields(_ schema: String) -> [String] {
+    schema == "contact" ? MatchStage.comparedContactFields : MatchStage.comparedStudentFields
+  }
+
+  /// A checked keep-sis or accept answer for one field of one student or contact, not yet recorded.
+  public static func fieldAnswer(workdir: WorkDir, submission: String, schema: String, seq: Int?, field: String, choice: FieldAnswer.Choice,
+                                 by actor: String, source: String = "command", at time: String? = nil) throws -> (FieldAnswer, Target) {
+    guard schema == "student" || schema == "contact" else {
+      throw SISDropError(.usage, "schema \(LogText.quoted(schema)) has no fields to answer for", hint: "use student or contact")
+    }
+    let fields = answerableFields(schema)
+    guard fields.contains(field) else {
+      throw SISDropError(.dataError, "\(LogText.quoted(field)) is not a \(schema) field that an update can carry",
+                         hint: "one of: \(fields.joined(separator: ", "))")
+    }
+    let target = try target(workdir: workdir, submission: submission)
+    let seqs = schema == "student" ? target.decision.students.map(\.seq) : target.decision.contacts.map(\.seq)
+    let chosen: Int
+    if let seq {
+      guard seqs.contains(seq) else {
+        throw SISDropError(.dataError, "submission \(submission) has no \(schema) \(seq)",
+                           hint: seqs.isEmpty ? "it has no \(schema)s" : "its \(schema)s: \(seqs.map(String.init).joined(separator: ", "))")
+      }
+      chosen = seq
+    } else {
+      // The one record of the schema whose update differs in this field, else the only one.
+      let differing = schema == "student"
+        ? target.decision.students.filter { s in (s.differences + (s.heldDifferences ?? [])).contains { $0.field == field } }.map(\.seq)
+        : target.decision.contacts.filter { c in (c.differences + (c.heldDifferences ?? [])).contains { $0.field == field } }.map(\.seq)
+      guard let only = differing.count == 1 ? differing.first : (seqs.count == 1 ? seqs.first : nil) else {
+        throw SISDropError(.usage, "submission \(submission) has \(seqs.count) \(schema)s", hint: "name one with --seq N")
+      }
+      chosen = only
+    }
+    let answer = FieldAnswer(submissionID: submission, schema: schema, seq: chosen, field: field, choice: choice,
+                             version: target.submission?.contentHash, answeredBy: actor, answeredAt: time ?? Clock.now(), source: source)
+    return (answer, target)
+  }
+
+  /// Records keep-sis for one field (the seed's green arrow). Kept for callers of the old form.
   @discardableResult
   public static func keepSIS(workdir: WorkDir, submission: String, field: String, by actor: String, source: String = "command",
-                             at time: String? = nil) throws -> FieldOverride {
-    _ = try decisionOf(workdir: workdir, submission: submission)
-    guard MatchStage.comparedStudentFields.contains(field) else {
-      throw SISDropError(.dataError, "\(LogText.quoted(field)) is not a student field that an update can carry",
-                         hint: "one of: \(MatchStage.comparedStudentFields.joined(separator: ", "))")
-    }
-    let override = FieldOverride(submissionID: submission, field: field, resolvedBy: actor, resolvedAt: time ?? Clock.now(), source: source)
-    try workdir.state.record(override)
-    return override
+                             at time: String? = nil, schema: String = "student", seq: Int? = nil) throws -> FieldAnswer {
+    let (answer, _) = try fieldAnswer(workdir: workdir, submission: submission, schema: schema, seq: seq, field: field, choice: .keepSIS,
+                                      by: actor, source: source, at: time)
+    try workdir.state.record(answer)
+    return answer
   }
 
   /// The `SIS_ID` that says No Match in `resolutions.csv`. A blank cell is refused: a missing value
   /// (an Excel gap, a short row) must never read as "create a new student".
   public static let noMatchToken = "NO-MATCH"
-
-  /// Imports `resolutions.csv` (Submission_ID, Student_Seq, SIS_ID — an SIS id for Match or `NO-MATCH` —
-  /// and optional Resolved_By) and `overrides.csv` (Submission_ID, Field, optional Resolved_By) from
-  /// a folder (the inbox). A header missing a column or carrying an unknown one refuses the whole file
-  /// (it stays in the inbox); otherwise each bad row is reported with its line and reason, the good ones
-  /// are recorded, and the file is moved to `archive/resolutions/` so that a later `sisdrop resolve`
-  /// is never overwritten by reading the same file again.
-  public static func importFiles(workdir: WorkDir, folder: String) throws -> (recorded: Int, problems: [String]) {
-    var recorded = 0
-    var problems: [String] = []
-    for (name, required, optional) in [("resolutions.csv", ["Submission_ID", "Student_Seq", "SIS_ID"], ["Resolved_By"]),
-                                       ("overrides.csv", ["Submission_ID", "Field"], ["Resolved_By"])] {
-      let path = folder + "/" + name
-      guard FileSystem.exists(path) else { continue }
-      // Only a regular file with one name: a link or a FIFO is named and left unread.
-      if let what = Inbox.FileState.of(path)?.refusal {
-        problems.append(InboxFile.refused(path, what, hint: "not read").description)
-        continue
-      }
-      // The inbox's pickup rules: a half-uploaded `S123,1,` would read as a decision.
-      let batch = try workdir.state.openBatch()
-      if let batch, let why = Inbox(path: folder, config: try workdir.config(for: batch)).whyNotReady(name) {
-        problems.append("\(path): not read yet, \(why) (a later run reads it)")
-        continue
-      }
-      let reader: CSVReader
-      do {
-        reader = try CSVReader(path: path, inboxFile: true)
-      } catch let error as SISDropError where error.status == .dataError {
-        problems.append(error.description)
-        continue
-      }
-      guard let header = try reader.next()?.fields.map({ FieldRules.text($0).replacingOccurrences(of: "\u{FEFF}", with: "") }) else {
-        problems.append("\(path):1: the file is empty: write the header \((required + optional).joined(separator: ",")) and one row per answer")
-        continue
-      }
-      let columns = required + optional
-      let index = columns.map { column in header.firstIndex { $0.caseInsensitiveCompare(column) == .orderedSame } }
-      let missing = required.indices.filter { index[$0] == nil }.map { required[$0] }
-      let unknown = header.filter { column in !columns.contains { $0.caseInsensitiveCompare(column) == .orderedSame } }
-      if !missing.isEmpty || !unknown.isEmpty {
-        var what: [String] = []
-        if !missing.isEmpty { what.append("missing \(missing.joined(separator: ", "))") }
-        if !unknown.isEmpty { what.append("unknown \(unknown.map { "'\($0)'" }.joined(separator: ", "))") }
-        problems.append("\(path):1: file not read (\(what.joined(separator: "; "))): the header must be \(required.joined(separator: ",")) "
-          + "(optional: \(optional.joined(separator: ","))); fix it and the next match run reads the whole file")
-        continue
-      }
-      var line = 1
-      while let record = try reader.next() {
-        line += 1
-        func value(_ i: Int) -> String { index[i].map { $0 < record.fields.count ? FieldRules.text(record.fields[$0]) : "" } ?? "" }
-        let actor = value(columns.count - 1).isEmpty ? "inbox" : value(columns.count - 1)
-        do {
-          if name == "resolutions.csv" {
-            guard let seq = Int(value(1)), seq > 0 else { throw SISDropError(.dataError, "Student_Seq must be a positive whole number") }
-            let sisID = value(2)
-            guard !sisID.isEmpty else {
-              throw SISDropError(.dataError, "SIS_ID is blank: write the SIS Student_Number for Match, or \(noMatchToken) for No Match")
-            }
-            let noMatch = sisID.caseInsensitiveCompare(noMatchToken) == .orderedSame
-            try resolve(workdir: workdir, submission: value(0), student: seq, sisID: noMatch ? nil : sisID, by: actor,
-                        source: "inbox:\(name)")
-          } else {
-            try keepSIS(workdir: workdir, submission: value(0), field: value(1), by: actor, source: "inbox:\(name)")
-          }
-          recorded += 1
-        } catch let error as SISDropError {
-          problems.append("\(path):\(line): \(error.description)")
-        }
-      }
-      // Read once: the answers are in state.sqlite now; the file is kept with the batch's archive.
-      if let batch {
-        let archive = workdir.archive(try workdir.config(for: batch)) + "/resolutions"
-        try FileSystem.makeDirectory(archive)
-        let kept = archive + "/\(Clock.now().replacingOccurrences(of: ":", with: ""))-\(batch.id)-\(name)"
-        try FileSystem.rename(path, to: kept)
-        try FileSystem.syncDirectory(archive)
-        try FileSystem.syncDirectory(folder)
-        problems = problems.map { $0.hasPrefix(path + ":") ? kept + $0.dropFirst(path.count) : $0 }
-      }
-    }
-    return (recorded, problems)
-  }
-
-  /// The open batch's normalized submission (its version and students), if the normalize stage kept it.
-  static func submissionOf(workdir: WorkDir, submission: String) throws -> Submission? {
-    guard let batch = try workdir.state.openBatch() else { return nil }
-    let path = workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl"
-    guard FileSystem.exists(path) else { return nil }
-    return try JSONLines.read(Submission.self, from: path).first { $0.id == submission }
-  }
-
-  /// The open batch's decision for a submission.
-  static func decisionOf(workdir: WorkDir, submission: String) throws -> SubmissionDecision {
-    guard let batch = try workdir.state.openBatch() else {
-      throw SISDropError(.noInput, "there is no open batch", hint: "resolutions apply to the open batch: run `sisdrop open` and the stages first")
-    }
-    let path = workdir.stageFolder(batch.id, .match) + "/decisions.jsonl"
-    guard FileSystem.exists(path) else {
-      throw SISDropError(.noInput, "batch \(batch.id) has not been matched yet", at: SourceLocation(path: path), hint: "run `sisdrop match` first")
-    }
-    guard let decision = try JSONLines.read(SubmissionDecision.self, from: path).first(where: { $0.submissionID == submission }) else {
-      throw SISDropError(.dataError, "submission \(submission) is not in the open batch \(batch.id)",
-                         hint: "`sisdrop pending` lists submissions; a submission not in this batch is resolved when it is batched")
-    }
-    return decision
-  }
 }

@@ -43,6 +43,9 @@ public struct IntegrationStatus: Sendable, Codable, Equatable {
   public var waitingSince: Date?
   /// Whether people were told that the window closed while it was still arriving.
   public var waitingNotified: Bool?
+  /// The review queue people were last told about (a digest of its items), and when they were last reminded.
+  public var queueDigest: String?
+  public var queueNotifiedAt: Date?
   /// Why notifications cannot be sent (sendmail missing or failing), or nil; since when.
   public var notificationProblem: String?
   public var notificationProblemSince: Date?

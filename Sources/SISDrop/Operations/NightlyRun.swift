@@ -30,6 +30,15 @@ public enum NightlyRun {
     let machine = IntegrationMachine(schedule: config.operations.schedule)
     let notifier = Notifier(workdir: workdir, config: config, log: log)
     let district = config.districtName
+    // Every notice this run queues: combined into one message at the end (at most one message per run).
+    var queuedThisRun: [(id: String, notice: Notification)] = []
+    func prepared(_ notices: [Notification], _ time: Date) -> [PendingNotification] {
+      notices.map { notice in
+        let pending = notifier.prepare(notice, now: time)
+        queuedThisRun.append((pending.id, notice))
+        return pending
+      }
+    }
 
     /// Applies events and saves the status, queueing a status-change notification when the state changed.
     func advance(_ status: IntegrationStatus?, _ events: [IntegrationMachine.Event], extra: [Notification] = []) throws -> IntegrationStatus {
@@ -43,7 +52,7 @@ public enum NightlyRun {
           .statusChange(district: district, from: status, to: next, next: machine.nextRun(next, now: time), workdir: workdir.root), at: 0)
       }
       if next != status || !notes.isEmpty {
-        try workdir.state.saveIntegrationStatus(next, previous: status, notifications: notes.map { notifier.prepare($0, now: time) }, now: time)
+        try workdir.state.saveIntegrationStatus(next, previous: status, notifications: prepared(notes, time), now: time)
       }
       return next
     }
@@ -77,7 +86,7 @@ public enum NightlyRun {
       var next = status
       next.waitingNotified = true
       let notice = Notification.stillArriving(district: district, waiting: waiting, since: since, windowClosed: opened.end, workdir: workdir.root)
-      try workdir.state.saveIntegrationStatus(next, previous: status, notifications: [notifier.prepare(notice, now: now())], now: now())
+      try workdir.state.saveIntegrationStatus(next, previous: status, notifications: prepared([notice], now()), now: now())
       status = next
       log("warning: the run window closed while \(Notification.mask(waiting)); notified")
     }
@@ -85,8 +94,32 @@ public enum NightlyRun {
       log("the run that started at \(running.ISO8601Format()) was interrupted; this run finishes its work")
     }
     defer {
+      if queuedThisRun.count > 1 {
+        let one = notifier.prepare(Notification.combined(queuedThisRun.map(\.notice), district: district), now: now())
+        do { try workdir.state.replaceUnsentNotifications(queuedThisRun.map(\.id), with: one, now: now()) } catch {
+          log("notifications not combined: \(error)")
+        }
+      }
       let outcome = notifier.deliverQueued(now: now())
       recordNotificationOutcome(outcome, sendmailProblem: check.sendmailProblem, workdir: workdir, now: now(), log: log)
+    }
+
+    /// The review queue, told to people when it changed, and as a reminder when an item has waited
+    /// `notifications.remind_after_days` since they were last told.
+    func queueNotice(_ status: IntegrationStatus) throws -> (Notification?, IntegrationStatus) {
+      let queue = try ReviewQueue.load(workdir: workdir, now: now())
+      let digest = SHA256.hex(Array(queue.items.map { "\($0.submissionID)|\($0.kind.rawValue)|\($0.schema)|\($0.seq)|\($0.fields.joined(separator: ","))" }
+        .sorted().joined(separator: "\n").utf8))
+      var next = status
+      let remindAfter = config.operations.notifications.remindAfterDays
+      let changed = digest != (status.queueDigest ?? SHA256.hex(Array("".utf8)))
+      let overdue = queue.items.contains { $0.ageNights >= remindAfter }
+      let lastTold = status.queueNotifiedAt ?? .distantPast
+      let remind = !changed && overdue && now().timeIntervalSince(lastTold) >= Double(remindAfter) * 86_400
+      next.queueDigest = digest
+      guard !queue.items.isEmpty, changed || remind else { return (nil, next) }
+      next.queueNotifiedAt = now()
+      return (.queue(district: district, queue: queue, reminder: remind, remindAfter: remindAfter, workdir: workdir.root), next)
     }
 
     if case .wait(_, let reason) = machine.decide(status, now: now()), !(force && status.state != .disabled) {
@@ -111,13 +144,19 @@ public enum NightlyRun {
         }
       }
       guard let summary = finished else {
-        status = try advance(status, [.nothingNew])
+        // Nothing new tonight, but the queue may have changed (answers) or waited long enough for a reminder.
+        let (notice, told) = try queueNotice(status)
+        if told != status { status = told }
+        status = try advance(status, [.nothingNew], extra: notice.map { [$0] } ?? [])
         return Outcome(status: status, summary: nil, waiting: "nothing new in the inbox")
       }
-      var extra: [Notification] = []
+      let (notice, told) = try queueNotice(status)
+      status = told
+      var extra = notice.map { [$0] } ?? []
       // Input the run could not use is told too, even with nobody to review (counts only).
-      if !summary.review.isEmpty || Notification.rejectedInput(summary.counts) != nil {
-        extra.append(.review(district: district, summary: summary, workdir: workdir.root))
+      if let rejected = Notification.rejectedInput(summary.counts) {
+        extra.append(Notification(kind: .review, subject: "[sisdrop] \(district): batch \(summary.batch), input not used",
+                                  body: [rejected, "", "Details: the batch report (\(workdir.batchFolder(summary.batch))/report.html)."]))
       }
       status = try advance(status, [.runSucceeded(batch: summary.batch)], extra: extra)
       return Outcome(status: status, summary: summary, waiting: nil)

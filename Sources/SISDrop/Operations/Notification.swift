@@ -6,7 +6,9 @@ import Foundation
 /// SIS numbers, counts and states, and an error's message has its quoted values masked (a
 /// rejected value can be a name or a date of birth).
 public struct Notification: Sendable, Equatable {
-  public enum Kind: String, Sendable { case statusChange = "status-change", runFailed = "run-failed", review, stillArriving = "still-arriving" }
+  public enum Kind: String, Sendable {
+    case statusChange = "status-change", runFailed = "run-failed", review, stillArriving = "still-arriving", combined
+  }
 
   public var kind: Kind
   public var subject: String
@@ -100,6 +102,56 @@ public struct Notification: Sendable, Equatable {
                  ("submissions rejected", "parse.rejected_submissions"), ("duplicate rows read once", "parse.duplicate_rows")]
       .compactMap { label, key in (c[key] ?? 0) > 0 ? "\(label): \(c[key]!)" : nil }
     return parts.isEmpty ? nil : "Input not used: " + parts.joined(separator: "; ") + " (see the batch's sis_rejects.csv, rejects.csv, duplicates.csv)."
+  }
+
+  /// What waits for a person, across batches: sent when the queue changed, and as a reminder when an
+  /// item has waited `notifications.remind_after_days`. Ids, kinds, fields and ages only.
+  public static func queue(district: String, queue: ReviewQueue, reminder: Bool, remindAfter: Int, workdir: String) -> Notification {
+    var body = [
+      reminder
+        ? "A reminder: \(queue.submissions) submission(s) for \(district) still wait for a person, some for \(remindAfter) night(s) or more."
+        : "\(queue.submissions) submission(s) for \(district) wait for a person.",
+      "",
+      "Potential matches: \(queue.count(.potentialMatch)); updates to review: \(queue.count(.heldUpdate)); records in error: \(queue.count(.error)).",
+    ]
+    for (kind, items) in queue.groups {
+      body += ["", kind.title + ":"]
+      for item in items.prefix(200) {
+        let age = item.ageNights == 0 ? "new" : "\(item.ageNights) night(s)"
+        var line = "  \(item.submissionID) \(item.schema) \(item.seq) [\(age)]"
+        switch kind {
+        case .potentialMatch: line += ": " + item.candidates.map(\.sisID).joined(separator: " ")
+        case .heldUpdate: line += ": SIS \(item.sisID ?? "?"), \(item.fields.joined(separator: " "))"
+        case .error: line += ": " + item.fields.joined(separator: " ")
+        }
+        body += wrap(line)
+      }
+      if items.count > 200 { body.append("  ... and \(items.count - 200) more") }
+    }
+    body += [
+      "", "Answer at any time, with a batch open or not: `sisdrop review` lists the queue with the commands that answer each item,",
+      "`sisdrop show SUBMISSION` shows one. The next `sisdrop run` delivers what was answered. Working directory: \(workdir)",
+    ]
+    let what = reminder ? "reminder, \(queue.submissions) still waiting" : "\(queue.submissions) waiting for a person"
+    return Notification(kind: .review, subject: "[sisdrop] \(district): \(what)", body: body)
+  }
+
+  /// Several notices of one run in one message: at most one message per run.
+  public static func combined(_ notices: [Notification], district: String) -> Notification {
+    guard notices.count > 1 else { return notices[0] }
+    // The most pressing first: it names the message (its kind, the start of its subject).
+    let order: [Kind] = [.runFailed, .stillArriving, .statusChange, .review, .combined]
+    let notices = notices.enumerated().sorted {
+      (order.firstIndex(of: $0.element.kind) ?? 9, $0.offset) < (order.firstIndex(of: $1.element.kind) ?? 9, $1.offset)
+    }.map(\.element)
+    let prefix = "[sisdrop] \(district): "
+    let parts = notices.map { $0.subject.hasPrefix(prefix) ? String($0.subject.dropFirst(prefix.count)) : $0.subject }
+    var body: [String] = []
+    for (index, notice) in notices.enumerated() {
+      if index > 0 { body += ["", String(repeating: "-", count: 60), ""] }
+      body += ["== " + parts[index] + " ==", ""] + notice.body
+    }
+    return Notification(kind: notices[0].kind, subject: prefix + parts.joined(separator: "; "), body: body)
   }
 
   /// Masks every value quoted in an error message ('...' or "..."): it may be a name or a birth date.

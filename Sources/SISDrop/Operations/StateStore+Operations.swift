@@ -68,6 +68,15 @@ extension StateStore {
     }
   }
 
+  /// Replaces queued, unsent notifications by one (the run's notices combined into one message).
+  public func replaceUnsentNotifications(_ ids: [String], with notification: PendingNotification, now: Date) throws {
+    try database.inTransaction {
+      for id in ids { try database.execute("DELETE FROM notifications WHERE id = ? AND sent_at IS NULL", [.text(id)]) }
+      try database.execute("INSERT OR IGNORE INTO notifications(id, kind, created_at, message) VALUES (?, ?, ?, ?)",
+                           [.text(notification.id), .text(notification.kind), .text(now.ISO8601Format()), .text(notification.message)])
+    }
+  }
+
   /// Queues notifications on their own (a failed run's notice when the status did not change).
   public func queueNotifications(_ notifications: [PendingNotification], now: Date) throws {
     guard !notifications.isEmpty else { return }

@@ -42,6 +42,8 @@ public enum PipelineRunner {
     /// Students awaiting a person's decision: submission, seq, candidates.
     public var review: [[String]]
     public var errors: [[String]]
+    /// Updates held for a person by the `updates:` policy: submission, schema, seq, SIS id, field.
+    public var heldUpdates: [[String]] = []
   }
 
   /// Runs the pipeline: returns nil when there is nothing to do (no open batch, nothing new in the inbox).
@@ -52,7 +54,15 @@ public enum PipelineRunner {
                          willStart: () throws -> Void = {}) throws -> Summary? {
     var opened = false
     var batch: BatchRecord
-    if let open = try workdir.state.openBatch() {
+    let open = try workdir.state.openBatch()
+    // Answer files first (resolutions, overrides, accepts, corrections): a feed of their own, taken
+    // before any stage so that this run applies them. No stage reads the inbox.
+    let answerConfig = try open.map { try workdir.config(for: $0) } ?? pipelinePath.map { try PipelineConfig.load(path: $0) }
+    var answers = AnswerFeed.Result()
+    if let answerConfig, FileSystem.isDirectory(workdir.inbox(answerConfig)) {
+      answers = try AnswerFeed.take(workdir: workdir, config: answerConfig, log: log)
+    }
+    if let open {
       try willStart()
       batch = open
       log("continuing open batch \(open.id)")
@@ -73,6 +83,9 @@ public enum PipelineRunner {
         log("identical re-upload of \(listing.duplicates.map(\.name).joined(separator: ", ")) (as claimed by \(batches)): set aside in \(folder)")
       }
       guard listing.claimable.contains(inbox.submissionsFileName) else {
+        if answers.total > 0 {
+          log("\(answers.total) answers recorded for \(answers.submissions.count) submissions: they apply when the enrollment export next brings them")
+        }
         log("nothing new in the inbox (\(inbox.path))")
         return nil
       }
@@ -82,22 +95,9 @@ public enum PipelineRunner {
       batch = try workdir.batch(result.batch)
       opened = true
     }
-    // corrections.csv in the inbox: recorded before deliver applies corrections. A bad file stays
-    // in the inbox, named in the log; it never stops the night's delivery.
-    // Only once completely uploaded (the inbox's pickup rules): a half-uploaded file can parse cleanly.
-    let batchConfig = try workdir.config(for: batch)
-    let inbox = Inbox(path: workdir.inbox(batchConfig), config: batchConfig)
-    let corrections = Corrections.inboxFileName
-    if FileSystem.exists(inbox.path + "/" + corrections),
-      case .arriving(let why) = inbox.readiness(of: corrections, writers: OpenWriters.scan(folder: inbox.path, names: [corrections]))
-    {
-      log("\(corrections) is still arriving (\(why)): taken by a later run")
-    } else {
-      do {
-        try Corrections.importInbox(workdir: workdir, config: batchConfig)
-      } catch let error as SISDropError where [.dataError, .usage, .noInput, .temporaryFailure].contains(error.status) {
-        log("\(corrections) not taken, left in the inbox: \(error)")
-      }
+    // Answers about the open batch's submissions: its match is redone so that they count tonight.
+    if !opened, answers.touchesOpenBatch, StageRunner.problem(with: .match, workdir: workdir, batch: batch.id) == nil {
+      try withProgress(.match, workdir: workdir, batch: batch, log: log)
     }
     var ran: [String] = []
     for stage in Stage.allCases where StageRunner.problem(with: stage, workdir: workdir, batch: batch.id) != nil {
@@ -177,8 +177,11 @@ public enum PipelineRunner {
     let deliver = workdir.stageFolder(batch.id, .deliver)
     let review = (try? BatchLifecycle.readTable(workdir.stageFolder(batch.id, .match) + "/review.csv")) ?? []
     let errors = (try? BatchLifecycle.readTable(deliver + "/errors.csv")) ?? []
-    return Summary(batch: batch.id, opened: opened, stagesRun: ran, closed: false, counts: counts, outbox: workdir.outbox(config),
-                   deliverFolder: deliver, review: review.map { [$0[0], $0[1], $0[3]] }, errors: errors)
+    let held = (try? BatchLifecycle.readTable(workdir.stageFolder(batch.id, .match) + "/held_updates.csv")) ?? []
+    var summary = Summary(batch: batch.id, opened: opened, stagesRun: ran, closed: false, counts: counts, outbox: workdir.outbox(config),
+                          deliverFolder: deliver, review: review.map { [$0[0], $0[1], $0[3]] }, errors: errors)
+    summary.heldUpdates = held.map { Array($0.prefix(5)) }
+    return summary
   }
 }
 

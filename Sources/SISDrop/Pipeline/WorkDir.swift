@@ -143,6 +143,9 @@ public final class WorkDir {
       if name.hasPrefix(".") && name.hasSuffix(".claiming") {
         let id = String(name.dropFirst().dropLast(".claiming".count))
         if try state.batch(id) != nil {
+          // The batch was recorded: only the last steps of the claim were left. `claim-inbox` is the
+          // claim's own note (where to put files back), not part of the batch.
+          try? FileSystem.removeTree(path + "/claim-inbox")
           try FileSystem.rename(path, to: batchFolder(id))
         } else {
           // Put the files back where the sender left them, then forget the attempt. `claim-inbox`
@@ -196,5 +199,11 @@ enum Clock {
     let formatter = ISO8601DateFormatter()
     formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
     return formatter.string(from: Date())
+  }
+
+  /// Reads a timestamp `now()` wrote (with or without fractional seconds).
+  static func parse(_ text: String) -> Date? {
+    (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+      ?? (try? Date(text, strategy: Date.ISO8601FormatStyle()))
   }
 }

@@ -268,11 +268,12 @@ extension FieldDifference {
 extension StudentDecision {
   init(stageJSON r: inout StageJSONReader) throws {
     let start = r.position
-    var seq: Int?, decision: MatchDecision?, differences: [FieldDifference]?, keptSIS: [String]?
+    var seq: Int?, decision: MatchDecision?, differences: [FieldDifference]?, keptSIS: [String]?, held: [FieldDifference]?
     try r.object { r, key in
       switch key {
       case "decision": decision = try MatchDecision(stageJSON: &r)
       case "differences": differences = try r.array { try FieldDifference(stageJSON: &$0) }
+      case "heldDifferences": held = try r.null() ? nil : r.array { try FieldDifference(stageJSON: &$0) }
       case "keptSIS": keptSIS = try r.null() ? nil : r.strings()
       case "seq": seq = try r.int()
       default: try r.skip(key)
@@ -282,12 +283,14 @@ extension StudentDecision {
     self.decision = try r.required(decision, "decision", in: "StudentDecision", at: start)
     self.differences = try r.required(differences, "differences", in: "StudentDecision", at: start)
     self.keptSIS = keptSIS
+    self.heldDifferences = held
   }
 
   func writeStageJSON(into w: inout StageJSONWriter) throws {
     w.beginObject()
     w.key("decision"); try decision.writeStageJSON(into: &w)
     w.key("differences"); w.array(differences) { $1.writeStageJSON(into: &$0) }
+    if let heldDifferences { w.key("heldDifferences"); w.array(heldDifferences) { $1.writeStageJSON(into: &$0) } }
     if let keptSIS { w.key("keptSIS"); w.strings(keptSIS) }
     w.key("seq"); w.int(seq)
     w.endObject()
@@ -298,11 +301,13 @@ extension ContactDecision {
   init(stageJSON r: inout StageJSONReader) throws {
     let start = r.position
     var seq: Int?, outcome: MatchOutcome?, contactID: String?, reason: String?
-    var differences: [FieldDifference]?, sameAs: String?
+    var differences: [FieldDifference]?, sameAs: String?, held: [FieldDifference]?, keptSIS: [String]?
     try r.object { r, key in
       switch key {
       case "contactID": contactID = try r.null() ? nil : r.string()
       case "differences": differences = try r.array { try FieldDifference(stageJSON: &$0) }
+      case "heldDifferences": held = try r.null() ? nil : r.array { try FieldDifference(stageJSON: &$0) }
+      case "keptSIS": keptSIS = try r.null() ? nil : r.strings()
       case "outcome": outcome = try MatchOutcome(stageJSON: &r)
       case "reason": reason = try r.string()
       case "sameAs": sameAs = try r.null() ? nil : r.string()
@@ -316,12 +321,16 @@ extension ContactDecision {
     self.reason = try r.required(reason, "reason", in: "ContactDecision", at: start)
     self.differences = try r.required(differences, "differences", in: "ContactDecision", at: start)
     self.sameAs = sameAs
+    self.heldDifferences = held
+    self.keptSIS = keptSIS
   }
 
   func writeStageJSON(into w: inout StageJSONWriter) {
     w.beginObject()
     if let contactID { w.key("contactID"); w.string(contactID) }
     w.key("differences"); w.array(differences) { $1.writeStageJSON(into: &$0) }
+    if let heldDifferences { w.key("heldDifferences"); w.array(heldDifferences) { $1.writeStageJSON(into: &$0) } }
+    if let keptSIS { w.key("keptSIS"); w.strings(keptSIS) }
     w.key("outcome"); w.string(outcome.rawValue)
     w.key("reason"); w.string(reason)
     if let sameAs { w.key("sameAs"); w.string(sameAs) }

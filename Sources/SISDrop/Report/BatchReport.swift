@@ -198,7 +198,11 @@ public enum BatchReport {
     for card in new { page.line(card) }
     if !held.isEmpty {
       page.line("<h2>Held for review: \(Set(held.map { $0[0] }).count) submission(s)</h2><ul>")
-      for row in held { page.line("<li>\(escape(row[0])) student \(escape(row[1])): candidates \(escape(row[2]))</li>") }
+      for row in held where row.count >= 6 {
+        page.line("<li>\(escape(row[0])) \(escape(row[1])) \(escape(row[2])): \(escape(row[3]))"
+          + (row[4].isEmpty ? "" : (row[3] == "potential match" ? ", candidates " : ", SIS ") + escape(row[4]))
+          + (row[5].isEmpty ? "" : ", fields " + escape(row[5])) + "</li>")
+      }
       page.line("</ul>")
     }
     page.line("<footer>Written by sisdrop \(escape(SISDropVersion.current)) from \(escape(workdir.batchFolder(batch.id))). Student names and birth dates are FERPA-protected: do not forward this page.</footer>")

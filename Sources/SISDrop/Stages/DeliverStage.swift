@@ -11,7 +11,7 @@ import Foundation
 /// recorded in `state.sqlite` are applied first. Only fields Plugin.xml grants are written.
 public enum DeliverStage {
   public static let errorsHeader = ["Submission_ID", "Schema", "Seq", "Field", "Value", "Reason", "What_To_Do", "Stage", "File", "Line"]
-  public static let heldHeader = ["Submission_ID", "Student_Seq", "Candidates", "What_To_Do"]
+  public static let heldHeader = ["Submission_ID", "Schema", "Seq", "Held_For", "Candidates", "Fields", "What_To_Do"]
   public static let deliveredHeader = ["Submission_ID", "Content_Hash"]
 
   /// What a delivery will write, hold and report, before any file is written.
@@ -204,15 +204,7 @@ public enum DeliverStage {
                                      hint: "rerun the match stage")
       }
       if decision.needsReview {
-        for student in decision.students where student.decision.outcome == .potential {
-          let siblings = original.students.count > 1
-          let match = BatchReport.resolveCommand(id: original.id, seq: student.seq, match: "SIS_ID", siblings: siblings)
-          let noMatch = BatchReport.resolveCommand(id: original.id, seq: student.seq, match: nil, siblings: siblings)
-          plan.held.append([
-            original.id, String(student.seq), student.decision.candidates.map(\.sisID).joined(separator: " "),
-            "potential match: resolve it with `\(match)` (one of the candidates) or `\(noMatch)`, then run `sisdrop run` (or `sisdrop-deliver`); it stays pending until then",
-          ])
-        }
+        plan.held += heldRows(original, decision)
         continue
       }
       let submission = Corrections.apply(corrections, to: original)
@@ -267,6 +259,38 @@ public enum DeliverStage {
       plan.delivered.append([submission.id, submission.contentHash ?? ""])
     }
     return plan
+  }
+
+  /// held.csv's rows for a held submission: each potential match, and each record whose update the
+  /// `updates:` policy holds for a person, with the commands that answer it.
+  static func heldRows(_ submission: Submission, _ decision: SubmissionDecision) -> [[String]] {
+    var rows: [[String]] = []
+    let siblings = submission.students.count > 1
+    for student in decision.students where student.decision.outcome == .potential {
+      let match = BatchReport.resolveCommand(id: submission.id, seq: student.seq, match: "SIS_ID", siblings: siblings)
+      let noMatch = BatchReport.resolveCommand(id: submission.id, seq: student.seq, match: nil, siblings: siblings)
+      rows.append([
+        submission.id, "student", String(student.seq), "potential match", student.decision.candidates.map(\.sisID).joined(separator: " "), "",
+        "resolve it with `\(match)` (one of the candidates) or `\(noMatch)`; the next `sisdrop run` delivers it",
+      ])
+    }
+    func heldUpdate(_ schema: String, _ seq: Int, _ sisID: String, _ held: [FieldDifference], many: Bool) {
+      guard let first = held.first?.field else { return }
+      let which = many ? (schema == "student" ? " --student \(seq)" : " --contact \(seq)") : (schema == "contact" ? " --contact \(seq)" : "")
+      let id = shellQuote(submission.id)
+      rows.append([
+        submission.id, schema, String(seq), "update to review", sisID, held.map(\.field).joined(separator: " "),
+        "the form's value differs from the SIS's: for each field, `sisdrop accept \(id) \(first)\(which)` writes the form's value, "
+          + "`sisdrop keep-sis \(id) \(first)\(which)` keeps the SIS value (see `sisdrop show \(id)`); the next `sisdrop run` delivers it",
+      ])
+    }
+    for student in decision.students {
+      heldUpdate("student", student.seq, student.decision.sisID ?? "", student.heldDifferences ?? [], many: siblings)
+    }
+    for contact in decision.contacts {
+      heldUpdate("contact", contact.seq, contact.contactID ?? "", contact.heldDifferences ?? [], many: true)
+    }
+    return rows
   }
 
   /// What the SIS holds now for an updated record (from the batch's snapshot).

@@ -12,8 +12,12 @@ public struct StudentDecision: Sendable, Codable, Hashable {
   public var seq: Int
   public var decision: MatchDecision
   public var differences: [FieldDifference]
-  /// Fields a person chose to keep at the SIS value (`sisdrop keep-sis`): left out of `differences`.
+  /// Fields a person chose to keep at the SIS value (`sisdrop keep-sis`), or the `updates:` policy
+  /// keeps: left out of `differences`.
   public var keptSIS: [String]? = nil
+  /// Differences the `updates:` policy holds for a person (accept the form's value or keep the
+  /// SIS value): left out of `differences`; while any is here the submission is held.
+  public var heldDifferences: [FieldDifference]? = nil
 
   public init(seq: Int, decision: MatchDecision, differences: [FieldDifference]) {
     self.seq = seq
@@ -32,6 +36,9 @@ public struct ContactDecision: Sendable, Codable, Hashable {
   /// A new contact already named by an earlier submission (or student) of this batch: `S-1/2`
   /// (submission / Contact_Seq). Two siblings' forms naming the same mother create one contact.
   public var sameAs: String? = nil
+  /// As for a student: differences held for a person, and fields kept at the SIS value.
+  public var heldDifferences: [FieldDifference]? = nil
+  public var keptSIS: [String]? = nil
 
   public init(seq: Int, outcome: MatchOutcome, contactID: String?, reason: String, differences: [FieldDifference]) {
     self.seq = seq
@@ -48,8 +55,55 @@ public struct SubmissionDecision: Sendable, Codable, Hashable {
   public var students: [StudentDecision]
   public var contacts: [ContactDecision]
 
-  /// A submission with any unresolved potential match is held back from delivery.
-  public var needsReview: Bool { students.contains { $0.decision.outcome == .potential } }
+  /// A submission with any unresolved potential match, or an update held for a person, is held back from delivery.
+  public var needsReview: Bool { hasPotentialMatch || hasHeldUpdate }
+  public var hasPotentialMatch: Bool { students.contains { $0.decision.outcome == .potential } }
+  public var hasHeldUpdate: Bool {
+    students.contains { !($0.heldDifferences ?? []).isEmpty } || contacts.contains { !($0.heldDifferences ?? []).isEmpty }
+  }
+}
+
+/// The `updates:` policy with the fields the delivery profile writes: a field the profile never
+/// writes is not held (nobody needs to look at a change that is not sent).
+struct UpdateRules: Sendable {
+  var policy: UpdatePolicy
+  var written: [String: Set<String>]
+
+  init(config: PipelineConfig) {
+    policy = config.updates
+    var written: [String: Set<String>] = ["student": [], "contact": []]
+    for column in DeliveryProfiles.make(config).policyColumns {
+      if column.kind == .studentsUpdate { written["student", default: []].insert(column.field) }
+      if column.kind == .contactsUpdate { written["contact", default: []].insert(column.field) }
+    }
+    self.written = written
+  }
+
+  /// Sorts one record's differences: delivered, held for a person, or kept at the SIS value — by a
+  /// person's answer for this version first, then by the policy.
+  /// `reviewed`: a person matched this record and so looked at its fields; nothing is held again
+  /// (keep-sis still keeps a field).
+  func sort(_ differences: [FieldDifference], schema: String, seq: Int, answers: [FieldAnswer], kept: Set<String>, reviewed: Bool = false)
+    -> (deliver: [FieldDifference], held: [FieldDifference], kept: [String])
+  {
+    var result: (deliver: [FieldDifference], held: [FieldDifference], kept: [String]) = ([], [], [])
+    for difference in differences {
+      let answer = answers.first { $0.schema == schema && $0.seq == seq && $0.field == difference.field }
+      if answer?.choice == .keepSIS || (schema == "student" && kept.contains(difference.field)) {
+        result.kept.append(difference.field)
+      } else if answer?.choice == .accept {
+        result.deliver.append(difference)
+      } else {
+        switch policy.action(for: difference.field) {
+        case .deliver: result.deliver.append(difference)
+        case .keepSIS: result.kept.append(difference.field)
+        case .review:
+          if !reviewed, written[schema]?.contains(difference.field) == true { result.held.append(difference) } else { result.deliver.append(difference) }
+        }
+      }
+    }
+    return result
+  }
 }
 
 /// The match stage: every student of every normalized submission against the SIS snapshot,
@@ -60,7 +114,7 @@ public struct SubmissionDecision: Sendable, Codable, Hashable {
 public enum MatchStage {
   /// Fields compared for the differences of a matched student (the delivery's student columns).
   static let comparedStudentFields = [
-    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "SchoolID",
+    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "SchoolID", "Enroll_Status",
     "Street", "City", "State", "Zip", "Home_Phone", "Email",
   ]
   static let comparedContactFields = ["First_Name", "Last_Name", "Relationship", "Phone", "Email", "Street", "City", "State", "Zip"]
@@ -126,17 +180,14 @@ public enum MatchStage {
     }
     try reviewPossiblyRejected(&decisions, submissions, snapshot: snapshot)
 
-    // A person's answers (resolve / resolutions.csv) replace the matcher's outcome.
-    let inboxFolder = context.workdir.inbox(context.config)
-    if FileSystem.exists(context.folder(of: .match) + "/decisions.jsonl") {
-      // A rerun: resolutions dropped in the inbox since the last match are checked against it and recorded.
-      let imported = try Resolver.importFiles(workdir: context.workdir, folder: inboxFolder)
-      if imported.recorded > 0 { context.notes.append("recorded \(imported.recorded) resolutions and overrides from the inbox") }
-      for problem in imported.problems { context.notes.append(problem); context.log("match: \(problem)") }
-    }
+    // A person's answers (resolve / resolutions.csv, taken from the inbox by `run` before any stage) replace the matcher's outcome.
     let resolutions = Dictionary(grouping: try context.workdir.state.resolutions(), by: \.submissionID)
     let overrides = Dictionary(grouping: try context.workdir.state.overrides(), by: \.submissionID)
+    let fieldAnswers = Dictionary(grouping: try context.workdir.state.fieldAnswers(), by: \.submissionID)
+    let policy = UpdateRules(config: context.config)
     var applied: [[String]] = []
+    // Students a person matched for this version: they saw the identity fields side by side.
+    var personMatched: [String: Set<Int>] = [:]
     for index in decisions.indices {
       let id = decisions[index].submissionID
       for s in decisions[index].students.indices {
@@ -162,6 +213,7 @@ public enum MatchStage {
         }
         switch resolution.action {
         case .match:
+          personMatched[id, default: []].insert(resolution.studentSeq)
           guard let sisID = resolution.sisID, decision.sisID == sisID || decision.candidates.contains(where: { $0.sisID == sisID }) else {
             decision.reasons.append("\(who): Match to \(resolution.sisID ?? "?") no longer applies (not a candidate now): resolve again")
             decisions[index].students[s].decision = decision
@@ -201,6 +253,7 @@ public enum MatchStage {
     // Differences and contacts, now that the student outcomes are final.
     var review: [[String]] = []
     var diffs: [[String]] = []
+    var held: [[String]] = []
     // The matched SIS students and their contacts, fetched at once.
     let matchedIDs = decisions.flatMap { $0.students.compactMap { $0.decision.outcome == .matched ? $0.decision.sisID : nil } }
     let matchedStudents = try snapshot.students(numbers: matchedIDs)
@@ -211,15 +264,19 @@ public enum MatchStage {
     }
     // Each submission on its own (on every core); their rows are joined in submission order.
     let decided = decisions
+    let matchedByPerson = personMatched
     let parts = try Parallel.map(submissions.count, minimum: 64) { index in
       try differencesAndContacts(
         submissions[index], decided[index], names: contactNames[index], students: matchedStudents, contacts: matchedContacts,
-        kept: Set((overrides[submissions[index].id] ?? []).map(\.field)))
+        kept: Set((overrides[submissions[index].id] ?? []).map(\.field)),
+        answers: (fieldAnswers[submissions[index].id] ?? []).filter { $0.version == submissions[index].contentHash }, policy: policy,
+        personMatched: matchedByPerson[submissions[index].id] ?? [])
     }
     for (index, part) in parts.enumerated() {
       decisions[index] = part.decision
       diffs += part.diffs
       review += part.review
+      held += part.held
     }
 
     // New contacts named again within the batch (siblings' forms): the first one stands for all.
@@ -244,14 +301,29 @@ public enum MatchStage {
 
     phase("differences+contacts")
     try ParallelJSONLines.write(decisions, to: context.outputPath("decisions.jsonl"))
-    for (id, list) in overrides.sorted(by: { $0.key < $1.key }) where decisions.contains(where: { $0.submissionID == id }) {
+    let batchIDs = Set(decisions.map(\.submissionID))
+    for (id, list) in overrides.sorted(by: { $0.key < $1.key }) where batchIDs.contains(id) {
       for o in list { applied.append([id, "", "keep-sis", o.field, o.resolvedBy, o.resolvedAt, o.source]) }
+    }
+    for (index, submission) in submissions.enumerated() {
+      for answer in fieldAnswers[submission.id] ?? [] {
+        let what = "\(answer.choice.rawValue) \(answer.schema) \(answer.seq) \(answer.field)"
+        guard answer.version == submission.contentHash else {
+          context.notes.append("\(submission.id): \(what) was given for an earlier version of the submission: stale, not applied")
+          continue
+        }
+        _ = index
+        applied.append([submission.id, String(answer.seq), answer.choice.rawValue, "\(answer.schema) \(answer.field)", answer.answeredBy,
+                        answer.answeredAt, answer.source])
+      }
     }
     try context.writeCSV("resolutions.csv", header: ["Submission_ID", "Student_Seq", "Kind", "Value", "Resolved_By", "Resolved_At", "Source"],
                          rows: applied)
     try context.writeCSV("review.csv", header: ["Submission_ID", "Student_Seq", "Student_Ref", "Candidates", "Reasons"], rows: review)
     try context.writeCSV("diffs.csv", header: ["Submission_ID", "Schema", "Seq", "SIS_ID", "Field", "Enrollment_Value", "SIS_Value"], rows: diffs)
-    var counts: [String: Int] = ["submissions": decisions.count, "needs_review": decisions.filter(\.needsReview).count]
+    try context.writeCSV("held_updates.csv", header: heldUpdatesHeader, rows: held)
+    var counts: [String: Int] = ["submissions": decisions.count, "needs_review": decisions.filter(\.needsReview).count,
+                                 "held_updates": Set(held.map { $0[0] }).count]
     for outcome in MatchOutcome.allCases {
       counts["students_\(outcome.rawValue)"] = decisions.reduce(0) { $0 + $1.students.filter { $0.decision.outcome == outcome }.count }
       counts["contacts_\(outcome.rawValue)"] = decisions.reduce(0) { $0 + $1.contacts.filter { $0.outcome == outcome }.count }
@@ -267,21 +339,30 @@ public enum MatchStage {
   /// SIS contacts of its matched students, and its rows for diffs.csv and review.csv.
   private static func differencesAndContacts(
     _ submission: Submission, _ decided: SubmissionDecision, names: [(first: String, last: String)],
-    students: [String: SnapshotStudent], contacts: [String: [SnapshotContact]], kept: Set<String>
-  ) throws -> (decision: SubmissionDecision, diffs: [[String]], review: [[String]]) {
+    students: [String: SnapshotStudent], contacts: [String: [SnapshotContact]], kept: Set<String>, answers: [FieldAnswer],
+    policy: UpdateRules, personMatched: Set<Int>
+  ) throws -> (decision: SubmissionDecision, diffs: [[String]], review: [[String]], held: [[String]]) {
     var decision = decided
     var diffs: [[String]] = []
     var review: [[String]] = []
+    var held: [[String]] = []
     var sisContacts: [SnapshotContact] = []
     for s in decision.students.indices {
       let outcome = decision.students[s].decision
       let student = submission.students[s]
       if outcome.outcome == .matched, let id = outcome.sisID, let sis = students[id] {
-        let differences = compare(student.fields, sis.fields, fields: comparedStudentFields)
-        decision.students[s].differences = differences.filter { !kept.contains($0.field) }
-        if !kept.isEmpty { decision.students[s].keptSIS = kept.sorted() }
+        let differences = compare(enrollmentValues(student.fields, sis: sis.fields), sis.fields, fields: comparedStudentFields)
+        let sorted = policy.sort(differences, schema: "student", seq: student.seq, answers: answers, kept: kept,
+                                 reviewed: personMatched.contains(student.seq))
+        decision.students[s].differences = sorted.deliver
+        decision.students[s].heldDifferences = sorted.held.isEmpty ? nil : sorted.held
+        let keptFields = Set(sorted.kept).union(kept)
+        if !keptFields.isEmpty { decision.students[s].keptSIS = keptFields.sorted() }
         for difference in differences {
           diffs.append([submission.id, "student", String(student.seq), id, difference.field, difference.enrollment, difference.sis])
+        }
+        for difference in sorted.held {
+          held.append([submission.id, "student", String(student.seq), id, difference.field, difference.enrollment, difference.sis])
         }
         sisContacts += contacts[id] ?? []
       }
@@ -307,9 +388,16 @@ public enum MatchStage {
         for difference in differences {
           diffs.append([submission.id, "contact", String(contact.seq), sis.id, difference.field, difference.enrollment, difference.sis])
         }
-        decision.contacts.append(
-          ContactDecision(seq: contact.seq, outcome: .matched, contactID: sis.id, reason: "same name as an SIS contact of the matched student",
-                          differences: differences))
+        let sorted = policy.sort(differences, schema: "contact", seq: contact.seq, answers: answers, kept: [])
+        for difference in sorted.held {
+          held.append([submission.id, "contact", String(contact.seq), sis.id, difference.field, difference.enrollment, difference.sis])
+        }
+        var contactDecision = ContactDecision(
+          seq: contact.seq, outcome: .matched, contactID: sis.id, reason: "same name as an SIS contact of the matched student",
+          differences: sorted.deliver)
+        contactDecision.heldDifferences = sorted.held.isEmpty ? nil : sorted.held
+        contactDecision.keptSIS = sorted.kept.isEmpty ? nil : sorted.kept.sorted()
+        decision.contacts.append(contactDecision)
       } else {
         decision.contacts.append(
           ContactDecision(seq: contact.seq, outcome: .new, contactID: nil,
@@ -317,7 +405,20 @@ public enum MatchStage {
                           differences: []))
       }
     }
-    return (decision, diffs, review)
+    return (decision, diffs, review, held)
+  }
+
+  static let heldUpdatesHeader = ["Submission_ID", "Schema", "Seq", "SIS_ID", "Field", "Enrollment_Value", "SIS_Value"]
+
+  /// A submission student's values as an update compares them: an approved enrollment form enrolls
+  /// the child, so a form without `Enroll_Status` says Active (`0`, PowerSchool's code) — a
+  /// returning child the SIS shows as transferred out or graduated is made active again.
+  /// Only where the SIS export carries a status: without one there is nothing to compare with.
+  static func enrollmentValues(_ fields: [String: String], sis: [String: String]) -> [String: String] {
+    guard (fields["Enroll_Status"] ?? "").isEmpty, !(sis["Enroll_Status"] ?? "").isEmpty else { return fields }
+    var values = fields
+    values["Enroll_Status"] = "0"
+    return values
   }
 
   /// Fields where the enrollment has a value that differs from the SIS. An empty enrollment value

@@ -38,11 +38,26 @@ public enum NormalizeStage {
     var changedSinceDelivery = 0
     let normalizer = SubmissionNormalizer(
       datePatterns: config.submissions.dateFormats, timeZone: config.timeZone, schools: schoolNumbers, buildings: buildings)
+    let corrections = Dictionary(grouping: try context.workdir.state.corrections(), by: \.submissionID)
     for submission in parsed {
-      let (result, problems) = normalizer.normalize(submission)
+      var (result, problems) = normalizer.normalize(submission)
       if !problems.isEmpty {
-        rejects += problems
-        continue
+        // Values a person may correct (a school, a grade, a relationship, a phone...): the version is
+        // kept so that `sisdrop correct` can answer it, and a correction given for it fixes it here.
+        guard problems.allSatisfy({ SubmissionNormalizer.correctableField($0) != nil }), let version = result.contentHash else {
+          rejects += problems
+          continue
+        }
+        hashes.append((submission.id, version))
+        let fixes = (corrections[submission.id] ?? []).filter { $0.version == version }
+        problems = problems.filter { problem in !fixes.contains { SubmissionNormalizer.fixes($0, problem) } }
+        guard problems.isEmpty else {
+          rejects += problems.map(SubmissionNormalizer.correctable)
+          continue
+        }
+        result = Corrections.apply(fixes, to: result)
+        result.contentHash = version
+        context.notes.append("\(submission.id): corrected by a person (\(fixes.map { "\($0.schema) \($0.seq) \($0.field)" }.joined(separator: ", ")))")
       }
       let hash = result.contentHash!
       hashes.append((submission.id, hash))

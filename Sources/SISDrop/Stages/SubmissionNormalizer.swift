@@ -117,6 +117,30 @@ struct SubmissionNormalizer {
 
   struct Reason: Error { var message: String }
 
+  /// The field `sisdrop correct` takes for a problem, when a person may correct it: not the names,
+  /// birth date, gender or state id that decide the match (those are fixed in the enrollment system).
+  static func correctableField(_ problem: Reject) -> String? {
+    guard let seq = problem.seq, seq >= 1 else { return nil }
+    let field = problem.schema == "student" && problem.field == "School" ? "SchoolID" : problem.field
+    return (Corrections.correctable[problem.schema] ?? []).contains(field) ? field : nil
+  }
+
+  /// Whether a correction answers a problem.
+  static func fixes(_ correction: Correction, _ problem: Reject) -> Bool {
+    correction.schema == problem.schema && correction.seq == problem.seq && correction.field == correctableField(problem)
+  }
+
+  /// A correctable problem as errors.csv shows it: the field named as `sisdrop correct` takes it,
+  /// and the command that corrects it.
+  static func correctable(_ problem: Reject) -> Reject {
+    var result = problem
+    let field = correctableField(problem) ?? problem.field
+    result.field = field
+    result.action = "correct it with `\(Corrections.command(problem.submissionID, schema: problem.schema, seq: problem.seq ?? 1, field: field))`; "
+      + "the next `sisdrop run` delivers it (or fix it in the enrollment system)"
+    return result
+  }
+
   /// Phone, e-mail, ZIP and state, the same rule for students and contacts; other text as is.
   static func contactDetail(_ field: String, _ text: String) -> Result<String, Reason> {
     let checks: [String: ((String) -> String?, String)] = [

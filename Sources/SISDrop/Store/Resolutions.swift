@@ -39,7 +39,7 @@ public struct Resolution: Sendable, Codable, Hashable {
     return SHA256.hex(identity.joined(separator: "\u{1F}"))
   }
 
-  var summary: String { "\(sisID.map { "Match to \($0)" } ?? "No Match") by \(resolvedBy) at \(resolvedAt) (\(source))" }
+  public var summary: String { "\(sisID.map { "Match to \($0)" } ?? "No Match") by \(resolvedBy) at \(resolvedAt) (\(source))" }
 }
 
 /// "Keep the SIS value" for one field of a submission (the seed's green arrow).
@@ -74,6 +74,9 @@ extension StateStore {
         try database.execute("INSERT INTO resolution_versions VALUES (?, ?, ?, ?)",
                              [.text(resolution.submissionID), .integer(Int64(resolution.studentSeq)), .text(version), .text(key)])
       }
+      try logAnswer(resolution.submissionID, earlier == nil ? "recorded" : "replaced",
+                    "student \(resolution.studentSeq): \(resolution.sisID.map { "Match to \($0)" } ?? "No Match") (\(resolution.source))",
+                    by: resolution.resolvedBy, at: resolution.resolvedAt)
     }
     return earlier
   }

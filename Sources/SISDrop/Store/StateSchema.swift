@@ -17,7 +17,9 @@ public enum StateSchema {
   /// `CREATE TABLE IF NOT EXISTS`, some only when first used. Migration 1 makes that baseline
   /// whole, so it runs alike on a new database and on one 0.1.0 wrote.
   public static let migrations: [Migration] = [
-    Migration(version: 1, summary: "the 0.1.0 tables, all of them", sql: baseline)
+    Migration(version: 1, summary: "the 0.1.0 tables, all of them", sql: baseline),
+    Migration(version: 2, summary: "answers bound to the submission: field answers (keep-sis, accept) and their history",
+              sql: StateStore.answerSchema),
   ]
 
   public static var current: Int { migrations.last!.version }

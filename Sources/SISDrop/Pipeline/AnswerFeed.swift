@@ -1,0 +1,285 @@
+import Foundation
+
+/// The answer files people drop into the inbox: `resolutions.csv` (Match / No Match),
+/// `overrides.csv` (keep the SIS value), `accepts.csv` (the form's value wins) and
+/// `corrections.csv` (a corrected value). They are a feed of their own, taken at the start of every
+/// `sisdrop run` before any stage (no stage reads the inbox):
+///
+/// - under the pickup rules (a file still arriving is taken by a later run, and the log says so);
+/// - validated strictly: a short or long row, a blank answer, an unknown submission, a field that
+///   cannot be answered refuses the whole file with its line and reason — nothing is taken from it,
+///   and it is moved to `archive/answers/refused/` so that it is not read again until sent again;
+/// - otherwise every answer is recorded in state.sqlite (bound to the submission version) and the
+///   file is kept in `archive/answers/`.
+public enum AnswerFeed {
+  /// One answer file's layout.
+  struct Layout {
+    var name: String
+    var required: [String]
+    var optional: [String]
+  }
+
+  static let layouts = [
+    Layout(name: "resolutions.csv", required: ["Submission_ID", "Student_Seq", "SIS_ID"], optional: ["Resolved_By"]),
+    Layout(name: "overrides.csv", required: ["Submission_ID", "Field"], optional: ["Schema", "Seq", "Resolved_By"]),
+    Layout(name: "accepts.csv", required: ["Submission_ID", "Field"], optional: ["Schema", "Seq", "Resolved_By"]),
+    Layout(name: Corrections.inboxFileName, required: Corrections.fileHeader, optional: ["Resolved_By"]),
+    // `sisdrop review --csv`'s file, filled in: a row whose Answer is blank is a choice not taken.
+    Layout(name: "answers.csv", required: ReviewQueue.answerFileHeader.filter { $0 != "Answered_By" }, optional: ["Answered_By"]),
+  ]
+
+  /// The answer files' names: the inbox's feeds leave them to this one.
+  public static var fileNames: [String] { layouts.map(\.name) }
+
+  /// What one run took.
+  public struct Result: Sendable, Codable {
+    /// Answers recorded, by file.
+    public var recorded: [String: Int] = [:]
+    /// Files refused whole, each with its first problems (file:line: reason).
+    public var refused: [String: [String]] = [:]
+    /// Files left for a later run (still arriving).
+    public var waiting: [String] = []
+    /// Submissions answered.
+    public var submissions: Set<String> = []
+    /// Whether an answer concerns a submission of the open batch (its match is rerun).
+    public var touchesOpenBatch = false
+
+    public var total: Int { recorded.values.reduce(0, +) }
+  }
+
+  /// Takes every answer file that is completely uploaded.
+  public static func take(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void) throws -> Result {
+    let inbox = Inbox(path: workdir.inbox(config), config: config)
+    var result = Result()
+    for layout in layouts {
+      let path = inbox.path + "/" + layout.name
+      guard Inbox.FileState.of(path) != nil else { continue }
+      // Only a regular file with one name: a link or a FIFO is named and left unread.
+      do { try InboxFile.check(path) } catch let error as SISDropError {
+        result.refused[layout.name] = [error.description]
+        log("\(layout.name) not read: \(error)")
+        continue
+      }
+      if let why = inbox.whyNotReady(layout.name) {
+        result.waiting.append(layout.name)
+        log("\(layout.name) not taken yet: \(why)")
+        continue
+      }
+      let stamp = Clock.now().replacingOccurrences(of: ":", with: "")
+      let archive = workdir.archive(config) + "/answers"
+      do {
+        let answers = try read(layout, path: path, workdir: workdir)
+        try record(answers, workdir: workdir)
+        try FileSystem.makeDirectory(archive)
+        try FileSystem.rename(path, to: archive + "/\(stamp)-\(layout.name)")
+        try FileSystem.syncDirectory(archive)
+        try FileSystem.syncDirectory(inbox.path)
+        result.recorded[layout.name] = answers.count
+        for answer in answers {
+          result.submissions.insert(answer.submissionID)
+          if answer.inOpenBatch { result.touchesOpenBatch = true }
+        }
+        log("\(layout.name): \(answers.count) answers recorded (kept in \(relativePath(archive, to: workdir.root)))")
+      } catch let refusal as Refusal {
+        let folder = archive + "/refused"
+        try FileSystem.makeDirectory(folder)
+        let kept = folder + "/\(stamp)-\(layout.name)"
+        try FileSystem.rename(path, to: kept)
+        try FileSystem.syncDirectory(folder)
+        try FileSystem.syncDirectory(inbox.path)
+        result.refused[layout.name] = refusal.problems
+        log("\(layout.name) refused, nothing taken from it (\(refusal.problems.count) problem\(refusal.problems.count == 1 ? "" : "s")); "
+          + "moved to \(relativePath(kept, to: workdir.root)); fix it and drop it in the inbox again")
+        for problem in refusal.problems.prefix(20) { log("  \(problem)") }
+      }
+    }
+    return result
+  }
+
+  /// A file refused whole.
+  struct Refusal: Error { var problems: [String] }
+
+  /// One checked answer of any kind.
+  enum Answer {
+    case resolution(Resolution, inOpenBatch: Bool)
+    case field(FieldAnswer, inOpenBatch: Bool)
+    case correction(Correction, inOpenBatch: Bool)
+
+    var submissionID: String {
+      switch self {
+      case .resolution(let r, _): return r.submissionID
+      case .field(let f, _): return f.submissionID
+      case .correction(let c, _): return c.submissionID
+      }
+    }
+    var inOpenBatch: Bool {
+      switch self {
+      case .resolution(_, let open), .field(_, let open), .correction(_, let open): return open
+      }
+    }
+  }
+
+  /// Reads and checks a whole answer file.
+  ///
+  /// - Throws: `Refusal` with every problem (file:line: reason), never a value from the file.
+  static func read(_ layout: Layout, path: String, workdir: WorkDir) throws -> [Answer] {
+    let name = layout.name
+    var problems: [String] = []
+    let reader: CSVReader
+    do { reader = try CSVReader(path: path, inboxFile: true) } catch { throw Refusal(problems: ["\(name): cannot be read: \(error)"]) }
+    guard let header = try? reader.next() else {
+      throw Refusal(problems: ["\(name):1: the file is empty: write the header \((layout.required + layout.optional).joined(separator: ",")) and one row per answer"])
+    }
+    let names = header.fields.map { headerKey($0) }
+    let columns = layout.required + layout.optional
+    let index = Dictionary(uniqueKeysWithValues: columns.map { column in (column, names.firstIndex(of: column.lowercased())) })
+    let missing = layout.required.filter { index[$0]! == nil }
+    let unknown = names.indices.filter { i in !columns.contains { $0.lowercased() == names[i] } }
+    if !missing.isEmpty || !unknown.isEmpty || Set(names).count != names.count {
+      var what: [String] = []
+      if !missing.isEmpty { what.append("missing \(missing.joined(separator: ", "))") }
+      if !unknown.isEmpty { what.append("\(unknown.count) unknown column\(unknown.count == 1 ? "" : "s") (column \(unknown.map { String($0 + 1) }.joined(separator: ", ")))") }
+      if Set(names).count != names.count { what.append("a column named twice") }
+      throw Refusal(problems: ["\(name):1: \(what.joined(separator: "; ")): the header must be \(layout.required.joined(separator: ",")) (optional: \(layout.optional.joined(separator: ",")))"])
+    }
+    var answers: [Answer] = []
+    var seen = Set<[String]>()
+    while true {
+      let row: CSVRow
+      do {
+        guard let next = try reader.next() else { break }
+        row = next
+      } catch let error as SISDropError {
+        problems.append("\(name): \(error.message)")
+        break
+      }
+      let at = "\(name):\(row.line)"
+      if let problem = row.problem {
+        problems.append("\(at): \(problem.reason)")
+        continue
+      }
+      // A whole blank line is nothing; a short or long row is a damaged file.
+      if row.fields.allSatisfy({ FieldRules.text($0).isEmpty }) { continue }
+      guard row.fields.count == names.count else {
+        problems.append("\(at): \(row.fields.count) fields where the header has \(names.count): a \(row.fields.count < names.count ? "short" : "long") row")
+        continue
+      }
+      func value(_ column: String) -> String { index[column]!.map { FieldRules.text(row.fields[$0]) } ?? "" }
+      if name == "answers.csv" {
+        // A blank Answer: that choice was not taken.
+        guard !value("Answer").isEmpty else { continue }
+        do {
+          if let answer = try filledAnswer(value, workdir: workdir, source: "inbox:\(name)") {
+            let key = [value("Submission_ID"), value("Kind"), value("Schema"), value("Seq"), value("Field")]
+            guard seen.insert(key).inserted else {
+              problems.append("\(at): a second choice for the same \(value("Kind") == "match" ? "student" : "field"): mark one row only")
+              continue
+            }
+            answers.append(answer)
+          }
+        } catch let error as SISDropError {
+          problems.append("\(at): \(error.message)" + (error.hint.map { " — \($0)" } ?? ""))
+        }
+        continue
+      }
+      for column in layout.required where value(column).isEmpty {
+        problems.append("\(at): \(column) is blank" + (column == "SIS_ID" ? ": write the SIS Student_Number for Match, or \(Resolver.noMatchToken) for No Match" : ""))
+      }
+      guard layout.required.allSatisfy({ !value($0).isEmpty }) else { continue }
+      guard seen.insert(layout.required.map(value)).inserted else {
+        problems.append("\(at): the same answer as an earlier row")
+        continue
+      }
+      let actor = value("Resolved_By").isEmpty ? "inbox" : value("Resolved_By")
+      let source = "inbox:\(name)"
+      do {
+        switch name {
+        case "resolutions.csv":
+          guard let seq = Int(value("Student_Seq")), seq > 0 else {
+            throw SISDropError(.dataError, "Student_Seq must be a positive whole number")
+          }
+          let sisID = value("SIS_ID")
+          let noMatch = sisID.caseInsensitiveCompare(Resolver.noMatchToken) == .orderedSame
+          let (resolution, target) = try Resolver.resolution(workdir: workdir, submission: value("Submission_ID"), student: seq,
+                                                             sisID: noMatch ? nil : sisID, by: actor, source: source)
+          answers.append(.resolution(resolution, inOpenBatch: target.inOpenBatch))
+        case "overrides.csv", "accepts.csv":
+          let schema = value("Schema").isEmpty ? "student" : value("Schema").lowercased()
+          var seq: Int? = nil
+          if !value("Seq").isEmpty {
+            guard let number = Int(value("Seq")), number > 0 else { throw SISDropError(.dataError, "Seq must be a positive whole number") }
+            seq = number
+          }
+          let (answer, target) = try Resolver.fieldAnswer(
+            workdir: workdir, submission: value("Submission_ID"), schema: schema, seq: seq, field: value("Field"),
+            choice: name == "accepts.csv" ? .accept : .keepSIS, by: actor, source: source)
+          answers.append(.field(answer, inOpenBatch: target.inOpenBatch))
+        default:
+          guard let seq = Int(value("Seq")), seq > 0 else { throw SISDropError(.dataError, "Seq must be a positive whole number") }
+          let made = try Corrections.make(submissionID: value("Submission_ID"), schema: value("Schema").lowercased(), seq: seq,
+                                          field: value("Field"), value: value("Value"), source: name)
+          guard let bound = try Corrections.bind([made], workdir: workdir).first else { continue }
+          let open = try workdir.state.openBatch()
+          let entry = try workdir.state.ledgerEntry(bound.submissionID)
+          answers.append(.correction(bound, inOpenBatch: open != nil && entry?.batchID == open?.id))
+        }
+      } catch let error as SISDropError {
+        problems.append("\(at): \(error.message)" + (error.hint.map { " — \($0)" } ?? ""))
+      }
+    }
+    if !problems.isEmpty { throw Refusal(problems: problems) }
+    return answers
+  }
+
+  /// One marked row of `answers.csv`.
+  static func filledAnswer(_ value: (String) -> String, workdir: WorkDir, source: String) throws -> Answer? {
+    let actor = value("Answered_By").isEmpty ? "inbox" : value("Answered_By")
+    guard let seq = Int(value("Seq")), seq > 0 else { throw SISDropError(.dataError, "Seq must be a positive whole number") }
+    let schema = value("Schema").lowercased()
+    let marked = ["x", "yes", "y"].contains(value("Answer").lowercased())
+    switch value("Kind") {
+    case "match":
+      guard marked else { throw SISDropError(.dataError, "mark the chosen row's Answer with x") }
+      let choice = value("Choice")
+      let noMatch = choice.caseInsensitiveCompare(Resolver.noMatchToken) == .orderedSame
+      let (resolution, target) = try Resolver.resolution(workdir: workdir, submission: value("Submission_ID"), student: seq,
+                                                         sisID: noMatch ? nil : choice, by: actor, source: source)
+      return .resolution(resolution, inOpenBatch: target.inOpenBatch)
+    case "update":
+      guard marked else { throw SISDropError(.dataError, "mark the chosen row's Answer with x") }
+      guard let choice = FieldAnswer.Choice(rawValue: value("Choice")) else {
+        throw SISDropError(.dataError, "Choice must be accept or keep-sis")
+      }
+      let (answer, target) = try Resolver.fieldAnswer(workdir: workdir, submission: value("Submission_ID"), schema: schema, seq: seq,
+                                                      field: value("Field"), choice: choice, by: actor, source: source)
+      return .field(answer, inOpenBatch: target.inOpenBatch)
+    case "correct":
+      let made = try Corrections.make(submissionID: value("Submission_ID"), schema: schema, seq: seq, field: value("Field"),
+                                      value: value("Answer"), source: "answers.csv")
+      guard let bound = try Corrections.bind([made], workdir: workdir).first else { return nil }
+      let open = try workdir.state.openBatch()
+      let entry = try workdir.state.ledgerEntry(bound.submissionID)
+      return .correction(bound, inOpenBatch: open != nil && entry?.batchID == open?.id)
+    default:
+      throw SISDropError(.dataError, "Kind must be match, update or correct")
+    }
+  }
+
+  /// Records checked answers, all in state.sqlite.
+  static func record(_ answers: [Answer], workdir: WorkDir) throws {
+    var corrections: [Correction] = []
+    for answer in answers {
+      switch answer {
+      case .resolution(let resolution, _): try workdir.state.record(resolution)
+      case .field(let field, _): try workdir.state.record(field)
+      case .correction(let correction, _): corrections.append(correction)
+      }
+    }
+    if !corrections.isEmpty {
+      try workdir.state.saveCorrections(corrections)
+      for c in corrections {
+        try workdir.state.logAnswer(c.submissionID, "recorded", "correction \(c.schema) \(c.seq) \(c.field) (\(c.source))", by: "inbox")
+      }
+    }
+  }
+}

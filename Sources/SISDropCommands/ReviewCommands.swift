@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import SISDrop
+
+/// `sisdrop review`: what waits for a person, grouped, with its age and the commands that answer it.
+public struct ReviewCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "review", abstract: "List what waits for a person: potential matches, held updates, records in error.",
+    discussion: """
+      Across batches: every pending submission the last run held back, with its age in nights. Potential
+      matches list their candidates (a candidate a guard keeps from matching shows the guard, not a score);
+      held updates list the fields whose form value differs from the SIS; errors list field and problem.
+      Each item prints the commands that answer it; `sisdrop show SUBMISSION` gives the detail.
+      --csv FILE writes a ready-to-fill answer file: one row per choice (each candidate and No Match;
+      accept and keep-sis for each held field; each correctable field), the Answer column blank. Mark
+      the chosen rows with x (write the corrected value for a correction), leave the others blank, and
+      drop the file into the inbox as answers.csv: the next `sisdrop run` takes it like the other
+      answer files (two marks for one choice, or an unknown submission, refuse the whole file).
+      Exit codes: 0, 66 not a working directory, 73 cannot write FILE, 75 busy.
+      """)
+  @OptionGroup var workDir: WorkDirOptions
+  @Option(help: "Write a ready-to-fill answer file (drop it into the inbox as answers.csv).") var csv: String?
+  public init() {}
+
+  public func run() throws {
+    // Only looks: no lock, so a clerk can read the queue while the nightly run works.
+    try guarded {
+      let workdir = try readOnlyWorkDir(workDir.path)
+      let queue = try ReviewQueue.load(workdir: workdir)
+      if let csv {
+        let path = FileSystem.absolute(csv)
+        // A file people open in a spreadsheet: formula-like cells are made inert.
+        let writer = try CSVWriter(path: path, options: CSVWriterOptions(spreadsheetSafe: true))
+        try writer.write(ReviewQueue.answerFileHeader)
+        for row in queue.answerFileRows { try writer.write(row) }
+        try writer.close()
+        print("\(queue.answerFileRows.count) choices for \(queue.submissions) submissions written to \(path): mark the chosen rows with x, then drop it into the inbox as answers.csv")
+        return
+      }
+      if workDir.json { return try printJSON(queue) }
+      guard !queue.items.isEmpty else { return print("nothing waits for a person") }
+      print("\(queue.submissions) submission\(queue.submissions == 1 ? "" : "s") wait for a person: "
+        + "\(queue.count(.potentialMatch)) with a potential match, \(queue.count(.heldUpdate)) with an update to review, "
+        + "\(queue.count(.error)) in error")
+      for (kind, items) in queue.groups {
+        print("\n\(kind.title):")
+        for item in items {
+          let age = item.ageNights == 0 ? "since tonight" : "\(item.ageNights) night\(item.ageNights == 1 ? "" : "s")"
+          var line = "  \(item.submissionID) \(item.schema) \(item.seq) [\(age), batch \(item.batch)]"
+          switch kind {
+          case .potentialMatch:
+            line += ": candidates " + item.candidates.map { c in
+              c.sisID + (c.score.map { String(format: " (%.3f)", $0) } ?? " (held by a guard: \(c.guards.joined(separator: "; ")))")
+            }.joined(separator: ", ")
+          case .heldUpdate:
+            line += ": SIS \(item.sisID ?? "?"), fields \(item.fields.joined(separator: " "))"
+          case .error:
+            line += ": " + item.problems.map { ($0.field.isEmpty ? "" : "\($0.field): ") + $0.reason }.joined(separator: "; ")
+          }
+          print(line)
+          for command in item.commands { print("      \(command)") }
+          if kind == .error, let todo = item.problems.first?.whatToDo, !todo.isEmpty { print("      \(todo)") }
+        }
+      }
+    }
+  }
+}
