@@ -28,7 +28,7 @@ extension RunCommand {
     print("would deliver \(c["deliver.delivered_submissions"] ?? 0) submissions:")
     for (name, rows) in plan.deliveryFiles.sorted(by: { $0.key < $1.key }) { print("  \(name): \(rows) rows") }
     print("would hold \(Set(plan.held.map { $0[0] }).count) submissions for a person's decision:")
-    for row in plan.held.prefix(20) { print("  \(row[0]) student \(row[1])") }
+    for row in plan.held.prefix(20) { print("  \(row[0]) \(row[1]) \(row[2])\(row[3].isEmpty ? "" : ": \(row[3])")") }
     if plan.held.count > 20 { print("  ... and \(plan.held.count - 20) more") }
     print("in error (errors.csv): \(c["deliver.error_submissions"] ?? 0) submissions")
     print("updates would overwrite these SIS fields (\(plan.updates.count) records):")

@@ -31,7 +31,7 @@ public enum DryRun {
     public var summary: PipelineRunner.Summary?
     /// Delivery files by name (relative to 40-deliver/) with their data rows.
     public var deliveryFiles: [String: Int] = [:]
-    /// Held back: submission, student seq, what to do.
+    /// Held back: submission, schema, seq, what for.
     public var held: [[String]] = []
     public var updates: [Update] = []
   }
@@ -109,7 +109,12 @@ public enum DryRun {
     for name in try files(below: deliver) where name.hasPrefix(summary.batch) && !name.hasSuffix(".ready") {
       plan.deliveryFiles[name] = try rows(deliver + "/" + name, delimiter: config.csvProfile.writer.delimiter)
     }
-    plan.held = try BatchLifecycle.readTable(deliver + "/held.csv").map { [$0[0], $0[1], $0.count > 3 ? $0[3] : ""] }
+    // By header: submission, schema, seq and what it is held for (ids and reasons, never values).
+    let heldTable = try csvTable(deliver + "/held.csv", delimiter: UInt8(ascii: ","))
+    if let header = heldTable.first {
+      let columns = ["Submission_ID", "Schema", "Seq", "Held_For"].map { name in header.firstIndex(of: name) }
+      plan.held = heldTable.dropFirst().map { row in columns.map { index in index.flatMap { $0 < row.count ? row[$0] : nil } ?? "" } }
+    }
     plan.updates = try updates(workdir, batch: summary.batch, config: config)
     return plan
   }
