@@ -290,7 +290,7 @@ public enum BatchReport {
     // One row per submission.
     page.line("<h2 id=\"submissions\">All submissions: \(compact.count)</h2>")
     page.line("<p class=\"hint\">Outcome and SIS id per student (<em>seq: …</em> when a form has siblings); the id links to the card of one that needs a person.</p>")
-    page.line("<table class=\"compact\"><thead><tr><th>Submission</th><th>Outcome</th><th>SIS id</th><th>Contacts</th><th>Delivered</th><th>Why</th></tr></thead><tbody>")
+    page.line("<table class=\"compact\"><thead><tr><th>Submission</th><th>Outcome</th><th>SIS id</th><th>Contacts</th><th>Delivered</th><th class=\"why\">Why</th></tr></thead><tbody>")
     for row in compact { page.line(row) }
     page.line("</tbody></table>")
     if !heldRows.isEmpty && heldCards.isEmpty && review.isEmpty {
@@ -466,7 +466,7 @@ public enum BatchReport {
   static func compactRow(id: String, outcome: [String], sis: [String], contacts: [String], state: String, notes: [String], link: String?) -> String {
     let name = link.map { "<a href=\"#\(escape($0))\">\(escape(id))</a>" } ?? escape(id)
     return "<tr class=\"\(state == "delivered" ? "ok" : "open")\"><td>\(name)</td><td>\(outcome.map(escape).joined(separator: "<br>"))</td><td>\(sis.map(escape).joined(separator: "<br>"))</td>"
-      + "<td>\(escape(contacts.joined(separator: ", ")))</td><td>\(state)</td><td>\(escape(notes.joined(separator: "; ")))</td></tr>"
+      + "<td>\(escape(contacts.joined(separator: ", ")))</td><td>\(state)</td><td class=\"why\">\(escape(notes.joined(separator: "; ")))</td></tr>"
   }
 
   // MARK: Text
@@ -535,6 +535,9 @@ public enum BatchReport {
     table.stack thead{display:none}table.stack,table.stack tbody,table.stack tr,table.stack td{display:block;width:auto}
     table.stack tr{border:1px solid #ccc;margin-bottom:.4em}table.stack td{border:none;border-bottom:1px solid #eee}
     table.stack td::before{content:attr(data-label) ": ";font-weight:bold}
+    table.compact,table.compact thead,table.compact tbody{display:block}table.compact tr{display:grid;grid-template-columns:7.5em 5.5em 5.5em 1fr 5.5em;border-bottom:1px solid #ccc}
+    table.compact td,table.compact th{display:block;border:none;overflow-wrap:normal}table.compact .why{grid-column:1/-1;padding-left:1.5em;overflow-wrap:anywhere}
+    table.compact th.why{display:none}table.compact td.why:empty{display:none}
     }
     """
 }
