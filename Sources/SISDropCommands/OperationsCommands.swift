@@ -106,7 +106,9 @@ public struct StatusCommand: ParsableCommand {
     discussion: """
       The integration status (Disabled, Pending Initialization, Initializing, Reinitializing,
       Synchronizing, Reinitialization Scheduled, Initialization Scheduled), since when and why, the
-      last and next run; then every batch and its stages (done, stale or failed).
+      last and next run; then every batch and its stages (done, stale or failed), and the input
+      it could not use ("input not used": SIS rows left out, values missing for matching,
+      rejected submissions, duplicate rows; counts only).
       The next run needs the pipeline's schedule: --pipeline, else the newest batch's pipeline.
       """)
   @OptionGroup var workDir: WorkDirOptions
@@ -121,6 +123,9 @@ public struct StatusCommand: ParsableCommand {
     var openedAt: String
     var closedAt: String?
     var stages: [String: String]
+    /// Input read but not used, by stage count (SIS rows left out, values missing, rejected
+    /// submissions, duplicate rows): never only in a stage file.
+    var rejected: [String: Int]
   }
 
   struct Output: Encodable {
@@ -139,8 +144,15 @@ public struct StatusCommand: ParsableCommand {
         for stage in Stage.allCases {
           stages[stage.rawValue] = StageRunner.problem(with: stage, workdir: workdir, batch: batch.id).map { $0 } ?? "done"
         }
+        var rejected: [String: Int] = [:]
+        for (stage, key) in [(Stage.parse, "rejected_submissions"), (.parse, "duplicate_rows"), (.normalize, "sis_rejected_rows"),
+                             (.normalize, "sis_missing_values"), (.normalize, "rejected_submissions")] {
+          if let value = (try? StageReport.load(workdir.stageFolder(batch.id, stage)))?.counts[key], value > 0 {
+            rejected["\(stage.rawValue).\(key)"] = value
+          }
+        }
         return BatchStatus(batch: batch.id, state: batch.state.rawValue, selection: batch.selection.description,
-                           openedAt: batch.openedAt, closedAt: batch.closedAt, stages: stages)
+                           openedAt: batch.openedAt, closedAt: batch.closedAt, stages: stages, rejected: rejected)
       }
       let path = pipeline ?? batches.last?.pipelinePath
       let config = path.flatMap { try? PipelineConfig.load(path: $0) }
@@ -171,6 +183,9 @@ public struct StatusCommand: ParsableCommand {
       for status in statuses {
         print("batch \(status.batch): \(status.state) (selection \(status.selection); opened \(status.openedAt)\(status.closedAt.map { "; closed \($0)" } ?? ""))")
         for stage in Stage.allCases { print("  \(stage.rawValue): \(status.stages[stage.rawValue] ?? "")") }
+        if !status.rejected.isEmpty {
+          print("  input not used: " + status.rejected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
       }
     }
   }

@@ -42,15 +42,8 @@ public struct ReviewCommand: ParsableCommand {
       print("\(queue.submissions) submission\(queue.submissions == 1 ? "" : "s") wait for a person: "
         + "\(queue.count(.potentialMatch)) with a potential match, \(queue.count(.heldUpdate)) with an update to review, "
         + "\(queue.count(.error)) in error")
-      let titles: [ReviewQueue.Kind: String] = [
-        .potentialMatch: "Potential matches (Match one candidate, or No Match)",
-        .heldUpdate: "Updates to review (the form's value differs from the SIS: accept it, or keep the SIS value)",
-        .error: "Records in error (correct the field, or fix it in the enrollment system)",
-      ]
-      for kind in ReviewQueue.Kind.allCases {
-        let items = queue.items.filter { $0.kind == kind }
-        guard !items.isEmpty else { continue }
-        print("\n\(titles[kind]!):")
+      for (kind, items) in queue.groups {
+        print("\n\(kind.title):")
         for item in items {
           let age = item.ageNights == 0 ? "since tonight" : "\(item.ageNights) night\(item.ageNights == 1 ? "" : "s")"
           var line = "  \(item.submissionID) \(item.schema) \(item.seq) [\(age), batch \(item.batch)]"

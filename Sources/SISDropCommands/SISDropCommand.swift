@@ -28,6 +28,10 @@ func printSummary(_ summary: PipelineRunner.Summary) {
   print("  submissions: \(c["parse.submissions_in_export"] ?? 0) in export, \(c["parse.selected"] ?? 0) selected")
   print("  students: \(c["match.students_matched"] ?? 0) matched, \(c["match.students_potential"] ?? 0) potential, \(c["match.students_new"] ?? 0) new")
   print("  delivered: \(c["deliver.delivered_submissions"] ?? 0) submissions; held for review: \(c["deliver.held_submissions"] ?? 0); in error: \(c["deliver.error_submissions"] ?? 0); already delivered: \(c["normalize.already_delivered"] ?? 0)")
+  let rejected = [("SIS rows left out (malformed)", "normalize.sis_rejected_rows"), ("SIS values missing for matching", "normalize.sis_missing_values"),
+                  ("submissions rejected", "parse.rejected_submissions"), ("duplicate rows read once", "parse.duplicate_rows")]
+    .compactMap { label, key in (c[key] ?? 0) > 0 ? "\(label) \(c[key]!)" : nil }
+  if !rejected.isEmpty { print("  rejected: \(rejected.joined(separator: "; ")) (sis_rejects.csv, rejects.csv, duplicates.csv)") }
   print("  delivery files: \(summary.outbox) (copies in \(summary.deliverFolder))")
   if !summary.review.isEmpty {
     print("  potential matches (Match one candidate, or No Match):")

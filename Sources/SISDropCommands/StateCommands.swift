@@ -77,9 +77,9 @@ public struct RebuildStateCommand: ParsableCommand {
       For a working directory whose state.sqlite is missing or empty while batches/ holds history
       (every other command refuses it with 66). Replays every batch in order from its manifest.json
       and stage folders: batches, claimed files, the pending ledger with what was delivered and its
-      content hashes, snapshots, stage runs, and the stable ids of published new records. Not in the
-      batch folders, so not rebuilt: resolutions, kept SIS values, corrections, the integration
-      status, unsent notifications, delivered tardies. Prefer a backup (`sisdrop backup FILE`) when
+      content hashes, snapshots, stage runs, the stable ids of published new records, and the tardies
+      each published tardy run delivered. Not in the batch folders, so not rebuilt: resolutions, kept
+      SIS values, corrections, the integration status, unsent notifications. Prefer a backup (`sisdrop backup FILE`) when
       there is one. Refuses (64) a state.sqlite that is not empty.
       """)
   @OptionGroup var workDir: WorkDirOptions
@@ -96,7 +96,7 @@ public struct RebuildStateCommand: ParsableCommand {
       defer { withExtendedLifetime(lock) {} }
       let result = try StateRebuild.run(root: root)
       if workDir.json { try printJSON(result) } else {
-        print("state.sqlite rebuilt from \(result.batches) batches: \(result.delivered) submissions delivered, \(result.pending) pending, \(result.stableIDs) stable ids, \(result.snapshots) snapshots, \(result.publications) publications")
+        print("state.sqlite rebuilt from \(result.batches) batches: \(result.delivered) submissions delivered, \(result.pending) pending, \(result.stableIDs) stable ids, \(result.snapshots) snapshots, \(result.publications) publications, \(result.tardies) tardies")
         if !result.withoutStableIDs.isEmpty {
           print("published before stable ids were kept (their new records' ids are not rebuilt): \(result.withoutStableIDs.joined(separator: ", "))")
         }

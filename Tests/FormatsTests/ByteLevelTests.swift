@@ -80,9 +80,9 @@ import _SISDropTestSupport
           var out = GrowableBuffer<UInt8>()
           out.append(0x7C)  // something before: the rules work at the end of the buffer
           var copy = value
-          let isDate = copy.withUTF8 { normalizer.append(kind, $0, to: &out) }
+          let isValid = copy.withUTF8 { normalizer.append(kind, $0, to: &out) }
           let expected = FieldNormalizer.reference(kind, value, datePatterns: [.monthDayYear, .iso])
-          #expect(String(decoding: out.array.dropFirst(), as: UTF8.self) == expected.value && isDate == expected.isDate, "\(kind) \(value.debugDescription)")
+          #expect(String(decoding: out.array.dropFirst(), as: UTF8.self) == expected.value && isValid == expected.isValid, "\(kind) \(value.debugDescription)")
           out.deallocate()
         }
       }

@@ -177,8 +177,17 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
           try stageNight(night, inbox: workdir + "/inbox")
           let result = try run(["run", "--pipeline", pipeline, "--workdir", workdir])
           #expect(result.status == 0, "night \(night): \(result.stderr)")
+          if night == 1 {
+            let tardies = try run(["tardies", "--pipeline", pipeline, "--workdir", workdir, "--file", Checkout.demoDistrict + "/raptor/tardies.csv"])
+            #expect(tardies.status == 0, "\(tardies.stderr)")
+          }
         }
       }
+      func sentTardies(_ root: String) throws -> [[String]] {
+        try Database(path: root + "/state.sqlite").rows("SELECT tardy_key, run_id FROM delivered_tardies ORDER BY 1").map { $0.map { $0.string ?? "" } }
+      }
+      let tardiesSent = try sentTardies(kept)
+      #expect(!tardiesSent.isEmpty)
       let before = try deliveredState(kept)
       #expect(before.ledger.count > 0 && before.ids.count > 0)
       for suffix in ["", "-wal", "-shm"] { unlink(lost + "/state.sqlite" + suffix) }
@@ -191,6 +200,7 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
       let after = try deliveredState(lost)
       #expect(after.ledger == before.ledger)
       #expect(after.ids == before.ids)
+      #expect(try sentTardies(lost) == tardiesSent)
       // A second rebuild never overwrites the state it made.
       #expect(try run(["rebuild-state", "--workdir", lost]).status == 64)
 
@@ -212,6 +222,11 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
       #expect(try deliveredState(lost).ids == (try deliveredState(kept).ids))
       let delivered = try Database(path: lost + "/state.sqlite").rows("SELECT delivered_batch, count(*) FROM ledger WHERE status = 'delivered' GROUP BY 1")
       #expect(delivered.count == 4, "\(delivered)")
+      // The same Raptor export again: every tardy was sent before the state was lost, none goes again.
+      let again = try run(["tardies", "--pipeline", pipeline, "--workdir", lost, "--json", "--file", Checkout.demoDistrict + "/raptor/tardies.csv"])
+      #expect(again.status == 0, "\(again.stderr)")
+      let summary = try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any]
+      #expect(summary?["delivered"] as? Int == 0 && summary?["duplicates"] as? Int == tardiesSent.count, "\(again.stdout)")
     }
   }
 

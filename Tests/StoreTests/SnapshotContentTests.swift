@@ -62,11 +62,14 @@ import _SISDropTestSupport
     let text = FieldRules.text(raw)
     if text.isEmpty { return "" }
     switch field {
-    case "First_Name", "Middle_Name", "Last_Name": return FieldRules.name(text)
-    case "DOB": return FieldRules.date(text, patterns: [.monthDayYear, .iso]).date?.iso ?? text
+    case "First_Name", "Middle_Name", "Last_Name":
+      let name = FieldRules.name(text)
+      return name.count > FieldNormalizer.longestName ? "" : name
+    // Values the matchers read are missing when they are not what the field holds (issue 10).
+    case "DOB": return FieldRules.date(text, patterns: [.monthDayYear, .iso]).date?.iso ?? ""
     case "Gender": return FieldRules.gender(text) ?? text
     case "Grade_Level": return FieldRules.gradeLevel(text) ?? text
-    case "Home_Phone", "Phone": return FieldRules.phone(text) ?? text
+    case "Home_Phone", "Phone": return FieldRules.phone(text) ?? ""
     case "Email": return FieldRules.email(text) ?? text
     case "State": return FieldRules.state(text) ?? text
     default: return text

@@ -14,8 +14,16 @@ public struct FeedConfig: Sendable {
   public var files: [String: String] = [:]
   /// Other header or element names per layout: alias → field.
   public var headerAliases: [String: [String: String]] = [:]
+  /// Structurally bad rows (stray quote, ragged, invalid encoding, over a length cap) the SIS
+  /// export may carry before it is refused whole (`sis_export.max_rejected_rows`; default 0).
+  public var maxRejectedRows = 0
+  /// The share of the last accepted SIS export's students below which a students export is
+  /// taken for a cut-off one and refused (`sis_export.min_ratio`; default 0.9).
+  public var minRatio = 0.9
+  /// The length caps (`limits:`), applied by the readers to every field and record.
+  public var limits = ReadLimits()
 
-  public var dialect: CSVDialect { CSVDialect(delimiter: delimiter, encoding: encoding) }
+  public var dialect: CSVDialect { CSVDialect(delimiter: delimiter, encoding: encoding, limits: limits) }
 
   public init(files: [String: String] = [:]) { self.files = files }
 }
@@ -93,7 +101,7 @@ public struct PipelineConfig: Sendable {
   public var operations = OperationsConfig()
 
   static let topKeys = ["version", "district", "workdir", "paths", "plugin", "mappings", "sis_export", "submissions",
-                        "matching", "updates", "delivery", "batch"] + OperationsConfig.topKeys
+                        "matching", "updates", "delivery", "batch", "limits"] + OperationsConfig.topKeys
 
   /// Loads and validates a pipeline file.
   ///
@@ -153,8 +161,18 @@ public struct PipelineConfig: Sendable {
       if let value = mappings["building_map"] { config.buildingMapPath = try file(value) }
       if let value = mappings["tardy_codes"] { config.tardyCodesPath = try file(value) }
     }
+    if let limits = try root["limits"]?.mapping(allowed: ["field_bytes", "record_bytes"]) {
+      var caps = ReadLimits()
+      if let value = limits["field_bytes"] { caps.fieldBytes = try value.int(in: 256...(64 << 20)) }
+      if let value = limits["record_bytes"] { caps.recordBytes = try value.int(in: 1024...(256 << 20)) }
+      if caps.fieldBytes > caps.recordBytes, let node = limits["field_bytes"] {
+        throw node.error("limits.field_bytes (\(caps.fieldBytes)) must not exceed limits.record_bytes (\(caps.recordBytes))")
+      }
+      config.sisExport.limits = caps
+      config.submissions.limits = caps
+    }
     if let feed = root["sis_export"] {
-      config.sisExport = try parseFeed(feed, defaults: config.sisExport, layouts: Layouts.sisExport)
+      config.sisExport = try parseFeed(feed, defaults: config.sisExport, layouts: Layouts.sisExport, roster: true)
     }
     if let feed = root["submissions"] {
       config.submissions = try parseFeed(
@@ -174,9 +192,17 @@ public struct PipelineConfig: Sendable {
     return config
   }
 
-  private static func parseFeed(_ node: ConfigNode, defaults: FeedConfig, layouts: [Layout]) throws -> FeedConfig {
+  private static func parseFeed(_ node: ConfigNode, defaults: FeedConfig, layouts: [Layout], roster: Bool = false) throws -> FeedConfig {
     var feed = defaults
-    let keys = try node.mapping(allowed: ["format", "encoding", "delimiter", "date_formats", "files", "header_aliases"])
+    let keys = try node.mapping(allowed: ["format", "encoding", "delimiter", "date_formats", "files", "header_aliases"]
+      + (roster ? ["max_rejected_rows", "min_ratio"] : []))
+    if let value = keys["max_rejected_rows"] { feed.maxRejectedRows = try value.int(in: 0...1_000_000) }
+    if let value = keys["min_ratio"] {
+      guard let ratio = Double(try value.string()), ratio >= 0, ratio <= 1 else {
+        throw value.error("expected a share between 0 and 1, e.g. 0.9 (0 turns the check off)")
+      }
+      feed.minRatio = ratio
+    }
     if let format = keys["format"] {
       feed.format = try format.choice(FeedFormat.self)
       if feed.format == .xml && keys["files"] == nil {

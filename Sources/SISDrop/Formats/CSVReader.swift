@@ -22,14 +22,30 @@ public struct CSVRow: Sendable {
   public var problem: RecordProblem?
 }
 
+/// The length caps of a feed (`limits:` in the pipeline): a field or record over them is a
+/// malformed record, and the reader's memory stays bounded by them whatever the file holds.
+public struct ReadLimits: Sendable, Hashable {
+  /// Bytes of one field (`limits.field_bytes`, default 64 KiB).
+  public var fieldBytes = 64 << 10
+  /// Bytes of one record, delimiters included (`limits.record_bytes`, default 1 MiB).
+  public var recordBytes = 1 << 20
+  /// Lines a quoted field may span before it is taken for a stray quote that swallows the rows
+  /// after it (an address runs over two or three).
+  public var quotedLines = 10
+
+  public init() {}
+}
+
 /// Dialect of a CSV file: the delimiter and the encoding to assume without a BOM.
 public struct CSVDialect: Sendable, Hashable {
   public var delimiter: UInt8
   public var encoding: TextEncoding
+  public var limits: ReadLimits
 
-  public init(delimiter: UInt8 = UInt8(ascii: ","), encoding: TextEncoding = .utf8) {
+  public init(delimiter: UInt8 = UInt8(ascii: ","), encoding: TextEncoding = .utf8, limits: ReadLimits = ReadLimits()) {
     self.delimiter = delimiter
     self.encoding = encoding
+    self.limits = limits
   }
 }
 
@@ -42,11 +58,15 @@ public struct CSVDialect: Sendable, Hashable {
 /// Quoted fields may hold delimiters, doubled quotes and line breaks; lines end in LF or CRLF.
 /// A record-level fault (a NUL byte, a stray quote, invalid UTF-8) marks that record with a
 /// `RecordProblem` and reading goes on at the next record; a quote still open at the end of the
-/// file is a file-level error, since no later record can be trusted.
+/// file is a file-level error, since no later record can be trusted. A field or record over the
+/// dialect's `limits` is a record-level fault too, and its bytes are dropped as they are read
+/// (memory stays flat whatever the line length); a quoted field that runs over more lines than
+/// `limits.quotedLines` is reported where it opened (a stray quote swallows the rows after it).
 public final class CSVReader {
   public let path: String
   private let source: TextSource
   private let delimiter: UInt8
+  private let limits: ReadLimits
 
   /// The current chunk of the file, in memory of our own so that the hot loop runs on a plain
   /// pointer (no closure capturing the record's state, which costs an exclusivity check per access).
@@ -67,7 +87,8 @@ public final class CSVReader {
   @exclusivity(unchecked) private var fieldColumns = GrowableBuffer<Int>(capacity: 64)
 
   @exclusivity(unchecked) private var line = 1
-  @exclusivity(unchecked) private var lastRecordEndedByLineBreak = false
+  /// Whether the current record ended in a line break (false: the file ends inside it).
+  @exclusivity(unchecked) public private(set) var lastRecordEndedByLineBreak = false
   @exclusivity(unchecked) private var column = 1  // in characters, of the next byte
 
   /// - Parameter inboxFile: the file is in the inbox: read only if it is a regular file with one
@@ -75,6 +96,7 @@ public final class CSVReader {
   public init(path: String, dialect: CSVDialect = CSVDialect(), inboxFile: Bool = false) throws {
     self.path = path
     self.delimiter = dialect.delimiter
+    self.limits = dialect.limits
     self.source = try TextSource(path: path, encoding: dialect.encoding, inboxFile: inboxFile)
     recordBase = UnsafePointer(bytes.base)
   }
@@ -126,11 +148,17 @@ public final class CSVReader {
   @exclusivity(unchecked) public private(set) var recordLine = 0
   /// The current record's problem, if any: it must be rejected, not used.
   @exclusivity(unchecked) public private(set) var recordProblem: RecordProblem?
+  /// Where the current record's first quoted field that holds a line break opened, and the lines
+  /// the record spans (nil for a record on one line): a problem found later in such a record is
+  /// reported there, since a stray quote is the likely cause.
+  @exclusivity(unchecked) public private(set) var recordQuoteSpan: (line: Int, column: Int, lines: Int)?
   /// Bit k (k < 64) set: field k of the current record is clean ASCII text — the record is plain
   /// (read in place) and the field is all ASCII with no control byte, no leading or trailing space
   /// and no two spaces in a row, so `FieldRules.text` leaves it as it is and the snapshot load
   /// skips that rule. A clear bit says nothing either way.
   @exclusivity(unchecked) public private(set) var cleanASCIIFields: UInt64 = 0
+  /// The dialect's delimiter.
+  public var delimiterByte: UInt8 { delimiter }
   /// Number of fields in the current record.
   public var fieldCount: Int { fieldEnds.count }
 
@@ -213,6 +241,7 @@ public final class CSVReader {
     if position >= chunk.count && !finished { _ = try refill() }
     if readPlainRecord() { return true }
     cleanASCIIFields = 0
+    recordQuoteSpan = nil
     let startLine = line
     var problem: RecordProblem?
     var state = State.fieldStart
@@ -246,6 +275,10 @@ public final class CSVReader {
     var spaced = false  // only plain records use it
     var flagged: String?  // the first fault of the record, at `flaggedLine`:`flaggedColumn`
     var flaggedLine = 0, flaggedColumn = 0
+    // The caps: checked once per step of the loop below (a step appends at most one chunk).
+    let fieldCap = limits.fieldBytes, recordCap = limits.recordBytes
+    var spanQuoteLine = 0, spanQuoteColumn = 0  // the first quoted field that held a line break
+    var cappedFields: [Int] = [], cappedRecord = false  // what the caps cut: emptied at the end of the record
 
     scan: while true {
       if position >= chunk.count {
@@ -261,6 +294,34 @@ public final class CSVReader {
         let end = buffer.count
         sawAnything = true
         while i < end {
+          if bytes.count + fieldEnds.count > fieldCap {
+            // Over a cap: the record is rejected, and its bytes so far are dropped (flat memory).
+            let fieldStart = fieldEnds.count > 0 ? fieldEnds[fieldEnds.count - 1] : 0
+            let overRecord = bytes.count + fieldEnds.count > recordCap
+            if overRecord || bytes.count - fieldStart > fieldCap {
+              if flagged == nil {
+                flagged = overRecord
+                  ? "record longer than \(recordCap) bytes (limits.record_bytes)"
+                  : "field \(fieldEnds.count + 1) longer than \(fieldCap) bytes (limits.field_bytes)"
+                flaggedLine = startLine
+                flaggedColumn = overRecord ? 1 : (fieldColumns.count > fieldEnds.count ? fieldColumns[fieldEnds.count] : 1)
+              }
+              if overRecord {
+                cappedRecord = true
+                bytes.removeAll()
+                fieldEnds.removeAll()
+                fieldLines.removeAll()
+                fieldColumns.removeAll()
+                if state != .fieldStart {
+                  fieldLines.append(line)
+                  fieldColumns.append(column)
+                }
+              } else {
+                if cappedFields.last != fieldEnds.count { cappedFields.append(fieldEnds.count) }
+                bytes.removeAll(from: fieldStart)
+              }
+            }
+          }
           let byte = buffer[i]
           switch state {
           case .fieldStart:
@@ -330,8 +391,17 @@ public final class CSVReader {
               }
               bytes.append(byte)
               if byte == 0x0A {
+                if spanQuoteLine == 0 {
+                  spanQuoteLine = quoteLine
+                  spanQuoteColumn = quoteColumn
+                }
                 line += 1
                 column = 1
+                if line - quoteLine > limits.quotedLines && flagged == nil {
+                  flagged = "a quoted field opened here runs over more than \(limits.quotedLines) lines: a stray quote swallows the rows after it"
+                  flaggedLine = quoteLine
+                  flaggedColumn = quoteColumn
+                }
               } else {
                 column += 1
               }
@@ -382,6 +452,7 @@ public final class CSVReader {
     }
 
     if !sawAnything { return false }
+    if spanQuoteLine > 0 { recordQuoteSpan = (spanQuoteLine, spanQuoteColumn, line - startLine) }
     if let flagged {
       problem = RecordProblem(location: SourceLocation(path: path, line: flaggedLine, column: flaggedColumn), reason: flagged)
     }
@@ -399,10 +470,30 @@ public final class CSVReader {
         fieldEnds.append(bytes.count)
       case .unquoted, .quoteInQuoted:
         fieldEnds.append(bytes.count)
-      case .afterCR:
+      case .afterCR:  // the file ends in a lone CR: a line break all the same
         line += 1
         column = 1
+        lastRecordEndedByLineBreak = true
       }
+    }
+
+    // A field the caps cut is empty, not its last bytes (and after the record cap, every field:
+    // what is left are the tail's fields, at the wrong places): the record is rejected anyway.
+    if cappedRecord {
+      bytes.removeAll()
+      for k in 0..<fieldEnds.count { fieldEnds[k] = 0 }
+    } else if !cappedFields.isEmpty {
+      var write = 0, start = 0
+      for k in 0..<fieldEnds.count {
+        let end = fieldEnds[k]
+        if !cappedFields.contains(k) {
+          if write != start { memmove(bytes.base + write, bytes.base + start, end - start) }
+          write += end - start
+        }
+        start = end
+        fieldEnds[k] = write
+      }
+      bytes.removeAll(from: write)
     }
 
     // UTF-8 is checked on bytes, and only in records that hold a byte above ASCII: the whole
@@ -418,7 +509,8 @@ public final class CSVReader {
         if !UTF8Check.isValid(bytes.elements(start, end)) {
           problem = RecordProblem(
             location: SourceLocation(path: path, line: fieldLines[index], column: fieldColumns[index]),
-            reason: "invalid UTF-8 in field \(index + 1) (if the file is Windows-1252, set its encoding in the pipeline config)")
+            reason: "invalid UTF-8 in field \(index + 1) at byte \(UTF8Check.firstInvalid(bytes.elements(start, end)) + 1) of the field: "
+              + "is this file Windows-1252? set `encoding: windows-1252` for this feed in the pipeline")
           break
         }
         start = end
@@ -457,12 +549,14 @@ public final class CSVReader {
     var high: UInt8 = 0
     var clean: UInt64 = 0
     var recordEnd = 0
+    let fieldCap = limits.fieldBytes
     while true {
       // One call per field (a run stops only at the delimiter, a line break, a quote or NUL).
       var fieldHigh: UInt8 = 0
       var spaced = false
       i = CSVReader.run(buffer, from: i, delimiter: delimiter, quoted: false, high: &fieldHigh, spaced: &spaced)
       high |= fieldHigh
+      if i - fieldStart > fieldCap { return false }  // the general path reports it
       if fieldHigh < 0x80 && !spaced && starts.count < 64 { clean |= 1 << UInt64(starts.count) }
       if i >= count { return false }  // the record goes on in the next chunk
       let byte = buffer[i]
@@ -484,12 +578,14 @@ public final class CSVReader {
       ends.append(i - start)
       break
     }
+    if recordEnd - start > limits.recordBytes { return false }  // the general path reports it
     if high >= 0x80 && !UTF8Check.isValid(UnsafeBufferPointer(rebasing: buffer[start..<recordEnd])) { return false }
     recordBase = UnsafePointer(buffer.baseAddress! + start)
     position = recordEnd
     recordLine = line
     line += 1
     recordProblem = nil
+    recordQuoteSpan = nil
     cleanASCIIFields = clean
     lastRecordEndedByLineBreak = true
     return true
@@ -515,7 +611,10 @@ enum UTF8Check {
     return true
   }
 
-  static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+  static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool { firstInvalid(bytes) == bytes.count }
+
+  /// The offset of the first byte that does not start a valid UTF-8 character (the count when all do).
+  static func firstInvalid(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
     var i = 0
     let count = bytes.count
     while i < count {
@@ -529,31 +628,31 @@ enum UTF8Check {
       }
       switch b0 {
       case 0xC2...0xDF:
-        guard continuation(1) else { return false }
+        guard continuation(1) else { return i }
         i += 2
       case 0xE0:
-        guard continuation(1, 0xA0), continuation(2) else { return false }
+        guard continuation(1, 0xA0), continuation(2) else { return i }
         i += 3
       case 0xE1...0xEC, 0xEE...0xEF:
-        guard continuation(1), continuation(2) else { return false }
+        guard continuation(1), continuation(2) else { return i }
         i += 3
       case 0xED:
-        guard continuation(1, 0x80, 0x9F), continuation(2) else { return false }
+        guard continuation(1, 0x80, 0x9F), continuation(2) else { return i }
         i += 3
       case 0xF0:
-        guard continuation(1, 0x90), continuation(2), continuation(3) else { return false }
+        guard continuation(1, 0x90), continuation(2), continuation(3) else { return i }
         i += 4
       case 0xF1...0xF3:
-        guard continuation(1), continuation(2), continuation(3) else { return false }
+        guard continuation(1), continuation(2), continuation(3) else { return i }
         i += 4
       case 0xF4:
-        guard continuation(1, 0x80, 0x8F), continuation(2), continuation(3) else { return false }
+        guard continuation(1, 0x80, 0x8F), continuation(2), continuation(3) else { return i }
         i += 4
       default:
-        return false
+        return i
       }
     }
-    return true
+    return count
   }
 }
 

@@ -56,6 +56,9 @@ public final class CSVTableReader: RecordSource {
   private let starts: GrowableBuffer<Int>
   private let ends: GrowableBuffer<Int>
   private let headerCount: Int
+  /// A last record without a line break is a truncated upload (the SIS export: its rows are
+  /// refused, not guessed at); other files take it as the last record.
+  public var requireFinalLineBreak = false
 
   /// Opens the file and reads its header.
   ///
@@ -143,7 +146,21 @@ public final class CSVTableReader: RecordSource {
       if recordProblem == nil && count != headerCount {
         recordProblem = RecordProblem(
           location: SourceLocation(path: path, line: reader.recordLine),
-          reason: "ragged row: \(count) fields, the header has \(headerCount)")
+          reason: "ragged row: \(count) fields, the header has \(headerCount)"
+            + (reader.lastRecordEndedByLineBreak ? "" : " (the file ends inside this row: a truncated upload?)"))
+      }
+      if recordProblem == nil && requireFinalLineBreak && !reader.lastRecordEndedByLineBreak {
+        recordProblem = RecordProblem(
+          location: SourceLocation(path: path, line: reader.recordLine),
+          reason: "the file ends inside this row, without a line break: a truncated upload?")
+      }
+      if var problem = recordProblem, let span = reader.recordQuoteSpan, problem.location.line != span.line {
+        // A quoted field that held line breaks, in a row that is wrong: most likely a stray quote
+        // that swallowed the rows after it. Reported where it opened, not where the damage shows.
+        problem.reason = "\(problem.reason) (found at line \(problem.location.line ?? span.line)), in a row whose quoted field "
+          + "opened here and runs over \(span.lines) lines: a stray quote swallows the rows after it"
+        problem.location = SourceLocation(path: path, line: span.line, column: span.column)
+        recordProblem = problem
       }
       // Where each layout field is in the record's bytes (-1: no such column in this record).
       let starts = self.starts, ends = self.ends, fieldToColumn = self.fieldToColumn
@@ -169,6 +186,34 @@ public final class CSVTableReader: RecordSource {
       return true
     }
     return false
+  }
+
+  /// The rows a quoted field of the current record swallowed (a stray quote: the record holds
+  /// line breaks inside quotes): each line after a break inside a field, with its physical line,
+  /// cut at the delimiter (quotes not interpreted) and its values by layout field as far as the
+  /// line has columns. Empty for a record without such a field. So a child in a swallowed row
+  /// can still be looked for.
+  public func swallowedRows() -> [(line: Int, values: [String])] {
+    guard reader.recordQuoteSpan != nil else { return [] }
+    var rows: [(line: Int, values: [String])] = []
+    let fieldToColumn = self.fieldToColumn, delimiter = reader.delimiterByte
+    var line = reader.recordLine
+    reader.withRecord { base, starts, ends in
+      for column in 0..<ends.count {
+        let field = UnsafeBufferPointer(start: base + starts[column], count: ends[column] - starts[column])
+        let pieces = field.split(separator: 0x0A, omittingEmptySubsequences: false)
+        for piece in pieces.dropFirst() {
+          line += 1
+          let columns = piece.split(separator: delimiter, omittingEmptySubsequences: false)
+          let values = (0..<fieldToColumn.count).map { f in
+            let c = fieldToColumn[f]
+            return c >= 0 && c < columns.count ? String(decoding: columns[c], as: UTF8.self) : ""
+          }
+          rows.append((line, values))
+        }
+      }
+    }
+    return rows
   }
 
   /// Calls `body` with the current record's values by layout field (valid inside `body` only).
@@ -212,6 +257,9 @@ public final class XMLTableReader {
   public let layout: Layout
   public private(set) var unknownColumns: [String] = []
   private let mapper: HeaderMapper
+  /// The length caps: a longer field or record is a malformed record (libxml2 itself refuses a
+  /// text node over 10 MB, so memory stays bounded).
+  public var limits = ReadLimits()
 
   public init(path: String, layout: Layout, aliases: [String: String] = [:]) {
     self.path = path
@@ -243,6 +291,15 @@ public final class XMLTableReader {
         problem = RecordProblem(
           location: SourceLocation(path: path, line: record.line, element: layout.recordElement), reason: "missing element <\(field.name)>")
         break
+      }
+      if problem == nil && record.bytes.count > limits.fieldBytes {
+        if record.bytes.count > limits.recordBytes {
+          problem = RecordProblem(location: SourceLocation(path: path, line: record.line, element: layout.recordElement),
+                                  reason: "record longer than \(limits.recordBytes) bytes (limits.record_bytes)")
+        } else if let field = (0..<layout.fields.count).first(where: { record.starts[$0] >= 0 && record.ends[$0] - record.starts[$0] > limits.fieldBytes }) {
+          problem = RecordProblem(location: SourceLocation(path: path, line: record.line, element: layout.fields[field]),
+                                  reason: "<\(layout.fields[field])> longer than \(limits.fieldBytes) bytes (limits.field_bytes)")
+        }
       }
       StageProgress.recordRead(bytes: 0)
       try body(XMLTableRecord(record: record, path: path, element: layout.recordElement, recordProblem: problem))

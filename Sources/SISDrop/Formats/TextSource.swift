@@ -98,6 +98,7 @@ final class TextSource {
       }
       return nil
     }
+    try refuseMostlyNUL(chunk)
     switch mode {
     case .utf8: return Array(chunk)
     case .windows1252: return try Windows1252.toUTF8(chunk, path: path, offset: bytesRead - Int64(chunk.count))
@@ -105,6 +106,25 @@ final class TextSource {
       pending.append(contentsOf: chunk)
       return try transcodeUTF16(bigEndian: mode == .utf16BE)
     }
+  }
+
+  /// A stretch of the file that is mostly NUL bytes is what an aborted or preallocated transfer
+  /// leaves, not an export: the file is refused whole (no text encoding sisdrop reads has more
+  /// than half its bytes NUL; UTF-16 of ASCII has half).
+  private func refuseMostlyNUL(_ chunk: ArraySlice<UInt8>) throws {
+    guard chunk.count >= 64 else { return }
+    // 64 bytes spread over the chunk first: a text chunk is passed without counting all of it.
+    let step = chunk.count / 64
+    var sampled = 0
+    for k in 0..<64 where chunk[chunk.startIndex + k * step] == 0 { sampled += 1 }
+    guard sampled >= 32 else { return }
+    var zeros = 0
+    for byte in chunk where byte == 0 { zeros += 1 }
+    guard zeros * 10 > chunk.count * 9 else { return }
+    throw SISDropError.dataError(
+      "the file is mostly NUL bytes from byte \(bytesRead - Int64(chunk.count)) on (\(zeros) of \(chunk.count)): a broken upload, not an export",
+      at: SourceLocation(path: path),
+      hint: "an aborted or preallocated transfer leaves zero-filled files: upload the file again")
   }
 
   private func transcodeUTF16(bigEndian: Bool) throws -> [UInt8] {

@@ -30,7 +30,8 @@ public struct PersonRecord: Sendable, Hashable {
     self.guardians = guardians
   }
 
-  /// The first ten digits of a phone number (`217-555-0101 x3` → `2175550101`).
+  /// The first ten digits of a phone number (`217-555-0101 x3` → `2175550101`); "" (missing)
+  /// for a value with fewer, which is not a phone number.
   static func digits(_ phone: String) -> String {
     // Written straight into the String (ten digits fit a small string: no heap at all); the matcher
     // makes one per SIS student and guardian.
@@ -41,7 +42,7 @@ public struct PersonRecord: Sendable, Hashable {
         count += 1
         if count == 10 { break }
       }
-      return count
+      return count == 10 ? count : 0
     }
   }
 }

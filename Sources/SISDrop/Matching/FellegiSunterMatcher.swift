@@ -66,7 +66,10 @@ final class FellegiSunterMatcher: StudentMatcher {
       if length > 10 { break }
       withUnsafeMutableBytes(of: &dob) { $0[length - 1] = byte }
     }
-    if length == 10 {
+    // Only a birth date in ISO form makes keys (the year is read as digits below).
+    let isISO = length == 10 && dob.4 == 0x2D && dob.7 == 0x2D
+      && [dob.0, dob.1, dob.2, dob.3, dob.5, dob.6, dob.8, dob.9].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    if isISO {
       let dobKey = withUnsafeBytes(of: dob) { BlockKey(1).mix(ArraySlice($0)) }
       var seen: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
       func once(_ code: UInt32) -> Bool {
@@ -682,12 +685,17 @@ extension Snapshot {
     return records
   }
 
+  /// A value that is not what its field holds reaches the matcher as missing, never as a trap:
+  /// the snapshot load already leaves such values out, and this holds for any snapshot (an older
+  /// one kept a birth date that is not a date as exported).
   static func matchRecord(_ row: Statement.Row) -> PersonRecord {
     var record = PersonRecord(id: row.string(0))
     record.stateID = row.string(1)
-    record.first = Comparators.foldLetters(row.string(2))
-    record.last = Comparators.foldLetters(row.string(3))
-    record.dob = row.string(4)
+    let longest = 4 * FieldNormalizer.longestName  // bytes
+    record.first = row.bytes(2).count > longest ? "" : Comparators.foldLetters(row.string(2))
+    record.last = row.bytes(3).count > longest ? "" : Comparators.foldLetters(row.string(3))
+    let dob = row.bytes(4)
+    record.dob = dob.count == 10 && DatePattern.iso.match(bytes: dob).date != nil ? row.string(4) : ""
     record.gender = row.string(5)
     record.street = Comparators.streetKey(row.string(6))
     record.zip = String(row.string(7).prefix(5))

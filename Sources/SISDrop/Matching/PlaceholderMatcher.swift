@@ -28,7 +28,9 @@ final class PlaceholderMatcher: StudentMatcher {
     var candidates: [String: (score: Double, reasons: [String])] = [:]
     func conflict(_ sis: SnapshotStudent) -> Bool { !stateID.isEmpty && !sis.stateID.isEmpty && sis.stateID != stateID }
 
-    let exact = try snapshot.students(firstKey: first, lastKey: last, dob: dob)
+    // Without a birth date on the form, names alone never match (an SIS birth date that is not a
+    // date is missing in the snapshot: "" must not equal "").
+    let exact = dob.isEmpty ? [] : try snapshot.students(firstKey: first, lastKey: last, dob: dob)
     let clean = exact.filter { !conflict($0) }
     if clean.count == 1 && exact.count == 1 {
       let sis = clean[0]
@@ -43,7 +45,7 @@ final class PlaceholderMatcher: StudentMatcher {
       if exact.count > 1 { reasons.append("\(exact.count) SIS students share name and birth date") }
       candidates[sis.id] = (0.9, reasons)
     }
-    for sis in try snapshot.students(lastKey: last, dob: dob) where candidates[sis.id] == nil {
+    for sis in dob.isEmpty ? [] : try snapshot.students(lastKey: last, dob: dob) where candidates[sis.id] == nil {
       candidates[sis.id] = (0.6, ["same last name and birth date, first name differs"] + (conflict(sis) ? ["different state id"] : []))
     }
     if let initial = first.first {

@@ -36,27 +36,35 @@ public struct FieldNormalizer {
 
   public init(datePatterns: [DatePattern]) { self.datePatterns = datePatterns }
 
+  /// The longest name the snapshot holds: a longer one is a broken value, missing for matching
+  /// (the SIS takes 50; a 20 MB "name" once made match take 40 s).
+  public static let longestName = 100
+
   /// The snapshot's value of one SIS field, on strings: the SIS is the reference, so a value
-  /// that does not normalize is kept as it is; `isDate` is false for a DOB that is not a date.
-  public static func reference(_ kind: FieldKind, _ value: String, datePatterns: [DatePattern]) -> (value: String, isDate: Bool) {
+  /// that does not normalize is kept as it is — except a value the matchers read (a birth date
+  /// that is not a date, a phone that is not a phone, a name over `longestName`): that one is
+  /// missing (`""`) and `isValid` is false, so the caller reports it.
+  public static func reference(_ kind: FieldKind, _ value: String, datePatterns: [DatePattern]) -> (value: String, isValid: Bool) {
     let text = FieldRules.text(value)
     if text.isEmpty { return ("", true) }
     switch kind {
     case .text: return (text, true)
-    case .name: return (FieldRules.name(text), true)
+    case .name:
+      let name = FieldRules.name(text)
+      return name.count > longestName ? ("", false) : (name, true)
     case .date:
       if let date = FieldRules.date(text, patterns: datePatterns).date { return (date.iso, true) }
-      return (text, false)
+      return ("", false)
     case .gender: return (FieldRules.gender(text) ?? text, true)
     case .gradeLevel: return (FieldRules.gradeLevel(text) ?? text, true)
-    case .phone: return (FieldRules.phone(text) ?? text, true)
+    case .phone: return FieldRules.phone(text).map { ($0, true) } ?? ("", false)
     case .email: return (FieldRules.email(text) ?? text, true)
     case .state: return (FieldRules.state(text) ?? text, true)
     }
   }
 
-  /// Appends the normalized `input` to `out`; returns false for a DOB that is not a date (the
-  /// text is then appended as it is, and the caller reports it).
+  /// Appends the normalized `input` to `out`; returns false for a value that is missing for
+  /// matching (`reference`: nothing is appended, and the caller reports it).
   public mutating func append(_ kind: FieldKind, _ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) -> Bool {
     let start = out.count
     switch FieldBytes.appendText(input, to: &out) {
@@ -91,6 +99,10 @@ public struct FieldNormalizer {
     case .text:
       return true
     case .name:
+      if out.count - start > FieldNormalizer.longestName {
+        out.removeAll(from: start)
+        return false
+      }
       FieldBytes.asciiName(out.elements(from: start))
       return true
     case .date:
@@ -103,7 +115,10 @@ public struct FieldNormalizer {
           break
         }
       }
-      guard let found else { return false }
+      guard let found else {
+        out.removeAll(from: start)
+        return false
+      }
       out.removeAll(from: start)
       FieldBytes.appendISO(found, to: &out)
       return true
@@ -172,9 +187,9 @@ public struct FieldNormalizer {
     let result = FieldNormalizer.reference(kind, String(decoding: input, as: UTF8.self), datePatterns: datePatterns)
     let value = Array(result.value.utf8)
     if remembered[kind.rawValue].count >= FieldNormalizer.memoryLimit { remembered[kind.rawValue] = ByteMemo() }
-    remembered[kind.rawValue].insert(input, hash: hash, value: value, flag: result.isDate)
+    remembered[kind.rawValue].insert(input, hash: hash, value: value, flag: result.isValid)
     value.withUnsafeBufferPointer { out.append(contentsOf: $0) }
-    return result.isDate
+    return result.isValid
   }
 }
 

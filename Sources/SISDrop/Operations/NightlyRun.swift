@@ -133,7 +133,13 @@ public enum NightlyRun {
       }
       let (notice, told) = try queueNotice(status)
       status = told
-      status = try advance(status, [.runSucceeded(batch: summary.batch)], extra: notice.map { [$0] } ?? [])
+      var extra = notice.map { [$0] } ?? []
+      // Input the run could not use is told too, even with nobody to review (counts only).
+      if let rejected = Notification.rejectedInput(summary.counts) {
+        extra.append(Notification(kind: .review, subject: "[sisdrop] \(district): batch \(summary.batch), input not used",
+                                  body: [rejected, "", "Details: the batch report (\(workdir.batchFolder(summary.batch))/report.html)."]))
+      }
+      status = try advance(status, [.runSucceeded(batch: summary.batch)], extra: extra)
       return Outcome(status: status, summary: summary, waiting: nil)
     } catch {
       // Still arriving, or busy: not a failure; cron retries.

@@ -70,6 +70,9 @@ public struct Notification: Sendable, Equatable {
       "Batch \(summary.batch) for \(district) has \(summary.review.count) student(s) awaiting a person's decision.",
       "",
       "Delivered: \(c["deliver.delivered_submissions"] ?? 0) submission(s); held for review: \(c["deliver.held_submissions"] ?? 0); in error: \(c["deliver.error_submissions"] ?? 0).",
+    ]
+    if let rejected = rejectedInput(c) { body += ["", rejected] }
+    body += [
       "",
       "Awaiting a decision (submission, student seq, candidate SIS student numbers):",
     ]
@@ -87,7 +90,18 @@ public struct Notification: Sendable, Equatable {
       "", "Details: \((summary.deliverFolder as NSString).deletingLastPathComponent)/30-match/review.csv and the batch report.",
       "They stay pending and come again with the next export.",
     ]
-    return Notification(kind: .review, subject: "[sisdrop] \(district): batch \(summary.batch), \(summary.review.count) awaiting review", body: body)
+    let subject = summary.review.isEmpty ? "input not used" : "\(summary.review.count) awaiting review"
+    return Notification(kind: .review, subject: "[sisdrop] \(district): batch \(summary.batch), \(subject)", body: body)
+  }
+
+  /// What the run read but could not use, counted (nil when nothing): the SIS rows left out and
+  /// values missing for matching, rejected submissions and duplicate rows. Counts only.
+  public static func rejectedInput(_ c: [String: Int]) -> String? {
+    let parts = [("SIS export rows left out as malformed", "normalize.sis_rejected_rows"),
+                 ("SIS values missing for matching", "normalize.sis_missing_values"),
+                 ("submissions rejected", "parse.rejected_submissions"), ("duplicate rows read once", "parse.duplicate_rows")]
+      .compactMap { label, key in (c[key] ?? 0) > 0 ? "\(label): \(c[key]!)" : nil }
+    return parts.isEmpty ? nil : "Input not used: " + parts.joined(separator: "; ") + " (see the batch's sis_rejects.csv, rejects.csv, duplicates.csv)."
   }
 
   /// What waits for a person, across batches: sent when the queue changed, and as a reminder when an
@@ -100,15 +114,8 @@ public struct Notification: Sendable, Equatable {
       "",
       "Potential matches: \(queue.count(.potentialMatch)); updates to review: \(queue.count(.heldUpdate)); records in error: \(queue.count(.error)).",
     ]
-    let titles: [ReviewQueue.Kind: String] = [
-      .potentialMatch: "Potential matches (submission, student, candidate SIS student numbers):",
-      .heldUpdate: "Updates to review (submission, record, SIS id, fields):",
-      .error: "Records in error (submission, record, fields):",
-    ]
-    for kind in ReviewQueue.Kind.allCases {
-      let items = queue.items.filter { $0.kind == kind }
-      guard !items.isEmpty else { continue }
-      body += ["", titles[kind]!]
+    for (kind, items) in queue.groups {
+      body += ["", kind.title + ":"]
       for item in items.prefix(200) {
         let age = item.ageNights == 0 ? "new" : "\(item.ageNights) night(s)"
         var line = "  \(item.submissionID) \(item.schema) \(item.seq) [\(age)]"

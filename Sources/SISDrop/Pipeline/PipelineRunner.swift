@@ -101,7 +101,13 @@ public enum PipelineRunner {
     }
     var ran: [String] = []
     for stage in Stage.allCases where StageRunner.problem(with: stage, workdir: workdir, batch: batch.id) != nil {
-      try withProgress(stage, workdir: workdir, batch: batch, log: log)
+      do {
+        try withProgress(stage, workdir: workdir, batch: batch, log: log)
+      } catch let error as SISDropError where error.status == .dataError {
+        // Refused input is shown in the batch report too, not only in the log and the notification.
+        do { try BatchReport.write(workdir: workdir, batch: batch) } catch { log("report.html not written: \(error)") }
+        throw error
+      }
       ran.append(stage.rawValue)
     }
     try completePublication(workdir: workdir, batch: batch)  // again in close; here for auto_close false

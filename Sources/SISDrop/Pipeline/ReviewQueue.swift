@@ -6,6 +6,20 @@ import Foundation
 public struct ReviewQueue: Sendable, Codable {
   public enum Kind: String, Sendable, Codable, CaseIterable {
     case potentialMatch = "potential-match", heldUpdate = "held-update", error
+
+    /// The group's title, for people.
+    public var title: String {
+      switch self {
+      case .potentialMatch: return "Potential matches (Match one candidate, or No Match)"
+      case .heldUpdate: return "Updates to review (the form's value differs from the SIS: accept it, or keep the SIS value)"
+      case .error: return "Records in error (correct the field, or fix it in the enrollment system)"
+      }
+    }
+  }
+
+  /// The items by kind, in the order people answer them; empty groups left out.
+  public var groups: [(kind: Kind, items: [Item])] {
+    Kind.allCases.map { kind in (kind, items.filter { $0.kind == kind }) }.filter { !$0.items.isEmpty }
   }
 
   public struct Candidate: Sendable, Codable, Hashable {

@@ -33,7 +33,7 @@ public struct StageReport: Sendable, Codable {
   public var counts: [String: Int]
   public var notes: [String]
 
-  static func load(_ folder: String) throws -> StageReport {
+  public static func load(_ folder: String) throws -> StageReport {
     let path = folder + "/stage.json"
     guard FileSystem.exists(path) else { throw SISDropError.missingInput(path) }
     let decoder = JSONDecoder()

@@ -7,7 +7,8 @@ import Foundation
 /// manifest.json; the submissions its parse stage saw and normalize hashed; for a closed batch,
 /// what its delivery and re-deliveries delivered (delivered.csv, with the content hashes) and
 /// what vanished; the snapshot normalize built; the stable ids its published deliveries list
-/// (stable_ids.csv); its stage runs from each stage.json. What only people gave (resolutions,
+/// (stable_ids.csv); its stage runs from each stage.json; then the tardies every published tardy
+/// run delivered. What only people gave (resolutions,
 /// kept SIS values, corrections) and the integration status are not in the batch folders: they
 /// are reported as not rebuilt.
 public enum StateRebuild {
@@ -18,6 +19,8 @@ public enum StateRebuild {
     public var stableIDs: Int
     public var snapshots: Int
     public var publications: Int
+    /// Tardies the published tardy runs delivered (tardies/<run>/delivered.csv).
+    public var tardies: Int
     /// Batches published before stable_ids.csv was kept (0.1.0): their new records' ids are not rebuilt.
     public var withoutStableIDs: [String]
     public var notRebuilt: [String]
@@ -41,14 +44,15 @@ public enum StateRebuild {
     }
     let temporary = path + ".rebuild-\(getpid())"
     for suffix in ["", "-wal", "-shm", "-journal"] { unlink(temporary + suffix) }
-    var result = Result(batches: 0, delivered: 0, pending: 0, stableIDs: 0, snapshots: 0, publications: 0, withoutStableIDs: [],
+    var result = Result(batches: 0, delivered: 0, pending: 0, stableIDs: 0, snapshots: 0, publications: 0, tardies: 0, withoutStableIDs: [],
                         notRebuilt: ["resolutions (sisdrop resolve)", "kept SIS values (sisdrop keep-sis)", "corrections (sisdrop correct)",
-                                     "the integration status and its history", "notifications not yet sent", "delivered tardies"])
+                                     "the integration status and its history", "notifications not yet sent"])
     do {
       try {
         let state = try StateStore(path: temporary)
         let workdir = WorkDir(root: root, state: state)
         for id in ids { try replay(id, workdir: workdir, result: &result) }
+        result.tardies = try replayTardies(workdir)
         result.delivered = try state.ledger(statuses: [.delivered]).count
         result.pending = try state.ledger(statuses: [.pending, .batched]).count
         result.stableIDs = Int(try state.database.scalar("SELECT count(*) FROM delivered_ids").int ?? 0)
@@ -68,6 +72,22 @@ public enum StateRebuild {
       throw error
     }
     return result
+  }
+
+  /// The tardies each published tardy run delivered, so that none is sent twice. Only recorded:
+  /// a run is never published again from here (the SIS may have taken its file from the outbox).
+  static func replayTardies(_ workdir: WorkDir) throws -> Int {
+    let base = workdir.root + "/tardies"
+    var count = 0
+    for run in ((try? FileSystem.listDirectory(base)) ?? []).sorted() where !run.hasPrefix(".") {
+      let folder = base + "/" + run
+      guard FileSystem.exists(folder + "/delivered.csv"), FileSystem.exists(folder + "/" + Publisher.readyName(run)) else { continue }
+      let keys = try BatchLifecycle.readTable(folder + "/delivered.csv").filter { $0.count >= 3 }
+        .map { (TardyFeed.deliveredKey($0[0], $0[1], $0[2]), run) }
+      try workdir.state.recordDeliveredTardies(keys, run: run)
+      count += keys.count
+    }
+    return count
   }
 
   static func replay(_ id: String, workdir: WorkDir, result: inout Result) throws {

@@ -208,6 +208,18 @@ public enum BatchReport {
     page.line("<p class=\"meta\">state: <b>\(escape(batch.state.rawValue))</b> · opened \(escape(batch.openedAt))"
       + (batch.closedAt.map { " · closed \(escape($0))" } ?? "") + " · selection \(escape(batch.selection.description))</p>")
 
+    // A stage that refused its input (a broken SIS export, a cut-off roster, a NUL upload): what and
+    // where, never only in the log. Quoted values are masked, as in the notification.
+    let runs = (try? workdir.state.stageRuns(batch: batch.id)) ?? []
+    let refused = Stage.allCases.compactMap { stage in runs.last { $0.stage == stage.rawValue } }.filter { $0.status == "failed" }
+    if !refused.isEmpty {
+      page.line("<div class=\"unreadable\"><b>Input refused: this batch stopped before delivery.</b><ul>")
+      for run in refused {
+        page.line("<li>\(escape(run.stage)) (attempt \(run.attempt), exit \(run.exitCode ?? 0)): \(escape(Notification.mask(run.message ?? "")))</li>")
+      }
+      page.line("</ul></div>")
+    }
+
     if !unreadable.problems.isEmpty {
       page.line("<div class=\"unreadable\"><b>Could not read \(unreadable.problems.count) file(s): what this page shows is incomplete.</b><ul>")
       for problem in unreadable.problems {
@@ -218,7 +230,7 @@ public enum BatchReport {
     let contactTotal = contactCounts.values.reduce(0, +)
     page.line("<nav class=\"index\"><a href=\"#counts\">Counts</a> <a href=\"#review\">Potential matches (\(review.count))</a>"
       + " <a href=\"#held\">Held updates (\(heldCards.count))</a> <a href=\"#errors\">Errors (\(errorCards.count))</a>"
-      + " <a href=\"#contacts\">Contacts (\(contactTotal))</a> <a href=\"#sis-rejects\">Rejected SIS rows (\(sisRejects.count))</a>"
+      + " <a href=\"#contacts\">Contacts (\(contactTotal))</a> <a href=\"#sis-rejects\">SIS export problems (\(sisRejects.count))</a>"
       + " <a href=\"#submissions\">All submissions (\(compact.count))</a></nav>")
 
     // Counts per outcome.
@@ -226,6 +238,9 @@ public enum BatchReport {
     let rows: [(String, String)] = [
       ("submissions in the export", "parse.submissions_in_export"), ("selected", "parse.selected"),
       ("rejected by parse", "parse.rejected_submissions"), ("rejected by normalize", "normalize.rejected_submissions"),
+      ("duplicate rows in the export, read once", "parse.duplicate_rows"),
+      ("SIS export rows left out (malformed)", "normalize.sis_rejected_rows"),
+      ("SIS values missing for matching", "normalize.sis_missing_values"),
       ("already delivered", "normalize.already_delivered"),
       ("students matched", "match.students_matched"), ("students potential (review)", "match.students_potential"),
       ("students new", "match.students_new"), ("contacts matched", "match.contacts_matched"), ("contacts new", "match.contacts_new"),
@@ -236,7 +251,7 @@ public enum BatchReport {
       page.line("<tr><th>\(escape(label))</th><td class=\"n\">\(counts[key] ?? 0)</td></tr>")
     }
     page.line("<tr><th>delivered after correction</th><td class=\"n\">\(max(0, delivered.count - (counts["deliver.delivered_submissions"] ?? delivered.count)))</td></tr>")
-    page.line("<tr><th>SIS rows rejected</th><td class=\"n\">\(sisRejects.count)</td></tr>")
+    page.line("<tr><th>SIS export problems (sis_rejects.csv)</th><td class=\"n\">\(sisRejects.count)</td></tr>")
     page.line("</tbody></table>")
 
     // The review queue: potential matches, submission and candidates side by side.
@@ -273,11 +288,11 @@ public enum BatchReport {
     }
 
     // SIS rows the snapshot could not take.
-    page.line("<h2 id=\"sis-rejects\">Rejected SIS rows: \(sisRejects.count)</h2>")
+    page.line("<h2 id=\"sis-rejects\">SIS export problems: \(sisRejects.count)</h2>")
     if sisRejects.isEmpty {
-      page.line(unreadable.contains(workdir.stageFolder(batch.id, .normalize) + "/sis_rejects.csv") ? "<p>Unknown: sis_rejects.csv could not be read (see above).</p>" : "<p>None: every row of the SIS export was read.</p>")
+      page.line(unreadable.contains(workdir.stageFolder(batch.id, .normalize) + "/sis_rejects.csv") ? "<p>Unknown: sis_rejects.csv could not be read (see above).</p>" : "<p>None: every row of the SIS export was read as it is.</p>")
     } else {
-      page.line("<p class=\"hint\">Rows of the SIS export left out of the snapshot: a form cannot match them. Fix them in the SIS; the next export brings them in. Listed in <code>20-normalize/sis_rejects.csv</code>.</p>")
+      page.line("<p class=\"hint\">Problems in the rows of the SIS export (<code>20-normalize/sis_rejects.csv</code>): a row left out of the snapshot cannot be matched, a value kept as exported is compared as it is. Fix them in the SIS; the next export brings them in.</p>")
       let labels = Reject.header
       page.line("<table class=\"stack\"><thead><tr>" + labels.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>")
       for row in sisRejects.prefix(sisRejectRowsShown) {

@@ -119,6 +119,29 @@ public enum MatchStage {
   ]
   static let comparedContactFields = ["First_Name", "Last_Name", "Relationship", "Phone", "Email", "Street", "City", "State", "Zip"]
 
+  /// A child the matcher found no SIS record for may be in a malformed SIS row the export was
+  /// allowed to carry (`sis_export.max_rejected_rows`): same state id, or same surname and birth
+  /// date as far as the row can be read. Such a child goes to a person, never to NEW.
+  static func reviewPossiblyRejected(_ decisions: inout [SubmissionDecision], _ submissions: [Submission], snapshot: Snapshot) throws {
+    let rejected = try snapshot.rejectedRows()
+    guard !rejected.isEmpty else { return }
+    for index in decisions.indices {
+      for s in decisions[index].students.indices where decisions[index].students[s].decision.outcome == .new {
+        let student = submissions[index].students[s]
+        let stateID = FieldRules.text(student["State_StudentNumber"]), last = FieldRules.nameKey(student["Last_Name"])
+        let dob = student["DOB"]
+        let rows = rejected.filter { row in
+          (!row.stateID.isEmpty && row.stateID == stateID) || (!row.lastKey.isEmpty && !row.dob.isEmpty && row.lastKey == last && row.dob == dob)
+        }
+        guard !rows.isEmpty else { continue }
+        decisions[index].students[s].decision.outcome = .potential
+        decisions[index].students[s].decision.reasons.append(
+          "may be the SIS student in the malformed row\(rows.count > 1 ? "s" : "") " + rows.map { "\($0.file):\($0.line)" }.joined(separator: ", ")
+            + " left out of the snapshot: check the SIS, then Match or No Match")
+      }
+    }
+  }
+
   public static func run(_ context: StageContext) throws {
     let snapshotPath = try NormalizeStage.snapshotPath(context)
     let snapshot = try Snapshot(path: snapshotPath)
@@ -155,6 +178,7 @@ public enum MatchStage {
       }
       decisions.append(SubmissionDecision(submissionID: submission.id, students: students, contacts: []))
     }
+    try reviewPossiblyRejected(&decisions, submissions, snapshot: snapshot)
 
     // A person's answers (resolve / resolutions.csv, taken from the inbox by `run` before any stage) replace the matcher's outcome.
     let resolutions = Dictionary(grouping: try context.workdir.state.resolutions(), by: \.submissionID)

@@ -76,6 +76,8 @@ public enum NormalizeStage {
       "submissions": normalized.count, "rejected_submissions": Set(rejects.map(\.submissionID)).count,
       "already_delivered": alreadyDelivered.count, "changed_since_delivery": changedSinceDelivery,
       "sis_students": reference.summary.students, "sis_contacts": reference.summary.contacts,
+      "sis_rejected_rows": reference.builtBy == context.batch.id ? reference.summary.rejectedRows : 0,
+      "sis_missing_values": reference.builtBy == context.batch.id ? reference.summary.missingValues : 0,
     ]
     context.log("normalize: \(normalized.count) submissions ready to match, \(Set(rejects.map(\.submissionID)).count) rejected")
   }
@@ -93,10 +95,20 @@ public enum NormalizeStage {
       let output = context.outputPath("snapshot.sqlite")
       var builder = SnapshotBuilder(feed: feed, plugin: plugin)
       builder.placeholderIndexes = context.config.matcher == "placeholder"
+      if feed.minRatio > 0 { builder.lastAccepted = try context.workdir.state.lastAcceptedRoster(excluding: context.batch.id) }
       let (summary, rejects) = try builder.build(files: files, output: output)
       try context.writeRejects(rejects.map { var r = $0; r.source.path = relativePath(r.source.path, to: context.batchFolder); return r },
                                name: "sis_rejects.csv")
       for column in summary.unknownColumns { context.notes.append("SIS export: unknown column \(column) ignored") }
+      if summary.rejectedRows > 0 || summary.missingValues > 0 {
+        // Counts and lines only: the values stay in sis_rejects.csv.
+        let lines = rejects.filter { $0.field.isEmpty }.prefix(5).map { "\(($0.source.path as NSString).lastPathComponent):\($0.source.line ?? 0)" }
+        context.notes.append("SIS export: \(summary.rejectedRows) malformed rows left out of the snapshot"
+          + (lines.isEmpty ? "" : " (\(lines.joined(separator: ", "))\(summary.rejectedRows > lines.count ? ", ..." : ""))")
+          + ", \(summary.missingValues) values missing for matching (20-normalize/sis_rejects.csv)")
+        context.log("normalize: SIS export: \(summary.rejectedRows) malformed rows left out of the snapshot, "
+          + "\(summary.missingValues) values missing for matching: see 20-normalize/sis_rejects.csv")
+      }
       if !summary.withheldFields.isEmpty {
         context.notes.append("not granted by Plugin.xml, not read: \(summary.withheldFields.joined(separator: ", "))")
       }

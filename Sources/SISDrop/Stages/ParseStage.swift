@@ -14,6 +14,7 @@ public enum ParseStage {
     var submissions: [String: Submission] = [:]
     var rejects: [Reject] = []
     var rejectedIDs = Set<String>()
+    var duplicates = DuplicateRows()
 
     func reject(_ id: String, schema: String, seq: Int? = nil, field: String = "", value: String = "", _ reason: String, at location: SourceLocation) {
       rejects.append(Reject(submissionID: id, schema: schema, seq: seq, field: field, value: value, reason: reason,
@@ -30,7 +31,7 @@ public enum ParseStage {
       try readXML(context, feed: feed, into: &submissions, reject: { reject($0, schema: $1, $2, at: relative($3)) })
     } else {
       try readCSV(context, feed: feed, into: &submissions, reject: { reject($0, schema: $1, $2, at: relative($3)) },
-                  isRejected: { rejectedIDs.contains($0) })
+                  isRejected: { rejectedIDs.contains($0) }, duplicates: &duplicates)
     }
 
     // A submission with any rejected part is rejected whole: delivering half a family is worse than waiting.
@@ -78,14 +79,20 @@ public enum ParseStage {
     try context.writeCSV("unselected.csv", header: ["Submission_ID", "Form"], rows: unselected)
     // Read back by close (the ids it reports as vanished): written as the ids are.
     try context.writeCSV("vanished.csv", header: ["Submission_ID", "Form", "Last_Seen_Batch"], rows: vanished, forPeople: false)
+    try context.writeCSV("duplicates.csv", header: ["Submission_ID", "File", "Line", "Same_As_Line"],
+                         rows: duplicates.rows.map { [$0.id, relativePath($0.path, to: context.batchFolder), String($0.line), String($0.sameAs)] })
     try context.workdir.state.recordSeen(seen, batch: context.batch.id, at: Clock.now())
 
     context.counts = [
       "submissions_in_export": present.count, "selected": selected.count, "unselected": unselected.count,
       "rejected_submissions": rejectedIDs.count, "students": selected.reduce(0) { $0 + $1.students.count },
-      "vanished": vanished.count,
+      "vanished": vanished.count, "duplicate_rows": duplicates.rows.count,
     ]
-    context.log("parse: \(selected.count) submissions selected, \(rejectedIDs.count) rejected, \(unselected.count) not selected")
+    if !duplicates.rows.isEmpty {
+      context.notes.append("\(duplicates.rows.count) exact duplicate rows read once (10-parse/duplicates.csv)")
+    }
+    context.log("parse: \(selected.count) submissions selected, \(rejectedIDs.count) rejected, \(unselected.count) not selected"
+      + (duplicates.rows.isEmpty ? "" : ", \(duplicates.rows.count) exact duplicate rows read once"))
   }
 
   private static func inputPath(_ context: StageContext, _ layout: Layout, required: Bool) throws -> String? {
@@ -101,7 +108,8 @@ public enum ParseStage {
   }
 
   private static func readCSV(_ context: StageContext, feed: FeedConfig, into submissions: inout [String: Submission],
-                              reject: (String, String, String, SourceLocation) -> Void, isRejected: (String) -> Bool) throws {
+                              reject: (String, String, String, SourceLocation) -> Void, isRejected: (String) -> Bool,
+                              duplicates: inout DuplicateRows) throws {
     let layout = Layouts.submissions
     guard let path = try inputPath(context, layout, required: true) else { return }
     let reader = try CSVTableReader(path: path, layout: layout, dialect: feed.dialect, aliases: feed.headerAliases[layout.name] ?? [:])
@@ -119,6 +127,7 @@ public enum ParseStage {
         reject("", "submission", "row has no Submission_ID", record.location)
         continue
       }
+      if duplicates.isRepeat(record, id: submissionID) { continue }
       var fields: [String: String] = [:]
       for field in Layouts.submissionStudentFields { fields[field] = record[layout.index(of: field)!] }
       if var existing = submissions[submissionID] {
@@ -134,15 +143,15 @@ public enum ParseStage {
       }
     }
     try readParts(context, feed: feed, layout: Layouts.submissionContacts, fields: Layouts.submissionContactFields,
-                  seqField: "Contact_Seq", into: &submissions, reject: reject, isRejected: isRejected) { $0.contacts.append($1) } exists: { submission, seq in submission.contacts.contains { $0.seq == seq } }
+                  seqField: "Contact_Seq", into: &submissions, reject: reject, isRejected: isRejected, duplicates: &duplicates) { $0.contacts.append($1) } exists: { submission, seq in submission.contacts.contains { $0.seq == seq } }
     try readParts(context, feed: feed, layout: Layouts.submissionDocuments, fields: ["Doc_Type", "File_Name", "SHA256"],
-                  seqField: nil, into: &submissions, reject: reject, isRejected: isRejected) { $0.documents.append($1) } exists: { _, _ in false }
+                  seqField: nil, into: &submissions, reject: reject, isRejected: isRejected, duplicates: &duplicates) { $0.documents.append($1) } exists: { _, _ in false }
   }
 
   private static func readParts(
     _ context: StageContext, feed: FeedConfig, layout: Layout, fields: [String], seqField: String?,
     into submissions: inout [String: Submission], reject: (String, String, String, SourceLocation) -> Void,
-    isRejected: (String) -> Bool, append: (inout Submission, SubmissionPart) -> Void, exists: (Submission, Int) -> Bool
+    isRejected: (String) -> Bool, duplicates: inout DuplicateRows, append: (inout Submission, SubmissionPart) -> Void, exists: (Submission, Int) -> Bool
   ) throws {
     guard let path = try inputPath(context, layout, required: false) else { return }
     let schema = layout.name == "submission_contacts" ? "contact" : "document"
@@ -155,6 +164,7 @@ public enum ParseStage {
         reject(submissionID, schema, problem.reason, problem.location)
         continue
       }
+      if !submissionID.isEmpty && duplicates.isRepeat(record, id: submissionID) { continue }
       guard var submission = submissions[submissionID] else {
         if isRejected(submissionID) { continue }  // part of a submission already rejected whole
         reject(submissionID, schema, "no submission \(submissionID.isEmpty ? "(empty id)" : submissionID) in \(Layouts.submissions.fileName)", record.location)
@@ -252,5 +262,25 @@ public enum ParseStage {
     }
     submissions = collected
     for problem in problems { reject(problem.0, problem.1, problem.2, problem.3) }
+  }
+}
+
+/// Exact duplicate rows of the enrollment export's CSV files (the same values, the same
+/// Submission_ID, in the same file): an export that repeats a row must not create a child, a
+/// contact or a document twice. The repeat is read once and listed in `10-parse/duplicates.csv`.
+/// A row that differs in any value is not a duplicate: it is read as it always was (a second
+/// student of the submission, or a contact seq that appears twice).
+struct DuplicateRows {
+  private var seen: [String: [String: Int]] = [:]  // submission id → row key → first line
+  private(set) var rows: [(id: String, path: String, line: Int, sameAs: Int)] = []
+
+  mutating func isRepeat(_ record: TableRecord, id: String) -> Bool {
+    let key = record.location.path + "\u{0}" + record.values.joined(separator: "\u{0}")
+    if let first = seen[id]?[key] {
+      rows.append((id, record.location.path, record.location.line ?? 0, first))
+      return true
+    }
+    seen[id, default: [:]][key] = record.location.line ?? 0
+    return false
   }
 }

@@ -146,6 +146,22 @@ public final class Snapshot {
     }
   }
 
+  /// A malformed students row the export carried (tolerated by `sis_export.max_rejected_rows`):
+  /// what could be read of it, each "" when it could not.
+  public struct RejectedRow: Sendable, Hashable {
+    public var file: String, line: Int
+    public var stateID: String, lastKey: String, dob: String
+  }
+
+  /// The malformed students rows left out of this snapshot (none in a snapshot built before they were kept).
+  public func rejectedRows() throws -> [RejectedRow] {
+    guard try database.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'rejected_rows'").int ?? 0 > 0 else { return [] }
+    return try database.rows("SELECT file, line, state_studentnumber, last_key, dob FROM rejected_rows ORDER BY rowid").map {
+      RejectedRow(file: $0[0].string ?? "", line: Int($0[1].int ?? 0), stateID: $0[2].string ?? "", lastKey: $0[3].string ?? "",
+                  dob: $0[4].string ?? "")
+    }
+  }
+
   public func count(_ table: String) throws -> Int { Int(try database.scalar("SELECT count(*) FROM \(table)").int ?? 0) }
 }
 

@@ -10,6 +10,29 @@ public struct SnapshotSummary: Sendable, Codable, Hashable {
   public var withheldFields: [String] = []
   /// Columns neither known nor mapped, per file: reported once, never guessed.
   public var unknownColumns: [String] = []
+  /// Rows left out because they are malformed (stray quote, ragged, invalid encoding, over a
+  /// length cap): at most `sis_export.max_rejected_rows`, or the export is refused.
+  public var rejectedRows = 0
+  /// Values missing for matching because they are not what their field holds (a birth date that
+  /// is not a date, a phone that is not a phone, an over-long name): the row stays.
+  public var missingValues = 0
+
+  public init() {}
+
+  enum CodingKeys: String, CodingKey { case students, contacts, schools, attendanceCodes, withheldFields, unknownColumns, rejectedRows, missingValues }
+
+  public init(from decoder: Decoder) throws {
+    // Snapshot references written before the reject counts existed read as zero.
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    students = try c.decode(Int.self, forKey: .students)
+    contacts = try c.decode(Int.self, forKey: .contacts)
+    schools = try c.decode(Int.self, forKey: .schools)
+    attendanceCodes = try c.decode(Int.self, forKey: .attendanceCodes)
+    withheldFields = try c.decode([String].self, forKey: .withheldFields)
+    unknownColumns = try c.decode([String].self, forKey: .unknownColumns)
+    rejectedRows = try c.decodeIfPresent(Int.self, forKey: .rejectedRows) ?? 0
+    missingValues = try c.decodeIfPresent(Int.self, forKey: .missingValues) ?? 0
+  }
 }
 
 /// Loads a full SIS export into a new snapshot database.
@@ -27,6 +50,9 @@ public struct SnapshotBuilder {
   /// + gender). The fellegi-sunter matcher streams the SIS instead, and these three indexes were
   /// about a quarter of a million-student load: normalize builds them only for `placeholder`.
   public var placeholderIndexes = true
+  /// The students count of the last accepted export (the `snapshots` register), for the roster
+  /// check: fewer than `feed.minRatio` of it is a cut-off export.
+  public var lastAccepted: (batch: String, students: Int)?
   public var datePatterns: [DatePattern] { feed.dateFormats }
 
   public init(feed: FeedConfig, plugin: PluginManifest?) {
@@ -42,6 +68,7 @@ public struct SnapshotBuilder {
     CREATE TABLE schools(school_number TEXT, name TEXT, low_grade TEXT, high_grade TEXT, source_line INTEGER);
     CREATE TABLE attendance_codes(att_code TEXT, description TEXT, schoolid TEXT, presence_status_cd TEXT);
     CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+    CREATE TABLE rejected_rows(file TEXT, line INTEGER, state_studentnumber TEXT, last_key TEXT, dob TEXT);
     """
 
   static let placeholderIndexSQL = """
@@ -78,10 +105,12 @@ public struct SnapshotBuilder {
     let aliases = feed.headerAliases[layout.name] ?? [:]
     if feed.format == .xml {
       let reader = XMLTableReader(path: path, layout: layout, aliases: aliases)
+      reader.limits = feed.limits
       try reader.forEachRawRecord { record in try visitor.visit(record) }
       unknown += reader.unknownColumns.map { "\((path as NSString).lastPathComponent): \(LogText.quoted($0))" }
     } else {
       let reader = try CSVTableReader(path: path, layout: layout, dialect: feed.dialect, aliases: aliases)
+      reader.requireFinalLineBreak = true
       unknown += reader.unknownColumns.map { "\((path as NSString).lastPathComponent): \(LogText.quoted($0))" }
       while try reader.readRecord() { try visitor.visit(reader) }
     }
@@ -116,6 +145,9 @@ public struct SnapshotBuilder {
     try database.execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=8192;")
     try database.execute(SnapshotBuilder.schema)
     let keys = ["students": "Student_Number", "contacts": "Contact_ID", "schools": "School_Number", "attendance_codes": "Att_Code"]
+    let rejectedInsert = try database.prepare(
+      "INSERT INTO rejected_rows(file, line, state_studentnumber, last_key, dob) VALUES (?, ?, ?, ?, ?)")
+    var structural = 0  // malformed rows so far, over every file
 
     try database.inTransaction {
       for layout in Layouts.sisExport {
@@ -139,10 +171,15 @@ public struct SnapshotBuilder {
             "INSERT INTO \(table)(\(allColumns.joined(separator: ", "))) VALUES (\(allColumns.map { _ in "?" }.joined(separator: ", ")))"),
           withLine: unique, rows: RowNormalizer(layout: layout, readable: readable, withKeys: withKeys, datePatterns: datePatterns),
           table: table, fields: layout.fields,
-          dateReason: "DOB is not a date in \(datePatterns.map(\.description).joined(separator: " or "))")
+          dateReason: "not a date in \(datePatterns.map(\.description).joined(separator: " or ")): missing for matching",
+          tolerance: feed.maxRejectedRows, structural: structural, rejectedInsert: table == "students" ? rejectedInsert : nil,
+          identity: table == "students" ? RejectedIdentity(layout: layout, datePatterns: datePatterns) : nil)
         defer { load.rows.deallocate() }
         try forEachRecord(layout, path: path, unknown: &summary.unknownColumns, &load)
         rejects += load.rejects
+        summary.rejectedRows += load.structural - structural
+        summary.missingValues += load.missingValues
+        structural = load.structural
         var count = load.count
         if unique {
           let key = keys[table]!.lowercased()
@@ -163,6 +200,12 @@ public struct SnapshotBuilder {
           throw SISDropError.dataError(
             "the \(table) export has no records", at: SourceLocation(path: path),
             hint: "an empty export is never read as 'every student withdrew': upload the full export")
+        }
+        if table == "students", let last = lastAccepted, Double(count) < feed.minRatio * Double(last.students) {
+          throw SISDropError.dataError(
+            "the students export has \(count) students, fewer than \(Int((feed.minRatio * 100).rounded()))% of the \(last.students) "
+              + "of the last accepted export (batch \(last.batch)): a cut-off export", at: SourceLocation(path: path),
+            hint: "upload the complete export; if the district really lost students, lower sis_export.min_ratio in the pipeline")
         }
         switch table {
         case "students": summary.students = count
@@ -232,7 +275,7 @@ struct RowNormalizer {
     normalizer = FieldNormalizer(datePatterns: datePatterns)
   }
 
-  /// `notADate` is called with each field holding a DOB that is not a date (kept as exported).
+  /// `notADate` is called with each field whose value is missing for matching (`FieldNormalizer.reference`).
   mutating func normalize(_ record: some ExportRecord, notADate: (Int) -> Void) {
     // The buffers in locals (plain copies, written back below): no overlapping access in the loop.
     var row = self.row, ends = self.ends
@@ -246,6 +289,7 @@ struct RowNormalizer {
     // Values the CSV reader vouches for as clean ASCII text (most identifiers, codes, numbers and
     // names) skip the text rule: plain text is a copy, the other rules work on the bytes.
     let clean = record.cleanASCIIFields
+    var missingKey = (first: false, last: false)
     record.withValues { values in
       for field in 0..<plan.count {
         let rule = plan[field]
@@ -255,14 +299,19 @@ struct RowNormalizer {
           let fits = field < 64 && clean & (1 << UInt64(field & 63)) != 0
             ? (kind == .text ? row.appendValue(value) : normalizer.appendCleanASCII(kind, value, to: &row))
             : normalizer.append(kind, value, to: &row)
-          if !fits { notADate(field) }
+          if !fits {
+            notADate(field)
+            if let keyFields, field == keyFields.first { missingKey.first = true }
+            if let keyFields, field == keyFields.last { missingKey.last = true }
+          }
         }
         ends.append(row.count)
       }
       if let (first, last) = keyFields {
-        appendKey(first, values, clean, plan, &row)
+        // A name missing for matching has no key either.
+        if !missingKey.first { appendKey(first, values, clean, plan, &row) }
         ends.append(row.count)
-        appendKey(last, values, clean, plan, &row)
+        if !missingKey.last { appendKey(last, values, clean, plan, &row) }
         ends.append(row.count)
       }
     }
@@ -315,22 +364,59 @@ struct TableLoad: RecordVisitor {
   let table: String
   let fields: [String]
   let dateReason: String
+  /// Malformed rows the export may carry (`sis_export.max_rejected_rows`); `structural` counts
+  /// them over every file of the export, this one's included.
+  let tolerance: Int
+  var structural: Int
+  /// Where a malformed students row's identity (as far as it can be read) is kept, for the match
+  /// stage to send any child who might be in it to a person.
+  let rejectedInsert: Statement?
+  let identity: RejectedIdentity?
   var rejects: [Reject] = []
   var count = 0
+  var missingValues = 0
 
   mutating func visit<R: ExportRecord>(_ record: R) throws {
     if let problem = record.recordProblem {
+      structural += 1
+      if structural > tolerance {
+        // The file is not what the SIS exported: refused whole, before anything is matched.
+        throw SISDropError.dataError(
+          tolerance == 0 ? problem.reason
+            : "\(problem.reason); this is malformed row \(structural) of the SIS export, more than sis_export.max_rejected_rows (\(tolerance))",
+          at: problem.location,
+          hint: "the file is not what the SIS exported (nothing was matched or delivered): export it again and upload it"
+            + (tolerance == 0 ? ", or let the pipeline tolerate a few bad rows with sis_export.max_rejected_rows" : ""))
+      }
       rejects.append(
         Reject(submissionID: "", schema: table, seq: nil, field: "", value: "", reason: problem.reason,
-               action: "fix the row in the SIS export; until then this SIS record is not in the snapshot", source: problem.location))
+               action: "fix the row in the SIS export; until then this SIS record is not in the snapshot, and a child who might be in it goes to review",
+               source: problem.location))
+      if let rejectedInsert, let identity {
+        let file = (problem.location.path as NSString).lastPathComponent
+        var found = [(line: problem.location.line ?? record.recordLine, identity: record.withValues { identity.read($0) })]
+        // The rows a stray quote swallowed are rejected with it: their children are looked for too.
+        if let csv = record as? CSVTableReader {
+          found += csv.swallowedRows().prefix(10_000).map { ($0.line, identity.read(strings: $0.values)) }
+        }
+        for (line, id) in found where !(id.stateID.isEmpty && (id.lastKey.isEmpty || id.dob.isEmpty)) || line == found[0].line {
+          try rejectedInsert.bind([.text(file), .integer(Int64(line)), .text(id.stateID), .text(id.lastKey), .text(id.dob)])
+          try rejectedInsert.run()
+        }
+      }
       return
     }
     var notDates: [Int] = []
     rows.normalize(record) { notDates.append($0) }
     for field in notDates {
+      let kind = FieldKind(field: fields[field])
+      let reason = kind == .date ? dateReason
+        : kind == .phone ? "not a phone number: missing for matching"
+        : "longer than \(FieldNormalizer.longestName) characters: missing for matching"
+      missingValues += 1
       rejects.append(
-        Reject(submissionID: "", schema: table, seq: nil, field: fields[field], value: "", reason: dateReason,
-               action: "kept as exported; fix it in the SIS", source: record.location))
+        Reject(submissionID: "", schema: table, seq: nil, field: fields[field], value: "", reason: reason,
+               action: "the row stays in the snapshot with this value missing; fix it in the SIS", source: record.location))
     }
     try insertRow(line: record.recordLine)
     count += 1
@@ -353,5 +439,43 @@ struct TableLoad: RecordVisitor {
     }
     if withLine { insert.bindInt(Int32(ends.count + 1), Int64(line)) }
     try insert.run()
+  }
+}
+
+/// What can be read of a malformed students row to find the child who might be in it: the state
+/// id, the surname's key and the birth date (ISO), each "" when it cannot be read.
+struct RejectedIdentity {
+  let stateID: Int?, lastName: Int?, dob: Int?
+  let datePatterns: [DatePattern]
+
+  init(layout: Layout, datePatterns: [DatePattern]) {
+    stateID = layout.index(of: "State_StudentNumber")
+    lastName = layout.index(of: "Last_Name")
+    dob = layout.index(of: "DOB")
+    self.datePatterns = datePatterns
+  }
+
+  func read(_ values: RecordValues) -> (stateID: String, lastKey: String, dob: String) {
+    read { field in
+      guard let field, field < values.count else { return "" }
+      let bytes = values[field]
+      // A value over the name limit is not one a child could be found by (and not worth a String).
+      guard bytes.count <= 4 * FieldNormalizer.longestName else { return "" }
+      return String(decoding: bytes, as: UTF8.self)
+    }
+  }
+
+  func read(strings values: [String]) -> (stateID: String, lastKey: String, dob: String) {
+    read { field in
+      guard let field, field < values.count, values[field].utf8.count <= 4 * FieldNormalizer.longestName else { return "" }
+      return values[field].replacingOccurrences(of: "\"", with: "")
+    }
+  }
+
+  private func read(_ raw: (Int?) -> String) -> (stateID: String, lastKey: String, dob: String) {
+    func text(_ field: Int?) -> String { FieldRules.text(raw(field)) }
+    let lastName = text(self.lastName)
+    return (text(stateID), lastName.isEmpty ? "" : FieldRules.nameKey(lastName),
+            FieldRules.date(text(dob), patterns: datePatterns).date?.iso ?? "")
   }
 }
