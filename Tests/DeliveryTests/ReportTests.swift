@@ -54,7 +54,8 @@ import _SISDropTestSupport
       #expect(dom.contains("class=\"card potential\"") && dom.contains("class=\"card error\"") && dom.contains("class=\"diff\""))
       #expect(!dom.contains("class=\"card matched\"") && !dom.contains("class=\"card new\""))
       let decisions = try JSONLines.read(SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
-      #expect(dom.components(separatedBy: "<tr class=\"").count - 1 == decisions.count + Set(try errorIDs(workdir, batch)).subtracting(decisions.map(\.submissionID)).count,
+      let compact = try #require(dom.range(of: "<table class=\"compact\">").map { dom[$0.upperBound...] }.flatMap { rest in rest.range(of: "</table>").map { rest[..<$0.lowerBound] } })
+      #expect(compact.components(separatedBy: "<tr").count - 2 == decisions.count + Set(try errorIDs(workdir, batch)).subtracting(decisions.map(\.submissionID)).count,
               "one compact row per submission")
       for anchor in ["counts", "review", "held", "errors", "contacts", "sis-rejects", "submissions"] {
         #expect(dom.contains("<a href=\"#\(anchor)\">") && dom.contains("id=\"\(anchor)\""), "the index links to \(anchor)")
@@ -112,12 +113,12 @@ import _SISDropTestSupport
 
       // A NEW student: the rule that fired, not the list of alternatives; no score.
       #expect(!html.contains(BatchReport.escape(FellegiSunterMatcher.otherChild)), "the alternatives are never shown as the reason")
-      #expect(html.contains("<td>S-2026-0053</td><td>new</td>") && html.contains("is another child: a twin with another given name"))
+      #expect(html.contains("<td>S-2026-0053<td>new<td>") && html.contains("is another child: a twin with another given name"))
       #expect(html.contains("is another child: the birth dates differ"))
       let newStudents = decisions.flatMap { d in d.students.filter { $0.decision.outcome == .new }.map { (d.submissionID, $0) } }
       #expect(!newStudents.isEmpty)
       for (id, student) in newStudents {
-        let row = try #require(html.split(separator: "\n").first { $0.contains("<td>\(id)</td>") || $0.contains(">\(id)</a></td>") }, "a row for \(id)")
+        let row = try #require(html.split(separator: "\n").first { $0.hasPrefix("<tr") && ($0.contains("<td>\(id)<td>") || $0.contains(">\(id)</a><td>")) }, "a row for \(id)")
         #expect(!row.contains("score"), "\(id)")
         if let reason = student.decision.reasons.first, !reason.hasSuffix(FellegiSunterMatcher.otherChild) {
           #expect(row.contains(BatchReport.escape(reason)), "\(id): the matcher's own reason")
@@ -152,7 +153,7 @@ import _SISDropTestSupport
       #expect(!sameAs.isEmpty && matched > 0)
       #expect(html.contains("Contacts: \(matched) matched, \(contacts.count - matched - sameAs.count) new, \(sameAs.count) same as another new contact"))
       for decision in decisions {
-        for contact in decision.contacts { if let same = contact.sameAs { #expect(html.contains("\(contact.seq) = \(same)")) } }
+        for contact in decision.contacts { if let same = contact.sameAs { #expect(html.contains("\(contact.seq)=\(same)")) } }
       }
 
       // The SIS row the snapshot left out: counted and listed.
@@ -160,6 +161,23 @@ import _SISDropTestSupport
       #expect(rejects.count == 1)
       #expect(html.contains("SIS export problems: 1</h2>") && html.contains("<th>SIS export problems (sis_rejects.csv)</th><td class=\"n\">1</td>"))
       #expect(html.contains("<td data-label=\"Reason\">\(BatchReport.escape(rejects[0][5]))</td>"))
+    }
+  }
+
+  /// A person's answer shows where it applied: a field kept at the SIS value leaves the held cards
+  /// and is named in the submission's row.
+  @Test func aKeptSISValueIsShownInItsRow() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch) = try openDemoBatch(root)
+      #expect(try BatchReport.render(workdir: workdir, batch: batch).contains("id=\"held-S-2026-0025\""))
+      let result = try runTool("sisdrop", ["keep-sis", "S-2026-0025", "First_Name", "--workdir", root])
+      #expect(result.status == 0, "\(result.stderr)")
+      let decisions = try JSONLines.read(SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
+      #expect(decisions.first { $0.submissionID == "S-2026-0025" }?.students.first?.keptSIS == ["First_Name"], "the answer is in the decisions")
+      let html = try BatchReport.render(workdir: workdir, batch: try workdir.batch(batch.id))
+      #expect(!html.contains("id=\"held-S-2026-0025\""))
+      let row = try #require(html.split(separator: "\n").first { $0.hasPrefix("<tr") && $0.contains("S-2026-0025") })
+      #expect(row.contains("SIS value kept: First_Name"), "\(row)")
     }
   }
 

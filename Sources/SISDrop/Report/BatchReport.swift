@@ -165,20 +165,22 @@ public enum BatchReport {
         let outcome = contact["outcome"] as? String ?? ""
         if let same = contact["sameAs"] as? String {
           contactCounts["same-as", default: 0] += 1
-          contactNotes.append("\(seq) = \(same)")
+          contactNotes.append("\(seq)=\(same)")
           sameAs.append("<tr><td data-label=\"Submission\">\(escape(id))</td><td data-label=\"Contact\">\(seq)</td><td data-label=\"Same as\">\(escape(same))</td>"
             + "<td data-label=\"Why\">\(escape(contact["reason"] as? String ?? ""))</td></tr>")
         } else if outcome == "matched" {
           contactCounts["matched", default: 0] += 1
-          contactNotes.append("\(seq) → \(contact["contactID"] as? String ?? "")")
+          contactNotes.append("\(seq)→\(contact["contactID"] as? String ?? "")")
         } else {
           contactCounts["new", default: 0] += 1
           contactNotes.append("\(seq) new")
         }
+        let contactKept = contact["keptSIS"] as? [String] ?? []
+        if !contactKept.isEmpty { notes.append("contact \(seq): SIS value kept: " + contactKept.joined(separator: ", ")) }
         let held = contact["heldDifferences"] as? [[String: Any]] ?? []
         if !held.isEmpty {
           heldParts.append(heldPart(id: id, schema: "contact", seq: seq, sisID: contact["contactID"] as? String ?? "", held: held,
-                                    kept: contact["keptSIS"] as? [String] ?? [], which: " --contact \(seq)"))
+                                    kept: contactKept, which: " --contact \(seq)"))
         }
       }
       if !heldParts.isEmpty {
@@ -280,7 +282,7 @@ public enum BatchReport {
 
     // Contacts: matched to an SIS contact, new, or the same person as a new contact of another form.
     page.line("<h2 id=\"contacts\">Contacts: \(contactCounts["matched"] ?? 0) matched, \(contactCounts["new"] ?? 0) new, \(contactCounts["same-as"] ?? 0) same as another new contact</h2>")
-    page.line("<p class=\"hint\">Each submission's contacts are in the table of all submissions: <em>seq → SIS Contact_ID</em>, <em>seq new</em>, or <em>seq = submission/seq</em> (one new contact named by two forms of this batch).</p>")
+    page.line("<p class=\"hint\">Each submission's contacts are in the table of all submissions: <em>seq→SIS Contact_ID</em>, <em>seq new</em>, or <em>seq=submission/seq</em> (one new contact named by two forms of this batch).</p>")
     if !sameAs.isEmpty {
       page.line("<table class=\"stack\"><thead><tr><th>Submission</th><th>Contact</th><th>Same as</th><th>Why</th></tr></thead><tbody>")
       for row in sameAs { page.line(row) }
@@ -305,7 +307,7 @@ public enum BatchReport {
     // One row per submission.
     page.line("<h2 id=\"submissions\">All submissions: \(compact.count)</h2>")
     page.line("<p class=\"hint\">Outcome and SIS id per student (<em>seq: …</em> when a form has siblings); the id links to the card of one that needs a person.</p>")
-    page.line("<table class=\"compact\"><thead><tr><th>Submission</th><th>Outcome</th><th>SIS id</th><th>Contacts</th><th>Delivered</th><th class=\"why\">Why</th></tr></thead><tbody>")
+    page.line("<table class=\"compact\"><thead><tr><th>Submission</th><th>Outcome</th><th>SIS id</th><th>Contacts</th><th>Delivered</th><th>Why</th></tr></thead><tbody>")
     for row in compact { page.line(row) }
     page.line("</tbody></table>")
     if !heldRows.isEmpty && heldCards.isEmpty && review.isEmpty {
@@ -410,7 +412,9 @@ public enum BatchReport {
       let guards = candidate["guards"] as? [Any] ?? []
       if !guards.isEmpty { html += "<div class=\"guard\">never automatic: " + guards.map { escape(describe($0)) }.joined(separator: "; ") + "</div>" }
       html += ((candidate["reasons"] as? [Any]) ?? []).map { escape(describe($0)) }.joined(separator: "<br>")
-      for key in candidate.keys.sorted() where !["sisID", "score", "reasons", "guards"].contains(key) {
+      // `comparisons` repeats the reasons (field: level (weight)) when there are reasons: not drawn twice.
+      let reasons = (candidate["reasons"] as? [Any]) ?? []
+      for key in candidate.keys.sorted() where !["sisID", "score", "reasons", "guards"].contains(key) && !(key == "comparisons" && !reasons.isEmpty) {
         html += "<br><b>\(escape(key))</b>: \(escape(describe(candidate[key] as Any)))"
       }
       html += "</td>"
@@ -480,8 +484,9 @@ public enum BatchReport {
 
   static func compactRow(id: String, outcome: [String], sis: [String], contacts: [String], state: String, notes: [String], link: String?) -> String {
     let name = link.map { "<a href=\"#\(escape($0))\">\(escape(id))</a>" } ?? escape(id)
-    return "<tr class=\"\(state == "delivered" ? "ok" : "open")\"><td>\(name)</td><td>\(outcome.map(escape).joined(separator: "<br>"))</td><td>\(sis.map(escape).joined(separator: "<br>"))</td>"
-      + "<td>\(escape(contacts.joined(separator: ", ")))</td><td>\(state)</td><td class=\"why\">\(escape(notes.joined(separator: "; ")))</td></tr>"
+    // Lean markup (HTML's optional end tags left out): this table is the part that grows with the batch.
+    return (state == "delivered" ? "<tr>" : "<tr class=\"open\">") + "<td>\(name)<td>\(outcome.map(escape).joined(separator: "<br>"))<td>\(sis.map(escape).joined(separator: "<br>"))"
+      + "<td>\(escape(contacts.joined(separator: " ")))<td>\(state)" + (notes.isEmpty ? "" : "<td>" + escape(notes.joined(separator: "; ")))
   }
 
   // MARK: Text
@@ -536,7 +541,7 @@ public enum BatchReport {
     nav.index{display:flex;flex-wrap:wrap;gap:.3em 1em;padding:.4em 0;border-bottom:1px solid #ddd}
     .meta,.hint{color:#555}table{border-collapse:collapse;margin:.5em 0;max-width:100%}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
     thead th{background:#f2f2f2}.counts td.n{text-align:right;min-width:4em}
-    table.side,table.compact,table.stack{width:100%}table.side{table-layout:fixed}table.side th:first-child{width:10em}table.compact tr.ok td{color:#555}
+    table.side,table.compact,table.stack{width:100%}table.side{table-layout:fixed}table.side th:first-child{width:10em}table.compact tr.open td:first-child{box-shadow:inset 4px 0 #f5c400}
     .orb{display:inline-block;width:.9em;height:.9em;border-radius:50%;margin-right:.4em;vertical-align:-0.1em;border:1px solid #0003}
     .orb.yellow{background:#f5c400}.orb.green{background:#2e9e44}.orb.gray{background:#9a9a9a}.orb.red{background:#c62828}
     td.diff,mark{background:#fff176}.card{border:1px solid #ddd;border-radius:6px;padding:.4em 1em;margin:.8em 0}
@@ -551,8 +556,8 @@ public enum BatchReport {
     table.stack tr{border:1px solid #ccc;margin-bottom:.4em}table.stack td{border:none;border-bottom:1px solid #eee}
     table.stack td::before{content:attr(data-label) ": ";font-weight:bold}
     table.compact,table.compact thead,table.compact tbody{display:block}table.compact tr{display:grid;grid-template-columns:7.5em 5.5em 5.5em 1fr 5.5em;border-bottom:1px solid #ccc}
-    table.compact td,table.compact th{display:block;border:none;overflow-wrap:normal}table.compact .why{grid-column:1/-1;padding-left:1.5em;overflow-wrap:anywhere}
-    table.compact th.why{display:none}table.compact td.why:empty{display:none}
+    table.compact td,table.compact th{display:block;border:none;overflow-wrap:normal}table.compact :is(td,th):nth-child(6){grid-column:1/-1;padding-left:1.5em;overflow-wrap:anywhere}
+    table.compact th:nth-child(6){display:none}
     }
     """
 }
