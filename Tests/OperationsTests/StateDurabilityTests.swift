@@ -101,9 +101,10 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
         ["run", "--pipeline", Checkout.pipeline("demo")], ["open", "--pipeline", Checkout.pipeline("demo")], ["pending"], ["status"],
         ["cancel"], ["close"], ["report"], ["resolve", "S-2026-0001", "--no-match"], ["backup", root + "/b.sqlite"], ["verify"],
       ]
-      for lose in ["deleted", "emptied"] {
+      for lose in ["deleted", "emptied", "replaced by a new one"] {
         for suffix in ["", "-wal", "-shm"] { unlink(workdir + "/state.sqlite" + suffix) }
         if lose == "emptied" { try writeFile(workdir + "/state.sqlite", "") }
+        if lose == "replaced by a new one" { _ = try StateStore(path: workdir + "/state.sqlite") }
         try stageNight(2, inbox: workdir + "/inbox")
         for arguments in commands {
           let result = try run(arguments + ["--workdir", workdir])
@@ -111,7 +112,8 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
           #expect(result.stderr.contains("state.sqlite is missing or empty") && result.stderr.contains("sisdrop rebuild-state"),
                   "\(lose), \(arguments[0]): \(result.stderr)")
         }
-        #expect((FileManager.default.fileExists(atPath: workdir + "/state.sqlite")) == (lose == "emptied"))
+        #expect((FileManager.default.fileExists(atPath: workdir + "/state.sqlite")) == (lose != "deleted"))
+        if lose == "replaced by a new one" { #expect(try StateSchema.recordedBatches(workdir + "/state.sqlite") == 0) }
         #expect(try FileManager.default.contentsOfDirectory(atPath: workdir + "/batches").count == 1, "\(lose): a batch was opened")
         #expect(!FileManager.default.fileExists(atPath: root + "/b.sqlite"))
       }

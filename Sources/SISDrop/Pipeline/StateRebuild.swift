@@ -28,13 +28,13 @@ public enum StateRebuild {
 
   /// Rebuilds `root`/state.sqlite. The caller holds the working directory's lock.
   ///
-  /// - Throws: `SISDropError` 64 when state.sqlite still holds state (it is never overwritten);
+  /// - Throws: `SISDropError` 64 when state.sqlite records a batch (it is never overwritten);
   ///   66 when there is no batch to rebuild from; 65 when a batch's manifest is unreadable.
   public static func run(root: String) throws -> Result {
     let path = root + "/state.sqlite"
-    guard try StateSchema.isEmpty(path) else {
+    guard (try StateSchema.recordedBatches(path) ?? 0) == 0 else {
       throw SISDropError(
-        .usage, "state.sqlite is not empty: rebuild-state never overwrites a state database", at: SourceLocation(path: path),
+        .usage, "state.sqlite records batches: rebuild-state never overwrites a state database", at: SourceLocation(path: path),
         hint: "if it is damaged, move it (and state.sqlite-wal, state.sqlite-shm) aside first, then run rebuild-state again")
     }
     let ids = ((try? FileSystem.listDirectory(root + "/batches")) ?? []).filter { !$0.hasPrefix(".") && FileSystem.exists(root + "/batches/\($0)/manifest.json") }.sorted()

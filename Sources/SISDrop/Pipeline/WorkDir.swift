@@ -51,8 +51,10 @@ public final class WorkDir {
       }
     }
     let path = self.root + "/state.sqlite"
-    if try StateSchema.isEmpty(path) {
-      if WorkDir.holdsHistory(self.root) { throw WorkDir.missingState(self.root) }
+    let recorded = try StateSchema.recordedBatches(path)
+    // Missing, empty, or a new database in its place (no batch recorded) while batch folders exist.
+    if (recorded ?? 0) == 0, WorkDir.holdsHistory(self.root) { throw WorkDir.missingState(self.root) }
+    if recorded == nil {
       // Looking never creates: an empty batches/ without a state database has nothing to show.
       if readOnly {
         throw SISDropError(.noInput, "not a sisdrop working directory (no state.sqlite)", at: SourceLocation(path: self.root),
@@ -113,7 +115,7 @@ public final class WorkDir {
 
   static func missingState(_ root: String) -> SISDropError {
     SISDropError(
-      .noInput, "state.sqlite is missing or empty, but batches/ or archive/ hold earlier batches: starting from nothing would deliver every submission again",
+      .noInput, "state.sqlite is missing or empty (it records no batch), but batches/ or archive/ hold earlier batches: starting from nothing would deliver every submission again",
       at: SourceLocation(path: root + "/state.sqlite"),
       hint: "restore the latest backup (made with `sisdrop backup FILE`) to \(root)/state.sqlite, or rebuild it from the sealed batches with `sisdrop rebuild-state --workdir \(root)`")
   }
@@ -141,6 +143,9 @@ public final class WorkDir {
       if name.hasPrefix(".") && name.hasSuffix(".claiming") {
         let id = String(name.dropFirst().dropLast(".claiming".count))
         if try state.batch(id) != nil {
+          // The batch was recorded: only the last steps of the claim were left. `claim-inbox` is the
+          // claim's own note (where to put files back), not part of the batch.
+          try? FileSystem.removeTree(path + "/claim-inbox")
           try FileSystem.rename(path, to: batchFolder(id))
         } else {
           // Put the files back where the sender left them, then forget the attempt. `claim-inbox`

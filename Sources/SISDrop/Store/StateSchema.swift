@@ -55,10 +55,14 @@ public enum StateSchema {
   }
 
   /// Whether the file holds no sisdrop state: missing, zero bytes, or a database without tables.
-  public static func isEmpty(_ path: String) throws -> Bool {
-    guard FileSystem.exists(path), (FileSystem.fileSize(path) ?? 0) > 0 else { return true }
+  public static func isEmpty(_ path: String) throws -> Bool { try recordedBatches(path) == nil }
+
+  /// How many batches the database records, or nil when it holds no sisdrop state at all.
+  public static func recordedBatches(_ path: String) throws -> Int? {
+    guard FileSystem.exists(path), (FileSystem.fileSize(path) ?? 0) > 0 else { return nil }
     let database = try Database(path: path)
-    return try database.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'batches'").int == 0
+    guard try database.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'batches'").int != 0 else { return nil }
+    return Int(try database.scalar("SELECT count(*) FROM batches").int ?? 0)
   }
 
   static let baseline = """

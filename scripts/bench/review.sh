@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The review loop at scale (a benchmark, not a test): one `sisdrop run` of the shipped nightly shape
+# (`batch.auto_close: true`) per size, against one generated SIS, printing what the people side
+# costs: report.html's size, the run's peak memory (RSS), and the review queue's size.
+#
+#   scripts/bench/review.sh [--students N] [--submissions M[,M...]] [--seed S] [--no-build]
+#
+# Defaults: --students 100000 --submissions 2000,20000. Targets (issue 11): the largest size's peak
+# RSS within 1.5x the smallest's (memory grows with the SIS, not with the batch), and report.html
+# within 3 MB at 500 review items (the page grows with the queue, not with the batch). The last line:
+#   SUMMARY rss M2/M1=..x (target <= 1.5x) | report at M: .. MB for .. review items (.. KB per item)
+# Builds with `swift build -c release --scratch-path .build-bench` unless the binary is newer than Sources/.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+scratch="$root/.build-bench"
+binary="$scratch/release/sisdrop"
+students=100000
+sizes="2000,20000"
+seed=20261201
+build=1
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --students) students="$2"; shift 2 ;;
+    --submissions) sizes="$2"; shift 2 ;;
+    --seed) seed="$2"; shift 2 ;;
+    --no-build) build=0; shift ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+say() { echo "[review.sh $(date +%H:%M:%S)] $*" >&2; }
+command -v /usr/bin/time >/dev/null || { echo "needs GNU time: apt-get install time" >&2; exit 1; }
+
+if [[ $build -eq 1 ]] && { [[ ! -x "$binary" ]] || [[ -n "$(find "$root/Sources" "$root/Package.swift" -newer "$binary" -print -quit)" ]]; }; then
+  say "building sisdrop (release, --scratch-path $scratch)"
+  (cd "$root" && swift build -c release --scratch-path "$scratch" --product sisdrop) >"$here/.review-build.log" 2>&1 \
+    || { tail -40 "$here/.review-build.log" >&2; exit 1; }
+fi
+out="$here/out"
+mkdir -p "$out"
+summary=()
+first_rss=""
+first_m=""
+IFS=',' read -ra list <<<"$sizes"
+for m in "${list[@]}"; do
+  data="$out/review-$students-$m-$seed"
+  if [[ ! -d "$data/sis" ]]; then
+    say "generating $students students, $m submissions (seed $seed)"
+    "$binary" gen --students "$students" --submissions "$m" --seed "$seed" --out "$data" >/dev/null
+  fi
+  work="$out/review-work-$m"
+  rm -rf "$work"; mkdir -p "$work/inbox" "$work/outbox"
+  cp "$data"/sis/{students,contacts,schools,attendance_codes}.csv "$work/inbox/"
+  cp "$data"/enrollment/{submissions,submission_contacts,submission_documents}.csv "$work/inbox/"
+  cat >"$work/pipeline.yaml" <<YAML
+version: 1
+district: {name: Bench District, time_zone: America/Chicago}
+plugin: $root/Fixtures/demo-district/config/Plugin.xml
+pickup: {quiet_seconds: 0}
+paths: {inbox: inbox, outbox: outbox, archive: archive}
+sis_export: {format: csv, date_formats: [MM/DD/YYYY, YYYY-MM-DD]}
+submissions: {format: csv, date_formats: [MM/DD/YYYY, YYYY-MM-DD]}
+delivery: {profile: csv}
+batch: {auto_close: true}
+YAML
+  say "sisdrop run: $m submissions against $students students"
+  /usr/bin/time -v -o "$work/time.txt" "$binary" run --pipeline "$work/pipeline.yaml" --workdir "$work" >"$work/run.out" 2>&1 \
+    || { tail -20 "$work/run.out" >&2; exit 1; }
+  rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time.txt")
+  report=$(ls "$work"/batches/*/report.html)
+  bytes=$(stat -c %s "$report")
+  items=$("$binary" review --json --workdir "$work" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
+  printf '%8d submissions: peak RSS %7.1f MB, wall %s, report.html %7.2f MB, review items %d\n' \
+    "$m" "$(echo "$rss_kb/1024" | bc -l)" "$wall" "$(echo "$bytes/1048576" | bc -l)" "$items"
+  if [[ -z "$first_rss" ]]; then first_rss=$rss_kb; first_m=$m; fi
+  last_rss=$rss_kb; last_m=$m; last_bytes=$bytes; last_items=$items
+done
+ratio=$(echo "$last_rss/$first_rss" | bc -l)
+per_item=$(echo "$last_bytes/1024/($last_items+1)" | bc -l)
+printf 'SUMMARY rss %s/%s=%.2fx (target <= 1.5x) | report at %s: %.2f MB for %d review items (%.1f KB per item; target <= 3 MB at 500)\n' \
+  "$last_m" "$first_m" "$ratio" "$last_m" "$(echo "$last_bytes/1048576" | bc -l)" "$last_items" "$per_item"
