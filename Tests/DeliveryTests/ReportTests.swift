@@ -50,7 +50,16 @@ import _SISDropTestSupport
               "the match branch's resolve takes --student")
       #expect(dom.contains("sisdrop keep-sis S-2026-0001 Grade_Level"), "an undelivered matched student's differing field can keep the SIS value")
       #expect(dom.contains("S-2026-0030") && dom.contains("not a real date"), "errors with what to do")
-      #expect(dom.contains("class=\"card matched\"") && dom.contains("class=\"card new\"") && dom.contains("class=\"diff\""))
+      // Full cards only for what needs a person; one compact row per submission for the rest.
+      #expect(dom.contains("class=\"card potential\"") && dom.contains("class=\"card error\"") && dom.contains("class=\"diff\""))
+      #expect(!dom.contains("class=\"card matched\"") && !dom.contains("class=\"card new\""))
+      let decisions = try JSONLines.read(SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
+      let compact = try #require(dom.range(of: "<table class=\"compact\">").map { dom[$0.upperBound...] }.flatMap { rest in rest.range(of: "</table>").map { rest[..<$0.lowerBound] } })
+      #expect(compact.components(separatedBy: "<tr").count - 2 == decisions.count + Set(try errorIDs(workdir, batch)).subtracting(decisions.map(\.submissionID)).count,
+              "one compact row per submission")
+      for anchor in ["counts", "review", "held", "errors", "contacts", "sis-rejects", "submissions"] {
+        #expect(dom.contains("<a href=\"#\(anchor)\">") && dom.contains("id=\"\(anchor)\""), "the index links to \(anchor)")
+      }
       // The markup in the name stayed text: escaped in the DOM, no <i> element.
       #expect(dom.contains("&lt;i&gt;Lee&lt;/i&gt; &amp;"), "escaped name")
       #expect(!dom.contains("<i>"))
@@ -67,6 +76,199 @@ import _SISDropTestSupport
       let bytes = try FileSystem.readFile(png)
       #expect(bytes.count > 20_000 && Array(bytes.prefix(4)) == [0x89, 0x50, 0x4E, 0x47], "a PNG screenshot at \(png)")
     }
+  }
+
+  /// Each decision as it was taken: a guarded candidate's guard (no score), the rule that made a
+  /// student NEW, held updates with both answers, contacts by outcome, and the SIS rows left out.
+  @Test func theReportTellsWhatWasDecidedAndWhy() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch) = try openDemoBatch(root) { inbox in
+        // An SIS row with an impossible birth date: left out of the snapshot (sis_rejects.csv).
+        var students = try readText(inbox + "/students.csv")
+        students = students.replacingOccurrences(of: "100057,2764495065,Abdi,,Mohamed,11/19/2019,", with: "100057,2764495065,Abdi,,Mohamed,someday,")
+        try FileManager.default.removeItem(atPath: inbox + "/students.csv")
+        try writeFile(inbox + "/students.csv", students)
+      }
+      let html = try BatchReport.render(workdir: workdir, batch: batch)
+      let decisions = try JSONLines.read(SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
+
+      // A candidate a guard keeps from an automatic match shows the guard, never a score.
+      var guarded = 0
+      for decision in decisions {
+        for student in decision.students where student.decision.outcome == .potential {
+          let card = try #require(section(html, id: "review-\(decision.submissionID)-\(student.seq)"))
+          for candidate in student.decision.candidates {
+            if let guards = candidate.guards, !guards.isEmpty {
+              guarded += 1
+              #expect(card.contains("candidate \(candidate.sisID) <small class=\"guard\">guarded</small>"))
+              #expect(card.contains("never automatic: " + BatchReport.escape(guards.joined(separator: "; "))))
+            } else {
+              #expect(card.contains("candidate \(candidate.sisID) <small>score"))
+            }
+          }
+          if !(student.decision.candidates.first?.guards ?? []).isEmpty { #expect(!card.contains("class=\"score\"")) }
+        }
+      }
+      #expect(guarded > 0, "the demo holds a guarded candidate (S-2026-0028: different state ids)")
+
+      // A NEW student: the rule that fired, not the list of alternatives; no score.
+      #expect(!html.contains(BatchReport.escape(FellegiSunterMatcher.otherChild)), "the alternatives are never shown as the reason")
+      #expect(html.contains("<td>S-2026-0053<td>new<td>") && html.contains("is another child: a twin with another given name"))
+      #expect(html.contains("is another child: the birth dates differ"))
+      let newStudents = decisions.flatMap { d in d.students.filter { $0.decision.outcome == .new }.map { (d.submissionID, $0) } }
+      #expect(!newStudents.isEmpty)
+      for (id, student) in newStudents {
+        let row = try #require(html.split(separator: "\n").first { $0.hasPrefix("<tr") && ($0.contains("<td>\(id)<td>") || $0.contains(">\(id)</a><td>")) }, "a row for \(id)")
+        #expect(!row.contains("score"), "\(id)")
+        if let reason = student.decision.reasons.first, !reason.hasSuffix(FellegiSunterMatcher.otherChild) {
+          #expect(row.contains(BatchReport.escape(reason)), "\(id): the matcher's own reason")
+        }
+      }
+
+      // Updates held by the `updates:` policy: form and SIS side by side, and both answers per field.
+      let held = decisions.filter(\.hasHeldUpdate)
+      #expect(!held.isEmpty && html.contains("Updates held for review: \(held.count) submission(s)"))
+      for decision in held {
+        let card = try #require(section(html, id: "held-\(decision.submissionID)"))
+        for student in decision.students {
+          for difference in student.heldDifferences ?? [] {
+            let which = decision.students.count > 1 ? " --student \(student.seq)" : ""
+            #expect(card.contains("<th>\(difference.field)</th><td class=\"diff\">\(BatchReport.escape(difference.enrollment))</td><td>\(BatchReport.escape(difference.sis))</td>"))
+            #expect(card.contains("sisdrop accept \(decision.submissionID) \(difference.field)\(which)\n"))
+            #expect(card.contains("sisdrop keep-sis \(decision.submissionID) \(difference.field)\(which)\n"))
+          }
+        }
+        for contact in decision.contacts {
+          for difference in contact.heldDifferences ?? [] {
+            #expect(card.contains("sisdrop accept \(decision.submissionID) \(difference.field) --contact \(contact.seq)\n"))
+            #expect(card.contains("sisdrop keep-sis \(decision.submissionID) \(difference.field) --contact \(contact.seq)\n"))
+          }
+        }
+      }
+
+      // Contacts by outcome, and each new contact two forms share.
+      let contacts = decisions.flatMap(\.contacts)
+      let sameAs = contacts.filter { $0.sameAs != nil }
+      let matched = contacts.filter { $0.sameAs == nil && $0.outcome == .matched }.count
+      #expect(!sameAs.isEmpty && matched > 0)
+      #expect(html.contains("Contacts: \(matched) matched, \(contacts.count - matched - sameAs.count) new, \(sameAs.count) same as another new contact"))
+      for decision in decisions {
+        for contact in decision.contacts { if let same = contact.sameAs { #expect(html.contains("\(contact.seq)=\(same)")) } }
+      }
+
+      // The SIS row the snapshot left out: counted and listed.
+      let rejects = try BatchLifecycle.readTable(workdir.stageFolder(batch.id, .normalize) + "/sis_rejects.csv")
+      #expect(rejects.count == 1)
+      #expect(html.contains("SIS export problems: 1</h2>") && html.contains("<th>SIS export problems (sis_rejects.csv)</th><td class=\"n\">1</td>"))
+      #expect(html.contains("<td data-label=\"Reason\">\(BatchReport.escape(rejects[0][5]))</td>"))
+    }
+  }
+
+  /// A person's answer shows where it applied: a field kept at the SIS value leaves the held cards
+  /// and is named in the submission's row.
+  @Test func aKeptSISValueIsShownInItsRow() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch) = try openDemoBatch(root)
+      #expect(try BatchReport.render(workdir: workdir, batch: batch).contains("id=\"held-S-2026-0025\""))
+      let result = try runTool("sisdrop", ["keep-sis", "S-2026-0025", "First_Name", "--workdir", root])
+      #expect(result.status == 0, "\(result.stderr)")
+      let decisions = try JSONLines.read(SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
+      #expect(decisions.first { $0.submissionID == "S-2026-0025" }?.students.first?.keptSIS == ["First_Name"], "the answer is in the decisions")
+      let html = try BatchReport.render(workdir: workdir, batch: try workdir.batch(batch.id))
+      #expect(!html.contains("id=\"held-S-2026-0025\""))
+      let row = try #require(html.split(separator: "\n").first { $0.hasPrefix("<tr") && $0.contains("S-2026-0025") })
+      #expect(row.contains("SIS value kept: First_Name"), "\(row)")
+    }
+  }
+
+  /// One card of the page, by its id.
+  func section(_ html: String, id: String) -> String? {
+    guard let start = html.range(of: "id=\"\(BatchReport.escape(id))\"") else { return nil }
+    let rest = html[start.lowerBound...]
+    return rest.range(of: "</section>").map { String(rest[..<$0.upperBound]) }
+  }
+
+  /// The essentials (ids, candidates, the SIS column, what to do) fit a phone and a desktop. Headless
+  /// Chromium's window is at least 500 px wide, so the page is laid out in a frame of exactly the
+  /// width (its media queries see the frame); a copy of the page with a measuring script (the page
+  /// itself has none) posts what runs past the right edge to the frame's parent, which keeps it in its DOM.
+  @Test func theEssentialsFitAt420And1400Pixels() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch) = try openDemoBatch(root) { inbox in
+        try editCSV(inbox + "/submissions.csv", id: "S-2026-0001", column: "Street", value: "1200 " + String(repeating: "Long", count: 16) + " St")
+      }
+      let path = try BatchReport.write(workdir: workdir, batch: batch)
+      let html = try readText(path)
+      let measure = """
+        <script>
+        (function () {
+          var width = window.innerWidth, cut = [];
+          var cells = document.querySelectorAll('th, td, pre, h1, h2, h3, h4, nav a');
+          for (var i = 0; i < cells.length; i++) {
+            var box = cells[i].getBoundingClientRect();
+            if (box.width > 0 && box.right > width + 0.5) cut.push(cells[i].tagName + '.' + cells[i].className + '@' + Math.round(box.right));
+          }
+          var todo = document.querySelector('td.todo').getBoundingClientRect(), sis = document.querySelectorAll('table.side th');
+          parent.postMessage('width=' + width + ' scroll=' + document.documentElement.scrollWidth + ' cut=' + cut.length
+            + ' todo=' + (todo.right <= width) + ' candidates=' + sis.length + ' ' + cut.slice(0, 10).join(' '), '*');
+        })();
+        </script>
+        """
+      try writeFile(root + "/report-measured.html", html.replacingOccurrences(of: "</body>", with: measure + "</body>"))
+      var screenshots: [String] = []
+      for width in [420, 1400] {
+        func frame(_ page: String) -> String {
+          "<!DOCTYPE html><html><body style=\"margin:0\"><script>window.addEventListener('message', function (e) { document.getElementById('fit').textContent = e.data; });</script>"
+            + "<iframe src=\"\(page)\" style=\"border:0;width:\(width)px;height:2000px\"></iframe><div id=\"fit\">not measured</div></body></html>"
+        }
+        try writeFile(root + "/measure-\(width).html", frame("report-measured.html"))
+        let dom = try chromium(["--window-size=\(max(width, 500)),2000", "--virtual-time-budget=10000", "--dump-dom", "file://" + root + "/measure-\(width).html"])
+        let fit = try #require(dom.range(of: "<div id=\"fit\">").map { String(dom[$0.upperBound...].prefix { $0 != "<" }) })
+        #expect(fit.hasPrefix("width=\(width) scroll=\(width) cut=0 todo=true"), "at \(width) px: \(fit)")
+        #expect(!fit.contains("candidates=0"), "the side-by-side tables are on the page")
+        // The screenshot: the page as it is, in a frame of the width.
+        try writeFile(root + "/frame-\(width).html", frame("file://" + path))
+        let png = root + "/report-\(width).png"
+        _ = try chromium(["--screenshot=" + png, "--window-size=\(max(width, 500)),2000", "file://" + root + "/frame-\(width).html"])
+        let bytes = try FileSystem.readFile(png)
+        #expect(bytes.count > 10_000 && Array(bytes.prefix(4)) == [0x89, 0x50, 0x4E, 0x47], "a PNG screenshot at \(png)")
+        screenshots.append(png)
+      }
+      // Kept for a person to look at: in the repository only when asked.
+      var keep = [Self.output]
+      if ProcessInfo.processInfo.environment["SISDROP_KEEP_SCREENSHOTS"] == "1" { keep.append(Checkout.root + "/Tests/DeliveryTests/Screenshots") }
+      for folder in keep {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for png in screenshots {
+          let target = folder + "/" + (png as NSString).lastPathComponent
+          try? FileManager.default.removeItem(atPath: target)
+          try FileManager.default.copyItem(atPath: png, toPath: target)
+        }
+      }
+    }
+  }
+
+  /// The report names the clause of "another child" that made a student NEW: recomputed with the
+  /// matcher's own test, it must hold exactly when the matcher's does, for every comparison pattern.
+  @Test func theRuleNamedForAnotherChildIsTheOneThatFired() {
+    var vector = ComparisonVector(levels: [Int8](repeating: -1, count: MatchField.allCases.count))
+    var checked = 0, disagreements = 0
+    func walk(_ field: Int) {
+      guard field < MatchField.allCases.count else {
+        for swapped in [false, true] {
+          vector.namesSwapped = swapped
+          checked += 1
+          if (FellegiSunterMatcher.otherChildRule(vector) != nil) != FellegiSunterMatcher.isOtherChild(vector) { disagreements += 1 }
+        }
+        return
+      }
+      for level in -1..<MatchField.allCases[field].levels.count {
+        vector.levels[field] = Int8(level)
+        walk(field + 1)
+      }
+    }
+    walk(0)
+    #expect(checked > 500_000 && disagreements == 0)
   }
 
   @Test func aFileThePageCannotReadIsShownNeverTakenForNothing() throws {
@@ -86,6 +288,10 @@ import _SISDropTestSupport
       #expect(html.contains("<code>40-deliver/errors.csv</code>: missing"))
       #expect(html.contains("Unknown: errors.csv could not be read") && !html.contains("No records in error"))
     }
+  }
+
+  func errorIDs(_ workdir: WorkDir, _ batch: BatchRecord) throws -> [String] {
+    try BatchLifecycle.readTable(workdir.stageFolder(batch.id, .deliver) + "/errors.csv").map { $0[0] }
   }
 
   @Test func escapeCoversMarkupAndQuotes() {

@@ -379,6 +379,29 @@ final class FellegiSunterMatcher: StudentMatcher {
     return noHouseholdLink(vector) && (vector[.stateID] == 0 || vector[.lastName] <= 0 || vector[.firstName] <= 0)
   }
 
+  /// The clause of `isOtherChild` that holds for a pair, in words (nil when none does): the decision's
+  /// reason lists the alternatives, the report names the one that fired. Same order and conditions.
+  static func otherChildRule(_ vector: ComparisonVector) -> String? {
+    let namesAgree = vector[.firstName] >= 2 && vector[.lastName] >= 2
+    if vector[.birthDate] <= 0 && !(namesAgree && strongHomeLink(vector)) {
+      return vector[.birthDate] < 0
+        ? "a birth date is missing, and the names and home do not both agree"
+        : "the birth dates differ, and the names and home do not both agree"
+    }
+    if vector[.firstName] == 0 && !vector.namesSwapped && vector[.birthDate] != 4 { return "the given names differ and the birth dates are not the same" }
+    if (1...3).contains(vector[.birthDate]) && !strongHomeLink(vector) {
+      return "the birth dates are only close (\(MatchField.birthDate.levels[vector[.birthDate]])) and no address, phone or e-mail links the homes"
+    }
+    if isTwin(vector) && vector[.firstName] == 0 { return "a twin with another given name (same birth date and family)" }
+    if noHouseholdLink(vector) && (vector[.stateID] == 0 || vector[.lastName] <= 0 || vector[.firstName] <= 0) {
+      let which = vector[.stateID] == 0 ? "the state ids differ"
+        : vector[.lastName] == 0 ? "the surnames differ" : vector[.lastName] < 0 ? "a surname is missing"
+        : vector[.firstName] == 0 ? "the given names differ" : "a given name is missing"
+      return "another family's child: \(which) and nothing links the families"
+    }
+    return nil
+  }
+
   /// The home links the records specifically: the street address, the home phone, a guardian's own
   /// phone or the child's e-mail (a guardian's name alone is too common to count).
   static func strongHomeLink(_ vector: ComparisonVector) -> Bool {

@@ -3,10 +3,14 @@ import Foundation
 /// `report.html`: one self-contained page per batch for the people who decide (no network, no
 /// external assets, inline CSS; opens from the file system).
 ///
-/// Counts per outcome; the review queue with the submission and each candidate side by side,
-/// differing fields in yellow (the seed's yellow field and yellow orb), matched students green,
-/// new ones gray; each decision's explanation; the errors with what to do; and the exact command
-/// that resolves each item. Every value is HTML-escaped: names can hold `<`, `&` and quotes.
+/// An index, counts per outcome, then full detail only for what needs a person: the potential
+/// matches with the submission and each candidate side by side (differing fields in yellow, a
+/// guarded candidate's guard instead of its score), the updates held by the `updates:` policy
+/// (form and SIS side by side), the errors with what to do, each with the exact commands that
+/// answer it. Then contacts (matched, new, same as), rejected SIS rows, and one compact row per
+/// submission (outcome, SIS id, contacts, delivered, the rule that made a student NEW): the page
+/// grows with the queue, not with the batch. Every value is HTML-escaped: names can hold `<`, `&`
+/// and quotes.
 ///
 /// The match stage's decisions are read as JSON, not through `MatchDecision`, so explanation
 /// fields a matcher adds are shown without a change here.
@@ -98,11 +102,108 @@ public enum BatchReport {
     }
     // An error fixed by a re-delivery is no longer open.
     errors.removeAll { delivered.contains($0[0]) }
-    let held = table(deliver + "/held.csv")
+    let heldRows = table(deliver + "/held.csv")
+    let sisRejects = table(workdir.stageFolder(batch.id, .normalize) + "/sis_rejects.csv")
+    let decisionsPath = workdir.stageFolder(batch.id, .match) + "/decisions.jsonl"
+    let rules = newRules(decisions: decisions, submissions: submissions, snapshot: snapshot)
+
+    // Full detail only for what needs a person (potential matches, held updates, errors); one
+    // compact row per submission for the rest, so the page grows with the queue, not the batch.
+    var review: [String] = []
+    var heldCards: [String] = []
+    var contactCounts: [String: Int] = [:]
+    var sameAs: [String] = []
+    var compact: [String] = []
+    var decided = Set<String>()
+    let errorsByID = Dictionary(grouping: errors, by: { $0[0] })
+    var errorIDs: [String] = []
+    for row in errors where errorIDs.last != row[0] && !errorIDs.contains(row[0]) { errorIDs.append(row[0]) }
+    var errorCards: [String: String] = [:]
+    for decision in decisions {
+      let id = decision["submissionID"] as? String ?? ""
+      decided.insert(id)
+      let submission = submissions[id]
+      let students = (submission?["students"] as? [[String: Any]]) ?? []
+      let studentDecisions = (decision["students"] as? [[String: Any]]) ?? []
+      let contacts = (decision["contacts"] as? [[String: Any]]) ?? []
+      let siblings = studentDecisions.count > 1 || students.count > 1
+      var outcomes: [String] = [], sisIDs: [String] = [], notes: [String] = []
+      var heldParts: [String] = []
+      var undeliveredDifferences: [String] = []
+      var link: String? = nil
+      for student in studentDecisions {
+        let seq = student["seq"] as? Int ?? 1
+        let detail = student["decision"] as? [String: Any] ?? [:]
+        let outcome = detail["outcome"] as? String ?? ""
+        let fields = students.first { ($0["seq"] as? Int) == seq }?["fields"] as? [String: String] ?? [:]
+        let prefix = siblings ? "\(seq): " : ""
+        outcomes.append(prefix + outcome)
+        sisIDs.append(prefix + (detail["sisID"] as? String ?? "—"))
+        let kept = student["keptSIS"] as? [String] ?? []
+        if !kept.isEmpty { notes.append(prefix + "SIS value kept: " + kept.joined(separator: ", ")) }
+        switch outcome {
+        case "potential":
+          review.append(reviewCard(id: id, seq: seq, fields: fields, decision: detail, snapshot: snapshot, siblings: siblings))
+          link = link ?? "review-\(id)-\(seq)"
+        case "new":
+          notes.append(prefix + (rules["\(id)/\(seq)"] ?? describe(detail["reasons"] as Any)))
+        default: break
+        }
+        let held = student["heldDifferences"] as? [[String: Any]] ?? []
+        if !held.isEmpty {
+          heldParts.append(heldPart(id: id, schema: "student", seq: seq, sisID: detail["sisID"] as? String ?? "", held: held, kept: kept,
+                                    which: siblings ? " --student \(seq)" : ""))
+        }
+        let differences = student["differences"] as? [[String: Any]] ?? []
+        if outcome == "matched" && !differences.isEmpty && !delivered.contains(id) {
+          undeliveredDifferences.append(differencesPart(id: id, seq: seq, sisID: detail["sisID"] as? String ?? "", differences: differences))
+        }
+      }
+      var contactNotes: [String] = []
+      for contact in contacts {
+        let seq = contact["seq"] as? Int ?? 0
+        let outcome = contact["outcome"] as? String ?? ""
+        if let same = contact["sameAs"] as? String {
+          contactCounts["same-as", default: 0] += 1
+          contactNotes.append("\(seq)=\(same)")
+          sameAs.append("<tr><td data-label=\"Submission\">\(escape(id))</td><td data-label=\"Contact\">\(seq)</td><td data-label=\"Same as\">\(escape(same))</td>"
+            + "<td data-label=\"Why\">\(escape(contact["reason"] as? String ?? ""))</td></tr>")
+        } else if outcome == "matched" {
+          contactCounts["matched", default: 0] += 1
+          contactNotes.append("\(seq)→\(contact["contactID"] as? String ?? "")")
+        } else {
+          contactCounts["new", default: 0] += 1
+          contactNotes.append("\(seq) new")
+        }
+        let contactKept = contact["keptSIS"] as? [String] ?? []
+        if !contactKept.isEmpty { notes.append("contact \(seq): SIS value kept: " + contactKept.joined(separator: ", ")) }
+        let held = contact["heldDifferences"] as? [[String: Any]] ?? []
+        if !held.isEmpty {
+          heldParts.append(heldPart(id: id, schema: "contact", seq: seq, sisID: contact["contactID"] as? String ?? "", held: held,
+                                    kept: contactKept, which: " --contact \(seq)"))
+        }
+      }
+      if !heldParts.isEmpty {
+        heldCards.append("<section class=\"card held\" id=\"held-\(escape(id))\"><h3><span class=\"orb yellow\"></span>\(escape(id))</h3>" + heldParts.joined() + "</section>")
+        link = link ?? "held-\(id)"
+      }
+      if let rows = errorsByID[id] {
+        errorCards[id] = errorCard(id: id, rows: rows, extra: undeliveredDifferences.joined())
+        link = link ?? "error-\(id)"
+      }
+      let state = delivered.contains(id) ? "delivered" : !heldParts.isEmpty || outcomes.contains(where: { $0.hasSuffix("potential") }) ? "held"
+        : errorsByID[id] != nil ? "in error" : "not delivered"
+      compact.append(compactRow(id: id, outcome: outcomes, sis: sisIDs, contacts: contactNotes, state: state, notes: notes, link: link))
+    }
+    for id in errorIDs where !decided.contains(id) {
+      errorCards[id] = errorCard(id: id, rows: errorsByID[id] ?? [], extra: "")
+      compact.append(compactRow(id: id, outcome: ["rejected"], sis: [], contacts: [], state: delivered.contains(id) ? "delivered" : "in error",
+                                notes: [], link: "error-\(id)"))
+    }
 
     var page = Page()
     page.line("<!DOCTYPE html>")
-    page.line("<html lang=\"en\"><head><meta charset=\"utf-8\">")
+    page.line("<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
     page.line("<title>sisdrop batch \(escape(batch.id))</title>")
     page.line("<style>\(css)</style></head><body>")
     page.line("<h1>Batch \(escape(batch.id)) <small>\(escape(config?.districtName ?? ""))</small></h1>")
@@ -128,9 +229,14 @@ public enum BatchReport {
       }
       page.line("</ul></div>")
     }
+    let contactTotal = contactCounts.values.reduce(0, +)
+    page.line("<nav class=\"index\"><a href=\"#counts\">Counts</a> <a href=\"#review\">Potential matches (\(review.count))</a>"
+      + " <a href=\"#held\">Held updates (\(heldCards.count))</a> <a href=\"#errors\">Errors (\(errorCards.count))</a>"
+      + " <a href=\"#contacts\">Contacts (\(contactTotal))</a> <a href=\"#sis-rejects\">SIS export problems (\(sisRejects.count))</a>"
+      + " <a href=\"#submissions\">All submissions (\(compact.count))</a></nav>")
 
     // Counts per outcome.
-    page.line("<h2>Counts</h2><table class=\"counts\"><tbody>")
+    page.line("<h2 id=\"counts\">Counts</h2><table class=\"counts\"><tbody>")
     let rows: [(String, String)] = [
       ("submissions in the export", "parse.submissions_in_export"), ("selected", "parse.selected"),
       ("rejected by parse", "parse.rejected_submissions"), ("rejected by normalize", "normalize.rejected_submissions"),
@@ -147,67 +253,110 @@ public enum BatchReport {
       page.line("<tr><th>\(escape(label))</th><td class=\"n\">\(counts[key] ?? 0)</td></tr>")
     }
     page.line("<tr><th>delivered after correction</th><td class=\"n\">\(max(0, delivered.count - (counts["deliver.delivered_submissions"] ?? delivered.count)))</td></tr>")
+    page.line("<tr><th>SIS export problems (sis_rejects.csv)</th><td class=\"n\">\(sisRejects.count)</td></tr>")
     page.line("</tbody></table>")
 
     // The review queue: potential matches, submission and candidates side by side.
-    var review: [String] = []
-    var matched: [String] = []
-    var new: [String] = []
-    for decision in decisions {
-      let id = decision["submissionID"] as? String ?? ""
-      let submission = submissions[id]
-      let students = (submission?["students"] as? [[String: Any]]) ?? []
-      for student in (decision["students"] as? [[String: Any]]) ?? [] {
-        let seq = student["seq"] as? Int ?? 1
-        let detail = student["decision"] as? [String: Any] ?? [:]
-        let outcome = detail["outcome"] as? String ?? ""
-        let fields = students.first { ($0["seq"] as? Int) == seq }?["fields"] as? [String: String] ?? [:]
-        switch outcome {
-        case "potential":
-          review.append(reviewCard(id: id, seq: seq, fields: fields, decision: detail, snapshot: snapshot, siblings: students.count > 1))
-        case "matched":
-          matched.append(matchedCard(id: id, seq: seq, decision: detail, differences: student["differences"] as? [[String: Any]] ?? [],
-                                     delivered: delivered.contains(id)))
-        default: new.append(newCard(id: id, seq: seq, fields: fields, decision: detail, delivered: delivered.contains(id)))
-        }
-      }
-    }
-    page.line("<h2><span class=\"orb yellow\"></span>Review queue: \(review.count) potential match\(review.count == 1 ? "" : "es")</h2>")
-    let decisionsPath = workdir.stageFolder(batch.id, .match) + "/decisions.jsonl"
+    page.line("<h2 id=\"review\"><span class=\"orb yellow\"></span>Review queue: \(review.count) potential match\(review.count == 1 ? "" : "es")</h2>")
     if review.isEmpty { page.line(unreadable.contains(decisionsPath) ? "<p>Unknown: decisions.jsonl could not be read (see above).</p>" : "<p>Nothing to review.</p>") }
-    page.line("<p class=\"hint\">A submission with any unresolved potential match is held back and stays pending. Fields that differ from the submission are <mark>yellow</mark>.</p>")
+    page.line("<p class=\"hint\">A submission with any unresolved potential match is held back and stays pending. Fields that differ from the submission are <mark>yellow</mark>. A candidate a guard keeps from an automatic match shows the guard, not a score.</p>")
     for card in review { page.line(card) }
 
+    // Updates the `updates:` policy holds for a person.
+    page.line("<h2 id=\"held\"><span class=\"orb yellow\"></span>Updates held for review: \(heldCards.count) submission(s)</h2>")
+    if heldCards.isEmpty {
+      page.line(unreadable.contains(decisionsPath) ? "<p>Unknown: decisions.jsonl could not be read (see above).</p>" : "<p>No update is held.</p>")
+    } else {
+      page.line("<p class=\"hint\">The form's value differs from the SIS's in a field the pipeline's <code>updates:</code> section sends to review. For each field: accept the form's value, or keep the SIS value; the next <code>sisdrop run</code> delivers it.</p>")
+    }
+    for card in heldCards { page.line(card) }
+
     // Errors with what to do.
-    page.line("<h2>Errors: \(Set(errors.map { $0[0] }).count) submission(s)</h2>")
+    page.line("<h2 id=\"errors\">Errors: \(errorCards.count) submission(s)</h2>")
     if errors.isEmpty {
       page.line(unreadable.contains(deliver + "/errors.csv") ? "<p>Unknown: errors.csv could not be read (see above).</p>" : "<p>No records in error.</p>")
     } else {
       page.line("<p class=\"hint\">These records stay pending; nothing was dropped. Close returns them to pending if they are still in error.</p>")
-      page.line("<table class=\"errors\"><thead><tr><th>Submission</th><th>Schema</th><th>Seq</th><th>Field</th><th>Value</th><th>Problem</th><th>What to do</th><th>Found by</th></tr></thead><tbody>")
-      for row in errors {
-        let command = row[6].contains("`") ? commands(in: row[6]) : escape(row[6])
-        page.line("<tr><td>\(escape(row[0]))</td><td>\(escape(row[1]))</td><td>\(escape(row[2]))</td><td>\(escape(row[3]))</td><td class=\"value\">\(escape(row[4]))</td><td>\(escape(row[5]))</td><td>\(command)</td><td>\(escape(row[7]))\(row.count > 9 && !row[9].isEmpty ? " (\(escape(row[8])):\(escape(row[9])))" : "")</td></tr>")
-      }
+    }
+    for id in errorIDs { if let card = errorCards[id] { page.line(card) } }
+
+    // Contacts: matched to an SIS contact, new, or the same person as a new contact of another form.
+    page.line("<h2 id=\"contacts\">Contacts: \(contactCounts["matched"] ?? 0) matched, \(contactCounts["new"] ?? 0) new, \(contactCounts["same-as"] ?? 0) same as another new contact</h2>")
+    page.line("<p class=\"hint\">Each submission's contacts are in the table of all submissions: <em>seq→SIS Contact_ID</em>, <em>seq new</em>, or <em>seq=submission/seq</em> (one new contact named by two forms of this batch).</p>")
+    if !sameAs.isEmpty {
+      page.line("<table class=\"stack\"><thead><tr><th>Submission</th><th>Contact</th><th>Same as</th><th>Why</th></tr></thead><tbody>")
+      for row in sameAs { page.line(row) }
       page.line("</tbody></table>")
     }
 
-    page.line("<h2><span class=\"orb green\"></span>Matched: \(matched.count)</h2>")
-    for card in matched { page.line(card) }
-    page.line("<h2><span class=\"orb gray\"></span>New (no match): \(new.count)</h2>")
-    for card in new { page.line(card) }
-    if !held.isEmpty {
-      page.line("<h2>Held for review: \(Set(held.map { $0[0] }).count) submission(s)</h2><ul>")
-      for row in held where row.count >= 6 {
-        page.line("<li>\(escape(row[0])) \(escape(row[1])) \(escape(row[2])): \(escape(row[3]))"
-          + (row[4].isEmpty ? "" : (row[3] == "potential match" ? ", candidates " : ", SIS ") + escape(row[4]))
-          + (row[5].isEmpty ? "" : ", fields " + escape(row[5])) + "</li>")
+    // SIS rows the snapshot could not take.
+    page.line("<h2 id=\"sis-rejects\">SIS export problems: \(sisRejects.count)</h2>")
+    if sisRejects.isEmpty {
+      page.line(unreadable.contains(workdir.stageFolder(batch.id, .normalize) + "/sis_rejects.csv") ? "<p>Unknown: sis_rejects.csv could not be read (see above).</p>" : "<p>None: every row of the SIS export was read as it is.</p>")
+    } else {
+      page.line("<p class=\"hint\">Problems in the rows of the SIS export (<code>20-normalize/sis_rejects.csv</code>): a row left out of the snapshot cannot be matched, a value kept as exported is compared as it is. Fix them in the SIS; the next export brings them in.</p>")
+      let labels = Reject.header
+      page.line("<table class=\"stack\"><thead><tr>" + labels.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>")
+      for row in sisRejects.prefix(sisRejectRowsShown) {
+        page.line("<tr>" + row.enumerated().map { "<td data-label=\"\(escape($0.offset < labels.count ? labels[$0.offset] : ""))\">\(escape($0.element))</td>" }.joined() + "</tr>")
       }
-      page.line("</ul>")
+      page.line("</tbody></table>")
+      if sisRejects.count > sisRejectRowsShown { page.line("<p>… and \(sisRejects.count - sisRejectRowsShown) more in <code>20-normalize/sis_rejects.csv</code>.</p>") }
+    }
+
+    // One row per submission.
+    page.line("<h2 id=\"submissions\">All submissions: \(compact.count)</h2>")
+    page.line("<p class=\"hint\">Outcome and SIS id per student (<em>seq: …</em> when a form has siblings); the id links to the card of one that needs a person.</p>")
+    page.line("<table class=\"compact\"><thead><tr><th>Submission</th><th>Outcome</th><th>SIS id</th><th>Contacts</th><th>Delivered</th><th>Why</th></tr></thead><tbody>")
+    for row in compact { page.line(row) }
+    page.line("</tbody></table>")
+    if !heldRows.isEmpty && heldCards.isEmpty && review.isEmpty {
+      // held.csv names held submissions the decisions do not (an unreadable or older decisions file): never shown as nothing.
+      page.line("<p>held.csv holds \(Set(heldRows.map { $0[0] }).count) submission(s): see <code>40-deliver/held.csv</code>.</p>")
     }
     page.line("<footer>Written by sisdrop \(escape(SISDropVersion.current)) from \(escape(workdir.batchFolder(batch.id))). Student names and birth dates are FERPA-protected: do not forward this page.</footer>")
     page.line("</body></html>")
     return page.text
+  }
+
+  /// Rows of sis_rejects.csv drawn on the page (all are counted; the file has the rest).
+  static let sisRejectRowsShown = 200
+
+  /// The rule that decided each NEW student (`submission/seq`): the matcher's reason, with the clause
+  /// of "another child" that held for the closest SIS student, recomputed from the same records.
+  static func newRules(decisions: [[String: Any]], submissions: [String: [String: Any]], snapshot: Snapshot?) -> [String: String] {
+    let prefix = "the closest SIS student ", suffix = " is " + FellegiSunterMatcher.otherChild
+    var closest: [String: String] = [:]
+    var rules: [String: String] = [:]
+    for decision in decisions {
+      let id = decision["submissionID"] as? String ?? ""
+      for student in (decision["students"] as? [[String: Any]]) ?? [] {
+        let detail = student["decision"] as? [String: Any] ?? [:]
+        guard detail["outcome"] as? String == "new", let reasons = detail["reasons"] as? [String], let first = reasons.first else { continue }
+        let key = "\(id)/\(student["seq"] as? Int ?? 1)"
+        rules[key] = reasons.joined(separator: "; ")
+        if first.hasPrefix(prefix) && first.hasSuffix(suffix) {
+          closest[key] = String(first.dropFirst(prefix.count).dropLast(suffix.count))
+        }
+      }
+    }
+    guard let snapshot, !closest.isEmpty, let records = try? snapshot.matchRecords(numbers: Array(Set(closest.values)).sorted()) else { return rules }
+    let sis = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    for (key, sisID) in closest {
+      guard let record = sis[sisID], let slash = key.lastIndex(of: "/"), let seq = Int(key[key.index(after: slash)...]),
+            let submission = submissions[String(key[..<slash])] else { continue }
+      let fields = ((submission["students"] as? [[String: Any]]) ?? []).first { ($0["seq"] as? Int) == seq }?["fields"] as? [String: String] ?? [:]
+      let guardians = ((submission["contacts"] as? [[String: Any]]) ?? []).map { contact -> PersonRecord.Guardian in
+        let f = contact["fields"] as? [String: String] ?? [:]
+        return PersonRecord.Guardian(first: Comparators.foldLetters(FieldRules.nameKey(f["First_Name"] ?? "")),
+                                     last: Comparators.foldLetters(FieldRules.nameKey(f["Last_Name"] ?? "")), phone: PersonRecord.digits(f["Phone"] ?? ""))
+      }
+      let person = PersonRecord(id: key, fields: fields, guardians: guardians)
+      if let rule = FellegiSunterMatcher.otherChildRule(ComparisonVector.compare(person, record)) {
+        rules[key] = "the closest SIS student \(sisID) is another child: \(rule)"
+      }
+    }
+    return rules
   }
 
   // MARK: Cards
@@ -215,7 +364,16 @@ public enum BatchReport {
   static func explanation(_ decision: [String: Any]) -> String {
     var html = "<div class=\"why\">"
     if let method = decision["method"] as? String, !method.isEmpty { html += "<span class=\"method\">\(escape(method))</span> " }
-    if let score = decision["score"] as? Double { html += "<span class=\"score\">score \(escape(String(format: "%.2f", score)))</span>" }
+    // A score only where it decided: not for NEW (the closest's score says nothing about the new
+    // record) and not when a guard keeps the best candidate from an automatic match.
+    let outcome = decision["outcome"] as? String ?? ""
+    let best = (decision["candidates"] as? [[String: Any]])?.first
+    let guarded = !((best?["guards"] as? [Any]) ?? []).isEmpty
+    if guarded {
+      html += "<span class=\"guard\">guarded</span>"
+    } else if outcome != "new", let score = decision["score"] as? Double {
+      html += "<span class=\"score\">score \(escape(String(format: "%.2f", score)))</span>"
+    }
     let reasons = decision["reasons"] as? [Any] ?? []
     if !reasons.isEmpty { html += "<ul>" + reasons.map { "<li>\(escape(describe($0)))</li>" }.joined() + "</ul>" }
     for key in decision.keys.sorted() where !drawnKeys.contains(key) {
@@ -233,7 +391,10 @@ public enum BatchReport {
     for candidate in candidates {
       let sisID = candidate["sisID"] as? String ?? ""
       sis.append((try? snapshot?.student(number: sisID))??.fields ?? [:])
-      html += "<th>candidate \(escape(sisID))" + ((candidate["score"] as? Double).map { " <small>score \(String(format: "%.2f", $0))</small>" } ?? "") + "</th>"
+      let guards = candidate["guards"] as? [Any] ?? []
+      html += "<th>candidate \(escape(sisID))"
+        + (guards.isEmpty ? ((candidate["score"] as? Double).map { " <small>score \(String(format: "%.2f", $0))</small>" } ?? "") : " <small class=\"guard\">guarded</small>")
+        + "</th>"
     }
     html += "</tr></thead><tbody>"
     for field in studentFields {
@@ -247,8 +408,13 @@ public enum BatchReport {
     }
     html += "<tr><th>why</th><td></td>"
     for candidate in candidates {
-      html += "<td>" + ((candidate["reasons"] as? [Any]) ?? []).map { escape(describe($0)) }.joined(separator: "<br>")
-      for key in candidate.keys.sorted() where !["sisID", "score", "reasons"].contains(key) {
+      html += "<td>"
+      let guards = candidate["guards"] as? [Any] ?? []
+      if !guards.isEmpty { html += "<div class=\"guard\">never automatic: " + guards.map { escape(describe($0)) }.joined(separator: "; ") + "</div>" }
+      html += ((candidate["reasons"] as? [Any]) ?? []).map { escape(describe($0)) }.joined(separator: "<br>")
+      // `comparisons` repeats the reasons (field: level (weight)) when there are reasons: not drawn twice.
+      let reasons = (candidate["reasons"] as? [Any]) ?? []
+      for key in candidate.keys.sorted() where !["sisID", "score", "reasons", "guards"].contains(key) && !(key == "comparisons" && !reasons.isEmpty) {
         html += "<br><b>\(escape(key))</b>: \(escape(describe(candidate[key] as Any)))"
       }
       html += "</td>"
@@ -270,32 +436,57 @@ public enum BatchReport {
     return command
   }
 
-  static func matchedCard(id: String, seq: Int, decision: [String: Any], differences: [[String: Any]], delivered: Bool) -> String {
-    var html = "<section class=\"card matched\"><h3><span class=\"orb green\"></span>\(escape(id)) · student \(seq) → SIS \(escape(decision["sisID"] as? String ?? ""))"
-    html += delivered ? " <small>delivered</small>" : " <small>not delivered</small>"
-    html += "</h3>" + explanation(decision)
-    if !differences.isEmpty {
-      html += "<table class=\"side\"><thead><tr><th>field</th><th>submission</th><th>SIS</th></tr></thead><tbody>"
-      for difference in differences {
-        html += "<tr><th>\(escape(difference["field"] as? String ?? ""))</th><td class=\"diff\">\(escape(difference["enrollment"] as? String ?? ""))</td><td>\(escape(difference["sis"] as? String ?? ""))</td></tr>"
-      }
-      html += "</tbody></table>"
-      if !delivered {
-        // The seed's green arrow: keep the SIS value, the update leaves the field out.
-        html += "<div class=\"commands\"><b>Keep the SIS value of a field with:</b><pre>"
-        for difference in differences {
-          html += escape("sisdrop keep-sis \(shellQuote(id)) \(shellQuote(difference["field"] as? String ?? ""))") + "\n"
-        }
-        html += "</pre></div>"
-      }
+  /// One student's or contact's updates held by the `updates:` policy: form and SIS side by side,
+  /// and the two answers per field.
+  static func heldPart(id: String, schema: String, seq: Int, sisID: String, held: [[String: Any]], kept: [String], which: String) -> String {
+    var html = "<h4>\(schema) \(seq) → SIS \(schema == "contact" ? "contact " : "")\(escape(sisID))</h4>"
+    html += "<table class=\"side\"><thead><tr><th>field</th><th>form</th><th>SIS</th></tr></thead><tbody>"
+    for difference in held {
+      html += "<tr><th>\(escape(difference["field"] as? String ?? ""))</th><td class=\"diff\">\(escape(difference["enrollment"] as? String ?? ""))</td><td>\(escape(difference["sis"] as? String ?? ""))</td></tr>"
     }
-    return html + "</section>"
+    html += "</tbody></table>"
+    if !kept.isEmpty { html += "<p>SIS value kept: \(escape(kept.joined(separator: ", ")))</p>" }
+    html += "<div class=\"commands\"><b>For each field, the form's value or the SIS's:</b><pre>"
+    for difference in held {
+      let field = shellQuote(difference["field"] as? String ?? "")
+      html += escape("sisdrop accept \(shellQuote(id)) \(field)\(which)") + "\n" + escape("sisdrop keep-sis \(shellQuote(id)) \(field)\(which)") + "\n"
+    }
+    return html + "</pre></div>"
   }
 
-  static func newCard(id: String, seq: Int, fields: [String: String], decision: [String: Any], delivered: Bool) -> String {
-    let name = [fields["First_Name"], fields["Last_Name"]].compactMap { $0 }.joined(separator: " ")
-    return "<section class=\"card new\"><h3><span class=\"orb gray\"></span>\(escape(id)) · student \(seq) · \(escape(name))"
-      + (delivered ? " <small>delivered as new</small>" : " <small>not delivered</small>") + "</h3>" + explanation(decision) + "</section>"
+  /// A matched student's update that did not go out (the submission is in error): its differences,
+  /// each of which can still keep the SIS value (the seed's green arrow).
+  static func differencesPart(id: String, seq: Int, sisID: String, differences: [[String: Any]]) -> String {
+    var html = "<h4><span class=\"orb green\"></span>student \(seq) → SIS \(escape(sisID)): update not delivered</h4>"
+    html += "<table class=\"side\"><thead><tr><th>field</th><th>submission</th><th>SIS</th></tr></thead><tbody>"
+    for difference in differences {
+      html += "<tr><th>\(escape(difference["field"] as? String ?? ""))</th><td class=\"diff\">\(escape(difference["enrollment"] as? String ?? ""))</td><td>\(escape(difference["sis"] as? String ?? ""))</td></tr>"
+    }
+    html += "</tbody></table><div class=\"commands\"><b>Keep the SIS value of a field with:</b><pre>"
+    for difference in differences {
+      html += escape("sisdrop keep-sis \(shellQuote(id)) \(shellQuote(difference["field"] as? String ?? ""))") + "\n"
+    }
+    return html + "</pre></div>"
+  }
+
+  /// errors.csv rows of one submission: Submission_ID, Schema, Seq, Field, Value, Reason, What_To_Do, Stage, File, Line.
+  static func errorCard(id: String, rows: [[String]], extra: String) -> String {
+    var html = "<section class=\"card error\" id=\"error-\(escape(id))\"><h3><span class=\"orb red\"></span>\(escape(id))</h3>"
+    html += "<table class=\"stack errors\"><thead><tr><th>Schema</th><th>Seq</th><th>Field</th><th>Value</th><th>Problem</th><th>What to do</th><th>Found by</th></tr></thead><tbody>"
+    for row in rows where row.count >= 8 {
+      let command = row[6].contains("`") ? commands(in: row[6]) : escape(row[6])
+      html += "<tr><td data-label=\"Schema\">\(escape(row[1]))</td><td data-label=\"Seq\">\(escape(row[2]))</td><td data-label=\"Field\">\(escape(row[3]))</td>"
+        + "<td class=\"value\" data-label=\"Value\">\(escape(row[4]))</td><td data-label=\"Problem\">\(escape(row[5]))</td><td class=\"todo\" data-label=\"What to do\">\(command)</td>"
+        + "<td data-label=\"Found by\">\(escape(row[7]))\(row.count > 9 && !row[9].isEmpty ? " (\(escape(row[8])):\(escape(row[9])))" : "")</td></tr>"
+    }
+    return html + "</tbody></table>" + extra + "</section>"
+  }
+
+  static func compactRow(id: String, outcome: [String], sis: [String], contacts: [String], state: String, notes: [String], link: String?) -> String {
+    let name = link.map { "<a href=\"#\(escape($0))\">\(escape(id))</a>" } ?? escape(id)
+    // Lean markup (HTML's optional end tags left out): this table is the part that grows with the batch.
+    return (state == "delivered" ? "<tr>" : "<tr class=\"open\">") + "<td>\(name)<td>\(outcome.map(escape).joined(separator: "<br>"))<td>\(sis.map(escape).joined(separator: "<br>"))"
+      + "<td>\(escape(contacts.joined(separator: " ")))<td>\(state)" + (notes.isEmpty ? "" : "<td>" + escape(notes.joined(separator: "; ")))
   }
 
   // MARK: Text
@@ -339,18 +530,34 @@ public enum BatchReport {
     mutating func line(_ s: String) { text += s + "\n" }
   }
 
+  /// Fits 420 px and 1400 px: tables take the page's width and wrap anywhere (ids, e-mails and
+  /// commands included) rather than run off the screen; on a narrow screen the error and SIS-reject
+  /// tables stack one labelled field per line.
   static let css = """
     .unreadable{border:2px solid #c62828;background:#fdecea;padding:.4em 1em;border-radius:6px}
-    body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#222;max-width:1200px}
-    h1 small{font-weight:normal;color:#666}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
-    .meta,.hint{color:#555}table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
+    body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;padding:0 2em;color:#222;max-width:1200px}
+    h1 small{font-weight:normal;color:#666}h2{margin-top:1.6em;border-bottom:1px solid #ddd}h4{margin:.6em 0 .2em}
+    h1,h2,h3,h4,p,li,td,th,pre,code{overflow-wrap:anywhere}
+    nav.index{display:flex;flex-wrap:wrap;gap:.3em 1em;padding:.4em 0;border-bottom:1px solid #ddd}
+    .meta,.hint{color:#555}table{border-collapse:collapse;margin:.5em 0;max-width:100%}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
     thead th{background:#f2f2f2}.counts td.n{text-align:right;min-width:4em}
+    table.side,table.compact,table.stack{width:100%}table.side{table-layout:fixed}table.side th:first-child{width:10em}table.compact tr.open td:first-child{box-shadow:inset 4px 0 #f5c400}
     .orb{display:inline-block;width:.9em;height:.9em;border-radius:50%;margin-right:.4em;vertical-align:-0.1em;border:1px solid #0003}
-    .orb.yellow{background:#f5c400}.orb.green{background:#2e9e44}.orb.gray{background:#9a9a9a}
+    .orb.yellow{background:#f5c400}.orb.green{background:#2e9e44}.orb.gray{background:#9a9a9a}.orb.red{background:#c62828}
     td.diff,mark{background:#fff176}.card{border:1px solid #ddd;border-radius:6px;padding:.4em 1em;margin:.8em 0}
-    .card.potential{border-left:6px solid #f5c400}.card.matched{border-left:6px solid #2e9e44;background:#f3fbf4}
-    .card.new{border-left:6px solid #9a9a9a;background:#f6f6f6}.why ul{margin:.2em 0}.method,.score{font-size:12px;background:#eee;border-radius:3px;padding:0 4px}
+    .card.potential,.card.held{border-left:6px solid #f5c400}.card.error{border-left:6px solid #c62828}
+    .why ul{margin:.2em 0}.method,.score,.guard{font-size:12px;background:#eee;border-radius:3px;padding:0 4px}
+    .guard{background:#ffe0b2}div.guard{font-size:13px;margin-bottom:.3em}
     pre,code{background:#272822;color:#f8f8f2;padding:2px 4px;border-radius:3px}pre{padding:.5em;white-space:pre-wrap}
     td.value{font-family:monospace}footer{margin-top:2em;color:#777;font-size:12px}
+    @media (max-width:700px){
+    body{padding:0 .5em;margin:.5em auto;font-size:13px}th,td{padding:2px 4px}.card{padding:.3em .5em}table.side th:first-child{width:24%}
+    table.stack thead{display:none}table.stack,table.stack tbody,table.stack tr,table.stack td{display:block;width:auto}
+    table.stack tr{border:1px solid #ccc;margin-bottom:.4em}table.stack td{border:none;border-bottom:1px solid #eee}
+    table.stack td::before{content:attr(data-label) ": ";font-weight:bold}
+    table.compact,table.compact thead,table.compact tbody{display:block}table.compact tr{display:grid;grid-template-columns:7.5em 5.5em 5.5em 1fr 5.5em;border-bottom:1px solid #ccc}
+    table.compact td,table.compact th{display:block;border:none;overflow-wrap:normal}table.compact :is(td,th):nth-child(6){grid-column:1/-1;padding-left:1.5em;overflow-wrap:anywhere}
+    table.compact th:nth-child(6){display:none}
+    }
     """
 }
