@@ -49,6 +49,25 @@ public struct RunCommand: ParsableCommand {
 
   public func run() throws {
     if dryRun { return try printDryRun() }
+    // Off a terminal (cron's log file), the run's last line says how it ended and how long it took.
+    let started = Date()
+    func finished(_ code: Int32) {
+      guard isatty(STDERR_FILENO) == 0 else { return }
+      logger()("run finished: exit \(code) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+    }
+    do {
+      try runNight()
+    } catch let error as ExitCode {
+      finished(error.rawValue)
+      throw error
+    } catch {
+      finished(error.exitStatus.rawValue)
+      throw error
+    }
+    finished(0)
+  }
+
+  private func runNight() throws {
     let config: PipelineConfig
     do {
       config = try PipelineConfig.load(path: pipeline)

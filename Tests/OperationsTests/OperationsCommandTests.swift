@@ -61,6 +61,7 @@ import _SISDropTestSupport
         #expect(!line.contains("\r"))
       }
       #expect(first.stderr.contains("integration status: Initializing → Synchronizing"))
+      #expect(lines.last?.range(of: #": run finished: exit 0 in \d+\.\d s$"#, options: .regularExpression) != nil, "\(lines.last ?? "")")
       // Nothing new: 0, and it says so.
       let second = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
       #expect(second.status == 0)

@@ -47,6 +47,9 @@ import _SISDropTestSupport
       let run = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
       #expect(run.status == 78, "\(run.stderr)")
       #expect(run.stderr.contains("3 problems in the pipeline file"), "\(run.stderr)")
+      // Off a terminal the last line says how the run ended.
+      let last = run.stderr.split(separator: "\n").last.map(String.init) ?? ""
+      #expect(last.range(of: #"Z info sisdrop\[\d+\]: run finished: exit 78 in \d+\.\d s$"#, options: .regularExpression) != nil, "\(last)")
       for text in ["unknown key 'timezone_fallback'", "found 'sometimes'", "mappings.building_map: file not found"] {
         #expect(run.stderr.contains(text), "\(run.stderr)")
       }
