@@ -44,24 +44,32 @@ public enum BatchReport {
 
   /// A stage file's JSON lines; a missing file is fine only while its stage folder does not exist (not run yet).
   static func jsonLines(_ path: String, _ unreadable: Unreadable) -> [[String: Any]] {
+    lineSlices(path, unreadable).compactMap { parse($0, path, unreadable) }
+  }
+
+  /// A stage file's lines as byte slices of one buffer, numbered: the records are parsed one at a
+  /// time where they are used. Foundation's JSON objects take ~20× the bytes of their line, so a
+  /// batch of 20,000 held as objects took ~1 GB (`scripts/bench/review.sh`).
+  static func lineSlices(_ path: String, _ unreadable: Unreadable) -> [(number: Int, bytes: ArraySlice<UInt8>)] {
     guard FileSystem.exists(path) else {
       if FileSystem.isDirectory((path as NSString).deletingLastPathComponent) { unreadable.problems.append((path, "missing")) }
       return []
     }
     do {
-      var objects: [[String: Any]] = []
-      for (index, line) in try FileSystem.readFile(path).split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
-          unreadable.problems.append((path, "line \(index + 1) is not a JSON object"))
-          continue
-        }
-        objects.append(object)
-      }
-      return objects
+      return try FileSystem.readFile(path).split(separator: 0x0A, omittingEmptySubsequences: false).enumerated()
+        .filter { !$0.element.isEmpty }.map { ($0.offset + 1, $0.element) }
     } catch {
       unreadable.problems.append((path, "\(error)"))
       return []
     }
+  }
+
+  static func parse(_ line: (number: Int, bytes: ArraySlice<UInt8>), _ path: String, _ unreadable: Unreadable) -> [String: Any]? {
+    guard let object = try? JSONSerialization.jsonObject(with: Data(line.bytes)) as? [String: Any] else {
+      unreadable.problems.append((path, "line \(line.number) is not a JSON object"))
+      return nil
+    }
+    return object
   }
 
   static func table(_ path: String, _ unreadable: Unreadable) -> [[String]] {
@@ -88,11 +96,31 @@ public enum BatchReport {
         unreadable.problems.append((workdir.stageFolder(batch.id, stage) + "/stage.json", "\(error)"))
       }
     }
-    var submissions: [String: [String: Any]] = [:]
-    for submission in jsonLines(workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl") {
-      if let id = submission["id"] as? String { submissions[id] = submission }
+    // The submissions and their decisions, one pair at a time: match writes its decisions in the
+    // order of the submissions, so the two files are read in step (a submission out of step is
+    // looked up in all of them, read once).
+    let submissionsPath = workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl"
+    let submissionLines = lineSlices(submissionsPath, unreadable)
+    var cursor = 0
+    var allSubmissions: [String: [String: Any]]? = nil
+    func submissionOf(_ id: String) -> [String: Any]? {
+      while cursor < submissionLines.count {
+        let line = submissionLines[cursor]
+        cursor += 1
+        guard let object = parse(line, submissionsPath, unreadable) else { continue }
+        if object["id"] as? String == id { return object }
+        break
+      }
+      if allSubmissions == nil {
+        var all: [String: [String: Any]] = [:]
+        for line in submissionLines {
+          if let object = try? JSONSerialization.jsonObject(with: Data(line.bytes)) as? [String: Any], let key = object["id"] as? String { all[key] = object }
+        }
+        allSubmissions = all
+      }
+      return allSubmissions?[id]
     }
-    let decisions = jsonLines(workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
+    let decisionLines = lineSlices(workdir.stageFolder(batch.id, .match) + "/decisions.jsonl", unreadable)
     let snapshot = (try? DeliverStage.snapshotPath(workdir, batch: batch.id)).flatMap { try? Snapshot(path: $0) }
     let deliver = workdir.stageFolder(batch.id, .deliver)
     var errors = table(deliver + "/errors.csv")
@@ -105,7 +133,6 @@ public enum BatchReport {
     let heldRows = table(deliver + "/held.csv")
     let sisRejects = table(workdir.stageFolder(batch.id, .normalize) + "/sis_rejects.csv")
     let decisionsPath = workdir.stageFolder(batch.id, .match) + "/decisions.jsonl"
-    let rules = newRules(decisions: decisions, submissions: submissions, snapshot: snapshot)
 
     // Full detail only for what needs a person (potential matches, held updates, errors); one
     // compact row per submission for the rest, so the page grows with the queue, not the batch.
@@ -119,10 +146,12 @@ public enum BatchReport {
     var errorIDs: [String] = []
     for row in errors where errorIDs.last != row[0] && !errorIDs.contains(row[0]) { errorIDs.append(row[0]) }
     var errorCards: [String: String] = [:]
-    for decision in decisions {
+    for line in decisionLines {
+      guard let decision = parse(line, decisionsPath, unreadable) else { continue }
       let id = decision["submissionID"] as? String ?? ""
       decided.insert(id)
-      let submission = submissions[id]
+      let submission = submissionOf(id)
+      let rules = newRules(decisions: [decision], submissions: submission.map { [id: $0] } ?? [:], snapshot: snapshot)
       let students = (submission?["students"] as? [[String: Any]]) ?? []
       let studentDecisions = (decision["students"] as? [[String: Any]]) ?? []
       let contacts = (decision["contacts"] as? [[String: Any]]) ?? []
