@@ -16,11 +16,36 @@ public enum Resolver {
     public var inOpenBatch: Bool
   }
 
+  /// A batch's decisions and normalized submissions, read once for all the answers of one file.
+  public final class Batches {
+    var decisions: [String: [String: SubmissionDecision]] = [:]
+    var submissions: [String: [String: Submission]] = [:]
+    public init() {}
+
+    func decision(_ workdir: WorkDir, batch: String, id: String) throws -> SubmissionDecision? {
+      if decisions[batch] == nil {
+        let path = workdir.stageFolder(batch, .match) + "/decisions.jsonl"
+        let all = FileSystem.exists(path) ? try JSONLines.read(SubmissionDecision.self, from: path) : []
+        decisions[batch] = Dictionary(all.map { ($0.submissionID, $0) }, uniquingKeysWith: { first, _ in first })
+      }
+      return decisions[batch]?[id]
+    }
+
+    func submission(_ workdir: WorkDir, batch: String, id: String) throws -> Submission? {
+      if submissions[batch] == nil {
+        let path = workdir.stageFolder(batch, .normalize) + "/submissions.jsonl"
+        let all = FileSystem.exists(path) ? try JSONLines.read(Submission.self, from: path) : []
+        submissions[batch] = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+      }
+      return submissions[batch]?[id]
+    }
+  }
+
   /// The submission's latest match decision: in the open batch, else in the batch that last saw it.
   ///
   /// - Throws: `SISDropError` 66 for a submission the ledger does not know; 65 for one already
   ///   delivered, or one that never reached matching (in error before it: the enrollment system fixes it).
-  public static func target(workdir: WorkDir, submission id: String) throws -> Target {
+  public static func target(workdir: WorkDir, submission id: String, batches read: Batches = Batches()) throws -> Target {
     let open = try workdir.state.openBatch()
     guard let entry = try workdir.state.ledgerEntry(id) else {
       throw SISDropError(.noInput, "submission \(id) is not in the pending ledger",
@@ -41,12 +66,8 @@ public enum Resolver {
     if let open, entry.batchID == open.id || entry.lastSeenBatch == open.id { batches.append(open.id) }
     for batch in [entry.batchID, entry.lastSeenBatch].compactMap({ $0 }) where !batches.contains(batch) { batches.append(batch) }
     for batch in batches {
-      let path = workdir.stageFolder(batch, .match) + "/decisions.jsonl"
-      guard FileSystem.exists(path),
-        let decision = try JSONLines.read(SubmissionDecision.self, from: path).first(where: { $0.submissionID == id })
-      else { continue }
-      let normalized = workdir.stageFolder(batch, .normalize) + "/submissions.jsonl"
-      let submission = FileSystem.exists(normalized) ? try JSONLines.read(Submission.self, from: normalized).first { $0.id == id } : nil
+      guard let decision = try read.decision(workdir, batch: batch, id: id) else { continue }
+      let submission = try read.submission(workdir, batch: batch, id: id)
       return Target(batch: batch, decision: decision, submission: submission, inOpenBatch: batch == open?.id)
     }
     throw SISDropError(
@@ -60,8 +81,8 @@ public enum Resolver {
   /// - Throws: `SISDropError` 65 when the submission has no such student or the SIS id is not among that
   ///   student's candidates; 66 when the submission is unknown.
   public static func resolution(workdir: WorkDir, submission: String, student seq: Int?, sisID: String?, by actor: String,
-                                source: String = "command", at time: String? = nil) throws -> (Resolution, Target) {
-    let target = try target(workdir: workdir, submission: submission)
+                                source: String = "command", at time: String? = nil, batches: Batches = Batches()) throws -> (Resolution, Target) {
+    let target = try target(workdir: workdir, submission: submission, batches: batches)
     let students = target.decision.students
     let chosen: StudentDecision
     if let seq {
@@ -112,7 +133,8 @@ public enum Resolver {
 
   /// A checked keep-sis or accept answer for one field of one student or contact, not yet recorded.
   public static func fieldAnswer(workdir: WorkDir, submission: String, schema: String, seq: Int?, field: String, choice: FieldAnswer.Choice,
-                                 by actor: String, source: String = "command", at time: String? = nil) throws -> (FieldAnswer, Target) {
+                                 by actor: String, source: String = "command", at time: String? = nil,
+                                 batches: Batches = Batches()) throws -> (FieldAnswer, Target) {
     guard schema == "student" || schema == "contact" else {
       throw SISDropError(.usage, "schema \(LogText.quoted(schema)) has no fields to answer for", hint: "use student or contact")
     }
@@ -121,7 +143,7 @@ public enum Resolver {
       throw SISDropError(.dataError, "\(LogText.quoted(field)) is not a \(schema) field that an update can carry",
                          hint: "one of: \(fields.joined(separator: ", "))")
     }
-    let target = try target(workdir: workdir, submission: submission)
+    let target = try target(workdir: workdir, submission: submission, batches: batches)
     let seqs = schema == "student" ? target.decision.students.map(\.seq) : target.decision.contacts.map(\.seq)
     let chosen: Int
     if let seq {

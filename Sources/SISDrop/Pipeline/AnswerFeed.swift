@@ -144,6 +144,8 @@ public enum AnswerFeed {
     }
     var answers: [Answer] = []
     var seen = Set<[String]>()
+    // Every row's submission is checked against its batch's decisions: read once per file.
+    let batches = Resolver.Batches()
     while true {
       let row: CSVRow
       do {
@@ -169,7 +171,7 @@ public enum AnswerFeed {
         // A blank Answer: that choice was not taken.
         guard !value("Answer").isEmpty else { continue }
         do {
-          if let answer = try filledAnswer(value, workdir: workdir, source: "inbox:\(name)") {
+          if let answer = try filledAnswer(value, workdir: workdir, source: "inbox:\(name)", batches: batches) {
             let key = [value("Submission_ID"), value("Kind"), value("Schema"), value("Seq"), value("Field")]
             guard seen.insert(key).inserted else {
               problems.append("\(at): a second choice for the same \(value("Kind") == "match" ? "student" : "field"): mark one row only")
@@ -201,7 +203,7 @@ public enum AnswerFeed {
           let sisID = value("SIS_ID")
           let noMatch = sisID.caseInsensitiveCompare(Resolver.noMatchToken) == .orderedSame
           let (resolution, target) = try Resolver.resolution(workdir: workdir, submission: value("Submission_ID"), student: seq,
-                                                             sisID: noMatch ? nil : sisID, by: actor, source: source)
+                                                             sisID: noMatch ? nil : sisID, by: actor, source: source, batches: batches)
           answers.append(.resolution(resolution, inOpenBatch: target.inOpenBatch))
         case "overrides.csv", "accepts.csv":
           let schema = value("Schema").isEmpty ? "student" : value("Schema").lowercased()
@@ -212,7 +214,7 @@ public enum AnswerFeed {
           }
           let (answer, target) = try Resolver.fieldAnswer(
             workdir: workdir, submission: value("Submission_ID"), schema: schema, seq: seq, field: value("Field"),
-            choice: name == "accepts.csv" ? .accept : .keepSIS, by: actor, source: source)
+            choice: name == "accepts.csv" ? .accept : .keepSIS, by: actor, source: source, batches: batches)
           answers.append(.field(answer, inOpenBatch: target.inOpenBatch))
         default:
           guard let seq = Int(value("Seq")), seq > 0 else { throw SISDropError(.dataError, "Seq must be a positive whole number") }
@@ -232,7 +234,7 @@ public enum AnswerFeed {
   }
 
   /// One marked row of `answers.csv`.
-  static func filledAnswer(_ value: (String) -> String, workdir: WorkDir, source: String) throws -> Answer? {
+  static func filledAnswer(_ value: (String) -> String, workdir: WorkDir, source: String, batches: Resolver.Batches) throws -> Answer? {
     let actor = value("Answered_By").isEmpty ? "inbox" : value("Answered_By")
     guard let seq = Int(value("Seq")), seq > 0 else { throw SISDropError(.dataError, "Seq must be a positive whole number") }
     let schema = value("Schema").lowercased()
@@ -243,7 +245,7 @@ public enum AnswerFeed {
       let choice = value("Choice")
       let noMatch = choice.caseInsensitiveCompare(Resolver.noMatchToken) == .orderedSame
       let (resolution, target) = try Resolver.resolution(workdir: workdir, submission: value("Submission_ID"), student: seq,
-                                                         sisID: noMatch ? nil : choice, by: actor, source: source)
+                                                         sisID: noMatch ? nil : choice, by: actor, source: source, batches: batches)
       return .resolution(resolution, inOpenBatch: target.inOpenBatch)
     case "update":
       guard marked else { throw SISDropError(.dataError, "mark the chosen row's Answer with x") }
@@ -251,7 +253,7 @@ public enum AnswerFeed {
         throw SISDropError(.dataError, "Choice must be accept or keep-sis")
       }
       let (answer, target) = try Resolver.fieldAnswer(workdir: workdir, submission: value("Submission_ID"), schema: schema, seq: seq,
-                                                      field: value("Field"), choice: choice, by: actor, source: source)
+                                                      field: value("Field"), choice: choice, by: actor, source: source, batches: batches)
       return .field(answer, inOpenBatch: target.inOpenBatch)
     case "correct":
       let made = try Corrections.make(submissionID: value("Submission_ID"), schema: schema, seq: seq, field: value("Field"),

@@ -305,14 +305,13 @@ public enum MatchStage {
     for (id, list) in overrides.sorted(by: { $0.key < $1.key }) where batchIDs.contains(id) {
       for o in list { applied.append([id, "", "keep-sis", o.field, o.resolvedBy, o.resolvedAt, o.source]) }
     }
-    for (index, submission) in submissions.enumerated() {
+    for submission in submissions {
       for answer in fieldAnswers[submission.id] ?? [] {
         let what = "\(answer.choice.rawValue) \(answer.schema) \(answer.seq) \(answer.field)"
         guard answer.version == submission.contentHash else {
           context.notes.append("\(submission.id): \(what) was given for an earlier version of the submission: stale, not applied")
           continue
         }
-        _ = index
         applied.append([submission.id, String(answer.seq), answer.choice.rawValue, "\(answer.schema) \(answer.field)", answer.answeredBy,
                         answer.answeredAt, answer.source])
       }

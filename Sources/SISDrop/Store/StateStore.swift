@@ -205,8 +205,18 @@ public final class StateStore {
 
   public func ledger(statuses: [LedgerStatus] = LedgerStatus.allCases) throws -> [LedgerEntry] {
     let list = statuses.map { "'\($0.rawValue)'" }.joined(separator: ",")
+    return try ledger(where: "status IN (\(list))")
+  }
+
+  /// One submission's entry, by its key (answers and corrections look one up per row).
+  public func ledgerEntry(_ id: String) throws -> LedgerEntry? {
+    try ledger(where: "submission_id = ?", [.text(id)]).first
+  }
+
+  private func ledger(where clause: String, _ arguments: [SQLValue] = []) throws -> [LedgerEntry] {
     let statement = try database.prepare(
-      "SELECT submission_id, form, approved_at, status, batch_id, content_hash, delivered_hash, delivered_batch, last_seen_batch FROM ledger WHERE status IN (\(list)) ORDER BY submission_id")
+      "SELECT submission_id, form, approved_at, status, batch_id, content_hash, delivered_hash, delivered_batch, last_seen_batch FROM ledger WHERE \(clause) ORDER BY submission_id")
+    if !arguments.isEmpty { try statement.bind(arguments) }
     var entries: [LedgerEntry] = []
     try statement.forEachRow { row in
       entries.append(
@@ -218,9 +228,6 @@ public final class StateStore {
     return entries
   }
 
-  public func ledgerEntry(_ id: String) throws -> LedgerEntry? {
-    try ledger().first { $0.submissionID == id }
-  }
 
   /// Records submissions seen in a batch's export (idempotent: a rerun writes the same).
   ///
