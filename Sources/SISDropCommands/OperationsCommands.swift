@@ -253,8 +253,9 @@ public struct StatusCommand: ParsableCommand {
     var batches: [BatchStatus]
     var batchesTotal: Int
     var filter: String
+    var waiting: Waiting
 
-    enum CodingKeys: String, CodingKey { case schemaVersion, timeZone, integration, changes, batches, batchesTotal, filter }
+    enum CodingKeys: String, CodingKey { case schemaVersion, timeZone, integration, changes, batches, batchesTotal, filter, waiting }
     func encode(to encoder: Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
       try c.encode(schemaVersion, forKey: .schemaVersion)
@@ -264,6 +265,24 @@ public struct StatusCommand: ParsableCommand {
       try c.encode(batches, forKey: .batches)
       try c.encode(batchesTotal, forKey: .batchesTotal)
       try c.encode(filter, forKey: .filter)
+      try c.encode(waiting, forKey: .waiting)
+    }
+  }
+
+  /// What waits for a person across batches (the review queue), counted.
+  struct Waiting: Encodable {
+    var submissions: Int
+    var potentialMatches: Int
+    var updatesToReview: Int
+    var inError: Int
+    var oldestNights: Int
+
+    init(_ queue: ReviewQueue) {
+      submissions = queue.submissions
+      potentialMatches = queue.count(.potentialMatch)
+      updatesToReview = queue.count(.heldUpdate)
+      inError = queue.count(.error)
+      oldestNights = queue.items.map(\.ageNights).max() ?? 0
     }
   }
 
@@ -310,9 +329,10 @@ public struct StatusCommand: ParsableCommand {
       let integration = stored.map { IntegrationView($0, machine: machine, now: Date()) }
       let changes = Array(try workdir.state.integrationEvents().suffix(max(0, history)))
         .map { Change(at: $0.at, from: $0.from, to: $0.to, reason: $0.reason) }
+      let waiting = Waiting(try ReviewQueue.load(workdir: workdir))
       if workDir.json {
         try printJSON(Output(timeZone: zone.identifier, integration: integration, changes: changes, batches: statuses,
-                             batchesTotal: total, filter: open ? "open" : failed ? "failed" : "all"))
+                             batchesTotal: total, filter: open ? "open" : failed ? "failed" : "all", waiting: waiting))
         return
       }
       /// An ISO 8601 UTC time with the district's local time beside it.
@@ -345,6 +365,10 @@ public struct StatusCommand: ParsableCommand {
         }
       } else {
         print("integration: no run yet (`sisdrop run --pipeline FILE` sets it up)")
+      }
+      if waiting.submissions > 0 {
+        print("waiting for a person: \(waiting.submissions) submission(s) — \(waiting.potentialMatches) with a potential match, "
+          + "\(waiting.updatesToReview) with an update to review, \(waiting.inError) in error; the oldest \(waiting.oldestNights) night(s) (`sisdrop review`)")
       }
       let filter = open ? " open" : failed ? " failed, stale or cancelled" : ""
       if statuses.isEmpty { print(batches.isEmpty ? "no batches yet" : "no\(filter) batches") }

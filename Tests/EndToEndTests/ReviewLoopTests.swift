@@ -175,6 +175,11 @@ import _SISDropTestSupport
       #expect(submissions("potential-match") == ["S-2026-0028", "S-2026-0029"])
       #expect(submissions("error") == Set(expected.delivery.filter { $0.value == "error" }.map(\.key)))
       #expect(submissions("held-update").count == expected.submissions("held") - 2)
+      // The status tells the same counts, for the IT person who reads it.
+      let waiting = expected.delivery.values.filter { $0 != "delivered" }.count
+      let status = try runTool("sisdrop", ["status"] + w)
+      #expect(status.stdout.contains("waiting for a person: \(waiting) submission(s) — 2 with a potential match, "
+        + "\(expected.submissions("held") - 2) with an update to review, \(expected.submissions("error")) in error"), "\(status.stdout)")
       let pending = try runTool("sisdrop", ["pending"] + w)
       let line = pending.stdout.split(separator: "\n").first { $0.hasPrefix("S-2026-0028\tpending") }
       #expect(line?.hasSuffix("held: potential match\t0 nights") == true, "\(pending.stdout)")
