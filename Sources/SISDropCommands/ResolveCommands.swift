@@ -35,28 +35,32 @@ private func afterAnswer(_ workdir: WorkDir, _ target: Resolver.Target, quiet: B
 /// `sisdrop resolve`: a person's Match or No Match for a potential match.
 public struct ResolveCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "resolve", abstract: "Resolve a potential match: --match SIS_ID (one of its candidates) or --no-match.",
+    commandName: "resolve",
+    abstract: "Resolve a potential match: --match SIS_ID (one of its candidates) or --no-match; a contact's with --contact N.",
     discussion: answersDiscussion)
   @OptionGroup var workDir: WorkDirOptions
   @Argument(help: "The submission id.") var submission: String
-  @Option(help: "The SIS Student_Number to match (one of the candidates).") var match: String?
-  @Flag(help: "No SIS student is this child: a new record will be created.") var noMatch = false
+  @Option(help: "The SIS Student_Number to match (one of the candidates); with --contact, the SIS Contact_ID.") var match: String?
+  @Flag(help: "No SIS student (or, with --contact, no SIS contact) is this person: a new record will be created.") var noMatch = false
   @Option(help: "The student within the submission (default: its only potential match).") var student: Int?
+  @Option(help: "The contact (its Contact_Seq) whose potential match this answers, instead of a student's.") var contact: Int?
   @Option(help: "Who decided (default: $USER).") var by: String?
   public init() {}
 
   public func validate() throws {
     guard (match != nil) != noMatch else { throw ValidationError("give exactly one of '--match SIS_ID' and '--no-match'") }
+    if student != nil && contact != nil { throw ValidationError("give '--student N' or '--contact N', not both") }
   }
 
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
-      var (resolution, target) = try Resolver.resolution(workdir: workdir, submission: submission, student: student, sisID: match,
-                                                         by: actor(by))
+      var (resolution, target) = try contact != nil
+        ? Resolver.contactResolution(workdir: workdir, submission: submission, contact: contact, contactID: match, by: actor(by))
+        : Resolver.resolution(workdir: workdir, submission: submission, student: student, sisID: match, by: actor(by))
       resolution.replaces = try workdir.state.record(resolution)?.summary
       let next = try afterAnswer(workdir, target, quiet: workDir.json)
       if workDir.json { try printJSON(resolution) } else {
-        print("\(resolution.submissionID) student \(resolution.studentSeq): \(resolution.sisID.map { "Match to \($0)" } ?? "No Match")"
+        print("\(resolution.submissionID) \(resolution.isContact ? "contact" : "student") \(resolution.studentSeq): \(resolution.sisID.map { "Match to \($0)" } ?? "No Match")"
           + " (by \(resolution.resolvedBy))" + (resolution.replaces.map { ", replacing the earlier answer \($0)" } ?? "") + "; \(next)")
       }
     }
