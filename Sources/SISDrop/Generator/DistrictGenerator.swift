@@ -200,7 +200,8 @@ private struct Run {
   mutating func guardian(_ first: String, _ last: String, _ relationship: String) -> Guardian {
     defer { nextContact += 1 }
     let email = rng.chance(0.6)
-      ? "\(Run.ascii(first).lowercased().filter(\.isLetter)).\(Run.ascii(last).lowercased().filter(\.isLetter))\(rng.int(100))@example.com" : ""
+      // One person's address: two people never share one (the number is the contact's own).
+      ? "\(Run.ascii(first).lowercased().filter(\.isLetter)).\(Run.ascii(last).lowercased().filter(\.isLetter))\(nextContact)@example.com" : ""
     return Guardian(contactID: String(format: "C%08d", nextContact), first: first, last: last, relationship: relationship,
                     phone: phone(), email: email)
   }

@@ -42,11 +42,29 @@ public enum ContactMatcher {
   static func nameAgreement(_ name: NameKeys, _ sis: SnapshotContact) -> Int {
     if name.first.isEmpty || name.last.isEmpty { return 0 }
     if name.first == sis.firstKey && name.last == sis.lastKey { return 3 }
-    let first = transliterated(name.first), sisFirst = transliterated(sis.firstKey)
-    let givenAgrees = first == sisFirst || Comparators.givenNameLevel(first, sisFirst) >= 3
-    guard givenAgrees else { return 0 }
-    let last = transliterated(name.last), sisLast = transliterated(sis.lastKey)
-    return last == sisLast || Comparators.surnameLevel(last, sisLast) >= 3 ? 2 : 1
+    return givenNameAgrees(name.first, sis.firstKey) ? (surnameAgrees(name.last, sis.lastKey) ? 2 : 1) : 0
+  }
+
+  /// The same given name: transliterated, or a nickname of it (the table knows the folded spellings:
+  /// the digraphs of `transliterated` are not read into them, `joey` stays `joey`).
+  static func givenNameAgrees(_ a: String, _ b: String) -> Bool {
+    if a.isEmpty || b.isEmpty { return false }
+    return a == b || transliterated(a) == transliterated(b)
+      || Comparators.givenNameLevel(Comparators.foldLetters(a), Comparators.foldLetters(b)) >= 3
+  }
+
+  /// The same surname: transliterated, or one part of a compound surname.
+  static func surnameAgrees(_ a: String, _ b: String) -> Bool {
+    if a.isEmpty || b.isEmpty { return false }
+    return a == b || transliterated(a) == transliterated(b)
+      || Comparators.surnameLevel(Comparators.foldLetters(a), Comparators.foldLetters(b)) >= 3
+  }
+
+  /// The given names begin with the same letter (Mikey for Michael, Mo for Mohamed: nicknames the
+  /// table does not know).
+  static func sameInitial(_ name: NameKeys, _ sis: SnapshotContact) -> Bool {
+    let first = Comparators.foldLetters(name.first), sisFirst = Comparators.foldLetters(sis.firstKey)
+    return first.first != nil && first.first == sisFirst.first
   }
 
   // MARK: - Households
@@ -58,7 +76,8 @@ public enum ContactMatcher {
     /// SIS students reached that this contact is already linked to.
     var students: [String]
     var ofMatchedStudent: Bool
-    /// How the form reaches the household, in words (nil for the matched student's own contacts).
+    /// How the form reaches the household, in words ("whose home shares the address with this form";
+    /// nil for the matched student's own contacts).
     var link: String?
   }
 
@@ -94,7 +113,9 @@ public enum ContactMatcher {
 
   /// The households a batch's forms reach (see the type's summary), with the contacts of those and of
   /// the matched students, in two scans of the snapshot (students, contacts) and one query.
-  static func households(_ submissions: [Submission], matched: [[String]], snapshot: Snapshot) throws -> Households {
+  /// `candidates`: per submission, the SIS students a person is asked to choose from (a potential
+  /// match): their homes are reached too, as the student's blocking reached them.
+  static func households(_ submissions: [Submission], matched: [[String]], candidates: [[String]] = [], snapshot: Snapshot) throws -> Households {
     // Each submission's keys: its students' address, home phone, e-mail; its guardians' phone, e-mail.
     var keysOf: [[String: String]] = []  // key → how it links, in words
     var wanted = Set<String>()
@@ -103,15 +124,15 @@ public enum ContactMatcher {
       if !submission.contacts.isEmpty {
         for student in submission.students {
           let street = Comparators.streetKey(student["Street"]), zip = String(student["Zip"].prefix(5))
-          if !street.isEmpty && !zip.isEmpty { keys["a|\(zip)|\(street)"] = "the address" }
+          if !street.isEmpty && !zip.isEmpty { keys["a|\(zip)|\(street)"] = "whose home shares the address with this form" }
           let phone = PersonRecord.digits(student["Home_Phone"]), email = student["Email"].lowercased()
-          if phone.count >= 7 { keys["p|\(phone)"] = "a phone" }
-          if !email.isEmpty { keys["e|\(email)"] = "an e-mail" }
+          if phone.count >= 7 { keys["p|\(phone)"] = "whose home shares a phone with this form" }
+          if !email.isEmpty { keys["e|\(email)"] = "whose home shares an e-mail with this form" }
         }
         for contact in submission.contacts {
           let phone = PersonRecord.digits(contact["Phone"]), email = contact["Email"].lowercased()
-          if phone.count >= 7 { keys["p|\(phone)"] = "a phone" }
-          if !email.isEmpty { keys["e|\(email)"] = "an e-mail" }
+          if phone.count >= 7 { keys["p|\(phone)"] = "whose home shares a phone with this form" }
+          if !email.isEmpty { keys["e|\(email)"] = "whose home shares an e-mail with this form" }
         }
       }
       wanted.formUnion(keys.keys)
@@ -149,8 +170,11 @@ public enum ContactMatcher {
     }
     var links: [[(student: String, link: String)]] = []
     var all = Set(matched.joined())
-    for keys in keysOf {
+    for (index, keys) in keysOf.enumerated() {
       var linked: [String: String] = [:]
+      if index < candidates.count, !submissions[index].contacts.isEmpty {
+        for student in candidates[index] { linked[student] = "a candidate for the form's student (a potential match)" }
+      }
       // Address first: the words say the strongest link found.
       for (key, how) in keys.sorted(by: { ($0.key.first == "a" ? 0 : 1, $0.key) < ($1.key.first == "a" ? 0 : 1, $1.key) }) {
         guard let students = hits[key], students.count <= householdLimit else { continue }
@@ -226,19 +250,51 @@ public enum ContactMatcher {
           reason = "\(spelled) as an SIS contact of the matched student"
         } else {
           let also = [samePhone(r) ? "phone" : nil, sameEmail(r) ? "e-mail" : nil].compactMap { $0 }
-          reason = "\(spelled) as SIS contact \(r.contact.id) of SIS student \(r.students[0]), whose home shares \(r.link ?? "a link") with this form"
+          reason = "\(spelled) as SIS contact \(r.contact.id) of SIS student \(r.students[0]), \(r.link ?? "")"
             + (also.isEmpty ? "" : "; the same \(also.joined(separator: " and "))")
         }
         decisions.append(matched(contact, r, reason: reason))
         continue
       }
-      // Another surname with the same given name, phone and e-mail: a changed surname (a remarriage)
+      // The same surname and the same phone or e-mail under another given name: with the same
+      // initial and relationship, a nickname the table does not know (Mikey for Michael); with the
+      // same initial or the same relationship, a person decides (a spouse shares the phone; Liam is
+      // William to some); else another person of the family.
+      let relationship = contact["Relationship"].lowercased()
+      func sameRole(_ r: Reached) -> Bool { !relationship.isEmpty && (r.contact.fields["Relationship"] ?? "").lowercased() == relationship }
+      let family = open.filter {
+        nameAgreement(name, $0.contact) == 0 && surnameAgrees(name.last, $0.contact.lastKey) && (samePhone($0) || sameEmail($0))
+      }
+      let nicknamed = family.filter { sameInitial(name, $0.contact) && sameRole($0) }
+      let initialed = family.filter { sameInitial(name, $0.contact) || sameRole($0) }
+      if nicknamed.count == 1, let r = nicknamed.first {
+        let also = [samePhone(r) ? "phone" : nil, sameEmail(r) ? "e-mail" : nil].compactMap { $0 }.joined(separator: " and ")
+        decisions.append(matched(contact, r, reason: "the surname, relationship and \(also) agree with SIS contact \(r.contact.id)"
+          + (r.ofMatchedStudent ? " of the matched student" : " of SIS student \(r.students[0])") + " and the given name begins the same (a nickname?)"))
+        continue
+      }
+      if !initialed.isEmpty {
+        var decision = ContactDecision(
+          seq: contact.seq, outcome: .potential, contactID: nil,
+          reason: "the surname and phone or e-mail agree with SIS contact\(initialed.count > 1 ? "s" : "") "
+            + initialed.map(\.contact.id).joined(separator: ", ") + " but the given name differs"
+            + " (the same initial or relationship: a nickname?): a person must choose Match or No Match",
+          differences: [])
+        decision.candidates = initialed.map(\.contact.id)
+        decisions.append(decision)
+        continue
+      }
+      func renamedLink(_ list: [Reached]) -> String {
+        let phone = list.contains(where: samePhone), email = list.contains(where: sameEmail)
+        return phone && email ? "phone and e-mail" : phone ? "phone" : "e-mail"
+      }
+      // Another surname with the same given name and phone or e-mail: a changed surname (a remarriage)
       // or another person sharing them; a person decides, never a new contact.
-      let renamed = open.filter { nameAgreement(name, $0.contact) == 1 && samePhone($0) && sameEmail($0) }
+      let renamed = open.filter { nameAgreement(name, $0.contact) == 1 && (samePhone($0) || sameEmail($0)) }
       if !renamed.isEmpty {
         var decision = ContactDecision(
           seq: contact.seq, outcome: .potential, contactID: nil,
-          reason: "the given name, phone and e-mail agree with SIS contact\(renamed.count > 1 ? "s" : "") "
+          reason: "the given name and the \(renamedLink(renamed)) agree with SIS contact\(renamed.count > 1 ? "s" : "") "
             + renamed.map(\.contact.id).joined(separator: ", ") + " but the surname differs (a changed surname?): "
             + "a person must choose Match or No Match",
           differences: [])
@@ -257,7 +313,7 @@ public enum ContactMatcher {
       } else {
         let homes = Set(reached.flatMap(\.students)).count
         reason = (matchedStudents > 0 ? "no SIS contact of the student, nor of the " : "no SIS contact of the ")
-          + "\(homes) SIS student\(homes == 1 ? "" : "s") whose homes this form shares an address, phone or e-mail with, has this name"
+          + "\(homes) SIS student\(homes == 1 ? "" : "s") the form reaches (by address, phone, e-mail or as a candidate), has this name"
       }
       decisions.append(ContactDecision(seq: contact.seq, outcome: .new, contactID: nil, reason: reason, differences: []))
     }

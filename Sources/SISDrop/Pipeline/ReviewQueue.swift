@@ -152,7 +152,7 @@ public struct ReviewQueue: Sendable, Codable {
           if contact.outcome == .potential {
             var entry = item(.potentialMatch, "contact", contact.seq)
             entry.candidates = (contact.candidates ?? []).map {
-              Candidate(sisID: $0, score: nil, guards: ["the surname differs from the SIS contact's (a changed surname?)"])
+              Candidate(sisID: $0, score: nil, guards: [contact.reason])
             }
             entry.reasons = [contact.reason]
             entry.commands = entry.candidates.map { "sisdrop resolve \(quoted) --match \(shellQuote($0.sisID)) --contact \(contact.seq)" }

@@ -265,7 +265,9 @@ public enum MatchStage {
     let matchedBySubmission = decisions.map { $0.students.compactMap { $0.decision.outcome == .matched ? $0.decision.sisID : nil } }
     let matchedIDs = matchedBySubmission.flatMap { $0 }
     let matchedStudents = try snapshot.students(numbers: matchedIDs)
-    let households = try ContactMatcher.households(submissions, matched: matchedBySubmission, snapshot: snapshot)
+    let candidatesBySubmission = decisions.map { $0.students.flatMap { $0.decision.outcome == .potential ? $0.decision.candidates.map(\.sisID) : [] } }
+    let households = try ContactMatcher.households(
+      submissions, matched: matchedBySubmission, candidates: candidatesBySubmission, snapshot: snapshot)
     // A person's Match / No Match for a contact holds for the version it was given for only.
     var contactResolutions: [String: [Resolution]] = [:]
     let versions = Dictionary(submissions.map { ($0.id, $0.contentHash) }, uniquingKeysWith: { first, _ in first })
