@@ -48,7 +48,9 @@ public enum DeliverStage {
       }
     }
 
-    var plan = try makePlan(submissions.filter { !alreadyDelivered.contains($0.id) }, decisions: decisions, corrections: corrections,
+    let toPlan = submissions.filter { !alreadyDelivered.contains($0.id) }
+    StageProgress.expect(submissions: toPlan.count)
+    var plan = try makePlan(toPlan, decisions: decisions, corrections: corrections,
                             validator: try DeliveryValidator(snapshot: snapshot), profile: profile, delivery: config.delivery,
                             matchFolder: context.folder(of: .match),
                             current: { try currentValues($0, snapshot: snapshot) })
@@ -203,6 +205,7 @@ public enum DeliverStage {
     var plan = Plan()
     var createdContacts = Set<String>()
     for original in submissions {
+      defer { StageProgress.step() }
       guard let decision = byID[original.id] else {
         throw SISDropError.dataError("submission \(original.id) has no match decision", at: SourceLocation(path: matchFolder),
                                      hint: "rerun the match stage")
