@@ -126,7 +126,7 @@ public struct WithdrawCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "withdraw", abstract: "Take back an answer: a resolution, a keep-sis or accept, or a correction.",
     discussion: """
-      `sisdrop withdraw S-1 --student 1` takes back a Match / No Match; `sisdrop withdraw S-1 First_Name`
+      `sisdrop withdraw S-1 --student 1` takes back a Match / No Match (`--contact 1` a contact's); `sisdrop withdraw S-1 First_Name`
       a keep-sis or accept; `sisdrop withdraw S-1 Grade_Level --correction` a corrected value. The record
       waits for a person again at the next run. Exit codes: 0 withdrawn, 65 nothing to withdraw, 75 busy.
       """)
@@ -142,7 +142,6 @@ public struct WithdrawCommand: ParsableCommand {
   public func validate() throws {
     if student != nil && contact != nil { throw ValidationError("give '--student N' or '--contact N', not both") }
     if correction && field == nil { throw ValidationError("--correction needs the FIELD corrected") }
-    if field == nil && contact != nil { throw ValidationError("a contact has no resolution: name the FIELD") }
   }
 
   public func run() throws {
@@ -180,7 +179,7 @@ public struct AnswersCommand: ParsableCommand {
       let workdir = try readOnlyWorkDir(workDir.path)
       func mine(_ id: String) -> Bool { submission == nil || submission == id }
       let listing = Listing(
-        resolutions: try workdir.state.resolutions().filter { mine($0.submissionID) },
+        resolutions: try (workdir.state.resolutions() + workdir.state.contactResolutions()).filter { mine($0.submissionID) },
         fieldAnswers: try workdir.state.fieldAnswers().filter { mine($0.submissionID) },
         corrections: try workdir.state.corrections().filter { mine($0.submissionID) })
       if workDir.json { return try printJSON(listing) }
@@ -188,7 +187,7 @@ public struct AnswersCommand: ParsableCommand {
         return print("no answers on record")
       }
       for r in listing.resolutions {
-        print("\(r.submissionID) student \(r.studentSeq): \(r.sisID.map { "Match to \($0)" } ?? "No Match") — by \(r.resolvedBy) at \(r.resolvedAt) (\(r.source))")
+        print("\(r.submissionID) \(r.isContact ? "contact" : "student") \(r.studentSeq): \(r.sisID.map { "Match to \($0)" } ?? "No Match") — by \(r.resolvedBy) at \(r.resolvedAt) (\(r.source))")
       }
       for a in listing.fieldAnswers {
         print("\(a.submissionID) \(a.schema) \(a.seq): \(a.choice.rawValue) \(a.field) — by \(a.answeredBy) at \(a.answeredAt) (\(a.source))")

@@ -88,6 +88,14 @@ import _SISDropTestSupport
       #expect(result.status == 65 && result.stderr.contains("is not a candidate"), "\(result.stderr)")
       result = try runTool("sisdrop", ["resolve", "S-2026-0002", "--contact", "1", "--match", "C00125", "--by", "registrar"] + w)
       #expect(result.status == 0 && result.stdout.contains("S-2026-0002 contact 1: Match to C00125"), "\(result.stdout)\(result.stderr)")
+      result = try runTool("sisdrop", ["answers", "--submission", "S-2026-0002"] + w)
+      #expect(result.stdout.contains("S-2026-0002 contact 1: Match to C00125 — by registrar"), "\(result.stdout)")
+      // Taken back and given again.
+      result = try runTool("sisdrop", ["withdraw", "S-2026-0002", "--contact", "1"] + w)
+      #expect(result.status == 0 && result.stdout.contains("1 answer withdrawn"), "\(result.stdout)\(result.stderr)")
+      #expect(try workdir.state.contactResolutions().isEmpty)
+      result = try runTool("sisdrop", ["resolve", "S-2026-0002", "--contact", "1", "--match", "C00125", "--by", "registrar"] + w)
+      #expect(result.status == 0, "\(result.stderr)")
       result = try runTool("sisdrop", ["keep-sis", "S-2026-0003", "Last_Name", "--contact", "1", "--by", "registrar"] + w)
       #expect(result.status == 0, "\(result.stderr)")
 

@@ -132,6 +132,16 @@ import _SISDropTestSupport
     #expect(decisions[0].reason == "same name as SIS contact C4 of SIS student 200, whose home shares the address with this form; the same phone")
     #expect(decisions[0].sisStudents == ["200"])
     #expect(decisions[2].reason == "no SIS contact of the 1 SIS student the form reaches (by address, phone, e-mail or as a candidate), has this name")
+    // A namesake in another flat of the building (reached by the address alone; another phone and unit): a person decides.
+    var neighbour = sisContact("C8", "Mee", "Xiong", phone: "217-555-7000", student: "300")
+    neighbour.fields["Street"] = "2547 Feldkamp Ave, Apt 2D"
+    neighbour.fields["Zip"] = "62711"
+    let building = ContactMatcher.Reached(contact: neighbour, students: ["300"], ofMatchedStudent: false,
+                                          link: "whose home shares the address with this form")
+    let namesake = try decide(form([["First_Name": "Mee", "Last_Name": "Xiong", "Relationship": "Mother", "Phone": "217-555-5581",
+                                     "Street": "2547 Feldkamp Ave, Apt 1C", "Zip": "62711"]]), [building])
+    #expect(namesake.map(\.outcome) == [.potential] && namesake[0].candidates == ["C8"])
+    #expect(namesake[0].reason.hasSuffix("but neither the phone, the e-mail nor the street address agrees: a person must choose Match or No Match"))
   }
 
   /// The demo district, run with the shipped pipeline: the new siblings and twins of SIS children

@@ -223,12 +223,18 @@ public enum ContactMatcher {
       let open = reached.filter { !taken.contains($0.contact.id) }
       func samePhone(_ r: Reached) -> Bool { phone.count >= 7 && PersonRecord.digits(r.contact.fields["Phone"] ?? "") == phone }
       func sameEmail(_ r: Reached) -> Bool { !email.isEmpty && (r.contact.fields["Email"] ?? "").lowercased() == email }
+      // The whole street line (an apartment's unit too) and the ZIP: homes in one building share the rest.
+      let street = FieldRules.nameKey(contact["Street"]), zip = String(contact["Zip"].prefix(5))
+      func sameStreet(_ r: Reached) -> Bool {
+        !street.isEmpty && !zip.isEmpty && FieldRules.nameKey(r.contact.fields["Street"] ?? "") == street
+          && String((r.contact.fields["Zip"] ?? "").prefix(5)) == zip
+      }
       // The name agrees: the closest spelling first, the matched student's own contacts before a
-      // sibling's, a shared phone or e-mail before none; then in Contact_ID order (`reached` order).
+      // sibling's, a shared phone, e-mail or street line before none; then in `reached` order.
       let named = open.enumerated().compactMap { i, r -> (rank: [Int], reached: Reached, level: Int)? in
         let level = nameAgreement(name, r.contact)
         guard level >= 2 else { return nil }
-        return ([-level, r.ofMatchedStudent ? 0 : 1, samePhone(r) || sameEmail(r) ? 0 : 1, i], r, level)
+        return ([-level, r.ofMatchedStudent ? 0 : 1, samePhone(r) || sameEmail(r) || sameStreet(r) ? 0 : 1, i], r, level)
       }.min { $0.rank.lexicographicallyPrecedes($1.rank) }
       // A person's answer for this contact decides, when it names a contact this form still reaches.
       if let resolution = resolutions.first(where: { $0.studentSeq == contact.seq }) {
@@ -245,6 +251,18 @@ public enum ContactMatcher {
       if let best = named {
         let r = best.reached
         let spelled = best.level == 3 ? "same name" : "same name written another way (transliterated, a nickname or one part of a compound surname)"
+        // Another family's home reached by its address alone holds a namesake as easily as the same
+        // person: without the contact's own phone, e-mail or street line, a person decides.
+        if !r.ofMatchedStudent && !samePhone(r) && !sameEmail(r) && !sameStreet(r) {
+          var decision = ContactDecision(
+            seq: contact.seq, outcome: .potential, contactID: nil,
+            reason: "\(spelled) as SIS contact \(r.contact.id) of SIS student \(r.students[0]), \(r.link ?? ""), but neither the phone, "
+              + "the e-mail nor the street address agrees: a person must choose Match or No Match",
+            differences: [])
+          decision.candidates = [r.contact.id]
+          decisions.append(decision)
+          continue
+        }
         let reason: String
         if r.ofMatchedStudent {
           reason = "\(spelled) as an SIS contact of the matched student"
