@@ -15,7 +15,8 @@ runs Splink 5 with DuckDB, and scores each against truth/students.csv:
   contacts  sisdrop's guardians against truth/contacts.csv: existing guardians (an SIS Contact_ID)
             matched to it, to another, sent to a person, or created as new (the failure); new
             guardians (one person per Same_As group) created once, more than once, never, or linked
-            to an SIS contact (a false link)
+            to an SIS contact (a false link); and the submissions that wait for a person only for a
+            contact (its students all decided)
   s         seconds: sisdrop's match stage (it reads the snapshot: load + block + score); Splink's
             load + train + block + score; the seed rule's in-Python time
 
@@ -134,6 +135,9 @@ def run_sisdrop(binary, data, work, method):
     with open(Path(match_dirs[-1]) / "decisions.jsonl", encoding="utf-8") as handle:
         for line in handle:
             submission = json.loads(line)
+            if any(c["outcome"] == "potential" for c in submission["contacts"]) and \
+                    not any(st["decision"]["outcome"] == "potential" for st in submission["students"]):
+                contacts.setdefault("_held_for_contact", []).append(submission["submissionID"])
             for contact in submission["contacts"]:
                 contacts[f"{submission['submissionID']}/{contact['seq']}"] = (
                     contact["outcome"], contact.get("contactID"), contact.get("sameAs"), contact.get("candidates") or [])
@@ -183,6 +187,7 @@ def score_contacts(contacts, data):
             new["more"] += 1
         else:
             new["never"] += 1
+    new["held_for_contact"] = len(contacts.get("_held_for_contact", []))
     return existing, new
 
 
@@ -190,7 +195,8 @@ def contact_line(existing, new):
     return (f"existing guardians {existing['total']}: matched {existing['matched']}, to another contact {existing['wrong']}, "
             f"to a person {existing['person']}, created as new {existing['new']}, undecided {existing['undecided']} | "
             f"new guardians {new['persons']}: created once {new['once']}, more than once {new['more']}, never {new['never']}, "
-            f"linked to an SIS contact {new['linked']}, to a person {new['person']}")
+            f"linked to an SIS contact {new['linked']}, to a person {new['person']} | "
+            f"submissions waiting for a person for a contact only: {new['held_for_contact']}")
 
 
 # --- the seed system's rule ---------------------------------------------------------------------------
