@@ -493,10 +493,10 @@ private struct Run {
     }
   }
 
-  /// A new sibling's form carrying the older SIS sibling's state id (15% of new siblings): the SIS
+  /// A new sibling's form carrying the older SIS sibling's state id (8% of new siblings): the SIS
   /// has that id, so the child is a potential match for a person, never NEW and never matched.
   mutating func copiedStateID(_ fields: inout [String: String], _ kind: inout String, from sibling: Kid) {
-    guard !sibling.stateID.isEmpty, rng.chance(0.15) else { return }
+    guard !sibling.stateID.isEmpty, rng.chance(0.08) else { return }
     fields["State_StudentNumber"] = sibling.stateID
     kind += "+older-siblings-state-id"
   }
