@@ -58,7 +58,10 @@ import _SISDropTestSupport
   @Test func whatMayBeAnSISChildGoesToAPersonNeverNew() throws {
     let decisions = try decide([
       // A new sibling's form carrying Liam Chen's state id: another name, birth date and gender.
-      ("STATE-ID", form("Zoe", "Chen", "2019-08-30", "F", street: "5 Birch Ave", zip: "62704", stateID: "1000000104")),
+      // (At another address: only the state id links them, and blocking finds the pair by it alone.)
+      ("STATE-ID", form("Zoe", "Chen", "2019-08-30", "F", street: "61 Spruce Ct", zip: "62799", stateID: "1000000104")),
+      // Swapped, and born the 23rd for the 22nd.
+      ("SWAPPED-DIGIT", form("Lopez", "Mia", "2014-07-23", "F", street: "77 Cedar Ln", zip: "62709")),
       // Mia Lopez with given name and surname swapped, moved away.
       ("SWAPPED", form("Lopez", "Mia", "2014-07-22", "F", street: "77 Cedar Ln", zip: "62709")),
       // Liam Chen born the 7th instead of the 2nd (one digit), moved away.
@@ -70,7 +73,7 @@ import _SISDropTestSupport
       ("OTHER-HOME", form("Liam", "Chen", "2013-11-07", "M", street: "3 Maple Dr", zip: "62705")
         .merging(["Home_Phone": "312-555-9999", "Guardian": "Ana Ruiz 312-555-7777"]) { $1 }),
     ])
-    let expected = ["STATE-ID": "104", "SWAPPED": "103", "ONE-DIGIT": "104", "SURNAME": "103"]
+    let expected = ["STATE-ID": "104", "SWAPPED": "103", "SWAPPED-DIGIT": "103", "ONE-DIGIT": "104", "SURNAME": "103"]
     let other = try #require(decisions["OTHER-HOME"])
     #expect(other.outcome == .new)
     #expect(other.reasons == ["the closest SIS student 104 is another child: the birth dates are only close (one digit off), the home is another "
@@ -81,6 +84,9 @@ import _SISDropTestSupport
       #expect(decision.candidates.map(\.sisID).contains(sisID), "\(id): \(decision.candidates.map(\.sisID))")
       #expect(decision.candidates.first?.guards?.isEmpty == false, "\(id): never automatic on this alone")
     }
+    #expect(decisions["STATE-ID"]?.candidates.first?.blockedBy == ["state-id"])
+    #expect(decisions["STATE-ID"]?.reasons.first?.hasPrefix("SIS 104 may be this child (the state id is this SIS student's)") == true
+      || decisions["STATE-ID"]?.reasons.first?.contains("never automatic") == true, "\(decisions["STATE-ID"]?.reasons ?? [])")
     // The reasons say what holds of the data.
     let stateID = try #require(decisions["STATE-ID"]?.candidates.first?.guards)
     #expect(stateID.contains("names and birth date do not agree closely enough for an automatic match (the given names differ; the birth dates differ)"))

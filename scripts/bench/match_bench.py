@@ -116,9 +116,18 @@ def run_sisdrop(binary, data, work, method):
     plugin = Path(__file__).resolve().parent.parent.parent / "Fixtures" / "demo-district" / "config" / "Plugin.xml"
     pipeline.write_text(PIPELINE.format(method=method, plugin=plugin))
     command = [str(binary), "run", "--pipeline", str(pipeline), "--workdir", str(work)]
+    # The run's peak RSS (GNU time's %M, KB): an upper bound for the match stage's, which runs in it.
+    rss_file = work / "peak-rss-kb"
+    if os.path.exists("/usr/bin/time"):
+        command = ["/usr/bin/time", "-f", "%M", "-o", str(rss_file)] + command
     started = time.monotonic()
     result = subprocess.run(command, capture_output=True, text=True)
     wall = time.monotonic() - started
+    if rss_file.exists():
+        try:
+            log(f"  sisdrop run ({method}) peak RSS {int(rss_file.read_text().split()[-1]) / 1024:.0f} MB (the whole run: parse, normalize, match, deliver)")
+        except (ValueError, IndexError):
+            pass
     (work / "sisdrop.out").write_text(result.stdout + result.stderr)
     match_dirs = sorted(glob.glob(str(work / "batches" / "*" / "30-match")))
     if not match_dirs:
@@ -387,6 +396,11 @@ def main():
                 continue
             parts.append(f"{name} P={s['P']:.4f} R={s['R']:.4f} F1={s['F1']:.4f} false_auto={s['false_auto']} "
                          f"review={s['review'] * 100:.2f}% s={secs:.2f}")
+        secs = {name: t for name, _, t, _ in rows}
+        if "splink" in secs and secs.get("sisdrop"):
+            # The targets as ratios: Splink's seconds over the match stage's, F1 against Splink's.
+            f1 = {name: sc["F1"] for name, sc, _, _ in rows}
+            parts.append(f"splink_s/sisdrop_s={secs['splink'] / secs['sisdrop']:.1f}x F1-F1_splink={f1['sisdrop'] - f1['splink']:+.4f}")
         lines.append(("" if not args.data else f"data={label} ") + f"students={n} submissions={m} | " + " | ".join(parts))
     print()
     for line in lines:
