@@ -142,6 +142,14 @@ import _SISDropTestSupport
                                      "Street": "2547 Feldkamp Ave, Apt 1C", "Zip": "62711"]]), [building])
     #expect(namesake.map(\.outcome) == [.potential] && namesake[0].candidates == ["C8"])
     #expect(namesake[0].reason.hasSuffix("but neither the phone, the e-mail nor the street address agrees: a person must choose Match or No Match"))
+    // A name only written alike (one part of a compound surname) at the same street line, without the phone or e-mail: a person decides.
+    var aunt = sisContact("C9", "Nicole", "de la Cruz", phone: "618-896-6889", student: "400")
+    aunt.fields["Street"] = "3974 Cedar Ln"
+    aunt.fields["Zip"] = "62704"
+    let home = ContactMatcher.Reached(contact: aunt, students: ["400"], ofMatchedStudent: false, link: "whose home shares the address with this form")
+    let alike = try decide(form([["First_Name": "Nicole", "Last_Name": "Cruz Gómez", "Relationship": "Aunt", "Phone": "309-325-2574",
+                                  "Street": "3974 Cedar Ln", "Zip": "62704"]]), [home])
+    #expect(alike.map(\.outcome) == [.potential] && alike[0].candidates == ["C9"])
   }
 
   /// The demo district, run with the shipped pipeline: the new siblings and twins of SIS children

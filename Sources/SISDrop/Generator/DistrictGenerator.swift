@@ -136,6 +136,9 @@ private struct Run {
   var rng: SplitMix64
   var summary = GeneratorSummary()
   var nextContact = 1
+  /// Aunts the SIS lists (under a child with their surname): an aunt whose nephew's surname got a
+  /// suffix is in no SIS row, and a form naming her names a new contact.
+  var auntsInSIS = Set<String>()
   var nextHousehold = 0
   var picked: [Kid] = []  // returning
   var anchors: [Kid] = []  // SIS students whose families the hard negatives come from
@@ -318,6 +321,7 @@ private struct Run {
           Run.school(child.grade), "0", home.street, "Springfield", "IL", home.zip, home.phone, child.email,
         ])
         for g in home.guardians where g.relationship != "Aunt" || g.last == child.last {
+          if g.relationship == "Aunt" { auntsInSIS.insert(g.contactID) }
           try contacts.write([g.contactID, child.number, g.first, g.last, g.relationship, g.phone, g.email, home.street, "Springfield", "IL", home.zip])
           summary.contacts += 1
         }
@@ -572,7 +576,8 @@ private struct Run {
     var fields = studentFields(child, grade: min(child.grade + 1, 12), home: home, stateID: "")
     if kind == "new-sibling-of-sis" { copiedStateID(&fields, &kind, from: anchor) }
     var contacts = home.guardians.map {
-      SubmissionContact(fields: contactFields($0, home), truth: contactsTruth ? $0.contactID : "NEW", personKey: $0.contactID)
+      SubmissionContact(fields: contactFields($0, home), truth: contactsTruth && ($0.relationship != "Aunt" || auntsInSIS.contains($0.contactID))
+                          ? $0.contactID : "NEW", personKey: $0.contactID)
     }
     var shape = kind
     if shape == "new-child-at-sis-address" { cousinGuardians(&contacts, of: anchor, kind: &shape) }

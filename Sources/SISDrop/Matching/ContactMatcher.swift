@@ -252,8 +252,9 @@ public enum ContactMatcher {
         let r = best.reached
         let spelled = best.level == 3 ? "same name" : "same name written another way (transliterated, a nickname or one part of a compound surname)"
         // Another family's home reached by its address alone holds a namesake as easily as the same
-        // person: without the contact's own phone, e-mail or street line, a person decides.
-        if !r.ofMatchedStudent && !samePhone(r) && !sameEmail(r) && !sameStreet(r) {
+        // person: without the contact's own phone, e-mail or street line (and for a name only written
+        // alike, its phone or e-mail), a person decides.
+        if !r.ofMatchedStudent && !samePhone(r) && !sameEmail(r) && !(best.level == 3 && sameStreet(r)) {
           var decision = ContactDecision(
             seq: contact.seq, outcome: .potential, contactID: nil,
             reason: "\(spelled) as SIS contact \(r.contact.id) of SIS student \(r.students[0]), \(r.link ?? ""), but neither the phone, "
