@@ -179,6 +179,37 @@ import _SISDropTestSupport
       #expect(try csvRows(outbox + "/\(night2.batch)_documents.csv").dropFirst().map { $0[4] } == ["new-lease.pdf"])
       let sent = try workdir.state.database.rows("SELECT delivery FROM delivered_documents WHERE sha256 = ?", [.text(lease[3])])
       #expect(sent.map { $0[0].string } == [night1.batch])
+
+      // Rebuilt from the batch folders after the state database is lost, it still knows what was sent.
+      let recorded = try workdir.state.database.rows("SELECT sha256, delivery, submission_id, seq, path FROM delivered_documents ORDER BY sha256")
+      for suffix in ["", "-wal", "-shm"] { unlink(workdir.root + "/state.sqlite" + suffix) }
+      let rebuilt = try runTool("sisdrop", ["rebuild-state", "--workdir", workdir.root])
+      #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+      let again = try Database(path: workdir.root + "/state.sqlite")
+        .rows("SELECT sha256, delivery, submission_id, seq, path FROM delivered_documents ORDER BY sha256")
+      #expect(again.map { $0.map(\.string) } == recorded.map { $0.map(\.string) } && recorded.count == 96)
+    }
+  }
+
+  @Test func aReDeliveryCarriesTheDocumentsOfWhatWasAnsweredSince() throws {
+    try withTemporaryFolder { root in
+      // auto_close false: the batch stays open, and an answer is delivered as its re-delivery r1.
+      let pipeline = try writeFile(root + "/demo.yaml", try demoPipelineText([("auto_close: true", "auto_close: false")]))
+      let (workdir, config, _) = try demoWorkdir(root + "/w")
+      let night1 = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      #expect(!night1.closed)
+      let accept = try runTool("sisdrop", ["accept", "S-2026-0024", "First_Name", "--by", "registrar", "--workdir", workdir.root])
+      #expect(accept.status == 0, "\(accept.stderr)")
+      _ = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let redelivery = "\(night1.batch)-r1"
+      let outbox = workdir.outbox(config)
+      let bill = try #require(try Self.documentRows().first { $0[0] == "S-2026-0024" })
+      let name = "\(redelivery)_documents/S-2026-0024/\(bill[2])"
+      #expect(try SHA256.file(at: outbox + "/" + name).sha256 == bill[3])
+      let ready = try csvRows(outbox + "/\(redelivery).ready").dropFirst()
+      #expect(ready.filter { $0[0].hasPrefix("\(redelivery)_documents/") }.map { [$0[0], $0[1]] } == [[name, bill[3]]])
+      // Not in the batch's own delivery: it was held then.
+      #expect(!FileManager.default.fileExists(atPath: outbox + "/\(night1.batch)_documents/S-2026-0024"))
     }
   }
 
