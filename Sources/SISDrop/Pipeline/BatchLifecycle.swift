@@ -172,10 +172,11 @@ public enum BatchLifecycle {
       let record: FileRecord
       do {
         record = try FileRecord.of(target, relativeTo: claiming, inboxFile: true)
-      } catch let error as SISDropError where error.status == .dataError {
+      } catch let error as SISDropError where error.status == .dataError || name.contains("/") {
         try ClaimReturn.putBack(input: claiming + "/input", inbox: inbox.path, archive: archive)
         try FileSystem.removeTree(claiming)
         try FileSystem.syncDirectory(workdir.batchesFolder)
+        if error.status == .temporaryFailure { try giveBack("it was replaced while it was being claimed", name) }
         let what = Inbox.FileState.of(inbox.path + "/" + name)?.refusal ?? "not a regular file"
         if name.contains("/") {  // an uploaded document swapped for a link or a pipe: named by its folder only
           throw SISDropError(.dataError, "\(DocumentFiles.logName(name)) was replaced by \(what) while it was claimed",
@@ -193,7 +194,7 @@ public enum BatchLifecycle {
     for trigger in Set(config.operations.pickup.triggers.values) where names.contains(trigger) {
       for entry in try TriggerManifest.read(claiming + "/input/" + trigger) {
         guard let expected = entry.sha256 else { continue }
-        guard let record = claimed.first(where: { ($0.path as NSString).lastPathComponent == entry.file }), record.sha256 == expected else {
+        guard let record = claimed.first(where: { DocumentFiles.inboxName(ofInput: $0.path) == entry.file }), record.sha256 == expected else {
           try giveBack("its SHA-256 changed after \(trigger) was checked", entry.file)
         }
       }
