@@ -13,6 +13,8 @@ public enum DeliverStage {
   public static let errorsHeader = ["Submission_ID", "Schema", "Seq", "Field", "Value", "Reason", "What_To_Do", "Stage", "File", "Line"]
   public static let heldHeader = ["Submission_ID", "Schema", "Seq", "Held_For", "Candidates", "Fields", "What_To_Do"]
   public static let deliveredHeader = ["Submission_ID", "Content_Hash"]
+  /// The count of files the delivery puts in the outbox: 0 on a night that delivers nothing.
+  public static let publishedFilesCount = "published_files"
 
   /// What a delivery will write, hold and report, before any file is written.
   struct Plan {
@@ -44,6 +46,8 @@ public enum DeliverStage {
       }
     }
 
+    // Progress: the submissions normalize wrote, less those this batch has delivered already.
+    StageProgress.expect(submissions: max(0, ((try? StageReport.load(context.folder(of: .normalize)))?.counts["submissions"] ?? 0) - alreadyDelivered.count))
     var plan = try makePlan(submissionsPath: context.folder(of: .normalize) + "/submissions.jsonl",
                             decisionsPath: context.folder(of: .match) + "/decisions.jsonl", skipping: alreadyDelivered,
                             corrections: corrections, validator: try DeliveryValidator(snapshot: snapshot), profile: profile,
@@ -83,8 +87,10 @@ public enum DeliverStage {
       try Publication.record(workdir, batch: batch, from: folder, attempt: try StageReport.load(folder).attempt)
       _ = try BatchReport.write(workdir: workdir, batch: record)
     }
+    if counts[publishedFilesCount] == 0 { context.notes.append("nothing to deliver: no file written to the outbox, no ready file") }
     context.log("deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error"
-      + (plan.nothingToDeliver.isEmpty ? "" : ", \(plan.nothingToDeliver.count) updates with nothing to deliver"))
+      + (plan.nothingToDeliver.isEmpty ? "" : ", \(plan.nothingToDeliver.count) updates with nothing to deliver")
+      + (counts[publishedFilesCount] == 0 ? "; nothing written to the outbox" : ""))
   }
 
   /// A deliver attempt after publication: the published files are already copied into the output;
@@ -198,6 +204,7 @@ public enum DeliverStage {
     var planner = Planner(corrections: corrections, validator: validator, profile: profile, delivery: delivery, matchFolder: matchFolder,
                           current: current)
     for original in submissions {
+      defer { StageProgress.step() }
       guard let decision = byID[original.id] else {
         throw SISDropError.dataError("submission \(original.id) has no match decision", at: SourceLocation(path: matchFolder),
                                      hint: "rerun the match stage")
@@ -230,6 +237,7 @@ public enum DeliverStage {
       }
       if submissions.isEmpty { return planner.plan }
       for (submission, decision) in zip(submissions, decisions) where !delivered.contains(submission.id) {
+        defer { StageProgress.step() }
         try planner.add(submission, decision)
       }
     }
@@ -454,7 +462,8 @@ public enum DeliverStage {
                     kinds: [DeliveryKind] = DeliveryKind.batchKinds) throws -> [String: Int] {
     var counts: [String: Int] = [:]
     var ready: [[String]] = []
-    for file in try profile.write(plan.records, kinds: kinds, context: context, folder: folder) {
+    // Nothing to deliver: no delivery file at all (header-only files would pile up in the outbox night after night).
+    for file in try plan.records.isEmpty ? [] : profile.write(plan.records, kinds: kinds, context: context, folder: folder) {
       let (hash, size) = try SHA256.file(at: folder + "/" + file.name)
       ready.append([file.name, hash, String(size), String(file.rows)])
       counts[file.name.replacingOccurrences(of: context.prefix + "_", with: "")] = file.rows
@@ -464,6 +473,7 @@ public enum DeliverStage {
     try writeTable(folder + "/delivered.csv", header: deliveredHeader, rows: plan.delivered, forPeople: false)
     try writeTable(folder + "/" + StableIDs.fileName, header: StableIDs.header, rows: StableIDs.rows(plan.records), forPeople: false)
     try writeTable(folder + "/" + Publisher.readyName(context.prefix), header: ["File", "SHA256", "Size", "Rows"], rows: ready, forPeople: false)
+    counts[publishedFilesCount] = ready.filter { Int($0[3]) ?? 0 > 0 }.isEmpty ? 0 : ready.count
     return counts
   }
 

@@ -186,9 +186,11 @@ public enum MatchStage {
         "); \(report.studentsWithoutCandidates) students without candidates; seconds: " +
         report.seconds.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.3f", $0.value))" }.joined(separator: ", "))
     }
-    batch = []
 
     phase("prepare")
+    // Progress: each submission is matched, then its differences and contacts are found.
+    StageProgress.expect(submissions: batch.count, passes: 2)
+    batch = []
     // The students' outcomes, submission by submission (the file read again, a chunk at a time).
     var decisions: [SubmissionDecision] = []
     var applied: [[String]] = []
@@ -200,6 +202,7 @@ public enum MatchStage {
     try StageJSONChunks(Submission.self, path: submissionsPath).forEach(chunkSize) { submissions in
       var chunk: [SubmissionDecision] = []
       for submission in submissions {
+        StageProgress.step()
         var students: [StudentDecision] = []
         for student in submission.students {
           students.append(StudentDecision(seq: student.seq, decision: try matcher.match(student, in: submission), differences: []))
@@ -272,7 +275,8 @@ public enum MatchStage {
       let decided = Array(decisions[base..<offset])
       let matchedByPerson = personMatched
       let parts = try Parallel.map(submissions.count, minimum: 64) { index in
-        try differencesAndContacts(
+        defer { StageProgress.step() }
+        return try differencesAndContacts(
           submissions[index], decided[index], names: contactNames[index], students: matchedStudents, contacts: matchedContacts,
           kept: Set((overrides[submissions[index].id] ?? []).map(\.field)),
           answers: (fieldAnswers[submissions[index].id] ?? []).filter { $0.version == submissions[index].contentHash }, policy: policy,
