@@ -20,6 +20,7 @@ public enum StateSchema {
     Migration(version: 1, summary: "the 0.1.0 tables, all of them", sql: baseline),
     Migration(version: 2, summary: "answers bound to the submission: field answers (keep-sis, accept) and their history",
               sql: StateStore.answerSchema),
+    Migration(version: 3, summary: "answers to potential contact matches (Match to an SIS contact, or No Match)", sql: Resolution.contactSchema),
   ]
 
   public static var current: Int { migrations.last!.version }
