@@ -22,6 +22,9 @@ public struct FeedConfig: Sendable {
   public var minRatio = 0.9
   /// The length caps (`limits:`), applied by the readers to every field and record.
   public var limits = ReadLimits()
+  /// The inbox folder holding the submissions' uploaded documents, `<folder>/<Submission_ID>/<File_Name>`
+  /// (`submissions.documents_folder`; default `documents`). Claimed with the submissions feed.
+  public var documentsFolder = "documents"
 
   public var dialect: CSVDialect { CSVDialect(delimiter: delimiter, encoding: encoding, limits: limits) }
 
@@ -237,7 +240,14 @@ public struct PipelineConfig: Sendable {
   private static func parseFeed(_ node: ConfigNode, defaults: FeedConfig, layouts: [Layout], roster: Bool = false) throws -> FeedConfig {
     var feed = defaults
     let keys = try node.mapping(allowed: ["format", "encoding", "delimiter", "date_formats", "files", "header_aliases"]
-      + (roster ? ["max_rejected_rows", "min_ratio"] : []))
+      + (roster ? ["max_rejected_rows", "min_ratio"] : ["documents_folder"]))
+    if let value = keys["documents_folder"] {
+      let name = try value.string()
+      guard DocumentFiles.isPlainName(name) else {
+        throw value.error("'\(LogText.escaped(name))' is not a folder name of the inbox", hint: "one plain name, no '/', e.g. documents")
+      }
+      feed.documentsFolder = name
+    }
     if let value = keys["max_rejected_rows"] { feed.maxRejectedRows = try value.int(in: 0...1_000_000) }
     if let value = keys["min_ratio"] {
       guard let ratio = Double(try value.string()), ratio >= 0, ratio <= 1 else {

@@ -57,6 +57,9 @@ enum StableIDs {
   /// Records the ids a delivery folder lists (once; a rerun changes nothing), in one transaction.
   /// Called before the folder's ready file is published, and again by every recovery path.
   static func record(folder: String, batch: String, state: StateStore) throws {
+    // The documents a delivery sends are recorded at the same moments as its ids (before its ready
+    // file is visible, and by every path that finishes a publication): a SHA-256 is sent once.
+    try DeliveredDocuments.record(folder: folder, state: state)
     let path = folder + "/" + fileName
     guard FileSystem.exists(path) else { return }  // a delivery written by 0.1.0
     try record(rows: try BatchLifecycle.readTable(path), batch: batch, state: state)
