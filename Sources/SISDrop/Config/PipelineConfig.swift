@@ -101,9 +101,11 @@ public struct PipelineConfig: Sendable {
   public var updates = UpdatePolicy()
   /// Pickup, schedule and notifications (Config/OperationsConfig.swift).
   public var operations = OperationsConfig()
+  /// Confirmation from the SIS: within how many exports, the import results file (Config/ConfirmConfig.swift).
+  public var confirm = ConfirmConfig()
 
   static let topKeys = ["version", "district", "workdir", "paths", "plugin", "mappings", "sis_export", "submissions",
-                        "matching", "updates", "delivery", "batch", "limits"] + OperationsConfig.topKeys
+                        "matching", "updates", "delivery", "batch", "limits", "confirm"] + OperationsConfig.topKeys
 
   /// Loads and validates a pipeline file.
   ///
@@ -228,6 +230,7 @@ public struct PipelineConfig: Sendable {
         if let value = batch["auto_close"] { config.autoClose = try value.bool() }
       }
     }
+    problems.attempt { if let confirm = root["confirm"] { try config.confirm.parse(confirm) } }
     config.operations = OperationsConfig.parse(root, districtZone: config.timeZone, problems: problems)
     // In the file's order, as an editor shows them.
     let ordered = problems.errors.enumerated().sorted { ($0.element.location?.line ?? 0, $0.offset) < ($1.element.location?.line ?? 0, $1.offset) }

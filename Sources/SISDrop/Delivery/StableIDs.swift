@@ -57,6 +57,8 @@ enum StableIDs {
   /// Records the ids a delivery folder lists (once; a rerun changes nothing), in one transaction.
   /// Called before the folder's ready file is published, and again by every recovery path.
   static func record(folder: String, batch: String, state: StateStore) throws {
+    // The records the SIS must show, for confirmation: recorded on every path that records the ids.
+    try Confirmation.record(folder: folder, batch: batch, state: state)
     let path = folder + "/" + fileName
     guard FileSystem.exists(path) else { return }  // a delivery written by 0.1.0
     try record(rows: try BatchLifecycle.readTable(path), batch: batch, state: state)

@@ -94,6 +94,23 @@ public struct Notification: Sendable, Equatable {
     return Notification(kind: .review, subject: "[sisdrop] \(district): batch \(summary.batch), \(subject)", body: body)
   }
 
+  /// Delivered records the SIS has not confirmed: ids, record kinds, SIS numbers and what is missing
+  /// (field names, never values; the SIS import's messages stay in `sisdrop status`).
+  public static func unconfirmed(district: String, items: [Confirmation.Item], workdir: String) -> Notification {
+    var body = [
+      "\(items.count) delivered record(s) for \(district) are not confirmed by the SIS: the SIS import reported them not imported,",
+      "or they were not in the SIS exports since they were delivered.",
+      "",
+    ]
+    for item in items.prefix(200) { body += wrap("  \(item.submissionID) \(item.label), sent by \(item.delivery): \(item.missing ?? "not seen")") }
+    if items.count > 200 { body.append("  ... and \(items.count - 200) more") }
+    body += [
+      "", "`sisdrop status` shows them with the SIS import's messages; `sisdrop redeliver SUBMISSION` sends one again at the next run,",
+      "`sisdrop confirm SUBMISSION --reason TEXT` closes it by hand. Working directory: \(workdir)",
+    ]
+    return Notification(kind: .review, subject: "[sisdrop] \(district): \(items.count) delivered record(s) not confirmed by the SIS", body: body)
+  }
+
   /// What the run read but could not use, counted (nil when nothing): the SIS rows left out and
   /// values missing for matching, rejected submissions and duplicate rows. Counts only.
   public static func rejectedInput(_ c: [String: Int]) -> String? {

@@ -285,6 +285,22 @@ public enum BatchReport {
     page.line("<tr><th>SIS export problems (sis_rejects.csv)</th><td class=\"n\">\(sisRejects.count)</td></tr>")
     page.line("</tbody></table>")
 
+    // Confirmation from the SIS: what later exports showed of the deliveries, across batches.
+    let confirmation = try Confirmation.counts(workdir.state)
+    let unconfirmed = try Confirmation.unconfirmed(workdir.state)
+    page.line("<h2 id=\"confirmation\">SIS confirmation: \(confirmation.unconfirmed) delivered record(s) unconfirmed</h2>")
+    page.line("<p class=\"hint\">Across every batch: \(confirmation.confirmed) delivered record(s) confirmed by a later SIS export, \(confirmation.delivered) awaiting one, \(confirmation.unconfirmed) unconfirmed (reported not imported by the SIS import, or not in the SIS exports since). <code>sisdrop redeliver SUBMISSION</code> sends one again at the next run; <code>sisdrop confirm SUBMISSION --reason TEXT</code> closes it by hand.</p>")
+    if !unconfirmed.isEmpty {
+      page.line("<table class=\"stack\"><thead><tr><th>Submission</th><th>Record</th><th>Sent by</th><th>Missing</th><th>SIS import</th></tr></thead><tbody>")
+      for item in unconfirmed {
+        let said = [item.importStatus, item.importMessage].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+        page.line("<tr><td data-label=\"Submission\">\(escape(item.submissionID))</td><td data-label=\"Record\">\(escape(item.label))</td>"
+          + "<td data-label=\"Sent by\">\(escape(item.delivery))</td><td data-label=\"Missing\">\(escape(item.missing ?? ""))</td>"
+          + "<td data-label=\"SIS import\">\(escape(said))</td></tr>")
+      }
+      page.line("</tbody></table>")
+    }
+
     // The review queue: potential matches, submission and candidates side by side.
     page.line("<h2 id=\"review\"><span class=\"orb yellow\"></span>Review queue: \(review.count) potential match\(review.count == 1 ? "" : "es")</h2>")
     if review.isEmpty { page.line(unreadable.contains(decisionsPath) ? "<p>Unknown: decisions.jsonl could not be read (see above).</p>" : "<p>Nothing to review.</p>") }

@@ -407,6 +407,8 @@ public enum DeliverStage {
     try writeTable(folder + "/held.csv", header: heldHeader, rows: plan.held)
     try writeTable(folder + "/delivered.csv", header: deliveredHeader, rows: plan.delivered, forPeople: false)
     try writeTable(folder + "/" + StableIDs.fileName, header: StableIDs.header, rows: StableIDs.rows(plan.records), forPeople: false)
+    try writeTable(folder + "/" + Confirmation.fileName, header: Confirmation.header, rows: Confirmation.rows(plan.records, profile: profile),
+                   forPeople: false)
     try writeTable(folder + "/" + Publisher.readyName(context.prefix), header: ["File", "SHA256", "Size", "Rows"], rows: ready, forPeople: false)
     return counts
   }
