@@ -117,7 +117,6 @@ public enum MatchStage {
     "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "SchoolID", "Enroll_Status",
     "Street", "City", "State", "Zip", "Home_Phone", "Email",
   ]
-  static let comparedContactFields = ["First_Name", "Last_Name", "Relationship", "Phone", "Email", "Street", "City", "State", "Zip"]
 
   /// A child the matcher found no SIS record for may be in a malformed SIS row the export was
   /// allowed to carry (`sis_export.max_rejected_rows`): same state id, or same surname and birth
@@ -259,9 +258,7 @@ public enum MatchStage {
     let matchedStudents = try snapshot.students(numbers: matchedIDs)
     let matchedContacts = try snapshot.contacts(ofStudents: matchedIDs)
     // Contact name keys, once per contact (they are needed twice below).
-    let contactNames = try Parallel.map(submissions.count, minimum: 64) { index in
-      submissions[index].contacts.map { (first: FieldRules.nameKey($0["First_Name"]), last: FieldRules.nameKey($0["Last_Name"])) }
-    }
+    let contactNames = try Parallel.map(submissions.count, minimum: 64) { index in ContactMatcher.nameKeys(submissions[index]) }
     // Each submission on its own (on every core); their rows are joined in submission order.
     let decided = decisions
     let matchedByPerson = personMatched
@@ -280,23 +277,9 @@ public enum MatchStage {
     }
 
     // New contacts named again within the batch (siblings' forms): the first one stands for all.
-    var firstNamed: [String: String] = [:]
+    var newContacts = ContactMatcher.NewContactsInBatch()
     for (index, submission) in submissions.enumerated() {
-      for c in decisions[index].contacts.indices where decisions[index].contacts[c].outcome == .new {
-        // Decisions are made in the submission's contact order, one per contact.
-        let contact = submission.contacts[c]
-        let name = contactNames[index][c].first + "|" + contactNames[index][c].last
-        // A name alone is not a person: the same phone, e-mail or street too.
-        let keys = [contact["Phone"], contact["Email"].lowercased(), contact["Street"].isEmpty ? "" : contact["Street"] + "|" + contact["Zip"]]
-          .filter { !$0.isEmpty }.map { name + "|" + $0 }
-        let ref = "\(submission.id)/\(contact.seq)"
-        if let first = keys.lazy.compactMap({ firstNamed[$0] }).first {
-          decisions[index].contacts[c].sameAs = first
-          decisions[index].contacts[c].reason += "; the same person as new contact \(first) of this batch"
-        } else {
-          for key in keys { firstNamed[key] = ref }
-        }
-      }
+      newContacts.link(&decisions[index], of: submission, names: contactNames[index])
     }
 
     phase("differences+contacts")
@@ -337,7 +320,7 @@ public enum MatchStage {
   /// One submission's field differences (students and contacts), its contacts matched against the
   /// SIS contacts of its matched students, and its rows for diffs.csv and review.csv.
   private static func differencesAndContacts(
-    _ submission: Submission, _ decided: SubmissionDecision, names: [(first: String, last: String)],
+    _ submission: Submission, _ decided: SubmissionDecision, names: [ContactMatcher.NameKeys],
     students: [String: SnapshotStudent], contacts: [String: [SnapshotContact]], kept: Set<String>, answers: [FieldAnswer],
     policy: UpdateRules, personMatched: Set<Int>
   ) throws -> (decision: SubmissionDecision, diffs: [[String]], review: [[String]], held: [[String]]) {
@@ -372,38 +355,10 @@ public enum MatchStage {
         ])
       }
     }
-    var seenContactIDs = Set<String>()
-    for (c, contact) in submission.contacts.enumerated() {
-      let (first, last) = names[c]
-      // The same name, or a nickname of it (Bill for William) with the same surname.
-      let sameName: (SnapshotContact) -> Bool = {
-        $0.lastKey == last && ($0.firstKey == first || Comparators.givenNameLevel($0.firstKey, first) >= 3)
-      }
-      if let sis = sisContacts.first(where: { $0.firstKey == first && $0.lastKey == last && !seenContactIDs.contains($0.id) })
-        ?? sisContacts.first(where: { sameName($0) && !seenContactIDs.contains($0.id) })
-      {
-        seenContactIDs.insert(sis.id)
-        let differences = compare(contact.fields, sis.fields, fields: comparedContactFields)
-        for difference in differences {
-          diffs.append([submission.id, "contact", String(contact.seq), sis.id, difference.field, difference.enrollment, difference.sis])
-        }
-        let sorted = policy.sort(differences, schema: "contact", seq: contact.seq, answers: answers, kept: [])
-        for difference in sorted.held {
-          held.append([submission.id, "contact", String(contact.seq), sis.id, difference.field, difference.enrollment, difference.sis])
-        }
-        var contactDecision = ContactDecision(
-          seq: contact.seq, outcome: .matched, contactID: sis.id, reason: "same name as an SIS contact of the matched student",
-          differences: sorted.deliver)
-        contactDecision.heldDifferences = sorted.held.isEmpty ? nil : sorted.held
-        contactDecision.keptSIS = sorted.kept.isEmpty ? nil : sorted.kept.sorted()
-        decision.contacts.append(contactDecision)
-      } else {
-        decision.contacts.append(
-          ContactDecision(seq: contact.seq, outcome: .new, contactID: nil,
-                          reason: sisContacts.isEmpty ? "the student has no SIS contacts" : "no SIS contact of the student has this name",
-                          differences: []))
-      }
-    }
+    let contacts = ContactMatcher.match(submission, names: names, sisContacts: sisContacts, answers: answers, policy: policy)
+    decision.contacts = contacts.contacts
+    diffs += contacts.diffs
+    held += contacts.held
     return (decision, diffs, review, held)
   }
 
