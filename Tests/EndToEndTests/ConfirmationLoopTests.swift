@@ -43,7 +43,7 @@ import _SISDropTestSupport
       let results = try sis.importOutbox(outbox, fail: ["students:" + rejected["Student_Number"]!],
                                          skip: ["contacts:" + skipped["Contact_Ref"]!], results: inbox + "/import_results.csv")
       #expect(results.filter { $0.status != "ok" }.count == 2)
-      try sis.exportFull(to: inbox)
+      try sis.exportDelta(to: inbox)  // night 2's SIS export is a delta: what the import changed
       try ReviewLoopTests.uploadExport(workdir, config)
 
       // Night 2 (the cron command): the export confirms the rest; the two are unconfirmed at once, with the SIS's word.
@@ -118,7 +118,7 @@ import _SISDropTestSupport
       // The SIS imports the re-delivery; night 4's export confirms everything.
       let second = try sis.importOutbox(outbox)
       #expect(second.count == 2 && second.allSatisfy { $0.status == "ok" }, "\(second)")
-      try sis.exportFull(to: inbox)
+      try sis.exportDelta(to: inbox)
       try ReviewLoopTests.uploadExport(workdir, config)
       _ = try Self.night(workdir, pipeline)
       counts = try Confirmation.counts(workdir.state)

@@ -75,7 +75,7 @@ import _SISDropTestSupport
       let gone = try #require(original.dropFirst().first?[0])
       try sis2.deleteStudent(gone)
       try sis2.exportDelta(to: root + "/delta")
-      let delta = try csvRows(root + "/delta/students.csv")
+      let delta = try csvRows(root + "/delta/students_delta.csv")
       #expect(delta[0].last == SISStandIn.deleteColumn)
       #expect(delta.contains { $0[0] == gone && $0.last == "Y" })
       #expect(Set(numbers).isSubset(of: Set(delta.map { $0[0] })))
@@ -84,7 +84,7 @@ import _SISDropTestSupport
       let full = try csvRows(root + "/full/students.csv")
       #expect(full.count == sis2.students.count + 1 && !full.contains { $0[0] == gone })
       try sis2.exportDelta(to: root + "/delta2")
-      #expect(try csvRows(root + "/delta2/students.csv").count == 1, "nothing changed since the full export")
+      #expect(try csvRows(root + "/delta2/students_delta.csv").count == 1, "nothing changed since the full export")
     }
   }
 }

@@ -228,9 +228,10 @@ public final class SISStandIn {
     try save()
   }
 
-  /// Writes what changed since the last export (`students.csv`, `contacts.csv`): each changed row
-  /// whole, each deleted one as its key with `Deleted` = `Y`; starts a new delta.
-  public func exportDelta(to folder: String) throws {
+  /// Writes what changed since the last export (`students_delta.csv`, `contacts_delta.csv`, the
+  /// names sisdrop expects by default): each changed row whole, each deleted one as its key with
+  /// `Deleted` = `Y`; starts a new delta.
+  public func exportDelta(to folder: String, suffix: String = "_delta") throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     func rows(_ table: String, _ columns: [String], _ all: [[String: String]], key: ([String: String]) -> String) -> [[String: String]] {
       var result: [[String: String]] = []
@@ -248,9 +249,9 @@ public final class SISStandIn {
       }
       return result
     }
-    try write(folder + "/students.csv", Self.studentColumns + [Self.deleteColumn],
+    try write(folder + "/students\(suffix).csv", Self.studentColumns + [Self.deleteColumn],
               rows("students", Self.studentColumns, students) { $0["Student_Number"] ?? "" })
-    try write(folder + "/contacts.csv", Self.contactColumns + [Self.deleteColumn],
+    try write(folder + "/contacts\(suffix).csv", Self.contactColumns + [Self.deleteColumn],
               rows("contacts", Self.contactColumns, contacts) { "\($0["Contact_ID"] ?? "")|\($0["Student_Number"] ?? "")" })
     changed = []
     deleted = []

@@ -116,6 +116,7 @@ public struct Notification: Sendable, Equatable {
   public static func rejectedInput(_ c: [String: Int]) -> String? {
     let parts = [("SIS export rows left out as malformed", "normalize.sis_rejected_rows"),
                  ("SIS values missing for matching", "normalize.sis_missing_values"),
+                 ("SIS delta rows deleting or updating a key the snapshot does not have", "normalize.sis_delta_unknown_keys"),
                  ("submissions rejected", "parse.rejected_submissions"), ("duplicate rows read once", "parse.duplicate_rows")]
       .compactMap { label, key in (c[key] ?? 0) > 0 ? "\(label): \(c[key]!)" : nil }
     return parts.isEmpty ? nil : "Input not used: " + parts.joined(separator: "; ") + " (see the batch's sis_rejects.csv, rejects.csv, duplicates.csv)."

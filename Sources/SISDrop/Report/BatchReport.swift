@@ -272,6 +272,8 @@ public enum BatchReport {
       ("duplicate rows in the export, read once", "parse.duplicate_rows"),
       ("SIS export rows left out (malformed)", "normalize.sis_rejected_rows"),
       ("SIS values missing for matching", "normalize.sis_missing_values"),
+      ("SIS delta rows added or replaced", "normalize.sis_delta_rows"), ("SIS delta rows deleted", "normalize.sis_delta_deleted"),
+      ("SIS delta rows naming an unknown key", "normalize.sis_delta_unknown_keys"),
       ("already delivered", "normalize.already_delivered"),
       ("students matched", "match.students_matched"), ("students potential (review)", "match.students_potential"),
       ("students new", "match.students_new"), ("contacts matched", "match.contacts_matched"), ("contacts new", "match.contacts_new"),
