@@ -35,7 +35,8 @@ struct SISDropLogHandler: LogHandler {
     } else {
       line = "\(Date().ISO8601Format()) \(event.level) sisdrop[\(getpid())]: \(message)\(LogText.escaped(fields))\n"
     }
-    FileHandle.standardError.write(Data(line.utf8))
+    // On a terminal, above the progress line (never into it).
+    if terminal { TerminalLine.writeAbove(line) } else { FileHandle.standardError.write(Data(line.utf8)) }
   }
 }
 

@@ -341,6 +341,9 @@ public struct StatusCommand: ParsableCommand {
     if let failure = StageRunner.failedAfterItsFolder(stage, workdir: workdir, batch: batch) {
       return StageStatus(state: .failed, detail: failure)
     }
+    if stage == .deliver, (try? StageReport.load(workdir.stageFolder(batch, .deliver)))?.counts[DeliverStage.publishedFilesCount] == 0 {
+      return StageStatus(state: .done, detail: "done: nothing to deliver, nothing written to the outbox")
+    }
     return StageStatus(state: .done, detail: nil)
   }
 

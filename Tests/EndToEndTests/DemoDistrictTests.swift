@@ -123,8 +123,10 @@ func openPipeline(_ folder: String, xml: Bool = false) throws -> String {
       #expect(second.counts["normalize.already_delivered"] == expected.submissions("delivered"))
       #expect(second.counts["deliver.delivered_submissions"] == 0)
       #expect(second.counts["deliver.held_submissions"] == expected.submissions("held"))
-      let newStudents = try csvRows(second.outbox + "/\(second.batch)_students_new.csv")
-      #expect(newStudents.count == 1)  // the header only
+      // Nothing to deliver: nothing of the second batch in the outbox (no header-only file, no ready file).
+      let written = try FileManager.default.contentsOfDirectory(atPath: second.outbox).filter { $0.hasPrefix(second.batch) }
+      #expect(written.isEmpty, "\(written)")
+      #expect(second.counts["deliver.published_files"] == 0)
     }
   }
 }

@@ -103,12 +103,21 @@ import _SISDropTestSupport
 
 @Suite struct StageProgressTests {
   @Test func aReadingSaysRecordsShareRateAndTimeLeft() {
-    let reading = StageProgress.Reading(stage: "normalize", records: 120_000, bytesRead: 43_000_000, inputBytes: 100_000_000, elapsed: 4)
+    let reading = StageProgress.Reading(stage: "normalize", records: 120_000, done: 43_000_000, total: 100_000_000, elapsed: 4)
     #expect(reading.text == "normalize: 120,000 records · 43% · 30,000 records/s · about 5 s left")
-    let long = StageProgress.Reading(stage: "parse", records: 1_000, bytesRead: 1_000_000, inputBytes: 100_000_000, elapsed: 60)
+    let long = StageProgress.Reading(stage: "parse", records: 1_000, done: 1_000_000, total: 100_000_000, elapsed: 60)
     #expect(long.text == "parse: 1,000 records · 1% · 16 records/s")
-    let slow = StageProgress.Reading(stage: "parse", records: 1_000, bytesRead: 10_000_000, inputBytes: 100_000_000, elapsed: 60)
+    let slow = StageProgress.Reading(stage: "parse", records: 1_000, done: 10_000_000, total: 100_000_000, elapsed: 60)
     #expect(slow.text == "parse: 1,000 records · 10% · 16 records/s · about 9 min left")
+    // Never 100% before the stage has finished (the input size is an estimate); then 100% and the time it took.
+    let almost = StageProgress.Reading(stage: "match", records: 63, done: 126, total: 126, elapsed: 2)
+    #expect(almost.text == "match: 63 records · 99% · 31 records/s · about 0 s left")
+    var finished = almost
+    finished.finished = true
+    #expect(finished.text == "match: 63 records · 100% · 31 records/s · 2.0 s")
+    // A fast stage still shows a rate above zero; a stage with no records shows none.
+    #expect(StageProgress.Reading(stage: "deliver", records: 1, done: 0, total: 0, elapsed: 7, finished: true).text == "deliver: 1 records · 100% · 1 records/s · 7.0 s")
+    #expect(StageProgress.Reading(stage: "deliver", records: 0, done: 0, total: 0, elapsed: 0.01, finished: true).text == "deliver: 0 records · 100% · 0.0 s")
   }
 
   @Test func recordsReadByTheTableReadersAreCounted() throws {
@@ -117,6 +126,6 @@ import _SISDropTestSupport
     let reader = try CSVTableReader(path: Checkout.demoDistrict + "/sis/students.csv", layout: Layouts.students, dialect: CSVDialect())
     while try reader.next() != nil {}
     #expect(progress.reading.records >= 310)
-    #expect(progress.reading.bytesRead > 0)
+    #expect(progress.reading.done > 0)
   }
 }

@@ -5,10 +5,14 @@ import Foundation
 /// Each file is copied into a staging folder inside the outbox (same filesystem), fsynced, and
 /// renamed into place; the outbox folder is fsynced; the batch trigger `<batch>.ready` (each
 /// file's SHA-256, size and rows) comes last. Publishing the same content again is a no-op;
-/// different content under a published name is refused.
+/// different content under a published name is refused. A delivery with no data row in any file (a
+/// night that delivers nothing, a tardy export already sent) publishes nothing: no file, no ready file.
 public enum Publisher {
   public static func readyName(_ batch: String) -> String { "\(batch).ready" }
   static let stagingName = ".sisdrop-staging"
+
+  /// Whether the delivery a ready file lists carries a record: header-only files are never published.
+  public static func delivers(_ readyPath: String) throws -> Bool { try entries(readyPath).contains { $0.rows > 0 } }
 
   /// The entries of a ready file: name, SHA-256, size, rows.
   static func entries(_ readyPath: String) throws -> [(name: String, sha256: String, size: Int64, rows: Int)] {
@@ -23,9 +27,10 @@ public enum Publisher {
       throw SISDropError(.cannotCreate, "the outbox folder does not exist", at: SourceLocation(path: outbox),
                          hint: "create it, or set paths.outbox in the pipeline config")
     }
+    let ready = readyName(batch)
+    guard try delivers(deliverFolder + "/" + ready) else { return [] }
     let staging = outbox + "/" + stagingName
     try FileSystem.makeDirectory(staging)
-    let ready = readyName(batch)
     var published: [FileRecord] = []
     let names = try entries(deliverFolder + "/" + ready).map(\.name) + [ready]
     // A bundle folder (OneRoster) is published whole: staged, fsynced, renamed in one step.
@@ -87,6 +92,7 @@ public enum Publisher {
   /// Checks that the outbox holds what the deliver folder lists, byte for byte.
   public static func verify(batch: String, deliverFolder: String, outbox: String) throws -> [FileRecord] {
     let ready = readyName(batch)
+    guard try delivers(deliverFolder + "/" + ready) else { return [] }  // nothing was published
     var records: [FileRecord] = []
     for name in try entries(deliverFolder + "/" + ready).map(\.name) + [ready] {
       let target = outbox + "/" + name

@@ -5,17 +5,22 @@ import Synchronization
   import Glibc
 #endif
 
-/// Progress of a long stage: records read, rate and time left.
+/// Progress of a stage: records, share done, rate and time left.
 ///
-/// On a terminal, one line redrawn in place on stderr twice a second (from the second second on,
-/// so short stages stay quiet); elsewhere (cron, a log file), one log line every 30 seconds and no
-/// control characters. Records and the input bytes behind them are counted by the table readers; the
-/// share done is those bytes over the stage's input size, so "time left" is an estimate (stages that
-/// read no tables, or XML, show records and rate only).
+/// On a terminal, one line on stderr redrawn in place twice a second (from the first second on),
+/// and when the stage has finished, its last reading at 100% with its rate and time, left on its own
+/// line; log lines go above the progress line, never into it (TerminalLine). Elsewhere (cron, a log
+/// file), one log line every 30 seconds and no control characters. Parse and normalize count the
+/// records and input bytes the readers consume (the share is those bytes over the stage's input
+/// size: an estimate); match and deliver count the submissions they have worked through.
 public final class StageProgress: @unchecked Sendable {
   /// Records and input bytes read by the table readers in this process (relaxed: progress figures, not accounts).
   static let recordsRead = Atomic<Int>(0)
   static let bytesConsumed = Atomic<Int>(0)
+  /// Work through submissions (match, deliver): steps done and steps in all, `passes` steps a submission.
+  static let stepsDone = Atomic<Int>(0)
+  static let stepsTotal = Atomic<Int>(0)
+  static let passes = Atomic<Int>(1)
 
   /// Called by the table readers for every record, with the input bytes consumed since the last call.
   @inline(__always) static func recordRead(bytes: Int64) {
@@ -23,29 +28,54 @@ public final class StageProgress: @unchecked Sendable {
     if bytes > 0 { bytesConsumed.add(Int(bytes), ordering: .relaxed) }
   }
 
+  /// Called by the stage file readers for a run of records.
+  static func recordsRead(_ count: Int, bytes: Int) {
+    recordsRead.add(count, ordering: .relaxed)
+    bytesConsumed.add(bytes, ordering: .relaxed)
+  }
+
+  /// A stage about to work through `submissions`, each in `passes` steps: from now on its share
+  /// done is the steps done over all of them, and its records the submissions worked through.
+  static func expect(submissions: Int, passes: Int = 1) {
+    stepsDone.store(0, ordering: .relaxed)
+    self.passes.store(max(1, passes), ordering: .relaxed)
+    stepsTotal.store(submissions * max(1, passes), ordering: .relaxed)
+  }
+
+  /// One step of one submission done (any thread).
+  @inline(__always) static func step() { stepsDone.add(1, ordering: .relaxed) }
+
   /// A moment's figures, and how they read.
   public struct Reading: Sendable, Equatable {
     public var stage: String
     public var records: Int
-    public var bytesRead: Int64
-    public var inputBytes: Int64
+    /// Input bytes read, or steps through the submissions done; `total` of them in all.
+    public var done: Int64
+    public var total: Int64
     public var elapsed: TimeInterval
+    /// The stage has finished: 100%, and the time it took instead of the time left.
+    public var finished: Bool
 
-    public init(stage: String, records: Int, bytesRead: Int64, inputBytes: Int64, elapsed: TimeInterval) {
+    public init(stage: String, records: Int, done: Int64, total: Int64, elapsed: TimeInterval, finished: Bool = false) {
       self.stage = stage
       self.records = records
-      self.bytesRead = bytesRead
-      self.inputBytes = inputBytes
+      self.done = done
+      self.total = total
       self.elapsed = elapsed
+      self.finished = finished
     }
 
-    /// `normalize: 120,000 records · 43% · 35,000 records/s · about 9 s left`
+    /// `normalize: 120,000 records · 43% · 35,000 records/s · about 9 s left`, and at the end
+    /// `normalize: 280,000 records · 100% · 35,000 records/s · 8.0 s`.
     public var text: String {
       var parts = ["\(stage): \(Self.grouped(records)) records"]
-      let share = inputBytes > 0 ? min(0.99, Double(bytesRead) / Double(inputBytes)) : 0
+      // Below 100% until the stage has finished: the input size is an estimate of the work.
+      let share = finished ? 1 : total > 0 ? min(0.99, Double(done) / Double(total)) : 0
       if share > 0 { parts.append("\(Int(share * 100))%") }
-      if elapsed > 0 { parts.append("\(Self.grouped(Int(Double(records) / elapsed))) records/s") }
-      if share > 0.01 && elapsed > 0 {
+      if elapsed > 0 && records > 0 { parts.append("\(Self.grouped(max(1, Int(Double(records) / elapsed)))) records/s") }
+      if finished {
+        parts.append(elapsed < 90 ? String(format: "%.1f s", elapsed) : "\(Int((elapsed / 60).rounded())) min")
+      } else if share > 0.01 && elapsed > 0 {
         let left = elapsed * (1 - share) / share
         parts.append(left < 90 ? "about \(Int(left.rounded())) s left" : "about \(Int((left / 60).rounded())) min left")
       }
@@ -72,7 +102,6 @@ public final class StageProgress: @unchecked Sendable {
   private let startBytes: Int64
   private let lock = NSLock()
   private var running = true
-  private var drawn = false
   private var thread: Thread?
 
   /// Starts reporting a stage whose input folders hold `inputBytes`.
@@ -83,14 +112,25 @@ public final class StageProgress: @unchecked Sendable {
     self.log = log
     startRecords = StageProgress.recordsRead.load(ordering: .relaxed)
     startBytes = Int64(StageProgress.bytesConsumed.load(ordering: .relaxed))
+    StageProgress.expect(submissions: 0)
     let thread = Thread { [weak self] in self?.loop() }
     self.thread = thread
     thread.start()
   }
 
-  public var reading: Reading {
-    Reading(stage: stage, records: StageProgress.recordsRead.load(ordering: .relaxed) - startRecords,
-            bytesRead: Int64(StageProgress.bytesConsumed.load(ordering: .relaxed)) - startBytes, inputBytes: inputBytes, elapsed: Date().timeIntervalSince(started))
+  public var reading: Reading { reading(finished: false) }
+
+  func reading(finished: Bool) -> Reading {
+    let elapsed = Date().timeIntervalSince(started)
+    let steps = StageProgress.stepsTotal.load(ordering: .relaxed)
+    if steps > 0 {
+      let done = StageProgress.stepsDone.load(ordering: .relaxed)
+      return Reading(stage: stage, records: done / StageProgress.passes.load(ordering: .relaxed), done: Int64(done), total: Int64(steps),
+                     elapsed: elapsed, finished: finished)
+    }
+    return Reading(stage: stage, records: StageProgress.recordsRead.load(ordering: .relaxed) - startRecords,
+                   done: Int64(StageProgress.bytesConsumed.load(ordering: .relaxed)) - startBytes, total: inputBytes, elapsed: elapsed,
+                   finished: finished)
   }
 
   private func loop() {
@@ -101,10 +141,9 @@ public final class StageProgress: @unchecked Sendable {
       defer { lock.unlock() }
       guard running else { return }
       let now = Date()
-      guard now.timeIntervalSince(started) >= 2 else { continue }
+      guard now.timeIntervalSince(started) >= 1 else { continue }
       if terminal {
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(reading.text)".utf8))
-        drawn = true
+        TerminalLine.show(reading.text)
       } else if now.timeIntervalSince(lastLog) >= 30 {
         log(reading.text)
         lastLog = now
@@ -112,12 +151,22 @@ public final class StageProgress: @unchecked Sendable {
     }
   }
 
-  /// Stops reporting and clears the terminal line.
+  /// The stage has finished: on a terminal its last reading (100%, rate, time) stays on its own line.
+  public func finish() {
+    lock.lock()
+    defer { lock.unlock() }
+    guard running else { return }
+    running = false
+    if terminal { TerminalLine.finish(reading(finished: true).text) }
+  }
+
+  /// Stops reporting (the stage failed, or has finished) and clears the progress line.
   public func stop() {
     lock.lock()
+    defer { lock.unlock() }
+    guard running else { return }
     running = false
-    if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-    lock.unlock()
+    if terminal { TerminalLine.clear() }
   }
 
   deinit { stop() }
@@ -132,5 +181,50 @@ public final class StageProgress: @unchecked Sendable {
       }
     }
     return total
+  }
+}
+
+/// The bottom line of a terminal that progress redraws in place. A log line is written above it —
+/// the progress line is erased, the log line written, the progress line drawn again — so the two
+/// never run into each other.
+public enum TerminalLine {
+  private static let shown = Mutex<String?>(nil)
+
+  /// Draws `text` in place of the progress line.
+  static func show(_ text: String) {
+    shown.withLock { current in
+      current = fitted(text)
+      write("\r\u{1B}[K" + current!)
+    }
+  }
+
+  /// Draws `text` in place of the progress line and leaves it there, on its own line.
+  static func finish(_ text: String) {
+    shown.withLock { current in
+      current = nil
+      write("\r\u{1B}[K" + fitted(text) + "\n")
+    }
+  }
+
+  /// Erases the progress line, if one is drawn.
+  static func clear() {
+    shown.withLock { current in
+      if current != nil { write("\r\u{1B}[K") }
+      current = nil
+    }
+  }
+
+  /// Writes `line` (ending in a line break) to stderr, above the progress line if one is drawn.
+  public static func writeAbove(_ line: String) {
+    shown.withLock { current in write(current.map { "\r\u{1B}[K" + line + $0 } ?? line) }
+  }
+
+  private static func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+
+  /// Cut to the terminal's width: a line that wrapped could not be redrawn in place.
+  private static func fitted(_ text: String) -> String {
+    var size = winsize()
+    guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 1, text.count >= Int(size.ws_col) else { return text }
+    return String(text.prefix(Int(size.ws_col) - 1))
   }
 }

@@ -27,7 +27,9 @@ public enum PipelineRunner {
       stage: stage.rawValue, inputBytes: StageProgress.inputSize(stage == .normalize ? inputs + [workdir.batchFolder(batch.id) + "/input"] : inputs),
       log: log)
     defer { progress.stop() }
-    return try StageRunner.run(stage, workdir: workdir, batch: batch, log: log, body(of: stage))
+    let report = try StageRunner.run(stage, workdir: workdir, batch: batch, log: log, body(of: stage))
+    progress.finish()
+    return report
   }
 
   /// What a run did, for the operator and for `--json`.

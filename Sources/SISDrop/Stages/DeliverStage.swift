@@ -13,6 +13,8 @@ public enum DeliverStage {
   public static let errorsHeader = ["Submission_ID", "Schema", "Seq", "Field", "Value", "Reason", "What_To_Do", "Stage", "File", "Line"]
   public static let heldHeader = ["Submission_ID", "Schema", "Seq", "Held_For", "Candidates", "Fields", "What_To_Do"]
   public static let deliveredHeader = ["Submission_ID", "Content_Hash"]
+  /// The count of files the delivery puts in the outbox: 0 on a night that delivers nothing.
+  public static let publishedFilesCount = "published_files"
 
   /// What a delivery will write, hold and report, before any file is written.
   struct Plan {
@@ -46,7 +48,9 @@ public enum DeliverStage {
       }
     }
 
-    var plan = try makePlan(submissions.filter { !alreadyDelivered.contains($0.id) }, decisions: decisions, corrections: corrections,
+    let toPlan = submissions.filter { !alreadyDelivered.contains($0.id) }
+    StageProgress.expect(submissions: toPlan.count)
+    var plan = try makePlan(toPlan, decisions: decisions, corrections: corrections,
                             validator: try DeliveryValidator(snapshot: snapshot), profile: profile, delivery: config.delivery,
                             matchFolder: context.folder(of: .match),
                             current: { try currentValues($0, snapshot: snapshot) })
@@ -84,8 +88,10 @@ public enum DeliverStage {
       try Publication.record(workdir, batch: batch, from: folder, attempt: try StageReport.load(folder).attempt)
       _ = try BatchReport.write(workdir: workdir, batch: record)
     }
+    if counts[publishedFilesCount] == 0 { context.notes.append("nothing to deliver: no file written to the outbox, no ready file") }
     context.log("deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error"
-      + (plan.nothingToDeliver.isEmpty ? "" : ", \(plan.nothingToDeliver.count) updates with nothing to deliver"))
+      + (plan.nothingToDeliver.isEmpty ? "" : ", \(plan.nothingToDeliver.count) updates with nothing to deliver")
+      + (counts[publishedFilesCount] == 0 ? "; nothing written to the outbox" : ""))
   }
 
   /// A deliver attempt after publication: the published files are already copied into the output;
@@ -199,6 +205,7 @@ public enum DeliverStage {
     var plan = Plan()
     var createdContacts = Set<String>()
     for original in submissions {
+      defer { StageProgress.step() }
       guard let decision = byID[original.id] else {
         throw SISDropError.dataError("submission \(original.id) has no match decision", at: SourceLocation(path: matchFolder),
                                      hint: "rerun the match stage")
@@ -398,7 +405,8 @@ public enum DeliverStage {
                     kinds: [DeliveryKind] = DeliveryKind.batchKinds) throws -> [String: Int] {
     var counts: [String: Int] = [:]
     var ready: [[String]] = []
-    for file in try profile.write(plan.records, kinds: kinds, context: context, folder: folder) {
+    // Nothing to deliver: no delivery file at all (header-only files would pile up in the outbox night after night).
+    for file in try plan.records.isEmpty ? [] : profile.write(plan.records, kinds: kinds, context: context, folder: folder) {
       let (hash, size) = try SHA256.file(at: folder + "/" + file.name)
       ready.append([file.name, hash, String(size), String(file.rows)])
       counts[file.name.replacingOccurrences(of: context.prefix + "_", with: "")] = file.rows
@@ -410,6 +418,7 @@ public enum DeliverStage {
     try writeTable(folder + "/" + Confirmation.fileName, header: Confirmation.header, rows: Confirmation.rows(plan.records, profile: profile),
                    forPeople: false)
     try writeTable(folder + "/" + Publisher.readyName(context.prefix), header: ["File", "SHA256", "Size", "Rows"], rows: ready, forPeople: false)
+    counts[publishedFilesCount] = ready.filter { Int($0[3]) ?? 0 > 0 }.isEmpty ? 0 : ready.count
     return counts
   }
 

@@ -169,8 +169,11 @@ public enum MatchStage {
     }
 
     phase("prepare")
+    // Progress: each submission is matched, then its differences and contacts are found.
+    StageProgress.expect(submissions: submissions.count, passes: 2)
     var decisions: [SubmissionDecision] = []
     for submission in submissions {
+      StageProgress.step()
       var students: [StudentDecision] = []
       for student in submission.students {
         students.append(StudentDecision(seq: student.seq, decision: try matcher.match(student, in: submission), differences: []))
@@ -263,7 +266,8 @@ public enum MatchStage {
     let decided = decisions
     let matchedByPerson = personMatched
     let parts = try Parallel.map(submissions.count, minimum: 64) { index in
-      try differencesAndContacts(
+      defer { StageProgress.step() }
+      return try differencesAndContacts(
         submissions[index], decided[index], names: contactNames[index], students: matchedStudents, contacts: matchedContacts,
         kept: Set((overrides[submissions[index].id] ?? []).map(\.field)),
         answers: (fieldAnswers[submissions[index].id] ?? []).filter { $0.version == submissions[index].contentHash }, policy: policy,
