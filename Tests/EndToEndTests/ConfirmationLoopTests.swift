@@ -128,3 +128,56 @@ import _SISDropTestSupport
     }
   }
 }
+
+/// What the SIS assigned flows back: a new student's number, learned from the export that shows
+/// it, is the SIS record a later form for the same child matches (an update, not a second child),
+/// its guardians are the SIS contacts the import created, and its sourcedId stays the one it was
+/// first delivered under.
+@Suite(.serialized) struct LearnedNumberTests {
+  @Test func aLaterFormForTheSameChildUpdatesTheNumberTheSISGave() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      let inbox = workdir.inbox(config)
+      let sis = try SISStandIn.copying(Checkout.demoDistrict + "/sis", into: root + "/sis")
+      _ = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in })
+      try sis.importOutbox(workdir.outbox(config))
+      let number = try #require(sis.refs["S-2026-0032/1"])
+      try sis.exportDelta(to: inbox)
+      try ReviewLoopTests.uploadExport(workdir, config)
+      _ = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in })
+      #expect(try Confirmation.studentNumber(workdir.state, submission: "S-2026-0032", studentSeq: 1) == number)
+      let contacts = try Confirmation.items(workdir.state, where: "submission_id = 'S-2026-0032' AND kind = 'contact_new'")
+      #expect(contacts.count == 2 && contacts.allSatisfy { $0.status == .confirmed && $0.learnedID != nil })
+      // The sourcedId it was first delivered under now stands for that SIS number.
+      let update = DeliveryRecord(kind: .studentsUpdate, submissionID: "S-2026-0901", seq: 1, fields: ["Student_Number": number])
+      #expect(try StableIDs.resolve([update], state: workdir.state)["stu-" + number] == "sub-S-2026-0032-1")
+
+      // A later form for the same child (a new phone), and its guardians again.
+      let enrollment = Checkout.demoDistrict + "/enrollment-csv"
+      func again(_ file: String) throws -> String {
+        let text = try readText(enrollment + "/" + file)
+        let extra = text.split(separator: "\n").filter { $0.hasPrefix("S-2026-0032,") }
+          .map { "S-2026-0901" + $0.dropFirst("S-2026-0032".count) }
+        return text + extra.joined(separator: "\n") + "\n"
+      }
+      try ReviewLoopTests.uploadExport(workdir, config)
+      let form = try again("submissions.csv").replacingOccurrences(of: "S-2026-0901,2026-27 New Student Enrollment", with: "S-2026-0901,2026-27 Returning Student Registration")
+      let changedPhone = form.split(separator: "\n").map { line in
+        line.hasPrefix("S-2026-0901,") ? line.replacingOccurrences(of: "217-555-9639", with: "217-555-4242") : String(line)
+      }.joined(separator: "\n") + "\n"
+      for (name, text) in [("submissions.csv", changedPhone), ("submission_contacts.csv", try again("submission_contacts.csv"))] {
+        try? FileManager.default.removeItem(atPath: inbox + "/" + name)
+        try writeFile(inbox + "/" + name, text)
+      }
+      let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let decisions = try JSONLines.read(SubmissionDecision.self, from: workdir.stageFolder(summary.batch, .match) + "/decisions.jsonl")
+      let decision = try #require(decisions.first { $0.submissionID == "S-2026-0901" })
+      #expect(decision.students.first?.decision.outcome == .matched && decision.students.first?.decision.sisID == number, "\(decision)")
+      #expect(Set(decision.contacts.compactMap(\.contactID)) == Set(contacts.compactMap(\.learnedID)), "its guardians are the SIS's contacts")
+      let updates = try csvRows(workdir.stageFolder(summary.batch, .deliver) + "/\(summary.batch)_students_update.csv")
+      #expect(updates.contains { $0[0] == number && $0[1] == "S-2026-0901" }, "\(updates)")
+      #expect(try !csvRows(workdir.stageFolder(summary.batch, .deliver) + "/\(summary.batch)_students_new.csv").contains { $0[0] == "S-2026-0901" },
+              "never a second SIS student for the same child")
+    }
+  }
+}
