@@ -49,11 +49,9 @@ func logger(quiet: Bool = false) -> (String) -> Void {
   return { line in logger.info("\(line)") }
 }
 
+/// Prints a `--json` output: snake_case keys, sorted; an absent value is null, never a missing key (ScriptJSON).
 func printJSON<T: Encodable>(_ value: T) throws {
-  let encoder = JSONEncoder()
-  encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-  encoder.keyEncodingStrategy = .convertToSnakeCase
-  print(String(decoding: try encoder.encode(value), as: UTF8.self))
+  print(try ScriptJSON.text(value))
 }
 
 /// Takes a working directory's lock, opens it for the duration of `body`, and maps errors to exit codes.

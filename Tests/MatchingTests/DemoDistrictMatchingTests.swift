@@ -66,6 +66,40 @@ import _SISDropTestSupport
     }
   }
 
+  /// Issue 12, end to end: the new sibling's form (S-2026-0049, Mai Nou Thao) carrying her SIS sister
+  /// Pa Thao's state id. Delivered as NEW it would make a second student with Pa's id: it is a
+  /// potential match with Pa, held for a person, and never matched to her.
+  @Test func aNewSiblingCarryingAnSISStateIDIsHeldForAPersonNeverNew() throws {
+    try withTemporaryFolder { root in
+      let pipeline = try writeFile(root + "/pipeline.yaml", try demoPipelineText())
+      let config = try PipelineConfig.load(path: pipeline)
+      let workdir = try WorkDir(root: root + "/w")
+      let inbox = workdir.inbox(config)
+      try FileSystem.makeDirectory(inbox)
+      let original = try readText(Checkout.demoDistrict + "/enrollment-csv/submissions.csv")
+      let row = "S-2026-0049,2026-27 New Student Enrollment,2026-11-20 13:03,,MAI NOU,"
+      #expect(original.contains(row))
+      _ = try writeFile(inbox + "/submissions.csv", original.replacingOccurrences(
+        of: row, with: "S-2026-0049,2026-27 New Student Enrollment,2026-11-20 13:03,0067876123,MAI NOU,"))
+      try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: false)
+      let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      var decided: [String: MatchDecision] = [:]
+      for line in try readText(workdir.stageFolder(summary.batch, .match) + "/decisions.jsonl").split(separator: "\n") {
+        let submission = try JSONDecoder().decode(SubmissionDecision.self, from: Data(line.utf8))
+        for student in submission.students { decided["\(submission.submissionID)/\(student.seq)"] = student.decision }
+      }
+      let decision = try #require(decided["S-2026-0049/1"])
+      #expect(decision.outcome == .potential)
+      #expect(decision.candidates.first?.sisID == "106174")
+      #expect(decision.candidates.first?.guards?.contains(
+        "names and birth date do not agree closely enough for an automatic match (the given names differ; the birth dates differ)") == true)
+      let held = try csvRows(workdir.stageFolder(summary.batch, .deliver) + "/held.csv")
+      #expect(held.contains { $0.first == "S-2026-0049" }, "held until a person answers")
+      // The rest of the demo decides as before.
+      #expect(decided["S-2026-0050/1"]?.outcome == .new && decided["S-2026-0053/1"]?.outcome == .new)
+    }
+  }
+
   @Test func theSameInputsGiveByteIdenticalMatchOutputs() throws {
     try withTemporaryFolder { root in
       let first = try folderContents(try runDemo(root + "/a"))

@@ -21,6 +21,11 @@ import _SISDropTestSupport
       for row in try csvRows(root + "/a/truth/contacts.csv").dropFirst() where row[2] != "NEW" { #expect(contacts.contains(row[2]), "\(row)") }
       // The hard cases are there.
       for kind in ["new-twin-of-sis", "new-sibling-of-sis", "returning-clean"] { #expect(first.cases[kind, default: 0] > 0, "\(kind)") }
+      // The shapes of other enrollment systems' forms (issue 12).
+      let kinds = truth.map { $0[3] }
+      for shape in ["no-household", "address-typo", "names-swapped", "dob-one-digit"] {
+        #expect(kinds.contains { $0.split(separator: "+").contains(Substring(shape)) || $0.hasSuffix("-" + shape) || $0.contains("-" + shape + "+") }, "\(shape)")
+      }
       // A different seed, a different district.
       _ = try DistrictGenerator.generate(GeneratorOptions(students: 1_000, submissions: 200, seed: 8, output: root + "/c"))
       #expect(try readText(root + "/a/sis/students.csv") != readText(root + "/c/sis/students.csv"))

@@ -92,7 +92,9 @@ import Testing
     }
     let vector = ComparisonVector.compare(lookAlike, sis)
     #expect(!FellegiSunterMatcher.isOtherChild(vector))
-    #expect(FellegiSunterMatcher.guards(lookAlike, sis, vector).contains { $0.hasPrefix("nothing links the families") })
+    // In words true of the pair: what of the home was compared and how it came out.
+    #expect(FellegiSunterMatcher.guards(lookAlike, sis, vector).contains(
+      "no address, phone, e-mail or guardian links the homes (the same ZIP on another street, another home phone, no e-mail to compare, no guardian in common)"))
   }
 
   @Test func matchingConfigIsReadAndChecked() throws {

@@ -16,6 +16,15 @@ import _SISDropTestSupport
     return try writeFile(root + "/broken.yaml", text)
   }
 
+  @Test func aMisspelledTimeZoneIsAProblemNotAZoneThatIsNotSet() throws {
+    try withTemporaryFolder { root in
+      let pipeline = try writeFile(root + "/zone.yaml", try demoPipelineText([("America/Chicago", "America/Chicgo")]))
+      let check = try PipelineCheck.run(pipelinePath: pipeline, workdir: root + "/w", otherwise: root)
+      #expect(check.problems.contains { $0.message.contains("'America/Chicgo' is not an IANA time zone") }, "\(check.problems)")
+      #expect(!check.warnings.contains { $0.contains("is not set") }, "\(check.warnings)")
+    }
+  }
+
   @Test func threeMistakesAreReportedInOneCheckAndRunRefusesBeforeClaiming() throws {
     try withTemporaryFolder { root in
       let (workdir, _, _) = try demoWorkdir(root + "/w")

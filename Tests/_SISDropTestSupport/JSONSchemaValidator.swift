@@ -2,7 +2,7 @@ import Foundation
 
 /// A validator for the part of JSON Schema (2020-12) that `docs/*.schema.json` uses: `type` (one
 /// or a list, `integer` included), `properties`, `required`, `additionalProperties` (false or a
-/// schema), `items`, `enum`, `const`, `minimum`, and `$ref` to `#/$defs/NAME`. Anything else in a
+/// schema), `items`, `enum`, `const`, `minimum`, `anyOf`, and `$ref` to `#/$defs/NAME`. Anything else in a
 /// schema is refused, so that a schema can never seem to check more than it does.
 public struct JSONSchemaValidator {
   public let root: [String: Any]
@@ -21,7 +21,7 @@ public struct JSONSchemaValidator {
 
   static let understood: Set<String> = [
     "$schema", "$id", "$defs", "$ref", "title", "description", "type", "properties", "required", "additionalProperties",
-    "items", "enum", "const", "minimum",
+    "items", "enum", "const", "minimum", "anyOf",
   ]
 
   /// Every way `value` (parsed JSON) breaks the definition `name` (`$defs/name`), or none.
@@ -48,6 +48,16 @@ public struct JSONSchemaValidator {
         return
       }
       check(value, target, path, &errors)
+    }
+    if let options = schema["anyOf"] as? [[String: Any]] {
+      let failures = options.map { option -> [String] in
+        var found: [String] = []
+        check(value, option, path, &found)
+        return found
+      }
+      if !failures.contains(where: \.isEmpty) {
+        errors.append("\(path): matches none of anyOf: \(failures.map { $0.joined(separator: "; ") }.joined(separator: " | "))")
+      }
     }
     if let type = schema["type"] {
       let types = (type as? [String]) ?? [type as? String ?? ""]

@@ -51,7 +51,8 @@ public struct PipelineCheck: Sendable {
     var check = PipelineCheck(config: config, workdir: root, problems: parsed)
     check.checkPlugin(config)
     check.checkFolders(config, workdir: root)
-    if !config.timeZoneConfigured {
+    // A zone that is set but wrong is its own problem (reported while parsing), not "not set".
+    if !config.timeZoneConfigured && !parsed.contains(where: { $0.message.contains("district.time_zone") }) {
       check.warnings.append(
         "\(config.path): district.time_zone is not set: times without a zone are read as \(config.timeZone.identifier)")
     }

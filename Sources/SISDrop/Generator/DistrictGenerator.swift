@@ -457,10 +457,48 @@ private struct Run {
       let step = guardian(rng.pick(NamePools.guardianBoys), surname(tradition()), "Stepfather")
       contacts.append(SubmissionContact(fields: contactFields(step, home), truth: "NEW", personKey: step.contactID))
     }
+    formShapes(&fields, &contacts, &kinds)
     let kind = "returning" + (kinds.isEmpty ? "-clean" : "-" + kinds.joined(separator: "+"))
     return GeneratedSubmission(
       form: "2026-27 Returning Student Registration", students: [SubmissionStudent(fields: fields, truth: kid.number, kind: kind)],
       contacts: contacts, documents: [])
+  }
+
+  // MARK: - Shapes of forms from outside this generator's first model (issue 12)
+
+  /// Forms as other enrollment systems send them, drawn on their own for a returning child: no
+  /// guardians, phone or e-mail at all (5%; the child is matched on names, birth date and address),
+  /// and an address with a typo (4%: a house number digit, a letter of the street name, a ZIP digit).
+  mutating func formShapes(_ fields: inout [String: String], _ contacts: inout [SubmissionContact], _ kinds: inout [String]) {
+    if rng.chance(0.05) {
+      contacts = []
+      fields["Home_Phone"] = ""
+      fields["Email"] = ""
+      kinds.append("no-household")
+    }
+    if rng.chance(0.04), let street = fields["Street"], let space = street.firstIndex(of: " ") {
+      let number = String(street[..<space]), rest = String(street[street.index(after: space)...])
+      switch rng.int(3) {
+      case 0 where number.count >= 2:
+        var digits = Array(number)
+        digits.swapAt(0, 1)
+        if digits != Array(number) { fields["Street"] = String(digits) + " " + rest } else { fields["Street"] = String(number.dropLast()) + " " + rest }
+      case 1 where rest.count >= 5: fields["Street"] = number + " " + typo(rest)
+      default:
+        var zip = Array(fields["Zip"] ?? "")
+        if zip.count == 5 { zip[4] = zip[4] == "9" ? "8" : Character(String(Int(String(zip[4]))! + 1)) }
+        fields["Zip"] = String(zip)
+      }
+      kinds.append("address-typo")
+    }
+  }
+
+  /// A new sibling's form carrying the older SIS sibling's state id (8% of new siblings): the SIS
+  /// has that id, so the child is a potential match for a person, never NEW and never matched.
+  mutating func copiedStateID(_ fields: inout [String: String], _ kind: inout String, from sibling: Kid) {
+    guard !sibling.stateID.isEmpty, rng.chance(0.08) else { return }
+    fields["State_StudentNumber"] = sibling.stateID
+    kind += "+older-siblings-state-id"
   }
 
   /// A new child from a family the SIS does not know.
@@ -493,7 +531,7 @@ private struct Run {
     var home = anchor.household
     var contactsTruth = true  // the guardians are SIS contacts already
     var child: Kid
-    let kind: String
+    var kind: String
     let roll = rng.int(100)
     // Of the new children from SIS families or with SIS look-alikes (45% of new children):
     // 45% siblings, 7% twins, 9% same name and birth date elsewhere, 22% at an SIS address, 17% same name.
@@ -529,7 +567,8 @@ private struct Run {
       child.gender = anchor.gender
       kind = "new-same-name-other-family"
     }
-    let fields = studentFields(child, grade: min(child.grade + 1, 12), home: home, stateID: "")
+    var fields = studentFields(child, grade: min(child.grade + 1, 12), home: home, stateID: "")
+    if kind == "new-sibling-of-sis" { copiedStateID(&fields, &kind, from: anchor) }
     let contacts = home.guardians.map {
       SubmissionContact(fields: contactFields($0, home), truth: contactsTruth ? "NEW" : "NEW", personKey: $0.contactID)
     }

@@ -236,6 +236,57 @@ public enum Comparators {
     return 0
   }
 
+  /// Two street keys (`streetKey`) and ZIP codes that name the same home but for one typing error:
+  /// the same street and ZIP with a house number one digit off (changed, dropped, added or two
+  /// swapped) or missing on one side; the same house number (or none on one side) and ZIP with a
+  /// street word at JW ≥ 0.90 or run together with the next; or the same street key with the ZIP one
+  /// digit off. A neighbour's house number is also one
+  /// digit off: this level is never household evidence on its own (see the matcher's rules).
+  public static func sameAddressButForATypo(street a: String, _ b: String, zip za: String, _ zb: String) -> Bool {
+    guard !a.isEmpty && !b.isEmpty else { return false }
+    let sameZip = za == zb || za.isEmpty || zb.isEmpty
+    if a == b { return !sameZip && za.count == zb.count && oneEditApart(za, zb) }
+    guard sameZip else { return false }
+    func split(_ key: String) -> (number: Substring, word: Substring) {
+      let parts = key.split(separator: " ", maxSplits: 1)
+      if parts.count == 2, parts[0].allSatisfy(\.isNumber) { return (parts[0], parts[1]) }
+      return (parts[0].allSatisfy(\.isNumber) ? parts[0] : "", parts[0].allSatisfy(\.isNumber) ? "" : parts[0])
+    }
+    let x = split(a), y = split(b)
+    guard !x.word.isEmpty && !y.word.isEmpty else { return false }
+    if x.word == y.word { return x.number.isEmpty || y.number.isEmpty || oneEditApart(String(x.number), String(y.number)) }
+    // The street word mistyped, or run together with the next word (`yandastreet` for `yanda street`),
+    // at the same house number (or none on one side).
+    guard x.number == y.number || x.number.isEmpty || y.number.isEmpty, !(x.number.isEmpty && y.number.isEmpty) else { return false }
+    let (short, long) = x.word.count <= y.word.count ? (x.word, y.word) : (y.word, x.word)
+    return jaroWinkler(String(x.word), String(y.word)) >= 0.90 || (short.count >= 4 && long.hasPrefix(short))
+  }
+
+  /// Two names that share a beginning of five letters or more and differ only in endings of at most
+  /// two letters each: the pairs given to boy/girl twins (alexander/alexandra, gabriel/gabriela).
+  static func pairedNames(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    var common = 0
+    while common < min(x.count, y.count) && x[common] == y[common] { common += 1 }
+    return common >= 5 && x.count - common <= 2 && y.count - common <= 2
+  }
+
+  /// One character changed, dropped or added, or two neighbours swapped (Damerau, distance 1).
+  static func oneEditApart(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    if x == y { return false }
+    if x.count == y.count {
+      let differing = x.indices.filter { x[$0] != y[$0] }
+      if differing.count == 1 { return true }
+      return differing.count == 2 && differing[1] == differing[0] + 1 && x[differing[0]] == y[differing[1]] && x[differing[1]] == y[differing[0]]
+    }
+    guard abs(x.count - y.count) == 1 else { return false }
+    let (long, short) = x.count > y.count ? (x, y) : (y, x)
+    var i = 0
+    while i < short.count && long[i] == short[i] { i += 1 }
+    return long[(i + 1)...].elementsEqual(short[i...])
+  }
+
   /// A street key: house number and the first word of the street name, lower case (`1284 monroe`).
   public static func streetKey(_ street: String) -> String {
     // ASCII fast path (the SIS export's usual street): lower case, the first two words.

@@ -63,7 +63,7 @@ public enum MatchField: Int, CaseIterable, Sendable, Codable {
     case .lastName: return ["different", "similar (JW >= 0.80)", "close (JW >= 0.92)", "shares a part", "exact"]
     case .birthDate: return ["different", "year off by one", "one digit off", "day and month swapped", "exact"]
     case .gender: return ["different", "same"]
-    case .address: return ["different", "same ZIP", "same street address"]
+    case .address: return ["different", "same ZIP", "the same street address but for a typo", "same street address"]
     case .phone: return ["different", "same"]
     case .email: return ["different", "same"]
     case .guardians: return ["none shared", "a guardian's name shared", "a guardian's phone shared"]
@@ -79,7 +79,7 @@ public enum MatchField: Int, CaseIterable, Sendable, Codable {
     case .lastName: return [0.985, 0.004, 0.001, 0.004, 0.006]
     case .birthDate: return [0.9946, 0.0001, 0.005, 0.0001, 0.0002]
     case .gender: return [0.5, 0.5]
-    case .address: return [0.9, 0.0998, 0.0002]
+    case .address: return [0.9, 0.0997, 0.0001, 0.0002]
     case .phone: return [0.9998, 0.0002]
     case .email: return [0.9999, 0.0001]
     case .guardians: return [0.999, 0.0008, 0.0002]
@@ -94,7 +94,7 @@ public enum MatchField: Int, CaseIterable, Sendable, Codable {
     case .lastName: return [0.03, 0.02, 0.05, 0.05, 0.85]
     case .birthDate: return [0.02, 0.01, 0.03, 0.02, 0.92]
     case .gender: return [0.02, 0.98]
-    case .address: return [0.15, 0.05, 0.80]
+    case .address: return [0.15, 0.05, 0.05, 0.75]
     case .phone: return [0.2, 0.8]
     case .email: return [0.2, 0.8]
     case .guardians: return [0.05, 0.25, 0.70]
@@ -107,6 +107,9 @@ public struct ComparisonVector: Sendable, Hashable {
   public var levels: [Int8]
   /// The submission's given name and surname were compared the other way round.
   public var namesSwapped = false
+  /// Given names only close (level 2) that differ in their ending alone, as boy/girl twins' names
+  /// do (Alexander/Alexandra, Julian/Juliana): read as two names when the genders cannot tell.
+  public var pairedGivenNames = false
 
   public subscript(_ field: MatchField) -> Int { Int(levels[field.rawValue]) }
 
@@ -131,10 +134,13 @@ public struct ComparisonVector: Sendable, Hashable {
     }
     set(.firstName, first)
     set(.lastName, last)
+    let paired = first == 2 && !swapped && Comparators.pairedNames(a.first, b.first)
     set(.birthDate, Comparators.birthDateLevel(a.dob, b.dob))
     if !a.gender.isEmpty && !b.gender.isEmpty { set(.gender, a.gender == b.gender ? 1 : 0) }
     if !a.street.isEmpty && !b.street.isEmpty {
-      set(.address, a.street == b.street && (a.zip == b.zip || a.zip.isEmpty || b.zip.isEmpty) ? 2 : a.zip == b.zip ? 1 : 0)
+      let sameZip = a.zip == b.zip || a.zip.isEmpty || b.zip.isEmpty
+      set(.address, a.street == b.street && sameZip ? 3
+        : Comparators.sameAddressButForATypo(street: a.street, b.street, zip: a.zip, b.zip) ? 2 : a.zip == b.zip ? 1 : 0)
     }
     if !a.phone.isEmpty && !b.phone.isEmpty { set(.phone, a.phone == b.phone ? 1 : 0) }
     if !a.email.isEmpty && !b.email.isEmpty { set(.email, a.email == b.email ? 1 : 0) }
@@ -150,6 +156,6 @@ public struct ComparisonVector: Sendable, Hashable {
       }
       set(.guardians, level)
     }
-    return ComparisonVector(levels: levels, namesSwapped: swapped)
+    return ComparisonVector(levels: levels, namesSwapped: swapped, pairedGivenNames: paired)
   }
 }

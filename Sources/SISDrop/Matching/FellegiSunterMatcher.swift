@@ -307,6 +307,7 @@ final class FellegiSunterMatcher: StudentMatcher {
     let total = Double(max(seen, 1))
     model.firstNameFrequency = firstCounts.mapValues { Double($0) / total }
     model.lastNameFrequency = lastCounts.mapValues { Double($0) / total }
+    model.weightFactors = config.weightFactors
     lap("estimate", since: start)
 
     // Decide, on every core: scoring and explaining are independent per student.
@@ -317,7 +318,7 @@ final class FellegiSunterMatcher: StudentMatcher {
       if count == 0 { report.studentsWithoutCandidates += 1 }
       if count > config.maxCandidates { report.studentsOverCandidateCap += 1 }
     }
-    let model = self.model, maxCandidates = config.maxCandidates, lists = compared
+    let model = self.model, maxCandidates = config.maxCandidates, lists = compared, config = self.config
     let decided = try Parallel.map(batchPeople.count, minimum: 64) { i -> MatchDecision in
       let person = batchPeople[i]
       var scored = (lists[i] ?? []).map { entry -> (slot: Int, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8) in
@@ -328,12 +329,21 @@ final class FellegiSunterMatcher: StudentMatcher {
       if scored.count > maxCandidates { scored.removeLast(scored.count - maxCandidates) }
       // Explained (reasons, per-field weights, guards in words) only when written out: most
       // candidates are looked at and dropped, and their words were most of the decide phase.
-      let candidates = scored.prefix(5).map { entry in
+      var candidates = scored.prefix(5).map { entry in
         Ranked(sisID: candidatesSeen[entry.slot].id, score: FellegiSunterMatcher.roundedProbability(entry.bits),
-               otherChild: FellegiSunterMatcher.isOtherChild(entry.vector)) {
+               otherChild: FellegiSunterMatcher.otherChildRule(entry.vector, config: config),
+               resemblance: FellegiSunterMatcher.resemblance(entry.vector),
+               withoutHousehold: !FellegiSunterMatcher.strongHomeLink(entry.vector) && entry.vector[.stateID] != 1
+                 && FellegiSunterMatcher.identityWithoutHousehold(entry.vector, config: config)) {
           FellegiSunterMatcher.explain(
-            person: person, sis: candidatesSeen[entry.slot], bits: entry.bits, parts: entry.parts, vector: entry.vector, passes: entry.passes)
+            person: person, sis: candidatesSeen[entry.slot], bits: entry.bits, parts: entry.parts, vector: entry.vector, passes: entry.passes,
+            config: config)
         }
+      }
+      if let first = candidates.first, first.withoutHousehold, let top = scored.first {
+        // Every SIS student blocking found for this child: a twin of the candidate shares its birth
+        // date and surname sound, the keys of the birth-date pass.
+        candidates[0].twinInSIS = FellegiSunterMatcher.twin(of: candidatesSeen[top.slot], among: scored.map { candidatesSeen[$0.slot] })
       }
       return FellegiSunterMatcher.decide(candidates, thresholds: thresholds)
     }
@@ -354,50 +364,80 @@ final class FellegiSunterMatcher: StudentMatcher {
 
   // MARK: - Guards and explanations
 
+  /// The reason NEW decisions gave before they named the rule that fired (decisions written by an
+  /// older sisdrop carry it; the batch report recomputes the rule for those).
   static let otherChild = "another child: the birth dates differ without the same names and home; or a twin with another given name; or the state ids differ and nothing links the families"
+
+  /// Why a pair may be the same child though the names, the birth date or the home disagree: the
+  /// state id is the SIS student's; given name and surname swapped; both names agreeing with a
+  /// birth date one edit off; or the given name and birth date with another surname where something
+  /// of the home agrees (a changed surname); but not when the state ids or the genders differ or the
+  /// home contradicts (`homeContradicts`). Such a pair is never another child (never NEW without a
+  /// person) and never automatic on this alone (the identity guard needs names and birth date).
+  /// nil when none holds.
+  static func resemblance(_ vector: ComparisonVector) -> String? {
+    if vector[.stateID] == 1 { return "the state id is this SIS student's" }
+    // A gender that disagrees as well makes two differences; state ids that differ say another child;
+    // and so does a home that contradicts (another address, another home phone and no guardian in
+    // common, all compared): common names one digit apart in birth date are common in a large SIS.
+    guard vector[.gender] != 0, vector[.stateID] != 0, !homeContradicts(vector) else { return nil }
+    let dob = vector[.birthDate]
+    if vector.namesSwapped && dob >= 1 {
+      return "given name and surname swapped, " + (dob == 4 ? "the same birth date" : "the birth dates one edit apart (\(MatchField.birthDate.levels[dob]))")
+    }
+    if vector[.firstName] >= 2 && vector[.lastName] >= 2 && (1...3).contains(dob) {
+      return "the names agree and the birth dates are one edit apart (\(MatchField.birthDate.levels[dob]))"
+    }
+    if vector[.firstName] >= 3 && dob == 4 && vector[.lastName] <= 1 && !noHouseholdLink(vector, zipCounts: true) {
+      return "the given name and birth date agree and the surname is another (a changed surname?), with \(homeEvidence(vector))"
+    }
+    return nil
+  }
+
+  /// Both forms name a home and it is another: another address (not a typo of it), another home
+  /// phone, and guardians on both sides with none in common.
+  static func homeContradicts(_ vector: ComparisonVector) -> Bool {
+    vector[.address] >= 0 && vector[.address] <= 1 && vector[.phone] == 0 && vector[.guardians] == 0
+  }
 
   /// Neither the birth date nor both names agree: however much of the household agrees (siblings
   /// share address, phone and guardians, which are far from independent evidence), this is another
-  /// child of the family, not a candidate for review.
-  /// So is a child whose family shares nothing with the candidate's (guardians, address, phone,
-  /// e-mail) when the birth date or the state id disagrees: same name, another family.
-  /// A birth date that disagrees outright (not swapped, not one digit, not a year) makes another
-  /// child unless the state id is the same, or both names agree and the home or a guardian's phone does.
-  /// So does a plainly different given name without the same birth date (a sibling born a year or a
-  /// few days apart differs from the child in one digit), and a birth date that is only close when
-  /// nothing specific links the homes (common names make close birth dates common in a large SIS).
-  /// A state id that agrees does not exempt a pair: parents copy an older child's state id onto a
-  /// younger one's form, so the id raises the score but never stands in for the child's identity.
-  static func isOtherChild(_ vector: ComparisonVector) -> Bool {
-    let namesAgree = vector[.firstName] >= 2 && vector[.lastName] >= 2
-    if vector[.birthDate] <= 0 && !(namesAgree && strongHomeLink(vector)) { return true }
-    if vector[.firstName] == 0 && !vector.namesSwapped && vector[.birthDate] != 4 { return true }
-    if (1...3).contains(vector[.birthDate]) && !strongHomeLink(vector) { return true }
-    // A twin whose given name is plainly another (JW < 0.80) is the other twin, not a typo.
-    if isTwin(vector) && vector[.firstName] == 0 { return true }
-    // Another family's child: nothing links the homes and a name or the state id disagrees outright.
-    return noHouseholdLink(vector) && (vector[.stateID] == 0 || vector[.lastName] <= 0 || vector[.firstName] <= 0)
+  /// child of the family, not a candidate for review. The clauses are in `otherChildRule`.
+  static func isOtherChild(_ vector: ComparisonVector, config: MatchingConfig = MatchingConfig()) -> Bool {
+    otherChildRule(vector, config: config) != nil
   }
 
-  /// The clause of `isOtherChild` that holds for a pair, in words (nil when none does): the decision's
-  /// reason lists the alternatives, the report names the one that fired. Same order and conditions.
-  static func otherChildRule(_ vector: ComparisonVector) -> String? {
+  /// The rule that makes the SIS student of a pair another child, in words true of the pair (nil when
+  /// none holds): a NEW decision names it.
+  /// - A birth date that disagrees outright (not swapped, not one digit, not a year) or is missing,
+  ///   unless both names agree and the home does.
+  /// - A plainly different given name without the same birth date (a sibling born a year or a few
+  ///   days apart differs from the child in one digit).
+  /// - A birth date only close, without both names agreeing and without the home confirming (common
+  ///   names make close birth dates common in a large SIS).
+  /// - A twin whose given name is plainly another (JW < 0.80), unless `matching.twins: review`.
+  /// - Another family's child: nothing links the homes and a name or the state id disagrees outright.
+  /// A `resemblance` exempts the pair from all of these: it goes to a person.
+  static func otherChildRule(_ vector: ComparisonVector, config: MatchingConfig = MatchingConfig()) -> String? {
+    if resemblance(vector) != nil { return nil }
     let namesAgree = vector[.firstName] >= 2 && vector[.lastName] >= 2
-    if vector[.birthDate] <= 0 && !(namesAgree && strongHomeLink(vector)) {
-      return vector[.birthDate] < 0
-        ? "a birth date is missing, and the names and home do not both agree"
-        : "the birth dates differ, and the names and home do not both agree"
+    let dob = vector[.birthDate]
+    if dob <= 0 && !(namesAgree && strongHomeLink(vector)) {
+      return (dob < 0 ? "a birth date is missing" : "the birth dates differ")
+        + (namesAgree ? ", and no address, phone or e-mail links the homes" : ", and the names do not both agree")
     }
-    if vector[.firstName] == 0 && !vector.namesSwapped && vector[.birthDate] != 4 { return "the given names differ and the birth dates are not the same" }
-    if (1...3).contains(vector[.birthDate]) && !strongHomeLink(vector) {
-      return "the birth dates are only close (\(MatchField.birthDate.levels[vector[.birthDate]])) and no address, phone or e-mail links the homes"
+    if vector[.firstName] == 0 && !vector.namesSwapped && dob != 4 { return "the given names differ and the birth dates are not the same" }
+    if (1...3).contains(dob) && !strongHomeLink(vector) {
+      let why = !namesAgree ? "the names do not both agree" : vector[.gender] == 0 ? "the genders differ"
+        : vector[.stateID] == 0 ? "the state ids differ" : "the home is another (\(homeEvidence(vector)))"
+      return "the birth dates are only close (\(MatchField.birthDate.levels[dob])), \(why), and no address, phone or e-mail links the homes"
     }
-    if isTwin(vector) && vector[.firstName] == 0 { return "a twin with another given name (same birth date and family)" }
+    if config.twins == .new && isTwin(vector) && vector[.firstName] == 0 { return "a twin with another given name (same birth date and family)" }
     if noHouseholdLink(vector) && (vector[.stateID] == 0 || vector[.lastName] <= 0 || vector[.firstName] <= 0) {
       let which = vector[.stateID] == 0 ? "the state ids differ"
         : vector[.lastName] == 0 ? "the surnames differ" : vector[.lastName] < 0 ? "a surname is missing"
         : vector[.firstName] == 0 ? "the given names differ" : "a given name is missing"
-      return "another family's child: \(which) and nothing links the families"
+      return "another family's child: \(which) and nothing links the homes (\(homeEvidence(vector)))"
     }
     return nil
   }
@@ -405,7 +445,7 @@ final class FellegiSunterMatcher: StudentMatcher {
   /// The home links the records specifically: the street address, the home phone, a guardian's own
   /// phone or the child's e-mail (a guardian's name alone is too common to count).
   static func strongHomeLink(_ vector: ComparisonVector) -> Bool {
-    vector[.address] == 2 || vector[.phone] == 1 || vector[.guardians] == 2 || vector[.email] == 1
+    vector[.address] == 3 || vector[.phone] == 1 || vector[.guardians] == 2 || vector[.email] == 1
   }
 
   /// Same birth date and family, different given names ("different": not exact, not a nickname,
@@ -413,17 +453,61 @@ final class FellegiSunterMatcher: StudentMatcher {
   /// paired names, Alexander/Alexandra at JW 0.96). A shared state id does not settle it (a copied
   /// id is common on a twin's form); the child's own e-mail does.
   static func isTwin(_ vector: ComparisonVector) -> Bool {
-    let sameFamily = vector[.lastName] >= 3 || vector[.address] == 2 || vector[.phone] == 1 || vector[.guardians] >= 1
-    let differentNames = vector[.firstName] <= 1 || (vector[.firstName] <= 2 && vector[.gender] != 1) || vector[.gender] == 0
+    let sameFamily = vector[.lastName] >= 3 || vector[.address] >= 2 || vector[.phone] == 1 || vector[.guardians] >= 1
+    // Names only close count as two names when the genders differ, or cannot tell and the names are
+    // a boy/girl pair; with no gender to compare, a typo elsewhere in the name is a typo.
+    let differentNames = vector[.firstName] <= 1 || vector[.gender] == 0
+      || (vector[.firstName] == 2 && vector[.gender] < 0 && vector.pairedGivenNames)
     return vector[.birthDate] == 4 && sameFamily && differentNames && !vector.namesSwapped && vector[.email] != 1
   }
 
-  static func noHouseholdLink(_ vector: ComparisonVector) -> Bool {
-    vector[.guardians] == 0 && vector[.address] <= 1 && vector[.phone] != 1 && vector[.email] != 1 && vector[.stateID] != 1
+  /// Nothing of the household agrees: no guardian (none on either side counts as none in common),
+  /// no address (up to a typo), phone or e-mail, no state id; with `zipCounts`, not even the ZIP.
+  static func noHouseholdLink(_ vector: ComparisonVector, zipCounts: Bool = false) -> Bool {
+    vector[.guardians] <= 0 && vector[.address] <= (zipCounts ? 0 : 1) && vector[.phone] != 1 && vector[.email] != 1 && vector[.stateID] != 1
+  }
+
+  /// What the household fields of a pair say, in words true of the data (what agrees, what differs,
+  /// what one side does not have): `another address, no home phone to compare, ...`.
+  static func homeEvidence(_ vector: ComparisonVector) -> String {
+    var words: [String] = []
+    switch vector[.address] {
+    case 3: words.append("the same address")
+    case 2: words.append("the same address but for a typo")
+    case 1: words.append("the same ZIP on another street")
+    case 0: words.append("another address")
+    default: words.append("no address to compare")
+    }
+    switch vector[.phone] {
+    case 1: words.append("the same home phone")
+    case 0: words.append("another home phone")
+    default: words.append("no home phone to compare")
+    }
+    switch vector[.email] {
+    case 1: words.append("the same e-mail")
+    case 0: words.append("another e-mail")
+    default: words.append("no e-mail to compare")
+    }
+    switch vector[.guardians] {
+    case 2: words.append("a guardian's phone in common")
+    case 1: words.append("a guardian's name in common")
+    case 0: words.append("no guardian in common")
+    default: words.append("no guardians to compare")
+    }
+    return words.joined(separator: ", ")
+  }
+
+  /// Names and birth date agree closely enough for an automatic match without the home: both names
+  /// (a typo or a nickname at most, not swapped), the birth date exactly, the gender not against it,
+  /// and an address that agrees up to a typo (`matching.auto_without_household`). The decision still
+  /// needs no competing candidate and no SIS twin of the candidate (`decide`).
+  static func identityWithoutHousehold(_ vector: ComparisonVector, config: MatchingConfig) -> Bool {
+    config.autoWithoutHousehold && vector[.firstName] >= 2 && vector[.lastName] >= 2 && vector[.birthDate] == 4
+      && !vector.namesSwapped && vector[.gender] != 0 && vector[.stateID] != 0 && vector[.address] >= 2
   }
 
   /// Guards that no score overrides, for one pair.
-  static func guards(_ person: PersonRecord, _ sis: PersonRecord, _ vector: ComparisonVector) -> [String] {
+  static func guards(_ person: PersonRecord, _ sis: PersonRecord, _ vector: ComparisonVector, config: MatchingConfig = MatchingConfig()) -> [String] {
     var result: [String] = []
     if vector[.stateID] == 0 { result.append("different state ids (\(person.stateID) and \(sis.stateID))") }
     if isTwin(vector) { result.append("same birth date and family but different given names (a twin?)") }
@@ -431,32 +515,45 @@ final class FellegiSunterMatcher: StudentMatcher {
     if vector[.gender] == 0 { result.append("the genders differ") }
     // No guard below is lifted by an agreeing state id: it raises the score, but a copied state id
     // (an older sibling's on a kindergartner's form) must not make two different-looking children one.
-    if isOtherChild(vector) { result.append(otherChild) }
+    if let rule = otherChildRule(vector, config: config) { result.append("another child: " + rule) }
     if vector[.firstName] <= 0 && vector[.lastName] <= 0 { result.append("neither name agrees") }
-    // Another family's child with the same name and birth date: nothing of the household links them
-    // (no guardian, surname of a guardian, address, phone or e-mail in common) and no state id confirms.
     if vector[.birthDate] == 0 { result.append("the birth dates differ") }
     // Automatic needs the child's identity to agree: both names (a typo or a nickname at most) and the
     // birth date exactly, or close with the home confirming; a state id of its own settles it.
-    let surname = vector[.lastName] >= 2 || (vector[.lastName] >= 1 && strongHomeLink(vector))
-    let identity = vector[.firstName] >= 2 && surname && (vector[.birthDate] == 4 || (vector[.birthDate] >= 1 && strongHomeLink(vector)))
+    // The child's own state id confirms as the home does: a surname typo, a birth date one edit off.
+    let confirmed = strongHomeLink(vector) || vector[.stateID] == 1
+    let surname = vector[.lastName] >= 2 || (vector[.lastName] >= 1 && confirmed)
+    let identity = vector[.firstName] >= 2 && surname && (vector[.birthDate] == 4 || (vector[.birthDate] >= 1 && confirmed))
     if !identity && !(vector.namesSwapped && vector[.birthDate] == 4) {
-      result.append("names and birth date do not agree closely enough for an automatic match")
+      var which: [String] = []
+      if vector[.firstName] < 2 { which.append(vector[.firstName] < 0 ? "a given name is missing" : "the given names differ") }
+      if !surname { which.append(vector[.lastName] < 0 ? "a surname is missing" : "the surnames differ") }
+      if vector[.birthDate] != 4 {
+        which.append(vector[.birthDate] < 0 ? "a birth date is missing"
+          : vector[.birthDate] == 0 ? "the birth dates differ" : "the birth dates are only close (\(MatchField.birthDate.levels[vector[.birthDate]])) and no state id, address, phone or e-mail confirms")
+      }
+      if which.isEmpty { which.append("the names agree only partly") }
+      result.append("names and birth date do not agree closely enough for an automatic match (\(which.joined(separator: "; ")))")
     }
-    if noHouseholdLink(vector) {
-      result.append("nothing links the families (no guardian, address, phone or e-mail in common)")
-    } else if !strongHomeLink(vector) && vector[.stateID] != 1 {
-      // (A moved child whose own state id agrees is linked by that id, not by a guardian's name;
-      // the identity guard above still needs the names and birth date.)
-      // A guardian's name is shared far more often than random pairs say: it goes with the surname
-      // (Maria Garcia in a Garcia family). In a million-student SIS that alone auto-matched look-alikes.
-      result.append("only a guardian's name links the homes (no address, phone or e-mail in common)")
+    // The home: a state id of the child's own, or an address, phone or e-mail in common, is specific;
+    // without it, names and birth date with an address up to a typo may match (`decide` checks that no
+    // other candidate and no SIS twin competes); otherwise a person decides.
+    if !strongHomeLink(vector) && vector[.stateID] != 1 && !identityWithoutHousehold(vector, config: config) {
+      if vector[.guardians] == 1 {
+        // A guardian's name is shared far more often than random pairs say: it goes with the surname
+        // (Maria Garcia in a Garcia family). In a million-student SIS that alone auto-matched look-alikes.
+        result.append("only a guardian's name links the homes (\(homeEvidence(vector)))")
+      } else if vector.namesSwapped {
+        result.append("given name and surname are swapped and no address, phone or e-mail links the homes (\(homeEvidence(vector)))")
+      } else {
+        result.append("no address, phone, e-mail or guardian links the homes (\(homeEvidence(vector)))")
+      }
     }
     return result
   }
 
-  private static func explain(person: PersonRecord, sis: PersonRecord, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8)
-    -> MatchCandidate
+  private static func explain(person: PersonRecord, sis: PersonRecord, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8,
+                              config: MatchingConfig) -> MatchCandidate
   {
     var comparisons: [FieldComparison] = []
     var reasons: [String] = []
@@ -467,7 +564,7 @@ final class FellegiSunterMatcher: StudentMatcher {
       if level >= 0, let w = parts[field.rawValue] { reasons.append("\(field.name): \(label) (\(w >= 0 ? "+" : "")\((w * 10).rounded() / 10))") }
     }
     if vector.namesSwapped { reasons.append("given name and surname were swapped") }
-    let guards = FellegiSunterMatcher.guards(person, sis, vector)
+    let guards = FellegiSunterMatcher.guards(person, sis, vector, config: config)
     var candidate = MatchCandidate(sisID: sis.id, score: roundedProbability(bits), reasons: reasons)
     candidate.comparisons = comparisons
     candidate.matchWeight = (bits * 100).rounded() / 100
@@ -480,33 +577,60 @@ final class FellegiSunterMatcher: StudentMatcher {
   struct Ranked {
     var sisID: String
     var score: Double
-    var otherChild: Bool
+    /// The rule that makes it another child (never a candidate), nil when none holds.
+    var otherChild: String?
+    /// Why it may be this child whatever its score (`resemblance`): a person decides, never NEW.
+    var resemblance: String? = nil
+    /// Matched without the home (`identityWithoutHousehold`): only when nothing competes.
+    var withoutHousehold = false
+    /// An SIS student with this candidate's birth date and home (a twin?), for `withoutHousehold`.
+    var twinInSIS: String? = nil
     var explained: () -> MatchCandidate
   }
 
   /// The match probability as decisions show it (six decimals).
   static func roundedProbability(_ bits: Double) -> Double { (FellegiSunterModel.probability(bits: bits) * 1e6).rounded() / 1e6 }
 
-  private static func decide(_ ranked: [Ranked], thresholds: MatchThresholds) -> MatchDecision {
-    let reviewable = ranked.filter { $0.score >= thresholds.review && !$0.otherChild }
+  /// Another SIS student among `others` born the same day as `sis` in the same home (the same
+  /// street address, home phone or surname): the SIS twin a form without a household cannot tell apart.
+  static func twin(of sis: PersonRecord, among others: [PersonRecord]) -> String? {
+    guard !sis.dob.isEmpty else { return nil }
+    for other in others where other.id != sis.id && other.dob == sis.dob {
+      let sameHome = (!sis.street.isEmpty && sis.street == other.street && sis.zip == other.zip)
+        || (!sis.phone.isEmpty && sis.phone == other.phone) || (!sis.last.isEmpty && sis.last == other.last)
+      if sameHome { return other.id }
+    }
+    return nil
+  }
+
+  static func decide(_ ranked: [Ranked], thresholds: MatchThresholds) -> MatchDecision {
+    let reviewable = ranked.filter { $0.otherChild == nil && ($0.score >= thresholds.review || $0.resemblance != nil) }
     var decision: MatchDecision
     if let first = reviewable.first {
       let best = first.explained()
       var reasons: [String] = []
       var outcome = MatchOutcome.potential
       var next: MatchCandidate? = nil
+      if reviewable.count > 1 { next = reviewable[1].explained() }
       if best.score >= thresholds.autoMatch {
-        if reviewable.count > 1 { next = reviewable[1].explained() }
         if let guards = best.guards {
           reasons.append("match probability \(best.score) reaches auto_match \(thresholds.autoMatch), but never automatic: " + guards.joined(separator: "; "))
+        } else if first.withoutHousehold, let next {
+          reasons.append("no address, phone, e-mail or guardian links the homes, and SIS \(next.sisID) is a candidate too: a person chooses")
+        } else if first.withoutHousehold, let twin = first.twinInSIS {
+          reasons.append("SIS \(twin) has the birth date and home of SIS \(best.sisID) (a twin?), and nothing of the household tells them apart: a person chooses")
         } else if let next, let bestBits = best.matchWeight, let nextBits = next.matchWeight, bestBits - nextBits < thresholds.ambiguityMargin {
           reasons.append("SIS \(next.sisID) is almost as likely (\(((bestBits - nextBits) * 10).rounded() / 10) bits behind, margin \(thresholds.ambiguityMargin))")
         } else {
           outcome = .matched
-          reasons.append("match probability \(best.score) ≥ auto_match \(thresholds.autoMatch) (weight \(best.matchWeight ?? 0) bits)")
+          reasons.append("match probability \(best.score) ≥ auto_match \(thresholds.autoMatch) (weight \(best.matchWeight ?? 0) bits)"
+            + (first.withoutHousehold ? "; names and birth date agree with an address up to a typo, no other candidate and no SIS twin" : ""))
         }
-      } else {
+      } else if best.score >= thresholds.review {
         reasons.append("match probability \(best.score) is between review \(thresholds.review) and auto_match \(thresholds.autoMatch): a person must choose Match or No Match")
+      } else {
+        reasons.append("SIS \(best.sisID) may be this child (\(first.resemblance ?? "")): match probability \(best.score) is below review \(thresholds.review), "
+          + "but a child who may be in the SIS is never new without a person")
       }
       var candidates = [best]
       if outcome != .matched {
@@ -520,9 +644,8 @@ final class FellegiSunterMatcher: StudentMatcher {
       let closest = ranked.first
       var reason = "no SIS student shares a blocking key"
       if let closest {
-        reason = closest.otherChild
-          ? "the closest SIS student \(closest.sisID) is \(FellegiSunterMatcher.otherChild)"
-          : "the closest SIS student \(closest.sisID) has match probability \(closest.score) < review \(thresholds.review)"
+        reason = closest.otherChild.map { "the closest SIS student \(closest.sisID) is another child: \($0)" }
+          ?? "the closest SIS student \(closest.sisID) has match probability \(closest.score) < review \(thresholds.review)"
       }
       decision = MatchDecision(outcome: .new, sisID: nil, score: closest?.score ?? 0, reasons: [reason], candidates: [],
                                method: FellegiSunterMatcher.method)

@@ -19,6 +19,8 @@ public struct FellegiSunterModel: Sendable, Codable {
   var lastNameFrequency: [String: Double] = [:]
 
   static let priorStrength = 100.0
+  /// A factor on each field's weight (`matching.weights`), by `MatchField.rawValue`.
+  var weightFactors = [Double](repeating: 1, count: MatchField.allCases.count)
 
   public init(u: [[Double]]) {
     m = MatchField.allCases.map(\.priorM)
@@ -143,6 +145,7 @@ public struct FellegiSunterModel: Sendable, Codable {
         if field == .firstName, let first { w = exactNameWeight(field, value: first) }
         if field == .lastName, let last { w = exactNameWeight(field, value: last) }
       }
+      w *= weightFactors[field.rawValue]
       parts[field.rawValue] = w
       total += w
     }
