@@ -30,6 +30,7 @@ public struct RedeliverCommand: ParsableCommand {
     try withLockedWorkDir(workDir.path) { workdir in
       let items = try Confirmation.requestRedelivery(workdir.state, submission: submission,
                                                      by: by ?? ProcessInfo.processInfo.environment["USER"] ?? "operator")
+      if workDir.json { return try printJSON(["submission_id": .string(submission), "records": .strings(items.map(\.label))] as [String: JSONField]) }
       print("\(submission): \(items.count) record(s) not confirmed (\(items.map(\.label).joined(separator: "; "))) go out again at the next `sisdrop run`")
     }
   }
@@ -56,9 +57,26 @@ public struct ConfirmCommand: ParsableCommand {
 
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
-      let count = try Confirmation.confirmByHand(workdir.state, submission: submission, reason: reason,
-                                                 by: by ?? ProcessInfo.processInfo.environment["USER"] ?? "operator")
+      let who = by ?? ProcessInfo.processInfo.environment["USER"] ?? "operator"
+      let count = try Confirmation.confirmByHand(workdir.state, submission: submission, reason: reason, by: who)
+      if workDir.json {
+        return try printJSON(["submission_id": .string(submission), "confirmed": .int(count), "reason": .string(reason), "by": .string(who)]
+                               as [String: JSONField])
+      }
       print("\(submission): \(count) record(s) confirmed by hand")
+    }
+  }
+}
+
+/// A value of the small JSON objects these commands print.
+enum JSONField: Encodable {
+  case string(String), strings([String]), int(Int)
+  func encode(to encoder: Encoder) throws {
+    var c = encoder.singleValueContainer()
+    switch self {
+    case .string(let v): try c.encode(v)
+    case .strings(let v): try c.encode(v)
+    case .int(let v): try c.encode(v)
     }
   }
 }

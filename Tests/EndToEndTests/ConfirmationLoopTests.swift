@@ -89,9 +89,11 @@ import _SISDropTestSupport
       #expect(review.contains("sisdrop redeliver \(skipped["Submission_ID"]!)"), "\(review)")
 
       // Between nights: both are asked to go out again.
+      let schema = try JSONSchemaValidator(path: Checkout.root + "/docs/status.schema.json")
       for id in [rejected["Submission_ID"]!, skipped["Submission_ID"]!] {
-        let result = try runTool("sisdrop", ["redeliver", id, "--workdir", workdir.root])
+        let result = try runTool("sisdrop", ["redeliver", id, "--workdir", workdir.root, "--json"])
         #expect(result.status == 0, "\(result.stderr)")
+        #expect(schema.errors(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)), against: "redelivery_request").isEmpty, "\(result.stdout)")
       }
       let confirmedOne = try #require(try Confirmation.items(workdir.state, where: "status = 'confirmed'").first?.submissionID)
       if ![rejected["Submission_ID"]!, skipped["Submission_ID"]!].contains(confirmedOne) {
@@ -125,6 +127,29 @@ import _SISDropTestSupport
       #expect(counts.confirmed == sent && counts.unconfirmed == 0 && counts.delivered == 0)
       let final = try Self.statusJSON(workdir)
       #expect(final["confirmed"] as? Int == sent && (final["items"] as? [Any])?.isEmpty == true)
+    }
+  }
+}
+
+/// `sisdrop confirm`: a person closes what the SIS shows in a way sisdrop cannot see.
+@Suite(.serialized) struct ConfirmByHandTests {
+  @Test func aPersonClosesASubmissionsRecordsWithWhy() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, pipeline) = try demoWorkdir(root + "/w")
+      _ = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in })
+      let records = try Confirmation.items(workdir.state, submission: "S-2026-0032")
+      #expect(records.count > 1 && records.allSatisfy { $0.status == .delivered })
+      let w = ["--workdir", workdir.root]
+      #expect(try runTool("sisdrop", ["confirm", "S-2026-0032", "--reason", " "] + w).status == 64, "a reason says why")
+      let result = try runTool("sisdrop", ["confirm", "S-2026-0032", "--reason", "entered by the registrar", "--by", "office", "--json"] + w)
+      #expect(result.status == 0, "\(result.stderr)")
+      let schema = try JSONSchemaValidator(path: Checkout.root + "/docs/status.schema.json")
+      #expect(schema.errors(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)), against: "hand_confirmation").isEmpty, "\(result.stdout)")
+      let closed = try Confirmation.items(workdir.state, submission: "S-2026-0032")
+      #expect(closed.allSatisfy { $0.status == .confirmed && $0.confirmedBy == "by hand (office): entered by the registrar" })
+      let again = try runTool("sisdrop", ["confirm", "S-2026-0032", "--reason", "twice"] + w)
+      #expect(again.status == 64 && again.stderr.contains("confirmed already"), "\(again.stderr)")
+      #expect(try runTool("sisdrop", ["redeliver", "S-2026-0032"] + w).status == 64, "a confirmed record is never sent again")
     }
   }
 }
