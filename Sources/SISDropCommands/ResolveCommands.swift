@@ -35,28 +35,32 @@ private func afterAnswer(_ workdir: WorkDir, _ target: Resolver.Target, quiet: B
 /// `sisdrop resolve`: a person's Match or No Match for a potential match.
 public struct ResolveCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "resolve", abstract: "Resolve a potential match: --match SIS_ID (one of its candidates) or --no-match.",
+    commandName: "resolve",
+    abstract: "Resolve a potential match: --match SIS_ID (one of its candidates) or --no-match; a contact's with --contact N.",
     discussion: answersDiscussion)
   @OptionGroup var workDir: WorkDirOptions
   @Argument(help: "The submission id.") var submission: String
-  @Option(help: "The SIS Student_Number to match (one of the candidates).") var match: String?
-  @Flag(help: "No SIS student is this child: a new record will be created.") var noMatch = false
+  @Option(help: "The SIS Student_Number to match (one of the candidates); with --contact, the SIS Contact_ID.") var match: String?
+  @Flag(help: "No SIS student (or, with --contact, no SIS contact) is this person: a new record will be created.") var noMatch = false
   @Option(help: "The student within the submission (default: its only potential match).") var student: Int?
+  @Option(help: "The contact (its Contact_Seq) whose potential match this answers, instead of a student's.") var contact: Int?
   @Option(help: "Who decided (default: $USER).") var by: String?
   public init() {}
 
   public func validate() throws {
     guard (match != nil) != noMatch else { throw ValidationError("give exactly one of '--match SIS_ID' and '--no-match'") }
+    if student != nil && contact != nil { throw ValidationError("give '--student N' or '--contact N', not both") }
   }
 
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
-      var (resolution, target) = try Resolver.resolution(workdir: workdir, submission: submission, student: student, sisID: match,
-                                                         by: actor(by))
+      var (resolution, target) = try contact != nil
+        ? Resolver.contactResolution(workdir: workdir, submission: submission, contact: contact, contactID: match, by: actor(by))
+        : Resolver.resolution(workdir: workdir, submission: submission, student: student, sisID: match, by: actor(by))
       resolution.replaces = try workdir.state.record(resolution)?.summary
       let next = try afterAnswer(workdir, target, quiet: workDir.json)
       if workDir.json { try printJSON(resolution) } else {
-        print("\(resolution.submissionID) student \(resolution.studentSeq): \(resolution.sisID.map { "Match to \($0)" } ?? "No Match")"
+        print("\(resolution.submissionID) \(resolution.isContact ? "contact" : "student") \(resolution.studentSeq): \(resolution.sisID.map { "Match to \($0)" } ?? "No Match")"
           + " (by \(resolution.resolvedBy))" + (resolution.replaces.map { ", replacing the earlier answer \($0)" } ?? "") + "; \(next)")
       }
     }
@@ -122,7 +126,7 @@ public struct WithdrawCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "withdraw", abstract: "Take back an answer: a resolution, a keep-sis or accept, or a correction.",
     discussion: """
-      `sisdrop withdraw S-1 --student 1` takes back a Match / No Match; `sisdrop withdraw S-1 First_Name`
+      `sisdrop withdraw S-1 --student 1` takes back a Match / No Match (`--contact 1` a contact's); `sisdrop withdraw S-1 First_Name`
       a keep-sis or accept; `sisdrop withdraw S-1 Grade_Level --correction` a corrected value. The record
       waits for a person again at the next run. Exit codes: 0 withdrawn, 65 nothing to withdraw, 75 busy.
       """)
@@ -138,7 +142,6 @@ public struct WithdrawCommand: ParsableCommand {
   public func validate() throws {
     if student != nil && contact != nil { throw ValidationError("give '--student N' or '--contact N', not both") }
     if correction && field == nil { throw ValidationError("--correction needs the FIELD corrected") }
-    if field == nil && contact != nil { throw ValidationError("a contact has no resolution: name the FIELD") }
   }
 
   public func run() throws {
@@ -176,7 +179,7 @@ public struct AnswersCommand: ParsableCommand {
       let workdir = try readOnlyWorkDir(workDir.path)
       func mine(_ id: String) -> Bool { submission == nil || submission == id }
       let listing = Listing(
-        resolutions: try workdir.state.resolutions().filter { mine($0.submissionID) },
+        resolutions: try (workdir.state.resolutions() + workdir.state.contactResolutions()).filter { mine($0.submissionID) },
         fieldAnswers: try workdir.state.fieldAnswers().filter { mine($0.submissionID) },
         corrections: try workdir.state.corrections().filter { mine($0.submissionID) })
       if workDir.json { return try printJSON(listing) }
@@ -184,7 +187,7 @@ public struct AnswersCommand: ParsableCommand {
         return print("no answers on record")
       }
       for r in listing.resolutions {
-        print("\(r.submissionID) student \(r.studentSeq): \(r.sisID.map { "Match to \($0)" } ?? "No Match") — by \(r.resolvedBy) at \(r.resolvedAt) (\(r.source))")
+        print("\(r.submissionID) \(r.isContact ? "contact" : "student") \(r.studentSeq): \(r.sisID.map { "Match to \($0)" } ?? "No Match") — by \(r.resolvedBy) at \(r.resolvedAt) (\(r.source))")
       }
       for a in listing.fieldAnswers {
         print("\(a.submissionID) \(a.schema) \(a.seq): \(a.choice.rawValue) \(a.field) — by \(a.answeredBy) at \(a.answeredAt) (\(a.source))")

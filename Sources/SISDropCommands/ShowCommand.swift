@@ -86,6 +86,12 @@ public struct ShowCommand: ParsableCommand {
         var line = "  contact \(contact.seq): \(contact.outcome.rawValue)\(contact.contactID.map { " → SIS contact \($0)" } ?? "") — \(contact.reason)"
         if let held = contact.heldDifferences, !held.isEmpty { line += "; held for review: \(held.map(\.field).joined(separator: ", "))" }
         print(line)
+        if contact.outcome == .potential {
+          for candidate in contact.candidates ?? [] {
+            print("      `sisdrop resolve \(submission) --match \(candidate) --contact \(contact.seq)`")
+          }
+          print("      `sisdrop resolve \(submission) --no-match --contact \(contact.seq)`")
+        }
       }
       printHistory(history)
     }

@@ -151,7 +151,9 @@ import _SISDropTestSupport
       let sameAs = contacts.filter { $0.sameAs != nil }
       let matched = contacts.filter { $0.sameAs == nil && $0.outcome == .matched }.count
       #expect(!sameAs.isEmpty && matched > 0)
-      #expect(html.contains("Contacts: \(matched) matched, \(contacts.count - matched - sameAs.count) new, \(sameAs.count) same as another new contact"))
+      let potential = contacts.filter { $0.sameAs == nil && $0.outcome == .potential }.count
+      #expect(html.contains("Contacts: \(matched) matched, \(potential) potential, \(contacts.count - matched - potential - sameAs.count) new, "
+        + "\(sameAs.count) same as another new contact"))
       for decision in decisions {
         for contact in decision.contacts { if let same = contact.sameAs { #expect(html.contains("\(contact.seq)=\(same)")) } }
       }

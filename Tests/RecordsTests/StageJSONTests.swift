@@ -139,8 +139,11 @@ import _SISDropTestSupport
     student.keptSIS = ["Email", "\u{0}"]
     var contact = ContactDecision(seq: 2, outcome: .new, contactID: nil, reason: "new", differences: [])
     contact.sameAs = "S-1/2"
-    let matched = ContactDecision(seq: 1, outcome: .matched, contactID: "C1", reason: "same name", differences: [])
-    try checkEquivalent(SubmissionDecision(submissionID: "S-\u{1F600}", students: [student, StudentDecision(seq: 2, decision: MatchDecision(outcome: .new, sisID: "9", score: -0.0, reasons: ["r"], candidates: [], method: "m"), differences: [])], contacts: [contact, matched]))
+    var matched = ContactDecision(seq: 1, outcome: .matched, contactID: "C1", reason: "same name", differences: [])
+    matched.sisStudents = ["100", "101"]
+    var potential = ContactDecision(seq: 3, outcome: .potential, contactID: nil, reason: "the surname differs", differences: [])
+    potential.candidates = ["C7"]
+    try checkEquivalent(SubmissionDecision(submissionID: "S-\u{1F600}", students: [student, StudentDecision(seq: 2, decision: MatchDecision(outcome: .new, sisID: "9", score: -0.0, reasons: ["r"], candidates: [], method: "m"), differences: [])], contacts: [contact, matched, potential]))
   }
 
   @Test func everythingJSONAllowsIsReadAsJSONDecoderReadsIt() throws {
@@ -223,6 +226,8 @@ import _SISDropTestSupport
     contact.sameAs = "S/1"
     contact.heldDifferences = [difference]
     contact.keptSIS = ["Phone"]
+    contact.candidates = ["C"]
+    contact.sisStudents = ["1"]
     try check(contact) { contact.writeStageJSON(into: &$0) }
     let whole = SubmissionDecision(submissionID: "S", students: [], contacts: [])
     try check(whole) { try whole.writeStageJSON(into: &$0) }

@@ -12,6 +12,11 @@ runs Splink 5 with DuckDB, and scores each against truth/students.csv:
   F1        2PR / (P + R)
   false_auto automatic matches to the wrong SIS record (including new children matched to anyone)
   review    share of submission students sent to a person
+  contacts  sisdrop's guardians against truth/contacts.csv: existing guardians (an SIS Contact_ID)
+            matched to it, to another, sent to a person, or created as new (the failure); new
+            guardians (one person per Same_As group) created once, more than once, never, or linked
+            to an SIS contact (a false link); and the submissions that wait for a person only for a
+            contact (its students all decided)
   s         seconds: sisdrop's match stage (it reads the snapshot: load + block + score); Splink's
             load + train + block + score; the seed rule's in-Python time
 
@@ -135,9 +140,16 @@ def run_sisdrop(binary, data, work, method):
     stage = json.loads((Path(match_dirs[-1]) / "stage.json").read_text())
     normalize = json.loads((Path(match_dirs[-1]).parent / "20-normalize" / "stage.json").read_text())
     decisions = {}
+    contacts = {}
     with open(Path(match_dirs[-1]) / "decisions.jsonl", encoding="utf-8") as handle:
         for line in handle:
             submission = json.loads(line)
+            if any(c["outcome"] == "potential" for c in submission["contacts"]) and \
+                    not any(st["decision"]["outcome"] == "potential" for st in submission["students"]):
+                contacts.setdefault("_held_for_contact", []).append(submission["submissionID"])
+            for contact in submission["contacts"]:
+                contacts[f"{submission['submissionID']}/{contact['seq']}"] = (
+                    contact["outcome"], contact.get("contactID"), contact.get("sameAs"), contact.get("candidates") or [])
             for student in submission["students"]:
                 d = student["decision"]
                 ref = f"{submission['submissionID']}/{student['seq']}"
@@ -151,7 +163,53 @@ def run_sisdrop(binary, data, work, method):
                     decisions[ref] = ("review", [c["sisID"] for c in d["candidates"]], claimed)
                 else:
                     decisions[ref] = ("new",)
-    return decisions, stage["seconds"], normalize["seconds"], wall, stage.get("notes", [])
+    return decisions, stage["seconds"], normalize["seconds"], wall, stage.get("notes", []), contacts
+
+
+def score_contacts(contacts, data):
+    """Guardians against truth/contacts.csv (see the module's summary for the figures)."""
+    existing = {"total": 0, "matched": 0, "wrong": 0, "person": 0, "new": 0, "undecided": 0}
+    groups = defaultdict(list)
+    with open(data / "truth" / "contacts.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            ref = f"{row['Submission_ID']}/{row['Contact_Seq']}"
+            decision = contacts.get(ref)
+            if row["Truth"] != "NEW":
+                existing["total"] += 1
+                if decision is None:
+                    existing["undecided"] += 1
+                elif decision[0] == "matched":
+                    existing["matched" if decision[1] == row["Truth"] else "wrong"] += 1
+                elif decision[0] == "potential":
+                    existing["person"] += 1
+                else:
+                    existing["new"] += 1
+            else:
+                groups[row["Same_As"] or ref].append(ref)
+    new = {"persons": len(groups), "once": 0, "more": 0, "never": 0, "linked": 0, "person": 0}
+    for refs in groups.values():
+        decided = [contacts.get(ref) for ref in refs]
+        created = sum(1 for d in decided if d and d[0] == "new" and not d[2])
+        if any(d and d[0] == "matched" for d in decided):
+            new["linked"] += 1
+        if any(d and d[0] == "potential" for d in decided):
+            new["person"] += 1
+        if created == 1:
+            new["once"] += 1
+        elif created > 1:
+            new["more"] += 1
+        else:
+            new["never"] += 1
+    new["held_for_contact"] = len(contacts.get("_held_for_contact", []))
+    return existing, new
+
+
+def contact_line(existing, new):
+    return (f"existing guardians {existing['total']}: matched {existing['matched']}, to another contact {existing['wrong']}, "
+            f"to a person {existing['person']}, created as new {existing['new']}, undecided {existing['undecided']} | "
+            f"new guardians {new['persons']}: created once {new['once']}, more than once {new['more']}, never {new['never']}, "
+            f"linked to an SIS contact {new['linked']}, to a person {new['person']} | "
+            f"submissions waiting for a person for a contact only: {new['held_for_contact']}")
 
 
 # --- the seed system's rule ---------------------------------------------------------------------------
@@ -338,6 +396,10 @@ def main():
     sets = [(Path(d).name, Path(d)) for d in args.data] or \
         [(f"{n}", out / f"match-{n}-{min(args.submissions, n)}-{args.seed}")
          for n in [int(x.replace("_", "")) for x in args.students.split(",")]]
+    # Generated data is reused while the generator's source is the same (a changed generator makes other data).
+    generator = Path(__file__).resolve().parent.parent.parent / "Sources" / "SISDrop" / "Generator"
+    import hashlib
+    stamp = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(generator.glob("*.swift")))).hexdigest() + "\n"
     for label, data in sets:
         if args.data:
             n = sum(1 for _ in open(data / "sis" / "students.csv", encoding="utf-8")) - 1
@@ -345,17 +407,18 @@ def main():
         else:
             n = int(label)
             m = min(args.submissions, n)
-        if not args.data and not (data / "GENERATED").exists():
+        if not args.data and (not (data / "GENERATED").exists() or (data / "GENERATED").read_text() != stamp):
             log(f"generating {n:,} students, {m:,} submissions (seed {args.seed})")
             if data.exists():
                 shutil.rmtree(data)
             subprocess.run([args.binary, "gen", "--students", str(n), "--submissions", str(m), "--seed", str(args.seed),
                             "--out", str(data)], check=True, stdout=subprocess.DEVNULL)
-            (data / "GENERATED").write_text("ok\n")
+            (data / "GENERATED").write_text(stamp)
         truth, cases = read_truth(data)
         rows = []
         log(f"{n:,}: sisdrop run (fellegi-sunter)")
-        fs, fs_s, fs_norm, fs_wall, notes = run_sisdrop(args.binary, data, out / f"run-{label}-fs", "fellegi-sunter")
+        fs, fs_s, fs_norm, fs_wall, notes, fs_contacts = run_sisdrop(args.binary, data, out / f"run-{label}-fs", "fellegi-sunter")
+        contact_figures = contact_line(*score_contacts(fs_contacts, data)) if (data / "truth" / "contacts.csv").exists() else None
         fs_score = score(fs, truth)
         rows.append(("sisdrop", fs_score, fs_s, f"match stage; normalize (snapshot load) {fs_norm:.1f} s, run {fs_wall:.1f} s"))
         for note in notes:
@@ -363,7 +426,7 @@ def main():
         claimed_only = sum(1 for d in fs.values() if d[0] == "review" and len(d) > 2 and d[2])
         if not args.no_placeholder:
             log(f"{n:,}: sisdrop run (placeholder)")
-            ph, ph_s, _, _, _ = run_sisdrop(args.binary, data, out / f"run-{label}-placeholder", "placeholder")
+            ph, ph_s, _, _, _, _ = run_sisdrop(args.binary, data, out / f"run-{label}-placeholder", "placeholder")
             rows.append(("placeholder", score(ph, truth), ph_s, "the first matcher, match stage"))
         log(f"{n:,}: seed rule")
         sr, sr_s = seed_rule(data)
@@ -385,6 +448,8 @@ def main():
             print(f"  sisdrop review held only because two forms of the batch matched one SIS child: {claimed_only} "
                   f"({claimed_only / max(len(truth), 1) * 100:.2f}% of students; review without them "
                   f"{(fs_score['review'] * len(truth) - claimed_only) / max(len(truth), 1) * 100:.2f}%)")
+        if contact_figures:
+            print(f"sisdrop contacts: {contact_figures}")
         if args.cases:
             for name, decisions in [("sisdrop", fs)]:
                 print(f"  {name} by case (total, false auto, missed, review):")
@@ -402,6 +467,8 @@ def main():
             f1 = {name: sc["F1"] for name, sc, _, _ in rows}
             parts.append(f"splink_s/sisdrop_s={secs['splink'] / secs['sisdrop']:.1f}x F1-F1_splink={f1['sisdrop'] - f1['splink']:+.4f}")
         lines.append(("" if not args.data else f"data={label} ") + f"students={n} submissions={m} | " + " | ".join(parts))
+        if contact_figures:
+            lines.append(("" if not args.data else f"data={label} ") + f"students={n} submissions={m} | sisdrop contacts: {contact_figures}")
     print()
     for line in lines:
         print(line)

@@ -145,15 +145,18 @@ struct OneRosterProfile: DeliveryProfile {
   func write(_ records: [DeliveryRecord], kinds: [DeliveryKind], context: DeliveryContext, folder: String) throws -> [WrittenFile] {
     var written: [WrittenFile] = []
     let kindSet = Set(kinds)
+    // A new child's SIS guardian (a matched contact): the child names it as an agent in the new
+    // bundle; the contact's own row goes in the update bundle only when it changes something.
+    let links = records.filter { $0.kind == .contactsUpdate && $0["Student_Number"].isEmpty }
     if kindSet.contains(.studentsNew) || kindSet.contains(.contactsNew) {
       written += try bundle(
         records.filter { $0.kind == .studentsNew || $0.kind == .contactsNew }, update: false, context: context,
-        folder: folder, name: "\(context.prefix)_oneroster_new")
+        folder: folder, name: "\(context.prefix)_oneroster_new", links: links)
     }
     if kindSet.contains(.studentsUpdate) || kindSet.contains(.contactsUpdate) {
       written += try bundle(
-        records.filter { $0.kind == .studentsUpdate || $0.kind == .contactsUpdate }, update: true, context: context,
-        folder: folder, name: "\(context.prefix)_oneroster_update")
+        records.filter { ($0.kind == .studentsUpdate || $0.kind == .contactsUpdate) && !($0.changed.isEmpty && $0["Student_Number"].isEmpty) },
+        update: true, context: context, folder: folder, name: "\(context.prefix)_oneroster_update")
     }
     // OneRoster 1.1 has no file for documents or attendance: the CSV profile writes them.
     let sidecarKinds = kinds.filter { $0 == .documents || $0 == .attendance }
@@ -161,7 +164,8 @@ struct OneRosterProfile: DeliveryProfile {
     return written
   }
 
-  private func bundle(_ records: [DeliveryRecord], update: Bool, context: DeliveryContext, folder: String, name: String) throws -> [WrittenFile] {
+  private func bundle(_ records: [DeliveryRecord], update: Bool, context: DeliveryContext, folder: String, name: String,
+                      links: [DeliveryRecord] = []) throws -> [WrittenFile] {
     // Delta only (bulk is refused at config time): every row is `active` (or `tobedeleted`) as of the batch's opening.
     let status = "active"
     let modified = context.batchTime
@@ -198,8 +202,11 @@ struct OneRosterProfile: DeliveryProfile {
         DeliveryRecord(kind: .studentsNew, submissionID: contact.submissionID, seq: 0,
                        fields: ["Student_Number": contact["Student_Number"], "Student_Ref": contact["Student_Ref"]])))
       agentsOfStudent[contact["Student_Ref"], default: []].append(id)
+      // A new child lives in the new bundle, which names this contact as its agent.
+      if update && contact["Student_Number"].isEmpty { continue }
       studentsOfContact[id, default: []].append(studentID)
     }
+    for link in links { agentsOfStudent[link["Student_Ref"], default: []].append(stable(OneRosterProfile.contactID(link))) }
     for student in students {
       let id = stable(OneRosterProfile.studentID(student))
       let school = value(student, "SchoolID")

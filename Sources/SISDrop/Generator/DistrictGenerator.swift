@@ -200,7 +200,8 @@ private struct Run {
   mutating func guardian(_ first: String, _ last: String, _ relationship: String) -> Guardian {
     defer { nextContact += 1 }
     let email = rng.chance(0.6)
-      ? "\(Run.ascii(first).lowercased().filter(\.isLetter)).\(Run.ascii(last).lowercased().filter(\.isLetter))\(rng.int(100))@example.com" : ""
+      // One person's address: two people never share one (the number is the contact's own).
+      ? "\(Run.ascii(first).lowercased().filter(\.isLetter)).\(Run.ascii(last).lowercased().filter(\.isLetter))\(nextContact)@example.com" : ""
     return Guardian(contactID: String(format: "C%08d", nextContact), first: first, last: last, relationship: relationship,
                     phone: phone(), email: email)
   }
@@ -208,7 +209,7 @@ private struct Run {
   mutating func household(tradition t: Int? = nil) -> Household {
     nextHousehold += 1
     let t = t ?? tradition()
-    let family = surname(t)
+    let family = transliterableSurname(t) ?? surname(t)
     let (street, zip) = address()
     var guardians: [Guardian] = []
     let pool = NamePools.traditions[t]
@@ -453,6 +454,7 @@ private struct Run {
       if rng.chance(0.05), let nick = Run.nicknames[g.first] { c["First_Name"] = rng.pick(nick) }
       contacts.append(SubmissionContact(fields: c, truth: g.contactID, personKey: g.contactID))
     }
+    returningGuardianShapes(&contacts, kinds: &kinds)
     if rng.chance(0.03) {
       let step = guardian(rng.pick(NamePools.guardianBoys), surname(tradition()), "Stepfather")
       contacts.append(SubmissionContact(fields: contactFields(step, home), truth: "NEW", personKey: step.contactID))
@@ -569,12 +571,77 @@ private struct Run {
     }
     var fields = studentFields(child, grade: min(child.grade + 1, 12), home: home, stateID: "")
     if kind == "new-sibling-of-sis" { copiedStateID(&fields, &kind, from: anchor) }
-    let contacts = home.guardians.map {
-      SubmissionContact(fields: contactFields($0, home), truth: contactsTruth ? "NEW" : "NEW", personKey: $0.contactID)
+    var contacts = home.guardians.map {
+      SubmissionContact(fields: contactFields($0, home), truth: contactsTruth ? $0.contactID : "NEW", personKey: $0.contactID)
     }
+    var shape = kind
+    if shape == "new-child-at-sis-address" { cousinGuardians(&contacts, of: anchor, kind: &shape) }
     return GeneratedSubmission(
-      form: "2026-27 New Student Enrollment", students: [SubmissionStudent(fields: fields, truth: "NEW", kind: kind)],
+      form: "2026-27 New Student Enrollment", students: [SubmissionStudent(fields: fields, truth: "NEW", kind: shape)],
       contacts: contacts, documents: [])
+  }
+
+  // MARK: - Guardian shapes
+
+  /// Surnames people write two ways: the SIS has one spelling, a form may carry the other.
+  static let transliterable = ["Schröder", "Müller", "Köhler", "Krüger", "Weiß", "Groß", "Jørgensen", "Schäfer", "Bäcker", "Søndergaard"]
+
+  /// A family of the general tradition carries a surname with an umlaut, ß or ø now and then
+  /// (nil: the usual draw).
+  mutating func transliterableSurname(_ t: Int) -> String? {
+    NamePools.traditions[t].name == "general" && rng.chance(0.03) ? rng.pick(Run.transliterable) : nil
+  }
+
+  /// A name as people type it without the letters: `ö` → `oe`, `ü` → `ue`, `ä` → `ae`, `ß` → `ss`, `ø` → `o`.
+  static func transliterated(_ name: String) -> String {
+    var out = ""
+    for character in name {
+      switch character {
+      case "ö": out += "oe"
+      case "ü": out += "ue"
+      case "ä": out += "ae"
+      case "Ö": out += "Oe"
+      case "Ü": out += "Ue"
+      case "Ä": out += "Ae"
+      case "ß": out += "ss"
+      case "ø": out += "o"
+      case "Ø": out += "O"
+      default: out.append(character)
+      }
+    }
+    return out
+  }
+
+  /// A returning child's guardians as forms name them: a surname transliterated (`Schröder` →
+  /// `Schroeder`), and a mother remarried under a new surname who kept her phone and e-mail. Both
+  /// are the SIS contacts still (the truth keeps their Contact_ID).
+  mutating func returningGuardianShapes(_ contacts: inout [SubmissionContact], kinds: inout [String]) {
+    for index in contacts.indices {
+      let last = contacts[index].fields["Last_Name"] ?? ""
+      let spelled = Run.transliterated(last)
+      if spelled != last && rng.chance(0.6) {
+        contacts[index].fields["Last_Name"] = spelled
+        kinds.append("guardian-transliterated")
+      }
+    }
+    guard let mother = contacts.firstIndex(where: { $0.fields["Relationship"] == "Mother" }),
+      !(contacts[mother].fields["Phone"] ?? "").isEmpty, !(contacts[mother].fields["Email"] ?? "").isEmpty, rng.chance(0.02)
+    else { return }
+    var married = surname(tradition())
+    while married == contacts[mother].fields["Last_Name"] { married = surname(tradition()) }
+    contacts[mother].fields["Last_Name"] = married
+    kinds.append("guardian-remarried")
+  }
+
+  /// A cousin moving in with an SIS family: half the time the form names the family's own
+  /// guardians (SIS contacts already), else the aunt who brings the child (a new contact).
+  mutating func cousinGuardians(_ contacts: inout [SubmissionContact], of anchor: Kid, kind: inout String) {
+    guard rng.chance(0.5) else { return }
+    let home = anchor.household
+    contacts = home.guardians.filter { $0.relationship != "Aunt" }.map {
+      SubmissionContact(fields: contactFields($0, home), truth: $0.contactID, personKey: $0.contactID)
+    }
+    kind += "-with-sis-guardians"
   }
 
   mutating func writeSubmissions(enrollment: String, truth: String) throws {

@@ -116,6 +116,46 @@ public enum Resolver {
     return (resolution, target)
   }
 
+  /// A checked Match (`contactID`, an SIS `Contact_ID` among the contact's candidates) or No Match
+  /// (`contactID == nil`: a new contact) for a potential contact match, not yet recorded. Bound to
+  /// the submission version like a student's.
+  ///
+  /// - Throws: `SISDropError` 65 when the submission has no such contact or the Contact_ID is not a
+  ///   candidate; 64 when the contact is not named and the submission has more than one potential contact.
+  public static func contactResolution(workdir: WorkDir, submission: String, contact seq: Int?, contactID: String?, by actor: String,
+                                       source: String = "command", at time: String? = nil, batches: Batches = Batches()) throws -> (Resolution, Target) {
+    let target = try target(workdir: workdir, submission: submission, batches: batches)
+    let contacts = target.decision.contacts
+    let chosen: ContactDecision
+    if let seq {
+      guard let found = contacts.first(where: { $0.seq == seq }) else {
+        throw SISDropError(.dataError, "submission \(submission) has no contact \(seq)",
+                           hint: contacts.isEmpty ? "it has no contacts" : "its contacts: \(contacts.map { String($0.seq) }.joined(separator: ", "))")
+      }
+      chosen = found
+    } else {
+      let open = contacts.filter { $0.outcome == .potential }
+      guard open.count == 1 else {
+        throw SISDropError(.usage, "submission \(submission) has \(open.count) potential contact matches", hint: "name one with --contact N")
+      }
+      chosen = open[0]
+    }
+    let candidates = (chosen.candidates ?? []) + [chosen.contactID].compactMap { $0 }
+    if let contactID {
+      guard candidates.contains(contactID) else {
+        throw SISDropError(
+          .dataError, "SIS contact \(contactID) is not a candidate for \(submission) contact \(chosen.seq)",
+          hint: candidates.isEmpty ? "the matcher found no candidate contact: resolve it with --no-match"
+            : "choose one of: \(candidates.joined(separator: ", ")), or --no-match")
+      }
+    }
+    var resolution = Resolution(
+      submissionID: submission, studentSeq: chosen.seq, action: contactID == nil ? .noMatch : .match, sisID: contactID,
+      resolvedBy: actor, resolvedAt: time ?? Clock.now(), source: source, version: target.submission?.contentHash)
+    resolution.schema = "contact"
+    return (resolution, target)
+  }
+
   /// Records Match or No Match for one student (see `resolution`). Returns it with the earlier answer it replaced.
   @discardableResult
   public static func resolve(workdir: WorkDir, submission: String, student seq: Int?, sisID: String?, by actor: String,

@@ -244,8 +244,11 @@ public enum AnswerFeed {
       guard marked else { throw SISDropError(.dataError, "mark the chosen row's Answer with x") }
       let choice = value("Choice")
       let noMatch = choice.caseInsensitiveCompare(Resolver.noMatchToken) == .orderedSame
-      let (resolution, target) = try Resolver.resolution(workdir: workdir, submission: value("Submission_ID"), student: seq,
-                                                         sisID: noMatch ? nil : choice, by: actor, source: source, batches: batches)
+      let (resolution, target) = try schema == "contact"
+        ? Resolver.contactResolution(workdir: workdir, submission: value("Submission_ID"), contact: seq, contactID: noMatch ? nil : choice,
+                                     by: actor, source: source, batches: batches)
+        : Resolver.resolution(workdir: workdir, submission: value("Submission_ID"), student: seq,
+                              sisID: noMatch ? nil : choice, by: actor, source: source, batches: batches)
       return .resolution(resolution, inOpenBatch: target.inOpenBatch)
     case "update":
       guard marked else { throw SISDropError(.dataError, "mark the chosen row's Answer with x") }

@@ -148,6 +148,17 @@ public struct ReviewQueue: Sendable, Codable {
           }
         }
         for contact in decision.contacts {
+          // A guardian who may be an SIS contact under another surname: Match to it, or No Match.
+          if contact.outcome == .potential {
+            var entry = item(.potentialMatch, "contact", contact.seq)
+            entry.candidates = (contact.candidates ?? []).map {
+              Candidate(sisID: $0, score: nil, guards: [contact.reason])
+            }
+            entry.reasons = [contact.reason]
+            entry.commands = entry.candidates.map { "sisdrop resolve \(quoted) --match \(shellQuote($0.sisID)) --contact \(contact.seq)" }
+              + ["sisdrop resolve \(quoted) --no-match --contact \(contact.seq)"]
+            items.append(entry)
+          }
           guard let held = contact.heldDifferences, !held.isEmpty else { continue }
           var entry = item(.heldUpdate, "contact", contact.seq)
           entry.sisID = contact.contactID

@@ -302,8 +302,10 @@ extension ContactDecision {
     let start = r.position
     var seq: Int?, outcome: MatchOutcome?, contactID: String?, reason: String?
     var differences: [FieldDifference]?, sameAs: String?, held: [FieldDifference]?, keptSIS: [String]?
+    var candidates: [String]?, sisStudents: [String]?
     try r.object { r, key in
       switch key {
+      case "candidates": candidates = try r.null() ? nil : r.strings()
       case "contactID": contactID = try r.null() ? nil : r.string()
       case "differences": differences = try r.array { try FieldDifference(stageJSON: &$0) }
       case "heldDifferences": held = try r.null() ? nil : r.array { try FieldDifference(stageJSON: &$0) }
@@ -312,6 +314,7 @@ extension ContactDecision {
       case "reason": reason = try r.string()
       case "sameAs": sameAs = try r.null() ? nil : r.string()
       case "seq": seq = try r.int()
+      case "sisStudents": sisStudents = try r.null() ? nil : r.strings()
       default: try r.skip(key)
       }
     }
@@ -323,10 +326,13 @@ extension ContactDecision {
     self.sameAs = sameAs
     self.heldDifferences = held
     self.keptSIS = keptSIS
+    self.candidates = candidates
+    self.sisStudents = sisStudents
   }
 
   func writeStageJSON(into w: inout StageJSONWriter) {
     w.beginObject()
+    if let candidates { w.key("candidates"); w.strings(candidates) }
     if let contactID { w.key("contactID"); w.string(contactID) }
     w.key("differences"); w.array(differences) { $1.writeStageJSON(into: &$0) }
     if let heldDifferences { w.key("heldDifferences"); w.array(heldDifferences) { $1.writeStageJSON(into: &$0) } }
@@ -335,6 +341,7 @@ extension ContactDecision {
     w.key("reason"); w.string(reason)
     if let sameAs { w.key("sameAs"); w.string(sameAs) }
     w.key("seq"); w.int(seq)
+    if let sisStudents { w.key("sisStudents"); w.strings(sisStudents) }
     w.endObject()
   }
 }

@@ -200,6 +200,10 @@ public enum BatchReport {
         } else if outcome == "matched" {
           contactCounts["matched", default: 0] += 1
           contactNotes.append("\(seq)→\(contact["contactID"] as? String ?? "")")
+        } else if outcome == "potential" {
+          // Perhaps an SIS contact under another name: a person answers `sisdrop resolve ID --contact N`.
+          contactCounts["potential", default: 0] += 1
+          contactNotes.append("\(seq)? " + ((contact["candidates"] as? [String]) ?? []).joined(separator: " "))
         } else {
           contactCounts["new", default: 0] += 1
           contactNotes.append("\(seq) new")
@@ -328,8 +332,8 @@ public enum BatchReport {
     for id in errorIDs { if let card = errorCards[id] { page.line(card) } }
 
     // Contacts: matched to an SIS contact, new, or the same person as a new contact of another form.
-    page.line("<h2 id=\"contacts\">Contacts: \(contactCounts["matched"] ?? 0) matched, \(contactCounts["new"] ?? 0) new, \(contactCounts["same-as"] ?? 0) same as another new contact</h2>")
-    page.line("<p class=\"hint\">Each submission's contacts are in the table of all submissions: <em>seq→SIS Contact_ID</em>, <em>seq new</em>, or <em>seq=submission/seq</em> (one new contact named by two forms of this batch).</p>")
+    page.line("<h2 id=\"contacts\">Contacts: \(contactCounts["matched"] ?? 0) matched, \(contactCounts["potential"] ?? 0) potential, \(contactCounts["new"] ?? 0) new, \(contactCounts["same-as"] ?? 0) same as another new contact</h2>")
+    page.line("<p class=\"hint\">Each submission's contacts are in the table of all submissions: <em>seq→SIS Contact_ID</em>, <em>seq? candidate Contact_IDs</em> (a person answers <code>sisdrop resolve ID --contact seq</code>), <em>seq new</em>, or <em>seq=submission/seq</em> (one new contact named by two forms of this batch).</p>")
     if !sameAs.isEmpty {
       page.line("<table class=\"stack\"><thead><tr><th>Submission</th><th>Contact</th><th>Same as</th><th>Why</th></tr></thead><tbody>")
       for row in sameAs { page.line(row) }

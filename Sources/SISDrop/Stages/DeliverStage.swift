@@ -281,6 +281,14 @@ public enum DeliverStage {
         "resolve it with `\(match)` (one of the candidates) or `\(noMatch)`; the next `sisdrop run` delivers it",
       ])
     }
+    for contact in decision.contacts where contact.outcome == .potential {
+      let id = shellQuote(submission.id)
+      rows.append([
+        submission.id, "contact", String(contact.seq), "potential match", (contact.candidates ?? []).joined(separator: " "), "",
+        "resolve it with `sisdrop resolve \(id) --match CONTACT_ID --contact \(contact.seq)` (one of the candidates) or "
+          + "`sisdrop resolve \(id) --no-match --contact \(contact.seq)`; the next `sisdrop run` delivers it",
+      ])
+    }
     func heldUpdate(_ schema: String, _ seq: Int, _ sisID: String, _ held: [FieldDifference], many: Bool) {
       guard let first = held.first?.field else { return }
       let which = many ? (schema == "student" ? " --student \(seq)" : " --contact \(seq)") : (schema == "contact" ? " --contact \(seq)" : "")
@@ -374,8 +382,11 @@ public enum DeliverStage {
       let changed = changes(contactDecision.differences, "contact", contact.seq)
       for student in submission.students {
         // A matched contact with nothing to change is skipped only for a student the SIS already
-        // has; a new sibling still needs its link to the guardian (key + Student_Ref, nothing changed).
-        if isUpdate && changed.isEmpty && sisNumber[student.seq] != nil { continue }
+        // links it to; a new child, or a matched one whose guardian the SIS lists only under a
+        // sibling, still needs its link to the guardian (key + Student_Ref, nothing changed).
+        if isUpdate && changed.isEmpty, let number = sisNumber[student.seq],
+          contactDecision.sisStudents.map({ $0.contains(number) }) ?? true
+        { continue }
         var values = contact.fields
         values["Submission_ID"] = submission.id
         values["Student_Ref"] = Submission.studentRef(submission.id, student.seq)

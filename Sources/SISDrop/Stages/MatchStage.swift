@@ -39,6 +39,11 @@ public struct ContactDecision: Sendable, Codable, Hashable {
   /// As for a student: differences held for a person, and fields kept at the SIS value.
   public var heldDifferences: [FieldDifference]? = nil
   public var keptSIS: [String]? = nil
+  /// A potential match: the SIS contacts (`Contact_ID`) a person chooses from, or No Match.
+  public var candidates: [String]? = nil
+  /// A matched contact: the SIS students it is already linked to (a new child, or a matched child
+  /// whose guardian the SIS lists only under a sibling, gets a link row; these do not).
+  public var sisStudents: [String]? = nil
 
   public init(seq: Int, outcome: MatchOutcome, contactID: String?, reason: String, differences: [FieldDifference]) {
     self.seq = seq
@@ -57,7 +62,9 @@ public struct SubmissionDecision: Sendable, Codable, Hashable {
 
   /// A submission with any unresolved potential match, or an update held for a person, is held back from delivery.
   public var needsReview: Bool { hasPotentialMatch || hasHeldUpdate }
-  public var hasPotentialMatch: Bool { students.contains { $0.decision.outcome == .potential } }
+  public var hasPotentialMatch: Bool {
+    students.contains { $0.decision.outcome == .potential } || contacts.contains { $0.outcome == .potential }
+  }
   public var hasHeldUpdate: Bool {
     students.contains { !($0.heldDifferences ?? []).isEmpty } || contacts.contains { !($0.heldDifferences ?? []).isEmpty }
   }
@@ -107,7 +114,8 @@ struct UpdateRules: Sendable {
 }
 
 /// The match stage: every student of every normalized submission against the SIS snapshot,
-/// through the configured `StudentMatcher`; contacts against the matched students' SIS contacts.
+/// through the configured `StudentMatcher`; contacts against the SIS contacts of the households
+/// each form reaches (`ContactMatcher`).
 ///
 /// Guard that no matcher overrides: one SIS record is never auto-matched by two submissions of
 /// the same batch — both go to review.
@@ -256,19 +264,34 @@ public enum MatchStage {
     var review: [[String]] = []
     var diffs: [[String]] = []
     var held: [[String]] = []
-    // The matched SIS students and their contacts, fetched at once.
-    let matchedIDs = decisions.flatMap { $0.students.compactMap { $0.decision.outcome == .matched ? $0.decision.sisID : nil } }
+    // The matched SIS students; the contacts of theirs and of the households each form reaches, fetched at once.
+    let matchedBySubmission = decisions.map { $0.students.compactMap { $0.decision.outcome == .matched ? $0.decision.sisID : nil } }
+    let matchedIDs = matchedBySubmission.flatMap { $0 }
     let matchedStudents = try snapshot.students(numbers: matchedIDs)
-    let matchedContacts = try snapshot.contacts(ofStudents: matchedIDs)
+    let candidatesBySubmission = decisions.map { $0.students.flatMap { $0.decision.outcome == .potential ? $0.decision.candidates.map(\.sisID) : [] } }
+    let households = try ContactMatcher.households(
+      submissions, matched: matchedBySubmission, candidates: candidatesBySubmission, snapshot: snapshot)
+    // A person's Match / No Match for a contact holds for the version it was given for only.
+    var contactResolutions: [String: [Resolution]] = [:]
+    let versions = Dictionary(submissions.map { ($0.id, $0.contentHash) }, uniquingKeysWith: { first, _ in first })
+    for resolution in try context.workdir.state.contactResolutions() where versions[resolution.submissionID] != nil {
+      guard resolution.version != nil, resolution.version == versions[resolution.submissionID]! else {
+        context.notes.append("\(resolution.submissionID): the answer for contact \(resolution.studentSeq) was given for an earlier version of the submission: stale, not applied")
+        continue
+      }
+      contactResolutions[resolution.submissionID, default: []].append(resolution)
+    }
     // Contact name keys, once per contact (they are needed twice below).
     let contactNames = try Parallel.map(submissions.count, minimum: 64) { index in ContactMatcher.nameKeys(submissions[index]) }
     // Each submission on its own (on every core); their rows are joined in submission order.
     let decided = decisions
     let matchedByPerson = personMatched
+    let answeredContacts = contactResolutions
     let parts = try Parallel.map(submissions.count, minimum: 64) { index in
       defer { StageProgress.step() }
       return try differencesAndContacts(
-        submissions[index], decided[index], names: contactNames[index], students: matchedStudents, contacts: matchedContacts,
+        submissions[index], decided[index], names: contactNames[index], students: matchedStudents,
+        contacts: households.reached(index, matched: matchedBySubmission[index]), contactResolutions: answeredContacts[submissions[index].id] ?? [],
         kept: Set((overrides[submissions[index].id] ?? []).map(\.field)),
         answers: (fieldAnswers[submissions[index].id] ?? []).filter { $0.version == submissions[index].contentHash }, policy: policy,
         personMatched: matchedByPerson[submissions[index].id] ?? [])
@@ -289,6 +312,12 @@ public enum MatchStage {
     phase("differences+contacts")
     try ParallelJSONLines.write(decisions, to: context.outputPath("decisions.jsonl"))
     let batchIDs = Set(decisions.map(\.submissionID))
+    for (id, list) in contactResolutions.sorted(by: { $0.key < $1.key }) {
+      for r in list {
+        applied.append([id, "", "contact-resolution", "contact \(r.studentSeq): " + (r.sisID.map { "Match to \($0)" } ?? "No Match"),
+                        r.resolvedBy, r.resolvedAt, r.source])
+      }
+    }
     for (id, list) in overrides.sorted(by: { $0.key < $1.key }) where batchIDs.contains(id) {
       for o in list { applied.append([id, "", "keep-sis", o.field, o.resolvedBy, o.resolvedAt, o.source]) }
     }
@@ -318,21 +347,22 @@ public enum MatchStage {
     phase("write")
     context.notes.append("matcher: \(context.config.matcher); snapshot: \(relativePath(snapshotPath, to: context.workdir.root))")
     context.notes.append("seconds by phase: " + phases.joined(separator: ", "))
-    context.log("match: \(counts["students_matched"]!) matched, \(counts["students_potential"]!) potential, \(counts["students_new"]!) new")
+    context.log("match: \(counts["students_matched"]!) matched, \(counts["students_potential"]!) potential, \(counts["students_new"]!) new; "
+      + "contacts: \(counts["contacts_matched"]!) matched, \(counts["contacts_potential"]!) potential, \(counts["contacts_new"]!) new")
   }
 
   /// One submission's field differences (students and contacts), its contacts matched against the
-  /// SIS contacts of its matched students, and its rows for diffs.csv and review.csv.
+  /// SIS contacts it reaches, and its rows for diffs.csv and review.csv.
   private static func differencesAndContacts(
     _ submission: Submission, _ decided: SubmissionDecision, names: [ContactMatcher.NameKeys],
-    students: [String: SnapshotStudent], contacts: [String: [SnapshotContact]], kept: Set<String>, answers: [FieldAnswer],
+    students: [String: SnapshotStudent], contacts: [ContactMatcher.Reached], contactResolutions: [Resolution], kept: Set<String>,
+    answers: [FieldAnswer],
     policy: UpdateRules, personMatched: Set<Int>
   ) throws -> (decision: SubmissionDecision, diffs: [[String]], review: [[String]], held: [[String]]) {
     var decision = decided
     var diffs: [[String]] = []
     var review: [[String]] = []
     var held: [[String]] = []
-    var sisContacts: [SnapshotContact] = []
     for s in decision.students.indices {
       let outcome = decision.students[s].decision
       let student = submission.students[s]
@@ -350,7 +380,6 @@ public enum MatchStage {
         for difference in sorted.held {
           held.append([submission.id, "student", String(student.seq), id, difference.field, difference.enrollment, difference.sis])
         }
-        sisContacts += contacts[id] ?? []
       }
       if outcome.outcome == .potential {
         review.append([
@@ -359,7 +388,9 @@ public enum MatchStage {
         ])
       }
     }
-    let contacts = ContactMatcher.match(submission, names: names, sisContacts: sisContacts, answers: answers, policy: policy)
+    let contacts = ContactMatcher.match(
+      submission, names: names, reached: contacts, answers: answers, policy: policy, resolutions: contactResolutions,
+      matchedStudents: decision.students.filter { $0.decision.outcome == .matched }.count)
     decision.contacts = contacts.contacts
     diffs += contacts.diffs
     held += contacts.held

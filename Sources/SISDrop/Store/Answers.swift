@@ -138,6 +138,11 @@ extension StateStore {
         try delete(sql, arguments)
         // An answer recorded before answers had a seq (the old overrides table).
         try delete("DELETE FROM overrides WHERE submission_id = ? AND field = ?", [.text(submission), .text(field)])
+      } else if schema == "contact" {
+        var sql = "DELETE FROM contact_resolutions WHERE submission_id = ?"
+        var arguments: [SQLValue] = [.text(submission)]
+        if let seq { sql += " AND contact_seq = ?"; arguments.append(.integer(Int64(seq))) }
+        try delete(sql, arguments)
       } else {
         var sql = "DELETE FROM resolutions WHERE submission_id = ?"
         var arguments: [SQLValue] = [.text(submission)]

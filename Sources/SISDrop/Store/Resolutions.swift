@@ -18,6 +18,11 @@ public struct Resolution: Sendable, Codable, Hashable {
   public var studentKey: String? = nil
   /// The earlier answer this one replaced, said back to the person (not stored).
   public var replaces: String? = nil
+  /// `contact` for a potential contact match: `studentSeq` is then the contact's `Contact_Seq` and
+  /// `sisID` the SIS `Contact_ID` chosen. nil for a student.
+  public var schema: String? = nil
+
+  public var isContact: Bool { schema == "contact" }
 
   public init(submissionID: String, studentSeq: Int, action: Action, sisID: String?, resolvedBy: String, resolvedAt: String,
               source: String, version: String? = nil, studentKey: String? = nil) {
@@ -40,6 +45,20 @@ public struct Resolution: Sendable, Codable, Hashable {
   }
 
   public var summary: String { "\(sisID.map { "Match to \($0)" } ?? "No Match") by \(resolvedBy) at \(resolvedAt) (\(source))" }
+
+  /// The table of contact answers (Match to an SIS contact, or No Match), bound to the submission version.
+  static let contactSchema = """
+    CREATE TABLE IF NOT EXISTS contact_resolutions(
+      submission_id TEXT NOT NULL,
+      contact_seq INTEGER NOT NULL,
+      action TEXT NOT NULL CHECK (action IN ('match', 'no-match')),
+      contact_id TEXT,
+      version TEXT,
+      resolved_by TEXT NOT NULL,
+      resolved_at TEXT NOT NULL,
+      source TEXT NOT NULL,
+      PRIMARY KEY (submission_id, contact_seq));
+    """
 }
 
 /// "Keep the SIS value" for one field of a submission (the seed's green arrow).
@@ -56,6 +75,7 @@ extension StateStore {
   /// Returns the earlier answer it replaced, if any.
   @discardableResult
   public func record(_ resolution: Resolution) throws -> Resolution? {
+    if resolution.isContact { return try recordContact(resolution) }
     let earlier = try resolutions().first(where: { $0.submissionID == resolution.submissionID && $0.studentSeq == resolution.studentSeq })
     // The same answer again, for the same version, keeps its first who and when.
     if let same = earlier, same.action == resolution.action, same.sisID == resolution.sisID, same.version == resolution.version,
@@ -99,6 +119,36 @@ extension StateStore {
                  action: Resolution.Action(rawValue: row[2].string ?? "") ?? .noMatch, sisID: row[3].string,
                  resolvedBy: row[4].string ?? "", resolvedAt: row[5].string ?? "", source: row[6].string ?? "",
                  version: row[7].string, studentKey: row[8].string)
+    }
+  }
+
+  private func recordContact(_ resolution: Resolution) throws -> Resolution? {
+    let earlier = try contactResolutions().first { $0.submissionID == resolution.submissionID && $0.studentSeq == resolution.studentSeq }
+    if let same = earlier, same.action == resolution.action, same.sisID == resolution.sisID, same.version == resolution.version { return nil }
+    try database.inTransaction {
+      try database.execute(
+        "INSERT OR REPLACE INTO contact_resolutions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [.text(resolution.submissionID), .integer(Int64(resolution.studentSeq)), .text(resolution.action.rawValue),
+         resolution.sisID.map { .text($0) } ?? .null, resolution.version.map { .text($0) } ?? .null, .text(resolution.resolvedBy),
+         .text(resolution.resolvedAt), .text(resolution.source)])
+      try logAnswer(resolution.submissionID, earlier == nil ? "recorded" : "replaced",
+                    "contact \(resolution.studentSeq): \(resolution.sisID.map { "Match to \($0)" } ?? "No Match") (\(resolution.source))",
+                    by: resolution.resolvedBy, at: resolution.resolvedAt)
+    }
+    return earlier
+  }
+
+  /// People's answers to potential contact matches (`schema` contact; `studentSeq` holds the Contact_Seq).
+  public func contactResolutions() throws -> [Resolution] {
+    try database.rows(
+      "SELECT submission_id, contact_seq, action, contact_id, version, resolved_by, resolved_at, source FROM contact_resolutions ORDER BY submission_id, contact_seq"
+    ).map { row in
+      var resolution = Resolution(
+        submissionID: row[0].string ?? "", studentSeq: Int(row[1].int ?? 0), action: Resolution.Action(rawValue: row[2].string ?? "") ?? .noMatch,
+        sisID: row[3].string, resolvedBy: row[5].string ?? "", resolvedAt: row[6].string ?? "", source: row[7].string ?? "",
+        version: row[4].string)
+      resolution.schema = "contact"
+      return resolution
     }
   }
 

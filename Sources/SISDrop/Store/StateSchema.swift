@@ -20,7 +20,8 @@ public enum StateSchema {
     Migration(version: 1, summary: "the 0.1.0 tables, all of them", sql: baseline),
     Migration(version: 2, summary: "answers bound to the submission: field answers (keep-sis, accept) and their history",
               sql: StateStore.answerSchema),
-    Migration(version: 3, summary: "confirmation from the SIS: each delivered record, the exports checked, re-deliveries asked for",
+    Migration(version: 3, summary: "answers to potential contact matches (Match to an SIS contact, or No Match)", sql: Resolution.contactSchema),
+    Migration(version: 4, summary: "confirmation from the SIS: each delivered record, the exports checked, re-deliveries asked for",
               sql: Confirmation.schema),
   ]
 
