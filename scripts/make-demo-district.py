@@ -9,7 +9,8 @@ module), no set or hash order is ever written, every file is sorted, UTF-8 witho
 line endings, CSV quoted only where RFC 4180 needs it.
 
 The demo district (Springfield, IL; three schools; about 300 students in about 150 households)
-is an SIS export plus about 60 enrollment submissions (CSV and the same ones in XML), the
+is an SIS export plus about 60 enrollment submissions (CSV and the same ones in XML, each with the
+uploaded document files beside it in documents/<Submission_ID>/), the
 PowerSchool Plugin.xml, the Raptor building and tardy-code maps, Raptor tardies, and EXPECTED.md,
 whose table says what must happen to every submission student and why. The expectations come
 from the cases (a returning child is the SIS record it was made from; a new child is no SIS child),
@@ -704,8 +705,7 @@ class Submissions:
         elif self.rng.chance(0.5):
             docs.append(("Proof of Residency", self.rng.choice(["utility-bill.pdf", "lease.pdf", "water-bill.jpg"])))
         docs += extra or []
-        return [dict(Doc_Type=t, File_Name=f,
-                     SHA256=hashlib.sha256(("sisdrop demo document|%s|%s|%s" % (sid, t, f)).encode()).hexdigest())
+        return [dict(Doc_Type=t, File_Name=f, SHA256=hashlib.sha256(document_bytes(sid, t, f)).hexdigest())
                 for t, f in docs]
 
     def add(self, case, form, students, contacts, expect, why, docs_extra=None):
@@ -1108,7 +1108,7 @@ def plugin_xml():
               for f in STUDENT_COLS]
     fields += [("Contacts", f, "ViewOnly" if f in ("Contact_ID", "Student_Number") else "FullAccess")
                for f in CONTACT_COLS]
-    fields += [("Schools", f, "ViewOnly") for f in ("School_Number", "Name")]
+    fields += [("Schools", f, "ViewOnly") for f in ("School_Number", "Name", "Low_Grade", "High_Grade")]
     fields += [("Attendance_Code", f, "ViewOnly") for f in ("Att_Code", "Description", "SchoolID", "Presence_Status_CD")]
     fields += [("Attendance", f, "FullAccess")
                for f in ("Student_Number", "SchoolID", "Att_Date", "Att_Code", "Att_Time", "Att_Comment")]
@@ -1220,6 +1220,24 @@ def households(gen):
     return sum(f["tag"] != "duplicate" for f in gen.families)
 
 
+def document_bytes(sid, doc_type, file_name):
+    """The demo's stand-in for an uploaded document: a few bytes whose SHA-256 the export lists."""
+    return ("sisdrop demo document|%s|%s|%s" % (sid, doc_type, file_name)).encode()
+
+
+def write_documents(out, subs, summary):
+    """The uploaded files beside each enrollment export: documents/<Submission_ID>/<File_Name>."""
+    for folder in ("enrollment-csv", "enrollment-xml"):
+        n = 0
+        for sub in subs:
+            for d in sub["documents"]:
+                path = out / folder / "documents" / sub["id"] / d["File_Name"]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(document_bytes(sub["id"], d["Doc_Type"], d["File_Name"]))
+                n += 1
+        summary.append((folder + "/documents/", n))
+
+
 def write(out, rel, text, summary, rows=None):
     assert "\r" not in text and not text.startswith("\ufeff")
     path = out / rel
@@ -1281,6 +1299,12 @@ def verify(out, gen, students, contacts, subs, sub_rows, sub_contacts, sub_docs)
             x_docs.append(dict(Submission_ID=head["Submission_ID"], Doc_Type=d.get("type"),
                                File_Name=d.get("file"), SHA256=d.get("sha256")))
     assert x_rows == sub_rows and x_contacts == sub_contacts and x_docs == sub_docs
+    # every listed document is uploaded, with the listed SHA-256, and nothing else is
+    for folder in ("enrollment-csv", "enrollment-xml"):
+        listed = {(d["Submission_ID"], d["File_Name"]): d["SHA256"] for d in sub_docs}
+        found = {(p.parent.name, p.name): hashlib.sha256(p.read_bytes()).hexdigest()
+                 for p in (out / folder / "documents").glob("*/*")}
+        assert found == listed, folder
     ET.parse(out / "config/Plugin.xml")
 
 
@@ -1314,8 +1338,11 @@ def main():
     summary = []
     write(out, "sis/students.csv", csv_text(STUDENT_COLS, students), summary, len(students))
     write(out, "sis/contacts.csv", csv_text(CONTACT_COLS, contacts), summary, len(contacts))
+    # Low_Grade/High_Grade: PowerSchool's optional columns (-2 PK3 ... 12); delivery checks a grade against them.
     write(out, "sis/schools.csv",
-          csv_text(["School_Number", "Name"], [dict(School_Number=n, Name=m) for n, m, _ in SCHOOLS]), summary, 3)
+          csv_text(["School_Number", "Name", "Low_Grade", "High_Grade"],
+                   [dict(School_Number=n, Name=m, Low_Grade=str(-2 if g[0] < 0 else g[0]), High_Grade=str(g[-1]))
+                    for n, m, g in SCHOOLS]), summary, 3)
     att = [dict(Att_Code=c, Description=d, SchoolID=n, Presence_Status_CD=p)
            for n, _, _ in SCHOOLS for c, d, p in ATT_CODES]
     write(out, "sis/attendance_codes.csv",
@@ -1325,6 +1352,7 @@ def main():
           len(sub_contacts))
     write(out, "enrollment-csv/submission_documents.csv", csv_text(SUB_DOC_COLS, sub_docs), summary, len(sub_docs))
     write(out, "enrollment-xml/submissions.xml", submissions_xml(subs), summary, len(subs))
+    write_documents(out, subs, summary)
     plugin, nfields = plugin_xml()
     write(out, "config/Plugin.xml", plugin, summary, nfields)
     write(out, "config/building_map.csv",
@@ -1344,6 +1372,7 @@ def main():
     print("wrote %s" % out)
     for rel, n in summary:
         unit = {"enrollment-xml/submissions.xml": "submissions", "config/Plugin.xml": "fields",
+                "enrollment-csv/documents/": "files", "enrollment-xml/documents/": "files",
                 "EXPECTED.md": "table rows"}.get(rel, "rows")
         print("  %-42s %4d %s" % (rel, n, unit))
     print("households %d, students %d, submissions %d (%d students)"

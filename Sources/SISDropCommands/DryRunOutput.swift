@@ -18,6 +18,7 @@ extension RunCommand {
     let c = summary.counts
     if let claimed = plan.claimed {
       print("would claim \(claimed.count) inbox files: \(claimed.joined(separator: ", "))")
+      if plan.claimedDocuments > 0 { print("would claim \(plan.claimedDocuments) uploaded documents with the submissions feed") }
       print("would open batch \(summary.batch)")
     } else {
       print("would continue open batch \(summary.batch) (nothing claimed)")
@@ -27,6 +28,7 @@ extension RunCommand {
     print("students: \(c["match.students_matched"] ?? 0) matched, \(c["match.students_potential"] ?? 0) potential, \(c["match.students_new"] ?? 0) new")
     print("would deliver \(c["deliver.delivered_submissions"] ?? 0) submissions:")
     for (name, rows) in plan.deliveryFiles.sorted(by: { $0.key < $1.key }) { print("  \(name): \(rows) rows") }
+    if let files = c["deliver.document_files"], files > 0 { print("  document files: \(files)") }
     print("would hold \(Set(plan.held.map { $0[0] }).count) submissions for a person's decision:")
     for row in plan.held.prefix(20) { print("  \(row[0]) \(row[1]) \(row[2])\(row[3].isEmpty ? "" : ": \(row[3])")") }
     if plan.held.count > 20 { print("  ... and \(plan.held.count - 20) more") }

@@ -357,7 +357,8 @@ public struct StatusCommand: ParsableCommand {
         for stage in Stage.allCases { stages[stage.rawValue] = Self.stageStatus(stage, workdir: workdir, batch: batch.id) }
         var rejected: [String: Int] = [:]
         for (stage, key) in [(Stage.parse, "rejected_submissions"), (.parse, "duplicate_rows"), (.normalize, "sis_rejected_rows"),
-                             (.normalize, "sis_missing_values"), (.normalize, "rejected_submissions"),
+                             (.normalize, "sis_missing_values"), (.normalize, "rejected_submissions"), (.parse, "document_errors"),
+                             (.parse, "documents_without_submission"), (.parse, "documents_refused"),
                              (.normalize, "sis_delta_unknown_keys")] {
           if let value = (try? StageReport.load(workdir.stageFolder(batch.id, stage)))?.counts[key], value > 0 {
             rejected["\(stage.rawValue).\(key)"] = value

@@ -29,9 +29,11 @@ func printSummary(_ summary: PipelineRunner.Summary) {
   print("  students: \(c["match.students_matched"] ?? 0) matched, \(c["match.students_potential"] ?? 0) potential, \(c["match.students_new"] ?? 0) new")
   print("  delivered: \(c["deliver.delivered_submissions"] ?? 0) submissions; held for review: \(c["deliver.held_submissions"] ?? 0); in error: \(c["deliver.error_submissions"] ?? 0); already delivered: \(c["normalize.already_delivered"] ?? 0)")
   let rejected = [("SIS rows left out (malformed)", "normalize.sis_rejected_rows"), ("SIS values missing for matching", "normalize.sis_missing_values"),
-                  ("submissions rejected", "parse.rejected_submissions"), ("duplicate rows read once", "parse.duplicate_rows")]
+                  ("submissions rejected", "parse.rejected_submissions"), ("duplicate rows read once", "parse.duplicate_rows"),
+                  ("document problems", "parse.document_errors")]
     .compactMap { label, key in (c[key] ?? 0) > 0 ? "\(label) \(c[key]!)" : nil }
   if !rejected.isEmpty { print("  rejected: \(rejected.joined(separator: "; ")) (sis_rejects.csv, rejects.csv, duplicates.csv)") }
+  if let documents = Notification.documentsLine(c) { print("  " + documents.prefix(1).lowercased() + documents.dropFirst()) }
   print("  delivery files: \(summary.outbox) (copies in \(summary.deliverFolder))")
   if !summary.review.isEmpty {
     print("  potential matches (Match one candidate, or No Match):")
@@ -138,7 +140,10 @@ public struct OpenCommand: ParsableCommand {
       let ids = only?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
       let result = try BatchLifecycle.open(workdir: workdir, pipelinePath: pipeline, selection: Selection(only: ids, form: form))
       if workDir.json { print("{\"batch\": \"\(result.batch)\"}") } else {
-        print("opened batch \(result.batch): claimed \(result.claimed.map { ($0.path as NSString).lastPathComponent }.joined(separator: ", "))")
+        // Uploaded documents by count: their names are the sender's.
+        let files = result.claimed.map { DocumentFiles.inboxName(ofInput: $0.path) }.filter { !$0.contains("/") }
+        let documents = result.claimed.count - files.count
+        print("opened batch \(result.batch): claimed \(files.joined(separator: ", "))" + (documents > 0 ? " and \(documents) uploaded documents" : ""))
         if !result.ignored.isEmpty { print("left in the inbox (not a feed file): \(result.ignored.joined(separator: ", "))") }
       }
     }

@@ -101,6 +101,12 @@ struct RunResult: Equatable {
 func visibleFiles(_ folder: String) throws -> [String: Data] {
   var result: [String: Data] = [:]
   for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where !name.hasPrefix(".") {
+    var isFolder: ObjCBool = false
+    // A delivery's documents folder: its files by relative path.
+    if FileManager.default.fileExists(atPath: folder + "/" + name, isDirectory: &isFolder), isFolder.boolValue {
+      for (path, data) in try visibleFiles(folder + "/" + name) { result[name + "/" + path] = data }
+      continue
+    }
     result[name] = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))
   }
   return result

@@ -80,6 +80,7 @@ import _SISDropTestSupport
       let config = try PipelineConfig.load(path: pipeline)
       let box = Inbox(path: workdir.inbox(config), config: config)
       let before = try FileManager.default.contentsOfDirectory(atPath: box.path).sorted()
+      let uploads = try folderContents(box.path + "/documents").count
 
       // A re-upload starts between the listing and the claim: the file grows.
       let listing = try box.list(state: workdir.state)
@@ -114,7 +115,9 @@ import _SISDropTestSupport
       // Unchanged since the listing: claimed.
       let settled = try box.list(state: workdir.state)
       let opened = try BatchLifecycle.claim(settled, from: box, workdir: workdir, config: config, selection: .all, now: Date())
-      #expect(opened.claimed.count == before.count)
+      // Every feed file and every uploaded document below documents/.
+      #expect(opened.claimed.count == before.count - 1 + uploads)
+      #expect(before.contains("documents"))
     }
   }
 

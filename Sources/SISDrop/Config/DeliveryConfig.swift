@@ -28,8 +28,17 @@ public struct DeliveryConfig: Sendable {
   /// new one is never written: its submission stays pending, held with that reason.
   public var createStudents = true
   public var createContacts = true
+  /// `delivery.documents_folder`: the outbox folder a delivery's document files go in, as
+  /// `<folder>/<Submission_ID>/<File_Name>`; `{batch}` is the delivery's id (`<batch>` or
+  /// `<batch>-rK`), so that each delivery has a folder of its own, published whole.
+  public var documentsFolder = "{batch}_documents"
 
-  static let keys = ["profile", "csv", "oneroster", "create"]
+  static let keys = ["profile", "csv", "oneroster", "create", "documents_folder"]
+
+  /// The documents folder of one delivery (`20261123-01_documents`).
+  public func documentsFolder(for delivery: String) -> String {
+    documentsFolder.replacingOccurrences(of: "{batch}", with: delivery)
+  }
 
   /// Reads `delivery.profile` and `delivery.oneroster` (the CSV layout is read by PipelineConfig).
   mutating func parse(_ keys: [String: ConfigNode]) throws {
@@ -50,6 +59,14 @@ public struct DeliveryConfig: Sendable {
         oneRoster.mode = try mode.choice(OneRosterConfig.Mode.self)
       }
       if let name = node["system_name"] { oneRoster.systemName = try name.string() }
+    }
+    if let node = keys["documents_folder"] {
+      let name = try node.string()
+      guard name.contains("{batch}"), DocumentFiles.isPlainName(name.replacingOccurrences(of: "{batch}", with: "B")) else {
+        throw node.error("delivery.documents_folder '\(LogText.escaped(name))' must be one folder name of the outbox that contains {batch}",
+                         hint: "e.g. {batch}_documents (the default): each delivery's documents in a folder of their own")
+      }
+      documentsFolder = name
     }
     if let node = try keys["create"]?.mapping(allowed: ["students", "contacts"]) {
       if let value = node["students"] { createStudents = try value.bool() }

@@ -43,6 +43,9 @@ public struct FeedConfig: Sendable {
     }
     return names
   }
+  /// The inbox folder holding the submissions' uploaded documents, `<folder>/<Submission_ID>/<File_Name>`
+  /// (`submissions.documents_folder`; default `documents`). Claimed with the submissions feed.
+  public var documentsFolder = "documents"
 
   public var dialect: CSVDialect { CSVDialect(delimiter: delimiter, encoding: encoding, limits: limits) }
 
@@ -288,6 +291,14 @@ public struct PipelineConfig: Sendable {
       if let value = delta["update_values"] { feed.updateValues = try value.stringList().map { $0.uppercased() } }
     }
     if let value = keys["full_every_days"] { feed.fullEveryDays = try value.int(in: 1...366) }
+      + (roster ? ["max_rejected_rows", "min_ratio"] : ["documents_folder"]))
+    if let value = keys["documents_folder"] {
+      let name = try value.string()
+      guard DocumentFiles.isPlainName(name) else {
+        throw value.error("'\(LogText.escaped(name))' is not a folder name of the inbox", hint: "one plain name, no '/', e.g. documents")
+      }
+      feed.documentsFolder = name
+    }
     if let value = keys["max_rejected_rows"] { feed.maxRejectedRows = try value.int(in: 0...1_000_000) }
     if let value = keys["min_ratio"] {
       guard let ratio = Double(try value.string()), ratio >= 0, ratio <= 1 else {

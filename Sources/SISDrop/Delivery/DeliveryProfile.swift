@@ -134,6 +134,19 @@ struct DeliveryContext: Sendable {
   var schools: [String: String]
   /// Default id (`stu-<number>`, `con-<id>`) → the id the record was first delivered under (StableIDs).
   var sourcedIDs: [String: String] = [:]
+  /// Where the delivery's document files come from and go, and what was sent before.
+  var documents: DocumentDelivery? = nil
+}
+
+/// The document files of one delivery: copied from the batch's claimed uploads into
+/// `<documents folder>/<Submission_ID>/<File_Name>` beside the delivery files.
+struct DocumentDelivery: Sendable {
+  /// The batch's claimed documents folder (`input/documents`).
+  var source: String
+  /// The delivery's documents folder, relative to the delivery folder (`<batch>_documents`).
+  var folder: String
+  /// SHA-256 → the delivery that already sent it (never sent again).
+  var sent: [String: String]
 }
 
 /// A delivery profile: how records become the files a SIS imports.

@@ -58,10 +58,12 @@ public enum Publisher {
       try FileSystem.removeTree(temporary)
       try FileSystem.makeDirectory(temporary)
       for name in members {
+        // A documents folder nests a folder per submission.
+        try FileSystem.makeDirectory((staging + "/" + name as NSString).deletingLastPathComponent)
         try FileSystem.copyFile(deliverFolder + "/" + name, to: staging + "/" + name)
         published.append(try FileRecord.of(deliverFolder + "/" + name, relativeTo: deliverFolder))
       }
-      try FileSystem.syncDirectory(temporary)
+      try FileSystem.syncTree(temporary)
       try FileSystem.rename(temporary, to: target)
       try FileSystem.syncDirectory(outbox)
     }

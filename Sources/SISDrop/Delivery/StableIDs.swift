@@ -59,6 +59,9 @@ enum StableIDs {
   static func record(folder: String, batch: String, state: StateStore) throws {
     // The records the SIS must show, for confirmation: recorded on every path that records the ids.
     try Confirmation.record(folder: folder, batch: batch, state: state)
+    // The documents a delivery sends are recorded at the same moments as its ids (before its ready
+    // file is visible, and by every path that finishes a publication): a SHA-256 is sent once.
+    try DeliveredDocuments.record(folder: folder, state: state)
     let path = folder + "/" + fileName
     guard FileSystem.exists(path) else { return }  // a delivery written by 0.1.0
     try record(rows: try BatchLifecycle.readTable(path), batch: batch, state: state)

@@ -26,6 +26,8 @@ public enum DryRun {
   public struct Plan: Sendable, Codable {
     /// The inbox files a run would claim (nil: it would continue the open batch without claiming).
     public var claimed: [String]?
+    /// How many uploaded documents a run would claim with the submissions feed (their names are the sender's: not listed).
+    public var claimedDocuments = 0
     /// Why a run now would do nothing (or wait), when it would.
     public var nothing: String?
     public var summary: PipelineRunner.Summary?
@@ -95,9 +97,12 @@ public enum DryRun {
       }
       let arriving = Set(listing.arriving.map(\.name))
       for name in listing.observed.keys.sorted() where !arriving.contains(name) {
+        if name.contains("/") { try FileSystem.makeDirectory(inbox + "/" + (name as NSString).deletingLastPathComponent) }
         try FileSystem.copyFile(realInbox + "/" + name, to: inbox + "/" + name)
       }
-      plan.claimed = listing.claimable.filter { name in !listing.duplicates.contains { $0.name == name } }.sorted()
+      let claimed = listing.claimable.filter { name in !listing.duplicates.contains { $0.name == name } }.sorted()
+      plan.claimed = claimed.filter { !$0.contains("/") }
+      plan.claimedDocuments = claimed.count - (plan.claimed?.count ?? 0)
     }
     guard let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: log) else {
       plan.claimed = nil
@@ -106,7 +111,8 @@ public enum DryRun {
     }
     plan.summary = summary
     let deliver = workdir.stageFolder(summary.batch, .deliver)
-    for name in try files(below: deliver) where name.hasPrefix(summary.batch) && !name.hasSuffix(".ready") {
+    let documents = config.delivery.documentsFolder(for: summary.batch) + "/"
+    for name in try files(below: deliver) where name.hasPrefix(summary.batch) && !name.hasSuffix(".ready") && !name.hasPrefix(documents) {
       plan.deliveryFiles[name] = try rows(deliver + "/" + name, delimiter: config.csvProfile.writer.delimiter)
     }
     // By header: submission, schema, seq and what it is held for (ids and reasons, never values).

@@ -71,6 +71,7 @@ public struct Notification: Sendable, Equatable {
       "",
       "Delivered: \(c["deliver.delivered_submissions"] ?? 0) submission(s); held for review: \(c["deliver.held_submissions"] ?? 0); in error: \(c["deliver.error_submissions"] ?? 0).",
     ]
+    if let documents = documentsLine(c) { body.append(documents) }
     if let rejected = rejectedInput(c) { body += ["", rejected] }
     body += [
       "",
@@ -111,13 +112,24 @@ public struct Notification: Sendable, Equatable {
     return Notification(kind: .review, subject: "[sisdrop] \(district): \(items.count) delivered record(s) not confirmed by the SIS", body: body)
   }
 
+  /// The uploaded documents a batch delivered and did not send again, counted (nil when none).
+  public static func documentsLine(_ c: [String: Int]) -> String? {
+    let sent = c["deliver.document_files"] ?? 0
+    let again = c["deliver.documents_already_delivered"] ?? 0
+    guard sent + again > 0 else { return nil }
+    return "Documents: \(sent) file(s) delivered; \(again) already delivered before, not sent again."
+  }
+
   /// What the run read but could not use, counted (nil when nothing): the SIS rows left out and
   /// values missing for matching, rejected submissions and duplicate rows. Counts only.
   public static func rejectedInput(_ c: [String: Int]) -> String? {
     let parts = [("SIS export rows left out as malformed", "normalize.sis_rejected_rows"),
                  ("SIS values missing for matching", "normalize.sis_missing_values"),
                  ("SIS delta rows deleting or updating a key the snapshot does not have", "normalize.sis_delta_unknown_keys"),
-                 ("submissions rejected", "parse.rejected_submissions"), ("duplicate rows read once", "parse.duplicate_rows")]
+                 ("submissions rejected", "parse.rejected_submissions"), ("duplicate rows read once", "parse.duplicate_rows"),
+                 ("uploaded document problems (missing, extra, SHA-256 differs, name refused)", "parse.document_errors"),
+                 ("uploaded documents of no submission in the export", "parse.documents_without_submission"),
+                 ("documents folder entries that are not files (left in the inbox)", "parse.documents_refused")]
       .compactMap { label, key in (c[key] ?? 0) > 0 ? "\(label): \(c[key]!)" : nil }
     return parts.isEmpty ? nil : "Input not used: " + parts.joined(separator: "; ") + " (see the batch's sis_rejects.csv, rejects.csv, duplicates.csv)."
   }

@@ -38,7 +38,7 @@ public enum OpenWriters {
       }
     }
     guard !targets.isEmpty, let processes = try? FileSystem.listDirectory("/proc") else { return [:] }
-    let wanted = Set(targets.values)
+    let wanted = Set(targets.values.map { ($0 as NSString).lastPathComponent })  // names may be paths below `folder`
     var found: [String: Writer] = [:]
     for pid in processes where pid.allSatisfy(\.isNumber) {
       guard let descriptors = try? FileSystem.listDirectory("/proc/\(pid)/fd") else { continue }

@@ -32,7 +32,7 @@ public enum BatchIntegrity {
       for input in manifest.inputs { recorded[input.path] = input.sha256 }
     }
     let mismatches = try compare(recorded, batch: batch, base: folder)
-    let present = Set(((try? FileSystem.listDirectory(folder + "/input")) ?? []).map { "input/" + $0 })
+    let present = Set(((try? DocumentFiles.files(below: folder + "/input")) ?? []).map { "input/" + $0 })
     if let added = present.subtracting(recorded.keys).sorted().first {
       throw SISDropError.dataError(
         "\(added) was added to batch \(batch) after its files were claimed", at: SourceLocation(path: folder + "/" + added),

@@ -132,7 +132,8 @@ public enum BatchLifecycle {
       try FileSystem.removeTree(claiming)
       try FileSystem.syncDirectory(workdir.batchesFolder)
       throw SISDropError(
-        .temporaryFailure, "\(name) is still arriving: \(why)", at: SourceLocation(path: inbox.path + "/" + name),
+        .temporaryFailure, "\(DocumentFiles.logName(name)) is still arriving: \(why)",
+        at: SourceLocation(path: inbox.path + "/" + (name.contains("/") ? (name as NSString).deletingLastPathComponent : name)),
         hint: "nothing was claimed; run again later (cron will retry)")
     }
     var claimed: [FileRecord] = []
@@ -143,6 +144,8 @@ public enum BatchLifecycle {
       guard let seen = listing.observed[name], let now = Inbox.FileState.of(source), now == seen else {
         try giveBack("it changed after the inbox was read", name)
       }
+      // An uploaded document keeps its place: input/documents/<Submission_ID>/<File_Name>.
+      if name.contains("/") { try FileSystem.makeDirectory(claiming + "/input/" + (name as NSString).deletingLastPathComponent) }
       do {
         try FileSystem.rename(source, to: target)
         expected[name] = seen
@@ -171,12 +174,18 @@ public enum BatchLifecycle {
       let record: FileRecord
       do {
         record = try FileRecord.of(target, relativeTo: claiming, inboxFile: true)
-      } catch let error as SISDropError where error.status == .dataError {
+      } catch let error as SISDropError where error.status == .dataError || name.contains("/") {
         try ClaimReturn.putBack(input: claiming + "/input", inbox: inbox.path, archive: archive)
         try FileSystem.removeTree(claiming)
         try FileSystem.syncDirectory(workdir.batchesFolder)
-        throw InboxFile.refused(inbox.path + "/" + name, Inbox.FileState.of(inbox.path + "/" + name)?.refusal ?? "not a regular file",
-                                hint: "nothing was claimed")
+        if error.status == .temporaryFailure { try giveBack("it was replaced while it was being claimed", name) }
+        let what = Inbox.FileState.of(inbox.path + "/" + name)?.refusal ?? "not a regular file"
+        if name.contains("/") {  // an uploaded document swapped for a link or a pipe: named by its folder only
+          throw SISDropError(.dataError, "\(DocumentFiles.logName(name)) was replaced by \(what) while it was claimed",
+                             at: SourceLocation(path: inbox.path + "/" + (name as NSString).deletingLastPathComponent),
+                             hint: "nothing was claimed; remove it and have the sender upload the file itself")
+        }
+        throw InboxFile.refused(inbox.path + "/" + name, what, hint: "nothing was claimed")
       }
       // Hashed after the rename: still the same content as listed (nothing wrote to it meanwhile).
       guard let seen = expected[name], let after = Inbox.FileState.of(target), after.sameContent(as: seen), record.size == seen.size
@@ -187,13 +196,19 @@ public enum BatchLifecycle {
     for trigger in Set(config.operations.pickup.triggers.values) where names.contains(trigger) {
       for entry in try TriggerManifest.read(claiming + "/input/" + trigger) {
         guard let expected = entry.sha256 else { continue }
-        guard let record = claimed.first(where: { ($0.path as NSString).lastPathComponent == entry.file }), record.sha256 == expected else {
+        guard let record = claimed.first(where: { DocumentFiles.inboxName(ofInput: $0.path) == entry.file }), record.sha256 == expected else {
           try giveBack("its SHA-256 changed after \(trigger) was checked", entry.file)
         }
       }
     }
-    try FileSystem.syncDirectory(claiming + "/input")
+    try FileSystem.syncTree(claiming + "/input")
+    for name in names where name.contains("/") { Inbox.removeEmptyFolders(of: name, in: inbox.path) }
     try FileSystem.syncDirectory(inbox.path)
+    // What the documents folder held that is not an uploaded file: parse names it in the errors of its submission.
+    if !listing.refusedDocuments.isEmpty {
+      try DeliverStage.writeTable(claiming + "/" + DocumentFiles.refusedFileName, header: ["Path", "What"],
+                                  rows: listing.refusedDocuments.map { [$0.path, $0.what] }, forPeople: false)
+    }
     try FileSystem.writeNew(claiming + "/pipeline.yaml", try FileSystem.readFile(config.path))
     let openedAt = Clock.now()
     let record = BatchRecord(id: id, state: .open, selection: selection, pipelinePath: config.path, openedAt: openedAt)
@@ -207,7 +222,7 @@ public enum BatchLifecycle {
     try workdir.state.database.inTransaction {
       try workdir.state.insertBatch(record)
       try workdir.state.recordClaimed(
-        claimed.map { ((($0.path as NSString).lastPathComponent), $0.sha256, $0.size) }, batch: id, at: openedAt)
+        claimed.map { (DocumentFiles.inboxName(ofInput: $0.path), $0.sha256, $0.size) }, batch: id, at: openedAt)
     }
     try FileSystem.removeTree(claiming + "/claim-inbox")
     try FileSystem.rename(claiming, to: workdir.batchFolder(id))
@@ -307,15 +322,17 @@ public enum BatchLifecycle {
     return CloseResult(manifest: manifest, path: folder + "/manifest.json")
   }
 
-  /// Hard-links the batch's claimed files into `archive/<batch>/` (a copy across filesystems).
+  /// Hard-links the batch's claimed files, uploaded documents included, into `archive/<batch>/`
+  /// (a copy across filesystems).
   static func archiveInputs(workdir: WorkDir, config: PipelineConfig, batch: String) throws {
     let input = workdir.batchFolder(batch) + "/input"
     let target = workdir.archive(config) + "/" + batch
     try FileSystem.makeDirectory(target)
-    for name in try FileSystem.listDirectory(input) where !FileSystem.exists(target + "/" + name) {
+    for name in try DocumentFiles.files(below: input) where !FileSystem.exists(target + "/" + name) {
+      if name.contains("/") { try FileSystem.makeDirectory(target + "/" + (name as NSString).deletingLastPathComponent) }
       if link(input + "/" + name, target + "/" + name) != 0 { try FileSystem.copyFile(input + "/" + name, to: target + "/" + name) }
     }
-    try FileSystem.syncDirectory(target)
+    try FileSystem.syncTree(target)
   }
 
   /// The data rows of a small stage CSV (header skipped).

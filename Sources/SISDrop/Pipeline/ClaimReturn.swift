@@ -14,7 +14,11 @@ enum ClaimReturn {
     guard FileSystem.isDirectory(input) else { return [] }
     var archived: [String] = []
     var folder: String?
-    for file in try FileSystem.listDirectory(input) {
+    // Uploaded documents go back to their own place (documents/<Submission_ID>/<File_Name>).
+    for file in try DocumentFiles.files(below: input) {
+      if file.contains("/"), FileSystem.isDirectory(inbox) {
+        try FileSystem.makeDirectory(inbox + "/" + (file as NSString).deletingLastPathComponent)
+      }
       if FileSystem.isDirectory(inbox), Inbox.FileState.of(inbox + "/" + file) == nil {
         try move(input + "/" + file, to: inbox + "/" + file)
         continue
@@ -24,6 +28,7 @@ enum ClaimReturn {
         folder = archive + "/duplicates/" + stamp + "-unclaimed"
         try FileSystem.makeDirectory(folder!)
       }
+      if file.contains("/") { try FileSystem.makeDirectory(folder! + "/" + (file as NSString).deletingLastPathComponent) }
       try move(input + "/" + file, to: folder! + "/" + file)
       archived.append(file)
     }

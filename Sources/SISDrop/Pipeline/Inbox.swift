@@ -63,6 +63,15 @@ public struct Inbox {
     public var refused: [String] = []
     /// Each listed file as it was seen: a claim checks it is still the same file, unchanged.
     public var observed: [String: FileState] = [:]
+    /// Entries of the documents folder that are not uploaded files (links, FIFOs, folders where a
+    /// file belongs, files outside a submission's folder), by inbox-relative path, with what they
+    /// are: never read or claimed; the batch records them, so that parse names them in errors.
+    public var refusedDocuments: [(path: String, what: String)] = []
+
+    /// The claimable files that are uploaded documents (`documents/<Submission_ID>/<File_Name>`).
+    public var claimableDocuments: [String] { claimable.filter { $0.contains("/") } }
+    /// The claimable feed and answer files (plain inbox names).
+    public var claimableFiles: [String] { claimable.filter { !$0.contains("/") } }
 
     /// Throws 75 naming what is still arriving, so that cron retries.
     public func requireComplete(inbox: String) throws {
@@ -191,6 +200,13 @@ public struct Inbox {
       throw InboxFile.refused(path + "/" + link, FileState.of(path + "/" + link)?.refusal ?? "not a regular file",
                               hint: "nothing was claimed")
     }
+    // The submissions' uploaded documents: part of the submissions feed, under the same rules.
+    let documents = listDocuments(into: &listing)
+    var documentReadiness: [String: Readiness] = [:]
+    if !documents.isEmpty {
+      let documentWriters = config.operations.pickup.checkWriters ? OpenWriters.scan(folder: path, names: documents) : [:]
+      for name in documents { documentReadiness[name] = self.readiness(of: name, now: now, writers: documentWriters) }
+    }
     for (feedName, files, feed) in feeds {
       let trigger = config.operations.pickup.triggers[feedName]
       let here = files.filter(present.contains)
@@ -243,6 +259,18 @@ public struct Inbox {
         }
       }
       guard !claim.isEmpty else { continue }
+      // The documents come with the submissions feed, all of them or none: one still arriving holds the feed back.
+      if feedName == "submissions" && !documents.isEmpty {
+        let waiting = documents.filter { documentReadiness[$0] != .settled }
+        if let first = waiting.first, case .arriving(let why) = documentReadiness[first] {
+          // Only a count names the others: a document's path comes from the sender (it is file names).
+          // Named by its submission's folder: the file name is the sender's, and this reaches the log.
+          listing.arriving.append(
+            (DocumentFiles.logName(first), "\(why) (\(waiting.count) uploaded document\(waiting.count == 1 ? "" : "s") of the submissions feed still arriving; the feed is claimed with all its documents)"))
+          continue
+        }
+        claim += documents
+      }
       // An identical re-upload of the whole feed is not claimed again (same names, same SHA-256).
       if let state {
         var sameAs: String?
@@ -271,6 +299,41 @@ public struct Inbox {
     return listing
   }
 
+  /// The submissions feed's uploaded documents: every regular file with one name at
+  /// `<documents folder>/<Submission_ID>/<name>`, by inbox-relative path. Anything else there (a
+  /// link, a FIFO, a folder inside a submission's folder, a file outside one) is refused: listed in
+  /// `refusedDocuments`, never opened, followed or claimed. Temporary names are left alone.
+  func listDocuments(into listing: inout Listing) -> [String] {
+    let folder = config.submissions.documentsFolder
+    let root = path + "/" + folder
+    guard let top = FileState.of(root) else { return [] }
+    var info = stat()
+    guard lstat(root, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+      listing.refusedDocuments.append((folder, top.refusal ?? "not a folder"))
+      return []
+    }
+    var files: [String] = []
+    for submission in ((try? FileSystem.listDirectory(root)) ?? []).sorted() where !Inbox.isTemporaryName(submission) {
+      let relative = folder + "/" + submission
+      guard lstat(path + "/" + relative, &info) == 0 else { continue }
+      guard (info.st_mode & S_IFMT) == S_IFDIR else {
+        listing.refusedDocuments.append((relative, FileState(info).refusal.map { "\($0), not a submission's folder" } ?? "a file outside any submission's folder"))
+        continue
+      }
+      for name in ((try? FileSystem.listDirectory(path + "/" + relative)) ?? []).sorted() where !Inbox.isTemporaryName(name) {
+        let file = relative + "/" + name
+        guard let state = FileState.of(path + "/" + file) else { continue }
+        if let refusal = state.refusal {
+          listing.refusedDocuments.append((file, refusal))
+          continue
+        }
+        listing.observed[file] = state
+        files.append(file)
+      }
+    }
+    return files
+  }
+
   /// Moves identical re-uploads out of the inbox into `<archive>/duplicates/<stamp>/`, so that the
   /// sender sees them taken and the next run does not look at them again.
   public func setAside(_ names: [String], archive: String, now: Date = Date()) throws -> String? {
@@ -279,6 +342,7 @@ public struct Inbox {
     let folder = archive + "/duplicates/" + stamp
     try FileSystem.makeDirectory(folder)
     for name in names where FileSystem.exists(path + "/" + name) {
+      if name.contains("/") { try FileSystem.makeDirectory(folder + "/" + (name as NSString).deletingLastPathComponent) }
       do {
         try FileSystem.rename(path + "/" + name, to: folder + "/" + name)
       } catch let error as FileError where error.code == EXDEV {
@@ -287,10 +351,20 @@ public struct Inbox {
       }
       // Student data: private, as claimed files are (the sender's upload may be world-readable).
       chmod(folder + "/" + name, 0o440)
+      if name.contains("/") { Inbox.removeEmptyFolders(of: name, in: path) }
     }
     try FileSystem.syncDirectory(folder)
     try FileSystem.syncDirectory(path)
     return folder
+  }
+}
+
+extension Inbox {
+  /// Removes the submission folder a moved document leaves empty, and the documents folder once
+  /// empty (an upload makes them again); a folder holding anything stays.
+  static func removeEmptyFolders(of relative: String, in root: String) {
+    var folder = (relative as NSString).deletingLastPathComponent
+    while !folder.isEmpty, rmdir(root + "/" + folder) == 0 { folder = (folder as NSString).deletingLastPathComponent }
   }
 }
 

@@ -84,10 +84,16 @@ public enum PipelineRunner {
         let what = Inbox.FileState.of(inbox.path + "/" + name)?.refusal ?? "not a regular file"
         log("warning: \(name) in the inbox is \(what): never followed, never read, never claimed; remove it")
       }
+      if !listing.refusedDocuments.isEmpty {
+        // A count: the paths are the sender's file names.
+        log("warning: \(listing.refusedDocuments.count) entries of the inbox's documents folder are not uploaded files (links, pipes, folders or files outside a submission's folder): never followed, read or claimed; the errors of their submissions name them")
+      }
       try listing.requireComplete(inbox: inbox.path)
       if let folder = try inbox.setAside(listing.duplicates.map(\.name), archive: workdir.archive(config)) {
         let batches = Set(listing.duplicates.map(\.batch)).sorted().joined(separator: ", ")
-        log("identical re-upload of \(listing.duplicates.map(\.name).joined(separator: ", ")) (as claimed by \(batches)): set aside in \(folder)")
+        let files = listing.duplicates.map(\.name).filter { !$0.contains("/") }
+        let documents = listing.duplicates.count - files.count
+        log("identical re-upload of \(files.joined(separator: ", "))\(documents > 0 ? " and \(documents) documents" : "") (as claimed by \(batches)): set aside in \(folder)")
       }
       guard listing.claimable.contains(inbox.submissionsFileName) else {
         if answers.total > 0 {
@@ -99,7 +105,8 @@ public enum PipelineRunner {
       }
       try willStart()
       let result = try BatchLifecycle.open(workdir: workdir, pipelinePath: pipelinePath, selection: .all)
-      log("opened batch \(result.batch): claimed \(result.claimed.count) files")
+      let documents = result.claimed.filter { $0.path.dropFirst("input/".count).contains("/") }.count
+      log("opened batch \(result.batch): claimed \(result.claimed.count - documents) files" + (documents > 0 ? " and \(documents) uploaded documents" : ""))
       batch = try workdir.batch(result.batch)
       opened = true
     }
@@ -210,7 +217,9 @@ public enum Demo {
       guard FileSystem.isDirectory(folder) else {
         throw SISDropError.missingInput(folder, hint: "run the demo from a sisdrop checkout, or pass --fixtures")
       }
-      for name in try FileSystem.listDirectory(folder) where !FileSystem.exists(inbox + "/" + name) {
+      // The uploaded documents too: documents/<Submission_ID>/<File_Name>.
+      for name in try DocumentFiles.files(below: folder) where !FileSystem.exists(inbox + "/" + name) {
+        if name.contains("/") { try FileSystem.makeDirectory(inbox + "/" + (name as NSString).deletingLastPathComponent) }
         try FileSystem.copyFile(folder + "/" + name, to: inbox + "/" + name)
       }
     }

@@ -102,7 +102,7 @@ public enum StateRebuild {
     try database.inTransaction {
       try state.insertBatch(BatchRecord(id: id, state: .open, selection: manifest.selection, pipelinePath: manifest.pipeline.path,
                                         openedAt: manifest.openedAt))
-      try state.recordClaimed(manifest.inputs.map { (($0.path as NSString).lastPathComponent, $0.sha256, $0.size) }, batch: id,
+      try state.recordClaimed(manifest.inputs.map { (DocumentFiles.inboxName(ofInput: $0.path), $0.sha256, $0.size) }, batch: id,
                               at: manifest.openedAt)
     }
     // Stage runs, from every stage.json kept (the published attempt and the earlier ones).

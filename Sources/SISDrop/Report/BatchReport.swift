@@ -283,6 +283,12 @@ public enum BatchReport {
       ("students new", "match.students_new"), ("contacts matched", "match.contacts_matched"), ("contacts new", "match.contacts_new"),
       ("submissions delivered", "deliver.delivered_submissions"), ("submissions held for review", "deliver.held_submissions"),
       ("submissions in error", "deliver.error_submissions"),
+      ("uploaded documents verified", "parse.documents_verified"),
+      ("uploaded document problems (rejects.csv)", "parse.document_errors"),
+      ("uploaded documents of no submission in the export", "parse.documents_without_submission"),
+      ("documents folder entries refused (not files)", "parse.documents_refused"),
+      ("document files delivered", "deliver.document_files"),
+      ("documents already delivered, not sent again", "deliver.documents_already_delivered"),
     ]
     for (label, key) in rows where counts[key] != nil {
       page.line("<tr><th>\(escape(label))</th><td class=\"n\">\(counts[key] ?? 0)</td></tr>")

@@ -91,6 +91,8 @@ public enum DeliverStage {
     if counts[publishedFilesCount] == 0 { context.notes.append("nothing to deliver: no file written to the outbox, no ready file") }
     context.log("deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error"
       + (plan.nothingToDeliver.isEmpty ? "" : ", \(plan.nothingToDeliver.count) updates with nothing to deliver")
+      + ((counts["document_files"] ?? 0) + (counts["documents_already_delivered"] ?? 0) == 0 ? ""
+        : ", \(counts["document_files"] ?? 0) document files, \(counts["documents_already_delivered"] ?? 0) documents already delivered (not sent again)")
       + (counts[publishedFilesCount] == 0 ? "; nothing written to the outbox" : ""))
   }
 
@@ -185,8 +187,11 @@ public enum DeliverStage {
                           records: [DeliveryRecord]) throws -> DeliveryContext {
     var schools: [String: String] = [:]
     for school in try snapshot.schools() { schools[school.number] = school.name }
+    let documents = DocumentDelivery(
+      source: workdir.batchFolder(batch.id) + "/input/" + config.submissions.documentsFolder,
+      folder: config.delivery.documentsFolder(for: prefix), sent: try DeliveredDocuments.sent(state: workdir.state, except: prefix))
     return DeliveryContext(prefix: prefix, batchTime: batch.openedAt, districtName: config.districtName, schools: schools,
-                           sourcedIDs: try StableIDs.resolve(records, state: workdir.state))
+                           sourcedIDs: try StableIDs.resolve(records, state: workdir.state), documents: documents)
   }
 
   /// Turns decided submissions into delivery records, holds and errors.
@@ -416,17 +421,64 @@ public enum DeliverStage {
                     kinds: [DeliveryKind] = DeliveryKind.batchKinds) throws -> [String: Int] {
     var counts: [String: Int] = [:]
     var ready: [[String]] = []
+    // A document whose SHA-256 a delivery has already sent (an earlier one, or this one for
+    // another row) is neither copied nor listed again: the SIS has it.
+    var records = plan.records
+    var alreadyDelivered: [[String]] = []
+    if let documents = context.documents {
+      var sending = Set<String>()
+      records = records.filter { record in
+        guard record.kind == .documents else { return true }
+        let sha = record["SHA256"].lowercased()
+        if let earlier = documents.sent[sha] ?? (sending.contains(sha) ? context.prefix : nil) {
+          alreadyDelivered.append([record.submissionID, String(record.seq), record["Doc_Type"], sha, earlier])
+          return false
+        }
+        sending.insert(sha)
+        return true
+      }
+    }
     // Nothing to deliver: no delivery file at all (header-only files would pile up in the outbox night after night).
-    for file in try plan.records.isEmpty ? [] : profile.write(plan.records, kinds: kinds, context: context, folder: folder) {
+    for file in try records.isEmpty ? [] : profile.write(records, kinds: kinds, context: context, folder: folder) {
       let (hash, size) = try SHA256.file(at: folder + "/" + file.name)
       ready.append([file.name, hash, String(size), String(file.rows)])
       counts[file.name.replacingOccurrences(of: context.prefix + "_", with: "")] = file.rows
     }
+    if let documents = context.documents, kinds.contains(.documents) {
+      var sent: [[String]] = []
+      for record in records where record.kind == .documents {
+        let name = documents.folder + "/" + record.submissionID + "/" + record["File_Name"]
+        let target = folder + "/" + name
+        try FileSystem.makeDirectory((target as NSString).deletingLastPathComponent)
+        let source = documents.source + "/" + record.submissionID + "/" + record["File_Name"]
+        // The claimed upload is read-only and never changes: a second name for it, or a copy.
+        if link(source, target) != 0 { try FileSystem.copyFile(source, to: target) }
+        let (hash, size) = try SHA256.file(at: target)
+        // Parse checked the upload against its row; a file changed since is not sent as that document.
+        guard hash == record["SHA256"].lowercased() else {
+          // Named by submission and seq (the file name is the sender's: this reaches the log).
+          throw SISDropError.dataError(
+            "claimed document \(record.seq) of \(record.submissionID) no longer has the SHA-256 parse checked",
+            at: SourceLocation(path: (source as NSString).deletingLastPathComponent),
+            hint: "a claimed file is never modified: `sisdrop cancel` the batch and let the next export bring the document again")
+        }
+        ready.append([name, hash, String(size), "0"])
+        sent.append([context.prefix, record.submissionID, String(record.seq), name, hash])
+      }
+      if !sent.isEmpty {
+        try writeTable(folder + "/" + DocumentFiles.sentFileName, header: DocumentFiles.sentHeader, rows: sent, forPeople: false)
+      }
+      counts["document_files"] = sent.count
+      if !alreadyDelivered.isEmpty {
+        counts["documents_already_delivered"] = alreadyDelivered.count
+        try writeTable(folder + "/" + DocumentFiles.alreadyDeliveredFileName, header: DocumentFiles.alreadyDeliveredHeader, rows: alreadyDelivered)
+      }
+    }
     try writeTable(folder + "/errors.csv", header: errorsHeader, rows: sortedErrors(plan.errors))
     try writeTable(folder + "/held.csv", header: heldHeader, rows: plan.held)
     try writeTable(folder + "/delivered.csv", header: deliveredHeader, rows: plan.delivered, forPeople: false)
-    try writeTable(folder + "/" + StableIDs.fileName, header: StableIDs.header, rows: StableIDs.rows(plan.records), forPeople: false)
-    try writeTable(folder + "/" + Confirmation.fileName, header: Confirmation.header, rows: Confirmation.rows(plan.records, profile: profile),
+    try writeTable(folder + "/" + StableIDs.fileName, header: StableIDs.header, rows: StableIDs.rows(records), forPeople: false)
+    try writeTable(folder + "/" + Confirmation.fileName, header: Confirmation.header, rows: Confirmation.rows(records, profile: profile),
                    forPeople: false)
     try writeTable(folder + "/" + Publisher.readyName(context.prefix), header: ["File", "SHA256", "Size", "Rows"], rows: ready, forPeople: false)
     counts[publishedFilesCount] = ready.filter { Int($0[3]) ?? 0 > 0 }.isEmpty ? 0 : ready.count

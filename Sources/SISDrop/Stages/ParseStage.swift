@@ -34,6 +34,18 @@ public enum ParseStage {
                   isRejected: { rejectedIDs.contains($0) }, duplicates: &duplicates)
     }
 
+    // The uploaded documents: every file a selected submission names is there with its SHA-256,
+    // and nothing else is; a problem is an error for that submission alone.
+    let refusedPath = context.batchFolder + "/" + DocumentFiles.refusedFileName
+    let refusedDocuments = FileSystem.exists(refusedPath) ? try BatchLifecycle.readTable(refusedPath) : []
+    let documents = try DocumentFiles.check(
+      submissions.values.filter { context.batch.selection.includes(id: $0.id, form: $0.form) && !rejectedIDs.contains($0.id) }.sorted { $0.id < $1.id },
+      known: Set(submissions.keys).union(rejectedIDs), input: context.inputFolder, folder: feed.documentsFolder, refused: refusedDocuments)
+    for problem in documents.problems {
+      reject(problem.submissionID, schema: "document", seq: problem.seq, field: problem.field, value: problem.value, problem.reason,
+             at: relative(problem.location))
+    }
+
     // A submission with any rejected part is rejected whole: delivering half a family is worse than waiting.
     let all = submissions.values.sorted { $0.id < $1.id }
     var seen: [(id: String, form: String, approvedAt: String, selected: Bool)] = []
@@ -87,12 +99,27 @@ public enum ParseStage {
       "submissions_in_export": present.count, "selected": selected.count, "unselected": unselected.count,
       "rejected_submissions": rejectedIDs.count, "students": selected.reduce(0) { $0 + $1.students.count },
       "vanished": vanished.count, "duplicate_rows": duplicates.rows.count,
+      "documents_verified": documents.verified, "document_errors": documents.problems.count,
+      "document_errors_submissions": Set(documents.problems.map(\.submissionID)).count,
+      "documents_without_submission": documents.withoutSubmission, "documents_refused": documents.refused,
     ]
+    // Counts only: a document's name comes from the sender.
+    if !documents.problems.isEmpty {
+      context.notes.append("\(documents.problems.count) document problems (missing, extra, SHA-256 differs, refused name) in \(Set(documents.problems.map(\.submissionID)).count) submissions: rejects.csv")
+    }
+    if documents.withoutSubmission > 0 {
+      context.notes.append("\(documents.withoutSubmission) uploaded documents in folders of no submission of this export: claimed and archived, not delivered")
+    }
+    if documents.refused > 0 {
+      context.notes.append("\(documents.refused) entries of the documents folder were not uploaded files (links, pipes, stray files): left in the inbox")
+    }
     if !duplicates.rows.isEmpty {
       context.notes.append("\(duplicates.rows.count) exact duplicate rows read once (10-parse/duplicates.csv)")
     }
     context.log("parse: \(selected.count) submissions selected, \(rejectedIDs.count) rejected, \(unselected.count) not selected"
-      + (duplicates.rows.isEmpty ? "" : ", \(duplicates.rows.count) exact duplicate rows read once"))
+      + (duplicates.rows.isEmpty ? "" : ", \(duplicates.rows.count) exact duplicate rows read once")
+      + ", \(documents.verified) documents verified"
+      + (documents.problems.isEmpty ? "" : ", \(documents.problems.count) document problems in \(Set(documents.problems.map(\.submissionID)).count) submissions"))
   }
 
   private static func inputPath(_ context: StageContext, _ layout: Layout, required: Bool) throws -> String? {

@@ -21,7 +21,16 @@ public enum StateSchema {
     Migration(version: 2, summary: "answers bound to the submission: field answers (keep-sis, accept) and their history",
               sql: StateStore.answerSchema),
     Migration(version: 3, summary: "answers to potential contact matches (Match to an SIS contact, or No Match)", sql: Resolution.contactSchema),
-    Migration(version: 4, summary: "confirmation from the SIS: each delivered record, the exports checked, re-deliveries asked for",
+    Migration(version: 4, summary: "documents sent to the SIS, one row per SHA-256: never sent twice", sql: """
+      CREATE TABLE delivered_documents(
+        sha256 TEXT PRIMARY KEY,
+        delivery TEXT NOT NULL,
+        submission_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        delivered_at TEXT NOT NULL);
+      """),
+    Migration(version: 5, summary: "confirmation from the SIS: each delivered record, the exports checked, re-deliveries asked for",
               sql: Confirmation.schema),
   ]
 

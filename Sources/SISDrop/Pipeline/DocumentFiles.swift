@@ -1,0 +1,200 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The files `submission_documents.csv` (or `<document file sha256>`) names: uploaded beside the
+/// enrollment export as `<documents folder>/<Submission_ID>/<File_Name>`, claimed with the
+/// submissions feed, checked by parse against their rows (a missing file, an extra file, a
+/// SHA-256 that differs, a name that is not a plain file name: an error for that submission),
+/// copied into the delivery's documents folder by deliver, and sent once per SHA-256.
+///
+/// A document's file name comes from the sender: it goes into the files for people and the
+/// delivery, never into a log line or a notification (ids and counts only).
+public enum DocumentFiles {
+  /// Written into the batch folder by the claim: what the documents folder held that is not an
+  /// uploaded file (inbox-relative path, what it is).
+  static let refusedFileName = "refused_documents.csv"
+  /// In every delivery folder that sent documents: what it sent, for `delivered_documents`.
+  static let sentFileName = "documents.csv"
+  static let sentHeader = ["Delivery", "Submission_ID", "Seq", "Path", "SHA256"]
+  /// In deliver's folder: documents not sent because a delivery already sent the same SHA-256.
+  static let alreadyDeliveredFileName = "documents_already_delivered.csv"
+  static let alreadyDeliveredHeader = ["Submission_ID", "Seq", "Doc_Type", "SHA256", "Delivered_In"]
+
+  /// Why `name` cannot be the name of one uploaded file inside a submission's folder, or nil.
+  public static func nameProblem(_ name: String) -> String? {
+    if name.isEmpty { return "is empty" }
+    // C0, DEL, C1, the Unicode line separators and the bidirectional overrides (which make a name
+    // read other than it is).
+    if name.unicodeScalars.contains(where: {
+      $0.properties.generalCategory == .control || (0x2028...0x202E).contains($0.value) || (0x2066...0x2069).contains($0.value)
+    }) {
+      return "contains a control character (a line break, a tab, an escape)"
+    }
+    if name.hasPrefix("/") { return "is an absolute path, not a file name" }
+    let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+      + name.split(separator: "\\", omittingEmptySubsequences: false)
+    if parts.contains(where: { $0 == ".." }) { return "leads out of the submission's folder (../)" }
+    if name.contains("/") || name.contains("\\") { return "is a path, not a file name" }
+    if name == "." { return "is not a file name" }
+    if Inbox.isTemporaryName(name) { return "is a hidden or temporary upload name, which sisdrop never claims" }
+    if name.utf8.count > 255 { return "is longer than 255 bytes" }
+    if FieldRules.text(name) != name { return "has spaces around it or doubled inside, or is not in Unicode NFC: the SIS would get another name" }
+    return nil
+  }
+
+  /// A plain folder or file name (config values, submission ids used as folder names).
+  public static func isPlainName(_ name: String) -> Bool { nameProblem(name) == nil }
+
+  /// Every file below `folder`, by relative path, sorted; links are not followed.
+  static func files(below folder: String) throws -> [String] {
+    var found: [String] = []
+    func walk(_ relative: String) throws {
+      let path = relative.isEmpty ? folder : folder + "/" + relative
+      for name in try FileSystem.listDirectory(path) {
+        let child = relative.isEmpty ? name : relative + "/" + name
+        var info = stat()
+        if lstat(folder + "/" + child, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { try walk(child) } else { found.append(child) }
+      }
+    }
+    guard FileSystem.isDirectory(folder) else { return [] }
+    try walk("")
+    return found.sorted()
+  }
+
+  /// How a log line or a message names an inbox file: an uploaded document by its submission's
+  /// folder only (its file name is the sender's), any other file by its name.
+  public static func logName(_ name: String) -> String {
+    name.contains("/") ? (name as NSString).deletingLastPathComponent + "/ (an uploaded document)" : name
+  }
+
+  /// The inbox name of a claimed file from its batch-relative path (`input/documents/S-1/a.pdf` → `documents/S-1/a.pdf`).
+  public static func inboxName(ofInput path: String) -> String {
+    path.hasPrefix("input/") ? String(path.dropFirst("input/".count)) : (path as NSString).lastPathComponent
+  }
+
+  /// One problem with a submission's documents, for parse's rejects.
+  struct Problem {
+    var submissionID: String
+    var seq: Int?
+    var field: String
+    var value: String
+    var reason: String
+    var location: SourceLocation
+  }
+
+  /// What parse found in the uploaded documents.
+  struct CheckResult {
+    var problems: [Problem] = []
+    /// Documents whose file is there with the listed SHA-256.
+    var verified = 0
+    /// Uploaded files in folders of submissions the export does not have.
+    var withoutSubmission = 0
+    /// Entries of the documents folder that were not uploaded files (links, FIFOs, stray files).
+    var refused = 0
+  }
+
+  /// Checks each submission's documents against the files claimed into `input/<folder>/<id>/`.
+  ///
+  /// - Parameters:
+  ///   - submissions: the submissions to check (selected, not already rejected).
+  ///   - known: every submission id the export has (a folder of another id holds files of no submission).
+  ///   - refused: the claim's `refused_documents.csv` rows (inbox-relative path, what it is).
+  static func check(_ submissions: [Submission], known: Set<String>, input: String, folder: String,
+                    refused: [[String]]) throws -> CheckResult {
+    var result = CheckResult()
+    result.refused = refused.count
+    let root = input + "/" + folder
+    var refusedByPath: [String: String] = [:]
+    for row in refused where row.count >= 2 { refusedByPath[row[0]] = row[1] }
+    let folders = FileSystem.isDirectory(root) ? try FileSystem.listDirectory(root) : []
+    for id in folders where !known.contains(id) {
+      result.withoutSubmission += try files(below: root + "/" + id).count
+    }
+    for submission in submissions {
+      let relative = folder + "/" + submission.id
+      let uploaded = Set(FileSystem.isDirectory(root + "/" + submission.id) ? try FileSystem.listDirectory(root + "/" + submission.id) : [])
+      let refusedHere = refusedByPath.filter { ($0.key as NSString).deletingLastPathComponent == relative }
+      func problem(_ seq: Int?, _ field: String, _ value: String, _ reason: String, _ location: SourceLocation) {
+        result.problems.append(Problem(submissionID: submission.id, seq: seq, field: field, value: value, reason: reason, location: location))
+      }
+      if !submission.documents.isEmpty || !uploaded.isEmpty, let why = nameProblem(submission.id) {
+        problem(nil, "Submission_ID", submission.id, "the Submission_ID \(why), so it cannot name the folder of the submission's uploaded documents",
+                submission.source)
+        continue
+      }
+      var named = Set<String>()
+      for document in submission.documents {
+        let name = document["File_Name"]
+        let expected = FieldRules.text(document["SHA256"]).lowercased()
+        named.insert(name)
+        if let why = nameProblem(name) {
+          problem(document.seq, "File_Name", name, "the document's File_Name \(why): refused, nothing was read", document.source)
+          continue
+        }
+        let path = relative + "/" + name
+        if let what = refusedByPath[path] {
+          problem(document.seq, "File_Name", name, "the upload \(path) is \(what), not a file: never read or claimed", document.source)
+          continue
+        }
+        guard uploaded.contains(name) else {
+          problem(document.seq, "File_Name", name, "missing: no uploaded file \(path) came with the export", document.source)
+          continue
+        }
+        // Without the export's SHA-256 the upload cannot be told from an altered or incomplete one.
+        guard expected.utf8.count == 64, expected.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+          problem(document.seq, "SHA256", document["SHA256"],
+                  expected.isEmpty ? "the document's SHA256 is empty: the upload \(path) cannot be checked against the export"
+                    : "not a SHA-256 (64 hexadecimal digits): the upload \(path) cannot be checked against the export", document.source)
+          continue
+        }
+        let found = try SHA256.file(at: input + "/" + path).sha256
+        guard found == expected else {
+          problem(document.seq, "SHA256", expected, "the uploaded file \(path) has SHA-256 \(found), not the one listed: an altered or incomplete upload",
+                  document.source)
+          continue
+        }
+        result.verified += 1
+      }
+      for name in uploaded.sorted() where !named.contains(name) {
+        problem(nil, "File_Name", name, "extra file: \(relative)/\(name) was uploaded but no document row of the submission names it",
+                SourceLocation(path: root + "/" + submission.id + "/" + name))
+      }
+      for (path, what) in refusedHere.sorted(by: { $0.key < $1.key }) where !named.contains((path as NSString).lastPathComponent) {
+        problem(nil, "File_Name", (path as NSString).lastPathComponent, "extra entry: \(path) is \(what), not an uploaded file: never read or claimed",
+                SourceLocation(path: root + "/" + submission.id))
+      }
+    }
+    return result
+  }
+}
+
+/// Documents sent to the SIS, one row per SHA-256 (`delivered_documents` in state.sqlite): a file
+/// the SIS has already received is never sent again, whichever submission or batch names it.
+enum DeliveredDocuments {
+  /// SHA-256 → the delivery that sent it, except `delivery` itself (a rerun of it sends the same again).
+  static func sent(state: StateStore, except delivery: String) throws -> [String: String] {
+    var sent: [String: String] = [:]
+    for row in try state.database.rows("SELECT sha256, delivery FROM delivered_documents WHERE delivery != ?", [.text(delivery)]) {
+      if let sha = row[0].string { sent[sha] = row[1].string ?? "" }
+    }
+    return sent
+  }
+
+  /// Records what a delivery folder's `documents.csv` lists (once; a rerun changes nothing).
+  static func record(folder: String, state: StateStore) throws {
+    let path = folder + "/" + DocumentFiles.sentFileName
+    guard FileSystem.exists(path) else { return }
+    let rows = try BatchLifecycle.readTable(path)
+    try state.database.inTransaction {
+      let insert = try state.database.prepare(
+        "INSERT OR IGNORE INTO delivered_documents(sha256, delivery, submission_id, seq, path, delivered_at) VALUES (?, ?, ?, ?, ?, ?)")
+      for row in rows where row.count >= 5 {
+        try insert.bind([.text(row[4]), .text(row[0]), .text(row[1]), .integer(Int64(row[2]) ?? 0), .text(row[3]), .text(Clock.now())])
+        try insert.run()
+      }
+    }
+  }
+}
