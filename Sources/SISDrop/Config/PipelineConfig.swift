@@ -264,7 +264,7 @@ public struct PipelineConfig: Sendable {
   private static func parseFeed(_ node: ConfigNode, defaults: FeedConfig, layouts: [Layout], roster: Bool = false) throws -> FeedConfig {
     var feed = defaults
     let keys = try node.mapping(allowed: ["format", "encoding", "delimiter", "date_formats", "files", "header_aliases"]
-      + (roster ? ["max_rejected_rows", "min_ratio", "mode", "delta", "full_every_days"] : []))
+      + (roster ? ["max_rejected_rows", "min_ratio", "mode", "delta", "full_every_days"] : ["documents_folder"]))
     if let mode = keys["mode"] {
       // `mode: delta` (students and contacts) or per file: `mode: {students: delta, contacts: full}`.
       var modes: [(String, ConfigNode)] = []
@@ -291,7 +291,6 @@ public struct PipelineConfig: Sendable {
       if let value = delta["update_values"] { feed.updateValues = try value.stringList().map { $0.uppercased() } }
     }
     if let value = keys["full_every_days"] { feed.fullEveryDays = try value.int(in: 1...366) }
-      + (roster ? ["max_rejected_rows", "min_ratio"] : ["documents_folder"]))
     if let value = keys["documents_folder"] {
       let name = try value.string()
       guard DocumentFiles.isPlainName(name) else {
