@@ -17,27 +17,25 @@ public enum Resolver {
   }
 
   /// A batch's decisions and normalized submissions, read once for all the answers of one file.
+  /// Kept as the files' lines, indexed by submission id, and decoded when asked for: a batch's
+  /// records decoded whole took ~160 MB at 20,000 submissions, for `sisdrop show` of one of them.
   public final class Batches {
-    var decisions: [String: [String: SubmissionDecision]] = [:]
-    var submissions: [String: [String: Submission]] = [:]
+    var decisions: [String: StageFileIndex<SubmissionDecision>] = [:]
+    var submissions: [String: StageFileIndex<Submission>] = [:]
     public init() {}
 
     func decision(_ workdir: WorkDir, batch: String, id: String) throws -> SubmissionDecision? {
       if decisions[batch] == nil {
-        let path = workdir.stageFolder(batch, .match) + "/decisions.jsonl"
-        let all = FileSystem.exists(path) ? try JSONLines.read(SubmissionDecision.self, from: path) : []
-        decisions[batch] = Dictionary(all.map { ($0.submissionID, $0) }, uniquingKeysWith: { first, _ in first })
+        decisions[batch] = try StageFileIndex(workdir.stageFolder(batch, .match) + "/decisions.jsonl", id: \.submissionID)
       }
-      return decisions[batch]?[id]
+      return try decisions[batch]?.record(id)
     }
 
     func submission(_ workdir: WorkDir, batch: String, id: String) throws -> Submission? {
       if submissions[batch] == nil {
-        let path = workdir.stageFolder(batch, .normalize) + "/submissions.jsonl"
-        let all = FileSystem.exists(path) ? try JSONLines.read(Submission.self, from: path) : []
-        submissions[batch] = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        submissions[batch] = try StageFileIndex(workdir.stageFolder(batch, .normalize) + "/submissions.jsonl", id: \.id)
       }
-      return submissions[batch]?[id]
+      return try submissions[batch]?.record(id)
     }
   }
 

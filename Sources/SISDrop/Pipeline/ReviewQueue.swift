@@ -101,7 +101,12 @@ public struct ReviewQueue: Sendable, Codable {
       guard decisions[batch] == nil else { return }
       var byID: [String: SubmissionDecision] = [:]
       let path = workdir.stageFolder(batch, .match) + "/decisions.jsonl"
-      if FileSystem.exists(path) { for d in try JSONLines.read(SubmissionDecision.self, from: path) { byID[d.submissionID] = d } }
+      // Read a chunk at a time, keeping only what waits for a person: the queue grows with itself, not the batch.
+      if FileSystem.exists(path) {
+        try StageJSONChunks(SubmissionDecision.self, path: path).forEach(MatchStage.chunkSize) { chunk in
+          for d in chunk where d.needsReview { byID[d.submissionID] = d }
+        }
+      }
       decisions[batch] = byID
       let deliver = workdir.stageFolder(batch, .deliver)
       errors[batch] = Dictionary(grouping: (try? BatchLifecycle.readTable(deliver + "/errors.csv")) ?? [], by: { $0[0] })

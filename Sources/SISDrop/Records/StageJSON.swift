@@ -521,3 +521,144 @@ enum StageJSONLines {
     return unsafeBitCast(try decode(R.self, bytes, lines: lines, indices: lines.indices, path: path), to: [T].self)
   }
 }
+
+// MARK: - Files a chunk at a time
+
+/// Reads a stage file's records a chunk at a time, so that a stage holds one chunk of the batch
+/// rather than the whole file and every record in it: at 20,000 submissions the whole-file reads
+/// of the match and deliver stages were most of the run's peak memory (`scripts/bench/review.sh`).
+/// Same records, same errors (file and line) as `StageJSONLines.read`.
+final class StageJSONChunks<R: StageRecord> {
+  let path: String
+  private let fd: Int32
+  /// Bytes read and not yet consumed; `scanned` of them are known to hold no "\n".
+  private var pending: [UInt8] = []
+  private var scanned = 0
+  private var atEnd = false
+  /// Lines consumed so far (empty ones included): the next line's number is `line + 1`.
+  private var line = 0
+
+  init(_ type: R.Type, path: String) throws {
+    guard FileSystem.exists(path) else { throw SISDropError.missingInput(path) }
+    self.path = path
+    fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw FileError.posix(errno, "open", path) }
+  }
+
+  deinit { close(fd) }
+
+  /// The next `count` records (fewer at the end of the file; none once it is read). Empty lines
+  /// are skipped, as `StageJSONLines.read` skips them.
+  func next(_ count: Int) throws -> [R] {
+    var lines: [(number: Int, range: Range<Int>)] = []
+    var consumed = 0
+    while lines.count < count {
+      if let newline = pending[scanned...].firstIndex(of: 0x0A) {
+        line += 1
+        if newline > consumed { lines.append((line, consumed..<newline)) }
+        consumed = newline + 1
+        scanned = consumed
+        continue
+      }
+      scanned = pending.count
+      if atEnd {
+        // A last line without its "\n".
+        if pending.count > consumed {
+          line += 1
+          lines.append((line, consumed..<pending.count))
+          consumed = pending.count
+          scanned = consumed
+        }
+        break
+      }
+      try fill()
+    }
+    let records = try decode(lines)
+    pending.removeFirst(consumed)
+    scanned -= consumed
+    return records
+  }
+
+  /// Every record, `count` at a time.
+  func forEach(_ count: Int, _ body: ([R]) throws -> Void) throws {
+    while true {
+      let chunk = try next(count)
+      if chunk.isEmpty { return }
+      try body(chunk)
+    }
+  }
+
+  private func fill() throws {
+    let block = 1 << 20
+    let start = pending.count
+    pending.append(contentsOf: repeatElement(0, count: block))
+    while true {
+      let n = pending.withUnsafeMutableBytes { read(fd, $0.baseAddress! + start, block) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw FileError.posix(errno, "read", path)
+      }
+      pending.removeLast(block - n)
+      if n == 0 { atEnd = true }
+      return
+    }
+  }
+
+  private func decode(_ lines: [(number: Int, range: Range<Int>)]) throws -> [R] {
+    var result: [R] = []
+    result.reserveCapacity(lines.count)
+    try pending.withUnsafeBufferPointer { buffer in
+      for line in lines {
+        do {
+          result.append(try StageJSONReader.read(R.self, from: UnsafeBufferPointer(rebasing: buffer[line.range])))
+        } catch {
+          throw SISDropError.dataError(
+            "cannot read a stage record: \(error)", at: SourceLocation(path: path, line: line.number),
+            hint: "the stage folder was edited or damaged: rerun the stage that wrote it")
+        }
+      }
+    }
+    return result
+  }
+}
+
+/// Writes a stage file's records as they are made, a chunk at a time: the same bytes as
+/// `StageJSONLines.write` of all of them at once.
+final class StageJSONAppender<R: StageRecord> {
+  private let writer: FileWriter
+
+  init(_ type: R.Type, path: String) throws { writer = try FileWriter(path: path) }
+
+  func append(_ values: some Collection<R>) throws { try writer.write(try StageJSONLines.encode(values)) }
+
+  /// Flushes, fsyncs and closes the file.
+  func close() throws { try writer.close() }
+}
+
+/// A stage file's records by id, kept as the file's bytes and decoded one at a time when asked
+/// for (a missing file has none). The first of two records with one id is the one found.
+final class StageFileIndex<R: StageRecord> {
+  private let path: String
+  private let bytes: [UInt8]
+  private var lines: [String: (number: Int, range: Range<Int>)] = [:]
+
+  init(_ path: String, id: (R) -> String) throws {
+    self.path = path
+    guard FileSystem.exists(path) else { bytes = []; return }
+    bytes = try FileSystem.readFile(path)
+    let all = StageJSONLines.lines(bytes)
+    // The ids, a chunk of records at a time: the records themselves are not kept.
+    for start in stride(from: 0, to: all.count, by: 1000) {
+      let indices = start..<min(start + 1000, all.count)
+      let records = try StageJSONLines.decode(R.self, bytes, lines: all, indices: indices, path: path)
+      for (index, record) in zip(indices.filter { !all[$0].isEmpty }, records) where lines[id(record)] == nil {
+        lines[id(record)] = (index + 1, all[index])
+      }
+    }
+  }
+
+  func record(_ id: String) throws -> R? {
+    guard let line = lines[id] else { return nil }
+    return try StageJSONLines.decode(R.self, bytes, lines: [line.range], indices: 0..<1, path: path).first
+  }
+}

@@ -32,8 +32,6 @@ public enum DeliverStage {
     let profile = try checkedProfile(config)
     let batch = context.batch.id
     let outbox = context.workdir.outbox(config)
-    let submissions = try JSONLines.read(Submission.self, from: context.folder(of: .normalize) + "/submissions.jsonl")
-    let decisions = try JSONLines.read(SubmissionDecision.self, from: context.folder(of: .match) + "/decisions.jsonl")
     let snapshot = try Snapshot(path: try snapshotPath(context.workdir, batch: batch))
     let corrections = try context.workdir.state.corrections()
     // Once the batch is in the outbox its delivery is fixed: this attempt reproduces it, and what
@@ -48,11 +46,12 @@ public enum DeliverStage {
       }
     }
 
-    let toPlan = submissions.filter { !alreadyDelivered.contains($0.id) }
-    StageProgress.expect(submissions: toPlan.count)
-    var plan = try makePlan(toPlan, decisions: decisions, corrections: corrections,
-                            validator: try DeliveryValidator(snapshot: snapshot), profile: profile, delivery: config.delivery,
-                            matchFolder: context.folder(of: .match),
+    // Progress: the submissions normalize wrote, less those this batch has delivered already.
+    StageProgress.expect(submissions: max(0, ((try? StageReport.load(context.folder(of: .normalize)))?.counts["submissions"] ?? 0) - alreadyDelivered.count))
+    var plan = try makePlan(submissionsPath: context.folder(of: .normalize) + "/submissions.jsonl",
+                            decisionsPath: context.folder(of: .match) + "/decisions.jsonl", skipping: alreadyDelivered,
+                            corrections: corrections, validator: try DeliveryValidator(snapshot: snapshot), profile: profile,
+                            delivery: config.delivery, matchFolder: context.folder(of: .match),
                             current: { try currentValues($0, snapshot: snapshot) })
     for stage in [Stage.parse, .normalize] {
       for row in try BatchLifecycle.readTable(context.folder(of: stage) + "/rejects.csv") {
@@ -198,7 +197,7 @@ public enum DeliverStage {
   static func makePlan(_ submissions: [Submission], decisions: [SubmissionDecision], corrections: [Correction],
                        validator: DeliveryValidator, profile: DeliveryProfile, delivery: DeliveryConfig = DeliveryConfig(),
                        matchFolder: String,
-                       current: (DeliveryRecord) throws -> [String: String] = { _ in [:] }) throws -> Plan {
+                       current: @escaping (DeliveryRecord) throws -> [String: String] = { _ in [:] }) throws -> Plan {
     var byID: [String: SubmissionDecision] = [:]
     for decision in decisions {
       // Two decisions for one submission: which one is right is not for delivery to guess.
@@ -207,17 +206,73 @@ public enum DeliverStage {
                                      at: SourceLocation(path: matchFolder + "/decisions.jsonl"), hint: "rerun the match stage")
       }
     }
-    var plan = Plan()
-    var createdContacts = Set<String>()
+    var planner = Planner(corrections: corrections, validator: validator, profile: profile, delivery: delivery, matchFolder: matchFolder,
+                          current: current)
     for original in submissions {
       defer { StageProgress.step() }
       guard let decision = byID[original.id] else {
         throw SISDropError.dataError("submission \(original.id) has no match decision", at: SourceLocation(path: matchFolder),
                                      hint: "rerun the match stage")
       }
+      try planner.add(original, decision)
+    }
+    return planner.plan
+  }
+
+  /// The batch's plan from its stage files, read a chunk at a time: match writes one decision per
+  /// submission in the submissions' order, so the two files are read in step and neither is held
+  /// whole. Files out of step (edited by hand) are read whole by `makePlan`, which says what is wrong.
+  static func makePlan(submissionsPath: String, decisionsPath: String, skipping delivered: Set<String>, corrections: [Correction],
+                       validator: DeliveryValidator, profile: DeliveryProfile, delivery: DeliveryConfig, matchFolder: String,
+                       current: @escaping (DeliveryRecord) throws -> [String: String], chunkSize: Int = MatchStage.chunkSize) throws -> Plan {
+    var planner = Planner(corrections: corrections, validator: validator, profile: profile, delivery: delivery, matchFolder: matchFolder,
+                          current: current)
+    let submissionChunks = try StageJSONChunks(Submission.self, path: submissionsPath)
+    let decisionChunks = try StageJSONChunks(SubmissionDecision.self, path: decisionsPath)
+    var seen = Set<String>()
+    while true {
+      let submissions = try submissionChunks.next(chunkSize)
+      let decisions = try decisionChunks.next(chunkSize)
+      guard submissions.count == decisions.count,
+        zip(submissions, decisions).allSatisfy({ $0.id == $1.submissionID && seen.insert($0.id).inserted })
+      else {
+        return try makePlan(try JSONLines.read(Submission.self, from: submissionsPath).filter { !delivered.contains($0.id) },
+                            decisions: try JSONLines.read(SubmissionDecision.self, from: decisionsPath), corrections: corrections,
+                            validator: validator, profile: profile, delivery: delivery, matchFolder: matchFolder, current: current)
+      }
+      if submissions.isEmpty { return planner.plan }
+      for (submission, decision) in zip(submissions, decisions) where !delivered.contains(submission.id) {
+        defer { StageProgress.step() }
+        try planner.add(submission, decision)
+      }
+    }
+  }
+
+  /// Builds a plan one decided submission at a time.
+  struct Planner {
+    var plan = Plan()
+    var createdContacts = Set<String>()
+    let corrections: [Correction]
+    let validator: DeliveryValidator
+    let profile: DeliveryProfile
+    let delivery: DeliveryConfig
+    let matchFolder: String
+    let current: (DeliveryRecord) throws -> [String: String]
+
+    init(corrections: [Correction], validator: DeliveryValidator, profile: DeliveryProfile, delivery: DeliveryConfig, matchFolder: String,
+         current: @escaping (DeliveryRecord) throws -> [String: String]) {
+      self.corrections = corrections
+      self.validator = validator
+      self.profile = profile
+      self.delivery = delivery
+      self.matchFolder = matchFolder
+      self.current = current
+    }
+
+    mutating func add(_ original: Submission, _ decision: SubmissionDecision) throws {
       if decision.needsReview {
         plan.held += heldRows(original, decision)
-        continue
+        return
       }
       let submission = Corrections.apply(corrections, to: original)
       // A corrected field goes out even when it was not a difference the match found.
@@ -234,15 +289,18 @@ public enum DeliverStage {
           "the SIS import cannot create \(schema)s (delivery.create.\(schema)s: false): create \(schema) \(record.seq) of this form in the SIS; the next SIS export matches it and the submission is delivered then; it stays pending until then",
         ])
       }
-      if !uncreatable.isEmpty { continue }
+      if !uncreatable.isEmpty { return }
       // An update whose changes the layout has no column for would be an empty row: nothing to deliver.
+      let profile = self.profile
+      var nothingToDeliver: [[String]] = []
       records = records.filter { record in
         guard record.kind.isUpdate, !record.changed.isEmpty else { return true }
         let carried = DeliveryProfiles.carried(profile, record.kind)
         if record.changed.contains(where: carried.contains) { return true }
-        plan.nothingToDeliver.append([record.submissionID, record.kind.schema, String(record.seq), record.changed.sorted().joined(separator: " ")])
+        nothingToDeliver.append([record.submissionID, record.kind.schema, String(record.seq), record.changed.sorted().joined(separator: " ")])
         return false
       }
+      plan.nothingToDeliver += nothingToDeliver
       for index in records.indices where records[index].kind.isUpdate { records[index].current = try current(records[index]) }
       var errors: [[String]] = []
       for record in records {
@@ -257,7 +315,7 @@ public enum DeliverStage {
       if !errors.isEmpty {
         var seen = Set<[String]>()
         plan.errors += errors.filter { seen.insert($0).inserted }
-        continue
+        return
       }
       // A new contact is created by its first row in the delivery (this submission's first student,
       // or the first delivered form naming the person); every later row only links a student to it.
@@ -270,7 +328,6 @@ public enum DeliverStage {
       plan.records += records
       plan.delivered.append([submission.id, submission.contentHash ?? ""])
     }
-    return plan
   }
 
   /// held.csv's rows for a held submission: each potential match, and each record whose update the

@@ -129,8 +129,7 @@ public enum MatchStage {
   /// A child the matcher found no SIS record for may be in a malformed SIS row the export was
   /// allowed to carry (`sis_export.max_rejected_rows`): same state id, or same surname and birth
   /// date as far as the row can be read. Such a child goes to a person, never to NEW.
-  static func reviewPossiblyRejected(_ decisions: inout [SubmissionDecision], _ submissions: [Submission], snapshot: Snapshot) throws {
-    let rejected = try snapshot.rejectedRows()
+  static func reviewPossiblyRejected(_ decisions: inout [SubmissionDecision], _ submissions: [Submission], rejected: [Snapshot.RejectedRow]) {
     guard !rejected.isEmpty else { return }
     for index in decisions.indices {
       for s in decisions[index].students.indices where decisions[index].students[s].decision.outcome == .new {
@@ -149,7 +148,25 @@ public enum MatchStage {
     }
   }
 
-  public static func run(_ context: StageContext) throws {
+  /// Submissions read, decided and written per chunk: the stage holds one chunk of the batch (and
+  /// a decision per student), not the batch's records, so its memory grows with the SIS and the
+  /// matcher's model, not with the batch (`scripts/bench/review.sh`: 332 MB at 20,000 before).
+  static let chunkSize = 1000
+
+  /// What the matcher's `prepare` is given of a submission: its students and contacts with their
+  /// fields, without documents or source locations (the batch is seen whole, for the model).
+  static func forMatcher(_ submission: Submission) -> Submission {
+    var compact = Submission(id: submission.id, form: submission.form, approvedAt: submission.approvedAt, source: SourceLocation(path: ""))
+    compact.students = submission.students.map { SubmissionPart(seq: $0.seq, fields: $0.fields, source: SourceLocation(path: "")) }
+    compact.contacts = submission.contacts.map { SubmissionPart(seq: $0.seq, fields: $0.fields, source: SourceLocation(path: "")) }
+    compact.contentHash = submission.contentHash
+    return compact
+  }
+
+  public static func run(_ context: StageContext) throws { try run(context, chunkSize: chunkSize) }
+
+  /// `chunkSize`: submissions per chunk (the tests show any size writes the same bytes).
+  static func run(_ context: StageContext, chunkSize: Int) throws {
     let snapshotPath = try NormalizeStage.snapshotPath(context)
     let snapshot = try Snapshot(path: snapshotPath)
     let matcher = try MatcherRegistry.make(context.config.matcher, snapshot: snapshot, config: context.config.matching)
@@ -161,9 +178,11 @@ public enum MatchStage {
       phases.append("\(name) \(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)")
       started = clock.now
     }
-    let submissions = try ParallelJSONLines.read(Submission.self, from: context.folder(of: .normalize) + "/submissions.jsonl")
+    let submissionsPath = context.folder(of: .normalize) + "/submissions.jsonl"
+    var batch: [Submission] = []
+    try StageJSONChunks(Submission.self, path: submissionsPath).forEach(chunkSize) { chunk in batch += chunk.map(forMatcher) }
     phase("read")
-    if let report = try matcher.prepare(submissions) {
+    if let report = try matcher.prepare(batch) {
       // Blocking counts and the estimated weights: how the decisions below were reached.
       let encoder = JSONLines.encoder()
       encoder.outputFormatting.insert(.prettyPrinted)
@@ -178,69 +197,31 @@ public enum MatchStage {
 
     phase("prepare")
     // Progress: each submission is matched, then its differences and contacts are found.
-    StageProgress.expect(submissions: submissions.count, passes: 2)
+    StageProgress.expect(submissions: batch.count, passes: 2)
+    // The students' outcomes, submission by submission (the file read again, a chunk at a time).
     var decisions: [SubmissionDecision] = []
-    for submission in submissions {
-      StageProgress.step()
-      var students: [StudentDecision] = []
-      for student in submission.students {
-        students.append(StudentDecision(seq: student.seq, decision: try matcher.match(student, in: submission), differences: []))
-      }
-      decisions.append(SubmissionDecision(submissionID: submission.id, students: students, contacts: []))
-    }
-    try reviewPossiblyRejected(&decisions, submissions, snapshot: snapshot)
-
-    // A person's answers (resolve / resolutions.csv, taken from the inbox by `run` before any stage) replace the matcher's outcome.
-    let resolutions = Dictionary(grouping: try context.workdir.state.resolutions(), by: \.submissionID)
-    let overrides = Dictionary(grouping: try context.workdir.state.overrides(), by: \.submissionID)
-    let fieldAnswers = Dictionary(grouping: try context.workdir.state.fieldAnswers(), by: \.submissionID)
-    let policy = UpdateRules(config: context.config)
     var applied: [[String]] = []
     // Students a person matched for this version: they saw the identity fields side by side.
     var personMatched: [String: Set<Int>] = [:]
-    for index in decisions.indices {
-      let id = decisions[index].submissionID
-      for s in decisions[index].students.indices {
-        guard let resolution = resolutions[id]?.first(where: { $0.studentSeq == decisions[index].students[s].seq }) else { continue }
-        var decision = decisions[index].students[s].decision
-        let who = "resolved by \(resolution.resolvedBy) at \(resolution.resolvedAt)"
-        // An answer holds for the version and the child it was given for, never for a changed form.
-        let student = submissions[index].students[s]
-        guard resolution.version != nil, resolution.version == submissions[index].contentHash,
-          resolution.studentKey == Resolution.studentKey(student)
-        else {
-          let what = resolution.version == submissions[index].contentHash ? "another child at this place in the submission"
-            : "an earlier version of this submission (it has changed since)"
-          if decision.outcome == .matched, let sisID = decision.sisID, !decision.candidates.contains(where: { $0.sisID == sisID }) {
-            decision.candidates.insert(MatchCandidate(sisID: sisID, score: decision.score, reasons: []), at: 0)
-          }
-          decision.outcome = .potential
-          decision.sisID = nil
-          decision.reasons.append("\(who) for \(what): \(resolution.action == .match ? "Match to \(resolution.sisID ?? "?")" : "No Match") "
-            + "no longer applies: resolve again")
-          decisions[index].students[s].decision = decision
-          continue
+    let rejectedRows = try snapshot.rejectedRows()
+    // A person's answers (resolve / resolutions.csv, taken from the inbox by `run` before any stage) replace the matcher's outcome.
+    let resolutions = Dictionary(grouping: try context.workdir.state.resolutions(), by: \.submissionID)
+    try StageJSONChunks(Submission.self, path: submissionsPath).forEach(chunkSize) { submissions in
+      var chunk: [SubmissionDecision] = []
+      for submission in submissions {
+        StageProgress.step()
+        var students: [StudentDecision] = []
+        for student in submission.students {
+          students.append(StudentDecision(seq: student.seq, decision: try matcher.match(student, in: submission), differences: []))
         }
-        switch resolution.action {
-        case .match:
-          personMatched[id, default: []].insert(resolution.studentSeq)
-          guard let sisID = resolution.sisID, decision.sisID == sisID || decision.candidates.contains(where: { $0.sisID == sisID }) else {
-            decision.reasons.append("\(who): Match to \(resolution.sisID ?? "?") no longer applies (not a candidate now): resolve again")
-            decisions[index].students[s].decision = decision
-            continue
-          }
-          decision.outcome = .matched
-          decision.sisID = sisID
-          decision.reasons.append("\(who): Match to \(sisID)")
-        case .noMatch:
-          decision.outcome = .new
-          decision.sisID = nil
-          decision.reasons.append("\(who): No Match")
-        }
-        decisions[index].students[s].decision = decision
-        applied.append([id, String(resolution.studentSeq), "resolution", resolution.sisID ?? "No Match", resolution.resolvedBy,
-                        resolution.resolvedAt, resolution.source])
+        chunk.append(SubmissionDecision(submissionID: submission.id, students: students, contacts: []))
       }
+      reviewPossiblyRejected(&chunk, submissions, rejected: rejectedRows)
+      for index in chunk.indices {
+        applyResolutions(resolutions[chunk[index].submissionID] ?? [], to: &chunk[index], submissions[index], applied: &applied,
+                         personMatched: &personMatched)
+      }
+      decisions += chunk
     }
 
     // One SIS student auto-matched by two submissions (or two siblings): neither is safe.
@@ -260,20 +241,15 @@ public enum MatchStage {
     }
 
     phase("decide")
-    // Differences and contacts, now that the student outcomes are final.
-    var review: [[String]] = []
-    var diffs: [[String]] = []
-    var held: [[String]] = []
-    // The matched SIS students; the contacts of theirs and of the households each form reaches, fetched at once.
+    // The contacts of the matched students and of the households each form reaches, fetched at once
+    // for the batch (two scans of the snapshot), from the compact form the matcher was given.
     let matchedBySubmission = decisions.map { $0.students.compactMap { $0.decision.outcome == .matched ? $0.decision.sisID : nil } }
-    let matchedIDs = matchedBySubmission.flatMap { $0 }
-    let matchedStudents = try snapshot.students(numbers: matchedIDs)
     let candidatesBySubmission = decisions.map { $0.students.flatMap { $0.decision.outcome == .potential ? $0.decision.candidates.map(\.sisID) : [] } }
-    let households = try ContactMatcher.households(
-      submissions, matched: matchedBySubmission, candidates: candidatesBySubmission, snapshot: snapshot)
+    let households = try ContactMatcher.households(batch, matched: matchedBySubmission, candidates: candidatesBySubmission, snapshot: snapshot)
     // A person's Match / No Match for a contact holds for the version it was given for only.
     var contactResolutions: [String: [Resolution]] = [:]
-    let versions = Dictionary(submissions.map { ($0.id, $0.contentHash) }, uniquingKeysWith: { first, _ in first })
+    let versions = Dictionary(batch.map { ($0.id, $0.contentHash) }, uniquingKeysWith: { first, _ in first })
+    batch = []
     for resolution in try context.workdir.state.contactResolutions() where versions[resolution.submissionID] != nil {
       guard resolution.version != nil, resolution.version == versions[resolution.submissionID]! else {
         context.notes.append("\(resolution.submissionID): the answer for contact \(resolution.studentSeq) was given for an earlier version of the submission: stale, not applied")
@@ -281,37 +257,91 @@ public enum MatchStage {
       }
       contactResolutions[resolution.submissionID, default: []].append(resolution)
     }
-    // Contact name keys, once per contact (they are needed twice below).
-    let contactNames = try Parallel.map(submissions.count, minimum: 64) { index in ContactMatcher.nameKeys(submissions[index]) }
-    // Each submission on its own (on every core); their rows are joined in submission order.
-    let decided = decisions
-    let matchedByPerson = personMatched
-    let answeredContacts = contactResolutions
-    let parts = try Parallel.map(submissions.count, minimum: 64) { index in
-      defer { StageProgress.step() }
-      return try differencesAndContacts(
-        submissions[index], decided[index], names: contactNames[index], students: matchedStudents,
-        contacts: households.reached(index, matched: matchedBySubmission[index]), contactResolutions: answeredContacts[submissions[index].id] ?? [],
-        kept: Set((overrides[submissions[index].id] ?? []).map(\.field)),
-        answers: (fieldAnswers[submissions[index].id] ?? []).filter { $0.version == submissions[index].contentHash }, policy: policy,
-        personMatched: matchedByPerson[submissions[index].id] ?? [])
+    // Differences and contacts, now that the student outcomes are final, a chunk at a time; each
+    // chunk's decisions and rows are written before the next is read.
+    let overrides = Dictionary(grouping: try context.workdir.state.overrides(), by: \.submissionID)
+    let fieldAnswers = Dictionary(grouping: try context.workdir.state.fieldAnswers(), by: \.submissionID)
+    let policy = UpdateRules(config: context.config)
+    let decisionsFile = try StageJSONAppender(SubmissionDecision.self, path: context.outputPath("decisions.jsonl"))
+    func csv(_ name: String, _ header: [String]) throws -> CSVWriter {
+      let writer = try CSVWriter(path: context.outputPath(name), options: .forPeople)
+      try writer.write(header)
+      return writer
     }
-    for (index, part) in parts.enumerated() {
-      decisions[index] = part.decision
-      diffs += part.diffs
-      review += part.review
-      held += part.held
+    let reviewFile = try csv("review.csv", ["Submission_ID", "Student_Seq", "Student_Ref", "Candidates", "Reasons"])
+    let diffsFile = try csv("diffs.csv", ["Submission_ID", "Schema", "Seq", "SIS_ID", "Field", "Enrollment_Value", "SIS_Value"])
+    let heldFile = try csv("held_updates.csv", heldUpdatesHeader)
+    var counts: [String: Int] = ["submissions": 0, "needs_review": 0, "held_updates": 0]
+    for outcome in MatchOutcome.allCases {
+      counts["students_\(outcome.rawValue)"] = 0
+      counts["contacts_\(outcome.rawValue)"] = 0
     }
-
+    var answered: [[String]] = []
+    var batchIDs = Set<String>()
     // New contacts named again within the batch (siblings' forms): the first one stands for all.
     var newContacts = ContactMatcher.NewContactsInBatch()
-    for (index, submission) in submissions.enumerated() {
-      newContacts.link(&decisions[index], of: submission, names: contactNames[index])
+    var offset = 0
+    try StageJSONChunks(Submission.self, path: submissionsPath).forEach(chunkSize) { submissions in
+      let base = offset
+      offset += submissions.count
+      guard offset <= decisions.count, zip(submissions, decisions[base..<offset]).allSatisfy({ $0.id == $1.submissionID }) else {
+        throw SISDropError.dataError("\(submissionsPath) changed while the match stage read it", at: SourceLocation(path: submissionsPath),
+                                     hint: "rerun the match stage")
+      }
+      // The chunk's matched SIS students, fetched at once.
+      let matchedStudents = try snapshot.students(numbers: matchedBySubmission[base..<offset].flatMap { $0 })
+      // Contact name keys, once per contact (they are needed twice below).
+      let contactNames = try Parallel.map(submissions.count, minimum: 64) { index in ContactMatcher.nameKeys(submissions[index]) }
+      // Each submission on its own (on every core); their rows are joined in submission order.
+      let decided = Array(decisions[base..<offset])
+      let matchedByPerson = personMatched
+      let answeredContacts = contactResolutions
+      let parts = try Parallel.map(submissions.count, minimum: 64) { index in
+        defer { StageProgress.step() }
+        return try differencesAndContacts(
+          submissions[index], decided[index], names: contactNames[index], students: matchedStudents,
+          contacts: households.reached(base + index, matched: matchedBySubmission[base + index]),
+          contactResolutions: answeredContacts[submissions[index].id] ?? [],
+          kept: Set((overrides[submissions[index].id] ?? []).map(\.field)),
+          answers: (fieldAnswers[submissions[index].id] ?? []).filter { $0.version == submissions[index].contentHash }, policy: policy,
+          personMatched: matchedByPerson[submissions[index].id] ?? [])
+      }
+      var chunk = parts.map(\.decision)
+      for (index, submission) in submissions.enumerated() { newContacts.link(&chunk[index], of: submission, names: contactNames[index]) }
+      try decisionsFile.append(chunk)
+      for part in parts {
+        for row in part.diffs { try diffsFile.write(row) }
+        for row in part.review { try reviewFile.write(row) }
+        for row in part.held { try heldFile.write(row) }
+        if !part.held.isEmpty { counts["held_updates"]! += 1 }
+      }
+      for decision in chunk {
+        batchIDs.insert(decision.submissionID)
+        counts["submissions"]! += 1
+        if decision.needsReview { counts["needs_review"]! += 1 }
+        for student in decision.students { counts["students_\(student.decision.outcome.rawValue)"]! += 1 }
+        for contact in decision.contacts { counts["contacts_\(contact.outcome.rawValue)"]! += 1 }
+      }
+      for submission in submissions {
+        for answer in fieldAnswers[submission.id] ?? [] {
+          let what = "\(answer.choice.rawValue) \(answer.schema) \(answer.seq) \(answer.field)"
+          guard answer.version == submission.contentHash else {
+            context.notes.append("\(submission.id): \(what) was given for an earlier version of the submission: stale, not applied")
+            continue
+          }
+          answered.append([submission.id, String(answer.seq), answer.choice.rawValue, "\(answer.schema) \(answer.field)", answer.answeredBy,
+                           answer.answeredAt, answer.source])
+        }
+      }
     }
+    guard offset == decisions.count else {
+      throw SISDropError.dataError("\(submissionsPath) changed while the match stage read it", at: SourceLocation(path: submissionsPath),
+                                   hint: "rerun the match stage")
+    }
+    try decisionsFile.close()
+    for file in [reviewFile, diffsFile, heldFile] { try file.close() }
 
     phase("differences+contacts")
-    try ParallelJSONLines.write(decisions, to: context.outputPath("decisions.jsonl"))
-    let batchIDs = Set(decisions.map(\.submissionID))
     for (id, list) in contactResolutions.sorted(by: { $0.key < $1.key }) {
       for r in list {
         applied.append([id, "", "contact-resolution", "contact \(r.studentSeq): " + (r.sisID.map { "Match to \($0)" } ?? "No Match"),
@@ -321,34 +351,63 @@ public enum MatchStage {
     for (id, list) in overrides.sorted(by: { $0.key < $1.key }) where batchIDs.contains(id) {
       for o in list { applied.append([id, "", "keep-sis", o.field, o.resolvedBy, o.resolvedAt, o.source]) }
     }
-    for submission in submissions {
-      for answer in fieldAnswers[submission.id] ?? [] {
-        let what = "\(answer.choice.rawValue) \(answer.schema) \(answer.seq) \(answer.field)"
-        guard answer.version == submission.contentHash else {
-          context.notes.append("\(submission.id): \(what) was given for an earlier version of the submission: stale, not applied")
-          continue
-        }
-        applied.append([submission.id, String(answer.seq), answer.choice.rawValue, "\(answer.schema) \(answer.field)", answer.answeredBy,
-                        answer.answeredAt, answer.source])
-      }
-    }
+    applied += answered
     try context.writeCSV("resolutions.csv", header: ["Submission_ID", "Student_Seq", "Kind", "Value", "Resolved_By", "Resolved_At", "Source"],
                          rows: applied)
-    try context.writeCSV("review.csv", header: ["Submission_ID", "Student_Seq", "Student_Ref", "Candidates", "Reasons"], rows: review)
-    try context.writeCSV("diffs.csv", header: ["Submission_ID", "Schema", "Seq", "SIS_ID", "Field", "Enrollment_Value", "SIS_Value"], rows: diffs)
-    try context.writeCSV("held_updates.csv", header: heldUpdatesHeader, rows: held)
-    var counts: [String: Int] = ["submissions": decisions.count, "needs_review": decisions.filter(\.needsReview).count,
-                                 "held_updates": Set(held.map { $0[0] }).count]
-    for outcome in MatchOutcome.allCases {
-      counts["students_\(outcome.rawValue)"] = decisions.reduce(0) { $0 + $1.students.filter { $0.decision.outcome == outcome }.count }
-      counts["contacts_\(outcome.rawValue)"] = decisions.reduce(0) { $0 + $1.contacts.filter { $0.outcome == outcome }.count }
-    }
     context.counts = counts
     phase("write")
     context.notes.append("matcher: \(context.config.matcher); snapshot: \(relativePath(snapshotPath, to: context.workdir.root))")
     context.notes.append("seconds by phase: " + phases.joined(separator: ", "))
     context.log("match: \(counts["students_matched"]!) matched, \(counts["students_potential"]!) potential, \(counts["students_new"]!) new; "
       + "contacts: \(counts["contacts_matched"]!) matched, \(counts["contacts_potential"]!) potential, \(counts["contacts_new"]!) new")
+  }
+
+  /// A person's answers (Match / No Match) for one submission replace the matcher's outcome, for
+  /// the version and the child they were given for only.
+  private static func applyResolutions(_ resolutions: [Resolution], to decided: inout SubmissionDecision, _ submission: Submission,
+                                       applied: inout [[String]], personMatched: inout [String: Set<Int>]) {
+    let id = decided.submissionID
+    for s in decided.students.indices {
+      guard let resolution = resolutions.first(where: { $0.studentSeq == decided.students[s].seq }) else { continue }
+      var decision = decided.students[s].decision
+      let who = "resolved by \(resolution.resolvedBy) at \(resolution.resolvedAt)"
+      // An answer holds for the version and the child it was given for, never for a changed form.
+      let student = submission.students[s]
+      guard resolution.version != nil, resolution.version == submission.contentHash,
+        resolution.studentKey == Resolution.studentKey(student)
+      else {
+        let what = resolution.version == submission.contentHash ? "another child at this place in the submission"
+          : "an earlier version of this submission (it has changed since)"
+        if decision.outcome == .matched, let sisID = decision.sisID, !decision.candidates.contains(where: { $0.sisID == sisID }) {
+          decision.candidates.insert(MatchCandidate(sisID: sisID, score: decision.score, reasons: []), at: 0)
+        }
+        decision.outcome = .potential
+        decision.sisID = nil
+        decision.reasons.append("\(who) for \(what): \(resolution.action == .match ? "Match to \(resolution.sisID ?? "?")" : "No Match") "
+          + "no longer applies: resolve again")
+        decided.students[s].decision = decision
+        continue
+      }
+      switch resolution.action {
+      case .match:
+        personMatched[id, default: []].insert(resolution.studentSeq)
+        guard let sisID = resolution.sisID, decision.sisID == sisID || decision.candidates.contains(where: { $0.sisID == sisID }) else {
+          decision.reasons.append("\(who): Match to \(resolution.sisID ?? "?") no longer applies (not a candidate now): resolve again")
+          decided.students[s].decision = decision
+          continue
+        }
+        decision.outcome = .matched
+        decision.sisID = sisID
+        decision.reasons.append("\(who): Match to \(sisID)")
+      case .noMatch:
+        decision.outcome = .new
+        decision.sisID = nil
+        decision.reasons.append("\(who): No Match")
+      }
+      decided.students[s].decision = decision
+      applied.append([id, String(resolution.studentSeq), "resolution", resolution.sisID ?? "No Match", resolution.resolvedBy,
+                      resolution.resolvedAt, resolution.source])
+    }
   }
 
   /// One submission's field differences (students and contacts), its contacts matched against the

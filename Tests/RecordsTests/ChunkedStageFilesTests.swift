@@ -1,0 +1,108 @@
+import Foundation
+@testable import SISDrop
+import Testing
+import _SISDropTestSupport
+
+/// Stage files read and written a chunk at a time (the match and deliver stages, the review
+/// queue, `show`): the same records and the same bytes as the whole file at once, whatever the
+/// chunk size, on the demo district's real stage files.
+@Suite struct ChunkedStageFilesTests {
+  /// The demo district run through deliver with the batch left open.
+  func openDemoBatch(_ root: String) throws -> (WorkDir, BatchRecord, String) {
+    let (workdir, _, _) = try demoWorkdir(root + "/w")
+    let pipeline = try writeFile(root + "/pipeline.yaml", try demoPipelineText(xml: false, [("auto_close: true", "auto_close: false")]))
+    let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+    #expect(!summary.closed)
+    return (workdir, try workdir.batch(summary.batch), pipeline)
+  }
+
+  @Test func aStageFileReadAChunkAtATimeIsTheWholeFile() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch, _) = try openDemoBatch(root)
+      let submissionsPath = workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl"
+      let decisionsPath = workdir.stageFolder(batch.id, .match) + "/decisions.jsonl"
+      let submissions = try JSONLines.read(Submission.self, from: submissionsPath)
+      let decisions = try JSONLines.read(SubmissionDecision.self, from: decisionsPath)
+      #expect(submissions.count > 40)
+      for size in [1, 7, 1000] {
+        var read: [Submission] = []
+        try StageJSONChunks(Submission.self, path: submissionsPath).forEach(size) { read += $0 }
+        #expect(read == submissions, "chunks of \(size)")
+        var readDecisions: [SubmissionDecision] = []
+        try StageJSONChunks(SubmissionDecision.self, path: decisionsPath).forEach(size) {
+          #expect($0.count <= size)
+          readDecisions += $0
+        }
+        #expect(readDecisions == decisions, "chunks of \(size)")
+      }
+      // Looked up by id from the file's lines.
+      let index = try StageFileIndex(decisionsPath, id: { (d: SubmissionDecision) in d.submissionID })
+      for decision in decisions { #expect(try index.record(decision.submissionID) == decision) }
+      #expect(try index.record("S-NOT-THERE") == nil)
+
+      // Written a chunk at a time: the same bytes.
+      let rewritten = root + "/decisions.jsonl"
+      let appender = try StageJSONAppender(SubmissionDecision.self, path: rewritten)
+      for start in stride(from: 0, to: decisions.count, by: 5) { try appender.append(decisions[start..<min(start + 5, decisions.count)]) }
+      try appender.close()
+      #expect(try FileSystem.readFile(rewritten) == (try FileSystem.readFile(decisionsPath)))
+
+      // Empty lines are skipped, a last line without "\n" is read, and a damaged line is named by file and line.
+      let lines = try readText(submissionsPath).split(separator: "\n").map(String.init)
+      let edited = try writeFile(root + "/edited.jsonl", lines[0] + "\n\n" + lines[1] + "\n" + lines[2])
+      var edits: [Submission] = []
+      try StageJSONChunks(Submission.self, path: edited).forEach(1) { edits += $0 }
+      #expect(edits == Array(submissions[0..<3]))
+      let damaged = try writeFile(root + "/damaged.jsonl", lines[0] + "\n" + lines[1] + "\n" + String(lines[2].dropLast(3)) + "\n" + lines[3] + "\n")
+      let error = try #require(throws: SISDropError.self) { try StageJSONChunks(Submission.self, path: damaged).forEach(2) { _ in } }
+      #expect(error.location == SourceLocation(path: damaged, line: 3))
+      #expect(throws: SISDropError.self) { try StageJSONChunks(Submission.self, path: root + "/missing.jsonl") }
+    }
+  }
+
+  @Test func theMatchStageWritesTheSameBytesWhateverItsChunkSize() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch, _) = try openDemoBatch(root)
+      let folder = workdir.stageFolder(batch.id, .match)
+      let whole = try folderContents(folder)
+      #expect(whole["decisions.jsonl"] != nil && whole["diffs.csv"] != nil && whole["review.csv"] != nil)
+      for size in [1, 3] {
+        try StageRunner.run(.match, workdir: workdir, batch: batch, log: { _ in }, { try MatchStage.run($0, chunkSize: size) })
+        let chunked = try folderContents(folder)
+        #expect(chunked.keys.sorted() == whole.keys.sorted())
+        for (name, bytes) in whole { #expect(chunked[name] == bytes, "\(name) with chunks of \(size)") }
+        let counts = try StageReport.load(folder).counts
+        #expect(counts["submissions"] == (try JSONLines.read(SubmissionDecision.self, from: folder + "/decisions.jsonl").count))
+      }
+    }
+  }
+
+  @Test func theDeliveryPlanIsTheSameWhateverItsChunkSize() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch, pipeline) = try openDemoBatch(root)
+      let config = try PipelineConfig.load(path: pipeline)
+      let snapshot = try Snapshot(path: try DeliverStage.snapshotPath(workdir, batch: batch.id))
+      let profile = try DeliverStage.checkedProfile(config)
+      let submissionsPath = workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl"
+      let decisionsPath = workdir.stageFolder(batch.id, .match) + "/decisions.jsonl"
+      let matchFolder = workdir.stageFolder(batch.id, .match)
+      let skipped: Set<String> = ["S-2026-0001"]
+      let whole = try DeliverStage.makePlan(
+        try JSONLines.read(Submission.self, from: submissionsPath).filter { !skipped.contains($0.id) },
+        decisions: try JSONLines.read(SubmissionDecision.self, from: decisionsPath), corrections: [],
+        validator: try DeliveryValidator(snapshot: snapshot), profile: profile, delivery: config.delivery, matchFolder: matchFolder,
+        current: { try DeliverStage.currentValues($0, snapshot: snapshot) })
+      #expect(!whole.records.isEmpty && !whole.held.isEmpty && !whole.delivered.isEmpty)
+      for size in [1, 4, 1000] {
+        let chunked = try DeliverStage.makePlan(
+          submissionsPath: submissionsPath, decisionsPath: decisionsPath, skipping: skipped, corrections: [],
+          validator: try DeliveryValidator(snapshot: snapshot), profile: profile, delivery: config.delivery, matchFolder: matchFolder,
+          current: { try DeliverStage.currentValues($0, snapshot: snapshot) }, chunkSize: size)
+        #expect(chunked.records == whole.records, "chunks of \(size)")
+        #expect(chunked.held == whole.held && chunked.delivered == whole.delivered && chunked.errors == whole.errors)
+        #expect(chunked.nothingToDeliver == whole.nothingToDeliver)
+      }
+      #expect(!whole.delivered.contains { $0[0] == "S-2026-0001" })
+    }
+  }
+}
