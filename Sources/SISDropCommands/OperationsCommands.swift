@@ -254,8 +254,11 @@ public struct StatusCommand: ParsableCommand {
     var batchesTotal: Int
     var filter: String
     var waiting: Waiting
+    var confirmation: ConfirmationView
 
-    enum CodingKeys: String, CodingKey { case schemaVersion, timeZone, integration, changes, batches, batchesTotal, filter, waiting }
+    enum CodingKeys: String, CodingKey {
+      case schemaVersion, timeZone, integration, changes, batches, batchesTotal, filter, waiting, confirmation
+    }
     func encode(to encoder: Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
       try c.encode(schemaVersion, forKey: .schemaVersion)
@@ -266,6 +269,49 @@ public struct StatusCommand: ParsableCommand {
       try c.encode(batchesTotal, forKey: .batchesTotal)
       try c.encode(filter, forKey: .filter)
       try c.encode(waiting, forKey: .waiting)
+      try c.encode(confirmation, forKey: .confirmation)
+    }
+  }
+
+  /// Delivered records and whether the SIS shows them; the unconfirmed ones listed.
+  struct ConfirmationView: Encodable {
+    var counts: Confirmation.Counts
+    var items: [Confirmation.Item]
+
+    struct Item: Encodable {
+      var submissionID, record, batch, delivery: String
+      var missing, importStatus, importMessage: String?
+      var deliveries: Int
+      enum CodingKeys: String, CodingKey { case submissionID, record, batch, delivery, missing, importStatus, importMessage, deliveries }
+      func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(submissionID, forKey: .submissionID)
+        try c.encode(record, forKey: .record)
+        try c.encode(batch, forKey: .batch)
+        try c.encode(delivery, forKey: .delivery)
+        try c.encode(missing, forKey: .missing)
+        try c.encode(importStatus, forKey: .importStatus)
+        try c.encode(importMessage, forKey: .importMessage)
+        try c.encode(deliveries, forKey: .deliveries)
+      }
+    }
+    enum CodingKeys: String, CodingKey { case delivered, confirmed, unconfirmed, unconfirmedSubmissions, redeliveryRequested, items }
+    func encode(to encoder: Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(counts.delivered, forKey: .delivered)
+      try c.encode(counts.confirmed, forKey: .confirmed)
+      try c.encode(counts.unconfirmed, forKey: .unconfirmed)
+      try c.encode(counts.unconfirmedSubmissions, forKey: .unconfirmedSubmissions)
+      try c.encode(counts.redeliveryRequested, forKey: .redeliveryRequested)
+      try c.encode(items.map {
+        Item(submissionID: $0.submissionID, record: $0.label, batch: $0.batch, delivery: $0.delivery, missing: $0.missing,
+             importStatus: $0.importStatus, importMessage: $0.importMessage, deliveries: $0.deliveries)
+      }, forKey: .items)
+    }
+
+    init(_ state: StateStore) throws {
+      counts = try Confirmation.counts(state)
+      items = try Confirmation.unconfirmed(state)
     }
   }
 
@@ -312,7 +358,8 @@ public struct StatusCommand: ParsableCommand {
         var rejected: [String: Int] = [:]
         for (stage, key) in [(Stage.parse, "rejected_submissions"), (.parse, "duplicate_rows"), (.normalize, "sis_rejected_rows"),
                              (.normalize, "sis_missing_values"), (.normalize, "rejected_submissions"), (.parse, "document_errors"),
-                             (.parse, "documents_without_submission"), (.parse, "documents_refused")] {
+                             (.parse, "documents_without_submission"), (.parse, "documents_refused"),
+                             (.normalize, "sis_delta_unknown_keys")] {
           if let value = (try? StageReport.load(workdir.stageFolder(batch.id, stage)))?.counts[key], value > 0 {
             rejected["\(stage.rawValue).\(key)"] = value
           }
@@ -334,9 +381,11 @@ public struct StatusCommand: ParsableCommand {
       let changes = Array(try workdir.state.integrationEvents().suffix(max(0, history)))
         .map { Change(at: $0.at, from: $0.from, to: $0.to, reason: $0.reason) }
       let waiting = Waiting(try ReviewQueue.load(workdir: workdir))
+      let confirmation = try ConfirmationView(workdir.state)
       if workDir.json {
         try printJSON(Output(timeZone: zone.identifier, integration: integration, changes: changes, batches: statuses,
-                             batchesTotal: total, filter: open ? "open" : failed ? "failed" : "all", waiting: waiting))
+                             batchesTotal: total, filter: open ? "open" : failed ? "failed" : "all", waiting: waiting,
+                             confirmation: confirmation))
         return
       }
       /// An ISO 8601 UTC time with the district's local time beside it.
@@ -373,6 +422,18 @@ public struct StatusCommand: ParsableCommand {
       if waiting.submissions > 0 {
         print("waiting for a person: \(waiting.submissions) submission(s) — \(waiting.potentialMatches) with a potential match, "
           + "\(waiting.updatesToReview) with an update to review, \(waiting.inError) in error; the oldest \(waiting.oldestNights) night(s) (`sisdrop review`)")
+      }
+      let confirmed = confirmation.counts
+      if confirmed.delivered + confirmed.confirmed + confirmed.unconfirmed > 0 {
+        print("SIS confirmation: \(confirmed.confirmed) delivered record(s) confirmed, \(confirmed.delivered) awaiting an SIS export, "
+          + "\(confirmed.unconfirmed) unconfirmed" + (confirmed.redeliveryRequested > 0 ? "; \(confirmed.redeliveryRequested) submission(s) to send again at the next run" : ""))
+        for item in confirmation.items {
+          print("  UNCONFIRMED \(item.submissionID) \(item.label), sent by \(item.delivery)\(item.deliveries > 1 ? " (sent \(item.deliveries) times)" : ""): "
+            + (item.missing ?? "not seen in the SIS") + (item.importMessage.map { $0.isEmpty ? "" : " — the SIS import says: \($0)" } ?? ""))
+        }
+        for id in Array(Set(confirmation.items.map(\.submissionID))).sorted() {
+          print("    \(id): `sisdrop redeliver \(id)` sends it again, `sisdrop confirm \(id) --reason TEXT` closes it by hand")
+        }
       }
       let filter = open ? " open" : failed ? " failed, stale or cancelled" : ""
       if statuses.isEmpty { print(batches.isEmpty ? "no batches yet" : "no\(filter) batches") }

@@ -38,6 +38,21 @@ public struct ReviewCommand: ParsableCommand {
         return
       }
       if workDir.json { return try printJSON(queue) }
+      // Delivered records the SIS has not confirmed: a person sends them again or closes them.
+      let unconfirmed = try Confirmation.unconfirmed(workdir.state)
+      defer {
+        if !unconfirmed.isEmpty {
+          print("\nDelivered, not confirmed by the SIS (\(unconfirmed.count) record(s)):")
+          for (id, items) in Dictionary(grouping: unconfirmed, by: \.submissionID).sorted(by: { $0.key < $1.key }) {
+            for item in items {
+              print("  \(id) \(item.label) [sent by \(item.delivery)]: \(item.missing ?? "not seen in the SIS")"
+                + (item.importMessage.map { $0.isEmpty ? "" : " — the SIS import says: \($0)" } ?? ""))
+            }
+            print("      sisdrop redeliver \(id)")
+            print("      sisdrop confirm \(id) --reason TEXT")
+          }
+        }
+      }
       guard !queue.items.isEmpty else { return print("nothing waits for a person") }
       print("\(queue.submissions) submission\(queue.submissions == 1 ? "" : "s") wait for a person: "
         + "\(queue.count(.potentialMatch)) with a potential match, \(queue.count(.heldUpdate)) with an update to review, "

@@ -17,7 +17,7 @@ public struct SISDropCommand: ParsableCommand {
       GenerateCommand.self, ResolveCommand.self, KeepSISCommand.self, AcceptCommand.self, WithdrawCommand.self, AnswersCommand.self, ReviewCommand.self, ShowCommand.self,
       ParseCommand.self, NormalizeCommand.self, MatchCommand.self, DeliverCommand.self, CloseCommand.self,
       CorrectCommand.self, ReportCommand.self, TardiesCommand.self, CheckCommand.self,
-      BackupCommand.self, VerifyCommand.self, RebuildStateCommand.self,
+      BackupCommand.self, VerifyCommand.self, RebuildStateCommand.self, RedeliverCommand.self, ConfirmCommand.self,
     ])
   public init() {}
 }

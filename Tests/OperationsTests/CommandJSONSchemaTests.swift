@@ -16,6 +16,7 @@ import _SISDropTestSupport
     "answers": "answers", "review": "review", "show": "show", "parse": "stage_report", "normalize": "stage_report",
     "match": "stage_report", "deliver": "stage_report", "close": "manifest", "correct": "corrections", "report": "report",
     "tardies": "tardies", "check": "check", "backup": "backup", "verify": "verify", "rebuild-state": "rebuild",
+    "redeliver": "redelivery_request", "confirm": "hand_confirmation",
   ]
 
   let schema: JSONSchemaValidator

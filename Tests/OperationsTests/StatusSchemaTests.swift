@@ -19,7 +19,7 @@ import _SISDropTestSupport
   @Test func theValidatorFindsWhatBreaksTheSchema() throws {
     let stage = "{\"state\": \"done\", \"detail\": null}"
     let batch = "{\"batch\": \"b\", \"state\": \"open\", \"selection\": \"all\", \"opened_at\": \"t\", \"closed_at\": null, \"stages\": {\"parse\": \(stage), \"normalize\": \(stage), \"match\": \(stage), \"deliver\": \(stage)}, \"rejected\": {\"normalize.sis_rejected_rows\": 2}}"
-    let good = "{\"schema_version\": 1, \"time_zone\": \"UTC\", \"integration\": null, \"changes\": [], \"batches\": [\(batch)], \"batches_total\": 1, \"filter\": \"all\", \"waiting\": {\"submissions\": 3, \"potential_matches\": 1, \"updates_to_review\": 1, \"in_error\": 1, \"oldest_nights\": 2}}"
+    let good = "{\"schema_version\": 1, \"time_zone\": \"UTC\", \"integration\": null, \"changes\": [], \"batches\": [\(batch)], \"batches_total\": 1, \"filter\": \"all\", \"waiting\": {\"submissions\": 3, \"potential_matches\": 1, \"updates_to_review\": 1, \"in_error\": 1, \"oldest_nights\": 2}, \"confirmation\": {\"delivered\": 1, \"confirmed\": 2, \"unconfirmed\": 1, \"unconfirmed_submissions\": 1, \"redelivery_requested\": 0, \"items\": [{\"submission_id\": \"S-1\", \"record\": \"student 1 (new)\", \"batch\": \"b\", \"delivery\": \"b\", \"missing\": null, \"import_status\": \"failed\", \"import_message\": \"\", \"deliveries\": 1}]}}"
     #expect(schema.errors(try JSONSerialization.jsonObject(with: Data(good.utf8)), against: "status").isEmpty)
     for (bad, why) in [
       (good.replacingOccurrences(of: "\"closed_at\": null, ", with: ""), "missing key 'closed_at'"),

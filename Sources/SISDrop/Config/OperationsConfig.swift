@@ -154,7 +154,7 @@ public struct OperationsConfig: Sendable {
 /// When an inbox file counts as completely uploaded.
 public struct PickupConfig: Sendable {
   /// The feeds a trigger can be configured for.
-  public static let feeds = ["sis_export", "submissions"]
+  public static let feeds = ["sis_export", "sis_delta", "submissions"]
   /// A file is claimed only once its status (size, contents, times) has not changed for this long.
   public var quietSeconds: TimeInterval = 120
   /// Whether to refuse files some process holds open for writing (Linux `/proc`).

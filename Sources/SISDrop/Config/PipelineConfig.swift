@@ -22,6 +22,27 @@ public struct FeedConfig: Sendable {
   public var minRatio = 0.9
   /// The length caps (`limits:`), applied by the readers to every field and record.
   public var limits = ReadLimits()
+  /// SIS export files that also arrive as deltas (`sis_export.mode`; students and contacts only).
+  public var deltaLayouts: Set<String> = []
+  /// A delta file's inbox name per layout (`sis_export.delta.files`; default `<name>_delta.<ext>`).
+  public var deltaFiles: [String: String] = [:]
+  /// The column that marks a delta row (`sis_export.delta.marker_column`) and its values: a row
+  /// marked deleted is deleted by key; one marked updated must update a key the snapshot has.
+  public var markerColumn = "Deleted"
+  public var deleteValues = ["Y", "D", "1", "TRUE", "YES", "DELETE", "DELETED"]
+  public var updateValues = ["U", "UPDATE"]
+  /// A full export is required at least this often when deltas are configured (`sis_export.full_every_days`).
+  public var fullEveryDays = 7
+
+  /// The delta file names by layout, for the layouts in delta mode.
+  public var deltaFileNames: [String: String] {
+    var names: [String: String] = [:]
+    for layout in deltaLayouts.sorted() {
+      let full = files[layout] ?? "\(layout).csv"
+      names[layout] = deltaFiles[layout] ?? ((full as NSString).deletingPathExtension + "_delta." + ((full as NSString).pathExtension.isEmpty ? "csv" : (full as NSString).pathExtension))
+    }
+    return names
+  }
   /// The inbox folder holding the submissions' uploaded documents, `<folder>/<Submission_ID>/<File_Name>`
   /// (`submissions.documents_folder`; default `documents`). Claimed with the submissions feed.
   public var documentsFolder = "documents"
@@ -104,9 +125,11 @@ public struct PipelineConfig: Sendable {
   public var updates = UpdatePolicy()
   /// Pickup, schedule and notifications (Config/OperationsConfig.swift).
   public var operations = OperationsConfig()
+  /// Confirmation from the SIS: within how many exports, the import results file (Config/ConfirmConfig.swift).
+  public var confirm = ConfirmConfig()
 
   static let topKeys = ["version", "district", "workdir", "paths", "plugin", "mappings", "sis_export", "submissions",
-                        "matching", "updates", "delivery", "batch", "limits"] + OperationsConfig.topKeys
+                        "matching", "updates", "delivery", "batch", "limits", "confirm"] + OperationsConfig.topKeys
 
   /// Loads and validates a pipeline file.
   ///
@@ -231,6 +254,7 @@ public struct PipelineConfig: Sendable {
         if let value = batch["auto_close"] { config.autoClose = try value.bool() }
       }
     }
+    problems.attempt { if let confirm = root["confirm"] { try config.confirm.parse(confirm) } }
     config.operations = OperationsConfig.parse(root, districtZone: config.timeZone, problems: problems)
     // In the file's order, as an editor shows them.
     let ordered = problems.errors.enumerated().sorted { ($0.element.location?.line ?? 0, $0.offset) < ($1.element.location?.line ?? 0, $1.offset) }
@@ -240,7 +264,33 @@ public struct PipelineConfig: Sendable {
   private static func parseFeed(_ node: ConfigNode, defaults: FeedConfig, layouts: [Layout], roster: Bool = false) throws -> FeedConfig {
     var feed = defaults
     let keys = try node.mapping(allowed: ["format", "encoding", "delimiter", "date_formats", "files", "header_aliases"]
-      + (roster ? ["max_rejected_rows", "min_ratio"] : ["documents_folder"]))
+      + (roster ? ["max_rejected_rows", "min_ratio", "mode", "delta", "full_every_days"] : ["documents_folder"]))
+    if let mode = keys["mode"] {
+      // `mode: delta` (students and contacts) or per file: `mode: {students: delta, contacts: full}`.
+      var modes: [(String, ConfigNode)] = []
+      if case .scalar = mode.node { modes = [("students", mode), ("contacts", mode)] } else { modes = try mode.freeMapping() }
+      for (name, value) in modes {
+        let choice = try value.string()
+        guard choice == "full" || choice == "delta" else { throw value.error("expected full or delta") }
+        guard choice == "full" || name == "students" || name == "contacts" else {
+          throw value.error("only students and contacts can be read as deltas (they have keys)", hint: "use full for \(name)")
+        }
+        guard layouts.contains(where: { $0.name == name }) else { throw value.error("unknown file '\(name)'") }
+        if choice == "delta" { feed.deltaLayouts.insert(name) } else { feed.deltaLayouts.remove(name) }
+      }
+    }
+    if let delta = try keys["delta"]?.mapping(allowed: ["files", "marker_column", "delete_values", "update_values"]) {
+      if let files = delta["files"] {
+        for (name, value) in try files.freeMapping() {
+          guard name == "students" || name == "contacts" else { throw value.error("only students and contacts have delta files") }
+          feed.deltaFiles[name] = try value.string()
+        }
+      }
+      if let value = delta["marker_column"] { feed.markerColumn = try value.string() }
+      if let value = delta["delete_values"] { feed.deleteValues = try value.stringList().map { $0.uppercased() } }
+      if let value = delta["update_values"] { feed.updateValues = try value.stringList().map { $0.uppercased() } }
+    }
+    if let value = keys["full_every_days"] { feed.fullEveryDays = try value.int(in: 1...366) }
     if let value = keys["documents_folder"] {
       let name = try value.string()
       guard DocumentFiles.isPlainName(name) else {

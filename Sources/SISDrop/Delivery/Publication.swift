@@ -23,9 +23,11 @@ public enum Publication {
     let ready = Publisher.readyName(batch)
     // stable_ids.csv: in every delivery since schema version 1 (a 0.1.0 publication has none).
     let ids = FileSystem.exists(deliverFolder + "/" + StableIDs.fileName) ? [StableIDs.fileName] : []
+    // to_confirm.csv: what the SIS must show, kept so that rebuild-state records it again.
+    let expected = FileSystem.exists(deliverFolder + "/" + Confirmation.fileName) ? [Confirmation.fileName] : []
     // documents.csv: what the delivery sent of the uploaded documents (for delivered_documents).
     let documents = FileSystem.exists(deliverFolder + "/" + DocumentFiles.sentFileName) ? [DocumentFiles.sentFileName] : []
-    return try Publisher.entries(deliverFolder + "/" + ready).map(\.name) + [ready, "delivered.csv"] + ids + documents
+    return try Publisher.entries(deliverFolder + "/" + ready).map(\.name) + [ready, "delivered.csv"] + ids + documents + expected
   }
 
   /// The batch's publication, or nil before its first publication. A publication a crash left

@@ -57,6 +57,8 @@ enum StableIDs {
   /// Records the ids a delivery folder lists (once; a rerun changes nothing), in one transaction.
   /// Called before the folder's ready file is published, and again by every recovery path.
   static func record(folder: String, batch: String, state: StateStore) throws {
+    // The records the SIS must show, for confirmation: recorded on every path that records the ids.
+    try Confirmation.record(folder: folder, batch: batch, state: state)
     // The documents a delivery sends are recorded at the same moments as its ids (before its ready
     // file is visible, and by every path that finishes a publication): a SHA-256 is sent once.
     try DeliveredDocuments.record(folder: folder, state: state)

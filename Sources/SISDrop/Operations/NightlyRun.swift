@@ -158,6 +158,10 @@ public enum NightlyRun {
         extra.append(Notification(kind: .review, subject: "[sisdrop] \(district): batch \(summary.batch), input not used",
                                   body: [rejected, "", "Details: the batch report (\(workdir.batchFolder(summary.batch))/report.html)."]))
       }
+      // Delivered records the SIS does not show: told the night they become unconfirmed.
+      if summary.newlyUnconfirmed > 0 {
+        extra.append(Notification.unconfirmed(district: district, items: try Confirmation.unconfirmed(workdir.state), workdir: workdir.root))
+      }
       status = try advance(status, [.runSucceeded(batch: summary.batch)], extra: extra)
       return Outcome(status: status, summary: summary, waiting: nil)
     } catch {

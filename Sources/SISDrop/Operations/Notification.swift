@@ -95,6 +95,23 @@ public struct Notification: Sendable, Equatable {
     return Notification(kind: .review, subject: "[sisdrop] \(district): batch \(summary.batch), \(subject)", body: body)
   }
 
+  /// Delivered records the SIS has not confirmed: ids, record kinds, SIS numbers and what is missing
+  /// (field names, never values; the SIS import's messages stay in `sisdrop status`).
+  public static func unconfirmed(district: String, items: [Confirmation.Item], workdir: String) -> Notification {
+    var body = [
+      "\(items.count) delivered record(s) for \(district) are not confirmed by the SIS: the SIS import reported them not imported,",
+      "or they were not in the SIS exports since they were delivered.",
+      "",
+    ]
+    for item in items.prefix(200) { body += wrap("  \(item.submissionID) \(item.label), sent by \(item.delivery): \(item.missing ?? "not seen")") }
+    if items.count > 200 { body.append("  ... and \(items.count - 200) more") }
+    body += [
+      "", "`sisdrop status` shows them with the SIS import's messages; `sisdrop redeliver SUBMISSION` sends one again at the next run,",
+      "`sisdrop confirm SUBMISSION --reason TEXT` closes it by hand. Working directory: \(workdir)",
+    ]
+    return Notification(kind: .review, subject: "[sisdrop] \(district): \(items.count) delivered record(s) not confirmed by the SIS", body: body)
+  }
+
   /// The uploaded documents a batch delivered and did not send again, counted (nil when none).
   public static func documentsLine(_ c: [String: Int]) -> String? {
     let sent = c["deliver.document_files"] ?? 0
@@ -108,6 +125,7 @@ public struct Notification: Sendable, Equatable {
   public static func rejectedInput(_ c: [String: Int]) -> String? {
     let parts = [("SIS export rows left out as malformed", "normalize.sis_rejected_rows"),
                  ("SIS values missing for matching", "normalize.sis_missing_values"),
+                 ("SIS delta rows deleting or updating a key the snapshot does not have", "normalize.sis_delta_unknown_keys"),
                  ("submissions rejected", "parse.rejected_submissions"), ("duplicate rows read once", "parse.duplicate_rows"),
                  ("uploaded document problems (missing, extra, SHA-256 differs, name refused)", "parse.document_errors"),
                  ("uploaded documents of no submission in the export", "parse.documents_without_submission"),

@@ -29,6 +29,8 @@ public struct BatchManifest: Sendable, Codable {
   public var delivered: [String]
   public var returnedToPending: [String]
   public var vanished: [String]
+  /// The snapshot the batch matched against (20-normalize/snapshot.json): by digest, with its chain.
+  public var snapshot: SnapshotReference? = nil
 }
 
 /// The seed's batch lifecycle: Create Delivery Batch (`open`), Close Delivery Batch (`close`),
@@ -275,6 +277,7 @@ public enum BatchLifecycle {
       try StageRunner.outputs(of: workdir.stageFolder(batch.id, stage), base: folder)
     }
     manifest.published = published
+    manifest.snapshot = try? NormalizeStage.reference(workdir, batch: batch.id)
     var counts: [String: Int] = [:]
     for stage in Stage.allCases {
       for (key, value) in try StageReport.load(workdir.stageFolder(batch.id, stage)).counts { counts["\(stage.rawValue).\(key)"] = value }

@@ -37,7 +37,10 @@ public struct Inbox {
   public var submissionsFileName: String { config.submissions.files["submissions"] ?? "submissions.csv" }
 
   var feeds: [(name: String, files: [String], feed: FeedConfig)] {
-    [("sis_export", sisExportNames, config.sisExport), ("submissions", submissionNames, config.submissions)]
+    // A delta of the SIS export (`sis_export.mode: delta`) is a feed of its own: claimed whole, on its own.
+    let deltas = config.sisExport.deltaFileNames.values.sorted()
+    return [("sis_export", sisExportNames, config.sisExport)] + (deltas.isEmpty ? [] : [("sis_delta", deltas, config.sisExport)])
+      + [("submissions", submissionNames, config.submissions)]
   }
 
   /// Whether one inbox file is completely uploaded.

@@ -46,6 +46,8 @@ public enum PipelineRunner {
     public var errors: [[String]]
     /// Updates held for a person by the `updates:` policy: submission, schema, seq, SIS id, field.
     public var heldUpdates: [[String]] = []
+    /// Delivered records this run found unconfirmed (the SIS import's results file, SIS exports without them).
+    public var newlyUnconfirmed = 0
   }
 
   /// Runs the pipeline: returns nil when there is nothing to do (no open batch, nothing new in the inbox).
@@ -61,8 +63,11 @@ public enum PipelineRunner {
     // before any stage so that this run applies them. No stage reads the inbox.
     let answerConfig = try open.map { try workdir.config(for: $0) } ?? pipelinePath.map { try PipelineConfig.load(path: $0) }
     var answers = AnswerFeed.Result()
+    var importFailures = 0
     if let answerConfig, FileSystem.isDirectory(workdir.inbox(answerConfig)) {
       answers = try AnswerFeed.take(workdir: workdir, config: answerConfig, log: log)
+      // The SIS import's results file: its failures are unconfirmed at once.
+      importFailures = try Confirmation.takeResults(workdir: workdir, config: answerConfig, log: log)?.failed ?? 0
     }
     if let open {
       try willStart()
@@ -94,6 +99,7 @@ public enum PipelineRunner {
         if answers.total > 0 {
           log("\(answers.total) answers recorded for \(answers.submissions.count) submissions: they apply when the enrollment export next brings them")
         }
+        try Confirmation.sendRequested(workdir: workdir, log: log)
         log("nothing new in the inbox (\(inbox.path))")
         return nil
       }
@@ -127,12 +133,17 @@ public enum PipelineRunner {
     try Redelivery.finishOwed(workdir, batch: batch, log: log)
     // The report, also when a run resumes a batch whose deliver stage finished earlier.
     do { try BatchReport.write(workdir: workdir, batch: batch) } catch { log("report.html not written: \(error)") }
+    // The SIS export this batch claimed confirms what earlier deliveries sent.
+    let checked = try Confirmation.check(workdir: workdir, batch: batch, config: config, log: log)
     var summary = try summarize(workdir: workdir, batch: batch, opened: opened, ran: ran)
+    summary.newlyUnconfirmed = importFailures + (checked?.newlyUnconfirmed ?? 0)
     if config.autoClose {
       _ = try BatchLifecycle.close(workdir: workdir, batch: batch)
       summary.closed = true
       log("closed batch \(batch.id)")
     }
+    // Re-deliveries people asked for (`sisdrop redeliver`): after the check, so the next export is asked about them.
+    try Confirmation.sendRequested(workdir: workdir, log: log)
     return summary
   }
 

@@ -276,6 +276,8 @@ public enum BatchReport {
       ("duplicate rows in the export, read once", "parse.duplicate_rows"),
       ("SIS export rows left out (malformed)", "normalize.sis_rejected_rows"),
       ("SIS values missing for matching", "normalize.sis_missing_values"),
+      ("SIS delta rows added or replaced", "normalize.sis_delta_rows"), ("SIS delta rows deleted", "normalize.sis_delta_deleted"),
+      ("SIS delta rows naming an unknown key", "normalize.sis_delta_unknown_keys"),
       ("already delivered", "normalize.already_delivered"),
       ("students matched", "match.students_matched"), ("students potential (review)", "match.students_potential"),
       ("students new", "match.students_new"), ("contacts matched", "match.contacts_matched"), ("contacts new", "match.contacts_new"),
@@ -294,6 +296,22 @@ public enum BatchReport {
     page.line("<tr><th>delivered after correction</th><td class=\"n\">\(max(0, delivered.count - (counts["deliver.delivered_submissions"] ?? delivered.count)))</td></tr>")
     page.line("<tr><th>SIS export problems (sis_rejects.csv)</th><td class=\"n\">\(sisRejects.count)</td></tr>")
     page.line("</tbody></table>")
+
+    // Confirmation from the SIS: what later exports showed of the deliveries, across batches.
+    let confirmation = try Confirmation.counts(workdir.state)
+    let unconfirmed = try Confirmation.unconfirmed(workdir.state)
+    page.line("<h2 id=\"confirmation\">SIS confirmation: \(confirmation.unconfirmed) delivered record(s) unconfirmed</h2>")
+    page.line("<p class=\"hint\">Across every batch: \(confirmation.confirmed) delivered record(s) confirmed by a later SIS export, \(confirmation.delivered) awaiting one, \(confirmation.unconfirmed) unconfirmed (reported not imported by the SIS import, or not in the SIS exports since). <code>sisdrop redeliver SUBMISSION</code> sends one again at the next run; <code>sisdrop confirm SUBMISSION --reason TEXT</code> closes it by hand.</p>")
+    if !unconfirmed.isEmpty {
+      page.line("<table class=\"stack\"><thead><tr><th>Submission</th><th>Record</th><th>Sent by</th><th>Missing</th><th>SIS import</th></tr></thead><tbody>")
+      for item in unconfirmed {
+        let said = [item.importStatus, item.importMessage].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+        page.line("<tr><td data-label=\"Submission\">\(escape(item.submissionID))</td><td data-label=\"Record\">\(escape(item.label))</td>"
+          + "<td data-label=\"Sent by\">\(escape(item.delivery))</td><td data-label=\"Missing\">\(escape(item.missing ?? ""))</td>"
+          + "<td data-label=\"SIS import\">\(escape(said))</td></tr>")
+      }
+      page.line("</tbody></table>")
+    }
 
     // The review queue: potential matches, submission and candidates side by side.
     page.line("<h2 id=\"review\"><span class=\"orb yellow\"></span>Review queue: \(review.count) potential match\(review.count == 1 ? "" : "es")</h2>")

@@ -535,6 +535,8 @@ public enum DeliverStage {
     try writeTable(folder + "/held.csv", header: heldHeader, rows: plan.held)
     try writeTable(folder + "/delivered.csv", header: deliveredHeader, rows: plan.delivered, forPeople: false)
     try writeTable(folder + "/" + StableIDs.fileName, header: StableIDs.header, rows: StableIDs.rows(records), forPeople: false)
+    try writeTable(folder + "/" + Confirmation.fileName, header: Confirmation.header, rows: Confirmation.rows(records, profile: profile),
+                   forPeople: false)
     try writeTable(folder + "/" + Publisher.readyName(context.prefix), header: ["File", "SHA256", "Size", "Rows"], rows: ready, forPeople: false)
     counts[publishedFilesCount] = ready.filter { Int($0[3]) ?? 0 > 0 }.isEmpty ? 0 : ready.count
     return counts

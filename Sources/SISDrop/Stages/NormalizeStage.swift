@@ -8,6 +8,13 @@ public struct SnapshotReference: Sendable, Codable, Hashable {
   public var path: String
   public var sha256: String
   public var summary: SnapshotSummary
+  /// `full` (built from a full export), `delta` (the base snapshot with a delta applied); nil before deltas existed.
+  public var mode: String? = nil
+  /// For a delta: the snapshot it was applied to (batch and SHA-256): the chain that reproduces it.
+  public var baseBatch: String? = nil
+  public var baseSha256: String? = nil
+  /// The batch whose full export the snapshot's chain starts from.
+  public var fullExportBatch: String? = nil
 }
 
 /// The normalize stage: loads the SIS export (when the batch carries one) into a new snapshot,
@@ -20,6 +27,7 @@ public enum NormalizeStage {
     let config = context.config
     let plugin = try config.pluginPath.map { try PluginManifest.load(path: $0) }
     let (reference, snapshotPath) = try snapshot(context, plugin: plugin)
+    try requireRecentFullExport(reference, context)
     let snapshot = try Snapshot(path: snapshotPath)
     let schools = try snapshot.schools()
     let schoolNumbers = Set(schools.map(\.number))
@@ -72,13 +80,13 @@ public enum NormalizeStage {
     try JSONLines.write(normalized, to: context.outputPath("submissions.jsonl"))
     try context.writeRejects(rejects)
     try context.writeCSV("already_delivered.csv", header: ["Submission_ID", "Content_Hash", "Delivered_Batch"], rows: alreadyDelivered)
-    context.counts = [
+    context.counts = context.counts.merging([
       "submissions": normalized.count, "rejected_submissions": Set(rejects.map(\.submissionID)).count,
       "already_delivered": alreadyDelivered.count, "changed_since_delivery": changedSinceDelivery,
       "sis_students": reference.summary.students, "sis_contacts": reference.summary.contacts,
       "sis_rejected_rows": reference.builtBy == context.batch.id ? reference.summary.rejectedRows : 0,
       "sis_missing_values": reference.builtBy == context.batch.id ? reference.summary.missingValues : 0,
-    ]
+    ]) { $1 }
     context.log("normalize: \(normalized.count) submissions ready to match, \(Set(rejects.map(\.submissionID)).count) rejected")
   }
 
@@ -89,6 +97,13 @@ public enum NormalizeStage {
     for layout in Layouts.sisExport {
       let name = feed.files[layout.name] ?? layout.fileName
       if FileSystem.exists(context.inputFolder + "/" + name) { files[layout.name] = context.inputFolder + "/" + name }
+    }
+    var deltas: [String: String] = [:]
+    for (layout, name) in feed.deltaFileNames where FileSystem.exists(context.inputFolder + "/" + name) {
+      deltas[layout] = context.inputFolder + "/" + name
+    }
+    if files["students"] == nil && files["schools"] == nil, !deltas.isEmpty {
+      return try applyDelta(deltas, context, plugin: plugin)
     }
     if files["students"] != nil || files["schools"] != nil {
       for path in files.values.sorted() { try context.recordInput(path) }
@@ -112,9 +127,18 @@ public enum NormalizeStage {
       if !summary.withheldFields.isEmpty {
         context.notes.append("not granted by Plugin.xml, not read: \(summary.withheldFields.joined(separator: ", "))")
       }
+      // The chain starts here: later deltas carry this batch as their full export.
+      try Database(path: output).execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('full_export_batch', '\(context.batch.id)')")
+      if !deltas.isEmpty {
+        context.notes.append("SIS export: a full export and a delta in one batch: the delta is applied after the full export")
+        for path in deltas.values.sorted() { try context.recordInput(path) }
+        _ = try SnapshotBuilder(feed: feed, plugin: plugin).applyDelta(files: deltas, output: output)
+      }
       let finalPath = relativePath(context.folder(of: .normalize), to: context.workdir.root) + "/snapshot.sqlite"
-      let reference = SnapshotReference(builtBy: context.batch.id, path: relativePath(output, to: context.workdir.root),
+      var reference = SnapshotReference(builtBy: context.batch.id, path: relativePath(output, to: context.workdir.root),
                                     sha256: try SHA256.file(at: output).sha256, summary: summary)
+      reference.mode = "full"
+      reference.fullExportBatch = context.batch.id
       let batch = context.batch.id
       let workdir = context.workdir
       context.afterPublish.append { _ in
@@ -137,11 +161,85 @@ public enum NormalizeStage {
       summary.contacts = try snapshot.count("contacts")
       summary.schools = try snapshot.count("schools")
       summary.attendanceCodes = try snapshot.count("attendance_codes")
-      let reference = SnapshotReference(builtBy: latest.batch, path: latest.path, sha256: latest.sha256, summary: summary)
+      var reference = SnapshotReference(builtBy: latest.batch, path: latest.path, sha256: latest.sha256, summary: summary)
+      reference.fullExportBatch = try fullExportBatch(of: context.workdir.root + "/" + latest.path, builtBy: latest.batch)
       try writeReference(reference, context)
       try context.writeRejects([], name: "sis_rejects.csv")
       return (reference, context.workdir.root + "/" + latest.path)
     }
+  }
+
+  /// A delta export: the newest snapshot, copied, with the delta applied (`SnapshotBuilder.applyDelta`).
+  static func applyDelta(_ deltas: [String: String], _ context: StageContext, plugin: PluginManifest?) throws -> (SnapshotReference, String) {
+    let feed = context.config.sisExport
+    guard let base = try context.workdir.state.latestSnapshot(excluding: context.batch.id) else {
+      throw SISDropError(
+        .noInput, "the batch has a delta of the SIS export (\(deltas.values.map { ($0 as NSString).lastPathComponent }.sorted().joined(separator: ", "))) but there is no snapshot to apply it to",
+        at: SourceLocation(path: context.inputFolder), hint: "send a full SIS export first (\(feed.files.values.sorted().joined(separator: ", ")))")
+    }
+    let basePath = context.workdir.root + "/" + base.path
+    for path in deltas.values.sorted() { try context.recordInput(path) }
+    try context.recordInput(basePath)
+    // The base must be the snapshot the register names, byte for byte: the chain is the audit trail.
+    let found = try SHA256.file(at: basePath).sha256
+    guard found == base.sha256 else {
+      throw SISDropError.dataError("the snapshot of batch \(base.batch) has changed since it was built (SHA-256 \(found), registered \(base.sha256))",
+                                   at: SourceLocation(path: basePath), hint: "send a full SIS export: it replaces the snapshot")
+    }
+    let output = context.outputPath("snapshot.sqlite")
+    try FileSystem.copyFile(basePath, to: output)
+    var builder = SnapshotBuilder(feed: feed, plugin: plugin)
+    if feed.minRatio > 0 { builder.lastAccepted = try context.workdir.state.lastAcceptedRoster(excluding: context.batch.id) }
+    let (summary, delta, rejects) = try builder.applyDelta(files: deltas, output: output)
+    try context.writeRejects(rejects.map { var r = $0; r.source.path = relativePath(r.source.path, to: context.batchFolder); return r },
+                             name: "sis_rejects.csv")
+    context.counts["sis_delta_rows"] = delta.upserted
+    context.counts["sis_delta_deleted"] = delta.deleted
+    context.counts["sis_delta_unknown_keys"] = delta.unknownKeys
+    context.notes.append("SIS export: a delta applied to the snapshot of batch \(base.batch): \(delta.upserted) rows added or replaced, "
+      + "\(delta.deleted) deleted, \(delta.unknownKeys) naming a key the snapshot does not have (20-normalize/sis_rejects.csv)")
+    context.log("normalize: SIS delta applied to the snapshot of batch \(base.batch): \(delta.upserted) rows added or replaced, \(delta.deleted) deleted"
+      + (delta.unknownKeys > 0 ? "; \(delta.unknownKeys) rows delete or update a key the snapshot does not have: see 20-normalize/sis_rejects.csv" : ""))
+    let finalPath = relativePath(context.folder(of: .normalize), to: context.workdir.root) + "/snapshot.sqlite"
+    var reference = SnapshotReference(builtBy: context.batch.id, path: finalPath, sha256: try SHA256.file(at: output).sha256, summary: summary)
+    reference.mode = "delta"
+    reference.baseBatch = base.batch
+    reference.baseSha256 = base.sha256
+    reference.fullExportBatch = try fullExportBatch(of: output, builtBy: base.batch)
+    let batch = context.batch.id
+    let workdir = context.workdir
+    context.afterPublish.append { _ in
+      try workdir.state.registerSnapshot(batch: batch, path: finalPath, sha256: reference.sha256, students: summary.students,
+                                         contacts: summary.contacts, at: Clock.now())
+    }
+    try writeReference(reference, context)
+    return (reference, output)
+  }
+
+  /// The batch whose full export a snapshot's chain starts from (its `meta`; a snapshot built before
+  /// deltas existed is a full export of the batch that built it).
+  static func fullExportBatch(of path: String, builtBy: String) throws -> String {
+    let database = try Database(path: path, readOnly: true)
+    return try database.scalar("SELECT value FROM meta WHERE key = 'full_export_batch'").string ?? builtBy
+  }
+
+  /// With deltas configured, a full export is required at least every `sis_export.full_every_days`:
+  /// deltas alone drift from the SIS (a lost delta is never noticed), so matching stops until one comes.
+  ///
+  /// - Throws: `SISDropError` 66 naming the date of the last full export.
+  static func requireRecentFullExport(_ reference: SnapshotReference, _ context: StageContext) throws {
+    let feed = context.config.sisExport
+    guard !feed.deltaLayouts.isEmpty, let full = reference.fullExportBatch,
+      let record = try context.workdir.state.batch(full), let claimed = Clock.parse(record.openedAt),
+      let now = Clock.parse(context.batch.openedAt)
+    else { return }
+    let days = now.timeIntervalSince(claimed) / 86_400
+    guard days > Double(feed.fullEveryDays) else { return }
+    let date = String(record.openedAt.prefix(10))
+    throw SISDropError(
+      .noInput, "the last full SIS export was claimed on \(date) (batch \(full)), \(Int(days)) days ago: sis_export.full_every_days is \(feed.fullEveryDays), so matching stops until a full export comes",
+      at: SourceLocation(path: context.inputFolder),
+      hint: "upload a full SIS export (\(feed.files.values.sorted().joined(separator: ", "))) to the inbox; deltas alone drift from the SIS")
   }
 
   private static func writeReference(_ reference: SnapshotReference, _ context: StageContext) throws {
@@ -152,6 +250,13 @@ public enum NormalizeStage {
   }
 
   /// The snapshot a batch's later stages use.
+  /// The snapshot a batch matched against, as its normalize stage recorded it.
+  static func reference(_ workdir: WorkDir, batch: String) throws -> SnapshotReference {
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    return try decoder.decode(SnapshotReference.self, from: Data(try FileSystem.readFile(workdir.stageFolder(batch, .normalize) + "/snapshot.json")))
+  }
+
   static func snapshotPath(_ context: StageContext) throws -> String {
     let decoder = JSONDecoder()
     decoder.keyDecodingStrategy = .convertFromSnakeCase

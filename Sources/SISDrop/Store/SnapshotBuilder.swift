@@ -53,6 +53,9 @@ public struct SnapshotBuilder {
   /// The students count of the last accepted export (the `snapshots` register), for the roster
   /// check: fewer than `feed.minRatio` of it is a cut-off export.
   public var lastAccepted: (batch: String, students: Int)?
+  /// A delta's rows, loaded on their own to be applied to a snapshot (`applyDelta`): no file is
+  /// required, none may be empty, and the roster check applies to the result instead.
+  var partial = false
   public var datePatterns: [DatePattern] { feed.dateFormats }
 
   public init(feed: FeedConfig, plugin: PluginManifest?) {
@@ -152,7 +155,7 @@ public struct SnapshotBuilder {
     try database.inTransaction {
       for layout in Layouts.sisExport {
         guard let path = files[layout.name] else {
-          if layout.name == "students" || layout.name == "schools" {
+          if !partial && (layout.name == "students" || layout.name == "schools") {
             throw SISDropError.missingInput(
               feed.files[layout.name] ?? layout.fileName, hint: "the SIS export must include \(layout.name); upload it to the inbox")
           }
@@ -196,12 +199,12 @@ public struct SnapshotBuilder {
             count -= duplicates.count
           }
         }
-        if count == 0 && (table == "students" || table == "schools") {
+        if count == 0 && !partial && (table == "students" || table == "schools") {
           throw SISDropError.dataError(
             "the \(table) export has no records", at: SourceLocation(path: path),
             hint: "an empty export is never read as 'every student withdrew': upload the full export")
         }
-        if table == "students", let last = lastAccepted, Double(count) < feed.minRatio * Double(last.students) {
+        if table == "students", !partial, let last = lastAccepted, Double(count) < feed.minRatio * Double(last.students) {
           throw SISDropError.dataError(
             "the students export has \(count) students, fewer than \(Int((feed.minRatio * 100).rounded()))% of the \(last.students) "
               + "of the last accepted export (batch \(last.batch)): a cut-off export", at: SourceLocation(path: path),
@@ -477,5 +480,127 @@ struct RejectedIdentity {
     let lastName = text(self.lastName)
     return (text(stateID), lastName.isEmpty ? "" : FieldRules.nameKey(lastName),
             FieldRules.date(text(dob), patterns: datePatterns).date?.iso ?? "")
+  }
+}
+
+// MARK: Delta exports
+
+/// What applying a delta did.
+public struct DeltaSummary: Sendable, Codable, Hashable {
+  public var upserted = 0
+  public var deleted = 0
+  /// Rows marked deleted, or updated, whose key the snapshot does not have: reported, never ignored.
+  public var unknownKeys = 0
+}
+
+extension SnapshotBuilder {
+  /// Applies a delta export (students and contacts, by layout name) to the snapshot at `output` (a
+  /// copy of the previous snapshot): each row replaces the row with its key (`Student_Number`;
+  /// `Contact_ID` + `Student_Number` for a contact link) or is added; a row whose marker column
+  /// (`sis_export.delta.marker_column`) holds a delete value deletes that key (and a deleted
+  /// student's contact links). A delete, or a row marked updated, whose key the snapshot does not
+  /// have is returned as a reject naming file, line and key.
+  ///
+  /// - Throws: `SISDropError` 65 for a broken delta file (refused whole, as a full export), or when
+  ///   the result has fewer students than `sis_export.min_ratio` of the last accepted export.
+  public func applyDelta(files: [String: String], output: String) throws -> (SnapshotSummary, DeltaSummary, [Reject]) {
+    let loaded = output + ".delta-rows"
+    try? FileManager.default.removeItem(atPath: loaded)
+    defer { try? FileManager.default.removeItem(atPath: loaded) }
+    var rowsBuilder = self
+    rowsBuilder.partial = true
+    rowsBuilder.placeholderIndexes = false
+    var (summary, rejects) = try rowsBuilder.build(files: files, output: loaded)
+    summary.unknownColumns.removeAll { $0.hasSuffix(": " + LogText.quoted(feed.markerColumn)) || $0.hasSuffix(": " + feed.markerColumn) }
+    var delta = DeltaSummary()
+
+    let database = try Database(path: output)
+    try database.execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
+    try database.execute("ATTACH DATABASE '\(loaded.replacingOccurrences(of: "'", with: "''"))' AS delta")
+    try database.execute("CREATE TEMP TABLE marks(tbl TEXT, k1 TEXT, k2 TEXT, action TEXT, line INTEGER, file TEXT)")
+    let mark = try database.prepare("INSERT INTO marks VALUES (?, ?, ?, ?, ?, ?)")
+    let deletes = Set(feed.deleteValues.map { $0.uppercased() }), updates = Set(feed.updateValues.map { $0.uppercased() })
+    for (table, path) in files.sorted(by: { $0.key < $1.key }) where table == "students" || table == "contacts" {
+      try forEachMarker(table, path: path) { key1, key2, marker, line in
+        let value = marker.trimmingCharacters(in: .whitespaces).uppercased()
+        let action = deletes.contains(value) ? "delete" : updates.contains(value) ? "update" : nil
+        guard let action else { return }
+        try mark.bind([.text(table), .text(key1), .text(key2), .text(action), .integer(Int64(line)), .text(path)])
+        try mark.run()
+      }
+    }
+    try database.inTransaction {
+      // Unknown keys first, against the snapshot as it was.
+      let unknown = try database.rows("""
+        SELECT tbl, k1, k2, action, line, file FROM marks m WHERE
+          (tbl = 'students' AND NOT EXISTS (SELECT 1 FROM main.students s WHERE s.student_number = m.k1))
+          OR (tbl = 'contacts' AND NOT EXISTS (SELECT 1 FROM main.contacts c WHERE c.contact_id = m.k1 AND c.student_number = m.k2))
+        ORDER BY file, line
+        """)
+      for row in unknown {
+        let table = row[0].string ?? "", action = row[3].string ?? ""
+        rejects.append(Reject(
+          submissionID: "", schema: table, seq: nil, field: table == "students" ? "Student_Number" : "Contact_ID", value: row[1].string ?? "",
+          reason: "the delta \(action == "delete" ? "deletes" : "updates") a key the snapshot does not have",
+          action: action == "delete" ? "nothing was deleted; check the SIS export (was it already deleted, or never exported?)"
+            : "the row was added as it is; check the SIS export (a full export resets the snapshot)",
+          source: SourceLocation(path: row[5].string ?? "", line: row[4].int.map { Int($0) })))
+      }
+      delta.unknownKeys = unknown.count
+      let studentColumns = Snapshot.studentColumns.joined(separator: ", ") + ", first_key, last_key, source_line"
+      let contactColumns = Snapshot.contactColumns.joined(separator: ", ") + ", first_key, last_key"
+      try database.execute("""
+        DELETE FROM main.students WHERE student_number IN (SELECT student_number FROM delta.students);
+        DELETE FROM main.contacts WHERE student_number IN (SELECT k1 FROM marks WHERE tbl = 'students' AND action = 'delete');
+        DELETE FROM main.contacts WHERE EXISTS (SELECT 1 FROM delta.contacts d WHERE d.contact_id = contacts.contact_id
+                                                  AND d.student_number = contacts.student_number);
+        """)
+      try database.execute("""
+        INSERT INTO main.students(\(studentColumns)) SELECT \(studentColumns) FROM delta.students
+          WHERE student_number NOT IN (SELECT k1 FROM marks WHERE tbl = 'students' AND action = 'delete');
+        INSERT INTO main.contacts(\(contactColumns)) SELECT \(contactColumns) FROM delta.contacts d
+          WHERE NOT EXISTS (SELECT 1 FROM marks m WHERE m.tbl = 'contacts' AND m.action = 'delete' AND m.k1 = d.contact_id AND m.k2 = d.student_number);
+        """)
+      let marked = Int(try database.scalar("SELECT count(*) FROM marks WHERE action = 'delete'").int ?? 0)
+      delta.upserted = Int(try database.scalar("SELECT (SELECT count(*) FROM delta.students) + (SELECT count(*) FROM delta.contacts)").int ?? 0) - marked
+      delta.deleted = marked - unknown.filter { $0[3].string == "delete" }.count
+    }
+    try database.execute("DETACH DATABASE delta")
+    var result = summary
+    result.students = Int(try database.scalar("SELECT count(*) FROM students").int ?? 0)
+    result.contacts = Int(try database.scalar("SELECT count(*) FROM contacts").int ?? 0)
+    result.schools = Int(try database.scalar("SELECT count(*) FROM schools").int ?? 0)
+    result.attendanceCodes = Int(try database.scalar("SELECT count(*) FROM attendance_codes").int ?? 0)
+    if let last = lastAccepted, feed.minRatio > 0, Double(result.students) < feed.minRatio * Double(last.students) {
+      throw SISDropError.dataError(
+        "the delta leaves \(result.students) students, fewer than \(Int((feed.minRatio * 100).rounded()))% of the \(last.students) "
+          + "of the last accepted export (batch \(last.batch))", at: SourceLocation(path: files["students"] ?? files.values.sorted().first ?? ""),
+        hint: "check the delta's deletions; if the district really lost students, send a full export or lower sis_export.min_ratio")
+    }
+    return (result, delta, rejects)
+  }
+
+  /// Reads each delta row's key and marker (by header name, aliases included; CSV only).
+  func forEachMarker(_ table: String, path: String, _ body: (String, String, String, Int) throws -> Void) throws {
+    guard feed.format == .csv else { return }
+    let reader = try CSVReader(path: path, dialect: feed.dialect)
+    guard let header = try reader.next() else { return }
+    let aliases = feed.headerAliases[table] ?? [:]
+    func column(_ field: String) -> Int? {
+      header.fields.firstIndex { name in
+        let trimmed = name.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "\u{FEFF}", with: "")
+        return trimmed.lowercased() == field.lowercased() || aliases.first { $0.key.lowercased() == trimmed.lowercased() }?.value == field
+      }
+    }
+    guard let marker = column(feed.markerColumn) else { return }
+    let first = column(table == "students" ? "Student_Number" : "Contact_ID")
+    let second = table == "contacts" ? column("Student_Number") : nil
+    var line = 1
+    while let row = try reader.next() {
+      line += 1
+      let fields = row.fields
+      guard marker < fields.count else { continue }
+      try body(first.map { $0 < fields.count ? fields[$0] : "" } ?? "", second.map { $0 < fields.count ? fields[$0] : "" } ?? "", fields[marker], line)
+    }
   }
 }

@@ -30,6 +30,8 @@ public enum StateSchema {
         path TEXT NOT NULL,
         delivered_at TEXT NOT NULL);
       """),
+    Migration(version: 5, summary: "confirmation from the SIS: each delivered record, the exports checked, re-deliveries asked for",
+              sql: Confirmation.schema),
   ]
 
   public static var current: Int { migrations.last!.version }

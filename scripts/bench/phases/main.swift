@@ -9,6 +9,10 @@
 //
 // times the match stage's stage files through Foundation's coders and the hand codec (StageJSONBench.swift).
 //
+//   sisdrop-bench-phases --delta BEFORE_DIR DELTA_DIR AFTER_DIR SCRATCH_DIR
+//
+// times a delta applied to a snapshot against a full reload of the same export (DeltaBench.swift).
+//
 // PHASES=csv_parse,xml_parse (environment) runs only those phases, for profiling one with perf.
 //
 // Prints one JSON object: wall seconds per phase (`*_s`), CPU seconds of this process per phase
@@ -21,6 +25,16 @@ let arguments = CommandLine.arguments
 if arguments.count == 5 && arguments[1] == "--stage-json" {
   do {
     let report = try runStageJSONBench(submissionsPath: arguments[2], decisionsPath: arguments[3], scratch: arguments[4])
+    print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
+    exit(0)
+  } catch {
+    FileHandle.standardError.write(Data("sisdrop-bench-phases: \(error)\n".utf8))
+    exit(1)
+  }
+}
+if arguments.count == 6 && arguments[1] == "--delta" {
+  do {
+    let report = try runDeltaBench(before: arguments[2], delta: arguments[3], after: arguments[4], scratch: arguments[5])
     print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
     exit(0)
   } catch {

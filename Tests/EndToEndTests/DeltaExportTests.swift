@@ -1,0 +1,96 @@
+import Foundation
+@testable import SISDrop
+import Testing
+import _SISDropTestSupport
+
+/// SIS exports as deltas (the shipped demo pipeline reads students and contacts as deltas too): a
+/// delta updates the snapshot by key, deletes by its marker column, reports keys it does not know,
+/// is reproducible from the snapshot it was applied to, and a full export is required every
+/// `full_every_days`.
+@Suite(.serialized) struct DeltaExportTests {
+  static func rows(_ snapshot: String, _ sql: String) throws -> [[String]] {
+    try Database(path: snapshot, readOnly: true).rows(sql).map { $0.map { $0.string ?? "" } }
+  }
+
+  @Test func aDeltaUpdatesAndDeletesByKey() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      let inbox = workdir.inbox(config)
+      let sis = try SISStandIn.copying(Checkout.demoDistrict + "/sis", into: root + "/sis")
+      _ = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in })
+      let night1 = try #require(try workdir.state.allBatches().last)
+      let students = try csvRows(Checkout.demoDistrict + "/sis/students.csv")
+      // In the SIS, between nights: a student leaves (deleted with its contact links), another moves school.
+      let gone = students[5][0], moved = students[6][0]
+      let goneContacts = try Self.rows(workdir.root + "/" + (try #require(try workdir.state.latestSnapshot())).path,
+                                       "SELECT contact_id FROM contacts WHERE student_number = '\(gone)'").count
+      #expect(goneContacts > 0)
+      try sis.deleteStudent(gone)
+      try sis.setStudent(moved, "Street", "1 New Way")
+      try sis.exportDelta(to: inbox)
+      // A delete of a key the snapshot never had is reported, not ignored.
+      var delta = try readText(inbox + "/students_delta.csv")
+      delta += "999999" + String(repeating: ",", count: SISStandIn.studentColumns.count - 1) + ",Y\n"
+      try Data(delta.utf8).write(to: URL(fileURLWithPath: inbox + "/students_delta.csv"))
+      #expect(!FileSystem.exists(inbox + "/students.csv"), "a delta night: no full export")
+      try ReviewLoopTests.uploadExport(workdir, config)
+      var lines: [String] = []
+      _ = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { lines.append($0) })
+      let night2 = try #require(try workdir.state.allBatches().last)
+      #expect(night2.id != night1.id)
+
+      let normalize = workdir.stageFolder(night2.id, .normalize)
+      let reference = try NormalizeStage.reference(workdir, batch: night2.id)
+      #expect(reference.mode == "delta" && reference.baseBatch == night1.id && reference.builtBy == night2.id)
+      #expect(reference.fullExportBatch == night1.id)
+      let snapshot = normalize + "/snapshot.sqlite"
+      #expect(try Self.rows(snapshot, "SELECT count(*) FROM students")[0][0] == String(students.count - 2))
+      #expect(try Self.rows(snapshot, "SELECT 1 FROM students WHERE student_number = '\(gone)'").isEmpty)
+      #expect(try Self.rows(snapshot, "SELECT 1 FROM contacts WHERE student_number = '\(gone)'").isEmpty)
+      #expect(try Self.rows(snapshot, "SELECT street FROM students WHERE student_number = '\(moved)'") == [["1 New Way"]])
+      #expect(try Self.rows(snapshot, "SELECT count(*) FROM schools")[0][0] != "0", "what a delta does not carry is kept")
+      // Reported: in sis_rejects.csv with its line, counted in stage.json and the log.
+      let rejects = try csvRows(normalize + "/sis_rejects.csv")
+      #expect(rejects.contains { $0.contains("999999") && $0.contains { $0.contains("deletes a key the snapshot does not have") } }, "\(rejects)")
+      #expect(try StageReport.load(normalize).counts["sis_delta_unknown_keys"] == 1)
+      #expect(try StageReport.load(normalize).counts["sis_delta_deleted"] == 1 + goneContacts)
+      #expect(lines.contains { $0.contains("1 rows delete or update a key the snapshot does not have") }, "\(lines)")
+      // The manifest names the snapshot by digest, and the chain reproduces it.
+      let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: workdir.batchFolder(night2.id) + "/manifest.json")))
+      let recorded = try #require((manifest as? [String: Any])?["snapshot"] as? [String: Any])
+      #expect(recorded["sha256"] as? String == reference.sha256 && recorded["base_batch"] as? String == night1.id)
+      #expect(try SHA256.file(at: snapshot).sha256 == reference.sha256)
+      let again = root + "/again.sqlite"
+      try FileSystem.copyFile(workdir.stageFolder(night1.id, .normalize) + "/snapshot.sqlite", to: again)
+      let input = workdir.batchFolder(night2.id) + "/input"
+      _ = try SnapshotBuilder(feed: config.sisExport, plugin: try PluginManifest.load(path: config.pluginPath!))
+        .applyDelta(files: ["students": input + "/students_delta.csv", "contacts": input + "/contacts_delta.csv"], output: again)
+      let everything = "SELECT * FROM students ORDER BY student_number"
+      #expect(try Self.rows(again, everything) == (try Self.rows(snapshot, everything)))
+      let links = "SELECT * FROM contacts ORDER BY contact_id, student_number"
+      #expect(try Self.rows(again, links) == (try Self.rows(snapshot, links)))
+    }
+  }
+
+  @Test func aStaleFullExportStopsTheRunBeforeMatching() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      let sis = try SISStandIn.copying(Checkout.demoDistrict + "/sis", into: root + "/sis")
+      _ = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in })
+      let night1 = try #require(try workdir.state.allBatches().last)
+      // The full export was claimed nine days ago; only deltas since.
+      let nineDaysAgo = Date().addingTimeInterval(-9 * 86_400).ISO8601Format()
+      try workdir.state.database.execute("UPDATE batches SET opened_at = ? WHERE id = ?", [.text(nineDaysAgo), .text(night1.id)])
+      try sis.setStudent(try csvRows(Checkout.demoDistrict + "/sis/students.csv")[3][0], "Zip", "62799")
+      try sis.exportDelta(to: workdir.inbox(config))
+      try ReviewLoopTests.uploadExport(workdir, config)
+      let result = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
+      #expect(result.status == 66, "\(result.stderr)")
+      #expect(result.stderr.contains("the last full SIS export was claimed on \(nineDaysAgo.prefix(10)) (batch \(night1.id)), 9 days ago"),
+              "\(result.stderr)")
+      let night2 = try #require(try workdir.state.allBatches().last)
+      #expect(night2.id != night1.id)
+      #expect(!FileSystem.exists(workdir.stageFolder(night2.id, .match)), "stopped before matching")
+    }
+  }
+}
