@@ -62,7 +62,7 @@ public struct DeliveryConfig: Sendable {
     }
     if let node = keys["documents_folder"] {
       let name = try node.string()
-      guard name.contains("{batch}"), DocumentFiles.isPlainName(name.replacingOccurrences(of: "{batch}", with: "B")) else {
+      guard name.contains("{batch}"), FileNames.isPlain(name.replacingOccurrences(of: "{batch}", with: "B")) else {
         throw node.error("delivery.documents_folder '\(LogText.escaped(name))' must be one folder name of the outbox that contains {batch}",
                          hint: "e.g. {batch}_documents (the default): each delivery's documents in a folder of their own")
       }

@@ -15,6 +15,11 @@ import Foundation
 ///     gender: 1
 /// ```
 public struct MatchingConfig: Sendable, Hashable, Codable {
+  /// The matchers `method` may name (`MatcherRegistry` makes them).
+  public static let methods = ["placeholder", "fellegi-sunter"]
+  /// The fields the matcher compares, as `weights` names them (`MatchField`, in its order).
+  public static let fieldNames = ["state_id", "first_name", "last_name", "birth_date", "gender", "address", "phone", "email", "guardians"]
+
   public var method = "fellegi-sunter"  // the trusted matcher; placeholder stays selectable
   public var autoMatch = 0.999
   public var review = 0.05
@@ -41,15 +46,15 @@ public struct MatchingConfig: Sendable, Hashable, Codable {
   static let keys = ["method", "auto_match", "review", "ambiguity_margin", "max_candidates", "auto_without_household", "twins", "weights"]
 
   /// The factor on each field's weight, by `MatchField.rawValue`.
-  var weightFactors: [Double] { MatchField.allCases.map { weights[$0.name] ?? 1 } }
+  var weightFactors: [Double] { MatchingConfig.fieldNames.map { weights[$0] ?? 1 } }
 
   static func parse(_ node: ConfigNode) throws -> MatchingConfig {
     var config = MatchingConfig()
     let keys = try node.mapping(allowed: MatchingConfig.keys)
     if let method = keys["method"] {
       let name = try method.string()
-      guard MatcherRegistry.names.contains(name) else {
-        throw method.error("unknown matcher '\(name)'", hint: "one of: \(MatcherRegistry.names.joined(separator: ", "))")
+      guard MatchingConfig.methods.contains(name) else {
+        throw method.error("unknown matcher '\(name)'", hint: "one of: \(MatchingConfig.methods.joined(separator: ", "))")
       }
       config.method = name
     }
@@ -72,7 +77,7 @@ public struct MatchingConfig: Sendable, Hashable, Codable {
     if let value = keys["auto_without_household"] { config.autoWithoutHousehold = try value.bool() }
     if let value = keys["twins"] { config.twins = try value.choice(TwinPolicy.self) }
     if let value = keys["weights"] {
-      for (field, factor) in try value.mapping(allowed: MatchField.allCases.map(\.name)) {
+      for (field, factor) in try value.mapping(allowed: MatchingConfig.fieldNames) {
         guard let number = Double(try factor.string()), number >= 0, number <= 4 else {
           throw factor.error("expected a factor from 0 to 4 (1 keeps the estimated weight, 0 ignores the field)")
         }

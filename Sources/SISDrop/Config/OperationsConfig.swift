@@ -45,7 +45,7 @@ public struct OperationsConfig: Sendable {
             throw value.error("unknown feed '\(feed)'", hint: "one of: \(PickupConfig.feeds.joined(separator: ", "))")
           }
           let name = try value.string()
-          guard !name.isEmpty, !name.contains("/"), !Inbox.isTemporaryName(name) else {
+          guard !name.isEmpty, !name.contains("/"), !FileNames.isTemporaryUpload(name) else {
             throw value.error("'\(name)' cannot be a trigger file name", hint: "a plain file name in the inbox, e.g. \(feed).manifest")
           }
           config.pickup.triggers[feed] = name

@@ -293,7 +293,7 @@ public struct PipelineConfig: Sendable {
     if let value = keys["full_every_days"] { feed.fullEveryDays = try value.int(in: 1...366) }
     if let value = keys["documents_folder"] {
       let name = try value.string()
-      guard DocumentFiles.isPlainName(name) else {
+      guard FileNames.isPlain(name) else {
         throw value.error("'\(LogText.escaped(name))' is not a folder name of the inbox", hint: "one plain name, no '/', e.g. documents")
       }
       feed.documentsFolder = name

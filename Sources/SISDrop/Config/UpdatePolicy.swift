@@ -29,7 +29,7 @@ public struct UpdatePolicy: Sendable, Hashable {
 
   static func parse(_ node: ConfigNode) throws -> UpdatePolicy {
     var policy = UpdatePolicy()
-    let known = Set(MatchStage.comparedStudentFields + ContactMatcher.comparedFields)
+    let known = Set(Layouts.comparedStudentFields + Layouts.comparedContactFields)
     for (field, value) in try node.freeMapping() {
       guard known.contains(field) else {
         throw value.error("'\(field)' is not a field an update carries", hint: "one of: \(known.sorted().joined(separator: ", "))")

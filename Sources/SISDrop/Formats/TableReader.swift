@@ -118,7 +118,7 @@ public final class CSVTableReader: RecordSource {
   }
 
   public var bytesRead: Int64 { reader.bytesRead }
-  /// Bytes already counted for the progress line (StageProgress).
+  /// Bytes already counted for the progress line (ProgressCounters).
   @exclusivity(unchecked) private var reportedBytes: Int64 = 0
 
   public func next() throws -> TableRecord? {
@@ -181,7 +181,7 @@ public final class CSVTableReader: RecordSource {
       }
       cleanASCIIFields = clean
       let consumed = reader.bytesRead
-      StageProgress.recordRead(bytes: consumed - reportedBytes)
+      ProgressCounters.recordRead(bytes: consumed - reportedBytes)
       reportedBytes = consumed
       return true
     }
@@ -301,7 +301,7 @@ public final class XMLTableReader {
                                   reason: "<\(layout.fields[field])> longer than \(limits.fieldBytes) bytes (limits.field_bytes)")
         }
       }
-      StageProgress.recordRead(bytes: 0)
+      ProgressCounters.recordRead(bytes: 0)
       try body(XMLTableRecord(record: record, path: path, element: layout.recordElement, recordProblem: problem))
     }
   }

@@ -50,28 +50,6 @@ public enum DistrictGenerator {
   }
 }
 
-/// SplitMix64: tiny, fast and the same on every platform (Swift's own generator is not seedable).
-struct SplitMix64 {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func int(_ upper: Int) -> Int { Int(next() % UInt64(max(upper, 1))) }
-  mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + int(range.count) }
-  mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
-  mutating func pick<T>(_ items: [T]) -> T { items[int(items.count)] }
-  /// Zipf-like by rank: the first names of a list are drawn far more often than the last.
-  mutating func zipf<T>(_ items: [T]) -> T {
-    let u = Double(next() >> 11) / Double(1 << 53)
-    let index = Int(Double(items.count) * pow(u, 2.2))
-    return items[min(index, items.count - 1)]
-  }
-}
-
 struct GenDate: Hashable {
   var year: Int, month: Int, day: Int
   var mdy: String { String(format: "%02d/%02d/%04d", month, day, year) }

@@ -51,9 +51,8 @@ public struct PersonRecord: Sendable, Hashable {
 public enum MatchField: Int, CaseIterable, Sendable, Codable {
   case stateID, firstName, lastName, birthDate, gender, address, phone, email, guardians
 
-  public var name: String {
-    ["state_id", "first_name", "last_name", "birth_date", "gender", "address", "phone", "email", "guardians"][rawValue]
-  }
+  /// The name `matching.weights` gives it (`MatchingConfig.fieldNames`, in this order).
+  public var name: String { MatchingConfig.fieldNames[rawValue] }
 
   /// Level labels, index = level.
   public var levels: [String] {

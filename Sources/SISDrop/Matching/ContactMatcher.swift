@@ -11,7 +11,7 @@ import Foundation
 /// agree under another surname (a remarriage) go to a person, never to a new contact.
 public enum ContactMatcher {
   /// Fields compared for the differences of a matched contact (the delivery's contact columns).
-  public static let comparedFields = ["First_Name", "Last_Name", "Relationship", "Phone", "Email", "Street", "City", "State", "Zip"]
+  public static let comparedFields = Layouts.comparedContactFields
 
   /// A contact's name keys (first, last), once per contact: matching and the batch's same-as both need them.
   public typealias NameKeys = (first: String, last: String)
@@ -203,7 +203,7 @@ public enum ContactMatcher {
     /// `reviewed`: a person matched this contact and so saw its fields; nothing is held again.
     func matched(_ contact: SubmissionPart, _ sis: Reached, reason: String, reviewed: Bool = false) -> ContactDecision {
       taken.insert(sis.contact.id)
-      let differences = MatchStage.compare(contact.fields, sis.contact.fields, fields: comparedFields)
+      let differences = FieldDifference.between(contact.fields, sis.contact.fields, fields: comparedFields)
       for difference in differences {
         diffs.append([submission.id, "contact", String(contact.seq), sis.contact.id, difference.field, difference.enrollment, difference.sis])
       }

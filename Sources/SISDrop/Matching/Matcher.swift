@@ -108,7 +108,7 @@ extension StudentMatcher {
 
 /// The matchers a pipeline may name in `matching.method`.
 public enum MatcherRegistry {
-  public static let names = ["placeholder", "fellegi-sunter"]
+  public static let names = MatchingConfig.methods
 
   static func make(_ name: String, snapshot: Snapshot, config: MatchingConfig = MatchingConfig()) throws -> StudentMatcher {
     switch name {

@@ -14,36 +14,11 @@ import Synchronization
 /// records and input bytes the readers consume (the share is those bytes over the stage's input
 /// size: an estimate); match and deliver count the submissions they have worked through.
 public final class StageProgress: @unchecked Sendable {
-  /// Records and input bytes read by the table readers in this process (relaxed: progress figures, not accounts).
-  static let recordsRead = Atomic<Int>(0)
-  static let bytesConsumed = Atomic<Int>(0)
-  /// Work through submissions (match, deliver): steps done and steps in all, `passes` steps a submission.
-  static let stepsDone = Atomic<Int>(0)
-  static let stepsTotal = Atomic<Int>(0)
-  static let passes = Atomic<Int>(1)
-
-  /// Called by the table readers for every record, with the input bytes consumed since the last call.
-  @inline(__always) static func recordRead(bytes: Int64) {
-    recordsRead.add(1, ordering: .relaxed)
-    if bytes > 0 { bytesConsumed.add(Int(bytes), ordering: .relaxed) }
-  }
-
-  /// Called by the stage file readers for a run of records.
-  static func recordsRead(_ count: Int, bytes: Int) {
-    recordsRead.add(count, ordering: .relaxed)
-    bytesConsumed.add(bytes, ordering: .relaxed)
-  }
-
-  /// A stage about to work through `submissions`, each in `passes` steps: from now on its share
-  /// done is the steps done over all of them, and its records the submissions worked through.
-  static func expect(submissions: Int, passes: Int = 1) {
-    stepsDone.store(0, ordering: .relaxed)
-    self.passes.store(max(1, passes), ordering: .relaxed)
-    stepsTotal.store(submissions * max(1, passes), ordering: .relaxed)
-  }
+  /// A stage about to work through `submissions`, each in `passes` steps (ProgressCounters).
+  static func expect(submissions: Int, passes: Int = 1) { ProgressCounters.expect(submissions: submissions, passes: passes) }
 
   /// One step of one submission done (any thread).
-  @inline(__always) static func step() { stepsDone.add(1, ordering: .relaxed) }
+  @inline(__always) static func step() { ProgressCounters.step() }
 
   /// A moment's figures, and how they read.
   public struct Reading: Sendable, Equatable {
@@ -110,8 +85,8 @@ public final class StageProgress: @unchecked Sendable {
     self.inputBytes = inputBytes
     self.terminal = terminal
     self.log = log
-    startRecords = StageProgress.recordsRead.load(ordering: .relaxed)
-    startBytes = Int64(StageProgress.bytesConsumed.load(ordering: .relaxed))
+    startRecords = ProgressCounters.recordsRead.load(ordering: .relaxed)
+    startBytes = Int64(ProgressCounters.bytesConsumed.load(ordering: .relaxed))
     StageProgress.expect(submissions: 0)
     let thread = Thread { [weak self] in self?.loop() }
     self.thread = thread
@@ -122,14 +97,14 @@ public final class StageProgress: @unchecked Sendable {
 
   func reading(finished: Bool) -> Reading {
     let elapsed = Date().timeIntervalSince(started)
-    let steps = StageProgress.stepsTotal.load(ordering: .relaxed)
+    let steps = ProgressCounters.stepsTotal.load(ordering: .relaxed)
     if steps > 0 {
-      let done = StageProgress.stepsDone.load(ordering: .relaxed)
-      return Reading(stage: stage, records: done / StageProgress.passes.load(ordering: .relaxed), done: Int64(done), total: Int64(steps),
+      let done = ProgressCounters.stepsDone.load(ordering: .relaxed)
+      return Reading(stage: stage, records: done / ProgressCounters.passes.load(ordering: .relaxed), done: Int64(done), total: Int64(steps),
                      elapsed: elapsed, finished: finished)
     }
-    return Reading(stage: stage, records: StageProgress.recordsRead.load(ordering: .relaxed) - startRecords,
-                   done: Int64(StageProgress.bytesConsumed.load(ordering: .relaxed)) - startBytes, total: inputBytes, elapsed: elapsed,
+    return Reading(stage: stage, records: ProgressCounters.recordsRead.load(ordering: .relaxed) - startRecords,
+                   done: Int64(ProgressCounters.bytesConsumed.load(ordering: .relaxed)) - startBytes, total: inputBytes, elapsed: elapsed,
                    finished: finished)
   }
 

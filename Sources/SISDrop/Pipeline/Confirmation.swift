@@ -41,43 +41,6 @@ public enum Confirmation {
 
   public enum Status: String, Sendable, Codable { case delivered, confirmed, unconfirmed }
 
-  static let schema = """
-    CREATE TABLE delivered_records(
-      submission_id TEXT NOT NULL,
-      kind TEXT NOT NULL CHECK (kind IN ('student_new', 'student_update', 'contact_new', 'contact_update')),
-      seq INTEGER NOT NULL,
-      student_seq INTEGER NOT NULL,
-      batch_id TEXT NOT NULL,
-      delivery TEXT NOT NULL,
-      ref TEXT NOT NULL,
-      sis_id TEXT NOT NULL,
-      student_number TEXT NOT NULL,
-      fields TEXT NOT NULL,
-      status TEXT NOT NULL CHECK (status IN ('delivered', 'confirmed', 'unconfirmed')),
-      exports_seen INTEGER NOT NULL DEFAULT 0,
-      learned_id TEXT,
-      missing TEXT,
-      import_status TEXT,
-      import_message TEXT,
-      deliveries INTEGER NOT NULL DEFAULT 1,
-      delivered_at TEXT NOT NULL,
-      confirmed_at TEXT,
-      confirmed_by TEXT,
-      PRIMARY KEY (submission_id, kind, seq, student_seq));
-    CREATE INDEX delivered_records_status ON delivered_records(status);
-    CREATE TABLE confirm_deliveries(delivery TEXT PRIMARY KEY, recorded_at TEXT NOT NULL);
-    CREATE TABLE confirm_exports(
-      snapshot_batch TEXT PRIMARY KEY,
-      checked_at TEXT NOT NULL,
-      confirmed INTEGER NOT NULL,
-      unconfirmed INTEGER NOT NULL,
-      awaited INTEGER NOT NULL);
-    CREATE TABLE redeliver_requests(
-      submission_id TEXT PRIMARY KEY,
-      requested_by TEXT NOT NULL,
-      requested_at TEXT NOT NULL);
-    """
-
   // MARK: Recording what a delivery sent
 
   /// `to_confirm.csv`'s rows for a delivery's records: each student and contact record, with the

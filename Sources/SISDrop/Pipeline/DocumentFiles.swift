@@ -24,29 +24,10 @@ public enum DocumentFiles {
   static let alreadyDeliveredHeader = ["Submission_ID", "Seq", "Doc_Type", "SHA256", "Delivered_In"]
 
   /// Why `name` cannot be the name of one uploaded file inside a submission's folder, or nil.
-  public static func nameProblem(_ name: String) -> String? {
-    if name.isEmpty { return "is empty" }
-    // C0, DEL, C1, the Unicode line separators and the bidirectional overrides (which make a name
-    // read other than it is).
-    if name.unicodeScalars.contains(where: {
-      $0.properties.generalCategory == .control || (0x2028...0x202E).contains($0.value) || (0x2066...0x2069).contains($0.value)
-    }) {
-      return "contains a control character (a line break, a tab, an escape)"
-    }
-    if name.hasPrefix("/") { return "is an absolute path, not a file name" }
-    let parts = name.split(separator: "/", omittingEmptySubsequences: false)
-      + name.split(separator: "\\", omittingEmptySubsequences: false)
-    if parts.contains(where: { $0 == ".." }) { return "leads out of the submission's folder (../)" }
-    if name.contains("/") || name.contains("\\") { return "is a path, not a file name" }
-    if name == "." { return "is not a file name" }
-    if Inbox.isTemporaryName(name) { return "is a hidden or temporary upload name, which sisdrop never claims" }
-    if name.utf8.count > 255 { return "is longer than 255 bytes" }
-    if FieldRules.text(name) != name { return "has spaces around it or doubled inside, or is not in Unicode NFC: the SIS would get another name" }
-    return nil
-  }
+  public static func nameProblem(_ name: String) -> String? { FileNames.problem(name) }
 
   /// A plain folder or file name (config values, submission ids used as folder names).
-  public static func isPlainName(_ name: String) -> Bool { nameProblem(name) == nil }
+  public static func isPlainName(_ name: String) -> Bool { FileNames.isPlain(name) }
 
   /// Every file below `folder`, by relative path, sorted; links are not followed.
   static func files(below folder: String) throws -> [String] {

@@ -1,10 +1,5 @@
 import Foundation
 
-/// The version written into every stage.json and manifest.
-public enum SISDropVersion {
-  public static let current = "0.1.0"
-}
-
 /// The stages of a batch, in order; each owns one folder of the batch (DESIGN.md, "Working directory").
 public enum Stage: String, CaseIterable, Sendable, Codable {
   case parse, normalize, match, deliver
@@ -192,18 +187,3 @@ public final class WorkDir {
 }
 
 @available(*, unavailable) extension WorkDir: Sendable {}
-
-/// Timestamps for stage.json and manifests (never in stage outputs).
-enum Clock {
-  static func now() -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return formatter.string(from: Date())
-  }
-
-  /// Reads a timestamp `now()` wrote (with or without fractional seconds).
-  static func parse(_ text: String) -> Date? {
-    (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
-      ?? (try? Date(text, strategy: Date.ISO8601FormatStyle()))
-  }
-}

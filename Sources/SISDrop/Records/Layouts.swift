@@ -49,6 +49,14 @@ public enum Layouts {
     "First_Name", "Last_Name", "Relationship", "Phone", "Email", "Street", "City", "State", "Zip",
   ]
 
+  /// Fields compared for the differences of a matched student or contact (the delivery's student
+  /// and contact columns): the fields an update carries.
+  public static let comparedStudentFields = [
+    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "SchoolID", "Enroll_Status",
+    "Street", "City", "State", "Zip", "Home_Phone", "Email",
+  ]
+  public static let comparedContactFields = ["First_Name", "Last_Name", "Relationship", "Phone", "Email", "Street", "City", "State", "Zip"]
+
   public static let submissions = Layout(
     name: "submissions", fileName: "submissions.csv", recordElement: "submission",
     fields: ["Submission_ID", "Form", "Approved_At"] + submissionStudentFields,

@@ -502,7 +502,7 @@ enum StageJSONLines {
         }
       }
     }
-    StageProgress.recordsRead(result.count, bytes: indices.reduce(0) { $0 + lines[$1].count + 1 })
+    ProgressCounters.recordsRead(result.count, bytes: indices.reduce(0) { $0 + lines[$1].count + 1 })
     return result
   }
 

@@ -2,7 +2,7 @@ import CSQLite
 import Foundation
 
 /// A SQLite result code, with named constants so that `catch` can match on them (as GRDB's `ResultCode`).
-public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+public struct SQLiteError: ExitStatusError, CustomStringConvertible, Sendable {
   public var code: Int32
   public var message: String
   public var sql: String?
@@ -12,6 +12,8 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
   public var primaryCode: Int32 { code & 0xff }
   public var isBusy: Bool { primaryCode == SQLITE_BUSY || primaryCode == SQLITE_LOCKED }
   public var isConstraint: Bool { primaryCode == SQLITE_CONSTRAINT }
+  /// Busy or locked: run again later (75); anything else: the state cannot be written (73).
+  package var exitStatus: ExitStatus { isBusy ? .temporaryFailure : .cannotCreate }
 
   public var description: String {
     var text = "\(path): SQLite error \(code): \(message)"

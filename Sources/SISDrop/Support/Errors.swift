@@ -70,12 +70,18 @@ public struct SISDropError: Error, CustomStringConvertible, Sendable {
   }
 }
 
+/// An error of a lower layer that knows its sysexits status (SQLite's: busy is temporary), so that
+/// `exitStatus` needs no knowledge of the layers above Support.
+package protocol ExitStatusError: Error {
+  var exitStatus: ExitStatus { get }
+}
+
 extension Error {
   /// The sysexits status of any error: sisdrop's own carry one; POSIX file errors map to the nearest.
   public var exitStatus: ExitStatus {
     if let error = self as? SISDropError { return error.status }
     if let error = self as? FileError { return error.status }
-    if let error = self as? SQLiteError { return error.isBusy ? .temporaryFailure : .cannotCreate }
+    if let error = self as? any ExitStatusError { return error.exitStatus }
     return .internalError
   }
 }

@@ -166,7 +166,7 @@ public enum Resolver {
 
   /// Fields an answer may name, by schema: those a matched record's update can carry.
   public static func answerableFields(_ schema: String) -> [String] {
-    schema == "contact" ? ContactMatcher.comparedFields : MatchStage.comparedStudentFields
+    schema == "contact" ? Layouts.comparedContactFields : Layouts.comparedStudentFields
   }
 
   /// A checked keep-sis or accept answer for one field of one student or contact, not yet recorded.

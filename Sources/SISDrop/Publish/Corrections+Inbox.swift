@@ -1,0 +1,91 @@
+import Foundation
+
+/// Corrections taken from the inbox and bound to the submission version they correct: the
+/// working directory's side of `Corrections` (the ledger, the inbox's pickup rules, the archive).
+extension Corrections {
+  /// Takes `corrections.csv` from the inbox into `state.sqlite` and keeps the file in
+  /// `archive/corrections/`. Returns how many corrections it held.
+  @discardableResult
+  public static func importInbox(workdir: WorkDir, config: PipelineConfig) throws -> Int {
+    let path = workdir.inbox(config) + "/" + inboxFileName
+    guard FileSystem.exists(path) else { return 0 }
+    // Only a regular file: a link or a FIFO is refused by name, unread (65, left in the inbox).
+    try InboxFile.check(path)
+    // The inbox's pickup rules: a half-uploaded file can parse cleanly.
+    if let why = Inbox(path: workdir.inbox(config), config: config).whyNotReady(inboxFileName) {
+      throw SISDropError(.temporaryFailure, "\(inboxFileName) not taken yet: \(why)", at: SourceLocation(path: path),
+                         hint: "a later run takes it")
+    }
+    let corrections = try bind(try read(path: path, inboxFile: true), workdir: workdir)
+    try workdir.state.saveCorrections(corrections)
+    let archive = workdir.archive(config) + "/corrections"
+    try FileSystem.makeDirectory(archive)
+    let stamp = Clock.now().replacingOccurrences(of: ":", with: "")
+    try FileSystem.rename(path, to: archive + "/\(stamp)-\(inboxFileName)")
+    try FileSystem.syncDirectory(archive)
+    try FileSystem.syncDirectory(workdir.inbox(config))
+    return corrections.count
+  }
+
+  /// `importInbox` for `sisdrop run` and `sisdrop-deliver`: a bad file stays in the inbox, named in
+  /// the log, and never stops the night's delivery.
+  public static func takeInbox(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void) throws {
+    do {
+      try importInbox(workdir: workdir, config: config)
+    } catch let error as SISDropError where [.dataError, .usage, .noInput, .temporaryFailure].contains(error.status) {
+      log("\(inboxFileName) not taken, left in the inbox: \(error)")
+    }
+  }
+
+  /// Binds corrections to the submission version they correct (the ledger's content hash).
+  ///
+  /// - Throws: `SISDropError` 66 for a submission the ledger does not know; 64 for one that was
+  ///   rejected before matching (it has no normalized version to correct: the enrollment system fixes it).
+  /// - Throws: also 64 for a student or contact seq the submission does not have (it would be recorded and never sent).
+  public static func bind(_ corrections: [Correction], workdir: WorkDir) throws -> [Correction] {
+    let state = workdir.state
+    var parts: [String: [String: Set<Int>]] = [:]  // batch → "submission schema" → seqs
+    func seqs(_ batch: String, _ id: String, _ schema: String) throws -> Set<Int>? {
+      if parts[batch] == nil {
+        let path = workdir.stageFolder(batch, .normalize) + "/submissions.jsonl"
+        var found: [String: Set<Int>] = [:]
+        if FileSystem.exists(path) {
+          for submission in try JSONLines.read(Submission.self, from: path) {
+            found[submission.id + " student"] = Set(submission.students.map(\.seq))
+            found[submission.id + " contact"] = Set(submission.contacts.map(\.seq))
+          }
+        }
+        parts[batch] = found
+      }
+      return parts[batch]?[id + " " + schema]
+    }
+    return try corrections.map { correction in
+      guard let entry = try state.ledgerEntry(correction.submissionID) else {
+        throw SISDropError(.noInput, "submission \(correction.submissionID) is not in the pending ledger", hint: "see `sisdrop pending`")
+      }
+      guard let version = entry.contentHash, entry.status != .delivered else {
+        throw SISDropError(
+          .usage, entry.status == .delivered ? "submission \(correction.submissionID) is already delivered"
+            : "submission \(correction.submissionID) was rejected before matching: there is no checked version to correct",
+          hint: "correct it in the enrollment system; the corrected submission comes with the next export")
+      }
+      // Delivered in the batch still open (its first delivery or a re-delivery): a correction would never be sent.
+      if let batch = entry.batchID, try state.openBatch()?.id == batch,
+        FileSystem.exists(workdir.stageFolder(batch, .deliver) + "/delivered.csv"),
+        try Redelivery.delivered(workdir, batch: batch).contains(where: { $0.id == correction.submissionID })
+      {
+        throw SISDropError(
+          .usage, "submission \(correction.submissionID) is already delivered in batch \(batch)",
+          hint: "a delivered record is never sent twice: correct it in the SIS, or in the enrollment system for a later export")
+      }
+      if let batch = entry.batchID, let known = try seqs(batch, correction.submissionID, correction.schema), !known.contains(correction.seq) {
+        throw SISDropError(
+          .usage, "submission \(correction.submissionID) has no \(correction.schema) \(correction.seq)",
+          hint: known.isEmpty ? "it has no \(correction.schema)s" : "its \(correction.schema)s: \(known.sorted().map(String.init).joined(separator: ", ")) (--seq N)")
+      }
+      var bound = correction
+      bound.version = version
+      return bound
+    }
+  }
+}
