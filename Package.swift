@@ -1,6 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The core is split into targets with one direction of dependency (ARCHITECTURE.md, "Targets"):
+// each depends only on those above it in this file, so the compiler enforces the layers and the
+// independent ones (matching and delivery) compile side by side.
+let libraryModules: [Target.Dependency] = [
+  "SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore", "SISDropMatching", "SISDropDelivery", "SISDrop",
+  "SISDropGenerator",
+]
+
 let package = Package(
   name: "sisdrop",
   platforms: [.macOS(.v13)],
@@ -20,18 +28,38 @@ let package = Package(
     // SHA-256 from OpenSSL's libcrypto: as fast as swift-crypto, without its two minutes of build.
     .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
+    // Errors, file-system primitives, SHA-256; the layouts and the stage records.
+    .target(name: "SISDropCore", dependencies: ["CCrypto"]),
+    // CSV, XML (libxml2), text encodings, Plugin.xml; the field rules.
+    .target(name: "SISDropFormats", dependencies: ["SISDropCore", "CLibXML2"]),
+    // The pipeline file.
+    .target(
+      name: "SISDropConfig",
+      dependencies: ["SISDropCore", "SISDropFormats", .product(name: "Yams", package: "Yams")]
+    ),
+    // The SQLite wrapper, state.sqlite's schema (its one owner), the SIS snapshot.
+    .target(name: "SISDropStore", dependencies: ["SISDropCore", "SISDropFormats", "SISDropConfig", "CSQLite"]),
+    .target(name: "SISDropMatching", dependencies: ["SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore"]),
+    // Delivery profiles (CSV, OneRoster, XML), the validator, corrections.
+    .target(
+      name: "SISDropDelivery",
+      dependencies: ["SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore", "CLibXML2"]
+    ),
+    // The pipeline and its operations: stages, runner, inbox, publication, status, notifications, report.
     .target(
       name: "SISDrop",
       dependencies: [
-        "CSQLite", "CLibXML2", "CCrypto",
-        .product(name: "Logging", package: "swift-log"),
+        "SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore", "SISDropMatching", "SISDropDelivery",
         .product(name: "Yams", package: "Yams"),
       ]
     ),
+    // The labelled synthetic district (`sisdrop gen`, the tests and the matching benchmark).
+    .target(name: "SISDropGenerator", dependencies: ["SISDropCore", "SISDropFormats"]),
     .target(
       name: "SISDropCommands",
       dependencies: [
-        "SISDrop",
+        "SISDrop", "SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore", "SISDropMatching",
+        "SISDropDelivery", "SISDropGenerator",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]
@@ -43,20 +71,21 @@ let package = Package(
     .executableTarget(name: "sisdrop-deliver", dependencies: ["SISDropCommands"]),
     .executableTarget(name: "sisdrop-close", dependencies: ["SISDropCommands"]),
     // Phase timings for scripts/bench/pipeline.sh (a benchmark tool, not shipped).
-    .executableTarget(name: "sisdrop-bench-phases", dependencies: ["SISDrop"], path: "scripts/bench/phases"),
-
-    .target(name: "_SISDropTestSupport", dependencies: ["SISDrop"], path: "Tests/_SISDropTestSupport"),
-    .testTarget(name: "FormatsTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
-    .testTarget(name: "StoreTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
-    .testTarget(name: "StagesTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
-    .testTarget(name: "OperationsTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
-    .testTarget(name: "SFTPTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
-    .testTarget(name: "MatchingTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
-    .testTarget(name: "RecordsTests", dependencies: ["SISDrop", "_SISDropTestSupport"]),
-    .testTarget(
-      name: "EndToEndTests",
-      dependencies: ["SISDrop", "SISDropCommands", "_SISDropTestSupport"]
+    .executableTarget(
+      name: "sisdrop-bench-phases",
+      dependencies: ["SISDrop", "SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore", "SISDropMatching"],
+      path: "scripts/bench/phases"
     ),
-    .testTarget(name: "DeliveryTests", dependencies: ["SISDrop", "SISDropCommands", "_SISDropTestSupport"]),
+
+    .target(name: "_SISDropTestSupport", dependencies: libraryModules, path: "Tests/_SISDropTestSupport"),
+    .testTarget(name: "FormatsTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
+    .testTarget(name: "StoreTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
+    .testTarget(name: "StagesTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
+    .testTarget(name: "OperationsTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
+    .testTarget(name: "SFTPTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
+    .testTarget(name: "MatchingTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
+    .testTarget(name: "RecordsTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
+    .testTarget(name: "EndToEndTests", dependencies: libraryModules + ["SISDropCommands", "_SISDropTestSupport"]),
+    .testTarget(name: "DeliveryTests", dependencies: libraryModules + ["SISDropCommands", "_SISDropTestSupport"]),
   ]
 )

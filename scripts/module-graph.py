@@ -6,10 +6,10 @@ extension of another folder's type to the folder that declares it, then finds wh
 name it. Prints the edges with the names behind them and the strongly connected components
 (a component of more than one folder is a cycle the module split must break).
 
-    scripts/module-graph.py [ROOT] [--unit-depth N] [--edges] [--why A B]
+    scripts/module-graph.py [ROOT] [--targets] [--edges] [--why A B] [--skip UNIT]
 
-ROOT defaults to Sources/SISDrop (one unit per folder); after the split use `--root Sources
---targets` to see the targets themselves. Text-based, not a compiler: comments and string
+ROOT defaults to Sources, one unit per target (`--targets` implied); `scripts/module-graph.py
+Sources/SISDrop` shows the folders inside one target. Text-based, not a compiler: comments and string
 literals are stripped, and names are matched as whole identifiers, so a member name shared by
 two folders can show a false edge (`--why A B` lists the names to check by hand).
 """
@@ -78,20 +78,6 @@ def strip(text):
     return "".join(out)
 
 
-# The planned targets of issue 15, by folder of Sources/SISDrop (used with --modules).
-MODULES = {
-    "Support": "Core", "Records": "Core",
-    "Formats": "Formats", "Normalize": "Formats",
-    "Config": "Config",
-    "Store": "Store",
-    "Matching": "Matching",
-    "Delivery": "Delivery",
-    "Stages": "Pipeline", "Pipeline": "Pipeline", "Publish": "Pipeline", "Operations": "Pipeline",
-    "Report": "Pipeline", "Tardies": "Pipeline",
-    "Generator": "Generator",
-}
-
-
 def unit_of(path, root, depth, targets):
     rel = os.path.relpath(path, root)
     parts = rel.split(os.sep)
@@ -102,14 +88,17 @@ def unit_of(path, root, depth, targets):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("root", nargs="?", default="Sources/SISDrop")
+    ap.add_argument("root", nargs="?", default="Sources")
     ap.add_argument("--targets", action="store_true", help="units are the root's subfolders (targets)")
     ap.add_argument("--unit-depth", type=int, default=1)
     ap.add_argument("--edges", action="store_true", help="list every edge with its names")
     ap.add_argument("--why", nargs=2, metavar=("FROM", "TO"))
     ap.add_argument("--skip", action="append", default=[], help="units to leave out (C targets, executables)")
-    ap.add_argument("--modules", action="store_true", help="group the folders into the planned targets (MODULES)")
     args = ap.parse_args()
+    if os.path.normpath(args.root) == "Sources":
+        args.targets = True
+        # the executables are entry points, the C targets have no Swift
+        args.skip += [n for n in os.listdir(args.root) if n.startswith("sisdrop") or n.startswith("C")]
 
     files = {}
     for dirpath, _, names in os.walk(args.root):
@@ -117,8 +106,6 @@ def main():
             if name.endswith(".swift"):
                 p = os.path.join(dirpath, name)
                 u = unit_of(p, args.root, args.unit_depth, args.targets)
-                if args.modules:
-                    u = MODULES.get(u, u)
                 if u in args.skip:
                     continue
                 with open(p, encoding="utf-8") as f:
@@ -126,11 +113,14 @@ def main():
 
     # 1. Top-level declarations, and the types each unit declares.
     owner = collections.defaultdict(set)  # name -> units declaring it at top level
+    values = set()  # top-level functions and constants: their names are also common local names
     for p, (u, text) in files.items():
         for line in text.split("\n"):
             m = DECL.match(line)
             if m:
                 owner[m.group(2)].add(u)
+                if m.group(1) in ("func", "let", "var"):
+                    values.add(m.group(2))
     # 2. Members added by an extension of a type declared in another unit belong to the extending unit.
     ext_member = collections.defaultdict(set)
     for p, (u, text) in files.items():
@@ -170,8 +160,11 @@ def main():
 
     edges = collections.defaultdict(lambda: collections.defaultdict(set))
     for p, (u, text) in files.items():
-        idents = set(IDENT.findall(text))
+        # a name after a dot is a member (`PersonRecord.Guardian`, `.exitCode`), not a top-level one
+        idents = set(re.findall(r"(?<![.\w])([A-Za-z_][A-Za-z0-9_]*)", text))
         for name in idents:
+            if name in values and re.search(r"\b(?:let|var|func|case)\s+" + name + r"\b|\b" + name + r"\s*:", text):
+                continue  # a local value or parameter of the same name
             for v in owner.get(name, ()):
                 if v != u and u not in owner[name] and name not in nested[u]:
                     edges[u][v].add(name)

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
 import SISDrop
+import SISDropCore
+import SISDropConfig
+import SISDropStore
+import SISDropDelivery
 
 /// `sisdrop correct`: records a corrected value for one field of a submission record.
 public struct CorrectCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import SISDrop
+import SISDropCore
+import SISDropConfig
 
 extension RunCommand {
   /// `sisdrop run --dry-run`: the plan of a run, made on a throwaway copy (DryRun).

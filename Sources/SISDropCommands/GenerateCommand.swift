@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import SISDrop
+import SISDropCore
+import SISDropGenerator
 
 /// `sisdrop gen`: the labelled synthetic district for tests and the matching benchmark.
 public struct GenerateCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SISDrop
+import SISDropCore
 
 #if canImport(Glibc)
   import Glibc

@@ -5,6 +5,9 @@ import Foundation
   import Glibc
 #endif
 import SISDrop
+import SISDropCore
+import SISDropConfig
+import SISDropStore
 
 public struct RunCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(

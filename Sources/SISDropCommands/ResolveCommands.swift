@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import SISDrop
+import SISDropCore
+import SISDropStore
+import SISDropDelivery
 
 private let answersDiscussion = """
   Answers belong to the submission, not to a batch: they are taken at any time for a submission that is

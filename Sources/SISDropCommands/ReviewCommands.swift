@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import SISDrop
+import SISDropCore
+import SISDropFormats
 
 /// `sisdrop review`: what waits for a person, grouped, with its age and the commands that answer it.
 public struct ReviewCommand: ParsableCommand {

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import SISDrop
+import SISDropCore
+import SISDropConfig
+import SISDropStore
 
 /// `sisdrop`: the operator's command.
 public struct SISDropCommand: ParsableCommand {

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import SISDrop
+import SISDropCore
+import SISDropStore
+import SISDropMatching
 
 /// `sisdrop show`: one submission, the way the seed's screen shows it.
 public struct ShowCommand: ParsableCommand {

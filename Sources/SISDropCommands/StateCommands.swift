@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import SISDrop
+import SISDropCore
+import SISDropStore
 
 public struct BackupCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SISDrop
+import SISDropConfig
 
 #if canImport(Glibc)
   import Glibc

@@ -2,6 +2,8 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropDelivery
 
 @Suite struct ValidationTests {
   let validator = DeliveryValidator(schools: ["0101", "0202"], gradeLevels: ["0", "1", "2"])

@@ -2,6 +2,10 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropConfig
+@testable import SISDropMatching
+@testable import SISDropDelivery
 
 /// Whatever delivered.csv says was delivered is in the files, in every profile: each document,
 /// and each changed field of each update, with the value the enrollment sent. Checked against

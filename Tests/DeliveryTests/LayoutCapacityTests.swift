@@ -2,6 +2,8 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropDelivery
 
 /// A delivery layout must carry its records: a file that cannot create a student, a contact or an
 /// attendance record is refused at `open` (and at `tardies`); a pipeline may say instead that its SIS

@@ -2,6 +2,10 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropFormats
+@testable import SISDropConfig
+@testable import SISDropDelivery
 
 /// OneRoster 1.1 CSV, checked against the spec's own column lists (IMS OneRoster v1.1 CSV
 /// binding, section 2: each file's columns in this order; required columns marked), not against

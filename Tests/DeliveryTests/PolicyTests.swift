@@ -2,6 +2,10 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropFormats
+@testable import SISDropConfig
+@testable import SISDropDelivery
 
 /// Plugin.xml is the field policy: a profile column whose field is not granted FullAccess stops
 /// the run at the start with exit 78 naming the column, table and field.

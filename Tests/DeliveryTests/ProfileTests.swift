@@ -2,6 +2,10 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropFormats
+@testable import SISDropConfig
+@testable import SISDropDelivery
 
 /// The demo district's delivery in each profile against golden files in
 /// `Fixtures/demo-district/golden/<profile>/` (the batch id written as BATCH, its opening time as

@@ -2,6 +2,10 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropStore
+@testable import SISDropMatching
+@testable import SISDropDelivery
 
 /// After a batch is published, nothing upstream may leave it stuck: match reruns (a `sisdrop
 /// resolve`), corrections, reruns of deliver, `--only`, close — and cancel stays refused.

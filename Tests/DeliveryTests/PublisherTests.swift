@@ -2,6 +2,7 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
 
 @Suite struct PublisherTests {
   /// A deliver folder with one flat file and one bundle folder, and its ready file.

@@ -2,6 +2,10 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropConfig
+@testable import SISDropMatching
+@testable import SISDropDelivery
 
 /// How decided submissions become delivery records: by seq, siblings sharing guardians.
 @Suite struct DeliveryRecordsTests {

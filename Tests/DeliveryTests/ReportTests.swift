@@ -2,6 +2,9 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropStore
+@testable import SISDropMatching
 
 /// The batch report rendered by a real browser: Debian's headless Chromium (installed by .ci/run).
 @Suite struct BatchReportTests {

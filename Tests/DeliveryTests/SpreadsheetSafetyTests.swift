@@ -2,6 +2,8 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropFormats
 
 /// Spreadsheet formulas in names and addresses (OWASP's CSV injection): files people open show them
 /// as text (a leading `'`); delivery files never carry them (the record is an error, kept pending).

@@ -1,6 +1,9 @@
 import Foundation
 @testable import SISDrop
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropConfig
+@testable import SISDropStore
 
 /// Runs the demo district through a pipeline (by name under pipelines/) in a fresh working directory.
 func runDemo(_ root: String, pipeline name: String = "demo") throws -> (WorkDir, PipelineRunner.Summary, PipelineConfig) {

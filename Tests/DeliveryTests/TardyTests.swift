@@ -2,6 +2,7 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
 
 @Suite struct TardyFeedTests {
   static let header = "Building,Student_Number,Occurred_At,Reason\n"

@@ -2,6 +2,9 @@ import Foundation
 import SISDrop
 import Testing
 import _SISDropTestSupport
+import SISDropCore
+import SISDropConfig
+import SISDropStore
 
 #if canImport(Glibc)
   import Glibc

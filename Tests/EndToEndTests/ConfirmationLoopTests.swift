@@ -2,6 +2,9 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropMatching
+@testable import SISDropDelivery
 
 /// The loop with the SIS closed, over four nights of the shipped demo pipeline and the SIS stand-in:
 /// night 1 delivers; the SIS imports all but two rows and drops its results file; night 2's SIS

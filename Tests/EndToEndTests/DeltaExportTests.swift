@@ -2,6 +2,9 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropFormats
+@testable import SISDropStore
 
 /// SIS exports as deltas (the shipped demo pipeline reads students and contacts as deltas too): a
 /// delta updates the snapshot by key, deletes by its marker column, reports keys it does not know,

@@ -2,6 +2,8 @@ import Foundation
 import SISDrop
 import Testing
 import _SISDropTestSupport
+import SISDropCore
+import SISDropStore
 
 /// One row of EXPECTED.md's table.
 struct ExpectedRow {

@@ -2,6 +2,9 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropConfig
+@testable import SISDropStore
 
 /// Issue 13, item 4: the uploaded documents `submission_documents.csv` names are claimed with the
 /// submissions feed, checked against their rows, delivered into the outbox with the ready file

@@ -2,6 +2,7 @@ import Foundation
 import SISDrop
 import Testing
 import _SISDropTestSupport
+import SISDropCore
 
 #if canImport(Glibc)
   import Glibc

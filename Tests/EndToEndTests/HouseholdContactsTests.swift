@@ -2,6 +2,8 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropMatching
 
 /// Issue 12, item 2, on real runs of the shipped demo pipeline (`auto_close: true`): guardians are
 /// matched across the households a form reaches. In the demo's export, S-2026-0002's mother Tamika

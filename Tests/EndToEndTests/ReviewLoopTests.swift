@@ -2,6 +2,9 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropConfig
+@testable import SISDropStore
 
 /// The seed's review loop over three nights of the shipped demo pipeline: night 1 holds the potential
 /// matches, the identity-field updates and the errors; between nights a person answers, by command

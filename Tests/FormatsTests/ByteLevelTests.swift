@@ -3,6 +3,7 @@ import Testing
 import _SISDropTestSupport
 
 @testable import SISDrop
+@testable import SISDropFormats
 
 /// The byte-level paths of the snapshot load must agree exactly with the String paths they replace.
 @Suite struct ByteLevelTests {

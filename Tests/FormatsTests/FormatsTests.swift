@@ -2,6 +2,8 @@ import Foundation
 import SISDrop
 import Testing
 import _SISDropTestSupport
+import SISDropCore
+import SISDropFormats
 
 @Suite struct CSVReaderTests {
   func rows(_ text: String, dialect: CSVDialect = CSVDialect()) throws -> [CSVRow] {

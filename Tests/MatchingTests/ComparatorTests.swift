@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import SISDrop
+@testable import SISDropFormats
+@testable import SISDropMatching
 
 @Suite struct ComparatorTests {
   @Test func jaroWinklerMatchesTheTextbookValues() {

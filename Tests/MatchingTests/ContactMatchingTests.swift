@@ -3,6 +3,11 @@ import Testing
 import _SISDropTestSupport
 
 @testable import SISDrop
+@testable import SISDropCore
+@testable import SISDropFormats
+@testable import SISDropConfig
+@testable import SISDropStore
+@testable import SISDropMatching
 
 /// Issue 12, item 2: a form's guardians against the SIS contacts of the households it reaches —
 /// transliterated names, a remarried mother, and a new sibling's parents who are SIS contacts already.

@@ -2,6 +2,9 @@ import Foundation
 import SISDrop
 import Testing
 import _SISDropTestSupport
+import SISDropCore
+import SISDropConfig
+import SISDropMatching
 
 /// The demo district through the fellegi-sunter matcher, checked against what each case is
 /// (EXPECTED.md's Case column: `returning-*` is that SIS child, `new-*` is no SIS child).

@@ -2,6 +2,8 @@ import Foundation
 import SISDrop
 import Testing
 import _SISDropTestSupport
+import SISDropCore
+import SISDropGenerator
 
 @Suite struct GeneratorTests {
   @Test func theSameSeedGivesTheSameDistrictAndTheTruthNamesRealRecords() throws {

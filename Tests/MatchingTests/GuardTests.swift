@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import SISDrop
+@testable import SISDropMatching
 
 /// The review's guard cases (C1, C2): pairs that once auto-matched one child into another's record.
 /// Any guard keeps a pair from automatic (`decide`); `otherChild` keeps it out of review too.

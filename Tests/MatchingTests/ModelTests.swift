@@ -2,6 +2,9 @@ import Foundation
 import Testing
 
 @testable import SISDrop
+@testable import SISDropCore
+@testable import SISDropConfig
+@testable import SISDropMatching
 
 @Suite struct ModelTests {
   func vector(_ levels: [Int]) -> ComparisonVector { ComparisonVector(levels: levels.map(Int8.init)) }

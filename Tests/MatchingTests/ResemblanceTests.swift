@@ -3,6 +3,11 @@ import Testing
 import _SISDropTestSupport
 
 @testable import SISDrop
+@testable import SISDropCore
+@testable import SISDropFormats
+@testable import SISDropConfig
+@testable import SISDropStore
+@testable import SISDropMatching
 
 /// Issue 12: nothing NEW that may already be in the SIS without a person, and evidence without
 /// households. A five-child SIS (Ava and Ella Kim are twins at one address) and forms that carry no

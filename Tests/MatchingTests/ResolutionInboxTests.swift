@@ -2,6 +2,9 @@ import Foundation
 import SISDrop
 import Testing
 import _SISDropTestSupport
+import SISDropCore
+import SISDropConfig
+import SISDropStore
 
 /// The review's resolution findings (H1, H2, H3) and the claims guard, on the demo district.
 extension ResolutionTests {

@@ -2,6 +2,9 @@ import Foundation
 import SISDrop
 import Testing
 import _SISDropTestSupport
+import SISDropCore
+import SISDropConfig
+import SISDropMatching
 
 /// Resolve and keep-sis on the demo district: a batch opened and matched, nothing delivered yet
 /// (an answer for a delivered submission is refused: the SIS has it).

@@ -3,6 +3,11 @@ import Testing
 import _SISDropTestSupport
 
 @testable import SISDrop
+@testable import SISDropCore
+@testable import SISDropFormats
+@testable import SISDropConfig
+@testable import SISDropStore
+@testable import SISDropMatching
 
 /// The match stage reads the snapshot in parts (rowid ranges on every core) and in batches (one
 /// query for many students): each must give exactly what the plain one-by-one reading gives.

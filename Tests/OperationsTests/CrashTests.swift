@@ -2,6 +2,7 @@ import Foundation
 import SISDrop
 import Testing
 import _SISDropTestSupport
+import SISDropStore
 
 #if canImport(Glibc)
   import Glibc

@@ -2,6 +2,9 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropConfig
+@testable import SISDropDelivery
 
 #if canImport(Glibc)
   import Glibc

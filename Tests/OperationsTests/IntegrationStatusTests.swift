@@ -2,6 +2,8 @@ import Foundation
 import SISDrop
 import Testing
 import _SISDropTestSupport
+import SISDropConfig
+import SISDropStore
 
 /// A fixed instant, written in UTC.
 func utc(_ text: String) -> Date {

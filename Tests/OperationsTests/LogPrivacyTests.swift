@@ -2,6 +2,9 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropConfig
+@testable import SISDropDelivery
 
 /// Errors reach the cron log verbatim: they must not carry a correction's value (a name, an address).
 @Suite struct LogPrivacyTests {

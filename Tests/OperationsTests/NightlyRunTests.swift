@@ -2,6 +2,8 @@ import Foundation
 import SISDrop
 import Testing
 import _SISDropTestSupport
+import SISDropCore
+import SISDropConfig
 
 /// A sendmail stand-in: appends each message it reads to a file, with a separator line.
 func fakeSendmail(_ root: String) throws -> (command: String, received: String) {

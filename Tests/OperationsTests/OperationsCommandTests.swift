@@ -2,6 +2,9 @@ import Foundation
 import SISDrop
 import Testing
 import _SISDropTestSupport
+import SISDropCore
+import SISDropFormats
+import SISDropConfig
 
 @Suite struct OperationsConfigTests {
   /// The production template, with its /etc files pointed at the demo's, parses to what it says.

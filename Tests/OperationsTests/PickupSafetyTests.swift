@@ -2,6 +2,8 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropConfig
 
 #if canImport(Glibc)
   import Glibc

@@ -2,6 +2,7 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
 
 /// `sisdrop check`: every configuration problem in one go; `run` refuses the same pipeline, and
 /// the refusal, like any failure, reaches the status and the people notified.

@@ -2,6 +2,8 @@ import Foundation
 import SISDrop
 import Testing
 import _SISDropTestSupport
+import SISDropCore
+import SISDropConfig
 
 /// Runs that keep exiting 75 (a file still arriving): the status says what and since when, a
 /// started run that ends up waiting leaves no stale "Initializing", and when the window closes

@@ -2,6 +2,11 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropConfig
+@testable import SISDropStore
+@testable import SISDropMatching
+@testable import SISDropDelivery
 
 /// Stage files read and written a chunk at a time (the match and deliver stages, the review
 /// queue, `show`): the same records and the same bytes as the whole file at once, whatever the

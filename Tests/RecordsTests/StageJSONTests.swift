@@ -2,6 +2,8 @@ import Foundation
 @testable import SISDrop
 import Testing
 import _SISDropTestSupport
+@testable import SISDropCore
+@testable import SISDropMatching
 
 /// The hand-written stage-record codec (Records/StageJSON.swift) against Foundation's coders:
 /// same bytes written, same values read, damaged lines refused with file and line.

@@ -1,6 +1,7 @@
 import Foundation
 import SISDrop
 import Testing
+import SISDropFormats
 
 @Suite struct FieldRulesTests {
   @Test(arguments: [

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import SISDrop
+@testable import SISDropCore
+@testable import SISDropFormats
 
 /// The normalize stage's hand-written forms (approval times, the content hash) give exactly what
 /// the Foundation forms they replace give.

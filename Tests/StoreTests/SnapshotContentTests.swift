@@ -2,6 +2,10 @@ import Foundation
 import SISDrop
 import Testing
 import _SISDropTestSupport
+import SISDropCore
+import SISDropFormats
+import SISDropConfig
+import SISDropStore
 
 /// Pins what the snapshot holds, so that work on the load's speed cannot change its content.
 @Suite struct SnapshotContentTests {

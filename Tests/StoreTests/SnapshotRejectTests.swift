@@ -2,6 +2,9 @@ import Foundation
 import SISDrop
 import Testing
 import _SISDropTestSupport
+import SISDropCore
+import SISDropConfig
+import SISDropStore
 
 /// The snapshot load's refusals on an XML export (the CSV ones run end to end in BadInputTests).
 @Suite struct SnapshotRejectTests {

@@ -2,6 +2,10 @@ import Foundation
 import SISDrop
 import Testing
 import _SISDropTestSupport
+import SISDropCore
+import SISDropFormats
+import SISDropConfig
+import SISDropStore
 
 @Suite struct StateStoreTests {
   func batch(_ id: String) -> BatchRecord {

@@ -1,5 +1,7 @@
 import Foundation
 import SISDrop
+import SISDropFormats
+import SISDropConfig
 
 /// Paths into the checkout, found through this file's path (never the current folder).
 public enum Checkout {

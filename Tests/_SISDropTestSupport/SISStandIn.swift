@@ -1,5 +1,6 @@
 import Foundation
 import SISDrop
+import SISDropFormats
 
 /// Plays the district's SIS for the tests: its tables (the export layout: `students.csv`,
 /// `contacts.csv`, `schools.csv`, `attendance_codes.csv`), its import of what sisdrop publishes to

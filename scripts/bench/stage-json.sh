@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The stage-record JSON benchmark (a benchmark, not a test): the match stage's input
 # (20-normalize/submissions.jsonl) and output (30-match/decisions.jsonl) through Foundation's
-# JSONDecoder/JSONEncoder and through the hand codec (Sources/SISDrop/Records/StageJSON.swift),
+# JSONDecoder/JSONEncoder and through the hand codec (Sources/SISDropCore/Records/StageJSON.swift),
 # one thread each, in the same run; MB/s and the ratio both ways, and whether both coders read the
 # same values and wrote the same bytes.
 #

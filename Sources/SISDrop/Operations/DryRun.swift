@@ -1,5 +1,8 @@
 import Foundation
 import Yams
+import SISDropCore
+import SISDropFormats
+import SISDropConfig
 
 #if canImport(Glibc)
   import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import SISDropConfig
 
 /// The seed's integration status values (Raptor's "Real Time SIS Integration Status").
 public enum IntegrationState: String, Sendable, Codable, CaseIterable {

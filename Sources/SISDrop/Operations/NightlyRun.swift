@@ -1,4 +1,6 @@
 import Foundation
+import SISDropCore
+import SISDropConfig
 
 /// One cron run (`sisdrop run`): the integration status decides whether to run, the pipeline runs,
 /// the status follows what really happened, and people hear about changes, failures and review queues.

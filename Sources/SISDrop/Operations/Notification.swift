@@ -1,4 +1,5 @@
 import Foundation
+import SISDropCore
 
 /// A notification for people: an RFC 5322 message carrying counts and record ids only.
 ///

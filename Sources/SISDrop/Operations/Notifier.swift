@@ -1,4 +1,6 @@
 import Foundation
+import SISDropCore
+import SISDropConfig
 
 #if canImport(Glibc)
   import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import SISDropCore
 
 #if canImport(Glibc)
   import Glibc

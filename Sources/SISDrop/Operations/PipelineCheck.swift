@@ -1,4 +1,8 @@
 import Foundation
+import SISDropCore
+import SISDropFormats
+import SISDropConfig
+import SISDropDelivery
 
 #if canImport(Glibc)
   import Glibc

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SISDropCore
 
 #if canImport(Glibc)
   import Glibc

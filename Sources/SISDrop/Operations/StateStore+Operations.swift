@@ -1,4 +1,5 @@
 import Foundation
+import SISDropStore
 
 /// A notification waiting to be written to `notifications/` and handed to sendmail.
 public struct PendingNotification: Sendable, Equatable {

@@ -1,4 +1,9 @@
 import Foundation
+import SISDropCore
+import SISDropFormats
+import SISDropConfig
+import SISDropStore
+import SISDropDelivery
 
 /// The answer files people drop into the inbox: `resolutions.csv` (Match / No Match),
 /// `overrides.csv` (keep the SIS value), `accepts.csv` (the form's value wins) and

@@ -1,4 +1,5 @@
 import Foundation
+import SISDropCore
 
 /// sisdrop's own files as inputs: a batch's claimed files are checked against the SHA-256 recorded
 /// when they were claimed before a stage reads them and at close, and a sealed batch's files

@@ -1,4 +1,8 @@
 import Foundation
+import SISDropCore
+import SISDropFormats
+import SISDropConfig
+import SISDropStore
 
 /// `manifest.json`: the audit record of a batch; sealed (read-only) by close or cancel.
 public struct BatchManifest: Sendable, Codable {

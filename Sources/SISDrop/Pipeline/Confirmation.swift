@@ -1,4 +1,10 @@
 import Foundation
+import SISDropCore
+import SISDropFormats
+import SISDropConfig
+import SISDropStore
+import SISDropMatching
+import SISDropDelivery
 
 /// Confirmation from the SIS: a delivery is not the end. Every record a delivery sent (a new or
 /// updated student, a new or updated contact link) is recorded in `delivered_records` when its

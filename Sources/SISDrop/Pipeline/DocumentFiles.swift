@@ -1,4 +1,7 @@
 import Foundation
+import SISDropCore
+import SISDropFormats
+import SISDropStore
 
 #if canImport(Glibc)
   import Glibc

@@ -1,4 +1,8 @@
 import Foundation
+import SISDropCore
+import SISDropFormats
+import SISDropConfig
+import SISDropStore
 
 #if canImport(Glibc)
   import Glibc

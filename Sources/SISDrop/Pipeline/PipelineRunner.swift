@@ -1,4 +1,7 @@
 import Foundation
+import SISDropCore
+import SISDropConfig
+import SISDropStore
 
 /// Runs the stages in order for cron: continues the open batch, or opens a new one from the inbox.
 public enum PipelineRunner {

@@ -1,4 +1,7 @@
 import Foundation
+import SISDropCore
+import SISDropStore
+import SISDropMatching
 
 /// People's answers: Match / No Match for a potential match, keep the SIS value or accept the form's
 /// value for a differing field. Each is checked against the submission's latest match decision (the

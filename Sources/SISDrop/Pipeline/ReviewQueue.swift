@@ -1,4 +1,8 @@
 import Foundation
+import SISDropCore
+import SISDropStore
+import SISDropMatching
+import SISDropDelivery
 
 /// What waits for a person, across batches: every pending submission's potential matches, updates
 /// held by the `updates:` policy and records in error, from the batch that last held it back, each

@@ -1,4 +1,8 @@
 import Foundation
+import SISDropCore
+import SISDropFormats
+import SISDropConfig
+import SISDropStore
 
 /// A file with its hash and size, as stage.json and manifest.json list it.
 public struct FileRecord: Sendable, Codable, Hashable {

@@ -1,4 +1,6 @@
 import Foundation
+import SISDropCore
+import SISDropStore
 
 /// `sisdrop rebuild-state`: a new state.sqlite from what the batch folders keep, for a working
 /// directory whose database is lost and has no backup.

@@ -1,4 +1,7 @@
 import Foundation
+import SISDropCore
+import SISDropConfig
+import SISDropStore
 
 /// The stages of a batch, in order; each owns one folder of the batch (DESIGN.md, "Working directory").
 public enum Stage: String, CaseIterable, Sendable, Codable {

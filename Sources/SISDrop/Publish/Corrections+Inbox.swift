@@ -1,4 +1,7 @@
 import Foundation
+import SISDropCore
+import SISDropConfig
+import SISDropDelivery
 
 /// Corrections taken from the inbox and bound to the submission version they correct: the
 /// working directory's side of `Corrections` (the ledger, the inbox's pickup rules, the archive).

@@ -1,4 +1,5 @@
 import Foundation
+import SISDropCore
 
 /// What a batch published to the outbox, recorded once: `batches/<batch>/published/` keeps the
 /// ready file, every file it lists and delivered.csv, with `publication.json` (when, which attempt).

@@ -1,4 +1,5 @@
 import Foundation
+import SISDropCore
 
 /// Publishes a batch's delivery files into the outbox so that a reader never sees half a file.
 ///

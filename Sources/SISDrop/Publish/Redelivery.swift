@@ -1,4 +1,9 @@
 import Foundation
+import SISDropCore
+import SISDropConfig
+import SISDropStore
+import SISDropMatching
+import SISDropDelivery
 
 /// `sisdrop-deliver --only IDS`: delivers corrected records of the open batch again (the seed's
 /// "rectify incorrect values and click Deliver Record again").

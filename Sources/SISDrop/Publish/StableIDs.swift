@@ -1,4 +1,7 @@
 import Foundation
+import SISDropCore
+import SISDropStore
+import SISDropDelivery
 
 /// Identifiers that stay the same across batches (OneRoster's `sourcedId`).
 ///

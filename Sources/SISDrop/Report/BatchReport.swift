@@ -1,4 +1,8 @@
 import Foundation
+import SISDropCore
+import SISDropFormats
+import SISDropStore
+import SISDropMatching
 
 /// `report.html`: one self-contained page per batch for the people who decide (no network, no
 /// external assets, inline CSS; opens from the file system).

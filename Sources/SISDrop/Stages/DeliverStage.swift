@@ -1,4 +1,10 @@
 import Foundation
+import SISDropCore
+import SISDropFormats
+import SISDropConfig
+import SISDropStore
+import SISDropMatching
+import SISDropDelivery
 
 /// The deliver stage: writes the delivery files the SIS imports, in the pipeline's profile, and
 /// publishes them to the outbox.

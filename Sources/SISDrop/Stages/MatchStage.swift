@@ -1,4 +1,8 @@
 import Foundation
+import SISDropCore
+import SISDropFormats
+import SISDropStore
+import SISDropMatching
 
 /// The match stage: every student of every normalized submission against the SIS snapshot,
 /// through the configured `StudentMatcher`; contacts against the SIS contacts of the households

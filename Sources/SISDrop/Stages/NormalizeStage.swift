@@ -1,4 +1,8 @@
 import Foundation
+import SISDropCore
+import SISDropFormats
+import SISDropStore
+import SISDropDelivery
 
 /// Which snapshot a batch matches against (`20-normalize/snapshot.json`).
 public struct SnapshotReference: Sendable, Codable, Hashable {

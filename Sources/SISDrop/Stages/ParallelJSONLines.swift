@@ -1,11 +1,12 @@
 import Foundation
+import SISDropCore
 
 /// JSON Lines on every core: the match stage reads and writes ~1 KB per submission, and at 10,000
 /// submissions JSONEncoder/JSONDecoder alone took half the stage's time. Stage records
 /// (`Submission`, `SubmissionDecision`) now take the hand codec (StageJSON.swift) instead.
 /// Same bytes as `JSONLines` (sorted keys, one record per line, in order).
-enum ParallelJSONLines {
-  static func write<T: Encodable & Sendable>(_ values: [T], to path: String) throws {
+package enum ParallelJSONLines {
+  package static func write<T: Encodable & Sendable>(_ values: [T], to path: String) throws {
     // Stage records on one thread: the hand codec writes decisions at ~220 MB/s, and chunks on the
     // 2 shared cores measured no faster (sisdrop-bench-phases --stage-json).
     if let record = T.self as? StageRecord.Type { return try StageJSONLines.write(record, values, to: path) }
@@ -23,7 +24,7 @@ enum ParallelJSONLines {
     try writer.close()
   }
 
-  static func read<T: Decodable & Sendable>(_ type: T.Type, from path: String) throws -> [T] {
+  package static func read<T: Decodable & Sendable>(_ type: T.Type, from path: String) throws -> [T] {
     guard FileSystem.exists(path) else { throw SISDropError.missingInput(path) }
     if let record = T.self as? StageRecord.Type { return try read(record, as: T.self, from: path) }
     let bytes = try FileSystem.readFile(path)

@@ -1,4 +1,7 @@
 import Foundation
+import SISDropCore
+import SISDropFormats
+import SISDropConfig
 
 /// The parse stage: reads the enrollment export (CSV trio or nested XML) from the batch's
 /// input folder into submissions, rejects malformed records, applies the batch's selection, and

@@ -1,4 +1,7 @@
 import Foundation
+import SISDropCore
+import SISDropFormats
+import SISDropDelivery
 
 /// Normalizes one submission's fields with `FieldRules`; every field that cannot be normalized
 /// is a problem naming the record, schema, field and what to do.

@@ -1,4 +1,9 @@
 import Foundation
+import SISDropCore
+import SISDropFormats
+import SISDropConfig
+import SISDropStore
+import SISDropDelivery
 
 #if canImport(Glibc)
   import Glibc

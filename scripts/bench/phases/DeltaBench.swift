@@ -1,5 +1,7 @@
 import Foundation
 import SISDrop
+import SISDropConfig
+import SISDropStore
 
 /// `sisdrop-bench-phases --delta BEFORE_DIR DELTA_DIR AFTER_DIR SCRATCH_DIR`: the snapshot from
 /// the full export BEFORE_DIR (not timed), then, timed: the delta (DELTA_DIR's students_delta.csv,

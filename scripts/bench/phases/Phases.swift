@@ -1,5 +1,9 @@
 import Foundation
 import SISDrop
+import SISDropCore
+import SISDropFormats
+import SISDropConfig
+import SISDropStore
 
 // The phases of sisdrop-bench-phases (see main.swift). Kept out of main.swift so that its
 // closures are not main-actor isolated: a runtime executor check per call would be timed too.

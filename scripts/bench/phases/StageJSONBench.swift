@@ -1,5 +1,5 @@
 import Foundation
-@_spi(Benchmark) import SISDrop
+import SISDrop
 
 // `sisdrop-bench-phases --stage-json SUBMISSIONS DECISIONS SCRATCH_DIR`: the match stage's two
 // stage files through Foundation's JSONDecoder/JSONEncoder and through the hand codec

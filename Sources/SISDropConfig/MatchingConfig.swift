@@ -1,0 +1,89 @@
+import Foundation
+
+/// The pipeline's `matching:` section: which matcher, and the thresholds of the probabilistic one.
+///
+/// ```yaml
+/// matching:
+///   method: fellegi-sunter     # the default; or placeholder (the first, rule-based one)
+///   auto_match: 0.999          # match probability at or above which a candidate is matched
+///   review: 0.05               # at or above which it goes to a person (below: new)
+///   ambiguity_margin: 6        # bits the best candidate must lead the next reviewable one by
+///   max_candidates: 1000       # per submission student, after blocking
+///   auto_without_household: true   # names + birth date + an address up to a typo may match alone
+///   twins: new                 # new | review: an SIS child's twin (same birth date and home, another given name)
+///   weights:                   # a field's weight in bits is multiplied by this (0 to 4; 1 when absent)
+///     gender: 1
+/// ```
+public struct MatchingConfig: Sendable, Hashable, Codable {
+  /// The matchers `method` may name (`MatcherRegistry` makes them).
+  public static let methods = ["placeholder", "fellegi-sunter"]
+  /// The fields the matcher compares, as `weights` names them (`MatchField`, in its order).
+  public static let fieldNames = ["state_id", "first_name", "last_name", "birth_date", "gender", "address", "phone", "email", "guardians"]
+
+  public var method = "fellegi-sunter"  // the trusted matcher; placeholder stays selectable
+  public var autoMatch = 0.999
+  public var review = 0.05
+  public var ambiguityMargin = 6.0
+  public var maxCandidates = 1000
+  /// A candidate whose names and birth date agree (gender too where both have one) with an address
+  /// that agrees up to a typo may be matched automatically when no phone, e-mail or guardian links
+  /// the homes (forms without them, or with new ones), provided no other candidate competes and the
+  /// SIS has no child with the candidate's birth date and home. Off: such a child goes to a person.
+  public var autoWithoutHousehold = true
+  /// What a child with an SIS child's birth date, surname or home and a plainly different given name
+  /// is: `new` (another child, the twin: the default) or `review` (a person decides; the SIS record
+  /// may be this child under another given name).
+  public var twins = TwinPolicy.new
+  /// Per field (`MatchField.name`), a factor on its weight in bits: 1 unless configured.
+  public var weights: [String: Double] = [:]
+
+  public enum TwinPolicy: String, Sendable, Hashable, Codable, CaseIterable {
+    case new, review
+  }
+
+  public init() {}
+
+  static let keys = ["method", "auto_match", "review", "ambiguity_margin", "max_candidates", "auto_without_household", "twins", "weights"]
+
+  /// The factor on each field's weight, by `MatchField.rawValue`.
+  package var weightFactors: [Double] { MatchingConfig.fieldNames.map { weights[$0] ?? 1 } }
+
+  static func parse(_ node: ConfigNode) throws -> MatchingConfig {
+    var config = MatchingConfig()
+    let keys = try node.mapping(allowed: MatchingConfig.keys)
+    if let method = keys["method"] {
+      let name = try method.string()
+      guard MatchingConfig.methods.contains(name) else {
+        throw method.error("unknown matcher '\(name)'", hint: "one of: \(MatchingConfig.methods.joined(separator: ", "))")
+      }
+      config.method = name
+    }
+    func probability(_ node: ConfigNode) throws -> Double {
+      guard let value = Double(try node.string()), value > 0, value < 1 else {
+        throw node.error("expected a probability between 0 and 1 (exclusive), e.g. 0.999")
+      }
+      return value
+    }
+    if let value = keys["auto_match"] { config.autoMatch = try probability(value) }
+    if let value = keys["review"] { config.review = try probability(value) }
+    if config.review >= config.autoMatch, let node = keys["review"] ?? keys["auto_match"] {
+      throw node.error("matching.review (\(config.review)) must be below matching.auto_match (\(config.autoMatch))")
+    }
+    if let value = keys["ambiguity_margin"] {
+      guard let bits = Double(try value.string()), bits >= 0, bits <= 64 else { throw value.error("expected a number of bits, 0 to 64") }
+      config.ambiguityMargin = bits
+    }
+    if let value = keys["max_candidates"] { config.maxCandidates = try value.int(in: 1...100_000) }
+    if let value = keys["auto_without_household"] { config.autoWithoutHousehold = try value.bool() }
+    if let value = keys["twins"] { config.twins = try value.choice(TwinPolicy.self) }
+    if let value = keys["weights"] {
+      for (field, factor) in try value.mapping(allowed: MatchingConfig.fieldNames) {
+        guard let number = Double(try factor.string()), number >= 0, number <= 4 else {
+          throw factor.error("expected a factor from 0 to 4 (1 keeps the estimated weight, 0 ignores the field)")
+        }
+        config.weights[field] = number
+      }
+    }
+    return config
+  }
+}

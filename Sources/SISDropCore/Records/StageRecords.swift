@@ -1,0 +1,101 @@
+import Foundation
+
+// Hand-written JSON for the match stage's records (why: StageJSON.swift). Keys are written in
+// UTF-8 byte order and nil optionals left out, as JSONEncoder with `.sortedKeys` does. Reading, as
+// JSONDecoder: a key the record does not have is skipped (StageJSONReader.skip says why), a missing
+// required key is an error, null reads as nil for an optional. A stored property added to one of these types must be added here as well:
+// RecordsTests/StageJSONTests checks every property is written.
+
+extension SourceLocation {
+  init(stageJSON r: inout StageJSONReader) throws {
+    let start = r.position
+    var path: String?, line: Int?, column: Int?, element: String?
+    try r.object { r, key in
+      switch key {
+      case "column": column = try r.null() ? nil : r.int()
+      case "element": element = try r.null() ? nil : r.string()
+      case "line": line = try r.null() ? nil : r.int()
+      case "path": path = try r.string()
+      default: try r.skip(key)
+      }
+    }
+    self.init(path: try r.required(path, "path", in: "SourceLocation", at: start), line: line, column: column, element: element)
+  }
+
+  func writeStageJSON(into w: inout StageJSONWriter) {
+    w.beginObject()
+    if let column { w.key("column"); w.int(column) }
+    if let element { w.key("element"); w.string(element) }
+    if let line { w.key("line"); w.int(line) }
+    w.key("path"); w.string(path)
+    w.endObject()
+  }
+}
+
+extension SubmissionPart {
+  init(stageJSON r: inout StageJSONReader) throws {
+    let start = r.position
+    var seq: Int?, fields: [String: String]?, source: SourceLocation?
+    try r.object { r, key in
+      switch key {
+      case "fields": fields = try r.stringMap()
+      case "seq": seq = try r.int()
+      case "source": source = try SourceLocation(stageJSON: &r)
+      default: try r.skip(key)
+      }
+    }
+    self.seq = try r.required(seq, "seq", in: "SubmissionPart", at: start)
+    self.fields = try r.required(fields, "fields", in: "SubmissionPart", at: start)
+    self.source = try r.required(source, "source", in: "SubmissionPart", at: start)
+  }
+
+  func writeStageJSON(into w: inout StageJSONWriter) {
+    w.beginObject()
+    w.key("fields"); w.stringMap(fields)
+    w.key("seq"); w.int(seq)
+    w.key("source"); source.writeStageJSON(into: &w)
+    w.endObject()
+  }
+}
+
+extension Submission: StageRecord {
+  package init(stageJSON r: inout StageJSONReader) throws {
+    let start = r.position
+    var id: String?, form: String?, approvedAt: String?, source: SourceLocation?
+    var students: [SubmissionPart]?, contacts: [SubmissionPart]?, documents: [SubmissionPart]?, contentHash: String?
+    try r.object { r, key in
+      switch key {
+      case "approvedAt": approvedAt = try r.string()
+      case "contacts": contacts = try r.array { try SubmissionPart(stageJSON: &$0) }
+      case "contentHash": contentHash = try r.null() ? nil : r.string()
+      case "documents": documents = try r.array { try SubmissionPart(stageJSON: &$0) }
+      case "form": form = try r.string()
+      case "id": id = try r.string()
+      case "source": source = try SourceLocation(stageJSON: &r)
+      case "students": students = try r.array { try SubmissionPart(stageJSON: &$0) }
+      default: try r.skip(key)
+      }
+    }
+    self.id = try r.required(id, "id", in: "Submission", at: start)
+    self.form = try r.required(form, "form", in: "Submission", at: start)
+    self.approvedAt = try r.required(approvedAt, "approvedAt", in: "Submission", at: start)
+    self.source = try r.required(source, "source", in: "Submission", at: start)
+    self.students = try r.required(students, "students", in: "Submission", at: start)
+    self.contacts = try r.required(contacts, "contacts", in: "Submission", at: start)
+    self.documents = try r.required(documents, "documents", in: "Submission", at: start)
+    self.contentHash = contentHash
+  }
+
+  package func writeStageJSON(into w: inout StageJSONWriter) {
+    w.beginObject()
+    w.key("approvedAt"); w.string(approvedAt)
+    w.key("contacts"); w.array(contacts) { $1.writeStageJSON(into: &$0) }
+    if let contentHash { w.key("contentHash"); w.string(contentHash) }
+    w.key("documents"); w.array(documents) { $1.writeStageJSON(into: &$0) }
+    w.key("form"); w.string(form)
+    w.key("id"); w.string(id)
+    w.key("source"); source.writeStageJSON(into: &w)
+    w.key("students"); w.array(students) { $1.writeStageJSON(into: &$0) }
+    w.endObject()
+  }
+}

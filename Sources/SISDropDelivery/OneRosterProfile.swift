@@ -1,0 +1,300 @@
+import Foundation
+import SISDropCore
+import SISDropFormats
+import SISDropConfig
+
+/// OneRoster 1.1 CSV: a bundle folder per batch for new records (`<batch>_oneroster_new/`) and
+/// one for updates (`<batch>_oneroster_update/`), each with `manifest.csv`, `orgs.csv`,
+/// `users.csv`, `demographics.csv` and `enrollments.csv`, the spec's columns in the spec's order.
+/// An enrollment must name a class: each school gets one homeroom class (with its course and the
+/// school year as its term, in `classes.csv`, `courses.csv`, `academicSessions.csv`), so the bundle
+/// has no dangling reference.
+///
+/// `sourcedId`s are derived from what does not change between batches: the SIS number when the
+/// SIS has the record, else the enrollment reference (`sub-<submission>-<seq>`), so a record
+/// delivered again carries the same id. In delta mode `status` and `dateLastModified` are `active`
+/// and the batch's opening time (bulk is refused for batch delivery: a batch is not the whole roster).
+/// Fields OneRoster 1.1 has no column for (address, state id, the relationship as given) go in
+/// `metadata.*` extension columns at the end of users.csv, as 1.1 allows; documents and attendance
+/// (no OneRoster 1.1 file) are written by the CSV profile beside the bundles. Nothing delivered is dropped.
+package struct OneRosterProfile: DeliveryProfile {
+  let config: OneRosterConfig
+  /// The CSV profile, for the files OneRoster 1.1 has no place for: documents and attendance.
+  let sidecar: CSVProfile
+
+  /// The OneRoster 1.1 CSV headers, in the spec's order.
+  static let headers: [String: [String]] = [
+    "manifest.csv": ["propertyName", "value"],
+    "orgs.csv": ["sourcedId", "status", "dateLastModified", "name", "type", "identifier", "parentSourcedId"],
+    "users.csv": [
+      "sourcedId", "status", "dateLastModified", "enabledUser", "orgSourcedIds", "role", "username", "userIds", "givenName",
+      "familyName", "middleName", "identifier", "email", "sms", "phone", "agentSourcedIds", "grades", "password",
+    ] + OneRosterProfile.userExtensions.map(\.column),
+    "demographics.csv": [
+      "sourcedId", "status", "dateLastModified", "birthDate", "sex", "americanIndianOrAlaskaNative", "asian",
+      "blackOrAfricanAmerican", "nativeHawaiianOrOtherPacificIslander", "white", "demographicRaceTwoOrMoreRaces",
+      "hispanicOrLatinoEthnicity", "countryOfBirthCode", "stateOfBirthAbbreviation", "cityOfBirth",
+      "publicSchoolResidenceStatus",
+    ],
+    "enrollments.csv": [
+      "sourcedId", "status", "dateLastModified", "classSourcedId", "schoolSourcedId", "userSourcedId", "role", "primary",
+      "beginDate", "endDate",
+    ],
+    "academicSessions.csv": ["sourcedId", "status", "dateLastModified", "title", "type", "startDate", "endDate", "parentSourcedId", "schoolYear"],
+    "courses.csv": [
+      "sourcedId", "status", "dateLastModified", "schoolYearSourcedId", "title", "courseCode", "grades", "orgSourcedId", "subjects",
+      "subjectCodes",
+    ],
+    "classes.csv": [
+      "sourcedId", "status", "dateLastModified", "title", "grades", "courseSourcedId", "classCode", "classType", "location",
+      "schoolSourcedId", "termSourcedIds", "subjects", "subjectCodes", "periods",
+    ],
+  ]
+  /// Every `file.*` entry of a 1.1 manifest; those not written are `absent`.
+  static let manifestFiles = [
+    "academicSessions", "categories", "classes", "classResources", "courses", "courseResources", "demographics",
+    "enrollments", "lineItems", "orgs", "resources", "results", "users",
+  ]
+  /// users.csv extension columns (OneRoster 1.1: `metadata.` columns after the spec's): layout field.
+  static let userExtensions: [(column: String, field: String)] = [
+    ("metadata.stateStudentNumber", "State_StudentNumber"), ("metadata.street", "Street"), ("metadata.city", "City"),
+    ("metadata.state", "State"), ("metadata.zip", "Zip"), ("metadata.relationship", "Relationship"),
+  ]
+  static let written: Set<String> = ["academicSessions", "classes", "courses", "demographics", "enrollments", "orgs", "users"]
+
+  /// OneRoster column → layout field, per record kind (what the field policy checks).
+  static let studentColumns: [(String, String, String)] = [
+    ("users.csv", "orgSourcedIds", "SchoolID"), ("users.csv", "givenName", "First_Name"), ("users.csv", "familyName", "Last_Name"),
+    ("users.csv", "middleName", "Middle_Name"), ("users.csv", "identifier", "Student_Number"), ("users.csv", "email", "Email"),
+    ("users.csv", "phone", "Home_Phone"), ("users.csv", "grades", "Grade_Level"), ("demographics.csv", "birthDate", "DOB"),
+    ("demographics.csv", "sex", "Gender"), ("enrollments.csv", "schoolSourcedId", "SchoolID"),
+    ("users.csv", "metadata.stateStudentNumber", "State_StudentNumber"), ("users.csv", "metadata.street", "Street"),
+    ("users.csv", "metadata.city", "City"), ("users.csv", "metadata.state", "State"), ("users.csv", "metadata.zip", "Zip"),
+  ]
+  static let contactColumns: [(String, String, String)] = [
+    ("users.csv", "givenName", "First_Name"), ("users.csv", "familyName", "Last_Name"), ("users.csv", "email", "Email"),
+    ("users.csv", "phone", "Phone"), ("users.csv", "role", "Relationship"), ("users.csv", "identifier", "Contact_ID"),
+    ("users.csv", "metadata.relationship", "Relationship"), ("users.csv", "metadata.street", "Street"), ("users.csv", "metadata.city", "City"),
+    ("users.csv", "metadata.state", "State"), ("users.csv", "metadata.zip", "Zip"),
+  ]
+
+  package var policyColumns: [PolicyColumn] {
+    var columns: [PolicyColumn] = []
+    for kind in [DeliveryKind.studentsNew, .studentsUpdate] {
+      for (file, column, field) in OneRosterProfile.studentColumns where !(kind == .studentsNew && field == "Student_Number") {
+        columns.append(PolicyColumn(file: file, column: column, kind: kind, field: field))
+      }
+    }
+    for kind in [DeliveryKind.contactsNew, .contactsUpdate] {
+      for (file, column, field) in OneRosterProfile.contactColumns where !(kind == .contactsNew && field == "Contact_ID") {
+        columns.append(PolicyColumn(file: file, column: column, kind: kind, field: field))
+      }
+    }
+    return columns + sidecar.policyColumns.filter { $0.kind == .attendance || $0.kind == .documents }
+  }
+
+  package func problem(with record: DeliveryRecord) -> DeliveryProblem? {
+    record.kind == .attendance || record.kind == .documents ? sidecar.problem(with: record) : nil
+  }
+
+  // MARK: Stable ids and codes
+
+  package static func studentID(_ record: DeliveryRecord) -> String {
+    let number = record["Student_Number"]
+    return number.isEmpty ? "sub-" + record["Student_Ref"].replacingOccurrences(of: "/", with: "-") : "stu-" + number
+  }
+
+  package static func contactID(_ record: DeliveryRecord) -> String {
+    let id = record["Contact_ID"], ref = record["Contact_Ref"]
+    if !id.isEmpty { return "con-" + id }
+    // A new contact named on several forms is one person: the id of the form that creates it.
+    return ref.isEmpty ? "sub-\(record.submissionID)-c\(record.seq)" : "sub-" + ref.replacingOccurrences(of: "/", with: "-c")
+  }
+
+  static func orgID(_ school: String) -> String { school.isEmpty ? "" : "org-" + school }
+
+  /// PowerSchool grade level → CEDS grade code (OneRoster's `grades`).
+  static func grade(_ level: String) -> String {
+    switch level {
+    case "": return ""
+    case "-2": return "PR"
+    case "-1": return "PK"
+    case "0": return "KG"
+    default: return Int(level).map { $0 < 10 ? "0\($0)" : String($0) } ?? level
+    }
+  }
+
+  /// OneRoster 1.1 knows `male` and `female` only: `X` is left blank rather than guessed.
+  static func sex(_ gender: String) -> String { gender == "M" ? "male" : gender == "F" ? "female" : "" }
+
+  /// The seed's relationships → OneRoster 1.1 roles.
+  static func role(_ relationship: String) -> String {
+    switch relationship.lowercased() {
+    case "mother", "father", "parent", "stepmother", "stepfather": return "parent"
+    case "guardian", "legal guardian": return "guardian"
+    default: return "relative"
+    }
+  }
+
+  /// The school year a time falls in, by its ending year (OneRoster's `schoolYear`): July to June.
+  static func schoolYear(_ iso: String) -> Int {
+    let parts = iso.prefix(10).split(separator: "-").compactMap { Int($0) }
+    guard parts.count == 3 else { return 0 }
+    return parts[1] >= 7 ? parts[0] + 1 : parts[0]
+  }
+
+  // MARK: Writing
+
+  package func write(_ records: [DeliveryRecord], kinds: [DeliveryKind], context: DeliveryContext, folder: String) throws -> [WrittenFile] {
+    var written: [WrittenFile] = []
+    let kindSet = Set(kinds)
+    // A new child's SIS guardian (a matched contact): the child names it as an agent in the new
+    // bundle; the contact's own row goes in the update bundle only when it changes something.
+    let links = records.filter { $0.kind == .contactsUpdate && $0["Student_Number"].isEmpty }
+    if kindSet.contains(.studentsNew) || kindSet.contains(.contactsNew) {
+      written += try bundle(
+        records.filter { $0.kind == .studentsNew || $0.kind == .contactsNew }, update: false, context: context,
+        folder: folder, name: "\(context.prefix)_oneroster_new", links: links)
+    }
+    if kindSet.contains(.studentsUpdate) || kindSet.contains(.contactsUpdate) {
+      written += try bundle(
+        records.filter { ($0.kind == .studentsUpdate || $0.kind == .contactsUpdate) && !($0.changed.isEmpty && $0["Student_Number"].isEmpty) },
+        update: true, context: context, folder: folder, name: "\(context.prefix)_oneroster_update")
+    }
+    // OneRoster 1.1 has no file for documents or attendance: the CSV profile writes them.
+    let sidecarKinds = kinds.filter { $0 == .documents || $0 == .attendance }
+    if !sidecarKinds.isEmpty { written += try sidecar.write(records, kinds: sidecarKinds, context: context, folder: folder) }
+    return written
+  }
+
+  private func bundle(_ records: [DeliveryRecord], update: Bool, context: DeliveryContext, folder: String, name: String,
+                      links: [DeliveryRecord] = []) throws -> [WrittenFile] {
+    // Delta only (bulk is refused at config time): every row is `active` (or `tobedeleted`) as of the batch's opening.
+    let status = "active"
+    let modified = context.batchTime
+    let options = CSVWriterOptions(lineEnding: .crlf)
+    /// Whether a field changed (every field of a new record counts as changed).
+    func keep(_ record: DeliveryRecord, _ field: String) -> Bool { !update || record.changed.contains(field) }
+    /// A OneRoster row is a whole record (a delta row replaces the record it names): an update's
+    /// unchanged fields carry the SIS's current values, never blanks that would erase them.
+    func value(_ record: DeliveryRecord, _ field: String) -> String {
+      keep(record, field) ? record[field] : record.current[field] ?? record[field]
+    }
+    /// The id a record was first delivered under, when a later batch found it in the SIS.
+    func stable(_ id: String) -> String { context.sourcedIDs[id] ?? id }
+
+    var users: [[String]] = []
+    var demographics: [[String]] = []
+    var enrollments: [[String]] = []
+    var schools = Set<String>()
+    let students = records.filter { $0.kind == .studentsNew || $0.kind == .studentsUpdate }
+    // Contacts come once per student they belong to: one OneRoster user each, agents of all of them.
+    var contactOrder: [String] = []
+    var contactRecords: [String: DeliveryRecord] = [:]
+    var agentsOfStudent: [String: [String]] = [:]
+    var studentsOfContact: [String: [String]] = [:]
+    var schoolOfRef: [String: String] = [:]
+    for student in students { schoolOfRef[student["Student_Ref"]] = student["SchoolID"] }
+    for contact in records where contact.kind == .contactsNew || contact.kind == .contactsUpdate {
+      let id = stable(OneRosterProfile.contactID(contact))
+      if contactRecords[id] == nil {
+        contactOrder.append(id)
+        contactRecords[id] = contact
+      }
+      let studentID = stable(OneRosterProfile.studentID(
+        DeliveryRecord(kind: .studentsNew, submissionID: contact.submissionID, seq: 0,
+                       fields: ["Student_Number": contact["Student_Number"], "Student_Ref": contact["Student_Ref"]])))
+      agentsOfStudent[contact["Student_Ref"], default: []].append(id)
+      // A new child lives in the new bundle, which names this contact as its agent.
+      if update && contact["Student_Number"].isEmpty { continue }
+      studentsOfContact[id, default: []].append(studentID)
+    }
+    for link in links { agentsOfStudent[link["Student_Ref"], default: []].append(stable(OneRosterProfile.contactID(link))) }
+    for student in students {
+      let id = stable(OneRosterProfile.studentID(student))
+      let school = value(student, "SchoolID")
+      if !school.isEmpty { schools.insert(school) }
+      // Agents: the SIS contacts the student already has, and the contacts of this bundle.
+      var agents = (student.current["Contact_IDs"] ?? "").split(separator: " ").map { stable("con-\($0)") }
+      for agent in agentsOfStudent[student["Student_Ref"]] ?? [] where !agents.contains(agent) { agents.append(agent) }
+      users.append([
+        id, status, modified, "true", OneRosterProfile.orgID(school), "student", id,
+        student["Student_Number"].isEmpty ? "" : "{SIS:\(student["Student_Number"])}",
+        value(student, "First_Name"), value(student, "Last_Name"), value(student, "Middle_Name"),
+        student["Student_Number"], value(student, "Email"), "", value(student, "Home_Phone"), agents.joined(separator: ","),
+        OneRosterProfile.grade(value(student, "Grade_Level")), "",
+      ] + OneRosterProfile.userExtensions.map { $0.field == "Relationship" ? "" : value(student, $0.field) })
+      if keep(student, "DOB") || keep(student, "Gender") {
+        demographics.append(
+          [id, status, modified, value(student, "DOB"), OneRosterProfile.sex(value(student, "Gender"))] + Array(repeating: "", count: 11))
+      }
+      if keep(student, "SchoolID") && !school.isEmpty {
+        // `primary` is left blank: in OneRoster 1.1 it marks a class's primary teacher, not a student.
+        // A move between schools (delta): the old enrollment ends, the new one begins.
+        if let old = student.current["SchoolID"], !old.isEmpty, old != school {
+          schools.insert(old)
+          enrollments.append([
+            "enr-\(id)-\(old)", "tobedeleted", modified, "homeroom-\(old)", OneRosterProfile.orgID(old), id, "student", "", "", "",
+          ])
+        }
+        enrollments.append([
+          "enr-\(id)-\(school)", status, modified, "homeroom-\(school)", OneRosterProfile.orgID(school), id, "student", "", "", "",
+        ])
+      }
+    }
+    for id in contactOrder {
+      guard let contact = contactRecords[id] else { continue }
+      let school = schoolOfRef[contact["Student_Ref"]] ?? contact["Student_SchoolID"]
+      // Agents: the SIS students the contact already has (a delta row replaces the whole record:
+      // leaving them out would unlink this guardian's other children), and this bundle's students.
+      var agents = (contact.current["Student_Numbers"] ?? "").split(separator: " ").map { stable("stu-\($0)") }
+      for student in studentsOfContact[id] ?? [] where !agents.contains(student) { agents.append(student) }
+      users.append([
+        id, status, modified, "true", OneRosterProfile.orgID(school), OneRosterProfile.role(value(contact, "Relationship")), id,
+        contact["Contact_ID"].isEmpty ? "" : "{SIS:\(contact["Contact_ID"])}", value(contact, "First_Name"), value(contact, "Last_Name"), "",
+        contact["Contact_ID"], value(contact, "Email"), "", value(contact, "Phone"),
+        agents.joined(separator: ","), "", "",
+      ] + OneRosterProfile.userExtensions.map { $0.field == "State_StudentNumber" ? "" : value(contact, $0.field) })
+    }
+    var orgs: [[String]] = [["org-district", status, modified, context.districtName, "district", "", ""]]
+    for school in schools.sorted() {
+      orgs.append([OneRosterProfile.orgID(school), status, modified, context.schools[school] ?? school, "school", school, "org-district"])
+    }
+    // The homeroom class of each school an enrollment names, in the school year of the batch.
+    let year = OneRosterProfile.schoolYear(context.batchTime)
+    let session = "sy-\(year)"
+    let enrolled = Set(enrollments.map { $0[4] }).sorted()
+    let sessions: [[String]] = enrolled.isEmpty ? [] : [
+      [session, status, modified, "\(year - 1)-\(year)", "schoolYear", "\(year - 1)-07-01", "\(year)-06-30", "", String(year)],
+    ]
+    var courses: [[String]] = []
+    var classes: [[String]] = []
+    for org in enrolled {
+      let school = String(org.dropFirst(4))
+      let name = context.schools[school] ?? school
+      courses.append(["course-homeroom-\(school)", status, modified, session, "Homeroom", "HR-\(school)", "", org, "", ""])
+      classes.append(["homeroom-\(school)", status, modified, "Homeroom, \(name)", "", "course-homeroom-\(school)", "HR-\(school)",
+                      "homeroom", "", org, session, "", "", ""])
+    }
+    var manifest: [[String]] = [["manifest.version", "1.0"], ["oneroster.version", "1.1"]]
+    for file in OneRosterProfile.manifestFiles {
+      manifest.append(["file.\(file)", OneRosterProfile.written.contains(file) ? "delta" : "absent"])
+    }
+    manifest.append(["source.systemName", config.systemName])
+    manifest.append(["source.systemCode", context.prefix])
+
+    let directory = folder + "/" + name
+    try FileSystem.makeDirectory(directory)
+    var written: [WrittenFile] = []
+    for (file, rows) in [("manifest.csv", manifest), ("academicSessions.csv", sessions), ("orgs.csv", orgs), ("courses.csv", courses),
+                         ("classes.csv", classes), ("users.csv", users), ("demographics.csv", demographics),
+                         ("enrollments.csv", enrollments)] {
+      let writer = try CSVWriter(path: directory + "/" + file, options: options)
+      try writer.write(OneRosterProfile.headers[file] ?? [])
+      for row in rows { try writer.write(row) }
+      try writer.close()
+      written.append(WrittenFile(name: name + "/" + file, rows: rows.count))
+    }
+    return written
+  }
+}

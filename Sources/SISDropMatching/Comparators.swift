@@ -1,0 +1,322 @@
+import Foundation
+import SISDropFormats
+
+/// String and date comparators for matching people. Names are compared on `FieldRules.nameKey`
+/// (lower case, diacritics folded, apostrophes dropped, hyphens as spaces), so García-López and
+/// Garcia Lopez compare equal before any similarity is needed.
+public enum Comparators {
+  /// Jaro-Winkler similarity in 0...1 (Winkler's prefix bonus, scale 0.1, up to 4 characters).
+  public static func jaroWinkler(_ a: String, _ b: String) -> Double {
+    // On UTF-8 bytes: name keys are folded to ASCII letters almost always, and bytes are 5x cheaper.
+    var a = a, b = b
+    return a.withUTF8 { s in b.withUTF8 { t in jaroWinkler(s, t) } }
+  }
+
+  /// Jaro-Winkler on bytes, with the matched flags on the stack: the matcher calls this a few hundred
+  /// thousand times per batch, and four heap arrays per call were most of its cost.
+  static func jaroWinkler(_ s: UnsafeBufferPointer<UInt8>, _ t: UnsafeBufferPointer<UInt8>) -> Double {
+    if s.isEmpty || t.isEmpty { return s.isEmpty && t.isEmpty ? 1 : 0 }
+    if s.count == t.count && memcmp(s.baseAddress!, t.baseAddress!, s.count) == 0 { return 1 }
+    let window = max(0, max(s.count, t.count) / 2 - 1)
+    return withUnsafeTemporaryAllocation(of: Bool.self, capacity: s.count + t.count) { flags in
+      flags.initialize(repeating: false)
+      let sMatched = UnsafeMutableBufferPointer(rebasing: flags[0..<s.count])
+      let tMatched = UnsafeMutableBufferPointer(rebasing: flags[s.count...])
+      var matches = 0
+      for i in 0..<s.count {
+        let lo = max(0, i - window), hi = min(t.count - 1, i + window)
+        if lo > hi { continue }
+        for j in lo...hi where !tMatched[j] && s[i] == t[j] {
+          sMatched[i] = true; tMatched[j] = true; matches += 1
+          break
+        }
+      }
+      if matches == 0 { return 0 }
+      var transpositions = 0, k = 0
+      for i in 0..<s.count where sMatched[i] {
+        while !tMatched[k] { k += 1 }
+        if s[i] != t[k] { transpositions += 1 }
+        k += 1
+      }
+      let m = Double(matches)
+      let jaro = (m / Double(s.count) + m / Double(t.count) + (m - Double(transpositions / 2)) / m) / 3
+      var prefix = 0
+      while prefix < min(4, s.count, t.count) && s[prefix] == t[prefix] { prefix += 1 }
+      return jaro + Double(prefix) * 0.1 * (1 - jaro)
+    }
+  }
+
+  /// American Soundex of a name key's first word-ish token (letters only), `""` for no letters.
+  public static func soundex(_ key: String) -> String {
+    let code = soundexCode(key)
+    guard code != 0 else { return "" }
+    return String(decoding: (0..<4).map { UInt8(truncatingIfNeeded: code >> (24 - 8 * $0)) }, as: UTF8.self)
+  }
+
+  /// Soundex packed in 4 bytes (0 for no letters): blocking keys without building strings.
+  public static func soundexCode<S: StringProtocol>(_ key: S) -> UInt32 {
+    var out: UInt32 = 0
+    var count = 0
+    var last: UInt8 = 0
+    for byte in key.utf8 {
+      guard byte >= 0x61 && byte <= 0x7A else { continue }
+      let code = soundexCodes[Int(byte - 0x61)]
+      if count == 0 {
+        out = UInt32(byte - 0x20)
+        count = 1
+        last = code
+        continue
+      }
+      if code != 0 && code != last {
+        out = out << 8 | UInt32(0x30 + code)
+        count += 1
+      }
+      if byte != UInt8(ascii: "h") && byte != UInt8(ascii: "w") { last = code }
+      if count == 4 { break }
+    }
+    if count == 0 { return 0 }
+    while count < 4 { out = out << 8 | 0x30; count += 1 }
+    return out
+  }
+
+  // a b c d e f g h i j k l m n o p q r s t u v w x y z
+  private static let soundexCodes: [UInt8] = [0, 1, 2, 3, 0, 1, 2, 0, 0, 2, 2, 4, 5, 5, 0, 1, 2, 6, 2, 3, 0, 1, 0, 2, 0, 2]
+
+  /// Letters that Unicode does not decompose into a base letter and a mark (Đặng keeps its đ in a
+  /// name key), folded as people type them on a US keyboard: đ → d, ł → l, ø → o, æ → ae, ß → ss.
+  public static func foldLetters(_ key: String) -> String {
+    if key.utf8.allSatisfy({ $0 < 0x80 }) { return key }
+    var out = ""
+    for scalar in key.unicodeScalars {
+      switch scalar {
+      case "đ", "ð": out += "d"
+      case "ł": out += "l"
+      case "ø": out += "o"
+      case "æ": out += "ae"
+      case "œ": out += "oe"
+      case "ß": out += "ss"
+      case "þ": out += "th"
+      case "ı": out += "i"
+      default: out.unicodeScalars.append(scalar)
+      }
+    }
+    return out
+  }
+
+  /// True when the text has a space: on its contiguous bytes (`utf8.contains` walks the view one
+  /// element at a time, and the matcher asks this of every name it compares).
+  @inline(__always)
+  static func hasSpace<S: StringProtocol>(_ text: S) -> Bool {
+    text.utf8.withContiguousStorageIfAvailable { bytes in
+      bytes.count > 0 && memchr(bytes.baseAddress!, 0x20, bytes.count) != nil
+    } ?? text.utf8.contains(0x20)
+  }
+
+  /// Generational suffixes dropped from surnames before comparing (`Smith Jr` is `Smith`).
+  static let suffixes: Set<String> = ["jr", "sr", "ii", "iii", "iv", "v"]
+
+  /// A name key's tokens without generational suffixes.
+  public static func nameTokens(_ key: Substring) -> [Substring] {
+    if !hasSpace(key) { return [key] }  // one word: nothing to split or drop
+    // Split on the space byte: splitting on Characters runs grapheme breaking over every name, and
+    // name keys carry no combining marks (diacritics are folded) for a space to attach to.
+    let tokens = key.utf8.split(separator: 0x20).map { Substring($0) }
+    let kept = tokens.filter { !isSuffix($0) }
+    return kept.isEmpty ? tokens : kept
+  }
+
+  /// `suffixes.contains(String(token))` without making the String (two-part surnames are common,
+  /// and the matcher splits each one it compares). ASCII text equals only itself, so the length
+  /// decides which suffixes can match.
+  @inline(__always)
+  static func isSuffix(_ token: Substring) -> Bool {
+    switch token.utf8.count {
+    case 1: return token == "v"
+    case 2: return token == "jr" || token == "sr" || token == "ii" || token == "iv"
+    case 3: return token == "iii"
+    default: return false
+    }
+  }
+
+  /// The tokens joined by single spaces: the key itself when nothing was dropped or collapsed
+  /// (as many tokens as spaces + 1), so the common case makes no new String.
+  static func joinedTokens(_ key: String, _ tokens: [Substring]) -> String {
+    var spaces = 0
+    for byte in key.utf8 where byte == 0x20 { spaces += 1 }
+    return tokens.count == spaces + 1 ? key : tokens.joined(separator: " ")
+  }
+
+  // MARK: - Nicknames
+
+  /// Name ↔ nickname, both directions, from the shipped table (`NicknameTable.swift`).
+  static let nicknames: [String: Set<String>] = {
+    var map: [String: Set<String>] = [:]
+    for pair in nicknamePairsSource.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+      let parts = pair.split(separator: ":")
+      guard parts.count == 2 else { continue }
+      map[String(parts[0]), default: []].insert(String(parts[1]))
+      map[String(parts[1]), default: []].insert(String(parts[0]))
+    }
+    return map
+  }()
+
+  /// True when one name is a listed nickname of the other (direct pairs only; a similarity, not an identity).
+  public static func isNickname(_ a: String, _ b: String) -> Bool {
+    a != b && (nicknames[a]?.contains(b) ?? false)
+  }
+
+  // MARK: - Agreement levels
+
+  /// Given-name agreement: 4 exact, 3 nickname, 2 Jaro-Winkler ≥ 0.92, 1 ≥ 0.80, 0 otherwise.
+  public static func givenNameLevel(_ a: String, _ b: String) -> Int {
+    if a.isEmpty || b.isEmpty { return -1 }
+    if a == b { return 4 }
+    if !hasSpace(a) && !hasSpace(b) {
+      // One word each (most names): no tokens to compare.
+      if isNickname(a, b) { return 3 }
+      let jw = jaroWinkler(a, b)
+      return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
+    }
+    let ta = nameTokens(Substring(a)), tb = nameTokens(Substring(b))
+    // `Mary Kate` and `Mary`, `Jean Luc` and `Jean-Luc`: the first given name is what people use.
+    if let fa = ta.first, let fb = tb.first, fa == fb { return 4 }
+    if isNickname(String(ta.first ?? ""), String(tb.first ?? "")) || isNickname(a, b) { return 3 }
+    let jw = jaroWinkler(a, b)
+    return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
+  }
+
+  /// Surname agreement: 4 exact, 3 a shared part of a compound or hyphenated name, 2 JW ≥ 0.92, 1 ≥ 0.80, 0 otherwise.
+  public static func surnameLevel(_ a: String, _ b: String) -> Int {
+    if a.isEmpty || b.isEmpty { return -1 }
+    if a == b { return 4 }
+    if !hasSpace(a) && !hasSpace(b) {
+      let jw = jaroWinkler(a, b)
+      return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
+    }
+    let ta = nameTokens(Substring(a)), tb = nameTokens(Substring(b))
+    if ta == tb { return 4 }
+    if ta.count > 1 || tb.count > 1 {
+      // A shared part (a handful of tokens: no Set needed).
+      if ta.contains(where: { tb.contains($0) }) { return 3 }
+      // The same letters run together (`De la Cruz`, `Delacruz`): equal bytes are equal text; only
+      // non-ASCII text can be equal with other bytes (canonical equivalence).
+      if ta.lazy.flatMap(\.utf8).elementsEqual(tb.lazy.flatMap(\.utf8)) { return 4 }
+      if !(a.utf8.allSatisfy { $0 < 0x80 } && b.utf8.allSatisfy { $0 < 0x80 }) && ta.joined() == tb.joined() { return 4 }
+    }
+    let jw = jaroWinkler(joinedTokens(a, ta), joinedTokens(b, tb))
+    return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
+  }
+
+  /// Birth-date agreement on ISO dates: 4 exact, 3 day and month swapped, 2 one digit off,
+  /// 1 year off by one (same month and day), 0 otherwise.
+  public static func birthDateLevel(_ a: String, _ b: String) -> Int {
+    var a = a, b = b
+    return a.withUTF8 { x in b.withUTF8 { y in birthDateLevel(x, y) } }
+  }
+
+  private static func birthDateLevel(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Int {
+    guard x.count == 10, y.count == 10 else { return -1 }
+    var differing = 0
+    for i in 0..<10 where x[i] != y[i] { differing += 1 }
+    if differing == 0 { return 4 }
+    // YYYY-MM-DD: month at 5..<7, day at 8..<10.
+    if x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3]
+      && x[5] == y[8] && x[6] == y[9] && x[8] == y[5] && x[9] == y[6] { return 3 }
+    if differing == 1 { return 2 }
+    func year(_ d: UnsafeBufferPointer<UInt8>) -> Int? {
+      var value = 0
+      for i in 0..<4 {
+        guard d[i] >= 0x30 && d[i] <= 0x39 else { return nil }
+        value = value * 10 + Int(d[i] - 0x30)
+      }
+      return value
+    }
+    var sameMonthDay = true
+    for i in 4..<10 where x[i] != y[i] { sameMonthDay = false }
+    if sameMonthDay, let ya = year(x), let yb = year(y), abs(ya - yb) == 1 { return 1 }
+    return 0
+  }
+
+  /// Two street keys (`streetKey`) and ZIP codes that name the same home but for one typing error:
+  /// the same street and ZIP with a house number one digit off (changed, dropped, added or two
+  /// swapped) or missing on one side; the same house number (or none on one side) and ZIP with a
+  /// street word at JW ≥ 0.90 or run together with the next; or the same street key with the ZIP one
+  /// digit off. A neighbour's house number is also one
+  /// digit off: this level is never household evidence on its own (see the matcher's rules).
+  public static func sameAddressButForATypo(street a: String, _ b: String, zip za: String, _ zb: String) -> Bool {
+    guard !a.isEmpty && !b.isEmpty else { return false }
+    let sameZip = za == zb || za.isEmpty || zb.isEmpty
+    if a == b { return !sameZip && za.count == zb.count && oneEditApart(za, zb) }
+    guard sameZip else { return false }
+    func split(_ key: String) -> (number: Substring, word: Substring) {
+      let parts = key.split(separator: " ", maxSplits: 1)
+      if parts.count == 2, parts[0].allSatisfy(\.isNumber) { return (parts[0], parts[1]) }
+      return (parts[0].allSatisfy(\.isNumber) ? parts[0] : "", parts[0].allSatisfy(\.isNumber) ? "" : parts[0])
+    }
+    let x = split(a), y = split(b)
+    guard !x.word.isEmpty && !y.word.isEmpty else { return false }
+    if x.word == y.word { return x.number.isEmpty || y.number.isEmpty || oneEditApart(String(x.number), String(y.number)) }
+    // The street word mistyped, or run together with the next word (`yandastreet` for `yanda street`),
+    // at the same house number (or none on one side).
+    guard x.number == y.number || x.number.isEmpty || y.number.isEmpty, !(x.number.isEmpty && y.number.isEmpty) else { return false }
+    let (short, long) = x.word.count <= y.word.count ? (x.word, y.word) : (y.word, x.word)
+    return jaroWinkler(String(x.word), String(y.word)) >= 0.90 || (short.count >= 4 && long.hasPrefix(short))
+  }
+
+  /// Two names that share a beginning of five letters or more and differ only in endings of at most
+  /// two letters each: the pairs given to boy/girl twins (alexander/alexandra, gabriel/gabriela).
+  static func pairedNames(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    var common = 0
+    while common < min(x.count, y.count) && x[common] == y[common] { common += 1 }
+    return common >= 5 && x.count - common <= 2 && y.count - common <= 2
+  }
+
+  /// One character changed, dropped or added, or two neighbours swapped (Damerau, distance 1).
+  static func oneEditApart(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    if x == y { return false }
+    if x.count == y.count {
+      let differing = x.indices.filter { x[$0] != y[$0] }
+      if differing.count == 1 { return true }
+      return differing.count == 2 && differing[1] == differing[0] + 1 && x[differing[0]] == y[differing[1]] && x[differing[1]] == y[differing[0]]
+    }
+    guard abs(x.count - y.count) == 1 else { return false }
+    let (long, short) = x.count > y.count ? (x, y) : (y, x)
+    var i = 0
+    while i < short.count && long[i] == short[i] { i += 1 }
+    return long[(i + 1)...].elementsEqual(short[i...])
+  }
+
+  /// A street key: house number and the first word of the street name, lower case (`1284 monroe`).
+  public static func streetKey(_ street: String) -> String {
+    // ASCII fast path (the SIS export's usual street): lower case, the first two words.
+    // Written straight into the String: the matcher makes one per SIS student.
+    var ascii = true
+    let key = String(unsafeUninitializedCapacity: street.utf8.count) { words in
+      var length = 0
+      var count = 0, inWord = false, firstIsNumber = true
+      for byte in street.utf8 {
+        if byte >= 0x80 { ascii = false; break }
+        if byte == 0x2E || byte == 0x27 || byte == 0x60 { continue }  // dropped, as `nameKey` drops them
+        if byte == 0x20 || byte == 0x2C || byte == 0x2D || byte == 0x09 {
+          if inWord { inWord = false; count += 1; if count == 2 || (count == 1 && !firstIsNumber) { break } }
+          continue
+        }
+        if !inWord {
+          if count == 1 { words[length] = 0x20; length += 1 }
+          inWord = true
+        }
+        if count == 0 && !(byte >= 0x30 && byte <= 0x39) { firstIsNumber = false }
+        words[length] = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
+        length += 1
+      }
+      return ascii ? length : 0
+    }
+    if ascii { return key }
+    let tokens = FieldRules.nameKey(street).split(separator: " ")
+    guard let first = tokens.first else { return "" }
+    if first.allSatisfy(\.isNumber), tokens.count > 1 { return "\(first) \(tokens[1])" }
+    return String(first)
+  }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import SISDropFormats
+import SISDropConfig
+
+/// A person as the matcher compares them: the SIS student or the submission student, reduced to
+/// comparison keys (name keys, ISO birth date, phone digits, street key, guardians).
+public struct PersonRecord: Sendable, Hashable {
+  public struct Guardian: Sendable, Hashable {
+    public var first: String, last: String, phone: String
+
+    package init(first: String, last: String, phone: String) {
+      self.first = first
+      self.last = last
+      self.phone = phone
+    }
+  }
+  public var id: String
+  public var stateID = ""
+  public var first = "", last = "", dob = "", gender = ""
+  public var street = "", zip = "", phone = "", email = ""
+  public var guardians: [Guardian] = []
+
+  public init(id: String) { self.id = id }
+
+  /// Builds a record from layout fields (`First_Name`, `DOB`, ...), normalized as the snapshot and
+  /// the normalize stage store them.
+  public init(id: String, fields: [String: String], guardians: [Guardian] = []) {
+    self.id = id
+    stateID = FieldRules.text(fields["State_StudentNumber"] ?? "")
+    first = Comparators.foldLetters(FieldRules.nameKey(fields["First_Name"] ?? ""))
+    last = Comparators.foldLetters(FieldRules.nameKey(fields["Last_Name"] ?? ""))
+    dob = fields["DOB"] ?? ""
+    gender = fields["Gender"] ?? ""
+    street = Comparators.streetKey(fields["Street"] ?? "")
+    zip = String((fields["Zip"] ?? "").prefix(5))
+    phone = PersonRecord.digits(fields["Home_Phone"] ?? "")
+    email = (fields["Email"] ?? "").lowercased()
+    self.guardians = guardians
+  }
+
+  /// The first ten digits of a phone number (`217-555-0101 x3` → `2175550101`); "" (missing)
+  /// for a value with fewer, which is not a phone number.
+  package static func digits(_ phone: String) -> String {
+    // Written straight into the String (ten digits fit a small string: no heap at all); the matcher
+    // makes one per SIS student and guardian.
+    String(unsafeUninitializedCapacity: 10) { out in
+      var count = 0
+      for byte in phone.utf8 where byte >= 0x30 && byte <= 0x39 {
+        out[count] = byte
+        count += 1
+        if count == 10 { break }
+      }
+      return count == 10 ? count : 0
+    }
+  }
+}
+
+/// The fields the matcher compares, each with its agreement levels (0 = disagree, highest = exact).
+public enum MatchField: Int, CaseIterable, Sendable, Codable {
+  case stateID, firstName, lastName, birthDate, gender, address, phone, email, guardians
+
+  /// The name `matching.weights` gives it (`MatchingConfig.fieldNames`, in this order).
+  public var name: String { MatchingConfig.fieldNames[rawValue] }
+
+  /// Level labels, index = level.
+  public var levels: [String] {
+    switch self {
+    case .stateID: return ["different", "same"]
+    case .firstName: return ["different", "similar (JW >= 0.80)", "close (JW >= 0.92)", "nickname", "exact"]
+    case .lastName: return ["different", "similar (JW >= 0.80)", "close (JW >= 0.92)", "shares a part", "exact"]
+    case .birthDate: return ["different", "year off by one", "one digit off", "day and month swapped", "exact"]
+    case .gender: return ["different", "same"]
+    case .address: return ["different", "same ZIP", "the same street address but for a typo", "same street address"]
+    case .phone: return ["different", "same"]
+    case .email: return ["different", "same"]
+    case .guardians: return ["none shared", "a guardian's name shared", "a guardian's phone shared"]
+    }
+  }
+
+  /// Prior u probabilities (agreement by chance), for an SIS too small to sample: a mid-size US
+  /// district's figures (a 10,000-student synthetic district's random pairs, rounded).
+  var priorU: [Double] {
+    switch self {
+    case .stateID: return [0.9999, 0.0001]
+    case .firstName: return [0.985, 0.008, 0.001, 0.001, 0.005]
+    case .lastName: return [0.985, 0.004, 0.001, 0.004, 0.006]
+    case .birthDate: return [0.9946, 0.0001, 0.005, 0.0001, 0.0002]
+    case .gender: return [0.5, 0.5]
+    case .address: return [0.9, 0.0997, 0.0001, 0.0002]
+    case .phone: return [0.9998, 0.0002]
+    case .email: return [0.9999, 0.0001]
+    case .guardians: return [0.999, 0.0008, 0.0002]
+    }
+  }
+
+  /// Prior m probabilities (agreement among true matches), before EM: judgment, not data.
+  var priorM: [Double] {
+    switch self {
+    case .stateID: return [0.01, 0.99]
+    case .firstName: return [0.03, 0.03, 0.06, 0.06, 0.82]
+    case .lastName: return [0.03, 0.02, 0.05, 0.05, 0.85]
+    case .birthDate: return [0.02, 0.01, 0.03, 0.02, 0.92]
+    case .gender: return [0.02, 0.98]
+    case .address: return [0.15, 0.05, 0.05, 0.75]
+    case .phone: return [0.2, 0.8]
+    case .email: return [0.2, 0.8]
+    case .guardians: return [0.05, 0.25, 0.70]
+    }
+  }
+}
+
+/// The agreement level of every field for one pair (-1 = a value is missing: no evidence).
+public struct ComparisonVector: Sendable, Hashable {
+  public var levels: [Int8]
+  /// The submission's given name and surname were compared the other way round.
+  public var namesSwapped = false
+  /// Given names only close (level 2) that differ in their ending alone, as boy/girl twins' names
+  /// do (Alexander/Alexandra, Julian/Juliana): read as two names when the genders cannot tell.
+  public var pairedGivenNames = false
+
+  public subscript(_ field: MatchField) -> Int { Int(levels[field.rawValue]) }
+
+  /// One integer per distinct pattern, for counting patterns in EM.
+  var patternKey: Int {
+    levels.reduce(0) { $0 * 6 + Int($1 + 1) }
+  }
+
+  /// Compares a submission student with an SIS student.
+  public static func compare(_ a: PersonRecord, _ b: PersonRecord) -> ComparisonVector {
+    var levels = [Int8](repeating: -1, count: MatchField.allCases.count)
+    func set(_ field: MatchField, _ level: Int) { levels[field.rawValue] = Int8(level) }
+    if !a.stateID.isEmpty && !b.stateID.isEmpty { set(.stateID, a.stateID == b.stateID ? 1 : 0) }
+    var first = Comparators.givenNameLevel(a.first, b.first)
+    var last = Comparators.surnameLevel(a.last, b.last)
+    var swapped = false
+    if first < 4 || last < 4 {
+      let sf = Comparators.givenNameLevel(a.last, b.first), sl = Comparators.surnameLevel(a.first, b.last)
+      if min(sf, sl) >= 2 && sf + sl > first + last + 1 {
+        first = sf; last = sl; swapped = true
+      }
+    }
+    set(.firstName, first)
+    set(.lastName, last)
+    let paired = first == 2 && !swapped && Comparators.pairedNames(a.first, b.first)
+    set(.birthDate, Comparators.birthDateLevel(a.dob, b.dob))
+    if !a.gender.isEmpty && !b.gender.isEmpty { set(.gender, a.gender == b.gender ? 1 : 0) }
+    if !a.street.isEmpty && !b.street.isEmpty {
+      let sameZip = a.zip == b.zip || a.zip.isEmpty || b.zip.isEmpty
+      set(.address, a.street == b.street && sameZip ? 3
+        : Comparators.sameAddressButForATypo(street: a.street, b.street, zip: a.zip, b.zip) ? 2 : a.zip == b.zip ? 1 : 0)
+    }
+    if !a.phone.isEmpty && !b.phone.isEmpty { set(.phone, a.phone == b.phone ? 1 : 0) }
+    if !a.email.isEmpty && !b.email.isEmpty { set(.email, a.email == b.email ? 1 : 0) }
+    if !a.guardians.isEmpty && !b.guardians.isEmpty {
+      var level = 0
+      search: for g in a.guardians {
+        for h in b.guardians {
+          // A guardian's own phone is specific to one family; a guardian's name much less so (Maria
+          // Garcia), and a shared guardian surname alone says nothing (it is usually the child's).
+          if !g.phone.isEmpty && g.phone == h.phone { level = 2; break search }  // the highest level: done
+          if level == 0 && Comparators.surnameLevel(g.last, h.last) >= 2 && Comparators.givenNameLevel(g.first, h.first) >= 2 { level = 1 }
+        }
+      }
+      set(.guardians, level)
+    }
+    return ComparisonVector(levels: levels, namesSwapped: swapped, pairedGivenNames: paired)
+  }
+}

@@ -1,0 +1,372 @@
+import Foundation
+import SISDropCore
+import SISDropFormats
+import SISDropStore
+
+/// A submission's contacts (guardians) against the SIS contacts of every household the form
+/// reaches, and new contacts against each other within the batch (siblings' forms must not create
+/// the same guardian twice).
+///
+/// The households: the matched students' own, and every SIS student whose home shares the form's
+/// address (street and ZIP), home phone or e-mail, or who has a contact with a guardian's phone or
+/// e-mail — a new child's SIS siblings, twins and cousins. Within them a guardian is the SIS contact
+/// whose name agrees (folded, transliterated, or a nickname); a given name, phone and e-mail that all
+/// agree under another surname (a remarriage) go to a person, never to a new contact.
+public enum ContactMatcher {
+  /// Fields compared for the differences of a matched contact (the delivery's contact columns).
+  public static let comparedFields = Layouts.comparedContactFields
+
+  /// A contact's name keys (first, last), once per contact: matching and the batch's same-as both need them.
+  public typealias NameKeys = (first: String, last: String)
+
+  package static func nameKeys(_ submission: Submission) -> [NameKeys] {
+    submission.contacts.map { (first: FieldRules.nameKey($0["First_Name"]), last: FieldRules.nameKey($0["Last_Name"])) }
+  }
+
+  /// A key shared by more SIS students than this (a shelter's address, an office phone) says nothing
+  /// about one family.
+  static let householdLimit = 8
+
+  // MARK: - Names
+
+  /// A name key as people transliterate it: letters without a base letter folded (`ø` → `o`,
+  /// `ß` → `ss`), and the German digraphs written for umlauts read as the plain vowel, so that
+  /// `Schröder` (key `schroder`) and `Schroeder`, `Müller` and `Mueller` give the same key.
+  public static func transliterated(_ key: String) -> String {
+    let folded = Comparators.foldLetters(key)
+    guard folded.contains("e") else { return folded }
+    return folded.replacingOccurrences(of: "ae", with: "a").replacingOccurrences(of: "oe", with: "o")
+      .replacingOccurrences(of: "ue", with: "u")
+  }
+
+  /// How a form's guardian's name agrees with an SIS contact's (keys as `nameKeys` makes them):
+  /// 3 the same keys; 2 the same person written another way (transliterated, a nickname, one part of
+  /// a compound surname); 1 the given name agrees but the surname does not; 0 the given names differ.
+  static func nameAgreement(_ name: NameKeys, _ sis: SnapshotContact) -> Int {
+    if name.first.isEmpty || name.last.isEmpty { return 0 }
+    if name.first == sis.firstKey && name.last == sis.lastKey { return 3 }
+    return givenNameAgrees(name.first, sis.firstKey) ? (surnameAgrees(name.last, sis.lastKey) ? 2 : 1) : 0
+  }
+
+  /// The same given name: transliterated, or a nickname of it (the table knows the folded spellings:
+  /// the digraphs of `transliterated` are not read into them, `joey` stays `joey`).
+  static func givenNameAgrees(_ a: String, _ b: String) -> Bool {
+    if a.isEmpty || b.isEmpty { return false }
+    return a == b || transliterated(a) == transliterated(b)
+      || Comparators.givenNameLevel(Comparators.foldLetters(a), Comparators.foldLetters(b)) >= 3
+  }
+
+  /// The same surname: transliterated, or one part of a compound surname.
+  static func surnameAgrees(_ a: String, _ b: String) -> Bool {
+    if a.isEmpty || b.isEmpty { return false }
+    return a == b || transliterated(a) == transliterated(b)
+      || Comparators.surnameLevel(Comparators.foldLetters(a), Comparators.foldLetters(b)) >= 3
+  }
+
+  /// The given names begin with the same letter (Mikey for Michael, Mo for Mohamed: nicknames the
+  /// table does not know).
+  static func sameInitial(_ name: NameKeys, _ sis: SnapshotContact) -> Bool {
+    let first = Comparators.foldLetters(name.first), sisFirst = Comparators.foldLetters(sis.firstKey)
+    return first.first != nil && first.first == sisFirst.first
+  }
+
+  // MARK: - Households
+
+  /// An SIS contact the form's guardians are compared with: which SIS students it belongs to among
+  /// those reached, whether one is a matched student, and how the form reaches its home.
+  package struct Reached: Sendable {
+    var contact: SnapshotContact
+    /// SIS students reached that this contact is already linked to.
+    var students: [String]
+    var ofMatchedStudent: Bool
+    /// How the form reaches the household, in words ("whose home shares the address with this form";
+    /// nil for the matched student's own contacts).
+    var link: String?
+  }
+
+  /// What a batch's forms reach in the SIS: per submission, the SIS students whose homes they share
+  /// and how; the contacts of those students.
+  package struct Households: Sendable {
+    var links: [[(student: String, link: String)]]
+    var contacts: [String: [SnapshotContact]]
+
+    static let none = Households(links: [], contacts: [:])
+
+    /// The contacts one submission is compared with: its matched students' first, then the homes it shares.
+    package func reached(_ index: Int, matched: [String]) -> [Reached] {
+      var result: [Reached] = []
+      var at: [String: Int] = [:]
+      func add(_ student: String, matched: Bool, link: String?) {
+        for contact in contacts[student] ?? [] {
+          if let i = at[contact.id] {
+            if !result[i].students.contains(student) { result[i].students.append(student) }
+            continue
+          }
+          at[contact.id] = result.count
+          result.append(Reached(contact: contact, students: [student], ofMatchedStudent: matched, link: link))
+        }
+      }
+      for student in matched { add(student, matched: true, link: nil) }
+      if index < links.count {
+        for (student, link) in links[index] where !matched.contains(student) { add(student, matched: false, link: link) }
+      }
+      return result
+    }
+  }
+
+  /// The households a batch's forms reach (see the type's summary), with the contacts of those and of
+  /// the matched students, in two scans of the snapshot (students, contacts) and one query.
+  /// `candidates`: per submission, the SIS students a person is asked to choose from (a potential
+  /// match): their homes are reached too, as the student's blocking reached them.
+  package static func households(_ submissions: [Submission], matched: [[String]], candidates: [[String]] = [], snapshot: Snapshot) throws -> Households {
+    // Each submission's keys: its students' address, home phone, e-mail; its guardians' phone, e-mail.
+    var keysOf: [[String: String]] = []  // key → how it links, in words
+    var wanted = Set<String>()
+    for submission in submissions {
+      var keys: [String: String] = [:]
+      if !submission.contacts.isEmpty {
+        for student in submission.students {
+          let street = Comparators.streetKey(student["Street"]), zip = String(student["Zip"].prefix(5))
+          if !street.isEmpty && !zip.isEmpty { keys["a|\(zip)|\(street)"] = "whose home shares the address with this form" }
+          let phone = PersonRecord.digits(student["Home_Phone"]), email = student["Email"].lowercased()
+          if phone.count >= 7 { keys["p|\(phone)"] = "whose home shares a phone with this form" }
+          if !email.isEmpty { keys["e|\(email)"] = "whose home shares an e-mail with this form" }
+        }
+        for contact in submission.contacts {
+          let phone = PersonRecord.digits(contact["Phone"]), email = contact["Email"].lowercased()
+          if phone.count >= 7 { keys["p|\(phone)"] = "whose home shares a phone with this form" }
+          if !email.isEmpty { keys["e|\(email)"] = "whose home shares an e-mail with this form" }
+        }
+      }
+      wanted.formUnion(keys.keys)
+      keysOf.append(keys)
+    }
+    var hits: [String: Set<String>] = [:]
+    if !wanted.isEmpty {
+      let path = snapshot.path, keys = wanted
+      let students = try snapshot.rowRanges(table: "students", parts: Parallel.width, counted: false)
+      let studentParts = try Parallel.map(students.count, minimum: 1) { part -> [String: [String]] in
+        var found: [String: [String]] = [:]
+        try Snapshot.forEachMatchRecord(path: path, rowids: students[part].rowids) { record in
+          for key in ["a|\(record.zip)|\(record.street)", "p|\(record.phone)", "e|\(record.email)"] where keys.contains(key) {
+            found[key, default: []].append(record.id)
+          }
+        }
+        return found
+      }
+      let contacts = try snapshot.rowRanges(table: "contacts", parts: Parallel.width, counted: false)
+      let contactParts = try Parallel.map(contacts.count, minimum: 1) { part -> [String: [String]] in
+        var found: [String: [String]] = [:]
+        let database = try Database(path: path, readOnly: true)
+        let statement = try database.prepare("SELECT student_number, phone, email FROM contacts WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
+        try statement.bind([.integer(contacts[part].rowids.lowerBound), .integer(contacts[part].rowids.upperBound)])
+        try statement.forEachRow { row in
+          for key in ["p|\(PersonRecord.digits(row.string(1)))", "e|\(row.string(2).lowercased())"] where keys.contains(key) {
+            found[key, default: []].append(row.string(0))
+          }
+        }
+        return found
+      }
+      for part in studentParts + contactParts {
+        for (key, numbers) in part { hits[key, default: []].formUnion(numbers) }
+      }
+    }
+    var links: [[(student: String, link: String)]] = []
+    var all = Set(matched.joined())
+    for (index, keys) in keysOf.enumerated() {
+      var linked: [String: String] = [:]
+      if index < candidates.count, !submissions[index].contacts.isEmpty {
+        for student in candidates[index] { linked[student] = "a candidate for the form's student (a potential match)" }
+      }
+      // Address first: the words say the strongest link found.
+      for (key, how) in keys.sorted(by: { ($0.key.first == "a" ? 0 : 1, $0.key) < ($1.key.first == "a" ? 0 : 1, $1.key) }) {
+        guard let students = hits[key], students.count <= householdLimit else { continue }
+        for student in students where linked[student] == nil { linked[student] = how }
+      }
+      let list = linked.sorted { $0.key < $1.key }.map { (student: $0.key, link: $0.value) }
+      all.formUnion(list.map(\.student))
+      links.append(list)
+    }
+    return Households(links: links, contacts: try snapshot.contacts(ofStudents: all.sorted()))
+  }
+
+  // MARK: - One submission
+
+  /// One submission's contacts decided against the SIS contacts it reaches (`reached`), with their
+  /// rows for diffs.csv and held_updates.csv. `resolutions` are a person's answers for this
+  /// submission's contacts (Match to a Contact_ID, or No Match), already checked against its version.
+  package static func match(
+    _ submission: Submission, names: [NameKeys], reached: [Reached], answers: [FieldAnswer], policy: UpdateRules,
+    resolutions: [Resolution] = [], matchedStudents: Int = 0
+  ) -> (contacts: [ContactDecision], diffs: [[String]], held: [[String]]) {
+    var decisions: [ContactDecision] = []
+    var diffs: [[String]] = []
+    var held: [[String]] = []
+    var taken = Set<String>()
+    /// `reviewed`: a person matched this contact and so saw its fields; nothing is held again.
+    func matched(_ contact: SubmissionPart, _ sis: Reached, reason: String, reviewed: Bool = false) -> ContactDecision {
+      taken.insert(sis.contact.id)
+      let differences = FieldDifference.between(contact.fields, sis.contact.fields, fields: comparedFields)
+      for difference in differences {
+        diffs.append([submission.id, "contact", String(contact.seq), sis.contact.id, difference.field, difference.enrollment, difference.sis])
+      }
+      let sorted = policy.sort(differences, schema: "contact", seq: contact.seq, answers: answers, kept: [], reviewed: reviewed)
+      for difference in sorted.held {
+        held.append([submission.id, "contact", String(contact.seq), sis.contact.id, difference.field, difference.enrollment, difference.sis])
+      }
+      var decision = ContactDecision(seq: contact.seq, outcome: .matched, contactID: sis.contact.id, reason: reason, differences: sorted.deliver)
+      decision.heldDifferences = sorted.held.isEmpty ? nil : sorted.held
+      decision.keptSIS = sorted.kept.isEmpty ? nil : sorted.kept.sorted()
+      decision.sisStudents = sis.students
+      return decision
+    }
+    for (c, contact) in submission.contacts.enumerated() {
+      let name = names[c]
+      let phone = PersonRecord.digits(contact["Phone"]), email = contact["Email"].lowercased()
+      let open = reached.filter { !taken.contains($0.contact.id) }
+      func samePhone(_ r: Reached) -> Bool { phone.count >= 7 && PersonRecord.digits(r.contact.fields["Phone"] ?? "") == phone }
+      func sameEmail(_ r: Reached) -> Bool { !email.isEmpty && (r.contact.fields["Email"] ?? "").lowercased() == email }
+      // The whole street line (an apartment's unit too) and the ZIP: homes in one building share the rest.
+      let street = FieldRules.nameKey(contact["Street"]), zip = String(contact["Zip"].prefix(5))
+      func sameStreet(_ r: Reached) -> Bool {
+        !street.isEmpty && !zip.isEmpty && FieldRules.nameKey(r.contact.fields["Street"] ?? "") == street
+          && String((r.contact.fields["Zip"] ?? "").prefix(5)) == zip
+      }
+      // The name agrees: the closest spelling first, the matched student's own contacts before a
+      // sibling's, a shared phone, e-mail or street line before none; then in `reached` order.
+      let named = open.enumerated().compactMap { i, r -> (rank: [Int], reached: Reached, level: Int)? in
+        let level = nameAgreement(name, r.contact)
+        guard level >= 2 else { return nil }
+        return ([-level, r.ofMatchedStudent ? 0 : 1, samePhone(r) || sameEmail(r) || sameStreet(r) ? 0 : 1, i], r, level)
+      }.min { $0.rank.lexicographicallyPrecedes($1.rank) }
+      // A person's answer for this contact decides, when it names a contact this form still reaches.
+      if let resolution = resolutions.first(where: { $0.studentSeq == contact.seq }) {
+        let who = "resolved by \(resolution.resolvedBy) at \(resolution.resolvedAt)"
+        if resolution.action == .noMatch {
+          decisions.append(ContactDecision(seq: contact.seq, outcome: .new, contactID: nil, reason: "\(who): No Match", differences: []))
+          continue
+        }
+        if let id = resolution.sisID, let sis = open.first(where: { $0.contact.id == id }) {
+          decisions.append(matched(contact, sis, reason: "\(who): Match to SIS contact \(id)", reviewed: true))
+          continue
+        }
+      }
+      if let best = named {
+        let r = best.reached
+        let spelled = best.level == 3 ? "same name" : "same name written another way (transliterated, a nickname or one part of a compound surname)"
+        // Another family's home reached by its address alone holds a namesake as easily as the same
+        // person: without the contact's own phone, e-mail or street line (and for a name only written
+        // alike, its phone or e-mail), a person decides.
+        if !r.ofMatchedStudent && !samePhone(r) && !sameEmail(r) && !(best.level == 3 && sameStreet(r)) {
+          var decision = ContactDecision(
+            seq: contact.seq, outcome: .potential, contactID: nil,
+            reason: "\(spelled) as SIS contact \(r.contact.id) of SIS student \(r.students[0]), \(r.link ?? ""), but neither the phone, "
+              + "the e-mail nor the street address agrees: a person must choose Match or No Match",
+            differences: [])
+          decision.candidates = [r.contact.id]
+          decisions.append(decision)
+          continue
+        }
+        let reason: String
+        if r.ofMatchedStudent {
+          reason = "\(spelled) as an SIS contact of the matched student"
+        } else {
+          let also = [samePhone(r) ? "phone" : nil, sameEmail(r) ? "e-mail" : nil].compactMap { $0 }
+          reason = "\(spelled) as SIS contact \(r.contact.id) of SIS student \(r.students[0]), \(r.link ?? "")"
+            + (also.isEmpty ? "" : "; the same \(also.joined(separator: " and "))")
+        }
+        decisions.append(matched(contact, r, reason: reason))
+        continue
+      }
+      // The same surname and the same phone or e-mail under another given name: with the same
+      // initial and relationship, a nickname the table does not know (Mikey for Michael); with the
+      // same initial or the same relationship, a person decides (a spouse shares the phone; Liam is
+      // William to some); else another person of the family.
+      let relationship = contact["Relationship"].lowercased()
+      func sameRole(_ r: Reached) -> Bool { !relationship.isEmpty && (r.contact.fields["Relationship"] ?? "").lowercased() == relationship }
+      let family = open.filter {
+        nameAgreement(name, $0.contact) == 0 && surnameAgrees(name.last, $0.contact.lastKey) && (samePhone($0) || sameEmail($0))
+      }
+      let nicknamed = family.filter { sameInitial(name, $0.contact) && sameRole($0) }
+      let initialed = family.filter { sameInitial(name, $0.contact) || sameRole($0) }
+      if nicknamed.count == 1, let r = nicknamed.first {
+        let also = [samePhone(r) ? "phone" : nil, sameEmail(r) ? "e-mail" : nil].compactMap { $0 }.joined(separator: " and ")
+        decisions.append(matched(contact, r, reason: "the surname, relationship and \(also) agree with SIS contact \(r.contact.id)"
+          + (r.ofMatchedStudent ? " of the matched student" : " of SIS student \(r.students[0])") + " and the given name begins the same (a nickname?)"))
+        continue
+      }
+      if !initialed.isEmpty {
+        var decision = ContactDecision(
+          seq: contact.seq, outcome: .potential, contactID: nil,
+          reason: "the surname and phone or e-mail agree with SIS contact\(initialed.count > 1 ? "s" : "") "
+            + initialed.map(\.contact.id).joined(separator: ", ") + " but the given name differs"
+            + " (the same initial or relationship: a nickname?): a person must choose Match or No Match",
+          differences: [])
+        decision.candidates = initialed.map(\.contact.id)
+        decisions.append(decision)
+        continue
+      }
+      func renamedLink(_ list: [Reached]) -> String {
+        let phone = list.contains(where: samePhone), email = list.contains(where: sameEmail)
+        return phone && email ? "phone and e-mail" : phone ? "phone" : "e-mail"
+      }
+      // Another surname with the same given name and phone or e-mail: a changed surname (a remarriage)
+      // or another person sharing them; a person decides, never a new contact.
+      let renamed = open.filter { nameAgreement(name, $0.contact) == 1 && (samePhone($0) || sameEmail($0)) }
+      if !renamed.isEmpty {
+        var decision = ContactDecision(
+          seq: contact.seq, outcome: .potential, contactID: nil,
+          reason: "the given name and the \(renamedLink(renamed)) agree with SIS contact\(renamed.count > 1 ? "s" : "") "
+            + renamed.map(\.contact.id).joined(separator: ", ") + " but the surname differs (a changed surname?): "
+            + "a person must choose Match or No Match",
+          differences: [])
+        decision.candidates = renamed.map(\.contact.id)
+        if let resolution = resolutions.first(where: { $0.studentSeq == contact.seq }), let id = resolution.sisID {
+          decision.reason += "; resolved by \(resolution.resolvedBy) at \(resolution.resolvedAt): Match to \(id) no longer applies (not a candidate now): resolve again"
+        }
+        decisions.append(decision)
+        continue
+      }
+      let reason: String
+      if reached.isEmpty {
+        reason = "the student has no SIS contacts"
+      } else if !reached.contains(where: { !$0.ofMatchedStudent }) {
+        reason = "no SIS contact of the student has this name"
+      } else {
+        let homes = Set(reached.flatMap(\.students)).count
+        reason = (matchedStudents > 0 ? "no SIS contact of the student, nor of the " : "no SIS contact of the ")
+          + "\(homes) SIS student\(homes == 1 ? "" : "s") the form reaches (by address, phone, e-mail or as a candidate), has this name"
+      }
+      decisions.append(ContactDecision(seq: contact.seq, outcome: .new, contactID: nil, reason: reason, differences: []))
+    }
+    return (decisions, diffs, held)
+  }
+
+  /// New contacts named again within the batch (siblings' forms): the first one stands for all.
+  /// Fed the submissions in batch order, one at a time.
+  package struct NewContactsInBatch {
+
+    package init() {}
+    private var firstNamed: [String: String] = [:]
+
+    package mutating func link(_ decision: inout SubmissionDecision, of submission: Submission, names: [NameKeys]) {
+      for c in decision.contacts.indices where decision.contacts[c].outcome == .new {
+        // Decisions are made in the submission's contact order, one per contact.
+        let contact = submission.contacts[c]
+        let name = names[c].first + "|" + names[c].last
+        // A name alone is not a person: the same phone, e-mail or street too.
+        let keys = [contact["Phone"], contact["Email"].lowercased(), contact["Street"].isEmpty ? "" : contact["Street"] + "|" + contact["Zip"]]
+          .filter { !$0.isEmpty }.map { name + "|" + $0 }
+        let ref = "\(submission.id)/\(contact.seq)"
+        var first: String? = nil
+        for key in keys where first == nil { first = firstNamed[key] }
+        if let first {
+          decision.contacts[c].sameAs = first
+          decision.contacts[c].reason += "; the same person as new contact \(first) of this batch"
+        } else {
+          for key in keys { firstNamed[key] = ref }
+        }
+      }
+    }
+  }
+}

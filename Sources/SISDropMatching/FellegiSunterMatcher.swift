@@ -1,0 +1,833 @@
+import Foundation
+import SISDropCore
+import SISDropFormats
+import SISDropConfig
+import SISDropStore
+
+/// The probabilistic matcher (`matching.method: fellegi-sunter`): blocking, comparators,
+/// Fellegi-Sunter weights estimated from the batch and the SIS, three outcomes, and guards.
+///
+/// `prepare` does the work for the whole batch at once: the submission students are indexed by
+/// their blocking keys, and the SIS snapshot is streamed past that index once (the SIS is large,
+/// the batch small), keeping only the SIS students that hit a key plus a fixed random sample for u.
+package final class FellegiSunterMatcher: StudentMatcher {
+  private let snapshot: Snapshot
+  private let config: MatchingConfig
+  private var decisions: [String: MatchDecision] = [:]
+  private(set) var model = FellegiSunterModel(u: MatchField.allCases.map(\.priorM))
+
+  init(snapshot: Snapshot, config: MatchingConfig) {
+    self.snapshot = snapshot
+    self.config = config
+  }
+
+  static let method = "fellegi-sunter"
+  static let sampleSize = 400
+
+  package func match(_ student: SubmissionPart, in submission: Submission) throws -> MatchDecision {
+    if let decision = decisions[Submission.studentRef(submission.id, student.seq)] { return decision }
+    // Not prepared (a caller that skipped `prepare`): decide this one student alone.
+    _ = try prepare([onlyStudent(student, of: submission)])
+    return decisions[Submission.studentRef(submission.id, student.seq)]!
+  }
+
+  private func onlyStudent(_ student: SubmissionPart, of submission: Submission) -> Submission {
+    var single = submission
+    single.students = [student]
+    return single
+  }
+
+  // MARK: - Blocking
+
+  /// Blocking keys of a person, by pass, hashed (FNV-1a) so that no key string is built: a hash
+  /// collision only adds a candidate pair, which the comparison then scores. The SIS side indexes
+  /// each key once; the submission side also asks for the variants that its own errors need
+  /// (neighbouring years, swapped day and month, given name and surname the other way round).
+  static func blockingKeys(_ p: PersonRecord, query: Bool) -> [(pass: Int, key: UInt64)] {
+    var keys: [(pass: Int, key: UInt64)] = []
+    forEachBlockingKey(p, query: query) { keys.append(($0, $1)) }
+    return keys
+  }
+
+  /// The same keys handed to `body` one by one: the SIS scan calls this a million times, and the
+  /// arrays of the convenient form were a third of its time.
+  @inline(__always)
+  static func forEachBlockingKey(_ p: PersonRecord, query: Bool, _ body: (Int, UInt64) -> Void) {
+    if !p.stateID.isEmpty { body(0, BlockKey(0).mix(p.stateID).value) }
+    let firstTokens = Comparators.nameTokens(Substring(p.first)), lastTokens = Comparators.nameTokens(Substring(p.last))
+    let firstSound = firstTokens.first.map { Comparators.soundexCode($0) } ?? 0
+    // Surnames have one or two parts: a fixed pair of slots instead of arrays.
+    var lastSounds: (UInt32, UInt32) = (0, 0)
+    for token in lastTokens {
+      let code = Comparators.soundexCode(token)
+      if code == 0 || code == lastSounds.0 || code == lastSounds.1 { continue }
+      if lastSounds.0 == 0 { lastSounds.0 = code } else if lastSounds.1 == 0 { lastSounds.1 = code }
+    }
+    var dob: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var length = 0
+    for byte in p.dob.utf8 {
+      length += 1
+      if length > 10 { break }
+      withUnsafeMutableBytes(of: &dob) { $0[length - 1] = byte }
+    }
+    // Only a birth date in ISO form makes keys (the year is read as digits below).
+    let isISO = length == 10 && dob.4 == 0x2D && dob.7 == 0x2D
+      && [dob.0, dob.1, dob.2, dob.3, dob.5, dob.6, dob.8, dob.9].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    if isISO {
+      let dobKey = withUnsafeBytes(of: dob) { BlockKey(1).mix(ArraySlice($0)) }
+      var seen: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
+      func once(_ code: UInt32) -> Bool {
+        if code == 0 || code == seen.0 || code == seen.1 || code == seen.2 || code == seen.3 { return false }
+        if seen.0 == 0 { seen.0 = code } else if seen.1 == 0 { seen.1 = code } else if seen.2 == 0 { seen.2 = code } else { seen.3 = code }
+        return true
+      }
+      for token in lastTokens { let code = Comparators.soundexCode(token); if once(code) { body(1, dobKey.mix(code).value) } }
+      for token in firstTokens { let code = Comparators.soundexCode(token); if once(code) { body(1, dobKey.mix(code).value) } }
+      let year = UInt32(dob.0 - 48) * 1000 + UInt32(dob.1 - 48) * 100 + UInt32(dob.2 - 48) * 10 + UInt32(dob.3 - 48)
+      let monthDay = UInt32(dob.5) << 24 | UInt32(dob.6) << 16 | UInt32(dob.8) << 8 | UInt32(dob.9)
+      let dayMonth = UInt32(dob.8) << 24 | UInt32(dob.9) << 16 | UInt32(dob.5) << 8 | UInt32(dob.6)
+      func names(_ f: UInt32, _ l: UInt32) {
+        guard f != 0 && l != 0 else { return }
+        // The same year only: a year off by one keeps month and day (the birthday pass finds it), and
+        // asking for three years tripled the pairs of common names in a large SIS.
+        body(2, BlockKey(2).mix(f).mix(l).mix(year).value)
+        let birthday = BlockKey(3).mix(f).mix(l)
+        body(3, birthday.mix(monthDay).value)
+        if query && dayMonth != monthDay { body(3, birthday.mix(dayMonth).value) }
+      }
+      names(firstSound, lastSounds.0)
+      names(firstSound, lastSounds.1)
+      if query, let lastFirst = lastTokens.first.map({ Comparators.soundexCode($0) }) {
+        // Given name and surname swapped: ask with them the other way round too.
+        for token in firstTokens { names(lastFirst, Comparators.soundexCode(token)) }
+      }
+    }
+    if !p.phone.isEmpty { body(4, BlockKey(4).mix(p.phone).value) }
+    if !p.street.isEmpty { body(4, BlockKey(5).mix(p.zip).mix(p.street).value) }
+    if !p.email.isEmpty { body(5, BlockKey(6).mix(p.email).value) }
+  }
+
+  static func guardianKey(_ g: PersonRecord.Guardian) -> UInt64 { BlockKey(7).mix(g.first).mix(g.last).value }
+
+  /// What one part of the SIS scan found.
+  struct ScanPart: Sendable {
+    /// SIS students that share a blocking key with the batch, in table order.
+    var records: [PersonRecord] = []
+    var hits: [(record: Int32, person: Int32, pass: UInt8)] = []
+    var sampled: [Int: PersonRecord] = [:]
+    var firstCounts: [String: Int] = [:], lastCounts: [String: Int] = [:]
+  }
+
+  /// The rows (0-based, in table order) that Algorithm R keeps out of `rows`, with the matcher's fixed seed.
+  static func reservoir(rows: Int, size: Int) -> [Int] {
+    var rng = SplitMix64(state: 0x5EED)
+    var kept: [Int] = []
+    kept.reserveCapacity(min(rows, size))
+    for row in 0..<rows {
+      if kept.count < size {
+        kept.append(row)
+      } else {
+        let j = rng.int(row + 1)
+        if j < size { kept[j] = row }
+      }
+    }
+    return kept
+  }
+
+  static let passNames = ["state-id", "birth-date+name-sound", "name-sound+birth-year", "name-sound+birthday", "household", "email", "guardian-name"]
+  /// A guardian name shared by more SIS students than this is too common to block on.
+  static let guardianBlockLimit = 8
+
+  // MARK: - The batch
+
+  package func prepare(_ submissions: [Submission]) throws -> MatcherReport? {
+    let clock = ContinuousClock()
+    var seconds: [String: Double] = [:]
+    func lap(_ name: String, since start: ContinuousClock.Instant) { seconds[name] = Double((clock.now - start).components.attoseconds) / 1e18 + Double((clock.now - start).components.seconds) }
+    var report = MatcherReport(method: FellegiSunterMatcher.method)
+    let prepared = clock.now
+
+    // The batch's students and their keys.
+    // Records and keys are made per submission on every core (name keys fold Unicode: not cheap),
+    // then indexed in submission order.
+    let built = try Parallel.map(submissions.count, minimum: 64) { i -> [(person: PersonRecord, keys: [UInt64])] in
+      let submission = submissions[i]
+      let guardians = submission.contacts.map {
+        PersonRecord.Guardian(first: Comparators.foldLetters(FieldRules.nameKey($0["First_Name"])),
+                              last: Comparators.foldLetters(FieldRules.nameKey($0["Last_Name"])), phone: PersonRecord.digits($0["Phone"]))
+      }
+      return submission.students.map { student in
+        let person = PersonRecord(id: Submission.studentRef(submission.id, student.seq), fields: student.fields, guardians: guardians)
+        return (person, FellegiSunterMatcher.blockingKeys(person, query: true).map(\.key))
+      }
+    }
+    var people: [PersonRecord] = []
+    var refs: [String] = []
+    var index: [UInt64: [Int32]] = [:]
+    for list in built {
+      for (person, keys) in list {
+        for key in keys { index[key, default: []].append(Int32(people.count)) }
+        refs.append(person.id)
+        people.append(person)
+      }
+    }
+
+    // One pass over the SIS: candidates, a random sample for u, name frequencies. The students
+    // table is cut into rowid ranges scanned on every core (each with its own read-only
+    // connection) and the parts are joined in table order, so the result is the sequential scan's.
+    lap("batch", since: prepared)
+    var start = clock.now
+    var sis: [PersonRecord] = []
+    var sisSlot: [String: Int] = [:]
+    // Candidate pairs as found (a pair found by several passes appears once per pass), merged below.
+    var found: [(person: Int32, slot: Int32, passes: UInt8)] = []
+    let ranges = try snapshot.rowRanges(table: "students", parts: Parallel.width)
+    let seen = ranges.reduce(0) { $0 + $1.count }
+    lap("scan-ranges", since: start)
+    // Reservoir sampling (Algorithm R), deterministic: which rows it keeps depends only on their
+    // number, so the rows are chosen before the scan and picked up by whichever part reads them.
+    let sampleRows = FellegiSunterMatcher.reservoir(rows: seen, size: FellegiSunterMatcher.sampleSize)
+    let sampleSet = Set(sampleRows)
+    // Term frequencies are only ever asked for the batch's own names.
+    let batchFirst = Set(people.map(\.first)), batchLast = Set(people.map(\.last))
+    let keyIndex = index, path = snapshot.path
+    let parts = try Parallel.map(ranges.count, minimum: 1) { part -> ScanPart in
+      let range = ranges[part]
+      var result = ScanPart()
+      var row = range.offset
+      try Snapshot.forEachMatchRecord(path: path, rowids: range.rowids) { record in
+        if batchFirst.contains(record.first) { result.firstCounts[record.first, default: 0] += 1 }
+        if batchLast.contains(record.last) { result.lastCounts[record.last, default: 0] += 1 }
+        var slot: Int32 = -1
+        FellegiSunterMatcher.forEachBlockingKey(record, query: false) { pass, key in
+          guard let hits = keyIndex[key] else { return }
+          if slot < 0 {
+            slot = Int32(result.records.count)
+            result.records.append(record)
+          }
+          for hit in hits { result.hits.append((slot, hit, UInt8(pass))) }
+        }
+        if sampleSet.contains(row) { result.sampled[row] = record }
+        row += 1
+      }
+      return result
+    }
+    var sampled: [Int: PersonRecord] = [:]
+    var firstCounts: [String: Int] = [:], lastCounts: [String: Int] = [:]
+    for part in parts {
+      let base = sis.count
+      for record in part.records {
+        sisSlot[record.id] = sis.count
+        sis.append(record)
+      }
+      for hit in part.hits { found.append((hit.person, Int32(base) + hit.record, 1 << hit.pass)) }
+      sampled.merge(part.sampled) { first, _ in first }
+      firstCounts.merge(part.firstCounts, uniquingKeysWith: +)
+      lastCounts.merge(part.lastCounts, uniquingKeysWith: +)
+    }
+    var sample = sampleRows.compactMap { sampled[$0] }
+    report.sisStudents = seen
+    lap("scan", since: start)
+
+    // Guardians of the candidates and the sample; and the guardian-name pass, which finds a child
+    // whose own name, birth date and address all changed, through the parents' names.
+    start = clock.now
+    var guardianIndex: [UInt64: [Int32]] = [:]
+    for (i, person) in people.enumerated() {
+      for g in person.guardians where !g.first.isEmpty && !g.last.isEmpty { guardianIndex[FellegiSunterMatcher.guardianKey(g), default: []].append(Int32(i)) }
+    }
+    var wanted = Set(sis.map(\.id))
+    for record in sample { wanted.insert(record.id) }
+    let scan = try snapshot.guardians(of: wanted, names: guardianIndex)
+    lap("guardian-scan", since: start)
+    var guardianHits: [(person: Int32, student: String)] = []
+    for (key, students) in scan.nameHits where students.count <= FellegiSunterMatcher.guardianBlockLimit {
+      for person in guardianIndex[key] ?? [] { for student in students { guardianHits.append((person, student)) } }
+    }
+    var guardians = scan.guardians
+    let missing = Set(guardianHits.map(\.student)).subtracting(sisSlot.keys)
+    for record in try snapshot.matchRecords(numbers: missing.sorted()) {
+      sisSlot[record.id] = sis.count
+      sis.append(record)
+      guardians[record.id] = record.guardians
+    }
+    for (person, student) in guardianHits {
+      guard let slot = sisSlot[student] else { continue }
+      found.append((person, Int32(slot), 1 << 6))
+    }
+    lap("guardian-pass", since: start)
+    for slot in sis.indices { sis[slot].guardians = guardians[sis[slot].id] ?? [] }
+    for i in sample.indices { sample[i].guardians = guardians[sample[i].id] ?? [] }
+    lap("guardians", since: start)
+
+    // Compare every candidate pair (on every core); learn u from the sample and m by EM.
+    start = clock.now
+    // Each pair once, with the bits of every pass that found it, in (student, slot) order: the work
+    // (and every sum over it) comes in the same order on every run.
+    found.sort { ($0.person, $0.slot) < ($1.person, $1.slot) }
+    var work: [(person: Int32, slot: Int32, passes: UInt8)] = []
+    work.reserveCapacity(found.count)
+    for pair in found {
+      if let last = work.last, last.person == pair.person, last.slot == pair.slot {
+        work[work.count - 1].passes |= pair.passes
+      } else {
+        work.append(pair)
+      }
+    }
+    let batchPeople = people, candidatesSeen = sis, pairWork = work
+    let vectors = try Parallel.map(pairWork.count) { i in
+      ComparisonVector.compare(batchPeople[Int(pairWork[i].person)], candidatesSeen[Int(pairWork[i].slot)])
+    }
+    var compared: [Int: [(slot: Int, vector: ComparisonVector, passes: UInt8)]] = [:]
+    // Training pairs by session: blocked on birth date (session "dob"), blocked on names ("names").
+    var dobPatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
+    var namePatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
+    var allPatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
+    for (i, entry) in work.enumerated() {
+      let passes = entry.passes
+      for pass in FellegiSunterMatcher.passNames.indices where passes & (1 << pass) != 0 {
+        report.blockingPairs[FellegiSunterMatcher.passNames[pass], default: 0] += 1
+      }
+      let vector = vectors[i]
+      compared[Int(entry.person), default: []].append((Int(entry.slot), vector, passes))
+      report.distinctPairs += 1
+      // EM learns only from pairs found by identity keys (state id, names, birth dates). The household
+      // passes bring siblings, who agree on address, phone and guardians all at once: fed to EM,
+      // they would be learned as "the same child" (these fields are far from independent).
+      guard passes & 0b1111 != 0 else { continue }
+      let key = vector.patternKey
+      allPatterns[key] = (vector, (allPatterns[key]?.count ?? 0) + 1)
+      if passes & 0b0010 != 0 { dobPatterns[key] = (vector, (dobPatterns[key]?.count ?? 0) + 1) }
+      if passes & 0b1100 != 0 { namePatterns[key] = (vector, (namePatterns[key]?.count ?? 0) + 1) }
+    }
+    lap("compare", since: start)
+    start = clock.now
+    model = FellegiSunterModel(u: try FellegiSunterModel.estimateU(sample: sample, population: seen))
+    // Splink's order: learn the birth date from name-blocked pairs, then the names from
+    // birth-date-blocked pairs; then λ over all identity-blocked pairs.
+    model.estimateM(namePatterns, excluding: [.firstName, .lastName])
+    model.estimateM(dobPatterns, excluding: [.birthDate])
+    model.estimateLambda(allPatterns)
+    let total = Double(max(seen, 1))
+    model.firstNameFrequency = firstCounts.mapValues { Double($0) / total }
+    model.lastNameFrequency = lastCounts.mapValues { Double($0) / total }
+    model.weightFactors = config.weightFactors
+    lap("estimate", since: start)
+
+    // Decide, on every core: scoring and explaining are independent per student.
+    start = clock.now
+    let thresholds = MatchThresholds(autoMatch: config.autoMatch, review: config.review, ambiguityMargin: config.ambiguityMargin)
+    for i in people.indices {
+      let count = compared[i]?.count ?? 0
+      if count == 0 { report.studentsWithoutCandidates += 1 }
+      if count > config.maxCandidates { report.studentsOverCandidateCap += 1 }
+    }
+    let model = self.model, maxCandidates = config.maxCandidates, lists = compared, config = self.config
+    let decided = try Parallel.map(batchPeople.count, minimum: 64) { i -> MatchDecision in
+      let person = batchPeople[i]
+      var scored = (lists[i] ?? []).map { entry -> (slot: Int, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8) in
+        let s = model.score(entry.vector, first: person.first, last: person.last)
+        return (entry.slot, s.total, s.parts, entry.vector, entry.passes)
+      }
+      scored.sort { ($0.bits, candidatesSeen[$1.slot].id) > ($1.bits, candidatesSeen[$0.slot].id) }
+      if scored.count > maxCandidates { scored.removeLast(scored.count - maxCandidates) }
+      // Explained (reasons, per-field weights, guards in words) only when written out: most
+      // candidates are looked at and dropped, and their words were most of the decide phase.
+      var candidates = scored.prefix(5).map { entry in
+        Ranked(sisID: candidatesSeen[entry.slot].id, score: FellegiSunterMatcher.roundedProbability(entry.bits),
+               otherChild: FellegiSunterMatcher.otherChildRule(entry.vector, config: config),
+               resemblance: FellegiSunterMatcher.resemblance(entry.vector),
+               withoutHousehold: !FellegiSunterMatcher.strongHomeLink(entry.vector) && entry.vector[.stateID] != 1
+                 && FellegiSunterMatcher.identityWithoutHousehold(entry.vector, config: config)) {
+          FellegiSunterMatcher.explain(
+            person: person, sis: candidatesSeen[entry.slot], bits: entry.bits, parts: entry.parts, vector: entry.vector, passes: entry.passes,
+            config: config)
+        }
+      }
+      if let first = candidates.first, first.withoutHousehold, let top = scored.first {
+        // Every SIS student blocking found for this child: a twin of the candidate shares its birth
+        // date and surname sound, the keys of the birth-date pass.
+        candidates[0].twinInSIS = FellegiSunterMatcher.twin(of: candidatesSeen[top.slot], among: scored.map { candidatesSeen[$0.slot] })
+      }
+      return FellegiSunterMatcher.decide(candidates, thresholds: thresholds)
+    }
+    for (i, decision) in decided.enumerated() { decisions[refs[i]] = decision }
+    lap("decide", since: start)
+    report.seconds = seconds
+    report.model = FellegiSunterModelSummary(
+      lambda: model.lambda, emIterations: model.emIterations, trainingPairs: model.trainingPairs,
+      levels: MatchField.allCases.flatMap { field in
+        field.levels.indices.map { level in
+          FellegiSunterModelSummary.Level(
+            field: field.name, level: field.levels[level], m: model.m[field.rawValue][level], u: model.u[field.rawValue][level],
+            weight: model.weight(field, level))
+        }
+      })
+    return report
+  }
+
+  // MARK: - Guards and explanations
+
+  /// The reason NEW decisions gave before they named the rule that fired (decisions written by an
+  /// older sisdrop carry it; the batch report recomputes the rule for those).
+  package static let otherChild = "another child: the birth dates differ without the same names and home; or a twin with another given name; or the state ids differ and nothing links the families"
+
+  /// Why a pair may be the same child though the names, the birth date or the home disagree: the
+  /// state id is the SIS student's; given name and surname swapped; both names agreeing with a
+  /// birth date one edit off; or the given name and birth date with another surname where something
+  /// of the home agrees (a changed surname); but not when the state ids or the genders differ or the
+  /// home contradicts (`homeContradicts`). Such a pair is never another child (never NEW without a
+  /// person) and never automatic on this alone (the identity guard needs names and birth date).
+  /// nil when none holds.
+  static func resemblance(_ vector: ComparisonVector) -> String? {
+    if vector[.stateID] == 1 { return "the state id is this SIS student's" }
+    // A gender that disagrees as well makes two differences; state ids that differ say another child;
+    // and so does a home that contradicts (another address, another home phone and no guardian in
+    // common, all compared): common names one digit apart in birth date are common in a large SIS.
+    guard vector[.gender] != 0, vector[.stateID] != 0, !homeContradicts(vector) else { return nil }
+    let dob = vector[.birthDate]
+    if vector.namesSwapped && dob >= 1 {
+      return "given name and surname swapped, " + (dob == 4 ? "the same birth date" : "the birth dates one edit apart (\(MatchField.birthDate.levels[dob]))")
+    }
+    if vector[.firstName] >= 2 && vector[.lastName] >= 2 && (1...3).contains(dob) {
+      return "the names agree and the birth dates are one edit apart (\(MatchField.birthDate.levels[dob]))"
+    }
+    if vector[.firstName] >= 3 && dob == 4 && vector[.lastName] <= 1 && !noHouseholdLink(vector, zipCounts: true) {
+      return "the given name and birth date agree and the surname is another (a changed surname?), with \(homeEvidence(vector))"
+    }
+    return nil
+  }
+
+  /// Both forms name a home and it is another: another address (not a typo of it), another home
+  /// phone, and guardians on both sides with none in common.
+  static func homeContradicts(_ vector: ComparisonVector) -> Bool {
+    vector[.address] >= 0 && vector[.address] <= 1 && vector[.phone] == 0 && vector[.guardians] == 0
+  }
+
+  /// Neither the birth date nor both names agree: however much of the household agrees (siblings
+  /// share address, phone and guardians, which are far from independent evidence), this is another
+  /// child of the family, not a candidate for review. The clauses are in `otherChildRule`.
+  static func isOtherChild(_ vector: ComparisonVector, config: MatchingConfig = MatchingConfig()) -> Bool {
+    otherChildRule(vector, config: config) != nil
+  }
+
+  /// The rule that makes the SIS student of a pair another child, in words true of the pair (nil when
+  /// none holds): a NEW decision names it.
+  /// - A birth date that disagrees outright (not swapped, not one digit, not a year) or is missing,
+  ///   unless both names agree and the home does.
+  /// - A plainly different given name without the same birth date (a sibling born a year or a few
+  ///   days apart differs from the child in one digit).
+  /// - A birth date only close, without both names agreeing and without the home confirming (common
+  ///   names make close birth dates common in a large SIS).
+  /// - A twin whose given name is plainly another (JW < 0.80), unless `matching.twins: review`.
+  /// - Another family's child: nothing links the homes and a name or the state id disagrees outright.
+  /// A `resemblance` exempts the pair from all of these: it goes to a person.
+  package static func otherChildRule(_ vector: ComparisonVector, config: MatchingConfig = MatchingConfig()) -> String? {
+    if resemblance(vector) != nil { return nil }
+    let namesAgree = vector[.firstName] >= 2 && vector[.lastName] >= 2
+    let dob = vector[.birthDate]
+    if dob <= 0 && !(namesAgree && strongHomeLink(vector)) {
+      return (dob < 0 ? "a birth date is missing" : "the birth dates differ")
+        + (namesAgree ? ", and no address, phone or e-mail links the homes" : ", and the names do not both agree")
+    }
+    if vector[.firstName] == 0 && !vector.namesSwapped && dob != 4 { return "the given names differ and the birth dates are not the same" }
+    if (1...3).contains(dob) && !strongHomeLink(vector) {
+      let why = !namesAgree ? "the names do not both agree" : vector[.gender] == 0 ? "the genders differ"
+        : vector[.stateID] == 0 ? "the state ids differ" : "the home is another (\(homeEvidence(vector)))"
+      return "the birth dates are only close (\(MatchField.birthDate.levels[dob])), \(why), and no address, phone or e-mail links the homes"
+    }
+    if config.twins == .new && isTwin(vector) && vector[.firstName] == 0 { return "a twin with another given name (same birth date and family)" }
+    if noHouseholdLink(vector) && (vector[.stateID] == 0 || vector[.lastName] <= 0 || vector[.firstName] <= 0) {
+      let which = vector[.stateID] == 0 ? "the state ids differ"
+        : vector[.lastName] == 0 ? "the surnames differ" : vector[.lastName] < 0 ? "a surname is missing"
+        : vector[.firstName] == 0 ? "the given names differ" : "a given name is missing"
+      return "another family's child: \(which) and nothing links the homes (\(homeEvidence(vector)))"
+    }
+    return nil
+  }
+
+  /// The home links the records specifically: the street address, the home phone, a guardian's own
+  /// phone or the child's e-mail (a guardian's name alone is too common to count).
+  static func strongHomeLink(_ vector: ComparisonVector) -> Bool {
+    vector[.address] == 3 || vector[.phone] == 1 || vector[.guardians] == 2 || vector[.email] == 1
+  }
+
+  /// Same birth date and family, different given names ("different": not exact, not a nickname,
+  /// not within a typo, JW < 0.92; or only close with the genders not agreeing: boy/girl twins get
+  /// paired names, Alexander/Alexandra at JW 0.96). A shared state id does not settle it (a copied
+  /// id is common on a twin's form); the child's own e-mail does.
+  static func isTwin(_ vector: ComparisonVector) -> Bool {
+    let sameFamily = vector[.lastName] >= 3 || vector[.address] >= 2 || vector[.phone] == 1 || vector[.guardians] >= 1
+    // Names only close count as two names when the genders differ, or cannot tell and the names are
+    // a boy/girl pair; with no gender to compare, a typo elsewhere in the name is a typo.
+    let differentNames = vector[.firstName] <= 1 || vector[.gender] == 0
+      || (vector[.firstName] == 2 && vector[.gender] < 0 && vector.pairedGivenNames)
+    return vector[.birthDate] == 4 && sameFamily && differentNames && !vector.namesSwapped && vector[.email] != 1
+  }
+
+  /// Nothing of the household agrees: no guardian (none on either side counts as none in common),
+  /// no address (up to a typo), phone or e-mail, no state id; with `zipCounts`, not even the ZIP.
+  static func noHouseholdLink(_ vector: ComparisonVector, zipCounts: Bool = false) -> Bool {
+    vector[.guardians] <= 0 && vector[.address] <= (zipCounts ? 0 : 1) && vector[.phone] != 1 && vector[.email] != 1 && vector[.stateID] != 1
+  }
+
+  /// What the household fields of a pair say, in words true of the data (what agrees, what differs,
+  /// what one side does not have): `another address, no home phone to compare, ...`.
+  static func homeEvidence(_ vector: ComparisonVector) -> String {
+    var words: [String] = []
+    switch vector[.address] {
+    case 3: words.append("the same address")
+    case 2: words.append("the same address but for a typo")
+    case 1: words.append("the same ZIP on another street")
+    case 0: words.append("another address")
+    default: words.append("no address to compare")
+    }
+    switch vector[.phone] {
+    case 1: words.append("the same home phone")
+    case 0: words.append("another home phone")
+    default: words.append("no home phone to compare")
+    }
+    switch vector[.email] {
+    case 1: words.append("the same e-mail")
+    case 0: words.append("another e-mail")
+    default: words.append("no e-mail to compare")
+    }
+    switch vector[.guardians] {
+    case 2: words.append("a guardian's phone in common")
+    case 1: words.append("a guardian's name in common")
+    case 0: words.append("no guardian in common")
+    default: words.append("no guardians to compare")
+    }
+    return words.joined(separator: ", ")
+  }
+
+  /// Names and birth date agree closely enough for an automatic match without the home: both names
+  /// (a typo or a nickname at most, not swapped), the birth date exactly, the gender not against it,
+  /// and an address that agrees up to a typo (`matching.auto_without_household`). The decision still
+  /// needs no competing candidate and no SIS twin of the candidate (`decide`).
+  static func identityWithoutHousehold(_ vector: ComparisonVector, config: MatchingConfig) -> Bool {
+    config.autoWithoutHousehold && vector[.firstName] >= 2 && vector[.lastName] >= 2 && vector[.birthDate] == 4
+      && !vector.namesSwapped && vector[.gender] != 0 && vector[.stateID] != 0 && vector[.address] >= 2
+  }
+
+  /// Guards that no score overrides, for one pair.
+  static func guards(_ person: PersonRecord, _ sis: PersonRecord, _ vector: ComparisonVector, config: MatchingConfig = MatchingConfig()) -> [String] {
+    var result: [String] = []
+    if vector[.stateID] == 0 { result.append("different state ids (\(person.stateID) and \(sis.stateID))") }
+    if isTwin(vector) { result.append("same birth date and family but different given names (a twin?)") }
+    // Boy/girl twins and a gender typo look alike to the scores; a person tells them apart.
+    if vector[.gender] == 0 { result.append("the genders differ") }
+    // No guard below is lifted by an agreeing state id: it raises the score, but a copied state id
+    // (an older sibling's on a kindergartner's form) must not make two different-looking children one.
+    if let rule = otherChildRule(vector, config: config) { result.append("another child: " + rule) }
+    if vector[.firstName] <= 0 && vector[.lastName] <= 0 { result.append("neither name agrees") }
+    if vector[.birthDate] == 0 { result.append("the birth dates differ") }
+    // Automatic needs the child's identity to agree: both names (a typo or a nickname at most) and the
+    // birth date exactly, or close with the home confirming; a state id of its own settles it.
+    // The child's own state id confirms as the home does: a surname typo, a birth date one edit off.
+    let confirmed = strongHomeLink(vector) || vector[.stateID] == 1
+    let surname = vector[.lastName] >= 2 || (vector[.lastName] >= 1 && confirmed)
+    let identity = vector[.firstName] >= 2 && surname && (vector[.birthDate] == 4 || (vector[.birthDate] >= 1 && confirmed))
+    if !identity && !(vector.namesSwapped && vector[.birthDate] == 4) {
+      var which: [String] = []
+      if vector[.firstName] < 2 { which.append(vector[.firstName] < 0 ? "a given name is missing" : "the given names differ") }
+      if !surname { which.append(vector[.lastName] < 0 ? "a surname is missing" : "the surnames differ") }
+      if vector[.birthDate] != 4 {
+        which.append(vector[.birthDate] < 0 ? "a birth date is missing"
+          : vector[.birthDate] == 0 ? "the birth dates differ" : "the birth dates are only close (\(MatchField.birthDate.levels[vector[.birthDate]])) and no state id, address, phone or e-mail confirms")
+      }
+      if which.isEmpty { which.append("the names agree only partly") }
+      result.append("names and birth date do not agree closely enough for an automatic match (\(which.joined(separator: "; ")))")
+    }
+    // The home: a state id of the child's own, or an address, phone or e-mail in common, is specific;
+    // without it, names and birth date with an address up to a typo may match (`decide` checks that no
+    // other candidate and no SIS twin competes); otherwise a person decides.
+    if !strongHomeLink(vector) && vector[.stateID] != 1 && !identityWithoutHousehold(vector, config: config) {
+      if vector[.guardians] == 1 {
+        // A guardian's name is shared far more often than random pairs say: it goes with the surname
+        // (Maria Garcia in a Garcia family). In a million-student SIS that alone auto-matched look-alikes.
+        result.append("only a guardian's name links the homes (\(homeEvidence(vector)))")
+      } else if vector.namesSwapped {
+        result.append("given name and surname are swapped and no address, phone or e-mail links the homes (\(homeEvidence(vector)))")
+      } else {
+        result.append("no address, phone, e-mail or guardian links the homes (\(homeEvidence(vector)))")
+      }
+    }
+    return result
+  }
+
+  private static func explain(person: PersonRecord, sis: PersonRecord, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8,
+                              config: MatchingConfig) -> MatchCandidate
+  {
+    var comparisons: [FieldComparison] = []
+    var reasons: [String] = []
+    for field in MatchField.allCases {
+      let level = vector[field]
+      let label = level < 0 ? "missing" : field.levels[level]
+      comparisons.append(FieldComparison(field: field.name, level: label, weight: parts[field.rawValue].map { ($0 * 100).rounded() / 100 }))
+      if level >= 0, let w = parts[field.rawValue] { reasons.append("\(field.name): \(label) (\(w >= 0 ? "+" : "")\((w * 10).rounded() / 10))") }
+    }
+    if vector.namesSwapped { reasons.append("given name and surname were swapped") }
+    let guards = FellegiSunterMatcher.guards(person, sis, vector, config: config)
+    var candidate = MatchCandidate(sisID: sis.id, score: roundedProbability(bits), reasons: reasons)
+    candidate.comparisons = comparisons
+    candidate.matchWeight = (bits * 100).rounded() / 100
+    candidate.blockedBy = FellegiSunterMatcher.passNames.indices.filter { passes & (1 << $0) != 0 }.map { FellegiSunterMatcher.passNames[$0] }
+    candidate.guards = guards.isEmpty ? nil : guards
+    return candidate
+  }
+
+  /// A candidate as ranked: what deciding needs, and its explanation made on demand.
+  struct Ranked {
+    var sisID: String
+    var score: Double
+    /// The rule that makes it another child (never a candidate), nil when none holds.
+    var otherChild: String?
+    /// Why it may be this child whatever its score (`resemblance`): a person decides, never NEW.
+    var resemblance: String? = nil
+    /// Matched without the home (`identityWithoutHousehold`): only when nothing competes.
+    var withoutHousehold = false
+    /// An SIS student with this candidate's birth date and home (a twin?), for `withoutHousehold`.
+    var twinInSIS: String? = nil
+    var explained: () -> MatchCandidate
+  }
+
+  /// The match probability as decisions show it (six decimals).
+  static func roundedProbability(_ bits: Double) -> Double { (FellegiSunterModel.probability(bits: bits) * 1e6).rounded() / 1e6 }
+
+  /// Another SIS student among `others` born the same day as `sis` in the same home (the same
+  /// street address, home phone or surname): the SIS twin a form without a household cannot tell apart.
+  static func twin(of sis: PersonRecord, among others: [PersonRecord]) -> String? {
+    guard !sis.dob.isEmpty else { return nil }
+    for other in others where other.id != sis.id && other.dob == sis.dob {
+      let sameHome = (!sis.street.isEmpty && sis.street == other.street && sis.zip == other.zip)
+        || (!sis.phone.isEmpty && sis.phone == other.phone) || (!sis.last.isEmpty && sis.last == other.last)
+      if sameHome { return other.id }
+    }
+    return nil
+  }
+
+  static func decide(_ ranked: [Ranked], thresholds: MatchThresholds) -> MatchDecision {
+    let reviewable = ranked.filter { $0.otherChild == nil && ($0.score >= thresholds.review || $0.resemblance != nil) }
+    var decision: MatchDecision
+    if let first = reviewable.first {
+      let best = first.explained()
+      var reasons: [String] = []
+      var outcome = MatchOutcome.potential
+      var next: MatchCandidate? = nil
+      if reviewable.count > 1 { next = reviewable[1].explained() }
+      if best.score >= thresholds.autoMatch {
+        if let guards = best.guards {
+          reasons.append("match probability \(best.score) reaches auto_match \(thresholds.autoMatch), but never automatic: " + guards.joined(separator: "; "))
+        } else if first.withoutHousehold, let next {
+          reasons.append("no address, phone, e-mail or guardian links the homes, and SIS \(next.sisID) is a candidate too: a person chooses")
+        } else if first.withoutHousehold, let twin = first.twinInSIS {
+          reasons.append("SIS \(twin) has the birth date and home of SIS \(best.sisID) (a twin?), and nothing of the household tells them apart: a person chooses")
+        } else if let next, let bestBits = best.matchWeight, let nextBits = next.matchWeight, bestBits - nextBits < thresholds.ambiguityMargin {
+          reasons.append("SIS \(next.sisID) is almost as likely (\(((bestBits - nextBits) * 10).rounded() / 10) bits behind, margin \(thresholds.ambiguityMargin))")
+        } else {
+          outcome = .matched
+          reasons.append("match probability \(best.score) ≥ auto_match \(thresholds.autoMatch) (weight \(best.matchWeight ?? 0) bits)"
+            + (first.withoutHousehold ? "; names and birth date agree with an address up to a typo, no other candidate and no SIS twin" : ""))
+        }
+      } else if best.score >= thresholds.review {
+        reasons.append("match probability \(best.score) is between review \(thresholds.review) and auto_match \(thresholds.autoMatch): a person must choose Match or No Match")
+      } else {
+        reasons.append("SIS \(best.sisID) may be this child (\(first.resemblance ?? "")): match probability \(best.score) is below review \(thresholds.review), "
+          + "but a child who may be in the SIS is never new without a person")
+      }
+      var candidates = [best]
+      if outcome != .matched {
+        if let next { candidates.append(next) }
+        candidates += reviewable.dropFirst(candidates.count).map { $0.explained() }
+      }
+      decision = MatchDecision(
+        outcome: outcome, sisID: outcome == .matched ? best.sisID : nil, score: best.score, reasons: reasons,
+        candidates: candidates, method: FellegiSunterMatcher.method)
+    } else {
+      let closest = ranked.first
+      var reason = "no SIS student shares a blocking key"
+      if let closest {
+        reason = closest.otherChild.map { "the closest SIS student \(closest.sisID) is another child: \($0)" }
+          ?? "the closest SIS student \(closest.sisID) has match probability \(closest.score) < review \(thresholds.review)"
+      }
+      decision = MatchDecision(outcome: .new, sisID: nil, score: closest?.score ?? 0, reasons: [reason], candidates: [],
+                               method: FellegiSunterMatcher.method)
+    }
+    decision.thresholds = thresholds
+    return decision
+  }
+}
+
+/// FNV-1a, 64 bits: a blocking key built from its parts without a string.
+struct BlockKey {
+  var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+  init(_ pass: UInt8) { value = mixed(pass) }
+
+  private func mixed(_ byte: UInt8) -> UInt64 { (value ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+
+  func mix(_ text: String) -> BlockKey {
+    var key = self
+    for byte in text.utf8 { key.value = key.mixed(byte) }
+    key.value = key.mixed(0xFF)  // a separator no UTF-8 text holds
+    return key
+  }
+
+  func mix(_ bytes: UnsafeBufferPointer<UInt8>) -> BlockKey {
+    var key = self
+    for byte in bytes { key.value = key.mixed(byte) }
+    key.value = key.mixed(0xFF)
+    return key
+  }
+
+  func mix(_ bytes: ArraySlice<UInt8>) -> BlockKey {
+    var key = self
+    for byte in bytes { key.value = key.mixed(byte) }
+    key.value = key.mixed(0xFF)
+    return key
+  }
+
+  func mix(_ word: UInt32) -> BlockKey {
+    var key = self
+    for shift in stride(from: 24, through: 0, by: -8) { key.value = key.mixed(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
+    return key
+  }
+}
+
+extension Snapshot {
+  /// A table cut into `parts` rowid ranges of about equal size (for scanning the parts at once),
+  /// each with the number of rows before it and in it when `counted` (the counts walk the table).
+  func rowRanges(table: String, parts: Int, counted: Bool = true) throws -> [(rowids: ClosedRange<Int64>, offset: Int, count: Int)] {
+    let bounds = try database.rows("SELECT min(rowid), max(rowid) FROM \(table)")[0]
+    guard let low = bounds[0].int, let high = bounds[1].int else { return [] }
+    let span = (high - low + 1 + Int64(parts) - 1) / Int64(max(parts, 1))
+    var result: [(rowids: ClosedRange<Int64>, offset: Int, count: Int)] = []
+    var offset = 0
+    var first = low
+    while first <= high {
+      let last = min(high, first + span - 1)
+      let count = !counted ? 0 : Int(try database.scalar("SELECT count(*) FROM \(table) WHERE rowid BETWEEN ? AND ?", [.integer(first), .integer(last)]).int ?? 0)
+      result.append((first...last, offset, count))
+      offset += count
+      first = last + 1
+    }
+    return result
+  }
+
+  /// The SIS students of a rowid range as match records, in table order, through a connection of
+  /// their own (one per scanning thread).
+  static func forEachMatchRecord(path: String, rowids: ClosedRange<Int64>, _ body: (PersonRecord) throws -> Void) throws {
+    let database = try Database(path: path, readOnly: true)
+    let statement = try database.prepare(
+      "SELECT student_number, state_studentnumber, first_key, last_key, dob, gender, street, zip, home_phone, email FROM students "
+        + "WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
+    try statement.bind([.integer(rowids.lowerBound), .integer(rowids.upperBound)])
+    try statement.forEachRow { row in try body(Snapshot.matchRecord(row)) }
+  }
+
+  /// One pass over the SIS contacts: the guardians of the given students, and for each guardian
+  /// name key (`first|last`) asked for, the students who have a guardian of that name. In rowid
+  /// parts on every core, joined in table order.
+  func guardians(of students: Set<String>, names: [UInt64: [Int32]])
+    throws -> (guardians: [String: [PersonRecord.Guardian]], nameHits: [UInt64: [String]])
+  {
+    let path = self.path
+    let ranges = try rowRanges(table: "contacts", parts: Parallel.width, counted: false)
+    // Wanted students by a hash of their number: a row's number becomes a String only on a hit.
+    let wanted = Set(students.map { BlockKey(8).mix($0).value })
+    let parts = try Parallel.map(ranges.count, minimum: 1) { part in
+      try Snapshot.guardians(path: path, rowids: ranges[part].rowids, of: students, hashed: wanted, names: names)
+    }
+    var result: [String: [PersonRecord.Guardian]] = [:]
+    var hits: [UInt64: [String]] = [:]
+    for part in parts {
+      result.merge(part.guardians, uniquingKeysWith: +)
+      hits.merge(part.nameHits, uniquingKeysWith: +)
+    }
+    return (result, hits)
+  }
+
+  /// One part of the contacts scan, on the column bytes: most of the ~2 contacts per SIS student
+  /// are neither wanted nor a name asked for, and making three Strings per row to find that out
+  /// was most of the scan.
+  private static func guardians(path: String, rowids: ClosedRange<Int64>, of students: Set<String>, hashed wanted: Set<UInt64>,
+                                names: [UInt64: [Int32]])
+    throws -> (guardians: [String: [PersonRecord.Guardian]], nameHits: [UInt64: [String]])
+  {
+    var result: [String: [PersonRecord.Guardian]] = [:]
+    var hits: [UInt64: [String]] = [:]
+    let database = try Database(path: path, readOnly: true)
+    let statement = try database.prepare("SELECT student_number, first_key, last_key, phone FROM contacts WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
+    try statement.bind([.integer(rowids.lowerBound), .integer(rowids.upperBound)])
+    try statement.forEachRow { row in
+      let number = row.bytes(0)
+      let maybeWanted = wanted.contains(BlockKey(8).mix(number).value)
+      guard maybeWanted || !names.isEmpty else { return }
+      let firstBytes = row.bytes(1), lastBytes = row.bytes(2)
+      let ascii = !firstBytes.contains { $0 >= 0x80 } && !lastBytes.contains { $0 >= 0x80 }
+      // ASCII keys are their own folded form (`foldLetters`); other keys go through it.
+      var cache: (first: String, last: String)? = nil
+      func folded() -> (first: String, last: String) {
+        if let cache { return cache }
+        let value = (Comparators.foldLetters(String(decoding: firstBytes, as: UTF8.self)),
+                     Comparators.foldLetters(String(decoding: lastBytes, as: UTF8.self)))
+        cache = value
+        return value
+      }
+      if !names.isEmpty {
+        let key = ascii ? BlockKey(7).mix(firstBytes).mix(lastBytes).value : BlockKey(7).mix(folded().first).mix(folded().last).value
+        if names[key] != nil { hits[key, default: []].append(String(decoding: number, as: UTF8.self)) }
+      }
+      if maybeWanted {
+        let id = String(decoding: number, as: UTF8.self)
+        guard students.contains(id) else { return }
+        let (first, last) = folded()
+        result[id, default: []].append(PersonRecord.Guardian(first: first, last: last, phone: PersonRecord.digits(row.string(3))))
+      }
+    }
+    return (result, hits)
+  }
+
+  /// Match records of the given SIS students (by Student_Number), with their guardians: one query
+  /// each for the students and their contacts, however many (a per-student query cost 40 µs each).
+  package func matchRecords(numbers: [String]) throws -> [PersonRecord] {
+    guard !numbers.isEmpty else { return [] }
+    let list = try Snapshot.jsonList(numbers)
+    var records: [PersonRecord] = []
+    let students = try database.prepare(
+      "SELECT student_number, state_studentnumber, first_key, last_key, dob, gender, street, zip, home_phone, email FROM students "
+        + "WHERE student_number IN (SELECT value FROM json_each(?)) ORDER BY student_number")
+    try students.bind([.text(list)])
+    try students.forEachRow { row in records.append(Snapshot.matchRecord(row)) }
+    var guardians: [String: [PersonRecord.Guardian]] = [:]
+    let contacts = try database.prepare(
+      "SELECT student_number, first_key, last_key, phone FROM contacts WHERE student_number IN (SELECT value FROM json_each(?)) ORDER BY rowid")
+    try contacts.bind([.text(list)])
+    try contacts.forEachRow { row in
+      guardians[row.string(0), default: []].append(PersonRecord.Guardian(
+        first: Comparators.foldLetters(row.string(1)), last: Comparators.foldLetters(row.string(2)), phone: PersonRecord.digits(row.string(3))))
+    }
+    for i in records.indices { records[i].guardians = guardians[records[i].id] ?? [] }
+    return records
+  }
+
+  /// A value that is not what its field holds reaches the matcher as missing, never as a trap:
+  /// the snapshot load already leaves such values out, and this holds for any snapshot (an older
+  /// one kept a birth date that is not a date as exported).
+  static func matchRecord(_ row: Statement.Row) -> PersonRecord {
+    var record = PersonRecord(id: row.string(0))
+    record.stateID = row.string(1)
+    let longest = 4 * FieldNormalizer.longestName  // bytes
+    record.first = row.bytes(2).count > longest ? "" : Comparators.foldLetters(row.string(2))
+    record.last = row.bytes(3).count > longest ? "" : Comparators.foldLetters(row.string(3))
+    let dob = row.bytes(4)
+    record.dob = dob.count == 10 && DatePattern.iso.match(bytes: dob).date != nil ? row.string(4) : ""
+    record.gender = row.string(5)
+    record.street = Comparators.streetKey(row.string(6))
+    record.zip = String(row.string(7).prefix(5))
+    record.phone = PersonRecord.digits(row.string(8))
+    record.email = row.string(9)  // the snapshot holds e-mail normalized (lower case)
+    return record
+  }
+}
