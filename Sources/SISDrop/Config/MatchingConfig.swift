@@ -11,6 +11,7 @@ import Foundation
 ///   max_candidates: 1000       # per submission student, after blocking
 ///   auto_without_household: true   # names + birth date + an address up to a typo may match alone
 ///   twins: new                 # new | review: an SIS child's twin (same birth date and home, another given name)
+///   forms_of_one_child: match  # match | review: several forms of a batch for one SIS child that agree with each other
 ///   weights:                   # a field's weight in bits is multiplied by this (0 to 4; 1 when absent)
 ///     gender: 1
 /// ```
@@ -29,6 +30,11 @@ public struct MatchingConfig: Sendable, Hashable, Codable {
   /// is: `new` (another child, the twin: the default) or `review` (a person decides; the SIS record
   /// may be this child under another given name).
   public var twins = TwinPolicy.new
+  /// Several forms of one batch auto-matched to the same SIS student: `match` (the default) matches
+  /// them all when they agree with each other on the child (the same child submitted again; the
+  /// latest form's update is delivered), `review` sends them all to a person, as forms that do not
+  /// agree always are.
+  public var formsOfOneChild = FormsOfOneChildPolicy.match
   /// Per field (`MatchField.name`), a factor on its weight in bits: 1 unless configured.
   public var weights: [String: Double] = [:]
 
@@ -36,9 +42,13 @@ public struct MatchingConfig: Sendable, Hashable, Codable {
     case new, review
   }
 
+  public enum FormsOfOneChildPolicy: String, Sendable, Hashable, Codable, CaseIterable {
+    case match, review
+  }
+
   public init() {}
 
-  static let keys = ["method", "auto_match", "review", "ambiguity_margin", "max_candidates", "auto_without_household", "twins", "weights"]
+  static let keys = ["method", "auto_match", "review", "ambiguity_margin", "max_candidates", "auto_without_household", "twins", "forms_of_one_child", "weights"]
 
   /// The factor on each field's weight, by `MatchField.rawValue`.
   var weightFactors: [Double] { MatchField.allCases.map { weights[$0.name] ?? 1 } }
@@ -71,6 +81,7 @@ public struct MatchingConfig: Sendable, Hashable, Codable {
     if let value = keys["max_candidates"] { config.maxCandidates = try value.int(in: 1...100_000) }
     if let value = keys["auto_without_household"] { config.autoWithoutHousehold = try value.bool() }
     if let value = keys["twins"] { config.twins = try value.choice(TwinPolicy.self) }
+    if let value = keys["forms_of_one_child"] { config.formsOfOneChild = try value.choice(FormsOfOneChildPolicy.self) }
     if let value = keys["weights"] {
       for (field, factor) in try value.mapping(allowed: MatchField.allCases.map(\.name)) {
         guard let number = Double(try factor.string()), number >= 0, number <= 4 else {

@@ -506,6 +506,25 @@ final class FellegiSunterMatcher: StudentMatcher {
       && !vector.namesSwapped && vector[.gender] != 0 && vector[.stateID] != 0 && vector[.address] >= 2
   }
 
+  /// What makes two forms of one batch, both matched to one SIS student, possibly two children (nil
+  /// when nothing does: the same child submitted again). They agree when both names agree up to a
+  /// typo or a nickname (not swapped), the birth dates are the same (or one edit apart at the same
+  /// street address), the genders and state ids do not differ and the homes do not contradict.
+  static func formsDisagree(_ vector: ComparisonVector) -> String? {
+    var which: [String] = []
+    if vector.namesSwapped { which.append("one form swaps given name and surname") }
+    if vector[.firstName] < 2 { which.append(vector[.firstName] < 0 ? "a given name is missing" : "the given names differ") }
+    if vector[.lastName] < 2 { which.append(vector[.lastName] < 0 ? "a surname is missing" : "the surnames differ") }
+    let dob = vector[.birthDate]
+    if dob != 4 && !(dob >= 1 && vector[.address] == 3) {
+      which.append(dob < 0 ? "a birth date is missing" : dob == 0 ? "the birth dates differ" : "the birth dates are only close (\(MatchField.birthDate.levels[dob]))")
+    }
+    if vector[.gender] == 0 { which.append("the genders differ") }
+    if vector[.stateID] == 0 { which.append("the state ids differ") }
+    if homeContradicts(vector) { which.append("the homes differ (\(homeEvidence(vector)))") }
+    return which.isEmpty ? nil : which.joined(separator: "; ")
+  }
+
   /// Guards that no score overrides, for one pair.
   static func guards(_ person: PersonRecord, _ sis: PersonRecord, _ vector: ComparisonVector, config: MatchingConfig = MatchingConfig()) -> [String] {
     var result: [String] = []
