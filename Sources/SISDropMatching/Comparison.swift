@@ -1,6 +1,7 @@
 import Foundation
 import SISDropFormats
 import SISDropConfig
+import SISDropCore
 
 /// A person as the matcher compares them: the SIS student or the submission student, reduced to
 /// comparison keys (name keys, ISO birth date, phone digits, street key, guardians).
@@ -36,6 +37,15 @@ public struct PersonRecord: Sendable, Hashable {
     phone = PersonRecord.digits(fields["Home_Phone"] ?? "")
     email = (fields["Email"] ?? "").lowercased()
     self.guardians = guardians
+  }
+
+  /// A submission student as the matcher compares it: its fields, and its form's contacts as guardians.
+  package init(student: SubmissionPart, of submission: Submission) {
+    let guardians = submission.contacts.map {
+      Guardian(first: Comparators.foldLetters(FieldRules.nameKey($0["First_Name"])),
+               last: Comparators.foldLetters(FieldRules.nameKey($0["Last_Name"])), phone: PersonRecord.digits($0["Phone"]))
+    }
+    self.init(id: Submission.studentRef(submission.id, student.seq), fields: student.fields, guardians: guardians)
   }
 
   /// The first ten digits of a phone number (`217-555-0101 x3` → `2175550101`); "" (missing)

@@ -6,9 +6,9 @@ import Foundation
 /// 10,000 submissions. Anything outside the exact shape — fractional seconds, lower-case letters,
 /// odd offsets, years outside 1900–2199 — returns nil, and the caller takes Foundation's path, so
 /// the results are Foundation's (FieldRulesTests compares the two over many instants and zones).
-enum InternetDateTime {
+package enum InternetDateTime {
   /// Seconds since 1970 for `YYYY-MM-DDTHH:MM:SS` followed by `Z` or `±HH:MM`.
-  static func parse(_ text: String) -> Int64? {
+  package static func parse(_ text: String) -> Int64? {
     var text = text
     return text.withUTF8 { b -> Int64? in
       guard b.count == 20 || b.count == 25 else { return nil }
