@@ -20,6 +20,8 @@ runs Splink 5 with DuckDB, and scores each against truth/students.csv:
             contact (its students all decided)
   rss, cpu  the match stage process's peak RSS (GNU time) and CPU seconds (user + system); `load` is
             the 1-minute load average when the size finished (the machine may be shared)
+  cpu ratio Splink's CPU seconds (its Python process, DuckDB's threads included) over the match
+            stage's: on a loaded machine the wall-clock ratio depends on how many threads each runs
   s         seconds: sisdrop's match stage (it reads the snapshot: load + block + score); Splink's
             load + train + block + score; the seed rule's in-Python time
 
@@ -306,6 +308,9 @@ def run_splink(data):
     logging.getLogger("splink").setLevel(logging.ERROR)
 
     started = time.monotonic()
+    # CPU seconds of this process (DuckDB's threads included): on a shared machine a program with
+    # more threads gets more of the CPU, so the wall-clock ratio alone favours DuckDB's many threads.
+    cpu_started = time.process_time()
     con = duckdb.connect()
     con.execute(PREP.format(name="sis", id="Student_Number", path=data / "sis" / "students.csv"))
     con.execute(PREP.format(name="sub_raw", id="Submission_ID", path=data / "enrollment" / "submissions.csv"))
@@ -356,11 +361,12 @@ def run_splink(data):
                match_probability
         FROM {predictions.physical_name}""").fetchall()
     seconds = time.monotonic() - started
+    cpu = time.process_time() - cpu_started
     best = {}
     for sub_id, sis_id, p in rows:
         if sub_id not in best or p > best[sub_id][1]:
             best[sub_id] = (sis_id, p)
-    return best, seconds
+    return best, seconds, cpu
 
 
 def splink_decisions(best, threshold):
@@ -458,9 +464,9 @@ def main():
             import contextlib
             with open(out / f"splink-{label}.log", "w") as splink_log, contextlib.redirect_stdout(splink_log), \
                     contextlib.redirect_stderr(splink_log):
-                best, sp_s = run_splink(data)
+                best, sp_s, sp_cpu = run_splink(data)
             threshold, sp_score = best_threshold(best, truth)
-            rows.append(("splink", sp_score, sp_s, f"load + train + block + score; best-F1 threshold {threshold}"))
+            rows.append(("splink", sp_score, sp_s, f"load + train + block + score, CPU {sp_cpu:.1f} s; best-F1 threshold {threshold}"))
         print(f"\n{'' if not args.data else label + ': '}students={n:,} submissions={m:,} (returning {fs_score['returning']:,}, new {len(truth) - fs_score['returning']:,})")
         print(f"{'matcher':12} {'P':>7} {'R':>7} {'F1':>7} {'false_auto':>10} {'review':>7} {'auto':>6} {'s':>8}  note")
         for name, s, secs, note in rows:
@@ -491,6 +497,8 @@ def main():
         if fs_rss is not None:
             # The match stage's own process (GNU time), and the machine's load while this size ran.
             parts.append(f"match_stage_peak_rss={fs_rss:.0f}MB match_stage_cpu_s={fs_cpu:.2f} load={os.getloadavg()[0]:.1f}")
+            if "splink" in secs and fs_cpu:
+                parts.append(f"splink_cpu_s={sp_cpu:.2f} splink_cpu/sisdrop_cpu={sp_cpu / fs_cpu:.1f}x")
         lines.append(("" if not args.data else f"data={label} ") + f"students={n} submissions={m} | " + " | ".join(parts))
         if contact_figures:
             lines.append(("" if not args.data else f"data={label} ") + f"students={n} submissions={m} | sisdrop contacts: {contact_figures}")
