@@ -122,10 +122,15 @@ def run_sisdrop(binary, data, work, method):
         shutil.copyfile(data / "sis" / name, work / "inbox" / name)
     for name in ["submissions.csv", "submission_contacts.csv"]:
         shutil.copyfile(data / "enrollment" / name, work / "inbox" / name)
-    # The generator names uploaded documents but writes no files: parse would reject every submission
-    # with one (a missing upload). Matching does not read documents: the file comes header only.
-    with open(data / "enrollment" / "submission_documents.csv", encoding="utf-8") as handle:
-        (work / "inbox" / "submission_documents.csv").write_text(handle.readline(), encoding="utf-8")
+    if (data / "enrollment" / "documents").is_dir():
+        shutil.copytree(data / "enrollment" / "documents", work / "inbox" / "documents")
+    else:
+        # A data set written before uploads were checked lists documents it has no files for: every such
+        # submission would be an error. Matching does not read documents: the list is left out.
+        with open(data / "enrollment" / "submission_documents.csv", encoding="utf-8") as handle:
+            header = handle.readline()
+        (work / "inbox" / "submission_documents.csv").write_text(header, encoding="utf-8")
+        log("  no uploaded document files in the data set: submission_documents.csv left empty (matching does not read it)")
     pipeline = work / "pipeline.yaml"
     plugin = Path(__file__).resolve().parent.parent.parent / "Fixtures" / "demo-district" / "config" / "Plugin.xml"
     pipeline.write_text(PIPELINE.format(method=method, plugin=plugin))
