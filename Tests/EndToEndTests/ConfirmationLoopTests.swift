@@ -131,6 +131,96 @@ import _SISDropTestSupport
   }
 }
 
+/// A night with only an SIS export (the enrollment system sent nothing): the run claims the SIS
+/// export alone into a batch that refreshes the snapshot and confirms, delivers nothing, sees no
+/// submission and lets none vanish; such nights count towards `confirm.within_exports`.
+@Suite(.serialized) struct SISExportAloneTests {
+  @Test func aNightWithOnlyTheSISExportConfirms() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      let inbox = workdir.inbox(config)
+      let outbox = workdir.outbox(config)
+      let sis = try SISStandIn.copying(Checkout.demoDistrict + "/sis", into: root + "/sis")
+      let schema = try JSONSchemaValidator(path: Checkout.root + "/docs/status.schema.json")
+      func outboxFiles() throws -> [String] { filesBelow(outbox).sorted() }
+      func night(_ expected: Int32 = 0) throws -> [String: Any] {
+        let result = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root, "--json"])
+        #expect(result.status == expected, "\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+        #expect(schema.errors(json, against: "run").isEmpty, "\(result.stdout)")
+        return try #require(json as? [String: Any])
+      }
+
+      // Night 1 delivers.
+      let first = try night()
+      let night1 = try #require(first["batch"] as? String)
+      let sent = try Confirmation.counts(workdir.state).delivered
+      #expect(sent > 0)
+      let delivered = try outboxFiles()
+      let pending = try workdir.state.ledger(statuses: [.pending]).map(\.submissionID).sorted()
+      #expect(!pending.isEmpty, "the demo leaves submissions waiting for a person")
+
+      // The SIS imports all but one new contact (no results file: only the exports can tell), then exports a delta.
+      let newContacts = try SISStandInTests.delivered(outbox, "_contacts_new.csv")
+      let skipped = try #require(newContacts.first { $0["Student_Number"]!.isEmpty })
+      try sis.importOutbox(outbox, skip: ["contacts:" + skipped["Contact_Ref"]!])
+      try sis.exportDelta(to: inbox)
+      #expect(!FileSystem.exists(inbox + "/submissions.csv"), "night 2: no enrollment export")
+
+      // Night 2: the SIS export alone.
+      let second = try night()
+      let night2 = try #require(second["batch"] as? String)
+      #expect(night2 != night1)
+      let summary = try #require(second["summary"] as? [String: Any])
+      #expect(summary["enrollment_export"] as? Bool == false && summary["closed"] as? Bool == true, "\(summary)")
+      #expect(summary["confirmed"] as? Int == sent - 1 && summary["newly_unconfirmed"] as? Int == 0, "\(summary)")
+      var counts = try Confirmation.counts(workdir.state)
+      #expect(counts.confirmed == sent - 1 && counts.delivered == 1 && counts.unconfirmed == 0, "\(counts)")
+      let awaited = try #require(try Confirmation.items(workdir.state, where: "status = 'delivered'").first)
+      #expect(awaited.submissionID == skipped["Submission_ID"] && awaited.kind == .contactNew && awaited.exportsSeen == 1)
+      // Nothing into the outbox; nothing seen, nothing vanished, nothing delivered; the SIS delta claimed and archived.
+      #expect(try outboxFiles() == delivered)
+      #expect(try workdir.state.ledger(statuses: [.pending]).map(\.submissionID).sorted() == pending)
+      let manifest = try #require(try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: workdir.batchFolder(night2) + "/manifest.json"))) as? [String: Any])
+      #expect(manifest["state"] as? String == "closed")
+      #expect((manifest["delivered"] as? [Any])?.isEmpty == true && (manifest["vanished"] as? [Any])?.isEmpty == true)
+      #expect((manifest["published"] as? [Any])?.isEmpty == true)
+      let inputs = try #require(manifest["inputs"] as? [[String: Any]]).compactMap { $0["path"] as? String }.sorted()
+      #expect(inputs == ["input/contacts_delta.csv", "input/students_delta.csv"], "\(inputs)")
+      #expect(try NormalizeStage.reference(workdir, batch: night2).mode == "delta")
+      #expect(!FileSystem.exists(inbox + "/students_delta.csv") && FileSystem.exists(workdir.archive(config) + "/\(night2)/students_delta.csv"))
+      // status says so.
+      let status = try runTool("sisdrop", ["status", "--workdir", workdir.root]).stdout
+      #expect(status.contains("SIS confirmation: \(sent - 1) delivered record(s) confirmed, 1 awaiting an SIS export, 0 unconfirmed"), "\(status)")
+      #expect(status.contains("parse: done: no enrollment export, the batch claimed the SIS export alone"), "\(status)")
+      // An empty inbox afterwards: nothing new.
+      let idle = try night()
+      #expect(idle["batch"] is NSNull && idle["waiting"] as? String == "nothing new in the inbox")
+
+      // Night 3: the SIS exports again (nothing changed), again alone: the second export without the
+      // contact since it was delivered makes it unconfirmed (confirm.within_exports: 2), and the run says so.
+      try sis.exportDelta(to: inbox)
+      let third = try night()
+      let night3 = try #require(third["batch"] as? String)
+      #expect((third["summary"] as? [String: Any])?["newly_unconfirmed"] as? Int == 1)
+      counts = try Confirmation.counts(workdir.state)
+      #expect(counts.confirmed == sent - 1 && counts.delivered == 0 && counts.unconfirmed == 1, "\(counts)")
+      let unconfirmed = try #require(try Confirmation.unconfirmed(workdir.state).first)
+      #expect(unconfirmed.exportsSeen == 2 && unconfirmed.missing?.contains("2 SIS exports since delivery \(night1)") == true, "\(unconfirmed)")
+      #expect(try outboxFiles() == delivered)
+      let messages = try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/notifications")
+        .map { try readText(workdir.root + "/notifications/" + $0) }
+      let notice = try #require(messages.first { $0.contains("1 delivered record(s) for Demo District are not confirmed by the SIS") }, "\(messages)")
+      #expect(notice.contains("Tonight's SIS export (it came alone: no enrollment export, nothing delivered) confirmed 0 delivered record(s)."))
+      #expect(notice.contains(skipped["Submission_ID"]!))
+      let text = try runTool("sisdrop", ["status", "--workdir", workdir.root]).stdout
+      #expect(text.contains("UNCONFIRMED \(skipped["Submission_ID"]!) contact"), "\(text)")
+      #expect(try workdir.state.allBatches().map(\.id).suffix(3) == [night1, night2, night3])
+    }
+  }
+}
+
 /// `sisdrop confirm`: a person closes what the SIS shows in a way sisdrop cannot see.
 @Suite(.serialized) struct ConfirmByHandTests {
   @Test func aPersonClosesASubmissionsRecordsWithWhy() throws {
