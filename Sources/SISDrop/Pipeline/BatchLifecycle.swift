@@ -283,6 +283,10 @@ public enum BatchLifecycle {
     manifest.outputs = try Stage.allCases.flatMap { stage in
       try StageRunner.outputs(of: workdir.stageFolder(batch.id, stage), base: folder)
     }
+    // What the SIS export this batch claimed confirmed (rebuild-state restores it from here).
+    if FileSystem.exists(folder + "/" + Confirmation.outcomesFileName) {
+      manifest.outputs.append(try FileRecord.of(folder + "/" + Confirmation.outcomesFileName, relativeTo: folder))
+    }
     manifest.published = published
     manifest.snapshot = try? NormalizeStage.reference(workdir, batch: batch.id)
     var counts: [String: Int] = [:]
