@@ -400,7 +400,7 @@ public enum Confirmation {
     }
     // Kept in the batch folder first (sealed with the manifest at close): rebuild-state restores
     // each record's confirmation from the batches' files. A rerun after a crash writes it again.
-    try writeOutcomes(finals, checkedAt: now, to: workdir.batchFolder(batch.id) + "/" + outcomesFileName)
+    if !finals.isEmpty { try writeOutcomes(finals, to: workdir.batchFolder(batch.id) + "/" + outcomesFileName) }
     try state.database.inTransaction {
       try apply(finals, checkedAt: now, state: state)
       try state.database.execute(
@@ -433,18 +433,22 @@ public enum Confirmation {
   static let outcomesFileName = "confirmation.csv"
   /// Hand confirmations (`sisdrop confirm`), in the folder of the batch that delivered the record.
   static let byHandFileName = "confirmed_by_hand.csv"
+  /// No clock time in confirmation.csv (the same export gives the same file; the manifest has the
+  /// times); a hand confirmation keeps when it was given, as the answers do.
   static let outcomesHeader = ["Submission_ID", "Kind", "Seq", "Student_Seq", "Delivery", "Status", "Exports_Seen", "Learned_ID", "Missing",
-                               "Import_Status", "Import_Message", "Confirmed_By", "Checked_At"]
+                               "Import_Status", "Import_Message", "Confirmed_By"]
+  static let byHandHeader = outcomesHeader + ["Confirmed_At"]
 
-  static func outcomeRow(_ item: Item, at: String) -> [String] {
+  static func outcomeRow(_ item: Item) -> [String] {
     [item.submissionID, item.kind.rawValue, String(item.seq), String(item.studentSeq), item.delivery, item.status.rawValue, String(item.exportsSeen),
-     item.learnedID ?? "", item.missing ?? "", item.importStatus ?? "", item.importMessage ?? "", item.confirmedBy ?? "", at]
+     item.learnedID ?? "", item.missing ?? "", item.importStatus ?? "", item.importMessage ?? "", item.confirmedBy ?? ""]
   }
 
-  static func writeOutcomes(_ items: [Item], checkedAt: String, to path: String, keeping earlier: [[String]] = []) throws {
+  static func writeOutcomes(_ items: [Item], confirmedAt: String? = nil, to path: String, keeping earlier: [[String]] = []) throws {
     let temporary = path + ".tmp-\(getpid())"
     try? FileSystem.removeTree(temporary)
-    try DeliverStage.writeTable(temporary, header: outcomesHeader, rows: earlier + items.map { outcomeRow($0, at: checkedAt) }, forPeople: false)
+    try DeliverStage.writeTable(temporary, header: confirmedAt == nil ? outcomesHeader : byHandHeader,
+                                rows: earlier + items.map { outcomeRow($0) + (confirmedAt.map { [$0] } ?? []) }, forPeople: false)
     chmod(temporary, 0o640)
     try FileSystem.rename(temporary, to: path)
     try FileSystem.syncDirectory((path as NSString).deletingLastPathComponent)
@@ -472,12 +476,11 @@ public enum Confirmation {
   /// Restores what a batch folder's confirmation files say (rebuild-state, batch by batch in
   /// order): each row applies to the record only while it is still the delivery the row is about
   /// (a later re-delivery started it over). Returns the rows applied.
-  static func restore(batchFolder folder: String, batch: String, state: StateStore) throws -> Int {
+  static func restore(batchFolder folder: String, batch: String, checkedAt: String, state: StateStore) throws -> Int {
     let path = folder + "/" + outcomesFileName
     guard FileSystem.exists(path) else { return 0 }
     let rows = try BatchLifecycle.readTable(path).filter { $0.count >= outcomesHeader.count }
     var applied: [Item] = []
-    var checkedAt = ""
     for row in rows {
       guard let kind = Kind(rawValue: row[1]), let status = Status(rawValue: row[5]),
         var item = try items(state, where: "submission_id = ? AND kind = ? AND seq = ? AND student_seq = ? AND delivery = ?",
@@ -492,7 +495,6 @@ public enum Confirmation {
       item.importStatus = optional(row[9])
       item.importMessage = optional(row[10])
       item.confirmedBy = optional(row[11])
-      checkedAt = row[12]
       applied.append(item)
     }
     guard !rows.isEmpty else { return 0 }
@@ -513,7 +515,7 @@ public enum Confirmation {
     guard FileSystem.exists(path) else { return 0 }
     var count = 0
     try state.database.inTransaction {
-      for row in try BatchLifecycle.readTable(path) where row.count >= outcomesHeader.count {
+      for row in try BatchLifecycle.readTable(path) where row.count >= byHandHeader.count {
         try state.database.execute(
           """
           UPDATE delivered_records SET status = 'confirmed', confirmed_at = ?, confirmed_by = ?
@@ -655,7 +657,7 @@ public enum Confirmation {
       let path = workdir.batchFolder(batch) + "/" + byHandFileName
       let earlier = FileSystem.exists(path) ? try BatchLifecycle.readTable(path) : []
       try writeOutcomes(records.map { var item = $0; item.status = .confirmed; item.confirmedBy = confirmedBy; return item },
-                        checkedAt: now, to: path, keeping: earlier)
+                        confirmedAt: now, to: path, keeping: earlier)
     }
     try state.database.inTransaction {
       try state.database.execute(

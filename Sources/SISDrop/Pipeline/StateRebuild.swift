@@ -165,7 +165,7 @@ public enum StateRebuild {
       }
     }
     // What the SIS export this batch claimed confirmed of the deliveries before it.
-    _ = try Confirmation.restore(batchFolder: folder, batch: id, state: state)
+    _ = try Confirmation.restore(batchFolder: folder, batch: id, checkedAt: manifest.closedAt ?? manifest.openedAt, state: state)
     switch manifest.state {
     case .closed:
       // manifest.delivered names them; delivered.csv (kept with the publication) carries their hashes.
