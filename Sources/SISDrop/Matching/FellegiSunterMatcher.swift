@@ -107,6 +107,31 @@ final class FellegiSunterMatcher: StudentMatcher {
 
   static func guardianKey(_ g: PersonRecord.Guardian) -> UInt64 { BlockKey(7).mix(g.first).mix(g.last).value }
 
+  /// The batch's people by blocking key: one dictionary entry per key, the people asking for it
+  /// chained through `entries`, the latest first (the order of the hits does not matter: the pairs
+  /// are sorted and merged). Why: an array per key was an allocation for each of a student's ten-odd
+  /// keys, and freeing them, at 50,000 × 50,000 (`scripts/bench/match.sh`).
+  struct KeyIndex: Sendable {
+    private var latest: [UInt64: Int32] = [:]
+    private var entries: [(person: Int32, next: Int32)] = []
+
+    mutating func add(_ key: UInt64, _ person: Int32) {
+      let next = latest.updateValue(Int32(entries.count), forKey: key) ?? -1
+      entries.append((person, next))
+    }
+
+    /// Where the chain of `key` starts, nil when no one asks for it.
+    func first(_ key: UInt64) -> Int32? { latest[key] }
+
+    func forEach(from first: Int32, _ body: (Int32) -> Void) {
+      var entry = first
+      while entry >= 0 {
+        body(entries[Int(entry)].person)
+        entry = entries[Int(entry)].next
+      }
+    }
+  }
+
   /// What one part of the SIS scan found.
   struct ScanPart: Sendable {
     /// SIS students that share a blocking key with the batch, in table order.
@@ -162,10 +187,10 @@ final class FellegiSunterMatcher: StudentMatcher {
     }
     var people: [PersonRecord] = []
     var refs: [String] = []
-    var index: [UInt64: [Int32]] = [:]
+    var index = KeyIndex()
     for list in built {
       for (person, keys) in list {
-        for key in keys { index[key, default: []].append(Int32(people.count)) }
+        for key in keys { index.add(key, Int32(people.count)) }
         refs.append(person.id)
         people.append(person)
       }
@@ -199,12 +224,12 @@ final class FellegiSunterMatcher: StudentMatcher {
         if batchLast.contains(record.last) { result.lastCounts[record.last, default: 0] += 1 }
         var slot: Int32 = -1
         FellegiSunterMatcher.forEachBlockingKey(record, query: false) { pass, key in
-          guard let hits = keyIndex[key] else { return }
+          guard let first = keyIndex.first(key) else { return }
           if slot < 0 {
             slot = Int32(result.records.count)
             result.records.append(record)
           }
-          for hit in hits { result.hits.append((slot, hit, UInt8(pass))) }
+          keyIndex.forEach(from: first) { hit in result.hits.append((slot, hit, UInt8(pass))) }
         }
         if sampleSet.contains(row) { result.sampled[row] = record }
         row += 1

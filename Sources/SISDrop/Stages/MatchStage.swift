@@ -243,7 +243,9 @@ public enum MatchStage {
     phase("prepare")
     // Progress: each submission is matched, then its differences and contacts are found.
     StageProgress.expect(submissions: batch.count, passes: 2)
-    // The students' outcomes, submission by submission (the file read again, a chunk at a time).
+    // The students' outcomes, submission by submission, from the compact form the matcher was given
+    // (it holds every field these steps read: decoding submissions.jsonl again for them was a third
+    // of the stage's JSON decoding, `scripts/bench/match.sh` at 50,000 × 50,000).
     var decisions: [SubmissionDecision] = []
     var applied: [[String]] = []
     // Students a person matched for this version: they saw the identity fields side by side.
@@ -251,7 +253,8 @@ public enum MatchStage {
     let rejectedRows = try snapshot.rejectedRows()
     // A person's answers (resolve / resolutions.csv, taken from the inbox by `run` before any stage) replace the matcher's outcome.
     let resolutions = Dictionary(grouping: try context.workdir.state.resolutions(), by: \.submissionID)
-    try StageJSONChunks(Submission.self, path: submissionsPath).forEach(chunkSize) { submissions in
+    for first in stride(from: 0, to: batch.count, by: chunkSize) {
+      let submissions = Array(batch[first..<min(first + chunkSize, batch.count)])
       var chunk: [SubmissionDecision] = []
       for submission in submissions {
         StageProgress.step()
@@ -276,11 +279,14 @@ public enum MatchStage {
     // for the batch (two scans of the snapshot), from the compact form the matcher was given.
     let matchedBySubmission = decisions.map { $0.students.compactMap { $0.decision.outcome == .matched ? $0.decision.sisID : nil } }
     let candidatesBySubmission = decisions.map { $0.students.flatMap { $0.decision.outcome == .potential ? $0.decision.candidates.map(\.sisID) : [] } }
-    let households = try ContactMatcher.households(batch, matched: matchedBySubmission, candidates: candidatesBySubmission, snapshot: snapshot)
-    // A person's Match / No Match for a contact holds for the version it was given for only.
-    var contactResolutions: [String: [Resolution]] = [:]
+    // What the households and the answers need of the batch is taken first, and the batch let go
+    // before the SIS is searched: the stage's peak memory held both (`scripts/bench/match.sh`).
+    let householdKeys = batch.map(ContactMatcher.householdKeys)
     let versions = Dictionary(batch.map { ($0.id, $0.contentHash) }, uniquingKeysWith: { first, _ in first })
     batch = []
+    let households = try ContactMatcher.households(householdKeys, matched: matchedBySubmission, candidates: candidatesBySubmission, snapshot: snapshot)
+    // A person's Match / No Match for a contact holds for the version it was given for only.
+    var contactResolutions: [String: [Resolution]] = [:]
     for resolution in try context.workdir.state.contactResolutions() where versions[resolution.submissionID] != nil {
       guard resolution.version != nil, resolution.version == versions[resolution.submissionID]! else {
         context.notes.append("\(resolution.submissionID): the answer for contact \(resolution.studentSeq) was given for an earlier version of the submission: stale, not applied")
