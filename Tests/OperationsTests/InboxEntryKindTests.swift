@@ -152,6 +152,29 @@ import _SISDropTestSupport
     }
   }
 
+  /// `sisdrop tardies --file` naming a FIFO or a folder: 65 naming it, without hanging, no run folder.
+  @Test func tardiesFileMustBeARegularFile() throws {
+    try withTemporaryFolder { root in
+      let pipeline = Checkout.pipeline("demo")
+      let workdir = root + "/w"
+      let config = try PipelineConfig.load(path: pipeline)
+      try Demo.stage(fixtures: Checkout.demoDistrict, workdir: try WorkDir(root: workdir), config: config, xml: false)
+      #expect(try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir]).status == 0)
+      #expect(mkfifo(root + "/pipe.csv", 0o600) == 0)
+      try FileSystem.makeDirectory(root + "/folder.csv")
+      for (name, what) in [("pipe.csv", "a named pipe (FIFO)"), ("folder.csv", "a folder")] {
+        let (run, killed) = try Self.runBounded("sisdrop", ["tardies", "--pipeline", pipeline, "--workdir", workdir, "--file", root + "/" + name])
+        #expect(!killed, "\(name): tardies hung on the file")
+        #expect(run.status == 65, "\(name): \(run.stderr)")
+        #expect(run.stderr.contains("\(name) is \(what)"), "\(name): \(run.stderr)")
+        let runs = FileSystem.isDirectory(workdir + "/tardies") ? try FileSystem.listDirectory(workdir + "/tardies") : []
+        #expect(runs.isEmpty, "\(name): \(runs)")
+      }
+      let run = try runTool("sisdrop", ["tardies", "--pipeline", pipeline, "--workdir", workdir, "--file", Checkout.demoDistrict + "/raptor/tardies.csv"])
+      #expect(run.status == 0, "\(run.stderr)")
+    }
+  }
+
   /// corrections.csv in the inbox as a link or a FIFO during `run`: named in the log and left
   /// unread; a bad answer file never stops the night (exit 0), nothing is recorded from it.
   @Test func runLeavesACorrectionsFileThatIsNotARegularFileUnread() throws {

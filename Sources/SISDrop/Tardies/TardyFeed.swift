@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// `tardy_codes.csv`: Raptor reason → SIS attendance code, with the seed's Active check box.
 struct TardyCodeMap {
   struct Entry: Sendable, Hashable {
@@ -91,6 +95,18 @@ public enum TardyFeed {
     var line: Int
   }
 
+  /// Refuses (65) a path named on the command line that does not lead to a regular file, without
+  /// opening it.
+  static func checkNamedFile(_ path: String) throws {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return }
+    guard info.st_mode & S_IFMT != S_IFREG else { return }
+    let what = InboxFile.refusal(info) ?? "not a regular file"
+    throw SISDropError(
+      .dataError, "\((path as NSString).lastPathComponent) is \(what), not a tardies export: nothing was read",
+      at: SourceLocation(path: path), hint: "name Raptor's tardies CSV file itself with --file")
+  }
+
   /// Runs the feed on `input` (default: the inbox's tardies.csv, claimed into the run folder).
   ///
   /// - Throws: `SISDropError` 66 without a tardies file or an SIS snapshot; 78 for a bad mapping
@@ -103,6 +119,9 @@ public enum TardyFeed {
     }
     // The inbox's tardies.csv: a regular file with one name, or refused by name without being opened.
     if input == nil { try InboxFile.check(source) }
+    // A file named with --file may be a link the operator made, but must end at a regular file:
+    // a FIFO would hang the run and a folder or device is not a tardies export.
+    if let input { try checkNamedFile(input) }
     guard let buildingMapPath = config.buildingMapPath, let tardyCodesPath = config.tardyCodesPath else {
       throw SISDropError.configuration("the tardy feed needs mappings.building_map and mappings.tardy_codes", at: SourceLocation(path: config.path))
     }
