@@ -10,7 +10,8 @@ private let answersDiscussion = """
   applies it (in the open batch, as a re-delivery once the batch is published, or in the next batch).
   When the form changes, the answer is stale: reported, never applied, and the record waits again.
   The same answers can be dropped in the inbox as files, taken at the start of every `sisdrop run`:
-    resolutions.csv  Submission_ID,Student_Seq,SIS_ID[,Resolved_By]  (SIS_ID: the SIS Student_Number, or NO-MATCH)
+    resolutions.csv  Submission_ID,Student_Seq,SIS_ID[,Contact_Seq][,Resolved_By]  (SIS_ID: the SIS Student_Number, or NO-MATCH;
+                     a potential contact: Contact_Seq filled, Student_Seq blank, SIS_ID the Contact_ID or NO-MATCH)
     overrides.csv    Submission_ID,Field[,Schema,Seq,Resolved_By]     (keep the SIS value)
     accepts.csv      Submission_ID,Field[,Schema,Seq,Resolved_By]     (write the form's value)
     corrections.csv  Submission_ID,Schema,Seq,Field,Value[,Resolved_By]

@@ -114,4 +114,47 @@ import _SISDropTestSupport
       #expect(applied.contains { $0.count > 3 && $0[0] == "S-2026-0002" && $0[2] == "contact-resolution" && $0[3] == "contact 1: Match to C00125" })
     }
   }
+
+  @Test func aResolutionsFileInTheInboxAnswersAPotentialContact() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      let inbox = workdir.inbox(config)
+      try Self.upload(inbox, sis: true)
+      let first = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let tamika = try #require(try JSONLines.read(SubmissionDecision.self, from: workdir.stageFolder(first.batch, .match) + "/decisions.jsonl")
+        .first { $0.submissionID == "S-2026-0002" }?.contacts.first { $0.seq == 1 })
+      #expect(tamika.outcome == .potential && tamika.candidates == ["C00125"])
+
+      // A row with both seqs, and a Contact_ID that is not a candidate: the file is refused whole.
+      let header = "Submission_ID,Student_Seq,SIS_ID,Contact_Seq,Resolved_By\n"
+      _ = try writeFile(inbox + "/resolutions.csv", header + "S-2026-0002,1,C00125,1,registrar\nS-2026-0002,,C00126,1,registrar\n")
+      var lines: [String] = []
+      var taken = try AnswerFeed.take(workdir: workdir, config: config) { lines.append($0) }
+      let problems = try #require(taken.refused["resolutions.csv"])
+      #expect(problems.contains("resolutions.csv:2: both Student_Seq and Contact_Seq are filled: a row answers one student or one contact, leave the other blank"), "\(problems)")
+      #expect(problems.contains { $0.hasPrefix("resolutions.csv:3: ") && $0.contains("is not a candidate") }, "\(problems)")
+      #expect(try workdir.state.contactResolutions().isEmpty && workdir.state.resolutions().isEmpty)
+
+      // The contact's answer (Student_Seq blank) beside a student's answer in one file: both recorded.
+      _ = try writeFile(inbox + "/resolutions.csv", header + "S-2026-0002,,C00125,1,registrar\nS-2026-0028,1,107328,,registrar\n")
+      lines = []
+      taken = try AnswerFeed.take(workdir: workdir, config: config) { lines.append($0) }
+      #expect(taken.recorded["resolutions.csv"] == 2, "\(taken.refused)")
+      let answer = try #require(try workdir.state.contactResolutions().first)
+      #expect(answer.submissionID == "S-2026-0002" && answer.studentSeq == 1 && answer.sisID == "C00125" && answer.action == .match)
+      #expect(answer.resolvedBy == "registrar" && answer.source == "inbox:resolutions.csv")
+      #expect(try workdir.state.resolutions().map(\.submissionID) == ["S-2026-0028"])
+
+      // Night 2: the export comes again and the mother goes out as an update of C00125, never as new.
+      try Self.upload(inbox, sis: false)
+      let second = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let mother = try #require(try JSONLines.read(SubmissionDecision.self, from: workdir.stageFolder(second.batch, .match) + "/decisions.jsonl")
+        .first { $0.submissionID == "S-2026-0002" }?.contacts.first { $0.seq == 1 })
+      #expect(mother.outcome == .matched && mother.contactID == "C00125")
+      let updates = try Self.table(workdir.stageFolder(second.batch, .deliver) + "/\(second.batch)_contacts_update.csv")
+      #expect(updates.first { $0["Contact_ID"] == "C00125" }?["Last_Name"] == "Brooks")
+      let news = try Self.table(workdir.stageFolder(second.batch, .deliver) + "/\(second.batch)_contacts_new.csv")
+      #expect(!news.contains { $0["Submission_ID"] == "S-2026-0002" })
+    }
+  }
 }

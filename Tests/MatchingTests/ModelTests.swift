@@ -86,15 +86,25 @@ import Testing
   @Test func aSiblingIsAnotherChildNotACandidate() {
     let (sibling, sis) = records { $0.first = "noah"; $0.dob = "2019-09-12"; $0.gender = "M" }
     #expect(FellegiSunterMatcher.isOtherChild(ComparisonVector.compare(sibling, sis)))
-    // The same name and birth date in another family: not another child outright, but never automatic.
+    // The same name and birth date on a form naming another home on every count compared (another
+    // street, home phone and guardians): another family's child (`matching.namesakes: new`, the default).
     let (lookAlike, _) = records {
       $0.street = "9 elm"; $0.phone = "3125550000"; $0.guardians = [.init(first: "sam", last: "park", phone: "3125550001")]
     }
     let vector = ComparisonVector.compare(lookAlike, sis)
-    #expect(!FellegiSunterMatcher.isOtherChild(vector))
+    #expect(FellegiSunterMatcher.otherChildRule(vector) == "another family's child: the same names and birth date, but the form names another home "
+      + "(the same ZIP on another street, another home phone, no e-mail to compare, no guardian in common)")
+    // `namesakes: review`: not another child outright, but never automatic.
+    var review = MatchingConfig()
+    review.namesakes = .review
+    #expect(!FellegiSunterMatcher.isOtherChild(vector, config: review))
     // In words true of the pair: what of the home was compared and how it came out.
-    #expect(FellegiSunterMatcher.guards(lookAlike, sis, vector).contains(
+    #expect(FellegiSunterMatcher.guards(lookAlike, sis, vector, config: review).contains(
       "no address, phone, e-mail or guardian links the homes (the same ZIP on another street, another home phone, no e-mail to compare, no guardian in common)"))
+    // Without its guardians the form does not name another home on every count: a person decides.
+    var unnamed = lookAlike
+    unnamed.guardians = []
+    #expect(!FellegiSunterMatcher.isOtherChild(ComparisonVector.compare(unnamed, sis)))
   }
 
   @Test func matchingConfigIsReadAndChecked() throws {

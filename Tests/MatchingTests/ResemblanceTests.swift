@@ -138,6 +138,102 @@ import _SISDropTestSupport
     #expect(held.candidates.allSatisfy { $0.guards?.contains("same birth date and family but different given names (a twin?)") == true })
   }
 
+  @Test func aTwinOnAFormThatNamesNoFamilyGoesToAPersonUnlessTheSISHasTheTwin() throws {
+    // Noah Park is his family's only child in the SIS. "Owen Park", born the same day at his address,
+    // on a form with no guardian, home phone or e-mail: a twin, or Noah under another given name.
+    let owen = form("Owen", "Park", "2015-03-14", "M", street: "40 Elm St", zip: "62702")
+    let decisions = try decide([
+      ("BARE", owen),
+      // The same form naming the family's home phone: the family tells of a second child, a twin.
+      ("FAMILY", owen.merging(["Home_Phone": "217-555-0202"]) { $1 }),
+      // A girl: the genders tell them apart.
+      ("GIRL", form("Olivia", "Park", "2015-03-14", "F", street: "40 Elm St", zip: "62702")),
+      // "Zoe Kim", born the day of the SIS twins Ava and Ella at their address: both twins are known.
+      ("THIRD", form("Zoe", "Kim", "2016-05-01", "F", street: "12 Oak St", zip: "62701")),
+    ])
+    let bare = try #require(decisions["BARE"])
+    #expect(bare.outcome == .potential && bare.candidates.first?.sisID == "102", "\(bare.reasons)")
+    #expect(bare.candidates.first?.guards?.contains(
+      "same birth date and family but another given name, and the form names no guardian, home phone or e-mail: a twin, or this child under another given name?") == true,
+      "\(bare.candidates.first?.guards ?? [])")
+    for id in ["FAMILY", "GIRL"] {
+      let decision = try #require(decisions[id])
+      #expect(decision.outcome == .new, "\(id): \(decision.reasons)")
+      #expect(decision.reasons == ["the closest SIS student 102 is another child: a twin with another given name (same birth date and family)"], "\(id)")
+    }
+    let third = try #require(decisions["THIRD"])
+    #expect(third.outcome == .new, "\(third.reasons)")
+    #expect(third.reasons.count == 1 && third.reasons[0].hasSuffix("is another child: a twin with another given name (same birth date and family), and SIS 101 is the twin of SIS 100")
+      || third.reasons[0].hasSuffix("and SIS 100 is the twin of SIS 101"), "\(third.reasons)")
+    // `twins: new`: every twin is new, as before.
+    var new = MatchingConfig()
+    new.twins = .new
+    #expect(try decide([("BARE", owen)], config: new)["BARE"]?.outcome == .new)
+  }
+
+  @Test func bothNamesAtTheSameHomeWithAnotherBirthDateGoToAPerson() throws {
+    let decisions = try decide([
+      // Liam Chen (SIS 104, born 2013-11-02 at 5 Birch Ave) with a birth date that shares nothing with
+      // his, at 50 Birch Ave (a typo): found by the names and the ZIP alone, and held for a person.
+      ("WRONG-DATE", form("Liam", "Chen", "2009-06-15", "M", street: "50 Birch Ave", zip: "62704")),
+      // The same names and birth date in another ZIP: another child, new.
+      ("ELSEWHERE", form("Liam", "Chen", "2009-06-15", "M", street: "50 Birch Ave", zip: "62799")),
+    ])
+    let wrong = try #require(decisions["WRONG-DATE"])
+    #expect(wrong.outcome == .potential && wrong.candidates.first?.sisID == "104", "\(wrong.reasons)")
+    #expect(wrong.candidates.first?.blockedBy == ["name-sound+zip"])
+    // The rule in words: the resemblance (what keeps it from NEW whatever its score) and the guard.
+    #expect(FellegiSunterMatcher.resemblance(ComparisonVector.compare(
+      PersonRecord(id: "f", fields: form("Liam", "Chen", "2009-06-15", "M", street: "50 Birch Ave", zip: "62704")),
+      PersonRecord(id: "s", fields: form("Liam", "Chen", "2013-11-02", "M", street: "5 Birch Ave", zip: "62704"))))
+      == "both names agree at the same address but for a typo, but the birth dates differ")
+    #expect(wrong.candidates.first?.guards?.contains("the birth dates differ") == true)
+    #expect(try #require(decisions["ELSEWHERE"]).outcome == .new)
+  }
+
+  /// Forms each matched to one SIS student by the matcher, as `MatchStage.claimedTwice` sees them.
+  @Test func formsThatClaimOneSISStudentAreMatchedOnlyWhenTheyAgree() {
+    func form(_ id: String, _ students: [[String: String]], guardian: (String, String, String)) -> Submission {
+      var submission = Submission(id: id, form: "f", approvedAt: "2026-11-20T09:00:00-06:00", source: SourceLocation(path: "t"))
+      submission.students = students.enumerated().map { SubmissionPart(seq: $0.offset + 1, fields: $0.element, source: SourceLocation(path: "t")) }
+      submission.contacts = [SubmissionPart(seq: 1, fields: ["First_Name": guardian.0, "Last_Name": guardian.1, "Relationship": "Mother", "Phone": guardian.2],
+                                            source: SourceLocation(path: "t"))]
+      return submission
+    }
+    let ismail = ["First_Name": "Ismail", "Last_Name": "Mohamed", "DOB": "2012-02-29", "Gender": "M", "Street": "4553 Stevenson Dr", "Zip": "62704",
+                  "Home_Phone": "217-555-0157"]
+    let halima = ("Halima", "Warsame", "217-555-5232")
+    let forms = [
+      form("A", [ismail], guardian: halima),
+      // The same child again, a letter of the street off: agrees with A.
+      form("B", [ismail.merging(["Street": "4535 Stevenson Dr"]) { $1 }], guardian: halima),
+      // Noah on two forms, the second from another home on every count (street, phone, guardians).
+      form("C", [["First_Name": "Noah", "Last_Name": "Park", "DOB": "2015-03-14", "Gender": "M", "Street": "40 Elm St", "Zip": "62702",
+                  "Home_Phone": "217-555-0202"]], guardian: ("Grace", "Park", "217-555-0299")),
+      form("D", [["First_Name": "Noah", "Last_Name": "Park", "DOB": "2015-03-14", "Gender": "M", "Street": "9 Lake Dr", "Zip": "62799",
+                  "Home_Phone": "312-555-0000"]], guardian: ("Ana", "Ruiz", "312-555-0001")),
+      // Two students of one form matched to one SIS student.
+      form("E", [ismail, ismail], guardian: halima),
+    ]
+    func matched(_ sisID: String) -> StudentDecision {
+      StudentDecision(seq: 1, decision: MatchDecision(outcome: .matched, sisID: sisID, score: 1, reasons: ["matched"],
+                                                      candidates: [MatchCandidate(sisID: sisID, score: 1, reasons: [])], method: "fellegi-sunter"),
+                      differences: [])
+    }
+    var second = matched("300")
+    second.seq = 2
+    var decisions = [("A", "100"), ("B", "100"), ("C", "200"), ("D", "200")].map { SubmissionDecision(submissionID: $0.0, students: [matched($0.1)], contacts: []) }
+    decisions.append(SubmissionDecision(submissionID: "E", students: [matched("300"), second], contacts: []))
+    MatchStage.claimedTwice(&decisions, forms, policy: .match)
+    let outcomes = decisions.map { $0.students.map(\.decision.outcome) }
+    #expect(outcomes == [[.matched], [.matched], [.potential], [.potential], [.potential, .potential]])
+    #expect(decisions[0].students[0].decision.reasons.last?.hasPrefix("SIS student 100 is matched by 2 forms of this batch that agree with each other") == true)
+    #expect(decisions[2].students[0].decision.reasons.last == "SIS student 200 is claimed by more than one submission student in this batch (C and D do not agree: "
+      + "the homes differ (another address, another home phone, no e-mail to compare, no guardian in common))")
+    #expect(decisions[4].students[1].decision.reasons.last == "SIS student 300 is claimed by more than one submission student in this batch (two students of one form)")
+    #expect(decisions[2].students[0].decision.candidates.map(\.sisID) == ["200"], "the candidate stays for the person")
+  }
+
   @Test func addressesUpToATypo() {
     #expect(Comparators.sameAddressButForATypo(street: "40 elm", "400 elm", zip: "62702", "62702"))
     #expect(Comparators.sameAddressButForATypo(street: "12 oak", "21 oak", zip: "62701", "62701"))

@@ -96,25 +96,76 @@ extension ResolutionTests {
     }
   }
 
-  @Test func oneSISStudentClaimedTwiceInABatchGoesToReview() throws {
-    try withTemporaryFolder { root in
-      let pipeline = try writeFile(root + "/pipeline.yaml", try demoPipelineText([("auto_close: true", "auto_close: false")]))
-      let workdir = try WorkDir(root: root + "/w")
-      let config = try PipelineConfig.load(path: pipeline)
-      try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: false)
-      // The same returning child's form twice, under another submission id (a parent submitted twice).
-      for name in ["submissions.csv", "submission_contacts.csv"] {
-        let file = workdir.inbox(config) + "/" + name
-        let rows = try readText(file).split(separator: "\n").map(String.init)
-        let copies = rows.filter { $0.hasPrefix("S-2026-0011,") }.map { $0.replacingOccurrences(of: "S-2026-0011,", with: "S-2026-0099,") }
-        try #require(!copies.isEmpty)
-        _ = try writeFile(file, (rows + copies).joined(separator: "\n") + "\n")
+  /// The demo's S-2026-0011 (SIS 102123, moved) and copies of its form under S-2026-0099, approved
+  /// later, each edited by `edit` (column → value), in a batch run through deliver with `matching` added.
+  func twoFormsOfOneChild(_ root: String, matching: String = "", edit: [String: String]) throws -> (WorkDir, String) {
+    var text = try demoPipelineText([("auto_close: true", "auto_close: false")])
+    if !matching.isEmpty { text = text.replacingOccurrences(of: "matching:\n", with: "matching:\n" + matching) }
+    #expect(matching.isEmpty || text.contains(matching))
+    let pipeline = try writeFile(root + "/pipeline.yaml", text)
+    let workdir = try WorkDir(root: root + "/w")
+    let config = try PipelineConfig.load(path: pipeline)
+    try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: false)
+    for name in ["submissions.csv", "submission_contacts.csv"] {
+      let file = workdir.inbox(config) + "/" + name
+      var rows = try csvRows(file)
+      var copies = rows.filter { $0[0] == "S-2026-0011" }.map { row in
+        var copy = row
+        copy[0] = "S-2026-0099"
+        return copy
       }
-      let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      try #require(!copies.isEmpty)
+      if name == "submissions.csv" {
+        let header = rows[0]
+        copies = copies.map { row in
+          var copy = row
+          copy[try! #require(header.firstIndex(of: "Approved_At"))] = "2026-11-19 08:00"
+          for (column, value) in edit { copy[try! #require(header.firstIndex(of: column))] = value }
+          return copy
+        }
+      }
+      rows += copies
+      try? FileManager.default.removeItem(atPath: file)
+      _ = try writeFile(file, rows.map { $0.map { $0.contains(",") ? "\"\($0)\"" : $0 }.joined(separator: ",") }.joined(separator: "\n") + "\n")
+    }
+    let batch = try BatchLifecycle.open(workdir: workdir, pipelinePath: pipeline, selection: .all).batch
+    for stage in [Stage.parse, .normalize, .match, .deliver] { _ = try PipelineRunner.runStage(stage, workdir: workdir, batchID: batch, log: { _ in }) }
+    return (workdir, batch)
+  }
+
+  @Test func theSameChildsFormsTwiceInABatchAreMatchedAndTheLaterUpdateWins() throws {
+    try withTemporaryFolder { root in
+      // The parent sent the form again a day later with another home phone (S-2026-0011 says 217-555-0157).
+      let (workdir, batch) = try twoFormsOfOneChild(root, edit: ["Home_Phone": "217-555-0199"])
       for id in ["S-2026-0011", "S-2026-0099"] {
-        let decision = try decision(workdir, summary.batch, id).students[0].decision
-        #expect(decision.outcome == .potential, "\(id)")
-        #expect(decision.reasons.last?.hasSuffix("is claimed by more than one submission student in this batch") == true, "\(id)")
+        let decision = try decision(workdir, batch, id).students[0].decision
+        #expect(decision.outcome == .matched && decision.sisID == "102123", "\(id): \(decision.reasons)")
+        #expect(decision.reasons.last == "SIS student 102123 is matched by 2 forms of this batch that agree with each other on the child "
+          + "(the same child submitted again): each is matched, and only the latest form's update is delivered", "\(id)")
+      }
+      // One update row for the child: the later form's, with its phone; the earlier form is delivered
+      // (its guardians and documents go out) but its update is not written, and the stage says so.
+      let deliver = workdir.stageFolder(batch, .deliver)
+      let header = try csvRows(deliver + "/\(batch)_students_update.csv")
+      let rows = header.dropFirst().filter { $0[header[0].firstIndex(of: "Student_Number")!] == "102123" }
+      #expect(rows.count == 1)
+      #expect(rows.first?[header[0].firstIndex(of: "Home_Phone")!] == "217-555-0199")
+      let delivered = Set(try csvRows(deliver + "/delivered.csv").dropFirst().map { $0[0] })
+      #expect(delivered.isSuperset(of: ["S-2026-0011", "S-2026-0099"]))
+      let stage = try StageReport.load(deliver)
+      #expect(stage.counts["updates_superseded"] == 1)
+      #expect(stage.notes.contains("update of SIS student 102123 from S-2026-0011 student 1 not written: S-2026-0099, a later form of this batch for the same child, is delivered instead"))
+    }
+  }
+
+  @Test func formsOfOneChildThatDisagreeOrAConfiguredReviewGoToAPerson() throws {
+    // The same forms with `forms_of_one_child: review`: a person decides every repeat.
+    try withTemporaryFolder { root in
+      let (workdir, batch) = try twoFormsOfOneChild(root, matching: "  forms_of_one_child: review\n", edit: [:])
+      for id in ["S-2026-0011", "S-2026-0099"] {
+        let decision = try decision(workdir, batch, id).students[0].decision
+        #expect(decision.outcome == .potential && decision.candidates.first?.sisID == "102123", "\(id)")
+        #expect(decision.reasons.last?.hasSuffix("is claimed by more than one submission student in this batch (matching.forms_of_one_child is review)") == true, "\(id)")
       }
     }
   }

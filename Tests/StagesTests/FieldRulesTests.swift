@@ -28,6 +28,27 @@ import Testing
     #expect(CalendarDate(year: 2015, month: 7, day: 4)?.iso == "2015-07-04")
   }
 
+  /// The Latin path of `nameKey` (ASCII and U+00C0–U+024F) against the general one: every letter
+  /// alone, between ASCII, after a separator, in capitals; and real names.
+  @Test func latinAndUnicodePathsAgree() {
+    var checked = 0
+    for code in 0xC0...0x24F {
+      guard let scalar = Unicode.Scalar(code) else { continue }
+      let letter = String(scalar)
+      for value in [letter, "a\(letter)b", "O'\(letter)-\(letter) , \(letter)", "  \(letter)\(letter.uppercased())\(letter.lowercased()) "] {
+        guard let latin = FieldRules.latinNameKeyForTesting(value) else { continue }
+        #expect(latin == FieldRules.unicodeNameKeyForTesting(value), "U+\(String(code, radix: 16)) in \"\(value)\"")
+        checked += 1
+      }
+    }
+    #expect(checked > 1000)
+    for value in ["Hernández Gómez", "Schröder", "Jørgensen", "Łukasz Wałęsa", "ÆSIR-ØSTERGÅRD", "Đặng", "Straße", "Zoë O’Brien", "José\u{0301}"] {
+      #expect(FieldRules.nameKey(value) == FieldRules.unicodeNameKeyForTesting(value), "\(value)")
+    }
+    #expect(FieldRules.latinNameKeyForTesting("Hernández Gómez") == "hernandez gomez")
+    #expect(FieldRules.latinNameKeyForTesting("Zoë O’Brien") == nil)  // ’ is not Latin-1: the general path
+  }
+
   @Test func dates() {
     let patterns = [DatePattern.monthDayYear, .iso]
     #expect(FieldRules.date("02/29/2012", patterns: patterns).date?.iso == "2012-02-29")

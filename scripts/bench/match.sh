@@ -5,10 +5,11 @@
 #   scripts/bench/match.sh [--students N[,N...]] [--submissions M] [--seed S] [--no-build] [--no-splink] [--cases]
 #
 # Defaults: --students 100000 --submissions 10000. For each size it generates a district under
-# scripts/bench/out/ (reused for the same size and seed), runs `sisdrop run` with the fellegi-sunter
+# scripts/bench/out/ (reused for the same size and seed), runs sisdrop's stages with the fellegi-sunter
 # matcher and with the placeholder, applies the seed rule, and runs Splink (installed from PyPI into
 # scripts/bench/.venv-match). Prints one table per size and, last, one line per size:
 #   students=N submissions=M | sisdrop P=.. R=.. F1=.. false_auto=.. review=..% s=.. | seed-rule ... | splink ...
+#     | splink_s/sisdrop_s=..x ... | match_stage_peak_rss=..MB match_stage_cpu_s=.. load=..
 #   students=N submissions=M | sisdrop contacts: existing guardians .. created as new .. | new guardians .. created once ..
 # See scripts/bench/match_bench.py for the definitions of P, R, F1, false_auto, review and s.
 # Builds with `swift build -c release --scratch-path .build-bench` unless the binary is newer than Sources/.
@@ -32,7 +33,7 @@ while [[ $# -gt 0 ]]; do
     --no-splink) extra+=(--no-splink); shift ;;
     --no-placeholder) extra+=(--no-placeholder); shift ;;
     --cases) extra+=(--cases); shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -3,7 +3,8 @@
 the truth of `sisdrop gen`. Run it through scripts/bench/match.sh (venv, build, arguments).
 
 For each size it generates a district (cached under scripts/bench/out/match-N-M-SEED/), runs
-`sisdrop run` on it (fellegi-sunter, then the placeholder as a baseline), applies the seed rule,
+sisdrop on it (fellegi-sunter, then the placeholder as a baseline: `sisdrop open`, then each stage
+as its own process, so that the match stage's peak RSS and CPU seconds are its own), applies the seed rule,
 runs Splink 5 with DuckDB, and scores each against truth/students.csv:
 
   P         correct automatic matches / automatic matches (a link a matcher asserts without a person)
@@ -17,6 +18,10 @@ runs Splink 5 with DuckDB, and scores each against truth/students.csv:
             guardians (one person per Same_As group) created once, more than once, never, or linked
             to an SIS contact (a false link); and the submissions that wait for a person only for a
             contact (its students all decided)
+  rss, cpu  the match stage process's peak RSS (GNU time) and CPU seconds (user + system); `load` is
+            the 1-minute load average when the size finished (the machine may be shared)
+  cpu ratio Splink's CPU seconds (its Python process, DuckDB's threads included) over the match
+            stage's: on a loaded machine the wall-clock ratio depends on how many threads each runs
   s         seconds: sisdrop's match stage (it reads the snapshot: load + block + score); Splink's
             load + train + block + score; the seed rule's in-Python time
 
@@ -115,25 +120,48 @@ def run_sisdrop(binary, data, work, method):
     (work / "outbox").mkdir()
     for name in ["students.csv", "contacts.csv", "schools.csv", "attendance_codes.csv"]:
         shutil.copyfile(data / "sis" / name, work / "inbox" / name)
-    for name in ["submissions.csv", "submission_contacts.csv", "submission_documents.csv"]:
+    for name in ["submissions.csv", "submission_contacts.csv"]:
         shutil.copyfile(data / "enrollment" / name, work / "inbox" / name)
+    if (data / "enrollment" / "documents").is_dir():
+        shutil.copytree(data / "enrollment" / "documents", work / "inbox" / "documents")
+    else:
+        # A data set written before uploads were checked lists documents it has no files for: every such
+        # submission would be an error. Matching does not read documents: the list is left out.
+        with open(data / "enrollment" / "submission_documents.csv", encoding="utf-8") as handle:
+            header = handle.readline()
+        (work / "inbox" / "submission_documents.csv").write_text(header, encoding="utf-8")
+        log("  no uploaded document files in the data set: submission_documents.csv left empty (matching does not read it)")
     pipeline = work / "pipeline.yaml"
     plugin = Path(__file__).resolve().parent.parent.parent / "Fixtures" / "demo-district" / "config" / "Plugin.xml"
     pipeline.write_text(PIPELINE.format(method=method, plugin=plugin))
-    command = [str(binary), "run", "--pipeline", str(pipeline), "--workdir", str(work)]
-    # The run's peak RSS (GNU time's %M, KB): an upper bound for the match stage's, which runs in it.
-    rss_file = work / "peak-rss-kb"
-    if os.path.exists("/usr/bin/time"):
-        command = ["/usr/bin/time", "-f", "%M", "-o", str(rss_file)] + command
+    # One process per stage, as `sisdrop run` would run them in one: the match stage's own peak RSS
+    # (GNU time's %M, KB) and CPU seconds, apart from parse and normalize (the snapshot load).
+    commands = [("open", ["open", "--pipeline", str(pipeline)])] + \
+        [(stage, [stage]) for stage in ["parse", "normalize", "match", "deliver"]]
+    output = []
+    peaks = {}
+    cpu = {}
     started = time.monotonic()
-    result = subprocess.run(command, capture_output=True, text=True)
+    for stage, arguments in commands:
+        command = [str(binary)] + arguments + ["--workdir", str(work)]
+        measured = work / f"{stage}.time"
+        if os.path.exists("/usr/bin/time"):
+            command = ["/usr/bin/time", "-f", "%M %U %S", "-o", str(measured)] + command
+        result = subprocess.run(command, capture_output=True, text=True)
+        output.append(result.stdout + result.stderr)
+        if measured.exists():
+            try:
+                rss, user, system = measured.read_text().split()[-3:]
+                peaks[stage], cpu[stage] = int(rss) / 1024, float(user) + float(system)
+            except ValueError:
+                pass
+        if result.returncode != 0:
+            break
     wall = time.monotonic() - started
-    if rss_file.exists():
-        try:
-            log(f"  sisdrop run ({method}) peak RSS {int(rss_file.read_text().split()[-1]) / 1024:.0f} MB (the whole run: parse, normalize, match, deliver)")
-        except (ValueError, IndexError):
-            pass
-    (work / "sisdrop.out").write_text(result.stdout + result.stderr)
+    if peaks:
+        log(f"  sisdrop ({method}) peak RSS by stage (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items())
+            + "; CPU s by stage: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()))
+    (work / "sisdrop.out").write_text("".join(output))
     match_dirs = sorted(glob.glob(str(work / "batches" / "*" / "30-match")))
     if not match_dirs:
         sys.exit(f"FAILED: sisdrop run ({method}) wrote no 30-match (exit {result.returncode}); see {work}/sisdrop.out")
@@ -163,7 +191,7 @@ def run_sisdrop(binary, data, work, method):
                     decisions[ref] = ("review", [c["sisID"] for c in d["candidates"]], claimed)
                 else:
                     decisions[ref] = ("new",)
-    return decisions, stage["seconds"], normalize["seconds"], wall, stage.get("notes", []), contacts
+    return decisions, stage["seconds"], normalize["seconds"], wall, stage.get("notes", []), contacts, peaks.get("match"), cpu.get("match")
 
 
 def score_contacts(contacts, data):
@@ -285,6 +313,9 @@ def run_splink(data):
     logging.getLogger("splink").setLevel(logging.ERROR)
 
     started = time.monotonic()
+    # CPU seconds of this process (DuckDB's threads included): on a shared machine a program with
+    # more threads gets more of the CPU, so the wall-clock ratio alone favours DuckDB's many threads.
+    cpu_started = time.process_time()
     con = duckdb.connect()
     con.execute(PREP.format(name="sis", id="Student_Number", path=data / "sis" / "students.csv"))
     con.execute(PREP.format(name="sub_raw", id="Submission_ID", path=data / "enrollment" / "submissions.csv"))
@@ -335,11 +366,12 @@ def run_splink(data):
                match_probability
         FROM {predictions.physical_name}""").fetchall()
     seconds = time.monotonic() - started
+    cpu = time.process_time() - cpu_started
     best = {}
     for sub_id, sis_id, p in rows:
         if sub_id not in best or p > best[sub_id][1]:
             best[sub_id] = (sis_id, p)
-    return best, seconds
+    return best, seconds, cpu
 
 
 def splink_decisions(best, threshold):
@@ -417,16 +449,17 @@ def main():
         truth, cases = read_truth(data)
         rows = []
         log(f"{n:,}: sisdrop run (fellegi-sunter)")
-        fs, fs_s, fs_norm, fs_wall, notes, fs_contacts = run_sisdrop(args.binary, data, out / f"run-{label}-fs", "fellegi-sunter")
+        fs, fs_s, fs_norm, fs_wall, notes, fs_contacts, fs_rss, fs_cpu = run_sisdrop(args.binary, data, out / f"run-{label}-fs", "fellegi-sunter")
         contact_figures = contact_line(*score_contacts(fs_contacts, data)) if (data / "truth" / "contacts.csv").exists() else None
         fs_score = score(fs, truth)
-        rows.append(("sisdrop", fs_score, fs_s, f"match stage; normalize (snapshot load) {fs_norm:.1f} s, run {fs_wall:.1f} s"))
+        rows.append(("sisdrop", fs_score, fs_s, f"match stage (its own process: peak RSS {fs_rss or 0:.0f} MB, CPU {fs_cpu or 0:.1f} s); "
+                     f"normalize (snapshot load) {fs_norm:.1f} s, run {fs_wall:.1f} s"))
         for note in notes:
             log(f"  {note}")
         claimed_only = sum(1 for d in fs.values() if d[0] == "review" and len(d) > 2 and d[2])
         if not args.no_placeholder:
             log(f"{n:,}: sisdrop run (placeholder)")
-            ph, ph_s, _, _, _, _ = run_sisdrop(args.binary, data, out / f"run-{label}-placeholder", "placeholder")
+            ph, ph_s, _, _, _, _, _, _ = run_sisdrop(args.binary, data, out / f"run-{label}-placeholder", "placeholder")
             rows.append(("placeholder", score(ph, truth), ph_s, "the first matcher, match stage"))
         log(f"{n:,}: seed rule")
         sr, sr_s = seed_rule(data)
@@ -436,9 +469,9 @@ def main():
             import contextlib
             with open(out / f"splink-{label}.log", "w") as splink_log, contextlib.redirect_stdout(splink_log), \
                     contextlib.redirect_stderr(splink_log):
-                best, sp_s = run_splink(data)
+                best, sp_s, sp_cpu = run_splink(data)
             threshold, sp_score = best_threshold(best, truth)
-            rows.append(("splink", sp_score, sp_s, f"load + train + block + score; best-F1 threshold {threshold}"))
+            rows.append(("splink", sp_score, sp_s, f"load + train + block + score, CPU {sp_cpu:.1f} s; best-F1 threshold {threshold}"))
         print(f"\n{'' if not args.data else label + ': '}students={n:,} submissions={m:,} (returning {fs_score['returning']:,}, new {len(truth) - fs_score['returning']:,})")
         print(f"{'matcher':12} {'P':>7} {'R':>7} {'F1':>7} {'false_auto':>10} {'review':>7} {'auto':>6} {'s':>8}  note")
         for name, s, secs, note in rows:
@@ -466,6 +499,11 @@ def main():
             # The targets as ratios: Splink's seconds over the match stage's, F1 against Splink's.
             f1 = {name: sc["F1"] for name, sc, _, _ in rows}
             parts.append(f"splink_s/sisdrop_s={secs['splink'] / secs['sisdrop']:.1f}x F1-F1_splink={f1['sisdrop'] - f1['splink']:+.4f}")
+        if fs_rss is not None:
+            # The match stage's own process (GNU time), and the machine's load while this size ran.
+            parts.append(f"match_stage_peak_rss={fs_rss:.0f}MB match_stage_cpu_s={fs_cpu:.2f} load={os.getloadavg()[0]:.1f}")
+            if "splink" in secs and fs_cpu:
+                parts.append(f"splink_cpu_s={sp_cpu:.2f} splink_cpu/sisdrop_cpu={sp_cpu / fs_cpu:.1f}x")
         lines.append(("" if not args.data else f"data={label} ") + f"students={n} submissions={m} | " + " | ".join(parts))
         if contact_figures:
             lines.append(("" if not args.data else f"data={label} ") + f"students={n} submissions={m} | sisdrop contacts: {contact_figures}")

@@ -10,7 +10,9 @@ import Foundation
 ///   ambiguity_margin: 6        # bits the best candidate must lead the next reviewable one by
 ///   max_candidates: 1000       # per submission student, after blocking
 ///   auto_without_household: true   # names + birth date + an address up to a typo may match alone
-///   twins: new                 # new | review: an SIS child's twin (same birth date and home, another given name)
+///   twins: review_without_household  # new | review | review_without_household: an SIS child's twin (same birth date and home, another given name)
+///   forms_of_one_child: match  # match | review: several forms of a batch for one SIS child that agree with each other
+///   namesakes: new             # new | review: an SIS child's names and birth date on a form naming another home
 ///   weights:                   # a field's weight in bits is multiplied by this (0 to 4; 1 when absent)
 ///     gender: 1
 /// ```
@@ -26,19 +28,40 @@ public struct MatchingConfig: Sendable, Hashable, Codable {
   /// SIS has no child with the candidate's birth date and home. Off: such a child goes to a person.
   public var autoWithoutHousehold = true
   /// What a child with an SIS child's birth date, surname or home and a plainly different given name
-  /// is: `new` (another child, the twin: the default) or `review` (a person decides; the SIS record
-  /// may be this child under another given name).
-  public var twins = TwinPolicy.new
+  /// is: `new` (another child, the twin), `review` (a person decides; the SIS record may be this child
+  /// under another given name), or `review_without_household` (the default): a person decides when
+  /// the genders do not tell them apart and the form names no guardian, home phone or e-mail, and the
+  /// SIS does not have the candidate's twin; otherwise new.
+  public var twins = TwinPolicy.reviewWithoutHousehold
+  /// Several forms of one batch auto-matched to the same SIS student: `match` (the default) matches
+  /// them all when they agree with each other on the child (the same child submitted again; the
+  /// latest form's update is delivered), `review` sends them all to a person, as forms that do not
+  /// agree always are.
+  public var formsOfOneChild = FormsOfOneChildPolicy.match
+  /// A child with an SIS child's names and birth date whose form names another home on every count
+  /// compared (another address, another home phone, guardians on both sides and none in common):
+  /// `new` (the default: another family's child, as a one-digit birth date with another home is) or
+  /// `review` (a person decides: a child moved to another family, e.g. a foster placement).
+  public var namesakes = NamesakePolicy.new
   /// Per field (`MatchField.name`), a factor on its weight in bits: 1 unless configured.
   public var weights: [String: Double] = [:]
 
   public enum TwinPolicy: String, Sendable, Hashable, Codable, CaseIterable {
     case new, review
+    case reviewWithoutHousehold = "review_without_household"
+  }
+
+  public enum FormsOfOneChildPolicy: String, Sendable, Hashable, Codable, CaseIterable {
+    case match, review
+  }
+
+  public enum NamesakePolicy: String, Sendable, Hashable, Codable, CaseIterable {
+    case new, review
   }
 
   public init() {}
 
-  static let keys = ["method", "auto_match", "review", "ambiguity_margin", "max_candidates", "auto_without_household", "twins", "weights"]
+  static let keys = ["method", "auto_match", "review", "ambiguity_margin", "max_candidates", "auto_without_household", "twins", "forms_of_one_child", "namesakes", "weights"]
 
   /// The factor on each field's weight, by `MatchField.rawValue`.
   var weightFactors: [Double] { MatchField.allCases.map { weights[$0.name] ?? 1 } }
@@ -71,6 +94,8 @@ public struct MatchingConfig: Sendable, Hashable, Codable {
     if let value = keys["max_candidates"] { config.maxCandidates = try value.int(in: 1...100_000) }
     if let value = keys["auto_without_household"] { config.autoWithoutHousehold = try value.bool() }
     if let value = keys["twins"] { config.twins = try value.choice(TwinPolicy.self) }
+    if let value = keys["namesakes"] { config.namesakes = try value.choice(NamesakePolicy.self) }
+    if let value = keys["forms_of_one_child"] { config.formsOfOneChild = try value.choice(FormsOfOneChildPolicy.self) }
     if let value = keys["weights"] {
       for (field, factor) in try value.mapping(allowed: MatchField.allCases.map(\.name)) {
         guard let number = Double(try factor.string()), number >= 0, number <= 4 else {

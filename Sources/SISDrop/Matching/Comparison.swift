@@ -30,6 +30,15 @@ public struct PersonRecord: Sendable, Hashable {
     self.guardians = guardians
   }
 
+  /// A submission student as the matcher compares it: its fields, and its form's contacts as guardians.
+  init(student: SubmissionPart, of submission: Submission) {
+    let guardians = submission.contacts.map {
+      Guardian(first: Comparators.foldLetters(FieldRules.nameKey($0["First_Name"])),
+               last: Comparators.foldLetters(FieldRules.nameKey($0["Last_Name"])), phone: PersonRecord.digits($0["Phone"]))
+    }
+    self.init(id: Submission.studentRef(submission.id, student.seq), fields: student.fields, guardians: guardians)
+  }
+
   /// The first ten digits of a phone number (`217-555-0101 x3` → `2175550101`); "" (missing)
   /// for a value with fewer, which is not a phone number.
   static func digits(_ phone: String) -> String {

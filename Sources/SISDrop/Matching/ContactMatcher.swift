@@ -32,8 +32,28 @@ public enum ContactMatcher {
   public static func transliterated(_ key: String) -> String {
     let folded = Comparators.foldLetters(key)
     guard folded.contains("e") else { return folded }
+    if folded.utf8.allSatisfy({ $0 < 0x80 }) {
+      // ASCII (almost every key): the same three replacements on the bytes. Foundation's
+      // replacingOccurrences was most of comparing a batch's guardians with the SIS contacts they
+      // reach (`scripts/bench/match.sh` at 50,000 × 50,000).
+      var bytes = Array(folded.utf8)
+      for vowel in [UInt8(ascii: "a"), UInt8(ascii: "o"), UInt8(ascii: "u")] { bytes = dropE(after: vowel, in: bytes) }
+      return String(decoding: bytes, as: UTF8.self)
+    }
     return folded.replacingOccurrences(of: "ae", with: "a").replacingOccurrences(of: "oe", with: "o")
       .replacingOccurrences(of: "ue", with: "u")
+  }
+
+  /// `vowel` + `e` written as `vowel`, left to right without overlaps, as `replacingOccurrences` does.
+  private static func dropE(after vowel: UInt8, in bytes: [UInt8]) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count)
+    var i = 0
+    while i < bytes.count {
+      out.append(bytes[i])
+      i += bytes[i] == vowel && i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "e") ? 2 : 1
+    }
+    return out
   }
 
   /// How a form's guardian's name agrees with an SIS contact's (keys as `nameKeys` makes them):
@@ -111,43 +131,69 @@ public enum ContactMatcher {
     }
   }
 
+  /// What `households` needs of one submission: its keys (its students' address, home phone,
+  /// e-mail; its guardians' phone, e-mail), each with how it links in words; and whether it names
+  /// guardians at all (a form without any reaches no household).
+  struct HouseholdKeys: Sendable {
+    var keys: [String: String] = [:]
+    var hasContacts = false
+  }
+
+  static func householdKeys(_ submission: Submission) -> HouseholdKeys {
+    var keys: [String: String] = [:]
+    if !submission.contacts.isEmpty {
+      for student in submission.students {
+        let street = Comparators.streetKey(student["Street"]), zip = String(student["Zip"].prefix(5))
+        if !street.isEmpty && !zip.isEmpty { keys["a|\(zip)|\(street)"] = "whose home shares the address with this form" }
+        let phone = PersonRecord.digits(student["Home_Phone"]), email = student["Email"].lowercased()
+        if phone.count >= 7 { keys["p|\(phone)"] = "whose home shares a phone with this form" }
+        if !email.isEmpty { keys["e|\(email)"] = "whose home shares an e-mail with this form" }
+      }
+      for contact in submission.contacts {
+        let phone = PersonRecord.digits(contact["Phone"]), email = contact["Email"].lowercased()
+        if phone.count >= 7 { keys["p|\(phone)"] = "whose home shares a phone with this form" }
+        if !email.isEmpty { keys["e|\(email)"] = "whose home shares an e-mail with this form" }
+      }
+    }
+    return HouseholdKeys(keys: keys, hasContacts: !submission.contacts.isEmpty)
+  }
+
   /// The households a batch's forms reach (see the type's summary), with the contacts of those and of
   /// the matched students, in two scans of the snapshot (students, contacts) and one query.
   /// `candidates`: per submission, the SIS students a person is asked to choose from (a potential
-  /// match): their homes are reached too, as the student's blocking reached them.
-  static func households(_ submissions: [Submission], matched: [[String]], candidates: [[String]] = [], snapshot: Snapshot) throws -> Households {
-    // Each submission's keys: its students' address, home phone, e-mail; its guardians' phone, e-mail.
-    var keysOf: [[String: String]] = []  // key → how it links, in words
+  /// match): their homes are reached too, as the student's blocking reached them. From each
+  /// submission's `householdKeys`, so that the batch need not be held meanwhile.
+  static func households(_ submissions: [HouseholdKeys], matched: [[String]], candidates: [[String]] = [], snapshot: Snapshot) throws -> Households {
+    let keysOf = submissions.map(\.keys)  // key → how it links, in words
     var wanted = Set<String>()
-    for submission in submissions {
-      var keys: [String: String] = [:]
-      if !submission.contacts.isEmpty {
-        for student in submission.students {
-          let street = Comparators.streetKey(student["Street"]), zip = String(student["Zip"].prefix(5))
-          if !street.isEmpty && !zip.isEmpty { keys["a|\(zip)|\(street)"] = "whose home shares the address with this form" }
-          let phone = PersonRecord.digits(student["Home_Phone"]), email = student["Email"].lowercased()
-          if phone.count >= 7 { keys["p|\(phone)"] = "whose home shares a phone with this form" }
-          if !email.isEmpty { keys["e|\(email)"] = "whose home shares an e-mail with this form" }
-        }
-        for contact in submission.contacts {
-          let phone = PersonRecord.digits(contact["Phone"]), email = contact["Email"].lowercased()
-          if phone.count >= 7 { keys["p|\(phone)"] = "whose home shares a phone with this form" }
-          if !email.isEmpty { keys["e|\(email)"] = "whose home shares an e-mail with this form" }
-        }
-      }
-      wanted.formUnion(keys.keys)
-      keysOf.append(keys)
-    }
+    for keys in keysOf { wanted.formUnion(keys.keys) }
     var hits: [String: Set<String>] = [:]
     if !wanted.isEmpty {
       let path = snapshot.path, keys = wanted
+      // Every SIS student and contact is looked at, and few share a key with the batch: a row's key
+      // is hashed from its parts first and made a String only when the hash is wanted (building three
+      // Strings per student and two per contact was most of this search, `scripts/bench/match.sh`
+      // at 50,000 × 50,000). A key with a non-ASCII byte is always checked as a String (canonically
+      // equal Strings may differ in bytes), and so is every key when a key of the batch has one.
+      let hashes = wanted.map { KeyHash($0) }
+      let everyKey = hashes.contains { !$0.ascii }, wantedHashes = Set(hashes.map(\.value))
+      let wants: @Sendable (KeyHash) -> Bool = { everyKey || !$0.ascii || wantedHashes.contains($0.value) }
       let students = try snapshot.rowRanges(table: "students", parts: Parallel.width, counted: false)
       let studentParts = try Parallel.map(students.count, minimum: 1) { part -> [String: [String]] in
         var found: [String: [String]] = [:]
-        try Snapshot.forEachMatchRecord(path: path, rowids: students[part].rowids) { record in
-          for key in ["a|\(record.zip)|\(record.street)", "p|\(record.phone)", "e|\(record.email)"] where keys.contains(key) {
-            found[key, default: []].append(record.id)
-          }
+        let database = try Database(path: path, readOnly: true)
+        // The values as `Snapshot.matchRecord` reads them for the matcher.
+        let statement = try database.prepare(
+          "SELECT student_number, street, zip, home_phone, email FROM students WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
+        try statement.bind([.integer(students[part].rowids.lowerBound), .integer(students[part].rowids.upperBound)])
+        try statement.forEachRow { row in
+          let street = Comparators.streetKey(row.string(1)), zip = String(row.string(2).prefix(5))
+          let phone = PersonRecord.digits(row.string(3)), email = row.string(4)
+          var candidates: [String] = []
+          if wants(KeyHash("a|", zip, "|", street)) { candidates.append("a|\(zip)|\(street)") }
+          if wants(KeyHash("p|", phone)) { candidates.append("p|\(phone)") }
+          if wants(KeyHash("e|", email)) { candidates.append("e|\(email)") }
+          for key in candidates where keys.contains(key) { found[key, default: []].append(row.string(0)) }
         }
         return found
       }
@@ -158,9 +204,11 @@ public enum ContactMatcher {
         let statement = try database.prepare("SELECT student_number, phone, email FROM contacts WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
         try statement.bind([.integer(contacts[part].rowids.lowerBound), .integer(contacts[part].rowids.upperBound)])
         try statement.forEachRow { row in
-          for key in ["p|\(PersonRecord.digits(row.string(1)))", "e|\(row.string(2).lowercased())"] where keys.contains(key) {
-            found[key, default: []].append(row.string(0))
-          }
+          let phone = PersonRecord.digits(row.string(1))
+          var candidates: [String] = []
+          if wants(KeyHash("p|", phone)) { candidates.append("p|\(phone)") }
+          if wants(KeyHash(lowercasing: "e|", row.bytes(2))) { candidates.append("e|\(row.string(2).lowercased())") }
+          for key in candidates where keys.contains(key) { found[key, default: []].append(row.string(0)) }
         }
         return found
       }
@@ -172,7 +220,7 @@ public enum ContactMatcher {
     var all = Set(matched.joined())
     for (index, keys) in keysOf.enumerated() {
       var linked: [String: String] = [:]
-      if index < candidates.count, !submissions[index].contacts.isEmpty {
+      if index < candidates.count, submissions[index].hasContacts {
         for student in candidates[index] { linked[student] = "a candidate for the form's student (a potential match)" }
       }
       // Address first: the words say the strongest link found.
@@ -363,5 +411,30 @@ public enum ContactMatcher {
         }
       }
     }
+  }
+}
+
+/// FNV-1a over the UTF-8 bytes of a household key (`a|zip|street`), fed in parts so that a row's
+/// key is hashed without being built; `ascii` is false when any byte is not ASCII.
+struct KeyHash {
+  var value: UInt64 = 0xcbf2_9ce4_8422_2325
+  var ascii = true
+
+  init(_ a: String, _ b: String = "", _ c: String = "", _ d: String = "") {
+    add(a); add(b); add(c); add(d)
+  }
+
+  /// `prefix` then `bytes` lower-cased as `String.lowercased()` does for ASCII (a non-ASCII byte
+  /// clears `ascii`: such a key is checked as a String).
+  init(lowercasing prefix: String, _ bytes: UnsafeBufferPointer<UInt8>) {
+    add(prefix)
+    for byte in bytes { add(byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte) }
+  }
+
+  private mutating func add(_ text: String) { for byte in text.utf8 { add(byte) } }
+
+  private mutating func add(_ byte: UInt8) {
+    if byte >= 0x80 { ascii = false }
+    value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
   }
 }

@@ -98,12 +98,39 @@ final class FellegiSunterMatcher: StudentMatcher {
         for token in firstTokens { names(lastFirst, Comparators.soundexCode(token)) }
       }
     }
+    // Both name sounds and the ZIP: a birth date written wrongly at the same home (`resemblance`).
+    if !p.zip.isEmpty && firstSound != 0 && lastSounds.0 != 0 { body(7, BlockKey(9).mix(firstSound).mix(lastSounds.0).mix(p.zip).value) }
     if !p.phone.isEmpty { body(4, BlockKey(4).mix(p.phone).value) }
     if !p.street.isEmpty { body(4, BlockKey(5).mix(p.zip).mix(p.street).value) }
     if !p.email.isEmpty { body(5, BlockKey(6).mix(p.email).value) }
   }
 
   static func guardianKey(_ g: PersonRecord.Guardian) -> UInt64 { BlockKey(7).mix(g.first).mix(g.last).value }
+
+  /// The batch's people by blocking key: one dictionary entry per key, the people asking for it
+  /// chained through `entries`, the latest first (the order of the hits does not matter: the pairs
+  /// are sorted and merged). Why: an array per key was an allocation for each of a student's ten-odd
+  /// keys, and freeing them, at 50,000 × 50,000 (`scripts/bench/match.sh`).
+  struct KeyIndex: Sendable {
+    private var latest: [UInt64: Int32] = [:]
+    private var entries: [(person: Int32, next: Int32)] = []
+
+    mutating func add(_ key: UInt64, _ person: Int32) {
+      let next = latest.updateValue(Int32(entries.count), forKey: key) ?? -1
+      entries.append((person, next))
+    }
+
+    /// Where the chain of `key` starts, nil when no one asks for it.
+    func first(_ key: UInt64) -> Int32? { latest[key] }
+
+    func forEach(from first: Int32, _ body: (Int32) -> Void) {
+      var entry = first
+      while entry >= 0 {
+        body(entries[Int(entry)].person)
+        entry = entries[Int(entry)].next
+      }
+    }
+  }
 
   /// What one part of the SIS scan found.
   struct ScanPart: Sendable {
@@ -130,7 +157,8 @@ final class FellegiSunterMatcher: StudentMatcher {
     return kept
   }
 
-  static let passNames = ["state-id", "birth-date+name-sound", "name-sound+birth-year", "name-sound+birthday", "household", "email", "guardian-name"]
+  static let passNames = ["state-id", "birth-date+name-sound", "name-sound+birth-year", "name-sound+birthday", "household", "email", "guardian-name",
+                          "name-sound+zip"]
   /// A guardian name shared by more SIS students than this is too common to block on.
   static let guardianBlockLimit = 8
 
@@ -159,10 +187,10 @@ final class FellegiSunterMatcher: StudentMatcher {
     }
     var people: [PersonRecord] = []
     var refs: [String] = []
-    var index: [UInt64: [Int32]] = [:]
+    var index = KeyIndex()
     for list in built {
       for (person, keys) in list {
-        for key in keys { index[key, default: []].append(Int32(people.count)) }
+        for key in keys { index.add(key, Int32(people.count)) }
         refs.append(person.id)
         people.append(person)
       }
@@ -196,12 +224,12 @@ final class FellegiSunterMatcher: StudentMatcher {
         if batchLast.contains(record.last) { result.lastCounts[record.last, default: 0] += 1 }
         var slot: Int32 = -1
         FellegiSunterMatcher.forEachBlockingKey(record, query: false) { pass, key in
-          guard let hits = keyIndex[key] else { return }
+          guard let first = keyIndex.first(key) else { return }
           if slot < 0 {
             slot = Int32(result.records.count)
             result.records.append(record)
           }
-          for hit in hits { result.hits.append((slot, hit, UInt8(pass))) }
+          keyIndex.forEach(from: first) { hit in result.hits.append((slot, hit, UInt8(pass))) }
         }
         if sampleSet.contains(row) { result.sampled[row] = record }
         row += 1
@@ -331,7 +359,9 @@ final class FellegiSunterMatcher: StudentMatcher {
       // candidates are looked at and dropped, and their words were most of the decide phase.
       var candidates = scored.prefix(5).map { entry in
         Ranked(sisID: candidatesSeen[entry.slot].id, score: FellegiSunterMatcher.roundedProbability(entry.bits),
-               otherChild: FellegiSunterMatcher.otherChildRule(entry.vector, config: config),
+               otherChild: FellegiSunterMatcher.otherChildRule(entry.vector, config: config, form: person)
+                 ?? FellegiSunterMatcher.twinInSIS(entry.vector, candidatesSeen[entry.slot], among: scored.map { candidatesSeen[$0.slot] },
+                                                   config: config),
                resemblance: FellegiSunterMatcher.resemblance(entry.vector),
                withoutHousehold: !FellegiSunterMatcher.strongHomeLink(entry.vector) && entry.vector[.stateID] != 1
                  && FellegiSunterMatcher.identityWithoutHousehold(entry.vector, config: config)) {
@@ -391,6 +421,10 @@ final class FellegiSunterMatcher: StudentMatcher {
     if vector[.firstName] >= 3 && dob == 4 && vector[.lastName] <= 1 && !noHouseholdLink(vector, zipCounts: true) {
       return "the given name and birth date agree and the surname is another (a changed surname?), with \(homeEvidence(vector))"
     }
+    // Two children of one home never share both names: a birth date written wrongly, or a record to check.
+    if vector[.firstName] >= 2 && vector[.lastName] >= 2 && dob == 0 && vector[.address] >= 2 && !vector.namesSwapped {
+      return "both names agree at \(vector[.address] == 3 ? "the same address" : "the same address but for a typo"), but the birth dates differ"
+    }
     return nil
   }
 
@@ -418,7 +452,7 @@ final class FellegiSunterMatcher: StudentMatcher {
   /// - A twin whose given name is plainly another (JW < 0.80), unless `matching.twins: review`.
   /// - Another family's child: nothing links the homes and a name or the state id disagrees outright.
   /// A `resemblance` exempts the pair from all of these: it goes to a person.
-  static func otherChildRule(_ vector: ComparisonVector, config: MatchingConfig = MatchingConfig()) -> String? {
+  static func otherChildRule(_ vector: ComparisonVector, config: MatchingConfig = MatchingConfig(), form: PersonRecord? = nil) -> String? {
     if resemblance(vector) != nil { return nil }
     let namesAgree = vector[.firstName] >= 2 && vector[.lastName] >= 2
     let dob = vector[.birthDate]
@@ -432,7 +466,16 @@ final class FellegiSunterMatcher: StudentMatcher {
         : vector[.stateID] == 0 ? "the state ids differ" : "the home is another (\(homeEvidence(vector)))"
       return "the birth dates are only close (\(MatchField.birthDate.levels[dob])), \(why), and no address, phone or e-mail links the homes"
     }
-    if config.twins == .new && isTwin(vector) && vector[.firstName] == 0 { return "a twin with another given name (same birth date and family)" }
+    if isTwin(vector) && vector[.firstName] == 0 && !twinForAPerson(vector, config: config, form: form) {
+      return "a twin with another given name (same birth date and family)"
+    }
+    // A namesake: the same names and birth date in a home the form names and that is another on every
+    // count compared (address, home phone, guardians on both sides with none in common by name or phone).
+    if config.namesakes == .new && namesAgree && dob == 4 && !vector.namesSwapped && homeContradicts(vector) && vector[.email] != 1
+      && vector[.stateID] != 1
+    {
+      return "another family's child: the same names and birth date, but the form names another home (\(homeEvidence(vector)))"
+    }
     if noHouseholdLink(vector) && (vector[.stateID] == 0 || vector[.lastName] <= 0 || vector[.firstName] <= 0) {
       let which = vector[.stateID] == 0 ? "the state ids differ"
         : vector[.lastName] == 0 ? "the surnames differ" : vector[.lastName] < 0 ? "a surname is missing"
@@ -440,6 +483,22 @@ final class FellegiSunterMatcher: StudentMatcher {
       return "another family's child: \(which) and nothing links the homes (\(homeEvidence(vector)))"
     }
     return nil
+  }
+
+  /// A twin with another given name (`isTwin`) that a person decides rather than NEW: `twins: review`;
+  /// or `twins: review_without_household` (the default) when the genders do not tell them apart and
+  /// the form names nothing of the family but an address (no guardian, home phone or e-mail) — a form
+  /// that names the family and another child born the same day is a twin; one that does not cannot
+  /// tell a twin from this child under another given name. `decide` keeps it NEW when the SIS has
+  /// the candidate's twin.
+  static func twinForAPerson(_ vector: ComparisonVector, config: MatchingConfig, form: PersonRecord?) -> Bool {
+    switch config.twins {
+    case .new: return false
+    case .review: return true
+    case .reviewWithoutHousehold:
+      guard let form, vector[.gender] != 0 else { return false }
+      return form.phone.isEmpty && form.email.isEmpty && form.guardians.isEmpty
+    }
   }
 
   /// The home links the records specifically: the street address, the home phone, a guardian's own
@@ -506,16 +565,46 @@ final class FellegiSunterMatcher: StudentMatcher {
       && !vector.namesSwapped && vector[.gender] != 0 && vector[.stateID] != 0 && vector[.address] >= 2
   }
 
+  /// What makes two forms of one batch, both matched to one SIS student, possibly two children (nil
+  /// when nothing does: the same child submitted again). The forms must agree with each other as
+  /// closely as a form must agree with an SIS record to be matched automatically: the given name up
+  /// to a typo or a nickname; the surname too, or only similar where the homes link (address, phone,
+  /// e-mail, a guardian's phone) or the state ids agree; the birth date exactly, or one edit apart
+  /// where they link; given name and surname swapped only with the same birth date. And the genders
+  /// and state ids do not differ, and the homes do not contradict.
+  static func formsDisagree(_ vector: ComparisonVector) -> String? {
+    var which: [String] = []
+    let dob = vector[.birthDate]
+    let confirmed = strongHomeLink(vector) || vector[.stateID] == 1
+    if vector.namesSwapped && dob != 4 { which.append("one form swaps given name and surname and the birth dates differ") }
+    if vector[.firstName] < 2 { which.append(vector[.firstName] < 0 ? "a given name is missing" : "the given names differ") }
+    if !(vector[.lastName] >= 2 || (vector[.lastName] >= 1 && confirmed)) {
+      which.append(vector[.lastName] < 0 ? "a surname is missing" : "the surnames differ")
+    }
+    if !vector.namesSwapped && dob != 4 && !(dob >= 1 && confirmed) {
+      which.append(dob < 0 ? "a birth date is missing" : dob == 0 ? "the birth dates differ"
+        : "the birth dates are only close (\(MatchField.birthDate.levels[dob])) and no address, phone or e-mail links the forms")
+    }
+    if vector[.gender] == 0 { which.append("the genders differ") }
+    if vector[.stateID] == 0 { which.append("the state ids differ") }
+    if homeContradicts(vector) { which.append("the homes differ (\(homeEvidence(vector)))") }
+    return which.isEmpty ? nil : which.joined(separator: "; ")
+  }
+
   /// Guards that no score overrides, for one pair.
   static func guards(_ person: PersonRecord, _ sis: PersonRecord, _ vector: ComparisonVector, config: MatchingConfig = MatchingConfig()) -> [String] {
     var result: [String] = []
     if vector[.stateID] == 0 { result.append("different state ids (\(person.stateID) and \(sis.stateID))") }
-    if isTwin(vector) { result.append("same birth date and family but different given names (a twin?)") }
+    if isTwin(vector) {
+      result.append(vector[.firstName] == 0 && config.twins == .reviewWithoutHousehold && twinForAPerson(vector, config: config, form: person)
+        ? "same birth date and family but another given name, and the form names no guardian, home phone or e-mail: a twin, or this child under another given name?"
+        : "same birth date and family but different given names (a twin?)")
+    }
     // Boy/girl twins and a gender typo look alike to the scores; a person tells them apart.
     if vector[.gender] == 0 { result.append("the genders differ") }
     // No guard below is lifted by an agreeing state id: it raises the score, but a copied state id
     // (an older sibling's on a kindergartner's form) must not make two different-looking children one.
-    if let rule = otherChildRule(vector, config: config) { result.append("another child: " + rule) }
+    if let rule = otherChildRule(vector, config: config, form: person) { result.append("another child: " + rule) }
     if vector[.firstName] <= 0 && vector[.lastName] <= 0 { result.append("neither name agrees") }
     if vector[.birthDate] == 0 { result.append("the birth dates differ") }
     // Automatic needs the child's identity to agree: both names (a typo or a nickname at most) and the
@@ -601,6 +690,14 @@ final class FellegiSunterMatcher: StudentMatcher {
       if sameHome { return other.id }
     }
     return nil
+  }
+
+  /// A twin with another given name that `twinForAPerson` would send to a person is NEW after all
+  /// when the SIS has the candidate's twin (the child's sibling born the same day): the family's
+  /// twins are both known, and this form is neither.
+  static func twinInSIS(_ vector: ComparisonVector, _ sis: PersonRecord, among others: [PersonRecord], config: MatchingConfig) -> String? {
+    guard config.twins == .reviewWithoutHousehold, isTwin(vector), vector[.firstName] == 0, let twin = twin(of: sis, among: others) else { return nil }
+    return "a twin with another given name (same birth date and family), and SIS \(twin) is the twin of SIS \(sis.id)"
   }
 
   static func decide(_ ranked: [Ranked], thresholds: MatchThresholds) -> MatchDecision {

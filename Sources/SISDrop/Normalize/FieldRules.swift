@@ -116,12 +116,58 @@ public enum FieldRules {
   /// dropped, hyphens and spaces folded to one space (`O'Brien` → `obrien`, `García-López` → `garcia lopez`).
   public static func nameKey(_ value: String) -> String {
     if let key = asciiNameKey(value) { return key }
+    if let key = latinNameKey(value) { return key }
     return unicodeNameKey(value)
+  }
+
+  /// The key of each Latin letter U+00C0–U+024F (`é`, `ñ`, `ø`, `ł`) as the general path keys it
+  /// alone, nil for one that is not a letter starting a combining sequence. Decomposing, lowering
+  /// the case and dropping marks all work letter by letter on such letters, so a name of ASCII and
+  /// these is keyed letter by letter (`latinNameKey`).
+  private static let latinKeys: [String?] = (0xC0...0x24F).map { code -> String? in
+    guard let scalar = Unicode.Scalar(code), scalar.properties.canonicalCombiningClass == .notReordered else { return nil }
+    switch scalar.properties.generalCategory {
+    case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .otherLetter: return unicodeNameKey(String(scalar))
+    default: return nil
+    }
+  }
+
+  /// `nameKey` of text in ASCII and the Latin letters of `latinKeys`, nil for any other text. Why:
+  /// Foundation's decomposition and lower-casing made a name with one accent cost as much as twenty
+  /// without (names are keyed for every submission and SIS record the matcher compares,
+  /// `scripts/bench/match.sh`); `FieldRulesTests` checks it against the general path letter by letter.
+  static func latinNameKey(_ value: String) -> String? {
+    var out = ""
+    var pendingSpace = false
+    for scalar in value.unicodeScalars {
+      let code = Int(scalar.value)
+      if code < 0x80 {
+        let byte = UInt8(code)
+        switch byte {
+        case UInt8(ascii: "'"), UInt8(ascii: "."), UInt8(ascii: "`"): continue
+        case UInt8(ascii: "-"), UInt8(ascii: ","): pendingSpace = !out.isEmpty; continue
+        default:
+          if isASCIISpace(byte) { pendingSpace = !out.isEmpty; continue }
+        }
+        if pendingSpace { out.append(" ") }
+        pendingSpace = false
+        out.unicodeScalars.append(Unicode.Scalar(byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte))
+      } else if code >= 0xC0 && code <= 0x24F, let key = latinKeys[code - 0xC0] {
+        if key.isEmpty { continue }
+        if pendingSpace { out.append(" ") }
+        pendingSpace = false
+        out += key
+      } else {
+        return nil
+      }
+    }
+    return out
   }
 
   /// The general (slow) paths, exposed so tests can check the ASCII paths agree with them.
   public static func unicodeTextForTesting(_ value: String) -> String { unicodeText(value) }
   public static func unicodeNameKeyForTesting(_ value: String) -> String { unicodeNameKey(value) }
+  public static func latinNameKeyForTesting(_ value: String) -> String? { latinNameKey(value) }
 
   static func unicodeNameKey(_ value: String) -> String {
     var out = ""

@@ -20,7 +20,8 @@ public enum AnswerFeed {
   }
 
   static let layouts = [
-    Layout(name: "resolutions.csv", required: ["Submission_ID", "Student_Seq", "SIS_ID"], optional: ["Resolved_By"]),
+    // A row with Contact_Seq (and Student_Seq blank) answers a potential contact match: SIS_ID is then the Contact_ID.
+    Layout(name: "resolutions.csv", required: ["Submission_ID", "Student_Seq", "SIS_ID"], optional: ["Contact_Seq", "Resolved_By"]),
     Layout(name: "overrides.csv", required: ["Submission_ID", "Field"], optional: ["Schema", "Seq", "Resolved_By"]),
     Layout(name: "accepts.csv", required: ["Submission_ID", "Field"], optional: ["Schema", "Seq", "Resolved_By"]),
     Layout(name: Corrections.inboxFileName, required: Corrections.fileHeader, optional: ["Resolved_By"]),
@@ -184,11 +185,21 @@ public enum AnswerFeed {
         }
         continue
       }
-      for column in layout.required where value(column).isEmpty {
-        problems.append("\(at): \(column) is blank" + (column == "SIS_ID" ? ": write the SIS Student_Number for Match, or \(Resolver.noMatchToken) for No Match" : ""))
+      // resolutions.csv: a student's answer names Student_Seq, a contact's Contact_Seq (one of them).
+      let contactAnswer = name == "resolutions.csv" && !value("Contact_Seq").isEmpty
+      if contactAnswer && !value("Student_Seq").isEmpty {
+        problems.append("\(at): both Student_Seq and Contact_Seq are filled: a row answers one student or one contact, leave the other blank")
+        continue
       }
-      guard layout.required.allSatisfy({ !value($0).isEmpty }) else { continue }
-      guard seen.insert(layout.required.map(value)).inserted else {
+      let required = contactAnswer ? ["Submission_ID", "Contact_Seq", "SIS_ID"] : layout.required
+      for column in required where value(column).isEmpty {
+        problems.append("\(at): \(column) is blank" + (column != "SIS_ID" ? ""
+          : contactAnswer ? ": write the SIS Contact_ID for Match, or \(Resolver.noMatchToken) for No Match"
+          : ": write the SIS Student_Number for Match, or \(Resolver.noMatchToken) for No Match"
+            + (name == "resolutions.csv" ? " (a contact's answer fills Contact_Seq instead of Student_Seq)" : "")))
+      }
+      guard required.allSatisfy({ !value($0).isEmpty }) else { continue }
+      guard seen.insert([contactAnswer ? "contact" : "student"] + required.map(value)).inserted else {
         problems.append("\(at): the same answer as an earlier row")
         continue
       }
@@ -197,13 +208,17 @@ public enum AnswerFeed {
       do {
         switch name {
         case "resolutions.csv":
-          guard let seq = Int(value("Student_Seq")), seq > 0 else {
-            throw SISDropError(.dataError, "Student_Seq must be a positive whole number")
+          let seqColumn = contactAnswer ? "Contact_Seq" : "Student_Seq"
+          guard let seq = Int(value(seqColumn)), seq > 0 else {
+            throw SISDropError(.dataError, "\(seqColumn) must be a positive whole number")
           }
           let sisID = value("SIS_ID")
           let noMatch = sisID.caseInsensitiveCompare(Resolver.noMatchToken) == .orderedSame
-          let (resolution, target) = try Resolver.resolution(workdir: workdir, submission: value("Submission_ID"), student: seq,
-                                                             sisID: noMatch ? nil : sisID, by: actor, source: source, batches: batches)
+          let (resolution, target) = try contactAnswer
+            ? Resolver.contactResolution(workdir: workdir, submission: value("Submission_ID"), contact: seq, contactID: noMatch ? nil : sisID,
+                                         by: actor, source: source, batches: batches)
+            : Resolver.resolution(workdir: workdir, submission: value("Submission_ID"), student: seq,
+                                  sisID: noMatch ? nil : sisID, by: actor, source: source, batches: batches)
           answers.append(.resolution(resolution, inOpenBatch: target.inOpenBatch))
         case "overrides.csv", "accepts.csv":
           let schema = value("Schema").isEmpty ? "student" : value("Schema").lowercased()

@@ -255,7 +255,10 @@ struct StageJSONReader {
   /// An object of strings; a key given twice is refused (our writers never write one).
   mutating func stringMap() throws -> [String: String] {
     var map: [String: String] = [:]
-    map.reserveCapacity(16)
+    // Room for 12 fields in 16 buckets: a contact's fit (16 would take 32 buckets, twice the memory
+    // for each of the batch's contacts the match stage holds, `scripts/bench/match.sh`); a student's
+    // 13 or more grow once.
+    map.reserveCapacity(12)
     try object { reader, key in
       let start = reader.position
       if map.updateValue(try reader.string(), forKey: key) != nil { throw reader.error("key \"\(key)\" given twice", at: start) }

@@ -25,6 +25,9 @@ public enum DeliverStage {
     /// Updates whose changes the delivery layout has no column for: not written (an empty row would
     /// be imported as nothing), recorded as "nothing to deliver" (submission, schema, seq, fields).
     var nothingToDeliver: [[String]] = []
+    /// Updates of an SIS student that a later form of the batch for the same child replaces
+    /// (`matching.forms_of_one_child`): not written (submission, seq, Student_Number, the later submission).
+    var superseded: [[String]] = []
   }
 
   public static func run(_ context: StageContext) throws {
@@ -73,6 +76,12 @@ public enum DeliverStage {
     context.counts["held_submissions"] = Set(plan.held.map { $0[0] }).count
     context.counts["error_submissions"] = Set(plan.errors.map { $0[0] }).count
     if !corrections.isEmpty { context.notes.append("corrections applied from state.sqlite: \(corrections.count)") }
+    if !plan.superseded.isEmpty {
+      context.counts["updates_superseded"] = plan.superseded.count
+      for row in plan.superseded {
+        context.notes.append("update of SIS student \(row[2]) from \(row[0]) student \(row[1]) not written: \(row[3]), a later form of this batch for the same child, is delivered instead")
+      }
+    }
     if !plan.nothingToDeliver.isEmpty {
       context.counts["nothing_to_deliver"] = plan.nothingToDeliver.count
       for row in plan.nothingToDeliver {
@@ -90,6 +99,7 @@ public enum DeliverStage {
     if counts[publishedFilesCount] == 0 { context.notes.append("nothing to deliver: no file written to the outbox, no ready file") }
     context.log("deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error"
       + (plan.nothingToDeliver.isEmpty ? "" : ", \(plan.nothingToDeliver.count) updates with nothing to deliver")
+      + (plan.superseded.isEmpty ? "" : ", \(plan.superseded.count) student updates replaced by a later form of the same child")
       + ((counts["document_files"] ?? 0) + (counts["documents_already_delivered"] ?? 0) == 0 ? ""
         : ", \(counts["document_files"] ?? 0) document files, \(counts["documents_already_delivered"] ?? 0) documents already delivered (not sent again)")
       + (counts[publishedFilesCount] == 0 ? "; nothing written to the outbox" : ""))
@@ -252,6 +262,9 @@ public enum DeliverStage {
   struct Planner {
     var plan = Plan()
     var createdContacts = Set<String>()
+    /// Per SIS student matched by a delivered form: the latest such form (approval time, then order
+    /// in the export), whose update is the one written.
+    var latestForm: [String: (approved: Int64, submissionID: String, seq: Int)] = [:]
     let corrections: [Correction]
     let validator: DeliveryValidator
     let profile: DeliveryProfile
@@ -325,8 +338,33 @@ public enum DeliverStage {
           records[index].changed = ["Relationship"]
         }
       }
+      supersedeEarlierForms(original, decision, &records)
       plan.records += records
       plan.delivered.append([submission.id, submission.contentHash ?? ""])
+    }
+
+    /// Several delivered forms of the batch matched to one SIS student (the same child submitted
+    /// again): only the latest form's update is written, so the SIS ends with what the family said
+    /// last — two rows for one student would leave an earlier form's value wherever the later one
+    /// agrees with the SIS. The replaced updates are listed (`Plan.superseded`).
+    mutating func supersedeEarlierForms(_ submission: Submission, _ decision: SubmissionDecision, _ records: inout [DeliveryRecord]) {
+      let approved = InternetDateTime.parse(submission.approvedAt) ?? Int64.min
+      for student in decision.students where student.decision.outcome == .matched {
+        guard let number = student.decision.sisID else { continue }
+        func isUpdate(_ record: DeliveryRecord, of id: String, _ seq: Int) -> Bool {
+          record.kind == .studentsUpdate && record.submissionID == id && record.seq == seq
+        }
+        if let earlier = latestForm[number] {
+          if earlier.approved > approved {
+            records.removeAll { isUpdate($0, of: submission.id, student.seq) }
+            plan.superseded.append([submission.id, String(student.seq), number, earlier.submissionID])
+            continue
+          }
+          plan.records.removeAll { isUpdate($0, of: earlier.submissionID, earlier.seq) }
+          plan.superseded.append([earlier.submissionID, String(earlier.seq), number, submission.id])
+        }
+        latestForm[number] = (approved, submission.id, student.seq)
+      }
     }
   }
 

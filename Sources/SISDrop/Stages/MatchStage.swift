@@ -148,6 +148,51 @@ public enum MatchStage {
     }
   }
 
+  /// One SIS student auto-matched by several submission students of the batch. Forms of separate
+  /// submissions that agree with each other on the child (`FellegiSunterMatcher.formsDisagree`) are
+  /// the same child submitted again: all stay matched (`matching.forms_of_one_child: match`; deliver
+  /// sends the latest form's update). Otherwise — two students of one form, forms that differ, or
+  /// `review` — none is safe: all go to a person. `decisions` and `forms` are in the same order.
+  static func claimedTwice(_ decisions: inout [SubmissionDecision], _ forms: [Submission], policy: MatchingConfig.FormsOfOneChildPolicy) {
+    var claims: [String: [(index: Int, student: Int)]] = [:]
+    for (index, decision) in decisions.enumerated() {
+      for (s, student) in decision.students.enumerated() where student.decision.outcome == .matched {
+        claims[student.decision.sisID!, default: []].append((index, s))
+      }
+    }
+    for (id, claimants) in claims where claimants.count > 1 {
+      let people = claimants.map { claim -> PersonRecord? in
+        guard forms.indices.contains(claim.index), forms[claim.index].id == decisions[claim.index].submissionID,
+          let student = forms[claim.index].students.first(where: { $0.seq == decisions[claim.index].students[claim.student].seq })
+        else { return nil }
+        return PersonRecord(student: student, of: forms[claim.index])
+      }
+      var disagreement: String? = policy == .review ? "matching.forms_of_one_child is review" : nil
+      if disagreement == nil, Set(claimants.map(\.index)).count < claimants.count { disagreement = "two students of one form" }
+      if disagreement == nil, people.contains(where: { $0 == nil }) { disagreement = "a form could not be compared" }
+      pairs: for i in claimants.indices where disagreement == nil {
+        for j in claimants.indices where j > i {
+          if let why = FellegiSunterMatcher.formsDisagree(ComparisonVector.compare(people[i]!, people[j]!)) {
+            disagreement = "\(decisions[claimants[i].index].submissionID) and \(decisions[claimants[j].index].submissionID) do not agree: \(why)"
+            break pairs
+          }
+        }
+      }
+      for claim in claimants {
+        if let disagreement {
+          decisions[claim.index].students[claim.student].decision.outcome = .potential
+          decisions[claim.index].students[claim.student].decision.sisID = nil
+          decisions[claim.index].students[claim.student].decision.reasons.append(
+            "SIS student \(id) is claimed by more than one submission student in this batch (\(disagreement))")
+        } else {
+          decisions[claim.index].students[claim.student].decision.reasons.append(
+            "SIS student \(id) is matched by \(claimants.count) forms of this batch that agree with each other on the child "
+              + "(the same child submitted again): each is matched, and only the latest form's update is delivered")
+        }
+      }
+    }
+  }
+
   /// Submissions read, decided and written per chunk: the stage holds one chunk of the batch (and
   /// a decision per student), not the batch's records, so its memory grows with the SIS and the
   /// matcher's model, not with the batch (`scripts/bench/review.sh`: 332 MB at 20,000 before).
@@ -198,7 +243,9 @@ public enum MatchStage {
     phase("prepare")
     // Progress: each submission is matched, then its differences and contacts are found.
     StageProgress.expect(submissions: batch.count, passes: 2)
-    // The students' outcomes, submission by submission (the file read again, a chunk at a time).
+    // The students' outcomes, submission by submission, from the compact form the matcher was given
+    // (it holds every field these steps read: decoding submissions.jsonl again for them was a third
+    // of the stage's JSON decoding, `scripts/bench/match.sh` at 50,000 × 50,000).
     var decisions: [SubmissionDecision] = []
     var applied: [[String]] = []
     // Students a person matched for this version: they saw the identity fields side by side.
@@ -206,7 +253,8 @@ public enum MatchStage {
     let rejectedRows = try snapshot.rejectedRows()
     // A person's answers (resolve / resolutions.csv, taken from the inbox by `run` before any stage) replace the matcher's outcome.
     let resolutions = Dictionary(grouping: try context.workdir.state.resolutions(), by: \.submissionID)
-    try StageJSONChunks(Submission.self, path: submissionsPath).forEach(chunkSize) { submissions in
+    for first in stride(from: 0, to: batch.count, by: chunkSize) {
+      let submissions = Array(batch[first..<min(first + chunkSize, batch.count)])
       var chunk: [SubmissionDecision] = []
       for submission in submissions {
         StageProgress.step()
@@ -224,32 +272,21 @@ public enum MatchStage {
       decisions += chunk
     }
 
-    // One SIS student auto-matched by two submissions (or two siblings): neither is safe.
-    var claims: [String: Int] = [:]
-    for decision in decisions {
-      for student in decision.students where student.decision.outcome == .matched { claims[student.decision.sisID!, default: 0] += 1 }
-    }
-    for index in decisions.indices {
-      for s in decisions[index].students.indices {
-        let decision = decisions[index].students[s].decision
-        if decision.outcome == .matched, let id = decision.sisID, claims[id, default: 0] > 1 {
-          decisions[index].students[s].decision.outcome = .potential
-          decisions[index].students[s].decision.sisID = nil
-          decisions[index].students[s].decision.reasons.append("SIS student \(id) is claimed by more than one submission student in this batch")
-        }
-      }
-    }
+    claimedTwice(&decisions, batch, policy: context.config.matching.formsOfOneChild)
 
     phase("decide")
     // The contacts of the matched students and of the households each form reaches, fetched at once
     // for the batch (two scans of the snapshot), from the compact form the matcher was given.
     let matchedBySubmission = decisions.map { $0.students.compactMap { $0.decision.outcome == .matched ? $0.decision.sisID : nil } }
     let candidatesBySubmission = decisions.map { $0.students.flatMap { $0.decision.outcome == .potential ? $0.decision.candidates.map(\.sisID) : [] } }
-    let households = try ContactMatcher.households(batch, matched: matchedBySubmission, candidates: candidatesBySubmission, snapshot: snapshot)
-    // A person's Match / No Match for a contact holds for the version it was given for only.
-    var contactResolutions: [String: [Resolution]] = [:]
+    // What the households and the answers need of the batch is taken first, and the batch let go
+    // before the SIS is searched: the stage's peak memory held both (`scripts/bench/match.sh`).
+    let householdKeys = batch.map(ContactMatcher.householdKeys)
     let versions = Dictionary(batch.map { ($0.id, $0.contentHash) }, uniquingKeysWith: { first, _ in first })
     batch = []
+    let households = try ContactMatcher.households(householdKeys, matched: matchedBySubmission, candidates: candidatesBySubmission, snapshot: snapshot)
+    // A person's Match / No Match for a contact holds for the version it was given for only.
+    var contactResolutions: [String: [Resolution]] = [:]
     for resolution in try context.workdir.state.contactResolutions() where versions[resolution.submissionID] != nil {
       guard resolution.version != nil, resolution.version == versions[resolution.submissionID]! else {
         context.notes.append("\(resolution.submissionID): the answer for contact \(resolution.studentSeq) was given for an earlier version of the submission: stale, not applied")
