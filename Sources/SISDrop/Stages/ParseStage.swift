@@ -14,6 +14,19 @@ public enum ParseStage {
   /// `chunkSize`: submissions unpacked and written per chunk (the tests show any size writes the same bytes).
   static func run(_ context: StageContext, chunkSize: Int) throws {
     let feed = context.config.submissions
+    // A batch that claimed the SIS export alone: no enrollment export, so nothing seen, nothing
+    // vanished (an export that did not come says nothing about the submissions in it).
+    if !feed.files.values.contains(where: { FileSystem.exists(context.inputFolder + "/" + $0) }) {
+      try JSONLines.write([Submission](), to: context.outputPath("submissions.jsonl"))
+      try context.writeRejects([])
+      try context.writeCSV("unselected.csv", header: ["Submission_ID", "Form"], rows: [])
+      try context.writeCSV("vanished.csv", header: ["Submission_ID", "Form", "Last_Seen_Batch"], rows: [], forPeople: false)
+      try context.writeCSV("duplicates.csv", header: ["Submission_ID", "File", "Line", "Same_As_Line"], rows: [])
+      context.counts = ["enrollment_export": 0, "submissions_in_export": 0, "selected": 0, "vanished": 0]
+      context.notes.append("no enrollment export in this batch: it claimed the SIS export alone (the snapshot and confirmation; nothing to deliver)")
+      context.log("parse: no enrollment export in this batch (the SIS export alone): nothing to parse")
+      return
+    }
     var submissions: [String: HeldSubmission] = [:]
     var rejects: [Reject] = []
     var rejectedIDs = Set<String>()
