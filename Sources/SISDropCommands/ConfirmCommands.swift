@@ -58,7 +58,7 @@ public struct ConfirmCommand: ParsableCommand {
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let who = by ?? ProcessInfo.processInfo.environment["USER"] ?? "operator"
-      let count = try Confirmation.confirmByHand(workdir.state, submission: submission, reason: reason, by: who)
+      let count = try Confirmation.confirmByHand(workdir, submission: submission, reason: reason, by: who)
       if workDir.json {
         return try printJSON(["submission_id": .string(submission), "confirmed": .int(count), "reason": .string(reason), "by": .string(who)]
                                as [String: JSONField])

@@ -16,6 +16,8 @@ public struct RunCommand: ParsableCommand {
       Safe to call from cron every few minutes: takes the working directory's lock, follows the
       integration status and the run window (schedule: in the pipeline), claims only completely
       uploaded feeds, and writes timestamped log lines to stderr when it is not on a terminal.
+      A new SIS export without an enrollment export is claimed alone: that batch refreshes the
+      snapshot and confirms earlier deliveries, delivers nothing and is closed by the run.
 
       Exits 0 doing nothing when no batch is open and nothing new is in the inbox, outside the
       window, or while waiting to retry; 75 when another sisdrop holds the working directory or a
@@ -343,6 +345,9 @@ public struct StatusCommand: ParsableCommand {
     }
     if let failure = StageRunner.failedAfterItsFolder(stage, workdir: workdir, batch: batch) {
       return StageStatus(state: .failed, detail: failure)
+    }
+    if stage == .parse, (try? StageReport.load(workdir.stageFolder(batch, .parse)))?.counts["enrollment_export"] == 0 {
+      return StageStatus(state: .done, detail: "done: no enrollment export, the batch claimed the SIS export alone (snapshot and confirmation)")
     }
     if stage == .deliver, (try? StageReport.load(workdir.stageFolder(batch, .deliver)))?.counts[DeliverStage.publishedFilesCount] == 0 {
       return StageStatus(state: .done, detail: "done: nothing to deliver, nothing written to the outbox")

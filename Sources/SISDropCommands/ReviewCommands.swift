@@ -18,6 +18,8 @@ public struct ReviewCommand: ParsableCommand {
       the chosen rows with x (write the corrected value for a correction), leave the others blank, and
       drop the file into the inbox as answers.csv: the next `sisdrop run` takes it like the other
       answer files (two marks for one choice, or an unknown submission, refuse the whole file).
+      Delivered records the SIS has not confirmed are listed after the queue, each with what is
+      missing and the commands that answer it (`unconfirmed` in --json).
       Exit codes: 0, 66 not a working directory, 73 cannot write FILE, 75 busy.
       """)
   @OptionGroup var workDir: WorkDirOptions
@@ -39,9 +41,9 @@ public struct ReviewCommand: ParsableCommand {
         print("\(queue.answerFileRows.count) choices for \(queue.submissions) submissions written to \(path): mark the chosen rows with x, then drop it into the inbox as answers.csv")
         return
       }
-      if workDir.json { return try printJSON(queue) }
       // Delivered records the SIS has not confirmed: a person sends them again or closes them.
       let unconfirmed = try Confirmation.unconfirmed(workdir.state)
+      if workDir.json { return try printJSON(ReviewOutput(queue: queue, unconfirmed: unconfirmed)) }
       defer {
         if !unconfirmed.isEmpty {
           print("\nDelivered, not confirmed by the SIS (\(unconfirmed.count) record(s)):")
@@ -80,5 +82,44 @@ public struct ReviewCommand: ParsableCommand {
         }
       }
     }
+  }
+}
+
+/// `sisdrop review --json`: the queue, and the delivered records the SIS has not confirmed with
+/// what is missing and the commands that answer them (as the text lists them).
+struct ReviewOutput: Encodable {
+  var queue: ReviewQueue
+  var unconfirmed: [Confirmation.Item]
+
+  struct Unconfirmed: Encodable {
+    var submissionID, record, batch, delivery: String
+    var missing, importStatus, importMessage: String?
+    var deliveries: Int
+    var commands: [String]
+    enum CodingKeys: String, CodingKey { case submissionID, record, batch, delivery, missing, importStatus, importMessage, deliveries, commands }
+    func encode(to encoder: Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(submissionID, forKey: .submissionID)
+      try c.encode(record, forKey: .record)
+      try c.encode(batch, forKey: .batch)
+      try c.encode(delivery, forKey: .delivery)
+      try c.encode(missing, forKey: .missing)  // null when nothing is said, never left out
+      try c.encode(importStatus, forKey: .importStatus)
+      try c.encode(importMessage, forKey: .importMessage)
+      try c.encode(deliveries, forKey: .deliveries)
+      try c.encode(commands, forKey: .commands)
+    }
+  }
+
+  enum CodingKeys: String, CodingKey { case schemaVersion, items, unconfirmed }
+  func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(queue.schemaVersion, forKey: .schemaVersion)
+    try c.encode(queue.items, forKey: .items)
+    try c.encode(unconfirmed.map {
+      Unconfirmed(submissionID: $0.submissionID, record: $0.label, batch: $0.batch, delivery: $0.delivery, missing: $0.missing,
+                  importStatus: $0.importStatus, importMessage: $0.importMessage, deliveries: $0.deliveries,
+                  commands: ["sisdrop redeliver \($0.submissionID)", "sisdrop confirm \($0.submissionID) --reason TEXT"])
+    }, forKey: .unconfirmed)
   }
 }

@@ -28,6 +28,12 @@ public struct SISDropCommand: ParsableCommand {
 func printSummary(_ summary: PipelineRunner.Summary) {
   let c = summary.counts
   print("batch \(summary.batch)\(summary.closed ? " (closed)" : " (open)")")
+  if !summary.enrollmentExport {
+    print("  the SIS export alone (no enrollment export): snapshot refreshed, \(summary.confirmed) delivered records confirmed, "
+      + "\(summary.newlyUnconfirmed) now unconfirmed; nothing delivered")
+    print("  report: \((summary.deliverFolder as NSString).deletingLastPathComponent)/report.html")
+    return
+  }
   print("  submissions: \(c["parse.submissions_in_export"] ?? 0) in export, \(c["parse.selected"] ?? 0) selected")
   print("  students: \(c["match.students_matched"] ?? 0) matched, \(c["match.students_potential"] ?? 0) potential, \(c["match.students_new"] ?? 0) new")
   print("  delivered: \(c["deliver.delivered_submissions"] ?? 0) submissions; held for review: \(c["deliver.held_submissions"] ?? 0); in error: \(c["deliver.error_submissions"] ?? 0); already delivered: \(c["normalize.already_delivered"] ?? 0)")
@@ -61,6 +67,9 @@ func printSummary(_ summary: PipelineRunner.Summary) {
   }
   if !summary.errors.isEmpty {
     print("  records in error (they stay pending; `sisdrop review` lists each field and what to do): \(summary.deliverFolder)/errors.csv")
+  }
+  if summary.confirmed + summary.newlyUnconfirmed > 0 {
+    print("  SIS confirmation: \(summary.confirmed) delivered records confirmed by this batch's SIS export, \(summary.newlyUnconfirmed) now unconfirmed")
   }
   print("  report: \((summary.deliverFolder as NSString).deletingLastPathComponent)/report.html")
 }

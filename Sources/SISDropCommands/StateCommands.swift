@@ -79,9 +79,12 @@ public struct RebuildStateCommand: ParsableCommand {
       For a working directory whose state.sqlite is missing or empty while batches/ holds history
       (every other command refuses it with 66). Replays every batch in order from its manifest.json
       and stage folders: batches, claimed files, the pending ledger with what was delivered and its
-      content hashes, snapshots, stage runs, the stable ids of published new records, and the tardies
-      each published tardy run delivered. Not in the batch folders, so not rebuilt: resolutions, kept
-      SIS values, corrections, the integration status, unsent notifications. Prefer a backup (`sisdrop backup FILE`) when
+      content hashes, snapshots, stage runs, the stable ids of published new records, each delivered
+      record's SIS confirmation (confirmation.csv of the batch whose SIS export checked it,
+      confirmed_by_hand.csv of the batch that delivered it; learned SIS numbers included), and the
+      tardies each published tardy run delivered. Not in the batch folders, so not rebuilt:
+      resolutions, kept SIS values, corrections, the integration status, unsent notifications,
+      re-deliveries asked for and not sent yet, SIS import results no SIS export was checked after. Prefer a backup (`sisdrop backup FILE`) when
       there is one. Refuses (64) a state.sqlite that is not empty.
       """)
   @OptionGroup var workDir: WorkDirOptions
@@ -99,6 +102,10 @@ public struct RebuildStateCommand: ParsableCommand {
       let result = try StateRebuild.run(root: root)
       if workDir.json { try printJSON(result) } else {
         print("state.sqlite rebuilt from \(result.batches) batches: \(result.delivered) submissions delivered, \(result.pending) pending, \(result.stableIDs) stable ids, \(result.snapshots) snapshots, \(result.publications) publications, \(result.tardies) tardies")
+        let c = result.confirmation
+        if c.delivered + c.confirmed + c.unconfirmed > 0 {
+          print("SIS confirmation restored: \(c.confirmed) delivered record(s) confirmed, \(c.delivered) awaiting an SIS export, \(c.unconfirmed) unconfirmed")
+        }
         if !result.withoutStableIDs.isEmpty {
           print("published before stable ids were kept (their new records' ids are not rebuilt): \(result.withoutStableIDs.joined(separator: ", "))")
         }

@@ -4,16 +4,26 @@ import SISDropFormats
 import SISDropConfig
 
 /// One record to deliver, by layout field names, before any profile shapes it.
+///
+/// Its fields are kept packed (`PackedFields`): a batch's plan holds every record it delivers.
 public struct DeliveryRecord: Sendable, Hashable {
   public var kind: DeliveryKind
   public var submissionID: String
   public var seq: Int
-  public var fields: [String: String]
+  private var packedFields: PackedFields
+  public var fields: [String: String] {
+    get { packedFields.dictionary }
+    set { packedFields = PackedFields(newValue) }
+  }
   /// For an update: the changed fields (an update carries the key and only these).
   public var changed: [String]
+  private var packedCurrent = PackedFields()
   /// For an update: the SIS's current values (and `Contact_IDs`, a student's SIS contacts), for a
   /// profile whose rows replace whole records (OneRoster delta).
-  public var current: [String: String] = [:]
+  public var current: [String: String] {
+    get { packedCurrent.dictionary }
+    set { packedCurrent = PackedFields(newValue) }
+  }
   /// A new contact already created by an earlier row of the delivery (`Contact_Ref`): the row
   /// links another student to it and carries its keys, references and `changed` only.
   public var isLink = false
@@ -27,11 +37,13 @@ public struct DeliveryRecord: Sendable, Hashable {
     self.kind = kind
     self.submissionID = submissionID
     self.seq = seq
-    self.fields = fields
+    self.packedFields = PackedFields(fields)
     self.changed = changed
   }
 
-  public subscript(_ field: String) -> String { fields[field] ?? "" }
+  public subscript(_ field: String) -> String { packedFields[field] ?? "" }
+  /// One of `current`'s values, nil when the SIS has none.
+  package func current(_ field: String) -> String? { packedCurrent[field] }
 }
 
 /// A column a profile writes and the SIS field it carries: what the field policy checks.

@@ -178,7 +178,7 @@ package struct OneRosterProfile: DeliveryProfile {
     /// A OneRoster row is a whole record (a delta row replaces the record it names): an update's
     /// unchanged fields carry the SIS's current values, never blanks that would erase them.
     func value(_ record: DeliveryRecord, _ field: String) -> String {
-      keep(record, field) ? record[field] : record.current[field] ?? record[field]
+      keep(record, field) ? record[field] : record.current(field) ?? record[field]
     }
     /// The id a record was first delivered under, when a later batch found it in the SIS.
     func stable(_ id: String) -> String { context.sourcedIDs[id] ?? id }
@@ -215,7 +215,7 @@ package struct OneRosterProfile: DeliveryProfile {
       let school = value(student, "SchoolID")
       if !school.isEmpty { schools.insert(school) }
       // Agents: the SIS contacts the student already has, and the contacts of this bundle.
-      var agents = (student.current["Contact_IDs"] ?? "").split(separator: " ").map { stable("con-\($0)") }
+      var agents = (student.current("Contact_IDs") ?? "").split(separator: " ").map { stable("con-\($0)") }
       for agent in agentsOfStudent[student["Student_Ref"]] ?? [] where !agents.contains(agent) { agents.append(agent) }
       users.append([
         id, status, modified, "true", OneRosterProfile.orgID(school), "student", id,
@@ -231,7 +231,7 @@ package struct OneRosterProfile: DeliveryProfile {
       if keep(student, "SchoolID") && !school.isEmpty {
         // `primary` is left blank: in OneRoster 1.1 it marks a class's primary teacher, not a student.
         // A move between schools (delta): the old enrollment ends, the new one begins.
-        if let old = student.current["SchoolID"], !old.isEmpty, old != school {
+        if let old = student.current("SchoolID"), !old.isEmpty, old != school {
           schools.insert(old)
           enrollments.append([
             "enr-\(id)-\(old)", "tobedeleted", modified, "homeroom-\(old)", OneRosterProfile.orgID(old), id, "student", "", "", "",
@@ -247,7 +247,7 @@ package struct OneRosterProfile: DeliveryProfile {
       let school = schoolOfRef[contact["Student_Ref"]] ?? contact["Student_SchoolID"]
       // Agents: the SIS students the contact already has (a delta row replaces the whole record:
       // leaving them out would unlink this guardian's other children), and this bundle's students.
-      var agents = (contact.current["Student_Numbers"] ?? "").split(separator: " ").map { stable("stu-\($0)") }
+      var agents = (contact.current("Student_Numbers") ?? "").split(separator: " ").map { stable("stu-\($0)") }
       for student in studentsOfContact[id] ?? [] where !agents.contains(student) { agents.append(student) }
       users.append([
         id, status, modified, "true", OneRosterProfile.orgID(school), OneRosterProfile.role(value(contact, "Relationship")), id,

@@ -156,7 +156,10 @@ public struct SnapshotBuilder {
     var structural = 0  // malformed rows so far, over every file
 
     try database.inTransaction {
-      for layout in Layouts.sisExport {
+      for var layout in Layouts.sisExport {
+        // A delta's XML row marked deleted carries its key and the marker alone (the CSV row has
+        // the header's columns, empty): in a delta only the keys are required elements.
+        if partial && feed.format == .xml { layout.required = layout.required.filter { $0 == "Student_Number" || $0 == "Contact_ID" } }
         guard let path = files[layout.name] else {
           if !partial && (layout.name == "students" || layout.name == "schools") {
             throw SISDropError.missingInput(
@@ -583,9 +586,20 @@ extension SnapshotBuilder {
     return (result, delta, rejects)
   }
 
-  /// Reads each delta row's key and marker (by header name, aliases included; CSV only).
+  /// Reads each delta row's key and marker (by header name, aliases included): a CSV column, or in
+  /// XML a child element of the record element like any field (`<student>…<Deleted>Y</Deleted></student>`).
   func forEachMarker(_ table: String, path: String, _ body: (String, String, String, Int) throws -> Void) throws {
-    guard feed.format == .csv else { return }
+    if feed.format == .xml {
+      let keys = table == "students" ? ["Student_Number"] : ["Contact_ID", "Student_Number"]
+      let element = table == "students" ? Layouts.students.recordElement : Layouts.contacts.recordElement
+      let layout = Layout(name: table, fileName: (path as NSString).lastPathComponent, recordElement: element,
+                          fields: keys + [feed.markerColumn], required: [])
+      // The rows themselves were read (and a broken file refused) by `build`: this pass reads keys and markers only.
+      try XMLTableReader(path: path, layout: layout, aliases: feed.headerAliases[table] ?? [:]).forEachRecord { record in
+        try body(record[0], keys.count > 1 ? record[1] : "", record[keys.count], record.location.line ?? 0)
+      }
+      return
+    }
     let reader = try CSVReader(path: path, dialect: feed.dialect)
     guard let header = try reader.next() else { return }
     let aliases = feed.headerAliases[table] ?? [:]

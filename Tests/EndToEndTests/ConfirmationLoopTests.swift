@@ -90,9 +90,20 @@ import _SISDropTestSupport
       #expect(text.contains("UNCONFIRMED \(rejected["Submission_ID"]!) student 1 (update of \(rejected["Student_Number"]!))"), "\(text)")
       let review = try runTool("sisdrop", ["review", "--workdir", workdir.root]).stdout
       #expect(review.contains("sisdrop redeliver \(skipped["Submission_ID"]!)"), "\(review)")
+      // review --json carries them too, with what is missing and the commands, as the text does.
+      let schema = try JSONSchemaValidator(path: Checkout.root + "/docs/status.schema.json")
+      let reviewJSON = try runTool("sisdrop", ["review", "--json", "--workdir", workdir.root])
+      #expect(reviewJSON.status == 0, "\(reviewJSON.stderr)")
+      let reviewed = try JSONSerialization.jsonObject(with: Data(reviewJSON.stdout.utf8))
+      #expect(schema.errors(reviewed, against: "review").isEmpty, "\(reviewJSON.stdout)")
+      let listed = try #require((reviewed as? [String: Any])?["unconfirmed"] as? [[String: Any]])
+      #expect(listed.count == 2 && Set(listed.compactMap { $0["submission_id"] as? String }) == [rejected["Submission_ID"]!, skipped["Submission_ID"]!])
+      let listedUpdate = try #require(listed.first { $0["submission_id"] as? String == rejected["Submission_ID"]! })
+      #expect(listedUpdate["record"] as? String == "student 1 (update of \(rejected["Student_Number"]!))")
+      #expect((listedUpdate["missing"] as? String)?.contains("import_results.csv line") == true && listedUpdate["import_status"] as? String == "failed")
+      #expect(listedUpdate["commands"] as? [String] == ["sisdrop redeliver \(rejected["Submission_ID"]!)", "sisdrop confirm \(rejected["Submission_ID"]!) --reason TEXT"])
 
       // Between nights: both are asked to go out again.
-      let schema = try JSONSchemaValidator(path: Checkout.root + "/docs/status.schema.json")
       for id in [rejected["Submission_ID"]!, skipped["Submission_ID"]!] {
         let result = try runTool("sisdrop", ["redeliver", id, "--workdir", workdir.root, "--json"])
         #expect(result.status == 0, "\(result.stderr)")
@@ -130,6 +141,190 @@ import _SISDropTestSupport
       #expect(counts.confirmed == sent && counts.unconfirmed == 0 && counts.delivered == 0)
       let final = try Self.statusJSON(workdir)
       #expect(final["confirmed"] as? Int == sent && (final["items"] as? [Any])?.isEmpty == true)
+    }
+  }
+}
+
+/// A night with only an SIS export (the enrollment system sent nothing): the run claims the SIS
+/// export alone into a batch that refreshes the snapshot and confirms, delivers nothing, sees no
+/// submission and lets none vanish; such nights count towards `confirm.within_exports`.
+@Suite(.serialized) struct SISExportAloneTests {
+  @Test func aNightWithOnlyTheSISExportConfirms() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      let inbox = workdir.inbox(config)
+      let outbox = workdir.outbox(config)
+      let sis = try SISStandIn.copying(Checkout.demoDistrict + "/sis", into: root + "/sis")
+      let schema = try JSONSchemaValidator(path: Checkout.root + "/docs/status.schema.json")
+      func outboxFiles() throws -> [String] { filesBelow(outbox).sorted() }
+      func night(_ expected: Int32 = 0) throws -> [String: Any] {
+        let result = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root, "--json"])
+        #expect(result.status == expected, "\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+        #expect(schema.errors(json, against: "run").isEmpty, "\(result.stdout)")
+        return try #require(json as? [String: Any])
+      }
+
+      // Night 1 delivers.
+      let first = try night()
+      let night1 = try #require(first["batch"] as? String)
+      let sent = try Confirmation.counts(workdir.state).delivered
+      #expect(sent > 0)
+      let delivered = try outboxFiles()
+      let pending = try workdir.state.ledger(statuses: [.pending]).map(\.submissionID).sorted()
+      #expect(!pending.isEmpty, "the demo leaves submissions waiting for a person")
+
+      // The SIS imports all but one new contact (no results file: only the exports can tell), then exports a delta.
+      let newContacts = try SISStandInTests.delivered(outbox, "_contacts_new.csv")
+      let skipped = try #require(newContacts.first { $0["Student_Number"]!.isEmpty })
+      try sis.importOutbox(outbox, skip: ["contacts:" + skipped["Contact_Ref"]!])
+      try sis.exportDelta(to: inbox)
+      #expect(!FileSystem.exists(inbox + "/submissions.csv"), "night 2: no enrollment export")
+
+      // Night 2: the SIS export alone.
+      let second = try night()
+      let night2 = try #require(second["batch"] as? String)
+      #expect(night2 != night1)
+      let summary = try #require(second["summary"] as? [String: Any])
+      #expect(summary["enrollment_export"] as? Bool == false && summary["closed"] as? Bool == true, "\(summary)")
+      #expect(summary["confirmed"] as? Int == sent - 1 && summary["newly_unconfirmed"] as? Int == 0, "\(summary)")
+      var counts = try Confirmation.counts(workdir.state)
+      #expect(counts.confirmed == sent - 1 && counts.delivered == 1 && counts.unconfirmed == 0, "\(counts)")
+      let awaited = try #require(try Confirmation.items(workdir.state, where: "status = 'delivered'").first)
+      #expect(awaited.submissionID == skipped["Submission_ID"] && awaited.kind == .contactNew && awaited.exportsSeen == 1)
+      // Nothing into the outbox; nothing seen, nothing vanished, nothing delivered; the SIS delta claimed and archived.
+      #expect(try outboxFiles() == delivered)
+      #expect(try workdir.state.ledger(statuses: [.pending]).map(\.submissionID).sorted() == pending)
+      let manifest = try #require(try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: workdir.batchFolder(night2) + "/manifest.json"))) as? [String: Any])
+      #expect(manifest["state"] as? String == "closed")
+      #expect((manifest["delivered"] as? [Any])?.isEmpty == true && (manifest["vanished"] as? [Any])?.isEmpty == true)
+      #expect((manifest["published"] as? [Any])?.isEmpty == true)
+      let inputs = try #require(manifest["inputs"] as? [[String: Any]]).compactMap { $0["path"] as? String }.sorted()
+      #expect(inputs == ["input/contacts_delta.csv", "input/students_delta.csv"], "\(inputs)")
+      #expect(try NormalizeStage.reference(workdir, batch: night2).mode == "delta")
+      #expect(!FileSystem.exists(inbox + "/students_delta.csv") && FileSystem.exists(workdir.archive(config) + "/\(night2)/students_delta.csv"))
+      // status says so.
+      let status = try runTool("sisdrop", ["status", "--workdir", workdir.root]).stdout
+      #expect(status.contains("SIS confirmation: \(sent - 1) delivered record(s) confirmed, 1 awaiting an SIS export, 0 unconfirmed"), "\(status)")
+      #expect(status.contains("parse: done: no enrollment export, the batch claimed the SIS export alone"), "\(status)")
+      // An empty inbox afterwards: nothing new.
+      let idle = try night()
+      #expect(idle["batch"] is NSNull && idle["waiting"] as? String == "nothing new in the inbox")
+
+      // Night 3: the SIS exports again (nothing changed), again alone: the second export without the
+      // contact since it was delivered makes it unconfirmed (confirm.within_exports: 2), and the run says so.
+      try sis.exportDelta(to: inbox)
+      let third = try night()
+      let night3 = try #require(third["batch"] as? String)
+      #expect((third["summary"] as? [String: Any])?["newly_unconfirmed"] as? Int == 1)
+      counts = try Confirmation.counts(workdir.state)
+      #expect(counts.confirmed == sent - 1 && counts.delivered == 0 && counts.unconfirmed == 1, "\(counts)")
+      let unconfirmed = try #require(try Confirmation.unconfirmed(workdir.state).first)
+      #expect(unconfirmed.exportsSeen == 2 && unconfirmed.missing?.contains("2 SIS exports since delivery \(night1)") == true, "\(unconfirmed)")
+      #expect(try outboxFiles() == delivered)
+      let messages = try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/notifications")
+        .map { try readText(workdir.root + "/notifications/" + $0) }
+      let notice = try #require(messages.first { $0.contains("1 delivered record(s) for Demo District are not confirmed by the SIS") }, "\(messages)")
+      #expect(notice.contains("Tonight's SIS export (it came alone: no enrollment export, nothing delivered) confirmed 0 delivered record(s)."))
+      #expect(notice.contains(skipped["Submission_ID"]!))
+      let text = try runTool("sisdrop", ["status", "--workdir", workdir.root]).stdout
+      #expect(text.contains("UNCONFIRMED \(skipped["Submission_ID"]!) contact"), "\(text)")
+      #expect(try workdir.state.allBatches().map(\.id).suffix(3) == [night1, night2, night3])
+    }
+  }
+}
+
+/// `sisdrop rebuild-state` after confirm nights: each delivered record's confirmation is restored
+/// as the batches' files prove it (confirmation.csv of the batch whose SIS export checked it,
+/// confirmed_by_hand.csv, the re-delivery's to_confirm.csv), not as "awaiting an SIS export".
+@Suite(.serialized) struct RebuildConfirmationTests {
+  struct Snapshot: Hashable {
+    var key: String, delivery: String, status: String, exportsSeen: Int, learned: String?, missing: String?
+    var importStatus: String?, importMessage: String?, confirmedBy: String?, deliveries: Int
+  }
+  static func records(_ workdir: WorkDir) throws -> [Snapshot] {
+    try Confirmation.items(workdir.state, where: "1 = 1").map {
+      Snapshot(key: "\($0.submissionID)|\($0.kind.rawValue)|\($0.seq)|\($0.studentSeq)", delivery: $0.delivery, status: $0.status.rawValue,
+               exportsSeen: $0.exportsSeen, learned: $0.learnedID, missing: $0.missing, importStatus: $0.importStatus,
+               importMessage: $0.importMessage, confirmedBy: $0.confirmedBy, deliveries: $0.deliveries)
+    }
+  }
+
+  @Test func rebuildStateRestoresWhatTheSISConfirmed() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      let inbox = workdir.inbox(config)
+      let outbox = workdir.outbox(config)
+      let sis = try SISStandIn.copying(Checkout.demoDistrict + "/sis", into: root + "/sis")
+      let w = ["--workdir", workdir.root]
+      func night() throws {
+        let result = try runTool("sisdrop", ["run", "--pipeline", pipeline] + w)
+        #expect(result.status == 0, "\(result.stderr)")
+      }
+
+      // Night 1 delivers; the SIS rejects two updates (its results file says so) and skips a new
+      // contact (not in the results file: only the exports can tell).
+      try night()
+      let sent = try Confirmation.counts(workdir.state).delivered
+      let updates = try SISStandInTests.delivered(outbox, "_students_update.csv")
+      let rejected = Array(Dictionary(grouping: updates, by: { $0["Submission_ID"]! }).keys.sorted().prefix(2))
+      #expect(rejected.count == 2, "two submissions with an update: \(updates.count) updates")
+      let numbers = rejected.map { id in updates.first { $0["Submission_ID"] == id }!["Student_Number"]! }
+      let skipped = try #require(try SISStandInTests.delivered(outbox, "_contacts_new.csv").first {
+        $0["Student_Number"]!.isEmpty && !rejected.contains($0["Submission_ID"]!)
+      })
+      let results = inbox + "/import_results.csv"
+      try sis.importOutbox(outbox, fail: Set(numbers.map { "students:" + $0 }), skip: ["contacts:" + skipped["Contact_Ref"]!], results: results)
+      let kept = try readText(results).split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.contains(skipped["Contact_Ref"]!) }
+      try writeFile(results, kept.joined(separator: "\n"))
+      try sis.exportDelta(to: inbox)
+      try ReviewLoopTests.uploadExport(workdir, config)
+
+      // Night 2: the export confirms the rest, the two updates are unconfirmed, the contact awaited.
+      try night()
+      var counts = try Confirmation.counts(workdir.state)
+      #expect(counts.confirmed == sent - 3 && counts.unconfirmed == 2 && counts.delivered == 1, "\(counts)")
+      // A person closes one by hand and asks for the other again.
+      #expect(try runTool("sisdrop", ["confirm", rejected[0], "--reason", "entered by the registrar", "--by", "office"] + w).status == 0)
+      #expect(try runTool("sisdrop", ["redeliver", rejected[1]] + w).status == 0)
+      // Night 3: the SIS export alone; the contact's second export without it makes it unconfirmed;
+      // the update goes out again (a re-delivery of night 1's batch).
+      try sis.exportDelta(to: inbox)
+      try night()
+      counts = try Confirmation.counts(workdir.state)
+      #expect(counts.confirmed == sent - 2 && counts.unconfirmed == 1 && counts.delivered == 1, "\(counts)")
+      let before = try Self.records(workdir)
+      #expect(before.contains { $0.deliveries == 2 && $0.delivery.hasSuffix("-r1") && $0.status == "delivered" })
+      #expect(before.contains { $0.confirmedBy == "by hand (office): entered by the registrar" })
+      #expect(before.contains { $0.importStatus == "failed" && $0.status == "unconfirmed" } == false, "the failed one was sent again")
+      let learnedBefore = try workdir.state.database.rows("SELECT kind, ref, sis_id FROM delivered_ids ORDER BY kind, ref").map { $0.map { $0.string ?? "" } }
+      #expect(learnedBefore.contains { !$0[2].isEmpty && $0[1].contains("S-2026-") }, "learned numbers linked to stable ids")
+      let batches = try workdir.state.allBatches().map(\.id)
+      #expect(FileSystem.exists(workdir.batchFolder(batches[1]) + "/confirmation.csv") && FileSystem.exists(workdir.batchFolder(batches[0]) + "/confirmed_by_hand.csv"))
+      #expect(try runTool("sisdrop", ["verify"] + w).status == 0, "confirmation.csv is sealed with the batch")
+
+      // The state database is lost; rebuilt from the batch folders.
+      for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: workdir.root + "/state.sqlite" + suffix) }
+      let rebuilt = try runTool("sisdrop", ["rebuild-state", "--json"] + w)
+      #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+      let json = try JSONSerialization.jsonObject(with: Data(rebuilt.stdout.utf8))
+      let schema = try JSONSchemaValidator(path: Checkout.root + "/docs/status.schema.json")
+      #expect(schema.errors(json, against: "rebuild").isEmpty, "\(rebuilt.stdout)")
+      let restored = try #require((json as? [String: Any])?["confirmation"] as? [String: Any])
+      #expect(restored["confirmed"] as? Int == sent - 2 && restored["unconfirmed"] as? Int == 1 && restored["delivered"] as? Int == 1, "\(restored)")
+      let state = try WorkDir(root: workdir.root)
+      #expect(try Self.records(state) == before)
+      #expect(try state.state.database.rows("SELECT kind, ref, sis_id FROM delivered_ids ORDER BY kind, ref").map { $0.map { $0.string ?? "" } } == learnedBefore)
+      let text = try runTool("sisdrop", ["status"] + w).stdout
+      #expect(text.contains("SIS confirmation: \(sent - 2) delivered record(s) confirmed, 1 awaiting an SIS export, 1 unconfirmed"), "\(text)")
+
+      // Night 4 after the rebuild: the SIS imports the re-delivery, its export confirms it.
+      try sis.importOutbox(outbox)
+      try sis.exportDelta(to: inbox)
+      try night()
+      counts = try Confirmation.counts(state.state)
+      #expect(counts.confirmed == sent - 1 && counts.unconfirmed == 1 && counts.delivered == 0, "\(counts)")
     }
   }
 }

@@ -5,6 +5,7 @@ import _SISDropTestSupport
 @testable import SISDropCore
 @testable import SISDropFormats
 @testable import SISDropStore
+@testable import SISDropConfig
 
 /// SIS exports as deltas (the shipped demo pipeline reads students and contacts as deltas too): a
 /// delta updates the snapshot by key, deletes by its marker column, reports keys it does not know,
@@ -72,6 +73,79 @@ import _SISDropTestSupport
       #expect(try Self.rows(again, everything) == (try Self.rows(snapshot, everything)))
       let links = "SELECT * FROM contacts ORDER BY contact_id, student_number"
       #expect(try Self.rows(again, links) == (try Self.rows(snapshot, links)))
+    }
+  }
+
+  /// The same with the SIS export in XML: the marker is a child element of the record
+  /// (`<Deleted>Y</Deleted>`), a deleted row carries its key alone, and unknown keys are reported.
+  @Test func anXMLDeltaDeletesByItsMarkerElement() throws {
+    try withTemporaryFolder { root in
+      let pipeline = try writeFile(root + "/demo-sis-xml.yaml",
+                                   try demoPipelineText([("sis_export:\n  format: csv", "sis_export:\n  format: xml")]))
+      let config = try PipelineConfig.load(path: pipeline)
+      #expect(config.sisExport.format == .xml && config.sisExport.deltaFileNames["students"] == "students_delta.xml")
+      let (workdir, _, _) = try demoWorkdir(root + "/w")
+      let inbox = workdir.inbox(config)
+      for name in ["students", "contacts", "schools", "attendance_codes"] { try FileManager.default.removeItem(atPath: inbox + "/\(name).csv") }
+      let sis = try SISStandIn.copying(Checkout.demoDistrict + "/sis", into: root + "/sis")
+      try sis.exportFull(to: inbox, xml: true)
+      let night1 = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let students = try csvRows(Checkout.demoDistrict + "/sis/students.csv").dropFirst()
+      let full = workdir.stageFolder(night1.batch, .normalize) + "/snapshot.sqlite"
+      #expect(try Self.rows(full, "SELECT count(*) FROM students")[0][0] == String(students.count))
+
+      let gone = Array(students)[5][0], moved = Array(students)[6][0]
+      let goneContacts = try Self.rows(full, "SELECT contact_id FROM contacts WHERE student_number = '\(gone)'")
+      #expect(!goneContacts.isEmpty)
+      try sis.deleteStudent(gone)
+      try sis.setStudent(moved, "Street", "1 New Way")
+      try sis.exportDelta(to: inbox, xml: true)
+      var delta = try readText(inbox + "/students_delta.xml")
+      #expect(delta.contains("<Student_Number>\(gone)</Student_Number><Deleted>Y</Deleted>"), "a deleted row: its key and the marker")
+      // A delete and an update of keys the snapshot never had: reported, not ignored.
+      delta = delta.replacingOccurrences(of: "</students>", with: """
+          <student><Student_Number>999999</Student_Number><Deleted>Y</Deleted></student>
+          <student><Student_Number>999998</Student_Number><First_Name>Ann</First_Name><Last_Name>Example</Last_Name><DOB>01/02/2016</DOB><Deleted>U</Deleted></student>
+        </students>
+        """)
+      try writeFile(inbox + "/students_delta.xml.tmp", delta)
+      _ = rename(inbox + "/students_delta.xml.tmp", inbox + "/students_delta.xml")
+      var contactsDelta = try readText(inbox + "/contacts_delta.xml")
+      contactsDelta = contactsDelta.replacingOccurrences(
+        of: "</contacts>", with: "  <contact><Contact_ID>C99999</Contact_ID><Student_Number>\(moved)</Student_Number><Deleted>YES</Deleted></contact>\n</contacts>")
+      try writeFile(inbox + "/contacts_delta.xml.tmp", contactsDelta)
+      _ = rename(inbox + "/contacts_delta.xml.tmp", inbox + "/contacts_delta.xml")
+      try ReviewLoopTests.uploadExport(workdir, config)
+      var lines: [String] = []
+      let night2 = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { lines.append($0) }))
+
+      let normalize = workdir.stageFolder(night2.batch, .normalize)
+      let reference = try NormalizeStage.reference(workdir, batch: night2.batch)
+      #expect(reference.mode == "delta" && reference.baseBatch == night1.batch)
+      let snapshot = normalize + "/snapshot.sqlite"
+      // students - gone + the unknown update (added as it is)
+      #expect(try Self.rows(snapshot, "SELECT count(*) FROM students")[0][0] == String(students.count - 1 + 1))
+      #expect(try Self.rows(snapshot, "SELECT 1 FROM students WHERE student_number = '\(gone)'").isEmpty)
+      #expect(try Self.rows(snapshot, "SELECT 1 FROM contacts WHERE student_number = '\(gone)'").isEmpty)
+      #expect(try Self.rows(snapshot, "SELECT street FROM students WHERE student_number = '\(moved)'") == [["1 New Way"]])
+      #expect(try Self.rows(snapshot, "SELECT 1 FROM students WHERE student_number = '999999'").isEmpty, "a delete is never an insert")
+      let rejects = try csvRows(normalize + "/sis_rejects.csv")
+      #expect(rejects.contains { $0.contains("999999") && $0.contains { $0.contains("deletes a key the snapshot does not have") } }, "\(rejects)")
+      #expect(rejects.contains { $0.contains("999998") && $0.contains { $0.contains("updates a key the snapshot does not have") } }, "\(rejects)")
+      #expect(rejects.contains { $0.contains("C99999") && $0.contains { $0.contains("deletes a key the snapshot does not have") } }, "\(rejects)")
+      let counts = try StageReport.load(normalize).counts
+      #expect(counts["sis_delta_unknown_keys"] == 3, "\(counts)")
+      #expect(counts["sis_delta_deleted"] == 1 + goneContacts.count, "\(counts)")
+      #expect(lines.contains { $0.contains("3 rows delete or update a key the snapshot does not have") }, "\(lines)")
+      #expect(!lines.contains { $0.contains("unknown column") && $0.contains("Deleted") }, "the marker is no unknown column: \(lines)")
+      // The chain reproduces it from the claimed XML deltas.
+      let again = root + "/again.sqlite"
+      try FileSystem.copyFile(full, to: again)
+      let input = workdir.batchFolder(night2.batch) + "/input"
+      _ = try SnapshotBuilder(feed: config.sisExport, plugin: try PluginManifest.load(path: config.pluginPath!))
+        .applyDelta(files: ["students": input + "/students_delta.xml", "contacts": input + "/contacts_delta.xml"], output: again)
+      let everything = "SELECT * FROM students ORDER BY student_number"
+      #expect(try Self.rows(again, everything) == (try Self.rows(snapshot, everything)))
     }
   }
 

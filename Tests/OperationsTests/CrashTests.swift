@@ -119,13 +119,28 @@ func notificationKinds(_ root: String) -> Set<String> {
   return Set(names.compactMap { name in ["status-change", "review", "run-failed"].first { name.contains("-\($0)-") } })
 }
 
+/// The demo pipeline with the district's day far from midnight: a batch is named by the district's
+/// date, and this suite's runs take many minutes, so with the demo's zone a reference run before
+/// midnight and its reruns after it would name different batches (06:00 UTC is midnight in Chicago).
+/// A fixed zone whose local time is about noon now keeps every run of a test on one day.
+func middayPipeline(_ root: String) throws -> String {
+  let pipeline = try demoPipeline(root, extra: "")
+  let offset = 12 - Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).hour!
+  // POSIX's Etc zones count the other way: Etc/GMT-5 is five hours ahead of UTC.
+  let zone = offset >= 0 ? "Etc/GMT-\(offset)" : "Etc/GMT+\(-offset)"
+  let text = try readText(pipeline)
+  #expect(text.contains("time_zone: America/Chicago"), "the demo pipeline names its zone")
+  try FileManager.default.removeItem(atPath: pipeline)
+  return try writeFile(pipeline, text.replacingOccurrences(of: "time_zone: America/Chicago", with: "time_zone: \(zone)"))
+}
+
 @Suite(.serialized) struct CrashTests {
   /// Kills `sisdrop run` with SIGKILL at deterministic points spread over every write of a run
   /// (claim, every stage, publish, close, status, notifications), reruns it each time, and checks
   /// that the end state equals an uninterrupted run's.
   @Test func killedAtEveryKindOfWritePointARerunFinishesTheSameJob() throws {
     try withTemporaryFolder { root in
-      let pipeline = try demoPipeline(root, extra: "")
+      let pipeline = try middayPipeline(root)
       // The reference, with its write points counted.
       _ = try demoWorkdir(root + "/ref")
       let trace = root + "/trace"
@@ -175,7 +190,7 @@ func notificationKinds(_ root: String) -> Set<String> {
   /// re-deliveries (no temporary folder) and the ledger of the uninterrupted run.
   @Test func killedWhileReDeliveringARerunFinishesTheReDelivery() throws {
     try withTemporaryFolder { root in
-      let pipeline = try demoPipeline(root, extra: "")
+      let pipeline = try middayPipeline(root)
       let text = try readText(pipeline).replacingOccurrences(of: "auto_close: true", with: "auto_close: false")
       try FileManager.default.removeItem(atPath: pipeline)
       try writeFile(pipeline, text)
@@ -251,7 +266,7 @@ func notificationKinds(_ root: String) -> Set<String> {
   @Test func aCronRunAndAManualRerunStartedTogether() throws {
     try withTemporaryFolder { root in
       // auto_close off: the batch stays open, so a stage rerun after the cron run is meaningful.
-      let pipeline = try demoPipeline(root, extra: "")
+      let pipeline = try middayPipeline(root)
       let text = try readText(pipeline).replacingOccurrences(of: "auto_close: true", with: "auto_close: false")
       try FileManager.default.removeItem(atPath: pipeline)
       try writeFile(pipeline, text)

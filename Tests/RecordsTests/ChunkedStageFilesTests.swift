@@ -82,6 +82,25 @@ import _SISDropTestSupport
     }
   }
 
+  @Test func theParseAndNormalizeStagesWriteTheSameBytesWhateverTheirChunkSize() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch, _) = try openDemoBatch(root)
+      for (stage, run) in [(Stage.parse, ParseStage.run(_:chunkSize:)), (.normalize, NormalizeStage.run(_:chunkSize:))] {
+        let folder = workdir.stageFolder(batch.id, stage)
+        let whole = try folderContents(folder)
+        #expect(whole["submissions.jsonl"].map { $0.count > 10_000 } == true)
+        for size in [1, 3, 1000] {
+          try StageRunner.run(stage, workdir: workdir, batch: batch, log: { _ in }, { try run($0, size) })
+          let chunked = try folderContents(folder)
+          #expect(chunked.keys.sorted() == whole.keys.sorted(), "\(stage.rawValue) with chunks of \(size)")
+          for (name, bytes) in whole { #expect(chunked[name] == bytes, "\(stage.rawValue) \(name) with chunks of \(size)") }
+          let written = try JSONLines.read(Submission.self, from: folder + "/submissions.jsonl").count
+          #expect(try StageReport.load(folder).counts[stage == .parse ? "selected" : "submissions"] == written)
+        }
+      }
+    }
+  }
+
   @Test func theDeliveryPlanIsTheSameWhateverItsChunkSize() throws {
     try withTemporaryFolder { root in
       let (workdir, batch, pipeline) = try openDemoBatch(root)

@@ -216,23 +216,53 @@ public final class SISStandIn {
   // MARK: Exports
 
   /// Writes the whole SIS (every table) into `folder` in the export layout, and starts a new delta.
-  public func exportFull(to folder: String) throws {
+  /// With `xml`, the XML layout instead (`students.xml`: `<students><student><Student_Number>…`).
+  public func exportFull(to folder: String, xml: Bool = false) throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    try write(folder + "/students.csv", Self.studentColumns, students)
-    try write(folder + "/contacts.csv", Self.contactColumns, contacts)
-    for name in ["schools.csv", "attendance_codes.csv"] {
-      try? FileManager.default.removeItem(atPath: folder + "/" + name)
-      try FileManager.default.copyItem(atPath: self.folder + "/" + name, toPath: folder + "/" + name)
+    if xml {
+      try Self.writeXML(folder + "/students.xml", "student", Self.studentColumns, students)
+      try Self.writeXML(folder + "/contacts.xml", "contact", Self.contactColumns, contacts)
+      for (name, element) in [("schools", "school"), ("attendance_codes", "attendance_code")] {
+        let rows = try csvRows(self.folder + "/\(name).csv")
+        try Self.writeXML(folder + "/\(name).xml", element, rows[0], rows.dropFirst().map { Dictionary(zip(rows[0], $0), uniquingKeysWith: { a, _ in a }) })
+      }
+    } else {
+      try write(folder + "/students.csv", Self.studentColumns, students)
+      try write(folder + "/contacts.csv", Self.contactColumns, contacts)
+      for name in ["schools.csv", "attendance_codes.csv"] {
+        try? FileManager.default.removeItem(atPath: folder + "/" + name)
+        try FileManager.default.copyItem(atPath: self.folder + "/" + name, toPath: folder + "/" + name)
+      }
     }
     changed = []
     deleted = []
     try save()
   }
 
+  /// An XML export file: one `<element>` per row, each column a child element; an empty value is
+  /// left out (as an XML export leaves out what it does not have).
+  static func writeXML(_ path: String, _ element: String, _ columns: [String], _ rows: [[String: String]]) throws {
+    func escaped(_ text: String) -> String {
+      text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+    var text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(element)s>\n"
+    for row in rows {
+      text += "  <\(element)>"
+      for column in columns { if let value = row[column], !value.isEmpty { text += "<\(column)>\(escaped(value))</\(column)>" } }
+      text += "</\(element)>\n"
+    }
+    text += "</\(element)s>\n"
+    let temporary = path + ".tmp"
+    try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+    _ = rename(temporary, path)
+  }
+
   /// Writes what changed since the last export (`students_delta.csv`, `contacts_delta.csv`, the
   /// names sisdrop expects by default): each changed row whole, each deleted one as its key with
   /// `Deleted` = `Y`; starts a new delta.
-  public func exportDelta(to folder: String, suffix: String = "_delta") throws {
+  /// With `xml`, `students_delta.xml` and `contacts_delta.xml`, a deleted row as its key elements
+  /// and `<Deleted>Y</Deleted>`.
+  public func exportDelta(to folder: String, suffix: String = "_delta", xml: Bool = false) throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     func rows(_ table: String, _ columns: [String], _ all: [[String: String]], key: ([String: String]) -> String) -> [[String: String]] {
       var result: [[String: String]] = []
@@ -250,10 +280,15 @@ public final class SISStandIn {
       }
       return result
     }
-    try write(folder + "/students\(suffix).csv", Self.studentColumns + [Self.deleteColumn],
-              rows("students", Self.studentColumns, students) { $0["Student_Number"] ?? "" })
-    try write(folder + "/contacts\(suffix).csv", Self.contactColumns + [Self.deleteColumn],
-              rows("contacts", Self.contactColumns, contacts) { "\($0["Contact_ID"] ?? "")|\($0["Student_Number"] ?? "")" })
+    let studentRows = rows("students", Self.studentColumns, students) { $0["Student_Number"] ?? "" }
+    let contactRows = rows("contacts", Self.contactColumns, contacts) { "\($0["Contact_ID"] ?? "")|\($0["Student_Number"] ?? "")" }
+    if xml {
+      try Self.writeXML(folder + "/students\(suffix).xml", "student", Self.studentColumns + [Self.deleteColumn], studentRows)
+      try Self.writeXML(folder + "/contacts\(suffix).xml", "contact", Self.contactColumns + [Self.deleteColumn], contactRows)
+    } else {
+      try write(folder + "/students\(suffix).csv", Self.studentColumns + [Self.deleteColumn], studentRows)
+      try write(folder + "/contacts\(suffix).csv", Self.contactColumns + [Self.deleteColumn], contactRows)
+    }
     changed = []
     deleted = []
     try save()

@@ -123,6 +123,7 @@ def run_sisdrop(binary, data, work, method):
     for name in ["submissions.csv", "submission_contacts.csv"]:
         shutil.copyfile(data / "enrollment" / name, work / "inbox" / name)
     if (data / "enrollment" / "documents").is_dir():
+        shutil.copyfile(data / "enrollment" / "submission_documents.csv", work / "inbox" / "submission_documents.csv")
         shutil.copytree(data / "enrollment" / "documents", work / "inbox" / "documents")
     else:
         # A data set written before uploads were checked lists documents it has no files for: every such

@@ -53,7 +53,10 @@ for m in "${list[@]}"; do
   work="$out/review-work-$m"
   rm -rf "$work"; mkdir -p "$work/inbox" "$work/outbox"
   cp "$data"/sis/{students,contacts,schools,attendance_codes}.csv "$work/inbox/"
-  cp "$data"/enrollment/{submissions,submission_contacts,submission_documents}.csv "$work/inbox/"
+  cp "$data"/enrollment/{submissions,submission_contacts}.csv "$work/inbox/"
+  # The generator lists documents but writes no uploaded files: parse would reject every submission
+  # naming one (half the batch), so the feed's documents file comes with its header only.
+  head -1 "$data"/enrollment/submission_documents.csv >"$work/inbox/submission_documents.csv"
   cat >"$work/pipeline.yaml" <<YAML
 version: 1
 district: {name: Bench District, time_zone: America/Chicago}

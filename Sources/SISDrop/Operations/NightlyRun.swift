@@ -162,7 +162,8 @@ public enum NightlyRun {
       }
       // Delivered records the SIS does not show: told the night they become unconfirmed.
       if summary.newlyUnconfirmed > 0 {
-        extra.append(Notification.unconfirmed(district: district, items: try Confirmation.unconfirmed(workdir.state), workdir: workdir.root))
+        extra.append(Notification.unconfirmed(district: district, items: try Confirmation.unconfirmed(workdir.state), workdir: workdir.root,
+                                              confirmed: summary.confirmed, sisExportAlone: !summary.enrollmentExport))
       }
       status = try advance(status, [.runSucceeded(batch: summary.batch)], extra: extra)
       return Outcome(status: status, summary: summary, waiting: nil)

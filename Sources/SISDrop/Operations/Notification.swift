@@ -98,8 +98,16 @@ public struct Notification: Sendable, Equatable {
 
   /// Delivered records the SIS has not confirmed: ids, record kinds, SIS numbers and what is missing
   /// (field names, never values; the SIS import's messages stay in `sisdrop status`).
-  public static func unconfirmed(district: String, items: [Confirmation.Item], workdir: String) -> Notification {
-    var body = [
+  /// - Parameters:
+  ///   - confirmed: the records this run's SIS export confirmed (said first, when any).
+  ///   - sisExportAlone: the run claimed the SIS export alone (no enrollment export that night).
+  public static func unconfirmed(district: String, items: [Confirmation.Item], workdir: String, confirmed: Int = 0,
+                                 sisExportAlone: Bool = false) -> Notification {
+    var body: [String] = []
+    if confirmed > 0 || sisExportAlone {
+      body += ["Tonight's SIS export\(sisExportAlone ? " (it came alone: no enrollment export, nothing delivered)" : "") confirmed \(confirmed) delivered record(s).", ""]
+    }
+    body += [
       "\(items.count) delivered record(s) for \(district) are not confirmed by the SIS: the SIS import reported them not imported,",
       "or they were not in the SIS exports since they were delivered.",
       "",

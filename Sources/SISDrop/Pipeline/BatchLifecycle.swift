@@ -77,9 +77,13 @@ public enum BatchLifecycle {
   /// committed, then the folder is renamed into place; `WorkDir.recover` finishes or undoes a
   /// claim a killed process left behind.
   ///
+  /// - Parameter sisExportAlone: with no enrollment export in the inbox, claim the SIS export (full
+  ///   or delta) alone: a batch that refreshes the snapshot and confirms earlier deliveries, and
+  ///   delivers nothing (`sisdrop run` on a night the SIS exported and the enrollment system did not).
   /// - Throws: `SISDropError` 75 while another batch is open or a feed file is still arriving, 66 when
-  ///   the inbox has no (new) submissions.
-  public static func open(workdir: WorkDir, pipelinePath: String, selection: Selection, now: Date = Date()) throws -> OpenResult {
+  ///   the inbox has no (new) submissions (nor, with `sisExportAlone`, a new SIS export).
+  public static func open(workdir: WorkDir, pipelinePath: String, selection: Selection, sisExportAlone: Bool = false,
+                          now: Date = Date()) throws -> OpenResult {
     let config = try PipelineConfig.load(path: pipelinePath)
     if let plugin = config.pluginPath { _ = try PluginManifest.load(path: plugin) }
     // The field policy, at the start: a profile column Plugin.xml does not grant stops here (78).
@@ -93,6 +97,9 @@ public enum BatchLifecycle {
     let inbox = Inbox(path: workdir.inbox(config), config: config)
     let listing = try inbox.list(state: workdir.state, now: now)
     try listing.requireComplete(inbox: inbox.path)
+    if sisExportAlone, !listing.claimable.contains(inbox.submissionsFileName), listing.claimable.contains(where: inbox.isSISExportFile) {
+      return try claim(listing, from: inbox, workdir: workdir, config: config, selection: selection, now: now)
+    }
     if let duplicate = listing.duplicates.first(where: { $0.name == inbox.submissionsFileName }) {
       throw SISDropError(
         .noInput, "\(duplicate.name) is identical to the one batch \(duplicate.batch) claimed: nothing new to deliver",
@@ -280,6 +287,10 @@ public enum BatchLifecycle {
     manifest.outputs = try Stage.allCases.flatMap { stage in
       try StageRunner.outputs(of: workdir.stageFolder(batch.id, stage), base: folder)
     }
+    // What the SIS export this batch claimed confirmed (rebuild-state restores it from here).
+    if FileSystem.exists(folder + "/" + Confirmation.outcomesFileName) {
+      manifest.outputs.append(try FileRecord.of(folder + "/" + Confirmation.outcomesFileName, relativeTo: folder))
+    }
     manifest.published = published
     manifest.snapshot = try? NormalizeStage.reference(workdir, batch: batch.id)
     var counts: [String: Int] = [:]
@@ -337,6 +348,13 @@ public enum BatchLifecycle {
       if link(input + "/" + name, target + "/" + name) != 0 { try FileSystem.copyFile(input + "/" + name, to: target + "/" + name) }
     }
     try FileSystem.syncTree(target)
+  }
+
+  /// Whether a batch claimed an enrollment export: a batch that claimed the SIS export alone
+  /// (`open(sisExportAlone:)`) has nothing to parse, deliver or show a person.
+  public static func claimedEnrollmentExport(_ workdir: WorkDir, batch: String, config: PipelineConfig) -> Bool {
+    let input = workdir.batchFolder(batch) + "/input/"
+    return config.submissions.files.values.contains { FileSystem.exists(input + $0) }
   }
 
   /// The data rows of a small stage CSV (header skipped).

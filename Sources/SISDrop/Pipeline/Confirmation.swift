@@ -344,39 +344,34 @@ public enum Confirmation {
     }
 
     let now = Clock.now()
-    try state.database.inTransaction {
-      let update = try state.database.prepare("""
-        UPDATE delivered_records SET status = ?, exports_seen = ?, learned_id = ?, missing = ?, confirmed_at = ?, confirmed_by = ?
-        WHERE submission_id = ? AND kind = ? AND seq = ? AND student_seq = ?
-        """)
-      for var item in outcomes {
-        var confirmedAt: SQLValue = .null, confirmedBy: SQLValue = .null
-        item.exportsSeen += 1
-        if item.status == .confirmed {
-          result.confirmed += 1
-          item.missing = nil
-          confirmedAt = .text(now)
-          confirmedBy = .text("SIS export of batch \(batch.id)")
-          if item.kind == .studentNew { result.learnedStudents += 1 }
-          if item.kind == .contactNew { result.learnedContacts += 1 }
-          try linkStableID(item, state: state)
-        } else if item.status == .unconfirmed, item.importStatus != nil,
-          let reported = open.first(where: { $0.submissionID == item.submissionID && $0.kind == item.kind && $0.seq == item.seq
-            && $0.studentSeq == item.studentSeq })?.missing
-        {
-          item.missing = reported  // what the SIS import said stays the reason until the record is seen
-        } else if item.status == .delivered && item.exportsSeen >= config.confirm.withinExports {
-          item.status = .unconfirmed
-          result.newlyUnconfirmed += 1
-          item.missing = (item.missing ?? "not seen") + " (\(item.exportsSeen) SIS export\(item.exportsSeen == 1 ? "" : "s") since delivery \(item.delivery))"
-        } else if item.status == .delivered {
-          result.awaited += 1
-        }
-        try update.bind([.text(item.status.rawValue), .integer(Int64(item.exportsSeen)), item.learnedID.map { .text($0) } ?? .null,
-                         item.missing.map { .text($0) } ?? .null, confirmedAt, confirmedBy, .text(item.submissionID), .text(item.kind.rawValue),
-                         .integer(Int64(item.seq)), .integer(Int64(item.studentSeq))])
-        try update.run()
+    var finals: [Item] = []
+    for var item in outcomes {
+      item.exportsSeen += 1
+      if item.status == .confirmed {
+        result.confirmed += 1
+        item.missing = nil
+        item.confirmedBy = "SIS export of batch \(batch.id)"
+        if item.kind == .studentNew { result.learnedStudents += 1 }
+        if item.kind == .contactNew { result.learnedContacts += 1 }
+      } else if item.status == .unconfirmed, item.importStatus != nil,
+        let reported = open.first(where: { $0.submissionID == item.submissionID && $0.kind == item.kind && $0.seq == item.seq
+          && $0.studentSeq == item.studentSeq })?.missing
+      {
+        item.missing = reported  // what the SIS import said stays the reason until the record is seen
+      } else if item.status == .delivered && item.exportsSeen >= config.confirm.withinExports {
+        item.status = .unconfirmed
+        result.newlyUnconfirmed += 1
+        item.missing = (item.missing ?? "not seen") + " (\(item.exportsSeen) SIS export\(item.exportsSeen == 1 ? "" : "s") since delivery \(item.delivery))"
+      } else if item.status == .delivered {
+        result.awaited += 1
       }
+      finals.append(item)
+    }
+    // Kept in the batch folder first (sealed with the manifest at close): rebuild-state restores
+    // each record's confirmation from the batches' files. A rerun after a crash writes it again.
+    if !finals.isEmpty { try writeOutcomes(finals, to: workdir.batchFolder(batch.id) + "/" + outcomesFileName) }
+    try state.database.inTransaction {
+      try apply(finals, checkedAt: now, state: state)
       try state.database.execute(
         "INSERT INTO confirm_exports(snapshot_batch, checked_at, confirmed, unconfirmed, awaited) VALUES (?, ?, ?, ?, ?)",
         [.text(batch.id), .text(now), .integer(Int64(result.confirmed)), .integer(Int64(result.newlyUnconfirmed)), .integer(Int64(result.awaited))])
@@ -398,6 +393,107 @@ public enum Confirmation {
     let ref = student ? item.ref : "\(item.submissionID)/c\(item.seq)"
     try state.database.execute("UPDATE delivered_ids SET sis_id = ? WHERE kind = ? AND ref = ? AND sis_id = ''",
                                [.text(learned), .text(student ? "student" : "contact"), .text(ref)])
+  }
+
+  // MARK: Kept in the batch folders (rebuild-state)
+
+  /// What an SIS export's check found, per record, in the folder of the batch that claimed the
+  /// export: what rebuild-state restores. The SIS import's message is kept as the state database keeps it.
+  static let outcomesFileName = "confirmation.csv"
+  /// Hand confirmations (`sisdrop confirm`), in the folder of the batch that delivered the record.
+  static let byHandFileName = "confirmed_by_hand.csv"
+  /// No clock time in confirmation.csv (the same export gives the same file; the manifest has the
+  /// times); a hand confirmation keeps when it was given, as the answers do.
+  static let outcomesHeader = ["Submission_ID", "Kind", "Seq", "Student_Seq", "Delivery", "Status", "Exports_Seen", "Learned_ID", "Missing",
+                               "Import_Status", "Import_Message", "Confirmed_By"]
+  static let byHandHeader = outcomesHeader + ["Confirmed_At"]
+
+  static func outcomeRow(_ item: Item) -> [String] {
+    [item.submissionID, item.kind.rawValue, String(item.seq), String(item.studentSeq), item.delivery, item.status.rawValue, String(item.exportsSeen),
+     item.learnedID ?? "", item.missing ?? "", item.importStatus ?? "", item.importMessage ?? "", item.confirmedBy ?? ""]
+  }
+
+  static func writeOutcomes(_ items: [Item], confirmedAt: String? = nil, to path: String, keeping earlier: [[String]] = []) throws {
+    let temporary = path + ".tmp-\(getpid())"
+    try? FileSystem.removeTree(temporary)
+    try DeliverStage.writeTable(temporary, header: confirmedAt == nil ? outcomesHeader : byHandHeader,
+                                rows: earlier + items.map { outcomeRow($0) + (confirmedAt.map { [$0] } ?? []) }, forPeople: false)
+    chmod(temporary, 0o640)
+    try FileSystem.rename(temporary, to: path)
+    try FileSystem.syncDirectory((path as NSString).deletingLastPathComponent)
+  }
+
+  /// Sets each record's outcome; a confirmed record's learned id is linked to its stable id.
+  static func apply(_ items: [Item], checkedAt: String, state: StateStore) throws {
+    let update = try state.database.prepare("""
+      UPDATE delivered_records SET status = ?, exports_seen = ?, learned_id = ?, missing = ?, import_status = ?, import_message = ?,
+        confirmed_at = ?, confirmed_by = ?
+      WHERE submission_id = ? AND kind = ? AND seq = ? AND student_seq = ?
+      """)
+    for item in items {
+      let confirmed = item.status == .confirmed
+      try update.bind([.text(item.status.rawValue), .integer(Int64(item.exportsSeen)), item.learnedID.map { .text($0) } ?? .null,
+                       item.missing.map { .text($0) } ?? .null, item.importStatus.map { .text($0) } ?? .null,
+                       item.importMessage.map { .text($0) } ?? .null, confirmed ? .text(checkedAt) : .null,
+                       confirmed ? item.confirmedBy.map { .text($0) } ?? .null : .null, .text(item.submissionID), .text(item.kind.rawValue),
+                       .integer(Int64(item.seq)), .integer(Int64(item.studentSeq))])
+      try update.run()
+      if confirmed { try linkStableID(item, state: state) }
+    }
+  }
+
+  /// Restores what a batch folder's confirmation files say (rebuild-state, batch by batch in
+  /// order): each row applies to the record only while it is still the delivery the row is about
+  /// (a later re-delivery started it over). Returns the rows applied.
+  static func restore(batchFolder folder: String, batch: String, checkedAt: String, state: StateStore) throws -> Int {
+    let path = folder + "/" + outcomesFileName
+    guard FileSystem.exists(path) else { return 0 }
+    let rows = try BatchLifecycle.readTable(path).filter { $0.count >= outcomesHeader.count }
+    var applied: [Item] = []
+    for row in rows {
+      guard let kind = Kind(rawValue: row[1]), let status = Status(rawValue: row[5]),
+        var item = try items(state, where: "submission_id = ? AND kind = ? AND seq = ? AND student_seq = ? AND delivery = ?",
+                             [.text(row[0]), .text(row[1]), .integer(Int64(row[2]) ?? 0), .integer(Int64(row[3]) ?? 0), .text(row[4])]).first
+      else { continue }
+      func optional(_ text: String) -> String? { text.isEmpty ? nil : text }
+      item.kind = kind
+      item.status = status
+      item.exportsSeen = Int(row[6]) ?? 0
+      item.learnedID = optional(row[7])
+      item.missing = optional(row[8])
+      item.importStatus = optional(row[9])
+      item.importMessage = optional(row[10])
+      item.confirmedBy = optional(row[11])
+      applied.append(item)
+    }
+    guard !rows.isEmpty else { return 0 }
+    try state.database.inTransaction {
+      try apply(applied, checkedAt: checkedAt, state: state)
+      try state.database.execute(
+        "INSERT OR IGNORE INTO confirm_exports(snapshot_batch, checked_at, confirmed, unconfirmed, awaited) VALUES (?, ?, ?, ?, ?)",
+        [.text(batch), .text(checkedAt), .integer(Int64(applied.filter { $0.status == .confirmed }.count)),
+         .integer(Int64(applied.filter { $0.status == .unconfirmed }.count)), .integer(Int64(applied.filter { $0.status == .delivered }.count))])
+    }
+    return applied.count
+  }
+
+  /// Restores the hand confirmations a batch folder keeps (after every batch's checks: a
+  /// confirmed record is never checked again).
+  static func restoreByHand(batchFolder folder: String, state: StateStore) throws -> Int {
+    let path = folder + "/" + byHandFileName
+    guard FileSystem.exists(path) else { return 0 }
+    var count = 0
+    try state.database.inTransaction {
+      for row in try BatchLifecycle.readTable(path) where row.count >= byHandHeader.count {
+        try state.database.execute(
+          """
+          UPDATE delivered_records SET status = 'confirmed', confirmed_at = ?, confirmed_by = ?
+          WHERE submission_id = ? AND kind = ? AND seq = ? AND student_seq = ? AND delivery = ? AND status != 'confirmed'
+          """, [.text(row[12]), .text(row[11]), .text(row[0]), .text(row[1]), .integer(Int64(row[2]) ?? 0), .integer(Int64(row[3]) ?? 0), .text(row[4])])
+        count += Int(state.database.changes)
+      }
+    }
+    return count
   }
 
   // MARK: The SIS import's results file
@@ -516,16 +612,26 @@ public enum Confirmation {
   /// Closes a submission's records that are not confirmed, by a person, with why.
   ///
   /// - Throws: `SISDropError` 64 when the submission has no delivered record that is not confirmed.
-  public static func confirmByHand(_ state: StateStore, submission: String, reason: String, by: String) throws -> Int {
+  public static func confirmByHand(_ workdir: WorkDir, submission: String, reason: String, by: String) throws -> Int {
+    let state = workdir.state
     let open = try items(state, where: "submission_id = ? AND status != 'confirmed'", [.text(submission)])
     guard !open.isEmpty else {
       throw SISDropError(.usage, try items(state, submission: submission).isEmpty
                            ? "submission \(submission) has no delivered record" : "every delivered record of submission \(submission) is confirmed already")
     }
+    let now = Clock.now()
+    let confirmedBy = "by hand (\(by)): \(reason)"
+    // Kept in the folder of the batch that delivered each record, first: rebuild-state restores it.
+    for (batch, records) in Dictionary(grouping: open, by: \.batch).sorted(by: { $0.key < $1.key }) {
+      let path = workdir.batchFolder(batch) + "/" + byHandFileName
+      let earlier = FileSystem.exists(path) ? try BatchLifecycle.readTable(path) : []
+      try writeOutcomes(records.map { var item = $0; item.status = .confirmed; item.confirmedBy = confirmedBy; return item },
+                        confirmedAt: now, to: path, keeping: earlier)
+    }
     try state.database.inTransaction {
       try state.database.execute(
         "UPDATE delivered_records SET status = 'confirmed', confirmed_at = ?, confirmed_by = ? WHERE submission_id = ? AND status != 'confirmed'",
-        [.text(Clock.now()), .text("by hand (\(by)): \(reason)"), .text(submission)])
+        [.text(now), .text(confirmedBy), .text(submission)])
       try state.database.execute("DELETE FROM redeliver_requests WHERE submission_id = ?", [.text(submission)])
     }
     return open.count

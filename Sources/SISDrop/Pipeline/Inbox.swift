@@ -34,6 +34,11 @@ public struct Inbox {
   public var sisExportNames: [String] { config.sisExport.files.values.sorted() }
   public var submissionNames: [String] { config.submissions.files.values.sorted() }
 
+  /// A file of the SIS export feed or its delta feed (not a trigger file).
+  public func isSISExportFile(_ name: String) -> Bool {
+    sisExportNames.contains(name) || config.sisExport.deltaFileNames.values.contains(name)
+  }
+
   /// The main submissions file: the one whose presence means there is something to deliver.
   public var submissionsFileName: String { config.submissions.files["submissions"] ?? "submissions.csv" }
 

@@ -51,6 +51,10 @@ public enum PipelineRunner {
     public var heldUpdates: [[String]] = []
     /// Delivered records this run found unconfirmed (the SIS import's results file, SIS exports without them).
     public var newlyUnconfirmed = 0
+    /// Delivered records the SIS export this batch claimed confirmed.
+    public var confirmed = 0
+    /// False for a batch that claimed the SIS export alone: it refreshed the snapshot and confirmed, delivering nothing.
+    public var enrollmentExport = true
   }
 
   /// Runs the pipeline: returns nil when there is nothing to do (no open batch, nothing new in the inbox).
@@ -98,7 +102,11 @@ public enum PipelineRunner {
         let documents = listing.duplicates.count - files.count
         log("identical re-upload of \(files.joined(separator: ", "))\(documents > 0 ? " and \(documents) documents" : "") (as claimed by \(batches)): set aside in \(folder)")
       }
-      guard listing.claimable.contains(inbox.submissionsFileName) else {
+      // A night the SIS exported and the enrollment system did not: the SIS export is claimed
+      // alone (a delta left in the inbox would be overwritten by the next one, and the export is
+      // what confirms the earlier deliveries); the batch delivers nothing.
+      let sisExportAlone = !listing.claimable.contains(inbox.submissionsFileName) && listing.claimable.contains(where: inbox.isSISExportFile)
+      guard listing.claimable.contains(inbox.submissionsFileName) || sisExportAlone else {
         if answers.total > 0 {
           log("\(answers.total) answers recorded for \(answers.submissions.count) submissions: they apply when the enrollment export next brings them")
         }
@@ -107,9 +115,10 @@ public enum PipelineRunner {
         return nil
       }
       try willStart()
-      let result = try BatchLifecycle.open(workdir: workdir, pipelinePath: pipelinePath, selection: .all)
+      let result = try BatchLifecycle.open(workdir: workdir, pipelinePath: pipelinePath, selection: .all, sisExportAlone: sisExportAlone)
       let documents = result.claimed.filter { $0.path.dropFirst("input/".count).contains("/") }.count
-      log("opened batch \(result.batch): claimed \(result.claimed.count - documents) files" + (documents > 0 ? " and \(documents) uploaded documents" : ""))
+      log("opened batch \(result.batch): claimed \(result.claimed.count - documents) files" + (documents > 0 ? " and \(documents) uploaded documents" : "")
+        + (sisExportAlone ? " of the SIS export alone (no enrollment export): it refreshes the snapshot and confirms earlier deliveries, delivers nothing" : ""))
       batch = try workdir.batch(result.batch)
       opened = true
     }
@@ -140,7 +149,9 @@ public enum PipelineRunner {
     let checked = try Confirmation.check(workdir: workdir, batch: batch, config: config, log: log)
     var summary = try summarize(workdir: workdir, batch: batch, opened: opened, ran: ran)
     summary.newlyUnconfirmed = importFailures + (checked?.newlyUnconfirmed ?? 0)
-    if config.autoClose {
+    summary.confirmed = checked?.confirmed ?? 0
+    // A batch of the SIS export alone has nothing for a person to look at: closed even without auto_close.
+    if config.autoClose || !summary.enrollmentExport {
       _ = try BatchLifecycle.close(workdir: workdir, batch: batch)
       summary.closed = true
       log("closed batch \(batch.id)")
@@ -204,6 +215,7 @@ public enum PipelineRunner {
     var summary = Summary(batch: batch.id, opened: opened, stagesRun: ran, closed: false, counts: counts, outbox: workdir.outbox(config),
                           deliverFolder: deliver, review: review.map { [$0[0], $0[1], $0[3]] }, errors: errors)
     summary.heldUpdates = held.map { Array($0.prefix(5)) }
+    summary.enrollmentExport = BatchLifecycle.claimedEnrollmentExport(workdir, batch: batch.id, config: config)
     return summary
   }
 }

@@ -9,8 +9,9 @@ import SISDropStore
 /// manifest.json; the submissions its parse stage saw and normalize hashed; for a closed batch,
 /// what its delivery and re-deliveries delivered (delivered.csv, with the content hashes) and
 /// what vanished; the snapshot normalize built; the stable ids its published deliveries list
-/// (stable_ids.csv); its stage runs from each stage.json; then the tardies every published tardy
-/// run delivered. What only people gave (resolutions,
+/// (stable_ids.csv) and the records they ask the SIS to confirm (to_confirm.csv); what the SIS
+/// export it claimed confirmed (confirmation.csv); its stage runs from each stage.json; then the
+/// hand confirmations (confirmed_by_hand.csv) and the tardies every published tardy run delivered. What only people gave (resolutions,
 /// kept SIS values, corrections) and the integration status are not in the batch folders: they
 /// are reported as not rebuilt.
 public enum StateRebuild {
@@ -26,6 +27,9 @@ public enum StateRebuild {
     /// Batches published before stable_ids.csv was kept (0.1.0): their new records' ids are not rebuilt.
     public var withoutStableIDs: [String]
     public var notRebuilt: [String]
+    /// Delivered records by confirmation status, as the batches' files prove it (`to_confirm.csv`,
+    /// `confirmation.csv`, `confirmed_by_hand.csv`): delivered (awaiting an SIS export), confirmed, unconfirmed.
+    public var confirmation = Confirmation.Counts()
   }
 
   /// Rebuilds `root`/state.sqlite. The caller holds the working directory's lock.
@@ -48,12 +52,17 @@ public enum StateRebuild {
     for suffix in ["", "-wal", "-shm", "-journal"] { unlink(temporary + suffix) }
     var result = Result(batches: 0, delivered: 0, pending: 0, stableIDs: 0, snapshots: 0, publications: 0, tardies: 0, withoutStableIDs: [],
                         notRebuilt: ["resolutions (sisdrop resolve)", "kept SIS values (sisdrop keep-sis)", "corrections (sisdrop correct)",
-                                     "the integration status and its history", "notifications not yet sent"])
+                                     "the integration status and its history", "notifications not yet sent",
+                                     "re-deliveries asked for and not yet sent (sisdrop redeliver)",
+                                     "SIS import results no SIS export has been checked after (archive/import-results keeps them: drop one into the inbox again)"])
     do {
       try {
         let state = try StateStore(path: temporary)
         let workdir = WorkDir(root: root, state: state)
         for id in ids { try replay(id, workdir: workdir, result: &result) }
+        // Hand confirmations last: a confirmed record is never checked again.
+        for id in ids { _ = try Confirmation.restoreByHand(batchFolder: workdir.batchFolder(id), state: state) }
+        result.confirmation = try Confirmation.counts(state)
         result.tardies = try replayTardies(workdir)
         result.delivered = try state.ledger(statuses: [.delivered]).count
         result.pending = try state.ledger(statuses: [.pending, .batched]).count
@@ -157,6 +166,8 @@ public enum StateRebuild {
         result.withoutStableIDs.append(id)
       }
     }
+    // What the SIS export this batch claimed confirmed of the deliveries before it.
+    _ = try Confirmation.restore(batchFolder: folder, batch: id, checkedAt: manifest.closedAt ?? manifest.openedAt, state: state)
     switch manifest.state {
     case .closed:
       // manifest.delivered names them; delivered.csv (kept with the publication) carries their hashes.

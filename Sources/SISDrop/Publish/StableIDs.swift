@@ -27,7 +27,7 @@ enum StableIDs {
       var found = try state.database.rows(
         "SELECT sourced_id FROM delivered_ids WHERE kind = ? AND ref = ? AND sis_id = ''", [.text(student ? "student" : "contact"), .text(ref)])
       // The SIS's state id for the child, as delivered: the SIS took our new record and numbered it.
-      let stateID = record.current["State_StudentNumber"] ?? record["State_StudentNumber"]
+      let stateID = record.current("State_StudentNumber") ?? record["State_StudentNumber"]
       if found.isEmpty, student, !stateID.isEmpty {
         found = try state.database.rows(
           "SELECT sourced_id FROM delivered_ids WHERE kind = 'student' AND state_id = ? AND sis_id = ''", [.text(stateID)])

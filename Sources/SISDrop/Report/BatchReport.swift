@@ -68,6 +68,27 @@ public enum BatchReport {
     }
   }
 
+  /// A stage file's lines read one at a time, never held whole (nil when missing or unreadable, as for `lineSlices`).
+  static func lineReader(_ path: String, _ unreadable: Unreadable) -> FileLines? {
+    guard FileSystem.exists(path) else {
+      if FileSystem.isDirectory((path as NSString).deletingLastPathComponent) { unreadable.problems.append((path, "missing")) }
+      return nil
+    }
+    do { return try FileLines(path: path) } catch {
+      unreadable.problems.append((path, "\(error)"))
+      return nil
+    }
+  }
+
+  /// The reader's next line; a read error ends the file (and is reported).
+  static func nextLine(_ reader: FileLines?, _ unreadable: Unreadable) -> (number: Int, bytes: ArraySlice<UInt8>)? {
+    guard let reader else { return nil }
+    do { return try reader.next() } catch {
+      unreadable.problems.append((reader.path, "\(error)"))
+      return nil
+    }
+  }
+
   static func parse(_ line: (number: Int, bytes: ArraySlice<UInt8>), _ path: String, _ unreadable: Unreadable) -> [String: Any]? {
     guard let object = try? JSONSerialization.jsonObject(with: Data(line.bytes)) as? [String: Any] else {
       unreadable.problems.append((path, "line \(line.number) is not a JSON object"))
@@ -104,27 +125,26 @@ public enum BatchReport {
     // order of the submissions, so the two files are read in step (a submission out of step is
     // looked up in all of them, read once).
     let submissionsPath = workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl"
-    let submissionLines = lineSlices(submissionsPath, unreadable)
-    var cursor = 0
+    // Both files are read a line at a time, never held whole.
+    let submissionLines = lineReader(submissionsPath, unreadable)
     var allSubmissions: [String: [String: Any]]? = nil
     func submissionOf(_ id: String) -> [String: Any]? {
-      while cursor < submissionLines.count {
-        let line = submissionLines[cursor]
-        cursor += 1
+      while let line = nextLine(submissionLines, unreadable) {
         guard let object = parse(line, submissionsPath, unreadable) else { continue }
         if object["id"] as? String == id { return object }
         break
       }
       if allSubmissions == nil {
         var all: [String: [String: Any]] = [:]
-        for line in submissionLines {
+        let again = try? FileLines(path: submissionsPath)
+        while let line = try? again?.next() {
           if let object = try? JSONSerialization.jsonObject(with: Data(line.bytes)) as? [String: Any], let key = object["id"] as? String { all[key] = object }
         }
         allSubmissions = all
       }
       return allSubmissions?[id]
     }
-    let decisionLines = lineSlices(workdir.stageFolder(batch.id, .match) + "/decisions.jsonl", unreadable)
+    let decisionLines = lineReader(workdir.stageFolder(batch.id, .match) + "/decisions.jsonl", unreadable)
     let snapshot = (try? DeliverStage.snapshotPath(workdir, batch: batch.id)).flatMap { try? Snapshot(path: $0) }
     let deliver = workdir.stageFolder(batch.id, .deliver)
     var errors = table(deliver + "/errors.csv")
@@ -150,7 +170,7 @@ public enum BatchReport {
     var errorIDs: [String] = []
     for row in errors where errorIDs.last != row[0] && !errorIDs.contains(row[0]) { errorIDs.append(row[0]) }
     var errorCards: [String: String] = [:]
-    for line in decisionLines {
+    while let line = nextLine(decisionLines, unreadable) {
       guard let decision = parse(line, decisionsPath, unreadable) else { continue }
       let id = decision["submissionID"] as? String ?? ""
       decided.insert(id)

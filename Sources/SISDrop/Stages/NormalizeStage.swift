@@ -27,7 +27,10 @@ public struct SnapshotReference: Sendable, Codable, Hashable {
 /// content hash for the pending ledger. A submission with any field that cannot be normalized is
 /// rejected whole (`rejects.csv`, with field and reason) and stays pending.
 public enum NormalizeStage {
-  public static func run(_ context: StageContext) throws {
+  public static func run(_ context: StageContext) throws { try run(context, chunkSize: MatchStage.chunkSize) }
+
+  /// `chunkSize`: submissions read, normalized and written per chunk (the tests show any size writes the same bytes).
+  static func run(_ context: StageContext, chunkSize: Int) throws {
     let config = context.config
     let plugin = try config.pluginPath.map { try PluginManifest.load(path: $0) }
     let (reference, snapshotPath) = try snapshot(context, plugin: plugin)
@@ -41,9 +44,11 @@ public enum NormalizeStage {
       for (name, number) in try BuildingMap.load(path: path, schools: schoolNumbers) { buildings[FieldRules.buildingKey(name)] = number }
     }
 
-    let parsed = try JSONLines.read(Submission.self, from: context.folder(of: .parse) + "/submissions.jsonl")
+    // Read, normalized and written a chunk at a time: the stage holds one chunk of the batch, not all of it.
+    let parsed = try StageJSONChunks(Submission.self, path: context.folder(of: .parse) + "/submissions.jsonl")
+    let output = try StageJSONAppender(Submission.self, path: context.outputPath("submissions.jsonl"))
+    var normalizedCount = 0
     let ledger = Dictionary(uniqueKeysWithValues: try context.workdir.state.ledger().map { ($0.submissionID, $0) })
-    var normalized: [Submission] = []
     var rejects: [Reject] = []
     var alreadyDelivered: [[String]] = []
     var hashes: [(id: String, hash: String)] = []
@@ -51,47 +56,52 @@ public enum NormalizeStage {
     let normalizer = SubmissionNormalizer(
       datePatterns: config.submissions.dateFormats, timeZone: config.timeZone, schools: schoolNumbers, buildings: buildings)
     let corrections = Dictionary(grouping: try context.workdir.state.corrections(), by: \.submissionID)
-    for submission in parsed {
-      var (result, problems) = normalizer.normalize(submission)
-      if !problems.isEmpty {
-        // Values a person may correct (a school, a grade, a relationship, a phone...): the version is
-        // kept so that `sisdrop correct` can answer it, and a correction given for it fixes it here.
-        guard problems.allSatisfy({ SubmissionNormalizer.correctableField($0) != nil }), let version = result.contentHash else {
-          rejects += problems
+    try parsed.forEach(chunkSize) { chunk in
+      var normalized: [Submission] = []
+      for submission in chunk {
+        var (result, problems) = normalizer.normalize(submission)
+        if !problems.isEmpty {
+          // Values a person may correct (a school, a grade, a relationship, a phone...): the version is
+          // kept so that `sisdrop correct` can answer it, and a correction given for it fixes it here.
+          guard problems.allSatisfy({ SubmissionNormalizer.correctableField($0) != nil }), let version = result.contentHash else {
+            rejects += problems
+            continue
+          }
+          hashes.append((submission.id, version))
+          let fixes = (corrections[submission.id] ?? []).filter { $0.version == version }
+          problems = problems.filter { problem in !fixes.contains { SubmissionNormalizer.fixes($0, problem) } }
+          guard problems.isEmpty else {
+            rejects += problems.map(SubmissionNormalizer.correctable)
+            continue
+          }
+          result = Corrections.apply(fixes, to: result)
+          result.contentHash = version
+          context.notes.append("\(submission.id): corrected by a person (\(fixes.map { "\($0.schema) \($0.seq) \($0.field)" }.joined(separator: ", ")))")
+        }
+        let hash = result.contentHash!
+        hashes.append((submission.id, hash))
+        if let entry = ledger[submission.id], entry.deliveredHash == hash {
+          alreadyDelivered.append([submission.id, hash, entry.deliveredBatch ?? ""])
           continue
         }
-        hashes.append((submission.id, version))
-        let fixes = (corrections[submission.id] ?? []).filter { $0.version == version }
-        problems = problems.filter { problem in !fixes.contains { SubmissionNormalizer.fixes($0, problem) } }
-        guard problems.isEmpty else {
-          rejects += problems.map(SubmissionNormalizer.correctable)
-          continue
-        }
-        result = Corrections.apply(fixes, to: result)
-        result.contentHash = version
-        context.notes.append("\(submission.id): corrected by a person (\(fixes.map { "\($0.schema) \($0.seq) \($0.field)" }.joined(separator: ", ")))")
+        if ledger[submission.id]?.deliveredHash != nil { changedSinceDelivery += 1 }
+        normalized.append(result)
       }
-      let hash = result.contentHash!
-      hashes.append((submission.id, hash))
-      if let entry = ledger[submission.id], entry.deliveredHash == hash {
-        alreadyDelivered.append([submission.id, hash, entry.deliveredBatch ?? ""])
-        continue
-      }
-      if ledger[submission.id]?.deliveredHash != nil { changedSinceDelivery += 1 }
-      normalized.append(result)
+      try output.append(normalized)
+      normalizedCount += normalized.count
     }
+    try output.close()
     try context.workdir.state.setContentHashes(hashes)
-    try JSONLines.write(normalized, to: context.outputPath("submissions.jsonl"))
     try context.writeRejects(rejects)
     try context.writeCSV("already_delivered.csv", header: ["Submission_ID", "Content_Hash", "Delivered_Batch"], rows: alreadyDelivered)
     context.counts = context.counts.merging([
-      "submissions": normalized.count, "rejected_submissions": Set(rejects.map(\.submissionID)).count,
+      "submissions": normalizedCount, "rejected_submissions": Set(rejects.map(\.submissionID)).count,
       "already_delivered": alreadyDelivered.count, "changed_since_delivery": changedSinceDelivery,
       "sis_students": reference.summary.students, "sis_contacts": reference.summary.contacts,
       "sis_rejected_rows": reference.builtBy == context.batch.id ? reference.summary.rejectedRows : 0,
       "sis_missing_values": reference.builtBy == context.batch.id ? reference.summary.missingValues : 0,
     ]) { $1 }
-    context.log("normalize: \(normalized.count) submissions ready to match, \(Set(rejects.map(\.submissionID)).count) rejected")
+    context.log("normalize: \(normalizedCount) submissions ready to match, \(Set(rejects.map(\.submissionID)).count) rejected")
   }
 
   /// Builds the snapshot from the batch's SIS export, or refers to the newest earlier one.

@@ -12,9 +12,25 @@ import SISDropConfig
 public enum ParseStage {
   static let rejectAction = "fix the record in the enrollment system; it stays pending and comes again in the next export"
 
-  public static func run(_ context: StageContext) throws {
+  public static func run(_ context: StageContext) throws { try run(context, chunkSize: MatchStage.chunkSize) }
+
+  /// `chunkSize`: submissions unpacked and written per chunk (the tests show any size writes the same bytes).
+  static func run(_ context: StageContext, chunkSize: Int) throws {
     let feed = context.config.submissions
-    var submissions: [String: Submission] = [:]
+    // A batch that claimed the SIS export alone: no enrollment export, so nothing seen, nothing
+    // vanished (an export that did not come says nothing about the submissions in it).
+    if !feed.files.values.contains(where: { FileSystem.exists(context.inputFolder + "/" + $0) }) {
+      try JSONLines.write([Submission](), to: context.outputPath("submissions.jsonl"))
+      try context.writeRejects([])
+      try context.writeCSV("unselected.csv", header: ["Submission_ID", "Form"], rows: [])
+      try context.writeCSV("vanished.csv", header: ["Submission_ID", "Form", "Last_Seen_Batch"], rows: [], forPeople: false)
+      try context.writeCSV("duplicates.csv", header: ["Submission_ID", "File", "Line", "Same_As_Line"], rows: [])
+      context.counts = ["enrollment_export": 0, "submissions_in_export": 0, "selected": 0, "vanished": 0]
+      context.notes.append("no enrollment export in this batch: it claimed the SIS export alone (the snapshot and confirmation; nothing to deliver)")
+      context.log("parse: no enrollment export in this batch (the SIS export alone): nothing to parse")
+      return
+    }
+    var submissions: [String: HeldSubmission] = [:]
     var rejects: [Reject] = []
     var rejectedIDs = Set<String>()
     var duplicates = DuplicateRows()
@@ -42,7 +58,8 @@ public enum ParseStage {
     let refusedPath = context.batchFolder + "/" + DocumentFiles.refusedFileName
     let refusedDocuments = FileSystem.exists(refusedPath) ? try BatchLifecycle.readTable(refusedPath) : []
     let documents = try DocumentFiles.check(
-      submissions.values.filter { context.batch.selection.includes(id: $0.id, form: $0.form) && !rejectedIDs.contains($0.id) }.sorted { $0.id < $1.id },
+      submissions.values.filter { context.batch.selection.includes(id: $0.id, form: $0.form) && !rejectedIDs.contains($0.id) }.sorted { $0.id < $1.id }
+        .map { $0.unpacked(documentsOnly: true) },
       known: Set(submissions.keys).union(rejectedIDs), input: context.inputFolder, folder: feed.documentsFolder, refused: refusedDocuments)
     for problem in documents.problems {
       reject(problem.submissionID, schema: "document", seq: problem.seq, field: problem.field, value: problem.value, problem.reason,
@@ -52,9 +69,9 @@ public enum ParseStage {
     // A submission with any rejected part is rejected whole: delivering half a family is worse than waiting.
     let all = submissions.values.sorted { $0.id < $1.id }
     var seen: [(id: String, form: String, approvedAt: String, selected: Bool)] = []
-    var selected: [Submission] = []
+    var selected: [HeldSubmission] = []
     var unselected: [[String]] = []
-    for var submission in all {
+    for submission in all {
       let isSelected = context.batch.selection.includes(id: submission.id, form: submission.form)
       seen.append((submission.id, submission.form, submission.approvedAt, isSelected))
       if !isSelected {
@@ -62,11 +79,6 @@ public enum ParseStage {
         continue
       }
       if rejectedIDs.contains(submission.id) { continue }
-      // Stage files name input files relative to the batch: the same bytes wherever the workdir is.
-      submission.source = relative(submission.source)
-      for i in submission.students.indices { submission.students[i].source = relative(submission.students[i].source) }
-      for i in submission.contacts.indices { submission.contacts[i].source = relative(submission.contacts[i].source) }
-      for i in submission.documents.indices { submission.documents[i].source = relative(submission.documents[i].source) }
       selected.append(submission)
     }
     // Ids only known from rejected rows are still seen: they stay pending, not lost.
@@ -89,7 +101,20 @@ public enum ParseStage {
       .filter { !present.contains($0.submissionID) && $0.lastSeenBatch != context.batch.id }
       .map { [$0.submissionID, $0.form, $0.lastSeenBatch ?? ""] }
 
-    try JSONLines.write(selected, to: context.outputPath("submissions.jsonl"))
+    // Unpacked and written a chunk at a time: the stage never holds the batch's records unpacked.
+    let output = try StageJSONAppender(Submission.self, path: context.outputPath("submissions.jsonl"))
+    for start in stride(from: 0, to: selected.count, by: chunkSize) {
+      try output.append(selected[start..<min(start + chunkSize, selected.count)].map { held in
+        var submission = held.unpacked()
+        // Stage files name input files relative to the batch: the same bytes wherever the workdir is.
+        submission.source = relative(submission.source)
+        for i in submission.students.indices { submission.students[i].source = relative(submission.students[i].source) }
+        for i in submission.contacts.indices { submission.contacts[i].source = relative(submission.contacts[i].source) }
+        for i in submission.documents.indices { submission.documents[i].source = relative(submission.documents[i].source) }
+        return submission
+      })
+    }
+    try output.close()
     try context.writeRejects(rejects)
     try context.writeCSV("unselected.csv", header: ["Submission_ID", "Form"], rows: unselected)
     // Read back by close (the ids it reports as vanished): written as the ids are.
@@ -137,7 +162,7 @@ public enum ParseStage {
     return path
   }
 
-  private static func readCSV(_ context: StageContext, feed: FeedConfig, into submissions: inout [String: Submission],
+  private static func readCSV(_ context: StageContext, feed: FeedConfig, into submissions: inout [String: HeldSubmission],
                               reject: (String, String, String, SourceLocation) -> Void, isRejected: (String) -> Bool,
                               duplicates: inout DuplicateRows) throws {
     let layout = Layouts.submissions
@@ -160,15 +185,14 @@ public enum ParseStage {
       if duplicates.isRepeat(record, id: submissionID) { continue }
       var fields: [String: String] = [:]
       for field in Layouts.submissionStudentFields { fields[field] = record[layout.index(of: field)!] }
-      if var existing = submissions[submissionID] {
+      if let existing = submissions[submissionID] {
         if existing.form != record[form] || existing.approvedAt != record[approved] {
           reject(submissionID, "submission", "rows of one submission disagree on Form or Approved_At", record.location)
         }
-        existing.students.append(SubmissionPart(seq: existing.students.count + 1, fields: fields, source: record.location))
-        submissions[submissionID] = existing
+        submissions[submissionID]!.students.append(PackedPart(seq: existing.students.count + 1, fields: fields, source: record.location))
       } else {
-        var submission = Submission(id: submissionID, form: record[form], approvedAt: record[approved], source: record.location)
-        submission.students.append(SubmissionPart(seq: 1, fields: fields, source: record.location))
+        var submission = HeldSubmission(id: submissionID, form: record[form], approvedAt: record[approved], source: record.location)
+        submission.students.append(PackedPart(seq: 1, fields: fields, source: record.location))
         submissions[submissionID] = submission
       }
     }
@@ -180,8 +204,8 @@ public enum ParseStage {
 
   private static func readParts(
     _ context: StageContext, feed: FeedConfig, layout: Layout, fields: [String], seqField: String?,
-    into submissions: inout [String: Submission], reject: (String, String, String, SourceLocation) -> Void,
-    isRejected: (String) -> Bool, duplicates: inout DuplicateRows, append: (inout Submission, SubmissionPart) -> Void, exists: (Submission, Int) -> Bool
+    into submissions: inout [String: HeldSubmission], reject: (String, String, String, SourceLocation) -> Void,
+    isRejected: (String) -> Bool, duplicates: inout DuplicateRows, append: (inout HeldSubmission, PackedPart) -> Void, exists: (HeldSubmission, Int) -> Bool
   ) throws {
     guard let path = try inputPath(context, layout, required: false) else { return }
     let schema = layout.name == "submission_contacts" ? "contact" : "document"
@@ -195,7 +219,7 @@ public enum ParseStage {
         continue
       }
       if !submissionID.isEmpty && duplicates.isRepeat(record, id: submissionID) { continue }
-      guard var submission = submissions[submissionID] else {
+      guard let submission = submissions[submissionID] else {
         if isRejected(submissionID) { continue }  // part of a submission already rejected whole
         reject(submissionID, schema, "no submission \(submissionID.isEmpty ? "(empty id)" : submissionID) in \(Layouts.submissions.fileName)", record.location)
         continue
@@ -215,12 +239,11 @@ public enum ParseStage {
       }
       var values: [String: String] = [:]
       for field in fields { values[field] = record[layout.index(of: field)!] }
-      append(&submission, SubmissionPart(seq: seq, fields: values, source: record.location))
-      submissions[submissionID] = submission
+      append(&submissions[submissionID]!, PackedPart(seq: seq, fields: values, source: record.location))
     }
   }
 
-  private static func readXML(_ context: StageContext, feed: FeedConfig, into submissions: inout [String: Submission],
+  private static func readXML(_ context: StageContext, feed: FeedConfig, into submissions: inout [String: HeldSubmission],
                               reject: (String, String, String, SourceLocation) -> Void) throws {
     let name = feed.files["submissions"] ?? "submissions.xml"
     let path = context.inputFolder + "/" + name
@@ -229,7 +252,7 @@ public enum ParseStage {
     let aliases = feed.headerAliases
     let studentMapper = HeaderMapper(layout: Layouts.submissions, aliases: aliases["submissions"] ?? [:])
     let contactMapper = HeaderMapper(layout: Layouts.submissionContacts, aliases: aliases["submission_contacts"] ?? [:])
-    var collected: [String: Submission] = [:]
+    var collected: [String: HeldSubmission] = [:]
     var problems: [(String, String, String, SourceLocation)] = []
     var unknown = Set<String>()
     try reader.forEachElement(named: ["submission"]) { element in
@@ -243,8 +266,8 @@ public enum ParseStage {
         problems.append((id, "submission", "submission \(id) appears twice", location))
         return
       }
-      var submission = Submission(id: id, form: element.attribute("form") ?? "", approvedAt: element.attribute("approved") ?? "",
-                                  source: location)
+      var submission = HeldSubmission(id: id, form: element.attribute("form") ?? "", approvedAt: element.attribute("approved") ?? "",
+                                      source: location)
       for child in element.children {
         let childLocation = SourceLocation(path: path, line: child.line, element: child.name)
         switch child.name {
@@ -257,7 +280,7 @@ public enum ParseStage {
             }
             fields[Layouts.submissions.fields[index]] = field.text
           }
-          submission.students.append(SubmissionPart(seq: submission.students.count + 1, fields: fields, source: childLocation))
+          submission.students.append(PackedPart(seq: submission.students.count + 1, fields: fields, source: childLocation))
         case "contact":
           let seqText = child.attribute("seq") ?? String(submission.contacts.count + 1)
           guard let seq = Int(seqText), seq > 0, !submission.contacts.contains(where: { $0.seq == seq }) else {
@@ -272,11 +295,11 @@ public enum ParseStage {
             }
             fields[Layouts.submissionContacts.fields[index]] = field.text
           }
-          submission.contacts.append(SubmissionPart(seq: seq, fields: fields, source: childLocation))
+          submission.contacts.append(PackedPart(seq: seq, fields: fields, source: childLocation))
         case "document":
           let fields = ["Doc_Type": child.attribute("type") ?? "", "File_Name": child.attribute("file") ?? "",
                         "SHA256": child.attribute("sha256") ?? ""]
-          submission.documents.append(SubmissionPart(seq: submission.documents.count + 1, fields: fields, source: childLocation))
+          submission.documents.append(PackedPart(seq: submission.documents.count + 1, fields: fields, source: childLocation))
         default:
           if unknown.insert(child.name).inserted { context.notes.append("\(name): unknown element <\(child.name)> in <submission> ignored") }
         }
@@ -301,16 +324,75 @@ public enum ParseStage {
 /// A row that differs in any value is not a duplicate: it is read as it always was (a second
 /// student of the submission, or a contact seq that appears twice).
 struct DuplicateRows {
-  private var seen: [String: [String: Int]] = [:]  // submission id → row key → first line
+  /// SHA-256 of (submission id, file, values), its first 128 bits → first line. A digest, not the
+  /// row: the rows of the whole export were kept twice over (as keys here) at 20,000 submissions.
+  private var seen: [Digest: Int] = [:]
   private(set) var rows: [(id: String, path: String, line: Int, sameAs: Int)] = []
 
+  private struct Digest: Hashable {
+    var high: UInt64
+    var low: UInt64
+  }
+
   mutating func isRepeat(_ record: TableRecord, id: String) -> Bool {
-    let key = record.location.path + "\u{0}" + record.values.joined(separator: "\u{0}")
-    if let first = seen[id]?[key] {
+    let hasher = SHA256Hasher()
+    for part in [id, record.location.path] + record.values {
+      // Each part's length first: no two different rows hash the same bytes.
+      hasher.update(String(part.utf8.count) + ":")
+      hasher.update(part)
+    }
+    let hex = hasher.finalizeHex()
+    let key = Digest(high: UInt64(hex.prefix(16), radix: 16)!, low: UInt64(hex.dropFirst(16).prefix(16), radix: 16)!)
+    if let first = seen[key] {
       rows.append((id, record.location.path, record.location.line ?? 0, first))
       return true
     }
-    seen[id, default: [:]][key] = record.location.line ?? 0
+    seen[key] = record.location.line ?? 0
     return false
   }
+}
+
+/// A submission as parse holds it from reading the export to writing it: each row's fields packed
+/// into one buffer (`PackedFields`); the records are unpacked a chunk at a time when they are written.
+struct HeldSubmission {
+  var id: String
+  var form: String
+  var approvedAt: String
+  var source: SourceLocation
+  var students: [PackedPart] = []
+  var contacts: [PackedPart] = []
+  var documents: [PackedPart] = []
+
+  init(id: String, form: String, approvedAt: String, source: SourceLocation) {
+    self.id = id
+    self.form = form
+    self.approvedAt = approvedAt
+    self.source = source
+  }
+
+  /// The submission with its fields; `documentsOnly`: without students and contacts (for the documents' check).
+  func unpacked(documentsOnly: Bool = false) -> Submission {
+    var submission = Submission(id: id, form: form, approvedAt: approvedAt, source: source)
+    if !documentsOnly {
+      submission.students = students.map(\.part)
+      submission.contacts = contacts.map(\.part)
+    }
+    submission.documents = documents.map(\.part)
+    return submission
+  }
+}
+
+/// One row of a held submission, its fields packed.
+struct PackedPart {
+  var seq: Int
+  var source: SourceLocation
+  private var fields: PackedFields
+
+  init(seq: Int, fields: [String: String], source: SourceLocation) {
+    self.seq = seq
+    self.source = source
+    self.fields = PackedFields(fields)
+  }
+
+  var part: SubmissionPart { SubmissionPart(seq: seq, fields: fields.dictionary, source: source) }
 }

@@ -12,6 +12,15 @@ public struct Layout: Sendable, Hashable {
   public var fields: [String]
   public var required: Set<String>
 
+  /// A layout of another module's own (a delta's keys and marker, say).
+  package init(name: String, fileName: String, recordElement: String, fields: [String], required: Set<String>) {
+    self.name = name
+    self.fileName = fileName
+    self.recordElement = recordElement
+    self.fields = fields
+    self.required = required
+  }
+
   public func index(of field: String) -> Int? { fields.firstIndex(of: field) }
 }
 

@@ -665,3 +665,54 @@ package final class StageFileIndex<R: StageRecord> {
     return try StageJSONLines.decode(R.self, bytes, lines: [line.range], indices: 0..<1, path: path).first
   }
 }
+
+/// A file's lines one at a time through a 1 MiB buffer, numbered from 1 (empty lines are counted
+/// and skipped): for readers that parse each line where it is used (the batch report).
+package final class FileLines {
+  package let path: String
+  private let fd: Int32
+  private var pending: [UInt8] = []
+  private var start = 0
+  private var atEnd = false
+  private var number = 0
+
+  package init(path: String) throws {
+    self.path = path
+    fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw FileError.posix(errno, "open", path) }
+  }
+
+  deinit { close(fd) }
+
+  package func next() throws -> (number: Int, bytes: ArraySlice<UInt8>)? {
+    var scanned = start
+    while true {
+      if let newline = pending[scanned...].firstIndex(of: 0x0A) {
+        number += 1
+        let line = pending[start..<newline]
+        start = newline + 1
+        scanned = start
+        if line.isEmpty { continue }
+        return (number, line)
+      }
+      if atEnd {
+        guard start < pending.count else { return nil }
+        number += 1
+        let line = pending[start...]
+        start = pending.count
+        return (number, line)
+      }
+      pending.removeFirst(start)
+      start = 0
+      scanned = pending.count
+      let block = 1 << 20
+      let end = pending.count
+      pending.append(contentsOf: repeatElement(0, count: block))
+      var n = 0
+      repeat { n = pending.withUnsafeMutableBytes { read(fd, $0.baseAddress! + end, block) } } while n < 0 && errno == EINTR
+      guard n >= 0 else { throw FileError.posix(errno, "read", path) }
+      pending.removeLast(block - n)
+      if n == 0 { atEnd = true }
+    }
+  }
+}
