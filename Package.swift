@@ -5,7 +5,8 @@ import PackageDescription
 // each depends only on those above it in this file, so the compiler enforces the layers and the
 // independent ones (matching and delivery) compile side by side.
 let libraryModules: [Target.Dependency] = [
-  "SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore", "SISDropMatching", "SISDropDelivery", "SISDrop",
+  "SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore", "SISDropMatching",
+  "SISDropDelivery", "SISDrop",
   "SISDropGenerator",
 ]
 
@@ -38,8 +39,12 @@ let package = Package(
       dependencies: ["SISDropCore", "SISDropFormats", .product(name: "Yams", package: "Yams")]
     ),
     // The SQLite wrapper, state.sqlite's schema (its one owner), the SIS snapshot.
-    .target(name: "SISDropStore", dependencies: ["SISDropCore", "SISDropFormats", "SISDropConfig", "CSQLite"]),
-    .target(name: "SISDropMatching", dependencies: ["SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore"]),
+    .target(
+      name: "SISDropStore",
+      dependencies: ["SISDropCore", "SISDropFormats", "SISDropConfig", "CSQLite"]),
+    .target(
+      name: "SISDropMatching",
+      dependencies: ["SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore"]),
     // Delivery profiles (CSV, OneRoster, XML), the validator, corrections.
     .target(
       name: "SISDropDelivery",
@@ -49,7 +54,8 @@ let package = Package(
     .target(
       name: "SISDrop",
       dependencies: [
-        "SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore", "SISDropMatching", "SISDropDelivery",
+        "SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore", "SISDropMatching",
+        "SISDropDelivery",
         .product(name: "Yams", package: "Yams"),
       ]
     ),
@@ -58,7 +64,8 @@ let package = Package(
     .target(
       name: "SISDropCommands",
       dependencies: [
-        "SISDrop", "SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore", "SISDropMatching",
+        "SISDrop", "SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore",
+        "SISDropMatching",
         "SISDropDelivery", "SISDropGenerator",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
@@ -73,11 +80,15 @@ let package = Package(
     // Phase timings for scripts/bench/pipeline.sh (a benchmark tool, not shipped).
     .executableTarget(
       name: "sisdrop-bench-phases",
-      dependencies: ["SISDrop", "SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore", "SISDropMatching"],
+      dependencies: [
+        "SISDrop", "SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore",
+        "SISDropMatching",
+      ],
       path: "scripts/bench/phases"
     ),
 
-    .target(name: "_SISDropTestSupport", dependencies: libraryModules, path: "Tests/_SISDropTestSupport"),
+    .target(
+      name: "_SISDropTestSupport", dependencies: libraryModules, path: "Tests/_SISDropTestSupport"),
     .testTarget(name: "FormatsTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
     .testTarget(name: "StoreTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
     .testTarget(name: "StagesTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
@@ -85,7 +96,11 @@ let package = Package(
     .testTarget(name: "SFTPTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
     .testTarget(name: "MatchingTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
     .testTarget(name: "RecordsTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
-    .testTarget(name: "EndToEndTests", dependencies: libraryModules + ["SISDropCommands", "_SISDropTestSupport"]),
-    .testTarget(name: "DeliveryTests", dependencies: libraryModules + ["SISDropCommands", "_SISDropTestSupport"]),
+    .testTarget(
+      name: "EndToEndTests",
+      dependencies: libraryModules + ["SISDropCommands", "_SISDropTestSupport"]),
+    .testTarget(
+      name: "DeliveryTests",
+      dependencies: libraryModules + ["SISDropCommands", "_SISDropTestSupport"]),
   ]
 )

@@ -4,13 +4,15 @@ import SISDrop
 import SISDropCore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// `sisdrop check`: every configuration problem at once, without running anything.
 public struct CheckCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "check", abstract: "Check a pipeline and this machine: every configuration problem at once, nothing run.",
+    commandName: "check",
+    abstract:
+      "Check a pipeline and this machine: every configuration problem at once, nothing run.",
     discussion: """
       Reports unknown keys, bad values, missing files and folders, the permissions of the inbox,
       outbox and working directory (as the user running check), Plugin.xml against the delivery
@@ -53,22 +55,33 @@ public struct CheckCommand: ParsableCommand {
   }
 
   public func run() throws {
-    let check = try guarded { try PipelineCheck.run(pipelinePath: pipeline, workdir: workDir.workdir, otherwise: workDir.path) }
+    let check = try guarded {
+      try PipelineCheck.run(
+        pipelinePath: pipeline, workdir: workDir.workdir, otherwise: workDir.path)
+    }
     if workDir.json {
-      try printJSON(Output(
-        pipeline: FileSystem.absolute(pipeline), workdir: check.workdir, ok: check.ok,
-        problems: check.problems.map { Problem(message: $0.message, file: $0.location?.path, line: $0.location?.line, hint: $0.hint) },
-        warnings: check.warnings))
+      try printJSON(
+        Output(
+          pipeline: FileSystem.absolute(pipeline), workdir: check.workdir, ok: check.ok,
+          problems: check.problems.map {
+            Problem(
+              message: $0.message, file: $0.location?.path, line: $0.location?.line, hint: $0.hint)
+          },
+          warnings: check.warnings))
     } else {
       print("pipeline: \(FileSystem.absolute(pipeline))")
       print("working directory: \(check.workdir) (checked as uid \(getuid()))")
       for problem in check.problems { print("problem: \(problem)") }
       for warning in check.warnings { print("warning: \(warning)") }
-      let warnings = check.warnings.isEmpty ? "" : " (\(check.warnings.count) warning\(check.warnings.count == 1 ? "" : "s"))"
+      let warnings =
+        check.warnings.isEmpty
+        ? "" : " (\(check.warnings.count) warning\(check.warnings.count == 1 ? "" : "s"))"
       if check.ok {
         print("ok: no problems\(warnings)")
       } else {
-        print("\(check.problems.count) problem\(check.problems.count == 1 ? "" : "s")\(warnings): `sisdrop run` refuses this pipeline until they are fixed")
+        print(
+          "\(check.problems.count) problem\(check.problems.count == 1 ? "" : "s")\(warnings): `sisdrop run` refuses this pipeline until they are fixed"
+        )
       }
     }
     if !check.ok { throw ExitCode(ExitStatus.configuration.rawValue) }

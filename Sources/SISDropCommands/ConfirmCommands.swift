@@ -14,7 +14,8 @@ private let confirmationDiscussion = """
 /// `sisdrop redeliver`: sends a submission's unconfirmed records again.
 public struct RedeliverCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "redeliver", abstract: "Send a submission's records the SIS has not confirmed again, at the next run.",
+    commandName: "redeliver",
+    abstract: "Send a submission's records the SIS has not confirmed again, at the next run.",
     discussion: confirmationDiscussion + """
 
       The next `sisdrop run` sends them as the next re-delivery (<batch>-rK) of the batch that delivered
@@ -28,10 +29,17 @@ public struct RedeliverCommand: ParsableCommand {
 
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
-      let items = try Confirmation.requestRedelivery(workdir.state, submission: submission,
-                                                     by: by ?? ProcessInfo.processInfo.environment["USER"] ?? "operator")
-      if workDir.json { return try printJSON(["submission_id": .string(submission), "records": .strings(items.map(\.label))] as [String: JSONField]) }
-      print("\(submission): \(items.count) record(s) not confirmed (\(items.map(\.label).joined(separator: "; "))) go out again at the next `sisdrop run`")
+      let items = try Confirmation.requestRedelivery(
+        workdir.state, submission: submission,
+        by: by ?? ProcessInfo.processInfo.environment["USER"] ?? "operator")
+      if workDir.json {
+        return try printJSON(
+          ["submission_id": .string(submission), "records": .strings(items.map(\.label))]
+            as [String: JSONField])
+      }
+      print(
+        "\(submission): \(items.count) record(s) not confirmed (\(items.map(\.label).joined(separator: "; "))) go out again at the next `sisdrop run`"
+      )
     }
   }
 }
@@ -52,16 +60,23 @@ public struct ConfirmCommand: ParsableCommand {
   public init() {}
 
   public func validate() throws {
-    if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("'--reason' must say why") }
+    if reason.trimmingCharacters(in: .whitespaces).isEmpty {
+      throw ValidationError("'--reason' must say why")
+    }
   }
 
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let who = by ?? ProcessInfo.processInfo.environment["USER"] ?? "operator"
-      let count = try Confirmation.confirmByHand(workdir, submission: submission, reason: reason, by: who)
+      let count = try Confirmation.confirmByHand(
+        workdir, submission: submission, reason: reason, by: who)
       if workDir.json {
-        return try printJSON(["submission_id": .string(submission), "confirmed": .int(count), "reason": .string(reason), "by": .string(who)]
-                               as [String: JSONField])
+        return try printJSON(
+          [
+            "submission_id": .string(submission), "confirmed": .int(count),
+            "reason": .string(reason), "by": .string(who),
+          ]
+            as [String: JSONField])
       }
       print("\(submission): \(count) record(s) confirmed by hand")
     }
@@ -70,7 +85,9 @@ public struct ConfirmCommand: ParsableCommand {
 
 /// A value of the small JSON objects these commands print.
 enum JSONField: Encodable {
-  case string(String), strings([String]), int(Int)
+  case string(String)
+  case strings([String])
+  case int(Int)
   func encode(to encoder: Encoder) throws {
     var c = encoder.singleValueContainer()
     switch self {

@@ -1,15 +1,16 @@
 import ArgumentParser
 import Foundation
 import SISDrop
-import SISDropCore
 import SISDropConfig
-import SISDropStore
+import SISDropCore
 import SISDropDelivery
+import SISDropStore
 
 /// `sisdrop correct`: records a corrected value for one field of a submission record.
 public struct CorrectCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "correct", abstract: "Correct one field of a submission record before it is delivered again.",
+    commandName: "correct",
+    abstract: "Correct one field of a submission record before it is delivered again.",
     discussion: """
       The seed's "rectify incorrect values and click Deliver Record again": the value is checked and
       kept in state.sqlite; the deliver stage (and `sisdrop-deliver --only ID`) applies it. Names,
@@ -23,7 +24,8 @@ public struct CorrectCommand: ParsableCommand {
   @Argument(help: "The field (e.g. Grade_Level, SchoolID, Zip, Email).") var field: String?
   @Argument(help: "The corrected value.") var value: String?
   @Option(help: "student or contact.") var schema: String = "student"
-  @Option(help: "The student's place in the submission, or the contact's Contact_Seq.") var seq: Int = 1
+  @Option(help: "The student's place in the submission, or the contact's Contact_Seq.") var seq:
+    Int = 1
   @Option(help: "A corrections.csv to record instead.") var file: String?
   public init() {}
 
@@ -39,13 +41,21 @@ public struct CorrectCommand: ParsableCommand {
       if let file {
         corrections = try Corrections.read(path: FileSystem.absolute(file))
       } else {
-        corrections = [try Corrections.make(submissionID: submission ?? "", schema: schema, seq: seq, field: field ?? "", value: value ?? "",
-                                             source: "command")]
+        corrections = [
+          try Corrections.make(
+            submissionID: submission ?? "", schema: schema, seq: seq, field: field ?? "",
+            value: value ?? "",
+            source: "command")
+        ]
       }
       corrections = try Corrections.bind(corrections, workdir: workdir)
       try workdir.state.saveCorrections(corrections)
-      if workDir.json { try printJSON(corrections) } else {
-        for c in corrections { print("recorded: \(c.submissionID) \(c.schema) \(c.seq) \(c.field) = \(c.value)") }
+      if workDir.json {
+        try printJSON(corrections)
+      } else {
+        for c in corrections {
+          print("recorded: \(c.submissionID) \(c.schema) \(c.seq) \(c.field) = \(c.value)")
+        }
         let ids = Array(Set(corrections.map(\.submissionID))).sorted().joined(separator: ",")
         print("deliver it again with: sisdrop-deliver --only \(ids)")
       }
@@ -57,7 +67,9 @@ public struct CorrectCommand: ParsableCommand {
 public struct ReportCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "report", abstract: "Write the batch report (report.html) and print its path.",
-    discussion: "One self-contained page: counts, the review queue with candidates side by side, errors and the commands that resolve them.")
+    discussion:
+      "One self-contained page: counts, the review queue with candidates side by side, errors and the commands that resolve them."
+  )
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "The batch (default: the open batch, else the newest).") var batch: String?
   public init() {}
@@ -65,9 +77,15 @@ public struct ReportCommand: ParsableCommand {
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let record: BatchRecord
-      if let batch { record = try workdir.batch(batch) } else if let open = try workdir.state.openBatch() { record = open } else {
+      if let batch {
+        record = try workdir.batch(batch)
+      } else if let open = try workdir.state.openBatch() {
+        record = open
+      } else {
         guard let newest = try workdir.state.allBatches().last else {
-          throw SISDropError(.noInput, "no batches yet", at: SourceLocation(path: workdir.root), hint: "run `sisdrop run` first")
+          throw SISDropError(
+            .noInput, "no batches yet", at: SourceLocation(path: workdir.root),
+            hint: "run `sisdrop run` first")
         }
         record = newest
       }
@@ -99,9 +117,15 @@ public struct TardiesCommand: ParsableCommand {
   public func run() throws {
     let config = try guarded { try PipelineConfig.load(path: pipeline) }
     try withLockedWorkDir(workDir.path(for: config)) { workdir in
-      let result = try TardyFeed.run(workdir: workdir, config: config, input: file.map { FileSystem.absolute($0) }, log: logger(quiet: workDir.json))
-      if workDir.json { try printJSON(result) } else {
-        print("tardies \(result.run): \(result.delivered) delivered, \(result.errors) in error, \(result.duplicates) already sent")
+      let result = try TardyFeed.run(
+        workdir: workdir, config: config, input: file.map { FileSystem.absolute($0) },
+        log: logger(quiet: workDir.json))
+      if workDir.json {
+        try printJSON(result)
+      } else {
+        print(
+          "tardies \(result.run): \(result.delivered) delivered, \(result.errors) in error, \(result.duplicates) already sent"
+        )
         for file in result.files { print("  \(workdir.outbox(config))/\(file)") }
         if result.errors > 0 { print("  errors: \(result.folder)/errors.csv") }
       }

@@ -17,28 +17,41 @@ public struct GenerateCommand: ParsableCommand {
       """)
   @Option(help: "SIS students, 1,000 to 5,000,000.") var students = 10_000
   @Option(help: "Approved submissions (returning and new children).") var submissions = 1_000
-  @Option(help: "Random seed.") var seed: UInt64 = 20261123
-  @Option(name: .shortAndLong, help: "Output folder (created; files in it are replaced).") var out: String
+  @Option(help: "Random seed.") var seed: UInt64 = 20_261_123
+  @Option(name: .shortAndLong, help: "Output folder (created; files in it are replaced).") var out:
+    String
   @Flag(help: "Print the summary as JSON.") var json = false
   public init() {}
 
   public func validate() throws {
-    guard (1_000...5_000_000).contains(students) else { throw ValidationError("'--students' must be between 1000 and 5000000") }
-    guard (1...students).contains(submissions) else { throw ValidationError("'--submissions' must be between 1 and --students") }
+    guard (1_000...5_000_000).contains(students) else {
+      throw ValidationError("'--students' must be between 1000 and 5000000")
+    }
+    guard (1...students).contains(submissions) else {
+      throw ValidationError("'--submissions' must be between 1 and --students")
+    }
   }
 
   public func run() throws {
     try guarded {
       let summary = try DistrictGenerator.generate(
-        GeneratorOptions(students: students, submissions: submissions, seed: seed, output: FileSystem.absolute(out)))
+        GeneratorOptions(
+          students: students, submissions: submissions, seed: seed, output: FileSystem.absolute(out)
+        ))
       if json {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         print(String(decoding: try encoder.encode(summary), as: UTF8.self))
       } else {
-        print("\(summary.students) SIS students in \(summary.households) households, \(summary.contacts) contact rows")
-        print("\(summary.submissions) submissions: \(summary.returning) returning and \(summary.new) new students")
-        for (name, count) in summary.cases.sorted(by: { $0.key < $1.key }) { print("  \(name)\t\(count)") }
+        print(
+          "\(summary.students) SIS students in \(summary.households) households, \(summary.contacts) contact rows"
+        )
+        print(
+          "\(summary.submissions) submissions: \(summary.returning) returning and \(summary.new) new students"
+        )
+        for (name, count) in summary.cases.sorted(by: { $0.key < $1.key }) {
+          print("  \(name)\t\(count)")
+        }
       }
     }
   }

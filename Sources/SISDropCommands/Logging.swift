@@ -4,7 +4,7 @@ import SISDrop
 import SISDropCore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// swift-log lines for people and for log files.
@@ -32,12 +32,18 @@ struct SISDropLogHandler: LogHandler {
     let fields = all.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
     let line: String
     if terminal {
-      line = "\(event.level >= .warning ? "sisdrop: \(event.level): " : "")\(message)\(LogText.escaped(fields))\n"
+      line =
+        "\(event.level >= .warning ? "sisdrop: \(event.level): " : "")\(message)\(LogText.escaped(fields))\n"
     } else {
-      line = "\(Date().ISO8601Format()) \(event.level) sisdrop[\(getpid())]: \(message)\(LogText.escaped(fields))\n"
+      line =
+        "\(Date().ISO8601Format()) \(event.level) sisdrop[\(getpid())]: \(message)\(LogText.escaped(fields))\n"
     }
     // On a terminal, above the progress line (never into it).
-    if terminal { TerminalLine.writeAbove(line) } else { FileHandle.standardError.write(Data(line.utf8)) }
+    if terminal {
+      TerminalLine.writeAbove(line)
+    } else {
+      FileHandle.standardError.write(Data(line.utf8))
+    }
   }
 }
 

@@ -1,17 +1,18 @@
 import ArgumentParser
 import Foundation
+import SISDrop
+import SISDropConfig
+import SISDropCore
+import SISDropStore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
-import SISDrop
-import SISDropCore
-import SISDropConfig
-import SISDropStore
 
 public struct RunCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "run", abstract: "Run the pipeline for cron: continue the open batch, or open one from the inbox.",
+    commandName: "run",
+    abstract: "Run the pipeline for cron: continue the open batch, or open one from the inbox.",
     discussion: """
       Safe to call from cron every few minutes: takes the working directory's lock, follows the
       integration status and the run window (schedule: in the pipeline), claims only completely
@@ -27,10 +28,16 @@ public struct RunCommand: ParsableCommand {
       """)
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "The pipeline file (pipelines/*.yaml).") var pipeline: String
-  @Option(help: "Seconds to wait for another sisdrop process to finish before exiting 75.") var wait: Double = 0
-  @Flag(help: "Run now, even outside the run window or before the retry time (an operator's manual run).")
+  @Option(help: "Seconds to wait for another sisdrop process to finish before exiting 75.")
+  var wait: Double = 0
+  @Flag(
+    help:
+      "Run now, even outside the run window or before the retry time (an operator's manual run).")
   var ignoreWindow = false
-  @Flag(help: "Print what a run would claim, select, match, hold and deliver, and which SIS fields each update would overwrite; change nothing.")
+  @Flag(
+    help:
+      "Print what a run would claim, select, match, hold and deliver, and which SIS fields each update would overwrite; change nothing."
+  )
   var dryRun = false
   public init() {}
 
@@ -58,7 +65,9 @@ public struct RunCommand: ParsableCommand {
     let started = Date()
     func finished(_ code: Int32) {
       guard isatty(STDERR_FILENO) == 0 else { return }
-      logger()("run finished: exit \(code) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+      logger()(
+        "run finished: exit \(code) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s"
+      )
     }
     do {
       try runNight()
@@ -79,17 +88,26 @@ public struct RunCommand: ParsableCommand {
     } catch {
       // Not silent: recorded in the status and notified (NightlyRun), when the working directory
       // exists; a pipeline that cannot be read cannot say where it is, so --workdir or the rule's rest.
-      guard FileSystem.exists(workDir.path + "/state.sqlite") else { return try guarded { throw error } }
+      guard FileSystem.exists(workDir.path + "/state.sqlite") else {
+        return try guarded { throw error }
+      }
       return try withLockedWorkDir(workDir.path, wait: wait) { workdir in
-        _ = try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, force: ignoreWindow, log: logger(quiet: workDir.json))
+        _ = try NightlyRun.run(
+          workdir: workdir, pipelinePath: pipeline, force: ignoreWindow,
+          log: logger(quiet: workDir.json))
       }
     }
     try withLockedWorkDir(workDir.path(for: config), create: true, wait: wait) { workdir in
-      let outcome = try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, force: ignoreWindow, log: logger(quiet: workDir.json))
+      let outcome = try NightlyRun.run(
+        workdir: workdir, pipelinePath: pipeline, force: ignoreWindow,
+        log: logger(quiet: workDir.json))
       if workDir.json {
         let machine = IntegrationMachine(schedule: config.operations.schedule)
-        try printJSON(Output(batch: outcome.summary?.batch, integration: IntegrationView(outcome.status, machine: machine, now: Date()),
-                             waiting: outcome.waiting, summary: outcome.summary))
+        try printJSON(
+          Output(
+            batch: outcome.summary?.batch,
+            integration: IntegrationView(outcome.status, machine: machine, now: Date()),
+            waiting: outcome.waiting, summary: outcome.summary))
       } else if let summary = outcome.summary {
         printSummary(summary)
       } else if isatty(STDOUT_FILENO) == 1 {
@@ -131,7 +149,9 @@ struct IntegrationView: Encodable {
     nextRunAt = machine?.nextRun(status, now: now)?.ISO8601Format()
     retryAt = status.retryAt?.ISO8601Format()
     failuresInARow = status.failures
-    window = machine.map { $0.schedule.window?.description ?? "any time (no schedule section)" } ?? "unknown (pass --pipeline)"
+    window =
+      machine.map { $0.schedule.window?.description ?? "any time (no schedule section)" }
+      ?? "unknown (pass --pipeline)"
     runningSince = status.runningSince?.ISO8601Format()
     warning = status.warning
     waitingFor = status.waitingFor
@@ -141,7 +161,8 @@ struct IntegrationView: Encodable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case state, since, reason, lastRunAt, lastRunResult, lastBatch, nextRunAt, retryAt, failuresInARow, window, runningSince
+    case state, since, reason, lastRunAt, lastRunResult, lastBatch, nextRunAt, retryAt,
+      failuresInARow, window, runningSince
     case warning, waitingFor, waitingSince, notificationProblem, notificationProblemSince
   }
 
@@ -169,12 +190,15 @@ struct IntegrationView: Encodable {
 
 /// A stage of a batch as `status` reports it.
 enum StageState: String, Encodable {
-  case done, notRun = "not_run", stale, failed
+  case done
+  case notRun = "not_run"
+  case stale, failed
 }
 
 public struct StatusCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "status", abstract: "Show the integration status and the batches with their stages.",
+    commandName: "status",
+    abstract: "Show the integration status and the batches with their stages.",
     discussion: """
       The integration status (Disabled, Pending Initialization, Initializing, Reinitializing,
       Synchronizing, Reinitialization Scheduled, Initialization Scheduled), since when and why, the
@@ -186,11 +210,13 @@ public struct StatusCommand: ParsableCommand {
       --json follows docs/status.schema.json (schema_version 1): every key present, null when empty.
       """)
   @OptionGroup var workDir: WorkDirOptions
-  @Option(help: "The pipeline file, for the run window (default: the newest batch's).") var pipeline: String?
+  @Option(help: "The pipeline file, for the run window (default: the newest batch's).")
+  var pipeline: String?
   @Option(help: "How many status changes to show.") var history = 5
   @Option(help: "How many batches to show, newest last (0: all).") var limit = 10
   @Flag(help: "Only the open batch.") var open = false
-  @Flag(help: "Only batches with a stage that failed, is stale or has not run, and cancelled ones.") var failed = false
+  @Flag(help: "Only batches with a stage that failed, is stale or has not run, and cancelled ones.")
+  var failed = false
   public init() {}
 
   public func validate() throws {
@@ -221,7 +247,9 @@ public struct StatusCommand: ParsableCommand {
     /// submissions, duplicate rows): never only in a stage file.
     var rejected: [String: Int]
 
-    enum CodingKeys: String, CodingKey { case batch, state, selection, openedAt, closedAt, stages, rejected }
+    enum CodingKeys: String, CodingKey {
+      case batch, state, selection, openedAt, closedAt, stages, rejected
+    }
     func encode(to encoder: Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
       try c.encode(batch, forKey: .batch)
@@ -262,7 +290,8 @@ public struct StatusCommand: ParsableCommand {
     var confirmation: ConfirmationView
 
     enum CodingKeys: String, CodingKey {
-      case schemaVersion, timeZone, integration, changes, batches, batchesTotal, filter, waiting, confirmation
+      case schemaVersion, timeZone, integration, changes, batches, batchesTotal, filter, waiting,
+        confirmation
     }
     func encode(to encoder: Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
@@ -287,7 +316,9 @@ public struct StatusCommand: ParsableCommand {
       var submissionID, record, batch, delivery: String
       var missing, importStatus, importMessage: String?
       var deliveries: Int
-      enum CodingKeys: String, CodingKey { case submissionID, record, batch, delivery, missing, importStatus, importMessage, deliveries }
+      enum CodingKeys: String, CodingKey {
+        case submissionID, record, batch, delivery, missing, importStatus, importMessage, deliveries
+      }
       func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(submissionID, forKey: .submissionID)
@@ -300,7 +331,9 @@ public struct StatusCommand: ParsableCommand {
         try c.encode(deliveries, forKey: .deliveries)
       }
     }
-    enum CodingKeys: String, CodingKey { case delivered, confirmed, unconfirmed, unconfirmedSubmissions, redeliveryRequested, items }
+    enum CodingKeys: String, CodingKey {
+      case delivered, confirmed, unconfirmed, unconfirmedSubmissions, redeliveryRequested, items
+    }
     func encode(to encoder: Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
       try c.encode(counts.delivered, forKey: .delivered)
@@ -308,10 +341,14 @@ public struct StatusCommand: ParsableCommand {
       try c.encode(counts.unconfirmed, forKey: .unconfirmed)
       try c.encode(counts.unconfirmedSubmissions, forKey: .unconfirmedSubmissions)
       try c.encode(counts.redeliveryRequested, forKey: .redeliveryRequested)
-      try c.encode(items.map {
-        Item(submissionID: $0.submissionID, record: $0.label, batch: $0.batch, delivery: $0.delivery, missing: $0.missing,
-             importStatus: $0.importStatus, importMessage: $0.importMessage, deliveries: $0.deliveries)
-      }, forKey: .items)
+      try c.encode(
+        items.map {
+          Item(
+            submissionID: $0.submissionID, record: $0.label, batch: $0.batch, delivery: $0.delivery,
+            missing: $0.missing,
+            importStatus: $0.importStatus, importMessage: $0.importMessage,
+            deliveries: $0.deliveries)
+        }, forKey: .items)
     }
 
     init(_ state: StateStore) throws {
@@ -346,11 +383,21 @@ public struct StatusCommand: ParsableCommand {
     if let failure = StageRunner.failedAfterItsFolder(stage, workdir: workdir, batch: batch) {
       return StageStatus(state: .failed, detail: failure)
     }
-    if stage == .parse, (try? StageReport.load(workdir.stageFolder(batch, .parse)))?.counts["enrollment_export"] == 0 {
-      return StageStatus(state: .done, detail: "done: no enrollment export, the batch claimed the SIS export alone (snapshot and confirmation)")
+    if stage == .parse,
+      (try? StageReport.load(workdir.stageFolder(batch, .parse)))?.counts["enrollment_export"] == 0
+    {
+      return StageStatus(
+        state: .done,
+        detail:
+          "done: no enrollment export, the batch claimed the SIS export alone (snapshot and confirmation)"
+      )
     }
-    if stage == .deliver, (try? StageReport.load(workdir.stageFolder(batch, .deliver)))?.counts[DeliverStage.publishedFilesCount] == 0 {
-      return StageStatus(state: .done, detail: "done: nothing to deliver, nothing written to the outbox")
+    if stage == .deliver,
+      (try? StageReport.load(workdir.stageFolder(batch, .deliver)))?.counts[
+        DeliverStage.publishedFilesCount] == 0
+    {
+      return StageStatus(
+        state: .done, detail: "done: nothing to deliver, nothing written to the outbox")
     }
     return StageStatus(state: .done, detail: nil)
   }
@@ -362,28 +409,44 @@ public struct StatusCommand: ParsableCommand {
       let batches = try workdir.state.allBatches()
       var statuses = batches.map { batch in
         var stages: [String: StageStatus] = [:]
-        for stage in Stage.allCases { stages[stage.rawValue] = Self.stageStatus(stage, workdir: workdir, batch: batch.id) }
+        for stage in Stage.allCases {
+          stages[stage.rawValue] = Self.stageStatus(stage, workdir: workdir, batch: batch.id)
+        }
         var rejected: [String: Int] = [:]
-        for (stage, key) in [(Stage.parse, "rejected_submissions"), (.parse, "duplicate_rows"), (.normalize, "sis_rejected_rows"),
-                             (.normalize, "sis_missing_values"), (.normalize, "rejected_submissions"), (.parse, "document_errors"),
-                             (.parse, "documents_without_submission"), (.parse, "documents_refused"),
-                             (.normalize, "sis_delta_unknown_keys")] {
-          if let value = (try? StageReport.load(workdir.stageFolder(batch.id, stage)))?.counts[key], value > 0 {
+        for (stage, key) in [
+          (Stage.parse, "rejected_submissions"), (.parse, "duplicate_rows"),
+          (.normalize, "sis_rejected_rows"),
+          (.normalize, "sis_missing_values"), (.normalize, "rejected_submissions"),
+          (.parse, "document_errors"),
+          (.parse, "documents_without_submission"), (.parse, "documents_refused"),
+          (.normalize, "sis_delta_unknown_keys"),
+        ] {
+          if let value = (try? StageReport.load(workdir.stageFolder(batch.id, stage)))?.counts[key],
+            value > 0
+          {
             rejected["\(stage.rawValue).\(key)"] = value
           }
         }
-        return BatchStatus(batch: batch.id, state: batch.state.rawValue, selection: batch.selection.description,
-                           openedAt: batch.openedAt, closedAt: batch.closedAt, stages: stages, rejected: rejected)
+        return BatchStatus(
+          batch: batch.id, state: batch.state.rawValue, selection: batch.selection.description,
+          openedAt: batch.openedAt, closedAt: batch.closedAt, stages: stages, rejected: rejected)
       }
       if open { statuses = statuses.filter { $0.state == "open" } }
-      if failed { statuses = statuses.filter { $0.state == "cancelled" || $0.stages.values.contains { $0.state != .done } } }
+      if failed {
+        statuses = statuses.filter {
+          $0.state == "cancelled" || $0.stages.values.contains { $0.state != .done }
+        }
+      }
       let total = statuses.count
       if limit > 0 { statuses = Array(statuses.suffix(limit)) }
       let path = pipeline ?? batches.last?.pipelinePath
       let config = path.flatMap { try? PipelineConfig.load(path: $0) }
       let stored = try workdir.state.integrationStatus()
       // The district's zone: the pipeline's, else the one the last run recorded.
-      let zone = config?.timeZone ?? stored?.lastGoodNotifications.flatMap { TimeZone(identifier: $0.timeZone) } ?? TimeZone.current
+      let zone =
+        config?.timeZone ?? stored?.lastGoodNotifications.flatMap {
+          TimeZone(identifier: $0.timeZone)
+        } ?? TimeZone.current
       let machine = config.map { IntegrationMachine(schedule: $0.operations.schedule) }
       let integration = stored.map { IntegrationView($0, machine: machine, now: Date()) }
       let changes = Array(try workdir.state.integrationEvents().suffix(max(0, history)))
@@ -391,9 +454,13 @@ public struct StatusCommand: ParsableCommand {
       let waiting = Waiting(try ReviewQueue.load(workdir: workdir))
       let confirmation = try ConfirmationView(workdir.state)
       if workDir.json {
-        try printJSON(Output(timeZone: zone.identifier, integration: integration, changes: changes, batches: statuses,
-                             batchesTotal: total, filter: open ? "open" : failed ? "failed" : "all", waiting: waiting,
-                             confirmation: confirmation))
+        try printJSON(
+          Output(
+            timeZone: zone.identifier, integration: integration, changes: changes,
+            batches: statuses,
+            batchesTotal: total, filter: open ? "open" : failed ? "failed" : "all",
+            waiting: waiting,
+            confirmation: confirmation))
         return
       }
       /// An ISO 8601 UTC time with the district's local time beside it.
@@ -401,7 +468,8 @@ public struct StatusCommand: ParsableCommand {
         guard let text else { return "?" }
         let fractional = ISO8601DateFormatter()
         fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        guard let date = ISO8601DateFormatter().date(from: text) ?? fractional.date(from: text) else { return text }
+        guard let date = ISO8601DateFormatter().date(from: text) ?? fractional.date(from: text)
+        else { return text }
         let local = DateFormatter()
         local.locale = Locale(identifier: "en_US_POSIX")
         local.timeZone = zone
@@ -413,34 +481,60 @@ public struct StatusCommand: ParsableCommand {
         print("  why: \(view.reason)")
         if let warning = view.warning { print("  WARNING: \(warning)") }
         if let problem = view.notificationProblem {
-          print("  WARNING: notifications cannot be sent (since \(time(view.notificationProblemSince))): \(problem)")
+          print(
+            "  WARNING: notifications cannot be sent (since \(time(view.notificationProblemSince))): \(problem)"
+          )
         }
-        if let waiting = view.waitingFor { print("  waiting since \(time(view.waitingSince)): \(waiting)") }
-        print("  last run: \(view.lastRunAt.map { "\(time($0)) (\(view.lastRunResult ?? "?")\(view.lastBatch.map { ", batch \($0)" } ?? ""))" } ?? "none yet")")
-        print("  next run: \(view.nextRunAt.map { time($0) } ?? "not scheduled")\(view.retryAt.map { " (retry not before \(time($0)))" } ?? "")")
+        if let waiting = view.waitingFor {
+          print("  waiting since \(time(view.waitingSince)): \(waiting)")
+        }
+        print(
+          "  last run: \(view.lastRunAt.map { "\(time($0)) (\(view.lastRunResult ?? "?")\(view.lastBatch.map { ", batch \($0)" } ?? ""))" } ?? "none yet")"
+        )
+        print(
+          "  next run: \(view.nextRunAt.map { time($0) } ?? "not scheduled")\(view.retryAt.map { " (retry not before \(time($0)))" } ?? "")"
+        )
         print("  window: \(view.window)")
-        if let running = view.runningSince { print("  a run started at \(time(running)) and has not finished (running, or killed: the next run resumes)") }
+        if let running = view.runningSince {
+          print(
+            "  a run started at \(time(running)) and has not finished (running, or killed: the next run resumes)"
+          )
+        }
         if !changes.isEmpty {
           print("  recent changes:")
-          for change in changes { print("    \(time(change.at)) \(change.from ?? "(none)") → \(change.to): \(change.reason)") }
+          for change in changes {
+            print(
+              "    \(time(change.at)) \(change.from ?? "(none)") → \(change.to): \(change.reason)")
+          }
         }
       } else {
         print("integration: no run yet (`sisdrop run --pipeline FILE` sets it up)")
       }
       if waiting.submissions > 0 {
-        print("waiting for a person: \(waiting.submissions) submission(s) — \(waiting.potentialMatches) with a potential match, "
-          + "\(waiting.updatesToReview) with an update to review, \(waiting.inError) in error; the oldest \(waiting.oldestNights) night(s) (`sisdrop review`)")
+        print(
+          "waiting for a person: \(waiting.submissions) submission(s) — \(waiting.potentialMatches) with a potential match, "
+            + "\(waiting.updatesToReview) with an update to review, \(waiting.inError) in error; the oldest \(waiting.oldestNights) night(s) (`sisdrop review`)"
+        )
       }
       let confirmed = confirmation.counts
       if confirmed.delivered + confirmed.confirmed + confirmed.unconfirmed > 0 {
-        print("SIS confirmation: \(confirmed.confirmed) delivered record(s) confirmed, \(confirmed.delivered) awaiting an SIS export, "
-          + "\(confirmed.unconfirmed) unconfirmed" + (confirmed.redeliveryRequested > 0 ? "; \(confirmed.redeliveryRequested) submission(s) to send again at the next run" : ""))
+        print(
+          "SIS confirmation: \(confirmed.confirmed) delivered record(s) confirmed, \(confirmed.delivered) awaiting an SIS export, "
+            + "\(confirmed.unconfirmed) unconfirmed"
+            + (confirmed.redeliveryRequested > 0
+              ? "; \(confirmed.redeliveryRequested) submission(s) to send again at the next run"
+              : ""))
         for item in confirmation.items {
-          print("  UNCONFIRMED \(item.submissionID) \(item.label), sent by \(item.delivery)\(item.deliveries > 1 ? " (sent \(item.deliveries) times)" : ""): "
-            + (item.missing ?? "not seen in the SIS") + (item.importMessage.map { $0.isEmpty ? "" : " — the SIS import says: \($0)" } ?? ""))
+          print(
+            "  UNCONFIRMED \(item.submissionID) \(item.label), sent by \(item.delivery)\(item.deliveries > 1 ? " (sent \(item.deliveries) times)" : ""): "
+              + (item.missing ?? "not seen in the SIS")
+              + (item.importMessage.map { $0.isEmpty ? "" : " — the SIS import says: \($0)" } ?? "")
+          )
         }
         for id in Array(Set(confirmation.items.map(\.submissionID))).sorted() {
-          print("    \(id): `sisdrop redeliver \(id)` sends it again, `sisdrop confirm \(id) --reason TEXT` closes it by hand")
+          print(
+            "    \(id): `sisdrop redeliver \(id)` sends it again, `sisdrop confirm \(id) --reason TEXT` closes it by hand"
+          )
         }
       }
       let filter = open ? " open" : failed ? " failed, stale or cancelled" : ""
@@ -449,14 +543,21 @@ public struct StatusCommand: ParsableCommand {
         print("the last \(statuses.count) of \(total)\(filter) batches (--limit 0 shows all):")
       }
       for status in statuses {
-        print("batch \(status.batch): \(status.state) (selection \(status.selection); opened \(time(status.openedAt))\(status.closedAt.map { "; closed \(time($0))" } ?? ""))")
+        print(
+          "batch \(status.batch): \(status.state) (selection \(status.selection); opened \(time(status.openedAt))\(status.closedAt.map { "; closed \(time($0))" } ?? ""))"
+        )
         for stage in Stage.allCases {
           let shown = status.stages[stage.rawValue]
-          let detail = shown?.detail.map { shown?.state == .failed && !$0.hasPrefix("failed") ? "failed: " + $0 : $0 }
+          let detail = shown?.detail.map {
+            shown?.state == .failed && !$0.hasPrefix("failed") ? "failed: " + $0 : $0
+          }
           print("  \(stage.rawValue): \(detail ?? shown?.state.rawValue ?? "")")
         }
         if !status.rejected.isEmpty {
-          print("  input not used: " + status.rejected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+          print(
+            "  input not used: "
+              + status.rejected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                separator: ", "))
         }
       }
     }

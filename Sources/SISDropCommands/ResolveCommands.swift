@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import SISDrop
 import SISDropCore
-import SISDropStore
 import SISDropDelivery
+import SISDropStore
 
 private let answersDiscussion = """
   Answers belong to the submission, not to a batch: they are taken at any time for a submission that is
@@ -24,15 +24,21 @@ private let answersDiscussion = """
   Exit codes: 0 recorded, 64 usage, 65 not a candidate, not pending or no such record, 66 unknown submission, 75 busy.
   """
 
-private func actor(_ by: String?) -> String { by ?? ProcessInfo.processInfo.environment["USER"] ?? "operator" }
+private func actor(_ by: String?) -> String {
+  by ?? ProcessInfo.processInfo.environment["USER"] ?? "operator"
+}
 
 /// After an answer: rerun the open batch's match at once when the submission is in it (so that
 /// 30-match/ shows the answer), and say what happens next.
-private func afterAnswer(_ workdir: WorkDir, _ target: Resolver.Target, quiet: Bool) throws -> String {
+private func afterAnswer(_ workdir: WorkDir, _ target: Resolver.Target, quiet: Bool) throws
+  -> String
+{
   guard target.inOpenBatch else {
-    return "it applies at the next `sisdrop run` that brings this submission (last seen in batch \(target.batch))"
+    return
+      "it applies at the next `sisdrop run` that brings this submission (last seen in batch \(target.batch))"
   }
-  let report = try PipelineRunner.runStage(.match, workdir: workdir, batchID: target.batch, log: logger(quiet: quiet))
+  let report = try PipelineRunner.runStage(
+    .match, workdir: workdir, batchID: target.batch, log: logger(quiet: quiet))
   return "match rerun: \(workdir.stageFolder(report.batch, .match)); `sisdrop run` delivers it"
 }
 
@@ -40,32 +46,56 @@ private func afterAnswer(_ workdir: WorkDir, _ target: Resolver.Target, quiet: B
 public struct ResolveCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "resolve",
-    abstract: "Resolve a potential match: --match SIS_ID (one of its candidates) or --no-match; a contact's with --contact N.",
+    abstract:
+      "Resolve a potential match: --match SIS_ID (one of its candidates) or --no-match; a contact's with --contact N.",
     discussion: answersDiscussion)
   @OptionGroup var workDir: WorkDirOptions
   @Argument(help: "The submission id.") var submission: String
-  @Option(help: "The SIS Student_Number to match (one of the candidates); with --contact, the SIS Contact_ID.") var match: String?
-  @Flag(help: "No SIS student (or, with --contact, no SIS contact) is this person: a new record will be created.") var noMatch = false
-  @Option(help: "The student within the submission (default: its only potential match).") var student: Int?
-  @Option(help: "The contact (its Contact_Seq) whose potential match this answers, instead of a student's.") var contact: Int?
+  @Option(
+    help:
+      "The SIS Student_Number to match (one of the candidates); with --contact, the SIS Contact_ID."
+  ) var match: String?
+  @Flag(
+    help:
+      "No SIS student (or, with --contact, no SIS contact) is this person: a new record will be created."
+  ) var noMatch = false
+  @Option(help: "The student within the submission (default: its only potential match).")
+  var student: Int?
+  @Option(
+    help:
+      "The contact (its Contact_Seq) whose potential match this answers, instead of a student's.")
+  var contact: Int?
   @Option(help: "Who decided (default: $USER).") var by: String?
   public init() {}
 
   public func validate() throws {
-    guard (match != nil) != noMatch else { throw ValidationError("give exactly one of '--match SIS_ID' and '--no-match'") }
-    if student != nil && contact != nil { throw ValidationError("give '--student N' or '--contact N', not both") }
+    guard (match != nil) != noMatch else {
+      throw ValidationError("give exactly one of '--match SIS_ID' and '--no-match'")
+    }
+    if student != nil && contact != nil {
+      throw ValidationError("give '--student N' or '--contact N', not both")
+    }
   }
 
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
-      var (resolution, target) = try contact != nil
-        ? Resolver.contactResolution(workdir: workdir, submission: submission, contact: contact, contactID: match, by: actor(by))
-        : Resolver.resolution(workdir: workdir, submission: submission, student: student, sisID: match, by: actor(by))
+      var (resolution, target) =
+        try contact != nil
+        ? Resolver.contactResolution(
+          workdir: workdir, submission: submission, contact: contact, contactID: match,
+          by: actor(by))
+        : Resolver.resolution(
+          workdir: workdir, submission: submission, student: student, sisID: match, by: actor(by))
       resolution.replaces = try workdir.state.record(resolution)?.summary
       let next = try afterAnswer(workdir, target, quiet: workDir.json)
-      if workDir.json { try printJSON(resolution) } else {
-        print("\(resolution.submissionID) \(resolution.isContact ? "contact" : "student") \(resolution.studentSeq): \(resolution.sisID.map { "Match to \($0)" } ?? "No Match")"
-          + " (by \(resolution.resolvedBy))" + (resolution.replaces.map { ", replacing the earlier answer \($0)" } ?? "") + "; \(next)")
+      if workDir.json {
+        try printJSON(resolution)
+      } else {
+        print(
+          "\(resolution.submissionID) \(resolution.isContact ? "contact" : "student") \(resolution.studentSeq): \(resolution.sisID.map { "Match to \($0)" } ?? "No Match")"
+            + " (by \(resolution.resolvedBy))"
+            + (resolution.replaces.map { ", replacing the earlier answer \($0)" } ?? "")
+            + "; \(next)")
       }
     }
   }
@@ -75,24 +105,33 @@ public struct ResolveCommand: ParsableCommand {
 struct FieldAnswerOptions: ParsableArguments {
   @Argument(help: "The submission id.") var submission: String
   @Argument(help: "The field (e.g. First_Name, DOB, Home_Phone, Street).") var field: String
-  @Option(help: "The student within the submission (default: the one whose update differs in this field).") var student: Int?
+  @Option(
+    help: "The student within the submission (default: the one whose update differs in this field)."
+  ) var student: Int?
   @Option(help: "The contact (its Contact_Seq), for a contact's field.") var contact: Int?
   @Option(help: "Who decided (default: $USER).") var by: String?
 
   func validate() throws {
-    if student != nil && contact != nil { throw ValidationError("give '--student N' or '--contact N', not both") }
+    if student != nil && contact != nil {
+      throw ValidationError("give '--student N' or '--contact N', not both")
+    }
   }
 
   func record(_ choice: FieldAnswer.Choice, json: Bool, workdir: WorkDir) throws {
     let schema = contact == nil ? "student" : "contact"
-    let (answer, target) = try Resolver.fieldAnswer(workdir: workdir, submission: submission, schema: schema, seq: contact ?? student,
-                                                    field: field, choice: choice, by: actor(by))
+    let (answer, target) = try Resolver.fieldAnswer(
+      workdir: workdir, submission: submission, schema: schema, seq: contact ?? student,
+      field: field, choice: choice, by: actor(by))
     let replaced = try workdir.state.record(answer)
     let next = try afterAnswer(workdir, target, quiet: json)
-    if json { try printJSON(answer) } else {
+    if json {
+      try printJSON(answer)
+    } else {
       let what = choice == .keepSIS ? "keep the SIS value of" : "write the form's value of"
-      print("\(answer.submissionID) \(answer.schema) \(answer.seq): \(what) \(answer.field) (by \(answer.answeredBy))"
-        + (replaced.map { ", replacing the earlier answer \($0.choice.rawValue)" } ?? "") + "; \(next)")
+      print(
+        "\(answer.submissionID) \(answer.schema) \(answer.seq): \(what) \(answer.field) (by \(answer.answeredBy))"
+          + (replaced.map { ", replacing the earlier answer \($0.choice.rawValue)" } ?? "")
+          + "; \(next)")
     }
   }
 }
@@ -100,35 +139,42 @@ struct FieldAnswerOptions: ParsableArguments {
 /// `sisdrop keep-sis`: keep the SIS value of one field (the seed's green arrow).
 public struct KeepSISCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "keep-sis", abstract: "Keep the SIS value of a field: the update for this submission leaves it out.",
+    commandName: "keep-sis",
+    abstract: "Keep the SIS value of a field: the update for this submission leaves it out.",
     discussion: answersDiscussion)
   @OptionGroup var workDir: WorkDirOptions
   @OptionGroup var answer: FieldAnswerOptions
   public init() {}
 
   public func run() throws {
-    try withLockedWorkDir(workDir.path) { try answer.record(.keepSIS, json: workDir.json, workdir: $0) }
+    try withLockedWorkDir(workDir.path) {
+      try answer.record(.keepSIS, json: workDir.json, workdir: $0)
+    }
   }
 }
 
 /// `sisdrop accept`: the form's value wins for a field held for review.
 public struct AcceptCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "accept", abstract: "Accept the form's value of a field held for review: the update writes it.",
+    commandName: "accept",
+    abstract: "Accept the form's value of a field held for review: the update writes it.",
     discussion: answersDiscussion)
   @OptionGroup var workDir: WorkDirOptions
   @OptionGroup var answer: FieldAnswerOptions
   public init() {}
 
   public func run() throws {
-    try withLockedWorkDir(workDir.path) { try answer.record(.accept, json: workDir.json, workdir: $0) }
+    try withLockedWorkDir(workDir.path) {
+      try answer.record(.accept, json: workDir.json, workdir: $0)
+    }
   }
 }
 
 /// `sisdrop withdraw`: takes an answer back.
 public struct WithdrawCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "withdraw", abstract: "Take back an answer: a resolution, a keep-sis or accept, or a correction.",
+    commandName: "withdraw",
+    abstract: "Take back an answer: a resolution, a keep-sis or accept, or a correction.",
     discussion: """
       `sisdrop withdraw S-1 --student 1` takes back a Match / No Match (`--contact 1` a contact's); `sisdrop withdraw S-1 First_Name`
       a keep-sis or accept; `sisdrop withdraw S-1 Grade_Level --correction` a corrected value. The record
@@ -136,7 +182,8 @@ public struct WithdrawCommand: ParsableCommand {
       """)
   @OptionGroup var workDir: WorkDirOptions
   @Argument(help: "The submission id.") var submission: String
-  @Argument(help: "The field of a keep-sis, accept or correction (none: the resolution).") var field: String?
+  @Argument(help: "The field of a keep-sis, accept or correction (none: the resolution).")
+  var field: String?
   @Option(help: "The student within the submission.") var student: Int?
   @Option(help: "The contact (its Contact_Seq).") var contact: Int?
   @Flag(help: "Withdraw a correction of FIELD.") var correction = false
@@ -144,20 +191,31 @@ public struct WithdrawCommand: ParsableCommand {
   public init() {}
 
   public func validate() throws {
-    if student != nil && contact != nil { throw ValidationError("give '--student N' or '--contact N', not both") }
-    if correction && field == nil { throw ValidationError("--correction needs the FIELD corrected") }
+    if student != nil && contact != nil {
+      throw ValidationError("give '--student N' or '--contact N', not both")
+    }
+    if correction && field == nil {
+      throw ValidationError("--correction needs the FIELD corrected")
+    }
   }
 
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let removed = try workdir.state.withdrawAnswers(
-        submission: submission, schema: contact == nil ? "student" : "contact", seq: contact ?? student, field: field,
+        submission: submission, schema: contact == nil ? "student" : "contact",
+        seq: contact ?? student, field: field,
         correction: correction, by: actor(by))
       guard removed > 0 else {
-        throw SISDropError(.dataError, "no such answer for submission \(submission)", hint: "`sisdrop answers` lists them")
+        throw SISDropError(
+          .dataError, "no such answer for submission \(submission)",
+          hint: "`sisdrop answers` lists them")
       }
-      if workDir.json { try printJSON(["withdrawn": removed]) } else {
-        print("\(submission): \(removed) answer\(removed == 1 ? "" : "s") withdrawn; the record waits for a person again at the next `sisdrop run`")
+      if workDir.json {
+        try printJSON(["withdrawn": removed])
+      } else {
+        print(
+          "\(submission): \(removed) answer\(removed == 1 ? "" : "s") withdrawn; the record waits for a person again at the next `sisdrop run`"
+        )
       }
     }
   }
@@ -166,7 +224,8 @@ public struct WithdrawCommand: ParsableCommand {
 /// `sisdrop answers`: every answer on record.
 public struct AnswersCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "answers", abstract: "List the answers on record: resolutions, keep-sis, accept and corrections.")
+    commandName: "answers",
+    abstract: "List the answers on record: resolutions, keep-sis, accept and corrections.")
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "One submission only.") var submission: String?
   public init() {}
@@ -183,21 +242,30 @@ public struct AnswersCommand: ParsableCommand {
       let workdir = try readOnlyWorkDir(workDir.path)
       func mine(_ id: String) -> Bool { submission == nil || submission == id }
       let listing = Listing(
-        resolutions: try (workdir.state.resolutions() + workdir.state.contactResolutions()).filter { mine($0.submissionID) },
+        resolutions: try (workdir.state.resolutions() + workdir.state.contactResolutions()).filter {
+          mine($0.submissionID)
+        },
         fieldAnswers: try workdir.state.fieldAnswers().filter { mine($0.submissionID) },
         corrections: try workdir.state.corrections().filter { mine($0.submissionID) })
       if workDir.json { return try printJSON(listing) }
-      if listing.resolutions.isEmpty && listing.fieldAnswers.isEmpty && listing.corrections.isEmpty {
+      if listing.resolutions.isEmpty && listing.fieldAnswers.isEmpty && listing.corrections.isEmpty
+      {
         return print("no answers on record")
       }
       for r in listing.resolutions {
-        print("\(r.submissionID) \(r.isContact ? "contact" : "student") \(r.studentSeq): \(r.sisID.map { "Match to \($0)" } ?? "No Match") — by \(r.resolvedBy) at \(r.resolvedAt) (\(r.source))")
+        print(
+          "\(r.submissionID) \(r.isContact ? "contact" : "student") \(r.studentSeq): \(r.sisID.map { "Match to \($0)" } ?? "No Match") — by \(r.resolvedBy) at \(r.resolvedAt) (\(r.source))"
+        )
       }
       for a in listing.fieldAnswers {
-        print("\(a.submissionID) \(a.schema) \(a.seq): \(a.choice.rawValue) \(a.field) — by \(a.answeredBy) at \(a.answeredAt) (\(a.source))")
+        print(
+          "\(a.submissionID) \(a.schema) \(a.seq): \(a.choice.rawValue) \(a.field) — by \(a.answeredBy) at \(a.answeredAt) (\(a.source))"
+        )
       }
       for c in listing.corrections {
-        print("\(c.submissionID) \(c.schema) \(c.seq): correct \(c.field) — at \(c.createdAt) (\(c.source))")
+        print(
+          "\(c.submissionID) \(c.schema) \(c.seq): correct \(c.field) — at \(c.createdAt) (\(c.source))"
+        )
       }
     }
   }

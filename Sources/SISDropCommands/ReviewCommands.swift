@@ -7,7 +7,8 @@ import SISDropFormats
 /// `sisdrop review`: what waits for a person, grouped, with its age and the commands that answer it.
 public struct ReviewCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "review", abstract: "List what waits for a person: potential matches, held updates, records in error.",
+    commandName: "review",
+    abstract: "List what waits for a person: potential matches, held updates, records in error.",
     discussion: """
       Across batches: every pending submission the last run held back, with its age in nights. Potential
       matches list their candidates (a candidate a guard keeps from matching shows the guard, not a score);
@@ -23,7 +24,8 @@ public struct ReviewCommand: ParsableCommand {
       Exit codes: 0, 66 not a working directory, 73 cannot write FILE, 75 busy.
       """)
   @OptionGroup var workDir: WorkDirOptions
-  @Option(help: "Write a ready-to-fill answer file (drop it into the inbox as answers.csv).") var csv: String?
+  @Option(help: "Write a ready-to-fill answer file (drop it into the inbox as answers.csv).")
+  var csv: String?
   public init() {}
 
   public func run() throws {
@@ -38,7 +40,9 @@ public struct ReviewCommand: ParsableCommand {
         try writer.write(ReviewQueue.answerFileHeader)
         for row in queue.answerFileRows { try writer.write(row) }
         try writer.close()
-        print("\(queue.answerFileRows.count) choices for \(queue.submissions) submissions written to \(path): mark the chosen rows with x, then drop it into the inbox as answers.csv")
+        print(
+          "\(queue.answerFileRows.count) choices for \(queue.submissions) submissions written to \(path): mark the chosen rows with x, then drop it into the inbox as answers.csv"
+        )
         return
       }
       // Delivered records the SIS has not confirmed: a person sends them again or closes them.
@@ -47,10 +51,14 @@ public struct ReviewCommand: ParsableCommand {
       defer {
         if !unconfirmed.isEmpty {
           print("\nDelivered, not confirmed by the SIS (\(unconfirmed.count) record(s)):")
-          for (id, items) in Dictionary(grouping: unconfirmed, by: \.submissionID).sorted(by: { $0.key < $1.key }) {
+          for (id, items) in Dictionary(grouping: unconfirmed, by: \.submissionID).sorted(by: {
+            $0.key < $1.key
+          }) {
             for item in items {
-              print("  \(id) \(item.label) [sent by \(item.delivery)]: \(item.missing ?? "not seen in the SIS")"
-                + (item.importMessage.map { $0.isEmpty ? "" : " — the SIS import says: \($0)" } ?? ""))
+              print(
+                "  \(id) \(item.label) [sent by \(item.delivery)]: \(item.missing ?? "not seen in the SIS")"
+                  + (item.importMessage.map { $0.isEmpty ? "" : " — the SIS import says: \($0)" }
+                    ?? ""))
             }
             print("      sisdrop redeliver \(id)")
             print("      sisdrop confirm \(id) --reason TEXT")
@@ -58,27 +66,40 @@ public struct ReviewCommand: ParsableCommand {
         }
       }
       guard !queue.items.isEmpty else { return print("nothing waits for a person") }
-      print("\(queue.submissions) submission\(queue.submissions == 1 ? "" : "s") wait for a person: "
-        + "\(queue.count(.potentialMatch)) with a potential match, \(queue.count(.heldUpdate)) with an update to review, "
-        + "\(queue.count(.error)) in error")
+      print(
+        "\(queue.submissions) submission\(queue.submissions == 1 ? "" : "s") wait for a person: "
+          + "\(queue.count(.potentialMatch)) with a potential match, \(queue.count(.heldUpdate)) with an update to review, "
+          + "\(queue.count(.error)) in error")
       for (kind, items) in queue.groups {
         print("\n\(kind.title):")
         for item in items {
-          let age = item.ageNights == 0 ? "since tonight" : "\(item.ageNights) night\(item.ageNights == 1 ? "" : "s")"
-          var line = "  \(item.submissionID) \(item.schema) \(item.seq) [\(age), batch \(item.batch)]"
+          let age =
+            item.ageNights == 0
+            ? "since tonight" : "\(item.ageNights) night\(item.ageNights == 1 ? "" : "s")"
+          var line =
+            "  \(item.submissionID) \(item.schema) \(item.seq) [\(age), batch \(item.batch)]"
           switch kind {
           case .potentialMatch:
-            line += ": candidates " + item.candidates.map { c in
-              c.sisID + (c.score.map { String(format: " (%.3f)", $0) } ?? " (held by a guard: \(c.guards.joined(separator: "; ")))")
-            }.joined(separator: ", ")
+            line +=
+              ": candidates "
+              + item.candidates.map { c in
+                c.sisID
+                  + (c.score.map { String(format: " (%.3f)", $0) }
+                    ?? " (held by a guard: \(c.guards.joined(separator: "; ")))")
+              }.joined(separator: ", ")
           case .heldUpdate:
             line += ": SIS \(item.sisID ?? "?"), fields \(item.fields.joined(separator: " "))"
           case .error:
-            line += ": " + item.problems.map { ($0.field.isEmpty ? "" : "\($0.field): ") + $0.reason }.joined(separator: "; ")
+            line +=
+              ": "
+              + item.problems.map { ($0.field.isEmpty ? "" : "\($0.field): ") + $0.reason }.joined(
+                separator: "; ")
           }
           print(line)
           for command in item.commands { print("      \(command)") }
-          if kind == .error, let todo = item.problems.first?.whatToDo, !todo.isEmpty { print("      \(todo)") }
+          if kind == .error, let todo = item.problems.first?.whatToDo, !todo.isEmpty {
+            print("      \(todo)")
+          }
         }
       }
     }
@@ -96,7 +117,10 @@ struct ReviewOutput: Encodable {
     var missing, importStatus, importMessage: String?
     var deliveries: Int
     var commands: [String]
-    enum CodingKeys: String, CodingKey { case submissionID, record, batch, delivery, missing, importStatus, importMessage, deliveries, commands }
+    enum CodingKeys: String, CodingKey {
+      case submissionID, record, batch, delivery, missing, importStatus, importMessage, deliveries,
+        commands
+    }
     func encode(to encoder: Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
       try c.encode(submissionID, forKey: .submissionID)
@@ -116,10 +140,16 @@ struct ReviewOutput: Encodable {
     var c = encoder.container(keyedBy: CodingKeys.self)
     try c.encode(queue.schemaVersion, forKey: .schemaVersion)
     try c.encode(queue.items, forKey: .items)
-    try c.encode(unconfirmed.map {
-      Unconfirmed(submissionID: $0.submissionID, record: $0.label, batch: $0.batch, delivery: $0.delivery, missing: $0.missing,
-                  importStatus: $0.importStatus, importMessage: $0.importMessage, deliveries: $0.deliveries,
-                  commands: ["sisdrop redeliver \($0.submissionID)", "sisdrop confirm \($0.submissionID) --reason TEXT"])
-    }, forKey: .unconfirmed)
+    try c.encode(
+      unconfirmed.map {
+        Unconfirmed(
+          submissionID: $0.submissionID, record: $0.label, batch: $0.batch, delivery: $0.delivery,
+          missing: $0.missing,
+          importStatus: $0.importStatus, importMessage: $0.importMessage, deliveries: $0.deliveries,
+          commands: [
+            "sisdrop redeliver \($0.submissionID)",
+            "sisdrop confirm \($0.submissionID) --reason TEXT",
+          ])
+      }, forKey: .unconfirmed)
   }
 }

@@ -1,26 +1,31 @@
 import ArgumentParser
 import Foundation
 import SISDrop
-import SISDropCore
 import SISDropConfig
+import SISDropCore
 import SISDropStore
 
 /// `sisdrop`: the operator's command.
 public struct SISDropCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "sisdrop",
-    abstract: "File-based delivery of approved enrollment submissions into a Student Information System.",
+    abstract:
+      "File-based delivery of approved enrollment submissions into a Student Information System.",
     discussion: """
       Exit codes (sysexits.h): 0 done, 64 usage, 65 bad input data, 66 missing input,
       73 cannot create output, 75 temporary (busy, or retry later), 78 configuration error.
       """,
     version: SISDropVersion.current,
     subcommands: [
-      DemoCommand.self, RunCommand.self, OpenCommand.self, StatusCommand.self, PendingCommand.self, CancelCommand.self,
-      GenerateCommand.self, ResolveCommand.self, KeepSISCommand.self, AcceptCommand.self, WithdrawCommand.self, AnswersCommand.self, ReviewCommand.self, ShowCommand.self,
-      ParseCommand.self, NormalizeCommand.self, MatchCommand.self, DeliverCommand.self, CloseCommand.self,
+      DemoCommand.self, RunCommand.self, OpenCommand.self, StatusCommand.self, PendingCommand.self,
+      CancelCommand.self,
+      GenerateCommand.self, ResolveCommand.self, KeepSISCommand.self, AcceptCommand.self,
+      WithdrawCommand.self, AnswersCommand.self, ReviewCommand.self, ShowCommand.self,
+      ParseCommand.self, NormalizeCommand.self, MatchCommand.self, DeliverCommand.self,
+      CloseCommand.self,
       CorrectCommand.self, ReportCommand.self, TardiesCommand.self, CheckCommand.self,
-      BackupCommand.self, VerifyCommand.self, RebuildStateCommand.self, RedeliverCommand.self, ConfirmCommand.self,
+      BackupCommand.self, VerifyCommand.self, RebuildStateCommand.self, RedeliverCommand.self,
+      ConfirmCommand.self,
     ])
   public init() {}
 }
@@ -29,61 +34,95 @@ func printSummary(_ summary: PipelineRunner.Summary) {
   let c = summary.counts
   print("batch \(summary.batch)\(summary.closed ? " (closed)" : " (open)")")
   if !summary.enrollmentExport {
-    print("  the SIS export alone (no enrollment export): snapshot refreshed, \(summary.confirmed) delivered records confirmed, "
-      + "\(summary.newlyUnconfirmed) now unconfirmed; nothing delivered")
+    print(
+      "  the SIS export alone (no enrollment export): snapshot refreshed, \(summary.confirmed) delivered records confirmed, "
+        + "\(summary.newlyUnconfirmed) now unconfirmed; nothing delivered")
     print("  report: \((summary.deliverFolder as NSString).deletingLastPathComponent)/report.html")
     return
   }
-  print("  submissions: \(c["parse.submissions_in_export"] ?? 0) in export, \(c["parse.selected"] ?? 0) selected")
-  print("  students: \(c["match.students_matched"] ?? 0) matched, \(c["match.students_potential"] ?? 0) potential, \(c["match.students_new"] ?? 0) new")
-  print("  delivered: \(c["deliver.delivered_submissions"] ?? 0) submissions; held for review: \(c["deliver.held_submissions"] ?? 0); in error: \(c["deliver.error_submissions"] ?? 0); already delivered: \(c["normalize.already_delivered"] ?? 0)")
-  let rejected = [("SIS rows left out (malformed)", "normalize.sis_rejected_rows"), ("SIS values missing for matching", "normalize.sis_missing_values"),
-                  ("submissions rejected", "parse.rejected_submissions"), ("duplicate rows read once", "parse.duplicate_rows"),
-                  ("document problems", "parse.document_errors")]
-    .compactMap { label, key in (c[key] ?? 0) > 0 ? "\(label) \(c[key]!)" : nil }
-  if !rejected.isEmpty { print("  rejected: \(rejected.joined(separator: "; ")) (sis_rejects.csv, rejects.csv, duplicates.csv)") }
-  if let documents = Notification.documentsLine(c) { print("  " + documents.prefix(1).lowercased() + documents.dropFirst()) }
+  print(
+    "  submissions: \(c["parse.submissions_in_export"] ?? 0) in export, \(c["parse.selected"] ?? 0) selected"
+  )
+  print(
+    "  students: \(c["match.students_matched"] ?? 0) matched, \(c["match.students_potential"] ?? 0) potential, \(c["match.students_new"] ?? 0) new"
+  )
+  print(
+    "  delivered: \(c["deliver.delivered_submissions"] ?? 0) submissions; held for review: \(c["deliver.held_submissions"] ?? 0); in error: \(c["deliver.error_submissions"] ?? 0); already delivered: \(c["normalize.already_delivered"] ?? 0)"
+  )
+  let rejected = [
+    ("SIS rows left out (malformed)", "normalize.sis_rejected_rows"),
+    ("SIS values missing for matching", "normalize.sis_missing_values"),
+    ("submissions rejected", "parse.rejected_submissions"),
+    ("duplicate rows read once", "parse.duplicate_rows"),
+    ("document problems", "parse.document_errors"),
+  ]
+  .compactMap { label, key in (c[key] ?? 0) > 0 ? "\(label) \(c[key]!)" : nil }
+  if !rejected.isEmpty {
+    print(
+      "  rejected: \(rejected.joined(separator: "; ")) (sis_rejects.csv, rejects.csv, duplicates.csv)"
+    )
+  }
+  if let documents = Notification.documentsLine(c) {
+    print("  " + documents.prefix(1).lowercased() + documents.dropFirst())
+  }
   print("  delivery files: \(summary.outbox) (copies in \(summary.deliverFolder))")
   if !summary.review.isEmpty {
     print("  potential matches (Match one candidate, or No Match):")
     for item in summary.review.prefix(20) {
       let candidates = item[2].split(separator: " ").map(String.init)
-      print("    \(item[0]) student \(item[1]): candidates \(item[2]) — `sisdrop resolve \(item[0]) --match \(candidates.first ?? "SIS_ID")` or `sisdrop resolve \(item[0]) --no-match`")
+      print(
+        "    \(item[0]) student \(item[1]): candidates \(item[2]) — `sisdrop resolve \(item[0]) --match \(candidates.first ?? "SIS_ID")` or `sisdrop resolve \(item[0]) --no-match`"
+      )
     }
     if summary.review.count > 20 { print("    ... and \(summary.review.count - 20) more") }
   }
   if !summary.heldUpdates.isEmpty {
-    print("  updates held for review (the form changes a name, birth date, gender or state id the SIS has):")
+    print(
+      "  updates held for review (the form changes a name, birth date, gender or state id the SIS has):"
+    )
     let grouped = Dictionary(grouping: summary.heldUpdates, by: { "\($0[0]) \($0[1]) \($0[2])" })
     for key in grouped.keys.sorted().prefix(20) {
       let rows = grouped[key]!
       let field = rows[0][4]
       let which = rows[0][1] == "contact" ? " --contact \(rows[0][2])" : ""
-      print("    \(key) (SIS \(rows[0][3])): \(rows.map { $0[4] }.joined(separator: ", ")) — `sisdrop accept \(rows[0][0]) \(field)\(which)` or `sisdrop keep-sis \(rows[0][0]) \(field)\(which)`")
+      print(
+        "    \(key) (SIS \(rows[0][3])): \(rows.map { $0[4] }.joined(separator: ", ")) — `sisdrop accept \(rows[0][0]) \(field)\(which)` or `sisdrop keep-sis \(rows[0][0]) \(field)\(which)`"
+      )
     }
   }
   if !summary.review.isEmpty || !summary.heldUpdates.isEmpty {
-    print("  answers are taken at any time, batch open or not; the next `sisdrop run` delivers what was answered (`sisdrop review` lists the queue, `sisdrop show ID` one submission)")
+    print(
+      "  answers are taken at any time, batch open or not; the next `sisdrop run` delivers what was answered (`sisdrop review` lists the queue, `sisdrop show ID` one submission)"
+    )
   }
   if !summary.errors.isEmpty {
-    print("  records in error (they stay pending; `sisdrop review` lists each field and what to do): \(summary.deliverFolder)/errors.csv")
+    print(
+      "  records in error (they stay pending; `sisdrop review` lists each field and what to do): \(summary.deliverFolder)/errors.csv"
+    )
   }
   if summary.confirmed + summary.newlyUnconfirmed > 0 {
-    print("  SIS confirmation: \(summary.confirmed) delivered records confirmed by this batch's SIS export, \(summary.newlyUnconfirmed) now unconfirmed")
+    print(
+      "  SIS confirmation: \(summary.confirmed) delivered records confirmed by this batch's SIS export, \(summary.newlyUnconfirmed) now unconfirmed"
+    )
   }
   print("  report: \((summary.deliverFolder as NSString).deletingLastPathComponent)/report.html")
 }
 
 public struct DemoCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "demo", abstract: "Run the whole pipeline on the built-in demo district (no server needed).",
+    commandName: "demo",
+    abstract: "Run the whole pipeline on the built-in demo district (no server needed).",
     discussion: """
       Copies Fixtures/demo-district into WORKDIR/inbox, runs pipelines/demo.yaml and prints a summary.
       The fixtures come from PREFIX/share/sisdrop when installed (scripts/install.sh), else from the checkout.
       """)
-  @Option(help: "Where to run the demo (created; default ./demo-workdir).") var workdir: String = "demo-workdir"
+  @Option(help: "Where to run the demo (created; default ./demo-workdir).") var workdir: String =
+    "demo-workdir"
   @Option(help: "The enrollment export's format: csv or xml.") var format: String = "csv"
-  @Option(help: "The sisdrop checkout or share folder with Fixtures/ and pipelines/ (default: the installed one, else the checkout this binary was built from).") var checkout: String?
+  @Option(
+    help:
+      "The sisdrop checkout or share folder with Fixtures/ and pipelines/ (default: the installed one, else the checkout this binary was built from)."
+  ) var checkout: String?
   @Flag(help: "Print machine-readable JSON on stdout.") var json = false
   public init() {}
 
@@ -95,12 +134,17 @@ public struct DemoCommand: ParsableCommand {
   /// scripts/install.sh), else the checkout it was built from (found from this source file's path).
   static func fixturesRoot() throws -> String {
     let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    let installed = executable.deletingLastPathComponent().deletingLastPathComponent().path + "/share/sisdrop"
-    let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    let installed =
+      executable.deletingLastPathComponent().deletingLastPathComponent().path + "/share/sisdrop"
+    let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent()
       .deletingLastPathComponent().path
-    for root in [installed, checkout] where FileSystem.exists(root + "/pipelines/demo.yaml") { return root }
-    throw SISDropError(.noInput, "file not found", at: SourceLocation(path: installed + "/pipelines/demo.yaml"),
-                       hint: "install sisdrop with scripts/install.sh, or pass --checkout with a sisdrop checkout")
+    for root in [installed, checkout] where FileSystem.exists(root + "/pipelines/demo.yaml") {
+      return root
+    }
+    throw SISDropError(
+      .noInput, "file not found", at: SourceLocation(path: installed + "/pipelines/demo.yaml"),
+      hint: "install sisdrop with scripts/install.sh, or pass --checkout with a sisdrop checkout")
   }
 
   public func run() throws {
@@ -108,19 +152,30 @@ public struct DemoCommand: ParsableCommand {
     let pipeline = root + (format == "xml" ? "/pipelines/demo-xml.yaml" : "/pipelines/demo.yaml")
     let config = try guarded { try PipelineConfig.load(path: pipeline) }
     try withLockedWorkDir(workdir, create: true) { workdir in
-      try Demo.stage(fixtures: root + "/Fixtures/demo-district", workdir: workdir, config: config, xml: format == "xml")
-      guard let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: logger(quiet: json)) else {
+      try Demo.stage(
+        fixtures: root + "/Fixtures/demo-district", workdir: workdir, config: config,
+        xml: format == "xml")
+      guard
+        let summary = try PipelineRunner.run(
+          workdir: workdir, pipelinePath: pipeline, log: logger(quiet: json))
+      else {
         print("nothing to do")
         return
       }
       // The Raptor tardy feed of the demo district, delivered against the snapshot the batch loaded.
       let tardies = root + "/Fixtures/demo-district/raptor/tardies.csv"
-      let feed = FileSystem.exists(tardies)
-        ? try TardyFeed.run(workdir: workdir, config: config, input: tardies, log: logger(quiet: json)) : nil
-      if json { try printJSON(summary) } else {
+      let feed =
+        FileSystem.exists(tardies)
+        ? try TardyFeed.run(
+          workdir: workdir, config: config, input: tardies, log: logger(quiet: json)) : nil
+      if json {
+        try printJSON(summary)
+      } else {
         printSummary(summary)
         if let feed {
-          print("  tardies \(feed.run): \(feed.delivered) delivered, \(feed.errors) in error (\(feed.folder)/errors.csv), \(feed.duplicates) already sent")
+          print(
+            "  tardies \(feed.run): \(feed.delivered) delivered, \(feed.errors) in error (\(feed.folder)/errors.csv), \(feed.duplicates) already sent"
+          )
         }
         print("working directory: \(workdir.root)")
       }
@@ -130,7 +185,8 @@ public struct DemoCommand: ParsableCommand {
 
 public struct OpenCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "open", abstract: "Create a delivery batch: claim the inbox's files and record the selection.",
+    commandName: "open",
+    abstract: "Create a delivery batch: claim the inbox's files and record the selection.",
     discussion: """
       Refuses (75) while another batch is open. Selection: all pending (default), --only IDS, or --form NAME.
       Exits 65 when a feed file in the inbox is a symbolic or hard link, a FIFO or a device (refused by
@@ -143,20 +199,33 @@ public struct OpenCommand: ParsableCommand {
   public init() {}
 
   public func validate() throws {
-    if only != nil && form != nil { throw ValidationError("'--only' and '--form' cannot be combined") }
+    if only != nil && form != nil {
+      throw ValidationError("'--only' and '--form' cannot be combined")
+    }
   }
 
   public func run() throws {
     let config = try guarded { try PipelineConfig.load(path: pipeline) }
     try withLockedWorkDir(workDir.path(for: config), create: true) { workdir in
-      let ids = only?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-      let result = try BatchLifecycle.open(workdir: workdir, pipelinePath: pipeline, selection: Selection(only: ids, form: form))
-      if workDir.json { print("{\"batch\": \"\(result.batch)\"}") } else {
+      let ids = only?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+        !$0.isEmpty
+      }
+      let result = try BatchLifecycle.open(
+        workdir: workdir, pipelinePath: pipeline, selection: Selection(only: ids, form: form))
+      if workDir.json {
+        print("{\"batch\": \"\(result.batch)\"}")
+      } else {
         // Uploaded documents by count: their names are the sender's.
-        let files = result.claimed.map { DocumentFiles.inboxName(ofInput: $0.path) }.filter { !$0.contains("/") }
+        let files = result.claimed.map { DocumentFiles.inboxName(ofInput: $0.path) }.filter {
+          !$0.contains("/")
+        }
         let documents = result.claimed.count - files.count
-        print("opened batch \(result.batch): claimed \(files.joined(separator: ", "))" + (documents > 0 ? " and \(documents) uploaded documents" : ""))
-        if !result.ignored.isEmpty { print("left in the inbox (not a feed file): \(result.ignored.joined(separator: ", "))") }
+        print(
+          "opened batch \(result.batch): claimed \(files.joined(separator: ", "))"
+            + (documents > 0 ? " and \(documents) uploaded documents" : ""))
+        if !result.ignored.isEmpty {
+          print("left in the inbox (not a feed file): \(result.ignored.joined(separator: ", "))")
+        }
       }
     }
   }
@@ -164,15 +233,20 @@ public struct OpenCommand: ParsableCommand {
 
 public struct CancelCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "cancel", abstract: "Cancel the open batch: closed as cancelled, its records back to pending.")
+    commandName: "cancel",
+    abstract: "Cancel the open batch: closed as cancelled, its records back to pending.")
   @OptionGroup var workDir: WorkDirOptions
   public init() {}
 
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let result = try BatchLifecycle.cancel(workdir: workdir, batch: try workdir.batch(nil))
-      if workDir.json { try printJSON(result.manifest) } else {
-        print("cancelled batch \(result.manifest.batch): \(result.manifest.returnedToPending.count) submissions back to pending")
+      if workDir.json {
+        try printJSON(result.manifest)
+      } else {
+        print(
+          "cancelled batch \(result.manifest.batch): \(result.manifest.returnedToPending.count) submissions back to pending"
+        )
       }
     }
   }
@@ -194,31 +268,43 @@ struct PendingRow: Encodable {
 
 public struct PendingCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "pending", abstract: "List approved submissions not yet delivered (the seed's Pending Delivery view).")
+    commandName: "pending",
+    abstract: "List approved submissions not yet delivered (the seed's Pending Delivery view).")
   @OptionGroup var workDir: WorkDirOptions
-  @Flag(help: "Include vanished submissions (pending ones no longer in the export).") var vanished = false
+  @Flag(help: "Include vanished submissions (pending ones no longer in the export).") var vanished =
+    false
   public init() {}
 
   public func run() throws {
     try guarded {
       let workdir = try readOnlyWorkDir(workDir.path)
-      let entries = try workdir.state.ledger(statuses: vanished ? [.pending, .batched, .vanished] : [.pending, .batched])
+      let entries = try workdir.state.ledger(
+        statuses: vanished ? [.pending, .batched, .vanished] : [.pending, .batched])
       // Why a submission the last batch left pending is still pending (held, in error).
       var reasons: [String: [String: String]] = [:]
       func why(_ entry: LedgerEntry) -> String? {
         guard let batch = entry.batchID ?? entry.lastSeenBatch else { return nil }
-        if reasons[batch] == nil { reasons[batch] = DeliverStage.pendingReasons(workdir: workdir, batch: batch) }
+        if reasons[batch] == nil {
+          reasons[batch] = DeliverStage.pendingReasons(workdir: workdir, batch: batch)
+        }
         return reasons[batch]?[entry.submissionID]
       }
       // How many nights each has waited for a person (the review queue's ages).
       var ages: [String: Int] = [:]
-      for item in try ReviewQueue.load(workdir: workdir).items { ages[item.submissionID] = max(ages[item.submissionID] ?? 0, item.ageNights) }
-      if workDir.json { try printJSON(entries.map { PendingRow(entry: $0, why: why($0), ageNights: ages[$0.submissionID]) }) } else {
+      for item in try ReviewQueue.load(workdir: workdir).items {
+        ages[item.submissionID] = max(ages[item.submissionID] ?? 0, item.ageNights)
+      }
+      if workDir.json {
+        try printJSON(
+          entries.map { PendingRow(entry: $0, why: why($0), ageNights: ages[$0.submissionID]) })
+      } else {
         if entries.isEmpty { print("no pending submissions") }
         for entry in entries {
           let why = why(entry)
-          print("\(entry.submissionID)\t\(entry.status.rawValue)\(entry.batchID.map { " (\($0))" } ?? "")\t\(entry.form)\t\(entry.approvedAt)"
-            + (why.map { "\t" + $0 } ?? "") + (ages[entry.submissionID].map { "\t\($0) night\($0 == 1 ? "" : "s")" } ?? ""))
+          print(
+            "\(entry.submissionID)\t\(entry.status.rawValue)\(entry.batchID.map { " (\($0))" } ?? "")\t\(entry.form)\t\(entry.approvedAt)"
+              + (why.map { "\t" + $0 } ?? "")
+              + (ages[entry.submissionID].map { "\t\($0) night\($0 == 1 ? "" : "s")" } ?? ""))
         }
       }
     }

@@ -14,8 +14,12 @@ enum ScriptJSON {
   /// An encoded value; objects and arrays are filled in place by their containers.
   final class Node {
     enum Kind {
-      case null, bool(Bool), number(String), string(String)
-      case array(Items), object(Members)
+      case null
+      case bool(Bool)
+      case number(String)
+      case string(String)
+      case array(Items)
+      case object(Members)
     }
     final class Items { var nodes: [Node] = [] }
     final class Members { var nodes: [String: Node] = [:] }
@@ -35,7 +39,9 @@ enum ScriptJSON {
       // A dictionary with String keys: its keys are data (field names, file names), never converted.
       if let dictionary = value as? [String: any Encodable] {
         let members = Members()
-        for (key, element) in dictionary { members.nodes[key] = try of(element, path: path + [Key(key)]) }
+        for (key, element) in dictionary {
+          members.nodes[key] = try of(element, path: path + [Key(key)])
+        }
         return Node(.object(members))
       }
       let encoder = TreeEncoder(path: path)
@@ -46,7 +52,8 @@ enum ScriptJSON {
 
   static func number(_ value: Double, _ path: [CodingKey]) throws -> String {
     guard value.isFinite else {
-      throw EncodingError.invalidValue(value, .init(codingPath: path, debugDescription: "not a finite number"))
+      throw EncodingError.invalidValue(
+        value, .init(codingPath: path, debugDescription: "not a finite number"))
     }
     // As JSONEncoder: a whole number without ".0".
     if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
@@ -77,7 +84,8 @@ enum ScriptJSON {
     }
     let encoder = JSONEncoder()
     encoder.keyEncodingStrategy = .convertToSnakeCase
-    let result = (try? encoder.encode(One(key: key)))
+    let result =
+      (try? encoder.encode(One(key: key)))
       .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?.keys.first ?? key
     snakeCase[key] = result
     return result
@@ -106,7 +114,9 @@ enum ScriptJSON {
     func container<K: CodingKey>(keyedBy type: K.Type) -> KeyedEncodingContainer<K> {
       KeyedEncodingContainer(Keyed<K>(members: members(), codingPath: codingPath))
     }
-    func unkeyedContainer() -> UnkeyedEncodingContainer { Unkeyed(items: items(), codingPath: codingPath) }
+    func unkeyedContainer() -> UnkeyedEncodingContainer {
+      Unkeyed(items: items(), codingPath: codingPath)
+    }
     func singleValueContainer() -> SingleValueEncodingContainer { Single(encoder: self) }
   }
 
@@ -116,44 +126,104 @@ enum ScriptJSON {
 
     func set(_ node: Node, _ key: K) { members.nodes[ScriptJSON.converted(key.stringValue)] = node }
     mutating func encodeNil(forKey key: K) throws { set(Node(.null), key) }
-    mutating func encode<T: Encodable>(_ value: T, forKey key: K) throws { set(try Node.of(value, path: codingPath + [key]), key) }
-    mutating func encode(_ value: Bool, forKey key: K) throws { set(try Node.of(value, path: codingPath + [key]), key) }
-    mutating func encode(_ value: String, forKey key: K) throws { set(try Node.of(value, path: codingPath + [key]), key) }
-    mutating func encode(_ value: Double, forKey key: K) throws { set(try Node.of(value, path: codingPath + [key]), key) }
-    mutating func encode(_ value: Float, forKey key: K) throws { set(try Node.of(value, path: codingPath + [key]), key) }
-    mutating func encode(_ value: Int, forKey key: K) throws { set(try Node.of(value, path: codingPath + [key]), key) }
-    mutating func encode(_ value: Int8, forKey key: K) throws { set(try Node.of(value, path: codingPath + [key]), key) }
-    mutating func encode(_ value: Int16, forKey key: K) throws { set(try Node.of(value, path: codingPath + [key]), key) }
-    mutating func encode(_ value: Int32, forKey key: K) throws { set(try Node.of(value, path: codingPath + [key]), key) }
-    mutating func encode(_ value: Int64, forKey key: K) throws { set(try Node.of(value, path: codingPath + [key]), key) }
-    mutating func encode(_ value: UInt, forKey key: K) throws { set(try Node.of(value, path: codingPath + [key]), key) }
-    mutating func encode(_ value: UInt8, forKey key: K) throws { set(try Node.of(value, path: codingPath + [key]), key) }
-    mutating func encode(_ value: UInt16, forKey key: K) throws { set(try Node.of(value, path: codingPath + [key]), key) }
-    mutating func encode(_ value: UInt32, forKey key: K) throws { set(try Node.of(value, path: codingPath + [key]), key) }
-    mutating func encode(_ value: UInt64, forKey key: K) throws { set(try Node.of(value, path: codingPath + [key]), key) }
+    mutating func encode<T: Encodable>(_ value: T, forKey key: K) throws {
+      set(try Node.of(value, path: codingPath + [key]), key)
+    }
+    mutating func encode(_ value: Bool, forKey key: K) throws {
+      set(try Node.of(value, path: codingPath + [key]), key)
+    }
+    mutating func encode(_ value: String, forKey key: K) throws {
+      set(try Node.of(value, path: codingPath + [key]), key)
+    }
+    mutating func encode(_ value: Double, forKey key: K) throws {
+      set(try Node.of(value, path: codingPath + [key]), key)
+    }
+    mutating func encode(_ value: Float, forKey key: K) throws {
+      set(try Node.of(value, path: codingPath + [key]), key)
+    }
+    mutating func encode(_ value: Int, forKey key: K) throws {
+      set(try Node.of(value, path: codingPath + [key]), key)
+    }
+    mutating func encode(_ value: Int8, forKey key: K) throws {
+      set(try Node.of(value, path: codingPath + [key]), key)
+    }
+    mutating func encode(_ value: Int16, forKey key: K) throws {
+      set(try Node.of(value, path: codingPath + [key]), key)
+    }
+    mutating func encode(_ value: Int32, forKey key: K) throws {
+      set(try Node.of(value, path: codingPath + [key]), key)
+    }
+    mutating func encode(_ value: Int64, forKey key: K) throws {
+      set(try Node.of(value, path: codingPath + [key]), key)
+    }
+    mutating func encode(_ value: UInt, forKey key: K) throws {
+      set(try Node.of(value, path: codingPath + [key]), key)
+    }
+    mutating func encode(_ value: UInt8, forKey key: K) throws {
+      set(try Node.of(value, path: codingPath + [key]), key)
+    }
+    mutating func encode(_ value: UInt16, forKey key: K) throws {
+      set(try Node.of(value, path: codingPath + [key]), key)
+    }
+    mutating func encode(_ value: UInt32, forKey key: K) throws {
+      set(try Node.of(value, path: codingPath + [key]), key)
+    }
+    mutating func encode(_ value: UInt64, forKey key: K) throws {
+      set(try Node.of(value, path: codingPath + [key]), key)
+    }
     // The point of this encoder: an absent optional is null, not a missing key.
     mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: K) throws {
       if let value { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
     }
-    mutating func encodeIfPresent(_ value: Bool?, forKey key: K) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: String?, forKey key: K) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: Double?, forKey key: K) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: Float?, forKey key: K) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: Int?, forKey key: K) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: Int8?, forKey key: K) throws { try encodeOptional(value.map(Int.init), key) }
-    mutating func encodeIfPresent(_ value: Int16?, forKey key: K) throws { try encodeOptional(value.map(Int.init), key) }
-    mutating func encodeIfPresent(_ value: Int32?, forKey key: K) throws { try encodeOptional(value.map(Int.init), key) }
-    mutating func encodeIfPresent(_ value: Int64?, forKey key: K) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: UInt?, forKey key: K) throws { try encodeOptional(value, key) }
-    mutating func encodeIfPresent(_ value: UInt8?, forKey key: K) throws { try encodeOptional(value.map(UInt.init), key) }
-    mutating func encodeIfPresent(_ value: UInt16?, forKey key: K) throws { try encodeOptional(value.map(UInt.init), key) }
-    mutating func encodeIfPresent(_ value: UInt32?, forKey key: K) throws { try encodeOptional(value.map(UInt.init), key) }
-    mutating func encodeIfPresent(_ value: UInt64?, forKey key: K) throws { try encodeOptional(value, key) }
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: K) throws {
+      try encodeOptional(value, key)
+    }
+    mutating func encodeIfPresent(_ value: String?, forKey key: K) throws {
+      try encodeOptional(value, key)
+    }
+    mutating func encodeIfPresent(_ value: Double?, forKey key: K) throws {
+      try encodeOptional(value, key)
+    }
+    mutating func encodeIfPresent(_ value: Float?, forKey key: K) throws {
+      try encodeOptional(value, key)
+    }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: K) throws {
+      try encodeOptional(value, key)
+    }
+    mutating func encodeIfPresent(_ value: Int8?, forKey key: K) throws {
+      try encodeOptional(value.map(Int.init), key)
+    }
+    mutating func encodeIfPresent(_ value: Int16?, forKey key: K) throws {
+      try encodeOptional(value.map(Int.init), key)
+    }
+    mutating func encodeIfPresent(_ value: Int32?, forKey key: K) throws {
+      try encodeOptional(value.map(Int.init), key)
+    }
+    mutating func encodeIfPresent(_ value: Int64?, forKey key: K) throws {
+      try encodeOptional(value, key)
+    }
+    mutating func encodeIfPresent(_ value: UInt?, forKey key: K) throws {
+      try encodeOptional(value, key)
+    }
+    mutating func encodeIfPresent(_ value: UInt8?, forKey key: K) throws {
+      try encodeOptional(value.map(UInt.init), key)
+    }
+    mutating func encodeIfPresent(_ value: UInt16?, forKey key: K) throws {
+      try encodeOptional(value.map(UInt.init), key)
+    }
+    mutating func encodeIfPresent(_ value: UInt32?, forKey key: K) throws {
+      try encodeOptional(value.map(UInt.init), key)
+    }
+    mutating func encodeIfPresent(_ value: UInt64?, forKey key: K) throws {
+      try encodeOptional(value, key)
+    }
     private mutating func encodeOptional<T: Encodable>(_ value: T?, _ key: K) throws {
       if let value { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
     }
 
-    mutating func nestedContainer<N: CodingKey>(keyedBy keyType: N.Type, forKey key: K) -> KeyedEncodingContainer<N> {
+    mutating func nestedContainer<N: CodingKey>(keyedBy keyType: N.Type, forKey key: K)
+      -> KeyedEncodingContainer<N>
+    {
       let members = Node.Members()
       set(Node(.object(members)), key)
       return KeyedEncodingContainer(Keyed<N>(members: members, codingPath: codingPath + [key]))
@@ -179,22 +249,54 @@ enum ScriptJSON {
     var count: Int { items.nodes.count }
 
     mutating func encodeNil() throws { items.nodes.append(Node(.null)) }
-    mutating func encode<T: Encodable>(_ value: T) throws { items.nodes.append(try Node.of(value, path: codingPath)) }
-    mutating func encode(_ value: Bool) throws { items.nodes.append(try Node.of(value, path: codingPath)) }
-    mutating func encode(_ value: String) throws { items.nodes.append(try Node.of(value, path: codingPath)) }
-    mutating func encode(_ value: Double) throws { items.nodes.append(try Node.of(value, path: codingPath)) }
-    mutating func encode(_ value: Float) throws { items.nodes.append(try Node.of(value, path: codingPath)) }
-    mutating func encode(_ value: Int) throws { items.nodes.append(try Node.of(value, path: codingPath)) }
-    mutating func encode(_ value: Int8) throws { items.nodes.append(try Node.of(value, path: codingPath)) }
-    mutating func encode(_ value: Int16) throws { items.nodes.append(try Node.of(value, path: codingPath)) }
-    mutating func encode(_ value: Int32) throws { items.nodes.append(try Node.of(value, path: codingPath)) }
-    mutating func encode(_ value: Int64) throws { items.nodes.append(try Node.of(value, path: codingPath)) }
-    mutating func encode(_ value: UInt) throws { items.nodes.append(try Node.of(value, path: codingPath)) }
-    mutating func encode(_ value: UInt8) throws { items.nodes.append(try Node.of(value, path: codingPath)) }
-    mutating func encode(_ value: UInt16) throws { items.nodes.append(try Node.of(value, path: codingPath)) }
-    mutating func encode(_ value: UInt32) throws { items.nodes.append(try Node.of(value, path: codingPath)) }
-    mutating func encode(_ value: UInt64) throws { items.nodes.append(try Node.of(value, path: codingPath)) }
-    mutating func nestedContainer<N: CodingKey>(keyedBy keyType: N.Type) -> KeyedEncodingContainer<N> {
+    mutating func encode<T: Encodable>(_ value: T) throws {
+      items.nodes.append(try Node.of(value, path: codingPath))
+    }
+    mutating func encode(_ value: Bool) throws {
+      items.nodes.append(try Node.of(value, path: codingPath))
+    }
+    mutating func encode(_ value: String) throws {
+      items.nodes.append(try Node.of(value, path: codingPath))
+    }
+    mutating func encode(_ value: Double) throws {
+      items.nodes.append(try Node.of(value, path: codingPath))
+    }
+    mutating func encode(_ value: Float) throws {
+      items.nodes.append(try Node.of(value, path: codingPath))
+    }
+    mutating func encode(_ value: Int) throws {
+      items.nodes.append(try Node.of(value, path: codingPath))
+    }
+    mutating func encode(_ value: Int8) throws {
+      items.nodes.append(try Node.of(value, path: codingPath))
+    }
+    mutating func encode(_ value: Int16) throws {
+      items.nodes.append(try Node.of(value, path: codingPath))
+    }
+    mutating func encode(_ value: Int32) throws {
+      items.nodes.append(try Node.of(value, path: codingPath))
+    }
+    mutating func encode(_ value: Int64) throws {
+      items.nodes.append(try Node.of(value, path: codingPath))
+    }
+    mutating func encode(_ value: UInt) throws {
+      items.nodes.append(try Node.of(value, path: codingPath))
+    }
+    mutating func encode(_ value: UInt8) throws {
+      items.nodes.append(try Node.of(value, path: codingPath))
+    }
+    mutating func encode(_ value: UInt16) throws {
+      items.nodes.append(try Node.of(value, path: codingPath))
+    }
+    mutating func encode(_ value: UInt32) throws {
+      items.nodes.append(try Node.of(value, path: codingPath))
+    }
+    mutating func encode(_ value: UInt64) throws {
+      items.nodes.append(try Node.of(value, path: codingPath))
+    }
+    mutating func nestedContainer<N: CodingKey>(keyedBy keyType: N.Type) -> KeyedEncodingContainer<
+      N
+    > {
       let members = Node.Members()
       items.nodes.append(Node(.object(members)))
       return KeyedEncodingContainer(Keyed<N>(members: members, codingPath: codingPath))
@@ -216,21 +318,51 @@ enum ScriptJSON {
     let encoder: TreeEncoder
     var codingPath: [CodingKey] { encoder.codingPath }
     mutating func encodeNil() throws { encoder.root = Node(.null) }
-    mutating func encode<T: Encodable>(_ value: T) throws { encoder.root = try Node.of(value, path: codingPath) }
-    mutating func encode(_ value: Bool) throws { encoder.root = try Node.of(value, path: codingPath) }
-    mutating func encode(_ value: String) throws { encoder.root = try Node.of(value, path: codingPath) }
-    mutating func encode(_ value: Double) throws { encoder.root = try Node.of(value, path: codingPath) }
-    mutating func encode(_ value: Float) throws { encoder.root = try Node.of(value, path: codingPath) }
-    mutating func encode(_ value: Int) throws { encoder.root = try Node.of(value, path: codingPath) }
-    mutating func encode(_ value: Int8) throws { encoder.root = try Node.of(value, path: codingPath) }
-    mutating func encode(_ value: Int16) throws { encoder.root = try Node.of(value, path: codingPath) }
-    mutating func encode(_ value: Int32) throws { encoder.root = try Node.of(value, path: codingPath) }
-    mutating func encode(_ value: Int64) throws { encoder.root = try Node.of(value, path: codingPath) }
-    mutating func encode(_ value: UInt) throws { encoder.root = try Node.of(value, path: codingPath) }
-    mutating func encode(_ value: UInt8) throws { encoder.root = try Node.of(value, path: codingPath) }
-    mutating func encode(_ value: UInt16) throws { encoder.root = try Node.of(value, path: codingPath) }
-    mutating func encode(_ value: UInt32) throws { encoder.root = try Node.of(value, path: codingPath) }
-    mutating func encode(_ value: UInt64) throws { encoder.root = try Node.of(value, path: codingPath) }
+    mutating func encode<T: Encodable>(_ value: T) throws {
+      encoder.root = try Node.of(value, path: codingPath)
+    }
+    mutating func encode(_ value: Bool) throws {
+      encoder.root = try Node.of(value, path: codingPath)
+    }
+    mutating func encode(_ value: String) throws {
+      encoder.root = try Node.of(value, path: codingPath)
+    }
+    mutating func encode(_ value: Double) throws {
+      encoder.root = try Node.of(value, path: codingPath)
+    }
+    mutating func encode(_ value: Float) throws {
+      encoder.root = try Node.of(value, path: codingPath)
+    }
+    mutating func encode(_ value: Int) throws {
+      encoder.root = try Node.of(value, path: codingPath)
+    }
+    mutating func encode(_ value: Int8) throws {
+      encoder.root = try Node.of(value, path: codingPath)
+    }
+    mutating func encode(_ value: Int16) throws {
+      encoder.root = try Node.of(value, path: codingPath)
+    }
+    mutating func encode(_ value: Int32) throws {
+      encoder.root = try Node.of(value, path: codingPath)
+    }
+    mutating func encode(_ value: Int64) throws {
+      encoder.root = try Node.of(value, path: codingPath)
+    }
+    mutating func encode(_ value: UInt) throws {
+      encoder.root = try Node.of(value, path: codingPath)
+    }
+    mutating func encode(_ value: UInt8) throws {
+      encoder.root = try Node.of(value, path: codingPath)
+    }
+    mutating func encode(_ value: UInt16) throws {
+      encoder.root = try Node.of(value, path: codingPath)
+    }
+    mutating func encode(_ value: UInt32) throws {
+      encoder.root = try Node.of(value, path: codingPath)
+    }
+    mutating func encode(_ value: UInt64) throws {
+      encoder.root = try Node.of(value, path: codingPath)
+    }
   }
 
   /// Pretty-printed as JSONEncoder does (`"key" : value`, two spaces, keys sorted).
@@ -241,7 +373,10 @@ enum ScriptJSON {
     case .number(let text): out += text
     case .string(let text): quote(text, into: &out)
     case .array(let items):
-      guard !items.nodes.isEmpty else { return out += "[\n\n\(indent)]" }
+      guard !items.nodes.isEmpty else {
+        out += "[\n\n\(indent)]"
+        return
+      }
       out += "[\n"
       for (index, item) in items.nodes.enumerated() {
         out += indent + "  "
@@ -250,7 +385,10 @@ enum ScriptJSON {
       }
       out += indent + "]"
     case .object(let members):
-      guard !members.nodes.isEmpty else { return out += "{\n\n\(indent)}" }
+      guard !members.nodes.isEmpty else {
+        out += "{\n\n\(indent)}"
+        return
+      }
       out += "{\n"
       let keys = members.nodes.keys.sorted()
       for (index, key) in keys.enumerated() {

@@ -2,13 +2,15 @@ import ArgumentParser
 import Foundation
 import SISDrop
 import SISDropCore
-import SISDropStore
 import SISDropMatching
+import SISDropStore
 
 /// `sisdrop show`: one submission, the way the seed's screen shows it.
 public struct ShowCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "show", abstract: "Show one submission: its students, decisions, candidates side by side, contacts and history.",
+    commandName: "show",
+    abstract:
+      "Show one submission: its students, decisions, candidates side by side, contacts and history.",
     discussion: """
       For the batch that last matched it: each student's decision with the rule that fired, each candidate's
       SIS values beside the form's (a differing field is marked *), updates held for review, the contacts,
@@ -24,7 +26,9 @@ public struct ShowCommand: ParsableCommand {
     try guarded {
       let workdir = try readOnlyWorkDir(workDir.path)
       guard let entry = try workdir.state.ledgerEntry(submission) else {
-        throw SISDropError(.noInput, "submission \(submission) is not in the ledger", hint: "`sisdrop pending` lists the submissions")
+        throw SISDropError(
+          .noInput, "submission \(submission) is not in the ledger",
+          hint: "`sisdrop pending` lists the submissions")
       }
       let history = try workdir.state.answerHistory(submission: submission)
       let target = try? Resolver.target(workdir: workdir, submission: submission)
@@ -37,13 +41,19 @@ public struct ShowCommand: ParsableCommand {
           var decision: SubmissionDecision?
           var history: [AnswerEvent]
         }
-        return try printJSON(Detail(ledger: entry, batch: target?.batch, submission: target?.submission, decision: target?.decision,
-                                    history: history))
+        return try printJSON(
+          Detail(
+            ledger: entry, batch: target?.batch, submission: target?.submission,
+            decision: target?.decision,
+            history: history))
       }
-      print("\(submission) · \(entry.form) · approved \(entry.approvedAt) · \(entry.status.rawValue)"
-        + (entry.deliveredBatch.map { " (delivered in \($0))" } ?? ""))
+      print(
+        "\(submission) · \(entry.form) · approved \(entry.approvedAt) · \(entry.status.rawValue)"
+          + (entry.deliveredBatch.map { " (delivered in \($0))" } ?? ""))
       guard let target else {
-        print("no match decision on record (never batched, or in error before matching: see `sisdrop review`)")
+        print(
+          "no match decision on record (never batched, or in error before matching: see `sisdrop review`)"
+        )
         printHistory(history)
         return
       }
@@ -52,22 +62,34 @@ public struct ShowCommand: ParsableCommand {
       for student in target.decision.students {
         let form = target.submission?.students.first { $0.seq == student.seq }?.fields ?? [:]
         let d = student.decision
-        print("\nstudent \(student.seq): \(d.outcome.rawValue)\(d.sisID.map { " → SIS \($0)" } ?? "")")
+        print(
+          "\nstudent \(student.seq): \(d.outcome.rawValue)\(d.sisID.map { " → SIS \($0)" } ?? "")")
         for reason in d.reasons { print("  · \(reason)") }
         var columns: [(String, [String: String])] = [("form", form)]
         let ids = (d.sisID.map { [$0] } ?? []) + d.candidates.map(\.sisID).filter { $0 != d.sisID }
         let sis = (try? snapshot?.students(numbers: ids)) ?? [:]
         for id in ids.prefix(4) {
           let candidate = d.candidates.first { $0.sisID == id }
-          let label = "SIS \(id)" + (candidate.map { c in (c.guards ?? []).isEmpty ? String(format: " %.3f", c.score) : " guarded" } ?? "")
+          let label =
+            "SIS \(id)"
+            + (candidate.map { c in
+              (c.guards ?? []).isEmpty ? String(format: " %.3f", c.score) : " guarded"
+            } ?? "")
           columns.append((label, sis[id]?.fields ?? [:]))
-          if let guards = candidate?.guards, !guards.isEmpty { print("  guard on \(id): \(guards.joined(separator: "; "))") }
+          if let guards = candidate?.guards, !guards.isEmpty {
+            print("  guard on \(id): \(guards.joined(separator: "; "))")
+          }
         }
-        let fields = ["State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "SchoolID",
-                      "Enroll_Status", "Street", "City", "State", "Zip", "Home_Phone", "Email"]
+        let fields = [
+          "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender",
+          "Grade_Level", "SchoolID",
+          "Enroll_Status", "Street", "City", "State", "Zip", "Home_Phone", "Email",
+        ]
         let width = max(12, columns.map { $0.0.count }.max() ?? 12)
-        print("  " + "field".padding(toLength: 20, withPad: " ", startingAt: 0)
-          + columns.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) }.joined())
+        print(
+          "  " + "field".padding(toLength: 20, withPad: " ", startingAt: 0)
+            + columns.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) }
+            .joined())
         for field in fields where columns.contains(where: { !($0.1[field] ?? "").isEmpty }) {
           let mine = form[field] ?? ""
           var line = "  " + field.padding(toLength: 20, withPad: " ", startingAt: 0)
@@ -79,19 +101,29 @@ public struct ShowCommand: ParsableCommand {
           print(line)
         }
         if let held = student.heldDifferences, !held.isEmpty {
-          print("  update held for review: \(held.map(\.field).joined(separator: ", ")) — `sisdrop accept \(submission) FIELD` or `sisdrop keep-sis \(submission) FIELD`")
+          print(
+            "  update held for review: \(held.map(\.field).joined(separator: ", ")) — `sisdrop accept \(submission) FIELD` or `sisdrop keep-sis \(submission) FIELD`"
+          )
         }
-        if !student.differences.isEmpty { print("  update delivers: \(student.differences.map(\.field).joined(separator: ", "))") }
-        if let kept = student.keptSIS, !kept.isEmpty { print("  SIS value kept: \(kept.joined(separator: ", "))") }
+        if !student.differences.isEmpty {
+          print("  update delivers: \(student.differences.map(\.field).joined(separator: ", "))")
+        }
+        if let kept = student.keptSIS, !kept.isEmpty {
+          print("  SIS value kept: \(kept.joined(separator: ", "))")
+        }
       }
       if !target.decision.contacts.isEmpty { print("\ncontacts:") }
       for contact in target.decision.contacts {
-        var line = "  contact \(contact.seq): \(contact.outcome.rawValue)\(contact.contactID.map { " → SIS contact \($0)" } ?? "") — \(contact.reason)"
-        if let held = contact.heldDifferences, !held.isEmpty { line += "; held for review: \(held.map(\.field).joined(separator: ", "))" }
+        var line =
+          "  contact \(contact.seq): \(contact.outcome.rawValue)\(contact.contactID.map { " → SIS contact \($0)" } ?? "") — \(contact.reason)"
+        if let held = contact.heldDifferences, !held.isEmpty {
+          line += "; held for review: \(held.map(\.field).joined(separator: ", "))"
+        }
         print(line)
         if contact.outcome == .potential {
           for candidate in contact.candidates ?? [] {
-            print("      `sisdrop resolve \(submission) --match \(candidate) --contact \(contact.seq)`")
+            print(
+              "      `sisdrop resolve \(submission) --match \(candidate) --contact \(contact.seq)`")
           }
           print("      `sisdrop resolve \(submission) --no-match --contact \(contact.seq)`")
         }
@@ -107,8 +139,11 @@ public struct ShowCommand: ParsableCommand {
   }
 
   private func snapshotPath(_ workdir: WorkDir, _ batch: String) throws -> String {
-    let data = try Data(contentsOf: URL(fileURLWithPath: workdir.stageFolder(batch, .normalize) + "/snapshot.json"))
-    guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any], let path = object["path"] as? String else {
+    let data = try Data(
+      contentsOf: URL(fileURLWithPath: workdir.stageFolder(batch, .normalize) + "/snapshot.json"))
+    guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let path = object["path"] as? String
+    else {
       throw SISDropError(.noInput, "no snapshot for batch \(batch)")
     }
     return workdir.root + "/" + path

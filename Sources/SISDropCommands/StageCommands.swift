@@ -12,12 +12,17 @@ public protocol StageCommand: ParsableCommand {
 extension StageCommand {
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
-      let report = try PipelineRunner.runStage(Self.stage, workdir: workdir, batchID: batch, log: logger(quiet: workDir.json))
+      let report = try PipelineRunner.runStage(
+        Self.stage, workdir: workdir, batchID: batch, log: logger(quiet: workDir.json))
       if workDir.json {
         try printJSON(report)
       } else {
-        print("\(Self.stage.rawValue): batch \(report.batch), attempt \(report.attempt), \(workdir.stageFolder(report.batch, Self.stage))")
-        for (key, value) in report.counts.sorted(by: { $0.key < $1.key }) { print("  \(key): \(value)") }
+        print(
+          "\(Self.stage.rawValue): batch \(report.batch), attempt \(report.attempt), \(workdir.stageFolder(report.batch, Self.stage))"
+        )
+        for (key, value) in report.counts.sorted(by: { $0.key < $1.key }) {
+          print("  \(key): \(value)")
+        }
         for note in report.notes { print("  note: \(note)") }
       }
     }
@@ -33,7 +38,8 @@ private let stageDiscussion = """
 
 public struct ParseCommand: StageCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "parse", abstract: "Read the batch's enrollment export into submissions; reject malformed records.",
+    commandName: "parse",
+    abstract: "Read the batch's enrollment export into submissions; reject malformed records.",
     discussion: stageDiscussion)
   public static let stage = Stage.parse
   @OptionGroup public var workDir: WorkDirOptions
@@ -43,7 +49,8 @@ public struct ParseCommand: StageCommand {
 
 public struct NormalizeCommand: StageCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "normalize", abstract: "Load the SIS snapshot and normalize names, dates, phones, grades and schools.",
+    commandName: "normalize",
+    abstract: "Load the SIS snapshot and normalize names, dates, phones, grades and schools.",
     discussion: stageDiscussion)
   public static let stage = Stage.normalize
   @OptionGroup public var workDir: WorkDirOptions
@@ -53,7 +60,8 @@ public struct NormalizeCommand: StageCommand {
 
 public struct MatchCommand: StageCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "match", abstract: "Match each submission's students and contacts against the SIS snapshot.",
+    commandName: "match",
+    abstract: "Match each submission's students and contacts against the SIS snapshot.",
     discussion: stageDiscussion)
   public static let stage = Stage.match
   @OptionGroup public var workDir: WorkDirOptions
@@ -63,7 +71,8 @@ public struct MatchCommand: StageCommand {
 
 public struct DeliverCommand: StageCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "deliver", abstract: "Write the SIS import files, hold back potential matches, publish to the outbox.",
+    commandName: "deliver",
+    abstract: "Write the SIS import files, hold back potential matches, publish to the outbox.",
     discussion: stageDiscussion + """
 
       --only IDS re-delivers just those submissions of the open batch after `sisdrop correct`: a
@@ -77,30 +86,47 @@ public struct DeliverCommand: StageCommand {
   public static let stage = Stage.deliver
   @OptionGroup public var workDir: WorkDirOptions
   @Option(help: "The batch (default: the open batch).") public var batch: String?
-  @Option(help: "Re-deliver only these submission ids (comma-separated) of the open batch.") public var only: String?
+  @Option(help: "Re-deliver only these submission ids (comma-separated) of the open batch.") public
+    var only: String?
   public init() {}
 
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let record = try workdir.batch(batch)
-      let answers = try AnswerFeed.take(workdir: workdir, config: try workdir.config(for: record), log: logger())
+      let answers = try AnswerFeed.take(
+        workdir: workdir, config: try workdir.config(for: record), log: logger())
       if answers.touchesOpenBatch, record.state == .open {
         // Answers about this batch's submissions count for this delivery: its match is redone first.
-        try PipelineRunner.runStage(.match, workdir: workdir, batchID: record.id, log: logger(quiet: workDir.json))
+        try PipelineRunner.runStage(
+          .match, workdir: workdir, batchID: record.id, log: logger(quiet: workDir.json))
       }
       guard let only else {
-        let report = try PipelineRunner.runStage(Self.stage, workdir: workdir, batchID: batch, log: logger(quiet: workDir.json))
-        if workDir.json { try printJSON(report) } else {
-          print("deliver: batch \(report.batch), attempt \(report.attempt), \(workdir.stageFolder(report.batch, Self.stage))")
-          for (key, value) in report.counts.sorted(by: { $0.key < $1.key }) { print("  \(key): \(value)") }
+        let report = try PipelineRunner.runStage(
+          Self.stage, workdir: workdir, batchID: batch, log: logger(quiet: workDir.json))
+        if workDir.json {
+          try printJSON(report)
+        } else {
+          print(
+            "deliver: batch \(report.batch), attempt \(report.attempt), \(workdir.stageFolder(report.batch, Self.stage))"
+          )
+          for (key, value) in report.counts.sorted(by: { $0.key < $1.key }) {
+            print("  \(key): \(value)")
+          }
           for note in report.notes { print("  note: \(note)") }
         }
         return
       }
-      let ids = only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-      let result = try Redelivery.run(workdir: workdir, batch: record, ids: ids, log: logger(quiet: workDir.json))
-      if workDir.json { try printJSON(result) } else {
-        print("re-delivery \(result.id): \(result.delivered.count) delivered (\(result.delivered.joined(separator: ", "))), \(result.folder)")
+      let ids = only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+        !$0.isEmpty
+      }
+      let result = try Redelivery.run(
+        workdir: workdir, batch: record, ids: ids, log: logger(quiet: workDir.json))
+      if workDir.json {
+        try printJSON(result)
+      } else {
+        print(
+          "re-delivery \(result.id): \(result.delivered.count) delivered (\(result.delivered.joined(separator: ", "))), \(result.folder)"
+        )
         if !result.errors.isEmpty { print("  still in error: \(result.folder)/errors.csv") }
       }
     }
@@ -109,8 +135,12 @@ public struct DeliverCommand: StageCommand {
 
 public struct CloseCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "close", abstract: "Seal the batch's manifest.json; delivered records become delivered, the rest pending.",
-    discussion: "Refuses (65) while any stage is missing, stale or failed, or the outbox does not hold what deliver published. A deliver stage that is stale only because match ran again after publication (a `sisdrop resolve`) is accepted while the outbox holds the published files unchanged; a re-delivery left unpublished is published first.")
+    commandName: "close",
+    abstract:
+      "Seal the batch's manifest.json; delivered records become delivered, the rest pending.",
+    discussion:
+      "Refuses (65) while any stage is missing, stale or failed, or the outbox does not hold what deliver published. A deliver stage that is stale only because match ran again after publication (a `sisdrop resolve`) is accepted while the outbox holds the published files unchanged; a re-delivery left unpublished is published first."
+  )
   @OptionGroup public var workDir: WorkDirOptions
   @Option(help: "The batch (default: the open batch).") public var batch: String?
   public init() {}
@@ -118,8 +148,12 @@ public struct CloseCommand: ParsableCommand {
   public func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let result = try BatchLifecycle.close(workdir: workdir, batch: try workdir.batch(batch))
-      if workDir.json { try printJSON(result.manifest) } else {
-        print("closed batch \(result.manifest.batch): \(result.manifest.delivered.count) delivered, \(result.manifest.returnedToPending.count) back to pending")
+      if workDir.json {
+        try printJSON(result.manifest)
+      } else {
+        print(
+          "closed batch \(result.manifest.batch): \(result.manifest.delivered.count) delivered, \(result.manifest.returnedToPending.count) back to pending"
+        )
         print("manifest: \(result.path)")
       }
     }

@@ -6,7 +6,8 @@ import SISDropStore
 
 public struct BackupCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "backup", abstract: "Copy state.sqlite to FILE (SQLite's online backup: safe while a run is going).",
+    commandName: "backup",
+    abstract: "Copy state.sqlite to FILE (SQLite's online backup: safe while a run is going).",
     discussion: """
       The copy is consistent even while another sisdrop writes, one file (no -wal), mode 0600, written
       under a temporary name and renamed into place. Restore it by copying it to <workdir>/state.sqlite
@@ -21,17 +22,24 @@ public struct BackupCommand: ParsableCommand {
       let workdir = try readOnlyWorkDir(workDir.path)
       let target = FileSystem.absolute(file)
       do { try workdir.state.database.backup(to: target) } catch let error as SQLiteError {
-        throw SISDropError(.cannotCreate, "cannot write the backup: \(error.message)", at: SourceLocation(path: target),
-                           hint: "check that the folder exists and is writable")
+        throw SISDropError(
+          .cannotCreate, "cannot write the backup: \(error.message)",
+          at: SourceLocation(path: target),
+          hint: "check that the folder exists and is writable")
       }
-      if workDir.json { try printJSON(["backup": target]) } else { print("state.sqlite copied to \(target)") }
+      if workDir.json {
+        try printJSON(["backup": target])
+      } else {
+        print("state.sqlite copied to \(target)")
+      }
     }
   }
 }
 
 public struct VerifyCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
-    commandName: "verify", abstract: "Check sealed batches' files against their manifest.json (SHA-256).",
+    commandName: "verify",
+    abstract: "Check sealed batches' files against their manifest.json (SHA-256).",
     discussion: """
       Checks every file a sealed manifest lists: the claimed inputs, every stage output, the published
       files kept in published/ and redeliveries/. Without --batch, every closed or cancelled batch.
@@ -51,22 +59,31 @@ public struct VerifyCommand: ParsableCommand {
   public func run() throws {
     try guarded {
       let workdir = try readOnlyWorkDir(workDir.path)
-      let batches = try batch.map { [try workdir.batch($0)] } ?? workdir.state.allBatches().filter { $0.state != .open }
+      let batches =
+        try batch.map { [try workdir.batch($0)] }
+        ?? workdir.state.allBatches().filter { $0.state != .open }
       var output = Output(batches: batches.map(\.id), files: 0, mismatches: [])
       for record in batches {
         let (checked, mismatches) = try BatchIntegrity.verify(workdir, batch: record.id)
         output.files += checked
         output.mismatches += mismatches
       }
-      if workDir.json { try printJSON(output) } else {
+      if workDir.json {
+        try printJSON(output)
+      } else {
         for mismatch in output.mismatches { print("batch \(mismatch.batch): \(mismatch)") }
-        print("\(output.batches.count) batches, \(output.files) files checked, \(output.mismatches.count) not as sealed")
+        print(
+          "\(output.batches.count) batches, \(output.files) files checked, \(output.mismatches.count) not as sealed"
+        )
       }
       if let first = output.mismatches.first {
         throw SISDropError(
-          .dataError, "\(output.mismatches.count) file(s) differ from their sealed manifest, first: batch \(first.batch) \(first)",
+          .dataError,
+          "\(output.mismatches.count) file(s) differ from their sealed manifest, first: batch \(first.batch) \(first)",
           at: SourceLocation(path: workdir.batchFolder(first.batch) + "/" + first.path),
-          hint: "a sealed batch is an audit record: restore the files from a backup and find out what changed them")
+          hint:
+            "a sealed batch is an audit record: restore the files from a backup and find out what changed them"
+        )
       }
     }
   }
@@ -94,22 +111,34 @@ public struct RebuildStateCommand: ParsableCommand {
     try guarded {
       let root = FileSystem.absolute(workDir.path)
       guard FileSystem.isDirectory(root + "/batches") else {
-        throw SISDropError(.noInput, "\(root) is not a sisdrop working directory (no batches/)", at: SourceLocation(path: root),
-                           hint: "pass --workdir (or set SISDROP_WORKDIR) to the working directory")
+        throw SISDropError(
+          .noInput, "\(root) is not a sisdrop working directory (no batches/)",
+          at: SourceLocation(path: root),
+          hint: "pass --workdir (or set SISDROP_WORKDIR) to the working directory")
       }
       let lock = try WorkDirLock(workdir: root, command: commandLine)
       defer { withExtendedLifetime(lock) {} }
       let result = try StateRebuild.run(root: root)
-      if workDir.json { try printJSON(result) } else {
-        print("state.sqlite rebuilt from \(result.batches) batches: \(result.delivered) submissions delivered, \(result.pending) pending, \(result.stableIDs) stable ids, \(result.snapshots) snapshots, \(result.publications) publications, \(result.tardies) tardies")
+      if workDir.json {
+        try printJSON(result)
+      } else {
+        print(
+          "state.sqlite rebuilt from \(result.batches) batches: \(result.delivered) submissions delivered, \(result.pending) pending, \(result.stableIDs) stable ids, \(result.snapshots) snapshots, \(result.publications) publications, \(result.tardies) tardies"
+        )
         let c = result.confirmation
         if c.delivered + c.confirmed + c.unconfirmed > 0 {
-          print("SIS confirmation restored: \(c.confirmed) delivered record(s) confirmed, \(c.delivered) awaiting an SIS export, \(c.unconfirmed) unconfirmed")
+          print(
+            "SIS confirmation restored: \(c.confirmed) delivered record(s) confirmed, \(c.delivered) awaiting an SIS export, \(c.unconfirmed) unconfirmed"
+          )
         }
         if !result.withoutStableIDs.isEmpty {
-          print("published before stable ids were kept (their new records' ids are not rebuilt): \(result.withoutStableIDs.joined(separator: ", "))")
+          print(
+            "published before stable ids were kept (their new records' ids are not rebuilt): \(result.withoutStableIDs.joined(separator: ", "))"
+          )
         }
-        print("not rebuilt (not kept in the batch folders): \(result.notRebuilt.joined(separator: "; "))")
+        print(
+          "not rebuilt (not kept in the batch folders): \(result.notRebuilt.joined(separator: "; "))"
+        )
       }
     }
   }

@@ -4,12 +4,14 @@ import SISDrop
 import SISDropConfig
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// Options every command that touches a working directory shares.
 public struct WorkDirOptions: ParsableArguments {
-  @Option(name: .long, help: "The working directory (default: $SISDROP_WORKDIR, else the current folder).")
+  @Option(
+    name: .long, help: "The working directory (default: $SISDROP_WORKDIR, else the current folder)."
+  )
   public var workdir: String?
 
   @Flag(name: .long, help: "Print machine-readable JSON on stdout.")
@@ -18,7 +20,8 @@ public struct WorkDirOptions: ParsableArguments {
   public init() {}
 
   public var path: String {
-    workdir ?? ProcessInfo.processInfo.environment["SISDROP_WORKDIR"] ?? FileManager.default.currentDirectoryPath
+    workdir ?? ProcessInfo.processInfo.environment["SISDROP_WORKDIR"]
+      ?? FileManager.default.currentDirectoryPath
   }
 }
 
@@ -62,9 +65,12 @@ func printJSON<T: Encodable>(_ value: T) throws {
 ///   - create: whether this command may create it (`run`, `open`, `demo`); every other command
 ///     refuses a folder that is not a working directory (66) and creates nothing there.
 ///   - wait: seconds to wait for another writer before exiting 75.
-func withLockedWorkDir(_ root: String, create: Bool = false, wait: Double = 0, _ body: (WorkDir) throws -> Void) throws {
+func withLockedWorkDir(
+  _ root: String, create: Bool = false, wait: Double = 0, _ body: (WorkDir) throws -> Void
+) throws {
   try guarded {
-    let (workdir, lock) = try WorkDir.locked(root: root, create: create, command: commandLine, wait: wait)
+    let (workdir, lock) = try WorkDir.locked(
+      root: root, create: create, command: commandLine, wait: wait)
     defer { withExtendedLifetime(lock) {} }
     try body(workdir)
   }
@@ -81,4 +87,6 @@ extension WorkDirOptions {
 }
 
 /// The command line a lock holder records, for the "busy" message of a second writer.
-var commandLine: String { CommandLine.arguments.map { ($0 as NSString).lastPathComponent }.joined(separator: " ") }
+var commandLine: String {
+  CommandLine.arguments.map { ($0 as NSString).lastPathComponent }.joined(separator: " ")
+}

@@ -1,6 +1,6 @@
 import Foundation
-import Yams
 import SISDropCore
+import Yams
 
 /// A node of the pipeline YAML with its key path and line, so that every error names both.
 struct ConfigNode {
@@ -25,7 +25,9 @@ struct ConfigNode {
     var result: [String: ConfigNode] = [:]
     for (key, value) in mapping {
       guard let name = key.string else { throw error("a key must be text") }
-      let child = ConfigNode(node: value, keyPath: keyPath.isEmpty ? name : "\(keyPath).\(name)", file: file, problems: problems)
+      let child = ConfigNode(
+        node: value, keyPath: keyPath.isEmpty ? name : "\(keyPath).\(name)", file: file,
+        problems: problems)
       guard allowed.contains(name) else {
         let unknown = ConfigNode(node: key, keyPath: child.keyPath, file: file).error(
           "unknown key '\(name)'", hint: "allowed here: \(allowed.joined(separator: ", "))")
@@ -43,7 +45,9 @@ struct ConfigNode {
     guard let mapping = node.mapping else { throw error("expected a mapping") }
     return try mapping.map { key, value in
       guard let name = key.string else { throw error("a key must be text") }
-      return (name, ConfigNode(node: value, keyPath: "\(keyPath).\(name)", file: file, problems: problems))
+      return (
+        name, ConfigNode(node: value, keyPath: "\(keyPath).\(name)", file: file, problems: problems)
+      )
     }
   }
 
@@ -65,11 +69,14 @@ struct ConfigNode {
     guard case .scalar(let scalar) = node, let value = Int(scalar.string) else {
       throw error("expected a whole number")
     }
-    guard range.contains(value) else { throw error("\(value) is out of range \(range.lowerBound)...\(range.upperBound)") }
+    guard range.contains(value) else {
+      throw error("\(value) is out of range \(range.lowerBound)...\(range.upperBound)")
+    }
     return value
   }
 
-  func choice<T: RawRepresentable>(_ type: T.Type) throws -> T where T.RawValue == String, T: CaseIterable {
+  func choice<T: RawRepresentable>(_ type: T.Type) throws -> T
+  where T.RawValue == String, T: CaseIterable {
     let value = try string()
     guard let result = T(rawValue: value) else {
       throw error("'\(value)' is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -79,7 +86,9 @@ struct ConfigNode {
 
   func list() throws -> [ConfigNode] {
     guard case .sequence(let sequence) = node else { throw error("expected a list") }
-    return sequence.enumerated().map { ConfigNode(node: $1, keyPath: "\(keyPath)[\($0)]", file: file, problems: problems) }
+    return sequence.enumerated().map {
+      ConfigNode(node: $1, keyPath: "\(keyPath)[\($0)]", file: file, problems: problems)
+    }
   }
 
   func stringList() throws -> [String] { try list().map { try $0.string() } }
@@ -88,8 +97,12 @@ struct ConfigNode {
   func delimiter() throws -> UInt8 {
     let value = try string()
     if value == "tab" || value == "\\t" || value == "\t" { return 0x09 }
-    guard value.utf8.count == 1, let byte = value.utf8.first, byte != UInt8(ascii: "\""), byte != 0x0A, byte != 0x0D else {
-      throw error("a delimiter is one ASCII character other than a quote or line break (or 'tab'), found '\(value)'")
+    guard value.utf8.count == 1, let byte = value.utf8.first, byte != UInt8(ascii: "\""),
+      byte != 0x0A, byte != 0x0D
+    else {
+      throw error(
+        "a delimiter is one ASCII character other than a quote or line break (or 'tab'), found '\(value)'"
+      )
     }
     return byte
   }

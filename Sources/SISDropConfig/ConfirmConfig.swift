@@ -32,7 +32,9 @@ public struct ImportResultsLayout: Sendable {
     let keys = try node.mapping(allowed: ["file", "key", "status", "message", "table", "ok"])
     if let value = keys["file"] {
       file = try value.string()
-      guard !file.contains("/"), !file.hasPrefix("."), !file.isEmpty else { throw value.error("a file name in the inbox, without a folder") }
+      guard !file.contains("/"), !file.hasPrefix("."), !file.isEmpty else {
+        throw value.error("a file name in the inbox, without a folder")
+      }
     }
     if let value = keys["key"] { key = try value.string() }
     if let value = keys["status"] { status = try value.string() }

@@ -47,7 +47,8 @@ public struct DeliveryConfig: Sendable {
     if let profile = keys["profile"] {
       let name = try profile.string()
       guard let kind = DeliveryProfileKind(rawValue: name) else {
-        throw profile.error("unknown delivery profile '\(name)'", hint: "one of: csv, oneroster, xml")
+        throw profile.error(
+          "unknown delivery profile '\(name)'", hint: "one of: csv, oneroster, xml")
       }
       self.profile = kind
     }
@@ -64,9 +65,14 @@ public struct DeliveryConfig: Sendable {
     }
     if let node = keys["documents_folder"] {
       let name = try node.string()
-      guard name.contains("{batch}"), FileNames.isPlain(name.replacingOccurrences(of: "{batch}", with: "B")) else {
-        throw node.error("delivery.documents_folder '\(LogText.escaped(name))' must be one folder name of the outbox that contains {batch}",
-                         hint: "e.g. {batch}_documents (the default): each delivery's documents in a folder of their own")
+      guard name.contains("{batch}"),
+        FileNames.isPlain(name.replacingOccurrences(of: "{batch}", with: "B"))
+      else {
+        throw node.error(
+          "delivery.documents_folder '\(LogText.escaped(name))' must be one folder name of the outbox that contains {batch}",
+          hint:
+            "e.g. {batch}_documents (the default): each delivery's documents in a folder of their own"
+        )
       }
       documentsFolder = name
     }

@@ -54,5 +54,7 @@ public enum DeliveryKind: String, Sendable, Codable, CaseIterable {
   }
 
   /// What a batch delivers (the tardy feed delivers `attendance` on its own).
-  package static let batchKinds: [DeliveryKind] = [.studentsNew, .studentsUpdate, .contactsNew, .contactsUpdate, .documents]
+  package static let batchKinds: [DeliveryKind] = [
+    .studentsNew, .studentsUpdate, .contactsNew, .contactsUpdate, .documents,
+  ]
 }

@@ -20,7 +20,10 @@ public struct MatchingConfig: Sendable, Hashable, Codable {
   /// The matchers `method` may name (`MatcherRegistry` makes them).
   public static let methods = ["placeholder", "fellegi-sunter"]
   /// The fields the matcher compares, as `weights` names them (`MatchField`, in its order).
-  public static let fieldNames = ["state_id", "first_name", "last_name", "birth_date", "gender", "address", "phone", "email", "guardians"]
+  public static let fieldNames = [
+    "state_id", "first_name", "last_name", "birth_date", "gender", "address", "phone", "email",
+    "guardians",
+  ]
 
   public var method = "fellegi-sunter"  // the trusted matcher; placeholder stays selectable
   public var autoMatch = 0.999
@@ -66,7 +69,10 @@ public struct MatchingConfig: Sendable, Hashable, Codable {
 
   public init() {}
 
-  static let keys = ["method", "auto_match", "review", "ambiguity_margin", "max_candidates", "auto_without_household", "twins", "forms_of_one_child", "namesakes", "weights"]
+  static let keys = [
+    "method", "auto_match", "review", "ambiguity_margin", "max_candidates",
+    "auto_without_household", "twins", "forms_of_one_child", "namesakes", "weights",
+  ]
 
   /// The factor on each field's weight, by `MatchField.rawValue`.
   package var weightFactors: [Double] { MatchingConfig.fieldNames.map { weights[$0] ?? 1 } }
@@ -77,7 +83,9 @@ public struct MatchingConfig: Sendable, Hashable, Codable {
     if let method = keys["method"] {
       let name = try method.string()
       guard MatchingConfig.methods.contains(name) else {
-        throw method.error("unknown matcher '\(name)'", hint: "one of: \(MatchingConfig.methods.joined(separator: ", "))")
+        throw method.error(
+          "unknown matcher '\(name)'",
+          hint: "one of: \(MatchingConfig.methods.joined(separator: ", "))")
       }
       config.method = name
     }
@@ -90,21 +98,28 @@ public struct MatchingConfig: Sendable, Hashable, Codable {
     if let value = keys["auto_match"] { config.autoMatch = try probability(value) }
     if let value = keys["review"] { config.review = try probability(value) }
     if config.review >= config.autoMatch, let node = keys["review"] ?? keys["auto_match"] {
-      throw node.error("matching.review (\(config.review)) must be below matching.auto_match (\(config.autoMatch))")
+      throw node.error(
+        "matching.review (\(config.review)) must be below matching.auto_match (\(config.autoMatch))"
+      )
     }
     if let value = keys["ambiguity_margin"] {
-      guard let bits = Double(try value.string()), bits >= 0, bits <= 64 else { throw value.error("expected a number of bits, 0 to 64") }
+      guard let bits = Double(try value.string()), bits >= 0, bits <= 64 else {
+        throw value.error("expected a number of bits, 0 to 64")
+      }
       config.ambiguityMargin = bits
     }
     if let value = keys["max_candidates"] { config.maxCandidates = try value.int(in: 1...100_000) }
     if let value = keys["auto_without_household"] { config.autoWithoutHousehold = try value.bool() }
     if let value = keys["twins"] { config.twins = try value.choice(TwinPolicy.self) }
     if let value = keys["namesakes"] { config.namesakes = try value.choice(NamesakePolicy.self) }
-    if let value = keys["forms_of_one_child"] { config.formsOfOneChild = try value.choice(FormsOfOneChildPolicy.self) }
+    if let value = keys["forms_of_one_child"] {
+      config.formsOfOneChild = try value.choice(FormsOfOneChildPolicy.self)
+    }
     if let value = keys["weights"] {
       for (field, factor) in try value.mapping(allowed: MatchingConfig.fieldNames) {
         guard let number = Double(try factor.string()), number >= 0, number <= 4 else {
-          throw factor.error("expected a factor from 0 to 4 (1 keeps the estimated weight, 0 ignores the field)")
+          throw factor.error(
+            "expected a factor from 0 to 4 (1 keeps the estimated weight, 0 ignores the field)")
         }
         config.weights[field] = number
       }

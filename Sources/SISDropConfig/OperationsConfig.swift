@@ -27,27 +27,40 @@ public struct OperationsConfig: Sendable {
 
   /// Parses the operations sections of a pipeline file's top-level mapping.
   /// A section's error is recorded in `problems` and the next section is read.
-  static func parse(_ root: [String: ConfigNode], districtZone: TimeZone, problems: ConfigProblems) -> OperationsConfig {
+  static func parse(_ root: [String: ConfigNode], districtZone: TimeZone, problems: ConfigProblems)
+    -> OperationsConfig
+  {
     var config = OperationsConfig()
     problems.attempt { try parsePickup(root, into: &config) }
-    config.schedule.window = RunWindow(hour: 16, minute: 0, length: 8 * 3600, timeZone: districtZone)
+    config.schedule.window = RunWindow(
+      hour: 16, minute: 0, length: 8 * 3600, timeZone: districtZone)
     problems.attempt { try parseSchedule(root, districtZone: districtZone, into: &config) }
     problems.attempt { try parseNotifications(root, into: &config) }
     return config
   }
 
-  private static func parsePickup(_ root: [String: ConfigNode], into config: inout OperationsConfig) throws {
-    if let pickup = try root["pickup"]?.mapping(allowed: ["quiet_seconds", "check_writers", "triggers"]) {
-      if let value = pickup["quiet_seconds"] { config.pickup.quietSeconds = TimeInterval(try value.int(in: 0...86_400)) }
+  private static func parsePickup(_ root: [String: ConfigNode], into config: inout OperationsConfig)
+    throws
+  {
+    if let pickup = try root["pickup"]?.mapping(allowed: [
+      "quiet_seconds", "check_writers", "triggers",
+    ]) {
+      if let value = pickup["quiet_seconds"] {
+        config.pickup.quietSeconds = TimeInterval(try value.int(in: 0...86_400))
+      }
       if let value = pickup["check_writers"] { config.pickup.checkWriters = try value.bool() }
       if let triggers = pickup["triggers"] {
         for (feed, value) in try triggers.freeMapping() {
           guard PickupConfig.feeds.contains(feed) else {
-            throw value.error("unknown feed '\(feed)'", hint: "one of: \(PickupConfig.feeds.joined(separator: ", "))")
+            throw value.error(
+              "unknown feed '\(feed)'",
+              hint: "one of: \(PickupConfig.feeds.joined(separator: ", "))")
           }
           let name = try value.string()
           guard !name.isEmpty, !name.contains("/"), !FileNames.isTemporaryUpload(name) else {
-            throw value.error("'\(name)' cannot be a trigger file name", hint: "a plain file name in the inbox, e.g. \(feed).manifest")
+            throw value.error(
+              "'\(name)' cannot be a trigger file name",
+              hint: "a plain file name in the inbox, e.g. \(feed).manifest")
           }
           config.pickup.triggers[feed] = name
         }
@@ -55,7 +68,9 @@ public struct OperationsConfig: Sendable {
     }
   }
 
-  private static func parseSchedule(_ root: [String: ConfigNode], districtZone: TimeZone, into config: inout OperationsConfig) throws {
+  private static func parseSchedule(
+    _ root: [String: ConfigNode], districtZone: TimeZone, into config: inout OperationsConfig
+  ) throws {
     if let schedule = try root["schedule"]?.mapping(allowed: ["enabled", "window", "retry"]) {
       config.schedule.scheduled = true
       if let value = schedule["enabled"] { config.schedule.enabled = try value.bool() }
@@ -68,21 +83,28 @@ public struct OperationsConfig: Sendable {
           if let start = keys["start"] {
             let text = try start.string()
             let parts = text.split(separator: ":").map { Int($0) }
-            guard parts.count == 2, let hour = parts[0], let minute = parts[1], (0..<24).contains(hour), (0..<60).contains(minute) else {
-              throw start.error("'\(text)' is not a time of day", hint: "write HH:MM on a 24-hour clock, e.g. \"16:00\" (quoted)")
+            guard parts.count == 2, let hour = parts[0], let minute = parts[1],
+              (0..<24).contains(hour), (0..<60).contains(minute)
+            else {
+              throw start.error(
+                "'\(text)' is not a time of day",
+                hint: "write HH:MM on a 24-hour clock, e.g. \"16:00\" (quoted)")
             }
             parsed.hour = hour
             parsed.minute = minute
           }
           if let length = keys["length"] {
             let seconds = try duration(length)
-            guard seconds >= 60, seconds <= 24 * 3600 else { throw length.error("a window lasts between 1m and 24h") }
+            guard seconds >= 60, seconds <= 24 * 3600 else {
+              throw length.error("a window lasts between 1m and 24h")
+            }
             parsed.length = seconds
           }
           if let zone = keys["time_zone"] {
             let id = try zone.string()
             guard let timeZone = TimeZone(identifier: id) else {
-              throw zone.error("'\(id)' is not an IANA time zone", hint: "use a name such as America/Chicago")
+              throw zone.error(
+                "'\(id)' is not an IANA time zone", hint: "use a name such as America/Chicago")
             }
             parsed.timeZone = timeZone
           }
@@ -92,8 +114,11 @@ public struct OperationsConfig: Sendable {
       if let retry = try schedule["retry"]?.mapping(allowed: ["first", "max"]) {
         if let value = retry["first"] { config.schedule.retry.first = try duration(value) }
         if let value = retry["max"] { config.schedule.retry.maximum = try duration(value) }
-        guard config.schedule.retry.first > 0, config.schedule.retry.maximum >= config.schedule.retry.first else {
-          throw (retry["max"] ?? retry["first"]!).error("retry.first must be above zero and retry.max at least retry.first")
+        guard config.schedule.retry.first > 0,
+          config.schedule.retry.maximum >= config.schedule.retry.first
+        else {
+          throw (retry["max"] ?? retry["first"]!).error(
+            "retry.first must be above zero and retry.max at least retry.first")
         }
       }
     } else {
@@ -102,32 +127,45 @@ public struct OperationsConfig: Sendable {
     }
   }
 
-  private static func parseNotifications(_ root: [String: ConfigNode], into config: inout OperationsConfig) throws {
-    if let notifications = try root["notifications"]?.mapping(allowed: ["to", "from", "sendmail", "folder", "remind_after_days"]) {
+  private static func parseNotifications(
+    _ root: [String: ConfigNode], into config: inout OperationsConfig
+  ) throws {
+    if let notifications = try root["notifications"]?.mapping(allowed: [
+      "to", "from", "sendmail", "folder", "remind_after_days",
+    ]) {
       if let to = notifications["to"] {
         let addresses = try to.stringList()
         for address in addresses where !NotificationConfig.isPlainAddress(address) {
-          throw to.error("'\(address)' is not a plain e-mail address", hint: "write local@domain, one per list item")
+          throw to.error(
+            "'\(address)' is not a plain e-mail address",
+            hint: "write local@domain, one per list item")
         }
         config.notifications.to = addresses
       }
       if let from = notifications["from"] {
         let address = try from.string()
-        guard NotificationConfig.isPlainAddress(address) else { throw from.error("'\(address)' is not a plain e-mail address") }
+        guard NotificationConfig.isPlainAddress(address) else {
+          throw from.error("'\(address)' is not a plain e-mail address")
+        }
         config.notifications.from = address
       }
       if let sendmail = notifications["sendmail"] {
         let words: [String]
-        if case .sequence = sendmail.node { words = try sendmail.stringList() } else {
+        if case .sequence = sendmail.node {
+          words = try sendmail.stringList()
+        } else {
           words = try sendmail.string().split(separator: " ").map(String.init)
         }
         guard let program = words.first, program.hasPrefix("/") else {
-          throw sendmail.error("the sendmail command needs an absolute path", hint: "e.g. /usr/sbin/sendmail -t -i")
+          throw sendmail.error(
+            "the sendmail command needs an absolute path", hint: "e.g. /usr/sbin/sendmail -t -i")
         }
         config.notifications.sendmail = words
       }
       if let folder = notifications["folder"] { config.notifications.folder = try folder.string() }
-      if let days = notifications["remind_after_days"] { config.notifications.remindAfterDays = try days.int(in: 1...365) }
+      if let days = notifications["remind_after_days"] {
+        config.notifications.remindAfterDays = try days.int(in: 1...365)
+      }
     }
   }
 
@@ -140,14 +178,17 @@ public struct OperationsConfig: Sendable {
     for character in text {
       if character.isNumber {
         number.append(character)
-      } else if let value = Int(number), let unit = ["s": 1, "m": 60, "h": 3600][String(character)] {
+      } else if let value = Int(number), let unit = ["s": 1, "m": 60, "h": 3600][String(character)]
+      {
         total += value * unit
         number = ""
       } else {
         throw node.error("'\(text)' is not a duration", hint: "write e.g. 90s, 5m, 8h or 1h30m")
       }
     }
-    guard number.isEmpty, total > 0 else { throw node.error("'\(text)' is not a duration", hint: "write e.g. 90s, 5m, 8h or 1h30m") }
+    guard number.isEmpty, total > 0 else {
+      throw node.error("'\(text)' is not a duration", hint: "write e.g. 90s, 5m, 8h or 1h30m")
+    }
     return TimeInterval(total)
   }
 }
@@ -207,7 +248,8 @@ public struct NotificationConfig: Sendable {
   /// `local@domain` without display names, spaces or header-breaking characters.
   static func isPlainAddress(_ text: String) -> Bool {
     let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-    guard parts.count == 2, !parts[0].isEmpty, parts[1].contains(".") || parts[1] == "localhost" else { return false }
+    guard parts.count == 2, !parts[0].isEmpty, parts[1].contains(".") || parts[1] == "localhost"
+    else { return false }
     return text.allSatisfy { $0.isASCII && !$0.isWhitespace && !"<>,;:\"()[]\\".contains($0) }
   }
 }

@@ -1,7 +1,7 @@
 import Foundation
-import Yams
 import SISDropCore
 import SISDropFormats
+import Yams
 
 /// A feed's file format.
 public enum FeedFormat: String, Sendable, Codable, CaseIterable { case csv, xml }
@@ -41,7 +41,10 @@ public struct FeedConfig: Sendable {
     var names: [String: String] = [:]
     for layout in deltaLayouts.sorted() {
       let full = files[layout] ?? "\(layout).csv"
-      names[layout] = deltaFiles[layout] ?? ((full as NSString).deletingPathExtension + "_delta." + ((full as NSString).pathExtension.isEmpty ? "csv" : (full as NSString).pathExtension))
+      names[layout] =
+        deltaFiles[layout]
+        ?? ((full as NSString).deletingPathExtension + "_delta."
+          + ((full as NSString).pathExtension.isEmpty ? "csv" : (full as NSString).pathExtension))
     }
     return names
   }
@@ -49,7 +52,9 @@ public struct FeedConfig: Sendable {
   /// (`submissions.documents_folder`; default `documents`). Claimed with the submissions feed.
   public var documentsFolder = "documents"
 
-  public var dialect: CSVDialect { CSVDialect(delimiter: delimiter, encoding: encoding, limits: limits) }
+  public var dialect: CSVDialect {
+    CSVDialect(delimiter: delimiter, encoding: encoding, limits: limits)
+  }
 
   public init(files: [String: String] = [:]) { self.files = files }
 }
@@ -71,22 +76,31 @@ public struct CSVProfileConfig: Sendable {
   public var files: [String: [DeliveryColumn]] = CSVProfileConfig.defaultFiles
 
   public static let studentColumns = [
-    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "SchoolID",
+    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level",
+    "SchoolID",
     "Street", "City", "State", "Zip", "Home_Phone", "Email",
   ]
   public static let contactColumns = [
-    "Contact_ID", "Student_Number", "Student_Ref", "Contact_Ref", "Submission_ID", "First_Name", "Last_Name", "Relationship",
+    "Contact_ID", "Student_Number", "Student_Ref", "Contact_Ref", "Submission_ID", "First_Name",
+    "Last_Name", "Relationship",
     "Phone", "Email", "Street", "City", "State", "Zip",
   ]
   /// The Raptor tardy feed's attendance import file.
-  public static let attendanceColumns = ["Student_Number", "SchoolID", "Att_Date", "Att_Code", "Att_Time", "Att_Comment"]
+  public static let attendanceColumns = [
+    "Student_Number", "SchoolID", "Att_Date", "Att_Code", "Att_Time", "Att_Comment",
+  ]
   public static let defaultFiles: [String: [DeliveryColumn]] = [
     "attendance": attendanceColumns.map { DeliveryColumn(name: $0, field: $0) },
-    "students_new": (["Submission_ID", "Student_Ref"] + studentColumns).map { DeliveryColumn(name: $0, field: $0) },
-    "students_update": (["Student_Number", "Submission_ID"] + studentColumns).map { DeliveryColumn(name: $0, field: $0) },
+    "students_new": (["Submission_ID", "Student_Ref"] + studentColumns).map {
+      DeliveryColumn(name: $0, field: $0)
+    },
+    "students_update": (["Student_Number", "Submission_ID"] + studentColumns).map {
+      DeliveryColumn(name: $0, field: $0)
+    },
     "contacts_new": contactColumns.map { DeliveryColumn(name: $0, field: $0) },
     "contacts_update": contactColumns.map { DeliveryColumn(name: $0, field: $0) },
-    "documents": (["Student_Number", "Student_Ref", "Submission_ID", "Doc_Type", "File_Name", "SHA256"])
+    "documents":
+      (["Student_Number", "Student_Ref", "Submission_ID", "Doc_Type", "File_Name", "SHA256"])
       .map { DeliveryColumn(name: $0, field: $0) },
   ]
 }
@@ -136,8 +150,11 @@ public struct PipelineConfig: Sendable {
   /// Confirmation from the SIS: within how many exports, the import results file (Config/ConfirmConfig.swift).
   public var confirm = ConfirmConfig()
 
-  static let topKeys = ["version", "district", "workdir", "paths", "plugin", "mappings", "sis_export", "submissions",
-                        "matching", "updates", "delivery", "batch", "limits", "confirm"] + OperationsConfig.topKeys
+  static let topKeys =
+    [
+      "version", "district", "workdir", "paths", "plugin", "mappings", "sis_export", "submissions",
+      "matching", "updates", "delivery", "batch", "limits", "confirm",
+    ] + OperationsConfig.topKeys
 
   /// Loads and validates a pipeline file.
   ///
@@ -145,7 +162,8 @@ public struct PipelineConfig: Sendable {
   public static func load(path: String) throws -> PipelineConfig {
     let absolute = FileSystem.absolute(path)
     guard FileSystem.exists(absolute) else {
-      throw SISDropError.missingInput(absolute, hint: "name an existing pipeline file with --pipeline")
+      throw SISDropError.missingInput(
+        absolute, hint: "name an existing pipeline file with --pipeline")
     }
     let bytes = try FileSystem.readFile(absolute)
     return try parse(bytes: bytes, path: absolute)
@@ -161,17 +179,23 @@ public struct PipelineConfig: Sendable {
   package static func combined(_ problems: [SISDropError], path: String) -> SISDropError? {
     guard problems.count > 1 else { return problems.first }
     return SISDropError(
-      .configuration, "\(problems.count) problems in the pipeline file:\n" + problems.map { "  \($0)" }.joined(separator: "\n"),
-      at: SourceLocation(path: path), hint: "fix them all; `sisdrop check --pipeline \(path)` checks again without running")
+      .configuration,
+      "\(problems.count) problems in the pipeline file:\n"
+        + problems.map { "  \($0)" }.joined(separator: "\n"),
+      at: SourceLocation(path: path),
+      hint: "fix them all; `sisdrop check --pipeline \(path)` checks again without running")
   }
 
   /// Parses a pipeline file and records every problem instead of stopping at the first: where a key
   /// is bad, the config keeps its default, so that the checks after parsing still run.
   ///
   /// - Throws: only when the file is not a YAML document at all (not UTF-8, not YAML, empty).
-  package static func parseCollecting(bytes: [UInt8], path: String) throws -> (PipelineConfig, [SISDropError]) {
+  package static func parseCollecting(bytes: [UInt8], path: String) throws -> (
+    PipelineConfig, [SISDropError]
+  ) {
     guard let text = String(validating: bytes, as: UTF8.self) else {
-      throw SISDropError.configuration("the pipeline file is not UTF-8", at: SourceLocation(path: path))
+      throw SISDropError.configuration(
+        "the pipeline file is not UTF-8", at: SourceLocation(path: path))
     }
     let node: Node?
     do {
@@ -179,11 +203,14 @@ public struct PipelineConfig: Sendable {
     } catch let error as YamlError {
       throw SISDropError.configuration("not valid YAML: \(error)", at: SourceLocation(path: path))
     }
-    guard let node else { throw SISDropError.configuration("the pipeline file is empty", at: SourceLocation(path: path)) }
+    guard let node else {
+      throw SISDropError.configuration("the pipeline file is empty", at: SourceLocation(path: path))
+    }
     var config = PipelineConfig(path: path, sha256: SHA256.hex(bytes))
     let base = (path as NSString).deletingLastPathComponent
     let problems = ConfigProblems()
-    let root = try ConfigNode(node: node, keyPath: "", file: path, problems: problems).mapping(allowed: topKeys)
+    let root = try ConfigNode(node: node, keyPath: "", file: path, problems: problems).mapping(
+      allowed: topKeys)
 
     problems.attempt {
       if let version = root["version"], try version.int(in: 1...1000) != 1 {
@@ -191,8 +218,12 @@ public struct PipelineConfig: Sendable {
       }
     }
     problems.attempt {
-      guard let district = try root["district"]?.mapping(allowed: ["name", "time_zone"]) else { return }
-      problems.attempt { if let name = district["name"] { config.districtName = try name.string() } }
+      guard let district = try root["district"]?.mapping(allowed: ["name", "time_zone"]) else {
+        return
+      }
+      problems.attempt {
+        if let name = district["name"] { config.districtName = try name.string() }
+      }
       problems.attempt {
         if let zone = district["time_zone"] {
           let id = try zone.string()
@@ -205,10 +236,14 @@ public struct PipelineConfig: Sendable {
       }
     }
     problems.attempt {
-      if let workdir = root["workdir"] { config.workdir = FileSystem.absolute(try workdir.string(), relativeTo: base) }
+      if let workdir = root["workdir"] {
+        config.workdir = FileSystem.absolute(try workdir.string(), relativeTo: base)
+      }
     }
     problems.attempt {
-      guard let paths = try root["paths"]?.mapping(allowed: ["inbox", "outbox", "archive"]) else { return }
+      guard let paths = try root["paths"]?.mapping(allowed: ["inbox", "outbox", "archive"]) else {
+        return
+      }
       problems.attempt { if let value = paths["inbox"] { config.inbox = try value.string() } }
       problems.attempt { if let value = paths["outbox"] { config.outbox = try value.string() } }
       problems.attempt { if let value = paths["archive"] { config.archive = try value.string() } }
@@ -216,23 +251,35 @@ public struct PipelineConfig: Sendable {
     func file(_ node: ConfigNode) throws -> String {
       let resolved = FileSystem.absolute(try node.string(), relativeTo: base)
       guard FileSystem.exists(resolved) else {
-        throw node.error("file not found: \(resolved)", hint: "paths are relative to the pipeline file's folder")
+        throw node.error(
+          "file not found: \(resolved)", hint: "paths are relative to the pipeline file's folder")
       }
       return resolved
     }
     problems.attempt { if let plugin = root["plugin"] { config.pluginPath = try file(plugin) } }
     problems.attempt {
-      guard let mappings = try root["mappings"]?.mapping(allowed: ["building_map", "tardy_codes"]) else { return }
-      problems.attempt { if let value = mappings["building_map"] { config.buildingMapPath = try file(value) } }
-      problems.attempt { if let value = mappings["tardy_codes"] { config.tardyCodesPath = try file(value) } }
+      guard let mappings = try root["mappings"]?.mapping(allowed: ["building_map", "tardy_codes"])
+      else { return }
+      problems.attempt {
+        if let value = mappings["building_map"] { config.buildingMapPath = try file(value) }
+      }
+      problems.attempt {
+        if let value = mappings["tardy_codes"] { config.tardyCodesPath = try file(value) }
+      }
     }
     problems.attempt {
       if let limits = try root["limits"]?.mapping(allowed: ["field_bytes", "record_bytes"]) {
         var caps = ReadLimits()
-        if let value = limits["field_bytes"] { caps.fieldBytes = try value.int(in: 256...(64 << 20)) }
-        if let value = limits["record_bytes"] { caps.recordBytes = try value.int(in: 1024...(256 << 20)) }
+        if let value = limits["field_bytes"] {
+          caps.fieldBytes = try value.int(in: 256...(64 << 20))
+        }
+        if let value = limits["record_bytes"] {
+          caps.recordBytes = try value.int(in: 1024...(256 << 20))
+        }
         if caps.fieldBytes > caps.recordBytes, let node = limits["field_bytes"] {
-          throw node.error("limits.field_bytes (\(caps.fieldBytes)) must not exceed limits.record_bytes (\(caps.recordBytes))")
+          throw node.error(
+            "limits.field_bytes (\(caps.fieldBytes)) must not exceed limits.record_bytes (\(caps.recordBytes))"
+          )
         }
         config.sisExport.limits = caps
         config.submissions.limits = caps
@@ -240,7 +287,8 @@ public struct PipelineConfig: Sendable {
     }
     problems.attempt {
       if let feed = root["sis_export"] {
-        config.sisExport = try parseFeed(feed, defaults: config.sisExport, layouts: Layouts.sisExport, roster: true)
+        config.sisExport = try parseFeed(
+          feed, defaults: config.sisExport, layouts: Layouts.sisExport, roster: true)
       }
     }
     problems.attempt {
@@ -250,12 +298,20 @@ public struct PipelineConfig: Sendable {
           layouts: [Layouts.submissions, Layouts.submissionContacts, Layouts.submissionDocuments])
       }
     }
-    problems.attempt { if let matching = root["matching"] { config.matching = try MatchingConfig.parse(matching) } }
-    problems.attempt { if let updates = root["updates"] { config.updates = try UpdatePolicy.parse(updates) } }
     problems.attempt {
-      guard let delivery = try root["delivery"]?.mapping(allowed: DeliveryConfig.keys) else { return }
+      if let matching = root["matching"] { config.matching = try MatchingConfig.parse(matching) }
+    }
+    problems.attempt {
+      if let updates = root["updates"] { config.updates = try UpdatePolicy.parse(updates) }
+    }
+    problems.attempt {
+      guard let delivery = try root["delivery"]?.mapping(allowed: DeliveryConfig.keys) else {
+        return
+      }
       problems.attempt { try config.delivery.parse(delivery) }
-      problems.attempt { if let csv = delivery["csv"] { config.csvProfile = try parseCSVProfile(csv) } }
+      problems.attempt {
+        if let csv = delivery["csv"] { config.csvProfile = try parseCSVProfile(csv) }
+      }
     }
     problems.attempt {
       if let batch = try root["batch"]?.mapping(allowed: ["auto_close"]) {
@@ -263,50 +319,84 @@ public struct PipelineConfig: Sendable {
       }
     }
     problems.attempt { if let confirm = root["confirm"] { try config.confirm.parse(confirm) } }
-    config.operations = OperationsConfig.parse(root, districtZone: config.timeZone, problems: problems)
+    config.operations = OperationsConfig.parse(
+      root, districtZone: config.timeZone, problems: problems)
     // In the file's order, as an editor shows them.
-    let ordered = problems.errors.enumerated().sorted { ($0.element.location?.line ?? 0, $0.offset) < ($1.element.location?.line ?? 0, $1.offset) }
+    let ordered = problems.errors.enumerated().sorted {
+      ($0.element.location?.line ?? 0, $0.offset) < ($1.element.location?.line ?? 0, $1.offset)
+    }
     return (config, ordered.map(\.element))
   }
 
-  private static func parseFeed(_ node: ConfigNode, defaults: FeedConfig, layouts: [Layout], roster: Bool = false) throws -> FeedConfig {
+  private static func parseFeed(
+    _ node: ConfigNode, defaults: FeedConfig, layouts: [Layout], roster: Bool = false
+  ) throws -> FeedConfig {
     var feed = defaults
-    let keys = try node.mapping(allowed: ["format", "encoding", "delimiter", "date_formats", "files", "header_aliases"]
-      + (roster ? ["max_rejected_rows", "min_ratio", "mode", "delta", "full_every_days"] : ["documents_folder"]))
+    let keys = try node.mapping(
+      allowed: ["format", "encoding", "delimiter", "date_formats", "files", "header_aliases"]
+        + (roster
+          ? ["max_rejected_rows", "min_ratio", "mode", "delta", "full_every_days"]
+          : ["documents_folder"]))
     if let mode = keys["mode"] {
       // `mode: delta` (students and contacts) or per file: `mode: {students: delta, contacts: full}`.
       var modes: [(String, ConfigNode)] = []
-      if case .scalar = mode.node { modes = [("students", mode), ("contacts", mode)] } else { modes = try mode.freeMapping() }
+      if case .scalar = mode.node {
+        modes = [("students", mode), ("contacts", mode)]
+      } else {
+        modes = try mode.freeMapping()
+      }
       for (name, value) in modes {
         let choice = try value.string()
-        guard choice == "full" || choice == "delta" else { throw value.error("expected full or delta") }
-        guard choice == "full" || name == "students" || name == "contacts" else {
-          throw value.error("only students and contacts can be read as deltas (they have keys)", hint: "use full for \(name)")
+        guard choice == "full" || choice == "delta" else {
+          throw value.error("expected full or delta")
         }
-        guard layouts.contains(where: { $0.name == name }) else { throw value.error("unknown file '\(name)'") }
-        if choice == "delta" { feed.deltaLayouts.insert(name) } else { feed.deltaLayouts.remove(name) }
+        guard choice == "full" || name == "students" || name == "contacts" else {
+          throw value.error(
+            "only students and contacts can be read as deltas (they have keys)",
+            hint: "use full for \(name)")
+        }
+        guard layouts.contains(where: { $0.name == name }) else {
+          throw value.error("unknown file '\(name)'")
+        }
+        if choice == "delta" {
+          feed.deltaLayouts.insert(name)
+        } else {
+          feed.deltaLayouts.remove(name)
+        }
       }
     }
-    if let delta = try keys["delta"]?.mapping(allowed: ["files", "marker_column", "delete_values", "update_values"]) {
+    if let delta = try keys["delta"]?.mapping(allowed: [
+      "files", "marker_column", "delete_values", "update_values",
+    ]) {
       if let files = delta["files"] {
         for (name, value) in try files.freeMapping() {
-          guard name == "students" || name == "contacts" else { throw value.error("only students and contacts have delta files") }
+          guard name == "students" || name == "contacts" else {
+            throw value.error("only students and contacts have delta files")
+          }
           feed.deltaFiles[name] = try value.string()
         }
       }
       if let value = delta["marker_column"] { feed.markerColumn = try value.string() }
-      if let value = delta["delete_values"] { feed.deleteValues = try value.stringList().map { $0.uppercased() } }
-      if let value = delta["update_values"] { feed.updateValues = try value.stringList().map { $0.uppercased() } }
+      if let value = delta["delete_values"] {
+        feed.deleteValues = try value.stringList().map { $0.uppercased() }
+      }
+      if let value = delta["update_values"] {
+        feed.updateValues = try value.stringList().map { $0.uppercased() }
+      }
     }
     if let value = keys["full_every_days"] { feed.fullEveryDays = try value.int(in: 1...366) }
     if let value = keys["documents_folder"] {
       let name = try value.string()
       guard FileNames.isPlain(name) else {
-        throw value.error("'\(LogText.escaped(name))' is not a folder name of the inbox", hint: "one plain name, no '/', e.g. documents")
+        throw value.error(
+          "'\(LogText.escaped(name))' is not a folder name of the inbox",
+          hint: "one plain name, no '/', e.g. documents")
       }
       feed.documentsFolder = name
     }
-    if let value = keys["max_rejected_rows"] { feed.maxRejectedRows = try value.int(in: 0...1_000_000) }
+    if let value = keys["max_rejected_rows"] {
+      feed.maxRejectedRows = try value.int(in: 0...1_000_000)
+    }
     if let value = keys["min_ratio"] {
       guard let ratio = Double(try value.string()), ratio >= 0, ratio <= 1 else {
         throw value.error("expected a share between 0 and 1, e.g. 0.9 (0 turns the check off)")
@@ -326,7 +416,9 @@ public struct PipelineConfig: Sendable {
       feed.dateFormats = try formats.list().map { item in
         let text = try item.string()
         guard let pattern = DatePattern(text) else {
-          throw item.error("'\(text)' is not a date format", hint: "use MM, DD, YYYY (or M, D) with separators, e.g. MM/DD/YYYY")
+          throw item.error(
+            "'\(text)' is not a date format",
+            hint: "use MM, DD, YYYY (or M, D) with separators, e.g. MM/DD/YYYY")
         }
         return pattern
       }
@@ -335,20 +427,26 @@ public struct PipelineConfig: Sendable {
     if let files = keys["files"] {
       feed.files = [:]
       for (name, value) in try files.freeMapping() {
-        guard names.contains(name) else { throw value.error("unknown file '\(name)'", hint: "one of: \(names.joined(separator: ", "))") }
+        guard names.contains(name) else {
+          throw value.error(
+            "unknown file '\(name)'", hint: "one of: \(names.joined(separator: ", "))")
+        }
         feed.files[name] = try value.string()
       }
     }
     if let aliases = keys["header_aliases"] {
       for (name, value) in try aliases.freeMapping() {
         guard let layout = layouts.first(where: { $0.name == name }) else {
-          throw value.error("unknown layout '\(name)'", hint: "one of: \(names.joined(separator: ", "))")
+          throw value.error(
+            "unknown layout '\(name)'", hint: "one of: \(names.joined(separator: ", "))")
         }
         var map: [String: String] = [:]
         for (alias, field) in try value.freeMapping() {
           let target = try field.string()
           guard layout.fields.contains(target) else {
-            throw field.error("'\(target)' is not a \(name) field", hint: "fields: \(layout.fields.joined(separator: ", "))")
+            throw field.error(
+              "'\(target)' is not a \(name) field",
+              hint: "fields: \(layout.fields.joined(separator: ", "))")
           }
           map[alias] = target
         }
@@ -360,10 +458,14 @@ public struct PipelineConfig: Sendable {
 
   private static func parseCSVProfile(_ node: ConfigNode) throws -> CSVProfileConfig {
     var profile = CSVProfileConfig()
-    let keys = try node.mapping(allowed: ["delimiter", "line_ending", "encoding", "quote_all", "date_format", "files"])
+    let keys = try node.mapping(allowed: [
+      "delimiter", "line_ending", "encoding", "quote_all", "date_format", "files",
+    ])
     if let value = keys["delimiter"] { profile.writer.delimiter = try value.delimiter() }
     if let value = keys["line_ending"] {
-      guard let ending = CSVWriterOptions.LineEnding(rawValue: try value.string()) else { throw value.error("expected lf or crlf") }
+      guard let ending = CSVWriterOptions.LineEnding(rawValue: try value.string()) else {
+        throw value.error("expected lf or crlf")
+      }
       profile.writer.lineEnding = ending
     }
     if let value = keys["encoding"] {
@@ -374,13 +476,17 @@ public struct PipelineConfig: Sendable {
     }
     if let value = keys["quote_all"] { profile.writer.quoteAll = try value.bool() }
     if let value = keys["date_format"] {
-      guard let pattern = DatePattern(try value.string()) else { throw value.error("not a date format") }
+      guard let pattern = DatePattern(try value.string()) else {
+        throw value.error("not a date format")
+      }
       profile.dateFormat = pattern
     }
     if let files = keys["files"] {
       for (name, value) in try files.freeMapping() {
         guard let known = CSVProfileConfig.defaultFiles[name] else {
-          throw value.error("unknown delivery file '\(name)'", hint: "one of: \(CSVProfileConfig.defaultFiles.keys.sorted().joined(separator: ", "))")
+          throw value.error(
+            "unknown delivery file '\(name)'",
+            hint: "one of: \(CSVProfileConfig.defaultFiles.keys.sorted().joined(separator: ", "))")
         }
         let allowedFields = Set(known.map(\.field))
         profile.files[name] = try value.list().map { item in
@@ -388,7 +494,9 @@ public struct PipelineConfig: Sendable {
           if case .scalar = item.node {
             let field = try item.string()
             guard allowedFields.contains(field) else {
-              throw item.error("unknown field '\(field)' for \(name)", hint: "fields: \(known.map(\.field).joined(separator: ", "))")
+              throw item.error(
+                "unknown field '\(field)' for \(name)",
+                hint: "fields: \(known.map(\.field).joined(separator: ", "))")
             }
             return DeliveryColumn(name: field, field: field, line: item.line)
           }
@@ -398,7 +506,9 @@ public struct PipelineConfig: Sendable {
           }
           let field = try fieldNode.string()
           guard allowedFields.contains(field) else {
-            throw fieldNode.error("unknown field '\(field)' for \(name)", hint: "fields: \(known.map(\.field).joined(separator: ", "))")
+            throw fieldNode.error(
+              "unknown field '\(field)' for \(name)",
+              hint: "fields: \(known.map(\.field).joined(separator: ", "))")
           }
           return DeliveryColumn(name: header, field: field, line: item.line)
         }
@@ -415,5 +525,7 @@ public struct PipelineConfig: Sendable {
   }
 
   /// A path under `paths`, resolved against the working directory.
-  public func resolve(_ path: String, workdir: String) -> String { FileSystem.absolute(path, relativeTo: workdir) }
+  public func resolve(_ path: String, workdir: String) -> String {
+    FileSystem.absolute(path, relativeTo: workdir)
+  }
 }

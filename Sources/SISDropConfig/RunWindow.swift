@@ -33,8 +33,9 @@ public struct RunWindow: Sendable, Equatable, CustomStringConvertible {
     // Searching forward from the day's start with `.nextTime` gives the first instant at or after
     // the wall-clock time: the DST gap and repeat rules in the type's comment.
     let start = day.addingTimeInterval(-1)
-    return calendar.nextDate(after: start, matching: components, matchingPolicy: .nextTime, repeatedTimePolicy: .first,
-                             direction: .forward) ?? day
+    return calendar.nextDate(
+      after: start, matching: components, matchingPolicy: .nextTime, repeatedTimePolicy: .first,
+      direction: .forward) ?? day
   }
 
   /// The window open at `date`, if any.
@@ -43,7 +44,9 @@ public struct RunWindow: Sendable, Equatable, CustomStringConvertible {
     for offset in [0, -1] {
       guard let day = calendar.date(byAdding: .day, value: offset, to: date) else { continue }
       let start = opening(onDayOf: day)
-      if start <= date && date < start.addingTimeInterval(length) { return DateInterval(start: start, duration: length) }
+      if start <= date && date < start.addingTimeInterval(length) {
+        return DateInterval(start: start, duration: length)
+      }
     }
     return nil
   }

@@ -15,9 +15,14 @@ import SISDropCore
 /// day and month tolerated by the matcher must not overwrite the SIS's identity data unseen);
 /// address, phone, e-mail, grade, school, relationship and `Enroll_Status` are `deliver`.
 public struct UpdatePolicy: Sendable, Hashable {
-  public enum Action: String, Sendable, Hashable, CaseIterable { case deliver, review, keepSIS = "keep-sis" }
+  public enum Action: String, Sendable, Hashable, CaseIterable {
+    case deliver, review
+    case keepSIS = "keep-sis"
+  }
 
-  public static let identityFields: Set<String> = ["First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "State_StudentNumber"]
+  public static let identityFields: Set<String> = [
+    "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "State_StudentNumber",
+  ]
 
   /// Choices the pipeline made, by field name (the same for students and contacts).
   public var fields: [String: Action] = [:]
@@ -33,11 +38,14 @@ public struct UpdatePolicy: Sendable, Hashable {
     let known = Set(Layouts.comparedStudentFields + Layouts.comparedContactFields)
     for (field, value) in try node.freeMapping() {
       guard known.contains(field) else {
-        throw value.error("'\(field)' is not a field an update carries", hint: "one of: \(known.sorted().joined(separator: ", "))")
+        throw value.error(
+          "'\(field)' is not a field an update carries",
+          hint: "one of: \(known.sorted().joined(separator: ", "))")
       }
       let text = try value.string()
       guard let action = Action(rawValue: text) else {
-        throw value.error("'\(text)' is not an update policy", hint: "one of: deliver, review, keep-sis")
+        throw value.error(
+          "'\(text)' is not an update policy", hint: "one of: deliver, review, keep-sis")
       }
       policy.fields[field] = action
     }

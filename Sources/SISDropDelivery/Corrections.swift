@@ -26,10 +26,12 @@ extension StateStore {
   public func saveCorrections(_ corrections: [Correction]) throws {
     try database.inTransaction {
       let statement = try database.prepare(
-        "INSERT OR REPLACE INTO corrections(submission_id, schema, seq, field, value, source, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        "INSERT OR REPLACE INTO corrections(submission_id, schema, seq, field, value, source, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+      )
       for c in corrections {
         try statement.bind([
-          .text(c.submissionID), .text(c.schema), .integer(Int64(c.seq)), .text(c.field), .text(c.value), .text(c.source), .text(c.createdAt), .text(c.version),
+          .text(c.submissionID), .text(c.schema), .integer(Int64(c.seq)), .text(c.field),
+          .text(c.value), .text(c.source), .text(c.createdAt), .text(c.version),
         ])
         try statement.run()
       }
@@ -38,11 +40,14 @@ extension StateStore {
 
   /// Every correction, in a stable order.
   public func corrections() throws -> [Correction] {
-    return try database.rows(
+    try database.rows(
       "SELECT submission_id, schema, seq, field, value, source, created_at, version FROM corrections ORDER BY submission_id, schema, seq, field"
     ).map { row in
-      Correction(submissionID: row[0].string ?? "", schema: row[1].string ?? "", seq: Int(row[2].int ?? 0), field: row[3].string ?? "",
-                 value: row[4].string ?? "", source: row[5].string ?? "", createdAt: row[6].string ?? "", version: row[7].string ?? "")
+      Correction(
+        submissionID: row[0].string ?? "", schema: row[1].string ?? "", seq: Int(row[2].int ?? 0),
+        field: row[3].string ?? "",
+        value: row[4].string ?? "", source: row[5].string ?? "", createdAt: row[6].string ?? "",
+        version: row[7].string ?? "")
     }
   }
 }
@@ -54,7 +59,10 @@ public enum Corrections {
   /// correcting them after matching could send one child's data into another's record, so they
   /// are corrected in the enrollment system and matched again with the next export.
   public static let correctable: [String: Set<String>] = [
-    "student": ["Middle_Name", "Grade_Level", "SchoolID", "Enroll_Status", "Street", "City", "State", "Zip", "Home_Phone", "Email"],
+    "student": [
+      "Middle_Name", "Grade_Level", "SchoolID", "Enroll_Status", "Street", "City", "State", "Zip",
+      "Home_Phone", "Email",
+    ],
     "contact": ["Relationship", "Phone", "Email", "Street", "City", "State", "Zip"],
   ]
   public static let fileHeader = ["Submission_ID", "Schema", "Seq", "Field", "Value"]
@@ -64,14 +72,20 @@ public enum Corrections {
   public static func normalize(field: String, value: String) -> Result<String, SISDropError> {
     func bad(_ what: String) -> Result<String, SISDropError> {
       // The value itself is not quoted: it may be a name or an address, and errors reach the cron log.
-      .failure(SISDropError(.dataError, "the \(field) value given is not \(what)", hint: "give \(field) as \(what)"))
+      .failure(
+        SISDropError(
+          .dataError, "the \(field) value given is not \(what)", hint: "give \(field) as \(what)"))
     }
     switch field {
-    case "Grade_Level": return FieldRules.gradeLevel(value).map { .success($0) } ?? bad("a grade level (PK, K, 1-12)")
-    case "Zip": return FieldRules.zip(value).map { .success($0) } ?? bad("a ZIP code (NNNNN or NNNNN-NNNN)")
-    case "Home_Phone", "Phone": return FieldRules.phone(value).map { .success($0) } ?? bad("a phone number (NNN-NNN-NNNN)")
+    case "Grade_Level":
+      return FieldRules.gradeLevel(value).map { .success($0) } ?? bad("a grade level (PK, K, 1-12)")
+    case "Zip":
+      return FieldRules.zip(value).map { .success($0) } ?? bad("a ZIP code (NNNNN or NNNNN-NNNN)")
+    case "Home_Phone", "Phone":
+      return FieldRules.phone(value).map { .success($0) } ?? bad("a phone number (NNN-NNN-NNNN)")
     case "Email": return FieldRules.email(value).map { .success($0) } ?? bad("an e-mail address")
-    case "State": return FieldRules.state(value).map { .success($0) } ?? bad("a two-letter state code")
+    case "State":
+      return FieldRules.state(value).map { .success($0) } ?? bad("a two-letter state code")
     case "Middle_Name": return .success(FieldRules.name(value))
     default:
       let text = FieldRules.text(value)
@@ -82,21 +96,29 @@ public enum Corrections {
   /// Checks and builds one correction.
   ///
   /// - Throws: `SISDropError` 64 for a field that may not be corrected, 65 for a bad value.
-  public static func make(submissionID: String, schema: String, seq: Int, field: String, value: String, source: String,
-                          at location: SourceLocation? = nil) throws -> Correction {
+  public static func make(
+    submissionID: String, schema: String, seq: Int, field: String, value: String, source: String,
+    at location: SourceLocation? = nil
+  ) throws -> Correction {
     guard let fields = correctable[schema] else {
-      throw SISDropError(.usage, "schema '\(schema)' cannot be corrected", at: location, hint: "use student or contact")
+      throw SISDropError(
+        .usage, "schema '\(schema)' cannot be corrected", at: location,
+        hint: "use student or contact")
     }
     guard fields.contains(field) else {
       throw SISDropError(
         .usage, "\(schema) field '\(field)' cannot be corrected here", at: location,
-        hint: "correctable \(schema) fields: \(fields.sorted().joined(separator: ", ")); names, birth date, gender and state id decided the match: correct them in the enrollment system")
+        hint:
+          "correctable \(schema) fields: \(fields.sorted().joined(separator: ", ")); names, birth date, gender and state id decided the match: correct them in the enrollment system"
+      )
     }
     guard seq >= 1 else { throw SISDropError(.usage, "seq must be 1 or more", at: location) }
     switch normalize(field: field, value: value) {
     case .success(let normalized):
-      return Correction(submissionID: submissionID, schema: schema, seq: seq, field: field, value: normalized, source: source,
-                        createdAt: Clock.now())
+      return Correction(
+        submissionID: submissionID, schema: schema, seq: seq, field: field, value: normalized,
+        source: source,
+        createdAt: Clock.now())
     case .failure(var error):
       error.location = location
       throw error
@@ -112,21 +134,29 @@ public enum Corrections {
     let names = header.fields.map { headerKey($0) }
     let index = fileHeader.map { names.firstIndex(of: $0.lowercased()) }
     guard index.allSatisfy({ $0 != nil }) else {
-      throw SISDropError(.dataError, "a corrections file needs the columns \(fileHeader.joined(separator: ", "))",
-                         at: SourceLocation(path: path, line: 1))
+      throw SISDropError(
+        .dataError, "a corrections file needs the columns \(fileHeader.joined(separator: ", "))",
+        at: SourceLocation(path: path, line: 1))
     }
     var result: [Correction] = []
     var line = 1
     while let row = try reader.next() {
       line += 1
-      let value = { (i: Int) in row.fields.indices.contains(index[i]!) ? row.fields[index[i]!] : "" }
+      let value = { (i: Int) in row.fields.indices.contains(index[i]!) ? row.fields[index[i]!] : ""
+      }
       let location = SourceLocation(path: path, line: line)
       guard let seq = Int(value(2).isEmpty ? "1" : value(2)) else {
-        throw SISDropError(.dataError, "Seq is not a number", at: location, hint: "write the student's or contact's number on the form (1, 2, ...)")
+        throw SISDropError(
+          .dataError, "Seq is not a number", at: location,
+          hint: "write the student's or contact's number on the form (1, 2, ...)")
       }
       do {
-        result.append(try make(submissionID: value(0), schema: value(1).isEmpty ? "student" : value(1).lowercased(), seq: seq,
-                               field: value(3), value: value(4), source: (path as NSString).lastPathComponent, at: location))
+        result.append(
+          try make(
+            submissionID: value(0), schema: value(1).isEmpty ? "student" : value(1).lowercased(),
+            seq: seq,
+            field: value(3), value: value(4), source: (path as NSString).lastPathComponent,
+            at: location))
       } catch let error as SISDropError {
         throw SISDropError(.dataError, error.message, at: location, hint: error.hint)
       }
@@ -137,10 +167,13 @@ public enum Corrections {
   /// The submission with its corrections applied (only those made for this version of it).
   package static func apply(_ corrections: [Correction], to submission: Submission) -> Submission {
     var result = submission
-    for c in corrections where c.submissionID == submission.id && c.version == (submission.contentHash ?? "") {
+    for c in corrections
+    where c.submissionID == submission.id && c.version == (submission.contentHash ?? "") {
       if c.schema == "student", let i = result.students.firstIndex(where: { $0.seq == c.seq }) {
         result.students[i].fields[c.field] = c.value
-      } else if c.schema == "contact", let i = result.contacts.firstIndex(where: { $0.seq == c.seq }) {
+      } else if c.schema == "contact",
+        let i = result.contacts.firstIndex(where: { $0.seq == c.seq })
+      {
         result.contacts[i].fields[c.field] = c.value
       }
     }
@@ -148,7 +181,9 @@ public enum Corrections {
   }
 
   /// The exact command that corrects a field.
-  package static func command(_ submissionID: String, schema: String, seq: Int, field: String) -> String {
+  package static func command(_ submissionID: String, schema: String, seq: Int, field: String)
+    -> String
+  {
     var command = "sisdrop correct \(shellQuote(submissionID)) \(field) NEW_VALUE"
     if schema != "student" { command += " --schema \(schema)" }
     if seq != 1 { command += " --seq \(seq)" }

@@ -1,7 +1,7 @@
 import Foundation
+import SISDropConfig
 import SISDropCore
 import SISDropFormats
-import SISDropConfig
 
 /// One record to deliver, by layout field names, before any profile shapes it.
 ///
@@ -30,10 +30,14 @@ public struct DeliveryRecord: Sendable, Hashable {
   /// Whether a file carries `field` for this record: all of a new record; of an update or a link,
   /// its keys, references and changed fields.
   func carries(_ field: String) -> Bool {
-    !(kind.isUpdate || isLink) || changed.contains(field) || kind.keys.contains(field) || DeliveryProfiles.references.contains(field)
+    !(kind.isUpdate || isLink) || changed.contains(field) || kind.keys.contains(field)
+      || DeliveryProfiles.references.contains(field)
   }
 
-  public init(kind: DeliveryKind, submissionID: String, seq: Int, fields: [String: String], changed: [String] = []) {
+  public init(
+    kind: DeliveryKind, submissionID: String, seq: Int, fields: [String: String],
+    changed: [String] = []
+  ) {
     self.kind = kind
     self.submissionID = submissionID
     self.seq = seq
@@ -71,9 +75,12 @@ package struct DeliveryProblem: Sendable, Hashable {
 
   /// A value a profile cannot write: the action is `sisdrop correct` only for a field corrections
   /// may change (names, birth date... are corrected in the enrollment system), plus `otherwise`.
-  static func unwritable(_ record: DeliveryRecord, field: String, value: String, reason: String, otherwise: String? = nil) -> DeliveryProblem {
+  static func unwritable(
+    _ record: DeliveryRecord, field: String, value: String, reason: String, otherwise: String? = nil
+  ) -> DeliveryProblem {
     let schema = record.kind.schema
-    var action = (Corrections.correctable[schema] ?? []).contains(field)
+    var action =
+      (Corrections.correctable[schema] ?? []).contains(field)
       ? "correct it with `\(Corrections.command(record.submissionID, schema: schema, seq: record.seq, field: field))`, then `sisdrop-deliver --only \(shellQuote(record.submissionID))`"
       : "correct it in the enrollment system; the corrected submission comes again with the next export"
     if let otherwise { action += ", or \(otherwise)" }
@@ -95,7 +102,10 @@ package struct DeliveryContext: Sendable {
   /// Where the delivery's document files come from and go, and what was sent before.
   package var documents: DocumentDelivery? = nil
 
-  package init(prefix: String, batchTime: String, districtName: String, schools: [String: String], sourcedIDs: [String: String] = [:], documents: DocumentDelivery? = nil) {
+  package init(
+    prefix: String, batchTime: String, districtName: String, schools: [String: String],
+    sourcedIDs: [String: String] = [:], documents: DocumentDelivery? = nil
+  ) {
     self.prefix = prefix
     self.batchTime = batchTime
     self.districtName = districtName
@@ -132,7 +142,9 @@ package protocol DeliveryProfile {
   /// Why a record cannot be written (a value the file's encoding cannot hold), or nil.
   func problem(with record: DeliveryRecord) -> DeliveryProblem?
   /// Writes the files for `kinds` (an empty kind still gets its file, so a batch's shape is fixed).
-  func write(_ records: [DeliveryRecord], kinds: [DeliveryKind], context: DeliveryContext, folder: String) throws -> [WrittenFile]
+  func write(
+    _ records: [DeliveryRecord], kinds: [DeliveryKind], context: DeliveryContext, folder: String
+  ) throws -> [WrittenFile]
 }
 
 package enum DeliveryProfiles {
@@ -140,7 +152,9 @@ package enum DeliveryProfiles {
   package static func make(_ config: PipelineConfig) -> DeliveryProfile {
     switch config.delivery.profile {
     case .csv: return CSVProfile(config: config.csvProfile)
-    case .oneroster: return OneRosterProfile(config: config.delivery.oneRoster, sidecar: CSVProfile(config: config.csvProfile))
+    case .oneroster:
+      return OneRosterProfile(
+        config: config.delivery.oneRoster, sidecar: CSVProfile(config: config.csvProfile))
     case .xml: return XMLProfile(config: config.csvProfile)
     }
   }
@@ -150,30 +164,45 @@ package enum DeliveryProfiles {
   /// - Throws: `SISDropError` 78 naming the column, the file, the table and the field.
   /// Documents are not checked: their columns name the submission's uploaded files (type, name,
   /// hash) and the student they belong to, not fields of an SIS table Plugin.xml lists.
-  package static func checkPolicy(_ profile: DeliveryProfile, plugin: PluginManifest?, pluginPath: String?, kinds: Set<DeliveryKind>,
-                          pipelinePath: String? = nil) throws {
-    if let first = policyProblems(profile, plugin: plugin, pluginPath: pluginPath, kinds: kinds, pipelinePath: pipelinePath).first {
+  package static func checkPolicy(
+    _ profile: DeliveryProfile, plugin: PluginManifest?, pluginPath: String?,
+    kinds: Set<DeliveryKind>,
+    pipelinePath: String? = nil
+  ) throws {
+    if let first = policyProblems(
+      profile, plugin: plugin, pluginPath: pluginPath, kinds: kinds, pipelinePath: pipelinePath
+    ).first {
       throw first
     }
   }
 
   /// Every column the field policy refuses (`sisdrop check` lists them all).
-  package static func policyProblems(_ profile: DeliveryProfile, plugin: PluginManifest?, pluginPath: String?, kinds: Set<DeliveryKind>,
-                             pipelinePath: String? = nil) -> [SISDropError] {
+  package static func policyProblems(
+    _ profile: DeliveryProfile, plugin: PluginManifest?, pluginPath: String?,
+    kinds: Set<DeliveryKind>,
+    pipelinePath: String? = nil
+  ) -> [SISDropError] {
     guard let plugin else { return [] }
     var problems: [SISDropError] = []
     for column in profile.policyColumns where kinds.contains(column.kind) {
       if column.kind == .documents || references.contains(column.field) { continue }
       let isKey = column.kind.keys.contains(column.field)
       let table = column.kind.table
-      let granted = isKey ? plugin.canRead(table: table, field: column.field) : plugin.canWrite(table: table, field: column.field)
+      let granted =
+        isKey
+        ? plugin.canRead(table: table, field: column.field)
+        : plugin.canWrite(table: table, field: column.field)
       if !granted {
-        problems.append(SISDropError.configuration(
-          "delivery column '\(column.column)' of \(column.file)"
-            + (column.line.map { " (\(pipelinePath ?? "pipeline"):\($0))" } ?? (pipelinePath.map { " (the default layout of \($0))" } ?? ""))
-            + " writes \(table).\(column.field), which Plugin.xml does not grant \(isKey ? "access to" : "FullAccess")",
-          at: SourceLocation(path: pluginPath ?? "Plugin.xml"),
-          hint: "grant it in Plugin.xml's access_request, or remove the column from the delivery profile in the pipeline config"))
+        problems.append(
+          SISDropError.configuration(
+            "delivery column '\(column.column)' of \(column.file)"
+              + (column.line.map { " (\(pipelinePath ?? "pipeline"):\($0))" }
+                ?? (pipelinePath.map { " (the default layout of \($0))" } ?? ""))
+              + " writes \(table).\(column.field), which Plugin.xml does not grant \(isKey ? "access to" : "FullAccess")",
+            at: SourceLocation(path: pluginPath ?? "Plugin.xml"),
+            hint:
+              "grant it in Plugin.xml's access_request, or remove the column from the delivery profile in the pipeline config"
+          ))
       }
     }
     return problems
@@ -199,13 +228,16 @@ package enum DeliveryProfiles {
   /// SIS import does not create that kind (`delivery.create`).
   ///
   /// - Throws: `SISDropError` 78 naming the file, the missing fields and the two ways out.
-  package static func checkCreation(_ profile: DeliveryProfile, kinds: Set<DeliveryKind>, config: PipelineConfig) throws {
+  package static func checkCreation(
+    _ profile: DeliveryProfile, kinds: Set<DeliveryKind>, config: PipelineConfig
+  ) throws {
     for kind in DeliveryKind.allCases where kinds.contains(kind) && config.delivery.creates(kind) {
       guard let (record, fields) = creationFields[kind] else { continue }
       let carried = carried(profile, kind)
       let missing = fields.filter { !carried.contains($0) }
       guard !missing.isEmpty else { continue }
-      let escape = kind == .attendance
+      let escape =
+        kind == .attendance
         ? "add them to delivery.csv.files.attendance"
         : "add them to delivery.csv.files.\(kind.rawValue), or set `delivery.create: {\(kind.schema)s: false}` if the SIS import cannot create \(kind.schema)s (new \(kind.schema)s then stay pending for a person to create in the SIS)"
       throw SISDropError.configuration(

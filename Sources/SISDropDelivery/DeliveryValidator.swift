@@ -1,7 +1,7 @@
 import Foundation
+import SISDropConfig
 import SISDropCore
 import SISDropFormats
-import SISDropConfig
 import SISDropStore
 
 /// The checks every record passes before delivery: required fields, formats, code lists (grade
@@ -25,7 +25,8 @@ package struct DeliveryValidator {
 
   /// Longest values the SIS import takes (PowerSchool's common field sizes; one table here).
   static let maxLength: [String: Int] = [
-    "First_Name": 50, "Middle_Name": 50, "Last_Name": 50, "Street": 60, "City": 50, "Email": 100, "Relationship": 30,
+    "First_Name": 50, "Middle_Name": 50, "Last_Name": 50, "Street": 60, "City": 50, "Email": 100,
+    "Relationship": 30,
     "State_StudentNumber": 32, "File_Name": 255, "Doc_Type": 50,
   ]
 
@@ -33,10 +34,13 @@ package struct DeliveryValidator {
   /// they are: a value a spreadsheet would run (`=HYPERLINK(...)`, `+cmd|...`, `@SUM(...)`) is
   /// refused here rather than altered, since the SIS must get the data it was sent.
   static let formulaChecked: Set<String> = [
-    "First_Name", "Middle_Name", "Last_Name", "Street", "City", "Relationship", "Doc_Type", "File_Name",
+    "First_Name", "Middle_Name", "Last_Name", "Street", "City", "Relationship", "Doc_Type",
+    "File_Name",
   ]
 
-  init(schools: Set<String>, gradeLevels: Set<String>, schoolGrades: [String: ClosedRange<Int>] = [:]) {
+  init(
+    schools: Set<String>, gradeLevels: Set<String>, schoolGrades: [String: ClosedRange<Int>] = [:]
+  ) {
     self.schools = schools
     self.gradeLevels = gradeLevels
     self.schoolGrades = schoolGrades
@@ -52,7 +56,9 @@ package struct DeliveryValidator {
     schools = Set(try snapshot.schools().map(\.number))
     schoolGrades = try snapshot.schoolGrades()
     gradeLevels = DeliveryValidator.standardGradeLevels.union(
-      try snapshot.database.rows("SELECT DISTINCT grade_level FROM students WHERE grade_level != ''").compactMap { $0[0].string })
+      try snapshot.database.rows(
+        "SELECT DISTINCT grade_level FROM students WHERE grade_level != ''"
+      ).compactMap { $0[0].string })
   }
 
   package func problems(_ record: DeliveryRecord) -> [DeliveryProblem] {
@@ -60,7 +66,8 @@ package struct DeliveryValidator {
     let correctable = Corrections.correctable[record.kind.schema] ?? []
     func add(_ field: String, _ reason: String) {
       let value = record[field]
-      let action = correctable.contains(field)
+      let action =
+        correctable.contains(field)
         ? "correct it with `\(Corrections.command(record.submissionID, schema: record.kind.schema, seq: record.seq, field: field))`, then `sisdrop-deliver --only \(shellQuote(record.submissionID))`"
         : "correct it in the enrollment system; the corrected submission comes again with the next export"
       problems.append(DeliveryProblem(field: field, value: value, reason: reason, action: action))
@@ -74,7 +81,10 @@ package struct DeliveryValidator {
       let value = record[field]
       if value.isEmpty { continue }
       if DeliveryValidator.formulaChecked.contains(field) && CSVWriter.looksLikeFormula(value) {
-        add(field, "looks like a spreadsheet formula (it starts with =, +, -, @, a tab or a carriage return)")
+        add(
+          field,
+          "looks like a spreadsheet formula (it starts with =, +, -, @, a tab or a carriage return)"
+        )
       }
       if let limit = DeliveryValidator.maxLength[field], value.count > limit {
         add(field, "\(value.count) characters; the SIS takes at most \(limit)")
@@ -83,21 +93,32 @@ package struct DeliveryValidator {
       case "DOB" where CalendarDate(iso: value) == nil: add(field, "not a date")
       case "Gender" where !["M", "F", "X"].contains(value): add(field, "gender must be M, F or X")
       case "Grade_Level" where !gradeLevels.isEmpty && !gradeLevels.contains(value):
-        add(field, "grade level \(value) is not in the SIS export's grade levels (\(gradeLevels.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.joined(separator: ", ")))")
-      case "SchoolID" where !schools.contains(value): add(field, "school \(value) is not in the SIS export's schools")
-      case "Zip" where FieldRules.zip(value) != value: add(field, "not a ZIP code (NNNNN or NNNNN-NNNN)")
-      case "Home_Phone", "Phone": if FieldRules.phone(value) != value { add(field, "not a phone number (NNN-NNN-NNNN)") }
+        add(
+          field,
+          "grade level \(value) is not in the SIS export's grade levels (\(gradeLevels.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.joined(separator: ", ")))"
+        )
+      case "SchoolID" where !schools.contains(value):
+        add(field, "school \(value) is not in the SIS export's schools")
+      case "Zip" where FieldRules.zip(value) != value:
+        add(field, "not a ZIP code (NNNNN or NNNNN-NNNN)")
+      case "Home_Phone", "Phone":
+        if FieldRules.phone(value) != value { add(field, "not a phone number (NNN-NNN-NNNN)") }
       case "Email" where FieldRules.email(value) != value: add(field, "not an e-mail address")
       case "State" where FieldRules.state(value) != value: add(field, "not a two-letter state code")
       default: break
       }
     }
     // A grade the student's school does not teach (a kindergartner sent to the high school).
-    if record.kind == .studentsNew || record.kind == .studentsUpdate, checked.contains("Grade_Level") || checked.contains("SchoolID"),
-      gradeLevels.contains(record["Grade_Level"]), let range = schoolGrades[record["SchoolID"]], let grade = Int(record["Grade_Level"]),
+    if record.kind == .studentsNew || record.kind == .studentsUpdate,
+      checked.contains("Grade_Level") || checked.contains("SchoolID"),
+      gradeLevels.contains(record["Grade_Level"]), let range = schoolGrades[record["SchoolID"]],
+      let grade = Int(record["Grade_Level"]),
       !range.contains(grade)
     {
-      add("Grade_Level", "grade \(record["Grade_Level"]) is not taught at school \(record["SchoolID"]) (grades \(range.lowerBound) to \(range.upperBound) in the SIS schools export's Low_Grade/High_Grade)")
+      add(
+        "Grade_Level",
+        "grade \(record["Grade_Level"]) is not taught at school \(record["SchoolID"]) (grades \(range.lowerBound) to \(range.upperBound) in the SIS schools export's Low_Grade/High_Grade)"
+      )
     }
     return problems
   }

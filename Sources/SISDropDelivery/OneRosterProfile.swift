@@ -1,7 +1,7 @@
 import Foundation
+import SISDropConfig
 import SISDropCore
 import SISDropFormats
-import SISDropConfig
 
 /// OneRoster 1.1 CSV: a bundle folder per batch for new records (`<batch>_oneroster_new/`) and
 /// one for updates (`<batch>_oneroster_update/`), each with `manifest.csv`, `orgs.csv`,
@@ -25,72 +25,99 @@ package struct OneRosterProfile: DeliveryProfile {
   /// The OneRoster 1.1 CSV headers, in the spec's order.
   static let headers: [String: [String]] = [
     "manifest.csv": ["propertyName", "value"],
-    "orgs.csv": ["sourcedId", "status", "dateLastModified", "name", "type", "identifier", "parentSourcedId"],
+    "orgs.csv": [
+      "sourcedId", "status", "dateLastModified", "name", "type", "identifier", "parentSourcedId",
+    ],
     "users.csv": [
-      "sourcedId", "status", "dateLastModified", "enabledUser", "orgSourcedIds", "role", "username", "userIds", "givenName",
-      "familyName", "middleName", "identifier", "email", "sms", "phone", "agentSourcedIds", "grades", "password",
+      "sourcedId", "status", "dateLastModified", "enabledUser", "orgSourcedIds", "role", "username",
+      "userIds", "givenName",
+      "familyName", "middleName", "identifier", "email", "sms", "phone", "agentSourcedIds",
+      "grades", "password",
     ] + OneRosterProfile.userExtensions.map(\.column),
     "demographics.csv": [
-      "sourcedId", "status", "dateLastModified", "birthDate", "sex", "americanIndianOrAlaskaNative", "asian",
-      "blackOrAfricanAmerican", "nativeHawaiianOrOtherPacificIslander", "white", "demographicRaceTwoOrMoreRaces",
+      "sourcedId", "status", "dateLastModified", "birthDate", "sex", "americanIndianOrAlaskaNative",
+      "asian",
+      "blackOrAfricanAmerican", "nativeHawaiianOrOtherPacificIslander", "white",
+      "demographicRaceTwoOrMoreRaces",
       "hispanicOrLatinoEthnicity", "countryOfBirthCode", "stateOfBirthAbbreviation", "cityOfBirth",
       "publicSchoolResidenceStatus",
     ],
     "enrollments.csv": [
-      "sourcedId", "status", "dateLastModified", "classSourcedId", "schoolSourcedId", "userSourcedId", "role", "primary",
+      "sourcedId", "status", "dateLastModified", "classSourcedId", "schoolSourcedId",
+      "userSourcedId", "role", "primary",
       "beginDate", "endDate",
     ],
-    "academicSessions.csv": ["sourcedId", "status", "dateLastModified", "title", "type", "startDate", "endDate", "parentSourcedId", "schoolYear"],
+    "academicSessions.csv": [
+      "sourcedId", "status", "dateLastModified", "title", "type", "startDate", "endDate",
+      "parentSourcedId", "schoolYear",
+    ],
     "courses.csv": [
-      "sourcedId", "status", "dateLastModified", "schoolYearSourcedId", "title", "courseCode", "grades", "orgSourcedId", "subjects",
+      "sourcedId", "status", "dateLastModified", "schoolYearSourcedId", "title", "courseCode",
+      "grades", "orgSourcedId", "subjects",
       "subjectCodes",
     ],
     "classes.csv": [
-      "sourcedId", "status", "dateLastModified", "title", "grades", "courseSourcedId", "classCode", "classType", "location",
+      "sourcedId", "status", "dateLastModified", "title", "grades", "courseSourcedId", "classCode",
+      "classType", "location",
       "schoolSourcedId", "termSourcedIds", "subjects", "subjectCodes", "periods",
     ],
   ]
   /// Every `file.*` entry of a 1.1 manifest; those not written are `absent`.
   static let manifestFiles = [
-    "academicSessions", "categories", "classes", "classResources", "courses", "courseResources", "demographics",
+    "academicSessions", "categories", "classes", "classResources", "courses", "courseResources",
+    "demographics",
     "enrollments", "lineItems", "orgs", "resources", "results", "users",
   ]
   /// users.csv extension columns (OneRoster 1.1: `metadata.` columns after the spec's): layout field.
   static let userExtensions: [(column: String, field: String)] = [
-    ("metadata.stateStudentNumber", "State_StudentNumber"), ("metadata.street", "Street"), ("metadata.city", "City"),
+    ("metadata.stateStudentNumber", "State_StudentNumber"), ("metadata.street", "Street"),
+    ("metadata.city", "City"),
     ("metadata.state", "State"), ("metadata.zip", "Zip"), ("metadata.relationship", "Relationship"),
   ]
-  static let written: Set<String> = ["academicSessions", "classes", "courses", "demographics", "enrollments", "orgs", "users"]
+  static let written: Set<String> = [
+    "academicSessions", "classes", "courses", "demographics", "enrollments", "orgs", "users",
+  ]
 
   /// OneRoster column → layout field, per record kind (what the field policy checks).
   static let studentColumns: [(String, String, String)] = [
-    ("users.csv", "orgSourcedIds", "SchoolID"), ("users.csv", "givenName", "First_Name"), ("users.csv", "familyName", "Last_Name"),
-    ("users.csv", "middleName", "Middle_Name"), ("users.csv", "identifier", "Student_Number"), ("users.csv", "email", "Email"),
-    ("users.csv", "phone", "Home_Phone"), ("users.csv", "grades", "Grade_Level"), ("demographics.csv", "birthDate", "DOB"),
+    ("users.csv", "orgSourcedIds", "SchoolID"), ("users.csv", "givenName", "First_Name"),
+    ("users.csv", "familyName", "Last_Name"),
+    ("users.csv", "middleName", "Middle_Name"), ("users.csv", "identifier", "Student_Number"),
+    ("users.csv", "email", "Email"),
+    ("users.csv", "phone", "Home_Phone"), ("users.csv", "grades", "Grade_Level"),
+    ("demographics.csv", "birthDate", "DOB"),
     ("demographics.csv", "sex", "Gender"), ("enrollments.csv", "schoolSourcedId", "SchoolID"),
-    ("users.csv", "metadata.stateStudentNumber", "State_StudentNumber"), ("users.csv", "metadata.street", "Street"),
-    ("users.csv", "metadata.city", "City"), ("users.csv", "metadata.state", "State"), ("users.csv", "metadata.zip", "Zip"),
+    ("users.csv", "metadata.stateStudentNumber", "State_StudentNumber"),
+    ("users.csv", "metadata.street", "Street"),
+    ("users.csv", "metadata.city", "City"), ("users.csv", "metadata.state", "State"),
+    ("users.csv", "metadata.zip", "Zip"),
   ]
   static let contactColumns: [(String, String, String)] = [
-    ("users.csv", "givenName", "First_Name"), ("users.csv", "familyName", "Last_Name"), ("users.csv", "email", "Email"),
-    ("users.csv", "phone", "Phone"), ("users.csv", "role", "Relationship"), ("users.csv", "identifier", "Contact_ID"),
-    ("users.csv", "metadata.relationship", "Relationship"), ("users.csv", "metadata.street", "Street"), ("users.csv", "metadata.city", "City"),
+    ("users.csv", "givenName", "First_Name"), ("users.csv", "familyName", "Last_Name"),
+    ("users.csv", "email", "Email"),
+    ("users.csv", "phone", "Phone"), ("users.csv", "role", "Relationship"),
+    ("users.csv", "identifier", "Contact_ID"),
+    ("users.csv", "metadata.relationship", "Relationship"),
+    ("users.csv", "metadata.street", "Street"), ("users.csv", "metadata.city", "City"),
     ("users.csv", "metadata.state", "State"), ("users.csv", "metadata.zip", "Zip"),
   ]
 
   package var policyColumns: [PolicyColumn] {
     var columns: [PolicyColumn] = []
     for kind in [DeliveryKind.studentsNew, .studentsUpdate] {
-      for (file, column, field) in OneRosterProfile.studentColumns where !(kind == .studentsNew && field == "Student_Number") {
+      for (file, column, field) in OneRosterProfile.studentColumns
+      where !(kind == .studentsNew && field == "Student_Number") {
         columns.append(PolicyColumn(file: file, column: column, kind: kind, field: field))
       }
     }
     for kind in [DeliveryKind.contactsNew, .contactsUpdate] {
-      for (file, column, field) in OneRosterProfile.contactColumns where !(kind == .contactsNew && field == "Contact_ID") {
+      for (file, column, field) in OneRosterProfile.contactColumns
+      where !(kind == .contactsNew && field == "Contact_ID") {
         columns.append(PolicyColumn(file: file, column: column, kind: kind, field: field))
       }
     }
-    return columns + sidecar.policyColumns.filter { $0.kind == .attendance || $0.kind == .documents }
+    return columns
+      + sidecar.policyColumns.filter { $0.kind == .attendance || $0.kind == .documents }
   }
 
   package func problem(with record: DeliveryRecord) -> DeliveryProblem? {
@@ -101,14 +128,18 @@ package struct OneRosterProfile: DeliveryProfile {
 
   package static func studentID(_ record: DeliveryRecord) -> String {
     let number = record["Student_Number"]
-    return number.isEmpty ? "sub-" + record["Student_Ref"].replacingOccurrences(of: "/", with: "-") : "stu-" + number
+    return number.isEmpty
+      ? "sub-" + record["Student_Ref"].replacingOccurrences(of: "/", with: "-") : "stu-" + number
   }
 
   package static func contactID(_ record: DeliveryRecord) -> String {
-    let id = record["Contact_ID"], ref = record["Contact_Ref"]
+    let id = record["Contact_ID"]
+    let ref = record["Contact_Ref"]
     if !id.isEmpty { return "con-" + id }
     // A new contact named on several forms is one person: the id of the form that creates it.
-    return ref.isEmpty ? "sub-\(record.submissionID)-c\(record.seq)" : "sub-" + ref.replacingOccurrences(of: "/", with: "-c")
+    return ref.isEmpty
+      ? "sub-\(record.submissionID)-c\(record.seq)"
+      : "sub-" + ref.replacingOccurrences(of: "/", with: "-c")
   }
 
   static func orgID(_ school: String) -> String { school.isEmpty ? "" : "org-" + school }
@@ -125,7 +156,9 @@ package struct OneRosterProfile: DeliveryProfile {
   }
 
   /// OneRoster 1.1 knows `male` and `female` only: `X` is left blank rather than guessed.
-  static func sex(_ gender: String) -> String { gender == "M" ? "male" : gender == "F" ? "female" : "" }
+  static func sex(_ gender: String) -> String {
+    gender == "M" ? "male" : gender == "F" ? "female" : ""
+  }
 
   /// The seed's relationships → OneRoster 1.1 roles.
   static func role(_ relationship: String) -> String {
@@ -145,7 +178,9 @@ package struct OneRosterProfile: DeliveryProfile {
 
   // MARK: Writing
 
-  package func write(_ records: [DeliveryRecord], kinds: [DeliveryKind], context: DeliveryContext, folder: String) throws -> [WrittenFile] {
+  package func write(
+    _ records: [DeliveryRecord], kinds: [DeliveryKind], context: DeliveryContext, folder: String
+  ) throws -> [WrittenFile] {
     var written: [WrittenFile] = []
     let kindSet = Set(kinds)
     // A new child's SIS guardian (a matched contact): the child names it as an agent in the new
@@ -153,28 +188,39 @@ package struct OneRosterProfile: DeliveryProfile {
     let links = records.filter { $0.kind == .contactsUpdate && $0["Student_Number"].isEmpty }
     if kindSet.contains(.studentsNew) || kindSet.contains(.contactsNew) {
       written += try bundle(
-        records.filter { $0.kind == .studentsNew || $0.kind == .contactsNew }, update: false, context: context,
+        records.filter { $0.kind == .studentsNew || $0.kind == .contactsNew }, update: false,
+        context: context,
         folder: folder, name: "\(context.prefix)_oneroster_new", links: links)
     }
     if kindSet.contains(.studentsUpdate) || kindSet.contains(.contactsUpdate) {
       written += try bundle(
-        records.filter { ($0.kind == .studentsUpdate || $0.kind == .contactsUpdate) && !($0.changed.isEmpty && $0["Student_Number"].isEmpty) },
+        records.filter {
+          ($0.kind == .studentsUpdate || $0.kind == .contactsUpdate)
+            && !($0.changed.isEmpty && $0["Student_Number"].isEmpty)
+        },
         update: true, context: context, folder: folder, name: "\(context.prefix)_oneroster_update")
     }
     // OneRoster 1.1 has no file for documents or attendance: the CSV profile writes them.
     let sidecarKinds = kinds.filter { $0 == .documents || $0 == .attendance }
-    if !sidecarKinds.isEmpty { written += try sidecar.write(records, kinds: sidecarKinds, context: context, folder: folder) }
+    if !sidecarKinds.isEmpty {
+      written += try sidecar.write(records, kinds: sidecarKinds, context: context, folder: folder)
+    }
     return written
   }
 
-  private func bundle(_ records: [DeliveryRecord], update: Bool, context: DeliveryContext, folder: String, name: String,
-                      links: [DeliveryRecord] = []) throws -> [WrittenFile] {
+  private func bundle(
+    _ records: [DeliveryRecord], update: Bool, context: DeliveryContext, folder: String,
+    name: String,
+    links: [DeliveryRecord] = []
+  ) throws -> [WrittenFile] {
     // Delta only (bulk is refused at config time): every row is `active` (or `tobedeleted`) as of the batch's opening.
     let status = "active"
     let modified = context.batchTime
     let options = CSVWriterOptions(lineEnding: .crlf)
     /// Whether a field changed (every field of a new record counts as changed).
-    func keep(_ record: DeliveryRecord, _ field: String) -> Bool { !update || record.changed.contains(field) }
+    func keep(_ record: DeliveryRecord, _ field: String) -> Bool {
+      !update || record.changed.contains(field)
+    }
     /// A OneRoster row is a whole record (a delta row replaces the record it names): an update's
     /// unchanged fields carry the SIS's current values, never blanks that would erase them.
     func value(_ record: DeliveryRecord, _ field: String) -> String {
@@ -201,32 +247,51 @@ package struct OneRosterProfile: DeliveryProfile {
         contactOrder.append(id)
         contactRecords[id] = contact
       }
-      let studentID = stable(OneRosterProfile.studentID(
-        DeliveryRecord(kind: .studentsNew, submissionID: contact.submissionID, seq: 0,
-                       fields: ["Student_Number": contact["Student_Number"], "Student_Ref": contact["Student_Ref"]])))
+      let studentID = stable(
+        OneRosterProfile.studentID(
+          DeliveryRecord(
+            kind: .studentsNew, submissionID: contact.submissionID, seq: 0,
+            fields: [
+              "Student_Number": contact["Student_Number"], "Student_Ref": contact["Student_Ref"],
+            ])))
       agentsOfStudent[contact["Student_Ref"], default: []].append(id)
       // A new child lives in the new bundle, which names this contact as its agent.
       if update && contact["Student_Number"].isEmpty { continue }
       studentsOfContact[id, default: []].append(studentID)
     }
-    for link in links { agentsOfStudent[link["Student_Ref"], default: []].append(stable(OneRosterProfile.contactID(link))) }
+    for link in links {
+      agentsOfStudent[link["Student_Ref"], default: []].append(
+        stable(OneRosterProfile.contactID(link)))
+    }
     for student in students {
       let id = stable(OneRosterProfile.studentID(student))
       let school = value(student, "SchoolID")
       if !school.isEmpty { schools.insert(school) }
       // Agents: the SIS contacts the student already has, and the contacts of this bundle.
-      var agents = (student.current("Contact_IDs") ?? "").split(separator: " ").map { stable("con-\($0)") }
-      for agent in agentsOfStudent[student["Student_Ref"]] ?? [] where !agents.contains(agent) { agents.append(agent) }
-      users.append([
-        id, status, modified, "true", OneRosterProfile.orgID(school), "student", id,
-        student["Student_Number"].isEmpty ? "" : "{SIS:\(student["Student_Number"])}",
-        value(student, "First_Name"), value(student, "Last_Name"), value(student, "Middle_Name"),
-        student["Student_Number"], value(student, "Email"), "", value(student, "Home_Phone"), agents.joined(separator: ","),
-        OneRosterProfile.grade(value(student, "Grade_Level")), "",
-      ] + OneRosterProfile.userExtensions.map { $0.field == "Relationship" ? "" : value(student, $0.field) })
+      var agents = (student.current("Contact_IDs") ?? "").split(separator: " ").map {
+        stable("con-\($0)")
+      }
+      for agent in agentsOfStudent[student["Student_Ref"]] ?? [] where !agents.contains(agent) {
+        agents.append(agent)
+      }
+      users.append(
+        [
+          id, status, modified, "true", OneRosterProfile.orgID(school), "student", id,
+          student["Student_Number"].isEmpty ? "" : "{SIS:\(student["Student_Number"])}",
+          value(student, "First_Name"), value(student, "Last_Name"), value(student, "Middle_Name"),
+          student["Student_Number"], value(student, "Email"), "", value(student, "Home_Phone"),
+          agents.joined(separator: ","),
+          OneRosterProfile.grade(value(student, "Grade_Level")), "",
+        ]
+          + OneRosterProfile.userExtensions.map {
+            $0.field == "Relationship" ? "" : value(student, $0.field)
+          })
       if keep(student, "DOB") || keep(student, "Gender") {
         demographics.append(
-          [id, status, modified, value(student, "DOB"), OneRosterProfile.sex(value(student, "Gender"))] + Array(repeating: "", count: 11))
+          [
+            id, status, modified, value(student, "DOB"),
+            OneRosterProfile.sex(value(student, "Gender")),
+          ] + Array(repeating: "", count: 11))
       }
       if keep(student, "SchoolID") && !school.isEmpty {
         // `primary` is left blank: in OneRoster 1.1 it marks a class's primary teacher, not a student.
@@ -234,11 +299,13 @@ package struct OneRosterProfile: DeliveryProfile {
         if let old = student.current("SchoolID"), !old.isEmpty, old != school {
           schools.insert(old)
           enrollments.append([
-            "enr-\(id)-\(old)", "tobedeleted", modified, "homeroom-\(old)", OneRosterProfile.orgID(old), id, "student", "", "", "",
+            "enr-\(id)-\(old)", "tobedeleted", modified, "homeroom-\(old)",
+            OneRosterProfile.orgID(old), id, "student", "", "", "",
           ])
         }
         enrollments.append([
-          "enr-\(id)-\(school)", status, modified, "homeroom-\(school)", OneRosterProfile.orgID(school), id, "student", "", "", "",
+          "enr-\(id)-\(school)", status, modified, "homeroom-\(school)",
+          OneRosterProfile.orgID(school), id, "student", "", "", "",
         ])
       }
     }
@@ -247,38 +314,67 @@ package struct OneRosterProfile: DeliveryProfile {
       let school = schoolOfRef[contact["Student_Ref"]] ?? contact["Student_SchoolID"]
       // Agents: the SIS students the contact already has (a delta row replaces the whole record:
       // leaving them out would unlink this guardian's other children), and this bundle's students.
-      var agents = (contact.current("Student_Numbers") ?? "").split(separator: " ").map { stable("stu-\($0)") }
-      for student in studentsOfContact[id] ?? [] where !agents.contains(student) { agents.append(student) }
-      users.append([
-        id, status, modified, "true", OneRosterProfile.orgID(school), OneRosterProfile.role(value(contact, "Relationship")), id,
-        contact["Contact_ID"].isEmpty ? "" : "{SIS:\(contact["Contact_ID"])}", value(contact, "First_Name"), value(contact, "Last_Name"), "",
-        contact["Contact_ID"], value(contact, "Email"), "", value(contact, "Phone"),
-        agents.joined(separator: ","), "", "",
-      ] + OneRosterProfile.userExtensions.map { $0.field == "State_StudentNumber" ? "" : value(contact, $0.field) })
+      var agents = (contact.current("Student_Numbers") ?? "").split(separator: " ").map {
+        stable("stu-\($0)")
+      }
+      for student in studentsOfContact[id] ?? [] where !agents.contains(student) {
+        agents.append(student)
+      }
+      users.append(
+        [
+          id, status, modified, "true", OneRosterProfile.orgID(school),
+          OneRosterProfile.role(value(contact, "Relationship")), id,
+          contact["Contact_ID"].isEmpty ? "" : "{SIS:\(contact["Contact_ID"])}",
+          value(contact, "First_Name"), value(contact, "Last_Name"), "",
+          contact["Contact_ID"], value(contact, "Email"), "", value(contact, "Phone"),
+          agents.joined(separator: ","), "", "",
+        ]
+          + OneRosterProfile.userExtensions.map {
+            $0.field == "State_StudentNumber" ? "" : value(contact, $0.field)
+          })
     }
-    var orgs: [[String]] = [["org-district", status, modified, context.districtName, "district", "", ""]]
+    var orgs: [[String]] = [
+      ["org-district", status, modified, context.districtName, "district", "", ""]
+    ]
     for school in schools.sorted() {
-      orgs.append([OneRosterProfile.orgID(school), status, modified, context.schools[school] ?? school, "school", school, "org-district"])
+      orgs.append([
+        OneRosterProfile.orgID(school), status, modified, context.schools[school] ?? school,
+        "school", school, "org-district",
+      ])
     }
     // The homeroom class of each school an enrollment names, in the school year of the batch.
     let year = OneRosterProfile.schoolYear(context.batchTime)
     let session = "sy-\(year)"
     let enrolled = Set(enrollments.map { $0[4] }).sorted()
-    let sessions: [[String]] = enrolled.isEmpty ? [] : [
-      [session, status, modified, "\(year - 1)-\(year)", "schoolYear", "\(year - 1)-07-01", "\(year)-06-30", "", String(year)],
-    ]
+    let sessions: [[String]] =
+      enrolled.isEmpty
+      ? []
+      : [
+        [
+          session, status, modified, "\(year - 1)-\(year)", "schoolYear", "\(year - 1)-07-01",
+          "\(year)-06-30", "", String(year),
+        ]
+      ]
     var courses: [[String]] = []
     var classes: [[String]] = []
     for org in enrolled {
       let school = String(org.dropFirst(4))
       let name = context.schools[school] ?? school
-      courses.append(["course-homeroom-\(school)", status, modified, session, "Homeroom", "HR-\(school)", "", org, "", ""])
-      classes.append(["homeroom-\(school)", status, modified, "Homeroom, \(name)", "", "course-homeroom-\(school)", "HR-\(school)",
-                      "homeroom", "", org, session, "", "", ""])
+      courses.append([
+        "course-homeroom-\(school)", status, modified, session, "Homeroom", "HR-\(school)", "", org,
+        "", "",
+      ])
+      classes.append([
+        "homeroom-\(school)", status, modified, "Homeroom, \(name)", "",
+        "course-homeroom-\(school)", "HR-\(school)",
+        "homeroom", "", org, session, "", "", "",
+      ])
     }
     var manifest: [[String]] = [["manifest.version", "1.0"], ["oneroster.version", "1.1"]]
     for file in OneRosterProfile.manifestFiles {
-      manifest.append(["file.\(file)", OneRosterProfile.written.contains(file) ? "delta" : "absent"])
+      manifest.append([
+        "file.\(file)", OneRosterProfile.written.contains(file) ? "delta" : "absent",
+      ])
     }
     manifest.append(["source.systemName", config.systemName])
     manifest.append(["source.systemCode", context.prefix])
@@ -286,9 +382,12 @@ package struct OneRosterProfile: DeliveryProfile {
     let directory = folder + "/" + name
     try FileSystem.makeDirectory(directory)
     var written: [WrittenFile] = []
-    for (file, rows) in [("manifest.csv", manifest), ("academicSessions.csv", sessions), ("orgs.csv", orgs), ("courses.csv", courses),
-                         ("classes.csv", classes), ("users.csv", users), ("demographics.csv", demographics),
-                         ("enrollments.csv", enrollments)] {
+    for (file, rows) in [
+      ("manifest.csv", manifest), ("academicSessions.csv", sessions), ("orgs.csv", orgs),
+      ("courses.csv", courses),
+      ("classes.csv", classes), ("users.csv", users), ("demographics.csv", demographics),
+      ("enrollments.csv", enrollments),
+    ] {
       let writer = try CSVWriter(path: directory + "/" + file, options: options)
       try writer.write(OneRosterProfile.headers[file] ?? [])
       for row in rows { try writer.write(row) }

@@ -1,7 +1,7 @@
 import CLibXML2
 import Foundation
-import SISDropCore
 import SISDropConfig
+import SISDropCore
 
 /// Writes an XML document with libxml2's `xmlTextWriter` (escaping and well-formedness are libxml2's).
 ///
@@ -15,10 +15,14 @@ final class XMLDocumentWriter {
 
   init(path: String) throws {
     self.path = path
-    guard let buffer = xmlBufferCreate() else { throw SISDropError(.cannotCreate, "libxml2 could not allocate a buffer", at: SourceLocation(path: path)) }
+    guard let buffer = xmlBufferCreate() else {
+      throw SISDropError(
+        .cannotCreate, "libxml2 could not allocate a buffer", at: SourceLocation(path: path))
+    }
     guard let writer = xmlNewTextWriterMemory(buffer, 0) else {
       xmlBufferFree(buffer)
-      throw SISDropError(.cannotCreate, "libxml2 could not create a writer", at: SourceLocation(path: path))
+      throw SISDropError(
+        .cannotCreate, "libxml2 could not create a writer", at: SourceLocation(path: path))
     }
     self.buffer = buffer
     self.writer = writer
@@ -33,7 +37,10 @@ final class XMLDocumentWriter {
   }
 
   private func check(_ result: Int32) throws {
-    if result < 0 { throw SISDropError(.cannotCreate, "libxml2 could not write the XML document", at: SourceLocation(path: path)) }
+    if result < 0 {
+      throw SISDropError(
+        .cannotCreate, "libxml2 could not write the XML document", at: SourceLocation(path: path))
+    }
   }
 
   func start(_ name: String, attributes: [(String, String)] = []) throws {
@@ -41,7 +48,9 @@ final class XMLDocumentWriter {
     for (key, value) in attributes { try check(xmlTextWriterWriteAttribute(writer, key, value)) }
   }
 
-  func element(_ name: String, _ text: String) throws { try check(xmlTextWriterWriteElement(writer, name, text)) }
+  func element(_ name: String, _ text: String) throws {
+    try check(xmlTextWriterWriteElement(writer, name, text))
+  }
 
   func end() throws { try check(xmlTextWriterEndElement(writer)) }
 
@@ -79,8 +88,9 @@ struct XMLProfile: DeliveryProfile {
   var policyColumns: [PolicyColumn] {
     DeliveryKind.allCases.flatMap { kind in
       fields(kind).map { field in
-        PolicyColumn(file: kind.rawValue, column: field, kind: kind, field: field,
-                     line: (config.files[kind.rawValue] ?? []).first { $0.field == field }?.line)
+        PolicyColumn(
+          file: kind.rawValue, column: field, kind: kind, field: field,
+          line: (config.files[kind.rawValue] ?? []).first { $0.field == field }?.line)
       }
     }
   }
@@ -92,13 +102,18 @@ struct XMLProfile: DeliveryProfile {
 
   /// Checks the values the element actually carries.
   func problem(with record: DeliveryRecord) -> DeliveryProblem? {
-    for field in fields(record.kind) where XMLProfile.writes(record, field) && !XMLDocumentWriter.isXMLText(record[field]) {
-      return .unwritable(record, field: field, value: record[field], reason: "the value holds control characters XML cannot carry")
+    for field in fields(record.kind)
+    where XMLProfile.writes(record, field) && !XMLDocumentWriter.isXMLText(record[field]) {
+      return .unwritable(
+        record, field: field, value: record[field],
+        reason: "the value holds control characters XML cannot carry")
     }
     return nil
   }
 
-  func write(_ records: [DeliveryRecord], kinds: [DeliveryKind], context: DeliveryContext, folder: String) throws -> [WrittenFile] {
+  func write(
+    _ records: [DeliveryRecord], kinds: [DeliveryKind], context: DeliveryContext, folder: String
+  ) throws -> [WrittenFile] {
     var written: [WrittenFile] = []
     for kind in kinds where config.files[kind.rawValue] != nil {
       let name = "\(context.prefix)_\(kind.rawValue).xml"

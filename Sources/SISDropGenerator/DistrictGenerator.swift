@@ -131,7 +131,8 @@ private struct Run {
   init(options: GeneratorOptions) {
     self.options = options
     rng = SplitMix64(state: options.seed &* 0x2545_F491_4F6C_DD1D &+ 1)
-    returningNeeded = min(options.students, Int((Double(options.submissions) * options.returningShare).rounded()))
+    returningNeeded = min(
+      options.students, Int((Double(options.submissions) * options.returningShare).rounded()))
     let newCount = options.submissions - returningNeeded
     freshNeeded = Int((Double(newCount) * 0.55).rounded())
     anchorsNeeded = min(options.students - returningNeeded, newCount - freshNeeded)
@@ -161,11 +162,15 @@ private struct Run {
 
   mutating func given(_ t: Int, _ gender: String) -> String {
     let pool = NamePools.traditions[t]
-    return gender == "F" ? rng.zipf(pool.girls) : gender == "M" ? rng.zipf(pool.boys) : rng.zipf(rng.chance(0.5) ? pool.girls : pool.boys)
+    return gender == "F"
+      ? rng.zipf(pool.girls)
+      : gender == "M" ? rng.zipf(pool.boys) : rng.zipf(rng.chance(0.5) ? pool.girls : pool.boys)
   }
 
   mutating func phone() -> String {
-    String(format: "%@-%03d-%04d", rng.pick(["217", "312", "618", "309", "815", "630"]), rng.int(200...989), rng.int(10_000))
+    String(
+      format: "%@-%03d-%04d", rng.pick(["217", "312", "618", "309", "815", "630"]),
+      rng.int(200...989), rng.int(10_000))
   }
 
   mutating func address() -> (String, String) {
@@ -177,16 +182,22 @@ private struct Run {
     let plain = s.replacingOccurrences(of: "Đ", with: "D").replacingOccurrences(of: "đ", with: "d")
       .replacingOccurrences(of: "Ø", with: "O").replacingOccurrences(of: "ø", with: "o")
       .replacingOccurrences(of: "Ł", with: "L").replacingOccurrences(of: "ł", with: "l")
-    return plain.decomposedStringWithCanonicalMapping.unicodeScalars.filter { $0.isASCII }.map(String.init).joined()
+    return plain.decomposedStringWithCanonicalMapping.unicodeScalars.filter { $0.isASCII }.map(
+      String.init
+    ).joined()
   }
 
   mutating func guardian(_ first: String, _ last: String, _ relationship: String) -> Guardian {
     defer { nextContact += 1 }
-    let email = rng.chance(0.6)
+    let email =
+      rng.chance(0.6)
       // One person's address: two people never share one (the number is the contact's own).
-      ? "\(Run.ascii(first).lowercased().filter(\.isLetter)).\(Run.ascii(last).lowercased().filter(\.isLetter))\(nextContact)@example.com" : ""
-    return Guardian(contactID: String(format: "C%08d", nextContact), first: first, last: last, relationship: relationship,
-                    phone: phone(), email: email)
+      ? "\(Run.ascii(first).lowercased().filter(\.isLetter)).\(Run.ascii(last).lowercased().filter(\.isLetter))\(nextContact)@example.com"
+      : ""
+    return Guardian(
+      contactID: String(format: "C%08d", nextContact), first: first, last: last,
+      relationship: relationship,
+      phone: phone(), email: email)
   }
 
   mutating func household(tradition t: Int? = nil) -> Household {
@@ -205,23 +216,36 @@ private struct Run {
       guardians = [guardian(mother, family, "Mother")]
     } else if roll < 92 {
       // Blended: the second adult has another surname.
-      guardians = [guardian(mother, family, "Mother"), guardian(rng.pick(NamePools.guardianBoys), surname(tradition()), "Stepfather")]
+      guardians = [
+        guardian(mother, family, "Mother"),
+        guardian(rng.pick(NamePools.guardianBoys), surname(tradition()), "Stepfather"),
+      ]
     } else if roll < 97 {
       guardians = [guardian(father, family, "Father")]
     } else {
       guardians = [guardian(rng.pick(NamePools.guardianGirls), family, "Grandmother")]
     }
-    return Household(tradition: t, surname: family, street: street, zip: zip, phone: phone(), guardians: guardians)
+    return Household(
+      tradition: t, surname: family, street: street, zip: zip, phone: phone(), guardians: guardians)
   }
 
   /// Age on 1 September of the SIS year (2025) → grade: 4 → PK (-1), 5 → K (0), ... 17 → 12.
   mutating func birthDate(age: Int, schoolYear: Int = 2025) -> GenDate {
     // Born between 2 September (schoolYear - age - 1) and 1 September (schoolYear - age).
     let offset = rng.int(365)
-    var year = schoolYear - age - 1, month = 9, day = 2
+    var year = schoolYear - age - 1
+    var month = 9
+    var day = 2
     for _ in 0..<offset {
       day += 1
-      if day > GenDate.daysIn(month, year) { day = 1; month += 1; if month > 12 { month = 1; year += 1 } }
+      if day > GenDate.daysIn(month, year) {
+        day = 1
+        month += 1
+        if month > 12 {
+          month = 1
+          year += 1
+        }
+      }
     }
     return GenDate(year: year, month: month, day: day)
   }
@@ -229,29 +253,41 @@ private struct Run {
   static func gradeText(_ grade: Int) -> String { String(grade) }
   static func school(_ grade: Int) -> String { grade <= 5 ? "0101" : grade <= 8 ? "0202" : "0303" }
 
-  mutating func kid(number: Int, in household: Household, last: String, age: Int, twinOf: Kid? = nil, usedFirst: Set<String>) -> Kid {
+  mutating func kid(
+    number: Int, in household: Household, last: String, age: Int, twinOf: Kid? = nil,
+    usedFirst: Set<String>
+  ) -> Kid {
     let gender = rng.chance(0.005) ? "X" : rng.chance(0.5) ? "F" : "M"
     var first = given(household.tradition, gender)
     var tries = 0
-    while usedFirst.contains(first) && tries < 20 { first = given(household.tradition, gender); tries += 1 }
+    while usedFirst.contains(first) && tries < 20 {
+      first = given(household.tradition, gender)
+      tries += 1
+    }
     var lastName = last
     if gender == "M" && rng.chance(0.015) { lastName += rng.chance(0.6) ? " Jr" : " III" }
     let middle = rng.chance(0.4) ? given(household.tradition, gender) : ""
     let dob = twinOf?.dob ?? birthDate(age: age)
     let grade = twinOf?.grade ?? (age - 5)
     // A bijection of the number (7919 is prime to 9e9): no two children share a state id.
-    let stateID = rng.chance(0.97) ? String(1_000_000_000 + (UInt64(number) &* 7919) % 9_000_000_000) : ""
-    let email = grade >= 6 && rng.chance(0.5)
+    let stateID =
+      rng.chance(0.97) ? String(1_000_000_000 + (UInt64(number) &* 7919) % 9_000_000_000) : ""
+    let email =
+      grade >= 6 && rng.chance(0.5)
       ? "\(Run.ascii(first).lowercased().filter(\.isLetter)).\(Run.ascii(lastName).lowercased().filter(\.isLetter))\(number % 1000)@students.example.org"
       : ""
-    return Kid(number: String(number), stateID: stateID, first: first, middle: middle, last: lastName, dob: dob, gender: gender,
-               grade: grade, email: email, household: household)
+    return Kid(
+      number: String(number), stateID: stateID, first: first, middle: middle, last: lastName,
+      dob: dob, gender: gender,
+      grade: grade, email: email, household: household)
   }
 
   // MARK: - The SIS export
 
   mutating func generate() throws {
-    let sis = options.output + "/sis", enrollment = options.output + "/enrollment", truth = options.output + "/truth"
+    let sis = options.output + "/sis"
+    let enrollment = options.output + "/enrollment"
+    let truth = options.output + "/truth"
     for folder in [options.output, sis, enrollment, truth] { try FileSystem.makeDirectory(folder) }
     let students = try CSVWriter(path: sis + "/students.csv")
     let contacts = try CSVWriter(path: sis + "/contacts.csv")
@@ -259,14 +295,19 @@ private struct Run {
     try contacts.write(Layouts.contactFields)
     let schools = try CSVWriter(path: sis + "/schools.csv")
     try schools.write(["School_Number", "Name"])
-    for row in [["0101", "Lincoln Elementary"], ["0202", "Roosevelt Middle School"], ["0303", "Jefferson High School"]] {
+    for row in [
+      ["0101", "Lincoln Elementary"], ["0202", "Roosevelt Middle School"],
+      ["0303", "Jefferson High School"],
+    ] {
       try schools.write(row)
     }
     try schools.close()
     let codes = try CSVWriter(path: sis + "/attendance_codes.csv")
     try codes.write(["Att_Code", "Description", "SchoolID", "Presence_Status_CD"])
     for school in ["0101", "0202", "0303"] {
-      for (code, description, presence) in [("T", "Tardy", "Present"), ("TU", "Tardy Unexcused", "Present"), ("A", "Absent", "Absent")] {
+      for (code, description, presence) in [
+        ("T", "Tardy", "Present"), ("TU", "Tardy Unexcused", "Present"), ("A", "Absent", "Absent"),
+      ] {
         try codes.write([code, description, school, presence])
       }
     }
@@ -289,20 +330,30 @@ private struct Run {
           last = surname(home.tradition)
           home.guardians.append(guardian(rng.pick(NamePools.guardianGirls), last, "Aunt"))
         }
-        let twin = index > 0 && rng.chance(size >= 3 && index == 2 && kids.count == 2 && kids[0].dob == kids[1].dob ? 0.3 : 0.035) ? kids.last : nil
-        var child = kid(number: number, in: home, last: last, age: rng.int(4...17), twinOf: twin, usedFirst: used)
+        let twin =
+          index > 0
+            && rng.chance(
+              size >= 3 && index == 2 && kids.count == 2 && kids[0].dob == kids[1].dob ? 0.3 : 0.035
+            ) ? kids.last : nil
+        var child = kid(
+          number: number, in: home, last: last, age: rng.int(4...17), twinOf: twin, usedFirst: used)
         child.household = home
         used.insert(child.first)
         kids.append(child)
       }
       for child in kids {
         try students.write([
-          child.number, child.stateID, child.first, child.middle, child.last, child.dob.mdy, child.gender, Run.gradeText(child.grade),
-          Run.school(child.grade), "0", home.street, "Springfield", "IL", home.zip, home.phone, child.email,
+          child.number, child.stateID, child.first, child.middle, child.last, child.dob.mdy,
+          child.gender, Run.gradeText(child.grade),
+          Run.school(child.grade), "0", home.street, "Springfield", "IL", home.zip, home.phone,
+          child.email,
         ])
         for g in home.guardians where g.relationship != "Aunt" || g.last == child.last {
           if g.relationship == "Aunt" { auntsInSIS.insert(g.contactID) }
-          try contacts.write([g.contactID, child.number, g.first, g.last, g.relationship, g.phone, g.email, home.street, "Springfield", "IL", home.zip])
+          try contacts.write([
+            g.contactID, child.number, g.first, g.last, g.relationship, g.phone, g.email,
+            home.street, "Springfield", "IL", home.zip,
+          ])
           summary.contacts += 1
         }
         // Selection sampling: every student has the same chance to be picked, without holding the district.
@@ -326,24 +377,39 @@ private struct Run {
   // MARK: - Submissions
 
   static let nicknames: [String: [String]] = [
-    "William": ["Bill", "Will", "Billy", "Liam"], "Robert": ["Bob", "Bobby", "Rob"], "Alejandro": ["Alex"],
-    "Alexander": ["Alex", "Xander"], "Katherine": ["Katie", "Kate", "Kathy"], "Elizabeth": ["Liz", "Beth", "Lizzie", "Eliza"],
-    "Margaret": ["Maggie", "Meg", "Peggy"], "Michael": ["Mike", "Mikey"], "Christopher": ["Chris"], "Nicholas": ["Nick"],
-    "Benjamin": ["Ben", "Benny"], "Samuel": ["Sam", "Sammy"], "Daniel": ["Dan", "Danny"], "Matthew": ["Matt"],
-    "Joseph": ["Joe", "Joey"], "Jacob": ["Jake"], "Anthony": ["Tony"], "Jonathan": ["Jon"], "Nathan": ["Nate"],
-    "Isabella": ["Bella", "Izzy"], "Abigail": ["Abby"], "Alexandra": ["Alex", "Sasha"], "Victoria": ["Tori", "Vicky"],
-    "Jennifer": ["Jenny", "Jen"], "Jessica": ["Jess"], "Samantha": ["Sam"], "Madeline": ["Maddie"], "Natalie": ["Nat"],
-    "Francisco": ["Paco", "Pancho"], "José": ["Pepe"], "Guadalupe": ["Lupe"], "Jesús": ["Chuy"], "Eduardo": ["Lalo"],
-    "Theodore": ["Teddy", "Theo"], "Richard": ["Rick", "Ricky"], "Edward": ["Ed", "Eddie", "Ted"], "Timothy": ["Tim"],
-    "Patrick": ["Pat"], "Steven": ["Steve"], "Gregory": ["Greg"], "Andrew": ["Andy", "Drew"], "Zachary": ["Zach"],
-    "Charlotte": ["Charlie"], "Eleanor": ["Ellie", "Nora"], "Josephine": ["Josie"], "Caroline": ["Carrie"],
-    "Deborah": ["Debbie"], "Christina": ["Tina"], "Jacqueline": ["Jackie"], "Rebecca": ["Becky"], "Susan": ["Sue"],
+    "William": ["Bill", "Will", "Billy", "Liam"], "Robert": ["Bob", "Bobby", "Rob"],
+    "Alejandro": ["Alex"],
+    "Alexander": ["Alex", "Xander"], "Katherine": ["Katie", "Kate", "Kathy"],
+    "Elizabeth": ["Liz", "Beth", "Lizzie", "Eliza"],
+    "Margaret": ["Maggie", "Meg", "Peggy"], "Michael": ["Mike", "Mikey"], "Christopher": ["Chris"],
+    "Nicholas": ["Nick"],
+    "Benjamin": ["Ben", "Benny"], "Samuel": ["Sam", "Sammy"], "Daniel": ["Dan", "Danny"],
+    "Matthew": ["Matt"],
+    "Joseph": ["Joe", "Joey"], "Jacob": ["Jake"], "Anthony": ["Tony"], "Jonathan": ["Jon"],
+    "Nathan": ["Nate"],
+    "Isabella": ["Bella", "Izzy"], "Abigail": ["Abby"], "Alexandra": ["Alex", "Sasha"],
+    "Victoria": ["Tori", "Vicky"],
+    "Jennifer": ["Jenny", "Jen"], "Jessica": ["Jess"], "Samantha": ["Sam"], "Madeline": ["Maddie"],
+    "Natalie": ["Nat"],
+    "Francisco": ["Paco", "Pancho"], "José": ["Pepe"], "Guadalupe": ["Lupe"], "Jesús": ["Chuy"],
+    "Eduardo": ["Lalo"],
+    "Theodore": ["Teddy", "Theo"], "Richard": ["Rick", "Ricky"], "Edward": ["Ed", "Eddie", "Ted"],
+    "Timothy": ["Tim"],
+    "Patrick": ["Pat"], "Steven": ["Steve"], "Gregory": ["Greg"], "Andrew": ["Andy", "Drew"],
+    "Zachary": ["Zach"],
+    "Charlotte": ["Charlie"], "Eleanor": ["Ellie", "Nora"], "Josephine": ["Josie"],
+    "Caroline": ["Carrie"],
+    "Deborah": ["Debbie"], "Christina": ["Tina"], "Jacqueline": ["Jackie"], "Rebecca": ["Becky"],
+    "Susan": ["Sue"],
     "Patricia": ["Patty", "Trish"], "Mohamed": ["Mo"], "Muhammad": ["Mo"], "Abdirahman": ["Abdi"],
-    "Gabriel": ["Gabe"], "Ezekiel": ["Zeke"], "Jeremiah": ["Jerry"], "Dominic": ["Dom"], "Vincent": ["Vince"],
+    "Gabriel": ["Gabe"], "Ezekiel": ["Zeke"], "Jeremiah": ["Jerry"], "Dominic": ["Dom"],
+    "Vincent": ["Vince"],
   ]
   static let accented: [String: String] = [
-    "Jose": "José", "Maria": "María", "Sofia": "Sofía", "Lucia": "Lucía", "Ines": "Inés", "Angel": "Ángel",
-    "Zoe": "Zoë", "Chloe": "Chloé", "Renee": "Renée", "Julian": "Julián", "Sebastian": "Sebastián", "Adrian": "Adrián",
+    "Jose": "José", "Maria": "María", "Sofia": "Sofía", "Lucia": "Lucía", "Ines": "Inés",
+    "Angel": "Ángel",
+    "Zoe": "Zoë", "Chloe": "Chloé", "Renee": "Renée", "Julian": "Julián", "Sebastian": "Sebastián",
+    "Adrian": "Adrián",
   ]
 
   mutating func typo(_ s: String) -> String {
@@ -359,18 +425,24 @@ private struct Run {
     return String(chars)
   }
 
-  mutating func studentFields(_ kid: Kid, grade: Int, home: Household, stateID: String) -> [String: String] {
+  mutating func studentFields(_ kid: Kid, grade: Int, home: Household, stateID: String) -> [String:
+    String]
+  {
     [
-      "State_StudentNumber": stateID, "First_Name": kid.first, "Middle_Name": kid.middle, "Last_Name": kid.last,
-      "DOB": rng.chance(0.2) ? kid.dob.iso : kid.dob.mdy, "Gender": kid.gender, "Grade_Level": Run.gradeText(grade),
-      "School": Run.school(max(grade, 0)), "Street": home.street, "City": "Springfield", "State": "IL", "Zip": home.zip,
+      "State_StudentNumber": stateID, "First_Name": kid.first, "Middle_Name": kid.middle,
+      "Last_Name": kid.last,
+      "DOB": rng.chance(0.2) ? kid.dob.iso : kid.dob.mdy, "Gender": kid.gender,
+      "Grade_Level": Run.gradeText(grade),
+      "School": Run.school(max(grade, 0)), "Street": home.street, "City": "Springfield",
+      "State": "IL", "Zip": home.zip,
       "Home_Phone": home.phone, "Email": kid.email,
     ]
   }
 
   func contactFields(_ g: Guardian, _ home: Household) -> [String: String] {
     [
-      "First_Name": g.first, "Last_Name": g.last, "Relationship": g.relationship, "Phone": g.phone, "Email": g.email,
+      "First_Name": g.first, "Last_Name": g.last, "Relationship": g.relationship, "Phone": g.phone,
+      "Email": g.email,
       "Street": home.street, "City": "Springfield", "State": "IL", "Zip": home.zip,
     ]
   }
@@ -380,29 +452,47 @@ private struct Run {
     var home = kid.household
     var kinds: [String] = []
     var k = kid
-    let eastAsian = ["vietnamese", "chinese", "hmong"].contains(NamePools.traditions[home.tradition].name)
-    if rng.chance(0.08), let options = Run.nicknames[k.first] { k.first = rng.pick(options); kinds.append("nickname") }
-    if rng.chance(0.06) { k.first = typo(k.first); kinds.append("first-typo") }
-    if rng.chance(0.06) { k.last = typo(k.last); kinds.append("last-typo") }
+    let eastAsian = ["vietnamese", "chinese", "hmong"].contains(
+      NamePools.traditions[home.tradition].name)
+    if rng.chance(0.08), let options = Run.nicknames[k.first] {
+      k.first = rng.pick(options)
+      kinds.append("nickname")
+    }
+    if rng.chance(0.06) {
+      k.first = typo(k.first)
+      kinds.append("first-typo")
+    }
+    if rng.chance(0.06) {
+      k.last = typo(k.last)
+      kinds.append("last-typo")
+    }
     let folded = Run.ascii(k.first + k.last)
     if folded != k.first + k.last && rng.chance(0.5) {
-      k.first = Run.ascii(k.first); k.last = Run.ascii(k.last); kinds.append("diacritics-dropped")
+      k.first = Run.ascii(k.first)
+      k.last = Run.ascii(k.last)
+      kinds.append("diacritics-dropped")
     } else if let accented = Run.accented[k.first], rng.chance(0.4) {
-      k.first = accented; kinds.append("diacritics-added")
+      k.first = accented
+      kinds.append("diacritics-added")
     }
     if k.last.contains("-") || k.last.contains(" ") {
       if rng.chance(0.3) {
         let parts = k.last.split(whereSeparator: { $0 == "-" || $0 == " " }).map(String.init)
-        k.last = rng.chance(0.6) ? parts[0] : parts.joined(separator: k.last.contains("-") ? " " : "-")
+        k.last =
+          rng.chance(0.6) ? parts[0] : parts.joined(separator: k.last.contains("-") ? " " : "-")
         kinds.append("compound-surname-changed")
       }
     } else if rng.chance(0.02) {
       k.last += "-" + surname(home.tradition).split(separator: " ")[0]
       kinds.append("surname-hyphenated")
     }
-    if rng.chance(eastAsian ? 0.10 : 0.02) { swap(&k.first, &k.last); kinds.append("names-swapped") }
+    if rng.chance(eastAsian ? 0.10 : 0.02) {
+      swap(&k.first, &k.last)
+      kinds.append("names-swapped")
+    }
     if rng.chance(0.03) && k.dob.day <= 12 && k.dob.day != k.dob.month {
-      k.dob = GenDate(year: k.dob.year, month: k.dob.day, day: k.dob.month); kinds.append("dob-day-month-swapped")
+      k.dob = GenDate(year: k.dob.year, month: k.dob.day, day: k.dob.month)
+      kinds.append("dob-day-month-swapped")
     } else if rng.chance(0.03) {
       var candidate = k.dob
       for _ in 0..<10 {
@@ -412,9 +502,14 @@ private struct Run {
         case 1: candidate.month = rng.int(1...9)
         default: candidate.year = (candidate.year / 10) * 10 + rng.int(10)
         }
-        if candidate.isValid && zip(candidate.iso, k.dob.iso).filter({ $0 != $1 }).count == 1 { break }
+        if candidate.isValid && zip(candidate.iso, k.dob.iso).filter({ $0 != $1 }).count == 1 {
+          break
+        }
       }
-      if candidate.isValid && zip(candidate.iso, k.dob.iso).filter({ $0 != $1 }).count == 1 { k.dob = candidate; kinds.append("dob-one-digit") }
+      if candidate.isValid && zip(candidate.iso, k.dob.iso).filter({ $0 != $1 }).count == 1 {
+        k.dob = candidate
+        kinds.append("dob-one-digit")
+      }
     } else if rng.chance(0.01) {
       k.dob.year += rng.chance(0.5) ? 1 : -1
       if !k.dob.isValid { k.dob.day = 28 }
@@ -422,11 +517,17 @@ private struct Run {
     }
     if rng.chance(0.3) { k.middle = "" }
     if rng.chance(0.12) {
-      (home.street, home.zip) = address(); home.phone = phone(); kinds.append("moved")
+      (home.street, home.zip) = address()
+      home.phone = phone()
+      kinds.append("moved")
     } else if rng.chance(0.1) {
-      home.phone = phone(); kinds.append("new-phone")
+      home.phone = phone()
+      kinds.append("new-phone")
     }
-    if rng.chance(0.05) { k.first = k.first.uppercased(); k.last = k.last.uppercased() }
+    if rng.chance(0.05) {
+      k.first = k.first.uppercased()
+      k.last = k.last.uppercased()
+    }
     let stateID = rng.chance(0.35) ? "" : kid.stateID
     if stateID.isEmpty { kinds.append("no-state-id") }
     var fields = studentFields(k, grade: min(kid.grade + 1, 12), home: home, stateID: stateID)
@@ -441,12 +542,15 @@ private struct Run {
     returningGuardianShapes(&contacts, kinds: &kinds)
     if rng.chance(0.03) {
       let step = guardian(rng.pick(NamePools.guardianBoys), surname(tradition()), "Stepfather")
-      contacts.append(SubmissionContact(fields: contactFields(step, home), truth: "NEW", personKey: step.contactID))
+      contacts.append(
+        SubmissionContact(
+          fields: contactFields(step, home), truth: "NEW", personKey: step.contactID))
     }
     formShapes(&fields, &contacts, &kinds)
     let kind = "returning" + (kinds.isEmpty ? "-clean" : "-" + kinds.joined(separator: "+"))
     return GeneratedSubmission(
-      form: "2026-27 Returning Student Registration", students: [SubmissionStudent(fields: fields, truth: kid.number, kind: kind)],
+      form: "2026-27 Returning Student Registration",
+      students: [SubmissionStudent(fields: fields, truth: kid.number, kind: kind)],
       contacts: contacts, documents: [])
   }
 
@@ -455,7 +559,9 @@ private struct Run {
   /// Forms as other enrollment systems send them, drawn on their own for a returning child: no
   /// guardians, phone or e-mail at all (5%; the child is matched on names, birth date and address),
   /// and an address with a typo (4%: a house number digit, a letter of the street name, a ZIP digit).
-  mutating func formShapes(_ fields: inout [String: String], _ contacts: inout [SubmissionContact], _ kinds: inout [String]) {
+  mutating func formShapes(
+    _ fields: inout [String: String], _ contacts: inout [SubmissionContact], _ kinds: inout [String]
+  ) {
     if rng.chance(0.05) {
       contacts = []
       fields["Home_Phone"] = ""
@@ -463,16 +569,23 @@ private struct Run {
       kinds.append("no-household")
     }
     if rng.chance(0.04), let street = fields["Street"], let space = street.firstIndex(of: " ") {
-      let number = String(street[..<space]), rest = String(street[street.index(after: space)...])
+      let number = String(street[..<space])
+      let rest = String(street[street.index(after: space)...])
       switch rng.int(3) {
       case 0 where number.count >= 2:
         var digits = Array(number)
         digits.swapAt(0, 1)
-        if digits != Array(number) { fields["Street"] = String(digits) + " " + rest } else { fields["Street"] = String(number.dropLast()) + " " + rest }
+        if digits != Array(number) {
+          fields["Street"] = String(digits) + " " + rest
+        } else {
+          fields["Street"] = String(number.dropLast()) + " " + rest
+        }
       case 1 where rest.count >= 5: fields["Street"] = number + " " + typo(rest)
       default:
         var zip = Array(fields["Zip"] ?? "")
-        if zip.count == 5 { zip[4] = zip[4] == "9" ? "8" : Character(String(Int(String(zip[4]))! + 1)) }
+        if zip.count == 5 {
+          zip[4] = zip[4] == "9" ? "8" : Character(String(Int(String(zip[4]))! + 1))
+        }
         fields["Zip"] = String(zip)
       }
       kinds.append("address-typo")
@@ -481,7 +594,9 @@ private struct Run {
 
   /// A new sibling's form carrying the older SIS sibling's state id (8% of new siblings): the SIS
   /// has that id, so the child is a potential match for a person, never NEW and never matched.
-  mutating func copiedStateID(_ fields: inout [String: String], _ kind: inout String, from sibling: Kid) {
+  mutating func copiedStateID(
+    _ fields: inout [String: String], _ kind: inout String, from sibling: Kid
+  ) {
     guard !sibling.stateID.isEmpty, rng.chance(0.08) else { return }
     fields["State_StudentNumber"] = sibling.stateID
     kind += "+older-siblings-state-id"
@@ -494,22 +609,30 @@ private struct Run {
     var kids: [SubmissionStudent] = []
     for _ in 0..<siblings {
       outsideNumber += 1
-      let child = kid(number: outsideNumber, in: home, last: home.surname, age: rng.int(4...16), usedFirst: used)
+      let child = kid(
+        number: outsideNumber, in: home, last: home.surname, age: rng.int(4...16), usedFirst: used)
       used.insert(child.first)
       // A move-in from another district may bring a state id the SIS has never seen.
-      let fields = studentFields(child, grade: child.grade + 1, home: home, stateID: rng.chance(0.3) ? child.stateID : "")
+      let fields = studentFields(
+        child, grade: child.grade + 1, home: home, stateID: rng.chance(0.3) ? child.stateID : "")
       kids.append(SubmissionStudent(fields: fields, truth: "NEW", kind: "new-family"))
     }
-    let contacts = home.guardians.map { SubmissionContact(fields: contactFields($0, home), truth: "NEW", personKey: $0.contactID) }
+    let contacts = home.guardians.map {
+      SubmissionContact(fields: contactFields($0, home), truth: "NEW", personKey: $0.contactID)
+    }
     if siblings == 2 && rng.chance(0.5) {
       // The same family on two forms: the guardians must be created once.
       return kids.map { student in
         var s = student
         s.kind = "new-family-sibling-separate-form"
-        return GeneratedSubmission(form: "2026-27 New Student Enrollment", students: [s], contacts: contacts, documents: [])
+        return GeneratedSubmission(
+          form: "2026-27 New Student Enrollment", students: [s], contacts: contacts, documents: [])
       }
     }
-    return [GeneratedSubmission(form: "2026-27 New Student Enrollment", students: kids, contacts: contacts, documents: [])]
+    return [
+      GeneratedSubmission(
+        form: "2026-27 New Student Enrollment", students: kids, contacts: contacts, documents: [])
+    ]
   }
 
   /// A new child that looks like an SIS child: the hard negatives.
@@ -522,12 +645,20 @@ private struct Run {
     // Of the new children from SIS families or with SIS look-alikes (45% of new children):
     // 45% siblings, 7% twins, 9% same name and birth date elsewhere, 22% at an SIS address, 17% same name.
     if roll < 45 {
-      child = kid(number: 0, in: home, last: anchor.last, age: rng.chance(0.6) ? 4 : rng.int(4...16), usedFirst: [anchor.first])
+      child = kid(
+        number: 0, in: home, last: anchor.last, age: rng.chance(0.6) ? 4 : rng.int(4...16),
+        usedFirst: [anchor.first])
       kind = "new-sibling-of-sis"
     } else if roll < 52 {
-      child = kid(number: 0, in: home, last: anchor.last, age: 0, twinOf: anchor, usedFirst: [anchor.first])
-      if rng.chance(0.5) { child.gender = anchor.gender; child.first = given(home.tradition, anchor.gender) }
-      if child.first == anchor.first { child.first = given(home.tradition, child.gender == "F" ? "M" : "F") }
+      child = kid(
+        number: 0, in: home, last: anchor.last, age: 0, twinOf: anchor, usedFirst: [anchor.first])
+      if rng.chance(0.5) {
+        child.gender = anchor.gender
+        child.first = given(home.tradition, anchor.gender)
+      }
+      if child.first == anchor.first {
+        child.first = given(home.tradition, child.gender == "F" ? "M" : "F")
+      }
       kind = "new-twin-of-sis"
     } else if roll < 61 {
       // Another family's child with the same name and birth date.
@@ -540,7 +671,8 @@ private struct Run {
     } else if roll < 83 {
       // A cousin moving in with the SIS family: another surname, same address and phone.
       let aunt = guardian(rng.pick(NamePools.guardianGirls), surname(home.tradition), "Aunt")
-      child = kid(number: 0, in: home, last: aunt.last, age: rng.int(4...16), usedFirst: [anchor.first])
+      child = kid(
+        number: 0, in: home, last: aunt.last, age: rng.int(4...16), usedFirst: [anchor.first])
       home.guardians = [aunt]
       contactsTruth = false
       kind = "new-child-at-sis-address"
@@ -556,25 +688,32 @@ private struct Run {
     var fields = studentFields(child, grade: min(child.grade + 1, 12), home: home, stateID: "")
     if kind == "new-sibling-of-sis" { copiedStateID(&fields, &kind, from: anchor) }
     var contacts = home.guardians.map {
-      SubmissionContact(fields: contactFields($0, home), truth: contactsTruth && ($0.relationship != "Aunt" || auntsInSIS.contains($0.contactID))
-                          ? $0.contactID : "NEW", personKey: $0.contactID)
+      SubmissionContact(
+        fields: contactFields($0, home),
+        truth: contactsTruth && ($0.relationship != "Aunt" || auntsInSIS.contains($0.contactID))
+          ? $0.contactID : "NEW", personKey: $0.contactID)
     }
     var shape = kind
     if shape == "new-child-at-sis-address" { cousinGuardians(&contacts, of: anchor, kind: &shape) }
     return GeneratedSubmission(
-      form: "2026-27 New Student Enrollment", students: [SubmissionStudent(fields: fields, truth: "NEW", kind: shape)],
+      form: "2026-27 New Student Enrollment",
+      students: [SubmissionStudent(fields: fields, truth: "NEW", kind: shape)],
       contacts: contacts, documents: [])
   }
 
   // MARK: - Guardian shapes
 
   /// Surnames people write two ways: the SIS has one spelling, a form may carry the other.
-  static let transliterable = ["Schröder", "Müller", "Köhler", "Krüger", "Weiß", "Groß", "Jørgensen", "Schäfer", "Bäcker", "Søndergaard"]
+  static let transliterable = [
+    "Schröder", "Müller", "Köhler", "Krüger", "Weiß", "Groß", "Jørgensen", "Schäfer", "Bäcker",
+    "Søndergaard",
+  ]
 
   /// A family of the general tradition carries a surname with an umlaut, ß or ø now and then
   /// (nil: the usual draw).
   mutating func transliterableSurname(_ t: Int) -> String? {
-    NamePools.traditions[t].name == "general" && rng.chance(0.03) ? rng.pick(Run.transliterable) : nil
+    NamePools.traditions[t].name == "general" && rng.chance(0.03)
+      ? rng.pick(Run.transliterable) : nil
   }
 
   /// A name as people type it without the letters: `ö` → `oe`, `ü` → `ue`, `ä` → `ae`, `ß` → `ss`, `ø` → `o`.
@@ -600,7 +739,9 @@ private struct Run {
   /// A returning child's guardians as forms name them: a surname transliterated (`Schröder` →
   /// `Schroeder`), and a mother remarried under a new surname who kept her phone and e-mail. Both
   /// are the SIS contacts still (the truth keeps their Contact_ID).
-  mutating func returningGuardianShapes(_ contacts: inout [SubmissionContact], kinds: inout [String]) {
+  mutating func returningGuardianShapes(
+    _ contacts: inout [SubmissionContact], kinds: inout [String]
+  ) {
     for index in contacts.indices {
       let last = contacts[index].fields["Last_Name"] ?? ""
       let spelled = Run.transliterated(last)
@@ -610,7 +751,8 @@ private struct Run {
       }
     }
     guard let mother = contacts.firstIndex(where: { $0.fields["Relationship"] == "Mother" }),
-      !(contacts[mother].fields["Phone"] ?? "").isEmpty, !(contacts[mother].fields["Email"] ?? "").isEmpty, rng.chance(0.02)
+      !(contacts[mother].fields["Phone"] ?? "").isEmpty,
+      !(contacts[mother].fields["Email"] ?? "").isEmpty, rng.chance(0.02)
     else { return }
     var married = surname(tradition())
     while married == contacts[mother].fields["Last_Name"] { married = surname(tradition()) }
@@ -620,11 +762,14 @@ private struct Run {
 
   /// A cousin moving in with an SIS family: half the time the form names the family's own
   /// guardians (SIS contacts already), else the aunt who brings the child (a new contact).
-  mutating func cousinGuardians(_ contacts: inout [SubmissionContact], of anchor: Kid, kind: inout String) {
+  mutating func cousinGuardians(
+    _ contacts: inout [SubmissionContact], of anchor: Kid, kind: inout String
+  ) {
     guard rng.chance(0.5) else { return }
     let home = anchor.household
     contacts = home.guardians.filter { $0.relationship != "Aunt" }.map {
-      SubmissionContact(fields: contactFields($0, home), truth: $0.contactID, personKey: $0.contactID)
+      SubmissionContact(
+        fields: contactFields($0, home), truth: $0.contactID, personKey: $0.contactID)
     }
     kind += "-with-sis-guardians"
   }
@@ -657,16 +802,22 @@ private struct Run {
     var firstSeen: [String: String] = [:]
     for (index, submission) in all.enumerated() {
       let id = String(format: "S-%07d", index + 1)
-      let approved = String(format: "2026-11-%02d %02d:%02d", 1 + index % 28, 8 + index % 9, index % 60)
+      let approved = String(
+        format: "2026-11-%02d %02d:%02d", 1 + index % 28, 8 + index % 9, index % 60)
       for (seq, student) in submission.students.enumerated() {
-        try students.write([id, submission.form, approved] + Layouts.submissionStudentFields.map { student.fields[$0] ?? "" })
+        try students.write(
+          [id, submission.form, approved]
+            + Layouts.submissionStudentFields.map { student.fields[$0] ?? "" })
         try truthStudents.write([id, String(seq + 1), student.truth, student.kind])
-        summary.cases[student.kind.split(separator: "+").first.map(String.init) ?? student.kind, default: 0] += 1
+        summary.cases[
+          student.kind.split(separator: "+").first.map(String.init) ?? student.kind, default: 0] +=
+          1
         if student.truth == "NEW" { summary.new += 1 } else { summary.returning += 1 }
         summary.submissionStudents += 1
       }
       for (seq, contact) in submission.contacts.enumerated() {
-        try contacts.write([id, String(seq + 1)] + Layouts.submissionContactFields.map { contact.fields[$0] ?? "" })
+        try contacts.write(
+          [id, String(seq + 1)] + Layouts.submissionContactFields.map { contact.fields[$0] ?? "" })
         let ref = "\(id)/\(seq + 1)"
         let sameAs = firstSeen[contact.personKey]
         if sameAs == nil { firstSeen[contact.personKey] = ref }
@@ -675,10 +826,15 @@ private struct Run {
       if rng.chance(0.5) {
         var hash = ""
         for _ in 0..<4 { hash += String(format: "%016llx", rng.next()) }
-        try documents.write([id, "Proof of Residency", rng.pick(["lease.pdf", "utility-bill.pdf", "mortgage.pdf"]), hash])
+        try documents.write([
+          id, "Proof of Residency", rng.pick(["lease.pdf", "utility-bill.pdf", "mortgage.pdf"]),
+          hash,
+        ])
       }
     }
-    for writer in [students, contacts, documents, truthStudents, truthContacts] { try writer.close() }
+    for writer in [students, contacts, documents, truthStudents, truthContacts] {
+      try writer.close()
+    }
     summary.submissions = all.count
   }
 }

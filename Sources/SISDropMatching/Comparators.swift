@@ -8,13 +8,16 @@ public enum Comparators {
   /// Jaro-Winkler similarity in 0...1 (Winkler's prefix bonus, scale 0.1, up to 4 characters).
   public static func jaroWinkler(_ a: String, _ b: String) -> Double {
     // On UTF-8 bytes: name keys are folded to ASCII letters almost always, and bytes are 5x cheaper.
-    var a = a, b = b
+    var a = a
+    var b = b
     return a.withUTF8 { s in b.withUTF8 { t in jaroWinkler(s, t) } }
   }
 
   /// Jaro-Winkler on bytes, with the matched flags on the stack: the matcher calls this a few hundred
   /// thousand times per batch, and four heap arrays per call were most of its cost.
-  static func jaroWinkler(_ s: UnsafeBufferPointer<UInt8>, _ t: UnsafeBufferPointer<UInt8>) -> Double {
+  static func jaroWinkler(_ s: UnsafeBufferPointer<UInt8>, _ t: UnsafeBufferPointer<UInt8>)
+    -> Double
+  {
     if s.isEmpty || t.isEmpty { return s.isEmpty && t.isEmpty ? 1 : 0 }
     if s.count == t.count && memcmp(s.baseAddress!, t.baseAddress!, s.count) == 0 { return 1 }
     let window = max(0, max(s.count, t.count) / 2 - 1)
@@ -24,22 +27,27 @@ public enum Comparators {
       let tMatched = UnsafeMutableBufferPointer(rebasing: flags[s.count...])
       var matches = 0
       for i in 0..<s.count {
-        let lo = max(0, i - window), hi = min(t.count - 1, i + window)
+        let lo = max(0, i - window)
+        let hi = min(t.count - 1, i + window)
         if lo > hi { continue }
         for j in lo...hi where !tMatched[j] && s[i] == t[j] {
-          sMatched[i] = true; tMatched[j] = true; matches += 1
+          sMatched[i] = true
+          tMatched[j] = true
+          matches += 1
           break
         }
       }
       if matches == 0 { return 0 }
-      var transpositions = 0, k = 0
+      var transpositions = 0
+      var k = 0
       for i in 0..<s.count where sMatched[i] {
         while !tMatched[k] { k += 1 }
         if s[i] != t[k] { transpositions += 1 }
         k += 1
       }
       let m = Double(matches)
-      let jaro = (m / Double(s.count) + m / Double(t.count) + (m - Double(transpositions / 2)) / m) / 3
+      let jaro =
+        (m / Double(s.count) + m / Double(t.count) + (m - Double(transpositions / 2)) / m) / 3
       var prefix = 0
       while prefix < min(4, s.count, t.count) && s[prefix] == t[prefix] { prefix += 1 }
       return jaro + Double(prefix) * 0.1 * (1 - jaro)
@@ -50,7 +58,8 @@ public enum Comparators {
   public static func soundex(_ key: String) -> String {
     let code = soundexCode(key)
     guard code != 0 else { return "" }
-    return String(decoding: (0..<4).map { UInt8(truncatingIfNeeded: code >> (24 - 8 * $0)) }, as: UTF8.self)
+    return String(
+      decoding: (0..<4).map { UInt8(truncatingIfNeeded: code >> (24 - 8 * $0)) }, as: UTF8.self)
   }
 
   /// Soundex packed in 4 bytes (0 for no letters): blocking keys without building strings.
@@ -75,12 +84,17 @@ public enum Comparators {
       if count == 4 { break }
     }
     if count == 0 { return 0 }
-    while count < 4 { out = out << 8 | 0x30; count += 1 }
+    while count < 4 {
+      out = out << 8 | 0x30
+      count += 1
+    }
     return out
   }
 
   // a b c d e f g h i j k l m n o p q r s t u v w x y z
-  private static let soundexCodes: [UInt8] = [0, 1, 2, 3, 0, 1, 2, 0, 0, 2, 2, 4, 5, 5, 0, 1, 2, 6, 2, 3, 0, 1, 0, 2, 0, 2]
+  private static let soundexCodes: [UInt8] = [
+    0, 1, 2, 3, 0, 1, 2, 0, 0, 2, 2, 4, 5, 5, 0, 1, 2, 6, 2, 3, 0, 1, 0, 2, 0, 2,
+  ]
 
   /// Letters that Unicode does not decompose into a base letter and a mark (Đặng keeps its đ in a
   /// name key), folded as people type them on a US keyboard: đ → d, ł → l, ø → o, æ → ae, ß → ss.
@@ -194,7 +208,8 @@ public enum Comparators {
       let jw = jaroWinkler(a, b)
       return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
     }
-    let ta = nameTokens(Substring(a)), tb = nameTokens(Substring(b))
+    let ta = nameTokens(Substring(a))
+    let tb = nameTokens(Substring(b))
     // `Mary Kate` and `Mary`, `Jean Luc` and `Jean-Luc`: the first given name is what people use.
     if let fa = ta.first, let fb = tb.first, fa == fb { return 4 }
     if isNickname(String(ta.first ?? ""), String(tb.first ?? "")) || isNickname(a, b) { return 3 }
@@ -210,7 +225,8 @@ public enum Comparators {
       let jw = jaroWinkler(a, b)
       return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
     }
-    let ta = nameTokens(Substring(a)), tb = nameTokens(Substring(b))
+    let ta = nameTokens(Substring(a))
+    let tb = nameTokens(Substring(b))
     if ta == tb { return 4 }
     if ta.count > 1 || tb.count > 1 {
       // A shared part (a handful of tokens: no Set needed).
@@ -218,7 +234,11 @@ public enum Comparators {
       // The same letters run together (`De la Cruz`, `Delacruz`): equal bytes are equal text; only
       // non-ASCII text can be equal with other bytes (canonical equivalence).
       if ta.lazy.flatMap(\.utf8).elementsEqual(tb.lazy.flatMap(\.utf8)) { return 4 }
-      if !(a.utf8.allSatisfy { $0 < 0x80 } && b.utf8.allSatisfy { $0 < 0x80 }) && ta.joined() == tb.joined() { return 4 }
+      if !(a.utf8.allSatisfy { $0 < 0x80 } && b.utf8.allSatisfy { $0 < 0x80 })
+        && ta.joined() == tb.joined()
+      {
+        return 4
+      }
     }
     let jw = jaroWinkler(joinedTokens(a, ta), joinedTokens(b, tb))
     return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
@@ -227,18 +247,24 @@ public enum Comparators {
   /// Birth-date agreement on ISO dates: 4 exact, 3 day and month swapped, 2 one digit off,
   /// 1 year off by one (same month and day), 0 otherwise.
   public static func birthDateLevel(_ a: String, _ b: String) -> Int {
-    var a = a, b = b
+    var a = a
+    var b = b
     return a.withUTF8 { x in b.withUTF8 { y in birthDateLevel(x, y) } }
   }
 
-  private static func birthDateLevel(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Int {
+  private static func birthDateLevel(
+    _ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>
+  ) -> Int {
     guard x.count == 10, y.count == 10 else { return -1 }
     var differing = 0
     for i in 0..<10 where x[i] != y[i] { differing += 1 }
     if differing == 0 { return 4 }
     // YYYY-MM-DD: month at 5..<7, day at 8..<10.
     if x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3]
-      && x[5] == y[8] && x[6] == y[9] && x[8] == y[5] && x[9] == y[6] { return 3 }
+      && x[5] == y[8] && x[6] == y[9] && x[8] == y[5] && x[9] == y[6]
+    {
+      return 3
+    }
     if differing == 1 { return 2 }
     func year(_ d: UnsafeBufferPointer<UInt8>) -> Int? {
       var value = 0
@@ -260,7 +286,9 @@ public enum Comparators {
   /// street word at JW ≥ 0.90 or run together with the next; or the same street key with the ZIP one
   /// digit off. A neighbour's house number is also one
   /// digit off: this level is never household evidence on its own (see the matcher's rules).
-  public static func sameAddressButForATypo(street a: String, _ b: String, zip za: String, _ zb: String) -> Bool {
+  public static func sameAddressButForATypo(
+    street a: String, _ b: String, zip za: String, _ zb: String
+  ) -> Bool {
     guard !a.isEmpty && !b.isEmpty else { return false }
     let sameZip = za == zb || za.isEmpty || zb.isEmpty
     if a == b { return !sameZip && za.count == zb.count && oneEditApart(za, zb) }
@@ -268,27 +296,36 @@ public enum Comparators {
     // All numbers: on the bytes for ASCII (a Character's Unicode properties for each letter were
     // most of comparing two addresses, `scripts/bench/match.sh`), where only 0-9 are numbers.
     func isNumber(_ text: Substring) -> Bool {
-      text.utf8.allSatisfy { $0 < 0x80 } ? text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } : text.allSatisfy(\.isNumber)
+      text.utf8.allSatisfy { $0 < 0x80 }
+        ? text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } : text.allSatisfy(\.isNumber)
     }
     func split(_ key: String) -> (number: Substring, word: Substring) {
       let parts = key.split(separator: " ", maxSplits: 1)
       if parts.count == 2, isNumber(parts[0]) { return (parts[0], parts[1]) }
       return (isNumber(parts[0]) ? parts[0] : "", isNumber(parts[0]) ? "" : parts[0])
     }
-    let x = split(a), y = split(b)
+    let x = split(a)
+    let y = split(b)
     guard !x.word.isEmpty && !y.word.isEmpty else { return false }
-    if x.word == y.word { return x.number.isEmpty || y.number.isEmpty || oneEditApart(String(x.number), String(y.number)) }
+    if x.word == y.word {
+      return x.number.isEmpty || y.number.isEmpty
+        || oneEditApart(String(x.number), String(y.number))
+    }
     // The street word mistyped, or run together with the next word (`yandastreet` for `yanda street`),
     // at the same house number (or none on one side).
-    guard x.number == y.number || x.number.isEmpty || y.number.isEmpty, !(x.number.isEmpty && y.number.isEmpty) else { return false }
+    guard x.number == y.number || x.number.isEmpty || y.number.isEmpty,
+      !(x.number.isEmpty && y.number.isEmpty)
+    else { return false }
     let (short, long) = x.word.count <= y.word.count ? (x.word, y.word) : (y.word, x.word)
-    return jaroWinkler(String(x.word), String(y.word)) >= 0.90 || (short.count >= 4 && long.hasPrefix(short))
+    return jaroWinkler(String(x.word), String(y.word)) >= 0.90
+      || (short.count >= 4 && long.hasPrefix(short))
   }
 
   /// Two names that share a beginning of five letters or more and differ only in endings of at most
   /// two letters each: the pairs given to boy/girl twins (alexander/alexandra, gabriel/gabriela).
   static func pairedNames(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
+    let x = Array(a.utf8)
+    let y = Array(b.utf8)
     var common = 0
     while common < min(x.count, y.count) && x[common] == y[common] { common += 1 }
     return common >= 5 && x.count - common <= 2 && y.count - common <= 2
@@ -296,12 +333,14 @@ public enum Comparators {
 
   /// One character changed, dropped or added, or two neighbours swapped (Damerau, distance 1).
   static func oneEditApart(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
+    let x = Array(a.utf8)
+    let y = Array(b.utf8)
     if x == y { return false }
     if x.count == y.count {
       let differing = x.indices.filter { x[$0] != y[$0] }
       if differing.count == 1 { return true }
-      return differing.count == 2 && differing[1] == differing[0] + 1 && x[differing[0]] == y[differing[1]] && x[differing[1]] == y[differing[0]]
+      return differing.count == 2 && differing[1] == differing[0] + 1
+        && x[differing[0]] == y[differing[1]] && x[differing[1]] == y[differing[0]]
     }
     guard abs(x.count - y.count) == 1 else { return false }
     let (long, short) = x.count > y.count ? (x, y) : (y, x)
@@ -317,16 +356,29 @@ public enum Comparators {
     var ascii = true
     let key = String(unsafeUninitializedCapacity: street.utf8.count) { words in
       var length = 0
-      var count = 0, inWord = false, firstIsNumber = true
+      var count = 0
+      var inWord = false
+      var firstIsNumber = true
       for byte in street.utf8 {
-        if byte >= 0x80 { ascii = false; break }
-        if byte == 0x2E || byte == 0x27 || byte == 0x60 { continue }  // dropped, as `nameKey` drops them
+        if byte >= 0x80 {
+          ascii = false
+          break
+        }
+        // dropped, as `nameKey` drops them
+        if byte == 0x2E || byte == 0x27 || byte == 0x60 { continue }
         if byte == 0x20 || byte == 0x2C || byte == 0x2D || byte == 0x09 {
-          if inWord { inWord = false; count += 1; if count == 2 || (count == 1 && !firstIsNumber) { break } }
+          if inWord {
+            inWord = false
+            count += 1
+            if count == 2 || (count == 1 && !firstIsNumber) { break }
+          }
           continue
         }
         if !inWord {
-          if count == 1 { words[length] = 0x20; length += 1 }
+          if count == 1 {
+            words[length] = 0x20
+            length += 1
+          }
           inWord = true
         }
         if count == 0 && !(byte >= 0x30 && byte <= 0x39) { firstIsNumber = false }

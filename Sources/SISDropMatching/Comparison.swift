@@ -1,7 +1,7 @@
 import Foundation
-import SISDropFormats
 import SISDropConfig
 import SISDropCore
+import SISDropFormats
 
 /// A person as the matcher compares them: the SIS student or the submission student, reduced to
 /// comparison keys (name keys, ISO birth date, phone digits, street key, guardians).
@@ -42,10 +42,14 @@ public struct PersonRecord: Sendable, Hashable {
   /// A submission student as the matcher compares it: its fields, and its form's contacts as guardians.
   package init(student: SubmissionPart, of submission: Submission) {
     let guardians = submission.contacts.map {
-      Guardian(first: Comparators.foldLetters(FieldRules.nameKey($0["First_Name"])),
-               last: Comparators.foldLetters(FieldRules.nameKey($0["Last_Name"])), phone: PersonRecord.digits($0["Phone"]))
+      Guardian(
+        first: Comparators.foldLetters(FieldRules.nameKey($0["First_Name"])),
+        last: Comparators.foldLetters(FieldRules.nameKey($0["Last_Name"])),
+        phone: PersonRecord.digits($0["Phone"]))
     }
-    self.init(id: Submission.studentRef(submission.id, student.seq), fields: student.fields, guardians: guardians)
+    self.init(
+      id: Submission.studentRef(submission.id, student.seq), fields: student.fields,
+      guardians: guardians)
   }
 
   /// The first ten digits of a phone number (`217-555-0101 x3` → `2175550101`); "" (missing)
@@ -76,14 +80,21 @@ public enum MatchField: Int, CaseIterable, Sendable, Codable {
   public var levels: [String] {
     switch self {
     case .stateID: return ["different", "same"]
-    case .firstName: return ["different", "similar (JW >= 0.80)", "close (JW >= 0.92)", "nickname", "exact"]
-    case .lastName: return ["different", "similar (JW >= 0.80)", "close (JW >= 0.92)", "shares a part", "exact"]
-    case .birthDate: return ["different", "year off by one", "one digit off", "day and month swapped", "exact"]
+    case .firstName:
+      return ["different", "similar (JW >= 0.80)", "close (JW >= 0.92)", "nickname", "exact"]
+    case .lastName:
+      return ["different", "similar (JW >= 0.80)", "close (JW >= 0.92)", "shares a part", "exact"]
+    case .birthDate:
+      return ["different", "year off by one", "one digit off", "day and month swapped", "exact"]
     case .gender: return ["different", "same"]
-    case .address: return ["different", "same ZIP", "the same street address but for a typo", "same street address"]
+    case .address:
+      return [
+        "different", "same ZIP", "the same street address but for a typo", "same street address",
+      ]
     case .phone: return ["different", "same"]
     case .email: return ["different", "same"]
-    case .guardians: return ["none shared", "a guardian's name shared", "a guardian's phone shared"]
+    case .guardians:
+      return ["none shared", "a guardian's name shared", "a guardian's phone shared"]
     }
   }
 
@@ -144,9 +155,12 @@ public struct ComparisonVector: Sendable, Hashable {
     var last = Comparators.surnameLevel(a.last, b.last)
     var swapped = false
     if first < 4 || last < 4 {
-      let sf = Comparators.givenNameLevel(a.last, b.first), sl = Comparators.surnameLevel(a.first, b.last)
+      let sf = Comparators.givenNameLevel(a.last, b.first)
+      let sl = Comparators.surnameLevel(a.first, b.last)
       if min(sf, sl) >= 2 && sf + sl > first + last + 1 {
-        first = sf; last = sl; swapped = true
+        first = sf
+        last = sl
+        swapped = true
       }
     }
     set(.firstName, first)
@@ -156,8 +170,12 @@ public struct ComparisonVector: Sendable, Hashable {
     if !a.gender.isEmpty && !b.gender.isEmpty { set(.gender, a.gender == b.gender ? 1 : 0) }
     if !a.street.isEmpty && !b.street.isEmpty {
       let sameZip = a.zip == b.zip || a.zip.isEmpty || b.zip.isEmpty
-      set(.address, a.street == b.street && sameZip ? 3
-        : Comparators.sameAddressButForATypo(street: a.street, b.street, zip: a.zip, b.zip) ? 2 : a.zip == b.zip ? 1 : 0)
+      set(
+        .address,
+        a.street == b.street && sameZip
+          ? 3
+          : Comparators.sameAddressButForATypo(street: a.street, b.street, zip: a.zip, b.zip)
+            ? 2 : a.zip == b.zip ? 1 : 0)
     }
     if !a.phone.isEmpty && !b.phone.isEmpty { set(.phone, a.phone == b.phone ? 1 : 0) }
     if !a.email.isEmpty && !b.email.isEmpty { set(.email, a.email == b.email ? 1 : 0) }
@@ -167,8 +185,15 @@ public struct ComparisonVector: Sendable, Hashable {
         for h in b.guardians {
           // A guardian's own phone is specific to one family; a guardian's name much less so (Maria
           // Garcia), and a shared guardian surname alone says nothing (it is usually the child's).
-          if !g.phone.isEmpty && g.phone == h.phone { level = 2; break search }  // the highest level: done
-          if level == 0 && Comparators.surnameLevel(g.last, h.last) >= 2 && Comparators.givenNameLevel(g.first, h.first) >= 2 { level = 1 }
+          if !g.phone.isEmpty && g.phone == h.phone {
+            level = 2
+            break search
+          }  // the highest level: done
+          if level == 0 && Comparators.surnameLevel(g.last, h.last) >= 2
+            && Comparators.givenNameLevel(g.first, h.first) >= 2
+          {
+            level = 1
+          }
         }
       }
       set(.guardians, level)

@@ -20,7 +20,9 @@ public enum ContactMatcher {
   public typealias NameKeys = (first: String, last: String)
 
   package static func nameKeys(_ submission: Submission) -> [NameKeys] {
-    submission.contacts.map { (first: FieldRules.nameKey($0["First_Name"]), last: FieldRules.nameKey($0["Last_Name"])) }
+    submission.contacts.map {
+      (first: FieldRules.nameKey($0["First_Name"]), last: FieldRules.nameKey($0["Last_Name"]))
+    }
   }
 
   /// A key shared by more SIS students than this (a shelter's address, an office phone) says nothing
@@ -40,11 +42,15 @@ public enum ContactMatcher {
       // replacingOccurrences was most of comparing a batch's guardians with the SIS contacts they
       // reach (`scripts/bench/match.sh` at 50,000 × 50,000).
       var bytes = Array(folded.utf8)
-      for vowel in [UInt8(ascii: "a"), UInt8(ascii: "o"), UInt8(ascii: "u")] { bytes = dropE(after: vowel, in: bytes) }
+      for vowel in [UInt8(ascii: "a"), UInt8(ascii: "o"), UInt8(ascii: "u")] {
+        bytes = dropE(after: vowel, in: bytes)
+      }
       return String(decoding: bytes, as: UTF8.self)
     }
-    return folded.replacingOccurrences(of: "ae", with: "a").replacingOccurrences(of: "oe", with: "o")
-      .replacingOccurrences(of: "ue", with: "u")
+    return folded.replacingOccurrences(of: "ae", with: "a").replacingOccurrences(
+      of: "oe", with: "o"
+    )
+    .replacingOccurrences(of: "ue", with: "u")
   }
 
   /// `vowel` + `e` written as `vowel`, left to right without overlaps, as `replacingOccurrences` does.
@@ -65,7 +71,8 @@ public enum ContactMatcher {
   static func nameAgreement(_ name: NameKeys, _ sis: SnapshotContact) -> Int {
     if name.first.isEmpty || name.last.isEmpty { return 0 }
     if name.first == sis.firstKey && name.last == sis.lastKey { return 3 }
-    return givenNameAgrees(name.first, sis.firstKey) ? (surnameAgrees(name.last, sis.lastKey) ? 2 : 1) : 0
+    return givenNameAgrees(name.first, sis.firstKey)
+      ? (surnameAgrees(name.last, sis.lastKey) ? 2 : 1) : 0
   }
 
   /// The same given name: transliterated, or a nickname of it (the table knows the folded spellings:
@@ -86,7 +93,8 @@ public enum ContactMatcher {
   /// The given names begin with the same letter (Mikey for Michael, Mo for Mohamed: nicknames the
   /// table does not know).
   static func sameInitial(_ name: NameKeys, _ sis: SnapshotContact) -> Bool {
-    let first = Comparators.foldLetters(name.first), sisFirst = Comparators.foldLetters(sis.firstKey)
+    let first = Comparators.foldLetters(name.first)
+    let sisFirst = Comparators.foldLetters(sis.firstKey)
     return first.first != nil && first.first == sisFirst.first
   }
 
@@ -123,12 +131,15 @@ public enum ContactMatcher {
             continue
           }
           at[contact.id] = result.count
-          result.append(Reached(contact: contact, students: [student], ofMatchedStudent: matched, link: link))
+          result.append(
+            Reached(contact: contact, students: [student], ofMatchedStudent: matched, link: link))
         }
       }
       for student in matched { add(student, matched: true, link: nil) }
       if index < links.count {
-        for (student, link) in links[index] where !matched.contains(student) { add(student, matched: false, link: link) }
+        for (student, link) in links[index] where !matched.contains(student) {
+          add(student, matched: false, link: link)
+        }
       }
       return result
     }
@@ -146,14 +157,19 @@ public enum ContactMatcher {
     var keys: [String: String] = [:]
     if !submission.contacts.isEmpty {
       for student in submission.students {
-        let street = Comparators.streetKey(student["Street"]), zip = String(student["Zip"].prefix(5))
-        if !street.isEmpty && !zip.isEmpty { keys["a|\(zip)|\(street)"] = "whose home shares the address with this form" }
-        let phone = PersonRecord.digits(student["Home_Phone"]), email = student["Email"].lowercased()
+        let street = Comparators.streetKey(student["Street"])
+        let zip = String(student["Zip"].prefix(5))
+        if !street.isEmpty && !zip.isEmpty {
+          keys["a|\(zip)|\(street)"] = "whose home shares the address with this form"
+        }
+        let phone = PersonRecord.digits(student["Home_Phone"])
+        let email = student["Email"].lowercased()
         if phone.count >= 7 { keys["p|\(phone)"] = "whose home shares a phone with this form" }
         if !email.isEmpty { keys["e|\(email)"] = "whose home shares an e-mail with this form" }
       }
       for contact in submission.contacts {
-        let phone = PersonRecord.digits(contact["Phone"]), email = contact["Email"].lowercased()
+        let phone = PersonRecord.digits(contact["Phone"])
+        let email = contact["Email"].lowercased()
         if phone.count >= 7 { keys["p|\(phone)"] = "whose home shares a phone with this form" }
         if !email.isEmpty { keys["e|\(email)"] = "whose home shares an e-mail with this form" }
       }
@@ -166,52 +182,78 @@ public enum ContactMatcher {
   /// `candidates`: per submission, the SIS students a person is asked to choose from (a potential
   /// match): their homes are reached too, as the student's blocking reached them. From each
   /// submission's `householdKeys`, so that the batch need not be held meanwhile.
-  package static func households(_ submissions: [HouseholdKeys], matched: [[String]], candidates: [[String]] = [], snapshot: Snapshot) throws -> Households {
+  package static func households(
+    _ submissions: [HouseholdKeys], matched: [[String]], candidates: [[String]] = [],
+    snapshot: Snapshot
+  ) throws -> Households {
     let keysOf = submissions.map(\.keys)  // key → how it links, in words
     var wanted = Set<String>()
     for keys in keysOf { wanted.formUnion(keys.keys) }
     var hits: [String: Set<String>] = [:]
     if !wanted.isEmpty {
-      let path = snapshot.path, keys = wanted
+      let path = snapshot.path
+      let keys = wanted
       // Every SIS student and contact is looked at, and few share a key with the batch: a row's key
       // is hashed from its parts first and made a String only when the hash is wanted (building three
       // Strings per student and two per contact was most of this search, `scripts/bench/match.sh`
       // at 50,000 × 50,000). A key with a non-ASCII byte is always checked as a String (canonically
       // equal Strings may differ in bytes), and so is every key when a key of the batch has one.
       let hashes = wanted.map { KeyHash($0) }
-      let everyKey = hashes.contains { !$0.ascii }, wantedHashes = Set(hashes.map(\.value))
-      let wants: @Sendable (KeyHash) -> Bool = { everyKey || !$0.ascii || wantedHashes.contains($0.value) }
-      let students = try snapshot.rowRanges(table: "students", parts: Parallel.width, counted: false)
-      let studentParts = try Parallel.map(students.count, minimum: 1) { part -> [String: [String]] in
+      let everyKey = hashes.contains { !$0.ascii }
+      let wantedHashes = Set(hashes.map(\.value))
+      let wants: @Sendable (KeyHash) -> Bool = {
+        everyKey || !$0.ascii || wantedHashes.contains($0.value)
+      }
+      let students = try snapshot.rowRanges(
+        table: "students", parts: Parallel.width, counted: false)
+      let studentParts = try Parallel.map(students.count, minimum: 1) {
+        part -> [String: [String]] in
         var found: [String: [String]] = [:]
         let database = try Database(path: path, readOnly: true)
         // The values as `Snapshot.matchRecord` reads them for the matcher.
         let statement = try database.prepare(
-          "SELECT student_number, street, zip, home_phone, email FROM students WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
-        try statement.bind([.integer(students[part].rowids.lowerBound), .integer(students[part].rowids.upperBound)])
+          "SELECT student_number, street, zip, home_phone, email FROM students WHERE rowid BETWEEN ? AND ? ORDER BY rowid"
+        )
+        try statement.bind([
+          .integer(students[part].rowids.lowerBound), .integer(students[part].rowids.upperBound),
+        ])
         try statement.forEachRow { row in
-          let street = Comparators.streetKey(row.string(1)), zip = String(row.string(2).prefix(5))
-          let phone = PersonRecord.digits(row.string(3)), email = row.string(4)
+          let street = Comparators.streetKey(row.string(1))
+          let zip = String(row.string(2).prefix(5))
+          let phone = PersonRecord.digits(row.string(3))
+          let email = row.string(4)
           var candidates: [String] = []
           if wants(KeyHash("a|", zip, "|", street)) { candidates.append("a|\(zip)|\(street)") }
           if wants(KeyHash("p|", phone)) { candidates.append("p|\(phone)") }
           if wants(KeyHash("e|", email)) { candidates.append("e|\(email)") }
-          for key in candidates where keys.contains(key) { found[key, default: []].append(row.string(0)) }
+          for key in candidates where keys.contains(key) {
+            found[key, default: []].append(row.string(0))
+          }
         }
         return found
       }
-      let contacts = try snapshot.rowRanges(table: "contacts", parts: Parallel.width, counted: false)
-      let contactParts = try Parallel.map(contacts.count, minimum: 1) { part -> [String: [String]] in
+      let contacts = try snapshot.rowRanges(
+        table: "contacts", parts: Parallel.width, counted: false)
+      let contactParts = try Parallel.map(contacts.count, minimum: 1) {
+        part -> [String: [String]] in
         var found: [String: [String]] = [:]
         let database = try Database(path: path, readOnly: true)
-        let statement = try database.prepare("SELECT student_number, phone, email FROM contacts WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
-        try statement.bind([.integer(contacts[part].rowids.lowerBound), .integer(contacts[part].rowids.upperBound)])
+        let statement = try database.prepare(
+          "SELECT student_number, phone, email FROM contacts WHERE rowid BETWEEN ? AND ? ORDER BY rowid"
+        )
+        try statement.bind([
+          .integer(contacts[part].rowids.lowerBound), .integer(contacts[part].rowids.upperBound),
+        ])
         try statement.forEachRow { row in
           let phone = PersonRecord.digits(row.string(1))
           var candidates: [String] = []
           if wants(KeyHash("p|", phone)) { candidates.append("p|\(phone)") }
-          if wants(KeyHash(lowercasing: "e|", row.bytes(2))) { candidates.append("e|\(row.string(2).lowercased())") }
-          for key in candidates where keys.contains(key) { found[key, default: []].append(row.string(0)) }
+          if wants(KeyHash(lowercasing: "e|", row.bytes(2))) {
+            candidates.append("e|\(row.string(2).lowercased())")
+          }
+          for key in candidates where keys.contains(key) {
+            found[key, default: []].append(row.string(0))
+          }
         }
         return found
       }
@@ -224,10 +266,14 @@ public enum ContactMatcher {
     for (index, keys) in keysOf.enumerated() {
       var linked: [String: String] = [:]
       if index < candidates.count, submissions[index].hasContacts {
-        for student in candidates[index] { linked[student] = "a candidate for the form's student (a potential match)" }
+        for student in candidates[index] {
+          linked[student] = "a candidate for the form's student (a potential match)"
+        }
       }
       // Address first: the words say the strongest link found.
-      for (key, how) in keys.sorted(by: { ($0.key.first == "a" ? 0 : 1, $0.key) < ($1.key.first == "a" ? 0 : 1, $1.key) }) {
+      for (key, how) in keys.sorted(by: {
+        ($0.key.first == "a" ? 0 : 1, $0.key) < ($1.key.first == "a" ? 0 : 1, $1.key)
+      }) {
         guard let students = hits[key], students.count <= householdLimit else { continue }
         for student in students where linked[student] == nil { linked[student] = how }
       }
@@ -244,7 +290,8 @@ public enum ContactMatcher {
   /// rows for diffs.csv and held_updates.csv. `resolutions` are a person's answers for this
   /// submission's contacts (Match to a Contact_ID, or No Match), already checked against its version.
   package static func match(
-    _ submission: Submission, names: [NameKeys], reached: [Reached], answers: [FieldAnswer], policy: UpdateRules,
+    _ submission: Submission, names: [NameKeys], reached: [Reached], answers: [FieldAnswer],
+    policy: UpdateRules,
     resolutions: [Resolution] = [], matchedStudents: Int = 0
   ) -> (contacts: [ContactDecision], diffs: [[String]], held: [[String]]) {
     var decisions: [ContactDecision] = []
@@ -252,17 +299,30 @@ public enum ContactMatcher {
     var held: [[String]] = []
     var taken = Set<String>()
     /// `reviewed`: a person matched this contact and so saw its fields; nothing is held again.
-    func matched(_ contact: SubmissionPart, _ sis: Reached, reason: String, reviewed: Bool = false) -> ContactDecision {
+    func matched(_ contact: SubmissionPart, _ sis: Reached, reason: String, reviewed: Bool = false)
+      -> ContactDecision
+    {
       taken.insert(sis.contact.id)
-      let differences = FieldDifference.between(contact.fields, sis.contact.fields, fields: comparedFields)
+      let differences = FieldDifference.between(
+        contact.fields, sis.contact.fields, fields: comparedFields)
       for difference in differences {
-        diffs.append([submission.id, "contact", String(contact.seq), sis.contact.id, difference.field, difference.enrollment, difference.sis])
+        diffs.append([
+          submission.id, "contact", String(contact.seq), sis.contact.id, difference.field,
+          difference.enrollment, difference.sis,
+        ])
       }
-      let sorted = policy.sort(differences, schema: "contact", seq: contact.seq, answers: answers, kept: [], reviewed: reviewed)
+      let sorted = policy.sort(
+        differences, schema: "contact", seq: contact.seq, answers: answers, kept: [],
+        reviewed: reviewed)
       for difference in sorted.held {
-        held.append([submission.id, "contact", String(contact.seq), sis.contact.id, difference.field, difference.enrollment, difference.sis])
+        held.append([
+          submission.id, "contact", String(contact.seq), sis.contact.id, difference.field,
+          difference.enrollment, difference.sis,
+        ])
       }
-      var decision = ContactDecision(seq: contact.seq, outcome: .matched, contactID: sis.contact.id, reason: reason, differences: sorted.deliver)
+      var decision = ContactDecision(
+        seq: contact.seq, outcome: .matched, contactID: sis.contact.id, reason: reason,
+        differences: sorted.deliver)
       decision.heldDifferences = sorted.held.isEmpty ? nil : sorted.held
       decision.keptSIS = sorted.kept.isEmpty ? nil : sorted.kept.sorted()
       decision.sisStudents = sis.students
@@ -270,45 +330,68 @@ public enum ContactMatcher {
     }
     for (c, contact) in submission.contacts.enumerated() {
       let name = names[c]
-      let phone = PersonRecord.digits(contact["Phone"]), email = contact["Email"].lowercased()
+      let phone = PersonRecord.digits(contact["Phone"])
+      let email = contact["Email"].lowercased()
       let open = reached.filter { !taken.contains($0.contact.id) }
-      func samePhone(_ r: Reached) -> Bool { phone.count >= 7 && PersonRecord.digits(r.contact.fields["Phone"] ?? "") == phone }
-      func sameEmail(_ r: Reached) -> Bool { !email.isEmpty && (r.contact.fields["Email"] ?? "").lowercased() == email }
+      func samePhone(_ r: Reached) -> Bool {
+        phone.count >= 7 && PersonRecord.digits(r.contact.fields["Phone"] ?? "") == phone
+      }
+      func sameEmail(_ r: Reached) -> Bool {
+        !email.isEmpty && (r.contact.fields["Email"] ?? "").lowercased() == email
+      }
       // The whole street line (an apartment's unit too) and the ZIP: homes in one building share the rest.
-      let street = FieldRules.nameKey(contact["Street"]), zip = String(contact["Zip"].prefix(5))
+      let street = FieldRules.nameKey(contact["Street"])
+      let zip = String(contact["Zip"].prefix(5))
       func sameStreet(_ r: Reached) -> Bool {
-        !street.isEmpty && !zip.isEmpty && FieldRules.nameKey(r.contact.fields["Street"] ?? "") == street
+        !street.isEmpty && !zip.isEmpty
+          && FieldRules.nameKey(r.contact.fields["Street"] ?? "") == street
           && String((r.contact.fields["Zip"] ?? "").prefix(5)) == zip
       }
       // The name agrees: the closest spelling first, the matched student's own contacts before a
       // sibling's, a shared phone, e-mail or street line before none; then in `reached` order.
-      let named = open.enumerated().compactMap { i, r -> (rank: [Int], reached: Reached, level: Int)? in
+      let named = open.enumerated().compactMap {
+        i, r -> (rank: [Int], reached: Reached, level: Int)? in
         let level = nameAgreement(name, r.contact)
         guard level >= 2 else { return nil }
-        return ([-level, r.ofMatchedStudent ? 0 : 1, samePhone(r) || sameEmail(r) || sameStreet(r) ? 0 : 1, i], r, level)
+        return (
+          [
+            -level, r.ofMatchedStudent ? 0 : 1,
+            samePhone(r) || sameEmail(r) || sameStreet(r) ? 0 : 1, i,
+          ], r, level
+        )
       }.min { $0.rank.lexicographicallyPrecedes($1.rank) }
       // A person's answer for this contact decides, when it names a contact this form still reaches.
       if let resolution = resolutions.first(where: { $0.studentSeq == contact.seq }) {
         let who = "resolved by \(resolution.resolvedBy) at \(resolution.resolvedAt)"
         if resolution.action == .noMatch {
-          decisions.append(ContactDecision(seq: contact.seq, outcome: .new, contactID: nil, reason: "\(who): No Match", differences: []))
+          decisions.append(
+            ContactDecision(
+              seq: contact.seq, outcome: .new, contactID: nil, reason: "\(who): No Match",
+              differences: []))
           continue
         }
         if let id = resolution.sisID, let sis = open.first(where: { $0.contact.id == id }) {
-          decisions.append(matched(contact, sis, reason: "\(who): Match to SIS contact \(id)", reviewed: true))
+          decisions.append(
+            matched(contact, sis, reason: "\(who): Match to SIS contact \(id)", reviewed: true))
           continue
         }
       }
       if let best = named {
         let r = best.reached
-        let spelled = best.level == 3 ? "same name" : "same name written another way (transliterated, a nickname or one part of a compound surname)"
+        let spelled =
+          best.level == 3
+          ? "same name"
+          : "same name written another way (transliterated, a nickname or one part of a compound surname)"
         // Another family's home reached by its address alone holds a namesake as easily as the same
         // person: without the contact's own phone, e-mail or street line (and for a name only written
         // alike, its phone or e-mail), a person decides.
-        if !r.ofMatchedStudent && !samePhone(r) && !sameEmail(r) && !(best.level == 3 && sameStreet(r)) {
+        if !r.ofMatchedStudent && !samePhone(r) && !sameEmail(r)
+          && !(best.level == 3 && sameStreet(r))
+        {
           var decision = ContactDecision(
             seq: contact.seq, outcome: .potential, contactID: nil,
-            reason: "\(spelled) as SIS contact \(r.contact.id) of SIS student \(r.students[0]), \(r.link ?? ""), but neither the phone, "
+            reason:
+              "\(spelled) as SIS contact \(r.contact.id) of SIS student \(r.students[0]), \(r.link ?? ""), but neither the phone, "
               + "the e-mail nor the street address agrees: a person must choose Match or No Match",
             differences: [])
           decision.candidates = [r.contact.id]
@@ -320,7 +403,8 @@ public enum ContactMatcher {
           reason = "\(spelled) as an SIS contact of the matched student"
         } else {
           let also = [samePhone(r) ? "phone" : nil, sameEmail(r) ? "e-mail" : nil].compactMap { $0 }
-          reason = "\(spelled) as SIS contact \(r.contact.id) of SIS student \(r.students[0]), \(r.link ?? "")"
+          reason =
+            "\(spelled) as SIS contact \(r.contact.id) of SIS student \(r.students[0]), \(r.link ?? "")"
             + (also.isEmpty ? "" : "; the same \(also.joined(separator: " and "))")
         }
         decisions.append(matched(contact, r, reason: reason))
@@ -331,22 +415,33 @@ public enum ContactMatcher {
       // same initial or the same relationship, a person decides (a spouse shares the phone; Liam is
       // William to some); else another person of the family.
       let relationship = contact["Relationship"].lowercased()
-      func sameRole(_ r: Reached) -> Bool { !relationship.isEmpty && (r.contact.fields["Relationship"] ?? "").lowercased() == relationship }
+      func sameRole(_ r: Reached) -> Bool {
+        !relationship.isEmpty
+          && (r.contact.fields["Relationship"] ?? "").lowercased() == relationship
+      }
       let family = open.filter {
-        nameAgreement(name, $0.contact) == 0 && surnameAgrees(name.last, $0.contact.lastKey) && (samePhone($0) || sameEmail($0))
+        nameAgreement(name, $0.contact) == 0 && surnameAgrees(name.last, $0.contact.lastKey)
+          && (samePhone($0) || sameEmail($0))
       }
       let nicknamed = family.filter { sameInitial(name, $0.contact) && sameRole($0) }
       let initialed = family.filter { sameInitial(name, $0.contact) || sameRole($0) }
       if nicknamed.count == 1, let r = nicknamed.first {
-        let also = [samePhone(r) ? "phone" : nil, sameEmail(r) ? "e-mail" : nil].compactMap { $0 }.joined(separator: " and ")
-        decisions.append(matched(contact, r, reason: "the surname, relationship and \(also) agree with SIS contact \(r.contact.id)"
-          + (r.ofMatchedStudent ? " of the matched student" : " of SIS student \(r.students[0])") + " and the given name begins the same (a nickname?)"))
+        let also = [samePhone(r) ? "phone" : nil, sameEmail(r) ? "e-mail" : nil].compactMap { $0 }
+          .joined(separator: " and ")
+        decisions.append(
+          matched(
+            contact, r,
+            reason: "the surname, relationship and \(also) agree with SIS contact \(r.contact.id)"
+              + (r.ofMatchedStudent
+                ? " of the matched student" : " of SIS student \(r.students[0])")
+              + " and the given name begins the same (a nickname?)"))
         continue
       }
       if !initialed.isEmpty {
         var decision = ContactDecision(
           seq: contact.seq, outcome: .potential, contactID: nil,
-          reason: "the surname and phone or e-mail agree with SIS contact\(initialed.count > 1 ? "s" : "") "
+          reason:
+            "the surname and phone or e-mail agree with SIS contact\(initialed.count > 1 ? "s" : "") "
             + initialed.map(\.contact.id).joined(separator: ", ") + " but the given name differs"
             + " (the same initial or relationship: a nickname?): a person must choose Match or No Match",
           differences: [])
@@ -355,22 +450,30 @@ public enum ContactMatcher {
         continue
       }
       func renamedLink(_ list: [Reached]) -> String {
-        let phone = list.contains(where: samePhone), email = list.contains(where: sameEmail)
+        let phone = list.contains(where: samePhone)
+        let email = list.contains(where: sameEmail)
         return phone && email ? "phone and e-mail" : phone ? "phone" : "e-mail"
       }
       // Another surname with the same given name and phone or e-mail: a changed surname (a remarriage)
       // or another person sharing them; a person decides, never a new contact.
-      let renamed = open.filter { nameAgreement(name, $0.contact) == 1 && (samePhone($0) || sameEmail($0)) }
+      let renamed = open.filter {
+        nameAgreement(name, $0.contact) == 1 && (samePhone($0) || sameEmail($0))
+      }
       if !renamed.isEmpty {
         var decision = ContactDecision(
           seq: contact.seq, outcome: .potential, contactID: nil,
-          reason: "the given name and the \(renamedLink(renamed)) agree with SIS contact\(renamed.count > 1 ? "s" : "") "
-            + renamed.map(\.contact.id).joined(separator: ", ") + " but the surname differs (a changed surname?): "
+          reason:
+            "the given name and the \(renamedLink(renamed)) agree with SIS contact\(renamed.count > 1 ? "s" : "") "
+            + renamed.map(\.contact.id).joined(separator: ", ")
+            + " but the surname differs (a changed surname?): "
             + "a person must choose Match or No Match",
           differences: [])
         decision.candidates = renamed.map(\.contact.id)
-        if let resolution = resolutions.first(where: { $0.studentSeq == contact.seq }), let id = resolution.sisID {
-          decision.reason += "; resolved by \(resolution.resolvedBy) at \(resolution.resolvedAt): Match to \(id) no longer applies (not a candidate now): resolve again"
+        if let resolution = resolutions.first(where: { $0.studentSeq == contact.seq }),
+          let id = resolution.sisID
+        {
+          decision.reason +=
+            "; resolved by \(resolution.resolvedBy) at \(resolution.resolvedAt): Match to \(id) no longer applies (not a candidate now): resolve again"
         }
         decisions.append(decision)
         continue
@@ -382,10 +485,14 @@ public enum ContactMatcher {
         reason = "no SIS contact of the student has this name"
       } else {
         let homes = Set(reached.flatMap(\.students)).count
-        reason = (matchedStudents > 0 ? "no SIS contact of the student, nor of the " : "no SIS contact of the ")
+        reason =
+          (matchedStudents > 0
+            ? "no SIS contact of the student, nor of the " : "no SIS contact of the ")
           + "\(homes) SIS student\(homes == 1 ? "" : "s") the form reaches (by address, phone, e-mail or as a candidate), has this name"
       }
-      decisions.append(ContactDecision(seq: contact.seq, outcome: .new, contactID: nil, reason: reason, differences: []))
+      decisions.append(
+        ContactDecision(
+          seq: contact.seq, outcome: .new, contactID: nil, reason: reason, differences: []))
     }
     return (decisions, diffs, held)
   }
@@ -397,14 +504,19 @@ public enum ContactMatcher {
     package init() {}
     private var firstNamed: [String: String] = [:]
 
-    package mutating func link(_ decision: inout SubmissionDecision, of submission: Submission, names: [NameKeys]) {
+    package mutating func link(
+      _ decision: inout SubmissionDecision, of submission: Submission, names: [NameKeys]
+    ) {
       for c in decision.contacts.indices where decision.contacts[c].outcome == .new {
         // Decisions are made in the submission's contact order, one per contact.
         let contact = submission.contacts[c]
         let name = names[c].first + "|" + names[c].last
         // A name alone is not a person: the same phone, e-mail or street too.
-        let keys = [contact["Phone"], contact["Email"].lowercased(), contact["Street"].isEmpty ? "" : contact["Street"] + "|" + contact["Zip"]]
-          .filter { !$0.isEmpty }.map { name + "|" + $0 }
+        let keys = [
+          contact["Phone"], contact["Email"].lowercased(),
+          contact["Street"].isEmpty ? "" : contact["Street"] + "|" + contact["Zip"],
+        ]
+        .filter { !$0.isEmpty }.map { name + "|" + $0 }
         let ref = "\(submission.id)/\(contact.seq)"
         var first: String? = nil
         for key in keys where first == nil { first = firstNamed[key] }
@@ -426,7 +538,10 @@ struct KeyHash {
   var ascii = true
 
   init(_ a: String, _ b: String = "", _ c: String = "", _ d: String = "") {
-    add(a); add(b); add(c); add(d)
+    add(a)
+    add(b)
+    add(c)
+    add(d)
   }
 
   /// `prefix` then `bytes` lower-cased as `String.lowercased()` does for ASCII (a non-ASCII byte

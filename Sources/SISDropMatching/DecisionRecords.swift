@@ -7,7 +7,9 @@ extension MatchOutcome {
   init(stageJSON r: inout StageJSONReader) throws {
     let start = r.position
     let text = try r.string()
-    guard let outcome = MatchOutcome(rawValue: text) else { throw r.error("unknown match outcome \"\(text)\"", at: start) }
+    guard let outcome = MatchOutcome(rawValue: text) else {
+      throw r.error("unknown match outcome \"\(text)\"", at: start)
+    }
     self = outcome
   }
 }
@@ -15,7 +17,9 @@ extension MatchOutcome {
 extension FieldComparison {
   init(stageJSON r: inout StageJSONReader) throws {
     let start = r.position
-    var field: String?, level: String?, weight: Double?
+    var field: String?
+    var level: String?
+    var weight: Double?
     try r.object { r, key in
       switch key {
       case "field": field = try r.string()
@@ -31,9 +35,14 @@ extension FieldComparison {
 
   func writeStageJSON(into w: inout StageJSONWriter) throws {
     w.beginObject()
-    w.key("field"); w.string(field)
-    w.key("level"); w.string(level)
-    if let weight { w.key("weight"); try w.double(weight) }
+    w.key("field")
+    w.string(field)
+    w.key("level")
+    w.string(level)
+    if let weight {
+      w.key("weight")
+      try w.double(weight)
+    }
     w.endObject()
   }
 }
@@ -41,7 +50,9 @@ extension FieldComparison {
 extension MatchThresholds {
   init(stageJSON r: inout StageJSONReader) throws {
     let start = r.position
-    var autoMatch: Double?, review: Double?, ambiguityMargin: Double?
+    var autoMatch: Double?
+    var review: Double?
+    var ambiguityMargin: Double?
     try r.object { r, key in
       switch key {
       case "ambiguityMargin": ambiguityMargin = try r.double()
@@ -52,14 +63,18 @@ extension MatchThresholds {
     }
     self.autoMatch = try r.required(autoMatch, "autoMatch", in: "MatchThresholds", at: start)
     self.review = try r.required(review, "review", in: "MatchThresholds", at: start)
-    self.ambiguityMargin = try r.required(ambiguityMargin, "ambiguityMargin", in: "MatchThresholds", at: start)
+    self.ambiguityMargin = try r.required(
+      ambiguityMargin, "ambiguityMargin", in: "MatchThresholds", at: start)
   }
 
   func writeStageJSON(into w: inout StageJSONWriter) throws {
     w.beginObject()
-    w.key("ambiguityMargin"); try w.double(ambiguityMargin)
-    w.key("autoMatch"); try w.double(autoMatch)
-    w.key("review"); try w.double(review)
+    w.key("ambiguityMargin")
+    try w.double(ambiguityMargin)
+    w.key("autoMatch")
+    try w.double(autoMatch)
+    w.key("review")
+    try w.double(review)
     w.endObject()
   }
 }
@@ -67,12 +82,18 @@ extension MatchThresholds {
 extension MatchCandidate {
   init(stageJSON r: inout StageJSONReader) throws {
     let start = r.position
-    var sisID: String?, score: Double?, reasons: [String]?
-    var comparisons: [FieldComparison]?, matchWeight: Double?, blockedBy: [String]?, guards: [String]?
+    var sisID: String?
+    var score: Double?
+    var reasons: [String]?
+    var comparisons: [FieldComparison]?
+    var matchWeight: Double?
+    var blockedBy: [String]?
+    var guards: [String]?
     try r.object { r, key in
       switch key {
       case "blockedBy": blockedBy = try r.null() ? nil : r.strings()
-      case "comparisons": comparisons = try r.null() ? nil : r.array { try FieldComparison(stageJSON: &$0) }
+      case "comparisons":
+        comparisons = try r.null() ? nil : r.array { try FieldComparison(stageJSON: &$0) }
       case "guards": guards = try r.null() ? nil : r.strings()
       case "matchWeight": matchWeight = try r.null() ? nil : r.double()
       case "reasons": reasons = try r.strings()
@@ -92,13 +113,28 @@ extension MatchCandidate {
 
   func writeStageJSON(into w: inout StageJSONWriter) throws {
     w.beginObject()
-    if let blockedBy { w.key("blockedBy"); w.strings(blockedBy) }
-    if let comparisons { w.key("comparisons"); try w.array(comparisons) { try $1.writeStageJSON(into: &$0) } }
-    if let guards { w.key("guards"); w.strings(guards) }
-    if let matchWeight { w.key("matchWeight"); try w.double(matchWeight) }
-    w.key("reasons"); w.strings(reasons)
-    w.key("score"); try w.double(score)
-    w.key("sisID"); w.string(sisID)
+    if let blockedBy {
+      w.key("blockedBy")
+      w.strings(blockedBy)
+    }
+    if let comparisons {
+      w.key("comparisons")
+      try w.array(comparisons) { try $1.writeStageJSON(into: &$0) }
+    }
+    if let guards {
+      w.key("guards")
+      w.strings(guards)
+    }
+    if let matchWeight {
+      w.key("matchWeight")
+      try w.double(matchWeight)
+    }
+    w.key("reasons")
+    w.strings(reasons)
+    w.key("score")
+    try w.double(score)
+    w.key("sisID")
+    w.string(sisID)
     w.endObject()
   }
 }
@@ -106,8 +142,13 @@ extension MatchCandidate {
 extension MatchDecision {
   init(stageJSON r: inout StageJSONReader) throws {
     let start = r.position
-    var outcome: MatchOutcome?, sisID: String?, score: Double?, reasons: [String]?
-    var candidates: [MatchCandidate]?, method: String?, thresholds: MatchThresholds?
+    var outcome: MatchOutcome?
+    var sisID: String?
+    var score: Double?
+    var reasons: [String]?
+    var candidates: [MatchCandidate]?
+    var method: String?
+    var thresholds: MatchThresholds?
     try r.object { r, key in
       switch key {
       case "candidates": candidates = try r.array { try MatchCandidate(stageJSON: &$0) }
@@ -131,13 +172,24 @@ extension MatchDecision {
 
   func writeStageJSON(into w: inout StageJSONWriter) throws {
     w.beginObject()
-    w.key("candidates"); try w.array(candidates) { try $1.writeStageJSON(into: &$0) }
-    w.key("method"); w.string(method)
-    w.key("outcome"); w.string(outcome.rawValue)
-    w.key("reasons"); w.strings(reasons)
-    w.key("score"); try w.double(score)
-    if let sisID { w.key("sisID"); w.string(sisID) }
-    if let thresholds { w.key("thresholds"); try thresholds.writeStageJSON(into: &w) }
+    w.key("candidates")
+    try w.array(candidates) { try $1.writeStageJSON(into: &$0) }
+    w.key("method")
+    w.string(method)
+    w.key("outcome")
+    w.string(outcome.rawValue)
+    w.key("reasons")
+    w.strings(reasons)
+    w.key("score")
+    try w.double(score)
+    if let sisID {
+      w.key("sisID")
+      w.string(sisID)
+    }
+    if let thresholds {
+      w.key("thresholds")
+      try thresholds.writeStageJSON(into: &w)
+    }
     w.endObject()
   }
 }
@@ -145,7 +197,9 @@ extension MatchDecision {
 extension FieldDifference {
   init(stageJSON r: inout StageJSONReader) throws {
     let start = r.position
-    var field: String?, enrollment: String?, sis: String?
+    var field: String?
+    var enrollment: String?
+    var sis: String?
     try r.object { r, key in
       switch key {
       case "enrollment": enrollment = try r.string()
@@ -161,9 +215,12 @@ extension FieldDifference {
 
   func writeStageJSON(into w: inout StageJSONWriter) {
     w.beginObject()
-    w.key("enrollment"); w.string(enrollment)
-    w.key("field"); w.string(field)
-    w.key("sis"); w.string(sis)
+    w.key("enrollment")
+    w.string(enrollment)
+    w.key("field")
+    w.string(field)
+    w.key("sis")
+    w.string(sis)
     w.endObject()
   }
 }
@@ -171,12 +228,17 @@ extension FieldDifference {
 extension StudentDecision {
   init(stageJSON r: inout StageJSONReader) throws {
     let start = r.position
-    var seq: Int?, decision: MatchDecision?, differences: [FieldDifference]?, keptSIS: [String]?, held: [FieldDifference]?
+    var seq: Int?
+    var decision: MatchDecision?
+    var differences: [FieldDifference]?
+    var keptSIS: [String]?
+    var held: [FieldDifference]?
     try r.object { r, key in
       switch key {
       case "decision": decision = try MatchDecision(stageJSON: &r)
       case "differences": differences = try r.array { try FieldDifference(stageJSON: &$0) }
-      case "heldDifferences": held = try r.null() ? nil : r.array { try FieldDifference(stageJSON: &$0) }
+      case "heldDifferences":
+        held = try r.null() ? nil : r.array { try FieldDifference(stageJSON: &$0) }
       case "keptSIS": keptSIS = try r.null() ? nil : r.strings()
       case "seq": seq = try r.int()
       default: try r.skip(key)
@@ -191,11 +253,20 @@ extension StudentDecision {
 
   func writeStageJSON(into w: inout StageJSONWriter) throws {
     w.beginObject()
-    w.key("decision"); try decision.writeStageJSON(into: &w)
-    w.key("differences"); w.array(differences) { $1.writeStageJSON(into: &$0) }
-    if let heldDifferences { w.key("heldDifferences"); w.array(heldDifferences) { $1.writeStageJSON(into: &$0) } }
-    if let keptSIS { w.key("keptSIS"); w.strings(keptSIS) }
-    w.key("seq"); w.int(seq)
+    w.key("decision")
+    try decision.writeStageJSON(into: &w)
+    w.key("differences")
+    w.array(differences) { $1.writeStageJSON(into: &$0) }
+    if let heldDifferences {
+      w.key("heldDifferences")
+      w.array(heldDifferences) { $1.writeStageJSON(into: &$0) }
+    }
+    if let keptSIS {
+      w.key("keptSIS")
+      w.strings(keptSIS)
+    }
+    w.key("seq")
+    w.int(seq)
     w.endObject()
   }
 }
@@ -203,15 +274,23 @@ extension StudentDecision {
 extension ContactDecision {
   init(stageJSON r: inout StageJSONReader) throws {
     let start = r.position
-    var seq: Int?, outcome: MatchOutcome?, contactID: String?, reason: String?
-    var differences: [FieldDifference]?, sameAs: String?, held: [FieldDifference]?, keptSIS: [String]?
-    var candidates: [String]?, sisStudents: [String]?
+    var seq: Int?
+    var outcome: MatchOutcome?
+    var contactID: String?
+    var reason: String?
+    var differences: [FieldDifference]?
+    var sameAs: String?
+    var held: [FieldDifference]?
+    var keptSIS: [String]?
+    var candidates: [String]?
+    var sisStudents: [String]?
     try r.object { r, key in
       switch key {
       case "candidates": candidates = try r.null() ? nil : r.strings()
       case "contactID": contactID = try r.null() ? nil : r.string()
       case "differences": differences = try r.array { try FieldDifference(stageJSON: &$0) }
-      case "heldDifferences": held = try r.null() ? nil : r.array { try FieldDifference(stageJSON: &$0) }
+      case "heldDifferences":
+        held = try r.null() ? nil : r.array { try FieldDifference(stageJSON: &$0) }
       case "keptSIS": keptSIS = try r.null() ? nil : r.strings()
       case "outcome": outcome = try MatchOutcome(stageJSON: &r)
       case "reason": reason = try r.string()
@@ -235,16 +314,38 @@ extension ContactDecision {
 
   func writeStageJSON(into w: inout StageJSONWriter) {
     w.beginObject()
-    if let candidates { w.key("candidates"); w.strings(candidates) }
-    if let contactID { w.key("contactID"); w.string(contactID) }
-    w.key("differences"); w.array(differences) { $1.writeStageJSON(into: &$0) }
-    if let heldDifferences { w.key("heldDifferences"); w.array(heldDifferences) { $1.writeStageJSON(into: &$0) } }
-    if let keptSIS { w.key("keptSIS"); w.strings(keptSIS) }
-    w.key("outcome"); w.string(outcome.rawValue)
-    w.key("reason"); w.string(reason)
-    if let sameAs { w.key("sameAs"); w.string(sameAs) }
-    w.key("seq"); w.int(seq)
-    if let sisStudents { w.key("sisStudents"); w.strings(sisStudents) }
+    if let candidates {
+      w.key("candidates")
+      w.strings(candidates)
+    }
+    if let contactID {
+      w.key("contactID")
+      w.string(contactID)
+    }
+    w.key("differences")
+    w.array(differences) { $1.writeStageJSON(into: &$0) }
+    if let heldDifferences {
+      w.key("heldDifferences")
+      w.array(heldDifferences) { $1.writeStageJSON(into: &$0) }
+    }
+    if let keptSIS {
+      w.key("keptSIS")
+      w.strings(keptSIS)
+    }
+    w.key("outcome")
+    w.string(outcome.rawValue)
+    w.key("reason")
+    w.string(reason)
+    if let sameAs {
+      w.key("sameAs")
+      w.string(sameAs)
+    }
+    w.key("seq")
+    w.int(seq)
+    if let sisStudents {
+      w.key("sisStudents")
+      w.strings(sisStudents)
+    }
     w.endObject()
   }
 }
@@ -252,7 +353,9 @@ extension ContactDecision {
 extension SubmissionDecision: StageRecord {
   package init(stageJSON r: inout StageJSONReader) throws {
     let start = r.position
-    var submissionID: String?, students: [StudentDecision]?, contacts: [ContactDecision]?
+    var submissionID: String?
+    var students: [StudentDecision]?
+    var contacts: [ContactDecision]?
     try r.object { r, key in
       switch key {
       case "contacts": contacts = try r.array { try ContactDecision(stageJSON: &$0) }
@@ -261,16 +364,20 @@ extension SubmissionDecision: StageRecord {
       default: try r.skip(key)
       }
     }
-    self.submissionID = try r.required(submissionID, "submissionID", in: "SubmissionDecision", at: start)
+    self.submissionID = try r.required(
+      submissionID, "submissionID", in: "SubmissionDecision", at: start)
     self.students = try r.required(students, "students", in: "SubmissionDecision", at: start)
     self.contacts = try r.required(contacts, "contacts", in: "SubmissionDecision", at: start)
   }
 
   package func writeStageJSON(into w: inout StageJSONWriter) throws {
     w.beginObject()
-    w.key("contacts"); w.array(contacts) { $1.writeStageJSON(into: &$0) }
-    w.key("students"); try w.array(students) { try $1.writeStageJSON(into: &$0) }
-    w.key("submissionID"); w.string(submissionID)
+    w.key("contacts")
+    w.array(contacts) { $1.writeStageJSON(into: &$0) }
+    w.key("students")
+    try w.array(students) { try $1.writeStageJSON(into: &$0) }
+    w.key("submissionID")
+    w.string(submissionID)
     w.endObject()
   }
 }

@@ -10,11 +10,14 @@ public struct FieldDifference: Sendable, Codable, Hashable {
 
   /// Fields where the enrollment has a value that differs from the SIS. An empty enrollment value
   /// never clears an SIS value: it is not a difference.
-  package static func between(_ enrollment: [String: String], _ sis: [String: String], fields: [String]) -> [FieldDifference] {
+  package static func between(
+    _ enrollment: [String: String], _ sis: [String: String], fields: [String]
+  ) -> [FieldDifference] {
     fields.compactMap { field in
       let mine = enrollment[field] ?? ""
       let theirs = sis[field] ?? ""
-      return mine.isEmpty || mine == theirs ? nil : FieldDifference(field: field, enrollment: mine, sis: theirs)
+      return mine.isEmpty || mine == theirs
+        ? nil : FieldDifference(field: field, enrollment: mine, sis: theirs)
     }
   }
 }
@@ -57,7 +60,10 @@ public struct ContactDecision: Sendable, Codable, Hashable {
   /// whose guardian the SIS lists only under a sibling, gets a link row; these do not).
   public var sisStudents: [String]? = nil
 
-  public init(seq: Int, outcome: MatchOutcome, contactID: String?, reason: String, differences: [FieldDifference]) {
+  public init(
+    seq: Int, outcome: MatchOutcome, contactID: String?, reason: String,
+    differences: [FieldDifference]
+  ) {
     self.seq = seq
     self.outcome = outcome
     self.contactID = contactID
@@ -81,10 +87,12 @@ public struct SubmissionDecision: Sendable, Codable, Hashable {
   /// A submission with any unresolved potential match, or an update held for a person, is held back from delivery.
   public var needsReview: Bool { hasPotentialMatch || hasHeldUpdate }
   public var hasPotentialMatch: Bool {
-    students.contains { $0.decision.outcome == .potential } || contacts.contains { $0.outcome == .potential }
+    students.contains { $0.decision.outcome == .potential }
+      || contacts.contains { $0.outcome == .potential }
   }
   public var hasHeldUpdate: Bool {
-    students.contains { !($0.heldDifferences ?? []).isEmpty } || contacts.contains { !($0.heldDifferences ?? []).isEmpty }
+    students.contains { !($0.heldDifferences ?? []).isEmpty }
+      || contacts.contains { !($0.heldDifferences ?? []).isEmpty }
   }
 }
 
@@ -104,12 +112,17 @@ package struct UpdateRules: Sendable {
   /// person's answer for this version first, then by the policy.
   /// `reviewed`: a person matched this record and so looked at its fields; nothing is held again
   /// (keep-sis still keeps a field).
-  package func sort(_ differences: [FieldDifference], schema: String, seq: Int, answers: [FieldAnswer], kept: Set<String>, reviewed: Bool = false)
+  package func sort(
+    _ differences: [FieldDifference], schema: String, seq: Int, answers: [FieldAnswer],
+    kept: Set<String>, reviewed: Bool = false
+  )
     -> (deliver: [FieldDifference], held: [FieldDifference], kept: [String])
   {
     var result: (deliver: [FieldDifference], held: [FieldDifference], kept: [String]) = ([], [], [])
     for difference in differences {
-      let answer = answers.first { $0.schema == schema && $0.seq == seq && $0.field == difference.field }
+      let answer = answers.first {
+        $0.schema == schema && $0.seq == seq && $0.field == difference.field
+      }
       if answer?.choice == .keepSIS || (schema == "student" && kept.contains(difference.field)) {
         result.kept.append(difference.field)
       } else if answer?.choice == .accept {
@@ -119,7 +132,11 @@ package struct UpdateRules: Sendable {
         case .deliver: result.deliver.append(difference)
         case .keepSIS: result.kept.append(difference.field)
         case .review:
-          if !reviewed, written[schema]?.contains(difference.field) == true { result.held.append(difference) } else { result.deliver.append(difference) }
+          if !reviewed, written[schema]?.contains(difference.field) == true {
+            result.held.append(difference)
+          } else {
+            result.deliver.append(difference)
+          }
         }
       }
     }

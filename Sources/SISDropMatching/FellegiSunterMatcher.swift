@@ -1,7 +1,7 @@
 import Foundation
+import SISDropConfig
 import SISDropCore
 import SISDropFormats
-import SISDropConfig
 import SISDropStore
 
 /// The probabilistic matcher (`matching.method: fellegi-sunter`): blocking, comparators,
@@ -25,7 +25,9 @@ package final class FellegiSunterMatcher: StudentMatcher {
   static let sampleSize = 400
 
   package func match(_ student: SubmissionPart, in submission: Submission) throws -> MatchDecision {
-    if let decision = decisions[Submission.studentRef(submission.id, student.seq)] { return decision }
+    if let decision = decisions[Submission.studentRef(submission.id, student.seq)] {
+      return decision
+    }
     // Not prepared (a caller that skipped `prepare`): decide this one student alone.
     _ = try prepare([onlyStudent(student, of: submission)])
     return decisions[Submission.studentRef(submission.id, student.seq)]!
@@ -54,7 +56,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
   @inline(__always)
   static func forEachBlockingKey(_ p: PersonRecord, query: Bool, _ body: (Int, UInt64) -> Void) {
     if !p.stateID.isEmpty { body(0, BlockKey(0).mix(p.stateID).value) }
-    let firstTokens = Comparators.nameTokens(Substring(p.first)), lastTokens = Comparators.nameTokens(Substring(p.last))
+    let firstTokens = Comparators.nameTokens(Substring(p.first))
+    let lastTokens = Comparators.nameTokens(Substring(p.last))
     let firstSound = firstTokens.first.map { Comparators.soundexCode($0) } ?? 0
     // Surnames have one or two parts: a fixed pair of slots instead of arrays.
     var lastSounds: (UInt32, UInt32) = (0, 0)
@@ -63,7 +66,9 @@ package final class FellegiSunterMatcher: StudentMatcher {
       if code == 0 || code == lastSounds.0 || code == lastSounds.1 { continue }
       if lastSounds.0 == 0 { lastSounds.0 = code } else if lastSounds.1 == 0 { lastSounds.1 = code }
     }
-    var dob: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var dob: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    )
     var length = 0
     for byte in p.dob.utf8 {
       length += 1
@@ -71,19 +76,40 @@ package final class FellegiSunterMatcher: StudentMatcher {
       withUnsafeMutableBytes(of: &dob) { $0[length - 1] = byte }
     }
     // Only a birth date in ISO form makes keys (the year is read as digits below).
-    let isISO = length == 10 && dob.4 == 0x2D && dob.7 == 0x2D
-      && [dob.0, dob.1, dob.2, dob.3, dob.5, dob.6, dob.8, dob.9].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    let isISO =
+      length == 10 && dob.4 == 0x2D && dob.7 == 0x2D
+      && [dob.0, dob.1, dob.2, dob.3, dob.5, dob.6, dob.8, dob.9].allSatisfy {
+        $0 >= 0x30 && $0 <= 0x39
+      }
     if isISO {
       let dobKey = withUnsafeBytes(of: dob) { BlockKey(1).mix(ArraySlice($0)) }
       var seen: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
       func once(_ code: UInt32) -> Bool {
-        if code == 0 || code == seen.0 || code == seen.1 || code == seen.2 || code == seen.3 { return false }
-        if seen.0 == 0 { seen.0 = code } else if seen.1 == 0 { seen.1 = code } else if seen.2 == 0 { seen.2 = code } else { seen.3 = code }
+        if code == 0 || code == seen.0 || code == seen.1 || code == seen.2 || code == seen.3 {
+          return false
+        }
+        if seen.0 == 0 {
+          seen.0 = code
+        } else if seen.1 == 0 {
+          seen.1 = code
+        } else if seen.2 == 0 {
+          seen.2 = code
+        } else {
+          seen.3 = code
+        }
         return true
       }
-      for token in lastTokens { let code = Comparators.soundexCode(token); if once(code) { body(1, dobKey.mix(code).value) } }
-      for token in firstTokens { let code = Comparators.soundexCode(token); if once(code) { body(1, dobKey.mix(code).value) } }
-      let year = UInt32(dob.0 - 48) * 1000 + UInt32(dob.1 - 48) * 100 + UInt32(dob.2 - 48) * 10 + UInt32(dob.3 - 48)
+      for token in lastTokens {
+        let code = Comparators.soundexCode(token)
+        if once(code) { body(1, dobKey.mix(code).value) }
+      }
+      for token in firstTokens {
+        let code = Comparators.soundexCode(token)
+        if once(code) { body(1, dobKey.mix(code).value) }
+      }
+      let year =
+        UInt32(dob.0 - 48) * 1000 + UInt32(dob.1 - 48) * 100 + UInt32(dob.2 - 48) * 10
+        + UInt32(dob.3 - 48)
       let monthDay = UInt32(dob.5) << 24 | UInt32(dob.6) << 16 | UInt32(dob.8) << 8 | UInt32(dob.9)
       let dayMonth = UInt32(dob.8) << 24 | UInt32(dob.9) << 16 | UInt32(dob.5) << 8 | UInt32(dob.6)
       func names(_ f: UInt32, _ l: UInt32) {
@@ -103,13 +129,17 @@ package final class FellegiSunterMatcher: StudentMatcher {
       }
     }
     // Both name sounds and the ZIP: a birth date written wrongly at the same home (`resemblance`).
-    if !p.zip.isEmpty && firstSound != 0 && lastSounds.0 != 0 { body(7, BlockKey(9).mix(firstSound).mix(lastSounds.0).mix(p.zip).value) }
+    if !p.zip.isEmpty && firstSound != 0 && lastSounds.0 != 0 {
+      body(7, BlockKey(9).mix(firstSound).mix(lastSounds.0).mix(p.zip).value)
+    }
     if !p.phone.isEmpty { body(4, BlockKey(4).mix(p.phone).value) }
     if !p.street.isEmpty { body(4, BlockKey(5).mix(p.zip).mix(p.street).value) }
     if !p.email.isEmpty { body(5, BlockKey(6).mix(p.email).value) }
   }
 
-  static func guardianKey(_ g: PersonRecord.Guardian) -> UInt64 { BlockKey(7).mix(g.first).mix(g.last).value }
+  static func guardianKey(_ g: PersonRecord.Guardian) -> UInt64 {
+    BlockKey(7).mix(g.first).mix(g.last).value
+  }
 
   /// The batch's people by blocking key: one dictionary entry per key, the people asking for it
   /// chained through `entries`, the latest first (the order of the hits does not matter: the pairs
@@ -161,8 +191,11 @@ package final class FellegiSunterMatcher: StudentMatcher {
     return kept
   }
 
-  static let passNames = ["state-id", "birth-date+name-sound", "name-sound+birth-year", "name-sound+birthday", "household", "email", "guardian-name",
-                          "name-sound+zip"]
+  static let passNames = [
+    "state-id", "birth-date+name-sound", "name-sound+birth-year", "name-sound+birthday",
+    "household", "email", "guardian-name",
+    "name-sound+zip",
+  ]
   /// A guardian name shared by more SIS students than this is too common to block on.
   static let guardianBlockLimit = 8
 
@@ -171,21 +204,30 @@ package final class FellegiSunterMatcher: StudentMatcher {
   package func prepare(_ submissions: [Submission]) throws -> MatcherReport? {
     let clock = ContinuousClock()
     var seconds: [String: Double] = [:]
-    func lap(_ name: String, since start: ContinuousClock.Instant) { seconds[name] = Double((clock.now - start).components.attoseconds) / 1e18 + Double((clock.now - start).components.seconds) }
+    func lap(_ name: String, since start: ContinuousClock.Instant) {
+      seconds[name] =
+        Double((clock.now - start).components.attoseconds) / 1e18
+        + Double((clock.now - start).components.seconds)
+    }
     var report = MatcherReport(method: FellegiSunterMatcher.method)
     let prepared = clock.now
 
     // The batch's students and their keys.
     // Records and keys are made per submission on every core (name keys fold Unicode: not cheap),
     // then indexed in submission order.
-    let built = try Parallel.map(submissions.count, minimum: 64) { i -> [(person: PersonRecord, keys: [UInt64])] in
+    let built = try Parallel.map(submissions.count, minimum: 64) {
+      i -> [(person: PersonRecord, keys: [UInt64])] in
       let submission = submissions[i]
       let guardians = submission.contacts.map {
-        PersonRecord.Guardian(first: Comparators.foldLetters(FieldRules.nameKey($0["First_Name"])),
-                              last: Comparators.foldLetters(FieldRules.nameKey($0["Last_Name"])), phone: PersonRecord.digits($0["Phone"]))
+        PersonRecord.Guardian(
+          first: Comparators.foldLetters(FieldRules.nameKey($0["First_Name"])),
+          last: Comparators.foldLetters(FieldRules.nameKey($0["Last_Name"])),
+          phone: PersonRecord.digits($0["Phone"]))
       }
       return submission.students.map { student in
-        let person = PersonRecord(id: Submission.studentRef(submission.id, student.seq), fields: student.fields, guardians: guardians)
+        let person = PersonRecord(
+          id: Submission.studentRef(submission.id, student.seq), fields: student.fields,
+          guardians: guardians)
         return (person, FellegiSunterMatcher.blockingKeys(person, query: true).map(\.key))
       }
     }
@@ -214,11 +256,14 @@ package final class FellegiSunterMatcher: StudentMatcher {
     lap("scan-ranges", since: start)
     // Reservoir sampling (Algorithm R), deterministic: which rows it keeps depends only on their
     // number, so the rows are chosen before the scan and picked up by whichever part reads them.
-    let sampleRows = FellegiSunterMatcher.reservoir(rows: seen, size: FellegiSunterMatcher.sampleSize)
+    let sampleRows = FellegiSunterMatcher.reservoir(
+      rows: seen, size: FellegiSunterMatcher.sampleSize)
     let sampleSet = Set(sampleRows)
     // Term frequencies are only ever asked for the batch's own names.
-    let batchFirst = Set(people.map(\.first)), batchLast = Set(people.map(\.last))
-    let keyIndex = index, path = snapshot.path
+    let batchFirst = Set(people.map(\.first))
+    let batchLast = Set(people.map(\.last))
+    let keyIndex = index
+    let path = snapshot.path
     let parts = try Parallel.map(ranges.count, minimum: 1) { part -> ScanPart in
       let range = ranges[part]
       var result = ScanPart()
@@ -241,7 +286,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
       return result
     }
     var sampled: [Int: PersonRecord] = [:]
-    var firstCounts: [String: Int] = [:], lastCounts: [String: Int] = [:]
+    var firstCounts: [String: Int] = [:]
+    var lastCounts: [String: Int] = [:]
     for part in parts {
       let base = sis.count
       for record in part.records {
@@ -262,15 +308,20 @@ package final class FellegiSunterMatcher: StudentMatcher {
     start = clock.now
     var guardianIndex: [UInt64: [Int32]] = [:]
     for (i, person) in people.enumerated() {
-      for g in person.guardians where !g.first.isEmpty && !g.last.isEmpty { guardianIndex[FellegiSunterMatcher.guardianKey(g), default: []].append(Int32(i)) }
+      for g in person.guardians where !g.first.isEmpty && !g.last.isEmpty {
+        guardianIndex[FellegiSunterMatcher.guardianKey(g), default: []].append(Int32(i))
+      }
     }
     var wanted = Set(sis.map(\.id))
     for record in sample { wanted.insert(record.id) }
     let scan = try snapshot.guardians(of: wanted, names: guardianIndex)
     lap("guardian-scan", since: start)
     var guardianHits: [(person: Int32, student: String)] = []
-    for (key, students) in scan.nameHits where students.count <= FellegiSunterMatcher.guardianBlockLimit {
-      for person in guardianIndex[key] ?? [] { for student in students { guardianHits.append((person, student)) } }
+    for (key, students) in scan.nameHits
+    where students.count <= FellegiSunterMatcher.guardianBlockLimit {
+      for person in guardianIndex[key] ?? [] {
+        for student in students { guardianHits.append((person, student)) }
+      }
     }
     var guardians = scan.guardians
     let missing = Set(guardianHits.map(\.student)).subtracting(sisSlot.keys)
@@ -302,9 +353,12 @@ package final class FellegiSunterMatcher: StudentMatcher {
         work.append(pair)
       }
     }
-    let batchPeople = people, candidatesSeen = sis, pairWork = work
+    let batchPeople = people
+    let candidatesSeen = sis
+    let pairWork = work
     let vectors = try Parallel.map(pairWork.count) { i in
-      ComparisonVector.compare(batchPeople[Int(pairWork[i].person)], candidatesSeen[Int(pairWork[i].slot)])
+      ComparisonVector.compare(
+        batchPeople[Int(pairWork[i].person)], candidatesSeen[Int(pairWork[i].slot)])
     }
     var compared: [Int: [(slot: Int, vector: ComparisonVector, passes: UInt8)]] = [:]
     // Training pairs by session: blocked on birth date (session "dob"), blocked on names ("names").
@@ -330,7 +384,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
     }
     lap("compare", since: start)
     start = clock.now
-    model = FellegiSunterModel(u: try FellegiSunterModel.estimateU(sample: sample, population: seen))
+    model = FellegiSunterModel(
+      u: try FellegiSunterModel.estimateU(sample: sample, population: seen))
     // Splink's order: learn the birth date from name-blocked pairs, then the names from
     // birth-date-blocked pairs; then λ over all identity-blocked pairs.
     model.estimateM(namePatterns, excluding: [.firstName, .lastName])
@@ -344,16 +399,23 @@ package final class FellegiSunterMatcher: StudentMatcher {
 
     // Decide, on every core: scoring and explaining are independent per student.
     start = clock.now
-    let thresholds = MatchThresholds(autoMatch: config.autoMatch, review: config.review, ambiguityMargin: config.ambiguityMargin)
+    let thresholds = MatchThresholds(
+      autoMatch: config.autoMatch, review: config.review, ambiguityMargin: config.ambiguityMargin)
     for i in people.indices {
       let count = compared[i]?.count ?? 0
       if count == 0 { report.studentsWithoutCandidates += 1 }
       if count > config.maxCandidates { report.studentsOverCandidateCap += 1 }
     }
-    let model = self.model, maxCandidates = config.maxCandidates, lists = compared, config = self.config
+    let model = self.model
+    let maxCandidates = config.maxCandidates
+    let lists = compared
+    let config = self.config
     let decided = try Parallel.map(batchPeople.count, minimum: 64) { i -> MatchDecision in
       let person = batchPeople[i]
-      var scored = (lists[i] ?? []).map { entry -> (slot: Int, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8) in
+      var scored = (lists[i] ?? []).map {
+        entry -> (
+          slot: Int, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8
+        ) in
         let s = model.score(entry.vector, first: person.first, last: person.last)
         return (entry.slot, s.total, s.parts, entry.vector, entry.passes)
       }
@@ -362,22 +424,31 @@ package final class FellegiSunterMatcher: StudentMatcher {
       // Explained (reasons, per-field weights, guards in words) only when written out: most
       // candidates are looked at and dropped, and their words were most of the decide phase.
       var candidates = scored.prefix(5).map { entry in
-        Ranked(sisID: candidatesSeen[entry.slot].id, score: FellegiSunterMatcher.roundedProbability(entry.bits),
-               otherChild: FellegiSunterMatcher.otherChildRule(entry.vector, config: config, form: person)
-                 ?? FellegiSunterMatcher.twinInSIS(entry.vector, candidatesSeen[entry.slot], among: scored.map { candidatesSeen[$0.slot] },
-                                                   config: config),
-               resemblance: FellegiSunterMatcher.resemblance(entry.vector),
-               withoutHousehold: !FellegiSunterMatcher.strongHomeLink(entry.vector) && entry.vector[.stateID] != 1
-                 && FellegiSunterMatcher.identityWithoutHousehold(entry.vector, config: config)) {
+        Ranked(
+          sisID: candidatesSeen[entry.slot].id,
+          score: FellegiSunterMatcher.roundedProbability(entry.bits),
+          otherChild: FellegiSunterMatcher.otherChildRule(
+            entry.vector, config: config, form: person)
+            ?? FellegiSunterMatcher.twinInSIS(
+              entry.vector, candidatesSeen[entry.slot],
+              among: scored.map { candidatesSeen[$0.slot] },
+              config: config),
+          resemblance: FellegiSunterMatcher.resemblance(entry.vector),
+          withoutHousehold: !FellegiSunterMatcher.strongHomeLink(entry.vector)
+            && entry.vector[.stateID] != 1
+            && FellegiSunterMatcher.identityWithoutHousehold(entry.vector, config: config)
+        ) {
           FellegiSunterMatcher.explain(
-            person: person, sis: candidatesSeen[entry.slot], bits: entry.bits, parts: entry.parts, vector: entry.vector, passes: entry.passes,
+            person: person, sis: candidatesSeen[entry.slot], bits: entry.bits, parts: entry.parts,
+            vector: entry.vector, passes: entry.passes,
             config: config)
         }
       }
       if let first = candidates.first, first.withoutHousehold, let top = scored.first {
         // Every SIS student blocking found for this child: a twin of the candidate shares its birth
         // date and surname sound, the keys of the birth-date pass.
-        candidates[0].twinInSIS = FellegiSunterMatcher.twin(of: candidatesSeen[top.slot], among: scored.map { candidatesSeen[$0.slot] })
+        candidates[0].twinInSIS = FellegiSunterMatcher.twin(
+          of: candidatesSeen[top.slot], among: scored.map { candidatesSeen[$0.slot] })
       }
       return FellegiSunterMatcher.decide(candidates, thresholds: thresholds)
     }
@@ -389,7 +460,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
       levels: MatchField.allCases.flatMap { field in
         field.levels.indices.map { level in
           FellegiSunterModelSummary.Level(
-            field: field.name, level: field.levels[level], m: model.m[field.rawValue][level], u: model.u[field.rawValue][level],
+            field: field.name, level: field.levels[level], m: model.m[field.rawValue][level],
+            u: model.u[field.rawValue][level],
             weight: model.weight(field, level))
         }
       })
@@ -400,7 +472,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
 
   /// The reason NEW decisions gave before they named the rule that fired (decisions written by an
   /// older sisdrop carry it; the batch report recomputes the rule for those).
-  package static let otherChild = "another child: the birth dates differ without the same names and home; or a twin with another given name; or the state ids differ and nothing links the families"
+  package static let otherChild =
+    "another child: the birth dates differ without the same names and home; or a twin with another given name; or the state ids differ and nothing links the families"
 
   /// Why a pair may be the same child though the names, the birth date or the home disagree: the
   /// state id is the SIS student's; given name and surname swapped; both names agreeing with a
@@ -417,17 +490,27 @@ package final class FellegiSunterMatcher: StudentMatcher {
     guard vector[.gender] != 0, vector[.stateID] != 0, !homeContradicts(vector) else { return nil }
     let dob = vector[.birthDate]
     if vector.namesSwapped && dob >= 1 {
-      return "given name and surname swapped, " + (dob == 4 ? "the same birth date" : "the birth dates one edit apart (\(MatchField.birthDate.levels[dob]))")
+      return "given name and surname swapped, "
+        + (dob == 4
+          ? "the same birth date"
+          : "the birth dates one edit apart (\(MatchField.birthDate.levels[dob]))")
     }
     if vector[.firstName] >= 2 && vector[.lastName] >= 2 && (1...3).contains(dob) {
-      return "the names agree and the birth dates are one edit apart (\(MatchField.birthDate.levels[dob]))"
+      return
+        "the names agree and the birth dates are one edit apart (\(MatchField.birthDate.levels[dob]))"
     }
-    if vector[.firstName] >= 3 && dob == 4 && vector[.lastName] <= 1 && !noHouseholdLink(vector, zipCounts: true) {
-      return "the given name and birth date agree and the surname is another (a changed surname?), with \(homeEvidence(vector))"
+    if vector[.firstName] >= 3 && dob == 4 && vector[.lastName] <= 1
+      && !noHouseholdLink(vector, zipCounts: true)
+    {
+      return
+        "the given name and birth date agree and the surname is another (a changed surname?), with \(homeEvidence(vector))"
     }
     // Two children of one home never share both names: a birth date written wrongly, or a record to check.
-    if vector[.firstName] >= 2 && vector[.lastName] >= 2 && dob == 0 && vector[.address] >= 2 && !vector.namesSwapped {
-      return "both names agree at \(vector[.address] == 3 ? "the same address" : "the same address but for a typo"), but the birth dates differ"
+    if vector[.firstName] >= 2 && vector[.lastName] >= 2 && dob == 0 && vector[.address] >= 2
+      && !vector.namesSwapped
+    {
+      return
+        "both names agree at \(vector[.address] == 3 ? "the same address" : "the same address but for a typo"), but the birth dates differ"
     }
     return nil
   }
@@ -441,7 +524,9 @@ package final class FellegiSunterMatcher: StudentMatcher {
   /// Neither the birth date nor both names agree: however much of the household agrees (siblings
   /// share address, phone and guardians, which are far from independent evidence), this is another
   /// child of the family, not a candidate for review. The clauses are in `otherChildRule`.
-  static func isOtherChild(_ vector: ComparisonVector, config: MatchingConfig = MatchingConfig()) -> Bool {
+  static func isOtherChild(_ vector: ComparisonVector, config: MatchingConfig = MatchingConfig())
+    -> Bool
+  {
     otherChildRule(vector, config: config) != nil
   }
 
@@ -456,35 +541,59 @@ package final class FellegiSunterMatcher: StudentMatcher {
   /// - A twin whose given name is plainly another (JW < 0.80), unless `matching.twins: review`.
   /// - Another family's child: nothing links the homes and a name or the state id disagrees outright.
   /// A `resemblance` exempts the pair from all of these: it goes to a person.
-  package static func otherChildRule(_ vector: ComparisonVector, config: MatchingConfig = MatchingConfig(), form: PersonRecord? = nil) -> String? {
+  package static func otherChildRule(
+    _ vector: ComparisonVector, config: MatchingConfig = MatchingConfig(), form: PersonRecord? = nil
+  ) -> String? {
     if resemblance(vector) != nil { return nil }
     let namesAgree = vector[.firstName] >= 2 && vector[.lastName] >= 2
     let dob = vector[.birthDate]
     if dob <= 0 && !(namesAgree && strongHomeLink(vector)) {
       return (dob < 0 ? "a birth date is missing" : "the birth dates differ")
-        + (namesAgree ? ", and no address, phone or e-mail links the homes" : ", and the names do not both agree")
+        + (namesAgree
+          ? ", and no address, phone or e-mail links the homes"
+          : ", and the names do not both agree")
     }
-    if vector[.firstName] == 0 && !vector.namesSwapped && dob != 4 { return "the given names differ and the birth dates are not the same" }
+    if vector[.firstName] == 0 && !vector.namesSwapped && dob != 4 {
+      return "the given names differ and the birth dates are not the same"
+    }
     if (1...3).contains(dob) && !strongHomeLink(vector) {
-      let why = !namesAgree ? "the names do not both agree" : vector[.gender] == 0 ? "the genders differ"
-        : vector[.stateID] == 0 ? "the state ids differ" : "the home is another (\(homeEvidence(vector)))"
-      return "the birth dates are only close (\(MatchField.birthDate.levels[dob])), \(why), and no address, phone or e-mail links the homes"
+      let why =
+        !namesAgree
+        ? "the names do not both agree"
+        : vector[.gender] == 0
+          ? "the genders differ"
+          : vector[.stateID] == 0
+            ? "the state ids differ" : "the home is another (\(homeEvidence(vector)))"
+      return
+        "the birth dates are only close (\(MatchField.birthDate.levels[dob])), \(why), and no address, phone or e-mail links the homes"
     }
-    if isTwin(vector) && vector[.firstName] == 0 && !twinForAPerson(vector, config: config, form: form) {
+    if isTwin(vector) && vector[.firstName] == 0
+      && !twinForAPerson(vector, config: config, form: form)
+    {
       return "a twin with another given name (same birth date and family)"
     }
     // A namesake: the same names and birth date in a home the form names and that is another on every
     // count compared (address, home phone, guardians on both sides with none in common by name or phone).
-    if config.namesakes == .new && namesAgree && dob == 4 && !vector.namesSwapped && homeContradicts(vector) && vector[.email] != 1
+    if config.namesakes == .new && namesAgree && dob == 4 && !vector.namesSwapped
+      && homeContradicts(vector) && vector[.email] != 1
       && vector[.stateID] != 1
     {
-      return "another family's child: the same names and birth date, but the form names another home (\(homeEvidence(vector)))"
+      return
+        "another family's child: the same names and birth date, but the form names another home (\(homeEvidence(vector)))"
     }
-    if noHouseholdLink(vector) && (vector[.stateID] == 0 || vector[.lastName] <= 0 || vector[.firstName] <= 0) {
-      let which = vector[.stateID] == 0 ? "the state ids differ"
-        : vector[.lastName] == 0 ? "the surnames differ" : vector[.lastName] < 0 ? "a surname is missing"
-        : vector[.firstName] == 0 ? "the given names differ" : "a given name is missing"
-      return "another family's child: \(which) and nothing links the homes (\(homeEvidence(vector)))"
+    if noHouseholdLink(vector)
+      && (vector[.stateID] == 0 || vector[.lastName] <= 0 || vector[.firstName] <= 0)
+    {
+      let which =
+        vector[.stateID] == 0
+        ? "the state ids differ"
+        : vector[.lastName] == 0
+          ? "the surnames differ"
+          : vector[.lastName] < 0
+            ? "a surname is missing"
+            : vector[.firstName] == 0 ? "the given names differ" : "a given name is missing"
+      return
+        "another family's child: \(which) and nothing links the homes (\(homeEvidence(vector)))"
     }
     return nil
   }
@@ -495,7 +604,9 @@ package final class FellegiSunterMatcher: StudentMatcher {
   /// that names the family and another child born the same day is a twin; one that does not cannot
   /// tell a twin from this child under another given name. `decide` keeps it NEW when the SIS has
   /// the candidate's twin.
-  static func twinForAPerson(_ vector: ComparisonVector, config: MatchingConfig, form: PersonRecord?) -> Bool {
+  static func twinForAPerson(
+    _ vector: ComparisonVector, config: MatchingConfig, form: PersonRecord?
+  ) -> Bool {
     switch config.twins {
     case .new: return false
     case .review: return true
@@ -516,18 +627,23 @@ package final class FellegiSunterMatcher: StudentMatcher {
   /// paired names, Alexander/Alexandra at JW 0.96). A shared state id does not settle it (a copied
   /// id is common on a twin's form); the child's own e-mail does.
   static func isTwin(_ vector: ComparisonVector) -> Bool {
-    let sameFamily = vector[.lastName] >= 3 || vector[.address] >= 2 || vector[.phone] == 1 || vector[.guardians] >= 1
+    let sameFamily =
+      vector[.lastName] >= 3 || vector[.address] >= 2 || vector[.phone] == 1
+      || vector[.guardians] >= 1
     // Names only close count as two names when the genders differ, or cannot tell and the names are
     // a boy/girl pair; with no gender to compare, a typo elsewhere in the name is a typo.
-    let differentNames = vector[.firstName] <= 1 || vector[.gender] == 0
+    let differentNames =
+      vector[.firstName] <= 1 || vector[.gender] == 0
       || (vector[.firstName] == 2 && vector[.gender] < 0 && vector.pairedGivenNames)
-    return vector[.birthDate] == 4 && sameFamily && differentNames && !vector.namesSwapped && vector[.email] != 1
+    return vector[.birthDate] == 4 && sameFamily && differentNames && !vector.namesSwapped
+      && vector[.email] != 1
   }
 
   /// Nothing of the household agrees: no guardian (none on either side counts as none in common),
   /// no address (up to a typo), phone or e-mail, no state id; with `zipCounts`, not even the ZIP.
   static func noHouseholdLink(_ vector: ComparisonVector, zipCounts: Bool = false) -> Bool {
-    vector[.guardians] <= 0 && vector[.address] <= (zipCounts ? 0 : 1) && vector[.phone] != 1 && vector[.email] != 1 && vector[.stateID] != 1
+    vector[.guardians] <= 0 && vector[.address] <= (zipCounts ? 0 : 1) && vector[.phone] != 1
+      && vector[.email] != 1 && vector[.stateID] != 1
   }
 
   /// What the household fields of a pair say, in words true of the data (what agrees, what differs,
@@ -565,8 +681,10 @@ package final class FellegiSunterMatcher: StudentMatcher {
   /// and an address that agrees up to a typo (`matching.auto_without_household`). The decision still
   /// needs no competing candidate and no SIS twin of the candidate (`decide`).
   static func identityWithoutHousehold(_ vector: ComparisonVector, config: MatchingConfig) -> Bool {
-    config.autoWithoutHousehold && vector[.firstName] >= 2 && vector[.lastName] >= 2 && vector[.birthDate] == 4
-      && !vector.namesSwapped && vector[.gender] != 0 && vector[.stateID] != 0 && vector[.address] >= 2
+    config.autoWithoutHousehold && vector[.firstName] >= 2 && vector[.lastName] >= 2
+      && vector[.birthDate] == 4
+      && !vector.namesSwapped && vector[.gender] != 0 && vector[.stateID] != 0
+      && vector[.address] >= 2
   }
 
   /// What makes two forms of one batch, both matched to one SIS student, possibly two children (nil
@@ -580,14 +698,23 @@ package final class FellegiSunterMatcher: StudentMatcher {
     var which: [String] = []
     let dob = vector[.birthDate]
     let confirmed = strongHomeLink(vector) || vector[.stateID] == 1
-    if vector.namesSwapped && dob != 4 { which.append("one form swaps given name and surname and the birth dates differ") }
-    if vector[.firstName] < 2 { which.append(vector[.firstName] < 0 ? "a given name is missing" : "the given names differ") }
+    if vector.namesSwapped && dob != 4 {
+      which.append("one form swaps given name and surname and the birth dates differ")
+    }
+    if vector[.firstName] < 2 {
+      which.append(vector[.firstName] < 0 ? "a given name is missing" : "the given names differ")
+    }
     if !(vector[.lastName] >= 2 || (vector[.lastName] >= 1 && confirmed)) {
       which.append(vector[.lastName] < 0 ? "a surname is missing" : "the surnames differ")
     }
     if !vector.namesSwapped && dob != 4 && !(dob >= 1 && confirmed) {
-      which.append(dob < 0 ? "a birth date is missing" : dob == 0 ? "the birth dates differ"
-        : "the birth dates are only close (\(MatchField.birthDate.levels[dob])) and no address, phone or e-mail links the forms")
+      which.append(
+        dob < 0
+          ? "a birth date is missing"
+          : dob == 0
+            ? "the birth dates differ"
+            : "the birth dates are only close (\(MatchField.birthDate.levels[dob])) and no address, phone or e-mail links the forms"
+      )
     }
     if vector[.gender] == 0 { which.append("the genders differ") }
     if vector[.stateID] == 0 { which.append("the state ids differ") }
@@ -596,19 +723,28 @@ package final class FellegiSunterMatcher: StudentMatcher {
   }
 
   /// Guards that no score overrides, for one pair.
-  static func guards(_ person: PersonRecord, _ sis: PersonRecord, _ vector: ComparisonVector, config: MatchingConfig = MatchingConfig()) -> [String] {
+  static func guards(
+    _ person: PersonRecord, _ sis: PersonRecord, _ vector: ComparisonVector,
+    config: MatchingConfig = MatchingConfig()
+  ) -> [String] {
     var result: [String] = []
-    if vector[.stateID] == 0 { result.append("different state ids (\(person.stateID) and \(sis.stateID))") }
+    if vector[.stateID] == 0 {
+      result.append("different state ids (\(person.stateID) and \(sis.stateID))")
+    }
     if isTwin(vector) {
-      result.append(vector[.firstName] == 0 && config.twins == .reviewWithoutHousehold && twinForAPerson(vector, config: config, form: person)
-        ? "same birth date and family but another given name, and the form names no guardian, home phone or e-mail: a twin, or this child under another given name?"
-        : "same birth date and family but different given names (a twin?)")
+      result.append(
+        vector[.firstName] == 0 && config.twins == .reviewWithoutHousehold
+          && twinForAPerson(vector, config: config, form: person)
+          ? "same birth date and family but another given name, and the form names no guardian, home phone or e-mail: a twin, or this child under another given name?"
+          : "same birth date and family but different given names (a twin?)")
     }
     // Boy/girl twins and a gender typo look alike to the scores; a person tells them apart.
     if vector[.gender] == 0 { result.append("the genders differ") }
     // No guard below is lifted by an agreeing state id: it raises the score, but a copied state id
     // (an older sibling's on a kindergartner's form) must not make two different-looking children one.
-    if let rule = otherChildRule(vector, config: config, form: person) { result.append("another child: " + rule) }
+    if let rule = otherChildRule(vector, config: config, form: person) {
+      result.append("another child: " + rule)
+    }
     if vector[.firstName] <= 0 && vector[.lastName] <= 0 { result.append("neither name agrees") }
     if vector[.birthDate] == 0 { result.append("the birth dates differ") }
     // Automatic needs the child's identity to agree: both names (a typo or a nickname at most) and the
@@ -616,52 +752,78 @@ package final class FellegiSunterMatcher: StudentMatcher {
     // The child's own state id confirms as the home does: a surname typo, a birth date one edit off.
     let confirmed = strongHomeLink(vector) || vector[.stateID] == 1
     let surname = vector[.lastName] >= 2 || (vector[.lastName] >= 1 && confirmed)
-    let identity = vector[.firstName] >= 2 && surname && (vector[.birthDate] == 4 || (vector[.birthDate] >= 1 && confirmed))
+    let identity =
+      vector[.firstName] >= 2 && surname
+      && (vector[.birthDate] == 4 || (vector[.birthDate] >= 1 && confirmed))
     if !identity && !(vector.namesSwapped && vector[.birthDate] == 4) {
       var which: [String] = []
-      if vector[.firstName] < 2 { which.append(vector[.firstName] < 0 ? "a given name is missing" : "the given names differ") }
-      if !surname { which.append(vector[.lastName] < 0 ? "a surname is missing" : "the surnames differ") }
+      if vector[.firstName] < 2 {
+        which.append(vector[.firstName] < 0 ? "a given name is missing" : "the given names differ")
+      }
+      if !surname {
+        which.append(vector[.lastName] < 0 ? "a surname is missing" : "the surnames differ")
+      }
       if vector[.birthDate] != 4 {
-        which.append(vector[.birthDate] < 0 ? "a birth date is missing"
-          : vector[.birthDate] == 0 ? "the birth dates differ" : "the birth dates are only close (\(MatchField.birthDate.levels[vector[.birthDate]])) and no state id, address, phone or e-mail confirms")
+        which.append(
+          vector[.birthDate] < 0
+            ? "a birth date is missing"
+            : vector[.birthDate] == 0
+              ? "the birth dates differ"
+              : "the birth dates are only close (\(MatchField.birthDate.levels[vector[.birthDate]])) and no state id, address, phone or e-mail confirms"
+        )
       }
       if which.isEmpty { which.append("the names agree only partly") }
-      result.append("names and birth date do not agree closely enough for an automatic match (\(which.joined(separator: "; ")))")
+      result.append(
+        "names and birth date do not agree closely enough for an automatic match (\(which.joined(separator: "; ")))"
+      )
     }
     // The home: a state id of the child's own, or an address, phone or e-mail in common, is specific;
     // without it, names and birth date with an address up to a typo may match (`decide` checks that no
     // other candidate and no SIS twin competes); otherwise a person decides.
-    if !strongHomeLink(vector) && vector[.stateID] != 1 && !identityWithoutHousehold(vector, config: config) {
+    if !strongHomeLink(vector) && vector[.stateID] != 1
+      && !identityWithoutHousehold(vector, config: config)
+    {
       if vector[.guardians] == 1 {
         // A guardian's name is shared far more often than random pairs say: it goes with the surname
         // (Maria Garcia in a Garcia family). In a million-student SIS that alone auto-matched look-alikes.
         result.append("only a guardian's name links the homes (\(homeEvidence(vector)))")
       } else if vector.namesSwapped {
-        result.append("given name and surname are swapped and no address, phone or e-mail links the homes (\(homeEvidence(vector)))")
+        result.append(
+          "given name and surname are swapped and no address, phone or e-mail links the homes (\(homeEvidence(vector)))"
+        )
       } else {
-        result.append("no address, phone, e-mail or guardian links the homes (\(homeEvidence(vector)))")
+        result.append(
+          "no address, phone, e-mail or guardian links the homes (\(homeEvidence(vector)))")
       }
     }
     return result
   }
 
-  private static func explain(person: PersonRecord, sis: PersonRecord, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8,
-                              config: MatchingConfig) -> MatchCandidate
-  {
+  private static func explain(
+    person: PersonRecord, sis: PersonRecord, bits: Double, parts: [Double?],
+    vector: ComparisonVector, passes: UInt8,
+    config: MatchingConfig
+  ) -> MatchCandidate {
     var comparisons: [FieldComparison] = []
     var reasons: [String] = []
     for field in MatchField.allCases {
       let level = vector[field]
       let label = level < 0 ? "missing" : field.levels[level]
-      comparisons.append(FieldComparison(field: field.name, level: label, weight: parts[field.rawValue].map { ($0 * 100).rounded() / 100 }))
-      if level >= 0, let w = parts[field.rawValue] { reasons.append("\(field.name): \(label) (\(w >= 0 ? "+" : "")\((w * 10).rounded() / 10))") }
+      comparisons.append(
+        FieldComparison(
+          field: field.name, level: label,
+          weight: parts[field.rawValue].map { ($0 * 100).rounded() / 100 }))
+      if level >= 0, let w = parts[field.rawValue] {
+        reasons.append("\(field.name): \(label) (\(w >= 0 ? "+" : "")\((w * 10).rounded() / 10))")
+      }
     }
     if vector.namesSwapped { reasons.append("given name and surname were swapped") }
     let guards = FellegiSunterMatcher.guards(person, sis, vector, config: config)
     var candidate = MatchCandidate(sisID: sis.id, score: roundedProbability(bits), reasons: reasons)
     candidate.comparisons = comparisons
     candidate.matchWeight = (bits * 100).rounded() / 100
-    candidate.blockedBy = FellegiSunterMatcher.passNames.indices.filter { passes & (1 << $0) != 0 }.map { FellegiSunterMatcher.passNames[$0] }
+    candidate.blockedBy = FellegiSunterMatcher.passNames.indices.filter { passes & (1 << $0) != 0 }
+      .map { FellegiSunterMatcher.passNames[$0] }
     candidate.guards = guards.isEmpty ? nil : guards
     return candidate
   }
@@ -682,15 +844,19 @@ package final class FellegiSunterMatcher: StudentMatcher {
   }
 
   /// The match probability as decisions show it (six decimals).
-  static func roundedProbability(_ bits: Double) -> Double { (FellegiSunterModel.probability(bits: bits) * 1e6).rounded() / 1e6 }
+  static func roundedProbability(_ bits: Double) -> Double {
+    (FellegiSunterModel.probability(bits: bits) * 1e6).rounded() / 1e6
+  }
 
   /// Another SIS student among `others` born the same day as `sis` in the same home (the same
   /// street address, home phone or surname): the SIS twin a form without a household cannot tell apart.
   static func twin(of sis: PersonRecord, among others: [PersonRecord]) -> String? {
     guard !sis.dob.isEmpty else { return nil }
     for other in others where other.id != sis.id && other.dob == sis.dob {
-      let sameHome = (!sis.street.isEmpty && sis.street == other.street && sis.zip == other.zip)
-        || (!sis.phone.isEmpty && sis.phone == other.phone) || (!sis.last.isEmpty && sis.last == other.last)
+      let sameHome =
+        (!sis.street.isEmpty && sis.street == other.street && sis.zip == other.zip)
+        || (!sis.phone.isEmpty && sis.phone == other.phone)
+        || (!sis.last.isEmpty && sis.last == other.last)
       if sameHome { return other.id }
     }
     return nil
@@ -699,13 +865,21 @@ package final class FellegiSunterMatcher: StudentMatcher {
   /// A twin with another given name that `twinForAPerson` would send to a person is NEW after all
   /// when the SIS has the candidate's twin (the child's sibling born the same day): the family's
   /// twins are both known, and this form is neither.
-  static func twinInSIS(_ vector: ComparisonVector, _ sis: PersonRecord, among others: [PersonRecord], config: MatchingConfig) -> String? {
-    guard config.twins == .reviewWithoutHousehold, isTwin(vector), vector[.firstName] == 0, let twin = twin(of: sis, among: others) else { return nil }
-    return "a twin with another given name (same birth date and family), and SIS \(twin) is the twin of SIS \(sis.id)"
+  static func twinInSIS(
+    _ vector: ComparisonVector, _ sis: PersonRecord, among others: [PersonRecord],
+    config: MatchingConfig
+  ) -> String? {
+    guard config.twins == .reviewWithoutHousehold, isTwin(vector), vector[.firstName] == 0,
+      let twin = twin(of: sis, among: others)
+    else { return nil }
+    return
+      "a twin with another given name (same birth date and family), and SIS \(twin) is the twin of SIS \(sis.id)"
   }
 
   static func decide(_ ranked: [Ranked], thresholds: MatchThresholds) -> MatchDecision {
-    let reviewable = ranked.filter { $0.otherChild == nil && ($0.score >= thresholds.review || $0.resemblance != nil) }
+    let reviewable = ranked.filter {
+      $0.otherChild == nil && ($0.score >= thresholds.review || $0.resemblance != nil)
+    }
     var decision: MatchDecision
     if let first = reviewable.first {
       let best = first.explained()
@@ -715,23 +889,39 @@ package final class FellegiSunterMatcher: StudentMatcher {
       if reviewable.count > 1 { next = reviewable[1].explained() }
       if best.score >= thresholds.autoMatch {
         if let guards = best.guards {
-          reasons.append("match probability \(best.score) reaches auto_match \(thresholds.autoMatch), but never automatic: " + guards.joined(separator: "; "))
+          reasons.append(
+            "match probability \(best.score) reaches auto_match \(thresholds.autoMatch), but never automatic: "
+              + guards.joined(separator: "; "))
         } else if first.withoutHousehold, let next {
-          reasons.append("no address, phone, e-mail or guardian links the homes, and SIS \(next.sisID) is a candidate too: a person chooses")
+          reasons.append(
+            "no address, phone, e-mail or guardian links the homes, and SIS \(next.sisID) is a candidate too: a person chooses"
+          )
         } else if first.withoutHousehold, let twin = first.twinInSIS {
-          reasons.append("SIS \(twin) has the birth date and home of SIS \(best.sisID) (a twin?), and nothing of the household tells them apart: a person chooses")
-        } else if let next, let bestBits = best.matchWeight, let nextBits = next.matchWeight, bestBits - nextBits < thresholds.ambiguityMargin {
-          reasons.append("SIS \(next.sisID) is almost as likely (\(((bestBits - nextBits) * 10).rounded() / 10) bits behind, margin \(thresholds.ambiguityMargin))")
+          reasons.append(
+            "SIS \(twin) has the birth date and home of SIS \(best.sisID) (a twin?), and nothing of the household tells them apart: a person chooses"
+          )
+        } else if let next, let bestBits = best.matchWeight, let nextBits = next.matchWeight,
+          bestBits - nextBits < thresholds.ambiguityMargin
+        {
+          reasons.append(
+            "SIS \(next.sisID) is almost as likely (\(((bestBits - nextBits) * 10).rounded() / 10) bits behind, margin \(thresholds.ambiguityMargin))"
+          )
         } else {
           outcome = .matched
-          reasons.append("match probability \(best.score) ≥ auto_match \(thresholds.autoMatch) (weight \(best.matchWeight ?? 0) bits)"
-            + (first.withoutHousehold ? "; names and birth date agree with an address up to a typo, no other candidate and no SIS twin" : ""))
+          reasons.append(
+            "match probability \(best.score) ≥ auto_match \(thresholds.autoMatch) (weight \(best.matchWeight ?? 0) bits)"
+              + (first.withoutHousehold
+                ? "; names and birth date agree with an address up to a typo, no other candidate and no SIS twin"
+                : ""))
         }
       } else if best.score >= thresholds.review {
-        reasons.append("match probability \(best.score) is between review \(thresholds.review) and auto_match \(thresholds.autoMatch): a person must choose Match or No Match")
+        reasons.append(
+          "match probability \(best.score) is between review \(thresholds.review) and auto_match \(thresholds.autoMatch): a person must choose Match or No Match"
+        )
       } else {
-        reasons.append("SIS \(best.sisID) may be this child (\(first.resemblance ?? "")): match probability \(best.score) is below review \(thresholds.review), "
-          + "but a child who may be in the SIS is never new without a person")
+        reasons.append(
+          "SIS \(best.sisID) may be this child (\(first.resemblance ?? "")): match probability \(best.score) is below review \(thresholds.review), "
+            + "but a child who may be in the SIS is never new without a person")
       }
       var candidates = [best]
       if outcome != .matched {
@@ -739,17 +929,22 @@ package final class FellegiSunterMatcher: StudentMatcher {
         candidates += reviewable.dropFirst(candidates.count).map { $0.explained() }
       }
       decision = MatchDecision(
-        outcome: outcome, sisID: outcome == .matched ? best.sisID : nil, score: best.score, reasons: reasons,
+        outcome: outcome, sisID: outcome == .matched ? best.sisID : nil, score: best.score,
+        reasons: reasons,
         candidates: candidates, method: FellegiSunterMatcher.method)
     } else {
       let closest = ranked.first
       var reason = "no SIS student shares a blocking key"
       if let closest {
-        reason = closest.otherChild.map { "the closest SIS student \(closest.sisID) is another child: \($0)" }
+        reason =
+          closest.otherChild.map {
+            "the closest SIS student \(closest.sisID) is another child: \($0)"
+          }
           ?? "the closest SIS student \(closest.sisID) has match probability \(closest.score) < review \(thresholds.review)"
       }
-      decision = MatchDecision(outcome: .new, sisID: nil, score: closest?.score ?? 0, reasons: [reason], candidates: [],
-                               method: FellegiSunterMatcher.method)
+      decision = MatchDecision(
+        outcome: .new, sisID: nil, score: closest?.score ?? 0, reasons: [reason], candidates: [],
+        method: FellegiSunterMatcher.method)
     }
     decision.thresholds = thresholds
     return decision
@@ -787,7 +982,9 @@ struct BlockKey {
 
   func mix(_ word: UInt32) -> BlockKey {
     var key = self
-    for shift in stride(from: 24, through: 0, by: -8) { key.value = key.mixed(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
+    for shift in stride(from: 24, through: 0, by: -8) {
+      key.value = key.mixed(UInt8(truncatingIfNeeded: word >> UInt32(shift)))
+    }
     return key
   }
 }
@@ -795,7 +992,9 @@ struct BlockKey {
 extension Snapshot {
   /// A table cut into `parts` rowid ranges of about equal size (for scanning the parts at once),
   /// each with the number of rows before it and in it when `counted` (the counts walk the table).
-  func rowRanges(table: String, parts: Int, counted: Bool = true) throws -> [(rowids: ClosedRange<Int64>, offset: Int, count: Int)] {
+  func rowRanges(table: String, parts: Int, counted: Bool = true) throws -> [(
+    rowids: ClosedRange<Int64>, offset: Int, count: Int
+  )] {
     let bounds = try database.rows("SELECT min(rowid), max(rowid) FROM \(table)")[0]
     guard let low = bounds[0].int, let high = bounds[1].int else { return [] }
     let span = (high - low + 1 + Int64(parts) - 1) / Int64(max(parts, 1))
@@ -804,7 +1003,14 @@ extension Snapshot {
     var first = low
     while first <= high {
       let last = min(high, first + span - 1)
-      let count = !counted ? 0 : Int(try database.scalar("SELECT count(*) FROM \(table) WHERE rowid BETWEEN ? AND ?", [.integer(first), .integer(last)]).int ?? 0)
+      let count =
+        !counted
+        ? 0
+        : Int(
+          try database.scalar(
+            "SELECT count(*) FROM \(table) WHERE rowid BETWEEN ? AND ?",
+            [.integer(first), .integer(last)]
+          ).int ?? 0)
       result.append((first...last, offset, count))
       offset += count
       first = last + 1
@@ -814,7 +1020,9 @@ extension Snapshot {
 
   /// The SIS students of a rowid range as match records, in table order, through a connection of
   /// their own (one per scanning thread).
-  static func forEachMatchRecord(path: String, rowids: ClosedRange<Int64>, _ body: (PersonRecord) throws -> Void) throws {
+  static func forEachMatchRecord(
+    path: String, rowids: ClosedRange<Int64>, _ body: (PersonRecord) throws -> Void
+  ) throws {
     let database = try Database(path: path, readOnly: true)
     let statement = try database.prepare(
       "SELECT student_number, state_studentnumber, first_key, last_key, dob, gender, street, zip, home_phone, email FROM students "
@@ -834,7 +1042,8 @@ extension Snapshot {
     // Wanted students by a hash of their number: a row's number becomes a String only on a hit.
     let wanted = Set(students.map { BlockKey(8).mix($0).value })
     let parts = try Parallel.map(ranges.count, minimum: 1) { part in
-      try Snapshot.guardians(path: path, rowids: ranges[part].rowids, of: students, hashed: wanted, names: names)
+      try Snapshot.guardians(
+        path: path, rowids: ranges[part].rowids, of: students, hashed: wanted, names: names)
     }
     var result: [String: [PersonRecord.Guardian]] = [:]
     var hits: [UInt64: [String]] = [:]
@@ -848,39 +1057,53 @@ extension Snapshot {
   /// One part of the contacts scan, on the column bytes: most of the ~2 contacts per SIS student
   /// are neither wanted nor a name asked for, and making three Strings per row to find that out
   /// was most of the scan.
-  private static func guardians(path: String, rowids: ClosedRange<Int64>, of students: Set<String>, hashed wanted: Set<UInt64>,
-                                names: [UInt64: [Int32]])
+  private static func guardians(
+    path: String, rowids: ClosedRange<Int64>, of students: Set<String>, hashed wanted: Set<UInt64>,
+    names: [UInt64: [Int32]]
+  )
     throws -> (guardians: [String: [PersonRecord.Guardian]], nameHits: [UInt64: [String]])
   {
     var result: [String: [PersonRecord.Guardian]] = [:]
     var hits: [UInt64: [String]] = [:]
     let database = try Database(path: path, readOnly: true)
-    let statement = try database.prepare("SELECT student_number, first_key, last_key, phone FROM contacts WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
+    let statement = try database.prepare(
+      "SELECT student_number, first_key, last_key, phone FROM contacts WHERE rowid BETWEEN ? AND ? ORDER BY rowid"
+    )
     try statement.bind([.integer(rowids.lowerBound), .integer(rowids.upperBound)])
     try statement.forEachRow { row in
       let number = row.bytes(0)
       let maybeWanted = wanted.contains(BlockKey(8).mix(number).value)
       guard maybeWanted || !names.isEmpty else { return }
-      let firstBytes = row.bytes(1), lastBytes = row.bytes(2)
+      let firstBytes = row.bytes(1)
+      let lastBytes = row.bytes(2)
       let ascii = !firstBytes.contains { $0 >= 0x80 } && !lastBytes.contains { $0 >= 0x80 }
       // ASCII keys are their own folded form (`foldLetters`); other keys go through it.
       var cache: (first: String, last: String)? = nil
       func folded() -> (first: String, last: String) {
         if let cache { return cache }
-        let value = (Comparators.foldLetters(String(decoding: firstBytes, as: UTF8.self)),
-                     Comparators.foldLetters(String(decoding: lastBytes, as: UTF8.self)))
+        let value = (
+          Comparators.foldLetters(String(decoding: firstBytes, as: UTF8.self)),
+          Comparators.foldLetters(String(decoding: lastBytes, as: UTF8.self))
+        )
         cache = value
         return value
       }
       if !names.isEmpty {
-        let key = ascii ? BlockKey(7).mix(firstBytes).mix(lastBytes).value : BlockKey(7).mix(folded().first).mix(folded().last).value
-        if names[key] != nil { hits[key, default: []].append(String(decoding: number, as: UTF8.self)) }
+        let key =
+          ascii
+          ? BlockKey(7).mix(firstBytes).mix(lastBytes).value
+          : BlockKey(7).mix(folded().first).mix(folded().last).value
+        if names[key] != nil {
+          hits[key, default: []].append(String(decoding: number, as: UTF8.self))
+        }
       }
       if maybeWanted {
         let id = String(decoding: number, as: UTF8.self)
         guard students.contains(id) else { return }
         let (first, last) = folded()
-        result[id, default: []].append(PersonRecord.Guardian(first: first, last: last, phone: PersonRecord.digits(row.string(3))))
+        result[id, default: []].append(
+          PersonRecord.Guardian(first: first, last: last, phone: PersonRecord.digits(row.string(3)))
+        )
       }
     }
     return (result, hits)
@@ -899,11 +1122,14 @@ extension Snapshot {
     try students.forEachRow { row in records.append(Snapshot.matchRecord(row)) }
     var guardians: [String: [PersonRecord.Guardian]] = [:]
     let contacts = try database.prepare(
-      "SELECT student_number, first_key, last_key, phone FROM contacts WHERE student_number IN (SELECT value FROM json_each(?)) ORDER BY rowid")
+      "SELECT student_number, first_key, last_key, phone FROM contacts WHERE student_number IN (SELECT value FROM json_each(?)) ORDER BY rowid"
+    )
     try contacts.bind([.text(list)])
     try contacts.forEachRow { row in
-      guardians[row.string(0), default: []].append(PersonRecord.Guardian(
-        first: Comparators.foldLetters(row.string(1)), last: Comparators.foldLetters(row.string(2)), phone: PersonRecord.digits(row.string(3))))
+      guardians[row.string(0), default: []].append(
+        PersonRecord.Guardian(
+          first: Comparators.foldLetters(row.string(1)),
+          last: Comparators.foldLetters(row.string(2)), phone: PersonRecord.digits(row.string(3))))
     }
     for i in records.indices { records[i].guardians = guardians[records[i].id] ?? [] }
     return records
@@ -919,7 +1145,8 @@ extension Snapshot {
     record.first = row.bytes(2).count > longest ? "" : Comparators.foldLetters(row.string(2))
     record.last = row.bytes(3).count > longest ? "" : Comparators.foldLetters(row.string(3))
     let dob = row.bytes(4)
-    record.dob = dob.count == 10 && DatePattern.iso.match(bytes: dob).date != nil ? row.string(4) : ""
+    record.dob =
+      dob.count == 10 && DatePattern.iso.match(bytes: dob).date != nil ? row.string(4) : ""
     record.gender = row.string(5)
     record.street = Comparators.streetKey(row.string(6))
     record.zip = String(row.string(7).prefix(5))

@@ -44,7 +44,9 @@ public struct FellegiSunterModel: Sendable, Codable {
         for i in Set([k, n - 1 - k]) {
           for j in (i + 1)..<n {
             let vector = ComparisonVector.compare(sample[i], sample[j])
-            for field in MatchField.allCases where vector[field] >= 0 { counts[field.rawValue][vector[field]] += 1 }
+            for field in MatchField.allCases where vector[field] >= 0 {
+              counts[field.rawValue][vector[field]] += 1
+            }
           }
         }
       }
@@ -52,7 +54,9 @@ public struct FellegiSunterModel: Sendable, Codable {
     }
     var counts = MatchField.allCases.map { [Double](repeating: 0, count: $0.levels.count) }
     for part in parts {
-      for field in part.indices { for level in part[field].indices { counts[field][level] += Double(part[field][level]) } }
+      for field in part.indices {
+        for level in part[field].indices { counts[field][level] += Double(part[field][level]) }
+      }
     }
     return MatchField.allCases.map { field in
       let row = counts[field.rawValue]
@@ -70,8 +74,10 @@ public struct FellegiSunterModel: Sendable, Codable {
   /// EM over pattern counts with u fixed, as one of Splink's training sessions: the fields the
   /// session's pairs were blocked on are left out (every pair agrees on them, so they say nothing
   /// and cannot be learned there). Stops when λ and m change by less than 1e-6.
-  mutating func estimateM(_ patterns: [Int: (vector: ComparisonVector, count: Int)], excluding excluded: Set<MatchField>,
-                          maxIterations: Int = 50) {
+  mutating func estimateM(
+    _ patterns: [Int: (vector: ComparisonVector, count: Int)], excluding excluded: Set<MatchField>,
+    maxIterations: Int = 50
+  ) {
     let total = Double(patterns.values.reduce(0) { $0 + $1.count })
     trainingPairs += Int(total)
     guard total > 0 else { return }
@@ -87,16 +93,24 @@ public struct FellegiSunterModel: Sendable, Codable {
       var mass = MatchField.allCases.map { [Double](repeating: 0, count: $0.levels.count) }
       for entry in ordered {
         var bits = log2(sessionLambda / (1 - sessionLambda))
-        for field in MatchField.allCases where entry.vector[field] >= 0 && !excluded.contains(field) { bits += weight(field, entry.vector[field]) }
+        for field in MatchField.allCases where entry.vector[field] >= 0 && !excluded.contains(field)
+        { bits += weight(field, entry.vector[field]) }
         let weighted = FellegiSunterModel.probability(bits: bits) * Double(entry.count)
-        for field in MatchField.allCases where entry.vector[field] >= 0 { mass[field.rawValue][entry.vector[field]] += weighted }
+        for field in MatchField.allCases where entry.vector[field] >= 0 {
+          mass[field.rawValue][entry.vector[field]] += weighted
+        }
       }
       var change = 0.0
       for field in MatchField.allCases where !excluded.contains(field) {
         let row = mass[field.rawValue]
         let sum = row.reduce(0, +)
-        let updated = row.indices.map { (row[$0] + FellegiSunterModel.priorStrength * priors[field.rawValue][$0]) / (sum + FellegiSunterModel.priorStrength) }
-        for level in updated.indices { change = max(change, abs(updated[level] - m[field.rawValue][level])) }
+        let updated = row.indices.map {
+          (row[$0] + FellegiSunterModel.priorStrength * priors[field.rawValue][$0])
+            / (sum + FellegiSunterModel.priorStrength)
+        }
+        for level in updated.indices {
+          change = max(change, abs(updated[level] - m[field.rawValue][level]))
+        }
         m[field.rawValue] = updated
       }
       emIterations += 1
@@ -108,12 +122,17 @@ public struct FellegiSunterModel: Sendable, Codable {
   /// the same child (the same state id, or the same first name, surname and birth date), scaled up
   /// for that rule's recall (0.8, about the share of returning children with their state id or exact
   /// names and birth date). Splink's `estimate_probability_two_random_records_match`, on candidate pairs.
-  static func deterministicLambda(_ patterns: [Int: (vector: ComparisonVector, count: Int)]) -> Double {
-    var sure = 0, total = 0
+  static func deterministicLambda(_ patterns: [Int: (vector: ComparisonVector, count: Int)])
+    -> Double
+  {
+    var sure = 0
+    var total = 0
     for entry in patterns.values {
       total += entry.count
       let v = entry.vector
-      if v[.stateID] == 1 || (v[.firstName] == 4 && v[.lastName] == 4 && v[.birthDate] == 4) { sure += entry.count }
+      if v[.stateID] == 1 || (v[.firstName] == 4 && v[.lastName] == 4 && v[.birthDate] == 4) {
+        sure += entry.count
+      }
     }
     guard total > 0 else { return 0.1 }
     return min(max(Double(sure) / 0.8 / Double(total), 1e-4), 0.9)
@@ -137,7 +156,9 @@ public struct FellegiSunterModel: Sendable, Codable {
   }
 
   /// Total match weight in bits, prior included; per field in `parts`.
-  func score(_ vector: ComparisonVector, first: String? = nil, last: String? = nil) -> (total: Double, parts: [Double?]) {
+  func score(_ vector: ComparisonVector, first: String? = nil, last: String? = nil) -> (
+    total: Double, parts: [Double?]
+  ) {
     var total = log2(lambda / (1 - lambda))
     var parts = [Double?](repeating: nil, count: MatchField.allCases.count)
     for field in MatchField.allCases where vector[field] >= 0 {

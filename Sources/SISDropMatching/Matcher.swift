@@ -1,6 +1,6 @@
 import Foundation
-import SISDropCore
 import SISDropConfig
+import SISDropCore
 import SISDropStore
 
 /// The three outcomes of matching one submission student against the SIS (the seed's orbs).
@@ -61,7 +61,10 @@ public struct MatchDecision: Sendable, Codable, Hashable {
   /// The thresholds of a probabilistic matcher (absent for the placeholder).
   public var thresholds: MatchThresholds? = nil
 
-  public init(outcome: MatchOutcome, sisID: String?, score: Double, reasons: [String], candidates: [MatchCandidate], method: String) {
+  public init(
+    outcome: MatchOutcome, sisID: String?, score: Double, reasons: [String],
+    candidates: [MatchCandidate], method: String
+  ) {
     self.outcome = outcome
     self.sisID = sisID
     self.score = score
@@ -113,7 +116,9 @@ extension StudentMatcher {
 public enum MatcherRegistry {
   public static let names = MatchingConfig.methods
 
-  package static func make(_ name: String, snapshot: Snapshot, config: MatchingConfig = MatchingConfig()) throws -> StudentMatcher {
+  package static func make(
+    _ name: String, snapshot: Snapshot, config: MatchingConfig = MatchingConfig()
+  ) throws -> StudentMatcher {
     switch name {
     case "placeholder": return try PlaceholderMatcher(snapshot: snapshot)
     case "fellegi-sunter": return FellegiSunterMatcher(snapshot: snapshot, config: config)

@@ -7,357 +7,357 @@
 
 /// Name → nickname pairs, lower case, as `name:nickname` joined by spaces (one literal builds fast).
 let nicknamePairsSource = """
-aaron:ron aaron:ronnie abbigail:abbe abbigail:abbey abbigail:abbi abbigail:abbie abbigail:abby abbigail:gail
-abbigail:nabby abbigale:abbe abbigale:abbey abbigale:abbi abbigale:abbie abbigale:abby abbigale:gail
-abbigale:nabby abednego:bedney abel:ab abel:abe abel:eb abel:ebbie abiel:ab abigail:abbe abigail:abbey
-abigail:abbi abigail:abbie abigail:abby abigail:gail abigail:nabby abigale:abbe abigale:abbey abigale:abbi
-abigale:abbie abigale:abby abigale:gail abigale:nabby abijah:ab abijah:bige abner:ab abraham:ab abraham:abe
-abram:ab abram:abe absalom:ab absalom:abbie absalom:app ada:addy ada:adie adaline:ada adaline:addy
-adaline:adie adaline:delia adaline:dell adaline:lena addison:addie addison:addy adela:adie adela:della
-adelaide:addy adelaide:adele adelaide:adie adelaide:dell adelaide:della adelaide:heidi adelbert:albert
-adelbert:bert adelbert:del adelbert:delbert adele:addy adele:dell adeline:ada adeline:addy adeline:delia
-adeline:dell adeline:lena adelphia:addy adelphia:adele adelphia:dell adelphia:delphia adelphia:philly
-adena:adina adena:deena adena:dena adena:dina adolphus:ado adolphus:adolph adolphus:dolph adrian:rian
-adriane:riane adrienne:addie adrienne:enne adrienne:rienne agatha:aga agatha:aggy agnes:aggy agnes:inez
-agnes:nessa aileen:allie aileen:lena alan:al alanson:al alanson:lanson alastair:al alazama:ali albert:al
-albert:bert alberta:allie alberta:bert alberta:bertie alberto:beto aldo:al aldrich:rich aldrich:riche
-aldrich:richie alejandra:alex alejandro:alex aleksandr:alek aleksandr:alex aleva:leve aleva:levy alex:al
-alexander:al alexander:alec alexander:alex alexander:sandy alexandra:alex alexandra:alla alexandra:sandra
-alexandra:sandy alexandria:alex alexandria:alla alexandria:drina alexandria:sandra alexis:alex alexis:lexi
-alfonse:al alfred:al alfred:fred alfred:freddy alfreda:alfy alfreda:freda alfreda:freddy alfreda:frieda
-algernon:algy alice:allie alice:elsie alice:lisa alicia:allie alicia:elsie alicia:lisa aline:adeline
-alison:ali alison:allie alixandra:alix allan:al allan:alan allan:allen allen:al allen:alan allen:allan
-allisandra:ali allisandra:allie allisandra:ally allison:ali allison:allie allison:ally allyson:ali
-allyson:allie allyson:ally allyssa:ali allyssa:allie allyssa:ally almena:ali almena:allie almena:ally
-almena:mena almina:minnie almira:myra alonzo:al alonzo:lon alonzo:lonzo alphinias:alphus althea:ally
-alverta:vert alverta:virdie alyssa:al alyssa:ally alyssa:lissia alzada:zada amanda:manda amanda:mandy
-ambrose:brose amelia:amy amelia:emily amelia:mel amelia:millie amos:moses anastasia:ana anastasia:stacy
-anderson:andy andre:drea andrea:andi andrea:andrew andrea:andy andrea:drea andrea:rea andrew:andy andrew:drew
-andrew:randy andriane:ada andriane:adri andriane:rienne angela:angel angela:angie angelica:angel
-angelica:angelika angelica:angelique angelica:angie angelina:angel angelina:angie angelina:lina ann:annie
-ann:nan anna:ann anna:anne anna:annie anna:nan anne:ann anne:annie anne:nan annette:anna annette:nettie
-annie:ann annie:anna anselm:ance anselm:anse anselm:ansel anselm:selma anthony:ant anthony:tony antoinette:ann
-antoinette:netta antoinette:tony antonia:ann antonia:netta antonia:tony antonio:ant antonio:tony
-appoline:appie appoline:appy aquilla:quil aquilla:quillie ara:arry ara:belle arabella:ara arabella:arry
-arabella:bella arabella:belle arabelle:ara arabelle:arry arabelle:bella arabelle:belle araminta:armida
-araminta:middie araminta:minty araminta:ruminta archibald:archie archilles:kill archilles:killis ariadne:ari
-ariadne:arie arielle:arie aristotle:telly arizona:ona arizona:onie arlene:arly arlene:lena armanda:mandy
-armena:arry armena:mena armilda:milly arminda:mindie arminta:minite arminta:minnie arnold:arnie aron:erin
-aron:ron aron:ronnie artelepsa:epsey artemus:art arthur:art arthusa:thursa arzada:zaddi asahel:asa asaph:asa
-asenath:assene asenath:natty asenath:sene ashley:ash ashley:ashly ashley:leah ashley:lee aubrey:bree
-audrey:audree audrey:dee august:gus augusta:aggy augusta:gatsy augusta:gussie augusta:tina augustina:aggy
-augustina:gatsy augustina:gussie augustina:tina augustine:august augustine:austin augustine:gus
-augustus:august augustus:austin augustus:gus aurelia:aurilla aurelia:ora aurelia:orilla aurelia:ree
-aurelia:rilly avarilla:rilla azariah:aze azariah:riah bab:barby babs:bab babs:barbara babs:barby barbara:bab
-barbara:babs barbara:barbie barbara:barby barbara:bobbie barbery:barbara barbie:barbara barnabas:barney
-barney:barnabas bart:bartholomew bartholomew:bart bartholomew:bartel bartholomew:bat bartholomew:mees
-bartholomew:meus barticus:bart bazaleel:basil bea:beatrice beatrice:bea beatrice:trisha beatrice:trix
-beatrice:trixie becca:beck beck:becky bedelia:bridgit bedelia:delia belinda:belle belinda:linda bella:arabella
-bella:belle bella:isabella benedict:ben benedict:bennie benjamin:ben benjamin:benjy benjamin:bennie
-benjamin:benny benjamin:jamie benjy:benjamin bernard:barney bernard:berney bernard:bernie bernard:berny
-berney:bernie bert:bertie bert:bob bert:bobby bertha:bert bertha:bertie bertha:birdie bertram:bert
-bertrand:randy bess:bessie beth:betsy beth:betty beth:elizabeth bethena:beth bethena:thaney beverly:bev
-bezaleel:zeely biddie:biddy bill:billy bill:fred bill:robert bill:william bill:willie billy:fred billy:robert
-billy:william blanche:bea bob:rob bob:robert bobby:bob bobby:rob boetius:bo brad:bradford brad:ford
-bradford:brad bradford:ford bradley:brad brady:brody breanna:bree breanna:bri breeanna:bree brenda:brandy
-brian:bryan brian:bryant brianna:bri bridget:biddie bridget:biddy bridget:bridgie bridget:bridie
-brittany:britt brittany:brittnie brittney:britt brittney:brittnie broderick:brady broderick:brody
-broderick:rick broderick:ricky broderick:rod bryanna:ana bryanna:anna bryanna:bri bryanna:briana
-bryanna:brianna caitlin:cait caitlin:caity caitlyn:cait caitlyn:caity caldonia:calliedona caleb:cal
-california:callie calista:kissy calpurnia:cally calvin:cal calvin:vin calvin:vinny cameron:cam cameron:ron
-cameron:ronny camile:cammie camille:cammie camille:millie campbell:cam candace:candy candace:dacey carla:carly
-carla:karla carlotta:lottie carlton:carl carmellia:mellia carmelo:melo carmon:cammie carmon:carm carmon:charm
-carol:carolann carol:carole carol:caroline carol:carri carol:carrie carol:cassie carol:kara carol:kari
-carol:lynn carolann:carol carolann:carole caroline:carol caroline:carole caroline:carrie caroline:cassie
-caroline:lynn carolyn:carrie carolyn:cassie carolyn:lynn carrie:cassie carthaette:etta carthaette:etty
-casey:k.c. casper:jasper cassandra:cassie cassandra:sandra cassandra:sandy cassidy:cass cassidy:cassie
-caswell:cass catherine:casey catherine:cassie catherine:cathy catherine:kathy catherine:katie catherine:katy
-catherine:kay catherine:kit catherine:kittie catherine:lena catherine:trina cathleen:casey cathleen:cassie
-cathleen:cathy cathleen:kathy cathleen:katy cathleen:kay cathleen:kit cathleen:kittie cathleen:lena
-cathleen:trina cathy:catherine cathy:cathleen cathy:kathy cecilia:celia cecilia:cissy cedric:ced cedric:rick
-cedric:ricky celeste:celia celeste:lessie celinda:linda celinda:lindy celinda:lynn charity:chat charles:carl
-charles:charlie charles:chick charles:chuck charlie:charles charlie:chuck charlotte:char charlotte:lotta
-charlotte:lottie charlotte:sherry chauncey:chan chelsey:chelsie cheryl:cher chesley:chet chester:chet
-chet:chester chick:caroline chick:charlotte chick:chuck chloe:clo chris:kris christa:chris christian:chris
-christian:kit christiana:ann christiana:chris christiana:christy christiana:crissy christiana:kris
-christiana:kristy christiana:tina christiano:chris christina:chris christina:chrissy christina:christy
-christina:crissy christina:kris christina:kristy christina:tina christine:chris christine:chrissy
-christine:christy christine:crissy christine:kris christine:kristy christine:tina christoffer:chris
-christoph:chris christopher:chris christopher:kit christy:crissy cicely:cilla cinderella:arilla
-cinderella:cindy cinderella:rella cinderella:rilla cindy:cinderella claire:clair claire:clara claire:clare
-clara:clarissa clare:clara clarence:clair clarence:clare clarinda:clara clarissa:cissy clarissa:clara
-claudia:claud cleatus:cleat clement:clem clementine:clem clementine:clement cliff:clifford clifford:cliff
-clifford:ford clifton:cliff clifton:tony cole:colie columbus:clum con:conny concepcion:concha conrad:con
-conrad:conny constance:connie cordelia:cordy cordelia:delia corey:coco corey:cordy corey:ree corinne:cora
-corinne:ora cornelia:cornie cornelia:corny cornelia:nelia cornelia:nelle cornelia:nelly cornelius:con
-cornelius:conny cornelius:corny cornelius:neil cornelius:niel cory:coco cory:cordy cory:ree courtney:court
-courtney:curt crystal:chris crystal:crys crystal:stal crystal:tal curtis:curt cynthia:cindy cynthia:cintha
-cyrenius:cene cyrenius:cy cyrenius:renius cyrenius:serene cyrenius:swene cyrus:cy dahl:dal dalton:dahl
-dalton:dal daniel:dan daniel:dann daniel:danny danielle:dani danielle:ellie danny:daniel daphne:daph
-daphne:daphie darlene:darry darlene:lena david:dave david:davey david:day daycia:dacia daycia:daisha
-deanne:ann deanne:dee debbie:deb debbie:debby debbie:deborah debbie:debra debby:deb debora:deb debora:debbie
-debora:debby deborah:deb deborah:debbie deborah:debby debra:deb debra:debbie deidre:deedee delbert:bert
-delbert:del delia:cordelia delia:delius delia:fidelia delilah:dell delilah:della delilah:lil delilah:lila
-deliverance:della deliverance:delly deliverance:dilly della:adela della:adelaide della:delilah della:dell
-delores:dee delores:dell delores:della delores:lola delores:lolly delpha:philadelphia delphine:del
-delphine:delf delphine:delphi demaris:dea demaris:maris demaris:mary demerias:dea demerias:maris demerias:mary
-democrates:mock dennis:dennie dennis:denny dennison:dennis dennison:denny derek:derrek derek:rick derek:ricky
-derick:rick derick:ricky derrick:eric derrick:rick derrick:ricky deuteronomy:duty diana:di diana:dicey
-diana:didi diane:di diane:dian diane:dianne diane:dicey diane:didi dicey:dicie dick:richard dick:rick
-dickson:dick dolores:lola domenic:dom domenic:nic dominic:dom dominic:nic dominick:dom dominick:nick
-dominick:nicky dominico:dom donald:don donald:donnie donald:donny donald:dony donato:don donna:dona
-donovan:don donovan:donnie donovan:donny donovan:dony dorcus:darkey dorinda:dora dorinda:dorothea doris:dora
-dorothea:doda dorothea:dora dorothy:dolly dorothy:dora dorothy:dortha dorothy:dot dorothy:dottie dorothy:dotty
-dotha:dotty dotty:dot douglas:doug drusilla:silla duncan:dunk earnest:ernestine earnest:ernie ebbie:eb
-ebenezer:eb ebenezer:ebbie ebenezer:eben eddie:ed eddy:ed edgar:ed edgar:eddie edgar:eddy edith:edie
-edith:edye edmond:ed edmond:eddie edmond:eddy edmund:ed edmund:eddie edmund:eddy edmund:ned edmund:ted
-edna:edny eduardo:ed eduardo:eddie eduardo:eddy eduardo:lalo edward:ed edward:eddie edward:eddy edward:ned
-edward:ted edward:teddy edwin:ed edwin:eddie edwin:eddy edwin:ned edwin:win edwina:edwin edyth:edie edyth:edye
-edythe:edie edythe:edye egbert:bert egbert:burt eighta:athy eileen:helen elaine:helen elaine:lainie
-elbert:albert elbert:bert elbertson:bert elbertson:elbert eldora:dora eleanor:elaine eleanor:ellen
-eleanor:ellie eleanor:lanna eleanor:lenora eleanor:nelly eleanor:nora eleazer:lazar elena:helen elias:eli
-elias:lee elias:lias elijah:eli elijah:lige eliphalel:life eliphalet:left elisa:lisa elisha:eli elisha:lish
-eliza:elizabeth elizabeth:bess elizabeth:bessie elizabeth:beth elizabeth:betsy elizabeth:betty elizabeth:eliza
-elizabeth:lib elizabeth:libby elizabeth:lisa elizabeth:liz elizabeth:liza elizabeth:lizzie elizabeth:lizzy
-ella:el ella:ellen ellen:helen ellen:nell ellen:nellie ellender:ellen ellender:helen ellender:nellie
-ellie:elly ellswood:elsey elminie:minnie elmira:ellie elmira:elly elmira:mira elnora:nora eloise:heloise
-eloise:louise elouise:louise elsie:elsey elswood:elsey elvira:elvie elwood:woody elysia:lisa elysia:lissa
-elze:elsey emanuel:manny emanuel:manuel emeline:em emeline:emily emeline:emma emeline:emmy emeline:milly
-emil:em emil:emily emily:em emily:emma emily:emmy emily:mel emily:millie emma:em emma:emmy enrique:kike
-epaphroditius:dite epaphroditius:ditus epaphroditius:dyce epaphroditius:dyche epaphroditius:eppa ephraim:eph
-erasmus:rasmus erasmus:raze eric:rick eric:ricky ernest:ernie ernestine:erna ernestine:ernest ernestine:teeny
-ernestine:tina erwin:irwin eseneth:senie essy:es estella:essy estella:stella estelle:essy estelle:stella
-esther:essie esther:hester eudicy:dicey eudora:dora eudoris:dosie eudoris:dossie eugene:gene eunice:nicie
-euphemia:effie euphemia:effy eurydice:dicey eustacia:stacia eustacia:stacy eva:eve evaline:eva evaline:eve
-evaline:lena evangeline:ev evangeline:evan evangeline:vangie evelyn:ev evelyn:eve evelyn:evelina
-experience:exie ezekiel:ez ezekiel:zeke ezideen:ez ezra:ez faith:fay fallon:fal fallon:falcon fallon:fall
-fallon:fallie fallon:fally fallon:falon fallon:lon fallon:lonnie felicia:fel felicia:feli felicia:felix
-felicity:flick felicity:tick feltie:felty ferdinand:ferdie ferdinand:fred ferdinand:freddie ferdinand:freddy
-ferdinando:ferdie ferdinando:fred ferdinando:nando fidelia:delia fionna:fiona flora:florence florence:flo
-florence:flora florence:flossy floyd:lloyd fran:frannie frances:cissy frances:fanny frances:fran
-frances:francie frances:frankie frances:frannie frances:franniey frances:franny frances:sis francie:francine
-francine:fran francine:francie francine:frannie francine:franniey francine:franny francis:fran francis:frank
-francis:frankie francisco:paco francisco:pancho frankie:francis frankie:frank franklin:fran franklin:frank
-franklind:fran franklind:frank freda:frieda frederica:erica frederica:erika frederica:freddy
-frederica:frederick frederica:rickey frederick:derick frederick:erick frederick:fred frederick:freddie
-frederick:freddy frederick:fritz frederick:rick frederick:ricky fredericka:ericka fredericka:freda
-fredericka:freddy fredericka:frieda fredericka:ricka fredericka:rickey frieda:fred frieda:freddie
-frieda:freddy gabriel:gabby gabriel:gabe gabriella:ella gabriella:gabby gabrielle:ella gabrielle:gabby
-gareth:gare gareth:gary garrett:barrett garrett:gare garrett:garratt garrett:garret garrett:garry garrett:gary
-garrett:jerry garrett:rhett garrick:garri genevieve:eve genevieve:jean genevieve:jenny geoffrey:geoff
-geoffrey:jeff george:georgie georgiana:georgia georgine:george gerald:gerry gerald:jerry geraldine:dina
-geraldine:gerri geraldine:gerrie geraldine:gerry geraldine:jerry gerhardt:gay gertie:gert gertie:gertrude
-gertrude:gert gertrude:gertie gertrude:trudy gilbert:bert gilbert:gil gilbert:wilber giovanni:gio glenn:glen
-gloria:glory governor:govie greenberry:berry greenberry:green greggory:gregg gregory:gory gregory:greg
-gretchen:margaret griselda:grissel guadalupe:lupe guillermo:memo gum:monty gus:gussie gustavus:gus
-gustavus:gussie gwen:wendy gwendolyn:gwen gwendolyn:wendy hailey:haylee hailey:hayley hamilton:ham hannah:anna
-hannah:nan hannah:nanny harold:hal harold:hap harold:haps harold:harry harriet:hattie harrison:hap
-harrison:haps harrison:harry harry:hap harry:haps harry:harold harry:henry haseltine:hassie haylee:hailey
-haylee:hayley hayley:hailey hayley:haylee heather:hetty helen:ella helen:ellen helen:ellie helen:lena
-helena:aileen helena:eileen helena:elaine helena:eleanor helena:ellen helena:lena helena:nell helena:nellie
-helene:ella helene:ellen helene:ellie helene:lena heloise:eloise heloise:elouise heloise:lois henrietta:etta
-henrietta:etty henrietta:hank henrietta:henny henrietta:nettie henrietta:retta henry:hal henry:hank henry:hap
-henry:haps henry:harry hephsibah:hipsie hepsibah:hipsie herbert:bert herbert:herb herman:dutch herman:harman
-hermione:hermie hester:esther hester:hessy hester:hetty hezekiah:hez hezekiah:hy hezekiah:kiah hillary:hilary
-hipsbibah:hipsie hiram:hy honora:honey honora:nora honora:norah honora:norry hopkins:hop hopkins:hopp
-horace:horry hortense:harty hortense:tensey hosea:hosey hosea:hosie howard:hal howard:howie hubert:bert
-hubert:hub hubert:hugh ian:john ignacio:nacho ignatius:iggy ignatius:nace ignatius:nate ignatius:natius
-ignatzio:iggy ignatzio:nace ignatzio:naz immanuel:emmanuel immanuel:manuel india:indie india:indy inez:agnes
-iona:onnie irene:rena irvin:irving irving:irv irwin:erwin isaac:ike isaac:zeke isabel:bell isabel:bella
-isabel:belle isabel:ib isabel:issy isabel:nib isabel:nibby isabel:tibbie isabella:bella isabella:belle
-isabella:ib isabella:issy isabella:nib isabella:nibby isabella:tibbie isabelle:bella isabelle:belle
-isabelle:ib isabelle:issy isabelle:nib isabelle:nibby isabelle:tibbie isadora:dora isadora:issy isadore:izzy
-isaiah:zadie isaiah:zay isidore:izzy iva:ivy ivan:john jackson:jack jacob:jaap jacob:jake jacob:jay
-jacobus:jacob jacqueline:jack jacqueline:jackie jacqueline:jacqui jahoda:hoda jahoda:hodie jahoda:hody
-jakob:jake jalen:al jalen:alen jalen:haylen jalen:jaelin jalen:jaelyn jalen:jailyn jalen:jay jalen:jaye
-jalen:jaylin jalen:jaylyn jalen:len jalen:lennie jalen:lenny james:jamie james:jem james:jim james:jimmie
-james:jimmy jamey:james jamey:jamie jamie:james jane:janie jane:jean jane:jennie jane:jessie janet:jan
-janet:jessie janice:jan jannett:nettie jasper:casper jasper:jap jayme:jay jean:jane jean:jeannie
-jeanette:janet jeanette:jean jeanette:jessie jeanette:nettie jeanne:jane jeanne:jeannie jebadiah:jeb
-jedediah:diah jedediah:dyer jedediah:jed jedidiah:diah jedidiah:dyer jedidiah:jed jefferey:jeff jefferson:jeff
-jefferson:sonny jeffery:jeff jeffrey:geoff jeffrey:jeff jehiel:hiel jehu:gee jehu:hugh jemima:mima jennet:jenn
-jennet:jenny jennet:jessie jennifer:jen jennifer:jenn jennifer:jenni jennifer:jennie jennifer:jenny
-jeremiah:jereme jeremiah:jerry jeremy:jez jeremy:jezza jerita:rita jerry:geraldine jerry:geri jerry:gerry
-jerry:jereme jessica:jess jessica:jessie jessie:jane jessie:janet jessie:jess jesus:chuy jillian:jill
-jim:jimmie jincy:jane jinsy:jane joan:jo joan:nonie joann:jo joanna:hannah joanna:jo joanna:joan joanna:jodi
-joanna:jody joanne:jo jody:jo joe:joey johann:john johanna:jo johannah:hannah johannah:jo johannah:joan
-johannah:jody johannah:nonie johannes:john johannes:johnny johannes:jonathan john:ian john:jack john:jock
-john:johnny john:jon john:jonnie john:jonny johnathan:john johnathan:johnathon johnathan:johny johnathan:jon
-johnathan:jonathan johnathan:jonathon johnathan:jonnie johnathan:jonny johnathan:nathan johnathon:john
-johnathon:johnathan johnathon:johny johnathon:jon johnathon:jonathan johnathon:jonathon johnathon:jonnie
-johnathon:jonny jon:john jon:johnny jon:jonnie jon:jonny jonathan:john jonathan:johnathan jonathan:johnathon
-jonathan:johny jonathan:jon jonathan:jonathon jonathan:jonnie jonathan:jonny jonathan:nathan jonathon:john
-jonathon:johnathan jonathon:johnathon jonathon:johny jonathon:jon jonathon:jonathan jonathon:jonnie
-jonathon:jonny jose:pepe joseph:jody joseph:joe joseph:joey joseph:jos josephine:fina josephine:jo
-josephine:jody josephine:joey josephine:josey josephine:josie josetta:jettie josey:josophine joshua:joe
-joshua:jos joshua:josh josiah:jos josophine:jo josophine:joey josophine:josey joyce:joy juanita:nettie
-juanita:nita judah:jude judah:juder judith:juda judith:jude judith:judi judith:judie judith:judy judson:jud
-judson:sonny judy:judith julia:jill julia:jules julia:julie julian:jule julian:jules julias:jule julias:jules
-julie:jule julie:jules julie:julia june:junius junior:jr junior:june junior:junie justin:justina justin:juston
-justin:justus kaitlin:kait kaitlin:kaitie kaitlyn:kait kaitlyn:kaitie kaitlynn:kait kaitlynn:kaitie kalli:cali
-kalli:kali kameron:kam karla:carla karla:carly kasey:k.c. katarina:catherine katarina:tina kate:kay
-katelin:kate katelin:kay katelin:kaye katelyn:kate katelyn:kay katelyn:kaye katherine:cassie katherine:cathy
-katherine:kate katherine:kathy katherine:katie katherine:katy katherine:kay katherine:kaye katherine:kit
-katherine:kittie katherine:lena katherine:trina kathleen:cassie kathleen:cathy kathleen:kathy kathleen:katy
-kathleen:kay kathleen:kit kathleen:kittie kathleen:lena kathleen:trina kathryn:kate kathryn:kathy
-kathryn:katie katia:kate katia:katie katy:kate katy:kathy katy:katie kayla:kay kelley:kelli kelley:kellie
-kelley:kelly kendall:ken kendall:kenny kendra:kay kendra:kenj kendra:kenji kendra:kenny kendrick:ken
-kendrick:kenny kendrik:ken kendrik:kenny kenneth:ken kenneth:kendrick kenneth:kenny kenny:ken kenny:kenneth
-kent:ken kent:kendrick kent:kenny kerry:kerri kevin:kev keziah:kizza keziah:kizzie kimberley:kim
-kimberley:kimberli kimberley:kimberly kimberly:kim kimberly:kimberley kimberly:kimberli kingsley:king
-kingston:king kit:kittie kris:chris kristel:kris kristen:chris kristin:chris kristine:chris kristine:christy
-kristine:crissy kristine:kris kristine:kristy kristine:tina kristofer:chris kristofer:kris kristoffer:chris
-kristoffer:kris kristopher:chris kristopher:kris kristy:chris kymberly:kym lafayette:fate lafayette:laffie
-lamont:monty laodicia:cenia laodicia:dicy larry:laurence larry:lawrence latisha:tish latisha:tisha
-laurel:laurie lauren:laurie lauren:ren laurence:larry laurence:lon laurence:lonny laurence:lorne
-laurence:lorry laurinda:laura laurinda:lawrence lauryn:laurie laveda:veda laverne:verna laverne:vernon
-lavina:ina lavina:vina lavina:viney lavinia:ina lavinia:vina lavinia:viney lavonia:vina lavonia:viney
-lavonia:vonnie lavonia:wyncha lavonne:von lawrence:larry lawrence:lawrie lawrence:lon lawrence:lonny
-lawrence:lorne lawrence:lorry leanne:annie leanne:lea lecurgus:curg leilani:lani lemuel:lem lena:ellen
-lenora:lee lenora:nora leo:leon leonard:len leonard:lenny leonard:leo leonard:leon leonard:lineau leonidas:lee
-leonidas:leon leonora:nell leonora:nellie leonora:nora leonore:elenor leonore:honor leonore:nora leroy:l.r.
-leroy:lee leroy:roy lesley:les leslie:les lester:les letitia:lettice letitia:lettie letitia:tish letitia:titia
-levi:lee levicy:vicy levone:von lib:libby lidia:lyddy lil:lilly lil:lily lillah:lil lillah:lilly lillah:lily
-lillah:lolly lillian:lil lillian:lilly lillian:lolly lilly:lil lilly:lily lincoln:link linda:lindy linda:lynn
-lindsay:lindsey lindsay:lindsie lindsay:lindsy lindy:lynn lionel:leon lisa:liz littleberry:berry
-littleberry:l.b. littleberry:little lizzie:liz lois:lou lois:louise lonzo:lon lorelei:laurie lorelei:lori
-lorelei:lorrie lorenzo:loren loretta:etta loretta:lorie loretta:lorrie loretta:retta lorraine:lorie
-lorraine:lorrie lotta:lottie lou:louis lou:lu louis:lewis louis:lou louis:louie louis:louise louisa:eliza
-louisa:lois louisa:lou louise:eliza louise:lois louise:lou louvinia:vina louvinia:viney louvinia:vonnie
-louvinia:wyncha lucas:luke lucia:lucius lucia:lucy lucias:luke lucille:cille lucille:lou lucille:lu
-lucille:lucy lucina:sinah lucinda:cindy lucinda:lou lucinda:lu lucinda:lucy lucretia:creasey lucy:lucinda
-luella:ella luella:lu luella:lula luke:lucas lunetta:nettie lurana:lura luther:luke lydia:lyddy lyndon:lindy
-lyndon:lynn mabel:amabel mabel:mehitabel mac:mc mack:mac mack:mc mackenzie:kenzy mackenzie:mac mackenzie:mack
-maddison:maddi maddison:maddie maddy:madeline maddy:madelyn maddy:madge madeline:lena madeline:maddi
-madeline:maddie madeline:maddy madeline:madge madeline:madie madeline:magda madeline:maggie madeline:maud
-madelyn:maddy madelyn:madie madie:madeline madie:madelyn madison:maddy madison:mattie maegen:meg
-magdalena:lena magdalena:maggie magdelina:lena magdelina:madge magdelina:magda magdelina:maggie mahala:hallie
-makayla:kayla malachi:mally malcolm:mac malcolm:mal malcolm:malc malinda:lindy manda:mandy mandie:amanda
-mandy:amanda manerva:eve manerva:minerva manerva:nerva manerva:nervie manny:manuel manoah:noah manola:nonnie
-manuel:emanuel manuel:manny marcus:marc marcus:mark margaret:daisy margaret:gretta margaret:madge
-margaret:maggie margaret:maggy margaret:marge margaret:margery margaret:margie margaret:margy margaret:meg
-margaret:midge margaret:peg margaret:peggy margaret:rita margaretta:daisy margaretta:gretta margaretta:madge
-margaretta:maggie margaretta:marge margaretta:margery margaretta:margie margaretta:meg margaretta:midge
-margaretta:peg margaretta:peggy margaretta:rita margarita:daisy margarita:greta margarita:madge
-margarita:maggie margarita:maisie margarita:marge margarita:margo margarita:meg margarita:megan
-margarita:metta margarita:midge margarita:peggie margarita:rita marge:margaret marge:margaretta marge:margery
-margie:marjorie marguerite:peggy maria:mari mariah:maria mariah:mary marian:marianna marian:marion marie:mae
-marie:mary marietta:mae marietta:mamie marietta:maria marietta:mariah marietta:marie marietta:marion
-marietta:mary marietta:maureen marietta:may marietta:mercy marietta:minnie marietta:mitzi marietta:mollie
-marietta:molly marietta:polly marilyn:mary marion:mary marissa:rissa marjorie:margie marjorie:margy
-marni:marnie marsha:marcia marsha:marcie marsha:mary martha:marty martha:mat martha:mattie martha:patsy
-martha:patty martin:marty martina:tina martine:tine marv:marvin marvin:marv mary:mae mary:mamie mary:marie
-mary:mitzi mary:molly mary:polly masayuki:masa mat:mattie mathew:mat mathew:matt mathew:maty mathilda:patty
-mathilda:tillie matilda:matty matilda:maud matilda:tilla matilda:tilly matthew:matt matthew:mattie
-matthew:matty matthew:thias matthew:thys matthews:matt matthews:mattie matthews:matty matthias:matt
-matthias:thias matthias:thys maud:middy maureen:mary maurice:morey mavery:mave mavine:mave maximilian:max
-maximillian:max maxine:max maxwell:max may:mae mckenna:ken mckenna:kenna mckenna:meaka medora:dora megan:meg
-meghan:meg mehitabel:hetty mehitabel:hitty mehitabel:mabel mehitabel:mitty melanie:mellie melchizedek:dick
-melchizedek:zadock melinda:linda melinda:lindy melinda:lynn melinda:mel melinda:mindy melissa:lisa
-melissa:lissa melissa:mel melissa:milly melissa:missy mellony:mellia melody:lodi melvin:mel melvina:vina
-mercedes:merci mercedes:mercy mercedes:sadie merv:mervin mervin:merv mervyn:merv micajah:cage michael:micah
-michael:mick michael:mickey michael:micky michael:mike michael:mikey micheal:mike micheal:mikey micheal:miky
-michelle:chelle michelle:mickey michelle:shelley michelle:shellie michelle:shelly michelle:shely mick:micky
-miguel:michael miguel:miggy miguel:miguael miguel:miguaell miguel:miguail miguel:miguaill miguel:miguayl
-miguel:miguayll miguel:miguell miguel:mike mike:michael mike:mick mike:micky mildred:milly millicent:milly
-millicent:missy minerva:minnie minnie:wilhelmina miranda:mandy miranda:mira miranda:randi miranda:randy
-miriam:mimi miriam:mitzi miriam:mitzie missy:melissa mitch:mitchell mitchell:mitch mitzi:mary mitzi:mittie
-mitzi:mitty mitzie:mittie mitzie:mitty monet:nettie monica:monna monica:monnie monteleon:monte montesque:monty
-montgomery:gum montgomery:monty monty:lamont morris:morey mortimer:mort moses:amos moses:mose moses:moss
-muriel:mur myrtle:mert myrtle:myrt myrtle:myrti nadine:deedee nadine:nada nancy:ann nancy:nan nancy:nanny
-naomi:omi napoleon:leon napoleon:nap napoleon:nappy natalie:natty natalie:nettie natasha:nat natasha:tasha
-nathan:nat nathan:nate nathaniel:nat nathaniel:nate nathaniel:nathan nathaniel:natty nathaniel:than
-nelle:nelly nelson:nels newt:newton newton:newt nicholas:claas nicholas:claes nicholas:nic nicholas:nick
-nicholas:nickie nicholas:nicky nicholas:nico nicholette:cole nicholette:nichole nicholette:nickey
-nicholette:nicki nicholette:nicky nicholette:nicole nicholette:nikki nicodemus:nic nicodemus:nick
-nicodemus:nickie nicodemus:nicky nicodemus:nico nicolas:nic nicolas:nick nicolas:nickie nicolas:nicky
-nicolas:nico nicole:cole nicole:nicki nicole:nicky nicole:nikki nicole:nole nikolas:claes nikolas:nic
-nikolas:nick nikolas:nickie nikolas:nicky nikolas:nico nikole:nikki nora:nonie norbert:bert norbert:norby
-norbusamte:norbu norman:norm nowell:noel obadiah:diah obadiah:dyer obadiah:obed obadiah:obie obediah:obie
-obedience:beda obedience:beedy obedience:biddie obedience:obed obie:obediah octavia:tave octavia:tavia
-odell:odo olive:livia olive:nollie olive:ollie oliver:ollie olivia:livia olivia:nollie olivia:ollie
-ollie:oliver onicyphorous:cy onicyphorous:cyphorus onicyphorous:one onicyphorous:osaforum
-onicyphorous:osaforus onicyphorous:syphorous orilla:ora orilla:rilly orlando:roland orphelia:phelia ossy:ozzy
-oswald:ossy oswald:ozzy oswald:waldo otis:ode otis:ote pamela:pam pandora:dora parmelia:amelia parmelia:melia
-parmelia:milly parthenia:parsuny parthenia:pasoonie parthenia:phenie parthenia:teeny patience:pat
-patience:patty patricia:pat patricia:patsy patricia:patti patricia:patty patricia:tricia patricia:trish
-patricia:trisha patrick:paddy patrick:pat patrick:pate patrick:patsy patrick:peter patsy:patty patty:patricia
-paul:polly paula:lina paula:polly paulina:lina paulina:polly pauline:polly peggy:peg pelegrine:perry
-penelope:penny percival:percy peregrine:perry permelia:mellie permelia:melly permelia:milly pernetta:nettie
-persephone:seph persephone:sephy peter:pate peter:pete petronella:nellie pheney:josephine pheriba:ferbie
-pheriba:pherbia philadelphia:delphia philander:fie philetus:leet philetus:phil philinda:linda philinda:lindy
-philinda:lynn philip:phil philip:pip philipina:penie philipina:phoebe philipina:pip phillip:phil phillip:pip
-philly:delphia philomena:menaalmena phoebe:fifi pinckney:pink pleasant:ples pocahontas:pokey posthuma:humey
-prescott:pres prescott:scott prescott:scotty priscilla:cilla priscilla:cissy priscilla:prissy providence:provy
-prudence:prudy prudence:prue prudy:prudence rachel:rachael rachel:shelly rafaela:rafa ramona:mona
-randall:randy randolf:dolph randolf:randy randolph:dolph randolph:randy raphael:ralph ray:raymond raymond:ray
-reba:becca reba:beck rebecca:becca rebecca:beck rebecca:becky rebecca:reba reggie:reg reggie:reginald
-regina:gina regina:reggie reginald:naldo reginald:reg reginald:reggie reginald:renny relief:leafa reuben:rube
-reynold:reginald rhoda:rodie rhodella:della rhyna:rhynie ricardo:rick ricardo:ricky rich:dick rich:rick
-richard:dick richard:dickie richard:dickon richard:dicky richard:rich richard:richie richard:rick
-richard:ricky rick:ricky ricky:dick ricky:rich robert:bill robert:billy robert:bob robert:bobby robert:dob
-robert:dobbin robert:hob robert:hobkin robert:rob robert:robby robert:rupert roberta:bert roberta:bertie
-roberta:birdie roberta:birtie roberta:bobbie roberta:robbie roberta:roby roberto:beto roberto:rob
-roderick:erick roderick:rickie roderick:rod roderick:roddy rodger:bobby rodger:hodge rodger:rod rodger:roge
-rodger:roger rodney:rod roger:bobby roger:hodge roger:rod roger:rodger roger:roge roland:lanny roland:orlando
-roland:rollo roland:rolly ron:ronnie ron:ronny ronald:naldo ronald:ron ronald:ronnie ronald:ronny ronny:ronald
-rosa:rose rosabel:belle rosabel:rosa rosabel:rose rosabel:roz rosabella:bella rosabella:belle rosabella:rosa
-rosabella:rose rosabella:roz rosaenn:ann rosaenna:ann rosalinda:linda rosalinda:rosa rosalinda:rose
-rosalinda:roz rosalyn:linda rosalyn:rosa rosalyn:rose rosalyn:roz rosario:chayo roscoe:ross rose:rosie
-roseann:ann roseann:rose roseann:rosie roseann:roz roseanna:ann roseanna:rose roseanna:rosie roseanna:roz
-roseanne:ann rosemary:marie rosemary:mary rosemary:rose rosemary:rosemarie rosemary:rosey rosina:sina
-roxane:rox roxane:roxie roxanna:ann roxanna:rose roxanna:roxie roxanne:ann roxanne:rose roxanne:roxie
-rudolph:dolph rudolph:olph rudolph:rolf rudolph:rudy rudolphus:dolph rudolphus:olph rudolphus:rolf
-rudolphus:rudy russell:russ russell:rusty ryan:ry sabrina:brina safieel:safie salome:loomie salvador:sal
-salvador:sally sam:sammy samantha:mantha samantha:sam samantha:sammy sampson:sam sampson:sammy samson:sam
-samson:sammy samuel:sam samuel:sammy samyra:myra samyra:sam samyra:sammy sandra:cassandra sandra:sandy
-sandy:sandra sanford:sandy santiago:santi sarah:sadie sarah:sally sarah:sara sarilla:silla savannah:anna
-savannah:savanna savannah:vannie scott:sceeter scott:scottie scott:scotty scott:squat sebastian:seb
-sebastian:sebby selma:anselm serena:rena serilla:rilla seymour:morey seymour:see shaina:sha shaina:shay
-sharon:sha sharon:shay shaun:shawn shawn:shaun sheila:cecilia sheldon:shelly shelton:shel shelton:shelly
-shelton:tony sheridan:dan sheridan:danny sheridan:sher sheryl:cheri sheryl:cherie sheryl:sher sheryl:sheri
-sheryl:sherri sheryl:sherry sheryl:sherryl shirley:lee shirley:sherry shirley:shirl sibbilla:sibbell
-sibbilla:sibbie sibbilla:sybill sidney:sid sidney:syd sigfired:sid sigfrid:sid sigismund:sig silas:si
-silence:liley silvester:si silvester:sly silvester:syl silvester:vest silvester:vester simeon:si simeon:sion
-simon:si simon:sion smith:smitty socrates:crate solomon:sal solomon:salmon solomon:saul solomon:sol
-solomon:solly solomon:zolly sondra:dre sondra:sonnie sophia:sophie sophronia:frona sophronia:fronia
-sophronia:sophia stacey:staci stacey:stacie stacey:stacy stacie:stacey stacie:staci stacie:stacy stacy:staci
-stephan:steve stephanie:annie stephanie:steffi stephanie:steffie stephanie:steph stephanie:stephani
-stephanie:stephany stephanie:stephie stephanie:stephine stephanie:stevie stephen:steph stephen:steve
-steven:steph steven:steve steven:stevie stuart:stu sue:susan sue:susie sullivan:sully sullivan:van
-susan:hannah susan:sue susan:sukey susan:susie susan:suzie susannah:hannah susannah:sue susannah:sukey
-susannah:susie susie:suzie suzanne:sue suzanne:suki suzanne:susie sybill:sibbie sydney:sid sylvanus:sly
-sylvanus:syl sylvester:si sylvester:sly sylvester:sy sylvester:syl sylvester:vessie sylvester:vester
-sylvester:vet tabby:tabitha tabitha:tabby tamarra:tammy tammie:tami tammie:tammy tammy:tami tammy:tammie
-tanafra:tanny tasha:tash tasha:tashie ted:teddy temperance:tempy terence:terry teresa:terry teresa:tess
-teresa:tessa teresa:tessie terri:teri terri:terrie terri:terry terry:terence tess:teresa tess:theresa
-tessa:teresa tessa:theresa thad:thaddeus thaddeus:thad theo:theodore theodora:dora theodore:ted theodore:teddy
-theodore:theo theodosia:dosia theodosia:theo theodosia:theodosius theophilus:ophi theotha:otha theresa:terry
-theresa:tess theresa:tessa theresa:tessie theresa:thirza theresa:thursa theresa:traci theresa:tracie
-theresa:tracy thom:thomas thom:tom thom:tommy thomas:thom thomas:tom thomas:tommy thomasa:tamzine tiffany:tiff
-tiffany:tiffy tilford:tillie tim:timmy timothy:tim timothy:timmy tina:christina tisha:tish tobias:bias
-tobias:toby tom:thomas tom:tommy tony:anthony tranquilla:quilla tranquilla:trannie trish:patricia trish:trisha
-trix:trixie trudy:gertrude tryphena:phena unice:eunice unice:nicie uriah:riah ursula:sula ursula:sulie
-valentina:felty valentina:val valentina:vallie valentine:felty valeri:val valeri:valerie valerie:val
-vanburen:buren vandalia:vannie vanessa:essa vanessa:nessa vanessa:vanna vernisee:nicey veronica:franky
-veronica:frony veronica:ron veronica:ronie veronica:ronna veronica:ronnie veronica:ronny veronica:vonnie
-vic:vicki vic:vickie vic:vicky vic:victor vicki:vickie vicki:vicky vicki:victoria victor:vic victoria:tori
-victoria:torie victoria:torri victoria:torrie victoria:tory victoria:vic victoria:vicki victoria:vickie
-victoria:vicky vijay:vij vincent:vic vincent:vin vincent:vince vincent:vinnie vincent:vinny vincenzo:vic
-vincenzo:vin vincenzo:vince vincenzo:vinnie vincenzo:vinny vinson:vin vinson:vince vinson:vinnie vinson:vinny
-viola:ola viola:vi violetta:lettie virginia:ginger virginia:ginny virginia:jane virginia:jennie virginia:virgy
-vivian:vi vivian:viv waldo:ossy waldo:ozzy wallace:wally wally:walt walter:wally walter:walt washington:wash
-webster:webb wendy:wen wesley:wes westley:farmboy westley:wes westley:west wilber:bert wilber:will wilbur:will
-wilbur:willie wilbur:willy wilda:willie wilfred:fred wilfred:wil wilfred:will wilfred:willie wilhelm:wil
-wilhelm:willie wilhelmina:mina wilhelmina:minnie wilhelmina:willie wilhelmina:wilma will:bill will:fred
-will:wilbur will:willie william:bela william:bell william:bill william:billy william:wil william:will
-william:willie william:willy willie:fred willie:william willis:bill willis:willy wilma:billiewilhelm
-wilson:will wilson:willie wilson:willy winfield:field winfield:win winfield:winny winifred:freddie
-winifred:winnet winifred:winnie winnie:winnifred winnifred:fred winnifred:freddie winnifred:freddy
-winnifred:winnie winnifred:winny winny:winnifred winton:wint woodrow:drew woodrow:wood woodrow:woody yeona:ona
-yeona:onie yoshihiko:yoshi yulan:lan yulan:yul yvonne:vonna zach:zack zach:zak zachariah:zac zachariah:zach
-zachariah:zachy zachariah:zack zachariah:zak zachariah:zakk zachariah:zeke zachary:zac zachary:zach
-zachary:zachy zachary:zack zachary:zak zachary:zakk zachary:zeke zachery:zac zachery:zach zachery:zachy
-zachery:zack zachery:zak zachery:zakk zachery:zeke zack:zach zack:zak zebedee:zeb zedediah:diah zedediah:dyer
-zedediah:zed zephaniah:zeph
-"""
+  aaron:ron aaron:ronnie abbigail:abbe abbigail:abbey abbigail:abbi abbigail:abbie abbigail:abby abbigail:gail
+  abbigail:nabby abbigale:abbe abbigale:abbey abbigale:abbi abbigale:abbie abbigale:abby abbigale:gail
+  abbigale:nabby abednego:bedney abel:ab abel:abe abel:eb abel:ebbie abiel:ab abigail:abbe abigail:abbey
+  abigail:abbi abigail:abbie abigail:abby abigail:gail abigail:nabby abigale:abbe abigale:abbey abigale:abbi
+  abigale:abbie abigale:abby abigale:gail abigale:nabby abijah:ab abijah:bige abner:ab abraham:ab abraham:abe
+  abram:ab abram:abe absalom:ab absalom:abbie absalom:app ada:addy ada:adie adaline:ada adaline:addy
+  adaline:adie adaline:delia adaline:dell adaline:lena addison:addie addison:addy adela:adie adela:della
+  adelaide:addy adelaide:adele adelaide:adie adelaide:dell adelaide:della adelaide:heidi adelbert:albert
+  adelbert:bert adelbert:del adelbert:delbert adele:addy adele:dell adeline:ada adeline:addy adeline:delia
+  adeline:dell adeline:lena adelphia:addy adelphia:adele adelphia:dell adelphia:delphia adelphia:philly
+  adena:adina adena:deena adena:dena adena:dina adolphus:ado adolphus:adolph adolphus:dolph adrian:rian
+  adriane:riane adrienne:addie adrienne:enne adrienne:rienne agatha:aga agatha:aggy agnes:aggy agnes:inez
+  agnes:nessa aileen:allie aileen:lena alan:al alanson:al alanson:lanson alastair:al alazama:ali albert:al
+  albert:bert alberta:allie alberta:bert alberta:bertie alberto:beto aldo:al aldrich:rich aldrich:riche
+  aldrich:richie alejandra:alex alejandro:alex aleksandr:alek aleksandr:alex aleva:leve aleva:levy alex:al
+  alexander:al alexander:alec alexander:alex alexander:sandy alexandra:alex alexandra:alla alexandra:sandra
+  alexandra:sandy alexandria:alex alexandria:alla alexandria:drina alexandria:sandra alexis:alex alexis:lexi
+  alfonse:al alfred:al alfred:fred alfred:freddy alfreda:alfy alfreda:freda alfreda:freddy alfreda:frieda
+  algernon:algy alice:allie alice:elsie alice:lisa alicia:allie alicia:elsie alicia:lisa aline:adeline
+  alison:ali alison:allie alixandra:alix allan:al allan:alan allan:allen allen:al allen:alan allen:allan
+  allisandra:ali allisandra:allie allisandra:ally allison:ali allison:allie allison:ally allyson:ali
+  allyson:allie allyson:ally allyssa:ali allyssa:allie allyssa:ally almena:ali almena:allie almena:ally
+  almena:mena almina:minnie almira:myra alonzo:al alonzo:lon alonzo:lonzo alphinias:alphus althea:ally
+  alverta:vert alverta:virdie alyssa:al alyssa:ally alyssa:lissia alzada:zada amanda:manda amanda:mandy
+  ambrose:brose amelia:amy amelia:emily amelia:mel amelia:millie amos:moses anastasia:ana anastasia:stacy
+  anderson:andy andre:drea andrea:andi andrea:andrew andrea:andy andrea:drea andrea:rea andrew:andy andrew:drew
+  andrew:randy andriane:ada andriane:adri andriane:rienne angela:angel angela:angie angelica:angel
+  angelica:angelika angelica:angelique angelica:angie angelina:angel angelina:angie angelina:lina ann:annie
+  ann:nan anna:ann anna:anne anna:annie anna:nan anne:ann anne:annie anne:nan annette:anna annette:nettie
+  annie:ann annie:anna anselm:ance anselm:anse anselm:ansel anselm:selma anthony:ant anthony:tony antoinette:ann
+  antoinette:netta antoinette:tony antonia:ann antonia:netta antonia:tony antonio:ant antonio:tony
+  appoline:appie appoline:appy aquilla:quil aquilla:quillie ara:arry ara:belle arabella:ara arabella:arry
+  arabella:bella arabella:belle arabelle:ara arabelle:arry arabelle:bella arabelle:belle araminta:armida
+  araminta:middie araminta:minty araminta:ruminta archibald:archie archilles:kill archilles:killis ariadne:ari
+  ariadne:arie arielle:arie aristotle:telly arizona:ona arizona:onie arlene:arly arlene:lena armanda:mandy
+  armena:arry armena:mena armilda:milly arminda:mindie arminta:minite arminta:minnie arnold:arnie aron:erin
+  aron:ron aron:ronnie artelepsa:epsey artemus:art arthur:art arthusa:thursa arzada:zaddi asahel:asa asaph:asa
+  asenath:assene asenath:natty asenath:sene ashley:ash ashley:ashly ashley:leah ashley:lee aubrey:bree
+  audrey:audree audrey:dee august:gus augusta:aggy augusta:gatsy augusta:gussie augusta:tina augustina:aggy
+  augustina:gatsy augustina:gussie augustina:tina augustine:august augustine:austin augustine:gus
+  augustus:august augustus:austin augustus:gus aurelia:aurilla aurelia:ora aurelia:orilla aurelia:ree
+  aurelia:rilly avarilla:rilla azariah:aze azariah:riah bab:barby babs:bab babs:barbara babs:barby barbara:bab
+  barbara:babs barbara:barbie barbara:barby barbara:bobbie barbery:barbara barbie:barbara barnabas:barney
+  barney:barnabas bart:bartholomew bartholomew:bart bartholomew:bartel bartholomew:bat bartholomew:mees
+  bartholomew:meus barticus:bart bazaleel:basil bea:beatrice beatrice:bea beatrice:trisha beatrice:trix
+  beatrice:trixie becca:beck beck:becky bedelia:bridgit bedelia:delia belinda:belle belinda:linda bella:arabella
+  bella:belle bella:isabella benedict:ben benedict:bennie benjamin:ben benjamin:benjy benjamin:bennie
+  benjamin:benny benjamin:jamie benjy:benjamin bernard:barney bernard:berney bernard:bernie bernard:berny
+  berney:bernie bert:bertie bert:bob bert:bobby bertha:bert bertha:bertie bertha:birdie bertram:bert
+  bertrand:randy bess:bessie beth:betsy beth:betty beth:elizabeth bethena:beth bethena:thaney beverly:bev
+  bezaleel:zeely biddie:biddy bill:billy bill:fred bill:robert bill:william bill:willie billy:fred billy:robert
+  billy:william blanche:bea bob:rob bob:robert bobby:bob bobby:rob boetius:bo brad:bradford brad:ford
+  bradford:brad bradford:ford bradley:brad brady:brody breanna:bree breanna:bri breeanna:bree brenda:brandy
+  brian:bryan brian:bryant brianna:bri bridget:biddie bridget:biddy bridget:bridgie bridget:bridie
+  brittany:britt brittany:brittnie brittney:britt brittney:brittnie broderick:brady broderick:brody
+  broderick:rick broderick:ricky broderick:rod bryanna:ana bryanna:anna bryanna:bri bryanna:briana
+  bryanna:brianna caitlin:cait caitlin:caity caitlyn:cait caitlyn:caity caldonia:calliedona caleb:cal
+  california:callie calista:kissy calpurnia:cally calvin:cal calvin:vin calvin:vinny cameron:cam cameron:ron
+  cameron:ronny camile:cammie camille:cammie camille:millie campbell:cam candace:candy candace:dacey carla:carly
+  carla:karla carlotta:lottie carlton:carl carmellia:mellia carmelo:melo carmon:cammie carmon:carm carmon:charm
+  carol:carolann carol:carole carol:caroline carol:carri carol:carrie carol:cassie carol:kara carol:kari
+  carol:lynn carolann:carol carolann:carole caroline:carol caroline:carole caroline:carrie caroline:cassie
+  caroline:lynn carolyn:carrie carolyn:cassie carolyn:lynn carrie:cassie carthaette:etta carthaette:etty
+  casey:k.c. casper:jasper cassandra:cassie cassandra:sandra cassandra:sandy cassidy:cass cassidy:cassie
+  caswell:cass catherine:casey catherine:cassie catherine:cathy catherine:kathy catherine:katie catherine:katy
+  catherine:kay catherine:kit catherine:kittie catherine:lena catherine:trina cathleen:casey cathleen:cassie
+  cathleen:cathy cathleen:kathy cathleen:katy cathleen:kay cathleen:kit cathleen:kittie cathleen:lena
+  cathleen:trina cathy:catherine cathy:cathleen cathy:kathy cecilia:celia cecilia:cissy cedric:ced cedric:rick
+  cedric:ricky celeste:celia celeste:lessie celinda:linda celinda:lindy celinda:lynn charity:chat charles:carl
+  charles:charlie charles:chick charles:chuck charlie:charles charlie:chuck charlotte:char charlotte:lotta
+  charlotte:lottie charlotte:sherry chauncey:chan chelsey:chelsie cheryl:cher chesley:chet chester:chet
+  chet:chester chick:caroline chick:charlotte chick:chuck chloe:clo chris:kris christa:chris christian:chris
+  christian:kit christiana:ann christiana:chris christiana:christy christiana:crissy christiana:kris
+  christiana:kristy christiana:tina christiano:chris christina:chris christina:chrissy christina:christy
+  christina:crissy christina:kris christina:kristy christina:tina christine:chris christine:chrissy
+  christine:christy christine:crissy christine:kris christine:kristy christine:tina christoffer:chris
+  christoph:chris christopher:chris christopher:kit christy:crissy cicely:cilla cinderella:arilla
+  cinderella:cindy cinderella:rella cinderella:rilla cindy:cinderella claire:clair claire:clara claire:clare
+  clara:clarissa clare:clara clarence:clair clarence:clare clarinda:clara clarissa:cissy clarissa:clara
+  claudia:claud cleatus:cleat clement:clem clementine:clem clementine:clement cliff:clifford clifford:cliff
+  clifford:ford clifton:cliff clifton:tony cole:colie columbus:clum con:conny concepcion:concha conrad:con
+  conrad:conny constance:connie cordelia:cordy cordelia:delia corey:coco corey:cordy corey:ree corinne:cora
+  corinne:ora cornelia:cornie cornelia:corny cornelia:nelia cornelia:nelle cornelia:nelly cornelius:con
+  cornelius:conny cornelius:corny cornelius:neil cornelius:niel cory:coco cory:cordy cory:ree courtney:court
+  courtney:curt crystal:chris crystal:crys crystal:stal crystal:tal curtis:curt cynthia:cindy cynthia:cintha
+  cyrenius:cene cyrenius:cy cyrenius:renius cyrenius:serene cyrenius:swene cyrus:cy dahl:dal dalton:dahl
+  dalton:dal daniel:dan daniel:dann daniel:danny danielle:dani danielle:ellie danny:daniel daphne:daph
+  daphne:daphie darlene:darry darlene:lena david:dave david:davey david:day daycia:dacia daycia:daisha
+  deanne:ann deanne:dee debbie:deb debbie:debby debbie:deborah debbie:debra debby:deb debora:deb debora:debbie
+  debora:debby deborah:deb deborah:debbie deborah:debby debra:deb debra:debbie deidre:deedee delbert:bert
+  delbert:del delia:cordelia delia:delius delia:fidelia delilah:dell delilah:della delilah:lil delilah:lila
+  deliverance:della deliverance:delly deliverance:dilly della:adela della:adelaide della:delilah della:dell
+  delores:dee delores:dell delores:della delores:lola delores:lolly delpha:philadelphia delphine:del
+  delphine:delf delphine:delphi demaris:dea demaris:maris demaris:mary demerias:dea demerias:maris demerias:mary
+  democrates:mock dennis:dennie dennis:denny dennison:dennis dennison:denny derek:derrek derek:rick derek:ricky
+  derick:rick derick:ricky derrick:eric derrick:rick derrick:ricky deuteronomy:duty diana:di diana:dicey
+  diana:didi diane:di diane:dian diane:dianne diane:dicey diane:didi dicey:dicie dick:richard dick:rick
+  dickson:dick dolores:lola domenic:dom domenic:nic dominic:dom dominic:nic dominick:dom dominick:nick
+  dominick:nicky dominico:dom donald:don donald:donnie donald:donny donald:dony donato:don donna:dona
+  donovan:don donovan:donnie donovan:donny donovan:dony dorcus:darkey dorinda:dora dorinda:dorothea doris:dora
+  dorothea:doda dorothea:dora dorothy:dolly dorothy:dora dorothy:dortha dorothy:dot dorothy:dottie dorothy:dotty
+  dotha:dotty dotty:dot douglas:doug drusilla:silla duncan:dunk earnest:ernestine earnest:ernie ebbie:eb
+  ebenezer:eb ebenezer:ebbie ebenezer:eben eddie:ed eddy:ed edgar:ed edgar:eddie edgar:eddy edith:edie
+  edith:edye edmond:ed edmond:eddie edmond:eddy edmund:ed edmund:eddie edmund:eddy edmund:ned edmund:ted
+  edna:edny eduardo:ed eduardo:eddie eduardo:eddy eduardo:lalo edward:ed edward:eddie edward:eddy edward:ned
+  edward:ted edward:teddy edwin:ed edwin:eddie edwin:eddy edwin:ned edwin:win edwina:edwin edyth:edie edyth:edye
+  edythe:edie edythe:edye egbert:bert egbert:burt eighta:athy eileen:helen elaine:helen elaine:lainie
+  elbert:albert elbert:bert elbertson:bert elbertson:elbert eldora:dora eleanor:elaine eleanor:ellen
+  eleanor:ellie eleanor:lanna eleanor:lenora eleanor:nelly eleanor:nora eleazer:lazar elena:helen elias:eli
+  elias:lee elias:lias elijah:eli elijah:lige eliphalel:life eliphalet:left elisa:lisa elisha:eli elisha:lish
+  eliza:elizabeth elizabeth:bess elizabeth:bessie elizabeth:beth elizabeth:betsy elizabeth:betty elizabeth:eliza
+  elizabeth:lib elizabeth:libby elizabeth:lisa elizabeth:liz elizabeth:liza elizabeth:lizzie elizabeth:lizzy
+  ella:el ella:ellen ellen:helen ellen:nell ellen:nellie ellender:ellen ellender:helen ellender:nellie
+  ellie:elly ellswood:elsey elminie:minnie elmira:ellie elmira:elly elmira:mira elnora:nora eloise:heloise
+  eloise:louise elouise:louise elsie:elsey elswood:elsey elvira:elvie elwood:woody elysia:lisa elysia:lissa
+  elze:elsey emanuel:manny emanuel:manuel emeline:em emeline:emily emeline:emma emeline:emmy emeline:milly
+  emil:em emil:emily emily:em emily:emma emily:emmy emily:mel emily:millie emma:em emma:emmy enrique:kike
+  epaphroditius:dite epaphroditius:ditus epaphroditius:dyce epaphroditius:dyche epaphroditius:eppa ephraim:eph
+  erasmus:rasmus erasmus:raze eric:rick eric:ricky ernest:ernie ernestine:erna ernestine:ernest ernestine:teeny
+  ernestine:tina erwin:irwin eseneth:senie essy:es estella:essy estella:stella estelle:essy estelle:stella
+  esther:essie esther:hester eudicy:dicey eudora:dora eudoris:dosie eudoris:dossie eugene:gene eunice:nicie
+  euphemia:effie euphemia:effy eurydice:dicey eustacia:stacia eustacia:stacy eva:eve evaline:eva evaline:eve
+  evaline:lena evangeline:ev evangeline:evan evangeline:vangie evelyn:ev evelyn:eve evelyn:evelina
+  experience:exie ezekiel:ez ezekiel:zeke ezideen:ez ezra:ez faith:fay fallon:fal fallon:falcon fallon:fall
+  fallon:fallie fallon:fally fallon:falon fallon:lon fallon:lonnie felicia:fel felicia:feli felicia:felix
+  felicity:flick felicity:tick feltie:felty ferdinand:ferdie ferdinand:fred ferdinand:freddie ferdinand:freddy
+  ferdinando:ferdie ferdinando:fred ferdinando:nando fidelia:delia fionna:fiona flora:florence florence:flo
+  florence:flora florence:flossy floyd:lloyd fran:frannie frances:cissy frances:fanny frances:fran
+  frances:francie frances:frankie frances:frannie frances:franniey frances:franny frances:sis francie:francine
+  francine:fran francine:francie francine:frannie francine:franniey francine:franny francis:fran francis:frank
+  francis:frankie francisco:paco francisco:pancho frankie:francis frankie:frank franklin:fran franklin:frank
+  franklind:fran franklind:frank freda:frieda frederica:erica frederica:erika frederica:freddy
+  frederica:frederick frederica:rickey frederick:derick frederick:erick frederick:fred frederick:freddie
+  frederick:freddy frederick:fritz frederick:rick frederick:ricky fredericka:ericka fredericka:freda
+  fredericka:freddy fredericka:frieda fredericka:ricka fredericka:rickey frieda:fred frieda:freddie
+  frieda:freddy gabriel:gabby gabriel:gabe gabriella:ella gabriella:gabby gabrielle:ella gabrielle:gabby
+  gareth:gare gareth:gary garrett:barrett garrett:gare garrett:garratt garrett:garret garrett:garry garrett:gary
+  garrett:jerry garrett:rhett garrick:garri genevieve:eve genevieve:jean genevieve:jenny geoffrey:geoff
+  geoffrey:jeff george:georgie georgiana:georgia georgine:george gerald:gerry gerald:jerry geraldine:dina
+  geraldine:gerri geraldine:gerrie geraldine:gerry geraldine:jerry gerhardt:gay gertie:gert gertie:gertrude
+  gertrude:gert gertrude:gertie gertrude:trudy gilbert:bert gilbert:gil gilbert:wilber giovanni:gio glenn:glen
+  gloria:glory governor:govie greenberry:berry greenberry:green greggory:gregg gregory:gory gregory:greg
+  gretchen:margaret griselda:grissel guadalupe:lupe guillermo:memo gum:monty gus:gussie gustavus:gus
+  gustavus:gussie gwen:wendy gwendolyn:gwen gwendolyn:wendy hailey:haylee hailey:hayley hamilton:ham hannah:anna
+  hannah:nan hannah:nanny harold:hal harold:hap harold:haps harold:harry harriet:hattie harrison:hap
+  harrison:haps harrison:harry harry:hap harry:haps harry:harold harry:henry haseltine:hassie haylee:hailey
+  haylee:hayley hayley:hailey hayley:haylee heather:hetty helen:ella helen:ellen helen:ellie helen:lena
+  helena:aileen helena:eileen helena:elaine helena:eleanor helena:ellen helena:lena helena:nell helena:nellie
+  helene:ella helene:ellen helene:ellie helene:lena heloise:eloise heloise:elouise heloise:lois henrietta:etta
+  henrietta:etty henrietta:hank henrietta:henny henrietta:nettie henrietta:retta henry:hal henry:hank henry:hap
+  henry:haps henry:harry hephsibah:hipsie hepsibah:hipsie herbert:bert herbert:herb herman:dutch herman:harman
+  hermione:hermie hester:esther hester:hessy hester:hetty hezekiah:hez hezekiah:hy hezekiah:kiah hillary:hilary
+  hipsbibah:hipsie hiram:hy honora:honey honora:nora honora:norah honora:norry hopkins:hop hopkins:hopp
+  horace:horry hortense:harty hortense:tensey hosea:hosey hosea:hosie howard:hal howard:howie hubert:bert
+  hubert:hub hubert:hugh ian:john ignacio:nacho ignatius:iggy ignatius:nace ignatius:nate ignatius:natius
+  ignatzio:iggy ignatzio:nace ignatzio:naz immanuel:emmanuel immanuel:manuel india:indie india:indy inez:agnes
+  iona:onnie irene:rena irvin:irving irving:irv irwin:erwin isaac:ike isaac:zeke isabel:bell isabel:bella
+  isabel:belle isabel:ib isabel:issy isabel:nib isabel:nibby isabel:tibbie isabella:bella isabella:belle
+  isabella:ib isabella:issy isabella:nib isabella:nibby isabella:tibbie isabelle:bella isabelle:belle
+  isabelle:ib isabelle:issy isabelle:nib isabelle:nibby isabelle:tibbie isadora:dora isadora:issy isadore:izzy
+  isaiah:zadie isaiah:zay isidore:izzy iva:ivy ivan:john jackson:jack jacob:jaap jacob:jake jacob:jay
+  jacobus:jacob jacqueline:jack jacqueline:jackie jacqueline:jacqui jahoda:hoda jahoda:hodie jahoda:hody
+  jakob:jake jalen:al jalen:alen jalen:haylen jalen:jaelin jalen:jaelyn jalen:jailyn jalen:jay jalen:jaye
+  jalen:jaylin jalen:jaylyn jalen:len jalen:lennie jalen:lenny james:jamie james:jem james:jim james:jimmie
+  james:jimmy jamey:james jamey:jamie jamie:james jane:janie jane:jean jane:jennie jane:jessie janet:jan
+  janet:jessie janice:jan jannett:nettie jasper:casper jasper:jap jayme:jay jean:jane jean:jeannie
+  jeanette:janet jeanette:jean jeanette:jessie jeanette:nettie jeanne:jane jeanne:jeannie jebadiah:jeb
+  jedediah:diah jedediah:dyer jedediah:jed jedidiah:diah jedidiah:dyer jedidiah:jed jefferey:jeff jefferson:jeff
+  jefferson:sonny jeffery:jeff jeffrey:geoff jeffrey:jeff jehiel:hiel jehu:gee jehu:hugh jemima:mima jennet:jenn
+  jennet:jenny jennet:jessie jennifer:jen jennifer:jenn jennifer:jenni jennifer:jennie jennifer:jenny
+  jeremiah:jereme jeremiah:jerry jeremy:jez jeremy:jezza jerita:rita jerry:geraldine jerry:geri jerry:gerry
+  jerry:jereme jessica:jess jessica:jessie jessie:jane jessie:janet jessie:jess jesus:chuy jillian:jill
+  jim:jimmie jincy:jane jinsy:jane joan:jo joan:nonie joann:jo joanna:hannah joanna:jo joanna:joan joanna:jodi
+  joanna:jody joanne:jo jody:jo joe:joey johann:john johanna:jo johannah:hannah johannah:jo johannah:joan
+  johannah:jody johannah:nonie johannes:john johannes:johnny johannes:jonathan john:ian john:jack john:jock
+  john:johnny john:jon john:jonnie john:jonny johnathan:john johnathan:johnathon johnathan:johny johnathan:jon
+  johnathan:jonathan johnathan:jonathon johnathan:jonnie johnathan:jonny johnathan:nathan johnathon:john
+  johnathon:johnathan johnathon:johny johnathon:jon johnathon:jonathan johnathon:jonathon johnathon:jonnie
+  johnathon:jonny jon:john jon:johnny jon:jonnie jon:jonny jonathan:john jonathan:johnathan jonathan:johnathon
+  jonathan:johny jonathan:jon jonathan:jonathon jonathan:jonnie jonathan:jonny jonathan:nathan jonathon:john
+  jonathon:johnathan jonathon:johnathon jonathon:johny jonathon:jon jonathon:jonathan jonathon:jonnie
+  jonathon:jonny jose:pepe joseph:jody joseph:joe joseph:joey joseph:jos josephine:fina josephine:jo
+  josephine:jody josephine:joey josephine:josey josephine:josie josetta:jettie josey:josophine joshua:joe
+  joshua:jos joshua:josh josiah:jos josophine:jo josophine:joey josophine:josey joyce:joy juanita:nettie
+  juanita:nita judah:jude judah:juder judith:juda judith:jude judith:judi judith:judie judith:judy judson:jud
+  judson:sonny judy:judith julia:jill julia:jules julia:julie julian:jule julian:jules julias:jule julias:jules
+  julie:jule julie:jules julie:julia june:junius junior:jr junior:june junior:junie justin:justina justin:juston
+  justin:justus kaitlin:kait kaitlin:kaitie kaitlyn:kait kaitlyn:kaitie kaitlynn:kait kaitlynn:kaitie kalli:cali
+  kalli:kali kameron:kam karla:carla karla:carly kasey:k.c. katarina:catherine katarina:tina kate:kay
+  katelin:kate katelin:kay katelin:kaye katelyn:kate katelyn:kay katelyn:kaye katherine:cassie katherine:cathy
+  katherine:kate katherine:kathy katherine:katie katherine:katy katherine:kay katherine:kaye katherine:kit
+  katherine:kittie katherine:lena katherine:trina kathleen:cassie kathleen:cathy kathleen:kathy kathleen:katy
+  kathleen:kay kathleen:kit kathleen:kittie kathleen:lena kathleen:trina kathryn:kate kathryn:kathy
+  kathryn:katie katia:kate katia:katie katy:kate katy:kathy katy:katie kayla:kay kelley:kelli kelley:kellie
+  kelley:kelly kendall:ken kendall:kenny kendra:kay kendra:kenj kendra:kenji kendra:kenny kendrick:ken
+  kendrick:kenny kendrik:ken kendrik:kenny kenneth:ken kenneth:kendrick kenneth:kenny kenny:ken kenny:kenneth
+  kent:ken kent:kendrick kent:kenny kerry:kerri kevin:kev keziah:kizza keziah:kizzie kimberley:kim
+  kimberley:kimberli kimberley:kimberly kimberly:kim kimberly:kimberley kimberly:kimberli kingsley:king
+  kingston:king kit:kittie kris:chris kristel:kris kristen:chris kristin:chris kristine:chris kristine:christy
+  kristine:crissy kristine:kris kristine:kristy kristine:tina kristofer:chris kristofer:kris kristoffer:chris
+  kristoffer:kris kristopher:chris kristopher:kris kristy:chris kymberly:kym lafayette:fate lafayette:laffie
+  lamont:monty laodicia:cenia laodicia:dicy larry:laurence larry:lawrence latisha:tish latisha:tisha
+  laurel:laurie lauren:laurie lauren:ren laurence:larry laurence:lon laurence:lonny laurence:lorne
+  laurence:lorry laurinda:laura laurinda:lawrence lauryn:laurie laveda:veda laverne:verna laverne:vernon
+  lavina:ina lavina:vina lavina:viney lavinia:ina lavinia:vina lavinia:viney lavonia:vina lavonia:viney
+  lavonia:vonnie lavonia:wyncha lavonne:von lawrence:larry lawrence:lawrie lawrence:lon lawrence:lonny
+  lawrence:lorne lawrence:lorry leanne:annie leanne:lea lecurgus:curg leilani:lani lemuel:lem lena:ellen
+  lenora:lee lenora:nora leo:leon leonard:len leonard:lenny leonard:leo leonard:leon leonard:lineau leonidas:lee
+  leonidas:leon leonora:nell leonora:nellie leonora:nora leonore:elenor leonore:honor leonore:nora leroy:l.r.
+  leroy:lee leroy:roy lesley:les leslie:les lester:les letitia:lettice letitia:lettie letitia:tish letitia:titia
+  levi:lee levicy:vicy levone:von lib:libby lidia:lyddy lil:lilly lil:lily lillah:lil lillah:lilly lillah:lily
+  lillah:lolly lillian:lil lillian:lilly lillian:lolly lilly:lil lilly:lily lincoln:link linda:lindy linda:lynn
+  lindsay:lindsey lindsay:lindsie lindsay:lindsy lindy:lynn lionel:leon lisa:liz littleberry:berry
+  littleberry:l.b. littleberry:little lizzie:liz lois:lou lois:louise lonzo:lon lorelei:laurie lorelei:lori
+  lorelei:lorrie lorenzo:loren loretta:etta loretta:lorie loretta:lorrie loretta:retta lorraine:lorie
+  lorraine:lorrie lotta:lottie lou:louis lou:lu louis:lewis louis:lou louis:louie louis:louise louisa:eliza
+  louisa:lois louisa:lou louise:eliza louise:lois louise:lou louvinia:vina louvinia:viney louvinia:vonnie
+  louvinia:wyncha lucas:luke lucia:lucius lucia:lucy lucias:luke lucille:cille lucille:lou lucille:lu
+  lucille:lucy lucina:sinah lucinda:cindy lucinda:lou lucinda:lu lucinda:lucy lucretia:creasey lucy:lucinda
+  luella:ella luella:lu luella:lula luke:lucas lunetta:nettie lurana:lura luther:luke lydia:lyddy lyndon:lindy
+  lyndon:lynn mabel:amabel mabel:mehitabel mac:mc mack:mac mack:mc mackenzie:kenzy mackenzie:mac mackenzie:mack
+  maddison:maddi maddison:maddie maddy:madeline maddy:madelyn maddy:madge madeline:lena madeline:maddi
+  madeline:maddie madeline:maddy madeline:madge madeline:madie madeline:magda madeline:maggie madeline:maud
+  madelyn:maddy madelyn:madie madie:madeline madie:madelyn madison:maddy madison:mattie maegen:meg
+  magdalena:lena magdalena:maggie magdelina:lena magdelina:madge magdelina:magda magdelina:maggie mahala:hallie
+  makayla:kayla malachi:mally malcolm:mac malcolm:mal malcolm:malc malinda:lindy manda:mandy mandie:amanda
+  mandy:amanda manerva:eve manerva:minerva manerva:nerva manerva:nervie manny:manuel manoah:noah manola:nonnie
+  manuel:emanuel manuel:manny marcus:marc marcus:mark margaret:daisy margaret:gretta margaret:madge
+  margaret:maggie margaret:maggy margaret:marge margaret:margery margaret:margie margaret:margy margaret:meg
+  margaret:midge margaret:peg margaret:peggy margaret:rita margaretta:daisy margaretta:gretta margaretta:madge
+  margaretta:maggie margaretta:marge margaretta:margery margaretta:margie margaretta:meg margaretta:midge
+  margaretta:peg margaretta:peggy margaretta:rita margarita:daisy margarita:greta margarita:madge
+  margarita:maggie margarita:maisie margarita:marge margarita:margo margarita:meg margarita:megan
+  margarita:metta margarita:midge margarita:peggie margarita:rita marge:margaret marge:margaretta marge:margery
+  margie:marjorie marguerite:peggy maria:mari mariah:maria mariah:mary marian:marianna marian:marion marie:mae
+  marie:mary marietta:mae marietta:mamie marietta:maria marietta:mariah marietta:marie marietta:marion
+  marietta:mary marietta:maureen marietta:may marietta:mercy marietta:minnie marietta:mitzi marietta:mollie
+  marietta:molly marietta:polly marilyn:mary marion:mary marissa:rissa marjorie:margie marjorie:margy
+  marni:marnie marsha:marcia marsha:marcie marsha:mary martha:marty martha:mat martha:mattie martha:patsy
+  martha:patty martin:marty martina:tina martine:tine marv:marvin marvin:marv mary:mae mary:mamie mary:marie
+  mary:mitzi mary:molly mary:polly masayuki:masa mat:mattie mathew:mat mathew:matt mathew:maty mathilda:patty
+  mathilda:tillie matilda:matty matilda:maud matilda:tilla matilda:tilly matthew:matt matthew:mattie
+  matthew:matty matthew:thias matthew:thys matthews:matt matthews:mattie matthews:matty matthias:matt
+  matthias:thias matthias:thys maud:middy maureen:mary maurice:morey mavery:mave mavine:mave maximilian:max
+  maximillian:max maxine:max maxwell:max may:mae mckenna:ken mckenna:kenna mckenna:meaka medora:dora megan:meg
+  meghan:meg mehitabel:hetty mehitabel:hitty mehitabel:mabel mehitabel:mitty melanie:mellie melchizedek:dick
+  melchizedek:zadock melinda:linda melinda:lindy melinda:lynn melinda:mel melinda:mindy melissa:lisa
+  melissa:lissa melissa:mel melissa:milly melissa:missy mellony:mellia melody:lodi melvin:mel melvina:vina
+  mercedes:merci mercedes:mercy mercedes:sadie merv:mervin mervin:merv mervyn:merv micajah:cage michael:micah
+  michael:mick michael:mickey michael:micky michael:mike michael:mikey micheal:mike micheal:mikey micheal:miky
+  michelle:chelle michelle:mickey michelle:shelley michelle:shellie michelle:shelly michelle:shely mick:micky
+  miguel:michael miguel:miggy miguel:miguael miguel:miguaell miguel:miguail miguel:miguaill miguel:miguayl
+  miguel:miguayll miguel:miguell miguel:mike mike:michael mike:mick mike:micky mildred:milly millicent:milly
+  millicent:missy minerva:minnie minnie:wilhelmina miranda:mandy miranda:mira miranda:randi miranda:randy
+  miriam:mimi miriam:mitzi miriam:mitzie missy:melissa mitch:mitchell mitchell:mitch mitzi:mary mitzi:mittie
+  mitzi:mitty mitzie:mittie mitzie:mitty monet:nettie monica:monna monica:monnie monteleon:monte montesque:monty
+  montgomery:gum montgomery:monty monty:lamont morris:morey mortimer:mort moses:amos moses:mose moses:moss
+  muriel:mur myrtle:mert myrtle:myrt myrtle:myrti nadine:deedee nadine:nada nancy:ann nancy:nan nancy:nanny
+  naomi:omi napoleon:leon napoleon:nap napoleon:nappy natalie:natty natalie:nettie natasha:nat natasha:tasha
+  nathan:nat nathan:nate nathaniel:nat nathaniel:nate nathaniel:nathan nathaniel:natty nathaniel:than
+  nelle:nelly nelson:nels newt:newton newton:newt nicholas:claas nicholas:claes nicholas:nic nicholas:nick
+  nicholas:nickie nicholas:nicky nicholas:nico nicholette:cole nicholette:nichole nicholette:nickey
+  nicholette:nicki nicholette:nicky nicholette:nicole nicholette:nikki nicodemus:nic nicodemus:nick
+  nicodemus:nickie nicodemus:nicky nicodemus:nico nicolas:nic nicolas:nick nicolas:nickie nicolas:nicky
+  nicolas:nico nicole:cole nicole:nicki nicole:nicky nicole:nikki nicole:nole nikolas:claes nikolas:nic
+  nikolas:nick nikolas:nickie nikolas:nicky nikolas:nico nikole:nikki nora:nonie norbert:bert norbert:norby
+  norbusamte:norbu norman:norm nowell:noel obadiah:diah obadiah:dyer obadiah:obed obadiah:obie obediah:obie
+  obedience:beda obedience:beedy obedience:biddie obedience:obed obie:obediah octavia:tave octavia:tavia
+  odell:odo olive:livia olive:nollie olive:ollie oliver:ollie olivia:livia olivia:nollie olivia:ollie
+  ollie:oliver onicyphorous:cy onicyphorous:cyphorus onicyphorous:one onicyphorous:osaforum
+  onicyphorous:osaforus onicyphorous:syphorous orilla:ora orilla:rilly orlando:roland orphelia:phelia ossy:ozzy
+  oswald:ossy oswald:ozzy oswald:waldo otis:ode otis:ote pamela:pam pandora:dora parmelia:amelia parmelia:melia
+  parmelia:milly parthenia:parsuny parthenia:pasoonie parthenia:phenie parthenia:teeny patience:pat
+  patience:patty patricia:pat patricia:patsy patricia:patti patricia:patty patricia:tricia patricia:trish
+  patricia:trisha patrick:paddy patrick:pat patrick:pate patrick:patsy patrick:peter patsy:patty patty:patricia
+  paul:polly paula:lina paula:polly paulina:lina paulina:polly pauline:polly peggy:peg pelegrine:perry
+  penelope:penny percival:percy peregrine:perry permelia:mellie permelia:melly permelia:milly pernetta:nettie
+  persephone:seph persephone:sephy peter:pate peter:pete petronella:nellie pheney:josephine pheriba:ferbie
+  pheriba:pherbia philadelphia:delphia philander:fie philetus:leet philetus:phil philinda:linda philinda:lindy
+  philinda:lynn philip:phil philip:pip philipina:penie philipina:phoebe philipina:pip phillip:phil phillip:pip
+  philly:delphia philomena:menaalmena phoebe:fifi pinckney:pink pleasant:ples pocahontas:pokey posthuma:humey
+  prescott:pres prescott:scott prescott:scotty priscilla:cilla priscilla:cissy priscilla:prissy providence:provy
+  prudence:prudy prudence:prue prudy:prudence rachel:rachael rachel:shelly rafaela:rafa ramona:mona
+  randall:randy randolf:dolph randolf:randy randolph:dolph randolph:randy raphael:ralph ray:raymond raymond:ray
+  reba:becca reba:beck rebecca:becca rebecca:beck rebecca:becky rebecca:reba reggie:reg reggie:reginald
+  regina:gina regina:reggie reginald:naldo reginald:reg reginald:reggie reginald:renny relief:leafa reuben:rube
+  reynold:reginald rhoda:rodie rhodella:della rhyna:rhynie ricardo:rick ricardo:ricky rich:dick rich:rick
+  richard:dick richard:dickie richard:dickon richard:dicky richard:rich richard:richie richard:rick
+  richard:ricky rick:ricky ricky:dick ricky:rich robert:bill robert:billy robert:bob robert:bobby robert:dob
+  robert:dobbin robert:hob robert:hobkin robert:rob robert:robby robert:rupert roberta:bert roberta:bertie
+  roberta:birdie roberta:birtie roberta:bobbie roberta:robbie roberta:roby roberto:beto roberto:rob
+  roderick:erick roderick:rickie roderick:rod roderick:roddy rodger:bobby rodger:hodge rodger:rod rodger:roge
+  rodger:roger rodney:rod roger:bobby roger:hodge roger:rod roger:rodger roger:roge roland:lanny roland:orlando
+  roland:rollo roland:rolly ron:ronnie ron:ronny ronald:naldo ronald:ron ronald:ronnie ronald:ronny ronny:ronald
+  rosa:rose rosabel:belle rosabel:rosa rosabel:rose rosabel:roz rosabella:bella rosabella:belle rosabella:rosa
+  rosabella:rose rosabella:roz rosaenn:ann rosaenna:ann rosalinda:linda rosalinda:rosa rosalinda:rose
+  rosalinda:roz rosalyn:linda rosalyn:rosa rosalyn:rose rosalyn:roz rosario:chayo roscoe:ross rose:rosie
+  roseann:ann roseann:rose roseann:rosie roseann:roz roseanna:ann roseanna:rose roseanna:rosie roseanna:roz
+  roseanne:ann rosemary:marie rosemary:mary rosemary:rose rosemary:rosemarie rosemary:rosey rosina:sina
+  roxane:rox roxane:roxie roxanna:ann roxanna:rose roxanna:roxie roxanne:ann roxanne:rose roxanne:roxie
+  rudolph:dolph rudolph:olph rudolph:rolf rudolph:rudy rudolphus:dolph rudolphus:olph rudolphus:rolf
+  rudolphus:rudy russell:russ russell:rusty ryan:ry sabrina:brina safieel:safie salome:loomie salvador:sal
+  salvador:sally sam:sammy samantha:mantha samantha:sam samantha:sammy sampson:sam sampson:sammy samson:sam
+  samson:sammy samuel:sam samuel:sammy samyra:myra samyra:sam samyra:sammy sandra:cassandra sandra:sandy
+  sandy:sandra sanford:sandy santiago:santi sarah:sadie sarah:sally sarah:sara sarilla:silla savannah:anna
+  savannah:savanna savannah:vannie scott:sceeter scott:scottie scott:scotty scott:squat sebastian:seb
+  sebastian:sebby selma:anselm serena:rena serilla:rilla seymour:morey seymour:see shaina:sha shaina:shay
+  sharon:sha sharon:shay shaun:shawn shawn:shaun sheila:cecilia sheldon:shelly shelton:shel shelton:shelly
+  shelton:tony sheridan:dan sheridan:danny sheridan:sher sheryl:cheri sheryl:cherie sheryl:sher sheryl:sheri
+  sheryl:sherri sheryl:sherry sheryl:sherryl shirley:lee shirley:sherry shirley:shirl sibbilla:sibbell
+  sibbilla:sibbie sibbilla:sybill sidney:sid sidney:syd sigfired:sid sigfrid:sid sigismund:sig silas:si
+  silence:liley silvester:si silvester:sly silvester:syl silvester:vest silvester:vester simeon:si simeon:sion
+  simon:si simon:sion smith:smitty socrates:crate solomon:sal solomon:salmon solomon:saul solomon:sol
+  solomon:solly solomon:zolly sondra:dre sondra:sonnie sophia:sophie sophronia:frona sophronia:fronia
+  sophronia:sophia stacey:staci stacey:stacie stacey:stacy stacie:stacey stacie:staci stacie:stacy stacy:staci
+  stephan:steve stephanie:annie stephanie:steffi stephanie:steffie stephanie:steph stephanie:stephani
+  stephanie:stephany stephanie:stephie stephanie:stephine stephanie:stevie stephen:steph stephen:steve
+  steven:steph steven:steve steven:stevie stuart:stu sue:susan sue:susie sullivan:sully sullivan:van
+  susan:hannah susan:sue susan:sukey susan:susie susan:suzie susannah:hannah susannah:sue susannah:sukey
+  susannah:susie susie:suzie suzanne:sue suzanne:suki suzanne:susie sybill:sibbie sydney:sid sylvanus:sly
+  sylvanus:syl sylvester:si sylvester:sly sylvester:sy sylvester:syl sylvester:vessie sylvester:vester
+  sylvester:vet tabby:tabitha tabitha:tabby tamarra:tammy tammie:tami tammie:tammy tammy:tami tammy:tammie
+  tanafra:tanny tasha:tash tasha:tashie ted:teddy temperance:tempy terence:terry teresa:terry teresa:tess
+  teresa:tessa teresa:tessie terri:teri terri:terrie terri:terry terry:terence tess:teresa tess:theresa
+  tessa:teresa tessa:theresa thad:thaddeus thaddeus:thad theo:theodore theodora:dora theodore:ted theodore:teddy
+  theodore:theo theodosia:dosia theodosia:theo theodosia:theodosius theophilus:ophi theotha:otha theresa:terry
+  theresa:tess theresa:tessa theresa:tessie theresa:thirza theresa:thursa theresa:traci theresa:tracie
+  theresa:tracy thom:thomas thom:tom thom:tommy thomas:thom thomas:tom thomas:tommy thomasa:tamzine tiffany:tiff
+  tiffany:tiffy tilford:tillie tim:timmy timothy:tim timothy:timmy tina:christina tisha:tish tobias:bias
+  tobias:toby tom:thomas tom:tommy tony:anthony tranquilla:quilla tranquilla:trannie trish:patricia trish:trisha
+  trix:trixie trudy:gertrude tryphena:phena unice:eunice unice:nicie uriah:riah ursula:sula ursula:sulie
+  valentina:felty valentina:val valentina:vallie valentine:felty valeri:val valeri:valerie valerie:val
+  vanburen:buren vandalia:vannie vanessa:essa vanessa:nessa vanessa:vanna vernisee:nicey veronica:franky
+  veronica:frony veronica:ron veronica:ronie veronica:ronna veronica:ronnie veronica:ronny veronica:vonnie
+  vic:vicki vic:vickie vic:vicky vic:victor vicki:vickie vicki:vicky vicki:victoria victor:vic victoria:tori
+  victoria:torie victoria:torri victoria:torrie victoria:tory victoria:vic victoria:vicki victoria:vickie
+  victoria:vicky vijay:vij vincent:vic vincent:vin vincent:vince vincent:vinnie vincent:vinny vincenzo:vic
+  vincenzo:vin vincenzo:vince vincenzo:vinnie vincenzo:vinny vinson:vin vinson:vince vinson:vinnie vinson:vinny
+  viola:ola viola:vi violetta:lettie virginia:ginger virginia:ginny virginia:jane virginia:jennie virginia:virgy
+  vivian:vi vivian:viv waldo:ossy waldo:ozzy wallace:wally wally:walt walter:wally walter:walt washington:wash
+  webster:webb wendy:wen wesley:wes westley:farmboy westley:wes westley:west wilber:bert wilber:will wilbur:will
+  wilbur:willie wilbur:willy wilda:willie wilfred:fred wilfred:wil wilfred:will wilfred:willie wilhelm:wil
+  wilhelm:willie wilhelmina:mina wilhelmina:minnie wilhelmina:willie wilhelmina:wilma will:bill will:fred
+  will:wilbur will:willie william:bela william:bell william:bill william:billy william:wil william:will
+  william:willie william:willy willie:fred willie:william willis:bill willis:willy wilma:billiewilhelm
+  wilson:will wilson:willie wilson:willy winfield:field winfield:win winfield:winny winifred:freddie
+  winifred:winnet winifred:winnie winnie:winnifred winnifred:fred winnifred:freddie winnifred:freddy
+  winnifred:winnie winnifred:winny winny:winnifred winton:wint woodrow:drew woodrow:wood woodrow:woody yeona:ona
+  yeona:onie yoshihiko:yoshi yulan:lan yulan:yul yvonne:vonna zach:zack zach:zak zachariah:zac zachariah:zach
+  zachariah:zachy zachariah:zack zachariah:zak zachariah:zakk zachariah:zeke zachary:zac zachary:zach
+  zachary:zachy zachary:zack zachary:zak zachary:zakk zachary:zeke zachery:zac zachery:zach zachery:zachy
+  zachery:zack zachery:zak zachery:zakk zachery:zeke zack:zach zack:zak zebedee:zeb zedediah:diah zedediah:dyer
+  zedediah:zed zephaniah:zeph
+  """

@@ -25,11 +25,14 @@ final class PlaceholderMatcher: StudentMatcher {
     if !stateID.isEmpty, let sis = try snapshot.student(stateID: stateID) {
       return MatchDecision(
         outcome: .matched, sisID: sis.id, score: 1, reasons: ["same state id \(stateID)"],
-        candidates: [MatchCandidate(sisID: sis.id, score: 1, reasons: ["same state id"])], method: "placeholder:state-id")
+        candidates: [MatchCandidate(sisID: sis.id, score: 1, reasons: ["same state id"])],
+        method: "placeholder:state-id")
     }
 
     var candidates: [String: (score: Double, reasons: [String])] = [:]
-    func conflict(_ sis: SnapshotStudent) -> Bool { !stateID.isEmpty && !sis.stateID.isEmpty && sis.stateID != stateID }
+    func conflict(_ sis: SnapshotStudent) -> Bool {
+      !stateID.isEmpty && !sis.stateID.isEmpty && sis.stateID != stateID
+    }
 
     // Without a birth date on the form, names alone never match (an SIS birth date that is not a
     // date is missing in the snapshot: "" must not equal "").
@@ -38,34 +41,55 @@ final class PlaceholderMatcher: StudentMatcher {
     if clean.count == 1 && exact.count == 1 {
       let sis = clean[0]
       return MatchDecision(
-        outcome: .matched, sisID: sis.id, score: 0.9, reasons: ["same first name, last name and birth date"],
-        candidates: [MatchCandidate(sisID: sis.id, score: 0.9, reasons: ["same first name, last name and birth date"])],
+        outcome: .matched, sisID: sis.id, score: 0.9,
+        reasons: ["same first name, last name and birth date"],
+        candidates: [
+          MatchCandidate(
+            sisID: sis.id, score: 0.9, reasons: ["same first name, last name and birth date"])
+        ],
         method: "placeholder:name-dob")
     }
     for sis in exact {
       var reasons = ["same first name, last name and birth date"]
-      if conflict(sis) { reasons.append("but a different state id (\(sis.stateID)): never auto-matched") }
+      if conflict(sis) {
+        reasons.append("but a different state id (\(sis.stateID)): never auto-matched")
+      }
       if exact.count > 1 { reasons.append("\(exact.count) SIS students share name and birth date") }
       candidates[sis.id] = (0.9, reasons)
     }
-    for sis in dob.isEmpty ? [] : try snapshot.students(lastKey: last, dob: dob) where candidates[sis.id] == nil {
-      candidates[sis.id] = (0.6, ["same last name and birth date, first name differs"] + (conflict(sis) ? ["different state id"] : []))
+    for sis in dob.isEmpty ? [] : try snapshot.students(lastKey: last, dob: dob)
+    where candidates[sis.id] == nil {
+      candidates[sis.id] = (
+        0.6,
+        ["same last name and birth date, first name differs"]
+          + (conflict(sis) ? ["different state id"] : [])
+      )
     }
     if let initial = first.first {
       for sis in try snapshot.students(lastKey: last, gender: gender)
       where candidates[sis.id] == nil && sis.firstKey.first == initial {
-        candidates[sis.id] = (0.4, ["same first initial, last name and gender"] + (conflict(sis) ? ["different state id"] : []))
+        candidates[sis.id] = (
+          0.4,
+          ["same first initial, last name and gender"]
+            + (conflict(sis) ? ["different state id"] : [])
+        )
       }
     }
     if candidates.isEmpty {
-      return MatchDecision(outcome: .new, sisID: nil, score: 0, reasons: ["no SIS student shares the matching keys"], candidates: [],
-                           method: "placeholder")
+      return MatchDecision(
+        outcome: .new, sisID: nil, score: 0, reasons: ["no SIS student shares the matching keys"],
+        candidates: [],
+        method: "placeholder")
     }
-    let sorted = candidates.map { MatchCandidate(sisID: $0.key, score: $0.value.score, reasons: $0.value.reasons) }
-      .sorted { ($0.score, $1.sisID) > ($1.score, $0.sisID) }
+    let sorted = candidates.map {
+      MatchCandidate(sisID: $0.key, score: $0.value.score, reasons: $0.value.reasons)
+    }
+    .sorted { ($0.score, $1.sisID) > ($1.score, $0.sisID) }
     return MatchDecision(
       outcome: .potential, sisID: nil, score: sorted[0].score,
-      reasons: ["\(sorted.count) possible SIS record\(sorted.count == 1 ? "" : "s"): a person must choose Match or No Match"],
+      reasons: [
+        "\(sorted.count) possible SIS record\(sorted.count == 1 ? "" : "s"): a person must choose Match or No Match"
+      ],
       candidates: sorted, method: "placeholder")
   }
 }

@@ -3,7 +3,10 @@ import SISDropCore
 
 /// A person's answer to a potential match (the seed's Match / No Match), kept in state.sqlite.
 public struct Resolution: Sendable, Codable, Hashable {
-  public enum Action: String, Sendable, Codable { case match, noMatch = "no-match" }
+  public enum Action: String, Sendable, Codable {
+    case match
+    case noMatch = "no-match"
+  }
   public var submissionID: String
   public var studentSeq: Int
   public var action: Action
@@ -25,8 +28,11 @@ public struct Resolution: Sendable, Codable, Hashable {
 
   public var isContact: Bool { schema == "contact" }
 
-  public init(submissionID: String, studentSeq: Int, action: Action, sisID: String?, resolvedBy: String, resolvedAt: String,
-              source: String, version: String? = nil, studentKey: String? = nil) {
+  public init(
+    submissionID: String, studentSeq: Int, action: Action, sisID: String?, resolvedBy: String,
+    resolvedAt: String,
+    source: String, version: String? = nil, studentKey: String? = nil
+  ) {
     self.submissionID = submissionID
     self.studentSeq = studentSeq
     self.action = action
@@ -41,11 +47,15 @@ public struct Resolution: Sendable, Codable, Hashable {
   /// The student's identity within a submission: SHA-256 over the fields that say which child it is,
   /// so that siblings re-ordered in a new version never swap answers.
   public static func studentKey(_ student: SubmissionPart) -> String {
-    let identity = ["State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender"].map { student.fields[$0] ?? "" }
+    let identity = [
+      "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender",
+    ].map { student.fields[$0] ?? "" }
     return SHA256.hex(identity.joined(separator: "\u{1F}"))
   }
 
-  public var summary: String { "\(sisID.map { "Match to \($0)" } ?? "No Match") by \(resolvedBy) at \(resolvedAt) (\(source))" }
+  public var summary: String {
+    "\(sisID.map { "Match to \($0)" } ?? "No Match") by \(resolvedBy) at \(resolvedAt) (\(source))"
+  }
 
   /// The table of contact answers (Match to an SIS contact, or No Match), bound to the submission version.
   static let contactSchema = """
@@ -77,9 +87,12 @@ extension StateStore {
   @discardableResult
   public func record(_ resolution: Resolution) throws -> Resolution? {
     if resolution.isContact { return try recordContact(resolution) }
-    let earlier = try resolutions().first(where: { $0.submissionID == resolution.submissionID && $0.studentSeq == resolution.studentSeq })
+    let earlier = try resolutions().first(where: {
+      $0.submissionID == resolution.submissionID && $0.studentSeq == resolution.studentSeq
+    })
     // The same answer again, for the same version, keeps its first who and when.
-    if let same = earlier, same.action == resolution.action, same.sisID == resolution.sisID, same.version == resolution.version,
+    if let same = earlier, same.action == resolution.action, same.sisID == resolution.sisID,
+      same.version == resolution.version,
       same.studentKey == resolution.studentKey
     {
       return nil
@@ -87,54 +100,84 @@ extension StateStore {
     try database.inTransaction {
       try database.execute(
         "INSERT OR REPLACE INTO resolutions VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [.text(resolution.submissionID), .integer(Int64(resolution.studentSeq)), .text(resolution.action.rawValue),
-         resolution.sisID.map { .text($0) } ?? .null, .text(resolution.resolvedBy), .text(resolution.resolvedAt), .text(resolution.source)])
-      try database.execute("DELETE FROM resolution_versions WHERE submission_id = ? AND student_seq = ?",
-                           [.text(resolution.submissionID), .integer(Int64(resolution.studentSeq))])
+        [
+          .text(resolution.submissionID), .integer(Int64(resolution.studentSeq)),
+          .text(resolution.action.rawValue),
+          resolution.sisID.map { .text($0) } ?? .null, .text(resolution.resolvedBy),
+          .text(resolution.resolvedAt), .text(resolution.source),
+        ])
+      try database.execute(
+        "DELETE FROM resolution_versions WHERE submission_id = ? AND student_seq = ?",
+        [.text(resolution.submissionID), .integer(Int64(resolution.studentSeq))])
       if let version = resolution.version, let key = resolution.studentKey {
-        try database.execute("INSERT INTO resolution_versions VALUES (?, ?, ?, ?)",
-                             [.text(resolution.submissionID), .integer(Int64(resolution.studentSeq)), .text(version), .text(key)])
+        try database.execute(
+          "INSERT INTO resolution_versions VALUES (?, ?, ?, ?)",
+          [
+            .text(resolution.submissionID), .integer(Int64(resolution.studentSeq)), .text(version),
+            .text(key),
+          ])
       }
-      try logAnswer(resolution.submissionID, earlier == nil ? "recorded" : "replaced",
-                    "student \(resolution.studentSeq): \(resolution.sisID.map { "Match to \($0)" } ?? "No Match") (\(resolution.source))",
-                    by: resolution.resolvedBy, at: resolution.resolvedAt)
+      try logAnswer(
+        resolution.submissionID, earlier == nil ? "recorded" : "replaced",
+        "student \(resolution.studentSeq): \(resolution.sisID.map { "Match to \($0)" } ?? "No Match") (\(resolution.source))",
+        by: resolution.resolvedBy, at: resolution.resolvedAt)
     }
     return earlier
   }
 
   public func record(_ override: FieldOverride) throws {
-    if try overrides().contains(where: { $0.submissionID == override.submissionID && $0.field == override.field }) { return }
+    if try overrides().contains(where: {
+      $0.submissionID == override.submissionID && $0.field == override.field
+    }) {
+      return
+    }
     try database.execute(
       "INSERT OR REPLACE INTO overrides VALUES (?, ?, ?, ?, ?)",
-      [.text(override.submissionID), .text(override.field), .text(override.resolvedBy), .text(override.resolvedAt), .text(override.source)])
+      [
+        .text(override.submissionID), .text(override.field), .text(override.resolvedBy),
+        .text(override.resolvedAt), .text(override.source),
+      ])
   }
 
   public func resolutions() throws -> [Resolution] {
-    return try database.rows(
+    try database.rows(
       """
       SELECT r.submission_id, r.student_seq, r.action, r.sis_id, r.resolved_by, r.resolved_at, r.source, v.version, v.student_key
       FROM resolutions r LEFT JOIN resolution_versions v USING (submission_id, student_seq) ORDER BY r.submission_id, r.student_seq
       """
     ).map { row in
-      Resolution(submissionID: row[0].string ?? "", studentSeq: Int(row[1].int ?? 0),
-                 action: Resolution.Action(rawValue: row[2].string ?? "") ?? .noMatch, sisID: row[3].string,
-                 resolvedBy: row[4].string ?? "", resolvedAt: row[5].string ?? "", source: row[6].string ?? "",
-                 version: row[7].string, studentKey: row[8].string)
+      Resolution(
+        submissionID: row[0].string ?? "", studentSeq: Int(row[1].int ?? 0),
+        action: Resolution.Action(rawValue: row[2].string ?? "") ?? .noMatch, sisID: row[3].string,
+        resolvedBy: row[4].string ?? "", resolvedAt: row[5].string ?? "",
+        source: row[6].string ?? "",
+        version: row[7].string, studentKey: row[8].string)
     }
   }
 
   private func recordContact(_ resolution: Resolution) throws -> Resolution? {
-    let earlier = try contactResolutions().first { $0.submissionID == resolution.submissionID && $0.studentSeq == resolution.studentSeq }
-    if let same = earlier, same.action == resolution.action, same.sisID == resolution.sisID, same.version == resolution.version { return nil }
+    let earlier = try contactResolutions().first {
+      $0.submissionID == resolution.submissionID && $0.studentSeq == resolution.studentSeq
+    }
+    if let same = earlier, same.action == resolution.action, same.sisID == resolution.sisID,
+      same.version == resolution.version
+    {
+      return nil
+    }
     try database.inTransaction {
       try database.execute(
         "INSERT OR REPLACE INTO contact_resolutions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [.text(resolution.submissionID), .integer(Int64(resolution.studentSeq)), .text(resolution.action.rawValue),
-         resolution.sisID.map { .text($0) } ?? .null, resolution.version.map { .text($0) } ?? .null, .text(resolution.resolvedBy),
-         .text(resolution.resolvedAt), .text(resolution.source)])
-      try logAnswer(resolution.submissionID, earlier == nil ? "recorded" : "replaced",
-                    "contact \(resolution.studentSeq): \(resolution.sisID.map { "Match to \($0)" } ?? "No Match") (\(resolution.source))",
-                    by: resolution.resolvedBy, at: resolution.resolvedAt)
+        [
+          .text(resolution.submissionID), .integer(Int64(resolution.studentSeq)),
+          .text(resolution.action.rawValue),
+          resolution.sisID.map { .text($0) } ?? .null,
+          resolution.version.map { .text($0) } ?? .null, .text(resolution.resolvedBy),
+          .text(resolution.resolvedAt), .text(resolution.source),
+        ])
+      try logAnswer(
+        resolution.submissionID, earlier == nil ? "recorded" : "replaced",
+        "contact \(resolution.studentSeq): \(resolution.sisID.map { "Match to \($0)" } ?? "No Match") (\(resolution.source))",
+        by: resolution.resolvedBy, at: resolution.resolvedAt)
     }
     return earlier
   }
@@ -145,8 +188,10 @@ extension StateStore {
       "SELECT submission_id, contact_seq, action, contact_id, version, resolved_by, resolved_at, source FROM contact_resolutions ORDER BY submission_id, contact_seq"
     ).map { row in
       var resolution = Resolution(
-        submissionID: row[0].string ?? "", studentSeq: Int(row[1].int ?? 0), action: Resolution.Action(rawValue: row[2].string ?? "") ?? .noMatch,
-        sisID: row[3].string, resolvedBy: row[5].string ?? "", resolvedAt: row[6].string ?? "", source: row[7].string ?? "",
+        submissionID: row[0].string ?? "", studentSeq: Int(row[1].int ?? 0),
+        action: Resolution.Action(rawValue: row[2].string ?? "") ?? .noMatch,
+        sisID: row[3].string, resolvedBy: row[5].string ?? "", resolvedAt: row[6].string ?? "",
+        source: row[7].string ?? "",
         version: row[4].string)
       resolution.schema = "contact"
       return resolution
@@ -154,9 +199,13 @@ extension StateStore {
   }
 
   public func overrides() throws -> [FieldOverride] {
-    return try database.rows("SELECT submission_id, field, resolved_by, resolved_at, source FROM overrides ORDER BY submission_id, field").map { row in
-      FieldOverride(submissionID: row[0].string ?? "", field: row[1].string ?? "", resolvedBy: row[2].string ?? "",
-                    resolvedAt: row[3].string ?? "", source: row[4].string ?? "")
+    try database.rows(
+      "SELECT submission_id, field, resolved_by, resolved_at, source FROM overrides ORDER BY submission_id, field"
+    ).map { row in
+      FieldOverride(
+        submissionID: row[0].string ?? "", field: row[1].string ?? "",
+        resolvedBy: row[2].string ?? "",
+        resolvedAt: row[3].string ?? "", source: row[4].string ?? "")
     }
   }
 }

@@ -118,9 +118,14 @@ public final class Database {
         try target.execute("PRAGMA journal_mode=DELETE")
       }()
       let fd = open(temporary, O_RDONLY | O_CLOEXEC)
-      if fd >= 0 { fsync(fd); close(fd) }
+      if fd >= 0 {
+        fsync(fd)
+        close(fd)
+      }
       try FileSystem.rename(temporary, to: path)
-      try FileSystem.syncDirectory((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent)
+      try FileSystem.syncDirectory(
+        (path as NSString).deletingLastPathComponent.isEmpty
+          ? "." : (path as NSString).deletingLastPathComponent)
     } catch {
       unlink(temporary)
       throw error
@@ -159,7 +164,8 @@ public enum SQLValue: Sendable, Hashable {
   }
 }
 
-extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral {
+extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral
+{
   public init(stringLiteral value: String) { self = .text(value) }
   public init(integerLiteral value: Int64) { self = .integer(value) }
   public init(nilLiteral: ()) { self = .null }
@@ -184,7 +190,8 @@ public final class Statement {
     self.database = database
     self.sql = sql
     var statement: OpaquePointer?
-    let rc = sqlite3_prepare_v3(database.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+    let rc = sqlite3_prepare_v3(
+      database.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
     guard rc == SQLITE_OK, let statement else { throw database.error(rc, sql: sql) }
     handle = statement
   }
@@ -226,7 +233,9 @@ public final class Statement {
   /// bytes must stay valid and unchanged until the statement has run. For the snapshot load.
   public func bindText(_ index: Int32, bytes: UnsafeBufferPointer<UInt8>) {
     // An empty value is '' not NULL: SQLite reads a null pointer as NULL.
-    let pointer = bytes.count == 0 ? emptyText : UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
+    let pointer =
+      bytes.count == 0
+      ? emptyText : UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
     sqlite3_bind_text(handle, index, pointer, Int32(bytes.count), nil)
   }
 
@@ -266,8 +275,11 @@ public final class Statement {
 
     /// The column's UTF-8 bytes without making a String (empty for NULL): valid until the next step.
     public func bytes(_ index: Int) -> UnsafeBufferPointer<UInt8> {
-      guard let pointer = sqlite3_column_text(handle, Int32(index)) else { return UnsafeBufferPointer(start: nil, count: 0) }
-      return UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, Int32(index))))
+      guard let pointer = sqlite3_column_text(handle, Int32(index)) else {
+        return UnsafeBufferPointer(start: nil, count: 0)
+      }
+      return UnsafeBufferPointer(
+        start: pointer, count: Int(sqlite3_column_bytes(handle, Int32(index))))
     }
     public func int(_ index: Int) -> Int64 { sqlite3_column_int64(handle, Int32(index)) }
 

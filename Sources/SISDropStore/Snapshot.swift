@@ -37,21 +37,29 @@ public final class Snapshot {
 
   public init(path: String) throws {
     guard FileSystem.exists(path) else {
-      throw SISDropError.missingInput(path, hint: "the SIS snapshot is missing: rerun normalize with the SIS export in the batch")
+      throw SISDropError.missingInput(
+        path, hint: "the SIS snapshot is missing: rerun normalize with the SIS export in the batch")
     }
     self.path = path
     database = try Database(path: path, readOnly: true)
-    let select = "SELECT \(Snapshot.studentColumns.joined(separator: ", ")), first_key, last_key FROM students"
-    byStateID = try database.prepare("\(select) WHERE state_studentnumber = ? ORDER BY student_number")
-    byNameDOB = try database.prepare("\(select) WHERE first_key = ? AND last_key = ? AND dob = ? ORDER BY student_number")
-    byLastDOB = try database.prepare("\(select) WHERE last_key = ? AND dob = ? ORDER BY student_number")
-    byLastGender = try database.prepare("\(select) WHERE last_key = ? AND gender = ? ORDER BY student_number")
+    let select =
+      "SELECT \(Snapshot.studentColumns.joined(separator: ", ")), first_key, last_key FROM students"
+    byStateID = try database.prepare(
+      "\(select) WHERE state_studentnumber = ? ORDER BY student_number")
+    byNameDOB = try database.prepare(
+      "\(select) WHERE first_key = ? AND last_key = ? AND dob = ? ORDER BY student_number")
+    byLastDOB = try database.prepare(
+      "\(select) WHERE last_key = ? AND dob = ? ORDER BY student_number")
+    byLastGender = try database.prepare(
+      "\(select) WHERE last_key = ? AND gender = ? ORDER BY student_number")
     byNumber = try database.prepare("\(select) WHERE student_number = ?")
     contactsOfStudent = try database.prepare(
-      "SELECT \(Snapshot.contactColumns.joined(separator: ", ")), first_key, last_key FROM contacts WHERE student_number = ? ORDER BY contact_id")
+      "SELECT \(Snapshot.contactColumns.joined(separator: ", ")), first_key, last_key FROM contacts WHERE student_number = ? ORDER BY contact_id"
+    )
   }
 
-  private func students(_ statement: Statement, _ arguments: [SQLValue]) throws -> [SnapshotStudent] {
+  private func students(_ statement: Statement, _ arguments: [SQLValue]) throws -> [SnapshotStudent]
+  {
     try statement.bind(arguments)
     var result: [SnapshotStudent] = []
     try statement.forEachRow { row in result.append(Snapshot.student(row)) }
@@ -61,22 +69,31 @@ public final class Snapshot {
   private static func student(_ row: Statement.Row) -> SnapshotStudent {
     let count = Layouts.studentFields.count
     var fields: [String: String] = [:]
-    for (index, field) in Layouts.studentFields.enumerated() { if let v = row.text(index) { fields[field] = v } }
-    return SnapshotStudent(id: row.string(0), stateID: row.string(1), firstKey: row.string(count), lastKey: row.string(count + 1), fields: fields)
+    for (index, field) in Layouts.studentFields.enumerated() {
+      if let v = row.text(index) { fields[field] = v }
+    }
+    return SnapshotStudent(
+      id: row.string(0), stateID: row.string(1), firstKey: row.string(count),
+      lastKey: row.string(count + 1), fields: fields)
   }
 
   private static func contact(_ row: Statement.Row) -> SnapshotContact {
     let count = Layouts.contactFields.count
     var fields: [String: String] = [:]
-    for (index, field) in Layouts.contactFields.enumerated() { if let v = row.text(index) { fields[field] = v } }
-    return SnapshotContact(id: row.string(0), studentNumber: row.string(1), firstKey: row.string(count), lastKey: row.string(count + 1), fields: fields)
+    for (index, field) in Layouts.contactFields.enumerated() {
+      if let v = row.text(index) { fields[field] = v }
+    }
+    return SnapshotContact(
+      id: row.string(0), studentNumber: row.string(1), firstKey: row.string(count),
+      lastKey: row.string(count + 1), fields: fields)
   }
 
   /// Many students by number, in one query (a query per student cost ~40 µs each at 10,000).
   public func students(numbers: [String]) throws -> [String: SnapshotStudent] {
     guard !numbers.isEmpty else { return [:] }
     let statement = try database.prepare(
-      "SELECT \(Snapshot.studentColumns.joined(separator: ", ")), first_key, last_key FROM students WHERE student_number IN (SELECT value FROM json_each(?))")
+      "SELECT \(Snapshot.studentColumns.joined(separator: ", ")), first_key, last_key FROM students WHERE student_number IN (SELECT value FROM json_each(?))"
+    )
     try statement.bind([.text(try Snapshot.jsonList(numbers))])
     var result: [String: SnapshotStudent] = [:]
     try statement.forEachRow { row in
@@ -91,7 +108,8 @@ public final class Snapshot {
     guard !numbers.isEmpty else { return [:] }
     let statement = try database.prepare(
       "SELECT \(Snapshot.contactColumns.joined(separator: ", ")), first_key, last_key FROM contacts "
-        + "WHERE student_number IN (SELECT value FROM json_each(?)) ORDER BY student_number, contact_id")
+        + "WHERE student_number IN (SELECT value FROM json_each(?)) ORDER BY student_number, contact_id"
+    )
     try statement.bind([.text(try Snapshot.jsonList(numbers))])
     var result: [String: [SnapshotContact]] = [:]
     try statement.forEachRow { row in
@@ -106,8 +124,12 @@ public final class Snapshot {
     String(decoding: try JSONEncoder().encode(values), as: UTF8.self)
   }
 
-  public func student(stateID: String) throws -> SnapshotStudent? { try students(byStateID, [.text(stateID)]).first }
-  public func student(number: String) throws -> SnapshotStudent? { try students(byNumber, [.text(number)]).first }
+  public func student(stateID: String) throws -> SnapshotStudent? {
+    try students(byStateID, [.text(stateID)]).first
+  }
+  public func student(number: String) throws -> SnapshotStudent? {
+    try students(byNumber, [.text(number)]).first
+  }
   public func students(firstKey: String, lastKey: String, dob: String) throws -> [SnapshotStudent] {
     try students(byNameDOB, [.text(firstKey), .text(lastKey), .text(dob)])
   }
@@ -133,7 +155,8 @@ public final class Snapshot {
     guard columns.contains("low_grade") && columns.contains("high_grade") else { return [:] }
     var result: [String: ClosedRange<Int>] = [:]
     for row in try database.rows("SELECT school_number, low_grade, high_grade FROM schools") {
-      guard let number = row[0].string, let low = row[1].string.flatMap(FieldRules.gradeLevel).flatMap({ Int($0) }),
+      guard let number = row[0].string,
+        let low = row[1].string.flatMap(FieldRules.gradeLevel).flatMap({ Int($0) }),
         let high = row[2].string.flatMap(FieldRules.gradeLevel).flatMap({ Int($0) }), low <= high
       else { continue }
       result[number] = low...high
@@ -157,14 +180,23 @@ public final class Snapshot {
 
   /// The malformed students rows left out of this snapshot (none in a snapshot built before they were kept).
   public func rejectedRows() throws -> [RejectedRow] {
-    guard try database.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'rejected_rows'").int ?? 0 > 0 else { return [] }
-    return try database.rows("SELECT file, line, state_studentnumber, last_key, dob FROM rejected_rows ORDER BY rowid").map {
-      RejectedRow(file: $0[0].string ?? "", line: Int($0[1].int ?? 0), stateID: $0[2].string ?? "", lastKey: $0[3].string ?? "",
-                  dob: $0[4].string ?? "")
+    guard
+      try database.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'rejected_rows'").int
+        ?? 0 > 0
+    else { return [] }
+    return try database.rows(
+      "SELECT file, line, state_studentnumber, last_key, dob FROM rejected_rows ORDER BY rowid"
+    ).map {
+      RejectedRow(
+        file: $0[0].string ?? "", line: Int($0[1].int ?? 0), stateID: $0[2].string ?? "",
+        lastKey: $0[3].string ?? "",
+        dob: $0[4].string ?? "")
     }
   }
 
-  public func count(_ table: String) throws -> Int { Int(try database.scalar("SELECT count(*) FROM \(table)").int ?? 0) }
+  public func count(_ table: String) throws -> Int {
+    Int(try database.scalar("SELECT count(*) FROM \(table)").int ?? 0)
+  }
 }
 
 @available(*, unavailable) extension Snapshot: Sendable {}

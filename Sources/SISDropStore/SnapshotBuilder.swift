@@ -1,7 +1,7 @@
 import Foundation
+import SISDropConfig
 import SISDropCore
 import SISDropFormats
-import SISDropConfig
 
 /// Counts and notes from building a snapshot, for stage.json and the batch report.
 public struct SnapshotSummary: Sendable, Codable, Hashable {
@@ -22,7 +22,10 @@ public struct SnapshotSummary: Sendable, Codable, Hashable {
 
   public init() {}
 
-  enum CodingKeys: String, CodingKey { case students, contacts, schools, attendanceCodes, withheldFields, unknownColumns, rejectedRows, missingValues }
+  enum CodingKeys: String, CodingKey {
+    case students, contacts, schools, attendanceCodes, withheldFields, unknownColumns, rejectedRows,
+      missingValues
+  }
 
   public init(from decoder: Decoder) throws {
     // Snapshot references written before the reject counts existed read as zero.
@@ -66,7 +69,10 @@ public struct SnapshotBuilder {
     self.plugin = plugin
   }
 
-  static let tables = ["students": "Students", "contacts": "Contacts", "schools": "Schools", "attendance_codes": "Attendance_Code"]
+  static let tables = [
+    "students": "Students", "contacts": "Contacts", "schools": "Schools",
+    "attendance_codes": "Attendance_Code",
+  ]
 
   static let schema = """
     CREATE TABLE students(\(Snapshot.studentColumns.map { "\($0) TEXT" }.joined(separator: ", ")), first_key TEXT, last_key TEXT, source_line INTEGER);
@@ -93,31 +99,47 @@ public struct SnapshotBuilder {
     """
 
   /// Which layout fields the plugin lets sisdrop read; the key field must be readable.
-  func readableFields(_ layout: Layout, key: String, summary: inout SnapshotSummary) throws -> [Bool] {
-    guard let plugin, let table = SnapshotBuilder.tables[layout.name] else { return layout.fields.map { _ in true } }
+  func readableFields(_ layout: Layout, key: String, summary: inout SnapshotSummary) throws
+    -> [Bool]
+  {
+    guard let plugin, let table = SnapshotBuilder.tables[layout.name] else {
+      return layout.fields.map { _ in true }
+    }
     let readable = layout.fields.map { plugin.canRead(table: table, field: $0) }
     if let index = layout.index(of: key), !readable[index] {
       throw SISDropError.configuration(
-        "Plugin.xml does not grant \(table).\(key), the key of the \(layout.name) export", at: SourceLocation(path: "Plugin.xml"),
-        hint: "add <field table=\"\(table)\" field=\"\(key)\" access=\"ViewOnly\"/> to its access_request")
+        "Plugin.xml does not grant \(table).\(key), the key of the \(layout.name) export",
+        at: SourceLocation(path: "Plugin.xml"),
+        hint:
+          "add <field table=\"\(table)\" field=\"\(key)\" access=\"ViewOnly\"/> to its access_request"
+      )
     }
-    for (index, field) in layout.fields.enumerated() where !readable[index] { summary.withheldFields.append("\(table).\(field)") }
+    for (index, field) in layout.fields.enumerated() where !readable[index] {
+      summary.withheldFields.append("\(table).\(field)")
+    }
     return readable
   }
 
   /// Streams one export file, CSV or XML, to `visitor`, each record's values as bytes. Generic, so
   /// that the per-record work is compiled for each reader (no existential per record).
-  func forEachRecord<V: RecordVisitor>(_ layout: Layout, path: String, unknown: inout [String], _ visitor: inout V) throws {
+  func forEachRecord<V: RecordVisitor>(
+    _ layout: Layout, path: String, unknown: inout [String], _ visitor: inout V
+  ) throws {
     let aliases = feed.headerAliases[layout.name] ?? [:]
     if feed.format == .xml {
       let reader = XMLTableReader(path: path, layout: layout, aliases: aliases)
       reader.limits = feed.limits
       try reader.forEachRawRecord { record in try visitor.visit(record) }
-      unknown += reader.unknownColumns.map { "\((path as NSString).lastPathComponent): \(LogText.quoted($0))" }
+      unknown += reader.unknownColumns.map {
+        "\((path as NSString).lastPathComponent): \(LogText.quoted($0))"
+      }
     } else {
-      let reader = try CSVTableReader(path: path, layout: layout, dialect: feed.dialect, aliases: aliases)
+      let reader = try CSVTableReader(
+        path: path, layout: layout, dialect: feed.dialect, aliases: aliases)
       reader.requireFinalLineBreak = true
-      unknown += reader.unknownColumns.map { "\((path as NSString).lastPathComponent): \(LogText.quoted($0))" }
+      unknown += reader.unknownColumns.map {
+        "\((path as NSString).lastPathComponent): \(LogText.quoted($0))"
+      }
       while try reader.readRecord() { try visitor.visit(reader) }
     }
   }
@@ -131,8 +153,11 @@ public struct SnapshotBuilder {
     for layout in Layouts.sisExport {
       guard let path = files[layout.name] else { continue }
       let readable = try readableFields(layout, key: layout.fields[0], summary: &summary)
-      var visitor = NormalizeOnly(rows: RowNormalizer(
-        layout: layout, readable: readable, withKeys: layout.name == "students" || layout.name == "contacts", datePatterns: datePatterns))
+      var visitor = NormalizeOnly(
+        rows: RowNormalizer(
+          layout: layout, readable: readable,
+          withKeys: layout.name == "students" || layout.name == "contacts",
+          datePatterns: datePatterns))
       defer { visitor.rows.deallocate() }
       try forEachRecord(layout, path: path, unknown: &summary.unknownColumns, &visitor)
       total += visitor.count
@@ -150,20 +175,27 @@ public struct SnapshotBuilder {
     let database = try Database(path: output)
     try database.execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=8192;")
     try database.execute(SnapshotBuilder.schema)
-    let keys = ["students": "Student_Number", "contacts": "Contact_ID", "schools": "School_Number", "attendance_codes": "Att_Code"]
+    let keys = [
+      "students": "Student_Number", "contacts": "Contact_ID", "schools": "School_Number",
+      "attendance_codes": "Att_Code",
+    ]
     let rejectedInsert = try database.prepare(
-      "INSERT INTO rejected_rows(file, line, state_studentnumber, last_key, dob) VALUES (?, ?, ?, ?, ?)")
+      "INSERT INTO rejected_rows(file, line, state_studentnumber, last_key, dob) VALUES (?, ?, ?, ?, ?)"
+    )
     var structural = 0  // malformed rows so far, over every file
 
     try database.inTransaction {
       for var layout in Layouts.sisExport {
         // A delta's XML row marked deleted carries its key and the marker alone (the CSV row has
         // the header's columns, empty): in a delta only the keys are required elements.
-        if partial && feed.format == .xml { layout.required = layout.required.filter { $0 == "Student_Number" || $0 == "Contact_ID" } }
+        if partial && feed.format == .xml {
+          layout.required = layout.required.filter { $0 == "Student_Number" || $0 == "Contact_ID" }
+        }
         guard let path = files[layout.name] else {
           if !partial && (layout.name == "students" || layout.name == "schools") {
             throw SISDropError.missingInput(
-              feed.files[layout.name] ?? layout.fileName, hint: "the SIS export must include \(layout.name); upload it to the inbox")
+              feed.files[layout.name] ?? layout.fileName,
+              hint: "the SIS export must include \(layout.name); upload it to the inbox")
           }
           continue
         }
@@ -174,15 +206,22 @@ public struct SnapshotBuilder {
         // Keyed tables keep each row's line so that duplicate keys are reported after the load,
         // by SQL, instead of holding every key in memory (flat memory at millions of rows).
         let unique = table == "students" || table == "schools"
-        let allColumns = columns + (withKeys ? ["first_key", "last_key"] : []) + (unique ? ["source_line"] : [])
+        let allColumns =
+          columns + (withKeys ? ["first_key", "last_key"] : []) + (unique ? ["source_line"] : [])
         var load = TableLoad(
           insert: try database.prepare(
-            "INSERT INTO \(table)(\(allColumns.joined(separator: ", "))) VALUES (\(allColumns.map { _ in "?" }.joined(separator: ", ")))"),
-          withLine: unique, rows: RowNormalizer(layout: layout, readable: readable, withKeys: withKeys, datePatterns: datePatterns),
+            "INSERT INTO \(table)(\(allColumns.joined(separator: ", "))) VALUES (\(allColumns.map { _ in "?" }.joined(separator: ", ")))"
+          ),
+          withLine: unique,
+          rows: RowNormalizer(
+            layout: layout, readable: readable, withKeys: withKeys, datePatterns: datePatterns),
           table: table, fields: layout.fields,
-          dateReason: "not a date in \(datePatterns.map(\.description).joined(separator: " or ")): missing for matching",
-          tolerance: feed.maxRejectedRows, structural: structural, rejectedInsert: table == "students" ? rejectedInsert : nil,
-          identity: table == "students" ? RejectedIdentity(layout: layout, datePatterns: datePatterns) : nil)
+          dateReason:
+            "not a date in \(datePatterns.map(\.description).joined(separator: " or ")): missing for matching",
+          tolerance: feed.maxRejectedRows, structural: structural,
+          rejectedInsert: table == "students" ? rejectedInsert : nil,
+          identity: table == "students"
+            ? RejectedIdentity(layout: layout, datePatterns: datePatterns) : nil)
         defer { load.rows.deallocate() }
         try forEachRecord(layout, path: path, unknown: &summary.unknownColumns, &load)
         rejects += load.rejects
@@ -193,28 +232,40 @@ public struct SnapshotBuilder {
         if unique {
           let key = keys[table]!.lowercased()
           let duplicates = try database.rows(
-            "SELECT \(key), source_line FROM \(table) WHERE rowid NOT IN (SELECT min(rowid) FROM \(table) GROUP BY \(key)) ORDER BY rowid")
+            "SELECT \(key), source_line FROM \(table) WHERE rowid NOT IN (SELECT min(rowid) FROM \(table) GROUP BY \(key)) ORDER BY rowid"
+          )
           for row in duplicates {
             rejects.append(
-              Reject(submissionID: "", schema: table, seq: nil, field: keys[table]!, value: row[0].string ?? "",
-                     reason: "duplicate key in the SIS export", action: "fix the SIS export; the first row was kept",
-                     source: SourceLocation(path: path, line: row[1].int.map { Int($0) })))
+              Reject(
+                submissionID: "", schema: table, seq: nil, field: keys[table]!,
+                value: row[0].string ?? "",
+                reason: "duplicate key in the SIS export",
+                action: "fix the SIS export; the first row was kept",
+                source: SourceLocation(path: path, line: row[1].int.map { Int($0) })))
           }
           if !duplicates.isEmpty {
-            try database.execute("DELETE FROM \(table) WHERE rowid NOT IN (SELECT min(rowid) FROM \(table) GROUP BY \(key))")
+            try database.execute(
+              "DELETE FROM \(table) WHERE rowid NOT IN (SELECT min(rowid) FROM \(table) GROUP BY \(key))"
+            )
             count -= duplicates.count
           }
         }
         if count == 0 && !partial && (table == "students" || table == "schools") {
           throw SISDropError.dataError(
             "the \(table) export has no records", at: SourceLocation(path: path),
-            hint: "an empty export is never read as 'every student withdrew': upload the full export")
+            hint:
+              "an empty export is never read as 'every student withdrew': upload the full export")
         }
-        if table == "students", !partial, let last = lastAccepted, Double(count) < feed.minRatio * Double(last.students) {
+        if table == "students", !partial, let last = lastAccepted,
+          Double(count) < feed.minRatio * Double(last.students)
+        {
           throw SISDropError.dataError(
             "the students export has \(count) students, fewer than \(Int((feed.minRatio * 100).rounded()))% of the \(last.students) "
-              + "of the last accepted export (batch \(last.batch)): a cut-off export", at: SourceLocation(path: path),
-            hint: "upload the complete export; if the district really lost students, lower sis_export.min_ratio in the pipeline")
+              + "of the last accepted export (batch \(last.batch)): a cut-off export",
+            at: SourceLocation(path: path),
+            hint:
+              "upload the complete export; if the district really lost students, lower sis_export.min_ratio in the pipeline"
+          )
         }
         switch table {
         case "students": summary.students = count
@@ -280,21 +331,27 @@ struct RowNormalizer {
     }
     self.plan = plan
     self.readable = readable
-    keyFields = withKeys ? layout.index(of: "First_Name").flatMap { first in layout.index(of: "Last_Name").map { (first, $0) } } : nil
+    keyFields =
+      withKeys
+      ? layout.index(of: "First_Name").flatMap { first in
+        layout.index(of: "Last_Name").map { (first, $0) }
+      } : nil
     normalizer = FieldNormalizer(datePatterns: datePatterns)
   }
 
   /// `notADate` is called with each field whose value is missing for matching (`FieldNormalizer.reference`).
   mutating func normalize(_ record: some ExportRecord, notADate: (Int) -> Void) {
     // The buffers in locals (plain copies, written back below): no overlapping access in the loop.
-    var row = self.row, ends = self.ends
+    var row = self.row
+    var ends = self.ends
     defer {
       self.row = row
       self.ends = ends
     }
     row.removeAll()
     ends.removeAll()
-    let plan = self.plan, keyFields = self.keyFields
+    let plan = self.plan
+    let keyFields = self.keyFields
     // Values the CSV reader vouches for as clean ASCII text (most identifiers, codes, numbers and
     // names) skip the text rule: plain text is a copy, the other rules work on the bytes.
     let clean = record.cleanASCIIFields
@@ -305,8 +362,10 @@ struct RowNormalizer {
         if rule != RowNormalizer.withheld {
           let kind = FieldKind(rawValue: Int(rule))!
           let value = values[field]
-          let fits = field < 64 && clean & (1 << UInt64(field & 63)) != 0
-            ? (kind == .text ? row.appendValue(value) : normalizer.appendCleanASCII(kind, value, to: &row))
+          let fits =
+            field < 64 && clean & (1 << UInt64(field & 63)) != 0
+            ? (kind == .text
+              ? row.appendValue(value) : normalizer.appendCleanASCII(kind, value, to: &row))
             : normalizer.append(kind, value, to: &row)
           if !fits {
             notADate(field)
@@ -326,7 +385,10 @@ struct RowNormalizer {
     }
   }
 
-  private mutating func appendKey(_ field: Int, _ values: RecordValues, _ clean: UInt64, _ plan: GrowableBuffer<UInt8>, _ row: inout GrowableBuffer<UInt8>) {
+  private mutating func appendKey(
+    _ field: Int, _ values: RecordValues, _ clean: UInt64, _ plan: GrowableBuffer<UInt8>,
+    _ row: inout GrowableBuffer<UInt8>
+  ) {
     guard plan[field] != RowNormalizer.withheld else { return }
     if field < 64 && clean & (1 << UInt64(field & 63)) != 0 {
       FieldBytes.appendNameKeyOfASCII(values[field], to: &row)
@@ -391,25 +453,43 @@ struct TableLoad: RecordVisitor {
       if structural > tolerance {
         // The file is not what the SIS exported: refused whole, before anything is matched.
         throw SISDropError.dataError(
-          tolerance == 0 ? problem.reason
+          tolerance == 0
+            ? problem.reason
             : "\(problem.reason); this is malformed row \(structural) of the SIS export, more than sis_export.max_rejected_rows (\(tolerance))",
           at: problem.location,
-          hint: "the file is not what the SIS exported (nothing was matched or delivered): export it again and upload it"
-            + (tolerance == 0 ? ", or let the pipeline tolerate a few bad rows with sis_export.max_rejected_rows" : ""))
+          hint:
+            "the file is not what the SIS exported (nothing was matched or delivered): export it again and upload it"
+            + (tolerance == 0
+              ? ", or let the pipeline tolerate a few bad rows with sis_export.max_rejected_rows"
+              : ""))
       }
       rejects.append(
-        Reject(submissionID: "", schema: table, seq: nil, field: "", value: "", reason: problem.reason,
-               action: "fix the row in the SIS export; until then this SIS record is not in the snapshot, and a child who might be in it goes to review",
-               source: problem.location))
+        Reject(
+          submissionID: "", schema: table, seq: nil, field: "", value: "", reason: problem.reason,
+          action:
+            "fix the row in the SIS export; until then this SIS record is not in the snapshot, and a child who might be in it goes to review",
+          source: problem.location))
       if let rejectedInsert, let identity {
         let file = (problem.location.path as NSString).lastPathComponent
-        var found = [(line: problem.location.line ?? record.recordLine, identity: record.withValues { identity.read($0) })]
+        var found = [
+          (
+            line: problem.location.line ?? record.recordLine,
+            identity: record.withValues { identity.read($0) }
+          )
+        ]
         // The rows a stray quote swallowed are rejected with it: their children are looked for too.
         if let csv = record as? CSVTableReader {
-          found += csv.swallowedRows().prefix(10_000).map { ($0.line, identity.read(strings: $0.values)) }
+          found += csv.swallowedRows().prefix(10_000).map {
+            ($0.line, identity.read(strings: $0.values))
+          }
         }
-        for (line, id) in found where !(id.stateID.isEmpty && (id.lastKey.isEmpty || id.dob.isEmpty)) || line == found[0].line {
-          try rejectedInsert.bind([.text(file), .integer(Int64(line)), .text(id.stateID), .text(id.lastKey), .text(id.dob)])
+        for (line, id) in found
+        where !(id.stateID.isEmpty && (id.lastKey.isEmpty || id.dob.isEmpty))
+          || line == found[0].line
+        {
+          try rejectedInsert.bind([
+            .text(file), .integer(Int64(line)), .text(id.stateID), .text(id.lastKey), .text(id.dob),
+          ])
           try rejectedInsert.run()
         }
       }
@@ -419,13 +499,19 @@ struct TableLoad: RecordVisitor {
     rows.normalize(record) { notDates.append($0) }
     for field in notDates {
       let kind = FieldKind(field: fields[field])
-      let reason = kind == .date ? dateReason
-        : kind == .phone ? "not a phone number: missing for matching"
-        : "longer than \(FieldNormalizer.longestName) characters: missing for matching"
+      let reason =
+        kind == .date
+        ? dateReason
+        : kind == .phone
+          ? "not a phone number: missing for matching"
+          : "longer than \(FieldNormalizer.longestName) characters: missing for matching"
       missingValues += 1
       rejects.append(
-        Reject(submissionID: "", schema: table, seq: nil, field: fields[field], value: "", reason: reason,
-               action: "the row stays in the snapshot with this value missing; fix it in the SIS", source: record.location))
+        Reject(
+          submissionID: "", schema: table, seq: nil, field: fields[field], value: "",
+          reason: reason,
+          action: "the row stays in the snapshot with this value missing; fix it in the SIS",
+          source: record.location))
     }
     try insertRow(line: record.recordLine)
     count += 1
@@ -476,7 +562,9 @@ struct RejectedIdentity {
 
   func read(strings values: [String]) -> (stateID: String, lastKey: String, dob: String) {
     read { field in
-      guard let field, field < values.count, values[field].utf8.count <= 4 * FieldNormalizer.longestName else { return "" }
+      guard let field, field < values.count,
+        values[field].utf8.count <= 4 * FieldNormalizer.longestName
+      else { return "" }
       return values[field].replacingOccurrences(of: "\"", with: "")
     }
   }
@@ -484,8 +572,10 @@ struct RejectedIdentity {
   private func read(_ raw: (Int?) -> String) -> (stateID: String, lastKey: String, dob: String) {
     func text(_ field: Int?) -> String { FieldRules.text(raw(field)) }
     let lastName = text(self.lastName)
-    return (text(stateID), lastName.isEmpty ? "" : FieldRules.nameKey(lastName),
-            FieldRules.date(text(dob), patterns: datePatterns).date?.iso ?? "")
+    return (
+      text(stateID), lastName.isEmpty ? "" : FieldRules.nameKey(lastName),
+      FieldRules.date(text(dob), patterns: datePatterns).date?.iso ?? ""
+    )
   }
 }
 
@@ -509,7 +599,9 @@ extension SnapshotBuilder {
   ///
   /// - Throws: `SISDropError` 65 for a broken delta file (refused whole, as a full export), or when
   ///   the result has fewer students than `sis_export.min_ratio` of the last accepted export.
-  public func applyDelta(files: [String: String], output: String) throws -> (SnapshotSummary, DeltaSummary, [Reject]) {
+  public func applyDelta(files: [String: String], output: String) throws -> (
+    SnapshotSummary, DeltaSummary, [Reject]
+  ) {
     let loaded = output + ".delta-rows"
     try? FileManager.default.removeItem(atPath: loaded)
     defer { try? FileManager.default.removeItem(atPath: loaded) }
@@ -517,58 +609,82 @@ extension SnapshotBuilder {
     rowsBuilder.partial = true
     rowsBuilder.placeholderIndexes = false
     var (summary, rejects) = try rowsBuilder.build(files: files, output: loaded)
-    summary.unknownColumns.removeAll { $0.hasSuffix(": " + LogText.quoted(feed.markerColumn)) || $0.hasSuffix(": " + feed.markerColumn) }
+    summary.unknownColumns.removeAll {
+      $0.hasSuffix(": " + LogText.quoted(feed.markerColumn))
+        || $0.hasSuffix(": " + feed.markerColumn)
+    }
     var delta = DeltaSummary()
 
     let database = try Database(path: output)
     try database.execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
-    try database.execute("ATTACH DATABASE '\(loaded.replacingOccurrences(of: "'", with: "''"))' AS delta")
-    try database.execute("CREATE TEMP TABLE marks(tbl TEXT, k1 TEXT, k2 TEXT, action TEXT, line INTEGER, file TEXT)")
+    try database.execute(
+      "ATTACH DATABASE '\(loaded.replacingOccurrences(of: "'", with: "''"))' AS delta")
+    try database.execute(
+      "CREATE TEMP TABLE marks(tbl TEXT, k1 TEXT, k2 TEXT, action TEXT, line INTEGER, file TEXT)")
     let mark = try database.prepare("INSERT INTO marks VALUES (?, ?, ?, ?, ?, ?)")
-    let deletes = Set(feed.deleteValues.map { $0.uppercased() }), updates = Set(feed.updateValues.map { $0.uppercased() })
-    for (table, path) in files.sorted(by: { $0.key < $1.key }) where table == "students" || table == "contacts" {
+    let deletes = Set(feed.deleteValues.map { $0.uppercased() })
+    let updates = Set(feed.updateValues.map { $0.uppercased() })
+    for (table, path) in files.sorted(by: { $0.key < $1.key })
+    where table == "students" || table == "contacts" {
       try forEachMarker(table, path: path) { key1, key2, marker, line in
         let value = marker.trimmingCharacters(in: .whitespaces).uppercased()
         let action = deletes.contains(value) ? "delete" : updates.contains(value) ? "update" : nil
         guard let action else { return }
-        try mark.bind([.text(table), .text(key1), .text(key2), .text(action), .integer(Int64(line)), .text(path)])
+        try mark.bind([
+          .text(table), .text(key1), .text(key2), .text(action), .integer(Int64(line)), .text(path),
+        ])
         try mark.run()
       }
     }
     try database.inTransaction {
       // Unknown keys first, against the snapshot as it was.
-      let unknown = try database.rows("""
+      let unknown = try database.rows(
+        """
         SELECT tbl, k1, k2, action, line, file FROM marks m WHERE
           (tbl = 'students' AND NOT EXISTS (SELECT 1 FROM main.students s WHERE s.student_number = m.k1))
           OR (tbl = 'contacts' AND NOT EXISTS (SELECT 1 FROM main.contacts c WHERE c.contact_id = m.k1 AND c.student_number = m.k2))
         ORDER BY file, line
         """)
       for row in unknown {
-        let table = row[0].string ?? "", action = row[3].string ?? ""
-        rejects.append(Reject(
-          submissionID: "", schema: table, seq: nil, field: table == "students" ? "Student_Number" : "Contact_ID", value: row[1].string ?? "",
-          reason: "the delta \(action == "delete" ? "deletes" : "updates") a key the snapshot does not have",
-          action: action == "delete" ? "nothing was deleted; check the SIS export (was it already deleted, or never exported?)"
-            : "the row was added as it is; check the SIS export (a full export resets the snapshot)",
-          source: SourceLocation(path: row[5].string ?? "", line: row[4].int.map { Int($0) })))
+        let table = row[0].string ?? ""
+        let action = row[3].string ?? ""
+        rejects.append(
+          Reject(
+            submissionID: "", schema: table, seq: nil,
+            field: table == "students" ? "Student_Number" : "Contact_ID",
+            value: row[1].string ?? "",
+            reason:
+              "the delta \(action == "delete" ? "deletes" : "updates") a key the snapshot does not have",
+            action: action == "delete"
+              ? "nothing was deleted; check the SIS export (was it already deleted, or never exported?)"
+              : "the row was added as it is; check the SIS export (a full export resets the snapshot)",
+            source: SourceLocation(path: row[5].string ?? "", line: row[4].int.map { Int($0) })))
       }
       delta.unknownKeys = unknown.count
-      let studentColumns = Snapshot.studentColumns.joined(separator: ", ") + ", first_key, last_key, source_line"
+      let studentColumns =
+        Snapshot.studentColumns.joined(separator: ", ") + ", first_key, last_key, source_line"
       let contactColumns = Snapshot.contactColumns.joined(separator: ", ") + ", first_key, last_key"
-      try database.execute("""
+      try database.execute(
+        """
         DELETE FROM main.students WHERE student_number IN (SELECT student_number FROM delta.students);
         DELETE FROM main.contacts WHERE student_number IN (SELECT k1 FROM marks WHERE tbl = 'students' AND action = 'delete');
         DELETE FROM main.contacts WHERE EXISTS (SELECT 1 FROM delta.contacts d WHERE d.contact_id = contacts.contact_id
                                                   AND d.student_number = contacts.student_number);
         """)
-      try database.execute("""
+      try database.execute(
+        """
         INSERT INTO main.students(\(studentColumns)) SELECT \(studentColumns) FROM delta.students
           WHERE student_number NOT IN (SELECT k1 FROM marks WHERE tbl = 'students' AND action = 'delete');
         INSERT INTO main.contacts(\(contactColumns)) SELECT \(contactColumns) FROM delta.contacts d
           WHERE NOT EXISTS (SELECT 1 FROM marks m WHERE m.tbl = 'contacts' AND m.action = 'delete' AND m.k1 = d.contact_id AND m.k2 = d.student_number);
         """)
-      let marked = Int(try database.scalar("SELECT count(*) FROM marks WHERE action = 'delete'").int ?? 0)
-      delta.upserted = Int(try database.scalar("SELECT (SELECT count(*) FROM delta.students) + (SELECT count(*) FROM delta.contacts)").int ?? 0) - marked
+      let marked = Int(
+        try database.scalar("SELECT count(*) FROM marks WHERE action = 'delete'").int ?? 0)
+      delta.upserted =
+        Int(
+          try database.scalar(
+            "SELECT (SELECT count(*) FROM delta.students) + (SELECT count(*) FROM delta.contacts)"
+          ).int ?? 0) - marked
       delta.deleted = marked - unknown.filter { $0[3].string == "delete" }.count
     }
     try database.execute("DETACH DATABASE delta")
@@ -576,28 +692,41 @@ extension SnapshotBuilder {
     result.students = Int(try database.scalar("SELECT count(*) FROM students").int ?? 0)
     result.contacts = Int(try database.scalar("SELECT count(*) FROM contacts").int ?? 0)
     result.schools = Int(try database.scalar("SELECT count(*) FROM schools").int ?? 0)
-    result.attendanceCodes = Int(try database.scalar("SELECT count(*) FROM attendance_codes").int ?? 0)
-    if let last = lastAccepted, feed.minRatio > 0, Double(result.students) < feed.minRatio * Double(last.students) {
+    result.attendanceCodes = Int(
+      try database.scalar("SELECT count(*) FROM attendance_codes").int ?? 0)
+    if let last = lastAccepted, feed.minRatio > 0,
+      Double(result.students) < feed.minRatio * Double(last.students)
+    {
       throw SISDropError.dataError(
         "the delta leaves \(result.students) students, fewer than \(Int((feed.minRatio * 100).rounded()))% of the \(last.students) "
-          + "of the last accepted export (batch \(last.batch))", at: SourceLocation(path: files["students"] ?? files.values.sorted().first ?? ""),
-        hint: "check the delta's deletions; if the district really lost students, send a full export or lower sis_export.min_ratio")
+          + "of the last accepted export (batch \(last.batch))",
+        at: SourceLocation(path: files["students"] ?? files.values.sorted().first ?? ""),
+        hint:
+          "check the delta's deletions; if the district really lost students, send a full export or lower sis_export.min_ratio"
+      )
     }
     return (result, delta, rejects)
   }
 
   /// Reads each delta row's key and marker (by header name, aliases included): a CSV column, or in
   /// XML a child element of the record element like any field (`<student>…<Deleted>Y</Deleted></student>`).
-  func forEachMarker(_ table: String, path: String, _ body: (String, String, String, Int) throws -> Void) throws {
+  func forEachMarker(
+    _ table: String, path: String, _ body: (String, String, String, Int) throws -> Void
+  ) throws {
     if feed.format == .xml {
       let keys = table == "students" ? ["Student_Number"] : ["Contact_ID", "Student_Number"]
-      let element = table == "students" ? Layouts.students.recordElement : Layouts.contacts.recordElement
-      let layout = Layout(name: table, fileName: (path as NSString).lastPathComponent, recordElement: element,
-                          fields: keys + [feed.markerColumn], required: [])
+      let element =
+        table == "students" ? Layouts.students.recordElement : Layouts.contacts.recordElement
+      let layout = Layout(
+        name: table, fileName: (path as NSString).lastPathComponent, recordElement: element,
+        fields: keys + [feed.markerColumn], required: [])
       // The rows themselves were read (and a broken file refused) by `build`: this pass reads keys and markers only.
-      try XMLTableReader(path: path, layout: layout, aliases: feed.headerAliases[table] ?? [:]).forEachRecord { record in
-        try body(record[0], keys.count > 1 ? record[1] : "", record[keys.count], record.location.line ?? 0)
-      }
+      try XMLTableReader(path: path, layout: layout, aliases: feed.headerAliases[table] ?? [:])
+        .forEachRecord { record in
+          try body(
+            record[0], keys.count > 1 ? record[1] : "", record[keys.count],
+            record.location.line ?? 0)
+        }
       return
     }
     let reader = try CSVReader(path: path, dialect: feed.dialect)
@@ -605,8 +734,10 @@ extension SnapshotBuilder {
     let aliases = feed.headerAliases[table] ?? [:]
     func column(_ field: String) -> Int? {
       header.fields.firstIndex { name in
-        let trimmed = name.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "\u{FEFF}", with: "")
-        return trimmed.lowercased() == field.lowercased() || aliases.first { $0.key.lowercased() == trimmed.lowercased() }?.value == field
+        let trimmed = name.trimmingCharacters(in: .whitespaces).replacingOccurrences(
+          of: "\u{FEFF}", with: "")
+        return trimmed.lowercased() == field.lowercased()
+          || aliases.first { $0.key.lowercased() == trimmed.lowercased() }?.value == field
       }
     }
     guard let marker = column(feed.markerColumn) else { return }
@@ -617,7 +748,9 @@ extension SnapshotBuilder {
       line += 1
       let fields = row.fields
       guard marker < fields.count else { continue }
-      try body(first.map { $0 < fields.count ? fields[$0] : "" } ?? "", second.map { $0 < fields.count ? fields[$0] : "" } ?? "", fields[marker], line)
+      try body(
+        first.map { $0 < fields.count ? fields[$0] : "" } ?? "",
+        second.map { $0 < fields.count ? fields[$0] : "" } ?? "", fields[marker], line)
     }
   }
 }

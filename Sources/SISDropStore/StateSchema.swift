@@ -19,20 +19,31 @@ public enum StateSchema {
   /// whole, so it runs alike on a new database and on one 0.1.0 wrote.
   public static let migrations: [Migration] = [
     Migration(version: 1, summary: "the 0.1.0 tables, all of them", sql: baseline),
-    Migration(version: 2, summary: "answers bound to the submission: field answers (keep-sis, accept) and their history",
-              sql: StateStore.answerSchema),
-    Migration(version: 3, summary: "answers to potential contact matches (Match to an SIS contact, or No Match)", sql: Resolution.contactSchema),
-    Migration(version: 4, summary: "documents sent to the SIS, one row per SHA-256: never sent twice", sql: """
-      CREATE TABLE delivered_documents(
-        sha256 TEXT PRIMARY KEY,
-        delivery TEXT NOT NULL,
-        submission_id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        path TEXT NOT NULL,
-        delivered_at TEXT NOT NULL);
-      """),
-    Migration(version: 5, summary: "confirmation from the SIS: each delivered record, the exports checked, re-deliveries asked for",
-              sql: confirmationSchema),
+    Migration(
+      version: 2,
+      summary:
+        "answers bound to the submission: field answers (keep-sis, accept) and their history",
+      sql: StateStore.answerSchema),
+    Migration(
+      version: 3,
+      summary: "answers to potential contact matches (Match to an SIS contact, or No Match)",
+      sql: Resolution.contactSchema),
+    Migration(
+      version: 4, summary: "documents sent to the SIS, one row per SHA-256: never sent twice",
+      sql: """
+        CREATE TABLE delivered_documents(
+          sha256 TEXT PRIMARY KEY,
+          delivery TEXT NOT NULL,
+          submission_id TEXT NOT NULL,
+          seq INTEGER NOT NULL,
+          path TEXT NOT NULL,
+          delivered_at TEXT NOT NULL);
+        """),
+    Migration(
+      version: 5,
+      summary:
+        "confirmation from the SIS: each delivered record, the exports checked, re-deliveries asked for",
+      sql: confirmationSchema),
   ]
 
   public static var current: Int { migrations.last!.version }
@@ -90,7 +101,9 @@ public enum StateSchema {
       throw SISDropError.configuration(
         "state.sqlite has schema version \(found); this sisdrop (\(SISDropVersion.current)) knows versions up to \(current)",
         at: SourceLocation(path: database.path),
-        hint: "run the newer sisdrop that wrote it, or restore a backup this version made (`sisdrop backup FILE`)")
+        hint:
+          "run the newer sisdrop that wrote it, or restore a backup this version made (`sisdrop backup FILE`)"
+      )
     }
     return found
   }
@@ -101,7 +114,9 @@ public enum StateSchema {
     let found = try refuseNewer(database)
     guard found < current else { return }
     try database.inTransaction {
-      for migration in migrations where migration.version > found { try database.execute(migration.sql) }
+      for migration in migrations where migration.version > found {
+        try database.execute(migration.sql)
+      }
       try database.execute("PRAGMA user_version = \(current)")
     }
   }
@@ -113,7 +128,11 @@ public enum StateSchema {
   public static func recordedBatches(_ path: String) throws -> Int? {
     guard FileSystem.exists(path), (FileSystem.fileSize(path) ?? 0) > 0 else { return nil }
     let database = try Database(path: path)
-    guard try database.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'batches'").int != 0 else { return nil }
+    guard
+      try database.scalar(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'batches'"
+      ).int != 0
+    else { return nil }
     return Int(try database.scalar("SELECT count(*) FROM batches").int ?? 0)
   }
 

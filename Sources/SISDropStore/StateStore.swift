@@ -23,7 +23,10 @@ public struct BatchRecord: Sendable, Codable, Hashable {
   public var openedAt: String
   public var closedAt: String?
 
-  public init(id: String, state: BatchState, selection: Selection, pipelinePath: String, openedAt: String, closedAt: String? = nil) {
+  public init(
+    id: String, state: BatchState, selection: Selection, pipelinePath: String, openedAt: String,
+    closedAt: String? = nil
+  ) {
     self.id = id
     self.state = state
     self.selection = selection
@@ -120,14 +123,17 @@ public final class StateStore {
 
   private func batches(where clause: String, _ arguments: [SQLValue] = []) throws -> [BatchRecord] {
     let statement = try database.prepare(
-      "SELECT id, state, selection, pipeline, opened_at, closed_at FROM batches WHERE \(clause) ORDER BY id")
+      "SELECT id, state, selection, pipeline, opened_at, closed_at FROM batches WHERE \(clause) ORDER BY id"
+    )
     try statement.bind(arguments)
     var result: [BatchRecord] = []
     try statement.forEachRow { row in
-      let selection = (try? JSONDecoder().decode(Selection.self, from: Data(row.string(2).utf8))) ?? .all
+      let selection =
+        (try? JSONDecoder().decode(Selection.self, from: Data(row.string(2).utf8))) ?? .all
       result.append(
         BatchRecord(
-          id: row.string(0), state: BatchState(rawValue: row.string(1)) ?? .open, selection: selection,
+          id: row.string(0), state: BatchState(rawValue: row.string(1)) ?? .open,
+          selection: selection,
           pipelinePath: row.string(3), openedAt: row.string(4), closedAt: row.text(5)))
     }
     return result
@@ -135,7 +141,9 @@ public final class StateStore {
 
   /// The next batch id for a day: `YYYYMMDD-NN`.
   public func nextBatchID(day: String) throws -> String {
-    let count = try database.scalar("SELECT count(*) FROM batches WHERE id LIKE ?", [.text("\(day)-%")]).int ?? 0
+    let count =
+      try database.scalar("SELECT count(*) FROM batches WHERE id LIKE ?", [.text("\(day)-%")]).int
+      ?? 0
     return String(format: "%@-%02d", day, Int(count) + 1)
   }
 
@@ -157,7 +165,9 @@ public final class StateStore {
   }
 
   public func setBatchState(_ id: String, _ state: BatchState, at time: String) throws {
-    try database.execute("UPDATE batches SET state = ?, closed_at = ? WHERE id = ?", [.text(state.rawValue), .text(time), .text(id)])
+    try database.execute(
+      "UPDATE batches SET state = ?, closed_at = ? WHERE id = ?",
+      [.text(state.rawValue), .text(time), .text(id)])
   }
 
   // MARK: Stage runs
@@ -168,8 +178,11 @@ public final class StateStore {
       try database.execute(
         "UPDATE stage_runs SET status = 'failed', message = 'interrupted', exit_code = 1 WHERE batch_id = ? AND stage = ? AND status = 'running'",
         [.text(batch), .text(stage)])
-      let attempt = Int(try database.scalar(
-        "SELECT coalesce(max(attempt), 0) + 1 FROM stage_runs WHERE batch_id = ? AND stage = ?", [.text(batch), .text(stage)]).int ?? 1)
+      let attempt = Int(
+        try database.scalar(
+          "SELECT coalesce(max(attempt), 0) + 1 FROM stage_runs WHERE batch_id = ? AND stage = ?",
+          [.text(batch), .text(stage)]
+        ).int ?? 1)
       try database.execute(
         "INSERT INTO stage_runs(batch_id, stage, attempt, status, started_at) VALUES (?, ?, ?, 'running', ?)",
         [.text(batch), .text(stage), .integer(Int64(attempt)), .text(startedAt)])
@@ -177,26 +190,34 @@ public final class StateStore {
     }
   }
 
-  public func finishStageRun(batch: String, stage: String, attempt: Int, succeeded: Bool, exitCode: Int32,
-                             message: String?, finishedAt: String) throws {
+  public func finishStageRun(
+    batch: String, stage: String, attempt: Int, succeeded: Bool, exitCode: Int32,
+    message: String?, finishedAt: String
+  ) throws {
     try database.inTransaction {
       try database.execute(
         "UPDATE stage_runs SET status = ?, exit_code = ?, message = ?, finished_at = ? WHERE batch_id = ? AND stage = ? AND attempt = ?",
-        [.text(succeeded ? "succeeded" : "failed"), .integer(Int64(exitCode)), SQLValue(message), .text(finishedAt),
-         .text(batch), .text(stage), .integer(Int64(attempt))])
+        [
+          .text(succeeded ? "succeeded" : "failed"), .integer(Int64(exitCode)), SQLValue(message),
+          .text(finishedAt),
+          .text(batch), .text(stage), .integer(Int64(attempt)),
+        ])
     }
   }
 
   public func stageRuns(batch: String) throws -> [StageRunRecord] {
     let statement = try database.prepare(
-      "SELECT batch_id, stage, attempt, status, started_at, finished_at, exit_code, message FROM stage_runs WHERE batch_id = ? ORDER BY stage, attempt")
+      "SELECT batch_id, stage, attempt, status, started_at, finished_at, exit_code, message FROM stage_runs WHERE batch_id = ? ORDER BY stage, attempt"
+    )
     try statement.bind([.text(batch)])
     var runs: [StageRunRecord] = []
     try statement.forEachRow { row in
       runs.append(
         StageRunRecord(
-          batchID: row.string(0), stage: row.string(1), attempt: Int(row.int(2)), status: row.string(3),
-          startedAt: row.string(4), finishedAt: row.text(5), exitCode: row.text(6) == nil ? nil : Int(row.int(6)),
+          batchID: row.string(0), stage: row.string(1), attempt: Int(row.int(2)),
+          status: row.string(3),
+          startedAt: row.string(4), finishedAt: row.text(5),
+          exitCode: row.text(6) == nil ? nil : Int(row.int(6)),
           message: row.text(7)))
     }
     return runs
@@ -216,27 +237,32 @@ public final class StateStore {
 
   private func ledger(where clause: String, _ arguments: [SQLValue] = []) throws -> [LedgerEntry] {
     let statement = try database.prepare(
-      "SELECT submission_id, form, approved_at, status, batch_id, content_hash, delivered_hash, delivered_batch, last_seen_batch FROM ledger WHERE \(clause) ORDER BY submission_id")
+      "SELECT submission_id, form, approved_at, status, batch_id, content_hash, delivered_hash, delivered_batch, last_seen_batch FROM ledger WHERE \(clause) ORDER BY submission_id"
+    )
     if !arguments.isEmpty { try statement.bind(arguments) }
     var entries: [LedgerEntry] = []
     try statement.forEachRow { row in
       entries.append(
         LedgerEntry(
           submissionID: row.string(0), form: row.string(1), approvedAt: row.string(2),
-          status: LedgerStatus(rawValue: row.string(3)) ?? .pending, batchID: row.text(4), contentHash: row.text(5),
+          status: LedgerStatus(rawValue: row.string(3)) ?? .pending, batchID: row.text(4),
+          contentHash: row.text(5),
           deliveredHash: row.text(6), deliveredBatch: row.text(7), lastSeenBatch: row.text(8)))
     }
     return entries
   }
 
-
   /// Records submissions seen in a batch's export (idempotent: a rerun writes the same).
   ///
   /// Selected ones become `batched` in this batch; others stay or become `pending`. A delivered
   /// submission stays delivered (the normalize stage compares its content hash).
-  public func recordSeen(_ seen: [(id: String, form: String, approvedAt: String, selected: Bool)], batch: String, at time: String) throws {
+  public func recordSeen(
+    _ seen: [(id: String, form: String, approvedAt: String, selected: Bool)], batch: String,
+    at time: String
+  ) throws {
     try database.inTransaction {
-      let statement = try database.prepare("""
+      let statement = try database.prepare(
+        """
         INSERT INTO ledger(submission_id, form, approved_at, status, batch_id, first_seen_batch, last_seen_batch, updated_at)
         VALUES (?1, ?2, ?3, CASE WHEN ?4 THEN 'batched' ELSE 'pending' END, CASE WHEN ?4 THEN ?5 END, ?5, ?5, ?6)
         ON CONFLICT(submission_id) DO UPDATE SET
@@ -246,7 +272,8 @@ public final class StateStore {
         """)
       for entry in seen {
         try statement.bind([
-          .text(entry.id), .text(entry.form), .text(entry.approvedAt), .integer(entry.selected ? 1 : 0), .text(batch), .text(time),
+          .text(entry.id), .text(entry.form), .text(entry.approvedAt),
+          .integer(entry.selected ? 1 : 0), .text(batch), .text(time),
         ])
         try statement.run()
       }
@@ -255,7 +282,8 @@ public final class StateStore {
 
   public func setContentHashes(_ hashes: [(id: String, hash: String)]) throws {
     try database.inTransaction {
-      let statement = try database.prepare("UPDATE ledger SET content_hash = ? WHERE submission_id = ?")
+      let statement = try database.prepare(
+        "UPDATE ledger SET content_hash = ? WHERE submission_id = ?")
       for entry in hashes {
         try statement.bind([.text(entry.hash), .text(entry.id)])
         try statement.run()
@@ -265,15 +293,21 @@ public final class StateStore {
 
   /// Closes a batch in one transaction: delivered submissions are marked delivered, vanished ones
   /// vanished, the rest of the batch returns to pending.
-  public func closeBatch(_ id: String, state: BatchState, delivered: [(id: String, hash: String)], vanished: [String], at time: String) throws {
+  public func closeBatch(
+    _ id: String, state: BatchState, delivered: [(id: String, hash: String)], vanished: [String],
+    at time: String
+  ) throws {
     try database.inTransaction {
       let mark = try database.prepare(
-        "UPDATE ledger SET status = 'delivered', delivered_hash = ?, delivered_batch = ?, batch_id = NULL, updated_at = ? WHERE submission_id = ?")
+        "UPDATE ledger SET status = 'delivered', delivered_hash = ?, delivered_batch = ?, batch_id = NULL, updated_at = ? WHERE submission_id = ?"
+      )
       for entry in delivered {
         try mark.bind([.text(entry.hash), .text(id), .text(time), .text(entry.id)])
         try mark.run()
       }
-      let gone = try database.prepare("UPDATE ledger SET status = 'vanished', updated_at = ? WHERE submission_id = ? AND status = 'pending'")
+      let gone = try database.prepare(
+        "UPDATE ledger SET status = 'vanished', updated_at = ? WHERE submission_id = ? AND status = 'pending'"
+      )
       for entry in vanished {
         try gone.bind([.text(time), .text(entry)])
         try gone.run()
@@ -288,7 +322,9 @@ public final class StateStore {
   // MARK: Inbox files and snapshots
 
   /// Records the files a batch claimed. Called inside the transaction that inserts the batch.
-  package func recordClaimed(_ files: [(name: String, sha256: String, size: Int64)], batch: String, at time: String) throws {
+  package func recordClaimed(
+    _ files: [(name: String, sha256: String, size: Int64)], batch: String, at time: String
+  ) throws {
     for file in files {
       try database.execute(
         "INSERT OR REPLACE INTO inbox_files(sha256, name, size, batch_id, claimed_at) VALUES (?, ?, ?, ?, ?)",
@@ -296,20 +332,29 @@ public final class StateStore {
     }
   }
 
-  public func registerSnapshot(batch: String, path: String, sha256: String, students: Int, contacts: Int, at time: String) throws {
+  public func registerSnapshot(
+    batch: String, path: String, sha256: String, students: Int, contacts: Int, at time: String
+  ) throws {
     try database.inTransaction {
       try database.execute(
         "INSERT OR REPLACE INTO snapshots(batch_id, path, sha256, students, contacts, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        [.text(batch), .text(path), .text(sha256), .integer(Int64(students)), .integer(Int64(contacts)), .text(time)])
+        [
+          .text(batch), .text(path), .text(sha256), .integer(Int64(students)),
+          .integer(Int64(contacts)), .text(time),
+        ])
     }
   }
 
   /// The newest snapshot registered by any batch other than `excluding`.
-  public func latestSnapshot(excluding batch: String? = nil) throws -> (batch: String, path: String, sha256: String)? {
+  public func latestSnapshot(excluding batch: String? = nil) throws -> (
+    batch: String, path: String, sha256: String
+  )? {
     let rows = try database.rows(
       "SELECT batch_id, path, sha256 FROM snapshots WHERE batch_id != ? ORDER BY created_at DESC, batch_id DESC LIMIT 1",
       [.text(batch ?? "")])
-    guard let row = rows.first, let id = row[0].string, let path = row[1].string, let hash = row[2].string else { return nil }
+    guard let row = rows.first, let id = row[0].string, let path = row[1].string,
+      let hash = row[2].string
+    else { return nil }
     return (id, path, hash)
   }
 }

@@ -1,7 +1,8 @@
 import Foundation
-@testable import SISDrop
 import Testing
 import _SISDropTestSupport
+
+@testable import SISDrop
 
 /// Issue 3: two siblings' submissions naming the same new mother create one contact. The demo's
 /// S-2026-0045 and S-2026-0046 are a new family's two children on separate forms, both naming
@@ -21,9 +22,19 @@ import _SISDropTestSupport
       let links = rows.filter { $0["First_Name", default: ""].isEmpty }
       // One full row per person, the same person never twice (name + phone), every link to a created one.
       #expect(Set(created.map { $0["Contact_Ref", default: ""] }).count == created.count)
-      #expect(Set(created.map { [$0["First_Name", default: ""], $0["Last_Name", default: ""], $0["Phone", default: ""]] }).count == created.count)
-      #expect(Set(links.map { $0["Contact_Ref", default: ""] }).isSubset(of: Set(created.map { $0["Contact_Ref", default: ""] })))
-      #expect(links.allSatisfy { !$0["Relationship", default: ""].isEmpty && !$0["Student_Ref", default: ""].isEmpty })
+      #expect(
+        Set(
+          created.map {
+            [$0["First_Name", default: ""], $0["Last_Name", default: ""], $0["Phone", default: ""]]
+          }
+        ).count == created.count)
+      #expect(
+        Set(links.map { $0["Contact_Ref", default: ""] }).isSubset(
+          of: Set(created.map { $0["Contact_Ref", default: ""] })))
+      #expect(
+        links.allSatisfy {
+          !$0["Relationship", default: ""].isEmpty && !$0["Student_Ref", default: ""].isEmpty
+        })
       // The Hashemis: created by S-2026-0045, linked to Shirin (S-2026-0046/1) by their reference.
       let maryam = rows.filter { $0["Contact_Ref"] == "S-2026-0045/1" }
       #expect(maryam.map { $0["Student_Ref", default: ""] } == ["S-2026-0045/1", "S-2026-0046/1"])
@@ -34,7 +45,8 @@ import _SISDropTestSupport
       #expect(hirut.map { $0["Student_Ref", default: ""] } == ["S-2026-0047/1", "S-2026-0047/2"])
       #expect(hirut.map { $0["First_Name", default: ""] } == ["Hirut", ""])
       // The submissions' own files: the demo does name these people twice.
-      let named = try csvRows(Checkout.demoDistrict + "/enrollment-csv/submission_contacts.csv").filter { $0.count > 3 && $0[2] == "Maryam" && $0[3] == "Hashemi" }
+      let named = try csvRows(Checkout.demoDistrict + "/enrollment-csv/submission_contacts.csv")
+        .filter { $0.count > 3 && $0[2] == "Maryam" && $0[3] == "Hashemi" }
       #expect(named.map { $0[0] } == ["S-2026-0045", "S-2026-0046"])
     }
   }
@@ -44,7 +56,8 @@ import _SISDropTestSupport
       let (_, xml, _) = try runDemo(root + "/x", pipeline: "demo-xml-delivery")
       let text = try readText(xml.outbox + "/\(xml.batch)_contacts_new.xml")
       #expect(text.components(separatedBy: "<First_Name>Maryam</First_Name>").count - 1 == 1)
-      #expect(text.components(separatedBy: "<Contact_Ref>S-2026-0045/1</Contact_Ref>").count - 1 == 2)
+      #expect(
+        text.components(separatedBy: "<Contact_Ref>S-2026-0045/1</Contact_Ref>").count - 1 == 2)
 
       let (_, oneRoster, _) = try runDemo(root + "/o", pipeline: "demo-oneroster-delivery")
       let users = try table(oneRoster.outbox + "/\(oneRoster.batch)_oneroster_new/users.csv")
@@ -61,11 +74,15 @@ import _SISDropTestSupport
   @Test func theFirstDeliveredFormCreatesTheContactWhenTheFirstNamingIsNotDelivered() throws {
     try withTemporaryFolder { root in
       let (workdir, batch) = try openDemoBatch(root) { inbox in
-        try editCSV(inbox + "/submissions.csv", id: "S-2026-0045", column: "Street", value: "1200 " + String(repeating: "Long", count: 16) + " St")
+        try editCSV(
+          inbox + "/submissions.csv", id: "S-2026-0045", column: "Street",
+          value: "1200 " + String(repeating: "Long", count: 16) + " St")
       }
       let folder = workdir.stageFolder(batch.id, .deliver)
       #expect(try csvRows(folder + "/errors.csv").contains { $0[0] == "S-2026-0045" })
-      let rows = try table(folder + "/\(batch.id)_contacts_new.csv").filter { $0["Contact_Ref", default: ""].hasPrefix("S-2026-0045/") }
+      let rows = try table(folder + "/\(batch.id)_contacts_new.csv").filter {
+        $0["Contact_Ref", default: ""].hasPrefix("S-2026-0045/")
+      }
       #expect(rows.map { $0["Student_Ref", default: ""] } == ["S-2026-0046/1", "S-2026-0046/1"])
       #expect(rows.map { $0["First_Name", default: ""] } == ["Maryam", "Reza"])
     }

@@ -1,17 +1,20 @@
 import Foundation
-@testable import SISDrop
 import Testing
 import _SISDropTestSupport
-@testable import SISDropCore
-@testable import SISDropFormats
+
+@testable import SISDrop
 @testable import SISDropConfig
+@testable import SISDropCore
 @testable import SISDropDelivery
+@testable import SISDropFormats
 
 /// The demo district's delivery in each profile against golden files in
 /// `Fixtures/demo-district/golden/<profile>/` (the batch id written as BATCH, its opening time as
 /// OPENED_AT). Regenerate after a deliberate change with SISDROP_UPDATE_GOLDEN=1, then read the diff.
 @Suite struct GoldenProfileTests {
-  @Test(arguments: [("demo", "csv"), ("demo-oneroster-delivery", "oneroster"), ("demo-xml-delivery", "xml")])
+  @Test(arguments: [
+    ("demo", "csv"), ("demo-oneroster-delivery", "oneroster"), ("demo-xml-delivery", "xml"),
+  ])
   func demoDeliveryMatchesGoldenFiles(pipeline: String, profile: String) throws {
     try withTemporaryFolder { root in
       let (workdir, summary, config) = try runDemo(root, pipeline: pipeline)
@@ -21,10 +24,14 @@ import _SISDropTestSupport
       let update = ProcessInfo.processInfo.environment["SISDROP_UPDATE_GOLDEN"] == "1"
       var produced: [String: String] = [:]
       // The document files are the claimed uploads byte for byte (DocumentDeliveryTests): not kept as golden files.
-      for name in files(below: outbox) where !name.hasPrefix(".sisdrop-staging") && !name.hasSuffix(".ready") && !name.contains("_documents/") {
+      for name in files(below: outbox)
+      where !name.hasPrefix(".sisdrop-staging") && !name.hasSuffix(".ready")
+        && !name.contains("_documents/")
+      {
         let text = try readText(outbox + "/" + name)
         produced[name.replacingOccurrences(of: batch.id, with: "BATCH")] =
-          text.replacingOccurrences(of: batch.id, with: "BATCH").replacingOccurrences(of: batch.openedAt, with: "OPENED_AT")
+          text.replacingOccurrences(of: batch.id, with: "BATCH").replacingOccurrences(
+            of: batch.openedAt, with: "OPENED_AT")
       }
       for name in ["errors.csv", "held.csv"] {
         produced[name] = try readText(workdir.stageFolder(batch.id, .deliver) + "/" + name)
@@ -40,12 +47,17 @@ import _SISDropTestSupport
       }
       // The ready file lists every published file with its hash, size and rows, and comes last.
       let ready = try csvRows(outbox + "/" + Publisher.readyName(batch.id)).dropFirst()
-      #expect(ready.map { $0[0] }.sorted() == files(below: outbox).filter { !$0.hasSuffix(".ready") && !$0.hasPrefix(".") })
+      #expect(
+        ready.map { $0[0] }.sorted()
+          == files(below: outbox).filter { !$0.hasSuffix(".ready") && !$0.hasPrefix(".") })
       for row in ready {
         let (hash, size) = try SHA256.file(at: outbox + "/" + row[0])
         #expect(row[1] == hash && row[2] == String(size), "\(row[0])")
         // A document file has no rows (0); the others their records.
-        #expect(Int(row[3]) == (row[0].contains("_documents/") ? 0 : try csvRowsOrElements(outbox + "/" + row[0])), "rows of \(row[0])")
+        #expect(
+          Int(row[3])
+            == (row[0].contains("_documents/") ? 0 : try csvRowsOrElements(outbox + "/" + row[0])),
+          "rows of \(row[0])")
       }
     }
   }
@@ -64,35 +76,60 @@ import _SISDropTestSupport
 @Suite struct ProfileUnitTests {
   static let newStudent = DeliveryRecord(
     kind: .studentsNew, submissionID: "S-1", seq: 1,
-    fields: ["Submission_ID": "S-1", "Student_Ref": "S-1/1", "First_Name": "Zoë", "Last_Name": "O'Neil, Jr", "DOB": "2015-07-04",
-             "Gender": "F", "Grade_Level": "0", "SchoolID": "0101", "Zip": "01108", "State_StudentNumber": "0042"])
+    fields: [
+      "Submission_ID": "S-1", "Student_Ref": "S-1/1", "First_Name": "Zoë",
+      "Last_Name": "O'Neil, Jr", "DOB": "2015-07-04",
+      "Gender": "F", "Grade_Level": "0", "SchoolID": "0101", "Zip": "01108",
+      "State_StudentNumber": "0042",
+    ])
   static let update = DeliveryRecord(
     kind: .studentsUpdate, submissionID: "S-2", seq: 1,
-    fields: ["Submission_ID": "S-2", "Student_Ref": "S-2/1", "Student_Number": "000123", "First_Name": "Ann", "Last_Name": "Lee",
-             "DOB": "2014-01-02", "Grade_Level": "4", "SchoolID": "0101", "Street": "1 <Main> & Co"],
+    fields: [
+      "Submission_ID": "S-2", "Student_Ref": "S-2/1", "Student_Number": "000123",
+      "First_Name": "Ann", "Last_Name": "Lee",
+      "DOB": "2014-01-02", "Grade_Level": "4", "SchoolID": "0101", "Street": "1 <Main> & Co",
+    ],
     changed: ["Grade_Level", "Street"])
-  static let context = DeliveryContext(prefix: "B1", batchTime: "2026-11-23T10:00:00Z", districtName: "D", schools: ["0101": "Lincoln"])
+  static let context = DeliveryContext(
+    prefix: "B1", batchTime: "2026-11-23T10:00:00Z", districtName: "D", schools: ["0101": "Lincoln"]
+  )
 
-  func columns(_ names: [String]) -> [DeliveryColumn] { names.map { DeliveryColumn(name: $0, field: $0) } }
+  func columns(_ names: [String]) -> [DeliveryColumn] {
+    names.map { DeliveryColumn(name: $0, field: $0) }
+  }
 
-  @Test func configurableCSVWritesDelimiterDateFormatIdentifiersAsTextAndUpdatesWithChangedFieldsOnly() throws {
+  @Test
+  func configurableCSVWritesDelimiterDateFormatIdentifiersAsTextAndUpdatesWithChangedFieldsOnly()
+    throws
+  {
     try withTemporaryFolder { folder in
       var config = CSVProfileConfig()
-      config.writer = CSVWriterOptions(delimiter: UInt8(ascii: "\t"), lineEnding: .lf, encoding: .utf8BOM)
+      config.writer = CSVWriterOptions(
+        delimiter: UInt8(ascii: "\t"), lineEnding: .lf, encoding: .utf8BOM)
       config.dateFormat = .iso
       config.files = [
-        "students_new": columns(["Student_Ref", "State_StudentNumber", "Last_Name", "DOB", "Grade_Level", "SchoolID", "Zip"]),
+        "students_new": columns([
+          "Student_Ref", "State_StudentNumber", "Last_Name", "DOB", "Grade_Level", "SchoolID",
+          "Zip",
+        ]),
         "students_update": columns(["Student_Number", "Grade_Level", "Street", "Last_Name"]),
       ]
       let files = try CSVProfile(config: config).write(
-        [Self.newStudent, Self.update], kinds: [.studentsNew, .studentsUpdate], context: Self.context, folder: folder)
+        [Self.newStudent, Self.update], kinds: [.studentsNew, .studentsUpdate],
+        context: Self.context, folder: folder)
       #expect(files.map(\.name) == ["B1_students_new.csv", "B1_students_update.csv"])
       let new = try FileSystem.readFile(folder + "/B1_students_new.csv")
       #expect(Array(new.prefix(3)) == [0xEF, 0xBB, 0xBF])
-      #expect(String(decoding: new.dropFirst(3), as: UTF8.self)
-        == "Student_Ref\tState_StudentNumber\tLast_Name\tDOB\tGrade_Level\tSchoolID\tZip\nS-1/1\t0042\tO'Neil, Jr\t2015-07-04\t0\t0101\t01108\n")
+      #expect(
+        String(decoding: new.dropFirst(3), as: UTF8.self)
+          == "Student_Ref\tState_StudentNumber\tLast_Name\tDOB\tGrade_Level\tSchoolID\tZip\nS-1/1\t0042\tO'Neil, Jr\t2015-07-04\t0\t0101\t01108\n"
+      )
       // The unchanged Last_Name stays blank: an update never rewrites what did not change.
-      #expect(String(decoding: try FileSystem.readFile(folder + "/B1_students_update.csv").dropFirst(3), as: UTF8.self) == "Student_Number\tGrade_Level\tStreet\tLast_Name\n000123\t4\t1 <Main> & Co\t\n")
+      #expect(
+        String(
+          decoding: try FileSystem.readFile(folder + "/B1_students_update.csv").dropFirst(3),
+          as: UTF8.self)
+          == "Student_Number\tGrade_Level\tStreet\tLast_Name\n000123\t4\t1 <Main> & Co\t\n")
     }
   }
 
@@ -101,8 +138,11 @@ import _SISDropTestSupport
       var config = CSVProfileConfig()
       config.files = ["students_new": columns(["Last_Name", "DOB", "SchoolID"])]
       config.writer.quoteAll = true
-      _ = try CSVProfile(config: config).write([Self.newStudent], kinds: [.studentsNew], context: Self.context, folder: folder)
-      #expect(try readText(folder + "/B1_students_new.csv") == "\"Last_Name\",\"DOB\",\"SchoolID\"\r\n\"O'Neil, Jr\",\"07/04/2015\",\"0101\"\r\n")
+      _ = try CSVProfile(config: config).write(
+        [Self.newStudent], kinds: [.studentsNew], context: Self.context, folder: folder)
+      #expect(
+        try readText(folder + "/B1_students_new.csv")
+          == "\"Last_Name\",\"DOB\",\"SchoolID\"\r\n\"O'Neil, Jr\",\"07/04/2015\",\"0101\"\r\n")
     }
   }
 
@@ -114,16 +154,21 @@ import _SISDropTestSupport
     var han = Self.newStudent
     han.fields["First_Name"] = "李"
     let problem = try #require(profile.problem(with: han))
-    #expect(problem.field == "First_Name" && problem.value == "李" && problem.reason.contains("windows-1252"))
+    #expect(
+      problem.field == "First_Name" && problem.value == "李"
+        && problem.reason.contains("windows-1252"))
     // A name is not for `sisdrop correct` (it refuses names): the enrollment system, or the encoding.
-    #expect(problem.action.contains("enrollment system") && !problem.action.contains("sisdrop correct") && problem.action.contains("utf-8"))
+    #expect(
+      problem.action.contains("enrollment system") && !problem.action.contains("sisdrop correct")
+        && problem.action.contains("utf-8"))
     // An update is checked on what it writes: an unchanged name it leaves blank never blocks it.
     var update = Self.update
     update.fields["First_Name"] = "Nguyễn"
     #expect(profile.problem(with: update) == nil)
     update.fields["Street"] = "12 Đường Lê"
     let street = try #require(profile.problem(with: update))
-    #expect(street.field == "Street" && street.action.contains("`sisdrop correct S-2 Street NEW_VALUE`"))
+    #expect(
+      street.field == "Street" && street.action.contains("`sisdrop correct S-2 Street NEW_VALUE`"))
     // The XML profile likewise checks only the fields an update element carries.
     var xmlUpdate = Self.update
     xmlUpdate.fields["First_Name"] = "Ann\u{1}"
@@ -132,33 +177,46 @@ import _SISDropTestSupport
     #expect(XMLProfile(config: CSVProfileConfig()).problem(with: xmlUpdate)?.field == "Street")
     try withTemporaryFolder { folder in
       config.files = ["students_new": columns(["First_Name", "Last_Name"])]
-      _ = try CSVProfile(config: config).write([Self.newStudent], kinds: [.studentsNew], context: Self.context, folder: folder)
-      #expect(try FileSystem.readFile(folder + "/B1_students_new.csv") == Array("First_Name,Last_Name\r\nZo".utf8) + [0xEB] + Array(",\"O'Neil, Jr\"\r\n".utf8))
+      _ = try CSVProfile(config: config).write(
+        [Self.newStudent], kinds: [.studentsNew], context: Self.context, folder: folder)
+      #expect(
+        try FileSystem.readFile(folder + "/B1_students_new.csv") == Array(
+          "First_Name,Last_Name\r\nZo".utf8) + [0xEB] + Array(",\"O'Neil, Jr\"\r\n".utf8))
     }
   }
 
-  @Test func xmlProfileWritesOneElementPerRecordEscapedAndUpdatesWithKeyAndChangedFieldsOnly() throws {
+  @Test func xmlProfileWritesOneElementPerRecordEscapedAndUpdatesWithKeyAndChangedFieldsOnly()
+    throws
+  {
     try withTemporaryFolder { folder in
       var config = CSVProfileConfig()
       config.files = [
-        "students_update": columns(["Student_Number", "Submission_ID", "First_Name", "Grade_Level", "Street"]),
+        "students_update": columns([
+          "Student_Number", "Submission_ID", "First_Name", "Grade_Level", "Street",
+        ]),
         "students_new": columns(["Student_Ref", "DOB", "SchoolID"]),
       ]
       let written = try XMLProfile(config: config).write(
-        [Self.newStudent, Self.update], kinds: [.studentsNew, .studentsUpdate], context: Self.context, folder: folder)
-      #expect(written == [WrittenFile(name: "B1_students_new.xml", rows: 1), WrittenFile(name: "B1_students_update.xml", rows: 1)])
-      #expect(try readText(folder + "/B1_students_update.xml") == """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <students_update batch="B1">
-          <student>
-            <Student_Number>000123</Student_Number>
-            <Submission_ID>S-2</Submission_ID>
-            <Grade_Level>4</Grade_Level>
-            <Street>1 &lt;Main&gt; &amp; Co</Street>
-          </student>
-        </students_update>
+        [Self.newStudent, Self.update], kinds: [.studentsNew, .studentsUpdate],
+        context: Self.context, folder: folder)
+      #expect(
+        written == [
+          WrittenFile(name: "B1_students_new.xml", rows: 1),
+          WrittenFile(name: "B1_students_update.xml", rows: 1),
+        ])
+      #expect(
+        try readText(folder + "/B1_students_update.xml") == """
+          <?xml version="1.0" encoding="UTF-8"?>
+          <students_update batch="B1">
+            <student>
+              <Student_Number>000123</Student_Number>
+              <Submission_ID>S-2</Submission_ID>
+              <Grade_Level>4</Grade_Level>
+              <Street>1 &lt;Main&gt; &amp; Co</Street>
+            </student>
+          </students_update>
 
-        """)
+          """)
       #expect(try readText(folder + "/B1_students_new.xml").contains("<DOB>2015-07-04</DOB>"))
       var control = Self.newStudent
       control.fields["SchoolID"] = "01\u{01}01"

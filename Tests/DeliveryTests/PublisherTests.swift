@@ -1,7 +1,8 @@
 import Foundation
-@testable import SISDrop
 import Testing
 import _SISDropTestSupport
+
+@testable import SISDrop
 @testable import SISDropCore
 
 @Suite struct PublisherTests {
@@ -25,16 +26,23 @@ import _SISDropTestSupport
       try FileSystem.makeDirectory(outbox)
       let folder = try deliverFolder(root, users: "sourcedId\r\nu1\r\n")
       let first = try Publisher.publish(batch: "B1", deliverFolder: folder, outbox: outbox)
-      #expect(first.map(\.path).sorted() == ["B1.ready", "B1_oneroster_new/users.csv", "B1_students_new.csv"])
+      #expect(
+        first.map(\.path).sorted() == [
+          "B1.ready", "B1_oneroster_new/users.csv", "B1_students_new.csv",
+        ])
       #expect(try readText(outbox + "/B1_oneroster_new/users.csv") == "sourcedId\r\nu1\r\n")
       #expect(try Publisher.publish(batch: "B1", deliverFolder: folder, outbox: outbox).count == 3)
       #expect(try Publisher.verify(batch: "B1", deliverFolder: folder, outbox: outbox).count == 3)
 
       try FileManager.default.removeItem(atPath: folder)
       let changed = try deliverFolder(root, users: "sourcedId\r\nu2\r\n")
-      let error = try #require(throws: SISDropError.self) { try Publisher.publish(batch: "B1", deliverFolder: changed, outbox: outbox) }
+      let error = try #require(throws: SISDropError.self) {
+        try Publisher.publish(batch: "B1", deliverFolder: changed, outbox: outbox)
+      }
       #expect(error.status == .cannotCreate && error.message.contains("B1_oneroster_new"))
-      #expect(try readText(outbox + "/B1_oneroster_new/users.csv") == "sourcedId\r\nu1\r\n", "never overwritten")
+      #expect(
+        try readText(outbox + "/B1_oneroster_new/users.csv") == "sourcedId\r\nu1\r\n",
+        "never overwritten")
     }
   }
 }

@@ -1,11 +1,12 @@
 import Foundation
-@testable import SISDrop
 import Testing
 import _SISDropTestSupport
-@testable import SISDropCore
+
+@testable import SISDrop
 @testable import SISDropConfig
-@testable import SISDropMatching
+@testable import SISDropCore
 @testable import SISDropDelivery
+@testable import SISDropMatching
 
 /// How decided submissions become delivery records: by seq, siblings sharing guardians.
 @Suite struct DeliveryRecordsTests {
@@ -16,49 +17,79 @@ import _SISDropTestSupport
     var submission = Submission(id: "S-9", form: "F", approvedAt: "", source: source)
     submission.students = [
       SubmissionPart(seq: 1, fields: ["First_Name": "Ann", "SchoolID": "0101"], source: source),
-      SubmissionPart(seq: 2, fields: ["First_Name": "Ben", "Last_Name": "Lee", "DOB": "2021-03-04", "Gender": "M", "Grade_Level": "-1",
-                                      "SchoolID": "0202"], source: source),
+      SubmissionPart(
+        seq: 2,
+        fields: [
+          "First_Name": "Ben", "Last_Name": "Lee", "DOB": "2021-03-04", "Gender": "M",
+          "Grade_Level": "-1",
+          "SchoolID": "0202",
+        ], source: source),
     ]
-    submission.contacts = [SubmissionPart(seq: 1, fields: ["First_Name": "Pat", "Last_Name": "Lee", "Relationship": "Mother"], source: source)]
+    submission.contacts = [
+      SubmissionPart(
+        seq: 1, fields: ["First_Name": "Pat", "Last_Name": "Lee", "Relationship": "Mother"],
+        source: source)
+    ]
     return submission
   }
 
   static func student(_ seq: Int, _ outcome: MatchOutcome, _ sisID: String?) -> StudentDecision {
-    StudentDecision(seq: seq, decision: MatchDecision(outcome: outcome, sisID: sisID, score: 1, reasons: [], candidates: [], method: "t"),
-                    differences: [])
+    StudentDecision(
+      seq: seq,
+      decision: MatchDecision(
+        outcome: outcome, sisID: sisID, score: 1, reasons: [], candidates: [], method: "t"),
+      differences: [])
   }
 
-  static let parent = ContactDecision(seq: 1, outcome: .matched, contactID: "C77", reason: "t", differences: [])
+  static let parent = ContactDecision(
+    seq: 1, outcome: .matched, contactID: "C77", reason: "t", differences: [])
 
   @Test func aNewSiblingIsLinkedToTheGuardianTheSISAlreadyHas() throws {
     // Decisions listed in another order than the students: looked up by seq, never by position.
-    let decision = SubmissionDecision(submissionID: "S-9", students: [Self.student(2, .new, nil), Self.student(1, .matched, "1001")],
-                                      contacts: [Self.parent])
+    let decision = SubmissionDecision(
+      submissionID: "S-9",
+      students: [Self.student(2, .new, nil), Self.student(1, .matched, "1001")],
+      contacts: [Self.parent])
     let records = try DeliverStage.records(of: Self.family(), decision: decision)
     #expect(records.filter { $0.kind == .studentsNew }.map { $0["First_Name"] } == ["Ben"])
     #expect(!records.contains { $0.kind == .studentsUpdate }, "Ann matched with nothing to change")
     let links = records.filter { $0.kind == .contactsUpdate }
     #expect(links.count == 1)
-    #expect(links.first?["Contact_ID"] == "C77" && links.first?["Student_Ref"] == "S-9/2" && links.first?["Student_Number"] == "")
+    #expect(
+      links.first?["Contact_ID"] == "C77" && links.first?["Student_Ref"] == "S-9/2"
+        && links.first?["Student_Number"] == "")
   }
 
   @Test func aMissingOrDoubledDecisionIsADataErrorNamingDecisionsJSONL() throws {
-    let noContact = SubmissionDecision(submissionID: "S-9", students: [Self.student(1, .matched, "1001"), Self.student(2, .new, nil)],
-                                       contacts: [])
-    let missing = try #require(throws: SISDropError.self) { try DeliverStage.records(of: Self.family(), decision: noContact, matchFolder: "M") }
-    #expect(missing.status == .dataError && missing.location?.path == "M/decisions.jsonl" && missing.message.contains("contact 1"))
-    let doubled = SubmissionDecision(submissionID: "S-9", students: [Self.student(1, .matched, "1001"), Self.student(1, .new, nil)],
-                                     contacts: [Self.parent])
-    #expect(throws: SISDropError.self) { try DeliverStage.records(of: Self.family(), decision: doubled) }
+    let noContact = SubmissionDecision(
+      submissionID: "S-9",
+      students: [Self.student(1, .matched, "1001"), Self.student(2, .new, nil)],
+      contacts: [])
+    let missing = try #require(throws: SISDropError.self) {
+      try DeliverStage.records(of: Self.family(), decision: noContact, matchFolder: "M")
+    }
+    #expect(
+      missing.status == .dataError && missing.location?.path == "M/decisions.jsonl"
+        && missing.message.contains("contact 1"))
+    let doubled = SubmissionDecision(
+      submissionID: "S-9",
+      students: [Self.student(1, .matched, "1001"), Self.student(1, .new, nil)],
+      contacts: [Self.parent])
+    #expect(throws: SISDropError.self) {
+      try DeliverStage.records(of: Self.family(), decision: doubled)
+    }
   }
 
   @Test func twoDecisionsForOneSubmissionStopTheDelivery() throws {
-    let decision = SubmissionDecision(submissionID: "S-9", students: [Self.student(1, .matched, "1001"), Self.student(2, .new, nil)],
-                                      contacts: [Self.parent])
+    let decision = SubmissionDecision(
+      submissionID: "S-9",
+      students: [Self.student(1, .matched, "1001"), Self.student(2, .new, nil)],
+      contacts: [Self.parent])
     let error = try #require(throws: SISDropError.self) {
-      try DeliverStage.makePlan([Self.family()], decisions: [decision, decision], corrections: [],
-                                validator: DeliveryValidator(schools: ["0101", "0202"], gradeLevels: []),
-                                profile: CSVProfile(config: CSVProfileConfig()), matchFolder: "M")
+      try DeliverStage.makePlan(
+        [Self.family()], decisions: [decision, decision], corrections: [],
+        validator: DeliveryValidator(schools: ["0101", "0202"], gradeLevels: []),
+        profile: CSVProfile(config: CSVProfileConfig()), matchFolder: "M")
     }
     #expect(error.status == .dataError && error.message.contains("two match decisions"))
   }
@@ -66,33 +97,50 @@ import _SISDropTestSupport
   @Test func heldRowsPrintTheResolveCommandsOfTheMatchBranch() throws {
     var potential = Self.student(2, .potential, nil)
     potential.decision.candidates = [MatchCandidate(sisID: "1002", score: 0.8, reasons: [])]
-    let decision = SubmissionDecision(submissionID: "S-9", students: [Self.student(1, .matched, "1001"), potential], contacts: [Self.parent])
-    let plan = try DeliverStage.makePlan([Self.family()], decisions: [decision], corrections: [],
-                                         validator: DeliveryValidator(schools: ["0101", "0202"], gradeLevels: []),
-                                         profile: CSVProfile(config: CSVProfileConfig()), matchFolder: "M")
+    let decision = SubmissionDecision(
+      submissionID: "S-9", students: [Self.student(1, .matched, "1001"), potential],
+      contacts: [Self.parent])
+    let plan = try DeliverStage.makePlan(
+      [Self.family()], decisions: [decision], corrections: [],
+      validator: DeliveryValidator(schools: ["0101", "0202"], gradeLevels: []),
+      profile: CSVProfile(config: CSVProfileConfig()), matchFolder: "M")
     #expect(plan.held.count == 1 && plan.records.isEmpty)
-    #expect(plan.held.first?[6].contains("`sisdrop resolve S-9 --match SIS_ID --student 2`") == true)
+    #expect(
+      plan.held.first?[6].contains("`sisdrop resolve S-9 --match SIS_ID --student 2`") == true)
     #expect(plan.held.first?[6].contains("`sisdrop resolve S-9 --no-match --student 2`") == true)
-    #expect(BatchReport.resolveCommand(id: "S-1", seq: 1, match: "104633", siblings: false) == "sisdrop resolve S-1 --match 104633")
+    #expect(
+      BatchReport.resolveCommand(id: "S-1", seq: 1, match: "104633", siblings: false)
+        == "sisdrop resolve S-1 --match 104633")
   }
 
   @Test func aCorrectedFieldIsSentEvenWhenItWasNotADifference() throws {
     var family = Self.family()
     family.contentHash = "v1"
-    let decision = SubmissionDecision(submissionID: "S-9", students: [Self.student(1, .matched, "1001"), Self.student(2, .new, nil)],
-                                      contacts: [Self.parent])
-    var street = try Corrections.make(submissionID: "S-9", schema: "student", seq: 1, field: "Street", value: "12 Short St", source: "t")
-    var phone = try Corrections.make(submissionID: "S-9", schema: "contact", seq: 1, field: "Phone", value: "217-555-0100", source: "t")
+    let decision = SubmissionDecision(
+      submissionID: "S-9",
+      students: [Self.student(1, .matched, "1001"), Self.student(2, .new, nil)],
+      contacts: [Self.parent])
+    var street = try Corrections.make(
+      submissionID: "S-9", schema: "student", seq: 1, field: "Street", value: "12 Short St",
+      source: "t")
+    var phone = try Corrections.make(
+      submissionID: "S-9", schema: "contact", seq: 1, field: "Phone", value: "217-555-0100",
+      source: "t")
     street.version = "v1"
     phone.version = "v1"
-    let plan = try DeliverStage.makePlan([family], decisions: [decision], corrections: [street, phone],
-                                         validator: DeliveryValidator(schools: ["0101", "0202"], gradeLevels: []),
-                                         profile: CSVProfile(config: CSVProfileConfig()), matchFolder: "M")
+    let plan = try DeliverStage.makePlan(
+      [family], decisions: [decision], corrections: [street, phone],
+      validator: DeliveryValidator(schools: ["0101", "0202"], gradeLevels: []),
+      profile: CSVProfile(config: CSVProfileConfig()), matchFolder: "M")
     let update = try #require(plan.records.first { $0.kind == .studentsUpdate })
-    #expect(update["Student_Number"] == "1001" && update.changed == ["Street"] && update["Street"] == "12 Short St")
+    #expect(
+      update["Student_Number"] == "1001" && update.changed == ["Street"]
+        && update["Street"] == "12 Short St")
     // The matched parent had no differences: its correction still goes out, for both children.
     let contacts = plan.records.filter { $0.kind == .contactsUpdate }
-    #expect(contacts.map(\.changed) == [["Phone"], ["Phone"]] && contacts.allSatisfy { $0["Phone"] == "217-555-0100" })
+    #expect(
+      contacts.map(\.changed) == [["Phone"], ["Phone"]]
+        && contacts.allSatisfy { $0["Phone"] == "217-555-0100" })
     #expect(plan.delivered.map { $0[0] } == ["S-9"])
   }
 }

@@ -1,10 +1,11 @@
 import Foundation
-@testable import SISDrop
 import Testing
 import _SISDropTestSupport
+
+@testable import SISDrop
 @testable import SISDropCore
-@testable import SISDropStore
 @testable import SISDropMatching
+@testable import SISDropStore
 
 /// The batch report rendered by a real browser: Debian's headless Chromium (installed by .ci/run).
 @Suite struct BatchReportTests {
@@ -15,7 +16,8 @@ import _SISDropTestSupport
   func chromium(_ arguments: [String]) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: Self.chromium)
-    process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"] + arguments
+    process.arguments =
+      ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"] + arguments
     let out = Pipe()
     process.standardOutput = out
     process.standardError = FileHandle.nullDevice
@@ -27,57 +29,94 @@ import _SISDropTestSupport
   }
 
   @Test func theDemoBatchReportRendersInChromium() throws {
-    #expect(FileManager.default.isExecutableFile(atPath: Self.chromium), "install Debian's chromium (.ci/run does)")
+    #expect(
+      FileManager.default.isExecutableFile(atPath: Self.chromium),
+      "install Debian's chromium (.ci/run does)")
     try withTemporaryFolder { root in
       // A name with markup: the page must show it as text, never as markup.
       let (workdir, batch) = try openDemoBatch(root) { inbox in
-        try editCSV(inbox + "/submissions.csv", id: "S-2026-0028", column: "Middle_Name", value: "<i>Lee</i> & \"Jr\"")
+        try editCSV(
+          inbox + "/submissions.csv", id: "S-2026-0028", column: "Middle_Name",
+          value: "<i>Lee</i> & \"Jr\"")
         // A matched student whose update is in error (72-character street): not delivered, so it can keep SIS values.
-        try editCSV(inbox + "/submissions.csv", id: "S-2026-0001", column: "Street", value: "1200 " + String(repeating: "Long", count: 16) + " St")
+        try editCSV(
+          inbox + "/submissions.csv", id: "S-2026-0001", column: "Street",
+          value: "1200 " + String(repeating: "Long", count: 16) + " St")
       }
       let result = try runTool("sisdrop", ["report", "--workdir", root])
       #expect(result.status == 0, "\(result.stderr)")
       let path = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
       #expect(path == workdir.batchFolder(batch.id) + "/report.html")
       let html = try readText(path)
-      #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("<link") && !html.contains("<script"),
-              "self-contained: no network, no external assets")
+      #expect(
+        !html.contains("http://") && !html.contains("https://") && !html.contains("<link")
+          && !html.contains("<script"),
+        "self-contained: no network, no external assets")
 
       let dom = try chromium(["--dump-dom", "file://" + path])
       #expect(dom.contains("Batch \(batch.id)"))
       let potential = (try DemoExpectation.load()).students["potential"] ?? 0
       #expect(potential > 0)
-      #expect(dom.contains("Review queue: \(potential) potential match\(potential == 1 ? "" : "es")"))
-      #expect(dom.contains("sisdrop resolve S-2026-0028 --match 107328") && dom.contains("sisdrop resolve S-2026-0028 --no-match"))
-      #expect(!dom.components(separatedBy: "sisdrop resolve").dropFirst().contains { $0.prefix(60).contains("--seq") },
-              "the match branch's resolve takes --student")
-      #expect(dom.contains("sisdrop keep-sis S-2026-0001 Grade_Level"), "an undelivered matched student's differing field can keep the SIS value")
-      #expect(dom.contains("S-2026-0030") && dom.contains("not a real date"), "errors with what to do")
+      #expect(
+        dom.contains("Review queue: \(potential) potential match\(potential == 1 ? "" : "es")"))
+      #expect(
+        dom.contains("sisdrop resolve S-2026-0028 --match 107328")
+          && dom.contains("sisdrop resolve S-2026-0028 --no-match"))
+      #expect(
+        !dom.components(separatedBy: "sisdrop resolve").dropFirst().contains {
+          $0.prefix(60).contains("--seq")
+        },
+        "the match branch's resolve takes --student")
+      #expect(
+        dom.contains("sisdrop keep-sis S-2026-0001 Grade_Level"),
+        "an undelivered matched student's differing field can keep the SIS value")
+      #expect(
+        dom.contains("S-2026-0030") && dom.contains("not a real date"), "errors with what to do")
       // Full cards only for what needs a person; one compact row per submission for the rest.
-      #expect(dom.contains("class=\"card potential\"") && dom.contains("class=\"card error\"") && dom.contains("class=\"diff\""))
+      #expect(
+        dom.contains("class=\"card potential\"") && dom.contains("class=\"card error\"")
+          && dom.contains("class=\"diff\""))
       #expect(!dom.contains("class=\"card matched\"") && !dom.contains("class=\"card new\""))
-      let decisions = try JSONLines.read(SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
-      let compact = try #require(dom.range(of: "<table class=\"compact\">").map { dom[$0.upperBound...] }.flatMap { rest in rest.range(of: "</table>").map { rest[..<$0.lowerBound] } })
-      #expect(compact.components(separatedBy: "<tr").count - 2 == decisions.count + Set(try errorIDs(workdir, batch)).subtracting(decisions.map(\.submissionID)).count,
-              "one compact row per submission")
-      for anchor in ["counts", "review", "held", "errors", "contacts", "sis-rejects", "submissions"] {
-        #expect(dom.contains("<a href=\"#\(anchor)\">") && dom.contains("id=\"\(anchor)\""), "the index links to \(anchor)")
+      let decisions = try JSONLines.read(
+        SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
+      let compact = try #require(
+        dom.range(of: "<table class=\"compact\">").map { dom[$0.upperBound...] }.flatMap { rest in
+          rest.range(of: "</table>").map { rest[..<$0.lowerBound] }
+        })
+      #expect(
+        compact.components(separatedBy: "<tr").count - 2 == decisions.count
+          + Set(try errorIDs(workdir, batch)).subtracting(decisions.map(\.submissionID)).count,
+        "one compact row per submission")
+      for anchor in [
+        "counts", "review", "held", "errors", "contacts", "sis-rejects", "submissions",
+      ] {
+        #expect(
+          dom.contains("<a href=\"#\(anchor)\">") && dom.contains("id=\"\(anchor)\""),
+          "the index links to \(anchor)")
       }
       // The markup in the name stayed text: escaped in the DOM, no <i> element.
       #expect(dom.contains("&lt;i&gt;Lee&lt;/i&gt; &amp;"), "escaped name")
       #expect(!dom.contains("<i>"))
       // Counts per outcome as the stages counted them.
       let counts = try StageReport.load(workdir.stageFolder(batch.id, .deliver)).counts
-      #expect(dom.contains("<th>submissions delivered</th><td class=\"n\">\(counts["delivered_submissions"] ?? -1)</td>"))
-      let rejected = try StageReport.load(workdir.stageFolder(batch.id, .normalize)).counts["rejected_submissions"] ?? -1
+      #expect(
+        dom.contains(
+          "<th>submissions delivered</th><td class=\"n\">\(counts["delivered_submissions"] ?? -1)</td>"
+        ))
+      let rejected =
+        try StageReport.load(workdir.stageFolder(batch.id, .normalize)).counts[
+          "rejected_submissions"] ?? -1
       #expect(dom.contains("<th>rejected by normalize</th><td class=\"n\">\(rejected)</td>"))
 
-      try FileManager.default.createDirectory(atPath: Self.output, withIntermediateDirectories: true)
+      try FileManager.default.createDirectory(
+        atPath: Self.output, withIntermediateDirectories: true)
       let png = Self.output + "/report.png"
       try? FileManager.default.removeItem(atPath: png)
       _ = try chromium(["--screenshot=" + png, "--window-size=1280,2000", "file://" + path])
       let bytes = try FileSystem.readFile(png)
-      #expect(bytes.count > 20_000 && Array(bytes.prefix(4)) == [0x89, 0x50, 0x4E, 0x47], "a PNG screenshot at \(png)")
+      #expect(
+        bytes.count > 20_000 && Array(bytes.prefix(4)) == [0x89, 0x50, 0x4E, 0x47],
+        "a PNG screenshot at \(png)")
     }
   }
 
@@ -88,63 +127,98 @@ import _SISDropTestSupport
       let (workdir, batch) = try openDemoBatch(root) { inbox in
         // An SIS row with an impossible birth date: left out of the snapshot (sis_rejects.csv).
         var students = try readText(inbox + "/students.csv")
-        students = students.replacingOccurrences(of: "100057,2764495065,Abdi,,Mohamed,11/19/2019,", with: "100057,2764495065,Abdi,,Mohamed,someday,")
+        students = students.replacingOccurrences(
+          of: "100057,2764495065,Abdi,,Mohamed,11/19/2019,",
+          with: "100057,2764495065,Abdi,,Mohamed,someday,")
         try FileManager.default.removeItem(atPath: inbox + "/students.csv")
         try writeFile(inbox + "/students.csv", students)
       }
       let html = try BatchReport.render(workdir: workdir, batch: batch)
-      let decisions = try JSONLines.read(SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
+      let decisions = try JSONLines.read(
+        SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
 
       // A candidate a guard keeps from an automatic match shows the guard, never a score.
       var guarded = 0
       for decision in decisions {
         for student in decision.students where student.decision.outcome == .potential {
-          let card = try #require(section(html, id: "review-\(decision.submissionID)-\(student.seq)"))
+          let card = try #require(
+            section(html, id: "review-\(decision.submissionID)-\(student.seq)"))
           for candidate in student.decision.candidates {
             if let guards = candidate.guards, !guards.isEmpty {
               guarded += 1
-              #expect(card.contains("candidate \(candidate.sisID) <small class=\"guard\">guarded</small>"))
-              #expect(card.contains("never automatic: " + BatchReport.escape(guards.joined(separator: "; "))))
+              #expect(
+                card.contains("candidate \(candidate.sisID) <small class=\"guard\">guarded</small>")
+              )
+              #expect(
+                card.contains(
+                  "never automatic: " + BatchReport.escape(guards.joined(separator: "; "))))
             } else {
               #expect(card.contains("candidate \(candidate.sisID) <small>score"))
             }
           }
-          if !(student.decision.candidates.first?.guards ?? []).isEmpty { #expect(!card.contains("class=\"score\"")) }
+          if !(student.decision.candidates.first?.guards ?? []).isEmpty {
+            #expect(!card.contains("class=\"score\""))
+          }
         }
       }
       #expect(guarded > 0, "the demo holds a guarded candidate (S-2026-0028: different state ids)")
 
       // A NEW student: the rule that fired, not the list of alternatives; no score.
-      #expect(!html.contains(BatchReport.escape(FellegiSunterMatcher.otherChild)), "the alternatives are never shown as the reason")
-      #expect(html.contains("<td>S-2026-0053<td>new<td>") && html.contains("is another child: a twin with another given name"))
+      #expect(
+        !html.contains(BatchReport.escape(FellegiSunterMatcher.otherChild)),
+        "the alternatives are never shown as the reason")
+      #expect(
+        html.contains("<td>S-2026-0053<td>new<td>")
+          && html.contains("is another child: a twin with another given name"))
       #expect(html.contains("is another child: the birth dates differ"))
-      let newStudents = decisions.flatMap { d in d.students.filter { $0.decision.outcome == .new }.map { (d.submissionID, $0) } }
+      let newStudents = decisions.flatMap { d in
+        d.students.filter { $0.decision.outcome == .new }.map { (d.submissionID, $0) }
+      }
       #expect(!newStudents.isEmpty)
       for (id, student) in newStudents {
-        let row = try #require(html.split(separator: "\n").first { $0.hasPrefix("<tr") && ($0.contains("<td>\(id)<td>") || $0.contains(">\(id)</a><td>")) }, "a row for \(id)")
+        let row = try #require(
+          html.split(separator: "\n").first {
+            $0.hasPrefix("<tr") && ($0.contains("<td>\(id)<td>") || $0.contains(">\(id)</a><td>"))
+          }, "a row for \(id)")
         #expect(!row.contains("score"), "\(id)")
-        if let reason = student.decision.reasons.first, !reason.hasSuffix(FellegiSunterMatcher.otherChild) {
+        if let reason = student.decision.reasons.first,
+          !reason.hasSuffix(FellegiSunterMatcher.otherChild)
+        {
           #expect(row.contains(BatchReport.escape(reason)), "\(id): the matcher's own reason")
         }
       }
 
       // Updates held by the `updates:` policy: form and SIS side by side, and both answers per field.
       let held = decisions.filter(\.hasHeldUpdate)
-      #expect(!held.isEmpty && html.contains("Updates held for review: \(held.count) submission(s)"))
+      #expect(
+        !held.isEmpty && html.contains("Updates held for review: \(held.count) submission(s)"))
       for decision in held {
         let card = try #require(section(html, id: "held-\(decision.submissionID)"))
         for student in decision.students {
           for difference in student.heldDifferences ?? [] {
             let which = decision.students.count > 1 ? " --student \(student.seq)" : ""
-            #expect(card.contains("<th>\(difference.field)</th><td class=\"diff\">\(BatchReport.escape(difference.enrollment))</td><td>\(BatchReport.escape(difference.sis))</td>"))
-            #expect(card.contains("sisdrop accept \(decision.submissionID) \(difference.field)\(which)\n"))
-            #expect(card.contains("sisdrop keep-sis \(decision.submissionID) \(difference.field)\(which)\n"))
+            #expect(
+              card.contains(
+                "<th>\(difference.field)</th><td class=\"diff\">\(BatchReport.escape(difference.enrollment))</td><td>\(BatchReport.escape(difference.sis))</td>"
+              ))
+            #expect(
+              card.contains("sisdrop accept \(decision.submissionID) \(difference.field)\(which)\n")
+            )
+            #expect(
+              card.contains(
+                "sisdrop keep-sis \(decision.submissionID) \(difference.field)\(which)\n"))
           }
         }
         for contact in decision.contacts {
           for difference in contact.heldDifferences ?? [] {
-            #expect(card.contains("sisdrop accept \(decision.submissionID) \(difference.field) --contact \(contact.seq)\n"))
-            #expect(card.contains("sisdrop keep-sis \(decision.submissionID) \(difference.field) --contact \(contact.seq)\n"))
+            #expect(
+              card.contains(
+                "sisdrop accept \(decision.submissionID) \(difference.field) --contact \(contact.seq)\n"
+              ))
+            #expect(
+              card.contains(
+                "sisdrop keep-sis \(decision.submissionID) \(difference.field) --contact \(contact.seq)\n"
+              ))
           }
         }
       }
@@ -155,16 +229,23 @@ import _SISDropTestSupport
       let matched = contacts.filter { $0.sameAs == nil && $0.outcome == .matched }.count
       #expect(!sameAs.isEmpty && matched > 0)
       let potential = contacts.filter { $0.sameAs == nil && $0.outcome == .potential }.count
-      #expect(html.contains("Contacts: \(matched) matched, \(potential) potential, \(contacts.count - matched - potential - sameAs.count) new, "
-        + "\(sameAs.count) same as another new contact"))
+      #expect(
+        html.contains(
+          "Contacts: \(matched) matched, \(potential) potential, \(contacts.count - matched - potential - sameAs.count) new, "
+            + "\(sameAs.count) same as another new contact"))
       for decision in decisions {
-        for contact in decision.contacts { if let same = contact.sameAs { #expect(html.contains("\(contact.seq)=\(same)")) } }
+        for contact in decision.contacts {
+          if let same = contact.sameAs { #expect(html.contains("\(contact.seq)=\(same)")) }
+        }
       }
 
       // The SIS row the snapshot left out: counted and listed.
-      let rejects = try BatchLifecycle.readTable(workdir.stageFolder(batch.id, .normalize) + "/sis_rejects.csv")
+      let rejects = try BatchLifecycle.readTable(
+        workdir.stageFolder(batch.id, .normalize) + "/sis_rejects.csv")
       #expect(rejects.count == 1)
-      #expect(html.contains("SIS export problems: 1</h2>") && html.contains("<th>SIS export problems (sis_rejects.csv)</th><td class=\"n\">1</td>"))
+      #expect(
+        html.contains("SIS export problems: 1</h2>")
+          && html.contains("<th>SIS export problems (sis_rejects.csv)</th><td class=\"n\">1</td>"))
       #expect(html.contains("<td data-label=\"Reason\">\(BatchReport.escape(rejects[0][5]))</td>"))
     }
   }
@@ -174,14 +255,21 @@ import _SISDropTestSupport
   @Test func aKeptSISValueIsShownInItsRow() throws {
     try withTemporaryFolder { root in
       let (workdir, batch) = try openDemoBatch(root)
-      #expect(try BatchReport.render(workdir: workdir, batch: batch).contains("id=\"held-S-2026-0025\""))
-      let result = try runTool("sisdrop", ["keep-sis", "S-2026-0025", "First_Name", "--workdir", root])
+      #expect(
+        try BatchReport.render(workdir: workdir, batch: batch).contains("id=\"held-S-2026-0025\""))
+      let result = try runTool(
+        "sisdrop", ["keep-sis", "S-2026-0025", "First_Name", "--workdir", root])
       #expect(result.status == 0, "\(result.stderr)")
-      let decisions = try JSONLines.read(SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
-      #expect(decisions.first { $0.submissionID == "S-2026-0025" }?.students.first?.keptSIS == ["First_Name"], "the answer is in the decisions")
+      let decisions = try JSONLines.read(
+        SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
+      #expect(
+        decisions.first { $0.submissionID == "S-2026-0025" }?.students.first?.keptSIS == [
+          "First_Name"
+        ], "the answer is in the decisions")
       let html = try BatchReport.render(workdir: workdir, batch: try workdir.batch(batch.id))
       #expect(!html.contains("id=\"held-S-2026-0025\""))
-      let row = try #require(html.split(separator: "\n").first { $0.hasPrefix("<tr") && $0.contains("S-2026-0025") })
+      let row = try #require(
+        html.split(separator: "\n").first { $0.hasPrefix("<tr") && $0.contains("S-2026-0025") })
       #expect(row.contains("SIS value kept: First_Name"), "\(row)")
     }
   }
@@ -200,7 +288,9 @@ import _SISDropTestSupport
   @Test func theEssentialsFitAt420And1400Pixels() throws {
     try withTemporaryFolder { root in
       let (workdir, batch) = try openDemoBatch(root) { inbox in
-        try editCSV(inbox + "/submissions.csv", id: "S-2026-0001", column: "Street", value: "1200 " + String(repeating: "Long", count: 16) + " St")
+        try editCSV(
+          inbox + "/submissions.csv", id: "S-2026-0001", column: "Street",
+          value: "1200 " + String(repeating: "Long", count: 16) + " St")
       }
       let path = try BatchReport.write(workdir: workdir, batch: batch)
       let html = try readText(path)
@@ -219,7 +309,9 @@ import _SISDropTestSupport
         })();
         </script>
         """
-      try writeFile(root + "/report-measured.html", html.replacingOccurrences(of: "</body>", with: measure + "</body>"))
+      try writeFile(
+        root + "/report-measured.html",
+        html.replacingOccurrences(of: "</body>", with: measure + "</body>"))
       var screenshots: [String] = []
       for width in [420, 1400] {
         func frame(_ page: String) -> String {
@@ -227,21 +319,35 @@ import _SISDropTestSupport
             + "<iframe src=\"\(page)\" style=\"border:0;width:\(width)px;height:2000px\"></iframe><div id=\"fit\">not measured</div></body></html>"
         }
         try writeFile(root + "/measure-\(width).html", frame("report-measured.html"))
-        let dom = try chromium(["--window-size=\(max(width, 500)),2000", "--virtual-time-budget=10000", "--dump-dom", "file://" + root + "/measure-\(width).html"])
-        let fit = try #require(dom.range(of: "<div id=\"fit\">").map { String(dom[$0.upperBound...].prefix { $0 != "<" }) })
-        #expect(fit.hasPrefix("width=\(width) scroll=\(width) cut=0 todo=true"), "at \(width) px: \(fit)")
+        let dom = try chromium([
+          "--window-size=\(max(width, 500)),2000", "--virtual-time-budget=10000", "--dump-dom",
+          "file://" + root + "/measure-\(width).html",
+        ])
+        let fit = try #require(
+          dom.range(of: "<div id=\"fit\">").map {
+            String(dom[$0.upperBound...].prefix { $0 != "<" })
+          })
+        #expect(
+          fit.hasPrefix("width=\(width) scroll=\(width) cut=0 todo=true"), "at \(width) px: \(fit)")
         #expect(!fit.contains("candidates=0"), "the side-by-side tables are on the page")
         // The screenshot: the page as it is, in a frame of the width.
         try writeFile(root + "/frame-\(width).html", frame("file://" + path))
         let png = root + "/report-\(width).png"
-        _ = try chromium(["--screenshot=" + png, "--window-size=\(max(width, 500)),2000", "file://" + root + "/frame-\(width).html"])
+        _ = try chromium([
+          "--screenshot=" + png, "--window-size=\(max(width, 500)),2000",
+          "file://" + root + "/frame-\(width).html",
+        ])
         let bytes = try FileSystem.readFile(png)
-        #expect(bytes.count > 10_000 && Array(bytes.prefix(4)) == [0x89, 0x50, 0x4E, 0x47], "a PNG screenshot at \(png)")
+        #expect(
+          bytes.count > 10_000 && Array(bytes.prefix(4)) == [0x89, 0x50, 0x4E, 0x47],
+          "a PNG screenshot at \(png)")
         screenshots.append(png)
       }
       // Kept for a person to look at: in the repository only when asked.
       var keep = [Self.output]
-      if ProcessInfo.processInfo.environment["SISDROP_KEEP_SCREENSHOTS"] == "1" { keep.append(Checkout.root + "/Tests/DeliveryTests/Screenshots") }
+      if ProcessInfo.processInfo.environment["SISDROP_KEEP_SCREENSHOTS"] == "1" {
+        keep.append(Checkout.root + "/Tests/DeliveryTests/Screenshots")
+      }
       for folder in keep {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         for png in screenshots {
@@ -257,13 +363,18 @@ import _SISDropTestSupport
   /// matcher's own test, it must hold exactly when the matcher's does, for every comparison pattern.
   @Test func theRuleNamedForAnotherChildIsTheOneThatFired() {
     var vector = ComparisonVector(levels: [Int8](repeating: -1, count: MatchField.allCases.count))
-    var checked = 0, disagreements = 0
+    var checked = 0
+    var disagreements = 0
     func walk(_ field: Int) {
       guard field < MatchField.allCases.count else {
         for swapped in [false, true] {
           vector.namesSwapped = swapped
           checked += 1
-          if (FellegiSunterMatcher.otherChildRule(vector) != nil) != FellegiSunterMatcher.isOtherChild(vector) { disagreements += 1 }
+          if (FellegiSunterMatcher.otherChildRule(vector) != nil)
+            != FellegiSunterMatcher.isOtherChild(vector)
+          {
+            disagreements += 1
+          }
         }
         return
       }
@@ -289,17 +400,25 @@ import _SISDropTestSupport
       try FileSystem.removeTree(workdir.stageFolder(batch.id, .deliver) + "/errors.csv")
       let html = try BatchReport.render(workdir: workdir, batch: batch)
       #expect(html.contains("Could not read 2 file(s)"))
-      #expect(html.contains("<code>30-match/decisions.jsonl</code>: line \(lines + 1) is not a JSON object"))
+      #expect(
+        html.contains(
+          "<code>30-match/decisions.jsonl</code>: line \(lines + 1) is not a JSON object"))
       #expect(html.contains("<code>40-deliver/errors.csv</code>: missing"))
-      #expect(html.contains("Unknown: errors.csv could not be read") && !html.contains("No records in error"))
+      #expect(
+        html.contains("Unknown: errors.csv could not be read")
+          && !html.contains("No records in error"))
     }
   }
 
   func errorIDs(_ workdir: WorkDir, _ batch: BatchRecord) throws -> [String] {
-    try BatchLifecycle.readTable(workdir.stageFolder(batch.id, .deliver) + "/errors.csv").map { $0[0] }
+    try BatchLifecycle.readTable(workdir.stageFolder(batch.id, .deliver) + "/errors.csv").map {
+      $0[0]
+    }
   }
 
   @Test func escapeCoversMarkupAndQuotes() {
-    #expect(BatchReport.escape("<b>O'Neil & \"Sons\"</b>") == "&lt;b&gt;O&#39;Neil &amp; &quot;Sons&quot;&lt;/b&gt;")
+    #expect(
+      BatchReport.escape("<b>O'Neil & \"Sons\"</b>")
+        == "&lt;b&gt;O&#39;Neil &amp; &quot;Sons&quot;&lt;/b&gt;")
   }
 }

@@ -1,7 +1,8 @@
 import Foundation
-@testable import SISDrop
 import Testing
 import _SISDropTestSupport
+
+@testable import SISDrop
 @testable import SISDropCore
 
 @Suite struct TardyFeedTests {
@@ -10,37 +11,60 @@ import _SISDropTestSupport
   @Test func theDemoFeedDeliversMappedTardiesAndListsEachBadRowOnceSentOnlyOnce() throws {
     try withTemporaryFolder { root in
       let (workdir, _, config) = try runDemo(root)
-      try FileSystem.copyFile(Checkout.demoDistrict + "/raptor/tardies.csv", to: workdir.inbox(config) + "/tardies.csv")
+      try FileSystem.copyFile(
+        Checkout.demoDistrict + "/raptor/tardies.csv", to: workdir.inbox(config) + "/tardies.csv")
       var before = stat()
       stat(workdir.inbox(config) + "/tardies.csv", &before)
       let result = try TardyFeed.run(workdir: workdir, config: config)
       #expect(result.delivered == 16 && result.errors == 4 && result.duplicates == 0)
-      #expect(!FileSystem.exists(workdir.inbox(config) + "/tardies.csv"), "the inbox file is claimed")
+      #expect(
+        !FileSystem.exists(workdir.inbox(config) + "/tardies.csv"), "the inbox file is claimed")
       // Claimed by rename: the run read the very file that was in the inbox (a file dropped later is a new one, left alone).
       var after = stat()
       stat(result.folder + "/input/tardies.csv", &after)
       #expect(after.st_ino == before.st_ino && after.st_dev == before.st_dev)
       let outbox = workdir.outbox(config)
       let rows = try csvRows(outbox + "/\(result.run)_attendance.csv")
-      #expect(rows[0] == ["Student_Number", "SchoolID", "Att_Date", "Att_Code", "Att_Time", "Att_Comment"])
-      #expect(rows[1] == ["101354", "0101", "11/16/2026", "TE", "08:14:18", "Raptor tardy: Medical Appointment"])
+      #expect(
+        rows[0] == [
+          "Student_Number", "SchoolID", "Att_Date", "Att_Code", "Att_Time", "Att_Comment",
+        ])
+      #expect(
+        rows[1] == [
+          "101354", "0101", "11/16/2026", "TE", "08:14:18", "Raptor tardy: Medical Appointment",
+        ])
       #expect(rows.count == 17 && FileSystem.exists(outbox + "/\(result.run).ready"))
       let errors = try csvRows(result.folder + "/errors.csv").dropFirst()
       // File, Line, Building, Student_Number, Occurred_At, Reason, Field, Problem, What_To_Do
-      #expect(errors.map { "\($0[1]) \($0[6])" } == ["4 Reason", "9 Reason", "11 Building", "12 Student_Number"])
-      #expect(errors.map { $0[7] }.joined(separator: "|").contains("not mapped") && errors.map { $0[7] }.joined().contains("not Active"))
+      #expect(
+        errors.map { "\($0[1]) \($0[6])" } == [
+          "4 Reason", "9 Reason", "11 Building", "12 Student_Number",
+        ])
+      #expect(
+        errors.map { $0[7] }.joined(separator: "|").contains("not mapped")
+          && errors.map { $0[7] }.joined().contains("not Active"))
       #expect(errors.allSatisfy { !$0[8].isEmpty && $0[0] == "input/tardies.csv" })
 
       // The same file again: everything was sent already.
-      let second = try TardyFeed.run(workdir: workdir, config: config, input: Checkout.demoDistrict + "/raptor/tardies.csv")
+      let second = try TardyFeed.run(
+        workdir: workdir, config: config, input: Checkout.demoDistrict + "/raptor/tardies.csv")
       #expect(second.delivered == 0 && second.duplicates == 16 && second.errors == 4)
-      #expect(try csvRows(second.folder + "/duplicates.csv").dropFirst().allSatisfy { $0[5] == result.run })
+      #expect(
+        try csvRows(second.folder + "/duplicates.csv").dropFirst().allSatisfy {
+          $0[5] == result.run
+        })
 
       // The SIS took the second run's (empty) files: a later run never publishes it again.
-      for name in try FileSystem.listDirectory(outbox) where name.hasPrefix(second.run) { try FileSystem.removeTree(outbox + "/" + name) }
-      let zulu = try writeFile(root + "/zulu.csv", Self.header + "Lincoln Elementary,101354,2026-11-16T14:00:00Z,Late Bus\n")
+      for name in try FileSystem.listDirectory(outbox) where name.hasPrefix(second.run) {
+        try FileSystem.removeTree(outbox + "/" + name)
+      }
+      let zulu = try writeFile(
+        root + "/zulu.csv",
+        Self.header + "Lincoln Elementary,101354,2026-11-16T14:00:00Z,Late Bus\n")
       let third = try TardyFeed.run(workdir: workdir, config: config, input: zulu)
-      #expect(!FileSystem.exists(outbox + "/" + Publisher.readyName(second.run)), "an empty run is recorded too")
+      #expect(
+        !FileSystem.exists(outbox + "/" + Publisher.readyName(second.run)),
+        "an empty run is recorded too")
       #expect(third.delivered == 1)
       // Another district time zone: the same instant, so the same tardy (keyed in UTC), never sent again.
       var eastern = config
@@ -51,8 +75,12 @@ import _SISDropTestSupport
   }
 
   @Test func theDuplicateKeyIsTheUTCInstant() {
-    #expect(TardyFeed.deliveredKey("1", "2026-11-01T01:30:00-05:00", "Late Bus") == TardyFeed.deliveredKey("1", "2026-11-01T06:30:00Z", "late bus"))
-    #expect(TardyFeed.deliveredKey("1", "2026-11-01T01:30:00-05:00", "Late Bus") != TardyFeed.deliveredKey("1", "2026-11-01T01:30:00-06:00", "Late Bus"))
+    #expect(
+      TardyFeed.deliveredKey("1", "2026-11-01T01:30:00-05:00", "Late Bus")
+        == TardyFeed.deliveredKey("1", "2026-11-01T06:30:00Z", "late bus"))
+    #expect(
+      TardyFeed.deliveredKey("1", "2026-11-01T01:30:00-05:00", "Late Bus")
+        != TardyFeed.deliveredKey("1", "2026-11-01T01:30:00-06:00", "Late Bus"))
   }
 
   @Test func aReasonTheFileCannotHoldIsThatRowsErrorNotTheRuns() throws {
@@ -60,17 +88,22 @@ import _SISDropTestSupport
       let (workdir, _, demo) = try runDemo(root)
       var config = demo
       config.csvProfile.writer.encoding = .windows1252
-      let codes = try readText(Checkout.demoDistrict + "/config/tardy_codes.csv").replacingOccurrences(of: "Overslept,", with: "Overslept 😴,")
+      let codes = try readText(Checkout.demoDistrict + "/config/tardy_codes.csv")
+        .replacingOccurrences(of: "Overslept,", with: "Overslept 😴,")
       config.tardyCodesPath = try writeFile(root + "/tardy_codes.csv", codes)
-      let input = try writeFile(root + "/t.csv", Self.header + """
-        Lincoln Elementary,101354,2026-11-16T14:00:00Z,Late Bus
-        Lincoln Elementary,101354,2026-11-16T15:00:00Z,Overslept 😴
+      let input = try writeFile(
+        root + "/t.csv",
+        Self.header + """
+          Lincoln Elementary,101354,2026-11-16T14:00:00Z,Late Bus
+          Lincoln Elementary,101354,2026-11-16T15:00:00Z,Overslept 😴
 
-        """)
+          """)
       let result = try TardyFeed.run(workdir: workdir, config: config, input: input)
       #expect(result.delivered == 1 && result.errors == 1)
       let error = try #require(try csvRows(result.folder + "/errors.csv").dropFirst().first)
-      #expect(error[1] == "3" && error[6] == "Att_Comment" && error[7].contains("windows-1252") && error[8].contains("tardy_codes.csv"))
+      #expect(
+        error[1] == "3" && error[6] == "Att_Comment" && error[7].contains("windows-1252")
+          && error[8].contains("tardy_codes.csv"))
     }
   }
 
@@ -82,45 +115,55 @@ import _SISDropTestSupport
       // The crash: the run folder is in place, but neither published nor recorded.
       try workdir.state.database.execute("DELETE FROM delivered_tardies")
       try workdir.state.database.execute("DELETE FROM tardy_runs")
-      for name in try FileSystem.listDirectory(workdir.outbox(config)) where name.hasPrefix(first.run) {
+      for name in try FileSystem.listDirectory(workdir.outbox(config))
+      where name.hasPrefix(first.run) {
         try FileSystem.removeTree(workdir.outbox(config) + "/" + name)
       }
       let second = try TardyFeed.run(workdir: workdir, config: config, input: input)
       #expect(second.delivered == 0 && second.duplicates == 16)
-      #expect(try csvRows(workdir.outbox(config) + "/\(first.run)_attendance.csv").count == 17, "the interrupted run was published")
+      #expect(
+        try csvRows(workdir.outbox(config) + "/\(first.run)_attendance.csv").count == 17,
+        "the interrupted run was published")
     }
   }
 
   @Test func theDateIsTheDistrictsDayAcrossDaylightSavingTimeAndTheSameInstantIsOneTardy() throws {
     try withTemporaryFolder { root in
       let (workdir, _, config) = try runDemo(root)
-      let input = try writeFile(root + "/t.csv", Self.header + """
-        Lincoln Elementary,101354,2026-11-01T06:30:00Z,Late Bus
-        Lincoln Elementary,101354,2026-11-02T05:30:00Z,Late Bus
-        Lincoln Elementary,101354,2026-03-08T07:30:00Z,Overslept
-        Lincoln Elementary,101354,2026-03-08T08:30:00Z,Overslept
-        Lincoln Elementary,101354,2026-11-02 07:45,Late Bus
-        Lincoln Elem,101354,2026-11-02T13:45:00Z,Late Bus
-        Lincoln Elementary,101354,11/02/2026 7:45 AM,Other
-        Lincoln Elementary,101354,2026-11-01 01:30,Late Bus
-        Lincoln Elementary,101354,2026-03-08 02:30,Late Bus
-        Lincoln Elementary,101354,2026-11-03,Late Bus
+      let input = try writeFile(
+        root + "/t.csv",
+        Self.header + """
+          Lincoln Elementary,101354,2026-11-01T06:30:00Z,Late Bus
+          Lincoln Elementary,101354,2026-11-02T05:30:00Z,Late Bus
+          Lincoln Elementary,101354,2026-03-08T07:30:00Z,Overslept
+          Lincoln Elementary,101354,2026-03-08T08:30:00Z,Overslept
+          Lincoln Elementary,101354,2026-11-02 07:45,Late Bus
+          Lincoln Elem,101354,2026-11-02T13:45:00Z,Late Bus
+          Lincoln Elementary,101354,11/02/2026 7:45 AM,Other
+          Lincoln Elementary,101354,2026-11-01 01:30,Late Bus
+          Lincoln Elementary,101354,2026-03-08 02:30,Late Bus
+          Lincoln Elementary,101354,2026-11-03,Late Bus
 
-        """)
+          """)
       let result = try TardyFeed.run(workdir: workdir, config: config, input: input)
-      let rows = try csvRows(workdir.outbox(config) + "/\(result.run)_attendance.csv").dropFirst().map { "\($0[2]) \($0[4]) \($0[3])" }
-      #expect(rows == [
-        "11/01/2026 01:30:00 TE",  // CDT, UTC-5, the morning clocks fall back
-        "11/01/2026 23:30:00 TE",  // CST, UTC-6: still Nov 1 in Springfield although Nov 2 in UTC
-        "03/08/2026 01:30:00 TU",  // CST before the spring change
-        "03/08/2026 03:30:00 TU",  // CDT an hour of UTC later
-        "11/02/2026 07:45:00 TE",
-        "11/02/2026 07:45:00 T",  // the same minute, another reason: another tardy
-      ])
+      let rows = try csvRows(workdir.outbox(config) + "/\(result.run)_attendance.csv").dropFirst()
+        .map { "\($0[2]) \($0[4]) \($0[3])" }
+      #expect(
+        rows == [
+          "11/01/2026 01:30:00 TE",  // CDT, UTC-5, the morning clocks fall back
+          "11/01/2026 23:30:00 TE",  // CST, UTC-6: still Nov 1 in Springfield although Nov 2 in UTC
+          "03/08/2026 01:30:00 TU",  // CST before the spring change
+          "03/08/2026 03:30:00 TU",  // CDT an hour of UTC later
+          "11/02/2026 07:45:00 TE",
+          "11/02/2026 07:45:00 T",  // the same minute, another reason: another tardy
+        ])
       // Never guessed: a local time the clocks pass twice or skip, and a date with no time, are errors.
       let errors = try csvRows(result.folder + "/errors.csv").dropFirst()
-      #expect(errors.map { "\($0[1]) \($0[6])" } == ["9 Occurred_At", "10 Occurred_At", "11 Occurred_At"])
-      #expect(errors.map { $0[7] }.joined(separator: "|").contains("happens twice") && errors.map { $0[7] }.joined().contains("does not exist"))
+      #expect(
+        errors.map { "\($0[1]) \($0[6])" } == ["9 Occurred_At", "10 Occurred_At", "11 Occurred_At"])
+      #expect(
+        errors.map { $0[7] }.joined(separator: "|").contains("happens twice")
+          && errors.map { $0[7] }.joined().contains("does not exist"))
       #expect(errors.last?[7] == "a date without a time of day")
       let duplicates = try csvRows(result.folder + "/duplicates.csv").dropFirst()
       #expect(duplicates.map { $0[1] } == ["7"] && duplicates.first?[5].contains("line 6") == true)
@@ -130,27 +173,46 @@ import _SISDropTestSupport
   @Test func badMappingFilesAreConfigurationErrorsWithFileAndLine() throws {
     try withTemporaryFolder { root in
       let (workdir, _, demo) = try runDemo(root)
-      let input = try writeFile(root + "/t.csv", Self.header + "Lincoln Elementary,101354,2026-11-16 08:14:18,Late Bus\n")
+      let input = try writeFile(
+        root + "/t.csv", Self.header + "Lincoln Elementary,101354,2026-11-16 08:14:18,Late Bus\n")
       var config = demo
-      config.tardyCodesPath = try writeFile(root + "/codes.csv", "Raptor_Reason,SIS_Att_Code,Active\nLate Bus,TE,Yes\nlate bus,TU,No\n")
-      let duplicate = try #require(throws: SISDropError.self) { try TardyFeed.run(workdir: workdir, config: config, input: input) }
-      #expect(duplicate.status == .configuration && duplicate.location?.line == 3 && duplicate.location?.path == config.tardyCodesPath)
-      config.tardyCodesPath = try writeFile(root + "/codes2.csv", "Raptor_Reason,SIS_Att_Code,Active\nLate Bus,ZZ,Yes\n")
-      let unknownCode = try #require(throws: SISDropError.self) { try TardyFeed.run(workdir: workdir, config: config, input: input) }
+      config.tardyCodesPath = try writeFile(
+        root + "/codes.csv", "Raptor_Reason,SIS_Att_Code,Active\nLate Bus,TE,Yes\nlate bus,TU,No\n")
+      let duplicate = try #require(throws: SISDropError.self) {
+        try TardyFeed.run(workdir: workdir, config: config, input: input)
+      }
+      #expect(
+        duplicate.status == .configuration && duplicate.location?.line == 3
+          && duplicate.location?.path == config.tardyCodesPath)
+      config.tardyCodesPath = try writeFile(
+        root + "/codes2.csv", "Raptor_Reason,SIS_Att_Code,Active\nLate Bus,ZZ,Yes\n")
+      let unknownCode = try #require(throws: SISDropError.self) {
+        try TardyFeed.run(workdir: workdir, config: config, input: input)
+      }
       #expect(unknownCode.status == .configuration && unknownCode.message.contains("ZZ"))
       config = demo
-      config.buildingMapPath = try writeFile(root + "/map.csv", "Raptor_Building,SIS_School_Number\nLincoln Elementary,0101\nAnnex,0909\n")
-      let school = try #require(throws: SISDropError.self) { try TardyFeed.run(workdir: workdir, config: config, input: input) }
-      #expect(school.status == .configuration && school.location?.line == 3 && school.message.contains("0909"))
-      #expect(!FileSystem.isDirectory(root + "/tardies") || files(below: root + "/tardies").isEmpty, "nothing half-written")
+      config.buildingMapPath = try writeFile(
+        root + "/map.csv",
+        "Raptor_Building,SIS_School_Number\nLincoln Elementary,0101\nAnnex,0909\n")
+      let school = try #require(throws: SISDropError.self) {
+        try TardyFeed.run(workdir: workdir, config: config, input: input)
+      }
+      #expect(
+        school.status == .configuration && school.location?.line == 3
+          && school.message.contains("0909"))
+      #expect(
+        !FileSystem.isDirectory(root + "/tardies") || files(below: root + "/tardies").isEmpty,
+        "nothing half-written")
     }
   }
 
   @Test func theCommandRunsFromTheInbox() throws {
     try withTemporaryFolder { root in
       let (workdir, _, config) = try runDemo(root)
-      try FileSystem.copyFile(Checkout.demoDistrict + "/raptor/tardies.csv", to: workdir.inbox(config) + "/tardies.csv")
-      let result = try runTool("sisdrop", ["tardies", "--pipeline", Checkout.pipeline("demo"), "--workdir", root])
+      try FileSystem.copyFile(
+        Checkout.demoDistrict + "/raptor/tardies.csv", to: workdir.inbox(config) + "/tardies.csv")
+      let result = try runTool(
+        "sisdrop", ["tardies", "--pipeline", Checkout.pipeline("demo"), "--workdir", root])
       #expect(result.status == 0, "\(result.stderr)")
       #expect(result.stdout.contains("16 delivered, 4 in error, 0 already sent"))
     }

@@ -1,20 +1,22 @@
 import Foundation
 import SISDrop
+import SISDropConfig
+import SISDropCore
+import SISDropStore
 import Testing
 import _SISDropTestSupport
-import SISDropCore
-import SISDropConfig
-import SISDropStore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// Issue 10, part 1: bad SIS data never crashes and never vanishes. Every test runs the built
 /// `sisdrop run` on a copy of the demo district (a crash shows as a signal, not as an exit code).
 @Suite struct BadInputTests {
   /// The demo district in `root/w`, and the demo pipeline (auto_close: true) with `edits`, written beside it.
-  static func demo(_ root: String, _ edits: [(String, String)] = []) throws -> (workdir: WorkDir, pipeline: String) {
+  static func demo(_ root: String, _ edits: [(String, String)] = []) throws -> (
+    workdir: WorkDir, pipeline: String
+  ) {
     let (workdir, _, _) = try demoWorkdir(root + "/w")
     let pipeline = try writeFile(root + "/pipeline.yaml", try demoPipelineText(edits))
     return (workdir, pipeline)
@@ -22,7 +24,8 @@ import SISDropStore
 
   /// Replaces line `number` (1-based) of an inbox file.
   static func editLine(_ path: String, _ number: Int, _ change: (String) -> String) throws {
-    var lines = try readText(path).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    var lines = try readText(path).split(separator: "\n", omittingEmptySubsequences: false).map(
+      String.init)
     lines[number - 1] = change(lines[number - 1])
     try FileManager.default.removeItem(atPath: path)
     try writeFile(path, lines.joined(separator: "\n"))
@@ -33,10 +36,14 @@ import SISDropStore
   }
 
   /// The newest batch (the demo pipeline closes its batch: no open one to ask for).
-  static func lastBatch(_ workdir: WorkDir) throws -> String { try #require(try workdir.state.allBatches().last).id }
+  static func lastBatch(_ workdir: WorkDir) throws -> String {
+    try #require(try workdir.state.allBatches().last).id
+  }
 
   static func outboxFiles(_ workdir: WorkDir) throws -> [String] {
-    try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/outbox").filter { !$0.hasPrefix(".") }
+    try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/outbox").filter {
+      !$0.hasPrefix(".")
+    }
   }
 
   /// The line of SIS student 108321 (Daniela Rivera, S-2026-0001's returning child) in students.csv.
@@ -44,12 +51,17 @@ import SISDropStore
 
   // MARK: Values
 
-  @Test(arguments: ["fellegi-sunter", "placeholder"], ["02/30/2017", "13/01/2017", "00/00/0000", "06-19-2017"])
+  @Test(
+    arguments: ["fellegi-sunter", "placeholder"],
+    ["02/30/2017", "13/01/2017", "00/00/0000", "06-19-2017"])
   func anImpossibleBirthDateIsMissingForMatching(matcher: String, dob: String) throws {
     try withTemporaryFolder { root in
-      let (workdir, pipeline) = try Self.demo(root, [("method: fellegi-sunter", "method: \(matcher)")])
+      let (workdir, pipeline) = try Self.demo(
+        root, [("method: fellegi-sunter", "method: \(matcher)")])
       let students = workdir.root + "/inbox/students.csv"
-      try Self.editLine(students, Self.riveraLine) { $0.replacingOccurrences(of: "07/15/2020", with: dob) }
+      try Self.editLine(students, Self.riveraLine) {
+        $0.replacingOccurrences(of: "07/15/2020", with: dob)
+      }
       #expect(try readText(students).contains(dob))
       let result = try Self.run(workdir, pipeline)
       #expect(result.status == 0, "\(result.stderr)")
@@ -61,11 +73,17 @@ import SISDropStore
       #expect(rows.count == 1 && rows[0][0].string == "" && rows[0][1].string == "Rivera")
       // sis_rejects.csv names file, line and field, and not the value.
       let rejects = try csvRows(normalize + "/sis_rejects.csv").dropFirst()
-      let named = rejects.filter { $0[3] == "DOB" && $0[7] == "input/students.csv" && $0[8] == String(Self.riveraLine) }
-      #expect(named.count == 1 && named.first?[4] == "" && named.first?[5].contains("missing for matching") == true)
+      let named = rejects.filter {
+        $0[3] == "DOB" && $0[7] == "input/students.csv" && $0[8] == String(Self.riveraLine)
+      }
+      #expect(
+        named.count == 1 && named.first?[4] == ""
+          && named.first?[5].contains("missing for matching") == true)
       // Counted where people look: the log, the batch report.
       #expect(result.stderr.contains("1 values missing for matching"))
-      #expect(try readText(workdir.batchFolder(batch) + "/report.html").contains("SIS values missing for matching"))
+      #expect(
+        try readText(workdir.batchFolder(batch) + "/report.html").contains(
+          "SIS values missing for matching"))
       #expect(!result.stderr.contains(dob))
     }
   }
@@ -79,11 +97,14 @@ import SISDropStore
     ("NUL", 20, "students.csv:20:", "NUL byte"),
     ("ragged", 20, "students.csv:20", "ragged row: 17 fields"),
   ])
-  func aBrokenSISExportIsRefusedWhole(fault: String, line: Int, location: String, cause: String) throws {
+  func aBrokenSISExportIsRefusedWhole(fault: String, line: Int, location: String, cause: String)
+    throws
+  {
     try withTemporaryFolder { root in
       let (workdir, pipeline) = try Self.demo(root)
       let students = workdir.root + "/inbox/students.csv"
-      var lines = try readText(students).split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.utf8) }
+      var lines = try readText(students).split(separator: "\n", omittingEmptySubsequences: false)
+        .map { Array($0.utf8) }
       switch fault {
       case "stray quote": lines[line - 1].insert(UInt8(ascii: "\""), at: 10)
       case "windows-1252": lines[line - 1].insert(0xE9, at: 10)  // é as Windows-1252 writes it
@@ -101,11 +122,18 @@ import SISDropStore
       #expect(!FileManager.default.fileExists(atPath: workdir.stageFolder(batch, .match)))
       // The refusal reaches status, the report and the notification, not only the log.
       let status = try runTool("sisdrop", ["status", "--workdir", workdir.root])
-      #expect(status.stdout.contains("(failed)") && status.stdout.contains("students.csv:20"), "\(status.stdout)")
+      #expect(
+        status.stdout.contains("(failed)") && status.stdout.contains("students.csv:20"),
+        "\(status.stdout)")
       let report = try readText(workdir.batchFolder(batch) + "/report.html")
       #expect(report.contains("Input refused") && report.contains("students.csv:20"))
-      let mail = try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/notifications").filter { $0.contains("run-failed") }
-      #expect(try mail.contains { try readText(workdir.root + "/notifications/" + $0).contains("students.csv:20") })
+      let mail = try FileManager.default.contentsOfDirectory(
+        atPath: workdir.root + "/notifications"
+      ).filter { $0.contains("run-failed") }
+      #expect(
+        try mail.contains {
+          try readText(workdir.root + "/notifications/" + $0).contains("students.csv:20")
+        })
     }
   }
 
@@ -114,7 +142,8 @@ import SISDropStore
     try withTemporaryFolder { root in
       let (workdir, pipeline) = try Self.demo(root)
       let students = workdir.root + "/inbox/students.csv"
-      try Self.editLine(students, 5) { line in  // opens a quote in Last_Name that never closes on its line
+      // opens a quote in Last_Name that never closes on its line
+      try Self.editLine(students, 5) { line in
         var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         fields[4] = "\"" + fields[4]
         return fields.joined(separator: ",")
@@ -141,7 +170,9 @@ import SISDropStore
       try writeFile(students, String(text.dropLast(30)))  // cut inside the last row
       let result = try Self.run(workdir, pipeline)
       #expect(result.status == 65, "\(result.stderr)")
-      #expect(result.stderr.contains("students.csv:311") && result.stderr.contains("truncated upload"), "\(result.stderr)")
+      #expect(
+        result.stderr.contains("students.csv:311") && result.stderr.contains("truncated upload"),
+        "\(result.stderr)")
     }
   }
 
@@ -149,25 +180,33 @@ import SISDropStore
   @Test(arguments: ["fellegi-sunter", "placeholder"])
   func aToleratedBadRowSendsItsChildToReview(matcher: String) throws {
     try withTemporaryFolder { root in
-      let (workdir, pipeline) = try Self.demo(root, [
-        ("method: fellegi-sunter", "method: \(matcher)"), ("sis_export:\n", "sis_export:\n  max_rejected_rows: 1\n"),
-      ])
+      let (workdir, pipeline) = try Self.demo(
+        root,
+        [
+          ("method: fellegi-sunter", "method: \(matcher)"),
+          ("sis_export:\n", "sis_export:\n  max_rejected_rows: 1\n"),
+        ])
       try Self.editLine(workdir.root + "/inbox/students.csv", Self.riveraLine) { $0 + ",extra" }
       let result = try Self.run(workdir, pipeline)
       #expect(result.status == 0, "\(result.stderr)")
       #expect(result.stderr.contains("1 malformed rows left out of the snapshot"))
       let batch = try Self.lastBatch(workdir)
-      let decisions = try readText(workdir.stageFolder(batch, .match) + "/decisions.jsonl").split(separator: "\n")
+      let decisions = try readText(workdir.stageFolder(batch, .match) + "/decisions.jsonl").split(
+        separator: "\n")
       let rivera = try #require(decisions.first { $0.contains("\"S-2026-0001\"") })
       #expect(rivera.contains("\"outcome\":\"potential\""), "\(rivera)")
       #expect(rivera.contains("students.csv:\(Self.riveraLine)"))
-      let delivered = try csvRows(workdir.stageFolder(batch, .deliver) + "/delivered.csv").map { $0[0] }
+      let delivered = try csvRows(workdir.stageFolder(batch, .deliver) + "/delivered.csv").map {
+        $0[0]
+      }
       #expect(!delivered.contains("S-2026-0001"))
       // status and the notification count it.
       let status = try runTool("sisdrop", ["status", "--workdir", workdir.root])
       #expect(status.stdout.contains("normalize.sis_rejected_rows 1"), "\(status.stdout)")
-      let mail = try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/notifications")
-        .map { try readText(workdir.root + "/notifications/" + $0) }.joined()
+      let mail = try FileManager.default.contentsOfDirectory(
+        atPath: workdir.root + "/notifications"
+      )
+      .map { try readText(workdir.root + "/notifications/" + $0) }.joined()
       #expect(mail.contains("SIS export rows left out as malformed: 1"))
     }
   }
@@ -175,7 +214,8 @@ import SISDropStore
   /// A tolerated stray quote that swallowed rows: the children of the swallowed rows go to review too.
   @Test func aChildInASwallowedRowGoesToReview() throws {
     try withTemporaryFolder { root in
-      let (workdir, pipeline) = try Self.demo(root, [("sis_export:\n", "sis_export:\n  max_rejected_rows: 1\n")])
+      let (workdir, pipeline) = try Self.demo(
+        root, [("sis_export:\n", "sis_export:\n  max_rejected_rows: 1\n")])
       let students = workdir.root + "/inbox/students.csv"
       try Self.editLine(students, Self.riveraLine - 4) { line in
         var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -190,11 +230,17 @@ import SISDropStore
       let result = try Self.run(workdir, pipeline)
       #expect(result.status == 0, "\(result.stderr)")
       let batch = try Self.lastBatch(workdir)
-      let snapshot = try Database(path: workdir.stageFolder(batch, .normalize) + "/snapshot.sqlite", readOnly: true)
-      #expect(try snapshot.rows("SELECT 1 FROM students WHERE student_number = '108321'").isEmpty, "swallowed, not in the snapshot")
-      let decisions = try readText(workdir.stageFolder(batch, .match) + "/decisions.jsonl").split(separator: "\n")
+      let snapshot = try Database(
+        path: workdir.stageFolder(batch, .normalize) + "/snapshot.sqlite", readOnly: true)
+      #expect(
+        try snapshot.rows("SELECT 1 FROM students WHERE student_number = '108321'").isEmpty,
+        "swallowed, not in the snapshot")
+      let decisions = try readText(workdir.stageFolder(batch, .match) + "/decisions.jsonl").split(
+        separator: "\n")
       let rivera = try #require(decisions.first { $0.contains("\"S-2026-0001\"") })
-      #expect(rivera.contains("\"outcome\":\"potential\"") && rivera.contains("students.csv:\(Self.riveraLine)"), "\(rivera)")
+      #expect(
+        rivera.contains("\"outcome\":\"potential\"")
+          && rivera.contains("students.csv:\(Self.riveraLine)"), "\(rivera)")
     }
   }
 
@@ -206,14 +252,17 @@ import SISDropStore
       var result = try Self.run(workdir, pipeline)
       #expect(result.status == 0, "\(result.stderr)")
       // The next night: a valid export of 2 students.
-      try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: try PipelineConfig.load(path: pipeline), xml: false)
+      try Demo.stage(
+        fixtures: Checkout.demoDistrict, workdir: workdir,
+        config: try PipelineConfig.load(path: pipeline), xml: false)
       let students = workdir.root + "/inbox/students.csv"
       let lines = try readText(students).split(separator: "\n").prefix(3)
       try FileManager.default.removeItem(atPath: students)
       try writeFile(students, lines.joined(separator: "\n") + "\n")
       result = try Self.run(workdir, pipeline)
       #expect(result.status == 65, "\(result.stderr)")
-      #expect(result.stderr.contains("2 students") && result.stderr.contains("310"), "\(result.stderr)")
+      #expect(
+        result.stderr.contains("2 students") && result.stderr.contains("310"), "\(result.stderr)")
     }
   }
 
@@ -227,25 +276,34 @@ import SISDropStore
       try writeFile(students, headerOnly ? header + "\n" : "")
       let result = try Self.run(workdir, pipeline)
       #expect(result.status == 65, "\(result.stderr)")
-      #expect(result.stderr.contains(headerOnly ? "the students export has no records" : "students.csv:1: the file is empty"), "\(result.stderr)")
+      #expect(
+        result.stderr.contains(
+          headerOnly ? "the students export has no records" : "students.csv:1: the file is empty"),
+        "\(result.stderr)")
     }
   }
 
   // MARK: Length caps and memory
 
   /// Runs `sisdrop run` under /usr/bin/time: status and the child's peak RSS in KiB.
-  static func runMeasured(_ workdir: WorkDir, _ pipeline: String) throws -> (result: (status: Int32, stderr: String), maxRSS: Int) {
+  static func runMeasured(_ workdir: WorkDir, _ pipeline: String) throws -> (
+    result: (status: Int32, stderr: String), maxRSS: Int
+  ) {
     let time = "/usr/bin/time"
     guard FileManager.default.isExecutableFile(atPath: time) else {
       let result = try run(workdir, pipeline)
       var usage = rusage()
-      getrusage(RUSAGE_CHILDREN.rawValue, &usage)  // the largest child so far: an upper bound for this one
+      // the largest child so far: an upper bound for this one
+      getrusage(RUSAGE_CHILDREN.rawValue, &usage)
       return ((result.status, result.stderr), usage.ru_maxrss)
     }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: time)
-    process.arguments = ["-f", "maxrss=%M", buildFolder().appendingPathComponent("sisdrop").path, "run", "--pipeline", pipeline,
-                         "--workdir", workdir.root]
+    process.arguments = [
+      "-f", "maxrss=%M", buildFolder().appendingPathComponent("sisdrop").path, "run", "--pipeline",
+      pipeline,
+      "--workdir", workdir.root,
+    ]
     let err = Pipe()
     process.standardError = err
     process.standardOutput = FileHandle.nullDevice
@@ -253,7 +311,10 @@ import SISDropStore
     let data = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     let stderr = String(decoding: data, as: UTF8.self)
-    let rss = stderr.split(separator: "\n").last { $0.hasPrefix("maxrss=") }.flatMap { Int($0.dropFirst(7)) } ?? Int.max
+    let rss =
+      stderr.split(separator: "\n").last { $0.hasPrefix("maxrss=") }.flatMap {
+        Int($0.dropFirst(7))
+      } ?? Int.max
     return ((process.terminationStatus, stderr), rss)
   }
 
@@ -268,7 +329,9 @@ import SISDropStore
       close(fd)
       let (result, rss) = try Self.runMeasured(workdir, pipeline)
       #expect(result.status == 65, "\(result.stderr)")
-      #expect(result.stderr.contains("submissions.csv") && result.stderr.contains("mostly NUL bytes"), "\(result.stderr)")
+      #expect(
+        result.stderr.contains("submissions.csv") && result.stderr.contains("mostly NUL bytes"),
+        "\(result.stderr)")
       #expect(rss < 100 * 1024, "peak RSS \(rss) KiB")
     }
   }
@@ -287,7 +350,9 @@ import SISDropStore
       let (result, rss) = try Self.runMeasured(workdir, pipeline)
       #expect(result.status == 65, "\(result.stderr)")
       // Line 312 (the export ended in a line break); the field cap is met first.
-      #expect(result.stderr.contains("students.csv:312:") && result.stderr.contains("limits.field_bytes"), "\(result.stderr)")
+      #expect(
+        result.stderr.contains("students.csv:312:") && result.stderr.contains("limits.field_bytes"),
+        "\(result.stderr)")
       #expect(rss < 100 * 1024, "peak RSS \(rss) KiB")
     }
   }
@@ -308,7 +373,9 @@ import SISDropStore
       #expect(rss < 100 * 1024, "peak RSS \(rss) KiB")
       let batch = try Self.lastBatch(workdir)
       let rejects = try csvRows(workdir.stageFolder(batch, .parse) + "/rejects.csv").dropFirst()
-      #expect(rejects.contains { $0[5].contains("limits.field_bytes") && $0[8] == "69" && $0[0].isEmpty }, "\(rejects.map { $0.map { $0.prefix(80) } })")
+      #expect(
+        rejects.contains { $0[5].contains("limits.field_bytes") && $0[8] == "69" && $0[0].isEmpty },
+        "\(rejects.map { $0.map { $0.prefix(80) } })")
       #expect(try workdir.state.ledger().allSatisfy { $0.submissionID.utf8.count < 100 })
     }
   }
@@ -335,14 +402,23 @@ import SISDropStore
       #expect(result.stderr.contains("2 exact duplicate rows read once"))
       let batch = try Self.lastBatch(workdir)
       let duplicates = try csvRows(workdir.stageFolder(batch, .parse) + "/duplicates.csv")
-      #expect(duplicates.count == 3 && duplicates[1][0] == "S-2026-0001" && duplicates[1][1] == "input/submissions.csv" && duplicates[1][3] == "2")
+      #expect(
+        duplicates.count == 3 && duplicates[1][0] == "S-2026-0001"
+          && duplicates[1][1] == "input/submissions.csv" && duplicates[1][3] == "2")
       #expect(duplicates[2][1] == "input/submission_contacts.csv" && duplicates[2][3] == "2")
-      #expect(try readText(workdir.batchFolder(batch) + "/report.html").contains("duplicate rows in the export, read once"))
-      let submissions = try readText(workdir.stageFolder(batch, .parse) + "/submissions.jsonl").split(separator: "\n")
+      #expect(
+        try readText(workdir.batchFolder(batch) + "/report.html").contains(
+          "duplicate rows in the export, read once"))
+      let submissions = try readText(workdir.stageFolder(batch, .parse) + "/submissions.jsonl")
+        .split(separator: "\n")
       let first = try #require(submissions.first { $0.contains("\"S-2026-0001\"") })
-      let object = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
+      let object = try #require(
+        try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
       #expect((object["students"] as? [Any])?.count == 1, "one student, not two")
-      #expect(try csvRows(workdir.stageFolder(batch, .deliver) + "/delivered.csv").contains { $0[0] == "S-2026-0001" })
+      #expect(
+        try csvRows(workdir.stageFolder(batch, .deliver) + "/delivered.csv").contains {
+          $0[0] == "S-2026-0001"
+        })
     }
   }
 
@@ -351,22 +427,38 @@ import SISDropStore
   @Test func theNewKeysAreReadAndChecked() throws {
     var text = try readText(Checkout.pipeline("nightly"))
     for name in ["Plugin.xml", "building_map.csv", "tardy_codes.csv"] {
-      text = text.replacingOccurrences(of: "/etc/sisdrop/\(name)", with: Checkout.demoDistrict + "/config/\(name)")
+      text = text.replacingOccurrences(
+        of: "/etc/sisdrop/\(name)", with: Checkout.demoDistrict + "/config/\(name)")
     }
-    let nightly = try PipelineConfig.parse(bytes: Array(text.utf8), path: "/etc/sisdrop/nightly.yaml")
+    let nightly = try PipelineConfig.parse(
+      bytes: Array(text.utf8), path: "/etc/sisdrop/nightly.yaml")
     #expect(nightly.sisExport.maxRejectedRows == 0 && nightly.sisExport.minRatio == 0.9)
-    #expect(nightly.sisExport.limits.fieldBytes == 65536 && nightly.submissions.limits.recordBytes == 1_048_576)
-    let demo = try demoPipelineText([("sis_export:\n", "sis_export:\n  max_rejected_rows: 3\n  min_ratio: 0.5\n"),
-                                     ("batch:\n", "limits:\n  field_bytes: 1024\nbatch:\n")])
+    #expect(
+      nightly.sisExport.limits.fieldBytes == 65536
+        && nightly.submissions.limits.recordBytes == 1_048_576)
+    let demo = try demoPipelineText([
+      ("sis_export:\n", "sis_export:\n  max_rejected_rows: 3\n  min_ratio: 0.5\n"),
+      ("batch:\n", "limits:\n  field_bytes: 1024\nbatch:\n"),
+    ])
     let config = try PipelineConfig.parse(bytes: Array(demo.utf8), path: "/p.yaml")
     #expect(config.sisExport.maxRejectedRows == 3 && config.sisExport.minRatio == 0.5)
-    #expect(config.sisExport.dialect.limits.fieldBytes == 1024 && config.submissions.dialect.limits.fieldBytes == 1024)
-    for (edit, key) in [(("sis_export:\n", "sis_export:\n  min_ratio: 2\n"), "sis_export.min_ratio"),
-                        (("submissions:\n", "submissions:\n  max_rejected_rows: 1\n"), "submissions.max_rejected_rows"),
-                        (("batch:\n", "limits:\n  record_bytes: -1\nbatch:\n"), "limits.record_bytes")] {
-      #expect(throws: SISDropError.self) { try PipelineConfig.parse(bytes: Array(try demoPipelineText([edit]).utf8), path: "/p.yaml") }
+    #expect(
+      config.sisExport.dialect.limits.fieldBytes == 1024
+        && config.submissions.dialect.limits.fieldBytes == 1024)
+    for (edit, key) in [
+      (("sis_export:\n", "sis_export:\n  min_ratio: 2\n"), "sis_export.min_ratio"),
+      (
+        ("submissions:\n", "submissions:\n  max_rejected_rows: 1\n"),
+        "submissions.max_rejected_rows"
+      ),
+      (("batch:\n", "limits:\n  record_bytes: -1\nbatch:\n"), "limits.record_bytes"),
+    ] {
+      #expect(throws: SISDropError.self) {
+        try PipelineConfig.parse(bytes: Array(try demoPipelineText([edit]).utf8), path: "/p.yaml")
+      }
       do {
-        _ = try PipelineConfig.parse(bytes: Array(try demoPipelineText([edit]).utf8), path: "/p.yaml")
+        _ = try PipelineConfig.parse(
+          bytes: Array(try demoPipelineText([edit]).utf8), path: "/p.yaml")
       } catch let error as SISDropError {
         #expect(error.status == .configuration && "\(error)".contains(key), "\(error)")
       }
@@ -377,23 +469,30 @@ import SISDropStore
 
   /// Values that have trapped or could trap a reader, a rule or a matcher; well-formed CSV once quoted.
   static let garbage = [
-    "", " ", "0", "-1", "00/00/0000", "02/30/2017", "13/01/2017", "06-19-2017", "9999-12-31", "0001-01-01", "1/1/1", "2017-02-30",
-    String(repeating: "A", count: 300), String(repeating: "Ж", count: 5000), "📚👨‍👩‍👧", "\t", "a,b", "\"quoted\"", "line\nbreak",
-    "=HYPERLINK(\"x\")", "NaN", "1e309", "2175550000000000000", "()-.+/", "x@", "@", "K", "PK3", "13", "O'Brien-Smith Jr.",
+    "", " ", "0", "-1", "00/00/0000", "02/30/2017", "13/01/2017", "06-19-2017", "9999-12-31",
+    "0001-01-01", "1/1/1", "2017-02-30",
+    String(repeating: "A", count: 300), String(repeating: "Ж", count: 5000), "📚👨‍👩‍👧", "\t", "a,b",
+    "\"quoted\"", "line\nbreak",
+    "=HYPERLINK(\"x\")", "NaN", "1e309", "2175550000000000000", "()-.+/", "x@", "@", "K", "PK3",
+    "13", "O'Brien-Smith Jr.",
     "\u{0301}", "\u{FEFF}x", "NULL", "555", "x1", "12/31/1899", "--", "\r", " 0101 ", "ß", "İ",
   ]
 
   static func quoted(_ value: String) -> String {
-    value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
+    value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+      ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
   }
 
   /// Every SIS and enrollment file of the demo with seeded garbage: well-formed values in every
   /// column (`bytes` false: the run must finish, 0), or raw random bytes (`bytes` true: 0, 65 or
   /// 75). Never a signal.
-  @Test(arguments: ["fellegi-sunter", "placeholder"], [(1, false), (2, false), (3, false), (4, true), (5, true), (6, true)])
+  @Test(
+    arguments: ["fellegi-sunter", "placeholder"],
+    [(1, false), (2, false), (3, false), (4, true), (5, true), (6, true)])
   func garbageNeverCrashes(matcher: String, seed: (Int, Bool)) throws {
     try withTemporaryFolder { root in
-      let (workdir, pipeline) = try Self.demo(root, [("method: fellegi-sunter", "method: \(matcher)")])
+      let (workdir, pipeline) = try Self.demo(
+        root, [("method: fellegi-sunter", "method: \(matcher)")])
       var state = UInt64(seed.0) &* 0x9E37_79B9_7F4A_7C15
       func next(_ bound: Int) -> Int {
         state = state &+ 0x9E37_79B9_7F4A_7C15
@@ -402,8 +501,11 @@ import SISDropStore
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return Int((z ^ (z >> 31)) % UInt64(bound))
       }
-      for name in ["students.csv", "contacts.csv", "schools.csv", "attendance_codes.csv", "submissions.csv", "submission_contacts.csv",
-                   "submission_documents.csv"] {
+      for name in [
+        "students.csv", "contacts.csv", "schools.csv", "attendance_codes.csv", "submissions.csv",
+        "submission_contacts.csv",
+        "submission_documents.csv",
+      ] {
         let path = workdir.root + "/inbox/" + name
         guard FileManager.default.fileExists(atPath: path) else { continue }
         var rows = try csvRows(path)
@@ -419,11 +521,17 @@ import SISDropStore
           if name == "schools.csv" && column == 0 { continue }
           rows[1 + next(rows.count - 1)][column] = Self.garbage[next(Self.garbage.count)]
         }
-        var bytes = Array((rows.map { $0.map(Self.quoted).joined(separator: ",") }.joined(separator: "\n") + "\n").utf8)
+        var bytes = Array(
+          (rows.map { $0.map(Self.quoted).joined(separator: ",") }.joined(separator: "\n") + "\n")
+            .utf8)
         if seed.1 {
           for _ in 0..<3 {  // raw bytes anywhere after the header
-            let at = rows[0].joined(separator: ",").utf8.count + 1 + next(max(1, bytes.count - rows[0].joined(separator: ",").utf8.count - 1))
-            bytes.insert(contentsOf: (0..<(1 + next(6))).map { _ in UInt8(next(256)) }, at: min(at, bytes.count))
+            let at =
+              rows[0].joined(separator: ",").utf8.count + 1
+              + next(max(1, bytes.count - rows[0].joined(separator: ",").utf8.count - 1))
+            bytes.insert(
+              contentsOf: (0..<(1 + next(6))).map { _ in UInt8(next(256)) },
+              at: min(at, bytes.count))
           }
         }
         try FileManager.default.removeItem(atPath: path)

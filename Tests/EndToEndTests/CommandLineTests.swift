@@ -1,11 +1,11 @@
 import Foundation
 import SISDrop
+import SISDropStore
 import Testing
 import _SISDropTestSupport
-import SISDropStore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// The built executables, run as an operator or cron would: exit codes and messages.
@@ -14,9 +14,11 @@ import SISDropStore
     try withTemporaryFolder { root in
       let pipeline = try openPipeline(root)
       _ = try demoWorkdir(root + "/w")
-      let first = try runTool("sisdrop", ["open", "--pipeline", pipeline, "--workdir", root + "/w"])
+      let first = try runTool(
+        "sisdrop", ["open", "--pipeline", pipeline, "--workdir", root + "/w"])
       #expect(first.status == 0, "\(first.stderr)")
-      let second = try runTool("sisdrop", ["open", "--pipeline", pipeline, "--workdir", root + "/w"])
+      let second = try runTool(
+        "sisdrop", ["open", "--pipeline", pipeline, "--workdir", root + "/w"])
       #expect(second.status == 75)
       #expect(second.stderr.contains("is still open"))
     }
@@ -39,19 +41,25 @@ import SISDropStore
     try withTemporaryFolder { root in
       let pipeline = try openPipeline(root)
       _ = try demoWorkdir(root + "/w")
-      #expect(try runTool("sisdrop", ["open", "--pipeline", pipeline, "--workdir", root + "/w"]).status == 0)
+      #expect(
+        try runTool("sisdrop", ["open", "--pipeline", pipeline, "--workdir", root + "/w"]).status
+          == 0)
       // Out of order: match before normalize is refused with 66 and says what to run.
       let early = try runTool("sisdrop-match", ["--workdir", root + "/w"])
       #expect(early.status == 66)
       #expect(early.stderr.contains("sisdrop-normalize"))
-      for tool in ["sisdrop-parse", "sisdrop-normalize", "sisdrop-match", "sisdrop-deliver", "sisdrop-close"] {
+      for tool in [
+        "sisdrop-parse", "sisdrop-normalize", "sisdrop-match", "sisdrop-deliver", "sisdrop-close",
+      ] {
         let result = try runTool(tool, ["--workdir", root + "/w"])
         #expect(result.status == 0, "\(tool): \(result.stderr)")
       }
       let status = try runTool("sisdrop", ["status", "--json", "--workdir", root + "/w"])
       #expect(status.stdout.contains("\"state\" : \"closed\""))
-      let manifest = try #require(try FileManager.default.contentsOfDirectory(atPath: root + "/w/batches").first)
-      let attributes = try FileManager.default.attributesOfItem(atPath: root + "/w/batches/\(manifest)/manifest.json")
+      let manifest = try #require(
+        try FileManager.default.contentsOfDirectory(atPath: root + "/w/batches").first)
+      let attributes = try FileManager.default.attributesOfItem(
+        atPath: root + "/w/batches/\(manifest)/manifest.json")
       #expect((attributes[.posixPermissions] as? Int) == 0o440)
     }
   }
@@ -61,9 +69,16 @@ import SISDropStore
       let pipeline = try openPipeline(root)
       // The reference: an uninterrupted run.
       _ = try demoWorkdir(root + "/ref")
-      #expect(try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", root + "/ref"]).status == 0)
-      let batch = try #require(try FileManager.default.contentsOfDirectory(atPath: root + "/ref/batches").first)
-      let reference = try folderContents(root + "/ref/batches/\(batch)", excluding: ["stage.json", "manifest.json", "pipeline.yaml", "report.html", "publication.json"])
+      #expect(
+        try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", root + "/ref"]).status
+          == 0)
+      let batch = try #require(
+        try FileManager.default.contentsOfDirectory(atPath: root + "/ref/batches").first)
+      let reference = try folderContents(
+        root + "/ref/batches/\(batch)",
+        excluding: [
+          "stage.json", "manifest.json", "pipeline.yaml", "report.html", "publication.json",
+        ])
 
       _ = try demoWorkdir(root + "/w")
       // Kill the pipeline at increasing delays, each time resuming with another run.
@@ -82,25 +97,39 @@ import SISDropStore
         }
         process.waitUntilExit()
         // Whatever is published is whole: every stage folder has its stage.json and the files it lists.
-        for folder in (try? FileManager.default.contentsOfDirectory(atPath: root + "/w/batches/\(batch)")) ?? [] where folder.hasPrefix("40-deliver") || folder.hasPrefix("30-") || folder.hasPrefix("20-") || folder.hasPrefix("10-") {
+        for folder
+          in (try? FileManager.default.contentsOfDirectory(atPath: root + "/w/batches/\(batch)"))
+          ?? []
+        where folder.hasPrefix("40-deliver") || folder.hasPrefix("30-") || folder.hasPrefix("20-")
+          || folder.hasPrefix("10-")
+        {
           let stageJSON = root + "/w/batches/\(batch)/\(folder)/stage.json"
-          #expect(FileManager.default.fileExists(atPath: stageJSON), "\(folder) published without stage.json")
+          #expect(
+            FileManager.default.fileExists(atPath: stageJSON),
+            "\(folder) published without stage.json")
         }
-        let outbox = (try? FileManager.default.contentsOfDirectory(atPath: root + "/w/outbox")) ?? []
+        let outbox =
+          (try? FileManager.default.contentsOfDirectory(atPath: root + "/w/outbox")) ?? []
         for name in outbox where !name.hasPrefix(".") {
           let published = try Data(contentsOf: URL(fileURLWithPath: root + "/w/outbox/" + name))
-          #expect(reference["40-deliver/" + name] == published, "partial or wrong \(name) in the outbox")
+          #expect(
+            reference["40-deliver/" + name] == published, "partial or wrong \(name) in the outbox")
         }
       }
       #expect(killed > 0)
       // A final run finishes the job; the result equals the uninterrupted run, byte for byte.
       let final = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", root + "/w"])
       #expect(final.status == 0, "\(final.stderr)")
-      let result = try folderContents(root + "/w/batches/\(batch)", excluding: ["stage.json", "manifest.json", "pipeline.yaml", "report.html", "publication.json"])
+      let result = try folderContents(
+        root + "/w/batches/\(batch)",
+        excluding: [
+          "stage.json", "manifest.json", "pipeline.yaml", "report.html", "publication.json",
+        ])
       let current = result.filter { !$0.key.contains(".attempt-") }
       let expected = reference.filter { !$0.key.contains(".attempt-") }
       #expect(current.keys.sorted() == expected.keys.sorted())
-      for (name, data) in expected where name != "20-normalize/snapshot.json" && name != "20-normalize/snapshot.sqlite" {
+      for (name, data) in expected
+      where name != "20-normalize/snapshot.json" && name != "20-normalize/snapshot.sqlite" {
         #expect(current[name] == data, "\(name) differs from the uninterrupted run")
       }
       let integrity = try Database(path: root + "/w/state.sqlite").scalar("PRAGMA integrity_check")
@@ -118,7 +147,8 @@ import SISDropStore
       }
       // A wrong header in the enrollment export: 65, naming the file and line.
       let header = try workdir("header") { inbox in
-        let text = try readText(inbox + "/submissions.csv").replacingOccurrences(of: "Submission_ID,", with: "Sub_ID,")
+        let text = try readText(inbox + "/submissions.csv").replacingOccurrences(
+          of: "Submission_ID,", with: "Sub_ID,")
         try? FileManager.default.removeItem(atPath: inbox + "/submissions.csv")
         try writeFile(inbox + "/submissions.csv", text)
       }
@@ -150,30 +180,43 @@ import SISDropStore
       let (xmlWork, _, _) = try demoWorkdir(root + "/xmlwork", xml: true)
       let xml = try readText(xmlWork.root + "/inbox/submissions.xml")
       try FileManager.default.removeItem(atPath: xmlWork.root + "/inbox/submissions.xml")
-      try writeFile(xmlWork.root + "/inbox/submissions.xml",
-                    xml.replacingOccurrences(of: "<submissions>", with: "<!DOCTYPE submissions [<!ENTITY x \"y\">]>\n<submissions>"))
-      result = try runTool("sisdrop", ["run", "--pipeline", xmlPipeline, "--workdir", xmlWork.root])
+      try writeFile(
+        xmlWork.root + "/inbox/submissions.xml",
+        xml.replacingOccurrences(
+          of: "<submissions>", with: "<!DOCTYPE submissions [<!ENTITY x \"y\">]>\n<submissions>"))
+      result = try runTool(
+        "sisdrop", ["run", "--pipeline", xmlPipeline, "--workdir", xmlWork.root])
       #expect(result.status == 65)
       #expect(result.stderr.contains("DOCTYPE"))
 
       // An unknown key in the pipeline: 78 with the key and its line.
-      let bad = try writeFile(root + "/bad.yaml", "version: 1\ndistrict:\n  name: X\n  timezone: America/Chicago\n")
+      let bad = try writeFile(
+        root + "/bad.yaml", "version: 1\ndistrict:\n  name: X\n  timezone: America/Chicago\n")
       result = try runTool("sisdrop", ["run", "--pipeline", bad, "--workdir", root + "/bad"])
       #expect(result.status == 78)
       #expect(result.stderr.contains("bad.yaml:4: district.timezone: unknown key 'timezone'"))
 
       // A Plugin.xml that does not grant a delivered field: 78 naming column, table and field.
       let plugin = try readText(Checkout.demoDistrict + "/config/Plugin.xml")
-        .replacingOccurrences(of: "table=\"Students\" field=\"Street\" access=\"FullAccess\"", with: "table=\"Students\" field=\"Street\" access=\"ViewOnly\"")
+        .replacingOccurrences(
+          of: "table=\"Students\" field=\"Street\" access=\"FullAccess\"",
+          with: "table=\"Students\" field=\"Street\" access=\"ViewOnly\"")
       try writeFile(root + "/policy/Plugin.xml", plugin)
-      let policy = try writeFile(root + "/policy/pipeline.yaml", try readText(pipeline).replacingOccurrences(
-        of: Checkout.root + "/Fixtures/demo-district/config/Plugin.xml", with: root + "/policy/Plugin.xml"))
+      let policy = try writeFile(
+        root + "/policy/pipeline.yaml",
+        try readText(pipeline).replacingOccurrences(
+          of: Checkout.root + "/Fixtures/demo-district/config/Plugin.xml",
+          with: root + "/policy/Plugin.xml"))
       _ = try demoWorkdir(root + "/policywork")
-      result = try runTool("sisdrop", ["run", "--pipeline", policy, "--workdir", root + "/policywork"])
+      result = try runTool(
+        "sisdrop", ["run", "--pipeline", policy, "--workdir", root + "/policywork"])
       #expect(result.status == 78)
       #expect(result.stderr.contains("Students.Street"))
       // Nothing was published.
-      #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/policywork/outbox").filter { !$0.hasPrefix(".") }.isEmpty)
+      #expect(
+        try FileManager.default.contentsOfDirectory(atPath: root + "/policywork/outbox").filter {
+          !$0.hasPrefix(".")
+        }.isEmpty)
     }
   }
 
@@ -182,22 +225,29 @@ import SISDropStore
       let pipeline = try openPipeline(root)
       let (workdir, _, _) = try demoWorkdir(root + "/w")
       let path = workdir.root + "/inbox/submissions.csv"
-      var lines = try readText(path).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+      var lines = try readText(path).split(separator: "\n", omittingEmptySubsequences: false).map(
+        String.init)
       lines[1] = lines[1] + ",extra"  // a ragged row: S-2026-0001
       try FileManager.default.removeItem(atPath: path)
       try writeFile(path, lines.joined(separator: "\n"))
-      let result = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
+      let result = try runTool(
+        "sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
       #expect(result.status == 0, "\(result.stderr)")
       let batch = try workdir.batch(nil).id
       let rejects = try csvRows(workdir.stageFolder(batch, .parse) + "/rejects.csv")
       #expect(rejects.count == 2)
-      #expect(rejects[1][0] == "S-2026-0001" && rejects[1][5].contains("ragged row") && rejects[1][8] == "2")
-      let errors = try csvRows(workdir.stageFolder(batch, .deliver) + "/errors.csv").dropFirst().map { $0[0] }
+      #expect(
+        rejects[1][0] == "S-2026-0001" && rejects[1][5].contains("ragged row")
+          && rejects[1][8] == "2")
+      let errors = try csvRows(workdir.stageFolder(batch, .deliver) + "/errors.csv").dropFirst().map
+      { $0[0] }
       #expect(errors.contains("S-2026-0001"))
       let delivered = try csvRows(workdir.stageFolder(batch, .deliver) + "/delivered.csv").count - 1
       let expected = try DemoExpectation.load()
       #expect(expected.delivery["S-2026-0001"] == "delivered")
-      #expect(delivered == expected.submissions("delivered") - 1, "every delivered submission but the ragged one")
+      #expect(
+        delivered == expected.submissions("delivered") - 1,
+        "every delivered submission but the ragged one")
     }
   }
 }

@@ -1,11 +1,12 @@
 import Foundation
-@testable import SISDrop
 import Testing
 import _SISDropTestSupport
+
+@testable import SISDrop
+@testable import SISDropConfig
 @testable import SISDropCore
 @testable import SISDropFormats
 @testable import SISDropStore
-@testable import SISDropConfig
 
 /// SIS exports as deltas (the shipped demo pipeline reads students and contacts as deltas too): a
 /// delta updates the snapshot by key, deletes by its marker column, reports keys it does not know,
@@ -25,50 +26,81 @@ import _SISDropTestSupport
       let night1 = try #require(try workdir.state.allBatches().last)
       let students = try csvRows(Checkout.demoDistrict + "/sis/students.csv")
       // In the SIS, between nights: a student leaves (deleted with its contact links), another moves school.
-      let gone = students[5][0], moved = students[6][0]
-      let goneContacts = try Self.rows(workdir.root + "/" + (try #require(try workdir.state.latestSnapshot())).path,
-                                       "SELECT contact_id FROM contacts WHERE student_number = '\(gone)'").count
+      let gone = students[5][0]
+      let moved = students[6][0]
+      let goneContacts = try Self.rows(
+        workdir.root + "/" + (try #require(try workdir.state.latestSnapshot())).path,
+        "SELECT contact_id FROM contacts WHERE student_number = '\(gone)'"
+      ).count
       #expect(goneContacts > 0)
       try sis.deleteStudent(gone)
       try sis.setStudent(moved, "Street", "1 New Way")
       try sis.exportDelta(to: inbox)
       // A delete of a key the snapshot never had is reported, not ignored.
       var delta = try readText(inbox + "/students_delta.csv")
-      delta += "999999" + String(repeating: ",", count: SISStandIn.studentColumns.count - 1) + ",Y\n"
+      delta +=
+        "999999" + String(repeating: ",", count: SISStandIn.studentColumns.count - 1) + ",Y\n"
       try Data(delta.utf8).write(to: URL(fileURLWithPath: inbox + "/students_delta.csv"))
       #expect(!FileSystem.exists(inbox + "/students.csv"), "a delta night: no full export")
       try ReviewLoopTests.uploadExport(workdir, config)
       var lines: [String] = []
-      _ = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { lines.append($0) })
+      _ = try PipelineRunner.run(
+        workdir: workdir, pipelinePath: pipeline, log: { lines.append($0) })
       let night2 = try #require(try workdir.state.allBatches().last)
       #expect(night2.id != night1.id)
 
       let normalize = workdir.stageFolder(night2.id, .normalize)
       let reference = try NormalizeStage.reference(workdir, batch: night2.id)
-      #expect(reference.mode == "delta" && reference.baseBatch == night1.id && reference.builtBy == night2.id)
+      #expect(
+        reference.mode == "delta" && reference.baseBatch == night1.id
+          && reference.builtBy == night2.id)
       #expect(reference.fullExportBatch == night1.id)
       let snapshot = normalize + "/snapshot.sqlite"
-      #expect(try Self.rows(snapshot, "SELECT count(*) FROM students")[0][0] == String(students.count - 2))
-      #expect(try Self.rows(snapshot, "SELECT 1 FROM students WHERE student_number = '\(gone)'").isEmpty)
-      #expect(try Self.rows(snapshot, "SELECT 1 FROM contacts WHERE student_number = '\(gone)'").isEmpty)
-      #expect(try Self.rows(snapshot, "SELECT street FROM students WHERE student_number = '\(moved)'") == [["1 New Way"]])
-      #expect(try Self.rows(snapshot, "SELECT count(*) FROM schools")[0][0] != "0", "what a delta does not carry is kept")
+      #expect(
+        try Self.rows(snapshot, "SELECT count(*) FROM students")[0][0] == String(students.count - 2)
+      )
+      #expect(
+        try Self.rows(snapshot, "SELECT 1 FROM students WHERE student_number = '\(gone)'").isEmpty)
+      #expect(
+        try Self.rows(snapshot, "SELECT 1 FROM contacts WHERE student_number = '\(gone)'").isEmpty)
+      #expect(
+        try Self.rows(snapshot, "SELECT street FROM students WHERE student_number = '\(moved)'")
+          == [["1 New Way"]])
+      #expect(
+        try Self.rows(snapshot, "SELECT count(*) FROM schools")[0][0] != "0",
+        "what a delta does not carry is kept")
       // Reported: in sis_rejects.csv with its line, counted in stage.json and the log.
       let rejects = try csvRows(normalize + "/sis_rejects.csv")
-      #expect(rejects.contains { $0.contains("999999") && $0.contains { $0.contains("deletes a key the snapshot does not have") } }, "\(rejects)")
+      #expect(
+        rejects.contains {
+          $0.contains("999999")
+            && $0.contains { $0.contains("deletes a key the snapshot does not have") }
+        }, "\(rejects)")
       #expect(try StageReport.load(normalize).counts["sis_delta_unknown_keys"] == 1)
       #expect(try StageReport.load(normalize).counts["sis_delta_deleted"] == 1 + goneContacts)
-      #expect(lines.contains { $0.contains("1 rows delete or update a key the snapshot does not have") }, "\(lines)")
+      #expect(
+        lines.contains { $0.contains("1 rows delete or update a key the snapshot does not have") },
+        "\(lines)")
       // The manifest names the snapshot by digest, and the chain reproduces it.
-      let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: workdir.batchFolder(night2.id) + "/manifest.json")))
+      let manifest = try JSONSerialization.jsonObject(
+        with: Data(
+          contentsOf: URL(fileURLWithPath: workdir.batchFolder(night2.id) + "/manifest.json")))
       let recorded = try #require((manifest as? [String: Any])?["snapshot"] as? [String: Any])
-      #expect(recorded["sha256"] as? String == reference.sha256 && recorded["base_batch"] as? String == night1.id)
+      #expect(
+        recorded["sha256"] as? String == reference.sha256
+          && recorded["base_batch"] as? String == night1.id)
       #expect(try SHA256.file(at: snapshot).sha256 == reference.sha256)
       let again = root + "/again.sqlite"
-      try FileSystem.copyFile(workdir.stageFolder(night1.id, .normalize) + "/snapshot.sqlite", to: again)
+      try FileSystem.copyFile(
+        workdir.stageFolder(night1.id, .normalize) + "/snapshot.sqlite", to: again)
       let input = workdir.batchFolder(night2.id) + "/input"
-      _ = try SnapshotBuilder(feed: config.sisExport, plugin: try PluginManifest.load(path: config.pluginPath!))
-        .applyDelta(files: ["students": input + "/students_delta.csv", "contacts": input + "/contacts_delta.csv"], output: again)
+      _ = try SnapshotBuilder(
+        feed: config.sisExport, plugin: try PluginManifest.load(path: config.pluginPath!)
+      )
+      .applyDelta(
+        files: [
+          "students": input + "/students_delta.csv", "contacts": input + "/contacts_delta.csv",
+        ], output: again)
       let everything = "SELECT * FROM students ORDER BY student_number"
       #expect(try Self.rows(again, everything) == (try Self.rows(snapshot, everything)))
       let links = "SELECT * FROM contacts ORDER BY contact_id, student_number"
@@ -80,70 +112,115 @@ import _SISDropTestSupport
   /// (`<Deleted>Y</Deleted>`), a deleted row carries its key alone, and unknown keys are reported.
   @Test func anXMLDeltaDeletesByItsMarkerElement() throws {
     try withTemporaryFolder { root in
-      let pipeline = try writeFile(root + "/demo-sis-xml.yaml",
-                                   try demoPipelineText([("sis_export:\n  format: csv", "sis_export:\n  format: xml")]))
+      let pipeline = try writeFile(
+        root + "/demo-sis-xml.yaml",
+        try demoPipelineText([("sis_export:\n  format: csv", "sis_export:\n  format: xml")]))
       let config = try PipelineConfig.load(path: pipeline)
-      #expect(config.sisExport.format == .xml && config.sisExport.deltaFileNames["students"] == "students_delta.xml")
+      #expect(
+        config.sisExport.format == .xml
+          && config.sisExport.deltaFileNames["students"] == "students_delta.xml")
       let (workdir, _, _) = try demoWorkdir(root + "/w")
       let inbox = workdir.inbox(config)
-      for name in ["students", "contacts", "schools", "attendance_codes"] { try FileManager.default.removeItem(atPath: inbox + "/\(name).csv") }
+      for name in ["students", "contacts", "schools", "attendance_codes"] {
+        try FileManager.default.removeItem(atPath: inbox + "/\(name).csv")
+      }
       let sis = try SISStandIn.copying(Checkout.demoDistrict + "/sis", into: root + "/sis")
       try sis.exportFull(to: inbox, xml: true)
-      let night1 = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let night1 = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
       let students = try csvRows(Checkout.demoDistrict + "/sis/students.csv").dropFirst()
       let full = workdir.stageFolder(night1.batch, .normalize) + "/snapshot.sqlite"
       #expect(try Self.rows(full, "SELECT count(*) FROM students")[0][0] == String(students.count))
 
-      let gone = Array(students)[5][0], moved = Array(students)[6][0]
-      let goneContacts = try Self.rows(full, "SELECT contact_id FROM contacts WHERE student_number = '\(gone)'")
+      let gone = Array(students)[5][0]
+      let moved = Array(students)[6][0]
+      let goneContacts = try Self.rows(
+        full, "SELECT contact_id FROM contacts WHERE student_number = '\(gone)'")
       #expect(!goneContacts.isEmpty)
       try sis.deleteStudent(gone)
       try sis.setStudent(moved, "Street", "1 New Way")
       try sis.exportDelta(to: inbox, xml: true)
       var delta = try readText(inbox + "/students_delta.xml")
-      #expect(delta.contains("<Student_Number>\(gone)</Student_Number><Deleted>Y</Deleted>"), "a deleted row: its key and the marker")
+      #expect(
+        delta.contains("<Student_Number>\(gone)</Student_Number><Deleted>Y</Deleted>"),
+        "a deleted row: its key and the marker")
       // A delete and an update of keys the snapshot never had: reported, not ignored.
-      delta = delta.replacingOccurrences(of: "</students>", with: """
-          <student><Student_Number>999999</Student_Number><Deleted>Y</Deleted></student>
-          <student><Student_Number>999998</Student_Number><First_Name>Ann</First_Name><Last_Name>Example</Last_Name><DOB>01/02/2016</DOB><Deleted>U</Deleted></student>
-        </students>
-        """)
+      delta = delta.replacingOccurrences(
+        of: "</students>",
+        with: """
+            <student><Student_Number>999999</Student_Number><Deleted>Y</Deleted></student>
+            <student><Student_Number>999998</Student_Number><First_Name>Ann</First_Name><Last_Name>Example</Last_Name><DOB>01/02/2016</DOB><Deleted>U</Deleted></student>
+          </students>
+          """)
       try writeFile(inbox + "/students_delta.xml.tmp", delta)
       _ = rename(inbox + "/students_delta.xml.tmp", inbox + "/students_delta.xml")
       var contactsDelta = try readText(inbox + "/contacts_delta.xml")
       contactsDelta = contactsDelta.replacingOccurrences(
-        of: "</contacts>", with: "  <contact><Contact_ID>C99999</Contact_ID><Student_Number>\(moved)</Student_Number><Deleted>YES</Deleted></contact>\n</contacts>")
+        of: "</contacts>",
+        with:
+          "  <contact><Contact_ID>C99999</Contact_ID><Student_Number>\(moved)</Student_Number><Deleted>YES</Deleted></contact>\n</contacts>"
+      )
       try writeFile(inbox + "/contacts_delta.xml.tmp", contactsDelta)
       _ = rename(inbox + "/contacts_delta.xml.tmp", inbox + "/contacts_delta.xml")
       try ReviewLoopTests.uploadExport(workdir, config)
       var lines: [String] = []
-      let night2 = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { lines.append($0) }))
+      let night2 = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { lines.append($0) }))
 
       let normalize = workdir.stageFolder(night2.batch, .normalize)
       let reference = try NormalizeStage.reference(workdir, batch: night2.batch)
       #expect(reference.mode == "delta" && reference.baseBatch == night1.batch)
       let snapshot = normalize + "/snapshot.sqlite"
       // students - gone + the unknown update (added as it is)
-      #expect(try Self.rows(snapshot, "SELECT count(*) FROM students")[0][0] == String(students.count - 1 + 1))
-      #expect(try Self.rows(snapshot, "SELECT 1 FROM students WHERE student_number = '\(gone)'").isEmpty)
-      #expect(try Self.rows(snapshot, "SELECT 1 FROM contacts WHERE student_number = '\(gone)'").isEmpty)
-      #expect(try Self.rows(snapshot, "SELECT street FROM students WHERE student_number = '\(moved)'") == [["1 New Way"]])
-      #expect(try Self.rows(snapshot, "SELECT 1 FROM students WHERE student_number = '999999'").isEmpty, "a delete is never an insert")
+      #expect(
+        try Self.rows(snapshot, "SELECT count(*) FROM students")[0][0]
+          == String(students.count - 1 + 1))
+      #expect(
+        try Self.rows(snapshot, "SELECT 1 FROM students WHERE student_number = '\(gone)'").isEmpty)
+      #expect(
+        try Self.rows(snapshot, "SELECT 1 FROM contacts WHERE student_number = '\(gone)'").isEmpty)
+      #expect(
+        try Self.rows(snapshot, "SELECT street FROM students WHERE student_number = '\(moved)'")
+          == [["1 New Way"]])
+      #expect(
+        try Self.rows(snapshot, "SELECT 1 FROM students WHERE student_number = '999999'").isEmpty,
+        "a delete is never an insert")
       let rejects = try csvRows(normalize + "/sis_rejects.csv")
-      #expect(rejects.contains { $0.contains("999999") && $0.contains { $0.contains("deletes a key the snapshot does not have") } }, "\(rejects)")
-      #expect(rejects.contains { $0.contains("999998") && $0.contains { $0.contains("updates a key the snapshot does not have") } }, "\(rejects)")
-      #expect(rejects.contains { $0.contains("C99999") && $0.contains { $0.contains("deletes a key the snapshot does not have") } }, "\(rejects)")
+      #expect(
+        rejects.contains {
+          $0.contains("999999")
+            && $0.contains { $0.contains("deletes a key the snapshot does not have") }
+        }, "\(rejects)")
+      #expect(
+        rejects.contains {
+          $0.contains("999998")
+            && $0.contains { $0.contains("updates a key the snapshot does not have") }
+        }, "\(rejects)")
+      #expect(
+        rejects.contains {
+          $0.contains("C99999")
+            && $0.contains { $0.contains("deletes a key the snapshot does not have") }
+        }, "\(rejects)")
       let counts = try StageReport.load(normalize).counts
       #expect(counts["sis_delta_unknown_keys"] == 3, "\(counts)")
       #expect(counts["sis_delta_deleted"] == 1 + goneContacts.count, "\(counts)")
-      #expect(lines.contains { $0.contains("3 rows delete or update a key the snapshot does not have") }, "\(lines)")
-      #expect(!lines.contains { $0.contains("unknown column") && $0.contains("Deleted") }, "the marker is no unknown column: \(lines)")
+      #expect(
+        lines.contains { $0.contains("3 rows delete or update a key the snapshot does not have") },
+        "\(lines)")
+      #expect(
+        !lines.contains { $0.contains("unknown column") && $0.contains("Deleted") },
+        "the marker is no unknown column: \(lines)")
       // The chain reproduces it from the claimed XML deltas.
       let again = root + "/again.sqlite"
       try FileSystem.copyFile(full, to: again)
       let input = workdir.batchFolder(night2.batch) + "/input"
-      _ = try SnapshotBuilder(feed: config.sisExport, plugin: try PluginManifest.load(path: config.pluginPath!))
-        .applyDelta(files: ["students": input + "/students_delta.xml", "contacts": input + "/contacts_delta.xml"], output: again)
+      _ = try SnapshotBuilder(
+        feed: config.sisExport, plugin: try PluginManifest.load(path: config.pluginPath!)
+      )
+      .applyDelta(
+        files: [
+          "students": input + "/students_delta.xml", "contacts": input + "/contacts_delta.xml",
+        ], output: again)
       let everything = "SELECT * FROM students ORDER BY student_number"
       #expect(try Self.rows(again, everything) == (try Self.rows(snapshot, everything)))
     }
@@ -157,14 +234,20 @@ import _SISDropTestSupport
       let night1 = try #require(try workdir.state.allBatches().last)
       // The full export was claimed nine days ago; only deltas since.
       let nineDaysAgo = Date().addingTimeInterval(-9 * 86_400).ISO8601Format()
-      try workdir.state.database.execute("UPDATE batches SET opened_at = ? WHERE id = ?", [.text(nineDaysAgo), .text(night1.id)])
-      try sis.setStudent(try csvRows(Checkout.demoDistrict + "/sis/students.csv")[3][0], "Zip", "62799")
+      try workdir.state.database.execute(
+        "UPDATE batches SET opened_at = ? WHERE id = ?", [.text(nineDaysAgo), .text(night1.id)])
+      try sis.setStudent(
+        try csvRows(Checkout.demoDistrict + "/sis/students.csv")[3][0], "Zip", "62799")
       try sis.exportDelta(to: workdir.inbox(config))
       try ReviewLoopTests.uploadExport(workdir, config)
-      let result = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
+      let result = try runTool(
+        "sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
       #expect(result.status == 66, "\(result.stderr)")
-      #expect(result.stderr.contains("the last full SIS export was claimed on \(nineDaysAgo.prefix(10)) (batch \(night1.id)), 9 days ago"),
-              "\(result.stderr)")
+      #expect(
+        result.stderr.contains(
+          "the last full SIS export was claimed on \(nineDaysAgo.prefix(10)) (batch \(night1.id)), 9 days ago"
+        ),
+        "\(result.stderr)")
       let night2 = try #require(try workdir.state.allBatches().last)
       #expect(night2.id != night1.id)
       #expect(!FileSystem.exists(workdir.stageFolder(night2.id, .match)), "stopped before matching")

@@ -1,9 +1,9 @@
 import Foundation
 import SISDrop
-import Testing
-import _SISDropTestSupport
 import SISDropCore
 import SISDropStore
+import Testing
+import _SISDropTestSupport
 
 /// One row of EXPECTED.md's table.
 struct ExpectedRow {
@@ -17,9 +17,12 @@ struct ExpectedRow {
 func expectedRows() throws -> [ExpectedRow] {
   let text = try readText(Checkout.demoDistrict + "/EXPECTED.md")
   return text.split(separator: "\n").filter { $0.hasPrefix("| S-") }.map { line in
-    let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-    return ExpectedRow(submission: cells[1], student: Int(cells[2])!, match: cells[4],
-                       sisIDs: cells[5].split(separator: " ").map(String.init), delivery: cells[6])
+    let cells = line.split(separator: "|", omittingEmptySubsequences: false).map {
+      $0.trimmingCharacters(in: .whitespaces)
+    }
+    return ExpectedRow(
+      submission: cells[1], student: Int(cells[2])!, match: cells[4],
+      sisIDs: cells[5].split(separator: " ").map(String.init), delivery: cells[6])
   }
 }
 
@@ -46,7 +49,9 @@ func decisions(_ folder: String) throws -> [Decision] {
 
 /// A pipeline like demo.yaml but with absolute fixture paths and the batch left open.
 func openPipeline(_ folder: String, xml: Bool = false) throws -> String {
-  try writeFile(folder + "/pipeline.yaml", try demoPipelineText(xml: xml, [("auto_close: true", "auto_close: false")]))
+  try writeFile(
+    folder + "/pipeline.yaml",
+    try demoPipelineText(xml: xml, [("auto_close: true", "auto_close: false")]))
 }
 
 @Suite struct DemoDistrictTests {
@@ -54,11 +59,18 @@ func openPipeline(_ folder: String, xml: Bool = false) throws -> String {
   func outcomesAgreeWithExpected(xml: Bool) throws {
     try withTemporaryFolder { root in
       let (workdir, _, pipeline) = try demoWorkdir(root + "/w", xml: xml)
-      let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let summary = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
       #expect(summary.closed)
       let batch = summary.batch
-      let decided = Dictionary(uniqueKeysWithValues: try decisions(workdir.stageFolder(batch, .match)).map { ($0.submissionID, $0) })
-      let rejected = Set(try csvRows(workdir.stageFolder(batch, .normalize) + "/rejects.csv").dropFirst().map { $0[0] })
+      let decided = Dictionary(
+        uniqueKeysWithValues: try decisions(workdir.stageFolder(batch, .match)).map {
+          ($0.submissionID, $0)
+        })
+      let rejected = Set(
+        try csvRows(workdir.stageFolder(batch, .normalize) + "/rejects.csv").dropFirst().map {
+          $0[0]
+        })
       let deliverFolder = workdir.stageFolder(batch, .deliver)
       let delivered = Set(try csvRows(deliverFolder + "/delivered.csv").dropFirst().map { $0[0] })
       let held = Set(try csvRows(deliverFolder + "/held.csv").dropFirst().map { $0[0] })
@@ -71,38 +83,60 @@ func openPipeline(_ folder: String, xml: Bool = false) throws -> String {
           #expect(rejected.contains(row.submission), "\(label) should be rejected")
           #expect(decided[row.submission] == nil, "\(label) must not reach matching")
         } else {
-          let student = try #require(decided[row.submission]?.students.first { $0.seq == row.student }, "\(label) has no decision")
+          let student = try #require(
+            decided[row.submission]?.students.first { $0.seq == row.student },
+            "\(label) has no decision")
           #expect(student.decision.outcome == row.match, "\(label)")
-          if row.match == "matched" { #expect(student.decision.sisID.map { [$0] } == row.sisIDs, "\(label)") }
+          if row.match == "matched" {
+            #expect(student.decision.sisID.map { [$0] } == row.sisIDs, "\(label)")
+          }
           // A potential match: the child's SIS record must be among the candidates a person sees.
-          if row.match == "potential" { #expect(Set(student.decision.candidates.map(\.sisID)).isSuperset(of: row.sisIDs), "\(label)") }
+          if row.match == "potential" {
+            #expect(
+              Set(student.decision.candidates.map(\.sisID)).isSuperset(of: row.sisIDs), "\(label)")
+          }
         }
         switch row.delivery {
-        case "delivered": #expect(delivered.contains(row.submission) && !held.contains(row.submission), "\(label)")
-        case "held": #expect(held.contains(row.submission) && !delivered.contains(row.submission), "\(label)")
-        default: #expect(errors.contains(row.submission) && !delivered.contains(row.submission), "\(label)")
+        case "delivered":
+          #expect(delivered.contains(row.submission) && !held.contains(row.submission), "\(label)")
+        case "held":
+          #expect(held.contains(row.submission) && !delivered.contains(row.submission), "\(label)")
+        default:
+          #expect(
+            errors.contains(row.submission) && !delivered.contains(row.submission), "\(label)")
         }
       }
       // Held and failed records went back to pending; the delivered ones are delivered.
       let pending = Set(try workdir.state.ledger(statuses: [.pending]).map(\.submissionID))
       #expect(pending == held.union(errors))
-      #expect(Set(try workdir.state.ledger(statuses: [.delivered]).map(\.submissionID)) == delivered)
+      #expect(
+        Set(try workdir.state.ledger(statuses: [.delivered]).map(\.submissionID)) == delivered)
     }
   }
 
   @Test func theMovedChildsUpdateCarriesOnlyTheChangedFields() throws {
     try withTemporaryFolder { root in
       let (workdir, _, pipeline) = try demoWorkdir(root + "/w")
-      let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
-      let rows = try csvRows(workdir.outbox(try workdir.config(for: try workdir.batch(summary.batch))) + "/\(summary.batch)_students_update.csv")
+      let summary = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let rows = try csvRows(
+        workdir.outbox(try workdir.config(for: try workdir.batch(summary.batch)))
+          + "/\(summary.batch)_students_update.csv")
       let header = rows[0]
-      let moved = try #require(rows.first { $0[header.firstIndex(of: "Submission_ID")!] == "S-2026-0011" })
+      let moved = try #require(
+        rows.first { $0[header.firstIndex(of: "Submission_ID")!] == "S-2026-0011" })
       let filled = Set(header.indices.filter { !moved[$0].isEmpty }.map { header[$0] })
       // The fields that differ, read straight from the fixture files (not from sisdrop's diffs).
-      let sis = try #require(try csvRows(Checkout.demoDistrict + "/sis/students.csv").first { $0[0] == "102123" })
-      let enrollment = try #require(try csvRows(Checkout.demoDistrict + "/enrollment-csv/submissions.csv").first { $0[0] == "S-2026-0011" })
+      let sis = try #require(
+        try csvRows(Checkout.demoDistrict + "/sis/students.csv").first { $0[0] == "102123" })
+      let enrollment = try #require(
+        try csvRows(Checkout.demoDistrict + "/enrollment-csv/submissions.csv").first {
+          $0[0] == "S-2026-0011"
+        })
       var changed: Set<String> = ["Student_Number", "Submission_ID"]
-      for (field, sisColumn, enrollmentColumn) in [("Street", 10, 11), ("City", 11, 12), ("Zip", 13, 14), ("Home_Phone", 14, 15)]
+      for (field, sisColumn, enrollmentColumn) in [
+        ("Street", 10, 11), ("City", 11, 12), ("Zip", 13, 14), ("Home_Phone", 14, 15),
+      ]
       where sis[sisColumn] != enrollment[enrollmentColumn] {
         changed.insert(field)
       }
@@ -115,10 +149,12 @@ func openPipeline(_ folder: String, xml: Bool = false) throws -> String {
   @Test func aSecondNightDeliversNothingTwice() throws {
     try withTemporaryFolder { root in
       let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
-      let first = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let first = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
       // The enrollment system exports the same approved submissions again the next night.
       try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: false)
-      let second = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let second = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
       #expect(second.batch != first.batch)
       let expected = try DemoExpectation.load()
       #expect(expected.submissions("delivered") > 0 && expected.submissions("held") > 0)
@@ -126,7 +162,9 @@ func openPipeline(_ folder: String, xml: Bool = false) throws -> String {
       #expect(second.counts["deliver.delivered_submissions"] == 0)
       #expect(second.counts["deliver.held_submissions"] == expected.submissions("held"))
       // Nothing to deliver: nothing of the second batch in the outbox (no header-only file, no ready file).
-      let written = try FileManager.default.contentsOfDirectory(atPath: second.outbox).filter { $0.hasPrefix(second.batch) }
+      let written = try FileManager.default.contentsOfDirectory(atPath: second.outbox).filter {
+        $0.hasPrefix(second.batch)
+      }
       #expect(written.isEmpty, "\(written)")
       #expect(second.counts["deliver.published_files"] == 0)
     }
@@ -138,27 +176,39 @@ func openPipeline(_ folder: String, xml: Bool = false) throws -> String {
     try withTemporaryFolder { root in
       let pipeline = try openPipeline(root)
       let (workdir, _, _) = try demoWorkdir(root + "/w")
-      _ = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      _ = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
       let batch = try workdir.batch(nil)
       for stage in Stage.allCases {
         let before = try folderContents(workdir.stageFolder(batch.id, stage))
         try PipelineRunner.runStage(stage, workdir: workdir, batchID: batch.id, log: { _ in })
         let after = try folderContents(workdir.stageFolder(batch.id, stage))
         #expect(before.keys.sorted() == after.keys.sorted(), "\(stage)")
-        for (name, data) in before { #expect(after[name] == data, "\(stage.folder)/\(name) differs on rerun") }
-        #expect(FileManager.default.fileExists(atPath: workdir.batchFolder(batch.id) + "/\(stage.folder).attempt-1"))
+        for (name, data) in before {
+          #expect(after[name] == data, "\(stage.folder)/\(name) differs on rerun")
+        }
+        #expect(
+          FileManager.default.fileExists(
+            atPath: workdir.batchFolder(batch.id) + "/\(stage.folder).attempt-1"))
         // Later stages are stale until they run again; close refuses meanwhile (except a published
         // deliver stale only because match reran: the batch is never stuck after publication).
         if let next = Stage.allCases.first(where: { $0.folder > stage.folder }) {
-          #expect(StageRunner.problem(with: next, workdir: workdir, batch: batch.id)?.contains("stale") == true)
-          if next != .deliver { #expect(throws: SISDropError.self) { try BatchLifecycle.close(workdir: workdir, batch: batch) } }
+          #expect(
+            StageRunner.problem(with: next, workdir: workdir, batch: batch.id)?.contains("stale")
+              == true)
+          if next != .deliver {
+            #expect(throws: SISDropError.self) {
+              try BatchLifecycle.close(workdir: workdir, batch: batch)
+            }
+          }
           for later in Stage.allCases where later.folder > stage.folder {
             try PipelineRunner.runStage(later, workdir: workdir, batchID: batch.id, log: { _ in })
           }
         }
       }
       let closed = try BatchLifecycle.close(workdir: workdir, batch: batch)
-      #expect(closed.manifest.delivered.count == (try DemoExpectation.load()).submissions("delivered"))
+      #expect(
+        closed.manifest.delivered.count == (try DemoExpectation.load()).submissions("delivered"))
       #expect(closed.manifest.outputs.contains { $0.path == "40-deliver/delivered.csv" })
     }
   }
@@ -167,14 +217,18 @@ func openPipeline(_ folder: String, xml: Bool = false) throws -> String {
     try withTemporaryFolder { root in
       let pipeline = try openPipeline(root)
       let (workdir, _, _) = try demoWorkdir(root + "/w")
-      let opened = try BatchLifecycle.open(workdir: workdir, pipelinePath: pipeline, selection: Selection(form: "2026-27 New Student Enrollment"))
+      let opened = try BatchLifecycle.open(
+        workdir: workdir, pipelinePath: pipeline,
+        selection: Selection(form: "2026-27 New Student Enrollment"))
       for stage in [Stage.parse, .normalize, .match] {
         try PipelineRunner.runStage(stage, workdir: workdir, batchID: opened.batch, log: { _ in })
       }
       let batched = try workdir.state.ledger(statuses: [.batched])
       #expect(batched.count == 32)
-      #expect(try workdir.state.ledger(statuses: [.pending]).count == 31)  // the other form, not selected
-      let result = try BatchLifecycle.cancel(workdir: workdir, batch: try workdir.batch(opened.batch))
+      // the other form, not selected
+      #expect(try workdir.state.ledger(statuses: [.pending]).count == 31)
+      let result = try BatchLifecycle.cancel(
+        workdir: workdir, batch: try workdir.batch(opened.batch))
       #expect(result.manifest.state == .cancelled)
       #expect(result.manifest.returnedToPending.count == 32)
       #expect(try workdir.state.ledger(statuses: [.batched]).isEmpty)

@@ -1,11 +1,11 @@
 import Foundation
 import SISDrop
+import SISDropCore
 import Testing
 import _SISDropTestSupport
-import SISDropCore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// Every entry below a folder (the folder itself included): type and mode, size, modification
@@ -15,11 +15,14 @@ func treeState(_ root: String) throws -> [String: String] {
   func visit(_ path: String, _ relative: String) throws {
     var info = stat()
     guard lstat(path, &info) == 0 else { return }
-    var entry = "mode \(String(info.st_mode, radix: 8)) size \(info.st_size) mtime \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+    var entry =
+      "mode \(String(info.st_mode, radix: 8)) size \(info.st_size) mtime \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
     if (info.st_mode & S_IFMT) == S_IFREG { entry += " sha256 \(try SHA256.file(at: path).sha256)" }
     result[relative] = entry
     if (info.st_mode & S_IFMT) == S_IFDIR {
-      for name in try FileManager.default.contentsOfDirectory(atPath: path) { try visit(path + "/" + name, relative + "/" + name) }
+      for name in try FileManager.default.contentsOfDirectory(atPath: path) {
+        try visit(path + "/" + name, relative + "/" + name)
+      }
     }
   }
   try visit(root, ".")
@@ -34,40 +37,67 @@ func treeState(_ root: String) throws -> [String: String] {
       let (workdir, _, _) = try demoWorkdir(root + "/w")
       let pipeline = try writeFile(root + "/demo.yaml", try demoPipelineText())
       let before = try treeState(workdir.root)
-      #expect(before.keys.contains("./inbox/submissions.csv") && before.keys.contains("./state.sqlite"))
-      let dry = try runTool("sisdrop", ["run", "--dry-run", "--pipeline", pipeline, "--workdir", workdir.root])
+      #expect(
+        before.keys.contains("./inbox/submissions.csv") && before.keys.contains("./state.sqlite"))
+      let dry = try runTool(
+        "sisdrop", ["run", "--dry-run", "--pipeline", pipeline, "--workdir", workdir.root])
       #expect(dry.status == 0, "\(dry.stderr)")
       #expect(try treeState(workdir.root) == before)
-      let json = try runTool("sisdrop", ["run", "--dry-run", "--json", "--pipeline", pipeline, "--workdir", workdir.root])
+      let json = try runTool(
+        "sisdrop",
+        ["run", "--dry-run", "--json", "--pipeline", pipeline, "--workdir", workdir.root])
       #expect(json.status == 0, "\(json.stderr)")
       #expect(try treeState(workdir.root) == before)
 
       let expected = try DemoExpectation.load()
       let lines = dry.stdout.split(separator: "\n").map(String.init)
-      #expect(lines.contains("would claim 7 inbox files: attendance_codes.csv, contacts.csv, schools.csv, students.csv, submission_contacts.csv, submission_documents.csv, submissions.csv"),
-              "\(dry.stdout)")
-      #expect(lines.contains("would deliver \(expected.submissions("delivered")) submissions:"), "\(dry.stdout)")
+      #expect(
+        lines.contains(
+          "would claim 7 inbox files: attendance_codes.csv, contacts.csv, schools.csv, students.csv, submission_contacts.csv, submission_documents.csv, submissions.csv"
+        ),
+        "\(dry.stdout)")
+      #expect(
+        lines.contains("would deliver \(expected.submissions("delivered")) submissions:"),
+        "\(dry.stdout)")
       let held = expected.delivery.filter { $0.value == "held" }.keys.sorted()
-      #expect(lines.contains("would hold \(held.count) submissions for a person's decision:"), "\(dry.stdout)")
-      for id in held { #expect(lines.contains { $0.hasPrefix("  \(id) student 1") }, "\(dry.stdout)") }
+      #expect(
+        lines.contains("would hold \(held.count) submissions for a person's decision:"),
+        "\(dry.stdout)")
+      for id in held {
+        #expect(lines.contains { $0.hasPrefix("  \(id) student 1") }, "\(dry.stdout)")
+      }
       // A returning child whose address changed: the update names the fields it overwrites.
-      #expect(lines.contains { $0.hasPrefix("  S-2026-0012 student → SIS ") && $0.hasSuffix(": Street, City, Zip, Home_Phone") }, "\(dry.stdout)")
+      #expect(
+        lines.contains {
+          $0.hasPrefix("  S-2026-0012 student → SIS ")
+            && $0.hasSuffix(": Street, City, Zip, Home_Phone")
+        }, "\(dry.stdout)")
 
       // The real run does what the dry run said.
-      let plan = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+      let plan = try #require(
+        try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
       let planned = try #require((plan["summary"] as? [String: Any])?["counts"] as? [String: Int])
-      let run = try runTool("sisdrop", ["run", "--json", "--pipeline", pipeline, "--workdir", workdir.root])
+      let run = try runTool(
+        "sisdrop", ["run", "--json", "--pipeline", pipeline, "--workdir", workdir.root])
       #expect(run.status == 0, "\(run.stderr)")
-      let output = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+      let output = try #require(
+        try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
       let counts = try #require((output["summary"] as? [String: Any])?["counts"] as? [String: Int])
-      for key in ["parse.selected", "match.students_matched", "match.students_potential", "match.students_new",
-                  "deliver.delivered_submissions", "deliver.held_submissions", "deliver.error_submissions"] {
+      for key in [
+        "parse.selected", "match.students_matched", "match.students_potential",
+        "match.students_new",
+        "deliver.delivered_submissions", "deliver.held_submissions", "deliver.error_submissions",
+      ] {
         #expect(planned[key] == counts[key], "\(key)")
       }
       // Nothing new since: the dry run says so, and still changes nothing.
       let after = try treeState(workdir.root)
-      let idle = try runTool("sisdrop", ["run", "--dry-run", "--pipeline", pipeline, "--workdir", workdir.root])
-      #expect(idle.status == 0 && idle.stdout.contains("a run now would do nothing: nothing new in the inbox"), "\(idle.stdout)\(idle.stderr)")
+      let idle = try runTool(
+        "sisdrop", ["run", "--dry-run", "--pipeline", pipeline, "--workdir", workdir.root])
+      #expect(
+        idle.status == 0
+          && idle.stdout.contains("a run now would do nothing: nothing new in the inbox"),
+        "\(idle.stdout)\(idle.stderr)")
       #expect(try treeState(workdir.root) == after)
     }
   }

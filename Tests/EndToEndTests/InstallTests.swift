@@ -4,7 +4,7 @@ import Testing
 import _SISDropTestSupport
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// scripts/install.sh, the cheap way: the executables this test run built (no release build), no
@@ -18,7 +18,8 @@ import _SISDropTestSupport
     var stderr: String
   }
 
-  func run(_ executable: String, _ arguments: [String], in folder: String? = nil) throws -> Finished {
+  func run(_ executable: String, _ arguments: [String], in folder: String? = nil) throws -> Finished
+  {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -38,15 +39,26 @@ import _SISDropTestSupport
     try withTemporaryFolder { root in
       let prefix = root + "/prefix"
       let system = root + "/system"
-      let install = try run("/bin/bash", [Checkout.root + "/scripts/install.sh", "--prefix", prefix, "--bin", buildFolder().path,
-                                          "--no-man", "--system", "--root", system])
+      let install = try run(
+        "/bin/bash",
+        [
+          Checkout.root + "/scripts/install.sh", "--prefix", prefix, "--bin", buildFolder().path,
+          "--no-man", "--system", "--root", system,
+        ])
       #expect(install.status == 0, "\(install.stdout)\(install.stderr)")
-      for tool in ["sisdrop", "sisdrop-parse", "sisdrop-normalize", "sisdrop-match", "sisdrop-deliver", "sisdrop-close"] {
+      for tool in [
+        "sisdrop", "sisdrop-parse", "sisdrop-normalize", "sisdrop-match", "sisdrop-deliver",
+        "sisdrop-close",
+      ] {
         #expect(FileManager.default.isExecutableFile(atPath: prefix + "/bin/" + tool), "\(tool)")
       }
-      #expect(try readText(prefix + "/share/bash-completion/completions/sisdrop").contains("_sisdrop"))
-      #expect(try readText(prefix + "/share/zsh/site-functions/_sisdrop").contains("#compdef sisdrop"))
-      #expect(try readText(prefix + "/share/fish/vendor_completions.d/sisdrop.fish").contains("complete -c 'sisdrop'"))
+      #expect(
+        try readText(prefix + "/share/bash-completion/completions/sisdrop").contains("_sisdrop"))
+      #expect(
+        try readText(prefix + "/share/zsh/site-functions/_sisdrop").contains("#compdef sisdrop"))
+      #expect(
+        try readText(prefix + "/share/fish/vendor_completions.d/sisdrop.fish").contains(
+          "complete -c 'sisdrop'"))
 
       // The demo, from the installed share folder, in an empty folder far from the checkout.
       let empty = root + "/empty"
@@ -55,29 +67,50 @@ import _SISDropTestSupport
       #expect(demo.status == 0, "\(demo.stderr)")
       #expect(demo.stdout.contains("working directory: \(empty)/demo-workdir"), "\(demo.stdout)")
       let expected = try DemoExpectation.load()
-      #expect(demo.stdout.contains("delivered: \(expected.submissions("delivered")) submissions"), "\(demo.stdout)")
+      #expect(
+        demo.stdout.contains("delivered: \(expected.submissions("delivered")) submissions"),
+        "\(demo.stdout)")
       // The installed pipeline ran, not the checkout's.
       let batch = try #require(try WorkDir(root: empty + "/demo-workdir").state.allBatches().first)
       #expect(batch.pipelinePath == prefix + "/share/sisdrop/pipelines/demo.yaml")
-      #expect(try run(prefix + "/bin/sisdrop", ["check", "--pipeline", prefix + "/share/sisdrop/pipelines/demo.yaml",
-                                                "--workdir", empty + "/demo-workdir"]).status == 0)
+      #expect(
+        try run(
+          prefix + "/bin/sisdrop",
+          [
+            "check", "--pipeline", prefix + "/share/sisdrop/pipelines/demo.yaml",
+            "--workdir", empty + "/demo-workdir",
+          ]
+        ).status == 0)
 
       // The system files.
       #expect(FileManager.default.fileExists(atPath: system + "/etc/sisdrop/nightly.yaml"))
       for folder in ["/var/lib/sisdrop", "/var/log/sisdrop"] {
-        let mode = try FileManager.default.attributesOfItem(atPath: system + folder)[.posixPermissions] as? Int
+        let mode =
+          try FileManager.default.attributesOfItem(atPath: system + folder)[.posixPermissions]
+          as? Int
         #expect(mode == 0o750, "\(folder)")
       }
       let service = try readText(system + "/etc/systemd/system/sisdrop.service")
-      #expect(service.contains("ExecStart=\(prefix)/bin/sisdrop run --pipeline /etc/sisdrop/nightly.yaml --wait 60"))
+      #expect(
+        service.contains(
+          "ExecStart=\(prefix)/bin/sisdrop run --pipeline /etc/sisdrop/nightly.yaml --wait 60"))
       if FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") {
-        let verify = try run("/usr/bin/systemd-analyze", ["verify", "--man=no",
-                                                          system + "/etc/systemd/system/sisdrop.service", system + "/etc/systemd/system/sisdrop.timer"])
+        let verify = try run(
+          "/usr/bin/systemd-analyze",
+          [
+            "verify", "--man=no",
+            system + "/etc/systemd/system/sisdrop.service",
+            system + "/etc/systemd/system/sisdrop.timer",
+          ])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
       }
       // logrotate resolves the file's user: checkable where the sisdrop user exists (after an install with --system).
-      if FileManager.default.isExecutableFile(atPath: "/usr/sbin/logrotate"), getpwnam("sisdrop") != nil {
-        let rotate = try run("/usr/sbin/logrotate", ["-d", "-s", root + "/logrotate.state", system + "/etc/logrotate.d/sisdrop"])
+      if FileManager.default.isExecutableFile(atPath: "/usr/sbin/logrotate"),
+        getpwnam("sisdrop") != nil
+      {
+        let rotate = try run(
+          "/usr/sbin/logrotate",
+          ["-d", "-s", root + "/logrotate.state", system + "/etc/logrotate.d/sisdrop"])
         #expect(rotate.status == 0, "\(rotate.stdout)\(rotate.stderr)")
       }
     }

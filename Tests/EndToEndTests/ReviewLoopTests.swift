@@ -1,9 +1,10 @@
 import Foundation
-@testable import SISDrop
 import Testing
 import _SISDropTestSupport
-@testable import SISDropCore
+
+@testable import SISDrop
 @testable import SISDropConfig
+@testable import SISDropCore
 @testable import SISDropStore
 
 /// The seed's review loop over three nights of the shipped demo pipeline: night 1 holds the potential
@@ -15,7 +16,8 @@ import _SISDropTestSupport
   /// Every submission delivered so far, in any batch or re-delivery.
   static func deliveredSoFar(_ workdir: WorkDir) throws -> Set<String> {
     var ids = Set<String>()
-    for path in filesBelow( workdir.batchesFolder) where path.hasSuffix("delivered.csv") && !path.contains(".attempt-") {
+    for path in filesBelow(workdir.batchesFolder)
+    where path.hasSuffix("delivered.csv") && !path.contains(".attempt-") {
       ids.formUnion(try csvRows(workdir.batchesFolder + "/" + path).dropFirst().map { $0[0] })
     }
     return ids
@@ -25,29 +27,37 @@ import _SISDropTestSupport
   static func waiting(_ workdir: WorkDir) throws -> (held: Set<String>, errors: Set<String>) {
     let batch = try #require(try workdir.state.allBatches().last)
     let deliver = workdir.stageFolder(batch.id, .deliver)
-    return (Set(try csvRows(deliver + "/held.csv").dropFirst().map { $0[0] }),
-            Set(try csvRows(deliver + "/errors.csv").dropFirst().map { $0[0] }))
+    return (
+      Set(try csvRows(deliver + "/held.csv").dropFirst().map { $0[0] }),
+      Set(try csvRows(deliver + "/errors.csv").dropFirst().map { $0[0] })
+    )
   }
 
   /// The enrollment system's nightly export: every approved submission, delivered or not, uploaded again.
   static func uploadExport(_ workdir: WorkDir, _ config: PipelineConfig) throws {
     let inbox = workdir.inbox(config)
-    for name in try FileManager.default.contentsOfDirectory(atPath: Checkout.demoDistrict + "/enrollment-csv") {
+    for name in try FileManager.default.contentsOfDirectory(
+      atPath: Checkout.demoDistrict + "/enrollment-csv")
+    {
       try? FileManager.default.removeItem(atPath: inbox + "/" + name)
-      try FileManager.default.copyItem(atPath: Checkout.demoDistrict + "/enrollment-csv/" + name, toPath: inbox + "/" + name)
+      try FileManager.default.copyItem(
+        atPath: Checkout.demoDistrict + "/enrollment-csv/" + name, toPath: inbox + "/" + name)
     }
   }
 
   @Test(arguments: [true, false])
   func threeNightsOfTheReviewLoop(autoClose: Bool) throws {
     try withTemporaryFolder { root in
-      let pipeline = autoClose
+      let pipeline =
+        autoClose
         ? Checkout.pipeline("demo")
-        : try writeFile(root + "/demo.yaml", try demoPipelineText([("auto_close: true", "auto_close: false")]))
+        : try writeFile(
+          root + "/demo.yaml", try demoPipelineText([("auto_close: true", "auto_close: false")]))
       let (workdir, config, _) = try demoWorkdir(root + "/w")
       let expected = try DemoExpectation.load()
       func night() throws {
-        let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+        let summary = try #require(
+          try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
         #expect(summary.closed == autoClose)
       }
 
@@ -64,31 +74,49 @@ import _SISDropTestSupport
 
       // Between nights, by command: no batch is open with auto_close true, and the answers are taken.
       let w = ["--workdir", workdir.root]
-      var result = try runTool("sisdrop", ["resolve", "S-2026-0028", "--match", "107328", "--by", "registrar"] + w)
+      var result = try runTool(
+        "sisdrop", ["resolve", "S-2026-0028", "--match", "107328", "--by", "registrar"] + w)
       #expect(result.status == 0, "\(result.stderr)")
-      #expect(result.stdout.contains(autoClose ? "it applies at the next `sisdrop run`" : "match rerun"), "\(result.stdout)")
-      result = try runTool("sisdrop", ["accept", "S-2026-0024", "First_Name", "--by", "registrar"] + w)
+      #expect(
+        result.stdout.contains(autoClose ? "it applies at the next `sisdrop run`" : "match rerun"),
+        "\(result.stdout)")
+      result = try runTool(
+        "sisdrop", ["accept", "S-2026-0024", "First_Name", "--by", "registrar"] + w)
       #expect(result.status == 0, "\(result.stderr)")
-      result = try runTool("sisdrop", ["keep-sis", "S-2026-0025", "First_Name", "--by", "registrar"] + w)
+      result = try runTool(
+        "sisdrop", ["keep-sis", "S-2026-0025", "First_Name", "--by", "registrar"] + w)
       #expect(result.status == 0, "\(result.stderr)")
       // A candidate that is not one is refused, and so is an answer for a delivered submission.
       result = try runTool("sisdrop", ["resolve", "S-2026-0029", "--match", "100001"] + w)
-      #expect(result.status == 65 && result.stderr.contains("is not a candidate"), "\(result.stderr)")
+      #expect(
+        result.status == 65 && result.stderr.contains("is not a candidate"), "\(result.stderr)")
       result = try runTool("sisdrop", ["keep-sis", "S-2026-0001", "Grade_Level"] + w)
-      #expect(result.status == 65 && result.stderr.contains("already delivered"), "\(result.stderr)")
+      #expect(
+        result.status == 65 && result.stderr.contains("already delivered"), "\(result.stderr)")
       // By answer files in the inbox, taken at the start of the next run.
       let inbox = workdir.inbox(config)
-      try writeFile(inbox + "/resolutions.csv", "Submission_ID,Student_Seq,SIS_ID,Resolved_By\nS-2026-0029,1,NO-MATCH,office\n")
-      try writeFile(inbox + "/accepts.csv", "Submission_ID,Field,Resolved_By\nS-2026-0020,First_Name,office\nS-2026-0020,Last_Name,office\n")
-      try writeFile(inbox + "/overrides.csv", "Submission_ID,Field\nS-2026-0021,First_Name\nS-2026-0021,Last_Name\n")
-      let answered: Set<String> = ["S-2026-0020", "S-2026-0021", "S-2026-0024", "S-2026-0025", "S-2026-0028", "S-2026-0029"]
+      try writeFile(
+        inbox + "/resolutions.csv",
+        "Submission_ID,Student_Seq,SIS_ID,Resolved_By\nS-2026-0029,1,NO-MATCH,office\n")
+      try writeFile(
+        inbox + "/accepts.csv",
+        "Submission_ID,Field,Resolved_By\nS-2026-0020,First_Name,office\nS-2026-0020,Last_Name,office\n"
+      )
+      try writeFile(
+        inbox + "/overrides.csv",
+        "Submission_ID,Field\nS-2026-0021,First_Name\nS-2026-0021,Last_Name\n")
+      let answered: Set<String> = [
+        "S-2026-0020", "S-2026-0021", "S-2026-0024", "S-2026-0025", "S-2026-0028", "S-2026-0029",
+      ]
 
       // Night 2: the export comes again; exactly the answered submissions are delivered.
       try Self.uploadExport(workdir, config)
       try night()
       let night2 = try Self.deliveredSoFar(workdir)
       #expect(night2.subtracting(night1) == answered)
-      for name in ["resolutions.csv", "accepts.csv", "overrides.csv"] { #expect(!FileSystem.exists(inbox + "/" + name), "\(name) taken") }
+      for name in ["resolutions.csv", "accepts.csv", "overrides.csv"] {
+        #expect(!FileSystem.exists(inbox + "/" + name), "\(name) taken")
+      }
       queue = try Self.waiting(workdir)
       #expect(queue.held == heldByDesign.subtracting(answered))
       #expect(queue.errors == errorsByDesign)
@@ -96,12 +124,17 @@ import _SISDropTestSupport
       let updates = try Self.rows(workdir, config, suffix: "students_update.csv")
       let bill = try #require(updates.first { $0["Student_Number"] == "104633" })
       #expect(bill["First_Name"] == "Bill")
-      #expect(updates.first { $0["Student_Number"] == "103829" }.map { $0["First_Name"] ?? "" } ?? "" == "",
-              "keep-sis: Katherine stays in the SIS")
+      #expect(
+        updates.first { $0["Student_Number"] == "103829" }.map { $0["First_Name"] ?? "" } ?? ""
+          == "",
+        "keep-sis: Katherine stays in the SIS")
       #expect(!updates.contains { $0["First_Name"] == "Katie" })
       let sara = try #require(updates.first { $0["Student_Number"] == "104805" })
       #expect(sara["First_Name"] == "Jose" && sara["Last_Name"] == "Garcia Lopez")
-      #expect(try Self.rows(workdir, config, suffix: "students_new.csv").contains { $0["Submission_ID"] == "S-2026-0029" })
+      #expect(
+        try Self.rows(workdir, config, suffix: "students_new.csv").contains {
+          $0["Submission_ID"] == "S-2026-0029"
+        })
 
       // Night 3: the same export again; nothing more is delivered, the queue holds what nobody answered.
       try Self.uploadExport(workdir, config)
@@ -114,13 +147,17 @@ import _SISDropTestSupport
   }
 
   /// Rows of every delivery file in the outbox whose name ends in `suffix`, by header.
-  static func rows(_ workdir: WorkDir, _ config: PipelineConfig, suffix: String) throws -> [[String: String]] {
+  static func rows(_ workdir: WorkDir, _ config: PipelineConfig, suffix: String) throws -> [[String:
+    String]]
+  {
     var result: [[String: String]] = []
     let outbox = workdir.outbox(config)
-    for name in filesBelow( outbox) where name.hasSuffix(suffix) && !name.hasPrefix(".") {
+    for name in filesBelow(outbox) where name.hasSuffix(suffix) && !name.hasPrefix(".") {
       let table = try csvRows(outbox + "/" + name)
       guard let header = table.first else { continue }
-      for row in table.dropFirst() { result.append(Dictionary(uniqueKeysWithValues: zip(header, row))) }
+      for row in table.dropFirst() {
+        result.append(Dictionary(uniqueKeysWithValues: zip(header, row)))
+      }
     }
     return result
   }
@@ -130,7 +167,8 @@ import _SISDropTestSupport
   @Test func aCorrectedSchoolAndRelationshipGoOut() throws {
     try withTemporaryFolder { root in
       let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
-      let first = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let first = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
       let errors = try csvRows(workdir.stageFolder(first.batch, .deliver) + "/errors.csv")
       let school = try #require(errors.first { $0[0] == "S-2026-0061" })
       #expect(school[3] == "SchoolID", "named as `sisdrop correct` takes it")
@@ -139,22 +177,39 @@ import _SISDropTestSupport
       #expect(relationship[1] == "contact" && relationship[3] == "Relationship")
       #expect(relationship[6].contains("--schema contact --seq 2"), "\(relationship)")
       // An identity field is not corrected here: the message says where it is.
-      var result = try runTool("sisdrop", ["correct", "S-2026-0030", "DOB", "02/28/2016", "--workdir", workdir.root])
-      #expect(result.status == 64 && result.stderr.contains("enrollment system"), "\(result.stderr)")
-      result = try runTool("sisdrop", ["correct", "S-2026-0061", "SchoolID", "0101", "--workdir", workdir.root])
+      var result = try runTool(
+        "sisdrop", ["correct", "S-2026-0030", "DOB", "02/28/2016", "--workdir", workdir.root])
+      #expect(
+        result.status == 64 && result.stderr.contains("enrollment system"), "\(result.stderr)")
+      result = try runTool(
+        "sisdrop", ["correct", "S-2026-0061", "SchoolID", "0101", "--workdir", workdir.root])
       #expect(result.status == 0, "\(result.stderr)")
-      try writeFile(workdir.inbox(config) + "/corrections.csv", "Submission_ID,Schema,Seq,Field,Value\nS-2026-0063,contact,2,Relationship,Mother\n")
+      try writeFile(
+        workdir.inbox(config) + "/corrections.csv",
+        "Submission_ID,Schema,Seq,Field,Value\nS-2026-0063,contact,2,Relationship,Mother\n")
       try ReviewLoopTests.uploadExport(workdir, config)
-      let second = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
-      let delivered = try csvRows(workdir.stageFolder(second.batch, .deliver) + "/delivered.csv").dropFirst().map { $0[0] }
+      let second = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let delivered = try csvRows(workdir.stageFolder(second.batch, .deliver) + "/delivered.csv")
+        .dropFirst().map { $0[0] }
       #expect(Set(delivered) == ["S-2026-0061", "S-2026-0063"])
-      let rows = try ReviewLoopTests.rows(workdir, config, suffix: "students_new.csv") + ReviewLoopTests.rows(workdir, config, suffix: "students_update.csv")
-      #expect(rows.contains { $0["Submission_ID"] == "S-2026-0061" && $0["SchoolID"] == "0101" }
-        || rows.contains { $0["SchoolID"] == "0101" && $0["Student_Number"] != "" }, "the corrected school went out")
-      let contacts = try ReviewLoopTests.rows(workdir, config, suffix: "contacts_new.csv") + ReviewLoopTests.rows(workdir, config, suffix: "contacts_update.csv")
-      #expect(contacts.contains { $0["Submission_ID"] == "S-2026-0063" && $0["Relationship"] == "Mother" })
-      #expect(try ReviewLoopTests.waiting(workdir).errors == Set((try DemoExpectation.load()).delivery.filter { $0.value == "error" }.map(\.key))
-        .subtracting(["S-2026-0061", "S-2026-0063"]))
+      let rows =
+        try ReviewLoopTests.rows(workdir, config, suffix: "students_new.csv")
+        + ReviewLoopTests.rows(workdir, config, suffix: "students_update.csv")
+      #expect(
+        rows.contains { $0["Submission_ID"] == "S-2026-0061" && $0["SchoolID"] == "0101" }
+          || rows.contains { $0["SchoolID"] == "0101" && $0["Student_Number"] != "" },
+        "the corrected school went out")
+      let contacts =
+        try ReviewLoopTests.rows(workdir, config, suffix: "contacts_new.csv")
+        + ReviewLoopTests.rows(workdir, config, suffix: "contacts_update.csv")
+      #expect(
+        contacts.contains { $0["Submission_ID"] == "S-2026-0063" && $0["Relationship"] == "Mother" }
+      )
+      #expect(
+        try ReviewLoopTests.waiting(workdir).errors
+          == Set((try DemoExpectation.load()).delivery.filter { $0.value == "error" }.map(\.key))
+          .subtracting(["S-2026-0061", "S-2026-0063"]))
     }
   }
 
@@ -169,22 +224,35 @@ import _SISDropTestSupport
       #expect(text.stdout.contains("S-2026-0028 student 1 [since tonight"), "\(text.stdout)")
       #expect(text.stdout.contains("sisdrop resolve S-2026-0028 --match 107328"))
       #expect(text.stdout.contains("sisdrop accept S-2026-0024 First_Name"))
-      let json = try #require(try JSONSerialization.jsonObject(with: Data(try runTool("sisdrop", ["review", "--json"] + w).stdout.utf8))
-        as? [String: Any])
+      let json = try #require(
+        try JSONSerialization.jsonObject(
+          with: Data(try runTool("sisdrop", ["review", "--json"] + w).stdout.utf8))
+          as? [String: Any])
       let items = try #require(json["items"] as? [[String: Any]])
-      func submissions(_ kind: String) -> Set<String> { Set(items.filter { $0["kind"] as? String == kind }.compactMap { $0["submission_id"] as? String }) }
+      func submissions(_ kind: String) -> Set<String> {
+        Set(
+          items.filter { $0["kind"] as? String == kind }.compactMap {
+            $0["submission_id"] as? String
+          })
+      }
       let expected = try DemoExpectation.load()
       #expect(json["schema_version"] as? Int == 1)
       #expect(submissions("potential-match") == ["S-2026-0028", "S-2026-0029"])
-      #expect(submissions("error") == Set(expected.delivery.filter { $0.value == "error" }.map(\.key)))
+      #expect(
+        submissions("error") == Set(expected.delivery.filter { $0.value == "error" }.map(\.key)))
       #expect(submissions("held-update").count == expected.submissions("held") - 2)
       // The status tells the same counts, for the IT person who reads it.
       let waiting = expected.delivery.values.filter { $0 != "delivered" }.count
       let status = try runTool("sisdrop", ["status"] + w)
-      #expect(status.stdout.contains("waiting for a person: \(waiting) submission(s) — 2 with a potential match, "
-        + "\(expected.submissions("held") - 2) with an update to review, \(expected.submissions("error")) in error"), "\(status.stdout)")
+      #expect(
+        status.stdout.contains(
+          "waiting for a person: \(waiting) submission(s) — 2 with a potential match, "
+            + "\(expected.submissions("held") - 2) with an update to review, \(expected.submissions("error")) in error"
+        ), "\(status.stdout)")
       let pending = try runTool("sisdrop", ["pending"] + w)
-      let line = pending.stdout.split(separator: "\n").first { $0.hasPrefix("S-2026-0028\tpending") }
+      let line = pending.stdout.split(separator: "\n").first {
+        $0.hasPrefix("S-2026-0028\tpending")
+      }
       #expect(line?.hasSuffix("held: potential match\t0 nights") == true, "\(pending.stdout)")
 
       let file = root + "/to-fill.csv"
@@ -198,13 +266,19 @@ import _SISDropTestSupport
       for index in rows.indices {
         let row = rows[index]
         if row[0] == "S-2026-0028" && row[5] == "107328" { rows[index][6] = "x" }
-        if row[0] == "S-2026-0022" && row[4] == "Last_Name" && row[5] == "keep-sis" { rows[index][6] = "x" }
+        if row[0] == "S-2026-0022" && row[4] == "Last_Name" && row[5] == "keep-sis" {
+          rows[index][6] = "x"
+        }
         if row[0] == "S-2026-0061" && row[4] == "SchoolID" { rows[index][6] = "0101" }
       }
-      try writeFile(workdir.inbox(config) + "/answers.csv", rows.map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n")
+      try writeFile(
+        workdir.inbox(config) + "/answers.csv",
+        rows.map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n")
       try ReviewLoopTests.uploadExport(workdir, config)
-      let second = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
-      let delivered = try csvRows(workdir.stageFolder(second.batch, .deliver) + "/delivered.csv").dropFirst().map { $0[0] }
+      let second = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let delivered = try csvRows(workdir.stageFolder(second.batch, .deliver) + "/delivered.csv")
+        .dropFirst().map { $0[0] }
       #expect(Set(delivered) == ["S-2026-0028", "S-2026-0022", "S-2026-0061"])
       #expect(!FileSystem.exists(workdir.inbox(config) + "/answers.csv"))
     }
@@ -215,23 +289,40 @@ import _SISDropTestSupport
       let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
       _ = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in })
       // Withdrawn: the accept is taken back before the next night; the update stays held.
-      try Resolver.fieldAnswer(workdir: workdir, submission: "S-2026-0024", schema: "student", seq: nil, field: "First_Name",
-                               choice: .accept, by: "registrar").0.record(in: workdir)
-      let withdrawn = try runTool("sisdrop", ["withdraw", "S-2026-0024", "First_Name", "--workdir", workdir.root])
+      try Resolver.fieldAnswer(
+        workdir: workdir, submission: "S-2026-0024", schema: "student", seq: nil,
+        field: "First_Name",
+        choice: .accept, by: "registrar"
+      ).0.record(in: workdir)
+      let withdrawn = try runTool(
+        "sisdrop", ["withdraw", "S-2026-0024", "First_Name", "--workdir", workdir.root])
       #expect(withdrawn.status == 0, "\(withdrawn.stderr)")
       #expect(try workdir.state.fieldAnswers().isEmpty)
-      #expect(try workdir.state.answerHistory(submission: "S-2026-0024").map(\.event) == ["recorded", "withdrawn"])
+      #expect(
+        try workdir.state.answerHistory(submission: "S-2026-0024").map(\.event) == [
+          "recorded", "withdrawn",
+        ])
       // Stale: the answer was given for another version of the form (the family changed it since).
-      try workdir.state.record(FieldAnswer(submissionID: "S-2026-0025", schema: "student", seq: 1, field: "First_Name", choice: .accept,
-                                           version: "an-earlier-version", answeredBy: "registrar", answeredAt: "2026-11-20T10:00:00Z",
-                                           source: "command"))
+      try workdir.state.record(
+        FieldAnswer(
+          submissionID: "S-2026-0025", schema: "student", seq: 1, field: "First_Name",
+          choice: .accept,
+          version: "an-earlier-version", answeredBy: "registrar",
+          answeredAt: "2026-11-20T10:00:00Z",
+          source: "command"))
       try ReviewLoopTests.uploadExport(workdir, config)
-      let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
-      let delivered = try csvRows(workdir.stageFolder(summary.batch, .deliver) + "/delivered.csv").dropFirst().map { $0[0] }
+      let summary = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let delivered = try csvRows(workdir.stageFolder(summary.batch, .deliver) + "/delivered.csv")
+        .dropFirst().map { $0[0] }
       #expect(!delivered.contains("S-2026-0024") && !delivered.contains("S-2026-0025"))
       let report = try StageReport.load(workdir.stageFolder(summary.batch, .match))
-      #expect(report.notes.contains { $0.contains("S-2026-0025: accept student 1 First_Name was given for an earlier version") })
-      #expect(try ReviewLoopTests.waiting(workdir).held.isSuperset(of: ["S-2026-0024", "S-2026-0025"]))
+      #expect(
+        report.notes.contains {
+          $0.contains("S-2026-0025: accept student 1 First_Name was given for an earlier version")
+        })
+      #expect(
+        try ReviewLoopTests.waiting(workdir).held.isSuperset(of: ["S-2026-0024", "S-2026-0025"]))
     }
   }
 }
@@ -240,11 +331,11 @@ extension FieldAnswer {
   func record(in workdir: WorkDir) throws { try workdir.state.record(self) }
 }
 
-
 /// Files below a folder, as paths relative to it, sorted.
 func filesBelow(_ folder: String) -> [String] {
   (FileManager.default.enumerator(atPath: folder)?.allObjects as? [String] ?? []).filter {
     var isDirectory: ObjCBool = false
-    return FileManager.default.fileExists(atPath: folder + "/" + $0, isDirectory: &isDirectory) && !isDirectory.boolValue
+    return FileManager.default.fileExists(atPath: folder + "/" + $0, isDirectory: &isDirectory)
+      && !isDirectory.boolValue
   }.sorted()
 }

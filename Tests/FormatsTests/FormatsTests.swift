@@ -1,9 +1,9 @@
 import Foundation
 import SISDrop
-import Testing
-import _SISDropTestSupport
 import SISDropCore
 import SISDropFormats
+import Testing
+import _SISDropTestSupport
 
 @Suite struct CSVReaderTests {
   func rows(_ text: String, dialect: CSVDialect = CSVDialect()) throws -> [CSVRow] {
@@ -21,7 +21,10 @@ import SISDropFormats
 
   @Test func quotedFieldsWithDelimitersQuotesAndLineBreaks() throws {
     let result = try rows("a,b,c\r\n\"x, y\",\"say \"\"hi\"\"\",\"two\nlines\"\r\n0101,,last\n")
-    #expect(result.map(\.fields) == [["a", "b", "c"], ["x, y", "say \"hi\"", "two\nlines"], ["0101", "", "last"]])
+    #expect(
+      result.map(\.fields) == [
+        ["a", "b", "c"], ["x, y", "say \"hi\"", "two\nlines"], ["0101", "", "last"],
+      ])
     #expect(result.map(\.line) == [1, 2, 4])
     #expect(result.allSatisfy { $0.problem == nil })
   }
@@ -32,11 +35,17 @@ import SISDropFormats
   }
 
   @Test func tabDelimiter() throws {
-    #expect(try rows("a\tb\n1,5\t2\n", dialect: CSVDialect(delimiter: 9)).map(\.fields) == [["a", "b"], ["1,5", "2"]])
+    #expect(
+      try rows("a\tb\n1,5\t2\n", dialect: CSVDialect(delimiter: 9)).map(\.fields) == [
+        ["a", "b"], ["1,5", "2"],
+      ])
   }
 
   @Test func utf8BOMIsDropped() throws {
-    #expect(try rows(bytes: [0xEF, 0xBB, 0xBF] + Array("Name\nJosé\n".utf8)).map(\.fields) == [["Name"], ["José"]])
+    #expect(
+      try rows(bytes: [0xEF, 0xBB, 0xBF] + Array("Name\nJosé\n".utf8)).map(\.fields) == [
+        ["Name"], ["José"],
+      ])
   }
 
   @Test func utf16WithBOMIsTranscoded() throws {
@@ -84,11 +93,14 @@ import SISDropFormats
 
   @Test func writerQuotesOnlyWhenNeededAndReadsBack() throws {
     try withTemporaryFolder { folder in
-      let writer = try CSVWriter(path: folder + "/out.csv", options: CSVWriterOptions(lineEnding: .crlf))
+      let writer = try CSVWriter(
+        path: folder + "/out.csv", options: CSVWriterOptions(lineEnding: .crlf))
       let rows = [["0101", "a,b", "say \"x\"", "two\nlines", " lead"]]
       for row in rows { try writer.write(row) }
       try writer.close()
-      #expect(try readText(folder + "/out.csv") == "0101,\"a,b\",\"say \"\"x\"\"\",\"two\nlines\", lead\r\n")
+      #expect(
+        try readText(folder + "/out.csv")
+          == "0101,\"a,b\",\"say \"\"x\"\"\",\"two\nlines\", lead\r\n")
       #expect(try csvRows(folder + "/out.csv") == rows)
     }
   }
@@ -103,10 +115,13 @@ import SISDropFormats
 @Suite struct TableReaderTests {
   @Test func headersMatchIgnoringCaseSpacesAndBOMWithAliases() throws {
     try withTemporaryFolder { folder in
-      let path = try writeFile(folder + "/schools.csv", "\u{FEFF} school_number ,SchoolName,Extra\n0101,Lincoln,x\n")
-      let reader = try CSVTableReader(path: path, layout: Layouts.schools, dialect: CSVDialect(), aliases: ["schoolname": "Name"])
+      let path = try writeFile(
+        folder + "/schools.csv", "\u{FEFF} school_number ,SchoolName,Extra\n0101,Lincoln,x\n")
+      let reader = try CSVTableReader(
+        path: path, layout: Layouts.schools, dialect: CSVDialect(), aliases: ["schoolname": "Name"])
       let record = try #require(try reader.next())
-      #expect(record.values == ["0101", "Lincoln", "", ""])  // Low_Grade, High_Grade: optional, absent
+      // Low_Grade, High_Grade: optional, absent
+      #expect(record.values == ["0101", "Lincoln", "", ""])
       #expect(reader.unknownColumns == ["Extra"])
     }
   }
@@ -114,22 +129,29 @@ import SISDropFormats
   @Test func missingAndDuplicateHeadersAreErrors() throws {
     try withTemporaryFolder { folder in
       let missing = try writeFile(folder + "/a.csv", "School_Number\n0101\n")
-      #expect { try CSVTableReader(path: missing, layout: Layouts.schools, dialect: CSVDialect()) } throws: { error in
+      #expect {
+        try CSVTableReader(path: missing, layout: Layouts.schools, dialect: CSVDialect())
+      } throws: { error in
         (error as? SISDropError)?.message.contains("missing required column Name") == true
       }
       let duplicate = try writeFile(folder + "/b.csv", "School_Number,Name,school_number\n")
-      #expect { try CSVTableReader(path: duplicate, layout: Layouts.schools, dialect: CSVDialect()) } throws: { error in
+      #expect {
+        try CSVTableReader(path: duplicate, layout: Layouts.schools, dialect: CSVDialect())
+      } throws: { error in
         let e = error as? SISDropError
         return e?.message.contains("duplicate column") == true && e?.location?.column == 3
       }
       let empty = try writeFile(folder + "/c.csv", "")
-      #expect(throws: SISDropError.self) { try CSVTableReader(path: empty, layout: Layouts.schools, dialect: CSVDialect()) }
+      #expect(throws: SISDropError.self) {
+        try CSVTableReader(path: empty, layout: Layouts.schools, dialect: CSVDialect())
+      }
     }
   }
 
   @Test func raggedRowIsRejectedWithItsLine() throws {
     try withTemporaryFolder { folder in
-      let path = try writeFile(folder + "/s.csv", "School_Number,Name\n0101,Lincoln\n0202\n0303,Jefferson\n")
+      let path = try writeFile(
+        folder + "/s.csv", "School_Number,Name\n0101,Lincoln\n0202\n0303,Jefferson\n")
       let reader = try CSVTableReader(path: path, layout: Layouts.schools, dialect: CSVDialect())
       var records: [TableRecord] = []
       while let record = try reader.next() { records.append(record) }
@@ -152,25 +174,35 @@ import SISDropFormats
   }
 
   @Test func readsRecordsWithLines() throws {
-    let records = try collect("<?xml version=\"1.0\"?>\n<schools>\n<school><School_Number>0101</School_Number><Name>A &amp; B</Name></school>\n</schools>\n")
+    let records = try collect(
+      "<?xml version=\"1.0\"?>\n<schools>\n<school><School_Number>0101</School_Number><Name>A &amp; B</Name></school>\n</schools>\n"
+    )
     #expect(records.count == 1)
     #expect(records[0].children.map(\.text) == ["0101", "A & B"])
     #expect(records[0].line == 3)
   }
 
   @Test func doctypeIsRefused() throws {
-    let attack = "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]>\n<schools><school><Name>&lol2;</Name></school></schools>\n"
-    #expect { try collect(attack) } throws: { ($0 as? SISDropError)?.message.contains("DOCTYPE") == true }
-    let external = "<?xml version=\"1.0\"?>\n<!DOCTYPE s [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<schools><school><Name>&x;</Name></school></schools>\n"
+    let attack =
+      "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]>\n<schools><school><Name>&lol2;</Name></school></schools>\n"
+    #expect { try collect(attack) } throws: {
+      ($0 as? SISDropError)?.message.contains("DOCTYPE") == true
+    }
+    let external =
+      "<?xml version=\"1.0\"?>\n<!DOCTYPE s [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<schools><school><Name>&x;</Name></school></schools>\n"
     #expect(throws: SISDropError.self) { try collect(external) }
   }
 
   @Test func truncatedDocumentFailsAfterHandingOutRecords() throws {
     var seen = 0
     try withTemporaryFolder { folder in
-      let path = try writeFile(folder + "/t.xml", "<schools><school><Name>A</Name></school><school><Name>B</Name></school><school><Na")
+      let path = try writeFile(
+        folder + "/t.xml",
+        "<schools><school><Name>A</Name></school><school><Name>B</Name></school><school><Na")
       let reader = try XMLStreamReader(path: path)
-      #expect(throws: SISDropError.self) { try reader.forEachElement(named: ["school"]) { _ in seen += 1 } }
+      #expect(throws: SISDropError.self) {
+        try reader.forEachElement(named: ["school"]) { _ in seen += 1 }
+      }
     }
     // The caller saw records, but the call failed: it must not commit them (ParseStage keeps none).
     #expect(seen == 2)
@@ -179,7 +211,9 @@ import SISDropFormats
   @Test func gzipIsRefused() throws {
     try withTemporaryFolder { folder in
       let path = try writeBytes(folder + "/g.xml", [0x1f, 0x8b, 8, 0, 0, 0, 0, 0])
-      #expect { try XMLStreamReader(path: path) } throws: { ($0 as? SISDropError)?.message.contains("gzip") == true }
+      #expect { try XMLStreamReader(path: path) } throws: {
+        ($0 as? SISDropError)?.message.contains("gzip") == true
+      }
     }
   }
 }
@@ -197,7 +231,9 @@ import SISDropFormats
     """
 
   func load(_ xml: String) throws -> PluginManifest {
-    try withTemporaryFolder { try PluginManifest.load(path: try writeFile($0 + "/Plugin.xml", xml)) }
+    try withTemporaryFolder {
+      try PluginManifest.load(path: try writeFile($0 + "/Plugin.xml", xml))
+    }
   }
 
   @Test func demoPluginIsValidAndGrantsFields() throws {
@@ -214,15 +250,24 @@ import SISDropFormats
   }
 
   @Test(arguments: [
-    ("xmlns=\"http://plugin.powerschool.pearson.com\"", "xmlns=\"http://example.com\"", "namespace", 2),
-    ("name=\"Test Plugin\"", "name=\"A plugin name that is far longer than forty characters\"", "40", 2),
+    (
+      "xmlns=\"http://plugin.powerschool.pearson.com\"", "xmlns=\"http://example.com\"",
+      "namespace", 2
+    ),
+    (
+      "name=\"Test Plugin\"", "name=\"A plugin name that is far longer than forty characters\"",
+      "40", 2
+    ),
     ("access=\"FullAccess\"", "access=\"ReadWrite\"", "ViewOnly or FullAccess", 6),
     ("<contact email=\"it@district.example\"/>", "<contact email=\"nobody\"/>", "e-mail", 3),
   ])
-  func validationErrorsNameElementAndLine(from: String, to: String, expected: String, line: Int) throws {
+  func validationErrorsNameElementAndLine(from: String, to: String, expected: String, line: Int)
+    throws
+  {
     #expect { try load(valid.replacingOccurrences(of: from, with: to)) } throws: { error in
       guard let error = error as? SISDropError else { return false }
-      return error.status == .configuration && error.message.contains(expected) && error.location?.line == line
+      return error.status == .configuration && error.message.contains(expected)
+        && error.location?.line == line
     }
   }
 }

@@ -15,7 +15,10 @@ import Testing
     #expect(Comparators.jaroWinkler("abc", "xyz") == 0)
   }
 
-  @Test(arguments: [("robert", "R163"), ("rupert", "R163"), ("tymczak", "T522"), ("pfister", "P236"), ("ashcraft", "A261"), ("lee", "L000")])
+  @Test(arguments: [
+    ("robert", "R163"), ("rupert", "R163"), ("tymczak", "T522"), ("pfister", "P236"),
+    ("ashcraft", "A261"), ("lee", "L000"),
+  ])
   func soundex(_ name: String, _ code: String) {
     #expect(Comparators.soundex(name) == code)
   }
@@ -42,25 +45,38 @@ import Testing
 
   /// The byte-level shortcuts of the surname comparison agree with the plain String forms.
   @Test func tokenShortcutsAgreeWithTheStringForms() {
-    for token in ["jr", "sr", "ii", "iii", "iv", "v", "vi", "j", "jrr", "ivy", "van", "de", "la", "x", ""] {
-      #expect(Comparators.isSuffix(Substring(token)) == Comparators.suffixes.contains(token), "\(token)")
+    for token in [
+      "jr", "sr", "ii", "iii", "iv", "v", "vi", "j", "jrr", "ivy", "van", "de", "la", "x", "",
+    ] {
+      #expect(
+        Comparators.isSuffix(Substring(token)) == Comparators.suffixes.contains(token), "\(token)")
     }
-    for key in ["garcia lopez", "smith jr", "de la cruz", "smith", "jr", "jr iii", "de  la", " lee", "lee ", "nguyen van iii"] {
+    for key in [
+      "garcia lopez", "smith jr", "de la cruz", "smith", "jr", "jr iii", "de  la", " lee", "lee ",
+      "nguyen van iii",
+    ] {
       let tokens = Comparators.nameTokens(Substring(key))
       #expect(Comparators.joinedTokens(key, tokens) == tokens.joined(separator: " "), "\(key)")
     }
     #expect(Comparators.surnameLevel("de la cruz", "delacruz") == 4)
     #expect(Comparators.surnameLevel("de la cruz", "cruz") == 3)
     #expect(Comparators.surnameLevel("smith jr", "smith sr") == 4)
-    #expect(Comparators.surnameLevel("smith jr", "smyth") == Comparators.surnameLevel("smith", "smyth"))
+    #expect(
+      Comparators.surnameLevel("smith jr", "smyth") == Comparators.surnameLevel("smith", "smyth"))
     #expect(Comparators.surnameLevel("nguyen thi", "tran van") == 0)
   }
 
   @Test func surnameLevels() {
-    #expect(Comparators.surnameLevel(FieldRules.nameKey("Smith-Jones"), FieldRules.nameKey("Smith Jones")) == 4)
-    #expect(Comparators.surnameLevel(FieldRules.nameKey("García López"), FieldRules.nameKey("Garcia")) == 3)
-    #expect(Comparators.surnameLevel(FieldRules.nameKey("O’Brien"), FieldRules.nameKey("OBrien")) == 4)
-    #expect(Comparators.surnameLevel(FieldRules.nameKey("Smith Jr"), FieldRules.nameKey("Smith")) == 4)
+    #expect(
+      Comparators.surnameLevel(FieldRules.nameKey("Smith-Jones"), FieldRules.nameKey("Smith Jones"))
+        == 4)
+    #expect(
+      Comparators.surnameLevel(FieldRules.nameKey("García López"), FieldRules.nameKey("Garcia"))
+        == 3)
+    #expect(
+      Comparators.surnameLevel(FieldRules.nameKey("O’Brien"), FieldRules.nameKey("OBrien")) == 4)
+    #expect(
+      Comparators.surnameLevel(FieldRules.nameKey("Smith Jr"), FieldRules.nameKey("Smith")) == 4)
     #expect(Comparators.surnameLevel("thompson", "thomson") == 2)
     #expect(Comparators.surnameLevel("smith", "nguyen") == 0)
   }
@@ -69,7 +85,8 @@ import Testing
     #expect(Comparators.birthDateLevel("2015-03-04", "2015-03-04") == 4)
     #expect(Comparators.birthDateLevel("2015-03-04", "2015-04-03") == 3)  // day and month swapped
     #expect(Comparators.birthDateLevel("2015-03-04", "2015-03-07") == 2)  // one digit
-    #expect(Comparators.birthDateLevel("2019-03-04", "2020-03-04") == 1)  // a year off, three digits differ
+    // a year off, three digits differ
+    #expect(Comparators.birthDateLevel("2019-03-04", "2020-03-04") == 1)
     #expect(Comparators.birthDateLevel("2015-03-04", "2016-08-21") == 0)
     #expect(Comparators.birthDateLevel("", "2016-08-21") == -1)
   }
@@ -79,16 +96,21 @@ import Testing
     #expect(Comparators.streetKey("1284  MONROE ST.") == "1284 monroe")
     #expect(Comparators.streetKey("Rural Route 5") == "rural")
     #expect(Comparators.streetKey("12 O'Neill Ave") == Comparators.streetKey("12 ONeill Ave"))
-    #expect(Comparators.streetKey("12 Ñandú Way") == "12 nandu")  // the Unicode path folds the same way
+    // the Unicode path folds the same way
+    #expect(Comparators.streetKey("12 Ñandú Way") == "12 nandu")
     #expect(PersonRecord.digits("217-555-0101 x12") == "2175550101")
     #expect(Comparators.foldLetters("đặng") == "đặng".replacingOccurrences(of: "đ", with: "d"))
   }
 
   @Test func swappedNamesAreComparedTheOtherWayRound() {
     var a = PersonRecord(id: "S-1/1")
-    a.first = "nguyen"; a.last = "linh"; a.dob = "2015-03-04"
+    a.first = "nguyen"
+    a.last = "linh"
+    a.dob = "2015-03-04"
     var b = PersonRecord(id: "100")
-    b.first = "linh"; b.last = "nguyen"; b.dob = "2015-03-04"
+    b.first = "linh"
+    b.last = "nguyen"
+    b.dob = "2015-03-04"
     let vector = ComparisonVector.compare(a, b)
     #expect(vector.namesSwapped)
     #expect(vector[.firstName] == 4 && vector[.lastName] == 4)

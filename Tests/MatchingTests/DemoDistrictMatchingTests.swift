@@ -1,10 +1,10 @@
 import Foundation
 import SISDrop
+import SISDropConfig
+import SISDropCore
+import SISDropMatching
 import Testing
 import _SISDropTestSupport
-import SISDropCore
-import SISDropConfig
-import SISDropMatching
 
 /// The demo district through the fellegi-sunter matcher, checked against what each case is
 /// (EXPECTED.md's Case column: `returning-*` is that SIS child, `new-*` is no SIS child).
@@ -14,20 +14,29 @@ import SISDropMatching
   }
 
   func expected() throws -> [Row] {
-    try readText(Checkout.demoDistrict + "/EXPECTED.md").split(separator: "\n").filter { $0.hasPrefix("| S-") }.map { line in
-      let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-      return Row(submission: cells[1], student: Int(cells[2])!, kind: cells[3], match: cells[4], sisIDs: cells[5].split(separator: " ").map(String.init))
+    try readText(Checkout.demoDistrict + "/EXPECTED.md").split(separator: "\n").filter {
+      $0.hasPrefix("| S-")
+    }.map { line in
+      let cells = line.split(separator: "|", omittingEmptySubsequences: false).map {
+        $0.trimmingCharacters(in: .whitespaces)
+      }
+      return Row(
+        submission: cells[1], student: Int(cells[2])!, kind: cells[3], match: cells[4],
+        sisIDs: cells[5].split(separator: " ").map(String.init))
     }
   }
 
   /// Runs the demo district with the matcher `method` (the demo pipeline's own: fellegi-sunter); returns the 30-match folder.
   func runDemo(_ root: String, method: String = "fellegi-sunter") throws -> String {
-    let pipeline = try writeFile(root + "/pipeline.yaml", try demoPipelineText([("method: fellegi-sunter", "method: \(method)")]))
+    let pipeline = try writeFile(
+      root + "/pipeline.yaml",
+      try demoPipelineText([("method: fellegi-sunter", "method: \(method)")]))
     let config = try PipelineConfig.load(path: pipeline)
     #expect(config.matching.method == method)
     let workdir = try WorkDir(root: root + "/w")
     try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: false)
-    let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+    let summary = try #require(
+      try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
     return workdir.stageFolder(summary.batch, .match)
   }
 
@@ -35,7 +44,9 @@ import SISDropMatching
   @Test func fellegiSunterIsTheDefault() throws {
     #expect(MatchingConfig().method == "fellegi-sunter")
     for name in ["demo", "demo-xml", "demo-oneroster-delivery", "demo-xml-delivery"] {
-      #expect(try PipelineConfig.load(path: Checkout.pipeline(name)).matching.method == "fellegi-sunter", "\(name)")
+      #expect(
+        try PipelineConfig.load(path: Checkout.pipeline(name)).matching.method == "fellegi-sunter",
+        "\(name)")
     }
   }
 
@@ -47,17 +58,22 @@ import SISDropMatching
       var decided: [String: MatchDecision] = [:]
       for line in try readText(folder + "/decisions.jsonl").split(separator: "\n") {
         let submission = try JSONDecoder().decode(SubmissionDecision.self, from: Data(line.utf8))
-        for student in submission.students { decided["\(submission.submissionID)/\(student.seq)"] = student.decision }
+        for student in submission.students {
+          decided["\(submission.submissionID)/\(student.seq)"] = student.decision
+        }
       }
       for row in try expected() where row.match != "rejected" {
         let label = "\(row.submission)/\(row.student) \(row.kind)"
-        let decision = try #require(decided["\(row.submission)/\(row.student)"], "\(label) has no decision")
+        let decision = try #require(
+          decided["\(row.submission)/\(row.student)"], "\(label) has no decision")
         #expect(decision.thresholds == nil, "\(label): the placeholder has no score")
         if row.kind.hasPrefix("new") {
           #expect(decision.outcome != .matched, "\(label)")
         } else {
           #expect(decision.outcome != .new, "\(label): a returning child is never made a duplicate")
-          if decision.outcome == .matched { #expect(row.sisIDs == [decision.sisID ?? ""], "\(label)") }
+          if decision.outcome == .matched {
+            #expect(row.sisIDs == [decision.sisID ?? ""], "\(label)")
+          }
         }
       }
       // What only the trusted matcher decides: nickname, twin, sibling with the same first initial.
@@ -82,24 +98,35 @@ import SISDropMatching
       let original = try readText(Checkout.demoDistrict + "/enrollment-csv/submissions.csv")
       let row = "S-2026-0049,2026-27 New Student Enrollment,2026-11-20 13:03,,MAI NOU,"
       #expect(original.contains(row))
-      _ = try writeFile(inbox + "/submissions.csv", original.replacingOccurrences(
-        of: row, with: "S-2026-0049,2026-27 New Student Enrollment,2026-11-20 13:03,0067876123,MAI NOU,"))
+      _ = try writeFile(
+        inbox + "/submissions.csv",
+        original.replacingOccurrences(
+          of: row,
+          with: "S-2026-0049,2026-27 New Student Enrollment,2026-11-20 13:03,0067876123,MAI NOU,"))
       try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: false)
-      let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let summary = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
       var decided: [String: MatchDecision] = [:]
-      for line in try readText(workdir.stageFolder(summary.batch, .match) + "/decisions.jsonl").split(separator: "\n") {
+      for line in try readText(workdir.stageFolder(summary.batch, .match) + "/decisions.jsonl")
+        .split(separator: "\n")
+      {
         let submission = try JSONDecoder().decode(SubmissionDecision.self, from: Data(line.utf8))
-        for student in submission.students { decided["\(submission.submissionID)/\(student.seq)"] = student.decision }
+        for student in submission.students {
+          decided["\(submission.submissionID)/\(student.seq)"] = student.decision
+        }
       }
       let decision = try #require(decided["S-2026-0049/1"])
       #expect(decision.outcome == .potential)
       #expect(decision.candidates.first?.sisID == "106174")
-      #expect(decision.candidates.first?.guards?.contains(
-        "names and birth date do not agree closely enough for an automatic match (the given names differ; the birth dates differ)") == true)
+      #expect(
+        decision.candidates.first?.guards?.contains(
+          "names and birth date do not agree closely enough for an automatic match (the given names differ; the birth dates differ)"
+        ) == true)
       let held = try csvRows(workdir.stageFolder(summary.batch, .deliver) + "/held.csv")
       #expect(held.contains { $0.first == "S-2026-0049" }, "held until a person answers")
       // The rest of the demo decides as before.
-      #expect(decided["S-2026-0050/1"]?.outcome == .new && decided["S-2026-0053/1"]?.outcome == .new)
+      #expect(
+        decided["S-2026-0050/1"]?.outcome == .new && decided["S-2026-0053/1"]?.outcome == .new)
     }
   }
 
@@ -107,7 +134,11 @@ import SISDropMatching
     try withTemporaryFolder { root in
       let first = try folderContents(try runDemo(root + "/a"))
       let second = try folderContents(try runDemo(root + "/b"))
-      #expect(first.keys.sorted() == ["decisions.jsonl", "diffs.csv", "held_updates.csv", "matcher.json", "resolutions.csv", "review.csv"])
+      #expect(
+        first.keys.sorted() == [
+          "decisions.jsonl", "diffs.csv", "held_updates.csv", "matcher.json", "resolutions.csv",
+          "review.csv",
+        ])
       #expect(first == second)
     }
   }
@@ -118,29 +149,41 @@ import SISDropMatching
       var decided: [String: MatchDecision] = [:]
       for line in try readText(folder + "/decisions.jsonl").split(separator: "\n") {
         let submission = try JSONDecoder().decode(SubmissionDecision.self, from: Data(line.utf8))
-        for student in submission.students { decided["\(submission.submissionID)/\(student.seq)"] = student.decision }
+        for student in submission.students {
+          decided["\(submission.submissionID)/\(student.seq)"] = student.decision
+        }
       }
       var review = 0
       for row in try expected() where row.match != "rejected" {
         let label = "\(row.submission)/\(row.student) \(row.kind)"
-        let decision = try #require(decided["\(row.submission)/\(row.student)"], "\(label) has no decision")
+        let decision = try #require(
+          decided["\(row.submission)/\(row.student)"], "\(label) has no decision")
         if decision.outcome == .potential { review += 1 }
         // Every decision carries its explanation: per-field levels and weights, and the thresholds.
         #expect(decision.thresholds != nil, "\(label)")
-        for candidate in decision.candidates { #expect(candidate.comparisons?.count == MatchField.allCases.count, "\(label)") }
+        for candidate in decision.candidates {
+          #expect(candidate.comparisons?.count == MatchField.allCases.count, "\(label)")
+        }
         if row.kind.hasPrefix("new") {
           #expect(decision.outcome != .matched, "\(label): a new child must never be matched")
         } else {
-          let found = decision.outcome == .matched ? [decision.sisID ?? ""] : decision.candidates.map(\.sisID)
-          #expect(!Set(found).isDisjoint(with: row.sisIDs), "\(label): the SIS child must be matched or a candidate")
-          if decision.outcome == .matched { #expect(row.sisIDs.contains(decision.sisID ?? ""), "\(label)") }
+          let found =
+            decision.outcome == .matched ? [decision.sisID ?? ""] : decision.candidates.map(\.sisID)
+          #expect(
+            !Set(found).isDisjoint(with: row.sisIDs),
+            "\(label): the SIS child must be matched or a candidate")
+          if decision.outcome == .matched {
+            #expect(row.sisIDs.contains(decision.sisID ?? ""), "\(label)")
+          }
         }
       }
       // Where it does better than the placeholder: a nickname, and the siblings and twins it no longer sends to a person.
       #expect(decided["S-2026-0024/1"]?.outcome == .matched)
       #expect(decided["S-2026-0052/1"]?.outcome == .new)
       #expect(decided["S-2026-0053/1"]?.outcome == .new)
-      #expect(review == (try DemoExpectation.load()).students["potential"], "only the genuinely ambiguous go to a person")
+      #expect(
+        review == (try DemoExpectation.load()).students["potential"],
+        "only the genuinely ambiguous go to a person")
       // Conflicting state ids stay with a person whatever the score.
       #expect(decided["S-2026-0028/1"]?.outcome == .potential)
       #expect(decided["S-2026-0029/1"]?.outcome == .potential)

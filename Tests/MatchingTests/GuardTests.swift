@@ -10,8 +10,14 @@ import Testing
   /// The SIS child: Ava Kim, her family's address, phones and guardian.
   func sisChild(first: String = "ava", gender: String = "F", stateID: String = "") -> PersonRecord {
     var sis = PersonRecord(id: "100")
-    sis.first = first; sis.last = "kim"; sis.dob = "2016-05-01"; sis.gender = gender; sis.street = "12 oak"; sis.zip = "62701"
-    sis.phone = "2175550101"; sis.guardians = [.init(first: "grace", last: "kim", phone: "2175550199")]
+    sis.first = first
+    sis.last = "kim"
+    sis.dob = "2016-05-01"
+    sis.gender = gender
+    sis.street = "12 oak"
+    sis.zip = "62701"
+    sis.phone = "2175550101"
+    sis.guardians = [.init(first: "grace", last: "kim", phone: "2175550199")]
     sis.stateID = stateID
     return sis
   }
@@ -26,7 +32,11 @@ import Testing
   @Test func aCopiedStateIDNeverMakesASiblingTheSameChild() {
     // A kindergartner's form carries the older sister's state id: other name, birth date and gender.
     let sis = sisChild(stateID: "1234567890")
-    let kindergartner = form(sis) { $0.first = "noah"; $0.dob = "2021-03-14"; $0.gender = "M" }
+    let kindergartner = form(sis) {
+      $0.first = "noah"
+      $0.dob = "2021-03-14"
+      $0.gender = "M"
+    }
     let vector = ComparisonVector.compare(kindergartner, sis)
     #expect(vector[.stateID] == 1)
     // The id is an SIS student's: never NEW (delivering it would make a second student with that id),
@@ -35,21 +45,33 @@ import Testing
     #expect(FellegiSunterMatcher.resemblance(vector) == "the state id is this SIS student's")
     let guards = FellegiSunterMatcher.guards(kindergartner, sis, vector)
     #expect(guards.contains("the birth dates differ"))
-    #expect(guards.contains("names and birth date do not agree closely enough for an automatic match (the given names differ; the birth dates differ)"))
+    #expect(
+      guards.contains(
+        "names and birth date do not agree closely enough for an automatic match (the given names differ; the birth dates differ)"
+      ))
     // A twin carrying the other twin's copied id: the twin guard still holds.
     let twin = form(sis) { $0.first = "ella" }
     let twinVector = ComparisonVector.compare(twin, sis)
     #expect(FellegiSunterMatcher.isTwin(twinVector))
-    #expect(FellegiSunterMatcher.guards(twin, sis, twinVector).contains { $0.hasPrefix("same birth date and family") })
+    #expect(
+      FellegiSunterMatcher.guards(twin, sis, twinVector).contains {
+        $0.hasPrefix("same birth date and family")
+      })
     // The same child with its own state id: no guard, the id only adds weight.
     let same = form(sis) { $0.phone = "2175550111" }
     #expect(FellegiSunterMatcher.guards(same, sis, ComparisonVector.compare(same, sis)).isEmpty)
   }
 
   @Test func boyGirlTwinsWithPairedNamesAreNeverAutomatic() {
-    for (boy, girl) in [("alexander", "alexandra"), ("gabriel", "gabriela"), ("julian", "juliana"), ("christian", "christina")] {
+    for (boy, girl) in [
+      ("alexander", "alexandra"), ("gabriel", "gabriela"), ("julian", "juliana"),
+      ("christian", "christina"),
+    ] {
       let sis = sisChild(first: girl)
-      let brother = form(sis) { $0.first = boy; $0.gender = "M" }
+      let brother = form(sis) {
+        $0.first = boy
+        $0.gender = "M"
+      }
       let vector = ComparisonVector.compare(brother, sis)
       #expect(vector[.firstName] >= 2, "\(boy)/\(girl) compare as close names")
       #expect(FellegiSunterMatcher.isTwin(vector), "\(boy)/\(girl)")
@@ -60,10 +82,17 @@ import Testing
     }
     // A girl's and a boy's full name are not nicknames of each other.
     let sis = sisChild(first: "alexandria")
-    let brother = form(sis) { $0.first = "alexander"; $0.gender = "M" }
+    let brother = form(sis) {
+      $0.first = "alexander"
+      $0.gender = "M"
+    }
     #expect(ComparisonVector.compare(brother, sis)[.firstName] < 3)
     // A typo in the same child's name, genders agreeing, stays automatic.
     let typo = form(sisChild(first: "alexandra")) { $0.first = "alexandar" }
-    #expect(FellegiSunterMatcher.guards(typo, sisChild(first: "alexandra"), ComparisonVector.compare(typo, sisChild(first: "alexandra"))).isEmpty)
+    #expect(
+      FellegiSunterMatcher.guards(
+        typo, sisChild(first: "alexandra"),
+        ComparisonVector.compare(typo, sisChild(first: "alexandra"))
+      ).isEmpty)
   }
 }

@@ -2,12 +2,14 @@ import Foundation
 import Testing
 
 @testable import SISDrop
-@testable import SISDropCore
 @testable import SISDropConfig
+@testable import SISDropCore
 @testable import SISDropMatching
 
 @Suite struct ModelTests {
-  func vector(_ levels: [Int]) -> ComparisonVector { ComparisonVector(levels: levels.map(Int8.init)) }
+  func vector(_ levels: [Int]) -> ComparisonVector {
+    ComparisonVector(levels: levels.map(Int8.init))
+  }
 
   @Test func emLearnsMFromTheDataAndLambdaFromTheMix() {
     // 100 pairs that agree on everything (matches) and 900 that agree on nothing but gender.
@@ -51,8 +53,14 @@ import Testing
 
   func records(_ edit: (inout PersonRecord) -> Void) -> (PersonRecord, PersonRecord) {
     var sis = PersonRecord(id: "100")
-    sis.first = "ava"; sis.last = "kim"; sis.dob = "2016-05-01"; sis.gender = "F"; sis.street = "12 oak"; sis.zip = "62701"
-    sis.phone = "2175550101"; sis.guardians = [.init(first: "grace", last: "kim", phone: "2175550199")]
+    sis.first = "ava"
+    sis.last = "kim"
+    sis.dob = "2016-05-01"
+    sis.gender = "F"
+    sis.street = "12 oak"
+    sis.zip = "62701"
+    sis.phone = "2175550101"
+    sis.guardians = [.init(first: "grace", last: "kim", phone: "2175550199")]
     var submission = sis
     submission.id = "S-1/1"
     edit(&submission)
@@ -71,9 +79,15 @@ import Testing
     let (close, _) = records { $0.first = "eva" }
     let closeVector = ComparisonVector.compare(close, sis)
     #expect(FellegiSunterMatcher.isTwin(closeVector))
-    #expect(FellegiSunterMatcher.guards(close, sis, closeVector).contains { $0.hasPrefix("same birth date and family") })
+    #expect(
+      FellegiSunterMatcher.guards(close, sis, closeVector).contains {
+        $0.hasPrefix("same birth date and family")
+      })
     // A shared state id does not settle it: parents copy one twin's id onto the other's form.
-    let (withID, sisWithID) = records { $0.first = "ella"; $0.stateID = "123" }
+    let (withID, sisWithID) = records {
+      $0.first = "ella"
+      $0.stateID = "123"
+    }
     var sisID = sisWithID
     sisID.stateID = "123"
     #expect(FellegiSunterMatcher.isTwin(ComparisonVector.compare(withID, sisID)))
@@ -82,28 +96,40 @@ import Testing
   @Test func differentStateIDsNeverAutoMatch() {
     var (submission, sis) = records { $0.stateID = "111" }
     sis.stateID = "222"
-    let guards = FellegiSunterMatcher.guards(submission, sis, ComparisonVector.compare(submission, sis))
+    let guards = FellegiSunterMatcher.guards(
+      submission, sis, ComparisonVector.compare(submission, sis))
     #expect(guards.contains { $0.hasPrefix("different state ids") })
   }
 
   @Test func aSiblingIsAnotherChildNotACandidate() {
-    let (sibling, sis) = records { $0.first = "noah"; $0.dob = "2019-09-12"; $0.gender = "M" }
+    let (sibling, sis) = records {
+      $0.first = "noah"
+      $0.dob = "2019-09-12"
+      $0.gender = "M"
+    }
     #expect(FellegiSunterMatcher.isOtherChild(ComparisonVector.compare(sibling, sis)))
     // The same name and birth date on a form naming another home on every count compared (another
     // street, home phone and guardians): another family's child (`matching.namesakes: new`, the default).
     let (lookAlike, _) = records {
-      $0.street = "9 elm"; $0.phone = "3125550000"; $0.guardians = [.init(first: "sam", last: "park", phone: "3125550001")]
+      $0.street = "9 elm"
+      $0.phone = "3125550000"
+      $0.guardians = [.init(first: "sam", last: "park", phone: "3125550001")]
     }
     let vector = ComparisonVector.compare(lookAlike, sis)
-    #expect(FellegiSunterMatcher.otherChildRule(vector) == "another family's child: the same names and birth date, but the form names another home "
-      + "(the same ZIP on another street, another home phone, no e-mail to compare, no guardian in common)")
+    #expect(
+      FellegiSunterMatcher.otherChildRule(vector)
+        == "another family's child: the same names and birth date, but the form names another home "
+        + "(the same ZIP on another street, another home phone, no e-mail to compare, no guardian in common)"
+    )
     // `namesakes: review`: not another child outright, but never automatic.
     var review = MatchingConfig()
     review.namesakes = .review
     #expect(!FellegiSunterMatcher.isOtherChild(vector, config: review))
     // In words true of the pair: what of the home was compared and how it came out.
-    #expect(FellegiSunterMatcher.guards(lookAlike, sis, vector, config: review).contains(
-      "no address, phone, e-mail or guardian links the homes (the same ZIP on another street, another home phone, no e-mail to compare, no guardian in common)"))
+    #expect(
+      FellegiSunterMatcher.guards(lookAlike, sis, vector, config: review).contains(
+        "no address, phone, e-mail or guardian links the homes (the same ZIP on another street, another home phone, no e-mail to compare, no guardian in common)"
+      ))
     // Without its guardians the form does not name another home on every count: a person decides.
     var unnamed = lookAlike
     unnamed.guardians = []
@@ -111,11 +137,14 @@ import Testing
   }
 
   @Test func matchingConfigIsReadAndChecked() throws {
-    let yaml = "version: 1\nmatching:\n  method: fellegi-sunter\n  auto_match: 0.9999\n  review: 0.2\n"
+    let yaml =
+      "version: 1\nmatching:\n  method: fellegi-sunter\n  auto_match: 0.9999\n  review: 0.2\n"
     let config = try PipelineConfig.parse(bytes: Array(yaml.utf8), path: "/p.yaml")
     #expect(config.matcher == "fellegi-sunter")
     #expect(config.matching.autoMatch == 0.9999 && config.matching.review == 0.2)
     let bad = "version: 1\nmatching:\n  auto_match: 0.5\n  review: 0.6\n"
-    #expect(throws: SISDropError.self) { try PipelineConfig.parse(bytes: Array(bad.utf8), path: "/p.yaml") }
+    #expect(throws: SISDropError.self) {
+      try PipelineConfig.parse(bytes: Array(bad.utf8), path: "/p.yaml")
+    }
   }
 }

@@ -3,11 +3,11 @@ import Testing
 import _SISDropTestSupport
 
 @testable import SISDrop
+@testable import SISDropConfig
 @testable import SISDropCore
 @testable import SISDropFormats
-@testable import SISDropConfig
-@testable import SISDropStore
 @testable import SISDropMatching
+@testable import SISDropStore
 
 /// Issue 12: nothing NEW that may already be in the SIS without a person, and evidence without
 /// households. A five-child SIS (Ava and Ella Kim are twins at one address) and forms that carry no
@@ -25,48 +25,84 @@ import _SISDropTestSupport
 
   /// The decisions of the fellegi-sunter matcher for `forms` (id → student fields, normalized as
   /// normalize writes them), against the five-child SIS, with `config`.
-  func decide(_ forms: [(String, [String: String])], config: MatchingConfig = MatchingConfig()) throws -> [String: MatchDecision] {
+  func decide(_ forms: [(String, [String: String])], config: MatchingConfig = MatchingConfig())
+    throws -> [String: MatchDecision]
+  {
     try withTemporaryFolder { folder in
       let files = [
         "students": try writeFile(folder + "/students.csv", ResemblanceTests.sis),
-        "contacts": try writeFile(folder + "/contacts.csv", Layouts.contactFields.joined(separator: ",") + "\n"
-          + "C1,104,Wei,Chen,Father,217-555-0444,,5 Birch Ave,Springfield,IL,62704\n"),
-        "schools": try writeFile(folder + "/schools.csv", "School_Number,Name\n0101,Lincoln\n0202,Roosevelt\n"),
-        "attendance_codes": try writeFile(folder + "/attendance_codes.csv", "Att_Code,Description,SchoolID,Presence_Status_CD\nT,Tardy,0101,Present\n"),
+        "contacts": try writeFile(
+          folder + "/contacts.csv",
+          Layouts.contactFields.joined(separator: ",") + "\n"
+            + "C1,104,Wei,Chen,Father,217-555-0444,,5 Birch Ave,Springfield,IL,62704\n"),
+        "schools": try writeFile(
+          folder + "/schools.csv", "School_Number,Name\n0101,Lincoln\n0202,Roosevelt\n"),
+        "attendance_codes": try writeFile(
+          folder + "/attendance_codes.csv",
+          "Att_Code,Description,SchoolID,Presence_Status_CD\nT,Tardy,0101,Present\n"),
       ]
       let plugin = try PluginManifest.load(path: Checkout.demoDistrict + "/config/Plugin.xml")
-      _ = try SnapshotBuilder(feed: FeedConfig(), plugin: plugin).build(files: files, output: folder + "/s.sqlite")
-      let matcher = FellegiSunterMatcher(snapshot: try Snapshot(path: folder + "/s.sqlite"), config: config)
+      _ = try SnapshotBuilder(feed: FeedConfig(), plugin: plugin).build(
+        files: files, output: folder + "/s.sqlite")
+      let matcher = FellegiSunterMatcher(
+        snapshot: try Snapshot(path: folder + "/s.sqlite"), config: config)
       let submissions = forms.map { id, fields in
-        var submission = Submission(id: id, form: "test", approvedAt: "2026-11-20T09:00:00-06:00", source: SourceLocation(path: "test"))
-        submission.students = [SubmissionPart(seq: 1, fields: fields, source: SourceLocation(path: "test"))]
-      if let guardian = fields["Guardian"] {
-        let parts = guardian.split(separator: " ").map(String.init)
-        submission.contacts = [SubmissionPart(seq: 1, fields: ["First_Name": parts[0], "Last_Name": parts[1], "Relationship": "Mother", "Phone": parts[2]],
-                                              source: SourceLocation(path: "test"))]
-      }
+        var submission = Submission(
+          id: id, form: "test", approvedAt: "2026-11-20T09:00:00-06:00",
+          source: SourceLocation(path: "test"))
+        submission.students = [
+          SubmissionPart(seq: 1, fields: fields, source: SourceLocation(path: "test"))
+        ]
+        if let guardian = fields["Guardian"] {
+          let parts = guardian.split(separator: " ").map(String.init)
+          submission.contacts = [
+            SubmissionPart(
+              seq: 1,
+              fields: [
+                "First_Name": parts[0], "Last_Name": parts[1], "Relationship": "Mother",
+                "Phone": parts[2],
+              ],
+              source: SourceLocation(path: "test"))
+          ]
+        }
         return submission
       }
       _ = try matcher.prepare(submissions)
       var result: [String: MatchDecision] = [:]
-      for submission in submissions { result[submission.id] = try matcher.match(submission.students[0], in: submission) }
+      for submission in submissions {
+        result[submission.id] = try matcher.match(submission.students[0], in: submission)
+      }
       return result
     }
   }
 
   /// A form without guardians, phone or e-mail.
-  func form(_ first: String, _ last: String, _ dob: String, _ gender: String, street: String, zip: String, stateID: String = "") -> [String: String] {
-    ["First_Name": first, "Last_Name": last, "DOB": dob, "Gender": gender, "Street": street, "City": "Springfield", "State": "IL", "Zip": zip,
-     "State_StudentNumber": stateID, "Grade_Level": "5", "SchoolID": "0101"]
+  func form(
+    _ first: String, _ last: String, _ dob: String, _ gender: String, street: String, zip: String,
+    stateID: String = ""
+  ) -> [String: String] {
+    [
+      "First_Name": first, "Last_Name": last, "DOB": dob, "Gender": gender, "Street": street,
+      "City": "Springfield", "State": "IL", "Zip": zip,
+      "State_StudentNumber": stateID, "Grade_Level": "5", "SchoolID": "0101",
+    ]
   }
 
   @Test func whatMayBeAnSISChildGoesToAPersonNeverNew() throws {
     let decisions = try decide([
       // A new sibling's form carrying Liam Chen's state id: another name, birth date and gender.
       // (At another address: only the state id links them, and blocking finds the pair by it alone.)
-      ("STATE-ID", form("Zoe", "Chen", "2019-08-30", "F", street: "61 Spruce Ct", zip: "62799", stateID: "1000000104")),
+      (
+        "STATE-ID",
+        form(
+          "Zoe", "Chen", "2019-08-30", "F", street: "61 Spruce Ct", zip: "62799",
+          stateID: "1000000104")
+      ),
       // Swapped, and born the 23rd for the 22nd.
-      ("SWAPPED-DIGIT", form("Lopez", "Mia", "2014-07-23", "F", street: "77 Cedar Ln", zip: "62709")),
+      (
+        "SWAPPED-DIGIT",
+        form("Lopez", "Mia", "2014-07-23", "F", street: "77 Cedar Ln", zip: "62709")
+      ),
       // Mia Lopez with given name and surname swapped, moved away.
       ("SWAPPED", form("Lopez", "Mia", "2014-07-22", "F", street: "77 Cedar Ln", zip: "62709")),
       // Liam Chen born the 7th instead of the 2nd (one digit), moved away.
@@ -75,31 +111,55 @@ import _SISDropTestSupport
       ("SURNAME", form("Mia", "Garcia", "2014-07-22", "F", street: "88 Walnut St", zip: "62703")),
       // Another Liam Chen born the 7th, whose form names another home: another address, home phone and
       // mother than the SIS Liam's (all compared): another child, new.
-      ("OTHER-HOME", form("Liam", "Chen", "2013-11-07", "M", street: "3 Maple Dr", zip: "62705")
-        .merging(["Home_Phone": "312-555-9999", "Guardian": "Ana Ruiz 312-555-7777"]) { $1 }),
+      (
+        "OTHER-HOME",
+        form("Liam", "Chen", "2013-11-07", "M", street: "3 Maple Dr", zip: "62705")
+          .merging(["Home_Phone": "312-555-9999", "Guardian": "Ana Ruiz 312-555-7777"]) { $1 }
+      ),
     ])
-    let expected = ["STATE-ID": "104", "SWAPPED": "103", "SWAPPED-DIGIT": "103", "ONE-DIGIT": "104", "SURNAME": "103"]
+    let expected = [
+      "STATE-ID": "104", "SWAPPED": "103", "SWAPPED-DIGIT": "103", "ONE-DIGIT": "104",
+      "SURNAME": "103",
+    ]
     let other = try #require(decisions["OTHER-HOME"])
     #expect(other.outcome == .new)
-    #expect(other.reasons == ["the closest SIS student 104 is another child: the birth dates are only close (one digit off), the home is another "
-      + "(another address, another home phone, no e-mail to compare, no guardian in common), and no address, phone or e-mail links the homes"])
+    #expect(
+      other.reasons == [
+        "the closest SIS student 104 is another child: the birth dates are only close (one digit off), the home is another "
+          + "(another address, another home phone, no e-mail to compare, no guardian in common), and no address, phone or e-mail links the homes"
+      ])
     for (id, sisID) in expected {
       let decision = try #require(decisions[id])
       #expect(decision.outcome == .potential, "\(id): \(decision.reasons)")
-      #expect(decision.candidates.map(\.sisID).contains(sisID), "\(id): \(decision.candidates.map(\.sisID))")
-      #expect(decision.candidates.first?.guards?.isEmpty == false, "\(id): never automatic on this alone")
+      #expect(
+        decision.candidates.map(\.sisID).contains(sisID),
+        "\(id): \(decision.candidates.map(\.sisID))")
+      #expect(
+        decision.candidates.first?.guards?.isEmpty == false, "\(id): never automatic on this alone")
     }
     #expect(decisions["STATE-ID"]?.candidates.first?.blockedBy == ["state-id"])
-    #expect(decisions["STATE-ID"]?.reasons.first?.hasPrefix("SIS 104 may be this child (the state id is this SIS student's)") == true
-      || decisions["STATE-ID"]?.reasons.first?.contains("never automatic") == true, "\(decisions["STATE-ID"]?.reasons ?? [])")
+    #expect(
+      decisions["STATE-ID"]?.reasons.first?.hasPrefix(
+        "SIS 104 may be this child (the state id is this SIS student's)") == true
+        || decisions["STATE-ID"]?.reasons.first?.contains("never automatic") == true,
+      "\(decisions["STATE-ID"]?.reasons ?? [])")
     // The reasons say what holds of the data.
     let stateID = try #require(decisions["STATE-ID"]?.candidates.first?.guards)
-    #expect(stateID.contains("names and birth date do not agree closely enough for an automatic match (the given names differ; the birth dates differ)"))
+    #expect(
+      stateID.contains(
+        "names and birth date do not agree closely enough for an automatic match (the given names differ; the birth dates differ)"
+      ))
     let swapped = try #require(decisions["SWAPPED"]?.candidates.first?.guards)
-    #expect(swapped.contains("given name and surname are swapped and no address, phone or e-mail links the homes "
-      + "(another address, no home phone to compare, no e-mail to compare, no guardians to compare)"))
-    #expect(!(decisions.values.flatMap { $0.candidates.flatMap { $0.guards ?? [] } }.contains { $0.contains("guardian's name") }),
-            "no guardian links anything here: none is named")
+    #expect(
+      swapped.contains(
+        "given name and surname are swapped and no address, phone or e-mail links the homes "
+          + "(another address, no home phone to compare, no e-mail to compare, no guardians to compare)"
+      ))
+    #expect(
+      !(decisions.values.flatMap { $0.candidates.flatMap { $0.guards ?? [] } }.contains {
+        $0.contains("guardian's name")
+      }),
+      "no guardian links anything here: none is named")
   }
 
   @Test func namesBirthDateAndAnAddressUpToATypoMatchWithoutAHousehold() throws {
@@ -114,19 +174,29 @@ import _SISDropTestSupport
     ])
     let typo = try #require(decisions["TYPO"])
     #expect(typo.outcome == .matched && typo.sisID == "102", "\(typo.reasons)")
-    #expect(typo.reasons.first?.hasSuffix("names and birth date agree with an address up to a typo, no other candidate and no SIS twin") == true)
+    #expect(
+      typo.reasons.first?.hasSuffix(
+        "names and birth date agree with an address up to a typo, no other candidate and no SIS twin"
+      ) == true)
     let twin = try #require(decisions["TWIN"])
     #expect(twin.outcome == .potential && twin.candidates.first?.sisID == "100", "\(twin.reasons)")
-    #expect(twin.reasons == ["SIS 101 has the birth date and home of SIS 100 (a twin?), and nothing of the household tells them apart: a person chooses"])
+    #expect(
+      twin.reasons == [
+        "SIS 101 has the birth date and home of SIS 100 (a twin?), and nothing of the household tells them apart: a person chooses"
+      ])
     let moved = try #require(decisions["MOVED"])
     #expect(moved.outcome == .potential && moved.candidates.first?.sisID == "102")
-    #expect(moved.candidates.first?.guards == [
-      "no address, phone, e-mail or guardian links the homes (the same ZIP on another street, no home phone to compare, no e-mail to compare, no guardians to compare)"
-    ])
+    #expect(
+      moved.candidates.first?.guards == [
+        "no address, phone, e-mail or guardian links the homes (the same ZIP on another street, no home phone to compare, no e-mail to compare, no guardians to compare)"
+      ])
     // Off, the typo goes to a person too.
     var off = MatchingConfig()
     off.autoWithoutHousehold = false
-    let held = try #require(try decide([("TYPO", form("Noah", "Park", "2015-03-14", "M", street: "400 Elm St", zip: "62702"))], config: off)["TYPO"])
+    let held = try #require(
+      try decide(
+        [("TYPO", form("Noah", "Park", "2015-03-14", "M", street: "400 Elm St", zip: "62702"))],
+        config: off)["TYPO"])
     #expect(held.outcome == .potential && held.candidates.first?.sisID == "102")
   }
 
@@ -135,12 +205,20 @@ import _SISDropTestSupport
     let leo = ("LEO", form("Leo", "Kim", "2016-05-01", "M", street: "12 Oak St", zip: "62701"))
     let new = try #require(try decide([leo])["LEO"])
     #expect(new.outcome == .new)
-    #expect(new.reasons.count == 1 && new.reasons[0].hasSuffix("is another child: a twin with another given name (same birth date and family)"), "\(new.reasons)")
+    #expect(
+      new.reasons.count == 1
+        && new.reasons[0].hasSuffix(
+          "is another child: a twin with another given name (same birth date and family)"),
+      "\(new.reasons)")
     var review = MatchingConfig()
     review.twins = .review
     let held = try #require(try decide([leo], config: review)["LEO"])
     #expect(held.outcome == .potential)
-    #expect(held.candidates.allSatisfy { $0.guards?.contains("same birth date and family but different given names (a twin?)") == true })
+    #expect(
+      held.candidates.allSatisfy {
+        $0.guards?.contains("same birth date and family but different given names (a twin?)")
+          == true
+      })
   }
 
   @Test func aTwinOnAFormThatNamesNoFamilyGoesToAPersonUnlessTheSISHasTheTwin() throws {
@@ -158,18 +236,27 @@ import _SISDropTestSupport
     ])
     let bare = try #require(decisions["BARE"])
     #expect(bare.outcome == .potential && bare.candidates.first?.sisID == "102", "\(bare.reasons)")
-    #expect(bare.candidates.first?.guards?.contains(
-      "same birth date and family but another given name, and the form names no guardian, home phone or e-mail: a twin, or this child under another given name?") == true,
+    #expect(
+      bare.candidates.first?.guards?.contains(
+        "same birth date and family but another given name, and the form names no guardian, home phone or e-mail: a twin, or this child under another given name?"
+      ) == true,
       "\(bare.candidates.first?.guards ?? [])")
     for id in ["FAMILY", "GIRL"] {
       let decision = try #require(decisions[id])
       #expect(decision.outcome == .new, "\(id): \(decision.reasons)")
-      #expect(decision.reasons == ["the closest SIS student 102 is another child: a twin with another given name (same birth date and family)"], "\(id)")
+      #expect(
+        decision.reasons == [
+          "the closest SIS student 102 is another child: a twin with another given name (same birth date and family)"
+        ], "\(id)")
     }
     let third = try #require(decisions["THIRD"])
     #expect(third.outcome == .new, "\(third.reasons)")
-    #expect(third.reasons.count == 1 && third.reasons[0].hasSuffix("is another child: a twin with another given name (same birth date and family), and SIS 101 is the twin of SIS 100")
-      || third.reasons[0].hasSuffix("and SIS 100 is the twin of SIS 101"), "\(third.reasons)")
+    #expect(
+      third.reasons.count == 1
+        && third.reasons[0].hasSuffix(
+          "is another child: a twin with another given name (same birth date and family), and SIS 101 is the twin of SIS 100"
+        )
+        || third.reasons[0].hasSuffix("and SIS 100 is the twin of SIS 101"), "\(third.reasons)")
     // `twins: new`: every twin is new, as before.
     var new = MatchingConfig()
     new.twins = .new
@@ -185,90 +272,166 @@ import _SISDropTestSupport
       ("ELSEWHERE", form("Liam", "Chen", "2009-06-15", "M", street: "50 Birch Ave", zip: "62799")),
     ])
     let wrong = try #require(decisions["WRONG-DATE"])
-    #expect(wrong.outcome == .potential && wrong.candidates.first?.sisID == "104", "\(wrong.reasons)")
+    #expect(
+      wrong.outcome == .potential && wrong.candidates.first?.sisID == "104", "\(wrong.reasons)")
     #expect(wrong.candidates.first?.blockedBy == ["name-sound+zip"])
     // The rule in words: the resemblance (what keeps it from NEW whatever its score) and the guard.
-    #expect(FellegiSunterMatcher.resemblance(ComparisonVector.compare(
-      PersonRecord(id: "f", fields: form("Liam", "Chen", "2009-06-15", "M", street: "50 Birch Ave", zip: "62704")),
-      PersonRecord(id: "s", fields: form("Liam", "Chen", "2013-11-02", "M", street: "5 Birch Ave", zip: "62704"))))
-      == "both names agree at the same address but for a typo, but the birth dates differ")
+    #expect(
+      FellegiSunterMatcher.resemblance(
+        ComparisonVector.compare(
+          PersonRecord(
+            id: "f",
+            fields: form("Liam", "Chen", "2009-06-15", "M", street: "50 Birch Ave", zip: "62704")),
+          PersonRecord(
+            id: "s",
+            fields: form("Liam", "Chen", "2013-11-02", "M", street: "5 Birch Ave", zip: "62704"))))
+        == "both names agree at the same address but for a typo, but the birth dates differ")
     #expect(wrong.candidates.first?.guards?.contains("the birth dates differ") == true)
     #expect(try #require(decisions["ELSEWHERE"]).outcome == .new)
   }
 
   /// Forms each matched to one SIS student by the matcher, as `MatchStage.claimedTwice` sees them.
   @Test func formsThatClaimOneSISStudentAreMatchedOnlyWhenTheyAgree() {
-    func form(_ id: String, _ students: [[String: String]], guardian: (String, String, String)) -> Submission {
-      var submission = Submission(id: id, form: "f", approvedAt: "2026-11-20T09:00:00-06:00", source: SourceLocation(path: "t"))
-      submission.students = students.enumerated().map { SubmissionPart(seq: $0.offset + 1, fields: $0.element, source: SourceLocation(path: "t")) }
-      submission.contacts = [SubmissionPart(seq: 1, fields: ["First_Name": guardian.0, "Last_Name": guardian.1, "Relationship": "Mother", "Phone": guardian.2],
-                                            source: SourceLocation(path: "t"))]
+    func form(_ id: String, _ students: [[String: String]], guardian: (String, String, String))
+      -> Submission
+    {
+      var submission = Submission(
+        id: id, form: "f", approvedAt: "2026-11-20T09:00:00-06:00",
+        source: SourceLocation(path: "t"))
+      submission.students = students.enumerated().map {
+        SubmissionPart(seq: $0.offset + 1, fields: $0.element, source: SourceLocation(path: "t"))
+      }
+      submission.contacts = [
+        SubmissionPart(
+          seq: 1,
+          fields: [
+            "First_Name": guardian.0, "Last_Name": guardian.1, "Relationship": "Mother",
+            "Phone": guardian.2,
+          ],
+          source: SourceLocation(path: "t"))
+      ]
       return submission
     }
-    let ismail = ["First_Name": "Ismail", "Last_Name": "Mohamed", "DOB": "2012-02-29", "Gender": "M", "Street": "4553 Stevenson Dr", "Zip": "62704",
-                  "Home_Phone": "217-555-0157"]
+    let ismail = [
+      "First_Name": "Ismail", "Last_Name": "Mohamed", "DOB": "2012-02-29", "Gender": "M",
+      "Street": "4553 Stevenson Dr", "Zip": "62704",
+      "Home_Phone": "217-555-0157",
+    ]
     let halima = ("Halima", "Warsame", "217-555-5232")
     let forms = [
       form("A", [ismail], guardian: halima),
       // The same child again, a letter of the street off: agrees with A.
       form("B", [ismail.merging(["Street": "4535 Stevenson Dr"]) { $1 }], guardian: halima),
       // Noah on two forms, the second from another home on every count (street, phone, guardians).
-      form("C", [["First_Name": "Noah", "Last_Name": "Park", "DOB": "2015-03-14", "Gender": "M", "Street": "40 Elm St", "Zip": "62702",
-                  "Home_Phone": "217-555-0202"]], guardian: ("Grace", "Park", "217-555-0299")),
-      form("D", [["First_Name": "Noah", "Last_Name": "Park", "DOB": "2015-03-14", "Gender": "M", "Street": "9 Lake Dr", "Zip": "62799",
-                  "Home_Phone": "312-555-0000"]], guardian: ("Ana", "Ruiz", "312-555-0001")),
+      form(
+        "C",
+        [
+          [
+            "First_Name": "Noah", "Last_Name": "Park", "DOB": "2015-03-14", "Gender": "M",
+            "Street": "40 Elm St", "Zip": "62702",
+            "Home_Phone": "217-555-0202",
+          ]
+        ], guardian: ("Grace", "Park", "217-555-0299")),
+      form(
+        "D",
+        [
+          [
+            "First_Name": "Noah", "Last_Name": "Park", "DOB": "2015-03-14", "Gender": "M",
+            "Street": "9 Lake Dr", "Zip": "62799",
+            "Home_Phone": "312-555-0000",
+          ]
+        ], guardian: ("Ana", "Ruiz", "312-555-0001")),
       // Two students of one form matched to one SIS student.
       form("E", [ismail, ismail], guardian: halima),
     ]
     func matched(_ sisID: String) -> StudentDecision {
-      StudentDecision(seq: 1, decision: MatchDecision(outcome: .matched, sisID: sisID, score: 1, reasons: ["matched"],
-                                                      candidates: [MatchCandidate(sisID: sisID, score: 1, reasons: [])], method: "fellegi-sunter"),
-                      differences: [])
+      StudentDecision(
+        seq: 1,
+        decision: MatchDecision(
+          outcome: .matched, sisID: sisID, score: 1, reasons: ["matched"],
+          candidates: [MatchCandidate(sisID: sisID, score: 1, reasons: [])],
+          method: "fellegi-sunter"),
+        differences: [])
     }
     var second = matched("300")
     second.seq = 2
-    var decisions = [("A", "100"), ("B", "100"), ("C", "200"), ("D", "200")].map { SubmissionDecision(submissionID: $0.0, students: [matched($0.1)], contacts: []) }
-    decisions.append(SubmissionDecision(submissionID: "E", students: [matched("300"), second], contacts: []))
+    var decisions = [("A", "100"), ("B", "100"), ("C", "200"), ("D", "200")].map {
+      SubmissionDecision(submissionID: $0.0, students: [matched($0.1)], contacts: [])
+    }
+    decisions.append(
+      SubmissionDecision(submissionID: "E", students: [matched("300"), second], contacts: []))
     MatchStage.claimedTwice(&decisions, forms, policy: .match)
     let outcomes = decisions.map { $0.students.map(\.decision.outcome) }
-    #expect(outcomes == [[.matched], [.matched], [.potential], [.potential], [.potential, .potential]])
-    #expect(decisions[0].students[0].decision.reasons.last?.hasPrefix("SIS student 100 is matched by 2 forms of this batch that agree with each other") == true)
-    #expect(decisions[2].students[0].decision.reasons.last == "SIS student 200 is claimed by more than one submission student in this batch (C and D do not agree: "
-      + "the homes differ (another address, another home phone, no e-mail to compare, no guardian in common))")
-    #expect(decisions[4].students[1].decision.reasons.last == "SIS student 300 is claimed by more than one submission student in this batch (two students of one form)")
-    #expect(decisions[2].students[0].decision.candidates.map(\.sisID) == ["200"], "the candidate stays for the person")
+    #expect(
+      outcomes == [[.matched], [.matched], [.potential], [.potential], [.potential, .potential]])
+    #expect(
+      decisions[0].students[0].decision.reasons.last?.hasPrefix(
+        "SIS student 100 is matched by 2 forms of this batch that agree with each other") == true)
+    #expect(
+      decisions[2].students[0].decision.reasons.last
+        == "SIS student 200 is claimed by more than one submission student in this batch (C and D do not agree: "
+        + "the homes differ (another address, another home phone, no e-mail to compare, no guardian in common))"
+    )
+    #expect(
+      decisions[4].students[1].decision.reasons.last
+        == "SIS student 300 is claimed by more than one submission student in this batch (two students of one form)"
+    )
+    #expect(
+      decisions[2].students[0].decision.candidates.map(\.sisID) == ["200"],
+      "the candidate stays for the person")
   }
 
   @Test func addressesUpToATypo() {
     #expect(Comparators.sameAddressButForATypo(street: "40 elm", "400 elm", zip: "62702", "62702"))
     #expect(Comparators.sameAddressButForATypo(street: "12 oak", "21 oak", zip: "62701", "62701"))
     #expect(Comparators.sameAddressButForATypo(street: "12 oak", "oak", zip: "62701", "62701"))
-    #expect(Comparators.sameAddressButForATypo(street: "168 bursaria", "168 bursarai", zip: "02621", "02621"))
-    #expect(Comparators.sameAddressButForATypo(street: "168 bursaria", "168 bursaria", zip: "02621", "02612"))
-    #expect(Comparators.sameAddressButForATypo(street: "378 yandastreet", "378 yanda", zip: "05022", "05022"))
-    #expect(Comparators.sameAddressButForATypo(street: "30 reuthe", "reuther", zip: "04700", "04700"))
-    #expect(!Comparators.sameAddressButForATypo(street: "reuthe", "reuther", zip: "04700", "04700"), "no house number on either side")
-    #expect(!Comparators.sameAddressButForATypo(street: "12 oak", "12 oak", zip: "62701", "62701"), "the same address is not a typo of it")
+    #expect(
+      Comparators.sameAddressButForATypo(
+        street: "168 bursaria", "168 bursarai", zip: "02621", "02621"))
+    #expect(
+      Comparators.sameAddressButForATypo(
+        street: "168 bursaria", "168 bursaria", zip: "02621", "02612"))
+    #expect(
+      Comparators.sameAddressButForATypo(
+        street: "378 yandastreet", "378 yanda", zip: "05022", "05022"))
+    #expect(
+      Comparators.sameAddressButForATypo(street: "30 reuthe", "reuther", zip: "04700", "04700"))
+    #expect(
+      !Comparators.sameAddressButForATypo(street: "reuthe", "reuther", zip: "04700", "04700"),
+      "no house number on either side")
+    #expect(
+      !Comparators.sameAddressButForATypo(street: "12 oak", "12 oak", zip: "62701", "62701"),
+      "the same address is not a typo of it")
     #expect(!Comparators.sameAddressButForATypo(street: "12 oak", "12 elm", zip: "62701", "62701"))
     #expect(!Comparators.sameAddressButForATypo(street: "12 oak", "45 oak", zip: "62701", "62701"))
     #expect(!Comparators.sameAddressButForATypo(street: "12 oak", "13 oak", zip: "62701", "62799"))
-    let a = PersonRecord(id: "a", fields: ["Street": "40 Elm St", "Zip": "62702"]), b = PersonRecord(id: "b", fields: ["Street": "400 Elm St", "Zip": "62702"])
+    let a = PersonRecord(id: "a", fields: ["Street": "40 Elm St", "Zip": "62702"])
+    let b = PersonRecord(id: "b", fields: ["Street": "400 Elm St", "Zip": "62702"])
     #expect(ComparisonVector.compare(a, b)[.address] == 2)
     #expect(ComparisonVector.compare(a, a)[.address] == 3)
   }
 
   @Test func theNewKeysAreReadAndChecked() throws {
     try withTemporaryFolder { folder in
-      let good = "version: 1\nmatching:\n  auto_without_household: false\n  twins: review\n  weights:\n    gender: 0.5\n    address: 2\n"
-      let config = try PipelineConfig.load(path: try writeFile(folder + "/good.yaml", good)).matching
+      let good =
+        "version: 1\nmatching:\n  auto_without_household: false\n  twins: review\n  weights:\n    gender: 0.5\n    address: 2\n"
+      let config = try PipelineConfig.load(path: try writeFile(folder + "/good.yaml", good))
+        .matching
       #expect(!config.autoWithoutHousehold && config.twins == .review)
-      #expect(config.weightFactors[MatchField.gender.rawValue] == 0.5 && config.weightFactors[MatchField.address.rawValue] == 2)
+      #expect(
+        config.weightFactors[MatchField.gender.rawValue] == 0.5
+          && config.weightFactors[MatchField.address.rawValue] == 2)
       #expect(config.weightFactors[MatchField.firstName.rawValue] == 1)
-      for (bad, words) in [("twins: maybe", "'maybe' is not one of new, review"), ("weights:\n    shoe_size: 1", "unknown key 'shoe_size'"),
-                           ("weights:\n    gender: 9", "expected a factor from 0 to 4")] {
+      for (bad, words) in [
+        ("twins: maybe", "'maybe' is not one of new, review"),
+        ("weights:\n    shoe_size: 1", "unknown key 'shoe_size'"),
+        ("weights:\n    gender: 9", "expected a factor from 0 to 4"),
+      ] {
         let path = try writeFile(folder + "/bad.yaml", "version: 1\nmatching:\n  \(bad)\n")
         #expect(throws: SISDropError.self) { _ = try PipelineConfig.load(path: path) }
-        do { _ = try PipelineConfig.load(path: path) } catch { #expect("\(error)".contains(words), "\(error)") }
+        do { _ = try PipelineConfig.load(path: path) } catch {
+          #expect("\(error)".contains(words), "\(error)")
+        }
       }
     }
   }

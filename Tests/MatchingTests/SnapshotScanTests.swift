@@ -3,20 +3,23 @@ import Testing
 import _SISDropTestSupport
 
 @testable import SISDrop
+@testable import SISDropConfig
 @testable import SISDropCore
 @testable import SISDropFormats
-@testable import SISDropConfig
-@testable import SISDropStore
 @testable import SISDropMatching
+@testable import SISDropStore
 
 /// The match stage reads the snapshot in parts (rowid ranges on every core) and in batches (one
 /// query for many students): each must give exactly what the plain one-by-one reading gives.
 @Suite struct SnapshotScanTests {
   func demoSnapshot(_ folder: String) throws -> Snapshot {
     var files: [String: String] = [:]
-    for name in ["students", "contacts", "schools", "attendance_codes"] { files[name] = Checkout.demoDistrict + "/sis/\(name).csv" }
+    for name in ["students", "contacts", "schools", "attendance_codes"] {
+      files[name] = Checkout.demoDistrict + "/sis/\(name).csv"
+    }
     let plugin = try PluginManifest.load(path: Checkout.demoDistrict + "/config/Plugin.xml")
-    _ = try SnapshotBuilder(feed: FeedConfig(), plugin: plugin).build(files: files, output: folder + "/s.sqlite")
+    _ = try SnapshotBuilder(feed: FeedConfig(), plugin: plugin).build(
+      files: files, output: folder + "/s.sqlite")
     return try Snapshot(path: folder + "/s.sqlite")
   }
 
@@ -73,8 +76,11 @@ import _SISDropTestSupport
     try withTemporaryFolder { folder in
       let snapshot = try demoSnapshot(folder)
       var numbers: [String] = []
-      try Snapshot.forEachMatchRecord(path: snapshot.path, rowids: Int64.min...Int64.max) { numbers.append($0.id) }
-      let asked = Array(numbers.prefix(40)) + ["999999999", "it's \"quoted\""]  // two that are not in the SIS
+      try Snapshot.forEachMatchRecord(path: snapshot.path, rowids: Int64.min...Int64.max) {
+        numbers.append($0.id)
+      }
+      // two that are not in the SIS
+      let asked = Array(numbers.prefix(40)) + ["999999999", "it's \"quoted\""]
       let students = try snapshot.students(numbers: asked)
       let contacts = try snapshot.contacts(ofStudents: asked)
       #expect(students.count == 40)
@@ -86,14 +92,19 @@ import _SISDropTestSupport
         if !one.isEmpty { withContacts += 1 }
       }
       #expect(withContacts > 20)
-      #expect(try snapshot.students(numbers: []).isEmpty && snapshot.contacts(ofStudents: []).isEmpty)
+      #expect(
+        try snapshot.students(numbers: []).isEmpty && snapshot.contacts(ofStudents: []).isEmpty)
 
       // Guardian-found students come with their guardians, folded as the scan folds them.
       let records = try snapshot.matchRecords(numbers: asked)
       #expect(records.map(\.id) == asked.prefix(40).sorted())
       for record in records {
-        let expected = try snapshot.contacts(ofStudent: record.id).map { Comparators.foldLetters($0.firstKey) + " " + Comparators.foldLetters($0.lastKey) }
-        #expect(record.guardians.map { $0.first + " " + $0.last }.sorted() == expected.sorted(), "\(record.id)")
+        let expected = try snapshot.contacts(ofStudent: record.id).map {
+          Comparators.foldLetters($0.firstKey) + " " + Comparators.foldLetters($0.lastKey)
+        }
+        #expect(
+          record.guardians.map { $0.first + " " + $0.last }.sorted() == expected.sorted(),
+          "\(record.id)")
       }
     }
   }
@@ -104,27 +115,37 @@ import _SISDropTestSupport
     try withTemporaryFolder { folder in
       let snapshot = try demoSnapshot(folder)
       var numbers: [String] = []
-      try Snapshot.forEachMatchRecord(path: snapshot.path, rowids: Int64.min...Int64.max) { numbers.append($0.id) }
+      try Snapshot.forEachMatchRecord(path: snapshot.path, rowids: Int64.min...Int64.max) {
+        numbers.append($0.id)
+      }
       let wanted = Set(numbers.enumerated().filter { $0.offset % 3 == 0 }.map(\.element))
       // Ask for the name of the first guardian of a few students.
       var asked: [UInt64: [Int32]] = [:]
       var expectedHits: [UInt64: Set<String>] = [:]
       for number in numbers.prefix(12) {
         guard let contact = try snapshot.contacts(ofStudent: number).first else { continue }
-        let key = BlockKey(7).mix(Comparators.foldLetters(contact.firstKey)).mix(Comparators.foldLetters(contact.lastKey)).value
+        let key = BlockKey(7).mix(Comparators.foldLetters(contact.firstKey)).mix(
+          Comparators.foldLetters(contact.lastKey)
+        ).value
         asked[key] = [0]
       }
       for number in numbers {
         for contact in try snapshot.contacts(ofStudent: number) {
-          let key = BlockKey(7).mix(Comparators.foldLetters(contact.firstKey)).mix(Comparators.foldLetters(contact.lastKey)).value
+          let key = BlockKey(7).mix(Comparators.foldLetters(contact.firstKey)).mix(
+            Comparators.foldLetters(contact.lastKey)
+          ).value
           if asked[key] != nil { expectedHits[key, default: []].insert(number) }
         }
       }
       let scan = try snapshot.guardians(of: wanted, names: asked)
       #expect(Set(scan.guardians.keys).isSubset(of: wanted) && scan.guardians.count > 50)
       for number in wanted {
-        let expected = try snapshot.contacts(ofStudent: number).map { Comparators.foldLetters($0.firstKey) + " " + Comparators.foldLetters($0.lastKey) }
-        #expect((scan.guardians[number] ?? []).map { $0.first + " " + $0.last }.sorted() == expected.sorted(), "\(number)")
+        let expected = try snapshot.contacts(ofStudent: number).map {
+          Comparators.foldLetters($0.firstKey) + " " + Comparators.foldLetters($0.lastKey)
+        }
+        #expect(
+          (scan.guardians[number] ?? []).map { $0.first + " " + $0.last }.sorted()
+            == expected.sorted(), "\(number)")
       }
       #expect(!expectedHits.isEmpty)
       #expect(scan.nameHits.mapValues(Set.init) == expectedHits)
@@ -135,27 +156,48 @@ import _SISDropTestSupport
   @Test func placeholderIndexesOnlyForThePlaceholder() throws {
     try withTemporaryFolder { folder in
       var files: [String: String] = [:]
-      for name in ["students", "contacts", "schools", "attendance_codes"] { files[name] = Checkout.demoDistrict + "/sis/\(name).csv" }
+      for name in ["students", "contacts", "schools", "attendance_codes"] {
+        files[name] = Checkout.demoDistrict + "/sis/\(name).csv"
+      }
       var lean = SnapshotBuilder(feed: FeedConfig(), plugin: nil)
       lean.placeholderIndexes = false
       _ = try lean.build(files: files, output: folder + "/lean.sqlite")
-      _ = try SnapshotBuilder(feed: FeedConfig(), plugin: nil).build(files: files, output: folder + "/full.sqlite")
+      _ = try SnapshotBuilder(feed: FeedConfig(), plugin: nil).build(
+        files: files, output: folder + "/full.sqlite")
       func indexes(_ path: String) throws -> Set<String> {
-        Set(try Database(path: path, readOnly: true).rows("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").compactMap { $0[0].string })
+        Set(
+          try Database(path: path, readOnly: true).rows(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+          ).compactMap { $0[0].string })
       }
-      let placeholderOnly: Set<String> = ["students_state_id", "students_name_dob", "students_last_gender"]
-      #expect(try indexes(folder + "/full.sqlite").subtracting(indexes(folder + "/lean.sqlite")) == placeholderOnly)
-      #expect(try indexes(folder + "/lean.sqlite").isSuperset(of: ["students_number", "contacts_student", "contacts_id"]))
-      let full = try Snapshot(path: folder + "/full.sqlite"), leanSnapshot = try Snapshot(path: folder + "/lean.sqlite")
+      let placeholderOnly: Set<String> = [
+        "students_state_id", "students_name_dob", "students_last_gender",
+      ]
+      #expect(
+        try indexes(folder + "/full.sqlite").subtracting(indexes(folder + "/lean.sqlite"))
+          == placeholderOnly)
+      #expect(
+        try indexes(folder + "/lean.sqlite").isSuperset(of: [
+          "students_number", "contacts_student", "contacts_id",
+        ]))
+      let full = try Snapshot(path: folder + "/full.sqlite")
+      let leanSnapshot = try Snapshot(path: folder + "/lean.sqlite")
       var records: [PersonRecord] = []
-      try Snapshot.forEachMatchRecord(path: full.path, rowids: Int64.min...Int64.max) { records.append($0) }
+      try Snapshot.forEachMatchRecord(path: full.path, rowids: Int64.min...Int64.max) {
+        records.append($0)
+      }
       for record in records.prefix(60) {
         let sis = try #require(try full.student(number: record.id))
-        #expect(try leanSnapshot.student(stateID: sis.stateID) == full.student(stateID: sis.stateID))
-        #expect(try leanSnapshot.students(firstKey: sis.firstKey, lastKey: sis.lastKey, dob: sis.fields["DOB"] ?? "")
-          == full.students(firstKey: sis.firstKey, lastKey: sis.lastKey, dob: sis.fields["DOB"] ?? ""))
-        #expect(try leanSnapshot.students(lastKey: sis.lastKey, gender: sis.fields["Gender"] ?? "")
-          == full.students(lastKey: sis.lastKey, gender: sis.fields["Gender"] ?? ""))
+        #expect(
+          try leanSnapshot.student(stateID: sis.stateID) == full.student(stateID: sis.stateID))
+        #expect(
+          try leanSnapshot.students(
+            firstKey: sis.firstKey, lastKey: sis.lastKey, dob: sis.fields["DOB"] ?? "")
+            == full.students(
+              firstKey: sis.firstKey, lastKey: sis.lastKey, dob: sis.fields["DOB"] ?? ""))
+        #expect(
+          try leanSnapshot.students(lastKey: sis.lastKey, gender: sis.fields["Gender"] ?? "")
+            == full.students(lastKey: sis.lastKey, gender: sis.fields["Gender"] ?? ""))
       }
     }
   }

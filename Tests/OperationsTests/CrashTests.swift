@@ -1,11 +1,11 @@
 import Foundation
 import SISDrop
+import SISDropStore
 import Testing
 import _SISDropTestSupport
-import SISDropStore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// What a finished run leaves that must not depend on being killed and rerun: stage outputs,
@@ -16,16 +16,19 @@ struct RunResult: Equatable {
   /// publication.json records when (and from which attempt, which a rerun may number differently):
   /// compared by the batch it names.
   static let timestamped: Set<String> = [
-    "stage.json", "manifest.json", "pipeline.yaml", "snapshot.json", "snapshot.sqlite", "report.html", "publication.json",
+    "stage.json", "manifest.json", "pipeline.yaml", "snapshot.json", "snapshot.sqlite",
+    "report.html", "publication.json",
   ]
 
   /// The fields that differ, by name (the values are too long to print).
   func differences(from other: RunResult) -> [String] {
     var names: [String] = []
-    for name in Set(stageFiles.keys).union(other.stageFiles.keys).sorted() where stageFiles[name] != other.stageFiles[name] {
+    for name in Set(stageFiles.keys).union(other.stageFiles.keys).sorted()
+    where stageFiles[name] != other.stageFiles[name] {
       names.append(name)
     }
-    for name in Set(outbox.keys).union(other.outbox.keys).sorted() where outbox[name] != other.outbox[name] { names.append("outbox/\(name)") }
+    for name in Set(outbox.keys).union(other.outbox.keys).sorted()
+    where outbox[name] != other.outbox[name] { names.append("outbox/\(name)") }
     if archive != other.archive { names.append("archive \(archive)") }
     if ledger != other.ledger { names.append("ledger") }
     if batches != other.batches { names.append("batches \(batches)") }
@@ -35,8 +38,12 @@ struct RunResult: Equatable {
     if delivered != other.delivered { names.append("manifest delivered") }
     if returnedToPending != other.returnedToPending { names.append("manifest returned_to_pending") }
     if snapshots != other.snapshots { names.append("snapshot register \(snapshots)") }
-    if deliveredIDs != other.deliveredIDs { names.append("delivered_ids (\(deliveredIDs.count) vs \(other.deliveredIDs.count))") }
-    if redeliveries != other.redeliveries { names.append("redeliveries \(redeliveries) vs \(other.redeliveries)") }
+    if deliveredIDs != other.deliveredIDs {
+      names.append("delivered_ids (\(deliveredIDs.count) vs \(other.deliveredIDs.count))")
+    }
+    if redeliveries != other.redeliveries {
+      names.append("redeliveries \(redeliveries) vs \(other.redeliveries)")
+    }
     return names
   }
 
@@ -69,19 +76,32 @@ struct RunResult: Equatable {
     returnedToPending = []
     redeliveries = []
     for batch in batches {
-      redeliveries += ((try? FileManager.default.contentsOfDirectory(atPath: workdir.batchFolder(batch.id) + "/redeliveries")) ?? [])
+      redeliveries +=
+        ((try? FileManager.default.contentsOfDirectory(
+          atPath: workdir.batchFolder(batch.id) + "/redeliveries")) ?? [])
         .sorted().map { "\(batch.id)/\($0)" }
-      let files = try folderContents(workdir.batchFolder(batch.id), excluding: RunResult.timestamped)
-      for (name, data) in files where !name.contains(".attempt-") { stageFiles["\(batch.id)/\(name)"] = data }
+      let files = try folderContents(
+        workdir.batchFolder(batch.id), excluding: RunResult.timestamped)
+      for (name, data) in files where !name.contains(".attempt-") {
+        stageFiles["\(batch.id)/\(name)"] = data
+      }
       let publication = workdir.batchFolder(batch.id) + "/published/publication.json"
       if FileManager.default.fileExists(atPath: publication) {
-        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: publication))) as? [String: Any]
-        stageFiles["\(batch.id)/published/publication.json (batch)"] = Data(((record?["batch"] as? String) ?? "?").utf8)
+        let record =
+          try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: publication))) as? [String: Any]
+        stageFiles["\(batch.id)/published/publication.json (batch)"] = Data(
+          ((record?["batch"] as? String) ?? "?").utf8)
       }
-      archive += ((try? FileManager.default.contentsOfDirectory(atPath: root + "/archive/\(batch.id)")) ?? []).sorted()
+      archive +=
+        ((try? FileManager.default.contentsOfDirectory(atPath: root + "/archive/\(batch.id)")) ?? [])
+        .sorted()
       let decoder = JSONDecoder()
       decoder.keyDecodingStrategy = .convertFromSnakeCase
-      let manifest = try decoder.decode(BatchManifest.self, from: Data(contentsOf: URL(fileURLWithPath: workdir.batchFolder(batch.id) + "/manifest.json")))
+      let manifest = try decoder.decode(
+        BatchManifest.self,
+        from: Data(
+          contentsOf: URL(fileURLWithPath: workdir.batchFolder(batch.id) + "/manifest.json")))
       published += manifest.published
       inputs += manifest.inputs
       counts.merge(manifest.counts) { $1 }
@@ -89,10 +109,14 @@ struct RunResult: Equatable {
       returnedToPending += manifest.returnedToPending
     }
     outbox = try visibleFiles(root + "/outbox")
-    snapshots = try workdir.state.database.rows("SELECT batch_id, path, sha256, students, contacts FROM snapshots ORDER BY batch_id")
-      .map { $0.map { $0.string ?? "" } }
-    deliveredIDs = try workdir.state.database.rows("SELECT sourced_id, kind, ref, state_id, sis_id, batch FROM delivered_ids ORDER BY sourced_id")
-      .map { $0.map { $0.string ?? "" } }
+    snapshots = try workdir.state.database.rows(
+      "SELECT batch_id, path, sha256, students, contacts FROM snapshots ORDER BY batch_id"
+    )
+    .map { $0.map { $0.string ?? "" } }
+    deliveredIDs = try workdir.state.database.rows(
+      "SELECT sourced_id, kind, ref, state_id, sis_id, batch FROM delivered_ids ORDER BY sourced_id"
+    )
+    .map { $0.map { $0.string ?? "" } }
     ledger = try workdir.state.database.rows(
       "SELECT submission_id, status, coalesce(batch_id, ''), coalesce(delivered_hash, ''), coalesce(delivered_batch, '') FROM ledger ORDER BY submission_id"
     ).map { $0.map { $0.string ?? "" } }
@@ -101,10 +125,13 @@ struct RunResult: Equatable {
 
 func visibleFiles(_ folder: String) throws -> [String: Data] {
   var result: [String: Data] = [:]
-  for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where !name.hasPrefix(".") {
+  for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+  where !name.hasPrefix(".") {
     var isFolder: ObjCBool = false
     // A delivery's documents folder: its files by relative path.
-    if FileManager.default.fileExists(atPath: folder + "/" + name, isDirectory: &isFolder), isFolder.boolValue {
+    if FileManager.default.fileExists(atPath: folder + "/" + name, isDirectory: &isFolder),
+      isFolder.boolValue
+    {
       for (path, data) in try visibleFiles(folder + "/" + name) { result[name + "/" + path] = data }
       continue
     }
@@ -116,7 +143,10 @@ func visibleFiles(_ folder: String) throws -> [String: Data] {
 /// The kinds of notification files in a working directory.
 func notificationKinds(_ root: String) -> Set<String> {
   let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/notifications")) ?? []
-  return Set(names.compactMap { name in ["status-change", "review", "run-failed"].first { name.contains("-\($0)-") } })
+  return Set(
+    names.compactMap { name in
+      ["status-change", "review", "run-failed"].first { name.contains("-\($0)-") }
+    })
 }
 
 /// The demo pipeline with the district's day far from midnight: a batch is named by the district's
@@ -125,13 +155,18 @@ func notificationKinds(_ root: String) -> Set<String> {
 /// A fixed zone whose local time is about noon now keeps every run of a test on one day.
 func middayPipeline(_ root: String) throws -> String {
   let pipeline = try demoPipeline(root, extra: "")
-  let offset = 12 - Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).hour!
+  let offset =
+    12 - Calendar(identifier: .gregorian).dateComponents(
+      in: TimeZone(identifier: "UTC")!, from: Date()
+    ).hour!
   // POSIX's Etc zones count the other way: Etc/GMT-5 is five hours ahead of UTC.
   let zone = offset >= 0 ? "Etc/GMT-\(offset)" : "Etc/GMT+\(-offset)"
   let text = try readText(pipeline)
   #expect(text.contains("time_zone: America/Chicago"), "the demo pipeline names its zone")
   try FileManager.default.removeItem(atPath: pipeline)
-  return try writeFile(pipeline, text.replacingOccurrences(of: "time_zone: America/Chicago", with: "time_zone: \(zone)"))
+  return try writeFile(
+    pipeline,
+    text.replacingOccurrences(of: "time_zone: America/Chicago", with: "time_zone: \(zone)"))
 }
 
 @Suite(.serialized) struct CrashTests {
@@ -144,7 +179,9 @@ func middayPipeline(_ root: String) throws -> String {
       // The reference, with its write points counted.
       _ = try demoWorkdir(root + "/ref")
       let trace = root + "/trace"
-      let reference = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", root + "/ref"], environment: ["SISDROP_CRASH_TRACE": trace])
+      let reference = try runTool(
+        "sisdrop", ["run", "--pipeline", pipeline, "--workdir", root + "/ref"],
+        environment: ["SISDROP_CRASH_TRACE": trace])
       #expect(reference.status == 0, "\(reference.stderr)")
       let points = try readText(trace).split(separator: "\n")
       let kinds = Set(points.map { $0.split(separator: " ", maxSplits: 1)[1] })
@@ -153,7 +190,9 @@ func middayPipeline(_ root: String) throws -> String {
       #expect(total >= 60, "a run has \(total) write points")
       let expected = try RunResult(root + "/ref")
       #expect(expected.batches.count == 1 && !expected.published.isEmpty)
-      #expect(!expected.deliveredIDs.isEmpty, "the demo delivers new children: their stable ids are recorded")
+      #expect(
+        !expected.deliveredIDs.isEmpty,
+        "the demo delivers new children: their stable ids are recorded")
       let expectedKinds = notificationKinds(root + "/ref")
 
       // 52 points, evenly spread from the first to the last (deterministic: the same every run).
@@ -162,23 +201,40 @@ func middayPipeline(_ root: String) throws -> String {
       for point in chosen {
         let folder = root + "/kill-\(point)"
         _ = try demoWorkdir(folder)
-        let killed = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", folder], environment: ["SISDROP_CRASH_AT": "\(point)"])
-        #expect(killed.status == SIGKILL, "point \(point): the run was not killed (\(killed.status)): \(killed.stderr)")
+        let killed = try runTool(
+          "sisdrop", ["run", "--pipeline", pipeline, "--workdir", folder],
+          environment: ["SISDROP_CRASH_AT": "\(point)"])
+        #expect(
+          killed.status == SIGKILL,
+          "point \(point): the run was not killed (\(killed.status)): \(killed.stderr)")
         // Whatever the outbox shows is whole: each visible file is the uninterrupted run's file.
         for (name, data) in try visibleFiles(folder + "/outbox") {
-          #expect(expected.outbox[name] == data, "point \(point): partial or wrong \(name) in the outbox")
+          #expect(
+            expected.outbox[name] == data, "point \(point): partial or wrong \(name) in the outbox")
         }
         let rerun = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", folder])
         #expect(rerun.status == 0, "point \(point): the rerun failed: \(rerun.stderr)")
         let result = try RunResult(folder)
-        #expect(result.differences(from: expected).isEmpty, "point \(point): differs from the uninterrupted run: \(result.differences(from: expected))")
-        #expect(Set(result.delivered).count == result.delivered.count, "point \(point): a submission delivered twice")
-        let integrity = try Database(path: folder + "/state.sqlite").scalar("PRAGMA integrity_check")
+        #expect(
+          result.differences(from: expected).isEmpty,
+          "point \(point): differs from the uninterrupted run: \(result.differences(from: expected))"
+        )
+        #expect(
+          Set(result.delivered).count == result.delivered.count,
+          "point \(point): a submission delivered twice")
+        let integrity = try Database(path: folder + "/state.sqlite").scalar(
+          "PRAGMA integrity_check")
         #expect(integrity.string == "ok", "point \(point)")
         let status = try WorkDir(root: folder).state.integrationStatus()
-        #expect(status?.state == .synchronizing && status?.runningSince == nil, "point \(point): status \(String(describing: status?.state))")
-        #expect(notificationKinds(folder) == expectedKinds, "point \(point): notifications \(notificationKinds(folder))")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/inbox").isEmpty, "point \(point): files left in the inbox")
+        #expect(
+          status?.state == .synchronizing && status?.runningSince == nil,
+          "point \(point): status \(String(describing: status?.state))")
+        #expect(
+          notificationKinds(folder) == expectedKinds,
+          "point \(point): notifications \(notificationKinds(folder))")
+        #expect(
+          try FileManager.default.contentsOfDirectory(atPath: folder + "/inbox").isEmpty,
+          "point \(point): files left in the inbox")
         try FileManager.default.removeItem(atPath: folder)
       }
     }
@@ -191,12 +247,14 @@ func middayPipeline(_ root: String) throws -> String {
   @Test func killedWhileReDeliveringARerunFinishesTheReDelivery() throws {
     try withTemporaryFolder { root in
       let pipeline = try middayPipeline(root)
-      let text = try readText(pipeline).replacingOccurrences(of: "auto_close: true", with: "auto_close: false")
+      let text = try readText(pipeline).replacingOccurrences(
+        of: "auto_close: true", with: "auto_close: false")
       try FileManager.default.removeItem(atPath: pipeline)
       try writeFile(pipeline, text)
       let prepared = root + "/prepared"
       _ = try demoWorkdir(prepared)
-      #expect(try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", prepared]).status == 0)
+      #expect(
+        try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", prepared]).status == 0)
       for answer in [["S-2026-0028", "--match", "107328"], ["S-2026-0029", "--no-match"]] {
         let result = try runTool("sisdrop", ["resolve"] + answer + ["--workdir", prepared])
         #expect(result.status == 0, "\(result.stderr)")
@@ -212,27 +270,47 @@ func middayPipeline(_ root: String) throws -> String {
       }
       let reference = try copy("ref")
       let trace = root + "/trace"
-      #expect(try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", reference], environment: ["SISDROP_CRASH_TRACE": trace]).status == 0)
+      #expect(
+        try runTool(
+          "sisdrop", ["run", "--pipeline", pipeline, "--workdir", reference],
+          environment: ["SISDROP_CRASH_TRACE": trace]
+        ).status == 0)
       #expect(try runTool("sisdrop", ["close", "--workdir", reference]).status == 0)
       let expected = try RunResult(reference)
-      #expect(expected.redeliveries.count == 1 && expected.redeliveries[0].hasSuffix("/r1"), "\(expected.redeliveries)")
-      #expect(expected.deliveredIDs.contains { $0[2] == "S-2026-0029/1" }, "the re-delivered new child's id is recorded")
-      #expect(expected.delivered.contains("S-2026-0028") && expected.delivered.contains("S-2026-0029"))
-      let kinds = try readText(trace).split(separator: "\n").map { String($0.split(separator: " ", maxSplits: 1)[1]) }
+      #expect(
+        expected.redeliveries.count == 1 && expected.redeliveries[0].hasSuffix("/r1"),
+        "\(expected.redeliveries)")
+      #expect(
+        expected.deliveredIDs.contains { $0[2] == "S-2026-0029/1" },
+        "the re-delivered new child's id is recorded")
+      #expect(
+        expected.delivered.contains("S-2026-0028") && expected.delivered.contains("S-2026-0029"))
+      let kinds = try readText(trace).split(separator: "\n").map {
+        String($0.split(separator: " ", maxSplits: 1)[1])
+      }
       let total = kinds.count
       #expect(total >= 20, "the re-delivering run has \(total) write points")
       let chosen = CrashTests.pointsAcrossRuns(kinds)
-      #expect(chosen.first == 1 && chosen.last == total && chosen.count >= 20, "\(chosen.count) of \(total) points")
+      #expect(
+        chosen.first == 1 && chosen.last == total && chosen.count >= 20,
+        "\(chosen.count) of \(total) points")
       for point in chosen {
         let folder = try copy("kill-\(point)")
-        let killed = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", folder], environment: ["SISDROP_CRASH_AT": "\(point)"])
-        #expect(killed.status == SIGKILL, "point \(point): the run was not killed (\(killed.status)): \(killed.stderr)")
+        let killed = try runTool(
+          "sisdrop", ["run", "--pipeline", pipeline, "--workdir", folder],
+          environment: ["SISDROP_CRASH_AT": "\(point)"])
+        #expect(
+          killed.status == SIGKILL,
+          "point \(point): the run was not killed (\(killed.status)): \(killed.stderr)")
         let rerun = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", folder])
         #expect(rerun.status == 0, "point \(point): the rerun failed: \(rerun.stderr)")
         let close = try runTool("sisdrop", ["close", "--workdir", folder])
         #expect(close.status == 0, "point \(point): close failed: \(close.stderr)")
         let result = try RunResult(folder)
-        #expect(result.differences(from: expected).isEmpty, "point \(point): differs from the uninterrupted run: \(result.differences(from: expected))")
+        #expect(
+          result.differences(from: expected).isEmpty,
+          "point \(point): differs from the uninterrupted run: \(result.differences(from: expected))"
+        )
         try FileManager.default.removeItem(atPath: folder)
       }
     }
@@ -257,7 +335,10 @@ func middayPipeline(_ root: String) throws -> String {
   }
 
   @Test func pointsAcrossRunsKeepEveryPointButTheMiddleOfLongRuns() {
-    let kinds = ["commit", "copy", "copy", "copy", "copy", "copy", "copy", "write", "fsync folder", "fsync folder"]
+    let kinds = [
+      "commit", "copy", "copy", "copy", "copy", "copy", "copy", "write", "fsync folder",
+      "fsync folder",
+    ]
     #expect(CrashTests.pointsAcrossRuns(kinds) == [1, 2, 3, 6, 7, 8, 9, 10])
   }
 
@@ -267,7 +348,8 @@ func middayPipeline(_ root: String) throws -> String {
     try withTemporaryFolder { root in
       // auto_close off: the batch stays open, so a stage rerun after the cron run is meaningful.
       let pipeline = try middayPipeline(root)
-      let text = try readText(pipeline).replacingOccurrences(of: "auto_close: true", with: "auto_close: false")
+      let text = try readText(pipeline).replacingOccurrences(
+        of: "auto_close: true", with: "auto_close: false")
       try FileManager.default.removeItem(atPath: pipeline)
       try writeFile(pipeline, text)
       func prepared(_ name: String) throws -> String {
@@ -295,7 +377,9 @@ func middayPipeline(_ root: String) throws -> String {
       let statuses = [run.terminationStatus, manual.terminationStatus]
       #expect(statuses.allSatisfy { $0 == 0 || $0 == 75 }, "\(statuses)")
       // The one that found the working directory busy runs again afterwards, as cron or the operator would.
-      let parses = try WorkDir(root: folder).state.stageRuns(batch: try WorkDir(root: folder).batch(nil).id).filter { $0.stage == "parse" }
+      let parses = try WorkDir(root: folder).state.stageRuns(
+        batch: try WorkDir(root: folder).batch(nil).id
+      ).filter { $0.stage == "parse" }
       var order: [String]
       if run.terminationStatus == 75 {
         order = ["manual", "cron"]
@@ -305,13 +389,20 @@ func middayPipeline(_ root: String) throws -> String {
         // Both ran (one finished before the other started): two parse attempts mean cron went first.
         order = parses.count == 2 ? ["cron", "manual"] : ["manual", "cron"]
       }
-      if run.terminationStatus == 75 { #expect(try runTool("sisdrop", cron + [folder]).status == 0) }
-      if manual.terminationStatus == 75 { #expect(try runTool("sisdrop-parse", ["--workdir", folder]).status == 0) }
+      if run.terminationStatus == 75 {
+        #expect(try runTool("sisdrop", cron + [folder]).status == 0)
+      }
+      if manual.terminationStatus == 75 {
+        #expect(try runTool("sisdrop-parse", ["--workdir", folder]).status == 0)
+      }
 
       // The same two, one after the other in that order, in a fresh working directory.
       let sequential = try prepared("sequential")
       for step in order {
-        let result = step == "cron" ? try runTool("sisdrop", cron + [sequential]) : try runTool("sisdrop-parse", ["--workdir", sequential])
+        let result =
+          step == "cron"
+          ? try runTool("sisdrop", cron + [sequential])
+          : try runTool("sisdrop-parse", ["--workdir", sequential])
         #expect(result.status == 0, "\(step): \(result.stderr)")
       }
       let together = try WorkDir(root: folder)
@@ -325,7 +416,9 @@ func middayPipeline(_ root: String) throws -> String {
         #expect(a[name] == data, "\(name) differs (order \(order))")
       }
       for stage in Stage.allCases {
-        #expect(StageRunner.problem(with: stage, workdir: together, batch: batch) == StageRunner.problem(with: stage, workdir: alone, batch: batch))
+        #expect(
+          StageRunner.problem(with: stage, workdir: together, batch: batch)
+            == StageRunner.problem(with: stage, workdir: alone, batch: batch))
       }
     }
   }

@@ -1,13 +1,14 @@
 import Foundation
-@testable import SISDrop
 import Testing
 import _SISDropTestSupport
-@testable import SISDropCore
+
+@testable import SISDrop
 @testable import SISDropConfig
+@testable import SISDropCore
 @testable import SISDropDelivery
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// Only regular files with one name are read from the inbox, by every command: a symbolic link, a
@@ -32,7 +33,9 @@ import _SISDropTestSupport
 
   /// Replaces `path` (keeping its file at `keep`) with an entry of `kind`; a link points at `secret`.
   static func plant(_ kind: Kind, at path: String, secret: String) throws {
-    if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+    if FileManager.default.fileExists(atPath: path) {
+      try FileManager.default.removeItem(atPath: path)
+    }
     switch kind {
     case .symlink: #expect(symlink(secret, path) == 0)
     case .hardLink: #expect(link(secret, path) == 0)
@@ -60,8 +63,12 @@ import _SISDropTestSupport
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return ((status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-             stderr: String(decoding: errData, as: UTF8.self)), killed)
+    return (
+      (
+        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self)
+      ), killed
+    )
   }
 
   /// `run` with each file of each feed (and a feed's trigger manifest) replaced by a link or a FIFO:
@@ -73,37 +80,49 @@ import _SISDropTestSupport
       let pipeline = try demoPipeline(root, extra: "")
       let folder = workdir.inbox(config)
       let secret = try writeFile(root + "/outside/secret.txt", Self.secret + "\n")
-      let names = (config.sisExport.files.values.sorted() + config.submissions.files.values.sorted())
+      let names =
+        (config.sisExport.files.values.sorted() + config.submissions.files.values.sorted())
       #expect(names.count == 7, "\(names)")
-      try FileManager.default.createDirectory(atPath: root + "/kept", withIntermediateDirectories: true)
+      try FileManager.default.createDirectory(
+        atPath: root + "/kept", withIntermediateDirectories: true)
       for name in names {
-        try FileManager.default.copyItem(atPath: folder + "/" + name, toPath: root + "/kept/" + name)
+        try FileManager.default.copyItem(
+          atPath: folder + "/" + name, toPath: root + "/kept/" + name)
         for kind in Kind.allCases {
           try Self.plant(kind, at: folder + "/" + name, secret: secret)
           let before = try FileSystem.listDirectory(folder)
-          let (run, killed) = try Self.runBounded("sisdrop", ["run", "--ignore-window", "--pipeline", pipeline, "--workdir", workdir.root])
+          let (run, killed) = try Self.runBounded(
+            "sisdrop",
+            ["run", "--ignore-window", "--pipeline", pipeline, "--workdir", workdir.root])
           #expect(!killed, "\(name) as \(kind): the run hung")
           #expect(run.status == 65, "\(name) as \(kind): \(run.stderr)")
           #expect(run.stderr.contains("\(name) \(kind.named)"), "\(name) as \(kind): \(run.stderr)")
           #expect(!(run.stderr + run.stdout).contains("NOT-FOR-THE-LOG"))
-          #expect(try FileSystem.listDirectory(folder) == before, "\(name) as \(kind): something was claimed")
+          #expect(
+            try FileSystem.listDirectory(folder) == before,
+            "\(name) as \(kind): something was claimed")
           #expect(try WorkDir(root: workdir.root).state.allBatches().isEmpty)
           try FileManager.default.removeItem(atPath: folder + "/" + name)
         }
-        try FileManager.default.copyItem(atPath: root + "/kept/" + name, toPath: folder + "/" + name)
+        try FileManager.default.copyItem(
+          atPath: root + "/kept/" + name, toPath: folder + "/" + name)
       }
       #expect(try readText(secret) == Self.secret + "\n")
       // `open` lists the inbox the same way.
       for kind in Kind.allCases {
         try Self.plant(kind, at: folder + "/submissions.csv", secret: secret)
-        let (open, killed) = try Self.runBounded("sisdrop", ["open", "--pipeline", pipeline, "--workdir", workdir.root])
+        let (open, killed) = try Self.runBounded(
+          "sisdrop", ["open", "--pipeline", pipeline, "--workdir", workdir.root])
         #expect(!killed && open.status == 65, "open, \(kind): \(open.stderr)")
-        #expect(open.stderr.contains("submissions.csv \(kind.named)"), "open, \(kind): \(open.stderr)")
+        #expect(
+          open.stderr.contains("submissions.csv \(kind.named)"), "open, \(kind): \(open.stderr)")
         try FileManager.default.removeItem(atPath: folder + "/submissions.csv")
       }
-      try FileManager.default.copyItem(atPath: root + "/kept/submissions.csv", toPath: folder + "/submissions.csv")
+      try FileManager.default.copyItem(
+        atPath: root + "/kept/submissions.csv", toPath: folder + "/submissions.csv")
       // The lock was released every time: the next run claims the real files and delivers.
-      let run = try runTool("sisdrop", ["run", "--ignore-window", "--pipeline", pipeline, "--workdir", workdir.root])
+      let run = try runTool(
+        "sisdrop", ["run", "--ignore-window", "--pipeline", pipeline, "--workdir", workdir.root])
       #expect(run.status == 0, "\(run.stderr)")
       #expect(try WorkDir(root: workdir.root).state.allBatches().count == 1)
     }
@@ -112,11 +131,13 @@ import _SISDropTestSupport
   @Test func aTriggerManifestThatIsNotARegularFileIsRefused() throws {
     try withTemporaryFolder { root in
       let (workdir, config, _) = try demoWorkdir(root + "/w")
-      let pipeline = try demoPipeline(root, extra: "  triggers:\n    submissions: submissions.manifest\n")
+      let pipeline = try demoPipeline(
+        root, extra: "  triggers:\n    submissions: submissions.manifest\n")
       let secret = try writeFile(root + "/outside/secret.txt", Self.secret + "\n")
       for kind in Kind.allCases {
         try Self.plant(kind, at: workdir.inbox(config) + "/submissions.manifest", secret: secret)
-        let (run, killed) = try Self.runBounded("sisdrop", ["run", "--ignore-window", "--pipeline", pipeline, "--workdir", workdir.root])
+        let (run, killed) = try Self.runBounded(
+          "sisdrop", ["run", "--ignore-window", "--pipeline", pipeline, "--workdir", workdir.root])
         #expect(!killed && run.status == 65, "\(kind): \(run.stderr)")
         #expect(run.stderr.contains("submissions.manifest \(kind.named)"), "\(kind): \(run.stderr)")
         #expect(!(run.stderr + run.stdout).contains("NOT-FOR-THE-LOG"))
@@ -132,23 +153,32 @@ import _SISDropTestSupport
       let pipeline = Checkout.pipeline("demo")
       let workdir = root + "/w"
       let config = try PipelineConfig.load(path: pipeline)
-      try Demo.stage(fixtures: Checkout.demoDistrict, workdir: try WorkDir(root: workdir), config: config, xml: false)
-      #expect(try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir]).status == 0)
+      try Demo.stage(
+        fixtures: Checkout.demoDistrict, workdir: try WorkDir(root: workdir), config: config,
+        xml: false)
+      #expect(
+        try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir]).status == 0)
       let inbox = try WorkDir(root: workdir).inbox(config)
       let secret = try writeFile(root + "/outside/secret.txt", Self.secret + "\n")
       for kind in Kind.allCases {
         try Self.plant(kind, at: inbox + "/tardies.csv", secret: secret)
-        let (run, killed) = try Self.runBounded("sisdrop", ["tardies", "--pipeline", pipeline, "--workdir", workdir])
+        let (run, killed) = try Self.runBounded(
+          "sisdrop", ["tardies", "--pipeline", pipeline, "--workdir", workdir])
         #expect(!killed, "\(kind): tardies hung on the inbox entry")
         #expect(run.status == 65, "\(kind): \(run.stderr)")
         #expect(run.stderr.contains("tardies.csv \(kind.named)"), "\(kind): \(run.stderr)")
         #expect(!(run.stderr + run.stdout).contains("NOT-FOR-THE-LOG"), "\(kind): \(run.stderr)")
-        #expect(Inbox.FileState.of(inbox + "/tardies.csv")?.refusal != nil, "\(kind): the entry was moved")
-        let runs = FileSystem.isDirectory(workdir + "/tardies") ? try FileSystem.listDirectory(workdir + "/tardies") : []
+        #expect(
+          Inbox.FileState.of(inbox + "/tardies.csv")?.refusal != nil, "\(kind): the entry was moved"
+        )
+        let runs =
+          FileSystem.isDirectory(workdir + "/tardies")
+          ? try FileSystem.listDirectory(workdir + "/tardies") : []
         #expect(runs.isEmpty, "\(kind): \(runs)")
       }
       try FileManager.default.removeItem(atPath: inbox + "/tardies.csv")
-      try FileSystem.copyFile(Checkout.demoDistrict + "/raptor/tardies.csv", to: inbox + "/tardies.csv")
+      try FileSystem.copyFile(
+        Checkout.demoDistrict + "/raptor/tardies.csv", to: inbox + "/tardies.csv")
       let run = try runTool("sisdrop", ["tardies", "--pipeline", pipeline, "--workdir", workdir])
       #expect(run.status == 0, "\(run.stderr)")
       #expect(run.stdout.contains("16 delivered"), "\(run.stdout)")
@@ -161,19 +191,31 @@ import _SISDropTestSupport
       let pipeline = Checkout.pipeline("demo")
       let workdir = root + "/w"
       let config = try PipelineConfig.load(path: pipeline)
-      try Demo.stage(fixtures: Checkout.demoDistrict, workdir: try WorkDir(root: workdir), config: config, xml: false)
-      #expect(try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir]).status == 0)
+      try Demo.stage(
+        fixtures: Checkout.demoDistrict, workdir: try WorkDir(root: workdir), config: config,
+        xml: false)
+      #expect(
+        try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir]).status == 0)
       #expect(mkfifo(root + "/pipe.csv", 0o600) == 0)
       try FileSystem.makeDirectory(root + "/folder.csv")
       for (name, what) in [("pipe.csv", "a named pipe (FIFO)"), ("folder.csv", "a folder")] {
-        let (run, killed) = try Self.runBounded("sisdrop", ["tardies", "--pipeline", pipeline, "--workdir", workdir, "--file", root + "/" + name])
+        let (run, killed) = try Self.runBounded(
+          "sisdrop",
+          ["tardies", "--pipeline", pipeline, "--workdir", workdir, "--file", root + "/" + name])
         #expect(!killed, "\(name): tardies hung on the file")
         #expect(run.status == 65, "\(name): \(run.stderr)")
         #expect(run.stderr.contains("\(name) is \(what)"), "\(name): \(run.stderr)")
-        let runs = FileSystem.isDirectory(workdir + "/tardies") ? try FileSystem.listDirectory(workdir + "/tardies") : []
+        let runs =
+          FileSystem.isDirectory(workdir + "/tardies")
+          ? try FileSystem.listDirectory(workdir + "/tardies") : []
         #expect(runs.isEmpty, "\(name): \(runs)")
       }
-      let run = try runTool("sisdrop", ["tardies", "--pipeline", pipeline, "--workdir", workdir, "--file", Checkout.demoDistrict + "/raptor/tardies.csv"])
+      let run = try runTool(
+        "sisdrop",
+        [
+          "tardies", "--pipeline", pipeline, "--workdir", workdir, "--file",
+          Checkout.demoDistrict + "/raptor/tardies.csv",
+        ])
       #expect(run.status == 0, "\(run.stderr)")
     }
   }
@@ -183,13 +225,16 @@ import _SISDropTestSupport
   @Test func runLeavesACorrectionsFileThatIsNotARegularFileUnread() throws {
     try withTemporaryFolder { root in
       // A secret that parses as a correction: read, it would be recorded.
-      let secret = try writeFile(root + "/outside/corrections.csv", "Submission_ID,Schema,Seq,Field,Value\nS-2026-0001,student,1,Zip,62704\n")
+      let secret = try writeFile(
+        root + "/outside/corrections.csv",
+        "Submission_ID,Schema,Seq,Field,Value\nS-2026-0001,student,1,Zip,62704\n")
       let pipeline = try demoPipeline(root, extra: "")
       for kind in Kind.allCases {
         let (workdir, config, _) = try demoWorkdir(root + "/w-\(kind)")
         let folder = workdir.inbox(config)
         try Self.plant(kind, at: folder + "/corrections.csv", secret: secret)
-        let (run, killed) = try Self.runBounded("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
+        let (run, killed) = try Self.runBounded(
+          "sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
         #expect(!killed && run.status == 0, "\(kind): \(run.stderr)")
         #expect(run.stderr.contains("corrections.csv not read"), "\(kind): \(run.stderr)")
         #expect(run.stderr.contains("corrections.csv \(kind.named)"), "\(kind): \(run.stderr)")
@@ -197,7 +242,9 @@ import _SISDropTestSupport
         #expect(Inbox.FileState.of(folder + "/corrections.csv")?.refusal != nil)
         #expect(try WorkDir(root: workdir.root).state.allBatches().count == 1, "the night went on")
         // The primitive itself, used by every reader of an inbox file.
-        #expect(throws: SISDropError.self) { _ = try Corrections.read(path: folder + "/corrections.csv", inboxFile: true) }
+        #expect(throws: SISDropError.self) {
+          _ = try Corrections.read(path: folder + "/corrections.csv", inboxFile: true)
+        }
       }
     }
   }
@@ -208,15 +255,23 @@ import _SISDropTestSupport
     try withTemporaryFolder { root in
       let (workdir, _, _) = try demoWorkdir(root + "/w")
       let pipeline = try demoPipeline(root, extra: "")
-      #expect(try runTool("sisdrop", ["open", "--pipeline", pipeline, "--workdir", workdir.root]).status == 0)
+      #expect(
+        try runTool("sisdrop", ["open", "--pipeline", pipeline, "--workdir", workdir.root]).status
+          == 0)
       let folder = workdir.root + "/inbox"
-      let secret = try writeFile(root + "/outside/answers.csv", "Submission_ID,Student_Seq,SIS_ID\nS-2026-0028,1,107328\n")
+      let secret = try writeFile(
+        root + "/outside/answers.csv", "Submission_ID,Student_Seq,SIS_ID\nS-2026-0028,1,107328\n")
       for name in ["resolutions.csv", "overrides.csv"] {
         for kind in Kind.allCases {
           try Self.plant(kind, at: folder + "/" + name, secret: secret)
-          let imported = try AnswerFeed.take(workdir: workdir, config: try workdir.config(for: try workdir.batch(nil))) { _ in }
+          let imported = try AnswerFeed.take(
+            workdir: workdir, config: try workdir.config(for: try workdir.batch(nil))
+          ) { _ in }
           #expect(imported.total == 0)
-          #expect(imported.refused[name]?.count == 1 && imported.refused[name]![0].contains("\(name) \(kind.named)"), "\(imported.refused)")
+          #expect(
+            imported.refused[name]?.count == 1
+              && imported.refused[name]![0].contains("\(name) \(kind.named)"), "\(imported.refused)"
+          )
           #expect(try workdir.state.resolutions().isEmpty)
           #expect(try workdir.state.overrides().isEmpty)
           #expect(Inbox.FileState.of(folder + "/" + name)?.refusal != nil)

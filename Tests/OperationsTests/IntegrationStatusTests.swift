@@ -1,9 +1,9 @@
 import Foundation
 import SISDrop
-import Testing
-import _SISDropTestSupport
 import SISDropConfig
 import SISDropStore
+import Testing
+import _SISDropTestSupport
 
 /// A fixed instant, written in UTC.
 func utc(_ text: String) -> Date {
@@ -34,7 +34,9 @@ let chicago = TimeZone(identifier: "America/Chicago")!
     #expect(!window.isOpen(at: utc("2026-03-07T21:30:00Z")))
     #expect(window.nextOpening(after: utc("2026-03-07T21:30:00Z")) == utc("2026-03-07T22:00:00Z"))
     // 05:59Z on March 8 is 23:59 CST on March 7: still in the 8-hour window opened the day before.
-    #expect(window.interval(containing: utc("2026-03-08T05:59:00Z"))?.start == utc("2026-03-07T22:00:00Z"))
+    #expect(
+      window.interval(containing: utc("2026-03-08T05:59:00Z"))?.start == utc("2026-03-07T22:00:00Z")
+    )
     #expect(!window.isOpen(at: utc("2026-03-08T06:00:00Z")))
     // The next opening after that is 16:00 CDT on March 8: 21:00Z, an hour earlier in UTC.
     #expect(window.nextOpening(after: utc("2026-03-08T06:00:00Z")) == utc("2026-03-08T21:00:00Z"))
@@ -64,14 +66,21 @@ let chicago = TimeZone(identifier: "America/Chicago")!
     // Friday March 6, 09:00 CST: enabled, waiting for the window.
     var status = machine.initial(enabled: true, now: utc("2026-03-06T15:00:00Z"))
     #expect(status.state == .pendingInitialization)
-    #expect(machine.decide(status, now: utc("2026-03-06T15:00:00Z")) == .wait(
-      until: utc("2026-03-06T22:00:00Z"),
-      reason: "outside the run window (16:00 America/Chicago for 8h); it opens at 2026-03-06T22:00:00Z"))
+    #expect(
+      machine.decide(status, now: utc("2026-03-06T15:00:00Z"))
+        == .wait(
+          until: utc("2026-03-06T22:00:00Z"),
+          reason:
+            "outside the run window (16:00 America/Chicago for 8h); it opens at 2026-03-06T22:00:00Z"
+        ))
 
     // Disabled and enabled again.
-    status = machine.apply(.configured(enabled: false), to: status, now: utc("2026-03-06T16:00:00Z"))
+    status = machine.apply(
+      .configured(enabled: false), to: status, now: utc("2026-03-06T16:00:00Z"))
     #expect(status.state == .disabled)
-    #expect(machine.decide(status, now: utc("2026-03-06T23:00:00Z")) == .wait(until: nil, reason: "the integration is disabled (schedule.enabled: false)"))
+    #expect(
+      machine.decide(status, now: utc("2026-03-06T23:00:00Z"))
+        == .wait(until: nil, reason: "the integration is disabled (schedule.enabled: false)"))
     #expect(machine.nextRun(status, now: utc("2026-03-06T23:00:00Z")) == nil)
     status = machine.apply(.configured(enabled: true), to: status, now: utc("2026-03-06T17:00:00Z"))
     #expect(status.state == .pendingInitialization)
@@ -81,15 +90,20 @@ let chicago = TimeZone(identifier: "America/Chicago")!
     #expect(machine.decide(status, now: utc("2026-03-06T22:05:00Z")) == .run)
     status = machine.apply(.runStarted, to: status, now: utc("2026-03-06T22:05:00Z"))
     #expect(status.state == .initializing)
-    status = machine.apply(.runFailed(reason: "no SIS export"), to: status, now: utc("2026-03-06T22:06:00Z"))
+    status = machine.apply(
+      .runFailed(reason: "no SIS export"), to: status, now: utc("2026-03-06T22:06:00Z"))
     #expect(status.state == .reinitializing)
     #expect(status.retryAt == utc("2026-03-06T22:11:00Z"))
-    #expect(machine.decide(status, now: utc("2026-03-06T22:08:00Z")) == .wait(
-      until: utc("2026-03-06T22:11:00Z"), reason: "retrying after 1 failed attempt(s) at 2026-03-06T22:11:00Z"))
+    #expect(
+      machine.decide(status, now: utc("2026-03-06T22:08:00Z"))
+        == .wait(
+          until: utc("2026-03-06T22:11:00Z"),
+          reason: "retrying after 1 failed attempt(s) at 2026-03-06T22:11:00Z"))
     // The second attempt fails too: the backoff doubles; the state and its "since" stay.
     status = machine.apply(.runStarted, to: status, now: utc("2026-03-06T22:11:00Z"))
     #expect(status.state == .reinitializing)
-    status = machine.apply(.runFailed(reason: "no SIS export"), to: status, now: utc("2026-03-06T22:12:00Z"))
+    status = machine.apply(
+      .runFailed(reason: "no SIS export"), to: status, now: utc("2026-03-06T22:12:00Z"))
     #expect(status.retryAt == utc("2026-03-06T22:22:00Z"))
     #expect(status.since == utc("2026-03-06T22:06:00Z"))
     #expect(status.failures == 2)
@@ -98,30 +112,39 @@ let chicago = TimeZone(identifier: "America/Chicago")!
     #expect(machine.apply(.tick, to: status, now: utc("2026-03-07T05:59:00Z")) == status)
     status = machine.apply(.tick, to: status, now: utc("2026-03-07T06:30:00Z"))
     #expect(status.state == .initializationScheduled)
-    #expect(machine.decide(status, now: utc("2026-03-07T10:00:00Z")) == .wait(
-      until: utc("2026-03-07T22:00:00Z"),
-      reason: "outside the run window (16:00 America/Chicago for 8h); it opens at 2026-03-07T22:00:00Z"))
+    #expect(
+      machine.decide(status, now: utc("2026-03-07T10:00:00Z"))
+        == .wait(
+          until: utc("2026-03-07T22:00:00Z"),
+          reason:
+            "outside the run window (16:00 America/Chicago for 8h); it opens at 2026-03-07T22:00:00Z"
+        ))
 
     // The next window: Initializing, then a success: Synchronizing, failures reset.
     status = machine.apply(.runStarted, to: status, now: utc("2026-03-07T22:01:00Z"))
     #expect(status.state == .initializing)
-    status = machine.apply(.runSucceeded(batch: "20260307-01"), to: status, now: utc("2026-03-07T22:03:00Z"))
+    status = machine.apply(
+      .runSucceeded(batch: "20260307-01"), to: status, now: utc("2026-03-07T22:03:00Z"))
     #expect(status.state == .synchronizing)
     #expect(status.failures == 0 && status.retryAt == nil && status.lastBatch == "20260307-01")
     #expect(status.lastRunAt == utc("2026-03-07T22:03:00Z") && status.lastRunResult == "succeeded")
 
     // Sunday March 8 (daylight-saving time begins): the window opens at 21:00Z, an hour earlier in UTC.
-    #expect(machine.nextRun(status, now: utc("2026-03-08T12:00:00Z")) == utc("2026-03-08T21:00:00Z"))
+    #expect(
+      machine.nextRun(status, now: utc("2026-03-08T12:00:00Z")) == utc("2026-03-08T21:00:00Z"))
     #expect(machine.decide(status, now: utc("2026-03-08T21:00:00Z")) == .run)
     // A failure while synchronizing: Reinitialization Scheduled, retried after the backoff.
     status = machine.apply(.runStarted, to: status, now: utc("2026-03-08T21:00:00Z"))
-    status = machine.apply(.runFailed(reason: "students.csv:1: missing required column"), to: status, now: utc("2026-03-08T21:01:00Z"))
+    status = machine.apply(
+      .runFailed(reason: "students.csv:1: missing required column"), to: status,
+      now: utc("2026-03-08T21:01:00Z"))
     #expect(status.state == .reinitializationScheduled)
     #expect(status.retryAt == utc("2026-03-08T21:06:00Z"))
     // The retry: Reinitializing; it succeeds: Synchronizing.
     status = machine.apply(.runStarted, to: status, now: utc("2026-03-08T21:06:00Z"))
     #expect(status.state == .reinitializing)
-    status = machine.apply(.runSucceeded(batch: "20260308-01"), to: status, now: utc("2026-03-08T21:07:00Z"))
+    status = machine.apply(
+      .runSucceeded(batch: "20260308-01"), to: status, now: utc("2026-03-08T21:07:00Z"))
     #expect(status.state == .synchronizing)
 
     // Another failure late in the window; the window closes before a retry: still Reinitialization Scheduled.
@@ -153,15 +176,23 @@ let chicago = TimeZone(identifier: "America/Chicago")!
     // The next run finds nothing the killed one left to finish.
     status = machine.apply(.runAbandoned, to: status, now: utc("2026-03-06T22:10:00Z"))
     // It did nothing: the state it changed is put back (no "Initializing" left standing).
-    #expect(status.state == .pendingInitialization && status.runningSince == nil && status.lastRunResult == "interrupted")
+    #expect(
+      status.state == .pendingInitialization && status.runningSince == nil
+        && status.lastRunResult == "interrupted")
     #expect(status.failures == 0 && status.retryAt == nil)
     #expect(machine.decide(status, now: utc("2026-03-06T22:10:00Z")) == .run)
   }
 
   @Test func aNonASCIIDistrictNameIsEncodedInTheSubject() {
-    let text = Notification(kind: .review, subject: "[sisdrop] Distrito Escolar de Peñasco", body: ["x"])
-      .render(from: "a@b.org", to: ["c@d.org"], date: utc("2026-03-06T22:00:00Z"), timeZone: chicago, messageID: "1@h")
-    #expect(text.contains("Subject: =?UTF-8?B?W3Npc2Ryb3BdIERpc3RyaXRvIEVzY29sYXIgZGUgUGXDsWFzY28=?=\r\n"))
+    let text = Notification(
+      kind: .review, subject: "[sisdrop] Distrito Escolar de Peñasco", body: ["x"]
+    )
+    .render(
+      from: "a@b.org", to: ["c@d.org"], date: utc("2026-03-06T22:00:00Z"), timeZone: chicago,
+      messageID: "1@h")
+    #expect(
+      text.contains("Subject: =?UTF-8?B?W3Npc2Ryb3BdIERpc3RyaXRvIEVzY29sYXIgZGUgUGXDsWFzY28=?=\r\n")
+    )
     #expect(text.hasSuffix("\r\n\r\nx\r\n"))
   }
 
@@ -177,7 +208,8 @@ let chicago = TimeZone(identifier: "America/Chicago")!
     status = machine.apply(.runStarted, to: status, now: utc("2026-03-06T03:00:00Z"))
     status = machine.apply(.runFailed(reason: "x"), to: status, now: utc("2026-03-06T03:01:00Z"))
     #expect(status.state == .reinitializing)
-    #expect(machine.apply(.tick, to: status, now: utc("2026-03-09T03:00:00Z")).state == .reinitializing)
+    #expect(
+      machine.apply(.tick, to: status, now: utc("2026-03-09T03:00:00Z")).state == .reinitializing)
   }
 
   @Test func theStatusAndItsHistoryPersist() throws {
@@ -186,15 +218,18 @@ let chicago = TimeZone(identifier: "America/Chicago")!
       #expect(try store.integrationStatus() == nil)
       let machine = IntegrationMachine(schedule: schedule)
       let first = machine.initial(enabled: true, now: utc("2026-03-06T15:00:00Z"))
-      try store.saveIntegrationStatus(first, previous: nil, notifications: [], now: utc("2026-03-06T15:00:00Z"))
+      try store.saveIntegrationStatus(
+        first, previous: nil, notifications: [], now: utc("2026-03-06T15:00:00Z"))
       let second = machine.apply(.runStarted, to: first, now: utc("2026-03-06T22:00:00Z"))
       try store.saveIntegrationStatus(
-        second, previous: first, notifications: [PendingNotification(id: "n1", kind: "status-change", message: "m")],
+        second, previous: first,
+        notifications: [PendingNotification(id: "n1", kind: "status-change", message: "m")],
         now: utc("2026-03-06T22:00:00Z"))
       // Reopened from the file: the same status, two changes, one queued notification.
       let reopened = try StateStore(path: root + "/state.sqlite")
       #expect(try reopened.integrationStatus() == second)
-      #expect(try reopened.integrationEvents().map(\.to) == ["Pending Initialization", "Initializing"])
+      #expect(
+        try reopened.integrationEvents().map(\.to) == ["Pending Initialization", "Initializing"])
       #expect(try reopened.unsentNotifications().map(\.id) == ["n1"])
       try reopened.markNotification("n1", sentAt: utc("2026-03-06T22:00:01Z"), error: nil)
       #expect(try reopened.unsentNotifications().isEmpty)

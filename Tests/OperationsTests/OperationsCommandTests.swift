@@ -1,36 +1,56 @@
 import Foundation
 import SISDrop
-import Testing
-import _SISDropTestSupport
+import SISDropConfig
 import SISDropCore
 import SISDropFormats
-import SISDropConfig
+import Testing
+import _SISDropTestSupport
 
 @Suite struct OperationsConfigTests {
   /// The production template, with its /etc files pointed at the demo's, parses to what it says.
   @Test func theNightlyTemplateParses() throws {
     var text = try readText(Checkout.pipeline("nightly"))
-    text = text.replacingOccurrences(of: "/etc/sisdrop/Plugin.xml", with: Checkout.demoDistrict + "/config/Plugin.xml")
-      .replacingOccurrences(of: "/etc/sisdrop/building_map.csv", with: Checkout.demoDistrict + "/config/building_map.csv")
-      .replacingOccurrences(of: "/etc/sisdrop/tardy_codes.csv", with: Checkout.demoDistrict + "/config/tardy_codes.csv")
-    let config = try PipelineConfig.parse(bytes: Array(text.utf8), path: "/etc/sisdrop/nightly.yaml")
+    text = text.replacingOccurrences(
+      of: "/etc/sisdrop/Plugin.xml", with: Checkout.demoDistrict + "/config/Plugin.xml"
+    )
+    .replacingOccurrences(
+      of: "/etc/sisdrop/building_map.csv", with: Checkout.demoDistrict + "/config/building_map.csv"
+    )
+    .replacingOccurrences(
+      of: "/etc/sisdrop/tardy_codes.csv", with: Checkout.demoDistrict + "/config/tardy_codes.csv")
+    let config = try PipelineConfig.parse(
+      bytes: Array(text.utf8), path: "/etc/sisdrop/nightly.yaml")
     // Production runs the probabilistic matcher (issue 3), not the first rule-based one.
     #expect(config.matcher == "fellegi-sunter")
     let operations = config.operations
     #expect(operations.pickup.quietSeconds == 120 && operations.pickup.checkWriters)
     // Both feeds need their trigger file in the template districts copy (a truncated SIS export is never claimed).
-    #expect(operations.pickup.triggers == ["sis_export": "sis_export.manifest", "submissions": "submissions.manifest"])
-    #expect(operations.schedule.window == RunWindow(hour: 16, minute: 0, length: 8 * 3600, timeZone: chicago))
+    #expect(
+      operations.pickup.triggers == [
+        "sis_export": "sis_export.manifest", "submissions": "submissions.manifest",
+      ])
+    #expect(
+      operations.schedule.window
+        == RunWindow(hour: 16, minute: 0, length: 8 * 3600, timeZone: chicago))
     #expect(operations.schedule.retry == RetryPolicy(first: 300, maximum: 3600))
     #expect(operations.notifications.to == ["sis-admin@example.k12.us"])
     #expect(operations.notifications.sendmail == ["/usr/sbin/sendmail", "-t", "-i"])
   }
 
   @Test(arguments: [
-    ("schedule:\n  window:\n    start: \"4pm\"\n", "schedule.window.start: '4pm' is not a time of day"),
-    ("schedule:\n  window:\n    length: 25h\n", "schedule.window.length: a window lasts between 1m and 24h"),
+    (
+      "schedule:\n  window:\n    start: \"4pm\"\n",
+      "schedule.window.start: '4pm' is not a time of day"
+    ),
+    (
+      "schedule:\n  window:\n    length: 25h\n",
+      "schedule.window.length: a window lasts between 1m and 24h"
+    ),
     ("schedule:\n  window:\n    time_zone: Central\n", "'Central' is not an IANA time zone"),
-    ("pickup:\n  triggers:\n    tardies: t.done\n", "pickup.triggers.tardies: unknown feed 'tardies'"),
+    (
+      "pickup:\n  triggers:\n    tardies: t.done\n",
+      "pickup.triggers.tardies: unknown feed 'tardies'"
+    ),
     ("notifications:\n  to: [\"Registrar <r@x.org>\"]\n", "is not a plain e-mail address"),
     ("notifications:\n  sendmail: sendmail -t\n", "the sendmail command needs an absolute path"),
     ("schedule:\n  retry:\n    first: soon\n", "'soon' is not a duration"),
@@ -54,50 +74,76 @@ import SISDropConfig
     try withTemporaryFolder { root in
       let (workdir, _, _) = try demoWorkdir(root + "/w")
       let pipeline = try demoPipeline(root, extra: "")
-      let first = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
+      let first = try runTool(
+        "sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
       #expect(first.status == 0, "\(first.stderr)")
       // Log lines fit for a log file: UTC timestamp, level, program and pid, message; no progress bars.
       let lines = first.stderr.split(separator: "\n")
       #expect(!lines.isEmpty)
       for line in lines {
-        #expect(line.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (info|warning|error) sisdrop\[\d+\]: "#, options: .regularExpression) != nil, "\(line)")
+        #expect(
+          line.range(
+            of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (info|warning|error) sisdrop\[\d+\]: "#,
+            options: .regularExpression) != nil, "\(line)")
         #expect(!line.contains("\r"))
       }
       #expect(first.stderr.contains("integration status: Initializing → Synchronizing"))
-      #expect(lines.last?.range(of: #": run finished: exit 0 in \d+\.\d s$"#, options: .regularExpression) != nil, "\(lines.last ?? "")")
+      #expect(
+        lines.last?.range(of: #": run finished: exit 0 in \d+\.\d s$"#, options: .regularExpression)
+          != nil, "\(lines.last ?? "")")
       // Nothing new: 0, and it says so.
-      let second = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
+      let second = try runTool(
+        "sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
       #expect(second.status == 0)
       // Not on a terminal (cron): a timestamped log line, nothing bare on stdout.
       #expect(second.stdout == "")
-      #expect(second.stderr.range(of: #"Z info sisdrop\[\d+\]: nothing to do: nothing new in the inbox\n"#, options: .regularExpression) != nil,
-              "\(second.stderr)")
-      let quiet = try runTool("sisdrop", ["run", "--json", "--pipeline", pipeline, "--workdir", workdir.root])
-      let answer = try #require(try JSONSerialization.jsonObject(with: Data(quiet.stdout.utf8)) as? [String: Any])
-      #expect(answer["batch"] is NSNull && answer["waiting"] as? String == "nothing new in the inbox")
+      #expect(
+        second.stderr.range(
+          of: #"Z info sisdrop\[\d+\]: nothing to do: nothing new in the inbox\n"#,
+          options: .regularExpression) != nil,
+        "\(second.stderr)")
+      let quiet = try runTool(
+        "sisdrop", ["run", "--json", "--pipeline", pipeline, "--workdir", workdir.root])
+      let answer = try #require(
+        try JSONSerialization.jsonObject(with: Data(quiet.stdout.utf8)) as? [String: Any])
+      #expect(
+        answer["batch"] is NSNull && answer["waiting"] as? String == "nothing new in the inbox")
       #expect((answer["integration"] as? [String: Any])?["state"] as? String == "Synchronizing")
       // A file still arriving: 75 naming it; nothing claimed.
       let slow = try demoPipeline(root + "/slow", extra: "", quiet: 3600)
-      try FileManager.default.copyItem(atPath: Checkout.demoDistrict + "/enrollment-csv/submissions.csv", toPath: workdir.root + "/inbox/submissions.csv")
+      try FileManager.default.copyItem(
+        atPath: Checkout.demoDistrict + "/enrollment-csv/submissions.csv",
+        toPath: workdir.root + "/inbox/submissions.csv")
       let arriving = try runTool("sisdrop", ["run", "--pipeline", slow, "--workdir", workdir.root])
       #expect(arriving.status == 75)
       // How long ago it changed depends on how fast the machine is; that it waits for the quiet period does not.
-      #expect(arriving.stderr.contains("submissions.csv is still arriving: changed "), "\(arriving.stderr)")
-      #expect(arriving.stderr.contains("a file is claimed once unchanged for 3600s"), "\(arriving.stderr)")
+      #expect(
+        arriving.stderr.contains("submissions.csv is still arriving: changed "),
+        "\(arriving.stderr)")
+      #expect(
+        arriving.stderr.contains("a file is claimed once unchanged for 3600s"), "\(arriving.stderr)"
+      )
       // The error is a log line too, fit for the log file.
-      #expect(arriving.stderr.range(of: #"Z error sisdrop\[\d+\]: .*submissions.csv is still arriving"#, options: .regularExpression) != nil)
+      #expect(
+        arriving.stderr.range(
+          of: #"Z error sisdrop\[\d+\]: .*submissions.csv is still arriving"#,
+          options: .regularExpression) != nil)
       #expect(FileManager.default.fileExists(atPath: workdir.root + "/inbox/submissions.csv"))
 
-      let status = try runTool("sisdrop", ["status", "--workdir", workdir.root, "--pipeline", pipeline])
+      let status = try runTool(
+        "sisdrop", ["status", "--workdir", workdir.root, "--pipeline", pipeline])
       #expect(status.status == 0)
       #expect(status.stdout.contains("integration: Synchronizing since "))
-      #expect(status.stdout.contains("  last run: ") && status.stdout.contains("(succeeded, batch "))
+      #expect(
+        status.stdout.contains("  last run: ") && status.stdout.contains("(succeeded, batch "))
       #expect(status.stdout.contains("  window: any time (no schedule section)"))
       let json = try runTool("sisdrop", ["status", "--json", "--workdir", workdir.root])
-      let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+      let object = try #require(
+        try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
       let integration = try #require(object["integration"] as? [String: Any])
       #expect(integration["state"] as? String == "Synchronizing")
-      #expect(integration["last_batch"] as? String != nil && integration["next_run_at"] as? String != nil)
+      #expect(
+        integration["last_batch"] as? String != nil && integration["next_run_at"] as? String != nil)
       #expect((object["changes"] as? [Any])?.count == 3)
       #expect((object["batches"] as? [Any])?.count == 1)
     }
@@ -106,27 +152,39 @@ import SISDropConfig
 
 @Suite struct StageProgressTests {
   @Test func aReadingSaysRecordsShareRateAndTimeLeft() {
-    let reading = StageProgress.Reading(stage: "normalize", records: 120_000, done: 43_000_000, total: 100_000_000, elapsed: 4)
+    let reading = StageProgress.Reading(
+      stage: "normalize", records: 120_000, done: 43_000_000, total: 100_000_000, elapsed: 4)
     #expect(reading.text == "normalize: 120,000 records · 43% · 30,000 records/s · about 5 s left")
-    let long = StageProgress.Reading(stage: "parse", records: 1_000, done: 1_000_000, total: 100_000_000, elapsed: 60)
+    let long = StageProgress.Reading(
+      stage: "parse", records: 1_000, done: 1_000_000, total: 100_000_000, elapsed: 60)
     #expect(long.text == "parse: 1,000 records · 1% · 16 records/s")
-    let slow = StageProgress.Reading(stage: "parse", records: 1_000, done: 10_000_000, total: 100_000_000, elapsed: 60)
+    let slow = StageProgress.Reading(
+      stage: "parse", records: 1_000, done: 10_000_000, total: 100_000_000, elapsed: 60)
     #expect(slow.text == "parse: 1,000 records · 10% · 16 records/s · about 9 min left")
     // Never 100% before the stage has finished (the input size is an estimate); then 100% and the time it took.
-    let almost = StageProgress.Reading(stage: "match", records: 63, done: 126, total: 126, elapsed: 2)
+    let almost = StageProgress.Reading(
+      stage: "match", records: 63, done: 126, total: 126, elapsed: 2)
     #expect(almost.text == "match: 63 records · 99% · 31 records/s · about 0 s left")
     var finished = almost
     finished.finished = true
     #expect(finished.text == "match: 63 records · 100% · 31 records/s · 2.0 s")
     // A fast stage still shows a rate above zero; a stage with no records shows none.
-    #expect(StageProgress.Reading(stage: "deliver", records: 1, done: 0, total: 0, elapsed: 7, finished: true).text == "deliver: 1 records · 100% · 1 records/s · 7.0 s")
-    #expect(StageProgress.Reading(stage: "deliver", records: 0, done: 0, total: 0, elapsed: 0.01, finished: true).text == "deliver: 0 records · 100% · 0.0 s")
+    #expect(
+      StageProgress.Reading(
+        stage: "deliver", records: 1, done: 0, total: 0, elapsed: 7, finished: true
+      ).text == "deliver: 1 records · 100% · 1 records/s · 7.0 s")
+    #expect(
+      StageProgress.Reading(
+        stage: "deliver", records: 0, done: 0, total: 0, elapsed: 0.01, finished: true
+      ).text == "deliver: 0 records · 100% · 0.0 s")
   }
 
   @Test func recordsReadByTheTableReadersAreCounted() throws {
     let progress = StageProgress(stage: "test", inputBytes: 1, terminal: false, log: { _ in })
     defer { progress.stop() }
-    let reader = try CSVTableReader(path: Checkout.demoDistrict + "/sis/students.csv", layout: Layouts.students, dialect: CSVDialect())
+    let reader = try CSVTableReader(
+      path: Checkout.demoDistrict + "/sis/students.csv", layout: Layouts.students,
+      dialect: CSVDialect())
     while try reader.next() != nil {}
     #expect(progress.reading.records >= 310)
     #expect(progress.reading.done > 0)

@@ -1,12 +1,13 @@
 import Foundation
-@testable import SISDrop
 import Testing
 import _SISDropTestSupport
-@testable import SISDropCore
+
+@testable import SISDrop
 @testable import SISDropConfig
+@testable import SISDropCore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// What a run must never claim or read: part of a feed, a link out of the inbox, a file that
@@ -19,13 +20,16 @@ import _SISDropTestSupport
       // The SIS writes its exports one by one: students.csv is here, contacts.csv not yet.
       try FileManager.default.removeItem(atPath: workdir.root + "/inbox/contacts.csv")
       let listing = try inbox(workdir, pipeline).list()
-      #expect(!listing.claimable.contains("students.csv") && !listing.claimable.contains("schools.csv"))
+      #expect(
+        !listing.claimable.contains("students.csv") && !listing.claimable.contains("schools.csv"))
       let missing = try #require(listing.arriving.first { $0.name == "contacts.csv" })
       #expect(missing.reason.contains("the sis_export feed is incomplete"), "\(missing.reason)")
       // The real run: 75 naming the missing file; no batch, so no snapshot built from students alone.
       let run = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
       #expect(run.status == 75, "\(run.stderr)")
-      #expect(run.stderr.contains("contacts.csv is still arriving: the sis_export feed is incomplete"), "\(run.stderr)")
+      #expect(
+        run.stderr.contains("contacts.csv is still arriving: the sis_export feed is incomplete"),
+        "\(run.stderr)")
       #expect(try WorkDir(root: workdir.root).state.allBatches().isEmpty)
       #expect(FileManager.default.fileExists(atPath: workdir.root + "/inbox/students.csv"))
     }
@@ -34,14 +38,20 @@ import _SISDropTestSupport
   @Test func aFeedFileTheManifestDoesNotListIsRefused() throws {
     try withTemporaryFolder { root in
       let (workdir, _, _) = try demoWorkdir(root + "/w")
-      let pipeline = try demoPipeline(root, extra: "  triggers:\n    submissions: submissions.manifest\n")
-      try writeFile(workdir.root + "/inbox/submissions.manifest", "file,sha256,rows\nsubmissions.csv,,\nsubmission_contacts.csv,,\n")
+      let pipeline = try demoPipeline(
+        root, extra: "  triggers:\n    submissions: submissions.manifest\n")
+      try writeFile(
+        workdir.root + "/inbox/submissions.manifest",
+        "file,sha256,rows\nsubmissions.csv,,\nsubmission_contacts.csv,,\n")
       do {
         _ = try inbox(workdir, pipeline).list()
         Issue.record("a manifest that leaves out submission_documents.csv was accepted")
       } catch let error as SISDropError {
         #expect(error.status == .dataError)
-        #expect(error.description.contains("submission_documents.csv is in the inbox but submissions.manifest does not list it"), "\(error)")
+        #expect(
+          error.description.contains(
+            "submission_documents.csv is in the inbox but submissions.manifest does not list it"),
+          "\(error)")
       }
     }
   }
@@ -59,7 +69,8 @@ import _SISDropTestSupport
       #expect(!listing.ignored.contains("notes.txt") && !listing.claimable.contains("notes.txt"))
       // A feed file that is a link: 65, nothing claimed, the real run says so.
       let real = root + "/elsewhere/submissions.csv"
-      try FileManager.default.createDirectory(atPath: root + "/elsewhere", withIntermediateDirectories: true)
+      try FileManager.default.createDirectory(
+        atPath: root + "/elsewhere", withIntermediateDirectories: true)
       try FileManager.default.moveItem(atPath: folder + "/submissions.csv", toPath: real)
       #expect(symlink(real, folder + "/submissions.csv") == 0)
       #expect(throws: SISDropError.self) { listing = try inbox(workdir, pipeline).list() }
@@ -71,7 +82,9 @@ import _SISDropTestSupport
       // A decision file that is a link is not read either.
       #expect(symlink(root + "/secret.txt", folder + "/corrections.csv") == 0)
       let config = try PipelineConfig.load(path: pipeline)
-      #expect(Inbox(path: folder, config: config).whyNotReady("corrections.csv")?.contains("never follows links") == true)
+      #expect(
+        Inbox(path: folder, config: config).whyNotReady("corrections.csv")?.contains(
+          "never follows links") == true)
     }
   }
 
@@ -90,11 +103,14 @@ import _SISDropTestSupport
       try FileManager.default.removeItem(atPath: box.path + "/submissions.csv")
       try writeFile(box.path + "/submissions.csv", grown)
       do {
-        _ = try BatchLifecycle.claim(listing, from: box, workdir: workdir, config: config, selection: .all, now: Date())
+        _ = try BatchLifecycle.claim(
+          listing, from: box, workdir: workdir, config: config, selection: .all, now: Date())
         Issue.record("a file that changed after the listing was claimed")
       } catch let error as SISDropError {
         #expect(error.status == .temporaryFailure)
-        #expect(error.description.contains("submissions.csv is still arriving: it changed after the inbox was read"), "\(error)")
+        #expect(
+          error.description.contains(
+            "submissions.csv is still arriving: it changed after the inbox was read"), "\(error)")
       }
       #expect(try FileManager.default.contentsOfDirectory(atPath: box.path).sorted() == before)
       #expect(try readText(box.path + "/submissions.csv") == grown)
@@ -105,18 +121,22 @@ import _SISDropTestSupport
       let again = try box.list(state: workdir.state)
       let writer = try #require(FileHandle(forWritingAtPath: box.path + "/contacts.csv"))
       do {
-        _ = try BatchLifecycle.claim(again, from: box, workdir: workdir, config: config, selection: .all, now: Date())
+        _ = try BatchLifecycle.claim(
+          again, from: box, workdir: workdir, config: config, selection: .all, now: Date())
         Issue.record("a file open for writing was claimed")
       } catch let error as SISDropError {
         #expect(error.status == .temporaryFailure)
-        #expect(error.description.contains("contacts.csv is still arriving: process \(getpid())"), "\(error)")
+        #expect(
+          error.description.contains("contacts.csv is still arriving: process \(getpid())"),
+          "\(error)")
       }
       try writer.close()
       #expect(try FileManager.default.contentsOfDirectory(atPath: box.path).sorted() == before)
       #expect(try workdir.state.allBatches().isEmpty)
       // Unchanged since the listing: claimed.
       let settled = try box.list(state: workdir.state)
-      let opened = try BatchLifecycle.claim(settled, from: box, workdir: workdir, config: config, selection: .all, now: Date())
+      let opened = try BatchLifecycle.claim(
+        settled, from: box, workdir: workdir, config: config, selection: .all, now: Date())
       // Every feed file and every uploaded document below documents/.
       #expect(opened.claimed.count == before.count - 1 + uploads)
       #expect(before.contains("documents"))
@@ -131,10 +151,12 @@ import _SISDropTestSupport
       // What a run killed mid-claim leaves: a .claiming folder, no batch row. Meanwhile the sender
       // started uploading submissions.csv again (a partial that may never complete).
       let claiming = workdir.batchesFolder + "/.20261123-01.claiming"
-      try FileManager.default.createDirectory(atPath: claiming + "/input", withIntermediateDirectories: true)
+      try FileManager.default.createDirectory(
+        atPath: claiming + "/input", withIntermediateDirectories: true)
       let complete = try readText(inboxPath + "/submissions.csv")
       for name in ["submissions.csv", "students.csv"] {
-        try FileManager.default.moveItem(atPath: inboxPath + "/" + name, toPath: claiming + "/input/" + name)
+        try FileManager.default.moveItem(
+          atPath: inboxPath + "/" + name, toPath: claiming + "/input/" + name)
       }
       try writeFile(claiming + "/claim-inbox", inboxPath + "\n" + archive + "\n")
       try writeFile(inboxPath + "/submissions.csv", "Submission_ID,First")
@@ -153,26 +175,42 @@ import _SISDropTestSupport
     try withTemporaryFolder { root in
       let (workdir, _, _) = try demoWorkdir(root + "/w")
       let pipeline = try demoPipeline(root, extra: "")
-      #expect(try runTool("sisdrop", ["open", "--pipeline", pipeline, "--workdir", workdir.root]).status == 0)
+      #expect(
+        try runTool("sisdrop", ["open", "--pipeline", pipeline, "--workdir", workdir.root]).status
+          == 0)
       let folder = workdir.root + "/inbox"
       // A half-uploaded resolutions.csv: `S-1,1,` would read as a No Match decision.
-      try writeFile(folder + "/resolutions.csv", "Submission_ID,Student_Seq,SIS_ID,Resolved_By\nS-1,1,")
+      try writeFile(
+        folder + "/resolutions.csv", "Submission_ID,Student_Seq,SIS_ID,Resolved_By\nS-1,1,")
       let writer = try #require(FileHandle(forWritingAtPath: folder + "/resolutions.csv"))
       var taken: [String] = []
-      let imported = try AnswerFeed.take(workdir: workdir, config: try workdir.config(for: try workdir.batch(nil))) { taken.append($0) }
+      let imported = try AnswerFeed.take(
+        workdir: workdir, config: try workdir.config(for: try workdir.batch(nil))
+      ) { taken.append($0) }
       #expect(imported.total == 0 && imported.waiting == ["resolutions.csv"])
-      #expect(taken.count == 1 && taken[0].contains("resolutions.csv not taken yet: still arriving: open for writing by process \(getpid())"),
-              "\(taken)")
+      #expect(
+        taken.count == 1
+          && taken[0].contains(
+            "resolutions.csv not taken yet: still arriving: open for writing by process \(getpid())"
+          ),
+        "\(taken)")
       #expect(try workdir.state.resolutions().isEmpty)
       #expect(FileManager.default.fileExists(atPath: folder + "/resolutions.csv"))
       try writer.close()
       // corrections.csv the same way: not taken while it is being written, left in the inbox.
-      try writeFile(folder + "/corrections.csv", "Submission_ID,Schema,Seq,Field,Value\nS-1,student,1,Zip,627")
-      let correctionsWriter = try #require(FileHandle(forWritingAtPath: folder + "/corrections.csv"))
+      try writeFile(
+        folder + "/corrections.csv", "Submission_ID,Schema,Seq,Field,Value\nS-1,student,1,Zip,627")
+      let correctionsWriter = try #require(
+        FileHandle(forWritingAtPath: folder + "/corrections.csv"))
       var lines: [String] = []
-      let again = try AnswerFeed.take(workdir: workdir, config: try workdir.config(for: try workdir.batch(nil))) { lines.append($0) }
+      let again = try AnswerFeed.take(
+        workdir: workdir, config: try workdir.config(for: try workdir.batch(nil))
+      ) { lines.append($0) }
       #expect(again.waiting == ["corrections.csv"])
-      #expect(lines.contains { $0.contains("corrections.csv not taken yet: still arriving: open for writing") }, "\(lines)")
+      #expect(
+        lines.contains {
+          $0.contains("corrections.csv not taken yet: still arriving: open for writing")
+        }, "\(lines)")
       #expect(FileManager.default.fileExists(atPath: folder + "/corrections.csv"))
       try correctionsWriter.close()
     }
@@ -190,16 +228,21 @@ import _SISDropTestSupport
       // 0700): everything its run reads, the executable included, is copied where it can.
       let config = Checkout.demoDistrict + "/config"
       try FileManager.default.copyItem(atPath: config, toPath: root + "/config")
-      let pipeline = try writeFile(root + "/pipeline.yaml", try demoPipelineText([(config, root + "/config")]))
+      let pipeline = try writeFile(
+        root + "/pipeline.yaml", try demoPipelineText([(config, root + "/config")]))
       #expect(!(try readText(pipeline)).contains(Checkout.root))
-      try FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
+      try FileManager.default.createDirectory(
+        atPath: root + "/bin", withIntermediateDirectories: true)
       let executable = root + "/bin/sisdrop"
-      try FileManager.default.copyItem(atPath: buildFolder().appendingPathComponent("sisdrop").path, toPath: executable)
+      try FileManager.default.copyItem(
+        atPath: buildFolder().appendingPathComponent("sisdrop").path, toPath: executable)
       #expect(chownTree(root, to: 65534) == 0)
       let process = Process()
       process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-      process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups",
-                           executable, "run", "--pipeline", pipeline, "--workdir", workdir.root]
+      process.arguments = [
+        "--reuid=65534", "--regid=65534", "--clear-groups",
+        executable, "run", "--pipeline", pipeline, "--workdir", workdir.root,
+      ]
       let err = Pipe()
       process.standardError = err
       process.standardOutput = FileHandle.nullDevice
@@ -207,15 +250,25 @@ import _SISDropTestSupport
       let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
       process.waitUntilExit()
       #expect(process.terminationStatus == 0, "\(stderr)")
-      #expect(stderr.range(of: #"Z (info|warning) sisdrop\[\d+\]: warning: the open-writer check cannot see the open files of \d+ processes"#,
-                           options: .regularExpression) != nil, "\(stderr)")
+      #expect(
+        stderr.range(
+          of:
+            #"Z (info|warning) sisdrop\[\d+\]: warning: the open-writer check cannot see the open files of \d+ processes"#,
+          options: .regularExpression) != nil, "\(stderr)")
       var status = try runTool("sisdrop", ["status", "--workdir", workdir.root])
-      #expect(status.stdout.contains("  WARNING: the open-writer check cannot see the open files of"), "\(status.stdout)")
+      #expect(
+        status.stdout.contains("  WARNING: the open-writer check cannot see the open files of"),
+        "\(status.stdout)")
       let json = try runTool("sisdrop", ["status", "--json", "--workdir", workdir.root])
-      let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
-      #expect(((object["integration"] as? [String: Any])?["warning"] as? String)?.contains("CAP_SYS_PTRACE") == true)
+      let object = try #require(
+        try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+      #expect(
+        ((object["integration"] as? [String: Any])?["warning"] as? String)?.contains(
+          "CAP_SYS_PTRACE") == true)
       // Run as root, it sees every process: the warning goes.
-      #expect(try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root]).status == 0)
+      #expect(
+        try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root]).status
+          == 0)
       status = try runTool("sisdrop", ["status", "--workdir", workdir.root])
       #expect(!status.stdout.contains("WARNING"), "\(status.stdout)")
     }
@@ -236,7 +289,8 @@ func withFolderEveryUserReaches<T>(_ body: (String) throws -> T) throws -> T {
   }
   let base = reachable(NSTemporaryDirectory()) ? NSTemporaryDirectory() : "/tmp/"
   let path = base + (base.hasSuffix("/") ? "" : "/") + "sisdrop-test-" + UUID().uuidString
-  try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+  try FileManager.default.createDirectory(
+    atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
   defer { try? FileManager.default.removeItem(atPath: path) }
   return try body(path)
 }
@@ -261,14 +315,17 @@ func chownTree(_ path: String, to uid: Int) -> Int32 {
       let folder = workdir.root + "/inbox"
       let tomorrow = Date().addingTimeInterval(86_400)
       for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
-        try FileManager.default.setAttributes([.modificationDate: tomorrow], ofItemAtPath: folder + "/" + name)
+        try FileManager.default.setAttributes(
+          [.modificationDate: tomorrow], ofItemAtPath: folder + "/" + name)
       }
-      let lastChange = try FileManager.default.contentsOfDirectory(atPath: folder).map { name -> Double in
-        var info = stat()
-        #expect(lstat(folder + "/" + name, &info) == 0)
-        return Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9
-      }.max() ?? 0
-      let listing = try inbox(workdir, pipeline).list(now: Date(timeIntervalSince1970: lastChange + 61))
+      let lastChange =
+        try FileManager.default.contentsOfDirectory(atPath: folder).map { name -> Double in
+          var info = stat()
+          #expect(lstat(folder + "/" + name, &info) == 0)
+          return Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9
+        }.max() ?? 0
+      let listing = try inbox(workdir, pipeline).list(
+        now: Date(timeIntervalSince1970: lastChange + 61))
       #expect(listing.arriving.isEmpty, "\(listing.arriving)")
       #expect(listing.claimable.contains("submissions.csv"))
     }

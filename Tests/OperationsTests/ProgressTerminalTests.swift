@@ -1,10 +1,11 @@
 import Foundation
-@testable import SISDrop
 import Testing
 import _SISDropTestSupport
 
+@testable import SISDrop
+
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// What a terminal shows after some output: carriage returns, line feeds, "erase to the end of the
@@ -15,7 +16,8 @@ struct RenderedScreen {
   private(set) var unexpected: [String] = []
 
   init(_ output: [UInt8], columns: Int) {
-    var row = 0, column = 0
+    var row = 0
+    var column = 0
     var scalars = String(decoding: output, as: UTF8.self).unicodeScalars.makeIterator()
     while let scalar = scalars.next() {
       switch scalar {
@@ -25,7 +27,10 @@ struct RenderedScreen {
         if row == rows.count { rows.append([]) }
       case "\u{1B}":
         var sequence = ""
-        guard scalars.next() == "[" else { unexpected.append("ESC without [") ; continue }
+        guard scalars.next() == "[" else {
+          unexpected.append("ESC without [")
+          continue
+        }
         while let next = scalars.next() {
           sequence.unicodeScalars.append(next)
           if (0x40...0x7E).contains(next.value) { break }
@@ -46,7 +51,11 @@ struct RenderedScreen {
           if row == rows.count { rows.append([]) }
         }
         while rows[row].count < column { rows[row].append(" ") }
-        if column < rows[row].count { rows[row][column] = Character(scalar) } else { rows[row].append(Character(scalar)) }
+        if column < rows[row].count {
+          rows[row][column] = Character(scalar)
+        } else {
+          rows[row].append(Character(scalar))
+        }
         column += 1
       }
     }
@@ -57,11 +66,15 @@ struct RenderedScreen {
 
 /// Runs a built executable with stdin, stdout and stderr on a pseudo-terminal of `columns` columns;
 /// returns its exit status and every byte the terminal received.
-func runOnPseudoTerminal(_ tool: String, _ arguments: [String], columns: UInt16) throws -> (status: Int32, output: [UInt8]) {
+func runOnPseudoTerminal(_ tool: String, _ arguments: [String], columns: UInt16) throws -> (
+  status: Int32, output: [UInt8]
+) {
   var controller: Int32 = -1
   var terminal: Int32 = -1
   var size = winsize(ws_row: 50, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0)
-  guard openpty(&controller, &terminal, nil, nil, &size) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+  guard openpty(&controller, &terminal, nil, nil, &size) == 0 else {
+    throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+  }
   // Not inherited by processes other tests start meanwhile: the terminal must close when this child exits.
   _ = fcntl(controller, F_SETFD, FD_CLOEXEC)
   _ = fcntl(terminal, F_SETFD, FD_CLOEXEC)
@@ -102,7 +115,9 @@ func runOnPseudoTerminal(_ tool: String, _ arguments: [String], columns: UInt16)
     try withTemporaryFolder { root in
       let (workdir, _, pipeline) = try demoWorkdir(root + "/w")
       let columns = 120
-      let result = try runOnPseudoTerminal("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root], columns: UInt16(columns))
+      let result = try runOnPseudoTerminal(
+        "sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root],
+        columns: UInt16(columns))
       let screen = RenderedScreen(result.output, columns: columns)
       let shown = screen.lines.joined(separator: "\n")
       #expect(result.status == 0, "\(shown)")
@@ -111,9 +126,15 @@ func runOnPseudoTerminal(_ tool: String, _ arguments: [String], columns: UInt16)
       #expect(String(decoding: result.output, as: UTF8.self).contains("\r\u{1B}[K"))
 
       let progress = screen.lines.filter { $0.contains(" records") && $0.contains("·") }
-      #expect(progress.map { String($0.prefix { $0 != ":" }) } == ["parse", "normalize", "match", "deliver"], "\(shown)")
+      #expect(
+        progress.map { String($0.prefix { $0 != ":" }) } == [
+          "parse", "normalize", "match", "deliver",
+        ], "\(shown)")
       for line in progress {
-        let match = line.wholeMatch(of: /(parse|normalize|match|deliver): ([\d,]+) records · 100% · ([\d,]+) records\/s · \d+\.\d s/)
+        let match = line.wholeMatch(
+          of:
+            /(parse|normalize|match|deliver): ([\d,]+) records · 100% · ([\d,]+) records\/s · \d+\.\d s/
+        )
         #expect(match != nil, "not a finished progress line: \(line)\n\(shown)")
         if let match {
           #expect(Int(match.2.replacingOccurrences(of: ",", with: "")) ?? 0 > 0, "\(line)")
@@ -122,21 +143,31 @@ func runOnPseudoTerminal(_ tool: String, _ arguments: [String], columns: UInt16)
       }
       // Match and deliver count the submissions normalize passed on.
       let batch = try #require(try workdir.state.allBatches().last?.id)
-      let passedOn = try readText(workdir.stageFolder(batch, .normalize) + "/submissions.jsonl").split(separator: "\n").count
+      let passedOn = try readText(workdir.stageFolder(batch, .normalize) + "/submissions.jsonl")
+        .split(separator: "\n").count
       #expect(passedOn > 0)
-      #expect(progress.filter { $0.hasPrefix("match: \(passedOn) records") || $0.hasPrefix("deliver: \(passedOn) records") }.count == 2,
-              "\(passedOn): \(progress)")
+      #expect(
+        progress.filter {
+          $0.hasPrefix("match: \(passedOn) records") || $0.hasPrefix("deliver: \(passedOn) records")
+        }.count == 2,
+        "\(passedOn): \(progress)")
       // The log lines and the run's summary are whole lines of their own.
       #expect(screen.lines.contains { $0.hasPrefix("opened batch ") }, "\(shown)")
-      #expect(screen.lines.contains { $0.hasPrefix("deliver: ") && $0.contains("submissions delivered") }, "\(shown)")
-      #expect(screen.lines.contains { $0.hasPrefix("batch ") && $0.hasSuffix("(closed)") }, "\(shown)")
+      #expect(
+        screen.lines.contains { $0.hasPrefix("deliver: ") && $0.contains("submissions delivered") },
+        "\(shown)")
+      #expect(
+        screen.lines.contains { $0.hasPrefix("batch ") && $0.hasSuffix("(closed)") }, "\(shown)")
       // On a terminal, no log-file line: the run's end is the summary, not "run finished".
       #expect(!shown.contains("run finished"))
     }
   }
 
   @Test func theRendererSeesWhatATerminalShows() {
-    let screen = RenderedScreen(Array("a: 1 records\r\u{1B}[Ka: 22 records · 50%\r\u{1B}[Klog line\r\na: 22 records · 50%\r\u{1B}[Ka: 30 · 100%\r\nend\u{7}".utf8), columns: 80)
+    let screen = RenderedScreen(
+      Array(
+        "a: 1 records\r\u{1B}[Ka: 22 records · 50%\r\u{1B}[Klog line\r\na: 22 records · 50%\r\u{1B}[Ka: 30 · 100%\r\nend\u{7}"
+          .utf8), columns: 80)
     #expect(screen.lines == ["log line", "a: 30 · 100%", "end"])
     #expect(screen.unexpected == ["control character 0x07"])
     #expect(RenderedScreen(Array("abcdef\r\u{1B}[K".utf8), columns: 4).lines == ["abcd", ""])

@@ -1,24 +1,30 @@
 import Foundation
 import SISDrop
-import Testing
-import _SISDropTestSupport
 import SISDropCore
 import SISDropStore
+import Testing
+import _SISDropTestSupport
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// The demo district's enrollment export for night `night` (1 = the fixture as it is): each later
 /// night adds one new child, and night 2 also changes a delivered child's phone (an update).
 func stageNight(_ night: Int, inbox: String) throws {
   try FileManager.default.createDirectory(atPath: inbox, withIntermediateDirectories: true)
-  try FileManager.default.createDirectory(atPath: (inbox as NSString).deletingLastPathComponent + "/outbox", withIntermediateDirectories: true)
+  try FileManager.default.createDirectory(
+    atPath: (inbox as NSString).deletingLastPathComponent + "/outbox",
+    withIntermediateDirectories: true)
   for folder in ["/sis", "/enrollment-csv"] {
-    for name in try FileManager.default.contentsOfDirectory(atPath: Checkout.demoDistrict + folder) {
+    for name in try FileManager.default.contentsOfDirectory(atPath: Checkout.demoDistrict + folder)
+    {
       let target = inbox + "/" + name
-      if FileManager.default.fileExists(atPath: target) { try FileManager.default.removeItem(atPath: target) }
-      try FileManager.default.copyItem(atPath: Checkout.demoDistrict + folder + "/" + name, toPath: target)
+      if FileManager.default.fileExists(atPath: target) {
+        try FileManager.default.removeItem(atPath: target)
+      }
+      try FileManager.default.copyItem(
+        atPath: Checkout.demoDistrict + folder + "/" + name, toPath: target)
     }
   }
   guard night > 1 else { return }
@@ -26,7 +32,8 @@ func stageNight(_ night: Int, inbox: String) throws {
   text = text.replacingOccurrences(of: "62704,217-555-0157,", with: "62704,217-555-0199,")
   for added in 2...night {
     let lastName = ["Nightlake", "Dawnbrook", "Fenwick"][added - 2]
-    text += "S-2026-90\(added)1,2026-27 New Student Enrollment,2026-11-2\(added) 09:00,,Quorra,,\(lastName),0\(added)/1\(added)/2020,F,K,Lincoln Elem,10\(added) Chatham Rd,Springfield,IL,62704,217-555-010\(added),\n"
+    text +=
+      "S-2026-90\(added)1,2026-27 New Student Enrollment,2026-11-2\(added) 09:00,,Quorra,,\(lastName),0\(added)/1\(added)/2020,F,K,Lincoln Elem,10\(added) Chatham Rd,Springfield,IL,62704,217-555-010\(added),\n"
   }
   try FileManager.default.removeItem(atPath: inbox + "/submissions.csv")
   try writeFile(inbox + "/submissions.csv", text)
@@ -38,7 +45,9 @@ func deliveredState(_ root: String) throws -> (ledger: [[String]], ids: [[String
   let ledger = try database.rows(
     "SELECT submission_id, status, coalesce(delivered_hash, ''), coalesce(delivered_batch, '') FROM ledger WHERE status = 'delivered' ORDER BY submission_id"
   ).map { $0.map { $0.string ?? "" } }
-  let ids = try database.rows("SELECT sourced_id, kind, ref, state_id, batch FROM delivered_ids ORDER BY sourced_id").map { $0.map { $0.string ?? "" } }
+  let ids = try database.rows(
+    "SELECT sourced_id, kind, ref, state_id, batch FROM delivered_ids ORDER BY sourced_id"
+  ).map { $0.map { $0.string ?? "" } }
   return (ledger, ids)
 }
 
@@ -50,46 +59,69 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
     try withTemporaryFolder { root in
       // Copied before it is opened: opening a WAL database writes beside it, and the checkout may be read-only.
       let fixture = root + "/fixture.sqlite"
-      try FileManager.default.copyItem(atPath: Checkout.root + "/Fixtures/state-v0/state.sqlite", toPath: fixture)
-      try FileManager.default.createDirectory(atPath: root + "/w", withIntermediateDirectories: true)
+      try FileManager.default.copyItem(
+        atPath: Checkout.root + "/Fixtures/state-v0/state.sqlite", toPath: fixture)
+      try FileManager.default.createDirectory(
+        atPath: root + "/w", withIntermediateDirectories: true)
       try FileManager.default.copyItem(atPath: fixture, toPath: root + "/w/state.sqlite")
       let old = try Database(path: fixture)
       #expect(try StateSchema.version(old) == 0)
-      let delivered = Int(try old.scalar("SELECT count(*) FROM ledger WHERE status = 'delivered'").int ?? 0)
+      let delivered = Int(
+        try old.scalar("SELECT count(*) FROM ledger WHERE status = 'delivered'").int ?? 0)
       #expect(delivered > 0)
       try stageNight(1, inbox: root + "/w/inbox")
       // The SIS exports again, with CRLF line ends: the same records, not the very files 0.1.0
       // claimed (those are set aside as re-uploads, and their batch folder is not part of the fixture).
-      for name in try FileManager.default.contentsOfDirectory(atPath: Checkout.demoDistrict + "/sis") {
+      for name in try FileManager.default.contentsOfDirectory(
+        atPath: Checkout.demoDistrict + "/sis")
+      {
         let text = try readText(root + "/w/inbox/" + name)
         try FileManager.default.removeItem(atPath: root + "/w/inbox/" + name)
-        try writeFile(root + "/w/inbox/" + name, text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n"))
+        try writeFile(
+          root + "/w/inbox/" + name,
+          text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(
+            of: "\n", with: "\r\n"))
       }
-      let result = try run(["run", "--pipeline", Checkout.pipeline("demo"), "--workdir", root + "/w"])
+      let result = try run([
+        "run", "--pipeline", Checkout.pipeline("demo"), "--workdir", root + "/w",
+      ])
       #expect(result.status == 0, "\(result.stderr)")
       let migrated = try Database(path: root + "/w/state.sqlite")
       #expect(try StateSchema.version(migrated) == StateSchema.current)
-      let batch = try #require(try migrated.scalar("SELECT id FROM batches WHERE id NOT IN ('20261201-01') ORDER BY id DESC LIMIT 1").string)
-      let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/w/batches/\(batch)/manifest.json"))) as? [String: Any]
+      let batch = try #require(
+        try migrated.scalar(
+          "SELECT id FROM batches WHERE id NOT IN ('20261201-01') ORDER BY id DESC LIMIT 1"
+        ).string)
+      let report =
+        try JSONSerialization.jsonObject(
+          with: Data(contentsOf: URL(fileURLWithPath: root + "/w/batches/\(batch)/manifest.json")))
+        as? [String: Any]
       let counts = report?["counts"] as? [String: Int] ?? [:]
       #expect(counts["normalize.already_delivered"] == delivered)
       #expect(counts["deliver.delivered_submissions"] == 0)
       // The tables 0.1.0 made only when first used are there, and kept what 0.1.0 recorded.
-      #expect(try migrated.scalar("SELECT count(*) FROM delivered_ids").int == (try old.scalar("SELECT count(*) FROM delivered_ids").int))
+      #expect(
+        try migrated.scalar("SELECT count(*) FROM delivered_ids").int
+          == (try old.scalar("SELECT count(*) FROM delivered_ids").int))
     }
   }
 
   @Test func aDatabaseFromANewerSisdropIsRefusedWith78NamingBothVersions() throws {
     try withTemporaryFolder { root in
       _ = try WorkDir(root: root + "/w")
-      try Database(path: root + "/w/state.sqlite").execute("PRAGMA user_version = \(StateSchema.current + 7)")
+      try Database(path: root + "/w/state.sqlite").execute(
+        "PRAGMA user_version = \(StateSchema.current + 7)")
       for arguments in [["status"], ["pending"], ["run", "--pipeline", Checkout.pipeline("demo")]] {
         let result = try run(arguments + ["--workdir", root + "/w"])
         #expect(result.status == 78, "\(arguments[0]): \(result.stderr)")
-        #expect(result.stderr.contains("schema version \(StateSchema.current + 7)") && result.stderr.contains("up to \(StateSchema.current)"),
-                "\(arguments[0]): \(result.stderr)")
+        #expect(
+          result.stderr.contains("schema version \(StateSchema.current + 7)")
+            && result.stderr.contains("up to \(StateSchema.current)"),
+          "\(arguments[0]): \(result.stderr)")
       }
-      #expect(try StateSchema.version(Database(path: root + "/w/state.sqlite")) == StateSchema.current + 7)
+      #expect(
+        try StateSchema.version(Database(path: root + "/w/state.sqlite")) == StateSchema.current + 7
+      )
     }
   }
 
@@ -98,10 +130,13 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
     try withTemporaryFolder { root in
       let workdir = root + "/w"
       try stageNight(1, inbox: workdir + "/inbox")
-      #expect(try run(["run", "--pipeline", Checkout.pipeline("demo"), "--workdir", workdir]).status == 0)
+      #expect(
+        try run(["run", "--pipeline", Checkout.pipeline("demo"), "--workdir", workdir]).status == 0)
       let commands: [[String]] = [
-        ["run", "--pipeline", Checkout.pipeline("demo")], ["open", "--pipeline", Checkout.pipeline("demo")], ["pending"], ["status"],
-        ["cancel"], ["close"], ["report"], ["resolve", "S-2026-0001", "--no-match"], ["backup", root + "/b.sqlite"], ["verify"],
+        ["run", "--pipeline", Checkout.pipeline("demo")],
+        ["open", "--pipeline", Checkout.pipeline("demo")], ["pending"], ["status"],
+        ["cancel"], ["close"], ["report"], ["resolve", "S-2026-0001", "--no-match"],
+        ["backup", root + "/b.sqlite"], ["verify"],
       ]
       for lose in ["deleted", "emptied", "replaced by a new one"] {
         for suffix in ["", "-wal", "-shm"] { unlink(workdir + "/state.sqlite" + suffix) }
@@ -110,13 +145,22 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
         try stageNight(2, inbox: workdir + "/inbox")
         for arguments in commands {
           let result = try run(arguments + ["--workdir", workdir])
-          #expect(result.status == 66, "\(lose), \(arguments[0]): \(result.status) \(result.stderr)")
-          #expect(result.stderr.contains("state.sqlite is missing or empty") && result.stderr.contains("sisdrop rebuild-state"),
-                  "\(lose), \(arguments[0]): \(result.stderr)")
+          #expect(
+            result.status == 66, "\(lose), \(arguments[0]): \(result.status) \(result.stderr)")
+          #expect(
+            result.stderr.contains("state.sqlite is missing or empty")
+              && result.stderr.contains("sisdrop rebuild-state"),
+            "\(lose), \(arguments[0]): \(result.stderr)")
         }
-        #expect((FileManager.default.fileExists(atPath: workdir + "/state.sqlite")) == (lose != "deleted"))
-        if lose == "replaced by a new one" { #expect(try StateSchema.recordedBatches(workdir + "/state.sqlite") == 0) }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: workdir + "/batches").count == 1, "\(lose): a batch was opened")
+        #expect(
+          (FileManager.default.fileExists(atPath: workdir + "/state.sqlite")) == (lose != "deleted")
+        )
+        if lose == "replaced by a new one" {
+          #expect(try StateSchema.recordedBatches(workdir + "/state.sqlite") == 0)
+        }
+        #expect(
+          try FileManager.default.contentsOfDirectory(atPath: workdir + "/batches").count == 1,
+          "\(lose): a batch was opened")
         #expect(!FileManager.default.fileExists(atPath: root + "/b.sqlite"))
       }
     }
@@ -127,12 +171,21 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
     try withTemporaryFolder { root in
       let folder = root + "/not-a-workdir"
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-      for arguments in [["pending"], ["status"], ["report"], ["verify"], ["backup", root + "/b.sqlite"], ["cancel"], ["close"], ["parse"],
-                        ["deliver"], ["resolve", "S-1", "--no-match"], ["keep-sis", "S-1", "Street"], ["rebuild-state"]] {
+      for arguments in [
+        ["pending"], ["status"], ["report"], ["verify"], ["backup", root + "/b.sqlite"], ["cancel"],
+        ["close"], ["parse"],
+        ["deliver"], ["resolve", "S-1", "--no-match"], ["keep-sis", "S-1", "Street"],
+        ["rebuild-state"],
+      ] {
         let result = try run(arguments + ["--workdir", folder])
         #expect(result.status == 66, "\(arguments[0]): \(result.status) \(result.stderr)")
-        #expect(result.stderr.contains(folder) && result.stderr.contains("not a sisdrop working directory"), "\(arguments[0]): \(result.stderr)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty, "\(arguments[0]) created something")
+        #expect(
+          result.stderr.contains(folder)
+            && result.stderr.contains("not a sisdrop working directory"),
+          "\(arguments[0]): \(result.stderr)")
+        #expect(
+          try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty,
+          "\(arguments[0]) created something")
       }
       // The environment's working directory follows the same rule.
       let pending = try runTool("sisdrop", ["pending"], environment: ["SISDROP_WORKDIR": folder])
@@ -140,7 +193,9 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
       #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
       // `run` creates one.
       try stageNight(1, inbox: root + "/new/inbox")
-      #expect(try run(["run", "--pipeline", Checkout.pipeline("demo"), "--workdir", root + "/new"]).status == 0)
+      #expect(
+        try run(["run", "--pipeline", Checkout.pipeline("demo"), "--workdir", root + "/new"]).status
+          == 0)
       #expect(FileManager.default.fileExists(atPath: root + "/new/state.sqlite"))
       #expect(try run(["pending", "--workdir", root + "/new"]).status == 0)
     }
@@ -149,7 +204,9 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
   @Test func backupCopiesTheDatabaseWithTheOnlineBackupAPIMode0600() throws {
     try withTemporaryFolder { root in
       try stageNight(1, inbox: root + "/w/inbox")
-      #expect(try run(["run", "--pipeline", Checkout.pipeline("demo"), "--workdir", root + "/w"]).status == 0)
+      #expect(
+        try run(["run", "--pipeline", Checkout.pipeline("demo"), "--workdir", root + "/w"]).status
+          == 0)
       umask(0o022)
       let result = try run(["backup", "--workdir", root + "/w", root + "/backup.sqlite"])
       #expect(result.status == 0, "\(result.stderr)")
@@ -159,13 +216,18 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
       let copy = try Database(path: root + "/backup.sqlite")
       #expect(try copy.scalar("PRAGMA integrity_check").string == "ok")
       #expect(try copy.scalar("PRAGMA journal_mode").string == "delete")
-      #expect(try deliveredState(root + "/backup.sqlite").ledger == (try deliveredState(root + "/w").ledger))
+      #expect(
+        try deliveredState(root + "/backup.sqlite").ledger
+          == (try deliveredState(root + "/w").ledger))
       #expect(try deliveredState(root + "/w").ledger.count > 0)
       // Restored into place after the database is lost, the next night runs on it.
       for suffix in ["", "-wal", "-shm"] { unlink(root + "/w/state.sqlite" + suffix) }
-      try FileManager.default.copyItem(atPath: root + "/backup.sqlite", toPath: root + "/w/state.sqlite")
+      try FileManager.default.copyItem(
+        atPath: root + "/backup.sqlite", toPath: root + "/w/state.sqlite")
       try stageNight(2, inbox: root + "/w/inbox")
-      #expect(try run(["run", "--pipeline", Checkout.pipeline("demo"), "--workdir", root + "/w"]).status == 0)
+      #expect(
+        try run(["run", "--pipeline", Checkout.pipeline("demo"), "--workdir", root + "/w"]).status
+          == 0)
     }
   }
 
@@ -182,13 +244,18 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
           let result = try run(["run", "--pipeline", pipeline, "--workdir", workdir])
           #expect(result.status == 0, "night \(night): \(result.stderr)")
           if night == 1 {
-            let tardies = try run(["tardies", "--pipeline", pipeline, "--workdir", workdir, "--file", Checkout.demoDistrict + "/raptor/tardies.csv"])
+            let tardies = try run([
+              "tardies", "--pipeline", pipeline, "--workdir", workdir, "--file",
+              Checkout.demoDistrict + "/raptor/tardies.csv",
+            ])
             #expect(tardies.status == 0, "\(tardies.stderr)")
           }
         }
       }
       func sentTardies(_ root: String) throws -> [[String]] {
-        try Database(path: root + "/state.sqlite").rows("SELECT tardy_key, run_id FROM delivered_tardies ORDER BY 1").map { $0.map { $0.string ?? "" } }
+        try Database(path: root + "/state.sqlite").rows(
+          "SELECT tardy_key, run_id FROM delivered_tardies ORDER BY 1"
+        ).map { $0.map { $0.string ?? "" } }
       }
       let tardiesSent = try sentTardies(kept)
       #expect(!tardiesSent.isEmpty)
@@ -219,18 +286,26 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
       }
       #expect(fourth[kept] == fourth[lost])
       // The fourth night delivered the one new child, nothing delivered before.
-      let newStudents = try #require(fourth[lost]?.first { $0.key.hasSuffix("_students_new.csv") }?.value)
+      let newStudents = try #require(
+        fourth[lost]?.first { $0.key.hasSuffix("_students_new.csv") }?.value)
       let rows = String(decoding: newStudents, as: UTF8.self).split(separator: "\r\n")
       #expect(rows.count == 2 && rows[1].contains("Fenwick"))
       #expect(try deliveredState(lost).ledger == (try deliveredState(kept).ledger))
       #expect(try deliveredState(lost).ids == (try deliveredState(kept).ids))
-      let delivered = try Database(path: lost + "/state.sqlite").rows("SELECT delivered_batch, count(*) FROM ledger WHERE status = 'delivered' GROUP BY 1")
+      let delivered = try Database(path: lost + "/state.sqlite").rows(
+        "SELECT delivered_batch, count(*) FROM ledger WHERE status = 'delivered' GROUP BY 1")
       #expect(delivered.count == 4, "\(delivered)")
       // The same Raptor export again: every tardy was sent before the state was lost, none goes again.
-      let again = try run(["tardies", "--pipeline", pipeline, "--workdir", lost, "--json", "--file", Checkout.demoDistrict + "/raptor/tardies.csv"])
+      let again = try run([
+        "tardies", "--pipeline", pipeline, "--workdir", lost, "--json", "--file",
+        Checkout.demoDistrict + "/raptor/tardies.csv",
+      ])
       #expect(again.status == 0, "\(again.stderr)")
-      let summary = try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any]
-      #expect(summary?["delivered"] as? Int == 0 && summary?["duplicates"] as? Int == tardiesSent.count, "\(again.stdout)")
+      let summary =
+        try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any]
+      #expect(
+        summary?["delivered"] as? Int == 0 && summary?["duplicates"] as? Int == tardiesSent.count,
+        "\(again.stdout)")
     }
   }
 
@@ -242,16 +317,25 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
       try stageNight(1, inbox: workdir + "/inbox")
       let opened = try run(["open", "--pipeline", Checkout.pipeline("demo"), "--workdir", workdir])
       #expect(opened.status == 0, "\(opened.stderr)")
-      let batch = try #require(try FileManager.default.contentsOfDirectory(atPath: workdir + "/batches").first { !$0.hasPrefix(".") })
+      let batch = try #require(
+        try FileManager.default.contentsOfDirectory(atPath: workdir + "/batches").first {
+          !$0.hasPrefix(".")
+        })
       let input = workdir + "/batches/\(batch)/input/submissions.csv"
       let original = try Data(contentsOf: URL(fileURLWithPath: input))
       let recorded = try SHA256.file(at: input).sha256
       chmod(input, 0o640)
-      try Data(String(decoding: original, as: UTF8.self).replacingOccurrences(of: "Rivera", with: "Riviera").utf8).write(to: URL(fileURLWithPath: input))
+      try Data(
+        String(decoding: original, as: UTF8.self).replacingOccurrences(
+          of: "Rivera", with: "Riviera"
+        ).utf8
+      ).write(to: URL(fileURLWithPath: input))
       let altered = try SHA256.file(at: input).sha256
       let refused = try run(["run", "--pipeline", Checkout.pipeline("demo"), "--workdir", workdir])
       #expect(refused.status == 65, "\(refused.stderr)")
-      #expect(refused.stderr.contains("input/submissions.csv") && refused.stderr.contains(recorded) && refused.stderr.contains(altered), "\(refused.stderr)")
+      #expect(
+        refused.stderr.contains("input/submissions.csv") && refused.stderr.contains(recorded)
+          && refused.stderr.contains(altered), "\(refused.stderr)")
       #expect(!FileManager.default.fileExists(atPath: workdir + "/batches/\(batch)/10-parse"))
       #expect(try visibleFiles(workdir + "/outbox").isEmpty)
       // Put back as claimed: the night goes on. Altered again before close: close refuses.
@@ -266,12 +350,16 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
       let manifest = try readText(workdir + "/batches/\(batch)/manifest.json")
       #expect(manifest.contains("\"state\" : \"open\""))
       try FileManager.default.removeItem(atPath: workdir + "/batches/\(batch)/input/students.csv")
-      try FileManager.default.copyItem(atPath: Checkout.demoDistrict + "/sis/students.csv", toPath: workdir + "/batches/\(batch)/input/students.csv")
+      try FileManager.default.copyItem(
+        atPath: Checkout.demoDistrict + "/sis/students.csv",
+        toPath: workdir + "/batches/\(batch)/input/students.csv")
       let closed = try runTool("sisdrop-close", ["--workdir", workdir])
       #expect(closed.status == 0, "\(closed.stderr)")
 
       let verified = try run(["verify", "--workdir", workdir])
-      #expect(verified.status == 0 && verified.stdout.contains("0 not as sealed"), "\(verified.stdout) \(verified.stderr)")
+      #expect(
+        verified.status == 0 && verified.stdout.contains("0 not as sealed"),
+        "\(verified.stdout) \(verified.stderr)")
       let decisions = workdir + "/batches/\(batch)/30-match/decisions.jsonl"
       let sealed = try SHA256.file(at: decisions).sha256
       chmod(decisions, 0o640)
@@ -282,8 +370,10 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
       let changed = try run(["verify", "--workdir", workdir, "--batch", batch])
       #expect(changed.status == 65, "\(changed.stderr)")
       let now = try SHA256.file(at: decisions).sha256
-      #expect(changed.stdout.contains("30-match/decisions.jsonl") && changed.stdout.contains(sealed) && changed.stdout.contains(now),
-              "\(changed.stdout)")
+      #expect(
+        changed.stdout.contains("30-match/decisions.jsonl") && changed.stdout.contains(sealed)
+          && changed.stdout.contains(now),
+        "\(changed.stdout)")
     }
   }
 
@@ -295,9 +385,12 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
       for wait in [false, true] {
         // The drop folders outside the working directory: it does not exist when the runs start.
         let drops = root + "/drops-\(wait)"
-        let pipeline = try writeFile(drops + "/pipeline.yaml", try demoPipelineText([
-          ("inbox: inbox", "inbox: \(drops)/inbox"), ("outbox: outbox", "outbox: \(drops)/outbox"),
-        ]))
+        let pipeline = try writeFile(
+          drops + "/pipeline.yaml",
+          try demoPipelineText([
+            ("inbox: inbox", "inbox: \(drops)/inbox"),
+            ("outbox: outbox", "outbox: \(drops)/outbox"),
+          ]))
         let workdir = root + "/new-\(wait)"
         try stageNight(1, inbox: drops + "/inbox")
         let runs = 6
@@ -305,7 +398,8 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
         for _ in 0..<runs {
           let process = Process()
           process.executableURL = buildFolder().appendingPathComponent("sisdrop")
-          process.arguments = ["run", "--pipeline", pipeline, "--workdir", workdir] + (wait ? ["--wait", "300"] : [])
+          process.arguments =
+            ["run", "--pipeline", pipeline, "--workdir", workdir] + (wait ? ["--wait", "300"] : [])
           let errors = Pipe()
           process.standardOutput = FileHandle.nullDevice
           process.standardError = errors
@@ -314,13 +408,16 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
         for (process, _) in processes { try process.run() }
         var statuses: [Int32] = []
         for (process, errors) in processes {
-          let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+          let text = String(
+            decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
           process.waitUntilExit()
           statuses.append(process.terminationStatus)
           #expect(!text.contains("database is locked"), "\(text)")
           if process.terminationStatus == 75 {
             #expect(!wait, "a run with --wait gave up: \(text)")
-            #expect(text.contains("busy") && text.contains("pid ") && text.contains("command sisdrop run"), "\(text)")
+            #expect(
+              text.contains("busy") && text.contains("pid ")
+                && text.contains("command sisdrop run"), "\(text)")
           } else {
             #expect(process.terminationStatus == 0, "wait \(wait): \(text)")
           }
@@ -328,7 +425,8 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
         // With --wait every run finishes (the later ones find nothing new); without, at least the first does.
         #expect(wait ? statuses.allSatisfy { $0 == 0 } : statuses.contains(0), "\(statuses)")
         // Exactly one batch, delivered once.
-        let batches = try Database(path: workdir + "/state.sqlite").rows("SELECT id, state FROM batches")
+        let batches = try Database(path: workdir + "/state.sqlite").rows(
+          "SELECT id, state FROM batches")
         #expect(batches.count == 1 && batches.first?[1].string == "closed", "\(batches)")
       }
     }

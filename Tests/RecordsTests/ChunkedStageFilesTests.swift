@@ -1,12 +1,13 @@
 import Foundation
-@testable import SISDrop
 import Testing
 import _SISDropTestSupport
-@testable import SISDropCore
+
+@testable import SISDrop
 @testable import SISDropConfig
-@testable import SISDropStore
-@testable import SISDropMatching
+@testable import SISDropCore
 @testable import SISDropDelivery
+@testable import SISDropMatching
+@testable import SISDropStore
 
 /// Stage files read and written a chunk at a time (the match and deliver stages, the review
 /// queue, `show`): the same records and the same bytes as the whole file at once, whatever the
@@ -15,8 +16,11 @@ import _SISDropTestSupport
   /// The demo district run through deliver with the batch left open.
   func openDemoBatch(_ root: String) throws -> (WorkDir, BatchRecord, String) {
     let (workdir, _, _) = try demoWorkdir(root + "/w")
-    let pipeline = try writeFile(root + "/pipeline.yaml", try demoPipelineText(xml: false, [("auto_close: true", "auto_close: false")]))
-    let summary = try #require(try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+    let pipeline = try writeFile(
+      root + "/pipeline.yaml",
+      try demoPipelineText(xml: false, [("auto_close: true", "auto_close: false")]))
+    let summary = try #require(
+      try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
     #expect(!summary.closed)
     return (workdir, try workdir.batch(summary.batch), pipeline)
   }
@@ -41,27 +45,37 @@ import _SISDropTestSupport
         #expect(readDecisions == decisions, "chunks of \(size)")
       }
       // Looked up by id from the file's lines.
-      let index = try StageFileIndex(decisionsPath, id: { (d: SubmissionDecision) in d.submissionID })
+      let index = try StageFileIndex(
+        decisionsPath, id: { (d: SubmissionDecision) in d.submissionID })
       for decision in decisions { #expect(try index.record(decision.submissionID) == decision) }
       #expect(try index.record("S-NOT-THERE") == nil)
 
       // Written a chunk at a time: the same bytes.
       let rewritten = root + "/decisions.jsonl"
       let appender = try StageJSONAppender(SubmissionDecision.self, path: rewritten)
-      for start in stride(from: 0, to: decisions.count, by: 5) { try appender.append(decisions[start..<min(start + 5, decisions.count)]) }
+      for start in stride(from: 0, to: decisions.count, by: 5) {
+        try appender.append(decisions[start..<min(start + 5, decisions.count)])
+      }
       try appender.close()
       #expect(try FileSystem.readFile(rewritten) == (try FileSystem.readFile(decisionsPath)))
 
       // Empty lines are skipped, a last line without "\n" is read, and a damaged line is named by file and line.
       let lines = try readText(submissionsPath).split(separator: "\n").map(String.init)
-      let edited = try writeFile(root + "/edited.jsonl", lines[0] + "\n\n" + lines[1] + "\n" + lines[2])
+      let edited = try writeFile(
+        root + "/edited.jsonl", lines[0] + "\n\n" + lines[1] + "\n" + lines[2])
       var edits: [Submission] = []
       try StageJSONChunks(Submission.self, path: edited).forEach(1) { edits += $0 }
       #expect(edits == Array(submissions[0..<3]))
-      let damaged = try writeFile(root + "/damaged.jsonl", lines[0] + "\n" + lines[1] + "\n" + String(lines[2].dropLast(3)) + "\n" + lines[3] + "\n")
-      let error = try #require(throws: SISDropError.self) { try StageJSONChunks(Submission.self, path: damaged).forEach(2) { _ in } }
+      let damaged = try writeFile(
+        root + "/damaged.jsonl",
+        lines[0] + "\n" + lines[1] + "\n" + String(lines[2].dropLast(3)) + "\n" + lines[3] + "\n")
+      let error = try #require(throws: SISDropError.self) {
+        try StageJSONChunks(Submission.self, path: damaged).forEach(2) { _ in }
+      }
       #expect(error.location == SourceLocation(path: damaged, line: 3))
-      #expect(throws: SISDropError.self) { try StageJSONChunks(Submission.self, path: root + "/missing.jsonl") }
+      #expect(throws: SISDropError.self) {
+        try StageJSONChunks(Submission.self, path: root + "/missing.jsonl")
+      }
     }
   }
 
@@ -70,14 +84,22 @@ import _SISDropTestSupport
       let (workdir, batch, _) = try openDemoBatch(root)
       let folder = workdir.stageFolder(batch.id, .match)
       let whole = try folderContents(folder)
-      #expect(whole["decisions.jsonl"] != nil && whole["diffs.csv"] != nil && whole["review.csv"] != nil)
+      #expect(
+        whole["decisions.jsonl"] != nil && whole["diffs.csv"] != nil && whole["review.csv"] != nil)
       for size in [1, 3] {
-        try StageRunner.run(.match, workdir: workdir, batch: batch, log: { _ in }, { try MatchStage.run($0, chunkSize: size) })
+        try StageRunner.run(
+          .match, workdir: workdir, batch: batch, log: { _ in },
+          { try MatchStage.run($0, chunkSize: size) })
         let chunked = try folderContents(folder)
         #expect(chunked.keys.sorted() == whole.keys.sorted())
-        for (name, bytes) in whole { #expect(chunked[name] == bytes, "\(name) with chunks of \(size)") }
+        for (name, bytes) in whole {
+          #expect(chunked[name] == bytes, "\(name) with chunks of \(size)")
+        }
         let counts = try StageReport.load(folder).counts
-        #expect(counts["submissions"] == (try JSONLines.read(SubmissionDecision.self, from: folder + "/decisions.jsonl").count))
+        #expect(
+          counts["submissions"]
+            == (try JSONLines.read(SubmissionDecision.self, from: folder + "/decisions.jsonl").count)
+        )
       }
     }
   }
@@ -85,17 +107,27 @@ import _SISDropTestSupport
   @Test func theParseAndNormalizeStagesWriteTheSameBytesWhateverTheirChunkSize() throws {
     try withTemporaryFolder { root in
       let (workdir, batch, _) = try openDemoBatch(root)
-      for (stage, run) in [(Stage.parse, ParseStage.run(_:chunkSize:)), (.normalize, NormalizeStage.run(_:chunkSize:))] {
+      for (stage, run) in [
+        (Stage.parse, ParseStage.run(_:chunkSize:)), (.normalize, NormalizeStage.run(_:chunkSize:)),
+      ] {
         let folder = workdir.stageFolder(batch.id, stage)
         let whole = try folderContents(folder)
         #expect(whole["submissions.jsonl"].map { $0.count > 10_000 } == true)
         for size in [1, 3, 1000] {
-          try StageRunner.run(stage, workdir: workdir, batch: batch, log: { _ in }, { try run($0, size) })
+          try StageRunner.run(
+            stage, workdir: workdir, batch: batch, log: { _ in }, { try run($0, size) })
           let chunked = try folderContents(folder)
-          #expect(chunked.keys.sorted() == whole.keys.sorted(), "\(stage.rawValue) with chunks of \(size)")
-          for (name, bytes) in whole { #expect(chunked[name] == bytes, "\(stage.rawValue) \(name) with chunks of \(size)") }
-          let written = try JSONLines.read(Submission.self, from: folder + "/submissions.jsonl").count
-          #expect(try StageReport.load(folder).counts[stage == .parse ? "selected" : "submissions"] == written)
+          #expect(
+            chunked.keys.sorted() == whole.keys.sorted(), "\(stage.rawValue) with chunks of \(size)"
+          )
+          for (name, bytes) in whole {
+            #expect(chunked[name] == bytes, "\(stage.rawValue) \(name) with chunks of \(size)")
+          }
+          let written = try JSONLines.read(Submission.self, from: folder + "/submissions.jsonl")
+            .count
+          #expect(
+            try StageReport.load(folder).counts[stage == .parse ? "selected" : "submissions"]
+              == written)
         }
       }
     }
@@ -112,18 +144,26 @@ import _SISDropTestSupport
       let matchFolder = workdir.stageFolder(batch.id, .match)
       let skipped: Set<String> = ["S-2026-0001"]
       let whole = try DeliverStage.makePlan(
-        try JSONLines.read(Submission.self, from: submissionsPath).filter { !skipped.contains($0.id) },
-        decisions: try JSONLines.read(SubmissionDecision.self, from: decisionsPath), corrections: [],
-        validator: try DeliveryValidator(snapshot: snapshot), profile: profile, delivery: config.delivery, matchFolder: matchFolder,
+        try JSONLines.read(Submission.self, from: submissionsPath).filter {
+          !skipped.contains($0.id)
+        },
+        decisions: try JSONLines.read(SubmissionDecision.self, from: decisionsPath),
+        corrections: [],
+        validator: try DeliveryValidator(snapshot: snapshot), profile: profile,
+        delivery: config.delivery, matchFolder: matchFolder,
         current: { try DeliverStage.currentValues($0, snapshot: snapshot) })
       #expect(!whole.records.isEmpty && !whole.held.isEmpty && !whole.delivered.isEmpty)
       for size in [1, 4, 1000] {
         let chunked = try DeliverStage.makePlan(
-          submissionsPath: submissionsPath, decisionsPath: decisionsPath, skipping: skipped, corrections: [],
-          validator: try DeliveryValidator(snapshot: snapshot), profile: profile, delivery: config.delivery, matchFolder: matchFolder,
+          submissionsPath: submissionsPath, decisionsPath: decisionsPath, skipping: skipped,
+          corrections: [],
+          validator: try DeliveryValidator(snapshot: snapshot), profile: profile,
+          delivery: config.delivery, matchFolder: matchFolder,
           current: { try DeliverStage.currentValues($0, snapshot: snapshot) }, chunkSize: size)
         #expect(chunked.records == whole.records, "chunks of \(size)")
-        #expect(chunked.held == whole.held && chunked.delivered == whole.delivered && chunked.errors == whole.errors)
+        #expect(
+          chunked.held == whole.held && chunked.delivered == whole.delivered
+            && chunked.errors == whole.errors)
         #expect(chunked.nothingToDeliver == whole.nothingToDeliver)
       }
       #expect(!whole.delivered.contains { $0[0] == "S-2026-0001" })

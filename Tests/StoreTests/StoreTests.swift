@@ -1,25 +1,32 @@
 import Foundation
 import SISDrop
-import Testing
-import _SISDropTestSupport
+import SISDropConfig
 import SISDropCore
 import SISDropFormats
-import SISDropConfig
 import SISDropStore
+import Testing
+import _SISDropTestSupport
 
 @Suite struct StateStoreTests {
   func batch(_ id: String) -> BatchRecord {
-    BatchRecord(id: id, state: .open, selection: .all, pipelinePath: "/p.yaml", openedAt: "2026-11-23T00:00:00Z")
+    BatchRecord(
+      id: id, state: .open, selection: .all, pipelinePath: "/p.yaml",
+      openedAt: "2026-11-23T00:00:00Z")
   }
 
   @Test func aSecondOpenBatchIsImpossibleAtTheDatabaseLevel() throws {
     try withTemporaryFolder { folder in
       let store = try StateStore(path: folder + "/state.sqlite")
       try store.insertBatch(batch("20261123-01"))
-      #expect { try store.insertBatch(batch("20261123-02")) } throws: { ($0 as? SISDropError)?.status == .temporaryFailure }
+      #expect { try store.insertBatch(batch("20261123-02")) } throws: {
+        ($0 as? SISDropError)?.status == .temporaryFailure
+      }
       // Even a raw insert that bypasses the check fails on the partial unique index.
-      #expect { try store.database.execute("INSERT INTO batches(id, state, selection, pipeline, opened_at) VALUES ('x', 'open', '{}', 'p', 't')") }
-        throws: { ($0 as? SQLiteError)?.isConstraint == true }
+      #expect {
+        try store.database.execute(
+          "INSERT INTO batches(id, state, selection, pipeline, opened_at) VALUES ('x', 'open', '{}', 'p', 't')"
+        )
+      } throws: { ($0 as? SQLiteError)?.isConstraint == true }
       try store.setBatchState("20261123-01", .closed, at: "t")
       try store.insertBatch(batch("20261123-02"))
       #expect(try store.nextBatchID(day: "20261123") == "20261123-03")
@@ -30,9 +37,13 @@ import SISDropStore
     try withTemporaryFolder { folder in
       let store = try StateStore(path: folder + "/state.sqlite")
       try store.insertBatch(batch("b1"))
-      try store.recordSeen([("S-1", "F", "t", true), ("S-2", "F", "t", true), ("S-3", "G", "t", false)], batch: "b1", at: "t")
+      try store.recordSeen(
+        [("S-1", "F", "t", true), ("S-2", "F", "t", true), ("S-3", "G", "t", false)], batch: "b1",
+        at: "t")
       // Recording again (a stage rerun) writes the same.
-      try store.recordSeen([("S-1", "F", "t", true), ("S-2", "F", "t", true), ("S-3", "G", "t", false)], batch: "b1", at: "t")
+      try store.recordSeen(
+        [("S-1", "F", "t", true), ("S-2", "F", "t", true), ("S-3", "G", "t", false)], batch: "b1",
+        at: "t")
       #expect(try store.ledger(statuses: [.batched]).map(\.submissionID) == ["S-1", "S-2"])
       #expect(try store.ledger(statuses: [.pending]).map(\.submissionID) == ["S-3"])
       try store.closeBatch("b1", state: .closed, delivered: [("S-1", "h1")], vanished: [], at: "t2")
@@ -41,7 +52,8 @@ import SISDropStore
       #expect(try store.ledger(statuses: [.pending]).map(\.submissionID) == ["S-2", "S-3"])
       // The next export lists S-1 again: it stays delivered; S-3 vanished before delivery is reported.
       try store.insertBatch(batch("b2"))
-      try store.recordSeen([("S-1", "F", "t", true), ("S-2", "F", "t", true)], batch: "b2", at: "t3")
+      try store.recordSeen(
+        [("S-1", "F", "t", true), ("S-2", "F", "t", true)], batch: "b2", at: "t3")
       #expect(try store.ledgerEntry("S-1")?.status == .delivered)
       try store.closeBatch("b2", state: .closed, delivered: [], vanished: ["S-3"], at: "t4")
       #expect(try store.ledgerEntry("S-3")?.status == .vanished)
@@ -53,7 +65,8 @@ import SISDropStore
     try withTemporaryFolder { folder in
       let database = try Database(path: folder + "/x.sqlite")
       #expect { try database.execute("SELECT * FROM nowhere") } throws: { error in
-        "\(error)".contains("SQLite error 1: no such table: nowhere - while executing `SELECT * FROM nowhere`")
+        "\(error)".contains(
+          "SQLite error 1: no such table: nowhere - while executing `SELECT * FROM nowhere`")
       }
     }
   }
@@ -63,9 +76,12 @@ import SISDropStore
   @Test func loadsTheDemoExportWithLeadingZerosAndKeys() throws {
     try withTemporaryFolder { folder in
       var files: [String: String] = [:]
-      for name in ["students", "contacts", "schools", "attendance_codes"] { files[name] = Checkout.demoDistrict + "/sis/\(name).csv" }
+      for name in ["students", "contacts", "schools", "attendance_codes"] {
+        files[name] = Checkout.demoDistrict + "/sis/\(name).csv"
+      }
       let plugin = try PluginManifest.load(path: Checkout.demoDistrict + "/config/Plugin.xml")
-      let (summary, rejects) = try SnapshotBuilder(feed: FeedConfig(), plugin: plugin).build(files: files, output: folder + "/s.sqlite")
+      let (summary, rejects) = try SnapshotBuilder(feed: FeedConfig(), plugin: plugin).build(
+        files: files, output: folder + "/s.sqlite")
       #expect(summary.students == 310 && summary.contacts == 472 && summary.schools == 3)
       #expect(rejects.isEmpty)
       let snapshot = try Snapshot(path: folder + "/s.sqlite")
@@ -78,20 +94,29 @@ import SISDropStore
   @Test func fieldsThePluginDoesNotGrantAreNotRead() throws {
     try withTemporaryFolder { folder in
       let plugin = try readText(Checkout.demoDistrict + "/config/Plugin.xml")
-        .replacingOccurrences(of: "<field table=\"Students\" field=\"Email\" access=\"FullAccess\"/>", with: "")
+        .replacingOccurrences(
+          of: "<field table=\"Students\" field=\"Email\" access=\"FullAccess\"/>", with: "")
       let path = try writeFile(folder + "/Plugin.xml", plugin)
-      let files = ["students": Checkout.demoDistrict + "/sis/students.csv", "schools": Checkout.demoDistrict + "/sis/schools.csv"]
-      let (summary, _) = try SnapshotBuilder(feed: FeedConfig(), plugin: try PluginManifest.load(path: path))
-        .build(files: files, output: folder + "/s.sqlite")
+      let files = [
+        "students": Checkout.demoDistrict + "/sis/students.csv",
+        "schools": Checkout.demoDistrict + "/sis/schools.csv",
+      ]
+      let (summary, _) = try SnapshotBuilder(
+        feed: FeedConfig(), plugin: try PluginManifest.load(path: path)
+      )
+      .build(files: files, output: folder + "/s.sqlite")
       #expect(summary.withheldFields == ["Students.Email"])
-      let emails = try Database(path: folder + "/s.sqlite").scalar("SELECT count(email) FROM students")
+      let emails = try Database(path: folder + "/s.sqlite").scalar(
+        "SELECT count(email) FROM students")
       #expect(emails.int == 0)
     }
   }
 
   @Test func duplicateSISKeysAreReportedWithTheirLineAndTheFirstRowKept() throws {
     try withTemporaryFolder { folder in
-      let students = try writeFile(folder + "/students.csv", """
+      let students = try writeFile(
+        folder + "/students.csv",
+        """
         Student_Number,First_Name,Last_Name,DOB
         0100,Ann,Lee,01/02/2015
         0101,Bo,Lee,03/04/2016
@@ -102,8 +127,13 @@ import SISDropStore
       let (summary, rejects) = try SnapshotBuilder(feed: FeedConfig(), plugin: nil)
         .build(files: ["students": students, "schools": schools], output: folder + "/s.sqlite")
       #expect(summary.students == 2)
-      #expect(rejects.map { "\($0.value) \($0.source.line ?? 0) \($0.reason)" } == ["0100 4 duplicate key in the SIS export"])
-      #expect(try Snapshot(path: folder + "/s.sqlite").student(number: "0100")?.fields["First_Name"] == "Ann")
+      #expect(
+        rejects.map { "\($0.value) \($0.source.line ?? 0) \($0.reason)" } == [
+          "0100 4 duplicate key in the SIS export"
+        ])
+      #expect(
+        try Snapshot(path: folder + "/s.sqlite").student(number: "0100")?.fields["First_Name"]
+          == "Ann")
     }
   }
 }

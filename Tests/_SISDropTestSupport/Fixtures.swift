@@ -1,11 +1,12 @@
 import Foundation
 import SISDrop
-import SISDropFormats
 import SISDropConfig
+import SISDropFormats
 
 /// Paths into the checkout, found through this file's path (never the current folder).
 public enum Checkout {
-  public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent()
     .deletingLastPathComponent().path
   public static let demoDistrict = root + "/Fixtures/demo-district"
   public static func pipeline(_ name: String) -> String { root + "/pipelines/\(name).yaml" }
@@ -22,7 +23,8 @@ public func withTemporaryFolder<T>(_ body: (String) throws -> T) throws -> T {
 /// Writes a small text file for a test.
 @discardableResult
 public func writeFile(_ path: String, _ text: String) throws -> String {
-  try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+  try FileManager.default.createDirectory(
+    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
   try Data(text.utf8).write(to: URL(fileURLWithPath: path))
   return path
 }
@@ -44,7 +46,9 @@ public struct ProcessResult: Sendable {
 }
 
 /// Runs a built executable (`sisdrop`, `sisdrop-parse`, ...) from the build folder the tests run from.
-public func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+public func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:])
+  throws -> ProcessResult
+{
   let process = Process()
   process.executableURL = buildFolder().appendingPathComponent(name)
   process.arguments = arguments
@@ -59,8 +63,9 @@ public func runTool(_ name: String, _ arguments: [String], environment: [String:
   let outData = out.fileHandleForReading.readDataToEndOfFile()
   let errData = err.fileHandleForReading.readDataToEndOfFile()
   process.waitUntilExit()
-  return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                       stderr: String(decoding: errData, as: UTF8.self))
+  return ProcessResult(
+    status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+    stderr: String(decoding: errData, as: UTF8.self))
 }
 
 /// The folder holding the built executables: beside the test bundle.
@@ -68,7 +73,9 @@ public func buildFolder() -> URL {
   var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
   while url.path != "/" {
     url = url.deletingLastPathComponent()
-    if FileManager.default.fileExists(atPath: url.appendingPathComponent("sisdrop").path) { return url }
+    if FileManager.default.fileExists(atPath: url.appendingPathComponent("sisdrop").path) {
+      return url
+    }
   }
   return URL(fileURLWithPath: Checkout.root + "/.build/debug")
 }
@@ -78,12 +85,16 @@ public func buildFolder() -> URL {
 public func demoPipelineText(xml: Bool = false, _ edits: [(String, String)] = []) throws -> String {
   var text = try readText(Checkout.pipeline(xml ? "demo-xml" : "demo"))
     .replacingOccurrences(of: "../Fixtures", with: Checkout.root + "/Fixtures")
-  for (target, replacement) in edits { text = text.replacingOccurrences(of: target, with: replacement) }
+  for (target, replacement) in edits {
+    text = text.replacingOccurrences(of: target, with: replacement)
+  }
   return text
 }
 
 /// A working directory with the demo district's files in its inbox (CSV or XML submissions).
-public func demoWorkdir(_ root: String, xml: Bool = false) throws -> (WorkDir, PipelineConfig, String) {
+public func demoWorkdir(_ root: String, xml: Bool = false) throws -> (
+  WorkDir, PipelineConfig, String
+) {
   let pipeline = Checkout.pipeline(xml ? "demo-xml" : "demo")
   let config = try PipelineConfig.load(path: pipeline)
   let workdir = try WorkDir(root: root)
@@ -92,10 +103,15 @@ public func demoWorkdir(_ root: String, xml: Bool = false) throws -> (WorkDir, P
 }
 
 /// Every file below a folder with its bytes, by relative path (stage.json left out).
-public func folderContents(_ path: String, excluding: Set<String> = ["stage.json"]) throws -> [String: Data] {
+public func folderContents(_ path: String, excluding: Set<String> = ["stage.json"]) throws
+  -> [String: Data]
+{
   var result: [String: Data] = [:]
   let base = URL(fileURLWithPath: path)
-  guard let enumerator = FileManager.default.enumerator(at: base, includingPropertiesForKeys: [.isDirectoryKey]) else { return [:] }
+  guard
+    let enumerator = FileManager.default.enumerator(
+      at: base, includingPropertiesForKeys: [.isDirectoryKey])
+  else { return [:] }
   for case let url as URL in enumerator {
     let isDirectory = (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) ?? false
     if isDirectory || excluding.contains(url.lastPathComponent) { continue }
@@ -121,8 +137,11 @@ public struct DemoExpectation: Sendable {
 
   public static func load() throws -> DemoExpectation {
     var result = DemoExpectation()
-    for line in try readText(Checkout.demoDistrict + "/EXPECTED.md").split(separator: "\n") where line.hasPrefix("| S-") {
-      let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    for line in try readText(Checkout.demoDistrict + "/EXPECTED.md").split(separator: "\n")
+    where line.hasPrefix("| S-") {
+      let cells = line.split(separator: "|", omittingEmptySubsequences: false).map {
+        $0.trimmingCharacters(in: .whitespaces)
+      }
       result.delivery[cells[1]] = cells[6]
       result.students[cells[4], default: 0] += 1
     }
@@ -130,5 +149,7 @@ public struct DemoExpectation: Sendable {
   }
 
   /// How many submissions have this Delivery cell.
-  public func submissions(_ delivery: String) -> Int { self.delivery.values.filter { $0 == delivery }.count }
+  public func submissions(_ delivery: String) -> Int {
+    self.delivery.values.filter { $0 == delivery }.count
+  }
 }

@@ -8,7 +8,10 @@ public struct JSONSchemaValidator {
   public let root: [String: Any]
 
   public init(path: String) throws {
-    guard let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any] else {
+    guard
+      let object = try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+    else {
       throw ValidationFailure(errors: ["\(path): not a JSON object"])
     }
     root = object
@@ -20,13 +23,16 @@ public struct JSONSchemaValidator {
   }
 
   static let understood: Set<String> = [
-    "$schema", "$id", "$defs", "$ref", "title", "description", "type", "properties", "required", "additionalProperties",
+    "$schema", "$id", "$defs", "$ref", "title", "description", "type", "properties", "required",
+    "additionalProperties",
     "items", "enum", "const", "minimum", "anyOf",
   ]
 
   /// Every way `value` (parsed JSON) breaks the definition `name` (`$defs/name`), or none.
   public func errors(_ value: Any, against name: String) -> [String] {
-    guard let schema = (root["$defs"] as? [String: Any])?[name] as? [String: Any] else { return ["no $defs/\(name) in the schema"] }
+    guard let schema = (root["$defs"] as? [String: Any])?[name] as? [String: Any] else {
+      return ["no $defs/\(name) in the schema"]
+    }
     var errors: [String] = []
     check(value, schema, "$", &errors)
     return errors
@@ -34,16 +40,22 @@ public struct JSONSchemaValidator {
 
   /// Validates JSON text against `$defs/name`.
   public func validate(_ text: String, against name: String) throws {
-    let value = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+    let value = try JSONSerialization.jsonObject(
+      with: Data(text.utf8), options: [.fragmentsAllowed])
     let found = errors(value, against: name)
     if !found.isEmpty { throw ValidationFailure(errors: found) }
   }
 
   func check(_ value: Any, _ schema: [String: Any], _ path: String, _ errors: inout [String]) {
-    for key in schema.keys where !Self.understood.contains(key) { errors.append("\(path): the schema uses '\(key)', which this validator does not check") }
+    for key in schema.keys where !Self.understood.contains(key) {
+      errors.append("\(path): the schema uses '\(key)', which this validator does not check")
+    }
     if let reference = schema["$ref"] as? String {
       let prefix = "#/$defs/"
-      guard reference.hasPrefix(prefix), let target = (root["$defs"] as? [String: Any])?[String(reference.dropFirst(prefix.count))] as? [String: Any] else {
+      guard reference.hasPrefix(prefix),
+        let target = (root["$defs"] as? [String: Any])?[String(reference.dropFirst(prefix.count))]
+          as? [String: Any]
+      else {
         errors.append("\(path): cannot resolve \(reference)")
         return
       }
@@ -56,31 +68,42 @@ public struct JSONSchemaValidator {
         return found
       }
       if !failures.contains(where: \.isEmpty) {
-        errors.append("\(path): matches none of anyOf: \(failures.map { $0.joined(separator: "; ") }.joined(separator: " | "))")
+        errors.append(
+          "\(path): matches none of anyOf: \(failures.map { $0.joined(separator: "; ") }.joined(separator: " | "))"
+        )
       }
     }
     if let type = schema["type"] {
       let types = (type as? [String]) ?? [type as? String ?? ""]
       if !types.contains(where: { Self.isType(value, $0) }) {
-        errors.append("\(path): expected \(types.joined(separator: " or ")), found \(Self.describe(value))")
+        errors.append(
+          "\(path): expected \(types.joined(separator: " or ")), found \(Self.describe(value))")
         return
       }
     }
     if let options = schema["enum"] as? [Any], !options.contains(where: { Self.equal($0, value) }) {
       errors.append("\(path): \(Self.describe(value)) is not one of \(options)")
     }
-    if let constant = schema["const"], !Self.equal(constant, value) { errors.append("\(path): expected \(constant)") }
-    if let minimum = schema["minimum"] as? NSNumber, let number = value as? NSNumber, !(value is Bool), number.doubleValue < minimum.doubleValue {
+    if let constant = schema["const"], !Self.equal(constant, value) {
+      errors.append("\(path): expected \(constant)")
+    }
+    if let minimum = schema["minimum"] as? NSNumber, let number = value as? NSNumber,
+      !(value is Bool), number.doubleValue < minimum.doubleValue
+    {
       errors.append("\(path): \(number) is below \(minimum)")
     }
     if let object = value as? [String: Any] {
       let properties = schema["properties"] as? [String: Any] ?? [:]
-      for key in schema["required"] as? [String] ?? [] where object[key] == nil { errors.append("\(path): missing key '\(key)'") }
+      for key in schema["required"] as? [String] ?? [] where object[key] == nil {
+        errors.append("\(path): missing key '\(key)'")
+      }
       for (key, child) in object {
         if let property = properties[key] as? [String: Any] {
           check(child, property, "\(path).\(key)", &errors)
         } else if let additional = schema["additionalProperties"] {
-          if let allowed = additional as? Bool, !allowed, schema["properties"] != nil || schema["type"] as? String == "object" {
+          if let allowed = additional as? Bool, !allowed,
+            schema["properties"] != nil || schema["type"] as? String == "object"
+          {
             errors.append("\(path): unexpected key '\(key)'")
           } else if let additionalSchema = additional as? [String: Any] {
             check(child, additionalSchema, "\(path).\(key)", &errors)

@@ -17,10 +17,16 @@ import SISDropFormats
 /// Its state lives in its folder (the tables, `refs.csv`, `imported.txt`, `changes.csv`), so a test
 /// may make a new stand-in on the same folder each night, as a real SIS outlives sisdrop's runs.
 public final class SISStandIn {
-  public static let studentColumns = ["Student_Number", "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender",
-                                      "Grade_Level", "SchoolID", "Enroll_Status", "Street", "City", "State", "Zip", "Home_Phone", "Email"]
-  public static let contactColumns = ["Contact_ID", "Student_Number", "First_Name", "Last_Name", "Relationship", "Phone", "Email",
-                                      "Street", "City", "State", "Zip"]
+  public static let studentColumns = [
+    "Student_Number", "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB",
+    "Gender",
+    "Grade_Level", "SchoolID", "Enroll_Status", "Street", "City", "State", "Zip", "Home_Phone",
+    "Email",
+  ]
+  public static let contactColumns = [
+    "Contact_ID", "Student_Number", "First_Name", "Last_Name", "Relationship", "Phone", "Email",
+    "Street", "City", "State", "Zip",
+  ]
   /// The results file's header: the table, the record's key (students: `Student_Ref` of a new one,
   /// `Student_Number` of an update; contacts: `Contact_Ref` of a new one, `Contact_ID` of an
   /// update), ok / failed / skipped, and why.
@@ -76,7 +82,9 @@ public final class SISStandIn {
   static func table(_ path: String) throws -> [[String: String]] {
     let rows = try csvRows(path)
     guard let header = rows.first else { return [] }
-    return rows.dropFirst().map { Dictionary(zip(header, $0), uniquingKeysWith: { first, _ in first }) }
+    return rows.dropFirst().map {
+      Dictionary(zip(header, $0), uniquingKeysWith: { first, _ in first })
+    }
   }
 
   // MARK: The import
@@ -84,7 +92,9 @@ public final class SISStandIn {
   /// Imports every delivery in `outbox` not imported yet (oldest ready file first), writes the
   /// results file to `results` when given, and returns every row's result.
   @discardableResult
-  public func importOutbox(_ outbox: String, fail: Set<String> = [], skip: Set<String> = [], results: String? = nil) throws -> [Result] {
+  public func importOutbox(
+    _ outbox: String, fail: Set<String> = [], skip: Set<String> = [], results: String? = nil
+  ) throws -> [Result] {
     let ready = try FileManager.default.contentsOfDirectory(atPath: outbox)
       .filter { $0.hasSuffix(".ready") && !$0.hasPrefix(".") && !imported.contains($0) }
       .sorted()
@@ -97,28 +107,48 @@ public final class SISStandIn {
         guard listed.contains(fileName) else { return [] }
         return try Self.table(outbox + "/" + fileName)
       }
-      for row in try file("students_new") { all.append(importNewStudent(row, fail: fail, skip: skip)) }
-      for row in try file("students_update") { all.append(importStudentUpdate(row, fail: fail, skip: skip)) }
-      for row in try file("contacts_new") { all.append(importNewContact(row, fail: fail, skip: skip)) }
-      for row in try file("contacts_update") { all.append(importContactUpdate(row, fail: fail, skip: skip)) }
+      for row in try file("students_new") {
+        all.append(importNewStudent(row, fail: fail, skip: skip))
+      }
+      for row in try file("students_update") {
+        all.append(importStudentUpdate(row, fail: fail, skip: skip))
+      }
+      for row in try file("contacts_new") {
+        all.append(importNewContact(row, fail: fail, skip: skip))
+      }
+      for row in try file("contacts_update") {
+        all.append(importContactUpdate(row, fail: fail, skip: skip))
+      }
       imported.append(name)
     }
     try save()
-    if let results { try Self.replace(results, [Self.resultsHeader] + all.map { [$0.table, $0.key, $0.status, $0.message] }) }
+    if let results {
+      try Self.replace(
+        results, [Self.resultsHeader] + all.map { [$0.table, $0.key, $0.status, $0.message] })
+    }
     return all
   }
 
   /// ok, or why not: a row the test named in `fail` or `skip`.
   func named(_ table: String, _ key: String, fail: Set<String>, skip: Set<String>) -> Result? {
-    if fail.contains(table + ":" + key) { return Result(table: table, key: key, status: "failed", message: "rejected by the import (as the test asked)") }
-    if skip.contains(table + ":" + key) { return Result(table: table, key: key, status: "skipped", message: "skipped by the import (as the test asked)") }
+    if fail.contains(table + ":" + key) {
+      return Result(
+        table: table, key: key, status: "failed",
+        message: "rejected by the import (as the test asked)")
+    }
+    if skip.contains(table + ":" + key) {
+      return Result(
+        table: table, key: key, status: "skipped",
+        message: "skipped by the import (as the test asked)")
+    }
     return nil
   }
 
   func importNewStudent(_ row: [String: String], fail: Set<String>, skip: Set<String>) -> Result {
     let key = row["Student_Ref"] ?? ""
     if let refused = named("students", key, fail: fail, skip: skip) { return refused }
-    let number = String(format: "%06d", (students.compactMap { Int($0["Student_Number"] ?? "") }.max() ?? 100000) + 1)
+    let number = String(
+      format: "%06d", (students.compactMap { Int($0["Student_Number"] ?? "") }.max() ?? 100000) + 1)
     var student: [String: String] = [:]
     for column in Self.studentColumns { student[column] = row[column] ?? "" }
     student["Student_Number"] = number
@@ -129,13 +159,18 @@ public final class SISStandIn {
     return Result(table: "students", key: key, status: "ok", message: "created \(number)")
   }
 
-  func importStudentUpdate(_ row: [String: String], fail: Set<String>, skip: Set<String>) -> Result {
+  func importStudentUpdate(_ row: [String: String], fail: Set<String>, skip: Set<String>) -> Result
+  {
     let key = row["Student_Number"] ?? ""
     if let refused = named("students", key, fail: fail, skip: skip) { return refused }
     guard let index = students.firstIndex(where: { $0["Student_Number"] == key }) else {
-      return Result(table: "students", key: key, status: "failed", message: "no student with this Student_Number")
+      return Result(
+        table: "students", key: key, status: "failed",
+        message: "no student with this Student_Number")
     }
-    for column in Self.studentColumns.dropFirst() where !(row[column] ?? "").isEmpty { students[index][column] = row[column] }
+    for column in Self.studentColumns.dropFirst() where !(row[column] ?? "").isEmpty {
+      students[index][column] = row[column]
+    }
     changed.append("students:" + key)
     return Result(table: "students", key: key, status: "ok", message: "updated")
   }
@@ -143,12 +178,18 @@ public final class SISStandIn {
   /// The SIS number of the student a contact row names: its `Student_Number`, or the student this
   /// SIS created for its `Student_Ref`.
   func studentNumber(_ row: [String: String]) -> String? {
-    if let number = row["Student_Number"], !number.isEmpty { return students.contains { $0["Student_Number"] == number } ? number : nil }
+    if let number = row["Student_Number"], !number.isEmpty {
+      return students.contains { $0["Student_Number"] == number } ? number : nil
+    }
     return refs[row["Student_Ref"] ?? ""]
   }
 
   func link(_ contact: [String: String], to number: String) {
-    guard !contacts.contains(where: { $0["Contact_ID"] == contact["Contact_ID"] && $0["Student_Number"] == number }) else { return }
+    guard
+      !contacts.contains(where: {
+        $0["Contact_ID"] == contact["Contact_ID"] && $0["Student_Number"] == number
+      })
+    else { return }
     var row = contact
     row["Student_Number"] = number
     contacts.append(row)
@@ -159,17 +200,23 @@ public final class SISStandIn {
     let key = row["Contact_Ref"] ?? ""
     if let refused = named("contacts", key, fail: fail, skip: skip) { return refused }
     guard let number = studentNumber(row) else {
-      return Result(table: "contacts", key: key, status: "failed", message: "the contact's student is not in the SIS")
+      return Result(
+        table: "contacts", key: key, status: "failed",
+        message: "the contact's student is not in the SIS")
     }
     // A contact this SIS already created (an earlier row or delivery with the same Contact_Ref): a link.
     if let id = (row["Contact_ID"].flatMap { $0.isEmpty ? nil : $0 }) ?? refs["contact:" + key],
       var existing = contacts.first(where: { $0["Contact_ID"] == id })
     {
-      if let relationship = row["Relationship"], !relationship.isEmpty { existing["Relationship"] = relationship }
+      if let relationship = row["Relationship"], !relationship.isEmpty {
+        existing["Relationship"] = relationship
+      }
       link(existing, to: number)
       return Result(table: "contacts", key: key, status: "ok", message: "linked \(id) to \(number)")
     }
-    let id = String(format: "C%05d", (contacts.compactMap { Int(($0["Contact_ID"] ?? "").dropFirst()) }.max() ?? 0) + 1)
+    let id = String(
+      format: "C%05d",
+      (contacts.compactMap { Int(($0["Contact_ID"] ?? "").dropFirst()) }.max() ?? 0) + 1)
     var contact: [String: String] = [:]
     for column in Self.contactColumns { contact[column] = row[column] ?? "" }
     contact["Contact_ID"] = id
@@ -178,17 +225,25 @@ public final class SISStandIn {
     return Result(table: "contacts", key: key, status: "ok", message: "created \(id) for \(number)")
   }
 
-  func importContactUpdate(_ row: [String: String], fail: Set<String>, skip: Set<String>) -> Result {
+  func importContactUpdate(_ row: [String: String], fail: Set<String>, skip: Set<String>) -> Result
+  {
     let key = row["Contact_ID"] ?? ""
     if let refused = named("contacts", key, fail: fail, skip: skip) { return refused }
     guard contacts.contains(where: { $0["Contact_ID"] == key }) else {
-      return Result(table: "contacts", key: key, status: "failed", message: "no contact with this Contact_ID")
+      return Result(
+        table: "contacts", key: key, status: "failed", message: "no contact with this Contact_ID")
     }
     for index in contacts.indices where contacts[index]["Contact_ID"] == key {
-      for column in Self.contactColumns.dropFirst(2) where !(row[column] ?? "").isEmpty { contacts[index][column] = row[column] }
+      for column in Self.contactColumns.dropFirst(2) where !(row[column] ?? "").isEmpty {
+        contacts[index][column] = row[column]
+      }
       changed.append("contacts:\(key)|\(contacts[index]["Student_Number"] ?? "")")
     }
-    if let number = studentNumber(row), let contact = contacts.first(where: { $0["Contact_ID"] == key }) { link(contact, to: number) }
+    if let number = studentNumber(row),
+      let contact = contacts.first(where: { $0["Contact_ID"] == key })
+    {
+      link(contact, to: number)
+    }
     return Result(table: "contacts", key: key, status: "ok", message: "updated")
   }
 
@@ -198,7 +253,9 @@ public final class SISStandIn {
   public func deleteStudent(_ number: String) throws {
     students.removeAll { $0["Student_Number"] == number }
     deleted.append("students:" + number)
-    for contact in contacts where contact["Student_Number"] == number { deleted.append("contacts:\(contact["Contact_ID"] ?? "")|\(number)") }
+    for contact in contacts where contact["Student_Number"] == number {
+      deleted.append("contacts:\(contact["Contact_ID"] ?? "")|\(number)")
+    }
     contacts.removeAll { $0["Student_Number"] == number }
     try save()
   }
@@ -211,7 +268,9 @@ public final class SISStandIn {
     try save()
   }
 
-  public func student(_ number: String) -> [String: String]? { students.first { $0["Student_Number"] == number } }
+  public func student(_ number: String) -> [String: String]? {
+    students.first { $0["Student_Number"] == number }
+  }
 
   // MARK: Exports
 
@@ -224,14 +283,17 @@ public final class SISStandIn {
       try Self.writeXML(folder + "/contacts.xml", "contact", Self.contactColumns, contacts)
       for (name, element) in [("schools", "school"), ("attendance_codes", "attendance_code")] {
         let rows = try csvRows(self.folder + "/\(name).csv")
-        try Self.writeXML(folder + "/\(name).xml", element, rows[0], rows.dropFirst().map { Dictionary(zip(rows[0], $0), uniquingKeysWith: { a, _ in a }) })
+        try Self.writeXML(
+          folder + "/\(name).xml", element, rows[0],
+          rows.dropFirst().map { Dictionary(zip(rows[0], $0), uniquingKeysWith: { a, _ in a }) })
       }
     } else {
       try write(folder + "/students.csv", Self.studentColumns, students)
       try write(folder + "/contacts.csv", Self.contactColumns, contacts)
       for name in ["schools.csv", "attendance_codes.csv"] {
         try? FileManager.default.removeItem(atPath: folder + "/" + name)
-        try FileManager.default.copyItem(atPath: self.folder + "/" + name, toPath: folder + "/" + name)
+        try FileManager.default.copyItem(
+          atPath: self.folder + "/" + name, toPath: folder + "/" + name)
       }
     }
     changed = []
@@ -241,14 +303,21 @@ public final class SISStandIn {
 
   /// An XML export file: one `<element>` per row, each column a child element; an empty value is
   /// left out (as an XML export leaves out what it does not have).
-  static func writeXML(_ path: String, _ element: String, _ columns: [String], _ rows: [[String: String]]) throws {
+  static func writeXML(
+    _ path: String, _ element: String, _ columns: [String], _ rows: [[String: String]]
+  ) throws {
     func escaped(_ text: String) -> String {
-      text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+      text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        .replacingOccurrences(of: ">", with: "&gt;")
     }
     var text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(element)s>\n"
     for row in rows {
       text += "  <\(element)>"
-      for column in columns { if let value = row[column], !value.isEmpty { text += "<\(column)>\(escaped(value))</\(column)>" } }
+      for column in columns {
+        if let value = row[column], !value.isEmpty {
+          text += "<\(column)>\(escaped(value))</\(column)>"
+        }
+      }
       text += "</\(element)>\n"
     }
     text += "</\(element)s>\n"
@@ -264,7 +333,10 @@ public final class SISStandIn {
   /// and `<Deleted>Y</Deleted>`.
   public func exportDelta(to folder: String, suffix: String = "_delta", xml: Bool = false) throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    func rows(_ table: String, _ columns: [String], _ all: [[String: String]], key: ([String: String]) -> String) -> [[String: String]] {
+    func rows(
+      _ table: String, _ columns: [String], _ all: [[String: String]],
+      key: ([String: String]) -> String
+    ) -> [[String: String]] {
       var result: [[String: String]] = []
       var seen = Set<String>()
       for entry in changed where entry.hasPrefix(table + ":") && seen.insert(entry).inserted {
@@ -272,7 +344,9 @@ public final class SISStandIn {
         if let row = all.first(where: { key($0) == wanted }) { result.append(row) }
       }
       for entry in deleted where entry.hasPrefix(table + ":") && seen.insert(entry).inserted {
-        let parts = String(entry.dropFirst(table.count + 1)).split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        let parts = String(entry.dropFirst(table.count + 1)).split(
+          separator: "|", omittingEmptySubsequences: false
+        ).map(String.init)
         var row: [String: String] = [Self.deleteColumn: "Y"]
         row[columns[0]] = parts[0]
         if parts.count > 1 { row[columns[1]] = parts[1] }
@@ -281,13 +355,21 @@ public final class SISStandIn {
       return result
     }
     let studentRows = rows("students", Self.studentColumns, students) { $0["Student_Number"] ?? "" }
-    let contactRows = rows("contacts", Self.contactColumns, contacts) { "\($0["Contact_ID"] ?? "")|\($0["Student_Number"] ?? "")" }
+    let contactRows = rows("contacts", Self.contactColumns, contacts) {
+      "\($0["Contact_ID"] ?? "")|\($0["Student_Number"] ?? "")"
+    }
     if xml {
-      try Self.writeXML(folder + "/students\(suffix).xml", "student", Self.studentColumns + [Self.deleteColumn], studentRows)
-      try Self.writeXML(folder + "/contacts\(suffix).xml", "contact", Self.contactColumns + [Self.deleteColumn], contactRows)
+      try Self.writeXML(
+        folder + "/students\(suffix).xml", "student", Self.studentColumns + [Self.deleteColumn],
+        studentRows)
+      try Self.writeXML(
+        folder + "/contacts\(suffix).xml", "contact", Self.contactColumns + [Self.deleteColumn],
+        contactRows)
     } else {
-      try write(folder + "/students\(suffix).csv", Self.studentColumns + [Self.deleteColumn], studentRows)
-      try write(folder + "/contacts\(suffix).csv", Self.contactColumns + [Self.deleteColumn], contactRows)
+      try write(
+        folder + "/students\(suffix).csv", Self.studentColumns + [Self.deleteColumn], studentRows)
+      try write(
+        folder + "/contacts\(suffix).csv", Self.contactColumns + [Self.deleteColumn], contactRows)
     }
     changed = []
     deleted = []
@@ -311,8 +393,13 @@ public final class SISStandIn {
   func save() throws {
     try write(folder + "/students.csv", Self.studentColumns, students)
     try write(folder + "/contacts.csv", Self.contactColumns, contacts)
-    try Self.replace(folder + "/refs.csv", [["Ref", "SIS_ID"]] + refs.sorted(by: { $0.key < $1.key }).map { [$0.key, $0.value] })
-    try Self.replace(folder + "/changes.csv", [["Change", "Key"]] + changed.map { ["changed", $0] } + deleted.map { ["deleted", $0] })
-    try Data(imported.map { $0 + "\n" }.joined().utf8).write(to: URL(fileURLWithPath: folder + "/imported.txt"))
+    try Self.replace(
+      folder + "/refs.csv",
+      [["Ref", "SIS_ID"]] + refs.sorted(by: { $0.key < $1.key }).map { [$0.key, $0.value] })
+    try Self.replace(
+      folder + "/changes.csv",
+      [["Change", "Key"]] + changed.map { ["changed", $0] } + deleted.map { ["deleted", $0] })
+    try Data(imported.map { $0 + "\n" }.joined().utf8).write(
+      to: URL(fileURLWithPath: folder + "/imported.txt"))
   }
 }

@@ -1,11 +1,11 @@
 import Foundation
-import Yams
+import SISDropConfig
 import SISDropCore
 import SISDropFormats
-import SISDropConfig
+import Yams
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// `sisdrop run --dry-run`: what a run would claim, select, match, hold and deliver, and which SIS
@@ -43,13 +43,22 @@ public enum DryRun {
 
   /// - Throws: 78 for configuration problems (as `run`), 75 while a writer holds the working
   ///   directory; a run's own 75 (a file still arriving) is a plan that says so.
-  public static func plan(workdir root: String, pipelinePath: String, log: @escaping (String) -> Void) throws -> Plan {
+  public static func plan(
+    workdir root: String, pipelinePath: String, log: @escaping (String) -> Void
+  ) throws -> Plan {
     let config = try PipelineConfig.load(path: pipelinePath)
     try PipelineCheck.environment(config, workdir: root).requireRunnable()
     let shared = try sharedLock(root)
-    defer { if let shared { flock(shared, LOCK_UN); close(shared) } }
+    defer {
+      if let shared {
+        flock(shared, LOCK_UN)
+        close(shared)
+      }
+    }
 
-    let scratch = FileSystem.absolute(NSTemporaryDirectory()) + "/sisdrop-dry-run-\(getpid())-\(UUID().uuidString.prefix(8))"
+    let scratch =
+      FileSystem.absolute(NSTemporaryDirectory())
+      + "/sisdrop-dry-run-\(getpid())-\(UUID().uuidString.prefix(8))"
     try FileSystem.makeDirectory(scratch)
     chmod(scratch, 0o700)
     defer { try? FileSystem.removeTree(scratch) }
@@ -58,7 +67,8 @@ public enum DryRun {
     let realInbox = config.resolve(config.inbox, workdir: root)
     let realOutbox = config.resolve(config.outbox, workdir: root)
     let skipped: Set<String> = [
-      config.resolve(config.archive, workdir: root), config.resolve(config.operations.notifications.folder, workdir: root),
+      config.resolve(config.archive, workdir: root),
+      config.resolve(config.operations.notifications.folder, workdir: root),
       realInbox, realOutbox, root + "/.lock", root + "/state.sqlite-shm",
     ]
     try FileSystem.makeDirectory(copy)
@@ -69,10 +79,12 @@ public enum DryRun {
     // The copy's pipeline: every path into the scratch folder, no mail; the inbox's readiness was
     // judged on the real inbox (a copy's times are new), so the copy claims at once.
     let rewrite = { (bytes: [UInt8], original: String) throws -> [UInt8] in
-      try rewritten(bytes, original: original, config: config, inbox: inbox, outbox: outbox, archive: archive)
+      try rewritten(
+        bytes, original: original, config: config, inbox: inbox, outbox: outbox, archive: archive)
     }
     let pipeline = scratch + "/pipeline.yaml"
-    try FileSystem.writeNew(pipeline, try rewrite(try FileSystem.readFile(config.path), config.path))
+    try FileSystem.writeNew(
+      pipeline, try rewrite(try FileSystem.readFile(config.path), config.path))
     let workdir = try WorkDir(root: copy)
     let open = try workdir.state.openBatch()
     if let open {
@@ -82,9 +94,13 @@ public enum DryRun {
       try FileSystem.writeNew(path, bytes)
     }
     // Never a real folder: the copy's config must point into the scratch folder only.
-    for checked in [try PipelineConfig.load(path: pipeline)] + (try open.map { [try workdir.config(for: $0)] } ?? []) {
-      for path in [workdir.inbox(checked), workdir.outbox(checked), workdir.archive(checked)] where !path.hasPrefix(scratch + "/") {
-        throw SISDropError(.internalError, "dry run: the copy's pipeline points outside the copy (\(path))")
+    for checked in [try PipelineConfig.load(path: pipeline)]
+      + (try open.map { [try workdir.config(for: $0)] } ?? [])
+    {
+      for path in [workdir.inbox(checked), workdir.outbox(checked), workdir.archive(checked)]
+      where !path.hasPrefix(scratch + "/") {
+        throw SISDropError(
+          .internalError, "dry run: the copy's pipeline points outside the copy (\(path))")
       }
     }
 
@@ -100,14 +116,19 @@ public enum DryRun {
       }
       let arriving = Set(listing.arriving.map(\.name))
       for name in listing.observed.keys.sorted() where !arriving.contains(name) {
-        if name.contains("/") { try FileSystem.makeDirectory(inbox + "/" + (name as NSString).deletingLastPathComponent) }
+        if name.contains("/") {
+          try FileSystem.makeDirectory(inbox + "/" + (name as NSString).deletingLastPathComponent)
+        }
         try FileSystem.copyFile(realInbox + "/" + name, to: inbox + "/" + name)
       }
-      let claimed = listing.claimable.filter { name in !listing.duplicates.contains { $0.name == name } }.sorted()
+      let claimed = listing.claimable.filter { name in
+        !listing.duplicates.contains { $0.name == name }
+      }.sorted()
       plan.claimed = claimed.filter { !$0.contains("/") }
       plan.claimedDocuments = claimed.count - (plan.claimed?.count ?? 0)
     }
-    guard let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: log) else {
+    guard let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: log)
+    else {
       plan.claimed = nil
       plan.nothing = "nothing new in the inbox"
       return plan
@@ -115,14 +136,20 @@ public enum DryRun {
     plan.summary = summary
     let deliver = workdir.stageFolder(summary.batch, .deliver)
     let documents = config.delivery.documentsFolder(for: summary.batch) + "/"
-    for name in try files(below: deliver) where name.hasPrefix(summary.batch) && !name.hasSuffix(".ready") && !name.hasPrefix(documents) {
-      plan.deliveryFiles[name] = try rows(deliver + "/" + name, delimiter: config.csvProfile.writer.delimiter)
+    for name in try files(below: deliver)
+    where name.hasPrefix(summary.batch) && !name.hasSuffix(".ready") && !name.hasPrefix(documents) {
+      plan.deliveryFiles[name] = try rows(
+        deliver + "/" + name, delimiter: config.csvProfile.writer.delimiter)
     }
     // By header: submission, schema, seq and what it is held for (ids and reasons, never values).
     let heldTable = try csvTable(deliver + "/held.csv", delimiter: UInt8(ascii: ","))
     if let header = heldTable.first {
-      let columns = ["Submission_ID", "Schema", "Seq", "Held_For"].map { name in header.firstIndex(of: name) }
-      plan.held = heldTable.dropFirst().map { row in columns.map { index in index.flatMap { $0 < row.count ? row[$0] : nil } ?? "" } }
+      let columns = ["Submission_ID", "Schema", "Seq", "Held_For"].map { name in
+        header.firstIndex(of: name)
+      }
+      plan.held = heldTable.dropFirst().map { row in
+        columns.map { index in index.flatMap { $0 < row.count ? row[$0] : nil } ?? "" }
+      }
     }
     plan.updates = try updates(workdir, batch: summary.batch, config: config)
     return plan
@@ -130,12 +157,16 @@ public enum DryRun {
 
   /// Which SIS fields each delivered update writes: the non-blank columns of the CSV layout's
   /// update files (an update row carries the key and only what changes), else the match's differences.
-  static func updates(_ workdir: WorkDir, batch: String, config: PipelineConfig) throws -> [Update] {
+  static func updates(_ workdir: WorkDir, batch: String, config: PipelineConfig) throws -> [Update]
+  {
     let deliver = workdir.stageFolder(batch, .deliver)
     let delivered = Set(try BatchLifecycle.readTable(deliver + "/delivered.csv").map { $0[0] })
     var result: [Update] = []
     if config.delivery.profile == .csv {
-      for (kind, schema, key) in [("students_update", "student", "Student_Number"), ("contacts_update", "contact", "Contact_ID")] {
+      for (kind, schema, key) in [
+        ("students_update", "student", "Student_Number"),
+        ("contacts_update", "contact", "Contact_ID"),
+      ] {
         let path = deliver + "/\(batch)_\(kind).csv"
         guard FileSystem.exists(path) else { continue }
         let table = try csvTable(path, delimiter: config.csvProfile.writer.delimiter)
@@ -143,22 +174,35 @@ public enum DryRun {
         let columns = config.csvProfile.files[kind] ?? []
         for row in table.dropFirst() {
           var values: [String: String] = [:]
-          for (index, name) in header.enumerated() where index < row.count { values[name] = row[index] }
-          let field = { (field: String) in columns.first { $0.field == field }.flatMap { values[$0.name] } ?? "" }
-          let skip: Set<String> = [key, "Submission_ID", "Student_Ref", "Contact_Ref", "Student_Number"]
-          let written = columns.filter { !skip.contains($0.field) && !(values[$0.name] ?? "").isEmpty }.map(\.field)
+          for (index, name) in header.enumerated() where index < row.count {
+            values[name] = row[index]
+          }
+          let field = { (field: String) in
+            columns.first { $0.field == field }.flatMap { values[$0.name] } ?? ""
+          }
+          let skip: Set<String> = [
+            key, "Submission_ID", "Student_Ref", "Contact_Ref", "Student_Number",
+          ]
+          let written = columns.filter {
+            !skip.contains($0.field) && !(values[$0.name] ?? "").isEmpty
+          }.map(\.field)
           guard !written.isEmpty else { continue }
-          result.append(Update(submission: field("Submission_ID"), schema: schema, seq: "", sisID: field(key), fields: written))
+          result.append(
+            Update(
+              submission: field("Submission_ID"), schema: schema, seq: "", sisID: field(key),
+              fields: written))
         }
       }
       return result
     }
     var grouped: [[String]: [String]] = [:]
-    for row in try BatchLifecycle.readTable(workdir.stageFolder(batch, .match) + "/diffs.csv") where delivered.contains(row[0]) {
+    for row in try BatchLifecycle.readTable(workdir.stageFolder(batch, .match) + "/diffs.csv")
+    where delivered.contains(row[0]) {
       grouped[Array(row[0..<4]), default: []].append(row[4])
     }
     for (key, fields) in grouped.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-      result.append(Update(submission: key[0], schema: key[1], seq: key[2], sisID: key[3], fields: fields))
+      result.append(
+        Update(submission: key[0], schema: key[1], seq: key[2], sisID: key[3], fields: fields))
     }
     return result
   }
@@ -172,17 +216,25 @@ public enum DryRun {
     guard fd >= 0 else { return nil }
     if flock(fd, LOCK_SH | LOCK_NB) != 0 {
       close(fd)
-      throw SISDropError(.temporaryFailure, "busy: a sisdrop process is writing to this working directory", at: SourceLocation(path: path),
-                         hint: "try the dry run again when it has finished")
+      throw SISDropError(
+        .temporaryFailure, "busy: a sisdrop process is writing to this working directory",
+        at: SourceLocation(path: path),
+        hint: "try the dry run again when it has finished")
     }
     return fd
   }
 
   /// The pipeline text with the inbox, outbox and archive in the scratch folder, files named by
   /// absolute path, no `workdir`, no sendmail, and no quiet period or writer check.
-  static func rewritten(_ bytes: [UInt8], original: String, config: PipelineConfig, inbox: String, outbox: String, archive: String) throws -> [UInt8] {
-    guard var node = try Yams.compose(yaml: String(decoding: bytes, as: UTF8.self)), var root = node.mapping else {
-      throw SISDropError.configuration("the pipeline file is not a mapping", at: SourceLocation(path: original))
+  static func rewritten(
+    _ bytes: [UInt8], original: String, config: PipelineConfig, inbox: String, outbox: String,
+    archive: String
+  ) throws -> [UInt8] {
+    guard var node = try Yams.compose(yaml: String(decoding: bytes, as: UTF8.self)),
+      var root = node.mapping
+    else {
+      throw SISDropError.configuration(
+        "the pipeline file is not a mapping", at: SourceLocation(path: original))
     }
     let base = (original as NSString).deletingLastPathComponent
     func absolute(_ node: Node?) -> Node? {
@@ -190,10 +242,15 @@ public enum DryRun {
       return Node(FileSystem.absolute(text, relativeTo: base))
     }
     root["workdir"] = nil
-    root["paths"] = Node([(Node("inbox"), Node(inbox)), (Node("outbox"), Node(outbox)), (Node("archive"), Node(archive))])
+    root["paths"] = Node([
+      (Node("inbox"), Node(inbox)), (Node("outbox"), Node(outbox)),
+      (Node("archive"), Node(archive)),
+    ])
     if root["plugin"] != nil { root["plugin"] = absolute(root["plugin"]) }
     if var mappings = root["mappings"]?.mapping {
-      for key in ["building_map", "tardy_codes"] where mappings[key] != nil { mappings[key] = absolute(mappings[key]) }
+      for key in ["building_map", "tardy_codes"] where mappings[key] != nil {
+        mappings[key] = absolute(mappings[key])
+      }
       root["mappings"] = .mapping(mappings)
     }
     if var notifications = root["notifications"]?.mapping {
@@ -230,7 +287,11 @@ public enum DryRun {
     var result: [String] = []
     for name in try FileSystem.listDirectory(folder).sorted() {
       let path = folder + "/" + name
-      if FileSystem.isDirectory(path) { result += try files(below: path, prefix: prefix + name + "/") } else { result.append(prefix + name) }
+      if FileSystem.isDirectory(path) {
+        result += try files(below: path, prefix: prefix + name + "/")
+      } else {
+        result.append(prefix + name)
+      }
     }
     return result
   }
@@ -239,7 +300,8 @@ public enum DryRun {
   static func rows(_ path: String, delimiter: UInt8) throws -> Int {
     let bytes = try FileSystem.readFile(path)
     if path.hasSuffix(".xml") {
-      return max(0, String(decoding: bytes, as: UTF8.self).components(separatedBy: "\n  <").count - 1)
+      return max(
+        0, String(decoding: bytes, as: UTF8.self).components(separatedBy: "\n  <").count - 1)
     }
     return max(0, try csvTable(path, delimiter: delimiter).count - 1)
   }

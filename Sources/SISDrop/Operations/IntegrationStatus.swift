@@ -114,7 +114,9 @@ public struct IntegrationMachine: Sendable {
   /// The status before anything happened.
   public func initial(enabled: Bool, now: Date) -> IntegrationStatus {
     enabled
-      ? IntegrationStatus(state: .pendingInitialization, since: now, reason: "enabled; waiting for the window\(windowText)")
+      ? IntegrationStatus(
+        state: .pendingInitialization, since: now,
+        reason: "enabled; waiting for the window\(windowText)")
       : IntegrationStatus(state: .disabled, since: now, reason: "schedule.enabled is false")
   }
 
@@ -163,15 +165,20 @@ public struct IntegrationMachine: Sendable {
     case .tick:
       // A retrying initialization whose window has closed waits for the next window.
       if status.state == .reinitializing, let window = schedule.window, let last = status.lastRunAt,
-        let attempted = window.interval(containing: last) ?? window.interval(containing: status.since), now >= attempted.end
+        let attempted = window.interval(containing: last)
+          ?? window.interval(containing: status.since), now >= attempted.end
       {
-        move(.initializationScheduled, "every attempt in the window that opened \(Self.stamp(attempted.start)) failed (\(status.failures) in a row); next try when the window opens")
+        move(
+          .initializationScheduled,
+          "every attempt in the window that opened \(Self.stamp(attempted.start)) failed (\(status.failures) in a row); next try when the window opens"
+        )
         next.retryAt = nil
       }
 
     case .runStarted:
       next.runningSince = now
-      next.beforeRun = IntegrationStatus.Saved(state: status.state, since: status.since, reason: status.reason)
+      next.beforeRun = IntegrationStatus.Saved(
+        state: status.state, since: status.since, reason: status.reason)
       switch status.state {
       case .pendingInitialization, .initializationScheduled:
         move(.initializing, "first full run under way")
@@ -215,13 +222,18 @@ public struct IntegrationMachine: Sendable {
       case .synchronizing:
         next.retryAt = retryAt
         move(.reinitializationScheduled, "a run failed while synchronizing: \(reason)")
-      case .initializing, .reinitializing, .reinitializationScheduled, .pendingInitialization, .initializationScheduled:
+      case .initializing, .reinitializing, .reinitializationScheduled, .pendingInitialization,
+        .initializationScheduled:
         if windowOpen {
           next.retryAt = retryAt
-          move(.reinitializing, "attempt \(next.failures) failed: \(reason); retrying at \(Self.stamp(retryAt))")
+          move(
+            .reinitializing,
+            "attempt \(next.failures) failed: \(reason); retrying at \(Self.stamp(retryAt))")
         } else {
           next.retryAt = nil
-          move(.initializationScheduled, "attempt \(next.failures) failed after the window closed: \(reason)")
+          move(
+            .initializationScheduled,
+            "attempt \(next.failures) failed after the window closed: \(reason)")
         }
       case .disabled:
         break
@@ -232,13 +244,19 @@ public struct IntegrationMachine: Sendable {
 
   /// Whether a run should start now, and if not, until when and why.
   public func decide(_ status: IntegrationStatus, now: Date) -> RunDecision {
-    if status.state == .disabled { return .wait(until: nil, reason: "the integration is disabled (schedule.enabled: false)") }
+    if status.state == .disabled {
+      return .wait(until: nil, reason: "the integration is disabled (schedule.enabled: false)")
+    }
     if let window = schedule.window, !window.isOpen(at: now) {
       let opening = window.nextOpening(after: now)
-      return .wait(until: opening, reason: "outside the run window (\(window)); it opens at \(Self.stamp(opening))")
+      return .wait(
+        until: opening,
+        reason: "outside the run window (\(window)); it opens at \(Self.stamp(opening))")
     }
     if let retryAt = status.retryAt, now < retryAt {
-      return .wait(until: retryAt, reason: "retrying after \(status.failures) failed attempt(s) at \(Self.stamp(retryAt))")
+      return .wait(
+        until: retryAt,
+        reason: "retrying after \(status.failures) failed attempt(s) at \(Self.stamp(retryAt))")
     }
     return .run
   }

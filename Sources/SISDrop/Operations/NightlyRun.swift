@@ -1,6 +1,6 @@
 import Foundation
-import SISDropCore
 import SISDropConfig
+import SISDropCore
 
 /// One cron run (`sisdrop run`): the integration status decides whether to run, the pipeline runs,
 /// the status follows what really happened, and people hear about changes, failures and review queues.
@@ -20,13 +20,16 @@ public enum NightlyRun {
   ///   - now: the clock (tests pass a fixed one).
   /// - Throws: the run's error, after the status and notifications have recorded it; 75 (still
   ///   arriving, busy) changes nothing.
-  public static func run(workdir: WorkDir, pipelinePath: String, force: Bool = false, now: () -> Date = Date.init,
-                         log: @escaping (String) -> Void) throws -> Outcome {
+  public static func run(
+    workdir: WorkDir, pipelinePath: String, force: Bool = false, now: () -> Date = Date.init,
+    log: @escaping (String) -> Void
+  ) throws -> Outcome {
     let config: PipelineConfig
     do {
       config = try PipelineConfig.load(path: pipelinePath)
     } catch {
-      try recordUnreadablePipeline(error, workdir: workdir, pipelinePath: pipelinePath, now: now(), log: log)
+      try recordUnreadablePipeline(
+        error, workdir: workdir, pipelinePath: pipelinePath, now: now(), log: log)
       throw error
     }
     let machine = IntegrationMachine(schedule: config.operations.schedule)
@@ -43,24 +46,32 @@ public enum NightlyRun {
     }
 
     /// Applies events and saves the status, queueing a status-change notification when the state changed.
-    func advance(_ status: IntegrationStatus?, _ events: [IntegrationMachine.Event], extra: [Notification] = []) throws -> IntegrationStatus {
+    func advance(
+      _ status: IntegrationStatus?, _ events: [IntegrationMachine.Event], extra: [Notification] = []
+    ) throws -> IntegrationStatus {
       let time = now()
       var next = status ?? machine.initial(enabled: config.operations.schedule.enabled, now: time)
       for event in events { next = machine.apply(event, to: next, now: time) }
       var notes = extra
       if next.state != status?.state {
-        log("integration status: \(status?.state.rawValue ?? "(none)") → \(next.state.rawValue): \(next.reason)")
+        log(
+          "integration status: \(status?.state.rawValue ?? "(none)") → \(next.state.rawValue): \(next.reason)"
+        )
         notes.insert(
-          .statusChange(district: district, from: status, to: next, next: machine.nextRun(next, now: time), workdir: workdir.root), at: 0)
+          .statusChange(
+            district: district, from: status, to: next, next: machine.nextRun(next, now: time),
+            workdir: workdir.root), at: 0)
       }
       if next != status || !notes.isEmpty {
-        try workdir.state.saveIntegrationStatus(next, previous: status, notifications: prepared(notes, time), now: time)
+        try workdir.state.saveIntegrationStatus(
+          next, previous: status, notifications: prepared(notes, time), now: time)
       }
       return next
     }
 
     let stored = try workdir.state.integrationStatus()
-    var status = try advance(stored, [.configured(enabled: config.operations.schedule.enabled), .tick])
+    var status = try advance(
+      stored, [.configured(enabled: config.operations.schedule.enabled), .tick])
     // The same checks as `sisdrop check`; a run with problems fails below, before it claims anything.
     let check = PipelineCheck.environment(config, workdir: workdir.root)
     for warning in check.warnings { log("warning: \(warning)") }
@@ -82,49 +93,72 @@ public enum NightlyRun {
       status = next
     }
     // The window closed while a file was still arriving: tell people once, naming the file.
-    if let waiting = status.waitingFor, status.waitingNotified != true, let since = status.waitingSince,
-      let window = config.operations.schedule.window, let opened = window.interval(containing: since), now() >= opened.end
+    if let waiting = status.waitingFor, status.waitingNotified != true,
+      let since = status.waitingSince,
+      let window = config.operations.schedule.window,
+      let opened = window.interval(containing: since), now() >= opened.end
     {
       var next = status
       next.waitingNotified = true
-      let notice = Notification.stillArriving(district: district, waiting: waiting, since: since, windowClosed: opened.end, workdir: workdir.root)
-      try workdir.state.saveIntegrationStatus(next, previous: status, notifications: prepared([notice], now()), now: now())
+      let notice = Notification.stillArriving(
+        district: district, waiting: waiting, since: since, windowClosed: opened.end,
+        workdir: workdir.root)
+      try workdir.state.saveIntegrationStatus(
+        next, previous: status, notifications: prepared([notice], now()), now: now())
       status = next
       log("warning: the run window closed while \(Notification.mask(waiting)); notified")
     }
     if let running = status.runningSince {
-      log("the run that started at \(running.ISO8601Format()) was interrupted; this run finishes its work")
+      log(
+        "the run that started at \(running.ISO8601Format()) was interrupted; this run finishes its work"
+      )
     }
     defer {
       if queuedThisRun.count > 1 {
-        let one = notifier.prepare(Notification.combined(queuedThisRun.map(\.notice), district: district), now: now())
-        do { try workdir.state.replaceUnsentNotifications(queuedThisRun.map(\.id), with: one, now: now()) } catch {
+        let one = notifier.prepare(
+          Notification.combined(queuedThisRun.map(\.notice), district: district), now: now())
+        do {
+          try workdir.state.replaceUnsentNotifications(
+            queuedThisRun.map(\.id), with: one, now: now())
+        } catch {
           log("notifications not combined: \(error)")
         }
       }
       let outcome = notifier.deliverQueued(now: now())
-      recordNotificationOutcome(outcome, sendmailProblem: check.sendmailProblem, workdir: workdir, now: now(), log: log)
+      recordNotificationOutcome(
+        outcome, sendmailProblem: check.sendmailProblem, workdir: workdir, now: now(), log: log)
     }
 
     /// The review queue, told to people when it changed, and as a reminder when an item has waited
     /// `notifications.remind_after_days` since they were last told.
     func queueNotice(_ status: IntegrationStatus) throws -> (Notification?, IntegrationStatus) {
       let queue = try ReviewQueue.load(workdir: workdir, now: now())
-      let digest = SHA256.hex(Array(queue.items.map { "\($0.submissionID)|\($0.kind.rawValue)|\($0.schema)|\($0.seq)|\($0.fields.joined(separator: ","))" }
-        .sorted().joined(separator: "\n").utf8))
+      let digest = SHA256.hex(
+        Array(
+          queue.items.map {
+            "\($0.submissionID)|\($0.kind.rawValue)|\($0.schema)|\($0.seq)|\($0.fields.joined(separator: ","))"
+          }
+          .sorted().joined(separator: "\n").utf8))
       var next = status
       let remindAfter = config.operations.notifications.remindAfterDays
       let changed = digest != (status.queueDigest ?? SHA256.hex(Array("".utf8)))
       let overdue = queue.items.contains { $0.ageNights >= remindAfter }
       let lastTold = status.queueNotifiedAt ?? .distantPast
-      let remind = !changed && overdue && now().timeIntervalSince(lastTold) >= Double(remindAfter) * 86_400
+      let remind =
+        !changed && overdue && now().timeIntervalSince(lastTold) >= Double(remindAfter) * 86_400
       next.queueDigest = digest
       guard !queue.items.isEmpty, changed || remind else { return (nil, next) }
       next.queueNotifiedAt = now()
-      return (.queue(district: district, queue: queue, reminder: remind, remindAfter: remindAfter, workdir: workdir.root), next)
+      return (
+        .queue(
+          district: district, queue: queue, reminder: remind, remindAfter: remindAfter,
+          workdir: workdir.root), next
+      )
     }
 
-    if case .wait(_, let reason) = machine.decide(status, now: now()), !(force && status.state != .disabled) {
+    if case .wait(_, let reason) = machine.decide(status, now: now()),
+      !(force && status.state != .disabled)
+    {
       log("not running: \(reason)")
       return Outcome(status: status, summary: nil, waiting: reason)
     }
@@ -137,9 +171,12 @@ public enum NightlyRun {
       if finished == nil, status.runningSince != nil {
         // A killed run may have closed its batch before it could record that: a closed batch the
         // status does not know yet is that run's, and its success (and review queue) is recorded now.
-        if let last = try workdir.state.allBatches().last, last.state == .closed, last.id != status.lastBatch {
+        if let last = try workdir.state.allBatches().last, last.state == .closed,
+          last.id != status.lastBatch
+        {
           log("the interrupted run had closed batch \(last.id): recording it")
-          finished = try PipelineRunner.summarize(workdir: workdir, batch: last, opened: false, ran: [])
+          finished = try PipelineRunner.summarize(
+            workdir: workdir, batch: last, opened: false, ran: [])
           finished?.closed = true
         } else {
           status = try advance(status, [.runAbandoned])
@@ -157,13 +194,21 @@ public enum NightlyRun {
       var extra = notice.map { [$0] } ?? []
       // Input the run could not use is told too, even with nobody to review (counts only).
       if let rejected = Notification.rejectedInput(summary.counts) {
-        extra.append(Notification(kind: .review, subject: "[sisdrop] \(district): batch \(summary.batch), input not used",
-                                  body: [rejected, "", "Details: the batch report (\(workdir.batchFolder(summary.batch))/report.html)."]))
+        extra.append(
+          Notification(
+            kind: .review, subject: "[sisdrop] \(district): batch \(summary.batch), input not used",
+            body: [
+              rejected, "",
+              "Details: the batch report (\(workdir.batchFolder(summary.batch))/report.html).",
+            ]))
       }
       // Delivered records the SIS does not show: told the night they become unconfirmed.
       if summary.newlyUnconfirmed > 0 {
-        extra.append(Notification.unconfirmed(district: district, items: try Confirmation.unconfirmed(workdir.state), workdir: workdir.root,
-                                              confirmed: summary.confirmed, sisExportAlone: !summary.enrollmentExport))
+        extra.append(
+          Notification.unconfirmed(
+            district: district, items: try Confirmation.unconfirmed(workdir.state),
+            workdir: workdir.root,
+            confirmed: summary.confirmed, sisExportAlone: !summary.enrollmentExport))
       }
       status = try advance(status, [.runSucceeded(batch: summary.batch)], extra: extra)
       return Outcome(status: status, summary: summary, waiting: nil)
@@ -175,10 +220,13 @@ public enum NightlyRun {
         throw error
       }
       let batch = try? workdir.state.openBatch()?.id
-      let failed = machine.apply(.runFailed(reason: Notification.mask("\(error)")), to: status, now: now())
+      let failed = machine.apply(
+        .runFailed(reason: Notification.mask("\(error)")), to: status, now: now())
       let notice = Notification.runFailed(
-        district: district, error: error, batch: batch, status: failed, next: machine.nextRun(failed, now: now()), workdir: workdir.root)
-      status = try advance(status, [.runFailed(reason: Notification.mask("\(error)"))], extra: [notice])
+        district: district, error: error, batch: batch, status: failed,
+        next: machine.nextRun(failed, now: now()), workdir: workdir.root)
+      status = try advance(
+        status, [.runFailed(reason: Notification.mask("\(error)"))], extra: [notice])
       throw error
     }
   }
@@ -186,7 +234,10 @@ public enum NightlyRun {
   /// The pipeline file cannot be read (missing, not YAML, a bad key): the run fails like any other,
   /// recorded in the status and notified to the addresses of the last run that could read it.
   /// The same failure again (cron every few minutes) is not notified again.
-  static func recordUnreadablePipeline(_ error: Error, workdir: WorkDir, pipelinePath: String, now: Date, log: @escaping (String) -> Void) throws {
+  static func recordUnreadablePipeline(
+    _ error: Error, workdir: WorkDir, pipelinePath: String, now: Date,
+    log: @escaping (String) -> Void
+  ) throws {
     let stored = try workdir.state.integrationStatus()
     let reason = "the pipeline file cannot be used: " + Notification.mask("\(error)")
     let machine = IntegrationMachine(schedule: ScheduleConfig())
@@ -196,7 +247,9 @@ public enum NightlyRun {
       return
     }
     let failed = machine.apply(.runFailed(reason: reason), to: base, now: now)
-    log("integration status: \(stored?.state.rawValue ?? "(none)") → \(failed.state.rawValue): \(failed.reason)")
+    log(
+      "integration status: \(stored?.state.rawValue ?? "(none)") → \(failed.state.rawValue): \(failed.reason)"
+    )
     var config = PipelineConfig(path: pipelinePath, sha256: "")
     if let last = stored?.lastGoodNotifications {
       config.districtName = last.district
@@ -207,19 +260,30 @@ public enum NightlyRun {
       if let zone = TimeZone(identifier: last.timeZone) { config.timeZone = zone }
     }
     let notifier = Notifier(workdir: workdir, config: config, log: log)
-    var notes = [Notification.runFailed(district: config.districtName, error: error, batch: try? workdir.state.openBatch()?.id,
-                                        status: failed, next: nil, workdir: workdir.root)]
+    var notes = [
+      Notification.runFailed(
+        district: config.districtName, error: error, batch: try? workdir.state.openBatch()?.id,
+        status: failed, next: nil, workdir: workdir.root)
+    ]
     if failed.state != stored?.state {
-      notes.insert(.statusChange(district: config.districtName, from: stored, to: failed, next: nil, workdir: workdir.root), at: 0)
+      notes.insert(
+        .statusChange(
+          district: config.districtName, from: stored, to: failed, next: nil, workdir: workdir.root),
+        at: 0)
     }
-    try workdir.state.saveIntegrationStatus(failed, previous: stored, notifications: notes.map { notifier.prepare($0, now: now) }, now: now)
-    recordNotificationOutcome(notifier.deliverQueued(now: now), sendmailProblem: nil, workdir: workdir, now: now, log: log)
+    try workdir.state.saveIntegrationStatus(
+      failed, previous: stored, notifications: notes.map { notifier.prepare($0, now: now) },
+      now: now)
+    recordNotificationOutcome(
+      notifier.deliverQueued(now: now), sendmailProblem: nil, workdir: workdir, now: now, log: log)
   }
 
   /// Notifications that cannot be sent are a standing problem of the status (shown by `sisdrop
   /// status`), from the first failure until one goes through.
-  static func recordNotificationOutcome(_ outcome: Notifier.Outcome, sendmailProblem: SISDropError?, workdir: WorkDir, now: Date,
-                                        log: (String) -> Void) {
+  static func recordNotificationOutcome(
+    _ outcome: Notifier.Outcome, sendmailProblem: SISDropError?, workdir: WorkDir, now: Date,
+    log: (String) -> Void
+  ) {
     guard let status = try? workdir.state.integrationStatus() else { return }
     let problem: String?
     switch outcome {
@@ -232,7 +296,11 @@ public enum NightlyRun {
     var next = status
     next.notificationProblem = problem
     next.notificationProblemSince = problem == nil ? nil : (status.notificationProblemSince ?? now)
-    if let problem { log("warning: notifications cannot be sent: \(problem)") } else { log("notifications are sent again") }
+    if let problem {
+      log("warning: notifications cannot be sent: \(problem)")
+    } else {
+      log("notifications are sent again")
+    }
     try? workdir.state.saveIntegrationStatus(next, previous: status, notifications: [], now: now)
   }
 }
@@ -240,7 +308,9 @@ public enum NightlyRun {
 extension IntegrationStatus.NotificationAddresses {
   init(_ config: PipelineConfig) {
     let settings = config.operations.notifications
-    self.init(district: config.districtName, to: settings.to, from: settings.from, sendmail: settings.sendmail,
-              folder: settings.folder, timeZone: config.timeZone.identifier)
+    self.init(
+      district: config.districtName, to: settings.to, from: settings.from,
+      sendmail: settings.sendmail,
+      folder: settings.folder, timeZone: config.timeZone.identifier)
   }
 }

@@ -8,7 +8,11 @@ import SISDropCore
 /// rejected value can be a name or a date of birth).
 public struct Notification: Sendable, Equatable {
   public enum Kind: String, Sendable {
-    case statusChange = "status-change", runFailed = "run-failed", review, stillArriving = "still-arriving", combined
+    case statusChange = "status-change"
+    case runFailed = "run-failed"
+    case review
+    case stillArriving = "still-arriving"
+    case combined
   }
 
   public var kind: Kind
@@ -22,35 +26,58 @@ public struct Notification: Sendable, Equatable {
   }
 
   /// A change of the integration status.
-  public static func statusChange(district: String, from: IntegrationStatus?, to: IntegrationStatus, next: Date?, workdir: String) -> Notification {
+  public static func statusChange(
+    district: String, from: IntegrationStatus?, to: IntegrationStatus, next: Date?, workdir: String
+  ) -> Notification {
     var body = [
       "The \(district) SIS integration is now \(to.state.rawValue) (was \(from?.state.rawValue ?? "not yet set")).",
       "",
       "Since: \(to.since.ISO8601Format())",
       "Why:   \(mask(to.reason))",
     ]
-    if let last = to.lastRunAt { body.append("Last run: \(last.ISO8601Format()) (\(to.lastRunResult ?? "?"))\(to.lastBatch.map { ", batch \($0)" } ?? "")") }
+    if let last = to.lastRunAt {
+      body.append(
+        "Last run: \(last.ISO8601Format()) (\(to.lastRunResult ?? "?"))\(to.lastBatch.map { ", batch \($0)" } ?? "")"
+      )
+    }
     if let next { body.append("Next run: \(next.ISO8601Format())") }
-    body += ["Working directory: \(workdir)", "", "`sisdrop status --workdir \(workdir)` shows the current status."]
-    return Notification(kind: .statusChange, subject: "[sisdrop] \(district): integration \(to.state.rawValue)", body: body)
+    body += [
+      "Working directory: \(workdir)", "",
+      "`sisdrop status --workdir \(workdir)` shows the current status.",
+    ]
+    return Notification(
+      kind: .statusChange, subject: "[sisdrop] \(district): integration \(to.state.rawValue)",
+      body: body)
   }
 
   /// A run that failed (any exit but 0 and 75).
-  public static func runFailed(district: String, error: Error, batch: String?, status: IntegrationStatus, next: Date?, workdir: String) -> Notification {
+  public static func runFailed(
+    district: String, error: Error, batch: String?, status: IntegrationStatus, next: Date?,
+    workdir: String
+  ) -> Notification {
     var body = [
       "A sisdrop run for \(district) failed with exit status \(error.exitStatus.rawValue).",
       "",
     ]
     if let batch { body.append("Batch: \(batch)") }
     body += wrap("Error: " + mask("\(error)"))
-    body += ["", "Integration status: \(status.state.rawValue) (\(status.failures) failure(s) in a row)"]
+    body += [
+      "", "Integration status: \(status.state.rawValue) (\(status.failures) failure(s) in a row)",
+    ]
     if let next { body.append("Next attempt: \(next.ISO8601Format())") }
-    body += ["Working directory: \(workdir)", "", "The run's log and `sisdrop status --workdir \(workdir)` say more."]
-    return Notification(kind: .runFailed, subject: "[sisdrop] \(district): run failed (exit \(error.exitStatus.rawValue))", body: body)
+    body += [
+      "Working directory: \(workdir)", "",
+      "The run's log and `sisdrop status --workdir \(workdir)` say more.",
+    ]
+    return Notification(
+      kind: .runFailed,
+      subject: "[sisdrop] \(district): run failed (exit \(error.exitStatus.rawValue))", body: body)
   }
 
   /// The run window closed while an inbox file was still arriving: tonight's delivery did not happen.
-  public static func stillArriving(district: String, waiting: String, since: Date, windowClosed: Date, workdir: String) -> Notification {
+  public static func stillArriving(
+    district: String, waiting: String, since: Date, windowClosed: Date, workdir: String
+  ) -> Notification {
     var body = [
       "The \(district) run window closed at \(windowClosed.ISO8601Format()) and no delivery was made:",
       "every run since \(since.ISO8601Format()) found an inbox file still arriving.",
@@ -58,14 +85,19 @@ public struct Notification: Sendable, Equatable {
     ]
     body += wrap("Waiting for: " + mask(waiting))
     body += [
-      "", "Check the sender's upload (an upload stalled or never finished, a missing trigger or manifest file).",
+      "",
+      "Check the sender's upload (an upload stalled or never finished, a missing trigger or manifest file).",
       "The next window retries by itself. Working directory: \(workdir)",
     ]
-    return Notification(kind: .stillArriving, subject: "[sisdrop] \(district): window closed, inbox still arriving", body: body)
+    return Notification(
+      kind: .stillArriving, subject: "[sisdrop] \(district): window closed, inbox still arriving",
+      body: body)
   }
 
   /// A batch with students awaiting a person's decision (potential matches), and records in error.
-  public static func review(district: String, summary: PipelineRunner.Summary, workdir: String) -> Notification {
+  public static func review(district: String, summary: PipelineRunner.Summary, workdir: String)
+    -> Notification
+  {
     let c = summary.counts
     var body = [
       "Batch \(summary.batch) for \(district) has \(summary.review.count) student(s) awaiting a person's decision.",
@@ -85,15 +117,21 @@ public struct Notification: Sendable, Equatable {
     if !summary.errors.isEmpty {
       let ids = Array(Set(summary.errors.compactMap(\.first))).sorted()
       // Capped like the review list: a message stays small enough for any sendmail.
-      body += ["", "Records in error (fix them in the enrollment system; they stay pending):"] + wrap("  " + ids.prefix(200).joined(separator: ", "))
+      body +=
+        ["", "Records in error (fix them in the enrollment system; they stay pending):"]
+        + wrap("  " + ids.prefix(200).joined(separator: ", "))
       if ids.count > 200 { body.append("  ... and \(ids.count - 200) more") }
     }
     body += [
-      "", "Details: \((summary.deliverFolder as NSString).deletingLastPathComponent)/30-match/review.csv and the batch report.",
+      "",
+      "Details: \((summary.deliverFolder as NSString).deletingLastPathComponent)/30-match/review.csv and the batch report.",
       "They stay pending and come again with the next export.",
     ]
-    let subject = summary.review.isEmpty ? "input not used" : "\(summary.review.count) awaiting review"
-    return Notification(kind: .review, subject: "[sisdrop] \(district): batch \(summary.batch), \(subject)", body: body)
+    let subject =
+      summary.review.isEmpty ? "input not used" : "\(summary.review.count) awaiting review"
+    return Notification(
+      kind: .review, subject: "[sisdrop] \(district): batch \(summary.batch), \(subject)",
+      body: body)
   }
 
   /// Delivered records the SIS has not confirmed: ids, record kinds, SIS numbers and what is missing
@@ -101,24 +139,37 @@ public struct Notification: Sendable, Equatable {
   /// - Parameters:
   ///   - confirmed: the records this run's SIS export confirmed (said first, when any).
   ///   - sisExportAlone: the run claimed the SIS export alone (no enrollment export that night).
-  public static func unconfirmed(district: String, items: [Confirmation.Item], workdir: String, confirmed: Int = 0,
-                                 sisExportAlone: Bool = false) -> Notification {
+  public static func unconfirmed(
+    district: String, items: [Confirmation.Item], workdir: String, confirmed: Int = 0,
+    sisExportAlone: Bool = false
+  ) -> Notification {
     var body: [String] = []
     if confirmed > 0 || sisExportAlone {
-      body += ["Tonight's SIS export\(sisExportAlone ? " (it came alone: no enrollment export, nothing delivered)" : "") confirmed \(confirmed) delivered record(s).", ""]
+      body += [
+        "Tonight's SIS export\(sisExportAlone ? " (it came alone: no enrollment export, nothing delivered)" : "") confirmed \(confirmed) delivered record(s).",
+        "",
+      ]
     }
     body += [
       "\(items.count) delivered record(s) for \(district) are not confirmed by the SIS: the SIS import reported them not imported,",
       "or they were not in the SIS exports since they were delivered.",
       "",
     ]
-    for item in items.prefix(200) { body += wrap("  \(item.submissionID) \(item.label), sent by \(item.delivery): \(item.missing ?? "not seen")") }
+    for item in items.prefix(200) {
+      body += wrap(
+        "  \(item.submissionID) \(item.label), sent by \(item.delivery): \(item.missing ?? "not seen")"
+      )
+    }
     if items.count > 200 { body.append("  ... and \(items.count - 200) more") }
     body += [
-      "", "`sisdrop status` shows them with the SIS import's messages; `sisdrop redeliver SUBMISSION` sends one again at the next run,",
+      "",
+      "`sisdrop status` shows them with the SIS import's messages; `sisdrop redeliver SUBMISSION` sends one again at the next run,",
       "`sisdrop confirm SUBMISSION --reason TEXT` closes it by hand. Working directory: \(workdir)",
     ]
-    return Notification(kind: .review, subject: "[sisdrop] \(district): \(items.count) delivered record(s) not confirmed by the SIS", body: body)
+    return Notification(
+      kind: .review,
+      subject: "[sisdrop] \(district): \(items.count) delivered record(s) not confirmed by the SIS",
+      body: body)
   }
 
   /// The uploaded documents a batch delivered and did not send again, counted (nil when none).
@@ -126,26 +177,43 @@ public struct Notification: Sendable, Equatable {
     let sent = c["deliver.document_files"] ?? 0
     let again = c["deliver.documents_already_delivered"] ?? 0
     guard sent + again > 0 else { return nil }
-    return "Documents: \(sent) file(s) delivered; \(again) already delivered before, not sent again."
+    return
+      "Documents: \(sent) file(s) delivered; \(again) already delivered before, not sent again."
   }
 
   /// What the run read but could not use, counted (nil when nothing): the SIS rows left out and
   /// values missing for matching, rejected submissions and duplicate rows. Counts only.
   public static func rejectedInput(_ c: [String: Int]) -> String? {
-    let parts = [("SIS export rows left out as malformed", "normalize.sis_rejected_rows"),
-                 ("SIS values missing for matching", "normalize.sis_missing_values"),
-                 ("SIS delta rows deleting or updating a key the snapshot does not have", "normalize.sis_delta_unknown_keys"),
-                 ("submissions rejected", "parse.rejected_submissions"), ("duplicate rows read once", "parse.duplicate_rows"),
-                 ("uploaded document problems (missing, extra, SHA-256 differs, name refused)", "parse.document_errors"),
-                 ("uploaded documents of no submission in the export", "parse.documents_without_submission"),
-                 ("documents folder entries that are not files (left in the inbox)", "parse.documents_refused")]
-      .compactMap { label, key in (c[key] ?? 0) > 0 ? "\(label): \(c[key]!)" : nil }
-    return parts.isEmpty ? nil : "Input not used: " + parts.joined(separator: "; ") + " (see the batch's sis_rejects.csv, rejects.csv, duplicates.csv)."
+    let parts = [
+      ("SIS export rows left out as malformed", "normalize.sis_rejected_rows"),
+      ("SIS values missing for matching", "normalize.sis_missing_values"),
+      (
+        "SIS delta rows deleting or updating a key the snapshot does not have",
+        "normalize.sis_delta_unknown_keys"
+      ),
+      ("submissions rejected", "parse.rejected_submissions"),
+      ("duplicate rows read once", "parse.duplicate_rows"),
+      (
+        "uploaded document problems (missing, extra, SHA-256 differs, name refused)",
+        "parse.document_errors"
+      ),
+      ("uploaded documents of no submission in the export", "parse.documents_without_submission"),
+      (
+        "documents folder entries that are not files (left in the inbox)", "parse.documents_refused"
+      ),
+    ]
+    .compactMap { label, key in (c[key] ?? 0) > 0 ? "\(label): \(c[key]!)" : nil }
+    return parts.isEmpty
+      ? nil
+      : "Input not used: " + parts.joined(separator: "; ")
+        + " (see the batch's sis_rejects.csv, rejects.csv, duplicates.csv)."
   }
 
   /// What waits for a person, across batches: sent when the queue changed, and as a reminder when an
   /// item has waited `notifications.remind_after_days`. Ids, kinds, fields and ages only.
-  public static func queue(district: String, queue: ReviewQueue, reminder: Bool, remindAfter: Int, workdir: String) -> Notification {
+  public static func queue(
+    district: String, queue: ReviewQueue, reminder: Bool, remindAfter: Int, workdir: String
+  ) -> Notification {
     var body = [
       reminder
         ? "A reminder: \(queue.submissions) submission(s) for \(district) still wait for a person, some for \(remindAfter) night(s) or more."
@@ -160,7 +228,8 @@ public struct Notification: Sendable, Equatable {
         var line = "  \(item.submissionID) \(item.schema) \(item.seq) [\(age)]"
         switch kind {
         case .potentialMatch: line += ": " + item.candidates.map(\.sisID).joined(separator: " ")
-        case .heldUpdate: line += ": SIS \(item.sisID ?? "?"), \(item.fields.joined(separator: " "))"
+        case .heldUpdate:
+          line += ": SIS \(item.sisID ?? "?"), \(item.fields.joined(separator: " "))"
         case .error: line += ": " + item.fields.joined(separator: " ")
         }
         body += wrap(line)
@@ -168,10 +237,13 @@ public struct Notification: Sendable, Equatable {
       if items.count > 200 { body.append("  ... and \(items.count - 200) more") }
     }
     body += [
-      "", "Answer at any time, with a batch open or not: `sisdrop review` lists the queue with the commands that answer each item,",
+      "",
+      "Answer at any time, with a batch open or not: `sisdrop review` lists the queue with the commands that answer each item,",
       "`sisdrop show SUBMISSION` shows one. The next `sisdrop run` delivers what was answered. Working directory: \(workdir)",
     ]
-    let what = reminder ? "reminder, \(queue.submissions) still waiting" : "\(queue.submissions) waiting for a person"
+    let what =
+      reminder
+      ? "reminder, \(queue.submissions) still waiting" : "\(queue.submissions) waiting for a person"
     return Notification(kind: .review, subject: "[sisdrop] \(district): \(what)", body: body)
   }
 
@@ -181,16 +253,21 @@ public struct Notification: Sendable, Equatable {
     // The most pressing first: it names the message (its kind, the start of its subject).
     let order: [Kind] = [.runFailed, .stillArriving, .statusChange, .review, .combined]
     let notices = notices.enumerated().sorted {
-      (order.firstIndex(of: $0.element.kind) ?? 9, $0.offset) < (order.firstIndex(of: $1.element.kind) ?? 9, $1.offset)
+      (order.firstIndex(of: $0.element.kind) ?? 9, $0.offset) < (
+        order.firstIndex(of: $1.element.kind) ?? 9, $1.offset
+      )
     }.map(\.element)
     let prefix = "[sisdrop] \(district): "
-    let parts = notices.map { $0.subject.hasPrefix(prefix) ? String($0.subject.dropFirst(prefix.count)) : $0.subject }
+    let parts = notices.map {
+      $0.subject.hasPrefix(prefix) ? String($0.subject.dropFirst(prefix.count)) : $0.subject
+    }
     var body: [String] = []
     for (index, notice) in notices.enumerated() {
       if index > 0 { body += ["", String(repeating: "-", count: 60), ""] }
       body += ["== " + parts[index] + " ==", ""] + notice.body
     }
-    return Notification(kind: notices[0].kind, subject: prefix + parts.joined(separator: "; "), body: body)
+    return Notification(
+      kind: notices[0].kind, subject: prefix + parts.joined(separator: "; "), body: body)
   }
 
   /// Masks every value quoted in an error message ('...' or "..."): it may be a name or a birth date.
@@ -232,7 +309,9 @@ public struct Notification: Sendable, Equatable {
   }
 
   /// The whole message: headers and body, CRLF line endings (RFC 5322).
-  public func render(from: String, to: [String], date: Date, timeZone: TimeZone, messageID: String) -> String {
+  public func render(from: String, to: [String], date: Date, timeZone: TimeZone, messageID: String)
+    -> String
+  {
     let formatter = DateFormatter()
     formatter.locale = Locale(identifier: "en_US_POSIX")
     formatter.timeZone = timeZone

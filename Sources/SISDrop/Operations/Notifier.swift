@@ -1,9 +1,9 @@
 import Foundation
-import SISDropCore
 import SISDropConfig
+import SISDropCore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// Queues notifications in `state.sqlite`, writes each to `notifications/<id>.eml` and pipes it to
@@ -22,7 +22,9 @@ public struct Notifier {
     self.log = log
   }
 
-  public var folder: String { config.resolve(config.operations.notifications.folder, workdir: workdir.root) }
+  public var folder: String {
+    config.resolve(config.operations.notifications.folder, workdir: workdir.root)
+  }
 
   /// Renders a notification into a queue entry with a unique id and Message-ID.
   public func prepare(_ notification: Notification, now: Date) -> PendingNotification {
@@ -30,11 +32,14 @@ public struct Notifier {
     let random = UUID().uuidString.prefix(8).lowercased()
     let id = "\(stamp)-\(notification.kind.rawValue)-\(random)"
     var host = [CChar](repeating: 0, count: 256)
-    let hostname = gethostname(&host, host.count) == 0
-      ? String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "localhost"
+    let hostname =
+      gethostname(&host, host.count) == 0
+      ? String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      : "localhost"
     let settings = config.operations.notifications
     let message = notification.render(
-      from: settings.from, to: settings.to.isEmpty ? ["root@localhost"] : settings.to, date: now, timeZone: config.timeZone,
+      from: settings.from, to: settings.to.isEmpty ? ["root@localhost"] : settings.to, date: now,
+      timeZone: config.timeZone,
       messageID: "\(id).sisdrop@\(hostname.isEmpty ? "localhost" : hostname)")
     return PendingNotification(id: id, kind: notification.kind.rawValue, message: message)
   }
@@ -67,10 +72,14 @@ public struct Notifier {
         if let problem = Notifier.pipe(item.message, to: command) {
           try workdir.state.markNotification(item.id, sentAt: nil, error: problem)
           outcome = .failed(problem)
-          log("warning: notification \(item.kind) written to \(path) but not sent: sendmail failed (\(problem)); will retry at the next run")
+          log(
+            "warning: notification \(item.kind) written to \(path) but not sent: sendmail failed (\(problem)); will retry at the next run"
+          )
         } else {
           try workdir.state.markNotification(item.id, sentAt: now, error: nil)
-          log("notification \(item.kind) sent to \(config.operations.notifications.to.joined(separator: ", ")) (\(path))")
+          log(
+            "notification \(item.kind) sent to \(config.operations.notifications.to.joined(separator: ", ")) (\(path))"
+          )
         }
       }
     } catch {
@@ -125,7 +134,9 @@ public struct Notifier {
     _ = finished.wait(timeout: .now() + 10)
     let written = outcome.written
     process.waitUntilExit()
-    if process.terminationStatus != 0 { return "\(command[0]) exited with status \(process.terminationStatus)" }
+    if process.terminationStatus != 0 {
+      return "\(command[0]) exited with status \(process.terminationStatus)"
+    }
     return written ? nil : "\(command[0]) did not read the message"
   }
 }

@@ -2,7 +2,7 @@ import Foundation
 import SISDropCore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// Which processes hold inbox files open for writing, found through Linux's `/proc`.
@@ -38,8 +38,11 @@ public enum OpenWriters {
         targets[FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))] = name
       }
     }
-    guard !targets.isEmpty, let processes = try? FileSystem.listDirectory("/proc") else { return [:] }
-    let wanted = Set(targets.values.map { ($0 as NSString).lastPathComponent })  // names may be paths below `folder`
+    guard !targets.isEmpty, let processes = try? FileSystem.listDirectory("/proc") else {
+      return [:]
+    }
+    // names may be paths below `folder`
+    let wanted = Set(targets.values.map { ($0 as NSString).lastPathComponent })
     var found: [String: Writer] = [:]
     for pid in processes where pid.allSatisfy(\.isNumber) {
       guard let descriptors = try? FileSystem.listDirectory("/proc/\(pid)/fd") else { continue }
@@ -51,14 +54,18 @@ public enum OpenWriters {
         var buffer = [CChar](repeating: 0, count: 4096)
         let length = readlink("/proc/\(pid)/fd/\(fd)", &buffer, buffer.count - 1)
         guard length > 0 else { continue }
-        let target = String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard target.hasPrefix("/"), wanted.contains((target as NSString).lastPathComponent) else { continue }
+        let target = String(
+          decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard target.hasPrefix("/"), wanted.contains((target as NSString).lastPathComponent) else {
+          continue
+        }
         var info = stat()
         guard stat("/proc/\(pid)/fd/\(fd)", &info) == 0,
           let name = targets[FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))],
           isOpenForWriting(pid: pid, fd: fd)
         else { continue }
-        let command = (try? String(decoding: FileSystem.readFile("/proc/\(pid)/comm"), as: UTF8.self))?
+        let command =
+          (try? String(decoding: FileSystem.readFile("/proc/\(pid)/comm"), as: UTF8.self))?
           .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
         found[name] = Writer(pid: Int32(pid) ?? 0, command: command)
       }
@@ -78,7 +85,8 @@ public enum OpenWriters {
         continue
       }
       guard errno == EACCES || errno == EPERM else { continue }  // ENOENT: it has just exited
-      let command = (try? String(decoding: FileSystem.readFile("/proc/\(pid)/comm"), as: UTF8.self))?
+      let command =
+        (try? String(decoding: FileSystem.readFile("/proc/\(pid)/comm"), as: UTF8.self))?
         .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
       unseen.append((Int32(pid) ?? 0, command))
     }
@@ -92,7 +100,8 @@ public enum OpenWriters {
     let unseen = unseenProcesses()
     guard !unseen.isEmpty else { return nil }
     let examples = unseen.prefix(3).map { "\($0.pid) (\($0.command))" }.joined(separator: ", ")
-    return "the open-writer check cannot see the open files of \(unseen.count) processes (\(examples)\(unseen.count > 3 ? ", ..." : "")): "
+    return
+      "the open-writer check cannot see the open files of \(unseen.count) processes (\(examples)\(unseen.count > 3 ? ", ..." : "")): "
       + "an upload they are writing would be claimed after the quiet period alone; run sisdrop as root, or as a member of the "
       + "SFTP account's group with CAP_SYS_PTRACE, or configure a trigger file per feed (pickup.triggers)"
   }
@@ -100,7 +109,8 @@ public enum OpenWriters {
   /// Reads the octal `flags:` line of `/proc/PID/fdinfo/FD`: write-only or read-write access.
   static func isOpenForWriting(pid: String, fd: String) -> Bool {
     guard let bytes = try? FileSystem.readFile("/proc/\(pid)/fdinfo/\(fd)") else { return false }
-    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("flags:") {
+    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+    where line.hasPrefix("flags:") {
       let value = line.dropFirst("flags:".count).trimmingCharacters(in: .whitespaces)
       guard let flags = Int32(value, radix: 8) else { return false }
       let access = flags & O_ACCMODE

@@ -1,9 +1,9 @@
 import Foundation
-import Synchronization
 import SISDropCore
+import Synchronization
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// Progress of a stage: records, share done, rate and time left.
@@ -16,7 +16,9 @@ import SISDropCore
 /// size: an estimate); match and deliver count the submissions they have worked through.
 public final class StageProgress: @unchecked Sendable {
   /// A stage about to work through `submissions`, each in `passes` steps (ProgressCounters).
-  static func expect(submissions: Int, passes: Int = 1) { ProgressCounters.expect(submissions: submissions, passes: passes) }
+  static func expect(submissions: Int, passes: Int = 1) {
+    ProgressCounters.expect(submissions: submissions, passes: passes)
+  }
 
   /// One step of one submission done (any thread).
   @inline(__always) static func step() { ProgressCounters.step() }
@@ -32,7 +34,10 @@ public final class StageProgress: @unchecked Sendable {
     /// The stage has finished: 100%, and the time it took instead of the time left.
     public var finished: Bool
 
-    public init(stage: String, records: Int, done: Int64, total: Int64, elapsed: TimeInterval, finished: Bool = false) {
+    public init(
+      stage: String, records: Int, done: Int64, total: Int64, elapsed: TimeInterval,
+      finished: Bool = false
+    ) {
       self.stage = stage
       self.records = records
       self.done = done
@@ -48,12 +53,18 @@ public final class StageProgress: @unchecked Sendable {
       // Below 100% until the stage has finished: the input size is an estimate of the work.
       let share = finished ? 1 : total > 0 ? min(0.99, Double(done) / Double(total)) : 0
       if share > 0 { parts.append("\(Int(share * 100))%") }
-      if elapsed > 0 && records > 0 { parts.append("\(Self.grouped(max(1, Int(Double(records) / elapsed)))) records/s") }
+      if elapsed > 0 && records > 0 {
+        parts.append("\(Self.grouped(max(1, Int(Double(records) / elapsed)))) records/s")
+      }
       if finished {
-        parts.append(elapsed < 90 ? String(format: "%.1f s", elapsed) : "\(Int((elapsed / 60).rounded())) min")
+        parts.append(
+          elapsed < 90 ? String(format: "%.1f s", elapsed) : "\(Int((elapsed / 60).rounded())) min")
       } else if share > 0.01 && elapsed > 0 {
         let left = elapsed * (1 - share) / share
-        parts.append(left < 90 ? "about \(Int(left.rounded())) s left" : "about \(Int((left / 60).rounded())) min left")
+        parts.append(
+          left < 90
+            ? "about \(Int(left.rounded())) s left" : "about \(Int((left / 60).rounded())) min left"
+        )
       }
       return parts.joined(separator: " · ")
     }
@@ -81,7 +92,10 @@ public final class StageProgress: @unchecked Sendable {
   private var thread: Thread?
 
   /// Starts reporting a stage whose input folders hold `inputBytes`.
-  public init(stage: String, inputBytes: Int64, terminal: Bool = isatty(STDERR_FILENO) == 1, log: @escaping (String) -> Void) {
+  public init(
+    stage: String, inputBytes: Int64, terminal: Bool = isatty(STDERR_FILENO) == 1,
+    log: @escaping (String) -> Void
+  ) {
     self.stage = stage
     self.inputBytes = inputBytes
     self.terminal = terminal
@@ -101,12 +115,16 @@ public final class StageProgress: @unchecked Sendable {
     let steps = ProgressCounters.stepsTotal.load(ordering: .relaxed)
     if steps > 0 {
       let done = ProgressCounters.stepsDone.load(ordering: .relaxed)
-      return Reading(stage: stage, records: done / ProgressCounters.passes.load(ordering: .relaxed), done: Int64(done), total: Int64(steps),
-                     elapsed: elapsed, finished: finished)
+      return Reading(
+        stage: stage, records: done / ProgressCounters.passes.load(ordering: .relaxed),
+        done: Int64(done), total: Int64(steps),
+        elapsed: elapsed, finished: finished)
     }
-    return Reading(stage: stage, records: ProgressCounters.recordsRead.load(ordering: .relaxed) - startRecords,
-                   done: Int64(ProgressCounters.bytesConsumed.load(ordering: .relaxed)) - startBytes, total: inputBytes, elapsed: elapsed,
-                   finished: finished)
+    return Reading(
+      stage: stage, records: ProgressCounters.recordsRead.load(ordering: .relaxed) - startRecords,
+      done: Int64(ProgressCounters.bytesConsumed.load(ordering: .relaxed)) - startBytes,
+      total: inputBytes, elapsed: elapsed,
+      finished: finished)
   }
 
   private func loop() {
@@ -153,7 +171,11 @@ public final class StageProgress: @unchecked Sendable {
     for folder in folders {
       for name in (try? FileSystem.listDirectory(folder)) ?? [] {
         let path = folder + "/" + name
-        if FileSystem.isDirectory(path) { total += inputSize([path]) } else { total += FileSystem.fileSize(path) ?? 0 }
+        if FileSystem.isDirectory(path) {
+          total += inputSize([path])
+        } else {
+          total += FileSystem.fileSize(path) ?? 0
+        }
       }
     }
     return total
@@ -200,7 +222,9 @@ public enum TerminalLine {
   /// Cut to the terminal's width: a line that wrapped could not be redrawn in place.
   private static func fitted(_ text: String) -> String {
     var size = winsize()
-    guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 1, text.count >= Int(size.ws_col) else { return text }
+    guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 1,
+      text.count >= Int(size.ws_col)
+    else { return text }
     return String(text.prefix(Int(size.ws_col) - 1))
   }
 }

@@ -1,9 +1,9 @@
 import Foundation
-import SISDropCore
-import SISDropFormats
 import SISDropConfig
-import SISDropStore
+import SISDropCore
 import SISDropDelivery
+import SISDropFormats
+import SISDropStore
 
 /// The answer files people drop into the inbox: `resolutions.csv` (Match / No Match),
 /// `overrides.csv` (keep the SIS value), `accepts.csv` (the form's value wins) and
@@ -26,12 +26,21 @@ public enum AnswerFeed {
 
   static let layouts = [
     // A row with Contact_Seq (and Student_Seq blank) answers a potential contact match: SIS_ID is then the Contact_ID.
-    Layout(name: "resolutions.csv", required: ["Submission_ID", "Student_Seq", "SIS_ID"], optional: ["Contact_Seq", "Resolved_By"]),
-    Layout(name: "overrides.csv", required: ["Submission_ID", "Field"], optional: ["Schema", "Seq", "Resolved_By"]),
-    Layout(name: "accepts.csv", required: ["Submission_ID", "Field"], optional: ["Schema", "Seq", "Resolved_By"]),
-    Layout(name: Corrections.inboxFileName, required: Corrections.fileHeader, optional: ["Resolved_By"]),
+    Layout(
+      name: "resolutions.csv", required: ["Submission_ID", "Student_Seq", "SIS_ID"],
+      optional: ["Contact_Seq", "Resolved_By"]),
+    Layout(
+      name: "overrides.csv", required: ["Submission_ID", "Field"],
+      optional: ["Schema", "Seq", "Resolved_By"]),
+    Layout(
+      name: "accepts.csv", required: ["Submission_ID", "Field"],
+      optional: ["Schema", "Seq", "Resolved_By"]),
+    Layout(
+      name: Corrections.inboxFileName, required: Corrections.fileHeader, optional: ["Resolved_By"]),
     // `sisdrop review --csv`'s file, filled in: a row whose Answer is blank is a choice not taken.
-    Layout(name: "answers.csv", required: ReviewQueue.answerFileHeader.filter { $0 != "Answered_By" }, optional: ["Answered_By"]),
+    Layout(
+      name: "answers.csv", required: ReviewQueue.answerFileHeader.filter { $0 != "Answered_By" },
+      optional: ["Answered_By"]),
   ]
 
   /// The answer files' names: the inbox's feeds leave them to this one.
@@ -54,7 +63,9 @@ public enum AnswerFeed {
   }
 
   /// Takes every answer file that is completely uploaded.
-  public static func take(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void) throws -> Result {
+  public static func take(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void) throws
+    -> Result
+  {
     let inbox = Inbox(path: workdir.inbox(config), config: config)
     var result = Result()
     for layout in layouts {
@@ -85,7 +96,9 @@ public enum AnswerFeed {
           result.submissions.insert(answer.submissionID)
           if answer.inOpenBatch { result.touchesOpenBatch = true }
         }
-        log("\(layout.name): \(answers.count) answers recorded (kept in \(relativePath(archive, to: workdir.root)))")
+        log(
+          "\(layout.name): \(answers.count) answers recorded (kept in \(relativePath(archive, to: workdir.root)))"
+        )
       } catch let refusal as Refusal {
         let folder = archive + "/refused"
         try FileSystem.makeDirectory(folder)
@@ -94,8 +107,10 @@ public enum AnswerFeed {
         try FileSystem.syncDirectory(folder)
         try FileSystem.syncDirectory(inbox.path)
         result.refused[layout.name] = refusal.problems
-        log("\(layout.name) refused, nothing taken from it (\(refusal.problems.count) problem\(refusal.problems.count == 1 ? "" : "s")); "
-          + "moved to \(relativePath(kept, to: workdir.root)); fix it and drop it in the inbox again")
+        log(
+          "\(layout.name) refused, nothing taken from it (\(refusal.problems.count) problem\(refusal.problems.count == 1 ? "" : "s")); "
+            + "moved to \(relativePath(kept, to: workdir.root)); fix it and drop it in the inbox again"
+        )
         for problem in refusal.problems.prefix(20) { log("  \(problem)") }
       }
     }
@@ -132,21 +147,34 @@ public enum AnswerFeed {
     let name = layout.name
     var problems: [String] = []
     let reader: CSVReader
-    do { reader = try CSVReader(path: path, inboxFile: true) } catch { throw Refusal(problems: ["\(name): cannot be read: \(error)"]) }
+    do { reader = try CSVReader(path: path, inboxFile: true) } catch {
+      throw Refusal(problems: ["\(name): cannot be read: \(error)"])
+    }
     guard let header = try? reader.next() else {
-      throw Refusal(problems: ["\(name):1: the file is empty: write the header \((layout.required + layout.optional).joined(separator: ",")) and one row per answer"])
+      throw Refusal(problems: [
+        "\(name):1: the file is empty: write the header \((layout.required + layout.optional).joined(separator: ",")) and one row per answer"
+      ])
     }
     let names = header.fields.map { headerKey($0) }
     let columns = layout.required + layout.optional
-    let index = Dictionary(uniqueKeysWithValues: columns.map { column in (column, names.firstIndex(of: column.lowercased())) })
+    let index = Dictionary(
+      uniqueKeysWithValues: columns.map { column in
+        (column, names.firstIndex(of: column.lowercased()))
+      })
     let missing = layout.required.filter { index[$0]! == nil }
     let unknown = names.indices.filter { i in !columns.contains { $0.lowercased() == names[i] } }
     if !missing.isEmpty || !unknown.isEmpty || Set(names).count != names.count {
       var what: [String] = []
       if !missing.isEmpty { what.append("missing \(missing.joined(separator: ", "))") }
-      if !unknown.isEmpty { what.append("\(unknown.count) unknown column\(unknown.count == 1 ? "" : "s") (column \(unknown.map { String($0 + 1) }.joined(separator: ", ")))") }
+      if !unknown.isEmpty {
+        what.append(
+          "\(unknown.count) unknown column\(unknown.count == 1 ? "" : "s") (column \(unknown.map { String($0 + 1) }.joined(separator: ", ")))"
+        )
+      }
       if Set(names).count != names.count { what.append("a column named twice") }
-      throw Refusal(problems: ["\(name):1: \(what.joined(separator: "; ")): the header must be \(layout.required.joined(separator: ",")) (optional: \(layout.optional.joined(separator: ",")))"])
+      throw Refusal(problems: [
+        "\(name):1: \(what.joined(separator: "; ")): the header must be \(layout.required.joined(separator: ",")) (optional: \(layout.optional.joined(separator: ",")))"
+      ])
     }
     var answers: [Answer] = []
     var seen = Set<[String]>()
@@ -169,18 +197,28 @@ public enum AnswerFeed {
       // A whole blank line is nothing; a short or long row is a damaged file.
       if row.fields.allSatisfy({ FieldRules.text($0).isEmpty }) { continue }
       guard row.fields.count == names.count else {
-        problems.append("\(at): \(row.fields.count) fields where the header has \(names.count): a \(row.fields.count < names.count ? "short" : "long") row")
+        problems.append(
+          "\(at): \(row.fields.count) fields where the header has \(names.count): a \(row.fields.count < names.count ? "short" : "long") row"
+        )
         continue
       }
-      func value(_ column: String) -> String { index[column]!.map { FieldRules.text(row.fields[$0]) } ?? "" }
+      func value(_ column: String) -> String {
+        index[column]!.map { FieldRules.text(row.fields[$0]) } ?? ""
+      }
       if name == "answers.csv" {
         // A blank Answer: that choice was not taken.
         guard !value("Answer").isEmpty else { continue }
         do {
-          if let answer = try filledAnswer(value, workdir: workdir, source: "inbox:\(name)", batches: batches) {
-            let key = [value("Submission_ID"), value("Kind"), value("Schema"), value("Seq"), value("Field")]
+          if let answer = try filledAnswer(
+            value, workdir: workdir, source: "inbox:\(name)", batches: batches)
+          {
+            let key = [
+              value("Submission_ID"), value("Kind"), value("Schema"), value("Seq"), value("Field"),
+            ]
             guard seen.insert(key).inserted else {
-              problems.append("\(at): a second choice for the same \(value("Kind") == "match" ? "student" : "field"): mark one row only")
+              problems.append(
+                "\(at): a second choice for the same \(value("Kind") == "match" ? "student" : "field"): mark one row only"
+              )
               continue
             }
             answers.append(answer)
@@ -193,18 +231,27 @@ public enum AnswerFeed {
       // resolutions.csv: a student's answer names Student_Seq, a contact's Contact_Seq (one of them).
       let contactAnswer = name == "resolutions.csv" && !value("Contact_Seq").isEmpty
       if contactAnswer && !value("Student_Seq").isEmpty {
-        problems.append("\(at): both Student_Seq and Contact_Seq are filled: a row answers one student or one contact, leave the other blank")
+        problems.append(
+          "\(at): both Student_Seq and Contact_Seq are filled: a row answers one student or one contact, leave the other blank"
+        )
         continue
       }
       let required = contactAnswer ? ["Submission_ID", "Contact_Seq", "SIS_ID"] : layout.required
       for column in required where value(column).isEmpty {
-        problems.append("\(at): \(column) is blank" + (column != "SIS_ID" ? ""
-          : contactAnswer ? ": write the SIS Contact_ID for Match, or \(Resolver.noMatchToken) for No Match"
-          : ": write the SIS Student_Number for Match, or \(Resolver.noMatchToken) for No Match"
-            + (name == "resolutions.csv" ? " (a contact's answer fills Contact_Seq instead of Student_Seq)" : "")))
+        problems.append(
+          "\(at): \(column) is blank"
+            + (column != "SIS_ID"
+              ? ""
+              : contactAnswer
+                ? ": write the SIS Contact_ID for Match, or \(Resolver.noMatchToken) for No Match"
+                : ": write the SIS Student_Number for Match, or \(Resolver.noMatchToken) for No Match"
+                  + (name == "resolutions.csv"
+                    ? " (a contact's answer fills Contact_Seq instead of Student_Seq)" : ""))
+        )
       }
       guard required.allSatisfy({ !value($0).isEmpty }) else { continue }
-      guard seen.insert([contactAnswer ? "contact" : "student"] + required.map(value)).inserted else {
+      guard seen.insert([contactAnswer ? "contact" : "student"] + required.map(value)).inserted
+      else {
         problems.append("\(at): the same answer as an earlier row")
         continue
       }
@@ -219,27 +266,38 @@ public enum AnswerFeed {
           }
           let sisID = value("SIS_ID")
           let noMatch = sisID.caseInsensitiveCompare(Resolver.noMatchToken) == .orderedSame
-          let (resolution, target) = try contactAnswer
-            ? Resolver.contactResolution(workdir: workdir, submission: value("Submission_ID"), contact: seq, contactID: noMatch ? nil : sisID,
-                                         by: actor, source: source, batches: batches)
-            : Resolver.resolution(workdir: workdir, submission: value("Submission_ID"), student: seq,
-                                  sisID: noMatch ? nil : sisID, by: actor, source: source, batches: batches)
+          let (resolution, target) =
+            try contactAnswer
+            ? Resolver.contactResolution(
+              workdir: workdir, submission: value("Submission_ID"), contact: seq,
+              contactID: noMatch ? nil : sisID,
+              by: actor, source: source, batches: batches)
+            : Resolver.resolution(
+              workdir: workdir, submission: value("Submission_ID"), student: seq,
+              sisID: noMatch ? nil : sisID, by: actor, source: source, batches: batches)
           answers.append(.resolution(resolution, inOpenBatch: target.inOpenBatch))
         case "overrides.csv", "accepts.csv":
           let schema = value("Schema").isEmpty ? "student" : value("Schema").lowercased()
           var seq: Int? = nil
           if !value("Seq").isEmpty {
-            guard let number = Int(value("Seq")), number > 0 else { throw SISDropError(.dataError, "Seq must be a positive whole number") }
+            guard let number = Int(value("Seq")), number > 0 else {
+              throw SISDropError(.dataError, "Seq must be a positive whole number")
+            }
             seq = number
           }
           let (answer, target) = try Resolver.fieldAnswer(
-            workdir: workdir, submission: value("Submission_ID"), schema: schema, seq: seq, field: value("Field"),
-            choice: name == "accepts.csv" ? .accept : .keepSIS, by: actor, source: source, batches: batches)
+            workdir: workdir, submission: value("Submission_ID"), schema: schema, seq: seq,
+            field: value("Field"),
+            choice: name == "accepts.csv" ? .accept : .keepSIS, by: actor, source: source,
+            batches: batches)
           answers.append(.field(answer, inOpenBatch: target.inOpenBatch))
         default:
-          guard let seq = Int(value("Seq")), seq > 0 else { throw SISDropError(.dataError, "Seq must be a positive whole number") }
-          let made = try Corrections.make(submissionID: value("Submission_ID"), schema: value("Schema").lowercased(), seq: seq,
-                                          field: value("Field"), value: value("Value"), source: name)
+          guard let seq = Int(value("Seq")), seq > 0 else {
+            throw SISDropError(.dataError, "Seq must be a positive whole number")
+          }
+          let made = try Corrections.make(
+            submissionID: value("Submission_ID"), schema: value("Schema").lowercased(), seq: seq,
+            field: value("Field"), value: value("Value"), source: name)
           guard let bound = try Corrections.bind([made], workdir: workdir).first else { continue }
           let open = try workdir.state.openBatch()
           let entry = try workdir.state.ledgerEntry(bound.submissionID)
@@ -254,9 +312,13 @@ public enum AnswerFeed {
   }
 
   /// One marked row of `answers.csv`.
-  static func filledAnswer(_ value: (String) -> String, workdir: WorkDir, source: String, batches: Resolver.Batches) throws -> Answer? {
+  static func filledAnswer(
+    _ value: (String) -> String, workdir: WorkDir, source: String, batches: Resolver.Batches
+  ) throws -> Answer? {
     let actor = value("Answered_By").isEmpty ? "inbox" : value("Answered_By")
-    guard let seq = Int(value("Seq")), seq > 0 else { throw SISDropError(.dataError, "Seq must be a positive whole number") }
+    guard let seq = Int(value("Seq")), seq > 0 else {
+      throw SISDropError(.dataError, "Seq must be a positive whole number")
+    }
     let schema = value("Schema").lowercased()
     let marked = ["x", "yes", "y"].contains(value("Answer").lowercased())
     switch value("Kind") {
@@ -264,23 +326,29 @@ public enum AnswerFeed {
       guard marked else { throw SISDropError(.dataError, "mark the chosen row's Answer with x") }
       let choice = value("Choice")
       let noMatch = choice.caseInsensitiveCompare(Resolver.noMatchToken) == .orderedSame
-      let (resolution, target) = try schema == "contact"
-        ? Resolver.contactResolution(workdir: workdir, submission: value("Submission_ID"), contact: seq, contactID: noMatch ? nil : choice,
-                                     by: actor, source: source, batches: batches)
-        : Resolver.resolution(workdir: workdir, submission: value("Submission_ID"), student: seq,
-                              sisID: noMatch ? nil : choice, by: actor, source: source, batches: batches)
+      let (resolution, target) =
+        try schema == "contact"
+        ? Resolver.contactResolution(
+          workdir: workdir, submission: value("Submission_ID"), contact: seq,
+          contactID: noMatch ? nil : choice,
+          by: actor, source: source, batches: batches)
+        : Resolver.resolution(
+          workdir: workdir, submission: value("Submission_ID"), student: seq,
+          sisID: noMatch ? nil : choice, by: actor, source: source, batches: batches)
       return .resolution(resolution, inOpenBatch: target.inOpenBatch)
     case "update":
       guard marked else { throw SISDropError(.dataError, "mark the chosen row's Answer with x") }
       guard let choice = FieldAnswer.Choice(rawValue: value("Choice")) else {
         throw SISDropError(.dataError, "Choice must be accept or keep-sis")
       }
-      let (answer, target) = try Resolver.fieldAnswer(workdir: workdir, submission: value("Submission_ID"), schema: schema, seq: seq,
-                                                      field: value("Field"), choice: choice, by: actor, source: source, batches: batches)
+      let (answer, target) = try Resolver.fieldAnswer(
+        workdir: workdir, submission: value("Submission_ID"), schema: schema, seq: seq,
+        field: value("Field"), choice: choice, by: actor, source: source, batches: batches)
       return .field(answer, inOpenBatch: target.inOpenBatch)
     case "correct":
-      let made = try Corrections.make(submissionID: value("Submission_ID"), schema: schema, seq: seq, field: value("Field"),
-                                      value: value("Answer"), source: "answers.csv")
+      let made = try Corrections.make(
+        submissionID: value("Submission_ID"), schema: schema, seq: seq, field: value("Field"),
+        value: value("Answer"), source: "answers.csv")
       guard let bound = try Corrections.bind([made], workdir: workdir).first else { return nil }
       let open = try workdir.state.openBatch()
       let entry = try workdir.state.ledgerEntry(bound.submissionID)
@@ -303,7 +371,9 @@ public enum AnswerFeed {
     if !corrections.isEmpty {
       try workdir.state.saveCorrections(corrections)
       for c in corrections {
-        try workdir.state.logAnswer(c.submissionID, "recorded", "correction \(c.schema) \(c.seq) \(c.field) (\(c.source))", by: "inbox")
+        try workdir.state.logAnswer(
+          c.submissionID, "recorded", "correction \(c.schema) \(c.seq) \(c.field) (\(c.source))",
+          by: "inbox")
       }
     }
   }

@@ -26,44 +26,59 @@ public enum BatchIntegrity {
   public static func checkClaimed(_ workdir: WorkDir, batch: String) throws {
     let folder = workdir.batchFolder(batch)
     var recorded: [String: String] = [:]
-    for row in try workdir.state.database.rows("SELECT name, sha256 FROM inbox_files WHERE batch_id = ?", [.text(batch)]) {
+    for row in try workdir.state.database.rows(
+      "SELECT name, sha256 FROM inbox_files WHERE batch_id = ?", [.text(batch)])
+    {
       if let name = row[0].string, let sha = row[1].string { recorded["input/" + name] = sha }
     }
     if recorded.isEmpty, let manifest = try? BatchLifecycle.readManifest(folder: folder) {
       for input in manifest.inputs { recorded[input.path] = input.sha256 }
     }
     let mismatches = try compare(recorded, batch: batch, base: folder)
-    let present = Set(((try? DocumentFiles.files(below: folder + "/input")) ?? []).map { "input/" + $0 })
+    let present = Set(
+      ((try? DocumentFiles.files(below: folder + "/input")) ?? []).map { "input/" + $0 })
     if let added = present.subtracting(recorded.keys).sorted().first {
       throw SISDropError.dataError(
-        "\(added) was added to batch \(batch) after its files were claimed", at: SourceLocation(path: folder + "/" + added),
-        hint: "a batch reads only what it claimed: remove the file (a new export goes into the inbox for the next batch)")
+        "\(added) was added to batch \(batch) after its files were claimed",
+        at: SourceLocation(path: folder + "/" + added),
+        hint:
+          "a batch reads only what it claimed: remove the file (a new export goes into the inbox for the next batch)"
+      )
     }
     if let mismatch = mismatches.first {
       throw SISDropError.dataError(
         "claimed input \(mismatch.path) of batch \(batch) changed after it was claimed: recorded SHA-256 \(mismatch.recorded), now \(mismatch.found ?? "missing")",
         at: SourceLocation(path: folder + "/" + mismatch.path),
-        hint: "a claimed file is never modified: put back the file as claimed (a copy is in the archive once a batch closes, or with the sender), or `sisdrop cancel` the batch and let the next export come")
+        hint:
+          "a claimed file is never modified: put back the file as claimed (a copy is in the archive once a batch closes, or with the sender), or `sisdrop cancel` the batch and let the next export come"
+      )
     }
   }
 
   /// Checks a sealed batch's files against its manifest: the claimed inputs, every stage output,
   /// and the published files kept in `published/` and `redeliveries/`.
-  public static func verify(_ workdir: WorkDir, batch: String) throws -> (checked: Int, mismatches: [Mismatch]) {
+  public static func verify(_ workdir: WorkDir, batch: String) throws -> (
+    checked: Int, mismatches: [Mismatch]
+  ) {
     let folder = workdir.batchFolder(batch)
     let manifest: BatchManifest
     do { manifest = try BatchLifecycle.readManifest(folder: folder) } catch {
-      throw SISDropError.dataError("batch \(batch) has no readable manifest.json: \(error)", at: SourceLocation(path: folder + "/manifest.json"),
-                                   hint: "restore the batch folder from a backup")
+      throw SISDropError.dataError(
+        "batch \(batch) has no readable manifest.json: \(error)",
+        at: SourceLocation(path: folder + "/manifest.json"),
+        hint: "restore the batch folder from a backup")
     }
     guard manifest.state != .open else {
-      throw SISDropError(.usage, "batch \(batch) is open: its manifest is sealed by close", at: SourceLocation(path: folder),
-                         hint: "verify a closed batch; an open batch's inputs are checked before every stage")
+      throw SISDropError(
+        .usage, "batch \(batch) is open: its manifest is sealed by close",
+        at: SourceLocation(path: folder),
+        hint: "verify a closed batch; an open batch's inputs are checked before every stage")
     }
     var recorded: [String: String] = [:]
     for file in manifest.inputs + manifest.outputs { recorded[file.path] = file.sha256 }
     // Published files are named relative to their delivery folder: the kept copy is the one to check.
-    let kept = [folder + "/published"] + ((try? Redelivery.all(workdir, batch: batch).map(\.folder)) ?? [])
+    let kept =
+      [folder + "/published"] + ((try? Redelivery.all(workdir, batch: batch).map(\.folder)) ?? [])
     for file in manifest.published {
       if let copy = kept.first(where: { FileSystem.exists($0 + "/" + file.path) }) {
         recorded[relativePath(copy + "/" + file.path, to: folder)] = file.sha256
@@ -72,7 +87,9 @@ public enum BatchIntegrity {
     return (recorded.count, try compare(recorded, batch: batch, base: folder))
   }
 
-  static func compare(_ recorded: [String: String], batch: String, base: String) throws -> [Mismatch] {
+  static func compare(_ recorded: [String: String], batch: String, base: String) throws
+    -> [Mismatch]
+  {
     var mismatches: [Mismatch] = []
     for (path, sha) in recorded.sorted(by: { $0.key < $1.key }) {
       let full = base + "/" + path
@@ -81,7 +98,9 @@ public enum BatchIntegrity {
         continue
       }
       let found = try SHA256.file(at: full).sha256
-      if found != sha { mismatches.append(Mismatch(batch: batch, path: path, recorded: sha, found: found)) }
+      if found != sha {
+        mismatches.append(Mismatch(batch: batch, path: path, recorded: sha, found: found))
+      }
     }
     return mismatches
   }

@@ -1,7 +1,7 @@
 import Foundation
+import SISDropConfig
 import SISDropCore
 import SISDropFormats
-import SISDropConfig
 import SISDropStore
 
 /// `manifest.json`: the audit record of a batch; sealed (read-only) by close or cancel.
@@ -53,13 +53,17 @@ public enum BatchLifecycle {
   static func readManifest(folder: String) throws -> BatchManifest {
     let decoder = JSONDecoder()
     decoder.keyDecodingStrategy = .convertFromSnakeCase
-    return try decoder.decode(BatchManifest.self, from: Data(try FileSystem.readFile(folder + "/manifest.json")))
+    return try decoder.decode(
+      BatchManifest.self, from: Data(try FileSystem.readFile(folder + "/manifest.json")))
   }
 
   /// The config hash: the pipeline file and every file it names.
   public static func configHash(_ config: PipelineConfig) throws -> String {
     var parts = ["pipeline \(config.sha256)"]
-    for (label, path) in [("plugin", config.pluginPath), ("building_map", config.buildingMapPath), ("tardy_codes", config.tardyCodesPath)] {
+    for (label, path) in [
+      ("plugin", config.pluginPath), ("building_map", config.buildingMapPath),
+      ("tardy_codes", config.tardyCodesPath),
+    ] {
       if let path { parts.append("\(label) \(try SHA256.file(at: path).sha256)") }
     }
     return SHA256.hex(parts.joined(separator: "\n"))
@@ -82,8 +86,10 @@ public enum BatchLifecycle {
   ///   delivers nothing (`sisdrop run` on a night the SIS exported and the enrollment system did not).
   /// - Throws: `SISDropError` 75 while another batch is open or a feed file is still arriving, 66 when
   ///   the inbox has no (new) submissions (nor, with `sisExportAlone`, a new SIS export).
-  public static func open(workdir: WorkDir, pipelinePath: String, selection: Selection, sisExportAlone: Bool = false,
-                          now: Date = Date()) throws -> OpenResult {
+  public static func open(
+    workdir: WorkDir, pipelinePath: String, selection: Selection, sisExportAlone: Bool = false,
+    now: Date = Date()
+  ) throws -> OpenResult {
     let config = try PipelineConfig.load(path: pipelinePath)
     if let plugin = config.pluginPath { _ = try PluginManifest.load(path: plugin) }
     // The field policy, at the start: a profile column Plugin.xml does not grant stops here (78).
@@ -97,20 +103,27 @@ public enum BatchLifecycle {
     let inbox = Inbox(path: workdir.inbox(config), config: config)
     let listing = try inbox.list(state: workdir.state, now: now)
     try listing.requireComplete(inbox: inbox.path)
-    if sisExportAlone, !listing.claimable.contains(inbox.submissionsFileName), listing.claimable.contains(where: inbox.isSISExportFile) {
-      return try claim(listing, from: inbox, workdir: workdir, config: config, selection: selection, now: now)
+    if sisExportAlone, !listing.claimable.contains(inbox.submissionsFileName),
+      listing.claimable.contains(where: inbox.isSISExportFile)
+    {
+      return try claim(
+        listing, from: inbox, workdir: workdir, config: config, selection: selection, now: now)
     }
     if let duplicate = listing.duplicates.first(where: { $0.name == inbox.submissionsFileName }) {
       throw SISDropError(
-        .noInput, "\(duplicate.name) is identical to the one batch \(duplicate.batch) claimed: nothing new to deliver",
-        at: SourceLocation(path: inbox.path + "/" + duplicate.name), hint: "wait for the next enrollment export")
+        .noInput,
+        "\(duplicate.name) is identical to the one batch \(duplicate.batch) claimed: nothing new to deliver",
+        at: SourceLocation(path: inbox.path + "/" + duplicate.name),
+        hint: "wait for the next enrollment export")
     }
     guard listing.claimable.contains(inbox.submissionsFileName) else {
       throw SISDropError(
-        .noInput, "the inbox has no \(inbox.submissionsFileName): nothing to deliver", at: SourceLocation(path: inbox.path),
+        .noInput, "the inbox has no \(inbox.submissionsFileName): nothing to deliver",
+        at: SourceLocation(path: inbox.path),
         hint: "wait for the enrollment export, or check submissions.files in the pipeline config")
     }
-    return try claim(listing, from: inbox, workdir: workdir, config: config, selection: selection, now: now)
+    return try claim(
+      listing, from: inbox, workdir: workdir, config: config, selection: selection, now: now)
   }
 
   /// Claims a listing's files into a new batch (the second half of `open`; tests call it with a
@@ -118,7 +131,8 @@ public enum BatchLifecycle {
   ///
   /// - Throws: `SISDropError` 75, everything put back, when a file is no longer the one listed.
   static func claim(
-    _ listing: Inbox.Listing, from inbox: Inbox, workdir: WorkDir, config: PipelineConfig, selection: Selection, now: Date
+    _ listing: Inbox.Listing, from inbox: Inbox, workdir: WorkDir, config: PipelineConfig,
+    selection: Selection, now: Date
   ) throws -> OpenResult {
     let day: String = {
       let formatter = DateFormatter()
@@ -132,7 +146,8 @@ public enum BatchLifecycle {
     try FileSystem.removeTree(claiming)
     try FileSystem.makeDirectory(claiming + "/input")
     let archive = workdir.archive(config)
-    try FileSystem.writeNew(claiming + "/claim-inbox", Array((inbox.path + "\n" + archive + "\n").utf8))
+    try FileSystem.writeNew(
+      claiming + "/claim-inbox", Array((inbox.path + "\n" + archive + "\n").utf8))
     try FileSystem.syncDirectory(workdir.batchesFolder)
     // The listing judged each file complete; hashing (duplicates, manifests) took time since. The
     // claim moves a file only if it is still the very file listed, unchanged (same inode, size,
@@ -144,19 +159,26 @@ public enum BatchLifecycle {
       try FileSystem.syncDirectory(workdir.batchesFolder)
       throw SISDropError(
         .temporaryFailure, "\(DocumentFiles.logName(name)) is still arriving: \(why)",
-        at: SourceLocation(path: inbox.path + "/" + (name.contains("/") ? (name as NSString).deletingLastPathComponent : name)),
+        at: SourceLocation(
+          path: inbox.path + "/"
+            + (name.contains("/") ? (name as NSString).deletingLastPathComponent : name)),
         hint: "nothing was claimed; run again later (cron will retry)")
     }
     var claimed: [FileRecord] = []
-    var expected: [String: Inbox.FileState] = [:]  // each claimed file as it must still be after hashing
+    // each claimed file as it must still be after hashing
+    var expected: [String: Inbox.FileState] = [:]
     for name in listing.claimable {
       let source = inbox.path + "/" + name
       let target = claiming + "/input/" + name
-      guard let seen = listing.observed[name], let now = Inbox.FileState.of(source), now == seen else {
+      guard let seen = listing.observed[name], let now = Inbox.FileState.of(source), now == seen
+      else {
         try giveBack("it changed after the inbox was read", name)
       }
       // An uploaded document keeps its place: input/documents/<Submission_ID>/<File_Name>.
-      if name.contains("/") { try FileSystem.makeDirectory(claiming + "/input/" + (name as NSString).deletingLastPathComponent) }
+      if name.contains("/") {
+        try FileSystem.makeDirectory(
+          claiming + "/input/" + (name as NSString).deletingLastPathComponent)
+      }
       do {
         try FileSystem.rename(source, to: target)
         expected[name] = seen
@@ -176,7 +198,9 @@ public enum BatchLifecycle {
     if config.operations.pickup.checkWriters {
       let writers = OpenWriters.scan(folder: claiming + "/input", names: names)
       if let (name, writer) = writers.min(by: { $0.key < $1.key }) {
-        try giveBack("process \(writer.pid) (\(writer.command)) opened it for writing after the inbox was read", name)
+        try giveBack(
+          "process \(writer.pid) (\(writer.command)) opened it for writing after the inbox was read",
+          name)
       }
     }
     for name in names {
@@ -189,17 +213,24 @@ public enum BatchLifecycle {
         try ClaimReturn.putBack(input: claiming + "/input", inbox: inbox.path, archive: archive)
         try FileSystem.removeTree(claiming)
         try FileSystem.syncDirectory(workdir.batchesFolder)
-        if error.status == .temporaryFailure { try giveBack("it was replaced while it was being claimed", name) }
+        if error.status == .temporaryFailure {
+          try giveBack("it was replaced while it was being claimed", name)
+        }
         let what = Inbox.FileState.of(inbox.path + "/" + name)?.refusal ?? "not a regular file"
-        if name.contains("/") {  // an uploaded document swapped for a link or a pipe: named by its folder only
-          throw SISDropError(.dataError, "\(DocumentFiles.logName(name)) was replaced by \(what) while it was claimed",
-                             at: SourceLocation(path: inbox.path + "/" + (name as NSString).deletingLastPathComponent),
-                             hint: "nothing was claimed; remove it and have the sender upload the file itself")
+        // an uploaded document swapped for a link or a pipe: named by its folder only
+        if name.contains("/") {
+          throw SISDropError(
+            .dataError,
+            "\(DocumentFiles.logName(name)) was replaced by \(what) while it was claimed",
+            at: SourceLocation(
+              path: inbox.path + "/" + (name as NSString).deletingLastPathComponent),
+            hint: "nothing was claimed; remove it and have the sender upload the file itself")
         }
         throw InboxFile.refused(inbox.path + "/" + name, what, hint: "nothing was claimed")
       }
       // Hashed after the rename: still the same content as listed (nothing wrote to it meanwhile).
-      guard let seen = expected[name], let after = Inbox.FileState.of(target), after.sameContent(as: seen), record.size == seen.size
+      guard let seen = expected[name], let after = Inbox.FileState.of(target),
+        after.sameContent(as: seen), record.size == seen.size
       else { try giveBack("it changed while it was being claimed", name) }
       claimed.append(record)
     }
@@ -207,33 +238,45 @@ public enum BatchLifecycle {
     for trigger in Set(config.operations.pickup.triggers.values) where names.contains(trigger) {
       for entry in try TriggerManifest.read(claiming + "/input/" + trigger) {
         guard let expected = entry.sha256 else { continue }
-        guard let record = claimed.first(where: { DocumentFiles.inboxName(ofInput: $0.path) == entry.file }), record.sha256 == expected else {
+        guard
+          let record = claimed.first(where: {
+            DocumentFiles.inboxName(ofInput: $0.path) == entry.file
+          }), record.sha256 == expected
+        else {
           try giveBack("its SHA-256 changed after \(trigger) was checked", entry.file)
         }
       }
     }
     try FileSystem.syncTree(claiming + "/input")
-    for name in names where name.contains("/") { Inbox.removeEmptyFolders(of: name, in: inbox.path) }
+    for name in names where name.contains("/") {
+      Inbox.removeEmptyFolders(of: name, in: inbox.path)
+    }
     try FileSystem.syncDirectory(inbox.path)
     // What the documents folder held that is not an uploaded file: parse names it in the errors of its submission.
     if !listing.refusedDocuments.isEmpty {
-      try DeliverStage.writeTable(claiming + "/" + DocumentFiles.refusedFileName, header: ["Path", "What"],
-                                  rows: listing.refusedDocuments.map { [$0.path, $0.what] }, forPeople: false)
+      try DeliverStage.writeTable(
+        claiming + "/" + DocumentFiles.refusedFileName, header: ["Path", "What"],
+        rows: listing.refusedDocuments.map { [$0.path, $0.what] }, forPeople: false)
     }
     try FileSystem.writeNew(claiming + "/pipeline.yaml", try FileSystem.readFile(config.path))
     let openedAt = Clock.now()
-    let record = BatchRecord(id: id, state: .open, selection: selection, pipelinePath: config.path, openedAt: openedAt)
+    let record = BatchRecord(
+      id: id, state: .open, selection: selection, pipelinePath: config.path, openedAt: openedAt)
     let plugin = try config.pluginPath.map { try PluginManifest.load(path: $0) }
     let manifest = BatchManifest(
-      batch: id, state: .open, selection: selection, openedAt: openedAt, closedAt: nil, toolVersion: SISDropVersion.current,
-      pipeline: .init(path: config.path, sha256: config.sha256), configSha256: try configHash(config),
-      plugin: plugin.map { .init(name: $0.name, version: $0.version, sha256: $0.sha256) }, inputs: claimed, outputs: [],
+      batch: id, state: .open, selection: selection, openedAt: openedAt, closedAt: nil,
+      toolVersion: SISDropVersion.current,
+      pipeline: .init(path: config.path, sha256: config.sha256),
+      configSha256: try configHash(config),
+      plugin: plugin.map { .init(name: $0.name, version: $0.version, sha256: $0.sha256) },
+      inputs: claimed, outputs: [],
       published: [], counts: [:], delivered: [], returnedToPending: [], vanished: [])
     try writeManifest(manifest, folder: claiming, sealed: false)
     try workdir.state.database.inTransaction {
       try workdir.state.insertBatch(record)
       try workdir.state.recordClaimed(
-        claimed.map { (DocumentFiles.inboxName(ofInput: $0.path), $0.sha256, $0.size) }, batch: id, at: openedAt)
+        claimed.map { (DocumentFiles.inboxName(ofInput: $0.path), $0.sha256, $0.size) }, batch: id,
+        at: openedAt)
     }
     try FileSystem.removeTree(claiming + "/claim-inbox")
     try FileSystem.rename(claiming, to: workdir.batchFolder(id))
@@ -256,12 +299,17 @@ public enum BatchLifecycle {
     }
     for stage in Stage.allCases {
       if let problem = StageRunner.problem(with: stage, workdir: workdir, batch: batch.id),
-        try !(stage == .deliver && Publication.acceptsStaleDeliver(workdir, batch: batch.id, outbox: workdir.outbox(workdir.config(for: batch))))
+        try
+          !(stage == .deliver
+          && Publication.acceptsStaleDeliver(
+            workdir, batch: batch.id, outbox: workdir.outbox(workdir.config(for: batch))))
       {
         throw SISDropError(
           .dataError, "cannot close batch \(batch.id): \(stage.rawValue) \(problem)",
           at: SourceLocation(path: workdir.stageFolder(batch.id, stage)),
-          hint: "run `sisdrop-\(stage.rawValue) --workdir \(workdir.root) --batch \(batch.id)` (or `sisdrop run`), or `sisdrop cancel`")
+          hint:
+            "run `sisdrop-\(stage.rawValue) --workdir \(workdir.root) --batch \(batch.id)` (or `sisdrop run`), or `sisdrop cancel`"
+        )
       }
     }
     // The manifest about to be sealed lists the claimed files' hashes: they must still be those files.
@@ -274,12 +322,16 @@ public enum BatchLifecycle {
     try Publication.finish(workdir, batch: batch.id, outbox: workdir.outbox(config))
     try Redelivery.finishOwed(workdir, batch: batch)
     // The outbox must hold exactly what deliver published.
-    let published = try Publisher.verify(batch: batch.id, deliverFolder: deliver, outbox: workdir.outbox(config))
+    let published =
+      try Publisher.verify(batch: batch.id, deliverFolder: deliver, outbox: workdir.outbox(config))
       + Redelivery.verify(workdir, batch: batch.id, outbox: workdir.outbox(config))
     // The deliver stage's records and every re-delivery's (`sisdrop-deliver --only`).
     let delivered = try Redelivery.delivered(workdir, batch: batch.id)
-    let vanished = try readTable(workdir.stageFolder(batch.id, .parse) + "/vanished.csv").map { $0[0] }
-    let inBatch = try workdir.state.ledger(statuses: [.batched]).filter { $0.batchID == batch.id }.map(\.submissionID)
+    let vanished = try readTable(workdir.stageFolder(batch.id, .parse) + "/vanished.csv").map {
+      $0[0]
+    }
+    let inBatch = try workdir.state.ledger(statuses: [.batched]).filter { $0.batchID == batch.id }
+      .map(\.submissionID)
     let deliveredIDs = Set(delivered.map(\.id))
     var manifest = try readManifest(folder: folder)
     manifest.state = .closed
@@ -289,25 +341,30 @@ public enum BatchLifecycle {
     }
     // What the SIS export this batch claimed confirmed (rebuild-state restores it from here).
     if FileSystem.exists(folder + "/" + Confirmation.outcomesFileName) {
-      manifest.outputs.append(try FileRecord.of(folder + "/" + Confirmation.outcomesFileName, relativeTo: folder))
+      manifest.outputs.append(
+        try FileRecord.of(folder + "/" + Confirmation.outcomesFileName, relativeTo: folder))
     }
     manifest.published = published
     manifest.snapshot = try? NormalizeStage.reference(workdir, batch: batch.id)
     var counts: [String: Int] = [:]
     for stage in Stage.allCases {
-      for (key, value) in try StageReport.load(workdir.stageFolder(batch.id, stage)).counts { counts["\(stage.rawValue).\(key)"] = value }
+      for (key, value) in try StageReport.load(workdir.stageFolder(batch.id, stage)).counts {
+        counts["\(stage.rawValue).\(key)"] = value
+      }
     }
     manifest.counts = counts
     manifest.delivered = delivered.map(\.id).sorted()
     manifest.returnedToPending = inBatch.filter { !deliveredIDs.contains($0) }.sorted()
     manifest.vanished = vanished.sorted()
     try writeManifest(manifest, folder: folder, sealed: true)
-    try workdir.state.closeBatch(batch.id, state: .closed, delivered: delivered, vanished: vanished, at: manifest.closedAt!)
+    try workdir.state.closeBatch(
+      batch.id, state: .closed, delivered: delivered, vanished: vanished, at: manifest.closedAt!)
     try archiveInputs(workdir: workdir, config: config, batch: batch.id)
     var closed = batch
     closed.state = .closed
     closed.closedAt = manifest.closedAt
-    _ = try? BatchReport.write(workdir: workdir, batch: closed)  // the batch is closed: a report problem must not say otherwise
+    // the batch is closed: a report problem must not say otherwise
+    _ = try? BatchReport.write(workdir: workdir, batch: closed)
     return CloseResult(manifest: manifest, path: folder + "/manifest.json")
   }
 
@@ -316,23 +373,32 @@ public enum BatchLifecycle {
   /// - Throws: `SISDropError` 64 when its delivery files are already in the outbox (the SIS may
   ///   have imported them: returning those records to pending would deliver them twice).
   public static func cancel(workdir: WorkDir, batch: BatchRecord) throws -> CloseResult {
-    guard batch.state == .open else { throw SISDropError(.usage, "batch \(batch.id) is already \(batch.state.rawValue)") }
+    guard batch.state == .open else {
+      throw SISDropError(.usage, "batch \(batch.id) is already \(batch.state.rawValue)")
+    }
     let config = try workdir.config(for: batch)
     let readies = [batch.id] + (try Redelivery.all(workdir, batch: batch.id)).map(\.id)
-    if let ready = readies.map({ workdir.outbox(config) + "/" + Publisher.readyName($0) }).first(where: FileSystem.exists) {
+    if let ready = readies.map({ workdir.outbox(config) + "/" + Publisher.readyName($0) }).first(
+      where: FileSystem.exists)
+    {
       throw SISDropError(
-        .usage, "batch \(batch.id)'s delivery files are already in the outbox; cancelling would deliver them again later",
+        .usage,
+        "batch \(batch.id)'s delivery files are already in the outbox; cancelling would deliver them again later",
         at: SourceLocation(path: ready),
-        hint: "close the batch instead (held and failed records return to pending), or remove its files from the outbox before the SIS imports them, then cancel")
+        hint:
+          "close the batch instead (held and failed records return to pending), or remove its files from the outbox before the SIS imports them, then cancel"
+      )
     }
     let folder = workdir.batchFolder(batch.id)
-    let inBatch = try workdir.state.ledger(statuses: [.batched]).filter { $0.batchID == batch.id }.map(\.submissionID)
+    let inBatch = try workdir.state.ledger(statuses: [.batched]).filter { $0.batchID == batch.id }
+      .map(\.submissionID)
     var manifest = try readManifest(folder: folder)
     manifest.state = .cancelled
     manifest.closedAt = Clock.now()
     manifest.returnedToPending = inBatch.sorted()
     try writeManifest(manifest, folder: folder, sealed: true)
-    try workdir.state.closeBatch(batch.id, state: .cancelled, delivered: [], vanished: [], at: manifest.closedAt!)
+    try workdir.state.closeBatch(
+      batch.id, state: .cancelled, delivered: [], vanished: [], at: manifest.closedAt!)
     try archiveInputs(workdir: workdir, config: config, batch: batch.id)
     return CloseResult(manifest: manifest, path: folder + "/manifest.json")
   }
@@ -343,16 +409,23 @@ public enum BatchLifecycle {
     let input = workdir.batchFolder(batch) + "/input"
     let target = workdir.archive(config) + "/" + batch
     try FileSystem.makeDirectory(target)
-    for name in try DocumentFiles.files(below: input) where !FileSystem.exists(target + "/" + name) {
-      if name.contains("/") { try FileSystem.makeDirectory(target + "/" + (name as NSString).deletingLastPathComponent) }
-      if link(input + "/" + name, target + "/" + name) != 0 { try FileSystem.copyFile(input + "/" + name, to: target + "/" + name) }
+    for name in try DocumentFiles.files(below: input) where !FileSystem.exists(target + "/" + name)
+    {
+      if name.contains("/") {
+        try FileSystem.makeDirectory(target + "/" + (name as NSString).deletingLastPathComponent)
+      }
+      if link(input + "/" + name, target + "/" + name) != 0 {
+        try FileSystem.copyFile(input + "/" + name, to: target + "/" + name)
+      }
     }
     try FileSystem.syncTree(target)
   }
 
   /// Whether a batch claimed an enrollment export: a batch that claimed the SIS export alone
   /// (`open(sisExportAlone:)`) has nothing to parse, deliver or show a person.
-  public static func claimedEnrollmentExport(_ workdir: WorkDir, batch: String, config: PipelineConfig) -> Bool {
+  public static func claimedEnrollmentExport(
+    _ workdir: WorkDir, batch: String, config: PipelineConfig
+  ) -> Bool {
     let input = workdir.batchFolder(batch) + "/input/"
     return config.submissions.files.values.contains { FileSystem.exists(input + $0) }
   }

@@ -2,7 +2,7 @@ import Foundation
 import SISDropCore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// Undoing a claim: the files of a `.ID.claiming` folder go back to the inbox, or, when the sender
@@ -29,7 +29,9 @@ enum ClaimReturn {
         folder = archive + "/duplicates/" + stamp + "-unclaimed"
         try FileSystem.makeDirectory(folder!)
       }
-      if file.contains("/") { try FileSystem.makeDirectory(folder! + "/" + (file as NSString).deletingLastPathComponent) }
+      if file.contains("/") {
+        try FileSystem.makeDirectory(folder! + "/" + (file as NSString).deletingLastPathComponent)
+      }
       try move(input + "/" + file, to: folder! + "/" + file)
       archived.append(file)
     }

@@ -1,10 +1,10 @@
 import Foundation
-import SISDropCore
-import SISDropFormats
 import SISDropConfig
-import SISDropStore
-import SISDropMatching
+import SISDropCore
 import SISDropDelivery
+import SISDropFormats
+import SISDropMatching
+import SISDropStore
 
 /// Confirmation from the SIS: a delivery is not the end. Every record a delivery sent (a new or
 /// updated student, a new or updated contact link) is recorded in `delivered_records` when its
@@ -24,11 +24,16 @@ import SISDropDelivery
 public enum Confirmation {
   /// The file a delivery folder lists its records to confirm in (written with the delivery files).
   static let fileName = "to_confirm.csv"
-  static let header = ["Submission_ID", "Kind", "Seq", "Student_Seq", "Ref", "SIS_ID", "Student_Number", "Fields"]
+  static let header = [
+    "Submission_ID", "Kind", "Seq", "Student_Seq", "Ref", "SIS_ID", "Student_Number", "Fields",
+  ]
 
   /// A delivered record's kind, as `delivered_records` names it.
   public enum Kind: String, Sendable, Codable, CaseIterable {
-    case studentNew = "student_new", studentUpdate = "student_update", contactNew = "contact_new", contactUpdate = "contact_update"
+    case studentNew = "student_new"
+    case studentUpdate = "student_update"
+    case contactNew = "contact_new"
+    case contactUpdate = "contact_update"
 
     init?(_ kind: DeliveryKind) {
       switch kind {
@@ -56,22 +61,32 @@ public enum Confirmation {
     var seen = Set<[String]>()
     for record in records {
       guard let kind = Kind(record.kind) else { continue }
-      let studentSeq = kind.isStudent ? record.seq : Int(record["Student_Ref"].split(separator: "/").last ?? "") ?? 0
+      let studentSeq =
+        kind.isStudent
+        ? record.seq : Int(record["Student_Ref"].split(separator: "/").last ?? "") ?? 0
       var expected: [String: String] = [:]
       switch kind {
       case .studentNew:
         break  // found by the matcher against the submission's values
       case .studentUpdate, .contactUpdate:
         let carried = DeliveryProfiles.carried(profile, record.kind)
-        for field in record.changed where carried.contains(field) && !record[field].isEmpty { expected[field] = record[field] }
+        for field in record.changed where carried.contains(field) && !record[field].isEmpty {
+          expected[field] = record[field]
+        }
       case .contactNew:
-        for field in ["First_Name", "Last_Name"] where !record[field].isEmpty { expected[field] = record[field] }
+        for field in ["First_Name", "Last_Name"] where !record[field].isEmpty {
+          expected[field] = record[field]
+        }
       }
-      let ref = kind.isStudent ? record["Student_Ref"] : (record["Contact_Ref"].isEmpty ? record["Contact_ID"] : record["Contact_Ref"])
+      let ref =
+        kind.isStudent
+        ? record["Student_Ref"]
+        : (record["Contact_Ref"].isEmpty ? record["Contact_ID"] : record["Contact_Ref"])
       let sisID = kind.isStudent ? record["Student_Number"] : record["Contact_ID"]
       let key = [record.submissionID, kind.rawValue, String(record.seq), String(studentSeq)]
       guard seen.insert(key).inserted else { continue }
-      rows.append(key + [ref, kind == .studentNew ? "" : sisID, record["Student_Number"], json(expected)])
+      rows.append(
+        key + [ref, kind == .studentNew ? "" : sisID, record["Student_Number"], json(expected)])
     }
     return rows
   }
@@ -93,11 +108,16 @@ public enum Confirmation {
     guard FileSystem.exists(path) else { return }  // a delivery written before confirmation existed
     let ready = try FileSystem.listDirectory(folder).first { $0.hasSuffix(".ready") }
     let delivery = ready.map { String($0.dropLast(".ready".count)) } ?? batch
-    guard try state.database.scalar("SELECT count(*) FROM confirm_deliveries WHERE delivery = ?", [.text(delivery)]).int == 0 else { return }
+    guard
+      try state.database.scalar(
+        "SELECT count(*) FROM confirm_deliveries WHERE delivery = ?", [.text(delivery)]
+      ).int == 0
+    else { return }
     let rows = try BatchLifecycle.readTable(path)
     let now = Clock.now()
     try state.database.inTransaction {
-      let upsert = try state.database.prepare("""
+      let upsert = try state.database.prepare(
+        """
         INSERT INTO delivered_records(submission_id, kind, seq, student_seq, batch_id, delivery, ref, sis_id, student_number, fields,
                                       status, delivered_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'delivered', ?)
@@ -108,11 +128,16 @@ public enum Confirmation {
           delivered_at = excluded.delivered_at, confirmed_at = NULL, confirmed_by = NULL
         """)
       for row in rows where row.count >= header.count {
-        try upsert.bind([.text(row[0]), .text(row[1]), .integer(Int64(row[2]) ?? 0), .integer(Int64(row[3]) ?? 0), .text(batch),
-                         .text(delivery), .text(row[4]), .text(row[5]), .text(row[6]), .text(row[7]), .text(now)])
+        try upsert.bind([
+          .text(row[0]), .text(row[1]), .integer(Int64(row[2]) ?? 0), .integer(Int64(row[3]) ?? 0),
+          .text(batch),
+          .text(delivery), .text(row[4]), .text(row[5]), .text(row[6]), .text(row[7]), .text(now),
+        ])
         try upsert.run()
       }
-      try state.database.execute("INSERT INTO confirm_deliveries(delivery, recorded_at) VALUES (?, ?)", [.text(delivery), .text(now)])
+      try state.database.execute(
+        "INSERT INTO confirm_deliveries(delivery, recorded_at) VALUES (?, ?)",
+        [.text(delivery), .text(now)])
     }
   }
 
@@ -145,7 +170,9 @@ public enum Confirmation {
       switch kind {
       case .studentNew: return "student \(seq) (new\(learnedID.map { ", SIS \($0)" } ?? ""))"
       case .studentUpdate: return "student \(seq) (update of \(sisID))"
-      case .contactNew: return "contact \(seq) of student \(studentSeq) (new\(learnedID.map { ", SIS \($0)" } ?? ""))"
+      case .contactNew:
+        return
+          "contact \(seq) of student \(studentSeq) (new\(learnedID.map { ", SIS \($0)" } ?? ""))"
       case .contactUpdate: return "contact \(seq) of student \(studentSeq) (update of \(sisID))"
       }
     }
@@ -156,15 +183,25 @@ public enum Confirmation {
     missing, import_status, import_message, deliveries, delivered_at, confirmed_by
     """
 
-  static func items(_ state: StateStore, where clause: String = "1 = 1", _ arguments: [SQLValue] = []) throws -> [Item] {
-    try state.database.rows("SELECT \(columns) FROM delivered_records WHERE \(clause) ORDER BY submission_id, kind, seq, student_seq",
-                            arguments).map { row in
-      Item(submissionID: row[0].string ?? "", kind: Kind(rawValue: row[1].string ?? "") ?? .studentNew, seq: Int(row[2].int ?? 0),
-           studentSeq: Int(row[3].int ?? 0), batch: row[4].string ?? "", delivery: row[5].string ?? "", ref: row[6].string ?? "",
-           sisID: row[7].string ?? "", studentNumber: row[8].string ?? "", fields: fields(row[9].string ?? "{}"),
-           status: Status(rawValue: row[10].string ?? "") ?? .delivered, exportsSeen: Int(row[11].int ?? 0), learnedID: row[12].string,
-           missing: row[13].string, importStatus: row[14].string, importMessage: row[15].string, deliveries: Int(row[16].int ?? 1),
-           deliveredAt: row[17].string ?? "", confirmedBy: row[18].string)
+  static func items(
+    _ state: StateStore, where clause: String = "1 = 1", _ arguments: [SQLValue] = []
+  ) throws -> [Item] {
+    try state.database.rows(
+      "SELECT \(columns) FROM delivered_records WHERE \(clause) ORDER BY submission_id, kind, seq, student_seq",
+      arguments
+    ).map { row in
+      Item(
+        submissionID: row[0].string ?? "", kind: Kind(rawValue: row[1].string ?? "") ?? .studentNew,
+        seq: Int(row[2].int ?? 0),
+        studentSeq: Int(row[3].int ?? 0), batch: row[4].string ?? "", delivery: row[5].string ?? "",
+        ref: row[6].string ?? "",
+        sisID: row[7].string ?? "", studentNumber: row[8].string ?? "",
+        fields: fields(row[9].string ?? "{}"),
+        status: Status(rawValue: row[10].string ?? "") ?? .delivered,
+        exportsSeen: Int(row[11].int ?? 0), learnedID: row[12].string,
+        missing: row[13].string, importStatus: row[14].string, importMessage: row[15].string,
+        deliveries: Int(row[16].int ?? 1),
+        deliveredAt: row[17].string ?? "", confirmedBy: row[18].string)
     }
   }
 
@@ -192,7 +229,9 @@ public enum Confirmation {
   public static func counts(_ state: StateStore) throws -> Counts {
     var counts = Counts()
     guard try hasTables(state) else { return counts }
-    for row in try state.database.rows("SELECT status, count(*) FROM delivered_records GROUP BY status") {
+    for row in try state.database.rows(
+      "SELECT status, count(*) FROM delivered_records GROUP BY status")
+    {
       let n = Int(row[1].int ?? 0)
       switch Status(rawValue: row[0].string ?? "") {
       case .delivered: counts.delivered = n
@@ -201,21 +240,29 @@ public enum Confirmation {
       case nil: break
       }
     }
-    counts.unconfirmedSubmissions = Int(try state.database.scalar(
-      "SELECT count(DISTINCT submission_id) FROM delivered_records WHERE status = 'unconfirmed'").int ?? 0)
-    counts.redeliveryRequested = Int(try state.database.scalar("SELECT count(*) FROM redeliver_requests").int ?? 0)
+    counts.unconfirmedSubmissions = Int(
+      try state.database.scalar(
+        "SELECT count(DISTINCT submission_id) FROM delivered_records WHERE status = 'unconfirmed'"
+      ).int ?? 0)
+    counts.redeliveryRequested = Int(
+      try state.database.scalar("SELECT count(*) FROM redeliver_requests").int ?? 0)
     return counts
   }
 
   /// Whether the database has the tables (a reader may open one a writer has not migrated yet).
   static func hasTables(_ state: StateStore) throws -> Bool {
-    try state.database.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'delivered_records'").int ?? 0 > 0
+    try state.database.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'delivered_records'")
+      .int ?? 0 > 0
   }
 
   /// The SIS number learned for a new student of a submission, or the number it was delivered to.
-  public static func studentNumber(_ state: StateStore, submission: String, studentSeq: Int) throws -> String? {
-    for item in try items(state, where: "submission_id = ? AND seq = ? AND kind IN ('student_new', 'student_update')",
-                          [.text(submission), .integer(Int64(studentSeq))]) {
+  public static func studentNumber(_ state: StateStore, submission: String, studentSeq: Int) throws
+    -> String?
+  {
+    for item in try items(
+      state, where: "submission_id = ? AND seq = ? AND kind IN ('student_new', 'student_update')",
+      [.text(submission), .integer(Int64(studentSeq))])
+    {
       if item.kind == .studentUpdate { return item.sisID }
       if let learned = item.learnedID { return learned }
     }
@@ -240,7 +287,9 @@ public enum Confirmation {
   /// Checks the records delivered before `batch` against the SIS export `batch` claimed (its
   /// snapshot), once per export. Nothing to do when the batch brought no SIS export.
   @discardableResult
-  public static func check(workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, log: (String) -> Void = { _ in }) throws
+  public static func check(
+    workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, log: (String) -> Void = { _ in }
+  ) throws
     -> CheckResult?
   {
     let state = workdir.state
@@ -248,32 +297,45 @@ public enum Confirmation {
     guard FileSystem.exists(reference) else { return nil }
     let decoder = JSONDecoder()
     decoder.keyDecodingStrategy = .convertFromSnakeCase
-    let snapshotReference = try decoder.decode(SnapshotReference.self, from: Data(try FileSystem.readFile(reference)))
-    guard snapshotReference.builtBy == batch.id else { return nil }  // no new export: nothing new to see
-    guard try state.database.scalar("SELECT count(*) FROM confirm_exports WHERE snapshot_batch = ?", [.text(batch.id)]).int == 0 else {
+    let snapshotReference = try decoder.decode(
+      SnapshotReference.self, from: Data(try FileSystem.readFile(reference)))
+    // no new export: nothing new to see
+    guard snapshotReference.builtBy == batch.id else { return nil }
+    guard
+      try state.database.scalar(
+        "SELECT count(*) FROM confirm_exports WHERE snapshot_batch = ?", [.text(batch.id)]
+      ).int == 0
+    else {
       return nil
     }
     let snapshot = try Snapshot(path: workdir.root + "/" + snapshotReference.path)
     // Records delivered before this batch claimed the export: the SIS could have imported them.
-    let open = try items(state, where: "status != 'confirmed' AND batch_id != ? AND delivered_at <= ?", [.text(batch.id), .text(batch.openedAt)])
+    let open = try items(
+      state, where: "status != 'confirmed' AND batch_id != ? AND delivered_at <= ?",
+      [.text(batch.id), .text(batch.openedAt)])
     var result = CheckResult(snapshotBatch: batch.id)
     var outcomes: [Item] = []
 
     // New students: the matcher, with its guards, against the values delivered.
     var learned: [String: String] = [:]  // "submission/seq" → SIS number
     let newStudents = open.filter { $0.kind == .studentNew }
-    for (batchID, group) in Dictionary(grouping: newStudents, by: \.batch).sorted(by: { $0.key < $1.key }) {
+    for (batchID, group) in Dictionary(grouping: newStudents, by: \.batch).sorted(by: {
+      $0.key < $1.key
+    }) {
       let path = workdir.stageFolder(batchID, .normalize) + "/submissions.jsonl"
-      let submissions = FileSystem.exists(path) ? try JSONLines.read(Submission.self, from: path) : []
+      let submissions =
+        FileSystem.exists(path) ? try JSONLines.read(Submission.self, from: path) : []
       let wanted = Set(group.map(\.submissionID))
       let needed = submissions.filter { wanted.contains($0.id) }
-      let matcher = try MatcherRegistry.make(config.matcher, snapshot: snapshot, config: config.matching)
+      let matcher = try MatcherRegistry.make(
+        config.matcher, snapshot: snapshot, config: config.matching)
       _ = try matcher.prepare(needed)
       for var item in group {
         guard let submission = needed.first(where: { $0.id == item.submissionID }),
           let student = submission.students.first(where: { $0.seq == item.seq })
         else {
-          item.missing = "its submission is not in batch \(batchID)'s normalize folder: it cannot be looked for"
+          item.missing =
+            "its submission is not in batch \(batchID)'s normalize folder: it cannot be looked for"
           outcomes.append(item)
           continue
         }
@@ -284,7 +346,8 @@ public enum Confirmation {
           item.status = .confirmed
           learned["\(item.submissionID)/\(item.seq)"] = decision.sisID
         case .potential:
-          item.missing = "the new student is not found for sure in the SIS export: \(decision.candidates.count) possible SIS record(s) ("
+          item.missing =
+            "the new student is not found for sure in the SIS export: \(decision.candidates.count) possible SIS record(s) ("
             + decision.candidates.prefix(3).map(\.sisID).joined(separator: " ") + ")"
         case .new:
           item.missing = "the new student is not in the SIS export"
@@ -296,8 +359,11 @@ public enum Confirmation {
     for var item in open where item.kind == .studentUpdate {
       if let student = try snapshot.student(number: item.sisID) {
         let differing = item.fields.keys.sorted().filter { student.fields[$0] != item.fields[$0] }
-        if differing.isEmpty { item.status = .confirmed } else {
-          item.missing = "SIS student \(item.sisID) does not show the delivered \(differing.joined(separator: ", "))"
+        if differing.isEmpty {
+          item.status = .confirmed
+        } else {
+          item.missing =
+            "SIS student \(item.sisID) does not show the delivered \(differing.joined(separator: ", "))"
         }
       } else {
         item.missing = "SIS student \(item.sisID) is not in the SIS export"
@@ -308,7 +374,8 @@ public enum Confirmation {
     for var item in open where !item.kind.isStudent {
       var number = item.studentNumber
       if number.isEmpty {
-        let earlier = try studentNumber(state, submission: item.submissionID, studentSeq: item.studentSeq)
+        let earlier = try studentNumber(
+          state, submission: item.submissionID, studentSeq: item.studentSeq)
         number = learned["\(item.submissionID)/\(item.studentSeq)"] ?? earlier ?? ""
       }
       guard !number.isEmpty else {
@@ -322,21 +389,27 @@ public enum Confirmation {
       if item.kind == .contactUpdate || !item.sisID.isEmpty {
         candidates = linked.filter { $0.id == item.sisID }
       } else {
-        let first = FieldRules.nameKey(expected["First_Name"] ?? ""), last = FieldRules.nameKey(expected["Last_Name"] ?? "")
+        let first = FieldRules.nameKey(expected["First_Name"] ?? "")
+        let last = FieldRules.nameKey(expected["Last_Name"] ?? "")
         candidates = linked.filter { $0.firstKey == first && $0.lastKey == last }
       }
       if candidates.count == 1, let contact = candidates.first {
-        let differing = item.kind == .contactUpdate ? expected.keys.sorted().filter { contact.fields[$0] != expected[$0] } : []
+        let differing =
+          item.kind == .contactUpdate
+          ? expected.keys.sorted().filter { contact.fields[$0] != expected[$0] } : []
         if differing.isEmpty {
           item.status = .confirmed
           if item.kind == .contactNew { item.learnedID = contact.id }
         } else {
-          item.missing = "SIS contact \(contact.id) does not show the delivered \(differing.joined(separator: ", "))"
+          item.missing =
+            "SIS contact \(contact.id) does not show the delivered \(differing.joined(separator: ", "))"
         }
       } else if candidates.count > 1 {
-        item.missing = "SIS student \(number) has \(candidates.count) contacts of that name: which one is not for sisdrop to guess"
+        item.missing =
+          "SIS student \(number) has \(candidates.count) contacts of that name: which one is not for sisdrop to guess"
       } else {
-        item.missing = item.kind == .contactUpdate || !item.sisID.isEmpty
+        item.missing =
+          item.kind == .contactUpdate || !item.sisID.isEmpty
           ? "SIS contact \(item.sisID) is not linked to SIS student \(number) in the SIS export"
           : "SIS student \(number) has no contact of that name in the SIS export"
       }
@@ -354,14 +427,19 @@ public enum Confirmation {
         if item.kind == .studentNew { result.learnedStudents += 1 }
         if item.kind == .contactNew { result.learnedContacts += 1 }
       } else if item.status == .unconfirmed, item.importStatus != nil,
-        let reported = open.first(where: { $0.submissionID == item.submissionID && $0.kind == item.kind && $0.seq == item.seq
-          && $0.studentSeq == item.studentSeq })?.missing
+        let reported = open.first(where: {
+          $0.submissionID == item.submissionID && $0.kind == item.kind && $0.seq == item.seq
+            && $0.studentSeq == item.studentSeq
+        })?.missing
       {
-        item.missing = reported  // what the SIS import said stays the reason until the record is seen
+        // what the SIS import said stays the reason until the record is seen
+        item.missing = reported
       } else if item.status == .delivered && item.exportsSeen >= config.confirm.withinExports {
         item.status = .unconfirmed
         result.newlyUnconfirmed += 1
-        item.missing = (item.missing ?? "not seen") + " (\(item.exportsSeen) SIS export\(item.exportsSeen == 1 ? "" : "s") since delivery \(item.delivery))"
+        item.missing =
+          (item.missing ?? "not seen")
+          + " (\(item.exportsSeen) SIS export\(item.exportsSeen == 1 ? "" : "s") since delivery \(item.delivery))"
       } else if item.status == .delivered {
         result.awaited += 1
       }
@@ -369,18 +447,24 @@ public enum Confirmation {
     }
     // Kept in the batch folder first (sealed with the manifest at close): rebuild-state restores
     // each record's confirmation from the batches' files. A rerun after a crash writes it again.
-    if !finals.isEmpty { try writeOutcomes(finals, to: workdir.batchFolder(batch.id) + "/" + outcomesFileName) }
+    if !finals.isEmpty {
+      try writeOutcomes(finals, to: workdir.batchFolder(batch.id) + "/" + outcomesFileName)
+    }
     try state.database.inTransaction {
       try apply(finals, checkedAt: now, state: state)
       try state.database.execute(
         "INSERT INTO confirm_exports(snapshot_batch, checked_at, confirmed, unconfirmed, awaited) VALUES (?, ?, ?, ?, ?)",
-        [.text(batch.id), .text(now), .integer(Int64(result.confirmed)), .integer(Int64(result.newlyUnconfirmed)), .integer(Int64(result.awaited))])
+        [
+          .text(batch.id), .text(now), .integer(Int64(result.confirmed)),
+          .integer(Int64(result.newlyUnconfirmed)), .integer(Int64(result.awaited)),
+        ])
     }
     if !outcomes.isEmpty {
       let total = try counts(state)
-      log("confirmation: the SIS export of batch \(batch.id) confirmed \(result.confirmed) delivered records (\(result.learnedStudents) new students' "
-        + "and \(result.learnedContacts) new contacts' SIS ids learned), \(result.newlyUnconfirmed) now unconfirmed, \(result.awaited) still awaited; "
-        + "\(total.unconfirmed) unconfirmed in all")
+      log(
+        "confirmation: the SIS export of batch \(batch.id) confirmed \(result.confirmed) delivered records (\(result.learnedStudents) new students' "
+          + "and \(result.learnedContacts) new contacts' SIS ids learned), \(result.newlyUnconfirmed) now unconfirmed, \(result.awaited) still awaited; "
+          + "\(total.unconfirmed) unconfirmed in all")
     }
     return result
   }
@@ -388,11 +472,14 @@ public enum Confirmation {
   /// The SIS id a new record was given, linked to the sourcedId it was first delivered under
   /// (`delivered_ids`): later deliveries keep that id, and name the SIS record by its number.
   static func linkStableID(_ item: Item, state: StateStore) throws {
-    guard let learned = item.learnedID, item.kind == .studentNew || item.kind == .contactNew else { return }
+    guard let learned = item.learnedID, item.kind == .studentNew || item.kind == .contactNew else {
+      return
+    }
     let student = item.kind == .studentNew
     let ref = student ? item.ref : "\(item.submissionID)/c\(item.seq)"
-    try state.database.execute("UPDATE delivered_ids SET sis_id = ? WHERE kind = ? AND ref = ? AND sis_id = ''",
-                               [.text(learned), .text(student ? "student" : "contact"), .text(ref)])
+    try state.database.execute(
+      "UPDATE delivered_ids SET sis_id = ? WHERE kind = ? AND ref = ? AND sis_id = ''",
+      [.text(learned), .text(student ? "student" : "contact"), .text(ref)])
   }
 
   // MARK: Kept in the batch folders (rebuild-state)
@@ -404,20 +491,31 @@ public enum Confirmation {
   static let byHandFileName = "confirmed_by_hand.csv"
   /// No clock time in confirmation.csv (the same export gives the same file; the manifest has the
   /// times); a hand confirmation keeps when it was given, as the answers do.
-  static let outcomesHeader = ["Submission_ID", "Kind", "Seq", "Student_Seq", "Delivery", "Status", "Exports_Seen", "Learned_ID", "Missing",
-                               "Import_Status", "Import_Message", "Confirmed_By"]
+  static let outcomesHeader = [
+    "Submission_ID", "Kind", "Seq", "Student_Seq", "Delivery", "Status", "Exports_Seen",
+    "Learned_ID", "Missing",
+    "Import_Status", "Import_Message", "Confirmed_By",
+  ]
   static let byHandHeader = outcomesHeader + ["Confirmed_At"]
 
   static func outcomeRow(_ item: Item) -> [String] {
-    [item.submissionID, item.kind.rawValue, String(item.seq), String(item.studentSeq), item.delivery, item.status.rawValue, String(item.exportsSeen),
-     item.learnedID ?? "", item.missing ?? "", item.importStatus ?? "", item.importMessage ?? "", item.confirmedBy ?? ""]
+    [
+      item.submissionID, item.kind.rawValue, String(item.seq), String(item.studentSeq),
+      item.delivery, item.status.rawValue, String(item.exportsSeen),
+      item.learnedID ?? "", item.missing ?? "", item.importStatus ?? "", item.importMessage ?? "",
+      item.confirmedBy ?? "",
+    ]
   }
 
-  static func writeOutcomes(_ items: [Item], confirmedAt: String? = nil, to path: String, keeping earlier: [[String]] = []) throws {
+  static func writeOutcomes(
+    _ items: [Item], confirmedAt: String? = nil, to path: String, keeping earlier: [[String]] = []
+  ) throws {
     let temporary = path + ".tmp-\(getpid())"
     try? FileSystem.removeTree(temporary)
-    try DeliverStage.writeTable(temporary, header: confirmedAt == nil ? outcomesHeader : byHandHeader,
-                                rows: earlier + items.map { outcomeRow($0) + (confirmedAt.map { [$0] } ?? []) }, forPeople: false)
+    try DeliverStage.writeTable(
+      temporary, header: confirmedAt == nil ? outcomesHeader : byHandHeader,
+      rows: earlier + items.map { outcomeRow($0) + (confirmedAt.map { [$0] } ?? []) },
+      forPeople: false)
     chmod(temporary, 0o640)
     try FileSystem.rename(temporary, to: path)
     try FileSystem.syncDirectory((path as NSString).deletingLastPathComponent)
@@ -425,18 +523,23 @@ public enum Confirmation {
 
   /// Sets each record's outcome; a confirmed record's learned id is linked to its stable id.
   static func apply(_ items: [Item], checkedAt: String, state: StateStore) throws {
-    let update = try state.database.prepare("""
+    let update = try state.database.prepare(
+      """
       UPDATE delivered_records SET status = ?, exports_seen = ?, learned_id = ?, missing = ?, import_status = ?, import_message = ?,
         confirmed_at = ?, confirmed_by = ?
       WHERE submission_id = ? AND kind = ? AND seq = ? AND student_seq = ?
       """)
     for item in items {
       let confirmed = item.status == .confirmed
-      try update.bind([.text(item.status.rawValue), .integer(Int64(item.exportsSeen)), item.learnedID.map { .text($0) } ?? .null,
-                       item.missing.map { .text($0) } ?? .null, item.importStatus.map { .text($0) } ?? .null,
-                       item.importMessage.map { .text($0) } ?? .null, confirmed ? .text(checkedAt) : .null,
-                       confirmed ? item.confirmedBy.map { .text($0) } ?? .null : .null, .text(item.submissionID), .text(item.kind.rawValue),
-                       .integer(Int64(item.seq)), .integer(Int64(item.studentSeq))])
+      try update.bind([
+        .text(item.status.rawValue), .integer(Int64(item.exportsSeen)),
+        item.learnedID.map { .text($0) } ?? .null,
+        item.missing.map { .text($0) } ?? .null, item.importStatus.map { .text($0) } ?? .null,
+        item.importMessage.map { .text($0) } ?? .null, confirmed ? .text(checkedAt) : .null,
+        confirmed ? item.confirmedBy.map { .text($0) } ?? .null : .null, .text(item.submissionID),
+        .text(item.kind.rawValue),
+        .integer(Int64(item.seq)), .integer(Int64(item.studentSeq)),
+      ])
       try update.run()
       if confirmed { try linkStableID(item, state: state) }
     }
@@ -445,15 +548,23 @@ public enum Confirmation {
   /// Restores what a batch folder's confirmation files say (rebuild-state, batch by batch in
   /// order): each row applies to the record only while it is still the delivery the row is about
   /// (a later re-delivery started it over). Returns the rows applied.
-  static func restore(batchFolder folder: String, batch: String, checkedAt: String, state: StateStore) throws -> Int {
+  static func restore(
+    batchFolder folder: String, batch: String, checkedAt: String, state: StateStore
+  ) throws -> Int {
     let path = folder + "/" + outcomesFileName
     guard FileSystem.exists(path) else { return 0 }
     let rows = try BatchLifecycle.readTable(path).filter { $0.count >= outcomesHeader.count }
     var applied: [Item] = []
     for row in rows {
       guard let kind = Kind(rawValue: row[1]), let status = Status(rawValue: row[5]),
-        var item = try items(state, where: "submission_id = ? AND kind = ? AND seq = ? AND student_seq = ? AND delivery = ?",
-                             [.text(row[0]), .text(row[1]), .integer(Int64(row[2]) ?? 0), .integer(Int64(row[3]) ?? 0), .text(row[4])]).first
+        var item = try items(
+          state,
+          where: "submission_id = ? AND kind = ? AND seq = ? AND student_seq = ? AND delivery = ?",
+          [
+            .text(row[0]), .text(row[1]), .integer(Int64(row[2]) ?? 0),
+            .integer(Int64(row[3]) ?? 0), .text(row[4]),
+          ]
+        ).first
       else { continue }
       func optional(_ text: String) -> String? { text.isEmpty ? nil : text }
       item.kind = kind
@@ -471,8 +582,12 @@ public enum Confirmation {
       try apply(applied, checkedAt: checkedAt, state: state)
       try state.database.execute(
         "INSERT OR IGNORE INTO confirm_exports(snapshot_batch, checked_at, confirmed, unconfirmed, awaited) VALUES (?, ?, ?, ?, ?)",
-        [.text(batch), .text(checkedAt), .integer(Int64(applied.filter { $0.status == .confirmed }.count)),
-         .integer(Int64(applied.filter { $0.status == .unconfirmed }.count)), .integer(Int64(applied.filter { $0.status == .delivered }.count))])
+        [
+          .text(batch), .text(checkedAt),
+          .integer(Int64(applied.filter { $0.status == .confirmed }.count)),
+          .integer(Int64(applied.filter { $0.status == .unconfirmed }.count)),
+          .integer(Int64(applied.filter { $0.status == .delivered }.count)),
+        ])
     }
     return applied.count
   }
@@ -489,7 +604,11 @@ public enum Confirmation {
           """
           UPDATE delivered_records SET status = 'confirmed', confirmed_at = ?, confirmed_by = ?
           WHERE submission_id = ? AND kind = ? AND seq = ? AND student_seq = ? AND delivery = ? AND status != 'confirmed'
-          """, [.text(row[12]), .text(row[11]), .text(row[0]), .text(row[1]), .integer(Int64(row[2]) ?? 0), .integer(Int64(row[3]) ?? 0), .text(row[4])])
+          """,
+          [
+            .text(row[12]), .text(row[11]), .text(row[0]), .text(row[1]),
+            .integer(Int64(row[2]) ?? 0), .integer(Int64(row[3]) ?? 0), .text(row[4]),
+          ])
         count += Int(state.database.changes)
       }
     }
@@ -509,7 +628,9 @@ public enum Confirmation {
 
   /// Takes the SIS import's results file from the inbox when it is completely uploaded: each row
   /// not imported makes the records it names unconfirmed at once, with the SIS's status and message.
-  public static func takeResults(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void) throws -> ResultsSummary? {
+  public static func takeResults(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void)
+    throws -> ResultsSummary?
+  {
     let layout = config.confirm.results
     let inbox = Inbox(path: workdir.inbox(config), config: config)
     let path = inbox.path + "/" + layout.file
@@ -532,9 +653,13 @@ public enum Confirmation {
           summary.rows += 1
           let ok = layout.ok.contains { $0.lowercased() == row.status.lowercased() }
           let tables = row.table.map { [$0.lowercased()] } ?? ["students", "contacts"]
-          let kinds = Kind.allCases.filter { tables.contains($0.table) }.map { "'\($0.rawValue)'" }.joined(separator: ", ")
-          let named = try items(workdir.state, where: "kind IN (\(kinds)) AND (ref = ? OR sis_id = ? OR learned_id = ?) AND status != 'confirmed'",
-                                [.text(row.key), .text(row.key), .text(row.key)])
+          let kinds = Kind.allCases.filter { tables.contains($0.table) }.map { "'\($0.rawValue)'" }
+            .joined(separator: ", ")
+          let named = try items(
+            workdir.state,
+            where:
+              "kind IN (\(kinds)) AND (ref = ? OR sis_id = ? OR learned_id = ?) AND status != 'confirmed'",
+            [.text(row.key), .text(row.key), .text(row.key)])
           if named.isEmpty {
             summary.unknown += 1
             continue
@@ -547,9 +672,12 @@ public enum Confirmation {
                 missing = CASE WHEN ? THEN missing ELSE ? END
               WHERE submission_id = ? AND kind = ? AND seq = ? AND student_seq = ?
               """,
-              [.text(row.status), .text(row.message), .integer(ok ? 1 : 0), .integer(ok ? 1 : 0),
-               .text("the SIS import did not import it (\(layout.file) line \(row.line))"),
-               .text(item.submissionID), .text(item.kind.rawValue), .integer(Int64(item.seq)), .integer(Int64(item.studentSeq))])
+              [
+                .text(row.status), .text(row.message), .integer(ok ? 1 : 0), .integer(ok ? 1 : 0),
+                .text("the SIS import did not import it (\(layout.file) line \(row.line))"),
+                .text(item.submissionID), .text(item.kind.rawValue), .integer(Int64(item.seq)),
+                .integer(Int64(item.studentSeq)),
+              ])
           }
         }
       }
@@ -557,14 +685,18 @@ public enum Confirmation {
       try FileSystem.rename(path, to: archive + "/\(stamp)-\(layout.file)")
       try FileSystem.syncDirectory(archive)
       try FileSystem.syncDirectory(inbox.path)
-      log("\(layout.file): \(summary.rows) SIS import results read, \(summary.failed) not imported (now unconfirmed), "
-        + "\(summary.unknown) naming no delivered record; kept in \(relativePath(archive, to: workdir.root))")
+      log(
+        "\(layout.file): \(summary.rows) SIS import results read, \(summary.failed) not imported (now unconfirmed), "
+          + "\(summary.unknown) naming no delivered record; kept in \(relativePath(archive, to: workdir.root))"
+      )
     } catch let error as SISDropError where error.status == .dataError {
       try FileSystem.makeDirectory(archive + "/refused")
       try FileSystem.rename(path, to: archive + "/refused/\(stamp)-\(layout.file)")
       try FileSystem.syncDirectory(inbox.path)
       summary.refused = error.description
-      log("\(layout.file) refused, nothing taken from it: \(error); moved to \(relativePath(archive, to: workdir.root))/refused; fix it and drop it in the inbox again")
+      log(
+        "\(layout.file) refused, nothing taken from it: \(error); moved to \(relativePath(archive, to: workdir.root))/refused; fix it and drop it in the inbox again"
+      )
     }
     return summary
   }
@@ -576,33 +708,50 @@ public enum Confirmation {
     let name = (path as NSString).lastPathComponent
     let reader = try CSVReader(path: path, inboxFile: true)
     guard let header = try reader.next() else {
-      throw SISDropError.dataError("the file is empty", at: SourceLocation(path: name, line: 1),
-                                   hint: "write the header \(layout.key),\(layout.status),\(layout.message) and one row per imported record")
+      throw SISDropError.dataError(
+        "the file is empty", at: SourceLocation(path: name, line: 1),
+        hint:
+          "write the header \(layout.key),\(layout.status),\(layout.message) and one row per imported record"
+      )
     }
     let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
     func column(_ wanted: String) -> Int? { names.firstIndex(of: wanted.lowercased()) }
     guard let key = column(layout.key), let status = column(layout.status) else {
       throw SISDropError.dataError(
-        "the header has no \(column(layout.key) == nil ? layout.key : layout.status) column", at: SourceLocation(path: name, line: 1),
-        hint: "name the columns in confirm.results (key, status, message, table) as the SIS import writes them")
+        "the header has no \(column(layout.key) == nil ? layout.key : layout.status) column",
+        at: SourceLocation(path: name, line: 1),
+        hint:
+          "name the columns in confirm.results (key, status, message, table) as the SIS import writes them"
+      )
     }
-    let message = column(layout.message), table = column(layout.table)
+    let message = column(layout.message)
+    let table = column(layout.table)
     var rows: [ResultRow] = []
     var line = 1
     while let row = try reader.next() {
       line += 1
       let fields = row.fields
       guard fields.count == names.count else {
-        throw SISDropError.dataError("\(fields.count) cells where the header has \(names.count)", at: SourceLocation(path: name, line: line),
-                                     hint: "the SIS import's results file is not whole: export it again")
+        throw SISDropError.dataError(
+          "\(fields.count) cells where the header has \(names.count)",
+          at: SourceLocation(path: name, line: line),
+          hint: "the SIS import's results file is not whole: export it again")
       }
       let tableName = table.map { fields[$0].trimmingCharacters(in: .whitespaces) }
-      if let tableName, !["students", "contacts", "student", "contact"].contains(tableName.lowercased()) {
-        throw SISDropError.dataError("the \(layout.table) cell is not students or contacts", at: SourceLocation(path: name, line: line))
+      if let tableName,
+        !["students", "contacts", "student", "contact"].contains(tableName.lowercased())
+      {
+        throw SISDropError.dataError(
+          "the \(layout.table) cell is not students or contacts",
+          at: SourceLocation(path: name, line: line))
       }
-      rows.append(ResultRow(line: line, table: tableName.map { $0.lowercased().hasPrefix("student") ? "students" : "contacts" },
-                            key: fields[key].trimmingCharacters(in: .whitespaces), status: fields[status].trimmingCharacters(in: .whitespaces),
-                            message: message.map { fields[$0] } ?? ""))
+      rows.append(
+        ResultRow(
+          line: line,
+          table: tableName.map { $0.lowercased().hasPrefix("student") ? "students" : "contacts" },
+          key: fields[key].trimmingCharacters(in: .whitespaces),
+          status: fields[status].trimmingCharacters(in: .whitespaces),
+          message: message.map { fields[$0] } ?? ""))
     }
     return rows
   }
@@ -612,27 +761,41 @@ public enum Confirmation {
   /// Closes a submission's records that are not confirmed, by a person, with why.
   ///
   /// - Throws: `SISDropError` 64 when the submission has no delivered record that is not confirmed.
-  public static func confirmByHand(_ workdir: WorkDir, submission: String, reason: String, by: String) throws -> Int {
+  public static func confirmByHand(
+    _ workdir: WorkDir, submission: String, reason: String, by: String
+  ) throws -> Int {
     let state = workdir.state
-    let open = try items(state, where: "submission_id = ? AND status != 'confirmed'", [.text(submission)])
+    let open = try items(
+      state, where: "submission_id = ? AND status != 'confirmed'", [.text(submission)])
     guard !open.isEmpty else {
-      throw SISDropError(.usage, try items(state, submission: submission).isEmpty
-                           ? "submission \(submission) has no delivered record" : "every delivered record of submission \(submission) is confirmed already")
+      throw SISDropError(
+        .usage,
+        try items(state, submission: submission).isEmpty
+          ? "submission \(submission) has no delivered record"
+          : "every delivered record of submission \(submission) is confirmed already")
     }
     let now = Clock.now()
     let confirmedBy = "by hand (\(by)): \(reason)"
     // Kept in the folder of the batch that delivered each record, first: rebuild-state restores it.
-    for (batch, records) in Dictionary(grouping: open, by: \.batch).sorted(by: { $0.key < $1.key }) {
+    for (batch, records) in Dictionary(grouping: open, by: \.batch).sorted(by: { $0.key < $1.key })
+    {
       let path = workdir.batchFolder(batch) + "/" + byHandFileName
       let earlier = FileSystem.exists(path) ? try BatchLifecycle.readTable(path) : []
-      try writeOutcomes(records.map { var item = $0; item.status = .confirmed; item.confirmedBy = confirmedBy; return item },
-                        confirmedAt: now, to: path, keeping: earlier)
+      try writeOutcomes(
+        records.map {
+          var item = $0
+          item.status = .confirmed
+          item.confirmedBy = confirmedBy
+          return item
+        },
+        confirmedAt: now, to: path, keeping: earlier)
     }
     try state.database.inTransaction {
       try state.database.execute(
         "UPDATE delivered_records SET status = 'confirmed', confirmed_at = ?, confirmed_by = ? WHERE submission_id = ? AND status != 'confirmed'",
         [.text(now), .text(confirmedBy), .text(submission)])
-      try state.database.execute("DELETE FROM redeliver_requests WHERE submission_id = ?", [.text(submission)])
+      try state.database.execute(
+        "DELETE FROM redeliver_requests WHERE submission_id = ?", [.text(submission)])
     }
     return open.count
   }
@@ -640,12 +803,18 @@ public enum Confirmation {
   /// Asks the next run to send a submission's records that are not confirmed again.
   ///
   /// - Throws: `SISDropError` 64 when nothing of the submission waits for confirmation.
-  public static func requestRedelivery(_ state: StateStore, submission: String, by: String) throws -> [Item] {
-    let open = try items(state, where: "submission_id = ? AND status != 'confirmed'", [.text(submission)])
+  public static func requestRedelivery(_ state: StateStore, submission: String, by: String) throws
+    -> [Item]
+  {
+    let open = try items(
+      state, where: "submission_id = ? AND status != 'confirmed'", [.text(submission)])
     guard !open.isEmpty else {
-      throw SISDropError(.usage, try items(state, submission: submission).isEmpty
-                           ? "submission \(submission) has no delivered record" : "every delivered record of submission \(submission) is confirmed: nothing to send again",
-                         hint: "a confirmed record is in the SIS; sending it again could create it twice")
+      throw SISDropError(
+        .usage,
+        try items(state, submission: submission).isEmpty
+          ? "submission \(submission) has no delivered record"
+          : "every delivered record of submission \(submission) is confirmed: nothing to send again",
+        hint: "a confirmed record is in the SIS; sending it again could create it twice")
     }
     try state.database.execute(
       "INSERT OR REPLACE INTO redeliver_requests(submission_id, requested_by, requested_at) VALUES (?, ?, ?)",
@@ -659,26 +828,39 @@ public enum Confirmation {
   /// the next SIS export is the first to be asked about them.
   static func sendRequested(workdir: WorkDir, log: (String) -> Void) throws {
     let state = workdir.state
-    let requests = try state.database.rows("SELECT submission_id FROM redeliver_requests ORDER BY requested_at, submission_id").compactMap { $0[0].string }
+    let requests = try state.database.rows(
+      "SELECT submission_id FROM redeliver_requests ORDER BY requested_at, submission_id"
+    ).compactMap { $0[0].string }
     guard !requests.isEmpty else { return }
     var byBatch: [String: [Item]] = [:]
     for id in requests {
-      for item in try items(state, where: "submission_id = ? AND status != 'confirmed'", [.text(id)]) { byBatch[item.batch, default: []].append(item) }
+      for item in try items(
+        state, where: "submission_id = ? AND status != 'confirmed'", [.text(id)])
+      { byBatch[item.batch, default: []].append(item) }
     }
     for (batchID, open) in byBatch.sorted(by: { $0.key < $1.key }) {
       let batch = try workdir.batch(batchID)
       let config = try workdir.config(for: batch)
       let ids = Array(Set(open.map(\.submissionID))).sorted()
-      var (plan, profile, snapshot) = try Redelivery.plan(workdir: workdir, batch: batch, config: config, ids: ids)
-      let wanted = Set(open.map { [$0.submissionID, $0.kind.rawValue, String($0.seq), String($0.studentSeq)] })
+      var (plan, profile, snapshot) = try Redelivery.plan(
+        workdir: workdir, batch: batch, config: config, ids: ids)
+      let wanted = Set(
+        open.map { [$0.submissionID, $0.kind.rawValue, String($0.seq), String($0.studentSeq)] })
       var keep: [DeliveryRecord] = []
       for var record in plan.records {
         guard let kind = Kind(record.kind) else { continue }
-        let studentSeq = kind.isStudent ? record.seq : Int(record["Student_Ref"].split(separator: "/").last ?? "") ?? 0
-        guard wanted.contains([record.submissionID, kind.rawValue, String(record.seq), String(studentSeq)]) else { continue }
+        let studentSeq =
+          kind.isStudent
+          ? record.seq : Int(record["Student_Ref"].split(separator: "/").last ?? "") ?? 0
+        guard
+          wanted.contains([
+            record.submissionID, kind.rawValue, String(record.seq), String(studentSeq),
+          ])
+        else { continue }
         // A contact of a new student the SIS has numbered since: linked by that number.
         if !kind.isStudent, record["Student_Number"].isEmpty,
-          let number = try studentNumber(state, submission: record.submissionID, studentSeq: studentSeq)
+          let number = try studentNumber(
+            state, submission: record.submissionID, studentSeq: studentSeq)
         {
           record.fields["Student_Number"] = number
         }
@@ -687,13 +869,21 @@ public enum Confirmation {
       plan.records = keep
       plan.delivered = plan.delivered.filter { ids.contains($0[0]) }
       guard !keep.isEmpty else { continue }
-      let sent = try Redelivery.send(plan, workdir: workdir, batch: batch, config: config, profile: profile, snapshot: snapshot)
+      let sent = try Redelivery.send(
+        plan, workdir: workdir, batch: batch, config: config, profile: profile, snapshot: snapshot)
       try state.database.inTransaction {
-        for id in ids { try state.database.execute("DELETE FROM redeliver_requests WHERE submission_id = ?", [.text(id)]) }
+        for id in ids {
+          try state.database.execute(
+            "DELETE FROM redeliver_requests WHERE submission_id = ?", [.text(id)])
+        }
       }
-      log("re-delivery \(sent.id): \(keep.count) unconfirmed records of \(ids.count) submissions sent again (sisdrop redeliver)")
+      log(
+        "re-delivery \(sent.id): \(keep.count) unconfirmed records of \(ids.count) submissions sent again (sisdrop redeliver)"
+      )
     }
     // Requests whose records were confirmed meanwhile: nothing to send.
-    try state.database.execute("DELETE FROM redeliver_requests WHERE submission_id NOT IN (SELECT submission_id FROM delivered_records WHERE status != 'confirmed')")
+    try state.database.execute(
+      "DELETE FROM redeliver_requests WHERE submission_id NOT IN (SELECT submission_id FROM delivered_records WHERE status != 'confirmed')"
+    )
   }
 }

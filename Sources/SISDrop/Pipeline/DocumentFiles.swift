@@ -4,7 +4,7 @@ import SISDropFormats
 import SISDropStore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// The files `submission_documents.csv` (or `<document file sha256>`) names: uploaded beside the
@@ -24,7 +24,9 @@ public enum DocumentFiles {
   static let sentHeader = ["Delivery", "Submission_ID", "Seq", "Path", "SHA256"]
   /// In deliver's folder: documents not sent because a delivery already sent the same SHA-256.
   static let alreadyDeliveredFileName = "documents_already_delivered.csv"
-  static let alreadyDeliveredHeader = ["Submission_ID", "Seq", "Doc_Type", "SHA256", "Delivered_In"]
+  static let alreadyDeliveredHeader = [
+    "Submission_ID", "Seq", "Doc_Type", "SHA256", "Delivered_In",
+  ]
 
   /// Why `name` cannot be the name of one uploaded file inside a submission's folder, or nil.
   public static func nameProblem(_ name: String) -> String? { FileNames.problem(name) }
@@ -40,7 +42,11 @@ public enum DocumentFiles {
       for name in try FileSystem.listDirectory(path) {
         let child = relative.isEmpty ? name : relative + "/" + name
         var info = stat()
-        if lstat(folder + "/" + child, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { try walk(child) } else { found.append(child) }
+        if lstat(folder + "/" + child, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+          try walk(child)
+        } else {
+          found.append(child)
+        }
       }
     }
     guard FileSystem.isDirectory(folder) else { return [] }
@@ -51,12 +57,14 @@ public enum DocumentFiles {
   /// How a log line or a message names an inbox file: an uploaded document by its submission's
   /// folder only (its file name is the sender's), any other file by its name.
   public static func logName(_ name: String) -> String {
-    name.contains("/") ? (name as NSString).deletingLastPathComponent + "/ (an uploaded document)" : name
+    name.contains("/")
+      ? (name as NSString).deletingLastPathComponent + "/ (an uploaded document)" : name
   }
 
   /// The inbox name of a claimed file from its batch-relative path (`input/documents/S-1/a.pdf` → `documents/S-1/a.pdf`).
   public static func inboxName(ofInput path: String) -> String {
-    path.hasPrefix("input/") ? String(path.dropFirst("input/".count)) : (path as NSString).lastPathComponent
+    path.hasPrefix("input/")
+      ? String(path.dropFirst("input/".count)) : (path as NSString).lastPathComponent
   }
 
   /// One problem with a submission's documents, for parse's rejects.
@@ -86,8 +94,10 @@ public enum DocumentFiles {
   ///   - submissions: the submissions to check (selected, not already rejected).
   ///   - known: every submission id the export has (a folder of another id holds files of no submission).
   ///   - refused: the claim's `refused_documents.csv` rows (inbox-relative path, what it is).
-  static func check(_ submissions: [Submission], known: Set<String>, input: String, folder: String,
-                    refused: [[String]]) throws -> CheckResult {
+  static func check(
+    _ submissions: [Submission], known: Set<String>, input: String, folder: String,
+    refused: [[String]]
+  ) throws -> CheckResult {
     var result = CheckResult()
     result.refused = refused.count
     let root = input + "/" + folder
@@ -99,14 +109,25 @@ public enum DocumentFiles {
     }
     for submission in submissions {
       let relative = folder + "/" + submission.id
-      let uploaded = Set(FileSystem.isDirectory(root + "/" + submission.id) ? try FileSystem.listDirectory(root + "/" + submission.id) : [])
-      let refusedHere = refusedByPath.filter { ($0.key as NSString).deletingLastPathComponent == relative }
-      func problem(_ seq: Int?, _ field: String, _ value: String, _ reason: String, _ location: SourceLocation) {
-        result.problems.append(Problem(submissionID: submission.id, seq: seq, field: field, value: value, reason: reason, location: location))
+      let uploaded = Set(
+        FileSystem.isDirectory(root + "/" + submission.id)
+          ? try FileSystem.listDirectory(root + "/" + submission.id) : [])
+      let refusedHere = refusedByPath.filter {
+        ($0.key as NSString).deletingLastPathComponent == relative
+      }
+      func problem(
+        _ seq: Int?, _ field: String, _ value: String, _ reason: String, _ location: SourceLocation
+      ) {
+        result.problems.append(
+          Problem(
+            submissionID: submission.id, seq: seq, field: field, value: value, reason: reason,
+            location: location))
       }
       if !submission.documents.isEmpty || !uploaded.isEmpty, let why = nameProblem(submission.id) {
-        problem(nil, "Submission_ID", submission.id, "the Submission_ID \(why), so it cannot name the folder of the submission's uploaded documents",
-                submission.source)
+        problem(
+          nil, "Submission_ID", submission.id,
+          "the Submission_ID \(why), so it cannot name the folder of the submission's uploaded documents",
+          submission.source)
         continue
       }
       var named = Set<String>()
@@ -115,40 +136,58 @@ public enum DocumentFiles {
         let expected = FieldRules.text(document["SHA256"]).lowercased()
         named.insert(name)
         if let why = nameProblem(name) {
-          problem(document.seq, "File_Name", name, "the document's File_Name \(why): refused, nothing was read", document.source)
+          problem(
+            document.seq, "File_Name", name,
+            "the document's File_Name \(why): refused, nothing was read", document.source)
           continue
         }
         let path = relative + "/" + name
         if let what = refusedByPath[path] {
-          problem(document.seq, "File_Name", name, "the upload \(path) is \(what), not a file: never read or claimed", document.source)
+          problem(
+            document.seq, "File_Name", name,
+            "the upload \(path) is \(what), not a file: never read or claimed", document.source)
           continue
         }
         guard uploaded.contains(name) else {
-          problem(document.seq, "File_Name", name, "missing: no uploaded file \(path) came with the export", document.source)
+          problem(
+            document.seq, "File_Name", name,
+            "missing: no uploaded file \(path) came with the export", document.source)
           continue
         }
         // Without the export's SHA-256 the upload cannot be told from an altered or incomplete one.
-        guard expected.utf8.count == 64, expected.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
-          problem(document.seq, "SHA256", document["SHA256"],
-                  expected.isEmpty ? "the document's SHA256 is empty: the upload \(path) cannot be checked against the export"
-                    : "not a SHA-256 (64 hexadecimal digits): the upload \(path) cannot be checked against the export", document.source)
+        guard expected.utf8.count == 64,
+          expected.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        else {
+          problem(
+            document.seq, "SHA256", document["SHA256"],
+            expected.isEmpty
+              ? "the document's SHA256 is empty: the upload \(path) cannot be checked against the export"
+              : "not a SHA-256 (64 hexadecimal digits): the upload \(path) cannot be checked against the export",
+            document.source)
           continue
         }
         let found = try SHA256.file(at: input + "/" + path).sha256
         guard found == expected else {
-          problem(document.seq, "SHA256", expected, "the uploaded file \(path) has SHA-256 \(found), not the one listed: an altered or incomplete upload",
-                  document.source)
+          problem(
+            document.seq, "SHA256", expected,
+            "the uploaded file \(path) has SHA-256 \(found), not the one listed: an altered or incomplete upload",
+            document.source)
           continue
         }
         result.verified += 1
       }
       for name in uploaded.sorted() where !named.contains(name) {
-        problem(nil, "File_Name", name, "extra file: \(relative)/\(name) was uploaded but no document row of the submission names it",
-                SourceLocation(path: root + "/" + submission.id + "/" + name))
+        problem(
+          nil, "File_Name", name,
+          "extra file: \(relative)/\(name) was uploaded but no document row of the submission names it",
+          SourceLocation(path: root + "/" + submission.id + "/" + name))
       }
-      for (path, what) in refusedHere.sorted(by: { $0.key < $1.key }) where !named.contains((path as NSString).lastPathComponent) {
-        problem(nil, "File_Name", (path as NSString).lastPathComponent, "extra entry: \(path) is \(what), not an uploaded file: never read or claimed",
-                SourceLocation(path: root + "/" + submission.id))
+      for (path, what) in refusedHere.sorted(by: { $0.key < $1.key })
+      where !named.contains((path as NSString).lastPathComponent) {
+        problem(
+          nil, "File_Name", (path as NSString).lastPathComponent,
+          "extra entry: \(path) is \(what), not an uploaded file: never read or claimed",
+          SourceLocation(path: root + "/" + submission.id))
       }
     }
     return result
@@ -161,7 +200,9 @@ enum DeliveredDocuments {
   /// SHA-256 → the delivery that sent it, except `delivery` itself (a rerun of it sends the same again).
   static func sent(state: StateStore, except delivery: String) throws -> [String: String] {
     var sent: [String: String] = [:]
-    for row in try state.database.rows("SELECT sha256, delivery FROM delivered_documents WHERE delivery != ?", [.text(delivery)]) {
+    for row in try state.database.rows(
+      "SELECT sha256, delivery FROM delivered_documents WHERE delivery != ?", [.text(delivery)])
+    {
       if let sha = row[0].string { sent[sha] = row[1].string ?? "" }
     }
     return sent
@@ -174,9 +215,13 @@ enum DeliveredDocuments {
     let rows = try BatchLifecycle.readTable(path)
     try state.database.inTransaction {
       let insert = try state.database.prepare(
-        "INSERT OR IGNORE INTO delivered_documents(sha256, delivery, submission_id, seq, path, delivered_at) VALUES (?, ?, ?, ?, ?, ?)")
+        "INSERT OR IGNORE INTO delivered_documents(sha256, delivery, submission_id, seq, path, delivered_at) VALUES (?, ?, ?, ?, ?, ?)"
+      )
       for row in rows where row.count >= 5 {
-        try insert.bind([.text(row[4]), .text(row[0]), .text(row[1]), .integer(Int64(row[2]) ?? 0), .text(row[3]), .text(Clock.now())])
+        try insert.bind([
+          .text(row[4]), .text(row[0]), .text(row[1]), .integer(Int64(row[2]) ?? 0), .text(row[3]),
+          .text(Clock.now()),
+        ])
         try insert.run()
       }
     }

@@ -1,11 +1,11 @@
 import Foundation
+import SISDropConfig
 import SISDropCore
 import SISDropFormats
-import SISDropConfig
 import SISDropStore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// The inbox drop folder: which files belong to which feed, and which are completely uploaded.
@@ -40,12 +40,15 @@ public struct Inbox {
   }
 
   /// The main submissions file: the one whose presence means there is something to deliver.
-  public var submissionsFileName: String { config.submissions.files["submissions"] ?? "submissions.csv" }
+  public var submissionsFileName: String {
+    config.submissions.files["submissions"] ?? "submissions.csv"
+  }
 
   var feeds: [(name: String, files: [String], feed: FeedConfig)] {
     // A delta of the SIS export (`sis_export.mode: delta`) is a feed of its own: claimed whole, on its own.
     let deltas = config.sisExport.deltaFileNames.values.sorted()
-    return [("sis_export", sisExportNames, config.sisExport)] + (deltas.isEmpty ? [] : [("sis_delta", deltas, config.sisExport)])
+    return [("sis_export", sisExportNames, config.sisExport)]
+      + (deltas.isEmpty ? [] : [("sis_delta", deltas, config.sisExport)])
       + [("submissions", submissionNames, config.submissions)]
   }
 
@@ -82,7 +85,10 @@ public struct Inbox {
     /// Throws 75 naming what is still arriving, so that cron retries.
     public func requireComplete(inbox: String) throws {
       guard let first = arriving.first else { return }
-      let others = arriving.count > 1 ? " (and \(arriving.count - 1) more: \(arriving.dropFirst().map(\.name).joined(separator: ", ")))" : ""
+      let others =
+        arriving.count > 1
+        ? " (and \(arriving.count - 1) more: \(arriving.dropFirst().map(\.name).joined(separator: ", ")))"
+        : ""
       throw SISDropError(
         .temporaryFailure, "\(first.name) is still arriving: \(first.reason)\(others)",
         at: SourceLocation(path: inbox + "/" + first.name),
@@ -121,7 +127,8 @@ public struct Inbox {
 
     /// The same file with the same content as far as the inode tells, ctime aside (a rename moves it).
     public func sameContent(as other: FileState) -> Bool {
-      device == other.device && inode == other.inode && size == other.size && modified == other.modified && isRegular == other.isRegular
+      device == other.device && inode == other.inode && size == other.size
+        && modified == other.modified && isRegular == other.isRegular
     }
   }
 
@@ -132,10 +139,14 @@ public struct Inbox {
     let file = path + "/" + name
     guard let state = FileState.of(file) else { return nil }
     if let refusal = state.refusal {
-      return "it is \(refusal), not a regular file: sisdrop never follows links in the inbox and reads only regular files; remove it and upload the file itself"
+      return
+        "it is \(refusal), not a regular file: sisdrop never follows links in the inbox and reads only regular files; remove it and upload the file itself"
     }
-    let writers = config.operations.pickup.checkWriters ? OpenWriters.scan(folder: path, names: [name]) : [:]
-    if case .arriving(let why) = readiness(of: name, now: now, writers: writers) { return "still arriving: \(why)" }
+    let writers =
+      config.operations.pickup.checkWriters ? OpenWriters.scan(folder: path, names: [name]) : [:]
+    if case .arriving(let why) = readiness(of: name, now: now, writers: writers) {
+      return "still arriving: \(why)"
+    }
     return nil
   }
 
@@ -144,9 +155,13 @@ public struct Inbox {
   /// "Unchanged" is judged by the inode's change time (ctime), which every write, truncate,
   /// rename and attribute change moves forward and which no client can set back (unlike mtime,
   /// which `sftp put -p` sets to the sender's time). One look is then enough: no state between runs.
-  public func readiness(of name: String, now: Date = Date(), writers: [String: OpenWriters.Writer] = [:]) -> Readiness {
+  public func readiness(
+    of name: String, now: Date = Date(), writers: [String: OpenWriters.Writer] = [:]
+  ) -> Readiness {
     var info = stat()
-    guard lstat(path + "/" + name, &info) == 0 else { return .arriving("it vanished while the inbox was read") }
+    guard lstat(path + "/" + name, &info) == 0 else {
+      return .arriving("it vanished while the inbox was read")
+    }
     // ctime alone: a sender whose clock runs ahead can set mtime into the future (`put -p`), which
     // would hold the file back until then; every write moves ctime to this machine's clock anyway.
     let changed = Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9
@@ -156,7 +171,9 @@ public struct Inbox {
     let age = now.timeIntervalSince1970 - changed
     let quiet = config.operations.pickup.quietSeconds
     if quiet > 0 && age < quiet {
-      return .arriving("changed \(max(0, Int(age)))s ago; a file is claimed once unchanged for \(Int(quiet))s (pickup.quiet_seconds)")
+      return .arriving(
+        "changed \(max(0, Int(age)))s ago; a file is claimed once unchanged for \(Int(quiet))s (pickup.quiet_seconds)"
+      )
     }
     return .settled
   }
@@ -171,8 +188,9 @@ public struct Inbox {
   ///   a complete file (an aborted or altered upload).
   public func list(state: StateStore? = nil, now: Date = Date()) throws -> Listing {
     guard FileSystem.isDirectory(path) else {
-      throw SISDropError(.noInput, "the inbox folder does not exist", at: SourceLocation(path: path),
-                         hint: "create it, or set paths.inbox in the pipeline config")
+      throw SISDropError(
+        .noInput, "the inbox folder does not exist", at: SourceLocation(path: path),
+        hint: "create it, or set paths.inbox in the pipeline config")
     }
     // lstat, never stat: a symbolic link (internal-sftp lets a sender make one) must not lead sisdrop
     // to read or claim a file outside the inbox. Links and special files are refused and reported.
@@ -191,7 +209,8 @@ public struct Inbox {
     }
     listing.refused.sort()
     let present = Set(names)
-    let writers = config.operations.pickup.checkWriters ? OpenWriters.scan(folder: path, names: names) : [:]
+    let writers =
+      config.operations.pickup.checkWriters ? OpenWriters.scan(folder: path, names: names) : [:]
     var readiness: [String: Readiness] = [:]
     for name in names { readiness[name] = self.readiness(of: name, now: now, writers: writers) }
     func reason(_ name: String) -> String? {
@@ -203,15 +222,20 @@ public struct Inbox {
     for (_, files, _) in feeds { known.formUnion(files) }
     known.formUnion(config.operations.pickup.triggers.values)
     if let link = listing.refused.first(where: known.contains) {
-      throw InboxFile.refused(path + "/" + link, FileState.of(path + "/" + link)?.refusal ?? "not a regular file",
-                              hint: "nothing was claimed")
+      throw InboxFile.refused(
+        path + "/" + link, FileState.of(path + "/" + link)?.refusal ?? "not a regular file",
+        hint: "nothing was claimed")
     }
     // The submissions' uploaded documents: part of the submissions feed, under the same rules.
     let documents = listDocuments(into: &listing)
     var documentReadiness: [String: Readiness] = [:]
     if !documents.isEmpty {
-      let documentWriters = config.operations.pickup.checkWriters ? OpenWriters.scan(folder: path, names: documents) : [:]
-      for name in documents { documentReadiness[name] = self.readiness(of: name, now: now, writers: documentWriters) }
+      let documentWriters =
+        config.operations.pickup.checkWriters
+        ? OpenWriters.scan(folder: path, names: documents) : [:]
+      for name in documents {
+        documentReadiness[name] = self.readiness(of: name, now: now, writers: documentWriters)
+      }
     }
     for (feedName, files, feed) in feeds {
       let trigger = config.operations.pickup.triggers[feedName]
@@ -220,7 +244,11 @@ public struct Inbox {
       if let trigger {
         guard present.contains(trigger) else {
           if !here.isEmpty {
-            listing.arriving.append((here[0], "the \(feedName) feed is complete only once its trigger file \(trigger) is in the inbox"))
+            listing.arriving.append(
+              (
+                here[0],
+                "the \(feedName) feed is complete only once its trigger file \(trigger) is in the inbox"
+              ))
           }
           continue
         }
@@ -234,12 +262,16 @@ public struct Inbox {
           // A feed file the manifest does not list would be silently left out of the batch.
           if let unlisted = here.first(where: { !claim.contains($0) }) {
             throw SISDropError(
-              .dataError, "\(unlisted) is in the inbox but \(trigger) does not list it: the \(feedName) feed would be claimed without it",
+              .dataError,
+              "\(unlisted) is in the inbox but \(trigger) does not list it: the \(feedName) feed would be claimed without it",
               at: SourceLocation(path: path + "/" + trigger),
-              hint: "nothing was claimed; ask the sender to list \(unlisted) in \(trigger), or to remove it from the inbox")
+              hint:
+                "nothing was claimed; ask the sender to list \(unlisted) in \(trigger), or to remove it from the inbox"
+            )
           }
           for entry in entries where !present.contains(entry.file) {
-            listing.arriving.append((entry.file, "\(trigger) lists it, but it is not in the inbox yet"))
+            listing.arriving.append(
+              (entry.file, "\(trigger) lists it, but it is not in the inbox yet"))
           }
         }
         if let waiting = claim.first(where: { reason($0) != nil }) {
@@ -260,7 +292,10 @@ public struct Inbox {
         // snapshot built from them would be the one matching uses).
         if !here.isEmpty, let missing = files.first(where: { !present.contains($0) }) {
           listing.arriving.append(
-            (missing, "the \(feedName) feed is incomplete: \(here.joined(separator: ", ")) \(here.count == 1 ? "is" : "are") here, \(missing) is not in the inbox yet (a feed is claimed whole: all the files of \(feedName).files)"))
+            (
+              missing,
+              "the \(feedName) feed is incomplete: \(here.joined(separator: ", ")) \(here.count == 1 ? "is" : "are") here, \(missing) is not in the inbox yet (a feed is claimed whole: all the files of \(feedName).files)"
+            ))
           continue
         }
       }
@@ -272,7 +307,10 @@ public struct Inbox {
           // Only a count names the others: a document's path comes from the sender (it is file names).
           // Named by its submission's folder: the file name is the sender's, and this reaches the log.
           listing.arriving.append(
-            (DocumentFiles.logName(first), "\(why) (\(waiting.count) uploaded document\(waiting.count == 1 ? "" : "s") of the submissions feed still arriving; the feed is claimed with all its documents)"))
+            (
+              DocumentFiles.logName(first),
+              "\(why) (\(waiting.count) uploaded document\(waiting.count == 1 ? "" : "s") of the submissions feed still arriving; the feed is claimed with all its documents)"
+            ))
           continue
         }
         claim += documents
@@ -282,7 +320,9 @@ public struct Inbox {
         var sameAs: String?
         var identical = true
         for name in claim where name != trigger {
-          guard let last = try state.lastClaimed(name: name), last.sha256 == (try SHA256.file(at: path + "/" + name, inboxFile: true).sha256) else {
+          guard let last = try state.lastClaimed(name: name),
+            last.sha256 == (try SHA256.file(at: path + "/" + name, inboxFile: true).sha256)
+          else {
             identical = false
             break
           }
@@ -290,7 +330,9 @@ public struct Inbox {
         }
         // Records that batch returned to pending (held for review, in error) may have been decided
         // since: the same export then still has something to deliver, so it is claimed again.
-        if identical, let batch = sameAs, try feedName != "submissions" || state.pendingSubmissions(lastSeenIn: batch) == 0 {
+        if identical, let batch = sameAs,
+          try feedName != "submissions" || state.pendingSubmissions(lastSeenIn: batch) == 0
+        {
           listing.duplicates += claim.map { ($0, batch) }
           continue
         }
@@ -298,7 +340,11 @@ public struct Inbox {
       listing.claimable += claim
     }
     for name in extraFiles where present.contains(name) {
-      if let why = reason(name) { listing.arriving.append((name, why)) } else { listing.claimable.append(name) }
+      if let why = reason(name) {
+        listing.arriving.append((name, why))
+      } else {
+        listing.claimable.append(name)
+      }
     }
     listing.ignored = names.filter { !known.contains($0) }.sorted()
     listing.claimable.sort()
@@ -319,14 +365,21 @@ public struct Inbox {
       return []
     }
     var files: [String] = []
-    for submission in ((try? FileSystem.listDirectory(root)) ?? []).sorted() where !Inbox.isTemporaryName(submission) {
+    for submission in ((try? FileSystem.listDirectory(root)) ?? []).sorted()
+    where !Inbox.isTemporaryName(submission) {
       let relative = folder + "/" + submission
       guard lstat(path + "/" + relative, &info) == 0 else { continue }
       guard (info.st_mode & S_IFMT) == S_IFDIR else {
-        listing.refusedDocuments.append((relative, FileState(info).refusal.map { "\($0), not a submission's folder" } ?? "a file outside any submission's folder"))
+        listing.refusedDocuments.append(
+          (
+            relative,
+            FileState(info).refusal.map { "\($0), not a submission's folder" }
+              ?? "a file outside any submission's folder"
+          ))
         continue
       }
-      for name in ((try? FileSystem.listDirectory(path + "/" + relative)) ?? []).sorted() where !Inbox.isTemporaryName(name) {
+      for name in ((try? FileSystem.listDirectory(path + "/" + relative)) ?? []).sorted()
+      where !Inbox.isTemporaryName(name) {
         let file = relative + "/" + name
         guard let state = FileState.of(path + "/" + file) else { continue }
         if let refusal = state.refusal {
@@ -348,12 +401,16 @@ public struct Inbox {
     let folder = archive + "/duplicates/" + stamp
     try FileSystem.makeDirectory(folder)
     for name in names where FileSystem.exists(path + "/" + name) {
-      if name.contains("/") { try FileSystem.makeDirectory(folder + "/" + (name as NSString).deletingLastPathComponent) }
+      if name.contains("/") {
+        try FileSystem.makeDirectory(folder + "/" + (name as NSString).deletingLastPathComponent)
+      }
       do {
         try FileSystem.rename(path + "/" + name, to: folder + "/" + name)
       } catch let error as FileError where error.code == EXDEV {
         try FileSystem.copyFile(path + "/" + name, to: folder + "/" + name)
-        if unlink(path + "/" + name) != 0 { throw FileError.posix(errno, "remove", path + "/" + name) }
+        if unlink(path + "/" + name) != 0 {
+          throw FileError.posix(errno, "remove", path + "/" + name)
+        }
       }
       // Student data: private, as claimed files are (the sender's upload may be world-readable).
       chmod(folder + "/" + name, 0o440)
@@ -370,7 +427,9 @@ extension Inbox {
   /// empty (an upload makes them again); a folder holding anything stays.
   static func removeEmptyFolders(of relative: String, in root: String) {
     var folder = (relative as NSString).deletingLastPathComponent
-    while !folder.isEmpty, rmdir(root + "/" + folder) == 0 { folder = (folder as NSString).deletingLastPathComponent }
+    while !folder.isEmpty, rmdir(root + "/" + folder) == 0 {
+      folder = (folder as NSString).deletingLastPathComponent
+    }
   }
 }
 
@@ -390,8 +449,12 @@ public enum TriggerManifest {
     guard let header = try reader.next() else { return [] }
     let columns = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
     guard let fileColumn = columns.firstIndex(of: "file") else {
-      throw SISDropError(.dataError, "a manifest needs the header file,sha256,rows", at: SourceLocation(path: path, line: header.line),
-                         hint: "ask the sender to write `file,sha256,rows` first (sha256 and rows may be left out), or send an empty trigger file")
+      throw SISDropError(
+        .dataError, "a manifest needs the header file,sha256,rows",
+        at: SourceLocation(path: path, line: header.line),
+        hint:
+          "ask the sender to write `file,sha256,rows` first (sha256 and rows may be left out), or send an empty trigger file"
+      )
     }
     let shaColumn = columns.firstIndex(of: "sha256")
     let rowsColumn = columns.firstIndex(of: "rows")
@@ -404,17 +467,23 @@ public enum TriggerManifest {
       }
       guard let file = field(fileColumn) else { continue }
       guard !file.contains("/"), !Inbox.isTemporaryName(file) else {
-        throw SISDropError(.dataError, "'\(file)' is not an inbox file name", at: SourceLocation(path: path, line: row.line),
-                           hint: "list plain file names of the feed")
+        throw SISDropError(
+          .dataError, "'\(file)' is not an inbox file name",
+          at: SourceLocation(path: path, line: row.line),
+          hint: "list plain file names of the feed")
       }
       let sha = field(shaColumn)?.lowercased()
       if let sha, sha.count != 64 || !sha.allSatisfy(\.isHexDigit) {
-        throw SISDropError(.dataError, "'\(sha)' is not a SHA-256 (64 hex digits)", at: SourceLocation(path: path, line: row.line))
+        throw SISDropError(
+          .dataError, "'\(sha)' is not a SHA-256 (64 hex digits)",
+          at: SourceLocation(path: path, line: row.line))
       }
       var rows: Int?
       if let text = field(rowsColumn) {
         guard let count = Int(text), count >= 0 else {
-          throw SISDropError(.dataError, "'\(text)' is not a row count", at: SourceLocation(path: path, line: row.line))
+          throw SISDropError(
+            .dataError, "'\(text)' is not a row count",
+            at: SourceLocation(path: path, line: row.line))
         }
         rows = count
       }
@@ -426,15 +495,19 @@ public enum TriggerManifest {
   /// Checks complete files against their manifest entries.
   ///
   /// - Throws: `SISDropError` 65 naming the file, the expected and the found value.
-  static func verify(_ entries: [Entry], folder: String, manifest: String, feed: FeedConfig) throws {
+  static func verify(_ entries: [Entry], folder: String, manifest: String, feed: FeedConfig) throws
+  {
     for entry in entries {
       let path = folder + "/" + entry.file
       if let expected = entry.sha256 {
         let actual = try SHA256.file(at: path, inboxFile: true).sha256
         guard actual == expected else {
           throw SISDropError(
-            .dataError, "SHA-256 \(actual) does not match \(manifest) line \(entry.line) (\(expected)): an aborted or altered upload",
-            at: SourceLocation(path: path), hint: "nothing was claimed; ask the sender to upload \(entry.file) and \(manifest) again")
+            .dataError,
+            "SHA-256 \(actual) does not match \(manifest) line \(entry.line) (\(expected)): an aborted or altered upload",
+            at: SourceLocation(path: path),
+            hint:
+              "nothing was claimed; ask the sender to upload \(entry.file) and \(manifest) again")
         }
       }
       if let expected = entry.rows, feed.format == .csv {
@@ -443,8 +516,11 @@ public enum TriggerManifest {
         while try reader.next() != nil { count += 1 }
         guard max(count, 0) == expected else {
           throw SISDropError(
-            .dataError, "\(max(count, 0)) records, but \(manifest) line \(entry.line) says \(expected): an aborted or altered upload",
-            at: SourceLocation(path: path), hint: "nothing was claimed; ask the sender to upload \(entry.file) and \(manifest) again")
+            .dataError,
+            "\(max(count, 0)) records, but \(manifest) line \(entry.line) says \(expected): an aborted or altered upload",
+            at: SourceLocation(path: path),
+            hint:
+              "nothing was claimed; ask the sender to upload \(entry.file) and \(manifest) again")
         }
       }
     }

@@ -1,6 +1,6 @@
 import Foundation
-import SISDropCore
 import SISDropConfig
+import SISDropCore
 import SISDropStore
 
 /// Runs the stages in order for cron: continues the open batch, or opens a new one from the inbox.
@@ -17,20 +17,30 @@ public enum PipelineRunner {
 
   /// Runs one stage of a batch by hand (`sisdrop-parse --batch ID`, ...).
   @discardableResult
-  public static func runStage(_ stage: Stage, workdir: WorkDir, batchID: String?, log: @escaping (String) -> Void) throws -> StageReport {
+  public static func runStage(
+    _ stage: Stage, workdir: WorkDir, batchID: String?, log: @escaping (String) -> Void
+  ) throws -> StageReport {
     let batch = try workdir.batch(batchID)
     return try withProgress(stage, workdir: workdir, batch: batch, log: log)
   }
 
   /// Runs a stage with its progress shown (records, rate, time left): on a terminal, or as a log line.
   @discardableResult
-  static func withProgress(_ stage: Stage, workdir: WorkDir, batch: BatchRecord, log: @escaping (String) -> Void) throws -> StageReport {
-    let inputs = stage.previous.map { [workdir.stageFolder(batch.id, $0)] } ?? [workdir.batchFolder(batch.id) + "/input"]
+  static func withProgress(
+    _ stage: Stage, workdir: WorkDir, batch: BatchRecord, log: @escaping (String) -> Void
+  ) throws -> StageReport {
+    let inputs =
+      stage.previous.map { [workdir.stageFolder(batch.id, $0)] } ?? [
+        workdir.batchFolder(batch.id) + "/input"
+      ]
     let progress = StageProgress(
-      stage: stage.rawValue, inputBytes: StageProgress.inputSize(stage == .normalize ? inputs + [workdir.batchFolder(batch.id) + "/input"] : inputs),
+      stage: stage.rawValue,
+      inputBytes: StageProgress.inputSize(
+        stage == .normalize ? inputs + [workdir.batchFolder(batch.id) + "/input"] : inputs),
       log: log)
     defer { progress.stop() }
-    let report = try StageRunner.run(stage, workdir: workdir, batch: batch, log: log, body(of: stage))
+    let report = try StageRunner.run(
+      stage, workdir: workdir, batch: batch, log: log, body(of: stage))
     progress.finish()
     return report
   }
@@ -61,20 +71,25 @@ public enum PipelineRunner {
   ///
   /// - Parameter willStart: called once there is work, before anything is claimed or run.
   /// - Throws: `SISDropError` 75 while a feed file is still arriving (nothing claimed), or a stage's error.
-  public static func run(workdir: WorkDir, pipelinePath: String?, log: @escaping (String) -> Void,
-                         willStart: () throws -> Void = {}) throws -> Summary? {
+  public static func run(
+    workdir: WorkDir, pipelinePath: String?, log: @escaping (String) -> Void,
+    willStart: () throws -> Void = {}
+  ) throws -> Summary? {
     var opened = false
     var batch: BatchRecord
     let open = try workdir.state.openBatch()
     // Answer files first (resolutions, overrides, accepts, corrections): a feed of their own, taken
     // before any stage so that this run applies them. No stage reads the inbox.
-    let answerConfig = try open.map { try workdir.config(for: $0) } ?? pipelinePath.map { try PipelineConfig.load(path: $0) }
+    let answerConfig =
+      try open.map { try workdir.config(for: $0) }
+      ?? pipelinePath.map { try PipelineConfig.load(path: $0) }
     var answers = AnswerFeed.Result()
     var importFailures = 0
     if let answerConfig, FileSystem.isDirectory(workdir.inbox(answerConfig)) {
       answers = try AnswerFeed.take(workdir: workdir, config: answerConfig, log: log)
       // The SIS import's results file: its failures are unconfirmed at once.
-      importFailures = try Confirmation.takeResults(workdir: workdir, config: answerConfig, log: log)?.failed ?? 0
+      importFailures =
+        try Confirmation.takeResults(workdir: workdir, config: answerConfig, log: log)?.failed ?? 0
     }
     if let open {
       try willStart()
@@ -82,69 +97,97 @@ public enum PipelineRunner {
       log("continuing open batch \(open.id)")
     } else {
       guard let pipelinePath else {
-        throw SISDropError(.usage, "no batch is open and no pipeline was named", hint: "pass --pipeline FILE")
+        throw SISDropError(
+          .usage, "no batch is open and no pipeline was named", hint: "pass --pipeline FILE")
       }
       let config = try PipelineConfig.load(path: pipelinePath)
       let inbox = Inbox(path: workdir.inbox(config), config: config)
       let listing = try inbox.list(state: workdir.state)
       for name in listing.refused {
         let what = Inbox.FileState.of(inbox.path + "/" + name)?.refusal ?? "not a regular file"
-        log("warning: \(name) in the inbox is \(what): never followed, never read, never claimed; remove it")
+        log(
+          "warning: \(name) in the inbox is \(what): never followed, never read, never claimed; remove it"
+        )
       }
       if !listing.refusedDocuments.isEmpty {
         // A count: the paths are the sender's file names.
-        log("warning: \(listing.refusedDocuments.count) entries of the inbox's documents folder are not uploaded files (links, pipes, folders or files outside a submission's folder): never followed, read or claimed; the errors of their submissions name them")
+        log(
+          "warning: \(listing.refusedDocuments.count) entries of the inbox's documents folder are not uploaded files (links, pipes, folders or files outside a submission's folder): never followed, read or claimed; the errors of their submissions name them"
+        )
       }
       try listing.requireComplete(inbox: inbox.path)
-      if let folder = try inbox.setAside(listing.duplicates.map(\.name), archive: workdir.archive(config)) {
+      if let folder = try inbox.setAside(
+        listing.duplicates.map(\.name), archive: workdir.archive(config))
+      {
         let batches = Set(listing.duplicates.map(\.batch)).sorted().joined(separator: ", ")
         let files = listing.duplicates.map(\.name).filter { !$0.contains("/") }
         let documents = listing.duplicates.count - files.count
-        log("identical re-upload of \(files.joined(separator: ", "))\(documents > 0 ? " and \(documents) documents" : "") (as claimed by \(batches)): set aside in \(folder)")
+        log(
+          "identical re-upload of \(files.joined(separator: ", "))\(documents > 0 ? " and \(documents) documents" : "") (as claimed by \(batches)): set aside in \(folder)"
+        )
       }
       // A night the SIS exported and the enrollment system did not: the SIS export is claimed
       // alone (a delta left in the inbox would be overwritten by the next one, and the export is
       // what confirms the earlier deliveries); the batch delivers nothing.
-      let sisExportAlone = !listing.claimable.contains(inbox.submissionsFileName) && listing.claimable.contains(where: inbox.isSISExportFile)
+      let sisExportAlone =
+        !listing.claimable.contains(inbox.submissionsFileName)
+        && listing.claimable.contains(where: inbox.isSISExportFile)
       guard listing.claimable.contains(inbox.submissionsFileName) || sisExportAlone else {
         if answers.total > 0 {
-          log("\(answers.total) answers recorded for \(answers.submissions.count) submissions: they apply when the enrollment export next brings them")
+          log(
+            "\(answers.total) answers recorded for \(answers.submissions.count) submissions: they apply when the enrollment export next brings them"
+          )
         }
         try Confirmation.sendRequested(workdir: workdir, log: log)
         log("nothing new in the inbox (\(inbox.path))")
         return nil
       }
       try willStart()
-      let result = try BatchLifecycle.open(workdir: workdir, pipelinePath: pipelinePath, selection: .all, sisExportAlone: sisExportAlone)
-      let documents = result.claimed.filter { $0.path.dropFirst("input/".count).contains("/") }.count
-      log("opened batch \(result.batch): claimed \(result.claimed.count - documents) files" + (documents > 0 ? " and \(documents) uploaded documents" : "")
-        + (sisExportAlone ? " of the SIS export alone (no enrollment export): it refreshes the snapshot and confirms earlier deliveries, delivers nothing" : ""))
+      let result = try BatchLifecycle.open(
+        workdir: workdir, pipelinePath: pipelinePath, selection: .all,
+        sisExportAlone: sisExportAlone)
+      let documents = result.claimed.filter { $0.path.dropFirst("input/".count).contains("/") }
+        .count
+      log(
+        "opened batch \(result.batch): claimed \(result.claimed.count - documents) files"
+          + (documents > 0 ? " and \(documents) uploaded documents" : "")
+          + (sisExportAlone
+            ? " of the SIS export alone (no enrollment export): it refreshes the snapshot and confirms earlier deliveries, delivers nothing"
+            : ""))
       batch = try workdir.batch(result.batch)
       opened = true
     }
     // Answers about the open batch's submissions: its match is redone so that they count tonight.
-    if !opened, answers.touchesOpenBatch, StageRunner.problem(with: .match, workdir: workdir, batch: batch.id) == nil {
+    if !opened, answers.touchesOpenBatch,
+      StageRunner.problem(with: .match, workdir: workdir, batch: batch.id) == nil
+    {
       try withProgress(.match, workdir: workdir, batch: batch, log: log)
     }
     var ran: [String] = []
-    for stage in Stage.allCases where StageRunner.problem(with: stage, workdir: workdir, batch: batch.id) != nil {
+    for stage in Stage.allCases
+    where StageRunner.problem(with: stage, workdir: workdir, batch: batch.id) != nil {
       do {
         try withProgress(stage, workdir: workdir, batch: batch, log: log)
       } catch let error as SISDropError where error.status == .dataError {
         // Refused input is shown in the batch report too, not only in the log and the notification.
-        do { try BatchReport.write(workdir: workdir, batch: batch) } catch { log("report.html not written: \(error)") }
+        do { try BatchReport.write(workdir: workdir, batch: batch) } catch {
+          log("report.html not written: \(error)")
+        }
         throw error
       }
       ran.append(stage.rawValue)
     }
-    try completePublication(workdir: workdir, batch: batch)  // again in close; here for auto_close false
+    // again in close; here for auto_close false
+    try completePublication(workdir: workdir, batch: batch)
     let config = try workdir.config(for: batch)
     // A publication a crash interrupted after deliver's folder was in place is finished now.
     try Publication.finish(workdir, batch: batch.id, outbox: workdir.outbox(config))
     // So is a re-delivery the deliver stage owed (written, or never begun) when the run was killed.
     try Redelivery.finishOwed(workdir, batch: batch, log: log)
     // The report, also when a run resumes a batch whose deliver stage finished earlier.
-    do { try BatchReport.write(workdir: workdir, batch: batch) } catch { log("report.html not written: \(error)") }
+    do { try BatchReport.write(workdir: workdir, batch: batch) } catch {
+      log("report.html not written: \(error)")
+    }
     // The SIS export this batch claimed confirms what earlier deliveries sent.
     let checked = try Confirmation.check(workdir: workdir, batch: batch, config: config, log: log)
     var summary = try summarize(workdir: workdir, batch: batch, opened: opened, ran: ran)
@@ -174,7 +217,8 @@ public enum PipelineRunner {
       let folder = workdir.stageFolder(batch.id, stage)
       guard StageRunner.problem(with: stage, workdir: workdir, batch: batch.id) == nil,
         let report = try? StageReport.load(folder),
-        let run = runs.first(where: { $0.stage == stage.rawValue && $0.attempt == report.attempt }), run.status != "succeeded"
+        let run = runs.first(where: { $0.stage == stage.rawValue && $0.attempt == report.attempt }),
+        run.status != "succeeded"
       else { continue }
       switch stage {
       case .normalize:
@@ -184,23 +228,29 @@ public enum PipelineRunner {
           let reference = try decoder.decode(SnapshotReference.self, from: Data(bytes))
           if reference.builtBy == batch.id {
             try workdir.state.registerSnapshot(
-              batch: batch.id, path: reference.path, sha256: reference.sha256, students: reference.summary.students,
+              batch: batch.id, path: reference.path, sha256: reference.sha256,
+              students: reference.summary.students,
               contacts: reference.summary.contacts, at: Clock.now())
           }
         }
       case .deliver:
         try StableIDs.record(folder: folder, batch: batch.id, state: workdir.state)
-        _ = try Publisher.publish(batch: batch.id, deliverFolder: folder, outbox: workdir.outbox(try workdir.config(for: batch)))
+        _ = try Publisher.publish(
+          batch: batch.id, deliverFolder: folder,
+          outbox: workdir.outbox(try workdir.config(for: batch)))
       case .parse, .match:
         break
       }
       try workdir.state.finishStageRun(
-        batch: batch.id, stage: stage.rawValue, attempt: report.attempt, succeeded: true, exitCode: 0,
+        batch: batch.id, stage: stage.rawValue, attempt: report.attempt, succeeded: true,
+        exitCode: 0,
         message: "finished after an interrupted run", finishedAt: Clock.now())
     }
   }
 
-  public static func summarize(workdir: WorkDir, batch: BatchRecord, opened: Bool, ran: [String]) throws -> Summary {
+  public static func summarize(workdir: WorkDir, batch: BatchRecord, opened: Bool, ran: [String])
+    throws -> Summary
+  {
     let config = try workdir.config(for: batch)
     var counts: [String: Int] = [:]
     for stage in Stage.allCases {
@@ -209,13 +259,19 @@ public enum PipelineRunner {
       }
     }
     let deliver = workdir.stageFolder(batch.id, .deliver)
-    let review = (try? BatchLifecycle.readTable(workdir.stageFolder(batch.id, .match) + "/review.csv")) ?? []
+    let review =
+      (try? BatchLifecycle.readTable(workdir.stageFolder(batch.id, .match) + "/review.csv")) ?? []
     let errors = (try? BatchLifecycle.readTable(deliver + "/errors.csv")) ?? []
-    let held = (try? BatchLifecycle.readTable(workdir.stageFolder(batch.id, .match) + "/held_updates.csv")) ?? []
-    var summary = Summary(batch: batch.id, opened: opened, stagesRun: ran, closed: false, counts: counts, outbox: workdir.outbox(config),
-                          deliverFolder: deliver, review: review.map { [$0[0], $0[1], $0[3]] }, errors: errors)
+    let held =
+      (try? BatchLifecycle.readTable(workdir.stageFolder(batch.id, .match) + "/held_updates.csv"))
+      ?? []
+    var summary = Summary(
+      batch: batch.id, opened: opened, stagesRun: ran, closed: false, counts: counts,
+      outbox: workdir.outbox(config),
+      deliverFolder: deliver, review: review.map { [$0[0], $0[1], $0[3]] }, errors: errors)
     summary.heldUpdates = held.map { Array($0.prefix(5)) }
-    summary.enrollmentExport = BatchLifecycle.claimedEnrollmentExport(workdir, batch: batch.id, config: config)
+    summary.enrollmentExport = BatchLifecycle.claimedEnrollmentExport(
+      workdir, batch: batch.id, config: config)
     return summary
   }
 }
@@ -223,18 +279,24 @@ public enum PipelineRunner {
 /// The built-in demo: the demo district's files dropped into a fresh inbox, the whole pipeline run.
 public enum Demo {
   /// Copies the demo district's SIS export and enrollment export (CSV, or XML) into the inbox.
-  public static func stage(fixtures: String, workdir: WorkDir, config: PipelineConfig, xml: Bool) throws {
+  public static func stage(fixtures: String, workdir: WorkDir, config: PipelineConfig, xml: Bool)
+    throws
+  {
     let inbox = workdir.inbox(config)
     try FileSystem.makeDirectory(inbox)
     try FileSystem.makeDirectory(workdir.outbox(config))
     let enrollment = fixtures + (xml ? "/enrollment-xml" : "/enrollment-csv")
     for folder in [fixtures + "/sis", enrollment] {
       guard FileSystem.isDirectory(folder) else {
-        throw SISDropError.missingInput(folder, hint: "run the demo from a sisdrop checkout, or pass --fixtures")
+        throw SISDropError.missingInput(
+          folder, hint: "run the demo from a sisdrop checkout, or pass --fixtures")
       }
       // The uploaded documents too: documents/<Submission_ID>/<File_Name>.
-      for name in try DocumentFiles.files(below: folder) where !FileSystem.exists(inbox + "/" + name) {
-        if name.contains("/") { try FileSystem.makeDirectory(inbox + "/" + (name as NSString).deletingLastPathComponent) }
+      for name in try DocumentFiles.files(below: folder)
+      where !FileSystem.exists(inbox + "/" + name) {
+        if name.contains("/") {
+          try FileSystem.makeDirectory(inbox + "/" + (name as NSString).deletingLastPathComponent)
+        }
         try FileSystem.copyFile(folder + "/" + name, to: inbox + "/" + name)
       }
     }

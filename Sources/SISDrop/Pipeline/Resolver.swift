@@ -1,7 +1,7 @@
 import Foundation
 import SISDropCore
-import SISDropStore
 import SISDropMatching
+import SISDropStore
 
 /// People's answers: Match / No Match for a potential match, keep the SIS value or accept the form's
 /// value for a differing field. Each is checked against the submission's latest match decision (the
@@ -29,14 +29,16 @@ public enum Resolver {
 
     func decision(_ workdir: WorkDir, batch: String, id: String) throws -> SubmissionDecision? {
       if decisions[batch] == nil {
-        decisions[batch] = try StageFileIndex(workdir.stageFolder(batch, .match) + "/decisions.jsonl", id: \.submissionID)
+        decisions[batch] = try StageFileIndex(
+          workdir.stageFolder(batch, .match) + "/decisions.jsonl", id: \.submissionID)
       }
       return try decisions[batch]?.record(id)
     }
 
     func submission(_ workdir: WorkDir, batch: String, id: String) throws -> Submission? {
       if submissions[batch] == nil {
-        submissions[batch] = try StageFileIndex(workdir.stageFolder(batch, .normalize) + "/submissions.jsonl", id: \.id)
+        submissions[batch] = try StageFileIndex(
+          workdir.stageFolder(batch, .normalize) + "/submissions.jsonl", id: \.id)
       }
       return try submissions[batch]?.record(id)
     }
@@ -46,73 +48,99 @@ public enum Resolver {
   ///
   /// - Throws: `SISDropError` 66 for a submission the ledger does not know; 65 for one already
   ///   delivered, or one that never reached matching (in error before it: the enrollment system fixes it).
-  public static func target(workdir: WorkDir, submission id: String, batches read: Batches = Batches()) throws -> Target {
+  public static func target(
+    workdir: WorkDir, submission id: String, batches read: Batches = Batches()
+  ) throws -> Target {
     let open = try workdir.state.openBatch()
     guard let entry = try workdir.state.ledgerEntry(id) else {
-      throw SISDropError(.noInput, "submission \(id) is not in the pending ledger",
-                         hint: "`sisdrop pending` lists the submissions waiting; check the id")
+      throw SISDropError(
+        .noInput, "submission \(id) is not in the pending ledger",
+        hint: "`sisdrop pending` lists the submissions waiting; check the id")
     }
     if entry.status == .delivered, entry.deliveredHash == entry.contentHash {
-      throw SISDropError(.dataError, "submission \(id) is already delivered (batch \(entry.deliveredBatch ?? "?"))",
-                         hint: "answers apply to submissions still pending; a delivered record is changed in the SIS")
+      throw SISDropError(
+        .dataError, "submission \(id) is already delivered (batch \(entry.deliveredBatch ?? "?"))",
+        hint: "answers apply to submissions still pending; a delivered record is changed in the SIS"
+      )
     }
     // Delivered in the batch still open (its delivery or a re-delivery): the SIS has it now.
-    if let open, entry.batchID == open.id, FileSystem.exists(workdir.stageFolder(open.id, .deliver) + "/delivered.csv"),
-      try Redelivery.delivered(workdir, batch: open.id).contains(where: { $0.id == id && $0.hash == entry.contentHash })
+    if let open, entry.batchID == open.id,
+      FileSystem.exists(workdir.stageFolder(open.id, .deliver) + "/delivered.csv"),
+      try Redelivery.delivered(workdir, batch: open.id).contains(where: {
+        $0.id == id && $0.hash == entry.contentHash
+      })
     {
-      throw SISDropError(.dataError, "submission \(id) is already delivered (batch \(open.id))",
-                         hint: "answers apply to submissions still pending; a delivered record is changed in the SIS")
+      throw SISDropError(
+        .dataError, "submission \(id) is already delivered (batch \(open.id))",
+        hint: "answers apply to submissions still pending; a delivered record is changed in the SIS"
+      )
     }
     var batches: [String] = []
-    if let open, entry.batchID == open.id || entry.lastSeenBatch == open.id { batches.append(open.id) }
-    for batch in [entry.batchID, entry.lastSeenBatch].compactMap({ $0 }) where !batches.contains(batch) { batches.append(batch) }
+    if let open, entry.batchID == open.id || entry.lastSeenBatch == open.id {
+      batches.append(open.id)
+    }
+    for batch in [entry.batchID, entry.lastSeenBatch].compactMap({ $0 })
+    where !batches.contains(batch) { batches.append(batch) }
     for batch in batches {
       guard let decision = try read.decision(workdir, batch: batch, id: id) else { continue }
       let submission = try read.submission(workdir, batch: batch, id: id)
-      return Target(batch: batch, decision: decision, submission: submission, inOpenBatch: batch == open?.id)
+      return Target(
+        batch: batch, decision: decision, submission: submission, inOpenBatch: batch == open?.id)
     }
     throw SISDropError(
       .dataError, "submission \(id) has no match decision yet",
-      hint: batches.isEmpty ? "it has not been in a batch: answers are given once `sisdrop run` has matched it"
-        : "it was in error before matching (see errors.csv of batch \(batches[0])): fix it with `sisdrop correct` or in the enrollment system")
+      hint: batches.isEmpty
+        ? "it has not been in a batch: answers are given once `sisdrop run` has matched it"
+        : "it was in error before matching (see errors.csv of batch \(batches[0])): fix it with `sisdrop correct` or in the enrollment system"
+    )
   }
 
   /// A checked Match (`sisID`) or No Match (`sisID == nil`) for one student of a submission, not yet recorded.
   ///
   /// - Throws: `SISDropError` 65 when the submission has no such student or the SIS id is not among that
   ///   student's candidates; 66 when the submission is unknown.
-  public static func resolution(workdir: WorkDir, submission: String, student seq: Int?, sisID: String?, by actor: String,
-                                source: String = "command", at time: String? = nil, batches: Batches = Batches()) throws -> (Resolution, Target) {
+  public static func resolution(
+    workdir: WorkDir, submission: String, student seq: Int?, sisID: String?, by actor: String,
+    source: String = "command", at time: String? = nil, batches: Batches = Batches()
+  ) throws -> (Resolution, Target) {
     let target = try target(workdir: workdir, submission: submission, batches: batches)
     let students = target.decision.students
     let chosen: StudentDecision
     if let seq {
       guard let found = students.first(where: { $0.seq == seq }) else {
-        throw SISDropError(.dataError, "submission \(submission) has no student \(seq) (it has \(students.count))",
-                           hint: "name the student with --student 1 … \(students.count)")
+        throw SISDropError(
+          .dataError, "submission \(submission) has no student \(seq) (it has \(students.count))",
+          hint: "name the student with --student 1 … \(students.count)")
       }
       chosen = found
     } else {
       let open = students.filter { $0.decision.outcome == .potential }
       guard students.count == 1 || open.count == 1 else {
-        throw SISDropError(.usage, "submission \(submission) has \(students.count) students", hint: "name one with --student N")
+        throw SISDropError(
+          .usage, "submission \(submission) has \(students.count) students",
+          hint: "name one with --student N")
       }
       chosen = students.count == 1 ? students[0] : open[0]
     }
     if let sisID {
-      let candidates = chosen.decision.candidates.map(\.sisID) + [chosen.decision.sisID].compactMap { $0 }
+      let candidates =
+        chosen.decision.candidates.map(\.sisID) + [chosen.decision.sisID].compactMap { $0 }
       guard candidates.contains(sisID) else {
         throw SISDropError(
-          .dataError, "SIS student \(sisID) is not a candidate for \(submission) student \(chosen.seq)",
-          hint: candidates.isEmpty ? "the matcher found no candidates: resolve it with --no-match"
+          .dataError,
+          "SIS student \(sisID) is not a candidate for \(submission) student \(chosen.seq)",
+          hint: candidates.isEmpty
+            ? "the matcher found no candidates: resolve it with --no-match"
             : "choose one of: \(candidates.joined(separator: ", ")), or --no-match")
       }
     }
     // Bound to the version answered and to this child in it: a changed form goes back to review.
     let part = target.submission?.students.first { $0.seq == chosen.seq }
     let resolution = Resolution(
-      submissionID: submission, studentSeq: chosen.seq, action: sisID == nil ? .noMatch : .match, sisID: sisID,
-      resolvedBy: actor, resolvedAt: time ?? Clock.now(), source: source, version: target.submission?.contentHash,
+      submissionID: submission, studentSeq: chosen.seq, action: sisID == nil ? .noMatch : .match,
+      sisID: sisID,
+      resolvedBy: actor, resolvedAt: time ?? Clock.now(), source: source,
+      version: target.submission?.contentHash,
       studentKey: part.map(Resolution.studentKey))
     return (resolution, target)
   }
@@ -123,21 +151,28 @@ public enum Resolver {
   ///
   /// - Throws: `SISDropError` 65 when the submission has no such contact or the Contact_ID is not a
   ///   candidate; 64 when the contact is not named and the submission has more than one potential contact.
-  public static func contactResolution(workdir: WorkDir, submission: String, contact seq: Int?, contactID: String?, by actor: String,
-                                       source: String = "command", at time: String? = nil, batches: Batches = Batches()) throws -> (Resolution, Target) {
+  public static func contactResolution(
+    workdir: WorkDir, submission: String, contact seq: Int?, contactID: String?, by actor: String,
+    source: String = "command", at time: String? = nil, batches: Batches = Batches()
+  ) throws -> (Resolution, Target) {
     let target = try target(workdir: workdir, submission: submission, batches: batches)
     let contacts = target.decision.contacts
     let chosen: ContactDecision
     if let seq {
       guard let found = contacts.first(where: { $0.seq == seq }) else {
-        throw SISDropError(.dataError, "submission \(submission) has no contact \(seq)",
-                           hint: contacts.isEmpty ? "it has no contacts" : "its contacts: \(contacts.map { String($0.seq) }.joined(separator: ", "))")
+        throw SISDropError(
+          .dataError, "submission \(submission) has no contact \(seq)",
+          hint: contacts.isEmpty
+            ? "it has no contacts"
+            : "its contacts: \(contacts.map { String($0.seq) }.joined(separator: ", "))")
       }
       chosen = found
     } else {
       let open = contacts.filter { $0.outcome == .potential }
       guard open.count == 1 else {
-        throw SISDropError(.usage, "submission \(submission) has \(open.count) potential contact matches", hint: "name one with --contact N")
+        throw SISDropError(
+          .usage, "submission \(submission) has \(open.count) potential contact matches",
+          hint: "name one with --contact N")
       }
       chosen = open[0]
     }
@@ -145,24 +180,31 @@ public enum Resolver {
     if let contactID {
       guard candidates.contains(contactID) else {
         throw SISDropError(
-          .dataError, "SIS contact \(contactID) is not a candidate for \(submission) contact \(chosen.seq)",
-          hint: candidates.isEmpty ? "the matcher found no candidate contact: resolve it with --no-match"
+          .dataError,
+          "SIS contact \(contactID) is not a candidate for \(submission) contact \(chosen.seq)",
+          hint: candidates.isEmpty
+            ? "the matcher found no candidate contact: resolve it with --no-match"
             : "choose one of: \(candidates.joined(separator: ", ")), or --no-match")
       }
     }
     var resolution = Resolution(
-      submissionID: submission, studentSeq: chosen.seq, action: contactID == nil ? .noMatch : .match, sisID: contactID,
-      resolvedBy: actor, resolvedAt: time ?? Clock.now(), source: source, version: target.submission?.contentHash)
+      submissionID: submission, studentSeq: chosen.seq,
+      action: contactID == nil ? .noMatch : .match, sisID: contactID,
+      resolvedBy: actor, resolvedAt: time ?? Clock.now(), source: source,
+      version: target.submission?.contentHash)
     resolution.schema = "contact"
     return (resolution, target)
   }
 
   /// Records Match or No Match for one student (see `resolution`). Returns it with the earlier answer it replaced.
   @discardableResult
-  public static func resolve(workdir: WorkDir, submission: String, student seq: Int?, sisID: String?, by actor: String,
-                             source: String = "command", at time: String? = nil) throws -> Resolution {
-    var (resolution, _) = try self.resolution(workdir: workdir, submission: submission, student: seq, sisID: sisID, by: actor,
-                                              source: source, at: time)
+  public static func resolve(
+    workdir: WorkDir, submission: String, student seq: Int?, sisID: String?, by actor: String,
+    source: String = "command", at time: String? = nil
+  ) throws -> Resolution {
+    var (resolution, _) = try self.resolution(
+      workdir: workdir, submission: submission, student: seq, sisID: sisID, by: actor,
+      source: source, at: time)
     resolution.replaces = try workdir.state.record(resolution)?.summary
     return resolution
   }
@@ -173,47 +215,73 @@ public enum Resolver {
   }
 
   /// A checked keep-sis or accept answer for one field of one student or contact, not yet recorded.
-  public static func fieldAnswer(workdir: WorkDir, submission: String, schema: String, seq: Int?, field: String, choice: FieldAnswer.Choice,
-                                 by actor: String, source: String = "command", at time: String? = nil,
-                                 batches: Batches = Batches()) throws -> (FieldAnswer, Target) {
+  public static func fieldAnswer(
+    workdir: WorkDir, submission: String, schema: String, seq: Int?, field: String,
+    choice: FieldAnswer.Choice,
+    by actor: String, source: String = "command", at time: String? = nil,
+    batches: Batches = Batches()
+  ) throws -> (FieldAnswer, Target) {
     guard schema == "student" || schema == "contact" else {
-      throw SISDropError(.usage, "schema \(LogText.quoted(schema)) has no fields to answer for", hint: "use student or contact")
+      throw SISDropError(
+        .usage, "schema \(LogText.quoted(schema)) has no fields to answer for",
+        hint: "use student or contact")
     }
     let fields = answerableFields(schema)
     guard fields.contains(field) else {
-      throw SISDropError(.dataError, "\(LogText.quoted(field)) is not a \(schema) field that an update can carry",
-                         hint: "one of: \(fields.joined(separator: ", "))")
+      throw SISDropError(
+        .dataError, "\(LogText.quoted(field)) is not a \(schema) field that an update can carry",
+        hint: "one of: \(fields.joined(separator: ", "))")
     }
     let target = try target(workdir: workdir, submission: submission, batches: batches)
-    let seqs = schema == "student" ? target.decision.students.map(\.seq) : target.decision.contacts.map(\.seq)
+    let seqs =
+      schema == "student"
+      ? target.decision.students.map(\.seq) : target.decision.contacts.map(\.seq)
     let chosen: Int
     if let seq {
       guard seqs.contains(seq) else {
-        throw SISDropError(.dataError, "submission \(submission) has no \(schema) \(seq)",
-                           hint: seqs.isEmpty ? "it has no \(schema)s" : "its \(schema)s: \(seqs.map(String.init).joined(separator: ", "))")
+        throw SISDropError(
+          .dataError, "submission \(submission) has no \(schema) \(seq)",
+          hint: seqs.isEmpty
+            ? "it has no \(schema)s"
+            : "its \(schema)s: \(seqs.map(String.init).joined(separator: ", "))")
       }
       chosen = seq
     } else {
       // The one record of the schema whose update differs in this field, else the only one.
-      let differing = schema == "student"
-        ? target.decision.students.filter { s in (s.differences + (s.heldDifferences ?? [])).contains { $0.field == field } }.map(\.seq)
-        : target.decision.contacts.filter { c in (c.differences + (c.heldDifferences ?? [])).contains { $0.field == field } }.map(\.seq)
-      guard let only = differing.count == 1 ? differing.first : (seqs.count == 1 ? seqs.first : nil) else {
-        throw SISDropError(.usage, "submission \(submission) has \(seqs.count) \(schema)s", hint: "name one with --seq N")
+      let differing =
+        schema == "student"
+        ? target.decision.students.filter { s in
+          (s.differences + (s.heldDifferences ?? [])).contains { $0.field == field }
+        }.map(\.seq)
+        : target.decision.contacts.filter { c in
+          (c.differences + (c.heldDifferences ?? [])).contains { $0.field == field }
+        }.map(\.seq)
+      guard let only = differing.count == 1 ? differing.first : (seqs.count == 1 ? seqs.first : nil)
+      else {
+        throw SISDropError(
+          .usage, "submission \(submission) has \(seqs.count) \(schema)s",
+          hint: "name one with --seq N")
       }
       chosen = only
     }
-    let answer = FieldAnswer(submissionID: submission, schema: schema, seq: chosen, field: field, choice: choice,
-                             version: target.submission?.contentHash, answeredBy: actor, answeredAt: time ?? Clock.now(), source: source)
+    let answer = FieldAnswer(
+      submissionID: submission, schema: schema, seq: chosen, field: field, choice: choice,
+      version: target.submission?.contentHash, answeredBy: actor, answeredAt: time ?? Clock.now(),
+      source: source)
     return (answer, target)
   }
 
   /// Records keep-sis for one field (the seed's green arrow). Kept for callers of the old form.
   @discardableResult
-  public static func keepSIS(workdir: WorkDir, submission: String, field: String, by actor: String, source: String = "command",
-                             at time: String? = nil, schema: String = "student", seq: Int? = nil) throws -> FieldAnswer {
-    let (answer, _) = try fieldAnswer(workdir: workdir, submission: submission, schema: schema, seq: seq, field: field, choice: .keepSIS,
-                                      by: actor, source: source, at: time)
+  public static func keepSIS(
+    workdir: WorkDir, submission: String, field: String, by actor: String,
+    source: String = "command",
+    at time: String? = nil, schema: String = "student", seq: Int? = nil
+  ) throws -> FieldAnswer {
+    let (answer, _) = try fieldAnswer(
+      workdir: workdir, submission: submission, schema: schema, seq: seq, field: field,
+      choice: .keepSIS,
+      by: actor, source: source, at: time)
     try workdir.state.record(answer)
     return answer
   }

@@ -1,21 +1,25 @@
 import Foundation
 import SISDropCore
-import SISDropStore
-import SISDropMatching
 import SISDropDelivery
+import SISDropMatching
+import SISDropStore
 
 /// What waits for a person, across batches: every pending submission's potential matches, updates
 /// held by the `updates:` policy and records in error, from the batch that last held it back, each
 /// with its age in nights and the commands that answer it (`sisdrop review`, the notifications).
 public struct ReviewQueue: Sendable, Codable {
   public enum Kind: String, Sendable, Codable, CaseIterable {
-    case potentialMatch = "potential-match", heldUpdate = "held-update", error
+    case potentialMatch = "potential-match"
+    case heldUpdate = "held-update"
+    case error
 
     /// The group's title, for people.
     public var title: String {
       switch self {
       case .potentialMatch: return "Potential matches (Match one candidate, or No Match)"
-      case .heldUpdate: return "Updates to review (the form's value differs from the SIS: accept it, or keep the SIS value)"
+      case .heldUpdate:
+        return
+          "Updates to review (the form's value differs from the SIS: accept it, or keep the SIS value)"
       case .error: return "Records in error (correct the field, or fix it in the enrollment system)"
       }
     }
@@ -23,7 +27,9 @@ public struct ReviewQueue: Sendable, Codable {
 
   /// The items by kind, in the order people answer them; empty groups left out.
   public var groups: [(kind: Kind, items: [Item])] {
-    Kind.allCases.map { kind in (kind, items.filter { $0.kind == kind }) }.filter { !$0.items.isEmpty }
+    Kind.allCases.map { kind in (kind, items.filter { $0.kind == kind }) }.filter {
+      !$0.items.isEmpty
+    }
   }
 
   public struct Candidate: Sendable, Codable, Hashable {
@@ -61,13 +67,17 @@ public struct ReviewQueue: Sendable, Codable {
   public var schemaVersion = 1
   public var items: [Item]
 
-  public func count(_ kind: Kind) -> Int { Set(items.filter { $0.kind == kind }.map(\.submissionID)).count }
+  public func count(_ kind: Kind) -> Int {
+    Set(items.filter { $0.kind == kind }.map(\.submissionID)).count
+  }
   public var submissions: Int { Set(items.map(\.submissionID)).count }
 
   /// The ready-to-fill answer file (`sisdrop review --csv`): one row per choice, the Answer column
   /// blank. A person marks the chosen row with `x` (or writes the corrected value) and drops the file
   /// into the inbox as `answers.csv`, as it is.
-  public static let answerFileHeader = ["Submission_ID", "Kind", "Schema", "Seq", "Field", "Choice", "Answer", "Answered_By"]
+  public static let answerFileHeader = [
+    "Submission_ID", "Kind", "Schema", "Seq", "Field", "Choice", "Answer", "Answered_By",
+  ]
 
   public var answerFileRows: [[String]] {
     var rows: [[String]] = []
@@ -75,15 +85,20 @@ public struct ReviewQueue: Sendable, Codable {
       let seq = String(item.seq)
       switch item.kind {
       case .potentialMatch:
-        for candidate in item.candidates { rows.append([item.submissionID, "match", item.schema, seq, "", candidate.sisID, "", ""]) }
-        rows.append([item.submissionID, "match", item.schema, seq, "", Resolver.noMatchToken, "", ""])
+        for candidate in item.candidates {
+          rows.append([item.submissionID, "match", item.schema, seq, "", candidate.sisID, "", ""])
+        }
+        rows.append([
+          item.submissionID, "match", item.schema, seq, "", Resolver.noMatchToken, "", "",
+        ])
       case .heldUpdate:
         for field in item.fields {
           rows.append([item.submissionID, "update", item.schema, seq, field, "accept", "", ""])
           rows.append([item.submissionID, "update", item.schema, seq, field, "keep-sis", "", ""])
         }
       case .error:
-        for field in item.fields where (Corrections.correctable[item.schema] ?? []).contains(field) {
+        for field in item.fields where (Corrections.correctable[item.schema] ?? []).contains(field)
+        {
           rows.append([item.submissionID, "correct", item.schema, seq, field, "", "", ""])
         }
       }
@@ -95,7 +110,8 @@ public struct ReviewQueue: Sendable, Codable {
   public static func load(workdir: WorkDir, now: Date = Date()) throws -> ReviewQueue {
     let state = workdir.state
     let rows = try state.database.rows(
-      "SELECT submission_id, form, status, batch_id, last_seen_batch, first_seen_batch FROM ledger WHERE status IN ('pending', 'batched') ORDER BY submission_id")
+      "SELECT submission_id, form, status, batch_id, last_seen_batch, first_seen_batch FROM ledger WHERE status IN ('pending', 'batched') ORDER BY submission_id"
+    )
     var batches: [String: BatchRecord] = [:]
     for batch in try state.allBatches() { batches[batch.id] = batch }
     var decisions: [String: [String: SubmissionDecision]] = [:]
@@ -107,16 +123,22 @@ public struct ReviewQueue: Sendable, Codable {
       let path = workdir.stageFolder(batch, .match) + "/decisions.jsonl"
       // Read a chunk at a time, keeping only what waits for a person: the queue grows with itself, not the batch.
       if FileSystem.exists(path) {
-        try StageJSONChunks(SubmissionDecision.self, path: path).forEach(MatchStage.chunkSize) { chunk in
+        try StageJSONChunks(SubmissionDecision.self, path: path).forEach(MatchStage.chunkSize) {
+          chunk in
           for d in chunk where d.needsReview { byID[d.submissionID] = d }
         }
       }
       decisions[batch] = byID
       let deliver = workdir.stageFolder(batch, .deliver)
-      errors[batch] = Dictionary(grouping: (try? BatchLifecycle.readTable(deliver + "/errors.csv")) ?? [], by: { $0[0] })
-      var sent = Set(((try? BatchLifecycle.readTable(deliver + "/delivered.csv")) ?? []).map { $0[0] })
+      errors[batch] = Dictionary(
+        grouping: (try? BatchLifecycle.readTable(deliver + "/errors.csv")) ?? [], by: { $0[0] })
+      var sent = Set(
+        ((try? BatchLifecycle.readTable(deliver + "/delivered.csv")) ?? []).map { $0[0] })
       for redelivery in (try? Redelivery.all(workdir, batch: batch)) ?? [] {
-        sent.formUnion(((try? BatchLifecycle.readTable(redelivery.folder + "/delivered.csv")) ?? []).map { $0[0] })
+        sent.formUnion(
+          ((try? BatchLifecycle.readTable(redelivery.folder + "/delivered.csv")) ?? []).map {
+            $0[0]
+          })
       }
       delivered[batch] = sent
     }
@@ -126,11 +148,15 @@ public struct ReviewQueue: Sendable, Codable {
       guard let batch = row[3].string ?? row[4].string else { continue }
       try load(batch)
       if delivered[batch]?.contains(id) == true { continue }
-      let since = (row[5].string).flatMap { batches[$0]?.openedAt } ?? batches[batch]?.openedAt ?? ""
+      let since =
+        (row[5].string).flatMap { batches[$0]?.openedAt } ?? batches[batch]?.openedAt ?? ""
       let age = Clock.parse(since).map { max(0, Int(now.timeIntervalSince($0) / 86_400)) } ?? 0
       func item(_ kind: Kind, _ schema: String, _ seq: Int) -> Item {
-        Item(kind: kind, submissionID: id, form: row[1].string ?? "", schema: schema, seq: seq, batch: batch, waitingSince: since,
-             ageNights: age, candidates: [], sisID: nil, fields: [], problems: [], reasons: [], commands: [])
+        Item(
+          kind: kind, submissionID: id, form: row[1].string ?? "", schema: schema, seq: seq,
+          batch: batch, waitingSince: since,
+          ageNights: age, candidates: [], sisID: nil, fields: [], problems: [], reasons: [],
+          commands: [])
       }
       let quoted = shellQuote(id)
       if let decision = decisions[batch]?[id] {
@@ -140,11 +166,19 @@ public struct ReviewQueue: Sendable, Codable {
             var entry = item(.potentialMatch, "student", student.seq)
             entry.candidates = student.decision.candidates.map { candidate in
               let guards = candidate.guards ?? []
-              return Candidate(sisID: candidate.sisID, score: guards.isEmpty ? candidate.score : nil, guards: guards)
+              return Candidate(
+                sisID: candidate.sisID, score: guards.isEmpty ? candidate.score : nil,
+                guards: guards)
             }
             entry.reasons = student.decision.reasons
-            entry.commands = entry.candidates.map { BatchReport.resolveCommand(id: id, seq: student.seq, match: $0.sisID, siblings: siblings) }
-              + [BatchReport.resolveCommand(id: id, seq: student.seq, match: nil, siblings: siblings)]
+            entry.commands =
+              entry.candidates.map {
+                BatchReport.resolveCommand(
+                  id: id, seq: student.seq, match: $0.sisID, siblings: siblings)
+              }
+              + [
+                BatchReport.resolveCommand(id: id, seq: student.seq, match: nil, siblings: siblings)
+              ]
             items.append(entry)
           }
           if let held = student.heldDifferences, !held.isEmpty {
@@ -152,7 +186,12 @@ public struct ReviewQueue: Sendable, Codable {
             entry.sisID = student.decision.sisID
             entry.fields = held.map(\.field)
             let which = siblings ? " --student \(student.seq)" : ""
-            entry.commands = held.flatMap { ["sisdrop accept \(quoted) \($0.field)\(which)", "sisdrop keep-sis \(quoted) \($0.field)\(which)"] }
+            entry.commands = held.flatMap {
+              [
+                "sisdrop accept \(quoted) \($0.field)\(which)",
+                "sisdrop keep-sis \(quoted) \($0.field)\(which)",
+              ]
+            }
             items.append(entry)
           }
         }
@@ -164,7 +203,10 @@ public struct ReviewQueue: Sendable, Codable {
               Candidate(sisID: $0, score: nil, guards: [contact.reason])
             }
             entry.reasons = [contact.reason]
-            entry.commands = entry.candidates.map { "sisdrop resolve \(quoted) --match \(shellQuote($0.sisID)) --contact \(contact.seq)" }
+            entry.commands =
+              entry.candidates.map {
+                "sisdrop resolve \(quoted) --match \(shellQuote($0.sisID)) --contact \(contact.seq)"
+              }
               + ["sisdrop resolve \(quoted) --no-match --contact \(contact.seq)"]
             items.append(entry)
           }
@@ -173,7 +215,10 @@ public struct ReviewQueue: Sendable, Codable {
           entry.sisID = contact.contactID
           entry.fields = held.map(\.field)
           entry.commands = held.flatMap {
-            ["sisdrop accept \(quoted) \($0.field) --contact \(contact.seq)", "sisdrop keep-sis \(quoted) \($0.field) --contact \(contact.seq)"]
+            [
+              "sisdrop accept \(quoted) \($0.field) --contact \(contact.seq)",
+              "sisdrop keep-sis \(quoted) \($0.field) --contact \(contact.seq)",
+            ]
           }
           items.append(entry)
         }
@@ -182,7 +227,8 @@ public struct ReviewQueue: Sendable, Codable {
       let grouped = Dictionary(grouping: errors[batch]?[id] ?? [], by: { "\($0[1])\u{1F}\($0[2])" })
       for key in grouped.keys.sorted() {
         let rows = grouped[key]!
-        var entry = item(.error, rows[0][1].isEmpty ? "submission" : rows[0][1], Int(rows[0][2]) ?? 0)
+        var entry = item(
+          .error, rows[0][1].isEmpty ? "submission" : rows[0][1], Int(rows[0][2]) ?? 0)
         entry.problems = rows.map { Problem(field: $0[3], reason: $0[5], whatToDo: $0[6]) }
         entry.fields = rows.map { $0[3] }.filter { !$0.isEmpty }
         items.append(entry)

@@ -1,7 +1,7 @@
 import Foundation
+import SISDropConfig
 import SISDropCore
 import SISDropFormats
-import SISDropConfig
 import SISDropStore
 
 /// A file with its hash and size, as stage.json and manifest.json list it.
@@ -10,7 +10,9 @@ public struct FileRecord: Sendable, Codable, Hashable {
   public var sha256: String
   public var size: Int64
 
-  static func of(_ path: String, relativeTo base: String, inboxFile: Bool = false) throws -> FileRecord {
+  static func of(_ path: String, relativeTo base: String, inboxFile: Bool = false) throws
+    -> FileRecord
+  {
     let (hash, size) = try SHA256.file(at: path, inboxFile: inboxFile)
     return FileRecord(path: relativePath(path, to: base), sha256: hash, size: size)
   }
@@ -45,8 +47,9 @@ public struct StageReport: Sendable, Codable {
     do {
       return try decoder.decode(StageReport.self, from: Data(try FileSystem.readFile(path)))
     } catch let error as DecodingError {
-      throw SISDropError.dataError("unreadable stage.json: \(error)", at: SourceLocation(path: path),
-                                   hint: "rerun the stage")
+      throw SISDropError.dataError(
+        "unreadable stage.json: \(error)", at: SourceLocation(path: path),
+        hint: "rerun the stage")
     }
   }
 }
@@ -67,7 +70,10 @@ public final class StageContext {
   /// Progress and log lines: record ids and counts only, never names or birth dates.
   public let log: (String) -> Void
 
-  init(workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, stage: Stage, output: String, log: @escaping (String) -> Void) {
+  init(
+    workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, stage: Stage, output: String,
+    log: @escaping (String) -> Void
+  ) {
     self.workdir = workdir
     self.batch = batch
     self.config = config
@@ -91,7 +97,11 @@ public final class StageContext {
   func writeRejects(_ rejects: [Reject], name: String = "rejects.csv") throws {
     let writer = try CSVWriter(path: outputPath(name), options: .forPeople)
     try writer.write(Reject.header)
-    for reject in rejects.sorted(by: { ($0.submissionID, $0.seq ?? 0, $0.source.line ?? 0, $0.field) < ($1.submissionID, $1.seq ?? 0, $1.source.line ?? 0, $1.field) }) {
+    for reject in rejects.sorted(by: {
+      ($0.submissionID, $0.seq ?? 0, $0.source.line ?? 0, $0.field) < (
+        $1.submissionID, $1.seq ?? 0, $1.source.line ?? 0, $1.field
+      )
+    }) {
       try writer.write(reject.row)
     }
     try writer.close()
@@ -100,7 +110,8 @@ public final class StageContext {
   /// A stage's table for people (review.csv, diffs.csv, resolutions.csv, ...): spreadsheet-safe;
   /// `forPeople: false` for one that sisdrop reads back as it wrote it.
   func writeCSV(_ name: String, header: [String], rows: [[String]], forPeople: Bool = true) throws {
-    let writer = try CSVWriter(path: outputPath(name), options: forPeople ? .forPeople : CSVWriterOptions())
+    let writer = try CSVWriter(
+      path: outputPath(name), options: forPeople ? .forPeople : CSVWriterOptions())
     try writer.write(header)
     for row in rows { try writer.write(row) }
     try writer.close()
@@ -123,7 +134,9 @@ public enum StageRunner {
     func walk(_ path: String) throws {
       for name in try FileSystem.listDirectory(path) {
         let child = path + "/" + name
-        if FileSystem.isDirectory(child) { try walk(child) } else if name != "stage.json" {
+        if FileSystem.isDirectory(child) {
+          try walk(child)
+        } else if name != "stage.json" {
           records.append(try FileRecord.of(child, relativeTo: base))
         }
       }
@@ -139,12 +152,17 @@ public enum StageRunner {
     guard let report = try? StageReport.load(folder) else { return "has no readable stage.json" }
     guard report.exitStatus == 0 else { return "failed" }
     if let previous = stage.previous {
-      guard let upstream = try? StageReport.load(workdir.stageFolder(batch, previous)) else { return "is stale: \(previous.rawValue) is missing" }
-      if upstream.outputsDigest != report.upstreamDigest || upstream.attempt != report.upstreamAttempt {
+      guard let upstream = try? StageReport.load(workdir.stageFolder(batch, previous)) else {
+        return "is stale: \(previous.rawValue) is missing"
+      }
+      if upstream.outputsDigest != report.upstreamDigest
+        || upstream.attempt != report.upstreamAttempt
+      {
         return "is stale: \(previous.rawValue) ran again since"
       }
     }
-    if let runs = try? workdir.state.stageRuns(batch: batch).filter({ $0.stage == stage.rawValue }), let last = runs.last,
+    if let runs = try? workdir.state.stageRuns(batch: batch).filter({ $0.stage == stage.rawValue }),
+      let last = runs.last,
       last.status == "failed", last.attempt > report.attempt
     {
       return "failed on its last attempt (\(last.attempt)): \(last.message ?? "")"
@@ -155,20 +173,25 @@ public enum StageRunner {
   /// Why a stage whose folder is current is still not done: what follows the folder's publication
   /// (registering the snapshot, publishing to the outbox) failed on that same attempt. Nil otherwise.
   /// `sisdrop status` shows it, so that a failed publish never reads as "done".
-  public static func failedAfterItsFolder(_ stage: Stage, workdir: WorkDir, batch: String) -> String? {
+  public static func failedAfterItsFolder(_ stage: Stage, workdir: WorkDir, batch: String)
+    -> String?
+  {
     guard let report = try? StageReport.load(workdir.stageFolder(batch, stage)),
-      let last = try? workdir.state.stageRuns(batch: batch).filter({ $0.stage == stage.rawValue }).last,
+      let last = try? workdir.state.stageRuns(batch: batch).filter({ $0.stage == stage.rawValue })
+        .last,
       last.status == "failed", last.attempt == report.attempt
     else { return nil }
     // Published since (by close, `--only` or a rerun): done after all.
     let record = Publication.folder(workdir, batch: batch) + "/publication.json"
-    if stage == .deliver, let data = try? FileSystem.readFile(record), let json = try? JSONSerialization.jsonObject(with: Data(data)),
+    if stage == .deliver, let data = try? FileSystem.readFile(record),
+      let json = try? JSONSerialization.jsonObject(with: Data(data)),
       let attempt = (json as? [String: Any])?["attempt"] as? Int, attempt >= report.attempt
     {
       return nil
     }
     let step = stage == .deliver ? "publishing to the outbox" : "the step after its output"
-    return "its folder is written but \(step) failed (attempt \(last.attempt), exit \(last.exitCode ?? 1))"
+    return
+      "its folder is written but \(step) failed (attempt \(last.attempt), exit \(last.exitCode ?? 1))"
   }
 
   /// Runs `body` as stage `stage` of the batch and publishes its output.
@@ -176,46 +199,63 @@ public enum StageRunner {
   /// - Throws: the body's error (the temporary folder is removed and the run marked failed),
   ///   or `SISDropError` when the batch is not open or the previous stage is missing or stale.
   @discardableResult
-  public static func run(_ stage: Stage, workdir: WorkDir, batch: BatchRecord, log: @escaping (String) -> Void = { _ in },
-                         _ body: (StageContext) throws -> Void) throws -> StageReport {
+  public static func run(
+    _ stage: Stage, workdir: WorkDir, batch: BatchRecord,
+    log: @escaping (String) -> Void = { _ in },
+    _ body: (StageContext) throws -> Void
+  ) throws -> StageReport {
     guard batch.state == .open else {
-      throw SISDropError(.usage, "batch \(batch.id) is \(batch.state.rawValue); its stages cannot run again",
-                         hint: "open a new batch with `sisdrop open`")
+      throw SISDropError(
+        .usage, "batch \(batch.id) is \(batch.state.rawValue); its stages cannot run again",
+        hint: "open a new batch with `sisdrop open`")
     }
     var upstreamDigest: String?
     var upstreamAttempt: Int?
     if let previous = stage.previous {
       if let problem = problem(with: previous, workdir: workdir, batch: batch.id) {
-        throw SISDropError(.noInput, "\(previous.rawValue) \(problem)", at: SourceLocation(path: workdir.stageFolder(batch.id, previous)),
-                           hint: "run `sisdrop-\(previous.rawValue) --workdir \(workdir.root) --batch \(batch.id)` first")
+        throw SISDropError(
+          .noInput, "\(previous.rawValue) \(problem)",
+          at: SourceLocation(path: workdir.stageFolder(batch.id, previous)),
+          hint:
+            "run `sisdrop-\(previous.rawValue) --workdir \(workdir.root) --batch \(batch.id)` first"
+        )
       }
       let upstream = try StageReport.load(workdir.stageFolder(batch.id, previous))
       upstreamDigest = upstream.outputsDigest
       upstreamAttempt = upstream.attempt
     }
     // The stages that read the claimed files read them only as claimed (65 naming both hashes otherwise).
-    if stage == .parse || stage == .normalize { try BatchIntegrity.checkClaimed(workdir, batch: batch.id) }
+    if stage == .parse || stage == .normalize {
+      try BatchIntegrity.checkClaimed(workdir, batch: batch.id)
+    }
     let config = try workdir.config(for: batch)
     let started = Date()
     let startedAt = Clock.now()
-    let attempt = try workdir.state.beginStageRun(batch: batch.id, stage: stage.rawValue, startedAt: startedAt)
+    let attempt = try workdir.state.beginStageRun(
+      batch: batch.id, stage: stage.rawValue, startedAt: startedAt)
     let batchFolder = workdir.batchFolder(batch.id)
     let temporary = batchFolder + "/.\(stage.folder).tmp-\(getpid())"
     let final = workdir.stageFolder(batch.id, stage)
     do {
       try FileSystem.removeTree(temporary)
       try FileSystem.makeDirectory(temporary)
-      let context = StageContext(workdir: workdir, batch: batch, config: config, stage: stage, output: temporary, log: log)
+      let context = StageContext(
+        workdir: workdir, batch: batch, config: config, stage: stage, output: temporary, log: log)
       if let previous = stage.previous {
-        for file in try outputs(of: workdir.stageFolder(batch.id, previous), base: batchFolder) { context.inputs.append(file) }
+        for file in try outputs(of: workdir.stageFolder(batch.id, previous), base: batchFolder) {
+          context.inputs.append(file)
+        }
       }
       try body(context)
       let outputs = try outputs(of: temporary, base: temporary)
       let report = StageReport(
-        stage: stage, batch: batch.id, attempt: attempt, startedAt: startedAt, finishedAt: Clock.now(),
+        stage: stage, batch: batch.id, attempt: attempt, startedAt: startedAt,
+        finishedAt: Clock.now(),
         seconds: (Date().timeIntervalSince(started) * 1000).rounded() / 1000, exitStatus: 0,
-        toolVersion: SISDropVersion.current, configSha256: config.sha256, inputs: context.inputs, outputs: outputs,
-        upstreamDigest: upstreamDigest, upstreamAttempt: upstreamAttempt, outputsDigest: digest(outputs), counts: context.counts, notes: context.notes)
+        toolVersion: SISDropVersion.current, configSha256: config.sha256, inputs: context.inputs,
+        outputs: outputs,
+        upstreamDigest: upstreamDigest, upstreamAttempt: upstreamAttempt,
+        outputsDigest: digest(outputs), counts: context.counts, notes: context.notes)
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
       encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -232,12 +272,14 @@ public enum StageRunner {
       try FileSystem.syncDirectory(batchFolder)
       for step in context.afterPublish { try step(final) }
       try workdir.state.finishStageRun(
-        batch: batch.id, stage: stage.rawValue, attempt: attempt, succeeded: true, exitCode: 0, message: nil, finishedAt: Clock.now())
+        batch: batch.id, stage: stage.rawValue, attempt: attempt, succeeded: true, exitCode: 0,
+        message: nil, finishedAt: Clock.now())
       return report
     } catch {
       try? FileSystem.removeTree(temporary)
       try? workdir.state.finishStageRun(
-        batch: batch.id, stage: stage.rawValue, attempt: attempt, succeeded: false, exitCode: error.exitStatus.rawValue,
+        batch: batch.id, stage: stage.rawValue, attempt: attempt, succeeded: false,
+        exitCode: error.exitStatus.rawValue,
         message: "\(error)", finishedAt: Clock.now())
       throw error
     }

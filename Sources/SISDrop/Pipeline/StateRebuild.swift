@@ -40,39 +40,57 @@ public enum StateRebuild {
     let path = root + "/state.sqlite"
     guard (try StateSchema.recordedBatches(path) ?? 0) == 0 else {
       throw SISDropError(
-        .usage, "state.sqlite records batches: rebuild-state never overwrites a state database", at: SourceLocation(path: path),
-        hint: "if it is damaged, move it (and state.sqlite-wal, state.sqlite-shm) aside first, then run rebuild-state again")
+        .usage, "state.sqlite records batches: rebuild-state never overwrites a state database",
+        at: SourceLocation(path: path),
+        hint:
+          "if it is damaged, move it (and state.sqlite-wal, state.sqlite-shm) aside first, then run rebuild-state again"
+      )
     }
-    let ids = ((try? FileSystem.listDirectory(root + "/batches")) ?? []).filter { !$0.hasPrefix(".") && FileSystem.exists(root + "/batches/\($0)/manifest.json") }.sorted()
+    let ids = ((try? FileSystem.listDirectory(root + "/batches")) ?? []).filter {
+      !$0.hasPrefix(".") && FileSystem.exists(root + "/batches/\($0)/manifest.json")
+    }.sorted()
     guard !ids.isEmpty else {
-      throw SISDropError(.noInput, "no batch with a manifest.json under batches/: nothing to rebuild from", at: SourceLocation(path: root + "/batches"),
-                         hint: "restore state.sqlite from a backup instead")
+      throw SISDropError(
+        .noInput, "no batch with a manifest.json under batches/: nothing to rebuild from",
+        at: SourceLocation(path: root + "/batches"),
+        hint: "restore state.sqlite from a backup instead")
     }
     let temporary = path + ".rebuild-\(getpid())"
     for suffix in ["", "-wal", "-shm", "-journal"] { unlink(temporary + suffix) }
-    var result = Result(batches: 0, delivered: 0, pending: 0, stableIDs: 0, snapshots: 0, publications: 0, tardies: 0, withoutStableIDs: [],
-                        notRebuilt: ["resolutions (sisdrop resolve)", "kept SIS values (sisdrop keep-sis)", "corrections (sisdrop correct)",
-                                     "the integration status and its history", "notifications not yet sent",
-                                     "re-deliveries asked for and not yet sent (sisdrop redeliver)",
-                                     "SIS import results no SIS export has been checked after (archive/import-results keeps them: drop one into the inbox again)"])
+    var result = Result(
+      batches: 0, delivered: 0, pending: 0, stableIDs: 0, snapshots: 0, publications: 0, tardies: 0,
+      withoutStableIDs: [],
+      notRebuilt: [
+        "resolutions (sisdrop resolve)", "kept SIS values (sisdrop keep-sis)",
+        "corrections (sisdrop correct)",
+        "the integration status and its history", "notifications not yet sent",
+        "re-deliveries asked for and not yet sent (sisdrop redeliver)",
+        "SIS import results no SIS export has been checked after (archive/import-results keeps them: drop one into the inbox again)",
+      ])
     do {
       try {
         let state = try StateStore(path: temporary)
         let workdir = WorkDir(root: root, state: state)
         for id in ids { try replay(id, workdir: workdir, result: &result) }
         // Hand confirmations last: a confirmed record is never checked again.
-        for id in ids { _ = try Confirmation.restoreByHand(batchFolder: workdir.batchFolder(id), state: state) }
+        for id in ids {
+          _ = try Confirmation.restoreByHand(batchFolder: workdir.batchFolder(id), state: state)
+        }
         result.confirmation = try Confirmation.counts(state)
         result.tardies = try replayTardies(workdir)
         result.delivered = try state.ledger(statuses: [.delivered]).count
         result.pending = try state.ledger(statuses: [.pending, .batched]).count
-        result.stableIDs = Int(try state.database.scalar("SELECT count(*) FROM delivered_ids").int ?? 0)
+        result.stableIDs = Int(
+          try state.database.scalar("SELECT count(*) FROM delivered_ids").int ?? 0)
         result.snapshots = Int(try state.database.scalar("SELECT count(*) FROM snapshots").int ?? 0)
         try state.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         try state.database.execute("PRAGMA journal_mode=DELETE")
       }()
       let fd = open(temporary, O_RDONLY | O_CLOEXEC)
-      if fd >= 0 { fsync(fd); close(fd) }
+      if fd >= 0 {
+        fsync(fd)
+        close(fd)
+      }
       // A write-ahead log left by the lost database must never be replayed into the rebuilt one.
       for suffix in ["-wal", "-shm", "-journal"] { unlink(path + suffix) }
       unlink(path)
@@ -92,7 +110,9 @@ public enum StateRebuild {
     var count = 0
     for run in ((try? FileSystem.listDirectory(base)) ?? []).sorted() where !run.hasPrefix(".") {
       let folder = base + "/" + run
-      guard FileSystem.exists(folder + "/delivered.csv"), FileSystem.exists(folder + "/" + Publisher.readyName(run)) else { continue }
+      guard FileSystem.exists(folder + "/delivered.csv"),
+        FileSystem.exists(folder + "/" + Publisher.readyName(run))
+      else { continue }
       let keys = try BatchLifecycle.readTable(folder + "/delivered.csv").filter { $0.count >= 3 }
         .map { (TardyFeed.deliveredKey($0[0], $0[1], $0[2]), run) }
       try workdir.state.recordDeliveredTardies(keys, run: run)
@@ -105,24 +125,36 @@ public enum StateRebuild {
     let folder = workdir.batchFolder(id)
     let manifest: BatchManifest
     do { manifest = try BatchLifecycle.readManifest(folder: folder) } catch {
-      throw SISDropError.dataError("batch \(id)'s manifest.json cannot be read: \(error)", at: SourceLocation(path: folder + "/manifest.json"),
-                                   hint: "restore the batch folder from a backup, or move it aside to rebuild without it")
+      throw SISDropError.dataError(
+        "batch \(id)'s manifest.json cannot be read: \(error)",
+        at: SourceLocation(path: folder + "/manifest.json"),
+        hint: "restore the batch folder from a backup, or move it aside to rebuild without it")
     }
     let state = workdir.state
     let database = state.database
     try database.inTransaction {
-      try state.insertBatch(BatchRecord(id: id, state: .open, selection: manifest.selection, pipelinePath: manifest.pipeline.path,
-                                        openedAt: manifest.openedAt))
-      try state.recordClaimed(manifest.inputs.map { (DocumentFiles.inboxName(ofInput: $0.path), $0.sha256, $0.size) }, batch: id,
-                              at: manifest.openedAt)
+      try state.insertBatch(
+        BatchRecord(
+          id: id, state: .open, selection: manifest.selection, pipelinePath: manifest.pipeline.path,
+          openedAt: manifest.openedAt))
+      try state.recordClaimed(
+        manifest.inputs.map { (DocumentFiles.inboxName(ofInput: $0.path), $0.sha256, $0.size) },
+        batch: id,
+        at: manifest.openedAt)
     }
     // Stage runs, from every stage.json kept (the published attempt and the earlier ones).
-    for name in try FileSystem.listDirectory(folder) where Stage.allCases.contains(where: { name == $0.folder || name.hasPrefix($0.folder + ".attempt-") }) {
+    for name in try FileSystem.listDirectory(folder)
+    where Stage.allCases.contains(where: {
+      name == $0.folder || name.hasPrefix($0.folder + ".attempt-")
+    }) {
       guard let report = try? StageReport.load(folder + "/" + name) else { continue }
       try database.execute(
         "INSERT OR IGNORE INTO stage_runs(batch_id, stage, attempt, status, started_at, finished_at, exit_code) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [.text(id), .text(report.stage.rawValue), .integer(Int64(report.attempt)), .text(report.exitStatus == 0 ? "succeeded" : "failed"),
-         .text(report.startedAt), .text(report.finishedAt), .integer(Int64(report.exitStatus))])
+        [
+          .text(id), .text(report.stage.rawValue), .integer(Int64(report.attempt)),
+          .text(report.exitStatus == 0 ? "succeeded" : "failed"),
+          .text(report.startedAt), .text(report.finishedAt), .integer(Int64(report.exitStatus)),
+        ])
     }
     // The ledger, as parse and normalize recorded it.
     let parse = workdir.stageFolder(id, .parse)
@@ -131,7 +163,8 @@ public enum StateRebuild {
       for submission in try JSONLines.read(Submission.self, from: parse + "/submissions.jsonl") {
         seen.append((submission.id, submission.form, submission.approvedAt, true))
       }
-      for row in (try? BatchLifecycle.readTable(parse + "/unselected.csv")) ?? [] where row.count >= 2 {
+      for row in (try? BatchLifecycle.readTable(parse + "/unselected.csv")) ?? []
+      where row.count >= 2 {
         seen.append((row[0], row[1], "", false))
       }
       try state.recordSeen(seen, batch: id, at: manifest.openedAt)
@@ -139,24 +172,31 @@ public enum StateRebuild {
     let normalize = workdir.stageFolder(id, .normalize)
     var hashes: [(id: String, hash: String)] = []
     if FileSystem.exists(normalize + "/submissions.jsonl") {
-      for submission in try JSONLines.read(Submission.self, from: normalize + "/submissions.jsonl") {
+      for submission in try JSONLines.read(Submission.self, from: normalize + "/submissions.jsonl")
+      {
         if let hash = submission.contentHash { hashes.append((submission.id, hash)) }
       }
     }
-    for row in (try? BatchLifecycle.readTable(normalize + "/already_delivered.csv")) ?? [] where row.count >= 2 { hashes.append((row[0], row[1])) }
+    for row in (try? BatchLifecycle.readTable(normalize + "/already_delivered.csv")) ?? []
+    where row.count >= 2 { hashes.append((row[0], row[1])) }
     try state.setContentHashes(hashes)
     // The snapshot normalize built.
     if let bytes = try? FileSystem.readFile(normalize + "/snapshot.json") {
       let decoder = JSONDecoder()
       decoder.keyDecodingStrategy = .convertFromSnakeCase
-      if let reference = try? decoder.decode(SnapshotReference.self, from: Data(bytes)), reference.builtBy == id {
-        try state.registerSnapshot(batch: id, path: reference.path, sha256: reference.sha256, students: reference.summary.students,
-                                   contacts: reference.summary.contacts, at: manifest.openedAt)
+      if let reference = try? decoder.decode(SnapshotReference.self, from: Data(bytes)),
+        reference.builtBy == id
+      {
+        try state.registerSnapshot(
+          batch: id, path: reference.path, sha256: reference.sha256,
+          students: reference.summary.students,
+          contacts: reference.summary.contacts, at: manifest.openedAt)
       }
     }
     // What was published, and the ids it gave new records.
     let published = Publication.folder(workdir, batch: id)
-    let deliveries = (FileSystem.exists(published + "/publication.json") ? [published] : [])
+    let deliveries =
+      (FileSystem.exists(published + "/publication.json") ? [published] : [])
       + (try Redelivery.all(workdir, batch: id)).map(\.folder)
     if FileSystem.exists(published + "/publication.json") { result.publications += 1 }
     for delivery in deliveries {
@@ -167,22 +207,33 @@ public enum StateRebuild {
       }
     }
     // What the SIS export this batch claimed confirmed of the deliveries before it.
-    _ = try Confirmation.restore(batchFolder: folder, batch: id, checkedAt: manifest.closedAt ?? manifest.openedAt, state: state)
+    _ = try Confirmation.restore(
+      batchFolder: folder, batch: id, checkedAt: manifest.closedAt ?? manifest.openedAt,
+      state: state)
     switch manifest.state {
     case .closed:
       // manifest.delivered names them; delivered.csv (kept with the publication) carries their hashes.
       var delivered: [(id: String, hash: String)] = []
       let sealed = Set(manifest.delivered)
-      let tables = [FileSystem.exists(published + "/delivered.csv") ? published : workdir.stageFolder(id, .deliver)]
+      let tables =
+        [
+          FileSystem.exists(published + "/delivered.csv")
+            ? published : workdir.stageFolder(id, .deliver)
+        ]
         + (try Redelivery.all(workdir, batch: id)).map(\.folder)
       for table in tables {
-        for row in (try? BatchLifecycle.readTable(table + "/delivered.csv")) ?? [] where row.count >= 2 && sealed.contains(row[0]) {
+        for row in (try? BatchLifecycle.readTable(table + "/delivered.csv")) ?? []
+        where row.count >= 2 && sealed.contains(row[0]) {
           delivered.append((row[0], row[1]))
         }
       }
-      try state.closeBatch(id, state: .closed, delivered: delivered, vanished: manifest.vanished, at: manifest.closedAt ?? manifest.openedAt)
+      try state.closeBatch(
+        id, state: .closed, delivered: delivered, vanished: manifest.vanished,
+        at: manifest.closedAt ?? manifest.openedAt)
     case .cancelled:
-      try state.closeBatch(id, state: .cancelled, delivered: [], vanished: [], at: manifest.closedAt ?? manifest.openedAt)
+      try state.closeBatch(
+        id, state: .cancelled, delivered: [], vanished: [],
+        at: manifest.closedAt ?? manifest.openedAt)
     case .open:
       break
     }

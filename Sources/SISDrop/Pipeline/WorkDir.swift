@@ -1,6 +1,6 @@
 import Foundation
-import SISDropCore
 import SISDropConfig
+import SISDropCore
 import SISDropStore
 
 /// The stages of a batch, in order; each owns one folder of the batch (DESIGN.md, "Working directory").
@@ -44,19 +44,27 @@ public final class WorkDir {
         try FileSystem.makeDirectory(self.root)
         try FileSystem.makeDirectory(self.root + "/batches")
       } catch let error as FileError {
-        throw SISDropError(.cannotCreate, "cannot create the working directory: \(error)", at: SourceLocation(path: root),
-                           hint: "check the path and its permissions")
+        throw SISDropError(
+          .cannotCreate, "cannot create the working directory: \(error)",
+          at: SourceLocation(path: root),
+          hint: "check the path and its permissions")
       }
     }
     let path = self.root + "/state.sqlite"
     let recorded = try StateSchema.recordedBatches(path)
     // Missing, empty, or a new database in its place (no batch recorded) while batch folders exist.
-    if (recorded ?? 0) == 0, WorkDir.holdsHistory(self.root) { throw WorkDir.missingState(self.root) }
+    if (recorded ?? 0) == 0, WorkDir.holdsHistory(self.root) {
+      throw WorkDir.missingState(self.root)
+    }
     if recorded == nil {
       // Looking never creates: an empty batches/ without a state database has nothing to show.
       if readOnly {
-        throw SISDropError(.noInput, "not a sisdrop working directory (no state.sqlite)", at: SourceLocation(path: self.root),
-                           hint: "pass --workdir (or set SISDROP_WORKDIR) to the working directory; `sisdrop run --pipeline FILE` creates one")
+        throw SISDropError(
+          .noInput, "not a sisdrop working directory (no state.sqlite)",
+          at: SourceLocation(path: self.root),
+          hint:
+            "pass --workdir (or set SISDROP_WORKDIR) to the working directory; `sisdrop run --pipeline FILE` creates one"
+        )
       }
     }
     state = try StateStore(path: path, readOnly: readOnly)
@@ -74,13 +82,17 @@ public final class WorkDir {
   ///
   /// - Throws: `SISDropError` 75 naming the holder when the lock is still held after `wait` seconds;
   ///   66 by the rule of `check`.
-  public static func locked(root: String, create: Bool, command: String, wait: TimeInterval = 0) throws -> (WorkDir, WorkDirLock) {
+  public static func locked(root: String, create: Bool, command: String, wait: TimeInterval = 0)
+    throws -> (WorkDir, WorkDirLock)
+  {
     let absolute = FileSystem.absolute(root)
     try check(absolute, create: create)
     if create {
       do { try FileSystem.makeDirectory(absolute) } catch let error as FileError {
-        throw SISDropError(.cannotCreate, "cannot create the working directory: \(error)", at: SourceLocation(path: root),
-                           hint: "check the path and its permissions")
+        throw SISDropError(
+          .cannotCreate, "cannot create the working directory: \(error)",
+          at: SourceLocation(path: root),
+          hint: "check the path and its permissions")
       }
     }
     let lock = try WorkDirLock(workdir: absolute, command: command, wait: wait)
@@ -94,36 +106,57 @@ public final class WorkDir {
   /// - Throws: `SISDropError` 66 when it is not one and the command may not create one, or when it
   ///   holds history without its state database.
   public static func check(_ root: String, create: Bool) throws {
-    let isWorkDir = FileSystem.exists(root + "/state.sqlite") || FileSystem.isDirectory(root + "/batches")
+    let isWorkDir =
+      FileSystem.exists(root + "/state.sqlite") || FileSystem.isDirectory(root + "/batches")
     if !isWorkDir && !create {
       throw SISDropError(
-        .noInput, "not a sisdrop working directory (no state.sqlite, no batches/)", at: SourceLocation(path: root),
-        hint: "pass --workdir (or set SISDROP_WORKDIR) to the working directory; `sisdrop run --pipeline FILE` creates one")
+        .noInput, "not a sisdrop working directory (no state.sqlite, no batches/)",
+        at: SourceLocation(path: root),
+        hint:
+          "pass --workdir (or set SISDROP_WORKDIR) to the working directory; `sisdrop run --pipeline FILE` creates one"
+      )
     }
-    if holdsHistory(root), (FileSystem.fileSize(root + "/state.sqlite") ?? 0) == 0 { throw missingState(root) }
+    if holdsHistory(root), (FileSystem.fileSize(root + "/state.sqlite") ?? 0) == 0 {
+      throw missingState(root)
+    }
   }
 
   /// Whether batches/ or archive/ hold any batch.
   static func holdsHistory(_ root: String) -> Bool {
     for folder in ["/batches", "/archive"] {
-      if let names = try? FileSystem.listDirectory(root + folder), names.contains(where: { !$0.hasPrefix(".") }) { return true }
+      if let names = try? FileSystem.listDirectory(root + folder),
+        names.contains(where: { !$0.hasPrefix(".") })
+      {
+        return true
+      }
     }
     return false
   }
 
   static func missingState(_ root: String) -> SISDropError {
     SISDropError(
-      .noInput, "state.sqlite is missing or empty (it records no batch), but batches/ or archive/ hold earlier batches: starting from nothing would deliver every submission again",
+      .noInput,
+      "state.sqlite is missing or empty (it records no batch), but batches/ or archive/ hold earlier batches: starting from nothing would deliver every submission again",
       at: SourceLocation(path: root + "/state.sqlite"),
-      hint: "restore the latest backup (made with `sisdrop backup FILE`) to \(root)/state.sqlite, or rebuild it from the sealed batches with `sisdrop rebuild-state --workdir \(root)`")
+      hint:
+        "restore the latest backup (made with `sisdrop backup FILE`) to \(root)/state.sqlite, or rebuild it from the sealed batches with `sisdrop rebuild-state --workdir \(root)`"
+    )
   }
 
   public var batchesFolder: String { root + "/batches" }
   public func batchFolder(_ id: String) -> String { batchesFolder + "/" + id }
-  public func stageFolder(_ id: String, _ stage: Stage) -> String { batchFolder(id) + "/" + stage.folder }
-  public func inbox(_ config: PipelineConfig) -> String { config.resolve(config.inbox, workdir: root) }
-  public func outbox(_ config: PipelineConfig) -> String { config.resolve(config.outbox, workdir: root) }
-  public func archive(_ config: PipelineConfig) -> String { config.resolve(config.archive, workdir: root) }
+  public func stageFolder(_ id: String, _ stage: Stage) -> String {
+    batchFolder(id) + "/" + stage.folder
+  }
+  public func inbox(_ config: PipelineConfig) -> String {
+    config.resolve(config.inbox, workdir: root)
+  }
+  public func outbox(_ config: PipelineConfig) -> String {
+    config.resolve(config.outbox, workdir: root)
+  }
+  public func archive(_ config: PipelineConfig) -> String {
+    config.resolve(config.archive, workdir: root)
+  }
 
   /// Takes the lock of a working directory already open (tests); commands use `locked`, which
   /// takes it before opening the database.
@@ -149,7 +182,9 @@ public final class WorkDir {
           // Put the files back where the sender left them, then forget the attempt. `claim-inbox`
           // holds the inbox and the archive folder, a line each. A file whose name the sender has
           // uploaded again since goes to the archive, never away: it may be the only complete copy.
-          let lines = ((try? String(decoding: FileSystem.readFile(path + "/claim-inbox"), as: UTF8.self)) ?? "")
+          let lines =
+            ((try? String(decoding: FileSystem.readFile(path + "/claim-inbox"), as: UTF8.self))
+            ?? "")
             .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
           let inbox = lines.first ?? ""
           let archive = lines.count > 1 ? lines[1] : root + "/archive"
@@ -160,7 +195,8 @@ public final class WorkDir {
         continue
       }
       guard FileSystem.isDirectory(path), !name.hasPrefix(".") else { continue }
-      for entry in try FileSystem.listDirectory(path) where entry.hasPrefix(".") && entry.contains(".tmp") {
+      for entry in try FileSystem.listDirectory(path)
+      where entry.hasPrefix(".") && entry.contains(".tmp") {
         try FileSystem.removeTree(path + "/" + entry)
       }
     }
@@ -176,14 +212,18 @@ public final class WorkDir {
   public func batch(_ id: String?) throws -> BatchRecord {
     if let id {
       guard let batch = try state.batch(id) else {
-        throw SISDropError(.noInput, "no batch \(id) in this working directory", at: SourceLocation(path: root),
-                           hint: "list batches with `sisdrop status`")
+        throw SISDropError(
+          .noInput, "no batch \(id) in this working directory", at: SourceLocation(path: root),
+          hint: "list batches with `sisdrop status`")
       }
       return batch
     }
     guard let batch = try state.openBatch() else {
-      throw SISDropError(.noInput, "no batch is open", at: SourceLocation(path: root),
-                         hint: "open one with `sisdrop open --pipeline FILE` or run the whole pipeline with `sisdrop run`")
+      throw SISDropError(
+        .noInput, "no batch is open", at: SourceLocation(path: root),
+        hint:
+          "open one with `sisdrop open --pipeline FILE` or run the whole pipeline with `sisdrop run`"
+      )
     }
     return batch
   }

@@ -1,6 +1,6 @@
 import Foundation
-import SISDropCore
 import SISDropConfig
+import SISDropCore
 import SISDropDelivery
 
 /// Corrections taken from the inbox and bound to the submission version they correct: the
@@ -16,8 +16,9 @@ extension Corrections {
     try InboxFile.check(path)
     // The inbox's pickup rules: a half-uploaded file can parse cleanly.
     if let why = Inbox(path: workdir.inbox(config), config: config).whyNotReady(inboxFileName) {
-      throw SISDropError(.temporaryFailure, "\(inboxFileName) not taken yet: \(why)", at: SourceLocation(path: path),
-                         hint: "a later run takes it")
+      throw SISDropError(
+        .temporaryFailure, "\(inboxFileName) not taken yet: \(why)", at: SourceLocation(path: path),
+        hint: "a later run takes it")
     }
     let corrections = try bind(try read(path: path, inboxFile: true), workdir: workdir)
     try workdir.state.saveCorrections(corrections)
@@ -32,10 +33,14 @@ extension Corrections {
 
   /// `importInbox` for `sisdrop run` and `sisdrop-deliver`: a bad file stays in the inbox, named in
   /// the log, and never stops the night's delivery.
-  public static func takeInbox(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void) throws {
+  public static func takeInbox(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void)
+    throws
+  {
     do {
       try importInbox(workdir: workdir, config: config)
-    } catch let error as SISDropError where [.dataError, .usage, .noInput, .temporaryFailure].contains(error.status) {
+    } catch let error as SISDropError
+      where [.dataError, .usage, .noInput, .temporaryFailure].contains(error.status)
+    {
       log("\(inboxFileName) not taken, left in the inbox: \(error)")
     }
   }
@@ -64,27 +69,44 @@ extension Corrections {
     }
     return try corrections.map { correction in
       guard let entry = try state.ledgerEntry(correction.submissionID) else {
-        throw SISDropError(.noInput, "submission \(correction.submissionID) is not in the pending ledger", hint: "see `sisdrop pending`")
+        throw SISDropError(
+          .noInput, "submission \(correction.submissionID) is not in the pending ledger",
+          hint: "see `sisdrop pending`")
       }
       guard let version = entry.contentHash, entry.status != .delivered else {
         throw SISDropError(
-          .usage, entry.status == .delivered ? "submission \(correction.submissionID) is already delivered"
+          .usage,
+          entry.status == .delivered
+            ? "submission \(correction.submissionID) is already delivered"
             : "submission \(correction.submissionID) was rejected before matching: there is no checked version to correct",
-          hint: "correct it in the enrollment system; the corrected submission comes with the next export")
+          hint:
+            "correct it in the enrollment system; the corrected submission comes with the next export"
+        )
       }
       // Delivered in the batch still open (its first delivery or a re-delivery): a correction would never be sent.
       if let batch = entry.batchID, try state.openBatch()?.id == batch,
         FileSystem.exists(workdir.stageFolder(batch, .deliver) + "/delivered.csv"),
-        try Redelivery.delivered(workdir, batch: batch).contains(where: { $0.id == correction.submissionID })
+        try Redelivery.delivered(workdir, batch: batch).contains(where: {
+          $0.id == correction.submissionID
+        })
       {
         throw SISDropError(
           .usage, "submission \(correction.submissionID) is already delivered in batch \(batch)",
-          hint: "a delivered record is never sent twice: correct it in the SIS, or in the enrollment system for a later export")
+          hint:
+            "a delivered record is never sent twice: correct it in the SIS, or in the enrollment system for a later export"
+        )
       }
-      if let batch = entry.batchID, let known = try seqs(batch, correction.submissionID, correction.schema), !known.contains(correction.seq) {
+      if let batch = entry.batchID,
+        let known = try seqs(batch, correction.submissionID, correction.schema),
+        !known.contains(correction.seq)
+      {
         throw SISDropError(
-          .usage, "submission \(correction.submissionID) has no \(correction.schema) \(correction.seq)",
-          hint: known.isEmpty ? "it has no \(correction.schema)s" : "its \(correction.schema)s: \(known.sorted().map(String.init).joined(separator: ", ")) (--seq N)")
+          .usage,
+          "submission \(correction.submissionID) has no \(correction.schema) \(correction.seq)",
+          hint: known.isEmpty
+            ? "it has no \(correction.schema)s"
+            : "its \(correction.schema)s: \(known.sorted().map(String.init).joined(separator: ", ")) (--seq N)"
+        )
       }
       var bound = correction
       bound.version = version

@@ -17,18 +17,26 @@ public enum Publication {
     public var attempt: Int
   }
 
-  static func folder(_ workdir: WorkDir, batch: String) -> String { workdir.batchFolder(batch) + "/published" }
+  static func folder(_ workdir: WorkDir, batch: String) -> String {
+    workdir.batchFolder(batch) + "/published"
+  }
 
   /// The files a deliver folder published: the ready file, what it lists, delivered.csv.
   static func names(_ deliverFolder: String, batch: String) throws -> [String] {
     let ready = Publisher.readyName(batch)
     // stable_ids.csv: in every delivery since schema version 1 (a 0.1.0 publication has none).
-    let ids = FileSystem.exists(deliverFolder + "/" + StableIDs.fileName) ? [StableIDs.fileName] : []
+    let ids =
+      FileSystem.exists(deliverFolder + "/" + StableIDs.fileName) ? [StableIDs.fileName] : []
     // to_confirm.csv: what the SIS must show, kept so that rebuild-state records it again.
-    let expected = FileSystem.exists(deliverFolder + "/" + Confirmation.fileName) ? [Confirmation.fileName] : []
+    let expected =
+      FileSystem.exists(deliverFolder + "/" + Confirmation.fileName) ? [Confirmation.fileName] : []
     // documents.csv: what the delivery sent of the uploaded documents (for delivered_documents).
-    let documents = FileSystem.exists(deliverFolder + "/" + DocumentFiles.sentFileName) ? [DocumentFiles.sentFileName] : []
-    return try Publisher.entries(deliverFolder + "/" + ready).map(\.name) + [ready, "delivered.csv"] + ids + documents + expected
+    let documents =
+      FileSystem.exists(deliverFolder + "/" + DocumentFiles.sentFileName)
+      ? [DocumentFiles.sentFileName] : []
+    return try Publisher.entries(deliverFolder + "/" + ready).map(\.name) + [
+      ready, "delivered.csv",
+    ] + ids + documents + expected
   }
 
   /// The batch's publication, or nil before its first publication. A publication a crash left
@@ -36,7 +44,9 @@ public enum Publication {
   /// deliver attempt whose ready file the outbox holds.
   ///
   /// - Throws: `SISDropError` 73 when the outbox holds a ready file no attempt of the batch wrote.
-  public static func load(_ workdir: WorkDir, batch: String, outbox: String) throws -> (record: Record, folder: String)? {
+  public static func load(_ workdir: WorkDir, batch: String, outbox: String) throws -> (
+    record: Record, folder: String
+  )? {
     let kept = folder(workdir, batch: batch)
     if FileSystem.exists(kept + "/publication.json") {
       let decoder = JSONDecoder()
@@ -45,8 +55,9 @@ public enum Publication {
       do {
         return (try decoder.decode(Record.self, from: Data(try FileSystem.readFile(path))), kept)
       } catch let error as DecodingError {
-        throw SISDropError.dataError("unreadable publication record: \(error)", at: SourceLocation(path: path),
-                                     hint: "restore it from a backup; the published files are in \(kept)")
+        throw SISDropError.dataError(
+          "unreadable publication record: \(error)", at: SourceLocation(path: path),
+          hint: "restore it from a backup; the published files are in \(kept)")
       }
     }
     let ready = outbox + "/" + Publisher.readyName(batch)
@@ -54,40 +65,58 @@ public enum Publication {
     let published = try SHA256.file(at: ready).sha256
     let base = workdir.batchFolder(batch)
     let deliver = workdir.stageFolder(batch, .deliver)
-    let attempts = try FileSystem.listDirectory(base).filter { $0.hasPrefix(Stage.deliver.folder + ".attempt-") }.map { base + "/" + $0 }
+    let attempts = try FileSystem.listDirectory(base).filter {
+      $0.hasPrefix(Stage.deliver.folder + ".attempt-")
+    }.map { base + "/" + $0 }
     for candidate in [deliver] + attempts {
       let candidateReady = candidate + "/" + Publisher.readyName(batch)
-      guard FileSystem.exists(candidateReady), try SHA256.file(at: candidateReady).sha256 == published,
+      guard FileSystem.exists(candidateReady),
+        try SHA256.file(at: candidateReady).sha256 == published,
         let report = try? StageReport.load(candidate)
       else { continue }
       try StableIDs.record(folder: candidate, batch: batch, state: workdir.state)
-      return (try record(workdir, batch: batch, from: candidate, attempt: report.attempt, at: report.finishedAt), kept)
+      return (
+        try record(
+          workdir, batch: batch, from: candidate, attempt: report.attempt, at: report.finishedAt),
+        kept
+      )
     }
     throw SISDropError(
-      .cannotCreate, "the outbox holds a \(Publisher.readyName(batch)) that no deliver attempt of batch \(batch) wrote",
+      .cannotCreate,
+      "the outbox holds a \(Publisher.readyName(batch)) that no deliver attempt of batch \(batch) wrote",
       at: SourceLocation(path: ready),
-      hint: "a published delivery is never overwritten: if the SIS has not imported it, remove the batch's files from the outbox and deliver again")
+      hint:
+        "a published delivery is never overwritten: if the SIS has not imported it, remove the batch's files from the outbox and deliver again"
+    )
   }
 
   /// Keeps a copy of what `deliverFolder` published, once (staged, fsynced, one rename).
   @discardableResult
-  static func record(_ workdir: WorkDir, batch: String, from deliverFolder: String, attempt: Int, at time: String = Clock.now()) throws -> Record {
+  static func record(
+    _ workdir: WorkDir, batch: String, from deliverFolder: String, attempt: Int,
+    at time: String = Clock.now()
+  ) throws -> Record {
     let kept = folder(workdir, batch: batch)
     let temporary = workdir.batchFolder(batch) + "/.published.tmp-\(getpid())"
     try FileSystem.removeTree(temporary)
     try FileSystem.makeDirectory(temporary)
     do {
       for name in try names(deliverFolder, batch: batch) {
-        if name.contains("/") { try FileSystem.makeDirectory(temporary + "/" + (name as NSString).deletingLastPathComponent) }
+        if name.contains("/") {
+          try FileSystem.makeDirectory(
+            temporary + "/" + (name as NSString).deletingLastPathComponent)
+        }
         try FileSystem.copyFile(deliverFolder + "/" + name, to: temporary + "/" + name)
       }
       let record = Record(batch: batch, publishedAt: time, attempt: attempt)
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
       encoder.keyEncodingStrategy = .convertToSnakeCase
-      try FileSystem.writeNew(temporary + "/publication.json", Array(try encoder.encode(record)) + [0x0A])
+      try FileSystem.writeNew(
+        temporary + "/publication.json", Array(try encoder.encode(record)) + [0x0A])
       try FileSystem.syncTree(temporary)
-      try FileSystem.removeTree(kept)  // only a half-kept copy can be here: publication.json is written last
+      // only a half-kept copy can be here: publication.json is written last
+      try FileSystem.removeTree(kept)
       try FileSystem.rename(temporary, to: kept)
       try FileSystem.syncDirectory(workdir.batchFolder(batch))
       return record
@@ -118,7 +147,9 @@ public enum Publication {
   /// Copies the published files into a new deliver attempt's folder, byte for byte.
   static func reproduce(_ kept: String, batch: String, into output: String) throws {
     for name in try names(kept, batch: batch) {
-      if name.contains("/") { try FileSystem.makeDirectory(output + "/" + (name as NSString).deletingLastPathComponent) }
+      if name.contains("/") {
+        try FileSystem.makeDirectory(output + "/" + (name as NSString).deletingLastPathComponent)
+      }
       try FileSystem.copyFile(kept + "/" + name, to: output + "/" + name)
     }
   }
@@ -127,11 +158,13 @@ public enum Publication {
   /// again: the batch is published and the outbox still holds what it published, unchanged.
   static func acceptsStaleDeliver(_ workdir: WorkDir, batch: String, outbox: String) -> Bool {
     let deliver = workdir.stageFolder(batch, .deliver)
-    guard let problem = StageRunner.problem(with: .deliver, workdir: workdir, batch: batch), problem.hasPrefix("is stale"),
+    guard let problem = StageRunner.problem(with: .deliver, workdir: workdir, batch: batch),
+      problem.hasPrefix("is stale"),
       let report = try? StageReport.load(deliver), report.exitStatus == 0,
       let publication = try? load(workdir, batch: batch, outbox: outbox),
       let kept = try? SHA256.file(at: publication.folder + "/" + Publisher.readyName(batch)).sha256,
-      let current = try? SHA256.file(at: deliver + "/" + Publisher.readyName(batch)).sha256, kept == current,
+      let current = try? SHA256.file(at: deliver + "/" + Publisher.readyName(batch)).sha256,
+      kept == current,
       (try? Publisher.verify(batch: batch, deliverFolder: deliver, outbox: outbox)) != nil
     else { return false }
     return true

@@ -13,20 +13,29 @@ public enum Publisher {
   static let stagingName = ".sisdrop-staging"
 
   /// Whether the delivery a ready file lists carries a record: header-only files are never published.
-  public static func delivers(_ readyPath: String) throws -> Bool { try entries(readyPath).contains { $0.rows > 0 } }
+  public static func delivers(_ readyPath: String) throws -> Bool {
+    try entries(readyPath).contains { $0.rows > 0 }
+  }
 
   /// The entries of a ready file: name, SHA-256, size, rows.
-  static func entries(_ readyPath: String) throws -> [(name: String, sha256: String, size: Int64, rows: Int)] {
-    try BatchLifecycle.readTable(readyPath).map { ($0[0], $0[1], Int64($0[2]) ?? -1, Int($0[3]) ?? -1) }
+  static func entries(_ readyPath: String) throws -> [(
+    name: String, sha256: String, size: Int64, rows: Int
+  )] {
+    try BatchLifecycle.readTable(readyPath).map {
+      ($0[0], $0[1], Int64($0[2]) ?? -1, Int($0[3]) ?? -1)
+    }
   }
 
   /// Publishes the files a deliver folder lists in its ready file.
   ///
   /// - Throws: `SISDropError` 73 when the outbox already holds different content under a name.
-  public static func publish(batch: String, deliverFolder: String, outbox: String) throws -> [FileRecord] {
+  public static func publish(batch: String, deliverFolder: String, outbox: String) throws
+    -> [FileRecord]
+  {
     guard FileSystem.isDirectory(outbox) else {
-      throw SISDropError(.cannotCreate, "the outbox folder does not exist", at: SourceLocation(path: outbox),
-                         hint: "create it, or set paths.outbox in the pipeline config")
+      throw SISDropError(
+        .cannotCreate, "the outbox folder does not exist", at: SourceLocation(path: outbox),
+        hint: "create it, or set paths.outbox in the pipeline config")
     }
     let ready = readyName(batch)
     guard try delivers(deliverFolder + "/" + ready) else { return [] }
@@ -46,10 +55,15 @@ public enum Publisher {
       if FileSystem.isDirectory(target) {
         for name in members {
           let record = try FileRecord.of(deliverFolder + "/" + name, relativeTo: deliverFolder)
-          guard FileSystem.exists(outbox + "/" + name), try SHA256.file(at: outbox + "/" + name).sha256 == record.sha256 else {
+          guard FileSystem.exists(outbox + "/" + name),
+            try SHA256.file(at: outbox + "/" + name).sha256 == record.sha256
+          else {
             throw SISDropError(
-              .cannotCreate, "the outbox already holds a different \(folder) for batch \(batch)", at: SourceLocation(path: target),
-              hint: "a published delivery is never overwritten: if the SIS has not imported it, remove it from the outbox and deliver again")
+              .cannotCreate, "the outbox already holds a different \(folder) for batch \(batch)",
+              at: SourceLocation(path: target),
+              hint:
+                "a published delivery is never overwritten: if the SIS has not imported it, remove it from the outbox and deliver again"
+            )
           }
           published.append(record)
         }
@@ -76,8 +90,11 @@ public enum Publisher {
         let existing = try SHA256.file(at: target)
         guard existing.sha256 == record.sha256 else {
           throw SISDropError(
-            .cannotCreate, "the outbox already holds a different \(name) for batch \(batch)", at: SourceLocation(path: target),
-            hint: "a published delivery is never overwritten: if the SIS has not imported it, remove it from the outbox and deliver again")
+            .cannotCreate, "the outbox already holds a different \(name) for batch \(batch)",
+            at: SourceLocation(path: target),
+            hint:
+              "a published delivery is never overwritten: if the SIS has not imported it, remove it from the outbox and deliver again"
+          )
         }
         published.append(record)
         continue
@@ -93,21 +110,28 @@ public enum Publisher {
   }
 
   /// Checks that the outbox holds what the deliver folder lists, byte for byte.
-  public static func verify(batch: String, deliverFolder: String, outbox: String) throws -> [FileRecord] {
+  public static func verify(batch: String, deliverFolder: String, outbox: String) throws
+    -> [FileRecord]
+  {
     let ready = readyName(batch)
     guard try delivers(deliverFolder + "/" + ready) else { return [] }  // nothing was published
     var records: [FileRecord] = []
     for name in try entries(deliverFolder + "/" + ready).map(\.name) + [ready] {
       let target = outbox + "/" + name
       guard FileSystem.exists(target) else {
-        throw SISDropError(.dataError, "\(name) is not in the outbox", at: SourceLocation(path: outbox),
-                           hint: "publish it again with `sisdrop-deliver --batch \(batch.split(separator: "-r").first.map(String.init) ?? batch)` (after publication a rerun reproduces the published files and republishes them)")
+        throw SISDropError(
+          .dataError, "\(name) is not in the outbox", at: SourceLocation(path: outbox),
+          hint:
+            "publish it again with `sisdrop-deliver --batch \(batch.split(separator: "-r").first.map(String.init) ?? batch)` (after publication a rerun reproduces the published files and republishes them)"
+        )
       }
       let expected = try FileRecord.of(deliverFolder + "/" + name, relativeTo: deliverFolder)
       let found = try SHA256.file(at: target)
       guard found.sha256 == expected.sha256 else {
-        throw SISDropError(.dataError, "\(name) in the outbox differs from the batch's delivery", at: SourceLocation(path: target),
-                           hint: "the outbox file was changed after publishing: restore it from \(deliverFolder)")
+        throw SISDropError(
+          .dataError, "\(name) in the outbox differs from the batch's delivery",
+          at: SourceLocation(path: target),
+          hint: "the outbox file was changed after publishing: restore it from \(deliverFolder)")
       }
       records.append(expected)
     }

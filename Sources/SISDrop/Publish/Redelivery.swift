@@ -1,9 +1,9 @@
 import Foundation
-import SISDropCore
 import SISDropConfig
-import SISDropStore
-import SISDropMatching
+import SISDropCore
 import SISDropDelivery
+import SISDropMatching
+import SISDropStore
 
 /// `sisdrop-deliver --only IDS`: delivers corrected records of the open batch again (the seed's
 /// "rectify incorrect values and click Deliver Record again").
@@ -20,21 +20,29 @@ public enum Redelivery {
     public var errors: [[String]]
   }
 
-  static func folder(_ workdir: WorkDir, batch: String) -> String { workdir.batchFolder(batch) + "/redeliveries" }
+  static func folder(_ workdir: WorkDir, batch: String) -> String {
+    workdir.batchFolder(batch) + "/redeliveries"
+  }
 
   /// The re-deliveries of a batch, oldest first: (id `<batch>-rK`, folder).
   static func all(_ workdir: WorkDir, batch: String) throws -> [(id: String, folder: String)] {
     let base = folder(workdir, batch: batch)
     guard FileSystem.isDirectory(base) else { return [] }
-    return try FileSystem.listDirectory(base).filter { $0.hasPrefix("r") && Int($0.dropFirst()) != nil }
-      .sorted { Int($0.dropFirst())! < Int($1.dropFirst())! }
-      .map { ("\(batch)-\($0)", base + "/" + $0) }
+    return try FileSystem.listDirectory(base).filter {
+      $0.hasPrefix("r") && Int($0.dropFirst()) != nil
+    }
+    .sorted { Int($0.dropFirst())! < Int($1.dropFirst())! }
+    .map { ("\(batch)-\($0)", base + "/" + $0) }
   }
 
   /// Every submission the batch delivered: the deliver stage's and each re-delivery's.
-  public static func delivered(_ workdir: WorkDir, batch: String) throws -> [(id: String, hash: String)] {
+  public static func delivered(_ workdir: WorkDir, batch: String) throws -> [(
+    id: String, hash: String
+  )] {
     var rows = try BatchLifecycle.readTable(workdir.stageFolder(batch, .deliver) + "/delivered.csv")
-    for redelivery in try all(workdir, batch: batch) { rows += try BatchLifecycle.readTable(redelivery.folder + "/delivered.csv") }
+    for redelivery in try all(workdir, batch: batch) {
+      rows += try BatchLifecycle.readTable(redelivery.folder + "/delivered.csv")
+    }
     return rows.map { ($0[0], $0[1]) }
   }
 
@@ -43,13 +51,15 @@ public enum Redelivery {
   /// interrupted while it was being written (`.rK.tmp-PID`) is rolled back: it was never published.
   static func publishPending(_ workdir: WorkDir, batch: String, outbox: String) throws {
     let base = folder(workdir, batch: batch)
-    for name in (try? FileSystem.listDirectory(base)) ?? [] where name.hasPrefix(".r") && name.contains(".tmp-") {
+    for name in (try? FileSystem.listDirectory(base)) ?? []
+    where name.hasPrefix(".r") && name.contains(".tmp-") {
       try FileSystem.removeTree(base + "/" + name)
     }
     for redelivery in try all(workdir, batch: batch) {
       try StableIDs.record(folder: redelivery.folder, batch: batch, state: workdir.state)
       if !FileSystem.exists(outbox + "/" + Publisher.readyName(redelivery.id)) {
-        _ = try Publisher.publish(batch: redelivery.id, deliverFolder: redelivery.folder, outbox: outbox)
+        _ = try Publisher.publish(
+          batch: redelivery.id, deliverFolder: redelivery.folder, outbox: outbox)
       }
     }
   }
@@ -61,7 +71,9 @@ public enum Redelivery {
 
   /// Sends what the current deliver attempt owes and no re-delivery has sent yet (a crash between
   /// the deliver folder's rename and the re-delivery's). Run by `sisdrop run` and close.
-  static func finishOwed(_ workdir: WorkDir, batch: BatchRecord, log: (String) -> Void = { _ in }) throws {
+  static func finishOwed(_ workdir: WorkDir, batch: BatchRecord, log: (String) -> Void = { _ in })
+    throws
+  {
     let config = try workdir.config(for: batch)
     try publishPending(workdir, batch: batch.id, outbox: workdir.outbox(config))
     let owed = workdir.stageFolder(batch.id, .deliver) + "/" + owedFileName
@@ -71,29 +83,42 @@ public enum Redelivery {
     guard !ids.isEmpty else { return }
     let plan = try self.plan(workdir: workdir, batch: batch, config: config, ids: ids)
     guard !plan.plan.delivered.isEmpty else { return }
-    let result = try send(plan.plan, workdir: workdir, batch: batch, config: config, profile: plan.profile, snapshot: plan.snapshot)
-    log("re-delivery \(result.id): \(result.delivered.count) submissions an interrupted run owed, sent")
+    let result = try send(
+      plan.plan, workdir: workdir, batch: batch, config: config, profile: plan.profile,
+      snapshot: plan.snapshot)
+    log(
+      "re-delivery \(result.id): \(result.delivered.count) submissions an interrupted run owed, sent"
+    )
   }
 
   /// The delivery plan for `ids` of the open batch, with the corrections recorded since.
-  static func plan(workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, ids: [String]) throws
+  static func plan(workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, ids: [String])
+    throws
     -> (plan: DeliverStage.Plan, profile: DeliveryProfile, snapshot: Snapshot)
   {
     let profile = try DeliverStage.checkedProfile(config)
-    let submissions = try JSONLines.read(Submission.self, from: workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl")
-    let decisions = try JSONLines.read(SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
+    let submissions = try JSONLines.read(
+      Submission.self, from: workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl")
+    let decisions = try JSONLines.read(
+      SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
     let wanted = Set(ids)
     let snapshot = try Snapshot(path: try DeliverStage.snapshotPath(workdir, batch: batch.id))
     let plan = try DeliverStage.makePlan(
-      submissions.filter { wanted.contains($0.id) }, decisions: decisions, corrections: try workdir.state.corrections(),
-      validator: try DeliveryValidator(snapshot: snapshot), profile: profile, matchFolder: workdir.stageFolder(batch.id, .match),
+      submissions.filter { wanted.contains($0.id) }, decisions: decisions,
+      corrections: try workdir.state.corrections(),
+      validator: try DeliveryValidator(snapshot: snapshot), profile: profile,
+      matchFolder: workdir.stageFolder(batch.id, .match),
       current: { try DeliverStage.currentValues($0, snapshot: snapshot) })
     return (plan, profile, snapshot)
   }
 
   /// Checks that the outbox holds every re-delivery's files, byte for byte.
-  public static func verify(_ workdir: WorkDir, batch: String, outbox: String) throws -> [FileRecord] {
-    try all(workdir, batch: batch).flatMap { try Publisher.verify(batch: $0.id, deliverFolder: $0.folder, outbox: outbox) }
+  public static func verify(_ workdir: WorkDir, batch: String, outbox: String) throws
+    -> [FileRecord]
+  {
+    try all(workdir, batch: batch).flatMap {
+      try Publisher.verify(batch: $0.id, deliverFolder: $0.folder, outbox: outbox)
+    }
   }
 
   /// Re-delivers `ids` in the open batch, with the corrections recorded since.
@@ -101,9 +126,12 @@ public enum Redelivery {
   /// - Throws: `SISDropError` 64 when the batch is not open or an id cannot be re-delivered
   ///   (already delivered, held for review, rejected before matching); 65 when every requested
   ///   record is still in error (errors.csv of the attempt is kept, nothing is published).
-  public static func run(workdir: WorkDir, batch: BatchRecord, ids: [String], log: (String) -> Void = { _ in }) throws -> Result {
+  public static func run(
+    workdir: WorkDir, batch: BatchRecord, ids: [String], log: (String) -> Void = { _ in }
+  ) throws -> Result {
     guard batch.state == .open else {
-      throw SISDropError(.usage, "batch \(batch.id) is \(batch.state.rawValue): only the open batch re-delivers")
+      throw SISDropError(
+        .usage, "batch \(batch.id) is \(batch.state.rawValue): only the open batch re-delivers")
     }
     let config = try workdir.config(for: batch)
     let outbox = workdir.outbox(config)
@@ -112,51 +140,70 @@ public enum Redelivery {
     if let problem = StageRunner.problem(with: .deliver, workdir: workdir, batch: batch.id),
       !Publication.acceptsStaleDeliver(workdir, batch: batch.id, outbox: outbox)
     {
-      throw SISDropError(.usage, "deliver \(problem)", hint: "run `sisdrop-deliver` for the batch first")
+      throw SISDropError(
+        .usage, "deliver \(problem)", hint: "run `sisdrop-deliver` for the batch first")
     }
     // A re-delivery a crash or a publish error left unpublished goes out first.
     try publishPending(workdir, batch: batch.id, outbox: outbox)
     let profile = try DeliverStage.checkedProfile(config)
     let alreadyDelivered = Set(try delivered(workdir, batch: batch.id).map(\.id))
-    let submissions = try JSONLines.read(Submission.self, from: workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl")
-    let decisions = try JSONLines.read(SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
+    let submissions = try JSONLines.read(
+      Submission.self, from: workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl")
+    let decisions = try JSONLines.read(
+      SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
     var selected: [Submission] = []
     // `--only A,A` names A once: a submission is never sent twice (for a new child, two SIS students).
     var seen = Set<String>()
     for id in ids where seen.insert(id).inserted {
       if alreadyDelivered.contains(id) {
-        throw SISDropError(.usage, "submission \(id) is already delivered in batch \(batch.id)", hint: "a delivered record is never sent twice")
+        throw SISDropError(
+          .usage, "submission \(id) is already delivered in batch \(batch.id)",
+          hint: "a delivered record is never sent twice")
       }
       guard let submission = submissions.first(where: { $0.id == id }) else {
         throw SISDropError(
           .usage, "submission \(id) is not among batch \(batch.id)'s matched submissions",
-          hint: "a submission rejected by parse or normalize (see 40-deliver/errors.csv) is corrected in the enrollment system and comes with the next export")
+          hint:
+            "a submission rejected by parse or normalize (see 40-deliver/errors.csv) is corrected in the enrollment system and comes with the next export"
+        )
       }
       if decisions.first(where: { $0.submissionID == id })?.needsReview ?? false {
-        throw SISDropError(.usage, "submission \(id) has an unresolved potential match", hint: "resolve it first (sisdrop resolve)")
+        throw SISDropError(
+          .usage, "submission \(id) has an unresolved potential match",
+          hint: "resolve it first (sisdrop resolve)")
       }
       selected.append(submission)
     }
     let snapshot = try Snapshot(path: try DeliverStage.snapshotPath(workdir, batch: batch.id))
     let plan = try DeliverStage.makePlan(
-      selected, decisions: decisions, corrections: try workdir.state.corrections(), validator: try DeliveryValidator(snapshot: snapshot),
-      profile: profile, delivery: config.delivery, matchFolder: workdir.stageFolder(batch.id, .match),
+      selected, decisions: decisions, corrections: try workdir.state.corrections(),
+      validator: try DeliveryValidator(snapshot: snapshot),
+      profile: profile, delivery: config.delivery,
+      matchFolder: workdir.stageFolder(batch.id, .match),
       current: { try DeliverStage.currentValues($0, snapshot: snapshot) })
     guard !plan.delivered.isEmpty else {
       throw SISDropError(
-        .dataError, "nothing re-delivered: \(plan.errors.count) problem(s) remain: "
-          + plan.errors.prefix(5).map { "\($0[0]) \($0[1]) \($0[2]) \($0[3]): \($0[5])" }.joined(separator: "; "),
+        .dataError,
+        "nothing re-delivered: \(plan.errors.count) problem(s) remain: "
+          + plan.errors.prefix(5).map { "\($0[0]) \($0[1]) \($0[2]) \($0[3]): \($0[5])" }.joined(
+            separator: "; "),
         hint: plan.errors.first?[6])
     }
-    let result = try send(plan, workdir: workdir, batch: batch, config: config, profile: profile, snapshot: snapshot)
+    let result = try send(
+      plan, workdir: workdir, batch: batch, config: config, profile: profile, snapshot: snapshot)
     _ = try? BatchReport.write(workdir: workdir, batch: batch)
-    log("re-delivery \(result.id): \(plan.delivered.count) submissions delivered, \(Set(plan.errors.map { $0[0] }).count) still in error")
+    log(
+      "re-delivery \(result.id): \(plan.delivered.count) submissions delivered, \(Set(plan.errors.map { $0[0] }).count) still in error"
+    )
     return result
   }
 
   /// Writes `plan` as the batch's next re-delivery `rK` (staged, fsynced, one rename) and publishes it.
-  static func send(_ plan: DeliverStage.Plan, workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, profile: DeliveryProfile,
-                   snapshot: Snapshot) throws -> Result {
+  static func send(
+    _ plan: DeliverStage.Plan, workdir: WorkDir, batch: BatchRecord, config: PipelineConfig,
+    profile: DeliveryProfile,
+    snapshot: Snapshot
+  ) throws -> Result {
     let base = folder(workdir, batch: batch.id)
     try FileSystem.makeDirectory(base)
     let number = (try all(workdir, batch: batch.id).count) + 1
@@ -166,7 +213,9 @@ public enum Redelivery {
     try FileSystem.removeTree(temporary)
     try FileSystem.makeDirectory(temporary)
     do {
-      let context = try DeliverStage.makeContext(workdir, batch: batch, config: config, prefix: id, snapshot: snapshot, records: plan.records)
+      let context = try DeliverStage.makeContext(
+        workdir, batch: batch, config: config, prefix: id, snapshot: snapshot, records: plan.records
+      )
       _ = try DeliverStage.write(plan, profile: profile, context: context, folder: temporary)
       try FileSystem.syncTree(temporary)
       try FileSystem.rename(temporary, to: final)
@@ -179,6 +228,7 @@ public enum Redelivery {
     // if this is interrupted, publishPending (next run, `--only`, deliver rerun or close) finishes it.
     try StableIDs.record(folder: final, batch: batch.id, state: workdir.state)
     _ = try Publisher.publish(batch: id, deliverFolder: final, outbox: workdir.outbox(config))
-    return Result(id: id, folder: final, delivered: plan.delivered.map { $0[0] }, errors: plan.errors)
+    return Result(
+      id: id, folder: final, delivered: plan.delivered.map { $0[0] }, errors: plan.errors)
   }
 }

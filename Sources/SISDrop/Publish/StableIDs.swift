@@ -1,7 +1,7 @@
 import Foundation
 import SISDropCore
-import SISDropStore
 import SISDropDelivery
+import SISDropStore
 
 /// Identifiers that stay the same across batches (OneRoster's `sourcedId`).
 ///
@@ -15,7 +15,9 @@ enum StableIDs {
   /// of a delivery and the SIS records they name as agents. Links SIS numbers found on the way.
   static func resolve(_ records: [DeliveryRecord], state: StateStore) throws -> [String: String] {
     var ids: [String: String] = [:]
-    for row in try state.database.rows("SELECT kind, sis_id, sourced_id FROM delivered_ids WHERE sis_id != ''") {
+    for row in try state.database.rows(
+      "SELECT kind, sis_id, sourced_id FROM delivered_ids WHERE sis_id != ''")
+    {
       ids[(row[0].string == "contact" ? "con-" : "stu-") + (row[1].string ?? "")] = row[2].string
     }
     for record in records where record.kind.isUpdate {
@@ -25,15 +27,19 @@ enum StableIDs {
       guard !sisID.isEmpty, ids[key] == nil else { continue }
       let ref = student ? record["Student_Ref"] : "\(record.submissionID)/c\(record.seq)"
       var found = try state.database.rows(
-        "SELECT sourced_id FROM delivered_ids WHERE kind = ? AND ref = ? AND sis_id = ''", [.text(student ? "student" : "contact"), .text(ref)])
+        "SELECT sourced_id FROM delivered_ids WHERE kind = ? AND ref = ? AND sis_id = ''",
+        [.text(student ? "student" : "contact"), .text(ref)])
       // The SIS's state id for the child, as delivered: the SIS took our new record and numbered it.
       let stateID = record.current("State_StudentNumber") ?? record["State_StudentNumber"]
       if found.isEmpty, student, !stateID.isEmpty {
         found = try state.database.rows(
-          "SELECT sourced_id FROM delivered_ids WHERE kind = 'student' AND state_id = ? AND sis_id = ''", [.text(stateID)])
+          "SELECT sourced_id FROM delivered_ids WHERE kind = 'student' AND state_id = ? AND sis_id = ''",
+          [.text(stateID)])
       }
-      guard found.count == 1, let id = found[0][0].string else { continue }  // none, or ambiguous: the default id
-      try state.database.execute("UPDATE delivered_ids SET sis_id = ? WHERE sourced_id = ?", [.text(sisID), .text(id)])
+      // none, or ambiguous: the default id
+      guard found.count == 1, let id = found[0][0].string else { continue }
+      try state.database.execute(
+        "UPDATE delivered_ids SET sis_id = ? WHERE sourced_id = ?", [.text(sisID), .text(id)])
       ids[key] = id
     }
     return ids
@@ -51,8 +57,11 @@ enum StableIDs {
       let student = record.kind == .studentsNew
       let id = student ? OneRosterProfile.studentID(record) : OneRosterProfile.contactID(record)
       guard id.hasPrefix("sub-") else { continue }
-      rows.append([id, student ? "student" : "contact", student ? record["Student_Ref"] : "\(record.submissionID)/c\(record.seq)",
-                   student ? record["State_StudentNumber"] : ""])
+      rows.append([
+        id, student ? "student" : "contact",
+        student ? record["Student_Ref"] : "\(record.submissionID)/c\(record.seq)",
+        student ? record["State_StudentNumber"] : "",
+      ])
     }
     return rows.sorted { $0[0] < $1[0] }
   }
@@ -78,9 +87,13 @@ enum StableIDs {
   static func record(rows: [[String]], batch: String, state: StateStore) throws {
     try state.database.inTransaction {
       let insert = try state.database.prepare(
-        "INSERT OR IGNORE INTO delivered_ids(sourced_id, kind, ref, state_id, sis_id, batch, delivered_at) VALUES (?, ?, ?, ?, '', ?, ?)")
+        "INSERT OR IGNORE INTO delivered_ids(sourced_id, kind, ref, state_id, sis_id, batch, delivered_at) VALUES (?, ?, ?, ?, '', ?, ?)"
+      )
       for row in rows where row.count >= 4 {
-        try insert.bind([.text(row[0]), .text(row[1]), .text(row[2]), .text(row[3]), .text(batch), .text(Clock.now())])
+        try insert.bind([
+          .text(row[0]), .text(row[1]), .text(row[2]), .text(row[3]), .text(batch),
+          .text(Clock.now()),
+        ])
         try insert.run()
       }
     }

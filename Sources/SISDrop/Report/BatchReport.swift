@@ -1,8 +1,8 @@
 import Foundation
 import SISDropCore
 import SISDropFormats
-import SISDropStore
 import SISDropMatching
+import SISDropStore
 
 /// `report.html`: one self-contained page per batch for the people who decide (no network, no
 /// external assets, inline CSS; opens from the file system).
@@ -23,11 +23,14 @@ public enum BatchReport {
 
   /// The student fields shown side by side.
   static let studentFields = [
-    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "SchoolID", "Street", "City",
+    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level",
+    "SchoolID", "Street", "City",
     "State", "Zip", "Home_Phone", "Email",
   ]
   /// Decision keys drawn by the page itself; any other key is shown as part of the explanation.
-  static let drawnKeys: Set<String> = ["outcome", "sisID", "score", "reasons", "candidates", "method"]
+  static let drawnKeys: Set<String> = [
+    "outcome", "sisID", "score", "reasons", "candidates", "method",
+  ]
 
   /// Writes the batch's report.html (replacing an earlier one atomically) and returns its path.
   @discardableResult
@@ -54,13 +57,18 @@ public enum BatchReport {
   /// A stage file's lines as byte slices of one buffer, numbered: the records are parsed one at a
   /// time where they are used. Foundation's JSON objects take ~20× the bytes of their line, so a
   /// batch of 20,000 held as objects took ~1 GB (`scripts/bench/review.sh`).
-  static func lineSlices(_ path: String, _ unreadable: Unreadable) -> [(number: Int, bytes: ArraySlice<UInt8>)] {
+  static func lineSlices(_ path: String, _ unreadable: Unreadable) -> [(
+    number: Int, bytes: ArraySlice<UInt8>
+  )] {
     guard FileSystem.exists(path) else {
-      if FileSystem.isDirectory((path as NSString).deletingLastPathComponent) { unreadable.problems.append((path, "missing")) }
+      if FileSystem.isDirectory((path as NSString).deletingLastPathComponent) {
+        unreadable.problems.append((path, "missing"))
+      }
       return []
     }
     do {
-      return try FileSystem.readFile(path).split(separator: 0x0A, omittingEmptySubsequences: false).enumerated()
+      return try FileSystem.readFile(path).split(separator: 0x0A, omittingEmptySubsequences: false)
+        .enumerated()
         .filter { !$0.element.isEmpty }.map { ($0.offset + 1, $0.element) }
     } catch {
       unreadable.problems.append((path, "\(error)"))
@@ -71,7 +79,9 @@ public enum BatchReport {
   /// A stage file's lines read one at a time, never held whole (nil when missing or unreadable, as for `lineSlices`).
   static func lineReader(_ path: String, _ unreadable: Unreadable) -> FileLines? {
     guard FileSystem.exists(path) else {
-      if FileSystem.isDirectory((path as NSString).deletingLastPathComponent) { unreadable.problems.append((path, "missing")) }
+      if FileSystem.isDirectory((path as NSString).deletingLastPathComponent) {
+        unreadable.problems.append((path, "missing"))
+      }
       return nil
     }
     do { return try FileLines(path: path) } catch {
@@ -81,7 +91,9 @@ public enum BatchReport {
   }
 
   /// The reader's next line; a read error ends the file (and is reported).
-  static func nextLine(_ reader: FileLines?, _ unreadable: Unreadable) -> (number: Int, bytes: ArraySlice<UInt8>)? {
+  static func nextLine(_ reader: FileLines?, _ unreadable: Unreadable) -> (
+    number: Int, bytes: ArraySlice<UInt8>
+  )? {
     guard let reader else { return nil }
     do { return try reader.next() } catch {
       unreadable.problems.append((reader.path, "\(error)"))
@@ -89,8 +101,11 @@ public enum BatchReport {
     }
   }
 
-  static func parse(_ line: (number: Int, bytes: ArraySlice<UInt8>), _ path: String, _ unreadable: Unreadable) -> [String: Any]? {
-    guard let object = try? JSONSerialization.jsonObject(with: Data(line.bytes)) as? [String: Any] else {
+  static func parse(
+    _ line: (number: Int, bytes: ArraySlice<UInt8>), _ path: String, _ unreadable: Unreadable
+  ) -> [String: Any]? {
+    guard let object = try? JSONSerialization.jsonObject(with: Data(line.bytes)) as? [String: Any]
+    else {
       unreadable.problems.append((path, "line \(line.number) is not a JSON object"))
       return nil
     }
@@ -99,7 +114,9 @@ public enum BatchReport {
 
   static func table(_ path: String, _ unreadable: Unreadable) -> [[String]] {
     guard FileSystem.exists(path) else {
-      if FileSystem.isDirectory((path as NSString).deletingLastPathComponent) { unreadable.problems.append((path, "missing")) }
+      if FileSystem.isDirectory((path as NSString).deletingLastPathComponent) {
+        unreadable.problems.append((path, "missing"))
+      }
       return []
     }
     do { return try BatchLifecycle.readTable(path) } catch {
@@ -116,9 +133,12 @@ public enum BatchReport {
     var counts: [String: Int] = [:]
     for stage in Stage.allCases where FileSystem.isDirectory(workdir.stageFolder(batch.id, stage)) {
       do {
-        for (key, value) in try StageReport.load(workdir.stageFolder(batch.id, stage)).counts { counts["\(stage.rawValue).\(key)"] = value }
+        for (key, value) in try StageReport.load(workdir.stageFolder(batch.id, stage)).counts {
+          counts["\(stage.rawValue).\(key)"] = value
+        }
       } catch {
-        unreadable.problems.append((workdir.stageFolder(batch.id, stage) + "/stage.json", "\(error)"))
+        unreadable.problems.append(
+          (workdir.stageFolder(batch.id, stage) + "/stage.json", "\(error)"))
       }
     }
     // The submissions and their decisions, one pair at a time: match writes its decisions in the
@@ -138,14 +158,21 @@ public enum BatchReport {
         var all: [String: [String: Any]] = [:]
         let again = try? FileLines(path: submissionsPath)
         while let line = try? again?.next() {
-          if let object = try? JSONSerialization.jsonObject(with: Data(line.bytes)) as? [String: Any], let key = object["id"] as? String { all[key] = object }
+          if let object = try? JSONSerialization.jsonObject(with: Data(line.bytes))
+            as? [String: Any], let key = object["id"] as? String
+          {
+            all[key] = object
+          }
         }
         allSubmissions = all
       }
       return allSubmissions?[id]
     }
-    let decisionLines = lineReader(workdir.stageFolder(batch.id, .match) + "/decisions.jsonl", unreadable)
-    let snapshot = (try? DeliverStage.snapshotPath(workdir, batch: batch.id)).flatMap { try? Snapshot(path: $0) }
+    let decisionLines = lineReader(
+      workdir.stageFolder(batch.id, .match) + "/decisions.jsonl", unreadable)
+    let snapshot = (try? DeliverStage.snapshotPath(workdir, batch: batch.id)).flatMap {
+      try? Snapshot(path: $0)
+    }
     let deliver = workdir.stageFolder(batch.id, .deliver)
     var errors = table(deliver + "/errors.csv")
     var delivered = Set(table(deliver + "/delivered.csv").map { $0[0] })
@@ -168,19 +195,24 @@ public enum BatchReport {
     var decided = Set<String>()
     let errorsByID = Dictionary(grouping: errors, by: { $0[0] })
     var errorIDs: [String] = []
-    for row in errors where errorIDs.last != row[0] && !errorIDs.contains(row[0]) { errorIDs.append(row[0]) }
+    for row in errors where errorIDs.last != row[0] && !errorIDs.contains(row[0]) {
+      errorIDs.append(row[0])
+    }
     var errorCards: [String: String] = [:]
     while let line = nextLine(decisionLines, unreadable) {
       guard let decision = parse(line, decisionsPath, unreadable) else { continue }
       let id = decision["submissionID"] as? String ?? ""
       decided.insert(id)
       let submission = submissionOf(id)
-      let rules = newRules(decisions: [decision], submissions: submission.map { [id: $0] } ?? [:], snapshot: snapshot)
+      let rules = newRules(
+        decisions: [decision], submissions: submission.map { [id: $0] } ?? [:], snapshot: snapshot)
       let students = (submission?["students"] as? [[String: Any]]) ?? []
       let studentDecisions = (decision["students"] as? [[String: Any]]) ?? []
       let contacts = (decision["contacts"] as? [[String: Any]]) ?? []
       let siblings = studentDecisions.count > 1 || students.count > 1
-      var outcomes: [String] = [], sisIDs: [String] = [], notes: [String] = []
+      var outcomes: [String] = []
+      var sisIDs: [String] = []
+      var notes: [String] = []
       var heldParts: [String] = []
       var undeliveredDifferences: [String] = []
       var link: String? = nil
@@ -188,15 +220,21 @@ public enum BatchReport {
         let seq = student["seq"] as? Int ?? 1
         let detail = student["decision"] as? [String: Any] ?? [:]
         let outcome = detail["outcome"] as? String ?? ""
-        let fields = students.first { ($0["seq"] as? Int) == seq }?["fields"] as? [String: String] ?? [:]
+        let fields =
+          students.first { ($0["seq"] as? Int) == seq }?["fields"] as? [String: String] ?? [:]
         let prefix = siblings ? "\(seq): " : ""
         outcomes.append(prefix + outcome)
         sisIDs.append(prefix + (detail["sisID"] as? String ?? "—"))
         let kept = student["keptSIS"] as? [String] ?? []
-        if !kept.isEmpty { notes.append(prefix + "SIS value kept: " + kept.joined(separator: ", ")) }
+        if !kept.isEmpty {
+          notes.append(prefix + "SIS value kept: " + kept.joined(separator: ", "))
+        }
         switch outcome {
         case "potential":
-          review.append(reviewCard(id: id, seq: seq, fields: fields, decision: detail, snapshot: snapshot, siblings: siblings))
+          review.append(
+            reviewCard(
+              id: id, seq: seq, fields: fields, decision: detail, snapshot: snapshot,
+              siblings: siblings))
           link = link ?? "review-\(id)-\(seq)"
         case "new":
           notes.append(prefix + (rules["\(id)/\(seq)"] ?? describe(detail["reasons"] as Any)))
@@ -204,12 +242,17 @@ public enum BatchReport {
         }
         let held = student["heldDifferences"] as? [[String: Any]] ?? []
         if !held.isEmpty {
-          heldParts.append(heldPart(id: id, schema: "student", seq: seq, sisID: detail["sisID"] as? String ?? "", held: held, kept: kept,
-                                    which: siblings ? " --student \(seq)" : ""))
+          heldParts.append(
+            heldPart(
+              id: id, schema: "student", seq: seq, sisID: detail["sisID"] as? String ?? "",
+              held: held, kept: kept,
+              which: siblings ? " --student \(seq)" : ""))
         }
         let differences = student["differences"] as? [[String: Any]] ?? []
         if outcome == "matched" && !differences.isEmpty && !delivered.contains(id) {
-          undeliveredDifferences.append(differencesPart(id: id, seq: seq, sisID: detail["sisID"] as? String ?? "", differences: differences))
+          undeliveredDifferences.append(
+            differencesPart(
+              id: id, seq: seq, sisID: detail["sisID"] as? String ?? "", differences: differences))
         }
       }
       var contactNotes: [String] = []
@@ -219,93 +262,131 @@ public enum BatchReport {
         if let same = contact["sameAs"] as? String {
           contactCounts["same-as", default: 0] += 1
           contactNotes.append("\(seq)=\(same)")
-          sameAs.append("<tr><td data-label=\"Submission\">\(escape(id))</td><td data-label=\"Contact\">\(seq)</td><td data-label=\"Same as\">\(escape(same))</td>"
-            + "<td data-label=\"Why\">\(escape(contact["reason"] as? String ?? ""))</td></tr>")
+          sameAs.append(
+            "<tr><td data-label=\"Submission\">\(escape(id))</td><td data-label=\"Contact\">\(seq)</td><td data-label=\"Same as\">\(escape(same))</td>"
+              + "<td data-label=\"Why\">\(escape(contact["reason"] as? String ?? ""))</td></tr>")
         } else if outcome == "matched" {
           contactCounts["matched", default: 0] += 1
           contactNotes.append("\(seq)→\(contact["contactID"] as? String ?? "")")
         } else if outcome == "potential" {
           // Perhaps an SIS contact under another name: a person answers `sisdrop resolve ID --contact N`.
           contactCounts["potential", default: 0] += 1
-          contactNotes.append("\(seq)? " + ((contact["candidates"] as? [String]) ?? []).joined(separator: " "))
+          contactNotes.append(
+            "\(seq)? " + ((contact["candidates"] as? [String]) ?? []).joined(separator: " "))
         } else {
           contactCounts["new", default: 0] += 1
           contactNotes.append("\(seq) new")
         }
         let contactKept = contact["keptSIS"] as? [String] ?? []
-        if !contactKept.isEmpty { notes.append("contact \(seq): SIS value kept: " + contactKept.joined(separator: ", ")) }
+        if !contactKept.isEmpty {
+          notes.append("contact \(seq): SIS value kept: " + contactKept.joined(separator: ", "))
+        }
         let held = contact["heldDifferences"] as? [[String: Any]] ?? []
         if !held.isEmpty {
-          heldParts.append(heldPart(id: id, schema: "contact", seq: seq, sisID: contact["contactID"] as? String ?? "", held: held,
-                                    kept: contactKept, which: " --contact \(seq)"))
+          heldParts.append(
+            heldPart(
+              id: id, schema: "contact", seq: seq, sisID: contact["contactID"] as? String ?? "",
+              held: held,
+              kept: contactKept, which: " --contact \(seq)"))
         }
       }
       if !heldParts.isEmpty {
-        heldCards.append("<section class=\"card held\" id=\"held-\(escape(id))\"><h3><span class=\"orb yellow\"></span>\(escape(id))</h3>" + heldParts.joined() + "</section>")
+        heldCards.append(
+          "<section class=\"card held\" id=\"held-\(escape(id))\"><h3><span class=\"orb yellow\"></span>\(escape(id))</h3>"
+            + heldParts.joined() + "</section>")
         link = link ?? "held-\(id)"
       }
       if let rows = errorsByID[id] {
         errorCards[id] = errorCard(id: id, rows: rows, extra: undeliveredDifferences.joined())
         link = link ?? "error-\(id)"
       }
-      let state = delivered.contains(id) ? "delivered" : !heldParts.isEmpty || outcomes.contains(where: { $0.hasSuffix("potential") }) ? "held"
-        : errorsByID[id] != nil ? "in error" : "not delivered"
-      compact.append(compactRow(id: id, outcome: outcomes, sis: sisIDs, contacts: contactNotes, state: state, notes: notes, link: link))
+      let state =
+        delivered.contains(id)
+        ? "delivered"
+        : !heldParts.isEmpty || outcomes.contains(where: { $0.hasSuffix("potential") })
+          ? "held"
+          : errorsByID[id] != nil ? "in error" : "not delivered"
+      compact.append(
+        compactRow(
+          id: id, outcome: outcomes, sis: sisIDs, contacts: contactNotes, state: state,
+          notes: notes, link: link))
     }
     for id in errorIDs where !decided.contains(id) {
       errorCards[id] = errorCard(id: id, rows: errorsByID[id] ?? [], extra: "")
-      compact.append(compactRow(id: id, outcome: ["rejected"], sis: [], contacts: [], state: delivered.contains(id) ? "delivered" : "in error",
-                                notes: [], link: "error-\(id)"))
+      compact.append(
+        compactRow(
+          id: id, outcome: ["rejected"], sis: [], contacts: [],
+          state: delivered.contains(id) ? "delivered" : "in error",
+          notes: [], link: "error-\(id)"))
     }
 
     var page = Page()
     page.line("<!DOCTYPE html>")
-    page.line("<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+    page.line(
+      "<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+    )
     page.line("<title>sisdrop batch \(escape(batch.id))</title>")
     page.line("<style>\(css)</style></head><body>")
-    page.line("<h1>Batch \(escape(batch.id)) <small>\(escape(config?.districtName ?? ""))</small></h1>")
-    page.line("<p class=\"meta\">state: <b>\(escape(batch.state.rawValue))</b> · opened \(escape(batch.openedAt))"
-      + (batch.closedAt.map { " · closed \(escape($0))" } ?? "") + " · selection \(escape(batch.selection.description))</p>")
+    page.line(
+      "<h1>Batch \(escape(batch.id)) <small>\(escape(config?.districtName ?? ""))</small></h1>")
+    page.line(
+      "<p class=\"meta\">state: <b>\(escape(batch.state.rawValue))</b> · opened \(escape(batch.openedAt))"
+        + (batch.closedAt.map { " · closed \(escape($0))" } ?? "")
+        + " · selection \(escape(batch.selection.description))</p>")
 
     // A stage that refused its input (a broken SIS export, a cut-off roster, a NUL upload): what and
     // where, never only in the log. Quoted values are masked, as in the notification.
     let runs = (try? workdir.state.stageRuns(batch: batch.id)) ?? []
-    let refused = Stage.allCases.compactMap { stage in runs.last { $0.stage == stage.rawValue } }.filter { $0.status == "failed" }
+    let refused = Stage.allCases.compactMap { stage in runs.last { $0.stage == stage.rawValue } }
+      .filter { $0.status == "failed" }
     if !refused.isEmpty {
-      page.line("<div class=\"unreadable\"><b>Input refused: this batch stopped before delivery.</b><ul>")
+      page.line(
+        "<div class=\"unreadable\"><b>Input refused: this batch stopped before delivery.</b><ul>")
       for run in refused {
-        page.line("<li>\(escape(run.stage)) (attempt \(run.attempt), exit \(run.exitCode ?? 0)): \(escape(Notification.mask(run.message ?? "")))</li>")
+        page.line(
+          "<li>\(escape(run.stage)) (attempt \(run.attempt), exit \(run.exitCode ?? 0)): \(escape(Notification.mask(run.message ?? "")))</li>"
+        )
       }
       page.line("</ul></div>")
     }
 
     if !unreadable.problems.isEmpty {
-      page.line("<div class=\"unreadable\"><b>Could not read \(unreadable.problems.count) file(s): what this page shows is incomplete.</b><ul>")
+      page.line(
+        "<div class=\"unreadable\"><b>Could not read \(unreadable.problems.count) file(s): what this page shows is incomplete.</b><ul>"
+      )
       for problem in unreadable.problems {
-        page.line("<li><code>\(escape(relativePath(problem.path, to: workdir.batchFolder(batch.id))))</code>: \(escape(problem.reason))</li>")
+        page.line(
+          "<li><code>\(escape(relativePath(problem.path, to: workdir.batchFolder(batch.id))))</code>: \(escape(problem.reason))</li>"
+        )
       }
       page.line("</ul></div>")
     }
     let contactTotal = contactCounts.values.reduce(0, +)
-    page.line("<nav class=\"index\"><a href=\"#counts\">Counts</a> <a href=\"#review\">Potential matches (\(review.count))</a>"
-      + " <a href=\"#held\">Held updates (\(heldCards.count))</a> <a href=\"#errors\">Errors (\(errorCards.count))</a>"
-      + " <a href=\"#contacts\">Contacts (\(contactTotal))</a> <a href=\"#sis-rejects\">SIS export problems (\(sisRejects.count))</a>"
-      + " <a href=\"#submissions\">All submissions (\(compact.count))</a></nav>")
+    page.line(
+      "<nav class=\"index\"><a href=\"#counts\">Counts</a> <a href=\"#review\">Potential matches (\(review.count))</a>"
+        + " <a href=\"#held\">Held updates (\(heldCards.count))</a> <a href=\"#errors\">Errors (\(errorCards.count))</a>"
+        + " <a href=\"#contacts\">Contacts (\(contactTotal))</a> <a href=\"#sis-rejects\">SIS export problems (\(sisRejects.count))</a>"
+        + " <a href=\"#submissions\">All submissions (\(compact.count))</a></nav>")
 
     // Counts per outcome.
     page.line("<h2 id=\"counts\">Counts</h2><table class=\"counts\"><tbody>")
     let rows: [(String, String)] = [
       ("submissions in the export", "parse.submissions_in_export"), ("selected", "parse.selected"),
-      ("rejected by parse", "parse.rejected_submissions"), ("rejected by normalize", "normalize.rejected_submissions"),
+      ("rejected by parse", "parse.rejected_submissions"),
+      ("rejected by normalize", "normalize.rejected_submissions"),
       ("duplicate rows in the export, read once", "parse.duplicate_rows"),
       ("SIS export rows left out (malformed)", "normalize.sis_rejected_rows"),
       ("SIS values missing for matching", "normalize.sis_missing_values"),
-      ("SIS delta rows added or replaced", "normalize.sis_delta_rows"), ("SIS delta rows deleted", "normalize.sis_delta_deleted"),
+      ("SIS delta rows added or replaced", "normalize.sis_delta_rows"),
+      ("SIS delta rows deleted", "normalize.sis_delta_deleted"),
       ("SIS delta rows naming an unknown key", "normalize.sis_delta_unknown_keys"),
       ("already delivered", "normalize.already_delivered"),
-      ("students matched", "match.students_matched"), ("students potential (review)", "match.students_potential"),
-      ("students new", "match.students_new"), ("contacts matched", "match.contacts_matched"), ("contacts new", "match.contacts_new"),
-      ("submissions delivered", "deliver.delivered_submissions"), ("submissions held for review", "deliver.held_submissions"),
+      ("students matched", "match.students_matched"),
+      ("students potential (review)", "match.students_potential"),
+      ("students new", "match.students_new"), ("contacts matched", "match.contacts_matched"),
+      ("contacts new", "match.contacts_new"),
+      ("submissions delivered", "deliver.delivered_submissions"),
+      ("submissions held for review", "deliver.held_submissions"),
       ("submissions in error", "deliver.error_submissions"),
       ("uploaded documents verified", "parse.documents_verified"),
       ("uploaded document problems (rejects.csv)", "parse.document_errors"),
@@ -317,55 +398,94 @@ public enum BatchReport {
     for (label, key) in rows where counts[key] != nil {
       page.line("<tr><th>\(escape(label))</th><td class=\"n\">\(counts[key] ?? 0)</td></tr>")
     }
-    page.line("<tr><th>delivered after correction</th><td class=\"n\">\(max(0, delivered.count - (counts["deliver.delivered_submissions"] ?? delivered.count)))</td></tr>")
-    page.line("<tr><th>SIS export problems (sis_rejects.csv)</th><td class=\"n\">\(sisRejects.count)</td></tr>")
+    page.line(
+      "<tr><th>delivered after correction</th><td class=\"n\">\(max(0, delivered.count - (counts["deliver.delivered_submissions"] ?? delivered.count)))</td></tr>"
+    )
+    page.line(
+      "<tr><th>SIS export problems (sis_rejects.csv)</th><td class=\"n\">\(sisRejects.count)</td></tr>"
+    )
     page.line("</tbody></table>")
 
     // Confirmation from the SIS: what later exports showed of the deliveries, across batches.
     let confirmation = try Confirmation.counts(workdir.state)
     let unconfirmed = try Confirmation.unconfirmed(workdir.state)
-    page.line("<h2 id=\"confirmation\">SIS confirmation: \(confirmation.unconfirmed) delivered record(s) unconfirmed</h2>")
-    page.line("<p class=\"hint\">Across every batch: \(confirmation.confirmed) delivered record(s) confirmed by a later SIS export, \(confirmation.delivered) awaiting one, \(confirmation.unconfirmed) unconfirmed (reported not imported by the SIS import, or not in the SIS exports since). <code>sisdrop redeliver SUBMISSION</code> sends one again at the next run; <code>sisdrop confirm SUBMISSION --reason TEXT</code> closes it by hand.</p>")
+    page.line(
+      "<h2 id=\"confirmation\">SIS confirmation: \(confirmation.unconfirmed) delivered record(s) unconfirmed</h2>"
+    )
+    page.line(
+      "<p class=\"hint\">Across every batch: \(confirmation.confirmed) delivered record(s) confirmed by a later SIS export, \(confirmation.delivered) awaiting one, \(confirmation.unconfirmed) unconfirmed (reported not imported by the SIS import, or not in the SIS exports since). <code>sisdrop redeliver SUBMISSION</code> sends one again at the next run; <code>sisdrop confirm SUBMISSION --reason TEXT</code> closes it by hand.</p>"
+    )
     if !unconfirmed.isEmpty {
-      page.line("<table class=\"stack\"><thead><tr><th>Submission</th><th>Record</th><th>Sent by</th><th>Missing</th><th>SIS import</th></tr></thead><tbody>")
+      page.line(
+        "<table class=\"stack\"><thead><tr><th>Submission</th><th>Record</th><th>Sent by</th><th>Missing</th><th>SIS import</th></tr></thead><tbody>"
+      )
       for item in unconfirmed {
-        let said = [item.importStatus, item.importMessage].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
-        page.line("<tr><td data-label=\"Submission\">\(escape(item.submissionID))</td><td data-label=\"Record\">\(escape(item.label))</td>"
-          + "<td data-label=\"Sent by\">\(escape(item.delivery))</td><td data-label=\"Missing\">\(escape(item.missing ?? ""))</td>"
-          + "<td data-label=\"SIS import\">\(escape(said))</td></tr>")
+        let said = [item.importStatus, item.importMessage].compactMap { $0 }.filter { !$0.isEmpty }
+          .joined(separator: ": ")
+        page.line(
+          "<tr><td data-label=\"Submission\">\(escape(item.submissionID))</td><td data-label=\"Record\">\(escape(item.label))</td>"
+            + "<td data-label=\"Sent by\">\(escape(item.delivery))</td><td data-label=\"Missing\">\(escape(item.missing ?? ""))</td>"
+            + "<td data-label=\"SIS import\">\(escape(said))</td></tr>")
       }
       page.line("</tbody></table>")
     }
 
     // The review queue: potential matches, submission and candidates side by side.
-    page.line("<h2 id=\"review\"><span class=\"orb yellow\"></span>Review queue: \(review.count) potential match\(review.count == 1 ? "" : "es")</h2>")
-    if review.isEmpty { page.line(unreadable.contains(decisionsPath) ? "<p>Unknown: decisions.jsonl could not be read (see above).</p>" : "<p>Nothing to review.</p>") }
-    page.line("<p class=\"hint\">A submission with any unresolved potential match is held back and stays pending. Fields that differ from the submission are <mark>yellow</mark>. A candidate a guard keeps from an automatic match shows the guard, not a score.</p>")
+    page.line(
+      "<h2 id=\"review\"><span class=\"orb yellow\"></span>Review queue: \(review.count) potential match\(review.count == 1 ? "" : "es")</h2>"
+    )
+    if review.isEmpty {
+      page.line(
+        unreadable.contains(decisionsPath)
+          ? "<p>Unknown: decisions.jsonl could not be read (see above).</p>"
+          : "<p>Nothing to review.</p>")
+    }
+    page.line(
+      "<p class=\"hint\">A submission with any unresolved potential match is held back and stays pending. Fields that differ from the submission are <mark>yellow</mark>. A candidate a guard keeps from an automatic match shows the guard, not a score.</p>"
+    )
     for card in review { page.line(card) }
 
     // Updates the `updates:` policy holds for a person.
-    page.line("<h2 id=\"held\"><span class=\"orb yellow\"></span>Updates held for review: \(heldCards.count) submission(s)</h2>")
+    page.line(
+      "<h2 id=\"held\"><span class=\"orb yellow\"></span>Updates held for review: \(heldCards.count) submission(s)</h2>"
+    )
     if heldCards.isEmpty {
-      page.line(unreadable.contains(decisionsPath) ? "<p>Unknown: decisions.jsonl could not be read (see above).</p>" : "<p>No update is held.</p>")
+      page.line(
+        unreadable.contains(decisionsPath)
+          ? "<p>Unknown: decisions.jsonl could not be read (see above).</p>"
+          : "<p>No update is held.</p>")
     } else {
-      page.line("<p class=\"hint\">The form's value differs from the SIS's in a field the pipeline's <code>updates:</code> section sends to review. For each field: accept the form's value, or keep the SIS value; the next <code>sisdrop run</code> delivers it.</p>")
+      page.line(
+        "<p class=\"hint\">The form's value differs from the SIS's in a field the pipeline's <code>updates:</code> section sends to review. For each field: accept the form's value, or keep the SIS value; the next <code>sisdrop run</code> delivers it.</p>"
+      )
     }
     for card in heldCards { page.line(card) }
 
     // Errors with what to do.
     page.line("<h2 id=\"errors\">Errors: \(errorCards.count) submission(s)</h2>")
     if errors.isEmpty {
-      page.line(unreadable.contains(deliver + "/errors.csv") ? "<p>Unknown: errors.csv could not be read (see above).</p>" : "<p>No records in error.</p>")
+      page.line(
+        unreadable.contains(deliver + "/errors.csv")
+          ? "<p>Unknown: errors.csv could not be read (see above).</p>"
+          : "<p>No records in error.</p>")
     } else {
-      page.line("<p class=\"hint\">These records stay pending; nothing was dropped. Close returns them to pending if they are still in error.</p>")
+      page.line(
+        "<p class=\"hint\">These records stay pending; nothing was dropped. Close returns them to pending if they are still in error.</p>"
+      )
     }
     for id in errorIDs { if let card = errorCards[id] { page.line(card) } }
 
     // Contacts: matched to an SIS contact, new, or the same person as a new contact of another form.
-    page.line("<h2 id=\"contacts\">Contacts: \(contactCounts["matched"] ?? 0) matched, \(contactCounts["potential"] ?? 0) potential, \(contactCounts["new"] ?? 0) new, \(contactCounts["same-as"] ?? 0) same as another new contact</h2>")
-    page.line("<p class=\"hint\">Each submission's contacts are in the table of all submissions: <em>seq→SIS Contact_ID</em>, <em>seq? candidate Contact_IDs</em> (a person answers <code>sisdrop resolve ID --contact seq</code>), <em>seq new</em>, or <em>seq=submission/seq</em> (one new contact named by two forms of this batch).</p>")
+    page.line(
+      "<h2 id=\"contacts\">Contacts: \(contactCounts["matched"] ?? 0) matched, \(contactCounts["potential"] ?? 0) potential, \(contactCounts["new"] ?? 0) new, \(contactCounts["same-as"] ?? 0) same as another new contact</h2>"
+    )
+    page.line(
+      "<p class=\"hint\">Each submission's contacts are in the table of all submissions: <em>seq→SIS Contact_ID</em>, <em>seq? candidate Contact_IDs</em> (a person answers <code>sisdrop resolve ID --contact seq</code>), <em>seq new</em>, or <em>seq=submission/seq</em> (one new contact named by two forms of this batch).</p>"
+    )
     if !sameAs.isEmpty {
-      page.line("<table class=\"stack\"><thead><tr><th>Submission</th><th>Contact</th><th>Same as</th><th>Why</th></tr></thead><tbody>")
+      page.line(
+        "<table class=\"stack\"><thead><tr><th>Submission</th><th>Contact</th><th>Same as</th><th>Why</th></tr></thead><tbody>"
+      )
       for row in sameAs { page.line(row) }
       page.line("</tbody></table>")
     }
@@ -373,29 +493,52 @@ public enum BatchReport {
     // SIS rows the snapshot could not take.
     page.line("<h2 id=\"sis-rejects\">SIS export problems: \(sisRejects.count)</h2>")
     if sisRejects.isEmpty {
-      page.line(unreadable.contains(workdir.stageFolder(batch.id, .normalize) + "/sis_rejects.csv") ? "<p>Unknown: sis_rejects.csv could not be read (see above).</p>" : "<p>None: every row of the SIS export was read as it is.</p>")
+      page.line(
+        unreadable.contains(workdir.stageFolder(batch.id, .normalize) + "/sis_rejects.csv")
+          ? "<p>Unknown: sis_rejects.csv could not be read (see above).</p>"
+          : "<p>None: every row of the SIS export was read as it is.</p>")
     } else {
-      page.line("<p class=\"hint\">Problems in the rows of the SIS export (<code>20-normalize/sis_rejects.csv</code>): a row left out of the snapshot cannot be matched, a value kept as exported is compared as it is. Fix them in the SIS; the next export brings them in.</p>")
+      page.line(
+        "<p class=\"hint\">Problems in the rows of the SIS export (<code>20-normalize/sis_rejects.csv</code>): a row left out of the snapshot cannot be matched, a value kept as exported is compared as it is. Fix them in the SIS; the next export brings them in.</p>"
+      )
       let labels = Reject.header
-      page.line("<table class=\"stack\"><thead><tr>" + labels.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>")
+      page.line(
+        "<table class=\"stack\"><thead><tr>" + labels.map { "<th>\(escape($0))</th>" }.joined()
+          + "</tr></thead><tbody>")
       for row in sisRejects.prefix(sisRejectRowsShown) {
-        page.line("<tr>" + row.enumerated().map { "<td data-label=\"\(escape($0.offset < labels.count ? labels[$0.offset] : ""))\">\(escape($0.element))</td>" }.joined() + "</tr>")
+        page.line(
+          "<tr>"
+            + row.enumerated().map {
+              "<td data-label=\"\(escape($0.offset < labels.count ? labels[$0.offset] : ""))\">\(escape($0.element))</td>"
+            }.joined() + "</tr>")
       }
       page.line("</tbody></table>")
-      if sisRejects.count > sisRejectRowsShown { page.line("<p>… and \(sisRejects.count - sisRejectRowsShown) more in <code>20-normalize/sis_rejects.csv</code>.</p>") }
+      if sisRejects.count > sisRejectRowsShown {
+        page.line(
+          "<p>… and \(sisRejects.count - sisRejectRowsShown) more in <code>20-normalize/sis_rejects.csv</code>.</p>"
+        )
+      }
     }
 
     // One row per submission.
     page.line("<h2 id=\"submissions\">All submissions: \(compact.count)</h2>")
-    page.line("<p class=\"hint\">Outcome and SIS id per student (<em>seq: …</em> when a form has siblings); the id links to the card of one that needs a person.</p>")
-    page.line("<table class=\"compact\"><thead><tr><th>Submission</th><th>Outcome</th><th>SIS id</th><th>Contacts</th><th>Delivered</th><th>Why</th></tr></thead><tbody>")
+    page.line(
+      "<p class=\"hint\">Outcome and SIS id per student (<em>seq: …</em> when a form has siblings); the id links to the card of one that needs a person.</p>"
+    )
+    page.line(
+      "<table class=\"compact\"><thead><tr><th>Submission</th><th>Outcome</th><th>SIS id</th><th>Contacts</th><th>Delivered</th><th>Why</th></tr></thead><tbody>"
+    )
     for row in compact { page.line(row) }
     page.line("</tbody></table>")
     if !heldRows.isEmpty && heldCards.isEmpty && review.isEmpty {
       // held.csv names held submissions the decisions do not (an unreadable or older decisions file): never shown as nothing.
-      page.line("<p>held.csv holds \(Set(heldRows.map { $0[0] }).count) submission(s): see <code>40-deliver/held.csv</code>.</p>")
+      page.line(
+        "<p>held.csv holds \(Set(heldRows.map { $0[0] }).count) submission(s): see <code>40-deliver/held.csv</code>.</p>"
+      )
     }
-    page.line("<footer>Written by sisdrop \(escape(SISDropVersion.current)) from \(escape(workdir.batchFolder(batch.id))). Student names and birth dates are FERPA-protected: do not forward this page.</footer>")
+    page.line(
+      "<footer>Written by sisdrop \(escape(SISDropVersion.current)) from \(escape(workdir.batchFolder(batch.id))). Student names and birth dates are FERPA-protected: do not forward this page.</footer>"
+    )
     page.line("</body></html>")
     return page.text
   }
@@ -405,15 +548,20 @@ public enum BatchReport {
 
   /// The rule that decided each NEW student (`submission/seq`): the matcher's reason, with the clause
   /// of "another child" that held for the closest SIS student, recomputed from the same records.
-  static func newRules(decisions: [[String: Any]], submissions: [String: [String: Any]], snapshot: Snapshot?) -> [String: String] {
-    let prefix = "the closest SIS student ", suffix = " is " + FellegiSunterMatcher.otherChild
+  static func newRules(
+    decisions: [[String: Any]], submissions: [String: [String: Any]], snapshot: Snapshot?
+  ) -> [String: String] {
+    let prefix = "the closest SIS student "
+    let suffix = " is " + FellegiSunterMatcher.otherChild
     var closest: [String: String] = [:]
     var rules: [String: String] = [:]
     for decision in decisions {
       let id = decision["submissionID"] as? String ?? ""
       for student in (decision["students"] as? [[String: Any]]) ?? [] {
         let detail = student["decision"] as? [String: Any] ?? [:]
-        guard detail["outcome"] as? String == "new", let reasons = detail["reasons"] as? [String], let first = reasons.first else { continue }
+        guard detail["outcome"] as? String == "new", let reasons = detail["reasons"] as? [String],
+          let first = reasons.first
+        else { continue }
         let key = "\(id)/\(student["seq"] as? Int ?? 1)"
         rules[key] = reasons.joined(separator: "; ")
         if first.hasPrefix(prefix) && first.hasSuffix(suffix) {
@@ -421,16 +569,25 @@ public enum BatchReport {
         }
       }
     }
-    guard let snapshot, !closest.isEmpty, let records = try? snapshot.matchRecords(numbers: Array(Set(closest.values)).sorted()) else { return rules }
+    guard let snapshot, !closest.isEmpty,
+      let records = try? snapshot.matchRecords(numbers: Array(Set(closest.values)).sorted())
+    else { return rules }
     let sis = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     for (key, sisID) in closest {
-      guard let record = sis[sisID], let slash = key.lastIndex(of: "/"), let seq = Int(key[key.index(after: slash)...]),
-            let submission = submissions[String(key[..<slash])] else { continue }
-      let fields = ((submission["students"] as? [[String: Any]]) ?? []).first { ($0["seq"] as? Int) == seq }?["fields"] as? [String: String] ?? [:]
-      let guardians = ((submission["contacts"] as? [[String: Any]]) ?? []).map { contact -> PersonRecord.Guardian in
+      guard let record = sis[sisID], let slash = key.lastIndex(of: "/"),
+        let seq = Int(key[key.index(after: slash)...]),
+        let submission = submissions[String(key[..<slash])]
+      else { continue }
+      let fields =
+        ((submission["students"] as? [[String: Any]]) ?? []).first { ($0["seq"] as? Int) == seq }?[
+          "fields"] as? [String: String] ?? [:]
+      let guardians = ((submission["contacts"] as? [[String: Any]]) ?? []).map {
+        contact -> PersonRecord.Guardian in
         let f = contact["fields"] as? [String: String] ?? [:]
-        return PersonRecord.Guardian(first: Comparators.foldLetters(FieldRules.nameKey(f["First_Name"] ?? "")),
-                                     last: Comparators.foldLetters(FieldRules.nameKey(f["Last_Name"] ?? "")), phone: PersonRecord.digits(f["Phone"] ?? ""))
+        return PersonRecord.Guardian(
+          first: Comparators.foldLetters(FieldRules.nameKey(f["First_Name"] ?? "")),
+          last: Comparators.foldLetters(FieldRules.nameKey(f["Last_Name"] ?? "")),
+          phone: PersonRecord.digits(f["Phone"] ?? ""))
       }
       let person = PersonRecord(id: key, fields: fields, guardians: guardians)
       if let rule = FellegiSunterMatcher.otherChildRule(ComparisonVector.compare(person, record)) {
@@ -444,7 +601,9 @@ public enum BatchReport {
 
   static func explanation(_ decision: [String: Any]) -> String {
     var html = "<div class=\"why\">"
-    if let method = decision["method"] as? String, !method.isEmpty { html += "<span class=\"method\">\(escape(method))</span> " }
+    if let method = decision["method"] as? String, !method.isEmpty {
+      html += "<span class=\"method\">\(escape(method))</span> "
+    }
     // A score only where it decided: not for NEW (the closest's score says nothing about the new
     // record) and not when a guard keeps the best candidate from an automatic match.
     let outcome = decision["outcome"] as? String ?? ""
@@ -456,25 +615,37 @@ public enum BatchReport {
       html += "<span class=\"score\">score \(escape(String(format: "%.2f", score)))</span>"
     }
     let reasons = decision["reasons"] as? [Any] ?? []
-    if !reasons.isEmpty { html += "<ul>" + reasons.map { "<li>\(escape(describe($0)))</li>" }.joined() + "</ul>" }
+    if !reasons.isEmpty {
+      html += "<ul>" + reasons.map { "<li>\(escape(describe($0)))</li>" }.joined() + "</ul>"
+    }
     for key in decision.keys.sorted() where !drawnKeys.contains(key) {
-      html += "<div class=\"extra\"><b>\(escape(key))</b>: \(escape(describe(decision[key] as Any)))</div>"
+      html +=
+        "<div class=\"extra\"><b>\(escape(key))</b>: \(escape(describe(decision[key] as Any)))</div>"
     }
     return html + "</div>"
   }
 
-  static func reviewCard(id: String, seq: Int, fields: [String: String], decision: [String: Any], snapshot: Snapshot?, siblings: Bool) -> String {
+  static func reviewCard(
+    id: String, seq: Int, fields: [String: String], decision: [String: Any], snapshot: Snapshot?,
+    siblings: Bool
+  ) -> String {
     let candidates = decision["candidates"] as? [[String: Any]] ?? []
     var html = "<section class=\"card potential\" id=\"review-\(escape(id))-\(seq)\">"
-    html += "<h3><span class=\"orb yellow\"></span>\(escape(id)) · student \(seq)</h3>" + explanation(decision)
+    html +=
+      "<h3><span class=\"orb yellow\"></span>\(escape(id)) · student \(seq)</h3>"
+      + explanation(decision)
     html += "<table class=\"side\"><thead><tr><th>field</th><th>submission</th>"
     var sis: [[String: String]] = []
     for candidate in candidates {
       let sisID = candidate["sisID"] as? String ?? ""
       sis.append((try? snapshot?.student(number: sisID))??.fields ?? [:])
       let guards = candidate["guards"] as? [Any] ?? []
-      html += "<th>candidate \(escape(sisID))"
-        + (guards.isEmpty ? ((candidate["score"] as? Double).map { " <small>score \(String(format: "%.2f", $0))</small>" } ?? "") : " <small class=\"guard\">guarded</small>")
+      html +=
+        "<th>candidate \(escape(sisID))"
+        + (guards.isEmpty
+          ? ((candidate["score"] as? Double).map {
+            " <small>score \(String(format: "%.2f", $0))</small>"
+          } ?? "") : " <small class=\"guard\">guarded</small>")
         + "</th>"
     }
     html += "</tr></thead><tbody>"
@@ -483,7 +654,9 @@ public enum BatchReport {
       html += "<tr><th>\(escape(field))</th><td>\(escape(mine))</td>"
       for values in sis {
         let theirs = values[field] ?? ""
-        html += theirs != mine ? "<td class=\"diff\">\(escape(theirs))</td>" : "<td>\(escape(theirs))</td>"
+        html +=
+          theirs != mine
+          ? "<td class=\"diff\">\(escape(theirs))</td>" : "<td>\(escape(theirs))</td>"
       }
       html += "</tr>"
     }
@@ -491,26 +664,40 @@ public enum BatchReport {
     for candidate in candidates {
       html += "<td>"
       let guards = candidate["guards"] as? [Any] ?? []
-      if !guards.isEmpty { html += "<div class=\"guard\">never automatic: " + guards.map { escape(describe($0)) }.joined(separator: "; ") + "</div>" }
-      html += ((candidate["reasons"] as? [Any]) ?? []).map { escape(describe($0)) }.joined(separator: "<br>")
+      if !guards.isEmpty {
+        html +=
+          "<div class=\"guard\">never automatic: "
+          + guards.map { escape(describe($0)) }.joined(separator: "; ") + "</div>"
+      }
+      html += ((candidate["reasons"] as? [Any]) ?? []).map { escape(describe($0)) }.joined(
+        separator: "<br>")
       // `comparisons` repeats the reasons (field: level (weight)) when there are reasons: not drawn twice.
       let reasons = (candidate["reasons"] as? [Any]) ?? []
-      for key in candidate.keys.sorted() where !["sisID", "score", "reasons", "guards"].contains(key) && !(key == "comparisons" && !reasons.isEmpty) {
+      for key in candidate.keys.sorted()
+      where !["sisID", "score", "reasons", "guards"].contains(key)
+        && !(key == "comparisons" && !reasons.isEmpty)
+      {
         html += "<br><b>\(escape(key))</b>: \(escape(describe(candidate[key] as Any)))"
       }
       html += "</td>"
     }
     html += "</tr></tbody></table><div class=\"commands\"><b>Resolve with one of:</b><pre>"
     for candidate in candidates {
-      html += escape(resolveCommand(id: id, seq: seq, match: candidate["sisID"] as? String, siblings: siblings)) + "\n"
+      html +=
+        escape(
+          resolveCommand(id: id, seq: seq, match: candidate["sisID"] as? String, siblings: siblings)
+        ) + "\n"
     }
-    html += escape(resolveCommand(id: id, seq: seq, match: nil, siblings: siblings)) + "</pre></div></section>"
+    html +=
+      escape(resolveCommand(id: id, seq: seq, match: nil, siblings: siblings))
+      + "</pre></div></section>"
     return html
   }
 
   /// The match branch's `sisdrop resolve SUBMISSION --match SIS_ID | --no-match [--student N]`;
   /// `--student` whenever the submission has siblings, so the command never depends on which is still open.
-  static func resolveCommand(id: String, seq: Int, match: String?, siblings: Bool = true) -> String {
+  static func resolveCommand(id: String, seq: Int, match: String?, siblings: Bool = true) -> String
+  {
     var command = "sisdrop resolve \(shellQuote(id))"
     command += match.map { " --match \(shellQuote($0))" } ?? " --no-match"
     if siblings { command += " --student \(seq)" }
@@ -519,55 +706,80 @@ public enum BatchReport {
 
   /// One student's or contact's updates held by the `updates:` policy: form and SIS side by side,
   /// and the two answers per field.
-  static func heldPart(id: String, schema: String, seq: Int, sisID: String, held: [[String: Any]], kept: [String], which: String) -> String {
-    var html = "<h4>\(schema) \(seq) → SIS \(schema == "contact" ? "contact " : "")\(escape(sisID))</h4>"
-    html += "<table class=\"side\"><thead><tr><th>field</th><th>form</th><th>SIS</th></tr></thead><tbody>"
+  static func heldPart(
+    id: String, schema: String, seq: Int, sisID: String, held: [[String: Any]], kept: [String],
+    which: String
+  ) -> String {
+    var html =
+      "<h4>\(schema) \(seq) → SIS \(schema == "contact" ? "contact " : "")\(escape(sisID))</h4>"
+    html +=
+      "<table class=\"side\"><thead><tr><th>field</th><th>form</th><th>SIS</th></tr></thead><tbody>"
     for difference in held {
-      html += "<tr><th>\(escape(difference["field"] as? String ?? ""))</th><td class=\"diff\">\(escape(difference["enrollment"] as? String ?? ""))</td><td>\(escape(difference["sis"] as? String ?? ""))</td></tr>"
+      html +=
+        "<tr><th>\(escape(difference["field"] as? String ?? ""))</th><td class=\"diff\">\(escape(difference["enrollment"] as? String ?? ""))</td><td>\(escape(difference["sis"] as? String ?? ""))</td></tr>"
     }
     html += "</tbody></table>"
     if !kept.isEmpty { html += "<p>SIS value kept: \(escape(kept.joined(separator: ", ")))</p>" }
     html += "<div class=\"commands\"><b>For each field, the form's value or the SIS's:</b><pre>"
     for difference in held {
       let field = shellQuote(difference["field"] as? String ?? "")
-      html += escape("sisdrop accept \(shellQuote(id)) \(field)\(which)") + "\n" + escape("sisdrop keep-sis \(shellQuote(id)) \(field)\(which)") + "\n"
+      html +=
+        escape("sisdrop accept \(shellQuote(id)) \(field)\(which)") + "\n"
+        + escape("sisdrop keep-sis \(shellQuote(id)) \(field)\(which)") + "\n"
     }
     return html + "</pre></div>"
   }
 
   /// A matched student's update that did not go out (the submission is in error): its differences,
   /// each of which can still keep the SIS value (the seed's green arrow).
-  static func differencesPart(id: String, seq: Int, sisID: String, differences: [[String: Any]]) -> String {
-    var html = "<h4><span class=\"orb green\"></span>student \(seq) → SIS \(escape(sisID)): update not delivered</h4>"
-    html += "<table class=\"side\"><thead><tr><th>field</th><th>submission</th><th>SIS</th></tr></thead><tbody>"
+  static func differencesPart(id: String, seq: Int, sisID: String, differences: [[String: Any]])
+    -> String
+  {
+    var html =
+      "<h4><span class=\"orb green\"></span>student \(seq) → SIS \(escape(sisID)): update not delivered</h4>"
+    html +=
+      "<table class=\"side\"><thead><tr><th>field</th><th>submission</th><th>SIS</th></tr></thead><tbody>"
     for difference in differences {
-      html += "<tr><th>\(escape(difference["field"] as? String ?? ""))</th><td class=\"diff\">\(escape(difference["enrollment"] as? String ?? ""))</td><td>\(escape(difference["sis"] as? String ?? ""))</td></tr>"
+      html +=
+        "<tr><th>\(escape(difference["field"] as? String ?? ""))</th><td class=\"diff\">\(escape(difference["enrollment"] as? String ?? ""))</td><td>\(escape(difference["sis"] as? String ?? ""))</td></tr>"
     }
-    html += "</tbody></table><div class=\"commands\"><b>Keep the SIS value of a field with:</b><pre>"
+    html +=
+      "</tbody></table><div class=\"commands\"><b>Keep the SIS value of a field with:</b><pre>"
     for difference in differences {
-      html += escape("sisdrop keep-sis \(shellQuote(id)) \(shellQuote(difference["field"] as? String ?? ""))") + "\n"
+      html +=
+        escape(
+          "sisdrop keep-sis \(shellQuote(id)) \(shellQuote(difference["field"] as? String ?? ""))")
+        + "\n"
     }
     return html + "</pre></div>"
   }
 
   /// errors.csv rows of one submission: Submission_ID, Schema, Seq, Field, Value, Reason, What_To_Do, Stage, File, Line.
   static func errorCard(id: String, rows: [[String]], extra: String) -> String {
-    var html = "<section class=\"card error\" id=\"error-\(escape(id))\"><h3><span class=\"orb red\"></span>\(escape(id))</h3>"
-    html += "<table class=\"stack errors\"><thead><tr><th>Schema</th><th>Seq</th><th>Field</th><th>Value</th><th>Problem</th><th>What to do</th><th>Found by</th></tr></thead><tbody>"
+    var html =
+      "<section class=\"card error\" id=\"error-\(escape(id))\"><h3><span class=\"orb red\"></span>\(escape(id))</h3>"
+    html +=
+      "<table class=\"stack errors\"><thead><tr><th>Schema</th><th>Seq</th><th>Field</th><th>Value</th><th>Problem</th><th>What to do</th><th>Found by</th></tr></thead><tbody>"
     for row in rows where row.count >= 8 {
       let command = row[6].contains("`") ? commands(in: row[6]) : escape(row[6])
-      html += "<tr><td data-label=\"Schema\">\(escape(row[1]))</td><td data-label=\"Seq\">\(escape(row[2]))</td><td data-label=\"Field\">\(escape(row[3]))</td>"
+      html +=
+        "<tr><td data-label=\"Schema\">\(escape(row[1]))</td><td data-label=\"Seq\">\(escape(row[2]))</td><td data-label=\"Field\">\(escape(row[3]))</td>"
         + "<td class=\"value\" data-label=\"Value\">\(escape(row[4]))</td><td data-label=\"Problem\">\(escape(row[5]))</td><td class=\"todo\" data-label=\"What to do\">\(command)</td>"
         + "<td data-label=\"Found by\">\(escape(row[7]))\(row.count > 9 && !row[9].isEmpty ? " (\(escape(row[8])):\(escape(row[9])))" : "")</td></tr>"
     }
     return html + "</tbody></table>" + extra + "</section>"
   }
 
-  static func compactRow(id: String, outcome: [String], sis: [String], contacts: [String], state: String, notes: [String], link: String?) -> String {
+  static func compactRow(
+    id: String, outcome: [String], sis: [String], contacts: [String], state: String,
+    notes: [String], link: String?
+  ) -> String {
     let name = link.map { "<a href=\"#\(escape($0))\">\(escape(id))</a>" } ?? escape(id)
     // Lean markup (HTML's optional end tags left out): this table is the part that grows with the batch.
-    return (state == "delivered" ? "<tr>" : "<tr class=\"open\">") + "<td>\(name)<td>\(outcome.map(escape).joined(separator: "<br>"))<td>\(sis.map(escape).joined(separator: "<br>"))"
-      + "<td>\(escape(contacts.joined(separator: " ")))<td>\(state)" + (notes.isEmpty ? "" : "<td>" + escape(notes.joined(separator: "; ")))
+    return (state == "delivered" ? "<tr>" : "<tr class=\"open\">")
+      + "<td>\(name)<td>\(outcome.map(escape).joined(separator: "<br>"))<td>\(sis.map(escape).joined(separator: "<br>"))"
+      + "<td>\(escape(contacts.joined(separator: " ")))<td>\(state)"
+      + (notes.isEmpty ? "" : "<td>" + escape(notes.joined(separator: "; ")))
   }
 
   // MARK: Text
@@ -584,7 +796,8 @@ public enum BatchReport {
     case let text as String: return text
     case let number as NSNumber: return number.stringValue
     case let list as [Any]: return list.map(describe).joined(separator: "; ")
-    case let map as [String: Any]: return map.keys.sorted().map { "\($0): \(describe(map[$0] as Any))" }.joined(separator: ", ")
+    case let map as [String: Any]:
+      return map.keys.sorted().map { "\($0): \(describe(map[$0] as Any))" }.joined(separator: ", ")
     default: return ""
     }
   }

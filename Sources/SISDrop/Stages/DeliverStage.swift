@@ -1,10 +1,10 @@
 import Foundation
-import SISDropCore
-import SISDropFormats
 import SISDropConfig
-import SISDropStore
-import SISDropMatching
+import SISDropCore
 import SISDropDelivery
+import SISDropFormats
+import SISDropMatching
+import SISDropStore
 
 /// The deliver stage: writes the delivery files the SIS imports, in the pipeline's profile, and
 /// publishes them to the outbox.
@@ -16,8 +16,13 @@ import SISDropDelivery
 /// to do) and stays pending; `delivered.csv` lists what close marks delivered. Corrections
 /// recorded in `state.sqlite` are applied first. Only fields Plugin.xml grants are written.
 public enum DeliverStage {
-  public static let errorsHeader = ["Submission_ID", "Schema", "Seq", "Field", "Value", "Reason", "What_To_Do", "Stage", "File", "Line"]
-  public static let heldHeader = ["Submission_ID", "Schema", "Seq", "Held_For", "Candidates", "Fields", "What_To_Do"]
+  public static let errorsHeader = [
+    "Submission_ID", "Schema", "Seq", "Field", "Value", "Reason", "What_To_Do", "Stage", "File",
+    "Line",
+  ]
+  public static let heldHeader = [
+    "Submission_ID", "Schema", "Seq", "Held_For", "Candidates", "Fields", "What_To_Do",
+  ]
   public static let deliveredHeader = ["Submission_ID", "Content_Hash"]
   /// The count of files the delivery puts in the outbox: 0 on a night that delivers nothing.
   public static let publishedFilesCount = "published_files"
@@ -49,19 +54,27 @@ public enum DeliverStage {
     var alreadyDelivered = Set<String>()
     if let publication {
       try Publication.reproduce(publication.folder, batch: batch, into: context.output)
-      alreadyDelivered = Set(try BatchLifecycle.readTable(publication.folder + "/delivered.csv").map { $0[0] })
+      alreadyDelivered = Set(
+        try BatchLifecycle.readTable(publication.folder + "/delivered.csv").map { $0[0] })
       for redelivery in try Redelivery.all(context.workdir, batch: batch) {
-        alreadyDelivered.formUnion(try BatchLifecycle.readTable(redelivery.folder + "/delivered.csv").map { $0[0] })
+        alreadyDelivered.formUnion(
+          try BatchLifecycle.readTable(redelivery.folder + "/delivered.csv").map { $0[0] })
       }
     }
 
     // Progress: the submissions normalize wrote, less those this batch has delivered already.
-    StageProgress.expect(submissions: max(0, ((try? StageReport.load(context.folder(of: .normalize)))?.counts["submissions"] ?? 0) - alreadyDelivered.count))
-    var plan = try makePlan(submissionsPath: context.folder(of: .normalize) + "/submissions.jsonl",
-                            decisionsPath: context.folder(of: .match) + "/decisions.jsonl", skipping: alreadyDelivered,
-                            corrections: corrections, validator: try DeliveryValidator(snapshot: snapshot), profile: profile,
-                            delivery: config.delivery, matchFolder: context.folder(of: .match),
-                            current: { try currentValues($0, snapshot: snapshot) })
+    StageProgress.expect(
+      submissions: max(
+        0,
+        ((try? StageReport.load(context.folder(of: .normalize)))?.counts["submissions"] ?? 0)
+          - alreadyDelivered.count))
+    var plan = try makePlan(
+      submissionsPath: context.folder(of: .normalize) + "/submissions.jsonl",
+      decisionsPath: context.folder(of: .match) + "/decisions.jsonl", skipping: alreadyDelivered,
+      corrections: corrections, validator: try DeliveryValidator(snapshot: snapshot),
+      profile: profile,
+      delivery: config.delivery, matchFolder: context.folder(of: .match),
+      current: { try currentValues($0, snapshot: snapshot) })
     for stage in [Stage.parse, .normalize] {
       for row in try BatchLifecycle.readTable(context.folder(of: stage) + "/rejects.csv") {
         // Reject.header: Submission_ID, Schema, Seq, Field, Value, Reason, What_To_Do, File, Line
@@ -71,27 +84,36 @@ public enum DeliverStage {
     let workdir = context.workdir
     let record = context.batch
     if let publication {
-      try continuePublished(publication, plan: plan, context: context, profile: profile, snapshot: snapshot)
+      try continuePublished(
+        publication, plan: plan, context: context, profile: profile, snapshot: snapshot)
       return
     }
 
-    let deliveryContext = try makeContext(context.workdir, batch: context.batch, config: config, prefix: batch, snapshot: snapshot, records: plan.records)
+    let deliveryContext = try makeContext(
+      context.workdir, batch: context.batch, config: config, prefix: batch, snapshot: snapshot,
+      records: plan.records)
     let counts = try write(plan, profile: profile, context: deliveryContext, folder: context.output)
     context.counts.merge(counts) { $1 }
     context.counts["delivered_submissions"] = plan.delivered.count
     context.counts["held_submissions"] = Set(plan.held.map { $0[0] }).count
     context.counts["error_submissions"] = Set(plan.errors.map { $0[0] }).count
-    if !corrections.isEmpty { context.notes.append("corrections applied from state.sqlite: \(corrections.count)") }
+    if !corrections.isEmpty {
+      context.notes.append("corrections applied from state.sqlite: \(corrections.count)")
+    }
     if !plan.superseded.isEmpty {
       context.counts["updates_superseded"] = plan.superseded.count
       for row in plan.superseded {
-        context.notes.append("update of SIS student \(row[2]) from \(row[0]) student \(row[1]) not written: \(row[3]), a later form of this batch for the same child, is delivered instead")
+        context.notes.append(
+          "update of SIS student \(row[2]) from \(row[0]) student \(row[1]) not written: \(row[3]), a later form of this batch for the same child, is delivered instead"
+        )
       }
     }
     if !plan.nothingToDeliver.isEmpty {
       context.counts["nothing_to_deliver"] = plan.nothingToDeliver.count
       for row in plan.nothingToDeliver {
-        context.notes.append("nothing to deliver: \(row[0]) \(row[1]) \(row[2]) changed \(row[3]), which the delivery layout has no column for")
+        context.notes.append(
+          "nothing to deliver: \(row[0]) \(row[1]) \(row[2]) changed \(row[3]), which the delivery layout has no column for"
+        )
       }
     }
     context.afterPublish.append { folder in
@@ -99,29 +121,40 @@ public enum DeliverStage {
       // copy; a crash between any two is finished by the next run (Publication.finish, .load).
       try StableIDs.record(folder: folder, batch: batch, state: workdir.state)
       _ = try Publisher.publish(batch: batch, deliverFolder: folder, outbox: outbox)
-      try Publication.record(workdir, batch: batch, from: folder, attempt: try StageReport.load(folder).attempt)
+      try Publication.record(
+        workdir, batch: batch, from: folder, attempt: try StageReport.load(folder).attempt)
       _ = try BatchReport.write(workdir: workdir, batch: record)
     }
-    if counts[publishedFilesCount] == 0 { context.notes.append("nothing to deliver: no file written to the outbox, no ready file") }
-    context.log("deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error"
-      + (plan.nothingToDeliver.isEmpty ? "" : ", \(plan.nothingToDeliver.count) updates with nothing to deliver")
-      + (plan.superseded.isEmpty ? "" : ", \(plan.superseded.count) student updates replaced by a later form of the same child")
-      + ((counts["document_files"] ?? 0) + (counts["documents_already_delivered"] ?? 0) == 0 ? ""
-        : ", \(counts["document_files"] ?? 0) document files, \(counts["documents_already_delivered"] ?? 0) documents already delivered (not sent again)")
-      + (counts[publishedFilesCount] == 0 ? "; nothing written to the outbox" : ""))
+    if counts[publishedFilesCount] == 0 {
+      context.notes.append("nothing to deliver: no file written to the outbox, no ready file")
+    }
+    context.log(
+      "deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error"
+        + (plan.nothingToDeliver.isEmpty
+          ? "" : ", \(plan.nothingToDeliver.count) updates with nothing to deliver")
+        + (plan.superseded.isEmpty
+          ? ""
+          : ", \(plan.superseded.count) student updates replaced by a later form of the same child")
+        + ((counts["document_files"] ?? 0) + (counts["documents_already_delivered"] ?? 0) == 0
+          ? ""
+          : ", \(counts["document_files"] ?? 0) document files, \(counts["documents_already_delivered"] ?? 0) documents already delivered (not sent again)")
+        + (counts[publishedFilesCount] == 0 ? "; nothing written to the outbox" : ""))
   }
 
   /// A deliver attempt after publication: the published files are already copied into the output;
   /// held.csv and errors.csv say what is still open, and what has become deliverable since goes out
   /// (after this attempt's folder is in place) as the next re-delivery.
-  static func continuePublished(_ publication: (record: Publication.Record, folder: String), plan: Plan, context: StageContext,
-                                profile: DeliveryProfile, snapshot: Snapshot) throws {
+  static func continuePublished(
+    _ publication: (record: Publication.Record, folder: String), plan: Plan, context: StageContext,
+    profile: DeliveryProfile, snapshot: Snapshot
+  ) throws {
     let config = context.config
     let batch = context.batch.id
     let outbox = context.workdir.outbox(config)
     let workdir = context.workdir
     let record = context.batch
-    try writeTable(context.outputPath("errors.csv"), header: errorsHeader, rows: sortedErrors(plan.errors))
+    try writeTable(
+      context.outputPath("errors.csv"), header: errorsHeader, rows: sortedErrors(plan.errors))
     try writeTable(context.outputPath("held.csv"), header: heldHeader, rows: plan.held)
     // The counts of the attempt that was published: the current folder may be gone (a kill between
     // keeping it as an earlier attempt and renaming the new one into place).
@@ -129,27 +162,40 @@ public enum DeliverStage {
     let published = [deliver, deliver + ".attempt-\(publication.record.attempt)"]
       .compactMap { try? StageReport.load($0) }.first { $0.attempt == publication.record.attempt }
     context.counts = (published ?? (try? StageReport.load(deliver)))?.counts ?? [:]
-    context.counts["delivered_submissions"] = try BatchLifecycle.readTable(publication.folder + "/delivered.csv").count
+    context.counts["delivered_submissions"] = try BatchLifecycle.readTable(
+      publication.folder + "/delivered.csv"
+    ).count
     context.counts["held_submissions"] = Set(plan.held.map { $0[0] }).count
     context.counts["error_submissions"] = Set(plan.errors.map { $0[0] }).count
-    context.notes.append("published at \(publication.record.publishedAt) (attempt \(publication.record.attempt)): reproduced unchanged")
+    context.notes.append(
+      "published at \(publication.record.publishedAt) (attempt \(publication.record.attempt)): reproduced unchanged"
+    )
     let again = Plan(records: plan.records, held: [], delivered: plan.delivered, errors: [])
     if !again.delivered.isEmpty {
-      context.notes.append("newly deliverable since publication: \(again.delivered.count), sent as a re-delivery")
+      context.notes.append(
+        "newly deliverable since publication: \(again.delivered.count), sent as a re-delivery")
       // The debt, in the stage's folder: a crash before the re-delivery is written is paid by the next run.
-      try writeTable(context.outputPath(Redelivery.owedFileName), header: ["Submission_ID"], rows: again.delivered.map { [$0[0]] }, forPeople: false)
+      try writeTable(
+        context.outputPath(Redelivery.owedFileName), header: ["Submission_ID"],
+        rows: again.delivered.map { [$0[0]] }, forPeople: false)
     }
     let log = context.log
     context.afterPublish.append { _ in
       _ = try Publisher.publish(batch: batch, deliverFolder: publication.folder, outbox: outbox)
       try Redelivery.publishPending(workdir, batch: batch, outbox: outbox)
       if !again.delivered.isEmpty {
-        let result = try Redelivery.send(again, workdir: workdir, batch: record, config: config, profile: profile, snapshot: snapshot)
-        log("re-delivery \(result.id): \(result.delivered.count) submissions newly deliverable since publication")
+        let result = try Redelivery.send(
+          again, workdir: workdir, batch: record, config: config, profile: profile,
+          snapshot: snapshot)
+        log(
+          "re-delivery \(result.id): \(result.delivered.count) submissions newly deliverable since publication"
+        )
       }
       _ = try BatchReport.write(workdir: workdir, batch: record)
     }
-    context.log("deliver: batch \(batch) was published at \(publication.record.publishedAt); reproduced it, \(again.delivered.count) newly deliverable, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error")
+    context.log(
+      "deliver: batch \(batch) was published at \(publication.record.publishedAt); reproduced it, \(again.delivered.count) newly deliverable, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error"
+    )
   }
 
   /// Why each submission a batch's deliver left pending is still pending: held.csv's What_To_Do
@@ -157,10 +203,12 @@ public enum DeliverStage {
   public static func pendingReasons(workdir: WorkDir, batch: String) -> [String: String] {
     let folder = workdir.stageFolder(batch, .deliver)
     var reasons: [String: String] = [:]
-    for row in (try? BatchLifecycle.readTable(folder + "/errors.csv")) ?? [] where row.count > 5 && reasons[row[0]] == nil {
+    for row in (try? BatchLifecycle.readTable(folder + "/errors.csv")) ?? []
+    where row.count > 5 && reasons[row[0]] == nil {
       reasons[row[0]] = "in error: \(row[1]) \(row[2]) \(row[3]): \(row[5])"
     }
-    for row in (try? BatchLifecycle.readTable(folder + "/held.csv")) ?? [] where row.count > 3 && reasons[row[0]] == nil {
+    for row in (try? BatchLifecycle.readTable(folder + "/held.csv")) ?? []
+    where row.count > 3 && reasons[row[0]] == nil {
       reasons[row[0]] = "held: " + row[3]
     }
     return reasons
@@ -176,7 +224,9 @@ public enum DeliverStage {
   /// - Throws: `SISDropError` 78 also when the pipeline names no Plugin.xml: without it nothing
   ///   says which SIS fields sisdrop may write, so nothing is delivered; and when a file that
   ///   creates records cannot carry one (`DeliveryProfiles.checkCreation`).
-  static func checkedProfile(_ config: PipelineConfig, kinds: [DeliveryKind] = DeliveryKind.batchKinds) throws -> DeliveryProfile {
+  static func checkedProfile(
+    _ config: PipelineConfig, kinds: [DeliveryKind] = DeliveryKind.batchKinds
+  ) throws -> DeliveryProfile {
     guard let pluginPath = config.pluginPath else {
       throw SISDropError.configuration(
         "the pipeline names no Plugin.xml: its access_request is the field policy that decides which SIS fields may be delivered",
@@ -184,7 +234,8 @@ public enum DeliverStage {
     }
     let plugin = try PluginManifest.load(path: pluginPath)
     let profile = DeliveryProfiles.make(config)
-    try DeliveryProfiles.checkPolicy(profile, plugin: plugin, pluginPath: pluginPath, kinds: Set(kinds), pipelinePath: config.path)
+    try DeliveryProfiles.checkPolicy(
+      profile, plugin: plugin, pluginPath: pluginPath, kinds: Set(kinds), pipelinePath: config.path)
     try DeliveryProfiles.checkCreation(profile, kinds: Set(kinds), config: config)
     return profile
   }
@@ -194,41 +245,55 @@ public enum DeliverStage {
     let decoder = JSONDecoder()
     decoder.keyDecodingStrategy = .convertFromSnakeCase
     let path = workdir.stageFolder(batch, .normalize) + "/snapshot.json"
-    let reference = try decoder.decode(SnapshotReference.self, from: Data(try FileSystem.readFile(path)))
+    let reference = try decoder.decode(
+      SnapshotReference.self, from: Data(try FileSystem.readFile(path)))
     return workdir.root + "/" + reference.path
   }
 
-  static func makeContext(_ workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, prefix: String, snapshot: Snapshot,
-                          records: [DeliveryRecord]) throws -> DeliveryContext {
+  static func makeContext(
+    _ workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, prefix: String,
+    snapshot: Snapshot,
+    records: [DeliveryRecord]
+  ) throws -> DeliveryContext {
     var schools: [String: String] = [:]
     for school in try snapshot.schools() { schools[school.number] = school.name }
     let documents = DocumentDelivery(
       source: workdir.batchFolder(batch.id) + "/input/" + config.submissions.documentsFolder,
-      folder: config.delivery.documentsFolder(for: prefix), sent: try DeliveredDocuments.sent(state: workdir.state, except: prefix))
-    return DeliveryContext(prefix: prefix, batchTime: batch.openedAt, districtName: config.districtName, schools: schools,
-                           sourcedIDs: try StableIDs.resolve(records, state: workdir.state), documents: documents)
+      folder: config.delivery.documentsFolder(for: prefix),
+      sent: try DeliveredDocuments.sent(state: workdir.state, except: prefix))
+    return DeliveryContext(
+      prefix: prefix, batchTime: batch.openedAt, districtName: config.districtName,
+      schools: schools,
+      sourcedIDs: try StableIDs.resolve(records, state: workdir.state), documents: documents)
   }
 
   /// Turns decided submissions into delivery records, holds and errors.
-  static func makePlan(_ submissions: [Submission], decisions: [SubmissionDecision], corrections: [Correction],
-                       validator: DeliveryValidator, profile: DeliveryProfile, delivery: DeliveryConfig = DeliveryConfig(),
-                       matchFolder: String,
-                       current: @escaping (DeliveryRecord) throws -> [String: String] = { _ in [:] }) throws -> Plan {
+  static func makePlan(
+    _ submissions: [Submission], decisions: [SubmissionDecision], corrections: [Correction],
+    validator: DeliveryValidator, profile: DeliveryProfile,
+    delivery: DeliveryConfig = DeliveryConfig(),
+    matchFolder: String,
+    current: @escaping (DeliveryRecord) throws -> [String: String] = { _ in [:] }
+  ) throws -> Plan {
     var byID: [String: SubmissionDecision] = [:]
     for decision in decisions {
       // Two decisions for one submission: which one is right is not for delivery to guess.
       guard byID.updateValue(decision, forKey: decision.submissionID) == nil else {
-        throw SISDropError.dataError("submission \(decision.submissionID) has two match decisions",
-                                     at: SourceLocation(path: matchFolder + "/decisions.jsonl"), hint: "rerun the match stage")
+        throw SISDropError.dataError(
+          "submission \(decision.submissionID) has two match decisions",
+          at: SourceLocation(path: matchFolder + "/decisions.jsonl"), hint: "rerun the match stage")
       }
     }
-    var planner = Planner(corrections: corrections, validator: validator, profile: profile, delivery: delivery, matchFolder: matchFolder,
-                          current: current)
+    var planner = Planner(
+      corrections: corrections, validator: validator, profile: profile, delivery: delivery,
+      matchFolder: matchFolder,
+      current: current)
     for original in submissions {
       defer { StageProgress.step() }
       guard let decision = byID[original.id] else {
-        throw SISDropError.dataError("submission \(original.id) has no match decision", at: SourceLocation(path: matchFolder),
-                                     hint: "rerun the match stage")
+        throw SISDropError.dataError(
+          "submission \(original.id) has no match decision", at: SourceLocation(path: matchFolder),
+          hint: "rerun the match stage")
       }
       try planner.add(original, decision)
     }
@@ -238,11 +303,18 @@ public enum DeliverStage {
   /// The batch's plan from its stage files, read a chunk at a time: match writes one decision per
   /// submission in the submissions' order, so the two files are read in step and neither is held
   /// whole. Files out of step (edited by hand) are read whole by `makePlan`, which says what is wrong.
-  static func makePlan(submissionsPath: String, decisionsPath: String, skipping delivered: Set<String>, corrections: [Correction],
-                       validator: DeliveryValidator, profile: DeliveryProfile, delivery: DeliveryConfig, matchFolder: String,
-                       current: @escaping (DeliveryRecord) throws -> [String: String], chunkSize: Int = MatchStage.chunkSize) throws -> Plan {
-    var planner = Planner(corrections: corrections, validator: validator, profile: profile, delivery: delivery, matchFolder: matchFolder,
-                          current: current)
+  static func makePlan(
+    submissionsPath: String, decisionsPath: String, skipping delivered: Set<String>,
+    corrections: [Correction],
+    validator: DeliveryValidator, profile: DeliveryProfile, delivery: DeliveryConfig,
+    matchFolder: String,
+    current: @escaping (DeliveryRecord) throws -> [String: String],
+    chunkSize: Int = MatchStage.chunkSize
+  ) throws -> Plan {
+    var planner = Planner(
+      corrections: corrections, validator: validator, profile: profile, delivery: delivery,
+      matchFolder: matchFolder,
+      current: current)
     let submissionChunks = try StageJSONChunks(Submission.self, path: submissionsPath)
     let decisionChunks = try StageJSONChunks(SubmissionDecision.self, path: decisionsPath)
     var seen = Set<String>()
@@ -250,14 +322,22 @@ public enum DeliverStage {
       let submissions = try submissionChunks.next(chunkSize)
       let decisions = try decisionChunks.next(chunkSize)
       guard submissions.count == decisions.count,
-        zip(submissions, decisions).allSatisfy({ $0.id == $1.submissionID && seen.insert($0.id).inserted })
+        zip(submissions, decisions).allSatisfy({
+          $0.id == $1.submissionID && seen.insert($0.id).inserted
+        })
       else {
-        return try makePlan(try JSONLines.read(Submission.self, from: submissionsPath).filter { !delivered.contains($0.id) },
-                            decisions: try JSONLines.read(SubmissionDecision.self, from: decisionsPath), corrections: corrections,
-                            validator: validator, profile: profile, delivery: delivery, matchFolder: matchFolder, current: current)
+        return try makePlan(
+          try JSONLines.read(Submission.self, from: submissionsPath).filter {
+            !delivered.contains($0.id)
+          },
+          decisions: try JSONLines.read(SubmissionDecision.self, from: decisionsPath),
+          corrections: corrections,
+          validator: validator, profile: profile, delivery: delivery, matchFolder: matchFolder,
+          current: current)
       }
       if submissions.isEmpty { return planner.plan }
-      for (submission, decision) in zip(submissions, decisions) where !delivered.contains(submission.id) {
+      for (submission, decision) in zip(submissions, decisions)
+      where !delivered.contains(submission.id) {
         defer { StageProgress.step() }
         try planner.add(submission, decision)
       }
@@ -278,8 +358,11 @@ public enum DeliverStage {
     let matchFolder: String
     let current: (DeliveryRecord) throws -> [String: String]
 
-    init(corrections: [Correction], validator: DeliveryValidator, profile: DeliveryProfile, delivery: DeliveryConfig, matchFolder: String,
-         current: @escaping (DeliveryRecord) throws -> [String: String]) {
+    init(
+      corrections: [Correction], validator: DeliveryValidator, profile: DeliveryProfile,
+      delivery: DeliveryConfig, matchFolder: String,
+      current: @escaping (DeliveryRecord) throws -> [String: String]
+    ) {
       self.corrections = corrections
       self.validator = validator
       self.profile = profile
@@ -295,13 +378,19 @@ public enum DeliverStage {
       }
       let submission = Corrections.apply(corrections, to: original)
       // A corrected field goes out even when it was not a difference the match found.
-      let corrected = corrections.filter { $0.submissionID == original.id && $0.version == (original.contentHash ?? "") }
-      var records = try records(of: submission, decision: decision, matchFolder: matchFolder,
-                                corrected: corrected.map { ($0.schema, $0.seq, $0.field) })
+      let corrected = corrections.filter {
+        $0.submissionID == original.id && $0.version == (original.contentHash ?? "")
+      }
+      var records = try records(
+        of: submission, decision: decision, matchFolder: matchFolder,
+        corrected: corrected.map { ($0.schema, $0.seq, $0.field) })
       // A new record the SIS import cannot create (`delivery.create`): the submission waits whole,
       // held with that reason, never marked delivered.
       var uncreatable = Set<[String]>()
-      for record in records where !delivery.creates(record.kind) && uncreatable.insert([record.kind.schema, String(record.seq)]).inserted {
+      for record in records
+      where !delivery.creates(record.kind)
+        && uncreatable.insert([record.kind.schema, String(record.seq)]).inserted
+      {
         let schema = record.kind.schema
         plan.held.append([
           original.id, String(record.seq), "",
@@ -316,18 +405,26 @@ public enum DeliverStage {
         guard record.kind.isUpdate, !record.changed.isEmpty else { return true }
         let carried = DeliveryProfiles.carried(profile, record.kind)
         if record.changed.contains(where: carried.contains) { return true }
-        nothingToDeliver.append([record.submissionID, record.kind.schema, String(record.seq), record.changed.sorted().joined(separator: " ")])
+        nothingToDeliver.append([
+          record.submissionID, record.kind.schema, String(record.seq),
+          record.changed.sorted().joined(separator: " "),
+        ])
         return false
       }
       plan.nothingToDeliver += nothingToDeliver
-      for index in records.indices where records[index].kind.isUpdate { records[index].current = try current(records[index]) }
+      for index in records.indices where records[index].kind.isUpdate {
+        records[index].current = try current(records[index])
+      }
       var errors: [[String]] = []
       for record in records {
         var problems = validator.problems(record)
         if let problem = profile.problem(with: record) { problems.append(problem) }
         for p in problems {
-          errors.append([record.submissionID, record.kind.schema, String(record.seq), p.field, p.value, p.reason, p.action,
-                         Stage.deliver.rawValue, "", ""])
+          errors.append([
+            record.submissionID, record.kind.schema, String(record.seq), p.field, p.value, p.reason,
+            p.action,
+            Stage.deliver.rawValue, "", "",
+          ])
         }
       }
       // A submission is delivered whole or not at all: the SIS never gets half a family.
@@ -353,7 +450,9 @@ public enum DeliverStage {
     /// again): only the latest form's update is written, so the SIS ends with what the family said
     /// last — two rows for one student would leave an earlier form's value wherever the later one
     /// agrees with the SIS. The replaced updates are listed (`Plan.superseded`).
-    mutating func supersedeEarlierForms(_ submission: Submission, _ decision: SubmissionDecision, _ records: inout [DeliveryRecord]) {
+    mutating func supersedeEarlierForms(
+      _ submission: Submission, _ decision: SubmissionDecision, _ records: inout [DeliveryRecord]
+    ) {
       let approved = InternetDateTime.parse(submission.approvedAt) ?? Int64.min
       for student in decision.students where student.decision.outcome == .matched {
         guard let number = student.decision.sisID else { continue }
@@ -363,7 +462,9 @@ public enum DeliverStage {
         if let earlier = latestForm[number] {
           if earlier.approved > approved {
             records.removeAll { isUpdate($0, of: submission.id, student.seq) }
-            plan.superseded.append([submission.id, String(student.seq), number, earlier.submissionID])
+            plan.superseded.append([
+              submission.id, String(student.seq), number, earlier.submissionID,
+            ])
             continue
           }
           plan.records.removeAll { isUpdate($0, of: earlier.submissionID, earlier.seq) }
@@ -380,56 +481,74 @@ public enum DeliverStage {
     var rows: [[String]] = []
     let siblings = submission.students.count > 1
     for student in decision.students where student.decision.outcome == .potential {
-      let match = BatchReport.resolveCommand(id: submission.id, seq: student.seq, match: "SIS_ID", siblings: siblings)
-      let noMatch = BatchReport.resolveCommand(id: submission.id, seq: student.seq, match: nil, siblings: siblings)
+      let match = BatchReport.resolveCommand(
+        id: submission.id, seq: student.seq, match: "SIS_ID", siblings: siblings)
+      let noMatch = BatchReport.resolveCommand(
+        id: submission.id, seq: student.seq, match: nil, siblings: siblings)
       rows.append([
-        submission.id, "student", String(student.seq), "potential match", student.decision.candidates.map(\.sisID).joined(separator: " "), "",
+        submission.id, "student", String(student.seq), "potential match",
+        student.decision.candidates.map(\.sisID).joined(separator: " "), "",
         "resolve it with `\(match)` (one of the candidates) or `\(noMatch)`; the next `sisdrop run` delivers it",
       ])
     }
     for contact in decision.contacts where contact.outcome == .potential {
       let id = shellQuote(submission.id)
       rows.append([
-        submission.id, "contact", String(contact.seq), "potential match", (contact.candidates ?? []).joined(separator: " "), "",
+        submission.id, "contact", String(contact.seq), "potential match",
+        (contact.candidates ?? []).joined(separator: " "), "",
         "resolve it with `sisdrop resolve \(id) --match CONTACT_ID --contact \(contact.seq)` (one of the candidates) or "
           + "`sisdrop resolve \(id) --no-match --contact \(contact.seq)`; the next `sisdrop run` delivers it",
       ])
     }
-    func heldUpdate(_ schema: String, _ seq: Int, _ sisID: String, _ held: [FieldDifference], many: Bool) {
+    func heldUpdate(
+      _ schema: String, _ seq: Int, _ sisID: String, _ held: [FieldDifference], many: Bool
+    ) {
       guard let first = held.first?.field else { return }
-      let which = many ? (schema == "student" ? " --student \(seq)" : " --contact \(seq)") : (schema == "contact" ? " --contact \(seq)" : "")
+      let which =
+        many
+        ? (schema == "student" ? " --student \(seq)" : " --contact \(seq)")
+        : (schema == "contact" ? " --contact \(seq)" : "")
       let id = shellQuote(submission.id)
       rows.append([
-        submission.id, schema, String(seq), "update to review", sisID, held.map(\.field).joined(separator: " "),
+        submission.id, schema, String(seq), "update to review", sisID,
+        held.map(\.field).joined(separator: " "),
         "the form's value differs from the SIS's: for each field, `sisdrop accept \(id) \(first)\(which)` writes the form's value, "
           + "`sisdrop keep-sis \(id) \(first)\(which)` keeps the SIS value (see `sisdrop show \(id)`); the next `sisdrop run` delivers it",
       ])
     }
     for student in decision.students {
-      heldUpdate("student", student.seq, student.decision.sisID ?? "", student.heldDifferences ?? [], many: siblings)
+      heldUpdate(
+        "student", student.seq, student.decision.sisID ?? "", student.heldDifferences ?? [],
+        many: siblings)
     }
     for contact in decision.contacts {
-      heldUpdate("contact", contact.seq, contact.contactID ?? "", contact.heldDifferences ?? [], many: true)
+      heldUpdate(
+        "contact", contact.seq, contact.contactID ?? "", contact.heldDifferences ?? [], many: true)
     }
     return rows
   }
 
   /// What the SIS holds now for an updated record (from the batch's snapshot).
-  static func currentValues(_ record: DeliveryRecord, snapshot: Snapshot) throws -> [String: String] {
+  static func currentValues(_ record: DeliveryRecord, snapshot: Snapshot) throws -> [String: String]
+  {
     switch record.kind {
     case .studentsUpdate:
       guard let student = try snapshot.student(number: record["Student_Number"]) else { return [:] }
       var values = student.fields
-      values["Contact_IDs"] = try snapshot.contacts(ofStudent: student.id).map(\.id).joined(separator: " ")
+      values["Contact_IDs"] = try snapshot.contacts(ofStudent: student.id).map(\.id).joined(
+        separator: " ")
       return values
     case .contactsUpdate:
       // The contact's SIS values (from any student it belongs to) and every SIS student it is linked to.
       let numbers = try snapshot.database.rows(
         "SELECT DISTINCT student_number FROM contacts WHERE contact_id = ? AND student_number != '' ORDER BY student_number",
-        [.text(record["Contact_ID"])]).compactMap { $0[0].string }
+        [.text(record["Contact_ID"])]
+      ).compactMap { $0[0].string }
       var values: [String: String] = [:]
       for number in numbers {
-        if let contact = try snapshot.contacts(ofStudent: number).first(where: { $0.id == record["Contact_ID"] }) {
+        if let contact = try snapshot.contacts(ofStudent: number).first(where: {
+          $0.id == record["Contact_ID"]
+        }) {
           values = contact.fields
           break
         }
@@ -446,15 +565,20 @@ public enum DeliverStage {
   ///
   /// - Throws: `SISDropError` 65 naming decisions.jsonl when a student or contact has no decision
   ///   or two (decisions are looked up by seq, never by position: a sibling's number must not land on another child).
-  static func records(of submission: Submission, decision: SubmissionDecision, matchFolder: String = "30-match",
-                      corrected: [(schema: String, seq: Int, field: String)] = []) throws -> [DeliveryRecord] {
+  static func records(
+    of submission: Submission, decision: SubmissionDecision, matchFolder: String = "30-match",
+    corrected: [(schema: String, seq: Int, field: String)] = []
+  ) throws -> [DeliveryRecord] {
     /// What an update changes: the match's differences and every corrected field.
     func changes(_ differences: [FieldDifference], _ schema: String, _ seq: Int) -> [String] {
       var fields = differences.map(\.field)
-      for c in corrected where c.schema == schema && c.seq == seq && !fields.contains(c.field) { fields.append(c.field) }
+      for c in corrected where c.schema == schema && c.seq == seq && !fields.contains(c.field) {
+        fields.append(c.field)
+      }
       return fields
     }
-    func decided<T>(_ decisions: [T], _ seq: Int, _ schema: String, _ seqOf: (T) -> Int) throws -> T {
+    func decided<T>(_ decisions: [T], _ seq: Int, _ schema: String, _ seqOf: (T) -> Int) throws -> T
+    {
       let found = decisions.filter { seqOf($0) == seq }
       guard found.count == 1, let only = found.first else {
         throw SISDropError.dataError(
@@ -476,9 +600,14 @@ public enum DeliverStage {
         values["Student_Number"] = id
         let changed = changes(studentDecision.differences, "student", student.seq)
         guard !changed.isEmpty else { continue }
-        updates.append(DeliveryRecord(kind: .studentsUpdate, submissionID: submission.id, seq: student.seq, fields: values, changed: changed))
+        updates.append(
+          DeliveryRecord(
+            kind: .studentsUpdate, submissionID: submission.id, seq: student.seq, fields: values,
+            changed: changed))
       } else {
-        records.append(DeliveryRecord(kind: .studentsNew, submissionID: submission.id, seq: student.seq, fields: values))
+        records.append(
+          DeliveryRecord(
+            kind: .studentsNew, submissionID: submission.id, seq: student.seq, fields: values))
       }
     }
     records += updates
@@ -492,18 +621,24 @@ public enum DeliverStage {
         // sibling, still needs its link to the guardian (key + Student_Ref, nothing changed).
         if isUpdate && changed.isEmpty, let number = sisNumber[student.seq],
           contactDecision.sisStudents.map({ $0.contains(number) }) ?? true
-        { continue }
+        {
+          continue
+        }
         var values = contact.fields
         values["Submission_ID"] = submission.id
         values["Student_Ref"] = Submission.studentRef(submission.id, student.seq)
         values["Student_Number"] = sisNumber[student.seq] ?? ""
         values["Contact_ID"] = contactDecision.contactID ?? ""
         // A new contact is one person however many forms name it: the first form's contact stands for all.
-        values["Contact_Ref"] = isUpdate ? "" : contactDecision.sameAs ?? "\(submission.id)/\(contact.seq)"
+        values["Contact_Ref"] =
+          isUpdate ? "" : contactDecision.sameAs ?? "\(submission.id)/\(contact.seq)"
         // The student's school, for profiles that place a contact in a school (OneRoster's orgSourcedIds).
         values["Student_SchoolID"] = student["SchoolID"]
-        records.append(DeliveryRecord(kind: isUpdate ? .contactsUpdate : .contactsNew, submissionID: submission.id, seq: contact.seq,
-                                      fields: values, changed: isUpdate ? changed : []))
+        records.append(
+          DeliveryRecord(
+            kind: isUpdate ? .contactsUpdate : .contactsNew, submissionID: submission.id,
+            seq: contact.seq,
+            fields: values, changed: isUpdate ? changed : []))
       }
     }
     for document in submission.documents {
@@ -512,14 +647,18 @@ public enum DeliverStage {
       values["Submission_ID"] = submission.id
       values["Student_Ref"] = Submission.studentRef(submission.id, owner)
       values["Student_Number"] = sisNumber[owner] ?? ""
-      records.append(DeliveryRecord(kind: .documents, submissionID: submission.id, seq: document.seq, fields: values))
+      records.append(
+        DeliveryRecord(
+          kind: .documents, submissionID: submission.id, seq: document.seq, fields: values))
     }
     return records
   }
 
   /// Writes a plan's files, errors.csv, held.csv, delivered.csv and the ready file (last) into `folder`.
-  static func write(_ plan: Plan, profile: DeliveryProfile, context: DeliveryContext, folder: String,
-                    kinds: [DeliveryKind] = DeliveryKind.batchKinds) throws -> [String: Int] {
+  static func write(
+    _ plan: Plan, profile: DeliveryProfile, context: DeliveryContext, folder: String,
+    kinds: [DeliveryKind] = DeliveryKind.batchKinds
+  ) throws -> [String: Int] {
     var counts: [String: Int] = [:]
     var ready: [[String]] = []
     // A document whose SHA-256 a delivery has already sent (an earlier one, or this one for
@@ -532,7 +671,9 @@ public enum DeliverStage {
         guard record.kind == .documents else { return true }
         let sha = record["SHA256"].lowercased()
         if let earlier = documents.sent[sha] ?? (sending.contains(sha) ? context.prefix : nil) {
-          alreadyDelivered.append([record.submissionID, String(record.seq), record["Doc_Type"], sha, earlier])
+          alreadyDelivered.append([
+            record.submissionID, String(record.seq), record["Doc_Type"], sha, earlier,
+          ])
           return false
         }
         sending.insert(sha)
@@ -540,7 +681,9 @@ public enum DeliverStage {
       }
     }
     // Nothing to deliver: no delivery file at all (header-only files would pile up in the outbox night after night).
-    for file in try records.isEmpty ? [] : profile.write(records, kinds: kinds, context: context, folder: folder) {
+    for file in try records.isEmpty
+      ? [] : profile.write(records, kinds: kinds, context: context, folder: folder)
+    {
       let (hash, size) = try SHA256.file(at: folder + "/" + file.name)
       ready.append([file.name, hash, String(size), String(file.rows)])
       counts[file.name.replacingOccurrences(of: context.prefix + "_", with: "")] = file.rows
@@ -561,34 +704,49 @@ public enum DeliverStage {
           throw SISDropError.dataError(
             "claimed document \(record.seq) of \(record.submissionID) no longer has the SHA-256 parse checked",
             at: SourceLocation(path: (source as NSString).deletingLastPathComponent),
-            hint: "a claimed file is never modified: `sisdrop cancel` the batch and let the next export bring the document again")
+            hint:
+              "a claimed file is never modified: `sisdrop cancel` the batch and let the next export bring the document again"
+          )
         }
         ready.append([name, hash, String(size), "0"])
         sent.append([context.prefix, record.submissionID, String(record.seq), name, hash])
       }
       if !sent.isEmpty {
-        try writeTable(folder + "/" + DocumentFiles.sentFileName, header: DocumentFiles.sentHeader, rows: sent, forPeople: false)
+        try writeTable(
+          folder + "/" + DocumentFiles.sentFileName, header: DocumentFiles.sentHeader, rows: sent,
+          forPeople: false)
       }
       counts["document_files"] = sent.count
       if !alreadyDelivered.isEmpty {
         counts["documents_already_delivered"] = alreadyDelivered.count
-        try writeTable(folder + "/" + DocumentFiles.alreadyDeliveredFileName, header: DocumentFiles.alreadyDeliveredHeader, rows: alreadyDelivered)
+        try writeTable(
+          folder + "/" + DocumentFiles.alreadyDeliveredFileName,
+          header: DocumentFiles.alreadyDeliveredHeader, rows: alreadyDelivered)
       }
     }
     try writeTable(folder + "/errors.csv", header: errorsHeader, rows: sortedErrors(plan.errors))
     try writeTable(folder + "/held.csv", header: heldHeader, rows: plan.held)
-    try writeTable(folder + "/delivered.csv", header: deliveredHeader, rows: plan.delivered, forPeople: false)
-    try writeTable(folder + "/" + StableIDs.fileName, header: StableIDs.header, rows: StableIDs.rows(records), forPeople: false)
-    try writeTable(folder + "/" + Confirmation.fileName, header: Confirmation.header, rows: Confirmation.rows(records, profile: profile),
-                   forPeople: false)
-    try writeTable(folder + "/" + Publisher.readyName(context.prefix), header: ["File", "SHA256", "Size", "Rows"], rows: ready, forPeople: false)
+    try writeTable(
+      folder + "/delivered.csv", header: deliveredHeader, rows: plan.delivered, forPeople: false)
+    try writeTable(
+      folder + "/" + StableIDs.fileName, header: StableIDs.header, rows: StableIDs.rows(records),
+      forPeople: false)
+    try writeTable(
+      folder + "/" + Confirmation.fileName, header: Confirmation.header,
+      rows: Confirmation.rows(records, profile: profile),
+      forPeople: false)
+    try writeTable(
+      folder + "/" + Publisher.readyName(context.prefix),
+      header: ["File", "SHA256", "Size", "Rows"], rows: ready, forPeople: false)
     counts[publishedFilesCount] = ready.filter { Int($0[3]) ?? 0 > 0 }.isEmpty ? 0 : ready.count
     return counts
   }
 
   /// Writes a table: for people (errors.csv, held.csv, tardy errors: spreadsheet-safe), or
   /// `forPeople: false` for one sisdrop reads back as it wrote it (delivered.csv, the .ready list).
-  static func writeTable(_ path: String, header: [String], rows: [[String]], forPeople: Bool = true) throws {
+  static func writeTable(_ path: String, header: [String], rows: [[String]], forPeople: Bool = true)
+    throws
+  {
     let writer = try CSVWriter(path: path, options: forPeople ? .forPeople : CSVWriterOptions())
     try writer.write(header)
     for row in rows { try writer.write(row) }

@@ -1,9 +1,9 @@
 import Foundation
+import SISDropConfig
 import SISDropCore
 import SISDropFormats
-import SISDropStore
 import SISDropMatching
-import SISDropConfig
+import SISDropStore
 
 /// The match stage: every student of every normalized submission against the SIS snapshot,
 /// through the configured `StudentMatcher`; contacts against the SIS contacts of the households
@@ -18,20 +18,27 @@ public enum MatchStage {
   /// A child the matcher found no SIS record for may be in a malformed SIS row the export was
   /// allowed to carry (`sis_export.max_rejected_rows`): same state id, or same surname and birth
   /// date as far as the row can be read. Such a child goes to a person, never to NEW.
-  static func reviewPossiblyRejected(_ decisions: inout [SubmissionDecision], _ submissions: [Submission], rejected: [Snapshot.RejectedRow]) {
+  static func reviewPossiblyRejected(
+    _ decisions: inout [SubmissionDecision], _ submissions: [Submission],
+    rejected: [Snapshot.RejectedRow]
+  ) {
     guard !rejected.isEmpty else { return }
     for index in decisions.indices {
-      for s in decisions[index].students.indices where decisions[index].students[s].decision.outcome == .new {
+      for s in decisions[index].students.indices
+      where decisions[index].students[s].decision.outcome == .new {
         let student = submissions[index].students[s]
-        let stateID = FieldRules.text(student["State_StudentNumber"]), last = FieldRules.nameKey(student["Last_Name"])
+        let stateID = FieldRules.text(student["State_StudentNumber"])
+        let last = FieldRules.nameKey(student["Last_Name"])
         let dob = student["DOB"]
         let rows = rejected.filter { row in
-          (!row.stateID.isEmpty && row.stateID == stateID) || (!row.lastKey.isEmpty && !row.dob.isEmpty && row.lastKey == last && row.dob == dob)
+          (!row.stateID.isEmpty && row.stateID == stateID)
+            || (!row.lastKey.isEmpty && !row.dob.isEmpty && row.lastKey == last && row.dob == dob)
         }
         guard !rows.isEmpty else { continue }
         decisions[index].students[s].decision.outcome = .potential
         decisions[index].students[s].decision.reasons.append(
-          "may be the SIS student in the malformed row\(rows.count > 1 ? "s" : "") " + rows.map { "\($0.file):\($0.line)" }.joined(separator: ", ")
+          "may be the SIS student in the malformed row\(rows.count > 1 ? "s" : "") "
+            + rows.map { "\($0.file):\($0.line)" }.joined(separator: ", ")
             + " left out of the snapshot: check the SIS, then Match or No Match")
       }
     }
@@ -42,27 +49,41 @@ public enum MatchStage {
   /// the same child submitted again: all stay matched (`matching.forms_of_one_child: match`; deliver
   /// sends the latest form's update). Otherwise — two students of one form, forms that differ, or
   /// `review` — none is safe: all go to a person. `decisions` and `forms` are in the same order.
-  static func claimedTwice(_ decisions: inout [SubmissionDecision], _ forms: [Submission], policy: MatchingConfig.FormsOfOneChildPolicy) {
+  static func claimedTwice(
+    _ decisions: inout [SubmissionDecision], _ forms: [Submission],
+    policy: MatchingConfig.FormsOfOneChildPolicy
+  ) {
     var claims: [String: [(index: Int, student: Int)]] = [:]
     for (index, decision) in decisions.enumerated() {
-      for (s, student) in decision.students.enumerated() where student.decision.outcome == .matched {
+      for (s, student) in decision.students.enumerated() where student.decision.outcome == .matched
+      {
         claims[student.decision.sisID!, default: []].append((index, s))
       }
     }
     for (id, claimants) in claims where claimants.count > 1 {
       let people = claimants.map { claim -> PersonRecord? in
-        guard forms.indices.contains(claim.index), forms[claim.index].id == decisions[claim.index].submissionID,
-          let student = forms[claim.index].students.first(where: { $0.seq == decisions[claim.index].students[claim.student].seq })
+        guard forms.indices.contains(claim.index),
+          forms[claim.index].id == decisions[claim.index].submissionID,
+          let student = forms[claim.index].students.first(where: {
+            $0.seq == decisions[claim.index].students[claim.student].seq
+          })
         else { return nil }
         return PersonRecord(student: student, of: forms[claim.index])
       }
       var disagreement: String? = policy == .review ? "matching.forms_of_one_child is review" : nil
-      if disagreement == nil, Set(claimants.map(\.index)).count < claimants.count { disagreement = "two students of one form" }
-      if disagreement == nil, people.contains(where: { $0 == nil }) { disagreement = "a form could not be compared" }
+      if disagreement == nil, Set(claimants.map(\.index)).count < claimants.count {
+        disagreement = "two students of one form"
+      }
+      if disagreement == nil, people.contains(where: { $0 == nil }) {
+        disagreement = "a form could not be compared"
+      }
       pairs: for i in claimants.indices where disagreement == nil {
         for j in claimants.indices where j > i {
-          if let why = FellegiSunterMatcher.formsDisagree(ComparisonVector.compare(people[i]!, people[j]!)) {
-            disagreement = "\(decisions[claimants[i].index].submissionID) and \(decisions[claimants[j].index].submissionID) do not agree: \(why)"
+          if let why = FellegiSunterMatcher.formsDisagree(
+            ComparisonVector.compare(people[i]!, people[j]!))
+          {
+            disagreement =
+              "\(decisions[claimants[i].index].submissionID) and \(decisions[claimants[j].index].submissionID) do not agree: \(why)"
             break pairs
           }
         }
@@ -72,11 +93,13 @@ public enum MatchStage {
           decisions[claim.index].students[claim.student].decision.outcome = .potential
           decisions[claim.index].students[claim.student].decision.sisID = nil
           decisions[claim.index].students[claim.student].decision.reasons.append(
-            "SIS student \(id) is claimed by more than one submission student in this batch (\(disagreement))")
+            "SIS student \(id) is claimed by more than one submission student in this batch (\(disagreement))"
+          )
         } else {
           decisions[claim.index].students[claim.student].decision.reasons.append(
             "SIS student \(id) is matched by \(claimants.count) forms of this batch that agree with each other on the child "
-              + "(the same child submitted again): each is matched, and only the latest form's update is delivered")
+              + "(the same child submitted again): each is matched, and only the latest form's update is delivered"
+          )
         }
       }
     }
@@ -90,9 +113,15 @@ public enum MatchStage {
   /// What the matcher's `prepare` is given of a submission: its students and contacts with their
   /// fields, without documents or source locations (the batch is seen whole, for the model).
   static func forMatcher(_ submission: Submission) -> Submission {
-    var compact = Submission(id: submission.id, form: submission.form, approvedAt: submission.approvedAt, source: SourceLocation(path: ""))
-    compact.students = submission.students.map { SubmissionPart(seq: $0.seq, fields: $0.fields, source: SourceLocation(path: "")) }
-    compact.contacts = submission.contacts.map { SubmissionPart(seq: $0.seq, fields: $0.fields, source: SourceLocation(path: "")) }
+    var compact = Submission(
+      id: submission.id, form: submission.form, approvedAt: submission.approvedAt,
+      source: SourceLocation(path: ""))
+    compact.students = submission.students.map {
+      SubmissionPart(seq: $0.seq, fields: $0.fields, source: SourceLocation(path: ""))
+    }
+    compact.contacts = submission.contacts.map {
+      SubmissionPart(seq: $0.seq, fields: $0.fields, source: SourceLocation(path: ""))
+    }
     compact.contentHash = submission.contentHash
     return compact
   }
@@ -103,30 +132,40 @@ public enum MatchStage {
   static func run(_ context: StageContext, chunkSize: Int) throws {
     let snapshotPath = try NormalizeStage.snapshotPath(context)
     let snapshot = try Snapshot(path: snapshotPath)
-    let matcher = try MatcherRegistry.make(context.config.matcher, snapshot: snapshot, config: context.config.matching)
+    let matcher = try MatcherRegistry.make(
+      context.config.matcher, snapshot: snapshot, config: context.config.matching)
     let clock = ContinuousClock()
     var started = clock.now
     var phases: [String] = []
     func phase(_ name: String) {
       let elapsed = clock.now - started
-      phases.append("\(name) \(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)")
+      phases.append(
+        "\(name) \(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)"
+      )
       started = clock.now
     }
     let submissionsPath = context.folder(of: .normalize) + "/submissions.jsonl"
     var batch: [Submission] = []
-    try StageJSONChunks(Submission.self, path: submissionsPath).forEach(chunkSize) { chunk in batch += chunk.map(forMatcher) }
+    try StageJSONChunks(Submission.self, path: submissionsPath).forEach(chunkSize) { chunk in
+      batch += chunk.map(forMatcher)
+    }
     phase("read")
     if let report = try matcher.prepare(batch) {
       // Blocking counts and the estimated weights: how the decisions below were reached.
       let encoder = JSONLines.encoder()
       encoder.outputFormatting.insert(.prettyPrinted)
       var stable = report
-      stable.seconds = [:]  // wall-clock figures belong in stage.json, not in the deterministic outputs
+      // wall-clock figures belong in stage.json, not in the deterministic outputs
+      stable.seconds = [:]
       try FileSystem.writeNew(context.outputPath("matcher.json"), try encoder.encode(stable))
-      context.notes.append("blocking: \(report.distinctPairs) candidate pairs (" +
-        report.blockingPairs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") +
-        "); \(report.studentsWithoutCandidates) students without candidates; seconds: " +
-        report.seconds.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.3f", $0.value))" }.joined(separator: ", "))
+      context.notes.append(
+        "blocking: \(report.distinctPairs) candidate pairs ("
+          + report.blockingPairs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+            separator: ", ")
+          + "); \(report.studentsWithoutCandidates) students without candidates; seconds: "
+          + report.seconds.sorted { $0.key < $1.key }.map {
+            "\($0.key) \(String(format: "%.3f", $0.value))"
+          }.joined(separator: ", "))
     }
 
     phase("prepare")
@@ -141,7 +180,8 @@ public enum MatchStage {
     var personMatched: [String: Set<Int>] = [:]
     let rejectedRows = try snapshot.rejectedRows()
     // A person's answers (resolve / resolutions.csv, taken from the inbox by `run` before any stage) replace the matcher's outcome.
-    let resolutions = Dictionary(grouping: try context.workdir.state.resolutions(), by: \.submissionID)
+    let resolutions = Dictionary(
+      grouping: try context.workdir.state.resolutions(), by: \.submissionID)
     for first in stride(from: 0, to: batch.count, by: chunkSize) {
       let submissions = Array(batch[first..<min(first + chunkSize, batch.count)])
       var chunk: [SubmissionDecision] = []
@@ -149,14 +189,20 @@ public enum MatchStage {
         StageProgress.step()
         var students: [StudentDecision] = []
         for student in submission.students {
-          students.append(StudentDecision(seq: student.seq, decision: try matcher.match(student, in: submission), differences: []))
+          students.append(
+            StudentDecision(
+              seq: student.seq, decision: try matcher.match(student, in: submission),
+              differences: []))
         }
-        chunk.append(SubmissionDecision(submissionID: submission.id, students: students, contacts: []))
+        chunk.append(
+          SubmissionDecision(submissionID: submission.id, students: students, contacts: []))
       }
       reviewPossiblyRejected(&chunk, submissions, rejected: rejectedRows)
       for index in chunk.indices {
-        applyResolutions(resolutions[chunk[index].submissionID] ?? [], to: &chunk[index], submissions[index], applied: &applied,
-                         personMatched: &personMatched)
+        applyResolutions(
+          resolutions[chunk[index].submissionID] ?? [], to: &chunk[index], submissions[index],
+          applied: &applied,
+          personMatched: &personMatched)
       }
       decisions += chunk
     }
@@ -166,19 +212,32 @@ public enum MatchStage {
     phase("decide")
     // The contacts of the matched students and of the households each form reaches, fetched at once
     // for the batch (two scans of the snapshot), from the compact form the matcher was given.
-    let matchedBySubmission = decisions.map { $0.students.compactMap { $0.decision.outcome == .matched ? $0.decision.sisID : nil } }
-    let candidatesBySubmission = decisions.map { $0.students.flatMap { $0.decision.outcome == .potential ? $0.decision.candidates.map(\.sisID) : [] } }
+    let matchedBySubmission = decisions.map {
+      $0.students.compactMap { $0.decision.outcome == .matched ? $0.decision.sisID : nil }
+    }
+    let candidatesBySubmission = decisions.map {
+      $0.students.flatMap {
+        $0.decision.outcome == .potential ? $0.decision.candidates.map(\.sisID) : []
+      }
+    }
     // What the households and the answers need of the batch is taken first, and the batch let go
     // before the SIS is searched: the stage's peak memory held both (`scripts/bench/match.sh`).
     let householdKeys = batch.map(ContactMatcher.householdKeys)
-    let versions = Dictionary(batch.map { ($0.id, $0.contentHash) }, uniquingKeysWith: { first, _ in first })
+    let versions = Dictionary(
+      batch.map { ($0.id, $0.contentHash) }, uniquingKeysWith: { first, _ in first })
     batch = []
-    let households = try ContactMatcher.households(householdKeys, matched: matchedBySubmission, candidates: candidatesBySubmission, snapshot: snapshot)
+    let households = try ContactMatcher.households(
+      householdKeys, matched: matchedBySubmission, candidates: candidatesBySubmission,
+      snapshot: snapshot)
     // A person's Match / No Match for a contact holds for the version it was given for only.
     var contactResolutions: [String: [Resolution]] = [:]
-    for resolution in try context.workdir.state.contactResolutions() where versions[resolution.submissionID] != nil {
-      guard resolution.version != nil, resolution.version == versions[resolution.submissionID]! else {
-        context.notes.append("\(resolution.submissionID): the answer for contact \(resolution.studentSeq) was given for an earlier version of the submission: stale, not applied")
+    for resolution in try context.workdir.state.contactResolutions()
+    where versions[resolution.submissionID] != nil {
+      guard resolution.version != nil, resolution.version == versions[resolution.submissionID]!
+      else {
+        context.notes.append(
+          "\(resolution.submissionID): the answer for contact \(resolution.studentSeq) was given for an earlier version of the submission: stale, not applied"
+        )
         continue
       }
       contactResolutions[resolution.submissionID, default: []].append(resolution)
@@ -186,16 +245,21 @@ public enum MatchStage {
     // Differences and contacts, now that the student outcomes are final, a chunk at a time; each
     // chunk's decisions and rows are written before the next is read.
     let overrides = Dictionary(grouping: try context.workdir.state.overrides(), by: \.submissionID)
-    let fieldAnswers = Dictionary(grouping: try context.workdir.state.fieldAnswers(), by: \.submissionID)
+    let fieldAnswers = Dictionary(
+      grouping: try context.workdir.state.fieldAnswers(), by: \.submissionID)
     let policy = UpdateRules(config: context.config)
-    let decisionsFile = try StageJSONAppender(SubmissionDecision.self, path: context.outputPath("decisions.jsonl"))
+    let decisionsFile = try StageJSONAppender(
+      SubmissionDecision.self, path: context.outputPath("decisions.jsonl"))
     func csv(_ name: String, _ header: [String]) throws -> CSVWriter {
       let writer = try CSVWriter(path: context.outputPath(name), options: .forPeople)
       try writer.write(header)
       return writer
     }
-    let reviewFile = try csv("review.csv", ["Submission_ID", "Student_Seq", "Student_Ref", "Candidates", "Reasons"])
-    let diffsFile = try csv("diffs.csv", ["Submission_ID", "Schema", "Seq", "SIS_ID", "Field", "Enrollment_Value", "SIS_Value"])
+    let reviewFile = try csv(
+      "review.csv", ["Submission_ID", "Student_Seq", "Student_Ref", "Candidates", "Reasons"])
+    let diffsFile = try csv(
+      "diffs.csv",
+      ["Submission_ID", "Schema", "Seq", "SIS_ID", "Field", "Enrollment_Value", "SIS_Value"])
     let heldFile = try csv("held_updates.csv", heldUpdatesHeader)
     var counts: [String: Int] = ["submissions": 0, "needs_review": 0, "held_updates": 0]
     for outcome in MatchOutcome.allCases {
@@ -210,14 +274,21 @@ public enum MatchStage {
     try StageJSONChunks(Submission.self, path: submissionsPath).forEach(chunkSize) { submissions in
       let base = offset
       offset += submissions.count
-      guard offset <= decisions.count, zip(submissions, decisions[base..<offset]).allSatisfy({ $0.id == $1.submissionID }) else {
-        throw SISDropError.dataError("\(submissionsPath) changed while the match stage read it", at: SourceLocation(path: submissionsPath),
-                                     hint: "rerun the match stage")
+      guard offset <= decisions.count,
+        zip(submissions, decisions[base..<offset]).allSatisfy({ $0.id == $1.submissionID })
+      else {
+        throw SISDropError.dataError(
+          "\(submissionsPath) changed while the match stage read it",
+          at: SourceLocation(path: submissionsPath),
+          hint: "rerun the match stage")
       }
       // The chunk's matched SIS students, fetched at once.
-      let matchedStudents = try snapshot.students(numbers: matchedBySubmission[base..<offset].flatMap { $0 })
+      let matchedStudents = try snapshot.students(
+        numbers: matchedBySubmission[base..<offset].flatMap { $0 })
       // Contact name keys, once per contact (they are needed twice below).
-      let contactNames = try Parallel.map(submissions.count, minimum: 64) { index in ContactMatcher.nameKeys(submissions[index]) }
+      let contactNames = try Parallel.map(submissions.count, minimum: 64) { index in
+        ContactMatcher.nameKeys(submissions[index])
+      }
       // Each submission on its own (on every core); their rows are joined in submission order.
       let decided = Array(decisions[base..<offset])
       let matchedByPerson = personMatched
@@ -229,11 +300,15 @@ public enum MatchStage {
           contacts: households.reached(base + index, matched: matchedBySubmission[base + index]),
           contactResolutions: answeredContacts[submissions[index].id] ?? [],
           kept: Set((overrides[submissions[index].id] ?? []).map(\.field)),
-          answers: (fieldAnswers[submissions[index].id] ?? []).filter { $0.version == submissions[index].contentHash }, policy: policy,
+          answers: (fieldAnswers[submissions[index].id] ?? []).filter {
+            $0.version == submissions[index].contentHash
+          }, policy: policy,
           personMatched: matchedByPerson[submissions[index].id] ?? [])
       }
       var chunk = parts.map(\.decision)
-      for (index, submission) in submissions.enumerated() { newContacts.link(&chunk[index], of: submission, names: contactNames[index]) }
+      for (index, submission) in submissions.enumerated() {
+        newContacts.link(&chunk[index], of: submission, names: contactNames[index])
+      }
       try decisionsFile.append(chunk)
       for part in parts {
         for row in part.diffs { try diffsFile.write(row) }
@@ -245,24 +320,33 @@ public enum MatchStage {
         batchIDs.insert(decision.submissionID)
         counts["submissions"]! += 1
         if decision.needsReview { counts["needs_review"]! += 1 }
-        for student in decision.students { counts["students_\(student.decision.outcome.rawValue)"]! += 1 }
+        for student in decision.students {
+          counts["students_\(student.decision.outcome.rawValue)"]! += 1
+        }
         for contact in decision.contacts { counts["contacts_\(contact.outcome.rawValue)"]! += 1 }
       }
       for submission in submissions {
         for answer in fieldAnswers[submission.id] ?? [] {
           let what = "\(answer.choice.rawValue) \(answer.schema) \(answer.seq) \(answer.field)"
           guard answer.version == submission.contentHash else {
-            context.notes.append("\(submission.id): \(what) was given for an earlier version of the submission: stale, not applied")
+            context.notes.append(
+              "\(submission.id): \(what) was given for an earlier version of the submission: stale, not applied"
+            )
             continue
           }
-          answered.append([submission.id, String(answer.seq), answer.choice.rawValue, "\(answer.schema) \(answer.field)", answer.answeredBy,
-                           answer.answeredAt, answer.source])
+          answered.append([
+            submission.id, String(answer.seq), answer.choice.rawValue,
+            "\(answer.schema) \(answer.field)", answer.answeredBy,
+            answer.answeredAt, answer.source,
+          ])
         }
       }
     }
     guard offset == decisions.count else {
-      throw SISDropError.dataError("\(submissionsPath) changed while the match stage read it", at: SourceLocation(path: submissionsPath),
-                                   hint: "rerun the match stage")
+      throw SISDropError.dataError(
+        "\(submissionsPath) changed while the match stage read it",
+        at: SourceLocation(path: submissionsPath),
+        hint: "rerun the match stage")
     }
     try decisionsFile.close()
     for file in [reviewFile, diffsFile, heldFile] { try file.close() }
@@ -270,31 +354,47 @@ public enum MatchStage {
     phase("differences+contacts")
     for (id, list) in contactResolutions.sorted(by: { $0.key < $1.key }) {
       for r in list {
-        applied.append([id, "", "contact-resolution", "contact \(r.studentSeq): " + (r.sisID.map { "Match to \($0)" } ?? "No Match"),
-                        r.resolvedBy, r.resolvedAt, r.source])
+        applied.append([
+          id, "", "contact-resolution",
+          "contact \(r.studentSeq): " + (r.sisID.map { "Match to \($0)" } ?? "No Match"),
+          r.resolvedBy, r.resolvedAt, r.source,
+        ])
       }
     }
     for (id, list) in overrides.sorted(by: { $0.key < $1.key }) where batchIDs.contains(id) {
-      for o in list { applied.append([id, "", "keep-sis", o.field, o.resolvedBy, o.resolvedAt, o.source]) }
+      for o in list {
+        applied.append([id, "", "keep-sis", o.field, o.resolvedBy, o.resolvedAt, o.source])
+      }
     }
     applied += answered
-    try context.writeCSV("resolutions.csv", header: ["Submission_ID", "Student_Seq", "Kind", "Value", "Resolved_By", "Resolved_At", "Source"],
-                         rows: applied)
+    try context.writeCSV(
+      "resolutions.csv",
+      header: [
+        "Submission_ID", "Student_Seq", "Kind", "Value", "Resolved_By", "Resolved_At", "Source",
+      ],
+      rows: applied)
     context.counts = counts
     phase("write")
-    context.notes.append("matcher: \(context.config.matcher); snapshot: \(relativePath(snapshotPath, to: context.workdir.root))")
+    context.notes.append(
+      "matcher: \(context.config.matcher); snapshot: \(relativePath(snapshotPath, to: context.workdir.root))"
+    )
     context.notes.append("seconds by phase: " + phases.joined(separator: ", "))
-    context.log("match: \(counts["students_matched"]!) matched, \(counts["students_potential"]!) potential, \(counts["students_new"]!) new; "
-      + "contacts: \(counts["contacts_matched"]!) matched, \(counts["contacts_potential"]!) potential, \(counts["contacts_new"]!) new")
+    context.log(
+      "match: \(counts["students_matched"]!) matched, \(counts["students_potential"]!) potential, \(counts["students_new"]!) new; "
+        + "contacts: \(counts["contacts_matched"]!) matched, \(counts["contacts_potential"]!) potential, \(counts["contacts_new"]!) new"
+    )
   }
 
   /// A person's answers (Match / No Match) for one submission replace the matcher's outcome, for
   /// the version and the child they were given for only.
-  private static func applyResolutions(_ resolutions: [Resolution], to decided: inout SubmissionDecision, _ submission: Submission,
-                                       applied: inout [[String]], personMatched: inout [String: Set<Int>]) {
+  private static func applyResolutions(
+    _ resolutions: [Resolution], to decided: inout SubmissionDecision, _ submission: Submission,
+    applied: inout [[String]], personMatched: inout [String: Set<Int>]
+  ) {
     let id = decided.submissionID
     for s in decided.students.indices {
-      guard let resolution = resolutions.first(where: { $0.studentSeq == decided.students[s].seq }) else { continue }
+      guard let resolution = resolutions.first(where: { $0.studentSeq == decided.students[s].seq })
+      else { continue }
       var decision = decided.students[s].decision
       let who = "resolved by \(resolution.resolvedBy) at \(resolution.resolvedAt)"
       // An answer holds for the version and the child it was given for, never for a changed form.
@@ -302,23 +402,33 @@ public enum MatchStage {
       guard resolution.version != nil, resolution.version == submission.contentHash,
         resolution.studentKey == Resolution.studentKey(student)
       else {
-        let what = resolution.version == submission.contentHash ? "another child at this place in the submission"
+        let what =
+          resolution.version == submission.contentHash
+          ? "another child at this place in the submission"
           : "an earlier version of this submission (it has changed since)"
-        if decision.outcome == .matched, let sisID = decision.sisID, !decision.candidates.contains(where: { $0.sisID == sisID }) {
-          decision.candidates.insert(MatchCandidate(sisID: sisID, score: decision.score, reasons: []), at: 0)
+        if decision.outcome == .matched, let sisID = decision.sisID,
+          !decision.candidates.contains(where: { $0.sisID == sisID })
+        {
+          decision.candidates.insert(
+            MatchCandidate(sisID: sisID, score: decision.score, reasons: []), at: 0)
         }
         decision.outcome = .potential
         decision.sisID = nil
-        decision.reasons.append("\(who) for \(what): \(resolution.action == .match ? "Match to \(resolution.sisID ?? "?")" : "No Match") "
-          + "no longer applies: resolve again")
+        decision.reasons.append(
+          "\(who) for \(what): \(resolution.action == .match ? "Match to \(resolution.sisID ?? "?")" : "No Match") "
+            + "no longer applies: resolve again")
         decided.students[s].decision = decision
         continue
       }
       switch resolution.action {
       case .match:
         personMatched[id, default: []].insert(resolution.studentSeq)
-        guard let sisID = resolution.sisID, decision.sisID == sisID || decision.candidates.contains(where: { $0.sisID == sisID }) else {
-          decision.reasons.append("\(who): Match to \(resolution.sisID ?? "?") no longer applies (not a candidate now): resolve again")
+        guard let sisID = resolution.sisID,
+          decision.sisID == sisID || decision.candidates.contains(where: { $0.sisID == sisID })
+        else {
+          decision.reasons.append(
+            "\(who): Match to \(resolution.sisID ?? "?") no longer applies (not a candidate now): resolve again"
+          )
           decided.students[s].decision = decision
           continue
         }
@@ -331,8 +441,11 @@ public enum MatchStage {
         decision.reasons.append("\(who): No Match")
       }
       decided.students[s].decision = decision
-      applied.append([id, String(resolution.studentSeq), "resolution", resolution.sisID ?? "No Match", resolution.resolvedBy,
-                      resolution.resolvedAt, resolution.source])
+      applied.append([
+        id, String(resolution.studentSeq), "resolution", resolution.sisID ?? "No Match",
+        resolution.resolvedBy,
+        resolution.resolvedAt, resolution.source,
+      ])
     }
   }
 
@@ -340,10 +453,13 @@ public enum MatchStage {
   /// SIS contacts it reaches, and its rows for diffs.csv and review.csv.
   private static func differencesAndContacts(
     _ submission: Submission, _ decided: SubmissionDecision, names: [ContactMatcher.NameKeys],
-    students: [String: SnapshotStudent], contacts: [ContactMatcher.Reached], contactResolutions: [Resolution], kept: Set<String>,
+    students: [String: SnapshotStudent], contacts: [ContactMatcher.Reached],
+    contactResolutions: [Resolution], kept: Set<String>,
     answers: [FieldAnswer],
     policy: UpdateRules, personMatched: Set<Int>
-  ) throws -> (decision: SubmissionDecision, diffs: [[String]], review: [[String]], held: [[String]]) {
+  ) throws -> (
+    decision: SubmissionDecision, diffs: [[String]], review: [[String]], held: [[String]]
+  ) {
     var decision = decided
     var diffs: [[String]] = []
     var review: [[String]] = []
@@ -352,29 +468,40 @@ public enum MatchStage {
       let outcome = decision.students[s].decision
       let student = submission.students[s]
       if outcome.outcome == .matched, let id = outcome.sisID, let sis = students[id] {
-        let differences = FieldDifference.between(enrollmentValues(student.fields, sis: sis.fields), sis.fields, fields: comparedStudentFields)
-        let sorted = policy.sort(differences, schema: "student", seq: student.seq, answers: answers, kept: kept,
-                                 reviewed: personMatched.contains(student.seq))
+        let differences = FieldDifference.between(
+          enrollmentValues(student.fields, sis: sis.fields), sis.fields,
+          fields: comparedStudentFields)
+        let sorted = policy.sort(
+          differences, schema: "student", seq: student.seq, answers: answers, kept: kept,
+          reviewed: personMatched.contains(student.seq))
         decision.students[s].differences = sorted.deliver
         decision.students[s].heldDifferences = sorted.held.isEmpty ? nil : sorted.held
         let keptFields = Set(sorted.kept).union(kept)
         if !keptFields.isEmpty { decision.students[s].keptSIS = keptFields.sorted() }
         for difference in differences {
-          diffs.append([submission.id, "student", String(student.seq), id, difference.field, difference.enrollment, difference.sis])
+          diffs.append([
+            submission.id, "student", String(student.seq), id, difference.field,
+            difference.enrollment, difference.sis,
+          ])
         }
         for difference in sorted.held {
-          held.append([submission.id, "student", String(student.seq), id, difference.field, difference.enrollment, difference.sis])
+          held.append([
+            submission.id, "student", String(student.seq), id, difference.field,
+            difference.enrollment, difference.sis,
+          ])
         }
       }
       if outcome.outcome == .potential {
         review.append([
           submission.id, String(student.seq), Submission.studentRef(submission.id, student.seq),
-          outcome.candidates.map(\.sisID).joined(separator: " "), outcome.reasons.joined(separator: "; "),
+          outcome.candidates.map(\.sisID).joined(separator: " "),
+          outcome.reasons.joined(separator: "; "),
         ])
       }
     }
     let contacts = ContactMatcher.match(
-      submission, names: names, reached: contacts, answers: answers, policy: policy, resolutions: contactResolutions,
+      submission, names: names, reached: contacts, answers: answers, policy: policy,
+      resolutions: contactResolutions,
       matchedStudents: decision.students.filter { $0.decision.outcome == .matched }.count)
     decision.contacts = contacts.contacts
     diffs += contacts.diffs
@@ -382,14 +509,20 @@ public enum MatchStage {
     return (decision, diffs, review, held)
   }
 
-  static let heldUpdatesHeader = ["Submission_ID", "Schema", "Seq", "SIS_ID", "Field", "Enrollment_Value", "SIS_Value"]
+  static let heldUpdatesHeader = [
+    "Submission_ID", "Schema", "Seq", "SIS_ID", "Field", "Enrollment_Value", "SIS_Value",
+  ]
 
   /// A submission student's values as an update compares them: an approved enrollment form enrolls
   /// the child, so a form without `Enroll_Status` says Active (`0`, PowerSchool's code) — a
   /// returning child the SIS shows as transferred out or graduated is made active again.
   /// Only where the SIS export carries a status: without one there is nothing to compare with.
-  static func enrollmentValues(_ fields: [String: String], sis: [String: String]) -> [String: String] {
-    guard (fields["Enroll_Status"] ?? "").isEmpty, !(sis["Enroll_Status"] ?? "").isEmpty else { return fields }
+  static func enrollmentValues(_ fields: [String: String], sis: [String: String]) -> [String:
+    String]
+  {
+    guard (fields["Enroll_Status"] ?? "").isEmpty, !(sis["Enroll_Status"] ?? "").isEmpty else {
+      return fields
+    }
     var values = fields
     values["Enroll_Status"] = "0"
     return values

@@ -1,8 +1,8 @@
 import Foundation
 import SISDropCore
+import SISDropDelivery
 import SISDropFormats
 import SISDropStore
-import SISDropDelivery
 
 /// Which snapshot a batch matches against (`20-normalize/snapshot.json`).
 public struct SnapshotReference: Sendable, Codable, Hashable {
@@ -27,7 +27,9 @@ public struct SnapshotReference: Sendable, Codable, Hashable {
 /// content hash for the pending ledger. A submission with any field that cannot be normalized is
 /// rejected whole (`rejects.csv`, with field and reason) and stays pending.
 public enum NormalizeStage {
-  public static func run(_ context: StageContext) throws { try run(context, chunkSize: MatchStage.chunkSize) }
+  public static func run(_ context: StageContext) throws {
+    try run(context, chunkSize: MatchStage.chunkSize)
+  }
 
   /// `chunkSize`: submissions read, normalized and written per chunk (the tests show any size writes the same bytes).
   static func run(_ context: StageContext, chunkSize: Int) throws {
@@ -41,21 +43,28 @@ public enum NormalizeStage {
     var buildings: [String: String] = [:]
     for school in schools { buildings[FieldRules.buildingKey(school.name)] = school.number }
     if let path = config.buildingMapPath {
-      for (name, number) in try BuildingMap.load(path: path, schools: schoolNumbers) { buildings[FieldRules.buildingKey(name)] = number }
+      for (name, number) in try BuildingMap.load(path: path, schools: schoolNumbers) {
+        buildings[FieldRules.buildingKey(name)] = number
+      }
     }
 
     // Read, normalized and written a chunk at a time: the stage holds one chunk of the batch, not all of it.
-    let parsed = try StageJSONChunks(Submission.self, path: context.folder(of: .parse) + "/submissions.jsonl")
-    let output = try StageJSONAppender(Submission.self, path: context.outputPath("submissions.jsonl"))
+    let parsed = try StageJSONChunks(
+      Submission.self, path: context.folder(of: .parse) + "/submissions.jsonl")
+    let output = try StageJSONAppender(
+      Submission.self, path: context.outputPath("submissions.jsonl"))
     var normalizedCount = 0
-    let ledger = Dictionary(uniqueKeysWithValues: try context.workdir.state.ledger().map { ($0.submissionID, $0) })
+    let ledger = Dictionary(
+      uniqueKeysWithValues: try context.workdir.state.ledger().map { ($0.submissionID, $0) })
     var rejects: [Reject] = []
     var alreadyDelivered: [[String]] = []
     var hashes: [(id: String, hash: String)] = []
     var changedSinceDelivery = 0
     let normalizer = SubmissionNormalizer(
-      datePatterns: config.submissions.dateFormats, timeZone: config.timeZone, schools: schoolNumbers, buildings: buildings)
-    let corrections = Dictionary(grouping: try context.workdir.state.corrections(), by: \.submissionID)
+      datePatterns: config.submissions.dateFormats, timeZone: config.timeZone,
+      schools: schoolNumbers, buildings: buildings)
+    let corrections = Dictionary(
+      grouping: try context.workdir.state.corrections(), by: \.submissionID)
     try parsed.forEach(chunkSize) { chunk in
       var normalized: [Submission] = []
       for submission in chunk {
@@ -63,20 +72,26 @@ public enum NormalizeStage {
         if !problems.isEmpty {
           // Values a person may correct (a school, a grade, a relationship, a phone...): the version is
           // kept so that `sisdrop correct` can answer it, and a correction given for it fixes it here.
-          guard problems.allSatisfy({ SubmissionNormalizer.correctableField($0) != nil }), let version = result.contentHash else {
+          guard problems.allSatisfy({ SubmissionNormalizer.correctableField($0) != nil }),
+            let version = result.contentHash
+          else {
             rejects += problems
             continue
           }
           hashes.append((submission.id, version))
           let fixes = (corrections[submission.id] ?? []).filter { $0.version == version }
-          problems = problems.filter { problem in !fixes.contains { SubmissionNormalizer.fixes($0, problem) } }
+          problems = problems.filter { problem in
+            !fixes.contains { SubmissionNormalizer.fixes($0, problem) }
+          }
           guard problems.isEmpty else {
             rejects += problems.map(SubmissionNormalizer.correctable)
             continue
           }
           result = Corrections.apply(fixes, to: result)
           result.contentHash = version
-          context.notes.append("\(submission.id): corrected by a person (\(fixes.map { "\($0.schema) \($0.seq) \($0.field)" }.joined(separator: ", ")))")
+          context.notes.append(
+            "\(submission.id): corrected by a person (\(fixes.map { "\($0.schema) \($0.seq) \($0.field)" }.joined(separator: ", ")))"
+          )
         }
         let hash = result.contentHash!
         hashes.append((submission.id, hash))
@@ -93,27 +108,39 @@ public enum NormalizeStage {
     try output.close()
     try context.workdir.state.setContentHashes(hashes)
     try context.writeRejects(rejects)
-    try context.writeCSV("already_delivered.csv", header: ["Submission_ID", "Content_Hash", "Delivered_Batch"], rows: alreadyDelivered)
+    try context.writeCSV(
+      "already_delivered.csv", header: ["Submission_ID", "Content_Hash", "Delivered_Batch"],
+      rows: alreadyDelivered)
     context.counts = context.counts.merging([
-      "submissions": normalizedCount, "rejected_submissions": Set(rejects.map(\.submissionID)).count,
+      "submissions": normalizedCount,
+      "rejected_submissions": Set(rejects.map(\.submissionID)).count,
       "already_delivered": alreadyDelivered.count, "changed_since_delivery": changedSinceDelivery,
       "sis_students": reference.summary.students, "sis_contacts": reference.summary.contacts,
-      "sis_rejected_rows": reference.builtBy == context.batch.id ? reference.summary.rejectedRows : 0,
-      "sis_missing_values": reference.builtBy == context.batch.id ? reference.summary.missingValues : 0,
+      "sis_rejected_rows": reference.builtBy == context.batch.id
+        ? reference.summary.rejectedRows : 0,
+      "sis_missing_values": reference.builtBy == context.batch.id
+        ? reference.summary.missingValues : 0,
     ]) { $1 }
-    context.log("normalize: \(normalizedCount) submissions ready to match, \(Set(rejects.map(\.submissionID)).count) rejected")
+    context.log(
+      "normalize: \(normalizedCount) submissions ready to match, \(Set(rejects.map(\.submissionID)).count) rejected"
+    )
   }
 
   /// Builds the snapshot from the batch's SIS export, or refers to the newest earlier one.
-  static func snapshot(_ context: StageContext, plugin: PluginManifest?) throws -> (SnapshotReference, String) {
+  static func snapshot(_ context: StageContext, plugin: PluginManifest?) throws -> (
+    SnapshotReference, String
+  ) {
     let feed = context.config.sisExport
     var files: [String: String] = [:]
     for layout in Layouts.sisExport {
       let name = feed.files[layout.name] ?? layout.fileName
-      if FileSystem.exists(context.inputFolder + "/" + name) { files[layout.name] = context.inputFolder + "/" + name }
+      if FileSystem.exists(context.inputFolder + "/" + name) {
+        files[layout.name] = context.inputFolder + "/" + name
+      }
     }
     var deltas: [String: String] = [:]
-    for (layout, name) in feed.deltaFileNames where FileSystem.exists(context.inputFolder + "/" + name) {
+    for (layout, name) in feed.deltaFileNames
+    where FileSystem.exists(context.inputFolder + "/" + name) {
       deltas[layout] = context.inputFolder + "/" + name
     }
     if files["students"] == nil && files["schools"] == nil, !deltas.isEmpty {
@@ -124,50 +151,81 @@ public enum NormalizeStage {
       let output = context.outputPath("snapshot.sqlite")
       var builder = SnapshotBuilder(feed: feed, plugin: plugin)
       builder.placeholderIndexes = context.config.matcher == "placeholder"
-      if feed.minRatio > 0 { builder.lastAccepted = try context.workdir.state.lastAcceptedRoster(excluding: context.batch.id) }
+      if feed.minRatio > 0 {
+        builder.lastAccepted = try context.workdir.state.lastAcceptedRoster(
+          excluding: context.batch.id)
+      }
       let (summary, rejects) = try builder.build(files: files, output: output)
-      try context.writeRejects(rejects.map { var r = $0; r.source.path = relativePath(r.source.path, to: context.batchFolder); return r },
-                               name: "sis_rejects.csv")
-      for column in summary.unknownColumns { context.notes.append("SIS export: unknown column \(column) ignored") }
+      try context.writeRejects(
+        rejects.map {
+          var r = $0
+          r.source.path = relativePath(r.source.path, to: context.batchFolder)
+          return r
+        },
+        name: "sis_rejects.csv")
+      for column in summary.unknownColumns {
+        context.notes.append("SIS export: unknown column \(column) ignored")
+      }
       if summary.rejectedRows > 0 || summary.missingValues > 0 {
         // Counts and lines only: the values stay in sis_rejects.csv.
-        let lines = rejects.filter { $0.field.isEmpty }.prefix(5).map { "\(($0.source.path as NSString).lastPathComponent):\($0.source.line ?? 0)" }
-        context.notes.append("SIS export: \(summary.rejectedRows) malformed rows left out of the snapshot"
-          + (lines.isEmpty ? "" : " (\(lines.joined(separator: ", "))\(summary.rejectedRows > lines.count ? ", ..." : ""))")
-          + ", \(summary.missingValues) values missing for matching (20-normalize/sis_rejects.csv)")
-        context.log("normalize: SIS export: \(summary.rejectedRows) malformed rows left out of the snapshot, "
-          + "\(summary.missingValues) values missing for matching: see 20-normalize/sis_rejects.csv")
+        let lines = rejects.filter { $0.field.isEmpty }.prefix(5).map {
+          "\(($0.source.path as NSString).lastPathComponent):\($0.source.line ?? 0)"
+        }
+        context.notes.append(
+          "SIS export: \(summary.rejectedRows) malformed rows left out of the snapshot"
+            + (lines.isEmpty
+              ? ""
+              : " (\(lines.joined(separator: ", "))\(summary.rejectedRows > lines.count ? ", ..." : ""))")
+            + ", \(summary.missingValues) values missing for matching (20-normalize/sis_rejects.csv)"
+        )
+        context.log(
+          "normalize: SIS export: \(summary.rejectedRows) malformed rows left out of the snapshot, "
+            + "\(summary.missingValues) values missing for matching: see 20-normalize/sis_rejects.csv"
+        )
       }
       if !summary.withheldFields.isEmpty {
-        context.notes.append("not granted by Plugin.xml, not read: \(summary.withheldFields.joined(separator: ", "))")
+        context.notes.append(
+          "not granted by Plugin.xml, not read: \(summary.withheldFields.joined(separator: ", "))")
       }
       // The chain starts here: later deltas carry this batch as their full export.
-      try Database(path: output).execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('full_export_batch', '\(context.batch.id)')")
+      try Database(path: output).execute(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES ('full_export_batch', '\(context.batch.id)')"
+      )
       if !deltas.isEmpty {
-        context.notes.append("SIS export: a full export and a delta in one batch: the delta is applied after the full export")
+        context.notes.append(
+          "SIS export: a full export and a delta in one batch: the delta is applied after the full export"
+        )
         for path in deltas.values.sorted() { try context.recordInput(path) }
-        _ = try SnapshotBuilder(feed: feed, plugin: plugin).applyDelta(files: deltas, output: output)
+        _ = try SnapshotBuilder(feed: feed, plugin: plugin).applyDelta(
+          files: deltas, output: output)
       }
-      let finalPath = relativePath(context.folder(of: .normalize), to: context.workdir.root) + "/snapshot.sqlite"
-      var reference = SnapshotReference(builtBy: context.batch.id, path: relativePath(output, to: context.workdir.root),
-                                    sha256: try SHA256.file(at: output).sha256, summary: summary)
+      let finalPath =
+        relativePath(context.folder(of: .normalize), to: context.workdir.root) + "/snapshot.sqlite"
+      var reference = SnapshotReference(
+        builtBy: context.batch.id, path: relativePath(output, to: context.workdir.root),
+        sha256: try SHA256.file(at: output).sha256, summary: summary)
       reference.mode = "full"
       reference.fullExportBatch = context.batch.id
       let batch = context.batch.id
       let workdir = context.workdir
       context.afterPublish.append { _ in
-        try workdir.state.registerSnapshot(batch: batch, path: finalPath, sha256: reference.sha256, students: summary.students,
-                                           contacts: summary.contacts, at: Clock.now())
+        try workdir.state.registerSnapshot(
+          batch: batch, path: finalPath, sha256: reference.sha256, students: summary.students,
+          contacts: summary.contacts, at: Clock.now())
       }
       var stored = reference
       stored.path = finalPath
       try writeReference(stored, context)
       return (stored, output)
     } else {
-      guard let latest = try context.workdir.state.latestSnapshot(excluding: context.batch.id) else {
+      guard let latest = try context.workdir.state.latestSnapshot(excluding: context.batch.id)
+      else {
         throw SISDropError(
-          .noInput, "there is no SIS snapshot yet and this batch has no SIS export", at: SourceLocation(path: context.inputFolder),
-          hint: "put the SIS export (\(Layouts.sisExport.map { feed.files[$0.name] ?? $0.fileName }.joined(separator: ", "))) in the inbox")
+          .noInput, "there is no SIS snapshot yet and this batch has no SIS export",
+          at: SourceLocation(path: context.inputFolder),
+          hint:
+            "put the SIS export (\(Layouts.sisExport.map { feed.files[$0.name] ?? $0.fileName }.joined(separator: ", "))) in the inbox"
+        )
       }
       let snapshot = try Snapshot(path: context.workdir.root + "/" + latest.path)
       var summary = SnapshotSummary()
@@ -175,8 +233,10 @@ public enum NormalizeStage {
       summary.contacts = try snapshot.count("contacts")
       summary.schools = try snapshot.count("schools")
       summary.attendanceCodes = try snapshot.count("attendance_codes")
-      var reference = SnapshotReference(builtBy: latest.batch, path: latest.path, sha256: latest.sha256, summary: summary)
-      reference.fullExportBatch = try fullExportBatch(of: context.workdir.root + "/" + latest.path, builtBy: latest.batch)
+      var reference = SnapshotReference(
+        builtBy: latest.batch, path: latest.path, sha256: latest.sha256, summary: summary)
+      reference.fullExportBatch = try fullExportBatch(
+        of: context.workdir.root + "/" + latest.path, builtBy: latest.batch)
       try writeReference(reference, context)
       try context.writeRejects([], name: "sis_rejects.csv")
       return (reference, context.workdir.root + "/" + latest.path)
@@ -184,12 +244,17 @@ public enum NormalizeStage {
   }
 
   /// A delta export: the newest snapshot, copied, with the delta applied (`SnapshotBuilder.applyDelta`).
-  static func applyDelta(_ deltas: [String: String], _ context: StageContext, plugin: PluginManifest?) throws -> (SnapshotReference, String) {
+  static func applyDelta(
+    _ deltas: [String: String], _ context: StageContext, plugin: PluginManifest?
+  ) throws -> (SnapshotReference, String) {
     let feed = context.config.sisExport
     guard let base = try context.workdir.state.latestSnapshot(excluding: context.batch.id) else {
       throw SISDropError(
-        .noInput, "the batch has a delta of the SIS export (\(deltas.values.map { ($0 as NSString).lastPathComponent }.sorted().joined(separator: ", "))) but there is no snapshot to apply it to",
-        at: SourceLocation(path: context.inputFolder), hint: "send a full SIS export first (\(feed.files.values.sorted().joined(separator: ", ")))")
+        .noInput,
+        "the batch has a delta of the SIS export (\(deltas.values.map { ($0 as NSString).lastPathComponent }.sorted().joined(separator: ", "))) but there is no snapshot to apply it to",
+        at: SourceLocation(path: context.inputFolder),
+        hint: "send a full SIS export first (\(feed.files.values.sorted().joined(separator: ", ")))"
+      )
     }
     let basePath = context.workdir.root + "/" + base.path
     for path in deltas.values.sorted() { try context.recordInput(path) }
@@ -197,25 +262,43 @@ public enum NormalizeStage {
     // The base must be the snapshot the register names, byte for byte: the chain is the audit trail.
     let found = try SHA256.file(at: basePath).sha256
     guard found == base.sha256 else {
-      throw SISDropError.dataError("the snapshot of batch \(base.batch) has changed since it was built (SHA-256 \(found), registered \(base.sha256))",
-                                   at: SourceLocation(path: basePath), hint: "send a full SIS export: it replaces the snapshot")
+      throw SISDropError.dataError(
+        "the snapshot of batch \(base.batch) has changed since it was built (SHA-256 \(found), registered \(base.sha256))",
+        at: SourceLocation(path: basePath), hint: "send a full SIS export: it replaces the snapshot"
+      )
     }
     let output = context.outputPath("snapshot.sqlite")
     try FileSystem.copyFile(basePath, to: output)
     var builder = SnapshotBuilder(feed: feed, plugin: plugin)
-    if feed.minRatio > 0 { builder.lastAccepted = try context.workdir.state.lastAcceptedRoster(excluding: context.batch.id) }
+    if feed.minRatio > 0 {
+      builder.lastAccepted = try context.workdir.state.lastAcceptedRoster(
+        excluding: context.batch.id)
+    }
     let (summary, delta, rejects) = try builder.applyDelta(files: deltas, output: output)
-    try context.writeRejects(rejects.map { var r = $0; r.source.path = relativePath(r.source.path, to: context.batchFolder); return r },
-                             name: "sis_rejects.csv")
+    try context.writeRejects(
+      rejects.map {
+        var r = $0
+        r.source.path = relativePath(r.source.path, to: context.batchFolder)
+        return r
+      },
+      name: "sis_rejects.csv")
     context.counts["sis_delta_rows"] = delta.upserted
     context.counts["sis_delta_deleted"] = delta.deleted
     context.counts["sis_delta_unknown_keys"] = delta.unknownKeys
-    context.notes.append("SIS export: a delta applied to the snapshot of batch \(base.batch): \(delta.upserted) rows added or replaced, "
-      + "\(delta.deleted) deleted, \(delta.unknownKeys) naming a key the snapshot does not have (20-normalize/sis_rejects.csv)")
-    context.log("normalize: SIS delta applied to the snapshot of batch \(base.batch): \(delta.upserted) rows added or replaced, \(delta.deleted) deleted"
-      + (delta.unknownKeys > 0 ? "; \(delta.unknownKeys) rows delete or update a key the snapshot does not have: see 20-normalize/sis_rejects.csv" : ""))
-    let finalPath = relativePath(context.folder(of: .normalize), to: context.workdir.root) + "/snapshot.sqlite"
-    var reference = SnapshotReference(builtBy: context.batch.id, path: finalPath, sha256: try SHA256.file(at: output).sha256, summary: summary)
+    context.notes.append(
+      "SIS export: a delta applied to the snapshot of batch \(base.batch): \(delta.upserted) rows added or replaced, "
+        + "\(delta.deleted) deleted, \(delta.unknownKeys) naming a key the snapshot does not have (20-normalize/sis_rejects.csv)"
+    )
+    context.log(
+      "normalize: SIS delta applied to the snapshot of batch \(base.batch): \(delta.upserted) rows added or replaced, \(delta.deleted) deleted"
+        + (delta.unknownKeys > 0
+          ? "; \(delta.unknownKeys) rows delete or update a key the snapshot does not have: see 20-normalize/sis_rejects.csv"
+          : ""))
+    let finalPath =
+      relativePath(context.folder(of: .normalize), to: context.workdir.root) + "/snapshot.sqlite"
+    var reference = SnapshotReference(
+      builtBy: context.batch.id, path: finalPath, sha256: try SHA256.file(at: output).sha256,
+      summary: summary)
     reference.mode = "delta"
     reference.baseBatch = base.batch
     reference.baseSha256 = base.sha256
@@ -223,8 +306,9 @@ public enum NormalizeStage {
     let batch = context.batch.id
     let workdir = context.workdir
     context.afterPublish.append { _ in
-      try workdir.state.registerSnapshot(batch: batch, path: finalPath, sha256: reference.sha256, students: summary.students,
-                                         contacts: summary.contacts, at: Clock.now())
+      try workdir.state.registerSnapshot(
+        batch: batch, path: finalPath, sha256: reference.sha256, students: summary.students,
+        contacts: summary.contacts, at: Clock.now())
     }
     try writeReference(reference, context)
     return (reference, output)
@@ -234,33 +318,42 @@ public enum NormalizeStage {
   /// deltas existed is a full export of the batch that built it).
   static func fullExportBatch(of path: String, builtBy: String) throws -> String {
     let database = try Database(path: path, readOnly: true)
-    return try database.scalar("SELECT value FROM meta WHERE key = 'full_export_batch'").string ?? builtBy
+    return try database.scalar("SELECT value FROM meta WHERE key = 'full_export_batch'").string
+      ?? builtBy
   }
 
   /// With deltas configured, a full export is required at least every `sis_export.full_every_days`:
   /// deltas alone drift from the SIS (a lost delta is never noticed), so matching stops until one comes.
   ///
   /// - Throws: `SISDropError` 66 naming the date of the last full export.
-  static func requireRecentFullExport(_ reference: SnapshotReference, _ context: StageContext) throws {
+  static func requireRecentFullExport(_ reference: SnapshotReference, _ context: StageContext)
+    throws
+  {
     let feed = context.config.sisExport
     guard !feed.deltaLayouts.isEmpty, let full = reference.fullExportBatch,
-      let record = try context.workdir.state.batch(full), let claimed = Clock.parse(record.openedAt),
+      let record = try context.workdir.state.batch(full),
+      let claimed = Clock.parse(record.openedAt),
       let now = Clock.parse(context.batch.openedAt)
     else { return }
     let days = now.timeIntervalSince(claimed) / 86_400
     guard days > Double(feed.fullEveryDays) else { return }
     let date = String(record.openedAt.prefix(10))
     throw SISDropError(
-      .noInput, "the last full SIS export was claimed on \(date) (batch \(full)), \(Int(days)) days ago: sis_export.full_every_days is \(feed.fullEveryDays), so matching stops until a full export comes",
+      .noInput,
+      "the last full SIS export was claimed on \(date) (batch \(full)), \(Int(days)) days ago: sis_export.full_every_days is \(feed.fullEveryDays), so matching stops until a full export comes",
       at: SourceLocation(path: context.inputFolder),
-      hint: "upload a full SIS export (\(feed.files.values.sorted().joined(separator: ", "))) to the inbox; deltas alone drift from the SIS")
+      hint:
+        "upload a full SIS export (\(feed.files.values.sorted().joined(separator: ", "))) to the inbox; deltas alone drift from the SIS"
+    )
   }
 
-  private static func writeReference(_ reference: SnapshotReference, _ context: StageContext) throws {
+  private static func writeReference(_ reference: SnapshotReference, _ context: StageContext) throws
+  {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.keyEncodingStrategy = .convertToSnakeCase
-    try FileSystem.writeNew(context.outputPath("snapshot.json"), Array(try encoder.encode(reference)) + [0x0A])
+    try FileSystem.writeNew(
+      context.outputPath("snapshot.json"), Array(try encoder.encode(reference)) + [0x0A])
   }
 
   /// The snapshot a batch's later stages use.
@@ -268,14 +361,18 @@ public enum NormalizeStage {
   static func reference(_ workdir: WorkDir, batch: String) throws -> SnapshotReference {
     let decoder = JSONDecoder()
     decoder.keyDecodingStrategy = .convertFromSnakeCase
-    return try decoder.decode(SnapshotReference.self, from: Data(try FileSystem.readFile(workdir.stageFolder(batch, .normalize) + "/snapshot.json")))
+    return try decoder.decode(
+      SnapshotReference.self,
+      from: Data(try FileSystem.readFile(workdir.stageFolder(batch, .normalize) + "/snapshot.json"))
+    )
   }
 
   static func snapshotPath(_ context: StageContext) throws -> String {
     let decoder = JSONDecoder()
     decoder.keyDecodingStrategy = .convertFromSnakeCase
     let path = context.folder(of: .normalize) + "/snapshot.json"
-    let reference = try decoder.decode(SnapshotReference.self, from: Data(try FileSystem.readFile(path)))
+    let reference = try decoder.decode(
+      SnapshotReference.self, from: Data(try FileSystem.readFile(path)))
     return context.workdir.root + "/" + reference.path
   }
 }
@@ -294,16 +391,20 @@ enum BuildingMap {
     var result: [(String, String)] = []
     var seen: [String: String] = [:]
     while let record = try reader.next() {
-      if let problem = record.problem { throw SISDropError.configuration(problem.reason, at: problem.location) }
+      if let problem = record.problem {
+        throw SISDropError.configuration(problem.reason, at: problem.location)
+      }
       let name = FieldRules.text(record[0])
       let number = FieldRules.text(record[1])
       guard schools.contains(number) else {
         throw SISDropError.configuration(
-          "building '\(name)' maps to school \(number), which the SIS schools export does not have", at: record.location,
+          "building '\(name)' maps to school \(number), which the SIS schools export does not have",
+          at: record.location,
           hint: "fix building_map.csv to name an SIS School_Number")
       }
       if let earlier = seen[FieldRules.buildingKey(name)], earlier != number {
-        throw SISDropError.configuration("building '\(name)' is mapped twice, to \(earlier) and \(number)", at: record.location)
+        throw SISDropError.configuration(
+          "building '\(name)' is mapped twice, to \(earlier) and \(number)", at: record.location)
       }
       seen[FieldRules.buildingKey(name)] = number
       result.append((name, number))

@@ -9,7 +9,9 @@ package enum ParallelJSONLines {
   package static func write<T: Encodable & Sendable>(_ values: [T], to path: String) throws {
     // Stage records on one thread: the hand codec writes decisions at ~220 MB/s, and chunks on the
     // 2 shared cores measured no faster (sisdrop-bench-phases --stage-json).
-    if let record = T.self as? StageRecord.Type { return try StageJSONLines.write(record, values, to: path) }
+    if let record = T.self as? StageRecord.Type {
+      return try StageJSONLines.write(record, values, to: path)
+    }
     let parts = try map(values.count) { range -> [UInt8] in
       let encoder = JSONLines.encoder()
       var bytes: [UInt8] = []
@@ -24,7 +26,8 @@ package enum ParallelJSONLines {
     try writer.close()
   }
 
-  package static func read<T: Decodable & Sendable>(_ type: T.Type, from path: String) throws -> [T] {
+  package static func read<T: Decodable & Sendable>(_ type: T.Type, from path: String) throws -> [T]
+  {
     guard FileSystem.exists(path) else { throw SISDropError.missingInput(path) }
     if let record = T.self as? StageRecord.Type { return try read(record, as: T.self, from: path) }
     let bytes = try FileSystem.readFile(path)
@@ -48,16 +51,22 @@ package enum ParallelJSONLines {
 
   /// Stage records are still read in chunks: measured from even to 1.5x faster than one thread on
   /// the 2 shared cores (sisdrop-bench-phases --stage-json), most of the work being allocation.
-  private static func read<R: StageRecord, T>(_ type: R.Type, as: T.Type, from path: String) throws -> [T] {
+  private static func read<R: StageRecord, T>(_ type: R.Type, as: T.Type, from path: String) throws
+    -> [T]
+  {
     precondition(R.self == T.self)
     let bytes = try FileSystem.readFile(path)
     let lines = StageJSONLines.lines(bytes)
-    let parts = try map(lines.count) { range in try StageJSONLines.decode(R.self, bytes, lines: lines, indices: range, path: path) }
+    let parts = try map(lines.count) { range in
+      try StageJSONLines.decode(R.self, bytes, lines: lines, indices: range, path: path)
+    }
     return unsafeBitCast(parts.flatMap { $0 }, to: [T].self)
   }
 
   /// Contiguous ranges of 0..<count on every core (a few hundred lines at least each); results in range order.
-  private static func map<R: Sendable>(_ count: Int, _ body: @escaping @Sendable (Range<Int>) throws -> R) throws -> [R] {
+  private static func map<R: Sendable>(
+    _ count: Int, _ body: @escaping @Sendable (Range<Int>) throws -> R
+  ) throws -> [R] {
     try Parallel.chunks(count, minimum: 128, body)
   }
 }

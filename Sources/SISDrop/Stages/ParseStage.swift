@@ -1,7 +1,7 @@
 import Foundation
+import SISDropConfig
 import SISDropCore
 import SISDropFormats
-import SISDropConfig
 
 /// The parse stage: reads the enrollment export (CSV trio or nested XML) from the batch's
 /// input folder into submissions, rejects malformed records, applies the batch's selection, and
@@ -10,9 +10,12 @@ import SISDropConfig
 /// Writes `submissions.jsonl` (selected, by id), `rejects.csv`, `unselected.csv` and
 /// `vanished.csv` (pending submissions no longer in the export: reported, never dropped).
 public enum ParseStage {
-  static let rejectAction = "fix the record in the enrollment system; it stays pending and comes again in the next export"
+  static let rejectAction =
+    "fix the record in the enrollment system; it stays pending and comes again in the next export"
 
-  public static func run(_ context: StageContext) throws { try run(context, chunkSize: MatchStage.chunkSize) }
+  public static func run(_ context: StageContext) throws {
+    try run(context, chunkSize: MatchStage.chunkSize)
+  }
 
   /// `chunkSize`: submissions unpacked and written per chunk (the tests show any size writes the same bytes).
   static func run(_ context: StageContext, chunkSize: Int) throws {
@@ -23,11 +26,19 @@ public enum ParseStage {
       try JSONLines.write([Submission](), to: context.outputPath("submissions.jsonl"))
       try context.writeRejects([])
       try context.writeCSV("unselected.csv", header: ["Submission_ID", "Form"], rows: [])
-      try context.writeCSV("vanished.csv", header: ["Submission_ID", "Form", "Last_Seen_Batch"], rows: [], forPeople: false)
-      try context.writeCSV("duplicates.csv", header: ["Submission_ID", "File", "Line", "Same_As_Line"], rows: [])
-      context.counts = ["enrollment_export": 0, "submissions_in_export": 0, "selected": 0, "vanished": 0]
-      context.notes.append("no enrollment export in this batch: it claimed the SIS export alone (the snapshot and confirmation; nothing to deliver)")
-      context.log("parse: no enrollment export in this batch (the SIS export alone): nothing to parse")
+      try context.writeCSV(
+        "vanished.csv", header: ["Submission_ID", "Form", "Last_Seen_Batch"], rows: [],
+        forPeople: false)
+      try context.writeCSV(
+        "duplicates.csv", header: ["Submission_ID", "File", "Line", "Same_As_Line"], rows: [])
+      context.counts = [
+        "enrollment_export": 0, "submissions_in_export": 0, "selected": 0, "vanished": 0,
+      ]
+      context.notes.append(
+        "no enrollment export in this batch: it claimed the SIS export alone (the snapshot and confirmation; nothing to deliver)"
+      )
+      context.log(
+        "parse: no enrollment export in this batch (the SIS export alone): nothing to parse")
       return
     }
     var submissions: [String: HeldSubmission] = [:]
@@ -35,9 +46,14 @@ public enum ParseStage {
     var rejectedIDs = Set<String>()
     var duplicates = DuplicateRows()
 
-    func reject(_ id: String, schema: String, seq: Int? = nil, field: String = "", value: String = "", _ reason: String, at location: SourceLocation) {
-      rejects.append(Reject(submissionID: id, schema: schema, seq: seq, field: field, value: value, reason: reason,
-                            action: rejectAction, source: location))
+    func reject(
+      _ id: String, schema: String, seq: Int? = nil, field: String = "", value: String = "",
+      _ reason: String, at location: SourceLocation
+    ) {
+      rejects.append(
+        Reject(
+          submissionID: id, schema: schema, seq: seq, field: field, value: value, reason: reason,
+          action: rejectAction, source: location))
       if !id.isEmpty { rejectedIDs.insert(id) }
     }
     func relative(_ location: SourceLocation) -> SourceLocation {
@@ -47,23 +63,33 @@ public enum ParseStage {
     }
 
     if feed.format == .xml {
-      try readXML(context, feed: feed, into: &submissions, reject: { reject($0, schema: $1, $2, at: relative($3)) })
+      try readXML(
+        context, feed: feed, into: &submissions,
+        reject: { reject($0, schema: $1, $2, at: relative($3)) })
     } else {
-      try readCSV(context, feed: feed, into: &submissions, reject: { reject($0, schema: $1, $2, at: relative($3)) },
-                  isRejected: { rejectedIDs.contains($0) }, duplicates: &duplicates)
+      try readCSV(
+        context, feed: feed, into: &submissions,
+        reject: { reject($0, schema: $1, $2, at: relative($3)) },
+        isRejected: { rejectedIDs.contains($0) }, duplicates: &duplicates)
     }
 
     // The uploaded documents: every file a selected submission names is there with its SHA-256,
     // and nothing else is; a problem is an error for that submission alone.
     let refusedPath = context.batchFolder + "/" + DocumentFiles.refusedFileName
-    let refusedDocuments = FileSystem.exists(refusedPath) ? try BatchLifecycle.readTable(refusedPath) : []
+    let refusedDocuments =
+      FileSystem.exists(refusedPath) ? try BatchLifecycle.readTable(refusedPath) : []
     let documents = try DocumentFiles.check(
-      submissions.values.filter { context.batch.selection.includes(id: $0.id, form: $0.form) && !rejectedIDs.contains($0.id) }.sorted { $0.id < $1.id }
+      submissions.values.filter {
+        context.batch.selection.includes(id: $0.id, form: $0.form) && !rejectedIDs.contains($0.id)
+      }.sorted { $0.id < $1.id }
         .map { $0.unpacked(documentsOnly: true) },
-      known: Set(submissions.keys).union(rejectedIDs), input: context.inputFolder, folder: feed.documentsFolder, refused: refusedDocuments)
+      known: Set(submissions.keys).union(rejectedIDs), input: context.inputFolder,
+      folder: feed.documentsFolder, refused: refusedDocuments)
     for problem in documents.problems {
-      reject(problem.submissionID, schema: "document", seq: problem.seq, field: problem.field, value: problem.value, problem.reason,
-             at: relative(problem.location))
+      reject(
+        problem.submissionID, schema: "document", seq: problem.seq, field: problem.field,
+        value: problem.value, problem.reason,
+        at: relative(problem.location))
     }
 
     // A submission with any rejected part is rejected whole: delivering half a family is worse than waiting.
@@ -89,10 +115,11 @@ public enum ParseStage {
       for id in only where submissions[id] == nil && !rejectedIDs.contains(id) {
         context.notes.append("selected submission \(id) is not in this export")
         rejects.append(
-          Reject(submissionID: id, schema: "submission", seq: nil, field: "Submission_ID", value: id,
-                 reason: "selected with --only but not in this export",
-                 action: "check the id with `sisdrop pending`; it may have been delivered or withdrawn",
-                 source: SourceLocation(path: "input")))
+          Reject(
+            submissionID: id, schema: "submission", seq: nil, field: "Submission_ID", value: id,
+            reason: "selected with --only but not in this export",
+            action: "check the id with `sisdrop pending`; it may have been delivered or withdrawn",
+            source: SourceLocation(path: "input")))
       }
     }
 
@@ -102,73 +129,111 @@ public enum ParseStage {
       .map { [$0.submissionID, $0.form, $0.lastSeenBatch ?? ""] }
 
     // Unpacked and written a chunk at a time: the stage never holds the batch's records unpacked.
-    let output = try StageJSONAppender(Submission.self, path: context.outputPath("submissions.jsonl"))
+    let output = try StageJSONAppender(
+      Submission.self, path: context.outputPath("submissions.jsonl"))
     for start in stride(from: 0, to: selected.count, by: chunkSize) {
-      try output.append(selected[start..<min(start + chunkSize, selected.count)].map { held in
-        var submission = held.unpacked()
-        // Stage files name input files relative to the batch: the same bytes wherever the workdir is.
-        submission.source = relative(submission.source)
-        for i in submission.students.indices { submission.students[i].source = relative(submission.students[i].source) }
-        for i in submission.contacts.indices { submission.contacts[i].source = relative(submission.contacts[i].source) }
-        for i in submission.documents.indices { submission.documents[i].source = relative(submission.documents[i].source) }
-        return submission
-      })
+      try output.append(
+        selected[start..<min(start + chunkSize, selected.count)].map { held in
+          var submission = held.unpacked()
+          // Stage files name input files relative to the batch: the same bytes wherever the workdir is.
+          submission.source = relative(submission.source)
+          for i in submission.students.indices {
+            submission.students[i].source = relative(submission.students[i].source)
+          }
+          for i in submission.contacts.indices {
+            submission.contacts[i].source = relative(submission.contacts[i].source)
+          }
+          for i in submission.documents.indices {
+            submission.documents[i].source = relative(submission.documents[i].source)
+          }
+          return submission
+        })
     }
     try output.close()
     try context.writeRejects(rejects)
     try context.writeCSV("unselected.csv", header: ["Submission_ID", "Form"], rows: unselected)
     // Read back by close (the ids it reports as vanished): written as the ids are.
-    try context.writeCSV("vanished.csv", header: ["Submission_ID", "Form", "Last_Seen_Batch"], rows: vanished, forPeople: false)
-    try context.writeCSV("duplicates.csv", header: ["Submission_ID", "File", "Line", "Same_As_Line"],
-                         rows: duplicates.rows.map { [$0.id, relativePath($0.path, to: context.batchFolder), String($0.line), String($0.sameAs)] })
+    try context.writeCSV(
+      "vanished.csv", header: ["Submission_ID", "Form", "Last_Seen_Batch"], rows: vanished,
+      forPeople: false)
+    try context.writeCSV(
+      "duplicates.csv", header: ["Submission_ID", "File", "Line", "Same_As_Line"],
+      rows: duplicates.rows.map {
+        [$0.id, relativePath($0.path, to: context.batchFolder), String($0.line), String($0.sameAs)]
+      })
     try context.workdir.state.recordSeen(seen, batch: context.batch.id, at: Clock.now())
 
     context.counts = [
-      "submissions_in_export": present.count, "selected": selected.count, "unselected": unselected.count,
-      "rejected_submissions": rejectedIDs.count, "students": selected.reduce(0) { $0 + $1.students.count },
+      "submissions_in_export": present.count, "selected": selected.count,
+      "unselected": unselected.count,
+      "rejected_submissions": rejectedIDs.count,
+      "students": selected.reduce(0) { $0 + $1.students.count },
       "vanished": vanished.count, "duplicate_rows": duplicates.rows.count,
       "documents_verified": documents.verified, "document_errors": documents.problems.count,
       "document_errors_submissions": Set(documents.problems.map(\.submissionID)).count,
-      "documents_without_submission": documents.withoutSubmission, "documents_refused": documents.refused,
+      "documents_without_submission": documents.withoutSubmission,
+      "documents_refused": documents.refused,
     ]
     // Counts only: a document's name comes from the sender.
     if !documents.problems.isEmpty {
-      context.notes.append("\(documents.problems.count) document problems (missing, extra, SHA-256 differs, refused name) in \(Set(documents.problems.map(\.submissionID)).count) submissions: rejects.csv")
+      context.notes.append(
+        "\(documents.problems.count) document problems (missing, extra, SHA-256 differs, refused name) in \(Set(documents.problems.map(\.submissionID)).count) submissions: rejects.csv"
+      )
     }
     if documents.withoutSubmission > 0 {
-      context.notes.append("\(documents.withoutSubmission) uploaded documents in folders of no submission of this export: claimed and archived, not delivered")
+      context.notes.append(
+        "\(documents.withoutSubmission) uploaded documents in folders of no submission of this export: claimed and archived, not delivered"
+      )
     }
     if documents.refused > 0 {
-      context.notes.append("\(documents.refused) entries of the documents folder were not uploaded files (links, pipes, stray files): left in the inbox")
+      context.notes.append(
+        "\(documents.refused) entries of the documents folder were not uploaded files (links, pipes, stray files): left in the inbox"
+      )
     }
     if !duplicates.rows.isEmpty {
-      context.notes.append("\(duplicates.rows.count) exact duplicate rows read once (10-parse/duplicates.csv)")
+      context.notes.append(
+        "\(duplicates.rows.count) exact duplicate rows read once (10-parse/duplicates.csv)")
     }
-    context.log("parse: \(selected.count) submissions selected, \(rejectedIDs.count) rejected, \(unselected.count) not selected"
-      + (duplicates.rows.isEmpty ? "" : ", \(duplicates.rows.count) exact duplicate rows read once")
-      + ", \(documents.verified) documents verified"
-      + (documents.problems.isEmpty ? "" : ", \(documents.problems.count) document problems in \(Set(documents.problems.map(\.submissionID)).count) submissions"))
+    context.log(
+      "parse: \(selected.count) submissions selected, \(rejectedIDs.count) rejected, \(unselected.count) not selected"
+        + (duplicates.rows.isEmpty
+          ? "" : ", \(duplicates.rows.count) exact duplicate rows read once")
+        + ", \(documents.verified) documents verified"
+        + (documents.problems.isEmpty
+          ? ""
+          : ", \(documents.problems.count) document problems in \(Set(documents.problems.map(\.submissionID)).count) submissions")
+    )
   }
 
-  private static func inputPath(_ context: StageContext, _ layout: Layout, required: Bool) throws -> String? {
+  private static func inputPath(_ context: StageContext, _ layout: Layout, required: Bool) throws
+    -> String?
+  {
     let name = context.config.submissions.files[layout.name] ?? layout.fileName
     let path = context.inputFolder + "/" + name
     guard FileSystem.exists(path) else {
       if required {
-        throw SISDropError.missingInput(path, hint: "the batch has no \(name): open a batch with the enrollment export in the inbox")
+        throw SISDropError.missingInput(
+          path,
+          hint: "the batch has no \(name): open a batch with the enrollment export in the inbox")
       }
       return nil
     }
     return path
   }
 
-  private static func readCSV(_ context: StageContext, feed: FeedConfig, into submissions: inout [String: HeldSubmission],
-                              reject: (String, String, String, SourceLocation) -> Void, isRejected: (String) -> Bool,
-                              duplicates: inout DuplicateRows) throws {
+  private static func readCSV(
+    _ context: StageContext, feed: FeedConfig, into submissions: inout [String: HeldSubmission],
+    reject: (String, String, String, SourceLocation) -> Void, isRejected: (String) -> Bool,
+    duplicates: inout DuplicateRows
+  ) throws {
     let layout = Layouts.submissions
     guard let path = try inputPath(context, layout, required: true) else { return }
-    let reader = try CSVTableReader(path: path, layout: layout, dialect: feed.dialect, aliases: feed.headerAliases[layout.name] ?? [:])
-    for column in reader.unknownColumns { context.notes.append("\(layout.fileName): unknown column \(LogText.quoted(column)) ignored") }
+    let reader = try CSVTableReader(
+      path: path, layout: layout, dialect: feed.dialect,
+      aliases: feed.headerAliases[layout.name] ?? [:])
+    for column in reader.unknownColumns {
+      context.notes.append("\(layout.fileName): unknown column \(LogText.quoted(column)) ignored")
+    }
     let id = layout.index(of: "Submission_ID")!
     let form = layout.index(of: "Form")!
     let approved = layout.index(of: "Approved_At")!
@@ -184,33 +249,62 @@ public enum ParseStage {
       }
       if duplicates.isRepeat(record, id: submissionID) { continue }
       var fields: [String: String] = [:]
-      for field in Layouts.submissionStudentFields { fields[field] = record[layout.index(of: field)!] }
+      for field in Layouts.submissionStudentFields {
+        fields[field] = record[layout.index(of: field)!]
+      }
       if let existing = submissions[submissionID] {
         if existing.form != record[form] || existing.approvedAt != record[approved] {
-          reject(submissionID, "submission", "rows of one submission disagree on Form or Approved_At", record.location)
+          reject(
+            submissionID, "submission", "rows of one submission disagree on Form or Approved_At",
+            record.location)
         }
-        submissions[submissionID]!.students.append(PackedPart(seq: existing.students.count + 1, fields: fields, source: record.location))
+        submissions[submissionID]!.students.append(
+          PackedPart(seq: existing.students.count + 1, fields: fields, source: record.location))
       } else {
-        var submission = HeldSubmission(id: submissionID, form: record[form], approvedAt: record[approved], source: record.location)
+        var submission = HeldSubmission(
+          id: submissionID, form: record[form], approvedAt: record[approved],
+          source: record.location)
         submission.students.append(PackedPart(seq: 1, fields: fields, source: record.location))
         submissions[submissionID] = submission
       }
     }
-    try readParts(context, feed: feed, layout: Layouts.submissionContacts, fields: Layouts.submissionContactFields,
-                  seqField: "Contact_Seq", into: &submissions, reject: reject, isRejected: isRejected, duplicates: &duplicates) { $0.contacts.append($1) } exists: { submission, seq in submission.contacts.contains { $0.seq == seq } }
-    try readParts(context, feed: feed, layout: Layouts.submissionDocuments, fields: ["Doc_Type", "File_Name", "SHA256"],
-                  seqField: nil, into: &submissions, reject: reject, isRejected: isRejected, duplicates: &duplicates) { $0.documents.append($1) } exists: { _, _ in false }
+    try readParts(
+      context, feed: feed, layout: Layouts.submissionContacts,
+      fields: Layouts.submissionContactFields,
+      seqField: "Contact_Seq", into: &submissions, reject: reject, isRejected: isRejected,
+      duplicates: &duplicates
+    ) {
+      $0.contacts.append($1)
+    } exists: { submission, seq in
+      submission.contacts.contains { $0.seq == seq }
+    }
+    try readParts(
+      context, feed: feed, layout: Layouts.submissionDocuments,
+      fields: ["Doc_Type", "File_Name", "SHA256"],
+      seqField: nil, into: &submissions, reject: reject, isRejected: isRejected,
+      duplicates: &duplicates
+    ) {
+      $0.documents.append($1)
+    } exists: { _, _ in
+      false
+    }
   }
 
   private static func readParts(
     _ context: StageContext, feed: FeedConfig, layout: Layout, fields: [String], seqField: String?,
-    into submissions: inout [String: HeldSubmission], reject: (String, String, String, SourceLocation) -> Void,
-    isRejected: (String) -> Bool, duplicates: inout DuplicateRows, append: (inout HeldSubmission, PackedPart) -> Void, exists: (HeldSubmission, Int) -> Bool
+    into submissions: inout [String: HeldSubmission],
+    reject: (String, String, String, SourceLocation) -> Void,
+    isRejected: (String) -> Bool, duplicates: inout DuplicateRows,
+    append: (inout HeldSubmission, PackedPart) -> Void, exists: (HeldSubmission, Int) -> Bool
   ) throws {
     guard let path = try inputPath(context, layout, required: false) else { return }
     let schema = layout.name == "submission_contacts" ? "contact" : "document"
-    let reader = try CSVTableReader(path: path, layout: layout, dialect: feed.dialect, aliases: feed.headerAliases[layout.name] ?? [:])
-    for column in reader.unknownColumns { context.notes.append("\(layout.fileName): unknown column \(LogText.quoted(column)) ignored") }
+    let reader = try CSVTableReader(
+      path: path, layout: layout, dialect: feed.dialect,
+      aliases: feed.headerAliases[layout.name] ?? [:])
+    for column in reader.unknownColumns {
+      context.notes.append("\(layout.fileName): unknown column \(LogText.quoted(column)) ignored")
+    }
     let id = layout.index(of: "Submission_ID")!
     while let record = try reader.next() {
       let submissionID = FieldRules.text(record[id])
@@ -221,14 +315,19 @@ public enum ParseStage {
       if !submissionID.isEmpty && duplicates.isRepeat(record, id: submissionID) { continue }
       guard let submission = submissions[submissionID] else {
         if isRejected(submissionID) { continue }  // part of a submission already rejected whole
-        reject(submissionID, schema, "no submission \(submissionID.isEmpty ? "(empty id)" : submissionID) in \(Layouts.submissions.fileName)", record.location)
+        reject(
+          submissionID, schema,
+          "no submission \(submissionID.isEmpty ? "(empty id)" : submissionID) in \(Layouts.submissions.fileName)",
+          record.location)
         continue
       }
       var seq = (schema == "document" ? submission.documents.count : submission.contacts.count) + 1
       if let seqField {
         let text = FieldRules.text(record[layout.index(of: seqField)!])
         guard let value = Int(text), value > 0 else {
-          reject(submissionID, schema, "\(seqField) must be a positive whole number, found '\(text)'", record.location)
+          reject(
+            submissionID, schema, "\(seqField) must be a positive whole number, found '\(text)'",
+            record.location)
           continue
         }
         guard !exists(submission, value) else {
@@ -239,19 +338,24 @@ public enum ParseStage {
       }
       var values: [String: String] = [:]
       for field in fields { values[field] = record[layout.index(of: field)!] }
-      append(&submissions[submissionID]!, PackedPart(seq: seq, fields: values, source: record.location))
+      append(
+        &submissions[submissionID]!, PackedPart(seq: seq, fields: values, source: record.location))
     }
   }
 
-  private static func readXML(_ context: StageContext, feed: FeedConfig, into submissions: inout [String: HeldSubmission],
-                              reject: (String, String, String, SourceLocation) -> Void) throws {
+  private static func readXML(
+    _ context: StageContext, feed: FeedConfig, into submissions: inout [String: HeldSubmission],
+    reject: (String, String, String, SourceLocation) -> Void
+  ) throws {
     let name = feed.files["submissions"] ?? "submissions.xml"
     let path = context.inputFolder + "/" + name
     guard FileSystem.exists(path) else { throw SISDropError.missingInput(path) }
     let reader = try XMLStreamReader(path: path)
     let aliases = feed.headerAliases
-    let studentMapper = HeaderMapper(layout: Layouts.submissions, aliases: aliases["submissions"] ?? [:])
-    let contactMapper = HeaderMapper(layout: Layouts.submissionContacts, aliases: aliases["submission_contacts"] ?? [:])
+    let studentMapper = HeaderMapper(
+      layout: Layouts.submissions, aliases: aliases["submissions"] ?? [:])
+    let contactMapper = HeaderMapper(
+      layout: Layouts.submissionContacts, aliases: aliases["submission_contacts"] ?? [:])
     var collected: [String: HeldSubmission] = [:]
     var problems: [(String, String, String, SourceLocation)] = []
     var unknown = Set<String>()
@@ -266,42 +370,67 @@ public enum ParseStage {
         problems.append((id, "submission", "submission \(id) appears twice", location))
         return
       }
-      var submission = HeldSubmission(id: id, form: element.attribute("form") ?? "", approvedAt: element.attribute("approved") ?? "",
-                                      source: location)
+      var submission = HeldSubmission(
+        id: id, form: element.attribute("form") ?? "",
+        approvedAt: element.attribute("approved") ?? "",
+        source: location)
       for child in element.children {
         let childLocation = SourceLocation(path: path, line: child.line, element: child.name)
         switch child.name {
         case "student":
           var fields: [String: String] = [:]
           for field in child.children {
-            guard let index = studentMapper.fieldIndex(field.name), Layouts.submissionStudentFields.contains(Layouts.submissions.fields[index]) else {
-              if unknown.insert("student/\(field.name)").inserted { context.notes.append("\(name): unknown element <\(field.name)> in <student> ignored") }
+            guard let index = studentMapper.fieldIndex(field.name),
+              Layouts.submissionStudentFields.contains(Layouts.submissions.fields[index])
+            else {
+              if unknown.insert("student/\(field.name)").inserted {
+                context.notes.append(
+                  "\(name): unknown element <\(field.name)> in <student> ignored")
+              }
               continue
             }
             fields[Layouts.submissions.fields[index]] = field.text
           }
-          submission.students.append(PackedPart(seq: submission.students.count + 1, fields: fields, source: childLocation))
+          submission.students.append(
+            PackedPart(seq: submission.students.count + 1, fields: fields, source: childLocation))
         case "contact":
           let seqText = child.attribute("seq") ?? String(submission.contacts.count + 1)
-          guard let seq = Int(seqText), seq > 0, !submission.contacts.contains(where: { $0.seq == seq }) else {
-            problems.append((id, "contact", "contact seq '\(seqText)' is not a positive whole number or appears twice", childLocation))
+          guard let seq = Int(seqText), seq > 0,
+            !submission.contacts.contains(where: { $0.seq == seq })
+          else {
+            problems.append(
+              (
+                id, "contact",
+                "contact seq '\(seqText)' is not a positive whole number or appears twice",
+                childLocation
+              ))
             continue
           }
           var fields: [String: String] = [:]
           for field in child.children {
-            guard let index = contactMapper.fieldIndex(field.name), Layouts.submissionContactFields.contains(Layouts.submissionContacts.fields[index]) else {
-              if unknown.insert("contact/\(field.name)").inserted { context.notes.append("\(name): unknown element <\(field.name)> in <contact> ignored") }
+            guard let index = contactMapper.fieldIndex(field.name),
+              Layouts.submissionContactFields.contains(Layouts.submissionContacts.fields[index])
+            else {
+              if unknown.insert("contact/\(field.name)").inserted {
+                context.notes.append(
+                  "\(name): unknown element <\(field.name)> in <contact> ignored")
+              }
               continue
             }
             fields[Layouts.submissionContacts.fields[index]] = field.text
           }
           submission.contacts.append(PackedPart(seq: seq, fields: fields, source: childLocation))
         case "document":
-          let fields = ["Doc_Type": child.attribute("type") ?? "", "File_Name": child.attribute("file") ?? "",
-                        "SHA256": child.attribute("sha256") ?? ""]
-          submission.documents.append(PackedPart(seq: submission.documents.count + 1, fields: fields, source: childLocation))
+          let fields = [
+            "Doc_Type": child.attribute("type") ?? "", "File_Name": child.attribute("file") ?? "",
+            "SHA256": child.attribute("sha256") ?? "",
+          ]
+          submission.documents.append(
+            PackedPart(seq: submission.documents.count + 1, fields: fields, source: childLocation))
         default:
-          if unknown.insert(child.name).inserted { context.notes.append("\(name): unknown element <\(child.name)> in <submission> ignored") }
+          if unknown.insert(child.name).inserted {
+            context.notes.append("\(name): unknown element <\(child.name)> in <submission> ignored")
+          }
         }
       }
       if submission.students.isEmpty {
@@ -311,7 +440,9 @@ public enum ParseStage {
     }
     // Only now, after a clean end of the document, are the records used (a truncated file yields none).
     guard reader.rootName == "submissions" else {
-      throw SISDropError.dataError("the root element must be <submissions>, found <\(reader.rootName ?? "")>", at: SourceLocation(path: path, line: 1))
+      throw SISDropError.dataError(
+        "the root element must be <submissions>, found <\(reader.rootName ?? "")>",
+        at: SourceLocation(path: path, line: 1))
     }
     submissions = collected
     for problem in problems { reject(problem.0, problem.1, problem.2, problem.3) }
@@ -342,7 +473,9 @@ struct DuplicateRows {
       hasher.update(part)
     }
     let hex = hasher.finalizeHex()
-    let key = Digest(high: UInt64(hex.prefix(16), radix: 16)!, low: UInt64(hex.dropFirst(16).prefix(16), radix: 16)!)
+    let key = Digest(
+      high: UInt64(hex.prefix(16), radix: 16)!,
+      low: UInt64(hex.dropFirst(16).prefix(16), radix: 16)!)
     if let first = seen[key] {
       rows.append((id, record.location.path, record.location.line ?? 0, first))
       return true

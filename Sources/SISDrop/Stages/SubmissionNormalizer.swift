@@ -1,7 +1,7 @@
 import Foundation
 import SISDropCore
-import SISDropFormats
 import SISDropDelivery
+import SISDropFormats
 
 /// Normalizes one submission's fields with `FieldRules`; every field that cannot be normalized
 /// is a problem naming the record, schema, field and what to do.
@@ -12,28 +12,40 @@ struct SubmissionNormalizer {
   /// Building-name key → SIS school number.
   let buildings: [String: String]
 
-  static let requiredStudent = ["First_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "School"]
+  static let requiredStudent = [
+    "First_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "School",
+  ]
   static let requiredContact = ["First_Name", "Last_Name", "Relationship"]
-  static let fixAction = "correct it in the enrollment system (the record stays pending and comes again)"
+  static let fixAction =
+    "correct it in the enrollment system (the record stays pending and comes again)"
 
   func normalize(_ submission: Submission) -> (Submission, [Reject]) {
     var result = submission
     var problems: [Reject] = []
-    func problem(_ schema: String, _ part: SubmissionPart?, _ field: String, _ value: String, _ reason: String) {
+    func problem(
+      _ schema: String, _ part: SubmissionPart?, _ field: String, _ value: String, _ reason: String
+    ) {
       problems.append(
-        Reject(submissionID: submission.id, schema: schema, seq: part?.seq, field: field, value: value, reason: reason,
-               action: SubmissionNormalizer.fixAction, source: part?.source ?? submission.source))
+        Reject(
+          submissionID: submission.id, schema: schema, seq: part?.seq, field: field, value: value,
+          reason: reason,
+          action: SubmissionNormalizer.fixAction, source: part?.source ?? submission.source))
     }
     result.form = FieldRules.text(submission.form)
-    if result.form.isEmpty { problem("submission", nil, "Form", "", "the submission has no form name") }
-    if let approved = FieldRules.timestamp(submission.approvedAt, zone: timeZone, datePatterns: datePatterns) {
+    if result.form.isEmpty {
+      problem("submission", nil, "Form", "", "the submission has no form name")
+    }
+    if let approved = FieldRules.timestamp(
+      submission.approvedAt, zone: timeZone, datePatterns: datePatterns)
+    {
       result.approvedAt = approved
     } else {
       problem("submission", nil, "Approved_At", submission.approvedAt, "not a date and time")
     }
     result.students = submission.students.map { student in
       var fields: [String: String] = [:]
-      for field in SubmissionNormalizer.requiredStudent where FieldRules.text(student[field]).isEmpty {
+      for field in SubmissionNormalizer.requiredStudent
+      where FieldRules.text(student[field]).isEmpty {
         problem("student", student, field, "", "required field is empty")
       }
       for field in Layouts.submissionStudentFields {
@@ -47,13 +59,22 @@ struct SubmissionNormalizer {
           if let date = parsed.date {
             fields[field] = date.iso
           } else {
-            problem("student", student, field, raw,
-                    parsed.fits ? "not a real date" : "not a date in \(datePatterns.map(\.description).joined(separator: " or "))")
+            problem(
+              "student", student, field, raw,
+              parsed.fits
+                ? "not a real date"
+                : "not a date in \(datePatterns.map(\.description).joined(separator: " or "))")
           }
         case "Gender":
-          if let value = FieldRules.gender(text) { fields[field] = value } else { problem("student", student, field, raw, "gender must be M, F or X") }
+          if let value = FieldRules.gender(text) {
+            fields[field] = value
+          } else {
+            problem("student", student, field, raw, "gender must be M, F or X")
+          }
         case "Grade_Level":
-          if let value = FieldRules.gradeLevel(text) { fields[field] = value } else {
+          if let value = FieldRules.gradeLevel(text) {
+            fields[field] = value
+          } else {
             problem("student", student, field, raw, "not a grade level (PK, K, 1-12)")
           }
         case "School":
@@ -62,7 +83,9 @@ struct SubmissionNormalizer {
           } else if let number = buildings[FieldRules.buildingKey(text)] {
             fields["SchoolID"] = number
           } else {
-            problem("student", student, field, raw, "unknown school: neither an SIS School_Number nor a name in building_map.csv")
+            problem(
+              "student", student, field, raw,
+              "unknown school: neither an SIS School_Number nor a name in building_map.csv")
           }
         default:
           switch SubmissionNormalizer.contactDetail(field, text) {
@@ -75,7 +98,8 @@ struct SubmissionNormalizer {
     }
     result.contacts = submission.contacts.sorted { $0.seq < $1.seq }.map { contact in
       var fields: [String: String] = [:]
-      for field in SubmissionNormalizer.requiredContact where FieldRules.text(contact[field]).isEmpty {
+      for field in SubmissionNormalizer.requiredContact
+      where FieldRules.text(contact[field]).isEmpty {
         problem("contact", contact, field, "", "required field is empty")
       }
       for field in Layouts.submissionContactFields {
@@ -98,7 +122,9 @@ struct SubmissionNormalizer {
       for field in ["Doc_Type", "File_Name", "SHA256"] {
         let text = FieldRules.text(document[field])
         if text.isEmpty {
-          if field != "SHA256" { problem("document", document, field, "", "required field is empty") }
+          if field != "SHA256" {
+            problem("document", document, field, "", "required field is empty")
+          }
           continue
         }
         if field == "SHA256" {
@@ -124,13 +150,15 @@ struct SubmissionNormalizer {
   /// birth date, gender or state id that decide the match (those are fixed in the enrollment system).
   static func correctableField(_ problem: Reject) -> String? {
     guard let seq = problem.seq, seq >= 1 else { return nil }
-    let field = problem.schema == "student" && problem.field == "School" ? "SchoolID" : problem.field
+    let field =
+      problem.schema == "student" && problem.field == "School" ? "SchoolID" : problem.field
     return (Corrections.correctable[problem.schema] ?? []).contains(field) ? field : nil
   }
 
   /// Whether a correction answers a problem.
   static func fixes(_ correction: Correction, _ problem: Reject) -> Bool {
-    correction.schema == problem.schema && correction.seq == problem.seq && correction.field == correctableField(problem)
+    correction.schema == problem.schema && correction.seq == problem.seq
+      && correction.field == correctableField(problem)
   }
 
   /// A correctable problem as errors.csv shows it: the field named as `sisdrop correct` takes it,
@@ -139,7 +167,8 @@ struct SubmissionNormalizer {
     var result = problem
     let field = correctableField(problem) ?? problem.field
     result.field = field
-    result.action = "correct it with `\(Corrections.command(problem.submissionID, schema: problem.schema, seq: problem.seq ?? 1, field: field))`; "
+    result.action =
+      "correct it with `\(Corrections.command(problem.submissionID, schema: problem.schema, seq: problem.seq ?? 1, field: field))`; "
       + "the next `sisdrop run` delivers it (or fix it in the enrollment system)"
     return result
   }
@@ -147,8 +176,10 @@ struct SubmissionNormalizer {
   /// Phone, e-mail, ZIP and state, the same rule for students and contacts; other text as is.
   static func contactDetail(_ field: String, _ text: String) -> Result<String, Reason> {
     let checks: [String: ((String) -> String?, String)] = [
-      "Home_Phone": (FieldRules.phone, "not a 10-digit phone number"), "Phone": (FieldRules.phone, "not a 10-digit phone number"),
-      "Email": (FieldRules.email, "not an e-mail address"), "Zip": (FieldRules.zip, "not a ZIP code"),
+      "Home_Phone": (FieldRules.phone, "not a 10-digit phone number"),
+      "Phone": (FieldRules.phone, "not a 10-digit phone number"),
+      "Email": (FieldRules.email, "not an e-mail address"),
+      "Zip": (FieldRules.zip, "not a ZIP code"),
       "State": (FieldRules.state, "not a two-letter state code"),
     ]
     guard let (rule, reason) = checks[field] else { return .success(text) }
@@ -162,15 +193,23 @@ struct SubmissionNormalizer {
     // students}, each part's fields with its "#seq": the ledger's version key, so they must never
     // change (SubmissionNormalizerTests compares with JSONEncoder). Written by the stage-record
     // writer, 10× faster than JSONEncoder.
-    func withSeq(_ part: SubmissionPart) -> [String: String] { part.fields.merging(["#seq": String(part.seq)]) { a, _ in a } }
+    func withSeq(_ part: SubmissionPart) -> [String: String] {
+      part.fields.merging(["#seq": String(part.seq)]) { a, _ in a }
+    }
     var writer = StageJSONWriter(capacity: 2048)
     writer.beginObject()
-    writer.key("approvedAt"); writer.string(submission.approvedAt)
-    writer.key("contacts"); writer.array(submission.contacts) { $0.stringMap(withSeq($1)) }
-    writer.key("documents"); writer.array(submission.documents) { $0.stringMap(withSeq($1)) }
-    writer.key("form"); writer.string(submission.form)
-    writer.key("id"); writer.string(submission.id)
-    writer.key("students"); writer.array(submission.students) { $0.stringMap(withSeq($1)) }
+    writer.key("approvedAt")
+    writer.string(submission.approvedAt)
+    writer.key("contacts")
+    writer.array(submission.contacts) { $0.stringMap(withSeq($1)) }
+    writer.key("documents")
+    writer.array(submission.documents) { $0.stringMap(withSeq($1)) }
+    writer.key("form")
+    writer.string(submission.form)
+    writer.key("id")
+    writer.string(submission.id)
+    writer.key("students")
+    writer.array(submission.students) { $0.stringMap(withSeq($1)) }
     writer.endObject()
     return SHA256.hex(writer.bytes)
   }

@@ -1,7 +1,7 @@
 import Foundation
 import SISDropConfig
-import SISDropMatching
 import SISDropDelivery
+import SISDropMatching
 
 extension UpdateRules {
   /// The pipeline's `updates:` policy with the fields its delivery profile writes.

@@ -1,12 +1,12 @@
 import Foundation
-import SISDropCore
-import SISDropFormats
 import SISDropConfig
-import SISDropStore
+import SISDropCore
 import SISDropDelivery
+import SISDropFormats
+import SISDropStore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// `tardy_codes.csv`: Raptor reason → SIS attendance code, with the seed's Active check box.
@@ -30,7 +30,9 @@ struct TardyCodeMap {
     }
     var map = TardyCodeMap()
     while let record = try reader.next() {
-      if let problem = record.problem { throw SISDropError.configuration(problem.reason, at: problem.location) }
+      if let problem = record.problem {
+        throw SISDropError.configuration(problem.reason, at: problem.location)
+      }
       let reason = FieldRules.text(record[0])
       let code = FieldRules.text(record[1])
       let line = record.location.line ?? 0
@@ -39,8 +41,9 @@ struct TardyCodeMap {
       case "yes", "y", "true", "1", "active": active = true
       case "no", "n", "false", "0", "inactive": active = false
       default:
-        throw SISDropError.configuration("Active must be Yes or No, found '\(record[2])'", at: record.location,
-                                         hint: "fix tardy_codes.csv")
+        throw SISDropError.configuration(
+          "Active must be Yes or No, found '\(record[2])'", at: record.location,
+          hint: "fix tardy_codes.csv")
       }
       let key = FieldRules.buildingKey(reason)
       if let earlier = map.entries[key] {
@@ -74,8 +77,13 @@ struct TardyCodeMap {
 /// or an earlier run, is sent once; `state.sqlite` remembers what was delivered (and a run a crash
 /// interrupted is finished by the next one).
 public enum TardyFeed {
-  public static let errorsHeader = ["File", "Line", "Building", "Student_Number", "Occurred_At", "Reason", "Field", "Problem", "What_To_Do"]
-  public static let duplicatesHeader = ["File", "Line", "Student_Number", "Occurred_At", "Reason", "Delivered_In"]
+  public static let errorsHeader = [
+    "File", "Line", "Building", "Student_Number", "Occurred_At", "Reason", "Field", "Problem",
+    "What_To_Do",
+  ]
+  public static let duplicatesHeader = [
+    "File", "Line", "Student_Number", "Occurred_At", "Reason", "Delivered_In",
+  ]
   public static let inboxFileName = "tardies.csv"
 
   public struct Result: Sendable, Codable {
@@ -108,7 +116,8 @@ public enum TardyFeed {
     guard info.st_mode & S_IFMT != S_IFREG else { return }
     let what = InboxFile.refusal(info) ?? "not a regular file"
     throw SISDropError(
-      .dataError, "\((path as NSString).lastPathComponent) is \(what), not a tardies export: nothing was read",
+      .dataError,
+      "\((path as NSString).lastPathComponent) is \(what), not a tardies export: nothing was read",
       at: SourceLocation(path: path), hint: "name Raptor's tardies CSV file itself with --file")
   }
 
@@ -116,31 +125,44 @@ public enum TardyFeed {
   ///
   /// - Throws: `SISDropError` 66 without a tardies file or an SIS snapshot; 78 for a bad mapping
   ///   file or a profile column Plugin.xml does not grant.
-  public static func run(workdir: WorkDir, config: PipelineConfig, input: String? = nil, now: Date = Date(),
-                         log: (String) -> Void = { _ in }) throws -> Result {
+  public static func run(
+    workdir: WorkDir, config: PipelineConfig, input: String? = nil, now: Date = Date(),
+    log: (String) -> Void = { _ in }
+  ) throws -> Result {
     let source = input ?? workdir.inbox(config) + "/" + inboxFileName
     guard FileSystem.exists(source) else {
-      throw SISDropError.missingInput(source, hint: "Raptor's tardies.csv goes into the inbox, or name it with --file")
+      throw SISDropError.missingInput(
+        source, hint: "Raptor's tardies.csv goes into the inbox, or name it with --file")
     }
     // The inbox's tardies.csv: a regular file with one name, or refused by name without being opened.
     if input == nil { try InboxFile.check(source) }
     // A file named with --file may be a link the operator made, but must end at a regular file:
     // a FIFO would hang the run and a folder or device is not a tardies export.
     if let input { try checkNamedFile(input) }
-    guard let buildingMapPath = config.buildingMapPath, let tardyCodesPath = config.tardyCodesPath else {
-      throw SISDropError.configuration("the tardy feed needs mappings.building_map and mappings.tardy_codes", at: SourceLocation(path: config.path))
+    guard let buildingMapPath = config.buildingMapPath, let tardyCodesPath = config.tardyCodesPath
+    else {
+      throw SISDropError.configuration(
+        "the tardy feed needs mappings.building_map and mappings.tardy_codes",
+        at: SourceLocation(path: config.path))
     }
     // The layout first: an attendance file that cannot carry a tardy is a configuration error (78).
     let profile = try DeliverStage.checkedProfile(config, kinds: [.attendance])
     guard let reference = try workdir.state.latestSnapshot() else {
-      throw SISDropError(.noInput, "no SIS snapshot yet: the tardy feed checks students and schools against it",
-                         at: SourceLocation(path: workdir.root), hint: "run a batch (`sisdrop run`) with the SIS export first")
+      throw SISDropError(
+        .noInput, "no SIS snapshot yet: the tardy feed checks students and schools against it",
+        at: SourceLocation(path: workdir.root),
+        hint: "run a batch (`sisdrop run`) with the SIS export first")
     }
     let snapshot = try Snapshot(path: FileSystem.absolute(reference.path, relativeTo: workdir.root))
     let schools = Set(try snapshot.schools().map(\.number))
-    let codes = Set(try snapshot.database.rows("SELECT DISTINCT att_code FROM attendance_codes").compactMap { $0[0].string })
+    let codes = Set(
+      try snapshot.database.rows("SELECT DISTINCT att_code FROM attendance_codes").compactMap {
+        $0[0].string
+      })
     var buildings: [String: String] = [:]
-    for (name, number) in try BuildingMap.load(path: buildingMapPath, schools: schools) { buildings[FieldRules.buildingKey(name)] = number }
+    for (name, number) in try BuildingMap.load(path: buildingMapPath, schools: schools) {
+      buildings[FieldRules.buildingKey(name)] = number
+    }
     let codeMap = try TardyCodeMap.load(path: tardyCodesPath, knownCodes: codes)
     try recover(workdir: workdir, outbox: workdir.outbox(config))
 
@@ -187,89 +209,122 @@ public enum TardyFeed {
     var records: [DeliveryRecord] = []
     let fileName = "input/" + inboxFileName
     do {
-    let delivered = try workdir.state.deliveredTardies()
-    // Opened as an inbox file: an entry swapped in between the check and the claim is refused unread.
-    let reader = try CSVTableReader(path: claimed, layout: Layouts.tardies, dialect: CSVDialect(), inboxFile: input == nil)
-    while let record = try reader.next() {
-      let line = record.location.line ?? 0
-      let row = [fileName, String(line), record[0], record[1], record[2], record[3]]
-      func fail(_ field: String, _ problem: String, _ action: String) { errors.append(row + [field, problem, action]) }
-      if let problem = record.problem {
-        fail("", problem.reason, "fix the row in Raptor's export")
-        continue
+      let delivered = try workdir.state.deliveredTardies()
+      // Opened as an inbox file: an entry swapped in between the check and the claim is refused unread.
+      let reader = try CSVTableReader(
+        path: claimed, layout: Layouts.tardies, dialect: CSVDialect(), inboxFile: input == nil)
+      while let record = try reader.next() {
+        let line = record.location.line ?? 0
+        let row = [fileName, String(line), record[0], record[1], record[2], record[3]]
+        func fail(_ field: String, _ problem: String, _ action: String) {
+          errors.append(row + [field, problem, action])
+        }
+        if let problem = record.problem {
+          fail("", problem.reason, "fix the row in Raptor's export")
+          continue
+        }
+        guard let school = buildings[FieldRules.buildingKey(record[0])] else {
+          fail(
+            "Building", "building '\(record[0])' is not in building_map.csv",
+            "map the Raptor building to an SIS school in building_map.csv, then run the feed on this file again"
+          )
+          continue
+        }
+        let student = FieldRules.text(record[1])
+        guard try snapshot.student(number: student) != nil else {
+          fail(
+            "Student_Number", "student \(student) is not in the SIS export",
+            "check the student number in Raptor")
+          continue
+        }
+        guard let entry = codeMap.entries[FieldRules.buildingKey(record[3])] else {
+          fail(
+            "Reason", "reason '\(record[3])' is not mapped in tardy_codes.csv",
+            "map it to an SIS attendance code (Active: Yes), then run the feed on this file again")
+          continue
+        }
+        guard entry.active else {
+          fail(
+            "Reason", "reason '\(record[3])' is mapped to \(entry.code) but not Active",
+            "set Active to Yes in tardy_codes.csv if it should be sent")
+          continue
+        }
+        let instant: String
+        switch occurred(record[2], zone: config.timeZone) {
+        case .success(let value): instant = value
+        case .failure(let problem):
+          fail(
+            "Occurred_At", problem.message,
+            "fix the row in Raptor's export (a date and time, with its UTC offset when the clocks change)"
+          )
+          continue
+        }
+        // The ISO text is in the district's zone: its date and time are the district's.
+        let date = String(instant.prefix(10))
+        let time = String(instant.dropFirst(11).prefix(8))
+        let tardy = Tardy(
+          studentNumber: student, school: school, date: date, time: time, code: entry.code,
+          reason: entry.reason,
+          occurredAt: instant, line: line)
+        let key = deliveredKey(tardy)
+        // Keys recorded before they were UTC carry the district's offset.
+        if let earlier = delivered[key]
+          ?? delivered["\(student)|\(instant)|\(FieldRules.buildingKey(entry.reason))"]
+        {
+          duplicates.append([fileName, String(line), student, instant, entry.reason, earlier])
+          continue
+        }
+        if let first = seen[key] {
+          duplicates.append([
+            fileName, String(line), student, instant, entry.reason, "\(run) (line \(first))",
+          ])
+          continue
+        }
+        let attendance = DeliveryRecord(
+          kind: .attendance, submissionID: "", seq: tardy.line,
+          fields: [
+            "Student_Number": tardy.studentNumber, "SchoolID": tardy.school, "Att_Date": tardy.date,
+            "Att_Code": tardy.code,
+            "Att_Time": tardy.time, "Att_Comment": "Raptor tardy: \(tardy.reason)",
+          ])
+        // A value the delivery file cannot hold (a reason windows-1252 lacks) is this row's error, not the run's.
+        if let problem = profile.problem(with: attendance) {
+          fail(
+            problem.field, problem.reason,
+            "change the reason's text in tardy_codes.csv (Att_Comment carries it), or set delivery.csv.encoding to utf-8 if the SIS import accepts it"
+          )
+          continue
+        }
+        seen[key] = line
+        tardies.append(tardy)
+        records.append(attendance)
       }
-      guard let school = buildings[FieldRules.buildingKey(record[0])] else {
-        fail("Building", "building '\(record[0])' is not in building_map.csv", "map the Raptor building to an SIS school in building_map.csv, then run the feed on this file again")
-        continue
-      }
-      let student = FieldRules.text(record[1])
-      guard try snapshot.student(number: student) != nil else {
-        fail("Student_Number", "student \(student) is not in the SIS export", "check the student number in Raptor")
-        continue
-      }
-      guard let entry = codeMap.entries[FieldRules.buildingKey(record[3])] else {
-        fail("Reason", "reason '\(record[3])' is not mapped in tardy_codes.csv", "map it to an SIS attendance code (Active: Yes), then run the feed on this file again")
-        continue
-      }
-      guard entry.active else {
-        fail("Reason", "reason '\(record[3])' is mapped to \(entry.code) but not Active", "set Active to Yes in tardy_codes.csv if it should be sent")
-        continue
-      }
-      let instant: String
-      switch occurred(record[2], zone: config.timeZone) {
-      case .success(let value): instant = value
-      case .failure(let problem):
-        fail("Occurred_At", problem.message, "fix the row in Raptor's export (a date and time, with its UTC offset when the clocks change)")
-        continue
-      }
-      // The ISO text is in the district's zone: its date and time are the district's.
-      let date = String(instant.prefix(10))
-      let time = String(instant.dropFirst(11).prefix(8))
-      let tardy = Tardy(studentNumber: student, school: school, date: date, time: time, code: entry.code, reason: entry.reason,
-                        occurredAt: instant, line: line)
-      let key = deliveredKey(tardy)
-      // Keys recorded before they were UTC carry the district's offset.
-      if let earlier = delivered[key] ?? delivered["\(student)|\(instant)|\(FieldRules.buildingKey(entry.reason))"] {
-        duplicates.append([fileName, String(line), student, instant, entry.reason, earlier])
-        continue
-      }
-      if let first = seen[key] {
-        duplicates.append([fileName, String(line), student, instant, entry.reason, "\(run) (line \(first))"])
-        continue
-      }
-      let attendance = DeliveryRecord(kind: .attendance, submissionID: "", seq: tardy.line, fields: [
-        "Student_Number": tardy.studentNumber, "SchoolID": tardy.school, "Att_Date": tardy.date, "Att_Code": tardy.code,
-        "Att_Time": tardy.time, "Att_Comment": "Raptor tardy: \(tardy.reason)",
-      ])
-      // A value the delivery file cannot hold (a reason windows-1252 lacks) is this row's error, not the run's.
-      if let problem = profile.problem(with: attendance) {
-        fail(problem.field, problem.reason,
-             "change the reason's text in tardy_codes.csv (Att_Comment carries it), or set delivery.csv.encoding to utf-8 if the SIS import accepts it")
-        continue
-      }
-      seen[key] = line
-      tardies.append(tardy)
-      records.append(attendance)
-    }
     } catch {
       giveBack()
       throw error
     }
-    let context = DeliveryContext(prefix: run, batchTime: Clock.now(), districtName: config.districtName, schools: [:])
+    let context = DeliveryContext(
+      prefix: run, batchTime: Clock.now(), districtName: config.districtName, schools: [:])
     var ready: [[String]] = []
     var files: [String] = []
     do {
-      for file in try profile.write(records, kinds: [.attendance], context: context, folder: temporary) {
+      for file in try profile.write(
+        records, kinds: [.attendance], context: context, folder: temporary)
+      {
         let (hash, size) = try SHA256.file(at: temporary + "/" + file.name)
         ready.append([file.name, hash, String(size), String(file.rows)])
         files.append(file.name)
       }
       try DeliverStage.writeTable(temporary + "/errors.csv", header: errorsHeader, rows: errors)
-      try DeliverStage.writeTable(temporary + "/duplicates.csv", header: duplicatesHeader, rows: duplicates)
-      try DeliverStage.writeTable(temporary + "/delivered.csv", header: deliveredHeader,
-                                  rows: tardies.map { [$0.studentNumber, $0.occurredAt, $0.reason] }, forPeople: false)
-      try DeliverStage.writeTable(temporary + "/" + Publisher.readyName(run), header: ["File", "SHA256", "Size", "Rows"], rows: ready,
-                                  forPeople: false)
+      try DeliverStage.writeTable(
+        temporary + "/duplicates.csv", header: duplicatesHeader, rows: duplicates)
+      try DeliverStage.writeTable(
+        temporary + "/delivered.csv", header: deliveredHeader,
+        rows: tardies.map { [$0.studentNumber, $0.occurredAt, $0.reason] }, forPeople: false)
+      try DeliverStage.writeTable(
+        temporary + "/" + Publisher.readyName(run), header: ["File", "SHA256", "Size", "Rows"],
+        rows: ready,
+        forPeople: false)
       try FileSystem.syncTree(temporary)
       try FileSystem.rename(temporary, to: final)
       try FileSystem.syncDirectory(base)
@@ -279,12 +334,18 @@ public enum TardyFeed {
     }
     _ = try Publisher.publish(batch: run, deliverFolder: final, outbox: workdir.outbox(config))
     try workdir.state.recordDeliveredTardies(tardies.map { (deliveredKey($0), run) }, run: run)
-    log("tardies \(run): \(tardies.count) delivered, \(errors.count) in error, \(duplicates.count) already sent")
-    return Result(run: run, folder: final, delivered: tardies.count, errors: errors.count, duplicates: duplicates.count, files: files)
+    log(
+      "tardies \(run): \(tardies.count) delivered, \(errors.count) in error, \(duplicates.count) already sent"
+    )
+    return Result(
+      run: run, folder: final, delivered: tardies.count, errors: errors.count,
+      duplicates: duplicates.count, files: files)
   }
 
   /// The same tardy: same student, same instant, same Raptor reason.
-  static func deliveredKey(_ tardy: Tardy) -> String { deliveredKey(tardy.studentNumber, tardy.occurredAt, tardy.reason) }
+  static func deliveredKey(_ tardy: Tardy) -> String {
+    deliveredKey(tardy.studentNumber, tardy.occurredAt, tardy.reason)
+  }
 
   /// The instant is keyed in UTC: changing `district.time_zone` never makes a sent tardy new.
   static func deliveredKey(_ student: String, _ occurredAt: String, _ reason: String) -> String {
@@ -303,26 +364,41 @@ public enum TardyFeed {
   /// time, or a local time the clocks skip (spring forward) or pass twice (fall back), is an error.
   static func occurred(_ value: String, zone: TimeZone) -> Swift.Result<String, TimeProblem> {
     let text = FieldRules.text(value)
-    guard let local = FieldRules.timestamp(text, zone: zone, datePatterns: [.iso, .monthDayYear]) else {
+    guard let local = FieldRules.timestamp(text, zone: zone, datePatterns: [.iso, .monthDayYear])
+    else {
       return .failure(TimeProblem(message: "not a date and time"))
     }
-    guard text.contains(":") else { return .failure(TimeProblem(message: "a date without a time of day")) }
+    guard text.contains(":") else {
+      return .failure(TimeProblem(message: "a date without a time of day"))
+    }
     // The same text read as UTC: the same instant means the text carried its own offset (or Z).
-    guard let utc = TimeZone(identifier: "UTC"), let asUTC = FieldRules.timestamp(text, zone: utc, datePatterns: [.iso, .monthDayYear]) else {
+    guard let utc = TimeZone(identifier: "UTC"),
+      let asUTC = FieldRules.timestamp(text, zone: utc, datePatterns: [.iso, .monthDayYear])
+    else {
       return .success(local)
     }
     let parse = ISO8601DateFormatter()
     parse.formatOptions = [.withInternetDateTime]
-    guard let instant = parse.date(from: local), let wall = parse.date(from: asUTC), instant != wall else { return .success(local) }
+    guard let instant = parse.date(from: local), let wall = parse.date(from: asUTC), instant != wall
+    else { return .success(local) }
     // A local wall time: it must exist once in the district's zone.
     if local.prefix(19) != asUTC.prefix(19) {
-      return .failure(TimeProblem(message: "\(asUTC.prefix(16).replacingOccurrences(of: "T", with: " ")) does not exist in \(zone.identifier) (the clocks spring forward)"))
+      return .failure(
+        TimeProblem(
+          message:
+            "\(asUTC.prefix(16).replacingOccurrences(of: "T", with: " ")) does not exist in \(zone.identifier) (the clocks spring forward)"
+        ))
     }
     let render = ISO8601DateFormatter()
     render.formatOptions = [.withInternetDateTime]
     render.timeZone = zone
-    for shift in [-3600.0, 3600.0] where render.string(from: instant.addingTimeInterval(shift)).prefix(19) == local.prefix(19) {
-      return .failure(TimeProblem(message: "\(local.prefix(16).replacingOccurrences(of: "T", with: " ")) happens twice in \(zone.identifier) (the clocks fall back)"))
+    for shift in [-3600.0, 3600.0]
+    where render.string(from: instant.addingTimeInterval(shift)).prefix(19) == local.prefix(19) {
+      return .failure(
+        TimeProblem(
+          message:
+            "\(local.prefix(16).replacingOccurrences(of: "T", with: " ")) happens twice in \(zone.identifier) (the clocks fall back)"
+        ))
     }
     return .success(local)
   }
@@ -334,12 +410,18 @@ public enum TardyFeed {
   static func recover(workdir: WorkDir, outbox: String) throws {
     let base = workdir.root + "/tardies"
     guard FileSystem.isDirectory(base) else { return }
-    let recorded = Set(try workdir.state.deliveredTardies().values).union(try workdir.state.tardyRuns())
-    for run in try FileSystem.listDirectory(base).sorted() where !run.hasPrefix(".") && !recorded.contains(run) {
+    let recorded = Set(try workdir.state.deliveredTardies().values).union(
+      try workdir.state.tardyRuns())
+    for run in try FileSystem.listDirectory(base).sorted()
+    where !run.hasPrefix(".") && !recorded.contains(run) {
       let folder = base + "/" + run
-      guard FileSystem.exists(folder + "/delivered.csv"), FileSystem.exists(folder + "/" + Publisher.readyName(run)) else { continue }
+      guard FileSystem.exists(folder + "/delivered.csv"),
+        FileSystem.exists(folder + "/" + Publisher.readyName(run))
+      else { continue }
       _ = try Publisher.publish(batch: run, deliverFolder: folder, outbox: outbox)
-      let keys = try BatchLifecycle.readTable(folder + "/delivered.csv").map { (deliveredKey($0[0], $0[1], $0[2]), run) }
+      let keys = try BatchLifecycle.readTable(folder + "/delivered.csv").map {
+        (deliveredKey($0[0], $0[1], $0[2]), run)
+      }
       try workdir.state.recordDeliveredTardies(keys, run: run)
     }
   }
@@ -347,7 +429,7 @@ public enum TardyFeed {
 
 extension StateStore {
   func tardyRuns() throws -> Set<String> {
-    return Set(try database.rows("SELECT run_id FROM tardy_runs").compactMap { $0[0].string })
+    Set(try database.rows("SELECT run_id FROM tardy_runs").compactMap { $0[0].string })
   }
 
   /// Tardies already delivered: key → the run that delivered it.
@@ -361,8 +443,11 @@ extension StateStore {
 
   func recordDeliveredTardies(_ entries: [(key: String, run: String)], run: String) throws {
     try database.inTransaction {
-      try database.execute("INSERT OR IGNORE INTO tardy_runs(run_id, recorded_at) VALUES (?, ?)", [.text(run), .text(Clock.now())])
-      let statement = try database.prepare("INSERT OR IGNORE INTO delivered_tardies(tardy_key, run_id) VALUES (?, ?)")
+      try database.execute(
+        "INSERT OR IGNORE INTO tardy_runs(run_id, recorded_at) VALUES (?, ?)",
+        [.text(run), .text(Clock.now())])
+      let statement = try database.prepare(
+        "INSERT OR IGNORE INTO delivered_tardies(tardy_key, run_id) VALUES (?, ?)")
       for entry in entries {
         try statement.bind([.text(entry.key), .text(entry.run)])
         try statement.run()

@@ -13,7 +13,9 @@ public struct Layout: Sendable, Hashable {
   public var required: Set<String>
 
   /// A layout of another module's own (a delta's keys and marker, say).
-  package init(name: String, fileName: String, recordElement: String, fields: [String], required: Set<String>) {
+  package init(
+    name: String, fileName: String, recordElement: String, fields: [String], required: Set<String>
+  ) {
     self.name = name
     self.fileName = fileName
     self.recordElement = recordElement
@@ -26,11 +28,14 @@ public struct Layout: Sendable, Hashable {
 
 public enum Layouts {
   public static let studentFields = [
-    "Student_Number", "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender",
-    "Grade_Level", "SchoolID", "Enroll_Status", "Street", "City", "State", "Zip", "Home_Phone", "Email",
+    "Student_Number", "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB",
+    "Gender",
+    "Grade_Level", "SchoolID", "Enroll_Status", "Street", "City", "State", "Zip", "Home_Phone",
+    "Email",
   ]
   public static let contactFields = [
-    "Contact_ID", "Student_Number", "First_Name", "Last_Name", "Relationship", "Phone", "Email", "Street",
+    "Contact_ID", "Student_Number", "First_Name", "Last_Name", "Relationship", "Phone", "Email",
+    "Street",
     "City", "State", "Zip",
   ]
 
@@ -42,16 +47,19 @@ public enum Layouts {
     required: ["Contact_ID", "Student_Number", "First_Name", "Last_Name"])
   public static let schools = Layout(
     // Low_Grade/High_Grade (PowerSchool's names, optional): the grades a school teaches.
-    name: "schools", fileName: "schools.csv", recordElement: "school", fields: ["School_Number", "Name", "Low_Grade", "High_Grade"],
+    name: "schools", fileName: "schools.csv", recordElement: "school",
+    fields: ["School_Number", "Name", "Low_Grade", "High_Grade"],
     required: ["School_Number", "Name"])
   public static let attendanceCodes = Layout(
     name: "attendance_codes", fileName: "attendance_codes.csv", recordElement: "attendance_code",
-    fields: ["Att_Code", "Description", "SchoolID", "Presence_Status_CD"], required: ["Att_Code", "SchoolID"])
+    fields: ["Att_Code", "Description", "SchoolID", "Presence_Status_CD"],
+    required: ["Att_Code", "SchoolID"])
 
   /// The submission's student fields: the SIS student fields except `Student_Number`, with
   /// `School` (SIS number or building name) in place of `SchoolID` and `Enroll_Status`.
   public static let submissionStudentFields = [
-    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "School",
+    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level",
+    "School",
     "Street", "City", "State", "Zip", "Home_Phone", "Email",
   ]
   public static let submissionContactFields = [
@@ -61,10 +69,13 @@ public enum Layouts {
   /// Fields compared for the differences of a matched student or contact (the delivery's student
   /// and contact columns): the fields an update carries.
   public static let comparedStudentFields = [
-    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "SchoolID", "Enroll_Status",
+    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level",
+    "SchoolID", "Enroll_Status",
     "Street", "City", "State", "Zip", "Home_Phone", "Email",
   ]
-  public static let comparedContactFields = ["First_Name", "Last_Name", "Relationship", "Phone", "Email", "Street", "City", "State", "Zip"]
+  public static let comparedContactFields = [
+    "First_Name", "Last_Name", "Relationship", "Phone", "Email", "Street", "City", "State", "Zip",
+  ]
 
   public static let submissions = Layout(
     name: "submissions", fileName: "submissions.csv", recordElement: "submission",
@@ -85,14 +96,19 @@ public enum Layouts {
     required: ["Building", "Student_Number", "Occurred_At", "Reason"])
   public static let buildingMap = Layout(
     name: "building_map", fileName: "building_map.csv", recordElement: "building",
-    fields: ["Raptor_Building", "SIS_School_Number"], required: ["Raptor_Building", "SIS_School_Number"])
+    fields: ["Raptor_Building", "SIS_School_Number"],
+    required: ["Raptor_Building", "SIS_School_Number"])
   public static let tardyCodes = Layout(
     name: "tardy_codes", fileName: "tardy_codes.csv", recordElement: "tardy_code",
-    fields: ["Raptor_Reason", "SIS_Att_Code", "Active"], required: ["Raptor_Reason", "SIS_Att_Code", "Active"])
+    fields: ["Raptor_Reason", "SIS_Att_Code", "Active"],
+    required: ["Raptor_Reason", "SIS_Att_Code", "Active"])
 
   /// The SIS export's layouts, in the order the snapshot loads them.
   public static let sisExport = [students, contacts, schools, attendanceCodes]
-  public static let all = sisExport + [submissions, submissionContacts, submissionDocuments, tardies, buildingMap, tardyCodes]
+  public static let all =
+    sisExport + [
+      submissions, submissionContacts, submissionDocuments, tardies, buildingMap, tardyCodes,
+    ]
 
   public static func named(_ name: String) -> Layout? { all.first { $0.name == name } }
 }

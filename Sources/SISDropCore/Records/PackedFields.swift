@@ -31,11 +31,13 @@ package struct PackedFields: Sendable, Hashable {
   }
 
   /// Calls `body` with each key's and value's bytes, in key order, until it returns false.
-  private func forEachPair(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Bool) {
+  private func forEachPair(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Bool)
+  {
     bytes.withUnsafeBufferPointer { buffer in
       var i = 0
       func next() -> UnsafeBufferPointer<UInt8> {
-        var length = 0, shift = 0
+        var length = 0
+        var shift = 0
         while true {
           let byte = buffer[i]
           i += 1

@@ -37,7 +37,8 @@ package struct StageJSONWriter {
   package mutating func key(_ name: StaticString) {
     if bytes.last != UInt8(ascii: "{") { bytes.append(UInt8(ascii: ",")) }
     bytes.append(UInt8(ascii: "\""))
-    bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+    bytes.append(
+      contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
     bytes.append(UInt8(ascii: "\""))
     bytes.append(UInt8(ascii: ":"))
   }
@@ -49,7 +50,9 @@ package struct StageJSONWriter {
       var start = 0
       for index in 0..<utf8.count {
         let byte = utf8[index]
-        guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+        guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else {
+          continue
+        }
         bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
         escape(byte)
         start = index + 1
@@ -70,7 +73,10 @@ package struct StageJSONWriter {
     case 0x0D: bytes.append(UInt8(ascii: "r"))
     default:
       let hex: [UInt8] = Array("0123456789abcdef".utf8)
-      bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+      bytes.append(contentsOf: [
+        UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)],
+        hex[Int(byte & 0xF)],
+      ])
     }
   }
 
@@ -85,16 +91,22 @@ package struct StageJSONWriter {
   /// As JSONEncoder: Swift's shortest round-trip `description`, "1.0" written as "1"; no NaN or infinity.
   package mutating func double(_ value: Double) throws {
     guard value.isFinite else {
-      throw EncodingError.invalidValue(value, EncodingError.Context(codingPath: [], debugDescription: "a stage record cannot hold \(value)"))
+      throw EncodingError.invalidValue(
+        value,
+        EncodingError.Context(
+          codingPath: [], debugDescription: "a stage record cannot hold \(value)"))
     }
     bytes.append(contentsOf: value.description.utf8)
     let count = bytes.count
-    if count >= 2 && bytes[count - 2] == UInt8(ascii: ".") && bytes[count - 1] == UInt8(ascii: "0") {
+    if count >= 2 && bytes[count - 2] == UInt8(ascii: ".") && bytes[count - 1] == UInt8(ascii: "0")
+    {
       bytes.removeLast(2)
     }
   }
 
-  package mutating func array<S: Sequence>(_ items: S, _ element: (inout StageJSONWriter, S.Element) throws -> Void) rethrows {
+  package mutating func array<S: Sequence>(
+    _ items: S, _ element: (inout StageJSONWriter, S.Element) throws -> Void
+  ) rethrows {
     bytes.append(UInt8(ascii: "["))
     var first = true
     for item in items {
@@ -124,7 +136,8 @@ package struct StageJSONWriter {
 
 /// UTF-8 byte order: JSONEncoder's `.sortedKeys` order (not `String.<`, which compares canonically).
 func utf8Precedes(_ a: String, _ b: String) -> Bool {
-  var a = a, b = b
+  var a = a
+  var b = b
   return a.withUTF8 { x in
     b.withUTF8 { y in
       let common = min(x.count, y.count)
@@ -164,12 +177,16 @@ package struct StageJSONReader {
   init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
   /// Reads one whole record from the line: nothing but whitespace may follow it.
-  static func read<R: StageRecord>(_ type: R.Type, from line: UnsafeBufferPointer<UInt8>) throws -> R {
+  static func read<R: StageRecord>(_ type: R.Type, from line: UnsafeBufferPointer<UInt8>) throws
+    -> R
+  {
     var reader = StageJSONReader(line)
     reader.skipWhitespace()
     let record = try R(stageJSON: &reader)
     reader.skipWhitespace()
-    guard reader.position == line.count else { throw reader.error("unexpected text after the record") }
+    guard reader.position == line.count else {
+      throw reader.error("unexpected text after the record")
+    }
     return record
   }
 
@@ -189,12 +206,15 @@ package struct StageJSONReader {
   private func found() -> String {
     guard position < bytes.count else { return "the end of the line" }
     let byte = bytes[position]
-    return byte >= 0x20 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
+    return byte >= 0x20 && byte < 0x7F
+      ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
   }
 
   /// `what` is only built on the error path (an interpolated message per key costs as much as the key).
   private mutating func expect(_ byte: UInt8, _ what: @autoclosure () -> String) throws {
-    guard position < bytes.count, bytes[position] == byte else { throw error("expected \(what()), found \(found())") }
+    guard position < bytes.count, bytes[position] == byte else {
+      throw error("expected \(what()), found \(found())")
+    }
     position += 1
   }
 
@@ -202,10 +222,15 @@ package struct StageJSONReader {
   package mutating func object(_ member: (inout StageJSONReader, String) throws -> Void) throws {
     try expect(UInt8(ascii: "{"), "'{' (an object)")
     skipWhitespace()
-    if position < bytes.count && bytes[position] == UInt8(ascii: "}") { position += 1; return }
+    if position < bytes.count && bytes[position] == UInt8(ascii: "}") {
+      position += 1
+      return
+    }
     while true {
       skipWhitespace()
-      guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a key, found \(found())") }
+      guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
+        throw error("expected a key, found \(found())")
+      }
       let key = try string()
       skipWhitespace()
       try expect(UInt8(ascii: ":"), "':' after key \"\(key)\"")
@@ -217,10 +242,14 @@ package struct StageJSONReader {
         throw error
       }
       skipWhitespace()
-      guard position < bytes.count else { throw error("an object is cut off by the end of the line") }
+      guard position < bytes.count else {
+        throw error("an object is cut off by the end of the line")
+      }
       switch bytes[position] {
       case UInt8(ascii: ","): position += 1
-      case UInt8(ascii: "}"): position += 1; return
+      case UInt8(ascii: "}"):
+        position += 1
+        return
       default: throw error("expected ',' or '}' after the value of \"\(key)\", found \(found())")
       }
     }
@@ -230,7 +259,10 @@ package struct StageJSONReader {
     try expect(UInt8(ascii: "["), "'[' (an array)")
     var result: [E] = []
     skipWhitespace()
-    if position < bytes.count && bytes[position] == UInt8(ascii: "]") { position += 1; return result }
+    if position < bytes.count && bytes[position] == UInt8(ascii: "]") {
+      position += 1
+      return result
+    }
     result.reserveCapacity(4)
     while true {
       skipWhitespace()
@@ -241,10 +273,14 @@ package struct StageJSONReader {
         throw error
       }
       skipWhitespace()
-      guard position < bytes.count else { throw error("an array is cut off by the end of the line") }
+      guard position < bytes.count else {
+        throw error("an array is cut off by the end of the line")
+      }
       switch bytes[position] {
       case UInt8(ascii: ","): position += 1
-      case UInt8(ascii: "]"): position += 1; return result
+      case UInt8(ascii: "]"):
+        position += 1
+        return result
       default: throw error("expected ',' or ']' in an array, found \(found())")
       }
     }
@@ -261,7 +297,9 @@ package struct StageJSONReader {
     map.reserveCapacity(12)
     try object { reader, key in
       let start = reader.position
-      if map.updateValue(try reader.string(), forKey: key) != nil { throw reader.error("key \"\(key)\" given twice", at: start) }
+      if map.updateValue(try reader.string(), forKey: key) != nil {
+        throw reader.error("key \"\(key)\" given twice", at: start)
+      }
     }
     return map
   }
@@ -270,7 +308,8 @@ package struct StageJSONReader {
   package mutating func null() throws -> Bool {
     guard position < bytes.count, bytes[position] == UInt8(ascii: "n") else { return false }
     guard position + 4 <= bytes.count, bytes[position + 1] == UInt8(ascii: "u"),
-          bytes[position + 2] == UInt8(ascii: "l"), bytes[position + 3] == UInt8(ascii: "l") else {
+      bytes[position + 2] == UInt8(ascii: "l"), bytes[position + 3] == UInt8(ascii: "l")
+    else {
       throw error("expected null, found \(found())")
     }
     position += 4
@@ -285,13 +324,17 @@ package struct StageJSONReader {
     while position < bytes.count {
       let byte = bytes[position]
       if byte == UInt8(ascii: "\"") {
-        let text = try utf8String(UnsafeBufferPointer(rebasing: bytes[start..<position]), ascii: high < 0x80, at: start)
+        let text = try utf8String(
+          UnsafeBufferPointer(rebasing: bytes[start..<position]), ascii: high < 0x80, at: start)
         position += 1
         return text
       }
       high |= byte
       if byte == UInt8(ascii: "\\") { break }
-      if byte < 0x20 { throw error("a control character (0x\(String(byte, radix: 16))) inside a string must be escaped") }
+      if byte < 0x20 {
+        throw error(
+          "a control character (0x\(String(byte, radix: 16))) inside a string must be escaped")
+      }
       position += 1
     }
     guard position < bytes.count else { throw error("a string is cut off by the end of the line") }
@@ -306,7 +349,9 @@ package struct StageJSONReader {
       case UInt8(ascii: "\\"):
         let escapeStart = position
         position += 1
-        guard position < bytes.count else { throw error("a string is cut off by the end of the line") }
+        guard position < bytes.count else {
+          throw error("a string is cut off by the end of the line")
+        }
         let code = bytes[position]
         position += 1
         switch code {
@@ -320,22 +365,33 @@ package struct StageJSONReader {
           var scalar = try hex4(escapeStart)
           if scalar >= 0xD800 && scalar < 0xDC00 {
             // A high surrogate must be followed by an escaped low one: together one scalar.
-            guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else {
-              throw error("a \\u escape of a high surrogate without its low surrogate", at: escapeStart)
+            guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
+              bytes[position + 1] == UInt8(ascii: "u")
+            else {
+              throw error(
+                "a \\u escape of a high surrogate without its low surrogate", at: escapeStart)
             }
             position += 2
             let low = try hex4(escapeStart)
-            guard low >= 0xDC00 && low < 0xE000 else { throw error("a \\u escape of a high surrogate without its low surrogate", at: escapeStart) }
+            guard low >= 0xDC00 && low < 0xE000 else {
+              throw error(
+                "a \\u escape of a high surrogate without its low surrogate", at: escapeStart)
+            }
             scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
           } else if scalar >= 0xDC00 && scalar < 0xE000 {
-            throw error("a \\u escape of a low surrogate without its high surrogate", at: escapeStart)
+            throw error(
+              "a \\u escape of a low surrogate without its high surrogate", at: escapeStart)
           }
           utf8.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
         default:
-          throw error("an unknown escape '\\\(Character(Unicode.Scalar(code)))' in a string", at: escapeStart)
+          throw error(
+            "an unknown escape '\\\(Character(Unicode.Scalar(code)))' in a string", at: escapeStart)
         }
       default:
-        if byte < 0x20 { throw error("a control character (0x\(String(byte, radix: 16))) inside a string must be escaped") }
+        if byte < 0x20 {
+          throw error(
+            "a control character (0x\(String(byte, radix: 16))) inside a string must be escaped")
+        }
         utf8.append(byte)
         position += 1
       }
@@ -345,14 +401,20 @@ package struct StageJSONReader {
 
   /// `String(validating:as:)` is generic and unspecialized (metadata lookups on every call): decode
   /// instead, and for non-ASCII text check that nothing was repaired, as JSONDecoder refuses invalid UTF-8.
-  private func utf8String(_ utf8: UnsafeBufferPointer<UInt8>, ascii: Bool, at start: Int) throws -> String {
+  private func utf8String(_ utf8: UnsafeBufferPointer<UInt8>, ascii: Bool, at start: Int) throws
+    -> String
+  {
     let text = String(decoding: utf8, as: UTF8.self)
-    if !ascii && !text.utf8.elementsEqual(utf8) { throw error("a string is not valid UTF-8", at: start) }
+    if !ascii && !text.utf8.elementsEqual(utf8) {
+      throw error("a string is not valid UTF-8", at: start)
+    }
     return text
   }
 
   private mutating func hex4(_ escapeStart: Int) throws -> UInt32 {
-    guard position + 4 <= bytes.count else { throw error("a \\u escape needs four hex digits", at: escapeStart) }
+    guard position + 4 <= bytes.count else {
+      throw error("a \\u escape needs four hex digits", at: escapeStart)
+    }
     var value: UInt32 = 0
     for _ in 0..<4 {
       let byte = bytes[position]
@@ -374,24 +436,37 @@ package struct StageJSONReader {
     let start = position
     func digits() -> Int {
       let from = position
-      while position < bytes.count, bytes[position] >= UInt8(ascii: "0"), bytes[position] <= UInt8(ascii: "9") { position += 1 }
+      while position < bytes.count, bytes[position] >= UInt8(ascii: "0"),
+        bytes[position] <= UInt8(ascii: "9")
+      { position += 1 }
       return position - from
     }
     if position < bytes.count && bytes[position] == UInt8(ascii: "-") { position += 1 }
     let intStart = position
     let intDigits = digits()
-    guard intDigits > 0 else { position = start; throw error("expected a number, found \(found())") }
-    if intDigits > 1 && bytes[intStart] == UInt8(ascii: "0") { throw error("a number with a leading zero", at: start) }
+    guard intDigits > 0 else {
+      position = start
+      throw error("expected a number, found \(found())")
+    }
+    if intDigits > 1 && bytes[intStart] == UInt8(ascii: "0") {
+      throw error("a number with a leading zero", at: start)
+    }
     var isInteger = true
     if position < bytes.count && bytes[position] == UInt8(ascii: ".") {
       position += 1
       isInteger = false
       guard digits() > 0 else { throw error("expected digits after '.' in a number") }
     }
-    if position < bytes.count && (bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E")) {
+    if position < bytes.count
+      && (bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E"))
+    {
       position += 1
       isInteger = false
-      if position < bytes.count && (bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-")) { position += 1 }
+      if position < bytes.count
+        && (bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-"))
+      {
+        position += 1
+      }
       guard digits() > 0 else { throw error("expected digits in a number's exponent") }
     }
     return (UnsafeBufferPointer(rebasing: bytes[start..<position]), isInteger)
@@ -405,7 +480,10 @@ package struct StageJSONReader {
     let negative = text[0] == UInt8(ascii: "-")
     for byte in text.dropFirst(negative ? 1 : 0) {
       let (times10, o1) = value.multipliedReportingOverflow(by: 10)
-      let (next, o2) = negative ? times10.subtractingReportingOverflow(Int(byte - 48)) : times10.addingReportingOverflow(Int(byte - 48))
+      let (next, o2) =
+        negative
+        ? times10.subtractingReportingOverflow(Int(byte - 48))
+        : times10.addingReportingOverflow(Int(byte - 48))
       guard !o1 && !o2 else { throw error("a whole number out of range", at: start) }
       value = next
     }
@@ -452,7 +530,9 @@ package struct StageJSONReader {
 
   private mutating func literal(_ word: StaticString) throws {
     let text = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
-    guard position + text.count <= bytes.count, UnsafeBufferPointer(rebasing: bytes[position..<position + text.count]).elementsEqual(text) else {
+    guard position + text.count <= bytes.count,
+      UnsafeBufferPointer(rebasing: bytes[position..<position + text.count]).elementsEqual(text)
+    else {
       throw error("expected \(word), found \(found())")
     }
     position += text.count
@@ -481,8 +561,10 @@ package enum StageJSONLines {
     bytes.withUnsafeBufferPointer { buffer in
       var start = 0
       while start < buffer.count {
-        let end = memchr(buffer.baseAddress! + start, 0x0A, buffer.count - start)
-          .map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - buffer.baseAddress! } ?? buffer.count
+        let end =
+          memchr(buffer.baseAddress! + start, 0x0A, buffer.count - start)
+          .map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - buffer.baseAddress! }
+          ?? buffer.count
         result.append(start..<end)
         start = end + 1
       }
@@ -491,13 +573,17 @@ package enum StageJSONLines {
   }
 
   /// Decodes `lines[indices]` of `bytes`; empty lines are skipped (as JSONLines always did).
-  package static func decode<R: StageRecord>(_ type: R.Type, _ bytes: [UInt8], lines: [Range<Int>], indices: Range<Int>, path: String) throws -> [R] {
+  package static func decode<R: StageRecord>(
+    _ type: R.Type, _ bytes: [UInt8], lines: [Range<Int>], indices: Range<Int>, path: String
+  ) throws -> [R] {
     var result: [R] = []
     result.reserveCapacity(indices.count)
     try bytes.withUnsafeBufferPointer { buffer in
       for index in indices where !lines[index].isEmpty {
         do {
-          result.append(try StageJSONReader.read(R.self, from: UnsafeBufferPointer(rebasing: buffer[lines[index]])))
+          result.append(
+            try StageJSONReader.read(
+              R.self, from: UnsafeBufferPointer(rebasing: buffer[lines[index]])))
         } catch {
           throw SISDropError.dataError(
             "cannot read a stage record: \(error)", at: SourceLocation(path: path, line: index + 1),
@@ -505,11 +591,14 @@ package enum StageJSONLines {
         }
       }
     }
-    ProgressCounters.recordsRead(result.count, bytes: indices.reduce(0) { $0 + lines[$1].count + 1 })
+    ProgressCounters.recordsRead(
+      result.count, bytes: indices.reduce(0) { $0 + lines[$1].count + 1 })
     return result
   }
 
-  package static func write<R: StageRecord, T>(_ type: R.Type, _ values: [T], to path: String) throws {
+  package static func write<R: StageRecord, T>(_ type: R.Type, _ values: [T], to path: String)
+    throws
+  {
     precondition(R.self == T.self)
     let bytes = try encode(unsafeBitCast(values, to: [R].self))
     let writer = try FileWriter(path: path)
@@ -521,7 +610,8 @@ package enum StageJSONLines {
     precondition(R.self == T.self)
     let bytes = try FileSystem.readFile(path)
     let lines = lines(bytes)
-    return unsafeBitCast(try decode(R.self, bytes, lines: lines, indices: lines.indices, path: path), to: [T].self)
+    return unsafeBitCast(
+      try decode(R.self, bytes, lines: lines, indices: lines.indices, path: path), to: [T].self)
   }
 }
 
@@ -613,10 +703,13 @@ package final class StageJSONChunks<R: StageRecord> {
     try pending.withUnsafeBufferPointer { buffer in
       for line in lines {
         do {
-          result.append(try StageJSONReader.read(R.self, from: UnsafeBufferPointer(rebasing: buffer[line.range])))
+          result.append(
+            try StageJSONReader.read(
+              R.self, from: UnsafeBufferPointer(rebasing: buffer[line.range])))
         } catch {
           throw SISDropError.dataError(
-            "cannot read a stage record: \(error)", at: SourceLocation(path: path, line: line.number),
+            "cannot read a stage record: \(error)",
+            at: SourceLocation(path: path, line: line.number),
             hint: "the stage folder was edited or damaged: rerun the stage that wrote it")
         }
       }
@@ -632,7 +725,9 @@ package final class StageJSONAppender<R: StageRecord> {
 
   package init(_ type: R.Type, path: String) throws { writer = try FileWriter(path: path) }
 
-  package func append(_ values: some Collection<R>) throws { try writer.write(try StageJSONLines.encode(values)) }
+  package func append(_ values: some Collection<R>) throws {
+    try writer.write(try StageJSONLines.encode(values))
+  }
 
   /// Flushes, fsyncs and closes the file.
   package func close() throws { try writer.close() }
@@ -647,14 +742,19 @@ package final class StageFileIndex<R: StageRecord> {
 
   package init(_ path: String, id: (R) -> String) throws {
     self.path = path
-    guard FileSystem.exists(path) else { bytes = []; return }
+    guard FileSystem.exists(path) else {
+      bytes = []
+      return
+    }
     bytes = try FileSystem.readFile(path)
     let all = StageJSONLines.lines(bytes)
     // The ids, a chunk of records at a time: the records themselves are not kept.
     for start in stride(from: 0, to: all.count, by: 1000) {
       let indices = start..<min(start + 1000, all.count)
-      let records = try StageJSONLines.decode(R.self, bytes, lines: all, indices: indices, path: path)
-      for (index, record) in zip(indices.filter { !all[$0].isEmpty }, records) where lines[id(record)] == nil {
+      let records = try StageJSONLines.decode(
+        R.self, bytes, lines: all, indices: indices, path: path)
+      for (index, record) in zip(indices.filter { !all[$0].isEmpty }, records)
+      where lines[id(record)] == nil {
         lines[id(record)] = (index + 1, all[index])
       }
     }
@@ -662,7 +762,8 @@ package final class StageFileIndex<R: StageRecord> {
 
   package func record(_ id: String) throws -> R? {
     guard let line = lines[id] else { return nil }
-    return try StageJSONLines.decode(R.self, bytes, lines: [line.range], indices: 0..<1, path: path).first
+    return try StageJSONLines.decode(R.self, bytes, lines: [line.range], indices: 0..<1, path: path)
+      .first
   }
 }
 
@@ -709,7 +810,9 @@ package final class FileLines {
       let end = pending.count
       pending.append(contentsOf: repeatElement(0, count: block))
       var n = 0
-      repeat { n = pending.withUnsafeMutableBytes { read(fd, $0.baseAddress! + end, block) } } while n < 0 && errno == EINTR
+      repeat {
+        n = pending.withUnsafeMutableBytes { read(fd, $0.baseAddress! + end, block) }
+      } while n < 0 && errno == EINTR
       guard n >= 0 else { throw FileError.posix(errno, "read", path) }
       pending.removeLast(block - n)
       if n == 0 { atEnd = true }

@@ -9,7 +9,10 @@ import Foundation
 extension SourceLocation {
   init(stageJSON r: inout StageJSONReader) throws {
     let start = r.position
-    var path: String?, line: Int?, column: Int?, element: String?
+    var path: String?
+    var line: Int?
+    var column: Int?
+    var element: String?
     try r.object { r, key in
       switch key {
       case "column": column = try r.null() ? nil : r.int()
@@ -19,15 +22,27 @@ extension SourceLocation {
       default: try r.skip(key)
       }
     }
-    self.init(path: try r.required(path, "path", in: "SourceLocation", at: start), line: line, column: column, element: element)
+    self.init(
+      path: try r.required(path, "path", in: "SourceLocation", at: start), line: line,
+      column: column, element: element)
   }
 
   func writeStageJSON(into w: inout StageJSONWriter) {
     w.beginObject()
-    if let column { w.key("column"); w.int(column) }
-    if let element { w.key("element"); w.string(element) }
-    if let line { w.key("line"); w.int(line) }
-    w.key("path"); w.string(path)
+    if let column {
+      w.key("column")
+      w.int(column)
+    }
+    if let element {
+      w.key("element")
+      w.string(element)
+    }
+    if let line {
+      w.key("line")
+      w.int(line)
+    }
+    w.key("path")
+    w.string(path)
     w.endObject()
   }
 }
@@ -35,7 +50,9 @@ extension SourceLocation {
 extension SubmissionPart {
   init(stageJSON r: inout StageJSONReader) throws {
     let start = r.position
-    var seq: Int?, fields: [String: String]?, source: SourceLocation?
+    var seq: Int?
+    var fields: [String: String]?
+    var source: SourceLocation?
     try r.object { r, key in
       switch key {
       case "fields": fields = try r.stringMap()
@@ -51,9 +68,12 @@ extension SubmissionPart {
 
   func writeStageJSON(into w: inout StageJSONWriter) {
     w.beginObject()
-    w.key("fields"); w.stringMap(fields)
-    w.key("seq"); w.int(seq)
-    w.key("source"); source.writeStageJSON(into: &w)
+    w.key("fields")
+    w.stringMap(fields)
+    w.key("seq")
+    w.int(seq)
+    w.key("source")
+    source.writeStageJSON(into: &w)
     w.endObject()
   }
 }
@@ -61,8 +81,14 @@ extension SubmissionPart {
 extension Submission: StageRecord {
   package init(stageJSON r: inout StageJSONReader) throws {
     let start = r.position
-    var id: String?, form: String?, approvedAt: String?, source: SourceLocation?
-    var students: [SubmissionPart]?, contacts: [SubmissionPart]?, documents: [SubmissionPart]?, contentHash: String?
+    var id: String?
+    var form: String?
+    var approvedAt: String?
+    var source: SourceLocation?
+    var students: [SubmissionPart]?
+    var contacts: [SubmissionPart]?
+    var documents: [SubmissionPart]?
+    var contentHash: String?
     try r.object { r, key in
       switch key {
       case "approvedAt": approvedAt = try r.string()
@@ -88,14 +114,24 @@ extension Submission: StageRecord {
 
   package func writeStageJSON(into w: inout StageJSONWriter) {
     w.beginObject()
-    w.key("approvedAt"); w.string(approvedAt)
-    w.key("contacts"); w.array(contacts) { $1.writeStageJSON(into: &$0) }
-    if let contentHash { w.key("contentHash"); w.string(contentHash) }
-    w.key("documents"); w.array(documents) { $1.writeStageJSON(into: &$0) }
-    w.key("form"); w.string(form)
-    w.key("id"); w.string(id)
-    w.key("source"); source.writeStageJSON(into: &w)
-    w.key("students"); w.array(students) { $1.writeStageJSON(into: &$0) }
+    w.key("approvedAt")
+    w.string(approvedAt)
+    w.key("contacts")
+    w.array(contacts) { $1.writeStageJSON(into: &$0) }
+    if let contentHash {
+      w.key("contentHash")
+      w.string(contentHash)
+    }
+    w.key("documents")
+    w.array(documents) { $1.writeStageJSON(into: &$0) }
+    w.key("form")
+    w.string(form)
+    w.key("id")
+    w.string(id)
+    w.key("source")
+    source.writeStageJSON(into: &w)
+    w.key("students")
+    w.array(students) { $1.writeStageJSON(into: &$0) }
     w.endObject()
   }
 }

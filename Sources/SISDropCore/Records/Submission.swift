@@ -57,7 +57,10 @@ public struct Reject: Sendable, Codable, Hashable {
   public var action: String
   public var source: SourceLocation
 
-  package init(submissionID: String, schema: String, seq: Int? = nil, field: String, value: String, reason: String, action: String, source: SourceLocation) {
+  package init(
+    submissionID: String, schema: String, seq: Int? = nil, field: String, value: String,
+    reason: String, action: String, source: SourceLocation
+  ) {
     self.submissionID = submissionID
     self.schema = schema
     self.seq = seq
@@ -68,10 +71,15 @@ public struct Reject: Sendable, Codable, Hashable {
     self.source = source
   }
 
-  public static let header = ["Submission_ID", "Schema", "Seq", "Field", "Value", "Reason", "What_To_Do", "File", "Line"]
+  public static let header = [
+    "Submission_ID", "Schema", "Seq", "Field", "Value", "Reason", "What_To_Do", "File", "Line",
+  ]
 
   public var row: [String] {
-    [submissionID, schema, seq.map(String.init) ?? "", field, value, reason, action, source.path, source.line.map(String.init) ?? ""]
+    [
+      submissionID, schema, seq.map(String.init) ?? "", field, value, reason, action, source.path,
+      source.line.map(String.init) ?? "",
+    ]
   }
 }
 
@@ -84,7 +92,9 @@ package enum JSONLines {
   }
 
   package static func write<T: Encodable>(_ values: [T], to path: String) throws {
-    if let record = T.self as? StageRecord.Type { return try StageJSONLines.write(record, values, to: path) }
+    if let record = T.self as? StageRecord.Type {
+      return try StageJSONLines.write(record, values, to: path)
+    }
     let encoder = encoder()
     let writer = try FileWriter(path: path)
     for value in values {
@@ -96,7 +106,9 @@ package enum JSONLines {
 
   package static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> [T] {
     guard FileSystem.exists(path) else { throw SISDropError.missingInput(path) }
-    if let record = T.self as? StageRecord.Type { return try StageJSONLines.read(record, as: T.self, from: path) }
+    if let record = T.self as? StageRecord.Type {
+      return try StageJSONLines.read(record, as: T.self, from: path)
+    }
     let decoder = JSONDecoder()
     var result: [T] = []
     var lineNumber = 0

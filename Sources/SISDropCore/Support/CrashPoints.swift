@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// Deterministic kill points for the crash tests: every durable write step (a file's bytes, a
@@ -12,7 +12,8 @@ import Foundation
 /// number and kind to FILE, so a test can count a run's points and choose where to kill. Without
 /// either variable a point costs one check of two constants.
 package enum CrashPoints {
-  private static let target: Int? = ProcessInfo.processInfo.environment["SISDROP_CRASH_AT"].flatMap { Int($0) }
+  private static let target: Int? = ProcessInfo.processInfo.environment["SISDROP_CRASH_AT"].flatMap
+  { Int($0) }
   private static let trace: String? = ProcessInfo.processInfo.environment["SISDROP_CRASH_TRACE"]
   private static let counter = Counter()
 

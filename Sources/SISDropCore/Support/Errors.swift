@@ -46,7 +46,9 @@ public struct SISDropError: Error, CustomStringConvertible, Sendable {
   /// What the operator should do about it.
   public var hint: String?
 
-  public init(_ status: ExitStatus, _ message: String, at location: SourceLocation? = nil, hint: String? = nil) {
+  public init(
+    _ status: ExitStatus, _ message: String, at location: SourceLocation? = nil, hint: String? = nil
+  ) {
     self.status = status
     self.message = message
     self.location = location
@@ -59,10 +61,14 @@ public struct SISDropError: Error, CustomStringConvertible, Sendable {
     return text
   }
 
-  package static func dataError(_ message: String, at location: SourceLocation?, hint: String? = nil) -> SISDropError {
+  package static func dataError(
+    _ message: String, at location: SourceLocation?, hint: String? = nil
+  ) -> SISDropError {
     SISDropError(.dataError, message, at: location, hint: hint)
   }
-  package static func configuration(_ message: String, at location: SourceLocation?, hint: String? = nil) -> SISDropError {
+  package static func configuration(
+    _ message: String, at location: SourceLocation?, hint: String? = nil
+  ) -> SISDropError {
     SISDropError(.configuration, message, at: location, hint: hint)
   }
   package static func missingInput(_ path: String, hint: String? = nil) -> SISDropError {

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// A failed system call on a file, with the path: maps to sysexits in one place.
@@ -44,11 +44,15 @@ public enum FileSystem {
     if isDirectory(path) { return }
     let parent = (path as NSString).deletingLastPathComponent
     if !parent.isEmpty, parent != path, !isDirectory(parent) { try makeDirectory(parent) }
-    if mkdir(path, directoryMode) != 0 && errno != EEXIST { throw FileError.posix(errno, "mkdir", path) }
+    if mkdir(path, directoryMode) != 0 && errno != EEXIST {
+      throw FileError.posix(errno, "mkdir", path)
+    }
   }
 
   /// Writes bytes to a new file (replacing nothing: the file must not exist), fsyncs it.
-  public static func writeNew(_ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = fileMode) throws {
+  public static func writeNew(
+    _ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = fileMode
+  ) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
     guard fd >= 0 else { throw FileError.posix(errno, "create", path) }
     defer { close(fd) }
@@ -75,7 +79,9 @@ public enum FileSystem {
   /// Replaces a file atomically: a temporary file beside it, fsync, rename, fsync the folder.
   ///
   /// Foundation's `.atomic` write skips the folder fsync (PLATFORM-NOTES.md), hence this.
-  public static func writeAtomically(_ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = fileMode) throws {
+  public static func writeAtomically(
+    _ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = fileMode
+  ) throws {
     let folder = (path as NSString).deletingLastPathComponent
     let temporary = folder + "/." + (path as NSString).lastPathComponent + ".tmp-\(getpid())"
     _ = unlink(temporary)

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// A buffered file writer: creates a new private file, writes through a 1 MiB buffer, fsyncs on close.

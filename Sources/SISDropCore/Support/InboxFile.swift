@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// The one way sisdrop opens a file that came from the inbox (feed files, trigger manifests,
@@ -17,7 +17,8 @@ public enum InboxFile {
   package static func refusal(_ info: stat) -> String? {
     switch info.st_mode & S_IFMT {
     case S_IFREG:
-      return info.st_nlink > 1 ? "a hard link (the file has \(info.st_nlink) names, so it is also outside the inbox)" : nil
+      return info.st_nlink > 1
+        ? "a hard link (the file has \(info.st_nlink) names, so it is also outside the inbox)" : nil
     case S_IFLNK: return "a symbolic link"
     case S_IFIFO: return "a named pipe (FIFO)"
     case S_IFCHR, S_IFBLK: return "a device"
@@ -28,11 +29,16 @@ public enum InboxFile {
   }
 
   /// The error for a refused entry: 65, naming it and what it is.
-  package static func refused(_ path: String, _ what: String, hint: String = "nothing was read") -> SISDropError {
+  package static func refused(_ path: String, _ what: String, hint: String = "nothing was read")
+    -> SISDropError
+  {
     SISDropError(
-      .dataError, "\((path as NSString).lastPathComponent) is \(what), not an uploaded file: sisdrop reads only regular files from the inbox and never follows links",
+      .dataError,
+      "\((path as NSString).lastPathComponent) is \(what), not an uploaded file: sisdrop reads only regular files from the inbox and never follows links",
       at: SourceLocation(path: path),
-      hint: "\(hint); remove it and have the sender upload the file itself (sshd: ForceCommand internal-sftp -P symlink,hardlink)")
+      hint:
+        "\(hint); remove it and have the sender upload the file itself (sshd: ForceCommand internal-sftp -P symlink,hardlink)"
+    )
   }
 
   /// Refuses (65) an entry that is not a regular file with one name, without opening it. A missing
@@ -73,8 +79,10 @@ public enum InboxFile {
     }
     guard after.st_dev == before.st_dev, after.st_ino == before.st_ino else {
       close(fd)
-      throw SISDropError(.temporaryFailure, "\((path as NSString).lastPathComponent) was replaced while it was being opened",
-                         at: SourceLocation(path: path), hint: "nothing was read; run again later")
+      throw SISDropError(
+        .temporaryFailure,
+        "\((path as NSString).lastPathComponent) was replaced while it was being opened",
+        at: SourceLocation(path: path), hint: "nothing was read; run again later")
     }
     // Reads of a regular file never block anyway; clear the flag so that they are plain reads.
     _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)

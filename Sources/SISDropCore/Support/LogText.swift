@@ -14,7 +14,8 @@ public enum LogText {
       case "\t": result += "\\t"
       case "\\": result += "\\\\"
       default:
-        if scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format
+        if scalar.properties.generalCategory == .control
+          || scalar.properties.generalCategory == .format
           || scalar == "\u{2028}" || scalar == "\u{2029}"
         {
           result += String(format: "\\u%04X", scalar.value)

@@ -7,7 +7,9 @@ package enum Parallel {
 
   /// Runs `body` on contiguous ranges covering 0..<count, concurrently when there is enough work
   /// (`minimum` items per chunk at least); returns the ranges' results in range order.
-  package static func chunks<R: Sendable>(_ count: Int, minimum: Int = 256, _ body: @escaping @Sendable (Range<Int>) throws -> R) throws -> [R] {
+  package static func chunks<R: Sendable>(
+    _ count: Int, minimum: Int = 256, _ body: @escaping @Sendable (Range<Int>) throws -> R
+  ) throws -> [R] {
     let n = max(1, min(width, count / max(minimum, 1)))
     if n == 1 { return [try body(0..<count)] }
     let size = (count + n - 1) / n
@@ -20,7 +22,9 @@ package enum Parallel {
   }
 
   /// `transform` of every index of 0..<count, concurrently, in index order.
-  package static func map<R: Sendable>(_ count: Int, minimum: Int = 256, _ transform: @escaping @Sendable (Int) throws -> R) throws -> [R] {
+  package static func map<R: Sendable>(
+    _ count: Int, minimum: Int = 256, _ transform: @escaping @Sendable (Int) throws -> R
+  ) throws -> [R] {
     try chunks(count, minimum: minimum) { range in try range.map(transform) }.flatMap { $0 }
   }
 }

@@ -8,7 +8,9 @@ public final class SHA256Hasher {
   private let context: OpaquePointer
 
   public init() {
-    guard let context = EVP_MD_CTX_new() else { fatalError("internal error: EVP_MD_CTX_new failed") }
+    guard let context = EVP_MD_CTX_new() else {
+      fatalError("internal error: EVP_MD_CTX_new failed")
+    }
     self.context = context
     EVP_DigestInit_ex(context, EVP_sha256(), nil)
   }
@@ -43,7 +45,7 @@ public final class SHA256Hasher {
 private let hexDigits = Array("0123456789abcdef".utf8)
 
 func hexString(_ bytes: [UInt8]) -> String {
-  var out = [UInt8]()
+  var out: [UInt8] = []
   out.reserveCapacity(bytes.count * 2)
   for byte in bytes {
     out.append(hexDigits[Int(byte >> 4)])
@@ -67,7 +69,9 @@ public enum SHA256 {
 
   /// Hash and size of a file, read in 1 MiB chunks (memory does not grow with the file).
   /// `inboxFile`: a file from the inbox, opened only if it is a regular file with one name (`InboxFile`).
-  public static func file(at path: String, inboxFile: Bool = false) throws -> (sha256: String, size: Int64) {
+  public static func file(at path: String, inboxFile: Bool = false) throws -> (
+    sha256: String, size: Int64
+  ) {
     let fd = inboxFile ? try InboxFile.open(path) : open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw FileError.posix(errno, "open", path) }
     defer { close(fd) }

@@ -13,7 +13,9 @@ package struct SplitMix64 {
     return z ^ (z >> 31)
   }
   package mutating func int(_ upper: Int) -> Int { Int(next() % UInt64(max(upper, 1))) }
-  package mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + int(range.count) }
+  package mutating func int(_ range: ClosedRange<Int>) -> Int {
+    range.lowerBound + int(range.count)
+  }
   package mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
   package mutating func pick<T>(_ items: [T]) -> T { items[int(items.count)] }
   /// Zipf-like by rank: the first names of a list are drawn far more often than the last.

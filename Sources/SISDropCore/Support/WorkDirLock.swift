@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// One writer per working directory: an exclusive `flock` on `<workdir>/.lock`.
@@ -28,7 +28,8 @@ public final class WorkDirLock {
         throw FileError.posix(code, "lock", path)
       }
       if Date() >= deadline {
-        let holder = (try? String(decoding: FileSystem.readFile(path), as: UTF8.self))?
+        let holder =
+          (try? String(decoding: FileSystem.readFile(path), as: UTF8.self))?
           .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         close(fd)
         throw SISDropError(

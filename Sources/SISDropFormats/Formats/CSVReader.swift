@@ -43,7 +43,10 @@ public struct CSVDialect: Sendable, Hashable {
   public var encoding: TextEncoding
   public var limits: ReadLimits
 
-  public init(delimiter: UInt8 = UInt8(ascii: ","), encoding: TextEncoding = .utf8, limits: ReadLimits = ReadLimits()) {
+  public init(
+    delimiter: UInt8 = UInt8(ascii: ","), encoding: TextEncoding = .utf8,
+    limits: ReadLimits = ReadLimits()
+  ) {
     self.delimiter = delimiter
     self.encoding = encoding
     self.limits = limits
@@ -152,7 +155,8 @@ public final class CSVReader {
   /// Where the current record's first quoted field that holds a line break opened, and the lines
   /// the record spans (nil for a record on one line): a problem found later in such a record is
   /// reported there, since a stray quote is the likely cause.
-  @exclusivity(unchecked) public private(set) var recordQuoteSpan: (line: Int, column: Int, lines: Int)?
+  @exclusivity(unchecked) public private(set) var recordQuoteSpan:
+    (line: Int, column: Int, lines: Int)?
   /// Bit k (k < 64) set: field k of the current record is clean ASCII text — the record is plain
   /// (read in place) and the field is all ASCII with no control byte, no leading or trailing space
   /// and no two spaces in a row, so `FieldRules.text` leaves it as it is and the snapshot load
@@ -165,15 +169,23 @@ public final class CSVReader {
 
   /// Calls `body` with the bytes of field `index` of the current record (valid inside `body` only).
   @inline(__always)
-  public func withField<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-    try body(UnsafeBufferPointer(start: recordBase + fieldStarts[index], count: fieldEnds[index] - fieldStarts[index]))
+  public func withField<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows
+    -> R
+  {
+    try body(
+      UnsafeBufferPointer(
+        start: recordBase + fieldStarts[index], count: fieldEnds[index] - fieldStarts[index]))
   }
 
   /// Calls `body` with the current record's base address and where each field starts and ends
   /// from it (valid inside `body` only).
   @inline(__always)
-  public func withRecord<R>(_ body: (UnsafePointer<UInt8>, UnsafeBufferPointer<Int>, UnsafeBufferPointer<Int>) throws -> R) rethrows -> R {
-    try body(recordBase, UnsafeBufferPointer(fieldStarts.elements()), UnsafeBufferPointer(fieldEnds.elements()))
+  public func withRecord<R>(
+    _ body: (UnsafePointer<UInt8>, UnsafeBufferPointer<Int>, UnsafeBufferPointer<Int>) throws -> R
+  ) rethrows -> R {
+    try body(
+      recordBase, UnsafeBufferPointer(fieldStarts.elements()),
+      UnsafeBufferPointer(fieldEnds.elements()))
   }
 
   /// The end of the run of ordinary bytes from `start`: in an unquoted field, bytes that are not
@@ -182,11 +194,15 @@ public final class CSVReader {
   /// `high` gets the OR of the run's bytes (for `characters`); `spaced` is set by a byte that
   /// `FieldRules.text` might change in an unquoted field of a plain record (see `readPlainRecord`).
   @inline(__always)
-  static func run(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, delimiter: UInt8, quoted: Bool, high: inout UInt8, spaced: inout Bool) -> Int {
+  static func run(
+    _ buffer: UnsafeBufferPointer<UInt8>, from start: Int, delimiter: UInt8, quoted: Bool,
+    high: inout UInt8, spaced: inout Bool
+  ) -> Int {
     var j = start
     let end = buffer.count
     let raw = UnsafeRawPointer(buffer.baseAddress!)
-    let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
     let delimiters = ones &* UInt64(delimiter)
     var highWord: UInt64 = 0
     scan: while true {
@@ -209,9 +225,14 @@ public final class CSVReader {
           if b == delimiter || b == 0x0A || b == 0x0D || b == 0x22 || b == 0 { break scan }
           // A byte the text rule might change: a control byte, or a space that is first or last
           // in its field or next to another (`spaced`: the plain record is not clean ASCII text).
-          if b < 0x20 || j == 0 || j + 1 >= end { spaced = true } else if b == 0x20 {
-            let before = buffer[j - 1], after = buffer[j + 1]
-            if before <= 0x20 || after <= 0x20 || before == delimiter || after == delimiter { spaced = true }
+          if b < 0x20 || j == 0 || j + 1 >= end {
+            spaced = true
+          } else if b == 0x20 {
+            let before = buffer[j - 1]
+            let after = buffer[j + 1]
+            if before <= 0x20 || after <= 0x20 || before == delimiter || after == delimiter {
+              spaced = true
+            }
           }
         }
         high |= b
@@ -226,7 +247,9 @@ public final class CSVReader {
   /// The characters in `buffer[start..<end]` (UTF-8 continuation bytes do not count); `high` is
   /// the OR of those bytes, so an ASCII run is counted without a second look.
   @inline(__always)
-  static func characters(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ high: UInt8) -> Int {
+  static func characters(
+    _ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ high: UInt8
+  ) -> Int {
     var count = end - start
     if high >= 0x80 {
       for k in start..<end where buffer[k] & 0xC0 == 0x80 { count -= 1 }
@@ -275,11 +298,15 @@ public final class CSVReader {
 
     var spaced = false  // only plain records use it
     var flagged: String?  // the first fault of the record, at `flaggedLine`:`flaggedColumn`
-    var flaggedLine = 0, flaggedColumn = 0
+    var flaggedLine = 0
+    var flaggedColumn = 0
     // The caps: checked once per step of the loop below (a step appends at most one chunk).
-    let fieldCap = limits.fieldBytes, recordCap = limits.recordBytes
-    var spanQuoteLine = 0, spanQuoteColumn = 0  // the first quoted field that held a line break
-    var cappedFields: [Int] = [], cappedRecord = false  // what the caps cut: emptied at the end of the record
+    let fieldCap = limits.fieldBytes
+    let recordCap = limits.recordBytes
+    var spanQuoteLine = 0
+    var spanQuoteColumn = 0  // the first quoted field that held a line break
+    var cappedFields: [Int] = []
+    var cappedRecord = false  // what the caps cut: emptied at the end of the record
 
     scan: while true {
       if position >= chunk.count {
@@ -301,11 +328,14 @@ public final class CSVReader {
             let overRecord = bytes.count + fieldEnds.count > recordCap
             if overRecord || bytes.count - fieldStart > fieldCap {
               if flagged == nil {
-                flagged = overRecord
+                flagged =
+                  overRecord
                   ? "record longer than \(recordCap) bytes (limits.record_bytes)"
                   : "field \(fieldEnds.count + 1) longer than \(fieldCap) bytes (limits.field_bytes)"
                 flaggedLine = startLine
-                flaggedColumn = overRecord ? 1 : (fieldColumns.count > fieldEnds.count ? fieldColumns[fieldEnds.count] : 1)
+                flaggedColumn =
+                  overRecord
+                  ? 1 : (fieldColumns.count > fieldEnds.count ? fieldColumns[fieldEnds.count] : 1)
               }
               if overRecord {
                 cappedRecord = true
@@ -341,7 +371,8 @@ public final class CSVReader {
           case .unquoted:
             // A run of bytes that are neither the delimiter, a line break, a quote nor NUL.
             var high: UInt8 = 0
-            let j = CSVReader.run(buffer, from: i, delimiter: delimiter, quoted: false, high: &high, spaced: &spaced)
+            let j = CSVReader.run(
+              buffer, from: i, delimiter: delimiter, quoted: false, high: &high, spaced: &spaced)
             if j > i {
               bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i..<j]))
               column += CSVReader.characters(buffer, i, j, high)
@@ -373,7 +404,8 @@ public final class CSVReader {
           case .quoted:
             // A run of bytes that are neither a quote, a line feed nor NUL.
             var high: UInt8 = 0
-            let j = CSVReader.run(buffer, from: i, delimiter: delimiter, quoted: true, high: &high, spaced: &spaced)
+            let j = CSVReader.run(
+              buffer, from: i, delimiter: delimiter, quoted: true, high: &high, spaced: &spaced)
             if j > i {
               bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i..<j]))
               column += CSVReader.characters(buffer, i, j, high)
@@ -399,7 +431,8 @@ public final class CSVReader {
                 line += 1
                 column = 1
                 if line - quoteLine > limits.quotedLines && flagged == nil {
-                  flagged = "a quoted field opened here runs over more than \(limits.quotedLines) lines: a stray quote swallows the rows after it"
+                  flagged =
+                    "a quoted field opened here runs over more than \(limits.quotedLines) lines: a stray quote swallows the rows after it"
                   flaggedLine = quoteLine
                   flaggedColumn = quoteColumn
                 }
@@ -440,7 +473,8 @@ public final class CSVReader {
             line += 1
             column = 1
             exitRecord = true
-            if byte != 0x0A { i -= 1 }  // a lone CR ends the line; the byte belongs to the next record
+            // a lone CR ends the line; the byte belongs to the next record
+            if byte != 0x0A { i -= 1 }
           }
           if exitRecord { break }
         }
@@ -455,7 +489,9 @@ public final class CSVReader {
     if !sawAnything { return false }
     if spanQuoteLine > 0 { recordQuoteSpan = (spanQuoteLine, spanQuoteColumn, line - startLine) }
     if let flagged {
-      problem = RecordProblem(location: SourceLocation(path: path, line: flaggedLine, column: flaggedColumn), reason: flagged)
+      problem = RecordProblem(
+        location: SourceLocation(path: path, line: flaggedLine, column: flaggedColumn),
+        reason: flagged)
     }
     if position >= chunk.count && finished && !lastRecordEndedByLineBreak {
       // The file ended inside the record (no final line break).
@@ -464,7 +500,9 @@ public final class CSVReader {
         throw SISDropError.dataError(
           "unbalanced quote: the quoted field opened here is never closed",
           at: SourceLocation(path: path, line: quoteLine, column: quoteColumn),
-          hint: "fix the quoting in the file (a quote inside a field is written as two quotes) and upload it again")
+          hint:
+            "fix the quoting in the file (a quote inside a field is written as two quotes) and upload it again"
+        )
       case .fieldStart:  // right after a delimiter: an empty last field
         fieldLines.append(line)
         fieldColumns.append(column)
@@ -484,7 +522,8 @@ public final class CSVReader {
       bytes.removeAll()
       for k in 0..<fieldEnds.count { fieldEnds[k] = 0 }
     } else if !cappedFields.isEmpty {
-      var write = 0, start = 0
+      var write = 0
+      var start = 0
       for k in 0..<fieldEnds.count {
         let end = fieldEnds[k]
         if !cappedFields.contains(k) {
@@ -502,16 +541,21 @@ public final class CSVReader {
     // a character (the fields are valid exactly when both hold).
     if problem == nil && !UTF8Check.isASCII(UnsafeBufferPointer(bytes.elements()))
       && !(UTF8Check.isValid(UnsafeBufferPointer(bytes.elements()))
-        && (0..<Swift.max(0, fieldEnds.count - 1)).allSatisfy { fieldEnds[$0] >= bytes.count || bytes[fieldEnds[$0]] & 0xC0 != 0x80 })
+        && (0..<Swift.max(0, fieldEnds.count - 1)).allSatisfy {
+          fieldEnds[$0] >= bytes.count || bytes[fieldEnds[$0]] & 0xC0 != 0x80
+        })
     {
       var start = 0
       for index in 0..<fieldEnds.count {
         let end = fieldEnds[index]
         if !UTF8Check.isValid(bytes.elements(start, end)) {
           problem = RecordProblem(
-            location: SourceLocation(path: path, line: fieldLines[index], column: fieldColumns[index]),
-            reason: "invalid UTF-8 in field \(index + 1) at byte \(UTF8Check.firstInvalid(bytes.elements(start, end)) + 1) of the field: "
-              + "is this file Windows-1252? set `encoding: windows-1252` for this feed in the pipeline")
+            location: SourceLocation(
+              path: path, line: fieldLines[index], column: fieldColumns[index]),
+            reason:
+              "invalid UTF-8 in field \(index + 1) at byte \(UTF8Check.firstInvalid(bytes.elements(start, end)) + 1) of the field: "
+              + "is this file Windows-1252? set `encoding: windows-1252` for this feed in the pipeline"
+          )
           break
         }
         start = end
@@ -538,7 +582,8 @@ public final class CSVReader {
     guard position < count, column == 1 else { return false }
     let buffer = UnsafeBufferPointer(chunk.elements())
     let start = position
-    var starts = fieldStarts, ends = fieldEnds  // plain copies, written back below whatever happens
+    var starts = fieldStarts
+    var ends = fieldEnds  // plain copies, written back below whatever happens
     defer {
       fieldStarts = starts
       fieldEnds = ends
@@ -555,7 +600,8 @@ public final class CSVReader {
       // One call per field (a run stops only at the delimiter, a line break, a quote or NUL).
       var fieldHigh: UInt8 = 0
       var spaced = false
-      i = CSVReader.run(buffer, from: i, delimiter: delimiter, quoted: false, high: &fieldHigh, spaced: &spaced)
+      i = CSVReader.run(
+        buffer, from: i, delimiter: delimiter, quoted: false, high: &fieldHigh, spaced: &spaced)
       high |= fieldHigh
       if i - fieldStart > fieldCap { return false }  // the general path reports it
       if fieldHigh < 0x80 && !spaced && starts.count < 64 { clean |= 1 << UInt64(starts.count) }
@@ -580,7 +626,10 @@ public final class CSVReader {
       break
     }
     if recordEnd - start > limits.recordBytes { return false }  // the general path reports it
-    if high >= 0x80 && !UTF8Check.isValid(UnsafeBufferPointer(rebasing: buffer[start..<recordEnd])) { return false }
+    if high >= 0x80 && !UTF8Check.isValid(UnsafeBufferPointer(rebasing: buffer[start..<recordEnd]))
+    {
+      return false
+    }
     recordBase = UnsafePointer(buffer.baseAddress! + start)
     position = recordEnd
     recordLine = line
@@ -602,7 +651,9 @@ enum UTF8Check {
     guard let base = buffer.baseAddress else { return true }
     let raw = UnsafeRawPointer(base)
     while i + 8 <= count {
-      if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+      if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 {
+        return false
+      }
       i += 8
     }
     while i < count {
@@ -612,7 +663,9 @@ enum UTF8Check {
     return true
   }
 
-  static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool { firstInvalid(bytes) == bytes.count }
+  static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    firstInvalid(bytes) == bytes.count
+  }
 
   /// The offset of the first byte that does not start a valid UTF-8 character (the count when all do).
   static func firstInvalid(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {

@@ -2,7 +2,7 @@ import Foundation
 import SISDropCore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// How a CSV file is written: delimiter, line ending, encoding, BOM.
@@ -24,8 +24,10 @@ public struct CSVWriterOptions: Sendable, Hashable {
   /// files, which carry data to the SIS as it is (their validation refuses such values instead).
   public var spreadsheetSafe = false
 
-  public init(delimiter: UInt8 = UInt8(ascii: ","), lineEnding: LineEnding = .lf,
-              encoding: OutputEncoding = .utf8, quoteAll: Bool = false, spreadsheetSafe: Bool = false) {
+  public init(
+    delimiter: UInt8 = UInt8(ascii: ","), lineEnding: LineEnding = .lf,
+    encoding: OutputEncoding = .utf8, quoteAll: Bool = false, spreadsheetSafe: Bool = false
+  ) {
     self.delimiter = delimiter
     self.lineEnding = lineEnding
     self.encoding = encoding
@@ -56,7 +58,9 @@ public final class CSVWriter {
   /// the pre-K grade level; `-3.25`, a score) is not: a spreadsheet reads it as that number and
   /// nothing else, so it stays a number.
   public static func looksLikeFormula(_ value: String) -> Bool {
-    guard let first = value.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(first)
+    guard let first = value.utf8.first,
+      [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D]
+        .contains(first)
     else { return false }
     return !isNegativeNumber(value)
   }
@@ -92,8 +96,11 @@ public final class CSVWriter {
       let field = options.spreadsheetSafe ? spreadsheetSafe(value) : value
       if index > 0 { out.append(options.delimiter) }
       let utf8 = Array(field.utf8)
-      let needsQuotes = options.quoteAll
-        || utf8.contains { $0 == options.delimiter || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
+      let needsQuotes =
+        options.quoteAll
+        || utf8.contains {
+          $0 == options.delimiter || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D
+        }
       var bytes: [UInt8]
       if options.encoding == .windows1252 {
         guard let encoded = Windows1252.fromString(field) else { return nil }
@@ -123,7 +130,8 @@ public final class CSVWriter {
   public func write(_ fields: [String]) throws {
     guard let bytes = CSVWriter.encode(fields, options: options) else {
       throw SISDropError.dataError(
-        "a value cannot be written in \(options.encoding.rawValue)", at: SourceLocation(path: file.path, line: rows + 1))
+        "a value cannot be written in \(options.encoding.rawValue)",
+        at: SourceLocation(path: file.path, line: rows + 1))
     }
     try file.write(bytes)
     rows += 1

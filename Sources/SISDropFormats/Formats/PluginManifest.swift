@@ -3,7 +3,10 @@ import SISDropCore
 
 /// A PowerSchool plugin manifest (`Plugin.xml`), validated; its `access_request` is the field policy.
 public struct PluginManifest: Sendable, Hashable, Codable {
-  public enum Access: String, Sendable, Codable { case viewOnly = "ViewOnly", fullAccess = "FullAccess" }
+  public enum Access: String, Sendable, Codable {
+    case viewOnly = "ViewOnly"
+    case fullAccess = "FullAccess"
+  }
 
   public struct FieldGrant: Sendable, Hashable, Codable {
     public var table: String
@@ -22,11 +25,17 @@ public struct PluginManifest: Sendable, Hashable, Codable {
 
   /// The access granted on `table.field` (table and field compared without case), or nil.
   public func access(table: String, field: String) -> Access? {
-    fields.first { $0.table.lowercased() == table.lowercased() && $0.field.lowercased() == field.lowercased() }?.access
+    fields.first {
+      $0.table.lowercased() == table.lowercased() && $0.field.lowercased() == field.lowercased()
+    }?.access
   }
 
-  public func canRead(table: String, field: String) -> Bool { access(table: table, field: field) != nil }
-  public func canWrite(table: String, field: String) -> Bool { access(table: table, field: field) == .fullAccess }
+  public func canRead(table: String, field: String) -> Bool {
+    access(table: table, field: field) != nil
+  }
+  public func canWrite(table: String, field: String) -> Bool {
+    access(table: table, field: field) == .fullAccess
+  }
 
   /// Reads and validates a Plugin.xml.
   ///
@@ -43,17 +52,24 @@ public struct PluginManifest: Sendable, Hashable, Codable {
         message, at: SourceLocation(path: path, line: node.line, element: node.name),
         hint: hint ?? "fix Plugin.xml (PowerSchool plugin format) and run again")
     }
-    guard root.name == "plugin" else { throw fail("the root element must be <plugin>, found <\(root.name)>", root) }
+    guard root.name == "plugin" else {
+      throw fail("the root element must be <plugin>, found <\(root.name)>", root)
+    }
     guard root.namespace == namespace else {
-      throw fail("<plugin> must be in the namespace \(namespace), found '\(root.namespace)'", root,
-                 hint: "add xmlns=\"\(namespace)\" to <plugin>")
+      throw fail(
+        "<plugin> must be in the namespace \(namespace), found '\(root.namespace)'", root,
+        hint: "add xmlns=\"\(namespace)\" to <plugin>")
     }
     let name = root.attribute("name")?.trimmingCharacters(in: .whitespaces) ?? ""
     guard !name.isEmpty else { throw fail("<plugin> has no name attribute", root) }
-    guard name.count <= 40 else { throw fail("the plugin name is \(name.count) characters; PowerSchool allows 40", root) }
+    guard name.count <= 40 else {
+      throw fail("the plugin name is \(name.count) characters; PowerSchool allows 40", root)
+    }
     let version = root.attribute("version")?.trimmingCharacters(in: .whitespaces) ?? ""
     guard !version.isEmpty else { throw fail("<plugin> has no version attribute", root) }
-    guard let publisher = root.children(named: "publisher").first else { throw fail("<plugin> has no <publisher>", root) }
+    guard let publisher = root.children(named: "publisher").first else {
+      throw fail("<plugin> has no <publisher>", root)
+    }
     let publisherName = publisher.attribute("name") ?? ""
     guard !publisherName.isEmpty else { throw fail("<publisher> has no name attribute", publisher) }
     guard let contact = publisher.children(named: "contact").first else {
@@ -61,20 +77,28 @@ public struct PluginManifest: Sendable, Hashable, Codable {
     }
     let email = contact.attribute("email") ?? ""
     guard email.contains("@"), !email.hasPrefix("@"), !email.hasSuffix("@") else {
-      throw fail("<contact> needs an e-mail address in its email attribute, found '\(email)'", contact)
+      throw fail(
+        "<contact> needs an e-mail address in its email attribute, found '\(email)'", contact)
     }
     guard let request = root.children(named: "access_request").first else {
-      throw fail("<plugin> has no <access_request>: sisdrop may neither read nor write any field", root)
+      throw fail(
+        "<plugin> has no <access_request>: sisdrop may neither read nor write any field", root)
     }
     var grants: [FieldGrant] = []
     var seen = Set<String>()
     for field in request.children {
-      guard field.name == "field" else { throw fail("unexpected <\(field.name)> in <access_request>", field) }
+      guard field.name == "field" else {
+        throw fail("unexpected <\(field.name)> in <access_request>", field)
+      }
       let table = field.attribute("table") ?? ""
       let column = field.attribute("field") ?? ""
-      guard !table.isEmpty, !column.isEmpty else { throw fail("<field> needs table and field attributes", field) }
+      guard !table.isEmpty, !column.isEmpty else {
+        throw fail("<field> needs table and field attributes", field)
+      }
       guard let access = Access(rawValue: field.attribute("access") ?? "") else {
-        throw fail("access must be ViewOnly or FullAccess, found '\(field.attribute("access") ?? "")'", field)
+        throw fail(
+          "access must be ViewOnly or FullAccess, found '\(field.attribute("access") ?? "")'", field
+        )
       }
       guard seen.insert("\(table.lowercased()).\(column.lowercased())").inserted else {
         throw fail("\(table).\(column) is requested twice", field)
@@ -83,6 +107,7 @@ public struct PluginManifest: Sendable, Hashable, Codable {
     }
     let hash = try SHA256.file(at: path).sha256
     return PluginManifest(
-      name: name, version: version, publisher: publisherName, contactEmail: email, fields: grants, sha256: hash)
+      name: name, version: version, publisher: publisherName, contactEmail: email, fields: grants,
+      sha256: hash)
   }
 }

@@ -22,7 +22,8 @@ public protocol RecordSource: AnyObject {
 
 /// Header matching ignores case, surrounding spaces and a BOM (DESIGN.md, "The default layouts").
 package func headerKey(_ name: String) -> String {
-  name.replacingOccurrences(of: "\u{FEFF}", with: "").trimmingCharacters(in: .whitespaces).lowercased()
+  name.replacingOccurrences(of: "\u{FEFF}", with: "").trimmingCharacters(in: .whitespaces)
+    .lowercased()
 }
 
 /// Maps a file's column or element names onto a layout's fields, with the config's aliases.
@@ -64,7 +65,10 @@ public final class CSVTableReader: RecordSource {
   /// Opens the file and reads its header.
   ///
   /// - Throws: `SISDropError` (65) for an empty file, a duplicate or a missing required column.
-  public init(path: String, layout: Layout, dialect: CSVDialect, aliases: [String: String] = [:], inboxFile: Bool = false) throws {
+  public init(
+    path: String, layout: Layout, dialect: CSVDialect, aliases: [String: String] = [:],
+    inboxFile: Bool = false
+  ) throws {
     self.layout = layout
     reader = try CSVReader(path: path, dialect: dialect, inboxFile: inboxFile)
     guard let header = try reader.next() else {
@@ -92,10 +96,12 @@ public final class CSVTableReader: RecordSource {
         if !name.trimmingCharacters(in: .whitespaces).isEmpty { unknownColumns.append(name) }
       }
     }
-    let missing = layout.required.filter { field in !seen.keys.contains(layout.index(of: field)!) }.sorted()
+    let missing = layout.required.filter { field in !seen.keys.contains(layout.index(of: field)!) }
+      .sorted()
     if !missing.isEmpty {
-      throw TableHeader.missingColumns(missing, layout: layout, recognized: seen.keys.sorted().map { layout.fields[$0] },
-                                       cells: header.fields.count, at: SourceLocation(path: path, line: header.line))
+      throw TableHeader.missingColumns(
+        missing, layout: layout, recognized: seen.keys.sorted().map { layout.fields[$0] },
+        cells: header.fields.count, at: SourceLocation(path: path, line: header.line))
     }
     headerCount = header.fields.count
     var fieldToColumn = GrowableBuffer<Int>(capacity: layout.fields.count)
@@ -106,7 +112,9 @@ public final class CSVTableReader: RecordSource {
       starts.append(-1)
       ends.append(0)
     }
-    for (column, field) in columnToField.enumerated() { if let field { fieldToColumn[field] = column } }
+    for (column, field) in columnToField.enumerated() {
+      if let field { fieldToColumn[field] = column }
+    }
     self.fieldToColumn = fieldToColumn
     self.starts = starts
     self.ends = ends
@@ -124,8 +132,12 @@ public final class CSVTableReader: RecordSource {
 
   public func next() throws -> TableRecord? {
     guard try readRecord() else { return nil }
-    let values = withValues { values in (0..<values.count).map { String(decoding: values[$0], as: UTF8.self) } }
-    return TableRecord(values: values, location: SourceLocation(path: path, line: recordLine), problem: recordProblem)
+    let values = withValues { values in
+      (0..<values.count).map { String(decoding: values[$0], as: UTF8.self) }
+    }
+    return TableRecord(
+      values: values, location: SourceLocation(path: path, line: recordLine), problem: recordProblem
+    )
   }
 
   // MARK: Byte level (the snapshot load reads millions of records without a String per field)
@@ -142,29 +154,37 @@ public final class CSVTableReader: RecordSource {
   public func readRecord() throws -> Bool {
     while try reader.readRecord() {
       let count = reader.fieldCount
-      if reader.recordProblem == nil && count == 1 && reader.withField(0, { $0.isEmpty }) { continue }  // blank line
+      if reader.recordProblem == nil && count == 1 && reader.withField(0, { $0.isEmpty }) {
+        continue
+      }  // blank line
       recordProblem = reader.recordProblem
       if recordProblem == nil && count != headerCount {
         recordProblem = RecordProblem(
           location: SourceLocation(path: path, line: reader.recordLine),
           reason: "ragged row: \(count) fields, the header has \(headerCount)"
-            + (reader.lastRecordEndedByLineBreak ? "" : " (the file ends inside this row: a truncated upload?)"))
+            + (reader.lastRecordEndedByLineBreak
+              ? "" : " (the file ends inside this row: a truncated upload?)"))
       }
       if recordProblem == nil && requireFinalLineBreak && !reader.lastRecordEndedByLineBreak {
         recordProblem = RecordProblem(
           location: SourceLocation(path: path, line: reader.recordLine),
           reason: "the file ends inside this row, without a line break: a truncated upload?")
       }
-      if var problem = recordProblem, let span = reader.recordQuoteSpan, problem.location.line != span.line {
+      if var problem = recordProblem, let span = reader.recordQuoteSpan,
+        problem.location.line != span.line
+      {
         // A quoted field that held line breaks, in a row that is wrong: most likely a stray quote
         // that swallowed the rows after it. Reported where it opened, not where the damage shows.
-        problem.reason = "\(problem.reason) (found at line \(problem.location.line ?? span.line)), in a row whose quoted field "
+        problem.reason =
+          "\(problem.reason) (found at line \(problem.location.line ?? span.line)), in a row whose quoted field "
           + "opened here and runs over \(span.lines) lines: a stray quote swallows the rows after it"
         problem.location = SourceLocation(path: path, line: span.line, column: span.column)
         recordProblem = problem
       }
       // Where each layout field is in the record's bytes (-1: no such column in this record).
-      let starts = self.starts, ends = self.ends, fieldToColumn = self.fieldToColumn
+      let starts = self.starts
+      let ends = self.ends
+      let fieldToColumn = self.fieldToColumn
       let cleanColumns = reader.cleanASCIIFields
       var clean: UInt64 = 0
       reader.withRecord { _, fieldStarts, fieldEnds in
@@ -176,7 +196,9 @@ public final class CSVTableReader: RecordSource {
           } else {
             starts[field] = fieldStarts[column]
             ends[field] = fieldEnds[column]
-            if field < 64 && column < 64 && cleanColumns & (1 << UInt64(column)) != 0 { clean |= 1 << UInt64(field) }
+            if field < 64 && column < 64 && cleanColumns & (1 << UInt64(column)) != 0 {
+              clean |= 1 << UInt64(field)
+            }
           }
         }
       }
@@ -197,11 +219,13 @@ public final class CSVTableReader: RecordSource {
   public func swallowedRows() -> [(line: Int, values: [String])] {
     guard reader.recordQuoteSpan != nil else { return [] }
     var rows: [(line: Int, values: [String])] = []
-    let fieldToColumn = self.fieldToColumn, delimiter = reader.delimiterByte
+    let fieldToColumn = self.fieldToColumn
+    let delimiter = reader.delimiterByte
     var line = reader.recordLine
     reader.withRecord { base, starts, ends in
       for column in 0..<ends.count {
-        let field = UnsafeBufferPointer(start: base + starts[column], count: ends[column] - starts[column])
+        let field = UnsafeBufferPointer(
+          start: base + starts[column], count: ends[column] - starts[column])
         let pieces = field.split(separator: 0x0A, omittingEmptySubsequences: false)
         for piece in pieces.dropFirst() {
           line += 1
@@ -221,13 +245,18 @@ public final class CSVTableReader: RecordSource {
   @inline(__always)
   public func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R {
     try reader.withRecord { base, _, _ in
-      try body(RecordValues(base: base, starts: UnsafePointer(starts.base), ends: UnsafePointer(ends.base), count: starts.count))
+      try body(
+        RecordValues(
+          base: base, starts: UnsafePointer(starts.base), ends: UnsafePointer(ends.base),
+          count: starts.count))
     }
   }
 
   /// Calls `body` with the bytes of layout field `field` in the current record (empty when the
   /// file has no such column); the bytes are valid inside `body` only.
-  public func withValue<R>(_ field: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+  public func withValue<R>(_ field: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows
+    -> R
+  {
     try withValues { try body($0[field]) }
   }
 }
@@ -271,8 +300,11 @@ public final class XMLTableReader {
   /// Streams every record to `body`; returns normally only after a clean end of the document.
   public func forEachRecord(_ body: (TableRecord) throws -> Void) throws {
     try forEachRawRecord { record in
-      let values = record.withValues { values in (0..<values.count).map { String(decoding: values[$0], as: UTF8.self) } }
-      try body(TableRecord(values: values, location: record.location, problem: record.recordProblem))
+      let values = record.withValues { values in
+        (0..<values.count).map { String(decoding: values[$0], as: UTF8.self) }
+      }
+      try body(
+        TableRecord(values: values, location: record.location, problem: record.recordProblem))
     }
   }
 
@@ -283,27 +315,40 @@ public final class XMLTableReader {
     var unknown = Set<String>()
     let required = layout.required.sorted().map { (name: $0, index: layout.index(of: $0)!) }
     let record = FlatRecord(fieldCount: layout.fields.count)
+    let fieldIndex: (String) -> Int? = { [self] in mapper.fieldIndex($0) }
+    let noteUnknown: (String) -> Void = { [self] name in
+      if unknown.insert(name).inserted { unknownColumns.append(name) }
+    }
     try reader.forEachFlatRecord(
-      named: layout.recordElement, into: record, fieldIndex: { mapper.fieldIndex($0) },
-      unknown: { name in if unknown.insert(name).inserted { unknownColumns.append(name) } }
+      named: layout.recordElement, into: record, fieldIndex: fieldIndex, unknown: noteUnknown
     ) { record in
       var problem: RecordProblem?
-      for field in required where !record.hasChild[field.index] && record.withValues({ $0[field.index].isEmpty }) {
+      for field in required
+      where !record.hasChild[field.index] && record.withValues({ $0[field.index].isEmpty }) {
         problem = RecordProblem(
-          location: SourceLocation(path: path, line: record.line, element: layout.recordElement), reason: "missing element <\(field.name)>")
+          location: SourceLocation(path: path, line: record.line, element: layout.recordElement),
+          reason: "missing element <\(field.name)>")
         break
       }
       if problem == nil && record.bytes.count > limits.fieldBytes {
         if record.bytes.count > limits.recordBytes {
-          problem = RecordProblem(location: SourceLocation(path: path, line: record.line, element: layout.recordElement),
-                                  reason: "record longer than \(limits.recordBytes) bytes (limits.record_bytes)")
-        } else if let field = (0..<layout.fields.count).first(where: { record.starts[$0] >= 0 && record.ends[$0] - record.starts[$0] > limits.fieldBytes }) {
-          problem = RecordProblem(location: SourceLocation(path: path, line: record.line, element: layout.fields[field]),
-                                  reason: "<\(layout.fields[field])> longer than \(limits.fieldBytes) bytes (limits.field_bytes)")
+          problem = RecordProblem(
+            location: SourceLocation(path: path, line: record.line, element: layout.recordElement),
+            reason: "record longer than \(limits.recordBytes) bytes (limits.record_bytes)")
+        } else if let field = (0..<layout.fields.count).first(where: {
+          record.starts[$0] >= 0 && record.ends[$0] - record.starts[$0] > limits.fieldBytes
+        }) {
+          problem = RecordProblem(
+            location: SourceLocation(path: path, line: record.line, element: layout.fields[field]),
+            reason:
+              "<\(layout.fields[field])> longer than \(limits.fieldBytes) bytes (limits.field_bytes)"
+          )
         }
       }
       ProgressCounters.recordRead(bytes: 0)
-      try body(XMLTableRecord(record: record, path: path, element: layout.recordElement, recordProblem: problem))
+      try body(
+        XMLTableRecord(
+          record: record, path: path, element: layout.recordElement, recordProblem: problem))
     }
   }
 }
@@ -316,12 +361,18 @@ public struct XMLTableRecord {
   public let recordProblem: RecordProblem?
 
   public var recordLine: Int { record.line }
-  public var location: SourceLocation { SourceLocation(path: path, line: record.line, element: element) }
+  public var location: SourceLocation {
+    SourceLocation(path: path, line: record.line, element: element)
+  }
 
   @inline(__always)
-  public func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R { try record.withValues(body) }
+  public func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R {
+    try record.withValues(body)
+  }
 
-  public func withValue<R>(_ field: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+  public func withValue<R>(_ field: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows
+    -> R
+  {
     try record.withValues { try body($0[field]) }
   }
 }
@@ -329,16 +380,25 @@ public struct XMLTableRecord {
 /// Messages about a header row that never repeat its cells: a file without its header row has a
 /// child's name, birth date and address there, and the message goes to the log and the e-mail.
 enum TableHeader {
-  static func missingColumns(_ missing: [String], layout: Layout, recognized: [String], cells: Int, at location: SourceLocation) -> SISDropError {
-    let what = "missing required column\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", "))"
+  static func missingColumns(
+    _ missing: [String], layout: Layout, recognized: [String], cells: Int,
+    at location: SourceLocation
+  ) -> SISDropError {
+    let what =
+      "missing required column\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", "))"
     if recognized.isEmpty {
       return SISDropError.dataError(
         "\(what): none of the first row's \(cells) cells is a column name sisdrop knows; is the header row missing?",
         at: location,
-        hint: "export the \(layout.name) file with its header row (\(layout.required.sorted().joined(separator: ", ")), ...), or map its names with header_aliases in the pipeline config")
+        hint:
+          "export the \(layout.name) file with its header row (\(layout.required.sorted().joined(separator: ", ")), ...), or map its names with header_aliases in the pipeline config"
+      )
     }
     return SISDropError.dataError(
       "\(what) (the header has \(cells) columns; recognized: \(recognized.joined(separator: ", ")))",
-      at: location, hint: "export the \(layout.name) file with these columns, or map its names with header_aliases in the pipeline config")
+      at: location,
+      hint:
+        "export the \(layout.name) file with these columns, or map its names with header_aliases in the pipeline config"
+    )
   }
 }

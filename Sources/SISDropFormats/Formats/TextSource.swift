@@ -2,7 +2,7 @@ import Foundation
 import SISDropCore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// The character encodings sisdrop reads. A BOM always wins; without one the configured encoding
@@ -31,7 +31,9 @@ final class TextSource {
   private enum Mode { case utf8, utf16LE, utf16BE, windows1252 }
 
   /// `inboxFile`: a file from the inbox, opened only if it is a regular file with one name (`InboxFile`).
-  init(path: String, encoding: TextEncoding, chunkSize: Int = 1 << 20, inboxFile: Bool = false) throws {
+  init(path: String, encoding: TextEncoding, chunkSize: Int = 1 << 20, inboxFile: Bool = false)
+    throws
+  {
     self.path = path
     fd = inboxFile ? try InboxFile.open(path) : open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
@@ -102,7 +104,8 @@ final class TextSource {
     try refuseMostlyNUL(chunk)
     switch mode {
     case .utf8: return Array(chunk)
-    case .windows1252: return try Windows1252.toUTF8(chunk, path: path, offset: bytesRead - Int64(chunk.count))
+    case .windows1252:
+      return try Windows1252.toUTF8(chunk, path: path, offset: bytesRead - Int64(chunk.count))
     case .utf16LE, .utf16BE:
       pending.append(contentsOf: chunk)
       return try transcodeUTF16(bigEndian: mode == .utf16BE)
@@ -134,7 +137,9 @@ final class TextSource {
     var i = 0
     let n = pending.count
     func unit(_ at: Int) -> UInt16 {
-      bigEndian ? UInt16(pending[at]) << 8 | UInt16(pending[at + 1]) : UInt16(pending[at + 1]) << 8 | UInt16(pending[at])
+      bigEndian
+        ? UInt16(pending[at]) << 8 | UInt16(pending[at + 1])
+        : UInt16(pending[at + 1]) << 8 | UInt16(pending[at])
     }
     while i + 1 < n {
       let u = unit(i)
@@ -144,14 +149,16 @@ final class TextSource {
         let low = unit(i + 2)
         guard low >= 0xDC00 && low <= 0xDFFF else {
           throw SISDropError.dataError(
-            "invalid UTF-16: unpaired surrogate at byte \(bytesRead - Int64(n - i))", at: SourceLocation(path: path),
+            "invalid UTF-16: unpaired surrogate at byte \(bytesRead - Int64(n - i))",
+            at: SourceLocation(path: path),
             hint: "export the file again as UTF-8")
         }
         scalar = 0x10000 + ((UInt32(u) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
         i += 4
       } else if u >= 0xDC00 && u <= 0xDFFF {
         throw SISDropError.dataError(
-          "invalid UTF-16: unpaired surrogate at byte \(bytesRead - Int64(n - i))", at: SourceLocation(path: path),
+          "invalid UTF-16: unpaired surrogate at byte \(bytesRead - Int64(n - i))",
+          at: SourceLocation(path: path),
           hint: "export the file again as UTF-8")
       } else {
         scalar = UInt32(u)
@@ -167,8 +174,10 @@ final class TextSource {
 /// Windows-1252 to UTF-8. The five bytes the code page leaves undefined are an error, not a `?`.
 package enum Windows1252 {
   static let high: [UInt32] = [
-    0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
-    0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+    0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039,
+    0x0152, 0, 0x017D, 0,
+    0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A,
+    0x0153, 0, 0x017E, 0x0178,
   ]
 
   static func toUTF8(_ bytes: ArraySlice<UInt8>, path: String, offset: Int64) throws -> [UInt8] {
@@ -182,8 +191,10 @@ package enum Windows1252 {
         let scalar: UInt32 = byte < 0xA0 ? high[Int(byte - 0x80)] : UInt32(byte)
         if scalar == 0 {
           throw SISDropError.dataError(
-            String(format: "byte 0x%02X at offset %lld is not a Windows-1252 character", byte, position),
-            at: SourceLocation(path: path), hint: "check the file's encoding in the pipeline config")
+            String(
+              format: "byte 0x%02X at offset %lld is not a Windows-1252 character", byte, position),
+            at: SourceLocation(path: path), hint: "check the file's encoding in the pipeline config"
+          )
         }
         UTF8.encode(Unicode.Scalar(scalar)!) { out.append($0) }
       }

@@ -3,7 +3,7 @@ import Foundation
 import SISDropCore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// One element read from an XML stream, with its subtree: small, bounded by one record.
@@ -19,7 +19,9 @@ public struct XMLElementNode: Sendable {
     attributes.first { $0.name == name }?.value
   }
 
-  public func children(named name: String) -> [XMLElementNode] { children.filter { $0.name == name } }
+  public func children(named name: String) -> [XMLElementNode] {
+    children.filter { $0.name == name }
+  }
 }
 
 /// Feeds libxml2 from a file descriptor through IO callbacks.
@@ -87,7 +89,8 @@ public final class XMLStreamReader {
         { _ in 0 }, context, path, nil, options)
     else {
       close(fd)
-      throw SISDropError(.internalError, "libxml2 could not create a reader", at: SourceLocation(path: path))
+      throw SISDropError(
+        .internalError, "libxml2 could not create a reader", at: SourceLocation(path: path))
     }
     self.reader = reader
     xmlTextReaderSetStructuredErrorHandler(
@@ -96,7 +99,8 @@ public final class XMLStreamReader {
         guard let context, let error else { return }
         let sink = Unmanaged<XMLErrorSink>.fromOpaque(context).takeUnretainedValue()
         if sink.message == nil {
-          sink.message = error.pointee.message.map { String(cString: $0) }?
+          sink.message =
+            error.pointee.message.map { String(cString: $0) }?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "XML error"
           sink.line = Int(error.pointee.line)
         }
@@ -144,10 +148,13 @@ public final class XMLStreamReader {
   private func refuseUnsafeNode(_ type: Int32) throws {
     if type == Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue) {
       throw SISDropError.dataError(
-        "a document type declaration (DOCTYPE) is not allowed", at: SourceLocation(path: path, line: line),
+        "a document type declaration (DOCTYPE) is not allowed",
+        at: SourceLocation(path: path, line: line),
         hint: "export the file without a DOCTYPE; sisdrop does not read DTDs or entities")
     }
-    if type == Int32(XML_READER_TYPE_ENTITY_REFERENCE.rawValue) || type == Int32(XML_READER_TYPE_ENTITY.rawValue) {
+    if type == Int32(XML_READER_TYPE_ENTITY_REFERENCE.rawValue)
+      || type == Int32(XML_READER_TYPE_ENTITY.rawValue)
+    {
       throw SISDropError.dataError(
         "an entity reference is not allowed", at: SourceLocation(path: path, line: line),
         hint: "export the file without custom entities")
@@ -160,7 +167,8 @@ public final class XMLStreamReader {
       let prefix = string(xmlTextReaderConstPrefix(reader))
       let name = string(xmlTextReaderConstLocalName(reader))
       if prefix == "xmlns" || name == "xmlns" && prefix.isEmpty { continue }
-      attributes.append((prefix.isEmpty ? name : "\(prefix):\(name)", string(xmlTextReaderConstValue(reader))))
+      attributes.append(
+        (prefix.isEmpty ? name : "\(prefix):\(name)", string(xmlTextReaderConstValue(reader))))
     }
     xmlTextReaderMoveToElement(reader)
     return attributes
@@ -169,7 +177,8 @@ public final class XMLStreamReader {
   /// Builds the subtree of the element the reader stands on.
   private func readSubtree() throws -> XMLElementNode {
     var node = XMLElementNode(
-      name: string(xmlTextReaderConstLocalName(reader)), namespace: string(xmlTextReaderConstNamespaceUri(reader)),
+      name: string(xmlTextReaderConstLocalName(reader)),
+      namespace: string(xmlTextReaderConstNamespaceUri(reader)),
       attributes: [], text: "", children: [], line: line)
     let empty = xmlTextReaderIsEmptyElement(reader) == 1
     node.attributes = readAttributes()
@@ -198,7 +207,9 @@ public final class XMLStreamReader {
   /// of the document: a caller commits what it collected only then.
   ///
   /// - Throws: `SISDropError` (65) for malformed or unsafe XML, with the line.
-  public func forEachElement(named names: Set<String>, _ body: (XMLElementNode) throws -> Void) throws {
+  public func forEachElement(named names: Set<String>, _ body: (XMLElementNode) throws -> Void)
+    throws
+  {
     while try step() {
       let type = xmlTextReaderNodeType(reader)
       try refuseUnsafeNode(type)
@@ -215,8 +226,9 @@ public final class XMLStreamReader {
       }
     }
     if rootName == nil {
-      throw SISDropError.dataError("the file has no XML root element", at: SourceLocation(path: path, line: 1),
-                                   hint: "upload a complete XML export")
+      throw SISDropError.dataError(
+        "the file has no XML root element", at: SourceLocation(path: path, line: 1),
+        hint: "upload a complete XML export")
     }
   }
 
@@ -231,7 +243,8 @@ public final class XMLStreamReader {
   ///
   /// - Throws: `SISDropError` (65) for malformed or unsafe XML, with the line.
   func forEachFlatRecord(
-    named recordName: String, into record: FlatRecord, fieldIndex: (String) -> Int?, unknown: (String) -> Void,
+    named recordName: String, into record: FlatRecord, fieldIndex: (String) -> Int?,
+    unknown: (String) -> Void,
     _ body: (FlatRecord) throws -> Void
   ) throws {
     // Local name → field index (-1: not a field), by the name's pointer and checked with strcmp,
@@ -239,10 +252,14 @@ public final class XMLStreamReader {
     var names: [UnsafeRawPointer: (name: [CChar], index: Int)] = [:]
     func index(of pointer: UnsafePointer<xmlChar>) -> (name: [CChar], index: Int) {
       let key = UnsafeRawPointer(pointer)
-      if let known = names[key], strcmp(known.name, key.assumingMemoryBound(to: CChar.self)) == 0 { return known }
+      if let known = names[key], strcmp(known.name, key.assumingMemoryBound(to: CChar.self)) == 0 {
+        return known
+      }
       let name = String(cString: pointer)
       let index = fieldIndex(name) ?? -1
-      if index < 0 && !names.values.contains(where: { String(cString: $0.name) == name }) { unknown(name) }
+      if index < 0 && !names.values.contains(where: { String(cString: $0.name) == name }) {
+        unknown(name)
+      }
       let entry = (Array(name.utf8CString), index)
       names[key] = entry
       return entry
@@ -252,7 +269,8 @@ public final class XMLStreamReader {
     var lastNames: [(pointer: UnsafeRawPointer, name: [CChar], index: Int)] = []
     let elementType = Int32(XML_READER_TYPE_ELEMENT.rawValue)
     let endType = Int32(XML_READER_TYPE_END_ELEMENT.rawValue)
-    let textType = Int32(XML_READER_TYPE_TEXT.rawValue), cdataType = Int32(XML_READER_TYPE_CDATA.rawValue)
+    let textType = Int32(XML_READER_TYPE_TEXT.rawValue)
+    let cdataType = Int32(XML_READER_TYPE_CDATA.rawValue)
     let whitespaceType = Int32(XML_READER_TYPE_WHITESPACE.rawValue)
     let significantWhitespaceType = Int32(XML_READER_TYPE_SIGNIFICANT_WHITESPACE.rawValue)
     var recordPointer: UnsafeRawPointer?  // the interned record name, once seen
@@ -272,7 +290,10 @@ public final class XMLStreamReader {
       }
       // The record's storage in locals while it is read (class properties in the loop cost
       // exclusivity checks), handed back before `body`.
-      var bytes = record.bytes, starts = record.starts, ends = record.ends, hasChild = record.hasChild
+      var bytes = record.bytes
+      var starts = record.starts
+      var ends = record.ends
+      var hasChild = record.hasChild
       record.bytes = []
       record.starts = []
       record.ends = []
@@ -298,7 +319,8 @@ public final class XMLStreamReader {
               let childIndex: Int
               let pointer = UnsafeRawPointer(child)
               if position < lastNames.count && lastNames[position].pointer == pointer
-                && strcmp(lastNames[position].name, pointer.assumingMemoryBound(to: CChar.self)) == 0
+                && strcmp(lastNames[position].name, pointer.assumingMemoryBound(to: CChar.self))
+                  == 0
               {
                 childIndex = lastNames[position].index
               } else {
@@ -336,7 +358,9 @@ public final class XMLStreamReader {
               hasChild[field] = true
             }
             depth -= 1
-          } else if type == textType || type == cdataType || type == whitespaceType || type == significantWhitespaceType {
+          } else if type == textType || type == cdataType || type == whitespaceType
+            || type == significantWhitespaceType
+          {
             if depth == 1 && field >= 0, let value = xmlTextReaderConstValue(reader) {
               bytes.append(contentsOf: UnsafeBufferPointer(start: value, count: strlen(value)))
             }
@@ -360,8 +384,9 @@ public final class XMLStreamReader {
       try body(record)
     }
     if rootName == nil {
-      throw SISDropError.dataError("the file has no XML root element", at: SourceLocation(path: path, line: 1),
-                                   hint: "upload a complete XML export")
+      throw SISDropError.dataError(
+        "the file has no XML root element", at: SourceLocation(path: path, line: 1),
+        hint: "upload a complete XML export")
     }
   }
 
@@ -378,7 +403,8 @@ public final class XMLStreamReader {
       }
     }
     guard let root else {
-      throw SISDropError.dataError("the file has no XML root element", at: SourceLocation(path: path, line: 1))
+      throw SISDropError.dataError(
+        "the file has no XML root element", at: SourceLocation(path: path, line: 1))
     }
     return root
   }
@@ -409,7 +435,10 @@ final class FlatRecord {
     try bytes.withUnsafeBufferPointer { bytes in
       try starts.withUnsafeBufferPointer { starts in
         try ends.withUnsafeBufferPointer { ends in
-          try body(RecordValues(base: bytes.baseAddress, starts: starts.baseAddress!, ends: ends.baseAddress!, count: starts.count))
+          try body(
+            RecordValues(
+              base: bytes.baseAddress, starts: starts.baseAddress!, ends: ends.baseAddress!,
+              count: starts.count))
         }
       }
     }

@@ -20,7 +20,9 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable {
 
   /// Nil for a day that does not exist (02/30, month 13).
   public init?(year: Int, month: Int, day: Int) {
-    guard (1...12).contains(month), year >= 1000, year <= 9999, day >= 1, day <= CalendarDate.daysIn(month: month, year: year) else {
+    guard (1...12).contains(month), year >= 1000, year <= 9999, day >= 1,
+      day <= CalendarDate.daysIn(month: month, year: year)
+    else {
       return nil
     }
     self.year = year
@@ -49,12 +51,20 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable {
 /// Tokens: `YYYY`, `MM`/`M`, `DD`/`D`; anything else is a literal separator. `MM` and `DD`
 /// also accept one digit on input, as exports drop leading zeros.
 public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
-  enum Token: Hashable, Sendable { case year, month(pad: Bool), day(pad: Bool), literal(Character) }
+  enum Token: Hashable, Sendable {
+    case year
+    case month(pad: Bool)
+    case day(pad: Bool)
+    case literal(Character)
+  }
   let tokens: [Token]
   public let description: String
   /// The tokens with each literal as its ASCII byte (nil for a non-ASCII literal), for `match(bytes:)`.
   private let byteTokens: [ByteToken]
-  private enum ByteToken: Hashable, Sendable { case year, month, day, literal(UInt8?) }
+  private enum ByteToken: Hashable, Sendable {
+    case year, month, day
+    case literal(UInt8?)
+  }
 
   public static let monthDayYear = DatePattern("MM/DD/YYYY")!
   public static let iso = DatePattern("YYYY-MM-DD")!
@@ -63,13 +73,27 @@ public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
     var tokens: [Token] = []
     var rest = Substring(text)
     while !rest.isEmpty {
-      if rest.hasPrefix("YYYY") { tokens.append(.year); rest = rest.dropFirst(4) }
-      else if rest.hasPrefix("MM") { tokens.append(.month(pad: true)); rest = rest.dropFirst(2) }
-      else if rest.hasPrefix("DD") { tokens.append(.day(pad: true)); rest = rest.dropFirst(2) }
-      else if rest.hasPrefix("M") { tokens.append(.month(pad: false)); rest = rest.dropFirst() }
-      else if rest.hasPrefix("D") { tokens.append(.day(pad: false)); rest = rest.dropFirst() }
-      else if let c = rest.first, !c.isLetter && !c.isNumber { tokens.append(.literal(c)); rest = rest.dropFirst() }
-      else { return nil }
+      if rest.hasPrefix("YYYY") {
+        tokens.append(.year)
+        rest = rest.dropFirst(4)
+      } else if rest.hasPrefix("MM") {
+        tokens.append(.month(pad: true))
+        rest = rest.dropFirst(2)
+      } else if rest.hasPrefix("DD") {
+        tokens.append(.day(pad: true))
+        rest = rest.dropFirst(2)
+      } else if rest.hasPrefix("M") {
+        tokens.append(.month(pad: false))
+        rest = rest.dropFirst()
+      } else if rest.hasPrefix("D") {
+        tokens.append(.day(pad: false))
+        rest = rest.dropFirst()
+      } else if let c = rest.first, !c.isLetter && !c.isNumber {
+        tokens.append(.literal(c))
+        rest = rest.dropFirst()
+      } else {
+        return nil
+      }
     }
     let fields = tokens.filter { if case .literal = $0 { return false } else { return true } }
     guard fields.count == 3, tokens.contains(.year) else { return nil }
@@ -96,10 +120,15 @@ public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
   /// runs for every birth date of the SIS export.
   public func match(bytes: UnsafeBufferPointer<UInt8>) -> (fits: Bool, date: CalendarDate?) {
     var position = 0
-    var year = 0, month = 0, day = 0
+    var year = 0
+    var month = 0
+    var day = 0
     func number(maxDigits: Int) -> (value: Int, digits: Int)? {
-      var value = 0, digits = 0
-      while position < bytes.count, digits < maxDigits, bytes[position] >= 0x30, bytes[position] <= 0x39 {
+      var value = 0
+      var digits = 0
+      while position < bytes.count, digits < maxDigits, bytes[position] >= 0x30,
+        bytes[position] <= 0x39
+      {
         value = value * 10 + Int(bytes[position] - 0x30)
         position += 1
         digits += 1
@@ -111,11 +140,17 @@ public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
       case .year:
         guard let found = number(maxDigits: 4), found.digits == 4 else { return (false, nil) }
         year = found.value
-      case .month: guard let found = number(maxDigits: 2) else { return (false, nil) }; month = found.value
-      case .day: guard let found = number(maxDigits: 2) else { return (false, nil) }; day = found.value
+      case .month:
+        guard let found = number(maxDigits: 2) else { return (false, nil) }
+        month = found.value
+      case .day:
+        guard let found = number(maxDigits: 2) else { return (false, nil) }
+        day = found.value
       case .literal(let ascii):
         // A non-ASCII separator never matches (as before: dates are compared byte by byte).
-        guard let ascii, position < bytes.count, bytes[position] == ascii else { return (false, nil) }
+        guard let ascii, position < bytes.count, bytes[position] == ascii else {
+          return (false, nil)
+        }
         position += 1
       }
     }

@@ -44,7 +44,9 @@ public struct FieldNormalizer {
   /// that does not normalize is kept as it is — except a value the matchers read (a birth date
   /// that is not a date, a phone that is not a phone, a name over `longestName`): that one is
   /// missing (`""`) and `isValid` is false, so the caller reports it.
-  public static func reference(_ kind: FieldKind, _ value: String, datePatterns: [DatePattern]) -> (value: String, isValid: Bool) {
+  public static func reference(_ kind: FieldKind, _ value: String, datePatterns: [DatePattern]) -> (
+    value: String, isValid: Bool
+  ) {
     let text = FieldRules.text(value)
     if text.isEmpty { return ("", true) }
     switch kind {
@@ -65,7 +67,9 @@ public struct FieldNormalizer {
 
   /// Appends the normalized `input` to `out`; returns false for a value that is missing for
   /// matching (`reference`: nothing is appended, and the caller reports it).
-  public mutating func append(_ kind: FieldKind, _ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) -> Bool {
+  public mutating func append(
+    _ kind: FieldKind, _ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>
+  ) -> Bool {
     let start = out.count
     switch FieldBytes.appendText(input, to: &out) {
     case .notFast:
@@ -84,7 +88,9 @@ public struct FieldNormalizer {
   /// `append` for a value that the text rule leaves as it is, known without looking (a record
   /// that `CSVReader.recordIsCleanASCII` vouches for): copied, then only the field's own rule.
   @inline(__always)
-  public mutating func appendCleanASCII(_ kind: FieldKind, _ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) -> Bool {
+  public mutating func appendCleanASCII(
+    _ kind: FieldKind, _ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>
+  ) -> Bool {
     if input.isEmpty { return true }
     let start = out.count
     out.append(contentsOf: input)
@@ -94,7 +100,10 @@ public struct FieldNormalizer {
 
   /// The rule of `kind` on clean ASCII text (the text rule's result) in `out[start...]`, from the
   /// raw `input`; what the byte paths do not cover goes to the reference.
-  private mutating func applyASCII(_ kind: FieldKind, _ input: UnsafeBufferPointer<UInt8>, from start: Int, to out: inout GrowableBuffer<UInt8>) -> Bool {
+  private mutating func applyASCII(
+    _ kind: FieldKind, _ input: UnsafeBufferPointer<UInt8>, from start: Int,
+    to out: inout GrowableBuffer<UInt8>
+  ) -> Bool {
     switch kind {
     case .text:
       return true
@@ -125,9 +134,15 @@ public struct FieldNormalizer {
     case .gender:
       if out.count == start + 1 {
         switch out[start] | 0x20 {
-        case UInt8(ascii: "m"): out[start] = UInt8(ascii: "M"); return true
-        case UInt8(ascii: "f"): out[start] = UInt8(ascii: "F"); return true
-        case UInt8(ascii: "x"), UInt8(ascii: "u"): out[start] = UInt8(ascii: "X"); return true
+        case UInt8(ascii: "m"):
+          out[start] = UInt8(ascii: "M")
+          return true
+        case UInt8(ascii: "f"):
+          out[start] = UInt8(ascii: "F")
+          return true
+        case UInt8(ascii: "x"), UInt8(ascii: "u"):
+          out[start] = UInt8(ascii: "X")
+          return true
         default: break
         }
       }
@@ -142,13 +157,19 @@ public struct FieldNormalizer {
         return true
       }
     case .phone:
-      if out.count - start == 12 && FieldBytes.isDashedPhone(UnsafeBufferPointer(out.elements(from: start))) { return true }
+      if out.count - start == 12
+        && FieldBytes.isDashedPhone(UnsafeBufferPointer(out.elements(from: start)))
+      {
+        return true
+      }
     case .email:
-      FieldBytes.asciiEmail(out.elements(from: start))  // lower-cased if an address, else kept as exported
+      // lower-cased if an address, else kept as exported
+      FieldBytes.asciiEmail(out.elements(from: start))
       return true
     case .state:
       if out.count - start == 2 {
-        let a = out[start] & ~0x20, b = out[start + 1] & ~0x20
+        let a = out[start] & ~0x20
+        let b = out[start + 1] & ~0x20
         if a >= 0x41 && a <= 0x5A && b >= 0x41 && b <= 0x5A {
           out[start] = a
           out[start + 1] = b
@@ -161,12 +182,16 @@ public struct FieldNormalizer {
   }
 
   /// Appends the comparison key of a name (`FieldRules.nameKey`) of the raw `input`.
-  public mutating func appendNameKey(_ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) {
+  public mutating func appendNameKey(
+    _ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>
+  ) {
     if FieldBytes.appendASCIINameKey(input, to: &out) { return }
     appendReferenceNameKey(input, to: &out)
   }
 
-  private mutating func appendReferenceNameKey(_ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) {
+  private mutating func appendReferenceNameKey(
+    _ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>
+  ) {
     let hash = ByteMemo.hash(input)
     if let known = rememberedKeys.find(input, hash: hash) {
       known.value.withUnsafeBufferPointer { out.append(contentsOf: $0) }
@@ -178,15 +203,20 @@ public struct FieldNormalizer {
     value.withUnsafeBufferPointer { out.append(contentsOf: $0) }
   }
 
-  private mutating func appendReference(_ kind: FieldKind, _ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) -> Bool {
+  private mutating func appendReference(
+    _ kind: FieldKind, _ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>
+  ) -> Bool {
     let hash = ByteMemo.hash(input)
     if let known = remembered[kind.rawValue].find(input, hash: hash) {
       known.value.withUnsafeBufferPointer { out.append(contentsOf: $0) }
       return known.flag
     }
-    let result = FieldNormalizer.reference(kind, String(decoding: input, as: UTF8.self), datePatterns: datePatterns)
+    let result = FieldNormalizer.reference(
+      kind, String(decoding: input, as: UTF8.self), datePatterns: datePatterns)
     let value = Array(result.value.utf8)
-    if remembered[kind.rawValue].count >= FieldNormalizer.memoryLimit { remembered[kind.rawValue] = ByteMemo() }
+    if remembered[kind.rawValue].count >= FieldNormalizer.memoryLimit {
+      remembered[kind.rawValue] = ByteMemo()
+    }
     remembered[kind.rawValue].insert(input, hash: hash, value: value, flag: result.isValid)
     value.withUnsafeBufferPointer { out.append(contentsOf: $0) }
     return result.isValid
@@ -227,7 +257,9 @@ package enum FieldBytes {
   /// neighbour, so NFC leaves such text as it is and only white space needs folding. Anything
   /// else (C2: controls, NBSP; three- and four-byte sequences; combining marks) returns
   /// `.notFast` with nothing appended.
-  static func appendText(_ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) -> TextPath {
+  static func appendText(_ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>)
+    -> TextPath
+  {
     var latin = false
     var clean = true
     var previousSpace = true  // a leading space is not clean
@@ -283,15 +315,21 @@ package enum FieldBytes {
 
   /// `FieldRules.asciiName` in place on clean ASCII text.
   static func asciiName(_ bytes: UnsafeMutableBufferPointer<UInt8>) {
-    var upper = false, lower = false
+    var upper = false
+    var lower = false
     for byte in bytes {
-      if byte >= 0x41 && byte <= 0x5A { upper = true } else if byte >= 0x61 && byte <= 0x7A { lower = true }
+      if byte >= 0x41 && byte <= 0x5A {
+        upper = true
+      } else if byte >= 0x61 && byte <= 0x7A {
+        lower = true
+      }
     }
     if upper == lower { return }  // mixed case (or no letters): as typed
     var startOfPart = true
     for i in bytes.indices {
       let byte = bytes[i]
-      let isUpper = byte >= 0x41 && byte <= 0x5A, isLower = byte >= 0x61 && byte <= 0x7A
+      let isUpper = byte >= 0x41 && byte <= 0x5A
+      let isLower = byte >= 0x61 && byte <= 0x7A
       if isUpper || isLower {
         bytes[i] = startOfPart ? (isLower ? byte - 0x20 : byte) : (isUpper ? byte + 0x20 : byte)
         startOfPart = false
@@ -302,7 +340,9 @@ package enum FieldBytes {
   }
 
   /// `FieldRules.asciiNameKey` on bytes; false (nothing appended) for non-ASCII input.
-  static func appendASCIINameKey(_ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) -> Bool {
+  static func appendASCIINameKey(
+    _ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>
+  ) -> Bool {
     for byte in input where byte >= 0x80 { return false }
     appendNameKeyOfASCII(input, to: &out)
     return true
@@ -310,7 +350,9 @@ package enum FieldBytes {
 
   /// `FieldRules.asciiNameKey` on bytes known to be ASCII.
   @inline(__always)
-  package static func appendNameKeyOfASCII(_ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>) {
+  package static func appendNameKeyOfASCII(
+    _ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>
+  ) {
     let start = out.count
     var pendingSpace = false
     for byte in input {
@@ -355,7 +397,9 @@ package enum FieldBytes {
     }
     guard at > 0, at + 1 < text.count else { return false }
     let domain = UnsafeMutableBufferPointer(rebasing: text[(at + 1)...])
-    guard domain.contains(UInt8(ascii: ".")), domain.first != UInt8(ascii: "."), domain.last != UInt8(ascii: ".") else { return false }
+    guard domain.contains(UInt8(ascii: ".")), domain.first != UInt8(ascii: "."),
+      domain.last != UInt8(ascii: ".")
+    else { return false }
     for i in text.indices where text[i] >= 0x41 && text[i] <= 0x5A { text[i] += 0x20 }
     return true
   }

@@ -71,7 +71,8 @@ public enum FieldRules {
     let cleaned = text(value)
     if let ascii = asciiName(cleaned) { return ascii }
     let letters = cleaned.filter(\.isLetter)
-    guard !letters.isEmpty, letters == letters.uppercased() || letters == letters.lowercased() else { return cleaned }
+    guard !letters.isEmpty, letters == letters.uppercased() || letters == letters.lowercased()
+    else { return cleaned }
     var out = ""
     var startOfPart = true
     for character in cleaned {
@@ -90,17 +91,24 @@ public enum FieldRules {
   static func asciiName(_ cleaned: String) -> String? {
     var cleaned = cleaned
     return cleaned.withUTF8 { bytes -> String? in
-      var upper = false, lower = false
+      var upper = false
+      var lower = false
       for byte in bytes {
         if byte >= 0x80 { return nil }
-        if byte >= 0x41 && byte <= 0x5A { upper = true } else if byte >= 0x61 && byte <= 0x7A { lower = true }
+        if byte >= 0x41 && byte <= 0x5A {
+          upper = true
+        } else if byte >= 0x61 && byte <= 0x7A {
+          lower = true
+        }
       }
-      if upper == lower { return String(decoding: bytes, as: UTF8.self) }  // mixed case (or no letters): as typed
+      // mixed case (or no letters): as typed
+      if upper == lower { return String(decoding: bytes, as: UTF8.self) }
       var out = [UInt8](bytes)
       var startOfPart = true
       for i in out.indices {
         let byte = out[i]
-        let isUpper = byte >= 0x41 && byte <= 0x5A, isLower = byte >= 0x61 && byte <= 0x7A
+        let isUpper = byte >= 0x41 && byte <= 0x5A
+        let isLower = byte >= 0x61 && byte <= 0x7A
         if isUpper || isLower {
           out[i] = startOfPart ? (isLower ? byte - 0x20 : byte) : (isUpper ? byte + 0x20 : byte)
           startOfPart = false
@@ -125,9 +133,12 @@ public enum FieldRules {
   /// the case and dropping marks all work letter by letter on such letters, so a name of ASCII and
   /// these is keyed letter by letter (`latinNameKey`).
   private static let latinKeys: [String?] = (0xC0...0x24F).map { code -> String? in
-    guard let scalar = Unicode.Scalar(code), scalar.properties.canonicalCombiningClass == .notReordered else { return nil }
+    guard let scalar = Unicode.Scalar(code),
+      scalar.properties.canonicalCombiningClass == .notReordered
+    else { return nil }
     switch scalar.properties.generalCategory {
-    case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .otherLetter: return unicodeNameKey(String(scalar))
+    case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .otherLetter:
+      return unicodeNameKey(String(scalar))
     default: return nil
     }
   }
@@ -145,9 +156,14 @@ public enum FieldRules {
         let byte = UInt8(code)
         switch byte {
         case UInt8(ascii: "'"), UInt8(ascii: "."), UInt8(ascii: "`"): continue
-        case UInt8(ascii: "-"), UInt8(ascii: ","): pendingSpace = !out.isEmpty; continue
+        case UInt8(ascii: "-"), UInt8(ascii: ","):
+          pendingSpace = !out.isEmpty
+          continue
         default:
-          if isASCIISpace(byte) { pendingSpace = !out.isEmpty; continue }
+          if isASCIISpace(byte) {
+            pendingSpace = !out.isEmpty
+            continue
+          }
         }
         if pendingSpace { out.append(" ") }
         pendingSpace = false
@@ -229,19 +245,24 @@ public enum FieldRules {
   public static func gradeLevel(_ value: String) -> String? {
     // Fast path: one or two digits, as SIS exports write grades.
     let digits = value.utf8
-    if (1...2).contains(digits.count), digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let number = Int(value) {
+    if (1...2).contains(digits.count), digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+      let number = Int(value)
+    {
       return number == 0 ? "0" : (1...12).contains(number) ? String(number) : nil
     }
     var v = text(value).lowercased().replacingOccurrences(of: "grade", with: "")
       .replacingOccurrences(of: ".", with: "").trimmingCharacters(in: .whitespaces)
     switch v {
     case "pk3", "pre-k3", "prek3", "pk 3", "-2": return "-2"
-    case "pk", "pk4", "pre-k", "prek", "pre-kindergarten", "prekindergarten", "pre k", "-1": return "-1"
+    case "pk", "pk4", "pre-k", "prek", "pre-kindergarten", "prekindergarten", "pre k", "-1":
+      return "-1"
     case "k", "kg", "kindergarten", "kinder", "0", "00": return "0"
     default: break
     }
     for suffix in ["st", "nd", "rd", "th"] where v.hasSuffix(suffix) { v = String(v.dropLast(2)) }
-    guard let number = Int(v.trimmingCharacters(in: .whitespaces)), (1...12).contains(number) else { return nil }
+    guard let number = Int(v.trimmingCharacters(in: .whitespaces)), (1...12).contains(number) else {
+      return nil
+    }
     return String(number)
   }
 
@@ -252,7 +273,9 @@ public enum FieldRules {
     if utf8.count == 12 {
       let bytes = Array(utf8)
       if bytes[3] == UInt8(ascii: "-") && bytes[7] == UInt8(ascii: "-")
-        && bytes.enumerated().allSatisfy({ $0.offset == 3 || $0.offset == 7 || ($0.element >= 0x30 && $0.element <= 0x39) })
+        && bytes.enumerated().allSatisfy({
+          $0.offset == 3 || $0.offset == 7 || ($0.element >= 0x30 && $0.element <= 0x39)
+        })
       {
         return value
       }
@@ -266,7 +289,9 @@ public enum FieldRules {
     }
     var digits = main.filter { $0.isASCII && $0.isNumber }
     if digits.count == 11 && digits.hasPrefix("1") { digits.removeFirst() }
-    guard digits.count == 10, main.allSatisfy({ $0.isNumber || " ()-.+/".contains($0) }) else { return nil }
+    guard digits.count == 10, main.allSatisfy({ $0.isNumber || " ()-.+/".contains($0) }) else {
+      return nil
+    }
     let d = Array(digits)
     var result = "\(String(d[0..<3]))-\(String(d[3..<6]))-\(String(d[6..<10]))"
     if !ext.isEmpty { result += " x\(ext)" }
@@ -281,17 +306,23 @@ public enum FieldRules {
       var at = -1
       for i in bytes.indices {
         if bytes[i] >= 0x41 && bytes[i] <= 0x5A { bytes[i] += 0x20 }
-        if bytes[i] == UInt8(ascii: "@") { if at >= 0 { return nil }; at = i }
+        if bytes[i] == UInt8(ascii: "@") {
+          if at >= 0 { return nil }
+          at = i
+        }
         if bytes[i] == 0x20 { return nil }
       }
       guard at > 0 else { return nil }
       let domain = bytes[(at + 1)...]
-      guard domain.contains(UInt8(ascii: ".")), domain.first != UInt8(ascii: "."), domain.last != UInt8(ascii: ".") else { return nil }
+      guard domain.contains(UInt8(ascii: ".")), domain.first != UInt8(ascii: "."),
+        domain.last != UInt8(ascii: ".")
+      else { return nil }
       return String(decoding: bytes, as: UTF8.self)
     }
     let v = text(value).lowercased()
     let parts = v.split(separator: "@", omittingEmptySubsequences: false)
-    guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
+    guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
+      !parts[1].hasSuffix("."),
       !v.contains(" ")
     else { return nil }
     return v
@@ -316,7 +347,9 @@ public enum FieldRules {
   }
 
   /// The first date pattern that fits; `fits` without a date means the day does not exist.
-  public static func date(_ value: String, patterns: [DatePattern]) -> (fits: Bool, date: CalendarDate?) {
+  public static func date(_ value: String, patterns: [DatePattern]) -> (
+    fits: Bool, date: CalendarDate?
+  ) {
     let v = text(value)
     for pattern in patterns {
       let result = pattern.match(v)
@@ -329,18 +362,30 @@ public enum FieldRules {
   public static func buildingKey(_ value: String) -> String { text(value).lowercased() }
 
   /// An approval time as ISO 8601 with the offset; a time without a zone takes the district's zone.
-  public static func timestamp(_ value: String, zone: TimeZone, datePatterns: [DatePattern]) -> String? {
+  public static func timestamp(_ value: String, zone: TimeZone, datePatterns: [DatePattern])
+    -> String?
+  {
     let v = text(value)
     if v.isEmpty { return nil }
     // By hand where the shape is exact and the zone's offset is plain (InternetDateTime: Foundation's
     // formatters and calendar cost ~0.5 ms a call); everything else through Foundation.
-    if let seconds = InternetDateTime.parse(v), let written = InternetDateTime.format(seconds, zone: zone) { return written }
-    if InternetDateTime.mayHaveZone(v) { return foundationTimestamp(v, zone: zone, datePatterns: datePatterns) }
+    if let seconds = InternetDateTime.parse(v),
+      let written = InternetDateTime.format(seconds, zone: zone)
+    {
+      return written
+    }
+    if InternetDateTime.mayHaveZone(v) {
+      return foundationTimestamp(v, zone: zone, datePatterns: datePatterns)
+    }
     guard let local = localTime(v, datePatterns: datePatterns) else { return nil }
     if (1900...2199).contains(local.day.year) {
-      let seconds = Int64(InternetDateTime.daysFromCivil(local.day.year, local.day.month, local.day.day)) * 86_400
+      let seconds =
+        Int64(InternetDateTime.daysFromCivil(local.day.year, local.day.month, local.day.day))
+        * 86_400
         + Int64(local.hour * 3600 + local.minute * 60 + local.second)
-      if let instant = InternetDateTime.instant(localSeconds: seconds, zone: zone), let written = InternetDateTime.format(instant, zone: zone) {
+      if let instant = InternetDateTime.instant(localSeconds: seconds, zone: zone),
+        let written = InternetDateTime.format(instant, zone: zone)
+      {
         return written
       }
     }
@@ -348,15 +393,28 @@ public enum FieldRules {
   }
 
   /// A wall-clock time without a zone: "2026-11-20 14:05", "11/20/2026 2:05 PM", "2026-11-20T14:05:00".
-  static func localTime(_ v: String, datePatterns: [DatePattern]) -> (day: CalendarDate, hour: Int, minute: Int, second: Int)? {
-    let parts = v.replacingOccurrences(of: "T", with: " ").split(separator: " ", maxSplits: 1).map(String.init)
-    guard let day = parts.first.flatMap({ date($0, patterns: datePatterns + [.iso]).date }) else { return nil }
-    var hour = 0, minute = 0, second = 0
+  static func localTime(_ v: String, datePatterns: [DatePattern]) -> (
+    day: CalendarDate, hour: Int, minute: Int, second: Int
+  )? {
+    let parts = v.replacingOccurrences(of: "T", with: " ").split(separator: " ", maxSplits: 1).map(
+      String.init)
+    guard let day = parts.first.flatMap({ date($0, patterns: datePatterns + [.iso]).date }) else {
+      return nil
+    }
+    var hour = 0
+    var minute = 0
+    var second = 0
     if parts.count == 2 {
       var time = parts[1].lowercased().trimmingCharacters(in: .whitespaces)
-      var pm = false, am = false
-      if time.hasSuffix("pm") { pm = true; time = String(time.dropLast(2)) }
-      else if time.hasSuffix("am") { am = true; time = String(time.dropLast(2)) }
+      var pm = false
+      var am = false
+      if time.hasSuffix("pm") {
+        pm = true
+        time = String(time.dropLast(2))
+      } else if time.hasSuffix("am") {
+        am = true
+        time = String(time.dropLast(2))
+      }
       let fields = time.trimmingCharacters(in: .whitespaces).split(separator: ":").map { Int($0) }
       guard (2...3).contains(fields.count), fields.allSatisfy({ $0 != nil }) else { return nil }
       hour = fields[0]!
@@ -364,24 +422,31 @@ public enum FieldRules {
       second = fields.count == 3 ? fields[2]! : 0
       if pm && hour < 12 { hour += 12 }
       if am && hour == 12 { hour = 0 }
-      guard (0..<24).contains(hour), (0..<60).contains(minute), (0..<60).contains(second) else { return nil }
+      guard (0..<24).contains(hour), (0..<60).contains(minute), (0..<60).contains(second) else {
+        return nil
+      }
     }
     return (day, hour, minute, second)
   }
 
   /// `timestamp` through Foundation's formatters and calendar: every shape the hand path leaves,
   /// and the reference the hand path is tested against.
-  static func foundationTimestamp(_ v: String, zone: TimeZone, datePatterns: [DatePattern]) -> String? {
+  static func foundationTimestamp(_ v: String, zone: TimeZone, datePatterns: [DatePattern])
+    -> String?
+  {
     let iso = ISO8601DateFormatter()
     iso.formatOptions = [.withInternetDateTime]
     let output = ISO8601DateFormatter()
     output.timeZone = zone
     output.formatOptions = [.withInternetDateTime]
     if let date = iso.date(from: v) { return output.string(from: date) }
-    guard let (day, hour, minute, second) = localTime(v, datePatterns: datePatterns) else { return nil }
+    guard let (day, hour, minute, second) = localTime(v, datePatterns: datePatterns) else {
+      return nil
+    }
     var calendar = Calendar(identifier: .gregorian)
     calendar.timeZone = zone
-    let components = DateComponents(year: day.year, month: day.month, day: day.day, hour: hour, minute: minute, second: second)
+    let components = DateComponents(
+      year: day.year, month: day.month, day: day.day, hour: hour, minute: minute, second: second)
     guard let date = calendar.date(from: components) else { return nil }
     return output.string(from: date)
   }

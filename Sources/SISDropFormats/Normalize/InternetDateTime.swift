@@ -24,14 +24,17 @@ package enum InternetDateTime {
       guard b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A, b[16] == 0x3A,
         let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
         let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
-        (1900...2199).contains(year), (1...12).contains(month), day >= 1, day <= daysIn(month, year),
+        (1900...2199).contains(year), (1...12).contains(month), day >= 1,
+        day <= daysIn(month, year),
         hour < 24, minute < 60, second < 60
       else { return nil }
       var offset = 0
       if b.count == 20 {
         guard b[19] == 0x5A else { return nil }  // Z
       } else {
-        guard b[19] == 0x2B || b[19] == 0x2D, b[22] == 0x3A, let oh = number(20, 2), let om = number(23, 2), oh < 24, om < 60 else { return nil }
+        guard b[19] == 0x2B || b[19] == 0x2D, b[22] == 0x3A, let oh = number(20, 2),
+          let om = number(23, 2), oh < 24, om < 60
+        else { return nil }
         offset = (oh * 3600 + om * 60) * (b[19] == 0x2D ? -1 : 1)
       }
       let days = daysFromCivil(year, month, day)
@@ -50,7 +53,8 @@ package enum InternetDateTime {
     let (year, month, day) = civilFromDays(days)
     guard (1900...2199).contains(year) else { return nil }
     func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-    var out = "\(year)-\(two(month))-\(two(day))T\(two(time / 3600)):\(two(time / 60 % 60)):\(two(time % 60))"
+    var out =
+      "\(year)-\(two(month))-\(two(day))T\(two(time / 3600)):\(two(time / 60 % 60)):\(two(time % 60))"
     if offset == 0 {
       out += "Z"
     } else {
@@ -65,7 +69,9 @@ package enum InternetDateTime {
   static func mayHaveZone(_ text: String) -> Bool {
     var index = 0
     for byte in text.utf8 {
-      if byte == 0x5A || byte == 0x7A || byte == 0x2B || (byte == 0x2D && index >= 10) { return true }
+      if byte == 0x5A || byte == 0x7A || byte == 0x2B || (byte == 0x2D && index >= 10) {
+        return true
+      }
       index += 1
     }
     return false
@@ -76,8 +82,11 @@ package enum InternetDateTime {
   /// exists exactly once. Near a daylight-saving change (a skipped or repeated hour) this returns
   /// nil and the caller asks Foundation's calendar, which decides those.
   static func instant(localSeconds: Int64, zone: TimeZone) -> Int64? {
-    func offset(_ seconds: Int64) -> Int { zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(seconds))) }
-    let before = offset(localSeconds - 2 * 86_400), after = offset(localSeconds + 2 * 86_400)
+    func offset(_ seconds: Int64) -> Int {
+      zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
+    let before = offset(localSeconds - 2 * 86_400)
+    let after = offset(localSeconds + 2 * 86_400)
     guard before == after, offset(localSeconds) == before else { return nil }
     return localSeconds - Int64(before)
   }

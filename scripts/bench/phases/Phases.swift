@@ -1,8 +1,8 @@
 import Foundation
 import SISDrop
+import SISDropConfig
 import SISDropCore
 import SISDropFormats
-import SISDropConfig
 import SISDropStore
 
 // The phases of sisdrop-bench-phases (see main.swift). Kept out of main.swift so that its
@@ -10,12 +10,15 @@ import SISDropStore
 
 let mainFiles = ["students", "contacts"]
 let layouts = Dictionary(uniqueKeysWithValues: Layouts.sisExport.map { ($0.name, $0) })
-let only = ProcessInfo.processInfo.environment["PHASES"].map { Set($0.split(separator: ",").map(String.init)) }
+let only = ProcessInfo.processInfo.environment["PHASES"].map {
+  Set($0.split(separator: ",").map(String.init))
+}
 
 func cpuSeconds() -> Double {
   var usage = rusage()
   getrusage(RUSAGE_SELF.rawValue, &usage)
-  return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+  return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(
+    usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 struct PhaseReport {
@@ -35,7 +38,9 @@ struct PhaseReport {
 
 func files(_ dir: String, _ ext: String, only names: [String]? = nil) -> [String: String] {
   var result: [String: String] = [:]
-  for layout in Layouts.sisExport where names?.contains(layout.name) ?? true { result[layout.name] = "\(dir)/\(layout.name).\(ext)" }
+  for layout in Layouts.sisExport where names?.contains(layout.name) ?? true {
+    result[layout.name] = "\(dir)/\(layout.name).\(ext)"
+  }
   return result
 }
 
@@ -48,11 +53,15 @@ func runPhases(csvDir: String, xmlDir: String, scratch: String) throws -> [Strin
 
   // CSV parse alone: every field of students + contacts as bytes (the reader's own cost).
   try report.phase("csv_parse", count: "csv_records") {
-    var records = 0, bytes = 0
+    var records = 0
+    var bytes = 0
     for name in mainFiles {
-      let reader = try CSVTableReader(path: "\(csvDir)/\(name).csv", layout: layouts[name]!, dialect: CSVDialect())
+      let reader = try CSVTableReader(
+        path: "\(csvDir)/\(name).csv", layout: layouts[name]!, dialect: CSVDialect())
       while try reader.readRecord() {
-        bytes &+= reader.withValues { values in (0..<values.count).reduce(0) { $0 &+ values[$1].count } }
+        bytes &+= reader.withValues { values in
+          (0..<values.count).reduce(0) { $0 &+ values[$1].count }
+        }
         records += 1
       }
     }
@@ -61,14 +70,19 @@ func runPhases(csvDir: String, xmlDir: String, scratch: String) throws -> [Strin
   }
   // CSV parse + normalize: what the snapshot load does before SQLite, on students + contacts.
   try report.phase("csv_parse_normalize", count: "csv_normalized") {
-    try SnapshotBuilder(feed: csvFeed, plugin: nil).normalizeOnly(files: files(csvDir, "csv", only: mainFiles))
+    try SnapshotBuilder(feed: csvFeed, plugin: nil).normalizeOnly(
+      files: files(csvDir, "csv", only: mainFiles))
   }
   // XML parse: every record of students + contacts into layout fields, as bytes.
   try report.phase("xml_parse", count: "xml_records") {
-    var records = 0, bytes = 0
+    var records = 0
+    var bytes = 0
     for name in mainFiles {
-      try XMLTableReader(path: "\(xmlDir)/\(name).xml", layout: layouts[name]!).forEachRawRecord { record in
-        bytes &+= record.withValues { values in (0..<values.count).reduce(0) { $0 &+ values[$1].count } }
+      try XMLTableReader(path: "\(xmlDir)/\(name).xml", layout: layouts[name]!).forEachRawRecord {
+        record in
+        bytes &+= record.withValues { values in
+          (0..<values.count).reduce(0) { $0 &+ values[$1].count }
+        }
         records += 1
       }
     }
@@ -76,7 +90,8 @@ func runPhases(csvDir: String, xmlDir: String, scratch: String) throws -> [Strin
     return records
   }
   try report.phase("xml_parse_normalize", count: "xml_normalized") {
-    try SnapshotBuilder(feed: xmlFeed, plugin: nil).normalizeOnly(files: files(xmlDir, "xml", only: mainFiles))
+    try SnapshotBuilder(feed: xmlFeed, plugin: nil).normalizeOnly(
+      files: files(xmlDir, "xml", only: mainFiles))
   }
   // The whole snapshot load (all four files, indexes, duplicate check) into a new SQLite file.
   for (format, feed, dir) in [("csv", csvFeed, csvDir), ("xml", xmlFeed, xmlDir)] {

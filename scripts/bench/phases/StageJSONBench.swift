@@ -21,14 +21,20 @@ func bestOf<T>(_ repeats: Int, _ body: () throws -> T) rethrows -> (seconds: Dou
   return (best, value!)
 }
 
-func runStageJSONBench(submissionsPath: String, decisionsPath: String, scratch: String) throws -> [String: Any] {
+func runStageJSONBench(submissionsPath: String, decisionsPath: String, scratch: String) throws
+  -> [String: Any]
+{
   let repeats = Int(ProcessInfo.processInfo.environment["REPEAT"] ?? "") ?? 3
   var report: [String: Any] = ["repeat": repeats]
-  func mbps(_ bytes: Int, _ seconds: Double) -> Double { (Double(bytes) / 1e6 / seconds * 10).rounded() / 10 }
+  func mbps(_ bytes: Int, _ seconds: Double) -> Double {
+    (Double(bytes) / 1e6 / seconds * 10).rounded() / 10
+  }
   func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
 
-  func measure<R: Codable & Equatable & Sendable>(_ name: String, _ path: String, decode: ([UInt8], StageJSONBenchmark.Codec) throws -> [R],
-                                                   encode: ([R], StageJSONBenchmark.Codec) throws -> [UInt8]) throws {
+  func measure<R: Codable & Equatable & Sendable>(
+    _ name: String, _ path: String, decode: ([UInt8], StageJSONBenchmark.Codec) throws -> [R],
+    encode: ([R], StageJSONBenchmark.Codec) throws -> [UInt8]
+  ) throws {
     let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
     if let only = ProcessInfo.processInfo.environment["ONLY"] {
       let seconds = try bestOf(repeats) { () -> Int in
@@ -46,26 +52,48 @@ func runStageJSONBench(submissionsPath: String, decisionsPath: String, scratch: 
     let foundationWrite = try bestOf(repeats) { try encode(foundationRead.value, .foundation) }
     let handWrite = try bestOf(repeats) { try encode(foundationRead.value, .hand) }
     let out = "\(scratch)/\(name).jsonl"
-    let fileWrite1 = try bestOf(repeats) { try? FileManager.default.removeItem(atPath: out); try StageJSONBenchmark.writeFile(handRead.value, out, parallel: false) }
-    let fileWriteN = try bestOf(repeats) { try? FileManager.default.removeItem(atPath: out); try StageJSONBenchmark.writeFile(handRead.value, out, parallel: true) }
-    let fileRead1 = try bestOf(repeats) { try StageJSONBenchmark.readFile(R.self, out, parallel: false) }
-    let fileReadN = try bestOf(repeats) { try StageJSONBenchmark.readFile(R.self, out, parallel: true) }
-    report[name] = [
-      "records": foundationRead.value.count, "mb": Double(bytes.count) / 1e6,
-      // The checks that make the timings comparable: same values read, same bytes written.
-      "same_values": handRead.value == foundationRead.value && fileRead1.value == foundationRead.value && fileReadN.value == foundationRead.value,
-      "same_bytes": handWrite.value == foundationWrite.value && handWrite.value == bytes,
-      "read_foundation_s": round3(foundationRead.seconds), "read_hand_s": round3(handRead.seconds),
-      "read_foundation_mb_s": mbps(bytes.count, foundationRead.seconds), "read_hand_mb_s": mbps(bytes.count, handRead.seconds),
-      "read_ratio": round3(foundationRead.seconds / handRead.seconds),
-      "write_foundation_s": round3(foundationWrite.seconds), "write_hand_s": round3(handWrite.seconds),
-      "write_foundation_mb_s": mbps(bytes.count, foundationWrite.seconds), "write_hand_mb_s": mbps(bytes.count, handWrite.seconds),
-      "write_ratio": round3(foundationWrite.seconds / handWrite.seconds),
-      "file_read_1_thread_s": round3(fileRead1.seconds), "file_read_parallel_s": round3(fileReadN.seconds),
-      "file_write_1_thread_s": round3(fileWrite1.seconds), "file_write_parallel_s": round3(fileWriteN.seconds),
-    ] as [String: Any]
+    let fileWrite1 = try bestOf(repeats) {
+      try? FileManager.default.removeItem(atPath: out)
+      try StageJSONBenchmark.writeFile(handRead.value, out, parallel: false)
+    }
+    let fileWriteN = try bestOf(repeats) {
+      try? FileManager.default.removeItem(atPath: out)
+      try StageJSONBenchmark.writeFile(handRead.value, out, parallel: true)
+    }
+    let fileRead1 = try bestOf(repeats) {
+      try StageJSONBenchmark.readFile(R.self, out, parallel: false)
+    }
+    let fileReadN = try bestOf(repeats) {
+      try StageJSONBenchmark.readFile(R.self, out, parallel: true)
+    }
+    report[name] =
+      [
+        "records": foundationRead.value.count, "mb": Double(bytes.count) / 1e6,
+        // The checks that make the timings comparable: same values read, same bytes written.
+        "same_values": handRead.value == foundationRead.value
+          && fileRead1.value == foundationRead.value && fileReadN.value == foundationRead.value,
+        "same_bytes": handWrite.value == foundationWrite.value && handWrite.value == bytes,
+        "read_foundation_s": round3(foundationRead.seconds),
+        "read_hand_s": round3(handRead.seconds),
+        "read_foundation_mb_s": mbps(bytes.count, foundationRead.seconds),
+        "read_hand_mb_s": mbps(bytes.count, handRead.seconds),
+        "read_ratio": round3(foundationRead.seconds / handRead.seconds),
+        "write_foundation_s": round3(foundationWrite.seconds),
+        "write_hand_s": round3(handWrite.seconds),
+        "write_foundation_mb_s": mbps(bytes.count, foundationWrite.seconds),
+        "write_hand_mb_s": mbps(bytes.count, handWrite.seconds),
+        "write_ratio": round3(foundationWrite.seconds / handWrite.seconds),
+        "file_read_1_thread_s": round3(fileRead1.seconds),
+        "file_read_parallel_s": round3(fileReadN.seconds),
+        "file_write_1_thread_s": round3(fileWrite1.seconds),
+        "file_write_parallel_s": round3(fileWriteN.seconds),
+      ] as [String: Any]
   }
-  try measure("submissions", submissionsPath, decode: StageJSONBenchmark.decodeSubmissions, encode: StageJSONBenchmark.encode)
-  try measure("decisions", decisionsPath, decode: StageJSONBenchmark.decodeDecisions, encode: StageJSONBenchmark.encode)
+  try measure(
+    "submissions", submissionsPath, decode: StageJSONBenchmark.decodeSubmissions,
+    encode: StageJSONBenchmark.encode)
+  try measure(
+    "decisions", decisionsPath, decode: StageJSONBenchmark.decodeDecisions,
+    encode: StageJSONBenchmark.encode)
   return report
 }

@@ -24,8 +24,12 @@ import SISDrop
 let arguments = CommandLine.arguments
 if arguments.count == 5 && arguments[1] == "--stage-json" {
   do {
-    let report = try runStageJSONBench(submissionsPath: arguments[2], decisionsPath: arguments[3], scratch: arguments[4])
-    print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
+    let report = try runStageJSONBench(
+      submissionsPath: arguments[2], decisionsPath: arguments[3], scratch: arguments[4])
+    print(
+      String(
+        decoding: try JSONSerialization.data(
+          withJSONObject: report, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
     exit(0)
   } catch {
     FileHandle.standardError.write(Data("sisdrop-bench-phases: \(error)\n".utf8))
@@ -34,8 +38,12 @@ if arguments.count == 5 && arguments[1] == "--stage-json" {
 }
 if arguments.count == 6 && arguments[1] == "--delta" {
   do {
-    let report = try runDeltaBench(before: arguments[2], delta: arguments[3], after: arguments[4], scratch: arguments[5])
-    print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
+    let report = try runDeltaBench(
+      before: arguments[2], delta: arguments[3], after: arguments[4], scratch: arguments[5])
+    print(
+      String(
+        decoding: try JSONSerialization.data(
+          withJSONObject: report, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
     exit(0)
   } catch {
     FileHandle.standardError.write(Data("sisdrop-bench-phases: \(error)\n".utf8))
@@ -43,7 +51,10 @@ if arguments.count == 6 && arguments[1] == "--delta" {
   }
 }
 guard arguments.count == 4 else {
-  FileHandle.standardError.write(Data("usage: sisdrop-bench-phases CSV_DIR XML_DIR SCRATCH_DIR\n       sisdrop-bench-phases --stage-json SUBMISSIONS.jsonl DECISIONS.jsonl SCRATCH_DIR\n".utf8))
+  FileHandle.standardError.write(
+    Data(
+      "usage: sisdrop-bench-phases CSV_DIR XML_DIR SCRATCH_DIR\n       sisdrop-bench-phases --stage-json SUBMISSIONS.jsonl DECISIONS.jsonl SCRATCH_DIR\n"
+        .utf8))
   exit(64)
 }
 let (csvDir, xmlDir, scratch) = (arguments[1], arguments[2], arguments[3])
