@@ -139,13 +139,6 @@ public struct ShowCommand: ParsableCommand {
   }
 
   private func snapshotPath(_ workdir: WorkDir, _ batch: String) throws -> String {
-    let data = try Data(
-      contentsOf: URL(fileURLWithPath: workdir.stageFolder(batch, .normalize) + "/snapshot.json"))
-    guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-      let path = object["path"] as? String
-    else {
-      throw SISDropError(.noInput, "no snapshot for batch \(batch)")
-    }
-    return workdir.root + "/" + path
+    try SnapshotReference.load(workdir, batch: batch).absolutePath(workdir)
   }
 }

@@ -181,7 +181,8 @@ import _SISDropTestSupport
 
       // Grade levels: the SIS's (no demo student is in -2, pre-K 3) joined with the standard ones.
       let validator = try DeliveryValidator(
-        snapshot: Snapshot(path: DeliverStage.snapshotPath(workdir, batch: batch.id)))
+        snapshot: Snapshot(
+          path: SnapshotReference.load(workdir, batch: batch.id).absolutePath(workdir)))
       var student = ProfileUnitTests.newStudent
       student.fields["SchoolID"] = "0101"
       student.fields["Grade_Level"] = "-2"

@@ -281,7 +281,7 @@ import _SISDropTestSupport
         $0["path"] as? String
       }.sorted()
       #expect(inputs == ["input/contacts_delta.csv", "input/students_delta.csv"], "\(inputs)")
-      #expect(try NormalizeStage.reference(workdir, batch: night2).mode == "delta")
+      #expect(try SnapshotReference.load(workdir, batch: night2).mode == "delta")
       #expect(
         !FileSystem.exists(inbox + "/students_delta.csv")
           && FileSystem.exists(workdir.archive(config) + "/\(night2)/students_delta.csv"))

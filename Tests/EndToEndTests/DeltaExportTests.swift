@@ -50,11 +50,16 @@ import _SISDropTestSupport
       #expect(night2.id != night1.id)
 
       let normalize = workdir.stageFolder(night2.id, .normalize)
-      let reference = try NormalizeStage.reference(workdir, batch: night2.id)
+      let reference = try SnapshotReference.load(workdir, batch: night2.id)
       #expect(
         reference.mode == "delta" && reference.baseBatch == night1.id
           && reference.builtBy == night2.id)
       #expect(reference.fullExportBatch == night1.id)
+      // stage.json names what the delta was applied to: the delta file and night 1's snapshot.
+      let read = Dictionary(
+        uniqueKeysWithValues: try StageReport.load(normalize).inputs.map { ($0.path, $0) })
+      #expect(read["input/students_delta.csv"] != nil)
+      #expect(read["../\(night1.id)/20-normalize/snapshot.sqlite"]?.sha256 == reference.baseSha256)
       let snapshot = normalize + "/snapshot.sqlite"
       #expect(
         try Self.rows(snapshot, "SELECT count(*) FROM students")[0][0] == String(students.count - 2)
@@ -168,7 +173,7 @@ import _SISDropTestSupport
         try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { lines.append($0) }))
 
       let normalize = workdir.stageFolder(night2.batch, .normalize)
-      let reference = try NormalizeStage.reference(workdir, batch: night2.batch)
+      let reference = try SnapshotReference.load(workdir, batch: night2.batch)
       #expect(reference.mode == "delta" && reference.baseBatch == night1.batch)
       let snapshot = normalize + "/snapshot.sqlite"
       // students - gone + the unknown update (added as it is)

@@ -137,7 +137,8 @@ import _SISDropTestSupport
     try withTemporaryFolder { root in
       let (workdir, batch, pipeline) = try openDemoBatch(root)
       let config = try PipelineConfig.load(path: pipeline)
-      let snapshot = try Snapshot(path: try DeliverStage.snapshotPath(workdir, batch: batch.id))
+      let snapshot = try Snapshot(
+        path: try SnapshotReference.load(workdir, batch: batch.id).absolutePath(workdir))
       let profile = try DeliverStage.checkedProfile(config)
       let submissionsPath = workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl"
       let decisionsPath = workdir.stageFolder(batch.id, .match) + "/decisions.jsonl"

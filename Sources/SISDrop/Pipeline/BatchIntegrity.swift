@@ -18,23 +18,37 @@ public enum BatchIntegrity {
     }
   }
 
-  /// Checks the batch's claimed inputs against the hashes recorded when they were claimed
+  /// The SHA-256 of each claimed file (`input/...`) as recorded when it was claimed
   /// (`inbox_files` in state.sqlite, else the manifest).
-  ///
-  /// - Throws: `SISDropError` 65 naming the file and both hashes when one changed, is missing, or
-  ///   a file was added to `input/` after the claim.
-  public static func checkClaimed(_ workdir: WorkDir, batch: String) throws {
-    let folder = workdir.batchFolder(batch)
+  static func claimedHashes(_ workdir: WorkDir, batch: String) throws -> [String: String] {
     var recorded: [String: String] = [:]
     for row in try workdir.state.database.rows(
       "SELECT name, sha256 FROM inbox_files WHERE batch_id = ?", [.text(batch)])
     {
       if let name = row[0].string, let sha = row[1].string { recorded["input/" + name] = sha }
     }
-    if recorded.isEmpty, let manifest = try? BatchLifecycle.readManifest(folder: folder) {
+    if recorded.isEmpty,
+      let manifest = try? BatchLifecycle.readManifest(folder: workdir.batchFolder(batch))
+    {
       for input in manifest.inputs { recorded[input.path] = input.sha256 }
     }
-    let mismatches = try compare(recorded, batch: batch, base: folder)
+    return recorded
+  }
+
+  /// Checks the batch's claimed inputs against the hashes recorded when they were claimed
+  /// (`inbox_files` in state.sqlite, else the manifest).
+  ///
+  /// - Returns: the claimed files as checked, by path (`input/...`): the stage that reads them
+  ///   records these in its stage.json rather than hashing them again.
+  /// - Throws: `SISDropError` 65 naming the file and both hashes when one changed, is missing, or
+  ///   a file was added to `input/` after the claim.
+  @discardableResult
+  public static func checkClaimed(_ workdir: WorkDir, batch: String) throws -> [String: FileRecord]
+  {
+    let folder = workdir.batchFolder(batch)
+    let recorded = try claimedHashes(workdir, batch: batch)
+    var checked: [String: FileRecord] = [:]
+    let mismatches = try compare(recorded, batch: batch, base: folder, checked: &checked)
     let present = Set(
       ((try? DocumentFiles.files(below: folder + "/input")) ?? []).map { "input/" + $0 })
     if let added = present.subtracting(recorded.keys).sorted().first {
@@ -53,6 +67,7 @@ public enum BatchIntegrity {
           "a claimed file is never modified: put back the file as claimed (a copy is in the archive once a batch closes, or with the sender), or `sisdrop cancel` the batch and let the next export come"
       )
     }
+    return checked
   }
 
   /// Checks a sealed batch's files against its manifest: the claimed inputs, every stage output,
@@ -90,6 +105,15 @@ public enum BatchIntegrity {
   static func compare(_ recorded: [String: String], batch: String, base: String) throws
     -> [Mismatch]
   {
+    var checked: [String: FileRecord] = [:]
+    return try compare(recorded, batch: batch, base: base, checked: &checked)
+  }
+
+  /// `checked`: every file found as recorded, with its size.
+  static func compare(
+    _ recorded: [String: String], batch: String, base: String,
+    checked: inout [String: FileRecord]
+  ) throws -> [Mismatch] {
     var mismatches: [Mismatch] = []
     for (path, sha) in recorded.sorted(by: { $0.key < $1.key }) {
       let full = base + "/" + path
@@ -97,9 +121,11 @@ public enum BatchIntegrity {
         mismatches.append(Mismatch(batch: batch, path: path, recorded: sha, found: nil))
         continue
       }
-      let found = try SHA256.file(at: full).sha256
+      let (found, size) = try SHA256.file(at: full)
       if found != sha {
         mismatches.append(Mismatch(batch: batch, path: path, recorded: sha, found: found))
+      } else {
+        checked[path] = FileRecord(path: path, sha256: found, size: size)
       }
     }
     return mismatches

@@ -41,20 +41,15 @@ public struct BatchManifest: Sendable, Codable {
 /// Cancel Data Delivery (`cancel`).
 public enum BatchLifecycle {
   static func writeManifest(_ manifest: BatchManifest, folder: String, sealed: Bool) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
     let path = folder + "/manifest.json"
     if FileSystem.exists(path) { chmod(path, 0o640) }
-    try FileSystem.writeAtomically(path, Array(try encoder.encode(manifest)) + [0x0A])
+    try FileSystem.writeAtomically(path, try RecordJSON.bytes(manifest))
     if sealed { chmod(path, 0o440) }
   }
 
   static func readManifest(folder: String) throws -> BatchManifest {
-    let decoder = JSONDecoder()
-    decoder.keyDecodingStrategy = .convertFromSnakeCase
-    return try decoder.decode(
-      BatchManifest.self, from: Data(try FileSystem.readFile(folder + "/manifest.json")))
+    try RecordJSON.decode(
+      BatchManifest.self, from: try FileSystem.readFile(folder + "/manifest.json"))
   }
 
   /// The config hash: the pipeline file and every file it names.
@@ -345,7 +340,7 @@ public enum BatchLifecycle {
         try FileRecord.of(folder + "/" + Confirmation.outcomesFileName, relativeTo: folder))
     }
     manifest.published = published
-    manifest.snapshot = try? NormalizeStage.reference(workdir, batch: batch.id)
+    manifest.snapshot = try? SnapshotReference.load(workdir, batch: batch.id)
     var counts: [String: Int] = [:]
     for stage in Stage.allCases {
       for (key, value) in try StageReport.load(workdir.stageFolder(batch.id, stage)).counts {

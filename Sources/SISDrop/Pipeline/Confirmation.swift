@@ -293,12 +293,10 @@ public enum Confirmation {
     -> CheckResult?
   {
     let state = workdir.state
-    let reference = workdir.stageFolder(batch.id, .normalize) + "/snapshot.json"
-    guard FileSystem.exists(reference) else { return nil }
-    let decoder = JSONDecoder()
-    decoder.keyDecodingStrategy = .convertFromSnakeCase
-    let snapshotReference = try decoder.decode(
-      SnapshotReference.self, from: Data(try FileSystem.readFile(reference)))
+    guard
+      let snapshotReference = try SnapshotReference.read(
+        folder: workdir.stageFolder(batch.id, .normalize))
+    else { return nil }
     // no new export: nothing new to see
     guard snapshotReference.builtBy == batch.id else { return nil }
     guard

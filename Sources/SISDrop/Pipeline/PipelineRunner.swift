@@ -222,16 +222,13 @@ public enum PipelineRunner {
       else { continue }
       switch stage {
       case .normalize:
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        if let bytes = try? FileSystem.readFile(folder + "/snapshot.json") {
-          let reference = try decoder.decode(SnapshotReference.self, from: Data(bytes))
-          if reference.builtBy == batch.id {
-            try workdir.state.registerSnapshot(
-              batch: batch.id, path: reference.path, sha256: reference.sha256,
-              students: reference.summary.students,
-              contacts: reference.summary.contacts, at: Clock.now())
-          }
+        if let reference = try SnapshotReference.read(folder: folder),
+          reference.builtBy == batch.id
+        {
+          try workdir.state.registerSnapshot(
+            batch: batch.id, path: reference.path, sha256: reference.sha256,
+            students: reference.summary.students,
+            contacts: reference.summary.contacts, at: Clock.now())
         }
       case .deliver:
         try StableIDs.record(folder: folder, batch: batch.id, state: workdir.state)

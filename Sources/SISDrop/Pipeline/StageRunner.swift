@@ -9,6 +9,16 @@ public struct FileRecord: Sendable, Codable, Hashable {
   public var path: String
   public var sha256: String
   public var size: Int64
+  /// Where the hash comes from when the run that wrote this record did not compute it (a stage
+  /// input whose hash another record holds: `claim`, `snapshot register`,
+  /// `20-normalize/snapshot.json`); nil when it hashed the file itself.
+  public var sha256From: String? = nil
+
+  public init(path: String, sha256: String, size: Int64) {
+    self.path = path
+    self.sha256 = sha256
+    self.size = size
+  }
 
   static func of(_ path: String, relativeTo base: String, inboxFile: Bool = false) throws
     -> FileRecord
@@ -42,10 +52,8 @@ public struct StageReport: Sendable, Codable {
   public static func load(_ folder: String) throws -> StageReport {
     let path = folder + "/stage.json"
     guard FileSystem.exists(path) else { throw SISDropError.missingInput(path) }
-    let decoder = JSONDecoder()
-    decoder.keyDecodingStrategy = .convertFromSnakeCase
     do {
-      return try decoder.decode(StageReport.self, from: Data(try FileSystem.readFile(path)))
+      return try RecordJSON.decode(StageReport.self, from: try FileSystem.readFile(path))
     } catch let error as DecodingError {
       throw SISDropError.dataError(
         "unreadable stage.json: \(error)", at: SourceLocation(path: path),
@@ -64,7 +72,6 @@ public final class StageContext {
   public let output: String
   public var counts: [String: Int] = [:]
   public var notes: [String] = []
-  var inputs: [FileRecord] = []
   /// Work to do once the output folder is published (registering a snapshot, publishing to the outbox).
   var afterPublish: [(String) throws -> Void] = []
   /// Progress and log lines: record ids and counts only, never names or birth dates.
@@ -86,11 +93,6 @@ public final class StageContext {
   public var inputFolder: String { batchFolder + "/input" }
   public func folder(of stage: Stage) -> String { workdir.stageFolder(batch.id, stage) }
   public func outputPath(_ name: String) -> String { output + "/" + name }
-
-  /// Records a file this stage read, for stage.json.
-  public func recordInput(_ path: String) throws {
-    inputs.append(try FileRecord.of(path, relativeTo: batchFolder))
-  }
 
   /// Writes a rejects file (always, even when empty, so every stage folder has the same shape);
   /// spreadsheet-safe, as every file people open.
@@ -182,10 +184,9 @@ public enum StageRunner {
       last.status == "failed", last.attempt == report.attempt
     else { return nil }
     // Published since (by close, `--only` or a rerun): done after all.
-    let record = Publication.folder(workdir, batch: batch) + "/publication.json"
-    if stage == .deliver, let data = try? FileSystem.readFile(record),
-      let json = try? JSONSerialization.jsonObject(with: Data(data)),
-      let attempt = (json as? [String: Any])?["attempt"] as? Int, attempt >= report.attempt
+    if stage == .deliver,
+      let record = try? Publication.read(folder: Publication.folder(workdir, batch: batch)),
+      record.attempt >= report.attempt
     {
       return nil
     }
@@ -224,9 +225,11 @@ public enum StageRunner {
       upstreamDigest = upstream.outputsDigest
       upstreamAttempt = upstream.attempt
     }
-    // The stages that read the claimed files read them only as claimed (65 naming both hashes otherwise).
+    // The stages that read the claimed files read them only as claimed (65 naming both hashes
+    // otherwise); the hashes checked are the ones their stage.json records.
+    var checked: [String: FileRecord]?
     if stage == .parse || stage == .normalize {
-      try BatchIntegrity.checkClaimed(workdir, batch: batch.id)
+      checked = try BatchIntegrity.checkClaimed(workdir, batch: batch.id)
     }
     let config = try workdir.config(for: batch)
     let started = Date()
@@ -241,25 +244,22 @@ public enum StageRunner {
       try FileSystem.makeDirectory(temporary)
       let context = StageContext(
         workdir: workdir, batch: batch, config: config, stage: stage, output: temporary, log: log)
-      if let previous = stage.previous {
-        for file in try outputs(of: workdir.stageFolder(batch.id, previous), base: batchFolder) {
-          context.inputs.append(file)
-        }
-      }
       try body(context)
+      // What the stage declares it reads (`Stage.reads`), recorded once the body has run: normalize
+      // says in its output which snapshot it read.
+      let inputs = try StageInputRecorder(
+        workdir: workdir, batch: batch.id, config: config, checked: checked, output: temporary
+      ).records(for: stage)
       let outputs = try outputs(of: temporary, base: temporary)
       let report = StageReport(
         stage: stage, batch: batch.id, attempt: attempt, startedAt: startedAt,
         finishedAt: Clock.now(),
         seconds: (Date().timeIntervalSince(started) * 1000).rounded() / 1000, exitStatus: 0,
-        toolVersion: SISDropVersion.current, configSha256: config.sha256, inputs: context.inputs,
+        toolVersion: SISDropVersion.current, configSha256: config.sha256, inputs: inputs,
         outputs: outputs,
         upstreamDigest: upstreamDigest, upstreamAttempt: upstreamAttempt,
         outputsDigest: digest(outputs), counts: context.counts, notes: context.notes)
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-      encoder.keyEncodingStrategy = .convertToSnakeCase
-      try FileSystem.writeNew(temporary + "/stage.json", Array(try encoder.encode(report)) + [0x0A])
+      try FileSystem.writeNew(temporary + "/stage.json", try RecordJSON.bytes(report))
       try FileSystem.syncTree(temporary)
       // Keep the earlier attempt, then publish the new one with one rename.
       if FileSystem.isDirectory(final) {

@@ -181,24 +181,18 @@ public enum StateRebuild {
     where row.count >= 2 { hashes.append((row[0], row[1])) }
     try state.setContentHashes(hashes)
     // The snapshot normalize built.
-    if let bytes = try? FileSystem.readFile(normalize + "/snapshot.json") {
-      let decoder = JSONDecoder()
-      decoder.keyDecodingStrategy = .convertFromSnakeCase
-      if let reference = try? decoder.decode(SnapshotReference.self, from: Data(bytes)),
-        reference.builtBy == id
-      {
-        try state.registerSnapshot(
-          batch: id, path: reference.path, sha256: reference.sha256,
-          students: reference.summary.students,
-          contacts: reference.summary.contacts, at: manifest.openedAt)
-      }
+    if let reference = try? SnapshotReference.read(folder: normalize), reference.builtBy == id {
+      try state.registerSnapshot(
+        batch: id, path: reference.path, sha256: reference.sha256,
+        students: reference.summary.students,
+        contacts: reference.summary.contacts, at: manifest.openedAt)
     }
     // What was published, and the ids it gave new records.
     let published = Publication.folder(workdir, batch: id)
     let deliveries =
-      (FileSystem.exists(published + "/publication.json") ? [published] : [])
+      (FileSystem.exists(published + "/" + Publication.recordName) ? [published] : [])
       + (try Redelivery.all(workdir, batch: id)).map(\.folder)
-    if FileSystem.exists(published + "/publication.json") { result.publications += 1 }
+    if FileSystem.exists(published + "/" + Publication.recordName) { result.publications += 1 }
     for delivery in deliveries {
       if FileSystem.exists(delivery + "/" + StableIDs.fileName) {
         try StableIDs.record(folder: delivery, batch: id, state: state)

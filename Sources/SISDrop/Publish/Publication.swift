@@ -21,6 +21,25 @@ public enum Publication {
     workdir.batchFolder(batch) + "/published"
   }
 
+  /// The record of a publication, in its kept folder (written last, by `record`).
+  static let recordName = "publication.json"
+
+  /// The publication record in a kept folder (`published/`, a re-delivery's), or nil when there
+  /// is none (not published yet, or a copy a crash left half-kept).
+  ///
+  /// - Throws: `SISDropError` 65 naming the file when it cannot be read.
+  static func read(folder: String) throws -> Record? {
+    let path = folder + "/" + recordName
+    guard FileSystem.exists(path) else { return nil }
+    do {
+      return try RecordJSON.decode(Record.self, from: try FileSystem.readFile(path))
+    } catch let error as DecodingError {
+      throw SISDropError.dataError(
+        "unreadable publication record: \(error)", at: SourceLocation(path: path),
+        hint: "restore it from a backup; the published files are in \(folder)")
+    }
+  }
+
   /// The files a deliver folder published: the ready file, what it lists, delivered.csv.
   static func names(_ deliverFolder: String, batch: String) throws -> [String] {
     let ready = Publisher.readyName(batch)
@@ -48,18 +67,7 @@ public enum Publication {
     record: Record, folder: String
   )? {
     let kept = folder(workdir, batch: batch)
-    if FileSystem.exists(kept + "/publication.json") {
-      let decoder = JSONDecoder()
-      decoder.keyDecodingStrategy = .convertFromSnakeCase
-      let path = kept + "/publication.json"
-      do {
-        return (try decoder.decode(Record.self, from: Data(try FileSystem.readFile(path))), kept)
-      } catch let error as DecodingError {
-        throw SISDropError.dataError(
-          "unreadable publication record: \(error)", at: SourceLocation(path: path),
-          hint: "restore it from a backup; the published files are in \(kept)")
-      }
-    }
+    if let record = try read(folder: kept) { return (record, kept) }
     let ready = outbox + "/" + Publisher.readyName(batch)
     guard FileSystem.exists(ready) else { return nil }
     let published = try SHA256.file(at: ready).sha256
@@ -109,11 +117,7 @@ public enum Publication {
         try FileSystem.copyFile(deliverFolder + "/" + name, to: temporary + "/" + name)
       }
       let record = Record(batch: batch, publishedAt: time, attempt: attempt)
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-      encoder.keyEncodingStrategy = .convertToSnakeCase
-      try FileSystem.writeNew(
-        temporary + "/publication.json", Array(try encoder.encode(record)) + [0x0A])
+      try FileSystem.writeNew(temporary + "/" + recordName, try RecordJSON.bytes(record))
       try FileSystem.syncTree(temporary)
       // only a half-kept copy can be here: publication.json is written last
       try FileSystem.removeTree(kept)

@@ -102,7 +102,8 @@ public enum Redelivery {
     let decisions = try JSONLines.read(
       SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
     let wanted = Set(ids)
-    let snapshot = try Snapshot(path: try DeliverStage.snapshotPath(workdir, batch: batch.id))
+    let snapshot = try Snapshot(
+      path: try SnapshotReference.load(workdir, batch: batch.id).absolutePath(workdir))
     let plan = try DeliverStage.makePlan(
       submissions.filter { wanted.contains($0.id) }, decisions: decisions,
       corrections: try workdir.state.corrections(),
@@ -174,7 +175,8 @@ public enum Redelivery {
       }
       selected.append(submission)
     }
-    let snapshot = try Snapshot(path: try DeliverStage.snapshotPath(workdir, batch: batch.id))
+    let snapshot = try Snapshot(
+      path: try SnapshotReference.load(workdir, batch: batch.id).absolutePath(workdir))
     let plan = try DeliverStage.makePlan(
       selected, decisions: decisions, corrections: try workdir.state.corrections(),
       validator: try DeliveryValidator(snapshot: snapshot),

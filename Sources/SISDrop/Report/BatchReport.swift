@@ -170,9 +170,10 @@ public enum BatchReport {
     }
     let decisionLines = lineReader(
       workdir.stageFolder(batch.id, .match) + "/decisions.jsonl", unreadable)
-    let snapshot = (try? DeliverStage.snapshotPath(workdir, batch: batch.id)).flatMap {
-      try? Snapshot(path: $0)
-    }
+    let snapshot = (try? SnapshotReference.load(workdir, batch: batch.id).absolutePath(workdir))
+      .flatMap {
+        try? Snapshot(path: $0)
+      }
     let deliver = workdir.stageFolder(batch.id, .deliver)
     var errors = table(deliver + "/errors.csv")
     var delivered = Set(table(deliver + "/delivered.csv").map { $0[0] })

@@ -46,7 +46,8 @@ public enum DeliverStage {
     let profile = try checkedProfile(config)
     let batch = context.batch.id
     let outbox = context.workdir.outbox(config)
-    let snapshot = try Snapshot(path: try snapshotPath(context.workdir, batch: batch))
+    let snapshot = try Snapshot(
+      path: try SnapshotReference.load(context.workdir, batch: batch).absolutePath(context.workdir))
     let corrections = try context.workdir.state.corrections()
     // Once the batch is in the outbox its delivery is fixed: this attempt reproduces it, and what
     // has become deliverable since (resolved, corrected) goes out as the next re-delivery.
@@ -238,16 +239,6 @@ public enum DeliverStage {
       profile, plugin: plugin, pluginPath: pluginPath, kinds: Set(kinds), pipelinePath: config.path)
     try DeliveryProfiles.checkCreation(profile, kinds: Set(kinds), config: config)
     return profile
-  }
-
-  /// The batch's SIS snapshot, as normalize recorded it.
-  static func snapshotPath(_ workdir: WorkDir, batch: String) throws -> String {
-    let decoder = JSONDecoder()
-    decoder.keyDecodingStrategy = .convertFromSnakeCase
-    let path = workdir.stageFolder(batch, .normalize) + "/snapshot.json"
-    let reference = try decoder.decode(
-      SnapshotReference.self, from: Data(try FileSystem.readFile(path)))
-    return workdir.root + "/" + reference.path
   }
 
   static func makeContext(

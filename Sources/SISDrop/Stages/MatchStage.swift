@@ -130,7 +130,8 @@ public enum MatchStage {
 
   /// `chunkSize`: submissions per chunk (the tests show any size writes the same bytes).
   static func run(_ context: StageContext, chunkSize: Int) throws {
-    let snapshotPath = try NormalizeStage.snapshotPath(context)
+    let snapshotPath = try SnapshotReference.load(context.workdir, batch: context.batch.id)
+      .absolutePath(context.workdir)
     let snapshot = try Snapshot(path: snapshotPath)
     let matcher = try MatcherRegistry.make(
       context.config.matcher, snapshot: snapshot, config: context.config.matching)

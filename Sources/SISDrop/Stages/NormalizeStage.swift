@@ -4,23 +4,6 @@ import SISDropDelivery
 import SISDropFormats
 import SISDropStore
 
-/// Which snapshot a batch matches against (`20-normalize/snapshot.json`).
-public struct SnapshotReference: Sendable, Codable, Hashable {
-  /// The batch whose normalize stage built the snapshot.
-  public var builtBy: String
-  /// Path relative to the working directory.
-  public var path: String
-  public var sha256: String
-  public var summary: SnapshotSummary
-  /// `full` (built from a full export), `delta` (the base snapshot with a delta applied); nil before deltas existed.
-  public var mode: String? = nil
-  /// For a delta: the snapshot it was applied to (batch and SHA-256): the chain that reproduces it.
-  public var baseBatch: String? = nil
-  public var baseSha256: String? = nil
-  /// The batch whose full export the snapshot's chain starts from.
-  public var fullExportBatch: String? = nil
-}
-
 /// The normalize stage: loads the SIS export (when the batch carries one) into a new snapshot,
 /// then normalizes every selected submission — names, dates, phones, gender, grade levels,
 /// schools (by number, or building name through `building_map.csv`) — and computes each one's
@@ -147,7 +130,6 @@ public enum NormalizeStage {
       return try applyDelta(deltas, context, plugin: plugin)
     }
     if files["students"] != nil || files["schools"] != nil {
-      for path in files.values.sorted() { try context.recordInput(path) }
       let output = context.outputPath("snapshot.sqlite")
       var builder = SnapshotBuilder(feed: feed, plugin: plugin)
       builder.placeholderIndexes = context.config.matcher == "placeholder"
@@ -195,7 +177,6 @@ public enum NormalizeStage {
         context.notes.append(
           "SIS export: a full export and a delta in one batch: the delta is applied after the full export"
         )
-        for path in deltas.values.sorted() { try context.recordInput(path) }
         _ = try SnapshotBuilder(feed: feed, plugin: plugin).applyDelta(
           files: deltas, output: output)
       }
@@ -257,8 +238,6 @@ public enum NormalizeStage {
       )
     }
     let basePath = context.workdir.root + "/" + base.path
-    for path in deltas.values.sorted() { try context.recordInput(path) }
-    try context.recordInput(basePath)
     // The base must be the snapshot the register names, byte for byte: the chain is the audit trail.
     let found = try SHA256.file(at: basePath).sha256
     guard found == base.sha256 else {
@@ -349,31 +328,7 @@ public enum NormalizeStage {
 
   private static func writeReference(_ reference: SnapshotReference, _ context: StageContext) throws
   {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    try FileSystem.writeNew(
-      context.outputPath("snapshot.json"), Array(try encoder.encode(reference)) + [0x0A])
-  }
-
-  /// The snapshot a batch's later stages use.
-  /// The snapshot a batch matched against, as its normalize stage recorded it.
-  static func reference(_ workdir: WorkDir, batch: String) throws -> SnapshotReference {
-    let decoder = JSONDecoder()
-    decoder.keyDecodingStrategy = .convertFromSnakeCase
-    return try decoder.decode(
-      SnapshotReference.self,
-      from: Data(try FileSystem.readFile(workdir.stageFolder(batch, .normalize) + "/snapshot.json"))
-    )
-  }
-
-  static func snapshotPath(_ context: StageContext) throws -> String {
-    let decoder = JSONDecoder()
-    decoder.keyDecodingStrategy = .convertFromSnakeCase
-    let path = context.folder(of: .normalize) + "/snapshot.json"
-    let reference = try decoder.decode(
-      SnapshotReference.self, from: Data(try FileSystem.readFile(path)))
-    return context.workdir.root + "/" + reference.path
+    try reference.write(folder: context.output)
   }
 }
 
