@@ -1,5 +1,6 @@
 import Foundation
 import SISDropConfig
+import SISDropCore
 import SISDropFormats
 
 /// The configurable CSV delivery profile (`delivery.csv`): columns and order per file, delimiter,
@@ -8,7 +9,7 @@ struct CSVProfile: DeliveryProfile {
   let config: CSVProfileConfig
 
   /// Fields holding calendar dates (ISO inside sisdrop): written in the profile's date format.
-  static let dateFields: Set<String> = ["DOB", "Att_Date"]
+  static let dateFields: Set<String> = [FieldName.birthDate, "Att_Date"]
 
   func columns(_ kind: DeliveryKind) -> [DeliveryColumn] { config.files[kind.rawValue] ?? [] }
 

@@ -60,12 +60,16 @@ public enum Corrections {
   /// are corrected in the enrollment system and matched again with the next export.
   public static let correctable: [String: Set<String>] = [
     "student": [
-      "Middle_Name", "Grade_Level", "SchoolID", "Enroll_Status", "Street", "City", "State", "Zip",
-      "Home_Phone", "Email",
+      FieldName.middleName, FieldName.gradeLevel, FieldName.schoolID, FieldName.enrollStatus,
+      FieldName.street, FieldName.city, FieldName.state, FieldName.zip,
+      FieldName.homePhone, FieldName.email,
     ],
-    "contact": ["Relationship", "Phone", "Email", "Street", "City", "State", "Zip"],
+    "contact": [
+      FieldName.relationship, FieldName.phone, FieldName.email, FieldName.street, FieldName.city,
+      FieldName.state, FieldName.zip,
+    ],
   ]
-  public static let fileHeader = ["Submission_ID", "Schema", "Seq", "Field", "Value"]
+  public static let fileHeader = [FieldName.submissionID, "Schema", "Seq", "Field", "Value"]
   public static let inboxFileName = "corrections.csv"
 
   /// The value as sisdrop stores it, or why it is not acceptable.
@@ -77,19 +81,21 @@ public enum Corrections {
           .dataError, "the \(field) value given is not \(what)", hint: "give \(field) as \(what)"))
     }
     switch field {
-    case "Grade_Level":
+    case FieldName.gradeLevel:
       return FieldRules.gradeLevel(value).map { .success($0) } ?? bad("a grade level (PK, K, 1-12)")
-    case "Zip":
+    case FieldName.zip:
       return FieldRules.zip(value).map { .success($0) } ?? bad("a ZIP code (NNNNN or NNNNN-NNNN)")
-    case "Home_Phone", "Phone":
+    case FieldName.homePhone, FieldName.phone:
       return FieldRules.phone(value).map { .success($0) } ?? bad("a phone number (NNN-NNN-NNNN)")
-    case "Email": return FieldRules.email(value).map { .success($0) } ?? bad("an e-mail address")
-    case "State":
+    case FieldName.email:
+      return FieldRules.email(value).map { .success($0) } ?? bad("an e-mail address")
+    case FieldName.state:
       return FieldRules.state(value).map { .success($0) } ?? bad("a two-letter state code")
-    case "Middle_Name": return .success(FieldRules.name(value))
+    case FieldName.middleName: return .success(FieldRules.name(value))
     default:
       let text = FieldRules.text(value)
-      return text.isEmpty && field == "SchoolID" ? bad("an SIS school number") : .success(text)
+      return text.isEmpty && field == FieldName.schoolID
+        ? bad("an SIS school number") : .success(text)
     }
   }
 

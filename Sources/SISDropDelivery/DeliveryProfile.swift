@@ -209,7 +209,7 @@ package enum DeliveryProfiles {
   }
 
   /// Columns that are references back to the enrollment, not SIS fields.
-  static let references: Set<String> = ["Submission_ID", "Student_Ref", "Contact_Ref"]
+  static let references: Set<String> = [FieldName.submissionID, "Student_Ref", "Contact_Ref"]
 
   /// The fields a profile's file for `kind` carries.
   package static func carried(_ profile: DeliveryProfile, _ kind: DeliveryKind) -> Set<String> {
@@ -219,9 +219,9 @@ package enum DeliveryProfiles {
   /// What a file must carry to create its record: without it the SIS import would make a blank or
   /// unusable record (or none) while sisdrop marked the submission delivered.
   static let creationFields: [DeliveryKind: (record: String, fields: [String])] = [
-    .studentsNew: ("a student", ["First_Name", "Last_Name", "DOB"]),
-    .contactsNew: ("a contact", ["First_Name", "Last_Name"]),
-    .attendance: ("an attendance record", ["Student_Number", "Att_Date", "Att_Code"]),
+    .studentsNew: ("a student", [FieldName.firstName, FieldName.lastName, FieldName.birthDate]),
+    .contactsNew: ("a contact", [FieldName.firstName, FieldName.lastName]),
+    .attendance: ("an attendance record", [FieldName.studentNumber, "Att_Date", "Att_Code"]),
   ]
 
   /// Every file that creates records carries what creating one needs, unless the pipeline says the

@@ -16,26 +16,31 @@ package struct DeliveryValidator {
   var schoolGrades: [String: ClosedRange<Int>] = [:]
 
   static let required: [DeliveryKind: [String]] = [
-    .studentsNew: ["First_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "SchoolID"],
-    .studentsUpdate: ["Student_Number"],
-    .contactsNew: ["First_Name", "Last_Name", "Relationship"],
-    .contactsUpdate: ["Contact_ID"],
-    .documents: ["Doc_Type", "File_Name"],
+    .studentsNew: [
+      FieldName.firstName, FieldName.lastName, FieldName.birthDate, FieldName.gender,
+      FieldName.gradeLevel, FieldName.schoolID,
+    ],
+    .studentsUpdate: [FieldName.studentNumber],
+    .contactsNew: [FieldName.firstName, FieldName.lastName, FieldName.relationship],
+    .contactsUpdate: [FieldName.contactID],
+    .documents: [FieldName.docType, FieldName.fileName],
   ]
 
   /// Longest values the SIS import takes (PowerSchool's common field sizes; one table here).
   static let maxLength: [String: Int] = [
-    "First_Name": 50, "Middle_Name": 50, "Last_Name": 50, "Street": 60, "City": 50, "Email": 100,
-    "Relationship": 30,
-    "State_StudentNumber": 32, "File_Name": 255, "Doc_Type": 50,
+    FieldName.firstName: 50, FieldName.middleName: 50, FieldName.lastName: 50, FieldName.street: 60,
+    FieldName.city: 50, FieldName.email: 100,
+    FieldName.relationship: 30,
+    FieldName.stateStudentNumber: 32, FieldName.fileName: 255, FieldName.docType: 50,
   ]
 
   /// Free-text fields (names, address, relationship, document) that a delivery file carries as
   /// they are: a value a spreadsheet would run (`=HYPERLINK(...)`, `+cmd|...`, `@SUM(...)`) is
   /// refused here rather than altered, since the SIS must get the data it was sent.
   static let formulaChecked: Set<String> = [
-    "First_Name", "Middle_Name", "Last_Name", "Street", "City", "Relationship", "Doc_Type",
-    "File_Name",
+    FieldName.firstName, FieldName.middleName, FieldName.lastName, FieldName.street, FieldName.city,
+    FieldName.relationship, FieldName.docType,
+    FieldName.fileName,
   ]
 
   init(
@@ -90,33 +95,37 @@ package struct DeliveryValidator {
         add(field, "\(value.count) characters; the SIS takes at most \(limit)")
       }
       switch field {
-      case "DOB" where CalendarDate(iso: value) == nil: add(field, "not a date")
-      case "Gender" where !["M", "F", "X"].contains(value): add(field, "gender must be M, F or X")
-      case "Grade_Level" where !gradeLevels.isEmpty && !gradeLevels.contains(value):
+      case FieldName.birthDate where CalendarDate(iso: value) == nil: add(field, "not a date")
+      case FieldName.gender where !["M", "F", "X"].contains(value):
+        add(field, "gender must be M, F or X")
+      case FieldName.gradeLevel where !gradeLevels.isEmpty && !gradeLevels.contains(value):
         add(
           field,
           "grade level \(value) is not in the SIS export's grade levels (\(gradeLevels.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.joined(separator: ", ")))"
         )
-      case "SchoolID" where !schools.contains(value):
+      case FieldName.schoolID where !schools.contains(value):
         add(field, "school \(value) is not in the SIS export's schools")
-      case "Zip" where FieldRules.zip(value) != value:
+      case FieldName.zip where FieldRules.zip(value) != value:
         add(field, "not a ZIP code (NNNNN or NNNNN-NNNN)")
-      case "Home_Phone", "Phone":
+      case FieldName.homePhone, FieldName.phone:
         if FieldRules.phone(value) != value { add(field, "not a phone number (NNN-NNN-NNNN)") }
-      case "Email" where FieldRules.email(value) != value: add(field, "not an e-mail address")
-      case "State" where FieldRules.state(value) != value: add(field, "not a two-letter state code")
+      case FieldName.email where FieldRules.email(value) != value:
+        add(field, "not an e-mail address")
+      case FieldName.state where FieldRules.state(value) != value:
+        add(field, "not a two-letter state code")
       default: break
       }
     }
     // A grade the student's school does not teach (a kindergartner sent to the high school).
     if record.kind == .studentsNew || record.kind == .studentsUpdate,
-      checked.contains("Grade_Level") || checked.contains("SchoolID"),
-      gradeLevels.contains(record["Grade_Level"]), let range = schoolGrades[record["SchoolID"]],
-      let grade = Int(record["Grade_Level"]),
+      checked.contains(FieldName.gradeLevel) || checked.contains(FieldName.schoolID),
+      gradeLevels.contains(record[FieldName.gradeLevel]),
+      let range = schoolGrades[record[FieldName.schoolID]],
+      let grade = Int(record[FieldName.gradeLevel]),
       !range.contains(grade)
     {
       add(
-        "Grade_Level",
+        FieldName.gradeLevel,
         "grade \(record["Grade_Level"]) is not taught at school \(record["SchoolID"]) (grades \(range.lowerBound) to \(range.upperBound) in the SIS schools export's Low_Grade/High_Grade)"
       )
     }

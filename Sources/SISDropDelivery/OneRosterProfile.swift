@@ -70,9 +70,11 @@ package struct OneRosterProfile: DeliveryProfile {
   ]
   /// users.csv extension columns (OneRoster 1.1: `metadata.` columns after the spec's): layout field.
   static let userExtensions: [(column: String, field: String)] = [
-    ("metadata.stateStudentNumber", "State_StudentNumber"), ("metadata.street", "Street"),
-    ("metadata.city", "City"),
-    ("metadata.state", "State"), ("metadata.zip", "Zip"), ("metadata.relationship", "Relationship"),
+    ("metadata.stateStudentNumber", FieldName.stateStudentNumber),
+    ("metadata.street", FieldName.street),
+    ("metadata.city", FieldName.city),
+    ("metadata.state", FieldName.state), ("metadata.zip", FieldName.zip),
+    ("metadata.relationship", FieldName.relationship),
   ]
   static let written: Set<String> = [
     "academicSessions", "classes", "courses", "demographics", "enrollments", "orgs", "users",
@@ -80,39 +82,45 @@ package struct OneRosterProfile: DeliveryProfile {
 
   /// OneRoster column → layout field, per record kind (what the field policy checks).
   static let studentColumns: [(String, String, String)] = [
-    ("users.csv", "orgSourcedIds", "SchoolID"), ("users.csv", "givenName", "First_Name"),
-    ("users.csv", "familyName", "Last_Name"),
-    ("users.csv", "middleName", "Middle_Name"), ("users.csv", "identifier", "Student_Number"),
-    ("users.csv", "email", "Email"),
-    ("users.csv", "phone", "Home_Phone"), ("users.csv", "grades", "Grade_Level"),
-    ("demographics.csv", "birthDate", "DOB"),
-    ("demographics.csv", "sex", "Gender"), ("enrollments.csv", "schoolSourcedId", "SchoolID"),
-    ("users.csv", "metadata.stateStudentNumber", "State_StudentNumber"),
-    ("users.csv", "metadata.street", "Street"),
-    ("users.csv", "metadata.city", "City"), ("users.csv", "metadata.state", "State"),
-    ("users.csv", "metadata.zip", "Zip"),
+    ("users.csv", "orgSourcedIds", FieldName.schoolID),
+    ("users.csv", "givenName", FieldName.firstName),
+    ("users.csv", "familyName", FieldName.lastName),
+    ("users.csv", "middleName", FieldName.middleName),
+    ("users.csv", "identifier", FieldName.studentNumber),
+    ("users.csv", "email", FieldName.email),
+    ("users.csv", "phone", FieldName.homePhone), ("users.csv", "grades", FieldName.gradeLevel),
+    ("demographics.csv", "birthDate", FieldName.birthDate),
+    ("demographics.csv", "sex", FieldName.gender),
+    ("enrollments.csv", "schoolSourcedId", FieldName.schoolID),
+    ("users.csv", "metadata.stateStudentNumber", FieldName.stateStudentNumber),
+    ("users.csv", "metadata.street", FieldName.street),
+    ("users.csv", "metadata.city", FieldName.city),
+    ("users.csv", "metadata.state", FieldName.state),
+    ("users.csv", "metadata.zip", FieldName.zip),
   ]
   static let contactColumns: [(String, String, String)] = [
-    ("users.csv", "givenName", "First_Name"), ("users.csv", "familyName", "Last_Name"),
-    ("users.csv", "email", "Email"),
-    ("users.csv", "phone", "Phone"), ("users.csv", "role", "Relationship"),
-    ("users.csv", "identifier", "Contact_ID"),
-    ("users.csv", "metadata.relationship", "Relationship"),
-    ("users.csv", "metadata.street", "Street"), ("users.csv", "metadata.city", "City"),
-    ("users.csv", "metadata.state", "State"), ("users.csv", "metadata.zip", "Zip"),
+    ("users.csv", "givenName", FieldName.firstName),
+    ("users.csv", "familyName", FieldName.lastName),
+    ("users.csv", "email", FieldName.email),
+    ("users.csv", "phone", FieldName.phone), ("users.csv", "role", FieldName.relationship),
+    ("users.csv", "identifier", FieldName.contactID),
+    ("users.csv", "metadata.relationship", FieldName.relationship),
+    ("users.csv", "metadata.street", FieldName.street),
+    ("users.csv", "metadata.city", FieldName.city),
+    ("users.csv", "metadata.state", FieldName.state), ("users.csv", "metadata.zip", FieldName.zip),
   ]
 
   package var policyColumns: [PolicyColumn] {
     var columns: [PolicyColumn] = []
     for kind in [DeliveryKind.studentsNew, .studentsUpdate] {
       for (file, column, field) in OneRosterProfile.studentColumns
-      where !(kind == .studentsNew && field == "Student_Number") {
+      where !(kind == .studentsNew && field == FieldName.studentNumber) {
         columns.append(PolicyColumn(file: file, column: column, kind: kind, field: field))
       }
     }
     for kind in [DeliveryKind.contactsNew, .contactsUpdate] {
       for (file, column, field) in OneRosterProfile.contactColumns
-      where !(kind == .contactsNew && field == "Contact_ID") {
+      where !(kind == .contactsNew && field == FieldName.contactID) {
         columns.append(PolicyColumn(file: file, column: column, kind: kind, field: field))
       }
     }
@@ -127,13 +135,13 @@ package struct OneRosterProfile: DeliveryProfile {
   // MARK: Stable ids and codes
 
   package static func studentID(_ record: DeliveryRecord) -> String {
-    let number = record["Student_Number"]
+    let number = record[FieldName.studentNumber]
     return number.isEmpty
       ? "sub-" + record["Student_Ref"].replacingOccurrences(of: "/", with: "-") : "stu-" + number
   }
 
   package static func contactID(_ record: DeliveryRecord) -> String {
-    let id = record["Contact_ID"]
+    let id = record[FieldName.contactID]
     let ref = record["Contact_Ref"]
     if !id.isEmpty { return "con-" + id }
     // A new contact named on several forms is one person: the id of the form that creates it.
@@ -185,7 +193,7 @@ package struct OneRosterProfile: DeliveryProfile {
     let kindSet = Set(kinds)
     // A new child's SIS guardian (a matched contact): the child names it as an agent in the new
     // bundle; the contact's own row goes in the update bundle only when it changes something.
-    let links = records.filter { $0.kind == .contactsUpdate && $0["Student_Number"].isEmpty }
+    let links = records.filter { $0.kind == .contactsUpdate && $0[FieldName.studentNumber].isEmpty }
     if kindSet.contains(.studentsNew) || kindSet.contains(.contactsNew) {
       written += try bundle(
         records.filter { $0.kind == .studentsNew || $0.kind == .contactsNew }, update: false,
@@ -196,7 +204,7 @@ package struct OneRosterProfile: DeliveryProfile {
       written += try bundle(
         records.filter {
           ($0.kind == .studentsUpdate || $0.kind == .contactsUpdate)
-            && !($0.changed.isEmpty && $0["Student_Number"].isEmpty)
+            && !($0.changed.isEmpty && $0[FieldName.studentNumber].isEmpty)
         },
         update: true, context: context, folder: folder, name: "\(context.prefix)_oneroster_update")
     }
@@ -240,7 +248,7 @@ package struct OneRosterProfile: DeliveryProfile {
     var agentsOfStudent: [String: [String]] = [:]
     var studentsOfContact: [String: [String]] = [:]
     var schoolOfRef: [String: String] = [:]
-    for student in students { schoolOfRef[student["Student_Ref"]] = student["SchoolID"] }
+    for student in students { schoolOfRef[student["Student_Ref"]] = student[FieldName.schoolID] }
     for contact in records where contact.kind == .contactsNew || contact.kind == .contactsUpdate {
       let id = stable(OneRosterProfile.contactID(contact))
       if contactRecords[id] == nil {
@@ -252,11 +260,12 @@ package struct OneRosterProfile: DeliveryProfile {
           DeliveryRecord(
             kind: .studentsNew, submissionID: contact.submissionID, seq: 0,
             fields: [
-              "Student_Number": contact["Student_Number"], "Student_Ref": contact["Student_Ref"],
+              FieldName.studentNumber: contact[FieldName.studentNumber],
+              "Student_Ref": contact["Student_Ref"],
             ])))
       agentsOfStudent[contact["Student_Ref"], default: []].append(id)
       // A new child lives in the new bundle, which names this contact as its agent.
-      if update && contact["Student_Number"].isEmpty { continue }
+      if update && contact[FieldName.studentNumber].isEmpty { continue }
       studentsOfContact[id, default: []].append(studentID)
     }
     for link in links {
@@ -265,7 +274,7 @@ package struct OneRosterProfile: DeliveryProfile {
     }
     for student in students {
       let id = stable(OneRosterProfile.studentID(student))
-      let school = value(student, "SchoolID")
+      let school = value(student, FieldName.schoolID)
       if !school.isEmpty { schools.insert(school) }
       // Agents: the SIS contacts the student already has, and the contacts of this bundle.
       var agents = (student.current("Contact_IDs") ?? "").split(separator: " ").map {
@@ -278,25 +287,27 @@ package struct OneRosterProfile: DeliveryProfile {
         [
           id, status, modified, "true", OneRosterProfile.orgID(school), "student", id,
           student["Student_Number"].isEmpty ? "" : "{SIS:\(student["Student_Number"])}",
-          value(student, "First_Name"), value(student, "Last_Name"), value(student, "Middle_Name"),
-          student["Student_Number"], value(student, "Email"), "", value(student, "Home_Phone"),
+          value(student, FieldName.firstName), value(student, FieldName.lastName),
+          value(student, FieldName.middleName),
+          student[FieldName.studentNumber], value(student, FieldName.email), "",
+          value(student, FieldName.homePhone),
           agents.joined(separator: ","),
-          OneRosterProfile.grade(value(student, "Grade_Level")), "",
+          OneRosterProfile.grade(value(student, FieldName.gradeLevel)), "",
         ]
           + OneRosterProfile.userExtensions.map {
-            $0.field == "Relationship" ? "" : value(student, $0.field)
+            $0.field == FieldName.relationship ? "" : value(student, $0.field)
           })
-      if keep(student, "DOB") || keep(student, "Gender") {
+      if keep(student, FieldName.birthDate) || keep(student, FieldName.gender) {
         demographics.append(
           [
-            id, status, modified, value(student, "DOB"),
-            OneRosterProfile.sex(value(student, "Gender")),
+            id, status, modified, value(student, FieldName.birthDate),
+            OneRosterProfile.sex(value(student, FieldName.gender)),
           ] + Array(repeating: "", count: 11))
       }
-      if keep(student, "SchoolID") && !school.isEmpty {
+      if keep(student, FieldName.schoolID) && !school.isEmpty {
         // `primary` is left blank: in OneRoster 1.1 it marks a class's primary teacher, not a student.
         // A move between schools (delta): the old enrollment ends, the new one begins.
-        if let old = student.current("SchoolID"), !old.isEmpty, old != school {
+        if let old = student.current(FieldName.schoolID), !old.isEmpty, old != school {
           schools.insert(old)
           enrollments.append([
             "enr-\(id)-\(old)", "tobedeleted", modified, "homeroom-\(old)",
@@ -323,14 +334,15 @@ package struct OneRosterProfile: DeliveryProfile {
       users.append(
         [
           id, status, modified, "true", OneRosterProfile.orgID(school),
-          OneRosterProfile.role(value(contact, "Relationship")), id,
+          OneRosterProfile.role(value(contact, FieldName.relationship)), id,
           contact["Contact_ID"].isEmpty ? "" : "{SIS:\(contact["Contact_ID"])}",
-          value(contact, "First_Name"), value(contact, "Last_Name"), "",
-          contact["Contact_ID"], value(contact, "Email"), "", value(contact, "Phone"),
+          value(contact, FieldName.firstName), value(contact, FieldName.lastName), "",
+          contact[FieldName.contactID], value(contact, FieldName.email), "",
+          value(contact, FieldName.phone),
           agents.joined(separator: ","), "", "",
         ]
           + OneRosterProfile.userExtensions.map {
-            $0.field == "State_StudentNumber" ? "" : value(contact, $0.field)
+            $0.field == FieldName.stateStudentNumber ? "" : value(contact, $0.field)
           })
     }
     var orgs: [[String]] = [

@@ -27,15 +27,15 @@ public struct PersonRecord: Sendable, Hashable {
   /// the normalize stage store them.
   public init(id: String, fields: [String: String], guardians: [Guardian] = []) {
     self.id = id
-    stateID = FieldRules.text(fields["State_StudentNumber"] ?? "")
-    first = Comparators.foldLetters(FieldRules.nameKey(fields["First_Name"] ?? ""))
-    last = Comparators.foldLetters(FieldRules.nameKey(fields["Last_Name"] ?? ""))
-    dob = fields["DOB"] ?? ""
-    gender = fields["Gender"] ?? ""
-    street = Comparators.streetKey(fields["Street"] ?? "")
-    zip = String((fields["Zip"] ?? "").prefix(5))
-    phone = PersonRecord.digits(fields["Home_Phone"] ?? "")
-    email = (fields["Email"] ?? "").lowercased()
+    stateID = FieldRules.text(fields[FieldName.stateStudentNumber] ?? "")
+    first = Comparators.foldLetters(FieldRules.nameKey(fields[FieldName.firstName] ?? ""))
+    last = Comparators.foldLetters(FieldRules.nameKey(fields[FieldName.lastName] ?? ""))
+    dob = fields[FieldName.birthDate] ?? ""
+    gender = fields[FieldName.gender] ?? ""
+    street = Comparators.streetKey(fields[FieldName.street] ?? "")
+    zip = String((fields[FieldName.zip] ?? "").prefix(5))
+    phone = PersonRecord.digits(fields[FieldName.homePhone] ?? "")
+    email = (fields[FieldName.email] ?? "").lowercased()
     self.guardians = guardians
   }
 
@@ -43,9 +43,9 @@ public struct PersonRecord: Sendable, Hashable {
   package init(student: SubmissionPart, of submission: Submission) {
     let guardians = submission.contacts.map {
       Guardian(
-        first: Comparators.foldLetters(FieldRules.nameKey($0["First_Name"])),
-        last: Comparators.foldLetters(FieldRules.nameKey($0["Last_Name"])),
-        phone: PersonRecord.digits($0["Phone"]))
+        first: Comparators.foldLetters(FieldRules.nameKey($0[FieldName.firstName])),
+        last: Comparators.foldLetters(FieldRules.nameKey($0[FieldName.lastName])),
+        phone: PersonRecord.digits($0[FieldName.phone]))
     }
     self.init(
       id: Submission.studentRef(submission.id, student.seq), fields: student.fields,

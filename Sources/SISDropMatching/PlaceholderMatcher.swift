@@ -16,11 +16,11 @@ final class PlaceholderMatcher: StudentMatcher {
   init(snapshot: Snapshot) throws { self.snapshot = snapshot }
 
   func match(_ student: SubmissionPart, in submission: Submission) throws -> MatchDecision {
-    let stateID = student["State_StudentNumber"]
-    let first = FieldRules.nameKey(student["First_Name"])
-    let last = FieldRules.nameKey(student["Last_Name"])
-    let dob = student["DOB"]
-    let gender = student["Gender"]
+    let stateID = student[FieldName.stateStudentNumber]
+    let first = FieldRules.nameKey(student[FieldName.firstName])
+    let last = FieldRules.nameKey(student[FieldName.lastName])
+    let dob = student[FieldName.birthDate]
+    let gender = student[FieldName.gender]
 
     if !stateID.isEmpty, let sis = try snapshot.student(stateID: stateID) {
       return MatchDecision(

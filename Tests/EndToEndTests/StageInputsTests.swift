@@ -16,7 +16,7 @@ import _SISDropTestSupport
       let summary = try #require(
         try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
       let batchFolder = workdir.batchFolder(summary.batch)
-      var inputs: [Stage: [String: FileRecord]] = [:]
+      var inputs: [Stage: [String: InputRecord]] = [:]
       for stage in Stage.allCases {
         let folder = workdir.stageFolder(summary.batch, stage)
         let text = try readText(folder + "/stage.json")
@@ -24,7 +24,7 @@ import _SISDropTestSupport
           try JSONSerialization.jsonObject(with: Data(text.utf8)), against: "stage")
         #expect(errors.isEmpty, "\(stage) stage.json: \(errors)")
         let report = try StageReport.load(folder)
-        var byPath: [String: FileRecord] = [:]
+        var byPath: [String: InputRecord] = [:]
         for input in report.inputs {
           #expect(byPath.updateValue(input, forKey: input.path) == nil, "\(input.path) twice")
           // Every hash is the file's, the reused ones included.

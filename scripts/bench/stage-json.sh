@@ -3,7 +3,8 @@
 # (20-normalize/submissions.jsonl) and output (30-match/decisions.jsonl) through Foundation's
 # JSONDecoder/JSONEncoder and through the hand codec (Sources/SISDropCore/Records/StageJSON.swift),
 # one thread each, in the same run; MB/s and the ratio both ways, and whether both coders read the
-# same values and wrote the same bytes.
+# same values and wrote the same bytes; and the SHA-256 of each file as stage.json records it, beside
+# the time to read the file.
 #
 #   scripts/bench/stage-json.sh [BATCH_FOLDER] [--no-build]
 #

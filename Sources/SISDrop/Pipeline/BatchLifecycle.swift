@@ -288,7 +288,9 @@ public enum BatchLifecycle {
   /// archives the claimed files.
   ///
   /// - Throws: `SISDropError` 65 while a stage is missing, stale or failed (naming it).
-  public static func close(workdir: WorkDir, batch: BatchRecord) throws -> CloseResult {
+  public static func close(
+    workdir: WorkDir, batch: BatchRecord, log: (String) -> Void = { _ in }
+  ) throws -> CloseResult {
     guard batch.state == .open else {
       throw SISDropError(.usage, "batch \(batch.id) is already \(batch.state.rawValue)")
     }
@@ -359,7 +361,7 @@ public enum BatchLifecycle {
     closed.state = .closed
     closed.closedAt = manifest.closedAt
     // the batch is closed: a report problem must not say otherwise
-    _ = try? BatchReport.write(workdir: workdir, batch: closed)
+    BatchReport.refresh(workdir: workdir, batch: closed, log: log)
     return CloseResult(manifest: manifest, path: folder + "/manifest.json")
   }
 

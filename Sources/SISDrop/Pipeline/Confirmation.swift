@@ -25,7 +25,8 @@ public enum Confirmation {
   /// The file a delivery folder lists its records to confirm in (written with the delivery files).
   static let fileName = "to_confirm.csv"
   static let header = [
-    "Submission_ID", "Kind", "Seq", "Student_Seq", "Ref", "SIS_ID", "Student_Number", "Fields",
+    FieldName.submissionID, "Kind", "Seq", "Student_Seq", "Ref", "SIS_ID", FieldName.studentNumber,
+    "Fields",
   ]
 
   /// A delivered record's kind, as `delivered_records` names it.
@@ -74,19 +75,21 @@ public enum Confirmation {
           expected[field] = record[field]
         }
       case .contactNew:
-        for field in ["First_Name", "Last_Name"] where !record[field].isEmpty {
+        for field in [FieldName.firstName, FieldName.lastName] where !record[field].isEmpty {
           expected[field] = record[field]
         }
       }
       let ref =
         kind.isStudent
         ? record["Student_Ref"]
-        : (record["Contact_Ref"].isEmpty ? record["Contact_ID"] : record["Contact_Ref"])
-      let sisID = kind.isStudent ? record["Student_Number"] : record["Contact_ID"]
+        : (record["Contact_Ref"].isEmpty ? record[FieldName.contactID] : record["Contact_Ref"])
+      let sisID = kind.isStudent ? record[FieldName.studentNumber] : record[FieldName.contactID]
       let key = [record.submissionID, kind.rawValue, String(record.seq), String(studentSeq)]
       guard seen.insert(key).inserted else { continue }
       rows.append(
-        key + [ref, kind == .studentNew ? "" : sisID, record["Student_Number"], json(expected)])
+        key + [
+          ref, kind == .studentNew ? "" : sisID, record[FieldName.studentNumber], json(expected),
+        ])
     }
     return rows
   }
@@ -387,8 +390,8 @@ public enum Confirmation {
       if item.kind == .contactUpdate || !item.sisID.isEmpty {
         candidates = linked.filter { $0.id == item.sisID }
       } else {
-        let first = FieldRules.nameKey(expected["First_Name"] ?? "")
-        let last = FieldRules.nameKey(expected["Last_Name"] ?? "")
+        let first = FieldRules.nameKey(expected[FieldName.firstName] ?? "")
+        let last = FieldRules.nameKey(expected[FieldName.lastName] ?? "")
         candidates = linked.filter { $0.firstKey == first && $0.lastKey == last }
       }
       if candidates.count == 1, let contact = candidates.first {
@@ -490,7 +493,7 @@ public enum Confirmation {
   /// No clock time in confirmation.csv (the same export gives the same file; the manifest has the
   /// times); a hand confirmation keeps when it was given, as the answers do.
   static let outcomesHeader = [
-    "Submission_ID", "Kind", "Seq", "Student_Seq", "Delivery", "Status", "Exports_Seen",
+    FieldName.submissionID, "Kind", "Seq", "Student_Seq", "Delivery", "Status", "Exports_Seen",
     "Learned_ID", "Missing",
     "Import_Status", "Import_Message", "Confirmed_By",
   ]
@@ -840,8 +843,9 @@ public enum Confirmation {
       let batch = try workdir.batch(batchID)
       let config = try workdir.config(for: batch)
       let ids = Array(Set(open.map(\.submissionID))).sorted()
-      var (plan, profile, snapshot) = try Redelivery.plan(
-        workdir: workdir, batch: batch, config: config, ids: ids)
+      let planned = try Redelivery.plan(workdir: workdir, batch: batch, config: config, ids: ids)
+      let delivery = planned.delivery
+      var plan = planned.plan
       let wanted = Set(
         open.map { [$0.submissionID, $0.kind.rawValue, String($0.seq), String($0.studentSeq)] })
       var keep: [DeliveryRecord] = []
@@ -856,19 +860,18 @@ public enum Confirmation {
           ])
         else { continue }
         // A contact of a new student the SIS has numbered since: linked by that number.
-        if !kind.isStudent, record["Student_Number"].isEmpty,
+        if !kind.isStudent, record[FieldName.studentNumber].isEmpty,
           let number = try studentNumber(
             state, submission: record.submissionID, studentSeq: studentSeq)
         {
-          record.fields["Student_Number"] = number
+          record.fields[FieldName.studentNumber] = number
         }
         keep.append(record)
       }
       plan.records = keep
       plan.delivered = plan.delivered.filter { ids.contains($0[0]) }
       guard !keep.isEmpty else { continue }
-      let sent = try Redelivery.send(
-        plan, workdir: workdir, batch: batch, config: config, profile: profile, snapshot: snapshot)
+      let sent = try Redelivery.send(plan, delivery: delivery)
       try state.database.inTransaction {
         for id in ids {
           try state.database.execute(

@@ -170,9 +170,7 @@ public enum PipelineRunner {
         try withProgress(stage, workdir: workdir, batch: batch, log: log)
       } catch let error as SISDropError where error.status == .dataError {
         // Refused input is shown in the batch report too, not only in the log and the notification.
-        do { try BatchReport.write(workdir: workdir, batch: batch) } catch {
-          log("report.html not written: \(error)")
-        }
+        BatchReport.refresh(workdir: workdir, batch: batch, log: log)
         throw error
       }
       ran.append(stage.rawValue)
@@ -185,9 +183,7 @@ public enum PipelineRunner {
     // So is a re-delivery the deliver stage owed (written, or never begun) when the run was killed.
     try Redelivery.finishOwed(workdir, batch: batch, log: log)
     // The report, also when a run resumes a batch whose deliver stage finished earlier.
-    do { try BatchReport.write(workdir: workdir, batch: batch) } catch {
-      log("report.html not written: \(error)")
-    }
+    BatchReport.refresh(workdir: workdir, batch: batch, log: log)
     // The SIS export this batch claimed confirms what earlier deliveries sent.
     let checked = try Confirmation.check(workdir: workdir, batch: batch, config: config, log: log)
     var summary = try summarize(workdir: workdir, batch: batch, opened: opened, ran: ran)
@@ -195,7 +191,7 @@ public enum PipelineRunner {
     summary.confirmed = checked?.confirmed ?? 0
     // A batch of the SIS export alone has nothing for a person to look at: closed even without auto_close.
     if config.autoClose || !summary.enrollmentExport {
-      _ = try BatchLifecycle.close(workdir: workdir, batch: batch)
+      _ = try BatchLifecycle.close(workdir: workdir, batch: batch, log: log)
       summary.closed = true
       log("closed batch \(batch.id)")
     }

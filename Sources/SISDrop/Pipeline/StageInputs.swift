@@ -69,8 +69,8 @@ struct StageInputRecorder {
   var batchFolder: String { workdir.batchFolder(batch) }
 
   /// The records, in the declaration's order, each path once.
-  func records(for stage: Stage) throws -> [FileRecord] {
-    var records: [FileRecord] = []
+  func records(for stage: Stage) throws -> [InputRecord] {
+    var records: [InputRecord] = []
     var seen = Set<String>()
     for input in stage.reads {
       for record in try resolve(input, stage: stage) where seen.insert(record.path).inserted {
@@ -80,14 +80,15 @@ struct StageInputRecorder {
     return records
   }
 
-  func resolve(_ input: StageInput, stage: Stage) throws -> [FileRecord] {
+  func resolve(_ input: StageInput, stage: Stage) throws -> [InputRecord] {
     switch input {
     case .pipeline:
       let path = batchFolder + "/pipeline.yaml"
       // config.sha256 is the hash of the bytes this run parsed.
       return [
-        FileRecord(
-          path: "pipeline.yaml", sha256: config.sha256, size: FileSystem.fileSize(path) ?? 0)
+        InputRecord(
+          FileRecord(
+            path: "pipeline.yaml", sha256: config.sha256, size: FileSystem.fileSize(path) ?? 0))
       ]
     case .plugin:
       return try config.pluginPath.map { [try hashed($0)] } ?? []
@@ -106,8 +107,8 @@ struct StageInputRecorder {
       let path = batchFolder + "/" + name
       return FileSystem.exists(path) ? [try hashed(path)] : []
     case .outputs(let earlier):
-      return try StageRunner.outputs(
-        of: workdir.stageFolder(batch, earlier), base: batchFolder)
+      return try StageRunner.outputs(of: workdir.stageFolder(batch, earlier), base: batchFolder)
+        .map { InputRecord($0) }
     case .file(let name, let earlier):
       let path = workdir.stageFolder(batch, earlier) + "/" + name
       return FileSystem.exists(path) ? [try hashed(path)] : []
@@ -125,21 +126,20 @@ struct StageInputRecorder {
 
   /// The batch's claimed files: checked just before this run, or (match, deliver) as the claim
   /// recorded them.
-  func claimed() throws -> [FileRecord] {
-    if let checked { return checked.values.sorted { $0.path < $1.path } }
-    var records: [FileRecord] = []
+  func claimed() throws -> [InputRecord] {
+    if let checked { return checked.values.sorted { $0.path < $1.path }.map { InputRecord($0) } }
+    var records: [InputRecord] = []
     for (path, sha256) in try BatchIntegrity.claimedHashes(workdir, batch: batch).sorted(by: {
       $0.key < $1.key
     }) where FileSystem.exists(batchFolder + "/" + path) {
-      var record = FileRecord(
+      let file = FileRecord(
         path: path, sha256: sha256, size: FileSystem.fileSize(batchFolder + "/" + path) ?? 0)
-      record.sha256From = "claim"
-      records.append(record)
+      records.append(InputRecord(file, sha256From: "claim"))
     }
     return records
   }
 
-  func snapshot(stage: Stage) throws -> [FileRecord] {
+  func snapshot(stage: Stage) throws -> [InputRecord] {
     let folder = stage == .normalize ? output : workdir.stageFolder(batch, .normalize)
     guard let reference = try SnapshotReference.read(folder: folder) else { return [] }
     let path: String
@@ -164,15 +164,14 @@ struct StageInputRecorder {
       sha256 = reference.sha256
       from = Stage.normalize.folder + "/snapshot.json"
     }
-    var record = FileRecord(
+    let file = FileRecord(
       path: inputPath(path), sha256: sha256, size: FileSystem.fileSize(path) ?? 0)
-    record.sha256From = from
-    return [record]
+    return [InputRecord(file, sha256From: from)]
   }
 
-  func hashed(_ path: String) throws -> FileRecord {
+  func hashed(_ path: String) throws -> InputRecord {
     let (sha256, size) = try SHA256.file(at: path)
-    return FileRecord(path: inputPath(path), sha256: sha256, size: size)
+    return InputRecord(FileRecord(path: inputPath(path), sha256: sha256, size: size))
   }
 
   /// A path as stage.json names it: relative to the batch folder (`../<batch>/...` for another

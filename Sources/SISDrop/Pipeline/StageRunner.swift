@@ -9,10 +9,6 @@ public struct FileRecord: Sendable, Codable, Hashable {
   public var path: String
   public var sha256: String
   public var size: Int64
-  /// Where the hash comes from when the run that wrote this record did not compute it (a stage
-  /// input whose hash another record holds: `claim`, `snapshot register`,
-  /// `20-normalize/snapshot.json`); nil when it hashed the file itself.
-  public var sha256From: String? = nil
 
   public init(path: String, sha256: String, size: Int64) {
     self.path = path
@@ -28,6 +24,24 @@ public struct FileRecord: Sendable, Codable, Hashable {
   }
 }
 
+/// A file a stage read, as its stage.json lists it (`inputs`): a `FileRecord`, and where the hash
+/// comes from when the stage did not compute it.
+public struct InputRecord: Sendable, Codable, Hashable {
+  public var path: String
+  public var sha256: String
+  public var size: Int64
+  /// The record whose hash this is, when the run did not hash the file itself: `claim`, `snapshot
+  /// register`, `20-normalize/snapshot.json`; nil when it did (docs/stage.schema.json).
+  public var sha256From: String?
+
+  public init(_ file: FileRecord, sha256From: String? = nil) {
+    path = file.path
+    sha256 = file.sha256
+    size = file.size
+    self.sha256From = sha256From
+  }
+}
+
 /// `stage.json`: what a stage read and wrote, with hashes, counts, timings, attempt and exit status.
 public struct StageReport: Sendable, Codable {
   public var stage: Stage
@@ -39,7 +53,7 @@ public struct StageReport: Sendable, Codable {
   public var exitStatus: Int32
   public var toolVersion: String
   public var configSha256: String
-  public var inputs: [FileRecord]
+  public var inputs: [InputRecord]
   public var outputs: [FileRecord]
   /// The digest of the previous stage's outputs this run read: the staleness check compares it.
   public var upstreamDigest: String?
@@ -94,19 +108,9 @@ public final class StageContext {
   public func folder(of stage: Stage) -> String { workdir.stageFolder(batch.id, stage) }
   public func outputPath(_ name: String) -> String { output + "/" + name }
 
-  /// Writes a rejects file (always, even when empty, so every stage folder has the same shape);
-  /// spreadsheet-safe, as every file people open.
-  func writeRejects(_ rejects: [Reject], name: String = "rejects.csv") throws {
-    let writer = try CSVWriter(path: outputPath(name), options: .forPeople)
-    try writer.write(Reject.header)
-    for reject in rejects.sorted(by: {
-      ($0.submissionID, $0.seq ?? 0, $0.source.line ?? 0, $0.field) < (
-        $1.submissionID, $1.seq ?? 0, $1.source.line ?? 0, $1.field
-      )
-    }) {
-      try writer.write(reject.row)
-    }
-    try writer.close()
+  /// Writes a rejects file into the stage's folder (`RejectsFile`).
+  func writeRejects(_ rejects: [Reject], name: String = RejectsFile.name) throws {
+    try RejectsFile.write(rejects, to: outputPath(name))
   }
 
   /// A stage's table for people (review.csv, diffs.csv, resolutions.csv, ...): spreadsheet-safe;

@@ -83,9 +83,7 @@ public enum Redelivery {
     guard !ids.isEmpty else { return }
     let plan = try self.plan(workdir: workdir, batch: batch, config: config, ids: ids)
     guard !plan.plan.delivered.isEmpty else { return }
-    let result = try send(
-      plan.plan, workdir: workdir, batch: batch, config: config, profile: plan.profile,
-      snapshot: plan.snapshot)
+    let result = try send(plan.plan, delivery: plan.delivery)
     log(
       "re-delivery \(result.id): \(result.delivered.count) submissions an interrupted run owed, sent"
     )
@@ -94,23 +92,17 @@ public enum Redelivery {
   /// The delivery plan for `ids` of the open batch, with the corrections recorded since.
   static func plan(workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, ids: [String])
     throws
-    -> (plan: DeliverStage.Plan, profile: DeliveryProfile, snapshot: Snapshot)
+    -> (plan: BatchDelivery.Plan, delivery: BatchDelivery)
   {
-    let profile = try DeliverStage.checkedProfile(config)
-    let submissions = try JSONLines.read(
-      Submission.self, from: workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl")
-    let decisions = try JSONLines.read(
-      SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
+    let delivery = try BatchDelivery(workdir: workdir, batch: batch, config: config)
+    let (submissions, decisions) = try delivery.stageRecords()
     let wanted = Set(ids)
-    let snapshot = try Snapshot(
-      path: try SnapshotReference.load(workdir, batch: batch.id).absolutePath(workdir))
-    let plan = try DeliverStage.makePlan(
+    // The default delivery settings, not the pipeline's (`delivery.create`), as before this
+    // plan went through BatchDelivery.
+    let plan = try delivery.plan(
       submissions.filter { wanted.contains($0.id) }, decisions: decisions,
-      corrections: try workdir.state.corrections(),
-      validator: try DeliveryValidator(snapshot: snapshot), profile: profile,
-      matchFolder: workdir.stageFolder(batch.id, .match),
-      current: { try DeliverStage.currentValues($0, snapshot: snapshot) })
-    return (plan, profile, snapshot)
+      delivery: DeliveryConfig())
+    return (plan, delivery)
   }
 
   /// Checks that the outbox holds every re-delivery's files, byte for byte.
@@ -146,12 +138,9 @@ public enum Redelivery {
     }
     // A re-delivery a crash or a publish error left unpublished goes out first.
     try publishPending(workdir, batch: batch.id, outbox: outbox)
-    let profile = try DeliverStage.checkedProfile(config)
+    let delivery = try BatchDelivery(workdir: workdir, batch: batch, config: config)
     let alreadyDelivered = Set(try delivered(workdir, batch: batch.id).map(\.id))
-    let submissions = try JSONLines.read(
-      Submission.self, from: workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl")
-    let decisions = try JSONLines.read(
-      SubmissionDecision.self, from: workdir.stageFolder(batch.id, .match) + "/decisions.jsonl")
+    let (submissions, decisions) = try delivery.stageRecords()
     var selected: [Submission] = []
     // `--only A,A` names A once: a submission is never sent twice (for a new child, two SIS students).
     var seen = Set<String>()
@@ -175,14 +164,7 @@ public enum Redelivery {
       }
       selected.append(submission)
     }
-    let snapshot = try Snapshot(
-      path: try SnapshotReference.load(workdir, batch: batch.id).absolutePath(workdir))
-    let plan = try DeliverStage.makePlan(
-      selected, decisions: decisions, corrections: try workdir.state.corrections(),
-      validator: try DeliveryValidator(snapshot: snapshot),
-      profile: profile, delivery: config.delivery,
-      matchFolder: workdir.stageFolder(batch.id, .match),
-      current: { try DeliverStage.currentValues($0, snapshot: snapshot) })
+    let plan = try delivery.plan(selected, decisions: decisions, delivery: config.delivery)
     guard !plan.delivered.isEmpty else {
       throw SISDropError(
         .dataError,
@@ -191,9 +173,8 @@ public enum Redelivery {
             separator: "; "),
         hint: plan.errors.first?[6])
     }
-    let result = try send(
-      plan, workdir: workdir, batch: batch, config: config, profile: profile, snapshot: snapshot)
-    _ = try? BatchReport.write(workdir: workdir, batch: batch)
+    let result = try send(plan, delivery: delivery)
+    BatchReport.refresh(workdir: workdir, batch: batch, log: log)
     log(
       "re-delivery \(result.id): \(plan.delivered.count) submissions delivered, \(Set(plan.errors.map { $0[0] }).count) still in error"
     )
@@ -201,11 +182,9 @@ public enum Redelivery {
   }
 
   /// Writes `plan` as the batch's next re-delivery `rK` (staged, fsynced, one rename) and publishes it.
-  static func send(
-    _ plan: DeliverStage.Plan, workdir: WorkDir, batch: BatchRecord, config: PipelineConfig,
-    profile: DeliveryProfile,
-    snapshot: Snapshot
-  ) throws -> Result {
+  static func send(_ plan: BatchDelivery.Plan, delivery: BatchDelivery) throws -> Result {
+    let workdir = delivery.workdir
+    let batch = delivery.batch
     let base = folder(workdir, batch: batch.id)
     try FileSystem.makeDirectory(base)
     let number = (try all(workdir, batch: batch.id).count) + 1
@@ -215,10 +194,7 @@ public enum Redelivery {
     try FileSystem.removeTree(temporary)
     try FileSystem.makeDirectory(temporary)
     do {
-      let context = try DeliverStage.makeContext(
-        workdir, batch: batch, config: config, prefix: id, snapshot: snapshot, records: plan.records
-      )
-      _ = try DeliverStage.write(plan, profile: profile, context: context, folder: temporary)
+      _ = try delivery.write(plan, prefix: id, folder: temporary)
       try FileSystem.syncTree(temporary)
       try FileSystem.rename(temporary, to: final)
       try FileSystem.syncDirectory(base)
@@ -229,7 +205,8 @@ public enum Redelivery {
     // Once renamed, rK counts as delivered: its ids are recorded before its ready file is visible;
     // if this is interrupted, publishPending (next run, `--only`, deliver rerun or close) finishes it.
     try StableIDs.record(folder: final, batch: batch.id, state: workdir.state)
-    _ = try Publisher.publish(batch: id, deliverFolder: final, outbox: workdir.outbox(config))
+    _ = try Publisher.publish(
+      batch: id, deliverFolder: final, outbox: workdir.outbox(delivery.config))
     return Result(
       id: id, folder: final, delivered: plan.delivered.map { $0[0] }, errors: plan.errors)
   }

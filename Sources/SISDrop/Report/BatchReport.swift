@@ -41,6 +41,17 @@ public enum BatchReport {
     return path
   }
 
+  /// Writes the report again after a step changed the batch (a run, a delivery, a re-delivery,
+  /// close): the one policy for a report that cannot be written there. It is logged, and the step
+  /// stands: the report is a view of the batch folder, and `sisdrop report` writes it again.
+  @discardableResult
+  static func refresh(workdir: WorkDir, batch: BatchRecord, log: (String) -> Void) -> String? {
+    do { return try write(workdir: workdir, batch: batch) } catch {
+      log("report.html not written: \(error)")
+      return nil
+    }
+  }
+
   // MARK: Reading the batch
 
   /// Files the page could not read, with why: shown at the top, never taken for "nothing".
@@ -125,10 +136,20 @@ public enum BatchReport {
     }
   }
 
+  /// A rejects file's rows (`RejectsFile`), or none when it is missing or unreadable (reported).
+  static func rejects(_ path: String, _ unreadable: Unreadable) -> [[String]] {
+    guard FileSystem.exists(path) else { return table(path, unreadable) }
+    do { return try RejectsFile.read(path).map(\.row) } catch {
+      unreadable.problems.append((path, "\(error)"))
+      return []
+    }
+  }
+
   static func render(workdir: WorkDir, batch: BatchRecord) throws -> String {
     let unreadable = Unreadable()
     func jsonLines(_ path: String) -> [[String: Any]] { BatchReport.jsonLines(path, unreadable) }
     func table(_ path: String) -> [[String]] { BatchReport.table(path, unreadable) }
+    func rejects(_ path: String) -> [[String]] { BatchReport.rejects(path, unreadable) }
     let config = try? workdir.config(for: batch)
     var counts: [String: Int] = [:]
     for stage in Stage.allCases where FileSystem.isDirectory(workdir.stageFolder(batch.id, stage)) {
@@ -183,7 +204,7 @@ public enum BatchReport {
     // An error fixed by a re-delivery is no longer open.
     errors.removeAll { delivered.contains($0[0]) }
     let heldRows = table(deliver + "/held.csv")
-    let sisRejects = table(workdir.stageFolder(batch.id, .normalize) + "/sis_rejects.csv")
+    let sisRejects = rejects(workdir.stageFolder(batch.id, .normalize) + "/" + RejectsFile.sisName)
     let decisionsPath = workdir.stageFolder(batch.id, .match) + "/decisions.jsonl"
 
     // Full detail only for what needs a person (potential matches, held updates, errors); one

@@ -17,13 +17,14 @@ import SISDropStore
 /// recorded in `state.sqlite` are applied first. Only fields Plugin.xml grants are written.
 public enum DeliverStage {
   public static let errorsHeader = [
-    "Submission_ID", "Schema", "Seq", "Field", "Value", "Reason", "What_To_Do", "Stage", "File",
+    FieldName.submissionID, "Schema", "Seq", "Field", "Value", "Reason", "What_To_Do", "Stage",
+    "File",
     "Line",
   ]
   public static let heldHeader = [
-    "Submission_ID", "Schema", "Seq", "Held_For", "Candidates", "Fields", "What_To_Do",
+    FieldName.submissionID, "Schema", "Seq", "Held_For", "Candidates", "Fields", "What_To_Do",
   ]
-  public static let deliveredHeader = ["Submission_ID", "Content_Hash"]
+  public static let deliveredHeader = [FieldName.submissionID, "Content_Hash"]
   /// The count of files the delivery puts in the outbox: 0 on a night that delivers nothing.
   public static let publishedFilesCount = "published_files"
 
@@ -43,11 +44,11 @@ public enum DeliverStage {
 
   public static func run(_ context: StageContext) throws {
     let config = context.config
-    let profile = try checkedProfile(config)
+    let delivery = try BatchDelivery(workdir: context.workdir, batch: context.batch, config: config)
+    let profile = delivery.profile
+    let snapshot = delivery.snapshot
     let batch = context.batch.id
     let outbox = context.workdir.outbox(config)
-    let snapshot = try Snapshot(
-      path: try SnapshotReference.load(context.workdir, batch: batch).absolutePath(context.workdir))
     let corrections = try context.workdir.state.corrections()
     // Once the batch is in the outbox its delivery is fixed: this attempt reproduces it, and what
     // has become deliverable since (resolved, corrected) goes out as the next re-delivery.
@@ -77,23 +78,18 @@ public enum DeliverStage {
       delivery: config.delivery, matchFolder: context.folder(of: .match),
       current: { try currentValues($0, snapshot: snapshot) })
     for stage in [Stage.parse, .normalize] {
-      for row in try BatchLifecycle.readTable(context.folder(of: stage) + "/rejects.csv") {
-        // Reject.header: Submission_ID, Schema, Seq, Field, Value, Reason, What_To_Do, File, Line
-        plan.errors.append(Array(row[0..<7]) + [stage.rawValue] + Array(row[7..<9]))
+      for reject in try RejectsFile.read(context.folder(of: stage) + "/" + RejectsFile.name) {
+        plan.errors.append(errorRow(reject, stage: stage))
       }
     }
     let workdir = context.workdir
     let record = context.batch
     if let publication {
-      try continuePublished(
-        publication, plan: plan, context: context, profile: profile, snapshot: snapshot)
+      try continuePublished(publication, plan: plan, context: context, delivery: delivery)
       return
     }
 
-    let deliveryContext = try makeContext(
-      context.workdir, batch: context.batch, config: config, prefix: batch, snapshot: snapshot,
-      records: plan.records)
-    let counts = try write(plan, profile: profile, context: deliveryContext, folder: context.output)
+    let counts = try delivery.write(plan, prefix: batch, folder: context.output)
     context.counts.merge(counts) { $1 }
     context.counts["delivered_submissions"] = plan.delivered.count
     context.counts["held_submissions"] = Set(plan.held.map { $0[0] }).count
@@ -117,6 +113,7 @@ public enum DeliverStage {
         )
       }
     }
+    let log = context.log
     context.afterPublish.append { folder in
       // The ids first (durably, before the ready file is visible), then the outbox, then the kept
       // copy; a crash between any two is finished by the next run (Publication.finish, .load).
@@ -124,7 +121,7 @@ public enum DeliverStage {
       _ = try Publisher.publish(batch: batch, deliverFolder: folder, outbox: outbox)
       try Publication.record(
         workdir, batch: batch, from: folder, attempt: try StageReport.load(folder).attempt)
-      _ = try BatchReport.write(workdir: workdir, batch: record)
+      BatchReport.refresh(workdir: workdir, batch: record, log: log)
     }
     if counts[publishedFilesCount] == 0 {
       context.notes.append("nothing to deliver: no file written to the outbox, no ready file")
@@ -147,7 +144,7 @@ public enum DeliverStage {
   /// (after this attempt's folder is in place) as the next re-delivery.
   static func continuePublished(
     _ publication: (record: Publication.Record, folder: String), plan: Plan, context: StageContext,
-    profile: DeliveryProfile, snapshot: Snapshot
+    delivery: BatchDelivery
   ) throws {
     let config = context.config
     let batch = context.batch.id
@@ -177,7 +174,7 @@ public enum DeliverStage {
         "newly deliverable since publication: \(again.delivered.count), sent as a re-delivery")
       // The debt, in the stage's folder: a crash before the re-delivery is written is paid by the next run.
       try writeTable(
-        context.outputPath(Redelivery.owedFileName), header: ["Submission_ID"],
+        context.outputPath(Redelivery.owedFileName), header: [FieldName.submissionID],
         rows: again.delivered.map { [$0[0]] }, forPeople: false)
     }
     let log = context.log
@@ -185,14 +182,12 @@ public enum DeliverStage {
       _ = try Publisher.publish(batch: batch, deliverFolder: publication.folder, outbox: outbox)
       try Redelivery.publishPending(workdir, batch: batch, outbox: outbox)
       if !again.delivered.isEmpty {
-        let result = try Redelivery.send(
-          again, workdir: workdir, batch: record, config: config, profile: profile,
-          snapshot: snapshot)
+        let result = try Redelivery.send(again, delivery: delivery)
         log(
           "re-delivery \(result.id): \(result.delivered.count) submissions newly deliverable since publication"
         )
       }
-      _ = try BatchReport.write(workdir: workdir, batch: record)
+      BatchReport.refresh(workdir: workdir, batch: record, log: log)
     }
     context.log(
       "deliver: batch \(batch) was published at \(publication.record.publishedAt); reproduced it, \(again.delivered.count) newly deliverable, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error"
@@ -213,6 +208,15 @@ public enum DeliverStage {
       reasons[row[0]] = "held: " + row[3]
     }
     return reasons
+  }
+
+  /// A record parse or normalize rejected, as errors.csv lists it (`errorsHeader`).
+  static func errorRow(_ reject: Reject, stage: Stage) -> [String] {
+    [
+      reject.submissionID, reject.schema, reject.seq.map(String.init) ?? "", reject.field,
+      reject.value, reject.reason, reject.action, stage.rawValue, reject.source.path,
+      reject.source.line.map(String.init) ?? "",
+    ]
   }
 
   static func sortedErrors(_ errors: [[String]]) -> [[String]] {
@@ -429,7 +433,7 @@ public enum DeliverStage {
       for index in records.indices where records[index].kind == .contactsNew {
         if !createdContacts.insert(records[index]["Contact_Ref"]).inserted {
           records[index].isLink = true
-          records[index].changed = ["Relationship"]
+          records[index].changed = [FieldName.relationship]
         }
       }
       supersedeEarlierForms(original, decision, &records)
@@ -524,7 +528,9 @@ public enum DeliverStage {
   {
     switch record.kind {
     case .studentsUpdate:
-      guard let student = try snapshot.student(number: record["Student_Number"]) else { return [:] }
+      guard let student = try snapshot.student(number: record[FieldName.studentNumber]) else {
+        return [:]
+      }
       var values = student.fields
       values["Contact_IDs"] = try snapshot.contacts(ofStudent: student.id).map(\.id).joined(
         separator: " ")
@@ -533,12 +539,12 @@ public enum DeliverStage {
       // The contact's SIS values (from any student it belongs to) and every SIS student it is linked to.
       let numbers = try snapshot.database.rows(
         "SELECT DISTINCT student_number FROM contacts WHERE contact_id = ? AND student_number != '' ORDER BY student_number",
-        [.text(record["Contact_ID"])]
+        [.text(record[FieldName.contactID])]
       ).compactMap { $0[0].string }
       var values: [String: String] = [:]
       for number in numbers {
         if let contact = try snapshot.contacts(ofStudent: number).first(where: {
-          $0.id == record["Contact_ID"]
+          $0.id == record[FieldName.contactID]
         }) {
           values = contact.fields
           break
@@ -584,11 +590,11 @@ public enum DeliverStage {
     for student in submission.students {
       let studentDecision = try decided(decision.students, student.seq, "student", \.seq)
       var values = student.fields
-      values["Submission_ID"] = submission.id
+      values[FieldName.submissionID] = submission.id
       values["Student_Ref"] = Submission.studentRef(submission.id, student.seq)
       if studentDecision.decision.outcome == .matched, let id = studentDecision.decision.sisID {
         sisNumber[student.seq] = id
-        values["Student_Number"] = id
+        values[FieldName.studentNumber] = id
         let changed = changes(studentDecision.differences, "student", student.seq)
         guard !changed.isEmpty else { continue }
         updates.append(
@@ -616,15 +622,15 @@ public enum DeliverStage {
           continue
         }
         var values = contact.fields
-        values["Submission_ID"] = submission.id
+        values[FieldName.submissionID] = submission.id
         values["Student_Ref"] = Submission.studentRef(submission.id, student.seq)
-        values["Student_Number"] = sisNumber[student.seq] ?? ""
-        values["Contact_ID"] = contactDecision.contactID ?? ""
+        values[FieldName.studentNumber] = sisNumber[student.seq] ?? ""
+        values[FieldName.contactID] = contactDecision.contactID ?? ""
         // A new contact is one person however many forms name it: the first form's contact stands for all.
         values["Contact_Ref"] =
           isUpdate ? "" : contactDecision.sameAs ?? "\(submission.id)/\(contact.seq)"
         // The student's school, for profiles that place a contact in a school (OneRoster's orgSourcedIds).
-        values["Student_SchoolID"] = student["SchoolID"]
+        values["Student_SchoolID"] = student[FieldName.schoolID]
         records.append(
           DeliveryRecord(
             kind: isUpdate ? .contactsUpdate : .contactsNew, submissionID: submission.id,
@@ -635,9 +641,9 @@ public enum DeliverStage {
     for document in submission.documents {
       guard let owner = submission.students.first?.seq else { break }
       var values = document.fields
-      values["Submission_ID"] = submission.id
+      values[FieldName.submissionID] = submission.id
       values["Student_Ref"] = Submission.studentRef(submission.id, owner)
-      values["Student_Number"] = sisNumber[owner] ?? ""
+      values[FieldName.studentNumber] = sisNumber[owner] ?? ""
       records.append(
         DeliveryRecord(
           kind: .documents, submissionID: submission.id, seq: document.seq, fields: values))
@@ -663,7 +669,7 @@ public enum DeliverStage {
         let sha = record["SHA256"].lowercased()
         if let earlier = documents.sent[sha] ?? (sending.contains(sha) ? context.prefix : nil) {
           alreadyDelivered.append([
-            record.submissionID, String(record.seq), record["Doc_Type"], sha, earlier,
+            record.submissionID, String(record.seq), record[FieldName.docType], sha, earlier,
           ])
           return false
         }
@@ -682,10 +688,10 @@ public enum DeliverStage {
     if let documents = context.documents, kinds.contains(.documents) {
       var sent: [[String]] = []
       for record in records where record.kind == .documents {
-        let name = documents.folder + "/" + record.submissionID + "/" + record["File_Name"]
+        let name = documents.folder + "/" + record.submissionID + "/" + record[FieldName.fileName]
         let target = folder + "/" + name
         try FileSystem.makeDirectory((target as NSString).deletingLastPathComponent)
-        let source = documents.source + "/" + record.submissionID + "/" + record["File_Name"]
+        let source = documents.source + "/" + record.submissionID + "/" + record[FieldName.fileName]
         // The claimed upload is read-only and never changes: a second name for it, or a copy.
         if link(source, target) != 0 { try FileSystem.copyFile(source, to: target) }
         let (hash, size) = try SHA256.file(at: target)

@@ -92,7 +92,7 @@ public enum NormalizeStage {
     try context.workdir.state.setContentHashes(hashes)
     try context.writeRejects(rejects)
     try context.writeCSV(
-      "already_delivered.csv", header: ["Submission_ID", "Content_Hash", "Delivered_Batch"],
+      "already_delivered.csv", header: [FieldName.submissionID, "Content_Hash", "Delivered_Batch"],
       rows: alreadyDelivered)
     context.counts = context.counts.merging([
       "submissions": normalizedCount,
@@ -130,98 +130,112 @@ public enum NormalizeStage {
       return try applyDelta(deltas, context, plugin: plugin)
     }
     if files["students"] != nil || files["schools"] != nil {
-      let output = context.outputPath("snapshot.sqlite")
-      var builder = SnapshotBuilder(feed: feed, plugin: plugin)
-      builder.placeholderIndexes = context.config.matcher == "placeholder"
-      if feed.minRatio > 0 {
-        builder.lastAccepted = try context.workdir.state.lastAcceptedRoster(
-          excluding: context.batch.id)
-      }
-      let (summary, rejects) = try builder.build(files: files, output: output)
-      try context.writeRejects(
-        rejects.map {
-          var r = $0
-          r.source.path = relativePath(r.source.path, to: context.batchFolder)
-          return r
-        },
-        name: "sis_rejects.csv")
-      for column in summary.unknownColumns {
-        context.notes.append("SIS export: unknown column \(column) ignored")
-      }
-      if summary.rejectedRows > 0 || summary.missingValues > 0 {
-        // Counts and lines only: the values stay in sis_rejects.csv.
-        let lines = rejects.filter { $0.field.isEmpty }.prefix(5).map {
-          "\(($0.source.path as NSString).lastPathComponent):\($0.source.line ?? 0)"
-        }
-        context.notes.append(
-          "SIS export: \(summary.rejectedRows) malformed rows left out of the snapshot"
-            + (lines.isEmpty
-              ? ""
-              : " (\(lines.joined(separator: ", "))\(summary.rejectedRows > lines.count ? ", ..." : ""))")
-            + ", \(summary.missingValues) values missing for matching (20-normalize/sis_rejects.csv)"
-        )
-        context.log(
-          "normalize: SIS export: \(summary.rejectedRows) malformed rows left out of the snapshot, "
-            + "\(summary.missingValues) values missing for matching: see 20-normalize/sis_rejects.csv"
-        )
-      }
-      if !summary.withheldFields.isEmpty {
-        context.notes.append(
-          "not granted by Plugin.xml, not read: \(summary.withheldFields.joined(separator: ", "))")
-      }
-      // The chain starts here: later deltas carry this batch as their full export.
-      try Database(path: output).execute(
-        "INSERT OR REPLACE INTO meta(key, value) VALUES ('full_export_batch', '\(context.batch.id)')"
-      )
-      if !deltas.isEmpty {
-        context.notes.append(
-          "SIS export: a full export and a delta in one batch: the delta is applied after the full export"
-        )
-        _ = try SnapshotBuilder(feed: feed, plugin: plugin).applyDelta(
-          files: deltas, output: output)
-      }
-      let finalPath =
-        relativePath(context.folder(of: .normalize), to: context.workdir.root) + "/snapshot.sqlite"
-      var reference = SnapshotReference(
-        builtBy: context.batch.id, path: relativePath(output, to: context.workdir.root),
-        sha256: try SHA256.file(at: output).sha256, summary: summary)
-      reference.mode = "full"
-      reference.fullExportBatch = context.batch.id
-      let batch = context.batch.id
-      let workdir = context.workdir
-      context.afterPublish.append { _ in
-        try workdir.state.registerSnapshot(
-          batch: batch, path: finalPath, sha256: reference.sha256, students: summary.students,
-          contacts: summary.contacts, at: Clock.now())
-      }
-      var stored = reference
-      stored.path = finalPath
-      try writeReference(stored, context)
-      return (stored, output)
-    } else {
-      guard let latest = try context.workdir.state.latestSnapshot(excluding: context.batch.id)
-      else {
-        throw SISDropError(
-          .noInput, "there is no SIS snapshot yet and this batch has no SIS export",
-          at: SourceLocation(path: context.inputFolder),
-          hint:
-            "put the SIS export (\(Layouts.sisExport.map { feed.files[$0.name] ?? $0.fileName }.joined(separator: ", "))) in the inbox"
-        )
-      }
-      let snapshot = try Snapshot(path: context.workdir.root + "/" + latest.path)
-      var summary = SnapshotSummary()
-      summary.students = try snapshot.count("students")
-      summary.contacts = try snapshot.count("contacts")
-      summary.schools = try snapshot.count("schools")
-      summary.attendanceCodes = try snapshot.count("attendance_codes")
-      var reference = SnapshotReference(
-        builtBy: latest.batch, path: latest.path, sha256: latest.sha256, summary: summary)
-      reference.fullExportBatch = try fullExportBatch(
-        of: context.workdir.root + "/" + latest.path, builtBy: latest.batch)
-      try writeReference(reference, context)
-      try context.writeRejects([], name: "sis_rejects.csv")
-      return (reference, context.workdir.root + "/" + latest.path)
+      return try build(files, deltas, context, plugin: plugin)
     }
+    return try latest(context)
+  }
+
+  /// A full export (and a delta beside it, applied after it): a new snapshot, the chain's start.
+  static func build(
+    _ files: [String: String], _ deltas: [String: String], _ context: StageContext,
+    plugin: PluginManifest?
+  ) throws -> (SnapshotReference, String) {
+    let feed = context.config.sisExport
+    let output = context.outputPath("snapshot.sqlite")
+    var builder = SnapshotBuilder(feed: feed, plugin: plugin)
+    builder.placeholderIndexes = context.config.matcher == "placeholder"
+    if feed.minRatio > 0 {
+      builder.lastAccepted = try context.workdir.state.lastAcceptedRoster(
+        excluding: context.batch.id)
+    }
+    let (summary, rejects) = try builder.build(files: files, output: output)
+    try context.writeRejects(
+      rejects.map {
+        var r = $0
+        r.source.path = relativePath(r.source.path, to: context.batchFolder)
+        return r
+      },
+      name: RejectsFile.sisName)
+    for column in summary.unknownColumns {
+      context.notes.append("SIS export: unknown column \(column) ignored")
+    }
+    if summary.rejectedRows > 0 || summary.missingValues > 0 {
+      // Counts and lines only: the values stay in sis_rejects.csv.
+      let lines = rejects.filter { $0.field.isEmpty }.prefix(5).map {
+        "\(($0.source.path as NSString).lastPathComponent):\($0.source.line ?? 0)"
+      }
+      context.notes.append(
+        "SIS export: \(summary.rejectedRows) malformed rows left out of the snapshot"
+          + (lines.isEmpty
+            ? ""
+            : " (\(lines.joined(separator: ", "))\(summary.rejectedRows > lines.count ? ", ..." : ""))")
+          + ", \(summary.missingValues) values missing for matching (20-normalize/sis_rejects.csv)"
+      )
+      context.log(
+        "normalize: SIS export: \(summary.rejectedRows) malformed rows left out of the snapshot, "
+          + "\(summary.missingValues) values missing for matching: see 20-normalize/sis_rejects.csv"
+      )
+    }
+    if !summary.withheldFields.isEmpty {
+      context.notes.append(
+        "not granted by Plugin.xml, not read: \(summary.withheldFields.joined(separator: ", "))")
+    }
+    // The chain starts here: later deltas carry this batch as their full export.
+    try Database(path: output).execute(
+      "INSERT OR REPLACE INTO meta(key, value) VALUES ('full_export_batch', '\(context.batch.id)')"
+    )
+    if !deltas.isEmpty {
+      context.notes.append(
+        "SIS export: a full export and a delta in one batch: the delta is applied after the full export"
+      )
+      _ = try SnapshotBuilder(feed: feed, plugin: plugin).applyDelta(
+        files: deltas, output: output)
+    }
+    let finalPath =
+      relativePath(context.folder(of: .normalize), to: context.workdir.root) + "/snapshot.sqlite"
+    var reference = SnapshotReference(
+      builtBy: context.batch.id, path: relativePath(output, to: context.workdir.root),
+      sha256: try SHA256.file(at: output).sha256, summary: summary)
+    reference.mode = "full"
+    reference.fullExportBatch = context.batch.id
+    let batch = context.batch.id
+    let workdir = context.workdir
+    context.afterPublish.append { _ in
+      try workdir.state.registerSnapshot(
+        batch: batch, path: finalPath, sha256: reference.sha256, students: summary.students,
+        contacts: summary.contacts, at: Clock.now())
+    }
+    var stored = reference
+    stored.path = finalPath
+    try writeReference(stored, context)
+    return (stored, output)
+  }
+
+  /// No SIS export in the batch: the newest earlier snapshot, referred to.
+  static func latest(_ context: StageContext) throws -> (SnapshotReference, String) {
+    let feed = context.config.sisExport
+    guard let latest = try context.workdir.state.latestSnapshot(excluding: context.batch.id)
+    else {
+      throw SISDropError(
+        .noInput, "there is no SIS snapshot yet and this batch has no SIS export",
+        at: SourceLocation(path: context.inputFolder),
+        hint:
+          "put the SIS export (\(Layouts.sisExport.map { feed.files[$0.name] ?? $0.fileName }.joined(separator: ", "))) in the inbox"
+      )
+    }
+    let snapshot = try Snapshot(path: context.workdir.root + "/" + latest.path)
+    var summary = SnapshotSummary()
+    summary.students = try snapshot.count("students")
+    summary.contacts = try snapshot.count("contacts")
+    summary.schools = try snapshot.count("schools")
+    summary.attendanceCodes = try snapshot.count("attendance_codes")
+    var reference = SnapshotReference(
+      builtBy: latest.batch, path: latest.path, sha256: latest.sha256, summary: summary)
+    reference.fullExportBatch = try fullExportBatch(
+      of: context.workdir.root + "/" + latest.path, builtBy: latest.batch)
+    try writeReference(reference, context)
+    try context.writeRejects([], name: RejectsFile.sisName)
+    return (reference, context.workdir.root + "/" + latest.path)
   }
 
   /// A delta export: the newest snapshot, copied, with the delta applied (`SnapshotBuilder.applyDelta`).
@@ -260,7 +274,7 @@ public enum NormalizeStage {
         r.source.path = relativePath(r.source.path, to: context.batchFolder)
         return r
       },
-      name: "sis_rejects.csv")
+      name: RejectsFile.sisName)
     context.counts["sis_delta_rows"] = delta.upserted
     context.counts["sis_delta_deleted"] = delta.deleted
     context.counts["sis_delta_unknown_keys"] = delta.unknownKeys

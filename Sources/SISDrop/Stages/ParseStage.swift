@@ -23,22 +23,7 @@ public enum ParseStage {
     // A batch that claimed the SIS export alone: no enrollment export, so nothing seen, nothing
     // vanished (an export that did not come says nothing about the submissions in it).
     if !feed.files.values.contains(where: { FileSystem.exists(context.inputFolder + "/" + $0) }) {
-      try JSONLines.write([Submission](), to: context.outputPath("submissions.jsonl"))
-      try context.writeRejects([])
-      try context.writeCSV("unselected.csv", header: ["Submission_ID", "Form"], rows: [])
-      try context.writeCSV(
-        "vanished.csv", header: ["Submission_ID", "Form", "Last_Seen_Batch"], rows: [],
-        forPeople: false)
-      try context.writeCSV(
-        "duplicates.csv", header: ["Submission_ID", "File", "Line", "Same_As_Line"], rows: [])
-      context.counts = [
-        "enrollment_export": 0, "submissions_in_export": 0, "selected": 0, "vanished": 0,
-      ]
-      context.notes.append(
-        "no enrollment export in this batch: it claimed the SIS export alone (the snapshot and confirmation; nothing to deliver)"
-      )
-      context.log(
-        "parse: no enrollment export in this batch (the SIS export alone): nothing to parse")
+      try writeWithoutExport(context)
       return
     }
     var submissions: [String: HeldSubmission] = [:]
@@ -116,7 +101,8 @@ public enum ParseStage {
         context.notes.append("selected submission \(id) is not in this export")
         rejects.append(
           Reject(
-            submissionID: id, schema: "submission", seq: nil, field: "Submission_ID", value: id,
+            submissionID: id, schema: "submission", seq: nil, field: FieldName.submissionID,
+            value: id,
             reason: "selected with --only but not in this export",
             action: "check the id with `sisdrop pending`; it may have been delivered or withdrawn",
             source: SourceLocation(path: "input")))
@@ -128,7 +114,101 @@ public enum ParseStage {
       .filter { !present.contains($0.submissionID) && $0.lastSeenBatch != context.batch.id }
       .map { [$0.submissionID, $0.form, $0.lastSeenBatch ?? ""] }
 
-    // Unpacked and written a chunk at a time: the stage never holds the batch's records unpacked.
+    try writeSubmissions(selected, context, chunkSize: chunkSize, relative: relative)
+    try context.writeRejects(rejects)
+    try context.writeCSV(
+      "unselected.csv", header: [FieldName.submissionID, "Form"], rows: unselected)
+    // Read back by close (the ids it reports as vanished): written as the ids are.
+    try context.writeCSV(
+      "vanished.csv", header: [FieldName.submissionID, "Form", "Last_Seen_Batch"], rows: vanished,
+      forPeople: false)
+    try context.writeCSV(
+      "duplicates.csv", header: [FieldName.submissionID, "File", "Line", "Same_As_Line"],
+      rows: duplicates.rows.map {
+        [$0.id, relativePath($0.path, to: context.batchFolder), String($0.line), String($0.sameAs)]
+      })
+    try context.workdir.state.recordSeen(seen, batch: context.batch.id, at: Clock.now())
+
+    count(
+      context, present: present.count, selected: selected, unselected: unselected.count,
+      rejected: rejectedIDs.count, vanished: vanished.count, duplicates: duplicates,
+      documents: documents)
+  }
+
+  /// The stage's counts, notes and log line: counts and ids only (a document's name comes from
+  /// the sender).
+  static func count(
+    _ context: StageContext, present: Int, selected: [HeldSubmission], unselected: Int,
+    rejected: Int, vanished: Int, duplicates: DuplicateRows, documents: DocumentFiles.CheckResult
+  ) {
+    context.counts = [
+      "submissions_in_export": present, "selected": selected.count,
+      "unselected": unselected,
+      "rejected_submissions": rejected,
+      "students": selected.reduce(0) { $0 + $1.students.count },
+      "vanished": vanished, "duplicate_rows": duplicates.rows.count,
+      "documents_verified": documents.verified, "document_errors": documents.problems.count,
+      "document_errors_submissions": Set(documents.problems.map(\.submissionID)).count,
+      "documents_without_submission": documents.withoutSubmission,
+      "documents_refused": documents.refused,
+    ]
+    if !documents.problems.isEmpty {
+      context.notes.append(
+        "\(documents.problems.count) document problems (missing, extra, SHA-256 differs, refused name) in \(Set(documents.problems.map(\.submissionID)).count) submissions: rejects.csv"
+      )
+    }
+    if documents.withoutSubmission > 0 {
+      context.notes.append(
+        "\(documents.withoutSubmission) uploaded documents in folders of no submission of this export: claimed and archived, not delivered"
+      )
+    }
+    if documents.refused > 0 {
+      context.notes.append(
+        "\(documents.refused) entries of the documents folder were not uploaded files (links, pipes, stray files): left in the inbox"
+      )
+    }
+    if !duplicates.rows.isEmpty {
+      context.notes.append(
+        "\(duplicates.rows.count) exact duplicate rows read once (10-parse/duplicates.csv)")
+    }
+    context.log(
+      "parse: \(selected.count) submissions selected, \(rejected) rejected, \(unselected) not selected"
+        + (duplicates.rows.isEmpty
+          ? "" : ", \(duplicates.rows.count) exact duplicate rows read once")
+        + ", \(documents.verified) documents verified"
+        + (documents.problems.isEmpty
+          ? ""
+          : ", \(documents.problems.count) document problems in \(Set(documents.problems.map(\.submissionID)).count) submissions")
+    )
+  }
+
+  /// A batch that claimed the SIS export alone: every file of the folder, empty, and why.
+  static func writeWithoutExport(_ context: StageContext) throws {
+    try JSONLines.write([Submission](), to: context.outputPath("submissions.jsonl"))
+    try context.writeRejects([])
+    try context.writeCSV("unselected.csv", header: [FieldName.submissionID, "Form"], rows: [])
+    try context.writeCSV(
+      "vanished.csv", header: [FieldName.submissionID, "Form", "Last_Seen_Batch"], rows: [],
+      forPeople: false)
+    try context.writeCSV(
+      "duplicates.csv", header: [FieldName.submissionID, "File", "Line", "Same_As_Line"], rows: []
+    )
+    context.counts = [
+      "enrollment_export": 0, "submissions_in_export": 0, "selected": 0, "vanished": 0,
+    ]
+    context.notes.append(
+      "no enrollment export in this batch: it claimed the SIS export alone (the snapshot and confirmation; nothing to deliver)"
+    )
+    context.log(
+      "parse: no enrollment export in this batch (the SIS export alone): nothing to parse")
+  }
+
+  /// `submissions.jsonl`: the selected submissions, unpacked and written a chunk at a time (the
+  /// stage never holds the batch's records unpacked), sources relative to the batch folder.
+  static func writeSubmissions(
+    _ selected: [HeldSubmission], _ context: StageContext, chunkSize: Int,
+    relative: (SourceLocation) -> SourceLocation
+  ) throws {
     let output = try StageJSONAppender(
       Submission.self, path: context.outputPath("submissions.jsonl"))
     for start in stride(from: 0, to: selected.count, by: chunkSize) {
@@ -150,59 +230,6 @@ public enum ParseStage {
         })
     }
     try output.close()
-    try context.writeRejects(rejects)
-    try context.writeCSV("unselected.csv", header: ["Submission_ID", "Form"], rows: unselected)
-    // Read back by close (the ids it reports as vanished): written as the ids are.
-    try context.writeCSV(
-      "vanished.csv", header: ["Submission_ID", "Form", "Last_Seen_Batch"], rows: vanished,
-      forPeople: false)
-    try context.writeCSV(
-      "duplicates.csv", header: ["Submission_ID", "File", "Line", "Same_As_Line"],
-      rows: duplicates.rows.map {
-        [$0.id, relativePath($0.path, to: context.batchFolder), String($0.line), String($0.sameAs)]
-      })
-    try context.workdir.state.recordSeen(seen, batch: context.batch.id, at: Clock.now())
-
-    context.counts = [
-      "submissions_in_export": present.count, "selected": selected.count,
-      "unselected": unselected.count,
-      "rejected_submissions": rejectedIDs.count,
-      "students": selected.reduce(0) { $0 + $1.students.count },
-      "vanished": vanished.count, "duplicate_rows": duplicates.rows.count,
-      "documents_verified": documents.verified, "document_errors": documents.problems.count,
-      "document_errors_submissions": Set(documents.problems.map(\.submissionID)).count,
-      "documents_without_submission": documents.withoutSubmission,
-      "documents_refused": documents.refused,
-    ]
-    // Counts only: a document's name comes from the sender.
-    if !documents.problems.isEmpty {
-      context.notes.append(
-        "\(documents.problems.count) document problems (missing, extra, SHA-256 differs, refused name) in \(Set(documents.problems.map(\.submissionID)).count) submissions: rejects.csv"
-      )
-    }
-    if documents.withoutSubmission > 0 {
-      context.notes.append(
-        "\(documents.withoutSubmission) uploaded documents in folders of no submission of this export: claimed and archived, not delivered"
-      )
-    }
-    if documents.refused > 0 {
-      context.notes.append(
-        "\(documents.refused) entries of the documents folder were not uploaded files (links, pipes, stray files): left in the inbox"
-      )
-    }
-    if !duplicates.rows.isEmpty {
-      context.notes.append(
-        "\(duplicates.rows.count) exact duplicate rows read once (10-parse/duplicates.csv)")
-    }
-    context.log(
-      "parse: \(selected.count) submissions selected, \(rejectedIDs.count) rejected, \(unselected.count) not selected"
-        + (duplicates.rows.isEmpty
-          ? "" : ", \(duplicates.rows.count) exact duplicate rows read once")
-        + ", \(documents.verified) documents verified"
-        + (documents.problems.isEmpty
-          ? ""
-          : ", \(documents.problems.count) document problems in \(Set(documents.problems.map(\.submissionID)).count) submissions")
-    )
   }
 
   private static func inputPath(_ context: StageContext, _ layout: Layout, required: Bool) throws
@@ -234,7 +261,7 @@ public enum ParseStage {
     for column in reader.unknownColumns {
       context.notes.append("\(layout.fileName): unknown column \(LogText.quoted(column)) ignored")
     }
-    let id = layout.index(of: "Submission_ID")!
+    let id = layout.index(of: FieldName.submissionID)!
     let form = layout.index(of: "Form")!
     let approved = layout.index(of: "Approved_At")!
     while let record = try reader.next() {
@@ -271,7 +298,7 @@ public enum ParseStage {
     try readParts(
       context, feed: feed, layout: Layouts.submissionContacts,
       fields: Layouts.submissionContactFields,
-      seqField: "Contact_Seq", into: &submissions, reject: reject, isRejected: isRejected,
+      seqField: FieldName.contactSeq, into: &submissions, reject: reject, isRejected: isRejected,
       duplicates: &duplicates
     ) {
       $0.contacts.append($1)
@@ -280,7 +307,7 @@ public enum ParseStage {
     }
     try readParts(
       context, feed: feed, layout: Layouts.submissionDocuments,
-      fields: ["Doc_Type", "File_Name", "SHA256"],
+      fields: [FieldName.docType, FieldName.fileName, "SHA256"],
       seqField: nil, into: &submissions, reject: reject, isRejected: isRejected,
       duplicates: &duplicates
     ) {
@@ -305,7 +332,7 @@ public enum ParseStage {
     for column in reader.unknownColumns {
       context.notes.append("\(layout.fileName): unknown column \(LogText.quoted(column)) ignored")
     }
-    let id = layout.index(of: "Submission_ID")!
+    let id = layout.index(of: FieldName.submissionID)!
     while let record = try reader.next() {
       let submissionID = FieldRules.text(record[id])
       if let problem = record.problem {
@@ -422,7 +449,8 @@ public enum ParseStage {
           submission.contacts.append(PackedPart(seq: seq, fields: fields, source: childLocation))
         case "document":
           let fields = [
-            "Doc_Type": child.attribute("type") ?? "", "File_Name": child.attribute("file") ?? "",
+            FieldName.docType: child.attribute("type") ?? "",
+            FieldName.fileName: child.attribute("file") ?? "",
             "SHA256": child.attribute("sha256") ?? "",
           ]
           submission.documents.append(

@@ -13,9 +13,10 @@ struct SubmissionNormalizer {
   let buildings: [String: String]
 
   static let requiredStudent = [
-    "First_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "School",
+    FieldName.firstName, FieldName.lastName, FieldName.birthDate, FieldName.gender,
+    FieldName.gradeLevel, FieldName.school,
   ]
-  static let requiredContact = ["First_Name", "Last_Name", "Relationship"]
+  static let requiredContact = [FieldName.firstName, FieldName.lastName, FieldName.relationship]
   static let fixAction =
     "correct it in the enrollment system (the record stays pending and comes again)"
 
@@ -53,8 +54,9 @@ struct SubmissionNormalizer {
         let text = FieldRules.text(raw)
         if text.isEmpty { continue }
         switch field {
-        case "First_Name", "Middle_Name", "Last_Name": fields[field] = FieldRules.name(text)
-        case "DOB":
+        case FieldName.firstName, FieldName.middleName, FieldName.lastName:
+          fields[field] = FieldRules.name(text)
+        case FieldName.birthDate:
           let parsed = FieldRules.date(text, patterns: datePatterns)
           if let date = parsed.date {
             fields[field] = date.iso
@@ -65,23 +67,23 @@ struct SubmissionNormalizer {
                 ? "not a real date"
                 : "not a date in \(datePatterns.map(\.description).joined(separator: " or "))")
           }
-        case "Gender":
+        case FieldName.gender:
           if let value = FieldRules.gender(text) {
             fields[field] = value
           } else {
             problem("student", student, field, raw, "gender must be M, F or X")
           }
-        case "Grade_Level":
+        case FieldName.gradeLevel:
           if let value = FieldRules.gradeLevel(text) {
             fields[field] = value
           } else {
             problem("student", student, field, raw, "not a grade level (PK, K, 1-12)")
           }
-        case "School":
+        case FieldName.school:
           if schools.contains(text) {
-            fields["SchoolID"] = text
+            fields[FieldName.schoolID] = text
           } else if let number = buildings[FieldRules.buildingKey(text)] {
-            fields["SchoolID"] = number
+            fields[FieldName.schoolID] = number
           } else {
             problem(
               "student", student, field, raw,
@@ -107,7 +109,7 @@ struct SubmissionNormalizer {
         let text = FieldRules.text(raw)
         if text.isEmpty { continue }
         switch field {
-        case "First_Name", "Last_Name": fields[field] = FieldRules.name(text)
+        case FieldName.firstName, FieldName.lastName: fields[field] = FieldRules.name(text)
         default:
           switch SubmissionNormalizer.contactDetail(field, text) {
           case .success(let value): fields[field] = value
@@ -119,7 +121,7 @@ struct SubmissionNormalizer {
     }
     result.documents = submission.documents.map { document in
       var fields: [String: String] = [:]
-      for field in ["Doc_Type", "File_Name", "SHA256"] {
+      for field in [FieldName.docType, FieldName.fileName, "SHA256"] {
         let text = FieldRules.text(document[field])
         if text.isEmpty {
           if field != "SHA256" {
@@ -151,7 +153,8 @@ struct SubmissionNormalizer {
   static func correctableField(_ problem: Reject) -> String? {
     guard let seq = problem.seq, seq >= 1 else { return nil }
     let field =
-      problem.schema == "student" && problem.field == "School" ? "SchoolID" : problem.field
+      problem.schema == "student" && problem.field == FieldName.school
+      ? FieldName.schoolID : problem.field
     return (Corrections.correctable[problem.schema] ?? []).contains(field) ? field : nil
   }
 
@@ -176,11 +179,11 @@ struct SubmissionNormalizer {
   /// Phone, e-mail, ZIP and state, the same rule for students and contacts; other text as is.
   static func contactDetail(_ field: String, _ text: String) -> Result<String, Reason> {
     let checks: [String: ((String) -> String?, String)] = [
-      "Home_Phone": (FieldRules.phone, "not a 10-digit phone number"),
-      "Phone": (FieldRules.phone, "not a 10-digit phone number"),
-      "Email": (FieldRules.email, "not an e-mail address"),
-      "Zip": (FieldRules.zip, "not a ZIP code"),
-      "State": (FieldRules.state, "not a two-letter state code"),
+      FieldName.homePhone: (FieldRules.phone, "not a 10-digit phone number"),
+      FieldName.phone: (FieldRules.phone, "not a 10-digit phone number"),
+      FieldName.email: (FieldRules.email, "not an e-mail address"),
+      FieldName.zip: (FieldRules.zip, "not a ZIP code"),
+      FieldName.state: (FieldRules.state, "not a two-letter state code"),
     ]
     guard let (rule, reason) = checks[field] else { return .success(text) }
     return rule(text).map { .success($0) } ?? .failure(Reason(message: reason))

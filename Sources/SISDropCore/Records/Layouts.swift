@@ -26,25 +26,62 @@ public struct Layout: Sendable, Hashable {
   public func index(of field: String) -> Int? { fields.firstIndex(of: field) }
 }
 
+/// The field names the layouts share and code across the modules reads or writes by name: one
+/// table, so that a field is named once (`record[FieldName.firstName]`, not the string). Inlined
+/// literals: reading one costs what the literal cost.
+public enum FieldName {
+  @inlinable public static var submissionID: String { "Submission_ID" }
+  @inlinable public static var studentNumber: String { "Student_Number" }
+  @inlinable public static var contactID: String { "Contact_ID" }
+  @inlinable public static var stateStudentNumber: String { "State_StudentNumber" }
+  @inlinable public static var firstName: String { "First_Name" }
+  @inlinable public static var middleName: String { "Middle_Name" }
+  @inlinable public static var lastName: String { "Last_Name" }
+  @inlinable public static var birthDate: String { "DOB" }
+  @inlinable public static var gender: String { "Gender" }
+  @inlinable public static var gradeLevel: String { "Grade_Level" }
+  @inlinable public static var schoolID: String { "SchoolID" }
+  @inlinable public static var enrollStatus: String { "Enroll_Status" }
+  @inlinable public static var street: String { "Street" }
+  @inlinable public static var city: String { "City" }
+  @inlinable public static var state: String { "State" }
+  @inlinable public static var zip: String { "Zip" }
+  @inlinable public static var homePhone: String { "Home_Phone" }
+  @inlinable public static var phone: String { "Phone" }
+  @inlinable public static var email: String { "Email" }
+  @inlinable public static var relationship: String { "Relationship" }
+  @inlinable public static var school: String { "School" }
+  @inlinable public static var contactSeq: String { "Contact_Seq" }
+  @inlinable public static var docType: String { "Doc_Type" }
+  @inlinable public static var fileName: String { "File_Name" }
+}
+
 public enum Layouts {
   public static let studentFields = [
-    "Student_Number", "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB",
-    "Gender",
-    "Grade_Level", "SchoolID", "Enroll_Status", "Street", "City", "State", "Zip", "Home_Phone",
-    "Email",
+    FieldName.studentNumber, FieldName.stateStudentNumber, FieldName.firstName,
+    FieldName.middleName, FieldName.lastName, FieldName.birthDate,
+    FieldName.gender,
+    FieldName.gradeLevel, FieldName.schoolID, FieldName.enrollStatus, FieldName.street,
+    FieldName.city, FieldName.state, FieldName.zip, FieldName.homePhone,
+    FieldName.email,
   ]
   public static let contactFields = [
-    "Contact_ID", "Student_Number", "First_Name", "Last_Name", "Relationship", "Phone", "Email",
-    "Street",
-    "City", "State", "Zip",
+    FieldName.contactID, FieldName.studentNumber, FieldName.firstName, FieldName.lastName,
+    FieldName.relationship, FieldName.phone, FieldName.email,
+    FieldName.street,
+    FieldName.city, FieldName.state, FieldName.zip,
   ]
 
   public static let students = Layout(
     name: "students", fileName: "students.csv", recordElement: "student", fields: studentFields,
-    required: ["Student_Number", "First_Name", "Last_Name", "DOB"])
+    required: [
+      FieldName.studentNumber, FieldName.firstName, FieldName.lastName, FieldName.birthDate,
+    ])
   public static let contacts = Layout(
     name: "contacts", fileName: "contacts.csv", recordElement: "contact", fields: contactFields,
-    required: ["Contact_ID", "Student_Number", "First_Name", "Last_Name"])
+    required: [
+      FieldName.contactID, FieldName.studentNumber, FieldName.firstName, FieldName.lastName,
+    ])
   public static let schools = Layout(
     // Low_Grade/High_Grade (PowerSchool's names, optional): the grades a school teaches.
     name: "schools", fileName: "schools.csv", recordElement: "school",
@@ -52,48 +89,59 @@ public enum Layouts {
     required: ["School_Number", "Name"])
   public static let attendanceCodes = Layout(
     name: "attendance_codes", fileName: "attendance_codes.csv", recordElement: "attendance_code",
-    fields: ["Att_Code", "Description", "SchoolID", "Presence_Status_CD"],
-    required: ["Att_Code", "SchoolID"])
+    fields: ["Att_Code", "Description", FieldName.schoolID, "Presence_Status_CD"],
+    required: ["Att_Code", FieldName.schoolID])
 
   /// The submission's student fields: the SIS student fields except `Student_Number`, with
   /// `School` (SIS number or building name) in place of `SchoolID` and `Enroll_Status`.
   public static let submissionStudentFields = [
-    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level",
-    "School",
-    "Street", "City", "State", "Zip", "Home_Phone", "Email",
+    FieldName.stateStudentNumber, FieldName.firstName, FieldName.middleName, FieldName.lastName,
+    FieldName.birthDate, FieldName.gender, FieldName.gradeLevel,
+    FieldName.school,
+    FieldName.street, FieldName.city, FieldName.state, FieldName.zip, FieldName.homePhone,
+    FieldName.email,
   ]
   public static let submissionContactFields = [
-    "First_Name", "Last_Name", "Relationship", "Phone", "Email", "Street", "City", "State", "Zip",
+    FieldName.firstName, FieldName.lastName, FieldName.relationship, FieldName.phone,
+    FieldName.email, FieldName.street, FieldName.city, FieldName.state, FieldName.zip,
   ]
 
   /// Fields compared for the differences of a matched student or contact (the delivery's student
   /// and contact columns): the fields an update carries.
   public static let comparedStudentFields = [
-    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level",
-    "SchoolID", "Enroll_Status",
-    "Street", "City", "State", "Zip", "Home_Phone", "Email",
+    FieldName.stateStudentNumber, FieldName.firstName, FieldName.middleName, FieldName.lastName,
+    FieldName.birthDate, FieldName.gender, FieldName.gradeLevel,
+    FieldName.schoolID, FieldName.enrollStatus,
+    FieldName.street, FieldName.city, FieldName.state, FieldName.zip, FieldName.homePhone,
+    FieldName.email,
   ]
   public static let comparedContactFields = [
-    "First_Name", "Last_Name", "Relationship", "Phone", "Email", "Street", "City", "State", "Zip",
+    FieldName.firstName, FieldName.lastName, FieldName.relationship, FieldName.phone,
+    FieldName.email, FieldName.street, FieldName.city, FieldName.state, FieldName.zip,
   ]
 
   public static let submissions = Layout(
     name: "submissions", fileName: "submissions.csv", recordElement: "submission",
-    fields: ["Submission_ID", "Form", "Approved_At"] + submissionStudentFields,
-    required: ["Submission_ID", "Form", "Approved_At", "First_Name", "Last_Name", "DOB"])
+    fields: [FieldName.submissionID, "Form", "Approved_At"] + submissionStudentFields,
+    required: [
+      FieldName.submissionID, "Form", "Approved_At", FieldName.firstName, FieldName.lastName,
+      FieldName.birthDate,
+    ])
   public static let submissionContacts = Layout(
     name: "submission_contacts", fileName: "submission_contacts.csv", recordElement: "contact",
-    fields: ["Submission_ID", "Contact_Seq"] + submissionContactFields,
-    required: ["Submission_ID", "Contact_Seq", "First_Name", "Last_Name"])
+    fields: [FieldName.submissionID, FieldName.contactSeq] + submissionContactFields,
+    required: [
+      FieldName.submissionID, FieldName.contactSeq, FieldName.firstName, FieldName.lastName,
+    ])
   public static let submissionDocuments = Layout(
     name: "submission_documents", fileName: "submission_documents.csv", recordElement: "document",
-    fields: ["Submission_ID", "Doc_Type", "File_Name", "SHA256"],
-    required: ["Submission_ID", "Doc_Type", "File_Name"])
+    fields: [FieldName.submissionID, FieldName.docType, FieldName.fileName, "SHA256"],
+    required: [FieldName.submissionID, FieldName.docType, FieldName.fileName])
 
   public static let tardies = Layout(
     name: "tardies", fileName: "tardies.csv", recordElement: "tardy",
-    fields: ["Building", "Student_Number", "Occurred_At", "Reason"],
-    required: ["Building", "Student_Number", "Occurred_At", "Reason"])
+    fields: ["Building", FieldName.studentNumber, "Occurred_At", "Reason"],
+    required: ["Building", FieldName.studentNumber, "Occurred_At", "Reason"])
   public static let buildingMap = Layout(
     name: "building_map", fileName: "building_map.csv", recordElement: "building",
     fields: ["Raptor_Building", "SIS_School_Number"],

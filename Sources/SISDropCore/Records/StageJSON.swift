@@ -316,6 +316,8 @@ package struct StageJSONReader {
     return true
   }
 
+  /// Kept whole: one scan of the string's bytes, the fast path and the escapes in one loop
+  /// (`scripts/bench/stage-json.sh`).
   package mutating func string() throws -> String {
     try expect(UInt8(ascii: "\""), "a string")
     let start = position

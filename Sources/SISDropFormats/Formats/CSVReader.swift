@@ -264,10 +264,51 @@ public final class CSVReader {
   public func readRecord() throws -> Bool {
     if position >= chunk.count && !finished { _ = try refill() }
     if readPlainRecord() { return true }
+    // The general path: quotes, line breaks in fields, the caps, and every fault located.
+    let startLine = line
+    guard let scan = try scanRecord() else { return false }
+    if scan.spanQuoteLine > 0 {
+      recordQuoteSpan = (scan.spanQuoteLine, scan.spanQuoteColumn, line - startLine)
+    }
+    var problem = scan.flagged.map {
+      RecordProblem(
+        location: SourceLocation(path: path, line: scan.flaggedLine, column: scan.flaggedColumn),
+        reason: $0)
+    }
+    if position >= chunk.count && finished && !lastRecordEndedByLineBreak {
+      try endAtEndOfFile(scan)
+    }
+    emptyCappedFields(scan)
+    if problem == nil { problem = invalidUTF8() }
+    publishRecord(line: startLine, problem: problem)
+    return true
+  }
+
+  /// What `scanRecord` leaves for the steps after it: the state it stopped in, and what it found.
+  private struct RecordScan {
+    var state: State
+    /// Where the last quoted field opened.
+    var quoteLine: Int
+    var quoteColumn: Int
+    /// The first quoted field that held a line break (0: none).
+    var spanQuoteLine: Int
+    var spanQuoteColumn: Int
+    /// The record's first fault, at `flaggedLine`:`flaggedColumn`.
+    var flagged: String?
+    var flaggedLine: Int
+    var flaggedColumn: Int
+    /// What the caps cut: these fields, or the whole record.
+    var cappedFields: [Int]
+    var cappedRecord: Bool
+  }
+
+  /// Reads one record's bytes into the buffers, through the state machine; nil at the end of the
+  /// input. Kept whole: the hot state lives in this function's locals (class properties in a loop
+  /// cost exclusivity checks) and one loop with one switch over the states reads every byte.
+  private func scanRecord() throws -> RecordScan? {
     cleanASCIIFields = 0
     recordQuoteSpan = nil
     let startLine = line
-    var problem: RecordProblem?
     var state = State.fieldStart
     var quoteLine = 0
     var quoteColumn = 0
@@ -294,7 +335,6 @@ public final class CSVReader {
       self.line = line
       self.column = column
     }
-    let path = self.path
 
     var spaced = false  // only plain records use it
     var flagged: String?  // the first fault of the record, at `flaggedLine`:`flaggedColumn`
@@ -486,47 +526,51 @@ public final class CSVReader {
       }
     }
 
-    if !sawAnything { return false }
-    if spanQuoteLine > 0 { recordQuoteSpan = (spanQuoteLine, spanQuoteColumn, line - startLine) }
-    if let flagged {
-      problem = RecordProblem(
-        location: SourceLocation(path: path, line: flaggedLine, column: flaggedColumn),
-        reason: flagged)
-    }
-    if position >= chunk.count && finished && !lastRecordEndedByLineBreak {
-      // The file ended inside the record (no final line break).
-      switch state {
-      case .quoted:
-        throw SISDropError.dataError(
-          "unbalanced quote: the quoted field opened here is never closed",
-          at: SourceLocation(path: path, line: quoteLine, column: quoteColumn),
-          hint:
-            "fix the quoting in the file (a quote inside a field is written as two quotes) and upload it again"
-        )
-      case .fieldStart:  // right after a delimiter: an empty last field
-        fieldLines.append(line)
-        fieldColumns.append(column)
-        fieldEnds.append(bytes.count)
-      case .unquoted, .quoteInQuoted:
-        fieldEnds.append(bytes.count)
-      case .afterCR:  // the file ends in a lone CR: a line break all the same
-        line += 1
-        column = 1
-        lastRecordEndedByLineBreak = true
-      }
-    }
+    if !sawAnything { return nil }
+    return RecordScan(
+      state: state, quoteLine: quoteLine, quoteColumn: quoteColumn,
+      spanQuoteLine: spanQuoteLine, spanQuoteColumn: spanQuoteColumn, flagged: flagged,
+      flaggedLine: flaggedLine, flaggedColumn: flaggedColumn, cappedFields: cappedFields,
+      cappedRecord: cappedRecord)
+  }
 
-    // A field the caps cut is empty, not its last bytes (and after the record cap, every field:
-    // what is left are the tail's fields, at the wrong places): the record is rejected anyway.
-    if cappedRecord {
+  /// The file ended inside the record (no final line break): its last field ends here.
+  ///
+  /// - Throws: `SISDropError` (65) for a quoted field left open.
+  private func endAtEndOfFile(_ scan: RecordScan) throws {
+    switch scan.state {
+    case .quoted:
+      throw SISDropError.dataError(
+        "unbalanced quote: the quoted field opened here is never closed",
+        at: SourceLocation(path: path, line: scan.quoteLine, column: scan.quoteColumn),
+        hint:
+          "fix the quoting in the file (a quote inside a field is written as two quotes) and upload it again"
+      )
+    case .fieldStart:  // right after a delimiter: an empty last field
+      fieldLines.append(line)
+      fieldColumns.append(column)
+      fieldEnds.append(bytes.count)
+    case .unquoted, .quoteInQuoted:
+      fieldEnds.append(bytes.count)
+    case .afterCR:  // the file ends in a lone CR: a line break all the same
+      line += 1
+      column = 1
+      lastRecordEndedByLineBreak = true
+    }
+  }
+
+  /// A field the caps cut is empty, not its last bytes (and after the record cap, every field:
+  /// what is left are the tail's fields, at the wrong places): the record is rejected anyway.
+  private func emptyCappedFields(_ scan: RecordScan) {
+    if scan.cappedRecord {
       bytes.removeAll()
       for k in 0..<fieldEnds.count { fieldEnds[k] = 0 }
-    } else if !cappedFields.isEmpty {
+    } else if !scan.cappedFields.isEmpty {
       var write = 0
       var start = 0
       for k in 0..<fieldEnds.count {
         let end = fieldEnds[k]
-        if !cappedFields.contains(k) {
+        if !scan.cappedFields.contains(k) {
           if write != start { memmove(bytes.base + write, bytes.base + start, end - start) }
           write += end - start
         }
@@ -535,42 +579,47 @@ public final class CSVReader {
       }
       bytes.removeAll(from: write)
     }
+  }
 
-    // UTF-8 is checked on bytes, and only in records that hold a byte above ASCII: the whole
-    // record at once, and each field only when the record is not valid or a field starts inside
-    // a character (the fields are valid exactly when both hold).
-    if problem == nil && !UTF8Check.isASCII(UnsafeBufferPointer(bytes.elements()))
-      && !(UTF8Check.isValid(UnsafeBufferPointer(bytes.elements()))
+  /// The record's first field with invalid UTF-8, as a problem; nil when the record is valid.
+  /// Checked on bytes, and only in records that hold a byte above ASCII: the whole record at
+  /// once, and each field only when the record is not valid or a field starts inside a character
+  /// (the fields are valid exactly when both hold).
+  private func invalidUTF8() -> RecordProblem? {
+    let bytes = self.bytes
+    let fieldEnds = self.fieldEnds
+    guard !UTF8Check.isASCII(UnsafeBufferPointer(bytes.elements())),
+      !(UTF8Check.isValid(UnsafeBufferPointer(bytes.elements()))
         && (0..<Swift.max(0, fieldEnds.count - 1)).allSatisfy {
           fieldEnds[$0] >= bytes.count || bytes[fieldEnds[$0]] & 0xC0 != 0x80
         })
-    {
-      var start = 0
-      for index in 0..<fieldEnds.count {
-        let end = fieldEnds[index]
-        if !UTF8Check.isValid(bytes.elements(start, end)) {
-          problem = RecordProblem(
-            location: SourceLocation(
-              path: path, line: fieldLines[index], column: fieldColumns[index]),
-            reason:
-              "invalid UTF-8 in field \(index + 1) at byte \(UTF8Check.firstInvalid(bytes.elements(start, end)) + 1) of the field: "
-              + "is this file Windows-1252? set `encoding: windows-1252` for this feed in the pipeline"
-          )
-          break
-        }
-        start = end
+    else { return nil }
+    var start = 0
+    for index in 0..<fieldEnds.count {
+      let end = fieldEnds[index]
+      if !UTF8Check.isValid(bytes.elements(start, end)) {
+        return RecordProblem(
+          location: SourceLocation(
+            path: path, line: fieldLines[index], column: fieldColumns[index]),
+          reason:
+            "invalid UTF-8 in field \(index + 1) at byte \(UTF8Check.firstInvalid(bytes.elements(start, end)) + 1) of the field: "
+            + "is this file Windows-1252? set `encoding: windows-1252` for this feed in the pipeline"
+        )
       }
+      start = end
     }
-    recordLine = startLine
+    return nil
+  }
+
+  /// Makes the scanned record the current one: its line, problem, and where each field starts.
+  private func publishRecord(line: Int, problem: RecordProblem?) {
+    recordLine = line
     recordProblem = problem
-    // The locals, not the properties (written back by `defer` only on return): `bytes` may have
-    // moved as it grew.
     recordBase = UnsafePointer(bytes.base)
     var starts = fieldStarts
     starts.removeAll()
     for index in 0..<fieldEnds.count { starts.append(index == 0 ? 0 : fieldEnds[index - 1]) }
     fieldStarts = starts
-    return true
   }
 
   /// The usual record, read in place: it lies in the current chunk, ends in LF or CRLF, and holds

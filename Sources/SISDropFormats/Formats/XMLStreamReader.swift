@@ -242,6 +242,9 @@ public final class XMLStreamReader {
   /// Returns normally only after a clean end of the document, like `forEachElement`.
   ///
   /// - Throws: `SISDropError` (65) for malformed or unsafe XML, with the line.
+  ///
+  /// Kept whole: one loop over libxml2's reader with the record's state in locals, the snapshot
+  /// load's hot path (`scripts/bench/pipeline.sh`).
   func forEachFlatRecord(
     named recordName: String, into record: FlatRecord, fieldIndex: (String) -> Int?,
     unknown: (String) -> Void,

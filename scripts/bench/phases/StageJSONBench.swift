@@ -1,10 +1,13 @@
 import Foundation
 import SISDrop
+import SISDropCore
 
 // `sisdrop-bench-phases --stage-json SUBMISSIONS DECISIONS SCRATCH_DIR`: the match stage's two
 // stage files through Foundation's JSONDecoder/JSONEncoder and through the hand codec
 // (Records/StageJSON.swift), one thread each, in the same run; then the stage's own file paths
 // (JSONLines on one thread, ParallelJSONLines in chunks), which now both take the hand codec.
+// Last, the SHA-256 of each file as stage.json records it (every stage hashes its declared inputs
+// and its outputs once): its cost beside the cost of reading the file.
 // Each figure is the best of REPEAT (environment, default 3) runs: the machine is shared.
 // ONLY=hand_read (environment) times only that, for profiling it with perf.
 
@@ -66,6 +69,7 @@ func runStageJSONBench(submissionsPath: String, decisionsPath: String, scratch: 
     let fileReadN = try bestOf(repeats) {
       try StageJSONBenchmark.readFile(R.self, out, parallel: true)
     }
+    let hashed = try bestOf(repeats) { try SHA256.file(at: path).sha256 }
     report[name] =
       [
         "records": foundationRead.value.count, "mb": Double(bytes.count) / 1e6,
@@ -87,6 +91,10 @@ func runStageJSONBench(submissionsPath: String, decisionsPath: String, scratch: 
         "file_read_parallel_s": round3(fileReadN.seconds),
         "file_write_1_thread_s": round3(fileWrite1.seconds),
         "file_write_parallel_s": round3(fileWriteN.seconds),
+        "sha256_s": round3(hashed.seconds),
+        "sha256_mb_s": mbps(bytes.count, hashed.seconds),
+        // What recording the file in stage.json costs, beside reading it once on one thread.
+        "sha256_vs_file_read_1_thread": round3(hashed.seconds / fileRead1.seconds),
       ] as [String: Any]
   }
   try measure(
