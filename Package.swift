@@ -23,7 +23,7 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
   ],
   targets: [
-    // C libraries from Debian, reached through system library targets (DESIGN.md).
+    // C libraries from Debian, reached through system library targets (docs/PLATFORM-NOTES.md).
     .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
     .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
     // SHA-256 from OpenSSL's libcrypto: as fast as swift-crypto, without its two minutes of build.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The normalisation of each kind of field, defined once (STYLE.md §8), used for submissions and
+/// The normalisation of each kind of field, defined once (ARCHITECTURE.md, "The rules the code keeps"), used for submissions and
 /// for the SIS snapshot alike so that both sides of a comparison are cleaned the same way.
 public enum FieldRules {
   /// NFC, trimmed, runs of white space folded to one space.
