@@ -2,7 +2,7 @@ import Foundation
 import SISDropCore
 import SISDropFormats
 
-/// What `sisdrop gen` makes: a synthetic district with a truth file.
+/// What `sisdrop-gen` makes: a synthetic district with a truth file.
 public struct GeneratorOptions: Sendable {
   public var students: Int
   public var submissions: Int
