@@ -13,24 +13,51 @@ import SISDropStore
 package final class FellegiSunterMatcher: StudentMatcher {
   private let snapshot: Snapshot
   private let config: MatchingConfig
+  /// Decided and not yet asked for: one chunk of the batch at a time (see `match`).
   private var decisions: [String: MatchDecision] = [:]
+  /// What deciding a student of the prepared batch needs, kept from `prepare`.
+  private var prepared: Prepared? = nil
+  /// Chunks of the prepared batch already decided (`match`).
+  private var decidedChunks = Set<Int>()
   private(set) var model = FellegiSunterModel(u: MatchField.allCases.map(\.priorM))
+  /// Students decided at once when one is asked for (settable for the tests, not by the user).
+  let decideChunk: Int
 
-  init(snapshot: Snapshot, config: MatchingConfig) {
+  init(snapshot: Snapshot, config: MatchingConfig, decideChunk: Int = 1000) {
     self.snapshot = snapshot
     self.config = config
+    self.decideChunk = max(1, decideChunk)
   }
 
   static let method = "fellegi-sunter"
   static let sampleSize = 400
 
+  /// A student of the prepared batch is decided with its chunk of the batch (on every core), and
+  /// each decision is handed over once and forgotten: asked for in batch order, as the match stage
+  /// asks, the matcher holds one chunk's decisions, not the batch's (`scripts/bench/review.sh`).
+  /// A student asked for again is decided again, alone; the decisions are the same either way.
   package func match(_ student: SubmissionPart, in submission: Submission) throws -> MatchDecision {
-    if let decision = decisions[Submission.studentRef(submission.id, student.seq)] {
-      return decision
+    let ref = Submission.studentRef(submission.id, student.seq)
+    if let decision = decisions.removeValue(forKey: ref) { return decision }
+    if let prepared, let index = prepared.index[ref] {
+      let chunk = index / decideChunk
+      guard decidedChunks.insert(chunk).inserted else {
+        return try prepared.decide(index..<index + 1)[0]
+      }
+      let start = chunk * decideChunk
+      let decided = try prepared.decide(start..<min(start + decideChunk, prepared.people.count))
+      for (offset, decision) in decided.enumerated() {
+        decisions[prepared.people[start + offset].id] = decision
+      }
+      return decisions.removeValue(forKey: ref)!
     }
-    // Not prepared (a caller that skipped `prepare`): decide this one student alone.
+    // Not prepared (a caller that skipped `prepare`): decide this one student alone, and keep
+    // the prepared batch for its students.
+    let batch = (prepared, decisions, decidedChunks)
     _ = try prepare([onlyStudent(student, of: submission)])
-    return decisions[Submission.studentRef(submission.id, student.seq)]!
+    let decision = try prepared!.decide(0..<1)[0]
+    (prepared, decisions, decidedChunks) = batch
+    return decision
   }
 
   private func onlyStudent(_ student: SubmissionPart, of submission: Submission) -> Submission {
@@ -202,24 +229,230 @@ package final class FellegiSunterMatcher: StudentMatcher {
 
   // MARK: - The batch
 
-  /// Decides the batch's students, in named steps: index the batch, scan the SIS, the guardian
-  /// pass, compare the candidate pairs, estimate the model, decide.
   package func prepare(_ submissions: [Submission]) throws -> MatcherReport? {
-    var laps = Laps()
+    let clock = ContinuousClock()
+    var seconds: [String: Double] = [:]
+    func lap(_ name: String, since start: ContinuousClock.Instant) {
+      seconds[name] =
+        Double((clock.now - start).components.attoseconds) / 1e18
+        + Double((clock.now - start).components.seconds)
+    }
     var report = MatcherReport(method: FellegiSunterMatcher.method)
-    let batch = try Self.batch(submissions)
-    laps.lap("batch")
-    var sis = try scan(for: batch, laps: &laps)
-    report.sisStudents = sis.seen
-    try guardianPass(batch, &sis, laps: &laps)
-    let pairs = try comparePairs(batch, &sis, report: &report)
-    laps.lap("compare")
-    try estimate(sis, pairs)
-    laps.lap("estimate")
-    try decideAll(batch, sis, pairs, report: &report)
-    laps.lap("decide")
-    report.seconds = laps.seconds
-    let model = self.model
+    let prepared = clock.now
+
+    // The batch's students and their keys.
+    // Records and keys are made per submission on every core (name keys fold Unicode: not cheap),
+    // then indexed in submission order.
+    var built = try Parallel.map(submissions.count, minimum: 64) {
+      i -> [(person: PersonRecord, keys: [UInt64])] in
+      let submission = submissions[i]
+      let guardians = submission.contacts.map {
+        PersonRecord.Guardian(
+          first: Comparators.foldLetters(FieldRules.nameKey($0[FieldName.firstName])),
+          last: Comparators.foldLetters(FieldRules.nameKey($0[FieldName.lastName])),
+          phone: PersonRecord.digits($0["Phone"]))
+      }
+      return submission.students.map { student in
+        let person = PersonRecord(
+          id: Submission.studentRef(submission.id, student.seq), fields: student.fields,
+          guardians: guardians)
+        return (person, FellegiSunterMatcher.blockingKeys(person, query: true).map(\.key))
+      }
+    }
+    var people: [PersonRecord] = []
+    var refs: [String] = []
+    var index = KeyIndex()
+    for list in built {
+      for (person, keys) in list {
+        for key in keys { index.add(key, Int32(people.count)) }
+        refs.append(person.id)
+        people.append(person)
+      }
+    }
+    // What prepare no longer needs is let go as it goes: its peak is the match stage's.
+    built = []
+
+    // One pass over the SIS: candidates, a random sample for u, name frequencies. The students
+    // table is cut into rowid ranges scanned on every core (each with its own read-only
+    // connection) and the parts are joined in table order, so the result is the sequential scan's.
+    lap("batch", since: prepared)
+    var start = clock.now
+    var sis: [PersonRecord] = []
+    var sisSlot: [String: Int] = [:]
+    // Candidate pairs as found (a pair found by several passes appears once per pass), merged below.
+    var found: [(person: Int32, slot: Int32, passes: UInt8)] = []
+    let ranges = try snapshot.rowRanges(table: "students", parts: Parallel.width)
+    let seen = ranges.reduce(0) { $0 + $1.count }
+    lap("scan-ranges", since: start)
+    // Reservoir sampling (Algorithm R), deterministic: which rows it keeps depends only on their
+    // number, so the rows are chosen before the scan and picked up by whichever part reads them.
+    let sampleRows = FellegiSunterMatcher.reservoir(
+      rows: seen, size: FellegiSunterMatcher.sampleSize)
+    let sampleSet = Set(sampleRows)
+    // Term frequencies are only ever asked for the batch's own names.
+    let batchFirst = Set(people.map(\.first))
+    let batchLast = Set(people.map(\.last))
+    let path = snapshot.path
+    // (the index goes in as an argument, so that it is let go with `index` below)
+    var parts = try { (keyIndex: KeyIndex) in
+      try Parallel.map(ranges.count, minimum: 1) { part -> ScanPart in
+        let range = ranges[part]
+        var result = ScanPart()
+        var row = range.offset
+        try Snapshot.forEachMatchRecord(path: path, rowids: range.rowids) { record in
+          if batchFirst.contains(record.first) { result.firstCounts[record.first, default: 0] += 1 }
+          if batchLast.contains(record.last) { result.lastCounts[record.last, default: 0] += 1 }
+          var slot: Int32 = -1
+          FellegiSunterMatcher.forEachBlockingKey(record, query: false) { pass, key in
+            guard let first = keyIndex.first(key) else { return }
+            if slot < 0 {
+              slot = Int32(result.records.count)
+              result.records.append(record)
+            }
+            keyIndex.forEach(from: first) { hit in result.hits.append((slot, hit, UInt8(pass))) }
+          }
+          if sampleSet.contains(row) { result.sampled[row] = record }
+          row += 1
+        }
+        return result
+      }
+    }(index)
+    var sampled: [Int: PersonRecord] = [:]
+    var firstCounts: [String: Int] = [:]
+    var lastCounts: [String: Int] = [:]
+    sis.reserveCapacity(parts.reduce(0) { $0 + $1.records.count })
+    found.reserveCapacity(parts.reduce(0) { $0 + $1.hits.count })
+    for part in parts {
+      let base = sis.count
+      for record in part.records {
+        sisSlot[record.id] = sis.count
+        sis.append(record)
+      }
+      for hit in part.hits { found.append((hit.person, Int32(base) + hit.record, 1 << hit.pass)) }
+      sampled.merge(part.sampled) { first, _ in first }
+      firstCounts.merge(part.firstCounts, uniquingKeysWith: +)
+      lastCounts.merge(part.lastCounts, uniquingKeysWith: +)
+    }
+    parts = []
+    index = KeyIndex()
+    var sample = sampleRows.compactMap { sampled[$0] }
+    sampled = [:]
+    report.sisStudents = seen
+    lap("scan", since: start)
+
+    // Guardians of the candidates and the sample; and the guardian-name pass, which finds a child
+    // whose own name, birth date and address all changed, through the parents' names.
+    start = clock.now
+    var guardianIndex: [UInt64: [Int32]] = [:]
+    for (i, person) in people.enumerated() {
+      for g in person.guardians where !g.first.isEmpty && !g.last.isEmpty {
+        guardianIndex[FellegiSunterMatcher.guardianKey(g), default: []].append(Int32(i))
+      }
+    }
+    var wanted = Set(sis.map(\.id))
+    for record in sample { wanted.insert(record.id) }
+    var scan = try snapshot.guardians(of: wanted, names: guardianIndex)
+    lap("guardian-scan", since: start)
+    var guardianHits: [(person: Int32, student: String)] = []
+    for (key, students) in scan.nameHits
+    where students.count <= FellegiSunterMatcher.guardianBlockLimit {
+      for person in guardianIndex[key] ?? [] {
+        for student in students { guardianHits.append((person, student)) }
+      }
+    }
+    var guardians = scan.guardians
+    scan = ([:], [:])
+    let missing = Set(guardianHits.map(\.student)).subtracting(sisSlot.keys)
+    for record in try snapshot.matchRecords(numbers: missing.sorted()) {
+      sisSlot[record.id] = sis.count
+      sis.append(record)
+      guardians[record.id] = record.guardians
+    }
+    for (person, student) in guardianHits {
+      guard let slot = sisSlot[student] else { continue }
+      found.append((person, Int32(slot), 1 << 6))
+    }
+    lap("guardian-pass", since: start)
+    for slot in sis.indices { sis[slot].guardians = guardians[sis[slot].id] ?? [] }
+    for i in sample.indices { sample[i].guardians = guardians[sample[i].id] ?? [] }
+    (guardians, guardianHits, guardianIndex, sisSlot, wanted) = ([:], [], [:], [:], [])
+    lap("guardians", since: start)
+
+    // Compare every candidate pair (on every core); learn u from the sample and m by EM.
+    start = clock.now
+    // Each pair once, with the bits of every pass that found it, in (student, slot) order: the work
+    // (and every sum over it) comes in the same order on every run.
+    found.sort { ($0.person, $0.slot) < ($1.person, $1.slot) }
+    var work: [(person: Int32, slot: Int32, passes: UInt8)] = []
+    work.reserveCapacity(found.count)
+    for pair in found {
+      if let last = work.last, last.person == pair.person, last.slot == pair.slot {
+        work[work.count - 1].passes |= pair.passes
+      } else {
+        work.append(pair)
+      }
+    }
+    found = []
+    let batchPeople = people
+    let candidatesSeen = sis
+    var vectors = try { (pairWork: [(person: Int32, slot: Int32, passes: UInt8)]) in
+      try Parallel.map(pairWork.count) { i in
+        ComparisonVector.compare(
+          batchPeople[Int(pairWork[i].person)], candidatesSeen[Int(pairWork[i].slot)])
+      }
+    }(work)
+    var compared: [Int: [(slot: Int, vector: ComparisonVector, passes: UInt8)]] = [:]
+    // Training pairs by session: blocked on birth date (session "dob"), blocked on names ("names").
+    var dobPatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
+    var namePatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
+    var allPatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
+    for (i, entry) in work.enumerated() {
+      let passes = entry.passes
+      for pass in FellegiSunterMatcher.passNames.indices where passes & (1 << pass) != 0 {
+        report.blockingPairs[FellegiSunterMatcher.passNames[pass], default: 0] += 1
+      }
+      let vector = vectors[i]
+      compared[Int(entry.person), default: []].append((Int(entry.slot), vector, passes))
+      report.distinctPairs += 1
+      // EM learns only from pairs found by identity keys (state id, names, birth dates). The household
+      // passes bring siblings, who agree on address, phone and guardians all at once: fed to EM,
+      // they would be learned as "the same child" (these fields are far from independent).
+      guard passes & 0b1111 != 0 else { continue }
+      let key = vector.patternKey
+      allPatterns[key] = (vector, (allPatterns[key]?.count ?? 0) + 1)
+      if passes & 0b0010 != 0 { dobPatterns[key] = (vector, (dobPatterns[key]?.count ?? 0) + 1) }
+      if passes & 0b1100 != 0 { namePatterns[key] = (vector, (namePatterns[key]?.count ?? 0) + 1) }
+    }
+    (vectors, work) = ([], [])
+    lap("compare", since: start)
+    start = clock.now
+    model = FellegiSunterModel(
+      u: try FellegiSunterModel.estimateU(sample: sample, population: seen))
+    // Splink's order: learn the birth date from name-blocked pairs, then the names from
+    // birth-date-blocked pairs; then λ over all identity-blocked pairs.
+    model.estimateM(namePatterns, excluding: [.firstName, .lastName])
+    model.estimateM(dobPatterns, excluding: [.birthDate])
+    model.estimateLambda(allPatterns)
+    let total = Double(max(seen, 1))
+    model.firstNameFrequency = firstCounts.mapValues { Double($0) / total }
+    model.lastNameFrequency = lastCounts.mapValues { Double($0) / total }
+    model.weightFactors = config.weightFactors
+    lap("estimate", since: start)
+
+    // Deciding is left to `match`, a chunk of students at a time.
+    let thresholds = MatchThresholds(
+      autoMatch: config.autoMatch, review: config.review, ambiguityMargin: config.ambiguityMargin)
+    for i in people.indices {
+      let count = compared[i]?.count ?? 0
+      if count == 0 { report.studentsWithoutCandidates += 1 }
+      if count > config.maxCandidates { report.studentsOverCandidateCap += 1 }
+    }
+    self.decisions = [:]
+    self.decidedChunks = []
+    self.prepared = Prepared(
+      people: people, index: Dictionary(refs.enumerated().map { ($1, $0) }) { _, last in last },
+      candidates: sis, lists: compared, model: model, config: config, thresholds: thresholds)
+    report.seconds = seconds
     report.model = FellegiSunterModelSummary(
       lambda: model.lambda, emIterations: model.emIterations, trainingPairs: model.trainingPairs,
       levels: MatchField.allCases.flatMap { field in
@@ -231,307 +464,6 @@ package final class FellegiSunterMatcher: StudentMatcher {
         }
       })
     return report
-  }
-
-  /// The seconds of `prepare`'s phases (the report's `seconds`): each since the phase's start,
-  /// and a phase's parts (`scan-ranges` of `scan`) since the same start.
-  struct Laps {
-    let clock = ContinuousClock()
-    var start: ContinuousClock.Instant
-    var seconds: [String: Double] = [:]
-
-    init() { start = ContinuousClock.now }
-
-    /// Records `name` since the phase's start; `next`: the next phase starts now.
-    mutating func lap(_ name: String, next: Bool = true) {
-      let elapsed = clock.now - start
-      seconds[name] =
-        Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)
-      if next { start = clock.now }
-    }
-  }
-
-  /// The batch's students, their blocking keys indexed.
-  struct Batch {
-    var people: [PersonRecord] = []
-    /// Each student's ref (`Submission.studentRef`), in `people`'s order.
-    var refs: [String] = []
-    var index = KeyIndex()
-  }
-
-  /// What the scan of the SIS found for the batch.
-  struct SISScan {
-    /// The SIS students that are candidates for someone, by slot.
-    var records: [PersonRecord] = []
-    var slot: [String: Int] = [:]
-    /// Candidate pairs as found (a pair found by several passes appears once per pass).
-    var found: [(person: Int32, slot: Int32, passes: UInt8)] = []
-    /// The random sample u is learned from.
-    var sample: [PersonRecord] = []
-    var seen = 0
-    var firstCounts: [String: Int] = [:]
-    var lastCounts: [String: Int] = [:]
-  }
-
-  /// The candidate pairs, each compared once, and the training patterns EM learns from.
-  struct ComparedPairs {
-    var byPerson: [Int: [(slot: Int, vector: ComparisonVector, passes: UInt8)]] = [:]
-    /// Training pairs by session: blocked on birth date (session "dob"), blocked on names ("names").
-    var dobPatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
-    var namePatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
-    var allPatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
-  }
-
-  /// The batch's students and their keys. Records and keys are made per submission on every core
-  /// (name keys fold Unicode: not cheap), then indexed in submission order.
-  static func batch(_ submissions: [Submission]) throws -> Batch {
-    let built = try Parallel.map(submissions.count, minimum: 64) {
-      i -> [(person: PersonRecord, keys: [UInt64])] in
-      let submission = submissions[i]
-      let guardians = submission.contacts.map {
-        PersonRecord.Guardian(
-          first: Comparators.foldLetters(FieldRules.nameKey($0[FieldName.firstName])),
-          last: Comparators.foldLetters(FieldRules.nameKey($0[FieldName.lastName])),
-          phone: PersonRecord.digits($0[FieldName.phone]))
-      }
-      return submission.students.map { student in
-        let person = PersonRecord(
-          id: Submission.studentRef(submission.id, student.seq), fields: student.fields,
-          guardians: guardians)
-        return (person, FellegiSunterMatcher.blockingKeys(person, query: true).map(\.key))
-      }
-    }
-    var batch = Batch()
-    for list in built {
-      for (person, keys) in list {
-        for key in keys { batch.index.add(key, Int32(batch.people.count)) }
-        batch.refs.append(person.id)
-        batch.people.append(person)
-      }
-    }
-    return batch
-  }
-
-  /// One pass over the SIS: candidates, a random sample for u, name frequencies. The students
-  /// table is cut into rowid ranges scanned on every core (each with its own read-only
-  /// connection) and the parts are joined in table order, so the result is the sequential scan's.
-  func scan(for batch: Batch, laps: inout Laps) throws -> SISScan {
-    var result = SISScan()
-    let ranges = try snapshot.rowRanges(table: "students", parts: Parallel.width)
-    let seen = ranges.reduce(0) { $0 + $1.count }
-    laps.lap("scan-ranges", next: false)
-    // Reservoir sampling (Algorithm R), deterministic: which rows it keeps depends only on their
-    // number, so the rows are chosen before the scan and picked up by whichever part reads them.
-    let sampleRows = FellegiSunterMatcher.reservoir(
-      rows: seen, size: FellegiSunterMatcher.sampleSize)
-    let sampleSet = Set(sampleRows)
-    // Term frequencies are only ever asked for the batch's own names.
-    let batchFirst = Set(batch.people.map(\.first))
-    let batchLast = Set(batch.people.map(\.last))
-    let keyIndex = batch.index
-    let path = snapshot.path
-    let parts = try Parallel.map(ranges.count, minimum: 1) { part -> ScanPart in
-      let range = ranges[part]
-      var result = ScanPart()
-      var row = range.offset
-      try Snapshot.forEachMatchRecord(path: path, rowids: range.rowids) { record in
-        if batchFirst.contains(record.first) { result.firstCounts[record.first, default: 0] += 1 }
-        if batchLast.contains(record.last) { result.lastCounts[record.last, default: 0] += 1 }
-        var slot: Int32 = -1
-        FellegiSunterMatcher.forEachBlockingKey(record, query: false) { pass, key in
-          guard let first = keyIndex.first(key) else { return }
-          if slot < 0 {
-            slot = Int32(result.records.count)
-            result.records.append(record)
-          }
-          keyIndex.forEach(from: first) { hit in result.hits.append((slot, hit, UInt8(pass))) }
-        }
-        if sampleSet.contains(row) { result.sampled[row] = record }
-        row += 1
-      }
-      return result
-    }
-    var sampled: [Int: PersonRecord] = [:]
-    for part in parts {
-      let base = result.records.count
-      for record in part.records {
-        result.slot[record.id] = result.records.count
-        result.records.append(record)
-      }
-      for hit in part.hits {
-        result.found.append((hit.person, Int32(base) + hit.record, 1 << hit.pass))
-      }
-      sampled.merge(part.sampled) { first, _ in first }
-      result.firstCounts.merge(part.firstCounts, uniquingKeysWith: +)
-      result.lastCounts.merge(part.lastCounts, uniquingKeysWith: +)
-    }
-    result.sample = sampleRows.compactMap { sampled[$0] }
-    result.seen = seen
-    laps.lap("scan")
-    return result
-  }
-
-  /// Guardians of the candidates and the sample; and the guardian-name pass, which finds a child
-  /// whose own name, birth date and address all changed, through the parents' names.
-  func guardianPass(_ batch: Batch, _ sis: inout SISScan, laps: inout Laps) throws {
-    var guardianIndex: [UInt64: [Int32]] = [:]
-    for (i, person) in batch.people.enumerated() {
-      for g in person.guardians where !g.first.isEmpty && !g.last.isEmpty {
-        guardianIndex[FellegiSunterMatcher.guardianKey(g), default: []].append(Int32(i))
-      }
-    }
-    var wanted = Set(sis.records.map(\.id))
-    for record in sis.sample { wanted.insert(record.id) }
-    let scan = try snapshot.guardians(of: wanted, names: guardianIndex)
-    laps.lap("guardian-scan", next: false)
-    var guardianHits: [(person: Int32, student: String)] = []
-    for (key, students) in scan.nameHits
-    where students.count <= FellegiSunterMatcher.guardianBlockLimit {
-      for person in guardianIndex[key] ?? [] {
-        for student in students { guardianHits.append((person, student)) }
-      }
-    }
-    var guardians = scan.guardians
-    let missing = Set(guardianHits.map(\.student)).subtracting(sis.slot.keys)
-    for record in try snapshot.matchRecords(numbers: missing.sorted()) {
-      sis.slot[record.id] = sis.records.count
-      sis.records.append(record)
-      guardians[record.id] = record.guardians
-    }
-    for (person, student) in guardianHits {
-      guard let slot = sis.slot[student] else { continue }
-      sis.found.append((person, Int32(slot), 1 << 6))
-    }
-    laps.lap("guardian-pass", next: false)
-    for slot in sis.records.indices {
-      sis.records[slot].guardians = guardians[sis.records[slot].id] ?? []
-    }
-    for i in sis.sample.indices { sis.sample[i].guardians = guardians[sis.sample[i].id] ?? [] }
-    laps.lap("guardians")
-  }
-
-  /// Compares every candidate pair (on every core), each pair once, with the bits of every pass
-  /// that found it, in (student, slot) order: the work (and every sum over it) comes in the same
-  /// order on every run.
-  func comparePairs(_ batch: Batch, _ sis: inout SISScan, report: inout MatcherReport) throws
-    -> ComparedPairs
-  {
-    sis.found.sort { ($0.person, $0.slot) < ($1.person, $1.slot) }
-    var work: [(person: Int32, slot: Int32, passes: UInt8)] = []
-    work.reserveCapacity(sis.found.count)
-    for pair in sis.found {
-      if let last = work.last, last.person == pair.person, last.slot == pair.slot {
-        work[work.count - 1].passes |= pair.passes
-      } else {
-        work.append(pair)
-      }
-    }
-    let batchPeople = batch.people
-    let candidatesSeen = sis.records
-    let pairWork = work
-    let vectors = try Parallel.map(pairWork.count) { i in
-      ComparisonVector.compare(
-        batchPeople[Int(pairWork[i].person)], candidatesSeen[Int(pairWork[i].slot)])
-    }
-    var pairs = ComparedPairs()
-    for (i, entry) in work.enumerated() {
-      let passes = entry.passes
-      for pass in FellegiSunterMatcher.passNames.indices where passes & (1 << pass) != 0 {
-        report.blockingPairs[FellegiSunterMatcher.passNames[pass], default: 0] += 1
-      }
-      let vector = vectors[i]
-      pairs.byPerson[Int(entry.person), default: []].append((Int(entry.slot), vector, passes))
-      report.distinctPairs += 1
-      // EM learns only from pairs found by identity keys (state id, names, birth dates). The household
-      // passes bring siblings, who agree on address, phone and guardians all at once: fed to EM,
-      // they would be learned as "the same child" (these fields are far from independent).
-      guard passes & 0b1111 != 0 else { continue }
-      let key = vector.patternKey
-      pairs.allPatterns[key] = (vector, (pairs.allPatterns[key]?.count ?? 0) + 1)
-      if passes & 0b0010 != 0 {
-        pairs.dobPatterns[key] = (vector, (pairs.dobPatterns[key]?.count ?? 0) + 1)
-      }
-      if passes & 0b1100 != 0 {
-        pairs.namePatterns[key] = (vector, (pairs.namePatterns[key]?.count ?? 0) + 1)
-      }
-    }
-    return pairs
-  }
-
-  /// Learns u from the sample and m by EM, in Splink's order: the birth date from name-blocked
-  /// pairs, then the names from birth-date-blocked pairs; then λ over all identity-blocked pairs.
-  func estimate(_ sis: SISScan, _ pairs: ComparedPairs) throws {
-    model = FellegiSunterModel(
-      u: try FellegiSunterModel.estimateU(sample: sis.sample, population: sis.seen))
-    model.estimateM(pairs.namePatterns, excluding: [.firstName, .lastName])
-    model.estimateM(pairs.dobPatterns, excluding: [.birthDate])
-    model.estimateLambda(pairs.allPatterns)
-    let total = Double(max(sis.seen, 1))
-    model.firstNameFrequency = sis.firstCounts.mapValues { Double($0) / total }
-    model.lastNameFrequency = sis.lastCounts.mapValues { Double($0) / total }
-    model.weightFactors = config.weightFactors
-  }
-
-  /// Decides every student, on every core: scoring and explaining are independent per student.
-  func decideAll(
-    _ batch: Batch, _ sis: SISScan, _ pairs: ComparedPairs, report: inout MatcherReport
-  ) throws {
-    let thresholds = MatchThresholds(
-      autoMatch: config.autoMatch, review: config.review, ambiguityMargin: config.ambiguityMargin)
-    for i in batch.people.indices {
-      let count = pairs.byPerson[i]?.count ?? 0
-      if count == 0 { report.studentsWithoutCandidates += 1 }
-      if count > config.maxCandidates { report.studentsOverCandidateCap += 1 }
-    }
-    let model = self.model
-    let maxCandidates = config.maxCandidates
-    let lists = pairs.byPerson
-    let config = self.config
-    let batchPeople = batch.people
-    let candidatesSeen = sis.records
-    let decided = try Parallel.map(batchPeople.count, minimum: 64) { i -> MatchDecision in
-      let person = batchPeople[i]
-      var scored = (lists[i] ?? []).map {
-        entry -> (
-          slot: Int, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8
-        ) in
-        let s = model.score(entry.vector, first: person.first, last: person.last)
-        return (entry.slot, s.total, s.parts, entry.vector, entry.passes)
-      }
-      scored.sort { ($0.bits, candidatesSeen[$1.slot].id) > ($1.bits, candidatesSeen[$0.slot].id) }
-      if scored.count > maxCandidates { scored.removeLast(scored.count - maxCandidates) }
-      // Explained (reasons, per-field weights, guards in words) only when written out: most
-      // candidates are looked at and dropped, and their words were most of the decide phase.
-      var candidates = scored.prefix(5).map { entry in
-        Ranked(
-          sisID: candidatesSeen[entry.slot].id,
-          score: FellegiSunterMatcher.roundedProbability(entry.bits),
-          otherChild: FellegiSunterMatcher.otherChildRule(
-            entry.vector, config: config, form: person)
-            ?? FellegiSunterMatcher.twinInSIS(
-              entry.vector, candidatesSeen[entry.slot],
-              among: scored.map { candidatesSeen[$0.slot] },
-              config: config),
-          resemblance: FellegiSunterMatcher.resemblance(entry.vector),
-          withoutHousehold: !FellegiSunterMatcher.strongHomeLink(entry.vector)
-            && entry.vector[.stateID] != 1
-            && FellegiSunterMatcher.identityWithoutHousehold(entry.vector, config: config)
-        ) {
-          FellegiSunterMatcher.explain(
-            person: person, sis: candidatesSeen[entry.slot], bits: entry.bits, parts: entry.parts,
-            vector: entry.vector, passes: entry.passes,
-            config: config)
-        }
-      }
-      if let first = candidates.first, first.withoutHousehold, let top = scored.first {
-        // Every SIS student blocking found for this child: a twin of the candidate shares its birth
-        // date and surname sound, the keys of the birth-date pass.
-        candidates[0].twinInSIS = FellegiSunterMatcher.twin(
-          of: candidatesSeen[top.slot], among: scored.map { candidatesSeen[$0.slot] })
-      }
-      return FellegiSunterMatcher.decide(candidates, thresholds: thresholds)
-    }
-    for (i, decision) in decided.enumerated() { decisions[batch.refs[i]] = decision }
   }
 
   // MARK: - Guards and explanations
@@ -892,6 +824,77 @@ package final class FellegiSunterMatcher: StudentMatcher {
       .map { FellegiSunterMatcher.passNames[$0] }
     candidate.guards = guards.isEmpty ? nil : guards
     return candidate
+  }
+
+  /// The prepared batch: its students, the SIS students blocking found, each student's compared
+  /// pairs and the estimated model; what deciding any student of the batch needs.
+  struct Prepared {
+    var people: [PersonRecord]
+    /// Student ref → its place in `people`.
+    var index: [String: Int]
+    var candidates: [PersonRecord]
+    var lists: [Int: [(slot: Int, vector: ComparisonVector, passes: UInt8)]]
+    var model: FellegiSunterModel
+    var config: MatchingConfig
+    var thresholds: MatchThresholds
+
+    /// The decisions of `people[range]`, on every core: scoring and explaining are independent
+    /// per student, so any chunk gives the decisions the whole batch at once would.
+    func decide(_ range: Range<Int>) throws -> [MatchDecision] {
+      let batchPeople = people
+      let candidatesSeen = candidates
+      let lists = self.lists
+      let model = self.model
+      let config = self.config
+      let thresholds = self.thresholds
+      let maxCandidates = config.maxCandidates
+      let first = range.lowerBound
+      return try Parallel.map(range.count, minimum: 64) { offset -> MatchDecision in
+        let i = first + offset
+        let person = batchPeople[i]
+        var scored = (lists[i] ?? []).map {
+          entry -> (
+            slot: Int, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8
+          ) in
+          let s = model.score(entry.vector, first: person.first, last: person.last)
+          return (entry.slot, s.total, s.parts, entry.vector, entry.passes)
+        }
+        scored.sort {
+          ($0.bits, candidatesSeen[$1.slot].id) > ($1.bits, candidatesSeen[$0.slot].id)
+        }
+        if scored.count > maxCandidates { scored.removeLast(scored.count - maxCandidates) }
+        // Explained (reasons, per-field weights, guards in words) only when written out: most
+        // candidates are looked at and dropped, and their words were most of the decide phase.
+        var candidates = scored.prefix(5).map { entry in
+          Ranked(
+            sisID: candidatesSeen[entry.slot].id,
+            score: FellegiSunterMatcher.roundedProbability(entry.bits),
+            otherChild: FellegiSunterMatcher.otherChildRule(
+              entry.vector, config: config, form: person)
+              ?? FellegiSunterMatcher.twinInSIS(
+                entry.vector, candidatesSeen[entry.slot],
+                among: scored.map { candidatesSeen[$0.slot] },
+                config: config),
+            resemblance: FellegiSunterMatcher.resemblance(entry.vector),
+            withoutHousehold: !FellegiSunterMatcher.strongHomeLink(entry.vector)
+              && entry.vector[.stateID] != 1
+              && FellegiSunterMatcher.identityWithoutHousehold(entry.vector, config: config)
+          ) {
+            FellegiSunterMatcher.explain(
+              person: person, sis: candidatesSeen[entry.slot], bits: entry.bits, parts: entry.parts,
+              vector: entry.vector, passes: entry.passes,
+              config: config)
+          }
+        }
+        if let first = candidates.first, first.withoutHousehold, let top = scored.first {
+          // Every SIS student blocking found for this child: a twin of the candidate shares its birth
+          // date and surname sound, the keys of the birth-date pass.
+          candidates[0].twinInSIS = FellegiSunterMatcher.twin(
+            of: candidatesSeen[top.slot], among: scored.map { candidatesSeen[$0.slot] })
+        }
+        return FellegiSunterMatcher.decide(candidates, thresholds: thresholds)
+      }
+    }
   }
 
   /// A candidate as ranked: what deciding needs, and its explanation made on demand.
