@@ -105,6 +105,198 @@ public enum MatchStage {
     }
   }
 
+  /// Children the SIS does not know, decided NEW on several forms of the batch that agree with each
+  /// other on the child (`FormsOfOneNewChild`): one child, created once. With
+  /// `matching.forms_of_one_child: match` the latest form (by `Approved_At`, then the export's
+  /// order) stays NEW and creates the student; an earlier form whose guardians (by name) and
+  /// documents (by SHA-256) are all on the latest one is marked `sameChildAs` the latest form's
+  /// student: deliver creates no student from it and counts it (`new_students_superseded`); one that
+  /// carries more waits for a person (its guardians and documents are not dropped: once the SIS
+  /// export shows the new student it is matched to it). Forms that only resemble each other, two
+  /// students of one form, a child a person answered No Match for, and `review` send the unanswered
+  /// ones to a person, with the others named. Returns how many students were marked `sameChildAs`.
+  static func formsOfOneNewChild(
+    _ decisions: inout [SubmissionDecision], _ forms: [Submission], config: MatchingConfig,
+    answered: Set<String>
+  ) -> Int {
+    var places: [(index: Int, student: Int)] = []
+    var people: [PersonRecord] = []
+    for (index, decision) in decisions.enumerated()
+    where forms.indices.contains(index) && forms[index].id == decision.submissionID {
+      for (s, student) in decision.students.enumerated() where student.decision.outcome == .new {
+        guard let part = forms[index].students.first(where: { $0.seq == student.seq }) else {
+          continue
+        }
+        places.append((index, s))
+        people.append(PersonRecord(student: part, of: forms[index]))
+      }
+    }
+    func ref(_ member: Int) -> String {
+      let place = places[member]
+      return Submission.studentRef(
+        decisions[place.index].submissionID, decisions[place.index].students[place.student].seq)
+    }
+    func note(_ member: Int, _ text: String) {
+      let place = places[member]
+      decisions[place.index].students[place.student].decision.reasons.append(text)
+    }
+    func toPerson(_ member: Int, _ text: String) {
+      let place = places[member]
+      decisions[place.index].students[place.student].decision.outcome = .potential
+      note(member, text)
+    }
+    var superseded = 0
+    let pairs = FormsOfOneNewChild.related(people, config: config)
+    for group in FormsOfOneNewChild.groups(count: people.count, pairs: pairs) {
+      let refs = group.map(ref)
+      func others(_ member: Int) -> String {
+        group.filter { $0 != member }.map(ref).joined(separator: ", ")
+      }
+      var disagreement: String? =
+        config.formsOfOneChild == .review ? "matching.forms_of_one_child is review" : nil
+      if disagreement == nil, Set(group.map { places[$0].index }).count < group.count {
+        disagreement = "two students of one form"
+      }
+      if disagreement == nil, refs.contains(where: answered.contains) {
+        disagreement =
+          "a person answered No Match for "
+          + refs.filter(answered.contains).joined(separator: ", ") + " (a child of its own)"
+      }
+      pairs: for a in group where disagreement == nil {
+        for b in group where b > a {
+          if let why = FellegiSunterMatcher.formsDisagree(
+            ComparisonVector.compare(people[a], people[b]))
+          {
+            disagreement = "\(ref(a)) and \(ref(b)) do not agree: \(why)"
+            break pairs
+          }
+        }
+      }
+      if let disagreement {
+        for member in group where !answered.contains(ref(member)) {
+          toPerson(
+            member,
+            "a child the SIS does not know, named also on \(others(member)) of this batch (\(disagreement)): "
+              + "one child or two? No Match creates a child of its own; the same child's other forms are matched once the SIS export shows it"
+          )
+        }
+        continue
+      }
+      // The latest form creates the child: the SIS ends with what the family said last.
+      func approved(_ member: Int) -> Int64 {
+        InternetDateTime.parse(forms[places[member].index].approvedAt) ?? Int64.min
+      }
+      let kept = group.max {
+        (approved($0), places[$0].index) < (approved($1), places[$1].index)
+      }!
+      let keptForm = forms[places[kept].index]
+      let keptGuardians = Set(keptForm.contacts.map(guardianName))
+      let keptDocuments = Set(keptForm.documents.map { $0["SHA256"].lowercased() })
+      note(
+        kept,
+        "the same child the SIS does not know is on \(others(kept)) of this batch (the forms agree on the child): "
+          + "this, the latest form, creates the new student; the earlier ones create none")
+      for member in group where member != kept {
+        let form = forms[places[member].index]
+        let carriesMore =
+          form.contacts.contains { !keptGuardians.contains(guardianName($0)) }
+          || form.documents.contains { !keptDocuments.contains($0["SHA256"].lowercased()) }
+        if carriesMore {
+          toPerson(
+            member,
+            "the same child the SIS does not know as \(ref(kept)), a later form of this batch that creates the new student; "
+              + "this form names a guardian or a document that one does not, so it waits: once the SIS export shows the new student it is matched to it (No Match if it is another child)"
+          )
+          continue
+        }
+        let place = places[member]
+        decisions[place.index].students[place.student].sameChildAs = ref(kept)
+        note(
+          member,
+          "the same child the SIS does not know as \(ref(kept)), a later form of this batch that creates the new student: "
+            + "this form creates no second student (its guardians and documents are all on that form)"
+        )
+        superseded += 1
+      }
+    }
+    return superseded
+  }
+
+  /// A guardian as forms of one child are compared for what they carry: the folded names.
+  static func guardianName(_ contact: SubmissionPart) -> [String] {
+    [
+      Comparators.foldLetters(FieldRules.nameKey(contact["First_Name"])),
+      Comparators.foldLetters(FieldRules.nameKey(contact["Last_Name"])),
+    ]
+  }
+
+  /// A child decided NEW who is the same as (or resembles) a new student an earlier delivery
+  /// created that no SIS export has shown yet (`delivered_records`: `student_new`, not confirmed):
+  /// creating it again would double the child. It waits for a person, with the delivered student
+  /// named; once the SIS export shows that student, the form is matched to it like any SIS record.
+  /// Returns how many students wait so.
+  static func awaitingDeliveredNewChildren(
+    _ decisions: inout [SubmissionDecision], _ forms: [Submission], workdir: WorkDir,
+    batch: String, config: MatchingConfig, answered: Set<String>
+  ) throws -> Int {
+    guard try Confirmation.hasTables(workdir.state) else { return 0 }
+    let open = try Confirmation.items(
+      workdir.state, where: "kind = 'student_new' AND status != 'confirmed' AND batch_id != ?",
+      [.text(batch)])
+    guard !open.isEmpty else { return 0 }
+    var places: [(index: Int, student: Int)] = []
+    var people: [PersonRecord] = []
+    for (index, decision) in decisions.enumerated()
+    where forms.indices.contains(index) && forms[index].id == decision.submissionID {
+      for (s, student) in decision.students.enumerated()
+      where student.decision.outcome == .new && student.sameChildAs == nil
+        && !answered.contains(Submission.studentRef(decision.submissionID, student.seq))
+      {
+        guard let part = forms[index].students.first(where: { $0.seq == student.seq }) else {
+          continue
+        }
+        places.append((index, s))
+        people.append(PersonRecord(student: part, of: forms[index]))
+      }
+    }
+    guard !people.isEmpty else { return 0 }
+    let formCount = people.count
+    var delivered: [Confirmation.Item] = []
+    for (batchID, group) in Dictionary(grouping: open, by: \.batch).sorted(by: { $0.key < $1.key })
+    {
+      let path = workdir.stageFolder(batchID, .normalize) + "/submissions.jsonl"
+      guard FileSystem.exists(path) else { continue }
+      let wanted = Dictionary(grouping: group, by: \.submissionID)
+      for submission in try JSONLines.read(Submission.self, from: path) {
+        for item in wanted[submission.id] ?? [] {
+          guard let student = submission.students.first(where: { $0.seq == item.seq }) else {
+            continue
+          }
+          delivered.append(item)
+          people.append(PersonRecord(student: student, of: submission))
+        }
+      }
+    }
+    var waiting = Set<Int>()
+    for pair in FormsOfOneNewChild.related(
+      people, config: config, pairable: { $0 < formCount && $1 >= formCount })
+    where waiting.insert(pair.i).inserted {
+      let item = delivered[pair.j - formCount]
+      let place = places[pair.i]
+      let what: String
+      switch pair.relation {
+      case .sameChild: what = "the same child as"
+      case .resembles(let why): what = "a child that resembles (\(why))"
+      }
+      decisions[place.index].students[place.student].decision.outcome = .potential
+      decisions[place.index].students[place.student].decision.reasons.append(
+        "\(what) the new student \(Submission.studentRef(item.submissionID, item.seq)) delivered by batch \(item.batch), "
+          + "which no SIS export has shown yet: not created again; once the SIS export shows it this form is matched to it (No Match if it is another child)"
+      )
+    }
+    return waiting.count
+  }
+
   /// Submissions read, decided and written per chunk: the stage holds one chunk of the batch (and
   /// a decision per student), not the batch's records, so its memory grows with the SIS and the
   /// matcher's model, not with the batch (`scripts/bench/review.sh`: 332 MB at 20,000 before).
@@ -121,6 +313,11 @@ public enum MatchStage {
     }
     compact.contacts = submission.contacts.map {
       SubmissionPart(seq: $0.seq, fields: $0.fields, source: SourceLocation(path: ""))
+    }
+    // Which documents a form carries, for forms of one new child (`formsOfOneNewChild`).
+    compact.documents = submission.documents.map {
+      SubmissionPart(
+        seq: $0.seq, fields: ["SHA256": $0["SHA256"]], source: SourceLocation(path: ""))
     }
     compact.contentHash = submission.contentHash
     return compact
@@ -208,6 +405,22 @@ public enum MatchStage {
     }
 
     claimedTwice(&decisions, batch, policy: context.config.matching.formsOfOneChild)
+    // Children a person answered No Match for: a child of its own, created as it is.
+    var answeredNew = Set<String>()
+    for decision in decisions {
+      for student in decision.students where student.decision.outcome == .new {
+        if (resolutions[decision.submissionID] ?? []).contains(where: {
+          $0.studentSeq == student.seq && $0.action == .noMatch
+        }) {
+          answeredNew.insert(Submission.studentRef(decision.submissionID, student.seq))
+        }
+      }
+    }
+    let newChildForms = formsOfOneNewChild(
+      &decisions, batch, config: context.config.matching, answered: answeredNew)
+    let awaiting = try awaitingDeliveredNewChildren(
+      &decisions, batch, workdir: context.workdir, batch: context.batch.id,
+      config: context.config.matching, answered: answeredNew)
 
     phase("decide")
     // The contacts of the matched students and of the households each form reaches, fetched at once
@@ -373,6 +586,8 @@ public enum MatchStage {
         "Submission_ID", "Student_Seq", "Kind", "Value", "Resolved_By", "Resolved_At", "Source",
       ],
       rows: applied)
+    if newChildForms > 0 { counts["students_same_new_child"] = newChildForms }
+    if awaiting > 0 { counts["students_awaiting_new_child"] = awaiting }
     context.counts = counts
     phase("write")
     context.notes.append(
@@ -381,6 +596,9 @@ public enum MatchStage {
     context.notes.append("seconds by phase: " + phases.joined(separator: ", "))
     context.log(
       "match: \(counts["students_matched"]!) matched, \(counts["students_potential"]!) potential, \(counts["students_new"]!) new; "
+        + (newChildForms + awaiting == 0
+          ? ""
+          : "\(newChildForms) students on several forms of one new child, \(awaiting) waiting for a new child delivered before to be seen in the SIS; ")
         + "contacts: \(counts["contacts_matched"]!) matched, \(counts["contacts_potential"]!) potential, \(counts["contacts_new"]!) new"
     )
   }
