@@ -312,25 +312,6 @@ public struct StatusCommand: ParsableCommand {
     var counts: Confirmation.Counts
     var items: [Confirmation.Item]
 
-    struct Item: Encodable {
-      var submissionID, record, batch, delivery: String
-      var missing, importStatus, importMessage: String?
-      var deliveries: Int
-      enum CodingKeys: String, CodingKey {
-        case submissionID, record, batch, delivery, missing, importStatus, importMessage, deliveries
-      }
-      func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(submissionID, forKey: .submissionID)
-        try c.encode(record, forKey: .record)
-        try c.encode(batch, forKey: .batch)
-        try c.encode(delivery, forKey: .delivery)
-        try c.encode(missing, forKey: .missing)
-        try c.encode(importStatus, forKey: .importStatus)
-        try c.encode(importMessage, forKey: .importMessage)
-        try c.encode(deliveries, forKey: .deliveries)
-      }
-    }
     enum CodingKeys: String, CodingKey {
       case delivered, confirmed, unconfirmed, unconfirmedSubmissions, redeliveryRequested, items
     }
@@ -342,13 +323,7 @@ public struct StatusCommand: ParsableCommand {
       try c.encode(counts.unconfirmedSubmissions, forKey: .unconfirmedSubmissions)
       try c.encode(counts.redeliveryRequested, forKey: .redeliveryRequested)
       try c.encode(
-        items.map {
-          Item(
-            submissionID: $0.submissionID, record: $0.label, batch: $0.batch, delivery: $0.delivery,
-            missing: $0.missing,
-            importStatus: $0.importStatus, importMessage: $0.importMessage,
-            deliveries: $0.deliveries)
-        }, forKey: .items)
+        items.map { UnconfirmedRecordJSON($0, withCommands: false) }, forKey: .items)
     }
 
     init(_ state: StateStore) throws {

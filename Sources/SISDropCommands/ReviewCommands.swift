@@ -112,44 +112,12 @@ struct ReviewOutput: Encodable {
   var queue: ReviewQueue
   var unconfirmed: [Confirmation.Item]
 
-  struct Unconfirmed: Encodable {
-    var submissionID, record, batch, delivery: String
-    var missing, importStatus, importMessage: String?
-    var deliveries: Int
-    var commands: [String]
-    enum CodingKeys: String, CodingKey {
-      case submissionID, record, batch, delivery, missing, importStatus, importMessage, deliveries,
-        commands
-    }
-    func encode(to encoder: Encoder) throws {
-      var c = encoder.container(keyedBy: CodingKeys.self)
-      try c.encode(submissionID, forKey: .submissionID)
-      try c.encode(record, forKey: .record)
-      try c.encode(batch, forKey: .batch)
-      try c.encode(delivery, forKey: .delivery)
-      try c.encode(missing, forKey: .missing)  // null when nothing is said, never left out
-      try c.encode(importStatus, forKey: .importStatus)
-      try c.encode(importMessage, forKey: .importMessage)
-      try c.encode(deliveries, forKey: .deliveries)
-      try c.encode(commands, forKey: .commands)
-    }
-  }
-
   enum CodingKeys: String, CodingKey { case schemaVersion, items, unconfirmed }
   func encode(to encoder: Encoder) throws {
     var c = encoder.container(keyedBy: CodingKeys.self)
     try c.encode(queue.schemaVersion, forKey: .schemaVersion)
     try c.encode(queue.items, forKey: .items)
     try c.encode(
-      unconfirmed.map {
-        Unconfirmed(
-          submissionID: $0.submissionID, record: $0.label, batch: $0.batch, delivery: $0.delivery,
-          missing: $0.missing,
-          importStatus: $0.importStatus, importMessage: $0.importMessage, deliveries: $0.deliveries,
-          commands: [
-            "sisdrop redeliver \($0.submissionID)",
-            "sisdrop confirm \($0.submissionID) --reason TEXT",
-          ])
-      }, forKey: .unconfirmed)
+      unconfirmed.map { UnconfirmedRecordJSON($0, withCommands: true) }, forKey: .unconfirmed)
   }
 }
