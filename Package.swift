@@ -23,7 +23,7 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
   ],
   targets: [
-    // C libraries from Debian, reached through system library targets (DESIGN.md).
+    // C libraries from Debian, reached through system library targets (docs/PLATFORM-NOTES.md).
     .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
     .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
     // SHA-256 from OpenSSL's libcrypto: as fast as swift-crypto, without its two minutes of build.
@@ -59,14 +59,14 @@ let package = Package(
         .product(name: "Yams", package: "Yams"),
       ]
     ),
-    // The labelled synthetic district (`sisdrop gen`, the tests and the matching benchmark).
+    // The labelled synthetic district (`sisdrop-gen`, the tests and the matching benchmark).
     .target(name: "SISDropGenerator", dependencies: ["SISDropCore", "SISDropFormats"]),
     .target(
       name: "SISDropCommands",
       dependencies: [
         "SISDrop", "SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore",
         "SISDropMatching",
-        "SISDropDelivery", "SISDropGenerator",
+        "SISDropDelivery",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]
@@ -77,6 +77,14 @@ let package = Package(
     .executableTarget(name: "sisdrop-match", dependencies: ["SISDropCommands"]),
     .executableTarget(name: "sisdrop-deliver", dependencies: ["SISDropCommands"]),
     .executableTarget(name: "sisdrop-close", dependencies: ["SISDropCommands"]),
+    // The generator's command, a developer's tool: its own executable, so that the shipped ones do
+    // not link the generator (scripts/install.sh does not install it).
+    .executableTarget(
+      name: "sisdrop-gen",
+      dependencies: [
+        "SISDropCore", "SISDropGenerator",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
     // Phase timings for scripts/bench/pipeline.sh (a benchmark tool, not shipped).
     .executableTarget(
       name: "sisdrop-bench-phases",

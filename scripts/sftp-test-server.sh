@@ -6,7 +6,7 @@
 #   scripts/sftp-test-server.sh stop BASE      stops it by its pid and removes everything it made
 #
 # Needs root (an account, a chroot) and Debian's openssh-server (`.ci/run` installs it).
-# Traps, measured (PLATFORM-NOTES.md): sshd wants absolute paths and /run/sshd; with `UsePAM no`
+# Traps, measured (docs/PLATFORM-NOTES.md, "Files and SFTP"): sshd wants absolute paths and /run/sshd; with `UsePAM no`
 # a new account must be unlocked (`usermod -p '*'`); `ChrootDirectory` must be root-owned on every
 # component and not group- or world-writable, so it lives under /srv, not /tmp.
 set -euo pipefail

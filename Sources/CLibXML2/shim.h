@@ -1,5 +1,5 @@
 // Debian's libxml2 headers pull in system ICU, whose UErrorCode clashes with Foundation's in clean
-// debug builds (PLATFORM-NOTES.md): read the version header first and turn the ICU part off.
+// debug builds (docs/PLATFORM-NOTES.md, "Building"): read the version header first and turn the ICU part off.
 #include <libxml/xmlversion.h>
 #undef LIBXML_ICU_ENABLED
 #include <libxml/parser.h>

@@ -19,7 +19,7 @@ public struct SISDropCommand: ParsableCommand {
     subcommands: [
       DemoCommand.self, RunCommand.self, OpenCommand.self, StatusCommand.self, PendingCommand.self,
       CancelCommand.self,
-      GenerateCommand.self, ResolveCommand.self, KeepSISCommand.self, AcceptCommand.self,
+      ResolveCommand.self, KeepSISCommand.self, AcceptCommand.self,
       WithdrawCommand.self, AnswersCommand.self, ReviewCommand.self, ShowCommand.self,
       ParseCommand.self, NormalizeCommand.self, MatchCommand.self, DeliverCommand.self,
       CloseCommand.self,

@@ -2,7 +2,7 @@ import Foundation
 import SISDropCore
 import SISDropFormats
 
-/// What `sisdrop gen` makes: a synthetic district with a truth file.
+/// What `sisdrop-gen` makes: a synthetic district with a truth file.
 public struct GeneratorOptions: Sendable {
   public var students: Int
   public var submissions: Int
@@ -33,7 +33,7 @@ public struct GeneratorSummary: Sendable, Codable {
 }
 
 /// The labelled data generator: a district's SIS export, approved submissions in the default
-/// layouts (DESIGN.md), and the truth (submission student → SIS number or NEW; contact → Contact_ID or NEW).
+/// layouts (SISDropCore/Records/Layouts.swift), and the truth (submission student → SIS number or NEW; contact → Contact_ID or NEW).
 ///
 /// Deterministic for a seed. The SIS export is written household by household as it is drawn, and
 /// only the students picked for submissions are kept (selection sampling, Knuth's Algorithm S), so

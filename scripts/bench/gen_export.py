@@ -4,7 +4,7 @@
     python3 scripts/bench/gen_export.py --students N --seed S --out DIR
 
 Writes, in DIR:
-    csv/students.csv contacts.csv schools.csv attendance_codes.csv   (DESIGN.md, "The default layouts")
+    csv/students.csv contacts.csv schools.csv attendance_codes.csv   (Sources/SISDropCore/Records/Layouts.swift)
     xml/students.xml contacts.xml schools.xml attendance_codes.xml   (the same records as XML)
     submissions.csv                                                  (a handful of enrollment rows)
     DONE                                                             (written last: the set is complete)

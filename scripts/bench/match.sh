@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The matching benchmark (a benchmark, not a test): sisdrop's match stage, the seed system's rule and
-# Splink 5 + DuckDB, scored against the truth of `sisdrop gen`.
+# Splink 5 + DuckDB, scored against the truth of `sisdrop-gen`.
 #
 #   scripts/bench/match.sh [--students N[,N...]] [--submissions M] [--seed S] [--no-build] [--no-splink] [--cases]
 #
@@ -49,12 +49,15 @@ if ! "$venv/bin/python" -c "import splink, duckdb" 2>/dev/null; then
   "$venv/bin/pip" install -q 'splink>=5,<6'
 fi
 
-if [[ $build -eq 1 ]] && { [[ ! -x "$binary" ]] || [[ -n "$(find "$root/Sources" "$root/Package.swift" -newer "$binary" -print -quit)" ]]; }; then
-  say "building sisdrop (release, --scratch-path $scratch)"
-  (cd "$root" && swift build -c release --scratch-path "$scratch" --product sisdrop) >"$here/.match-build.log" 2>&1 \
+# sisdrop-gen (the generator, not shipped) is built beside sisdrop; match_bench.py runs it from there.
+gen="$scratch/release/sisdrop-gen"
+if [[ $build -eq 1 ]] && { [[ ! -x "$binary" ]] || [[ ! -x "$gen" ]] || [[ -n "$(find "$root/Sources" "$root/Package.swift" -newer "$binary" -print -quit)" ]]; }; then
+  say "building sisdrop and sisdrop-gen (release, --scratch-path $scratch)"
+  { (cd "$root" && swift build -c release --scratch-path "$scratch" --product sisdrop) &&
+    (cd "$root" && swift build -c release --scratch-path "$scratch" --product sisdrop-gen); } >"$here/.match-build.log" 2>&1 \
     || { tail -40 "$here/.match-build.log" >&2; exit 1; }
 fi
-[[ -x "$binary" ]] || { echo "FAILED: no binary at $binary" >&2; exit 1; }
+[[ -x "$binary" && -x "$gen" ]] || { echo "FAILED: no binary at $binary or $gen" >&2; exit 1; }
 say "sisdrop at $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'); $(nproc) cores"
 mkdir -p "$here/out"
 exec "$venv/bin/python" "$here/match_bench.py" --students "$students" --submissions "$submissions" --seed "$seed" \

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The matching benchmark: sisdrop's match stage, the seed system's rule and Splink, scored against
-the truth of `sisdrop gen`. Run it through scripts/bench/match.sh (venv, build, arguments).
+the truth of `sisdrop-gen`. Run it through scripts/bench/match.sh (venv, build, arguments).
 
 For each size it generates a district (cached under scripts/bench/out/match-N-M-SEED/), runs
 sisdrop on it (fellegi-sunter, then the placeholder as a baseline: `sisdrop open`, then each stage
@@ -422,7 +422,7 @@ def main():
     parser.add_argument("--no-placeholder", action="store_true")
     parser.add_argument("--cases", action="store_true", help="print where each matcher errs, by generated case")
     parser.add_argument("--data", action="append", default=[],
-                        help="a prepared data set (sis/, enrollment/, truth/ as `sisdrop gen` writes them) instead of generating; repeatable")
+                        help="a prepared data set (sis/, enrollment/, truth/ as `sisdrop-gen` writes them) instead of generating; repeatable")
     args = parser.parse_args()
     out = Path(args.out)
     lines = []
@@ -444,7 +444,7 @@ def main():
             log(f"generating {n:,} students, {m:,} submissions (seed {args.seed})")
             if data.exists():
                 shutil.rmtree(data)
-            subprocess.run([args.binary, "gen", "--students", str(n), "--submissions", str(m), "--seed", str(args.seed),
+            subprocess.run([str(Path(args.binary).with_name("sisdrop-gen")), "--students", str(n), "--submissions", str(m), "--seed", str(args.seed),
                             "--out", str(data)], check=True, stdout=subprocess.DEVNULL)
             (data / "GENERATED").write_text(stamp)
         truth, cases = read_truth(data)

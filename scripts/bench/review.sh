@@ -33,9 +33,12 @@ done
 say() { echo "[review.sh $(date +%H:%M:%S)] $*" >&2; }
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time: apt-get install time" >&2; exit 1; }
 
-if [[ $build -eq 1 ]] && { [[ ! -x "$binary" ]] || [[ -n "$(find "$root/Sources" "$root/Package.swift" -newer "$binary" -print -quit)" ]]; }; then
-  say "building sisdrop (release, --scratch-path $scratch)"
-  (cd "$root" && swift build -c release --scratch-path "$scratch" --product sisdrop) >"$here/.review-build.log" 2>&1 \
+# sisdrop-gen (the generator, not shipped) is built beside sisdrop.
+gen="$scratch/release/sisdrop-gen"
+if [[ $build -eq 1 ]] && { [[ ! -x "$binary" ]] || [[ ! -x "$gen" ]] || [[ -n "$(find "$root/Sources" "$root/Package.swift" -newer "$binary" -print -quit)" ]]; }; then
+  say "building sisdrop and sisdrop-gen (release, --scratch-path $scratch)"
+  { (cd "$root" && swift build -c release --scratch-path "$scratch" --product sisdrop) &&
+    (cd "$root" && swift build -c release --scratch-path "$scratch" --product sisdrop-gen); } >"$here/.review-build.log" 2>&1 \
     || { tail -40 "$here/.review-build.log" >&2; exit 1; }
 fi
 out="$here/out"
@@ -48,7 +51,7 @@ for m in "${list[@]}"; do
   data="$out/review-$students-$m-$seed"
   if [[ ! -d "$data/sis" ]]; then
     say "generating $students students, $m submissions (seed $seed)"
-    "$binary" gen --students "$students" --submissions "$m" --seed "$seed" --out "$data" >/dev/null
+    "$gen" --students "$students" --submissions "$m" --seed "$seed" --out "$data" >/dev/null
   fi
   work="$out/review-work-$m"
   rm -rf "$work"; mkdir -p "$work/inbox" "$work/outbox"

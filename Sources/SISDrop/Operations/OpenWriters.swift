@@ -9,7 +9,7 @@ import Glibc
 ///
 /// Why: OpenSSH's `internal-sftp` writes an upload in place under its final name, and a stalled
 /// upload keeps size and times still while the server process still holds the file open
-/// (PLATFORM-NOTES.md); a quiet period alone would claim it. inotify cannot help (an aborted
+/// (docs/PLATFORM-NOTES.md, "Files and SFTP"); a quiet period alone would claim it. inotify cannot help (an aborted
 /// upload also fires `IN_CLOSE_WRITE`) and `fcntl` locks are not taken by sftp-server. So every
 /// process's `/proc/PID/fd/N` is matched to the inbox files by device and inode (paths would not
 /// match: a chrooted sftp-server sees its own root), and `/proc/PID/fdinfo/N`'s `flags` tell

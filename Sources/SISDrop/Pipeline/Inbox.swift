@@ -11,7 +11,7 @@ import Glibc
 /// The inbox drop folder: which files belong to which feed, and which are completely uploaded.
 ///
 /// An SFTP server writes an upload in place under its final name while it is still arriving, and
-/// an aborted upload leaves a truncated file that looks complete (PLATFORM-NOTES.md). So a file is
+/// an aborted upload leaves a truncated file that looks complete (docs/PLATFORM-NOTES.md, "Files and SFTP"). So a file is
 /// claimed only when (1) its name is not a temporary one, (2) its feed's trigger or manifest file
 /// is there, when one is configured, and matches, and (3) it has not changed for the quiet period
 /// and no process holds it open for writing. A feed is claimed whole or not at all.

@@ -120,7 +120,7 @@ public final class StageContext {
 
 @available(*, unavailable) extension StageContext: Sendable {}
 
-/// Runs one stage the way DESIGN.md requires: into a temporary folder beside the output, then
+/// Runs one stage the way ARCHITECTURE.md's "The stages" says: into a temporary folder beside the output, then
 /// one rename; an earlier attempt is kept as `NN-stage.attempt-K/`; the run is recorded in the
 /// state database; stage.json carries hashes, counts and timings.
 public enum StageRunner {

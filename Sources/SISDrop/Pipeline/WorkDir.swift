@@ -3,7 +3,7 @@ import SISDropConfig
 import SISDropCore
 import SISDropStore
 
-/// The stages of a batch, in order; each owns one folder of the batch (DESIGN.md, "Working directory").
+/// The stages of a batch, in order; each owns one folder of the batch (README, "The working directory").
 public enum Stage: String, CaseIterable, Sendable, Codable {
   case parse, normalize, match, deliver
 

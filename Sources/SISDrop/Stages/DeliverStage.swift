@@ -530,7 +530,9 @@ public enum DeliverStage {
     mutating func supersedeEarlierForms(
       _ submission: Submission, _ decision: SubmissionDecision, _ records: inout [DeliveryRecord]
     ) {
-      let approved = InternetDateTime.parse(submission.approvedAt) ?? Int64.min
+      let approved =
+        TimestampReader.instant(submission.approvedAt).map { Int64($0.timeIntervalSince1970) }
+        ?? Int64.min
       for student in decision.students where student.decision.outcome == .matched {
         guard let number = student.decision.sisID else { continue }
         func isUpdate(_ record: DeliveryRecord, of id: String, _ seq: Int) -> Bool {

@@ -11,6 +11,19 @@ struct SubmissionNormalizer {
   let schools: Set<String>
   /// Building-name key → SIS school number.
   let buildings: [String: String]
+  /// Approval times, read and written in the district's zone (its styles and calendar built once).
+  let approvalTimes: TimestampReader
+
+  init(
+    datePatterns: [DatePattern], timeZone: TimeZone, schools: Set<String>,
+    buildings: [String: String]
+  ) {
+    self.datePatterns = datePatterns
+    self.timeZone = timeZone
+    self.schools = schools
+    self.buildings = buildings
+    approvalTimes = TimestampReader(zone: timeZone)
+  }
 
   static let requiredStudent = [
     "First_Name", "Last_Name", "DOB", "Gender", "Grade_Level", "School",
@@ -35,9 +48,7 @@ struct SubmissionNormalizer {
     if result.form.isEmpty {
       problem("submission", nil, "Form", "", "the submission has no form name")
     }
-    if let approved = FieldRules.timestamp(
-      submission.approvedAt, zone: timeZone, datePatterns: datePatterns)
-    {
+    if let approved = approvalTimes.read(submission.approvedAt, datePatterns: datePatterns) {
       result.approvedAt = approved
     } else {
       problem("submission", nil, "Approved_At", submission.approvedAt, "not a date and time")

@@ -1,4 +1,4 @@
-/// The default layouts of DESIGN.md: one place for every file's field names and required fields.
+/// The default layouts (README, "The working directory" and "Pipeline files"): one place for every file's field names and required fields.
 ///
 /// In CSV the field names are the header row; in XML they are the child elements of one element
 /// per record. A pipeline config maps other header names onto these (`header_aliases`).

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The exit statuses sisdrop uses, from `sysexits.h` (DESIGN.md, "Commands and exit codes").
+/// The exit statuses sisdrop uses, from `sysexits.h` (README, "Exit codes").
 public enum ExitStatus: Int32, Sendable, Codable {
   case ok = 0
   /// A bug in sisdrop, never bad input.

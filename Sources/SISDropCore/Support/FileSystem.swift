@@ -22,7 +22,8 @@ public struct FileError: Error, CustomStringConvertible, Sendable {
   public var status: ExitStatus { code == ENOENT ? .noInput : .cannotCreate }
 }
 
-/// File operations with the working-directory rules of DESIGN.md: private modes, fsync, rename.
+/// File operations with the working-directory rules (ARCHITECTURE.md, "The rules the code keeps":
+/// atomic, private): private modes, fsync, rename.
 ///
 /// Files holding student data are created 0640 (0600 for the state database), folders 0750.
 public enum FileSystem {
@@ -78,7 +79,7 @@ public enum FileSystem {
 
   /// Replaces a file atomically: a temporary file beside it, fsync, rename, fsync the folder.
   ///
-  /// Foundation's `.atomic` write skips the folder fsync (PLATFORM-NOTES.md), hence this.
+  /// Foundation's `.atomic` write skips the folder fsync (docs/PLATFORM-NOTES.md, "Files and SFTP"), hence this.
   public static func writeAtomically(
     _ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = fileMode
   ) throws {

@@ -1,7 +1,7 @@
 import CCrypto
 import Foundation
 
-/// SHA-256 through OpenSSL's libcrypto (PLATFORM-NOTES.md: as fast as swift-crypto, no build cost).
+/// SHA-256 through OpenSSL's libcrypto (docs/PLATFORM-NOTES.md, "SHA-256": as fast as swift-crypto, no build cost).
 ///
 /// The corresponding C functions are `EVP_DigestInit_ex`, `EVP_DigestUpdate` and `EVP_DigestFinal_ex`.
 public final class SHA256Hasher {

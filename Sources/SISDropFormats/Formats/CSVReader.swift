@@ -57,7 +57,7 @@ public struct CSVDialect: Sendable, Hashable {
 ///
 /// Written by hand for speed: Swift's CSV packages reach 6–8 MB/s on these machines while a
 /// byte-level parser over 1 MiB chunks reaches well over 100 MB/s with flat memory
-/// (PLATFORM-NOTES.md; `scripts/bench/pipeline.sh` measures it against Python's csv module).
+/// (docs/PLATFORM-NOTES.md, "CSV"; `scripts/bench/pipeline.sh` measures it against Python's csv module).
 ///
 /// Quoted fields may hold delimiters, doubled quotes and line breaks; lines end in LF or CRLF.
 /// A record-level fault (a NUL byte, a stray quote, invalid UTF-8) marks that record with a

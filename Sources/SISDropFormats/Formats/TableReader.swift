@@ -20,7 +20,7 @@ public protocol RecordSource: AnyObject {
   func next() throws -> TableRecord?
 }
 
-/// Header matching ignores case, surrounding spaces and a BOM (DESIGN.md, "The default layouts").
+/// Header matching ignores case, surrounding spaces and a BOM (the layouts: SISDropCore/Records/Layouts.swift).
 package func headerKey(_ name: String) -> String {
   name.replacingOccurrences(of: "\u{FEFF}", with: "").trimmingCharacters(in: .whitespaces)
     .lowercased()

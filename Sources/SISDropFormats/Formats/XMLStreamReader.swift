@@ -26,7 +26,7 @@ public struct XMLElementNode: Sendable {
 
 /// Feeds libxml2 from a file descriptor through IO callbacks.
 ///
-/// libxml2 2.9's file readers silently gunzip their input (PLATFORM-NOTES.md), so sisdrop never
+/// libxml2 2.9's file readers silently gunzip their input (docs/PLATFORM-NOTES.md, "libxml2"), so sisdrop never
 /// hands it a path: the callbacks read plain bytes and gzip input is refused before parsing.
 private final class XMLInput {
   let fd: Int32

@@ -13,6 +13,10 @@
 //
 // times a delta applied to a snapshot against a full reload of the same export (DeltaBench.swift).
 //
+//   sisdrop-bench-phases --timestamps SUBMISSIONS.csv ZONE
+//
+// times the approval-time reader against the hand-written one it replaced (TimestampBench.swift).
+//
 // PHASES=csv_parse,xml_parse (environment) runs only those phases, for profiling one with perf.
 //
 // Prints one JSON object: wall seconds per phase (`*_s`), CPU seconds of this process per phase
@@ -26,6 +30,19 @@ if arguments.count == 5 && arguments[1] == "--stage-json" {
   do {
     let report = try runStageJSONBench(
       submissionsPath: arguments[2], decisionsPath: arguments[3], scratch: arguments[4])
+    print(
+      String(
+        decoding: try JSONSerialization.data(
+          withJSONObject: report, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
+    exit(0)
+  } catch {
+    FileHandle.standardError.write(Data("sisdrop-bench-phases: \(error)\n".utf8))
+    exit(1)
+  }
+}
+if arguments.count == 4 && arguments[1] == "--timestamps" {
+  do {
+    let report = try runTimestampBench(submissionsPath: arguments[2], zoneName: arguments[3])
     print(
       String(
         decoding: try JSONSerialization.data(

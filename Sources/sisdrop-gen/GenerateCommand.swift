@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
-import SISDrop
 import SISDropCore
 import SISDropGenerator
 
-/// `sisdrop gen`: the labelled synthetic district for tests and the matching benchmark.
-public struct GenerateCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
-    commandName: "gen",
+/// `sisdrop-gen`: the labelled synthetic district for tests and the matching benchmark. A
+/// developer's tool in its own executable, so that the shipped `sisdrop` does not carry the
+/// generator (scripts/install.sh does not install it).
+@main struct GenerateCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "sisdrop-gen",
     abstract: "Generate a synthetic district with a truth file (for the matching benchmark).",
     discussion: """
       Writes OUT/sis/ (students, contacts, schools, attendance_codes CSV), OUT/enrollment/ (submissions,
@@ -21,9 +22,9 @@ public struct GenerateCommand: ParsableCommand {
   @Option(name: .shortAndLong, help: "Output folder (created; files in it are replaced).") var out:
     String
   @Flag(help: "Print the summary as JSON.") var json = false
-  public init() {}
+  init() {}
 
-  public func validate() throws {
+  func validate() throws {
     guard (1_000...5_000_000).contains(students) else {
       throw ValidationError("'--students' must be between 1000 and 5000000")
     }
@@ -32,8 +33,8 @@ public struct GenerateCommand: ParsableCommand {
     }
   }
 
-  public func run() throws {
-    try guarded {
+  func run() throws {
+    do {
       let summary = try DistrictGenerator.generate(
         GeneratorOptions(
           students: students, submissions: submissions, seed: seed, output: FileSystem.absolute(out)
@@ -53,6 +54,10 @@ public struct GenerateCommand: ParsableCommand {
           print("  \(name)\t\(count)")
         }
       }
+    } catch {
+      // The sysexits status of the error, as sisdrop's commands exit (SISDropCore/Support/Errors.swift).
+      FileHandle.standardError.write(Data("sisdrop-gen: error: \(error)\n".utf8))
+      throw ExitCode(error.exitStatus.rawValue)
     }
   }
 }
