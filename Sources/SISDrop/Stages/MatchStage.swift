@@ -184,7 +184,9 @@ public enum MatchStage {
       }
       // The latest form creates the child: the SIS ends with what the family said last.
       func approved(_ member: Int) -> Int64 {
-        InternetDateTime.parse(forms[places[member].index].approvedAt) ?? Int64.min
+        TimestampReader.instant(forms[places[member].index].approvedAt).map {
+          Int64($0.timeIntervalSince1970)
+        } ?? Int64.min
       }
       let kept = group.max {
         (approved($0), places[$0].index) < (approved($1), places[$1].index)
