@@ -113,15 +113,29 @@ public enum ContactMatcher {
   }
 
   /// What a batch's forms reach in the SIS: per submission, the SIS students whose homes they share
-  /// and how; the contacts of those students.
+  /// and how. Their contacts are fetched a chunk of submissions at a time (`contacts`), so that the
+  /// batch's are never held at once.
   package struct Households: Sendable {
     var links: [[(student: String, link: String)]]
-    var contacts: [String: [SnapshotContact]]
 
-    static let none = Households(links: [], contacts: [:])
+    /// The contacts of the SIS students submissions `range` reach: their matched students (`matched`,
+    /// by submission of the batch) and the homes they share.
+    package func contacts(
+      _ range: Range<Int>, matched: [[String]], snapshot: Snapshot
+    ) throws -> [String: [SnapshotContact]] {
+      var all = Set<String>()
+      for index in range {
+        all.formUnion(matched[index])
+        if index < links.count { all.formUnion(links[index].map(\.student)) }
+      }
+      return try snapshot.contacts(ofStudents: all.sorted())
+    }
 
-    /// The contacts one submission is compared with: its matched students' first, then the homes it shares.
-    package func reached(_ index: Int, matched: [String]) -> [Reached] {
+    /// The contacts one submission is compared with: its matched students' first, then the homes it
+    /// shares. `contacts`: from `contacts(_:matched:snapshot:)` for a range that holds `index`.
+    package func reached(
+      _ index: Int, matched: [String], contacts: [String: [SnapshotContact]]
+    ) -> [Reached] {
       var result: [Reached] = []
       var at: [String: Int] = [:]
       func add(_ student: String, matched: Bool, link: String?) {
@@ -177,13 +191,13 @@ public enum ContactMatcher {
     return HouseholdKeys(keys: keys, hasContacts: !submission.contacts.isEmpty)
   }
 
-  /// The households a batch's forms reach (see the type's summary), with the contacts of those and of
-  /// the matched students, in two scans of the snapshot (students, contacts) and one query.
+  /// The households a batch's forms reach (see the type's summary), in two scans of the snapshot
+  /// (students, contacts).
   /// `candidates`: per submission, the SIS students a person is asked to choose from (a potential
   /// match): their homes are reached too, as the student's blocking reached them. From each
   /// submission's `householdKeys`, so that the batch need not be held meanwhile.
   package static func households(
-    _ submissions: [HouseholdKeys], matched: [[String]], candidates: [[String]] = [],
+    _ submissions: [HouseholdKeys], candidates: [[String]] = [],
     snapshot: Snapshot
   ) throws -> Households {
     let keysOf = submissions.map(\.keys)  // key → how it links, in words
@@ -262,7 +276,6 @@ public enum ContactMatcher {
       }
     }
     var links: [[(student: String, link: String)]] = []
-    var all = Set(matched.joined())
     for (index, keys) in keysOf.enumerated() {
       var linked: [String: String] = [:]
       if index < candidates.count, submissions[index].hasContacts {
@@ -277,11 +290,9 @@ public enum ContactMatcher {
         guard let students = hits[key], students.count <= householdLimit else { continue }
         for student in students where linked[student] == nil { linked[student] = how }
       }
-      let list = linked.sorted { $0.key < $1.key }.map { (student: $0.key, link: $0.value) }
-      all.formUnion(list.map(\.student))
-      links.append(list)
+      links.append(linked.sorted { $0.key < $1.key }.map { (student: $0.key, link: $0.value) })
     }
-    return Households(links: links, contacts: try snapshot.contacts(ofStudents: all.sorted()))
+    return Households(links: links)
   }
 
   // MARK: - One submission

@@ -13,24 +13,51 @@ import SISDropStore
 package final class FellegiSunterMatcher: StudentMatcher {
   private let snapshot: Snapshot
   private let config: MatchingConfig
+  /// Decided and not yet asked for: one chunk of the batch at a time (see `match`).
   private var decisions: [String: MatchDecision] = [:]
+  /// What deciding a student of the prepared batch needs, kept from `prepare`.
+  private var prepared: Prepared? = nil
+  /// Chunks of the prepared batch already decided (`match`).
+  private var decidedChunks = Set<Int>()
   private(set) var model = FellegiSunterModel(u: MatchField.allCases.map(\.priorM))
+  /// Students decided at once when one is asked for (settable for the tests, not by the user).
+  let decideChunk: Int
 
-  init(snapshot: Snapshot, config: MatchingConfig) {
+  init(snapshot: Snapshot, config: MatchingConfig, decideChunk: Int = 1000) {
     self.snapshot = snapshot
     self.config = config
+    self.decideChunk = max(1, decideChunk)
   }
 
   static let method = "fellegi-sunter"
   static let sampleSize = 400
 
+  /// A student of the prepared batch is decided with its chunk of the batch (on every core), and
+  /// each decision is handed over once and forgotten: asked for in batch order, as the match stage
+  /// asks, the matcher holds one chunk's decisions, not the batch's (`scripts/bench/review.sh`).
+  /// A student asked for again is decided again, alone; the decisions are the same either way.
   package func match(_ student: SubmissionPart, in submission: Submission) throws -> MatchDecision {
-    if let decision = decisions[Submission.studentRef(submission.id, student.seq)] {
-      return decision
+    let ref = Submission.studentRef(submission.id, student.seq)
+    if let decision = decisions.removeValue(forKey: ref) { return decision }
+    if let prepared, let index = prepared.index[ref] {
+      let chunk = index / decideChunk
+      guard decidedChunks.insert(chunk).inserted else {
+        return try prepared.decide(index..<index + 1)[0]
+      }
+      let start = chunk * decideChunk
+      let decided = try prepared.decide(start..<min(start + decideChunk, prepared.people.count))
+      for (offset, decision) in decided.enumerated() {
+        decisions[prepared.people[start + offset].id] = decision
+      }
+      return decisions.removeValue(forKey: ref)!
     }
-    // Not prepared (a caller that skipped `prepare`): decide this one student alone.
+    // Not prepared (a caller that skipped `prepare`): decide this one student alone, and keep
+    // the prepared batch for its students.
+    let batch = (prepared, decisions, decidedChunks)
     _ = try prepare([onlyStudent(student, of: submission)])
-    return decisions[Submission.studentRef(submission.id, student.seq)]!
+    let decision = try prepared!.decide(0..<1)[0]
+    (prepared, decisions, decidedChunks) = batch
+    return decision
   }
 
   private func onlyStudent(_ student: SubmissionPart, of submission: Submission) -> Submission {
@@ -215,7 +242,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
     // The batch's students and their keys.
     // Records and keys are made per submission on every core (name keys fold Unicode: not cheap),
     // then indexed in submission order.
-    let built = try Parallel.map(submissions.count, minimum: 64) {
+    var built = try Parallel.map(submissions.count, minimum: 64) {
       i -> [(person: PersonRecord, keys: [UInt64])] in
       let submission = submissions[i]
       let guardians = submission.contacts.map {
@@ -241,6 +268,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
         people.append(person)
       }
     }
+    // What prepare no longer needs is let go as it goes: its peak is the match stage's.
+    built = []
 
     // One pass over the SIS: candidates, a random sample for u, name frequencies. The students
     // table is cut into rowid ranges scanned on every core (each with its own read-only
@@ -262,32 +291,36 @@ package final class FellegiSunterMatcher: StudentMatcher {
     // Term frequencies are only ever asked for the batch's own names.
     let batchFirst = Set(people.map(\.first))
     let batchLast = Set(people.map(\.last))
-    let keyIndex = index
     let path = snapshot.path
-    let parts = try Parallel.map(ranges.count, minimum: 1) { part -> ScanPart in
-      let range = ranges[part]
-      var result = ScanPart()
-      var row = range.offset
-      try Snapshot.forEachMatchRecord(path: path, rowids: range.rowids) { record in
-        if batchFirst.contains(record.first) { result.firstCounts[record.first, default: 0] += 1 }
-        if batchLast.contains(record.last) { result.lastCounts[record.last, default: 0] += 1 }
-        var slot: Int32 = -1
-        FellegiSunterMatcher.forEachBlockingKey(record, query: false) { pass, key in
-          guard let first = keyIndex.first(key) else { return }
-          if slot < 0 {
-            slot = Int32(result.records.count)
-            result.records.append(record)
+    // (the index goes in as an argument, so that it is let go with `index` below)
+    var parts = try { (keyIndex: KeyIndex) in
+      try Parallel.map(ranges.count, minimum: 1) { part -> ScanPart in
+        let range = ranges[part]
+        var result = ScanPart()
+        var row = range.offset
+        try Snapshot.forEachMatchRecord(path: path, rowids: range.rowids) { record in
+          if batchFirst.contains(record.first) { result.firstCounts[record.first, default: 0] += 1 }
+          if batchLast.contains(record.last) { result.lastCounts[record.last, default: 0] += 1 }
+          var slot: Int32 = -1
+          FellegiSunterMatcher.forEachBlockingKey(record, query: false) { pass, key in
+            guard let first = keyIndex.first(key) else { return }
+            if slot < 0 {
+              slot = Int32(result.records.count)
+              result.records.append(record)
+            }
+            keyIndex.forEach(from: first) { hit in result.hits.append((slot, hit, UInt8(pass))) }
           }
-          keyIndex.forEach(from: first) { hit in result.hits.append((slot, hit, UInt8(pass))) }
+          if sampleSet.contains(row) { result.sampled[row] = record }
+          row += 1
         }
-        if sampleSet.contains(row) { result.sampled[row] = record }
-        row += 1
+        return result
       }
-      return result
-    }
+    }(index)
     var sampled: [Int: PersonRecord] = [:]
     var firstCounts: [String: Int] = [:]
     var lastCounts: [String: Int] = [:]
+    sis.reserveCapacity(parts.reduce(0) { $0 + $1.records.count })
+    found.reserveCapacity(parts.reduce(0) { $0 + $1.hits.count })
     for part in parts {
       let base = sis.count
       for record in part.records {
@@ -299,7 +332,10 @@ package final class FellegiSunterMatcher: StudentMatcher {
       firstCounts.merge(part.firstCounts, uniquingKeysWith: +)
       lastCounts.merge(part.lastCounts, uniquingKeysWith: +)
     }
+    parts = []
+    index = KeyIndex()
     var sample = sampleRows.compactMap { sampled[$0] }
+    sampled = [:]
     report.sisStudents = seen
     lap("scan", since: start)
 
@@ -314,7 +350,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
     }
     var wanted = Set(sis.map(\.id))
     for record in sample { wanted.insert(record.id) }
-    let scan = try snapshot.guardians(of: wanted, names: guardianIndex)
+    var scan = try snapshot.guardians(of: wanted, names: guardianIndex)
     lap("guardian-scan", since: start)
     var guardianHits: [(person: Int32, student: String)] = []
     for (key, students) in scan.nameHits
@@ -324,6 +360,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
       }
     }
     var guardians = scan.guardians
+    scan = ([:], [:])
     let missing = Set(guardianHits.map(\.student)).subtracting(sisSlot.keys)
     for record in try snapshot.matchRecords(numbers: missing.sorted()) {
       sisSlot[record.id] = sis.count
@@ -337,6 +374,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
     lap("guardian-pass", since: start)
     for slot in sis.indices { sis[slot].guardians = guardians[sis[slot].id] ?? [] }
     for i in sample.indices { sample[i].guardians = guardians[sample[i].id] ?? [] }
+    (guardians, guardianHits, guardianIndex, sisSlot, wanted) = ([:], [], [:], [:], [])
     lap("guardians", since: start)
 
     // Compare every candidate pair (on every core); learn u from the sample and m by EM.
@@ -353,13 +391,15 @@ package final class FellegiSunterMatcher: StudentMatcher {
         work.append(pair)
       }
     }
+    found = []
     let batchPeople = people
     let candidatesSeen = sis
-    let pairWork = work
-    let vectors = try Parallel.map(pairWork.count) { i in
-      ComparisonVector.compare(
-        batchPeople[Int(pairWork[i].person)], candidatesSeen[Int(pairWork[i].slot)])
-    }
+    var vectors = try { (pairWork: [(person: Int32, slot: Int32, passes: UInt8)]) in
+      try Parallel.map(pairWork.count) { i in
+        ComparisonVector.compare(
+          batchPeople[Int(pairWork[i].person)], candidatesSeen[Int(pairWork[i].slot)])
+      }
+    }(work)
     var compared: [Int: [(slot: Int, vector: ComparisonVector, passes: UInt8)]] = [:]
     // Training pairs by session: blocked on birth date (session "dob"), blocked on names ("names").
     var dobPatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
@@ -382,6 +422,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
       if passes & 0b0010 != 0 { dobPatterns[key] = (vector, (dobPatterns[key]?.count ?? 0) + 1) }
       if passes & 0b1100 != 0 { namePatterns[key] = (vector, (namePatterns[key]?.count ?? 0) + 1) }
     }
+    (vectors, work) = ([], [])
     lap("compare", since: start)
     start = clock.now
     model = FellegiSunterModel(
@@ -397,8 +438,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
     model.weightFactors = config.weightFactors
     lap("estimate", since: start)
 
-    // Decide, on every core: scoring and explaining are independent per student.
-    start = clock.now
+    // Deciding is left to `match`, a chunk of students at a time.
     let thresholds = MatchThresholds(
       autoMatch: config.autoMatch, review: config.review, ambiguityMargin: config.ambiguityMargin)
     for i in people.indices {
@@ -406,54 +446,11 @@ package final class FellegiSunterMatcher: StudentMatcher {
       if count == 0 { report.studentsWithoutCandidates += 1 }
       if count > config.maxCandidates { report.studentsOverCandidateCap += 1 }
     }
-    let model = self.model
-    let maxCandidates = config.maxCandidates
-    let lists = compared
-    let config = self.config
-    let decided = try Parallel.map(batchPeople.count, minimum: 64) { i -> MatchDecision in
-      let person = batchPeople[i]
-      var scored = (lists[i] ?? []).map {
-        entry -> (
-          slot: Int, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8
-        ) in
-        let s = model.score(entry.vector, first: person.first, last: person.last)
-        return (entry.slot, s.total, s.parts, entry.vector, entry.passes)
-      }
-      scored.sort { ($0.bits, candidatesSeen[$1.slot].id) > ($1.bits, candidatesSeen[$0.slot].id) }
-      if scored.count > maxCandidates { scored.removeLast(scored.count - maxCandidates) }
-      // Explained (reasons, per-field weights, guards in words) only when written out: most
-      // candidates are looked at and dropped, and their words were most of the decide phase.
-      var candidates = scored.prefix(5).map { entry in
-        Ranked(
-          sisID: candidatesSeen[entry.slot].id,
-          score: FellegiSunterMatcher.roundedProbability(entry.bits),
-          otherChild: FellegiSunterMatcher.otherChildRule(
-            entry.vector, config: config, form: person)
-            ?? FellegiSunterMatcher.twinInSIS(
-              entry.vector, candidatesSeen[entry.slot],
-              among: scored.map { candidatesSeen[$0.slot] },
-              config: config),
-          resemblance: FellegiSunterMatcher.resemblance(entry.vector),
-          withoutHousehold: !FellegiSunterMatcher.strongHomeLink(entry.vector)
-            && entry.vector[.stateID] != 1
-            && FellegiSunterMatcher.identityWithoutHousehold(entry.vector, config: config)
-        ) {
-          FellegiSunterMatcher.explain(
-            person: person, sis: candidatesSeen[entry.slot], bits: entry.bits, parts: entry.parts,
-            vector: entry.vector, passes: entry.passes,
-            config: config)
-        }
-      }
-      if let first = candidates.first, first.withoutHousehold, let top = scored.first {
-        // Every SIS student blocking found for this child: a twin of the candidate shares its birth
-        // date and surname sound, the keys of the birth-date pass.
-        candidates[0].twinInSIS = FellegiSunterMatcher.twin(
-          of: candidatesSeen[top.slot], among: scored.map { candidatesSeen[$0.slot] })
-      }
-      return FellegiSunterMatcher.decide(candidates, thresholds: thresholds)
-    }
-    for (i, decision) in decided.enumerated() { decisions[refs[i]] = decision }
-    lap("decide", since: start)
+    self.decisions = [:]
+    self.decidedChunks = []
+    self.prepared = Prepared(
+      people: people, index: Dictionary(refs.enumerated().map { ($1, $0) }) { _, last in last },
+      candidates: sis, lists: compared, model: model, config: config, thresholds: thresholds)
     report.seconds = seconds
     report.model = FellegiSunterModelSummary(
       lambda: model.lambda, emIterations: model.emIterations, trainingPairs: model.trainingPairs,
@@ -826,6 +823,77 @@ package final class FellegiSunterMatcher: StudentMatcher {
       .map { FellegiSunterMatcher.passNames[$0] }
     candidate.guards = guards.isEmpty ? nil : guards
     return candidate
+  }
+
+  /// The prepared batch: its students, the SIS students blocking found, each student's compared
+  /// pairs and the estimated model; what deciding any student of the batch needs.
+  struct Prepared {
+    var people: [PersonRecord]
+    /// Student ref → its place in `people`.
+    var index: [String: Int]
+    var candidates: [PersonRecord]
+    var lists: [Int: [(slot: Int, vector: ComparisonVector, passes: UInt8)]]
+    var model: FellegiSunterModel
+    var config: MatchingConfig
+    var thresholds: MatchThresholds
+
+    /// The decisions of `people[range]`, on every core: scoring and explaining are independent
+    /// per student, so any chunk gives the decisions the whole batch at once would.
+    func decide(_ range: Range<Int>) throws -> [MatchDecision] {
+      let batchPeople = people
+      let candidatesSeen = candidates
+      let lists = self.lists
+      let model = self.model
+      let config = self.config
+      let thresholds = self.thresholds
+      let maxCandidates = config.maxCandidates
+      let first = range.lowerBound
+      return try Parallel.map(range.count, minimum: 64) { offset -> MatchDecision in
+        let i = first + offset
+        let person = batchPeople[i]
+        var scored = (lists[i] ?? []).map {
+          entry -> (
+            slot: Int, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8
+          ) in
+          let s = model.score(entry.vector, first: person.first, last: person.last)
+          return (entry.slot, s.total, s.parts, entry.vector, entry.passes)
+        }
+        scored.sort {
+          ($0.bits, candidatesSeen[$1.slot].id) > ($1.bits, candidatesSeen[$0.slot].id)
+        }
+        if scored.count > maxCandidates { scored.removeLast(scored.count - maxCandidates) }
+        // Explained (reasons, per-field weights, guards in words) only when written out: most
+        // candidates are looked at and dropped, and their words were most of the decide phase.
+        var candidates = scored.prefix(5).map { entry in
+          Ranked(
+            sisID: candidatesSeen[entry.slot].id,
+            score: FellegiSunterMatcher.roundedProbability(entry.bits),
+            otherChild: FellegiSunterMatcher.otherChildRule(
+              entry.vector, config: config, form: person)
+              ?? FellegiSunterMatcher.twinInSIS(
+                entry.vector, candidatesSeen[entry.slot],
+                among: scored.map { candidatesSeen[$0.slot] },
+                config: config),
+            resemblance: FellegiSunterMatcher.resemblance(entry.vector),
+            withoutHousehold: !FellegiSunterMatcher.strongHomeLink(entry.vector)
+              && entry.vector[.stateID] != 1
+              && FellegiSunterMatcher.identityWithoutHousehold(entry.vector, config: config)
+          ) {
+            FellegiSunterMatcher.explain(
+              person: person, sis: candidatesSeen[entry.slot], bits: entry.bits, parts: entry.parts,
+              vector: entry.vector, passes: entry.passes,
+              config: config)
+          }
+        }
+        if let first = candidates.first, first.withoutHousehold, let top = scored.first {
+          // Every SIS student blocking found for this child: a twin of the candidate shares its birth
+          // date and surname sound, the keys of the birth-date pass.
+          candidates[0].twinInSIS = FellegiSunterMatcher.twin(
+            of: candidatesSeen[top.slot], among: scored.map { candidatesSeen[$0.slot] })
+        }
+        return FellegiSunterMatcher.decide(candidates, thresholds: thresholds)
+      }
+    }
   }
 
   /// A candidate as ranked: what deciding needs, and its explanation made on demand.

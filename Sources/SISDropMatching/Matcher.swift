@@ -116,12 +116,15 @@ extension StudentMatcher {
 public enum MatcherRegistry {
   public static let names = MatchingConfig.methods
 
+  /// `decideChunk`: students decided at once (the tests show any size decides the same).
   package static func make(
-    _ name: String, snapshot: Snapshot, config: MatchingConfig = MatchingConfig()
+    _ name: String, snapshot: Snapshot, config: MatchingConfig = MatchingConfig(),
+    decideChunk: Int = 1000
   ) throws -> StudentMatcher {
     switch name {
     case "placeholder": return try PlaceholderMatcher(snapshot: snapshot)
-    case "fellegi-sunter": return FellegiSunterMatcher(snapshot: snapshot, config: config)
+    case "fellegi-sunter":
+      return FellegiSunterMatcher(snapshot: snapshot, config: config, decideChunk: decideChunk)
     default: throw SISDropError.configuration("unknown matcher '\(name)'", at: nil)
     }
   }

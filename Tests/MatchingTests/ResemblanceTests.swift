@@ -25,7 +25,12 @@ import _SISDropTestSupport
 
   /// The decisions of the fellegi-sunter matcher for `forms` (id → student fields, normalized as
   /// normalize writes them), against the five-child SIS, with `config`.
-  func decide(_ forms: [(String, [String: String])], config: MatchingConfig = MatchingConfig())
+  /// `decideChunk`: students the matcher decides at once; `order`: the ids in the order their
+  /// decisions are asked for (the forms' order when nil), each as many times as it is named.
+  func decide(
+    _ forms: [(String, [String: String])], config: MatchingConfig = MatchingConfig(),
+    decideChunk: Int = 1000, order: [String]? = nil
+  )
     throws -> [String: MatchDecision]
   {
     try withTemporaryFolder { folder in
@@ -45,7 +50,8 @@ import _SISDropTestSupport
       _ = try SnapshotBuilder(feed: FeedConfig(), plugin: plugin).build(
         files: files, output: folder + "/s.sqlite")
       let matcher = FellegiSunterMatcher(
-        snapshot: try Snapshot(path: folder + "/s.sqlite"), config: config)
+        snapshot: try Snapshot(path: folder + "/s.sqlite"), config: config,
+        decideChunk: decideChunk)
       let submissions = forms.map { id, fields in
         var submission = Submission(
           id: id, form: "test", approvedAt: "2026-11-20T09:00:00-06:00",
@@ -69,8 +75,11 @@ import _SISDropTestSupport
       }
       _ = try matcher.prepare(submissions)
       var result: [String: MatchDecision] = [:]
-      for submission in submissions {
-        result[submission.id] = try matcher.match(submission.students[0], in: submission)
+      for id in order ?? submissions.map(\.id) {
+        let submission = try #require(submissions.first { $0.id == id })
+        let decision = try matcher.match(submission.students[0], in: submission)
+        #expect(result[id] == nil || result[id] == decision, "\(id) asked for again")
+        result[id] = decision
       }
       return result
     }
@@ -160,6 +169,28 @@ import _SISDropTestSupport
         $0.contains("guardian's name")
       }),
       "no guardian links anything here: none is named")
+  }
+
+  /// The matcher decides a chunk of the batch at a time (the match stage holds one chunk's
+  /// decisions, not the batch's): a batch one student longer than the chunk, any chunk size, and
+  /// decisions asked for out of order or twice decide as the whole batch at once.
+  @Test func theDecisionsAreTheSameWhateverTheChunkTheyAreDecidedIn() throws {
+    let forms = [
+      ("TYPO", form("Noah", "Park", "2015-03-14", "M", street: "400 Elm St", zip: "62702")),
+      ("TWIN", form("Ava", "Kim", "2016-05-01", "F", street: "21 Oak St", zip: "62701")),
+      ("MOVED", form("Noah", "Park", "2015-03-14", "M", street: "9 Lake Dr", zip: "62702")),
+      ("SWAPPED", form("Lopez", "Mia", "2014-07-22", "F", street: "77 Cedar Ln", zip: "62709")),
+      ("NEW", form("Omar", "Haddad", "2017-01-09", "M", street: "1 Main St", zip: "62710")),
+    ]
+    let whole = try decide(forms)
+    #expect(whole.count == 5)
+    #expect(Set(whole.values.map(\.outcome)) == [.matched, .potential, .new])
+    for size in [forms.count - 1, 2, 1] {
+      #expect(try decide(forms, decideChunk: size) == whole, "chunks of \(size)")
+    }
+    let ids = forms.map(\.0)
+    #expect(
+      try decide(forms, decideChunk: 2, order: ids.reversed() + ["TWIN", ids[0], ids[0]]) == whole)
   }
 
   @Test func namesBirthDateAndAnAddressUpToATypoMatchWithoutAHousehold() throws {

@@ -1,10 +1,11 @@
 import Foundation
-import SISDrop
 import SISDropConfig
 import SISDropCore
 import SISDropStore
 import Testing
 import _SISDropTestSupport
+
+@testable import SISDrop
 
 /// The review's resolution findings (H1, H2, H3) and the claims guard, on the demo district.
 extension ResolutionTests {
@@ -273,6 +274,20 @@ extension ResolutionTests {
           decision.reasons.last?.hasSuffix(
             "is claimed by more than one submission student in this batch (matching.forms_of_one_child is review)"
           ) == true, "\(id)")
+      }
+      // The stage decides a chunk at a time and changes the claimants' decisions as it reads them
+      // back: with the two forms in other chunks, and chunks of one, the same files.
+      let folder = workdir.stageFolder(batch, .match)
+      let whole = try folderContents(folder)
+      for size in [1, 7] {
+        try StageRunner.run(
+          .match, workdir: workdir, batch: try workdir.batch(batch), log: { _ in },
+          { try MatchStage.run($0, chunkSize: size) })
+        let chunked = try folderContents(folder)
+        #expect(chunked.keys.sorted() == whole.keys.sorted())
+        for (name, bytes) in whole {
+          #expect(chunked[name] == bytes, "\(name) with chunks of \(size)")
+        }
       }
     }
   }

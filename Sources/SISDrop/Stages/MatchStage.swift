@@ -53,15 +53,15 @@ public enum MatchStage {
     _ decisions: inout [SubmissionDecision], _ forms: [Submission],
     policy: MatchingConfig.FormsOfOneChildPolicy
   ) {
-    var claims: [String: [(index: Int, student: Int)]] = [:]
+    var claims = Claims()
     for (index, decision) in decisions.enumerated() {
-      for (s, student) in decision.students.enumerated() where student.decision.outcome == .matched
-      {
-        claims[student.decision.sisID!, default: []].append((index, s))
+      for (s, student) in decision.students.enumerated() {
+        claims.add(student.decision, index: index, student: s)
       }
     }
-    for (id, claimants) in claims where claimants.count > 1 {
-      let people = claimants.map { claim -> PersonRecord? in
+    let patches = claims.patches(
+      submissionID: { decisions[$0].submissionID },
+      person: { claim in
         guard forms.indices.contains(claim.index),
           forms[claim.index].id == decisions[claim.index].submissionID,
           let student = forms[claim.index].students.first(where: {
@@ -69,39 +69,9 @@ public enum MatchStage {
           })
         else { return nil }
         return PersonRecord(student: student, of: forms[claim.index])
-      }
-      var disagreement: String? = policy == .review ? "matching.forms_of_one_child is review" : nil
-      if disagreement == nil, Set(claimants.map(\.index)).count < claimants.count {
-        disagreement = "two students of one form"
-      }
-      if disagreement == nil, people.contains(where: { $0 == nil }) {
-        disagreement = "a form could not be compared"
-      }
-      pairs: for i in claimants.indices where disagreement == nil {
-        for j in claimants.indices where j > i {
-          if let why = FellegiSunterMatcher.formsDisagree(
-            ComparisonVector.compare(people[i]!, people[j]!))
-          {
-            disagreement =
-              "\(decisions[claimants[i].index].submissionID) and \(decisions[claimants[j].index].submissionID) do not agree: \(why)"
-            break pairs
-          }
-        }
-      }
-      for claim in claimants {
-        if let disagreement {
-          decisions[claim.index].students[claim.student].decision.outcome = .potential
-          decisions[claim.index].students[claim.student].decision.sisID = nil
-          decisions[claim.index].students[claim.student].decision.reasons.append(
-            "SIS student \(id) is claimed by more than one submission student in this batch (\(disagreement))"
-          )
-        } else {
-          decisions[claim.index].students[claim.student].decision.reasons.append(
-            "SIS student \(id) is matched by \(claimants.count) forms of this batch that agree with each other on the child "
-              + "(the same child submitted again): each is matched, and only the latest form's update is delivered"
-          )
-        }
-      }
+      }, policy: policy)
+    for patch in patches {
+      patch.apply(to: &decisions[patch.claim.index].students[patch.claim.student].decision)
     }
   }
 
@@ -114,38 +84,31 @@ public enum MatchStage {
   /// carries more waits for a person (its guardians and documents are not dropped: once the SIS
   /// export shows the new student it is matched to it). Forms that only resemble each other, two
   /// students of one form, a child a person answered No Match for, and `review` send the unanswered
-  /// ones to a person, with the others named. Returns how many students were marked `sameChildAs`.
+  /// ones to a person, with the others named. Returns the changes, applied like `claimedTwice`'s.
   static func formsOfOneNewChild(
-    _ decisions: inout [SubmissionDecision], _ forms: [Submission], config: MatchingConfig,
+    _ outcomes: [[Outcome]], _ forms: [Submission], config: MatchingConfig,
     answered: Set<String>
-  ) -> Int {
-    var places: [(index: Int, student: Int)] = []
+  ) -> [Claims.Patch] {
+    var places: [Claims.Claim] = []
     var people: [PersonRecord] = []
-    for (index, decision) in decisions.enumerated()
-    where forms.indices.contains(index) && forms[index].id == decision.submissionID {
-      for (s, student) in decision.students.enumerated() where student.decision.outcome == .new {
-        guard let part = forms[index].students.first(where: { $0.seq == student.seq }) else {
-          continue
-        }
-        places.append((index, s))
-        people.append(PersonRecord(student: part, of: forms[index]))
+    for (index, form) in forms.enumerated() where index < outcomes.count {
+      for (s, student) in form.students.enumerated()
+      where s < outcomes[index].count && outcomes[index][s].outcome == .new {
+        places.append(Claims.Claim(index: index, student: s))
+        people.append(PersonRecord(student: student, of: form))
       }
     }
     func ref(_ member: Int) -> String {
       let place = places[member]
       return Submission.studentRef(
-        decisions[place.index].submissionID, decisions[place.index].students[place.student].seq)
+        forms[place.index].id, forms[place.index].students[place.student].seq)
     }
-    func note(_ member: Int, _ text: String) {
-      let place = places[member]
-      decisions[place.index].students[place.student].decision.reasons.append(text)
+    var patches: [Claims.Patch] = []
+    func note(_ member: Int, _ text: String, toPerson: Bool = false, sameChildAs: String? = nil) {
+      patches.append(
+        Claims.Patch(
+          claim: places[member], toPerson: toPerson, reason: text, sameChildAs: sameChildAs))
     }
-    func toPerson(_ member: Int, _ text: String) {
-      let place = places[member]
-      decisions[place.index].students[place.student].decision.outcome = .potential
-      note(member, text)
-    }
-    var superseded = 0
     let pairs = FormsOfOneNewChild.related(people, config: config)
     for group in FormsOfOneNewChild.groups(count: people.count, pairs: pairs) {
       let refs = group.map(ref)
@@ -174,11 +137,11 @@ public enum MatchStage {
       }
       if let disagreement {
         for member in group where !answered.contains(ref(member)) {
-          toPerson(
+          note(
             member,
             "a child the SIS does not know, named also on \(others(member)) of this batch (\(disagreement)): "
-              + "one child or two? No Match creates a child of its own; the same child's other forms are matched once the SIS export shows it"
-          )
+              + "one child or two? No Match creates a child of its own; the same child's other forms are matched once the SIS export shows it",
+            toPerson: true)
         }
         continue
       }
@@ -204,24 +167,21 @@ public enum MatchStage {
           form.contacts.contains { !keptGuardians.contains(guardianName($0)) }
           || form.documents.contains { !keptDocuments.contains($0["SHA256"].lowercased()) }
         if carriesMore {
-          toPerson(
+          note(
             member,
             "the same child the SIS does not know as \(ref(kept)), a later form of this batch that creates the new student; "
-              + "this form names a guardian or a document that one does not, so it waits: once the SIS export shows the new student it is matched to it (No Match if it is another child)"
-          )
+              + "this form names a guardian or a document that one does not, so it waits: once the SIS export shows the new student it is matched to it (No Match if it is another child)",
+            toPerson: true)
           continue
         }
-        let place = places[member]
-        decisions[place.index].students[place.student].sameChildAs = ref(kept)
         note(
           member,
           "the same child the SIS does not know as \(ref(kept)), a later form of this batch that creates the new student: "
-            + "this form creates no second student (its guardians and documents are all on that form)"
-        )
-        superseded += 1
+            + "this form creates no second student (its guardians and documents are all on that form)",
+          sameChildAs: ref(kept))
       }
     }
-    return superseded
+    return patches
   }
 
   /// A guardian as forms of one child are compared for what they carry: the folded names.
@@ -236,32 +196,29 @@ public enum MatchStage {
   /// created that no SIS export has shown yet (`delivered_records`: `student_new`, not confirmed):
   /// creating it again would double the child. It waits for a person, with the delivered student
   /// named; once the SIS export shows that student, the form is matched to it like any SIS record.
-  /// Returns how many students wait so.
+  /// Returns the changes for the students that wait so (`skipping`: those already changed).
   static func awaitingDeliveredNewChildren(
-    _ decisions: inout [SubmissionDecision], _ forms: [Submission], workdir: WorkDir,
-    batch: String, config: MatchingConfig, answered: Set<String>
-  ) throws -> Int {
-    guard try Confirmation.hasTables(workdir.state) else { return 0 }
+    _ outcomes: [[Outcome]], _ forms: [Submission], skipping: Set<Claims.Claim>,
+    workdir: WorkDir, batch: String, config: MatchingConfig, answered: Set<String>
+  ) throws -> [Claims.Patch] {
+    guard try Confirmation.hasTables(workdir.state) else { return [] }
     let open = try Confirmation.items(
       workdir.state, where: "kind = 'student_new' AND status != 'confirmed' AND batch_id != ?",
       [.text(batch)])
-    guard !open.isEmpty else { return 0 }
-    var places: [(index: Int, student: Int)] = []
+    guard !open.isEmpty else { return [] }
+    var places: [Claims.Claim] = []
     var people: [PersonRecord] = []
-    for (index, decision) in decisions.enumerated()
-    where forms.indices.contains(index) && forms[index].id == decision.submissionID {
-      for (s, student) in decision.students.enumerated()
-      where student.decision.outcome == .new && student.sameChildAs == nil
-        && !answered.contains(Submission.studentRef(decision.submissionID, student.seq))
+    for (index, form) in forms.enumerated() where index < outcomes.count {
+      for (s, student) in form.students.enumerated()
+      where s < outcomes[index].count && outcomes[index][s].outcome == .new
+        && !skipping.contains(Claims.Claim(index: index, student: s))
+        && !answered.contains(Submission.studentRef(form.id, student.seq))
       {
-        guard let part = forms[index].students.first(where: { $0.seq == student.seq }) else {
-          continue
-        }
-        places.append((index, s))
-        people.append(PersonRecord(student: part, of: forms[index]))
+        places.append(Claims.Claim(index: index, student: s))
+        people.append(PersonRecord(student: student, of: form))
       }
     }
-    guard !people.isEmpty else { return 0 }
+    guard !people.isEmpty else { return [] }
     let formCount = people.count
     var delivered: [Confirmation.Item] = []
     for (batchID, group) in Dictionary(grouping: open, by: \.batch).sorted(by: { $0.key < $1.key })
@@ -280,41 +237,150 @@ public enum MatchStage {
       }
     }
     var waiting = Set<Int>()
+    var patches: [Claims.Patch] = []
     for pair in FormsOfOneNewChild.related(
       people, config: config, pairable: { $0 < formCount && $1 >= formCount })
     where waiting.insert(pair.i).inserted {
       let item = delivered[pair.j - formCount]
-      let place = places[pair.i]
       let what: String
       switch pair.relation {
       case .sameChild: what = "the same child as"
       case .resembles(let why): what = "a child that resembles (\(why))"
       }
-      decisions[place.index].students[place.student].decision.outcome = .potential
-      decisions[place.index].students[place.student].decision.reasons.append(
-        "\(what) the new student \(Submission.studentRef(item.submissionID, item.seq)) delivered by batch \(item.batch), "
-          + "which no SIS export has shown yet: not created again; once the SIS export shows it this form is matched to it (No Match if it is another child)"
-      )
+      patches.append(
+        Claims.Patch(
+          claim: places[pair.i], toPerson: true,
+          reason:
+            "\(what) the new student \(Submission.studentRef(item.submissionID, item.seq)) delivered by batch \(item.batch), "
+            + "which no SIS export has shown yet: not created again; once the SIS export shows it this form is matched to it (No Match if it is another child)"
+        ))
     }
-    return waiting.count
+    return patches
   }
 
-  /// Submissions read, decided and written per chunk: the stage holds one chunk of the batch (and
-  /// a decision per student), not the batch's records, so its memory grows with the SIS and the
-  /// matcher's model, not with the batch (`scripts/bench/review.sh`: 332 MB at 20,000 before).
+  /// The batch's students auto-matched (or matched by a person), by SIS student: what
+  /// `claimedTwice` looks at, gathered a decision at a time.
+  struct Claims {
+    struct Claim: Hashable {
+      var index: Int
+      var student: Int
+    }
+    private var bySIS: [String: [Claim]] = [:]
+
+    mutating func add(_ decision: MatchDecision, index: Int, student: Int) {
+      guard decision.outcome == .matched, let id = decision.sisID else { return }
+      bySIS[id, default: []].append(Claim(index: index, student: student))
+    }
+
+    /// What `claimedTwice` changes: for each claimant of an SIS student claimed more than once, the
+    /// reason added, and whether it goes to a person.
+    struct Patch {
+      var claim: Claim
+      var toPerson: Bool
+      var reason: String
+      /// An earlier form of a new child that a later form creates (`formsOfOneNewChild`).
+      var sameChildAs: String? = nil
+
+      func apply(toStudent student: inout StudentDecision) {
+        apply(to: &student.decision)
+        if let sameChildAs { student.sameChildAs = sameChildAs }
+      }
+
+      func apply(to decision: inout MatchDecision) {
+        if toPerson {
+          decision.outcome = .potential
+          decision.sisID = nil
+        }
+        decision.reasons.append(reason)
+      }
+    }
+
+    /// `submissionID`: of a claim's submission; `person`: the claimed form's student as the matcher
+    /// compares it (nil when it cannot be found).
+    func patches(
+      submissionID: (Int) -> String, person: (Claim) -> PersonRecord?,
+      policy: MatchingConfig.FormsOfOneChildPolicy
+    ) -> [Patch] {
+      var result: [Patch] = []
+      for (id, claimants) in bySIS where claimants.count > 1 {
+        let people = claimants.map(person)
+        var disagreement: String? =
+          policy == .review ? "matching.forms_of_one_child is review" : nil
+        if disagreement == nil, Set(claimants.map(\.index)).count < claimants.count {
+          disagreement = "two students of one form"
+        }
+        if disagreement == nil, people.contains(where: { $0 == nil }) {
+          disagreement = "a form could not be compared"
+        }
+        pairs: for i in claimants.indices where disagreement == nil {
+          for j in claimants.indices where j > i {
+            if let why = FellegiSunterMatcher.formsDisagree(
+              ComparisonVector.compare(people[i]!, people[j]!))
+            {
+              disagreement =
+                "\(submissionID(claimants[i].index)) and \(submissionID(claimants[j].index)) do not agree: \(why)"
+              break pairs
+            }
+          }
+        }
+        for claim in claimants {
+          if let disagreement {
+            result.append(
+              Patch(
+                claim: claim, toPerson: true,
+                reason:
+                  "SIS student \(id) is claimed by more than one submission student in this batch (\(disagreement))"
+              ))
+          } else {
+            result.append(
+              Patch(
+                claim: claim, toPerson: false,
+                reason:
+                  "SIS student \(id) is matched by \(claimants.count) forms of this batch that agree with each other on the child "
+                  + "(the same child submitted again): each is matched, and only the latest form's update is delivered"
+              ))
+          }
+        }
+      }
+      return result
+    }
+  }
+
+  /// Submissions read, decided and written per chunk (and students decided by the matcher at once):
+  /// between reading the batch for the matcher and writing, the stage holds one chunk's decisions
+  /// and records, and of the others their outcomes (`scripts/bench/review.sh`).
   static let chunkSize = 1000
 
-  /// What the matcher's `prepare` is given of a submission: its students and contacts with their
-  /// fields, without documents or source locations (the batch is seen whole, for the model).
+  /// The fields of a submission's students and contacts that matching reads: what the matchers
+  /// compare (`PersonRecord`, the placeholder's rule), a person's answer is bound to
+  /// (`Resolution.studentKey`), rejected SIS rows and the households are looked for by.
+  static let matchedStudentFields = [
+    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Street",
+    "Zip", "Home_Phone", "Email",
+  ]
+  static let matchedContactFields = ["First_Name", "Last_Name", "Phone", "Email"]
+
+  /// What the matcher's `prepare` is given of a submission: its students and contacts with the
+  /// fields matching reads, without documents or source locations (the batch is seen whole, for
+  /// the model, and held while it is decided: the other fields were a third of it at 20,000).
   static func forMatcher(_ submission: Submission) -> Submission {
+    func only(_ fields: [String: String], _ names: [String]) -> [String: String] {
+      var kept = [String: String](minimumCapacity: names.count)
+      for name in names { if let value = fields[name] { kept[name] = value } }
+      return kept
+    }
     var compact = Submission(
       id: submission.id, form: submission.form, approvedAt: submission.approvedAt,
       source: SourceLocation(path: ""))
     compact.students = submission.students.map {
-      SubmissionPart(seq: $0.seq, fields: $0.fields, source: SourceLocation(path: ""))
+      SubmissionPart(
+        seq: $0.seq, fields: only($0.fields, matchedStudentFields), source: SourceLocation(path: "")
+      )
     }
     compact.contacts = submission.contacts.map {
-      SubmissionPart(seq: $0.seq, fields: $0.fields, source: SourceLocation(path: ""))
+      SubmissionPart(
+        seq: $0.seq, fields: only($0.fields, matchedContactFields), source: SourceLocation(path: "")
+      )
     }
     // Which documents a form carries, for forms of one new child (`formsOfOneNewChild`).
     compact.documents = submission.documents.map {
@@ -327,12 +393,36 @@ public enum MatchStage {
 
   public static func run(_ context: StageContext) throws { try run(context, chunkSize: chunkSize) }
 
+  /// What the steps after deciding need of one student's decision (the decisions themselves wait
+  /// in a scratch file, read back beside the submissions).
+  struct Outcome {
+    var outcome: MatchOutcome
+    var sisID: String?
+    var candidates: [String]
+  }
+
+  /// The batch decided: per submission, its students' outcomes and its household keys; the
+  /// changes `claimedTwice` makes, by submission; and what a person's answers did.
+  struct Decided {
+    var ids: [String] = []
+    var outcomes: [[Outcome]] = []
+    var householdKeys: [ContactMatcher.HouseholdKeys] = []
+    var patches: [Int: [Claims.Patch]] = [:]
+    var applied: [[String]] = []
+    /// Students a person matched for this version: they saw the identity fields side by side.
+    var personMatched: [String: Set<Int>] = [:]
+    /// A person's Match / No Match for a contact, for the version it was given for.
+    var contactResolutions: [String: [Resolution]] = [:]
+    /// Students on an earlier form of a new child a later form creates; students waiting for a new
+    /// child delivered before to be seen in the SIS.
+    var sameNewChild = 0
+    var awaitingNewChild = 0
+  }
+
   /// `chunkSize`: submissions per chunk (the tests show any size writes the same bytes).
   static func run(_ context: StageContext, chunkSize: Int) throws {
     let snapshotPath = try NormalizeStage.snapshotPath(context)
     let snapshot = try Snapshot(path: snapshotPath)
-    let matcher = try MatcherRegistry.make(
-      context.config.matcher, snapshot: snapshot, config: context.config.matching)
     let clock = ContinuousClock()
     var started = clock.now
     var phases: [String] = []
@@ -344,119 +434,34 @@ public enum MatchStage {
       started = clock.now
     }
     let submissionsPath = context.folder(of: .normalize) + "/submissions.jsonl"
-    var batch: [Submission] = []
-    try StageJSONChunks(Submission.self, path: submissionsPath).forEach(chunkSize) { chunk in
-      batch += chunk.map(forMatcher)
-    }
-    phase("read")
-    if let report = try matcher.prepare(batch) {
-      // Blocking counts and the estimated weights: how the decisions below were reached.
-      let encoder = JSONLines.encoder()
-      encoder.outputFormatting.insert(.prettyPrinted)
-      var stable = report
-      // wall-clock figures belong in stage.json, not in the deterministic outputs
-      stable.seconds = [:]
-      try FileSystem.writeNew(context.outputPath("matcher.json"), try encoder.encode(stable))
-      context.notes.append(
-        "blocking: \(report.distinctPairs) candidate pairs ("
-          + report.blockingPairs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
-            separator: ", ")
-          + "); \(report.studentsWithoutCandidates) students without candidates; seconds: "
-          + report.seconds.sorted { $0.key < $1.key }.map {
-            "\($0.key) \(String(format: "%.3f", $0.value))"
-          }.joined(separator: ", "))
-    }
-
-    phase("prepare")
-    // Progress: each submission is matched, then its differences and contacts are found.
-    StageProgress.expect(submissions: batch.count, passes: 2)
-    // The students' outcomes, submission by submission, from the compact form the matcher was given
-    // (it holds every field these steps read: decoding submissions.jsonl again for them was a third
-    // of the stage's JSON decoding, `scripts/bench/match.sh` at 50,000 × 50,000).
-    var decisions: [SubmissionDecision] = []
-    var applied: [[String]] = []
-    // Students a person matched for this version: they saw the identity fields side by side.
-    var personMatched: [String: Set<Int>] = [:]
-    let rejectedRows = try snapshot.rejectedRows()
-    // A person's answers (resolve / resolutions.csv, taken from the inbox by `run` before any stage) replace the matcher's outcome.
-    let resolutions = Dictionary(
-      grouping: try context.workdir.state.resolutions(), by: \.submissionID)
-    for first in stride(from: 0, to: batch.count, by: chunkSize) {
-      let submissions = Array(batch[first..<min(first + chunkSize, batch.count)])
-      var chunk: [SubmissionDecision] = []
-      for submission in submissions {
-        StageProgress.step()
-        var students: [StudentDecision] = []
-        for student in submission.students {
-          students.append(
-            StudentDecision(
-              seq: student.seq, decision: try matcher.match(student, in: submission),
-              differences: []))
-        }
-        chunk.append(
-          SubmissionDecision(submissionID: submission.id, students: students, contacts: []))
-      }
-      reviewPossiblyRejected(&chunk, submissions, rejected: rejectedRows)
-      for index in chunk.indices {
-        applyResolutions(
-          resolutions[chunk[index].submissionID] ?? [], to: &chunk[index], submissions[index],
-          applied: &applied,
-          personMatched: &personMatched)
-      }
-      decisions += chunk
-    }
-
-    claimedTwice(&decisions, batch, policy: context.config.matching.formsOfOneChild)
-    // Children a person answered No Match for: a child of its own, created as it is.
-    var answeredNew = Set<String>()
-    for decision in decisions {
-      for student in decision.students where student.decision.outcome == .new {
-        if (resolutions[decision.submissionID] ?? []).contains(where: {
-          $0.studentSeq == student.seq && $0.action == .noMatch
-        }) {
-          answeredNew.insert(Submission.studentRef(decision.submissionID, student.seq))
-        }
-      }
-    }
-    let newChildForms = formsOfOneNewChild(
-      &decisions, batch, config: context.config.matching, answered: answeredNew)
-    let awaiting = try awaitingDeliveredNewChildren(
-      &decisions, batch, workdir: context.workdir, batch: context.batch.id,
-      config: context.config.matching, answered: answeredNew)
+    // The students' decisions go to a scratch file of the stage's temporary folder as they are
+    // made, and are read back beside the submissions: the stage holds what the steps between need
+    // of them (outcomes, SIS ids), not them (`scripts/bench/review.sh`).
+    let decidedPath = context.outputPath("decided.scratch.jsonl")
+    var decided = try decide(
+      context, snapshot: snapshot, submissionsPath: submissionsPath, scratch: decidedPath,
+      chunkSize: chunkSize, phase: phase)
+    var applied = decided.applied
+    let personMatched = decided.personMatched
+    let contactResolutions = decided.contactResolutions
 
     phase("decide")
-    // The contacts of the matched students and of the households each form reaches, fetched at once
-    // for the batch (two scans of the snapshot), from the compact form the matcher was given.
-    let matchedBySubmission = decisions.map {
-      $0.students.compactMap { $0.decision.outcome == .matched ? $0.decision.sisID : nil }
+    // The contacts of the matched students and of the households each form reaches: the homes are
+    // found for the batch at once (two scans of the snapshot), their contacts a chunk at a time.
+    let matchedBySubmission = decided.outcomes.map {
+      $0.compactMap { $0.outcome == .matched ? $0.sisID : nil }
     }
-    let candidatesBySubmission = decisions.map {
-      $0.students.flatMap {
-        $0.decision.outcome == .potential ? $0.decision.candidates.map(\.sisID) : []
-      }
-    }
-    // What the households and the answers need of the batch is taken first, and the batch let go
-    // before the SIS is searched: the stage's peak memory held both (`scripts/bench/match.sh`).
-    let householdKeys = batch.map(ContactMatcher.householdKeys)
-    let versions = Dictionary(
-      batch.map { ($0.id, $0.contentHash) }, uniquingKeysWith: { first, _ in first })
-    batch = []
     let households = try ContactMatcher.households(
-      householdKeys, matched: matchedBySubmission, candidates: candidatesBySubmission,
+      decided.householdKeys,
+      candidates: decided.outcomes.map {
+        $0.flatMap { $0.outcome == .potential ? $0.candidates : [] }
+      },
       snapshot: snapshot)
-    // A person's Match / No Match for a contact holds for the version it was given for only.
-    var contactResolutions: [String: [Resolution]] = [:]
-    for resolution in try context.workdir.state.contactResolutions()
-    where versions[resolution.submissionID] != nil {
-      guard resolution.version != nil, resolution.version == versions[resolution.submissionID]!
-      else {
-        context.notes.append(
-          "\(resolution.submissionID): the answer for contact \(resolution.studentSeq) was given for an earlier version of the submission: stale, not applied"
-        )
-        continue
-      }
-      contactResolutions[resolution.submissionID, default: []].append(resolution)
-    }
+    let batchCount = decided.ids.count
+    let patches = decided.patches
+    let newChildForms = decided.sameNewChild
+    let awaiting = decided.awaitingNewChild
+    decided = Decided()
     // Differences and contacts, now that the student outcomes are final, a chunk at a time; each
     // chunk's decisions and rows are written before the next is read.
     let overrides = Dictionary(grouping: try context.workdir.state.overrides(), by: \.submissionID)
@@ -486,33 +491,43 @@ public enum MatchStage {
     // New contacts named again within the batch (siblings' forms): the first one stands for all.
     var newContacts = ContactMatcher.NewContactsInBatch()
     var offset = 0
+    let decidedFile = try StageJSONChunks(SubmissionDecision.self, path: decidedPath)
     try StageJSONChunks(Submission.self, path: submissionsPath).forEach(chunkSize) { submissions in
       let base = offset
       offset += submissions.count
-      guard offset <= decisions.count,
-        zip(submissions, decisions[base..<offset]).allSatisfy({ $0.id == $1.submissionID })
+      var decidedChunk = try decidedFile.next(submissions.count)
+      guard offset <= batchCount, decidedChunk.count == submissions.count,
+        zip(submissions, decidedChunk).allSatisfy({ $0.id == $1.submissionID })
       else {
         throw SISDropError.dataError(
           "\(submissionsPath) changed while the match stage read it",
           at: SourceLocation(path: submissionsPath),
           hint: "rerun the match stage")
       }
-      // The chunk's matched SIS students, fetched at once.
+      for index in decidedChunk.indices {
+        for patch in patches[base + index] ?? [] {
+          patch.apply(toStudent: &decidedChunk[index].students[patch.claim.student])
+        }
+      }
+      // The chunk's matched SIS students, and the contacts of the homes it reaches, fetched at once.
       let matchedStudents = try snapshot.students(
         numbers: matchedBySubmission[base..<offset].flatMap { $0 })
+      let reachedContacts = try households.contacts(
+        base..<offset, matched: matchedBySubmission, snapshot: snapshot)
       // Contact name keys, once per contact (they are needed twice below).
       let contactNames = try Parallel.map(submissions.count, minimum: 64) { index in
         ContactMatcher.nameKeys(submissions[index])
       }
       // Each submission on its own (on every core); their rows are joined in submission order.
-      let decided = Array(decisions[base..<offset])
+      let decided = decidedChunk
       let matchedByPerson = personMatched
       let answeredContacts = contactResolutions
       let parts = try Parallel.map(submissions.count, minimum: 64) { index in
         defer { StageProgress.step() }
         return try differencesAndContacts(
           submissions[index], decided[index], names: contactNames[index], students: matchedStudents,
-          contacts: households.reached(base + index, matched: matchedBySubmission[base + index]),
+          contacts: households.reached(
+            base + index, matched: matchedBySubmission[base + index], contacts: reachedContacts),
           contactResolutions: answeredContacts[submissions[index].id] ?? [],
           kept: Set((overrides[submissions[index].id] ?? []).map(\.field)),
           answers: (fieldAnswers[submissions[index].id] ?? []).filter {
@@ -557,12 +572,13 @@ public enum MatchStage {
         }
       }
     }
-    guard offset == decisions.count else {
+    guard offset == batchCount, try decidedFile.next(1).isEmpty else {
       throw SISDropError.dataError(
         "\(submissionsPath) changed while the match stage read it",
         at: SourceLocation(path: submissionsPath),
         hint: "rerun the match stage")
     }
+    try FileSystem.removeTree(decidedPath)
     try decisionsFile.close()
     for file in [reviewFile, diffsFile, heldFile] { try file.close() }
 
@@ -603,6 +619,155 @@ public enum MatchStage {
           : "\(newChildForms) students on several forms of one new child, \(awaiting) waiting for a new child delivered before to be seen in the SIS; ")
         + "contacts: \(counts["contacts_matched"]!) matched, \(counts["contacts_potential"]!) potential, \(counts["contacts_new"]!) new"
     )
+  }
+
+  /// Reads the batch, prepares the matcher with it and decides every student, a chunk at a time:
+  /// each chunk's decisions (a person's answers applied) go to `scratch`. The compact batch and the
+  /// matcher with its prepared pairs are let go when this returns.
+  private static func decide(
+    _ context: StageContext, snapshot: Snapshot, submissionsPath: String, scratch: String,
+    chunkSize: Int, phase: (String) -> Void
+  ) throws -> Decided {
+    let matcher = try MatcherRegistry.make(
+      context.config.matcher, snapshot: snapshot, config: context.config.matching,
+      decideChunk: chunkSize)
+    var batch: [Submission] = []
+    try StageJSONChunks(Submission.self, path: submissionsPath).forEach(chunkSize) { chunk in
+      batch += chunk.map(forMatcher)
+    }
+    phase("read")
+    if let report = try matcher.prepare(batch) {
+      // Blocking counts and the estimated weights: how the decisions below were reached.
+      let encoder = JSONLines.encoder()
+      encoder.outputFormatting.insert(.prettyPrinted)
+      var stable = report
+      // wall-clock figures belong in stage.json, not in the deterministic outputs
+      stable.seconds = [:]
+      try FileSystem.writeNew(context.outputPath("matcher.json"), try encoder.encode(stable))
+      context.notes.append(
+        "blocking: \(report.distinctPairs) candidate pairs ("
+          + report.blockingPairs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+            separator: ", ")
+          + "); \(report.studentsWithoutCandidates) students without candidates; seconds: "
+          + report.seconds.sorted { $0.key < $1.key }.map {
+            "\($0.key) \(String(format: "%.3f", $0.value))"
+          }.joined(separator: ", "))
+    }
+
+    phase("prepare")
+    // Progress: each submission is matched, then its differences and contacts are found.
+    StageProgress.expect(submissions: batch.count, passes: 2)
+    // The students' outcomes, submission by submission, from the compact form the matcher was given
+    // (it holds every field these steps read: decoding submissions.jsonl again for them was a third
+    // of the stage's JSON decoding, `scripts/bench/match.sh` at 50,000 × 50,000).
+    var decided = Decided()
+    var claims = Claims()
+    let scratchFile = try StageJSONAppender(SubmissionDecision.self, path: scratch)
+    let rejectedRows = try snapshot.rejectedRows()
+    // A person's answers (resolve / resolutions.csv, taken from the inbox by `run` before any stage) replace the matcher's outcome.
+    let resolutions = Dictionary(
+      grouping: try context.workdir.state.resolutions(), by: \.submissionID)
+    for first in stride(from: 0, to: batch.count, by: chunkSize) {
+      let submissions = Array(batch[first..<min(first + chunkSize, batch.count)])
+      var chunk: [SubmissionDecision] = []
+      for submission in submissions {
+        StageProgress.step()
+        var students: [StudentDecision] = []
+        for student in submission.students {
+          students.append(
+            StudentDecision(
+              seq: student.seq, decision: try matcher.match(student, in: submission),
+              differences: []))
+        }
+        chunk.append(
+          SubmissionDecision(submissionID: submission.id, students: students, contacts: []))
+      }
+      reviewPossiblyRejected(&chunk, submissions, rejected: rejectedRows)
+      for index in chunk.indices {
+        applyResolutions(
+          resolutions[chunk[index].submissionID] ?? [], to: &chunk[index], submissions[index],
+          applied: &decided.applied,
+          personMatched: &decided.personMatched)
+      }
+      try scratchFile.append(chunk)
+      for (index, decision) in chunk.enumerated() {
+        decided.ids.append(decision.submissionID)
+        decided.outcomes.append(
+          decision.students.map {
+            Outcome(
+              outcome: $0.decision.outcome, sisID: $0.decision.sisID,
+              candidates: $0.decision.outcome == .new ? [] : $0.decision.candidates.map(\.sisID))
+          })
+        for (s, student) in decision.students.enumerated() {
+          claims.add(student.decision, index: first + index, student: s)
+        }
+      }
+    }
+    try scratchFile.close(sync: false)
+
+    // One SIS student claimed twice: the claimants' forms are compared, their outcomes changed here
+    // and their decisions when they are read back.
+    for patch in claims.patches(
+      submissionID: { batch[$0].id },
+      person: { claim in
+        let form = batch[claim.index]
+        let seq = form.students[claim.student].seq
+        return form.students.first(where: { $0.seq == seq }).map {
+          PersonRecord(student: $0, of: form)
+        }
+      }, policy: context.config.matching.formsOfOneChild)
+    {
+      decided.patches[patch.claim.index, default: []].append(patch)
+      if patch.toPerson {
+        decided.outcomes[patch.claim.index][patch.claim.student].outcome = .potential
+        decided.outcomes[patch.claim.index][patch.claim.student].sisID = nil
+      }
+    }
+    // Several forms of one child the SIS does not know: created once (`formsOfOneNewChild`), and
+    // never again while a delivery of it awaits the SIS (`awaitingDeliveredNewChildren`). A child
+    // a person answered No Match for is a child of its own.
+    var answeredNew = Set<String>()
+    for (index, form) in batch.enumerated() {
+      for (s, student) in form.students.enumerated()
+      where decided.outcomes[index][s].outcome == .new {
+        if (resolutions[form.id] ?? []).contains(where: {
+          $0.studentSeq == student.seq && $0.action == .noMatch
+        }) {
+          answeredNew.insert(Submission.studentRef(form.id, student.seq))
+        }
+      }
+    }
+    let sameChild = formsOfOneNewChild(
+      decided.outcomes, batch, config: context.config.matching, answered: answeredNew)
+    decided.sameNewChild = sameChild.filter { $0.sameChildAs != nil }.count
+    let awaiting = try awaitingDeliveredNewChildren(
+      decided.outcomes, batch, skipping: Set(sameChild.map(\.claim)), workdir: context.workdir,
+      batch: context.batch.id, config: context.config.matching, answered: answeredNew)
+    decided.awaitingNewChild = awaiting.count
+    for patch in sameChild + awaiting {
+      decided.patches[patch.claim.index, default: []].append(patch)
+      if patch.toPerson {
+        decided.outcomes[patch.claim.index][patch.claim.student].outcome = .potential
+        decided.outcomes[patch.claim.index][patch.claim.student].sisID = nil
+      }
+    }
+    // What the households and the answers need of the batch is taken before the batch is let go.
+    decided.householdKeys = batch.map(ContactMatcher.householdKeys)
+    let versions = Dictionary(
+      batch.map { ($0.id, $0.contentHash) }, uniquingKeysWith: { first, _ in first })
+    // A person's Match / No Match for a contact holds for the version it was given for only.
+    for resolution in try context.workdir.state.contactResolutions()
+    where versions[resolution.submissionID] != nil {
+      guard resolution.version != nil, resolution.version == versions[resolution.submissionID]!
+      else {
+        context.notes.append(
+          "\(resolution.submissionID): the answer for contact \(resolution.studentSeq) was given for an earlier version of the submission: stale, not applied"
+        )
+        continue
+      }
+      decided.contactResolutions[resolution.submissionID, default: []].append(resolution)
+    }
+    return decided
   }
 
   /// A person's answers (Match / No Match) for one submission replace the matcher's outcome, for

@@ -729,8 +729,8 @@ package final class StageJSONAppender<R: StageRecord> {
     try writer.write(try StageJSONLines.encode(values))
   }
 
-  /// Flushes, fsyncs and closes the file.
-  package func close() throws { try writer.close() }
+  /// Flushes, fsyncs (unless `sync` is false: see `FileWriter.close`) and closes the file.
+  package func close(sync: Bool = true) throws { try writer.close(sync: sync) }
 }
 
 /// A stage file's records by id, kept as the file's bytes and decoded one at a time when asked

@@ -38,11 +38,12 @@ package final class FileWriter {
     buffer.removeAll(keepingCapacity: true)
   }
 
-  /// Flushes, fsyncs and closes the file.
-  package func close() throws {
+  /// Flushes, fsyncs and closes the file. `sync: false` for a scratch file that is removed
+  /// before its stage ends (a crash leaves it only in the stage's temporary folder).
+  package func close(sync: Bool = true) throws {
     guard !closed else { return }
     try flush()
-    if fsync(fd) != 0 { throw FileError.posix(errno, "fsync", path) }
+    if sync, fsync(fd) != 0 { throw FileError.posix(errno, "fsync", path) }
     closed = true
     Glibc.close(fd)
   }
