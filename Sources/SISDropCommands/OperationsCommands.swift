@@ -395,6 +395,9 @@ package struct StatusCommand: ParsableCommand {
           (.parse, "document_errors"),
           (.parse, "documents_without_submission"), (.parse, "documents_refused"),
           (.normalize, "sis_delta_unknown_keys"),
+          // An earlier form of the same child: its update, or its new student, not written.
+          (.deliver, "updates_superseded"), (.deliver, "new_students_superseded"),
+          (.deliver, "contact_updates_superseded"),
         ] {
           if let value = (try? StageReport.load(workdir.stageFolder(batch.id, stage)))?.counts[key],
             value > 0

@@ -49,6 +49,19 @@ func printSummary(_ summary: PipelineRunner.Summary) {
   print(
     "  delivered: \(c["deliver.delivered_submissions"] ?? 0) submissions; held for review: \(c["deliver.held_submissions"] ?? 0); in error: \(c["deliver.error_submissions"] ?? 0); already delivered: \(c["normalize.already_delivered"] ?? 0)"
   )
+  let sameChild = [
+    ("student updates replaced by a later form", "deliver.updates_superseded"),
+    ("contact updates replaced by a later form", "deliver.contact_updates_superseded"),
+    ("new students a later form creates", "deliver.new_students_superseded"),
+    (
+      "new students waiting for one delivered before to reach the SIS",
+      "match.students_awaiting_new_child"
+    ),
+  ]
+  .compactMap { label, key in (c[key] ?? 0) > 0 ? "\(label) \(c[key]!)" : nil }
+  if !sameChild.isEmpty {
+    print("  forms of one child: \(sameChild.joined(separator: "; ")) (not written twice)")
+  }
   let rejected = [
     ("SIS rows left out (malformed)", "normalize.sis_rejected_rows"),
     ("SIS values missing for matching", "normalize.sis_missing_values"),
