@@ -4,10 +4,10 @@ import PackageDescription
 // The core is split into targets with one direction of dependency (ARCHITECTURE.md, "Targets"):
 // each depends only on those above it in this file, so the compiler enforces the layers and the
 // independent ones (matching and delivery) compile side by side.
-let libraryModules: [Target.Dependency] = [
+// The pipeline and every module below it: what the pipeline-level and end-to-end tests may use.
+let pipelineModules: [Target.Dependency] = [
   "SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore", "SISDropMatching",
   "SISDropDelivery", "SISDrop",
-  "SISDropGenerator",
 ]
 
 let package = Package(
@@ -95,20 +95,42 @@ let package = Package(
       path: "scripts/bench/phases"
     ),
 
+    // Each module's tests depend on that module and those below it only: a test that needs the
+    // pipeline to run belongs to PipelineTests (or EndToEndTests, through the commands), whatever
+    // module it checks (ARCHITECTURE.md, "Tests").
     .target(
-      name: "_SISDropTestSupport", dependencies: libraryModules, path: "Tests/_SISDropTestSupport"),
-    .testTarget(name: "FormatsTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
-    .testTarget(name: "StoreTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
-    .testTarget(name: "StagesTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
-    .testTarget(name: "OperationsTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
-    .testTarget(name: "SFTPTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
-    .testTarget(name: "MatchingTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
-    .testTarget(name: "RecordsTests", dependencies: libraryModules + ["_SISDropTestSupport"]),
+      name: "_SISDropTestSupport", dependencies: ["SISDropCore", "SISDropFormats"],
+      path: "Tests/_SISDropTestSupport"),
+    .target(
+      name: "_SISDropPipelineTestSupport",
+      dependencies: ["SISDrop", "SISDropConfig", "SISDropCore", "_SISDropTestSupport"],
+      path: "Tests/_SISDropPipelineTestSupport"),
+    .testTarget(
+      name: "FormatsTests", dependencies: ["SISDropCore", "SISDropFormats", "_SISDropTestSupport"]),
+    .testTarget(
+      name: "StoreTests",
+      dependencies: [
+        "SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore", "_SISDropTestSupport",
+      ]),
+    .testTarget(
+      name: "MatchingTests",
+      dependencies: [
+        "SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore", "SISDropMatching",
+        "_SISDropTestSupport",
+      ]),
+    .testTarget(
+      name: "GeneratorTests",
+      dependencies: ["SISDropCore", "SISDropFormats", "SISDropGenerator", "_SISDropTestSupport"]),
+    .testTarget(
+      name: "PipelineTests",
+      dependencies: pipelineModules + ["_SISDropTestSupport", "_SISDropPipelineTestSupport"]),
+    .testTarget(
+      name: "SFTPTests",
+      dependencies: ["SISDrop", "SISDropCore", "_SISDropTestSupport"]),
     .testTarget(
       name: "EndToEndTests",
-      dependencies: libraryModules + ["SISDropCommands", "_SISDropTestSupport"]),
-    .testTarget(
-      name: "DeliveryTests",
-      dependencies: libraryModules + ["SISDropCommands", "_SISDropTestSupport"]),
+      dependencies: pipelineModules + [
+        "SISDropCommands", "_SISDropTestSupport", "_SISDropPipelineTestSupport",
+      ]),
   ]
 )

@@ -8,8 +8,8 @@ import Glibc
 #endif
 
 /// `sisdrop check`: every configuration problem at once, without running anything.
-public struct CheckCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct CheckCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "check",
     abstract:
       "Check a pipeline and this machine: every configuration problem at once, nothing run.",
@@ -24,7 +24,7 @@ public struct CheckCommand: ParsableCommand {
       """)
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "The pipeline file.") var pipeline: String
-  public init() {}
+  package init() {}
 
   struct Problem: Encodable {
     var message: String
@@ -54,7 +54,7 @@ public struct CheckCommand: ParsableCommand {
     var warnings: [String]
   }
 
-  public func run() throws {
+  package func run() throws {
     let check = try guarded {
       try PipelineCheck.run(
         pipelinePath: pipeline, workdir: workDir.workdir, otherwise: workDir.path)

@@ -12,8 +12,8 @@ private let confirmationDiscussion = """
   """
 
 /// `sisdrop redeliver`: sends a submission's unconfirmed records again.
-public struct RedeliverCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct RedeliverCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "redeliver",
     abstract: "Send a submission's records the SIS has not confirmed again, at the next run.",
     discussion: confirmationDiscussion + """
@@ -25,9 +25,9 @@ public struct RedeliverCommand: ParsableCommand {
   @OptionGroup var workDir: WorkDirOptions
   @Argument(help: "The submission id.") var submission: String
   @Option(help: "Who asked (default: $USER).") var by: String?
-  public init() {}
+  package init() {}
 
-  public func run() throws {
+  package func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let items = try Confirmation.requestRedelivery(
         workdir.state, submission: submission,
@@ -45,8 +45,8 @@ public struct RedeliverCommand: ParsableCommand {
 }
 
 /// `sisdrop confirm`: closes a submission's unconfirmed records by hand.
-public struct ConfirmCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct ConfirmCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "confirm", abstract: "Close a submission's unconfirmed records by hand, with why.",
     discussion: confirmationDiscussion + """
 
@@ -57,15 +57,15 @@ public struct ConfirmCommand: ParsableCommand {
   @Argument(help: "The submission id.") var submission: String
   @Option(help: "Why it is closed (kept with the records).") var reason: String
   @Option(help: "Who closed it (default: $USER).") var by: String?
-  public init() {}
+  package init() {}
 
-  public func validate() throws {
+  package func validate() throws {
     if reason.trimmingCharacters(in: .whitespaces).isEmpty {
       throw ValidationError("'--reason' must say why")
     }
   }
 
-  public func run() throws {
+  package func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let who = by ?? ProcessInfo.processInfo.environment["USER"] ?? "operator"
       let count = try Confirmation.confirmByHand(

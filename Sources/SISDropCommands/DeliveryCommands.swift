@@ -7,8 +7,8 @@ import SISDropDelivery
 import SISDropStore
 
 /// `sisdrop correct`: records a corrected value for one field of a submission record.
-public struct CorrectCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct CorrectCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "correct",
     abstract: "Correct one field of a submission record before it is delivered again.",
     discussion: """
@@ -27,15 +27,15 @@ public struct CorrectCommand: ParsableCommand {
   @Option(help: "The student's place in the submission, or the contact's Contact_Seq.") var seq:
     Int = 1
   @Option(help: "A corrections.csv to record instead.") var file: String?
-  public init() {}
+  package init() {}
 
-  public func validate() throws {
+  package func validate() throws {
     if file == nil && (submission == nil || field == nil || value == nil) {
       throw ValidationError("give SUBMISSION FIELD VALUE, or --file corrections.csv")
     }
   }
 
-  public func run() throws {
+  package func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       var corrections: [Correction]
       if let file {
@@ -64,17 +64,17 @@ public struct CorrectCommand: ParsableCommand {
 }
 
 /// `sisdrop report`: writes a batch's report.html and prints its path.
-public struct ReportCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct ReportCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "report", abstract: "Write the batch report (report.html) and print its path.",
     discussion:
       "One self-contained page: counts, the review queue with candidates side by side, errors and the commands that resolve them."
   )
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "The batch (default: the open batch, else the newest).") var batch: String?
-  public init() {}
+  package init() {}
 
-  public func run() throws {
+  package func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let record: BatchRecord
       if let batch {
@@ -96,8 +96,8 @@ public struct ReportCommand: ParsableCommand {
 }
 
 /// `sisdrop tardies`: the Raptor tardy feed into an attendance import file.
-public struct TardiesCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct TardiesCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "tardies", abstract: "Deliver Raptor tardies as an SIS attendance import file.",
     discussion: """
       Reads tardies.csv from the inbox (or --file), maps buildings with building_map.csv and reasons
@@ -112,9 +112,9 @@ public struct TardiesCommand: ParsableCommand {
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "The pipeline file.") var pipeline: String
   @Option(help: "A tardies.csv to read instead of the inbox's.") var file: String?
-  public init() {}
+  package init() {}
 
-  public func run() throws {
+  package func run() throws {
     let config = try guarded { try PipelineConfig.load(path: pipeline) }
     try withLockedWorkDir(workDir.path(for: config)) { workdir in
       let result = try TardyFeed.run(

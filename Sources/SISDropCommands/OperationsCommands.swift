@@ -9,8 +9,8 @@ import SISDropStore
 import Glibc
 #endif
 
-public struct RunCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct RunCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "run",
     abstract: "Run the pipeline for cron: continue the open batch, or open one from the inbox.",
     discussion: """
@@ -39,7 +39,7 @@ public struct RunCommand: ParsableCommand {
       "Print what a run would claim, select, match, hold and deliver, and which SIS fields each update would overwrite; change nothing."
   )
   var dryRun = false
-  public init() {}
+  package init() {}
 
   struct Output: Encodable {
     var batch: String?
@@ -59,7 +59,7 @@ public struct RunCommand: ParsableCommand {
     }
   }
 
-  public func run() throws {
+  package func run() throws {
     if dryRun { return try printDryRun() }
     // Off a terminal (cron's log file), the run's last line says how it ended and how long it took.
     let started = Date()
@@ -195,8 +195,8 @@ enum StageState: String, Encodable {
   case stale, failed
 }
 
-public struct StatusCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct StatusCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "status",
     abstract: "Show the integration status and the batches with their stages.",
     discussion: """
@@ -217,9 +217,9 @@ public struct StatusCommand: ParsableCommand {
   @Flag(help: "Only the open batch.") var open = false
   @Flag(help: "Only batches with a stage that failed, is stale or has not run, and cancelled ones.")
   var failed = false
-  public init() {}
+  package init() {}
 
-  public func validate() throws {
+  package func validate() throws {
     if open && failed { throw ValidationError("'--open' and '--failed' cannot be combined") }
     if limit < 0 { throw ValidationError("'--limit' is 0 (all) or more") }
   }
@@ -377,7 +377,7 @@ public struct StatusCommand: ParsableCommand {
     return StageStatus(state: .done, detail: nil)
   }
 
-  public func run() throws {
+  package func run() throws {
     try guarded {
       // Looking must not create: a mistyped --workdir is an error, not a new empty working directory.
       let workdir = try readOnlyWorkDir(workDir.path)
@@ -395,6 +395,9 @@ public struct StatusCommand: ParsableCommand {
           (.parse, "document_errors"),
           (.parse, "documents_without_submission"), (.parse, "documents_refused"),
           (.normalize, "sis_delta_unknown_keys"),
+          // An earlier form of the same child: its update, or its new student, not written.
+          (.deliver, "updates_superseded"), (.deliver, "new_students_superseded"),
+          (.deliver, "contact_updates_superseded"),
         ] {
           if let value = (try? StageReport.load(workdir.stageFolder(batch.id, stage)))?.counts[key],
             value > 0

@@ -43,8 +43,8 @@ private func afterAnswer(_ workdir: WorkDir, _ target: Resolver.Target, quiet: B
 }
 
 /// `sisdrop resolve`: a person's Match or No Match for a potential match.
-public struct ResolveCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct ResolveCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "resolve",
     abstract:
       "Resolve a potential match: --match SIS_ID (one of its candidates) or --no-match; a contact's with --contact N.",
@@ -66,9 +66,9 @@ public struct ResolveCommand: ParsableCommand {
       "The contact (its Contact_Seq) whose potential match this answers, instead of a student's.")
   var contact: Int?
   @Option(help: "Who decided (default: $USER).") var by: String?
-  public init() {}
+  package init() {}
 
-  public func validate() throws {
+  package func validate() throws {
     guard (match != nil) != noMatch else {
       throw ValidationError("give exactly one of '--match SIS_ID' and '--no-match'")
     }
@@ -77,7 +77,7 @@ public struct ResolveCommand: ParsableCommand {
     }
   }
 
-  public func run() throws {
+  package func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       var (resolution, target) =
         try contact != nil
@@ -137,16 +137,16 @@ struct FieldAnswerOptions: ParsableArguments {
 }
 
 /// `sisdrop keep-sis`: keep the SIS value of one field (the seed's green arrow).
-public struct KeepSISCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct KeepSISCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "keep-sis",
     abstract: "Keep the SIS value of a field: the update for this submission leaves it out.",
     discussion: answersDiscussion)
   @OptionGroup var workDir: WorkDirOptions
   @OptionGroup var answer: FieldAnswerOptions
-  public init() {}
+  package init() {}
 
-  public func run() throws {
+  package func run() throws {
     try withLockedWorkDir(workDir.path) {
       try answer.record(.keepSIS, json: workDir.json, workdir: $0)
     }
@@ -154,16 +154,16 @@ public struct KeepSISCommand: ParsableCommand {
 }
 
 /// `sisdrop accept`: the form's value wins for a field held for review.
-public struct AcceptCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct AcceptCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "accept",
     abstract: "Accept the form's value of a field held for review: the update writes it.",
     discussion: answersDiscussion)
   @OptionGroup var workDir: WorkDirOptions
   @OptionGroup var answer: FieldAnswerOptions
-  public init() {}
+  package init() {}
 
-  public func run() throws {
+  package func run() throws {
     try withLockedWorkDir(workDir.path) {
       try answer.record(.accept, json: workDir.json, workdir: $0)
     }
@@ -171,8 +171,8 @@ public struct AcceptCommand: ParsableCommand {
 }
 
 /// `sisdrop withdraw`: takes an answer back.
-public struct WithdrawCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct WithdrawCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "withdraw",
     abstract: "Take back an answer: a resolution, a keep-sis or accept, or a correction.",
     discussion: """
@@ -188,9 +188,9 @@ public struct WithdrawCommand: ParsableCommand {
   @Option(help: "The contact (its Contact_Seq).") var contact: Int?
   @Flag(help: "Withdraw a correction of FIELD.") var correction = false
   @Option(help: "Who withdrew it (default: $USER).") var by: String?
-  public init() {}
+  package init() {}
 
-  public func validate() throws {
+  package func validate() throws {
     if student != nil && contact != nil {
       throw ValidationError("give '--student N' or '--contact N', not both")
     }
@@ -199,7 +199,7 @@ public struct WithdrawCommand: ParsableCommand {
     }
   }
 
-  public func run() throws {
+  package func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let removed = try workdir.state.withdrawAnswers(
         submission: submission, schema: contact == nil ? "student" : "contact",
@@ -222,13 +222,13 @@ public struct WithdrawCommand: ParsableCommand {
 }
 
 /// `sisdrop answers`: every answer on record.
-public struct AnswersCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct AnswersCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "answers",
     abstract: "List the answers on record: resolutions, keep-sis, accept and corrections.")
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "One submission only.") var submission: String?
-  public init() {}
+  package init() {}
 
   struct Listing: Codable {
     var schemaVersion = 1
@@ -237,7 +237,7 @@ public struct AnswersCommand: ParsableCommand {
     var corrections: [Correction]
   }
 
-  public func run() throws {
+  package func run() throws {
     try guarded {
       let workdir = try readOnlyWorkDir(workDir.path)
       func mine(_ id: String) -> Bool { submission == nil || submission == id }

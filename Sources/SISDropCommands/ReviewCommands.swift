@@ -5,8 +5,8 @@ import SISDropCore
 import SISDropFormats
 
 /// `sisdrop review`: what waits for a person, grouped, with its age and the commands that answer it.
-public struct ReviewCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct ReviewCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "review",
     abstract: "List what waits for a person: potential matches, held updates, records in error.",
     discussion: """
@@ -26,9 +26,9 @@ public struct ReviewCommand: ParsableCommand {
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "Write a ready-to-fill answer file (drop it into the inbox as answers.csv).")
   var csv: String?
-  public init() {}
+  package init() {}
 
-  public func run() throws {
+  package func run() throws {
     // Only looks: no lock, so a clerk can read the queue while the nightly run works.
     try guarded {
       let workdir = try readOnlyWorkDir(workDir.path)

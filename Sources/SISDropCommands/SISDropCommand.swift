@@ -6,8 +6,8 @@ import SISDropCore
 import SISDropStore
 
 /// `sisdrop`: the operator's command.
-public struct SISDropCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct SISDropCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "sisdrop",
     abstract:
       "File-based delivery of approved enrollment submissions into a Student Information System.",
@@ -27,7 +27,7 @@ public struct SISDropCommand: ParsableCommand {
       BackupCommand.self, VerifyCommand.self, RebuildStateCommand.self, RedeliverCommand.self,
       ConfirmCommand.self,
     ])
-  public init() {}
+  package init() {}
 }
 
 func printSummary(_ summary: PipelineRunner.Summary) {
@@ -49,6 +49,19 @@ func printSummary(_ summary: PipelineRunner.Summary) {
   print(
     "  delivered: \(c["deliver.delivered_submissions"] ?? 0) submissions; held for review: \(c["deliver.held_submissions"] ?? 0); in error: \(c["deliver.error_submissions"] ?? 0); already delivered: \(c["normalize.already_delivered"] ?? 0)"
   )
+  let sameChild = [
+    ("student updates replaced by a later form", "deliver.updates_superseded"),
+    ("contact updates replaced by a later form", "deliver.contact_updates_superseded"),
+    ("new students a later form creates", "deliver.new_students_superseded"),
+    (
+      "new students waiting for one delivered before to reach the SIS",
+      "match.students_awaiting_new_child"
+    ),
+  ]
+  .compactMap { label, key in (c[key] ?? 0) > 0 ? "\(label) \(c[key]!)" : nil }
+  if !sameChild.isEmpty {
+    print("  forms of one child: \(sameChild.joined(separator: "; ")) (not written twice)")
+  }
   let rejected = [
     ("SIS rows left out (malformed)", "normalize.sis_rejected_rows"),
     ("SIS values missing for matching", "normalize.sis_missing_values"),
@@ -108,8 +121,8 @@ func printSummary(_ summary: PipelineRunner.Summary) {
   print("  report: \((summary.deliverFolder as NSString).deletingLastPathComponent)/report.html")
 }
 
-public struct DemoCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct DemoCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "demo",
     abstract: "Run the whole pipeline on the built-in demo district (no server needed).",
     discussion: """
@@ -124,9 +137,9 @@ public struct DemoCommand: ParsableCommand {
       "The sisdrop checkout or share folder with Fixtures/ and pipelines/ (default: the installed one, else the checkout this binary was built from)."
   ) var checkout: String?
   @Flag(help: "Print machine-readable JSON on stdout.") var json = false
-  public init() {}
+  package init() {}
 
-  public func validate() throws {
+  package func validate() throws {
     guard ["csv", "xml"].contains(format) else { throw ValidationError("'--format' is csv or xml") }
   }
 
@@ -147,7 +160,7 @@ public struct DemoCommand: ParsableCommand {
       hint: "install sisdrop with scripts/install.sh, or pass --checkout with a sisdrop checkout")
   }
 
-  public func run() throws {
+  package func run() throws {
     let root = try guarded { try checkout ?? Self.fixturesRoot() }
     let pipeline = root + (format == "xml" ? "/pipelines/demo-xml.yaml" : "/pipelines/demo.yaml")
     let config = try guarded { try PipelineConfig.load(path: pipeline) }
@@ -183,8 +196,8 @@ public struct DemoCommand: ParsableCommand {
   }
 }
 
-public struct OpenCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct OpenCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "open",
     abstract: "Create a delivery batch: claim the inbox's files and record the selection.",
     discussion: """
@@ -196,15 +209,15 @@ public struct OpenCommand: ParsableCommand {
   @Option(help: "The pipeline file.") var pipeline: String
   @Option(help: "Only these submission ids (comma-separated).") var only: String?
   @Option(help: "Only submissions of this form.") var form: String?
-  public init() {}
+  package init() {}
 
-  public func validate() throws {
+  package func validate() throws {
     if only != nil && form != nil {
       throw ValidationError("'--only' and '--form' cannot be combined")
     }
   }
 
-  public func run() throws {
+  package func run() throws {
     let config = try guarded { try PipelineConfig.load(path: pipeline) }
     try withLockedWorkDir(workDir.path(for: config), create: true) { workdir in
       let ids = only?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
@@ -231,14 +244,14 @@ public struct OpenCommand: ParsableCommand {
   }
 }
 
-public struct CancelCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct CancelCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "cancel",
     abstract: "Cancel the open batch: closed as cancelled, its records back to pending.")
   @OptionGroup var workDir: WorkDirOptions
-  public init() {}
+  package init() {}
 
-  public func run() throws {
+  package func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let result = try BatchLifecycle.cancel(workdir: workdir, batch: try workdir.batch(nil))
       if workDir.json {
@@ -266,16 +279,16 @@ struct PendingRow: Encodable {
   }
 }
 
-public struct PendingCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct PendingCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "pending",
     abstract: "List approved submissions not yet delivered (the seed's Pending Delivery view).")
   @OptionGroup var workDir: WorkDirOptions
   @Flag(help: "Include vanished submissions (pending ones no longer in the export).") var vanished =
     false
-  public init() {}
+  package init() {}
 
-  public func run() throws {
+  package func run() throws {
     try guarded {
       let workdir = try readOnlyWorkDir(workDir.path)
       let entries = try workdir.state.ledger(

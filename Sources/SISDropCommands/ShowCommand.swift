@@ -6,8 +6,8 @@ import SISDropMatching
 import SISDropStore
 
 /// `sisdrop show`: one submission, the way the seed's screen shows it.
-public struct ShowCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct ShowCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "show",
     abstract:
       "Show one submission: its students, decisions, candidates side by side, contacts and history.",
@@ -19,9 +19,9 @@ public struct ShowCommand: ParsableCommand {
       """)
   @OptionGroup var workDir: WorkDirOptions
   @Argument(help: "The submission id.") var submission: String
-  public init() {}
+  package init() {}
 
-  public func run() throws {
+  package func run() throws {
     // Only looks: no lock, so a clerk can read the queue while the nightly run works.
     try guarded {
       let workdir = try readOnlyWorkDir(workDir.path)

@@ -3,14 +3,14 @@ import Foundation
 import SISDrop
 
 /// A command that runs one stage of a batch: `sisdrop-parse`, `sisdrop-normalize`, ...
-public protocol StageCommand: ParsableCommand {
+package protocol StageCommand: ParsableCommand {
   static var stage: Stage { get }
   var workDir: WorkDirOptions { get }
   var batch: String? { get }
 }
 
 extension StageCommand {
-  public func run() throws {
+  package func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let report = try PipelineRunner.runStage(
         Self.stage, workdir: workdir, batchID: batch, log: logger(quiet: workDir.json))
@@ -36,41 +36,41 @@ private let stageDiscussion = """
   66 missing input (an earlier stage has not run), 73 cannot write, 75 busy, 78 configuration.
   """
 
-public struct ParseCommand: StageCommand {
-  public static let configuration = CommandConfiguration(
+package struct ParseCommand: StageCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "parse",
     abstract: "Read the batch's enrollment export into submissions; reject malformed records.",
     discussion: stageDiscussion)
-  public static let stage = Stage.parse
-  @OptionGroup public var workDir: WorkDirOptions
-  @Option(help: "The batch (default: the open batch).") public var batch: String?
-  public init() {}
+  package static let stage = Stage.parse
+  @OptionGroup package var workDir: WorkDirOptions
+  @Option(help: "The batch (default: the open batch).") package var batch: String?
+  package init() {}
 }
 
-public struct NormalizeCommand: StageCommand {
-  public static let configuration = CommandConfiguration(
+package struct NormalizeCommand: StageCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "normalize",
     abstract: "Load the SIS snapshot and normalize names, dates, phones, grades and schools.",
     discussion: stageDiscussion)
-  public static let stage = Stage.normalize
-  @OptionGroup public var workDir: WorkDirOptions
-  @Option(help: "The batch (default: the open batch).") public var batch: String?
-  public init() {}
+  package static let stage = Stage.normalize
+  @OptionGroup package var workDir: WorkDirOptions
+  @Option(help: "The batch (default: the open batch).") package var batch: String?
+  package init() {}
 }
 
-public struct MatchCommand: StageCommand {
-  public static let configuration = CommandConfiguration(
+package struct MatchCommand: StageCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "match",
     abstract: "Match each submission's students and contacts against the SIS snapshot.",
     discussion: stageDiscussion)
-  public static let stage = Stage.match
-  @OptionGroup public var workDir: WorkDirOptions
-  @Option(help: "The batch (default: the open batch).") public var batch: String?
-  public init() {}
+  package static let stage = Stage.match
+  @OptionGroup package var workDir: WorkDirOptions
+  @Option(help: "The batch (default: the open batch).") package var batch: String?
+  package init() {}
 }
 
-public struct DeliverCommand: StageCommand {
-  public static let configuration = CommandConfiguration(
+package struct DeliverCommand: StageCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "deliver",
     abstract: "Write the SIS import files, hold back potential matches, publish to the outbox.",
     discussion: stageDiscussion + """
@@ -83,14 +83,14 @@ public struct DeliverCommand: StageCommand {
       (resolutions, overrides, accepts, corrections) are taken first, as `sisdrop run` takes them; a
       bad one is refused whole and moved to archive/answers/refused/, named in the log; the delivery goes on.
       """)
-  public static let stage = Stage.deliver
-  @OptionGroup public var workDir: WorkDirOptions
-  @Option(help: "The batch (default: the open batch).") public var batch: String?
-  @Option(help: "Re-deliver only these submission ids (comma-separated) of the open batch.") public
+  package static let stage = Stage.deliver
+  @OptionGroup package var workDir: WorkDirOptions
+  @Option(help: "The batch (default: the open batch).") package var batch: String?
+  @Option(help: "Re-deliver only these submission ids (comma-separated) of the open batch.") package
     var only: String?
-  public init() {}
+  package init() {}
 
-  public func run() throws {
+  package func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let record = try workdir.batch(batch)
       let answers = try AnswerFeed.take(
@@ -133,19 +133,19 @@ public struct DeliverCommand: StageCommand {
   }
 }
 
-public struct CloseCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct CloseCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "close",
     abstract:
       "Seal the batch's manifest.json; delivered records become delivered, the rest pending.",
     discussion:
       "Refuses (65) while any stage is missing, stale or failed, or the outbox does not hold what deliver published. A deliver stage that is stale only because match ran again after publication (a `sisdrop resolve`) is accepted while the outbox holds the published files unchanged; a re-delivery left unpublished is published first."
   )
-  @OptionGroup public var workDir: WorkDirOptions
-  @Option(help: "The batch (default: the open batch).") public var batch: String?
-  public init() {}
+  @OptionGroup package var workDir: WorkDirOptions
+  @Option(help: "The batch (default: the open batch).") package var batch: String?
+  package init() {}
 
-  public func run() throws {
+  package func run() throws {
     try withLockedWorkDir(workDir.path) { workdir in
       let result = try BatchLifecycle.close(workdir: workdir, batch: try workdir.batch(batch))
       if workDir.json {

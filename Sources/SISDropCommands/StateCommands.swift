@@ -4,8 +4,8 @@ import SISDrop
 import SISDropCore
 import SISDropStore
 
-public struct BackupCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct BackupCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "backup",
     abstract: "Copy state.sqlite to FILE (SQLite's online backup: safe while a run is going).",
     discussion: """
@@ -15,9 +15,9 @@ public struct BackupCommand: ParsableCommand {
       """)
   @OptionGroup var workDir: WorkDirOptions
   @Argument(help: "Where to write the copy (replaced if it exists).") var file: String
-  public init() {}
+  package init() {}
 
-  public func run() throws {
+  package func run() throws {
     try guarded {
       let workdir = try readOnlyWorkDir(workDir.path)
       let target = FileSystem.absolute(file)
@@ -36,8 +36,8 @@ public struct BackupCommand: ParsableCommand {
   }
 }
 
-public struct VerifyCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct VerifyCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "verify",
     abstract: "Check sealed batches' files against their manifest.json (SHA-256).",
     discussion: """
@@ -48,7 +48,7 @@ public struct VerifyCommand: ParsableCommand {
       """)
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "The batch to verify (default: every sealed batch).") var batch: String?
-  public init() {}
+  package init() {}
 
   struct Output: Encodable {
     var batches: [String]
@@ -56,7 +56,7 @@ public struct VerifyCommand: ParsableCommand {
     var mismatches: [BatchIntegrity.Mismatch]
   }
 
-  public func run() throws {
+  package func run() throws {
     try guarded {
       let workdir = try readOnlyWorkDir(workDir.path)
       let batches =
@@ -89,8 +89,8 @@ public struct VerifyCommand: ParsableCommand {
   }
 }
 
-public struct RebuildStateCommand: ParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct RebuildStateCommand: ParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "rebuild-state", abstract: "Rebuild a lost state.sqlite from the batch folders.",
     discussion: """
       For a working directory whose state.sqlite is missing or empty while batches/ holds history
@@ -105,9 +105,9 @@ public struct RebuildStateCommand: ParsableCommand {
       there is one. Refuses (64) a state.sqlite that is not empty.
       """)
   @OptionGroup var workDir: WorkDirOptions
-  public init() {}
+  package init() {}
 
-  public func run() throws {
+  package func run() throws {
     try guarded {
       let root = FileSystem.absolute(workDir.path)
       guard FileSystem.isDirectory(root + "/batches") else {

@@ -8,18 +8,18 @@ import Glibc
 #endif
 
 /// Options every command that touches a working directory shares.
-public struct WorkDirOptions: ParsableArguments {
+package struct WorkDirOptions: ParsableArguments {
   @Option(
     name: .long, help: "The working directory (default: $SISDROP_WORKDIR, else the current folder)."
   )
-  public var workdir: String?
+  package var workdir: String?
 
   @Flag(name: .long, help: "Print machine-readable JSON on stdout.")
-  public var json = false
+  package var json = false
 
-  public init() {}
+  package init() {}
 
-  public var path: String {
+  package var path: String {
     workdir ?? ProcessInfo.processInfo.environment["SISDROP_WORKDIR"]
       ?? FileManager.default.currentDirectoryPath
   }

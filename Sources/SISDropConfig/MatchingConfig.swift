@@ -12,7 +12,7 @@ import Foundation
 ///   auto_without_household: true   # names + birth date + an address up to a typo may match alone
 ///   twins: review_without_household  # new | review | review_without_household: an SIS child's twin (same birth date and home, another given name)
 ///   forms_of_one_child: match  # match | review: several forms of a batch for one SIS child that agree with each other
-///   namesakes: new             # new | review: an SIS child's names and birth date on a form naming another home
+///   namesakes: review          # review | new: an SIS child's names and birth date on a form naming another home
 ///   weights:                   # a field's weight in bits is multiplied by this (0 to 4; 1 when absent)
 ///     gender: 1
 /// ```
@@ -48,9 +48,10 @@ public struct MatchingConfig: Sendable, Hashable, Codable {
   public var formsOfOneChild = FormsOfOneChildPolicy.match
   /// A child with an SIS child's names and birth date whose form names another home on every count
   /// compared (another address, another home phone, guardians on both sides and none in common):
-  /// `new` (the default: another family's child, as a one-digit birth date with another home is) or
-  /// `review` (a person decides: a child moved to another family, e.g. a foster placement).
-  public var namesakes = NamesakePolicy.new
+  /// `review` (the default: a person decides; a child placed in another family, e.g. a foster
+  /// placement, would otherwise become a second SIS student) or `new` (another family's child, as a
+  /// one-digit birth date with another home is).
+  public var namesakes = NamesakePolicy.review
   /// Per field (`MatchField.name`), a factor on its weight in bits: 1 unless configured.
   public var weights: [String: Double] = [:]
 

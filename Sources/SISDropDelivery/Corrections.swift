@@ -5,25 +5,25 @@ import SISDropStore
 
 /// A value a person corrected for one field of one submission record (the seed's "rectify
 /// incorrect values and click Deliver Record again"), kept in `state.sqlite`.
-public struct Correction: Sendable, Codable, Hashable {
-  public var submissionID: String
+package struct Correction: Sendable, Codable, Hashable {
+  package var submissionID: String
   /// `student` or `contact`.
-  public var schema: String
-  public var seq: Int
-  public var field: String
+  package var schema: String
+  package var seq: Int
+  package var field: String
   /// The normalized value.
-  public var value: String
+  package var value: String
   /// `command` or the corrections file it came from.
-  public var source: String
-  public var createdAt: String
+  package var source: String
+  package var createdAt: String
   /// The content hash of the submission version it corrects: a newer version from the enrollment
   /// system never gets an old correction laid over it.
-  public var version: String = ""
+  package var version: String = ""
 }
 
 extension StateStore {
   /// Records corrections (a later one for the same field replaces the earlier one).
-  public func saveCorrections(_ corrections: [Correction]) throws {
+  package func saveCorrections(_ corrections: [Correction]) throws {
     try database.inTransaction {
       let statement = try database.prepare(
         "INSERT OR REPLACE INTO corrections(submission_id, schema, seq, field, value, source, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -39,7 +39,7 @@ extension StateStore {
   }
 
   /// Every correction, in a stable order.
-  public func corrections() throws -> [Correction] {
+  package func corrections() throws -> [Correction] {
     try database.rows(
       "SELECT submission_id, schema, seq, field, value, source, created_at, version FROM corrections ORDER BY submission_id, schema, seq, field"
     ).map { row in
@@ -54,11 +54,11 @@ extension StateStore {
 
 /// Corrections: which fields a person may correct, how a corrected value is checked, and how
 /// corrections are applied to a submission before delivery.
-public enum Corrections {
+package enum Corrections {
   /// Fields that may be corrected. Names, birth date, gender and state id decided the match:
   /// correcting them after matching could send one child's data into another's record, so they
   /// are corrected in the enrollment system and matched again with the next export.
-  public static let correctable: [String: Set<String>] = [
+  package static let correctable: [String: Set<String>] = [
     "student": [
       FieldName.middleName, FieldName.gradeLevel, FieldName.schoolID, FieldName.enrollStatus,
       FieldName.street, FieldName.city, FieldName.state, FieldName.zip,
@@ -69,11 +69,11 @@ public enum Corrections {
       FieldName.state, FieldName.zip,
     ],
   ]
-  public static let fileHeader = [FieldName.submissionID, "Schema", "Seq", "Field", "Value"]
-  public static let inboxFileName = "corrections.csv"
+  package static let fileHeader = [FieldName.submissionID, "Schema", "Seq", "Field", "Value"]
+  package static let inboxFileName = "corrections.csv"
 
   /// The value as sisdrop stores it, or why it is not acceptable.
-  public static func normalize(field: String, value: String) -> Result<String, SISDropError> {
+  package static func normalize(field: String, value: String) -> Result<String, SISDropError> {
     func bad(_ what: String) -> Result<String, SISDropError> {
       // The value itself is not quoted: it may be a name or an address, and errors reach the cron log.
       .failure(
@@ -102,7 +102,7 @@ public enum Corrections {
   /// Checks and builds one correction.
   ///
   /// - Throws: `SISDropError` 64 for a field that may not be corrected, 65 for a bad value.
-  public static func make(
+  package static func make(
     submissionID: String, schema: String, seq: Int, field: String, value: String, source: String,
     at location: SourceLocation? = nil
   ) throws -> Correction {
@@ -134,7 +134,7 @@ public enum Corrections {
   /// Reads a `corrections.csv` (Submission_ID, Schema, Seq, Field, Value): all of it or nothing.
   ///
   /// - Throws: `SISDropError` 65 naming the file and line of the first bad row.
-  public static func read(path: String, inboxFile: Bool = false) throws -> [Correction] {
+  package static func read(path: String, inboxFile: Bool = false) throws -> [Correction] {
     let reader = try CSVReader(path: path, inboxFile: inboxFile)
     guard let header = try reader.next() else { return [] }
     let names = header.fields.map { headerKey($0) }

@@ -6,27 +6,27 @@ import SISDropFormats
 /// One record to deliver, by layout field names, before any profile shapes it.
 ///
 /// Its fields are kept packed (`PackedFields`): a batch's plan holds every record it delivers.
-public struct DeliveryRecord: Sendable, Hashable {
-  public var kind: DeliveryKind
-  public var submissionID: String
-  public var seq: Int
+package struct DeliveryRecord: Sendable, Hashable {
+  package var kind: DeliveryKind
+  package var submissionID: String
+  package var seq: Int
   private var packedFields: PackedFields
-  public var fields: [String: String] {
+  package var fields: [String: String] {
     get { packedFields.dictionary }
     set { packedFields = PackedFields(newValue) }
   }
   /// For an update: the changed fields (an update carries the key and only these).
-  public var changed: [String]
+  package var changed: [String]
   private var packedCurrent = PackedFields()
   /// For an update: the SIS's current values (and `Contact_IDs`, a student's SIS contacts), for a
   /// profile whose rows replace whole records (OneRoster delta).
-  public var current: [String: String] {
+  package var current: [String: String] {
     get { packedCurrent.dictionary }
     set { packedCurrent = PackedFields(newValue) }
   }
   /// A new contact already created by an earlier row of the delivery (`Contact_Ref`): the row
   /// links another student to it and carries its keys, references and `changed` only.
-  public var isLink = false
+  package var isLink = false
   /// Whether a file carries `field` for this record: all of a new record; of an update or a link,
   /// its keys, references and changed fields.
   func carries(_ field: String) -> Bool {
@@ -34,7 +34,7 @@ public struct DeliveryRecord: Sendable, Hashable {
       || DeliveryProfiles.references.contains(field)
   }
 
-  public init(
+  package init(
     kind: DeliveryKind, submissionID: String, seq: Int, fields: [String: String],
     changed: [String] = []
   ) {
@@ -45,7 +45,7 @@ public struct DeliveryRecord: Sendable, Hashable {
     self.changed = changed
   }
 
-  public subscript(_ field: String) -> String { packedFields[field] ?? "" }
+  package subscript(_ field: String) -> String { packedFields[field] ?? "" }
   /// One of `current`'s values, nil when the SIS has none.
   package func current(_ field: String) -> String? { packedCurrent[field] }
 }

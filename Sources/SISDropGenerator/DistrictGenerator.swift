@@ -3,16 +3,16 @@ import SISDropCore
 import SISDropFormats
 
 /// What `sisdrop-gen` makes: a synthetic district with a truth file.
-public struct GeneratorOptions: Sendable {
-  public var students: Int
-  public var submissions: Int
-  public var seed: UInt64
+package struct GeneratorOptions: Sendable {
+  package var students: Int
+  package var submissions: Int
+  package var seed: UInt64
   /// The output folder: `sis/`, `enrollment/` and `truth/` are written under it.
-  public var output: String
+  package var output: String
   /// Share of submissions that are returning SIS students (the rest are new children).
-  public var returningShare = 0.75
+  package var returningShare = 0.75
 
-  public init(students: Int, submissions: Int, seed: UInt64, output: String) {
+  package init(students: Int, submissions: Int, seed: UInt64, output: String) {
     self.students = students
     self.submissions = submissions
     self.seed = seed
@@ -20,16 +20,16 @@ public struct GeneratorOptions: Sendable {
   }
 }
 
-public struct GeneratorSummary: Sendable, Codable {
-  public var students = 0
-  public var contacts = 0
-  public var households = 0
-  public var submissions = 0
-  public var submissionStudents = 0
-  public var returning = 0
-  public var new = 0
+package struct GeneratorSummary: Sendable, Codable {
+  package var students = 0
+  package var contacts = 0
+  package var households = 0
+  package var submissions = 0
+  package var submissionStudents = 0
+  package var returning = 0
+  package var new = 0
   /// Submission students per case (`returning-nickname`, `new-twin-of-sis`, ...).
-  public var cases: [String: Int] = [:]
+  package var cases: [String: Int] = [:]
 }
 
 /// The labelled data generator: a district's SIS export, approved submissions in the default
@@ -38,8 +38,8 @@ public struct GeneratorSummary: Sendable, Codable {
 /// Deterministic for a seed. The SIS export is written household by household as it is drawn, and
 /// only the students picked for submissions are kept (selection sampling, Knuth's Algorithm S), so
 /// memory does not grow with the district: 5,000,000 students need about as much as 1,000.
-public enum DistrictGenerator {
-  public static func generate(_ options: GeneratorOptions) throws -> GeneratorSummary {
+package enum DistrictGenerator {
+  package static func generate(_ options: GeneratorOptions) throws -> GeneratorSummary {
     guard (1_000...5_000_000).contains(options.students) else {
       throw SISDropError(.usage, "--students must be between 1,000 and 5,000,000")
     }

@@ -489,6 +489,32 @@ public enum ContactMatcher {
         decisions.append(decision)
         continue
       }
+      // The same person under a nickname the table does not know, where nothing else says another
+      // person: the same initial and relationship, and either the same phone and e-mail under
+      // another surname too (a remarried Isabella writing Izzy), or the surname of the matched
+      // student's own contact (Mo for Mohamed, the child's father, with a new phone). A person
+      // decides; never automatic, never a new contact.
+      let nicknameOnly = open.filter {
+        nameAgreement(name, $0.contact) == 0 && sameInitial(name, $0.contact) && sameRole($0)
+          && ((samePhone($0) && sameEmail($0))
+            || ($0.ofMatchedStudent && surnameAgrees(name.last, $0.contact.lastKey)))
+      }
+      if !nicknameOnly.isEmpty {
+        let candidates = nicknameOnly.map(\.contact.id)
+        var decision = ContactDecision(
+          seq: contact.seq, outcome: .potential, contactID: nil,
+          reason:
+            "the given name begins as SIS contact\(candidates.count > 1 ? "s" : "") "
+            + candidates.joined(separator: ", ")
+            + "'s and the relationship agrees, with "
+            + (nicknameOnly.contains { samePhone($0) && sameEmail($0) }
+              ? "the same phone and e-mail" : "the surname of the matched student's own contact")
+            + " (a nickname?): a person must choose Match or No Match",
+          differences: [])
+        decision.candidates = candidates
+        decisions.append(decision)
+        continue
+      }
       let reason: String
       if reached.isEmpty {
         reason = "the student has no SIS contacts"

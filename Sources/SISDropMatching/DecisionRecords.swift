@@ -233,6 +233,7 @@ extension StudentDecision {
     var differences: [FieldDifference]?
     var keptSIS: [String]?
     var held: [FieldDifference]?
+    var sameChildAs: String?
     try r.object { r, key in
       switch key {
       case "decision": decision = try MatchDecision(stageJSON: &r)
@@ -240,10 +241,12 @@ extension StudentDecision {
       case "heldDifferences":
         held = try r.null() ? nil : r.array { try FieldDifference(stageJSON: &$0) }
       case "keptSIS": keptSIS = try r.null() ? nil : r.strings()
+      case "sameChildAs": sameChildAs = try r.null() ? nil : r.string()
       case "seq": seq = try r.int()
       default: try r.skip(key)
       }
     }
+    self.sameChildAs = sameChildAs
     self.seq = try r.required(seq, "seq", in: "StudentDecision", at: start)
     self.decision = try r.required(decision, "decision", in: "StudentDecision", at: start)
     self.differences = try r.required(differences, "differences", in: "StudentDecision", at: start)
@@ -264,6 +267,10 @@ extension StudentDecision {
     if let keptSIS {
       w.key("keptSIS")
       w.strings(keptSIS)
+    }
+    if let sameChildAs {
+      w.key("sameChildAs")
+      w.string(sameChildAs)
     }
     w.key("seq")
     w.int(seq)

@@ -33,6 +33,9 @@ public struct StudentDecision: Sendable, Codable, Hashable {
   /// Differences the `updates:` policy holds for a person (accept the form's value or keep the
   /// SIS value): left out of `differences`; while any is here the submission is held.
   public var heldDifferences: [FieldDifference]? = nil
+  /// A child the SIS does not know, on an earlier form of the batch than the one that creates it
+  /// (`Student_Ref` of that form's student): the same child, so this form creates no student.
+  public var sameChildAs: String? = nil
 
   public init(seq: Int, decision: MatchDecision, differences: [FieldDifference]) {
     self.seq = seq

@@ -4,6 +4,7 @@ import SISDropConfig
 import SISDropCore
 import SISDropStore
 import Testing
+import _SISDropPipelineTestSupport
 import _SISDropTestSupport
 
 #if canImport(Glibc)

@@ -3,6 +3,7 @@ import SISDrop
 import SISDropCore
 import SISDropStore
 import Testing
+import _SISDropPipelineTestSupport
 import _SISDropTestSupport
 
 /// One row of EXPECTED.md's table.

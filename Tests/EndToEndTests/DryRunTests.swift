@@ -2,6 +2,7 @@ import Foundation
 import SISDrop
 import SISDropCore
 import Testing
+import _SISDropPipelineTestSupport
 import _SISDropTestSupport
 
 #if canImport(Glibc)

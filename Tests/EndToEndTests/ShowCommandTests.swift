@@ -1,6 +1,7 @@
 import Foundation
 import SISDrop
 import Testing
+import _SISDropPipelineTestSupport
 import _SISDropTestSupport
 
 /// `sisdrop show` through the built binary, on the demo district.

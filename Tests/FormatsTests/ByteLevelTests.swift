@@ -2,7 +2,6 @@ import Foundation
 import Testing
 import _SISDropTestSupport
 
-@testable import SISDrop
 @testable import SISDropFormats
 
 /// The byte-level paths of the snapshot load must agree exactly with the String paths they replace.

@@ -1,5 +1,4 @@
 import Foundation
-import SISDrop
 import SISDropCore
 import SISDropFormats
 import Testing

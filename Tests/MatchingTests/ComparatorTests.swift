@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 
-@testable import SISDrop
 @testable import SISDropFormats
 @testable import SISDropMatching
 

@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 
-@testable import SISDrop
 @testable import SISDropMatching
 
 /// The review's guard cases (C1, C2): pairs that once auto-matched one child into another's record.

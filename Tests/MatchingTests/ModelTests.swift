@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 
-@testable import SISDrop
 @testable import SISDropConfig
 @testable import SISDropCore
 @testable import SISDropMatching
@@ -109,21 +108,25 @@ import Testing
     }
     #expect(FellegiSunterMatcher.isOtherChild(ComparisonVector.compare(sibling, sis)))
     // The same name and birth date on a form naming another home on every count compared (another
-    // street, home phone and guardians): another family's child (`matching.namesakes: new`, the default).
+    // street, home phone and guardians): with `matching.namesakes: new`, another family's child.
     let (lookAlike, _) = records {
       $0.street = "9 elm"
       $0.phone = "3125550000"
       $0.guardians = [.init(first: "sam", last: "park", phone: "3125550001")]
     }
     let vector = ComparisonVector.compare(lookAlike, sis)
+    var new = MatchingConfig()
+    new.namesakes = .new
     #expect(
-      FellegiSunterMatcher.otherChildRule(vector)
+      FellegiSunterMatcher.otherChildRule(vector, config: new)
         == "another family's child: the same names and birth date, but the form names another home "
         + "(the same ZIP on another street, another home phone, no e-mail to compare, no guardian in common)"
     )
-    // `namesakes: review`: not another child outright, but never automatic.
-    var review = MatchingConfig()
-    review.namesakes = .review
+    // `namesakes: review`, the default: not another child outright (a child placed in another
+    // family would become a second SIS student), and never automatic.
+    let review = MatchingConfig()
+    #expect(review.namesakes == .review)
+    #expect(!FellegiSunterMatcher.isOtherChild(vector))
     #expect(!FellegiSunterMatcher.isOtherChild(vector, config: review))
     // In words true of the pair: what of the home was compared and how it came out.
     #expect(

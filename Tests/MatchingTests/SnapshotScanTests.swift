@@ -2,7 +2,6 @@ import Foundation
 import Testing
 import _SISDropTestSupport
 
-@testable import SISDrop
 @testable import SISDropConfig
 @testable import SISDropCore
 @testable import SISDropFormats

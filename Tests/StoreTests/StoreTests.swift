@@ -1,5 +1,4 @@
 import Foundation
-import SISDrop
 import SISDropConfig
 import SISDropCore
 import SISDropFormats

@@ -1,6 +1,4 @@
 import Foundation
-import SISDrop
-import SISDropConfig
 import SISDropFormats
 
 /// Paths into the checkout, found through this file's path (never the current folder).
@@ -89,17 +87,6 @@ public func demoPipelineText(xml: Bool = false, _ edits: [(String, String)] = []
     text = text.replacingOccurrences(of: target, with: replacement)
   }
   return text
-}
-
-/// A working directory with the demo district's files in its inbox (CSV or XML submissions).
-public func demoWorkdir(_ root: String, xml: Bool = false) throws -> (
-  WorkDir, PipelineConfig, String
-) {
-  let pipeline = Checkout.pipeline(xml ? "demo-xml" : "demo")
-  let config = try PipelineConfig.load(path: pipeline)
-  let workdir = try WorkDir(root: root)
-  try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: xml)
-  return (workdir, config, pipeline)
 }
 
 /// Every file below a folder with its bytes, by relative path (stage.json left out).

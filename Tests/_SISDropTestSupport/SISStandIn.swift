@@ -1,5 +1,4 @@
 import Foundation
-import SISDrop
 import SISDropFormats
 
 /// Plays the district's SIS for the tests: its tables (the export layout: `students.csv`,

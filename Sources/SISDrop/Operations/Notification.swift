@@ -105,6 +105,7 @@ public struct Notification: Sendable, Equatable {
       "Delivered: \(c["deliver.delivered_submissions"] ?? 0) submission(s); held for review: \(c["deliver.held_submissions"] ?? 0); in error: \(c["deliver.error_submissions"] ?? 0).",
     ]
     if let documents = documentsLine(c) { body.append(documents) }
+    if let sameChild = sameChildLine(c) { body.append(sameChild) }
     if let rejected = rejectedInput(c) { body += ["", rejected] }
     body += [
       "",
@@ -179,6 +180,17 @@ public struct Notification: Sendable, Equatable {
     guard sent + again > 0 else { return nil }
     return
       "Documents: \(sent) file(s) delivered; \(again) already delivered before, not sent again."
+  }
+
+  /// Forms of one child not written twice (counts only; nil when none).
+  public static func sameChildLine(_ c: [String: Int]) -> String? {
+    let updates = c["deliver.updates_superseded"] ?? 0
+    let created = c["deliver.new_students_superseded"] ?? 0
+    let waiting = c["match.students_awaiting_new_child"] ?? 0
+    let contacts = c["deliver.contact_updates_superseded"] ?? 0
+    guard updates + created + waiting + contacts > 0 else { return nil }
+    return
+      "Forms of one child: \(updates) student update(s) and \(contacts) contact update(s) replaced by a later form; \(created) new student(s) a later form creates, not created twice; \(waiting) waiting for a new student delivered before to reach the SIS."
   }
 
   /// What the run read but could not use, counted (nil when nothing): the SIS rows left out and

@@ -206,7 +206,7 @@ public enum PipelineRunner {
   /// The stage run of the published attempt is marked succeeded only after those steps, so a run
   /// row still `running` for a published folder says exactly that they may be unfinished; once
   /// redone it is marked succeeded, and a delivery the SIS may already have taken from the outbox is
-  /// never sent again. Found by the SIGKILL tests (OperationsTests/CrashTests).
+  /// never sent again. Found by the SIGKILL tests (PipelineTests/Operations/CrashTests).
   static func completePublication(workdir: WorkDir, batch: BatchRecord) throws {
     let runs = try workdir.state.stageRuns(batch: batch.id)
     for stage in [Stage.normalize, .deliver] {

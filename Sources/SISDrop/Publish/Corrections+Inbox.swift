@@ -50,7 +50,7 @@ extension Corrections {
   /// - Throws: `SISDropError` 66 for a submission the ledger does not know; 64 for one that was
   ///   rejected before matching (it has no normalized version to correct: the enrollment system fixes it).
   /// - Throws: also 64 for a student or contact seq the submission does not have (it would be recorded and never sent).
-  public static func bind(_ corrections: [Correction], workdir: WorkDir) throws -> [Correction] {
+  package static func bind(_ corrections: [Correction], workdir: WorkDir) throws -> [Correction] {
     let state = workdir.state
     var parts: [String: [String: Set<Int>]] = [:]  // batch → "submission schema" → seqs
     func seqs(_ batch: String, _ id: String, _ schema: String) throws -> Set<Int>? {

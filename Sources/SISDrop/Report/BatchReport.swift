@@ -410,6 +410,19 @@ public enum BatchReport {
       ("submissions delivered", "deliver.delivered_submissions"),
       ("submissions held for review", "deliver.held_submissions"),
       ("submissions in error", "deliver.error_submissions"),
+      ("student updates replaced by a later form of the same child", "deliver.updates_superseded"),
+      (
+        "contact updates replaced by a later form naming the same contact",
+        "deliver.contact_updates_superseded"
+      ),
+      (
+        "new students on an earlier form of a child a later form creates (not created twice)",
+        "deliver.new_students_superseded"
+      ),
+      (
+        "new students waiting: a new student delivered before, not yet in the SIS export",
+        "match.students_awaiting_new_child"
+      ),
       ("uploaded documents verified", "parse.documents_verified"),
       ("uploaded document problems (rejects.csv)", "parse.document_errors"),
       ("uploaded documents of no submission in the export", "parse.documents_without_submission"),

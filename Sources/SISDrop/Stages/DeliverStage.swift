@@ -40,6 +40,13 @@ public enum DeliverStage {
     /// Updates of an SIS student that a later form of the batch for the same child replaces
     /// (`matching.forms_of_one_child`): not written (submission, seq, Student_Number, the later submission).
     var superseded: [[String]] = []
+    /// New students not created because a later form of the batch for the same child creates it
+    /// (`StudentDecision.sameChildAs`): submission, seq, the Student_Ref of the student created.
+    var newSuperseded: [[String]] = []
+    /// Updates of an SIS contact that a later form of the batch naming the same contact replaces:
+    /// not written, or written as a link only where the row also links a student to the contact
+    /// (submission, Contact_Seq, Contact_ID, the later submission).
+    var contactsSuperseded: [[String]] = []
   }
 
   public static func run(_ context: StageContext) throws {
@@ -105,6 +112,22 @@ public enum DeliverStage {
         )
       }
     }
+    if !plan.contactsSuperseded.isEmpty {
+      context.counts["contact_updates_superseded"] = plan.contactsSuperseded.count
+      for row in plan.contactsSuperseded {
+        context.notes.append(
+          "update of SIS contact \(row[2]) from \(row[0]) contact \(row[1]) not written: \(row[3]), a later form of this batch naming the same contact, is delivered instead"
+        )
+      }
+    }
+    if !plan.newSuperseded.isEmpty {
+      context.counts["new_students_superseded"] = plan.newSuperseded.count
+      for row in plan.newSuperseded {
+        context.notes.append(
+          "new student \(row[1]) of \(row[0]) not created: \(row[2]), a later form of this batch for the same child, creates it"
+        )
+      }
+    }
     if !plan.nothingToDeliver.isEmpty {
       context.counts["nothing_to_deliver"] = plan.nothingToDeliver.count
       for row in plan.nothingToDeliver {
@@ -133,6 +156,12 @@ public enum DeliverStage {
         + (plan.superseded.isEmpty
           ? ""
           : ", \(plan.superseded.count) student updates replaced by a later form of the same child")
+        + (plan.contactsSuperseded.isEmpty
+          ? ""
+          : ", \(plan.contactsSuperseded.count) contact updates replaced by a later form naming the same contact")
+        + (plan.newSuperseded.isEmpty
+          ? ""
+          : ", \(plan.newSuperseded.count) new students created by a later form of the same child (not twice)")
         + ((counts["document_files"] ?? 0) + (counts["documents_already_delivered"] ?? 0) == 0
           ? ""
           : ", \(counts["document_files"] ?? 0) document files, \(counts["documents_already_delivered"] ?? 0) documents already delivered (not sent again)")
@@ -292,7 +321,7 @@ public enum DeliverStage {
       }
       try planner.add(original, decision)
     }
-    return planner.plan
+    return try planner.finished()
   }
 
   /// The batch's plan from its stage files, read a chunk at a time: match writes one decision per
@@ -330,7 +359,7 @@ public enum DeliverStage {
           validator: validator, profile: profile, delivery: delivery, matchFolder: matchFolder,
           current: current)
       }
-      if submissions.isEmpty { return planner.plan }
+      if submissions.isEmpty { return try planner.finished() }
       for (submission, decision) in zip(submissions, decisions)
       where !delivered.contains(submission.id) {
         defer { StageProgress.step() }
@@ -366,11 +395,56 @@ public enum DeliverStage {
       self.current = current
     }
 
+    /// Forms with a student that a later form of the batch creates (`sameChildAs`): planned last,
+    /// once it is known whether that form is delivered.
+    var deferred: [(Submission, SubmissionDecision)] = []
+    /// The `Student_Ref` of every new student this plan creates.
+    var createdStudents = Set<String>()
+
     mutating func add(_ original: Submission, _ decision: SubmissionDecision) throws {
       if decision.needsReview {
         plan.held += heldRows(original, decision)
         return
       }
+      if decision.students.contains(where: { $0.sameChildAs != nil }) {
+        deferred.append((original, decision))
+        return
+      }
+      try deliver(original, decision)
+    }
+
+    /// The plan, with the deferred forms: delivered (their student not created again) when the
+    /// form that creates the child is delivered; held with it otherwise, so the child is never
+    /// left without the form's guardians and documents.
+    mutating func finished() throws -> Plan {
+      for (original, decision) in deferred {
+        let waiting = decision.students.filter {
+          $0.sameChildAs.map { !createdStudents.contains($0) } ?? false
+        }
+        if !waiting.isEmpty {
+          for student in waiting {
+            plan.held.append([
+              original.id, "student", String(student.seq), "the same new child as another form",
+              student.sameChildAs ?? "", "",
+              "\(student.sameChildAs ?? ""), a later form of this batch for the same child, creates the new student and is not delivered yet (held or in error): this form waits with it",
+            ])
+          }
+          continue
+        }
+        let before = plan.delivered.count
+        try deliver(original, decision)
+        guard plan.delivered.count > before else { continue }
+        for student in decision.students {
+          if let ref = student.sameChildAs {
+            plan.newSuperseded.append([original.id, String(student.seq), ref])
+          }
+        }
+      }
+      deferred = []
+      return plan
+    }
+
+    mutating func deliver(_ original: Submission, _ decision: SubmissionDecision) throws {
       let submission = Corrections.apply(corrections, to: original)
       // A corrected field goes out even when it was not a difference the match found.
       let corrected = corrections.filter {
@@ -437,6 +511,9 @@ public enum DeliverStage {
         }
       }
       supersedeEarlierForms(original, decision, &records)
+      for record in records where record.kind == .studentsNew {
+        createdStudents.insert(record["Student_Ref"])
+      }
       plan.records += records
       plan.delivered.append([submission.id, submission.contentHash ?? ""])
     }
@@ -468,6 +545,55 @@ public enum DeliverStage {
           plan.superseded.append([earlier.submissionID, String(earlier.seq), number, submission.id])
         }
         latestForm[number] = (approved, submission.id, student.seq)
+      }
+      supersedeEarlierContactUpdates(submission, approved: approved, &records)
+    }
+
+    /// Per SIS contact updated by a delivered form: the latest such form.
+    var latestContactForm: [String: (approved: Int64, submissionID: String, seq: Int)] = [:]
+
+    /// Several delivered forms of the batch updating one SIS contact (two siblings' forms naming
+    /// the same mother with another phone): as for a student, only the latest form's update is
+    /// written. An earlier form's row that also links a student to the contact (a new child, or one
+    /// the SIS does not link to it) stays as a link row without the changed fields.
+    mutating func supersedeEarlierContactUpdates(
+      _ submission: Submission, approved: Int64, _ records: inout [DeliveryRecord]
+    ) {
+      var updated: [String: Int] = [:]
+      for record in records where record.kind == .contactsUpdate && !record.changed.isEmpty {
+        updated[record["Contact_ID"]] = record.seq
+      }
+      /// The rows of `id`'s update of `contact`, reduced to links or removed.
+      func reduce(_ rows: inout [DeliveryRecord], of id: String, _ contact: String) {
+        rows = rows.compactMap { record in
+          guard record.kind == .contactsUpdate, record.submissionID == id,
+            record["Contact_ID"] == contact, !record.changed.isEmpty
+          else { return record }
+          let number = record["Student_Number"]
+          let linked = record.current["Student_Numbers"] ?? ""
+          guard number.isEmpty || !linked.split(separator: " ").contains(Substring(number)) else {
+            return nil
+          }
+          var link = record
+          link.changed = []
+          return link
+        }
+      }
+      for (contact, seq) in updated.sorted(by: { $0.key < $1.key }) {
+        if let earlier = latestContactForm[contact] {
+          if earlier.approved > approved {
+            reduce(&records, of: submission.id, contact)
+            plan.contactsSuperseded.append([
+              submission.id, String(seq), contact, earlier.submissionID,
+            ])
+            continue
+          }
+          reduce(&plan.records, of: earlier.submissionID, contact)
+          plan.contactsSuperseded.append([
+            earlier.submissionID, String(earlier.seq), contact, submission.id,
+          ])
+        }
+        latestContactForm[contact] = (approved, submission.id, seq)
       }
     }
   }
@@ -589,8 +715,14 @@ public enum DeliverStage {
     var records: [DeliveryRecord] = []
     var sisNumber: [Int: String] = [:]
     var updates: [DeliveryRecord] = []
+    // Students another form of the batch creates (`sameChildAs`): no row of theirs is written.
+    var createdElsewhere = Set<Int>()
     for student in submission.students {
       let studentDecision = try decided(decision.students, student.seq, "student", \.seq)
+      if studentDecision.sameChildAs != nil {
+        createdElsewhere.insert(student.seq)
+        continue
+      }
       var values = student.fields
       values[FieldName.submissionID] = submission.id
       values["Student_Ref"] = Submission.studentRef(submission.id, student.seq)
@@ -614,7 +746,7 @@ public enum DeliverStage {
       let contactDecision = try decided(decision.contacts, contact.seq, "contact", \.seq)
       let isUpdate = contactDecision.outcome == .matched
       let changed = changes(contactDecision.differences, "contact", contact.seq)
-      for student in submission.students {
+      for student in submission.students where !createdElsewhere.contains(student.seq) {
         // A matched contact with nothing to change is skipped only for a student the SIS already
         // links it to; a new child, or a matched one whose guardian the SIS lists only under a
         // sibling, still needs its link to the guardian (key + Student_Ref, nothing changed).
@@ -641,7 +773,10 @@ public enum DeliverStage {
       }
     }
     for document in submission.documents {
-      guard let owner = submission.students.first?.seq else { break }
+      // The owner's other form carries the same documents (`MatchStage.formsOfOneNewChild`).
+      guard let owner = submission.students.first?.seq, !createdElsewhere.contains(owner) else {
+        break
+      }
       var values = document.fields
       values[FieldName.submissionID] = submission.id
       values["Student_Ref"] = Submission.studentRef(submission.id, owner)

@@ -75,6 +75,189 @@ public enum MatchStage {
     }
   }
 
+  /// Children the SIS does not know, decided NEW on several forms of the batch that agree with each
+  /// other on the child (`FormsOfOneNewChild`): one child, created once. With
+  /// `matching.forms_of_one_child: match` the latest form (by `Approved_At`, then the export's
+  /// order) stays NEW and creates the student; an earlier form whose guardians (by name) and
+  /// documents (by SHA-256) are all on the latest one is marked `sameChildAs` the latest form's
+  /// student: deliver creates no student from it and counts it (`new_students_superseded`); one that
+  /// carries more waits for a person (its guardians and documents are not dropped: once the SIS
+  /// export shows the new student it is matched to it). Forms that only resemble each other, two
+  /// students of one form, a child a person answered No Match for, and `review` send the unanswered
+  /// ones to a person, with the others named. Returns the changes, applied like `claimedTwice`'s.
+  static func formsOfOneNewChild(
+    _ outcomes: [[Outcome]], _ forms: [Submission], config: MatchingConfig,
+    answered: Set<String>
+  ) -> [Claims.Patch] {
+    var places: [Claims.Claim] = []
+    var people: [PersonRecord] = []
+    for (index, form) in forms.enumerated() where index < outcomes.count {
+      for (s, student) in form.students.enumerated()
+      where s < outcomes[index].count && outcomes[index][s].outcome == .new {
+        places.append(Claims.Claim(index: index, student: s))
+        people.append(PersonRecord(student: student, of: form))
+      }
+    }
+    func ref(_ member: Int) -> String {
+      let place = places[member]
+      return Submission.studentRef(
+        forms[place.index].id, forms[place.index].students[place.student].seq)
+    }
+    var patches: [Claims.Patch] = []
+    func note(_ member: Int, _ text: String, toPerson: Bool = false, sameChildAs: String? = nil) {
+      patches.append(
+        Claims.Patch(
+          claim: places[member], toPerson: toPerson, reason: text, sameChildAs: sameChildAs))
+    }
+    let pairs = FormsOfOneNewChild.related(people, config: config)
+    for group in FormsOfOneNewChild.groups(count: people.count, pairs: pairs) {
+      let refs = group.map(ref)
+      func others(_ member: Int) -> String {
+        group.filter { $0 != member }.map(ref).joined(separator: ", ")
+      }
+      var disagreement: String? =
+        config.formsOfOneChild == .review ? "matching.forms_of_one_child is review" : nil
+      if disagreement == nil, Set(group.map { places[$0].index }).count < group.count {
+        disagreement = "two students of one form"
+      }
+      if disagreement == nil, refs.contains(where: answered.contains) {
+        disagreement =
+          "a person answered No Match for "
+          + refs.filter(answered.contains).joined(separator: ", ") + " (a child of its own)"
+      }
+      pairs: for a in group where disagreement == nil {
+        for b in group where b > a {
+          if let why = FellegiSunterMatcher.formsDisagree(
+            ComparisonVector.compare(people[a], people[b]))
+          {
+            disagreement = "\(ref(a)) and \(ref(b)) do not agree: \(why)"
+            break pairs
+          }
+        }
+      }
+      if let disagreement {
+        for member in group where !answered.contains(ref(member)) {
+          note(
+            member,
+            "a child the SIS does not know, named also on \(others(member)) of this batch (\(disagreement)): "
+              + "one child or two? No Match creates a child of its own; the same child's other forms are matched once the SIS export shows it",
+            toPerson: true)
+        }
+        continue
+      }
+      // The latest form creates the child: the SIS ends with what the family said last.
+      func approved(_ member: Int) -> Int64 {
+        TimestampReader.instant(forms[places[member].index].approvedAt).map {
+          Int64($0.timeIntervalSince1970)
+        } ?? Int64.min
+      }
+      let kept = group.max {
+        (approved($0), places[$0].index) < (approved($1), places[$1].index)
+      }!
+      let keptForm = forms[places[kept].index]
+      let keptGuardians = Set(keptForm.contacts.map(guardianName))
+      let keptDocuments = Set(keptForm.documents.map { $0["SHA256"].lowercased() })
+      note(
+        kept,
+        "the same child the SIS does not know is on \(others(kept)) of this batch (the forms agree on the child): "
+          + "this, the latest form, creates the new student; the earlier ones create none")
+      for member in group where member != kept {
+        let form = forms[places[member].index]
+        let carriesMore =
+          form.contacts.contains { !keptGuardians.contains(guardianName($0)) }
+          || form.documents.contains { !keptDocuments.contains($0["SHA256"].lowercased()) }
+        if carriesMore {
+          note(
+            member,
+            "the same child the SIS does not know as \(ref(kept)), a later form of this batch that creates the new student; "
+              + "this form names a guardian or a document that one does not, so it waits: once the SIS export shows the new student it is matched to it (No Match if it is another child)",
+            toPerson: true)
+          continue
+        }
+        note(
+          member,
+          "the same child the SIS does not know as \(ref(kept)), a later form of this batch that creates the new student: "
+            + "this form creates no second student (its guardians and documents are all on that form)",
+          sameChildAs: ref(kept))
+      }
+    }
+    return patches
+  }
+
+  /// A guardian as forms of one child are compared for what they carry: the folded names.
+  static func guardianName(_ contact: SubmissionPart) -> [String] {
+    [
+      Comparators.foldLetters(FieldRules.nameKey(contact["First_Name"])),
+      Comparators.foldLetters(FieldRules.nameKey(contact["Last_Name"])),
+    ]
+  }
+
+  /// A child decided NEW who is the same as (or resembles) a new student an earlier delivery
+  /// created that no SIS export has shown yet (`delivered_records`: `student_new`, not confirmed):
+  /// creating it again would double the child. It waits for a person, with the delivered student
+  /// named; once the SIS export shows that student, the form is matched to it like any SIS record.
+  /// Returns the changes for the students that wait so (`skipping`: those already changed).
+  static func awaitingDeliveredNewChildren(
+    _ outcomes: [[Outcome]], _ forms: [Submission], skipping: Set<Claims.Claim>,
+    workdir: WorkDir, batch: String, config: MatchingConfig, answered: Set<String>
+  ) throws -> [Claims.Patch] {
+    guard try Confirmation.hasTables(workdir.state) else { return [] }
+    let open = try Confirmation.items(
+      workdir.state, where: "kind = 'student_new' AND status != 'confirmed' AND batch_id != ?",
+      [.text(batch)])
+    guard !open.isEmpty else { return [] }
+    var places: [Claims.Claim] = []
+    var people: [PersonRecord] = []
+    for (index, form) in forms.enumerated() where index < outcomes.count {
+      for (s, student) in form.students.enumerated()
+      where s < outcomes[index].count && outcomes[index][s].outcome == .new
+        && !skipping.contains(Claims.Claim(index: index, student: s))
+        && !answered.contains(Submission.studentRef(form.id, student.seq))
+      {
+        places.append(Claims.Claim(index: index, student: s))
+        people.append(PersonRecord(student: student, of: form))
+      }
+    }
+    guard !people.isEmpty else { return [] }
+    let formCount = people.count
+    var delivered: [Confirmation.Item] = []
+    for (batchID, group) in Dictionary(grouping: open, by: \.batch).sorted(by: { $0.key < $1.key })
+    {
+      let path = workdir.stageFolder(batchID, .normalize) + "/submissions.jsonl"
+      guard FileSystem.exists(path) else { continue }
+      let wanted = Dictionary(grouping: group, by: \.submissionID)
+      for submission in try JSONLines.read(Submission.self, from: path) {
+        for item in wanted[submission.id] ?? [] {
+          guard let student = submission.students.first(where: { $0.seq == item.seq }) else {
+            continue
+          }
+          delivered.append(item)
+          people.append(PersonRecord(student: student, of: submission))
+        }
+      }
+    }
+    var waiting = Set<Int>()
+    var patches: [Claims.Patch] = []
+    for pair in FormsOfOneNewChild.related(
+      people, config: config, pairable: { $0 < formCount && $1 >= formCount })
+    where waiting.insert(pair.i).inserted {
+      let item = delivered[pair.j - formCount]
+      let what: String
+      switch pair.relation {
+      case .sameChild: what = "the same child as"
+      case .resembles(let why): what = "a child that resembles (\(why))"
+      }
+      patches.append(
+        Claims.Patch(
+          claim: places[pair.i], toPerson: true,
+          reason:
+            "\(what) the new student \(Submission.studentRef(item.submissionID, item.seq)) delivered by batch \(item.batch), "
+            + "which no SIS export has shown yet: not created again; once the SIS export shows it this form is matched to it (No Match if it is another child)"
+        ))
+    }
+    return patches
+  }
+
   /// The batch's students auto-matched (or matched by a person), by SIS student: what
   /// `claimedTwice` looks at, gathered a decision at a time.
   struct Claims {
@@ -95,6 +278,13 @@ public enum MatchStage {
       var claim: Claim
       var toPerson: Bool
       var reason: String
+      /// An earlier form of a new child that a later form creates (`formsOfOneNewChild`).
+      var sameChildAs: String? = nil
+
+      func apply(toStudent student: inout StudentDecision) {
+        apply(to: &student.decision)
+        if let sameChildAs { student.sameChildAs = sameChildAs }
+      }
 
       func apply(to decision: inout MatchDecision) {
         if toPerson {
@@ -192,6 +382,11 @@ public enum MatchStage {
         seq: $0.seq, fields: only($0.fields, matchedContactFields), source: SourceLocation(path: "")
       )
     }
+    // Which documents a form carries, for forms of one new child (`formsOfOneNewChild`).
+    compact.documents = submission.documents.map {
+      SubmissionPart(
+        seq: $0.seq, fields: ["SHA256": $0["SHA256"]], source: SourceLocation(path: ""))
+    }
     compact.contentHash = submission.contentHash
     return compact
   }
@@ -218,6 +413,10 @@ public enum MatchStage {
     var personMatched: [String: Set<Int>] = [:]
     /// A person's Match / No Match for a contact, for the version it was given for.
     var contactResolutions: [String: [Resolution]] = [:]
+    /// Students on an earlier form of a new child a later form creates; students waiting for a new
+    /// child delivered before to be seen in the SIS.
+    var sameNewChild = 0
+    var awaitingNewChild = 0
   }
 
   /// `chunkSize`: submissions per chunk (the tests show any size writes the same bytes).
@@ -261,6 +460,8 @@ public enum MatchStage {
       snapshot: snapshot)
     let batchCount = decided.ids.count
     let patches = decided.patches
+    let newChildForms = decided.sameNewChild
+    let awaiting = decided.awaitingNewChild
     decided = Decided()
     // Differences and contacts, now that the student outcomes are final, a chunk at a time; each
     // chunk's decisions and rows are written before the next is read.
@@ -306,7 +507,7 @@ public enum MatchStage {
       }
       for index in decidedChunk.indices {
         for patch in patches[base + index] ?? [] {
-          patch.apply(to: &decidedChunk[index].students[patch.claim.student].decision)
+          patch.apply(toStudent: &decidedChunk[index].students[patch.claim.student])
         }
       }
       // The chunk's matched SIS students, and the contacts of the homes it reaches, fetched at once.
@@ -404,6 +605,8 @@ public enum MatchStage {
         "Submission_ID", "Student_Seq", "Kind", "Value", "Resolved_By", "Resolved_At", "Source",
       ],
       rows: applied)
+    if newChildForms > 0 { counts["students_same_new_child"] = newChildForms }
+    if awaiting > 0 { counts["students_awaiting_new_child"] = awaiting }
     context.counts = counts
     phase("write")
     context.notes.append(
@@ -412,6 +615,9 @@ public enum MatchStage {
     context.notes.append("seconds by phase: " + phases.joined(separator: ", "))
     context.log(
       "match: \(counts["students_matched"]!) matched, \(counts["students_potential"]!) potential, \(counts["students_new"]!) new; "
+        + (newChildForms + awaiting == 0
+          ? ""
+          : "\(newChildForms) students on several forms of one new child, \(awaiting) waiting for a new child delivered before to be seen in the SIS; ")
         + "contacts: \(counts["contacts_matched"]!) matched, \(counts["contacts_potential"]!) potential, \(counts["contacts_new"]!) new"
     )
   }
@@ -512,6 +718,34 @@ public enum MatchStage {
         }
       }, policy: context.config.matching.formsOfOneChild)
     {
+      decided.patches[patch.claim.index, default: []].append(patch)
+      if patch.toPerson {
+        decided.outcomes[patch.claim.index][patch.claim.student].outcome = .potential
+        decided.outcomes[patch.claim.index][patch.claim.student].sisID = nil
+      }
+    }
+    // Several forms of one child the SIS does not know: created once (`formsOfOneNewChild`), and
+    // never again while a delivery of it awaits the SIS (`awaitingDeliveredNewChildren`). A child
+    // a person answered No Match for is a child of its own.
+    var answeredNew = Set<String>()
+    for (index, form) in batch.enumerated() {
+      for (s, student) in form.students.enumerated()
+      where decided.outcomes[index][s].outcome == .new {
+        if (resolutions[form.id] ?? []).contains(where: {
+          $0.studentSeq == student.seq && $0.action == .noMatch
+        }) {
+          answeredNew.insert(Submission.studentRef(form.id, student.seq))
+        }
+      }
+    }
+    let sameChild = formsOfOneNewChild(
+      decided.outcomes, batch, config: context.config.matching, answered: answeredNew)
+    decided.sameNewChild = sameChild.filter { $0.sameChildAs != nil }.count
+    let awaiting = try awaitingDeliveredNewChildren(
+      decided.outcomes, batch, skipping: Set(sameChild.map(\.claim)), workdir: context.workdir,
+      batch: context.batch.id, config: context.config.matching, answered: answeredNew)
+    decided.awaitingNewChild = awaiting.count
+    for patch in sameChild + awaiting {
       decided.patches[patch.claim.index, default: []].append(patch)
       if patch.toPerson {
         decided.outcomes[patch.claim.index][patch.claim.student].outcome = .potential

@@ -13,7 +13,7 @@ import Foundation
 // The writer's bytes are JSONEncoder's with `[.sortedKeys, .withoutEscapingSlashes]` (JSONLines):
 // keys in UTF-8 byte order, nil optionals left out, Double as its `description` without a trailing
 // ".0", strings with `"` `\` and C0 controls escaped (`\u001f` in lowercase hex), everything else raw.
-// Tests/RecordsTests compare both coders byte for byte on real stage files.
+// Tests/PipelineTests/Records compare both coders byte for byte on real stage files.
 
 /// A stage record with a hand-written JSON codec: `JSONLines` and `ParallelJSONLines` use it
 /// instead of Foundation's coders for types that conform.

@@ -4,7 +4,7 @@ import Foundation
 // UTF-8 byte order and nil optionals left out, as JSONEncoder with `.sortedKeys` does. Reading, as
 // JSONDecoder: a key the record does not have is skipped (StageJSONReader.skip says why), a missing
 // required key is an error, null reads as nil for an optional. A stored property added to one of these types must be added here as well:
-// RecordsTests/StageJSONTests checks every property is written.
+// PipelineTests/Records/StageJSONTests checks every property is written.
 
 extension SourceLocation {
   init(stageJSON r: inout StageJSONReader) throws {

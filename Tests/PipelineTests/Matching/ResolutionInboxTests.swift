@@ -135,9 +135,12 @@ extension ResolutionTests {
 
   /// The demo's S-2026-0011 (SIS 102123, moved) and copies of its form under S-2026-0099, approved
   /// later, each edited by `edit` (column → value), in a batch run through deliver with `matching` added.
-  func twoFormsOfOneChild(_ root: String, matching: String = "", edit: [String: String]) throws -> (
-    WorkDir, String
-  ) {
+  /// `source`: the submission copied; `files`: the enrollment files its rows are copied in.
+  func twoFormsOfOneChild(
+    _ root: String, source: String = "S-2026-0011", matching: String = "",
+    files: [String] = ["submissions.csv", "submission_contacts.csv"], edit: [String: String],
+    firstContactEdit: [String: String] = [:]
+  ) throws -> (WorkDir, String) {
     var text = try demoPipelineText([("auto_close: true", "auto_close: false")])
     if !matching.isEmpty {
       text = text.replacingOccurrences(of: "matching:\n", with: "matching:\n" + matching)
@@ -147,10 +150,10 @@ extension ResolutionTests {
     let workdir = try WorkDir(root: root + "/w")
     let config = try PipelineConfig.load(path: pipeline)
     try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: false)
-    for name in ["submissions.csv", "submission_contacts.csv"] {
+    for name in files {
       let file = workdir.inbox(config) + "/" + name
       var rows = try csvRows(file)
-      var copies = rows.filter { $0[0] == "S-2026-0011" }.map { row in
+      var copies = rows.filter { $0[0] == source }.map { row in
         var copy = row
         copy[0] = "S-2026-0099"
         return copy
@@ -167,6 +170,18 @@ extension ResolutionTests {
           var copy = row
           copy[approvedAt] = "2026-11-19 08:00"
           for (index, value) in columns { copy[index] = value }
+          return copy
+        }
+      }
+      if name == "submission_contacts.csv" {
+        let header = rows[0]
+        var columns: [(Int, String)] = []
+        for (column, value) in firstContactEdit {
+          columns.append((try #require(header.firstIndex(of: column)), value))
+        }
+        copies = copies.map { row in
+          var copy = row
+          if row[1] == "1" { for (index, value) in columns { copy[index] = value } }
           return copy
         }
       }
@@ -216,6 +231,33 @@ extension ResolutionTests {
         stage.notes.contains(
           "update of SIS student 102123 from S-2026-0011 student 1 not written: S-2026-0099, a later form of this batch for the same child, is delivered instead"
         ))
+    }
+  }
+
+  @Test func twoFormsUpdatingOneSISContactDeliverOnlyTheLatestFormsUpdate() throws {
+    try withTemporaryFolder { root in
+      // Both forms name SIS contacts C00108 (the mother) and C00109 at the family's new address;
+      // the later form gives the mother another phone (the SIS and the earlier form: 217-555-5232).
+      let (workdir, batch) = try twoFormsOfOneChild(
+        root, edit: [:], firstContactEdit: ["Phone": "217-555-7777"])
+      let deliver = workdir.stageFolder(batch, .deliver)
+      let rows = try csvRows(deliver + "/\(batch)_contacts_update.csv")
+      let id = try #require(rows.first?.firstIndex(of: "Contact_ID"))
+      let submission = try #require(rows.first?.firstIndex(of: "Submission_ID"))
+      let phone = try #require(rows.first?.firstIndex(of: "Phone"))
+      let mother = rows.dropFirst().filter { $0[id] == "C00108" }
+      // One row for the mother: the later form's, with its phone; the earlier form's is not written
+      // (the SIS links C00108 to the child already, so no link row is needed either).
+      #expect(mother.count == 1, "\(mother)")
+      #expect(mother.first?[submission] == "S-2026-0099" && mother.first?[phone] == "217-555-7777")
+      #expect(
+        rows.dropFirst().filter { $0[id] == "C00109" }.map { $0[submission] } == ["S-2026-0099"])
+      let stage = try StageReport.load(deliver)
+      #expect(stage.counts["contact_updates_superseded"] == 2)
+      #expect(
+        stage.notes.contains(
+          "update of SIS contact C00108 from S-2026-0011 contact 1 not written: S-2026-0099, a later form of this batch naming the same contact, is delivered instead"
+        ), "\(stage.notes)")
     }
   }
 

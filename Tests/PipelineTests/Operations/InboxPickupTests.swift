@@ -3,6 +3,7 @@ import SISDrop
 import SISDropConfig
 import SISDropCore
 import Testing
+import _SISDropPipelineTestSupport
 import _SISDropTestSupport
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _SISDropPipelineTestSupport
 import _SISDropTestSupport
 
 @testable import SISDrop
@@ -186,6 +187,7 @@ import _SISDropTestSupport
       seq: 1, decision: decision,
       differences: [FieldDifference(field: "First_Name", enrollment: "Jose\u{301}", sis: "José")])
     student.keptSIS = ["Email", "\u{0}"]
+    student.sameChildAs = "S-2/1"
     var contact = ContactDecision(
       seq: 2, outcome: .new, contactID: nil, reason: "new", differences: [])
     contact.sameAs = "S-1/2"
@@ -319,6 +321,7 @@ import _SISDropTestSupport
     var student = StudentDecision(seq: 1, decision: decision, differences: [])
     student.keptSIS = []
     student.heldDifferences = [difference]
+    student.sameChildAs = "S/1"
     try check(student) { try student.writeStageJSON(into: &$0) }
     var contact = ContactDecision(
       seq: 1, outcome: .new, contactID: "C", reason: "r", differences: [])

@@ -346,7 +346,7 @@ import _SISDropTestSupport
       // Kept for a person to look at: in the repository only when asked.
       var keep = [Self.output]
       if ProcessInfo.processInfo.environment["SISDROP_KEEP_SCREENSHOTS"] == "1" {
-        keep.append(Checkout.root + "/Tests/DeliveryTests/Screenshots")
+        keep.append(Checkout.root + "/Tests/PipelineTests/Delivery/Screenshots")
       }
       for folder in keep {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -3,6 +3,7 @@ import SISDrop
 import SISDropConfig
 import SISDropCore
 import Testing
+import _SISDropPipelineTestSupport
 import _SISDropTestSupport
 
 /// A sendmail stand-in: appends each message it reads to a file, with a separator line.

@@ -1,5 +1,4 @@
 import Foundation
-import SISDrop
 import SISDropFormats
 import Testing
 

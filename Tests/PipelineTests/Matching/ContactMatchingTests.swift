@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _SISDropPipelineTestSupport
 import _SISDropTestSupport
 
 @testable import SISDrop
@@ -164,6 +165,28 @@ import _SISDropTestSupport
     #expect(try decide(remarried, [own(sis)], resolutions: [noMatch]).map(\.outcome) == [.new])
   }
 
+  @Test func aRemarriedGuardianUnderANicknameGoesToAPerson() throws {
+    // Isabella Peña, mother, in the SIS; the form names Izzy Rojas García, mother, with her phone
+    // and e-mail (Izzy is not in the nickname table, and the surname changed): a person decides.
+    let sis = sisContact(
+      "C8", "Isabella", "Peña", phone: "309-555-0150", email: "isabella.p@example.com")
+    #expect(!ContactMatcher.givenNameAgrees("izzy", "isabella"))
+    let izzy: [String: String] = [
+      "First_Name": "Izzy", "Last_Name": "Rojas García", "Relationship": "Mother",
+      "Phone": "309-555-0150", "Email": "isabella.p@example.com",
+    ]
+    let decisions = try decide(form([izzy]), [own(sis)])
+    #expect(decisions.map(\.outcome) == [.potential] && decisions[0].candidates == ["C8"])
+    #expect(decisions[0].reason.contains("with the same phone and e-mail (a nickname?)"))
+    // The phone alone, or another relationship: nothing says the same person; a new contact.
+    var phoneOnly = izzy
+    phoneOnly["Email"] = "izzy.r@example.com"
+    #expect(try decide(form([phoneOnly]), [own(sis)]).map(\.outcome) == [.new])
+    var aunt = izzy
+    aunt["Relationship"] = "Aunt"
+    #expect(try decide(form([aunt]), [own(sis)]).map(\.outcome) == [.new])
+  }
+
   @Test func aNicknameTheTableDoesNotKnowNeedsTheSamePhoneAndRole() throws {
     // The table's nickname, and a transliteration's digraph never read into one (Joey stays Joey).
     #expect(
@@ -191,9 +214,20 @@ import _SISDropTestSupport
     ])
     let other = try decide(mario, [own(maria)])
     #expect(other.map(\.outcome) == [.potential] && other[0].candidates == ["C6"])
-    // Without the phone or e-mail, or with another initial and relationship: a new contact.
+    // Without the phone or e-mail: the matched student's own father of that surname and initial
+    // goes to a person (issue 12: an existing guardian never created as new); the same name in
+    // another household the form reaches, or another initial and relationship: a new contact.
     let noPhone = form([["First_Name": "Mo", "Last_Name": "Nur", "Relationship": "Father"]])
-    #expect(try decide(noPhone, [own(father)]).map(\.outcome) == [.new])
+    let asked = try decide(noPhone, [own(father)])
+    #expect(asked.map(\.outcome) == [.potential] && asked[0].candidates == ["C5"])
+    #expect(
+      asked[0].reason
+        == "the given name begins as SIS contact C5's and the relationship agrees, with the surname of the matched student's own contact (a nickname?): a person must choose Match or No Match"
+    )
+    let neighbour = ContactMatcher.Reached(
+      contact: father, students: ["100"], ofMatchedStudent: false,
+      link: "whose home shares the address with this form")
+    #expect(try decide(noPhone, [neighbour]).map(\.outcome) == [.new])
     let jose = form([
       [
         "First_Name": "José", "Last_Name": "López", "Relationship": "Father",

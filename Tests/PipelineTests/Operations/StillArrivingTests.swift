@@ -3,6 +3,7 @@ import SISDrop
 import SISDropConfig
 import SISDropCore
 import Testing
+import _SISDropPipelineTestSupport
 import _SISDropTestSupport
 
 /// Runs that keep exiting 75 (a file still arriving): the status says what and since when, a

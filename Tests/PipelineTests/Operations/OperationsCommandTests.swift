@@ -4,6 +4,7 @@ import SISDropConfig
 import SISDropCore
 import SISDropFormats
 import Testing
+import _SISDropPipelineTestSupport
 import _SISDropTestSupport
 
 @Suite struct OperationsConfigTests {

@@ -2,6 +2,7 @@ import Foundation
 import SISDrop
 import SISDropCommands
 import Testing
+import _SISDropPipelineTestSupport
 import _SISDropTestSupport
 
 /// Every command's `--json` is a contract: docs/status.schema.json defines each output (`$defs`,

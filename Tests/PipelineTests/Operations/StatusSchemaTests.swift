@@ -1,6 +1,7 @@
 import Foundation
 import SISDrop
 import Testing
+import _SISDropPipelineTestSupport
 import _SISDropTestSupport
 
 /// `--json` is a contract: docs/status.schema.json (schema_version 1) says every key, its type and
