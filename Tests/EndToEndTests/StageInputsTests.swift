@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _SISDropPipelineTestSupport
 import _SISDropTestSupport
 
 @testable import SISDrop
