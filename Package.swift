@@ -14,8 +14,7 @@ let package = Package(
   name: "sisdrop",
   platforms: [.macOS(.v13)],
   products: [
-    .executable(name: "sisdrop", targets: ["sisdrop"]),
-    .library(name: "SISDrop", targets: ["SISDrop"]),
+    .executable(name: "sisdrop", targets: ["sisdrop"])
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -2,10 +2,10 @@ import Foundation
 
 /// The `confirm` section: how later SIS exports, and the SIS import's results file, confirm what
 /// was delivered.
-public struct ConfirmConfig: Sendable {
+package struct ConfirmConfig: Sendable {
   /// SIS exports a delivered record may take to show up before it is unconfirmed (`within_exports`).
-  public var withinExports = 2
-  public var results = ImportResultsLayout()
+  package var withinExports = 2
+  package var results = ImportResultsLayout()
 
   static let keys = ["within_exports", "results"]
 
@@ -19,14 +19,14 @@ public struct ConfirmConfig: Sendable {
 /// The SIS import's results file, when the district drops one into the inbox: one row per imported
 /// row, its key, its status and a message (`confirm.results`). Column names are configurable; the
 /// table column is optional (without it a key names every delivered record it could be).
-public struct ImportResultsLayout: Sendable {
-  public var file = "import_results.csv"
-  public var key = "Key"
-  public var status = "Status"
-  public var message = "Message"
-  public var table = "Table"
+package struct ImportResultsLayout: Sendable {
+  package var file = "import_results.csv"
+  package var key = "Key"
+  package var status = "Status"
+  package var message = "Message"
+  package var table = "Table"
   /// Status values that mean the row was imported (compared without case).
-  public var ok = ["ok", "success", "imported", "inserted", "updated", "created"]
+  package var ok = ["ok", "success", "imported", "inserted", "updated", "created"]
 
   mutating func parse(_ node: ConfigNode) throws {
     let keys = try node.mapping(allowed: ["file", "key", "status", "message", "table", "ok"])

@@ -3,7 +3,7 @@ import SISDropCore
 import SISDropFormats
 
 /// Which delivery profile a pipeline writes (`delivery.profile`).
-public enum DeliveryProfileKind: String, Sendable, CaseIterable {
+package enum DeliveryProfileKind: String, Sendable, CaseIterable {
   /// The configurable column layout (`delivery.csv`).
   case csv
   /// OneRoster 1.1 CSV bundles (`delivery.oneroster`).
@@ -13,32 +13,32 @@ public enum DeliveryProfileKind: String, Sendable, CaseIterable {
 }
 
 /// OneRoster 1.1 CSV options.
-public struct OneRosterConfig: Sendable {
+package struct OneRosterConfig: Sendable {
   /// Delta: only changes, `status` and `dateLastModified` filled. Bulk (each file the whole set)
   /// is refused: a batch is a night's changes, and an importer drops what a bulk file leaves out.
-  public enum Mode: String, Sendable, CaseIterable { case delta }
-  public var mode: Mode = .delta
+  package enum Mode: String, Sendable, CaseIterable { case delta }
+  package var mode: Mode = .delta
   /// `source.systemName` in manifest.csv.
-  public var systemName = "sisdrop"
+  package var systemName = "sisdrop"
 }
 
 /// The `delivery` section beyond the CSV layout: which profile, and its options.
-public struct DeliveryConfig: Sendable {
-  public var profile: DeliveryProfileKind = .csv
-  public var oneRoster = OneRosterConfig()
+package struct DeliveryConfig: Sendable {
+  package var profile: DeliveryProfileKind = .csv
+  package var oneRoster = OneRosterConfig()
   /// `delivery.create`: whether the SIS import can create students / contacts. When it cannot, a
   /// new one is never written: its submission stays pending, held with that reason.
-  public var createStudents = true
-  public var createContacts = true
+  package var createStudents = true
+  package var createContacts = true
   /// `delivery.documents_folder`: the outbox folder a delivery's document files go in, as
   /// `<folder>/<Submission_ID>/<File_Name>`; `{batch}` is the delivery's id (`<batch>` or
   /// `<batch>-rK`), so that each delivery has a folder of its own, published whole.
-  public var documentsFolder = "{batch}_documents"
+  package var documentsFolder = "{batch}_documents"
 
   static let keys = ["profile", "csv", "oneroster", "create", "documents_folder"]
 
   /// The documents folder of one delivery (`20261123-01_documents`).
-  public func documentsFolder(for delivery: String) -> String {
+  package func documentsFolder(for delivery: String) -> String {
     documentsFolder.replacingOccurrences(of: "{batch}", with: delivery)
   }
 
@@ -83,7 +83,7 @@ public struct DeliveryConfig: Sendable {
   }
 
   /// Whether the SIS import may be sent new records of `kind` (updates and documents always).
-  public func creates(_ kind: DeliveryKind) -> Bool {
+  package func creates(_ kind: DeliveryKind) -> Bool {
     switch kind {
     case .studentsNew: return createStudents
     case .contactsNew: return createContacts

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The kinds of delivery record; each is its own file in every profile (new and updates apart).
-public enum DeliveryKind: String, Sendable, Codable, CaseIterable {
+package enum DeliveryKind: String, Sendable, Codable, CaseIterable {
   case studentsNew = "students_new"
   case studentsUpdate = "students_update"
   case contactsNew = "contacts_new"

@@ -16,59 +16,59 @@ import Foundation
 ///   weights:                   # a field's weight in bits is multiplied by this (0 to 4; 1 when absent)
 ///     gender: 1
 /// ```
-public struct MatchingConfig: Sendable, Hashable, Codable {
+package struct MatchingConfig: Sendable, Hashable, Codable {
   /// The matchers `method` may name (`MatcherRegistry` makes them).
-  public static let methods = ["placeholder", "fellegi-sunter"]
+  package static let methods = ["placeholder", "fellegi-sunter"]
   /// The fields the matcher compares, as `weights` names them (`MatchField`, in its order).
-  public static let fieldNames = [
+  package static let fieldNames = [
     "state_id", "first_name", "last_name", "birth_date", "gender", "address", "phone", "email",
     "guardians",
   ]
 
-  public var method = "fellegi-sunter"  // the trusted matcher; placeholder stays selectable
-  public var autoMatch = 0.999
-  public var review = 0.05
-  public var ambiguityMargin = 6.0
-  public var maxCandidates = 1000
+  package var method = "fellegi-sunter"  // the trusted matcher; placeholder stays selectable
+  package var autoMatch = 0.999
+  package var review = 0.05
+  package var ambiguityMargin = 6.0
+  package var maxCandidates = 1000
   /// A candidate whose names and birth date agree (gender too where both have one) with an address
   /// that agrees up to a typo may be matched automatically when no phone, e-mail or guardian links
   /// the homes (forms without them, or with new ones), provided no other candidate competes and the
   /// SIS has no child with the candidate's birth date and home. Off: such a child goes to a person.
-  public var autoWithoutHousehold = true
+  package var autoWithoutHousehold = true
   /// What a child with an SIS child's birth date, surname or home and a plainly different given name
   /// is: `new` (another child, the twin), `review` (a person decides; the SIS record may be this child
   /// under another given name), or `review_without_household` (the default): a person decides when
   /// the genders do not tell them apart and the form names no guardian, home phone or e-mail, and the
   /// SIS does not have the candidate's twin; otherwise new.
-  public var twins = TwinPolicy.reviewWithoutHousehold
+  package var twins = TwinPolicy.reviewWithoutHousehold
   /// Several forms of one batch auto-matched to the same SIS student: `match` (the default) matches
   /// them all when they agree with each other on the child (the same child submitted again; the
   /// latest form's update is delivered), `review` sends them all to a person, as forms that do not
   /// agree always are.
-  public var formsOfOneChild = FormsOfOneChildPolicy.match
+  package var formsOfOneChild = FormsOfOneChildPolicy.match
   /// A child with an SIS child's names and birth date whose form names another home on every count
   /// compared (another address, another home phone, guardians on both sides and none in common):
   /// `review` (the default: a person decides; a child placed in another family, e.g. a foster
   /// placement, would otherwise become a second SIS student) or `new` (another family's child, as a
   /// one-digit birth date with another home is).
-  public var namesakes = NamesakePolicy.review
+  package var namesakes = NamesakePolicy.review
   /// Per field (`MatchField.name`), a factor on its weight in bits: 1 unless configured.
-  public var weights: [String: Double] = [:]
+  package var weights: [String: Double] = [:]
 
-  public enum TwinPolicy: String, Sendable, Hashable, Codable, CaseIterable {
+  package enum TwinPolicy: String, Sendable, Hashable, Codable, CaseIterable {
     case new, review
     case reviewWithoutHousehold = "review_without_household"
   }
 
-  public enum FormsOfOneChildPolicy: String, Sendable, Hashable, Codable, CaseIterable {
+  package enum FormsOfOneChildPolicy: String, Sendable, Hashable, Codable, CaseIterable {
     case match, review
   }
 
-  public enum NamesakePolicy: String, Sendable, Hashable, Codable, CaseIterable {
+  package enum NamesakePolicy: String, Sendable, Hashable, Codable, CaseIterable {
     case new, review
   }
 
-  public init() {}
+  package init() {}
 
   static let keys = [
     "method", "auto_match", "review", "ambiguity_margin", "max_candidates",

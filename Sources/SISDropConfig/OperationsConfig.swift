@@ -18,10 +18,10 @@ import SISDropFormats
 ///   from: sisdrop@district.example
 ///   sendmail: /usr/sbin/sendmail -t -i
 /// ```
-public struct OperationsConfig: Sendable {
-  public var pickup = PickupConfig()
-  public var schedule = ScheduleConfig()
-  public var notifications = NotificationConfig()
+package struct OperationsConfig: Sendable {
+  package var pickup = PickupConfig()
+  package var schedule = ScheduleConfig()
+  package var notifications = NotificationConfig()
 
   static let topKeys = ["pickup", "schedule", "notifications"]
 
@@ -194,56 +194,56 @@ public struct OperationsConfig: Sendable {
 }
 
 /// When an inbox file counts as completely uploaded.
-public struct PickupConfig: Sendable {
+package struct PickupConfig: Sendable {
   /// The feeds a trigger can be configured for.
-  public static let feeds = ["sis_export", "sis_delta", "submissions"]
+  package static let feeds = ["sis_export", "sis_delta", "submissions"]
   /// A file is claimed only once its status (size, contents, times) has not changed for this long.
-  public var quietSeconds: TimeInterval = 120
+  package var quietSeconds: TimeInterval = 120
   /// Whether to refuse files some process holds open for writing (Linux `/proc`).
-  public var checkWriters = true
+  package var checkWriters = true
   /// Feed → the trigger (or manifest) file whose arrival says the feed is complete.
-  public var triggers: [String: String] = [:]
+  package var triggers: [String: String] = [:]
 }
 
 /// When sisdrop runs, and how it retries.
-public struct ScheduleConfig: Sendable {
+package struct ScheduleConfig: Sendable {
   /// False when the pipeline has no `schedule` section: runs whenever called.
-  public var scheduled = false
-  public var enabled = true
+  package var scheduled = false
+  package var enabled = true
   /// Nil: runs at any time.
-  public var window: RunWindow?
-  public var retry = RetryPolicy()
+  package var window: RunWindow?
+  package var retry = RetryPolicy()
 
-  public init() {}
+  package init() {}
 }
 
 /// Backoff between attempts after a failure: doubling from `first` up to `maximum`.
-public struct RetryPolicy: Sendable, Equatable {
-  public var first: TimeInterval = 5 * 60
-  public var maximum: TimeInterval = 60 * 60
+package struct RetryPolicy: Sendable, Equatable {
+  package var first: TimeInterval = 5 * 60
+  package var maximum: TimeInterval = 60 * 60
 
-  public init(first: TimeInterval = 5 * 60, maximum: TimeInterval = 60 * 60) {
+  package init(first: TimeInterval = 5 * 60, maximum: TimeInterval = 60 * 60) {
     self.first = first
     self.maximum = maximum
   }
 
   /// The wait after the `failures`-th failure in a row (1, 2, ...).
-  public func delay(afterFailures failures: Int) -> TimeInterval {
+  package func delay(afterFailures failures: Int) -> TimeInterval {
     let doubled = first * pow(2, Double(max(0, min(failures - 1, 30))))
     return min(doubled, maximum)
   }
 }
 
 /// Who hears about status changes, failed runs and review queues.
-public struct NotificationConfig: Sendable {
-  public var to: [String] = []
-  public var from = "sisdrop@localhost"
+package struct NotificationConfig: Sendable {
+  package var to: [String] = []
+  package var from = "sisdrop@localhost"
   /// A command that reads an RFC 5322 message on stdin, e.g. `/usr/sbin/sendmail -t -i`.
-  public var sendmail: [String]?
+  package var sendmail: [String]?
   /// Relative to the working directory.
-  public var folder = "notifications"
+  package var folder = "notifications"
   /// Nights an item may wait for a person before the queue is mailed again as a reminder.
-  public var remindAfterDays = 3
+  package var remindAfterDays = 3
 
   /// `local@domain` without display names, spaces or header-breaking characters.
   static func isPlainAddress(_ text: String) -> Bool {

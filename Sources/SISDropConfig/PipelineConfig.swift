@@ -4,40 +4,40 @@ import SISDropFormats
 import Yams
 
 /// A feed's file format.
-public enum FeedFormat: String, Sendable, Codable, CaseIterable { case csv, xml }
+package enum FeedFormat: String, Sendable, Codable, CaseIterable { case csv, xml }
 
 /// How one feed (the SIS export, the enrollment submissions) is read.
-public struct FeedConfig: Sendable {
-  public var format: FeedFormat = .csv
-  public var encoding: TextEncoding = .utf8
-  public var delimiter: UInt8 = UInt8(ascii: ",")
-  public var dateFormats: [DatePattern] = [.monthDayYear, .iso]
+package struct FeedConfig: Sendable {
+  package var format: FeedFormat = .csv
+  package var encoding: TextEncoding = .utf8
+  package var delimiter: UInt8 = UInt8(ascii: ",")
+  package var dateFormats: [DatePattern] = [.monthDayYear, .iso]
   /// Inbox file name per layout name (`students` → `students.csv`).
-  public var files: [String: String] = [:]
+  package var files: [String: String] = [:]
   /// Other header or element names per layout: alias → field.
-  public var headerAliases: [String: [String: String]] = [:]
+  package var headerAliases: [String: [String: String]] = [:]
   /// Structurally bad rows (stray quote, ragged, invalid encoding, over a length cap) the SIS
   /// export may carry before it is refused whole (`sis_export.max_rejected_rows`; default 0).
-  public var maxRejectedRows = 0
+  package var maxRejectedRows = 0
   /// The share of the last accepted SIS export's students below which a students export is
   /// taken for a cut-off one and refused (`sis_export.min_ratio`; default 0.9).
-  public var minRatio = 0.9
+  package var minRatio = 0.9
   /// The length caps (`limits:`), applied by the readers to every field and record.
-  public var limits = ReadLimits()
+  package var limits = ReadLimits()
   /// SIS export files that also arrive as deltas (`sis_export.mode`; students and contacts only).
-  public var deltaLayouts: Set<String> = []
+  package var deltaLayouts: Set<String> = []
   /// A delta file's inbox name per layout (`sis_export.delta.files`; default `<name>_delta.<ext>`).
-  public var deltaFiles: [String: String] = [:]
+  package var deltaFiles: [String: String] = [:]
   /// The column that marks a delta row (`sis_export.delta.marker_column`) and its values: a row
   /// marked deleted is deleted by key; one marked updated must update a key the snapshot has.
-  public var markerColumn = "Deleted"
-  public var deleteValues = ["Y", "D", "1", "TRUE", "YES", "DELETE", "DELETED"]
-  public var updateValues = ["U", "UPDATE"]
+  package var markerColumn = "Deleted"
+  package var deleteValues = ["Y", "D", "1", "TRUE", "YES", "DELETE", "DELETED"]
+  package var updateValues = ["U", "UPDATE"]
   /// A full export is required at least this often when deltas are configured (`sis_export.full_every_days`).
-  public var fullEveryDays = 7
+  package var fullEveryDays = 7
 
   /// The delta file names by layout, for the layouts in delta mode.
-  public var deltaFileNames: [String: String] {
+  package var deltaFileNames: [String: String] {
     var names: [String: String] = [:]
     for layout in deltaLayouts.sorted() {
       let full = files[layout] ?? "\(layout).csv"
@@ -50,46 +50,46 @@ public struct FeedConfig: Sendable {
   }
   /// The inbox folder holding the submissions' uploaded documents, `<folder>/<Submission_ID>/<File_Name>`
   /// (`submissions.documents_folder`; default `documents`). Claimed with the submissions feed.
-  public var documentsFolder = "documents"
+  package var documentsFolder = "documents"
 
-  public var dialect: CSVDialect {
+  package var dialect: CSVDialect {
     CSVDialect(delimiter: delimiter, encoding: encoding, limits: limits)
   }
 
-  public init(files: [String: String] = [:]) { self.files = files }
+  package init(files: [String: String] = [:]) { self.files = files }
 }
 
 /// One column of a delivery file: its header and the record field it carries.
-public struct DeliveryColumn: Sendable, Hashable, Codable {
-  public var name: String
-  public var field: String
+package struct DeliveryColumn: Sendable, Hashable, Codable {
+  package var name: String
+  package var field: String
   /// The pipeline line that named the column (nil for the default layout): field-policy errors name it.
-  public var line: Int? = nil
+  package var line: Int? = nil
 }
 
 /// The configurable CSV delivery profile.
-public struct CSVProfileConfig: Sendable {
-  public var writer = CSVWriterOptions(lineEnding: .crlf)
-  public var dateFormat: DatePattern = .monthDayYear
+package struct CSVProfileConfig: Sendable {
+  package var writer = CSVWriterOptions(lineEnding: .crlf)
+  package var dateFormat: DatePattern = .monthDayYear
   /// Delivery file → its columns, for `students_new`, `students_update`, `contacts_new`, `contacts_update`,
   /// `documents` and `attendance`.
-  public var files: [String: [DeliveryColumn]] = CSVProfileConfig.defaultFiles
+  package var files: [String: [DeliveryColumn]] = CSVProfileConfig.defaultFiles
 
-  public static let studentColumns = [
+  package static let studentColumns = [
     "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level",
     "SchoolID",
     "Street", "City", "State", "Zip", "Home_Phone", "Email",
   ]
-  public static let contactColumns = [
+  package static let contactColumns = [
     "Contact_ID", "Student_Number", "Student_Ref", "Contact_Ref", "Submission_ID", "First_Name",
     "Last_Name", "Relationship",
     "Phone", "Email", "Street", "City", "State", "Zip",
   ]
   /// The Raptor tardy feed's attendance import file.
-  public static let attendanceColumns = [
+  package static let attendanceColumns = [
     "Student_Number", "SchoolID", "Att_Date", "Att_Code", "Att_Time", "Att_Comment",
   ]
-  public static let defaultFiles: [String: [DeliveryColumn]] = [
+  package static let defaultFiles: [String: [DeliveryColumn]] = [
     "attendance": attendanceColumns.map { DeliveryColumn(name: $0, field: $0) },
     "students_new": (["Submission_ID", "Student_Ref"] + studentColumns).map {
       DeliveryColumn(name: $0, field: $0)
@@ -109,46 +109,46 @@ public struct CSVProfileConfig: Sendable {
 ///
 /// Paths under `paths` are relative to the working directory; files named elsewhere (the Plugin.xml,
 /// the mapping files) are relative to the config file's folder.
-public struct PipelineConfig: Sendable {
-  public var path: String
+package struct PipelineConfig: Sendable {
+  package var path: String
   /// SHA-256 of the YAML bytes.
-  public var sha256: String
-  public var districtName = "District"
-  public var timeZone: TimeZone = TimeZone(identifier: "America/Chicago")!
+  package var sha256: String
+  package var districtName = "District"
+  package var timeZone: TimeZone = TimeZone(identifier: "America/Chicago")!
   /// Whether `district.time_zone` names the zone (else times without one are read as America/Chicago).
-  public var timeZoneConfigured = false
-  public var workdir: String?
-  public var inbox = "inbox"
-  public var outbox = "outbox"
-  public var archive = "archive"
-  public var pluginPath: String?
-  public var buildingMapPath: String?
-  public var tardyCodesPath: String?
+  package var timeZoneConfigured = false
+  package var workdir: String?
+  package var inbox = "inbox"
+  package var outbox = "outbox"
+  package var archive = "archive"
+  package var pluginPath: String?
+  package var buildingMapPath: String?
+  package var tardyCodesPath: String?
 
   /// Every section at its default: `load` fills one in from the file.
   package init(path: String, sha256: String) {
     self.path = path
     self.sha256 = sha256
   }
-  public var sisExport = FeedConfig(files: [
+  package var sisExport = FeedConfig(files: [
     "students": "students.csv", "contacts": "contacts.csv", "schools": "schools.csv",
     "attendance_codes": "attendance_codes.csv",
   ])
-  public var submissions = FeedConfig(files: [
+  package var submissions = FeedConfig(files: [
     "submissions": "submissions.csv", "submission_contacts": "submission_contacts.csv",
     "submission_documents": "submission_documents.csv",
   ])
-  public var matching = MatchingConfig()
-  public var matcher: String { matching.method }
-  public var csvProfile = CSVProfileConfig()
-  public var delivery = DeliveryConfig()
-  public var autoClose = true
+  package var matching = MatchingConfig()
+  package var matcher: String { matching.method }
+  package var csvProfile = CSVProfileConfig()
+  package var delivery = DeliveryConfig()
+  package var autoClose = true
   /// What a differing field of a matched record does: deliver, review or keep-sis (Config/UpdatePolicy.swift).
-  public var updates = UpdatePolicy()
+  package var updates = UpdatePolicy()
   /// Pickup, schedule and notifications (Config/OperationsConfig.swift).
-  public var operations = OperationsConfig()
+  package var operations = OperationsConfig()
   /// Confirmation from the SIS: within how many exports, the import results file (Config/ConfirmConfig.swift).
-  public var confirm = ConfirmConfig()
+  package var confirm = ConfirmConfig()
 
   static let topKeys =
     [
@@ -159,7 +159,7 @@ public struct PipelineConfig: Sendable {
   /// Loads and validates a pipeline file.
   ///
   /// - Throws: `SISDropError` (66 when missing, 78 for an unknown key or a bad value, naming key and line).
-  public static func load(path: String) throws -> PipelineConfig {
+  package static func load(path: String) throws -> PipelineConfig {
     let absolute = FileSystem.absolute(path)
     guard FileSystem.exists(absolute) else {
       throw SISDropError.missingInput(
@@ -169,7 +169,7 @@ public struct PipelineConfig: Sendable {
     return try parse(bytes: bytes, path: absolute)
   }
 
-  public static func parse(bytes: [UInt8], path: String) throws -> PipelineConfig {
+  package static func parse(bytes: [UInt8], path: String) throws -> PipelineConfig {
     let (config, problems) = try parseCollecting(bytes: bytes, path: path)
     if let error = combined(problems, path: path) { throw error }
     return config
@@ -525,7 +525,7 @@ public struct PipelineConfig: Sendable {
   }
 
   /// A path under `paths`, resolved against the working directory.
-  public func resolve(_ path: String, workdir: String) -> String {
+  package func resolve(_ path: String, workdir: String) -> String {
     FileSystem.absolute(path, relativeTo: workdir)
   }
 }

@@ -6,13 +6,13 @@ import Foundation
 /// Chicago is 22:00 UTC in winter, 21:00 UTC in summer). The length is elapsed time. A start that
 /// does not exist on a spring-forward day (02:30) falls at the first instant after the gap
 /// (03:00); one that occurs twice on a fall-back day takes the first occurrence.
-public struct RunWindow: Sendable, Equatable, CustomStringConvertible {
-  public var hour: Int
-  public var minute: Int
-  public var length: TimeInterval
-  public var timeZone: TimeZone
+package struct RunWindow: Sendable, Equatable, CustomStringConvertible {
+  package var hour: Int
+  package var minute: Int
+  package var length: TimeInterval
+  package var timeZone: TimeZone
 
-  public init(hour: Int, minute: Int, length: TimeInterval, timeZone: TimeZone) {
+  package init(hour: Int, minute: Int, length: TimeInterval, timeZone: TimeZone) {
     self.hour = hour
     self.minute = minute
     self.length = length
@@ -26,7 +26,7 @@ public struct RunWindow: Sendable, Equatable, CustomStringConvertible {
   }
 
   /// The window's opening on the local calendar day that contains `date`.
-  public func opening(onDayOf date: Date) -> Date {
+  package func opening(onDayOf date: Date) -> Date {
     let calendar = calendar
     let day = calendar.startOfDay(for: date)
     let components = DateComponents(hour: hour, minute: minute)
@@ -39,7 +39,7 @@ public struct RunWindow: Sendable, Equatable, CustomStringConvertible {
   }
 
   /// The window open at `date`, if any.
-  public func interval(containing date: Date) -> DateInterval? {
+  package func interval(containing date: Date) -> DateInterval? {
     let calendar = calendar
     for offset in [0, -1] {
       guard let day = calendar.date(byAdding: .day, value: offset, to: date) else { continue }
@@ -51,10 +51,10 @@ public struct RunWindow: Sendable, Equatable, CustomStringConvertible {
     return nil
   }
 
-  public func isOpen(at date: Date) -> Bool { interval(containing: date) != nil }
+  package func isOpen(at date: Date) -> Bool { interval(containing: date) != nil }
 
   /// The next opening strictly after `date`.
-  public func nextOpening(after date: Date) -> Date {
+  package func nextOpening(after date: Date) -> Date {
     let calendar = calendar
     for offset in 0...2 {
       guard let day = calendar.date(byAdding: .day, value: offset, to: date) else { continue }
@@ -64,7 +64,7 @@ public struct RunWindow: Sendable, Equatable, CustomStringConvertible {
     return date.addingTimeInterval(86_400)
   }
 
-  public var description: String {
+  package var description: String {
     let hours = Int(length) / 3600
     let minutes = (Int(length) % 3600) / 60
     let duration = minutes == 0 ? "\(hours)h" : hours == 0 ? "\(minutes)m" : "\(hours)h\(minutes)m"

@@ -14,22 +14,22 @@ import SISDropCore
 /// Defaults: names, birth date, gender and state id are `review` (a typo, a nickname, a swapped
 /// day and month tolerated by the matcher must not overwrite the SIS's identity data unseen);
 /// address, phone, e-mail, grade, school, relationship and `Enroll_Status` are `deliver`.
-public struct UpdatePolicy: Sendable, Hashable {
-  public enum Action: String, Sendable, Hashable, CaseIterable {
+package struct UpdatePolicy: Sendable, Hashable {
+  package enum Action: String, Sendable, Hashable, CaseIterable {
     case deliver, review
     case keepSIS = "keep-sis"
   }
 
-  public static let identityFields: Set<String> = [
+  package static let identityFields: Set<String> = [
     "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "State_StudentNumber",
   ]
 
   /// Choices the pipeline made, by field name (the same for students and contacts).
-  public var fields: [String: Action] = [:]
+  package var fields: [String: Action] = [:]
 
-  public init() {}
+  package init() {}
 
-  public func action(for field: String) -> Action {
+  package func action(for field: String) -> Action {
     fields[field] ?? (UpdatePolicy.identityFields.contains(field) ? .review : .deliver)
   }
 

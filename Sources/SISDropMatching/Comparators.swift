@@ -4,9 +4,9 @@ import SISDropFormats
 /// String and date comparators for matching people. Names are compared on `FieldRules.nameKey`
 /// (lower case, diacritics folded, apostrophes dropped, hyphens as spaces), so García-López and
 /// Garcia Lopez compare equal before any similarity is needed.
-public enum Comparators {
+package enum Comparators {
   /// Jaro-Winkler similarity in 0...1 (Winkler's prefix bonus, scale 0.1, up to 4 characters).
-  public static func jaroWinkler(_ a: String, _ b: String) -> Double {
+  package static func jaroWinkler(_ a: String, _ b: String) -> Double {
     // On UTF-8 bytes: name keys are folded to ASCII letters almost always, and bytes are 5x cheaper.
     var a = a
     var b = b
@@ -55,7 +55,7 @@ public enum Comparators {
   }
 
   /// American Soundex of a name key's first word-ish token (letters only), `""` for no letters.
-  public static func soundex(_ key: String) -> String {
+  package static func soundex(_ key: String) -> String {
     let code = soundexCode(key)
     guard code != 0 else { return "" }
     return String(
@@ -63,7 +63,7 @@ public enum Comparators {
   }
 
   /// Soundex packed in 4 bytes (0 for no letters): blocking keys without building strings.
-  public static func soundexCode<S: StringProtocol>(_ key: S) -> UInt32 {
+  package static func soundexCode<S: StringProtocol>(_ key: S) -> UInt32 {
     var out: UInt32 = 0
     var count = 0
     var last: UInt8 = 0
@@ -98,7 +98,7 @@ public enum Comparators {
 
   /// Letters that Unicode does not decompose into a base letter and a mark (Đặng keeps its đ in a
   /// name key), folded as people type them on a US keyboard: đ → d, ł → l, ø → o, æ → ae, ß → ss.
-  public static func foldLetters(_ key: String) -> String {
+  package static func foldLetters(_ key: String) -> String {
     if key.utf8.allSatisfy({ $0 < 0x80 }) { return key }
     var out = ""
     for scalar in key.unicodeScalars {
@@ -130,7 +130,7 @@ public enum Comparators {
   static let suffixes: Set<String> = ["jr", "sr", "ii", "iii", "iv", "v"]
 
   /// A name key's tokens without generational suffixes.
-  public static func nameTokens(_ key: Substring) -> [Substring] {
+  package static func nameTokens(_ key: Substring) -> [Substring] {
     if !hasSpace(key) { return [key] }  // one word: nothing to split or drop
     // Split on the space byte: splitting on Characters runs grapheme breaking over every name, and
     // name keys carry no combining marks (diacritics are folded) for a space to attach to.
@@ -192,14 +192,14 @@ public enum Comparators {
   }()
 
   /// True when one name is a listed nickname of the other (direct pairs only; a similarity, not an identity).
-  public static func isNickname(_ a: String, _ b: String) -> Bool {
+  package static func isNickname(_ a: String, _ b: String) -> Bool {
     a != b && (nicknames[a]?.contains(b) ?? false)
   }
 
   // MARK: - Agreement levels
 
   /// Given-name agreement: 4 exact, 3 nickname, 2 Jaro-Winkler ≥ 0.92, 1 ≥ 0.80, 0 otherwise.
-  public static func givenNameLevel(_ a: String, _ b: String) -> Int {
+  package static func givenNameLevel(_ a: String, _ b: String) -> Int {
     if a.isEmpty || b.isEmpty { return -1 }
     if a == b { return 4 }
     if !hasSpace(a) && !hasSpace(b) {
@@ -218,7 +218,7 @@ public enum Comparators {
   }
 
   /// Surname agreement: 4 exact, 3 a shared part of a compound or hyphenated name, 2 JW ≥ 0.92, 1 ≥ 0.80, 0 otherwise.
-  public static func surnameLevel(_ a: String, _ b: String) -> Int {
+  package static func surnameLevel(_ a: String, _ b: String) -> Int {
     if a.isEmpty || b.isEmpty { return -1 }
     if a == b { return 4 }
     if !hasSpace(a) && !hasSpace(b) {
@@ -246,7 +246,7 @@ public enum Comparators {
 
   /// Birth-date agreement on ISO dates: 4 exact, 3 day and month swapped, 2 one digit off,
   /// 1 year off by one (same month and day), 0 otherwise.
-  public static func birthDateLevel(_ a: String, _ b: String) -> Int {
+  package static func birthDateLevel(_ a: String, _ b: String) -> Int {
     var a = a
     var b = b
     return a.withUTF8 { x in b.withUTF8 { y in birthDateLevel(x, y) } }
@@ -286,7 +286,7 @@ public enum Comparators {
   /// street word at JW ≥ 0.90 or run together with the next; or the same street key with the ZIP one
   /// digit off. A neighbour's house number is also one
   /// digit off: this level is never household evidence on its own (see the matcher's rules).
-  public static func sameAddressButForATypo(
+  package static func sameAddressButForATypo(
     street a: String, _ b: String, zip za: String, _ zb: String
   ) -> Bool {
     guard !a.isEmpty && !b.isEmpty else { return false }
@@ -350,7 +350,7 @@ public enum Comparators {
   }
 
   /// A street key: house number and the first word of the street name, lower case (`1284 monroe`).
-  public static func streetKey(_ street: String) -> String {
+  package static func streetKey(_ street: String) -> String {
     // ASCII fast path (the SIS export's usual street): lower case, the first two words.
     // Written straight into the String: the matcher makes one per SIS student.
     var ascii = true

@@ -5,9 +5,9 @@ import SISDropFormats
 
 /// A person as the matcher compares them: the SIS student or the submission student, reduced to
 /// comparison keys (name keys, ISO birth date, phone digits, street key, guardians).
-public struct PersonRecord: Sendable, Hashable {
-  public struct Guardian: Sendable, Hashable {
-    public var first: String, last: String, phone: String
+package struct PersonRecord: Sendable, Hashable {
+  package struct Guardian: Sendable, Hashable {
+    package var first: String, last: String, phone: String
 
     package init(first: String, last: String, phone: String) {
       self.first = first
@@ -15,17 +15,17 @@ public struct PersonRecord: Sendable, Hashable {
       self.phone = phone
     }
   }
-  public var id: String
-  public var stateID = ""
-  public var first = "", last = "", dob = "", gender = ""
-  public var street = "", zip = "", phone = "", email = ""
-  public var guardians: [Guardian] = []
+  package var id: String
+  package var stateID = ""
+  package var first = "", last = "", dob = "", gender = ""
+  package var street = "", zip = "", phone = "", email = ""
+  package var guardians: [Guardian] = []
 
-  public init(id: String) { self.id = id }
+  package init(id: String) { self.id = id }
 
   /// Builds a record from layout fields (`First_Name`, `DOB`, ...), normalized as the snapshot and
   /// the normalize stage store them.
-  public init(id: String, fields: [String: String], guardians: [Guardian] = []) {
+  package init(id: String, fields: [String: String], guardians: [Guardian] = []) {
     self.id = id
     stateID = FieldRules.text(fields[FieldName.stateStudentNumber] ?? "")
     first = Comparators.foldLetters(FieldRules.nameKey(fields[FieldName.firstName] ?? ""))
@@ -70,14 +70,14 @@ public struct PersonRecord: Sendable, Hashable {
 }
 
 /// The fields the matcher compares, each with its agreement levels (0 = disagree, highest = exact).
-public enum MatchField: Int, CaseIterable, Sendable, Codable {
+package enum MatchField: Int, CaseIterable, Sendable, Codable {
   case stateID, firstName, lastName, birthDate, gender, address, phone, email, guardians
 
   /// The name `matching.weights` gives it (`MatchingConfig.fieldNames`, in this order).
-  public var name: String { MatchingConfig.fieldNames[rawValue] }
+  package var name: String { MatchingConfig.fieldNames[rawValue] }
 
   /// Level labels, index = level.
-  public var levels: [String] {
+  package var levels: [String] {
     switch self {
     case .stateID: return ["different", "same"]
     case .firstName:
@@ -131,15 +131,15 @@ public enum MatchField: Int, CaseIterable, Sendable, Codable {
 }
 
 /// The agreement level of every field for one pair (-1 = a value is missing: no evidence).
-public struct ComparisonVector: Sendable, Hashable {
-  public var levels: [Int8]
+package struct ComparisonVector: Sendable, Hashable {
+  package var levels: [Int8]
   /// The submission's given name and surname were compared the other way round.
-  public var namesSwapped = false
+  package var namesSwapped = false
   /// Given names only close (level 2) that differ in their ending alone, as boy/girl twins' names
   /// do (Alexander/Alexandra, Julian/Juliana): read as two names when the genders cannot tell.
-  public var pairedGivenNames = false
+  package var pairedGivenNames = false
 
-  public subscript(_ field: MatchField) -> Int { Int(levels[field.rawValue]) }
+  package subscript(_ field: MatchField) -> Int { Int(levels[field.rawValue]) }
 
   /// One integer per distinct pattern, for counting patterns in EM.
   var patternKey: Int {
@@ -147,7 +147,7 @@ public struct ComparisonVector: Sendable, Hashable {
   }
 
   /// Compares a submission student with an SIS student.
-  public static func compare(_ a: PersonRecord, _ b: PersonRecord) -> ComparisonVector {
+  package static func compare(_ a: PersonRecord, _ b: PersonRecord) -> ComparisonVector {
     var levels = [Int8](repeating: -1, count: MatchField.allCases.count)
     func set(_ field: MatchField, _ level: Int) { levels[field.rawValue] = Int8(level) }
     if !a.stateID.isEmpty && !b.stateID.isEmpty { set(.stateID, a.stateID == b.stateID ? 1 : 0) }

@@ -12,12 +12,12 @@ import SISDropStore
 /// e-mail — a new child's SIS siblings, twins and cousins. Within them a guardian is the SIS contact
 /// whose name agrees (folded, transliterated, or a nickname); a given name, phone and e-mail that all
 /// agree under another surname (a remarriage) go to a person, never to a new contact.
-public enum ContactMatcher {
+package enum ContactMatcher {
   /// Fields compared for the differences of a matched contact (the delivery's contact columns).
-  public static let comparedFields = Layouts.comparedContactFields
+  package static let comparedFields = Layouts.comparedContactFields
 
   /// A contact's name keys (first, last), once per contact: matching and the batch's same-as both need them.
-  public typealias NameKeys = (first: String, last: String)
+  package typealias NameKeys = (first: String, last: String)
 
   package static func nameKeys(_ submission: Submission) -> [NameKeys] {
     submission.contacts.map {
@@ -34,7 +34,7 @@ public enum ContactMatcher {
   /// A name key as people transliterate it: letters without a base letter folded (`ø` → `o`,
   /// `ß` → `ss`), and the German digraphs written for umlauts read as the plain vowel, so that
   /// `Schröder` (key `schroder`) and `Schroeder`, `Müller` and `Mueller` give the same key.
-  public static func transliterated(_ key: String) -> String {
+  package static func transliterated(_ key: String) -> String {
     let folded = Comparators.foldLetters(key)
     guard folded.contains("e") else { return folded }
     if folded.utf8.allSatisfy({ $0 < 0x80 }) {

@@ -3,10 +3,10 @@ import SISDropConfig
 import SISDropStore
 
 /// A field whose enrollment value differs from the SIS value (the seed's yellow field).
-public struct FieldDifference: Sendable, Codable, Hashable {
-  public var field: String
-  public var enrollment: String
-  public var sis: String
+package struct FieldDifference: Sendable, Codable, Hashable {
+  package var field: String
+  package var enrollment: String
+  package var sis: String
 
   /// Fields where the enrollment has a value that differs from the SIS. An empty enrollment value
   /// never clears an SIS value: it is not a difference.
@@ -23,21 +23,21 @@ public struct FieldDifference: Sendable, Codable, Hashable {
 }
 
 /// The match stage's decision for one student, with its differences when matched.
-public struct StudentDecision: Sendable, Codable, Hashable {
-  public var seq: Int
-  public var decision: MatchDecision
-  public var differences: [FieldDifference]
+package struct StudentDecision: Sendable, Codable, Hashable {
+  package var seq: Int
+  package var decision: MatchDecision
+  package var differences: [FieldDifference]
   /// Fields a person chose to keep at the SIS value (`sisdrop keep-sis`), or the `updates:` policy
   /// keeps: left out of `differences`.
-  public var keptSIS: [String]? = nil
+  package var keptSIS: [String]? = nil
   /// Differences the `updates:` policy holds for a person (accept the form's value or keep the
   /// SIS value): left out of `differences`; while any is here the submission is held.
-  public var heldDifferences: [FieldDifference]? = nil
+  package var heldDifferences: [FieldDifference]? = nil
   /// A child the SIS does not know, on an earlier form of the batch than the one that creates it
   /// (`Student_Ref` of that form's student): the same child, so this form creates no student.
-  public var sameChildAs: String? = nil
+  package var sameChildAs: String? = nil
 
-  public init(seq: Int, decision: MatchDecision, differences: [FieldDifference]) {
+  package init(seq: Int, decision: MatchDecision, differences: [FieldDifference]) {
     self.seq = seq
     self.decision = decision
     self.differences = differences
@@ -45,25 +45,25 @@ public struct StudentDecision: Sendable, Codable, Hashable {
 }
 
 /// The decision for one contact: an existing SIS contact (`Contact_ID`) or a new one.
-public struct ContactDecision: Sendable, Codable, Hashable {
-  public var seq: Int
-  public var outcome: MatchOutcome
-  public var contactID: String?
-  public var reason: String
-  public var differences: [FieldDifference]
+package struct ContactDecision: Sendable, Codable, Hashable {
+  package var seq: Int
+  package var outcome: MatchOutcome
+  package var contactID: String?
+  package var reason: String
+  package var differences: [FieldDifference]
   /// A new contact already named by an earlier submission (or student) of this batch: `S-1/2`
   /// (submission / Contact_Seq). Two siblings' forms naming the same mother create one contact.
-  public var sameAs: String? = nil
+  package var sameAs: String? = nil
   /// As for a student: differences held for a person, and fields kept at the SIS value.
-  public var heldDifferences: [FieldDifference]? = nil
-  public var keptSIS: [String]? = nil
+  package var heldDifferences: [FieldDifference]? = nil
+  package var keptSIS: [String]? = nil
   /// A potential match: the SIS contacts (`Contact_ID`) a person chooses from, or No Match.
-  public var candidates: [String]? = nil
+  package var candidates: [String]? = nil
   /// A matched contact: the SIS students it is already linked to (a new child, or a matched child
   /// whose guardian the SIS lists only under a sibling, gets a link row; these do not).
-  public var sisStudents: [String]? = nil
+  package var sisStudents: [String]? = nil
 
-  public init(
+  package init(
     seq: Int, outcome: MatchOutcome, contactID: String?, reason: String,
     differences: [FieldDifference]
   ) {
@@ -76,10 +76,10 @@ public struct ContactDecision: Sendable, Codable, Hashable {
 }
 
 /// Everything decided for one submission (`30-match/decisions.jsonl`).
-public struct SubmissionDecision: Sendable, Codable, Hashable {
-  public var submissionID: String
-  public var students: [StudentDecision]
-  public var contacts: [ContactDecision]
+package struct SubmissionDecision: Sendable, Codable, Hashable {
+  package var submissionID: String
+  package var students: [StudentDecision]
+  package var contacts: [ContactDecision]
 
   package init(submissionID: String, students: [StudentDecision], contacts: [ContactDecision]) {
     self.submissionID = submissionID
@@ -88,12 +88,12 @@ public struct SubmissionDecision: Sendable, Codable, Hashable {
   }
 
   /// A submission with any unresolved potential match, or an update held for a person, is held back from delivery.
-  public var needsReview: Bool { hasPotentialMatch || hasHeldUpdate }
-  public var hasPotentialMatch: Bool {
+  package var needsReview: Bool { hasPotentialMatch || hasHeldUpdate }
+  package var hasPotentialMatch: Bool {
     students.contains { $0.decision.outcome == .potential }
       || contacts.contains { $0.outcome == .potential }
   }
-  public var hasHeldUpdate: Bool {
+  package var hasHeldUpdate: Bool {
     students.contains { !($0.heldDifferences ?? []).isEmpty }
       || contacts.contains { !($0.heldDifferences ?? []).isEmpty }
   }

@@ -8,13 +8,13 @@ import SISDropCore
 /// children), m by expectation-maximisation over the blocked candidate pairs with u held fixed.
 /// A Dirichlet prior (the judgment in `MatchField.priorM`, worth `priorStrength` pairs) keeps a
 /// small batch from learning nonsense; a large one overrides it.
-public struct FellegiSunterModel: Sendable, Codable {
-  public var m: [[Double]]
-  public var u: [[Double]]
+package struct FellegiSunterModel: Sendable, Codable {
+  package var m: [[Double]]
+  package var u: [[Double]]
   /// Prior probability that a candidate pair is a match (λ).
-  public var lambda: Double
-  public var emIterations = 0
-  public var trainingPairs = 0
+  package var lambda: Double
+  package var emIterations = 0
+  package var trainingPairs = 0
   /// Term frequencies of exact names in the SIS (value → share of students), for the rare-name bonus.
   var firstNameFrequency: [String: Double] = [:]
   var lastNameFrequency: [String: Double] = [:]
@@ -23,7 +23,7 @@ public struct FellegiSunterModel: Sendable, Codable {
   /// A factor on each field's weight (`matching.weights`), by `MatchField.rawValue`.
   var weightFactors = [Double](repeating: 1, count: MatchField.allCases.count)
 
-  public init(u: [[Double]]) {
+  package init(u: [[Double]]) {
     m = MatchField.allCases.map(\.priorM)
     self.u = u
     lambda = 0.1
@@ -142,7 +142,7 @@ public struct FellegiSunterModel: Sendable, Codable {
     lambda = FellegiSunterModel.deterministicLambda(patterns)
   }
 
-  public func weight(_ field: MatchField, _ level: Int) -> Double {
+  package func weight(_ field: MatchField, _ level: Int) -> Double {
     log2(m[field.rawValue][level] / u[field.rawValue][level])
   }
 

@@ -4,7 +4,7 @@ import SISDropCore
 import SISDropStore
 
 /// The three outcomes of matching one submission student against the SIS (the seed's orbs).
-public enum MatchOutcome: String, Sendable, Codable, CaseIterable {
+package enum MatchOutcome: String, Sendable, Codable, CaseIterable {
   /// Safe to update that SIS record.
   case matched
   /// A person must choose: Match to one candidate, or No Match (the yellow orb).
@@ -14,20 +14,20 @@ public enum MatchOutcome: String, Sendable, Codable, CaseIterable {
 }
 
 /// One SIS record considered for a submission student, with why.
-public struct MatchCandidate: Sendable, Codable, Hashable {
-  public var sisID: String
-  public var score: Double
-  public var reasons: [String]
+package struct MatchCandidate: Sendable, Codable, Hashable {
+  package var sisID: String
+  package var score: Double
+  package var reasons: [String]
   /// Per-field agreement level and weight (probabilistic matchers; absent for the placeholder).
-  public var comparisons: [FieldComparison]? = nil
+  package var comparisons: [FieldComparison]? = nil
   /// Total match weight in bits (log2 of the odds), prior included.
-  public var matchWeight: Double? = nil
+  package var matchWeight: Double? = nil
   /// The blocking passes that found this candidate.
-  public var blockedBy: [String]? = nil
+  package var blockedBy: [String]? = nil
   /// Guards that keep this candidate from being matched automatically, whatever its score.
-  public var guards: [String]? = nil
+  package var guards: [String]? = nil
 
-  public init(sisID: String, score: Double, reasons: [String]) {
+  package init(sisID: String, score: Double, reasons: [String]) {
     self.sisID = sisID
     self.score = score
     self.reasons = reasons
@@ -35,33 +35,33 @@ public struct MatchCandidate: Sendable, Codable, Hashable {
 }
 
 /// How one field of a pair compared: the agreement level and its weight in bits.
-public struct FieldComparison: Sendable, Codable, Hashable {
-  public var field: String
-  public var level: String
+package struct FieldComparison: Sendable, Codable, Hashable {
+  package var field: String
+  package var level: String
   /// log2(m / u); nil when a value is missing on either side (no evidence either way).
-  public var weight: Double?
+  package var weight: Double?
 }
 
 /// The thresholds a decision was taken against (match probabilities).
-public struct MatchThresholds: Sendable, Codable, Hashable {
-  public var autoMatch: Double
-  public var review: Double
-  public var ambiguityMargin: Double
+package struct MatchThresholds: Sendable, Codable, Hashable {
+  package var autoMatch: Double
+  package var review: Double
+  package var ambiguityMargin: Double
 }
 
 /// A matcher's decision for one student: outcome, the SIS id when matched, candidates and reasons.
-public struct MatchDecision: Sendable, Codable, Hashable {
-  public var outcome: MatchOutcome
-  public var sisID: String?
-  public var score: Double
-  public var reasons: [String]
-  public var candidates: [MatchCandidate]
+package struct MatchDecision: Sendable, Codable, Hashable {
+  package var outcome: MatchOutcome
+  package var sisID: String?
+  package var score: Double
+  package var reasons: [String]
+  package var candidates: [MatchCandidate]
   /// The rule or method that decided, for the explanation.
-  public var method: String
+  package var method: String
   /// The thresholds of a probabilistic matcher (absent for the placeholder).
-  public var thresholds: MatchThresholds? = nil
+  package var thresholds: MatchThresholds? = nil
 
-  public init(
+  package init(
     outcome: MatchOutcome, sisID: String?, score: Double, reasons: [String],
     candidates: [MatchCandidate], method: String
   ) {
@@ -75,33 +75,33 @@ public struct MatchDecision: Sendable, Codable, Hashable {
 }
 
 /// What a matcher learned about a batch: blocking counts and its model, written to `30-match/matcher.json`.
-public struct MatcherReport: Sendable, Codable {
-  public var method: String
+package struct MatcherReport: Sendable, Codable {
+  package var method: String
   /// Candidate pairs found by each blocking pass (a pair found by two passes counts in both).
-  public var blockingPairs: [String: Int] = [:]
-  public var distinctPairs = 0
-  public var studentsWithoutCandidates = 0
-  public var studentsOverCandidateCap = 0
-  public var sisStudents = 0
-  public var model: FellegiSunterModelSummary?
-  public var seconds: [String: Double] = [:]
+  package var blockingPairs: [String: Int] = [:]
+  package var distinctPairs = 0
+  package var studentsWithoutCandidates = 0
+  package var studentsOverCandidateCap = 0
+  package var sisStudents = 0
+  package var model: FellegiSunterModelSummary?
+  package var seconds: [String: Double] = [:]
 }
 
 /// The estimated model in readable form: per field and level, m, u and the weight.
-public struct FellegiSunterModelSummary: Sendable, Codable {
-  public struct Level: Sendable, Codable {
-    public var field: String, level: String
-    public var m: Double, u: Double, weight: Double
+package struct FellegiSunterModelSummary: Sendable, Codable {
+  package struct Level: Sendable, Codable {
+    package var field: String, level: String
+    package var m: Double, u: Double, weight: Double
   }
-  public var lambda: Double
-  public var emIterations: Int
-  public var trainingPairs: Int
-  public var levels: [Level]
+  package var lambda: Double
+  package var emIterations: Int
+  package var trainingPairs: Int
+  package var levels: [Level]
 }
 
 /// Matches submission students against the SIS snapshot. The match stage knows only this
 /// interface, so a better matcher replaces the placeholder without touching the stage.
-public protocol StudentMatcher {
+package protocol StudentMatcher {
   /// Sees the whole batch before any decision (a probabilistic matcher blocks and learns here).
   func prepare(_ submissions: [Submission]) throws -> MatcherReport?
   /// Decides one student of a submission; `student` holds normalized fields.
@@ -109,12 +109,12 @@ public protocol StudentMatcher {
 }
 
 extension StudentMatcher {
-  public func prepare(_ submissions: [Submission]) throws -> MatcherReport? { nil }
+  package func prepare(_ submissions: [Submission]) throws -> MatcherReport? { nil }
 }
 
 /// The matchers a pipeline may name in `matching.method`.
-public enum MatcherRegistry {
-  public static let names = MatchingConfig.methods
+package enum MatcherRegistry {
+  package static let names = MatchingConfig.methods
 
   /// `decideChunk`: students decided at once (the tests show any size decides the same).
   package static func make(

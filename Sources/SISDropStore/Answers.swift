@@ -7,25 +7,25 @@ import SISDropCore
 ///
 /// Bound, like every answer, to the submission version it was given for (the ledger's content
 /// hash) and to the student or contact seq: a changed form makes it stale, never applied.
-public struct FieldAnswer: Sendable, Codable, Hashable {
-  public enum Choice: String, Sendable, Codable, CaseIterable {
+package struct FieldAnswer: Sendable, Codable, Hashable {
+  package enum Choice: String, Sendable, Codable, CaseIterable {
     case keepSIS = "keep-sis"
     case accept
   }
-  public var submissionID: String
+  package var submissionID: String
   /// `student` or `contact`.
-  public var schema: String
-  public var seq: Int
-  public var field: String
-  public var choice: Choice
+  package var schema: String
+  package var seq: Int
+  package var field: String
+  package var choice: Choice
   /// The content hash answered; nil only for answers recorded before answers were bound to versions.
-  public var version: String?
-  public var answeredBy: String
-  public var answeredAt: String
+  package var version: String?
+  package var answeredBy: String
+  package var answeredAt: String
   /// `command` or the inbox file it came from.
-  public var source: String
+  package var source: String
 
-  public init(
+  package init(
     submissionID: String, schema: String, seq: Int, field: String, choice: Choice, version: String?,
     answeredBy: String,
     answeredAt: String, source: String
@@ -43,12 +43,12 @@ public struct FieldAnswer: Sendable, Codable, Hashable {
 }
 
 /// One line of a submission's answer history (recorded, replaced, withdrawn, applied, stale).
-public struct AnswerEvent: Sendable, Codable, Hashable {
-  public var at: String
-  public var submissionID: String
-  public var event: String
-  public var what: String
-  public var by: String
+package struct AnswerEvent: Sendable, Codable, Hashable {
+  package var at: String
+  package var submissionID: String
+  package var event: String
+  package var what: String
+  package var by: String
 }
 
 extension StateStore {
@@ -76,7 +76,7 @@ extension StateStore {
 
   /// Records a field answer; a later one for the same field replaces it. Returns what it replaced.
   @discardableResult
-  public func record(_ answer: FieldAnswer) throws -> FieldAnswer? {
+  package func record(_ answer: FieldAnswer) throws -> FieldAnswer? {
     let earlier = try fieldAnswers(submission: answer.submissionID).first {
       $0.schema == answer.schema && $0.seq == answer.seq && $0.field == answer.field
     }
@@ -102,7 +102,7 @@ extension StateStore {
   }
 
   /// Every field answer, or one submission's, in a stable order.
-  public func fieldAnswers(submission: String? = nil) throws -> [FieldAnswer] {
+  package func fieldAnswers(submission: String? = nil) throws -> [FieldAnswer] {
     var sql =
       "SELECT submission_id, schema, seq, field, choice, version, answered_by, answered_at, source FROM field_answers"
     var arguments: [SQLValue] = []
@@ -123,7 +123,7 @@ extension StateStore {
   }
 
   /// Adds a line to the answer history.
-  public func logAnswer(
+  package func logAnswer(
     _ submission: String, _ event: String, _ what: String, by: String, at time: String? = nil
   ) throws {
     try database.execute(
@@ -132,7 +132,7 @@ extension StateStore {
   }
 
   /// A submission's answer history, oldest first.
-  public func answerHistory(submission: String) throws -> [AnswerEvent] {
+  package func answerHistory(submission: String) throws -> [AnswerEvent] {
     try database.rows(
       "SELECT at, submission_id, event, what, answered_by FROM answer_events WHERE submission_id = ? ORDER BY seq",
       [.text(submission)]
@@ -146,7 +146,7 @@ extension StateStore {
 
   /// Withdraws answers of a submission: a resolution (`student` given, no field), a field answer
   /// (`field` given) or a correction (`correction: true`). Returns how many were withdrawn.
-  public func withdrawAnswers(
+  package func withdrawAnswers(
     submission: String, schema: String, seq: Int?, field: String?, correction: Bool, by: String
   ) throws -> Int {
     var removed = 0

@@ -2,33 +2,33 @@ import Foundation
 import SISDropCore
 
 /// A person's answer to a potential match (the seed's Match / No Match), kept in state.sqlite.
-public struct Resolution: Sendable, Codable, Hashable {
-  public enum Action: String, Sendable, Codable {
+package struct Resolution: Sendable, Codable, Hashable {
+  package enum Action: String, Sendable, Codable {
     case match
     case noMatch = "no-match"
   }
-  public var submissionID: String
-  public var studentSeq: Int
-  public var action: Action
+  package var submissionID: String
+  package var studentSeq: Int
+  package var action: Action
   /// The SIS Student_Number chosen (Match only).
-  public var sisID: String?
-  public var resolvedBy: String
-  public var resolvedAt: String
+  package var sisID: String?
+  package var resolvedBy: String
+  package var resolvedAt: String
   /// `command` or the inbox file it came from.
-  public var source: String
+  package var source: String
   /// The submission version answered (the ledger's content hash) and the student's identity within it
   /// (`Resolution.studentKey`): an answer applies to that version and child only, never to a changed one.
-  public var version: String? = nil
-  public var studentKey: String? = nil
+  package var version: String? = nil
+  package var studentKey: String? = nil
   /// The earlier answer this one replaced, said back to the person (not stored).
-  public var replaces: String? = nil
+  package var replaces: String? = nil
   /// `contact` for a potential contact match: `studentSeq` is then the contact's `Contact_Seq` and
   /// `sisID` the SIS `Contact_ID` chosen. nil for a student.
-  public var schema: String? = nil
+  package var schema: String? = nil
 
-  public var isContact: Bool { schema == "contact" }
+  package var isContact: Bool { schema == "contact" }
 
-  public init(
+  package init(
     submissionID: String, studentSeq: Int, action: Action, sisID: String?, resolvedBy: String,
     resolvedAt: String,
     source: String, version: String? = nil, studentKey: String? = nil
@@ -46,14 +46,14 @@ public struct Resolution: Sendable, Codable, Hashable {
 
   /// The student's identity within a submission: SHA-256 over the fields that say which child it is,
   /// so that siblings re-ordered in a new version never swap answers.
-  public static func studentKey(_ student: SubmissionPart) -> String {
+  package static func studentKey(_ student: SubmissionPart) -> String {
     let identity = [
       "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender",
     ].map { student.fields[$0] ?? "" }
     return SHA256.hex(identity.joined(separator: "\u{1F}"))
   }
 
-  public var summary: String {
+  package var summary: String {
     "\(sisID.map { "Match to \($0)" } ?? "No Match") by \(resolvedBy) at \(resolvedAt) (\(source))"
   }
 
@@ -73,19 +73,19 @@ public struct Resolution: Sendable, Codable, Hashable {
 }
 
 /// "Keep the SIS value" for one field of a submission (the seed's green arrow).
-public struct FieldOverride: Sendable, Codable, Hashable {
-  public var submissionID: String
-  public var field: String
-  public var resolvedBy: String
-  public var resolvedAt: String
-  public var source: String
+package struct FieldOverride: Sendable, Codable, Hashable {
+  package var submissionID: String
+  package var field: String
+  package var resolvedBy: String
+  package var resolvedAt: String
+  package var source: String
 }
 
 extension StateStore {
   /// Records a resolution; a later one for the same student replaces it (the person changed their mind).
   /// Returns the earlier answer it replaced, if any.
   @discardableResult
-  public func record(_ resolution: Resolution) throws -> Resolution? {
+  package func record(_ resolution: Resolution) throws -> Resolution? {
     if resolution.isContact { return try recordContact(resolution) }
     let earlier = try resolutions().first(where: {
       $0.submissionID == resolution.submissionID && $0.studentSeq == resolution.studentSeq
@@ -125,7 +125,7 @@ extension StateStore {
     return earlier
   }
 
-  public func record(_ override: FieldOverride) throws {
+  package func record(_ override: FieldOverride) throws {
     if try overrides().contains(where: {
       $0.submissionID == override.submissionID && $0.field == override.field
     }) {
@@ -139,7 +139,7 @@ extension StateStore {
       ])
   }
 
-  public func resolutions() throws -> [Resolution] {
+  package func resolutions() throws -> [Resolution] {
     try database.rows(
       """
       SELECT r.submission_id, r.student_seq, r.action, r.sis_id, r.resolved_by, r.resolved_at, r.source, v.version, v.student_key
@@ -183,7 +183,7 @@ extension StateStore {
   }
 
   /// People's answers to potential contact matches (`schema` contact; `studentSeq` holds the Contact_Seq).
-  public func contactResolutions() throws -> [Resolution] {
+  package func contactResolutions() throws -> [Resolution] {
     try database.rows(
       "SELECT submission_id, contact_seq, action, contact_id, version, resolved_by, resolved_at, source FROM contact_resolutions ORDER BY submission_id, contact_seq"
     ).map { row in
@@ -198,7 +198,7 @@ extension StateStore {
     }
   }
 
-  public func overrides() throws -> [FieldOverride] {
+  package func overrides() throws -> [FieldOverride] {
     try database.rows(
       "SELECT submission_id, field, resolved_by, resolved_at, source FROM overrides ORDER BY submission_id, field"
     ).map { row in

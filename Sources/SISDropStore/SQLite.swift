@@ -3,20 +3,20 @@ import Foundation
 import SISDropCore
 
 /// A SQLite result code, with named constants so that `catch` can match on them (as GRDB's `ResultCode`).
-public struct SQLiteError: ExitStatusError, CustomStringConvertible, Sendable {
-  public var code: Int32
-  public var message: String
-  public var sql: String?
-  public var path: String
+package struct SQLiteError: ExitStatusError, CustomStringConvertible, Sendable {
+  package var code: Int32
+  package var message: String
+  package var sql: String?
+  package var path: String
 
   /// The primary result code (the low byte of an extended code).
-  public var primaryCode: Int32 { code & 0xff }
-  public var isBusy: Bool { primaryCode == SQLITE_BUSY || primaryCode == SQLITE_LOCKED }
-  public var isConstraint: Bool { primaryCode == SQLITE_CONSTRAINT }
+  package var primaryCode: Int32 { code & 0xff }
+  package var isBusy: Bool { primaryCode == SQLITE_BUSY || primaryCode == SQLITE_LOCKED }
+  package var isConstraint: Bool { primaryCode == SQLITE_CONSTRAINT }
   /// Busy or locked: run again later (75); anything else: the state cannot be written (73).
   package var exitStatus: ExitStatus { isBusy ? .temporaryFailure : .cannotCreate }
 
-  public var description: String {
+  package var description: String {
     var text = "\(path): SQLite error \(code): \(message)"
     if let sql { text += " - while executing `\(sql)`" }
     return text
@@ -26,12 +26,12 @@ public struct SQLiteError: ExitStatusError, CustomStringConvertible, Sendable {
 /// A SQLite connection. The corresponding C functions are `sqlite3_open_v2` and `sqlite3_close_v2`.
 ///
 /// Not Sendable: one connection per thread of work, as the stages run.
-public final class Database {
+package final class Database {
   let handle: OpaquePointer
-  public let path: String
+  package let path: String
 
   /// Opens (or creates, mode 0600 by the process umask of the caller) a database file.
-  public init(path: String, readOnly: Bool = false) throws {
+  package init(path: String, readOnly: Bool = false) throws {
     self.path = path
     var db: OpaquePointer?
     let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
@@ -54,22 +54,24 @@ public final class Database {
   }
 
   /// Runs one or more statements without arguments. The corresponding C function is `sqlite3_exec`.
-  public func execute(_ sql: String) throws {
+  package func execute(_ sql: String) throws {
     let rc = sqlite3_exec(handle, sql, nil, nil, nil)
     guard rc == SQLITE_OK else { throw error(rc, sql: sql) }
   }
 
   /// Runs one statement with arguments.
-  public func execute(_ sql: String, _ arguments: [SQLValue]) throws {
+  package func execute(_ sql: String, _ arguments: [SQLValue]) throws {
     let statement = try prepare(sql)
     try statement.bind(arguments)
     try statement.run()
   }
 
-  public func prepare(_ sql: String) throws -> Statement { try Statement(database: self, sql: sql) }
+  package func prepare(_ sql: String) throws -> Statement {
+    try Statement(database: self, sql: sql)
+  }
 
   /// Rows of a query, each as an array of values (for small results).
-  public func rows(_ sql: String, _ arguments: [SQLValue] = []) throws -> [[SQLValue]] {
+  package func rows(_ sql: String, _ arguments: [SQLValue] = []) throws -> [[SQLValue]] {
     let statement = try prepare(sql)
     try statement.bind(arguments)
     var rows: [[SQLValue]] = []
@@ -77,16 +79,16 @@ public final class Database {
     return rows
   }
 
-  public func scalar(_ sql: String, _ arguments: [SQLValue] = []) throws -> SQLValue {
+  package func scalar(_ sql: String, _ arguments: [SQLValue] = []) throws -> SQLValue {
     try rows(sql, arguments).first?.first ?? .null
   }
 
-  public enum TransactionEnd { case commit, rollback }
+  package enum TransactionEnd { case commit, rollback }
 
   /// Runs `body` in a `BEGIN IMMEDIATE` transaction: the write lock is taken at the start, so a
   /// transaction that reads then writes cannot fail half-way with SQLITE_BUSY (docs/PLATFORM-NOTES.md, "SQLite").
   @discardableResult
-  public func inTransaction<T>(_ body: () throws -> T) throws -> T {
+  package func inTransaction<T>(_ body: () throws -> T) throws -> T {
     try execute("BEGIN IMMEDIATE")
     do {
       let result = try body()
@@ -103,7 +105,7 @@ public final class Database {
   /// consistent copy while other connections read and write), made 0600, as one file (rollback
   /// journal mode), fsynced, then renamed into place. The corresponding C functions are
   /// `sqlite3_backup_init`, `sqlite3_backup_step` and `sqlite3_backup_finish`.
-  public func backup(to path: String) throws {
+  package func backup(to path: String) throws {
     let temporary = path + ".tmp-\(getpid())"
     unlink(temporary)
     do {
@@ -132,20 +134,20 @@ public final class Database {
     }
   }
 
-  public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
-  public var changes: Int { Int(sqlite3_changes(handle)) }
+  package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+  package var changes: Int { Int(sqlite3_changes(handle)) }
 }
 
 @available(*, unavailable) extension Database: Sendable {}
 
 /// A value bound to or read from SQLite.
-public enum SQLValue: Sendable, Hashable {
+package enum SQLValue: Sendable, Hashable {
   case null
   case integer(Int64)
   case real(Double)
   case text(String)
 
-  public var string: String? {
+  package var string: String? {
     switch self {
     case .text(let s): return s
     case .integer(let i): return String(i)
@@ -154,7 +156,7 @@ public enum SQLValue: Sendable, Hashable {
     }
   }
 
-  public var int: Int64? {
+  package var int: Int64? {
     switch self {
     case .integer(let i): return i
     case .text(let s): return Int64(s)
@@ -166,11 +168,11 @@ public enum SQLValue: Sendable, Hashable {
 
 extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral
 {
-  public init(stringLiteral value: String) { self = .text(value) }
-  public init(integerLiteral value: Int64) { self = .integer(value) }
-  public init(nilLiteral: ()) { self = .null }
-  public init(_ value: String?) { self = value.map { .text($0) } ?? .null }
-  public init(_ value: Int?) { self = value.map { .integer(Int64($0)) } ?? .null }
+  package init(stringLiteral value: String) { self = .text(value) }
+  package init(integerLiteral value: Int64) { self = .integer(value) }
+  package init(nilLiteral: ()) { self = .null }
+  package init(_ value: String?) { self = value.map { .text($0) } ?? .null }
+  package init(_ value: Int?) { self = value.map { .integer(Int64($0)) } ?? .null }
 }
 
 private let transient = sisdrop_sqlite_transient()
@@ -181,10 +183,10 @@ nonisolated(unsafe) private let emptyText: UnsafePointer<CChar> = {
 }()
 
 /// A prepared statement. The corresponding C functions are `sqlite3_prepare_v3` and `sqlite3_finalize`.
-public final class Statement {
+package final class Statement {
   private let handle: OpaquePointer
   private let database: Database
-  public let sql: String
+  package let sql: String
 
   init(database: Database, sql: String) throws {
     self.database = database
@@ -199,7 +201,7 @@ public final class Statement {
   deinit { sqlite3_finalize(handle) }
 
   /// Binds values to the statement's parameters, in order, after resetting it.
-  public func bind(_ values: [SQLValue]) throws {
+  package func bind(_ values: [SQLValue]) throws {
     sqlite3_reset(handle)
     sqlite3_clear_bindings(handle)
     for (offset, value) in values.enumerated() {
@@ -216,7 +218,7 @@ public final class Statement {
   }
 
   /// Binds a text value (or NULL for nil) at a 1-based index, for hot insert loops.
-  public func bindText(_ index: Int32, _ value: String?) {
+  package func bindText(_ index: Int32, _ value: String?) {
     if let value {
       var value = value
       value.withUTF8 { buffer in
@@ -231,7 +233,7 @@ public final class Statement {
 
   /// Binds UTF-8 bytes as text at a 1-based index without copying them (`SQLITE_STATIC`): the
   /// bytes must stay valid and unchanged until the statement has run. For the snapshot load.
-  public func bindText(_ index: Int32, bytes: UnsafeBufferPointer<UInt8>) {
+  package func bindText(_ index: Int32, bytes: UnsafeBufferPointer<UInt8>) {
     // An empty value is '' not NULL: SQLite reads a null pointer as NULL.
     let pointer =
       bytes.count == 0
@@ -239,18 +241,18 @@ public final class Statement {
     sqlite3_bind_text(handle, index, pointer, Int32(bytes.count), nil)
   }
 
-  public func bindNull(_ index: Int32) { sqlite3_bind_null(handle, index) }
-  public func bindInt(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(handle, index, value) }
+  package func bindNull(_ index: Int32) { sqlite3_bind_null(handle, index) }
+  package func bindInt(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(handle, index, value) }
 
   /// Steps a statement that returns no rows, then resets it.
-  public func run() throws {
+  package func run() throws {
     defer { sqlite3_reset(handle) }
     let rc = sqlite3_step(handle)
     guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw database.error(rc, sql: sql) }
   }
 
   /// Calls `body` for each row; the row can only be read inside the closure.
-  public func forEachRow(_ body: (Row) throws -> Void) throws {
+  package func forEachRow(_ body: (Row) throws -> Void) throws {
     defer { sqlite3_reset(handle) }
     while true {
       let rc = sqlite3_step(handle)
@@ -261,29 +263,29 @@ public final class Statement {
   }
 
   /// A row being stepped over: valid only inside `forEachRow`'s closure.
-  public struct Row {
+  package struct Row {
     let handle: OpaquePointer
 
-    public var columnCount: Int { Int(sqlite3_column_count(handle)) }
+    package var columnCount: Int { Int(sqlite3_column_count(handle)) }
 
-    public func text(_ index: Int) -> String? {
+    package func text(_ index: Int) -> String? {
       guard let pointer = sqlite3_column_text(handle, Int32(index)) else { return nil }
       return String(cString: pointer)
     }
 
-    public func string(_ index: Int) -> String { text(index) ?? "" }
+    package func string(_ index: Int) -> String { text(index) ?? "" }
 
     /// The column's UTF-8 bytes without making a String (empty for NULL): valid until the next step.
-    public func bytes(_ index: Int) -> UnsafeBufferPointer<UInt8> {
+    package func bytes(_ index: Int) -> UnsafeBufferPointer<UInt8> {
       guard let pointer = sqlite3_column_text(handle, Int32(index)) else {
         return UnsafeBufferPointer(start: nil, count: 0)
       }
       return UnsafeBufferPointer(
         start: pointer, count: Int(sqlite3_column_bytes(handle, Int32(index))))
     }
-    public func int(_ index: Int) -> Int64 { sqlite3_column_int64(handle, Int32(index)) }
+    package func int(_ index: Int) -> Int64 { sqlite3_column_int64(handle, Int32(index)) }
 
-    public func value(_ index: Int) -> SQLValue {
+    package func value(_ index: Int) -> SQLValue {
       switch sqlite3_column_type(handle, Int32(index)) {
       case SQLITE_NULL: return .null
       case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, Int32(index)))

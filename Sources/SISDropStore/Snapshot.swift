@@ -3,27 +3,27 @@ import SISDropCore
 import SISDropFormats
 
 /// An SIS student as the snapshot holds it (normalized, granted fields only).
-public struct SnapshotStudent: Sendable, Hashable {
-  public var id: String
-  public var stateID: String
-  public var firstKey: String
-  public var lastKey: String
-  public var fields: [String: String]
+package struct SnapshotStudent: Sendable, Hashable {
+  package var id: String
+  package var stateID: String
+  package var firstKey: String
+  package var lastKey: String
+  package var fields: [String: String]
 }
 
-public struct SnapshotContact: Sendable, Hashable {
-  public var id: String
-  public var studentNumber: String
-  public var firstKey: String
-  public var lastKey: String
-  public var fields: [String: String]
+package struct SnapshotContact: Sendable, Hashable {
+  package var id: String
+  package var studentNumber: String
+  package var firstKey: String
+  package var lastKey: String
+  package var fields: [String: String]
 }
 
 /// The SIS snapshot: the district's current SIS data in SQLite, what submissions are matched against.
 ///
 /// Built from a full SIS export by `SnapshotBuilder`; read-only afterwards.
-public final class Snapshot {
-  public let path: String
+package final class Snapshot {
+  package let path: String
   package let database: Database
   private let byStateID: Statement
   private let byNameDOB: Statement
@@ -35,7 +35,7 @@ public final class Snapshot {
   static let studentColumns = Layouts.studentFields.map { $0.lowercased() }
   static let contactColumns = Layouts.contactFields.map { $0.lowercased() }
 
-  public init(path: String) throws {
+  package init(path: String) throws {
     guard FileSystem.exists(path) else {
       throw SISDropError.missingInput(
         path, hint: "the SIS snapshot is missing: rerun normalize with the SIS export in the batch")
@@ -89,7 +89,7 @@ public final class Snapshot {
   }
 
   /// Many students by number, in one query (a query per student cost ~40 µs each at 10,000).
-  public func students(numbers: [String]) throws -> [String: SnapshotStudent] {
+  package func students(numbers: [String]) throws -> [String: SnapshotStudent] {
     guard !numbers.isEmpty else { return [:] }
     let statement = try database.prepare(
       "SELECT \(Snapshot.studentColumns.joined(separator: ", ")), first_key, last_key FROM students WHERE student_number IN (SELECT value FROM json_each(?))"
@@ -104,7 +104,7 @@ public final class Snapshot {
   }
 
   /// The contacts of many students, in one query; each student's in `contact_id` order, as `contacts(ofStudent:)`.
-  public func contacts(ofStudents numbers: [String]) throws -> [String: [SnapshotContact]] {
+  package func contacts(ofStudents numbers: [String]) throws -> [String: [SnapshotContact]] {
     guard !numbers.isEmpty else { return [:] }
     let statement = try database.prepare(
       "SELECT \(Snapshot.contactColumns.joined(separator: ", ")), first_key, last_key FROM contacts "
@@ -124,23 +124,24 @@ public final class Snapshot {
     String(decoding: try JSONEncoder().encode(values), as: UTF8.self)
   }
 
-  public func student(stateID: String) throws -> SnapshotStudent? {
+  package func student(stateID: String) throws -> SnapshotStudent? {
     try students(byStateID, [.text(stateID)]).first
   }
-  public func student(number: String) throws -> SnapshotStudent? {
+  package func student(number: String) throws -> SnapshotStudent? {
     try students(byNumber, [.text(number)]).first
   }
-  public func students(firstKey: String, lastKey: String, dob: String) throws -> [SnapshotStudent] {
+  package func students(firstKey: String, lastKey: String, dob: String) throws -> [SnapshotStudent]
+  {
     try students(byNameDOB, [.text(firstKey), .text(lastKey), .text(dob)])
   }
-  public func students(lastKey: String, dob: String) throws -> [SnapshotStudent] {
+  package func students(lastKey: String, dob: String) throws -> [SnapshotStudent] {
     try students(byLastDOB, [.text(lastKey), .text(dob)])
   }
-  public func students(lastKey: String, gender: String) throws -> [SnapshotStudent] {
+  package func students(lastKey: String, gender: String) throws -> [SnapshotStudent] {
     try students(byLastGender, [.text(lastKey), .text(gender)])
   }
 
-  public func contacts(ofStudent number: String) throws -> [SnapshotContact] {
+  package func contacts(ofStudent number: String) throws -> [SnapshotContact] {
     try contactsOfStudent.bind([.text(number)])
     var result: [SnapshotContact] = []
     try contactsOfStudent.forEachRow { row in result.append(Snapshot.contact(row)) }
@@ -150,7 +151,7 @@ public final class Snapshot {
   /// The grades each school teaches (schools.csv `Low_Grade`/`High_Grade`, PowerSchool's grade
   /// numbers: -2 PK3, -1 PK, 0 K, 1-12), for the schools whose export gives both and in order.
   /// A snapshot built before the columns existed gives none.
-  public func schoolGrades() throws -> [String: ClosedRange<Int>] {
+  package func schoolGrades() throws -> [String: ClosedRange<Int>] {
     let columns = try database.rows("PRAGMA table_info(schools)").compactMap { $0[1].string }
     guard columns.contains("low_grade") && columns.contains("high_grade") else { return [:] }
     var result: [String: ClosedRange<Int>] = [:]
@@ -165,7 +166,7 @@ public final class Snapshot {
   }
 
   /// School numbers and names, for resolving a submission's `School`.
-  public func schools() throws -> [(number: String, name: String)] {
+  package func schools() throws -> [(number: String, name: String)] {
     try database.rows("SELECT school_number, name FROM schools ORDER BY school_number").map {
       ($0[0].string ?? "", $0[1].string ?? "")
     }
@@ -173,13 +174,13 @@ public final class Snapshot {
 
   /// A malformed students row the export carried (tolerated by `sis_export.max_rejected_rows`):
   /// what could be read of it, each "" when it could not.
-  public struct RejectedRow: Sendable, Hashable {
-    public var file: String, line: Int
-    public var stateID: String, lastKey: String, dob: String
+  package struct RejectedRow: Sendable, Hashable {
+    package var file: String, line: Int
+    package var stateID: String, lastKey: String, dob: String
   }
 
   /// The malformed students rows left out of this snapshot (none in a snapshot built before they were kept).
-  public func rejectedRows() throws -> [RejectedRow] {
+  package func rejectedRows() throws -> [RejectedRow] {
     guard
       try database.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'rejected_rows'").int
         ?? 0 > 0
@@ -194,7 +195,7 @@ public final class Snapshot {
     }
   }
 
-  public func count(_ table: String) throws -> Int {
+  package func count(_ table: String) throws -> Int {
     Int(try database.scalar("SELECT count(*) FROM \(table)").int ?? 0)
   }
 }

@@ -4,30 +4,30 @@ import SISDropCore
 import SISDropFormats
 
 /// Counts and notes from building a snapshot, for stage.json and the batch report.
-public struct SnapshotSummary: Sendable, Codable, Hashable {
-  public var students = 0
-  public var contacts = 0
-  public var schools = 0
-  public var attendanceCodes = 0
+package struct SnapshotSummary: Sendable, Codable, Hashable {
+  package var students = 0
+  package var contacts = 0
+  package var schools = 0
+  package var attendanceCodes = 0
   /// Fields present in the export that the Plugin.xml does not grant: not read into the snapshot.
-  public var withheldFields: [String] = []
+  package var withheldFields: [String] = []
   /// Columns neither known nor mapped, per file: reported once, never guessed.
-  public var unknownColumns: [String] = []
+  package var unknownColumns: [String] = []
   /// Rows left out because they are malformed (stray quote, ragged, invalid encoding, over a
   /// length cap): at most `sis_export.max_rejected_rows`, or the export is refused.
-  public var rejectedRows = 0
+  package var rejectedRows = 0
   /// Values missing for matching because they are not what their field holds (a birth date that
   /// is not a date, a phone that is not a phone, an over-long name): the row stays.
-  public var missingValues = 0
+  package var missingValues = 0
 
-  public init() {}
+  package init() {}
 
   enum CodingKeys: String, CodingKey {
     case students, contacts, schools, attendanceCodes, withheldFields, unknownColumns, rejectedRows,
       missingValues
   }
 
-  public init(from decoder: Decoder) throws {
+  package init(from decoder: Decoder) throws {
     // Snapshot references written before the reject counts existed read as zero.
     let c = try decoder.container(keyedBy: CodingKeys.self)
     students = try c.decode(Int.self, forKey: .students)
@@ -49,22 +49,22 @@ public struct SnapshotSummary: Sendable, Codable, Hashable {
 /// than before, docs/PLATFORM-NOTES.md, "SQLite"). The file is a derived one, built in the stage's temporary
 /// folder: `journal_mode=OFF` and `synchronous=OFF` are safe for it (never for state.sqlite), and
 /// the caller publishes it only after `build` returns, so a truncated export never becomes a snapshot.
-public struct SnapshotBuilder {
-  public var feed: FeedConfig
-  public var plugin: PluginManifest?
+package struct SnapshotBuilder {
+  package var feed: FeedConfig
+  package var plugin: PluginManifest?
   /// The indexes only the placeholder matcher's look-ups use (state id, names + birth date, surname
   /// + gender). The fellegi-sunter matcher streams the SIS instead, and these three indexes were
   /// about a quarter of a million-student load: normalize builds them only for `placeholder`.
-  public var placeholderIndexes = true
+  package var placeholderIndexes = true
   /// The students count of the last accepted export (the `snapshots` register), for the roster
   /// check: fewer than `feed.minRatio` of it is a cut-off export.
-  public var lastAccepted: (batch: String, students: Int)?
+  package var lastAccepted: (batch: String, students: Int)?
   /// A delta's rows, loaded on their own to be applied to a snapshot (`applyDelta`): no file is
   /// required, none may be empty, and the roster check applies to the result instead.
   var partial = false
-  public var datePatterns: [DatePattern] { feed.dateFormats }
+  package var datePatterns: [DatePattern] { feed.dateFormats }
 
-  public init(feed: FeedConfig, plugin: PluginManifest?) {
+  package init(feed: FeedConfig, plugin: PluginManifest?) {
     self.feed = feed
     self.plugin = plugin
   }
@@ -147,7 +147,7 @@ public struct SnapshotBuilder {
   /// Reads and normalizes every record of the export exactly as `build` does, without SQLite:
   /// the "parse + normalize" phase of the benchmark (`scripts/bench/phases`). Returns the
   /// number of records normalized (malformed ones are skipped).
-  public func normalizeOnly(files: [String: String]) throws -> Int {
+  package func normalizeOnly(files: [String: String]) throws -> Int {
     var total = 0
     var summary = SnapshotSummary()
     for layout in Layouts.sisExport {
@@ -169,7 +169,8 @@ public struct SnapshotBuilder {
   ///
   /// - Returns: the summary and the rejected rows.
   /// - Throws: `SISDropError` (65) for an empty export or a bad file, (78) for a plugin without the keys.
-  public func build(files: [String: String], output: String) throws -> (SnapshotSummary, [Reject]) {
+  package func build(files: [String: String], output: String) throws -> (SnapshotSummary, [Reject])
+  {
     var summary = SnapshotSummary()
     var rejects: [Reject] = []
     let database = try Database(path: output)
@@ -582,11 +583,11 @@ struct RejectedIdentity {
 // MARK: Delta exports
 
 /// What applying a delta did.
-public struct DeltaSummary: Sendable, Codable, Hashable {
-  public var upserted = 0
-  public var deleted = 0
+package struct DeltaSummary: Sendable, Codable, Hashable {
+  package var upserted = 0
+  package var deleted = 0
   /// Rows marked deleted, or updated, whose key the snapshot does not have: reported, never ignored.
-  public var unknownKeys = 0
+  package var unknownKeys = 0
 }
 
 extension SnapshotBuilder {
@@ -599,7 +600,7 @@ extension SnapshotBuilder {
   ///
   /// - Throws: `SISDropError` 65 for a broken delta file (refused whole, as a full export), or when
   ///   the result has fewer students than `sis_export.min_ratio` of the last accepted export.
-  public func applyDelta(files: [String: String], output: String) throws -> (
+  package func applyDelta(files: [String: String], output: String) throws -> (
     SnapshotSummary, DeltaSummary, [Reject]
   ) {
     let loaded = output + ".delta-rows"

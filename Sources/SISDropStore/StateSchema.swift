@@ -7,17 +7,17 @@ import SISDropCore
 /// To add a table or a column, append a migration with the next version; never edit one that has
 /// shipped. A database from a newer sisdrop (a version above the last migration) is refused with 78:
 /// this release would not know what the newer tables mean.
-public enum StateSchema {
-  public struct Migration: Sendable {
-    public var version: Int
-    public var summary: String
-    public var sql: String
+package enum StateSchema {
+  package struct Migration: Sendable {
+    package var version: Int
+    package var summary: String
+    package var sql: String
   }
 
   /// Version 0 is the release before versioning (0.1.0): tables made one by one with
   /// `CREATE TABLE IF NOT EXISTS`, some only when first used. Migration 1 makes that baseline
   /// whole, so it runs alike on a new database and on one 0.1.0 wrote.
-  public static let migrations: [Migration] = [
+  package static let migrations: [Migration] = [
     Migration(version: 1, summary: "the 0.1.0 tables, all of them", sql: baseline),
     Migration(
       version: 2,
@@ -46,7 +46,7 @@ public enum StateSchema {
       sql: confirmationSchema),
   ]
 
-  public static var current: Int { migrations.last!.version }
+  package static var current: Int { migrations.last!.version }
 
   /// Migration 5: confirmation from the SIS (`Confirmation`): each delivered record, the exports
   /// checked, the re-deliveries asked for.
@@ -88,7 +88,7 @@ public enum StateSchema {
     """
 
   /// The schema version a database records (0 for a new one and for one 0.1.0 wrote).
-  public static func version(_ database: Database) throws -> Int {
+  package static func version(_ database: Database) throws -> Int {
     Int(try database.scalar("PRAGMA user_version").int ?? 0)
   }
 
@@ -122,10 +122,10 @@ public enum StateSchema {
   }
 
   /// Whether the file holds no sisdrop state: missing, zero bytes, or a database without tables.
-  public static func isEmpty(_ path: String) throws -> Bool { try recordedBatches(path) == nil }
+  package static func isEmpty(_ path: String) throws -> Bool { try recordedBatches(path) == nil }
 
   /// How many batches the database records, or nil when it holds no sisdrop state at all.
-  public static func recordedBatches(_ path: String) throws -> Int? {
+  package static func recordedBatches(_ path: String) throws -> Int? {
     guard FileSystem.exists(path), (FileSystem.fileSize(path) ?? 0) > 0 else { return nil }
     let database = try Database(path: path)
     guard

@@ -4,7 +4,7 @@ extension StateStore {
   /// The students count of the newest snapshot registered by any batch other than `excluding`:
   /// the last export sisdrop accepted, which a new students export is checked against (the
   /// `snapshots` register already keeps the count; no column of its own).
-  public func lastAcceptedRoster(excluding batch: String) throws -> (batch: String, students: Int)?
+  package func lastAcceptedRoster(excluding batch: String) throws -> (batch: String, students: Int)?
   {
     let rows = try database.rows(
       "SELECT batch_id, students FROM snapshots WHERE batch_id != ? ORDER BY created_at DESC, batch_id DESC LIMIT 1",

@@ -2,10 +2,10 @@ import Foundation
 import SISDropCore
 
 /// A batch's lifecycle state (the seed's Create / Close / Cancel Delivery Batch).
-public enum BatchState: String, Sendable, Codable { case open, closed, cancelled }
+package enum BatchState: String, Sendable, Codable { case open, closed, cancelled }
 
 /// A ledger entry's state: what happened to an approved submission.
-public enum LedgerStatus: String, Sendable, Codable, CaseIterable {
+package enum LedgerStatus: String, Sendable, Codable, CaseIterable {
   /// Approved, seen in an export, not yet delivered.
   case pending
   /// Selected into the open batch.
@@ -15,15 +15,15 @@ public enum LedgerStatus: String, Sendable, Codable, CaseIterable {
   case vanished
 }
 
-public struct BatchRecord: Sendable, Codable, Hashable {
-  public var id: String
-  public var state: BatchState
-  public var selection: Selection
-  public var pipelinePath: String
-  public var openedAt: String
-  public var closedAt: String?
+package struct BatchRecord: Sendable, Codable, Hashable {
+  package var id: String
+  package var state: BatchState
+  package var selection: Selection
+  package var pipelinePath: String
+  package var openedAt: String
+  package var closedAt: String?
 
-  public init(
+  package init(
     id: String, state: BatchState, selection: Selection, pipelinePath: String, openedAt: String,
     closedAt: String? = nil
   ) {
@@ -37,24 +37,24 @@ public struct BatchRecord: Sendable, Codable, Hashable {
 }
 
 /// What `open` selected: all pending, some submission ids, or one form (the seed's Selected Only / All Found).
-public struct Selection: Sendable, Codable, Hashable, CustomStringConvertible {
-  public var only: [String]?
-  public var form: String?
+package struct Selection: Sendable, Codable, Hashable, CustomStringConvertible {
+  package var only: [String]?
+  package var form: String?
 
-  public init(only: [String]? = nil, form: String? = nil) {
+  package init(only: [String]? = nil, form: String? = nil) {
     self.only = only
     self.form = form
   }
 
-  public static let all = Selection()
+  package static let all = Selection()
 
-  public func includes(id: String, form: String) -> Bool {
+  package func includes(id: String, form: String) -> Bool {
     if let only, !only.contains(id) { return false }
     if let selected = self.form, selected != form { return false }
     return true
   }
 
-  public var description: String {
+  package var description: String {
     if let only { return "only \(only.joined(separator: ","))" }
     if let form { return "form \(form)" }
     return "all"
@@ -62,40 +62,40 @@ public struct Selection: Sendable, Codable, Hashable, CustomStringConvertible {
 }
 
 /// A row of the pending ledger (`sisdrop pending`).
-public struct LedgerEntry: Sendable, Codable, Hashable {
-  public var submissionID: String
-  public var form: String
-  public var approvedAt: String
-  public var status: LedgerStatus
-  public var batchID: String?
-  public var contentHash: String?
-  public var deliveredHash: String?
-  public var deliveredBatch: String?
-  public var lastSeenBatch: String?
+package struct LedgerEntry: Sendable, Codable, Hashable {
+  package var submissionID: String
+  package var form: String
+  package var approvedAt: String
+  package var status: LedgerStatus
+  package var batchID: String?
+  package var contentHash: String?
+  package var deliveredHash: String?
+  package var deliveredBatch: String?
+  package var lastSeenBatch: String?
 }
 
-public struct StageRunRecord: Sendable, Codable, Hashable {
-  public var batchID: String
-  public var stage: String
-  public var attempt: Int
-  public var status: String
-  public var startedAt: String
-  public var finishedAt: String?
-  public var exitCode: Int?
-  public var message: String?
+package struct StageRunRecord: Sendable, Codable, Hashable {
+  package var batchID: String
+  package var stage: String
+  package var attempt: Int
+  package var status: String
+  package var startedAt: String
+  package var finishedAt: String?
+  package var exitCode: Int?
+  package var message: String?
 }
 
 /// `state.sqlite`: batches, stage runs, the pending ledger and the snapshot register.
 ///
 /// WAL with `synchronous=FULL` (batch state must survive power loss); every write runs in a
 /// `BEGIN IMMEDIATE` transaction; a partial unique index makes a second open batch impossible.
-public final class StateStore {
-  public let database: Database
+package final class StateStore {
+  package let database: Database
 
   /// Opens the state database. A writer (the caller holds the working directory's lock) creates
   /// it and migrates it to the current schema (`StateSchema`); a reader (`readOnly`) runs no
   /// statement that writes, and refuses only a database a newer sisdrop wrote.
-  public init(path: String, readOnly: Bool = false) throws {
+  package init(path: String, readOnly: Bool = false) throws {
     let created = !FileSystem.exists(path)
     database = try Database(path: path)
     if readOnly {
@@ -111,15 +111,15 @@ public final class StateStore {
 
   // MARK: Batches
 
-  public func openBatch() throws -> BatchRecord? {
+  package func openBatch() throws -> BatchRecord? {
     try batches(where: "state = 'open'").first
   }
 
-  public func batch(_ id: String) throws -> BatchRecord? {
+  package func batch(_ id: String) throws -> BatchRecord? {
     try batches(where: "id = ?", [.text(id)]).first
   }
 
-  public func allBatches() throws -> [BatchRecord] { try batches(where: "1 = 1") }
+  package func allBatches() throws -> [BatchRecord] { try batches(where: "1 = 1") }
 
   private func batches(where clause: String, _ arguments: [SQLValue] = []) throws -> [BatchRecord] {
     let statement = try database.prepare(
@@ -140,7 +140,7 @@ public final class StateStore {
   }
 
   /// The next batch id for a day: `YYYYMMDD-NN`.
-  public func nextBatchID(day: String) throws -> String {
+  package func nextBatchID(day: String) throws -> String {
     let count =
       try database.scalar("SELECT count(*) FROM batches WHERE id LIKE ?", [.text("\(day)-%")]).int
       ?? 0
@@ -150,7 +150,7 @@ public final class StateStore {
   /// Records a new open batch.
   ///
   /// - Throws: `SISDropError` (75) when a batch is already open: the seed's one batch at a time.
-  public func insertBatch(_ batch: BatchRecord) throws {
+  package func insertBatch(_ batch: BatchRecord) throws {
     let selection = String(decoding: try JSONEncoder().encode(batch.selection), as: UTF8.self)
     do {
       try database.execute(
@@ -164,7 +164,7 @@ public final class StateStore {
     }
   }
 
-  public func setBatchState(_ id: String, _ state: BatchState, at time: String) throws {
+  package func setBatchState(_ id: String, _ state: BatchState, at time: String) throws {
     try database.execute(
       "UPDATE batches SET state = ?, closed_at = ? WHERE id = ?",
       [.text(state.rawValue), .text(time), .text(id)])
@@ -172,7 +172,7 @@ public final class StateStore {
 
   // MARK: Stage runs
 
-  public func beginStageRun(batch: String, stage: String, startedAt: String) throws -> Int {
+  package func beginStageRun(batch: String, stage: String, startedAt: String) throws -> Int {
     try database.inTransaction {
       // A run still marked running belonged to a process that died: we hold the workdir lock.
       try database.execute(
@@ -190,7 +190,7 @@ public final class StateStore {
     }
   }
 
-  public func finishStageRun(
+  package func finishStageRun(
     batch: String, stage: String, attempt: Int, succeeded: Bool, exitCode: Int32,
     message: String?, finishedAt: String
   ) throws {
@@ -205,7 +205,7 @@ public final class StateStore {
     }
   }
 
-  public func stageRuns(batch: String) throws -> [StageRunRecord] {
+  package func stageRuns(batch: String) throws -> [StageRunRecord] {
     let statement = try database.prepare(
       "SELECT batch_id, stage, attempt, status, started_at, finished_at, exit_code, message FROM stage_runs WHERE batch_id = ? ORDER BY stage, attempt"
     )
@@ -225,13 +225,13 @@ public final class StateStore {
 
   // MARK: Ledger
 
-  public func ledger(statuses: [LedgerStatus] = LedgerStatus.allCases) throws -> [LedgerEntry] {
+  package func ledger(statuses: [LedgerStatus] = LedgerStatus.allCases) throws -> [LedgerEntry] {
     let list = statuses.map { "'\($0.rawValue)'" }.joined(separator: ",")
     return try ledger(where: "status IN (\(list))")
   }
 
   /// One submission's entry, by its key (answers and corrections look one up per row).
-  public func ledgerEntry(_ id: String) throws -> LedgerEntry? {
+  package func ledgerEntry(_ id: String) throws -> LedgerEntry? {
     try ledger(where: "submission_id = ?", [.text(id)]).first
   }
 
@@ -256,7 +256,7 @@ public final class StateStore {
   ///
   /// Selected ones become `batched` in this batch; others stay or become `pending`. A delivered
   /// submission stays delivered (the normalize stage compares its content hash).
-  public func recordSeen(
+  package func recordSeen(
     _ seen: [(id: String, form: String, approvedAt: String, selected: Bool)], batch: String,
     at time: String
   ) throws {
@@ -280,7 +280,7 @@ public final class StateStore {
     }
   }
 
-  public func setContentHashes(_ hashes: [(id: String, hash: String)]) throws {
+  package func setContentHashes(_ hashes: [(id: String, hash: String)]) throws {
     try database.inTransaction {
       let statement = try database.prepare(
         "UPDATE ledger SET content_hash = ? WHERE submission_id = ?")
@@ -293,7 +293,7 @@ public final class StateStore {
 
   /// Closes a batch in one transaction: delivered submissions are marked delivered, vanished ones
   /// vanished, the rest of the batch returns to pending.
-  public func closeBatch(
+  package func closeBatch(
     _ id: String, state: BatchState, delivered: [(id: String, hash: String)], vanished: [String],
     at time: String
   ) throws {
@@ -332,7 +332,7 @@ public final class StateStore {
     }
   }
 
-  public func registerSnapshot(
+  package func registerSnapshot(
     batch: String, path: String, sha256: String, students: Int, contacts: Int, at time: String
   ) throws {
     try database.inTransaction {
@@ -346,7 +346,7 @@ public final class StateStore {
   }
 
   /// The newest snapshot registered by any batch other than `excluding`.
-  public func latestSnapshot(excluding batch: String? = nil) throws -> (
+  package func latestSnapshot(excluding batch: String? = nil) throws -> (
     batch: String, path: String, sha256: String
   )? {
     let rows = try database.rows(

@@ -4,7 +4,7 @@ import SISDropConfig
 import _SISDropTestSupport
 
 /// A working directory with the demo district's files in its inbox (CSV or XML submissions).
-public func demoWorkdir(_ root: String, xml: Bool = false) throws -> (
+package func demoWorkdir(_ root: String, xml: Bool = false) throws -> (
   WorkDir, PipelineConfig, String
 ) {
   let pipeline = Checkout.pipeline(xml ? "demo-xml" : "demo")

@@ -2,16 +2,16 @@ import Foundation
 import SISDropFormats
 
 /// Paths into the checkout, found through this file's path (never the current folder).
-public enum Checkout {
-  public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+package enum Checkout {
+  package static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent()
     .deletingLastPathComponent().path
-  public static let demoDistrict = root + "/Fixtures/demo-district"
-  public static func pipeline(_ name: String) -> String { root + "/pipelines/\(name).yaml" }
+  package static let demoDistrict = root + "/Fixtures/demo-district"
+  package static func pipeline(_ name: String) -> String { root + "/pipelines/\(name).yaml" }
 }
 
 /// A fresh temporary folder per test, removed afterwards.
-public func withTemporaryFolder<T>(_ body: (String) throws -> T) throws -> T {
+package func withTemporaryFolder<T>(_ body: (String) throws -> T) throws -> T {
   let path = NSTemporaryDirectory() + "sisdrop-test-" + UUID().uuidString
   try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
   defer { try? FileManager.default.removeItem(atPath: path) }
@@ -20,31 +20,31 @@ public func withTemporaryFolder<T>(_ body: (String) throws -> T) throws -> T {
 
 /// Writes a small text file for a test.
 @discardableResult
-public func writeFile(_ path: String, _ text: String) throws -> String {
+package func writeFile(_ path: String, _ text: String) throws -> String {
   try FileManager.default.createDirectory(
     atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
   try Data(text.utf8).write(to: URL(fileURLWithPath: path))
   return path
 }
 
-public func writeBytes(_ path: String, _ bytes: [UInt8]) throws -> String {
+package func writeBytes(_ path: String, _ bytes: [UInt8]) throws -> String {
   try Data(bytes).write(to: URL(fileURLWithPath: path))
   return path
 }
 
-public func readText(_ path: String) throws -> String {
+package func readText(_ path: String) throws -> String {
   String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
 }
 
 /// The result of running one of the built executables.
-public struct ProcessResult: Sendable {
-  public var status: Int32
-  public var stdout: String
-  public var stderr: String
+package struct ProcessResult: Sendable {
+  package var status: Int32
+  package var stdout: String
+  package var stderr: String
 }
 
 /// Runs a built executable (`sisdrop`, `sisdrop-parse`, ...) from the build folder the tests run from.
-public func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:])
+package func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:])
   throws -> ProcessResult
 {
   let process = Process()
@@ -67,7 +67,7 @@ public func runTool(_ name: String, _ arguments: [String], environment: [String:
 }
 
 /// The folder holding the built executables: beside the test bundle.
-public func buildFolder() -> URL {
+package func buildFolder() -> URL {
   var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
   while url.path != "/" {
     url = url.deletingLastPathComponent()
@@ -80,7 +80,8 @@ public func buildFolder() -> URL {
 
 /// The text of the demo pipeline (`demo-xml` with `xml`) with its fixture paths made absolute, so a
 /// copy works from any folder, and each `(text, replacement)` of `edits` applied.
-public func demoPipelineText(xml: Bool = false, _ edits: [(String, String)] = []) throws -> String {
+package func demoPipelineText(xml: Bool = false, _ edits: [(String, String)] = []) throws -> String
+{
   var text = try readText(Checkout.pipeline(xml ? "demo-xml" : "demo"))
     .replacingOccurrences(of: "../Fixtures", with: Checkout.root + "/Fixtures")
   for (target, replacement) in edits {
@@ -90,7 +91,7 @@ public func demoPipelineText(xml: Bool = false, _ edits: [(String, String)] = []
 }
 
 /// Every file below a folder with its bytes, by relative path (stage.json left out).
-public func folderContents(_ path: String, excluding: Set<String> = ["stage.json"]) throws
+package func folderContents(_ path: String, excluding: Set<String> = ["stage.json"]) throws
   -> [String: Data]
 {
   var result: [String: Data] = [:]
@@ -108,7 +109,7 @@ public func folderContents(_ path: String, excluding: Set<String> = ["stage.json
 }
 
 /// Reads a CSV file of our own into rows (header included).
-public func csvRows(_ path: String) throws -> [[String]] {
+package func csvRows(_ path: String) throws -> [[String]] {
   let reader = try CSVReader(path: path)
   var rows: [[String]] = []
   while let row = try reader.next() { rows.append(row.fields) }
@@ -116,13 +117,13 @@ public func csvRows(_ path: String) throws -> [[String]] {
 }
 
 /// EXPECTED.md's totals, counted from its table (so no test hard-codes the demo's counts).
-public struct DemoExpectation: Sendable {
+package struct DemoExpectation: Sendable {
   /// Per submission: its Delivery cell (delivered, held, error).
-  public var delivery: [String: String] = [:]
+  package var delivery: [String: String] = [:]
   /// Students per Match cell (matched, potential, new, rejected).
-  public var students: [String: Int] = [:]
+  package var students: [String: Int] = [:]
 
-  public static func load() throws -> DemoExpectation {
+  package static func load() throws -> DemoExpectation {
     var result = DemoExpectation()
     for line in try readText(Checkout.demoDistrict + "/EXPECTED.md").split(separator: "\n")
     where line.hasPrefix("| S-") {
@@ -136,7 +137,7 @@ public struct DemoExpectation: Sendable {
   }
 
   /// How many submissions have this Delivery cell.
-  public func submissions(_ delivery: String) -> Int {
+  package func submissions(_ delivery: String) -> Int {
     self.delivery.values.filter { $0 == delivery }.count
   }
 }

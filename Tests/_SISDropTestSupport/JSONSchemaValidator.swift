@@ -4,10 +4,10 @@ import Foundation
 /// or a list, `integer` included), `properties`, `required`, `additionalProperties` (false or a
 /// schema), `items`, `enum`, `const`, `minimum`, `anyOf`, and `$ref` to `#/$defs/NAME`. Anything else in a
 /// schema is refused, so that a schema can never seem to check more than it does.
-public struct JSONSchemaValidator {
-  public let root: [String: Any]
+package struct JSONSchemaValidator {
+  package let root: [String: Any]
 
-  public init(path: String) throws {
+  package init(path: String) throws {
     guard
       let object = try JSONSerialization.jsonObject(
         with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
@@ -17,9 +17,9 @@ public struct JSONSchemaValidator {
     root = object
   }
 
-  public struct ValidationFailure: Error, CustomStringConvertible {
-    public var errors: [String]
-    public var description: String { errors.joined(separator: "\n") }
+  package struct ValidationFailure: Error, CustomStringConvertible {
+    package var errors: [String]
+    package var description: String { errors.joined(separator: "\n") }
   }
 
   static let understood: Set<String> = [
@@ -29,7 +29,7 @@ public struct JSONSchemaValidator {
   ]
 
   /// Every way `value` (parsed JSON) breaks the definition `name` (`$defs/name`), or none.
-  public func errors(_ value: Any, against name: String) -> [String] {
+  package func errors(_ value: Any, against name: String) -> [String] {
     guard let schema = (root["$defs"] as? [String: Any])?[name] as? [String: Any] else {
       return ["no $defs/\(name) in the schema"]
     }
@@ -39,7 +39,7 @@ public struct JSONSchemaValidator {
   }
 
   /// Validates JSON text against `$defs/name`.
-  public func validate(_ text: String, against name: String) throws {
+  package func validate(_ text: String, against name: String) throws {
     let value = try JSONSerialization.jsonObject(
       with: Data(text.utf8), options: [.fragmentsAllowed])
     let found = errors(value, against: name)

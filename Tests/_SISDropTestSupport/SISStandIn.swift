@@ -15,44 +15,44 @@ import SISDropFormats
 ///
 /// Its state lives in its folder (the tables, `refs.csv`, `imported.txt`, `changes.csv`), so a test
 /// may make a new stand-in on the same folder each night, as a real SIS outlives sisdrop's runs.
-public final class SISStandIn {
-  public static let studentColumns = [
+package final class SISStandIn {
+  package static let studentColumns = [
     "Student_Number", "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB",
     "Gender",
     "Grade_Level", "SchoolID", "Enroll_Status", "Street", "City", "State", "Zip", "Home_Phone",
     "Email",
   ]
-  public static let contactColumns = [
+  package static let contactColumns = [
     "Contact_ID", "Student_Number", "First_Name", "Last_Name", "Relationship", "Phone", "Email",
     "Street", "City", "State", "Zip",
   ]
   /// The results file's header: the table, the record's key (students: `Student_Ref` of a new one,
   /// `Student_Number` of an update; contacts: `Contact_Ref` of a new one, `Contact_ID` of an
   /// update), ok / failed / skipped, and why.
-  public static let resultsHeader = ["Table", "Key", "Status", "Message"]
+  package static let resultsHeader = ["Table", "Key", "Status", "Message"]
   /// The column a delta export marks a deleted row with (`Y`).
-  public static let deleteColumn = "Deleted"
+  package static let deleteColumn = "Deleted"
 
-  public let folder: String
-  public private(set) var students: [[String: String]] = []
-  public private(set) var contacts: [[String: String]] = []
+  package let folder: String
+  package private(set) var students: [[String: String]] = []
+  package private(set) var contacts: [[String: String]] = []
   /// `Student_Ref` / `Contact_Ref` → the number or id this SIS gave the record it created.
-  public private(set) var refs: [String: String] = [:]
+  package private(set) var refs: [String: String] = [:]
   var imported: [String] = []
   /// Keys changed since the last export (`students:NUMBER`, `contacts:ID|NUMBER`), and deleted ones.
   var changed: [String] = []
   var deleted: [String] = []
 
   /// One row the import read: its table, results key, and what became of it.
-  public struct Result: Sendable, Hashable {
-    public var table: String
-    public var key: String
-    public var status: String
-    public var message: String
+  package struct Result: Sendable, Hashable {
+    package var table: String
+    package var key: String
+    package var status: String
+    package var message: String
   }
 
   /// A stand-in over a copy of an SIS export folder (the demo district's `sis/`).
-  public static func copying(_ export: String, into folder: String) throws -> SISStandIn {
+  package static func copying(_ export: String, into folder: String) throws -> SISStandIn {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     for name in ["students.csv", "contacts.csv", "schools.csv", "attendance_codes.csv"] {
       try FileManager.default.copyItem(atPath: export + "/" + name, toPath: folder + "/" + name)
@@ -61,7 +61,7 @@ public final class SISStandIn {
   }
 
   /// The stand-in whose state is in `folder`.
-  public init(folder: String) throws {
+  package init(folder: String) throws {
     self.folder = folder
     students = try Self.table(folder + "/students.csv")
     contacts = try Self.table(folder + "/contacts.csv")
@@ -91,7 +91,7 @@ public final class SISStandIn {
   /// Imports every delivery in `outbox` not imported yet (oldest ready file first), writes the
   /// results file to `results` when given, and returns every row's result.
   @discardableResult
-  public func importOutbox(
+  package func importOutbox(
     _ outbox: String, fail: Set<String> = [], skip: Set<String> = [], results: String? = nil
   ) throws -> [Result] {
     let ready = try FileManager.default.contentsOfDirectory(atPath: outbox)
@@ -249,7 +249,7 @@ public final class SISStandIn {
   // MARK: Changes made in the SIS itself
 
   /// Removes a student and its contact links (a record deleted in the SIS).
-  public func deleteStudent(_ number: String) throws {
+  package func deleteStudent(_ number: String) throws {
     students.removeAll { $0["Student_Number"] == number }
     deleted.append("students:" + number)
     for contact in contacts where contact["Student_Number"] == number {
@@ -260,14 +260,14 @@ public final class SISStandIn {
   }
 
   /// Sets a student's field (a change made by the district's staff in the SIS).
-  public func setStudent(_ number: String, _ field: String, _ value: String) throws {
+  package func setStudent(_ number: String, _ field: String, _ value: String) throws {
     guard let index = students.firstIndex(where: { $0["Student_Number"] == number }) else { return }
     students[index][field] = value
     changed.append("students:" + number)
     try save()
   }
 
-  public func student(_ number: String) -> [String: String]? {
+  package func student(_ number: String) -> [String: String]? {
     students.first { $0["Student_Number"] == number }
   }
 
@@ -275,7 +275,7 @@ public final class SISStandIn {
 
   /// Writes the whole SIS (every table) into `folder` in the export layout, and starts a new delta.
   /// With `xml`, the XML layout instead (`students.xml`: `<students><student><Student_Number>…`).
-  public func exportFull(to folder: String, xml: Bool = false) throws {
+  package func exportFull(to folder: String, xml: Bool = false) throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     if xml {
       try Self.writeXML(folder + "/students.xml", "student", Self.studentColumns, students)
@@ -330,7 +330,7 @@ public final class SISStandIn {
   /// `Deleted` = `Y`; starts a new delta.
   /// With `xml`, `students_delta.xml` and `contacts_delta.xml`, a deleted row as its key elements
   /// and `<Deleted>Y</Deleted>`.
-  public func exportDelta(to folder: String, suffix: String = "_delta", xml: Bool = false) throws {
+  package func exportDelta(to folder: String, suffix: String = "_delta", xml: Bool = false) throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     func rows(
       _ table: String, _ columns: [String], _ all: [[String: String]],

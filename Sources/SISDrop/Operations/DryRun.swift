@@ -16,34 +16,34 @@ import Glibc
 /// copy of the pipeline points every path there and sends no mail, and the plan is read from the
 /// copy's outputs before it is deleted. The working directory, inbox and outbox are only read:
 /// not even the lock file is written (a shared lock keeps a writer out while they are copied).
-public enum DryRun {
-  public struct Update: Sendable, Codable {
-    public var submission: String
-    public var schema: String
-    public var seq: String
-    public var sisID: String
+package enum DryRun {
+  package struct Update: Sendable, Codable {
+    package var submission: String
+    package var schema: String
+    package var seq: String
+    package var sisID: String
     /// The SIS fields the update writes.
-    public var fields: [String]
+    package var fields: [String]
   }
 
-  public struct Plan: Sendable, Codable {
+  package struct Plan: Sendable, Codable {
     /// The inbox files a run would claim (nil: it would continue the open batch without claiming).
-    public var claimed: [String]?
+    package var claimed: [String]?
     /// How many uploaded documents a run would claim with the submissions feed (their names are the sender's: not listed).
-    public var claimedDocuments = 0
+    package var claimedDocuments = 0
     /// Why a run now would do nothing (or wait), when it would.
-    public var nothing: String?
-    public var summary: PipelineRunner.Summary?
+    package var nothing: String?
+    package var summary: PipelineRunner.Summary?
     /// Delivery files by name (relative to 40-deliver/) with their data rows.
-    public var deliveryFiles: [String: Int] = [:]
+    package var deliveryFiles: [String: Int] = [:]
     /// Held back: submission, schema, seq, what for.
-    public var held: [[String]] = []
-    public var updates: [Update] = []
+    package var held: [[String]] = []
+    package var updates: [Update] = []
   }
 
   /// - Throws: 78 for configuration problems (as `run`), 75 while a writer holds the working
   ///   directory; a run's own 75 (a file still arriving) is a plan that says so.
-  public static func plan(
+  package static func plan(
     workdir root: String, pipelinePath: String, log: @escaping (String) -> Void
   ) throws -> Plan {
     let config = try PipelineConfig.load(path: pipelinePath)

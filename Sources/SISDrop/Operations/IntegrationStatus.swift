@@ -2,7 +2,7 @@ import Foundation
 import SISDropConfig
 
 /// The seed's integration status values (Raptor's "Real Time SIS Integration Status").
-public enum IntegrationState: String, Sendable, Codable, CaseIterable {
+package enum IntegrationState: String, Sendable, Codable, CaseIterable {
   case disabled = "Disabled"
   /// Enabled, waiting for the window to open.
   case pendingInitialization = "Pending Initialization"
@@ -19,58 +19,58 @@ public enum IntegrationState: String, Sendable, Codable, CaseIterable {
 }
 
 /// The integration's status as persisted in `state.sqlite`: the state, since when, why, and the run record.
-public struct IntegrationStatus: Sendable, Codable, Equatable {
-  public var state: IntegrationState
-  public var since: Date
-  public var reason: String
-  public var lastRunAt: Date?
+package struct IntegrationStatus: Sendable, Codable, Equatable {
+  package var state: IntegrationState
+  package var since: Date
+  package var reason: String
+  package var lastRunAt: Date?
   /// `succeeded`, `failed` or `interrupted`.
-  public var lastRunResult: String?
-  public var lastBatch: String?
+  package var lastRunResult: String?
+  package var lastBatch: String?
   /// After a failure: not before this time.
-  public var retryAt: Date?
+  package var retryAt: Date?
   /// Failures in a row since the last success.
-  public var failures: Int
+  package var failures: Int
   /// While a run is under way (a killed run leaves it set; the next run sees it).
-  public var runningSince: Date?
+  package var runningSince: Date?
   /// A standing problem the last run found that does not stop it but people must see (the
   /// open-writer check being blind), or nil.
-  public var warning: String?
+  package var warning: String?
   /// The state a run moved away from when it started (Pending Initialization → Initializing):
   /// restored when the run turns out to wait (75) or to have been killed before doing anything.
-  public var beforeRun: Saved?
+  package var beforeRun: Saved?
   /// A run found an inbox file still arriving (exit 75): what, and since when (the first such run).
-  public var waitingFor: String?
-  public var waitingSince: Date?
+  package var waitingFor: String?
+  package var waitingSince: Date?
   /// Whether people were told that the window closed while it was still arriving.
-  public var waitingNotified: Bool?
+  package var waitingNotified: Bool?
   /// The review queue people were last told about (a digest of its items), and when they were last reminded.
-  public var queueDigest: String?
-  public var queueNotifiedAt: Date?
+  package var queueDigest: String?
+  package var queueNotifiedAt: Date?
   /// Why notifications cannot be sent (sendmail missing or failing), or nil; since when.
-  public var notificationProblem: String?
-  public var notificationProblemSince: Date?
+  package var notificationProblem: String?
+  package var notificationProblemSince: Date?
   /// Who was notified by the last run whose pipeline file could be read: a run that cannot read
   /// it still tells them why.
-  public var lastGoodNotifications: NotificationAddresses?
+  package var lastGoodNotifications: NotificationAddresses?
 
   /// The notification settings of a pipeline that could be read.
-  public struct NotificationAddresses: Sendable, Codable, Equatable {
-    public var district: String
-    public var to: [String]
-    public var from: String
-    public var sendmail: [String]?
-    public var folder: String
-    public var timeZone: String
+  package struct NotificationAddresses: Sendable, Codable, Equatable {
+    package var district: String
+    package var to: [String]
+    package var from: String
+    package var sendmail: [String]?
+    package var folder: String
+    package var timeZone: String
   }
 
-  public struct Saved: Sendable, Codable, Equatable {
-    public var state: IntegrationState
-    public var since: Date
-    public var reason: String
+  package struct Saved: Sendable, Codable, Equatable {
+    package var state: IntegrationState
+    package var since: Date
+    package var reason: String
   }
 
-  public init(state: IntegrationState, since: Date, reason: String) {
+  package init(state: IntegrationState, since: Date, reason: String) {
     self.state = state
     self.since = since
     self.reason = reason
@@ -79,7 +79,7 @@ public struct IntegrationStatus: Sendable, Codable, Equatable {
 }
 
 /// What the run command should do now.
-public enum RunDecision: Sendable, Equatable {
+package enum RunDecision: Sendable, Equatable {
   case run
   /// Not now: until when (nil: not until the configuration changes), and why.
   case wait(until: Date?, reason: String)
@@ -89,13 +89,13 @@ public enum RunDecision: Sendable, Equatable {
 ///
 /// Every transition is here, so that it can be tested with a fake clock; `NightlyRun` feeds it
 /// the real events of a run and persists the result.
-public struct IntegrationMachine: Sendable {
-  public var schedule: ScheduleConfig
+package struct IntegrationMachine: Sendable {
+  package var schedule: ScheduleConfig
 
-  public init(schedule: ScheduleConfig) { self.schedule = schedule }
+  package init(schedule: ScheduleConfig) { self.schedule = schedule }
 
   /// The events that move the status.
-  public enum Event: Sendable, Equatable {
+  package enum Event: Sendable, Equatable {
     /// The pipeline's `schedule.enabled` as read at this run.
     case configured(enabled: Bool)
     /// Time has passed (a window may have closed).
@@ -112,7 +112,7 @@ public struct IntegrationMachine: Sendable {
   }
 
   /// The status before anything happened.
-  public func initial(enabled: Bool, now: Date) -> IntegrationStatus {
+  package func initial(enabled: Bool, now: Date) -> IntegrationStatus {
     enabled
       ? IntegrationStatus(
         state: .pendingInitialization, since: now,
@@ -123,7 +123,7 @@ public struct IntegrationMachine: Sendable {
   private var windowText: String { schedule.window.map { " (\($0))" } ?? "" }
 
   /// Applies one event.
-  public func apply(_ event: Event, to status: IntegrationStatus, now: Date) -> IntegrationStatus {
+  package func apply(_ event: Event, to status: IntegrationStatus, now: Date) -> IntegrationStatus {
     var next = status
     func move(_ state: IntegrationState, _ reason: String) {
       if next.state != state { next.since = now }
@@ -243,7 +243,7 @@ public struct IntegrationMachine: Sendable {
   }
 
   /// Whether a run should start now, and if not, until when and why.
-  public func decide(_ status: IntegrationStatus, now: Date) -> RunDecision {
+  package func decide(_ status: IntegrationStatus, now: Date) -> RunDecision {
     if status.state == .disabled {
       return .wait(until: nil, reason: "the integration is disabled (schedule.enabled: false)")
     }
@@ -262,7 +262,7 @@ public struct IntegrationMachine: Sendable {
   }
 
   /// When the next run is expected: now or the next opening, or the retry time.
-  public func nextRun(_ status: IntegrationStatus, now: Date) -> Date? {
+  package func nextRun(_ status: IntegrationStatus, now: Date) -> Date? {
     switch decide(status, now: now) {
     case .run: return now
     case .wait(let until, _):

@@ -6,13 +6,13 @@ import SISDropCore
 /// the status follows what really happened, and people hear about changes, failures and review queues.
 ///
 /// Called with the working directory's lock held.
-public enum NightlyRun {
-  public struct Outcome: Sendable {
-    public var status: IntegrationStatus
+package enum NightlyRun {
+  package struct Outcome: Sendable {
+    package var status: IntegrationStatus
     /// Nil when nothing ran (nothing new, outside the window, waiting to retry, disabled).
-    public var summary: PipelineRunner.Summary?
+    package var summary: PipelineRunner.Summary?
     /// Why nothing ran, when nothing did.
-    public var waiting: String?
+    package var waiting: String?
   }
 
   /// - Parameters:
@@ -20,7 +20,7 @@ public enum NightlyRun {
   ///   - now: the clock (tests pass a fixed one).
   /// - Throws: the run's error, after the status and notifications have recorded it; 75 (still
   ///   arriving, busy) changes nothing.
-  public static func run(
+  package static func run(
     workdir: WorkDir, pipelinePath: String, force: Bool = false, now: () -> Date = Date.init,
     log: @escaping (String) -> Void
   ) throws -> Outcome {

@@ -6,8 +6,8 @@ import SISDropCore
 /// Never a student's name or birth date: the texts are built from batch ids, submission ids,
 /// SIS numbers, counts and states, and an error's message has its quoted values masked (a
 /// rejected value can be a name or a date of birth).
-public struct Notification: Sendable, Equatable {
-  public enum Kind: String, Sendable {
+package struct Notification: Sendable, Equatable {
+  package enum Kind: String, Sendable {
     case statusChange = "status-change"
     case runFailed = "run-failed"
     case review
@@ -15,18 +15,18 @@ public struct Notification: Sendable, Equatable {
     case combined
   }
 
-  public var kind: Kind
-  public var subject: String
-  public var body: [String]
+  package var kind: Kind
+  package var subject: String
+  package var body: [String]
 
-  public init(kind: Kind, subject: String, body: [String]) {
+  package init(kind: Kind, subject: String, body: [String]) {
     self.kind = kind
     self.subject = subject
     self.body = body
   }
 
   /// A change of the integration status.
-  public static func statusChange(
+  package static func statusChange(
     district: String, from: IntegrationStatus?, to: IntegrationStatus, next: Date?, workdir: String
   ) -> Notification {
     var body = [
@@ -51,7 +51,7 @@ public struct Notification: Sendable, Equatable {
   }
 
   /// A run that failed (any exit but 0 and 75).
-  public static func runFailed(
+  package static func runFailed(
     district: String, error: Error, batch: String?, status: IntegrationStatus, next: Date?,
     workdir: String
   ) -> Notification {
@@ -75,7 +75,7 @@ public struct Notification: Sendable, Equatable {
   }
 
   /// The run window closed while an inbox file was still arriving: tonight's delivery did not happen.
-  public static func stillArriving(
+  package static func stillArriving(
     district: String, waiting: String, since: Date, windowClosed: Date, workdir: String
   ) -> Notification {
     var body = [
@@ -95,7 +95,7 @@ public struct Notification: Sendable, Equatable {
   }
 
   /// A batch with students awaiting a person's decision (potential matches), and records in error.
-  public static func review(district: String, summary: PipelineRunner.Summary, workdir: String)
+  package static func review(district: String, summary: PipelineRunner.Summary, workdir: String)
     -> Notification
   {
     let c = summary.counts
@@ -140,7 +140,7 @@ public struct Notification: Sendable, Equatable {
   /// - Parameters:
   ///   - confirmed: the records this run's SIS export confirmed (said first, when any).
   ///   - sisExportAlone: the run claimed the SIS export alone (no enrollment export that night).
-  public static func unconfirmed(
+  package static func unconfirmed(
     district: String, items: [Confirmation.Item], workdir: String, confirmed: Int = 0,
     sisExportAlone: Bool = false
   ) -> Notification {
@@ -174,7 +174,7 @@ public struct Notification: Sendable, Equatable {
   }
 
   /// The uploaded documents a batch delivered and did not send again, counted (nil when none).
-  public static func documentsLine(_ c: [String: Int]) -> String? {
+  package static func documentsLine(_ c: [String: Int]) -> String? {
     let sent = c["deliver.document_files"] ?? 0
     let again = c["deliver.documents_already_delivered"] ?? 0
     guard sent + again > 0 else { return nil }
@@ -183,7 +183,7 @@ public struct Notification: Sendable, Equatable {
   }
 
   /// Forms of one child not written twice (counts only; nil when none).
-  public static func sameChildLine(_ c: [String: Int]) -> String? {
+  package static func sameChildLine(_ c: [String: Int]) -> String? {
     let updates = c["deliver.updates_superseded"] ?? 0
     let created = c["deliver.new_students_superseded"] ?? 0
     let waiting = c["match.students_awaiting_new_child"] ?? 0
@@ -195,7 +195,7 @@ public struct Notification: Sendable, Equatable {
 
   /// What the run read but could not use, counted (nil when nothing): the SIS rows left out and
   /// values missing for matching, rejected submissions and duplicate rows. Counts only.
-  public static func rejectedInput(_ c: [String: Int]) -> String? {
+  package static func rejectedInput(_ c: [String: Int]) -> String? {
     let parts = [
       ("SIS export rows left out as malformed", "normalize.sis_rejected_rows"),
       ("SIS values missing for matching", "normalize.sis_missing_values"),
@@ -223,7 +223,7 @@ public struct Notification: Sendable, Equatable {
 
   /// What waits for a person, across batches: sent when the queue changed, and as a reminder when an
   /// item has waited `notifications.remind_after_days`. Ids, kinds, fields and ages only.
-  public static func queue(
+  package static func queue(
     district: String, queue: ReviewQueue, reminder: Bool, remindAfter: Int, workdir: String
   ) -> Notification {
     var body = [
@@ -260,7 +260,7 @@ public struct Notification: Sendable, Equatable {
   }
 
   /// Several notices of one run in one message: at most one message per run.
-  public static func combined(_ notices: [Notification], district: String) -> Notification {
+  package static func combined(_ notices: [Notification], district: String) -> Notification {
     guard notices.count > 1 else { return notices[0] }
     // The most pressing first: it names the message (its kind, the start of its subject).
     let order: [Kind] = [.runFailed, .stillArriving, .statusChange, .review, .combined]
@@ -283,7 +283,7 @@ public struct Notification: Sendable, Equatable {
   }
 
   /// Masks every value quoted in an error message ('...' or "..."): it may be a name or a birth date.
-  public static func mask(_ text: String) -> String {
+  package static func mask(_ text: String) -> String {
     var result = ""
     var quote: Character?
     for character in text {
@@ -321,7 +321,7 @@ public struct Notification: Sendable, Equatable {
   }
 
   /// The whole message: headers and body, CRLF line endings (RFC 5322).
-  public func render(from: String, to: [String], date: Date, timeZone: TimeZone, messageID: String)
+  package func render(from: String, to: [String], date: Date, timeZone: TimeZone, messageID: String)
     -> String
   {
     let formatter = DateFormatter()

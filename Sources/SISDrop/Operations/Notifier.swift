@@ -11,23 +11,23 @@ import Glibc
 ///
 /// Queued first, in the transaction that records the change, then written and sent, then marked
 /// sent: a crash at any point loses none; at worst one is sent twice.
-public struct Notifier {
-  public let workdir: WorkDir
-  public let config: PipelineConfig
-  public var log: (String) -> Void
+package struct Notifier {
+  package let workdir: WorkDir
+  package let config: PipelineConfig
+  package var log: (String) -> Void
 
-  public init(workdir: WorkDir, config: PipelineConfig, log: @escaping (String) -> Void) {
+  package init(workdir: WorkDir, config: PipelineConfig, log: @escaping (String) -> Void) {
     self.workdir = workdir
     self.config = config
     self.log = log
   }
 
-  public var folder: String {
+  package var folder: String {
     config.resolve(config.operations.notifications.folder, workdir: workdir.root)
   }
 
   /// Renders a notification into a queue entry with a unique id and Message-ID.
-  public func prepare(_ notification: Notification, now: Date) -> PendingNotification {
+  package func prepare(_ notification: Notification, now: Date) -> PendingNotification {
     let stamp = now.ISO8601Format().filter { $0.isNumber || $0 == "T" || $0 == "Z" }
     let random = UUID().uuidString.prefix(8).lowercased()
     let id = "\(stamp)-\(notification.kind.rawValue)-\(random)"
@@ -45,7 +45,7 @@ public struct Notifier {
   }
 
   /// What became of the queued notifications.
-  public enum Outcome: Sendable, Equatable {
+  package enum Outcome: Sendable, Equatable {
     case nothingQueued
     case delivered
     /// Why (at least) one could not be sent: it stays queued for the next run.
@@ -54,7 +54,7 @@ public struct Notifier {
 
   /// Writes and sends every queued notification; a sendmail failure is logged and retried next run.
   @discardableResult
-  public func deliverQueued(now: Date = Date()) -> Outcome {
+  package func deliverQueued(now: Date = Date()) -> Outcome {
     var outcome = Outcome.nothingQueued
     do {
       let queued = try workdir.state.unsentNotifications()

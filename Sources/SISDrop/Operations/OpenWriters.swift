@@ -18,10 +18,10 @@ import Glibc
 /// Only processes this user may inspect are seen: run sisdrop as root or as the SFTP account's
 /// user, or configure a trigger file per feed. Elsewhere than Linux the scan finds nothing and
 /// the quiet period alone applies.
-public enum OpenWriters {
-  public struct Writer: Sendable, Equatable {
-    public var pid: Int32
-    public var command: String
+package enum OpenWriters {
+  package struct Writer: Sendable, Equatable {
+    package var pid: Int32
+    package var command: String
   }
 
   private struct FileID: Hashable {
@@ -30,7 +30,7 @@ public enum OpenWriters {
   }
 
   /// The writers of `names` in `folder`, by name.
-  public static func scan(folder: String, names: [String]) -> [String: Writer] {
+  package static func scan(folder: String, names: [String]) -> [String: Writer] {
     var targets: [FileID: String] = [:]
     for name in names {
       var info = stat()
@@ -75,7 +75,7 @@ public enum OpenWriters {
 
   /// Processes whose open files this user cannot see (`/proc/PID/fd` refused: another user's
   /// process, without CAP_SYS_PTRACE): the writer check is blind to them.
-  public static func unseenProcesses() -> [(pid: Int32, command: String)] {
+  package static func unseenProcesses() -> [(pid: Int32, command: String)] {
     guard let processes = try? FileSystem.listDirectory("/proc") else { return [] }
     var unseen: [(pid: Int32, command: String)] = []
     for pid in processes where pid.allSatisfy(\.isNumber) {
@@ -96,7 +96,7 @@ public enum OpenWriters {
   /// A warning when the writer check is blind to some processes, or nil when it sees them all.
   /// Said loudly (log, `sisdrop status`) rather than passing silently: a stalled upload by a process
   /// sisdrop cannot see would be claimed after the quiet period alone.
-  public static func blindness() -> String? {
+  package static func blindness() -> String? {
     let unseen = unseenProcesses()
     guard !unseen.isEmpty else { return nil }
     let examples = unseen.prefix(3).map { "\($0.pid) (\($0.command))" }.joined(separator: ", ")

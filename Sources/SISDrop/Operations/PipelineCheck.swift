@@ -12,26 +12,26 @@ import Glibc
 /// running anything (`sisdrop check`), and the same checks `sisdrop run` makes before it claims.
 ///
 /// Creates nothing: folders that a run would create are only checked to be creatable.
-public struct PipelineCheck: Sendable {
+package struct PipelineCheck: Sendable {
   /// The pipeline as read, with defaults where a key was bad (nil when the file is not YAML).
-  public var config: PipelineConfig?
-  public var workdir: String
+  package var config: PipelineConfig?
+  package var workdir: String
   /// What stops a run (exit 78).
-  public var problems: [SISDropError] = []
+  package var problems: [SISDropError] = []
   /// What a run survives but a person should know.
-  public var warnings: [String] = []
+  package var warnings: [String] = []
   /// The configured sendmail cannot be run: a problem for `check`, while `run` delivers anyway and
   /// records it in the integration status (a delivery does not wait for mail).
-  public var sendmailProblem: SISDropError?
+  package var sendmailProblem: SISDropError?
 
-  public var ok: Bool { problems.isEmpty }
+  package var ok: Bool { problems.isEmpty }
 
   /// Checks a pipeline file for the working directory a command would use.
   ///
   /// - Parameters:
   ///   - workdir: `--workdir`, or nil: the pipeline's `workdir`, else `otherwise` (the rule `run` follows).
   /// - Throws: `SISDropError` 66 when the pipeline file does not exist.
-  public static func run(pipelinePath: String, workdir: String?, otherwise: String) throws
+  package static func run(pipelinePath: String, workdir: String?, otherwise: String) throws
     -> PipelineCheck
   {
     let path = FileSystem.absolute(pipelinePath)
@@ -55,7 +55,7 @@ public struct PipelineCheck: Sendable {
   /// their permissions, the time zone, sendmail.
   ///
   /// - Parameter parsed: the problems parsing found (they come first).
-  public static func environment(
+  package static func environment(
     _ config: PipelineConfig, workdir root: String, parsed: [SISDropError] = []
   ) -> PipelineCheck {
     var check = PipelineCheck(config: config, workdir: root, problems: parsed)
@@ -74,7 +74,7 @@ public struct PipelineCheck: Sendable {
   }
 
   /// The run's refusal: every problem but sendmail's in one error (78), or nothing.
-  public func requireRunnable() throws {
+  package func requireRunnable() throws {
     let stopping = problems.filter { $0.message != sendmailProblem?.message }
     if let error = PipelineConfig.combined(stopping, path: config?.path ?? workdir) { throw error }
   }

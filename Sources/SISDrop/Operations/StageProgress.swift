@@ -14,7 +14,7 @@ import Glibc
 /// file), one log line every 30 seconds and no control characters. Parse and normalize count the
 /// records and input bytes the readers consume (the share is those bytes over the stage's input
 /// size: an estimate); match and deliver count the submissions they have worked through.
-public final class StageProgress: @unchecked Sendable {
+package final class StageProgress: @unchecked Sendable {
   /// A stage about to work through `submissions`, each in `passes` steps (ProgressCounters).
   static func expect(submissions: Int, passes: Int = 1) {
     ProgressCounters.expect(submissions: submissions, passes: passes)
@@ -24,17 +24,17 @@ public final class StageProgress: @unchecked Sendable {
   @inline(__always) static func step() { ProgressCounters.step() }
 
   /// A moment's figures, and how they read.
-  public struct Reading: Sendable, Equatable {
-    public var stage: String
-    public var records: Int
+  package struct Reading: Sendable, Equatable {
+    package var stage: String
+    package var records: Int
     /// Input bytes read, or steps through the submissions done; `total` of them in all.
-    public var done: Int64
-    public var total: Int64
-    public var elapsed: TimeInterval
+    package var done: Int64
+    package var total: Int64
+    package var elapsed: TimeInterval
     /// The stage has finished: 100%, and the time it took instead of the time left.
-    public var finished: Bool
+    package var finished: Bool
 
-    public init(
+    package init(
       stage: String, records: Int, done: Int64, total: Int64, elapsed: TimeInterval,
       finished: Bool = false
     ) {
@@ -48,7 +48,7 @@ public final class StageProgress: @unchecked Sendable {
 
     /// `normalize: 120,000 records · 43% · 35,000 records/s · about 9 s left`, and at the end
     /// `normalize: 280,000 records · 100% · 35,000 records/s · 8.0 s`.
-    public var text: String {
+    package var text: String {
       var parts = ["\(stage): \(Self.grouped(records)) records"]
       // Below 100% until the stage has finished: the input size is an estimate of the work.
       let share = finished ? 1 : total > 0 ? min(0.99, Double(done) / Double(total)) : 0
@@ -92,7 +92,7 @@ public final class StageProgress: @unchecked Sendable {
   private var thread: Thread?
 
   /// Starts reporting a stage whose input folders hold `inputBytes`.
-  public init(
+  package init(
     stage: String, inputBytes: Int64, terminal: Bool = isatty(STDERR_FILENO) == 1,
     log: @escaping (String) -> Void
   ) {
@@ -108,7 +108,7 @@ public final class StageProgress: @unchecked Sendable {
     thread.start()
   }
 
-  public var reading: Reading { reading(finished: false) }
+  package var reading: Reading { reading(finished: false) }
 
   func reading(finished: Bool) -> Reading {
     let elapsed = Date().timeIntervalSince(started)
@@ -146,7 +146,7 @@ public final class StageProgress: @unchecked Sendable {
   }
 
   /// The stage has finished: on a terminal its last reading (100%, rate, time) stays on its own line.
-  public func finish() {
+  package func finish() {
     lock.lock()
     defer { lock.unlock() }
     guard running else { return }
@@ -155,7 +155,7 @@ public final class StageProgress: @unchecked Sendable {
   }
 
   /// Stops reporting (the stage failed, or has finished) and clears the progress line.
-  public func stop() {
+  package func stop() {
     lock.lock()
     defer { lock.unlock() }
     guard running else { return }
@@ -166,7 +166,7 @@ public final class StageProgress: @unchecked Sendable {
   deinit { stop() }
 
   /// The size of every file below the folders a stage reads.
-  public static func inputSize(_ folders: [String]) -> Int64 {
+  package static func inputSize(_ folders: [String]) -> Int64 {
     var total: Int64 = 0
     for folder in folders {
       for name in (try? FileSystem.listDirectory(folder)) ?? [] {
@@ -185,7 +185,7 @@ public final class StageProgress: @unchecked Sendable {
 /// The bottom line of a terminal that progress redraws in place. A log line is written above it —
 /// the progress line is erased, the log line written, the progress line drawn again — so the two
 /// never run into each other.
-public enum TerminalLine {
+package enum TerminalLine {
   private static let shown = Mutex<String?>(nil)
 
   /// Draws `text` in place of the progress line.
@@ -213,7 +213,7 @@ public enum TerminalLine {
   }
 
   /// Writes `line` (ending in a line break) to stderr, above the progress line if one is drawn.
-  public static func writeAbove(_ line: String) {
+  package static func writeAbove(_ line: String) {
     shown.withLock { current in write(current.map { "\r\u{1B}[K" + line + $0 } ?? line) }
   }
 

@@ -2,12 +2,12 @@ import Foundation
 import SISDropStore
 
 /// A notification waiting to be written to `notifications/` and handed to sendmail.
-public struct PendingNotification: Sendable, Equatable {
-  public var id: String
-  public var kind: String
-  public var message: String
+package struct PendingNotification: Sendable, Equatable {
+  package var id: String
+  package var kind: String
+  package var message: String
 
-  public init(id: String, kind: String, message: String) {
+  package init(id: String, kind: String, message: String) {
     self.id = id
     self.kind = kind
     self.message = message
@@ -15,11 +15,11 @@ public struct PendingNotification: Sendable, Equatable {
 }
 
 /// One status change, as kept in `integration_events`.
-public struct IntegrationEventRecord: Sendable, Codable, Equatable {
-  public var at: String
-  public var from: String?
-  public var to: String
-  public var reason: String
+package struct IntegrationEventRecord: Sendable, Codable, Equatable {
+  package var at: String
+  package var from: String?
+  package var to: String
+  package var reason: String
 }
 
 /// The integration status, its history, and the notification queue in `state.sqlite`.
@@ -32,7 +32,7 @@ extension StateStore {
   }
 
   /// The persisted status, or nil before the first run.
-  public func integrationStatus() throws -> IntegrationStatus? {
+  package func integrationStatus() throws -> IntegrationStatus? {
     guard
       let text = try database.scalar("SELECT status FROM integration_status WHERE id = 1").string
     else { return nil }
@@ -43,7 +43,7 @@ extension StateStore {
 
   /// Saves a status; a change of state is logged in the history and queues its notifications, all
   /// in one transaction, so that a crash never loses a change's notice nor sends one twice from here.
-  public func saveIntegrationStatus(
+  package func saveIntegrationStatus(
     _ status: IntegrationStatus, previous: IntegrationStatus?, notifications: [PendingNotification],
     now: Date
   ) throws {
@@ -73,7 +73,7 @@ extension StateStore {
   }
 
   /// The status history, oldest first.
-  public func integrationEvents() throws -> [IntegrationEventRecord] {
+  package func integrationEvents() throws -> [IntegrationEventRecord] {
     try database.rows(
       "SELECT at, from_state, to_state, reason FROM integration_events ORDER BY seq"
     ).map {
@@ -84,7 +84,7 @@ extension StateStore {
   }
 
   /// Replaces queued, unsent notifications by one (the run's notices combined into one message).
-  public func replaceUnsentNotifications(
+  package func replaceUnsentNotifications(
     _ ids: [String], with notification: PendingNotification, now: Date
   ) throws {
     try database.inTransaction {
@@ -102,7 +102,7 @@ extension StateStore {
   }
 
   /// Queues notifications on their own (a failed run's notice when the status did not change).
-  public func queueNotifications(_ notifications: [PendingNotification], now: Date) throws {
+  package func queueNotifications(_ notifications: [PendingNotification], now: Date) throws {
     guard !notifications.isEmpty else { return }
     try database.inTransaction {
       for notification in notifications {
@@ -117,7 +117,7 @@ extension StateStore {
   }
 
   /// Notifications not yet handed to sendmail (or not yet written, when none is configured), oldest first.
-  public func unsentNotifications() throws -> [PendingNotification] {
+  package func unsentNotifications() throws -> [PendingNotification] {
     try database.rows(
       "SELECT id, kind, message FROM notifications WHERE sent_at IS NULL ORDER BY created_at, id"
     ).map {
@@ -126,7 +126,7 @@ extension StateStore {
     }
   }
 
-  public func markNotification(_ id: String, sentAt: Date?, error: String?) throws {
+  package func markNotification(_ id: String, sentAt: Date?, error: String?) throws {
     try database.inTransaction {
       try database.execute(
         "UPDATE notifications SET sent_at = ?, error = ? WHERE id = ?",
@@ -136,7 +136,7 @@ extension StateStore {
 
   /// The SHA-256 of the file last claimed under this inbox name, with its batch (cancelled batches
   /// do not count: their records went back to pending, so the same file is worth claiming again).
-  public func lastClaimed(name: String) throws -> (sha256: String, batch: String)? {
+  package func lastClaimed(name: String) throws -> (sha256: String, batch: String)? {
     let rows = try database.rows(
       """
       SELECT f.sha256, f.batch_id FROM inbox_files f JOIN batches b ON b.id = f.batch_id
@@ -149,7 +149,7 @@ extension StateStore {
   }
 
   /// Submissions last seen in a batch's export that are still pending or batched.
-  public func pendingSubmissions(lastSeenIn batch: String) throws -> Int {
+  package func pendingSubmissions(lastSeenIn batch: String) throws -> Int {
     Int(
       try database.scalar(
         "SELECT count(*) FROM ledger WHERE last_seen_batch = ? AND status IN ('pending', 'batched')",

@@ -16,7 +16,7 @@ import SISDropStore
 ///   and it is moved to `archive/answers/refused/` so that it is not read again until sent again;
 /// - otherwise every answer is recorded in state.sqlite (bound to the submission version) and the
 ///   file is kept in `archive/answers/`.
-public enum AnswerFeed {
+package enum AnswerFeed {
   /// One answer file's layout.
   struct Layout {
     var name: String
@@ -44,26 +44,26 @@ public enum AnswerFeed {
   ]
 
   /// The answer files' names: the inbox's feeds leave them to this one.
-  public static var fileNames: [String] { layouts.map(\.name) }
+  package static var fileNames: [String] { layouts.map(\.name) }
 
   /// What one run took.
-  public struct Result: Sendable, Codable {
+  package struct Result: Sendable, Codable {
     /// Answers recorded, by file.
-    public var recorded: [String: Int] = [:]
+    package var recorded: [String: Int] = [:]
     /// Files refused whole, each with its first problems (file:line: reason).
-    public var refused: [String: [String]] = [:]
+    package var refused: [String: [String]] = [:]
     /// Files left for a later run (still arriving).
-    public var waiting: [String] = []
+    package var waiting: [String] = []
     /// Submissions answered.
-    public var submissions: Set<String> = []
+    package var submissions: Set<String> = []
     /// Whether an answer concerns a submission of the open batch (its match is rerun).
-    public var touchesOpenBatch = false
+    package var touchesOpenBatch = false
 
-    public var total: Int { recorded.values.reduce(0, +) }
+    package var total: Int { recorded.values.reduce(0, +) }
   }
 
   /// Takes every answer file that is completely uploaded.
-  public static func take(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void) throws
+  package static func take(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void) throws
     -> Result
   {
     let inbox = Inbox(path: workdir.inbox(config), config: config)

@@ -4,16 +4,16 @@ import SISDropCore
 /// sisdrop's own files as inputs: a batch's claimed files are checked against the SHA-256 recorded
 /// when they were claimed before a stage reads them and at close, and a sealed batch's files
 /// against its manifest (`sisdrop verify`).
-public enum BatchIntegrity {
+package enum BatchIntegrity {
   /// One file that is not what was recorded.
-  public struct Mismatch: Sendable, Codable, Hashable, CustomStringConvertible {
-    public var batch: String
-    public var path: String
-    public var recorded: String
+  package struct Mismatch: Sendable, Codable, Hashable, CustomStringConvertible {
+    package var batch: String
+    package var path: String
+    package var recorded: String
     /// The file's SHA-256 now, or nil when it is gone.
-    public var found: String?
+    package var found: String?
 
-    public var description: String {
+    package var description: String {
       "\(path): recorded SHA-256 \(recorded), \(found.map { "now \($0)" } ?? "the file is missing")"
     }
   }
@@ -43,7 +43,7 @@ public enum BatchIntegrity {
   /// - Throws: `SISDropError` 65 naming the file and both hashes when one changed, is missing, or
   ///   a file was added to `input/` after the claim.
   @discardableResult
-  public static func checkClaimed(_ workdir: WorkDir, batch: String) throws -> [String: FileRecord]
+  package static func checkClaimed(_ workdir: WorkDir, batch: String) throws -> [String: FileRecord]
   {
     let folder = workdir.batchFolder(batch)
     let recorded = try claimedHashes(workdir, batch: batch)
@@ -72,7 +72,7 @@ public enum BatchIntegrity {
 
   /// Checks a sealed batch's files against its manifest: the claimed inputs, every stage output,
   /// and the published files kept in `published/` and `redeliveries/`.
-  public static func verify(_ workdir: WorkDir, batch: String) throws -> (
+  package static func verify(_ workdir: WorkDir, batch: String) throws -> (
     checked: Int, mismatches: [Mismatch]
   ) {
     let folder = workdir.batchFolder(batch)

@@ -5,41 +5,41 @@ import SISDropFormats
 import SISDropStore
 
 /// `manifest.json`: the audit record of a batch; sealed (read-only) by close or cancel.
-public struct BatchManifest: Sendable, Codable {
-  public struct PipelineInfo: Sendable, Codable {
-    public var path: String
-    public var sha256: String
+package struct BatchManifest: Sendable, Codable {
+  package struct PipelineInfo: Sendable, Codable {
+    package var path: String
+    package var sha256: String
   }
-  public struct PluginInfo: Sendable, Codable {
-    public var name: String
-    public var version: String
-    public var sha256: String
+  package struct PluginInfo: Sendable, Codable {
+    package var name: String
+    package var version: String
+    package var sha256: String
   }
 
-  public var batch: String
-  public var state: BatchState
-  public var selection: Selection
-  public var openedAt: String
-  public var closedAt: String?
-  public var toolVersion: String
-  public var pipeline: PipelineInfo
+  package var batch: String
+  package var state: BatchState
+  package var selection: Selection
+  package var openedAt: String
+  package var closedAt: String?
+  package var toolVersion: String
+  package var pipeline: PipelineInfo
   /// SHA-256 over the pipeline file and every file it names (plugin, mappings).
-  public var configSha256: String
-  public var plugin: PluginInfo?
-  public var inputs: [FileRecord]
-  public var outputs: [FileRecord]
-  public var published: [FileRecord]
-  public var counts: [String: Int]
-  public var delivered: [String]
-  public var returnedToPending: [String]
-  public var vanished: [String]
+  package var configSha256: String
+  package var plugin: PluginInfo?
+  package var inputs: [FileRecord]
+  package var outputs: [FileRecord]
+  package var published: [FileRecord]
+  package var counts: [String: Int]
+  package var delivered: [String]
+  package var returnedToPending: [String]
+  package var vanished: [String]
   /// The snapshot the batch matched against (20-normalize/snapshot.json): by digest, with its chain.
-  public var snapshot: SnapshotReference? = nil
+  package var snapshot: SnapshotReference? = nil
 }
 
 /// The seed's batch lifecycle: Create Delivery Batch (`open`), Close Delivery Batch (`close`),
 /// Cancel Data Delivery (`cancel`).
-public enum BatchLifecycle {
+package enum BatchLifecycle {
   static func writeManifest(_ manifest: BatchManifest, folder: String, sealed: Bool) throws {
     let path = folder + "/manifest.json"
     if FileSystem.exists(path) { chmod(path, 0o640) }
@@ -53,7 +53,7 @@ public enum BatchLifecycle {
   }
 
   /// The config hash: the pipeline file and every file it names.
-  public static func configHash(_ config: PipelineConfig) throws -> String {
+  package static func configHash(_ config: PipelineConfig) throws -> String {
     var parts = ["pipeline \(config.sha256)"]
     for (label, path) in [
       ("plugin", config.pluginPath), ("building_map", config.buildingMapPath),
@@ -64,10 +64,10 @@ public enum BatchLifecycle {
     return SHA256.hex(parts.joined(separator: "\n"))
   }
 
-  public struct OpenResult: Sendable {
-    public var batch: String
-    public var claimed: [FileRecord]
-    public var ignored: [String]
+  package struct OpenResult: Sendable {
+    package var batch: String
+    package var claimed: [FileRecord]
+    package var ignored: [String]
   }
 
   /// Creates a batch: claims the inbox's complete feed files into `batches/<id>/input/`.
@@ -81,7 +81,7 @@ public enum BatchLifecycle {
   ///   delivers nothing (`sisdrop run` on a night the SIS exported and the enrollment system did not).
   /// - Throws: `SISDropError` 75 while another batch is open or a feed file is still arriving, 66 when
   ///   the inbox has no (new) submissions (nor, with `sisExportAlone`, a new SIS export).
-  public static func open(
+  package static func open(
     workdir: WorkDir, pipelinePath: String, selection: Selection, sisExportAlone: Bool = false,
     now: Date = Date()
   ) throws -> OpenResult {
@@ -279,16 +279,16 @@ public enum BatchLifecycle {
     return OpenResult(batch: id, claimed: claimed, ignored: listing.ignored)
   }
 
-  public struct CloseResult: Sendable {
-    public var manifest: BatchManifest
-    public var path: String
+  package struct CloseResult: Sendable {
+    package var manifest: BatchManifest
+    package var path: String
   }
 
   /// Closes the batch: checks every stage is current, seals manifest.json, updates the ledger,
   /// archives the claimed files.
   ///
   /// - Throws: `SISDropError` 65 while a stage is missing, stale or failed (naming it).
-  public static func close(
+  package static func close(
     workdir: WorkDir, batch: BatchRecord, log: (String) -> Void = { _ in }
   ) throws -> CloseResult {
     guard batch.state == .open else {
@@ -369,7 +369,7 @@ public enum BatchLifecycle {
   ///
   /// - Throws: `SISDropError` 64 when its delivery files are already in the outbox (the SIS may
   ///   have imported them: returning those records to pending would deliver them twice).
-  public static func cancel(workdir: WorkDir, batch: BatchRecord) throws -> CloseResult {
+  package static func cancel(workdir: WorkDir, batch: BatchRecord) throws -> CloseResult {
     guard batch.state == .open else {
       throw SISDropError(.usage, "batch \(batch.id) is already \(batch.state.rawValue)")
     }
@@ -420,7 +420,7 @@ public enum BatchLifecycle {
 
   /// Whether a batch claimed an enrollment export: a batch that claimed the SIS export alone
   /// (`open(sisExportAlone:)`) has nothing to parse, deliver or show a person.
-  public static func claimedEnrollmentExport(
+  package static func claimedEnrollmentExport(
     _ workdir: WorkDir, batch: String, config: PipelineConfig
   ) -> Bool {
     let input = workdir.batchFolder(batch) + "/input/"

@@ -21,7 +21,7 @@ import SISDropStore
 /// shown by `status`, `review`, the report and the run's notification, with what is missing;
 /// `sisdrop redeliver` sends them again (the next run, as the batch's next re-delivery), `sisdrop
 /// confirm --reason` closes them by hand.
-public enum Confirmation {
+package enum Confirmation {
   /// The file a delivery folder lists its records to confirm in (written with the delivery files).
   static let fileName = "to_confirm.csv"
   static let header = [
@@ -30,7 +30,7 @@ public enum Confirmation {
   ]
 
   /// A delivered record's kind, as `delivered_records` names it.
-  public enum Kind: String, Sendable, Codable, CaseIterable {
+  package enum Kind: String, Sendable, Codable, CaseIterable {
     case studentNew = "student_new"
     case studentUpdate = "student_update"
     case contactNew = "contact_new"
@@ -51,7 +51,7 @@ public enum Confirmation {
     var table: String { isStudent ? "students" : "contacts" }
   }
 
-  public enum Status: String, Sendable, Codable { case delivered, confirmed, unconfirmed }
+  package enum Status: String, Sendable, Codable { case delivered, confirmed, unconfirmed }
 
   // MARK: Recording what a delivery sent
 
@@ -147,29 +147,29 @@ public enum Confirmation {
   // MARK: The records
 
   /// One delivered record and where it stands.
-  public struct Item: Sendable, Codable, Hashable {
-    public var submissionID: String
-    public var kind: Kind
-    public var seq: Int
-    public var studentSeq: Int
-    public var batch: String
-    public var delivery: String
-    public var ref: String
-    public var sisID: String
-    public var studentNumber: String
-    public var fields: [String: String]
-    public var status: Status
-    public var exportsSeen: Int
-    public var learnedID: String?
-    public var missing: String?
-    public var importStatus: String?
-    public var importMessage: String?
-    public var deliveries: Int
-    public var deliveredAt: String
-    public var confirmedBy: String?
+  package struct Item: Sendable, Codable, Hashable {
+    package var submissionID: String
+    package var kind: Kind
+    package var seq: Int
+    package var studentSeq: Int
+    package var batch: String
+    package var delivery: String
+    package var ref: String
+    package var sisID: String
+    package var studentNumber: String
+    package var fields: [String: String]
+    package var status: Status
+    package var exportsSeen: Int
+    package var learnedID: String?
+    package var missing: String?
+    package var importStatus: String?
+    package var importMessage: String?
+    package var deliveries: Int
+    package var deliveredAt: String
+    package var confirmedBy: String?
 
     /// The record in words, for people: `student 1 (new)`, `contact 2 of student 1 (update of C00108)`.
-    public var label: String {
+    package var label: String {
       switch kind {
       case .studentNew: return "student \(seq) (new\(learnedID.map { ", SIS \($0)" } ?? ""))"
       case .studentUpdate: return "student \(seq) (update of \(sisID))"
@@ -209,27 +209,27 @@ public enum Confirmation {
   }
 
   /// Every delivered record of a submission.
-  public static func items(_ state: StateStore, submission: String) throws -> [Item] {
+  package static func items(_ state: StateStore, submission: String) throws -> [Item] {
     try items(state, where: "submission_id = ?", [.text(submission)])
   }
 
   /// The unconfirmed records, by submission.
-  public static func unconfirmed(_ state: StateStore) throws -> [Item] {
+  package static func unconfirmed(_ state: StateStore) throws -> [Item] {
     try hasTables(state) ? try items(state, where: "status = 'unconfirmed'") : []
   }
 
   /// How many delivered records stand where: delivered (awaiting an export), confirmed, unconfirmed.
-  public struct Counts: Sendable, Codable, Hashable {
-    public var delivered = 0
-    public var confirmed = 0
-    public var unconfirmed = 0
+  package struct Counts: Sendable, Codable, Hashable {
+    package var delivered = 0
+    package var confirmed = 0
+    package var unconfirmed = 0
     /// Submissions with an unconfirmed record.
-    public var unconfirmedSubmissions = 0
+    package var unconfirmedSubmissions = 0
     /// Submissions asked to be sent again at the next run.
-    public var redeliveryRequested = 0
+    package var redeliveryRequested = 0
   }
 
-  public static func counts(_ state: StateStore) throws -> Counts {
+  package static func counts(_ state: StateStore) throws -> Counts {
     var counts = Counts()
     guard try hasTables(state) else { return counts }
     for row in try state.database.rows(
@@ -259,7 +259,7 @@ public enum Confirmation {
   }
 
   /// The SIS number learned for a new student of a submission, or the number it was delivered to.
-  public static func studentNumber(_ state: StateStore, submission: String, studentSeq: Int) throws
+  package static func studentNumber(_ state: StateStore, submission: String, studentSeq: Int) throws
     -> String?
   {
     for item in try items(
@@ -275,22 +275,22 @@ public enum Confirmation {
   // MARK: Checking an SIS export
 
   /// What one SIS export confirmed.
-  public struct CheckResult: Sendable, Codable, Hashable {
-    public var snapshotBatch: String
-    public var confirmed = 0
+  package struct CheckResult: Sendable, Codable, Hashable {
+    package var snapshotBatch: String
+    package var confirmed = 0
     /// Records that became unconfirmed with this export.
-    public var newlyUnconfirmed = 0
+    package var newlyUnconfirmed = 0
     /// Records still awaited (delivered, within the exports allowed).
-    public var awaited = 0
+    package var awaited = 0
     /// New students whose SIS number was learned.
-    public var learnedStudents = 0
-    public var learnedContacts = 0
+    package var learnedStudents = 0
+    package var learnedContacts = 0
   }
 
   /// Checks the records delivered before `batch` against the SIS export `batch` claimed (its
   /// snapshot), once per export. Nothing to do when the batch brought no SIS export.
   @discardableResult
-  public static func check(
+  package static func check(
     workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, log: (String) -> Void = { _ in }
   ) throws
     -> CheckResult?
@@ -619,17 +619,17 @@ public enum Confirmation {
   // MARK: The SIS import's results file
 
   /// What a results file said.
-  public struct ResultsSummary: Sendable, Codable, Hashable {
-    public var rows = 0
-    public var failed = 0
+  package struct ResultsSummary: Sendable, Codable, Hashable {
+    package var rows = 0
+    package var failed = 0
     /// Rows naming no delivered record.
-    public var unknown = 0
-    public var refused: String?
+    package var unknown = 0
+    package var refused: String?
   }
 
   /// Takes the SIS import's results file from the inbox when it is completely uploaded: each row
   /// not imported makes the records it names unconfirmed at once, with the SIS's status and message.
-  public static func takeResults(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void)
+  package static func takeResults(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void)
     throws -> ResultsSummary?
   {
     let layout = config.confirm.results
@@ -762,7 +762,7 @@ public enum Confirmation {
   /// Closes a submission's records that are not confirmed, by a person, with why.
   ///
   /// - Throws: `SISDropError` 64 when the submission has no delivered record that is not confirmed.
-  public static func confirmByHand(
+  package static func confirmByHand(
     _ workdir: WorkDir, submission: String, reason: String, by: String
   ) throws -> Int {
     let state = workdir.state
@@ -804,7 +804,7 @@ public enum Confirmation {
   /// Asks the next run to send a submission's records that are not confirmed again.
   ///
   /// - Throws: `SISDropError` 64 when nothing of the submission waits for confirmation.
-  public static func requestRedelivery(_ state: StateStore, submission: String, by: String) throws
+  package static func requestRedelivery(_ state: StateStore, submission: String, by: String) throws
     -> [Item]
   {
     let open = try items(

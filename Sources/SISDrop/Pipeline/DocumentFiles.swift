@@ -15,7 +15,7 @@ import Glibc
 ///
 /// A document's file name comes from the sender: it goes into the files for people and the
 /// delivery, never into a log line or a notification (ids and counts only).
-public enum DocumentFiles {
+package enum DocumentFiles {
   /// Written into the batch folder by the claim: what the documents folder held that is not an
   /// uploaded file (inbox-relative path, what it is).
   static let refusedFileName = "refused_documents.csv"
@@ -29,10 +29,10 @@ public enum DocumentFiles {
   ]
 
   /// Why `name` cannot be the name of one uploaded file inside a submission's folder, or nil.
-  public static func nameProblem(_ name: String) -> String? { FileNames.problem(name) }
+  package static func nameProblem(_ name: String) -> String? { FileNames.problem(name) }
 
   /// A plain folder or file name (config values, submission ids used as folder names).
-  public static func isPlainName(_ name: String) -> Bool { FileNames.isPlain(name) }
+  package static func isPlainName(_ name: String) -> Bool { FileNames.isPlain(name) }
 
   /// Every file below `folder`, by relative path, sorted; links are not followed.
   static func files(below folder: String) throws -> [String] {
@@ -56,13 +56,13 @@ public enum DocumentFiles {
 
   /// How a log line or a message names an inbox file: an uploaded document by its submission's
   /// folder only (its file name is the sender's), any other file by its name.
-  public static func logName(_ name: String) -> String {
+  package static func logName(_ name: String) -> String {
     name.contains("/")
       ? (name as NSString).deletingLastPathComponent + "/ (an uploaded document)" : name
   }
 
   /// The inbox name of a claimed file from its batch-relative path (`input/documents/S-1/a.pdf` → `documents/S-1/a.pdf`).
-  public static func inboxName(ofInput path: String) -> String {
+  package static func inboxName(ofInput path: String) -> String {
     path.hasPrefix("input/")
       ? String(path.dropFirst("input/".count)) : (path as NSString).lastPathComponent
   }

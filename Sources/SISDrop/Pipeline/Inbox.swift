@@ -15,32 +15,32 @@ import Glibc
 /// claimed only when (1) its name is not a temporary one, (2) its feed's trigger or manifest file
 /// is there, when one is configured, and matches, and (3) it has not changed for the quiet period
 /// and no process holds it open for writing. A feed is claimed whole or not at all.
-public struct Inbox {
-  public let path: String
-  public let config: PipelineConfig
+package struct Inbox {
+  package let path: String
+  package let config: PipelineConfig
   /// Other inbox files a pipeline reads (decision files and the like): claimable under the same rules.
-  public let extraFiles: [String]
+  package let extraFiles: [String]
 
-  public init(path: String, config: PipelineConfig, extraFiles: [String] = []) {
+  package init(path: String, config: PipelineConfig, extraFiles: [String] = []) {
     self.path = path
     self.config = config
     self.extraFiles = extraFiles
   }
 
   /// Names a sender uses while a file is still being uploaded: never claimed.
-  public static func isTemporaryName(_ name: String) -> Bool { FileNames.isTemporaryUpload(name) }
+  package static func isTemporaryName(_ name: String) -> Bool { FileNames.isTemporaryUpload(name) }
 
   /// The inbox file names sisdrop reads, by feed.
-  public var sisExportNames: [String] { config.sisExport.files.values.sorted() }
-  public var submissionNames: [String] { config.submissions.files.values.sorted() }
+  package var sisExportNames: [String] { config.sisExport.files.values.sorted() }
+  package var submissionNames: [String] { config.submissions.files.values.sorted() }
 
   /// A file of the SIS export feed or its delta feed (not a trigger file).
-  public func isSISExportFile(_ name: String) -> Bool {
+  package func isSISExportFile(_ name: String) -> Bool {
     sisExportNames.contains(name) || config.sisExport.deltaFileNames.values.contains(name)
   }
 
   /// The main submissions file: the one whose presence means there is something to deliver.
-  public var submissionsFileName: String {
+  package var submissionsFileName: String {
     config.submissions.files["submissions"] ?? "submissions.csv"
   }
 
@@ -53,37 +53,37 @@ public struct Inbox {
   }
 
   /// Whether one inbox file is completely uploaded.
-  public enum Readiness: Sendable, Equatable {
+  package enum Readiness: Sendable, Equatable {
     case settled
     /// Still arriving, and why (changed too recently, or open for writing by a process).
     case arriving(String)
   }
 
-  public struct Listing: Sendable {
+  package struct Listing: Sendable {
     /// Complete files of complete feeds (and their trigger files), safe to claim.
-    public var claimable: [String] = []
+    package var claimable: [String] = []
     /// Files that belong to no feed: left alone.
-    public var ignored: [String] = []
+    package var ignored: [String] = []
     /// Files (or feeds) still arriving, with why: the run must wait (exit 75).
-    public var arriving: [(name: String, reason: String)] = []
+    package var arriving: [(name: String, reason: String)] = []
     /// Complete feed files identical to the ones last claimed (same name, same SHA-256): not claimed again.
-    public var duplicates: [(name: String, batch: String)] = []
+    package var duplicates: [(name: String, batch: String)] = []
     /// Entries that are not regular files (symbolic links, fifos, devices): never followed, never claimed.
-    public var refused: [String] = []
+    package var refused: [String] = []
     /// Each listed file as it was seen: a claim checks it is still the same file, unchanged.
-    public var observed: [String: FileState] = [:]
+    package var observed: [String: FileState] = [:]
     /// Entries of the documents folder that are not uploaded files (links, FIFOs, folders where a
     /// file belongs, files outside a submission's folder), by inbox-relative path, with what they
     /// are: never read or claimed; the batch records them, so that parse names them in errors.
-    public var refusedDocuments: [(path: String, what: String)] = []
+    package var refusedDocuments: [(path: String, what: String)] = []
 
     /// The claimable files that are uploaded documents (`documents/<Submission_ID>/<File_Name>`).
-    public var claimableDocuments: [String] { claimable.filter { $0.contains("/") } }
+    package var claimableDocuments: [String] { claimable.filter { $0.contains("/") } }
     /// The claimable feed and answer files (plain inbox names).
-    public var claimableFiles: [String] { claimable.filter { !$0.contains("/") } }
+    package var claimableFiles: [String] { claimable.filter { !$0.contains("/") } }
 
     /// Throws 75 naming what is still arriving, so that cron retries.
-    public func requireComplete(inbox: String) throws {
+    package func requireComplete(inbox: String) throws {
       guard let first = arriving.first else { return }
       let others =
         arriving.count > 1
@@ -97,19 +97,19 @@ public struct Inbox {
   }
 
   /// What identifies one version of an inbox file: the inode, its size and times (from `lstat`).
-  public struct FileState: Sendable, Equatable {
-    public var device: UInt64
-    public var inode: UInt64
-    public var size: Int64
-    public var modified: Int64  // ns
-    public var changed: Int64  // ns
+  package struct FileState: Sendable, Equatable {
+    package var device: UInt64
+    package var inode: UInt64
+    package var size: Int64
+    package var modified: Int64  // ns
+    package var changed: Int64  // ns
     /// A regular file with one name: the only kind of entry sisdrop reads from the inbox.
-    public var isRegular: Bool
+    package var isRegular: Bool
     /// What the entry is when it is not a file sisdrop reads ("a symbolic link", "a hard link ...").
-    public var refusal: String?
+    package var refusal: String?
 
     /// `lstat` of the path: a symbolic link is described, never followed. nil when it is not there.
-    public static func of(_ path: String) -> FileState? {
+    package static func of(_ path: String) -> FileState? {
       var info = stat()
       guard lstat(path, &info) == 0 else { return nil }
       return FileState(info)
@@ -126,7 +126,7 @@ public struct Inbox {
     }
 
     /// The same file with the same content as far as the inode tells, ctime aside (a rename moves it).
-    public func sameContent(as other: FileState) -> Bool {
+    package func sameContent(as other: FileState) -> Bool {
       device == other.device && inode == other.inode && size == other.size
         && modified == other.modified && isRegular == other.isRegular
     }
@@ -135,7 +135,7 @@ public struct Inbox {
   /// Why an inbox file other than a feed's (corrections.csv, resolutions.csv, ...) cannot be taken
   /// now, or nil when it can: the same pickup rules as every feed file (a regular file, never a
   /// link; quiet period; no process writing it). A missing file gives nil: there is nothing to take.
-  public func whyNotReady(_ name: String, now: Date = Date()) -> String? {
+  package func whyNotReady(_ name: String, now: Date = Date()) -> String? {
     let file = path + "/" + name
     guard let state = FileState.of(file) else { return nil }
     if let refusal = state.refusal {
@@ -155,7 +155,7 @@ public struct Inbox {
   /// "Unchanged" is judged by the inode's change time (ctime), which every write, truncate,
   /// rename and attribute change moves forward and which no client can set back (unlike mtime,
   /// which `sftp put -p` sets to the sender's time). One look is then enough: no state between runs.
-  public func readiness(
+  package func readiness(
     of name: String, now: Date = Date(), writers: [String: OpenWriters.Writer] = [:]
   ) -> Readiness {
     var info = stat()
@@ -186,7 +186,7 @@ public struct Inbox {
   ///   - now: the time the quiet period is measured against.
   /// - Throws: `SISDropError` 66 when the inbox folder is missing, 65 when a manifest does not match
   ///   a complete file (an aborted or altered upload).
-  public func list(state: StateStore? = nil, now: Date = Date()) throws -> Listing {
+  package func list(state: StateStore? = nil, now: Date = Date()) throws -> Listing {
     guard FileSystem.isDirectory(path) else {
       throw SISDropError(
         .noInput, "the inbox folder does not exist", at: SourceLocation(path: path),
@@ -395,7 +395,7 @@ public struct Inbox {
 
   /// Moves identical re-uploads out of the inbox into `<archive>/duplicates/<stamp>/`, so that the
   /// sender sees them taken and the next run does not look at them again.
-  public func setAside(_ names: [String], archive: String, now: Date = Date()) throws -> String? {
+  package func setAside(_ names: [String], archive: String, now: Date = Date()) throws -> String? {
     guard !names.isEmpty else { return nil }
     let stamp = now.ISO8601Format().replacingOccurrences(of: ":", with: "")
     let folder = archive + "/duplicates/" + stamp
@@ -435,16 +435,16 @@ extension Inbox {
 
 /// A feed's trigger file: empty (its arrival alone says the feed is complete), or a manifest, a CSV
 /// with the header `file,sha256,rows` (sha256 and rows optional), one line per file of the feed.
-public enum TriggerManifest {
-  public struct Entry: Sendable, Equatable {
-    public var file: String
-    public var sha256: String?
-    public var rows: Int?
-    public var line: Int
+package enum TriggerManifest {
+  package struct Entry: Sendable, Equatable {
+    package var file: String
+    package var sha256: String?
+    package var rows: Int?
+    package var line: Int
   }
 
   /// - Throws: `SISDropError` 65 naming the line for a malformed manifest.
-  public static func read(_ path: String) throws -> [Entry] {
+  package static func read(_ path: String) throws -> [Entry] {
     let reader = try CSVReader(path: path, inboxFile: true)
     guard let header = try reader.next() else { return [] }
     let columns = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }

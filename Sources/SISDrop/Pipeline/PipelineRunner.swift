@@ -4,9 +4,9 @@ import SISDropCore
 import SISDropStore
 
 /// Runs the stages in order for cron: continues the open batch, or opens a new one from the inbox.
-public enum PipelineRunner {
+package enum PipelineRunner {
   /// The stage functions, by stage: the one place that ties a stage name to its work.
-  public static func body(of stage: Stage) -> (StageContext) throws -> Void {
+  package static func body(of stage: Stage) -> (StageContext) throws -> Void {
     switch stage {
     case .parse: return ParseStage.run
     case .normalize: return NormalizeStage.run
@@ -17,7 +17,7 @@ public enum PipelineRunner {
 
   /// Runs one stage of a batch by hand (`sisdrop-parse --batch ID`, ...).
   @discardableResult
-  public static func runStage(
+  package static func runStage(
     _ stage: Stage, workdir: WorkDir, batchID: String?, log: @escaping (String) -> Void
   ) throws -> StageReport {
     let batch = try workdir.batch(batchID)
@@ -46,32 +46,32 @@ public enum PipelineRunner {
   }
 
   /// What a run did, for the operator and for `--json`.
-  public struct Summary: Sendable, Codable {
-    public var batch: String
-    public var opened: Bool
-    public var stagesRun: [String]
-    public var closed: Bool
-    public var counts: [String: Int]
-    public var outbox: String
-    public var deliverFolder: String
+  package struct Summary: Sendable, Codable {
+    package var batch: String
+    package var opened: Bool
+    package var stagesRun: [String]
+    package var closed: Bool
+    package var counts: [String: Int]
+    package var outbox: String
+    package var deliverFolder: String
     /// Students awaiting a person's decision: submission, seq, candidates.
-    public var review: [[String]]
-    public var errors: [[String]]
+    package var review: [[String]]
+    package var errors: [[String]]
     /// Updates held for a person by the `updates:` policy: submission, schema, seq, SIS id, field.
-    public var heldUpdates: [[String]] = []
+    package var heldUpdates: [[String]] = []
     /// Delivered records this run found unconfirmed (the SIS import's results file, SIS exports without them).
-    public var newlyUnconfirmed = 0
+    package var newlyUnconfirmed = 0
     /// Delivered records the SIS export this batch claimed confirmed.
-    public var confirmed = 0
+    package var confirmed = 0
     /// False for a batch that claimed the SIS export alone: it refreshed the snapshot and confirmed, delivering nothing.
-    public var enrollmentExport = true
+    package var enrollmentExport = true
   }
 
   /// Runs the pipeline: returns nil when there is nothing to do (no open batch, nothing new in the inbox).
   ///
   /// - Parameter willStart: called once there is work, before anything is claimed or run.
   /// - Throws: `SISDropError` 75 while a feed file is still arriving (nothing claimed), or a stage's error.
-  public static func run(
+  package static func run(
     workdir: WorkDir, pipelinePath: String?, log: @escaping (String) -> Void,
     willStart: () throws -> Void = {}
   ) throws -> Summary? {
@@ -241,7 +241,7 @@ public enum PipelineRunner {
     }
   }
 
-  public static func summarize(workdir: WorkDir, batch: BatchRecord, opened: Bool, ran: [String])
+  package static func summarize(workdir: WorkDir, batch: BatchRecord, opened: Bool, ran: [String])
     throws -> Summary
   {
     let config = try workdir.config(for: batch)
@@ -270,9 +270,9 @@ public enum PipelineRunner {
 }
 
 /// The built-in demo: the demo district's files dropped into a fresh inbox, the whole pipeline run.
-public enum Demo {
+package enum Demo {
   /// Copies the demo district's SIS export and enrollment export (CSV, or XML) into the inbox.
-  public static func stage(fixtures: String, workdir: WorkDir, config: PipelineConfig, xml: Bool)
+  package static func stage(fixtures: String, workdir: WorkDir, config: PipelineConfig, xml: Bool)
     throws
   {
     let inbox = workdir.inbox(config)

@@ -8,24 +8,24 @@ import SISDropStore
 /// open batch's, or the batch that last held it back) and recorded in state.sqlite bound to the
 /// submission version. Answers belong to the submission, not to a batch: they are taken whether or
 /// not a batch is open, and the next run that sees that version applies them.
-public enum Resolver {
+package enum Resolver {
   /// Where a submission's latest decision lives.
-  public struct Target: Sendable {
-    public var batch: String
-    public var decision: SubmissionDecision
+  package struct Target: Sendable {
+    package var batch: String
+    package var decision: SubmissionDecision
     /// The normalized submission (its version and its students and contacts).
-    public var submission: Submission?
+    package var submission: Submission?
     /// Whether the batch is the open one (its match stage is rerun at once).
-    public var inOpenBatch: Bool
+    package var inOpenBatch: Bool
   }
 
   /// A batch's decisions and normalized submissions, read once for all the answers of one file.
   /// Kept as the files' lines, indexed by submission id, and decoded when asked for: a batch's
   /// records decoded whole took ~160 MB at 20,000 submissions, for `sisdrop show` of one of them.
-  public final class Batches {
+  package final class Batches {
     var decisions: [String: StageFileIndex<SubmissionDecision>] = [:]
     var submissions: [String: StageFileIndex<Submission>] = [:]
-    public init() {}
+    package init() {}
 
     func decision(_ workdir: WorkDir, batch: String, id: String) throws -> SubmissionDecision? {
       if decisions[batch] == nil {
@@ -48,7 +48,7 @@ public enum Resolver {
   ///
   /// - Throws: `SISDropError` 66 for a submission the ledger does not know; 65 for one already
   ///   delivered, or one that never reached matching (in error before it: the enrollment system fixes it).
-  public static func target(
+  package static func target(
     workdir: WorkDir, submission id: String, batches read: Batches = Batches()
   ) throws -> Target {
     let open = try workdir.state.openBatch()
@@ -99,7 +99,7 @@ public enum Resolver {
   ///
   /// - Throws: `SISDropError` 65 when the submission has no such student or the SIS id is not among that
   ///   student's candidates; 66 when the submission is unknown.
-  public static func resolution(
+  package static func resolution(
     workdir: WorkDir, submission: String, student seq: Int?, sisID: String?, by actor: String,
     source: String = "command", at time: String? = nil, batches: Batches = Batches()
   ) throws -> (Resolution, Target) {
@@ -151,7 +151,7 @@ public enum Resolver {
   ///
   /// - Throws: `SISDropError` 65 when the submission has no such contact or the Contact_ID is not a
   ///   candidate; 64 when the contact is not named and the submission has more than one potential contact.
-  public static func contactResolution(
+  package static func contactResolution(
     workdir: WorkDir, submission: String, contact seq: Int?, contactID: String?, by actor: String,
     source: String = "command", at time: String? = nil, batches: Batches = Batches()
   ) throws -> (Resolution, Target) {
@@ -198,7 +198,7 @@ public enum Resolver {
 
   /// Records Match or No Match for one student (see `resolution`). Returns it with the earlier answer it replaced.
   @discardableResult
-  public static func resolve(
+  package static func resolve(
     workdir: WorkDir, submission: String, student seq: Int?, sisID: String?, by actor: String,
     source: String = "command", at time: String? = nil
   ) throws -> Resolution {
@@ -210,12 +210,12 @@ public enum Resolver {
   }
 
   /// Fields an answer may name, by schema: those a matched record's update can carry.
-  public static func answerableFields(_ schema: String) -> [String] {
+  package static func answerableFields(_ schema: String) -> [String] {
     schema == "contact" ? Layouts.comparedContactFields : Layouts.comparedStudentFields
   }
 
   /// A checked keep-sis or accept answer for one field of one student or contact, not yet recorded.
-  public static func fieldAnswer(
+  package static func fieldAnswer(
     workdir: WorkDir, submission: String, schema: String, seq: Int?, field: String,
     choice: FieldAnswer.Choice,
     by actor: String, source: String = "command", at time: String? = nil,
@@ -273,7 +273,7 @@ public enum Resolver {
 
   /// Records keep-sis for one field (the seed's green arrow). Kept for callers of the old form.
   @discardableResult
-  public static func keepSIS(
+  package static func keepSIS(
     workdir: WorkDir, submission: String, field: String, by actor: String,
     source: String = "command",
     at time: String? = nil, schema: String = "student", seq: Int? = nil
@@ -288,5 +288,5 @@ public enum Resolver {
 
   /// The `SIS_ID` that says No Match in `resolutions.csv`. A blank cell is refused: a missing value
   /// (an Excel gap, a short row) must never read as "create a new student".
-  public static let noMatchToken = "NO-MATCH"
+  package static let noMatchToken = "NO-MATCH"
 }

@@ -7,14 +7,14 @@ import SISDropStore
 /// What waits for a person, across batches: every pending submission's potential matches, updates
 /// held by the `updates:` policy and records in error, from the batch that last held it back, each
 /// with its age in nights and the commands that answer it (`sisdrop review`, the notifications).
-public struct ReviewQueue: Sendable, Codable {
-  public enum Kind: String, Sendable, Codable, CaseIterable {
+package struct ReviewQueue: Sendable, Codable {
+  package enum Kind: String, Sendable, Codable, CaseIterable {
     case potentialMatch = "potential-match"
     case heldUpdate = "held-update"
     case error
 
     /// The group's title, for people.
-    public var title: String {
+    package var title: String {
       switch self {
       case .potentialMatch: return "Potential matches (Match one candidate, or No Match)"
       case .heldUpdate:
@@ -26,60 +26,60 @@ public struct ReviewQueue: Sendable, Codable {
   }
 
   /// The items by kind, in the order people answer them; empty groups left out.
-  public var groups: [(kind: Kind, items: [Item])] {
+  package var groups: [(kind: Kind, items: [Item])] {
     Kind.allCases.map { kind in (kind, items.filter { $0.kind == kind }) }.filter {
       !$0.items.isEmpty
     }
   }
 
-  public struct Candidate: Sendable, Codable, Hashable {
-    public var sisID: String
+  package struct Candidate: Sendable, Codable, Hashable {
+    package var sisID: String
     /// nil when a guard keeps the candidate from being matched whatever its score (the guard says why).
-    public var score: Double?
-    public var guards: [String]
+    package var score: Double?
+    package var guards: [String]
   }
 
-  public struct Problem: Sendable, Codable, Hashable {
-    public var field: String
-    public var reason: String
-    public var whatToDo: String
+  package struct Problem: Sendable, Codable, Hashable {
+    package var field: String
+    package var reason: String
+    package var whatToDo: String
   }
 
-  public struct Item: Sendable, Codable, Hashable {
-    public var kind: Kind
-    public var submissionID: String
-    public var form: String
-    public var schema: String
-    public var seq: Int
+  package struct Item: Sendable, Codable, Hashable {
+    package var kind: Kind
+    package var submissionID: String
+    package var form: String
+    package var schema: String
+    package var seq: Int
     /// The batch that last held it back.
-    public var batch: String
+    package var batch: String
     /// When the submission was first seen, and how many nights it has waited since.
-    public var waitingSince: String
-    public var ageNights: Int
-    public var candidates: [Candidate]
-    public var sisID: String?
-    public var fields: [String]
-    public var problems: [Problem]
-    public var reasons: [String]
-    public var commands: [String]
+    package var waitingSince: String
+    package var ageNights: Int
+    package var candidates: [Candidate]
+    package var sisID: String?
+    package var fields: [String]
+    package var problems: [Problem]
+    package var reasons: [String]
+    package var commands: [String]
   }
 
-  public var schemaVersion = 1
-  public var items: [Item]
+  package var schemaVersion = 1
+  package var items: [Item]
 
-  public func count(_ kind: Kind) -> Int {
+  package func count(_ kind: Kind) -> Int {
     Set(items.filter { $0.kind == kind }.map(\.submissionID)).count
   }
-  public var submissions: Int { Set(items.map(\.submissionID)).count }
+  package var submissions: Int { Set(items.map(\.submissionID)).count }
 
   /// The ready-to-fill answer file (`sisdrop review --csv`): one row per choice, the Answer column
   /// blank. A person marks the chosen row with `x` (or writes the corrected value) and drops the file
   /// into the inbox as `answers.csv`, as it is.
-  public static let answerFileHeader = [
+  package static let answerFileHeader = [
     "Submission_ID", "Kind", "Schema", "Seq", "Field", "Choice", "Answer", "Answered_By",
   ]
 
-  public var answerFileRows: [[String]] {
+  package var answerFileRows: [[String]] {
     var rows: [[String]] = []
     for item in items {
       let seq = String(item.seq)
@@ -107,7 +107,7 @@ public struct ReviewQueue: Sendable, Codable {
   }
 
   /// Reads the queue from the ledger and each batch's match and deliver outputs.
-  public static func load(workdir: WorkDir, now: Date = Date()) throws -> ReviewQueue {
+  package static func load(workdir: WorkDir, now: Date = Date()) throws -> ReviewQueue {
     let state = workdir.state
     let rows = try state.database.rows(
       "SELECT submission_id, form, status, batch_id, last_seen_batch, first_seen_batch FROM ledger WHERE status IN ('pending', 'batched') ORDER BY submission_id"

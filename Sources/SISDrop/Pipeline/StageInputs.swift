@@ -5,7 +5,7 @@ import SISDropCore
 /// One kind of thing a stage reads. `Stage.reads` declares each stage's; `StageRunner` records
 /// every file of them in `stage.json` (`inputs`: path, SHA-256, size), so that a stage folder
 /// says what it is a function of.
-public enum StageInput: Sendable, Hashable {
+package enum StageInput: Sendable, Hashable {
   /// The batch's copy of the pipeline file (`pipeline.yaml`): every stage reads it.
   case pipeline
   /// Plugin.xml, as the pipeline names it (the field policy).
@@ -34,7 +34,7 @@ public enum StageInput: Sendable, Hashable {
 extension Stage {
   /// What the stage reads, besides answers and the ledger in `state.sqlite` (rows, not files).
   /// ARCHITECTURE.md's table of the stages says the same.
-  public var reads: [StageInput] {
+  package var reads: [StageInput] {
     switch self {
     case .parse:
       return [.pipeline, .claimedEnrollment, .batchFile(DocumentFiles.refusedFileName)]

@@ -5,12 +5,12 @@ import SISDropFormats
 import SISDropStore
 
 /// A file with its hash and size, as stage.json and manifest.json list it.
-public struct FileRecord: Sendable, Codable, Hashable {
-  public var path: String
-  public var sha256: String
-  public var size: Int64
+package struct FileRecord: Sendable, Codable, Hashable {
+  package var path: String
+  package var sha256: String
+  package var size: Int64
 
-  public init(path: String, sha256: String, size: Int64) {
+  package init(path: String, sha256: String, size: Int64) {
     self.path = path
     self.sha256 = sha256
     self.size = size
@@ -26,15 +26,15 @@ public struct FileRecord: Sendable, Codable, Hashable {
 
 /// A file a stage read, as its stage.json lists it (`inputs`): a `FileRecord`, and where the hash
 /// comes from when the stage did not compute it.
-public struct InputRecord: Sendable, Codable, Hashable {
-  public var path: String
-  public var sha256: String
-  public var size: Int64
+package struct InputRecord: Sendable, Codable, Hashable {
+  package var path: String
+  package var sha256: String
+  package var size: Int64
   /// The record whose hash this is, when the run did not hash the file itself: `claim`, `snapshot
   /// register`, `20-normalize/snapshot.json`; nil when it did (docs/stage.schema.json).
-  public var sha256From: String?
+  package var sha256From: String?
 
-  public init(_ file: FileRecord, sha256From: String? = nil) {
+  package init(_ file: FileRecord, sha256From: String? = nil) {
     path = file.path
     sha256 = file.sha256
     size = file.size
@@ -43,27 +43,27 @@ public struct InputRecord: Sendable, Codable, Hashable {
 }
 
 /// `stage.json`: what a stage read and wrote, with hashes, counts, timings, attempt and exit status.
-public struct StageReport: Sendable, Codable {
-  public var stage: Stage
-  public var batch: String
-  public var attempt: Int
-  public var startedAt: String
-  public var finishedAt: String
-  public var seconds: Double
-  public var exitStatus: Int32
-  public var toolVersion: String
-  public var configSha256: String
-  public var inputs: [InputRecord]
-  public var outputs: [FileRecord]
+package struct StageReport: Sendable, Codable {
+  package var stage: Stage
+  package var batch: String
+  package var attempt: Int
+  package var startedAt: String
+  package var finishedAt: String
+  package var seconds: Double
+  package var exitStatus: Int32
+  package var toolVersion: String
+  package var configSha256: String
+  package var inputs: [InputRecord]
+  package var outputs: [FileRecord]
   /// The digest of the previous stage's outputs this run read: the staleness check compares it.
-  public var upstreamDigest: String?
+  package var upstreamDigest: String?
   /// The attempt of the previous stage this run read: any rerun upstream makes this run stale.
-  public var upstreamAttempt: Int?
-  public var outputsDigest: String
-  public var counts: [String: Int]
-  public var notes: [String]
+  package var upstreamAttempt: Int?
+  package var outputsDigest: String
+  package var counts: [String: Int]
+  package var notes: [String]
 
-  public static func load(_ folder: String) throws -> StageReport {
+  package static func load(_ folder: String) throws -> StageReport {
     let path = folder + "/stage.json"
     guard FileSystem.exists(path) else { throw SISDropError.missingInput(path) }
     do {
@@ -77,19 +77,19 @@ public struct StageReport: Sendable, Codable {
 }
 
 /// What a stage function gets: its batch, config, input folders, and a private output folder.
-public final class StageContext {
-  public let workdir: WorkDir
-  public let batch: BatchRecord
-  public let config: PipelineConfig
-  public let stage: Stage
+package final class StageContext {
+  package let workdir: WorkDir
+  package let batch: BatchRecord
+  package let config: PipelineConfig
+  package let stage: Stage
   /// The temporary output folder; published by one rename when the stage succeeds.
-  public let output: String
-  public var counts: [String: Int] = [:]
-  public var notes: [String] = []
+  package let output: String
+  package var counts: [String: Int] = [:]
+  package var notes: [String] = []
   /// Work to do once the output folder is published (registering a snapshot, publishing to the outbox).
   var afterPublish: [(String) throws -> Void] = []
   /// Progress and log lines: record ids and counts only, never names or birth dates.
-  public let log: (String) -> Void
+  package let log: (String) -> Void
 
   init(
     workdir: WorkDir, batch: BatchRecord, config: PipelineConfig, stage: Stage, output: String,
@@ -103,10 +103,10 @@ public final class StageContext {
     self.log = log
   }
 
-  public var batchFolder: String { workdir.batchFolder(batch.id) }
-  public var inputFolder: String { batchFolder + "/input" }
-  public func folder(of stage: Stage) -> String { workdir.stageFolder(batch.id, stage) }
-  public func outputPath(_ name: String) -> String { output + "/" + name }
+  package var batchFolder: String { workdir.batchFolder(batch.id) }
+  package var inputFolder: String { batchFolder + "/input" }
+  package func folder(of stage: Stage) -> String { workdir.stageFolder(batch.id, stage) }
+  package func outputPath(_ name: String) -> String { output + "/" + name }
 
   /// Writes a rejects file into the stage's folder (`RejectsFile`).
   func writeRejects(_ rejects: [Reject], name: String = RejectsFile.name) throws {
@@ -129,7 +129,7 @@ public final class StageContext {
 /// Runs one stage the way ARCHITECTURE.md's "The stages" says: into a temporary folder beside the output, then
 /// one rename; an earlier attempt is kept as `NN-stage.attempt-K/`; the run is recorded in the
 /// state database; stage.json carries hashes, counts and timings.
-public enum StageRunner {
+package enum StageRunner {
   /// Digest of a stage folder's outputs: its file names and hashes, stage.json excluded.
   static func digest(_ files: [FileRecord]) -> String {
     SHA256.hex(files.map { "\($0.path) \($0.sha256)\n" }.joined())
@@ -152,7 +152,7 @@ public enum StageRunner {
   }
 
   /// Why a stage's published output cannot be used, or nil when it is current.
-  public static func problem(with stage: Stage, workdir: WorkDir, batch: String) -> String? {
+  package static func problem(with stage: Stage, workdir: WorkDir, batch: String) -> String? {
     let folder = workdir.stageFolder(batch, stage)
     guard FileSystem.isDirectory(folder) else { return "has not run" }
     guard let report = try? StageReport.load(folder) else { return "has no readable stage.json" }
@@ -179,7 +179,7 @@ public enum StageRunner {
   /// Why a stage whose folder is current is still not done: what follows the folder's publication
   /// (registering the snapshot, publishing to the outbox) failed on that same attempt. Nil otherwise.
   /// `sisdrop status` shows it, so that a failed publish never reads as "done".
-  public static func failedAfterItsFolder(_ stage: Stage, workdir: WorkDir, batch: String)
+  package static func failedAfterItsFolder(_ stage: Stage, workdir: WorkDir, batch: String)
     -> String?
   {
     guard let report = try? StageReport.load(workdir.stageFolder(batch, stage)),
@@ -204,7 +204,7 @@ public enum StageRunner {
   /// - Throws: the body's error (the temporary folder is removed and the run marked failed),
   ///   or `SISDropError` when the batch is not open or the previous stage is missing or stale.
   @discardableResult
-  public static func run(
+  package static func run(
     _ stage: Stage, workdir: WorkDir, batch: BatchRecord,
     log: @escaping (String) -> Void = { _ in },
     _ body: (StageContext) throws -> Void

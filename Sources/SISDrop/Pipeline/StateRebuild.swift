@@ -14,29 +14,29 @@ import SISDropStore
 /// hand confirmations (confirmed_by_hand.csv) and the tardies every published tardy run delivered. What only people gave (resolutions,
 /// kept SIS values, corrections) and the integration status are not in the batch folders: they
 /// are reported as not rebuilt.
-public enum StateRebuild {
-  public struct Result: Sendable, Codable {
-    public var batches: Int
-    public var delivered: Int
-    public var pending: Int
-    public var stableIDs: Int
-    public var snapshots: Int
-    public var publications: Int
+package enum StateRebuild {
+  package struct Result: Sendable, Codable {
+    package var batches: Int
+    package var delivered: Int
+    package var pending: Int
+    package var stableIDs: Int
+    package var snapshots: Int
+    package var publications: Int
     /// Tardies the published tardy runs delivered (tardies/<run>/delivered.csv).
-    public var tardies: Int
+    package var tardies: Int
     /// Batches published before stable_ids.csv was kept (0.1.0): their new records' ids are not rebuilt.
-    public var withoutStableIDs: [String]
-    public var notRebuilt: [String]
+    package var withoutStableIDs: [String]
+    package var notRebuilt: [String]
     /// Delivered records by confirmation status, as the batches' files prove it (`to_confirm.csv`,
     /// `confirmation.csv`, `confirmed_by_hand.csv`): delivered (awaiting an SIS export), confirmed, unconfirmed.
-    public var confirmation = Confirmation.Counts()
+    package var confirmation = Confirmation.Counts()
   }
 
   /// Rebuilds `root`/state.sqlite. The caller holds the working directory's lock.
   ///
   /// - Throws: `SISDropError` 64 when state.sqlite records a batch (it is never overwritten);
   ///   66 when there is no batch to rebuild from; 65 when a batch's manifest is unreadable.
-  public static func run(root: String) throws -> Result {
+  package static func run(root: String) throws -> Result {
     let path = root + "/state.sqlite"
     guard (try StateSchema.recordedBatches(path) ?? 0) == 0 else {
       throw SISDropError(

@@ -4,10 +4,10 @@ import SISDropCore
 import SISDropStore
 
 /// The stages of a batch, in order; each owns one folder of the batch (README, "The working directory").
-public enum Stage: String, CaseIterable, Sendable, Codable {
+package enum Stage: String, CaseIterable, Sendable, Codable {
   case parse, normalize, match, deliver
 
-  public var folder: String {
+  package var folder: String {
     switch self {
     case .parse: return "10-parse"
     case .normalize: return "20-normalize"
@@ -16,7 +16,7 @@ public enum Stage: String, CaseIterable, Sendable, Codable {
     }
   }
 
-  public var previous: Stage? {
+  package var previous: Stage? {
     let all = Stage.allCases
     let index = all.firstIndex(of: self)!
     return index == 0 ? nil : all[index - 1]
@@ -30,13 +30,13 @@ public enum Stage: String, CaseIterable, Sendable, Codable {
 /// refuses a folder that is not one (66) and creates nothing. A folder whose `batches/` or
 /// `archive/` holds history but whose state database is missing or empty is refused by every
 /// command (66): starting from nothing would deliver every submission again.
-public final class WorkDir {
-  public let root: String
-  public let state: StateStore
+package final class WorkDir {
+  package let root: String
+  package let state: StateStore
 
   /// Opens a working directory, creating it when `create` (tests, and `locked` after its lock).
   /// `readOnly` opens the state database without writing to it (commands that only look).
-  public init(root: String, create: Bool = true, readOnly: Bool = false) throws {
+  package init(root: String, create: Bool = true, readOnly: Bool = false) throws {
     self.root = FileSystem.absolute(root)
     try WorkDir.check(self.root, create: create)
     if create {
@@ -82,7 +82,7 @@ public final class WorkDir {
   ///
   /// - Throws: `SISDropError` 75 naming the holder when the lock is still held after `wait` seconds;
   ///   66 by the rule of `check`.
-  public static func locked(root: String, create: Bool, command: String, wait: TimeInterval = 0)
+  package static func locked(root: String, create: Bool, command: String, wait: TimeInterval = 0)
     throws -> (WorkDir, WorkDirLock)
   {
     let absolute = FileSystem.absolute(root)
@@ -105,7 +105,7 @@ public final class WorkDir {
   ///
   /// - Throws: `SISDropError` 66 when it is not one and the command may not create one, or when it
   ///   holds history without its state database.
-  public static func check(_ root: String, create: Bool) throws {
+  package static func check(_ root: String, create: Bool) throws {
     let isWorkDir =
       FileSystem.exists(root + "/state.sqlite") || FileSystem.isDirectory(root + "/batches")
     if !isWorkDir && !create {
@@ -143,24 +143,24 @@ public final class WorkDir {
     )
   }
 
-  public var batchesFolder: String { root + "/batches" }
-  public func batchFolder(_ id: String) -> String { batchesFolder + "/" + id }
-  public func stageFolder(_ id: String, _ stage: Stage) -> String {
+  package var batchesFolder: String { root + "/batches" }
+  package func batchFolder(_ id: String) -> String { batchesFolder + "/" + id }
+  package func stageFolder(_ id: String, _ stage: Stage) -> String {
     batchFolder(id) + "/" + stage.folder
   }
-  public func inbox(_ config: PipelineConfig) -> String {
+  package func inbox(_ config: PipelineConfig) -> String {
     config.resolve(config.inbox, workdir: root)
   }
-  public func outbox(_ config: PipelineConfig) -> String {
+  package func outbox(_ config: PipelineConfig) -> String {
     config.resolve(config.outbox, workdir: root)
   }
-  public func archive(_ config: PipelineConfig) -> String {
+  package func archive(_ config: PipelineConfig) -> String {
     config.resolve(config.archive, workdir: root)
   }
 
   /// Takes the lock of a working directory already open (tests); commands use `locked`, which
   /// takes it before opening the database.
-  public func lock(command: String, wait: TimeInterval = 0) throws -> WorkDirLock {
+  package func lock(command: String, wait: TimeInterval = 0) throws -> WorkDirLock {
     let lock = try WorkDirLock(workdir: root, command: command, wait: wait)
     try recover()
     return lock
@@ -203,13 +203,13 @@ public final class WorkDir {
   }
 
   /// The pipeline config a batch was opened with: its own copy, paths resolved as in the original.
-  public func config(for batch: BatchRecord) throws -> PipelineConfig {
+  package func config(for batch: BatchRecord) throws -> PipelineConfig {
     let copy = batchFolder(batch.id) + "/pipeline.yaml"
     return try PipelineConfig.parse(bytes: try FileSystem.readFile(copy), path: batch.pipelinePath)
   }
 
   /// The batch a stage command works on: `--batch ID`, or the open batch.
-  public func batch(_ id: String?) throws -> BatchRecord {
+  package func batch(_ id: String?) throws -> BatchRecord {
     if let id {
       guard let batch = try state.batch(id) else {
         throw SISDropError(

@@ -9,7 +9,7 @@ extension Corrections {
   /// Takes `corrections.csv` from the inbox into `state.sqlite` and keeps the file in
   /// `archive/corrections/`. Returns how many corrections it held.
   @discardableResult
-  public static func importInbox(workdir: WorkDir, config: PipelineConfig) throws -> Int {
+  package static func importInbox(workdir: WorkDir, config: PipelineConfig) throws -> Int {
     let path = workdir.inbox(config) + "/" + inboxFileName
     guard FileSystem.exists(path) else { return 0 }
     // Only a regular file: a link or a FIFO is refused by name, unread (65, left in the inbox).
@@ -33,7 +33,7 @@ extension Corrections {
 
   /// `importInbox` for `sisdrop run` and `sisdrop-deliver`: a bad file stays in the inbox, named in
   /// the log, and never stops the night's delivery.
-  public static func takeInbox(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void)
+  package static func takeInbox(workdir: WorkDir, config: PipelineConfig, log: (String) -> Void)
     throws
   {
     do {

@@ -9,12 +9,12 @@ import SISDropCore
 /// again, and sends what has become deliverable since as the next re-delivery (`rK`). Close and
 /// `--only` accept a deliver stage that is stale only because upstream reran, as long as the
 /// outbox still holds these files unchanged: the batch can never be stuck.
-public enum Publication {
-  public struct Record: Sendable, Codable {
-    public var batch: String
-    public var publishedAt: String
+package enum Publication {
+  package struct Record: Sendable, Codable {
+    package var batch: String
+    package var publishedAt: String
     /// The deliver attempt whose files were published.
-    public var attempt: Int
+    package var attempt: Int
   }
 
   static func folder(_ workdir: WorkDir, batch: String) -> String {
@@ -63,7 +63,7 @@ public enum Publication {
   /// deliver attempt whose ready file the outbox holds.
   ///
   /// - Throws: `SISDropError` 73 when the outbox holds a ready file no attempt of the batch wrote.
-  public static func load(_ workdir: WorkDir, batch: String, outbox: String) throws -> (
+  package static func load(_ workdir: WorkDir, batch: String, outbox: String) throws -> (
     record: Record, folder: String
   )? {
     let kept = folder(workdir, batch: batch)

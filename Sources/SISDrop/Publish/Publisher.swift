@@ -8,12 +8,12 @@ import SISDropCore
 /// file's SHA-256, size and rows) comes last. Publishing the same content again is a no-op;
 /// different content under a published name is refused. A delivery with no data row in any file (a
 /// night that delivers nothing, a tardy export already sent) publishes nothing: no file, no ready file.
-public enum Publisher {
-  public static func readyName(_ batch: String) -> String { "\(batch).ready" }
+package enum Publisher {
+  package static func readyName(_ batch: String) -> String { "\(batch).ready" }
   static let stagingName = ".sisdrop-staging"
 
   /// Whether the delivery a ready file lists carries a record: header-only files are never published.
-  public static func delivers(_ readyPath: String) throws -> Bool {
+  package static func delivers(_ readyPath: String) throws -> Bool {
     try entries(readyPath).contains { $0.rows > 0 }
   }
 
@@ -29,7 +29,7 @@ public enum Publisher {
   /// Publishes the files a deliver folder lists in its ready file.
   ///
   /// - Throws: `SISDropError` 73 when the outbox already holds different content under a name.
-  public static func publish(batch: String, deliverFolder: String, outbox: String) throws
+  package static func publish(batch: String, deliverFolder: String, outbox: String) throws
     -> [FileRecord]
   {
     guard FileSystem.isDirectory(outbox) else {
@@ -110,7 +110,7 @@ public enum Publisher {
   }
 
   /// Checks that the outbox holds what the deliver folder lists, byte for byte.
-  public static func verify(batch: String, deliverFolder: String, outbox: String) throws
+  package static func verify(batch: String, deliverFolder: String, outbox: String) throws
     -> [FileRecord]
   {
     let ready = readyName(batch)

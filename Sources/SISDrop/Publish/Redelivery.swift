@@ -12,12 +12,12 @@ import SISDropStore
 /// `batches/<batch>/redeliveries/rK/` holds files named `<batch>-rK_...` and its own trigger
 /// `<batch>-rK.ready`, published to the outbox beside the batch's first delivery; the SIS imports
 /// it like any batch. Close counts what every re-delivery delivered and checks its files in the outbox.
-public enum Redelivery {
-  public struct Result: Sendable, Codable {
-    public var id: String
-    public var folder: String
-    public var delivered: [String]
-    public var errors: [[String]]
+package enum Redelivery {
+  package struct Result: Sendable, Codable {
+    package var id: String
+    package var folder: String
+    package var delivered: [String]
+    package var errors: [[String]]
   }
 
   static func folder(_ workdir: WorkDir, batch: String) -> String {
@@ -36,7 +36,7 @@ public enum Redelivery {
   }
 
   /// Every submission the batch delivered: the deliver stage's and each re-delivery's.
-  public static func delivered(_ workdir: WorkDir, batch: String) throws -> [(
+  package static func delivered(_ workdir: WorkDir, batch: String) throws -> [(
     id: String, hash: String
   )] {
     var rows = try BatchLifecycle.readTable(workdir.stageFolder(batch, .deliver) + "/delivered.csv")
@@ -106,7 +106,7 @@ public enum Redelivery {
   }
 
   /// Checks that the outbox holds every re-delivery's files, byte for byte.
-  public static func verify(_ workdir: WorkDir, batch: String, outbox: String) throws
+  package static func verify(_ workdir: WorkDir, batch: String, outbox: String) throws
     -> [FileRecord]
   {
     try all(workdir, batch: batch).flatMap {
@@ -119,7 +119,7 @@ public enum Redelivery {
   /// - Throws: `SISDropError` 64 when the batch is not open or an id cannot be re-delivered
   ///   (already delivered, held for review, rejected before matching); 65 when every requested
   ///   record is still in error (errors.csv of the attempt is kept, nothing is published).
-  public static func run(
+  package static func run(
     workdir: WorkDir, batch: BatchRecord, ids: [String], log: (String) -> Void = { _ in }
   ) throws -> Result {
     guard batch.state == .open else {

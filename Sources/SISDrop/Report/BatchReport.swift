@@ -18,8 +18,8 @@ import SISDropStore
 ///
 /// The match stage's decisions are read as JSON, not through `MatchDecision`, so explanation
 /// fields a matcher adds are shown without a change here.
-public enum BatchReport {
-  public static let fileName = "report.html"
+package enum BatchReport {
+  package static let fileName = "report.html"
 
   /// The student fields shown side by side.
   static let studentFields = [
@@ -34,7 +34,7 @@ public enum BatchReport {
 
   /// Writes the batch's report.html (replacing an earlier one atomically) and returns its path.
   @discardableResult
-  public static func write(workdir: WorkDir, batch: BatchRecord) throws -> String {
+  package static func write(workdir: WorkDir, batch: BatchRecord) throws -> String {
     let path = workdir.batchFolder(batch.id) + "/" + fileName
     let html = try render(workdir: workdir, batch: batch)
     try FileSystem.writeAtomically(path, Array(html.utf8))
@@ -838,7 +838,7 @@ public enum BatchReport {
   }
 
   /// HTML-escapes text for element content and attribute values.
-  public static func escape(_ text: String) -> String {
+  package static func escape(_ text: String) -> String {
     var out = ""
     out.reserveCapacity(text.utf8.count)
     for character in text {

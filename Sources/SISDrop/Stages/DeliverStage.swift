@@ -15,18 +15,18 @@ import SISDropStore
 /// checks before delivery is listed in `errors.csv` (record, schema, field, value, reason, what
 /// to do) and stays pending; `delivered.csv` lists what close marks delivered. Corrections
 /// recorded in `state.sqlite` are applied first. Only fields Plugin.xml grants are written.
-public enum DeliverStage {
-  public static let errorsHeader = [
+package enum DeliverStage {
+  package static let errorsHeader = [
     FieldName.submissionID, "Schema", "Seq", "Field", "Value", "Reason", "What_To_Do", "Stage",
     "File",
     "Line",
   ]
-  public static let heldHeader = [
+  package static let heldHeader = [
     FieldName.submissionID, "Schema", "Seq", "Held_For", "Candidates", "Fields", "What_To_Do",
   ]
-  public static let deliveredHeader = [FieldName.submissionID, "Content_Hash"]
+  package static let deliveredHeader = [FieldName.submissionID, "Content_Hash"]
   /// The count of files the delivery puts in the outbox: 0 on a night that delivers nothing.
-  public static let publishedFilesCount = "published_files"
+  package static let publishedFilesCount = "published_files"
 
   /// What a delivery will write, hold and report, before any file is written.
   struct Plan {
@@ -49,7 +49,7 @@ public enum DeliverStage {
     var contactsSuperseded: [[String]] = []
   }
 
-  public static func run(_ context: StageContext) throws {
+  package static func run(_ context: StageContext) throws {
     let config = context.config
     let delivery = try BatchDelivery(workdir: context.workdir, batch: context.batch, config: config)
     let profile = delivery.profile
@@ -225,7 +225,7 @@ public enum DeliverStage {
 
   /// Why each submission a batch's deliver left pending is still pending: held.csv's What_To_Do
   /// (a potential match, a kind the SIS import cannot create) or errors.csv's field and reason.
-  public static func pendingReasons(workdir: WorkDir, batch: String) -> [String: String] {
+  package static func pendingReasons(workdir: WorkDir, batch: String) -> [String: String] {
     let folder = workdir.stageFolder(batch, .deliver)
     var reasons: [String: String] = [:]
     for row in (try? BatchLifecycle.readTable(folder + "/errors.csv")) ?? []

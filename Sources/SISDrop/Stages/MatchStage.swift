@@ -11,7 +11,7 @@ import SISDropStore
 ///
 /// Guard that no matcher overrides: one SIS record is never auto-matched by two submissions of
 /// the same batch — both go to review.
-public enum MatchStage {
+package enum MatchStage {
   /// Fields compared for the differences of a matched student (the delivery's student columns).
   static let comparedStudentFields = Layouts.comparedStudentFields
 
@@ -391,7 +391,7 @@ public enum MatchStage {
     return compact
   }
 
-  public static func run(_ context: StageContext) throws { try run(context, chunkSize: chunkSize) }
+  package static func run(_ context: StageContext) throws { try run(context, chunkSize: chunkSize) }
 
   /// What the steps after deciding need of one student's decision (the decisions themselves wait
   /// in a scratch file, read back beside the submissions).

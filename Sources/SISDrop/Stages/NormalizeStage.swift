@@ -9,8 +9,8 @@ import SISDropStore
 /// schools (by number, or building name through `building_map.csv`) — and computes each one's
 /// content hash for the pending ledger. A submission with any field that cannot be normalized is
 /// rejected whole (`rejects.csv`, with field and reason) and stays pending.
-public enum NormalizeStage {
-  public static func run(_ context: StageContext) throws {
+package enum NormalizeStage {
+  package static func run(_ context: StageContext) throws {
     try run(context, chunkSize: MatchStage.chunkSize)
   }
 

@@ -9,11 +9,11 @@ import SISDropFormats
 ///
 /// Writes `submissions.jsonl` (selected, by id), `rejects.csv`, `unselected.csv` and
 /// `vanished.csv` (pending submissions no longer in the export: reported, never dropped).
-public enum ParseStage {
+package enum ParseStage {
   static let rejectAction =
     "fix the record in the enrollment system; it stays pending and comes again in the next export"
 
-  public static func run(_ context: StageContext) throws {
+  package static func run(_ context: StageContext) throws {
     try run(context, chunkSize: MatchStage.chunkSize)
   }
 

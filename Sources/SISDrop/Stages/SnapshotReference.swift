@@ -5,25 +5,25 @@ import SISDropStore
 /// Which snapshot a batch matches against (`20-normalize/snapshot.json`): written by the normalize
 /// stage (`write`), read through `read` / `load` by everything else (match, deliver, re-delivery,
 /// confirmation, state rebuild, `sisdrop show`).
-public struct SnapshotReference: Sendable, Codable, Hashable {
-  public static let fileName = "snapshot.json"
+package struct SnapshotReference: Sendable, Codable, Hashable {
+  package static let fileName = "snapshot.json"
 
   /// The batch whose normalize stage built the snapshot.
-  public var builtBy: String
+  package var builtBy: String
   /// Path relative to the working directory.
-  public var path: String
-  public var sha256: String
-  public var summary: SnapshotSummary
+  package var path: String
+  package var sha256: String
+  package var summary: SnapshotSummary
   /// `full` (built from a full export), `delta` (the base snapshot with a delta applied); nil before deltas existed.
-  public var mode: String? = nil
+  package var mode: String? = nil
   /// For a delta: the snapshot it was applied to (batch and SHA-256): the chain that reproduces it.
-  public var baseBatch: String? = nil
-  public var baseSha256: String? = nil
+  package var baseBatch: String? = nil
+  package var baseSha256: String? = nil
   /// The batch whose full export the snapshot's chain starts from.
-  public var fullExportBatch: String? = nil
+  package var fullExportBatch: String? = nil
 
   /// The snapshot file's path.
-  public func absolutePath(_ workdir: WorkDir) -> String { workdir.root + "/" + path }
+  package func absolutePath(_ workdir: WorkDir) -> String { workdir.root + "/" + path }
 
   /// Writes `snapshot.json` into a normalize output folder.
   func write(folder: String) throws {
@@ -48,7 +48,7 @@ public struct SnapshotReference: Sendable, Codable, Hashable {
   /// The snapshot batch `batch` matched against, as its normalize stage recorded it.
   ///
   /// - Throws: `SISDropError` 66 when the batch's normalize folder has no snapshot.json.
-  public static func load(_ workdir: WorkDir, batch: String) throws -> SnapshotReference {
+  package static func load(_ workdir: WorkDir, batch: String) throws -> SnapshotReference {
     let folder = workdir.stageFolder(batch, .normalize)
     guard let reference = try read(folder: folder) else {
       throw SISDropError.missingInput(folder + "/" + fileName)

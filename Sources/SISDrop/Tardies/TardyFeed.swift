@@ -76,23 +76,23 @@ struct TardyCodeMap {
 /// configured time zone). A tardy already delivered (same student, time and reason), in this file
 /// or an earlier run, is sent once; `state.sqlite` remembers what was delivered (and a run a crash
 /// interrupted is finished by the next one).
-public enum TardyFeed {
-  public static let errorsHeader = [
+package enum TardyFeed {
+  package static let errorsHeader = [
     "File", "Line", "Building", "Student_Number", "Occurred_At", "Reason", "Field", "Problem",
     "What_To_Do",
   ]
-  public static let duplicatesHeader = [
+  package static let duplicatesHeader = [
     "File", "Line", "Student_Number", "Occurred_At", "Reason", "Delivered_In",
   ]
-  public static let inboxFileName = "tardies.csv"
+  package static let inboxFileName = "tardies.csv"
 
-  public struct Result: Sendable, Codable {
-    public var run: String
-    public var folder: String
-    public var delivered: Int
-    public var errors: Int
-    public var duplicates: Int
-    public var files: [String]
+  package struct Result: Sendable, Codable {
+    package var run: String
+    package var folder: String
+    package var delivered: Int
+    package var errors: Int
+    package var duplicates: Int
+    package var files: [String]
   }
 
   /// One tardy resolved to SIS terms.
@@ -125,7 +125,7 @@ public enum TardyFeed {
   ///
   /// - Throws: `SISDropError` 66 without a tardies file or an SIS snapshot; 78 for a bad mapping
   ///   file or a profile column Plugin.xml does not grant.
-  public static func run(
+  package static func run(
     workdir: WorkDir, config: PipelineConfig, input: String? = nil, now: Date = Date(),
     log: (String) -> Void = { _ in }
   ) throws -> Result {
@@ -403,7 +403,7 @@ public enum TardyFeed {
     return .success(local)
   }
 
-  public static let deliveredHeader = ["Student_Number", "Occurred_At", "Reason"]
+  package static let deliveredHeader = ["Student_Number", "Occurred_At", "Reason"]
 
   /// Finishes a run a crash interrupted: a run folder not yet recorded in `state.sqlite` is
   /// published (a no-op when it already is) and its tardies recorded, so they are neither lost nor sent twice.

@@ -2,15 +2,15 @@
 ///
 /// In CSV the field names are the header row; in XML they are the child elements of one element
 /// per record. A pipeline config maps other header names onto these (`header_aliases`).
-public struct Layout: Sendable, Hashable {
+package struct Layout: Sendable, Hashable {
   /// The layout's name, as used in the pipeline config (`students`, `submission_contacts`, ...).
-  public var name: String
+  package var name: String
   /// The default CSV file name.
-  public var fileName: String
+  package var fileName: String
   /// The XML element of one record.
-  public var recordElement: String
-  public var fields: [String]
-  public var required: Set<String>
+  package var recordElement: String
+  package var fields: [String]
+  package var required: Set<String>
 
   /// A layout of another module's own (a delta's keys and marker, say).
   package init(
@@ -23,41 +23,41 @@ public struct Layout: Sendable, Hashable {
     self.required = required
   }
 
-  public func index(of field: String) -> Int? { fields.firstIndex(of: field) }
+  package func index(of field: String) -> Int? { fields.firstIndex(of: field) }
 }
 
 /// The field names the layouts share and code across the modules reads or writes by name: one
 /// table, so that a field is named once (`record[FieldName.firstName]`, not the string). Inlined
 /// literals: reading one costs what the literal cost.
-public enum FieldName {
-  @inlinable public static var submissionID: String { "Submission_ID" }
-  @inlinable public static var studentNumber: String { "Student_Number" }
-  @inlinable public static var contactID: String { "Contact_ID" }
-  @inlinable public static var stateStudentNumber: String { "State_StudentNumber" }
-  @inlinable public static var firstName: String { "First_Name" }
-  @inlinable public static var middleName: String { "Middle_Name" }
-  @inlinable public static var lastName: String { "Last_Name" }
-  @inlinable public static var birthDate: String { "DOB" }
-  @inlinable public static var gender: String { "Gender" }
-  @inlinable public static var gradeLevel: String { "Grade_Level" }
-  @inlinable public static var schoolID: String { "SchoolID" }
-  @inlinable public static var enrollStatus: String { "Enroll_Status" }
-  @inlinable public static var street: String { "Street" }
-  @inlinable public static var city: String { "City" }
-  @inlinable public static var state: String { "State" }
-  @inlinable public static var zip: String { "Zip" }
-  @inlinable public static var homePhone: String { "Home_Phone" }
-  @inlinable public static var phone: String { "Phone" }
-  @inlinable public static var email: String { "Email" }
-  @inlinable public static var relationship: String { "Relationship" }
-  @inlinable public static var school: String { "School" }
-  @inlinable public static var contactSeq: String { "Contact_Seq" }
-  @inlinable public static var docType: String { "Doc_Type" }
-  @inlinable public static var fileName: String { "File_Name" }
+package enum FieldName {
+  @inlinable package static var submissionID: String { "Submission_ID" }
+  @inlinable package static var studentNumber: String { "Student_Number" }
+  @inlinable package static var contactID: String { "Contact_ID" }
+  @inlinable package static var stateStudentNumber: String { "State_StudentNumber" }
+  @inlinable package static var firstName: String { "First_Name" }
+  @inlinable package static var middleName: String { "Middle_Name" }
+  @inlinable package static var lastName: String { "Last_Name" }
+  @inlinable package static var birthDate: String { "DOB" }
+  @inlinable package static var gender: String { "Gender" }
+  @inlinable package static var gradeLevel: String { "Grade_Level" }
+  @inlinable package static var schoolID: String { "SchoolID" }
+  @inlinable package static var enrollStatus: String { "Enroll_Status" }
+  @inlinable package static var street: String { "Street" }
+  @inlinable package static var city: String { "City" }
+  @inlinable package static var state: String { "State" }
+  @inlinable package static var zip: String { "Zip" }
+  @inlinable package static var homePhone: String { "Home_Phone" }
+  @inlinable package static var phone: String { "Phone" }
+  @inlinable package static var email: String { "Email" }
+  @inlinable package static var relationship: String { "Relationship" }
+  @inlinable package static var school: String { "School" }
+  @inlinable package static var contactSeq: String { "Contact_Seq" }
+  @inlinable package static var docType: String { "Doc_Type" }
+  @inlinable package static var fileName: String { "File_Name" }
 }
 
-public enum Layouts {
-  public static let studentFields = [
+package enum Layouts {
+  package static let studentFields = [
     FieldName.studentNumber, FieldName.stateStudentNumber, FieldName.firstName,
     FieldName.middleName, FieldName.lastName, FieldName.birthDate,
     FieldName.gender,
@@ -65,98 +65,98 @@ public enum Layouts {
     FieldName.city, FieldName.state, FieldName.zip, FieldName.homePhone,
     FieldName.email,
   ]
-  public static let contactFields = [
+  package static let contactFields = [
     FieldName.contactID, FieldName.studentNumber, FieldName.firstName, FieldName.lastName,
     FieldName.relationship, FieldName.phone, FieldName.email,
     FieldName.street,
     FieldName.city, FieldName.state, FieldName.zip,
   ]
 
-  public static let students = Layout(
+  package static let students = Layout(
     name: "students", fileName: "students.csv", recordElement: "student", fields: studentFields,
     required: [
       FieldName.studentNumber, FieldName.firstName, FieldName.lastName, FieldName.birthDate,
     ])
-  public static let contacts = Layout(
+  package static let contacts = Layout(
     name: "contacts", fileName: "contacts.csv", recordElement: "contact", fields: contactFields,
     required: [
       FieldName.contactID, FieldName.studentNumber, FieldName.firstName, FieldName.lastName,
     ])
-  public static let schools = Layout(
+  package static let schools = Layout(
     // Low_Grade/High_Grade (PowerSchool's names, optional): the grades a school teaches.
     name: "schools", fileName: "schools.csv", recordElement: "school",
     fields: ["School_Number", "Name", "Low_Grade", "High_Grade"],
     required: ["School_Number", "Name"])
-  public static let attendanceCodes = Layout(
+  package static let attendanceCodes = Layout(
     name: "attendance_codes", fileName: "attendance_codes.csv", recordElement: "attendance_code",
     fields: ["Att_Code", "Description", FieldName.schoolID, "Presence_Status_CD"],
     required: ["Att_Code", FieldName.schoolID])
 
   /// The submission's student fields: the SIS student fields except `Student_Number`, with
   /// `School` (SIS number or building name) in place of `SchoolID` and `Enroll_Status`.
-  public static let submissionStudentFields = [
+  package static let submissionStudentFields = [
     FieldName.stateStudentNumber, FieldName.firstName, FieldName.middleName, FieldName.lastName,
     FieldName.birthDate, FieldName.gender, FieldName.gradeLevel,
     FieldName.school,
     FieldName.street, FieldName.city, FieldName.state, FieldName.zip, FieldName.homePhone,
     FieldName.email,
   ]
-  public static let submissionContactFields = [
+  package static let submissionContactFields = [
     FieldName.firstName, FieldName.lastName, FieldName.relationship, FieldName.phone,
     FieldName.email, FieldName.street, FieldName.city, FieldName.state, FieldName.zip,
   ]
 
   /// Fields compared for the differences of a matched student or contact (the delivery's student
   /// and contact columns): the fields an update carries.
-  public static let comparedStudentFields = [
+  package static let comparedStudentFields = [
     FieldName.stateStudentNumber, FieldName.firstName, FieldName.middleName, FieldName.lastName,
     FieldName.birthDate, FieldName.gender, FieldName.gradeLevel,
     FieldName.schoolID, FieldName.enrollStatus,
     FieldName.street, FieldName.city, FieldName.state, FieldName.zip, FieldName.homePhone,
     FieldName.email,
   ]
-  public static let comparedContactFields = [
+  package static let comparedContactFields = [
     FieldName.firstName, FieldName.lastName, FieldName.relationship, FieldName.phone,
     FieldName.email, FieldName.street, FieldName.city, FieldName.state, FieldName.zip,
   ]
 
-  public static let submissions = Layout(
+  package static let submissions = Layout(
     name: "submissions", fileName: "submissions.csv", recordElement: "submission",
     fields: [FieldName.submissionID, "Form", "Approved_At"] + submissionStudentFields,
     required: [
       FieldName.submissionID, "Form", "Approved_At", FieldName.firstName, FieldName.lastName,
       FieldName.birthDate,
     ])
-  public static let submissionContacts = Layout(
+  package static let submissionContacts = Layout(
     name: "submission_contacts", fileName: "submission_contacts.csv", recordElement: "contact",
     fields: [FieldName.submissionID, FieldName.contactSeq] + submissionContactFields,
     required: [
       FieldName.submissionID, FieldName.contactSeq, FieldName.firstName, FieldName.lastName,
     ])
-  public static let submissionDocuments = Layout(
+  package static let submissionDocuments = Layout(
     name: "submission_documents", fileName: "submission_documents.csv", recordElement: "document",
     fields: [FieldName.submissionID, FieldName.docType, FieldName.fileName, "SHA256"],
     required: [FieldName.submissionID, FieldName.docType, FieldName.fileName])
 
-  public static let tardies = Layout(
+  package static let tardies = Layout(
     name: "tardies", fileName: "tardies.csv", recordElement: "tardy",
     fields: ["Building", FieldName.studentNumber, "Occurred_At", "Reason"],
     required: ["Building", FieldName.studentNumber, "Occurred_At", "Reason"])
-  public static let buildingMap = Layout(
+  package static let buildingMap = Layout(
     name: "building_map", fileName: "building_map.csv", recordElement: "building",
     fields: ["Raptor_Building", "SIS_School_Number"],
     required: ["Raptor_Building", "SIS_School_Number"])
-  public static let tardyCodes = Layout(
+  package static let tardyCodes = Layout(
     name: "tardy_codes", fileName: "tardy_codes.csv", recordElement: "tardy_code",
     fields: ["Raptor_Reason", "SIS_Att_Code", "Active"],
     required: ["Raptor_Reason", "SIS_Att_Code", "Active"])
 
   /// The SIS export's layouts, in the order the snapshot loads them.
-  public static let sisExport = [students, contacts, schools, attendanceCodes]
-  public static let all =
+  package static let sisExport = [students, contacts, schools, attendanceCodes]
+  package static let all =
     sisExport + [
       submissions, submissionContacts, submissionDocuments, tardies, buildingMap, tardyCodes,
     ]
 
-  public static func named(_ name: String) -> Layout? { all.first { $0.name == name } }
+  package static func named(_ name: String) -> Layout? { all.first { $0.name == name } }
 }

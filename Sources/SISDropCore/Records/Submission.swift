@@ -4,11 +4,11 @@ import Foundation
 ///
 /// Fields are kept by their layout names (`First_Name`, `DOB`, ...) so that diffs, errors,
 /// the field policy and delivery columns all speak the same names.
-public struct SubmissionPart: Sendable, Codable, Hashable {
+package struct SubmissionPart: Sendable, Codable, Hashable {
   /// 1-based position: the student's place in the submission, the contact's `Contact_Seq`.
-  public var seq: Int
-  public var fields: [String: String]
-  public var source: SourceLocation
+  package var seq: Int
+  package var fields: [String: String]
+  package var source: SourceLocation
 
   package init(seq: Int, fields: [String: String], source: SourceLocation) {
     self.seq = seq
@@ -16,22 +16,22 @@ public struct SubmissionPart: Sendable, Codable, Hashable {
     self.source = source
   }
 
-  public subscript(_ field: String) -> String { fields[field] ?? "" }
+  package subscript(_ field: String) -> String { fields[field] ?? "" }
 }
 
 /// An approved enrollment submission: one or more students (siblings), their contacts and documents.
-public struct Submission: Sendable, Codable, Hashable {
-  public var id: String
-  public var form: String
-  public var approvedAt: String
-  public var source: SourceLocation
-  public var students: [SubmissionPart]
-  public var contacts: [SubmissionPart]
-  public var documents: [SubmissionPart]
+package struct Submission: Sendable, Codable, Hashable {
+  package var id: String
+  package var form: String
+  package var approvedAt: String
+  package var source: SourceLocation
+  package var students: [SubmissionPart]
+  package var contacts: [SubmissionPart]
+  package var documents: [SubmissionPart]
   /// SHA-256 of the normalized content (set by normalize): the pending ledger's version key.
-  public var contentHash: String?
+  package var contentHash: String?
 
-  public init(id: String, form: String, approvedAt: String, source: SourceLocation) {
+  package init(id: String, form: String, approvedAt: String, source: SourceLocation) {
     self.id = id
     self.form = form
     self.approvedAt = approvedAt
@@ -42,20 +42,20 @@ public struct Submission: Sendable, Codable, Hashable {
   }
 
   /// A reference to one student of a submission, used where the SIS has no number yet: `S-1/2`.
-  public static func studentRef(_ id: String, _ seq: Int) -> String { "\(id)/\(seq)" }
+  package static func studentRef(_ id: String, _ seq: Int) -> String { "\(id)/\(seq)" }
 }
 
 /// A record that a stage set aside, with the reason and what to do (the stage's rejects file).
-public struct Reject: Sendable, Codable, Hashable {
-  public var submissionID: String
+package struct Reject: Sendable, Codable, Hashable {
+  package var submissionID: String
   /// `student`, `contact`, `document`, `submission` or the SIS layout for snapshot rows.
-  public var schema: String
-  public var seq: Int?
-  public var field: String
-  public var value: String
-  public var reason: String
-  public var action: String
-  public var source: SourceLocation
+  package var schema: String
+  package var seq: Int?
+  package var field: String
+  package var value: String
+  package var reason: String
+  package var action: String
+  package var source: SourceLocation
 
   package init(
     submissionID: String, schema: String, seq: Int? = nil, field: String, value: String,
@@ -71,11 +71,11 @@ public struct Reject: Sendable, Codable, Hashable {
     self.source = source
   }
 
-  public static let header = [
+  package static let header = [
     "Submission_ID", "Schema", "Seq", "Field", "Value", "Reason", "What_To_Do", "File", "Line",
   ]
 
-  public var row: [String] {
+  package var row: [String] {
     [
       submissionID, schema, seq.map(String.init) ?? "", field, value, reason, action, source.path,
       source.line.map(String.init) ?? "",

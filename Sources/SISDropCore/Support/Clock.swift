@@ -1,8 +1,8 @@
 import Foundation
 
 /// The version written into every stage.json and manifest.
-public enum SISDropVersion {
-  public static let current = "0.1.0"
+package enum SISDropVersion {
+  package static let current = "0.1.0"
 }
 
 /// Timestamps for stage.json and manifests (never in stage outputs).

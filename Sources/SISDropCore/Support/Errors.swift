@@ -1,7 +1,7 @@
 import Foundation
 
 /// The exit statuses sisdrop uses, from `sysexits.h` (README, "Exit codes").
-public enum ExitStatus: Int32, Sendable, Codable {
+package enum ExitStatus: Int32, Sendable, Codable {
   case ok = 0
   /// A bug in sisdrop, never bad input.
   case internalError = 1
@@ -14,20 +14,20 @@ public enum ExitStatus: Int32, Sendable, Codable {
 }
 
 /// Where a problem is: a file, and the line, column or element inside it.
-public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertible {
-  public var path: String
-  public var line: Int?
-  public var column: Int?
-  public var element: String?
+package struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertible {
+  package var path: String
+  package var line: Int?
+  package var column: Int?
+  package var element: String?
 
-  public init(path: String, line: Int? = nil, column: Int? = nil, element: String? = nil) {
+  package init(path: String, line: Int? = nil, column: Int? = nil, element: String? = nil) {
     self.path = path
     self.line = line
     self.column = column
     self.element = element
   }
 
-  public var description: String {
+  package var description: String {
     var text = path
     if let line { text += ":\(line)" }
     if line != nil, let column { text += ":\(column)" }
@@ -39,14 +39,14 @@ public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertib
 /// An error that stops a command: it carries its sysexits status, where it happened and what to do.
 ///
 /// Printed like a compiler diagnostic: `path:line:column: message (what to do)`.
-public struct SISDropError: Error, CustomStringConvertible, Sendable {
-  public var status: ExitStatus
-  public var location: SourceLocation?
-  public var message: String
+package struct SISDropError: Error, CustomStringConvertible, Sendable {
+  package var status: ExitStatus
+  package var location: SourceLocation?
+  package var message: String
   /// What the operator should do about it.
-  public var hint: String?
+  package var hint: String?
 
-  public init(
+  package init(
     _ status: ExitStatus, _ message: String, at location: SourceLocation? = nil, hint: String? = nil
   ) {
     self.status = status
@@ -55,7 +55,7 @@ public struct SISDropError: Error, CustomStringConvertible, Sendable {
     self.hint = hint
   }
 
-  public var description: String {
+  package var description: String {
     var text = location.map { "\($0): \(message)" } ?? message
     if let hint { text += " — \(hint)" }
     return text
@@ -84,7 +84,7 @@ package protocol ExitStatusError: Error {
 
 extension Error {
   /// The sysexits status of any error: sisdrop's own carry one; POSIX file errors map to the nearest.
-  public var exitStatus: ExitStatus {
+  package var exitStatus: ExitStatus {
     if let error = self as? SISDropError { return error.status }
     if let error = self as? FileError { return error.status }
     if let error = self as? any ExitStatusError { return error.exitStatus }

@@ -5,43 +5,43 @@ import Glibc
 #endif
 
 /// A failed system call on a file, with the path: maps to sysexits in one place.
-public struct FileError: Error, CustomStringConvertible, Sendable {
-  public var code: Int32
-  public var operation: String
-  public var path: String
+package struct FileError: Error, CustomStringConvertible, Sendable {
+  package var code: Int32
+  package var operation: String
+  package var path: String
 
   package static func posix(_ code: Int32, _ operation: String, _ path: String) -> FileError {
     FileError(code: code, operation: operation, path: path)
   }
 
-  public var description: String {
+  package var description: String {
     "\(path): \(operation) failed: \(String(cString: strerror(code)))"
   }
 
   /// Missing inputs are 66; anything else that stops us writing is 73.
-  public var status: ExitStatus { code == ENOENT ? .noInput : .cannotCreate }
+  package var status: ExitStatus { code == ENOENT ? .noInput : .cannotCreate }
 }
 
 /// File operations with the working-directory rules (ARCHITECTURE.md, "The rules the code keeps":
 /// atomic, private): private modes, fsync, rename.
 ///
 /// Files holding student data are created 0640 (0600 for the state database), folders 0750.
-public enum FileSystem {
-  public static let fileMode: mode_t = 0o640
-  public static let directoryMode: mode_t = 0o750
+package enum FileSystem {
+  package static let fileMode: mode_t = 0o640
+  package static let directoryMode: mode_t = 0o750
 
-  public static func exists(_ path: String) -> Bool {
+  package static func exists(_ path: String) -> Bool {
     var st = stat()
     return lstat(path, &st) == 0
   }
 
-  public static func isDirectory(_ path: String) -> Bool {
+  package static func isDirectory(_ path: String) -> Bool {
     var st = stat()
     return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
   }
 
   /// Creates a folder and its parents with the private folder mode.
-  public static func makeDirectory(_ path: String) throws {
+  package static func makeDirectory(_ path: String) throws {
     if isDirectory(path) { return }
     let parent = (path as NSString).deletingLastPathComponent
     if !parent.isEmpty, parent != path, !isDirectory(parent) { try makeDirectory(parent) }
@@ -51,7 +51,7 @@ public enum FileSystem {
   }
 
   /// Writes bytes to a new file (replacing nothing: the file must not exist), fsyncs it.
-  public static func writeNew(
+  package static func writeNew(
     _ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = fileMode
   ) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
@@ -80,7 +80,7 @@ public enum FileSystem {
   /// Replaces a file atomically: a temporary file beside it, fsync, rename, fsync the folder.
   ///
   /// Foundation's `.atomic` write skips the folder fsync (docs/PLATFORM-NOTES.md, "Files and SFTP"), hence this.
-  public static func writeAtomically(
+  package static func writeAtomically(
     _ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = fileMode
   ) throws {
     let folder = (path as NSString).deletingLastPathComponent
@@ -91,13 +91,13 @@ public enum FileSystem {
     try syncDirectory(folder.isEmpty ? "." : folder)
   }
 
-  public static func rename(_ from: String, to: String) throws {
+  package static func rename(_ from: String, to: String) throws {
     CrashPoints.hit("rename")
     if Glibc.rename(from, to) != 0 { throw FileError.posix(errno, "rename to \(to)", from) }
   }
 
   /// fsync on a folder makes a rename inside it durable.
-  public static func syncDirectory(_ path: String) throws {
+  package static func syncDirectory(_ path: String) throws {
     CrashPoints.hit("fsync folder")
     let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     guard fd >= 0 else { throw FileError.posix(errno, "open folder", path) }
@@ -106,7 +106,7 @@ public enum FileSystem {
   }
 
   /// fsyncs every file below a folder and the folders themselves, before the folder is published.
-  public static func syncTree(_ path: String) throws {
+  package static func syncTree(_ path: String) throws {
     for name in try listDirectory(path) {
       let child = path + "/" + name
       if isDirectory(child) {
@@ -122,7 +122,7 @@ public enum FileSystem {
   }
 
   /// Names in a folder, sorted so that everything built from a listing is deterministic.
-  public static func listDirectory(_ path: String) throws -> [String] {
+  package static func listDirectory(_ path: String) throws -> [String] {
     guard let dir = opendir(path) else { throw FileError.posix(errno, "list", path) }
     defer { closedir(dir) }
     var names: [String] = []
@@ -135,7 +135,7 @@ public enum FileSystem {
     return names.sorted()
   }
 
-  public static func removeTree(_ path: String) throws {
+  package static func removeTree(_ path: String) throws {
     guard exists(path) else { return }
     if isDirectory(path) {
       var st = stat()
@@ -152,7 +152,7 @@ public enum FileSystem {
 
   /// Copies a file byte for byte into a new file with the private mode, and fsyncs it.
   /// `inboxFile`: the source is in the inbox, read only if it is a regular file with one name (`InboxFile`).
-  public static func copyFile(_ from: String, to: String, inboxFile: Bool = false) throws {
+  package static func copyFile(_ from: String, to: String, inboxFile: Bool = false) throws {
     CrashPoints.hit("copy")
     let input = inboxFile ? try InboxFile.open(from) : open(from, O_RDONLY | O_CLOEXEC)
     guard input >= 0 else { throw FileError.posix(errno, "open", from) }
@@ -182,7 +182,7 @@ public enum FileSystem {
     if fsync(output) != 0 { throw FileError.posix(errno, "fsync", to) }
   }
 
-  public static func readFile(_ path: String) throws -> [UInt8] {
+  package static func readFile(_ path: String) throws -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw FileError.posix(errno, "open", path) }
     defer { close(fd) }
@@ -200,13 +200,13 @@ public enum FileSystem {
     return result
   }
 
-  public static func fileSize(_ path: String) -> Int64? {
+  package static func fileSize(_ path: String) -> Int64? {
     var st = stat()
     return stat(path, &st) == 0 ? Int64(st.st_size) : nil
   }
 
   /// Makes a path absolute against a base folder (or the current folder).
-  public static func absolute(_ path: String, relativeTo base: String? = nil) -> String {
+  package static func absolute(_ path: String, relativeTo base: String? = nil) -> String {
     if path.hasPrefix("/") { return (path as NSString).standardizingPath }
     let root = base ?? FileManager.default.currentDirectoryPath
     return ((root as NSString).appendingPathComponent(path) as NSString).standardizingPath

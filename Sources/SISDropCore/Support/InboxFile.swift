@@ -12,7 +12,7 @@ import Glibc
 /// lock) or a device. Each is refused by name without being opened: `lstat` first; then
 /// `O_NOFOLLOW | O_NONBLOCK`, so that an entry swapped in after the `lstat` can neither be followed
 /// nor block; then `fstat` of what was opened, which must still be the regular file seen.
-public enum InboxFile {
+package enum InboxFile {
   /// What an entry is when sisdrop must not read it; nil for a regular file with one link.
   package static func refusal(_ info: stat) -> String? {
     switch info.st_mode & S_IFMT {
@@ -43,7 +43,7 @@ public enum InboxFile {
 
   /// Refuses (65) an entry that is not a regular file with one name, without opening it. A missing
   /// entry passes: the caller reports it in its own words.
-  public static func check(_ path: String) throws {
+  package static func check(_ path: String) throws {
     var info = stat()
     guard lstat(path, &info) == 0 else { return }
     if let what = refusal(info) { throw refused(path, what) }
@@ -53,7 +53,7 @@ public enum InboxFile {
   ///
   /// - Throws: `SISDropError` 65 for anything but a regular file with one name (also one swapped
   ///   in between the checks), 66 when it is not there.
-  public static func open(_ path: String) throws -> Int32 {
+  package static func open(_ path: String) throws -> Int32 {
     var before = stat()
     guard lstat(path, &before) == 0 else {
       if errno == ENOENT { throw SISDropError.missingInput(path) }

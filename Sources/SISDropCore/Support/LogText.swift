@@ -3,9 +3,9 @@ import Foundation
 /// Text from an input file (a header cell, an unknown column name) as it may appear in a message:
 /// control characters are shown escaped, so that a cell can never start a new log line, forge one
 /// or drive a terminal. Values (names, birth dates, addresses) never go into messages at all.
-public enum LogText {
+package enum LogText {
   /// `\n`, `\r`, `\t`, `\\` and every other control character as `\u001B`.
-  public static func escaped(_ text: String) -> String {
+  package static func escaped(_ text: String) -> String {
     var result = ""
     for scalar in text.unicodeScalars {
       switch scalar {
@@ -28,5 +28,5 @@ public enum LogText {
   }
 
   /// A header cell quoted for a message: `'Last Name'`, escaped.
-  public static func quoted(_ text: String) -> String { "'" + escaped(text) + "'" }
+  package static func quoted(_ text: String) -> String { "'" + escaped(text) + "'" }
 }

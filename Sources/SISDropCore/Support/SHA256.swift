@@ -4,10 +4,10 @@ import Foundation
 /// SHA-256 through OpenSSL's libcrypto (docs/PLATFORM-NOTES.md, "SHA-256": as fast as swift-crypto, no build cost).
 ///
 /// The corresponding C functions are `EVP_DigestInit_ex`, `EVP_DigestUpdate` and `EVP_DigestFinal_ex`.
-public final class SHA256Hasher {
+package final class SHA256Hasher {
   private let context: OpaquePointer
 
-  public init() {
+  package init() {
     guard let context = EVP_MD_CTX_new() else {
       fatalError("internal error: EVP_MD_CTX_new failed")
     }
@@ -17,22 +17,22 @@ public final class SHA256Hasher {
 
   deinit { EVP_MD_CTX_free(context) }
 
-  public func update(_ bytes: UnsafeRawBufferPointer) {
+  package func update(_ bytes: UnsafeRawBufferPointer) {
     guard let base = bytes.baseAddress, bytes.count > 0 else { return }
     EVP_DigestUpdate(context, base, bytes.count)
   }
 
-  public func update(_ data: some DataProtocol) {
+  package func update(_ data: some DataProtocol) {
     for region in data.regions { region.withUnsafeBytes { update($0) } }
   }
 
-  public func update(_ string: String) {
+  package func update(_ string: String) {
     var string = string
     string.withUTF8 { update(UnsafeRawBufferPointer($0)) }
   }
 
   /// The digest as 64 lowercase hex digits. The hasher cannot be used afterwards.
-  public func finalizeHex() -> String {
+  package func finalizeHex() -> String {
     var digest = [UInt8](repeating: 0, count: 32)
     var length: UInt32 = 0
     EVP_DigestFinal_ex(context, &digest, &length)
@@ -54,14 +54,14 @@ func hexString(_ bytes: [UInt8]) -> String {
   return String(decoding: out, as: UTF8.self)
 }
 
-public enum SHA256 {
-  public static func hex(_ data: some DataProtocol) -> String {
+package enum SHA256 {
+  package static func hex(_ data: some DataProtocol) -> String {
     let hasher = SHA256Hasher()
     hasher.update(data)
     return hasher.finalizeHex()
   }
 
-  public static func hex(_ string: String) -> String {
+  package static func hex(_ string: String) -> String {
     let hasher = SHA256Hasher()
     hasher.update(string)
     return hasher.finalizeHex()
@@ -69,7 +69,7 @@ public enum SHA256 {
 
   /// Hash and size of a file, read in 1 MiB chunks (memory does not grow with the file).
   /// `inboxFile`: a file from the inbox, opened only if it is a regular file with one name (`InboxFile`).
-  public static func file(at path: String, inboxFile: Bool = false) throws -> (
+  package static func file(at path: String, inboxFile: Bool = false) throws -> (
     sha256: String, size: Int64
   ) {
     let fd = inboxFile ? try InboxFile.open(path) : open(path, O_RDONLY | O_CLOEXEC)

@@ -9,14 +9,14 @@ import Glibc
 /// The holder writes its pid and command into the lock file so that a second writer can say who
 /// holds it. The kernel drops the lock when the holder dies, even by SIGKILL, so a stale lock
 /// cannot block the next night's run. The corresponding C function is `flock`.
-public final class WorkDirLock {
+package final class WorkDirLock {
   private let fd: Int32
-  public let path: String
+  package let path: String
 
   /// Takes the lock, waiting up to `wait` seconds for another writer to finish.
   ///
   /// - Throws: `SISDropError` with status 75 (temporary failure) naming the holder when busy.
-  public init(workdir: String, command: String, wait: TimeInterval = 0) throws {
+  package init(workdir: String, command: String, wait: TimeInterval = 0) throws {
     path = workdir + "/.lock"
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw FileError.posix(errno, "open lock file", path) }

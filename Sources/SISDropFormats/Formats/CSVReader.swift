@@ -2,48 +2,48 @@ import Foundation
 import SISDropCore
 
 /// What is wrong with one CSV record, and where: the record is rejected, the file goes on.
-public struct RecordProblem: Sendable, Hashable, Codable, CustomStringConvertible {
-  public var location: SourceLocation
-  public var reason: String
+package struct RecordProblem: Sendable, Hashable, Codable, CustomStringConvertible {
+  package var location: SourceLocation
+  package var reason: String
 
-  public init(location: SourceLocation, reason: String) {
+  package init(location: SourceLocation, reason: String) {
     self.location = location
     self.reason = reason
   }
 
-  public var description: String { "\(location): \(reason)" }
+  package var description: String { "\(location): \(reason)" }
 }
 
 /// One record of a CSV file: its fields, the physical line it starts on, and its problem if any.
-public struct CSVRow: Sendable {
-  public var fields: [String]
+package struct CSVRow: Sendable {
+  package var fields: [String]
   /// The 1-based physical line the record starts on (a quoted field may span lines).
-  public var line: Int
+  package var line: Int
   /// Set when the record is malformed: it must be rejected, not used.
-  public var problem: RecordProblem?
+  package var problem: RecordProblem?
 }
 
 /// The length caps of a feed (`limits:` in the pipeline): a field or record over them is a
 /// malformed record, and the reader's memory stays bounded by them whatever the file holds.
-public struct ReadLimits: Sendable, Hashable {
+package struct ReadLimits: Sendable, Hashable {
   /// Bytes of one field (`limits.field_bytes`, default 64 KiB).
-  public var fieldBytes = 64 << 10
+  package var fieldBytes = 64 << 10
   /// Bytes of one record, delimiters included (`limits.record_bytes`, default 1 MiB).
-  public var recordBytes = 1 << 20
+  package var recordBytes = 1 << 20
   /// Lines a quoted field may span before it is taken for a stray quote that swallows the rows
   /// after it (an address runs over two or three).
-  public var quotedLines = 10
+  package var quotedLines = 10
 
-  public init() {}
+  package init() {}
 }
 
 /// Dialect of a CSV file: the delimiter and the encoding to assume without a BOM.
-public struct CSVDialect: Sendable, Hashable {
-  public var delimiter: UInt8
-  public var encoding: TextEncoding
-  public var limits: ReadLimits
+package struct CSVDialect: Sendable, Hashable {
+  package var delimiter: UInt8
+  package var encoding: TextEncoding
+  package var limits: ReadLimits
 
-  public init(
+  package init(
     delimiter: UInt8 = UInt8(ascii: ","), encoding: TextEncoding = .utf8,
     limits: ReadLimits = ReadLimits()
   ) {
@@ -66,8 +66,8 @@ public struct CSVDialect: Sendable, Hashable {
 /// dialect's `limits` is a record-level fault too, and its bytes are dropped as they are read
 /// (memory stays flat whatever the line length); a quoted field that runs over more lines than
 /// `limits.quotedLines` is reported where it opened (a stray quote swallows the rows after it).
-public final class CSVReader {
-  public let path: String
+package final class CSVReader {
+  package let path: String
   private let source: TextSource
   private let delimiter: UInt8
   private let limits: ReadLimits
@@ -92,12 +92,12 @@ public final class CSVReader {
 
   @exclusivity(unchecked) private var line = 1
   /// Whether the current record ended in a line break (false: the file ends inside it).
-  @exclusivity(unchecked) public private(set) var lastRecordEndedByLineBreak = false
+  @exclusivity(unchecked) package private(set) var lastRecordEndedByLineBreak = false
   @exclusivity(unchecked) private var column = 1  // in characters, of the next byte
 
   /// - Parameter inboxFile: the file is in the inbox: read only if it is a regular file with one
   ///   name (`InboxFile.open`); a link, FIFO or device is refused (65) without being opened.
-  public init(path: String, dialect: CSVDialect = CSVDialect(), inboxFile: Bool = false) throws {
+  package init(path: String, dialect: CSVDialect = CSVDialect(), inboxFile: Bool = false) throws {
     self.path = path
     self.delimiter = dialect.delimiter
     self.limits = dialect.limits
@@ -115,8 +115,8 @@ public final class CSVReader {
   }
 
   /// The encoding found (BOM) or assumed for this file.
-  public var encoding: String { source.encodingInUse }
-  public var bytesRead: Int64 { source.bytesRead }
+  package var encoding: String { source.encodingInUse }
+  package var bytesRead: Int64 { source.bytesRead }
 
   private func refill() throws -> Bool {
     while let next = try source.next() {
@@ -135,7 +135,7 @@ public final class CSVReader {
   /// Reads the next record, or returns nil at the end of the file.
   ///
   /// - Throws: `SISDropError` (65) for a quote left open at the end of the file.
-  public func next() throws -> CSVRow? {
+  package func next() throws -> CSVRow? {
     guard try readRecord() else { return nil }
     var fields: [String] = []
     fields.reserveCapacity(fieldEnds.count)
@@ -149,27 +149,27 @@ public final class CSVReader {
   // MARK: The current record, byte level
 
   /// The 1-based physical line the current record starts on.
-  @exclusivity(unchecked) public private(set) var recordLine = 0
+  @exclusivity(unchecked) package private(set) var recordLine = 0
   /// The current record's problem, if any: it must be rejected, not used.
-  @exclusivity(unchecked) public private(set) var recordProblem: RecordProblem?
+  @exclusivity(unchecked) package private(set) var recordProblem: RecordProblem?
   /// Where the current record's first quoted field that holds a line break opened, and the lines
   /// the record spans (nil for a record on one line): a problem found later in such a record is
   /// reported there, since a stray quote is the likely cause.
-  @exclusivity(unchecked) public private(set) var recordQuoteSpan:
+  @exclusivity(unchecked) package private(set) var recordQuoteSpan:
     (line: Int, column: Int, lines: Int)?
   /// Bit k (k < 64) set: field k of the current record is clean ASCII text — the record is plain
   /// (read in place) and the field is all ASCII with no control byte, no leading or trailing space
   /// and no two spaces in a row, so `FieldRules.text` leaves it as it is and the snapshot load
   /// skips that rule. A clear bit says nothing either way.
-  @exclusivity(unchecked) public private(set) var cleanASCIIFields: UInt64 = 0
+  @exclusivity(unchecked) package private(set) var cleanASCIIFields: UInt64 = 0
   /// The dialect's delimiter.
-  public var delimiterByte: UInt8 { delimiter }
+  package var delimiterByte: UInt8 { delimiter }
   /// Number of fields in the current record.
-  public var fieldCount: Int { fieldEnds.count }
+  package var fieldCount: Int { fieldEnds.count }
 
   /// Calls `body` with the bytes of field `index` of the current record (valid inside `body` only).
   @inline(__always)
-  public func withField<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows
+  package func withField<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows
     -> R
   {
     try body(
@@ -180,7 +180,7 @@ public final class CSVReader {
   /// Calls `body` with the current record's base address and where each field starts and ends
   /// from it (valid inside `body` only).
   @inline(__always)
-  public func withRecord<R>(
+  package func withRecord<R>(
     _ body: (UnsafePointer<UInt8>, UnsafeBufferPointer<Int>, UnsafeBufferPointer<Int>) throws -> R
   ) rethrows -> R {
     try body(
@@ -261,7 +261,7 @@ public final class CSVReader {
   /// snapshot load normalizes and stores straight from these bytes. Returns false at the end.
   ///
   /// - Throws: `SISDropError` (65) for a quote left open at the end of the file.
-  public func readRecord() throws -> Bool {
+  package func readRecord() throws -> Bool {
     if position >= chunk.count && !finished { _ = try refill() }
     if readPlainRecord() { return true }
     // The general path: quotes, line breaks in fields, the caps, and every fault located.

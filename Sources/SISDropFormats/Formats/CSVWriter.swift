@@ -6,25 +6,25 @@ import Glibc
 #endif
 
 /// How a CSV file is written: delimiter, line ending, encoding, BOM.
-public struct CSVWriterOptions: Sendable, Hashable {
-  public enum LineEnding: String, Sendable, Hashable { case lf, crlf }
-  public enum OutputEncoding: String, Sendable, Hashable {
+package struct CSVWriterOptions: Sendable, Hashable {
+  package enum LineEnding: String, Sendable, Hashable { case lf, crlf }
+  package enum OutputEncoding: String, Sendable, Hashable {
     case utf8 = "utf-8"
     case utf8BOM = "utf-8-bom"
     case windows1252 = "windows-1252"
   }
 
-  public var delimiter: UInt8 = UInt8(ascii: ",")
-  public var lineEnding: LineEnding = .lf
-  public var encoding: OutputEncoding = .utf8
+  package var delimiter: UInt8 = UInt8(ascii: ",")
+  package var lineEnding: LineEnding = .lf
+  package var encoding: OutputEncoding = .utf8
   /// Quote every field, not only those that need it.
-  public var quoteAll = false
+  package var quoteAll = false
   /// A file people open in a spreadsheet (errors.csv, review.csv, ...): a cell that a spreadsheet
   /// would run as a formula gets a leading `'` (`CSVWriter.spreadsheetSafe`). Never for delivery
   /// files, which carry data to the SIS as it is (their validation refuses such values instead).
-  public var spreadsheetSafe = false
+  package var spreadsheetSafe = false
 
-  public init(
+  package init(
     delimiter: UInt8 = UInt8(ascii: ","), lineEnding: LineEnding = .lf,
     encoding: OutputEncoding = .utf8, quoteAll: Bool = false, spreadsheetSafe: Bool = false
   ) {
@@ -36,18 +36,18 @@ public struct CSVWriterOptions: Sendable, Hashable {
   }
 
   /// The options of every file written for people to open: sisdrop's own CSV, spreadsheet-safe.
-  public static let forPeople = CSVWriterOptions(spreadsheetSafe: true)
+  package static let forPeople = CSVWriterOptions(spreadsheetSafe: true)
 }
 
 /// An RFC 4180 writer: quotes a field only when it holds the delimiter, a quote or a line break
 /// (or always, when asked), so identifiers such as `0101` stay text and files are deterministic.
-public final class CSVWriter {
+package final class CSVWriter {
   private let file: FileWriter
   private let options: CSVWriterOptions
-  public private(set) var rows = 0
-  public var path: String { file.path }
+  package private(set) var rows = 0
+  package var path: String { file.path }
 
-  public init(path: String, options: CSVWriterOptions = CSVWriterOptions()) throws {
+  package init(path: String, options: CSVWriterOptions = CSVWriterOptions()) throws {
     file = try FileWriter(path: path)
     self.options = options
     if options.encoding == .utf8BOM { try file.write([0xEF, 0xBB, 0xBF]) }
@@ -57,7 +57,7 @@ public final class CSVWriter {
   /// starts with `=`, `+`, `-`, `@`, a tab or a carriage return. A plain negative number (`-1`,
   /// the pre-K grade level; `-3.25`, a score) is not: a spreadsheet reads it as that number and
   /// nothing else, so it stays a number.
-  public static func looksLikeFormula(_ value: String) -> Bool {
+  package static func looksLikeFormula(_ value: String) -> Bool {
     guard let first = value.utf8.first,
       [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D]
         .contains(first)
@@ -85,12 +85,12 @@ public final class CSVWriter {
 
   /// The cell as a spreadsheet shows it as text: a formula-looking value with a leading `'`.
   /// Idempotent (a value that starts with `'` is left alone), so a file copied into another keeps one quote.
-  public static func spreadsheetSafe(_ value: String) -> String {
+  package static func spreadsheetSafe(_ value: String) -> String {
     looksLikeFormula(value) ? "'" + value : value
   }
 
   /// Encodes one row as bytes; nil when a value cannot be written in the chosen encoding.
-  public static func encode(_ fields: [String], options: CSVWriterOptions) -> [UInt8]? {
+  package static func encode(_ fields: [String], options: CSVWriterOptions) -> [UInt8]? {
     var out: [UInt8] = []
     for (index, value) in fields.enumerated() {
       let field = options.spreadsheetSafe ? spreadsheetSafe(value) : value
@@ -127,7 +127,7 @@ public final class CSVWriter {
   /// Writes one row.
   ///
   /// - Throws: `SISDropError` (65) when a value cannot be written in the file's encoding.
-  public func write(_ fields: [String]) throws {
+  package func write(_ fields: [String]) throws {
     guard let bytes = CSVWriter.encode(fields, options: options) else {
       throw SISDropError.dataError(
         "a value cannot be written in \(options.encoding.rawValue)",
@@ -137,7 +137,7 @@ public final class CSVWriter {
     rows += 1
   }
 
-  public func close() throws { try file.close() }
+  package func close() throws { try file.close() }
 }
 
 @available(*, unavailable) extension CSVWriter: Sendable {}

@@ -5,24 +5,24 @@
 /// A plain struct over memory it allocates: copying it costs nothing (no reference count), and
 /// its owner frees it with `deallocate()` (the CSV reader in its deinit, the snapshot load when a
 /// table is done). One owner at a time: a copy must not be used after another copy has grown.
-public struct GrowableBuffer<Element: BitwiseCopyable> {
+package struct GrowableBuffer<Element: BitwiseCopyable> {
   private(set) var base: UnsafeMutablePointer<Element>
   private(set) var capacity: Int
-  public private(set) var count = 0
+  package private(set) var count = 0
 
-  public init(capacity: Int = 1024) {
+  package init(capacity: Int = 1024) {
     let capacity = Swift.max(capacity, 16)
     base = .allocate(capacity: capacity)
     self.capacity = capacity
   }
 
   /// Frees the memory; the buffer must not be used afterwards.
-  public func deallocate() { base.deallocate() }
+  package func deallocate() { base.deallocate() }
 
-  public var isEmpty: Bool { count == 0 }
+  package var isEmpty: Bool { count == 0 }
 
   @inline(__always)
-  public subscript(index: Int) -> Element {
+  package subscript(index: Int) -> Element {
     get { base[index] }
     nonmutating set { base[index] = newValue }
   }
@@ -38,14 +38,14 @@ public struct GrowableBuffer<Element: BitwiseCopyable> {
   }
 
   @inline(__always)
-  public mutating func append(_ element: Element) {
+  package mutating func append(_ element: Element) {
     if count == capacity { grow(toAtLeast: count + 1) }
     base[count] = element
     count += 1
   }
 
   @inline(__always)
-  public mutating func append(contentsOf elements: UnsafeBufferPointer<Element>) {
+  package mutating func append(contentsOf elements: UnsafeBufferPointer<Element>) {
     let n = elements.count
     if n == 0 { return }
     if count + n > capacity { grow(toAtLeast: count + n) }
@@ -53,27 +53,27 @@ public struct GrowableBuffer<Element: BitwiseCopyable> {
     count += n
   }
 
-  public mutating func append(contentsOf elements: some Collection<Element>) {
+  package mutating func append(contentsOf elements: some Collection<Element>) {
     for element in elements { append(element) }
   }
 
   /// Drops the elements from `index` on.
   @inline(__always)
-  public mutating func removeAll(from index: Int = 0) { count = index }
+  package mutating func removeAll(from index: Int = 0) { count = index }
 
   /// The elements from `start` to the end (valid until the buffer next grows).
   @inline(__always)
-  public func elements(from start: Int = 0) -> UnsafeMutableBufferPointer<Element> {
+  package func elements(from start: Int = 0) -> UnsafeMutableBufferPointer<Element> {
     UnsafeMutableBufferPointer(start: base + start, count: count - start)
   }
 
   /// The elements `start..<end` (valid until the buffer next grows).
   @inline(__always)
-  public func elements(_ start: Int, _ end: Int) -> UnsafeBufferPointer<Element> {
+  package func elements(_ start: Int, _ end: Int) -> UnsafeBufferPointer<Element> {
     UnsafeBufferPointer(start: base + start, count: end - start)
   }
 
-  public var array: [Element] { Array(elements()) }
+  package var array: [Element] { Array(elements()) }
 }
 
 @available(*, unavailable) extension GrowableBuffer: Sendable {}

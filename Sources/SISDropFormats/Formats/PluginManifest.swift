@@ -2,45 +2,45 @@ import Foundation
 import SISDropCore
 
 /// A PowerSchool plugin manifest (`Plugin.xml`), validated; its `access_request` is the field policy.
-public struct PluginManifest: Sendable, Hashable, Codable {
-  public enum Access: String, Sendable, Codable {
+package struct PluginManifest: Sendable, Hashable, Codable {
+  package enum Access: String, Sendable, Codable {
     case viewOnly = "ViewOnly"
     case fullAccess = "FullAccess"
   }
 
-  public struct FieldGrant: Sendable, Hashable, Codable {
-    public var table: String
-    public var field: String
-    public var access: Access
+  package struct FieldGrant: Sendable, Hashable, Codable {
+    package var table: String
+    package var field: String
+    package var access: Access
   }
 
-  public static let namespace = "http://plugin.powerschool.pearson.com"
+  package static let namespace = "http://plugin.powerschool.pearson.com"
 
-  public var name: String
-  public var version: String
-  public var publisher: String
-  public var contactEmail: String
-  public var fields: [FieldGrant]
-  public var sha256: String
+  package var name: String
+  package var version: String
+  package var publisher: String
+  package var contactEmail: String
+  package var fields: [FieldGrant]
+  package var sha256: String
 
   /// The access granted on `table.field` (table and field compared without case), or nil.
-  public func access(table: String, field: String) -> Access? {
+  package func access(table: String, field: String) -> Access? {
     fields.first {
       $0.table.lowercased() == table.lowercased() && $0.field.lowercased() == field.lowercased()
     }?.access
   }
 
-  public func canRead(table: String, field: String) -> Bool {
+  package func canRead(table: String, field: String) -> Bool {
     access(table: table, field: field) != nil
   }
-  public func canWrite(table: String, field: String) -> Bool {
+  package func canWrite(table: String, field: String) -> Bool {
     access(table: table, field: field) == .fullAccess
   }
 
   /// Reads and validates a Plugin.xml.
   ///
   /// - Throws: `SISDropError` (78, a configuration error) naming the element and line.
-  public static func load(path: String) throws -> PluginManifest {
+  package static func load(path: String) throws -> PluginManifest {
     let root: XMLElementNode
     do {
       root = try XMLStreamReader(path: path).readDocument()

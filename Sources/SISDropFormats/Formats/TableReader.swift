@@ -2,17 +2,17 @@ import Foundation
 import SISDropCore
 
 /// One record of a flat file, its values in the layout's field order ("" where absent).
-public struct TableRecord: Sendable {
-  public var values: [String]
-  public var location: SourceLocation
+package struct TableRecord: Sendable {
+  package var values: [String]
+  package var location: SourceLocation
   /// Set when the record is malformed and must go to the rejects file.
-  public var problem: RecordProblem?
+  package var problem: RecordProblem?
 
-  public subscript(_ index: Int) -> String { values[index] }
+  package subscript(_ index: Int) -> String { values[index] }
 }
 
 /// A source of flat records (one CSV file or one XML file of record elements) in a layout.
-public protocol RecordSource: AnyObject {
+package protocol RecordSource: AnyObject {
   var path: String { get }
   /// Columns present in the file that are neither in the layout nor mapped: reported once, never guessed.
   var unknownColumns: [String] { get }
@@ -45,10 +45,10 @@ package struct HeaderMapper {
 }
 
 /// Reads a CSV file with a header row into layout-ordered records.
-public final class CSVTableReader: RecordSource {
-  public var path: String { reader.path }
-  public let layout: Layout
-  public private(set) var unknownColumns: [String] = []
+package final class CSVTableReader: RecordSource {
+  package var path: String { reader.path }
+  package let layout: Layout
+  package private(set) var unknownColumns: [String] = []
   private let reader: CSVReader
   private var columnToField: [Int?] = []
   // Per layout field: its column, and where its value starts (-1: none) and ends in the current
@@ -60,12 +60,12 @@ public final class CSVTableReader: RecordSource {
   private let headerCount: Int
   /// A last record without a line break is a truncated upload (the SIS export: its rows are
   /// refused, not guessed at); other files take it as the last record.
-  public var requireFinalLineBreak = false
+  package var requireFinalLineBreak = false
 
   /// Opens the file and reads its header.
   ///
   /// - Throws: `SISDropError` (65) for an empty file, a duplicate or a missing required column.
-  public init(
+  package init(
     path: String, layout: Layout, dialect: CSVDialect, aliases: [String: String] = [:],
     inboxFile: Bool = false
   ) throws {
@@ -126,11 +126,11 @@ public final class CSVTableReader: RecordSource {
     ends.deallocate()
   }
 
-  public var bytesRead: Int64 { reader.bytesRead }
+  package var bytesRead: Int64 { reader.bytesRead }
   /// Bytes already counted for the progress line (ProgressCounters).
   @exclusivity(unchecked) private var reportedBytes: Int64 = 0
 
-  public func next() throws -> TableRecord? {
+  package func next() throws -> TableRecord? {
     guard try readRecord() else { return nil }
     let values = withValues { values in
       (0..<values.count).map { String(decoding: values[$0], as: UTF8.self) }
@@ -143,15 +143,15 @@ public final class CSVTableReader: RecordSource {
   // MARK: Byte level (the snapshot load reads millions of records without a String per field)
 
   /// The line the current record starts on.
-  public var recordLine: Int { reader.recordLine }
+  package var recordLine: Int { reader.recordLine }
   /// The current record's problem (malformed, ragged): it must be rejected, not used.
-  @exclusivity(unchecked) public private(set) var recordProblem: RecordProblem?
+  @exclusivity(unchecked) package private(set) var recordProblem: RecordProblem?
   /// Bit k (k < 64) set: the value of layout field k is ASCII that `FieldRules.text` leaves as it
   /// is (`CSVReader.cleanASCIIFields`, or an absent column); a clear bit says nothing either way.
-  @exclusivity(unchecked) public private(set) var cleanASCIIFields: UInt64 = 0
+  @exclusivity(unchecked) package private(set) var cleanASCIIFields: UInt64 = 0
 
   /// Reads the next record (blank lines are skipped); false at the end of the file.
-  public func readRecord() throws -> Bool {
+  package func readRecord() throws -> Bool {
     while try reader.readRecord() {
       let count = reader.fieldCount
       if reader.recordProblem == nil && count == 1 && reader.withField(0, { $0.isEmpty }) {
@@ -216,7 +216,7 @@ public final class CSVTableReader: RecordSource {
   /// cut at the delimiter (quotes not interpreted) and its values by layout field as far as the
   /// line has columns. Empty for a record without such a field. So a child in a swallowed row
   /// can still be looked for.
-  public func swallowedRows() -> [(line: Int, values: [String])] {
+  package func swallowedRows() -> [(line: Int, values: [String])] {
     guard reader.recordQuoteSpan != nil else { return [] }
     var rows: [(line: Int, values: [String])] = []
     let fieldToColumn = self.fieldToColumn
@@ -243,7 +243,7 @@ public final class CSVTableReader: RecordSource {
 
   /// Calls `body` with the current record's values by layout field (valid inside `body` only).
   @inline(__always)
-  public func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R {
+  package func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R {
     try reader.withRecord { base, _, _ in
       try body(
         RecordValues(
@@ -254,7 +254,7 @@ public final class CSVTableReader: RecordSource {
 
   /// Calls `body` with the bytes of layout field `field` in the current record (empty when the
   /// file has no such column); the bytes are valid inside `body` only.
-  public func withValue<R>(_ field: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows
+  package func withValue<R>(_ field: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows
     -> R
   {
     try withValues { try body($0[field]) }
@@ -262,16 +262,16 @@ public final class CSVTableReader: RecordSource {
 }
 
 /// One record's values as bytes, by layout field: valid only inside the closure that hands it out.
-public struct RecordValues {
+package struct RecordValues {
   let base: UnsafePointer<UInt8>?
   let starts: UnsafePointer<Int>
   let ends: UnsafePointer<Int>
   /// The number of layout fields.
-  public let count: Int
+  package let count: Int
 
   /// The bytes of layout field `field` (empty when the record has no value for it).
   @inline(__always)
-  public subscript(field: Int) -> UnsafeBufferPointer<UInt8> {
+  package subscript(field: Int) -> UnsafeBufferPointer<UInt8> {
     let start = starts[field]
     guard start >= 0, let base else { return UnsafeBufferPointer(start: nil, count: 0) }
     return UnsafeBufferPointer(start: base + start, count: ends[field] - start)
@@ -282,23 +282,23 @@ public struct RecordValues {
 ///
 /// Records stream through a callback; a caller keeps what it collected only once `forEachRecord`
 /// returns, since a truncated document is detected at its end.
-public final class XMLTableReader {
-  public let path: String
-  public let layout: Layout
-  public private(set) var unknownColumns: [String] = []
+package final class XMLTableReader {
+  package let path: String
+  package let layout: Layout
+  package private(set) var unknownColumns: [String] = []
   private let mapper: HeaderMapper
   /// The length caps: a longer field or record is a malformed record (libxml2 itself refuses a
   /// text node over 10 MB, so memory stays bounded).
-  public var limits = ReadLimits()
+  package var limits = ReadLimits()
 
-  public init(path: String, layout: Layout, aliases: [String: String] = [:]) {
+  package init(path: String, layout: Layout, aliases: [String: String] = [:]) {
     self.path = path
     self.layout = layout
     mapper = HeaderMapper(layout: layout, aliases: aliases)
   }
 
   /// Streams every record to `body`; returns normally only after a clean end of the document.
-  public func forEachRecord(_ body: (TableRecord) throws -> Void) throws {
+  package func forEachRecord(_ body: (TableRecord) throws -> Void) throws {
     try forEachRawRecord { record in
       let values = record.withValues { values in
         (0..<values.count).map { String(decoding: values[$0], as: UTF8.self) }
@@ -310,7 +310,7 @@ public final class XMLTableReader {
 
   /// Streams every record to `body` with its values as bytes (valid inside `body` only), for the
   /// snapshot load; returns normally only after a clean end of the document.
-  public func forEachRawRecord(_ body: (XMLTableRecord) throws -> Void) throws {
+  package func forEachRawRecord(_ body: (XMLTableRecord) throws -> Void) throws {
     let reader = try XMLStreamReader(path: path)
     var unknown = Set<String>()
     let required = layout.required.sorted().map { (name: $0, index: layout.index(of: $0)!) }
@@ -354,23 +354,23 @@ public final class XMLTableReader {
 }
 
 /// The current record of `XMLTableReader.forEachRawRecord`: valid inside its closure only.
-public struct XMLTableRecord {
+package struct XMLTableRecord {
   let record: FlatRecord
   let path: String
   let element: String
-  public let recordProblem: RecordProblem?
+  package let recordProblem: RecordProblem?
 
-  public var recordLine: Int { record.line }
-  public var location: SourceLocation {
+  package var recordLine: Int { record.line }
+  package var location: SourceLocation {
     SourceLocation(path: path, line: record.line, element: element)
   }
 
   @inline(__always)
-  public func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R {
+  package func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R {
     try record.withValues(body)
   }
 
-  public func withValue<R>(_ field: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows
+  package func withValue<R>(_ field: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows
     -> R
   {
     try record.withValues { try body($0[field]) }

@@ -7,7 +7,7 @@ import Glibc
 
 /// The character encodings sisdrop reads. A BOM always wins; without one the configured encoding
 /// applies, and Windows-1252 is only ever used when the pipeline config names it (never a guess).
-public enum TextEncoding: String, Sendable, Codable, CaseIterable {
+package enum TextEncoding: String, Sendable, Codable, CaseIterable {
   case utf8 = "utf-8"
   case windows1252 = "windows-1252"
 }

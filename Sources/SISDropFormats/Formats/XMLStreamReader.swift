@@ -7,19 +7,19 @@ import Glibc
 #endif
 
 /// One element read from an XML stream, with its subtree: small, bounded by one record.
-public struct XMLElementNode: Sendable {
-  public var name: String
-  public var namespace: String
-  public var attributes: [(name: String, value: String)]
-  public var text: String
-  public var children: [XMLElementNode]
-  public var line: Int
+package struct XMLElementNode: Sendable {
+  package var name: String
+  package var namespace: String
+  package var attributes: [(name: String, value: String)]
+  package var text: String
+  package var children: [XMLElementNode]
+  package var line: Int
 
-  public func attribute(_ name: String) -> String? {
+  package func attribute(_ name: String) -> String? {
     attributes.first { $0.name == name }?.value
   }
 
-  public func children(named name: String) -> [XMLElementNode] {
+  package func children(named name: String) -> [XMLElementNode] {
     children.filter { $0.name == name }
   }
 }
@@ -46,17 +46,17 @@ private final class XMLErrorSink {
 /// they are read, so memory stays flat; the caller must treat them as provisional until
 /// `forEachElement` returns, because a truncated file is only detected at its end.
 /// The corresponding C functions are `xmlReaderForIO` and `xmlTextReaderRead`.
-public final class XMLStreamReader {
-  public let path: String
+package final class XMLStreamReader {
+  package let path: String
   private let reader: xmlTextReaderPtr
   private let input: XMLInput
   private let errors = XMLErrorSink()
   /// Local name and namespace URI of the root element, once read.
-  public private(set) var rootName: String?
-  public private(set) var rootNamespace: String?
-  public private(set) var rootAttributes: [(name: String, value: String)] = []
+  package private(set) var rootName: String?
+  package private(set) var rootNamespace: String?
+  package private(set) var rootAttributes: [(name: String, value: String)] = []
 
-  public init(path: String) throws {
+  package init(path: String) throws {
     self.path = path
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
@@ -207,7 +207,7 @@ public final class XMLStreamReader {
   /// of the document: a caller commits what it collected only then.
   ///
   /// - Throws: `SISDropError` (65) for malformed or unsafe XML, with the line.
-  public func forEachElement(named names: Set<String>, _ body: (XMLElementNode) throws -> Void)
+  package func forEachElement(named names: Set<String>, _ body: (XMLElementNode) throws -> Void)
     throws
   {
     while try step() {
@@ -394,7 +394,7 @@ public final class XMLStreamReader {
   }
 
   /// Reads the whole document as one tree (for small files such as Plugin.xml).
-  public func readDocument() throws -> XMLElementNode {
+  package func readDocument() throws -> XMLElementNode {
     var root: XMLElementNode?
     while try step() {
       let type = xmlTextReaderNodeType(reader)

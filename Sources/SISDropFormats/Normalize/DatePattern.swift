@@ -1,12 +1,12 @@
 import Foundation
 
 /// A calendar date without a time: what a birth date is.
-public struct CalendarDate: Sendable, Hashable, Comparable, Codable {
-  public var year: Int
-  public var month: Int
-  public var day: Int
+package struct CalendarDate: Sendable, Hashable, Comparable, Codable {
+  package var year: Int
+  package var month: Int
+  package var day: Int
 
-  public static func < (a: CalendarDate, b: CalendarDate) -> Bool {
+  package static func < (a: CalendarDate, b: CalendarDate) -> Bool {
     (a.year, a.month, a.day) < (b.year, b.month, b.day)
   }
 
@@ -19,7 +19,7 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable {
   }
 
   /// Nil for a day that does not exist (02/30, month 13).
-  public init?(year: Int, month: Int, day: Int) {
+  package init?(year: Int, month: Int, day: Int) {
     guard (1...12).contains(month), year >= 1000, year <= 9999, day >= 1,
       day <= CalendarDate.daysIn(month: month, year: year)
     else {
@@ -31,7 +31,7 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable {
   }
 
   /// ISO 8601: `YYYY-MM-DD`, the form every stage file uses.
-  public var iso: String {
+  package var iso: String {
     // By hand: String(format:) showed up in the snapshot load's profile.
     func pad(_ value: Int, _ width: Int) -> String {
       let digits = String(value)
@@ -40,7 +40,7 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable {
     return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
   }
 
-  public init?(iso: String) {
+  package init?(iso: String) {
     guard let date = DatePattern.iso.parse(iso) else { return nil }
     self = date
   }
@@ -50,7 +50,7 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable {
 ///
 /// Tokens: `YYYY`, `MM`/`M`, `DD`/`D`; anything else is a literal separator. `MM` and `DD`
 /// also accept one digit on input, as exports drop leading zeros.
-public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
+package struct DatePattern: Sendable, Hashable, CustomStringConvertible {
   enum Token: Hashable, Sendable {
     case year
     case month(pad: Bool)
@@ -58,7 +58,7 @@ public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
     case literal(Character)
   }
   let tokens: [Token]
-  public let description: String
+  package let description: String
   /// The tokens with each literal as its ASCII byte (nil for a non-ASCII literal), for `match(bytes:)`.
   private let byteTokens: [ByteToken]
   private enum ByteToken: Hashable, Sendable {
@@ -66,10 +66,10 @@ public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
     case literal(UInt8?)
   }
 
-  public static let monthDayYear = DatePattern("MM/DD/YYYY")!
-  public static let iso = DatePattern("YYYY-MM-DD")!
+  package static let monthDayYear = DatePattern("MM/DD/YYYY")!
+  package static let iso = DatePattern("YYYY-MM-DD")!
 
-  public init?(_ text: String) {
+  package init?(_ text: String) {
     var tokens: [Token] = []
     var rest = Substring(text)
     while !rest.isEmpty {
@@ -111,14 +111,14 @@ public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
 
   /// Parses a date; nil when the text does not fit the pattern. `valid` is false for a date that
   /// fits but does not exist (02/30/2016).
-  public func match(_ text: String) -> (fits: Bool, date: CalendarDate?) {
+  package func match(_ text: String) -> (fits: Bool, date: CalendarDate?) {
     var cleaned = FieldRules.text(text)
     return cleaned.withUTF8 { match(bytes: $0) }
   }
 
   /// `match` on bytes of text already cleaned by `FieldRules.text`: dates are ASCII, and this
   /// runs for every birth date of the SIS export.
-  public func match(bytes: UnsafeBufferPointer<UInt8>) -> (fits: Bool, date: CalendarDate?) {
+  package func match(bytes: UnsafeBufferPointer<UInt8>) -> (fits: Bool, date: CalendarDate?) {
     var position = 0
     var year = 0
     var month = 0
@@ -158,9 +158,9 @@ public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
     return (true, CalendarDate(year: year, month: month, day: day))
   }
 
-  public func parse(_ text: String) -> CalendarDate? { match(text).date }
+  package func parse(_ text: String) -> CalendarDate? { match(text).date }
 
-  public func format(_ date: CalendarDate) -> String {
+  package func format(_ date: CalendarDate) -> String {
     var out = ""
     for token in tokens {
       switch token {

@@ -1,11 +1,11 @@
 import Foundation
 
 /// Which rule of `FieldRules` a SIS export field takes in the snapshot.
-public enum FieldKind: Int, Sendable, Hashable, CaseIterable {
+package enum FieldKind: Int, Sendable, Hashable, CaseIterable {
   case text, name, date, gender, gradeLevel, phone, email, state
 
   /// The rule of each SIS export field (the rest are plain text).
-  public init(field: String) {
+  package init(field: String) {
     switch field {
     case "First_Name", "Middle_Name", "Last_Name": self = .name
     case "DOB": self = .date
@@ -27,26 +27,28 @@ public enum FieldKind: Int, Sendable, Hashable, CaseIterable {
 /// export; the memory is bounded). `SnapshotContentTests` checks the two agree value by value.
 /// Normalizing on bytes was the largest part of the load's time before (`perf` on
 /// `scripts/bench/pipeline.sh`: a String per field, Foundation's NFC and decomposition).
-public struct FieldNormalizer {
-  public let datePatterns: [DatePattern]
+package struct FieldNormalizer {
+  package let datePatterns: [DatePattern]
   private var remembered = [ByteMemo](repeating: ByteMemo(), count: FieldKind.allCases.count)
   private var rememberedKeys = ByteMemo()
   /// Distinct values remembered per rule before the memory is cleared (flat memory at any size).
   static let memoryLimit = 50_000
 
-  public init(datePatterns: [DatePattern]) { self.datePatterns = datePatterns }
+  package init(datePatterns: [DatePattern]) { self.datePatterns = datePatterns }
 
   /// The longest name the snapshot holds: a longer one is a broken value, missing for matching
   /// (the SIS takes 50; a 20 MB "name" once made match take 40 s).
-  public static let longestName = 100
+  package static let longestName = 100
 
   /// The snapshot's value of one SIS field, on strings: the SIS is the reference, so a value
   /// that does not normalize is kept as it is — except a value the matchers read (a birth date
   /// that is not a date, a phone that is not a phone, a name over `longestName`): that one is
   /// missing (`""`) and `isValid` is false, so the caller reports it.
-  public static func reference(_ kind: FieldKind, _ value: String, datePatterns: [DatePattern]) -> (
-    value: String, isValid: Bool
-  ) {
+  package static func reference(_ kind: FieldKind, _ value: String, datePatterns: [DatePattern])
+    -> (
+      value: String, isValid: Bool
+    )
+  {
     let text = FieldRules.text(value)
     if text.isEmpty { return ("", true) }
     switch kind {
@@ -67,7 +69,7 @@ public struct FieldNormalizer {
 
   /// Appends the normalized `input` to `out`; returns false for a value that is missing for
   /// matching (`reference`: nothing is appended, and the caller reports it).
-  public mutating func append(
+  package mutating func append(
     _ kind: FieldKind, _ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>
   ) -> Bool {
     let start = out.count
@@ -88,7 +90,7 @@ public struct FieldNormalizer {
   /// `append` for a value that the text rule leaves as it is, known without looking (a record
   /// that `CSVReader.recordIsCleanASCII` vouches for): copied, then only the field's own rule.
   @inline(__always)
-  public mutating func appendCleanASCII(
+  package mutating func appendCleanASCII(
     _ kind: FieldKind, _ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>
   ) -> Bool {
     if input.isEmpty { return true }
@@ -182,7 +184,7 @@ public struct FieldNormalizer {
   }
 
   /// Appends the comparison key of a name (`FieldRules.nameKey`) of the raw `input`.
-  public mutating func appendNameKey(
+  package mutating func appendNameKey(
     _ input: UnsafeBufferPointer<UInt8>, to out: inout GrowableBuffer<UInt8>
   ) {
     if FieldBytes.appendASCIINameKey(input, to: &out) { return }

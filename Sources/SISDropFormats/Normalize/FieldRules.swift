@@ -2,13 +2,13 @@ import Foundation
 
 /// The normalisation of each kind of field, defined once (ARCHITECTURE.md, "The rules the code keeps"), used for submissions and
 /// for the SIS snapshot alike so that both sides of a comparison are cleaned the same way.
-public enum FieldRules {
+package enum FieldRules {
   /// NFC, trimmed, runs of white space folded to one space.
   ///
   /// Plain ASCII is already NFC: it takes a byte-level path and, when already clean, comes back
   /// as the same string. Foundation's NFC on every field was a third of the snapshot load time
   /// (measured with `perf` on `scripts/bench/pipeline.sh`).
-  public static func text(_ value: String) -> String {
+  package static func text(_ value: String) -> String {
     if let ascii = asciiText(value) { return ascii }
     return unicodeText(value)
   }
@@ -67,7 +67,7 @@ public enum FieldRules {
   /// A person's name for delivery: `text`, and a name typed all in capitals or all in lower case
   /// is given capitals per part (`GARCÍA-LÓPEZ` → `García-López`, `o'brien` → `O'Brien`).
   /// Mixed case is kept as typed: people spell their own names (`McDonald`, `de la Cruz`).
-  public static func name(_ value: String) -> String {
+  package static func name(_ value: String) -> String {
     let cleaned = text(value)
     if let ascii = asciiName(cleaned) { return ascii }
     let letters = cleaned.filter(\.isLetter)
@@ -122,7 +122,7 @@ public enum FieldRules {
 
   /// The comparison key of a name: lower case, diacritics removed, apostrophes and periods
   /// dropped, hyphens and spaces folded to one space (`O'Brien` → `obrien`, `García-López` → `garcia lopez`).
-  public static func nameKey(_ value: String) -> String {
+  package static func nameKey(_ value: String) -> String {
     if let key = asciiNameKey(value) { return key }
     if let key = latinNameKey(value) { return key }
     return unicodeNameKey(value)
@@ -181,9 +181,9 @@ public enum FieldRules {
   }
 
   /// The general (slow) paths, exposed so tests can check the ASCII paths agree with them.
-  public static func unicodeTextForTesting(_ value: String) -> String { unicodeText(value) }
-  public static func unicodeNameKeyForTesting(_ value: String) -> String { unicodeNameKey(value) }
-  public static func latinNameKeyForTesting(_ value: String) -> String? { latinNameKey(value) }
+  package static func unicodeTextForTesting(_ value: String) -> String { unicodeText(value) }
+  package static func unicodeNameKeyForTesting(_ value: String) -> String { unicodeNameKey(value) }
+  package static func latinNameKeyForTesting(_ value: String) -> String? { latinNameKey(value) }
 
   static func unicodeNameKey(_ value: String) -> String {
     var out = ""
@@ -232,7 +232,7 @@ public enum FieldRules {
   }
 
   /// `M`, `F` or `X` (PowerSchool's gender codes).
-  public static func gender(_ value: String) -> String? {
+  package static func gender(_ value: String) -> String? {
     switch text(value).lowercased() {
     case "m", "male", "boy", "man": return "M"
     case "f", "female", "girl", "woman": return "F"
@@ -242,7 +242,7 @@ public enum FieldRules {
   }
 
   /// PowerSchool's grade levels: -2 (PK3), -1 (PK), 0 (K), 1 ... 12.
-  public static func gradeLevel(_ value: String) -> String? {
+  package static func gradeLevel(_ value: String) -> String? {
     // Fast path: one or two digits, as SIS exports write grades.
     let digits = value.utf8
     if (1...2).contains(digits.count), digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
@@ -267,7 +267,7 @@ public enum FieldRules {
   }
 
   /// A North American phone number as `NNN-NNN-NNNN` (an extension after `x` is kept).
-  public static func phone(_ value: String) -> String? {
+  package static func phone(_ value: String) -> String? {
     // Fast path: `NNN-NNN-NNNN` as exports usually write it.
     let utf8 = value.utf8
     if utf8.count == 12 {
@@ -299,7 +299,7 @@ public enum FieldRules {
   }
 
   /// A lower-case e-mail address with one `@` and a dot in its domain.
-  public static func email(_ value: String) -> String? {
+  package static func email(_ value: String) -> String? {
     if let ascii = asciiText(value) {
       // Byte-level check for the usual ASCII address.
       var bytes = Array(ascii.utf8)
@@ -329,7 +329,7 @@ public enum FieldRules {
   }
 
   /// A US ZIP code: `NNNNN` or `NNNNN-NNNN`, kept as text (leading zeros survive).
-  public static func zip(_ value: String) -> String? {
+  package static func zip(_ value: String) -> String? {
     let v = text(value)
     let digits = v.filter(\.isNumber)
     if v.count == 5 && digits.count == 5 { return v }
@@ -341,13 +341,13 @@ public enum FieldRules {
   }
 
   /// A two-letter state code in capitals.
-  public static func state(_ value: String) -> String? {
+  package static func state(_ value: String) -> String? {
     let v = text(value).uppercased()
     return v.count == 2 && v.allSatisfy({ $0.isASCII && $0.isLetter }) ? v : nil
   }
 
   /// The first date pattern that fits; `fits` without a date means the day does not exist.
-  public static func date(_ value: String, patterns: [DatePattern]) -> (
+  package static func date(_ value: String, patterns: [DatePattern]) -> (
     fits: Bool, date: CalendarDate?
   ) {
     let v = text(value)
@@ -359,11 +359,11 @@ public enum FieldRules {
   }
 
   /// Building names compare without case and with white space folded.
-  public static func buildingKey(_ value: String) -> String { text(value).lowercased() }
+  package static func buildingKey(_ value: String) -> String { text(value).lowercased() }
 
   /// An approval time as ISO 8601 with the offset; a time without a zone takes the district's zone
   /// (`TimestampReader`; a caller reading many keeps one reader).
-  public static func timestamp(_ value: String, zone: TimeZone, datePatterns: [DatePattern])
+  package static func timestamp(_ value: String, zone: TimeZone, datePatterns: [DatePattern])
     -> String?
   {
     TimestampReader(zone: zone).read(value, datePatterns: datePatterns)

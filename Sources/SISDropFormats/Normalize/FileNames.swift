@@ -4,16 +4,16 @@ import Foundation
 /// submission ids used as folder names, uploaded document names), below the configuration that
 /// names them and the inbox and documents that use them (`Inbox.isTemporaryName`,
 /// `DocumentFiles.nameProblem` ask here).
-public enum FileNames {
+package enum FileNames {
   /// Names a sender uses while a file is still being uploaded: never claimed.
-  public static func isTemporaryUpload(_ name: String) -> Bool {
+  package static func isTemporaryUpload(_ name: String) -> Bool {
     name.hasPrefix(".") || name.hasSuffix(".part") || name.hasSuffix(".filepart")
       || name.hasSuffix(".tmp")
       || name.hasSuffix(".partial") || name.hasPrefix("~")
   }
 
   /// Why `name` cannot be the name of one uploaded file inside a submission's folder, or nil.
-  public static func problem(_ name: String) -> String? {
+  package static func problem(_ name: String) -> String? {
     if name.isEmpty { return "is empty" }
     // C0, DEL, C1, the Unicode line separators and the bidirectional overrides (which make a name
     // read other than it is).
@@ -42,5 +42,5 @@ public enum FileNames {
   }
 
   /// A plain folder or file name (config values, submission ids used as folder names).
-  public static func isPlain(_ name: String) -> Bool { problem(name) == nil }
+  package static func isPlain(_ name: String) -> Bool { problem(name) == nil }
 }
