@@ -200,99 +200,128 @@ package enum ContactMatcher {
     _ submissions: [HouseholdKeys], candidates: [[String]] = [],
     snapshot: Snapshot
   ) throws -> Households {
-    let keysOf = submissions.map(\.keys)  // key → how it links, in words
     var wanted = Set<String>()
-    for keys in keysOf { wanted.formUnion(keys.keys) }
+    for submission in submissions { wanted.formUnion(submission.keys.keys) }
+    let hits = wanted.isEmpty ? [:] : try sisStudents(sharing: WantedKeys(wanted), in: snapshot)
+    return Households(
+      links: submissions.indices.map {
+        links(
+          submissions[$0], candidates: $0 < candidates.count ? candidates[$0] : [], hits: hits)
+      })
+  }
+
+  /// The household keys a batch's forms carry, and what a row's key must hash to for it to be one.
+  /// Every SIS student and contact is looked at, and few share a key with the batch: a row's key is
+  /// hashed from its parts first and made a String only when the hash is wanted (building three
+  /// Strings per student and two per contact was most of this search, `scripts/bench/match.sh` at
+  /// 50,000 × 50,000). A key with a non-ASCII byte is always checked as a String (canonically equal
+  /// Strings may differ in bytes), and so is every key when a key of the batch has one.
+  struct WantedKeys: Sendable {
+    let keys: Set<String>
+    let hashes: Set<UInt64>
+    let everyKey: Bool
+
+    init(_ keys: Set<String>) {
+      let hashed = keys.map { KeyHash($0) }
+      self.keys = keys
+      hashes = Set(hashed.map(\.value))
+      everyKey = hashed.contains { !$0.ascii }
+    }
+
+    func wants(_ hash: KeyHash) -> Bool { everyKey || !hash.ascii || hashes.contains(hash.value) }
+  }
+
+  /// Per household key of the batch, the SIS students whose home (address, home phone, e-mail) or
+  /// whose contact (phone, e-mail) has it: one scan of each table, a part per core.
+  static func sisStudents(sharing wanted: WantedKeys, in snapshot: Snapshot) throws
+    -> [String: Set<String>]
+  {
+    let path = snapshot.path
+    let students = try snapshot.rowRanges(table: "students", parts: Parallel.width, counted: false)
+    let studentParts = try Parallel.map(students.count, minimum: 1) {
+      try scanStudents(path, rowids: students[$0].rowids, wanted: wanted)
+    }
+    let contacts = try snapshot.rowRanges(table: "contacts", parts: Parallel.width, counted: false)
+    let contactParts = try Parallel.map(contacts.count, minimum: 1) {
+      try scanContacts(path, rowids: contacts[$0].rowids, wanted: wanted)
+    }
     var hits: [String: Set<String>] = [:]
-    if !wanted.isEmpty {
-      let path = snapshot.path
-      let keys = wanted
-      // Every SIS student and contact is looked at, and few share a key with the batch: a row's key
-      // is hashed from its parts first and made a String only when the hash is wanted (building three
-      // Strings per student and two per contact was most of this search, `scripts/bench/match.sh`
-      // at 50,000 × 50,000). A key with a non-ASCII byte is always checked as a String (canonically
-      // equal Strings may differ in bytes), and so is every key when a key of the batch has one.
-      let hashes = wanted.map { KeyHash($0) }
-      let everyKey = hashes.contains { !$0.ascii }
-      let wantedHashes = Set(hashes.map(\.value))
-      let wants: @Sendable (KeyHash) -> Bool = {
-        everyKey || !$0.ascii || wantedHashes.contains($0.value)
-      }
-      let students = try snapshot.rowRanges(
-        table: "students", parts: Parallel.width, counted: false)
-      let studentParts = try Parallel.map(students.count, minimum: 1) {
-        part -> [String: [String]] in
-        var found: [String: [String]] = [:]
-        let database = try Database(path: path, readOnly: true)
-        // The values as `Snapshot.matchRecord` reads them for the matcher.
-        let statement = try database.prepare(
-          "SELECT student_number, street, zip, home_phone, email FROM students WHERE rowid BETWEEN ? AND ? ORDER BY rowid"
-        )
-        try statement.bind([
-          .integer(students[part].rowids.lowerBound), .integer(students[part].rowids.upperBound),
-        ])
-        try statement.forEachRow { row in
-          let street = Comparators.streetKey(row.string(1))
-          let zip = String(row.string(2).prefix(5))
-          let phone = PersonRecord.digits(row.string(3))
-          let email = row.string(4)
-          var candidates: [String] = []
-          if wants(KeyHash("a|", zip, "|", street)) { candidates.append("a|\(zip)|\(street)") }
-          if wants(KeyHash("p|", phone)) { candidates.append("p|\(phone)") }
-          if wants(KeyHash("e|", email)) { candidates.append("e|\(email)") }
-          for key in candidates where keys.contains(key) {
-            found[key, default: []].append(row.string(0))
-          }
-        }
-        return found
-      }
-      let contacts = try snapshot.rowRanges(
-        table: "contacts", parts: Parallel.width, counted: false)
-      let contactParts = try Parallel.map(contacts.count, minimum: 1) {
-        part -> [String: [String]] in
-        var found: [String: [String]] = [:]
-        let database = try Database(path: path, readOnly: true)
-        let statement = try database.prepare(
-          "SELECT student_number, phone, email FROM contacts WHERE rowid BETWEEN ? AND ? ORDER BY rowid"
-        )
-        try statement.bind([
-          .integer(contacts[part].rowids.lowerBound), .integer(contacts[part].rowids.upperBound),
-        ])
-        try statement.forEachRow { row in
-          let phone = PersonRecord.digits(row.string(1))
-          var candidates: [String] = []
-          if wants(KeyHash("p|", phone)) { candidates.append("p|\(phone)") }
-          if wants(KeyHash(lowercasing: "e|", row.bytes(2))) {
-            candidates.append("e|\(row.string(2).lowercased())")
-          }
-          for key in candidates where keys.contains(key) {
-            found[key, default: []].append(row.string(0))
-          }
-        }
-        return found
-      }
-      for part in studentParts + contactParts {
-        for (key, numbers) in part { hits[key, default: []].formUnion(numbers) }
+    for part in studentParts + contactParts {
+      for (key, numbers) in part { hits[key, default: []].formUnion(numbers) }
+    }
+    return hits
+  }
+
+  /// The SIS students of rows `rowids` whose address, home phone or e-mail is a wanted key.
+  static func scanStudents(_ path: String, rowids: ClosedRange<Int64>, wanted: WantedKeys)
+    throws -> [String: [String]]
+  {
+    var found: [String: [String]] = [:]
+    let database = try Database(path: path, readOnly: true)
+    // The values as `Snapshot.matchRecord` reads them for the matcher.
+    let statement = try database.prepare(
+      "SELECT student_number, street, zip, home_phone, email FROM students WHERE rowid BETWEEN ? AND ? ORDER BY rowid"
+    )
+    try statement.bind([.integer(rowids.lowerBound), .integer(rowids.upperBound)])
+    try statement.forEachRow { row in
+      let street = Comparators.streetKey(row.string(1))
+      let zip = String(row.string(2).prefix(5))
+      let phone = PersonRecord.digits(row.string(3))
+      let email = row.string(4)
+      var candidates: [String] = []
+      if wanted.wants(KeyHash("a|", zip, "|", street)) { candidates.append("a|\(zip)|\(street)") }
+      if wanted.wants(KeyHash("p|", phone)) { candidates.append("p|\(phone)") }
+      if wanted.wants(KeyHash("e|", email)) { candidates.append("e|\(email)") }
+      for key in candidates where wanted.keys.contains(key) {
+        found[key, default: []].append(row.string(0))
       }
     }
-    var links: [[(student: String, link: String)]] = []
-    for (index, keys) in keysOf.enumerated() {
-      var linked: [String: String] = [:]
-      if index < candidates.count, submissions[index].hasContacts {
-        for student in candidates[index] {
-          linked[student] = "a candidate for the form's student (a potential match)"
-        }
+    return found
+  }
+
+  /// The SIS students of contact rows `rowids` whose contact's phone or e-mail is a wanted key.
+  static func scanContacts(_ path: String, rowids: ClosedRange<Int64>, wanted: WantedKeys)
+    throws -> [String: [String]]
+  {
+    var found: [String: [String]] = [:]
+    let database = try Database(path: path, readOnly: true)
+    let statement = try database.prepare(
+      "SELECT student_number, phone, email FROM contacts WHERE rowid BETWEEN ? AND ? ORDER BY rowid"
+    )
+    try statement.bind([.integer(rowids.lowerBound), .integer(rowids.upperBound)])
+    try statement.forEachRow { row in
+      let phone = PersonRecord.digits(row.string(1))
+      var candidates: [String] = []
+      if wanted.wants(KeyHash("p|", phone)) { candidates.append("p|\(phone)") }
+      if wanted.wants(KeyHash(lowercasing: "e|", row.bytes(2))) {
+        candidates.append("e|\(row.string(2).lowercased())")
       }
-      // Address first: the words say the strongest link found.
-      for (key, how) in keys.sorted(by: {
-        ($0.key.first == "a" ? 0 : 1, $0.key) < ($1.key.first == "a" ? 0 : 1, $1.key)
-      }) {
-        guard let students = hits[key], students.count <= householdLimit else { continue }
-        for student in students where linked[student] == nil { linked[student] = how }
+      for key in candidates where wanted.keys.contains(key) {
+        found[key, default: []].append(row.string(0))
       }
-      links.append(linked.sorted { $0.key < $1.key }.map { (student: $0.key, link: $0.value) })
     }
-    return Households(links: links)
+    return found
+  }
+
+  /// The SIS students one form reaches and how, in student order: its candidates (when it names
+  /// guardians), then the homes sharing a key, the address first (the words say the strongest link
+  /// found); a key more than `householdLimit` students share says nothing of one family.
+  static func links(
+    _ submission: HouseholdKeys, candidates: [String], hits: [String: Set<String>]
+  ) -> [(student: String, link: String)] {
+    var linked: [String: String] = [:]
+    if submission.hasContacts {
+      for student in candidates {
+        linked[student] = "a candidate for the form's student (a potential match)"
+      }
+    }
+    for (key, how) in submission.keys.sorted(by: {
+      ($0.key.first == "a" ? 0 : 1, $0.key) < ($1.key.first == "a" ? 0 : 1, $1.key)
+    }) {
+      guard let students = hits[key], students.count <= householdLimit else { continue }
+      for student in students where linked[student] == nil { linked[student] = how }
+    }
+    return linked.sorted { $0.key < $1.key }.map { (student: $0.key, link: $0.value) }
   }
 
   // MARK: - One submission
@@ -300,19 +329,115 @@ package enum ContactMatcher {
   /// One submission's contacts decided against the SIS contacts it reaches (`reached`), with their
   /// rows for diffs.csv and held_updates.csv. `resolutions` are a person's answers for this
   /// submission's contacts (Match to a Contact_ID, or No Match), already checked against its version.
+  /// Each guardian goes through the steps in order, the first that decides wins: a person's answer,
+  /// the name, the family's phone or e-mail under another given name, a changed surname, a nickname
+  /// alone; else a new contact.
   package static func match(
     _ submission: Submission, names: [NameKeys], reached: [Reached], answers: [FieldAnswer],
     policy: UpdateRules,
     resolutions: [Resolution] = [], matchedStudents: Int = 0
   ) -> (contacts: [ContactDecision], diffs: [[String]], held: [[String]]) {
+    var linker = Linker(submission: submission, answers: answers, policy: policy)
     var decisions: [ContactDecision] = []
+    for (c, contact) in submission.contacts.enumerated() {
+      let form = FormContact(
+        contact, name: names[c], open: reached.filter { !linker.taken.contains($0.contact.id) })
+      let resolution = resolutions.first { $0.studentSeq == contact.seq }
+      let verdict =
+        answered(form, resolution) ?? byName(form) ?? byFamily(form)
+        ?? byChangedSurname(form, resolution) ?? byNicknameOnly(form)
+        ?? .decided(newContact(form, reached: reached, matchedStudents: matchedStudents))
+      switch verdict {
+      case .link(let sis, let reason, let reviewed):
+        decisions.append(linker.link(contact, sis, reason: reason, reviewed: reviewed))
+      case .decided(let decision):
+        decisions.append(decision)
+      }
+    }
+    return (decisions, linker.diffs, linker.held)
+  }
+
+  /// What a step decided for one guardian: linked to an SIS contact (its differences are written by
+  /// `Linker`), or a decision as it stands (a person decides, a new contact, No Match).
+  enum Verdict {
+    /// `reviewed`: a person matched this contact and so saw its fields; nothing is held again.
+    case link(Reached, reason: String, reviewed: Bool)
+    case decided(ContactDecision)
+
+    /// A potential contact match: a person chooses among `candidates`.
+    static func toPerson(_ form: FormContact, _ reason: String, candidates: [String]) -> Verdict {
+      var decision = ContactDecision(
+        seq: form.contact.seq, outcome: .potential, contactID: nil, reason: reason,
+        differences: [])
+      decision.candidates = candidates
+      return .decided(decision)
+    }
+  }
+
+  /// One guardian of the form, with the SIS contacts it may still be (`open`: not taken by an
+  /// earlier guardian of the form) and what its steps compare.
+  struct FormContact {
+    var contact: SubmissionPart
+    var name: NameKeys
+    var open: [Reached]
+    var phone: String
+    var email: String
+    /// The whole street line (an apartment's unit too) and the ZIP: homes in one building share the rest.
+    var street: String
+    var zip: String
+    var relationship: String
+
+    init(_ contact: SubmissionPart, name: NameKeys, open: [Reached]) {
+      self.contact = contact
+      self.name = name
+      self.open = open
+      phone = PersonRecord.digits(contact["Phone"])
+      email = contact["Email"].lowercased()
+      street = FieldRules.nameKey(contact["Street"])
+      zip = String(contact["Zip"].prefix(5))
+      relationship = contact["Relationship"].lowercased()
+    }
+
+    func samePhone(_ r: Reached) -> Bool {
+      phone.count >= 7 && PersonRecord.digits(r.contact.fields["Phone"] ?? "") == phone
+    }
+
+    func sameEmail(_ r: Reached) -> Bool {
+      !email.isEmpty && (r.contact.fields["Email"] ?? "").lowercased() == email
+    }
+
+    func sameStreet(_ r: Reached) -> Bool {
+      !street.isEmpty && !zip.isEmpty
+        && FieldRules.nameKey(r.contact.fields["Street"] ?? "") == street
+        && String((r.contact.fields["Zip"] ?? "").prefix(5)) == zip
+    }
+
+    func sameRole(_ r: Reached) -> Bool {
+      !relationship.isEmpty
+        && (r.contact.fields["Relationship"] ?? "").lowercased() == relationship
+    }
+
+    /// "phone and e-mail", "phone" or "e-mail": what `list` shares with this guardian.
+    func sharedLink(_ list: [Reached]) -> String {
+      let phone = list.contains(where: samePhone)
+      let email = list.contains(where: sameEmail)
+      return phone && email ? "phone and e-mail" : phone ? "phone" : "e-mail"
+    }
+  }
+
+  /// A matched guardian's differences with its SIS contact, sorted by the update policy into rows
+  /// for diffs.csv and held_updates.csv; and the SIS contacts already taken by the form.
+  struct Linker {
+    let submission: Submission
+    let answers: [FieldAnswer]
+    let policy: UpdateRules
     var diffs: [[String]] = []
     var held: [[String]] = []
     var taken = Set<String>()
-    /// `reviewed`: a person matched this contact and so saw its fields; nothing is held again.
-    func matched(_ contact: SubmissionPart, _ sis: Reached, reason: String, reviewed: Bool = false)
-      -> ContactDecision
-    {
+
+    mutating func link(
+      _ contact: SubmissionPart, _ sis: Reached, reason: String, reviewed: Bool
+    ) -> ContactDecision {
       taken.insert(sis.contact.id)
       let differences = FieldDifference.between(
         contact.fields, sis.contact.fields, fields: comparedFields)
@@ -339,199 +464,163 @@ package enum ContactMatcher {
       decision.sisStudents = sis.students
       return decision
     }
-    for (c, contact) in submission.contacts.enumerated() {
-      let name = names[c]
-      let phone = PersonRecord.digits(contact["Phone"])
-      let email = contact["Email"].lowercased()
-      let open = reached.filter { !taken.contains($0.contact.id) }
-      func samePhone(_ r: Reached) -> Bool {
-        phone.count >= 7 && PersonRecord.digits(r.contact.fields["Phone"] ?? "") == phone
-      }
-      func sameEmail(_ r: Reached) -> Bool {
-        !email.isEmpty && (r.contact.fields["Email"] ?? "").lowercased() == email
-      }
-      // The whole street line (an apartment's unit too) and the ZIP: homes in one building share the rest.
-      let street = FieldRules.nameKey(contact["Street"])
-      let zip = String(contact["Zip"].prefix(5))
-      func sameStreet(_ r: Reached) -> Bool {
-        !street.isEmpty && !zip.isEmpty
-          && FieldRules.nameKey(r.contact.fields["Street"] ?? "") == street
-          && String((r.contact.fields["Zip"] ?? "").prefix(5)) == zip
-      }
-      // The name agrees: the closest spelling first, the matched student's own contacts before a
-      // sibling's, a shared phone, e-mail or street line before none; then in `reached` order.
-      let named = open.enumerated().compactMap {
-        i, r -> (rank: [Int], reached: Reached, level: Int)? in
-        let level = nameAgreement(name, r.contact)
-        guard level >= 2 else { return nil }
-        return (
-          [
-            -level, r.ofMatchedStudent ? 0 : 1,
-            samePhone(r) || sameEmail(r) || sameStreet(r) ? 0 : 1, i,
-          ], r, level
-        )
-      }.min { $0.rank.lexicographicallyPrecedes($1.rank) }
-      // A person's answer for this contact decides, when it names a contact this form still reaches.
-      if let resolution = resolutions.first(where: { $0.studentSeq == contact.seq }) {
-        let who = "resolved by \(resolution.resolvedBy) at \(resolution.resolvedAt)"
-        if resolution.action == .noMatch {
-          decisions.append(
-            ContactDecision(
-              seq: contact.seq, outcome: .new, contactID: nil, reason: "\(who): No Match",
-              differences: []))
-          continue
-        }
-        if let id = resolution.sisID, let sis = open.first(where: { $0.contact.id == id }) {
-          decisions.append(
-            matched(contact, sis, reason: "\(who): Match to SIS contact \(id)", reviewed: true))
-          continue
-        }
-      }
-      if let best = named {
-        let r = best.reached
-        let spelled =
-          best.level == 3
-          ? "same name"
-          : "same name written another way (transliterated, a nickname or one part of a compound surname)"
-        // Another family's home reached by its address alone holds a namesake as easily as the same
-        // person: without the contact's own phone, e-mail or street line (and for a name only written
-        // alike, its phone or e-mail), a person decides.
-        if !r.ofMatchedStudent && !samePhone(r) && !sameEmail(r)
-          && !(best.level == 3 && sameStreet(r))
-        {
-          var decision = ContactDecision(
-            seq: contact.seq, outcome: .potential, contactID: nil,
-            reason:
-              "\(spelled) as SIS contact \(r.contact.id) of SIS student \(r.students[0]), \(r.link ?? ""), but neither the phone, "
-              + "the e-mail nor the street address agrees: a person must choose Match or No Match",
-            differences: [])
-          decision.candidates = [r.contact.id]
-          decisions.append(decision)
-          continue
-        }
-        let reason: String
-        if r.ofMatchedStudent {
-          reason = "\(spelled) as an SIS contact of the matched student"
-        } else {
-          let also = [samePhone(r) ? "phone" : nil, sameEmail(r) ? "e-mail" : nil].compactMap { $0 }
-          reason =
-            "\(spelled) as SIS contact \(r.contact.id) of SIS student \(r.students[0]), \(r.link ?? "")"
-            + (also.isEmpty ? "" : "; the same \(also.joined(separator: " and "))")
-        }
-        decisions.append(matched(contact, r, reason: reason))
-        continue
-      }
-      // The same surname and the same phone or e-mail under another given name: with the same
-      // initial and relationship, a nickname the table does not know (Mikey for Michael); with the
-      // same initial or the same relationship, a person decides (a spouse shares the phone; Liam is
-      // William to some); else another person of the family.
-      let relationship = contact["Relationship"].lowercased()
-      func sameRole(_ r: Reached) -> Bool {
-        !relationship.isEmpty
-          && (r.contact.fields["Relationship"] ?? "").lowercased() == relationship
-      }
-      let family = open.filter {
-        nameAgreement(name, $0.contact) == 0 && surnameAgrees(name.last, $0.contact.lastKey)
-          && (samePhone($0) || sameEmail($0))
-      }
-      let nicknamed = family.filter { sameInitial(name, $0.contact) && sameRole($0) }
-      let initialed = family.filter { sameInitial(name, $0.contact) || sameRole($0) }
-      if nicknamed.count == 1, let r = nicknamed.first {
-        let also = [samePhone(r) ? "phone" : nil, sameEmail(r) ? "e-mail" : nil].compactMap { $0 }
-          .joined(separator: " and ")
-        decisions.append(
-          matched(
-            contact, r,
-            reason: "the surname, relationship and \(also) agree with SIS contact \(r.contact.id)"
-              + (r.ofMatchedStudent
-                ? " of the matched student" : " of SIS student \(r.students[0])")
-              + " and the given name begins the same (a nickname?)"))
-        continue
-      }
-      if !initialed.isEmpty {
-        var decision = ContactDecision(
-          seq: contact.seq, outcome: .potential, contactID: nil,
-          reason:
-            "the surname and phone or e-mail agree with SIS contact\(initialed.count > 1 ? "s" : "") "
-            + initialed.map(\.contact.id).joined(separator: ", ") + " but the given name differs"
-            + " (the same initial or relationship: a nickname?): a person must choose Match or No Match",
-          differences: [])
-        decision.candidates = initialed.map(\.contact.id)
-        decisions.append(decision)
-        continue
-      }
-      func renamedLink(_ list: [Reached]) -> String {
-        let phone = list.contains(where: samePhone)
-        let email = list.contains(where: sameEmail)
-        return phone && email ? "phone and e-mail" : phone ? "phone" : "e-mail"
-      }
-      // Another surname with the same given name and phone or e-mail: a changed surname (a remarriage)
-      // or another person sharing them; a person decides, never a new contact.
-      let renamed = open.filter {
-        nameAgreement(name, $0.contact) == 1 && (samePhone($0) || sameEmail($0))
-      }
-      if !renamed.isEmpty {
-        var decision = ContactDecision(
-          seq: contact.seq, outcome: .potential, contactID: nil,
-          reason:
-            "the given name and the \(renamedLink(renamed)) agree with SIS contact\(renamed.count > 1 ? "s" : "") "
-            + renamed.map(\.contact.id).joined(separator: ", ")
-            + " but the surname differs (a changed surname?): "
-            + "a person must choose Match or No Match",
-          differences: [])
-        decision.candidates = renamed.map(\.contact.id)
-        if let resolution = resolutions.first(where: { $0.studentSeq == contact.seq }),
-          let id = resolution.sisID
-        {
-          decision.reason +=
-            "; resolved by \(resolution.resolvedBy) at \(resolution.resolvedAt): Match to \(id) no longer applies (not a candidate now): resolve again"
-        }
-        decisions.append(decision)
-        continue
-      }
-      // The same person under a nickname the table does not know, where nothing else says another
-      // person: the same initial and relationship, and either the same phone and e-mail under
-      // another surname too (a remarried Isabella writing Izzy), or the surname of the matched
-      // student's own contact (Mo for Mohamed, the child's father, with a new phone). A person
-      // decides; never automatic, never a new contact.
-      let nicknameOnly = open.filter {
-        nameAgreement(name, $0.contact) == 0 && sameInitial(name, $0.contact) && sameRole($0)
-          && ((samePhone($0) && sameEmail($0))
-            || ($0.ofMatchedStudent && surnameAgrees(name.last, $0.contact.lastKey)))
-      }
-      if !nicknameOnly.isEmpty {
-        let candidates = nicknameOnly.map(\.contact.id)
-        var decision = ContactDecision(
-          seq: contact.seq, outcome: .potential, contactID: nil,
-          reason:
-            "the given name begins as SIS contact\(candidates.count > 1 ? "s" : "") "
-            + candidates.joined(separator: ", ")
-            + "'s and the relationship agrees, with "
-            + (nicknameOnly.contains { samePhone($0) && sameEmail($0) }
-              ? "the same phone and e-mail" : "the surname of the matched student's own contact")
-            + " (a nickname?): a person must choose Match or No Match",
-          differences: [])
-        decision.candidates = candidates
-        decisions.append(decision)
-        continue
-      }
-      let reason: String
-      if reached.isEmpty {
-        reason = "the student has no SIS contacts"
-      } else if !reached.contains(where: { !$0.ofMatchedStudent }) {
-        reason = "no SIS contact of the student has this name"
-      } else {
-        let homes = Set(reached.flatMap(\.students)).count
-        reason =
-          (matchedStudents > 0
-            ? "no SIS contact of the student, nor of the " : "no SIS contact of the ")
-          + "\(homes) SIS student\(homes == 1 ? "" : "s") the form reaches (by address, phone, e-mail or as a candidate), has this name"
-      }
-      decisions.append(
+  }
+
+  /// A person's answer for this contact decides, when it names a contact this form still reaches.
+  static func answered(_ form: FormContact, _ resolution: Resolution?) -> Verdict? {
+    guard let resolution else { return nil }
+    let who = "resolved by \(resolution.resolvedBy) at \(resolution.resolvedAt)"
+    if resolution.action == .noMatch {
+      return .decided(
         ContactDecision(
-          seq: contact.seq, outcome: .new, contactID: nil, reason: reason, differences: []))
+          seq: form.contact.seq, outcome: .new, contactID: nil, reason: "\(who): No Match",
+          differences: []))
     }
-    return (decisions, diffs, held)
+    if let id = resolution.sisID, let sis = form.open.first(where: { $0.contact.id == id }) {
+      return .link(sis, reason: "\(who): Match to SIS contact \(id)", reviewed: true)
+    }
+    return nil
+  }
+
+  /// The name agrees: the closest spelling first, the matched student's own contacts before a
+  /// sibling's, a shared phone, e-mail or street line before none; then in `reached` order. Another
+  /// family's home reached by its address alone holds a namesake as easily as the same person:
+  /// without the contact's own phone, e-mail or street line (and for a name only written alike, its
+  /// phone or e-mail), a person decides.
+  static func byName(_ form: FormContact) -> Verdict? {
+    let named = form.open.enumerated().compactMap {
+      i, r -> (rank: [Int], reached: Reached, level: Int)? in
+      let level = nameAgreement(form.name, r.contact)
+      guard level >= 2 else { return nil }
+      return (
+        [
+          -level, r.ofMatchedStudent ? 0 : 1,
+          form.samePhone(r) || form.sameEmail(r) || form.sameStreet(r) ? 0 : 1, i,
+        ], r, level
+      )
+    }.min { $0.rank.lexicographicallyPrecedes($1.rank) }
+    guard let best = named else { return nil }
+    let r = best.reached
+    let spelled =
+      best.level == 3
+      ? "same name"
+      : "same name written another way (transliterated, a nickname or one part of a compound surname)"
+    if !r.ofMatchedStudent && !form.samePhone(r) && !form.sameEmail(r)
+      && !(best.level == 3 && form.sameStreet(r))
+    {
+      return .toPerson(
+        form,
+        "\(spelled) as SIS contact \(r.contact.id) of SIS student \(r.students[0]), \(r.link ?? ""), but neither the phone, "
+          + "the e-mail nor the street address agrees: a person must choose Match or No Match",
+        candidates: [r.contact.id])
+    }
+    if r.ofMatchedStudent {
+      return .link(
+        r, reason: "\(spelled) as an SIS contact of the matched student", reviewed: false)
+    }
+    let also = [form.samePhone(r) ? "phone" : nil, form.sameEmail(r) ? "e-mail" : nil]
+      .compactMap { $0 }
+    return .link(
+      r,
+      reason:
+        "\(spelled) as SIS contact \(r.contact.id) of SIS student \(r.students[0]), \(r.link ?? "")"
+        + (also.isEmpty ? "" : "; the same \(also.joined(separator: " and "))"),
+      reviewed: false)
+  }
+
+  /// The same surname and the same phone or e-mail under another given name: with the same initial
+  /// and relationship, a nickname the table does not know (Mikey for Michael); with the same initial
+  /// or the same relationship, a person decides (a spouse shares the phone; Liam is William to
+  /// some); else another person of the family (nil: the next step).
+  static func byFamily(_ form: FormContact) -> Verdict? {
+    let family = form.open.filter {
+      nameAgreement(form.name, $0.contact) == 0 && surnameAgrees(form.name.last, $0.contact.lastKey)
+        && (form.samePhone($0) || form.sameEmail($0))
+    }
+    let nicknamed = family.filter { sameInitial(form.name, $0.contact) && form.sameRole($0) }
+    let initialed = family.filter { sameInitial(form.name, $0.contact) || form.sameRole($0) }
+    if nicknamed.count == 1, let r = nicknamed.first {
+      let also = [form.samePhone(r) ? "phone" : nil, form.sameEmail(r) ? "e-mail" : nil]
+        .compactMap { $0 }.joined(separator: " and ")
+      return .link(
+        r,
+        reason: "the surname, relationship and \(also) agree with SIS contact \(r.contact.id)"
+          + (r.ofMatchedStudent
+            ? " of the matched student" : " of SIS student \(r.students[0])")
+          + " and the given name begins the same (a nickname?)",
+        reviewed: false)
+    }
+    guard !initialed.isEmpty else { return nil }
+    return .toPerson(
+      form,
+      "the surname and phone or e-mail agree with SIS contact\(initialed.count > 1 ? "s" : "") "
+        + initialed.map(\.contact.id).joined(separator: ", ") + " but the given name differs"
+        + " (the same initial or relationship: a nickname?): a person must choose Match or No Match",
+      candidates: initialed.map(\.contact.id))
+  }
+
+  /// Another surname with the same given name and phone or e-mail: a changed surname (a remarriage)
+  /// or another person sharing them; a person decides, never a new contact.
+  static func byChangedSurname(_ form: FormContact, _ resolution: Resolution?) -> Verdict? {
+    let renamed = form.open.filter {
+      nameAgreement(form.name, $0.contact) == 1 && (form.samePhone($0) || form.sameEmail($0))
+    }
+    guard !renamed.isEmpty else { return nil }
+    var reason =
+      "the given name and the \(form.sharedLink(renamed)) agree with SIS contact\(renamed.count > 1 ? "s" : "") "
+      + renamed.map(\.contact.id).joined(separator: ", ")
+      + " but the surname differs (a changed surname?): "
+      + "a person must choose Match or No Match"
+    if let resolution, let id = resolution.sisID {
+      reason +=
+        "; resolved by \(resolution.resolvedBy) at \(resolution.resolvedAt): Match to \(id) no longer applies (not a candidate now): resolve again"
+    }
+    return .toPerson(form, reason, candidates: renamed.map(\.contact.id))
+  }
+
+  /// The same person under a nickname the table does not know, where nothing else says another
+  /// person: the same initial and relationship, and either the same phone and e-mail under another
+  /// surname too (a remarried Isabella writing Izzy), or the surname of the matched student's own
+  /// contact (Mo for Mohamed, the child's father, with a new phone). A person decides; never
+  /// automatic, never a new contact.
+  static func byNicknameOnly(_ form: FormContact) -> Verdict? {
+    let nicknameOnly = form.open.filter {
+      nameAgreement(form.name, $0.contact) == 0 && sameInitial(form.name, $0.contact)
+        && form.sameRole($0)
+        && ((form.samePhone($0) && form.sameEmail($0))
+          || ($0.ofMatchedStudent && surnameAgrees(form.name.last, $0.contact.lastKey)))
+    }
+    guard !nicknameOnly.isEmpty else { return nil }
+    let candidates = nicknameOnly.map(\.contact.id)
+    return .toPerson(
+      form,
+      "the given name begins as SIS contact\(candidates.count > 1 ? "s" : "") "
+        + candidates.joined(separator: ", ")
+        + "'s and the relationship agrees, with "
+        + (nicknameOnly.contains { form.samePhone($0) && form.sameEmail($0) }
+          ? "the same phone and e-mail" : "the surname of the matched student's own contact")
+        + " (a nickname?): a person must choose Match or No Match",
+      candidates: candidates)
+  }
+
+  /// No step decided: a new contact, with what the form reached in words.
+  static func newContact(_ form: FormContact, reached: [Reached], matchedStudents: Int)
+    -> ContactDecision
+  {
+    let reason: String
+    if reached.isEmpty {
+      reason = "the student has no SIS contacts"
+    } else if !reached.contains(where: { !$0.ofMatchedStudent }) {
+      reason = "no SIS contact of the student has this name"
+    } else {
+      let homes = Set(reached.flatMap(\.students)).count
+      reason =
+        (matchedStudents > 0
+          ? "no SIS contact of the student, nor of the " : "no SIS contact of the ")
+        + "\(homes) SIS student\(homes == 1 ? "" : "s") the form reaches (by address, phone, e-mail or as a candidate), has this name"
+    }
+    return ContactDecision(
+      seq: form.contact.seq, outcome: .new, contactID: nil, reason: reason, differences: [])
   }
 
   /// New contacts named again within the batch (siblings' forms): the first one stands for all.
