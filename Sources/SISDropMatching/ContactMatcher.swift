@@ -417,6 +417,12 @@ package enum ContactMatcher {
         && (r.contact.fields["Relationship"] ?? "").lowercased() == relationship
     }
 
+    /// Both name a relationship to the child, and another.
+    func otherRole(_ r: Reached) -> Bool {
+      let sis = (r.contact.fields["Relationship"] ?? "").lowercased()
+      return !relationship.isEmpty && !sis.isEmpty && sis != relationship
+    }
+
     /// "phone and e-mail", "phone" or "e-mail": what `list` shares with this guardian.
     func sharedLink(_ list: [Reached]) -> String {
       let phone = list.contains(where: samePhone)
@@ -486,7 +492,9 @@ package enum ContactMatcher {
   /// sibling's, a shared phone, e-mail or street line before none; then in `reached` order. Another
   /// family's home reached by its address alone holds a namesake as easily as the same person:
   /// without the contact's own phone, e-mail or street line (and for a name only written alike, its
-  /// phone or e-mail), a person decides.
+  /// phone or e-mail), a person decides; and so with the street line alone where the relationships
+  /// differ (a cousin's aunt named as the SIS family's grandmother: linking her would write the
+  /// aunt's phone over the grandmother's).
   static func byName(_ form: FormContact) -> Verdict? {
     let named = form.open.enumerated().compactMap {
       i, r -> (rank: [Int], reached: Reached, level: Int)? in
@@ -505,9 +513,16 @@ package enum ContactMatcher {
       best.level == 3
       ? "same name"
       : "same name written another way (transliterated, a nickname or one part of a compound surname)"
-    if !r.ofMatchedStudent && !form.samePhone(r) && !form.sameEmail(r)
-      && !(best.level == 3 && form.sameStreet(r))
-    {
+    let streetOnly = !r.ofMatchedStudent && !form.samePhone(r) && !form.sameEmail(r)
+    if streetOnly && best.level == 3 && form.sameStreet(r) && form.otherRole(r) {
+      return .toPerson(
+        form,
+        "same name as SIS contact \(r.contact.id) of SIS student \(r.students[0]), \(r.link ?? ""), and the same street address, "
+          + "but another relationship and neither the phone nor the e-mail agrees (two people of one name in one home?): "
+          + "a person must choose Match or No Match",
+        candidates: [r.contact.id])
+    }
+    if streetOnly && !(best.level == 3 && form.sameStreet(r)) {
       return .toPerson(
         form,
         "\(spelled) as SIS contact \(r.contact.id) of SIS student \(r.students[0]), \(r.link ?? ""), but neither the phone, "

@@ -307,6 +307,42 @@ import _SISDropTestSupport
     #expect(alike.map(\.outcome) == [.potential] && alike[0].candidates == ["C9"])
   }
 
+  /// A cousin moving in with an SIS family names an aunt who is not in the SIS; the family's
+  /// grandmother has the same name (generator, 20,000 × 20,000, seed 7: linked before, writing the
+  /// aunt's phone and e-mail over the grandmother's). The same name and street line under another
+  /// relationship, without the phone or e-mail: a person decides.
+  @Test func theSameNameAtTheSameAddressUnderAnotherRelationshipGoesToAPerson() throws {
+    var grandmother = sisContact("C10", "Linh", "Vang", phone: "312-829-9710", student: "500")
+    grandmother.fields["Relationship"] = "Grandmother"
+    grandmother.fields["Street"] = "4821 Oak St"
+    grandmother.fields["Zip"] = "61820"
+    let home = ContactMatcher.Reached(
+      contact: grandmother, students: ["500"], ofMatchedStudent: false,
+      link: "whose home shares the address with this form")
+    var aunt = [
+      "First_Name": "Linh", "Last_Name": "Vang", "Relationship": "Aunt",
+      "Phone": "309-202-0786", "Email": "linh.vang@example.com",
+      "Street": "4821 Oak St", "Zip": "61820",
+    ]
+    let decisions = try decide(form([aunt]), [home])
+    #expect(decisions.map(\.outcome) == [.potential] && decisions[0].candidates == ["C10"])
+    #expect(decisions[0].contactID == nil && decisions[0].differences.isEmpty)
+    #expect(
+      decisions[0].reason
+        == "same name as SIS contact C10 of SIS student 500, whose home shares the address with this form, and the same street address, "
+        + "but another relationship and neither the phone nor the e-mail agrees (two people of one name in one home?): "
+        + "a person must choose Match or No Match")
+    // The same relationship (a sibling's grandmother with a new phone): the SIS contact, as before.
+    aunt["Relationship"] = "Grandmother"
+    let same = try decide(form([aunt]), [home])
+    #expect(same.map(\.outcome) == [.matched] && same[0].contactID == "C10")
+    // Another relationship but the same phone: the SIS contact (the phone is hers).
+    aunt["Relationship"] = "Aunt"
+    aunt["Phone"] = "312-829-9710"
+    let phone = try decide(form([aunt]), [home])
+    #expect(phone.map(\.outcome) == [.matched] && phone[0].contactID == "C10")
+  }
+
   /// The demo district, run with the shipped pipeline: the new siblings and twins of SIS children
   /// (S-2026-0049 … S-2026-0054) name their SIS family's guardians, exactly as the SIS has them.
   @Test func theDemosNewSiblingsLinkToTheirFamiliesContacts() throws {
