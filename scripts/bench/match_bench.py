@@ -430,7 +430,7 @@ def main():
         [(f"{n}", out / f"match-{n}-{min(args.submissions, n)}-{args.seed}")
          for n in [int(x.replace("_", "")) for x in args.students.split(",")]]
     # Generated data is reused while the generator's source is the same (a changed generator makes other data).
-    generator = Path(__file__).resolve().parent.parent.parent / "Sources" / "SISDrop" / "Generator"
+    generator = Path(__file__).resolve().parent.parent.parent / "Sources" / "SISDropGenerator"
     import hashlib
     stamp = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(generator.glob("*.swift")))).hexdigest() + "\n"
     for label, data in sets:
