@@ -105,6 +105,10 @@ package struct SubmissionDecision: Sendable, Codable, Hashable {
 package struct UpdateRules: Sendable {
   var policy: UpdatePolicy
   var written: [String: Set<String>]
+  /// Every difference the profile writes is held for a person, whatever the policy and even when a
+  /// person matched the record: the form is older than one already delivered for the same SIS
+  /// student (`holdingEveryDifference`).
+  var holdsEveryDifference = false
 
   package init(policy: UpdatePolicy, written: [String: Set<String>]) {
     self.policy = policy
@@ -132,8 +136,14 @@ package struct UpdateRules: Sendable {
         result.deliver.append(difference)
       } else {
         switch policy.action(for: difference.field) {
+        case .deliver
+        where holdsEveryDifference && written[schema]?.contains(difference.field) == true:
+          result.held.append(difference)
         case .deliver: result.deliver.append(difference)
         case .keepSIS: result.kept.append(difference.field)
+        case .review
+        where holdsEveryDifference && written[schema]?.contains(difference.field) == true:
+          result.held.append(difference)
         case .review:
           if !reviewed, written[schema]?.contains(difference.field) == true {
             result.held.append(difference)
@@ -144,5 +154,14 @@ package struct UpdateRules: Sendable {
       }
     }
     return result
+  }
+
+  /// These rules for a form older than one already delivered for the same SIS student: its values
+  /// must not replace the later form's unseen, so every written difference waits for a person
+  /// (`accept` delivers it, `keep-sis` keeps the SIS value).
+  package func holdingEveryDifference() -> UpdateRules {
+    var rules = self
+    rules.holdsEveryDifference = true
+    return rules
   }
 }

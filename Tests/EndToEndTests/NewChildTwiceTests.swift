@@ -87,4 +87,82 @@ import _SISDropTestSupport
       #expect(updates.contains { $0[0] == number && $0.contains("217-555-4242") }, "\(updates)")
     }
   }
+
+  /// An earlier form of a new child that carries more (documents the later form lacks) waits while
+  /// the later form creates the child; once the SIS shows the child, the earlier form matches it,
+  /// and its older values must not replace the later form's: they are held for a person.
+  @Test func anEarlierFormMatchedToTheChildALaterFormCreatedWritesNothingOverItUnseen() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      let inbox = workdir.inbox(config)
+      let sis = try SISStandIn.copying(Checkout.demoDistrict + "/sis", into: root + "/sis")
+      // Night 1: S-2026-0032 (approved 2026-11-16, home phone 217-555-9639, three documents) and
+      // S-2026-0901, the same child approved later (2026-11-20) with a new phone and no documents.
+      let enrollment = Checkout.demoDistrict + "/enrollment-csv"
+      func withCopy(_ file: String, _ edit: (String) -> String = { $0 }) throws -> String {
+        let text = try readText(enrollment + "/" + file)
+        let extra = text.split(separator: "\n").filter { $0.hasPrefix("S-2026-0032,") }
+          .map { edit("S-2026-0901" + $0.dropFirst("S-2026-0032".count)) }
+        return text + extra.joined(separator: "\n") + "\n"
+      }
+      func upload() throws {
+        try ReviewLoopTests.uploadExport(workdir, config)
+        for (name, text) in [
+          (
+            "submissions.csv",
+            try withCopy("submissions.csv") {
+              $0.replacingOccurrences(of: "2026-11-16 12:43", with: "2026-11-20 09:00")
+                .replacingOccurrences(of: "217-555-9639", with: "217-555-4242")
+            }
+          ),
+          ("submission_contacts.csv", try withCopy("submission_contacts.csv")),
+        ] {
+          try? FileManager.default.removeItem(atPath: inbox + "/" + name)
+          try writeFile(inbox + "/" + name, text)
+        }
+      }
+      try upload()
+      let first = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let night1 = try JSONLines.read(
+        SubmissionDecision.self,
+        from: workdir.stageFolder(first.batch, .match) + "/decisions.jsonl")
+      #expect(
+        night1.first { $0.submissionID == "S-2026-0032" }?.students.first?.decision.outcome
+          == .potential)
+      let created = try csvRows(
+        workdir.stageFolder(first.batch, .deliver) + "/\(first.batch)_students_new.csv")
+      #expect(created.contains { $0.contains("S-2026-0901/1") && $0.contains("217-555-4242") })
+
+      // Night 2: the SIS imported night 1's delivery and shows the child with the later phone; the
+      // earlier form comes again and matches it.
+      try sis.importOutbox(workdir.outbox(config))
+      let number = try #require(sis.refs["S-2026-0901/1"])
+      try sis.exportDelta(to: inbox)
+      try upload()
+      let second = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let match = workdir.stageFolder(second.batch, .match)
+      let earlier = try #require(
+        try JSONLines.read(SubmissionDecision.self, from: match + "/decisions.jsonl")
+          .first { $0.submissionID == "S-2026-0032" })
+      let student = try #require(earlier.students.first)
+      #expect(student.decision.outcome == .matched && student.decision.sisID == number)
+      #expect(
+        student.decision.reasons.last?.hasPrefix(
+          "S-2026-0901, a form approved after this one, was delivered for SIS \(number) already"
+        ) == true, "\(student.decision.reasons)")
+      // The older phone is held for a person, beside the SIS value; no update writes it.
+      let held = try csvRows(match + "/held_updates.csv")
+      #expect(
+        held.contains {
+          $0[0] == "S-2026-0032" && $0[1] == "student" && $0[4] == "Home_Phone"
+            && $0[5] == "217-555-9639" && $0[6] == "217-555-4242"
+        }, "\(held)")
+      let updates =
+        workdir.stageFolder(second.batch, .deliver) + "/\(second.batch)_students_update.csv"
+      let rows = FileSystem.exists(updates) ? try csvRows(updates) : []
+      #expect(!rows.contains { $0.contains("217-555-9639") }, "\(rows)")
+    }
+  }
 }

@@ -469,6 +469,7 @@ package enum MatchStage {
     let fieldAnswers = Dictionary(
       grouping: try context.workdir.state.fieldAnswers(), by: \.submissionID)
     let policy = UpdateRules(config: context.config)
+    let laterForms = try LaterDeliveredForms.load(context.workdir, config: context.config)
     let decisionsFile = try StageJSONAppender(
       SubmissionDecision.self, path: context.outputPath("decisions.jsonl"))
     func csv(_ name: String, _ header: [String]) throws -> CSVWriter {
@@ -533,7 +534,7 @@ package enum MatchStage {
           kept: Set((overrides[submissions[index].id] ?? []).map(\.field)),
           answers: (fieldAnswers[submissions[index].id] ?? []).filter {
             $0.version == submissions[index].contentHash
-          }, policy: policy,
+          }, policy: policy, laterForms: laterForms,
           personMatched: matchedByPerson[submissions[index].id] ?? [])
       }
       var chunk = parts.map(\.decision)
@@ -842,7 +843,8 @@ package enum MatchStage {
     students: [String: SnapshotStudent], contacts: [ContactMatcher.Reached],
     contactResolutions: [Resolution], kept: Set<String>,
     answers: [FieldAnswer],
-    policy: UpdateRules, personMatched: Set<Int>
+    policy: UpdateRules, laterForms: LaterDeliveredForms = LaterDeliveredForms(),
+    personMatched: Set<Int>
   ) throws -> (
     decision: SubmissionDecision, diffs: [[String]], review: [[String]], held: [[String]]
   ) {
@@ -850,6 +852,9 @@ package enum MatchStage {
     var diffs: [[String]] = []
     var review: [[String]] = []
     var held: [[String]] = []
+    // A form older than one already delivered for its SIS student writes nothing over it unseen:
+    // its student's and its contacts' differences wait for a person (`LaterDeliveredForms`).
+    var contactPolicy = policy
     for s in decision.students.indices {
       let outcome = decision.students[s].decision
       let student = submission.students[s]
@@ -857,6 +862,15 @@ package enum MatchStage {
         let differences = FieldDifference.between(
           enrollmentValues(student.fields, sis: sis.fields), sis.fields,
           fields: comparedStudentFields)
+        var policy = policy
+        if let later = laterForms.later(than: submission, student: student, sisID: id) {
+          policy = policy.holdingEveryDifference()
+          contactPolicy = policy
+          decision.students[s].decision.reasons.append(
+            "\(later), a form approved after this one, was delivered for SIS \(id) already: "
+              + "this form's differences are held for a person (accept or keep-sis), never written over it unseen"
+          )
+        }
         let sorted = policy.sort(
           differences, schema: "student", seq: student.seq, answers: answers, kept: kept,
           reviewed: personMatched.contains(student.seq))
@@ -886,7 +900,7 @@ package enum MatchStage {
       }
     }
     let contacts = ContactMatcher.match(
-      submission, names: names, reached: contacts, answers: answers, policy: policy,
+      submission, names: names, reached: contacts, answers: answers, policy: contactPolicy,
       resolutions: contactResolutions,
       matchedStudents: decision.students.filter { $0.decision.outcome == .matched }.count)
     decision.contacts = contacts.contacts
