@@ -81,9 +81,11 @@ package struct ShowCommand: ParsableCommand {
           }
         }
         let fields = [
-          "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender",
-          "Grade_Level", "SchoolID",
-          "Enroll_Status", "Street", "City", "State", "Zip", "Home_Phone", "Email",
+          FieldName.stateStudentNumber, FieldName.firstName, FieldName.middleName,
+          FieldName.lastName, FieldName.birthDate, FieldName.gender,
+          FieldName.gradeLevel, FieldName.schoolID,
+          FieldName.enrollStatus, FieldName.street, FieldName.city, FieldName.state, FieldName.zip,
+          FieldName.homePhone, FieldName.email,
         ]
         let width = max(12, columns.map { $0.0.count }.max() ?? 12)
         print(

@@ -76,31 +76,39 @@ package struct CSVProfileConfig: Sendable {
   package var files: [String: [DeliveryColumn]] = CSVProfileConfig.defaultFiles
 
   package static let studentColumns = [
-    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level",
-    "SchoolID",
-    "Street", "City", "State", "Zip", "Home_Phone", "Email",
+    FieldName.stateStudentNumber, FieldName.firstName, FieldName.middleName, FieldName.lastName,
+    FieldName.birthDate, FieldName.gender, FieldName.gradeLevel,
+    FieldName.schoolID,
+    FieldName.street, FieldName.city, FieldName.state, FieldName.zip, FieldName.homePhone,
+    FieldName.email,
   ]
   package static let contactColumns = [
-    "Contact_ID", "Student_Number", "Student_Ref", "Contact_Ref", "Submission_ID", "First_Name",
-    "Last_Name", "Relationship",
-    "Phone", "Email", "Street", "City", "State", "Zip",
+    FieldName.contactID, FieldName.studentNumber, "Student_Ref", "Contact_Ref",
+    FieldName.submissionID, FieldName.firstName,
+    FieldName.lastName, FieldName.relationship,
+    FieldName.phone, FieldName.email, FieldName.street, FieldName.city, FieldName.state,
+    FieldName.zip,
   ]
   /// The Raptor tardy feed's attendance import file.
   package static let attendanceColumns = [
-    "Student_Number", "SchoolID", "Att_Date", "Att_Code", "Att_Time", "Att_Comment",
+    FieldName.studentNumber, FieldName.schoolID, "Att_Date", FieldName.attCode, "Att_Time",
+    "Att_Comment",
   ]
   package static let defaultFiles: [String: [DeliveryColumn]] = [
     "attendance": attendanceColumns.map { DeliveryColumn(name: $0, field: $0) },
-    "students_new": (["Submission_ID", "Student_Ref"] + studentColumns).map {
+    "students_new": ([FieldName.submissionID, "Student_Ref"] + studentColumns).map {
       DeliveryColumn(name: $0, field: $0)
     },
-    "students_update": (["Student_Number", "Submission_ID"] + studentColumns).map {
+    "students_update": ([FieldName.studentNumber, FieldName.submissionID] + studentColumns).map {
       DeliveryColumn(name: $0, field: $0)
     },
     "contacts_new": contactColumns.map { DeliveryColumn(name: $0, field: $0) },
     "contacts_update": contactColumns.map { DeliveryColumn(name: $0, field: $0) },
     "documents":
-      (["Student_Number", "Student_Ref", "Submission_ID", "Doc_Type", "File_Name", "SHA256"])
+      ([
+        FieldName.studentNumber, "Student_Ref", FieldName.submissionID, FieldName.docType,
+        FieldName.fileName, FieldName.sha256,
+      ])
       .map { DeliveryColumn(name: $0, field: $0) },
   ]
 }

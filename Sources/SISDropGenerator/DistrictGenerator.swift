@@ -294,7 +294,7 @@ private struct Run {
     try students.write(Layouts.studentFields)
     try contacts.write(Layouts.contactFields)
     let schools = try CSVWriter(path: sis + "/schools.csv")
-    try schools.write(["School_Number", "Name"])
+    try schools.write([FieldName.schoolNumber, FieldName.name])
     for row in [
       ["0101", "Lincoln Elementary"], ["0202", "Roosevelt Middle School"],
       ["0303", "Jefferson High School"],
@@ -303,7 +303,9 @@ private struct Run {
     }
     try schools.close()
     let codes = try CSVWriter(path: sis + "/attendance_codes.csv")
-    try codes.write(["Att_Code", "Description", "SchoolID", "Presence_Status_CD"])
+    try codes.write([
+      FieldName.attCode, FieldName.description, FieldName.schoolID, FieldName.presenceStatus,
+    ])
     for school in ["0101", "0202", "0303"] {
       for (code, description, presence) in [
         ("T", "Tardy", "Present"), ("TU", "Tardy Unexcused", "Present"), ("A", "Absent", "Absent"),
@@ -429,21 +431,26 @@ private struct Run {
     String]
   {
     [
-      "State_StudentNumber": stateID, "First_Name": kid.first, "Middle_Name": kid.middle,
-      "Last_Name": kid.last,
-      "DOB": rng.chance(0.2) ? kid.dob.iso : kid.dob.mdy, "Gender": kid.gender,
-      "Grade_Level": Run.gradeText(grade),
-      "School": Run.school(max(grade, 0)), "Street": home.street, "City": "Springfield",
-      "State": "IL", "Zip": home.zip,
-      "Home_Phone": home.phone, "Email": kid.email,
+      FieldName.stateStudentNumber: stateID, FieldName.firstName: kid.first,
+      FieldName.middleName: kid.middle,
+      FieldName.lastName: kid.last,
+      FieldName.birthDate: rng.chance(0.2) ? kid.dob.iso : kid.dob.mdy,
+      FieldName.gender: kid.gender,
+      FieldName.gradeLevel: Run.gradeText(grade),
+      FieldName.school: Run.school(max(grade, 0)), FieldName.street: home.street,
+      FieldName.city: "Springfield",
+      FieldName.state: "IL", FieldName.zip: home.zip,
+      FieldName.homePhone: home.phone, FieldName.email: kid.email,
     ]
   }
 
   func contactFields(_ g: Guardian, _ home: Household) -> [String: String] {
     [
-      "First_Name": g.first, "Last_Name": g.last, "Relationship": g.relationship, "Phone": g.phone,
-      "Email": g.email,
-      "Street": home.street, "City": "Springfield", "State": "IL", "Zip": home.zip,
+      FieldName.firstName: g.first, FieldName.lastName: g.last,
+      FieldName.relationship: g.relationship, FieldName.phone: g.phone,
+      FieldName.email: g.email,
+      FieldName.street: home.street, FieldName.city: "Springfield", FieldName.state: "IL",
+      FieldName.zip: home.zip,
     ]
   }
 
@@ -531,12 +538,14 @@ private struct Run {
     let stateID = rng.chance(0.35) ? "" : kid.stateID
     if stateID.isEmpty { kinds.append("no-state-id") }
     var fields = studentFields(k, grade: min(kid.grade + 1, 12), home: home, stateID: stateID)
-    if rng.chance(0.1) { fields["Email"] = "" }
+    if rng.chance(0.1) { fields[FieldName.email] = "" }
     var contacts: [SubmissionContact] = []
     for g in kid.household.guardians where g.relationship != "Aunt" || g.last == kid.last {
       var c = contactFields(g, home)
-      if rng.chance(0.1) { c["Phone"] = phone() }
-      if rng.chance(0.05), let nick = Run.nicknames[g.first] { c["First_Name"] = rng.pick(nick) }
+      if rng.chance(0.1) { c[FieldName.phone] = phone() }
+      if rng.chance(0.05), let nick = Run.nicknames[g.first] {
+        c[FieldName.firstName] = rng.pick(nick)
+      }
       contacts.append(SubmissionContact(fields: c, truth: g.contactID, personKey: g.contactID))
     }
     returningGuardianShapes(&contacts, kinds: &kinds)
@@ -564,11 +573,13 @@ private struct Run {
   ) {
     if rng.chance(0.05) {
       contacts = []
-      fields["Home_Phone"] = ""
-      fields["Email"] = ""
+      fields[FieldName.homePhone] = ""
+      fields[FieldName.email] = ""
       kinds.append("no-household")
     }
-    if rng.chance(0.04), let street = fields["Street"], let space = street.firstIndex(of: " ") {
+    if rng.chance(0.04), let street = fields[FieldName.street],
+      let space = street.firstIndex(of: " ")
+    {
       let number = String(street[..<space])
       let rest = String(street[street.index(after: space)...])
       switch rng.int(3) {
@@ -576,17 +587,17 @@ private struct Run {
         var digits = Array(number)
         digits.swapAt(0, 1)
         if digits != Array(number) {
-          fields["Street"] = String(digits) + " " + rest
+          fields[FieldName.street] = String(digits) + " " + rest
         } else {
-          fields["Street"] = String(number.dropLast()) + " " + rest
+          fields[FieldName.street] = String(number.dropLast()) + " " + rest
         }
-      case 1 where rest.count >= 5: fields["Street"] = number + " " + typo(rest)
+      case 1 where rest.count >= 5: fields[FieldName.street] = number + " " + typo(rest)
       default:
-        var zip = Array(fields["Zip"] ?? "")
+        var zip = Array(fields[FieldName.zip] ?? "")
         if zip.count == 5 {
           zip[4] = zip[4] == "9" ? "8" : Character(String(Int(String(zip[4]))! + 1))
         }
-        fields["Zip"] = String(zip)
+        fields[FieldName.zip] = String(zip)
       }
       kinds.append("address-typo")
     }
@@ -598,7 +609,7 @@ private struct Run {
     _ fields: inout [String: String], _ kind: inout String, from sibling: Kid
   ) {
     guard !sibling.stateID.isEmpty, rng.chance(0.08) else { return }
-    fields["State_StudentNumber"] = sibling.stateID
+    fields[FieldName.stateStudentNumber] = sibling.stateID
     kind += "+older-siblings-state-id"
   }
 
@@ -743,20 +754,21 @@ private struct Run {
     _ contacts: inout [SubmissionContact], kinds: inout [String]
   ) {
     for index in contacts.indices {
-      let last = contacts[index].fields["Last_Name"] ?? ""
+      let last = contacts[index].fields[FieldName.lastName] ?? ""
       let spelled = Run.transliterated(last)
       if spelled != last && rng.chance(0.6) {
-        contacts[index].fields["Last_Name"] = spelled
+        contacts[index].fields[FieldName.lastName] = spelled
         kinds.append("guardian-transliterated")
       }
     }
-    guard let mother = contacts.firstIndex(where: { $0.fields["Relationship"] == "Mother" }),
-      !(contacts[mother].fields["Phone"] ?? "").isEmpty,
-      !(contacts[mother].fields["Email"] ?? "").isEmpty, rng.chance(0.02)
+    guard
+      let mother = contacts.firstIndex(where: { $0.fields[FieldName.relationship] == "Mother" }),
+      !(contacts[mother].fields[FieldName.phone] ?? "").isEmpty,
+      !(contacts[mother].fields[FieldName.email] ?? "").isEmpty, rng.chance(0.02)
     else { return }
     var married = surname(tradition())
-    while married == contacts[mother].fields["Last_Name"] { married = surname(tradition()) }
-    contacts[mother].fields["Last_Name"] = married
+    while married == contacts[mother].fields[FieldName.lastName] { married = surname(tradition()) }
+    contacts[mother].fields[FieldName.lastName] = married
     kinds.append("guardian-remarried")
   }
 
@@ -797,8 +809,8 @@ private struct Run {
     try students.write(Layouts.submissions.fields)
     try contacts.write(Layouts.submissionContacts.fields)
     try documents.write(Layouts.submissionDocuments.fields)
-    try truthStudents.write(["Submission_ID", "Student_Seq", "Truth", "Case"])
-    try truthContacts.write(["Submission_ID", "Contact_Seq", "Truth", "Same_As"])
+    try truthStudents.write([FieldName.submissionID, "Student_Seq", "Truth", "Case"])
+    try truthContacts.write([FieldName.submissionID, FieldName.contactSeq, "Truth", "Same_As"])
     var firstSeen: [String: String] = [:]
     for (index, submission) in all.enumerated() {
       let id = String(format: "S-%07d", index + 1)

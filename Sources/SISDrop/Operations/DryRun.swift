@@ -144,7 +144,7 @@ package enum DryRun {
     // By header: submission, schema, seq and what it is held for (ids and reasons, never values).
     let heldTable = try csvTable(deliver + "/held.csv", delimiter: UInt8(ascii: ","))
     if let header = heldTable.first {
-      let columns = ["Submission_ID", "Schema", "Seq", "Held_For"].map { name in
+      let columns = [FieldName.submissionID, "Schema", "Seq", "Held_For"].map { name in
         header.firstIndex(of: name)
       }
       plan.held = heldTable.dropFirst().map { row in
@@ -164,8 +164,8 @@ package enum DryRun {
     var result: [Update] = []
     if config.delivery.profile == .csv {
       for (kind, schema, key) in [
-        ("students_update", "student", "Student_Number"),
-        ("contacts_update", "contact", "Contact_ID"),
+        ("students_update", "student", FieldName.studentNumber),
+        ("contacts_update", "contact", FieldName.contactID),
       ] {
         let path = deliver + "/\(batch)_\(kind).csv"
         guard FileSystem.exists(path) else { continue }
@@ -181,7 +181,7 @@ package enum DryRun {
             columns.first { $0.field == field }.flatMap { values[$0.name] } ?? ""
           }
           let skip: Set<String> = [
-            key, "Submission_ID", "Student_Ref", "Contact_Ref", "Student_Number",
+            key, FieldName.submissionID, "Student_Ref", "Contact_Ref", FieldName.studentNumber,
           ]
           let written = columns.filter {
             !skip.contains($0.field) && !(values[$0.name] ?? "").isEmpty
@@ -189,7 +189,7 @@ package enum DryRun {
           guard !written.isEmpty else { continue }
           result.append(
             Update(
-              submission: field("Submission_ID"), schema: schema, seq: "", sisID: field(key),
+              submission: field(FieldName.submissionID), schema: schema, seq: "", sisID: field(key),
               fields: written))
         }
       }

@@ -27,13 +27,13 @@ package enum AnswerFeed {
   static let layouts = [
     // A row with Contact_Seq (and Student_Seq blank) answers a potential contact match: SIS_ID is then the Contact_ID.
     Layout(
-      name: "resolutions.csv", required: ["Submission_ID", "Student_Seq", "SIS_ID"],
-      optional: ["Contact_Seq", "Resolved_By"]),
+      name: "resolutions.csv", required: [FieldName.submissionID, "Student_Seq", "SIS_ID"],
+      optional: [FieldName.contactSeq, "Resolved_By"]),
     Layout(
-      name: "overrides.csv", required: ["Submission_ID", "Field"],
+      name: "overrides.csv", required: [FieldName.submissionID, "Field"],
       optional: ["Schema", "Seq", "Resolved_By"]),
     Layout(
-      name: "accepts.csv", required: ["Submission_ID", "Field"],
+      name: "accepts.csv", required: [FieldName.submissionID, "Field"],
       optional: ["Schema", "Seq", "Resolved_By"]),
     Layout(
       name: Corrections.inboxFileName, required: Corrections.fileHeader, optional: ["Resolved_By"]),
@@ -213,7 +213,8 @@ package enum AnswerFeed {
             value, workdir: workdir, source: "inbox:\(name)", batches: batches)
           {
             let key = [
-              value("Submission_ID"), value("Kind"), value("Schema"), value("Seq"), value("Field"),
+              value(FieldName.submissionID), value("Kind"), value("Schema"), value("Seq"),
+              value("Field"),
             ]
             guard seen.insert(key).inserted else {
               problems.append(
@@ -229,14 +230,15 @@ package enum AnswerFeed {
         continue
       }
       // resolutions.csv: a student's answer names Student_Seq, a contact's Contact_Seq (one of them).
-      let contactAnswer = name == "resolutions.csv" && !value("Contact_Seq").isEmpty
+      let contactAnswer = name == "resolutions.csv" && !value(FieldName.contactSeq).isEmpty
       if contactAnswer && !value("Student_Seq").isEmpty {
         problems.append(
           "\(at): both Student_Seq and Contact_Seq are filled: a row answers one student or one contact, leave the other blank"
         )
         continue
       }
-      let required = contactAnswer ? ["Submission_ID", "Contact_Seq", "SIS_ID"] : layout.required
+      let required =
+        contactAnswer ? [FieldName.submissionID, FieldName.contactSeq, "SIS_ID"] : layout.required
       for column in required where value(column).isEmpty {
         problems.append(
           "\(at): \(column) is blank"
@@ -260,7 +262,7 @@ package enum AnswerFeed {
       do {
         switch name {
         case "resolutions.csv":
-          let seqColumn = contactAnswer ? "Contact_Seq" : "Student_Seq"
+          let seqColumn = contactAnswer ? FieldName.contactSeq : "Student_Seq"
           guard let seq = Int(value(seqColumn)), seq > 0 else {
             throw SISDropError(.dataError, "\(seqColumn) must be a positive whole number")
           }
@@ -269,11 +271,11 @@ package enum AnswerFeed {
           let (resolution, target) =
             try contactAnswer
             ? Resolver.contactResolution(
-              workdir: workdir, submission: value("Submission_ID"), contact: seq,
+              workdir: workdir, submission: value(FieldName.submissionID), contact: seq,
               contactID: noMatch ? nil : sisID,
               by: actor, source: source, batches: batches)
             : Resolver.resolution(
-              workdir: workdir, submission: value("Submission_ID"), student: seq,
+              workdir: workdir, submission: value(FieldName.submissionID), student: seq,
               sisID: noMatch ? nil : sisID, by: actor, source: source, batches: batches)
           answers.append(.resolution(resolution, inOpenBatch: target.inOpenBatch))
         case "overrides.csv", "accepts.csv":
@@ -286,7 +288,7 @@ package enum AnswerFeed {
             seq = number
           }
           let (answer, target) = try Resolver.fieldAnswer(
-            workdir: workdir, submission: value("Submission_ID"), schema: schema, seq: seq,
+            workdir: workdir, submission: value(FieldName.submissionID), schema: schema, seq: seq,
             field: value("Field"),
             choice: name == "accepts.csv" ? .accept : .keepSIS, by: actor, source: source,
             batches: batches)
@@ -296,7 +298,8 @@ package enum AnswerFeed {
             throw SISDropError(.dataError, "Seq must be a positive whole number")
           }
           let made = try Corrections.make(
-            submissionID: value("Submission_ID"), schema: value("Schema").lowercased(), seq: seq,
+            submissionID: value(FieldName.submissionID), schema: value("Schema").lowercased(),
+            seq: seq,
             field: value("Field"), value: value("Value"), source: name)
           guard let bound = try Corrections.bind([made], workdir: workdir).first else { continue }
           let open = try workdir.state.openBatch()
@@ -329,11 +332,11 @@ package enum AnswerFeed {
       let (resolution, target) =
         try schema == "contact"
         ? Resolver.contactResolution(
-          workdir: workdir, submission: value("Submission_ID"), contact: seq,
+          workdir: workdir, submission: value(FieldName.submissionID), contact: seq,
           contactID: noMatch ? nil : choice,
           by: actor, source: source, batches: batches)
         : Resolver.resolution(
-          workdir: workdir, submission: value("Submission_ID"), student: seq,
+          workdir: workdir, submission: value(FieldName.submissionID), student: seq,
           sisID: noMatch ? nil : choice, by: actor, source: source, batches: batches)
       return .resolution(resolution, inOpenBatch: target.inOpenBatch)
     case "update":
@@ -342,12 +345,13 @@ package enum AnswerFeed {
         throw SISDropError(.dataError, "Choice must be accept or keep-sis")
       }
       let (answer, target) = try Resolver.fieldAnswer(
-        workdir: workdir, submission: value("Submission_ID"), schema: schema, seq: seq,
+        workdir: workdir, submission: value(FieldName.submissionID), schema: schema, seq: seq,
         field: value("Field"), choice: choice, by: actor, source: source, batches: batches)
       return .field(answer, inOpenBatch: target.inOpenBatch)
     case "correct":
       let made = try Corrections.make(
-        submissionID: value("Submission_ID"), schema: schema, seq: seq, field: value("Field"),
+        submissionID: value(FieldName.submissionID), schema: schema, seq: seq,
+        field: value("Field"),
         value: value("Answer"), source: "answers.csv")
       guard let bound = try Corrections.bind([made], workdir: workdir).first else { return nil }
       let open = try workdir.state.openBatch()

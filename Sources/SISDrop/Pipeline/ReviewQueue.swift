@@ -76,7 +76,7 @@ package struct ReviewQueue: Sendable, Codable {
   /// blank. A person marks the chosen row with `x` (or writes the corrected value) and drops the file
   /// into the inbox as `answers.csv`, as it is.
   package static let answerFileHeader = [
-    "Submission_ID", "Kind", "Schema", "Seq", "Field", "Choice", "Answer", "Answered_By",
+    FieldName.submissionID, "Kind", "Schema", "Seq", "Field", "Choice", "Answer", "Answered_By",
   ]
 
   package var answerFileRows: [[String]] {

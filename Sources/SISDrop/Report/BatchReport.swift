@@ -23,9 +23,10 @@ package enum BatchReport {
 
   /// The student fields shown side by side.
   static let studentFields = [
-    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level",
-    "SchoolID", "Street", "City",
-    "State", "Zip", "Home_Phone", "Email",
+    FieldName.stateStudentNumber, FieldName.firstName, FieldName.middleName, FieldName.lastName,
+    FieldName.birthDate, FieldName.gender, FieldName.gradeLevel,
+    FieldName.schoolID, FieldName.street, FieldName.city,
+    FieldName.state, FieldName.zip, FieldName.homePhone, FieldName.email,
   ]
   /// Decision keys drawn by the page itself; any other key is shown as part of the explanation.
   static let drawnKeys: Set<String> = [
@@ -620,9 +621,9 @@ package enum BatchReport {
         contact -> PersonRecord.Guardian in
         let f = contact["fields"] as? [String: String] ?? [:]
         return PersonRecord.Guardian(
-          first: Comparators.foldLetters(FieldRules.nameKey(f["First_Name"] ?? "")),
-          last: Comparators.foldLetters(FieldRules.nameKey(f["Last_Name"] ?? "")),
-          phone: PersonRecord.digits(f["Phone"] ?? ""))
+          first: Comparators.foldLetters(FieldRules.nameKey(f[FieldName.firstName] ?? "")),
+          last: Comparators.foldLetters(FieldRules.nameKey(f[FieldName.lastName] ?? "")),
+          phone: PersonRecord.digits(f[FieldName.phone] ?? ""))
       }
       let person = PersonRecord(id: key, fields: fields, guardians: guardians)
       if let rule = FellegiSunterMatcher.otherChildRule(ComparisonVector.compare(person, record)) {
