@@ -97,11 +97,8 @@ package enum Redelivery {
     let delivery = try BatchDelivery(workdir: workdir, batch: batch, config: config)
     let (submissions, decisions) = try delivery.stageRecords()
     let wanted = Set(ids)
-    // The default delivery settings, not the pipeline's (`delivery.create`), as before this
-    // plan went through BatchDelivery.
     let plan = try delivery.plan(
-      submissions.filter { wanted.contains($0.id) }, decisions: decisions,
-      delivery: DeliveryConfig())
+      submissions.filter { wanted.contains($0.id) }, decisions: decisions)
     return (plan, delivery)
   }
 
@@ -164,7 +161,7 @@ package enum Redelivery {
       }
       selected.append(submission)
     }
-    let plan = try delivery.plan(selected, decisions: decisions, delivery: config.delivery)
+    let plan = try delivery.plan(selected, decisions: decisions)
     guard !plan.delivered.isEmpty else {
       throw SISDropError(
         .dataError,

@@ -41,14 +41,14 @@ struct BatchDelivery {
     )
   }
 
-  /// The plan for `submissions`, with the corrections recorded in state.sqlite.
-  func plan(
-    _ submissions: [Submission], decisions: [SubmissionDecision], delivery: DeliveryConfig
-  ) throws -> Plan {
+  /// The plan for `submissions`, with the corrections recorded in state.sqlite and the pipeline's
+  /// delivery settings (`delivery.create`), as the deliver stage plans the batch.
+  func plan(_ submissions: [Submission], decisions: [SubmissionDecision]) throws -> Plan {
     let snapshot = self.snapshot
     return try DeliverStage.makePlan(
       submissions, decisions: decisions, corrections: try workdir.state.corrections(),
-      validator: try DeliveryValidator(snapshot: snapshot), profile: profile, delivery: delivery,
+      validator: try DeliveryValidator(snapshot: snapshot), profile: profile,
+      delivery: config.delivery,
       matchFolder: matchFolder,
       current: { try DeliverStage.currentValues($0, snapshot: snapshot) })
   }
