@@ -142,13 +142,33 @@ package enum StateRebuild {
         batch: id,
         at: manifest.openedAt)
     }
-    // Stage runs, from every stage.json kept (the published attempt and the earlier ones).
+    try replayStageRuns(id, folder: folder, workdir: workdir)
+    try replayLedger(id, workdir: workdir, at: manifest.openedAt)
+    // The snapshot normalize built.
+    let normalize = workdir.stageFolder(id, .normalize)
+    if let reference = try? SnapshotReference.read(folder: normalize), reference.builtBy == id {
+      try state.registerSnapshot(
+        batch: id, path: reference.path, sha256: reference.sha256,
+        students: reference.summary.students,
+        contacts: reference.summary.contacts, at: manifest.openedAt)
+    }
+    try replayPublications(id, workdir: workdir, result: &result)
+    // What the SIS export this batch claimed confirmed of the deliveries before it.
+    _ = try Confirmation.restore(
+      batchFolder: folder, batch: id, checkedAt: manifest.closedAt ?? manifest.openedAt,
+      state: state)
+    try replayEnd(id, manifest: manifest, workdir: workdir)
+    result.batches += 1
+  }
+
+  /// Stage runs, from every stage.json kept (the published attempt and the earlier ones).
+  static func replayStageRuns(_ id: String, folder: String, workdir: WorkDir) throws {
     for name in try FileSystem.listDirectory(folder)
     where Stage.allCases.contains(where: {
       name == $0.folder || name.hasPrefix($0.folder + ".attempt-")
     }) {
       guard let report = try? StageReport.load(folder + "/" + name) else { continue }
-      try database.execute(
+      try workdir.state.database.execute(
         "INSERT OR IGNORE INTO stage_runs(batch_id, stage, attempt, status, started_at, finished_at, exit_code) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
           .text(id), .text(report.stage.rawValue), .integer(Int64(report.attempt)),
@@ -156,7 +176,10 @@ package enum StateRebuild {
           .text(report.startedAt), .text(report.finishedAt), .integer(Int64(report.exitStatus)),
         ])
     }
-    // The ledger, as parse and normalize recorded it.
+  }
+
+  /// The ledger, as parse and normalize recorded it: the submissions seen, their content hashes.
+  static func replayLedger(_ id: String, workdir: WorkDir, at openedAt: String) throws {
     let parse = workdir.stageFolder(id, .parse)
     if FileSystem.exists(parse + "/submissions.jsonl") {
       var seen: [(id: String, form: String, approvedAt: String, selected: Bool)] = []
@@ -167,7 +190,7 @@ package enum StateRebuild {
       where row.count >= 2 {
         seen.append((row[0], row[1], "", false))
       }
-      try state.recordSeen(seen, batch: id, at: manifest.openedAt)
+      try workdir.state.recordSeen(seen, batch: id, at: openedAt)
     }
     let normalize = workdir.stageFolder(id, .normalize)
     var hashes: [(id: String, hash: String)] = []
@@ -179,15 +202,12 @@ package enum StateRebuild {
     }
     for row in (try? BatchLifecycle.readTable(normalize + "/already_delivered.csv")) ?? []
     where row.count >= 2 { hashes.append((row[0], row[1])) }
-    try state.setContentHashes(hashes)
-    // The snapshot normalize built.
-    if let reference = try? SnapshotReference.read(folder: normalize), reference.builtBy == id {
-      try state.registerSnapshot(
-        batch: id, path: reference.path, sha256: reference.sha256,
-        students: reference.summary.students,
-        contacts: reference.summary.contacts, at: manifest.openedAt)
-    }
-    // What was published, and the ids it gave new records.
+    try workdir.state.setContentHashes(hashes)
+  }
+
+  /// What was published, and the ids it gave new records.
+  static func replayPublications(_ id: String, workdir: WorkDir, result: inout Result) throws {
+    let state = workdir.state
     let published = Publication.folder(workdir, batch: id)
     let deliveries =
       (FileSystem.exists(published + "/" + Publication.recordName) ? [published] : [])
@@ -200,10 +220,12 @@ package enum StateRebuild {
         result.withoutStableIDs.append(id)
       }
     }
-    // What the SIS export this batch claimed confirmed of the deliveries before it.
-    _ = try Confirmation.restore(
-      batchFolder: folder, batch: id, checkedAt: manifest.closedAt ?? manifest.openedAt,
-      state: state)
+  }
+
+  /// A closed batch's delivered submissions (manifest.delivered names them; delivered.csv, kept
+  /// with the publication, carries their hashes), or a cancelled one.
+  static func replayEnd(_ id: String, manifest: BatchManifest, workdir: WorkDir) throws {
+    let published = Publication.folder(workdir, batch: id)
     switch manifest.state {
     case .closed:
       // manifest.delivered names them; delivered.csv (kept with the publication) carries their hashes.
@@ -221,16 +243,15 @@ package enum StateRebuild {
           delivered.append((row[0], row[1]))
         }
       }
-      try state.closeBatch(
+      try workdir.state.closeBatch(
         id, state: .closed, delivered: delivered, vanished: manifest.vanished,
         at: manifest.closedAt ?? manifest.openedAt)
     case .cancelled:
-      try state.closeBatch(
+      try workdir.state.closeBatch(
         id, state: .cancelled, delivered: [], vanished: [],
         at: manifest.closedAt ?? manifest.openedAt)
     case .open:
       break
     }
-    result.batches += 1
   }
 }
