@@ -108,89 +108,107 @@ package enum DocumentFiles {
       result.withoutSubmission += try files(below: root + "/" + id).count
     }
     for submission in submissions {
-      let relative = folder + "/" + submission.id
-      let uploaded = Set(
-        FileSystem.isDirectory(root + "/" + submission.id)
-          ? try FileSystem.listDirectory(root + "/" + submission.id) : [])
-      let refusedHere = refusedByPath.filter {
-        ($0.key as NSString).deletingLastPathComponent == relative
-      }
-      func problem(
-        _ seq: Int?, _ field: String, _ value: String, _ reason: String, _ location: SourceLocation
-      ) {
-        result.problems.append(
-          Problem(
-            submissionID: submission.id, seq: seq, field: field, value: value, reason: reason,
-            location: location))
-      }
-      if !submission.documents.isEmpty || !uploaded.isEmpty, let why = nameProblem(submission.id) {
-        problem(
-          nil, "Submission_ID", submission.id,
-          "the Submission_ID \(why), so it cannot name the folder of the submission's uploaded documents",
-          submission.source)
-        continue
-      }
-      var named = Set<String>()
-      for document in submission.documents {
-        let name = document["File_Name"]
-        let expected = FieldRules.text(document["SHA256"]).lowercased()
-        named.insert(name)
-        if let why = nameProblem(name) {
-          problem(
-            document.seq, "File_Name", name,
-            "the document's File_Name \(why): refused, nothing was read", document.source)
-          continue
-        }
-        let path = relative + "/" + name
-        if let what = refusedByPath[path] {
-          problem(
-            document.seq, "File_Name", name,
-            "the upload \(path) is \(what), not a file: never read or claimed", document.source)
-          continue
-        }
-        guard uploaded.contains(name) else {
-          problem(
-            document.seq, "File_Name", name,
-            "missing: no uploaded file \(path) came with the export", document.source)
-          continue
-        }
-        // Without the export's SHA-256 the upload cannot be told from an altered or incomplete one.
-        guard expected.utf8.count == 64,
-          expected.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
-        else {
-          problem(
-            document.seq, "SHA256", document["SHA256"],
-            expected.isEmpty
-              ? "the document's SHA256 is empty: the upload \(path) cannot be checked against the export"
-              : "not a SHA-256 (64 hexadecimal digits): the upload \(path) cannot be checked against the export",
-            document.source)
-          continue
-        }
-        let found = try SHA256.file(at: input + "/" + path).sha256
-        guard found == expected else {
-          problem(
-            document.seq, "SHA256", expected,
-            "the uploaded file \(path) has SHA-256 \(found), not the one listed: an altered or incomplete upload",
-            document.source)
-          continue
-        }
-        result.verified += 1
-      }
-      for name in uploaded.sorted() where !named.contains(name) {
-        problem(
-          nil, "File_Name", name,
-          "extra file: \(relative)/\(name) was uploaded but no document row of the submission names it",
-          SourceLocation(path: root + "/" + submission.id + "/" + name))
-      }
-      for (path, what) in refusedHere.sorted(by: { $0.key < $1.key })
-      where !named.contains((path as NSString).lastPathComponent) {
-        problem(
-          nil, "File_Name", (path as NSString).lastPathComponent,
-          "extra entry: \(path) is \(what), not an uploaded file: never read or claimed",
-          SourceLocation(path: root + "/" + submission.id))
-      }
+      try checkSubmission(
+        submission, input: input, folder: folder, refusedByPath: refusedByPath, into: &result)
     }
     return result
+  }
+
+  /// One submission's documents against its folder of uploads: every file a document names is
+  /// there with its SHA-256, and nothing else is.
+  private static func checkSubmission(
+    _ submission: Submission, input: String, folder: String, refusedByPath: [String: String],
+    into result: inout CheckResult
+  ) throws {
+    let root = input + "/" + folder
+    let relative = folder + "/" + submission.id
+    let uploaded = Set(
+      FileSystem.isDirectory(root + "/" + submission.id)
+        ? try FileSystem.listDirectory(root + "/" + submission.id) : [])
+    let refusedHere = refusedByPath.filter {
+      ($0.key as NSString).deletingLastPathComponent == relative
+    }
+    func problem(
+      _ seq: Int?, _ field: String, _ value: String, _ reason: String, _ location: SourceLocation
+    ) {
+      result.problems.append(
+        Problem(
+          submissionID: submission.id, seq: seq, field: field, value: value, reason: reason,
+          location: location))
+    }
+    if !submission.documents.isEmpty || !uploaded.isEmpty, let why = nameProblem(submission.id) {
+      problem(
+        nil, "Submission_ID", submission.id,
+        "the Submission_ID \(why), so it cannot name the folder of the submission's uploaded documents",
+        submission.source)
+      return
+    }
+    var named = Set<String>()
+    for document in submission.documents {
+      named.insert(document["File_Name"])
+      if let wrong = try uploadProblem(
+        document, input: input, relative: relative, uploaded: uploaded,
+        refusedByPath: refusedByPath)
+      {
+        problem(document.seq, wrong.field, wrong.value, wrong.reason, document.source)
+      } else {
+        result.verified += 1
+      }
+    }
+    for name in uploaded.sorted() where !named.contains(name) {
+      problem(
+        nil, "File_Name", name,
+        "extra file: \(relative)/\(name) was uploaded but no document row of the submission names it",
+        SourceLocation(path: root + "/" + submission.id + "/" + name))
+    }
+    for (path, what) in refusedHere.sorted(by: { $0.key < $1.key })
+    where !named.contains((path as NSString).lastPathComponent) {
+      problem(
+        nil, "File_Name", (path as NSString).lastPathComponent,
+        "extra entry: \(path) is \(what), not an uploaded file: never read or claimed",
+        SourceLocation(path: root + "/" + submission.id))
+    }
+  }
+
+  /// What is wrong with one document's upload (its name, a refused entry, a missing file, a
+  /// SHA-256 that is not one or differs), or nil when the file is there with the listed SHA-256.
+  private static func uploadProblem(
+    _ document: SubmissionPart, input: String, relative: String, uploaded: Set<String>,
+    refusedByPath: [String: String]
+  ) throws -> (field: String, value: String, reason: String)? {
+    let name = document["File_Name"]
+    let expected = FieldRules.text(document["SHA256"]).lowercased()
+    if let why = nameProblem(name) {
+      return ("File_Name", name, "the document's File_Name \(why): refused, nothing was read")
+    }
+    let path = relative + "/" + name
+    if let what = refusedByPath[path] {
+      return (
+        "File_Name", name, "the upload \(path) is \(what), not a file: never read or claimed"
+      )
+    }
+    guard uploaded.contains(name) else {
+      return ("File_Name", name, "missing: no uploaded file \(path) came with the export")
+    }
+    // Without the export's SHA-256 the upload cannot be told from an altered or incomplete one.
+    guard expected.utf8.count == 64,
+      expected.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+    else {
+      return (
+        "SHA256", document["SHA256"],
+        expected.isEmpty
+          ? "the document's SHA256 is empty: the upload \(path) cannot be checked against the export"
+          : "not a SHA-256 (64 hexadecimal digits): the upload \(path) cannot be checked against the export"
+      )
+    }
+    let found = try SHA256.file(at: input + "/" + path).sha256
+    guard found == expected else {
+      return (
+        "SHA256", expected,
+        "the uploaded file \(path) has SHA-256 \(found), not the one listed: an altered or incomplete upload"
+      )
+    }
+    return nil
   }
 }
 

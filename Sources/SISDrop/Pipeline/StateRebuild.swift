@@ -131,8 +131,7 @@ package enum StateRebuild {
         hint: "restore the batch folder from a backup, or move it aside to rebuild without it")
     }
     let state = workdir.state
-    let database = state.database
-    try database.inTransaction {
+    try state.database.inTransaction {
       try state.insertBatch(
         BatchRecord(
           id: id, state: .open, selection: manifest.selection, pipelinePath: manifest.pipeline.path,
@@ -142,7 +141,28 @@ package enum StateRebuild {
         batch: id,
         at: manifest.openedAt)
     }
-    // Stage runs, from every stage.json kept (the published attempt and the earlier ones).
+    try replayStageRuns(id, folder: folder, database: state.database)
+    try replayLedger(id, workdir: workdir, openedAt: manifest.openedAt)
+    // The snapshot normalize built.
+    if let reference = try? SnapshotReference.read(folder: workdir.stageFolder(id, .normalize)),
+      reference.builtBy == id
+    {
+      try state.registerSnapshot(
+        batch: id, path: reference.path, sha256: reference.sha256,
+        students: reference.summary.students,
+        contacts: reference.summary.contacts, at: manifest.openedAt)
+    }
+    try replayPublications(id, workdir: workdir, result: &result)
+    // What the SIS export this batch claimed confirmed of the deliveries before it.
+    _ = try Confirmation.restore(
+      batchFolder: folder, batch: id, checkedAt: manifest.closedAt ?? manifest.openedAt,
+      state: state)
+    try replayEnd(id, workdir: workdir, manifest: manifest)
+    result.batches += 1
+  }
+
+  /// Stage runs, from every stage.json kept (the published attempt and the earlier ones).
+  static func replayStageRuns(_ id: String, folder: String, database: Database) throws {
     for name in try FileSystem.listDirectory(folder)
     where Stage.allCases.contains(where: {
       name == $0.folder || name.hasPrefix($0.folder + ".attempt-")
@@ -156,7 +176,11 @@ package enum StateRebuild {
           .text(report.startedAt), .text(report.finishedAt), .integer(Int64(report.exitStatus)),
         ])
     }
-    // The ledger, as parse and normalize recorded it.
+  }
+
+  /// The ledger, as parse (the submissions seen) and normalize (their content hashes) recorded it.
+  static func replayLedger(_ id: String, workdir: WorkDir, openedAt: String) throws {
+    let state = workdir.state
     let parse = workdir.stageFolder(id, .parse)
     if FileSystem.exists(parse + "/submissions.jsonl") {
       var seen: [(id: String, form: String, approvedAt: String, selected: Bool)] = []
@@ -167,7 +191,7 @@ package enum StateRebuild {
       where row.count >= 2 {
         seen.append((row[0], row[1], "", false))
       }
-      try state.recordSeen(seen, batch: id, at: manifest.openedAt)
+      try state.recordSeen(seen, batch: id, at: openedAt)
     }
     let normalize = workdir.stageFolder(id, .normalize)
     var hashes: [(id: String, hash: String)] = []
@@ -180,14 +204,10 @@ package enum StateRebuild {
     for row in (try? BatchLifecycle.readTable(normalize + "/already_delivered.csv")) ?? []
     where row.count >= 2 { hashes.append((row[0], row[1])) }
     try state.setContentHashes(hashes)
-    // The snapshot normalize built.
-    if let reference = try? SnapshotReference.read(folder: normalize), reference.builtBy == id {
-      try state.registerSnapshot(
-        batch: id, path: reference.path, sha256: reference.sha256,
-        students: reference.summary.students,
-        contacts: reference.summary.contacts, at: manifest.openedAt)
-    }
-    // What was published, and the ids it gave new records.
+  }
+
+  /// What was published (the batch's delivery and its re-deliveries), and the ids it gave new records.
+  static func replayPublications(_ id: String, workdir: WorkDir, result: inout Result) throws {
     let published = Publication.folder(workdir, batch: id)
     let deliveries =
       (FileSystem.exists(published + "/" + Publication.recordName) ? [published] : [])
@@ -195,18 +215,19 @@ package enum StateRebuild {
     if FileSystem.exists(published + "/" + Publication.recordName) { result.publications += 1 }
     for delivery in deliveries {
       if FileSystem.exists(delivery + "/" + StableIDs.fileName) {
-        try StableIDs.record(folder: delivery, batch: id, state: state)
+        try StableIDs.record(folder: delivery, batch: id, state: workdir.state)
       } else if !result.withoutStableIDs.contains(id) {
         result.withoutStableIDs.append(id)
       }
     }
-    // What the SIS export this batch claimed confirmed of the deliveries before it.
-    _ = try Confirmation.restore(
-      batchFolder: folder, batch: id, checkedAt: manifest.closedAt ?? manifest.openedAt,
-      state: state)
+  }
+
+  /// A closed batch's delivered submissions (manifest.delivered names them; delivered.csv, kept
+  /// with the publication, carries their hashes), or a cancelled one's end.
+  static func replayEnd(_ id: String, workdir: WorkDir, manifest: BatchManifest) throws {
     switch manifest.state {
     case .closed:
-      // manifest.delivered names them; delivered.csv (kept with the publication) carries their hashes.
+      let published = Publication.folder(workdir, batch: id)
       var delivered: [(id: String, hash: String)] = []
       let sealed = Set(manifest.delivered)
       let tables =
@@ -221,16 +242,15 @@ package enum StateRebuild {
           delivered.append((row[0], row[1]))
         }
       }
-      try state.closeBatch(
+      try workdir.state.closeBatch(
         id, state: .closed, delivered: delivered, vanished: manifest.vanished,
         at: manifest.closedAt ?? manifest.openedAt)
     case .cancelled:
-      try state.closeBatch(
+      try workdir.state.closeBatch(
         id, state: .cancelled, delivered: [], vanished: [],
         at: manifest.closedAt ?? manifest.openedAt)
     case .open:
       break
     }
-    result.batches += 1
   }
 }
