@@ -382,33 +382,7 @@ package struct StatusCommand: ParsableCommand {
       // Looking must not create: a mistyped --workdir is an error, not a new empty working directory.
       let workdir = try readOnlyWorkDir(workDir.path)
       let batches = try workdir.state.allBatches()
-      var statuses = batches.map { batch in
-        var stages: [String: StageStatus] = [:]
-        for stage in Stage.allCases {
-          stages[stage.rawValue] = Self.stageStatus(stage, workdir: workdir, batch: batch.id)
-        }
-        var rejected: [String: Int] = [:]
-        for (stage, key) in [
-          (Stage.parse, "rejected_submissions"), (.parse, "duplicate_rows"),
-          (.normalize, "sis_rejected_rows"),
-          (.normalize, "sis_missing_values"), (.normalize, "rejected_submissions"),
-          (.parse, "document_errors"),
-          (.parse, "documents_without_submission"), (.parse, "documents_refused"),
-          (.normalize, "sis_delta_unknown_keys"),
-          // An earlier form of the same child: its update, or its new student, not written.
-          (.deliver, "updates_superseded"), (.deliver, "new_students_superseded"),
-          (.deliver, "contact_updates_superseded"),
-        ] {
-          if let value = (try? StageReport.load(workdir.stageFolder(batch.id, stage)))?.counts[key],
-            value > 0
-          {
-            rejected["\(stage.rawValue).\(key)"] = value
-          }
-        }
-        return BatchStatus(
-          batch: batch.id, state: batch.state.rawValue, selection: batch.selection.description,
-          openedAt: batch.openedAt, closedAt: batch.closedAt, stages: stages, rejected: rejected)
-      }
+      var statuses = batches.map { Self.batchStatus($0, workdir: workdir) }
       if open { statuses = statuses.filter { $0.state == "open" } }
       if failed {
         statuses = statuses.filter {
@@ -441,103 +415,155 @@ package struct StatusCommand: ParsableCommand {
             confirmation: confirmation))
         return
       }
-      /// An ISO 8601 UTC time with the district's local time beside it.
-      func time(_ text: String?) -> String {
-        guard let text else { return "?" }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        guard let date = ISO8601DateFormatter().date(from: text) ?? fractional.date(from: text)
-        else { return text }
-        let local = DateFormatter()
-        local.locale = Locale(identifier: "en_US_POSIX")
-        local.timeZone = zone
-        local.dateFormat = "yyyy-MM-dd HH:mm zzz"
-        return "\(text) (\(local.string(from: date)))"
-      }
-      if let view = integration {
-        print("integration: \(view.state) since \(time(view.since))")
-        print("  why: \(view.reason)")
-        if let warning = view.warning { print("  WARNING: \(warning)") }
-        if let problem = view.notificationProblem {
-          print(
-            "  WARNING: notifications cannot be sent (since \(time(view.notificationProblemSince))): \(problem)"
-          )
-        }
-        if let waiting = view.waitingFor {
-          print("  waiting since \(time(view.waitingSince)): \(waiting)")
-        }
-        print(
-          "  last run: \(view.lastRunAt.map { "\(time($0)) (\(view.lastRunResult ?? "?")\(view.lastBatch.map { ", batch \($0)" } ?? ""))" } ?? "none yet")"
-        )
-        print(
-          "  next run: \(view.nextRunAt.map { time($0) } ?? "not scheduled")\(view.retryAt.map { " (retry not before \(time($0)))" } ?? "")"
-        )
-        print("  window: \(view.window)")
-        if let running = view.runningSince {
-          print(
-            "  a run started at \(time(running)) and has not finished (running, or killed: the next run resumes)"
-          )
-        }
-        if !changes.isEmpty {
-          print("  recent changes:")
-          for change in changes {
-            print(
-              "    \(time(change.at)) \(change.from ?? "(none)") → \(change.to): \(change.reason)")
-          }
-        }
-      } else {
-        print("integration: no run yet (`sisdrop run --pipeline FILE` sets it up)")
-      }
-      if waiting.submissions > 0 {
-        print(
-          "waiting for a person: \(waiting.submissions) submission(s) — \(waiting.potentialMatches) with a potential match, "
-            + "\(waiting.updatesToReview) with an update to review, \(waiting.inError) in error; the oldest \(waiting.oldestNights) night(s) (`sisdrop review`)"
-        )
-      }
-      let confirmed = confirmation.counts
-      if confirmed.delivered + confirmed.confirmed + confirmed.unconfirmed > 0 {
-        print(
-          "SIS confirmation: \(confirmed.confirmed) delivered record(s) confirmed, \(confirmed.delivered) awaiting an SIS export, "
-            + "\(confirmed.unconfirmed) unconfirmed"
-            + (confirmed.redeliveryRequested > 0
-              ? "; \(confirmed.redeliveryRequested) submission(s) to send again at the next run"
-              : ""))
-        for item in confirmation.items {
-          print(
-            "  UNCONFIRMED \(item.submissionID) \(item.label), sent by \(item.delivery)\(item.deliveries > 1 ? " (sent \(item.deliveries) times)" : ""): "
-              + (item.missing ?? "not seen in the SIS")
-              + (item.importMessage.map { $0.isEmpty ? "" : " — the SIS import says: \($0)" } ?? "")
-          )
-        }
-        for id in Array(Set(confirmation.items.map(\.submissionID))).sorted() {
-          print(
-            "    \(id): `sisdrop redeliver \(id)` sends it again, `sisdrop confirm \(id) --reason TEXT` closes it by hand"
-          )
-        }
-      }
+      let time = LocalTime(zone: zone)
+      Self.printIntegration(integration, changes: changes, time)
+      Self.printWaiting(waiting)
+      Self.printConfirmation(confirmation)
       let filter = open ? " open" : failed ? " failed, stale or cancelled" : ""
       if statuses.isEmpty { print(batches.isEmpty ? "no batches yet" : "no\(filter) batches") }
       if total > statuses.count {
         print("the last \(statuses.count) of \(total)\(filter) batches (--limit 0 shows all):")
       }
-      for status in statuses {
-        print(
-          "batch \(status.batch): \(status.state) (selection \(status.selection); opened \(time(status.openedAt))\(status.closedAt.map { "; closed \(time($0))" } ?? ""))"
-        )
-        for stage in Stage.allCases {
-          let shown = status.stages[stage.rawValue]
-          let detail = shown?.detail.map {
-            shown?.state == .failed && !$0.hasPrefix("failed") ? "failed: " + $0 : $0
-          }
-          print("  \(stage.rawValue): \(detail ?? shown?.state.rawValue ?? "")")
-        }
-        if !status.rejected.isEmpty {
-          print(
-            "  input not used: "
-              + status.rejected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
-                separator: ", "))
-        }
+      for status in statuses { Self.printBatch(status, time) }
+    }
+  }
+
+  /// The counts of input a batch did not use, by `stage.key`, shown when not zero.
+  static let notUsedCounts: [(Stage, String)] = [
+    (Stage.parse, "rejected_submissions"), (.parse, "duplicate_rows"),
+    (.normalize, "sis_rejected_rows"),
+    (.normalize, "sis_missing_values"), (.normalize, "rejected_submissions"),
+    (.parse, "document_errors"),
+    (.parse, "documents_without_submission"), (.parse, "documents_refused"),
+    (.normalize, "sis_delta_unknown_keys"),
+    // An earlier form of the same child: its update, or its new student, not written.
+    (.deliver, "updates_superseded"), (.deliver, "new_students_superseded"),
+    (.deliver, "contact_updates_superseded"),
+  ]
+
+  /// A batch's stages and the input it did not use.
+  static func batchStatus(_ batch: BatchRecord, workdir: WorkDir) -> BatchStatus {
+    var stages: [String: StageStatus] = [:]
+    for stage in Stage.allCases {
+      stages[stage.rawValue] = stageStatus(stage, workdir: workdir, batch: batch.id)
+    }
+    var rejected: [String: Int] = [:]
+    for (stage, key) in notUsedCounts {
+      if let value = (try? StageReport.load(workdir.stageFolder(batch.id, stage)))?.counts[key],
+        value > 0
+      {
+        rejected["\(stage.rawValue).\(key)"] = value
       }
+    }
+    return BatchStatus(
+      batch: batch.id, state: batch.state.rawValue, selection: batch.selection.description,
+      openedAt: batch.openedAt, closedAt: batch.closedAt, stages: stages, rejected: rejected)
+  }
+
+  /// An ISO 8601 UTC time with the district's local time beside it.
+  struct LocalTime {
+    var zone: TimeZone
+
+    func callAsFunction(_ text: String?) -> String {
+      guard let text else { return "?" }
+      let fractional = ISO8601DateFormatter()
+      fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+      guard let date = ISO8601DateFormatter().date(from: text) ?? fractional.date(from: text)
+      else { return text }
+      let local = DateFormatter()
+      local.locale = Locale(identifier: "en_US_POSIX")
+      local.timeZone = zone
+      local.dateFormat = "yyyy-MM-dd HH:mm zzz"
+      return "\(text) (\(local.string(from: date)))"
+    }
+  }
+
+  static func printIntegration(
+    _ integration: IntegrationView?, changes: [Change], _ time: LocalTime
+  ) {
+    guard let view = integration else {
+      print("integration: no run yet (`sisdrop run --pipeline FILE` sets it up)")
+      return
+    }
+    print("integration: \(view.state) since \(time(view.since))")
+    print("  why: \(view.reason)")
+    if let warning = view.warning { print("  WARNING: \(warning)") }
+    if let problem = view.notificationProblem {
+      print(
+        "  WARNING: notifications cannot be sent (since \(time(view.notificationProblemSince))): \(problem)"
+      )
+    }
+    if let waiting = view.waitingFor {
+      print("  waiting since \(time(view.waitingSince)): \(waiting)")
+    }
+    print(
+      "  last run: \(view.lastRunAt.map { "\(time($0)) (\(view.lastRunResult ?? "?")\(view.lastBatch.map { ", batch \($0)" } ?? ""))" } ?? "none yet")"
+    )
+    print(
+      "  next run: \(view.nextRunAt.map { time($0) } ?? "not scheduled")\(view.retryAt.map { " (retry not before \(time($0)))" } ?? "")"
+    )
+    print("  window: \(view.window)")
+    if let running = view.runningSince {
+      print(
+        "  a run started at \(time(running)) and has not finished (running, or killed: the next run resumes)"
+      )
+    }
+    if !changes.isEmpty {
+      print("  recent changes:")
+      for change in changes {
+        print(
+          "    \(time(change.at)) \(change.from ?? "(none)") → \(change.to): \(change.reason)")
+      }
+    }
+  }
+
+  static func printWaiting(_ waiting: Waiting) {
+    guard waiting.submissions > 0 else { return }
+    print(
+      "waiting for a person: \(waiting.submissions) submission(s) — \(waiting.potentialMatches) with a potential match, "
+        + "\(waiting.updatesToReview) with an update to review, \(waiting.inError) in error; the oldest \(waiting.oldestNights) night(s) (`sisdrop review`)"
+    )
+  }
+
+  static func printConfirmation(_ confirmation: ConfirmationView) {
+    let confirmed = confirmation.counts
+    guard confirmed.delivered + confirmed.confirmed + confirmed.unconfirmed > 0 else { return }
+    print(
+      "SIS confirmation: \(confirmed.confirmed) delivered record(s) confirmed, \(confirmed.delivered) awaiting an SIS export, "
+        + "\(confirmed.unconfirmed) unconfirmed"
+        + (confirmed.redeliveryRequested > 0
+          ? "; \(confirmed.redeliveryRequested) submission(s) to send again at the next run"
+          : ""))
+    for item in confirmation.items {
+      print(
+        "  UNCONFIRMED \(item.submissionID) \(item.label), sent by \(item.delivery)\(item.deliveries > 1 ? " (sent \(item.deliveries) times)" : ""): "
+          + (item.missing ?? "not seen in the SIS")
+          + (item.importMessage.map { $0.isEmpty ? "" : " — the SIS import says: \($0)" } ?? "")
+      )
+    }
+    for id in Array(Set(confirmation.items.map(\.submissionID))).sorted() {
+      print(
+        "    \(id): `sisdrop redeliver \(id)` sends it again, `sisdrop confirm \(id) --reason TEXT` closes it by hand"
+      )
+    }
+  }
+
+  static func printBatch(_ status: BatchStatus, _ time: LocalTime) {
+    print(
+      "batch \(status.batch): \(status.state) (selection \(status.selection); opened \(time(status.openedAt))\(status.closedAt.map { "; closed \(time($0))" } ?? ""))"
+    )
+    for stage in Stage.allCases {
+      let shown = status.stages[stage.rawValue]
+      let detail = shown?.detail.map {
+        shown?.state == .failed && !$0.hasPrefix("failed") ? "failed: " + $0 : $0
+      }
+      print("  \(stage.rawValue): \(detail ?? shown?.state.rawValue ?? "")")
+    }
+    if !status.rejected.isEmpty {
+      print(
+        "  input not used: "
+          + status.rejected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+            separator: ", "))
     }
   }
 }

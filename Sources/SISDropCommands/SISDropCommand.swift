@@ -40,6 +40,24 @@ func printSummary(_ summary: PipelineRunner.Summary) {
     print("  report: \((summary.deliverFolder as NSString).deletingLastPathComponent)/report.html")
     return
   }
+  printCounts(c)
+  print("  delivery files: \(summary.outbox) (copies in \(summary.deliverFolder))")
+  printReviewQueue(summary)
+  if !summary.errors.isEmpty {
+    print(
+      "  records in error (they stay pending; `sisdrop review` lists each field and what to do): \(summary.deliverFolder)/errors.csv"
+    )
+  }
+  if summary.confirmed + summary.newlyUnconfirmed > 0 {
+    print(
+      "  SIS confirmation: \(summary.confirmed) delivered records confirmed by this batch's SIS export, \(summary.newlyUnconfirmed) now unconfirmed"
+    )
+  }
+  print("  report: \((summary.deliverFolder as NSString).deletingLastPathComponent)/report.html")
+}
+
+/// The batch's counts: submissions, students, deliveries, forms of one child, input not used, documents.
+func printCounts(_ c: [String: Int]) {
   print(
     "  submissions: \(c["parse.submissions_in_export"] ?? 0) in export, \(c["parse.selected"] ?? 0) selected"
   )
@@ -78,7 +96,10 @@ func printSummary(_ summary: PipelineRunner.Summary) {
   if let documents = Notification.documentsLine(c) {
     print("  " + documents.prefix(1).lowercased() + documents.dropFirst())
   }
-  print("  delivery files: \(summary.outbox) (copies in \(summary.deliverFolder))")
+}
+
+/// The potential matches and the held updates (twenty of each), with the commands that answer them.
+func printReviewQueue(_ summary: PipelineRunner.Summary) {
   if !summary.review.isEmpty {
     print("  potential matches (Match one candidate, or No Match):")
     for item in summary.review.prefix(20) {
@@ -108,17 +129,6 @@ func printSummary(_ summary: PipelineRunner.Summary) {
       "  answers are taken at any time, batch open or not; the next `sisdrop run` delivers what was answered (`sisdrop review` lists the queue, `sisdrop show ID` one submission)"
     )
   }
-  if !summary.errors.isEmpty {
-    print(
-      "  records in error (they stay pending; `sisdrop review` lists each field and what to do): \(summary.deliverFolder)/errors.csv"
-    )
-  }
-  if summary.confirmed + summary.newlyUnconfirmed > 0 {
-    print(
-      "  SIS confirmation: \(summary.confirmed) delivered records confirmed by this batch's SIS export, \(summary.newlyUnconfirmed) now unconfirmed"
-    )
-  }
-  print("  report: \((summary.deliverFolder as NSString).deletingLastPathComponent)/report.html")
 }
 
 package struct DemoCommand: ParsableCommand {

@@ -60,75 +60,92 @@ package struct ShowCommand: ParsableCommand {
       print("last decided in batch \(target.batch)\(target.inOpenBatch ? " (open)" : "")")
       let snapshot = (try? snapshotPath(workdir, target.batch)).flatMap { try? Snapshot(path: $0) }
       for student in target.decision.students {
-        let form = target.submission?.students.first { $0.seq == student.seq }?.fields ?? [:]
-        let d = student.decision
-        print(
-          "\nstudent \(student.seq): \(d.outcome.rawValue)\(d.sisID.map { " → SIS \($0)" } ?? "")")
-        for reason in d.reasons { print("  · \(reason)") }
-        var columns: [(String, [String: String])] = [("form", form)]
-        let ids = (d.sisID.map { [$0] } ?? []) + d.candidates.map(\.sisID).filter { $0 != d.sisID }
-        let sis = (try? snapshot?.students(numbers: ids)) ?? [:]
-        for id in ids.prefix(4) {
-          let candidate = d.candidates.first { $0.sisID == id }
-          let label =
-            "SIS \(id)"
-            + (candidate.map { c in
-              (c.guards ?? []).isEmpty ? String(format: " %.3f", c.score) : " guarded"
-            } ?? "")
-          columns.append((label, sis[id]?.fields ?? [:]))
-          if let guards = candidate?.guards, !guards.isEmpty {
-            print("  guard on \(id): \(guards.joined(separator: "; "))")
-          }
-        }
-        let fields = [
-          "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender",
-          "Grade_Level", "SchoolID",
-          "Enroll_Status", "Street", "City", "State", "Zip", "Home_Phone", "Email",
-        ]
-        let width = max(12, columns.map { $0.0.count }.max() ?? 12)
-        print(
-          "  " + "field".padding(toLength: 20, withPad: " ", startingAt: 0)
-            + columns.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) }
-            .joined())
-        for field in fields where columns.contains(where: { !($0.1[field] ?? "").isEmpty }) {
-          let mine = form[field] ?? ""
-          var line = "  " + field.padding(toLength: 20, withPad: " ", startingAt: 0)
-          for (index, column) in columns.enumerated() {
-            let value = column.1[field] ?? ""
-            let mark = index > 0 && !mine.isEmpty && !value.isEmpty && value != mine ? "*" : ""
-            line += (value + mark).padding(toLength: width + 2, withPad: " ", startingAt: 0)
-          }
-          print(line)
-        }
-        if let held = student.heldDifferences, !held.isEmpty {
-          print(
-            "  update held for review: \(held.map(\.field).joined(separator: ", ")) — `sisdrop accept \(submission) FIELD` or `sisdrop keep-sis \(submission) FIELD`"
-          )
-        }
-        if !student.differences.isEmpty {
-          print("  update delivers: \(student.differences.map(\.field).joined(separator: ", "))")
-        }
-        if let kept = student.keptSIS, !kept.isEmpty {
-          print("  SIS value kept: \(kept.joined(separator: ", "))")
-        }
+        printStudent(
+          student, form: target.submission?.students.first { $0.seq == student.seq }?.fields ?? [:],
+          snapshot: snapshot)
       }
-      if !target.decision.contacts.isEmpty { print("\ncontacts:") }
-      for contact in target.decision.contacts {
-        var line =
-          "  contact \(contact.seq): \(contact.outcome.rawValue)\(contact.contactID.map { " → SIS contact \($0)" } ?? "") — \(contact.reason)"
-        if let held = contact.heldDifferences, !held.isEmpty {
-          line += "; held for review: \(held.map(\.field).joined(separator: ", "))"
-        }
-        print(line)
-        if contact.outcome == .potential {
-          for candidate in contact.candidates ?? [] {
-            print(
-              "      `sisdrop resolve \(submission) --match \(candidate) --contact \(contact.seq)`")
-          }
-          print("      `sisdrop resolve \(submission) --no-match --contact \(contact.seq)`")
-        }
-      }
+      printContacts(target.decision.contacts)
       printHistory(history)
+    }
+  }
+
+  /// The student fields shown side by side: those an update carries.
+  static let shownFields = Layouts.comparedStudentFields
+
+  /// A student's decision and the rule that fired, the form beside its SIS student and candidates
+  /// (at most four), what an update holds back, delivers or keeps.
+  private func printStudent(
+    _ student: StudentDecision, form: [String: String], snapshot: Snapshot?
+  ) {
+    let d = student.decision
+    print(
+      "\nstudent \(student.seq): \(d.outcome.rawValue)\(d.sisID.map { " → SIS \($0)" } ?? "")")
+    for reason in d.reasons { print("  · \(reason)") }
+    var columns: [(String, [String: String])] = [("form", form)]
+    let ids = (d.sisID.map { [$0] } ?? []) + d.candidates.map(\.sisID).filter { $0 != d.sisID }
+    let sis = (try? snapshot?.students(numbers: ids)) ?? [:]
+    for id in ids.prefix(4) {
+      let candidate = d.candidates.first { $0.sisID == id }
+      let label =
+        "SIS \(id)"
+        + (candidate.map { c in
+          (c.guards ?? []).isEmpty ? String(format: " %.3f", c.score) : " guarded"
+        } ?? "")
+      columns.append((label, sis[id]?.fields ?? [:]))
+      if let guards = candidate?.guards, !guards.isEmpty {
+        print("  guard on \(id): \(guards.joined(separator: "; "))")
+      }
+    }
+    printSideBySide(columns, form: form)
+    if let held = student.heldDifferences, !held.isEmpty {
+      print(
+        "  update held for review: \(held.map(\.field).joined(separator: ", ")) — `sisdrop accept \(submission) FIELD` or `sisdrop keep-sis \(submission) FIELD`"
+      )
+    }
+    if !student.differences.isEmpty {
+      print("  update delivers: \(student.differences.map(\.field).joined(separator: ", "))")
+    }
+    if let kept = student.keptSIS, !kept.isEmpty {
+      print("  SIS value kept: \(kept.joined(separator: ", "))")
+    }
+  }
+
+  /// One line per field some column fills; an SIS value that differs from the form's is marked *.
+  private func printSideBySide(_ columns: [(String, [String: String])], form: [String: String]) {
+    let width = max(12, columns.map { $0.0.count }.max() ?? 12)
+    print(
+      "  " + "field".padding(toLength: 20, withPad: " ", startingAt: 0)
+        + columns.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) }
+        .joined())
+    for field in Self.shownFields where columns.contains(where: { !($0.1[field] ?? "").isEmpty }) {
+      let mine = form[field] ?? ""
+      var line = "  " + field.padding(toLength: 20, withPad: " ", startingAt: 0)
+      for (index, column) in columns.enumerated() {
+        let value = column.1[field] ?? ""
+        let mark = index > 0 && !mine.isEmpty && !value.isEmpty && value != mine ? "*" : ""
+        line += (value + mark).padding(toLength: width + 2, withPad: " ", startingAt: 0)
+      }
+      print(line)
+    }
+  }
+
+  /// Each contact's decision, with the commands that answer a potential match.
+  private func printContacts(_ contacts: [ContactDecision]) {
+    if !contacts.isEmpty { print("\ncontacts:") }
+    for contact in contacts {
+      var line =
+        "  contact \(contact.seq): \(contact.outcome.rawValue)\(contact.contactID.map { " → SIS contact \($0)" } ?? "") — \(contact.reason)"
+      if let held = contact.heldDifferences, !held.isEmpty {
+        line += "; held for review: \(held.map(\.field).joined(separator: ", "))"
+      }
+      print(line)
+      if contact.outcome == .potential {
+        for candidate in contact.candidates ?? [] {
+          print(
+            "      `sisdrop resolve \(submission) --match \(candidate) --contact \(contact.seq)`")
+        }
+        print("      `sisdrop resolve \(submission) --no-match --contact \(contact.seq)`")
+      }
     }
   }
 

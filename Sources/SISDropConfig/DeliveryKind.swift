@@ -1,4 +1,5 @@
 import Foundation
+import SISDropCore
 
 /// The kinds of delivery record; each is its own file in every profile (new and updates apart).
 package enum DeliveryKind: String, Sendable, Codable, CaseIterable {
@@ -33,10 +34,10 @@ package enum DeliveryKind: String, Sendable, Codable, CaseIterable {
   /// Key columns identify an SIS record: they need read access, not write access.
   package var keys: Set<String> {
     switch self {
-    case .studentsUpdate: return ["Student_Number"]
-    case .contactsNew: return ["Contact_ID", "Student_Number"]
-    case .contactsUpdate: return ["Contact_ID", "Student_Number"]
-    case .documents: return ["Student_Number"]
+    case .studentsUpdate: return [FieldName.studentNumber]
+    case .contactsNew: return [FieldName.contactID, FieldName.studentNumber]
+    case .contactsUpdate: return [FieldName.contactID, FieldName.studentNumber]
+    case .documents: return [FieldName.studentNumber]
     case .studentsNew, .attendance: return []
     }
   }

@@ -76,31 +76,39 @@ package struct CSVProfileConfig: Sendable {
   package var files: [String: [DeliveryColumn]] = CSVProfileConfig.defaultFiles
 
   package static let studentColumns = [
-    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level",
-    "SchoolID",
-    "Street", "City", "State", "Zip", "Home_Phone", "Email",
+    FieldName.stateStudentNumber, FieldName.firstName, FieldName.middleName, FieldName.lastName,
+    FieldName.birthDate, FieldName.gender, FieldName.gradeLevel,
+    FieldName.schoolID,
+    FieldName.street, FieldName.city, FieldName.state, FieldName.zip, FieldName.homePhone,
+    FieldName.email,
   ]
   package static let contactColumns = [
-    "Contact_ID", "Student_Number", "Student_Ref", "Contact_Ref", "Submission_ID", "First_Name",
-    "Last_Name", "Relationship",
-    "Phone", "Email", "Street", "City", "State", "Zip",
+    FieldName.contactID, FieldName.studentNumber, "Student_Ref", "Contact_Ref",
+    FieldName.submissionID, FieldName.firstName,
+    FieldName.lastName, FieldName.relationship,
+    FieldName.phone, FieldName.email, FieldName.street, FieldName.city, FieldName.state,
+    FieldName.zip,
   ]
   /// The Raptor tardy feed's attendance import file.
   package static let attendanceColumns = [
-    "Student_Number", "SchoolID", "Att_Date", "Att_Code", "Att_Time", "Att_Comment",
+    FieldName.studentNumber, FieldName.schoolID, "Att_Date", FieldName.attCode, "Att_Time",
+    "Att_Comment",
   ]
   package static let defaultFiles: [String: [DeliveryColumn]] = [
     "attendance": attendanceColumns.map { DeliveryColumn(name: $0, field: $0) },
-    "students_new": (["Submission_ID", "Student_Ref"] + studentColumns).map {
+    "students_new": ([FieldName.submissionID, "Student_Ref"] + studentColumns).map {
       DeliveryColumn(name: $0, field: $0)
     },
-    "students_update": (["Student_Number", "Submission_ID"] + studentColumns).map {
+    "students_update": ([FieldName.studentNumber, FieldName.submissionID] + studentColumns).map {
       DeliveryColumn(name: $0, field: $0)
     },
     "contacts_new": contactColumns.map { DeliveryColumn(name: $0, field: $0) },
     "contacts_update": contactColumns.map { DeliveryColumn(name: $0, field: $0) },
     "documents":
-      (["Student_Number", "Student_Ref", "Submission_ID", "Doc_Type", "File_Name", "SHA256"])
+      ([
+        FieldName.studentNumber, "Student_Ref", FieldName.submissionID, FieldName.docType,
+        FieldName.fileName, FieldName.sha256,
+      ])
       .map { DeliveryColumn(name: $0, field: $0) },
   ]
 }
@@ -193,6 +201,29 @@ package struct PipelineConfig: Sendable {
   package static func parseCollecting(bytes: [UInt8], path: String) throws -> (
     PipelineConfig, [SISDropError]
   ) {
+    let node = try document(bytes, path: path)
+    var config = PipelineConfig(path: path, sha256: SHA256.hex(bytes))
+    let base = (path as NSString).deletingLastPathComponent
+    let problems = ConfigProblems()
+    let root = try ConfigNode(node: node, keyPath: "", file: path, problems: problems).mapping(
+      allowed: topKeys)
+    parseDistrictAndPaths(root, into: &config, problems, base: base)
+    parseNamedFiles(root, into: &config, problems, base: base)
+    parseFeeds(root, into: &config, problems)
+    parseDecisionsAndDelivery(root, into: &config, problems)
+    config.operations = OperationsConfig.parse(
+      root, districtZone: config.timeZone, problems: problems)
+    // In the file's order, as an editor shows them.
+    let ordered = problems.errors.enumerated().sorted {
+      ($0.element.location?.line ?? 0, $0.offset) < ($1.element.location?.line ?? 0, $1.offset)
+    }
+    return (config, ordered.map(\.element))
+  }
+
+  /// The file's YAML document.
+  ///
+  /// - Throws: when the file is not UTF-8, not YAML, or empty.
+  static func document(_ bytes: [UInt8], path: String) throws -> Node {
     guard let text = String(validating: bytes, as: UTF8.self) else {
       throw SISDropError.configuration(
         "the pipeline file is not UTF-8", at: SourceLocation(path: path))
@@ -206,12 +237,14 @@ package struct PipelineConfig: Sendable {
     guard let node else {
       throw SISDropError.configuration("the pipeline file is empty", at: SourceLocation(path: path))
     }
-    var config = PipelineConfig(path: path, sha256: SHA256.hex(bytes))
-    let base = (path as NSString).deletingLastPathComponent
-    let problems = ConfigProblems()
-    let root = try ConfigNode(node: node, keyPath: "", file: path, problems: problems).mapping(
-      allowed: topKeys)
+    return node
+  }
 
+  /// `version`, `district`, `workdir` and `paths`.
+  static func parseDistrictAndPaths(
+    _ root: [String: ConfigNode], into config: inout PipelineConfig, _ problems: ConfigProblems,
+    base: String
+  ) {
     problems.attempt {
       if let version = root["version"], try version.int(in: 1...1000) != 1 {
         throw version.error("this sisdrop reads pipeline version 1")
@@ -248,6 +281,13 @@ package struct PipelineConfig: Sendable {
       problems.attempt { if let value = paths["outbox"] { config.outbox = try value.string() } }
       problems.attempt { if let value = paths["archive"] { config.archive = try value.string() } }
     }
+  }
+
+  /// `plugin` and `mappings`: files that must exist (relative to the pipeline file's folder).
+  static func parseNamedFiles(
+    _ root: [String: ConfigNode], into config: inout PipelineConfig, _ problems: ConfigProblems,
+    base: String
+  ) {
     func file(_ node: ConfigNode) throws -> String {
       let resolved = FileSystem.absolute(try node.string(), relativeTo: base)
       guard FileSystem.exists(resolved) else {
@@ -267,6 +307,12 @@ package struct PipelineConfig: Sendable {
         if let value = mappings["tardy_codes"] { config.tardyCodesPath = try file(value) }
       }
     }
+  }
+
+  /// `limits`, then the two feeds (which take the limits as their defaults).
+  static func parseFeeds(
+    _ root: [String: ConfigNode], into config: inout PipelineConfig, _ problems: ConfigProblems
+  ) {
     problems.attempt {
       if let limits = try root["limits"]?.mapping(allowed: ["field_bytes", "record_bytes"]) {
         var caps = ReadLimits()
@@ -298,6 +344,12 @@ package struct PipelineConfig: Sendable {
           layouts: [Layouts.submissions, Layouts.submissionContacts, Layouts.submissionDocuments])
       }
     }
+  }
+
+  /// `matching`, `updates`, `delivery`, `batch` and `confirm`.
+  static func parseDecisionsAndDelivery(
+    _ root: [String: ConfigNode], into config: inout PipelineConfig, _ problems: ConfigProblems
+  ) {
     problems.attempt {
       if let matching = root["matching"] { config.matching = try MatchingConfig.parse(matching) }
     }
@@ -319,13 +371,6 @@ package struct PipelineConfig: Sendable {
       }
     }
     problems.attempt { if let confirm = root["confirm"] { try config.confirm.parse(confirm) } }
-    config.operations = OperationsConfig.parse(
-      root, districtZone: config.timeZone, problems: problems)
-    // In the file's order, as an editor shows them.
-    let ordered = problems.errors.enumerated().sorted {
-      ($0.element.location?.line ?? 0, $0.offset) < ($1.element.location?.line ?? 0, $1.offset)
-    }
-    return (config, ordered.map(\.element))
   }
 
   private static func parseFeed(
@@ -337,6 +382,18 @@ package struct PipelineConfig: Sendable {
         + (roster
           ? ["max_rejected_rows", "min_ratio", "mode", "delta", "full_every_days"]
           : ["documents_folder"]))
+    try parseModes(keys, layouts: layouts, into: &feed)
+    try parseDelta(keys, into: &feed)
+    try parseFeedChecks(keys, into: &feed)
+    try parseReading(keys, into: &feed)
+    try parseFilesAndAliases(keys, layouts: layouts, into: &feed)
+    return feed
+  }
+
+  /// `mode`: which files of the SIS export are read as deltas.
+  private static func parseModes(
+    _ keys: [String: ConfigNode], layouts: [Layout], into feed: inout FeedConfig
+  ) throws {
     if let mode = keys["mode"] {
       // `mode: delta` (students and contacts) or per file: `mode: {students: delta, contacts: full}`.
       var modes: [(String, ConfigNode)] = []
@@ -365,6 +422,10 @@ package struct PipelineConfig: Sendable {
         }
       }
     }
+  }
+
+  /// `delta`: the delta files and their marker column.
+  private static func parseDelta(_ keys: [String: ConfigNode], into feed: inout FeedConfig) throws {
     if let delta = try keys["delta"]?.mapping(allowed: [
       "files", "marker_column", "delete_values", "update_values",
     ]) {
@@ -384,6 +445,12 @@ package struct PipelineConfig: Sendable {
         feed.updateValues = try value.stringList().map { $0.uppercased() }
       }
     }
+  }
+
+  /// `full_every_days`, `documents_folder`, `max_rejected_rows` and `min_ratio`.
+  private static func parseFeedChecks(_ keys: [String: ConfigNode], into feed: inout FeedConfig)
+    throws
+  {
     if let value = keys["full_every_days"] { feed.fullEveryDays = try value.int(in: 1...366) }
     if let value = keys["documents_folder"] {
       let name = try value.string()
@@ -403,6 +470,11 @@ package struct PipelineConfig: Sendable {
       }
       feed.minRatio = ratio
     }
+  }
+
+  /// `format`, `encoding`, `delimiter` and `date_formats`: how the feed's files are read.
+  private static func parseReading(_ keys: [String: ConfigNode], into feed: inout FeedConfig) throws
+  {
     if let format = keys["format"] {
       feed.format = try format.choice(FeedFormat.self)
       if feed.format == .xml && keys["files"] == nil {
@@ -423,6 +495,12 @@ package struct PipelineConfig: Sendable {
         return pattern
       }
     }
+  }
+
+  /// `files` (the file of each layout) and `header_aliases` (other header names for its fields).
+  private static func parseFilesAndAliases(
+    _ keys: [String: ConfigNode], layouts: [Layout], into feed: inout FeedConfig
+  ) throws {
     let names = layouts.map(\.name)
     if let files = keys["files"] {
       feed.files = [:]
@@ -453,7 +531,6 @@ package struct PipelineConfig: Sendable {
         feed.headerAliases[name] = map
       }
     }
-    return feed
   }
 
   private static func parseCSVProfile(_ node: ConfigNode) throws -> CSVProfileConfig {

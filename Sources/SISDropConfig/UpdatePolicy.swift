@@ -21,7 +21,8 @@ package struct UpdatePolicy: Sendable, Hashable {
   }
 
   package static let identityFields: Set<String> = [
-    "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "State_StudentNumber",
+    FieldName.firstName, FieldName.middleName, FieldName.lastName, FieldName.birthDate,
+    FieldName.gender, FieldName.stateStudentNumber,
   ]
 
   /// Choices the pipeline made, by field name (the same for students and contacts).

@@ -293,8 +293,29 @@ private struct Run {
     let contacts = try CSVWriter(path: sis + "/contacts.csv")
     try students.write(Layouts.studentFields)
     try contacts.write(Layouts.contactFields)
+    try Self.writeSchoolsAndCodes(sis: sis)
+
+    var produced = 0
+    while produced < options.students {
+      var home = household()
+      summary.households += 1
+      let size = min(options.students - produced, [1, 1, 1, 1, 2, 2, 2, 3, 3, 4][rng.int(10)])
+      for child in children(size, of: &home, firstNumber: 100_000 + produced) {
+        try writeSISRows(child, of: home, students: students, contacts: contacts)
+        sample(child, remaining: options.students - produced)
+        produced += 1
+      }
+    }
+    try students.close()
+    try contacts.close()
+    summary.students = produced
+    try writeSubmissions(enrollment: enrollment, truth: truth)
+  }
+
+  /// The three schools and their attendance codes.
+  static func writeSchoolsAndCodes(sis: String) throws {
     let schools = try CSVWriter(path: sis + "/schools.csv")
-    try schools.write(["School_Number", "Name"])
+    try schools.write([FieldName.schoolNumber, FieldName.name])
     for row in [
       ["0101", "Lincoln Elementary"], ["0202", "Roosevelt Middle School"],
       ["0303", "Jefferson High School"],
@@ -303,7 +324,9 @@ private struct Run {
     }
     try schools.close()
     let codes = try CSVWriter(path: sis + "/attendance_codes.csv")
-    try codes.write(["Att_Code", "Description", "SchoolID", "Presence_Status_CD"])
+    try codes.write([
+      FieldName.attCode, FieldName.description, FieldName.schoolID, FieldName.presenceStatus,
+    ])
     for school in ["0101", "0202", "0303"] {
       for (code, description, presence) in [
         ("T", "Tardy", "Present"), ("TU", "Tardy Unexcused", "Present"), ("A", "Absent", "Absent"),
@@ -312,66 +335,67 @@ private struct Run {
       }
     }
     try codes.close()
+  }
 
-    var produced = 0
-    while produced < options.students {
-      var home = household()
-      summary.households += 1
-      let size = min(options.students - produced, [1, 1, 1, 1, 2, 2, 2, 3, 3, 4][rng.int(10)])
-      var kids: [Kid] = []
-      var used = Set<String>()
-      let blended = home.guardians.count == 2 && home.guardians[1].last != home.surname
-      for index in 0..<size {
-        let number = 100_000 + produced + index
-        var last = home.surname
-        if blended && index > 0 && rng.chance(0.5) { last = home.guardians[1].last }
-        if index > 0 && rng.chance(0.03) {
-          // A cousin living with the family: another surname, an aunt as guardian.
-          last = surname(home.tradition)
-          home.guardians.append(guardian(rng.pick(NamePools.guardianGirls), last, "Aunt"))
-        }
-        let twin =
-          index > 0
-            && rng.chance(
-              size >= 3 && index == 2 && kids.count == 2 && kids[0].dob == kids[1].dob ? 0.3 : 0.035
-            ) ? kids.last : nil
-        var child = kid(
-          number: number, in: home, last: last, age: rng.int(4...17), twinOf: twin, usedFirst: used)
-        child.household = home
-        used.insert(child.first)
-        kids.append(child)
+  /// A household's children: siblings of a blended family may take the second guardian's
+  /// surname, a cousin brings an aunt as guardian, some are twins.
+  mutating func children(_ size: Int, of home: inout Household, firstNumber: Int) -> [Kid] {
+    var kids: [Kid] = []
+    var used = Set<String>()
+    let blended = home.guardians.count == 2 && home.guardians[1].last != home.surname
+    for index in 0..<size {
+      let number = firstNumber + index
+      var last = home.surname
+      if blended && index > 0 && rng.chance(0.5) { last = home.guardians[1].last }
+      if index > 0 && rng.chance(0.03) {
+        // A cousin living with the family: another surname, an aunt as guardian.
+        last = surname(home.tradition)
+        home.guardians.append(guardian(rng.pick(NamePools.guardianGirls), last, "Aunt"))
       }
-      for child in kids {
-        try students.write([
-          child.number, child.stateID, child.first, child.middle, child.last, child.dob.mdy,
-          child.gender, Run.gradeText(child.grade),
-          Run.school(child.grade), "0", home.street, "Springfield", "IL", home.zip, home.phone,
-          child.email,
-        ])
-        for g in home.guardians where g.relationship != "Aunt" || g.last == child.last {
-          if g.relationship == "Aunt" { auntsInSIS.insert(g.contactID) }
-          try contacts.write([
-            g.contactID, child.number, g.first, g.last, g.relationship, g.phone, g.email,
-            home.street, "Springfield", "IL", home.zip,
-          ])
-          summary.contacts += 1
-        }
-        // Selection sampling: every student has the same chance to be picked, without holding the district.
-        let remaining = options.students - produced
-        if returningNeeded > 0 && rng.int(remaining) < returningNeeded {
-          picked.append(child)
-          returningNeeded -= 1
-        } else if anchorsNeeded > 0 && rng.int(remaining) < anchorsNeeded {
-          anchors.append(child)
-          anchorsNeeded -= 1
-        }
-        produced += 1
-      }
+      let twin =
+        index > 0
+          && rng.chance(
+            size >= 3 && index == 2 && kids.count == 2 && kids[0].dob == kids[1].dob ? 0.3 : 0.035
+          ) ? kids.last : nil
+      var child = kid(
+        number: number, in: home, last: last, age: rng.int(4...17), twinOf: twin, usedFirst: used)
+      child.household = home
+      used.insert(child.first)
+      kids.append(child)
     }
-    try students.close()
-    try contacts.close()
-    summary.students = produced
-    try writeSubmissions(enrollment: enrollment, truth: truth)
+    return kids
+  }
+
+  /// A child's SIS student row and its guardians' contact rows (an aunt only for her own surname).
+  mutating func writeSISRows(
+    _ child: Kid, of home: Household, students: CSVWriter, contacts: CSVWriter
+  ) throws {
+    try students.write([
+      child.number, child.stateID, child.first, child.middle, child.last, child.dob.mdy,
+      child.gender, Run.gradeText(child.grade),
+      Run.school(child.grade), "0", home.street, "Springfield", "IL", home.zip, home.phone,
+      child.email,
+    ])
+    for g in home.guardians where g.relationship != "Aunt" || g.last == child.last {
+      if g.relationship == "Aunt" { auntsInSIS.insert(g.contactID) }
+      try contacts.write([
+        g.contactID, child.number, g.first, g.last, g.relationship, g.phone, g.email,
+        home.street, "Springfield", "IL", home.zip,
+      ])
+      summary.contacts += 1
+    }
+  }
+
+  /// Selection sampling: every student has the same chance to be picked as a returning child (or
+  /// an anchor), without holding the district.
+  mutating func sample(_ child: Kid, remaining: Int) {
+    if returningNeeded > 0 && rng.int(remaining) < returningNeeded {
+      picked.append(child)
+      returningNeeded -= 1
+    } else if anchorsNeeded > 0 && rng.int(remaining) < anchorsNeeded {
+      anchors.append(child)
+      anchorsNeeded -= 1
+    }
   }
 
   // MARK: - Submissions
@@ -429,21 +453,26 @@ private struct Run {
     String]
   {
     [
-      "State_StudentNumber": stateID, "First_Name": kid.first, "Middle_Name": kid.middle,
-      "Last_Name": kid.last,
-      "DOB": rng.chance(0.2) ? kid.dob.iso : kid.dob.mdy, "Gender": kid.gender,
-      "Grade_Level": Run.gradeText(grade),
-      "School": Run.school(max(grade, 0)), "Street": home.street, "City": "Springfield",
-      "State": "IL", "Zip": home.zip,
-      "Home_Phone": home.phone, "Email": kid.email,
+      FieldName.stateStudentNumber: stateID, FieldName.firstName: kid.first,
+      FieldName.middleName: kid.middle,
+      FieldName.lastName: kid.last,
+      FieldName.birthDate: rng.chance(0.2) ? kid.dob.iso : kid.dob.mdy,
+      FieldName.gender: kid.gender,
+      FieldName.gradeLevel: Run.gradeText(grade),
+      FieldName.school: Run.school(max(grade, 0)), FieldName.street: home.street,
+      FieldName.city: "Springfield",
+      FieldName.state: "IL", FieldName.zip: home.zip,
+      FieldName.homePhone: home.phone, FieldName.email: kid.email,
     ]
   }
 
   func contactFields(_ g: Guardian, _ home: Household) -> [String: String] {
     [
-      "First_Name": g.first, "Last_Name": g.last, "Relationship": g.relationship, "Phone": g.phone,
-      "Email": g.email,
-      "Street": home.street, "City": "Springfield", "State": "IL", "Zip": home.zip,
+      FieldName.firstName: g.first, FieldName.lastName: g.last,
+      FieldName.relationship: g.relationship, FieldName.phone: g.phone,
+      FieldName.email: g.email,
+      FieldName.street: home.street, FieldName.city: "Springfield", FieldName.state: "IL",
+      FieldName.zip: home.zip,
     ]
   }
 
@@ -452,69 +481,8 @@ private struct Run {
     var home = kid.household
     var kinds: [String] = []
     var k = kid
-    let eastAsian = ["vietnamese", "chinese", "hmong"].contains(
-      NamePools.traditions[home.tradition].name)
-    if rng.chance(0.08), let options = Run.nicknames[k.first] {
-      k.first = rng.pick(options)
-      kinds.append("nickname")
-    }
-    if rng.chance(0.06) {
-      k.first = typo(k.first)
-      kinds.append("first-typo")
-    }
-    if rng.chance(0.06) {
-      k.last = typo(k.last)
-      kinds.append("last-typo")
-    }
-    let folded = Run.ascii(k.first + k.last)
-    if folded != k.first + k.last && rng.chance(0.5) {
-      k.first = Run.ascii(k.first)
-      k.last = Run.ascii(k.last)
-      kinds.append("diacritics-dropped")
-    } else if let accented = Run.accented[k.first], rng.chance(0.4) {
-      k.first = accented
-      kinds.append("diacritics-added")
-    }
-    if k.last.contains("-") || k.last.contains(" ") {
-      if rng.chance(0.3) {
-        let parts = k.last.split(whereSeparator: { $0 == "-" || $0 == " " }).map(String.init)
-        k.last =
-          rng.chance(0.6) ? parts[0] : parts.joined(separator: k.last.contains("-") ? " " : "-")
-        kinds.append("compound-surname-changed")
-      }
-    } else if rng.chance(0.02) {
-      k.last += "-" + surname(home.tradition).split(separator: " ")[0]
-      kinds.append("surname-hyphenated")
-    }
-    if rng.chance(eastAsian ? 0.10 : 0.02) {
-      swap(&k.first, &k.last)
-      kinds.append("names-swapped")
-    }
-    if rng.chance(0.03) && k.dob.day <= 12 && k.dob.day != k.dob.month {
-      k.dob = GenDate(year: k.dob.year, month: k.dob.day, day: k.dob.month)
-      kinds.append("dob-day-month-swapped")
-    } else if rng.chance(0.03) {
-      var candidate = k.dob
-      for _ in 0..<10 {
-        candidate = k.dob
-        switch rng.int(3) {
-        case 0: candidate.day = (candidate.day / 10) * 10 + rng.int(10)
-        case 1: candidate.month = rng.int(1...9)
-        default: candidate.year = (candidate.year / 10) * 10 + rng.int(10)
-        }
-        if candidate.isValid && zip(candidate.iso, k.dob.iso).filter({ $0 != $1 }).count == 1 {
-          break
-        }
-      }
-      if candidate.isValid && zip(candidate.iso, k.dob.iso).filter({ $0 != $1 }).count == 1 {
-        k.dob = candidate
-        kinds.append("dob-one-digit")
-      }
-    } else if rng.chance(0.01) {
-      k.dob.year += rng.chance(0.5) ? 1 : -1
-      if !k.dob.isValid { k.dob.day = 28 }
-      kinds.append("dob-year-off")
-    }
+    misspellNames(&k, tradition: home.tradition, &kinds)
+    misreadBirthDate(&k, &kinds)
     if rng.chance(0.3) { k.middle = "" }
     if rng.chance(0.12) {
       (home.street, home.zip) = address()
@@ -531,14 +499,8 @@ private struct Run {
     let stateID = rng.chance(0.35) ? "" : kid.stateID
     if stateID.isEmpty { kinds.append("no-state-id") }
     var fields = studentFields(k, grade: min(kid.grade + 1, 12), home: home, stateID: stateID)
-    if rng.chance(0.1) { fields["Email"] = "" }
-    var contacts: [SubmissionContact] = []
-    for g in kid.household.guardians where g.relationship != "Aunt" || g.last == kid.last {
-      var c = contactFields(g, home)
-      if rng.chance(0.1) { c["Phone"] = phone() }
-      if rng.chance(0.05), let nick = Run.nicknames[g.first] { c["First_Name"] = rng.pick(nick) }
-      contacts.append(SubmissionContact(fields: c, truth: g.contactID, personKey: g.contactID))
-    }
+    if rng.chance(0.1) { fields[FieldName.email] = "" }
+    var contacts = returningContacts(kid, home: home)
     returningGuardianShapes(&contacts, kinds: &kinds)
     if rng.chance(0.03) {
       let step = guardian(rng.pick(NamePools.guardianBoys), surname(tradition()), "Stepfather")
@@ -554,6 +516,94 @@ private struct Run {
       contacts: contacts, documents: [])
   }
 
+  /// A returning child's names as people write them: a nickname, a typo, diacritics dropped or
+  /// added, a compound surname changed or one hyphenated, first and last swapped (more often for
+  /// East Asian names, written family name first).
+  mutating func misspellNames(_ kid: inout Kid, tradition: Int, _ kinds: inout [String]) {
+    let eastAsian = ["vietnamese", "chinese", "hmong"].contains(
+      NamePools.traditions[tradition].name)
+    if rng.chance(0.08), let options = Run.nicknames[kid.first] {
+      kid.first = rng.pick(options)
+      kinds.append("nickname")
+    }
+    if rng.chance(0.06) {
+      kid.first = typo(kid.first)
+      kinds.append("first-typo")
+    }
+    if rng.chance(0.06) {
+      kid.last = typo(kid.last)
+      kinds.append("last-typo")
+    }
+    let folded = Run.ascii(kid.first + kid.last)
+    if folded != kid.first + kid.last && rng.chance(0.5) {
+      kid.first = Run.ascii(kid.first)
+      kid.last = Run.ascii(kid.last)
+      kinds.append("diacritics-dropped")
+    } else if let accented = Run.accented[kid.first], rng.chance(0.4) {
+      kid.first = accented
+      kinds.append("diacritics-added")
+    }
+    if kid.last.contains("-") || kid.last.contains(" ") {
+      if rng.chance(0.3) {
+        let parts = kid.last.split(whereSeparator: { $0 == "-" || $0 == " " }).map(String.init)
+        kid.last =
+          rng.chance(0.6) ? parts[0] : parts.joined(separator: kid.last.contains("-") ? " " : "-")
+        kinds.append("compound-surname-changed")
+      }
+    } else if rng.chance(0.02) {
+      kid.last += "-" + surname(tradition).split(separator: " ")[0]
+      kinds.append("surname-hyphenated")
+    }
+    if rng.chance(eastAsian ? 0.10 : 0.02) {
+      swap(&kid.first, &kid.last)
+      kinds.append("names-swapped")
+    }
+  }
+
+  /// A returning child's birth date misread: day and month swapped, one digit off, a year off.
+  mutating func misreadBirthDate(_ kid: inout Kid, _ kinds: inout [String]) {
+    if rng.chance(0.03) && kid.dob.day <= 12 && kid.dob.day != kid.dob.month {
+      kid.dob = GenDate(year: kid.dob.year, month: kid.dob.day, day: kid.dob.month)
+      kinds.append("dob-day-month-swapped")
+    } else if rng.chance(0.03) {
+      var candidate = kid.dob
+      for _ in 0..<10 {
+        candidate = kid.dob
+        switch rng.int(3) {
+        case 0: candidate.day = (candidate.day / 10) * 10 + rng.int(10)
+        case 1: candidate.month = rng.int(1...9)
+        default: candidate.year = (candidate.year / 10) * 10 + rng.int(10)
+        }
+        if candidate.isValid && zip(candidate.iso, kid.dob.iso).filter({ $0 != $1 }).count == 1 {
+          break
+        }
+      }
+      if candidate.isValid && zip(candidate.iso, kid.dob.iso).filter({ $0 != $1 }).count == 1 {
+        kid.dob = candidate
+        kinds.append("dob-one-digit")
+      }
+    } else if rng.chance(0.01) {
+      kid.dob.year += rng.chance(0.5) ? 1 : -1
+      if !kid.dob.isValid { kid.dob.day = 28 }
+      kinds.append("dob-year-off")
+    }
+  }
+
+  /// The SIS guardians of a returning child (an aunt only for her own surname) as the form names
+  /// them: sometimes a new phone, sometimes a nickname.
+  mutating func returningContacts(_ kid: Kid, home: Household) -> [SubmissionContact] {
+    var contacts: [SubmissionContact] = []
+    for g in kid.household.guardians where g.relationship != "Aunt" || g.last == kid.last {
+      var c = contactFields(g, home)
+      if rng.chance(0.1) { c[FieldName.phone] = phone() }
+      if rng.chance(0.05), let nick = Run.nicknames[g.first] {
+        c[FieldName.firstName] = rng.pick(nick)
+      }
+      contacts.append(SubmissionContact(fields: c, truth: g.contactID, personKey: g.contactID))
+    }
+    return contacts
+  }
+
   // MARK: - Shapes of forms from outside this generator's first model (issue 12)
 
   /// Forms as other enrollment systems send them, drawn on their own for a returning child: no
@@ -564,11 +614,13 @@ private struct Run {
   ) {
     if rng.chance(0.05) {
       contacts = []
-      fields["Home_Phone"] = ""
-      fields["Email"] = ""
+      fields[FieldName.homePhone] = ""
+      fields[FieldName.email] = ""
       kinds.append("no-household")
     }
-    if rng.chance(0.04), let street = fields["Street"], let space = street.firstIndex(of: " ") {
+    if rng.chance(0.04), let street = fields[FieldName.street],
+      let space = street.firstIndex(of: " ")
+    {
       let number = String(street[..<space])
       let rest = String(street[street.index(after: space)...])
       switch rng.int(3) {
@@ -576,17 +628,17 @@ private struct Run {
         var digits = Array(number)
         digits.swapAt(0, 1)
         if digits != Array(number) {
-          fields["Street"] = String(digits) + " " + rest
+          fields[FieldName.street] = String(digits) + " " + rest
         } else {
-          fields["Street"] = String(number.dropLast()) + " " + rest
+          fields[FieldName.street] = String(number.dropLast()) + " " + rest
         }
-      case 1 where rest.count >= 5: fields["Street"] = number + " " + typo(rest)
+      case 1 where rest.count >= 5: fields[FieldName.street] = number + " " + typo(rest)
       default:
-        var zip = Array(fields["Zip"] ?? "")
+        var zip = Array(fields[FieldName.zip] ?? "")
         if zip.count == 5 {
           zip[4] = zip[4] == "9" ? "8" : Character(String(Int(String(zip[4]))! + 1))
         }
-        fields["Zip"] = String(zip)
+        fields[FieldName.zip] = String(zip)
       }
       kinds.append("address-typo")
     }
@@ -598,7 +650,7 @@ private struct Run {
     _ fields: inout [String: String], _ kind: inout String, from sibling: Kid
   ) {
     guard !sibling.stateID.isEmpty, rng.chance(0.08) else { return }
-    fields["State_StudentNumber"] = sibling.stateID
+    fields[FieldName.stateStudentNumber] = sibling.stateID
     kind += "+older-siblings-state-id"
   }
 
@@ -743,20 +795,21 @@ private struct Run {
     _ contacts: inout [SubmissionContact], kinds: inout [String]
   ) {
     for index in contacts.indices {
-      let last = contacts[index].fields["Last_Name"] ?? ""
+      let last = contacts[index].fields[FieldName.lastName] ?? ""
       let spelled = Run.transliterated(last)
       if spelled != last && rng.chance(0.6) {
-        contacts[index].fields["Last_Name"] = spelled
+        contacts[index].fields[FieldName.lastName] = spelled
         kinds.append("guardian-transliterated")
       }
     }
-    guard let mother = contacts.firstIndex(where: { $0.fields["Relationship"] == "Mother" }),
-      !(contacts[mother].fields["Phone"] ?? "").isEmpty,
-      !(contacts[mother].fields["Email"] ?? "").isEmpty, rng.chance(0.02)
+    guard
+      let mother = contacts.firstIndex(where: { $0.fields[FieldName.relationship] == "Mother" }),
+      !(contacts[mother].fields[FieldName.phone] ?? "").isEmpty,
+      !(contacts[mother].fields[FieldName.email] ?? "").isEmpty, rng.chance(0.02)
     else { return }
     var married = surname(tradition())
-    while married == contacts[mother].fields["Last_Name"] { married = surname(tradition()) }
-    contacts[mother].fields["Last_Name"] = married
+    while married == contacts[mother].fields[FieldName.lastName] { married = surname(tradition()) }
+    contacts[mother].fields[FieldName.lastName] = married
     kinds.append("guardian-remarried")
   }
 
@@ -797,8 +850,8 @@ private struct Run {
     try students.write(Layouts.submissions.fields)
     try contacts.write(Layouts.submissionContacts.fields)
     try documents.write(Layouts.submissionDocuments.fields)
-    try truthStudents.write(["Submission_ID", "Student_Seq", "Truth", "Case"])
-    try truthContacts.write(["Submission_ID", "Contact_Seq", "Truth", "Same_As"])
+    try truthStudents.write([FieldName.submissionID, "Student_Seq", "Truth", "Case"])
+    try truthContacts.write([FieldName.submissionID, FieldName.contactSeq, "Truth", "Same_As"])
     var firstSeen: [String: String] = [:]
     for (index, submission) in all.enumerated() {
       let id = String(format: "S-%07d", index + 1)

@@ -13,12 +13,10 @@ import SISDropStore
 package final class FellegiSunterMatcher: StudentMatcher {
   private let snapshot: Snapshot
   private let config: MatchingConfig
-  /// Decided and not yet asked for: one chunk of the batch at a time (see `match`).
+  /// Decided and not yet asked for: one chunk of the batch (see `match`).
   private var decisions: [String: MatchDecision] = [:]
   /// What deciding a student of the prepared batch needs, kept from `prepare`.
   private var prepared: Prepared? = nil
-  /// Chunks of the prepared batch already decided (`match`).
-  private var decidedChunks = Set<Int>()
   private(set) var model = FellegiSunterModel(u: MatchField.allCases.map(\.priorM))
   /// Students decided at once when one is asked for (settable for the tests, not by the user).
   let decideChunk: Int
@@ -35,17 +33,16 @@ package final class FellegiSunterMatcher: StudentMatcher {
   /// A student of the prepared batch is decided with its chunk of the batch (on every core), and
   /// each decision is handed over once and forgotten: asked for in batch order, as the match stage
   /// asks, the matcher holds one chunk's decisions, not the batch's (`scripts/bench/review.sh`).
-  /// A student asked for again is decided again, alone; the decisions are the same either way.
+  /// A student asked for again is decided again with its chunk (the match stage asks for the
+  /// batch twice: deciding again costs a fifth of writing the decisions down and reading them
+  /// back, `MatchStage.run`); the decisions are the same either way.
   package func match(_ student: SubmissionPart, in submission: Submission) throws -> MatchDecision {
     let ref = Submission.studentRef(submission.id, student.seq)
     if let decision = decisions.removeValue(forKey: ref) { return decision }
     if let prepared, let index = prepared.index[ref] {
-      let chunk = index / decideChunk
-      guard decidedChunks.insert(chunk).inserted else {
-        return try prepared.decide(index..<index + 1)[0]
-      }
-      let start = chunk * decideChunk
+      let start = index / decideChunk * decideChunk
       let decided = try prepared.decide(start..<min(start + decideChunk, prepared.people.count))
+      decisions = [:]
       for (offset, decision) in decided.enumerated() {
         decisions[prepared.people[start + offset].id] = decision
       }
@@ -53,10 +50,10 @@ package final class FellegiSunterMatcher: StudentMatcher {
     }
     // Not prepared (a caller that skipped `prepare`): decide this one student alone, and keep
     // the prepared batch for its students.
-    let batch = (prepared, decisions, decidedChunks)
+    let batch = (prepared, decisions)
     _ = try prepare([onlyStudent(student, of: submission)])
     let decision = try prepared!.decide(0..<1)[0]
-    (prepared, decisions, decidedChunks) = batch
+    (prepared, decisions) = batch
     return decision
   }
 
@@ -197,7 +194,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
   /// What one part of the SIS scan found.
   struct ScanPart: Sendable {
     /// SIS students that share a blocking key with the batch, in table order.
-    var records: [PersonRecord] = []
+    var records = RecordStore()
     var hits: [(record: Int32, person: Int32, pass: UInt8)] = []
     var sampled: [Int: PersonRecord] = [:]
     var firstCounts: [String: Int] = [:], lastCounts: [String: Int] = [:]
@@ -229,20 +226,73 @@ package final class FellegiSunterMatcher: StudentMatcher {
 
   // MARK: - The batch
 
-  package func prepare(_ submissions: [Submission]) throws -> MatcherReport? {
+  /// Wall-clock seconds of `prepare`'s steps, for `MatcherReport.seconds` (stage.json's notes).
+  struct Laps {
     let clock = ContinuousClock()
     var seconds: [String: Double] = [:]
-    func lap(_ name: String, since start: ContinuousClock.Instant) {
-      seconds[name] =
-        Double((clock.now - start).components.attoseconds) / 1e18
-        + Double((clock.now - start).components.seconds)
-    }
-    var report = MatcherReport(method: FellegiSunterMatcher.method)
-    let prepared = clock.now
 
-    // The batch's students and their keys.
-    // Records and keys are made per submission on every core (name keys fold Unicode: not cheap),
-    // then indexed in submission order.
+    var now: ContinuousClock.Instant { clock.now }
+
+    mutating func lap(_ name: String, since start: ContinuousClock.Instant) {
+      let elapsed = clock.now - start
+      seconds[name] =
+        Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)
+    }
+  }
+
+  /// The batch's students as compared and blocked, then one scan of the SIS (`scan`), the guardians
+  /// and the guardian-name pass (`addGuardians`), every pair compared once (`comparePairs`) and the
+  /// model estimated from the pairs' patterns; deciding is left to `match`, a chunk at a time.
+  /// What a step no longer needs is let go as it goes: prepare's peak is the match stage's.
+  package func prepare(_ submissions: [Submission]) throws -> MatcherReport? {
+    var laps = Laps()
+    var report = MatcherReport(method: FellegiSunterMatcher.method)
+    let prepared = laps.now
+    var (people, refs, index) = try FellegiSunterMatcher.batch(submissions)
+    laps.lap("batch", since: prepared)
+    var scanned = try scan(people: people, index: index, laps: &laps)
+    index = KeyIndex()
+    report.sisStudents = scanned.seen
+    try addGuardians(&scanned, people: people, laps: &laps)
+    let start = laps.now
+    let compared = try FellegiSunterMatcher.comparePairs(
+      &scanned.found, people: people, sis: scanned.sis, report: &report)
+    laps.lap("compare", since: start)
+    try estimate(compared.patterns, scanned: scanned, laps: &laps)
+    for i in people.indices {
+      let count = Int(compared.starts[i + 1] - compared.starts[i])
+      if count == 0 { report.studentsWithoutCandidates += 1 }
+      if count > config.maxCandidates { report.studentsOverCandidateCap += 1 }
+    }
+    self.decisions = [:]
+    self.prepared = Prepared(
+      people: people, index: Dictionary(refs.enumerated().map { ($1, $0) }) { _, last in last },
+      candidates: scanned.sis, pairs: compared.pairs, starts: compared.starts, model: model,
+      config: config,
+      thresholds: MatchThresholds(
+        autoMatch: config.autoMatch, review: config.review, ambiguityMargin: config.ambiguityMargin)
+    )
+    (people, refs) = ([], [])
+    report.seconds = laps.seconds
+    report.model = FellegiSunterModelSummary(
+      lambda: model.lambda, emIterations: model.emIterations, trainingPairs: model.trainingPairs,
+      levels: MatchField.allCases.flatMap { field in
+        field.levels.indices.map { level in
+          FellegiSunterModelSummary.Level(
+            field: field.name, level: field.levels[level], m: model.m[field.rawValue][level],
+            u: model.u[field.rawValue][level],
+            weight: model.weight(field, level))
+        }
+      })
+    return report
+  }
+
+  /// The batch's students (their refs beside them) and their blocking keys: records and keys are
+  /// made per submission on every core (name keys fold Unicode: not cheap), then indexed in
+  /// submission order.
+  static func batch(_ submissions: [Submission]) throws -> (
+    people: [PersonRecord], refs: [String], index: KeyIndex
+  ) {
     var built = try Parallel.map(submissions.count, minimum: 64) {
       i -> [(person: PersonRecord, keys: [UInt64])] in
       let submission = submissions[i]
@@ -262,97 +312,111 @@ package final class FellegiSunterMatcher: StudentMatcher {
     var people: [PersonRecord] = []
     var refs: [String] = []
     var index = KeyIndex()
-    for list in built {
-      for (person, keys) in list {
+    for list in built.indices {
+      for (person, keys) in built[list] {
         for key in keys { index.add(key, Int32(people.count)) }
         refs.append(person.id)
         people.append(person)
       }
+      built[list] = []
     }
-    // What prepare no longer needs is let go as it goes: its peak is the match stage's.
-    built = []
+    return (people, refs, index)
+  }
 
-    // One pass over the SIS: candidates, a random sample for u, name frequencies. The students
-    // table is cut into rowid ranges scanned on every core (each with its own read-only
-    // connection) and the parts are joined in table order, so the result is the sequential scan's.
-    lap("batch", since: prepared)
-    var start = clock.now
-    var sis: [PersonRecord] = []
-    var sisSlot: [String: Int] = [:]
-    // Candidate pairs as found (a pair found by several passes appears once per pass), merged below.
+  /// What the SIS scan found: the SIS students blocking reached (`slots`: by id), the candidate
+  /// pairs as found (a pair found by several passes appears once per pass), the sample for u, the
+  /// batch's names' frequencies, and the number of SIS students.
+  struct Scanned {
+    var sis = RecordStore()
+    var slots: [String: Int] = [:]
     var found: [(person: Int32, slot: Int32, passes: UInt8)] = []
+    var sample: [PersonRecord] = []
+    var firstCounts: [String: Int] = [:], lastCounts: [String: Int] = [:]
+    var seen = 0
+  }
+
+  /// One pass over the SIS: candidates, a random sample for u, name frequencies. The students
+  /// table is cut into rowid ranges scanned on every core (each with its own read-only
+  /// connection) and the parts are joined in table order, so the result is the sequential scan's.
+  private func scan(people: [PersonRecord], index keyIndex: KeyIndex, laps: inout Laps) throws
+    -> Scanned
+  {
+    let start = laps.now
+    var scanned = Scanned()
     let ranges = try snapshot.rowRanges(table: "students", parts: Parallel.width)
-    let seen = ranges.reduce(0) { $0 + $1.count }
-    lap("scan-ranges", since: start)
+    scanned.seen = ranges.reduce(0) { $0 + $1.count }
+    laps.lap("scan-ranges", since: start)
     // Reservoir sampling (Algorithm R), deterministic: which rows it keeps depends only on their
     // number, so the rows are chosen before the scan and picked up by whichever part reads them.
     let sampleRows = FellegiSunterMatcher.reservoir(
-      rows: seen, size: FellegiSunterMatcher.sampleSize)
+      rows: scanned.seen, size: FellegiSunterMatcher.sampleSize)
     let sampleSet = Set(sampleRows)
     // Term frequencies are only ever asked for the batch's own names.
     let batchFirst = Set(people.map(\.first))
     let batchLast = Set(people.map(\.last))
     let path = snapshot.path
-    // (the index goes in as an argument, so that it is let go with `index` below)
-    var parts = try { (keyIndex: KeyIndex) in
-      try Parallel.map(ranges.count, minimum: 1) { part -> ScanPart in
-        let range = ranges[part]
-        var result = ScanPart()
-        var row = range.offset
-        try Snapshot.forEachMatchRecord(path: path, rowids: range.rowids) { record in
-          if batchFirst.contains(record.first) { result.firstCounts[record.first, default: 0] += 1 }
-          if batchLast.contains(record.last) { result.lastCounts[record.last, default: 0] += 1 }
-          var slot: Int32 = -1
-          FellegiSunterMatcher.forEachBlockingKey(record, query: false) { pass, key in
-            guard let first = keyIndex.first(key) else { return }
-            if slot < 0 {
-              slot = Int32(result.records.count)
-              result.records.append(record)
-            }
-            keyIndex.forEach(from: first) { hit in result.hits.append((slot, hit, UInt8(pass))) }
+    var parts = try Parallel.map(ranges.count, minimum: 1) { part -> ScanPart in
+      let range = ranges[part]
+      var result = ScanPart()
+      var row = range.offset
+      try Snapshot.forEachMatchRecord(path: path, rowids: range.rowids) { record in
+        if batchFirst.contains(record.first) { result.firstCounts[record.first, default: 0] += 1 }
+        if batchLast.contains(record.last) { result.lastCounts[record.last, default: 0] += 1 }
+        var slot: Int32 = -1
+        FellegiSunterMatcher.forEachBlockingKey(record, query: false) { pass, key in
+          guard let first = keyIndex.first(key) else { return }
+          if slot < 0 {
+            slot = Int32(result.records.count)
+            result.records.append(record)
           }
-          if sampleSet.contains(row) { result.sampled[row] = record }
-          row += 1
+          keyIndex.forEach(from: first) { hit in result.hits.append((slot, hit, UInt8(pass))) }
         }
-        return result
+        if sampleSet.contains(row) { result.sampled[row] = record }
+        row += 1
       }
-    }(index)
-    var sampled: [Int: PersonRecord] = [:]
-    var firstCounts: [String: Int] = [:]
-    var lastCounts: [String: Int] = [:]
-    sis.reserveCapacity(parts.reduce(0) { $0 + $1.records.count })
-    found.reserveCapacity(parts.reduce(0) { $0 + $1.hits.count })
-    for part in parts {
-      let base = sis.count
-      for record in part.records {
-        sisSlot[record.id] = sis.count
-        sis.append(record)
-      }
-      for hit in part.hits { found.append((hit.person, Int32(base) + hit.record, 1 << hit.pass)) }
-      sampled.merge(part.sampled) { first, _ in first }
-      firstCounts.merge(part.firstCounts, uniquingKeysWith: +)
-      lastCounts.merge(part.lastCounts, uniquingKeysWith: +)
+      return result
     }
-    parts = []
-    index = KeyIndex()
-    var sample = sampleRows.compactMap { sampled[$0] }
-    sampled = [:]
-    report.sisStudents = seen
-    lap("scan", since: start)
+    var sampled: [Int: PersonRecord] = [:]
+    scanned.sis.reserve(
+      records: parts.reduce(0) { $0 + $1.records.count },
+      bytes: parts.reduce(0) { $0 + $1.records.byteCount })
+    scanned.found.reserveCapacity(parts.reduce(0) { $0 + $1.hits.count })
+    // Each part is let go once joined: the parts and the joined lists are not held twice.
+    for p in parts.indices {
+      let part = parts[p]
+      parts[p] = ScanPart()
+      let base = scanned.sis.count
+      scanned.sis.append(contentsOf: part.records)
+      for slot in base..<scanned.sis.count { scanned.slots[scanned.sis.id(slot)] = slot }
+      for hit in part.hits {
+        scanned.found.append((hit.person, Int32(base) + hit.record, 1 << hit.pass))
+      }
+      sampled.merge(part.sampled) { first, _ in first }
+      scanned.firstCounts.merge(part.firstCounts, uniquingKeysWith: +)
+      scanned.lastCounts.merge(part.lastCounts, uniquingKeysWith: +)
+    }
+    scanned.sample = sampleRows.compactMap { sampled[$0] }
+    laps.lap("scan", since: start)
+    return scanned
+  }
 
-    // Guardians of the candidates and the sample; and the guardian-name pass, which finds a child
-    // whose own name, birth date and address all changed, through the parents' names.
-    start = clock.now
+  /// Guardians of the candidates and the sample; and the guardian-name pass, which finds a child
+  /// whose own name, birth date and address all changed, through the parents' names.
+  private func addGuardians(_ scanned: inout Scanned, people: [PersonRecord], laps: inout Laps)
+    throws
+  {
+    let start = laps.now
     var guardianIndex: [UInt64: [Int32]] = [:]
     for (i, person) in people.enumerated() {
       for g in person.guardians where !g.first.isEmpty && !g.last.isEmpty {
         guardianIndex[FellegiSunterMatcher.guardianKey(g), default: []].append(Int32(i))
       }
     }
-    var wanted = Set(sis.map(\.id))
-    for record in sample { wanted.insert(record.id) }
+    var wanted = Set(scanned.slots.keys)
+    for record in scanned.sample { wanted.insert(record.id) }
     var scan = try snapshot.guardians(of: wanted, names: guardianIndex)
-    lap("guardian-scan", since: start)
+    wanted = []
+    laps.lap("guardian-scan", since: start)
     var guardianHits: [(person: Int32, student: String)] = []
     for (key, students) in scan.nameHits
     where students.count <= FellegiSunterMatcher.guardianBlockLimit {
@@ -360,28 +424,55 @@ package final class FellegiSunterMatcher: StudentMatcher {
         for student in students { guardianHits.append((person, student)) }
       }
     }
+    guardianIndex = [:]
     var guardians = scan.guardians
     scan = ([:], [:])
-    let missing = Set(guardianHits.map(\.student)).subtracting(sisSlot.keys)
+    let missing = Set(guardianHits.map(\.student)).subtracting(scanned.slots.keys)
     for record in try snapshot.matchRecords(numbers: missing.sorted()) {
-      sisSlot[record.id] = sis.count
-      sis.append(record)
+      scanned.slots[record.id] = scanned.sis.count
+      scanned.sis.append(record)
       guardians[record.id] = record.guardians
     }
     for (person, student) in guardianHits {
-      guard let slot = sisSlot[student] else { continue }
-      found.append((person, Int32(slot), 1 << 6))
+      guard let slot = scanned.slots[student] else { continue }
+      scanned.found.append((person, Int32(slot), 1 << 6))
     }
-    lap("guardian-pass", since: start)
-    for slot in sis.indices { sis[slot].guardians = guardians[sis[slot].id] ?? [] }
-    for i in sample.indices { sample[i].guardians = guardians[sample[i].id] ?? [] }
-    (guardians, guardianHits, guardianIndex, sisSlot, wanted) = ([:], [], [:], [:], [])
-    lap("guardians", since: start)
+    laps.lap("guardian-pass", since: start)
+    (guardianHits, scanned.slots) = ([], [:])
+    scanned.sis.setGuardians { guardians[$0] ?? [] }
+    for i in scanned.sample.indices {
+      scanned.sample[i].guardians = guardians[scanned.sample[i].id] ?? []
+    }
+    laps.lap("guardians", since: start)
+  }
 
-    // Compare every candidate pair (on every core); learn u from the sample and m by EM.
-    start = clock.now
-    // Each pair once, with the bits of every pass that found it, in (student, slot) order: the work
-    // (and every sum over it) comes in the same order on every run.
+  /// Comparison patterns and how many pairs of each, in the sessions EM learns from.
+  struct Patterns {
+    /// Pairs blocked on birth date (session "dob"), on names ("names"), on any identity key.
+    var dob: [Int: (vector: ComparisonVector, count: Int)] = [:]
+    var names: [Int: (vector: ComparisonVector, count: Int)] = [:]
+    var all: [Int: (vector: ComparisonVector, count: Int)] = [:]
+
+    /// EM learns only from pairs found by identity keys (state id, names, birth dates). The
+    /// household passes bring siblings, who agree on address, phone and guardians all at once: fed
+    /// to EM, they would be learned as "the same child" (these fields are far from independent).
+    mutating func add(_ packed: UInt32, passes: UInt8) {
+      guard passes & 0b1111 != 0 else { return }
+      let vector = ComparisonVector(packed: packed)
+      let key = vector.patternKey
+      all[key] = (vector, (all[key]?.count ?? 0) + 1)
+      if passes & 0b0010 != 0 { dob[key] = (vector, (dob[key]?.count ?? 0) + 1) }
+      if passes & 0b1100 != 0 { names[key] = (vector, (names[key]?.count ?? 0) + 1) }
+    }
+  }
+
+  /// Every candidate pair once, with the bits of every pass that found it, compared (on every
+  /// core), in (student, slot) order: the work (and every sum over it) comes in the same order on
+  /// every run (`found` is let go). Returns each student's pairs as deciding keeps them and the patterns EM learns from.
+  static func comparePairs(
+    _ found: inout [(person: Int32, slot: Int32, passes: UInt8)], people: [PersonRecord],
+    sis: RecordStore, report: inout MatcherReport
+  ) throws -> (pairs: [Pair], starts: [Int32], patterns: Patterns) {
     found.sort { ($0.person, $0.slot) < ($1.person, $1.slot) }
     var work: [(person: Int32, slot: Int32, passes: UInt8)] = []
     work.reserveCapacity(found.count)
@@ -393,77 +484,40 @@ package final class FellegiSunterMatcher: StudentMatcher {
       }
     }
     found = []
-    let batchPeople = people
-    let candidatesSeen = sis
-    var vectors = try { (pairWork: [(person: Int32, slot: Int32, passes: UInt8)]) in
-      try Parallel.map(pairWork.count) { i in
-        ComparisonVector.compare(
-          batchPeople[Int(pairWork[i].person)], candidatesSeen[Int(pairWork[i].slot)])
-      }
-    }(work)
-    var compared: [Int: [(slot: Int, vector: ComparisonVector, passes: UInt8)]] = [:]
-    // Training pairs by session: blocked on birth date (session "dob"), blocked on names ("names").
-    var dobPatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
-    var namePatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
-    var allPatterns: [Int: (vector: ComparisonVector, count: Int)] = [:]
+    let packed = try FellegiSunterMatcher.compare(work, people: people, sis: sis)
+    var pairs: [Pair] = []
+    pairs.reserveCapacity(work.count)
+    var starts = [Int32](repeating: 0, count: people.count + 1)
+    var patterns = Patterns()
     for (i, entry) in work.enumerated() {
-      let passes = entry.passes
-      for pass in FellegiSunterMatcher.passNames.indices where passes & (1 << pass) != 0 {
+      for pass in FellegiSunterMatcher.passNames.indices where entry.passes & (1 << pass) != 0 {
         report.blockingPairs[FellegiSunterMatcher.passNames[pass], default: 0] += 1
       }
-      let vector = vectors[i]
-      compared[Int(entry.person), default: []].append((Int(entry.slot), vector, passes))
+      pairs.append(
+        Pair(person: entry.person, slot: entry.slot, vector: packed[i], passes: entry.passes))
+      starts[Int(entry.person) + 1] += 1
       report.distinctPairs += 1
-      // EM learns only from pairs found by identity keys (state id, names, birth dates). The household
-      // passes bring siblings, who agree on address, phone and guardians all at once: fed to EM,
-      // they would be learned as "the same child" (these fields are far from independent).
-      guard passes & 0b1111 != 0 else { continue }
-      let key = vector.patternKey
-      allPatterns[key] = (vector, (allPatterns[key]?.count ?? 0) + 1)
-      if passes & 0b0010 != 0 { dobPatterns[key] = (vector, (dobPatterns[key]?.count ?? 0) + 1) }
-      if passes & 0b1100 != 0 { namePatterns[key] = (vector, (namePatterns[key]?.count ?? 0) + 1) }
+      patterns.add(packed[i], passes: entry.passes)
     }
-    (vectors, work) = ([], [])
-    lap("compare", since: start)
-    start = clock.now
-    model = FellegiSunterModel(
-      u: try FellegiSunterModel.estimateU(sample: sample, population: seen))
-    // Splink's order: learn the birth date from name-blocked pairs, then the names from
-    // birth-date-blocked pairs; then λ over all identity-blocked pairs.
-    model.estimateM(namePatterns, excluding: [.firstName, .lastName])
-    model.estimateM(dobPatterns, excluding: [.birthDate])
-    model.estimateLambda(allPatterns)
-    let total = Double(max(seen, 1))
-    model.firstNameFrequency = firstCounts.mapValues { Double($0) / total }
-    model.lastNameFrequency = lastCounts.mapValues { Double($0) / total }
-    model.weightFactors = config.weightFactors
-    lap("estimate", since: start)
+    for i in people.indices { starts[i + 1] += starts[i] }
+    return (pairs, starts, patterns)
+  }
 
-    // Deciding is left to `match`, a chunk of students at a time.
-    let thresholds = MatchThresholds(
-      autoMatch: config.autoMatch, review: config.review, ambiguityMargin: config.ambiguityMargin)
-    for i in people.indices {
-      let count = compared[i]?.count ?? 0
-      if count == 0 { report.studentsWithoutCandidates += 1 }
-      if count > config.maxCandidates { report.studentsOverCandidateCap += 1 }
-    }
-    self.decisions = [:]
-    self.decidedChunks = []
-    self.prepared = Prepared(
-      people: people, index: Dictionary(refs.enumerated().map { ($1, $0) }) { _, last in last },
-      candidates: sis, lists: compared, model: model, config: config, thresholds: thresholds)
-    report.seconds = seconds
-    report.model = FellegiSunterModelSummary(
-      lambda: model.lambda, emIterations: model.emIterations, trainingPairs: model.trainingPairs,
-      levels: MatchField.allCases.flatMap { field in
-        field.levels.indices.map { level in
-          FellegiSunterModelSummary.Level(
-            field: field.name, level: field.levels[level], m: model.m[field.rawValue][level],
-            u: model.u[field.rawValue][level],
-            weight: model.weight(field, level))
-        }
-      })
-    return report
+  /// u from the SIS sample, m by EM (Splink's order: the birth date from name-blocked pairs, then
+  /// the names from birth-date-blocked pairs; then λ over all identity-blocked pairs), the batch's
+  /// names' frequencies and the configured weight factors.
+  private func estimate(_ patterns: Patterns, scanned: Scanned, laps: inout Laps) throws {
+    let start = laps.now
+    model = FellegiSunterModel(
+      u: try FellegiSunterModel.estimateU(sample: scanned.sample, population: scanned.seen))
+    model.estimateM(patterns.names, excluding: [.firstName, .lastName])
+    model.estimateM(patterns.dob, excluding: [.birthDate])
+    model.estimateLambda(patterns.all)
+    let total = Double(max(scanned.seen, 1))
+    model.firstNameFrequency = scanned.firstCounts.mapValues { Double($0) / total }
+    model.lastNameFrequency = scanned.lastCounts.mapValues { Double($0) / total }
+    model.weightFactors = config.weightFactors
+    laps.lap("estimate", since: start)
   }
 
   // MARK: - Guards and explanations
@@ -826,14 +880,58 @@ package final class FellegiSunterMatcher: StudentMatcher {
     return candidate
   }
 
+  /// The comparison of every pair of `work`, packed, on every core. The SIS side is read from the
+  /// store a range of slots at a time: each SIS student is made a record once, however many of the
+  /// batch's students it is paired with, and one range's records are held, not the SIS's.
+  static func compare(
+    _ work: [(person: Int32, slot: Int32, passes: UInt8)], people: [PersonRecord],
+    sis: RecordStore
+  ) throws -> [UInt32] {
+    let span = 8192
+    let ranges = (sis.count + span - 1) / span
+    // The pairs of each range of slots, by their place in `work`.
+    var byRange = [[Int32]](repeating: [], count: ranges)
+    for (i, pair) in work.enumerated() { byRange[Int(pair.slot) / span].append(Int32(i)) }
+    var packed = [UInt32](repeating: 0, count: work.count)
+    for range in 0..<ranges {
+      let first = range * span
+      let records = try Parallel.map(min(span, sis.count - first), minimum: 512) {
+        sis[first + $0]
+      }
+      let pairs = byRange[range]
+      byRange[range] = []
+      let vectors = try Parallel.map(pairs.count) { k in
+        let pair = work[Int(pairs[k])]
+        return ComparisonVector.compare(
+          people[Int(pair.person)], records[Int(pair.slot) - first]
+        ).packed
+      }
+      for (k, i) in pairs.enumerated() { packed[Int(i)] = vectors[k] }
+    }
+    return packed
+  }
+
+  /// A compared pair as the prepared batch keeps it: the student, the SIS slot, the passes that
+  /// found it and the comparison packed into 32 bits (`ComparisonVector.packed`). Why: a vector's
+  /// levels are an array of their own, and at 20,000 submissions against 100,000 SIS students the
+  /// pairs kept that way were a fifth of the match stage's peak (`scripts/bench/review.sh`).
+  struct Pair: Sendable {
+    var person: Int32
+    var slot: Int32
+    var vector: UInt32
+    var passes: UInt8
+  }
+
   /// The prepared batch: its students, the SIS students blocking found, each student's compared
   /// pairs and the estimated model; what deciding any student of the batch needs.
   struct Prepared {
     var people: [PersonRecord]
     /// Student ref → its place in `people`.
     var index: [String: Int]
-    var candidates: [PersonRecord]
-    var lists: [Int: [(slot: Int, vector: ComparisonVector, passes: UInt8)]]
+    var candidates: RecordStore
+    /// Every compared pair, in (student, SIS slot) order; a student's are `pairs[starts[i]..<starts[i + 1]]`.
+    var pairs: [Pair]
+    var starts: [Int32]
     var model: FellegiSunterModel
     var config: MatchingConfig
     var thresholds: MatchThresholds
@@ -843,7 +941,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
     func decide(_ range: Range<Int>) throws -> [MatchDecision] {
       let batchPeople = people
       let candidatesSeen = candidates
-      let lists = self.lists
+      let pairs = self.pairs
+      let starts = self.starts
       let model = self.model
       let config = self.config
       let thresholds = self.thresholds
@@ -852,36 +951,47 @@ package final class FellegiSunterMatcher: StudentMatcher {
       return try Parallel.map(range.count, minimum: 64) { offset -> MatchDecision in
         let i = first + offset
         let person = batchPeople[i]
-        var scored = (lists[i] ?? []).map {
-          entry -> (
-            slot: Int, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8
+        var scored = pairs[Int(starts[i])..<Int(starts[i + 1])].map {
+          pair -> (
+            slot: Int, id: String, bits: Double, parts: [Double?], vector: ComparisonVector,
+            passes: UInt8
           ) in
-          let s = model.score(entry.vector, first: person.first, last: person.last)
-          return (entry.slot, s.total, s.parts, entry.vector, entry.passes)
+          let vector = ComparisonVector(packed: pair.vector)
+          let s = model.score(vector, first: person.first, last: person.last)
+          return (
+            Int(pair.slot), candidatesSeen.id(Int(pair.slot)), s.total, s.parts, vector,
+            pair.passes
+          )
         }
-        scored.sort {
-          ($0.bits, candidatesSeen[$1.slot].id) > ($1.bits, candidatesSeen[$0.slot].id)
-        }
+        scored.sort { ($0.bits, $1.id) > ($1.bits, $0.id) }
         if scored.count > maxCandidates { scored.removeLast(scored.count - maxCandidates) }
+        // The SIS students ranked, made records from the store once and only when a twin is
+        // looked for among them.
+        var ranked: [PersonRecord]? = nil
+        func others() -> [PersonRecord] {
+          if let ranked { return ranked }
+          let records = scored.map { candidatesSeen[$0.slot] }
+          ranked = records
+          return records
+        }
         // Explained (reasons, per-field weights, guards in words) only when written out: most
         // candidates are looked at and dropped, and their words were most of the decide phase.
         var candidates = scored.prefix(5).map { entry in
-          Ranked(
-            sisID: candidatesSeen[entry.slot].id,
+          let sis = candidatesSeen[entry.slot]
+          return Ranked(
+            sisID: entry.id,
             score: FellegiSunterMatcher.roundedProbability(entry.bits),
             otherChild: FellegiSunterMatcher.otherChildRule(
               entry.vector, config: config, form: person)
               ?? FellegiSunterMatcher.twinInSIS(
-                entry.vector, candidatesSeen[entry.slot],
-                among: scored.map { candidatesSeen[$0.slot] },
-                config: config),
+                entry.vector, sis, among: others(), config: config),
             resemblance: FellegiSunterMatcher.resemblance(entry.vector),
             withoutHousehold: !FellegiSunterMatcher.strongHomeLink(entry.vector)
               && entry.vector[.stateID] != 1
               && FellegiSunterMatcher.identityWithoutHousehold(entry.vector, config: config)
           ) {
             FellegiSunterMatcher.explain(
-              person: person, sis: candidatesSeen[entry.slot], bits: entry.bits, parts: entry.parts,
+              person: person, sis: sis, bits: entry.bits, parts: entry.parts,
               vector: entry.vector, passes: entry.passes,
               config: config)
           }
@@ -890,7 +1000,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
           // Every SIS student blocking found for this child: a twin of the candidate shares its birth
           // date and surname sound, the keys of the birth-date pass.
           candidates[0].twinInSIS = FellegiSunterMatcher.twin(
-            of: candidatesSeen[top.slot], among: scored.map { candidatesSeen[$0.slot] })
+            of: candidatesSeen[top.slot], among: others())
         }
         return FellegiSunterMatcher.decide(candidates, thresholds: thresholds)
       }
@@ -935,11 +1045,12 @@ package final class FellegiSunterMatcher: StudentMatcher {
   /// when the SIS has the candidate's twin (the child's sibling born the same day): the family's
   /// twins are both known, and this form is neither.
   static func twinInSIS(
-    _ vector: ComparisonVector, _ sis: PersonRecord, among others: [PersonRecord],
+    _ vector: ComparisonVector, _ sis: PersonRecord,
+    among others: @autoclosure () -> [PersonRecord],
     config: MatchingConfig
   ) -> String? {
     guard config.twins == .reviewWithoutHousehold, isTwin(vector), vector[.firstName] == 0,
-      let twin = twin(of: sis, among: others)
+      let twin = twin(of: sis, among: others())
     else { return nil }
     return
       "a twin with another given name (same birth date and family), and SIS \(twin) is the twin of SIS \(sis.id)"
@@ -1017,6 +1128,27 @@ package final class FellegiSunterMatcher: StudentMatcher {
     }
     decision.thresholds = thresholds
     return decision
+  }
+}
+
+extension ComparisonVector {
+  /// The levels in 3 bits each (level + 1: -1...4 → 0...5), then `namesSwapped` and
+  /// `pairedGivenNames`: what `FellegiSunterMatcher.Pair` keeps of a comparison.
+  var packed: UInt32 {
+    var bits: UInt32 = 0
+    for (field, level) in levels.enumerated() { bits |= UInt32(level + 1) << (3 * field) }
+    let flags = 3 * levels.count
+    if namesSwapped { bits |= 1 << flags }
+    if pairedGivenNames { bits |= 1 << (flags + 1) }
+    return bits
+  }
+
+  init(packed bits: UInt32) {
+    let count = MatchField.allCases.count
+    self.init(
+      levels: (0..<count).map { Int8((bits >> (3 * $0)) & 0b111) - 1 },
+      namesSwapped: bits & (1 << (3 * count)) != 0,
+      pairedGivenNames: bits & (1 << (3 * count + 1)) != 0)
   }
 }
 

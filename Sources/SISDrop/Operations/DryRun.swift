@@ -2,6 +2,7 @@ import Foundation
 import SISDropConfig
 import SISDropCore
 import SISDropFormats
+import SISDropStore
 import Yams
 
 #if canImport(Glibc)
@@ -55,64 +56,109 @@ package enum DryRun {
         close(shared)
       }
     }
+    let scratch = try Scratch(copying: root, config: config)
+    defer { try? FileSystem.removeTree(scratch.folder) }
+    let (workdir, pipeline, open) = try scratch.pipeline(config)
 
-    let scratch =
-      FileSystem.absolute(NSTemporaryDirectory())
-      + "/sisdrop-dry-run-\(getpid())-\(UUID().uuidString.prefix(8))"
-    try FileSystem.makeDirectory(scratch)
-    chmod(scratch, 0o700)
-    defer { try? FileSystem.removeTree(scratch) }
-    let copy = scratch + "/work"
-    let (inbox, outbox, archive) = (scratch + "/inbox", scratch + "/outbox", scratch + "/archive")
-    let realInbox = config.resolve(config.inbox, workdir: root)
-    let realOutbox = config.resolve(config.outbox, workdir: root)
-    let skipped: Set<String> = [
-      config.resolve(config.archive, workdir: root),
-      config.resolve(config.operations.notifications.folder, workdir: root),
-      realInbox, realOutbox, root + "/.lock", root + "/state.sqlite-shm",
-    ]
-    try FileSystem.makeDirectory(copy)
-    if FileSystem.isDirectory(root) { try copyTree(root, to: copy, skipping: skipped) }
-    try FileSystem.makeDirectory(outbox)
-    if FileSystem.isDirectory(realOutbox) { try copyTree(realOutbox, to: outbox, skipping: []) }
+    var plan = Plan()
+    try FileSystem.makeDirectory(scratch.inbox)
+    if open == nil {
+      guard try scratch.copyReadyFiles(config, root: root, workdir: workdir, into: &plan) else {
+        return plan
+      }
+    }
+    guard let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: log)
+    else {
+      plan.claimed = nil
+      plan.nothing = "nothing new in the inbox"
+      return plan
+    }
+    plan.summary = summary
+    try readDeliveries(workdir, batch: summary.batch, config: config, into: &plan)
+    plan.updates = try updates(workdir, batch: summary.batch, config: config)
+    return plan
+  }
 
-    // The copy's pipeline: every path into the scratch folder, no mail; the inbox's readiness was
-    // judged on the real inbox (a copy's times are new), so the copy claims at once.
-    let rewrite = { (bytes: [UInt8], original: String) throws -> [UInt8] in
-      try rewritten(
-        bytes, original: original, config: config, inbox: inbox, outbox: outbox, archive: archive)
-    }
-    let pipeline = scratch + "/pipeline.yaml"
-    try FileSystem.writeNew(
-      pipeline, try rewrite(try FileSystem.readFile(config.path), config.path))
-    let workdir = try WorkDir(root: copy)
-    let open = try workdir.state.openBatch()
-    if let open {
-      let path = workdir.batchFolder(open.id) + "/pipeline.yaml"
-      let bytes = try rewrite(try FileSystem.readFile(path), open.pipelinePath)
-      try FileSystem.removeTree(path)
-      try FileSystem.writeNew(path, bytes)
-    }
-    // Never a real folder: the copy's config must point into the scratch folder only.
-    for checked in [try PipelineConfig.load(path: pipeline)]
-      + (try open.map { [try workdir.config(for: $0)] } ?? [])
-    {
-      for path in [workdir.inbox(checked), workdir.outbox(checked), workdir.archive(checked)]
-      where !path.hasPrefix(scratch + "/") {
-        throw SISDropError(
-          .internalError, "dry run: the copy's pipeline points outside the copy (\(path))")
+  /// The private temporary folder a dry run works in: a copy of the working directory (without
+  /// `archive/` and `notifications/`) and of the outbox, an inbox and an archive of its own.
+  struct Scratch {
+    var folder: String
+    var copy: String { folder + "/work" }
+    var inbox: String { folder + "/inbox" }
+    var outbox: String { folder + "/outbox" }
+    var archive: String { folder + "/archive" }
+
+    init(copying root: String, config: PipelineConfig) throws {
+      folder =
+        FileSystem.absolute(NSTemporaryDirectory())
+        + "/sisdrop-dry-run-\(getpid())-\(UUID().uuidString.prefix(8))"
+      try FileSystem.makeDirectory(folder)
+      chmod(folder, 0o700)
+      do {
+        let realOutbox = config.resolve(config.outbox, workdir: root)
+        let skipped: Set<String> = [
+          config.resolve(config.archive, workdir: root),
+          config.resolve(config.operations.notifications.folder, workdir: root),
+          config.resolve(config.inbox, workdir: root), realOutbox, root + "/.lock",
+          root + "/state.sqlite-shm",
+        ]
+        try FileSystem.makeDirectory(copy)
+        if FileSystem.isDirectory(root) { try DryRun.copyTree(root, to: copy, skipping: skipped) }
+        try FileSystem.makeDirectory(outbox)
+        if FileSystem.isDirectory(realOutbox) {
+          try DryRun.copyTree(realOutbox, to: outbox, skipping: [])
+        }
+      } catch {
+        try? FileSystem.removeTree(folder)
+        throw error
       }
     }
 
-    var plan = Plan()
-    try FileSystem.makeDirectory(inbox)
-    if open == nil {
+    /// The copy's pipeline (and the open batch's): every path into the scratch folder, no mail;
+    /// the inbox's readiness was judged on the real inbox (a copy's times are new), so the copy
+    /// claims at once. Checked: never a real folder.
+    func pipeline(_ config: PipelineConfig) throws -> (WorkDir, String, BatchRecord?) {
+      let rewrite = { (bytes: [UInt8], original: String) throws -> [UInt8] in
+        try DryRun.rewritten(
+          bytes, original: original, config: config, inbox: inbox, outbox: outbox,
+          archive: archive)
+      }
+      let pipeline = folder + "/pipeline.yaml"
+      try FileSystem.writeNew(
+        pipeline, try rewrite(try FileSystem.readFile(config.path), config.path))
+      let workdir = try WorkDir(root: copy)
+      let open = try workdir.state.openBatch()
+      if let open {
+        let path = workdir.batchFolder(open.id) + "/pipeline.yaml"
+        let bytes = try rewrite(try FileSystem.readFile(path), open.pipelinePath)
+        try FileSystem.removeTree(path)
+        try FileSystem.writeNew(path, bytes)
+      }
+      // Never a real folder: the copy's config must point into the scratch folder only.
+      for checked in [try PipelineConfig.load(path: pipeline)]
+        + (try open.map { [try workdir.config(for: $0)] } ?? [])
+      {
+        for path in [workdir.inbox(checked), workdir.outbox(checked), workdir.archive(checked)]
+        where !path.hasPrefix(folder + "/") {
+          throw SISDropError(
+            .internalError, "dry run: the copy's pipeline points outside the copy (\(path))")
+        }
+      }
+      return (workdir, pipeline, open)
+    }
+
+    /// The real inbox's ready files copied into the scratch inbox, and what a run would claim in
+    /// the plan; false (the plan says why) when a run now would wait.
+    func copyReadyFiles(
+      _ config: PipelineConfig, root: String, workdir: WorkDir, into plan: inout Plan
+    ) throws -> Bool {
+      let realInbox = config.resolve(config.inbox, workdir: root)
       let listing = try Inbox(path: realInbox, config: config).list(state: workdir.state)
       do {
         try listing.requireComplete(inbox: realInbox)
       } catch let error as SISDropError {
         plan.nothing = "a run now would wait (exit 75): \(error)"
-        return plan
+        return false
       }
       let arriving = Set(listing.arriving.map(\.name))
       for name in listing.observed.keys.sorted() where !arriving.contains(name) {
@@ -126,33 +172,31 @@ package enum DryRun {
       }.sorted()
       plan.claimed = claimed.filter { !$0.contains("/") }
       plan.claimedDocuments = claimed.count - (plan.claimed?.count ?? 0)
+      return true
     }
-    guard let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: log)
-    else {
-      plan.claimed = nil
-      plan.nothing = "nothing new in the inbox"
-      return plan
-    }
-    plan.summary = summary
-    let deliver = workdir.stageFolder(summary.batch, .deliver)
-    let documents = config.delivery.documentsFolder(for: summary.batch) + "/"
+  }
+
+  /// The delivery files the copy's run wrote, with their rows, and what it held back.
+  static func readDeliveries(
+    _ workdir: WorkDir, batch: String, config: PipelineConfig, into plan: inout Plan
+  ) throws {
+    let deliver = workdir.stageFolder(batch, .deliver)
+    let documents = config.delivery.documentsFolder(for: batch) + "/"
     for name in try files(below: deliver)
-    where name.hasPrefix(summary.batch) && !name.hasSuffix(".ready") && !name.hasPrefix(documents) {
+    where name.hasPrefix(batch) && !name.hasSuffix(".ready") && !name.hasPrefix(documents) {
       plan.deliveryFiles[name] = try rows(
         deliver + "/" + name, delimiter: config.csvProfile.writer.delimiter)
     }
     // By header: submission, schema, seq and what it is held for (ids and reasons, never values).
     let heldTable = try csvTable(deliver + "/held.csv", delimiter: UInt8(ascii: ","))
     if let header = heldTable.first {
-      let columns = ["Submission_ID", "Schema", "Seq", "Held_For"].map { name in
+      let columns = [FieldName.submissionID, "Schema", "Seq", "Held_For"].map { name in
         header.firstIndex(of: name)
       }
       plan.held = heldTable.dropFirst().map { row in
         columns.map { index in index.flatMap { $0 < row.count ? row[$0] : nil } ?? "" }
       }
     }
-    plan.updates = try updates(workdir, batch: summary.batch, config: config)
-    return plan
   }
 
   /// Which SIS fields each delivered update writes: the non-blank columns of the CSV layout's
@@ -164,8 +208,8 @@ package enum DryRun {
     var result: [Update] = []
     if config.delivery.profile == .csv {
       for (kind, schema, key) in [
-        ("students_update", "student", "Student_Number"),
-        ("contacts_update", "contact", "Contact_ID"),
+        ("students_update", "student", FieldName.studentNumber),
+        ("contacts_update", "contact", FieldName.contactID),
       ] {
         let path = deliver + "/\(batch)_\(kind).csv"
         guard FileSystem.exists(path) else { continue }
@@ -181,7 +225,7 @@ package enum DryRun {
             columns.first { $0.field == field }.flatMap { values[$0.name] } ?? ""
           }
           let skip: Set<String> = [
-            key, "Submission_ID", "Student_Ref", "Contact_Ref", "Student_Number",
+            key, FieldName.submissionID, "Student_Ref", "Contact_Ref", FieldName.studentNumber,
           ]
           let written = columns.filter {
             !skip.contains($0.field) && !(values[$0.name] ?? "").isEmpty
@@ -189,7 +233,7 @@ package enum DryRun {
           guard !written.isEmpty else { continue }
           result.append(
             Update(
-              submission: field("Submission_ID"), schema: schema, seq: "", sisID: field(key),
+              submission: field(FieldName.submissionID), schema: schema, seq: "", sisID: field(key),
               fields: written))
         }
       }

@@ -124,14 +124,60 @@ package struct IntegrationMachine: Sendable {
 
   /// Applies one event.
   package func apply(_ event: Event, to status: IntegrationStatus, now: Date) -> IntegrationStatus {
-    var next = status
-    func move(_ state: IntegrationState, _ reason: String) {
+    var change = Transition(status: status, next: status, now: now)
+    switch event {
+    case .configured(let enabled):
+      configure(enabled: enabled, &change)
+
+    case .tick:
+      closeFailedWindow(&change)
+
+    case .runStarted:
+      startRun(&change)
+
+    case .runAbandoned:
+      change.next.runningSince = nil
+      change.next.lastRunResult = "interrupted"
+      change.restoreBeforeRun()
+
+    case .runWaiting(let reason):
+      change.next.runningSince = nil
+      change.restoreBeforeRun()
+      change.next.waitingFor = reason
+      change.next.waitingSince = status.waitingSince ?? now
+
+    case .nothingNew:
+      change.clearWaiting()
+
+    case .runSucceeded(let batch):
+      change.finishRun("succeeded")
+      if let batch { change.next.lastBatch = batch }
+      change.next.failures = 0
+      change.next.retryAt = nil
+      if status.state != .disabled {
+        change.move(.synchronizing, batch.map { "batch \($0) delivered" } ?? "run succeeded")
+      }
+
+    case .runFailed(let reason):
+      failRun(reason, &change)
+    }
+    return change.next
+  }
+
+  /// One event's change: the status as it was, and as it becomes.
+  struct Transition {
+    let status: IntegrationStatus
+    var next: IntegrationStatus
+    let now: Date
+
+    mutating func move(_ state: IntegrationState, _ reason: String) {
       if next.state != state { next.since = now }
       next.state = state
       next.reason = reason
     }
+
     /// A run that did nothing leaves the state as it found it (never a stale "Initializing").
-    func restoreBeforeRun() {
+    mutating func restoreBeforeRun() {
       if let saved = status.beforeRun {
         next.state = saved.state
         next.since = saved.since
@@ -139,107 +185,95 @@ package struct IntegrationMachine: Sendable {
       }
       next.beforeRun = nil
     }
-    func clearWaiting() {
+
+    mutating func clearWaiting() {
       next.waitingFor = nil
       next.waitingSince = nil
       next.waitingNotified = nil
     }
+
     /// A run that ran to its end, succeeded or failed: no longer running or waiting, and recorded.
-    func finishRun(_ result: String) {
+    mutating func finishRun(_ result: String) {
       next.runningSince = nil
       next.beforeRun = nil
       clearWaiting()
       next.lastRunAt = now
       next.lastRunResult = result
     }
-    switch event {
-    case .configured(let enabled):
-      if !enabled && status.state != .disabled {
-        move(.disabled, "schedule.enabled is false")
-        next.retryAt = nil
-        next.failures = 0
-      } else if enabled && status.state == .disabled {
-        move(.pendingInitialization, "enabled; waiting for the window\(windowText)")
-      }
+  }
 
-    case .tick:
-      // A retrying initialization whose window has closed waits for the next window.
-      if status.state == .reinitializing, let window = schedule.window, let last = status.lastRunAt,
-        let attempted = window.interval(containing: last)
-          ?? window.interval(containing: status.since), now >= attempted.end
-      {
-        move(
-          .initializationScheduled,
-          "every attempt in the window that opened \(Self.stamp(attempted.start)) failed (\(status.failures) in a row); next try when the window opens"
-        )
-        next.retryAt = nil
-      }
-
-    case .runStarted:
-      next.runningSince = now
-      next.beforeRun = IntegrationStatus.Saved(
-        state: status.state, since: status.since, reason: status.reason)
-      switch status.state {
-      case .pendingInitialization, .initializationScheduled:
-        move(.initializing, "first full run under way")
-      case .reinitializationScheduled:
-        move(.reinitializing, "reinitialization attempt \(status.failures + 1) under way")
-      case .reinitializing:
-        next.reason = "reinitialization attempt \(status.failures + 1) under way"
-      case .disabled, .initializing, .synchronizing:
-        break
-      }
-
-    case .runAbandoned:
-      next.runningSince = nil
-      next.lastRunResult = "interrupted"
-      restoreBeforeRun()
-
-    case .runWaiting(let reason):
-      next.runningSince = nil
-      restoreBeforeRun()
-      next.waitingFor = reason
-      next.waitingSince = status.waitingSince ?? now
-
-    case .nothingNew:
-      clearWaiting()
-
-    case .runSucceeded(let batch):
-      finishRun("succeeded")
-      if let batch { next.lastBatch = batch }
-      next.failures = 0
-      next.retryAt = nil
-      if status.state != .disabled {
-        move(.synchronizing, batch.map { "batch \($0) delivered" } ?? "run succeeded")
-      }
-
-    case .runFailed(let reason):
-      finishRun("failed")
-      next.failures = status.failures + 1
-      let retryAt = now.addingTimeInterval(schedule.retry.delay(afterFailures: next.failures))
-      let windowOpen = schedule.window.map { $0.isOpen(at: now) } ?? true
-      switch status.state {
-      case .synchronizing:
-        next.retryAt = retryAt
-        move(.reinitializationScheduled, "a run failed while synchronizing: \(reason)")
-      case .initializing, .reinitializing, .reinitializationScheduled, .pendingInitialization,
-        .initializationScheduled:
-        if windowOpen {
-          next.retryAt = retryAt
-          move(
-            .reinitializing,
-            "attempt \(next.failures) failed: \(reason); retrying at \(Self.stamp(retryAt))")
-        } else {
-          next.retryAt = nil
-          move(
-            .initializationScheduled,
-            "attempt \(next.failures) failed after the window closed: \(reason)")
-        }
-      case .disabled:
-        break
-      }
+  /// The pipeline's `schedule.enabled` as read at this run.
+  func configure(enabled: Bool, _ change: inout Transition) {
+    let state = change.status.state
+    if !enabled && state != .disabled {
+      change.move(.disabled, "schedule.enabled is false")
+      change.next.retryAt = nil
+      change.next.failures = 0
+    } else if enabled && state == .disabled {
+      change.move(.pendingInitialization, "enabled; waiting for the window\(windowText)")
     }
-    return next
+  }
+
+  /// A retrying initialization whose window has closed waits for the next window.
+  func closeFailedWindow(_ change: inout Transition) {
+    let status = change.status
+    guard status.state == .reinitializing, let window = schedule.window,
+      let last = status.lastRunAt,
+      let attempted = window.interval(containing: last)
+        ?? window.interval(containing: status.since), change.now >= attempted.end
+    else { return }
+    change.move(
+      .initializationScheduled,
+      "every attempt in the window that opened \(Self.stamp(attempted.start)) failed (\(status.failures) in a row); next try when the window opens"
+    )
+    change.next.retryAt = nil
+  }
+
+  /// A run starts: the state it found is saved (a run that does nothing puts it back).
+  func startRun(_ change: inout Transition) {
+    let status = change.status
+    change.next.runningSince = change.now
+    change.next.beforeRun = IntegrationStatus.Saved(
+      state: status.state, since: status.since, reason: status.reason)
+    switch status.state {
+    case .pendingInitialization, .initializationScheduled:
+      change.move(.initializing, "first full run under way")
+    case .reinitializationScheduled:
+      change.move(.reinitializing, "reinitialization attempt \(status.failures + 1) under way")
+    case .reinitializing:
+      change.next.reason = "reinitialization attempt \(status.failures + 1) under way"
+    case .disabled, .initializing, .synchronizing:
+      break
+    }
+  }
+
+  /// A run failed: a retry is scheduled while the window is open, else the next window is waited for.
+  func failRun(_ reason: String, _ change: inout Transition) {
+    change.finishRun("failed")
+    let failures = change.status.failures + 1
+    change.next.failures = failures
+    let retryAt = change.now.addingTimeInterval(schedule.retry.delay(afterFailures: failures))
+    let windowOpen = schedule.window.map { $0.isOpen(at: change.now) } ?? true
+    switch change.status.state {
+    case .synchronizing:
+      change.next.retryAt = retryAt
+      change.move(.reinitializationScheduled, "a run failed while synchronizing: \(reason)")
+    case .initializing, .reinitializing, .reinitializationScheduled, .pendingInitialization,
+      .initializationScheduled:
+      if windowOpen {
+        change.next.retryAt = retryAt
+        change.move(
+          .reinitializing,
+          "attempt \(failures) failed: \(reason); retrying at \(Self.stamp(retryAt))")
+      } else {
+        change.next.retryAt = nil
+        change.move(
+          .initializationScheduled,
+          "attempt \(failures) failed after the window closed: \(reason)")
+      }
+    case .disabled:
+      break
+    }
   }
 
   /// Whether a run should start now, and if not, until when and why.

@@ -21,7 +21,8 @@ package enum NightlyRun {
   /// - Throws: the run's error, after the status and notifications have recorded it; 75 (still
   ///   arriving, busy) changes nothing.
   package static func run(
-    workdir: WorkDir, pipelinePath: String, force: Bool = false, now: () -> Date = Date.init,
+    workdir: WorkDir, pipelinePath: String, force: Bool = false,
+    now: @escaping () -> Date = Date.init,
     log: @escaping (String) -> Void
   ) throws -> Outcome {
     let config: PipelineConfig
@@ -32,11 +33,67 @@ package enum NightlyRun {
         error, workdir: workdir, pipelinePath: pipelinePath, now: now(), log: log)
       throw error
     }
-    let machine = IntegrationMachine(schedule: config.operations.schedule)
-    let notifier = Notifier(workdir: workdir, config: config, log: log)
-    let district = config.districtName
-    // Every notice this run queues: combined into one message at the end (at most one message per run).
+    let night = try Night(workdir: workdir, config: config, now: now, log: log)
+    // The same checks as `sisdrop check`; a run with problems fails below, before it claims anything.
+    let check = PipelineCheck.environment(config, workdir: workdir.root)
+    for warning in check.warnings { log("warning: \(warning)") }
+    try night.recordNotificationAddresses()
+    try night.recordWriterBlindness()
+    try night.notifyWindowClosedWhileArriving()
+    if let running = night.status.runningSince {
+      log(
+        "the run that started at \(running.ISO8601Format()) was interrupted; this run finishes its work"
+      )
+    }
+    defer { night.sendNotifications(sendmailProblem: check.sendmailProblem) }
+
+    if case .wait(_, let reason) = night.machine.decide(night.status, now: now()),
+      !(force && night.status.state != .disabled)
+    {
+      log("not running: \(reason)")
+      return Outcome(status: night.status, summary: nil, waiting: reason)
+    }
+    do {
+      try check.requireRunnable()
+      return try night.runPipeline(pipelinePath: pipelinePath)
+    } catch {
+      try night.recordFailure(error)
+      throw error
+    }
+  }
+
+  /// One run's integration status as it advances, and the notices it queues: combined into one
+  /// message at the end (at most one message per run).
+  final class Night {
+    let workdir: WorkDir
+    let config: PipelineConfig
+    let machine: IntegrationMachine
+    let notifier: Notifier
+    let district: String
+    let now: () -> Date
+    let log: (String) -> Void
+    var status: IntegrationStatus
+    /// Every notice this run queues.
     var queuedThisRun: [(id: String, notice: Notification)] = []
+
+    init(
+      workdir: WorkDir, config: PipelineConfig, now: @escaping () -> Date,
+      log: @escaping (String) -> Void
+    ) throws {
+      self.workdir = workdir
+      self.config = config
+      self.machine = IntegrationMachine(schedule: config.operations.schedule)
+      self.notifier = Notifier(workdir: workdir, config: config, log: log)
+      self.district = config.districtName
+      self.now = now
+      self.log = log
+      // Replaced at once by the stored status, configured and ticked.
+      status = IntegrationStatus(state: .disabled, since: .distantPast, reason: "not read yet")
+      let stored = try workdir.state.integrationStatus()
+      status = try advance(
+        stored, [.configured(enabled: config.operations.schedule.enabled), .tick])
+    }
+
     func prepared(_ notices: [Notification], _ time: Date) -> [PendingNotification] {
       notices.map { notice in
         let pending = notifier.prepare(notice, now: time)
@@ -69,35 +126,36 @@ package enum NightlyRun {
       return next
     }
 
-    let stored = try workdir.state.integrationStatus()
-    var status = try advance(
-      stored, [.configured(enabled: config.operations.schedule.enabled), .tick])
-    // The same checks as `sisdrop check`; a run with problems fails below, before it claims anything.
-    let check = PipelineCheck.environment(config, workdir: workdir.root)
-    for warning in check.warnings { log("warning: \(warning)") }
-    // Who to tell when a later run cannot read the pipeline file.
-    let addresses = IntegrationStatus.NotificationAddresses(config)
-    if status.lastGoodNotifications != addresses {
+    /// Saves a change of the status that queues no notification.
+    func save(_ change: (inout IntegrationStatus) -> Void) throws {
       var next = status
-      next.lastGoodNotifications = addresses
+      change(&next)
       try workdir.state.saveIntegrationStatus(next, previous: status, notifications: [], now: now())
       status = next
     }
-    // The writer check must not pass silently when it cannot see other users' processes.
-    let blind = config.operations.pickup.checkWriters ? OpenWriters.blindness() : nil
-    if let blind { log("warning: \(blind)") }
-    if status.warning != blind {
-      var next = status
-      next.warning = blind
-      try workdir.state.saveIntegrationStatus(next, previous: status, notifications: [], now: now())
-      status = next
+
+    /// Who to tell when a later run cannot read the pipeline file.
+    func recordNotificationAddresses() throws {
+      let addresses = IntegrationStatus.NotificationAddresses(config)
+      if status.lastGoodNotifications != addresses {
+        try save { $0.lastGoodNotifications = addresses }
+      }
     }
-    // The window closed while a file was still arriving: tell people once, naming the file.
-    if let waiting = status.waitingFor, status.waitingNotified != true,
-      let since = status.waitingSince,
-      let window = config.operations.schedule.window,
-      let opened = window.interval(containing: since), now() >= opened.end
-    {
+
+    /// The writer check must not pass silently when it cannot see other users' processes.
+    func recordWriterBlindness() throws {
+      let blind = config.operations.pickup.checkWriters ? OpenWriters.blindness() : nil
+      if let blind { log("warning: \(blind)") }
+      if status.warning != blind { try save { $0.warning = blind } }
+    }
+
+    /// The window closed while a file was still arriving: tell people once, naming the file.
+    func notifyWindowClosedWhileArriving() throws {
+      guard let waiting = status.waitingFor, status.waitingNotified != true,
+        let since = status.waitingSince,
+        let window = config.operations.schedule.window,
+        let opened = window.interval(containing: since), now() >= opened.end
+      else { return }
       var next = status
       next.waitingNotified = true
       let notice = Notification.stillArriving(
@@ -108,12 +166,9 @@ package enum NightlyRun {
       status = next
       log("warning: the run window closed while \(Notification.mask(waiting)); notified")
     }
-    if let running = status.runningSince {
-      log(
-        "the run that started at \(running.ISO8601Format()) was interrupted; this run finishes its work"
-      )
-    }
-    defer {
+
+    /// The notices of this run combined into one, then everything queued sent.
+    func sendNotifications(sendmailProblem: SISDropError?) {
       if queuedThisRun.count > 1 {
         let one = notifier.prepare(
           Notification.combined(queuedThisRun.map(\.notice), district: district), now: now())
@@ -125,8 +180,8 @@ package enum NightlyRun {
         }
       }
       let outcome = notifier.deliverQueued(now: now())
-      recordNotificationOutcome(
-        outcome, sendmailProblem: check.sendmailProblem, workdir: workdir, now: now(), log: log)
+      NightlyRun.recordNotificationOutcome(
+        outcome, sendmailProblem: sendmailProblem, workdir: workdir, now: now(), log: log)
     }
 
     /// The review queue, told to people when it changed, and as a reminder when an item has waited
@@ -156,33 +211,12 @@ package enum NightlyRun {
       )
     }
 
-    if case .wait(_, let reason) = machine.decide(status, now: now()),
-      !(force && status.state != .disabled)
-    {
-      log("not running: \(reason)")
-      return Outcome(status: status, summary: nil, waiting: reason)
-    }
-    do {
-      try check.requireRunnable()
+    /// Runs the pipeline and records what happened: the batch it finished, or nothing new.
+    func runPipeline(pipelinePath: String) throws -> Outcome {
       let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipelinePath, log: log) {
-        status = try advance(status, [.runStarted])
+        self.status = try self.advance(self.status, [.runStarted])
       }
-      var finished = summary
-      if finished == nil, status.runningSince != nil {
-        // A killed run may have closed its batch before it could record that: a closed batch the
-        // status does not know yet is that run's, and its success (and review queue) is recorded now.
-        if let last = try workdir.state.allBatches().last, last.state == .closed,
-          last.id != status.lastBatch
-        {
-          log("the interrupted run had closed batch \(last.id): recording it")
-          finished = try PipelineRunner.summarize(
-            workdir: workdir, batch: last, opened: false, ran: [])
-          finished?.closed = true
-        } else {
-          status = try advance(status, [.runAbandoned])
-        }
-      }
-      guard let summary = finished else {
+      guard let summary = try summary ?? interruptedRunsBatch() else {
         // Nothing new tonight, but the queue may have changed (answers) or waited long enough for a reminder.
         let (notice, told) = try queueNotice(status)
         if told != status { status = told }
@@ -191,7 +225,31 @@ package enum NightlyRun {
       }
       let (notice, told) = try queueNotice(status)
       status = told
-      var extra = notice.map { [$0] } ?? []
+      let extra = (notice.map { [$0] } ?? []) + (try batchNotices(summary))
+      status = try advance(status, [.runSucceeded(batch: summary.batch)], extra: extra)
+      return Outcome(status: status, summary: summary, waiting: nil)
+    }
+
+    /// A killed run may have closed its batch before it could record that: a closed batch the
+    /// status does not know yet is that run's, and its success (and review queue) is recorded now.
+    func interruptedRunsBatch() throws -> PipelineRunner.Summary? {
+      guard status.runningSince != nil else { return nil }
+      if let last = try workdir.state.allBatches().last, last.state == .closed,
+        last.id != status.lastBatch
+      {
+        log("the interrupted run had closed batch \(last.id): recording it")
+        var finished = try PipelineRunner.summarize(
+          workdir: workdir, batch: last, opened: false, ran: [])
+        finished.closed = true
+        return finished
+      }
+      status = try advance(status, [.runAbandoned])
+      return nil
+    }
+
+    /// What a finished batch tells people besides its review queue.
+    func batchNotices(_ summary: PipelineRunner.Summary) throws -> [Notification] {
+      var extra: [Notification] = []
       // Input the run could not use is told too, even with nobody to review (counts only).
       if let rejected = Notification.rejectedInput(summary.counts) {
         extra.append(
@@ -210,14 +268,15 @@ package enum NightlyRun {
             workdir: workdir.root,
             confirmed: summary.confirmed, sisExportAlone: !summary.enrollmentExport))
       }
-      status = try advance(status, [.runSucceeded(batch: summary.batch)], extra: extra)
-      return Outcome(status: status, summary: summary, waiting: nil)
-    } catch {
-      // Still arriving, or busy: not a failure; cron retries.
+      return extra
+    }
+
+    /// A failed run, recorded in the status and notified; still arriving or busy is not a failure
+    /// (cron retries): recorded (what, since when) and the state a started run changed is put back.
+    func recordFailure(_ error: Error) throws {
       if error.exitStatus == .temporaryFailure {
-        // Recorded (what, since when) and the state a started run changed is put back.
         status = try advance(status, [.runWaiting(reason: Notification.mask("\(error)"))])
-        throw error
+        return
       }
       let batch = try? workdir.state.openBatch()?.id
       let failed = machine.apply(
@@ -227,7 +286,6 @@ package enum NightlyRun {
         next: machine.nextRun(failed, now: now()), workdir: workdir.root)
       status = try advance(
         status, [.runFailed(reason: Notification.mask("\(error)"))], extra: [notice])
-      throw error
     }
   }
 

@@ -27,13 +27,13 @@ package enum AnswerFeed {
   static let layouts = [
     // A row with Contact_Seq (and Student_Seq blank) answers a potential contact match: SIS_ID is then the Contact_ID.
     Layout(
-      name: "resolutions.csv", required: ["Submission_ID", "Student_Seq", "SIS_ID"],
-      optional: ["Contact_Seq", "Resolved_By"]),
+      name: "resolutions.csv", required: [FieldName.submissionID, "Student_Seq", "SIS_ID"],
+      optional: [FieldName.contactSeq, "Resolved_By"]),
     Layout(
-      name: "overrides.csv", required: ["Submission_ID", "Field"],
+      name: "overrides.csv", required: [FieldName.submissionID, "Field"],
       optional: ["Schema", "Seq", "Resolved_By"]),
     Layout(
-      name: "accepts.csv", required: ["Submission_ID", "Field"],
+      name: "accepts.csv", required: [FieldName.submissionID, "Field"],
       optional: ["Schema", "Seq", "Resolved_By"]),
     Layout(
       name: Corrections.inboxFileName, required: Corrections.fileHeader, optional: ["Resolved_By"]),
@@ -140,16 +140,42 @@ package enum AnswerFeed {
     }
   }
 
-  /// Reads and checks a whole answer file.
+  /// Reads and checks a whole answer file: its header, then every row.
   ///
   /// - Throws: `Refusal` with every problem (file:line: reason), never a value from the file.
   static func read(_ layout: Layout, path: String, workdir: WorkDir) throws -> [Answer] {
-    let name = layout.name
-    var problems: [String] = []
     let reader: CSVReader
     do { reader = try CSVReader(path: path, inboxFile: true) } catch {
-      throw Refusal(problems: ["\(name): cannot be read: \(error)"])
+      throw Refusal(problems: ["\(layout.name): cannot be read: \(error)"])
     }
+    // Every row's submission is checked against its batch's decisions: read once per file.
+    var file = AnswerFile(
+      layout: layout, columns: try columns(layout, reader), workdir: workdir,
+      batches: Resolver.Batches())
+    while true {
+      let row: CSVRow
+      do {
+        guard let next = try reader.next() else { break }
+        row = next
+      } catch let error as SISDropError {
+        file.problems.append("\(layout.name): \(error.message)")
+        break
+      }
+      try file.take(row)
+    }
+    if !file.problems.isEmpty { throw Refusal(problems: file.problems) }
+    return file.answers
+  }
+
+  /// An answer file's columns: the header's names (as keys) and where each of the layout's is.
+  struct Columns {
+    var names: [String]
+    var index: [String: Int?]
+  }
+
+  /// The header, checked against the layout: every required column, no unknown column, none twice.
+  static func columns(_ layout: Layout, _ reader: CSVReader) throws -> Columns {
+    let name = layout.name
     guard let header = try? reader.next() else {
       throw Refusal(problems: [
         "\(name):1: the file is empty: write the header \((layout.required + layout.optional).joined(separator: ",")) and one row per answer"
@@ -176,68 +202,93 @@ package enum AnswerFeed {
         "\(name):1: \(what.joined(separator: "; ")): the header must be \(layout.required.joined(separator: ",")) (optional: \(layout.optional.joined(separator: ",")))"
       ])
     }
+    return Columns(names: names, index: index)
+  }
+
+  /// One row's values by column name (blank for an optional column the file leaves out).
+  struct AnswerRow {
+    var fields: [String]
+    var columns: Columns
+
+    func value(_ column: String) -> String {
+      columns.index[column]!.map { FieldRules.text(fields[$0]) } ?? ""
+    }
+  }
+
+  /// The answers of one file as its rows are taken, and every problem met (the file is refused
+  /// whole when there is one).
+  struct AnswerFile {
+    var layout: Layout
+    var columns: Columns
+    var workdir: WorkDir
+    var batches: Resolver.Batches
     var answers: [Answer] = []
+    var problems: [String] = []
     var seen = Set<[String]>()
-    // Every row's submission is checked against its batch's decisions: read once per file.
-    let batches = Resolver.Batches()
-    while true {
-      let row: CSVRow
-      do {
-        guard let next = try reader.next() else { break }
-        row = next
-      } catch let error as SISDropError {
-        problems.append("\(name): \(error.message)")
-        break
-      }
-      let at = "\(name):\(row.line)"
-      if let problem = row.problem {
+
+    var name: String { layout.name }
+
+    mutating func take(_ csvRow: CSVRow) throws {
+      let at = "\(name):\(csvRow.line)"
+      if let problem = csvRow.problem {
         problems.append("\(at): \(problem.reason)")
-        continue
+        return
       }
       // A whole blank line is nothing; a short or long row is a damaged file.
-      if row.fields.allSatisfy({ FieldRules.text($0).isEmpty }) { continue }
-      guard row.fields.count == names.count else {
+      if csvRow.fields.allSatisfy({ FieldRules.text($0).isEmpty }) { return }
+      let count = columns.names.count
+      guard csvRow.fields.count == count else {
         problems.append(
-          "\(at): \(row.fields.count) fields where the header has \(names.count): a \(row.fields.count < names.count ? "short" : "long") row"
+          "\(at): \(csvRow.fields.count) fields where the header has \(count): a \(csvRow.fields.count < count ? "short" : "long") row"
         )
-        continue
+        return
       }
-      func value(_ column: String) -> String {
-        index[column]!.map { FieldRules.text(row.fields[$0]) } ?? ""
-      }
+      let row = AnswerRow(fields: csvRow.fields, columns: columns)
       if name == "answers.csv" {
-        // A blank Answer: that choice was not taken.
-        guard !value("Answer").isEmpty else { continue }
-        do {
-          if let answer = try filledAnswer(
-            value, workdir: workdir, source: "inbox:\(name)", batches: batches)
-          {
-            let key = [
-              value("Submission_ID"), value("Kind"), value("Schema"), value("Seq"), value("Field"),
-            ]
-            guard seen.insert(key).inserted else {
-              problems.append(
-                "\(at): a second choice for the same \(value("Kind") == "match" ? "student" : "field"): mark one row only"
-              )
-              continue
-            }
-            answers.append(answer)
-          }
-        } catch let error as SISDropError {
-          problems.append("\(at): \(error.message)" + (error.hint.map { " — \($0)" } ?? ""))
-        }
-        continue
+        try takeFilledAnswer(row, at: at)
+      } else {
+        try takeAnswer(row, at: at)
       }
+    }
+
+    /// A row of `answers.csv`: a blank Answer is a choice not taken; one choice per question.
+    mutating func takeFilledAnswer(_ row: AnswerRow, at: String) throws {
+      guard !row.value("Answer").isEmpty else { return }
+      do {
+        guard
+          let answer = try AnswerFeed.filledAnswer(
+            row.value, workdir: workdir, source: "inbox:\(name)", batches: batches)
+        else { return }
+        let key = [
+          row.value(FieldName.submissionID), row.value("Kind"), row.value("Schema"),
+          row.value("Seq"), row.value("Field"),
+        ]
+        guard seen.insert(key).inserted else {
+          problems.append(
+            "\(at): a second choice for the same \(row.value("Kind") == "match" ? "student" : "field"): mark one row only"
+          )
+          return
+        }
+        answers.append(answer)
+      } catch let error as SISDropError {
+        problems.append("\(at): \(error.message)" + (error.hint.map { " — \($0)" } ?? ""))
+      }
+    }
+
+    /// A row of resolutions.csv, overrides.csv, accepts.csv or corrections.csv: its required
+    /// values, then the answer.
+    mutating func takeAnswer(_ row: AnswerRow, at: String) throws {
       // resolutions.csv: a student's answer names Student_Seq, a contact's Contact_Seq (one of them).
-      let contactAnswer = name == "resolutions.csv" && !value("Contact_Seq").isEmpty
-      if contactAnswer && !value("Student_Seq").isEmpty {
+      let contactAnswer = name == "resolutions.csv" && !row.value(FieldName.contactSeq).isEmpty
+      if contactAnswer && !row.value("Student_Seq").isEmpty {
         problems.append(
           "\(at): both Student_Seq and Contact_Seq are filled: a row answers one student or one contact, leave the other blank"
         )
-        continue
+        return
       }
-      let required = contactAnswer ? ["Submission_ID", "Contact_Seq", "SIS_ID"] : layout.required
-      for column in required where value(column).isEmpty {
+      let required =
+        contactAnswer ? [FieldName.submissionID, FieldName.contactSeq, "SIS_ID"] : layout.required
+      for column in required where row.value(column).isEmpty {
         problems.append(
           "\(at): \(column) is blank"
             + (column != "SIS_ID"
@@ -249,66 +300,71 @@ package enum AnswerFeed {
                     ? " (a contact's answer fills Contact_Seq instead of Student_Seq)" : ""))
         )
       }
-      guard required.allSatisfy({ !value($0).isEmpty }) else { continue }
-      guard seen.insert([contactAnswer ? "contact" : "student"] + required.map(value)).inserted
+      guard required.allSatisfy({ !row.value($0).isEmpty }) else { return }
+      guard seen.insert([contactAnswer ? "contact" : "student"] + required.map(row.value)).inserted
       else {
         problems.append("\(at): the same answer as an earlier row")
-        continue
+        return
       }
-      let actor = value("Resolved_By").isEmpty ? "inbox" : value("Resolved_By")
-      let source = "inbox:\(name)"
       do {
-        switch name {
-        case "resolutions.csv":
-          let seqColumn = contactAnswer ? "Contact_Seq" : "Student_Seq"
-          guard let seq = Int(value(seqColumn)), seq > 0 else {
-            throw SISDropError(.dataError, "\(seqColumn) must be a positive whole number")
-          }
-          let sisID = value("SIS_ID")
-          let noMatch = sisID.caseInsensitiveCompare(Resolver.noMatchToken) == .orderedSame
-          let (resolution, target) =
-            try contactAnswer
-            ? Resolver.contactResolution(
-              workdir: workdir, submission: value("Submission_ID"), contact: seq,
-              contactID: noMatch ? nil : sisID,
-              by: actor, source: source, batches: batches)
-            : Resolver.resolution(
-              workdir: workdir, submission: value("Submission_ID"), student: seq,
-              sisID: noMatch ? nil : sisID, by: actor, source: source, batches: batches)
-          answers.append(.resolution(resolution, inOpenBatch: target.inOpenBatch))
-        case "overrides.csv", "accepts.csv":
-          let schema = value("Schema").isEmpty ? "student" : value("Schema").lowercased()
-          var seq: Int? = nil
-          if !value("Seq").isEmpty {
-            guard let number = Int(value("Seq")), number > 0 else {
-              throw SISDropError(.dataError, "Seq must be a positive whole number")
-            }
-            seq = number
-          }
-          let (answer, target) = try Resolver.fieldAnswer(
-            workdir: workdir, submission: value("Submission_ID"), schema: schema, seq: seq,
-            field: value("Field"),
-            choice: name == "accepts.csv" ? .accept : .keepSIS, by: actor, source: source,
-            batches: batches)
-          answers.append(.field(answer, inOpenBatch: target.inOpenBatch))
-        default:
-          guard let seq = Int(value("Seq")), seq > 0 else {
-            throw SISDropError(.dataError, "Seq must be a positive whole number")
-          }
-          let made = try Corrections.make(
-            submissionID: value("Submission_ID"), schema: value("Schema").lowercased(), seq: seq,
-            field: value("Field"), value: value("Value"), source: name)
-          guard let bound = try Corrections.bind([made], workdir: workdir).first else { continue }
-          let open = try workdir.state.openBatch()
-          let entry = try workdir.state.ledgerEntry(bound.submissionID)
-          answers.append(.correction(bound, inOpenBatch: open != nil && entry?.batchID == open?.id))
-        }
+        if let answer = try answer(row, contactAnswer: contactAnswer) { answers.append(answer) }
       } catch let error as SISDropError {
         problems.append("\(at): \(error.message)" + (error.hint.map { " — \($0)" } ?? ""))
       }
     }
-    if !problems.isEmpty { throw Refusal(problems: problems) }
-    return answers
+
+    /// The answer a checked row gives, bound to its submission (nil: a correction that binds to nothing).
+    func answer(_ row: AnswerRow, contactAnswer: Bool) throws -> Answer? {
+      let value = row.value
+      let actor = value("Resolved_By").isEmpty ? "inbox" : value("Resolved_By")
+      let source = "inbox:\(name)"
+      switch name {
+      case "resolutions.csv":
+        let seqColumn = contactAnswer ? FieldName.contactSeq : "Student_Seq"
+        guard let seq = Int(value(seqColumn)), seq > 0 else {
+          throw SISDropError(.dataError, "\(seqColumn) must be a positive whole number")
+        }
+        let sisID = value("SIS_ID")
+        let noMatch = sisID.caseInsensitiveCompare(Resolver.noMatchToken) == .orderedSame
+        let (resolution, target) =
+          try contactAnswer
+          ? Resolver.contactResolution(
+            workdir: workdir, submission: value(FieldName.submissionID), contact: seq,
+            contactID: noMatch ? nil : sisID,
+            by: actor, source: source, batches: batches)
+          : Resolver.resolution(
+            workdir: workdir, submission: value(FieldName.submissionID), student: seq,
+            sisID: noMatch ? nil : sisID, by: actor, source: source, batches: batches)
+        return .resolution(resolution, inOpenBatch: target.inOpenBatch)
+      case "overrides.csv", "accepts.csv":
+        let schema = value("Schema").isEmpty ? "student" : value("Schema").lowercased()
+        var seq: Int? = nil
+        if !value("Seq").isEmpty {
+          guard let number = Int(value("Seq")), number > 0 else {
+            throw SISDropError(.dataError, "Seq must be a positive whole number")
+          }
+          seq = number
+        }
+        let (answer, target) = try Resolver.fieldAnswer(
+          workdir: workdir, submission: value(FieldName.submissionID), schema: schema, seq: seq,
+          field: value("Field"),
+          choice: name == "accepts.csv" ? .accept : .keepSIS, by: actor, source: source,
+          batches: batches)
+        return .field(answer, inOpenBatch: target.inOpenBatch)
+      default:
+        guard let seq = Int(value("Seq")), seq > 0 else {
+          throw SISDropError(.dataError, "Seq must be a positive whole number")
+        }
+        let made = try Corrections.make(
+          submissionID: value(FieldName.submissionID), schema: value("Schema").lowercased(),
+          seq: seq,
+          field: value("Field"), value: value("Value"), source: name)
+        guard let bound = try Corrections.bind([made], workdir: workdir).first else { return nil }
+        let open = try workdir.state.openBatch()
+        let entry = try workdir.state.ledgerEntry(bound.submissionID)
+        return .correction(bound, inOpenBatch: open != nil && entry?.batchID == open?.id)
+      }
+    }
   }
 
   /// One marked row of `answers.csv`.
@@ -329,11 +385,11 @@ package enum AnswerFeed {
       let (resolution, target) =
         try schema == "contact"
         ? Resolver.contactResolution(
-          workdir: workdir, submission: value("Submission_ID"), contact: seq,
+          workdir: workdir, submission: value(FieldName.submissionID), contact: seq,
           contactID: noMatch ? nil : choice,
           by: actor, source: source, batches: batches)
         : Resolver.resolution(
-          workdir: workdir, submission: value("Submission_ID"), student: seq,
+          workdir: workdir, submission: value(FieldName.submissionID), student: seq,
           sisID: noMatch ? nil : choice, by: actor, source: source, batches: batches)
       return .resolution(resolution, inOpenBatch: target.inOpenBatch)
     case "update":
@@ -342,12 +398,13 @@ package enum AnswerFeed {
         throw SISDropError(.dataError, "Choice must be accept or keep-sis")
       }
       let (answer, target) = try Resolver.fieldAnswer(
-        workdir: workdir, submission: value("Submission_ID"), schema: schema, seq: seq,
+        workdir: workdir, submission: value(FieldName.submissionID), schema: schema, seq: seq,
         field: value("Field"), choice: choice, by: actor, source: source, batches: batches)
       return .field(answer, inOpenBatch: target.inOpenBatch)
     case "correct":
       let made = try Corrections.make(
-        submissionID: value("Submission_ID"), schema: schema, seq: seq, field: value("Field"),
+        submissionID: value(FieldName.submissionID), schema: schema, seq: seq,
+        field: value("Field"),
         value: value("Answer"), source: "answers.csv")
       guard let bound = try Corrections.bind([made], workdir: workdir).first else { return nil }
       let open = try workdir.state.openBatch()

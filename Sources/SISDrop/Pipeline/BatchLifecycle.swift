@@ -129,29 +129,67 @@ package enum BatchLifecycle {
     _ listing: Inbox.Listing, from inbox: Inbox, workdir: WorkDir, config: PipelineConfig,
     selection: Selection, now: Date
   ) throws -> OpenResult {
-    let day: String = {
-      let formatter = DateFormatter()
-      formatter.timeZone = config.timeZone
-      formatter.dateFormat = "yyyyMMdd"
-      formatter.locale = Locale(identifier: "en_US_POSIX")
-      return formatter.string(from: now)
-    }()
-    let id = try workdir.state.nextBatchID(day: day)
-    let claiming = workdir.batchesFolder + "/.\(id).claiming"
-    try FileSystem.removeTree(claiming)
-    try FileSystem.makeDirectory(claiming + "/input")
-    let archive = workdir.archive(config)
-    try FileSystem.writeNew(
-      claiming + "/claim-inbox", Array((inbox.path + "\n" + archive + "\n").utf8))
-    try FileSystem.syncDirectory(workdir.batchesFolder)
-    // The listing judged each file complete; hashing (duplicates, manifests) took time since. The
-    // claim moves a file only if it is still the very file listed, unchanged (same inode, size,
-    // mtime, ctime, just before its rename), and afterwards checks again what a writer that had
-    // opened it in between would change. Anything changed: every file goes back, 75, a later run retries.
-    func giveBack(_ why: String, _ name: String) throws -> Never {
-      try ClaimReturn.putBack(input: claiming + "/input", inbox: inbox.path, archive: archive)
-      try FileSystem.removeTree(claiming)
+    let id = try workdir.state.nextBatchID(day: batchDay(now, config.timeZone))
+    let claiming = try Claiming(id: id, inbox: inbox, workdir: workdir, config: config)
+    let expected = try claiming.moveIn(listing)
+    let names = listing.claimable
+    if config.operations.pickup.checkWriters { try claiming.requireNoWriter(names) }
+    let claimed = try claiming.records(names, expected: expected)
+    try claiming.requireManifestsHold(names, claimed, config: config)
+    try FileSystem.syncTree(claiming.folder + "/input")
+    for name in names where name.contains("/") {
+      Inbox.removeEmptyFolders(of: name, in: inbox.path)
+    }
+    try FileSystem.syncDirectory(inbox.path)
+    try claiming.publish(listing, claimed, config: config, selection: selection)
+    return OpenResult(batch: id, claimed: claimed, ignored: listing.ignored)
+  }
+
+  /// The day a batch id starts with, in the pipeline's time zone.
+  static func batchDay(_ now: Date, _ timeZone: TimeZone) -> String {
+    let formatter = DateFormatter()
+    formatter.timeZone = timeZone
+    formatter.dateFormat = "yyyyMMdd"
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    return formatter.string(from: now)
+  }
+
+  /// A claim in progress: `batches/.<id>.claiming/`, which names the inbox and archive its files
+  /// came from (`claim-inbox`) until it becomes the batch folder with one rename.
+  ///
+  /// The listing judged each file complete; hashing (duplicates, manifests) took time since. The
+  /// claim moves a file only if it is still the very file listed, unchanged (same inode, size,
+  /// mtime, ctime, just before its rename), and afterwards checks again what a writer that had
+  /// opened it in between would change. Anything changed: every file goes back, 75, a later run retries.
+  struct Claiming {
+    var id: String
+    var inbox: Inbox
+    var workdir: WorkDir
+    var archive: String
+    var folder: String
+
+    init(id: String, inbox: Inbox, workdir: WorkDir, config: PipelineConfig) throws {
+      self.id = id
+      self.inbox = inbox
+      self.workdir = workdir
+      archive = workdir.archive(config)
+      folder = workdir.batchesFolder + "/.\(id).claiming"
+      try FileSystem.removeTree(folder)
+      try FileSystem.makeDirectory(folder + "/input")
+      try FileSystem.writeNew(
+        folder + "/claim-inbox", Array((inbox.path + "\n" + archive + "\n").utf8))
       try FileSystem.syncDirectory(workdir.batchesFolder)
+    }
+
+    /// Every claimed file back to the inbox, the claim removed.
+    func putBack() throws {
+      try ClaimReturn.putBack(input: folder + "/input", inbox: inbox.path, archive: archive)
+      try FileSystem.removeTree(folder)
+      try FileSystem.syncDirectory(workdir.batchesFolder)
+    }
+
+    func giveBack(_ why: String, _ name: String) throws -> Never {
+      try putBack()
       throw SISDropError(
         .temporaryFailure, "\(DocumentFiles.logName(name)) is still arriving: \(why)",
         at: SourceLocation(
@@ -159,124 +197,146 @@ package enum BatchLifecycle {
             + (name.contains("/") ? (name as NSString).deletingLastPathComponent : name)),
         hint: "nothing was claimed; run again later (cron will retry)")
     }
-    var claimed: [FileRecord] = []
-    // each claimed file as it must still be after hashing
-    var expected: [String: Inbox.FileState] = [:]
-    for name in listing.claimable {
-      let source = inbox.path + "/" + name
-      let target = claiming + "/input/" + name
-      guard let seen = listing.observed[name], let now = Inbox.FileState.of(source), now == seen
-      else {
-        try giveBack("it changed after the inbox was read", name)
-      }
-      // An uploaded document keeps its place: input/documents/<Submission_ID>/<File_Name>.
-      if name.contains("/") {
-        try FileSystem.makeDirectory(
-          claiming + "/input/" + (name as NSString).deletingLastPathComponent)
-      }
-      do {
-        try FileSystem.rename(source, to: target)
-        expected[name] = seen
-      } catch let error as FileError where error.code == EXDEV {
-        // Another file system: a copy, kept only if the original did not change while it was copied.
-        try FileSystem.copyFile(source, to: target, inboxFile: true)
-        guard Inbox.FileState.of(source) == seen, let copy = Inbox.FileState.of(target) else {
-          try? FileSystem.removeTree(target)
-          try giveBack("it changed while it was being copied", name)
+
+    /// Moves each listed file into `input/` (a copy across file systems), returning each as it
+    /// must still be after hashing.
+    func moveIn(_ listing: Inbox.Listing) throws -> [String: Inbox.FileState] {
+      var expected: [String: Inbox.FileState] = [:]
+      for name in listing.claimable {
+        let source = inbox.path + "/" + name
+        let target = folder + "/input/" + name
+        guard let seen = listing.observed[name], let now = Inbox.FileState.of(source), now == seen
+        else {
+          try giveBack("it changed after the inbox was read", name)
         }
-        if unlink(source) != 0 { throw FileError.posix(errno, "remove", source) }
-        expected[name] = copy
+        // An uploaded document keeps its place: input/documents/<Submission_ID>/<File_Name>.
+        if name.contains("/") {
+          try FileSystem.makeDirectory(
+            folder + "/input/" + (name as NSString).deletingLastPathComponent)
+        }
+        do {
+          try FileSystem.rename(source, to: target)
+          expected[name] = seen
+        } catch let error as FileError where error.code == EXDEV {
+          // Another file system: a copy, kept only if the original did not change while it was copied.
+          try FileSystem.copyFile(source, to: target, inboxFile: true)
+          guard Inbox.FileState.of(source) == seen, let copy = Inbox.FileState.of(target) else {
+            try? FileSystem.removeTree(target)
+            try giveBack("it changed while it was being copied", name)
+          }
+          if unlink(source) != 0 { throw FileError.posix(errno, "remove", source) }
+          expected[name] = copy
+        }
+        chmod(target, 0o440)
       }
-      chmod(target, 0o440)
+      return expected
     }
-    let names = listing.claimable
-    if config.operations.pickup.checkWriters {
-      let writers = OpenWriters.scan(folder: claiming + "/input", names: names)
+
+    /// No process opened a claimed file for writing after the inbox was read.
+    func requireNoWriter(_ names: [String]) throws {
+      let writers = OpenWriters.scan(folder: folder + "/input", names: names)
       if let (name, writer) = writers.min(by: { $0.key < $1.key }) {
         try giveBack(
           "process \(writer.pid) (\(writer.command)) opened it for writing after the inbox was read",
           name)
       }
     }
-    for name in names {
-      let target = claiming + "/input/" + name
-      // Opened as an inbox file: an entry swapped in before the rename (a FIFO, a link) is refused unread.
-      let record: FileRecord
-      do {
-        record = try FileRecord.of(target, relativeTo: claiming, inboxFile: true)
-      } catch let error as SISDropError where error.status == .dataError || name.contains("/") {
-        try ClaimReturn.putBack(input: claiming + "/input", inbox: inbox.path, archive: archive)
-        try FileSystem.removeTree(claiming)
-        try FileSystem.syncDirectory(workdir.batchesFolder)
-        if error.status == .temporaryFailure {
-          try giveBack("it was replaced while it was being claimed", name)
+
+    /// Each claimed file hashed after the rename, and still the content listed.
+    func records(_ names: [String], expected: [String: Inbox.FileState]) throws -> [FileRecord] {
+      var claimed: [FileRecord] = []
+      for name in names {
+        let target = folder + "/input/" + name
+        // Opened as an inbox file: an entry swapped in before the rename (a FIFO, a link) is refused unread.
+        let record: FileRecord
+        do {
+          record = try FileRecord.of(target, relativeTo: folder, inboxFile: true)
+        } catch let error as SISDropError where error.status == .dataError || name.contains("/") {
+          try refuseSwapped(name, error)
         }
-        let what = Inbox.FileState.of(inbox.path + "/" + name)?.refusal ?? "not a regular file"
-        // an uploaded document swapped for a link or a pipe: named by its folder only
-        if name.contains("/") {
-          throw SISDropError(
-            .dataError,
-            "\(DocumentFiles.logName(name)) was replaced by \(what) while it was claimed",
-            at: SourceLocation(
-              path: inbox.path + "/" + (name as NSString).deletingLastPathComponent),
-            hint: "nothing was claimed; remove it and have the sender upload the file itself")
-        }
-        throw InboxFile.refused(inbox.path + "/" + name, what, hint: "nothing was claimed")
+        // Hashed after the rename: still the same content as listed (nothing wrote to it meanwhile).
+        guard let seen = expected[name], let after = Inbox.FileState.of(target),
+          after.sameContent(as: seen), record.size == seen.size
+        else { try giveBack("it changed while it was being claimed", name) }
+        claimed.append(record)
       }
-      // Hashed after the rename: still the same content as listed (nothing wrote to it meanwhile).
-      guard let seen = expected[name], let after = Inbox.FileState.of(target),
-        after.sameContent(as: seen), record.size == seen.size
-      else { try giveBack("it changed while it was being claimed", name) }
-      claimed.append(record)
+      return claimed
     }
-    // A manifest feed: the claimed copies are the ones the manifest describes.
-    for trigger in Set(config.operations.pickup.triggers.values) where names.contains(trigger) {
-      for entry in try TriggerManifest.read(claiming + "/input/" + trigger) {
-        guard let expected = entry.sha256 else { continue }
-        guard
-          let record = claimed.first(where: {
-            DocumentFiles.inboxName(ofInput: $0.path) == entry.file
-          }), record.sha256 == expected
-        else {
-          try giveBack("its SHA-256 changed after \(trigger) was checked", entry.file)
+
+    /// A claimed file that is not a regular file any more: everything goes back, and the claim is
+    /// refused (an uploaded document swapped for a link or a pipe is named by its folder only).
+    func refuseSwapped(_ name: String, _ error: SISDropError) throws -> Never {
+      try putBack()
+      if error.status == .temporaryFailure {
+        try giveBack("it was replaced while it was being claimed", name)
+      }
+      let what = Inbox.FileState.of(inbox.path + "/" + name)?.refusal ?? "not a regular file"
+      if name.contains("/") {
+        throw SISDropError(
+          .dataError,
+          "\(DocumentFiles.logName(name)) was replaced by \(what) while it was claimed",
+          at: SourceLocation(
+            path: inbox.path + "/" + (name as NSString).deletingLastPathComponent),
+          hint: "nothing was claimed; remove it and have the sender upload the file itself")
+      }
+      throw InboxFile.refused(inbox.path + "/" + name, what, hint: "nothing was claimed")
+    }
+
+    /// A manifest feed: the claimed copies are the ones the manifest describes.
+    func requireManifestsHold(_ names: [String], _ claimed: [FileRecord], config: PipelineConfig)
+      throws
+    {
+      for trigger in Set(config.operations.pickup.triggers.values) where names.contains(trigger) {
+        for entry in try TriggerManifest.read(folder + "/input/" + trigger) {
+          guard let expected = entry.sha256 else { continue }
+          guard
+            let record = claimed.first(where: {
+              DocumentFiles.inboxName(ofInput: $0.path) == entry.file
+            }), record.sha256 == expected
+          else {
+            try giveBack("its SHA-256 changed after \(trigger) was checked", entry.file)
+          }
         }
       }
     }
-    try FileSystem.syncTree(claiming + "/input")
-    for name in names where name.contains("/") {
-      Inbox.removeEmptyFolders(of: name, in: inbox.path)
+
+    /// The batch's own files (refused documents, pipeline.yaml, manifest.json), its rows in
+    /// state.sqlite, then the claim renamed into the batch folder.
+    func publish(
+      _ listing: Inbox.Listing, _ claimed: [FileRecord], config: PipelineConfig,
+      selection: Selection
+    ) throws {
+      // What the documents folder held that is not an uploaded file: parse names it in the errors of its submission.
+      if !listing.refusedDocuments.isEmpty {
+        try DeliverStage.writeTable(
+          folder + "/" + DocumentFiles.refusedFileName, header: ["Path", "What"],
+          rows: listing.refusedDocuments.map { [$0.path, $0.what] }, forPeople: false)
+      }
+      try FileSystem.writeNew(folder + "/pipeline.yaml", try FileSystem.readFile(config.path))
+      let openedAt = Clock.now()
+      let record = BatchRecord(
+        id: id, state: .open, selection: selection, pipelinePath: config.path, openedAt: openedAt)
+      let plugin = try config.pluginPath.map { try PluginManifest.load(path: $0) }
+      let manifest = BatchManifest(
+        batch: id, state: .open, selection: selection, openedAt: openedAt, closedAt: nil,
+        toolVersion: SISDropVersion.current,
+        pipeline: .init(path: config.path, sha256: config.sha256),
+        configSha256: try BatchLifecycle.configHash(config),
+        plugin: plugin.map { .init(name: $0.name, version: $0.version, sha256: $0.sha256) },
+        inputs: claimed, outputs: [],
+        published: [], counts: [:], delivered: [], returnedToPending: [], vanished: [])
+      try BatchLifecycle.writeManifest(manifest, folder: folder, sealed: false)
+      try workdir.state.database.inTransaction {
+        try workdir.state.insertBatch(record)
+        try workdir.state.recordClaimed(
+          claimed.map { (DocumentFiles.inboxName(ofInput: $0.path), $0.sha256, $0.size) },
+          batch: id,
+          at: openedAt)
+      }
+      try FileSystem.removeTree(folder + "/claim-inbox")
+      try FileSystem.rename(folder, to: workdir.batchFolder(id))
+      try FileSystem.syncDirectory(workdir.batchesFolder)
     }
-    try FileSystem.syncDirectory(inbox.path)
-    // What the documents folder held that is not an uploaded file: parse names it in the errors of its submission.
-    if !listing.refusedDocuments.isEmpty {
-      try DeliverStage.writeTable(
-        claiming + "/" + DocumentFiles.refusedFileName, header: ["Path", "What"],
-        rows: listing.refusedDocuments.map { [$0.path, $0.what] }, forPeople: false)
-    }
-    try FileSystem.writeNew(claiming + "/pipeline.yaml", try FileSystem.readFile(config.path))
-    let openedAt = Clock.now()
-    let record = BatchRecord(
-      id: id, state: .open, selection: selection, pipelinePath: config.path, openedAt: openedAt)
-    let plugin = try config.pluginPath.map { try PluginManifest.load(path: $0) }
-    let manifest = BatchManifest(
-      batch: id, state: .open, selection: selection, openedAt: openedAt, closedAt: nil,
-      toolVersion: SISDropVersion.current,
-      pipeline: .init(path: config.path, sha256: config.sha256),
-      configSha256: try configHash(config),
-      plugin: plugin.map { .init(name: $0.name, version: $0.version, sha256: $0.sha256) },
-      inputs: claimed, outputs: [],
-      published: [], counts: [:], delivered: [], returnedToPending: [], vanished: [])
-    try writeManifest(manifest, folder: claiming, sealed: false)
-    try workdir.state.database.inTransaction {
-      try workdir.state.insertBatch(record)
-      try workdir.state.recordClaimed(
-        claimed.map { (DocumentFiles.inboxName(ofInput: $0.path), $0.sha256, $0.size) }, batch: id,
-        at: openedAt)
-    }
-    try FileSystem.removeTree(claiming + "/claim-inbox")
-    try FileSystem.rename(claiming, to: workdir.batchFolder(id))
-    try FileSystem.syncDirectory(workdir.batchesFolder)
-    return OpenResult(batch: id, claimed: claimed, ignored: listing.ignored)
   }
 
   package struct CloseResult: Sendable {

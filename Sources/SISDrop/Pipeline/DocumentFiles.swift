@@ -21,11 +21,11 @@ package enum DocumentFiles {
   static let refusedFileName = "refused_documents.csv"
   /// In every delivery folder that sent documents: what it sent, for `delivered_documents`.
   static let sentFileName = "documents.csv"
-  static let sentHeader = ["Delivery", "Submission_ID", "Seq", "Path", "SHA256"]
+  static let sentHeader = ["Delivery", FieldName.submissionID, "Seq", "Path", FieldName.sha256]
   /// In deliver's folder: documents not sent because a delivery already sent the same SHA-256.
   static let alreadyDeliveredFileName = "documents_already_delivered.csv"
   static let alreadyDeliveredHeader = [
-    "Submission_ID", "Seq", "Doc_Type", "SHA256", "Delivered_In",
+    FieldName.submissionID, "Seq", FieldName.docType, FieldName.sha256, "Delivered_In",
   ]
 
   /// Why `name` cannot be the name of one uploaded file inside a submission's folder, or nil.
@@ -138,14 +138,14 @@ package enum DocumentFiles {
     }
     if !submission.documents.isEmpty || !uploaded.isEmpty, let why = nameProblem(submission.id) {
       problem(
-        nil, "Submission_ID", submission.id,
+        nil, FieldName.submissionID, submission.id,
         "the Submission_ID \(why), so it cannot name the folder of the submission's uploaded documents",
         submission.source)
       return
     }
     var named = Set<String>()
     for document in submission.documents {
-      named.insert(document["File_Name"])
+      named.insert(document[FieldName.fileName])
       if let wrong = try uploadProblem(
         document, input: input, relative: relative, uploaded: uploaded,
         refusedByPath: refusedByPath)
@@ -157,14 +157,14 @@ package enum DocumentFiles {
     }
     for name in uploaded.sorted() where !named.contains(name) {
       problem(
-        nil, "File_Name", name,
+        nil, FieldName.fileName, name,
         "extra file: \(relative)/\(name) was uploaded but no document row of the submission names it",
         SourceLocation(path: root + "/" + submission.id + "/" + name))
     }
     for (path, what) in refusedHere.sorted(by: { $0.key < $1.key })
     where !named.contains((path as NSString).lastPathComponent) {
       problem(
-        nil, "File_Name", (path as NSString).lastPathComponent,
+        nil, FieldName.fileName, (path as NSString).lastPathComponent,
         "extra entry: \(path) is \(what), not an uploaded file: never read or claimed",
         SourceLocation(path: root + "/" + submission.id))
     }
@@ -176,26 +176,28 @@ package enum DocumentFiles {
     _ document: SubmissionPart, input: String, relative: String, uploaded: Set<String>,
     refusedByPath: [String: String]
   ) throws -> (field: String, value: String, reason: String)? {
-    let name = document["File_Name"]
-    let expected = FieldRules.text(document["SHA256"]).lowercased()
+    let name = document[FieldName.fileName]
+    let expected = FieldRules.text(document[FieldName.sha256]).lowercased()
     if let why = nameProblem(name) {
-      return ("File_Name", name, "the document's File_Name \(why): refused, nothing was read")
+      return (
+        FieldName.fileName, name, "the document's File_Name \(why): refused, nothing was read"
+      )
     }
     let path = relative + "/" + name
     if let what = refusedByPath[path] {
       return (
-        "File_Name", name, "the upload \(path) is \(what), not a file: never read or claimed"
+        FieldName.fileName, name, "the upload \(path) is \(what), not a file: never read or claimed"
       )
     }
     guard uploaded.contains(name) else {
-      return ("File_Name", name, "missing: no uploaded file \(path) came with the export")
+      return (FieldName.fileName, name, "missing: no uploaded file \(path) came with the export")
     }
     // Without the export's SHA-256 the upload cannot be told from an altered or incomplete one.
     guard expected.utf8.count == 64,
       expected.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
     else {
       return (
-        "SHA256", document["SHA256"],
+        FieldName.sha256, document[FieldName.sha256],
         expected.isEmpty
           ? "the document's SHA256 is empty: the upload \(path) cannot be checked against the export"
           : "not a SHA-256 (64 hexadecimal digits): the upload \(path) cannot be checked against the export"
@@ -204,7 +206,7 @@ package enum DocumentFiles {
     let found = try SHA256.file(at: input + "/" + path).sha256
     guard found == expected else {
       return (
-        "SHA256", expected,
+        FieldName.sha256, expected,
         "the uploaded file \(path) has SHA-256 \(found), not the one listed: an altered or incomplete upload"
       )
     }

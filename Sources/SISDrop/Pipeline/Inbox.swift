@@ -192,10 +192,63 @@ package struct Inbox {
         .noInput, "the inbox folder does not exist", at: SourceLocation(path: path),
         hint: "create it, or set paths.inbox in the pipeline config")
     }
-    // lstat, never stat: a symbolic link (internal-sftp lets a sender make one) must not lead sisdrop
-    // to read or claim a file outside the inbox. Links and special files are refused and reported.
-    var names: [String] = []
     var listing = Listing()
+    let names = try observeEntries(into: &listing)
+    let present = Set(names)
+    let arrival = Arrival(readiness: readiness(of: names, now: now))
+
+    var known = Set(extraFiles)
+    for (_, files, _) in feeds { known.formUnion(files) }
+    known.formUnion(config.operations.pickup.triggers.values)
+    if let link = listing.refused.first(where: known.contains) {
+      throw InboxFile.refused(
+        path + "/" + link, FileState.of(path + "/" + link)?.refusal ?? "not a regular file",
+        hint: "nothing was claimed")
+    }
+    // The submissions' uploaded documents: part of the submissions feed, under the same rules.
+    let documents = listDocuments(into: &listing)
+    let documentArrival = Arrival(
+      readiness: documents.isEmpty ? [:] : readiness(of: documents, now: now))
+    for (feedName, files, feed) in feeds {
+      let trigger = config.operations.pickup.triggers[feedName]
+      guard
+        var claim = try completeFeed(
+          feedName, files: files, feed: feed, trigger: trigger, present: present,
+          arrival: arrival, into: &listing), !claim.isEmpty
+      else { continue }
+      // The documents come with the submissions feed, all of them or none: one still arriving holds the feed back.
+      if feedName == "submissions" && !documents.isEmpty {
+        guard documentsSettled(documents, documentArrival, into: &listing) else { continue }
+        claim += documents
+      }
+      // An identical re-upload of the whole feed is not claimed again (same names, same SHA-256).
+      if let state,
+        let batch = try identicalReupload(claim, trigger: trigger, feedName: feedName, state: state)
+      {
+        listing.duplicates += claim.map { ($0, batch) }
+        continue
+      }
+      listing.claimable += claim
+    }
+    for name in extraFiles where present.contains(name) {
+      if let why = arrival.reason(name) {
+        listing.arriving.append((name, why))
+      } else {
+        listing.claimable.append(name)
+      }
+    }
+    listing.ignored = names.filter { !known.contains($0) }.sorted()
+    listing.claimable.sort()
+    return listing
+  }
+
+  /// The inbox's regular files, by name; links and special files are refused (listed in
+  /// `listing.refused`), folders and temporary names left alone.
+  ///
+  /// lstat, never stat: a symbolic link (internal-sftp lets a sender make one) must not lead sisdrop
+  /// to read or claim a file outside the inbox.
+  func observeEntries(into listing: inout Listing) throws -> [String] {
+    var names: [String] = []
     for name in try FileSystem.listDirectory(path) where !Inbox.isTemporaryName(name) {
       guard let state = FileState.of(path + "/" + name) else { continue }
       var info = stat()
@@ -208,147 +261,133 @@ package struct Inbox {
       names.append(name)
     }
     listing.refused.sort()
-    let present = Set(names)
+    return names
+  }
+
+  /// Each file's readiness, with the processes writing them looked up once for all.
+  func readiness(of names: [String], now: Date) -> [String: Readiness] {
     let writers =
       config.operations.pickup.checkWriters ? OpenWriters.scan(folder: path, names: names) : [:]
     var readiness: [String: Readiness] = [:]
     for name in names { readiness[name] = self.readiness(of: name, now: now, writers: writers) }
+    return readiness
+  }
+
+  /// Which files are still arriving, and why.
+  struct Arrival {
+    var readiness: [String: Readiness]
+
     func reason(_ name: String) -> String? {
       if case .arriving(let why) = readiness[name] { return why }
       return nil
     }
+  }
 
-    var known = Set(extraFiles)
-    for (_, files, _) in feeds { known.formUnion(files) }
-    known.formUnion(config.operations.pickup.triggers.values)
-    if let link = listing.refused.first(where: known.contains) {
-      throw InboxFile.refused(
-        path + "/" + link, FileState.of(path + "/" + link)?.refusal ?? "not a regular file",
-        hint: "nothing was claimed")
+  /// The files of a feed that is complete: with a trigger file, what its manifest lists (verified)
+  /// and the trigger; without one, all the feed's files. Nil, with why in `listing.arriving`, while
+  /// the feed is still arriving.
+  func completeFeed(
+    _ feedName: String, files: [String], feed: FeedConfig, trigger: String?,
+    present: Set<String>, arrival: Arrival, into listing: inout Listing
+  ) throws -> [String]? {
+    let here = files.filter(present.contains)
+    guard let trigger else {
+      let waiting = here.filter { arrival.reason($0) != nil }
+      if !waiting.isEmpty {
+        for name in waiting { listing.arriving.append((name, arrival.reason(name) ?? "")) }
+        return nil
+      }
+      // A feed is all its files or nothing: an SIS that writes its exports one by one, with gaps
+      // longer than the quiet period, must not have students claimed without contacts (the
+      // snapshot built from them would be the one matching uses).
+      if !here.isEmpty, let missing = files.first(where: { !present.contains($0) }) {
+        listing.arriving.append(
+          (
+            missing,
+            "the \(feedName) feed is incomplete: \(here.joined(separator: ", ")) \(here.count == 1 ? "is" : "are") here, \(missing) is not in the inbox yet (a feed is claimed whole: all the files of \(feedName).files)"
+          ))
+        return nil
+      }
+      return here
     }
-    // The submissions' uploaded documents: part of the submissions feed, under the same rules.
-    let documents = listDocuments(into: &listing)
-    var documentReadiness: [String: Readiness] = [:]
-    if !documents.isEmpty {
-      let documentWriters =
-        config.operations.pickup.checkWriters
-        ? OpenWriters.scan(folder: path, names: documents) : [:]
-      for name in documents {
-        documentReadiness[name] = self.readiness(of: name, now: now, writers: documentWriters)
+    guard present.contains(trigger) else {
+      if !here.isEmpty {
+        listing.arriving.append(
+          (
+            here[0],
+            "the \(feedName) feed is complete only once its trigger file \(trigger) is in the inbox"
+          ))
       }
+      return nil
     }
-    for (feedName, files, feed) in feeds {
-      let trigger = config.operations.pickup.triggers[feedName]
-      let here = files.filter(present.contains)
-      var claim = here
-      if let trigger {
-        guard present.contains(trigger) else {
-          if !here.isEmpty {
-            listing.arriving.append(
-              (
-                here[0],
-                "the \(feedName) feed is complete only once its trigger file \(trigger) is in the inbox"
-              ))
-          }
-          continue
-        }
-        if let why = reason(trigger) {
-          listing.arriving.append((trigger, why))
-          continue
-        }
-        let entries = try TriggerManifest.read(path + "/" + trigger)
-        if !entries.isEmpty {
-          claim = entries.map(\.file)
-          // A feed file the manifest does not list would be silently left out of the batch.
-          if let unlisted = here.first(where: { !claim.contains($0) }) {
-            throw SISDropError(
-              .dataError,
-              "\(unlisted) is in the inbox but \(trigger) does not list it: the \(feedName) feed would be claimed without it",
-              at: SourceLocation(path: path + "/" + trigger),
-              hint:
-                "nothing was claimed; ask the sender to list \(unlisted) in \(trigger), or to remove it from the inbox"
-            )
-          }
-          for entry in entries where !present.contains(entry.file) {
-            listing.arriving.append(
-              (entry.file, "\(trigger) lists it, but it is not in the inbox yet"))
-          }
-        }
-        if let waiting = claim.first(where: { reason($0) != nil }) {
-          listing.arriving.append((waiting, reason(waiting) ?? ""))
-          continue
-        }
-        if claim.contains(where: { !present.contains($0) }) { continue }
-        try TriggerManifest.verify(entries, folder: path, manifest: trigger, feed: feed)
-        claim.append(trigger)
-      } else {
-        let waiting = here.filter { reason($0) != nil }
-        if !waiting.isEmpty {
-          for name in waiting { listing.arriving.append((name, reason(name) ?? "")) }
-          continue
-        }
-        // A feed is all its files or nothing: an SIS that writes its exports one by one, with gaps
-        // longer than the quiet period, must not have students claimed without contacts (the
-        // snapshot built from them would be the one matching uses).
-        if !here.isEmpty, let missing = files.first(where: { !present.contains($0) }) {
-          listing.arriving.append(
-            (
-              missing,
-              "the \(feedName) feed is incomplete: \(here.joined(separator: ", ")) \(here.count == 1 ? "is" : "are") here, \(missing) is not in the inbox yet (a feed is claimed whole: all the files of \(feedName).files)"
-            ))
-          continue
-        }
-      }
-      guard !claim.isEmpty else { continue }
-      // The documents come with the submissions feed, all of them or none: one still arriving holds the feed back.
-      if feedName == "submissions" && !documents.isEmpty {
-        let waiting = documents.filter { documentReadiness[$0] != .settled }
-        if let first = waiting.first, case .arriving(let why) = documentReadiness[first] {
-          // Only a count names the others: a document's path comes from the sender (it is file names).
-          // Named by its submission's folder: the file name is the sender's, and this reaches the log.
-          listing.arriving.append(
-            (
-              DocumentFiles.logName(first),
-              "\(why) (\(waiting.count) uploaded document\(waiting.count == 1 ? "" : "s") of the submissions feed still arriving; the feed is claimed with all its documents)"
-            ))
-          continue
-        }
-        claim += documents
-      }
-      // An identical re-upload of the whole feed is not claimed again (same names, same SHA-256).
-      if let state {
-        var sameAs: String?
-        var identical = true
-        for name in claim where name != trigger {
-          guard let last = try state.lastClaimed(name: name),
-            last.sha256 == (try SHA256.file(at: path + "/" + name, inboxFile: true).sha256)
-          else {
-            identical = false
-            break
-          }
-          sameAs = last.batch
-        }
-        // Records that batch returned to pending (held for review, in error) may have been decided
-        // since: the same export then still has something to deliver, so it is claimed again.
-        if identical, let batch = sameAs,
-          try feedName != "submissions" || state.pendingSubmissions(lastSeenIn: batch) == 0
-        {
-          listing.duplicates += claim.map { ($0, batch) }
-          continue
-        }
-      }
-      listing.claimable += claim
+    if let why = arrival.reason(trigger) {
+      listing.arriving.append((trigger, why))
+      return nil
     }
-    for name in extraFiles where present.contains(name) {
-      if let why = reason(name) {
-        listing.arriving.append((name, why))
-      } else {
-        listing.claimable.append(name)
+    var claim = here
+    let entries = try TriggerManifest.read(path + "/" + trigger)
+    if !entries.isEmpty {
+      claim = entries.map(\.file)
+      // A feed file the manifest does not list would be silently left out of the batch.
+      if let unlisted = here.first(where: { !claim.contains($0) }) {
+        throw SISDropError(
+          .dataError,
+          "\(unlisted) is in the inbox but \(trigger) does not list it: the \(feedName) feed would be claimed without it",
+          at: SourceLocation(path: path + "/" + trigger),
+          hint:
+            "nothing was claimed; ask the sender to list \(unlisted) in \(trigger), or to remove it from the inbox"
+        )
+      }
+      for entry in entries where !present.contains(entry.file) {
+        listing.arriving.append(
+          (entry.file, "\(trigger) lists it, but it is not in the inbox yet"))
       }
     }
-    listing.ignored = names.filter { !known.contains($0) }.sorted()
-    listing.claimable.sort()
-    return listing
+    if let waiting = claim.first(where: { arrival.reason($0) != nil }) {
+      listing.arriving.append((waiting, arrival.reason(waiting) ?? ""))
+      return nil
+    }
+    if claim.contains(where: { !present.contains($0) }) { return nil }
+    try TriggerManifest.verify(entries, folder: path, manifest: trigger, feed: feed)
+    return claim + [trigger]
+  }
+
+  /// Whether every uploaded document is settled; if not, the first still arriving is named in
+  /// `listing.arriving` by its submission's folder (the file name is the sender's, and this reaches
+  /// the log), the others only counted.
+  func documentsSettled(
+    _ documents: [String], _ arrival: Arrival, into listing: inout Listing
+  ) -> Bool {
+    let waiting = documents.filter { arrival.readiness[$0] != .settled }
+    guard let first = waiting.first, case .arriving(let why) = arrival.readiness[first] else {
+      return true
+    }
+    listing.arriving.append(
+      (
+        DocumentFiles.logName(first),
+        "\(why) (\(waiting.count) uploaded document\(waiting.count == 1 ? "" : "s") of the submissions feed still arriving; the feed is claimed with all its documents)"
+      ))
+    return false
+  }
+
+  /// The batch that claimed the same files (same names, same SHA-256) last, when this claim is an
+  /// identical re-upload not to be claimed again. Records that batch returned to pending (held for
+  /// review, in error) may have been decided since: the same export then still has something to
+  /// deliver, so it is claimed again.
+  func identicalReupload(
+    _ claim: [String], trigger: String?, feedName: String, state: StateStore
+  ) throws -> String? {
+    var sameAs: String?
+    for name in claim where name != trigger {
+      guard let last = try state.lastClaimed(name: name),
+        last.sha256 == (try SHA256.file(at: path + "/" + name, inboxFile: true).sha256)
+      else { return nil }
+      sameAs = last.batch
+    }
+    guard let batch = sameAs,
+      try feedName != "submissions" || state.pendingSubmissions(lastSeenIn: batch) == 0
+    else { return nil }
+    return batch
   }
 
   /// The submissions feed's uploaded documents: every regular file with one name at

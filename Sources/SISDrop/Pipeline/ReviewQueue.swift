@@ -76,7 +76,7 @@ package struct ReviewQueue: Sendable, Codable {
   /// blank. A person marks the chosen row with `x` (or writes the corrected value) and drops the file
   /// into the inbox as `answers.csv`, as it is.
   package static let answerFileHeader = [
-    "Submission_ID", "Kind", "Schema", "Seq", "Field", "Choice", "Answer", "Answered_By",
+    FieldName.submissionID, "Kind", "Schema", "Seq", "Field", "Choice", "Answer", "Answered_By",
   ]
 
   package var answerFileRows: [[String]] {
@@ -114,10 +114,35 @@ package struct ReviewQueue: Sendable, Codable {
     )
     var batches: [String: BatchRecord] = [:]
     for batch in try state.allBatches() { batches[batch.id] = batch }
+    var outputs = BatchOutputs(workdir: workdir)
+    var items: [Item] = []
+    for row in rows {
+      let id = row[0].string ?? ""
+      guard let batch = row[3].string ?? row[4].string else { continue }
+      try outputs.load(batch)
+      if outputs.delivered[batch]?.contains(id) == true { continue }
+      let since =
+        (row[5].string).flatMap { batches[$0]?.openedAt } ?? batches[batch]?.openedAt ?? ""
+      let age = Clock.parse(since).map { max(0, Int(now.timeIntervalSince($0) / 86_400)) } ?? 0
+      let waiting = Waiting(
+        submissionID: id, form: row[1].string ?? "", batch: batch, since: since, age: age)
+      if let decision = outputs.decisions[batch]?[id] {
+        items += studentItems(decision, waiting) + contactItems(decision, waiting)
+      }
+      items += errorItems(outputs.errors[batch]?[id] ?? [], waiting)
+    }
+    return ReviewQueue(items: items)
+  }
+
+  /// What each batch's outputs hold for the queue, read once per batch: the decisions that need a
+  /// person, errors.csv's rows by submission, and the submissions delivered (re-deliveries included).
+  struct BatchOutputs {
+    var workdir: WorkDir
     var decisions: [String: [String: SubmissionDecision]] = [:]
     var errors: [String: [String: [[String]]]] = [:]
     var delivered: [String: Set<String>] = [:]
-    func load(_ batch: String) throws {
+
+    mutating func load(_ batch: String) throws {
       guard decisions[batch] == nil else { return }
       var byID: [String: SubmissionDecision] = [:]
       let path = workdir.stageFolder(batch, .match) + "/decisions.jsonl"
@@ -142,98 +167,116 @@ package struct ReviewQueue: Sendable, Codable {
       }
       delivered[batch] = sent
     }
+  }
+
+  /// A waiting submission: what each of its items shares.
+  struct Waiting {
+    var submissionID: String
+    var form: String
+    var batch: String
+    var since: String
+    var age: Int
+
+    var quoted: String { shellQuote(submissionID) }
+
+    func item(_ kind: Kind, _ schema: String, _ seq: Int) -> Item {
+      Item(
+        kind: kind, submissionID: submissionID, form: form, schema: schema, seq: seq,
+        batch: batch, waitingSince: since,
+        ageNights: age, candidates: [], sisID: nil, fields: [], problems: [], reasons: [],
+        commands: [])
+    }
+  }
+
+  /// A decision's students: a potential match (its candidates and the commands that answer it),
+  /// updates held by the `updates:` policy.
+  static func studentItems(_ decision: SubmissionDecision, _ waiting: Waiting) -> [Item] {
+    let id = waiting.submissionID
+    let quoted = waiting.quoted
+    let siblings = decision.students.count > 1
     var items: [Item] = []
-    for row in rows {
-      let id = row[0].string ?? ""
-      guard let batch = row[3].string ?? row[4].string else { continue }
-      try load(batch)
-      if delivered[batch]?.contains(id) == true { continue }
-      let since =
-        (row[5].string).flatMap { batches[$0]?.openedAt } ?? batches[batch]?.openedAt ?? ""
-      let age = Clock.parse(since).map { max(0, Int(now.timeIntervalSince($0) / 86_400)) } ?? 0
-      func item(_ kind: Kind, _ schema: String, _ seq: Int) -> Item {
-        Item(
-          kind: kind, submissionID: id, form: row[1].string ?? "", schema: schema, seq: seq,
-          batch: batch, waitingSince: since,
-          ageNights: age, candidates: [], sisID: nil, fields: [], problems: [], reasons: [],
-          commands: [])
-      }
-      let quoted = shellQuote(id)
-      if let decision = decisions[batch]?[id] {
-        let siblings = decision.students.count > 1
-        for student in decision.students {
-          if student.decision.outcome == .potential {
-            var entry = item(.potentialMatch, "student", student.seq)
-            entry.candidates = student.decision.candidates.map { candidate in
-              let guards = candidate.guards ?? []
-              return Candidate(
-                sisID: candidate.sisID, score: guards.isEmpty ? candidate.score : nil,
-                guards: guards)
-            }
-            entry.reasons = student.decision.reasons
-            entry.commands =
-              entry.candidates.map {
-                BatchReport.resolveCommand(
-                  id: id, seq: student.seq, match: $0.sisID, siblings: siblings)
-              }
-              + [
-                BatchReport.resolveCommand(id: id, seq: student.seq, match: nil, siblings: siblings)
-              ]
-            items.append(entry)
-          }
-          if let held = student.heldDifferences, !held.isEmpty {
-            var entry = item(.heldUpdate, "student", student.seq)
-            entry.sisID = student.decision.sisID
-            entry.fields = held.map(\.field)
-            let which = siblings ? " --student \(student.seq)" : ""
-            entry.commands = held.flatMap {
-              [
-                "sisdrop accept \(quoted) \($0.field)\(which)",
-                "sisdrop keep-sis \(quoted) \($0.field)\(which)",
-              ]
-            }
-            items.append(entry)
-          }
+    for student in decision.students {
+      if student.decision.outcome == .potential {
+        var entry = waiting.item(.potentialMatch, "student", student.seq)
+        entry.candidates = student.decision.candidates.map { candidate in
+          let guards = candidate.guards ?? []
+          return Candidate(
+            sisID: candidate.sisID, score: guards.isEmpty ? candidate.score : nil,
+            guards: guards)
         }
-        for contact in decision.contacts {
-          // A guardian who may be an SIS contact under another surname: Match to it, or No Match.
-          if contact.outcome == .potential {
-            var entry = item(.potentialMatch, "contact", contact.seq)
-            entry.candidates = (contact.candidates ?? []).map {
-              Candidate(sisID: $0, score: nil, guards: [contact.reason])
-            }
-            entry.reasons = [contact.reason]
-            entry.commands =
-              entry.candidates.map {
-                "sisdrop resolve \(quoted) --match \(shellQuote($0.sisID)) --contact \(contact.seq)"
-              }
-              + ["sisdrop resolve \(quoted) --no-match --contact \(contact.seq)"]
-            items.append(entry)
+        entry.reasons = student.decision.reasons
+        entry.commands =
+          entry.candidates.map {
+            BatchReport.resolveCommand(
+              id: id, seq: student.seq, match: $0.sisID, siblings: siblings)
           }
-          guard let held = contact.heldDifferences, !held.isEmpty else { continue }
-          var entry = item(.heldUpdate, "contact", contact.seq)
-          entry.sisID = contact.contactID
-          entry.fields = held.map(\.field)
-          entry.commands = held.flatMap {
-            [
-              "sisdrop accept \(quoted) \($0.field) --contact \(contact.seq)",
-              "sisdrop keep-sis \(quoted) \($0.field) --contact \(contact.seq)",
-            ]
-          }
-          items.append(entry)
-        }
+          + [
+            BatchReport.resolveCommand(id: id, seq: student.seq, match: nil, siblings: siblings)
+          ]
+        items.append(entry)
       }
-      // errors.csv: Submission_ID, Schema, Seq, Field, Value, Reason, What_To_Do, Stage, File, Line
-      let grouped = Dictionary(grouping: errors[batch]?[id] ?? [], by: { "\($0[1])\u{1F}\($0[2])" })
-      for key in grouped.keys.sorted() {
-        let rows = grouped[key]!
-        var entry = item(
-          .error, rows[0][1].isEmpty ? "submission" : rows[0][1], Int(rows[0][2]) ?? 0)
-        entry.problems = rows.map { Problem(field: $0[3], reason: $0[5], whatToDo: $0[6]) }
-        entry.fields = rows.map { $0[3] }.filter { !$0.isEmpty }
+      if let held = student.heldDifferences, !held.isEmpty {
+        var entry = waiting.item(.heldUpdate, "student", student.seq)
+        entry.sisID = student.decision.sisID
+        entry.fields = held.map(\.field)
+        let which = siblings ? " --student \(student.seq)" : ""
+        entry.commands = held.flatMap {
+          [
+            "sisdrop accept \(quoted) \($0.field)\(which)",
+            "sisdrop keep-sis \(quoted) \($0.field)\(which)",
+          ]
+        }
         items.append(entry)
       }
     }
-    return ReviewQueue(items: items)
+    return items
+  }
+
+  /// A decision's contacts: a guardian who may be an SIS contact under another surname (Match to
+  /// it, or No Match), updates held by the `updates:` policy.
+  static func contactItems(_ decision: SubmissionDecision, _ waiting: Waiting) -> [Item] {
+    let quoted = waiting.quoted
+    var items: [Item] = []
+    for contact in decision.contacts {
+      if contact.outcome == .potential {
+        var entry = waiting.item(.potentialMatch, "contact", contact.seq)
+        entry.candidates = (contact.candidates ?? []).map {
+          Candidate(sisID: $0, score: nil, guards: [contact.reason])
+        }
+        entry.reasons = [contact.reason]
+        entry.commands =
+          entry.candidates.map {
+            "sisdrop resolve \(quoted) --match \(shellQuote($0.sisID)) --contact \(contact.seq)"
+          }
+          + ["sisdrop resolve \(quoted) --no-match --contact \(contact.seq)"]
+        items.append(entry)
+      }
+      guard let held = contact.heldDifferences, !held.isEmpty else { continue }
+      var entry = waiting.item(.heldUpdate, "contact", contact.seq)
+      entry.sisID = contact.contactID
+      entry.fields = held.map(\.field)
+      entry.commands = held.flatMap {
+        [
+          "sisdrop accept \(quoted) \($0.field) --contact \(contact.seq)",
+          "sisdrop keep-sis \(quoted) \($0.field) --contact \(contact.seq)",
+        ]
+      }
+      items.append(entry)
+    }
+    return items
+  }
+
+  /// errors.csv's rows of a submission (Submission_ID, Schema, Seq, Field, Value, Reason,
+  /// What_To_Do, Stage, File, Line): one item per student or contact in error.
+  static func errorItems(_ rows: [[String]], _ waiting: Waiting) -> [Item] {
+    let grouped = Dictionary(grouping: rows, by: { "\($0[1])\u{1F}\($0[2])" })
+    return grouped.keys.sorted().map { key in
+      let rows = grouped[key]!
+      var entry = waiting.item(
+        .error, rows[0][1].isEmpty ? "submission" : rows[0][1], Int(rows[0][2]) ?? 0)
+      entry.problems = rows.map { Problem(field: $0[3], reason: $0[5], whatToDo: $0[6]) }
+      entry.fields = rows.map { $0[3] }.filter { !$0.isEmpty }
+      return entry
+    }
   }
 }

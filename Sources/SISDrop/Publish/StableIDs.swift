@@ -22,7 +22,7 @@ enum StableIDs {
     }
     for record in records where record.kind.isUpdate {
       let student = record.kind == .studentsUpdate
-      let sisID = student ? record["Student_Number"] : record["Contact_ID"]
+      let sisID = student ? record[FieldName.studentNumber] : record[FieldName.contactID]
       let key = (student ? "stu-" : "con-") + sisID
       guard !sisID.isEmpty, ids[key] == nil else { continue }
       let ref = student ? record["Student_Ref"] : "\(record.submissionID)/c\(record.seq)"
@@ -30,7 +30,8 @@ enum StableIDs {
         "SELECT sourced_id FROM delivered_ids WHERE kind = ? AND ref = ? AND sis_id = ''",
         [.text(student ? "student" : "contact"), .text(ref)])
       // The SIS's state id for the child, as delivered: the SIS took our new record and numbered it.
-      let stateID = record.current("State_StudentNumber") ?? record["State_StudentNumber"]
+      let stateID =
+        record.current(FieldName.stateStudentNumber) ?? record[FieldName.stateStudentNumber]
       if found.isEmpty, student, !stateID.isEmpty {
         found = try state.database.rows(
           "SELECT sourced_id FROM delivered_ids WHERE kind = 'student' AND state_id = ? AND sis_id = ''",
@@ -60,7 +61,7 @@ enum StableIDs {
       rows.append([
         id, student ? "student" : "contact",
         student ? record["Student_Ref"] : "\(record.submissionID)/c\(record.seq)",
-        student ? record["State_StudentNumber"] : "",
+        student ? record[FieldName.stateStudentNumber] : "",
       ])
     }
     return rows.sorted { $0[0] < $1[0] }

@@ -23,9 +23,10 @@ package enum BatchReport {
 
   /// The student fields shown side by side.
   static let studentFields = [
-    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Grade_Level",
-    "SchoolID", "Street", "City",
-    "State", "Zip", "Home_Phone", "Email",
+    FieldName.stateStudentNumber, FieldName.firstName, FieldName.middleName, FieldName.lastName,
+    FieldName.birthDate, FieldName.gender, FieldName.gradeLevel,
+    FieldName.schoolID, FieldName.street, FieldName.city,
+    FieldName.state, FieldName.zip, FieldName.homePhone, FieldName.email,
   ]
   /// Decision keys drawn by the page itself; any other key is shown as part of the explanation.
   static let drawnKeys: Set<String> = [
@@ -145,12 +146,44 @@ package enum BatchReport {
     }
   }
 
+  /// The page: the batch's files read once (`BatchFiles`), the cards and rows drawn from the
+  /// decisions (`Cards`), then the sections in the order of the index. What could not be read is
+  /// listed at the top, in the order it was met.
   static func render(workdir: WorkDir, batch: BatchRecord) throws -> String {
     let unreadable = Unreadable()
-    func jsonLines(_ path: String) -> [[String: Any]] { BatchReport.jsonLines(path, unreadable) }
-    func table(_ path: String) -> [[String]] { BatchReport.table(path, unreadable) }
-    func rejects(_ path: String) -> [[String]] { BatchReport.rejects(path, unreadable) }
     let config = try? workdir.config(for: batch)
+    let counts = stageCounts(workdir: workdir, batch: batch, unreadable)
+    let files = BatchFiles(workdir: workdir, batch: batch, unreadable: unreadable)
+    let cards = drawCards(files, unreadable)
+
+    var page = Page()
+    writeHead(&page, batch: batch, district: config?.districtName ?? "")
+    writeRefusedInputs(&page, workdir: workdir, batch: batch)
+    writeUnreadable(&page, unreadable, batchFolder: workdir.batchFolder(batch.id))
+    writeIndex(&page, cards, sisRejects: files.sisRejects.count)
+    writeCounts(&page, counts, delivered: files.delivered.count, sisRejects: files.sisRejects.count)
+    try writeConfirmation(&page, workdir.state)
+    let decisionsUnreadable = unreadable.contains(files.decisionsPath)
+    writeReviewQueue(&page, cards.review, decisionsUnreadable: decisionsUnreadable)
+    writeHeldUpdates(&page, cards.held, decisionsUnreadable: decisionsUnreadable)
+    writeErrors(
+      &page, cards, anyError: !files.errors.isEmpty,
+      errorsUnreadable: unreadable.contains(files.deliverFolder + "/errors.csv"))
+    writeContacts(&page, cards)
+    writeSISRejects(
+      &page, files.sisRejects, unreadable: unreadable.contains(files.sisRejectsPath))
+    writeSubmissions(&page, cards, heldRows: files.heldRows)
+    page.line(
+      "<footer>Written by sisdrop \(escape(SISDropVersion.current)) from \(escape(workdir.batchFolder(batch.id))). Student names and birth dates are FERPA-protected: do not forward this page.</footer>"
+    )
+    page.line("</body></html>")
+    return page.text
+  }
+
+  /// Each stage's counts from its stage.json, as `stage.key`.
+  static func stageCounts(workdir: WorkDir, batch: BatchRecord, _ unreadable: Unreadable)
+    -> [String: Int]
+  {
     var counts: [String: Int] = [:]
     for stage in Stage.allCases where FileSystem.isDirectory(workdir.stageFolder(batch.id, stage)) {
       do {
@@ -162,22 +195,33 @@ package enum BatchReport {
           (workdir.stageFolder(batch.id, stage) + "/stage.json", "\(error)"))
       }
     }
-    // The submissions and their decisions, one pair at a time: match writes its decisions in the
-    // order of the submissions, so the two files are read in step (a submission out of step is
-    // looked up in all of them, read once).
-    let submissionsPath = workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl"
-    // Both files are read a line at a time, never held whole.
-    let submissionLines = lineReader(submissionsPath, unreadable)
-    var allSubmissions: [String: [String: Any]]? = nil
-    func submissionOf(_ id: String) -> [String: Any]? {
-      while let line = nextLine(submissionLines, unreadable) {
-        guard let object = parse(line, submissionsPath, unreadable) else { continue }
+    return counts
+  }
+
+  /// The normalized submissions, read in step with the decisions: match writes its decisions in
+  /// the order of the submissions, so the two files are read a line at a time, never held whole (a
+  /// submission out of step is looked up in all of them, read once).
+  final class SubmissionsInStep {
+    let path: String
+    let lines: FileLines?
+    let unreadable: Unreadable
+    var all: [String: [String: Any]]? = nil
+
+    init(path: String, unreadable: Unreadable) {
+      self.path = path
+      self.unreadable = unreadable
+      lines = BatchReport.lineReader(path, unreadable)
+    }
+
+    func submission(_ id: String) -> [String: Any]? {
+      while let line = BatchReport.nextLine(lines, unreadable) {
+        guard let object = BatchReport.parse(line, path, unreadable) else { continue }
         if object["id"] as? String == id { return object }
         break
       }
-      if allSubmissions == nil {
+      if all == nil {
         var all: [String: [String: Any]] = [:]
-        let again = try? FileLines(path: submissionsPath)
+        let again = try? FileLines(path: path)
         while let line = try? again?.next() {
           if let object = try? JSONSerialization.jsonObject(with: Data(line.bytes))
             as? [String: Any], let key = object["id"] as? String
@@ -185,164 +229,235 @@ package enum BatchReport {
             all[key] = object
           }
         }
-        allSubmissions = all
+        self.all = all
       }
-      return allSubmissions?[id]
+      return all?[id]
     }
-    let decisionLines = lineReader(
-      workdir.stageFolder(batch.id, .match) + "/decisions.jsonl", unreadable)
-    let snapshot = (try? SnapshotReference.load(workdir, batch: batch.id).absolutePath(workdir))
-      .flatMap {
-        try? Snapshot(path: $0)
-      }
-    let deliver = workdir.stageFolder(batch.id, .deliver)
-    var errors = table(deliver + "/errors.csv")
-    var delivered = Set(table(deliver + "/delivered.csv").map { $0[0] })
-    for redelivery in (try? Redelivery.all(workdir, batch: batch.id)) ?? [] {
-      delivered.formUnion(table(redelivery.folder + "/delivered.csv").map { $0[0] })
-    }
-    // An error fixed by a re-delivery is no longer open.
-    errors.removeAll { delivered.contains($0[0]) }
-    let heldRows = table(deliver + "/held.csv")
-    let sisRejects = rejects(workdir.stageFolder(batch.id, .normalize) + "/" + RejectsFile.sisName)
-    let decisionsPath = workdir.stageFolder(batch.id, .match) + "/decisions.jsonl"
+  }
 
-    // Full detail only for what needs a person (potential matches, held updates, errors); one
-    // compact row per submission for the rest, so the page grows with the queue, not the batch.
+  /// The batch's files the page reads besides stage.json, opened or read in this order.
+  struct BatchFiles {
+    var submissions: SubmissionsInStep
+    var decisionsPath: String
+    var decisions: FileLines?
+    var snapshot: Snapshot?
+    var deliverFolder: String
+    /// errors.csv's rows, less those of submissions a re-delivery has delivered since.
+    var errors: [[String]]
+    /// Submissions delivered by the deliver stage or a re-delivery.
+    var delivered: Set<String>
+    var heldRows: [[String]]
+    var sisRejectsPath: String
+    var sisRejects: [[String]]
+
+    init(workdir: WorkDir, batch: BatchRecord, unreadable: Unreadable) {
+      submissions = SubmissionsInStep(
+        path: workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl",
+        unreadable: unreadable)
+      decisionsPath = workdir.stageFolder(batch.id, .match) + "/decisions.jsonl"
+      decisions = BatchReport.lineReader(decisionsPath, unreadable)
+      snapshot = (try? SnapshotReference.load(workdir, batch: batch.id).absolutePath(workdir))
+        .flatMap {
+          try? Snapshot(path: $0)
+        }
+      deliverFolder = workdir.stageFolder(batch.id, .deliver)
+      errors = BatchReport.table(deliverFolder + "/errors.csv", unreadable)
+      delivered = Set(BatchReport.table(deliverFolder + "/delivered.csv", unreadable).map { $0[0] })
+      for redelivery in (try? Redelivery.all(workdir, batch: batch.id)) ?? [] {
+        delivered.formUnion(
+          BatchReport.table(redelivery.folder + "/delivered.csv", unreadable).map { $0[0] })
+      }
+      // An error fixed by a re-delivery is no longer open.
+      errors.removeAll { [delivered] in delivered.contains($0[0]) }
+      heldRows = BatchReport.table(deliverFolder + "/held.csv", unreadable)
+      sisRejectsPath = workdir.stageFolder(batch.id, .normalize) + "/" + RejectsFile.sisName
+      sisRejects = BatchReport.rejects(sisRejectsPath, unreadable)
+    }
+  }
+
+  // MARK: Drawing the decisions
+
+  /// Full detail only for what needs a person (potential matches, held updates, errors); one
+  /// compact row per submission for the rest, so the page grows with the queue, not the batch.
+  struct Cards {
     var review: [String] = []
-    var heldCards: [String] = []
+    var held: [String] = []
     var contactCounts: [String: Int] = [:]
     var sameAs: [String] = []
     var compact: [String] = []
     var decided = Set<String>()
-    let errorsByID = Dictionary(grouping: errors, by: { $0[0] })
+    var errorsByID: [String: [[String]]]
+    /// Submissions in error, in the order of errors.csv.
     var errorIDs: [String] = []
-    for row in errors where errorIDs.last != row[0] && !errorIDs.contains(row[0]) {
-      errorIDs.append(row[0])
-    }
     var errorCards: [String: String] = [:]
-    while let line = nextLine(decisionLines, unreadable) {
-      guard let decision = parse(line, decisionsPath, unreadable) else { continue }
-      let id = decision["submissionID"] as? String ?? ""
-      decided.insert(id)
-      let submission = submissionOf(id)
-      let rules = newRules(
-        decisions: [decision], submissions: submission.map { [id: $0] } ?? [:], snapshot: snapshot)
-      let students = (submission?["students"] as? [[String: Any]]) ?? []
-      let studentDecisions = (decision["students"] as? [[String: Any]]) ?? []
-      let contacts = (decision["contacts"] as? [[String: Any]]) ?? []
-      let siblings = studentDecisions.count > 1 || students.count > 1
-      var outcomes: [String] = []
-      var sisIDs: [String] = []
-      var notes: [String] = []
-      var heldParts: [String] = []
-      var undeliveredDifferences: [String] = []
-      var link: String? = nil
-      for student in studentDecisions {
-        let seq = student["seq"] as? Int ?? 1
-        let detail = student["decision"] as? [String: Any] ?? [:]
-        let outcome = detail["outcome"] as? String ?? ""
-        let fields =
-          students.first { ($0["seq"] as? Int) == seq }?["fields"] as? [String: String] ?? [:]
-        let prefix = siblings ? "\(seq): " : ""
-        outcomes.append(prefix + outcome)
-        sisIDs.append(prefix + (detail["sisID"] as? String ?? "—"))
-        let kept = student["keptSIS"] as? [String] ?? []
-        if !kept.isEmpty {
-          notes.append(prefix + "SIS value kept: " + kept.joined(separator: ", "))
-        }
-        switch outcome {
-        case "potential":
-          review.append(
-            reviewCard(
-              id: id, seq: seq, fields: fields, decision: detail, snapshot: snapshot,
-              siblings: siblings))
-          link = link ?? "review-\(id)-\(seq)"
-        case "new":
-          notes.append(prefix + (rules["\(id)/\(seq)"] ?? describe(detail["reasons"] as Any)))
-        default: break
-        }
-        let held = student["heldDifferences"] as? [[String: Any]] ?? []
-        if !held.isEmpty {
-          heldParts.append(
-            heldPart(
-              id: id, schema: "student", seq: seq, sisID: detail["sisID"] as? String ?? "",
-              held: held, kept: kept,
-              which: siblings ? " --student \(seq)" : ""))
-        }
-        let differences = student["differences"] as? [[String: Any]] ?? []
-        if outcome == "matched" && !differences.isEmpty && !delivered.contains(id) {
-          undeliveredDifferences.append(
-            differencesPart(
-              id: id, seq: seq, sisID: detail["sisID"] as? String ?? "", differences: differences))
-        }
+
+    init(errors: [[String]]) {
+      errorsByID = Dictionary(grouping: errors, by: { $0[0] })
+      for row in errors where errorIDs.last != row[0] && !errorIDs.contains(row[0]) {
+        errorIDs.append(row[0])
       }
-      var contactNotes: [String] = []
-      for contact in contacts {
-        let seq = contact["seq"] as? Int ?? 0
-        let outcome = contact["outcome"] as? String ?? ""
-        if let same = contact["sameAs"] as? String {
-          contactCounts["same-as", default: 0] += 1
-          contactNotes.append("\(seq)=\(same)")
-          sameAs.append(
-            "<tr><td data-label=\"Submission\">\(escape(id))</td><td data-label=\"Contact\">\(seq)</td><td data-label=\"Same as\">\(escape(same))</td>"
-              + "<td data-label=\"Why\">\(escape(contact["reason"] as? String ?? ""))</td></tr>")
-        } else if outcome == "matched" {
-          contactCounts["matched", default: 0] += 1
-          contactNotes.append("\(seq)→\(contact["contactID"] as? String ?? "")")
-        } else if outcome == "potential" {
-          // Perhaps an SIS contact under another name: a person answers `sisdrop resolve ID --contact N`.
-          contactCounts["potential", default: 0] += 1
-          contactNotes.append(
-            "\(seq)? " + ((contact["candidates"] as? [String]) ?? []).joined(separator: " "))
-        } else {
-          contactCounts["new", default: 0] += 1
-          contactNotes.append("\(seq) new")
-        }
-        let contactKept = contact["keptSIS"] as? [String] ?? []
-        if !contactKept.isEmpty {
-          notes.append("contact \(seq): SIS value kept: " + contactKept.joined(separator: ", "))
-        }
-        let held = contact["heldDifferences"] as? [[String: Any]] ?? []
-        if !held.isEmpty {
-          heldParts.append(
-            heldPart(
-              id: id, schema: "contact", seq: seq, sisID: contact["contactID"] as? String ?? "",
-              held: held,
-              kept: contactKept, which: " --contact \(seq)"))
-        }
-      }
-      if !heldParts.isEmpty {
-        heldCards.append(
-          "<section class=\"card held\" id=\"held-\(escape(id))\"><h3><span class=\"orb yellow\"></span>\(escape(id))</h3>"
-            + heldParts.joined() + "</section>")
-        link = link ?? "held-\(id)"
-      }
-      if let rows = errorsByID[id] {
-        errorCards[id] = errorCard(id: id, rows: rows, extra: undeliveredDifferences.joined())
-        link = link ?? "error-\(id)"
-      }
-      let state =
-        delivered.contains(id)
-        ? "delivered"
-        : !heldParts.isEmpty || outcomes.contains(where: { $0.hasSuffix("potential") })
-          ? "held"
-          : errorsByID[id] != nil ? "in error" : "not delivered"
-      compact.append(
-        compactRow(
-          id: id, outcome: outcomes, sis: sisIDs, contacts: contactNotes, state: state,
-          notes: notes, link: link))
     }
-    for id in errorIDs where !decided.contains(id) {
-      errorCards[id] = errorCard(id: id, rows: errorsByID[id] ?? [], extra: "")
-      compact.append(
+  }
+
+  /// One submission's parts of the page while its students and contacts are drawn.
+  struct SubmissionParts {
+    var outcomes: [String] = []
+    var sisIDs: [String] = []
+    var notes: [String] = []
+    var contactNotes: [String] = []
+    var heldParts: [String] = []
+    var undeliveredDifferences: [String] = []
+    /// The card the submission's id links to (the first that needs a person).
+    var link: String? = nil
+  }
+
+  /// Every decision's cards and compact row, then the submissions in error that match never decided.
+  static func drawCards(_ files: BatchFiles, _ unreadable: Unreadable) -> Cards {
+    var cards = Cards(errors: files.errors)
+    while let line = nextLine(files.decisions, unreadable) {
+      guard let decision = parse(line, files.decisionsPath, unreadable) else { continue }
+      drawSubmission(decision, files, &cards)
+    }
+    for id in cards.errorIDs where !cards.decided.contains(id) {
+      cards.errorCards[id] = errorCard(id: id, rows: cards.errorsByID[id] ?? [], extra: "")
+      cards.compact.append(
         compactRow(
           id: id, outcome: ["rejected"], sis: [], contacts: [],
-          state: delivered.contains(id) ? "delivered" : "in error",
+          state: files.delivered.contains(id) ? "delivered" : "in error",
           notes: [], link: "error-\(id)"))
     }
+    return cards
+  }
 
-    var page = Page()
+  /// One decision: its students and contacts, its held-updates and error cards, its compact row.
+  static func drawSubmission(_ decision: [String: Any], _ files: BatchFiles, _ cards: inout Cards) {
+    let id = decision["submissionID"] as? String ?? ""
+    cards.decided.insert(id)
+    let submission = files.submissions.submission(id)
+    var parts = SubmissionParts()
+    drawStudents(decision, submission, id: id, files, &cards, &parts)
+    drawContacts(decision, id: id, &cards, &parts)
+    if !parts.heldParts.isEmpty {
+      cards.held.append(
+        "<section class=\"card held\" id=\"held-\(escape(id))\"><h3><span class=\"orb yellow\"></span>\(escape(id))</h3>"
+          + parts.heldParts.joined() + "</section>")
+      parts.link = parts.link ?? "held-\(id)"
+    }
+    if let rows = cards.errorsByID[id] {
+      cards.errorCards[id] = errorCard(
+        id: id, rows: rows, extra: parts.undeliveredDifferences.joined())
+      parts.link = parts.link ?? "error-\(id)"
+    }
+    let state =
+      files.delivered.contains(id)
+      ? "delivered"
+      : !parts.heldParts.isEmpty || parts.outcomes.contains(where: { $0.hasSuffix("potential") })
+        ? "held"
+        : cards.errorsByID[id] != nil ? "in error" : "not delivered"
+    cards.compact.append(
+      compactRow(
+        id: id, outcome: parts.outcomes, sis: parts.sisIDs, contacts: parts.contactNotes,
+        state: state, notes: parts.notes, link: parts.link))
+  }
+
+  /// A decision's students: outcome and SIS id each, a review card for a potential match, the rule
+  /// of a NEW student, held updates, and the differences of a matched student not yet delivered.
+  static func drawStudents(
+    _ decision: [String: Any], _ submission: [String: Any]?, id: String, _ files: BatchFiles,
+    _ cards: inout Cards, _ parts: inout SubmissionParts
+  ) {
+    let rules = newRules(
+      decisions: [decision], submissions: submission.map { [id: $0] } ?? [:],
+      snapshot: files.snapshot)
+    let students = (submission?["students"] as? [[String: Any]]) ?? []
+    let studentDecisions = (decision["students"] as? [[String: Any]]) ?? []
+    let siblings = studentDecisions.count > 1 || students.count > 1
+    for student in studentDecisions {
+      let seq = student["seq"] as? Int ?? 1
+      let detail = student["decision"] as? [String: Any] ?? [:]
+      let outcome = detail["outcome"] as? String ?? ""
+      let fields =
+        students.first { ($0["seq"] as? Int) == seq }?["fields"] as? [String: String] ?? [:]
+      let prefix = siblings ? "\(seq): " : ""
+      parts.outcomes.append(prefix + outcome)
+      parts.sisIDs.append(prefix + (detail["sisID"] as? String ?? "—"))
+      let kept = student["keptSIS"] as? [String] ?? []
+      if !kept.isEmpty {
+        parts.notes.append(prefix + "SIS value kept: " + kept.joined(separator: ", "))
+      }
+      switch outcome {
+      case "potential":
+        cards.review.append(
+          reviewCard(
+            id: id, seq: seq, fields: fields, decision: detail, snapshot: files.snapshot,
+            siblings: siblings))
+        parts.link = parts.link ?? "review-\(id)-\(seq)"
+      case "new":
+        parts.notes.append(
+          prefix + (rules["\(id)/\(seq)"] ?? describe(detail["reasons"] as Any)))
+      default: break
+      }
+      let held = student["heldDifferences"] as? [[String: Any]] ?? []
+      if !held.isEmpty {
+        parts.heldParts.append(
+          heldPart(
+            id: id, schema: "student", seq: seq, sisID: detail["sisID"] as? String ?? "",
+            held: held, kept: kept,
+            which: siblings ? " --student \(seq)" : ""))
+      }
+      let differences = student["differences"] as? [[String: Any]] ?? []
+      if outcome == "matched" && !differences.isEmpty && !files.delivered.contains(id) {
+        parts.undeliveredDifferences.append(
+          differencesPart(
+            id: id, seq: seq, sisID: detail["sisID"] as? String ?? "", differences: differences))
+      }
+    }
+  }
+
+  /// A decision's contacts: matched, potential, new or the same as another form's, counted; the
+  /// SIS values kept and the updates held.
+  static func drawContacts(
+    _ decision: [String: Any], id: String, _ cards: inout Cards, _ parts: inout SubmissionParts
+  ) {
+    for contact in (decision["contacts"] as? [[String: Any]]) ?? [] {
+      let seq = contact["seq"] as? Int ?? 0
+      let outcome = contact["outcome"] as? String ?? ""
+      if let same = contact["sameAs"] as? String {
+        cards.contactCounts["same-as", default: 0] += 1
+        parts.contactNotes.append("\(seq)=\(same)")
+        cards.sameAs.append(
+          "<tr><td data-label=\"Submission\">\(escape(id))</td><td data-label=\"Contact\">\(seq)</td><td data-label=\"Same as\">\(escape(same))</td>"
+            + "<td data-label=\"Why\">\(escape(contact["reason"] as? String ?? ""))</td></tr>")
+      } else if outcome == "matched" {
+        cards.contactCounts["matched", default: 0] += 1
+        parts.contactNotes.append("\(seq)→\(contact["contactID"] as? String ?? "")")
+      } else if outcome == "potential" {
+        // Perhaps an SIS contact under another name: a person answers `sisdrop resolve ID --contact N`.
+        cards.contactCounts["potential", default: 0] += 1
+        parts.contactNotes.append(
+          "\(seq)? " + ((contact["candidates"] as? [String]) ?? []).joined(separator: " "))
+      } else {
+        cards.contactCounts["new", default: 0] += 1
+        parts.contactNotes.append("\(seq) new")
+      }
+      let contactKept = contact["keptSIS"] as? [String] ?? []
+      if !contactKept.isEmpty {
+        parts.notes.append("contact \(seq): SIS value kept: " + contactKept.joined(separator: ", "))
+      }
+      let held = contact["heldDifferences"] as? [[String: Any]] ?? []
+      if !held.isEmpty {
+        parts.heldParts.append(
+          heldPart(
+            id: id, schema: "contact", seq: seq, sisID: contact["contactID"] as? String ?? "",
+            held: held,
+            kept: contactKept, which: " --contact \(seq)"))
+      }
+    }
+  }
+
+  // MARK: The page's sections
+
+  static func writeHead(_ page: inout Page, batch: BatchRecord, district: String) {
     page.line("<!DOCTYPE html>")
     page.line(
       "<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -350,128 +465,142 @@ package enum BatchReport {
     page.line("<title>sisdrop batch \(escape(batch.id))</title>")
     page.line("<style>\(css)</style></head><body>")
     page.line(
-      "<h1>Batch \(escape(batch.id)) <small>\(escape(config?.districtName ?? ""))</small></h1>")
+      "<h1>Batch \(escape(batch.id)) <small>\(escape(district))</small></h1>")
     page.line(
       "<p class=\"meta\">state: <b>\(escape(batch.state.rawValue))</b> · opened \(escape(batch.openedAt))"
         + (batch.closedAt.map { " · closed \(escape($0))" } ?? "")
         + " · selection \(escape(batch.selection.description))</p>")
+  }
 
-    // A stage that refused its input (a broken SIS export, a cut-off roster, a NUL upload): what and
-    // where, never only in the log. Quoted values are masked, as in the notification.
+  /// A stage that refused its input (a broken SIS export, a cut-off roster, a NUL upload): what and
+  /// where, never only in the log. Quoted values are masked, as in the notification.
+  static func writeRefusedInputs(_ page: inout Page, workdir: WorkDir, batch: BatchRecord) {
     let runs = (try? workdir.state.stageRuns(batch: batch.id)) ?? []
     let refused = Stage.allCases.compactMap { stage in runs.last { $0.stage == stage.rawValue } }
       .filter { $0.status == "failed" }
-    if !refused.isEmpty {
-      page.line(
-        "<div class=\"unreadable\"><b>Input refused: this batch stopped before delivery.</b><ul>")
-      for run in refused {
-        page.line(
-          "<li>\(escape(run.stage)) (attempt \(run.attempt), exit \(run.exitCode ?? 0)): \(escape(Notification.mask(run.message ?? "")))</li>"
-        )
-      }
-      page.line("</ul></div>")
-    }
-
-    if !unreadable.problems.isEmpty {
-      page.line(
-        "<div class=\"unreadable\"><b>Could not read \(unreadable.problems.count) file(s): what this page shows is incomplete.</b><ul>"
-      )
-      for problem in unreadable.problems {
-        page.line(
-          "<li><code>\(escape(relativePath(problem.path, to: workdir.batchFolder(batch.id))))</code>: \(escape(problem.reason))</li>"
-        )
-      }
-      page.line("</ul></div>")
-    }
-    let contactTotal = contactCounts.values.reduce(0, +)
+    guard !refused.isEmpty else { return }
     page.line(
-      "<nav class=\"index\"><a href=\"#counts\">Counts</a> <a href=\"#review\">Potential matches (\(review.count))</a>"
-        + " <a href=\"#held\">Held updates (\(heldCards.count))</a> <a href=\"#errors\">Errors (\(errorCards.count))</a>"
-        + " <a href=\"#contacts\">Contacts (\(contactTotal))</a> <a href=\"#sis-rejects\">SIS export problems (\(sisRejects.count))</a>"
-        + " <a href=\"#submissions\">All submissions (\(compact.count))</a></nav>")
+      "<div class=\"unreadable\"><b>Input refused: this batch stopped before delivery.</b><ul>")
+    for run in refused {
+      page.line(
+        "<li>\(escape(run.stage)) (attempt \(run.attempt), exit \(run.exitCode ?? 0)): \(escape(Notification.mask(run.message ?? "")))</li>"
+      )
+    }
+    page.line("</ul></div>")
+  }
 
-    // Counts per outcome.
+  static func writeUnreadable(_ page: inout Page, _ unreadable: Unreadable, batchFolder: String) {
+    guard !unreadable.problems.isEmpty else { return }
+    page.line(
+      "<div class=\"unreadable\"><b>Could not read \(unreadable.problems.count) file(s): what this page shows is incomplete.</b><ul>"
+    )
+    for problem in unreadable.problems {
+      page.line(
+        "<li><code>\(escape(relativePath(problem.path, to: batchFolder)))</code>: \(escape(problem.reason))</li>"
+      )
+    }
+    page.line("</ul></div>")
+  }
+
+  static func writeIndex(_ page: inout Page, _ cards: Cards, sisRejects: Int) {
+    let contactTotal = cards.contactCounts.values.reduce(0, +)
+    page.line(
+      "<nav class=\"index\"><a href=\"#counts\">Counts</a> <a href=\"#review\">Potential matches (\(cards.review.count))</a>"
+        + " <a href=\"#held\">Held updates (\(cards.held.count))</a> <a href=\"#errors\">Errors (\(cards.errorCards.count))</a>"
+        + " <a href=\"#contacts\">Contacts (\(contactTotal))</a> <a href=\"#sis-rejects\">SIS export problems (\(sisRejects))</a>"
+        + " <a href=\"#submissions\">All submissions (\(cards.compact.count))</a></nav>")
+  }
+
+  /// The counts shown, labelled, in the order of the table (a count a stage did not write is left out).
+  static let countRows: [(label: String, key: String)] = [
+    ("submissions in the export", "parse.submissions_in_export"), ("selected", "parse.selected"),
+    ("rejected by parse", "parse.rejected_submissions"),
+    ("rejected by normalize", "normalize.rejected_submissions"),
+    ("duplicate rows in the export, read once", "parse.duplicate_rows"),
+    ("SIS export rows left out (malformed)", "normalize.sis_rejected_rows"),
+    ("SIS values missing for matching", "normalize.sis_missing_values"),
+    ("SIS delta rows added or replaced", "normalize.sis_delta_rows"),
+    ("SIS delta rows deleted", "normalize.sis_delta_deleted"),
+    ("SIS delta rows naming an unknown key", "normalize.sis_delta_unknown_keys"),
+    ("already delivered", "normalize.already_delivered"),
+    ("students matched", "match.students_matched"),
+    ("students potential (review)", "match.students_potential"),
+    ("students new", "match.students_new"), ("contacts matched", "match.contacts_matched"),
+    ("contacts new", "match.contacts_new"),
+    ("submissions delivered", "deliver.delivered_submissions"),
+    ("submissions held for review", "deliver.held_submissions"),
+    ("submissions in error", "deliver.error_submissions"),
+    ("student updates replaced by a later form of the same child", "deliver.updates_superseded"),
+    (
+      "contact updates replaced by a later form naming the same contact",
+      "deliver.contact_updates_superseded"
+    ),
+    (
+      "new students on an earlier form of a child a later form creates (not created twice)",
+      "deliver.new_students_superseded"
+    ),
+    (
+      "new students waiting: a new student delivered before, not yet in the SIS export",
+      "match.students_awaiting_new_child"
+    ),
+    ("uploaded documents verified", "parse.documents_verified"),
+    ("uploaded document problems (rejects.csv)", "parse.document_errors"),
+    ("uploaded documents of no submission in the export", "parse.documents_without_submission"),
+    ("documents folder entries refused (not files)", "parse.documents_refused"),
+    ("document files delivered", "deliver.document_files"),
+    ("documents already delivered, not sent again", "deliver.documents_already_delivered"),
+  ]
+
+  /// Counts per outcome.
+  static func writeCounts(
+    _ page: inout Page, _ counts: [String: Int], delivered: Int, sisRejects: Int
+  ) {
     page.line("<h2 id=\"counts\">Counts</h2><table class=\"counts\"><tbody>")
-    let rows: [(String, String)] = [
-      ("submissions in the export", "parse.submissions_in_export"), ("selected", "parse.selected"),
-      ("rejected by parse", "parse.rejected_submissions"),
-      ("rejected by normalize", "normalize.rejected_submissions"),
-      ("duplicate rows in the export, read once", "parse.duplicate_rows"),
-      ("SIS export rows left out (malformed)", "normalize.sis_rejected_rows"),
-      ("SIS values missing for matching", "normalize.sis_missing_values"),
-      ("SIS delta rows added or replaced", "normalize.sis_delta_rows"),
-      ("SIS delta rows deleted", "normalize.sis_delta_deleted"),
-      ("SIS delta rows naming an unknown key", "normalize.sis_delta_unknown_keys"),
-      ("already delivered", "normalize.already_delivered"),
-      ("students matched", "match.students_matched"),
-      ("students potential (review)", "match.students_potential"),
-      ("students new", "match.students_new"), ("contacts matched", "match.contacts_matched"),
-      ("contacts new", "match.contacts_new"),
-      ("submissions delivered", "deliver.delivered_submissions"),
-      ("submissions held for review", "deliver.held_submissions"),
-      ("submissions in error", "deliver.error_submissions"),
-      ("student updates replaced by a later form of the same child", "deliver.updates_superseded"),
-      (
-        "contact updates replaced by a later form naming the same contact",
-        "deliver.contact_updates_superseded"
-      ),
-      (
-        "new students on an earlier form of a child a later form creates (not created twice)",
-        "deliver.new_students_superseded"
-      ),
-      (
-        "new students waiting: a new student delivered before, not yet in the SIS export",
-        "match.students_awaiting_new_child"
-      ),
-      ("uploaded documents verified", "parse.documents_verified"),
-      ("uploaded document problems (rejects.csv)", "parse.document_errors"),
-      ("uploaded documents of no submission in the export", "parse.documents_without_submission"),
-      ("documents folder entries refused (not files)", "parse.documents_refused"),
-      ("document files delivered", "deliver.document_files"),
-      ("documents already delivered, not sent again", "deliver.documents_already_delivered"),
-    ]
-    for (label, key) in rows where counts[key] != nil {
+    for (label, key) in countRows where counts[key] != nil {
       page.line("<tr><th>\(escape(label))</th><td class=\"n\">\(counts[key] ?? 0)</td></tr>")
     }
     page.line(
-      "<tr><th>delivered after correction</th><td class=\"n\">\(max(0, delivered.count - (counts["deliver.delivered_submissions"] ?? delivered.count)))</td></tr>"
+      "<tr><th>delivered after correction</th><td class=\"n\">\(max(0, delivered - (counts["deliver.delivered_submissions"] ?? delivered)))</td></tr>"
     )
     page.line(
-      "<tr><th>SIS export problems (sis_rejects.csv)</th><td class=\"n\">\(sisRejects.count)</td></tr>"
+      "<tr><th>SIS export problems (sis_rejects.csv)</th><td class=\"n\">\(sisRejects)</td></tr>"
     )
     page.line("</tbody></table>")
+  }
 
-    // Confirmation from the SIS: what later exports showed of the deliveries, across batches.
-    let confirmation = try Confirmation.counts(workdir.state)
-    let unconfirmed = try Confirmation.unconfirmed(workdir.state)
+  /// Confirmation from the SIS: what later exports showed of the deliveries, across batches.
+  static func writeConfirmation(_ page: inout Page, _ state: StateStore) throws {
+    let confirmation = try Confirmation.counts(state)
+    let unconfirmed = try Confirmation.unconfirmed(state)
     page.line(
       "<h2 id=\"confirmation\">SIS confirmation: \(confirmation.unconfirmed) delivered record(s) unconfirmed</h2>"
     )
     page.line(
       "<p class=\"hint\">Across every batch: \(confirmation.confirmed) delivered record(s) confirmed by a later SIS export, \(confirmation.delivered) awaiting one, \(confirmation.unconfirmed) unconfirmed (reported not imported by the SIS import, or not in the SIS exports since). <code>sisdrop redeliver SUBMISSION</code> sends one again at the next run; <code>sisdrop confirm SUBMISSION --reason TEXT</code> closes it by hand.</p>"
     )
-    if !unconfirmed.isEmpty {
+    guard !unconfirmed.isEmpty else { return }
+    page.line(
+      "<table class=\"stack\"><thead><tr><th>Submission</th><th>Record</th><th>Sent by</th><th>Missing</th><th>SIS import</th></tr></thead><tbody>"
+    )
+    for item in unconfirmed {
+      let said = [item.importStatus, item.importMessage].compactMap { $0 }.filter { !$0.isEmpty }
+        .joined(separator: ": ")
       page.line(
-        "<table class=\"stack\"><thead><tr><th>Submission</th><th>Record</th><th>Sent by</th><th>Missing</th><th>SIS import</th></tr></thead><tbody>"
-      )
-      for item in unconfirmed {
-        let said = [item.importStatus, item.importMessage].compactMap { $0 }.filter { !$0.isEmpty }
-          .joined(separator: ": ")
-        page.line(
-          "<tr><td data-label=\"Submission\">\(escape(item.submissionID))</td><td data-label=\"Record\">\(escape(item.label))</td>"
-            + "<td data-label=\"Sent by\">\(escape(item.delivery))</td><td data-label=\"Missing\">\(escape(item.missing ?? ""))</td>"
-            + "<td data-label=\"SIS import\">\(escape(said))</td></tr>")
-      }
-      page.line("</tbody></table>")
+        "<tr><td data-label=\"Submission\">\(escape(item.submissionID))</td><td data-label=\"Record\">\(escape(item.label))</td>"
+          + "<td data-label=\"Sent by\">\(escape(item.delivery))</td><td data-label=\"Missing\">\(escape(item.missing ?? ""))</td>"
+          + "<td data-label=\"SIS import\">\(escape(said))</td></tr>")
     }
+    page.line("</tbody></table>")
+  }
 
-    // The review queue: potential matches, submission and candidates side by side.
+  /// The review queue: potential matches, submission and candidates side by side.
+  static func writeReviewQueue(_ page: inout Page, _ review: [String], decisionsUnreadable: Bool) {
     page.line(
       "<h2 id=\"review\"><span class=\"orb yellow\"></span>Review queue: \(review.count) potential match\(review.count == 1 ? "" : "es")</h2>"
     )
     if review.isEmpty {
       page.line(
-        unreadable.contains(decisionsPath)
+        decisionsUnreadable
           ? "<p>Unknown: decisions.jsonl could not be read (see above).</p>"
           : "<p>Nothing to review.</p>")
     }
@@ -479,14 +608,16 @@ package enum BatchReport {
       "<p class=\"hint\">A submission with any unresolved potential match is held back and stays pending. Fields that differ from the submission are <mark>yellow</mark>. A candidate a guard keeps from an automatic match shows the guard, not a score.</p>"
     )
     for card in review { page.line(card) }
+  }
 
-    // Updates the `updates:` policy holds for a person.
+  /// Updates the `updates:` policy holds for a person.
+  static func writeHeldUpdates(_ page: inout Page, _ held: [String], decisionsUnreadable: Bool) {
     page.line(
-      "<h2 id=\"held\"><span class=\"orb yellow\"></span>Updates held for review: \(heldCards.count) submission(s)</h2>"
+      "<h2 id=\"held\"><span class=\"orb yellow\"></span>Updates held for review: \(held.count) submission(s)</h2>"
     )
-    if heldCards.isEmpty {
+    if held.isEmpty {
       page.line(
-        unreadable.contains(decisionsPath)
+        decisionsUnreadable
           ? "<p>Unknown: decisions.jsonl could not be read (see above).</p>"
           : "<p>No update is held.</p>")
     } else {
@@ -494,13 +625,17 @@ package enum BatchReport {
         "<p class=\"hint\">The form's value differs from the SIS's in a field the pipeline's <code>updates:</code> section sends to review. For each field: accept the form's value, or keep the SIS value; the next <code>sisdrop run</code> delivers it.</p>"
       )
     }
-    for card in heldCards { page.line(card) }
+    for card in held { page.line(card) }
+  }
 
-    // Errors with what to do.
-    page.line("<h2 id=\"errors\">Errors: \(errorCards.count) submission(s)</h2>")
-    if errors.isEmpty {
+  /// Errors with what to do.
+  static func writeErrors(
+    _ page: inout Page, _ cards: Cards, anyError: Bool, errorsUnreadable: Bool
+  ) {
+    page.line("<h2 id=\"errors\">Errors: \(cards.errorCards.count) submission(s)</h2>")
+    if !anyError {
       page.line(
-        unreadable.contains(deliver + "/errors.csv")
+        errorsUnreadable
           ? "<p>Unknown: errors.csv could not be read (see above).</p>"
           : "<p>No records in error.</p>")
     } else {
@@ -508,74 +643,75 @@ package enum BatchReport {
         "<p class=\"hint\">These records stay pending; nothing was dropped. Close returns them to pending if they are still in error.</p>"
       )
     }
-    for id in errorIDs { if let card = errorCards[id] { page.line(card) } }
+    for id in cards.errorIDs { if let card = cards.errorCards[id] { page.line(card) } }
+  }
 
-    // Contacts: matched to an SIS contact, new, or the same person as a new contact of another form.
+  /// Contacts: matched to an SIS contact, new, or the same person as a new contact of another form.
+  static func writeContacts(_ page: inout Page, _ cards: Cards) {
+    let counts = cards.contactCounts
     page.line(
-      "<h2 id=\"contacts\">Contacts: \(contactCounts["matched"] ?? 0) matched, \(contactCounts["potential"] ?? 0) potential, \(contactCounts["new"] ?? 0) new, \(contactCounts["same-as"] ?? 0) same as another new contact</h2>"
+      "<h2 id=\"contacts\">Contacts: \(counts["matched"] ?? 0) matched, \(counts["potential"] ?? 0) potential, \(counts["new"] ?? 0) new, \(counts["same-as"] ?? 0) same as another new contact</h2>"
     )
     page.line(
       "<p class=\"hint\">Each submission's contacts are in the table of all submissions: <em>seq→SIS Contact_ID</em>, <em>seq? candidate Contact_IDs</em> (a person answers <code>sisdrop resolve ID --contact seq</code>), <em>seq new</em>, or <em>seq=submission/seq</em> (one new contact named by two forms of this batch).</p>"
     )
-    if !sameAs.isEmpty {
-      page.line(
-        "<table class=\"stack\"><thead><tr><th>Submission</th><th>Contact</th><th>Same as</th><th>Why</th></tr></thead><tbody>"
-      )
-      for row in sameAs { page.line(row) }
-      page.line("</tbody></table>")
-    }
+    guard !cards.sameAs.isEmpty else { return }
+    page.line(
+      "<table class=\"stack\"><thead><tr><th>Submission</th><th>Contact</th><th>Same as</th><th>Why</th></tr></thead><tbody>"
+    )
+    for row in cards.sameAs { page.line(row) }
+    page.line("</tbody></table>")
+  }
 
-    // SIS rows the snapshot could not take.
+  /// SIS rows the snapshot could not take.
+  static func writeSISRejects(_ page: inout Page, _ sisRejects: [[String]], unreadable: Bool) {
     page.line("<h2 id=\"sis-rejects\">SIS export problems: \(sisRejects.count)</h2>")
-    if sisRejects.isEmpty {
+    guard !sisRejects.isEmpty else {
       page.line(
-        unreadable.contains(workdir.stageFolder(batch.id, .normalize) + "/sis_rejects.csv")
+        unreadable
           ? "<p>Unknown: sis_rejects.csv could not be read (see above).</p>"
           : "<p>None: every row of the SIS export was read as it is.</p>")
-    } else {
-      page.line(
-        "<p class=\"hint\">Problems in the rows of the SIS export (<code>20-normalize/sis_rejects.csv</code>): a row left out of the snapshot cannot be matched, a value kept as exported is compared as it is. Fix them in the SIS; the next export brings them in.</p>"
-      )
-      let labels = Reject.header
-      page.line(
-        "<table class=\"stack\"><thead><tr>" + labels.map { "<th>\(escape($0))</th>" }.joined()
-          + "</tr></thead><tbody>")
-      for row in sisRejects.prefix(sisRejectRowsShown) {
-        page.line(
-          "<tr>"
-            + row.enumerated().map {
-              "<td data-label=\"\(escape($0.offset < labels.count ? labels[$0.offset] : ""))\">\(escape($0.element))</td>"
-            }.joined() + "</tr>")
-      }
-      page.line("</tbody></table>")
-      if sisRejects.count > sisRejectRowsShown {
-        page.line(
-          "<p>… and \(sisRejects.count - sisRejectRowsShown) more in <code>20-normalize/sis_rejects.csv</code>.</p>"
-        )
-      }
+      return
     }
+    page.line(
+      "<p class=\"hint\">Problems in the rows of the SIS export (<code>20-normalize/sis_rejects.csv</code>): a row left out of the snapshot cannot be matched, a value kept as exported is compared as it is. Fix them in the SIS; the next export brings them in.</p>"
+    )
+    let labels = Reject.header
+    page.line(
+      "<table class=\"stack\"><thead><tr>" + labels.map { "<th>\(escape($0))</th>" }.joined()
+        + "</tr></thead><tbody>")
+    for row in sisRejects.prefix(sisRejectRowsShown) {
+      page.line(
+        "<tr>"
+          + row.enumerated().map {
+            "<td data-label=\"\(escape($0.offset < labels.count ? labels[$0.offset] : ""))\">\(escape($0.element))</td>"
+          }.joined() + "</tr>")
+    }
+    page.line("</tbody></table>")
+    if sisRejects.count > sisRejectRowsShown {
+      page.line(
+        "<p>… and \(sisRejects.count - sisRejectRowsShown) more in <code>20-normalize/sis_rejects.csv</code>.</p>"
+      )
+    }
+  }
 
-    // One row per submission.
-    page.line("<h2 id=\"submissions\">All submissions: \(compact.count)</h2>")
+  /// One row per submission.
+  static func writeSubmissions(_ page: inout Page, _ cards: Cards, heldRows: [[String]]) {
+    page.line("<h2 id=\"submissions\">All submissions: \(cards.compact.count)</h2>")
     page.line(
       "<p class=\"hint\">Outcome and SIS id per student (<em>seq: …</em> when a form has siblings); the id links to the card of one that needs a person.</p>"
     )
     page.line(
       "<table class=\"compact\"><thead><tr><th>Submission</th><th>Outcome</th><th>SIS id</th><th>Contacts</th><th>Delivered</th><th>Why</th></tr></thead><tbody>"
     )
-    for row in compact { page.line(row) }
+    for row in cards.compact { page.line(row) }
     page.line("</tbody></table>")
-    if !heldRows.isEmpty && heldCards.isEmpty && review.isEmpty {
+    if !heldRows.isEmpty && cards.held.isEmpty && cards.review.isEmpty {
       // held.csv names held submissions the decisions do not (an unreadable or older decisions file): never shown as nothing.
       page.line(
         "<p>held.csv holds \(Set(heldRows.map { $0[0] }).count) submission(s): see <code>40-deliver/held.csv</code>.</p>"
       )
     }
-    page.line(
-      "<footer>Written by sisdrop \(escape(SISDropVersion.current)) from \(escape(workdir.batchFolder(batch.id))). Student names and birth dates are FERPA-protected: do not forward this page.</footer>"
-    )
-    page.line("</body></html>")
-    return page.text
   }
 
   /// Rows of sis_rejects.csv drawn on the page (all are counted; the file has the rest).
@@ -620,9 +756,9 @@ package enum BatchReport {
         contact -> PersonRecord.Guardian in
         let f = contact["fields"] as? [String: String] ?? [:]
         return PersonRecord.Guardian(
-          first: Comparators.foldLetters(FieldRules.nameKey(f["First_Name"] ?? "")),
-          last: Comparators.foldLetters(FieldRules.nameKey(f["Last_Name"] ?? "")),
-          phone: PersonRecord.digits(f["Phone"] ?? ""))
+          first: Comparators.foldLetters(FieldRules.nameKey(f[FieldName.firstName] ?? "")),
+          last: Comparators.foldLetters(FieldRules.nameKey(f[FieldName.lastName] ?? "")),
+          phone: PersonRecord.digits(f[FieldName.phone] ?? ""))
       }
       let person = PersonRecord(id: key, fields: fields, guardians: guardians)
       if let rule = FellegiSunterMatcher.otherChildRule(ComparisonVector.compare(person, record)) {

@@ -104,11 +104,6 @@ package enum MatchStage {
         forms[place.index].id, forms[place.index].students[place.student].seq)
     }
     var patches: [Claims.Patch] = []
-    func note(_ member: Int, _ text: String, toPerson: Bool = false, sameChildAs: String? = nil) {
-      patches.append(
-        Claims.Patch(
-          claim: places[member], toPerson: toPerson, reason: text, sameChildAs: sameChildAs))
-    }
     let pairs = FormsOfOneNewChild.related(people, config: config)
     for group in FormsOfOneNewChild.groups(count: people.count, pairs: pairs) {
       let refs = group.map(ref)
@@ -135,51 +130,69 @@ package enum MatchStage {
           }
         }
       }
-      if let disagreement {
-        for member in group where !answered.contains(ref(member)) {
-          note(
-            member,
-            "a child the SIS does not know, named also on \(others(member)) of this batch (\(disagreement)): "
-              + "one child or two? No Match creates a child of its own; the same child's other forms are matched once the SIS export shows it",
-            toPerson: true)
-        }
+      guard let disagreement else {
+        patches += latestFormCreates(group, places: places, forms: forms, ref: ref, others: others)
         continue
       }
-      // The latest form creates the child: the SIS ends with what the family said last.
-      func approved(_ member: Int) -> Int64 {
-        TimestampReader.instant(forms[places[member].index].approvedAt).map {
-          Int64($0.timeIntervalSince1970)
-        } ?? Int64.min
+      for member in group where !answered.contains(ref(member)) {
+        patches.append(
+          Claims.Patch(
+            claim: places[member], toPerson: true,
+            reason:
+              "a child the SIS does not know, named also on \(others(member)) of this batch (\(disagreement)): "
+              + "one child or two? No Match creates a child of its own; the same child's other forms are matched once the SIS export shows it"
+          ))
       }
-      let kept = group.max {
-        (approved($0), places[$0].index) < (approved($1), places[$1].index)
-      }!
-      let keptForm = forms[places[kept].index]
-      let keptGuardians = Set(keptForm.contacts.map(guardianName))
-      let keptDocuments = Set(keptForm.documents.map { $0["SHA256"].lowercased() })
-      note(
-        kept,
-        "the same child the SIS does not know is on \(others(kept)) of this batch (the forms agree on the child): "
-          + "this, the latest form, creates the new student; the earlier ones create none")
-      for member in group where member != kept {
-        let form = forms[places[member].index]
-        let carriesMore =
-          form.contacts.contains { !keptGuardians.contains(guardianName($0)) }
-          || form.documents.contains { !keptDocuments.contains($0["SHA256"].lowercased()) }
-        if carriesMore {
-          note(
-            member,
-            "the same child the SIS does not know as \(ref(kept)), a later form of this batch that creates the new student; "
-              + "this form names a guardian or a document that one does not, so it waits: once the SIS export shows the new student it is matched to it (No Match if it is another child)",
-            toPerson: true)
-          continue
-        }
+    }
+    return patches
+  }
+
+  /// Forms of one new child that agree: the latest (`Approved_At`, then the export's order)
+  /// creates the child, so that the SIS ends with what the family said last; an earlier form whose
+  /// guardians and documents are all on it creates none, one that carries more waits for a person.
+  private static func latestFormCreates(
+    _ group: [Int], places: [Claims.Claim], forms: [Submission], ref: (Int) -> String,
+    others: (Int) -> String
+  ) -> [Claims.Patch] {
+    var patches: [Claims.Patch] = []
+    func note(_ member: Int, _ text: String, toPerson: Bool = false, sameChildAs: String? = nil) {
+      patches.append(
+        Claims.Patch(
+          claim: places[member], toPerson: toPerson, reason: text, sameChildAs: sameChildAs))
+    }
+    func approved(_ member: Int) -> Int64 {
+      TimestampReader.instant(forms[places[member].index].approvedAt).map {
+        Int64($0.timeIntervalSince1970)
+      } ?? Int64.min
+    }
+    let kept = group.max {
+      (approved($0), places[$0].index) < (approved($1), places[$1].index)
+    }!
+    let keptForm = forms[places[kept].index]
+    let keptGuardians = Set(keptForm.contacts.map(guardianName))
+    let keptDocuments = Set(keptForm.documents.map { $0["SHA256"].lowercased() })
+    note(
+      kept,
+      "the same child the SIS does not know is on \(others(kept)) of this batch (the forms agree on the child): "
+        + "this, the latest form, creates the new student; the earlier ones create none")
+    for member in group where member != kept {
+      let form = forms[places[member].index]
+      let carriesMore =
+        form.contacts.contains { !keptGuardians.contains(guardianName($0)) }
+        || form.documents.contains { !keptDocuments.contains($0["SHA256"].lowercased()) }
+      if carriesMore {
         note(
           member,
-          "the same child the SIS does not know as \(ref(kept)), a later form of this batch that creates the new student: "
-            + "this form creates no second student (its guardians and documents are all on that form)",
-          sameChildAs: ref(kept))
+          "the same child the SIS does not know as \(ref(kept)), a later form of this batch that creates the new student; "
+            + "this form names a guardian or a document that one does not, so it waits: once the SIS export shows the new student it is matched to it (No Match if it is another child)",
+          toPerson: true)
+        continue
       }
+      note(
+        member,
+        "the same child the SIS does not know as \(ref(kept)), a later form of this batch that creates the new student: "
+          + "this form creates no second student (its guardians and documents are all on that form)",
+        sameChildAs: ref(kept))
     }
     return patches
   }
@@ -393,8 +406,8 @@ package enum MatchStage {
 
   package static func run(_ context: StageContext) throws { try run(context, chunkSize: chunkSize) }
 
-  /// What the steps after deciding need of one student's decision (the decisions themselves wait
-  /// in a scratch file, read back beside the submissions).
+  /// What the steps after deciding need of one student's decision (the decisions themselves are
+  /// made again, a chunk at a time, beside the submissions: `run`).
   struct Outcome {
     var outcome: MatchOutcome
     var sisID: String?
@@ -417,6 +430,21 @@ package enum MatchStage {
     /// child delivered before to be seen in the SIS.
     var sameNewChild = 0
     var awaitingNewChild = 0
+    /// What deciding a chunk again needs: the prepared matcher, a person's answers by submission,
+    /// the SIS rows the snapshot left out.
+    var matcher: (any StudentMatcher)? = nil
+    var resolutions: [String: [Resolution]] = [:]
+    var rejected: [Snapshot.RejectedRow] = []
+
+    /// A change to a student's decision, applied to its outcome now and to its decision when the
+    /// decisions are read back.
+    mutating func add(_ patch: Claims.Patch) {
+      patches[patch.claim.index, default: []].append(patch)
+      if patch.toPerson {
+        outcomes[patch.claim.index][patch.claim.student].outcome = .potential
+        outcomes[patch.claim.index][patch.claim.student].sisID = nil
+      }
+    }
   }
 
   /// `chunkSize`: submissions per chunk (the tests show any size writes the same bytes).
@@ -435,116 +463,221 @@ package enum MatchStage {
       started = clock.now
     }
     let submissionsPath = context.folder(of: .normalize) + "/submissions.jsonl"
-    // The students' decisions go to a scratch file of the stage's temporary folder as they are
-    // made, and are read back beside the submissions: the stage holds what the steps between need
-    // of them (outcomes, SIS ids), not them (`scripts/bench/review.sh`).
-    let decidedPath = context.outputPath("decided.scratch.jsonl")
+    // The students are decided for their outcomes (what the steps between need: claims, new
+    // children, households), and decided again beside the submissions, a chunk at a time, by the
+    // prepared matcher: the stage holds outcomes, not decisions (`scripts/bench/review.sh`), and
+    // deciding again cost a fifth of writing the decisions to a scratch file and reading them back.
     var decided = try decide(
-      context, snapshot: snapshot, submissionsPath: submissionsPath, scratch: decidedPath,
-      chunkSize: chunkSize, phase: phase)
-    var applied = decided.applied
-    let personMatched = decided.personMatched
-    let contactResolutions = decided.contactResolutions
-
+      context, snapshot: snapshot, submissionsPath: submissionsPath, chunkSize: chunkSize,
+      phase: phase)
     phase("decide")
-    // The contacts of the matched students and of the households each form reaches: the homes are
-    // found for the batch at once (two scans of the snapshot), their contacts a chunk at a time.
-    let matchedBySubmission = decided.outcomes.map {
-      $0.compactMap { $0.outcome == .matched ? $0.sisID : nil }
-    }
-    let households = try ContactMatcher.households(
-      decided.householdKeys,
-      candidates: decided.outcomes.map {
-        $0.flatMap { $0.outcome == .potential ? $0.candidates : [] }
-      },
-      snapshot: snapshot)
-    let batchCount = decided.ids.count
-    let patches = decided.patches
-    let newChildForms = decided.sameNewChild
-    let awaiting = decided.awaitingNewChild
+    let final = try Final(decided, snapshot: snapshot, context: context)
+    let (ids, newChildForms, awaiting) = (
+      decided.ids, decided.sameNewChild, decided.awaitingNewChild
+    )
+    let (matcher, resolutions, rejected) = (
+      decided.matcher!, decided.resolutions, decided.rejected
+    )
+    var applied = decided.applied
     decided = Decided()
     // Differences and contacts, now that the student outcomes are final, a chunk at a time; each
     // chunk's decisions and rows are written before the next is read.
-    let overrides = Dictionary(grouping: try context.workdir.state.overrides(), by: \.submissionID)
-    let fieldAnswers = Dictionary(
-      grouping: try context.workdir.state.fieldAnswers(), by: \.submissionID)
-    let policy = UpdateRules(config: context.config)
-    let decisionsFile = try StageJSONAppender(
-      SubmissionDecision.self, path: context.outputPath("decisions.jsonl"))
-    func csv(_ name: String, _ header: [String]) throws -> CSVWriter {
-      let writer = try CSVWriter(path: context.outputPath(name), options: .forPeople)
-      try writer.write(header)
-      return writer
-    }
-    let reviewFile = try csv(
-      "review.csv", ["Submission_ID", "Student_Seq", "Student_Ref", "Candidates", "Reasons"])
-    let diffsFile = try csv(
-      "diffs.csv",
-      ["Submission_ID", "Schema", "Seq", "SIS_ID", "Field", "Enrollment_Value", "SIS_Value"])
-    let heldFile = try csv("held_updates.csv", heldUpdatesHeader)
-    var counts: [String: Int] = ["submissions": 0, "needs_review": 0, "held_updates": 0]
-    for outcome in MatchOutcome.allCases {
-      counts["students_\(outcome.rawValue)"] = 0
-      counts["contacts_\(outcome.rawValue)"] = 0
-    }
-    var answered: [[String]] = []
-    var batchIDs = Set<String>()
-    // New contacts named again within the batch (siblings' forms): the first one stands for all.
-    var newContacts = ContactMatcher.NewContactsInBatch()
+    var output = try Output(context)
     var offset = 0
-    let decidedFile = try StageJSONChunks(SubmissionDecision.self, path: decidedPath)
     try StageJSONChunks(Submission.self, path: submissionsPath).forEach(chunkSize) { submissions in
       let base = offset
       offset += submissions.count
-      var decidedChunk = try decidedFile.next(submissions.count)
-      guard offset <= batchCount, decidedChunk.count == submissions.count,
-        zip(submissions, decidedChunk).allSatisfy({ $0.id == $1.submissionID })
-      else {
-        throw SISDropError.dataError(
-          "\(submissionsPath) changed while the match stage read it",
-          at: SourceLocation(path: submissionsPath),
-          hint: "rerun the match stage")
+      guard offset <= ids.count, zip(submissions, ids[base..<offset]).allSatisfy({ $0.id == $1 })
+      else { throw changedWhileRead(submissionsPath) }
+      var ignored = Decided()
+      let decidedChunk = try decisions(
+        of: submissions, matcher: matcher, resolutions: resolutions, rejected: rejected,
+        answers: &ignored)
+      let (parts, names) = try final.chunk(submissions, decidedChunk, at: base, snapshot: snapshot)
+      try output.write(
+        parts, of: submissions, names: names, fieldAnswers: final.fieldAnswers, context: context)
+    }
+    guard offset == ids.count else { throw changedWhileRead(submissionsPath) }
+    try output.close()
+    phase("differences+contacts")
+    applied += final.appliedAnswers(batchIDs: output.batchIDs) + output.answered
+    try context.writeCSV(
+      "resolutions.csv",
+      header: [
+        "Submission_ID", "Student_Seq", "Kind", "Value", "Resolved_By", "Resolved_At", "Source",
+      ],
+      rows: applied)
+    var counts = output.counts
+    if newChildForms > 0 { counts["students_same_new_child"] = newChildForms }
+    if awaiting > 0 { counts["students_awaiting_new_child"] = awaiting }
+    context.counts = counts
+    phase("write")
+    context.notes.append(
+      "matcher: \(context.config.matcher); snapshot: \(relativePath(snapshotPath, to: context.workdir.root))"
+    )
+    context.notes.append("seconds by phase: " + phases.joined(separator: ", "))
+    context.log(
+      "match: \(counts["students_matched"]!) matched, \(counts["students_potential"]!) potential, \(counts["students_new"]!) new; "
+        + (newChildForms + awaiting == 0
+          ? ""
+          : "\(newChildForms) students on several forms of one new child, \(awaiting) waiting for a new child delivered before to be seen in the SIS; ")
+        + "contacts: \(counts["contacts_matched"]!) matched, \(counts["contacts_potential"]!) potential, \(counts["contacts_new"]!) new"
+    )
+  }
+
+  static func changedWhileRead(_ path: String) -> SISDropError {
+    SISDropError.dataError(
+      "\(path) changed while the match stage read it", at: SourceLocation(path: path),
+      hint: "rerun the match stage")
+  }
+
+  /// What the differences and contacts of every chunk need once the student outcomes are final:
+  /// the matched SIS students by submission, the households each form reaches (found for the batch
+  /// at once: two scans of the snapshot; their contacts are fetched a chunk at a time), the changes
+  /// to the decisions, and the people's answers.
+  struct Final {
+    var matchedBySubmission: [[String]]
+    var households: ContactMatcher.Households
+    var patches: [Int: [Claims.Patch]]
+    var personMatched: [String: Set<Int>]
+    var contactResolutions: [String: [Resolution]]
+    var overrides: [String: [FieldOverride]]
+    var fieldAnswers: [String: [FieldAnswer]]
+    var policy: UpdateRules
+
+    init(_ decided: Decided, snapshot: Snapshot, context: StageContext) throws {
+      matchedBySubmission = decided.outcomes.map {
+        $0.compactMap { $0.outcome == .matched ? $0.sisID : nil }
       }
-      for index in decidedChunk.indices {
+      households = try ContactMatcher.households(
+        decided.householdKeys,
+        candidates: decided.outcomes.map {
+          $0.flatMap { $0.outcome == .potential ? $0.candidates : [] }
+        },
+        snapshot: snapshot)
+      patches = decided.patches
+      personMatched = decided.personMatched
+      contactResolutions = decided.contactResolutions
+      overrides = Dictionary(grouping: try context.workdir.state.overrides(), by: \.submissionID)
+      fieldAnswers = Dictionary(
+        grouping: try context.workdir.state.fieldAnswers(), by: \.submissionID)
+      policy = UpdateRules(config: context.config)
+    }
+
+    /// One chunk's decisions with their changes, differences and contacts, and its rows: each
+    /// submission on its own (on every core), joined in submission order; and its contacts' name keys.
+    func chunk(
+      _ submissions: [Submission], _ decidedChunk: [SubmissionDecision], at base: Int,
+      snapshot: Snapshot
+    ) throws -> (parts: [Part], names: [[ContactMatcher.NameKeys]]) {
+      var decided = decidedChunk
+      for index in decided.indices {
         for patch in patches[base + index] ?? [] {
-          patch.apply(toStudent: &decidedChunk[index].students[patch.claim.student])
+          patch.apply(toStudent: &decided[index].students[patch.claim.student])
         }
       }
+      let offset = base + submissions.count
       // The chunk's matched SIS students, and the contacts of the homes it reaches, fetched at once.
       let matchedStudents = try snapshot.students(
         numbers: matchedBySubmission[base..<offset].flatMap { $0 })
       let reachedContacts = try households.contacts(
         base..<offset, matched: matchedBySubmission, snapshot: snapshot)
-      // Contact name keys, once per contact (they are needed twice below).
+      // Contact name keys, once per contact (they are needed twice: here and `NewContactsInBatch`).
       let contactNames = try Parallel.map(submissions.count, minimum: 64) { index in
         ContactMatcher.nameKeys(submissions[index])
       }
-      // Each submission on its own (on every core); their rows are joined in submission order.
-      let decided = decidedChunk
-      let matchedByPerson = personMatched
-      let answeredContacts = contactResolutions
+      let final = self
+      let chunk = decided
       let parts = try Parallel.map(submissions.count, minimum: 64) { index in
         defer { StageProgress.step() }
+        let id = submissions[index].id
         return try differencesAndContacts(
-          submissions[index], decided[index], names: contactNames[index], students: matchedStudents,
-          contacts: households.reached(
-            base + index, matched: matchedBySubmission[base + index], contacts: reachedContacts),
-          contactResolutions: answeredContacts[submissions[index].id] ?? [],
-          kept: Set((overrides[submissions[index].id] ?? []).map(\.field)),
-          answers: (fieldAnswers[submissions[index].id] ?? []).filter {
+          submissions[index], chunk[index], names: contactNames[index], students: matchedStudents,
+          contacts: final.households.reached(
+            base + index, matched: final.matchedBySubmission[base + index],
+            contacts: reachedContacts),
+          contactResolutions: final.contactResolutions[id] ?? [],
+          kept: Set((final.overrides[id] ?? []).map(\.field)),
+          answers: (final.fieldAnswers[id] ?? []).filter {
             $0.version == submissions[index].contentHash
-          }, policy: policy,
-          personMatched: matchedByPerson[submissions[index].id] ?? [])
+          }, policy: final.policy,
+          personMatched: final.personMatched[id] ?? [])
       }
+      return (parts, contactNames)
+    }
+
+    /// The contact resolutions and keep-sis answers applied, as resolutions.csv rows.
+    func appliedAnswers(batchIDs: Set<String>) -> [[String]] {
+      var applied: [[String]] = []
+      for (id, list) in contactResolutions.sorted(by: { $0.key < $1.key }) {
+        for r in list {
+          applied.append([
+            id, "", "contact-resolution",
+            "contact \(r.studentSeq): " + (r.sisID.map { "Match to \($0)" } ?? "No Match"),
+            r.resolvedBy, r.resolvedAt, r.source,
+          ])
+        }
+      }
+      for (id, list) in overrides.sorted(by: { $0.key < $1.key }) where batchIDs.contains(id) {
+        for o in list {
+          applied.append([id, "", "keep-sis", o.field, o.resolvedBy, o.resolvedAt, o.source])
+        }
+      }
+      return applied
+    }
+  }
+
+  /// One submission's decision and its rows for diffs.csv, review.csv and held_updates.csv.
+  typealias Part = (
+    decision: SubmissionDecision, diffs: [[String]], review: [[String]], held: [[String]]
+  )
+
+  /// The stage's files written a chunk at a time (decisions.jsonl, review.csv, diffs.csv,
+  /// held_updates.csv), the counts, and the field answers applied.
+  struct Output {
+    let decisions: StageJSONAppender<SubmissionDecision>
+    let review: CSVWriter
+    let diffs: CSVWriter
+    let held: CSVWriter
+    var counts: [String: Int] = ["submissions": 0, "needs_review": 0, "held_updates": 0]
+    var answered: [[String]] = []
+    var batchIDs = Set<String>()
+    /// New contacts named again within the batch (siblings' forms): the first one stands for all.
+    var newContacts = ContactMatcher.NewContactsInBatch()
+
+    init(_ context: StageContext) throws {
+      func csv(_ name: String, _ header: [String]) throws -> CSVWriter {
+        let writer = try CSVWriter(path: context.outputPath(name), options: .forPeople)
+        try writer.write(header)
+        return writer
+      }
+      decisions = try StageJSONAppender(
+        SubmissionDecision.self, path: context.outputPath("decisions.jsonl"))
+      review = try csv(
+        "review.csv", ["Submission_ID", "Student_Seq", "Student_Ref", "Candidates", "Reasons"])
+      diffs = try csv(
+        "diffs.csv",
+        ["Submission_ID", "Schema", "Seq", "SIS_ID", "Field", "Enrollment_Value", "SIS_Value"])
+      held = try csv("held_updates.csv", heldUpdatesHeader)
+      for outcome in MatchOutcome.allCases {
+        counts["students_\(outcome.rawValue)"] = 0
+        counts["contacts_\(outcome.rawValue)"] = 0
+      }
+    }
+
+    mutating func write(
+      _ parts: [Part], of submissions: [Submission], names: [[ContactMatcher.NameKeys]],
+      fieldAnswers: [String: [FieldAnswer]], context: StageContext
+    ) throws {
       var chunk = parts.map(\.decision)
       for (index, submission) in submissions.enumerated() {
-        newContacts.link(&chunk[index], of: submission, names: contactNames[index])
+        newContacts.link(&chunk[index], of: submission, names: names[index])
       }
-      try decisionsFile.append(chunk)
+      try decisions.append(chunk)
       for part in parts {
-        for row in part.diffs { try diffsFile.write(row) }
-        for row in part.review { try reviewFile.write(row) }
-        for row in part.held { try heldFile.write(row) }
+        for row in part.diffs { try diffs.write(row) }
+        for row in part.review { try review.write(row) }
+        for row in part.held { try held.write(row) }
         if !part.held.isEmpty { counts["held_updates"]! += 1 }
       }
       for decision in chunk {
@@ -573,61 +706,19 @@ package enum MatchStage {
         }
       }
     }
-    guard offset == batchCount, try decidedFile.next(1).isEmpty else {
-      throw SISDropError.dataError(
-        "\(submissionsPath) changed while the match stage read it",
-        at: SourceLocation(path: submissionsPath),
-        hint: "rerun the match stage")
-    }
-    try FileSystem.removeTree(decidedPath)
-    try decisionsFile.close()
-    for file in [reviewFile, diffsFile, heldFile] { try file.close() }
 
-    phase("differences+contacts")
-    for (id, list) in contactResolutions.sorted(by: { $0.key < $1.key }) {
-      for r in list {
-        applied.append([
-          id, "", "contact-resolution",
-          "contact \(r.studentSeq): " + (r.sisID.map { "Match to \($0)" } ?? "No Match"),
-          r.resolvedBy, r.resolvedAt, r.source,
-        ])
-      }
+    func close() throws {
+      try decisions.close()
+      for file in [review, diffs, held] { try file.close() }
     }
-    for (id, list) in overrides.sorted(by: { $0.key < $1.key }) where batchIDs.contains(id) {
-      for o in list {
-        applied.append([id, "", "keep-sis", o.field, o.resolvedBy, o.resolvedAt, o.source])
-      }
-    }
-    applied += answered
-    try context.writeCSV(
-      "resolutions.csv",
-      header: [
-        "Submission_ID", "Student_Seq", "Kind", "Value", "Resolved_By", "Resolved_At", "Source",
-      ],
-      rows: applied)
-    if newChildForms > 0 { counts["students_same_new_child"] = newChildForms }
-    if awaiting > 0 { counts["students_awaiting_new_child"] = awaiting }
-    context.counts = counts
-    phase("write")
-    context.notes.append(
-      "matcher: \(context.config.matcher); snapshot: \(relativePath(snapshotPath, to: context.workdir.root))"
-    )
-    context.notes.append("seconds by phase: " + phases.joined(separator: ", "))
-    context.log(
-      "match: \(counts["students_matched"]!) matched, \(counts["students_potential"]!) potential, \(counts["students_new"]!) new; "
-        + (newChildForms + awaiting == 0
-          ? ""
-          : "\(newChildForms) students on several forms of one new child, \(awaiting) waiting for a new child delivered before to be seen in the SIS; ")
-        + "contacts: \(counts["contacts_matched"]!) matched, \(counts["contacts_potential"]!) potential, \(counts["contacts_new"]!) new"
-    )
   }
 
-  /// Reads the batch, prepares the matcher with it and decides every student, a chunk at a time:
-  /// each chunk's decisions (a person's answers applied) go to `scratch`. The compact batch and the
-  /// matcher with its prepared pairs are let go when this returns.
+  /// Reads the batch, prepares the matcher with it and decides every student, a chunk at a time,
+  /// for the outcomes. The compact batch is let go when this returns; the prepared matcher is kept
+  /// (`Decided.matcher`) to decide each chunk again beside its submissions (`run`).
   private static func decide(
-    _ context: StageContext, snapshot: Snapshot, submissionsPath: String, scratch: String,
-    chunkSize: Int, phase: (String) -> Void
+    _ context: StageContext, snapshot: Snapshot, submissionsPath: String, chunkSize: Int,
+    phase: (String) -> Void
   ) throws -> Decided {
     let matcher = try MatcherRegistry.make(
       context.config.matcher, snapshot: snapshot, config: context.config.matching,
@@ -637,60 +728,72 @@ package enum MatchStage {
       batch += chunk.map(forMatcher)
     }
     phase("read")
-    if let report = try matcher.prepare(batch) {
-      // Blocking counts and the estimated weights: how the decisions below were reached.
-      let encoder = JSONLines.encoder()
-      encoder.outputFormatting.insert(.prettyPrinted)
-      var stable = report
-      // wall-clock figures belong in stage.json, not in the deterministic outputs
-      stable.seconds = [:]
-      try FileSystem.writeNew(context.outputPath("matcher.json"), try encoder.encode(stable))
-      context.notes.append(
-        "blocking: \(report.distinctPairs) candidate pairs ("
-          + report.blockingPairs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
-            separator: ", ")
-          + "); \(report.studentsWithoutCandidates) students without candidates; seconds: "
-          + report.seconds.sorted { $0.key < $1.key }.map {
-            "\($0.key) \(String(format: "%.3f", $0.value))"
-          }.joined(separator: ", "))
-    }
-
+    if let report = try matcher.prepare(batch) { try writeMatcherReport(report, context) }
     phase("prepare")
     // Progress: each submission is matched, then its differences and contacts are found.
     StageProgress.expect(submissions: batch.count, passes: 2)
-    // The students' outcomes, submission by submission, from the compact form the matcher was given
-    // (it holds every field these steps read: decoding submissions.jsonl again for them was a third
-    // of the stage's JSON decoding, `scripts/bench/match.sh` at 50,000 × 50,000).
-    var decided = Decided()
-    var claims = Claims()
-    let scratchFile = try StageJSONAppender(SubmissionDecision.self, path: scratch)
-    let rejectedRows = try snapshot.rejectedRows()
     // A person's answers (resolve / resolutions.csv, taken from the inbox by `run` before any stage) replace the matcher's outcome.
     let resolutions = Dictionary(
       grouping: try context.workdir.state.resolutions(), by: \.submissionID)
+    let rejected = try snapshot.rejectedRows()
+    var (decided, claims) = try decideChunks(
+      batch, matcher: matcher, resolutions: resolutions, rejected: rejected, chunkSize: chunkSize)
+    (decided.matcher, decided.resolutions, decided.rejected) = (matcher, resolutions, rejected)
+    // One SIS student claimed twice: the claimants' forms are compared, their outcomes changed here
+    // and their decisions when they are read back.
+    for patch in claims.patches(
+      submissionID: { batch[$0].id },
+      person: { claim in
+        let form = batch[claim.index]
+        let seq = form.students[claim.student].seq
+        return form.students.first(where: { $0.seq == seq }).map {
+          PersonRecord(student: $0, of: form)
+        }
+      }, policy: context.config.matching.formsOfOneChild)
+    {
+      decided.add(patch)
+    }
+    claims = Claims()
+    try newChildren(&decided, batch, resolutions: resolutions, context: context)
+    // What the households and the answers need of the batch is taken before the batch is let go.
+    decided.householdKeys = batch.map(ContactMatcher.householdKeys)
+    decided.contactResolutions = try contactResolutions(batch, context: context)
+    return decided
+  }
+
+  /// Blocking counts and the estimated weights (`matcher.json`): how the decisions were reached.
+  private static func writeMatcherReport(_ report: MatcherReport, _ context: StageContext) throws {
+    let encoder = JSONLines.encoder()
+    encoder.outputFormatting.insert(.prettyPrinted)
+    var stable = report
+    // wall-clock figures belong in stage.json, not in the deterministic outputs
+    stable.seconds = [:]
+    try FileSystem.writeNew(context.outputPath("matcher.json"), try encoder.encode(stable))
+    context.notes.append(
+      "blocking: \(report.distinctPairs) candidate pairs ("
+        + report.blockingPairs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+          separator: ", ")
+        + "); \(report.studentsWithoutCandidates) students without candidates; seconds: "
+        + report.seconds.sorted { $0.key < $1.key }.map {
+          "\($0.key) \(String(format: "%.3f", $0.value))"
+        }.joined(separator: ", "))
+  }
+
+  /// Every student decided, a chunk of submissions at a time, in batch order (as the matcher
+  /// decides them); kept of the decisions are the outcomes and the auto-matched claims
+  /// (`claimedTwice`), and of the answers what they did.
+  private static func decideChunks(
+    _ batch: [Submission], matcher: any StudentMatcher, resolutions: [String: [Resolution]],
+    rejected: [Snapshot.RejectedRow], chunkSize: Int
+  ) throws -> (Decided, Claims) {
+    var decided = Decided()
+    var claims = Claims()
     for first in stride(from: 0, to: batch.count, by: chunkSize) {
       let submissions = Array(batch[first..<min(first + chunkSize, batch.count)])
-      var chunk: [SubmissionDecision] = []
-      for submission in submissions {
-        StageProgress.step()
-        var students: [StudentDecision] = []
-        for student in submission.students {
-          students.append(
-            StudentDecision(
-              seq: student.seq, decision: try matcher.match(student, in: submission),
-              differences: []))
-        }
-        chunk.append(
-          SubmissionDecision(submissionID: submission.id, students: students, contacts: []))
-      }
-      reviewPossiblyRejected(&chunk, submissions, rejected: rejectedRows)
-      for index in chunk.indices {
-        applyResolutions(
-          resolutions[chunk[index].submissionID] ?? [], to: &chunk[index], submissions[index],
-          applied: &decided.applied,
-          personMatched: &decided.personMatched)
-      }
-      try scratchFile.append(chunk)
+      for _ in submissions { StageProgress.step() }
+      let chunk = try decisions(
+        of: submissions, matcher: matcher, resolutions: resolutions, rejected: rejected,
+        answers: &decided)
       for (index, decision) in chunk.enumerated() {
         decided.ids.append(decision.submissionID)
         decided.outcomes.append(
@@ -704,29 +807,44 @@ package enum MatchStage {
         }
       }
     }
-    try scratchFile.close(sync: false)
+    return (decided, claims)
+  }
 
-    // One SIS student claimed twice: the claimants' forms are compared, their outcomes changed here
-    // and their decisions when they are read back.
-    for patch in claims.patches(
-      submissionID: { batch[$0].id },
-      person: { claim in
-        let form = batch[claim.index]
-        let seq = form.students[claim.student].seq
-        return form.students.first(where: { $0.seq == seq }).map {
-          PersonRecord(student: $0, of: form)
-        }
-      }, policy: context.config.matching.formsOfOneChild)
-    {
-      decided.patches[patch.claim.index, default: []].append(patch)
-      if patch.toPerson {
-        decided.outcomes[patch.claim.index][patch.claim.student].outcome = .potential
-        decided.outcomes[patch.claim.index][patch.claim.student].sisID = nil
+  /// The decisions of `submissions`' students, in order, with a person's answers applied (what
+  /// they did goes to `answers`: `applied`, `personMatched`).
+  private static func decisions(
+    of submissions: [Submission], matcher: any StudentMatcher,
+    resolutions: [String: [Resolution]], rejected: [Snapshot.RejectedRow],
+    answers: inout Decided
+  ) throws -> [SubmissionDecision] {
+    var chunk: [SubmissionDecision] = []
+    for submission in submissions {
+      var students: [StudentDecision] = []
+      for student in submission.students {
+        students.append(
+          StudentDecision(
+            seq: student.seq, decision: try matcher.match(student, in: submission),
+            differences: []))
       }
+      chunk.append(
+        SubmissionDecision(submissionID: submission.id, students: students, contacts: []))
     }
-    // Several forms of one child the SIS does not know: created once (`formsOfOneNewChild`), and
-    // never again while a delivery of it awaits the SIS (`awaitingDeliveredNewChildren`). A child
-    // a person answered No Match for is a child of its own.
+    reviewPossiblyRejected(&chunk, submissions, rejected: rejected)
+    for index in chunk.indices {
+      applyResolutions(
+        resolutions[chunk[index].submissionID] ?? [], to: &chunk[index], submissions[index],
+        applied: &answers.applied, personMatched: &answers.personMatched)
+    }
+    return chunk
+  }
+
+  /// Several forms of one child the SIS does not know: created once (`formsOfOneNewChild`), and
+  /// never again while a delivery of it awaits the SIS (`awaitingDeliveredNewChildren`). A child
+  /// a person answered No Match for is a child of its own.
+  private static func newChildren(
+    _ decided: inout Decided, _ batch: [Submission], resolutions: [String: [Resolution]],
+    context: StageContext
+  ) throws {
     var answeredNew = Set<String>()
     for (index, form) in batch.enumerated() {
       for (s, student) in form.students.enumerated()
@@ -745,18 +863,17 @@ package enum MatchStage {
       decided.outcomes, batch, skipping: Set(sameChild.map(\.claim)), workdir: context.workdir,
       batch: context.batch.id, config: context.config.matching, answered: answeredNew)
     decided.awaitingNewChild = awaiting.count
-    for patch in sameChild + awaiting {
-      decided.patches[patch.claim.index, default: []].append(patch)
-      if patch.toPerson {
-        decided.outcomes[patch.claim.index][patch.claim.student].outcome = .potential
-        decided.outcomes[patch.claim.index][patch.claim.student].sisID = nil
-      }
-    }
-    // What the households and the answers need of the batch is taken before the batch is let go.
-    decided.householdKeys = batch.map(ContactMatcher.householdKeys)
+    for patch in sameChild + awaiting { decided.add(patch) }
+  }
+
+  /// A person's Match / No Match for a contact, by submission: it holds for the version it was
+  /// given for only (a stale one is noted, not applied).
+  private static func contactResolutions(_ batch: [Submission], context: StageContext) throws
+    -> [String: [Resolution]]
+  {
     let versions = Dictionary(
       batch.map { ($0.id, $0.contentHash) }, uniquingKeysWith: { first, _ in first })
-    // A person's Match / No Match for a contact holds for the version it was given for only.
+    var result: [String: [Resolution]] = [:]
     for resolution in try context.workdir.state.contactResolutions()
     where versions[resolution.submissionID] != nil {
       guard resolution.version != nil, resolution.version == versions[resolution.submissionID]!
@@ -766,9 +883,9 @@ package enum MatchStage {
         )
         continue
       }
-      decided.contactResolutions[resolution.submissionID, default: []].append(resolution)
+      result[resolution.submissionID, default: []].append(resolution)
     }
-    return decided
+    return result
   }
 
   /// A person's answers (Match / No Match) for one submission replace the matcher's outcome, for

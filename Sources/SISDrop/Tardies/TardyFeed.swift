@@ -78,11 +78,12 @@ struct TardyCodeMap {
 /// interrupted is finished by the next one).
 package enum TardyFeed {
   package static let errorsHeader = [
-    "File", "Line", "Building", "Student_Number", "Occurred_At", "Reason", "Field", "Problem",
+    "File", "Line", FieldName.building, FieldName.studentNumber, FieldName.occurredAt,
+    FieldName.reason, "Field", "Problem",
     "What_To_Do",
   ]
   package static let duplicatesHeader = [
-    "File", "Line", "Student_Number", "Occurred_At", "Reason", "Delivered_In",
+    "File", "Line", FieldName.studentNumber, FieldName.occurredAt, FieldName.reason, "Delivered_In",
   ]
   package static let inboxFileName = "tardies.csv"
 
@@ -225,7 +226,7 @@ package enum TardyFeed {
         }
         guard let school = buildings[FieldRules.buildingKey(record[0])] else {
           fail(
-            "Building", "building '\(record[0])' is not in building_map.csv",
+            FieldName.building, "building '\(record[0])' is not in building_map.csv",
             "map the Raptor building to an SIS school in building_map.csv, then run the feed on this file again"
           )
           continue
@@ -233,19 +234,19 @@ package enum TardyFeed {
         let student = FieldRules.text(record[1])
         guard try snapshot.student(number: student) != nil else {
           fail(
-            "Student_Number", "student \(student) is not in the SIS export",
+            FieldName.studentNumber, "student \(student) is not in the SIS export",
             "check the student number in Raptor")
           continue
         }
         guard let entry = codeMap.entries[FieldRules.buildingKey(record[3])] else {
           fail(
-            "Reason", "reason '\(record[3])' is not mapped in tardy_codes.csv",
+            FieldName.reason, "reason '\(record[3])' is not mapped in tardy_codes.csv",
             "map it to an SIS attendance code (Active: Yes), then run the feed on this file again")
           continue
         }
         guard entry.active else {
           fail(
-            "Reason", "reason '\(record[3])' is mapped to \(entry.code) but not Active",
+            FieldName.reason, "reason '\(record[3])' is mapped to \(entry.code) but not Active",
             "set Active to Yes in tardy_codes.csv if it should be sent")
           continue
         }
@@ -254,7 +255,7 @@ package enum TardyFeed {
         case .success(let value): instant = value
         case .failure(let problem):
           fail(
-            "Occurred_At", problem.message,
+            FieldName.occurredAt, problem.message,
             "fix the row in Raptor's export (a date and time, with its UTC offset when the clocks change)"
           )
           continue
@@ -283,8 +284,9 @@ package enum TardyFeed {
         let attendance = DeliveryRecord(
           kind: .attendance, submissionID: "", seq: tardy.line,
           fields: [
-            "Student_Number": tardy.studentNumber, "SchoolID": tardy.school, "Att_Date": tardy.date,
-            "Att_Code": tardy.code,
+            FieldName.studentNumber: tardy.studentNumber, FieldName.schoolID: tardy.school,
+            "Att_Date": tardy.date,
+            FieldName.attCode: tardy.code,
             "Att_Time": tardy.time, "Att_Comment": "Raptor tardy: \(tardy.reason)",
           ])
         // A value the delivery file cannot hold (a reason windows-1252 lacks) is this row's error, not the run's.
@@ -403,7 +405,9 @@ package enum TardyFeed {
     return .success(local)
   }
 
-  package static let deliveredHeader = ["Student_Number", "Occurred_At", "Reason"]
+  package static let deliveredHeader = [
+    FieldName.studentNumber, FieldName.occurredAt, FieldName.reason,
+  ]
 
   /// Finishes a run a crash interrupted: a run folder not yet recorded in `state.sqlite` is
   /// published (a no-op when it already is) and its tardies recorded, so they are neither lost nor sent twice.

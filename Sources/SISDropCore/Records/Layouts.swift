@@ -54,6 +54,24 @@ package enum FieldName {
   @inlinable package static var contactSeq: String { "Contact_Seq" }
   @inlinable package static var docType: String { "Doc_Type" }
   @inlinable package static var fileName: String { "File_Name" }
+  @inlinable package static var sha256: String { "SHA256" }
+  @inlinable package static var form: String { "Form" }
+  @inlinable package static var approvedAt: String { "Approved_At" }
+  @inlinable package static var schoolNumber: String { "School_Number" }
+  @inlinable package static var name: String { "Name" }
+  @inlinable package static var lowGrade: String { "Low_Grade" }
+  @inlinable package static var highGrade: String { "High_Grade" }
+  @inlinable package static var attCode: String { "Att_Code" }
+  @inlinable package static var description: String { "Description" }
+  @inlinable package static var presenceStatus: String { "Presence_Status_CD" }
+  @inlinable package static var building: String { "Building" }
+  @inlinable package static var occurredAt: String { "Occurred_At" }
+  @inlinable package static var reason: String { "Reason" }
+  @inlinable package static var raptorBuilding: String { "Raptor_Building" }
+  @inlinable package static var sisSchoolNumber: String { "SIS_School_Number" }
+  @inlinable package static var raptorReason: String { "Raptor_Reason" }
+  @inlinable package static var sisAttCode: String { "SIS_Att_Code" }
+  @inlinable package static var active: String { "Active" }
 }
 
 package enum Layouts {
@@ -85,12 +103,14 @@ package enum Layouts {
   package static let schools = Layout(
     // Low_Grade/High_Grade (PowerSchool's names, optional): the grades a school teaches.
     name: "schools", fileName: "schools.csv", recordElement: "school",
-    fields: ["School_Number", "Name", "Low_Grade", "High_Grade"],
-    required: ["School_Number", "Name"])
+    fields: [FieldName.schoolNumber, FieldName.name, FieldName.lowGrade, FieldName.highGrade],
+    required: [FieldName.schoolNumber, FieldName.name])
   package static let attendanceCodes = Layout(
     name: "attendance_codes", fileName: "attendance_codes.csv", recordElement: "attendance_code",
-    fields: ["Att_Code", "Description", FieldName.schoolID, "Presence_Status_CD"],
-    required: ["Att_Code", FieldName.schoolID])
+    fields: [
+      FieldName.attCode, FieldName.description, FieldName.schoolID, FieldName.presenceStatus,
+    ],
+    required: [FieldName.attCode, FieldName.schoolID])
 
   /// The submission's student fields: the SIS student fields except `Student_Number`, with
   /// `School` (SIS number or building name) in place of `SchoolID` and `Enroll_Status`.
@@ -122,9 +142,11 @@ package enum Layouts {
 
   package static let submissions = Layout(
     name: "submissions", fileName: "submissions.csv", recordElement: "submission",
-    fields: [FieldName.submissionID, "Form", "Approved_At"] + submissionStudentFields,
+    fields: [FieldName.submissionID, FieldName.form, FieldName.approvedAt]
+      + submissionStudentFields,
     required: [
-      FieldName.submissionID, "Form", "Approved_At", FieldName.firstName, FieldName.lastName,
+      FieldName.submissionID, FieldName.form, FieldName.approvedAt, FieldName.firstName,
+      FieldName.lastName,
       FieldName.birthDate,
     ])
   package static let submissionContacts = Layout(
@@ -135,21 +157,21 @@ package enum Layouts {
     ])
   package static let submissionDocuments = Layout(
     name: "submission_documents", fileName: "submission_documents.csv", recordElement: "document",
-    fields: [FieldName.submissionID, FieldName.docType, FieldName.fileName, "SHA256"],
+    fields: [FieldName.submissionID, FieldName.docType, FieldName.fileName, FieldName.sha256],
     required: [FieldName.submissionID, FieldName.docType, FieldName.fileName])
 
   package static let tardies = Layout(
     name: "tardies", fileName: "tardies.csv", recordElement: "tardy",
-    fields: ["Building", FieldName.studentNumber, "Occurred_At", "Reason"],
-    required: ["Building", FieldName.studentNumber, "Occurred_At", "Reason"])
+    fields: [FieldName.building, FieldName.studentNumber, FieldName.occurredAt, FieldName.reason],
+    required: [FieldName.building, FieldName.studentNumber, FieldName.occurredAt, FieldName.reason])
   package static let buildingMap = Layout(
     name: "building_map", fileName: "building_map.csv", recordElement: "building",
-    fields: ["Raptor_Building", "SIS_School_Number"],
-    required: ["Raptor_Building", "SIS_School_Number"])
+    fields: [FieldName.raptorBuilding, FieldName.sisSchoolNumber],
+    required: [FieldName.raptorBuilding, FieldName.sisSchoolNumber])
   package static let tardyCodes = Layout(
     name: "tardy_codes", fileName: "tardy_codes.csv", recordElement: "tardy_code",
-    fields: ["Raptor_Reason", "SIS_Att_Code", "Active"],
-    required: ["Raptor_Reason", "SIS_Att_Code", "Active"])
+    fields: [FieldName.raptorReason, FieldName.sisAttCode, FieldName.active],
+    required: [FieldName.raptorReason, FieldName.sisAttCode, FieldName.active])
 
   /// The SIS export's layouts, in the order the snapshot loads them.
   package static let sisExport = [students, contacts, schools, attendanceCodes]

@@ -1,4 +1,5 @@
 import Foundation
+import SISDropCore
 
 /// Which rule of `FieldRules` a SIS export field takes in the snapshot.
 package enum FieldKind: Int, Sendable, Hashable, CaseIterable {
@@ -7,13 +8,13 @@ package enum FieldKind: Int, Sendable, Hashable, CaseIterable {
   /// The rule of each SIS export field (the rest are plain text).
   package init(field: String) {
     switch field {
-    case "First_Name", "Middle_Name", "Last_Name": self = .name
-    case "DOB": self = .date
-    case "Gender": self = .gender
-    case "Grade_Level": self = .gradeLevel
-    case "Home_Phone", "Phone": self = .phone
-    case "Email": self = .email
-    case "State": self = .state
+    case FieldName.firstName, FieldName.middleName, FieldName.lastName: self = .name
+    case FieldName.birthDate: self = .date
+    case FieldName.gender: self = .gender
+    case FieldName.gradeLevel: self = .gradeLevel
+    case FieldName.homePhone, FieldName.phone: self = .phone
+    case FieldName.email: self = .email
+    case FieldName.state: self = .state
     default: self = .text
     }
   }

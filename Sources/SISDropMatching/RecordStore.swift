@@ -1,0 +1,140 @@
+import SISDropCore
+
+/// Match records kept as bytes: each record's fields one after the other, each with its length in
+/// front, in one buffer for all of them, and their guardians the same way in another (they are
+/// found after the records); a record is made a `PersonRecord` again when it is read
+/// (`subscript`). Why: the SIS students blocking reaches are held from the scan to the last
+/// decision, and at 20,000 submissions that is most of a 100,000-student SIS. As `PersonRecord`s
+/// (ten strings, a guardians array, a street key and an e-mail on the heap) they were ~45 MB, a
+/// third of the match stage's peak (`scripts/bench/review.sh`).
+struct RecordStore: Sendable {
+  private var fields = Texts()
+  /// Each record's guardians' first name, surname and phone; empty until `setGuardians`.
+  private var guardians = Texts()
+
+  var count: Int { fields.count }
+
+  /// The fields of `record` (its guardians wait for `setGuardians`).
+  mutating func append(_ record: PersonRecord) {
+    for text in [
+      record.id, record.stateID, record.first, record.last, record.dob, record.gender,
+      record.street, record.zip, record.phone, record.email,
+    ] {
+      fields.put(text)
+    }
+    fields.end()
+  }
+
+  /// Another store's records after this one's, in their order (without guardians).
+  mutating func append(contentsOf other: RecordStore) { fields.append(contentsOf: other.fields) }
+
+  mutating func reserve(records: Int, bytes: Int) { fields.reserve(entries: records, bytes: bytes) }
+
+  /// The size of the fields' buffer (for reserving when stores are joined).
+  var byteCount: Int { fields.byteCount }
+
+  /// Every record's guardians, by its id.
+  mutating func setGuardians(_ of: (String) -> [PersonRecord.Guardian]) {
+    var result = Texts()
+    for i in 0..<count {
+      for guardian in of(id(i)) {
+        result.put(guardian.first)
+        result.put(guardian.last)
+        result.put(guardian.phone)
+      }
+      result.end()
+    }
+    guardians = result
+  }
+
+  subscript(_ i: Int) -> PersonRecord {
+    var reader = fields.reader(i)
+    var record = PersonRecord(id: reader.next())
+    record.stateID = reader.next()
+    record.first = reader.next()
+    record.last = reader.next()
+    record.dob = reader.next()
+    record.gender = reader.next()
+    record.street = reader.next()
+    record.zip = reader.next()
+    record.phone = reader.next()
+    record.email = reader.next()
+    if i < guardians.count {
+      var reader = guardians.reader(i)
+      while !reader.atEnd {
+        record.guardians.append(
+          PersonRecord.Guardian(first: reader.next(), last: reader.next(), phone: reader.next()))
+      }
+    }
+    return record
+  }
+
+  /// The id of record `i` alone (what ranking candidates asks for).
+  func id(_ i: Int) -> String {
+    var reader = fields.reader(i)
+    return reader.next()
+  }
+
+  /// Entries of texts in one buffer: each text's length (7 bits a byte, the high bit saying more
+  /// follow) then its UTF-8 bytes; `ends` says where each entry ends.
+  private struct Texts: Sendable {
+    private var bytes: [UInt8] = []
+    private var ends: [UInt32] = []
+
+    var count: Int { ends.count }
+    var byteCount: Int { bytes.count }
+
+    mutating func reserve(entries: Int, bytes size: Int) {
+      ends.reserveCapacity(entries)
+      bytes.reserveCapacity(size)
+    }
+
+    mutating func put(_ text: String) {
+      var length = text.utf8.count
+      while length >= 0x80 {
+        bytes.append(UInt8(length & 0x7F) | 0x80)
+        length >>= 7
+      }
+      bytes.append(UInt8(length))
+      bytes += text.utf8
+    }
+
+    /// The texts put since the last entry make an entry.
+    mutating func end() { ends.append(UInt32(bytes.count)) }
+
+    mutating func append(contentsOf other: Texts) {
+      let base = UInt32(bytes.count)
+      bytes += other.bytes
+      ends += other.ends.map { $0 + base }
+    }
+
+    func reader(_ i: Int) -> Reader {
+      Reader(bytes: bytes, at: i == 0 ? 0 : Int(ends[i - 1]), end: Int(ends[i]))
+    }
+  }
+
+  private struct Reader {
+    let bytes: [UInt8]
+    var at: Int
+    let end: Int
+
+    var atEnd: Bool { at >= end }
+
+    mutating func next() -> String {
+      var length = 0
+      var shift = 0
+      while true {
+        let byte = bytes[at]
+        at += 1
+        length |= Int(byte & 0x7F) << shift
+        if byte < 0x80 { break }
+        shift += 7
+      }
+      let text = bytes.withUnsafeBufferPointer {
+        String(decoding: UnsafeBufferPointer(rebasing: $0[at..<at + length]), as: UTF8.self)
+      }
+      at += length
+      return text
+    }
+  }
+}
