@@ -114,9 +114,9 @@ package enum DocumentFiles {
     return result
   }
 
-  /// One submission's documents against its folder of uploads: every file a document names is
-  /// there with its SHA-256, and nothing else is.
-  private static func checkSubmission(
+  /// One submission's document rows against its uploaded folder: each row's file verified, then
+  /// the uploads (and refused entries) no row names.
+  static func checkSubmission(
     _ submission: Submission, input: String, folder: String, refusedByPath: [String: String],
     into result: inout CheckResult
   ) throws {
@@ -146,11 +146,11 @@ package enum DocumentFiles {
     var named = Set<String>()
     for document in submission.documents {
       named.insert(document[FieldName.fileName])
-      if let wrong = try uploadProblem(
+      if let found = try documentProblem(
         document, input: input, relative: relative, uploaded: uploaded,
         refusedByPath: refusedByPath)
       {
-        problem(document.seq, wrong.field, wrong.value, wrong.reason, document.source)
+        problem(document.seq, found.field, found.value, found.reason, document.source)
       } else {
         result.verified += 1
       }
@@ -170,9 +170,9 @@ package enum DocumentFiles {
     }
   }
 
-  /// What is wrong with one document's upload (its name, a refused entry, a missing file, a
-  /// SHA-256 that is not one or differs), or nil when the file is there with the listed SHA-256.
-  private static func uploadProblem(
+  /// What is wrong with one document row's upload (field, value, reason), or nil when its file is
+  /// there and has the SHA-256 the export lists.
+  static func documentProblem(
     _ document: SubmissionPart, input: String, relative: String, uploaded: Set<String>,
     refusedByPath: [String: String]
   ) throws -> (field: String, value: String, reason: String)? {

@@ -131,7 +131,8 @@ package enum StateRebuild {
         hint: "restore the batch folder from a backup, or move it aside to rebuild without it")
     }
     let state = workdir.state
-    try state.database.inTransaction {
+    let database = state.database
+    try database.inTransaction {
       try state.insertBatch(
         BatchRecord(
           id: id, state: .open, selection: manifest.selection, pipelinePath: manifest.pipeline.path,
@@ -141,12 +142,11 @@ package enum StateRebuild {
         batch: id,
         at: manifest.openedAt)
     }
-    try replayStageRuns(id, folder: folder, database: state.database)
-    try replayLedger(id, workdir: workdir, openedAt: manifest.openedAt)
+    try replayStageRuns(id, folder: folder, workdir: workdir)
+    try replayLedger(id, workdir: workdir, at: manifest.openedAt)
     // The snapshot normalize built.
-    if let reference = try? SnapshotReference.read(folder: workdir.stageFolder(id, .normalize)),
-      reference.builtBy == id
-    {
+    let normalize = workdir.stageFolder(id, .normalize)
+    if let reference = try? SnapshotReference.read(folder: normalize), reference.builtBy == id {
       try state.registerSnapshot(
         batch: id, path: reference.path, sha256: reference.sha256,
         students: reference.summary.students,
@@ -157,18 +157,18 @@ package enum StateRebuild {
     _ = try Confirmation.restore(
       batchFolder: folder, batch: id, checkedAt: manifest.closedAt ?? manifest.openedAt,
       state: state)
-    try replayEnd(id, workdir: workdir, manifest: manifest)
+    try replayEnd(id, manifest: manifest, workdir: workdir)
     result.batches += 1
   }
 
   /// Stage runs, from every stage.json kept (the published attempt and the earlier ones).
-  static func replayStageRuns(_ id: String, folder: String, database: Database) throws {
+  static func replayStageRuns(_ id: String, folder: String, workdir: WorkDir) throws {
     for name in try FileSystem.listDirectory(folder)
     where Stage.allCases.contains(where: {
       name == $0.folder || name.hasPrefix($0.folder + ".attempt-")
     }) {
       guard let report = try? StageReport.load(folder + "/" + name) else { continue }
-      try database.execute(
+      try workdir.state.database.execute(
         "INSERT OR IGNORE INTO stage_runs(batch_id, stage, attempt, status, started_at, finished_at, exit_code) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
           .text(id), .text(report.stage.rawValue), .integer(Int64(report.attempt)),
@@ -178,9 +178,8 @@ package enum StateRebuild {
     }
   }
 
-  /// The ledger, as parse (the submissions seen) and normalize (their content hashes) recorded it.
-  static func replayLedger(_ id: String, workdir: WorkDir, openedAt: String) throws {
-    let state = workdir.state
+  /// The ledger, as parse and normalize recorded it: the submissions seen, their content hashes.
+  static func replayLedger(_ id: String, workdir: WorkDir, at openedAt: String) throws {
     let parse = workdir.stageFolder(id, .parse)
     if FileSystem.exists(parse + "/submissions.jsonl") {
       var seen: [(id: String, form: String, approvedAt: String, selected: Bool)] = []
@@ -191,7 +190,7 @@ package enum StateRebuild {
       where row.count >= 2 {
         seen.append((row[0], row[1], "", false))
       }
-      try state.recordSeen(seen, batch: id, at: openedAt)
+      try workdir.state.recordSeen(seen, batch: id, at: openedAt)
     }
     let normalize = workdir.stageFolder(id, .normalize)
     var hashes: [(id: String, hash: String)] = []
@@ -203,11 +202,12 @@ package enum StateRebuild {
     }
     for row in (try? BatchLifecycle.readTable(normalize + "/already_delivered.csv")) ?? []
     where row.count >= 2 { hashes.append((row[0], row[1])) }
-    try state.setContentHashes(hashes)
+    try workdir.state.setContentHashes(hashes)
   }
 
-  /// What was published (the batch's delivery and its re-deliveries), and the ids it gave new records.
+  /// What was published, and the ids it gave new records.
   static func replayPublications(_ id: String, workdir: WorkDir, result: inout Result) throws {
+    let state = workdir.state
     let published = Publication.folder(workdir, batch: id)
     let deliveries =
       (FileSystem.exists(published + "/" + Publication.recordName) ? [published] : [])
@@ -215,7 +215,7 @@ package enum StateRebuild {
     if FileSystem.exists(published + "/" + Publication.recordName) { result.publications += 1 }
     for delivery in deliveries {
       if FileSystem.exists(delivery + "/" + StableIDs.fileName) {
-        try StableIDs.record(folder: delivery, batch: id, state: workdir.state)
+        try StableIDs.record(folder: delivery, batch: id, state: state)
       } else if !result.withoutStableIDs.contains(id) {
         result.withoutStableIDs.append(id)
       }
@@ -223,11 +223,12 @@ package enum StateRebuild {
   }
 
   /// A closed batch's delivered submissions (manifest.delivered names them; delivered.csv, kept
-  /// with the publication, carries their hashes), or a cancelled one's end.
-  static func replayEnd(_ id: String, workdir: WorkDir, manifest: BatchManifest) throws {
+  /// with the publication, carries their hashes), or a cancelled one.
+  static func replayEnd(_ id: String, manifest: BatchManifest, workdir: WorkDir) throws {
+    let published = Publication.folder(workdir, batch: id)
     switch manifest.state {
     case .closed:
-      let published = Publication.folder(workdir, batch: id)
+      // manifest.delivered names them; delivered.csv (kept with the publication) carries their hashes.
       var delivered: [(id: String, hash: String)] = []
       let sealed = Set(manifest.delivered)
       let tables =
