@@ -953,17 +953,17 @@ package final class FellegiSunterMatcher: StudentMatcher {
         let person = batchPeople[i]
         var scored = pairs[Int(starts[i])..<Int(starts[i + 1])].map {
           pair -> (
-            slot: Int, id: String, bits: Double, parts: [Double?], vector: ComparisonVector,
-            passes: UInt8
+            slot: Int, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8
           ) in
           let vector = ComparisonVector(packed: pair.vector)
           let s = model.score(vector, first: person.first, last: person.last)
-          return (
-            Int(pair.slot), candidatesSeen.id(Int(pair.slot)), s.total, s.parts, vector,
-            pair.passes
-          )
+          return (Int(pair.slot), s.total, s.parts, vector, pair.passes)
         }
-        scored.sort { ($0.bits, $1.id) > ($1.bits, $0.id) }
+        // The highest weight first, equal weights by SIS id (read from the store only for a tie).
+        scored.sort {
+          $0.bits != $1.bits
+            ? $0.bits > $1.bits : candidatesSeen.id($0.slot) < candidatesSeen.id($1.slot)
+        }
         if scored.count > maxCandidates { scored.removeLast(scored.count - maxCandidates) }
         // The SIS students ranked, made records from the store once and only when a twin is
         // looked for among them.
@@ -977,21 +977,20 @@ package final class FellegiSunterMatcher: StudentMatcher {
         // Explained (reasons, per-field weights, guards in words) only when written out: most
         // candidates are looked at and dropped, and their words were most of the decide phase.
         var candidates = scored.prefix(5).map { entry in
-          let sis = candidatesSeen[entry.slot]
-          return Ranked(
-            sisID: entry.id,
+          Ranked(
+            sisID: candidatesSeen.id(entry.slot),
             score: FellegiSunterMatcher.roundedProbability(entry.bits),
             otherChild: FellegiSunterMatcher.otherChildRule(
               entry.vector, config: config, form: person)
               ?? FellegiSunterMatcher.twinInSIS(
-                entry.vector, sis, among: others(), config: config),
+                entry.vector, candidatesSeen[entry.slot], among: others(), config: config),
             resemblance: FellegiSunterMatcher.resemblance(entry.vector),
             withoutHousehold: !FellegiSunterMatcher.strongHomeLink(entry.vector)
               && entry.vector[.stateID] != 1
               && FellegiSunterMatcher.identityWithoutHousehold(entry.vector, config: config)
           ) {
             FellegiSunterMatcher.explain(
-              person: person, sis: sis, bits: entry.bits, parts: entry.parts,
+              person: person, sis: candidatesSeen[entry.slot], bits: entry.bits, parts: entry.parts,
               vector: entry.vector, passes: entry.passes,
               config: config)
           }
@@ -1045,15 +1044,16 @@ package final class FellegiSunterMatcher: StudentMatcher {
   /// when the SIS has the candidate's twin (the child's sibling born the same day): the family's
   /// twins are both known, and this form is neither.
   static func twinInSIS(
-    _ vector: ComparisonVector, _ sis: PersonRecord,
+    _ vector: ComparisonVector, _ sis: @autoclosure () -> PersonRecord,
     among others: @autoclosure () -> [PersonRecord],
     config: MatchingConfig
   ) -> String? {
-    guard config.twins == .reviewWithoutHousehold, isTwin(vector), vector[.firstName] == 0,
-      let twin = twin(of: sis, among: others())
+    guard config.twins == .reviewWithoutHousehold, isTwin(vector), vector[.firstName] == 0
     else { return nil }
+    let record = sis()
+    guard let twin = twin(of: record, among: others()) else { return nil }
     return
-      "a twin with another given name (same birth date and family), and SIS \(twin) is the twin of SIS \(sis.id)"
+      "a twin with another given name (same birth date and family), and SIS \(twin) is the twin of SIS \(record.id)"
   }
 
   static func decide(_ ranked: [Ranked], thresholds: MatchThresholds) -> MatchDecision {
