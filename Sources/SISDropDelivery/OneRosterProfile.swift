@@ -221,41 +221,78 @@ package struct OneRosterProfile: DeliveryProfile {
     name: String,
     links: [DeliveryRecord] = []
   ) throws -> [WrittenFile] {
-    // Delta only (bulk is refused at config time): every row is `active` (or `tobedeleted`) as of the batch's opening.
-    let status = "active"
-    let modified = context.batchTime
-    let options = CSVWriterOptions(lineEnding: .crlf)
-    /// Whether a field changed (every field of a new record counts as changed).
-    func keep(_ record: DeliveryRecord, _ field: String) -> Bool {
-      !update || record.changed.contains(field)
-    }
-    /// A OneRoster row is a whole record (a delta row replaces the record it names): an update's
-    /// unchanged fields carry the SIS's current values, never blanks that would erase them.
-    func value(_ record: DeliveryRecord, _ field: String) -> String {
-      keep(record, field) ? record[field] : record.current(field) ?? record[field]
-    }
-    /// The id a record was first delivered under, when a later batch found it in the SIS.
-    func stable(_ id: String) -> String { context.sourcedIDs[id] ?? id }
-
-    var users: [[String]] = []
-    var demographics: [[String]] = []
-    var enrollments: [[String]] = []
-    var schools = Set<String>()
+    var rows = OneRosterRows(update: update, context: context)
     let students = records.filter { $0.kind == .studentsNew || $0.kind == .studentsUpdate }
-    // Contacts come once per student they belong to: one OneRoster user each, agents of all of them.
-    var contactOrder: [String] = []
-    var contactRecords: [String: DeliveryRecord] = [:]
-    var agentsOfStudent: [String: [String]] = [:]
-    var studentsOfContact: [String: [String]] = [:]
+    let contacts = OneRosterContacts(records, update: update, links: links, rows: rows)
+    for student in students {
+      rows.addStudent(student, agents: contacts.agentsOfStudent[student["Student_Ref"]] ?? [])
+    }
     var schoolOfRef: [String: String] = [:]
     for student in students { schoolOfRef[student["Student_Ref"]] = student[FieldName.schoolID] }
-    for contact in records where contact.kind == .contactsNew || contact.kind == .contactsUpdate {
-      let id = stable(OneRosterProfile.contactID(contact))
-      if contactRecords[id] == nil {
-        contactOrder.append(id)
-        contactRecords[id] = contact
+    for id in contacts.order {
+      guard let contact = contacts.records[id] else { continue }
+      rows.addContact(
+        contact, id: id,
+        school: schoolOfRef[contact["Student_Ref"]] ?? contact["Student_SchoolID"],
+        students: contacts.studentsOfContact[id] ?? [])
+    }
+    let homerooms = rows.homerooms()
+    let directory = folder + "/" + name
+    try FileSystem.makeDirectory(directory)
+    var written: [WrittenFile] = []
+    for (file, fileRows) in [
+      ("manifest.csv", manifest(context)), ("academicSessions.csv", homerooms.sessions),
+      ("orgs.csv", rows.orgs()), ("courses.csv", homerooms.courses),
+      ("classes.csv", homerooms.classes), ("users.csv", rows.users),
+      ("demographics.csv", rows.demographics), ("enrollments.csv", rows.enrollments),
+    ] {
+      let writer = try CSVWriter(
+        path: directory + "/" + file, options: CSVWriterOptions(lineEnding: .crlf))
+      try writer.write(OneRosterProfile.headers[file] ?? [])
+      for row in fileRows { try writer.write(row) }
+      try writer.close()
+      written.append(WrittenFile(name: name + "/" + file, rows: fileRows.count))
+    }
+    return written
+  }
+
+  /// manifest.csv: the files a delta bundle carries, and the source system.
+  private func manifest(_ context: DeliveryContext) -> [[String]] {
+    var manifest: [[String]] = [["manifest.version", "1.0"], ["oneroster.version", "1.1"]]
+    for file in OneRosterProfile.manifestFiles {
+      manifest.append([
+        "file.\(file)", OneRosterProfile.written.contains(file) ? "delta" : "absent",
+      ])
+    }
+    manifest.append(["source.systemName", config.systemName])
+    manifest.append(["source.systemCode", context.prefix])
+    return manifest
+  }
+}
+
+/// A bundle's contacts: they come once per student they belong to, and each is one OneRoster
+/// user, agent of all of them.
+private struct OneRosterContacts {
+  /// The contacts' ids in the order they first come.
+  var order: [String] = []
+  /// Each contact's first record.
+  var records: [String: DeliveryRecord] = [:]
+  /// A student's contacts in this bundle (by Student_Ref), links to SIS guardians included.
+  var agentsOfStudent: [String: [String]] = [:]
+  /// A contact's students in this bundle.
+  var studentsOfContact: [String: [String]] = [:]
+
+  init(
+    _ bundleRecords: [DeliveryRecord], update: Bool, links: [DeliveryRecord], rows: OneRosterRows
+  ) {
+    for contact in bundleRecords
+    where contact.kind == .contactsNew || contact.kind == .contactsUpdate {
+      let id = rows.stable(OneRosterProfile.contactID(contact))
+      if records[id] == nil {
+        order.append(id)
+        records[id] = contact
       }
-      let studentID = stable(
+      let studentID = rows.stable(
         OneRosterProfile.studentID(
           DeliveryRecord(
             kind: .studentsNew, submissionID: contact.submissionID, seq: 0,
@@ -270,81 +307,124 @@ package struct OneRosterProfile: DeliveryProfile {
     }
     for link in links {
       agentsOfStudent[link["Student_Ref"], default: []].append(
-        stable(OneRosterProfile.contactID(link)))
+        rows.stable(OneRosterProfile.contactID(link)))
     }
-    for student in students {
-      let id = stable(OneRosterProfile.studentID(student))
-      let school = value(student, FieldName.schoolID)
-      if !school.isEmpty { schools.insert(school) }
-      // Agents: the SIS contacts the student already has, and the contacts of this bundle.
-      var agents = (student.current("Contact_IDs") ?? "").split(separator: " ").map {
-        stable("con-\($0)")
-      }
-      for agent in agentsOfStudent[student["Student_Ref"]] ?? [] where !agents.contains(agent) {
-        agents.append(agent)
-      }
-      users.append(
+  }
+}
+
+/// The rows of one OneRoster bundle as its records are added: users (students, then contacts),
+/// demographics, enrollments, and the schools they name (for orgs and homerooms).
+private struct OneRosterRows {
+  let update: Bool
+  let context: DeliveryContext
+  /// Delta only (bulk is refused at config time): every row is `active` (or `tobedeleted`) as of
+  /// the batch's opening.
+  let status = "active"
+  let modified: String
+  var users: [[String]] = []
+  var demographics: [[String]] = []
+  var enrollments: [[String]] = []
+  var schools = Set<String>()
+
+  init(update: Bool, context: DeliveryContext) {
+    self.update = update
+    self.context = context
+    modified = context.batchTime
+  }
+
+  /// Whether a field changed (every field of a new record counts as changed).
+  func keep(_ record: DeliveryRecord, _ field: String) -> Bool {
+    !update || record.changed.contains(field)
+  }
+
+  /// A OneRoster row is a whole record (a delta row replaces the record it names): an update's
+  /// unchanged fields carry the SIS's current values, never blanks that would erase them.
+  func value(_ record: DeliveryRecord, _ field: String) -> String {
+    keep(record, field) ? record[field] : record.current(field) ?? record[field]
+  }
+
+  /// The id a record was first delivered under, when a later batch found it in the SIS.
+  func stable(_ id: String) -> String { context.sourcedIDs[id] ?? id }
+
+  /// A student's user row (agents: the SIS contacts the student already has, and `contacts` of
+  /// this bundle), its demographics when they change, and its enrollment when its school does.
+  mutating func addStudent(_ student: DeliveryRecord, agents contacts: [String]) {
+    let id = stable(OneRosterProfile.studentID(student))
+    let school = value(student, FieldName.schoolID)
+    if !school.isEmpty { schools.insert(school) }
+    var agents = (student.current("Contact_IDs") ?? "").split(separator: " ").map {
+      stable("con-\($0)")
+    }
+    for agent in contacts where !agents.contains(agent) {
+      agents.append(agent)
+    }
+    users.append(
+      [
+        id, status, modified, "true", OneRosterProfile.orgID(school), "student", id,
+        student["Student_Number"].isEmpty ? "" : "{SIS:\(student["Student_Number"])}",
+        value(student, FieldName.firstName), value(student, FieldName.lastName),
+        value(student, FieldName.middleName),
+        student[FieldName.studentNumber], value(student, FieldName.email), "",
+        value(student, FieldName.homePhone),
+        agents.joined(separator: ","),
+        OneRosterProfile.grade(value(student, FieldName.gradeLevel)), "",
+      ]
+        + OneRosterProfile.userExtensions.map {
+          $0.field == FieldName.relationship ? "" : value(student, $0.field)
+        })
+    if keep(student, FieldName.birthDate) || keep(student, FieldName.gender) {
+      demographics.append(
         [
-          id, status, modified, "true", OneRosterProfile.orgID(school), "student", id,
-          student["Student_Number"].isEmpty ? "" : "{SIS:\(student["Student_Number"])}",
-          value(student, FieldName.firstName), value(student, FieldName.lastName),
-          value(student, FieldName.middleName),
-          student[FieldName.studentNumber], value(student, FieldName.email), "",
-          value(student, FieldName.homePhone),
-          agents.joined(separator: ","),
-          OneRosterProfile.grade(value(student, FieldName.gradeLevel)), "",
-        ]
-          + OneRosterProfile.userExtensions.map {
-            $0.field == FieldName.relationship ? "" : value(student, $0.field)
-          })
-      if keep(student, FieldName.birthDate) || keep(student, FieldName.gender) {
-        demographics.append(
-          [
-            id, status, modified, value(student, FieldName.birthDate),
-            OneRosterProfile.sex(value(student, FieldName.gender)),
-          ] + Array(repeating: "", count: 11))
-      }
-      if keep(student, FieldName.schoolID) && !school.isEmpty {
-        // `primary` is left blank: in OneRoster 1.1 it marks a class's primary teacher, not a student.
-        // A move between schools (delta): the old enrollment ends, the new one begins.
-        if let old = student.current(FieldName.schoolID), !old.isEmpty, old != school {
-          schools.insert(old)
-          enrollments.append([
-            "enr-\(id)-\(old)", "tobedeleted", modified, "homeroom-\(old)",
-            OneRosterProfile.orgID(old), id, "student", "", "", "",
-          ])
-        }
+          id, status, modified, value(student, FieldName.birthDate),
+          OneRosterProfile.sex(value(student, FieldName.gender)),
+        ] + Array(repeating: "", count: 11))
+    }
+    if keep(student, FieldName.schoolID) && !school.isEmpty {
+      // `primary` is left blank: in OneRoster 1.1 it marks a class's primary teacher, not a student.
+      // A move between schools (delta): the old enrollment ends, the new one begins.
+      if let old = student.current(FieldName.schoolID), !old.isEmpty, old != school {
+        schools.insert(old)
         enrollments.append([
-          "enr-\(id)-\(school)", status, modified, "homeroom-\(school)",
-          OneRosterProfile.orgID(school), id, "student", "", "", "",
+          "enr-\(id)-\(old)", "tobedeleted", modified, "homeroom-\(old)",
+          OneRosterProfile.orgID(old), id, "student", "", "", "",
         ])
       }
+      enrollments.append([
+        "enr-\(id)-\(school)", status, modified, "homeroom-\(school)",
+        OneRosterProfile.orgID(school), id, "student", "", "", "",
+      ])
     }
-    for id in contactOrder {
-      guard let contact = contactRecords[id] else { continue }
-      let school = schoolOfRef[contact["Student_Ref"]] ?? contact["Student_SchoolID"]
-      // Agents: the SIS students the contact already has (a delta row replaces the whole record:
-      // leaving them out would unlink this guardian's other children), and this bundle's students.
-      var agents = (contact.current("Student_Numbers") ?? "").split(separator: " ").map {
-        stable("stu-\($0)")
-      }
-      for student in studentsOfContact[id] ?? [] where !agents.contains(student) {
-        agents.append(student)
-      }
-      users.append(
-        [
-          id, status, modified, "true", OneRosterProfile.orgID(school),
-          OneRosterProfile.role(value(contact, FieldName.relationship)), id,
-          contact["Contact_ID"].isEmpty ? "" : "{SIS:\(contact["Contact_ID"])}",
-          value(contact, FieldName.firstName), value(contact, FieldName.lastName), "",
-          contact[FieldName.contactID], value(contact, FieldName.email), "",
-          value(contact, FieldName.phone),
-          agents.joined(separator: ","), "", "",
-        ]
-          + OneRosterProfile.userExtensions.map {
-            $0.field == FieldName.stateStudentNumber ? "" : value(contact, $0.field)
-          })
+  }
+
+  /// A contact's user row. Agents: the SIS students the contact already has (a delta row replaces
+  /// the whole record: leaving them out would unlink this guardian's other children), and
+  /// `students` of this bundle.
+  mutating func addContact(
+    _ contact: DeliveryRecord, id: String, school: String, students: [String]
+  ) {
+    var agents = (contact.current("Student_Numbers") ?? "").split(separator: " ").map {
+      stable("stu-\($0)")
     }
+    for student in students where !agents.contains(student) {
+      agents.append(student)
+    }
+    users.append(
+      [
+        id, status, modified, "true", OneRosterProfile.orgID(school),
+        OneRosterProfile.role(value(contact, FieldName.relationship)), id,
+        contact["Contact_ID"].isEmpty ? "" : "{SIS:\(contact["Contact_ID"])}",
+        value(contact, FieldName.firstName), value(contact, FieldName.lastName), "",
+        contact[FieldName.contactID], value(contact, FieldName.email), "",
+        value(contact, FieldName.phone),
+        agents.joined(separator: ","), "", "",
+      ]
+        + OneRosterProfile.userExtensions.map {
+          $0.field == FieldName.stateStudentNumber ? "" : value(contact, $0.field)
+        })
+  }
+
+  /// The district and every school the rows name.
+  func orgs() -> [[String]] {
     var orgs: [[String]] = [
       ["org-district", status, modified, context.districtName, "district", "", ""]
     ]
@@ -354,7 +434,12 @@ package struct OneRosterProfile: DeliveryProfile {
         "school", school, "org-district",
       ])
     }
-    // The homeroom class of each school an enrollment names, in the school year of the batch.
+    return orgs
+  }
+
+  /// The homeroom class (and its course) of each school an enrollment names, in the school year
+  /// of the batch.
+  func homerooms() -> (sessions: [[String]], courses: [[String]], classes: [[String]]) {
     let year = OneRosterProfile.schoolYear(context.batchTime)
     let session = "sy-\(year)"
     let enrolled = Set(enrollments.map { $0[4] }).sorted()
@@ -373,8 +458,8 @@ package struct OneRosterProfile: DeliveryProfile {
       let school = String(org.dropFirst(4))
       let name = context.schools[school] ?? school
       courses.append([
-        "course-homeroom-\(school)", status, modified, session, "Homeroom", "HR-\(school)", "", org,
-        "", "",
+        "course-homeroom-\(school)", status, modified, session, "Homeroom", "HR-\(school)", "",
+        org, "", "",
       ])
       classes.append([
         "homeroom-\(school)", status, modified, "Homeroom, \(name)", "",
@@ -382,30 +467,6 @@ package struct OneRosterProfile: DeliveryProfile {
         "homeroom", "", org, session, "", "", "",
       ])
     }
-    var manifest: [[String]] = [["manifest.version", "1.0"], ["oneroster.version", "1.1"]]
-    for file in OneRosterProfile.manifestFiles {
-      manifest.append([
-        "file.\(file)", OneRosterProfile.written.contains(file) ? "delta" : "absent",
-      ])
-    }
-    manifest.append(["source.systemName", config.systemName])
-    manifest.append(["source.systemCode", context.prefix])
-
-    let directory = folder + "/" + name
-    try FileSystem.makeDirectory(directory)
-    var written: [WrittenFile] = []
-    for (file, rows) in [
-      ("manifest.csv", manifest), ("academicSessions.csv", sessions), ("orgs.csv", orgs),
-      ("courses.csv", courses),
-      ("classes.csv", classes), ("users.csv", users), ("demographics.csv", demographics),
-      ("enrollments.csv", enrollments),
-    ] {
-      let writer = try CSVWriter(path: directory + "/" + file, options: options)
-      try writer.write(OneRosterProfile.headers[file] ?? [])
-      for row in rows { try writer.write(row) }
-      try writer.close()
-      written.append(WrittenFile(name: name + "/" + file, rows: rows.count))
-    }
-    return written
+    return (sessions, courses, classes)
   }
 }

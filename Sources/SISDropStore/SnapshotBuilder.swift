@@ -176,10 +176,6 @@ package struct SnapshotBuilder {
     let database = try Database(path: output)
     try database.execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=8192;")
     try database.execute(SnapshotBuilder.schema)
-    let keys = [
-      "students": "Student_Number", "contacts": "Contact_ID", "schools": "School_Number",
-      "attendance_codes": "Att_Code",
-    ]
     let rejectedInsert = try database.prepare(
       "INSERT INTO rejected_rows(file, line, state_studentnumber, last_key, dob) VALUES (?, ?, ?, ?, ?)"
     )
@@ -200,29 +196,10 @@ package struct SnapshotBuilder {
           }
           continue
         }
-        let readable = try readableFields(layout, key: keys[layout.name]!, summary: &summary)
         let table = layout.name
-        let columns = layout.fields.map { $0.lowercased() }
-        let withKeys = table == "students" || table == "contacts"
-        // Keyed tables keep each row's line so that duplicate keys are reported after the load,
-        // by SQL, instead of holding every key in memory (flat memory at millions of rows).
-        let unique = table == "students" || table == "schools"
-        let allColumns =
-          columns + (withKeys ? ["first_key", "last_key"] : []) + (unique ? ["source_line"] : [])
-        var load = TableLoad(
-          insert: try database.prepare(
-            "INSERT INTO \(table)(\(allColumns.joined(separator: ", "))) VALUES (\(allColumns.map { _ in "?" }.joined(separator: ", ")))"
-          ),
-          withLine: unique,
-          rows: RowNormalizer(
-            layout: layout, readable: readable, withKeys: withKeys, datePatterns: datePatterns),
-          table: table, fields: layout.fields,
-          dateReason:
-            "not a date in \(datePatterns.map(\.description).joined(separator: " or ")): missing for matching",
-          tolerance: feed.maxRejectedRows, structural: structural,
-          rejectedInsert: table == "students" ? rejectedInsert : nil,
-          identity: table == "students"
-            ? RejectedIdentity(layout: layout, datePatterns: datePatterns) : nil)
+        var load = try tableLoad(
+          layout, database: database, summary: &summary, structural: structural,
+          rejectedInsert: rejectedInsert)
         defer { load.rows.deallocate() }
         try forEachRecord(layout, path: path, unknown: &summary.unknownColumns, &load)
         rejects += load.rejects
@@ -230,44 +207,12 @@ package struct SnapshotBuilder {
         summary.missingValues += load.missingValues
         structural = load.structural
         var count = load.count
-        if unique {
-          let key = keys[table]!.lowercased()
-          let duplicates = try database.rows(
-            "SELECT \(key), source_line FROM \(table) WHERE rowid NOT IN (SELECT min(rowid) FROM \(table) GROUP BY \(key)) ORDER BY rowid"
-          )
-          for row in duplicates {
-            rejects.append(
-              Reject(
-                submissionID: "", schema: table, seq: nil, field: keys[table]!,
-                value: row[0].string ?? "",
-                reason: "duplicate key in the SIS export",
-                action: "fix the SIS export; the first row was kept",
-                source: SourceLocation(path: path, line: row[1].int.map { Int($0) })))
-          }
-          if !duplicates.isEmpty {
-            try database.execute(
-              "DELETE FROM \(table) WHERE rowid NOT IN (SELECT min(rowid) FROM \(table) GROUP BY \(key))"
-            )
-            count -= duplicates.count
-          }
+        if load.withLine {
+          let duplicates = try removeDuplicateKeys(table, path: path, database: database)
+          rejects += duplicates
+          count -= duplicates.count
         }
-        if count == 0 && !partial && (table == "students" || table == "schools") {
-          throw SISDropError.dataError(
-            "the \(table) export has no records", at: SourceLocation(path: path),
-            hint:
-              "an empty export is never read as 'every student withdrew': upload the full export")
-        }
-        if table == "students", !partial, let last = lastAccepted,
-          Double(count) < feed.minRatio * Double(last.students)
-        {
-          throw SISDropError.dataError(
-            "the students export has \(count) students, fewer than \(Int((feed.minRatio * 100).rounded()))% of the \(last.students) "
-              + "of the last accepted export (batch \(last.batch)): a cut-off export",
-            at: SourceLocation(path: path),
-            hint:
-              "upload the complete export; if the district really lost students, lower sis_export.min_ratio in the pipeline"
-          )
-        }
+        try checkCount(table, count, path: path)
         switch table {
         case "students": summary.students = count
         case "contacts": summary.contacts = count
@@ -280,6 +225,88 @@ package struct SnapshotBuilder {
     }
     try database.execute("PRAGMA optimize")
     return (summary, rejects)
+  }
+
+  /// Each table's key column.
+  static let keys = [
+    "students": "Student_Number", "contacts": "Contact_ID", "schools": "School_Number",
+    "attendance_codes": "Att_Code",
+  ]
+
+  /// The load of one export file into its table: its insert statement and row normalizer.
+  private func tableLoad(
+    _ layout: Layout, database: Database, summary: inout SnapshotSummary, structural: Int,
+    rejectedInsert: Statement
+  ) throws -> TableLoad {
+    let table = layout.name
+    let readable = try readableFields(
+      layout, key: SnapshotBuilder.keys[table]!, summary: &summary)
+    let columns = layout.fields.map { $0.lowercased() }
+    let withKeys = table == "students" || table == "contacts"
+    // Keyed tables keep each row's line so that duplicate keys are reported after the load,
+    // by SQL, instead of holding every key in memory (flat memory at millions of rows).
+    let unique = table == "students" || table == "schools"
+    let allColumns =
+      columns + (withKeys ? ["first_key", "last_key"] : []) + (unique ? ["source_line"] : [])
+    return TableLoad(
+      insert: try database.prepare(
+        "INSERT INTO \(table)(\(allColumns.joined(separator: ", "))) VALUES (\(allColumns.map { _ in "?" }.joined(separator: ", ")))"
+      ),
+      withLine: unique,
+      rows: RowNormalizer(
+        layout: layout, readable: readable, withKeys: withKeys, datePatterns: datePatterns),
+      table: table, fields: layout.fields,
+      dateReason:
+        "not a date in \(datePatterns.map(\.description).joined(separator: " or ")): missing for matching",
+      tolerance: feed.maxRejectedRows, structural: structural,
+      rejectedInsert: table == "students" ? rejectedInsert : nil,
+      identity: table == "students"
+        ? RejectedIdentity(layout: layout, datePatterns: datePatterns) : nil)
+  }
+
+  /// Deletes every row of a keyed table but the first of its key, and reports each one deleted.
+  private func removeDuplicateKeys(_ table: String, path: String, database: Database) throws
+    -> [Reject]
+  {
+    let key = SnapshotBuilder.keys[table]!.lowercased()
+    let duplicates = try database.rows(
+      "SELECT \(key), source_line FROM \(table) WHERE rowid NOT IN (SELECT min(rowid) FROM \(table) GROUP BY \(key)) ORDER BY rowid"
+    )
+    if !duplicates.isEmpty {
+      try database.execute(
+        "DELETE FROM \(table) WHERE rowid NOT IN (SELECT min(rowid) FROM \(table) GROUP BY \(key))"
+      )
+    }
+    return duplicates.map { row in
+      Reject(
+        submissionID: "", schema: table, seq: nil, field: SnapshotBuilder.keys[table]!,
+        value: row[0].string ?? "",
+        reason: "duplicate key in the SIS export",
+        action: "fix the SIS export; the first row was kept",
+        source: SourceLocation(path: path, line: row[1].int.map { Int($0) }))
+    }
+  }
+
+  /// A full export's students and schools are never empty, and its students never fewer than
+  /// `sis_export.min_ratio` of the last accepted export's (a cut-off export).
+  private func checkCount(_ table: String, _ count: Int, path: String) throws {
+    if count == 0 && !partial && (table == "students" || table == "schools") {
+      throw SISDropError.dataError(
+        "the \(table) export has no records", at: SourceLocation(path: path),
+        hint:
+          "an empty export is never read as 'every student withdrew': upload the full export")
+    }
+    if table == "students", !partial, let last = lastAccepted,
+      Double(count) < feed.minRatio * Double(last.students)
+    {
+      throw SISDropError.dataError(
+        "the students export has \(count) students, fewer than \(Int((feed.minRatio * 100).rounded()))% of the \(last.students) "
+          + "of the last accepted export (batch \(last.batch)): a cut-off export",
+        at: SourceLocation(path: path),
+        hint:
+          "upload the complete export; if the district really lost students, lower sis_export.min_ratio in the pipeline"
+      )
+    }
   }
 }
 
@@ -620,65 +647,13 @@ extension SnapshotBuilder {
     try database.execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
     try database.execute(
       "ATTACH DATABASE '\(loaded.replacingOccurrences(of: "'", with: "''"))' AS delta")
-    try database.execute(
-      "CREATE TEMP TABLE marks(tbl TEXT, k1 TEXT, k2 TEXT, action TEXT, line INTEGER, file TEXT)")
-    let mark = try database.prepare("INSERT INTO marks VALUES (?, ?, ?, ?, ?, ?)")
-    let deletes = Set(feed.deleteValues.map { $0.uppercased() })
-    let updates = Set(feed.updateValues.map { $0.uppercased() })
-    for (table, path) in files.sorted(by: { $0.key < $1.key })
-    where table == "students" || table == "contacts" {
-      try forEachMarker(table, path: path) { key1, key2, marker, line in
-        let value = marker.trimmingCharacters(in: .whitespaces).uppercased()
-        let action = deletes.contains(value) ? "delete" : updates.contains(value) ? "update" : nil
-        guard let action else { return }
-        try mark.bind([
-          .text(table), .text(key1), .text(key2), .text(action), .integer(Int64(line)), .text(path),
-        ])
-        try mark.run()
-      }
-    }
+    try markDeltaRows(files, database: database)
     try database.inTransaction {
       // Unknown keys first, against the snapshot as it was.
-      let unknown = try database.rows(
-        """
-        SELECT tbl, k1, k2, action, line, file FROM marks m WHERE
-          (tbl = 'students' AND NOT EXISTS (SELECT 1 FROM main.students s WHERE s.student_number = m.k1))
-          OR (tbl = 'contacts' AND NOT EXISTS (SELECT 1 FROM main.contacts c WHERE c.contact_id = m.k1 AND c.student_number = m.k2))
-        ORDER BY file, line
-        """)
-      for row in unknown {
-        let table = row[0].string ?? ""
-        let action = row[3].string ?? ""
-        rejects.append(
-          Reject(
-            submissionID: "", schema: table, seq: nil,
-            field: table == "students" ? "Student_Number" : "Contact_ID",
-            value: row[1].string ?? "",
-            reason:
-              "the delta \(action == "delete" ? "deletes" : "updates") a key the snapshot does not have",
-            action: action == "delete"
-              ? "nothing was deleted; check the SIS export (was it already deleted, or never exported?)"
-              : "the row was added as it is; check the SIS export (a full export resets the snapshot)",
-            source: SourceLocation(path: row[5].string ?? "", line: row[4].int.map { Int($0) })))
-      }
-      delta.unknownKeys = unknown.count
-      let studentColumns =
-        Snapshot.studentColumns.joined(separator: ", ") + ", first_key, last_key, source_line"
-      let contactColumns = Snapshot.contactColumns.joined(separator: ", ") + ", first_key, last_key"
-      try database.execute(
-        """
-        DELETE FROM main.students WHERE student_number IN (SELECT student_number FROM delta.students);
-        DELETE FROM main.contacts WHERE student_number IN (SELECT k1 FROM marks WHERE tbl = 'students' AND action = 'delete');
-        DELETE FROM main.contacts WHERE EXISTS (SELECT 1 FROM delta.contacts d WHERE d.contact_id = contacts.contact_id
-                                                  AND d.student_number = contacts.student_number);
-        """)
-      try database.execute(
-        """
-        INSERT INTO main.students(\(studentColumns)) SELECT \(studentColumns) FROM delta.students
-          WHERE student_number NOT IN (SELECT k1 FROM marks WHERE tbl = 'students' AND action = 'delete');
-        INSERT INTO main.contacts(\(contactColumns)) SELECT \(contactColumns) FROM delta.contacts d
-          WHERE NOT EXISTS (SELECT 1 FROM marks m WHERE m.tbl = 'contacts' AND m.action = 'delete' AND m.k1 = d.contact_id AND m.k2 = d.student_number);
-        """)
+      let unknown = try unknownKeys(database)
+      rejects += unknown.rejects
+      delta.unknownKeys = unknown.rejects.count
+      try replaceDeltaRows(database)
       let marked = Int(
         try database.scalar("SELECT count(*) FROM marks WHERE action = 'delete'").int ?? 0)
       delta.upserted =
@@ -686,7 +661,7 @@ extension SnapshotBuilder {
           try database.scalar(
             "SELECT (SELECT count(*) FROM delta.students) + (SELECT count(*) FROM delta.contacts)"
           ).int ?? 0) - marked
-      delta.deleted = marked - unknown.filter { $0[3].string == "delete" }.count
+      delta.deleted = marked - unknown.deletes
     }
     try database.execute("DETACH DATABASE delta")
     var result = summary
@@ -707,6 +682,77 @@ extension SnapshotBuilder {
       )
     }
     return (result, delta, rejects)
+  }
+
+  /// The temporary table `marks`: each delta row whose marker column says delete or update, with
+  /// its keys, file and line.
+  private func markDeltaRows(_ files: [String: String], database: Database) throws {
+    try database.execute(
+      "CREATE TEMP TABLE marks(tbl TEXT, k1 TEXT, k2 TEXT, action TEXT, line INTEGER, file TEXT)")
+    let mark = try database.prepare("INSERT INTO marks VALUES (?, ?, ?, ?, ?, ?)")
+    let deletes = Set(feed.deleteValues.map { $0.uppercased() })
+    let updates = Set(feed.updateValues.map { $0.uppercased() })
+    for (table, path) in files.sorted(by: { $0.key < $1.key })
+    where table == "students" || table == "contacts" {
+      try forEachMarker(table, path: path) { key1, key2, marker, line in
+        let value = marker.trimmingCharacters(in: .whitespaces).uppercased()
+        let action = deletes.contains(value) ? "delete" : updates.contains(value) ? "update" : nil
+        guard let action else { return }
+        try mark.bind([
+          .text(table), .text(key1), .text(key2), .text(action), .integer(Int64(line)), .text(path),
+        ])
+        try mark.run()
+      }
+    }
+  }
+
+  /// The marked rows whose key the snapshot does not have, as rejects naming file, line and key,
+  /// and how many of them are deletes.
+  private func unknownKeys(_ database: Database) throws -> (rejects: [Reject], deletes: Int) {
+    let unknown = try database.rows(
+      """
+      SELECT tbl, k1, k2, action, line, file FROM marks m WHERE
+        (tbl = 'students' AND NOT EXISTS (SELECT 1 FROM main.students s WHERE s.student_number = m.k1))
+        OR (tbl = 'contacts' AND NOT EXISTS (SELECT 1 FROM main.contacts c WHERE c.contact_id = m.k1 AND c.student_number = m.k2))
+      ORDER BY file, line
+      """)
+    let rejects = unknown.map { row in
+      let table = row[0].string ?? ""
+      let action = row[3].string ?? ""
+      return Reject(
+        submissionID: "", schema: table, seq: nil,
+        field: table == "students" ? "Student_Number" : "Contact_ID",
+        value: row[1].string ?? "",
+        reason:
+          "the delta \(action == "delete" ? "deletes" : "updates") a key the snapshot does not have",
+        action: action == "delete"
+          ? "nothing was deleted; check the SIS export (was it already deleted, or never exported?)"
+          : "the row was added as it is; check the SIS export (a full export resets the snapshot)",
+        source: SourceLocation(path: row[5].string ?? "", line: row[4].int.map { Int($0) }))
+    }
+    return (rejects, unknown.filter { $0[3].string == "delete" }.count)
+  }
+
+  /// Each delta row replaces the snapshot's row with its key (or is added); a row marked deleted
+  /// deletes its key, and a deleted student's contact links go with it.
+  private func replaceDeltaRows(_ database: Database) throws {
+    let studentColumns =
+      Snapshot.studentColumns.joined(separator: ", ") + ", first_key, last_key, source_line"
+    let contactColumns = Snapshot.contactColumns.joined(separator: ", ") + ", first_key, last_key"
+    try database.execute(
+      """
+      DELETE FROM main.students WHERE student_number IN (SELECT student_number FROM delta.students);
+      DELETE FROM main.contacts WHERE student_number IN (SELECT k1 FROM marks WHERE tbl = 'students' AND action = 'delete');
+      DELETE FROM main.contacts WHERE EXISTS (SELECT 1 FROM delta.contacts d WHERE d.contact_id = contacts.contact_id
+                                                AND d.student_number = contacts.student_number);
+      """)
+    try database.execute(
+      """
+      INSERT INTO main.students(\(studentColumns)) SELECT \(studentColumns) FROM delta.students
+        WHERE student_number NOT IN (SELECT k1 FROM marks WHERE tbl = 'students' AND action = 'delete');
+      INSERT INTO main.contacts(\(contactColumns)) SELECT \(contactColumns) FROM delta.contacts d
+        WHERE NOT EXISTS (SELECT 1 FROM marks m WHERE m.tbl = 'contacts' AND m.action = 'delete' AND m.k1 = d.contact_id AND m.k2 = d.student_number);
+      """)
   }
 
   /// Reads each delta row's key and marker (by header name, aliases included): a CSV column, or in

@@ -52,51 +52,19 @@ package enum DeliverStage {
   package static func run(_ context: StageContext) throws {
     let config = context.config
     let delivery = try BatchDelivery(workdir: context.workdir, batch: context.batch, config: config)
-    let profile = delivery.profile
-    let snapshot = delivery.snapshot
-    let batch = context.batch.id
-    let outbox = context.workdir.outbox(config)
     let corrections = try context.workdir.state.corrections()
     // Once the batch is in the outbox its delivery is fixed: this attempt reproduces it, and what
     // has become deliverable since (resolved, corrected) goes out as the next re-delivery.
-    let publication = try Publication.load(context.workdir, batch: batch, outbox: outbox)
-    var alreadyDelivered = Set<String>()
-    if let publication {
-      try Publication.reproduce(publication.folder, batch: batch, into: context.output)
-      alreadyDelivered = Set(
-        try BatchLifecycle.readTable(publication.folder + "/delivered.csv").map { $0[0] })
-      for redelivery in try Redelivery.all(context.workdir, batch: batch) {
-        alreadyDelivered.formUnion(
-          try BatchLifecycle.readTable(redelivery.folder + "/delivered.csv").map { $0[0] })
-      }
-    }
-
-    // Progress: the submissions normalize wrote, less those this batch has delivered already.
-    StageProgress.expect(
-      submissions: max(
-        0,
-        ((try? StageReport.load(context.folder(of: .normalize)))?.counts["submissions"] ?? 0)
-          - alreadyDelivered.count))
-    var plan = try makePlan(
-      submissionsPath: context.folder(of: .normalize) + "/submissions.jsonl",
-      decisionsPath: context.folder(of: .match) + "/decisions.jsonl", skipping: alreadyDelivered,
-      corrections: corrections, validator: try DeliveryValidator(snapshot: snapshot),
-      profile: profile,
-      delivery: config.delivery, matchFolder: context.folder(of: .match),
-      current: { try currentValues($0, snapshot: snapshot) })
-    for stage in [Stage.parse, .normalize] {
-      for reject in try RejectsFile.read(context.folder(of: stage) + "/" + RejectsFile.name) {
-        plan.errors.append(errorRow(reject, stage: stage))
-      }
-    }
-    let workdir = context.workdir
-    let record = context.batch
+    let publication = try Publication.load(
+      context.workdir, batch: context.batch.id, outbox: context.workdir.outbox(config))
+    let alreadyDelivered = try reproducePublished(publication, context: context)
+    let plan = try planBatch(
+      context, delivery: delivery, corrections: corrections, skipping: alreadyDelivered)
     if let publication {
       try continuePublished(publication, plan: plan, context: context, delivery: delivery)
       return
     }
-
-    let counts = try delivery.write(plan, prefix: batch, folder: context.output)
+    let counts = try delivery.write(plan, prefix: context.batch.id, folder: context.output)
     context.counts.merge(counts) { $1 }
     context.counts["delivered_submissions"] = plan.delivered.count
     context.counts["held_submissions"] = Set(plan.held.map { $0[0] }).count
@@ -104,6 +72,63 @@ package enum DeliverStage {
     if !corrections.isEmpty {
       context.notes.append("corrections applied from state.sqlite: \(corrections.count)")
     }
+    noteWhatWasNotWritten(plan, context: context)
+    publishAfterRename(context)
+    if counts[publishedFilesCount] == 0 {
+      context.notes.append("nothing to deliver: no file written to the outbox, no ready file")
+    }
+    context.log(summary(plan, counts: counts))
+  }
+
+  /// A published batch's files copied into this attempt's output, and the submissions it and its
+  /// re-deliveries delivered (none before publication).
+  static func reproducePublished(
+    _ publication: (record: Publication.Record, folder: String)?, context: StageContext
+  ) throws -> Set<String> {
+    guard let publication else { return [] }
+    let batch = context.batch.id
+    try Publication.reproduce(publication.folder, batch: batch, into: context.output)
+    var delivered = Set(
+      try BatchLifecycle.readTable(publication.folder + "/delivered.csv").map { $0[0] })
+    for redelivery in try Redelivery.all(context.workdir, batch: batch) {
+      delivered.formUnion(
+        try BatchLifecycle.readTable(redelivery.folder + "/delivered.csv").map { $0[0] })
+    }
+    return delivered
+  }
+
+  /// The plan for the batch's submissions not delivered yet, with the records parse and normalize
+  /// rejected as its errors.
+  static func planBatch(
+    _ context: StageContext, delivery: BatchDelivery, corrections: [Correction],
+    skipping alreadyDelivered: Set<String>
+  ) throws -> Plan {
+    // Progress: the submissions normalize wrote, less those this batch has delivered already.
+    StageProgress.expect(
+      submissions: max(
+        0,
+        ((try? StageReport.load(context.folder(of: .normalize)))?.counts["submissions"] ?? 0)
+          - alreadyDelivered.count))
+    let snapshot = delivery.snapshot
+    var plan = try makePlan(
+      submissionsPath: context.folder(of: .normalize) + "/submissions.jsonl",
+      decisionsPath: context.folder(of: .match) + "/decisions.jsonl", skipping: alreadyDelivered,
+      corrections: corrections, validator: try DeliveryValidator(snapshot: snapshot),
+      profile: delivery.profile,
+      delivery: delivery.config.delivery, matchFolder: context.folder(of: .match),
+      current: { try currentValues($0, snapshot: snapshot) })
+    for stage in [Stage.parse, .normalize] {
+      for reject in try RejectsFile.read(context.folder(of: stage) + "/" + RejectsFile.name) {
+        plan.errors.append(errorRow(reject, stage: stage))
+      }
+    }
+    return plan
+  }
+
+  /// Counts and notes for what the plan leaves unwritten: updates and new students a later form
+  /// of the same child replaces, contact updates a later form replaces, updates with nothing the
+  /// layout carries.
+  static func noteWhatWasNotWritten(_ plan: Plan, context: StageContext) {
     if !plan.superseded.isEmpty {
       context.counts["updates_superseded"] = plan.superseded.count
       for row in plan.superseded {
@@ -136,36 +161,44 @@ package enum DeliverStage {
         )
       }
     }
+  }
+
+  /// Once the stage's folder is in place: the ids first (durably, before the ready file is
+  /// visible), then the outbox, then the kept copy; a crash between any two is finished by the
+  /// next run (Publication.finish, .load).
+  static func publishAfterRename(_ context: StageContext) {
+    let workdir = context.workdir
+    let record = context.batch
+    let batch = record.id
+    let outbox = workdir.outbox(context.config)
     let log = context.log
     context.afterPublish.append { folder in
-      // The ids first (durably, before the ready file is visible), then the outbox, then the kept
-      // copy; a crash between any two is finished by the next run (Publication.finish, .load).
       try StableIDs.record(folder: folder, batch: batch, state: workdir.state)
       _ = try Publisher.publish(batch: batch, deliverFolder: folder, outbox: outbox)
       try Publication.record(
         workdir, batch: batch, from: folder, attempt: try StageReport.load(folder).attempt)
       BatchReport.refresh(workdir: workdir, batch: record, log: log)
     }
-    if counts[publishedFilesCount] == 0 {
-      context.notes.append("nothing to deliver: no file written to the outbox, no ready file")
-    }
-    context.log(
-      "deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error"
-        + (plan.nothingToDeliver.isEmpty
-          ? "" : ", \(plan.nothingToDeliver.count) updates with nothing to deliver")
-        + (plan.superseded.isEmpty
-          ? ""
-          : ", \(plan.superseded.count) student updates replaced by a later form of the same child")
-        + (plan.contactsSuperseded.isEmpty
-          ? ""
-          : ", \(plan.contactsSuperseded.count) contact updates replaced by a later form naming the same contact")
-        + (plan.newSuperseded.isEmpty
-          ? ""
-          : ", \(plan.newSuperseded.count) new students created by a later form of the same child (not twice)")
-        + ((counts["document_files"] ?? 0) + (counts["documents_already_delivered"] ?? 0) == 0
-          ? ""
-          : ", \(counts["document_files"] ?? 0) document files, \(counts["documents_already_delivered"] ?? 0) documents already delivered (not sent again)")
-        + (counts[publishedFilesCount] == 0 ? "; nothing written to the outbox" : ""))
+  }
+
+  /// The stage's log line: what was delivered, held, in error, not written, and the documents.
+  static func summary(_ plan: Plan, counts: [String: Int]) -> String {
+    "deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error"
+      + (plan.nothingToDeliver.isEmpty
+        ? "" : ", \(plan.nothingToDeliver.count) updates with nothing to deliver")
+      + (plan.superseded.isEmpty
+        ? ""
+        : ", \(plan.superseded.count) student updates replaced by a later form of the same child")
+      + (plan.contactsSuperseded.isEmpty
+        ? ""
+        : ", \(plan.contactsSuperseded.count) contact updates replaced by a later form naming the same contact")
+      + (plan.newSuperseded.isEmpty
+        ? ""
+        : ", \(plan.newSuperseded.count) new students created by a later form of the same child (not twice)")
+      + ((counts["document_files"] ?? 0) + (counts["documents_already_delivered"] ?? 0) == 0
+        ? ""
+        : ", \(counts["document_files"] ?? 0) document files, \(counts["documents_already_delivered"] ?? 0) documents already delivered (not sent again)")
+      + (counts[publishedFilesCount] == 0 ? "; nothing written to the outbox" : "")
   }
 
   /// A deliver attempt after publication: the published files are already copied into the output;
@@ -694,6 +727,24 @@ package enum DeliverStage {
     of submission: Submission, decision: SubmissionDecision, matchFolder: String = "30-match",
     corrected: [(schema: String, seq: Int, field: String)] = []
   ) throws -> [DeliveryRecord] {
+    let form = DecidedForm(
+      submission: submission, decision: decision, matchFolder: matchFolder, corrected: corrected)
+    let students = try studentRecords(form)
+    return students.records
+      + (try contactRecords(
+        form, sisNumber: students.sisNumber, createdElsewhere: students.createdElsewhere))
+      + documentRecords(
+        submission, sisNumber: students.sisNumber, createdElsewhere: students.createdElsewhere)
+  }
+
+  /// A submission with its match decision: each student's or contact's decision looked up by seq,
+  /// and what an update of each changes.
+  private struct DecidedForm {
+    let submission: Submission
+    let decision: SubmissionDecision
+    let matchFolder: String
+    let corrected: [(schema: String, seq: Int, field: String)]
+
     /// What an update changes: the match's differences and every corrected field.
     func changes(_ differences: [FieldDifference], _ schema: String, _ seq: Int) -> [String] {
       var fields = differences.map(\.field)
@@ -702,6 +753,7 @@ package enum DeliverStage {
       }
       return fields
     }
+
     func decided<T>(_ decisions: [T], _ seq: Int, _ schema: String, _ seqOf: (T) -> Int) throws -> T
     {
       let found = decisions.filter { seqOf($0) == seq }
@@ -712,13 +764,21 @@ package enum DeliverStage {
       }
       return only
     }
+  }
+
+  /// The form's students: new ones first, then updates of matched ones (only those with a change),
+  /// with each matched student's SIS number and the students another form creates (`sameChildAs`:
+  /// no row of theirs is written).
+  private static func studentRecords(_ form: DecidedForm) throws -> (
+    records: [DeliveryRecord], sisNumber: [Int: String], createdElsewhere: Set<Int>
+  ) {
+    let submission = form.submission
     var records: [DeliveryRecord] = []
     var sisNumber: [Int: String] = [:]
     var updates: [DeliveryRecord] = []
-    // Students another form of the batch creates (`sameChildAs`): no row of theirs is written.
     var createdElsewhere = Set<Int>()
     for student in submission.students {
-      let studentDecision = try decided(decision.students, student.seq, "student", \.seq)
+      let studentDecision = try form.decided(form.decision.students, student.seq, "student", \.seq)
       if studentDecision.sameChildAs != nil {
         createdElsewhere.insert(student.seq)
         continue
@@ -729,7 +789,7 @@ package enum DeliverStage {
       if studentDecision.decision.outcome == .matched, let id = studentDecision.decision.sisID {
         sisNumber[student.seq] = id
         values[FieldName.studentNumber] = id
-        let changed = changes(studentDecision.differences, "student", student.seq)
+        let changed = form.changes(studentDecision.differences, "student", student.seq)
         guard !changed.isEmpty else { continue }
         updates.append(
           DeliveryRecord(
@@ -741,11 +801,19 @@ package enum DeliverStage {
             kind: .studentsNew, submissionID: submission.id, seq: student.seq, fields: values))
       }
     }
-    records += updates
+    return (records + updates, sisNumber, createdElsewhere)
+  }
+
+  /// The form's contacts, one row per student they belong to (siblings share guardians).
+  private static func contactRecords(
+    _ form: DecidedForm, sisNumber: [Int: String], createdElsewhere: Set<Int>
+  ) throws -> [DeliveryRecord] {
+    let submission = form.submission
+    var records: [DeliveryRecord] = []
     for contact in submission.contacts {
-      let contactDecision = try decided(decision.contacts, contact.seq, "contact", \.seq)
+      let contactDecision = try form.decided(form.decision.contacts, contact.seq, "contact", \.seq)
       let isUpdate = contactDecision.outcome == .matched
-      let changed = changes(contactDecision.differences, "contact", contact.seq)
+      let changed = form.changes(contactDecision.differences, "contact", contact.seq)
       for student in submission.students where !createdElsewhere.contains(student.seq) {
         // A matched contact with nothing to change is skipped only for a student the SIS already
         // links it to; a new child, or a matched one whose guardian the SIS lists only under a
@@ -772,20 +840,25 @@ package enum DeliverStage {
             fields: values, changed: isUpdate ? changed : []))
       }
     }
-    for document in submission.documents {
-      // The owner's other form carries the same documents (`MatchStage.formsOfOneNewChild`).
-      guard let owner = submission.students.first?.seq, !createdElsewhere.contains(owner) else {
-        break
-      }
+    return records
+  }
+
+  /// The form's documents, under its first student (none when another form creates that child:
+  /// the owner's other form carries the same documents, `MatchStage.formsOfOneNewChild`).
+  private static func documentRecords(
+    _ submission: Submission, sisNumber: [Int: String], createdElsewhere: Set<Int>
+  ) -> [DeliveryRecord] {
+    guard let owner = submission.students.first?.seq, !createdElsewhere.contains(owner) else {
+      return []
+    }
+    return submission.documents.map { document in
       var values = document.fields
       values[FieldName.submissionID] = submission.id
       values["Student_Ref"] = Submission.studentRef(submission.id, owner)
       values[FieldName.studentNumber] = sisNumber[owner] ?? ""
-      records.append(
-        DeliveryRecord(
-          kind: .documents, submissionID: submission.id, seq: document.seq, fields: values))
+      return DeliveryRecord(
+        kind: .documents, submissionID: submission.id, seq: document.seq, fields: values)
     }
-    return records
   }
 
   /// Writes a plan's files, errors.csv, held.csv, delivered.csv and the ready file (last) into `folder`.
@@ -795,25 +868,7 @@ package enum DeliverStage {
   ) throws -> [String: Int] {
     var counts: [String: Int] = [:]
     var ready: [[String]] = []
-    // A document whose SHA-256 a delivery has already sent (an earlier one, or this one for
-    // another row) is neither copied nor listed again: the SIS has it.
-    var records = plan.records
-    var alreadyDelivered: [[String]] = []
-    if let documents = context.documents {
-      var sending = Set<String>()
-      records = records.filter { record in
-        guard record.kind == .documents else { return true }
-        let sha = record["SHA256"].lowercased()
-        if let earlier = documents.sent[sha] ?? (sending.contains(sha) ? context.prefix : nil) {
-          alreadyDelivered.append([
-            record.submissionID, String(record.seq), record[FieldName.docType], sha, earlier,
-          ])
-          return false
-        }
-        sending.insert(sha)
-        return true
-      }
-    }
+    let (records, alreadyDelivered) = documentsNotSentBefore(plan.records, context: context)
     // Nothing to deliver: no delivery file at all (header-only files would pile up in the outbox night after night).
     for file in try records.isEmpty
       ? [] : profile.write(records, kinds: kinds, context: context, folder: folder)
@@ -823,28 +878,8 @@ package enum DeliverStage {
       counts[file.name.replacingOccurrences(of: context.prefix + "_", with: "")] = file.rows
     }
     if let documents = context.documents, kinds.contains(.documents) {
-      var sent: [[String]] = []
-      for record in records where record.kind == .documents {
-        let name = documents.folder + "/" + record.submissionID + "/" + record[FieldName.fileName]
-        let target = folder + "/" + name
-        try FileSystem.makeDirectory((target as NSString).deletingLastPathComponent)
-        let source = documents.source + "/" + record.submissionID + "/" + record[FieldName.fileName]
-        // The claimed upload is read-only and never changes: a second name for it, or a copy.
-        if link(source, target) != 0 { try FileSystem.copyFile(source, to: target) }
-        let (hash, size) = try SHA256.file(at: target)
-        // Parse checked the upload against its row; a file changed since is not sent as that document.
-        guard hash == record["SHA256"].lowercased() else {
-          // Named by submission and seq (the file name is the sender's: this reaches the log).
-          throw SISDropError.dataError(
-            "claimed document \(record.seq) of \(record.submissionID) no longer has the SHA-256 parse checked",
-            at: SourceLocation(path: (source as NSString).deletingLastPathComponent),
-            hint:
-              "a claimed file is never modified: `sisdrop cancel` the batch and let the next export bring the document again"
-          )
-        }
-        ready.append([name, hash, String(size), "0"])
-        sent.append([context.prefix, record.submissionID, String(record.seq), name, hash])
-      }
+      let sent = try copyDocuments(
+        records, documents: documents, prefix: context.prefix, folder: folder, ready: &ready)
       if !sent.isEmpty {
         try writeTable(
           folder + "/" + DocumentFiles.sentFileName, header: DocumentFiles.sentHeader, rows: sent,
@@ -858,6 +893,76 @@ package enum DeliverStage {
           header: DocumentFiles.alreadyDeliveredHeader, rows: alreadyDelivered)
       }
     }
+    try writeTables(plan, records: records, profile: profile, folder: folder)
+    try writeTable(
+      folder + "/" + Publisher.readyName(context.prefix),
+      header: ["File", "SHA256", "Size", "Rows"], rows: ready, forPeople: false)
+    counts[publishedFilesCount] = ready.filter { Int($0[3]) ?? 0 > 0 }.isEmpty ? 0 : ready.count
+    return counts
+  }
+
+  /// The records less the documents whose SHA-256 a delivery has already sent (an earlier one, or
+  /// this one for another row): neither copied nor listed again, the SIS has them. Those are
+  /// returned as documents_already_delivered.csv's rows.
+  private static func documentsNotSentBefore(
+    _ records: [DeliveryRecord], context: DeliveryContext
+  ) -> (records: [DeliveryRecord], alreadyDelivered: [[String]]) {
+    guard let documents = context.documents else { return (records, []) }
+    var alreadyDelivered: [[String]] = []
+    var sending = Set<String>()
+    let kept = records.filter { record in
+      guard record.kind == .documents else { return true }
+      let sha = record["SHA256"].lowercased()
+      if let earlier = documents.sent[sha] ?? (sending.contains(sha) ? context.prefix : nil) {
+        alreadyDelivered.append([
+          record.submissionID, String(record.seq), record[FieldName.docType], sha, earlier,
+        ])
+        return false
+      }
+      sending.insert(sha)
+      return true
+    }
+    return (kept, alreadyDelivered)
+  }
+
+  /// Links (or copies) each document record's claimed upload into the delivery's documents
+  /// folder, checks it still has the SHA-256 parse checked, and lists it in the ready file; returns
+  /// the rows of the documents sent.
+  ///
+  /// - Throws: `SISDropError` 65 when a claimed upload changed since parse checked it.
+  private static func copyDocuments(
+    _ records: [DeliveryRecord], documents: DocumentDelivery, prefix: String, folder: String,
+    ready: inout [[String]]
+  ) throws -> [[String]] {
+    var sent: [[String]] = []
+    for record in records where record.kind == .documents {
+      let name = documents.folder + "/" + record.submissionID + "/" + record[FieldName.fileName]
+      let target = folder + "/" + name
+      try FileSystem.makeDirectory((target as NSString).deletingLastPathComponent)
+      let source = documents.source + "/" + record.submissionID + "/" + record[FieldName.fileName]
+      // The claimed upload is read-only and never changes: a second name for it, or a copy.
+      if link(source, target) != 0 { try FileSystem.copyFile(source, to: target) }
+      let (hash, size) = try SHA256.file(at: target)
+      // Parse checked the upload against its row; a file changed since is not sent as that document.
+      guard hash == record["SHA256"].lowercased() else {
+        // Named by submission and seq (the file name is the sender's: this reaches the log).
+        throw SISDropError.dataError(
+          "claimed document \(record.seq) of \(record.submissionID) no longer has the SHA-256 parse checked",
+          at: SourceLocation(path: (source as NSString).deletingLastPathComponent),
+          hint:
+            "a claimed file is never modified: `sisdrop cancel` the batch and let the next export bring the document again"
+        )
+      }
+      ready.append([name, hash, String(size), "0"])
+      sent.append([prefix, record.submissionID, String(record.seq), name, hash])
+    }
+    return sent
+  }
+
+  /// errors.csv, held.csv, delivered.csv, the stable ids and the records the SIS is to confirm.
+  private static func writeTables(
+    _ plan: Plan, records: [DeliveryRecord], profile: DeliveryProfile, folder: String
+  ) throws {
     try writeTable(folder + "/errors.csv", header: errorsHeader, rows: sortedErrors(plan.errors))
     try writeTable(folder + "/held.csv", header: heldHeader, rows: plan.held)
     try writeTable(
@@ -869,11 +974,6 @@ package enum DeliverStage {
       folder + "/" + Confirmation.fileName, header: Confirmation.header,
       rows: Confirmation.rows(records, profile: profile),
       forPeople: false)
-    try writeTable(
-      folder + "/" + Publisher.readyName(context.prefix),
-      header: ["File", "SHA256", "Size", "Rows"], rows: ready, forPeople: false)
-    counts[publishedFilesCount] = ready.filter { Int($0[3]) ?? 0 > 0 }.isEmpty ? 0 : ready.count
-    return counts
   }
 
   /// Writes a table: for people (errors.csv, held.csv, tardy errors: spreadsheet-safe), or

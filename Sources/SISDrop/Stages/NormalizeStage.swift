@@ -1,4 +1,5 @@
 import Foundation
+import SISDropConfig
 import SISDropCore
 import SISDropDelivery
 import SISDropFormats
@@ -20,16 +21,17 @@ package enum NormalizeStage {
     let plugin = try config.pluginPath.map { try PluginManifest.load(path: $0) }
     let (reference, snapshotPath) = try snapshot(context, plugin: plugin)
     try requireRecentFullExport(reference, context)
-    let snapshot = try Snapshot(path: snapshotPath)
-    let schools = try snapshot.schools()
+    let schools = try Snapshot(path: snapshotPath).schools()
     let schoolNumbers = Set(schools.map(\.number))
-    var buildings: [String: String] = [:]
-    for school in schools { buildings[FieldRules.buildingKey(school.name)] = school.number }
-    if let path = config.buildingMapPath {
-      for (name, number) in try BuildingMap.load(path: path, schools: schoolNumbers) {
-        buildings[FieldRules.buildingKey(name)] = number
-      }
-    }
+    var outcome = Outcome(
+      normalizer: SubmissionNormalizer(
+        datePatterns: config.submissions.dateFormats, timeZone: config.timeZone,
+        schools: schoolNumbers,
+        buildings: try buildings(schools, schoolNumbers: schoolNumbers, config: config)),
+      ledger: Dictionary(
+        uniqueKeysWithValues: try context.workdir.state.ledger().map { ($0.submissionID, $0) }),
+      corrections: Dictionary(
+        grouping: try context.workdir.state.corrections(), by: \.submissionID))
 
     // Read, normalized and written a chunk at a time: the stage holds one chunk of the batch, not all of it.
     let parsed = try StageJSONChunks(
@@ -37,76 +39,95 @@ package enum NormalizeStage {
     let output = try StageJSONAppender(
       Submission.self, path: context.outputPath("submissions.jsonl"))
     var normalizedCount = 0
-    let ledger = Dictionary(
-      uniqueKeysWithValues: try context.workdir.state.ledger().map { ($0.submissionID, $0) })
-    var rejects: [Reject] = []
-    var alreadyDelivered: [[String]] = []
-    var hashes: [(id: String, hash: String)] = []
-    var changedSinceDelivery = 0
-    let normalizer = SubmissionNormalizer(
-      datePatterns: config.submissions.dateFormats, timeZone: config.timeZone,
-      schools: schoolNumbers, buildings: buildings)
-    let corrections = Dictionary(
-      grouping: try context.workdir.state.corrections(), by: \.submissionID)
     try parsed.forEach(chunkSize) { chunk in
-      var normalized: [Submission] = []
-      for submission in chunk {
-        var (result, problems) = normalizer.normalize(submission)
-        if !problems.isEmpty {
-          // Values a person may correct (a school, a grade, a relationship, a phone...): the version is
-          // kept so that `sisdrop correct` can answer it, and a correction given for it fixes it here.
-          guard problems.allSatisfy({ SubmissionNormalizer.correctableField($0) != nil }),
-            let version = result.contentHash
-          else {
-            rejects += problems
-            continue
-          }
-          hashes.append((submission.id, version))
-          let fixes = (corrections[submission.id] ?? []).filter { $0.version == version }
-          problems = problems.filter { problem in
-            !fixes.contains { SubmissionNormalizer.fixes($0, problem) }
-          }
-          guard problems.isEmpty else {
-            rejects += problems.map(SubmissionNormalizer.correctable)
-            continue
-          }
-          result = Corrections.apply(fixes, to: result)
-          result.contentHash = version
-          context.notes.append(
-            "\(submission.id): corrected by a person (\(fixes.map { "\($0.schema) \($0.seq) \($0.field)" }.joined(separator: ", ")))"
-          )
-        }
-        let hash = result.contentHash!
-        hashes.append((submission.id, hash))
-        if let entry = ledger[submission.id], entry.deliveredHash == hash {
-          alreadyDelivered.append([submission.id, hash, entry.deliveredBatch ?? ""])
-          continue
-        }
-        if ledger[submission.id]?.deliveredHash != nil { changedSinceDelivery += 1 }
-        normalized.append(result)
-      }
+      let normalized = chunk.compactMap { outcome.take($0, context: context) }
       try output.append(normalized)
       normalizedCount += normalized.count
     }
     try output.close()
-    try context.workdir.state.setContentHashes(hashes)
-    try context.writeRejects(rejects)
+    try context.workdir.state.setContentHashes(outcome.hashes)
+    try context.writeRejects(outcome.rejects)
     try context.writeCSV(
       "already_delivered.csv", header: [FieldName.submissionID, "Content_Hash", "Delivered_Batch"],
-      rows: alreadyDelivered)
+      rows: outcome.alreadyDelivered)
+    let rejected = Set(outcome.rejects.map(\.submissionID)).count
     context.counts = context.counts.merging([
       "submissions": normalizedCount,
-      "rejected_submissions": Set(rejects.map(\.submissionID)).count,
-      "already_delivered": alreadyDelivered.count, "changed_since_delivery": changedSinceDelivery,
+      "rejected_submissions": rejected,
+      "already_delivered": outcome.alreadyDelivered.count,
+      "changed_since_delivery": outcome.changedSinceDelivery,
       "sis_students": reference.summary.students, "sis_contacts": reference.summary.contacts,
       "sis_rejected_rows": reference.builtBy == context.batch.id
         ? reference.summary.rejectedRows : 0,
       "sis_missing_values": reference.builtBy == context.batch.id
         ? reference.summary.missingValues : 0,
     ]) { $1 }
-    context.log(
-      "normalize: \(normalizedCount) submissions ready to match, \(Set(rejects.map(\.submissionID)).count) rejected"
-    )
+    context.log("normalize: \(normalizedCount) submissions ready to match, \(rejected) rejected")
+  }
+
+  /// Building-name key → SIS school number: the snapshot's school names, then building_map.csv's.
+  static func buildings(
+    _ schools: [(number: String, name: String)], schoolNumbers: Set<String>,
+    config: PipelineConfig
+  ) throws -> [String: String] {
+    var buildings: [String: String] = [:]
+    for school in schools { buildings[FieldRules.buildingKey(school.name)] = school.number }
+    if let path = config.buildingMapPath {
+      for (name, number) in try BuildingMap.load(path: path, schools: schoolNumbers) {
+        buildings[FieldRules.buildingKey(name)] = number
+      }
+    }
+    return buildings
+  }
+
+  /// What normalize makes of the batch's submissions, one at a time: those to match, the
+  /// rejected, those the SIS already has as they are, and every version's content hash for the ledger.
+  struct Outcome {
+    let normalizer: SubmissionNormalizer
+    let ledger: [String: LedgerEntry]
+    /// A person's corrections, by submission.
+    let corrections: [String: [Correction]]
+    var rejects: [Reject] = []
+    var alreadyDelivered: [[String]] = []
+    var hashes: [(id: String, hash: String)] = []
+    var changedSinceDelivery = 0
+
+    /// The submission normalized (and corrected), when it goes on to match.
+    mutating func take(_ submission: Submission, context: StageContext) -> Submission? {
+      var (result, problems) = normalizer.normalize(submission)
+      if !problems.isEmpty {
+        // Values a person may correct (a school, a grade, a relationship, a phone...): the version is
+        // kept so that `sisdrop correct` can answer it, and a correction given for it fixes it here.
+        guard problems.allSatisfy({ SubmissionNormalizer.correctableField($0) != nil }),
+          let version = result.contentHash
+        else {
+          rejects += problems
+          return nil
+        }
+        hashes.append((submission.id, version))
+        let fixes = (corrections[submission.id] ?? []).filter { $0.version == version }
+        problems = problems.filter { problem in
+          !fixes.contains { SubmissionNormalizer.fixes($0, problem) }
+        }
+        guard problems.isEmpty else {
+          rejects += problems.map(SubmissionNormalizer.correctable)
+          return nil
+        }
+        result = Corrections.apply(fixes, to: result)
+        result.contentHash = version
+        context.notes.append(
+          "\(submission.id): corrected by a person (\(fixes.map { "\($0.schema) \($0.seq) \($0.field)" }.joined(separator: ", ")))"
+        )
+      }
+      let hash = result.contentHash!
+      hashes.append((submission.id, hash))
+      if let entry = ledger[submission.id], entry.deliveredHash == hash {
+        alreadyDelivered.append([submission.id, hash, entry.deliveredBatch ?? ""])
+        return nil
+      }
+      if ledger[submission.id]?.deliveredHash != nil { changedSinceDelivery += 1 }
+      return result
+    }
   }
 
   /// Builds the snapshot from the batch's SIS export, or refers to the newest earlier one.

@@ -27,97 +27,30 @@ package enum ParseStage {
       return
     }
     var submissions: [String: HeldSubmission] = [:]
-    var rejects: [Reject] = []
-    var rejectedIDs = Set<String>()
+    let rejects = Rejects(batchFolder: context.batchFolder)
     var duplicates = DuplicateRows()
-
-    func reject(
-      _ id: String, schema: String, seq: Int? = nil, field: String = "", value: String = "",
-      _ reason: String, at location: SourceLocation
-    ) {
-      rejects.append(
-        Reject(
-          submissionID: id, schema: schema, seq: seq, field: field, value: value, reason: reason,
-          action: rejectAction, source: location))
-      if !id.isEmpty { rejectedIDs.insert(id) }
-    }
-    func relative(_ location: SourceLocation) -> SourceLocation {
-      var location = location
-      location.path = relativePath(location.path, to: context.batchFolder)
-      return location
-    }
-
     if feed.format == .xml {
       try readXML(
         context, feed: feed, into: &submissions,
-        reject: { reject($0, schema: $1, $2, at: relative($3)) })
+        reject: { rejects.add($0, schema: $1, $2, at: $3) })
     } else {
       try readCSV(
         context, feed: feed, into: &submissions,
-        reject: { reject($0, schema: $1, $2, at: relative($3)) },
-        isRejected: { rejectedIDs.contains($0) }, duplicates: &duplicates)
+        reject: { rejects.add($0, schema: $1, $2, at: $3) },
+        isRejected: { rejects.ids.contains($0) }, duplicates: &duplicates)
     }
-
-    // The uploaded documents: every file a selected submission names is there with its SHA-256,
-    // and nothing else is; a problem is an error for that submission alone.
-    let refusedPath = context.batchFolder + "/" + DocumentFiles.refusedFileName
-    let refusedDocuments =
-      FileSystem.exists(refusedPath) ? try BatchLifecycle.readTable(refusedPath) : []
-    let documents = try DocumentFiles.check(
-      submissions.values.filter {
-        context.batch.selection.includes(id: $0.id, form: $0.form) && !rejectedIDs.contains($0.id)
-      }.sorted { $0.id < $1.id }
-        .map { $0.unpacked(documentsOnly: true) },
-      known: Set(submissions.keys).union(rejectedIDs), input: context.inputFolder,
-      folder: feed.documentsFolder, refused: refusedDocuments)
-    for problem in documents.problems {
-      reject(
-        problem.submissionID, schema: "document", seq: problem.seq, field: problem.field,
-        value: problem.value, problem.reason,
-        at: relative(problem.location))
-    }
-
-    // A submission with any rejected part is rejected whole: delivering half a family is worse than waiting.
-    let all = submissions.values.sorted { $0.id < $1.id }
-    var seen: [(id: String, form: String, approvedAt: String, selected: Bool)] = []
-    var selected: [HeldSubmission] = []
-    var unselected: [[String]] = []
-    for submission in all {
-      let isSelected = context.batch.selection.includes(id: submission.id, form: submission.form)
-      seen.append((submission.id, submission.form, submission.approvedAt, isSelected))
-      if !isSelected {
-        unselected.append([submission.id, submission.form])
-        continue
-      }
-      if rejectedIDs.contains(submission.id) { continue }
-      selected.append(submission)
-    }
-    // Ids only known from rejected rows are still seen: they stay pending, not lost.
-    for id in rejectedIDs.sorted() where submissions[id] == nil {
-      seen.append((id, "", "", context.batch.selection.includes(id: id, form: "")))
-    }
-    if let only = context.batch.selection.only {
-      for id in only where submissions[id] == nil && !rejectedIDs.contains(id) {
-        context.notes.append("selected submission \(id) is not in this export")
-        rejects.append(
-          Reject(
-            submissionID: id, schema: "submission", seq: nil, field: FieldName.submissionID,
-            value: id,
-            reason: "selected with --only but not in this export",
-            action: "check the id with `sisdrop pending`; it may have been delivered or withdrawn",
-            source: SourceLocation(path: "input")))
-      }
-    }
-
-    let present = Set(all.map(\.id)).union(rejectedIDs)
+    let documents = try checkDocuments(context, submissions: submissions, rejects: rejects)
+    let selection = select(context, submissions: submissions, rejects: rejects)
+    let present = Set(submissions.keys).union(rejects.ids)
     let vanished = try context.workdir.state.ledger(statuses: [.pending])
       .filter { !present.contains($0.submissionID) && $0.lastSeenBatch != context.batch.id }
       .map { [$0.submissionID, $0.form, $0.lastSeenBatch ?? ""] }
 
-    try writeSubmissions(selected, context, chunkSize: chunkSize, relative: relative)
-    try context.writeRejects(rejects)
+    try writeSubmissions(
+      selection.selected, context, chunkSize: chunkSize, relative: rejects.relative)
+    try context.writeRejects(rejects.rows)
     try context.writeCSV(
-      "unselected.csv", header: [FieldName.submissionID, "Form"], rows: unselected)
+      "unselected.csv", header: [FieldName.submissionID, "Form"], rows: selection.unselected)
     // Read back by close (the ids it reports as vanished): written as the ids are.
     try context.writeCSV(
       "vanished.csv", header: [FieldName.submissionID, "Form", "Last_Seen_Batch"], rows: vanished,
@@ -127,12 +60,105 @@ package enum ParseStage {
       rows: duplicates.rows.map {
         [$0.id, relativePath($0.path, to: context.batchFolder), String($0.line), String($0.sameAs)]
       })
-    try context.workdir.state.recordSeen(seen, batch: context.batch.id, at: Clock.now())
+    try context.workdir.state.recordSeen(selection.seen, batch: context.batch.id, at: Clock.now())
 
     count(
-      context, present: present.count, selected: selected, unselected: unselected.count,
-      rejected: rejectedIDs.count, vanished: vanished.count, duplicates: duplicates,
-      documents: documents)
+      context, present: present.count, selected: selection.selected,
+      unselected: selection.unselected.count, rejected: rejects.ids.count,
+      vanished: vanished.count, duplicates: duplicates, documents: documents)
+  }
+
+  /// The stage's rejects, their sources relative to the batch folder, and the submissions they
+  /// reject whole: a submission with any rejected part waits, delivering half a family is worse.
+  final class Rejects {
+    let batchFolder: String
+    private(set) var rows: [Reject] = []
+    private(set) var ids = Set<String>()
+
+    init(batchFolder: String) { self.batchFolder = batchFolder }
+
+    func add(
+      _ id: String, schema: String, seq: Int? = nil, field: String = "", value: String = "",
+      _ reason: String, at location: SourceLocation
+    ) {
+      rows.append(
+        Reject(
+          submissionID: id, schema: schema, seq: seq, field: field, value: value, reason: reason,
+          action: rejectAction, source: relative(location)))
+      if !id.isEmpty { ids.insert(id) }
+    }
+
+    /// A reject that names no part of the export (an id `--only` selected that it lacks).
+    func add(_ reject: Reject) { rows.append(reject) }
+
+    func relative(_ location: SourceLocation) -> SourceLocation {
+      var location = location
+      location.path = relativePath(location.path, to: batchFolder)
+      return location
+    }
+  }
+
+  /// The uploaded documents: every file a selected submission names is there with its SHA-256,
+  /// and nothing else is; a problem is an error for that submission alone.
+  static func checkDocuments(
+    _ context: StageContext, submissions: [String: HeldSubmission], rejects: Rejects
+  ) throws -> DocumentFiles.CheckResult {
+    let refusedPath = context.batchFolder + "/" + DocumentFiles.refusedFileName
+    let refusedDocuments =
+      FileSystem.exists(refusedPath) ? try BatchLifecycle.readTable(refusedPath) : []
+    let documents = try DocumentFiles.check(
+      submissions.values.filter {
+        context.batch.selection.includes(id: $0.id, form: $0.form) && !rejects.ids.contains($0.id)
+      }.sorted { $0.id < $1.id }
+        .map { $0.unpacked(documentsOnly: true) },
+      known: Set(submissions.keys).union(rejects.ids), input: context.inputFolder,
+      folder: context.config.submissions.documentsFolder, refused: refusedDocuments)
+    for problem in documents.problems {
+      rejects.add(
+        problem.submissionID, schema: "document", seq: problem.seq, field: problem.field,
+        value: problem.value, problem.reason, at: problem.location)
+    }
+    return documents
+  }
+
+  /// The batch's selection applied: the selected submissions no reject touches, the unselected
+  /// ones, and every id seen for the ledger. An id `--only` names that the export lacks is a reject.
+  static func select(
+    _ context: StageContext, submissions: [String: HeldSubmission], rejects: Rejects
+  ) -> (
+    seen: [(id: String, form: String, approvedAt: String, selected: Bool)],
+    selected: [HeldSubmission], unselected: [[String]]
+  ) {
+    var seen: [(id: String, form: String, approvedAt: String, selected: Bool)] = []
+    var selected: [HeldSubmission] = []
+    var unselected: [[String]] = []
+    for submission in submissions.values.sorted(by: { $0.id < $1.id }) {
+      let isSelected = context.batch.selection.includes(id: submission.id, form: submission.form)
+      seen.append((submission.id, submission.form, submission.approvedAt, isSelected))
+      if !isSelected {
+        unselected.append([submission.id, submission.form])
+        continue
+      }
+      if rejects.ids.contains(submission.id) { continue }
+      selected.append(submission)
+    }
+    // Ids only known from rejected rows are still seen: they stay pending, not lost.
+    for id in rejects.ids.sorted() where submissions[id] == nil {
+      seen.append((id, "", "", context.batch.selection.includes(id: id, form: "")))
+    }
+    if let only = context.batch.selection.only {
+      for id in only where submissions[id] == nil && !rejects.ids.contains(id) {
+        context.notes.append("selected submission \(id) is not in this export")
+        rejects.add(
+          Reject(
+            submissionID: id, schema: "submission", seq: nil, field: FieldName.submissionID,
+            value: id,
+            reason: "selected with --only but not in this export",
+            action: "check the id with `sisdrop pending`; it may have been delivered or withdrawn",
+            source: SourceLocation(path: "input")))
+      }
+    }
+    return (seen, selected, unselected)
   }
 
   /// The stage's counts, notes and log line: counts and ids only (a document's name comes from
@@ -378,15 +404,41 @@ package enum ParseStage {
     let path = context.inputFolder + "/" + name
     guard FileSystem.exists(path) else { throw SISDropError.missingInput(path) }
     let reader = try XMLStreamReader(path: path)
-    let aliases = feed.headerAliases
-    let studentMapper = HeaderMapper(
-      layout: Layouts.submissions, aliases: aliases["submissions"] ?? [:])
-    let contactMapper = HeaderMapper(
-      layout: Layouts.submissionContacts, aliases: aliases["submission_contacts"] ?? [:])
+    var read = XMLSubmissions(context: context, path: path, name: name, aliases: feed.headerAliases)
+    try reader.forEachElement(named: ["submission"]) { read.add($0) }
+    // Only now, after a clean end of the document, are the records used (a truncated file yields none).
+    guard reader.rootName == "submissions" else {
+      throw SISDropError.dataError(
+        "the root element must be <submissions>, found <\(reader.rootName ?? "")>",
+        at: SourceLocation(path: path, line: 1))
+    }
+    submissions = read.collected
+    for problem in read.problems { reject(problem.0, problem.1, problem.2, problem.3) }
+  }
+
+  /// The enrollment export's `<submission>` elements as held submissions, with the problems found;
+  /// an element the layouts do not know is noted once and ignored.
+  private struct XMLSubmissions {
+    let context: StageContext
+    let path: String
+    let name: String
+    let studentMapper: HeaderMapper
+    let contactMapper: HeaderMapper
     var collected: [String: HeldSubmission] = [:]
     var problems: [(String, String, String, SourceLocation)] = []
     var unknown = Set<String>()
-    try reader.forEachElement(named: ["submission"]) { element in
+
+    init(context: StageContext, path: String, name: String, aliases: [String: [String: String]]) {
+      self.context = context
+      self.path = path
+      self.name = name
+      studentMapper = HeaderMapper(
+        layout: Layouts.submissions, aliases: aliases["submissions"] ?? [:])
+      contactMapper = HeaderMapper(
+        layout: Layouts.submissionContacts, aliases: aliases["submission_contacts"] ?? [:])
+    }
+
+    mutating func add(_ element: XMLElementNode) {
       let location = SourceLocation(path: path, line: element.line, element: "submission")
       let id = FieldRules.text(element.attribute("id") ?? "")
       guard !id.isEmpty else {
@@ -405,48 +457,13 @@ package enum ParseStage {
         let childLocation = SourceLocation(path: path, line: child.line, element: child.name)
         switch child.name {
         case "student":
-          var fields: [String: String] = [:]
-          for field in child.children {
-            guard let index = studentMapper.fieldIndex(field.name),
-              Layouts.submissionStudentFields.contains(Layouts.submissions.fields[index])
-            else {
-              if unknown.insert("student/\(field.name)").inserted {
-                context.notes.append(
-                  "\(name): unknown element <\(field.name)> in <student> ignored")
-              }
-              continue
-            }
-            fields[Layouts.submissions.fields[index]] = field.text
-          }
+          let fields = fields(
+            of: child, in: "student", mapper: studentMapper, layout: Layouts.submissions,
+            allowed: Layouts.submissionStudentFields)
           submission.students.append(
             PackedPart(seq: submission.students.count + 1, fields: fields, source: childLocation))
         case "contact":
-          let seqText = child.attribute("seq") ?? String(submission.contacts.count + 1)
-          guard let seq = Int(seqText), seq > 0,
-            !submission.contacts.contains(where: { $0.seq == seq })
-          else {
-            problems.append(
-              (
-                id, "contact",
-                "contact seq '\(seqText)' is not a positive whole number or appears twice",
-                childLocation
-              ))
-            continue
-          }
-          var fields: [String: String] = [:]
-          for field in child.children {
-            guard let index = contactMapper.fieldIndex(field.name),
-              Layouts.submissionContactFields.contains(Layouts.submissionContacts.fields[index])
-            else {
-              if unknown.insert("contact/\(field.name)").inserted {
-                context.notes.append(
-                  "\(name): unknown element <\(field.name)> in <contact> ignored")
-              }
-              continue
-            }
-            fields[Layouts.submissionContacts.fields[index]] = field.text
-          }
-          submission.contacts.append(PackedPart(seq: seq, fields: fields, source: childLocation))
+          addContact(child, to: &submission, at: childLocation)
         case "document":
           let fields = [
             FieldName.docType: child.attribute("type") ?? "",
@@ -456,9 +473,7 @@ package enum ParseStage {
           submission.documents.append(
             PackedPart(seq: submission.documents.count + 1, fields: fields, source: childLocation))
         default:
-          if unknown.insert(child.name).inserted {
-            context.notes.append("\(name): unknown element <\(child.name)> in <submission> ignored")
-          }
+          note(child.name, "\(name): unknown element <\(child.name)> in <submission> ignored")
         }
       }
       if submission.students.isEmpty {
@@ -466,14 +481,53 @@ package enum ParseStage {
       }
       collected[id] = submission
     }
-    // Only now, after a clean end of the document, are the records used (a truncated file yields none).
-    guard reader.rootName == "submissions" else {
-      throw SISDropError.dataError(
-        "the root element must be <submissions>, found <\(reader.rootName ?? "")>",
-        at: SourceLocation(path: path, line: 1))
+
+    /// A `<contact>`, numbered by its `seq` attribute (else in order): a seq that is not a
+    /// positive whole number or appears twice is a problem of the submission.
+    mutating func addContact(
+      _ child: XMLElementNode, to submission: inout HeldSubmission, at location: SourceLocation
+    ) {
+      let seqText = child.attribute("seq") ?? String(submission.contacts.count + 1)
+      guard let seq = Int(seqText), seq > 0,
+        !submission.contacts.contains(where: { $0.seq == seq })
+      else {
+        problems.append(
+          (
+            submission.id, "contact",
+            "contact seq '\(seqText)' is not a positive whole number or appears twice", location
+          ))
+        return
+      }
+      let fields = fields(
+        of: child, in: "contact", mapper: contactMapper, layout: Layouts.submissionContacts,
+        allowed: Layouts.submissionContactFields)
+      submission.contacts.append(PackedPart(seq: seq, fields: fields, source: location))
     }
-    submissions = collected
-    for problem in problems { reject(problem.0, problem.1, problem.2, problem.3) }
+
+    /// A student's or contact's child elements by the layout's field names (through the
+    /// pipeline's aliases).
+    mutating func fields(
+      of child: XMLElementNode, in parent: String, mapper: HeaderMapper, layout: Layout,
+      allowed: [String]
+    ) -> [String: String] {
+      var fields: [String: String] = [:]
+      for field in child.children {
+        guard let index = mapper.fieldIndex(field.name), allowed.contains(layout.fields[index])
+        else {
+          note(
+            "\(parent)/\(field.name)",
+            "\(name): unknown element <\(field.name)> in <\(parent)> ignored")
+          continue
+        }
+        fields[layout.fields[index]] = field.text
+      }
+      return fields
+    }
+
+    /// Notes an unknown element once per kind.
+    mutating func note(_ key: String, _ message: String) {
+      if unknown.insert(key).inserted { context.notes.append(message) }
+    }
   }
 }
 

@@ -35,126 +35,145 @@ struct SubmissionNormalizer {
 
   func normalize(_ submission: Submission) -> (Submission, [Reject]) {
     var result = submission
-    var problems: [Reject] = []
-    func problem(
+    var problems = Problems(submission: submission)
+    result.form = FieldRules.text(submission.form)
+    if result.form.isEmpty {
+      problems.add("submission", nil, "Form", "", "the submission has no form name")
+    }
+    if let approved = approvalTimes.read(submission.approvedAt, datePatterns: datePatterns) {
+      result.approvedAt = approved
+    } else {
+      problems.add("submission", nil, "Approved_At", submission.approvedAt, "not a date and time")
+    }
+    result.students = submission.students.map { student($0, &problems) }
+    result.contacts = submission.contacts.sorted { $0.seq < $1.seq }.map {
+      contact($0, &problems)
+    }
+    result.documents = submission.documents.map { Self.document($0, &problems) }
+    result.contentHash = SubmissionNormalizer.contentHash(result)
+    return (result, problems.rejects)
+  }
+
+  /// A submission's problems, in the order they are found.
+  struct Problems {
+    let submission: Submission
+    var rejects: [Reject] = []
+
+    mutating func add(
       _ schema: String, _ part: SubmissionPart?, _ field: String, _ value: String, _ reason: String
     ) {
-      problems.append(
+      rejects.append(
         Reject(
           submissionID: submission.id, schema: schema, seq: part?.seq, field: field, value: value,
           reason: reason,
           action: SubmissionNormalizer.fixAction, source: part?.source ?? submission.source))
     }
-    result.form = FieldRules.text(submission.form)
-    if result.form.isEmpty {
-      problem("submission", nil, "Form", "", "the submission has no form name")
+  }
+
+  /// A student's fields: required ones present, names, birth date, gender, grade, school (an SIS
+  /// School_Number or a building name) and contact details each by its rule.
+  func student(_ student: SubmissionPart, _ problems: inout Problems) -> SubmissionPart {
+    var fields: [String: String] = [:]
+    for field in SubmissionNormalizer.requiredStudent
+    where FieldRules.text(student[field]).isEmpty {
+      problems.add("student", student, field, "", "required field is empty")
     }
-    if let approved = approvalTimes.read(submission.approvedAt, datePatterns: datePatterns) {
-      result.approvedAt = approved
-    } else {
-      problem("submission", nil, "Approved_At", submission.approvedAt, "not a date and time")
-    }
-    result.students = submission.students.map { student in
-      var fields: [String: String] = [:]
-      for field in SubmissionNormalizer.requiredStudent
-      where FieldRules.text(student[field]).isEmpty {
-        problem("student", student, field, "", "required field is empty")
-      }
-      for field in Layouts.submissionStudentFields {
-        let raw = student[field]
-        let text = FieldRules.text(raw)
-        if text.isEmpty { continue }
-        switch field {
-        case FieldName.firstName, FieldName.middleName, FieldName.lastName:
-          fields[field] = FieldRules.name(text)
-        case FieldName.birthDate:
-          let parsed = FieldRules.date(text, patterns: datePatterns)
-          if let date = parsed.date {
-            fields[field] = date.iso
-          } else {
-            problem(
-              "student", student, field, raw,
-              parsed.fits
-                ? "not a real date"
-                : "not a date in \(datePatterns.map(\.description).joined(separator: " or "))")
-          }
-        case FieldName.gender:
-          if let value = FieldRules.gender(text) {
-            fields[field] = value
-          } else {
-            problem("student", student, field, raw, "gender must be M, F or X")
-          }
-        case FieldName.gradeLevel:
-          if let value = FieldRules.gradeLevel(text) {
-            fields[field] = value
-          } else {
-            problem("student", student, field, raw, "not a grade level (PK, K, 1-12)")
-          }
-        case FieldName.school:
-          if schools.contains(text) {
-            fields[FieldName.schoolID] = text
-          } else if let number = buildings[FieldRules.buildingKey(text)] {
-            fields[FieldName.schoolID] = number
-          } else {
-            problem(
-              "student", student, field, raw,
-              "unknown school: neither an SIS School_Number nor a name in building_map.csv")
-          }
-        default:
-          switch SubmissionNormalizer.contactDetail(field, text) {
-          case .success(let value): fields[field] = value
-          case .failure(let reason): problem("student", student, field, raw, reason.message)
-          }
+    for field in Layouts.submissionStudentFields {
+      let raw = student[field]
+      let text = FieldRules.text(raw)
+      if text.isEmpty { continue }
+      switch field {
+      case FieldName.firstName, FieldName.middleName, FieldName.lastName:
+        fields[field] = FieldRules.name(text)
+      case FieldName.birthDate:
+        let parsed = FieldRules.date(text, patterns: datePatterns)
+        if let date = parsed.date {
+          fields[field] = date.iso
+        } else {
+          problems.add(
+            "student", student, field, raw,
+            parsed.fits
+              ? "not a real date"
+              : "not a date in \(datePatterns.map(\.description).joined(separator: " or "))")
+        }
+      case FieldName.gender:
+        if let value = FieldRules.gender(text) {
+          fields[field] = value
+        } else {
+          problems.add("student", student, field, raw, "gender must be M, F or X")
+        }
+      case FieldName.gradeLevel:
+        if let value = FieldRules.gradeLevel(text) {
+          fields[field] = value
+        } else {
+          problems.add("student", student, field, raw, "not a grade level (PK, K, 1-12)")
+        }
+      case FieldName.school:
+        if schools.contains(text) {
+          fields[FieldName.schoolID] = text
+        } else if let number = buildings[FieldRules.buildingKey(text)] {
+          fields[FieldName.schoolID] = number
+        } else {
+          problems.add(
+            "student", student, field, raw,
+            "unknown school: neither an SIS School_Number nor a name in building_map.csv")
+        }
+      default:
+        switch SubmissionNormalizer.contactDetail(field, text) {
+        case .success(let value): fields[field] = value
+        case .failure(let reason): problems.add("student", student, field, raw, reason.message)
         }
       }
-      return SubmissionPart(seq: student.seq, fields: fields, source: student.source)
     }
-    result.contacts = submission.contacts.sorted { $0.seq < $1.seq }.map { contact in
-      var fields: [String: String] = [:]
-      for field in SubmissionNormalizer.requiredContact
-      where FieldRules.text(contact[field]).isEmpty {
-        problem("contact", contact, field, "", "required field is empty")
-      }
-      for field in Layouts.submissionContactFields {
-        let raw = contact[field]
-        let text = FieldRules.text(raw)
-        if text.isEmpty { continue }
-        switch field {
-        case FieldName.firstName, FieldName.lastName: fields[field] = FieldRules.name(text)
-        default:
-          switch SubmissionNormalizer.contactDetail(field, text) {
-          case .success(let value): fields[field] = value
-          case .failure(let reason): problem("contact", contact, field, raw, reason.message)
-          }
+    return SubmissionPart(seq: student.seq, fields: fields, source: student.source)
+  }
+
+  /// A contact's fields: required ones present, names and contact details each by its rule.
+  func contact(_ contact: SubmissionPart, _ problems: inout Problems) -> SubmissionPart {
+    var fields: [String: String] = [:]
+    for field in SubmissionNormalizer.requiredContact
+    where FieldRules.text(contact[field]).isEmpty {
+      problems.add("contact", contact, field, "", "required field is empty")
+    }
+    for field in Layouts.submissionContactFields {
+      let raw = contact[field]
+      let text = FieldRules.text(raw)
+      if text.isEmpty { continue }
+      switch field {
+      case FieldName.firstName, FieldName.lastName: fields[field] = FieldRules.name(text)
+      default:
+        switch SubmissionNormalizer.contactDetail(field, text) {
+        case .success(let value): fields[field] = value
+        case .failure(let reason): problems.add("contact", contact, field, raw, reason.message)
         }
       }
-      return SubmissionPart(seq: contact.seq, fields: fields, source: contact.source)
     }
-    result.documents = submission.documents.map { document in
-      var fields: [String: String] = [:]
-      for field in [FieldName.docType, FieldName.fileName, "SHA256"] {
-        let text = FieldRules.text(document[field])
-        if text.isEmpty {
-          if field != "SHA256" {
-            problem("document", document, field, "", "required field is empty")
-          }
+    return SubmissionPart(seq: contact.seq, fields: fields, source: contact.source)
+  }
+
+  /// A document's type and file name (required) and its SHA-256 (64 hexadecimal digits, lowercased).
+  static func document(_ document: SubmissionPart, _ problems: inout Problems) -> SubmissionPart {
+    var fields: [String: String] = [:]
+    for field in [FieldName.docType, FieldName.fileName, "SHA256"] {
+      let text = FieldRules.text(document[field])
+      if text.isEmpty {
+        if field != "SHA256" {
+          problems.add("document", document, field, "", "required field is empty")
+        }
+        continue
+      }
+      if field == "SHA256" {
+        let lower = text.lowercased()
+        guard lower.count == 64, lower.allSatisfy({ $0.isHexDigit }) else {
+          problems.add("document", document, field, text, "not a SHA-256 (64 hexadecimal digits)")
           continue
         }
-        if field == "SHA256" {
-          let lower = text.lowercased()
-          guard lower.count == 64, lower.allSatisfy({ $0.isHexDigit }) else {
-            problem("document", document, field, text, "not a SHA-256 (64 hexadecimal digits)")
-            continue
-          }
-          fields[field] = lower
-        } else {
-          fields[field] = text
-        }
+        fields[field] = lower
+      } else {
+        fields[field] = text
       }
-      return SubmissionPart(seq: document.seq, fields: fields, source: document.source)
     }
-    result.contentHash = SubmissionNormalizer.contentHash(result)
-    return (result, problems)
+    return SubmissionPart(seq: document.seq, fields: fields, source: document.source)
   }
 
   struct Reason: Error { var message: String }
