@@ -221,7 +221,9 @@ package enum DeliveryProfiles {
   static let creationFields: [DeliveryKind: (record: String, fields: [String])] = [
     .studentsNew: ("a student", [FieldName.firstName, FieldName.lastName, FieldName.birthDate]),
     .contactsNew: ("a contact", [FieldName.firstName, FieldName.lastName]),
-    .attendance: ("an attendance record", [FieldName.studentNumber, "Att_Date", "Att_Code"]),
+    .attendance: (
+      "an attendance record", [FieldName.studentNumber, "Att_Date", FieldName.attCode]
+    ),
   ]
 
   /// Every file that creates records carries what creating one needs, unless the pipeline says the

@@ -361,7 +361,7 @@ private struct OneRosterRows {
     users.append(
       [
         id, status, modified, "true", OneRosterProfile.orgID(school), "student", id,
-        student["Student_Number"].isEmpty ? "" : "{SIS:\(student["Student_Number"])}",
+        student[FieldName.studentNumber].isEmpty ? "" : "{SIS:\(student[FieldName.studentNumber])}",
         value(student, FieldName.firstName), value(student, FieldName.lastName),
         value(student, FieldName.middleName),
         student[FieldName.studentNumber], value(student, FieldName.email), "",
@@ -412,7 +412,7 @@ private struct OneRosterRows {
       [
         id, status, modified, "true", OneRosterProfile.orgID(school),
         OneRosterProfile.role(value(contact, FieldName.relationship)), id,
-        contact["Contact_ID"].isEmpty ? "" : "{SIS:\(contact["Contact_ID"])}",
+        contact[FieldName.contactID].isEmpty ? "" : "{SIS:\(contact[FieldName.contactID])}",
         value(contact, FieldName.firstName), value(contact, FieldName.lastName), "",
         contact[FieldName.contactID], value(contact, FieldName.email), "",
         value(contact, FieldName.phone),

@@ -48,7 +48,8 @@ package struct Resolution: Sendable, Codable, Hashable {
   /// so that siblings re-ordered in a new version never swap answers.
   package static func studentKey(_ student: SubmissionPart) -> String {
     let identity = [
-      "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender",
+      FieldName.stateStudentNumber, FieldName.firstName, FieldName.middleName, FieldName.lastName,
+      FieldName.birthDate, FieldName.gender,
     ].map { student.fields[$0] ?? "" }
     return SHA256.hex(identity.joined(separator: "\u{1F}"))
   }

@@ -186,7 +186,9 @@ package struct SnapshotBuilder {
         // A delta's XML row marked deleted carries its key and the marker alone (the CSV row has
         // the header's columns, empty): in a delta only the keys are required elements.
         if partial && feed.format == .xml {
-          layout.required = layout.required.filter { $0 == "Student_Number" || $0 == "Contact_ID" }
+          layout.required = layout.required.filter {
+            $0 == FieldName.studentNumber || $0 == FieldName.contactID
+          }
         }
         guard let path = files[layout.name] else {
           if !partial && (layout.name == "students" || layout.name == "schools") {
@@ -229,8 +231,9 @@ package struct SnapshotBuilder {
 
   /// Each table's key column.
   static let keys = [
-    "students": "Student_Number", "contacts": "Contact_ID", "schools": "School_Number",
-    "attendance_codes": "Att_Code",
+    "students": FieldName.studentNumber, "contacts": FieldName.contactID,
+    "schools": FieldName.schoolNumber,
+    "attendance_codes": FieldName.attCode,
   ]
 
   /// The load of one export file into its table: its insert statement and row normalizer.
@@ -361,8 +364,8 @@ struct RowNormalizer {
     self.readable = readable
     keyFields =
       withKeys
-      ? layout.index(of: "First_Name").flatMap { first in
-        layout.index(of: "Last_Name").map { (first, $0) }
+      ? layout.index(of: FieldName.firstName).flatMap { first in
+        layout.index(of: FieldName.lastName).map { (first, $0) }
       } : nil
     normalizer = FieldNormalizer(datePatterns: datePatterns)
   }
@@ -572,9 +575,9 @@ struct RejectedIdentity {
   let datePatterns: [DatePattern]
 
   init(layout: Layout, datePatterns: [DatePattern]) {
-    stateID = layout.index(of: "State_StudentNumber")
-    lastName = layout.index(of: "Last_Name")
-    dob = layout.index(of: "DOB")
+    stateID = layout.index(of: FieldName.stateStudentNumber)
+    lastName = layout.index(of: FieldName.lastName)
+    dob = layout.index(of: FieldName.birthDate)
     self.datePatterns = datePatterns
   }
 
@@ -721,7 +724,7 @@ extension SnapshotBuilder {
       let action = row[3].string ?? ""
       return Reject(
         submissionID: "", schema: table, seq: nil,
-        field: table == "students" ? "Student_Number" : "Contact_ID",
+        field: table == "students" ? FieldName.studentNumber : FieldName.contactID,
         value: row[1].string ?? "",
         reason:
           "the delta \(action == "delete" ? "deletes" : "updates") a key the snapshot does not have",
@@ -761,7 +764,9 @@ extension SnapshotBuilder {
     _ table: String, path: String, _ body: (String, String, String, Int) throws -> Void
   ) throws {
     if feed.format == .xml {
-      let keys = table == "students" ? ["Student_Number"] : ["Contact_ID", "Student_Number"]
+      let keys =
+        table == "students"
+        ? [FieldName.studentNumber] : [FieldName.contactID, FieldName.studentNumber]
       let element =
         table == "students" ? Layouts.students.recordElement : Layouts.contacts.recordElement
       let layout = Layout(
@@ -788,8 +793,8 @@ extension SnapshotBuilder {
       }
     }
     guard let marker = column(feed.markerColumn) else { return }
-    let first = column(table == "students" ? "Student_Number" : "Contact_ID")
-    let second = table == "contacts" ? column("Student_Number") : nil
+    let first = column(table == "students" ? FieldName.studentNumber : FieldName.contactID)
+    let second = table == "contacts" ? column(FieldName.studentNumber) : nil
     var line = 1
     while let row = try reader.next() {
       line += 1

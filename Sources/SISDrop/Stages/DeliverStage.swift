@@ -594,15 +594,15 @@ package enum DeliverStage {
     ) {
       var updated: [String: Int] = [:]
       for record in records where record.kind == .contactsUpdate && !record.changed.isEmpty {
-        updated[record["Contact_ID"]] = record.seq
+        updated[record[FieldName.contactID]] = record.seq
       }
       /// The rows of `id`'s update of `contact`, reduced to links or removed.
       func reduce(_ rows: inout [DeliveryRecord], of id: String, _ contact: String) {
         rows = rows.compactMap { record in
           guard record.kind == .contactsUpdate, record.submissionID == id,
-            record["Contact_ID"] == contact, !record.changed.isEmpty
+            record[FieldName.contactID] == contact, !record.changed.isEmpty
           else { return record }
-          let number = record["Student_Number"]
+          let number = record[FieldName.studentNumber]
           let linked = record.current["Student_Numbers"] ?? ""
           guard number.isEmpty || !linked.split(separator: " ").contains(Substring(number)) else {
             return nil

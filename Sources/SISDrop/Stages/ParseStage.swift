@@ -50,10 +50,12 @@ package enum ParseStage {
       selection.selected, context, chunkSize: chunkSize, relative: rejects.relative)
     try context.writeRejects(rejects.rows)
     try context.writeCSV(
-      "unselected.csv", header: [FieldName.submissionID, "Form"], rows: selection.unselected)
+      "unselected.csv", header: [FieldName.submissionID, FieldName.form], rows: selection.unselected
+    )
     // Read back by close (the ids it reports as vanished): written as the ids are.
     try context.writeCSV(
-      "vanished.csv", header: [FieldName.submissionID, "Form", "Last_Seen_Batch"], rows: vanished,
+      "vanished.csv", header: [FieldName.submissionID, FieldName.form, "Last_Seen_Batch"],
+      rows: vanished,
       forPeople: false)
     try context.writeCSV(
       "duplicates.csv", header: [FieldName.submissionID, "File", "Line", "Same_As_Line"],
@@ -212,9 +214,10 @@ package enum ParseStage {
   static func writeWithoutExport(_ context: StageContext) throws {
     try JSONLines.write([Submission](), to: context.outputPath("submissions.jsonl"))
     try context.writeRejects([])
-    try context.writeCSV("unselected.csv", header: [FieldName.submissionID, "Form"], rows: [])
     try context.writeCSV(
-      "vanished.csv", header: [FieldName.submissionID, "Form", "Last_Seen_Batch"], rows: [],
+      "unselected.csv", header: [FieldName.submissionID, FieldName.form], rows: [])
+    try context.writeCSV(
+      "vanished.csv", header: [FieldName.submissionID, FieldName.form, "Last_Seen_Batch"], rows: [],
       forPeople: false)
     try context.writeCSV(
       "duplicates.csv", header: [FieldName.submissionID, "File", "Line", "Same_As_Line"], rows: []
@@ -288,8 +291,8 @@ package enum ParseStage {
       context.notes.append("\(layout.fileName): unknown column \(LogText.quoted(column)) ignored")
     }
     let id = layout.index(of: FieldName.submissionID)!
-    let form = layout.index(of: "Form")!
-    let approved = layout.index(of: "Approved_At")!
+    let form = layout.index(of: FieldName.form)!
+    let approved = layout.index(of: FieldName.approvedAt)!
     while let record = try reader.next() {
       let submissionID = FieldRules.text(record[id])
       if let problem = record.problem {
@@ -333,7 +336,7 @@ package enum ParseStage {
     }
     try readParts(
       context, feed: feed, layout: Layouts.submissionDocuments,
-      fields: [FieldName.docType, FieldName.fileName, "SHA256"],
+      fields: [FieldName.docType, FieldName.fileName, FieldName.sha256],
       seqField: nil, into: &submissions, reject: reject, isRejected: isRejected,
       duplicates: &duplicates
     ) {
@@ -468,7 +471,7 @@ package enum ParseStage {
           let fields = [
             FieldName.docType: child.attribute("type") ?? "",
             FieldName.fileName: child.attribute("file") ?? "",
-            "SHA256": child.attribute("sha256") ?? "",
+            FieldName.sha256: child.attribute("sha256") ?? "",
           ]
           submission.documents.append(
             PackedPart(seq: submission.documents.count + 1, fields: fields, source: childLocation))

@@ -38,12 +38,13 @@ struct SubmissionNormalizer {
     var problems = Problems(submission: submission)
     result.form = FieldRules.text(submission.form)
     if result.form.isEmpty {
-      problems.add("submission", nil, "Form", "", "the submission has no form name")
+      problems.add("submission", nil, FieldName.form, "", "the submission has no form name")
     }
     if let approved = approvalTimes.read(submission.approvedAt, datePatterns: datePatterns) {
       result.approvedAt = approved
     } else {
-      problems.add("submission", nil, "Approved_At", submission.approvedAt, "not a date and time")
+      problems.add(
+        "submission", nil, FieldName.approvedAt, submission.approvedAt, "not a date and time")
     }
     result.students = submission.students.map { student($0, &problems) }
     result.contacts = submission.contacts.sorted { $0.seq < $1.seq }.map {
@@ -154,15 +155,15 @@ struct SubmissionNormalizer {
   /// A document's type and file name (required) and its SHA-256 (64 hexadecimal digits, lowercased).
   static func document(_ document: SubmissionPart, _ problems: inout Problems) -> SubmissionPart {
     var fields: [String: String] = [:]
-    for field in [FieldName.docType, FieldName.fileName, "SHA256"] {
+    for field in [FieldName.docType, FieldName.fileName, FieldName.sha256] {
       let text = FieldRules.text(document[field])
       if text.isEmpty {
-        if field != "SHA256" {
+        if field != FieldName.sha256 {
           problems.add("document", document, field, "", "required field is empty")
         }
         continue
       }
-      if field == "SHA256" {
+      if field == FieldName.sha256 {
         let lower = text.lowercased()
         guard lower.count == 64, lower.allSatisfy({ $0.isHexDigit }) else {
           problems.add("document", document, field, text, "not a SHA-256 (64 hexadecimal digits)")

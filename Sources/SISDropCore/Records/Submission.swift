@@ -72,7 +72,8 @@ package struct Reject: Sendable, Codable, Hashable {
   }
 
   package static let header = [
-    "Submission_ID", "Schema", "Seq", "Field", "Value", "Reason", "What_To_Do", "File", "Line",
+    FieldName.submissionID, "Schema", "Seq", "Field", "Value", "Reason", "What_To_Do", "File",
+    "Line",
   ]
 
   package var row: [String] {
