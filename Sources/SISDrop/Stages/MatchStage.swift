@@ -366,10 +366,11 @@ package enum MatchStage {
 
   /// The fields of a submission's students and contacts that matching reads: what the matchers
   /// compare (`PersonRecord`, the placeholder's rule), a person's answer is bound to
-  /// (`Resolution.studentKey`), rejected SIS rows and the households are looked for by.
+  /// (`Resolution.studentKey`), rejected SIS rows and the households are looked for by; the city
+  /// and state for comparing addresses part by part (`Comparators.addressPartsDiffering`).
   static let matchedStudentFields = [
     "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Street",
-    "Zip", "Home_Phone", "Email",
+    "Zip", "Home_Phone", "Email", FieldName.city, FieldName.state,
   ]
   static let matchedContactFields = ["First_Name", "Last_Name", "Phone", "Email"]
 
