@@ -21,7 +21,10 @@ package enum ContactMatcher {
 
   package static func nameKeys(_ submission: Submission) -> [NameKeys] {
     submission.contacts.map {
-      (first: FieldRules.nameKey($0["First_Name"]), last: FieldRules.nameKey($0["Last_Name"]))
+      (
+        first: FieldRules.nameKey($0[FieldName.firstName]),
+        last: FieldRules.nameKey($0[FieldName.lastName])
+      )
     }
   }
 
@@ -171,19 +174,19 @@ package enum ContactMatcher {
     var keys: [String: String] = [:]
     if !submission.contacts.isEmpty {
       for student in submission.students {
-        let street = Comparators.streetKey(student["Street"])
-        let zip = String(student["Zip"].prefix(5))
+        let street = Comparators.streetKey(student[FieldName.street])
+        let zip = String(student[FieldName.zip].prefix(5))
         if !street.isEmpty && !zip.isEmpty {
           keys["a|\(zip)|\(street)"] = "whose home shares the address with this form"
         }
-        let phone = PersonRecord.digits(student["Home_Phone"])
-        let email = student["Email"].lowercased()
+        let phone = PersonRecord.digits(student[FieldName.homePhone])
+        let email = student[FieldName.email].lowercased()
         if phone.count >= 7 { keys["p|\(phone)"] = "whose home shares a phone with this form" }
         if !email.isEmpty { keys["e|\(email)"] = "whose home shares an e-mail with this form" }
       }
       for contact in submission.contacts {
-        let phone = PersonRecord.digits(contact["Phone"])
-        let email = contact["Email"].lowercased()
+        let phone = PersonRecord.digits(contact[FieldName.phone])
+        let email = contact[FieldName.email].lowercased()
         if phone.count >= 7 { keys["p|\(phone)"] = "whose home shares a phone with this form" }
         if !email.isEmpty { keys["e|\(email)"] = "whose home shares an e-mail with this form" }
       }
@@ -391,35 +394,35 @@ package enum ContactMatcher {
       self.contact = contact
       self.name = name
       self.open = open
-      phone = PersonRecord.digits(contact["Phone"])
-      email = contact["Email"].lowercased()
-      street = FieldRules.nameKey(contact["Street"])
-      zip = String(contact["Zip"].prefix(5))
-      relationship = contact["Relationship"].lowercased()
+      phone = PersonRecord.digits(contact[FieldName.phone])
+      email = contact[FieldName.email].lowercased()
+      street = FieldRules.nameKey(contact[FieldName.street])
+      zip = String(contact[FieldName.zip].prefix(5))
+      relationship = contact[FieldName.relationship].lowercased()
     }
 
     func samePhone(_ r: Reached) -> Bool {
-      phone.count >= 7 && PersonRecord.digits(r.contact.fields["Phone"] ?? "") == phone
+      phone.count >= 7 && PersonRecord.digits(r.contact.fields[FieldName.phone] ?? "") == phone
     }
 
     func sameEmail(_ r: Reached) -> Bool {
-      !email.isEmpty && (r.contact.fields["Email"] ?? "").lowercased() == email
+      !email.isEmpty && (r.contact.fields[FieldName.email] ?? "").lowercased() == email
     }
 
     func sameStreet(_ r: Reached) -> Bool {
       !street.isEmpty && !zip.isEmpty
-        && FieldRules.nameKey(r.contact.fields["Street"] ?? "") == street
-        && String((r.contact.fields["Zip"] ?? "").prefix(5)) == zip
+        && FieldRules.nameKey(r.contact.fields[FieldName.street] ?? "") == street
+        && String((r.contact.fields[FieldName.zip] ?? "").prefix(5)) == zip
     }
 
     func sameRole(_ r: Reached) -> Bool {
       !relationship.isEmpty
-        && (r.contact.fields["Relationship"] ?? "").lowercased() == relationship
+        && (r.contact.fields[FieldName.relationship] ?? "").lowercased() == relationship
     }
 
     /// Both name a relationship to the child, and another.
     func otherRole(_ r: Reached) -> Bool {
-      let sis = (r.contact.fields["Relationship"] ?? "").lowercased()
+      let sis = (r.contact.fields[FieldName.relationship] ?? "").lowercased()
       return !relationship.isEmpty && !sis.isEmpty && sis != relationship
     }
 
@@ -654,8 +657,9 @@ package enum ContactMatcher {
         let name = names[c].first + "|" + names[c].last
         // A name alone is not a person: the same phone, e-mail or street too.
         let keys = [
-          contact["Phone"], contact["Email"].lowercased(),
-          contact["Street"].isEmpty ? "" : contact["Street"] + "|" + contact["Zip"],
+          contact[FieldName.phone], contact[FieldName.email].lowercased(),
+          contact[FieldName.street].isEmpty
+            ? "" : contact[FieldName.street] + "|" + contact[FieldName.zip],
         ]
         .filter { !$0.isEmpty }.map { name + "|" + $0 }
         let ref = "\(submission.id)/\(contact.seq)"

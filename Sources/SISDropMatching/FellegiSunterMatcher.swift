@@ -300,7 +300,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
         PersonRecord.Guardian(
           first: Comparators.foldLetters(FieldRules.nameKey($0[FieldName.firstName])),
           last: Comparators.foldLetters(FieldRules.nameKey($0[FieldName.lastName])),
-          phone: PersonRecord.digits($0["Phone"]))
+          phone: PersonRecord.digits($0[FieldName.phone]))
       }
       return submission.students.map { student in
         let person = PersonRecord(

@@ -16,6 +16,7 @@ import SISDropStore
 /// to do) and stays pending; `delivered.csv` lists what close marks delivered. Corrections
 /// recorded in `state.sqlite` are applied first. Only fields Plugin.xml grants are written.
 package enum DeliverStage {
+  // errors.csv's own columns: `Reason` is why the row failed, not the tardy layout's field.
   package static let errorsHeader = [
     FieldName.submissionID, "Schema", "Seq", "Field", "Value", "Reason", "What_To_Do", "Stage",
     "File",
@@ -896,6 +897,7 @@ package enum DeliverStage {
     try writeTables(plan, records: records, profile: profile, folder: folder)
     try writeTable(
       folder + "/" + Publisher.readyName(context.prefix),
+      // The ready file's own columns: `SHA256` is a delivered file's hash, not a document row's.
       header: ["File", "SHA256", "Size", "Rows"], rows: ready, forPeople: false)
     counts[publishedFilesCount] = ready.filter { Int($0[3]) ?? 0 > 0 }.isEmpty ? 0 : ready.count
     return counts
@@ -912,7 +914,7 @@ package enum DeliverStage {
     var sending = Set<String>()
     let kept = records.filter { record in
       guard record.kind == .documents else { return true }
-      let sha = record["SHA256"].lowercased()
+      let sha = record[FieldName.sha256].lowercased()
       if let earlier = documents.sent[sha] ?? (sending.contains(sha) ? context.prefix : nil) {
         alreadyDelivered.append([
           record.submissionID, String(record.seq), record[FieldName.docType], sha, earlier,
@@ -944,7 +946,7 @@ package enum DeliverStage {
       if link(source, target) != 0 { try FileSystem.copyFile(source, to: target) }
       let (hash, size) = try SHA256.file(at: target)
       // Parse checked the upload against its row; a file changed since is not sent as that document.
-      guard hash == record["SHA256"].lowercased() else {
+      guard hash == record[FieldName.sha256].lowercased() else {
         // Named by submission and seq (the file name is the sender's: this reaches the log).
         throw SISDropError.dataError(
           "claimed document \(record.seq) of \(record.submissionID) no longer has the SHA-256 parse checked",

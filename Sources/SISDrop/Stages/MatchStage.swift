@@ -27,9 +27,9 @@ package enum MatchStage {
       for s in decisions[index].students.indices
       where decisions[index].students[s].decision.outcome == .new {
         let student = submissions[index].students[s]
-        let stateID = FieldRules.text(student["State_StudentNumber"])
-        let last = FieldRules.nameKey(student["Last_Name"])
-        let dob = student["DOB"]
+        let stateID = FieldRules.text(student[FieldName.stateStudentNumber])
+        let last = FieldRules.nameKey(student[FieldName.lastName])
+        let dob = student[FieldName.birthDate]
         let rows = rejected.filter { row in
           (!row.stateID.isEmpty && row.stateID == stateID)
             || (!row.lastKey.isEmpty && !row.dob.isEmpty && row.lastKey == last && row.dob == dob)
@@ -170,7 +170,7 @@ package enum MatchStage {
     }!
     let keptForm = forms[places[kept].index]
     let keptGuardians = Set(keptForm.contacts.map(guardianName))
-    let keptDocuments = Set(keptForm.documents.map { $0["SHA256"].lowercased() })
+    let keptDocuments = Set(keptForm.documents.map { $0[FieldName.sha256].lowercased() })
     note(
       kept,
       "the same child the SIS does not know is on \(others(kept)) of this batch (the forms agree on the child): "
@@ -179,7 +179,7 @@ package enum MatchStage {
       let form = forms[places[member].index]
       let carriesMore =
         form.contacts.contains { !keptGuardians.contains(guardianName($0)) }
-        || form.documents.contains { !keptDocuments.contains($0["SHA256"].lowercased()) }
+        || form.documents.contains { !keptDocuments.contains($0[FieldName.sha256].lowercased()) }
       if carriesMore {
         note(
           member,
@@ -200,8 +200,8 @@ package enum MatchStage {
   /// A guardian as forms of one child are compared for what they carry: the folded names.
   static func guardianName(_ contact: SubmissionPart) -> [String] {
     [
-      Comparators.foldLetters(FieldRules.nameKey(contact["First_Name"])),
-      Comparators.foldLetters(FieldRules.nameKey(contact["Last_Name"])),
+      Comparators.foldLetters(FieldRules.nameKey(contact[FieldName.firstName])),
+      Comparators.foldLetters(FieldRules.nameKey(contact[FieldName.lastName])),
     ]
   }
 
@@ -369,10 +369,13 @@ package enum MatchStage {
   /// (`Resolution.studentKey`), rejected SIS rows and the households are looked for by; the city
   /// and state for comparing addresses part by part (`Comparators.addressPartsDiffering`).
   static let matchedStudentFields = [
-    "State_StudentNumber", "First_Name", "Middle_Name", "Last_Name", "DOB", "Gender", "Street",
-    "Zip", "Home_Phone", "Email", FieldName.city, FieldName.state,
+    FieldName.stateStudentNumber, FieldName.firstName, FieldName.middleName, FieldName.lastName,
+    FieldName.birthDate, FieldName.gender, FieldName.street,
+    FieldName.zip, FieldName.homePhone, FieldName.email, FieldName.city, FieldName.state,
   ]
-  static let matchedContactFields = ["First_Name", "Last_Name", "Phone", "Email"]
+  static let matchedContactFields = [
+    FieldName.firstName, FieldName.lastName, FieldName.phone, FieldName.email,
+  ]
 
   /// What the matcher's `prepare` is given of a submission: its students and contacts with the
   /// fields matching reads, without documents or source locations (the batch is seen whole, for
@@ -399,7 +402,8 @@ package enum MatchStage {
     // Which documents a form carries, for forms of one new child (`formsOfOneNewChild`).
     compact.documents = submission.documents.map {
       SubmissionPart(
-        seq: $0.seq, fields: ["SHA256": $0["SHA256"]], source: SourceLocation(path: ""))
+        seq: $0.seq, fields: [FieldName.sha256: $0[FieldName.sha256]],
+        source: SourceLocation(path: ""))
     }
     compact.contentHash = submission.contentHash
     return compact
@@ -505,7 +509,8 @@ package enum MatchStage {
     try context.writeCSV(
       "resolutions.csv",
       header: [
-        "Submission_ID", "Student_Seq", "Kind", "Value", "Resolved_By", "Resolved_At", "Source",
+        FieldName.submissionID, "Student_Seq", "Kind", "Value", "Resolved_By", "Resolved_At",
+        "Source",
       ],
       rows: applied)
     var counts = output.counts
@@ -658,10 +663,14 @@ package enum MatchStage {
       decisions = try StageJSONAppender(
         SubmissionDecision.self, path: context.outputPath("decisions.jsonl"))
       review = try csv(
-        "review.csv", ["Submission_ID", "Student_Seq", "Student_Ref", "Candidates", "Reasons"])
+        "review.csv",
+        [FieldName.submissionID, "Student_Seq", "Student_Ref", "Candidates", "Reasons"])
       diffs = try csv(
         "diffs.csv",
-        ["Submission_ID", "Schema", "Seq", "SIS_ID", "Field", "Enrollment_Value", "SIS_Value"])
+        [
+          FieldName.submissionID, "Schema", "Seq", "SIS_ID", "Field", "Enrollment_Value",
+          "SIS_Value",
+        ])
       held = try csv("held_updates.csv", heldUpdatesHeader)
       for outcome in MatchOutcome.allCases {
         counts["students_\(outcome.rawValue)"] = 0
@@ -1030,7 +1039,7 @@ package enum MatchStage {
   }
 
   static let heldUpdatesHeader = [
-    "Submission_ID", "Schema", "Seq", "SIS_ID", "Field", "Enrollment_Value", "SIS_Value",
+    FieldName.submissionID, "Schema", "Seq", "SIS_ID", "Field", "Enrollment_Value", "SIS_Value",
   ]
 
   /// A submission student's values as an update compares them: an approved enrollment form enrolls
@@ -1040,11 +1049,13 @@ package enum MatchStage {
   static func enrollmentValues(_ fields: [String: String], sis: [String: String]) -> [String:
     String]
   {
-    guard (fields["Enroll_Status"] ?? "").isEmpty, !(sis["Enroll_Status"] ?? "").isEmpty else {
+    guard (fields[FieldName.enrollStatus] ?? "").isEmpty,
+      !(sis[FieldName.enrollStatus] ?? "").isEmpty
+    else {
       return fields
     }
     var values = fields
-    values["Enroll_Status"] = "0"
+    values[FieldName.enrollStatus] = "0"
     return values
   }
 }

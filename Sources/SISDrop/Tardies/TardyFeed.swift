@@ -323,6 +323,7 @@ package enum TardyFeed {
       try DeliverStage.writeTable(
         temporary + "/delivered.csv", header: deliveredHeader,
         rows: tardies.map { [$0.studentNumber, $0.occurredAt, $0.reason] }, forPeople: false)
+      // The ready file's own columns: `SHA256` is a delivered file's hash, not a document row's.
       try DeliverStage.writeTable(
         temporary + "/" + Publisher.readyName(run), header: ["File", "SHA256", "Size", "Rows"],
         rows: ready,

@@ -71,6 +71,7 @@ package struct Reject: Sendable, Codable, Hashable {
     self.source = source
   }
 
+  // rejects.csv's own columns: `Reason` is why the value was refused, not the tardy layout's field.
   package static let header = [
     FieldName.submissionID, "Schema", "Seq", "Field", "Value", "Reason", "What_To_Do", "File",
     "Line",
