@@ -10,6 +10,7 @@ import Foundation
 ///   ambiguity_margin: 6        # bits the best candidate must lead the next reviewable one by
 ///   max_candidates: 1000       # per submission student, after blocking
 ///   auto_without_household: true   # names + birth date + an address up to a typo may match alone
+///   auto_address: all_but_one_part   # all_but_one_part | up_to_a_typo: how much of the address that needs
 ///   twins: review_without_household  # new | review | review_without_household: an SIS child's twin (same birth date and home, another given name)
 ///   forms_of_one_child: match  # match | review: several forms of a batch for one SIS child that agree with each other
 ///   namesakes: review          # review | new: an SIS child's names and birth date on a form naming another home
@@ -35,6 +36,15 @@ package struct MatchingConfig: Sendable, Hashable, Codable {
   /// the homes (forms without them, or with new ones), provided no other candidate competes and the
   /// SIS has no child with the candidate's birth date and home. Off: such a child goes to a person.
   package var autoWithoutHousehold = true
+  /// The address `autoWithoutHousehold` needs: `all_but_one_part` (the default) reads "an address
+  /// that agrees up to typos" part by part — house number, street, city and ZIP (and the state
+  /// where both have one) each agree up to a typo, all but one of them at most: a street line
+  /// replaced while house number, city and ZIP agree, or a ZIP replaced while house number, street
+  /// and city agree. Records are mistyped field by field, and on FEBRL3 every such candidate whose
+  /// names and birth date agreed was the child (`scripts/bench/febrl.sh`). Two parts or more that
+  /// differ (a move) stay with a person. `up_to_a_typo`: the street line and ZIP together agree up
+  /// to one typo (the rule before).
+  package var autoAddress = AutoAddressPolicy.allButOnePart
   /// What a child with an SIS child's birth date, surname or home and a plainly different given name
   /// is: `new` (another child, the twin), `review` (a person decides; the SIS record may be this child
   /// under another given name), or `review_without_household` (the default): a person decides when
@@ -60,6 +70,11 @@ package struct MatchingConfig: Sendable, Hashable, Codable {
     case reviewWithoutHousehold = "review_without_household"
   }
 
+  package enum AutoAddressPolicy: String, Sendable, Hashable, Codable, CaseIterable {
+    case allButOnePart = "all_but_one_part"
+    case upToATypo = "up_to_a_typo"
+  }
+
   package enum FormsOfOneChildPolicy: String, Sendable, Hashable, Codable, CaseIterable {
     case match, review
   }
@@ -72,7 +87,7 @@ package struct MatchingConfig: Sendable, Hashable, Codable {
 
   static let keys = [
     "method", "auto_match", "review", "ambiguity_margin", "max_candidates",
-    "auto_without_household", "twins", "forms_of_one_child", "namesakes", "weights",
+    "auto_without_household", "auto_address", "twins", "forms_of_one_child", "namesakes", "weights",
   ]
 
   /// The factor on each field's weight, by `MatchField.rawValue`.
@@ -111,6 +126,9 @@ package struct MatchingConfig: Sendable, Hashable, Codable {
     }
     if let value = keys["max_candidates"] { config.maxCandidates = try value.int(in: 1...100_000) }
     if let value = keys["auto_without_household"] { config.autoWithoutHousehold = try value.bool() }
+    if let value = keys["auto_address"] {
+      config.autoAddress = try value.choice(AutoAddressPolicy.self)
+    }
     if let value = keys["twins"] { config.twins = try value.choice(TwinPolicy.self) }
     if let value = keys["namesakes"] { config.namesakes = try value.choice(NamesakePolicy.self) }
     if let value = keys["forms_of_one_child"] {

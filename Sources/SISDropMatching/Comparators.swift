@@ -321,6 +321,57 @@ package enum Comparators {
       || (short.count >= 4 && long.hasPrefix(short))
   }
 
+  /// The parts of an address that `addressPartsDiffering` compares one by one.
+  package enum AddressPart: Int, CaseIterable, Sendable {
+    case houseNumber, street, city, zip, state
+
+    /// The part as a decision names it.
+    package var words: String { ["house number", "street", "city", "ZIP", "state"][rawValue] }
+  }
+
+  /// The parts of two addresses that do not agree up to a typo, or that one side lacks: the house
+  /// number (one digit changed, dropped, added, or two swapped, agrees), the street word (a typo as
+  /// `sameAddressButForATypo` reads one: JW ≥ 0.90, or run together with the next word), the city
+  /// (one letter, on name keys), the ZIP (one digit). The state counts only where both have one: a
+  /// district's homes are in one state, and forms leave it out. Why part by part: records are
+  /// mistyped field by field, so a street line replaced outright can come with the house number,
+  /// city and ZIP all agreeing (FEBRL3, `scripts/bench/febrl.sh`).
+  package static func addressPartsDiffering(_ a: PersonRecord, _ b: PersonRecord) -> [AddressPart] {
+    let x = addressParts(a)
+    let y = addressParts(b)
+    let streetTypo = { (p: String, q: String) -> Bool in
+      let (short, long) = p.count <= q.count ? (p, q) : (q, p)
+      return jaroWinkler(p, q) >= 0.90 || (short.count >= 4 && long.hasPrefix(short))
+    }
+    let zipTypo = { (p: String, q: String) in p.count == q.count && oneEditApart(p, q) }
+    return AddressPart.allCases.filter { part in
+      let (p, q) = (x[part.rawValue], y[part.rawValue])
+      if part == .state { return !p.isEmpty && !q.isEmpty && p != q }
+      guard !p.isEmpty && !q.isEmpty else { return true }
+      if p == q { return false }
+      switch part {
+      case .street: return !streetTypo(p, q)
+      case .zip: return !zipTypo(p, q)
+      default: return !oneEditApart(p, q)
+      }
+    }
+  }
+
+  /// An address's parts as `addressPartsDiffering` compares them, by `AddressPart.rawValue` (""
+  /// for a part it does not have): the street key's house number and word, the city's and state's
+  /// name keys, the ZIP.
+  package static func addressParts(_ p: PersonRecord) -> [String] {
+    let parts = p.street.split(separator: " ", maxSplits: 1)
+    let first = parts.first ?? ""
+    let isNumber = !first.isEmpty && first.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    let number = isNumber ? String(first) : ""
+    let word = isNumber ? (parts.count == 2 ? String(parts[1]) : "") : String(first)
+    return [
+      number, word, foldLetters(FieldRules.nameKey(p.city)), p.zip,
+      foldLetters(FieldRules.nameKey(p.state)),
+    ]
+  }
+
   /// Two names that share a beginning of five letters or more and differ only in endings of at most
   /// two letters each: the pairs given to boy/girl twins (alexander/alexandra, gabriel/gabriela).
   static func pairedNames(_ a: String, _ b: String) -> Bool {

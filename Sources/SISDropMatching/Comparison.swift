@@ -4,7 +4,8 @@ import SISDropCore
 import SISDropFormats
 
 /// A person as the matcher compares them: the SIS student or the submission student, reduced to
-/// comparison keys (name keys, ISO birth date, phone digits, street key, guardians).
+/// comparison keys (name keys, ISO birth date, phone digits, street key, guardians); the city and
+/// state as written (compared part by part only where names and birth date agree, `compare`).
 package struct PersonRecord: Sendable, Hashable {
   package struct Guardian: Sendable, Hashable {
     package var first: String, last: String, phone: String
@@ -19,6 +20,7 @@ package struct PersonRecord: Sendable, Hashable {
   package var stateID = ""
   package var first = "", last = "", dob = "", gender = ""
   package var street = "", zip = "", phone = "", email = ""
+  package var city = "", state = ""
   package var guardians: [Guardian] = []
 
   package init(id: String) { self.id = id }
@@ -34,6 +36,8 @@ package struct PersonRecord: Sendable, Hashable {
     gender = fields[FieldName.gender] ?? ""
     street = Comparators.streetKey(fields[FieldName.street] ?? "")
     zip = String((fields[FieldName.zip] ?? "").prefix(5))
+    city = fields[FieldName.city] ?? ""
+    state = fields[FieldName.state] ?? ""
     phone = PersonRecord.digits(fields[FieldName.homePhone] ?? "")
     email = (fields[FieldName.email] ?? "").lowercased()
     self.guardians = guardians
@@ -138,6 +142,11 @@ package struct ComparisonVector: Sendable, Hashable {
   /// Given names only close (level 2) that differ in their ending alone, as boy/girl twins' names
   /// do (Alexander/Alexandra, Julian/Juliana): read as two names when the genders cannot tell.
   package var pairedGivenNames = false
+  /// The addresses agree on all their parts but one at most (`Comparators.addressPartsDiffering`:
+  /// house number, street, city, ZIP, state), each part up to a typo. Compared only where both
+  /// names agree (not swapped) and the birth date is the same: the only pairs whose rule asks
+  /// (`FellegiSunterMatcher.identityWithoutHousehold`); false for every other pair.
+  package var addressButOnePart = false
 
   package subscript(_ field: MatchField) -> Int { Int(levels[field.rawValue]) }
 
@@ -166,7 +175,8 @@ package struct ComparisonVector: Sendable, Hashable {
     set(.firstName, first)
     set(.lastName, last)
     let paired = first == 2 && !swapped && Comparators.pairedNames(a.first, b.first)
-    set(.birthDate, Comparators.birthDateLevel(a.dob, b.dob))
+    let dob = Comparators.birthDateLevel(a.dob, b.dob)
+    set(.birthDate, dob)
     if !a.gender.isEmpty && !b.gender.isEmpty { set(.gender, a.gender == b.gender ? 1 : 0) }
     if !a.street.isEmpty && !b.street.isEmpty {
       let sameZip = a.zip == b.zip || a.zip.isEmpty || b.zip.isEmpty
@@ -177,6 +187,9 @@ package struct ComparisonVector: Sendable, Hashable {
           : Comparators.sameAddressButForATypo(street: a.street, b.street, zip: a.zip, b.zip)
             ? 2 : a.zip == b.zip ? 1 : 0)
     }
+    let butOnePart =
+      first >= 2 && last >= 2 && !swapped && dob == 4
+      && Comparators.addressPartsDiffering(a, b).count <= 1
     if !a.phone.isEmpty && !b.phone.isEmpty { set(.phone, a.phone == b.phone ? 1 : 0) }
     if !a.email.isEmpty && !b.email.isEmpty { set(.email, a.email == b.email ? 1 : 0) }
     if !a.guardians.isEmpty && !b.guardians.isEmpty {
@@ -198,6 +211,8 @@ package struct ComparisonVector: Sendable, Hashable {
       }
       set(.guardians, level)
     }
-    return ComparisonVector(levels: levels, namesSwapped: swapped, pairedGivenNames: paired)
+    return ComparisonVector(
+      levels: levels, namesSwapped: swapped, pairedGivenNames: paired,
+      addressButOnePart: butOnePart)
   }
 }

@@ -18,7 +18,7 @@ struct RecordStore: Sendable {
   mutating func append(_ record: PersonRecord) {
     for text in [
       record.id, record.stateID, record.first, record.last, record.dob, record.gender,
-      record.street, record.zip, record.phone, record.email,
+      record.street, record.zip, record.phone, record.email, record.city, record.state,
     ] {
       fields.put(text)
     }
@@ -59,6 +59,8 @@ struct RecordStore: Sendable {
     record.zip = reader.next()
     record.phone = reader.next()
     record.email = reader.next()
+    record.city = reader.next()
+    record.state = reader.next()
     if i < guardians.count {
       var reader = guardians.reader(i)
       while !reader.atEnd {

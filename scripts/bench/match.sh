@@ -2,7 +2,7 @@
 # The matching benchmark (a benchmark, not a test): sisdrop's match stage, the seed system's rule and
 # Splink 5 + DuckDB, scored against the truth of `sisdrop-gen`.
 #
-#   scripts/bench/match.sh [--students N[,N...]] [--submissions M] [--seed S] [--no-build] [--no-splink] [--cases]
+#   scripts/bench/match.sh [--students N[,N...]] [--submissions M] [--seed S] [--no-build] [--no-splink] [--no-placeholder] [--cases]
 #
 # Defaults: --students 100000 --submissions 10000. For each size it generates a district under
 # scripts/bench/out/ (reused for the same size and seed), runs sisdrop's stages with the fellegi-sunter
@@ -10,6 +10,7 @@
 # scripts/bench/.venv-match). Prints one table per size and, last, one line per size:
 #   students=N submissions=M | sisdrop P=.. R=.. F1=.. false_auto=.. review=..% s=.. | seed-rule ... | splink ...
 #     | splink_s/sisdrop_s=..x ... | match_stage_peak_rss=..MB match_stage_cpu_s=.. load=..
+#     | splink_cpu_s=.. splink_cpu/sisdrop_cpu=..x | splink_phases load=..s/cpu=..s train=.. predict=..
 #   students=N submissions=M | sisdrop contacts: existing guardians .. created as new .. | new guardians .. created once ..
 # See scripts/bench/match_bench.py for the definitions of P, R, F1, false_auto, review and s.
 # Builds with `swift build -c release --scratch-path .build-bench` unless the binary is newer than Sources/.
@@ -33,7 +34,7 @@ while [[ $# -gt 0 ]]; do
     --no-splink) extra+=(--no-splink); shift ;;
     --no-placeholder) extra+=(--no-placeholder); shift ;;
     --cases) extra+=(--cases); shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done

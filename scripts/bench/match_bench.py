@@ -24,6 +24,9 @@ runs Splink 5 with DuckDB, and scores each against truth/students.csv:
             stage's: on a loaded machine the wall-clock ratio depends on how many threads each runs
   s         seconds: sisdrop's match stage (it reads the snapshot: load + block + score); Splink's
             load + train + block + score; the seed rule's in-Python time
+  splink_phases  Splink in detail (the whole model above, not a quick one): wall and CPU seconds of
+            its load (DuckDB reads and cleans both CSV files), train (lambda, u, m by EM twice) and
+            predict (block + score); the ratios are against their sum
 
 Splink has no review band: its threshold is swept and the one with the best F1 is reported, so its
 P, R and false_auto are those of its own best operating point.
@@ -317,6 +320,16 @@ def run_splink(data):
     # CPU seconds of this process (DuckDB's threads included): on a shared machine a program with
     # more threads gets more of the CPU, so the wall-clock ratio alone favours DuckDB's many threads.
     cpu_started = time.process_time()
+    # The phases, each as (wall s, CPU s): where Splink's time goes, beside the match stage's whole
+    # (which also loads, trains and scores): load (DuckDB reads and cleans both CSV files), train
+    # (lambda, u by sampling, m by EM twice), predict (blocking and scoring every pair).
+    phases = {}
+    mark = [started, cpu_started]
+
+    def phase(name):
+        now, cpu_now = time.monotonic(), time.process_time()
+        phases[name] = (now - mark[0], cpu_now - mark[1])
+        mark[:] = [now, cpu_now]
     con = duckdb.connect()
     con.execute(PREP.format(name="sis", id="Student_Number", path=data / "sis" / "students.csv"))
     con.execute(PREP.format(name="sub_raw", id="Submission_ID", path=data / "enrollment" / "submissions.csv"))
@@ -355,24 +368,27 @@ def run_splink(data):
     sis = db_api.register("sis", dataset_display_name="sis")
     sub = db_api.register("sub", dataset_display_name="sub")
     linker = Linker([sis, sub], settings)
+    phase("load")
     linker.training.estimate_probability_two_random_records_match(
         [block_on("first_name", "surname", "dob"), block_on("state_id")], recall=0.7)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "surname"))
+    phase("train")
     predictions = linker.inference.predict(threshold_match_probability=0.001)
     rows = con.execute(f"""
         SELECT CASE WHEN source_dataset_l = 'sub' THEN unique_id_l ELSE unique_id_r END AS sub_id,
                CASE WHEN source_dataset_l = 'sub' THEN unique_id_r ELSE unique_id_l END AS sis_id,
                match_probability
         FROM {predictions.physical_name}""").fetchall()
+    phase("predict")
     seconds = time.monotonic() - started
     cpu = time.process_time() - cpu_started
     best = {}
     for sub_id, sis_id, p in rows:
         if sub_id not in best or p > best[sub_id][1]:
             best[sub_id] = (sis_id, p)
-    return best, seconds, cpu
+    return best, seconds, cpu, phases
 
 
 def splink_decisions(best, threshold):
@@ -470,7 +486,7 @@ def main():
             import contextlib
             with open(out / f"splink-{label}.log", "w") as splink_log, contextlib.redirect_stdout(splink_log), \
                     contextlib.redirect_stderr(splink_log):
-                best, sp_s, sp_cpu = run_splink(data)
+                best, sp_s, sp_cpu, sp_phases = run_splink(data)
             threshold, sp_score = best_threshold(best, truth)
             rows.append(("splink", sp_score, sp_s, f"load + train + block + score, CPU {sp_cpu:.1f} s; best-F1 threshold {threshold}"))
         print(f"\n{'' if not args.data else label + ': '}students={n:,} submissions={m:,} (returning {fs_score['returning']:,}, new {len(truth) - fs_score['returning']:,})")
@@ -505,6 +521,11 @@ def main():
             parts.append(f"match_stage_peak_rss={fs_rss:.0f}MB match_stage_cpu_s={fs_cpu:.2f} load={os.getloadavg()[0]:.1f}")
             if "splink" in secs and fs_cpu:
                 parts.append(f"splink_cpu_s={sp_cpu:.2f} splink_cpu/sisdrop_cpu={sp_cpu / fs_cpu:.1f}x")
+        if "splink" in secs:
+            # Splink in detail: each phase's wall and CPU seconds (run_splink); the ratios above are
+            # against all of them, as the match stage's figures cover its own load, training and scoring.
+            parts.append("splink_phases " + " ".join(f"{name}={wall:.2f}s/cpu={cpu:.2f}s"
+                                                      for name, (wall, cpu) in sp_phases.items()))
         lines.append(("" if not args.data else f"data={label} ") + f"students={n} submissions={m} | " + " | ".join(parts))
         if contact_figures:
             lines.append(("" if not args.data else f"data={label} ") + f"students={n} submissions={m} | sisdrop contacts: {contact_figures}")

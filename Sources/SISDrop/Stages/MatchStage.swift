@@ -366,11 +366,12 @@ package enum MatchStage {
 
   /// The fields of a submission's students and contacts that matching reads: what the matchers
   /// compare (`PersonRecord`, the placeholder's rule), a person's answer is bound to
-  /// (`Resolution.studentKey`), rejected SIS rows and the households are looked for by.
+  /// (`Resolution.studentKey`), rejected SIS rows and the households are looked for by; the city
+  /// and state for comparing addresses part by part (`Comparators.addressPartsDiffering`).
   static let matchedStudentFields = [
     FieldName.stateStudentNumber, FieldName.firstName, FieldName.middleName, FieldName.lastName,
     FieldName.birthDate, FieldName.gender, FieldName.street,
-    FieldName.zip, FieldName.homePhone, FieldName.email,
+    FieldName.zip, FieldName.homePhone, FieldName.email, FieldName.city, FieldName.state,
   ]
   static let matchedContactFields = [
     FieldName.firstName, FieldName.lastName, FieldName.phone, FieldName.email,

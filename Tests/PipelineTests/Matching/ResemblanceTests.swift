@@ -71,7 +71,8 @@ import _SISDropTestSupport
               source: SourceLocation(path: "test"))
           ]
         }
-        return submission
+        // As the match stage hands them over: only the fields matching reads.
+        return MatchStage.forMatcher(submission)
       }
       _ = try matcher.prepare(submissions)
       var result: [String: MatchDecision] = [:]
@@ -229,6 +230,81 @@ import _SISDropTestSupport
         [("TYPO", form("Noah", "Park", "2015-03-14", "M", street: "400 Elm St", zip: "62702"))],
         config: off)["TYPO"])
     #expect(held.outcome == .potential && held.candidates.first?.sisID == "102")
+  }
+
+  @Test func anAddressThatAgreesOnAllItsPartsButOneMatchesWithoutAHousehold() throws {
+    let decisions = try decide([
+      // Noah Park (SIS 102, 40 Elm St, Springfield IL 62702) at 40 Lake Dr: the street replaced,
+      // house number, city, ZIP and state the same. No phone, e-mail or guardian: automatic.
+      ("STREET", form("Noah", "Park", "2015-03-14", "M", street: "40 Lake Dr", zip: "62702")),
+      // The same street in ZIP 62799 (two digits from 62702): street and ZIP both differ, a move:
+      // a person decides.
+      (
+        "STREET-ZIP",
+        form("Noah", "Park", "2015-03-14", "M", street: "40 Lake Dr", zip: "62799")
+      ),
+      // The STREET form naming another home phone: a namesake on the street of Noah's home number?
+      // A part other than a typo of the street line counts only where the form names no other home.
+      (
+        "STREET-PHONE",
+        form("Noah", "Park", "2015-03-14", "M", street: "40 Lake Dr", zip: "62702").merging([
+          "Home_Phone": "217-555-9999"
+        ]) { $1 }
+      ),
+      // Ava Kim (SIS 100, 12 Oak St) at 12 Pine St: one part differs, but the SIS has her twin Ella
+      // at that home with that birth date; nothing of a household tells them apart: a person does.
+      ("TWIN", form("Ava", "Kim", "2016-05-01", "F", street: "12 Pine St", zip: "62701")),
+    ])
+    let street = try #require(decisions["STREET"])
+    #expect(street.outcome == .matched && street.sisID == "102", "\(street.reasons)")
+    #expect(
+      street.reasons.first?.hasSuffix(
+        "names and birth date agree with an address that agrees on all its parts but one: another street (house number, city, ZIP and state agree up to a typo), and the form names no other home phone, e-mail or guardian, no other candidate and no SIS twin"
+      ) == true, "\(street.reasons)")
+    let phone = try #require(decisions["STREET-PHONE"])
+    #expect(phone.outcome == .potential && phone.candidates.first?.sisID == "102")
+    #expect(
+      phone.candidates.first?.guards == [
+        "no address, phone, e-mail or guardian links the homes (the same ZIP on another street, another home phone, no e-mail to compare, no guardians to compare)"
+      ], "\(phone.candidates.first?.guards ?? [])")
+    let moved = try #require(decisions["STREET-ZIP"])
+    #expect(moved.outcome == .potential && moved.candidates.first?.sisID == "102")
+    #expect(
+      moved.candidates.first?.guards == [
+        "no address, phone, e-mail or guardian links the homes (another address, no home phone to compare, no e-mail to compare, no guardians to compare)"
+      ], "\(moved.candidates.first?.guards ?? [])")
+    let twin = try #require(decisions["TWIN"])
+    #expect(twin.outcome == .potential && twin.candidates.first?.sisID == "100", "\(twin.reasons)")
+    #expect(
+      twin.reasons == [
+        "SIS 101 has the birth date and home of SIS 100 (a twin?), and nothing of the household tells them apart: a person chooses"
+      ])
+    // `auto_address: up_to_a_typo`: the street line and ZIP must agree up to one typo together.
+    var whole = MatchingConfig()
+    whole.autoAddress = .upToATypo
+    let held = try #require(
+      try decide(
+        [("STREET", form("Noah", "Park", "2015-03-14", "M", street: "40 Lake Dr", zip: "62702"))],
+        config: whole)["STREET"])
+    #expect(held.outcome == .potential && held.candidates.first?.sisID == "102")
+  }
+
+  @Test func addressPartsAgreeUpToATypoEachAndOneMayDiffer() {
+    func differing(_ a: (String, String, String), _ b: (String, String, String)) -> [String] {
+      let x = PersonRecord(
+        id: "a", fields: ["Street": a.0, "City": a.1, "Zip": a.2, "State": "IL"])
+      let y = PersonRecord(id: "b", fields: ["Street": b.0, "City": b.1, "Zip": b.2])
+      return Comparators.addressPartsDiffering(x, y).map(\.words)
+    }
+    let home = ("40 Elm St", "Springfield", "62702")
+    #expect(differing(home, home) == [])
+    #expect(differing(home, ("40 Lake Dr", "Springfield", "62702")) == ["street"])
+    #expect(differing(home, ("40 Elm St", "Springfield", "62799")) == ["ZIP"])
+    #expect(differing(home, ("400 Elm St", "Sprngfield", "62703")) == [], "a typo in each part")
+    #expect(differing(home, ("Elm St", "Springfield", "62702")) == ["house number"])
+    #expect(differing(home, ("9 Lake Dr", "Springfield", "62702")) == ["house number", "street"])
+    #expect(differing(home, ("40 Lake Dr", "Chatham", "62702")) == ["street", "city"])
+    #expect(differing(home, ("40 Elm St", "", "62702")) == ["city"], "no city on one side")
   }
 
   @Test func aNewTwinIsNewAndGoesToAPersonWhenConfigured() throws {
@@ -445,16 +521,19 @@ import _SISDropTestSupport
   @Test func theNewKeysAreReadAndChecked() throws {
     try withTemporaryFolder { folder in
       let good =
-        "version: 1\nmatching:\n  auto_without_household: false\n  twins: review\n  weights:\n    gender: 0.5\n    address: 2\n"
+        "version: 1\nmatching:\n  auto_without_household: false\n  auto_address: up_to_a_typo\n  twins: review\n  weights:\n    gender: 0.5\n    address: 2\n"
       let config = try PipelineConfig.load(path: try writeFile(folder + "/good.yaml", good))
         .matching
-      #expect(!config.autoWithoutHousehold && config.twins == .review)
+      #expect(
+        !config.autoWithoutHousehold && config.autoAddress == .upToATypo && config.twins == .review)
+      #expect(MatchingConfig().autoAddress == .allButOnePart)
       #expect(
         config.weightFactors[MatchField.gender.rawValue] == 0.5
           && config.weightFactors[MatchField.address.rawValue] == 2)
       #expect(config.weightFactors[MatchField.firstName.rawValue] == 1)
       for (bad, words) in [
         ("twins: maybe", "'maybe' is not one of new, review"),
+        ("auto_address: street", "'street' is not one of all_but_one_part, up_to_a_typo"),
         ("weights:\n    shoe_size: 1", "unknown key 'shoe_size'"),
         ("weights:\n    gender: 9", "expected a factor from 0 to 4"),
       ] {
