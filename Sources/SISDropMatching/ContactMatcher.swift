@@ -597,22 +597,33 @@ package enum ContactMatcher {
   }
 
   /// The same person under a nickname the table does not know, where nothing else says another
-  /// person: the same initial and relationship, and either the same phone and e-mail under another
-  /// surname too (a remarried Isabella writing Izzy), or the surname of the matched student's own
-  /// contact (Mo for Mohamed, the child's father, with a new phone). A person decides; never
-  /// automatic, never a new contact.
+  /// person: the same relationship, and either the same initial with the same phone and e-mail
+  /// under another surname too (a remarried Isabella writing Izzy), or the surname of the matched
+  /// student's own contact, whatever the initial (Mo for Mohamed, the child's father, with a new
+  /// phone; Liam for William, a nickname that does not begin the same, was created as new at
+  /// 50,000 × 50,000 of `scripts/bench/match.sh`). A person decides; never automatic, never a new
+  /// contact.
   static func byNicknameOnly(_ form: FormContact) -> Verdict? {
     let nicknameOnly = form.open.filter {
-      nameAgreement(form.name, $0.contact) == 0 && sameInitial(form.name, $0.contact)
-        && form.sameRole($0)
-        && ((form.samePhone($0) && form.sameEmail($0))
+      nameAgreement(form.name, $0.contact) == 0 && form.sameRole($0)
+        && ((sameInitial(form.name, $0.contact) && form.samePhone($0) && form.sameEmail($0))
           || ($0.ofMatchedStudent && surnameAgrees(form.name.last, $0.contact.lastKey)))
     }
     guard !nicknameOnly.isEmpty else { return nil }
     let candidates = nicknameOnly.map(\.contact.id)
+    let plural = candidates.count > 1 ? "s" : ""
+    guard nicknameOnly.allSatisfy({ sameInitial(form.name, $0.contact) }) else {
+      return .toPerson(
+        form,
+        "the surname and relationship agree with the matched student's own SIS contact\(plural) "
+          + candidates.joined(separator: ", ")
+          + " under another given name (a nickname that begins otherwise, or another person in that role?): "
+          + "a person must choose Match or No Match",
+        candidates: candidates)
+    }
     return .toPerson(
       form,
-      "the given name begins as SIS contact\(candidates.count > 1 ? "s" : "") "
+      "the given name begins as SIS contact\(plural) "
         + candidates.joined(separator: ", ")
         + "'s and the relationship agrees, with "
         + (nicknameOnly.contains { form.samePhone($0) && form.sameEmail($0) }

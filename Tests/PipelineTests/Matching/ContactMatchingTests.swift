@@ -235,6 +235,37 @@ import _SISDropTestSupport
       ]
     ])
     #expect(try decide(jose, [own(maria)]).map(\.outcome) == [.new])
+    // William Wells, the matched child's father in the SIS; the form names Liam Wells, father, with a
+    // new phone (the table does not know Liam, and it begins otherwise): a person decides, never a
+    // new contact. Only the matched child's own contact: another home's William, or another
+    // relationship (a stepmother), is a new contact.
+    var william = sisContact("C7", "William", "Wells", phone: "312-403-7396")
+    william.fields["Relationship"] = "Father"
+    #expect(!ContactMatcher.givenNameAgrees("liam", "william"))
+    let liam = form([
+      [
+        "First_Name": "Liam", "Last_Name": "Wells", "Relationship": "Father",
+        "Phone": "630-691-4166",
+      ]
+    ])
+    let liams = try decide(liam, [own(william)])
+    #expect(liams.map(\.outcome) == [.potential] && liams[0].candidates == ["C7"])
+    #expect(
+      liams[0].reason
+        == "the surname and relationship agree with the matched student's own SIS contact C7 under another given name "
+        + "(a nickname that begins otherwise, or another person in that role?): a person must choose Match or No Match"
+    )
+    let sibling = ContactMatcher.Reached(
+      contact: william, students: ["100"], ofMatchedStudent: false,
+      link: "whose home shares the address with this form")
+    #expect(try decide(liam, [sibling]).map(\.outcome) == [.new])
+    let stepmother = form([
+      [
+        "First_Name": "Grace", "Last_Name": "Wells", "Relationship": "Mother",
+        "Phone": "630-691-4166",
+      ]
+    ])
+    #expect(try decide(stepmother, [own(william)]).map(\.outcome) == [.new])
   }
 
   @Test func aNewSiblingsGuardiansAreTheSiblingsSISContacts() throws {
