@@ -1,4 +1,5 @@
 import Foundation
+import SISDropConfig
 import Testing
 import _SISDropPipelineTestSupport
 import _SISDropTestSupport
@@ -20,30 +21,7 @@ import _SISDropTestSupport
 
       // Night 2: the family sends the form again (another home phone); no SIS export tonight, so
       // the SIS snapshot does not have the child yet.
-      let enrollment = Checkout.demoDistrict + "/enrollment-csv"
-      func again(_ file: String, _ edit: (String) -> String = { $0 }) throws -> String {
-        let text = try readText(enrollment + "/" + file)
-        let extra = text.split(separator: "\n").filter { $0.hasPrefix("S-2026-0032,") }
-          .map { edit("S-2026-0901" + $0.dropFirst("S-2026-0032".count)) }
-        return text + extra.joined(separator: "\n") + "\n"
-      }
-      func upload() throws {
-        try ReviewLoopTests.uploadExport(workdir, config)
-        for (name, text) in [
-          (
-            "submissions.csv",
-            try again("submissions.csv") {
-              $0.replacingOccurrences(of: "2026-11-16 12:43", with: "2026-11-20 09:00")
-                .replacingOccurrences(of: "217-555-9639", with: "217-555-4242")
-            }
-          ),
-          ("submission_contacts.csv", try again("submission_contacts.csv")),
-        ] {
-          try? FileManager.default.removeItem(atPath: inbox + "/" + name)
-          try writeFile(inbox + "/" + name, text)
-        }
-      }
-      try upload()
+      try Self.uploadNight(workdir, config)
       var lines: [String] = []
       let second = try #require(
         try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { lines.append($0) }))
@@ -71,7 +49,7 @@ import _SISDropTestSupport
       try sis.importOutbox(workdir.outbox(config))
       let number = try #require(sis.refs["S-2026-0032/1"])
       try sis.exportDelta(to: inbox)
-      try upload()
+      try Self.uploadNight(workdir, config)
       let third = try #require(
         try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
       let matched = try #require(
@@ -98,30 +76,7 @@ import _SISDropTestSupport
       let sis = try SISStandIn.copying(Checkout.demoDistrict + "/sis", into: root + "/sis")
       // Night 1: S-2026-0032 (approved 2026-11-16, home phone 217-555-9639, three documents) and
       // S-2026-0901, the same child approved later (2026-11-20) with a new phone and no documents.
-      let enrollment = Checkout.demoDistrict + "/enrollment-csv"
-      func withCopy(_ file: String, _ edit: (String) -> String = { $0 }) throws -> String {
-        let text = try readText(enrollment + "/" + file)
-        let extra = text.split(separator: "\n").filter { $0.hasPrefix("S-2026-0032,") }
-          .map { edit("S-2026-0901" + $0.dropFirst("S-2026-0032".count)) }
-        return text + extra.joined(separator: "\n") + "\n"
-      }
-      func upload() throws {
-        try ReviewLoopTests.uploadExport(workdir, config)
-        for (name, text) in [
-          (
-            "submissions.csv",
-            try withCopy("submissions.csv") {
-              $0.replacingOccurrences(of: "2026-11-16 12:43", with: "2026-11-20 09:00")
-                .replacingOccurrences(of: "217-555-9639", with: "217-555-4242")
-            }
-          ),
-          ("submission_contacts.csv", try withCopy("submission_contacts.csv")),
-        ] {
-          try? FileManager.default.removeItem(atPath: inbox + "/" + name)
-          try writeFile(inbox + "/" + name, text)
-        }
-      }
-      try upload()
+      try Self.uploadNight(workdir, config)
       let first = try #require(
         try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
       let night1 = try JSONLines.read(
@@ -139,7 +94,7 @@ import _SISDropTestSupport
       try sis.importOutbox(workdir.outbox(config))
       let number = try #require(sis.refs["S-2026-0901/1"])
       try sis.exportDelta(to: inbox)
-      try upload()
+      try Self.uploadNight(workdir, config)
       let second = try #require(
         try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
       let match = workdir.stageFolder(second.batch, .match)
@@ -163,6 +118,35 @@ import _SISDropTestSupport
         workdir.stageFolder(second.batch, .deliver) + "/\(second.batch)_students_update.csv"
       let rows = FileSystem.exists(updates) ? try csvRows(updates) : []
       #expect(!rows.contains { $0.contains("217-555-9639") }, "\(rows)")
+    }
+  }
+
+  /// A night's files in the inbox: the SIS export (`ReviewLoopTests.uploadExport`) and the demo's
+  /// enrollment export with a second form of S-2026-0032's child, S-2026-0901: approved later
+  /// (2026-11-20 09:00 instead of 2026-11-16 12:43), home phone 217-555-4242 instead of
+  /// 217-555-9639, the same guardians, no documents.
+  static func uploadNight(_ workdir: WorkDir, _ config: PipelineConfig) throws {
+    let inbox = workdir.inbox(config)
+    let enrollment = Checkout.demoDistrict + "/enrollment-csv"
+    func withCopy(_ file: String, _ edit: (String) -> String = { $0 }) throws -> String {
+      let text = try readText(enrollment + "/" + file)
+      let extra = text.split(separator: "\n").filter { $0.hasPrefix("S-2026-0032,") }
+        .map { edit("S-2026-0901" + $0.dropFirst("S-2026-0032".count)) }
+      return text + extra.joined(separator: "\n") + "\n"
+    }
+    try ReviewLoopTests.uploadExport(workdir, config)
+    for (name, text) in [
+      (
+        "submissions.csv",
+        try withCopy("submissions.csv") {
+          $0.replacingOccurrences(of: "2026-11-16 12:43", with: "2026-11-20 09:00")
+            .replacingOccurrences(of: "217-555-9639", with: "217-555-4242")
+        }
+      ),
+      ("submission_contacts.csv", try withCopy("submission_contacts.csv")),
+    ] {
+      try? FileManager.default.removeItem(atPath: inbox + "/" + name)
+      try writeFile(inbox + "/" + name, text)
     }
   }
 }

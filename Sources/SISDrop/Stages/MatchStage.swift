@@ -45,10 +45,11 @@ package enum MatchStage {
   }
 
   /// One SIS student auto-matched by several submission students of the batch. Forms of separate
-  /// submissions that agree with each other on the child (`FellegiSunterMatcher.formsDisagree`) are
-  /// the same child submitted again: all stay matched (`matching.forms_of_one_child: match`; deliver
-  /// sends the latest form's update). Otherwise — two students of one form, forms that differ, or
-  /// `review` — none is safe: all go to a person. `decisions` and `forms` are in the same order.
+  /// submissions that agree with each other on the child (`FellegiSunterMatcher.formsDisagree`, and
+  /// the same birth date: `Claims.birthDatesOnlyClose`) are the same child submitted again: all stay
+  /// matched (`matching.forms_of_one_child: match`; deliver sends the latest form's update).
+  /// Otherwise — two students of one form, forms that differ, or `review` — none is safe: all go to
+  /// a person. `decisions` and `forms` are in the same order.
   static func claimedTwice(
     _ decisions: inout [SubmissionDecision], _ forms: [Submission],
     policy: MatchingConfig.FormsOfOneChildPolicy
@@ -308,6 +309,20 @@ package enum MatchStage {
       }
     }
 
+    /// Forms that each matched SIS student `sisID` agree on the child only with the same birth date.
+    /// `formsDisagree` lets the home confirm a birth date one edit off, but these forms share the home
+    /// because each reached that SIS child through it: the home cannot tell the child from a sibling
+    /// or twin of it. Such forms are one child with a typo, or a new sibling or twin with the SIS
+    /// child's names (`scripts/bench/match.sh` at 50,000 × 50,000 matched two that way): a person
+    /// decides, as for any two forms that do not agree. nil when the birth dates are the same.
+    static func birthDatesOnlyClose(_ vector: ComparisonVector, sisID: String) -> String? {
+      let dob = vector[.birthDate]
+      guard (1...3).contains(dob) else { return nil }
+      return
+        "the birth dates are only close (\(MatchField.birthDate.levels[dob])), and the home both share "
+        + "with SIS student \(sisID) cannot tell that child from a sibling or twin"
+    }
+
     /// `submissionID`: of a claim's submission; `person`: the claimed form's student as the matcher
     /// compares it (nil when it cannot be found).
     func patches(
@@ -327,8 +342,9 @@ package enum MatchStage {
         }
         pairs: for i in claimants.indices where disagreement == nil {
           for j in claimants.indices where j > i {
-            if let why = FellegiSunterMatcher.formsDisagree(
-              ComparisonVector.compare(people[i]!, people[j]!))
+            let vector = ComparisonVector.compare(people[i]!, people[j]!)
+            if let why = FellegiSunterMatcher.formsDisagree(vector)
+              ?? Self.birthDatesOnlyClose(vector, sisID: id)
             {
               disagreement =
                 "\(submissionID(claimants[i].index)) and \(submissionID(claimants[j].index)) do not agree: \(why)"

@@ -47,13 +47,7 @@ import Glibc
       #expect(published.count == 1, "\(published)")
 
       func copy(_ name: String) throws -> String {
-        let folder = root + "/" + name
-        let cp = Process()
-        cp.executableURL = URL(fileURLWithPath: "/bin/cp")
-        cp.arguments = ["-a", prepared, folder]
-        try cp.run()
-        cp.waitUntilExit()
-        return folder
+        try copyWorkdir(prepared, to: root + "/" + name)
       }
       func owes(_ folder: String) throws -> Bool {
         FileManager.default.fileExists(

@@ -523,6 +523,85 @@ import _SISDropTestSupport
       "the candidate stays for the person")
   }
 
+  /// A new child with an SIS child's names at its home, beside that SIS child's own form in the
+  /// batch (`scripts/bench/match.sh` at 50,000 × 50,000 auto-matched two such): each form alone is
+  /// matched to the SIS child, and the two forms agree but for a birth date one digit apart, which
+  /// only the home they share with it confirmed. Either is one child with a typo, or two children
+  /// of that home: a person decides, the SIS child stays the candidate.
+  @Test func formsOfOneSISChildWithBirthDatesOneDigitApartGoToAPerson() throws {
+    let kim = ["Home_Phone": "217-555-0101"]
+    let park = ["Home_Phone": "217-555-0202"]
+    let forms: [(String, [String: String])] = [
+      // Ava Kim's own form (SIS 100, Ella's twin) with her state id, born the 4th for the 1st;
+      // and a new twin at the Kims' home, written with Ava's names and birth date.
+      (
+        "AVA",
+        form(
+          "Ava", "Kim", "2016-05-04", "F", street: "12 Oak St", zip: "62701", stateID: "1000000100"
+        )
+        .merging(kim) { $1 }
+      ),
+      (
+        "NEW-TWIN",
+        form("Ava", "Kim", "2016-05-01", "F", street: "12 Oak St", zip: "62701").merging(kim) { $1 }
+      ),
+      // Noah Park's own form (SIS 102), and a new brother at his home with his names, born the 17th.
+      (
+        "NOAH",
+        form(
+          "Noah", "Park", "2015-03-14", "M", street: "40 Elm St", zip: "62702",
+          stateID: "1000000102"
+        )
+        .merging(park) { $1 }
+      ),
+      (
+        "NEW-SIBLING",
+        form("Noah", "Park", "2015-03-17", "M", street: "40 Elm St", zip: "62702").merging(park) {
+          $1
+        }
+      ),
+    ]
+    let matched = try decide(forms)
+    // Alone, each form is matched: the claims below are what the batch adds.
+    for (id, sisID) in [
+      ("AVA", "100"), ("NEW-TWIN", "100"), ("NOAH", "102"), ("NEW-SIBLING", "102"),
+    ] {
+      let decision = try #require(matched[id])
+      #expect(decision.outcome == .matched && decision.sisID == sisID, "\(id): \(decision.reasons)")
+    }
+    let submissions = forms.map { id, fields in
+      var submission = Submission(
+        id: id, form: "test", approvedAt: "2026-11-20T09:00:00-06:00",
+        source: SourceLocation(path: "test"))
+      submission.students = [
+        SubmissionPart(seq: 1, fields: fields, source: SourceLocation(path: "test"))
+      ]
+      return submission
+    }
+    var decisions = try forms.map { id, _ in
+      SubmissionDecision(
+        submissionID: id,
+        students: [StudentDecision(seq: 1, decision: try #require(matched[id]), differences: [])],
+        contacts: [])
+    }
+    MatchStage.claimedTwice(&decisions, submissions, policy: .match)
+    let claims = [
+      ("AVA", "100", "AVA and NEW-TWIN"), ("NEW-TWIN", "100", "AVA and NEW-TWIN"),
+      ("NOAH", "102", "NOAH and NEW-SIBLING"), ("NEW-SIBLING", "102", "NOAH and NEW-SIBLING"),
+    ]
+    for (index, (id, sisID, pair)) in claims.enumerated() {
+      let decision = decisions[index].students[0].decision
+      #expect(decision.outcome == .potential && decision.sisID == nil, "\(id): \(decision.reasons)")
+      #expect(decision.candidates.first?.sisID == sisID, "\(id): the SIS child stays the candidate")
+      #expect(
+        decision.reasons.last
+          == "SIS student \(sisID) is claimed by more than one submission student in this batch "
+          + "(\(pair) do not agree: the birth dates are only close (one digit off), and the home "
+          + "both share with SIS student \(sisID) cannot tell that child from a sibling or twin)",
+        "\(id)")
+    }
+  }
+
   @Test func addressesUpToATypo() {
     #expect(Comparators.sameAddressButForATypo(street: "40 elm", "400 elm", zip: "62702", "62702"))
     #expect(Comparators.sameAddressButForATypo(street: "12 oak", "21 oak", zip: "62701", "62701"))

@@ -261,13 +261,7 @@ func middayPipeline(_ root: String) throws -> String {
         #expect(result.status == 0, "\(result.stderr)")
       }
       func copy(_ name: String) throws -> String {
-        let folder = root + "/" + name
-        let cp = Process()
-        cp.executableURL = URL(fileURLWithPath: "/bin/cp")
-        cp.arguments = ["-a", prepared, folder]
-        try cp.run()
-        cp.waitUntilExit()
-        return folder
+        try copyWorkdir(prepared, to: root + "/" + name)
       }
       let reference = try copy("ref")
       let trace = root + "/trace"
