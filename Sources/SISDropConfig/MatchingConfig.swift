@@ -38,10 +38,12 @@ package struct MatchingConfig: Sendable, Hashable, Codable {
   package var autoWithoutHousehold = true
   /// The address `autoWithoutHousehold` needs: `all_but_one_part` (the default) reads "an address
   /// that agrees up to typos" part by part — house number, street, city and ZIP (and the state
-  /// where both have one) each agree up to a typo, all but one of them at most: a street line
-  /// replaced while house number, city and ZIP agree, or a ZIP replaced while house number, street
-  /// and city agree. Records are mistyped field by field, and on FEBRL3 every such candidate whose
-  /// names and birth date agreed was the child (`scripts/bench/febrl.sh`). Two parts or more that
+  /// where both have one) agree (house number and ZIP exactly, street and city up to a typo), all
+  /// but one of them at most: a street line replaced while house number, city and ZIP agree, or a
+  /// ZIP replaced while house number, street and city agree; and where the street line and ZIP do
+  /// not agree up to one typo together, the form names no other home phone, e-mail or guardian.
+  /// Records are mistyped field by field: on FEBRL3 every child held for "another street with
+  /// nothing else to compare" was the candidate (`scripts/bench/febrl.sh`). Two parts or more that
   /// differ (a move) stay with a person. `up_to_a_typo`: the street line and ZIP together agree up
   /// to one typo (the rule before).
   package var autoAddress = AutoAddressPolicy.allButOnePart

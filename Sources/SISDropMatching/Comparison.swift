@@ -143,9 +143,12 @@ package struct ComparisonVector: Sendable, Hashable {
   /// do (Alexander/Alexandra, Julian/Juliana): read as two names when the genders cannot tell.
   package var pairedGivenNames = false
   /// The addresses agree on all their parts but one at most (`Comparators.addressPartsDiffering`:
-  /// house number, street, city, ZIP, state), each part up to a typo. Compared only where both
-  /// names agree (not swapped) and the birth date is the same: the only pairs whose rule asks
-  /// (`FellegiSunterMatcher.identityWithoutHousehold`); false for every other pair.
+  /// house number and ZIP exactly, street and city up to a typo, the state where both have one).
+  /// Compared only where the street line and ZIP do not agree up to a typo (address level 0 or 1)
+  /// and both names agree, or one name and the birth date do (not swapped): the pairs whose rules
+  /// ask (`FellegiSunterMatcher.identityWithoutHousehold`, `resemblance`, `otherChildRule`, where a
+  /// higher address level already counts); false for every other pair, which is most of them (the
+  /// compare phase runs for every candidate pair, `scripts/bench/match.sh`).
   package var addressButOnePart = false
 
   package subscript(_ field: MatchField) -> Int { Int(levels[field.rawValue]) }
@@ -188,7 +191,8 @@ package struct ComparisonVector: Sendable, Hashable {
             ? 2 : a.zip == b.zip ? 1 : 0)
     }
     let butOnePart =
-      first >= 2 && last >= 2 && !swapped && dob == 4
+      (0...1).contains(levels[MatchField.address.rawValue]) && !swapped
+      && ((first >= 2 && last >= 2) || ((first >= 3 || last >= 3) && dob == 4))
       && Comparators.addressPartsDiffering(a, b).count <= 1
     if !a.phone.isEmpty && !b.phone.isEmpty { set(.phone, a.phone == b.phone ? 1 : 0) }
     if !a.email.isEmpty && !b.email.isEmpty { set(.email, a.email == b.email ? 1 : 0) }
