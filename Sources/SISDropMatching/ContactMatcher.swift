@@ -163,35 +163,47 @@ package enum ContactMatcher {
   }
 
   /// What `households` needs of one submission: its keys (its students' address, home phone,
-  /// e-mail; its guardians' phone, e-mail), each with how it links in words; and whether it names
-  /// guardians at all (a form without any reaches no household).
+  /// e-mail; its guardians' phone, e-mail), once each, in the order `links` reads them (the address
+  /// first: its words name the strongest link); and whether it names guardians at all (a form
+  /// without any reaches no household). How a key links, in words, follows from its kind (`how`).
+  /// Held for the whole batch from deciding to the households: a list, not a dictionary of words
+  /// (`scripts/bench/review.sh`).
   package struct HouseholdKeys: Sendable {
-    var keys: [String: String] = [:]
+    var keys: [String] = []
     var hasContacts = false
   }
 
   package static func householdKeys(_ submission: Submission) -> HouseholdKeys {
-    var keys: [String: String] = [:]
+    var keys = Set<String>()
     if !submission.contacts.isEmpty {
       for student in submission.students {
         let street = Comparators.streetKey(student[FieldName.street])
         let zip = String(student[FieldName.zip].prefix(5))
-        if !street.isEmpty && !zip.isEmpty {
-          keys["a|\(zip)|\(street)"] = "whose home shares the address with this form"
-        }
+        if !street.isEmpty && !zip.isEmpty { keys.insert("a|\(zip)|\(street)") }
         let phone = PersonRecord.digits(student[FieldName.homePhone])
         let email = student[FieldName.email].lowercased()
-        if phone.count >= 7 { keys["p|\(phone)"] = "whose home shares a phone with this form" }
-        if !email.isEmpty { keys["e|\(email)"] = "whose home shares an e-mail with this form" }
+        if phone.count >= 7 { keys.insert("p|\(phone)") }
+        if !email.isEmpty { keys.insert("e|\(email)") }
       }
       for contact in submission.contacts {
         let phone = PersonRecord.digits(contact[FieldName.phone])
         let email = contact[FieldName.email].lowercased()
-        if phone.count >= 7 { keys["p|\(phone)"] = "whose home shares a phone with this form" }
-        if !email.isEmpty { keys["e|\(email)"] = "whose home shares an e-mail with this form" }
+        if phone.count >= 7 { keys.insert("p|\(phone)") }
+        if !email.isEmpty { keys.insert("e|\(email)") }
       }
     }
-    return HouseholdKeys(keys: keys, hasContacts: !submission.contacts.isEmpty)
+    return HouseholdKeys(
+      keys: keys.sorted { ($0.first == "a" ? 0 : 1, $0) < ($1.first == "a" ? 0 : 1, $1) },
+      hasContacts: !submission.contacts.isEmpty)
+  }
+
+  /// How a household key links a form to an SIS home, in words (by its kind: `a|`, `p|`, `e|`).
+  static func how(_ key: String) -> String {
+    switch key.first {
+    case "a": return "whose home shares the address with this form"
+    case "p": return "whose home shares a phone with this form"
+    default: return "whose home shares an e-mail with this form"
+    }
   }
 
   /// The households a batch's forms reach (see the type's summary), in two scans of the snapshot
@@ -203,13 +215,18 @@ package enum ContactMatcher {
     _ submissions: [HouseholdKeys], candidates: [[String]] = [],
     snapshot: Snapshot
   ) throws -> Households {
-    var wanted = Set<String>()
-    for submission in submissions { wanted.formUnion(submission.keys.keys) }
-    let hits = wanted.isEmpty ? [:] : try sisStudents(sharing: WantedKeys(wanted), in: snapshot)
+    // Every key of the batch, numbered as first met: the scans and their hits speak of numbers.
+    var numbers: [String: Int32] = [:]
+    for submission in submissions {
+      for key in submission.keys where numbers[key] == nil { numbers[key] = Int32(numbers.count) }
+    }
+    let hits =
+      numbers.isEmpty ? [] : try sisStudents(sharing: WantedKeys(numbers), in: snapshot)
     return Households(
       links: submissions.indices.map {
         links(
-          submissions[$0], candidates: $0 < candidates.count ? candidates[$0] : [], hits: hits)
+          submissions[$0], candidates: $0 < candidates.count ? candidates[$0] : [],
+          hits: { key in numbers[key].map { hits[Int($0)] } ?? [] })
       })
   }
 
@@ -220,13 +237,14 @@ package enum ContactMatcher {
   /// 50,000 × 50,000). A key with a non-ASCII byte is always checked as a String (canonically equal
   /// Strings may differ in bytes), and so is every key when a key of the batch has one.
   struct WantedKeys: Sendable {
-    let keys: Set<String>
+    /// The keys, by their number.
+    let numbers: [String: Int32]
     let hashes: Set<UInt64>
     let everyKey: Bool
 
-    init(_ keys: Set<String>) {
-      let hashed = keys.map { KeyHash($0) }
-      self.keys = keys
+    init(_ numbers: [String: Int32]) {
+      let hashed = numbers.keys.map { KeyHash($0) }
+      self.numbers = numbers
       hashes = Set(hashed.map(\.value))
       everyKey = hashed.contains { !$0.ascii }
     }
@@ -234,10 +252,12 @@ package enum ContactMatcher {
     func wants(_ hash: KeyHash) -> Bool { everyKey || !hash.ascii || hashes.contains(hash.value) }
   }
 
-  /// Per household key of the batch, the SIS students whose home (address, home phone, e-mail) or
-  /// whose contact (phone, e-mail) has it: one scan of each table, a part per core.
+  /// Per household key of the batch (by its number), the SIS students whose home (address, home
+  /// phone, e-mail) or whose contact (phone, e-mail) has it, each once: one scan of each table, a
+  /// part per core. A key's list stops one past `householdLimit` (such a key links no one, `links`):
+  /// a shelter's address does not fill the memory.
   static func sisStudents(sharing wanted: WantedKeys, in snapshot: Snapshot) throws
-    -> [String: Set<String>]
+    -> [[String]]
   {
     let path = snapshot.path
     let students = try snapshot.rowRanges(table: "students", parts: Parallel.width, counted: false)
@@ -248,18 +268,21 @@ package enum ContactMatcher {
     let contactParts = try Parallel.map(contacts.count, minimum: 1) {
       try scanContacts(path, rowids: contacts[$0].rowids, wanted: wanted)
     }
-    var hits: [String: Set<String>] = [:]
+    var hits = [[String]](repeating: [], count: wanted.numbers.count)
     for part in studentParts + contactParts {
-      for (key, numbers) in part { hits[key, default: []].formUnion(numbers) }
+      for (key, student) in part
+      where hits[Int(key)].count <= householdLimit && !hits[Int(key)].contains(student) {
+        hits[Int(key)].append(student)
+      }
     }
     return hits
   }
 
   /// The SIS students of rows `rowids` whose address, home phone or e-mail is a wanted key.
   static func scanStudents(_ path: String, rowids: ClosedRange<Int64>, wanted: WantedKeys)
-    throws -> [String: [String]]
+    throws -> [(key: Int32, student: String)]
   {
-    var found: [String: [String]] = [:]
+    var found: [(key: Int32, student: String)] = []
     let database = try Database(path: path, readOnly: true)
     // The values as `Snapshot.matchRecord` reads them for the matcher.
     let statement = try database.prepare(
@@ -275,8 +298,8 @@ package enum ContactMatcher {
       if wanted.wants(KeyHash("a|", zip, "|", street)) { candidates.append("a|\(zip)|\(street)") }
       if wanted.wants(KeyHash("p|", phone)) { candidates.append("p|\(phone)") }
       if wanted.wants(KeyHash("e|", email)) { candidates.append("e|\(email)") }
-      for key in candidates where wanted.keys.contains(key) {
-        found[key, default: []].append(row.string(0))
+      for key in candidates {
+        if let number = wanted.numbers[key] { found.append((number, row.string(0))) }
       }
     }
     return found
@@ -284,9 +307,9 @@ package enum ContactMatcher {
 
   /// The SIS students of contact rows `rowids` whose contact's phone or e-mail is a wanted key.
   static func scanContacts(_ path: String, rowids: ClosedRange<Int64>, wanted: WantedKeys)
-    throws -> [String: [String]]
+    throws -> [(key: Int32, student: String)]
   {
-    var found: [String: [String]] = [:]
+    var found: [(key: Int32, student: String)] = []
     let database = try Database(path: path, readOnly: true)
     let statement = try database.prepare(
       "SELECT student_number, phone, email FROM contacts WHERE rowid BETWEEN ? AND ? ORDER BY rowid"
@@ -299,8 +322,8 @@ package enum ContactMatcher {
       if wanted.wants(KeyHash(lowercasing: "e|", row.bytes(2))) {
         candidates.append("e|\(row.string(2).lowercased())")
       }
-      for key in candidates where wanted.keys.contains(key) {
-        found[key, default: []].append(row.string(0))
+      for key in candidates {
+        if let number = wanted.numbers[key] { found.append((number, row.string(0))) }
       }
     }
     return found
@@ -309,8 +332,9 @@ package enum ContactMatcher {
   /// The SIS students one form reaches and how, in student order: its candidates (when it names
   /// guardians), then the homes sharing a key, the address first (the words say the strongest link
   /// found); a key more than `householdLimit` students share says nothing of one family.
+  /// `hits`: a key's SIS students (`sisStudents`).
   static func links(
-    _ submission: HouseholdKeys, candidates: [String], hits: [String: Set<String>]
+    _ submission: HouseholdKeys, candidates: [String], hits: (String) -> [String]
   ) -> [(student: String, link: String)] {
     var linked: [String: String] = [:]
     if submission.hasContacts {
@@ -318,11 +342,10 @@ package enum ContactMatcher {
         linked[student] = "a candidate for the form's student (a potential match)"
       }
     }
-    for (key, how) in submission.keys.sorted(by: {
-      ($0.key.first == "a" ? 0 : 1, $0.key) < ($1.key.first == "a" ? 0 : 1, $1.key)
-    }) {
-      guard let students = hits[key], students.count <= householdLimit else { continue }
-      for student in students where linked[student] == nil { linked[student] = how }
+    for key in submission.keys {
+      let students = hits(key)
+      guard students.count <= householdLimit else { continue }
+      for student in students where linked[student] == nil { linked[student] = how(key) }
     }
     return linked.sorted { $0.key < $1.key }.map { (student: $0.key, link: $0.value) }
   }

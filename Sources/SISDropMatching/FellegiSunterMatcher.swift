@@ -257,10 +257,18 @@ package final class FellegiSunterMatcher: StudentMatcher {
   /// model estimated from the pairs' patterns; deciding is left to `match`, a chunk at a time.
   /// What a step no longer needs is let go as it goes: prepare's peak is the match stage's.
   package func prepare(_ submissions: [Submission]) throws -> MatcherReport? {
+    try prepare(chunks: { each in try each(submissions) })
+  }
+
+  /// `prepare`, the batch's students made records and keys a chunk at a time (`batch`): the
+  /// submissions need not be held whole meanwhile.
+  package func prepare(chunks: (_ each: ([Submission]) throws -> Void) throws -> Void) throws
+    -> MatcherReport?
+  {
     var laps = Laps()
     var report = MatcherReport(method: FellegiSunterMatcher.method)
     let prepared = laps.now
-    var (people, refs, index) = try FellegiSunterMatcher.batch(submissions)
+    var (people, refs, index) = try FellegiSunterMatcher.batch(chunks: chunks)
     laps.lap("batch", since: prepared)
     var scanned = try scan(people: people, index: index, laps: &laps)
     index = KeyIndex()
@@ -299,38 +307,40 @@ package final class FellegiSunterMatcher: StudentMatcher {
     return report
   }
 
-  /// The batch's students (their refs beside them) and their blocking keys: records and keys are
-  /// made per submission on every core (name keys fold Unicode: not cheap), then indexed in
-  /// submission order.
-  static func batch(_ submissions: [Submission]) throws -> (
+  /// The batch's students (their refs beside them) and their blocking keys, a chunk of
+  /// submissions at a time: records and keys are made per submission on every core (name keys fold
+  /// Unicode: not cheap), then indexed in submission order.
+  static func batch(chunks: (_ each: ([Submission]) throws -> Void) throws -> Void) throws -> (
     people: [PersonRecord], refs: [String], index: KeyIndex
   ) {
-    var built = try Parallel.map(submissions.count, minimum: 64) {
-      i -> [(person: PersonRecord, keys: [UInt64])] in
-      let submission = submissions[i]
-      let guardians = submission.contacts.map {
-        PersonRecord.Guardian(
-          first: Comparators.foldLetters(FieldRules.nameKey($0[FieldName.firstName])),
-          last: Comparators.foldLetters(FieldRules.nameKey($0[FieldName.lastName])),
-          phone: PersonRecord.digits($0[FieldName.phone]))
-      }
-      return submission.students.map { student in
-        let person = PersonRecord(
-          id: Submission.studentRef(submission.id, student.seq), fields: student.fields,
-          guardians: guardians)
-        return (person, FellegiSunterMatcher.blockingKeys(person, query: true).map(\.key))
-      }
-    }
     var people: [PersonRecord] = []
     var refs: [String] = []
     var index = KeyIndex()
-    for list in built.indices {
-      for (person, keys) in built[list] {
-        for key in keys { index.add(key, Int32(people.count)) }
-        refs.append(person.id)
-        people.append(person)
+    try chunks { submissions in
+      var built = try Parallel.map(submissions.count, minimum: 64) {
+        i -> [(person: PersonRecord, keys: [UInt64])] in
+        let submission = submissions[i]
+        let guardians = submission.contacts.map {
+          PersonRecord.Guardian(
+            first: Comparators.foldLetters(FieldRules.nameKey($0[FieldName.firstName])),
+            last: Comparators.foldLetters(FieldRules.nameKey($0[FieldName.lastName])),
+            phone: PersonRecord.digits($0[FieldName.phone]))
+        }
+        return submission.students.map { student in
+          let person = PersonRecord(
+            id: Submission.studentRef(submission.id, student.seq), fields: student.fields,
+            guardians: guardians)
+          return (person, FellegiSunterMatcher.blockingKeys(person, query: true).map(\.key))
+        }
       }
-      built[list] = []
+      for list in built.indices {
+        for (person, keys) in built[list] {
+          for key in keys { index.add(key, Int32(people.count)) }
+          refs.append(person.id)
+          people.append(person)
+        }
+        built[list] = []
+      }
     }
     return (people, refs, index)
   }
@@ -451,6 +461,9 @@ package final class FellegiSunterMatcher: StudentMatcher {
     }
     laps.lap("guardian-pass", since: start)
     (guardianHits, scanned.slots) = ([], [:])
+    // The store was reserved for the scan's records: those the guardian pass added may have
+    // doubled its room.
+    scanned.sis.shrink()
     scanned.sis.setGuardians { guardians[$0] ?? [] }
     for i in scanned.sample.indices {
       scanned.sample[i].guardians = guardians[scanned.sample[i].id] ?? []

@@ -104,12 +104,26 @@ package struct FellegiSunterModelSummary: Sendable, Codable {
 package protocol StudentMatcher {
   /// Sees the whole batch before any decision (a probabilistic matcher blocks and learns here).
   func prepare(_ submissions: [Submission]) throws -> MatcherReport?
+  /// The same, the batch handed over a chunk at a time: `chunks` calls its argument with each
+  /// chunk, in batch order, and is called once. The caller need not hold the batch whole as
+  /// `Submission`s meanwhile.
+  func prepare(chunks: (_ each: ([Submission]) throws -> Void) throws -> Void) throws
+    -> MatcherReport?
   /// Decides one student of a submission; `student` holds normalized fields.
   func match(_ student: SubmissionPart, in submission: Submission) throws -> MatchDecision
 }
 
 extension StudentMatcher {
   package func prepare(_ submissions: [Submission]) throws -> MatcherReport? { nil }
+
+  /// The chunks joined, for a matcher that takes the batch whole.
+  package func prepare(chunks: (_ each: ([Submission]) throws -> Void) throws -> Void) throws
+    -> MatcherReport?
+  {
+    var submissions: [Submission] = []
+    try chunks { submissions += $0 }
+    return try prepare(submissions)
+  }
 }
 
 /// The matchers a pipeline may name in `matching.method`.

@@ -15,6 +15,14 @@ final class PlaceholderMatcher: StudentMatcher {
 
   init(snapshot: Snapshot) throws { self.snapshot = snapshot }
 
+  /// Nothing is learned from the batch: its chunks are passed by, none held.
+  func prepare(chunks: (_ each: ([Submission]) throws -> Void) throws -> Void) throws
+    -> MatcherReport?
+  {
+    try chunks { _ in }
+    return nil
+  }
+
   func match(_ student: SubmissionPart, in submission: Submission) throws -> MatchDecision {
     let stateID = student[FieldName.stateStudentNumber]
     let first = FieldRules.nameKey(student[FieldName.firstName])

@@ -1,16 +1,16 @@
 import SISDropCore
 
-/// Match records kept as bytes: each record's fields one after the other, each with its length in
-/// front, in one buffer for all of them, and their guardians the same way in another (they are
-/// found after the records); a record is made a `PersonRecord` again when it is read
+/// Match records kept as bytes (`PackedTexts`): each record's fields one after the other, each with
+/// its length in front, in one buffer for all of them, and their guardians the same way in another
+/// (they are found after the records); a record is made a `PersonRecord` again when it is read
 /// (`subscript`). Why: the SIS students blocking reaches are held from the scan to the last
 /// decision, and at 20,000 submissions that is most of a 100,000-student SIS. As `PersonRecord`s
 /// (ten strings, a guardians array, a street key and an e-mail on the heap) they were ~45 MB, a
 /// third of the match stage's peak (`scripts/bench/review.sh`).
 struct RecordStore: Sendable {
-  private var fields = Texts()
+  private var fields = PackedTexts()
   /// Each record's guardians' first name, surname and phone; empty until `setGuardians`.
-  private var guardians = Texts()
+  private var guardians = PackedTexts()
 
   var count: Int { fields.count }
 
@@ -33,9 +33,12 @@ struct RecordStore: Sendable {
   /// The size of the fields' buffer (for reserving when stores are joined).
   var byteCount: Int { fields.byteCount }
 
+  /// The fields' buffers copied to their exact size (appending may leave twice the room used).
+  mutating func shrink() { fields.shrink() }
+
   /// Every record's guardians, by its id.
   mutating func setGuardians(_ of: (String) -> [PersonRecord.Guardian]) {
-    var result = Texts()
+    var result = PackedTexts()
     for i in 0..<count {
       for guardian in of(id(i)) {
         result.put(guardian.first)
@@ -44,6 +47,7 @@ struct RecordStore: Sendable {
       }
       result.end()
     }
+    result.shrink()
     guardians = result
   }
 
@@ -75,68 +79,5 @@ struct RecordStore: Sendable {
   func id(_ i: Int) -> String {
     var reader = fields.reader(i)
     return reader.next()
-  }
-
-  /// Entries of texts in one buffer: each text's length (7 bits a byte, the high bit saying more
-  /// follow) then its UTF-8 bytes; `ends` says where each entry ends.
-  private struct Texts: Sendable {
-    private var bytes: [UInt8] = []
-    private var ends: [UInt32] = []
-
-    var count: Int { ends.count }
-    var byteCount: Int { bytes.count }
-
-    mutating func reserve(entries: Int, bytes size: Int) {
-      ends.reserveCapacity(entries)
-      bytes.reserveCapacity(size)
-    }
-
-    mutating func put(_ text: String) {
-      var length = text.utf8.count
-      while length >= 0x80 {
-        bytes.append(UInt8(length & 0x7F) | 0x80)
-        length >>= 7
-      }
-      bytes.append(UInt8(length))
-      bytes += text.utf8
-    }
-
-    /// The texts put since the last entry make an entry.
-    mutating func end() { ends.append(UInt32(bytes.count)) }
-
-    mutating func append(contentsOf other: Texts) {
-      let base = UInt32(bytes.count)
-      bytes += other.bytes
-      ends += other.ends.map { $0 + base }
-    }
-
-    func reader(_ i: Int) -> Reader {
-      Reader(bytes: bytes, at: i == 0 ? 0 : Int(ends[i - 1]), end: Int(ends[i]))
-    }
-  }
-
-  private struct Reader {
-    let bytes: [UInt8]
-    var at: Int
-    let end: Int
-
-    var atEnd: Bool { at >= end }
-
-    mutating func next() -> String {
-      var length = 0
-      var shift = 0
-      while true {
-        let byte = bytes[at]
-        at += 1
-        length |= Int(byte & 0x7F) << shift
-        if byte < 0x80 { break }
-        shift += 7
-      }
-      let text = bytes.withUnsafeBufferPointer {
-        String(decoding: UnsafeBufferPointer(rebasing: $0[at..<at + length]), as: UTF8.self)
-      }
-      at += length
-      return text
-    }
   }
 }

@@ -86,10 +86,10 @@ package enum MatchStage {
   /// export shows the new student it is matched to it). Forms that only resemble each other, two
   /// students of one form, a child a person answered No Match for, and `review` send the unanswered
   /// ones to a person, with the others named. Returns the changes, applied like `claimedTwice`'s.
-  static func formsOfOneNewChild(
-    _ outcomes: [[Outcome]], _ forms: [Submission], config: MatchingConfig,
+  static func formsOfOneNewChild<Forms: RandomAccessCollection<Submission>>(
+    _ outcomes: [[Outcome]], _ forms: Forms, config: MatchingConfig,
     answered: Set<String>
-  ) -> [Claims.Patch] {
+  ) -> [Claims.Patch] where Forms.Index == Int {
     var places: [Claims.Claim] = []
     var people: [PersonRecord] = []
     for (index, form) in forms.enumerated() where index < outcomes.count {
@@ -151,10 +151,10 @@ package enum MatchStage {
   /// Forms of one new child that agree: the latest (`Approved_At`, then the export's order)
   /// creates the child, so that the SIS ends with what the family said last; an earlier form whose
   /// guardians and documents are all on it creates none, one that carries more waits for a person.
-  private static func latestFormCreates(
-    _ group: [Int], places: [Claims.Claim], forms: [Submission], ref: (Int) -> String,
+  private static func latestFormCreates<Forms: RandomAccessCollection<Submission>>(
+    _ group: [Int], places: [Claims.Claim], forms: Forms, ref: (Int) -> String,
     others: (Int) -> String
-  ) -> [Claims.Patch] {
+  ) -> [Claims.Patch] where Forms.Index == Int {
     var patches: [Claims.Patch] = []
     func note(_ member: Int, _ text: String, toPerson: Bool = false, sameChildAs: String? = nil) {
       patches.append(
@@ -211,10 +211,10 @@ package enum MatchStage {
   /// creating it again would double the child. It waits for a person, with the delivered student
   /// named; once the SIS export shows that student, the form is matched to it like any SIS record.
   /// Returns the changes for the students that wait so (`skipping`: those already changed).
-  static func awaitingDeliveredNewChildren(
-    _ outcomes: [[Outcome]], _ forms: [Submission], skipping: Set<Claims.Claim>,
+  static func awaitingDeliveredNewChildren<Forms: RandomAccessCollection<Submission>>(
+    _ outcomes: [[Outcome]], _ forms: Forms, skipping: Set<Claims.Claim>,
     workdir: WorkDir, batch: String, config: MatchingConfig, answered: Set<String>
-  ) throws -> [Claims.Patch] {
+  ) throws -> [Claims.Patch] where Forms.Index == Int {
     guard try Confirmation.hasTables(workdir.state) else { return [] }
     let open = try Confirmation.items(
       workdir.state, where: "kind = 'student_new' AND status != 'confirmed' AND batch_id != ?",
@@ -456,6 +456,10 @@ package enum MatchStage {
     var matcher: (any StudentMatcher)? = nil
     var resolutions: [String: [Resolution]] = [:]
     var rejected: [Snapshot.RejectedRow] = []
+    /// Students decided NEW whom a person answered No Match for (a child of its own); the versions
+    /// of the submissions a contact's answer names (`contactResolutions`).
+    var answeredNew = Set<String>()
+    var versions: [String: String?] = [:]
 
     /// A change to a student's decision, applied to its outcome now and to its decision when the
     /// decisions are read back.
@@ -743,8 +747,10 @@ package enum MatchStage {
   }
 
   /// Reads the batch, prepares the matcher with it and decides every student, a chunk at a time,
-  /// for the outcomes. The compact batch is let go when this returns; the prepared matcher is kept
-  /// (`Decided.matcher`) to decide each chunk again beside its submissions (`run`).
+  /// for the outcomes. The batch is read once, a chunk at a time: each chunk is handed to the
+  /// matcher's `prepare` and kept as bytes (`MatchBatch`) for the steps here, and let go when this
+  /// returns; the prepared matcher is kept (`Decided.matcher`) to decide each chunk again beside
+  /// its submissions (`run`).
   private static func decide(
     _ context: StageContext, snapshot: Snapshot, submissionsPath: String, chunkSize: Int,
     phase: (String) -> Void
@@ -752,26 +758,30 @@ package enum MatchStage {
     let matcher = try MatcherRegistry.make(
       context.config.matcher, snapshot: snapshot, config: context.config.matching,
       decideChunk: chunkSize)
-    var batch: [Submission] = []
-    try StageJSONChunks(Submission.self, path: submissionsPath).forEach(chunkSize) { chunk in
-      batch += chunk.map(forMatcher)
-    }
-    phase("read")
-    if let report = try matcher.prepare(batch) { try writeMatcherReport(report, context) }
-    phase("prepare")
+    var batch = MatchBatch()
+    let report = try matcher.prepare(chunks: { each in
+      try StageJSONChunks(Submission.self, path: submissionsPath).forEach(chunkSize) { chunk in
+        batch.append(chunk)
+        try each(chunk)
+      }
+    })
+    if let report { try writeMatcherReport(report, context) }
+    phase("read+prepare")
     // Progress: each submission is matched, then its differences and contacts are found.
     StageProgress.expect(submissions: batch.count, passes: 2)
     // A person's answers (resolve / resolutions.csv, taken from the inbox by `run` before any stage) replace the matcher's outcome.
     let resolutions = Dictionary(
       grouping: try context.workdir.state.resolutions(), by: \.submissionID)
     let rejected = try snapshot.rejectedRows()
+    let contactAnswers = try context.workdir.state.contactResolutions()
     var (decided, claims) = try decideChunks(
-      batch, matcher: matcher, resolutions: resolutions, rejected: rejected, chunkSize: chunkSize)
+      batch, matcher: matcher, resolutions: resolutions, rejected: rejected,
+      versionsOf: Set(contactAnswers.map(\.submissionID)), chunkSize: chunkSize)
     (decided.matcher, decided.resolutions, decided.rejected) = (matcher, resolutions, rejected)
     // One SIS student claimed twice: the claimants' forms are compared, their outcomes changed here
     // and their decisions when they are read back.
     for patch in claims.patches(
-      submissionID: { batch[$0].id },
+      submissionID: { decided.ids[$0] },
       person: { claim in
         let form = batch[claim.index]
         let seq = form.students[claim.student].seq
@@ -783,10 +793,10 @@ package enum MatchStage {
       decided.add(patch)
     }
     claims = Claims()
-    try newChildren(&decided, batch, resolutions: resolutions, context: context)
-    // What the households and the answers need of the batch is taken before the batch is let go.
-    decided.householdKeys = batch.map(ContactMatcher.householdKeys)
-    decided.contactResolutions = try contactResolutions(batch, context: context)
+    try newChildren(&decided, batch, context: context)
+    decided.contactResolutions = contactResolutions(
+      contactAnswers, versions: decided.versions, context: context)
+    decided.versions = [:]
     return decided
   }
 
@@ -810,16 +820,23 @@ package enum MatchStage {
 
   /// Every student decided, a chunk of submissions at a time, in batch order (as the matcher
   /// decides them); kept of the decisions are the outcomes and the auto-matched claims
-  /// (`claimedTwice`), and of the answers what they did.
+  /// (`claimedTwice`), and of the answers what they did. Taken of each chunk while it is at hand:
+  /// its household keys, its students a person answered No Match for, and the versions of the
+  /// submissions in `versionsOf` (those a contact's answer was given for).
   private static func decideChunks(
-    _ batch: [Submission], matcher: any StudentMatcher, resolutions: [String: [Resolution]],
-    rejected: [Snapshot.RejectedRow], chunkSize: Int
+    _ batch: MatchBatch, matcher: any StudentMatcher, resolutions: [String: [Resolution]],
+    rejected: [Snapshot.RejectedRow], versionsOf: Set<String>, chunkSize: Int
   ) throws -> (Decided, Claims) {
     var decided = Decided()
     var claims = Claims()
-    for first in stride(from: 0, to: batch.count, by: chunkSize) {
-      let submissions = Array(batch[first..<min(first + chunkSize, batch.count)])
+    try batch.forEachChunk(chunkSize) { first, submissions in
       for _ in submissions { StageProgress.step() }
+      decided.householdKeys += submissions.map(ContactMatcher.householdKeys)
+      for submission in submissions where versionsOf.contains(submission.id) {
+        if decided.versions[submission.id] == nil {
+          decided.versions[submission.id] = .some(submission.contentHash)
+        }
+      }
       let chunk = try decisions(
         of: submissions, matcher: matcher, resolutions: resolutions, rejected: rejected,
         answers: &decided)
@@ -833,6 +850,13 @@ package enum MatchStage {
           })
         for (s, student) in decision.students.enumerated() {
           claims.add(student.decision, index: first + index, student: s)
+          if student.decision.outcome == .new,
+            (resolutions[decision.submissionID] ?? []).contains(where: {
+              $0.studentSeq == student.seq && $0.action == .noMatch
+            })
+          {
+            decided.answeredNew.insert(Submission.studentRef(decision.submissionID, student.seq))
+          }
         }
       }
     }
@@ -871,25 +895,17 @@ package enum MatchStage {
   /// never again while a delivery of it awaits the SIS (`awaitingDeliveredNewChildren`). A child
   /// a person answered No Match for is a child of its own.
   private static func newChildren(
-    _ decided: inout Decided, _ batch: [Submission], resolutions: [String: [Resolution]],
-    context: StageContext
+    _ decided: inout Decided, _ batch: MatchBatch, context: StageContext
   ) throws {
-    var answeredNew = Set<String>()
-    for (index, form) in batch.enumerated() {
-      for (s, student) in form.students.enumerated()
-      where decided.outcomes[index][s].outcome == .new {
-        if (resolutions[form.id] ?? []).contains(where: {
-          $0.studentSeq == student.seq && $0.action == .noMatch
-        }) {
-          answeredNew.insert(Submission.studentRef(form.id, student.seq))
-        }
-      }
-    }
+    let answeredNew = decided.answeredNew
+    // Both steps look at the students decided NEW only: the other forms are not made again.
+    let forms = MatchBatch.Only(
+      batch: batch, kept: decided.outcomes.map { $0.contains { $0.outcome == .new } })
     let sameChild = formsOfOneNewChild(
-      decided.outcomes, batch, config: context.config.matching, answered: answeredNew)
+      decided.outcomes, forms, config: context.config.matching, answered: answeredNew)
     decided.sameNewChild = sameChild.filter { $0.sameChildAs != nil }.count
     let awaiting = try awaitingDeliveredNewChildren(
-      decided.outcomes, batch, skipping: Set(sameChild.map(\.claim)), workdir: context.workdir,
+      decided.outcomes, forms, skipping: Set(sameChild.map(\.claim)), workdir: context.workdir,
       batch: context.batch.id, config: context.config.matching, answered: answeredNew)
     decided.awaitingNewChild = awaiting.count
     for patch in sameChild + awaiting { decided.add(patch) }
@@ -897,14 +913,12 @@ package enum MatchStage {
 
   /// A person's Match / No Match for a contact, by submission: it holds for the version it was
   /// given for only (a stale one is noted, not applied).
-  private static func contactResolutions(_ batch: [Submission], context: StageContext) throws
-    -> [String: [Resolution]]
-  {
-    let versions = Dictionary(
-      batch.map { ($0.id, $0.contentHash) }, uniquingKeysWith: { first, _ in first })
+  /// `versions`: of the batch's submissions that `answers` name (the first of an id).
+  private static func contactResolutions(
+    _ answers: [Resolution], versions: [String: String?], context: StageContext
+  ) -> [String: [Resolution]] {
     var result: [String: [Resolution]] = [:]
-    for resolution in try context.workdir.state.contactResolutions()
-    where versions[resolution.submissionID] != nil {
+    for resolution in answers where versions[resolution.submissionID] != nil {
       guard resolution.version != nil, resolution.version == versions[resolution.submissionID]!
       else {
         context.notes.append(

@@ -109,6 +109,50 @@ import _SISDropTestSupport
     }
   }
 
+  /// The match stage holds the batch as bytes (`MatchBatch`) between reading it and the steps that
+  /// need it whole: every submission reads back as `forMatcher` makes it, whatever the chunks it
+  /// was kept in; with a field missing, empty or not ASCII, a value longer than a length byte
+  /// holds, a sequence number below zero and a submission without a version.
+  @Test func theMatchStagesBatchReadsBackAsTheMatcherSeesIt() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch, _) = try openDemoBatch(root)
+      var submissions = try JSONLines.read(
+        Submission.self,
+        from: workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl")
+      #expect(submissions.count > 40)
+      #expect(submissions.contains { !$0.documents.isEmpty && !$0.contacts.isEmpty })
+      var unusual = submissions[0]
+      unusual.contentHash = nil
+      unusual.students[0].seq = -3
+      unusual.students[0].fields[FieldName.firstName] = "Zoë"
+      unusual.students[0].fields[FieldName.middleName] = ""
+      unusual.students[0].fields[FieldName.email] = nil
+      unusual.students[0].fields[FieldName.street] = String(repeating: "Núñez Street ", count: 40)
+      unusual.contacts = [
+        SubmissionPart(
+          seq: 200, fields: [FieldName.lastName: "Schröder", "Not_Matched": "x"],
+          source: SourceLocation(path: "p", line: 4))
+      ]
+      submissions.append(unusual)
+      let expected = submissions.map(MatchStage.forMatcher)
+      #expect(expected.last?.students[0].fields[FieldName.middleName] == "")
+      for size in [1, 7, submissions.count] {
+        var held = MatchBatch()
+        for start in stride(from: 0, to: submissions.count, by: size) {
+          held.append(Array(submissions[start..<min(start + size, submissions.count)]))
+        }
+        #expect(held.count == submissions.count)
+        #expect(Array(held) == expected, "kept in chunks of \(size)")
+        var chunks: [Submission] = []
+        held.forEachChunk(5) { first, chunk in
+          #expect(first == chunks.count && chunk.count <= 5)
+          chunks += chunk
+        }
+        #expect(chunks == expected)
+      }
+    }
+  }
+
   @Test func theParseAndNormalizeStagesWriteTheSameBytesWhateverTheirChunkSize() throws {
     try withTemporaryFolder { root in
       let (workdir, batch, _) = try openDemoBatch(root)

@@ -1,0 +1,97 @@
+/// Entries of texts and numbers kept as bytes in one buffer: each text's length (7 bits a byte, the
+/// high bit saying more follow) then its UTF-8 bytes, each number the same way; `ends` says where
+/// each entry ends. Read back in the order put (`Reader`). Why: records the match stage holds from
+/// reading the batch to the last decision are a few hundred bytes this way, against a few
+/// kilobytes as Swift values (strings, dictionaries and arrays each on the heap:
+/// `scripts/bench/review.sh`). Used by the matcher's `RecordStore` and the match stage's batch.
+package struct PackedTexts: Sendable {
+  private var bytes: [UInt8] = []
+  private var ends: [UInt32] = []
+
+  package init() {}
+
+  /// Entries ended so far.
+  package var count: Int { ends.count }
+  package var byteCount: Int { bytes.count }
+
+  package mutating func reserve(entries: Int, bytes size: Int) {
+    ends.reserveCapacity(entries)
+    bytes.reserveCapacity(size)
+  }
+
+  package mutating func put(_ text: String) {
+    putLength(UInt(text.utf8.count))
+    bytes += text.utf8
+  }
+
+  /// A number (small ones in a byte, either sign: zigzag, 0 -1 1 -2 … → 0 1 2 3 …).
+  package mutating func put(_ number: Int) {
+    putLength(UInt(bitPattern: (number << 1) ^ (number >> (Int.bitWidth - 1))))
+  }
+
+  private mutating func putLength(_ length: UInt) {
+    var value = length
+    while value >= 0x80 {
+      bytes.append(UInt8(value & 0x7F) | 0x80)
+      value >>= 7
+    }
+    bytes.append(UInt8(value))
+  }
+
+  /// What was put since the last entry makes an entry.
+  package mutating func end() { ends.append(UInt32(bytes.count)) }
+
+  /// Another buffer's entries after this one's, in their order.
+  package mutating func append(contentsOf other: PackedTexts) {
+    let base = UInt32(bytes.count)
+    bytes += other.bytes
+    ends += other.ends.map { $0 + base }
+  }
+
+  /// The buffers copied to their exact size: an array grown by appending keeps up to twice the
+  /// room it uses.
+  package mutating func shrink() {
+    bytes = bytes.withUnsafeBufferPointer { [UInt8]($0) }
+    ends = ends.withUnsafeBufferPointer { [UInt32]($0) }
+  }
+
+  /// Entry `i`, read from its start.
+  package func reader(_ i: Int) -> Reader {
+    Reader(bytes: bytes, at: i == 0 ? 0 : Int(ends[i - 1]), end: Int(ends[i]))
+  }
+
+  /// An entry's texts and numbers, in the order they were put.
+  package struct Reader {
+    let bytes: [UInt8]
+    var at: Int
+    let end: Int
+
+    package var atEnd: Bool { at >= end }
+
+    package mutating func number() -> Int {
+      let value = UInt(length())
+      return Int(bitPattern: value >> 1) ^ -Int(bitPattern: value & 1)
+    }
+
+    private mutating func length() -> Int {
+      var value = 0
+      var shift = 0
+      while true {
+        let byte = bytes[at]
+        at += 1
+        value |= Int(byte & 0x7F) << shift
+        if byte < 0x80 { return value }
+        shift += 7
+      }
+    }
+
+    package mutating func next() -> String {
+      let length = length()
+      let text = bytes.withUnsafeBufferPointer {
+        String(decoding: UnsafeBufferPointer(rebasing: $0[at..<at + length]), as: UTF8.self)
+      }
+      at += length
+      return text
+    }
+  }
+}
