@@ -22,11 +22,7 @@ package struct PackedFields: Sendable, Hashable {
   }
 
   private static func append(_ text: String, to bytes: inout [UInt8]) {
-    var length = text.utf8.count
-    repeat {
-      bytes.append(UInt8(length & 0x7F) | (length >= 0x80 ? 0x80 : 0))
-      length >>= 7
-    } while length > 0
+    VarLength.append(UInt(text.utf8.count), to: &bytes)
     bytes.append(contentsOf: text.utf8)
   }
 
@@ -36,15 +32,7 @@ package struct PackedFields: Sendable, Hashable {
     bytes.withUnsafeBufferPointer { buffer in
       var i = 0
       func next() -> UnsafeBufferPointer<UInt8> {
-        var length = 0
-        var shift = 0
-        while true {
-          let byte = buffer[i]
-          i += 1
-          length |= Int(byte & 0x7F) << shift
-          shift += 7
-          if byte & 0x80 == 0 { break }
-        }
+        let length = Int(VarLength.read(buffer, at: &i))
         defer { i += length }
         return UnsafeBufferPointer(rebasing: buffer[i..<i + length])
       }

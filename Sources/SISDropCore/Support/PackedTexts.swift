@@ -29,14 +29,7 @@ package struct PackedTexts: Sendable {
     putLength(UInt(bitPattern: (number << 1) ^ (number >> (Int.bitWidth - 1))))
   }
 
-  private mutating func putLength(_ length: UInt) {
-    var value = length
-    while value >= 0x80 {
-      bytes.append(UInt8(value & 0x7F) | 0x80)
-      value >>= 7
-    }
-    bytes.append(UInt8(value))
-  }
+  private mutating func putLength(_ length: UInt) { VarLength.append(length, to: &bytes) }
 
   /// What was put since the last entry makes an entry.
   package mutating func end() { ends.append(UInt32(bytes.count)) }
@@ -69,21 +62,11 @@ package struct PackedTexts: Sendable {
     package var atEnd: Bool { at >= end }
 
     package mutating func number() -> Int {
-      let value = UInt(length())
+      let value = VarLength.read(bytes, at: &at)
       return Int(bitPattern: value >> 1) ^ -Int(bitPattern: value & 1)
     }
 
-    private mutating func length() -> Int {
-      var value = 0
-      var shift = 0
-      while true {
-        let byte = bytes[at]
-        at += 1
-        value |= Int(byte & 0x7F) << shift
-        if byte < 0x80 { return value }
-        shift += 7
-      }
-    }
+    private mutating func length() -> Int { Int(VarLength.read(bytes, at: &at)) }
 
     package mutating func next() -> String {
       let length = length()
