@@ -52,6 +52,19 @@ import _SISDropTestSupport
         #expect(result.status == 0, "`\(command)`: \(result.stderr)")
         #expect(result.stdout.contains("it applies at the next `sisdrop run`"), "\(result.stdout)")
       }
+      // The queue says what is answered: each answer beside its item until the next night applies
+      // it (the later command of each pair stands: No Match, keep-sis).
+      let review = try runTool("sisdrop", ["review"], environment: environment)
+      #expect(review.status == 0, "\(review.stderr)")
+      let said = review.stdout.components(separatedBy: "\n").filter {
+        $0.hasPrefix("      answered: ")
+      }
+      #expect(said.count == answers.count / 2, "\(review.stdout)")
+      #expect(
+        said.allSatisfy {
+          ($0.contains("answered: No Match") || $0.contains("answered: keep-sis"))
+            && $0.hasSuffix("the next `sisdrop run` that brings this submission applies it")
+        }, "\(said)")
       // An error the clerk can fix: the correction says what delivers it, with no batch open.
       let correct = try runTool(
         "sisdrop", ["correct", "S-2026-0061", "SchoolID", "0101"], environment: environment)
