@@ -67,6 +67,11 @@ func printCounts(_ c: [String: Int]) {
   print(
     "  delivered: \(c["deliver.delivered_submissions"] ?? 0) submissions; held for review: \(c["deliver.held_submissions"] ?? 0); in error: \(c["deliver.error_submissions"] ?? 0); already delivered: \(c["normalize.already_delivered"] ?? 0)"
   )
+  if let submissions = c["redeliver.submissions"], let deliveries = c["redeliver.deliveries"] {
+    print(
+      "  re-delivered since the batch was published: \(submissions) submissions in \(deliveries) re-deliver\(deliveries == 1 ? "y" : "ies") (<batch>-rK files in the outbox)"
+    )
+  }
   let sameChild = [
     ("student updates replaced by a later form", "deliver.updates_superseded"),
     ("contact updates replaced by a later form", "deliver.contact_updates_superseded"),

@@ -56,10 +56,11 @@ import _SISDropTestSupport
           root + "/demo.yaml", try demoPipelineText([("auto_close: true", "auto_close: false")]))
       let (workdir, config, _) = try demoWorkdir(root + "/w")
       let expected = try DemoExpectation.load()
-      func night() throws {
+      @discardableResult func night() throws -> PipelineRunner.Summary {
         let summary = try #require(
           try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
         #expect(summary.closed == autoClose)
+        return summary
       }
 
       // Night 1: the potential matches, the identity-field updates and the errors wait for a person.
@@ -113,9 +114,16 @@ import _SISDropTestSupport
 
       // Night 2: the export comes again; exactly the answered submissions are delivered.
       try Self.uploadExport(workdir, config)
-      try night()
+      let second = try night()
       let night2 = try Self.deliveredSoFar(workdir)
       #expect(night2.subtracting(night1) == answered)
+      // The summary counts what went out: in the open batch, a re-delivery of its own.
+      #expect(
+        autoClose
+          ? second.counts["deliver.delivered_submissions"] == answered.count
+            && second.counts["redeliver.submissions"] == nil
+          : second.counts["redeliver.submissions"] == answered.count
+            && second.counts["redeliver.deliveries"] == 1, "\(second.counts)")
       for name in ["resolutions.csv", "accepts.csv", "overrides.csv"] {
         #expect(!FileSystem.exists(inbox + "/" + name), "\(name) taken")
       }
