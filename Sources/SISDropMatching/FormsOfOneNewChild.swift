@@ -41,12 +41,7 @@ package enum FormsOfOneNewChild {
   ) -> [(i: Int, j: Int, relation: Relation)] {
     var buckets: [UInt64: [Int]] = [:]
     for (index, person) in people.enumerated() {
-      var keys = Set<UInt64>()
-      FellegiSunterMatcher.forEachBlockingKey(person, query: true) { pass, key in
-        // The household passes (phone, address, e-mail) pair every sibling with every other.
-        if pass != 4 && pass != 5 { keys.insert(key) }
-      }
-      for key in keys { buckets[key, default: []].append(index) }
+      for key in identityKeys(person) { buckets[key, default: []].append(index) }
     }
     var seen = Set<Int>()
     var result: [(i: Int, j: Int, relation: Relation)] = []
@@ -64,6 +59,49 @@ package enum FormsOfOneNewChild {
       }
     }
     return result.sorted { ($0.i, $0.j) < ($1.i, $1.j) }
+  }
+
+  /// A form's identity blocking keys: every blocking key but the household passes' (phone,
+  /// address, e-mail), which pair every sibling with every other.
+  static func identityKeys(_ person: PersonRecord) -> Set<UInt64> {
+    var keys = Set<UInt64>()
+    FellegiSunterMatcher.forEachBlockingKey(person, query: true) { pass, key in
+      if pass != 4 && pass != 5 { keys.insert(key) }
+    }
+    return keys
+  }
+
+  /// Forms filed by their identity blocking keys, for the pairs `related` would find between them
+  /// and forms read one at a time afterwards (the forms of earlier batches, read a chunk at a time
+  /// and not held): only the pairs of a filed form and a form read are compared, never two forms
+  /// read, so the work grows with the forms read, not with their square.
+  package struct Filed {
+    let people: [PersonRecord]
+    let buckets: [UInt64: [Int]]
+
+    package init(_ people: [PersonRecord]) {
+      self.people = people
+      var buckets: [UInt64: [Int]] = [:]
+      for (index, person) in people.enumerated() {
+        for key in identityKeys(person) { buckets[key, default: []].append(index) }
+      }
+      self.buckets = buckets
+    }
+
+    /// The filed forms (their places, in order) whose identity keys meet `other`'s, each with its
+    /// relation (filed form first, as `related` compares a pair `i < j`); those neither the same
+    /// child nor resembling it are left out. `wanted` says which filed forms to compare at all.
+    package func related(
+      to other: PersonRecord, config: MatchingConfig, wanted: (Int) -> Bool = { _ in true }
+    ) -> [(i: Int, relation: Relation)] {
+      var places = Set<Int>()
+      for key in identityKeys(other) {
+        for index in buckets[key] ?? [] where wanted(index) { places.insert(index) }
+      }
+      return places.sorted().compactMap { index in
+        FormsOfOneNewChild.relation(people[index], other, config: config).map { (index, $0) }
+      }
+    }
   }
 
   /// Forms linked by `related` pairs, as groups of indices (each sorted, groups in order of their

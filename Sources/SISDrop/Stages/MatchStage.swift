@@ -233,37 +233,42 @@ package enum MatchStage {
       }
     }
     guard !people.isEmpty else { return [] }
-    let formCount = people.count
-    var delivered: [Confirmation.Item] = []
+    // The batch's forms filed by identity keys; each delivered student is read (a chunk of its
+    // batch's file at a time, not held) and compared with the forms it shares a key with. A form
+    // waits for the first delivered student it relates to (batches in order, then their files').
+    let filed = FormsOfOneNewChild.Filed(people)
+    var first: [Int: (item: Confirmation.Item, relation: FormsOfOneNewChild.Relation)] = [:]
     for (batchID, group) in Dictionary(grouping: open, by: \.batch).sorted(by: { $0.key < $1.key })
     {
       let path = workdir.stageFolder(batchID, .normalize) + "/submissions.jsonl"
       guard FileSystem.exists(path) else { continue }
       let wanted = Dictionary(grouping: group, by: \.submissionID)
-      for submission in try JSONLines.read(Submission.self, from: path) {
-        for item in wanted[submission.id] ?? [] {
-          guard let student = submission.students.first(where: { $0.seq == item.seq }) else {
-            continue
+      try StageJSONChunks(Submission.self, path: path).forEach(chunkSize) { chunk in
+        for submission in chunk {
+          for item in wanted[submission.id] ?? [] {
+            guard let student = submission.students.first(where: { $0.seq == item.seq }) else {
+              continue
+            }
+            for found in filed.related(
+              to: PersonRecord(student: student, of: submission), config: config,
+              wanted: { first[$0] == nil })
+            {
+              first[found.i] = (item, found.relation)
+            }
           }
-          delivered.append(item)
-          people.append(PersonRecord(student: student, of: submission))
         }
       }
     }
-    var waiting = Set<Int>()
     var patches: [Claims.Patch] = []
-    for pair in FormsOfOneNewChild.related(
-      people, config: config, pairable: { $0 < formCount && $1 >= formCount })
-    where waiting.insert(pair.i).inserted {
-      let item = delivered[pair.j - formCount]
+    for (form, (item, relation)) in first.sorted(by: { $0.key < $1.key }) {
       let what: String
-      switch pair.relation {
+      switch relation {
       case .sameChild: what = "the same child as"
       case .resembles(let why): what = "a child that resembles (\(why))"
       }
       patches.append(
         Claims.Patch(
-          claim: places[pair.i], toPerson: true,
+          claim: places[form], toPerson: true,
           reason:
             "\(what) the new student \(Submission.studentRef(item.submissionID, item.seq)) delivered by batch \(item.batch), "
             + "which no SIS export has shown yet: not created again; once the SIS export shows it this form is matched to it (No Match if it is another child)"
