@@ -255,6 +255,46 @@ import _SISDropTestSupport
     }
   }
 
+  /// Issue 11's returning child: the SIS shows SIS 102123 (S-2026-0011's child) transferred out
+  /// (`Enroll_Status` 2). An approved form enrolls the child, so with `Enroll_Status` among the
+  /// update's columns the update makes it active (`0`), beside the address the family changed.
+  @Test func aReturningChildTheSISShowsTransferredOutIsDeliveredActive() throws {
+    try withTemporaryFolder { root in
+      let columns =
+        "[Student_Number, Submission_ID, State_StudentNumber, First_Name, Middle_Name, Last_Name, DOB, "
+        + "Gender, Grade_Level, SchoolID, Enroll_Status, Street, City, State, Zip, Home_Phone, Email]"
+      let text = try demoPipelineText([
+        (
+          "    date_format: MM/DD/YYYY\n",
+          "    date_format: MM/DD/YYYY\n    files:\n      students_update: \(columns)\n"
+        )
+      ])
+      #expect(text.contains("students_update: ["))
+      let pipeline = try writeFile(root + "/demo.yaml", text)
+      let (workdir, config, _) = try demoWorkdir(root + "/w")
+      let students = workdir.inbox(config) + "/students.csv"
+      let before = try readText(students)
+      // Student_Number ... SchoolID 0303, then Enroll_Status (sis/students.csv's header).
+      let active = "102123,7356165949,Ismail,,Mohamed,02/29/2012,M,9,0303,0,"
+      let header = try csvRows(students)[0]
+      #expect(before.contains(active) && header[9] == "Enroll_Status")
+      try FileManager.default.removeItem(atPath: students)
+      try writeFile(
+        students,
+        before.replacingOccurrences(
+          of: active, with: "102123,7356165949,Ismail,,Mohamed,02/29/2012,M,9,0303,2,"))
+      _ = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let updates = try Self.rows(workdir, config, suffix: "students_update.csv")
+      let returning = try #require(updates.first { $0["Student_Number"] == "102123" })
+      #expect(
+        returning["Enroll_Status"] == "0" && returning["Street"] == "4553 Stevenson Dr",
+        "\(returning)")
+      // The others stay as the SIS has them: no status written where none differs.
+      #expect(updates.filter { $0["Enroll_Status"] != "" }.count == 1, "\(updates)")
+    }
+  }
+
   /// The queue in the terminal, and its ready-to-fill answer file dropped back into the inbox as it is.
   @Test func theReviewQueueAndItsAnswerFile() throws {
     try withTemporaryFolder { root in
