@@ -44,6 +44,14 @@ package enum StateSchema {
       summary:
         "confirmation from the SIS: each delivered record, the exports checked, re-deliveries asked for",
       sql: confirmationSchema),
+    Migration(
+      version: 6,
+      summary:
+        "delivered_ids found by ref and by state id through an index (a scan per record looked up grew with every delivery)",
+      sql: """
+        CREATE INDEX delivered_ids_ref ON delivered_ids(kind, ref);
+        CREATE INDEX delivered_ids_state_id ON delivered_ids(kind, state_id);
+        """),
   ]
 
   package static var current: Int { migrations.last!.version }
