@@ -324,15 +324,21 @@ package enum Confirmation {
       $0.key < $1.key
     }) {
       let path = workdir.stageFolder(batchID, .normalize) + "/submissions.jsonl"
-      let submissions =
-        FileSystem.exists(path) ? try JSONLines.read(Submission.self, from: path) : []
       let wanted = Set(group.map(\.submissionID))
-      let needed = submissions.filter { wanted.contains($0.id) }
+      // Read a chunk at a time, only the forms of the new students kept: the batch's file whole
+      // was held beside the snapshot (scripts/bench/review.sh --nights 2).
+      var needed: [Submission] = []
+      if FileSystem.exists(path) {
+        try StageJSONChunks(Submission.self, path: path).forEach(MatchStage.chunkSize) { chunk in
+          needed.append(contentsOf: chunk.filter { wanted.contains($0.id) })
+        }
+      }
+      let byID = Dictionary(needed.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
       let matcher = try MatcherRegistry.make(
         config.matcher, snapshot: snapshot, config: config.matching)
       _ = try matcher.prepare(needed)
       for var item in group {
-        guard let submission = needed.first(where: { $0.id == item.submissionID }),
+        guard let submission = byID[item.submissionID],
           let student = submission.students.first(where: { $0.seq == item.seq })
         else {
           item.missing =
