@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import SISDrop
 import SISDropCore
+import SISDropDelivery
 import SISDropFormats
+import SISDropStore
 
 /// `sisdrop review`: what waits for a person, grouped, with its age and the commands that answer it.
 package struct ReviewCommand: ParsableCommand {
@@ -13,7 +15,9 @@ package struct ReviewCommand: ParsableCommand {
       Across batches: every pending submission the last run held back, with its age in nights. Potential
       matches list their candidates (a candidate a guard keeps from matching shows the guard, not a score);
       held updates list the fields whose form value differs from the SIS; errors list field and problem.
-      Each item prints the commands that answer it; `sisdrop show SUBMISSION` gives the detail.
+      Each item prints the commands that answer it; `sisdrop show SUBMISSION` gives the detail. An item
+      answered since the last run stays until the next run applies the answer, and says so (the answer
+      and who gave it, or that it was given for an earlier version of the form and must be given again).
       --csv FILE writes a ready-to-fill answer file: one row per choice (each candidate and No Match;
       accept and keep-sis for each held field; each correctable field), the Answer column blank. Mark
       the chosen rows with x (write the corrected value for a correction), leave the others blank, and
@@ -66,6 +70,7 @@ package struct ReviewCommand: ParsableCommand {
         }
       }
       guard !queue.items.isEmpty else { return print("nothing waits for a person") }
+      let answers = try RecordedAnswers(workdir)
       print(
         "\(queue.submissions) submission\(queue.submissions == 1 ? "" : "s") wait for a person: "
           + "\(queue.count(.potentialMatch)) with a potential match, \(queue.count(.heldUpdate)) with an update to review, "
@@ -96,6 +101,7 @@ package struct ReviewCommand: ParsableCommand {
                 separator: "; ")
           }
           print(line)
+          for answer in answers.said(for: item) { print("      " + answer) }
           for command in item.commands { print("      \(command)") }
           if kind == .error, let todo = item.problems.first?.whatToDo, !todo.isEmpty {
             print("      \(todo)")
@@ -119,5 +125,51 @@ struct ReviewOutput: Encodable {
     try c.encode(queue.items, forKey: .items)
     try c.encode(
       unconfirmed.map { UnconfirmedRecordJSON($0, withCommands: true) }, forKey: .unconfirmed)
+  }
+}
+
+/// The answers on record for the queue's items, said beside them: an item answered between nights
+/// stays in the queue until the next run that brings its submission applies the answer, and the
+/// clerk sees that it is answered (or that the answer was for an earlier version of the form).
+/// Ids, fields and who answered; never a corrected value.
+struct RecordedAnswers {
+  /// "submission schema seq" → (field or "" for a Match / No Match, what was answered, its version).
+  var byPart: [String: [(field: String, what: String, version: String?)]] = [:]
+  /// Each submission's current version (the ledger's content hash).
+  var versions: [String: String] = [:]
+
+  init(_ workdir: WorkDir) throws {
+    let state = workdir.state
+    for r in try state.resolutions() + state.contactResolutions() {
+      byPart[
+        "\(r.submissionID) \(r.isContact ? "contact" : "student") \(r.studentSeq)", default: []
+      ]
+      .append(
+        ("", "\(r.sisID.map { "Match to \($0)" } ?? "No Match") (by \(r.resolvedBy))", r.version))
+    }
+    for a in try state.fieldAnswers() {
+      byPart["\(a.submissionID) \(a.schema) \(a.seq)", default: []].append(
+        (a.field, "\(a.choice.rawValue) \(a.field) (by \(a.answeredBy))", a.version))
+    }
+    for c in try state.corrections() {
+      byPart["\(c.submissionID) \(c.schema) \(c.seq)", default: []].append(
+        (c.field, "correct \(c.field)", c.version.isEmpty ? nil : c.version))
+    }
+    for id in Set(byPart.keys.map { String($0.prefix { $0 != " " }) }) {
+      versions[id] = try state.ledgerEntry(id)?.contentHash
+    }
+  }
+
+  /// What was answered for this item: for a potential match its Match / No Match, for a held update
+  /// or an error the answers about its fields.
+  func said(for item: ReviewQueue.Item) -> [String] {
+    let fields = Set(item.fields + item.problems.map(\.field))
+    return (byPart["\(item.submissionID) \(item.schema) \(item.seq)"] ?? []).filter {
+      item.kind == .potentialMatch ? $0.field.isEmpty : fields.contains($0.field)
+    }.map { answer in
+      answer.version == nil || answer.version == versions[item.submissionID]
+        ? "answered: \(answer.what); the next `sisdrop run` that brings this submission applies it"
+        : "answered for an earlier version of this form, not applied: \(answer.what); answer again"
+    }
   }
 }

@@ -67,6 +67,11 @@ func printCounts(_ c: [String: Int]) {
   print(
     "  delivered: \(c["deliver.delivered_submissions"] ?? 0) submissions; held for review: \(c["deliver.held_submissions"] ?? 0); in error: \(c["deliver.error_submissions"] ?? 0); already delivered: \(c["normalize.already_delivered"] ?? 0)"
   )
+  if let submissions = c["redeliver.submissions"], let deliveries = c["redeliver.deliveries"] {
+    print(
+      "  re-delivered since the batch was published: \(submissions) submissions in \(deliveries) re-deliver\(deliveries == 1 ? "y" : "ies") (<batch>-rK files in the outbox)"
+    )
+  }
   let sameChild = [
     ("student updates replaced by a later form", "deliver.updates_superseded"),
     ("contact updates replaced by a later form", "deliver.contact_updates_superseded"),
@@ -117,11 +122,15 @@ func printReviewQueue(_ summary: PipelineRunner.Summary) {
     let grouped = Dictionary(grouping: summary.heldUpdates, by: { "\($0[0]) \($0[1]) \($0[2])" })
     for key in grouped.keys.sorted().prefix(20) {
       let rows = grouped[key]!
-      let field = rows[0][4]
       let which = rows[0][1] == "contact" ? " --contact \(rows[0][2])" : ""
+      // One answer per field: a command for each, so that answering all of them releases the record.
+      let answers = rows.map {
+        "`sisdrop accept \($0[0]) \($0[4])\(which)` or `sisdrop keep-sis \($0[0]) \($0[4])\(which)`"
+      }
       print(
-        "    \(key) (SIS \(rows[0][3])): \(rows.map { $0[4] }.joined(separator: ", ")) — `sisdrop accept \(rows[0][0]) \(field)\(which)` or `sisdrop keep-sis \(rows[0][0]) \(field)\(which)`"
+        "    \(key) (SIS \(rows[0][3])): \(rows.map { $0[4] }.joined(separator: ", ")) — \(answers[0])"
       )
+      for answer in answers.dropFirst() { print("      and " + answer) }
     }
   }
   if !summary.review.isEmpty || !summary.heldUpdates.isEmpty {
@@ -201,6 +210,11 @@ package struct DemoCommand: ParsableCommand {
           )
         }
         print("working directory: \(workdir.root)")
+        // The commands above run in that working directory, and the next night is the demo again.
+        print(
+          "  the commands above run in it: `export SISDROP_WORKDIR=\(shellQuote(workdir.root))` (or add `--workdir \(shellQuote(workdir.root))` to each);"
+            + " the same `sisdrop demo` again is the next night (the enrollment system sends its export again, and answers given since apply)"
+        )
       }
     }
   }

@@ -31,7 +31,8 @@ package struct ShowCommand: ParsableCommand {
           hint: "`sisdrop pending` lists the submissions")
       }
       let history = try workdir.state.answerHistory(submission: submission)
-      let target = try? Resolver.target(workdir: workdir, submission: submission)
+      // Delivered or not: the decision the last batch that matched it took.
+      let target = try Resolver.decided(workdir: workdir, submission: submission)
       if workDir.json {
         struct Detail: Codable {
           var schemaVersion = 1
@@ -62,7 +63,7 @@ package struct ShowCommand: ParsableCommand {
       for student in target.decision.students {
         printStudent(
           student, form: target.submission?.students.first { $0.seq == student.seq }?.fields ?? [:],
-          snapshot: snapshot)
+          snapshot: snapshot, siblings: target.decision.students.count > 1)
       }
       printContacts(target.decision.contacts)
       printHistory(history)
@@ -75,7 +76,7 @@ package struct ShowCommand: ParsableCommand {
   /// A student's decision and the rule that fired, the form beside its SIS student and candidates
   /// (at most four), what an update holds back, delivers or keeps.
   private func printStudent(
-    _ student: StudentDecision, form: [String: String], snapshot: Snapshot?
+    _ student: StudentDecision, form: [String: String], snapshot: Snapshot?, siblings: Bool
   ) {
     let d = student.decision
     print(
@@ -98,9 +99,14 @@ package struct ShowCommand: ParsableCommand {
     }
     printSideBySide(columns, form: form)
     if let held = student.heldDifferences, !held.isEmpty {
-      print(
-        "  update held for review: \(held.map(\.field).joined(separator: ", ")) — `sisdrop accept \(submission) FIELD` or `sisdrop keep-sis \(submission) FIELD`"
-      )
+      // One answer per field, each a command that works as printed.
+      let which = siblings ? " --student \(student.seq)" : ""
+      print("  update held for review, answer each field:")
+      for field in held.map(\.field) {
+        print(
+          "    \(field): `sisdrop accept \(submission) \(field)\(which)` (the form's value) or `sisdrop keep-sis \(submission) \(field)\(which)` (the SIS value)"
+        )
+      }
     }
     if !student.differences.isEmpty {
       print("  update delivers: \(student.differences.map(\.field).joined(separator: ", "))")
@@ -111,8 +117,13 @@ package struct ShowCommand: ParsableCommand {
   }
 
   /// One line per field some column fills; an SIS value that differs from the form's is marked *.
+  /// Each column is as wide as its longest value: a value is never cut.
   private func printSideBySide(_ columns: [(String, [String: String])], form: [String: String]) {
-    let width = max(12, columns.map { $0.0.count }.max() ?? 12)
+    let width = max(
+      12,
+      columns.map { column in
+        max(column.0.count, Self.shownFields.map { (column.1[$0] ?? "").count + 1 }.max() ?? 0)
+      }.max() ?? 12)
     print(
       "  " + "field".padding(toLength: 20, withPad: " ", startingAt: 0)
         + columns.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) }

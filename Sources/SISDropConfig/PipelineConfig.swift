@@ -94,6 +94,12 @@ package struct CSVProfileConfig: Sendable {
     FieldName.studentNumber, FieldName.schoolID, "Att_Date", FieldName.attCode, "Att_Time",
     "Att_Comment",
   ]
+  /// Fields a file may carry beyond its default columns, when the district's SIS import takes them:
+  /// `Enroll_Status` in an update makes a returning child the SIS shows as transferred out active
+  /// again (the match compares it; a form without it says `0`).
+  package static let optionalFields: [String: [String]] = [
+    "students_update": [FieldName.enrollStatus]
+  ]
   package static let defaultFiles: [String: [DeliveryColumn]] = [
     "attendance": attendanceColumns.map { DeliveryColumn(name: $0, field: $0) },
     "students_new": ([FieldName.submissionID, "Student_Ref"] + studentColumns).map {
@@ -565,7 +571,7 @@ package struct PipelineConfig: Sendable {
             "unknown delivery file '\(name)'",
             hint: "one of: \(CSVProfileConfig.defaultFiles.keys.sorted().joined(separator: ", "))")
         }
-        let allowedFields = Set(known.map(\.field))
+        let allowedFields = Set(known.map(\.field) + (CSVProfileConfig.optionalFields[name] ?? []))
         profile.files[name] = try value.list().map { item in
           // A column is either `Field` or `{Header: Field}`.
           if case .scalar = item.node {
@@ -573,7 +579,9 @@ package struct PipelineConfig: Sendable {
             guard allowedFields.contains(field) else {
               throw item.error(
                 "unknown field '\(field)' for \(name)",
-                hint: "fields: \(known.map(\.field).joined(separator: ", "))")
+                hint:
+                  "fields: \((known.map(\.field) + (CSVProfileConfig.optionalFields[name] ?? [])).joined(separator: ", "))"
+              )
             }
             return DeliveryColumn(name: field, field: field, line: item.line)
           }
@@ -585,7 +593,9 @@ package struct PipelineConfig: Sendable {
           guard allowedFields.contains(field) else {
             throw fieldNode.error(
               "unknown field '\(field)' for \(name)",
-              hint: "fields: \(known.map(\.field).joined(separator: ", "))")
+              hint:
+                "fields: \((known.map(\.field) + (CSVProfileConfig.optionalFields[name] ?? [])).joined(separator: ", "))"
+            )
           }
           return DeliveryColumn(name: header, field: field, line: item.line)
         }

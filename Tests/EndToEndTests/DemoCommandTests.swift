@@ -18,4 +18,70 @@ import _SISDropTestSupport
       #expect(result.stdout.contains(delivery), "\(result.stdout)")
     }
   }
+
+  /// The clerk's walkthrough, literally: the demo, then every answer command its summary prints, typed
+  /// as printed in the working directory it names, then `sisdrop demo` again as the next night. Each
+  /// command works in the batch's state (closed: `auto_close: true`), and answering everything the
+  /// summary lists releases every held submission; a correction says what delivers it, and it does.
+  @Test func everyCommandTheDemoPrintsWorksAndTheNextNightDeliversWhatWasAnswered() throws {
+    try withTemporaryFolder { root in
+      let demo = ["demo", "--workdir", root + "/w", "--checkout", Checkout.root]
+      let first = try runTool("sisdrop", demo)
+      #expect(first.status == 0, "\(first.stderr)")
+      let workdir = String(
+        try #require(
+          first.stdout.split(separator: "\n").first { $0.hasPrefix("working directory: ") }
+        ).dropFirst("working directory: ".count))
+      #expect(first.stdout.contains("`export SISDROP_WORKDIR=\(workdir)`"), "\(first.stdout)")
+      let environment = ["SISDROP_WORKDIR": workdir]
+      let answers = first.stdout.components(separatedBy: "`").enumerated().filter {
+        $0.offset % 2 == 1
+          && ["sisdrop resolve ", "sisdrop accept ", "sisdrop keep-sis "].contains(
+            where: $0.element.hasPrefix)
+      }.map(\.element)
+      let expected = try DemoExpectation.load()
+      let held = Set(expected.delivery.filter { $0.value == "held" }.map(\.key))
+      #expect(
+        Set(answers.map { String($0.split(separator: " ")[2]) }) == held,
+        "a command for every held submission: \(answers)")
+      // Typed as printed, in order: for each choice the later command (No Match, keep-sis) stands.
+      for command in answers {
+        let result = try runTool(
+          "sisdrop", command.split(separator: " ").dropFirst().map(String.init),
+          environment: environment)
+        #expect(result.status == 0, "`\(command)`: \(result.stderr)")
+        #expect(result.stdout.contains("it applies at the next `sisdrop run`"), "\(result.stdout)")
+      }
+      // The queue says what is answered: each answer beside its item until the next night applies
+      // it (the later command of each pair stands: No Match, keep-sis).
+      let review = try runTool("sisdrop", ["review"], environment: environment)
+      #expect(review.status == 0, "\(review.stderr)")
+      let said = review.stdout.components(separatedBy: "\n").filter {
+        $0.hasPrefix("      answered: ")
+      }
+      #expect(said.count == answers.count / 2, "\(review.stdout)")
+      #expect(
+        said.allSatisfy {
+          ($0.contains("answered: No Match") || $0.contains("answered: keep-sis"))
+            && $0.hasSuffix("the next `sisdrop run` that brings this submission applies it")
+        }, "\(said)")
+      // An error the clerk can fix: the correction says what delivers it, with no batch open.
+      let correct = try runTool(
+        "sisdrop", ["correct", "S-2026-0061", "SchoolID", "0101"], environment: environment)
+      #expect(correct.status == 0, "\(correct.stderr)")
+      #expect(
+        correct.stdout.contains("S-2026-0061: it applies at the next `sisdrop run`")
+          && !correct.stdout.contains("sisdrop-deliver"), "\(correct.stdout)")
+
+      // The next night: the demo again. Exactly the answered and the corrected submissions go out.
+      let second = try runTool("sisdrop", demo)
+      #expect(second.status == 0, "\(second.stderr)")
+      let batch = try #require(
+        second.stdout.split(separator: "\n").first?.split(separator: " ").dropFirst().first)
+      let deliver = workdir + "/batches/\(batch)/40-deliver"
+      let delivered = Set(try csvRows(deliver + "/delivered.csv").dropFirst().map { $0[0] })
+      #expect(delivered == held.union(["S-2026-0061"]), "\(second.stdout)")
+      #expect(try csvRows(deliver + "/held.csv").count == 1, "nothing held: \(second.stdout)")
+    }
+  }
 }

@@ -56,10 +56,11 @@ import _SISDropTestSupport
           root + "/demo.yaml", try demoPipelineText([("auto_close: true", "auto_close: false")]))
       let (workdir, config, _) = try demoWorkdir(root + "/w")
       let expected = try DemoExpectation.load()
-      func night() throws {
+      @discardableResult func night() throws -> PipelineRunner.Summary {
         let summary = try #require(
           try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
         #expect(summary.closed == autoClose)
+        return summary
       }
 
       // Night 1: the potential matches, the identity-field updates and the errors wait for a person.
@@ -99,22 +100,30 @@ import _SISDropTestSupport
       try writeFile(
         inbox + "/resolutions.csv",
         "Submission_ID,Student_Seq,SIS_ID,Resolved_By\nS-2026-0029,1,NO-MATCH,office\n")
+      // S-2026-0020: the form's given name, the SIS's surname (the green arrow on one of two fields).
       try writeFile(
         inbox + "/accepts.csv",
-        "Submission_ID,Field,Resolved_By\nS-2026-0020,First_Name,office\nS-2026-0020,Last_Name,office\n"
-      )
+        "Submission_ID,Field,Resolved_By\nS-2026-0020,First_Name,office\n")
       try writeFile(
         inbox + "/overrides.csv",
-        "Submission_ID,Field\nS-2026-0021,First_Name\nS-2026-0021,Last_Name\n")
+        "Submission_ID,Field\nS-2026-0020,Last_Name\nS-2026-0021,First_Name\nS-2026-0021,Last_Name\n"
+      )
       let answered: Set<String> = [
         "S-2026-0020", "S-2026-0021", "S-2026-0024", "S-2026-0025", "S-2026-0028", "S-2026-0029",
       ]
 
       // Night 2: the export comes again; exactly the answered submissions are delivered.
       try Self.uploadExport(workdir, config)
-      try night()
+      let second = try night()
       let night2 = try Self.deliveredSoFar(workdir)
       #expect(night2.subtracting(night1) == answered)
+      // The summary counts what went out: in the open batch, a re-delivery of its own.
+      #expect(
+        autoClose
+          ? second.counts["deliver.delivered_submissions"] == answered.count
+            && second.counts["redeliver.submissions"] == nil
+          : second.counts["redeliver.submissions"] == answered.count
+            && second.counts["redeliver.deliveries"] == 1, "\(second.counts)")
       for name in ["resolutions.csv", "accepts.csv", "overrides.csv"] {
         #expect(!FileSystem.exists(inbox + "/" + name), "\(name) taken")
       }
@@ -130,8 +139,9 @@ import _SISDropTestSupport
           == "",
         "keep-sis: Katherine stays in the SIS")
       #expect(!updates.contains { $0["First_Name"] == "Katie" })
+      // keep-sis in the delivery: the accepted field is written, the kept one left blank (the SIS's stays).
       let sara = try #require(updates.first { $0["Student_Number"] == "104805" })
-      #expect(sara["First_Name"] == "Jose" && sara["Last_Name"] == "Garcia Lopez")
+      #expect(sara["First_Name"] == "Jose" && sara["Last_Name"] == "", "\(sara)")
       #expect(
         try Self.rows(workdir, config, suffix: "students_new.csv").contains {
           $0["Submission_ID"] == "S-2026-0029"
@@ -198,8 +208,7 @@ import _SISDropTestSupport
         try ReviewLoopTests.rows(workdir, config, suffix: "students_new.csv")
         + ReviewLoopTests.rows(workdir, config, suffix: "students_update.csv")
       #expect(
-        rows.contains { $0["Submission_ID"] == "S-2026-0061" && $0["SchoolID"] == "0101" }
-          || rows.contains { $0["SchoolID"] == "0101" && $0["Student_Number"] != "" },
+        rows.contains { $0["Submission_ID"] == "S-2026-0061" && $0["SchoolID"] == "0101" },
         "the corrected school went out")
       let contacts =
         try ReviewLoopTests.rows(workdir, config, suffix: "contacts_new.csv")
@@ -211,6 +220,78 @@ import _SISDropTestSupport
         try ReviewLoopTests.waiting(workdir).errors
           == Set((try DemoExpectation.load()).delivery.filter { $0.value == "error" }.map(\.key))
           .subtracting(["S-2026-0061", "S-2026-0063"]))
+    }
+  }
+
+  /// With `auto_close: false` the batch that rejected a School before matching is still open when the
+  /// clerk corrects it: `correct` says what delivers it (close, then the next run; not
+  /// `sisdrop-deliver --only`, which takes matched records only), and following it delivers it.
+  @Test func aCorrectionInTheOpenBatchSaysWhatDeliversItAndThatDoes() throws {
+    try withTemporaryFolder { root in
+      let pipeline = try writeFile(
+        root + "/demo.yaml", try demoPipelineText([("auto_close: true", "auto_close: false")]))
+      let (workdir, config, _) = try demoWorkdir(root + "/w")
+      let first = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      #expect(!first.closed)
+      let w = ["--workdir", workdir.root]
+      let correct = try runTool("sisdrop", ["correct", "S-2026-0061", "SchoolID", "0101"] + w)
+      #expect(correct.status == 0, "\(correct.stderr)")
+      #expect(
+        correct.stdout.contains(
+          "S-2026-0061: the open batch \(first.batch) rejected this version before matching")
+          && correct.stdout.contains("`sisdrop close`")
+          && !correct.stdout.contains("sisdrop-deliver"), "\(correct.stdout)")
+      // Followed as printed: close, then the next run that brings the submission.
+      let close = try runTool("sisdrop", ["close"] + w)
+      #expect(close.status == 0, "\(close.stderr)")
+      try Self.uploadExport(workdir, config)
+      let second = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      #expect(second.batch != first.batch)
+      let delivered = try csvRows(workdir.stageFolder(second.batch, .deliver) + "/delivered.csv")
+        .dropFirst().map { $0[0] }
+      #expect(delivered == ["S-2026-0061"])
+    }
+  }
+
+  /// Issue 11's returning child: the SIS shows SIS 102123 (S-2026-0011's child) transferred out
+  /// (`Enroll_Status` 2). An approved form enrolls the child, so with `Enroll_Status` among the
+  /// update's columns the update makes it active (`0`), beside the address the family changed.
+  @Test func aReturningChildTheSISShowsTransferredOutIsDeliveredActive() throws {
+    try withTemporaryFolder { root in
+      let columns =
+        "[Student_Number, Submission_ID, State_StudentNumber, First_Name, Middle_Name, Last_Name, DOB, "
+        + "Gender, Grade_Level, SchoolID, Enroll_Status, Street, City, State, Zip, Home_Phone, Email]"
+      let text = try demoPipelineText([
+        (
+          "    date_format: MM/DD/YYYY\n",
+          "    date_format: MM/DD/YYYY\n    files:\n      students_update: \(columns)\n"
+        )
+      ])
+      #expect(text.contains("students_update: ["))
+      let pipeline = try writeFile(root + "/demo.yaml", text)
+      let (workdir, config, _) = try demoWorkdir(root + "/w")
+      let students = workdir.inbox(config) + "/students.csv"
+      let before = try readText(students)
+      // Student_Number ... SchoolID 0303, then Enroll_Status (sis/students.csv's header).
+      let active = "102123,7356165949,Ismail,,Mohamed,02/29/2012,M,9,0303,0,"
+      let header = try csvRows(students)[0]
+      #expect(before.contains(active) && header[9] == "Enroll_Status")
+      try FileManager.default.removeItem(atPath: students)
+      try writeFile(
+        students,
+        before.replacingOccurrences(
+          of: active, with: "102123,7356165949,Ismail,,Mohamed,02/29/2012,M,9,0303,2,"))
+      _ = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let updates = try Self.rows(workdir, config, suffix: "students_update.csv")
+      let returning = try #require(updates.first { $0["Student_Number"] == "102123" })
+      #expect(
+        returning["Enroll_Status"] == "0" && returning["Street"] == "4553 Stevenson Dr",
+        "\(returning)")
+      // The others stay as the SIS has them: no status written where none differs.
+      #expect(updates.filter { $0["Enroll_Status"] != "" }.count == 1, "\(updates)")
     }
   }
 
@@ -303,15 +384,19 @@ import _SISDropTestSupport
         try workdir.state.answerHistory(submission: "S-2026-0024").map(\.event) == [
           "recorded", "withdrawn",
         ])
-      // Stale: the answer was given for another version of the form (the family changed it since).
-      try workdir.state.record(
-        FieldAnswer(
-          submissionID: "S-2026-0025", schema: "student", seq: 1, field: "First_Name",
-          choice: .accept,
-          version: "an-earlier-version", answeredBy: "registrar",
-          answeredAt: "2026-11-20T10:00:00Z",
-          source: "command"))
+      // Stale: answered for night 1's form, which the family changes before the next export (a new
+      // home phone), so the answer is for a version that is no longer the one exported.
+      let stale = try runTool(
+        "sisdrop", ["accept", "S-2026-0025", "First_Name", "--workdir", workdir.root])
+      #expect(stale.status == 0, "\(stale.stderr)")
       try ReviewLoopTests.uploadExport(workdir, config)
+      let export = workdir.inbox(config) + "/submissions.csv"
+      let changed = try readText(export).replacingOccurrences(
+        of: "62703,217-555-1872,\r\n", with: "62703,217-555-1873,\r\n"
+      ).replacingOccurrences(of: "62703,217-555-1872,\n", with: "62703,217-555-1873,\n")
+      #expect(changed != (try readText(export)), "the form of S-2026-0025 changed")
+      try FileManager.default.removeItem(atPath: export)
+      try writeFile(export, changed)
       let summary = try #require(
         try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
       let delivered = try csvRows(workdir.stageFolder(summary.batch, .deliver) + "/delivered.csv")

@@ -33,4 +33,50 @@ import _SISDropTestSupport
       #expect(html.contains(String(rule.drop { $0 == " " || $0 == "·" })))
     }
   }
+
+  /// The clerk's view of one submission on the shipped pipeline: a delivered submission still shows
+  /// the decision that delivered it, no value is cut to fit a column, and a held update prints, for
+  /// each field, the commands that answer it exactly as they are typed.
+  @Test func showGivesEverySubmissionItsDecisionWholeValuesAndCommandsThatWork() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, pipeline) = try demoWorkdir(root + "/w")
+      let summary = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let w = ["--workdir", workdir.root]
+      // Delivered tonight (a matched returning student): its decision is on record, and shown.
+      let delivered = try runTool("sisdrop", ["show", "S-2026-0001"] + w)
+      #expect(delivered.status == 0, "\(delivered.stderr)")
+      #expect(delivered.stdout.contains("delivered (delivered in \(summary.batch))"))
+      #expect(
+        delivered.stdout.contains("last decided in batch \(summary.batch)"), "\(delivered.stdout)")
+      #expect(delivered.stdout.contains("student 1: matched → SIS "), "\(delivered.stdout)")
+      #expect(!delivered.stdout.contains("no match decision on record"), "\(delivered.stdout)")
+
+      // Held (a nickname over the SIS's Robert) in a submission of two students.
+      let held = try runTool("sisdrop", ["show", "S-2026-0026"] + w)
+      #expect(held.status == 0, "\(held.stderr)")
+      let email = try #require(
+        held.stdout.split(separator: "\n").first { $0.hasPrefix("  Email ") }, "\(held.stdout)")
+      // The SIS export's e-mail of 101015 (Fixtures/demo-district/sis/students.csv), whole.
+      #expect(email.contains("robert.williams15@students.demo-district.example"), "\(email)")
+      let street = try #require(
+        held.stdout.split(separator: "\n").first { $0.hasPrefix("  Street ") })
+      #expect(
+        street.components(separatedBy: "2818 Governor St").count - 1 == 2
+          && !street.contains("St2818"), "form and SIS side by side, apart: \(street)")
+      let commands = held.stdout.components(separatedBy: "`").enumerated().filter {
+        $0.offset % 2 == 1 && $0.element.hasPrefix("sisdrop ")
+      }.map(\.element)
+      #expect(
+        commands.contains("sisdrop accept S-2026-0026 First_Name --student 1")
+          && commands.contains("sisdrop keep-sis S-2026-0026 First_Name --student 1"),
+        "\(held.stdout)")
+      #expect(!commands.contains { $0.contains("FIELD") }, "no placeholder: \(commands)")
+      for command in commands where command.hasPrefix("sisdrop accept") {
+        let answer = try runTool(
+          "sisdrop", command.split(separator: " ").dropFirst().map(String.init) + w)
+        #expect(answer.status == 0, "\(command): \(answer.stderr)")
+      }
+    }
+  }
 }

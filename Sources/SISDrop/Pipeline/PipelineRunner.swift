@@ -252,6 +252,15 @@ package enum PipelineRunner {
       }
     }
     let deliver = workdir.stageFolder(batch.id, .deliver)
+    // What went out after the batch was published (answers given while it stayed open): the deliver
+    // stage's own counts are those of the publication it reproduces.
+    let redeliveries = (try? Redelivery.all(workdir, batch: batch.id)) ?? []
+    if !redeliveries.isEmpty {
+      counts["redeliver.deliveries"] = redeliveries.count
+      counts["redeliver.submissions"] = redeliveries.reduce(0) {
+        $0 + ((try? BatchLifecycle.readTable($1.folder + "/delivered.csv"))?.count ?? 0)
+      }
+    }
     let review =
       (try? BatchLifecycle.readTable(workdir.stageFolder(batch.id, .match) + "/review.csv")) ?? []
     let errors = (try? BatchLifecycle.readTable(deliver + "/errors.csv")) ?? []

@@ -75,24 +75,53 @@ package enum Resolver {
         hint: "answers apply to submissions still pending; a delivered record is changed in the SIS"
       )
     }
-    var batches: [String] = []
-    if let open, entry.batchID == open.id || entry.lastSeenBatch == open.id {
-      batches.append(open.id)
-    }
-    for batch in [entry.batchID, entry.lastSeenBatch].compactMap({ $0 })
-    where !batches.contains(batch) { batches.append(batch) }
-    for batch in batches {
-      guard let decision = try read.decision(workdir, batch: batch, id: id) else { continue }
-      let submission = try read.submission(workdir, batch: batch, id: id)
-      return Target(
-        batch: batch, decision: decision, submission: submission, inOpenBatch: batch == open?.id)
-    }
+    let batches = searched(entry, open: open)
+    if let found = try latest(workdir, id, in: batches, open: open, read: read) { return found }
     throw SISDropError(
       .dataError, "submission \(id) has no match decision yet",
       hint: batches.isEmpty
         ? "it has not been in a batch: answers are given once `sisdrop run` has matched it"
         : "it was in error before matching (see errors.csv of batch \(batches[0])): fix it with `sisdrop correct` or in the enrollment system"
     )
+  }
+
+  /// The submission's latest match decision whatever its state, delivered included (`sisdrop show`):
+  /// in the open batch, else in the batch that last held it, saw it or delivered it; nil when no
+  /// batch matched it (never batched, or in error before matching).
+  package static func decided(
+    workdir: WorkDir, submission id: String, batches read: Batches = Batches()
+  ) throws -> Target? {
+    guard let entry = try workdir.state.ledgerEntry(id) else { return nil }
+    let open = try workdir.state.openBatch()
+    var batches = searched(entry, open: open)
+    if let delivered = entry.deliveredBatch, !batches.contains(delivered) {
+      batches.append(delivered)
+    }
+    return try latest(workdir, id, in: batches, open: open, read: read)
+  }
+
+  /// The batches that may hold a submission's latest decision, newest first.
+  static func searched(_ entry: LedgerEntry, open: BatchRecord?) -> [String] {
+    var batches: [String] = []
+    if let open, entry.batchID == open.id || entry.lastSeenBatch == open.id {
+      batches.append(open.id)
+    }
+    for batch in [entry.batchID, entry.lastSeenBatch].compactMap({ $0 })
+    where !batches.contains(batch) { batches.append(batch) }
+    return batches
+  }
+
+  /// The first of `batches` whose match stage decided the submission.
+  static func latest(
+    _ workdir: WorkDir, _ id: String, in batches: [String], open: BatchRecord?, read: Batches
+  ) throws -> Target? {
+    for batch in batches {
+      guard let decision = try read.decision(workdir, batch: batch, id: id) else { continue }
+      let submission = try read.submission(workdir, batch: batch, id: id)
+      return Target(
+        batch: batch, decision: decision, submission: submission, inOpenBatch: batch == open?.id)
+    }
+    return nil
   }
 
   /// A checked Match (`sisID`) or No Match (`sisID == nil`) for one student of a submission, not yet recorded.

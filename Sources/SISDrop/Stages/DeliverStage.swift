@@ -790,6 +790,11 @@ package enum DeliverStage {
       if studentDecision.decision.outcome == .matched, let id = studentDecision.decision.sisID {
         sisNumber[student.seq] = id
         values[FieldName.studentNumber] = id
+        // A value the match gave the form it does not carry: Enroll_Status, `0` (an approved form
+        // enrolls the child), so that a returning child the SIS shows as transferred out is active again.
+        for difference in studentDecision.differences where values[difference.field] == nil {
+          values[difference.field] = difference.enrollment
+        }
         let changed = form.changes(studentDecision.differences, "student", student.seq)
         guard !changed.isEmpty else { continue }
         updates.append(
