@@ -44,7 +44,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
       let decided = try prepared.decide(start..<min(start + decideChunk, prepared.people.count))
       decisions = [:]
       for (offset, decision) in decided.enumerated() {
-        decisions[prepared.people[start + offset].id] = decision
+        decisions[prepared.people.id(start + offset)] = decision
       }
       return decisions.removeValue(forKey: ref)!
     }
@@ -270,8 +270,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
     let prepared = laps.now
     var (people, refs, index) = try FellegiSunterMatcher.batch(chunks: chunks)
     laps.lap("batch", since: prepared)
-    var scanned = try scan(people: people, index: index, laps: &laps)
-    index = KeyIndex()
+    var scanned = try scan(people: people, index: &index, laps: &laps)
     report.sisStudents = scanned.seen
     try addGuardians(&scanned, people: people, laps: &laps)
     let start = laps.now
@@ -286,7 +285,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
     }
     self.decisions = [:]
     self.prepared = Prepared(
-      people: people, index: Dictionary(refs.enumerated().map { ($1, $0) }) { _, last in last },
+      people: RecordStore(withGuardians: people),
+      index: Dictionary(refs.enumerated().map { ($1, $0) }) { _, last in last },
       candidates: scanned.sis, pairs: compared.pairs, starts: compared.starts, model: model,
       config: config,
       thresholds: MatchThresholds(
@@ -350,7 +350,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
   /// batch's names' frequencies, and the number of SIS students.
   struct Scanned {
     var sis = RecordStore()
-    var slots: [String: Int] = [:]
+    var slots: [String: Int32] = [:]
     var found: [(person: Int32, slot: Int32, passes: UInt8)] = []
     var sample: [PersonRecord] = []
     var firstCounts: [String: Int] = [:], lastCounts: [String: Int] = [:]
@@ -360,7 +360,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
   /// One pass over the SIS: candidates, a random sample for u, name frequencies. The students
   /// table is cut into rowid ranges scanned on every core (each with its own read-only
   /// connection) and the parts are joined in table order, so the result is the sequential scan's.
-  private func scan(people: [PersonRecord], index keyIndex: KeyIndex, laps: inout Laps) throws
+  /// The key index is let go once the parts are scanned, before they are joined.
+  private func scan(people: [PersonRecord], index: inout KeyIndex, laps: inout Laps) throws
     -> Scanned
   {
     let start = laps.now
@@ -377,6 +378,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
     let batchFirst = Set(people.map(\.first))
     let batchLast = Set(people.map(\.last))
     let path = snapshot.path
+    let keyIndex = index
+    index = KeyIndex()
     var parts = try Parallel.map(ranges.count, minimum: 1) { part -> ScanPart in
       let range = ranges[part]
       var result = ScanPart()
@@ -399,9 +402,6 @@ package final class FellegiSunterMatcher: StudentMatcher {
       return result
     }
     var sampled: [Int: PersonRecord] = [:]
-    scanned.sis.reserve(
-      records: parts.reduce(0) { $0 + $1.records.count },
-      bytes: parts.reduce(0) { $0 + $1.records.byteCount })
     scanned.found.reserveCapacity(parts.reduce(0) { $0 + $1.hits.count })
     // Each part is let go once joined: the parts and the joined lists are not held twice.
     for p in parts.indices {
@@ -409,7 +409,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
       parts[p] = ScanPart()
       let base = scanned.sis.count
       scanned.sis.append(contentsOf: part.records)
-      for slot in base..<scanned.sis.count { scanned.slots[scanned.sis.id(slot)] = slot }
+      for slot in base..<scanned.sis.count { scanned.slots[scanned.sis.id(slot)] = Int32(slot) }
       for hit in part.hits {
         scanned.found.append((hit.person, Int32(base) + hit.record, 1 << hit.pass))
       }
@@ -434,10 +434,9 @@ package final class FellegiSunterMatcher: StudentMatcher {
         guardianIndex[FellegiSunterMatcher.guardianKey(g), default: []].append(Int32(i))
       }
     }
-    var wanted = Set(scanned.slots.keys)
-    for record in scanned.sample { wanted.insert(record.id) }
-    var scan = try snapshot.guardians(of: wanted, names: guardianIndex)
-    wanted = []
+    var scan = try snapshot.guardians(
+      of: scanned.slots, names: guardianIndex,
+      hitsKept: FellegiSunterMatcher.guardianBlockLimit + 1)
     laps.lap("guardian-scan", since: start)
     var guardianHits: [(person: Int32, student: String)] = []
     for (key, students) in scan.nameHits
@@ -448,25 +447,35 @@ package final class FellegiSunterMatcher: StudentMatcher {
     }
     guardianIndex = [:]
     var guardians = scan.guardians
-    scan = ([:], [:])
+    scan = ([], [:])
     let missing = Set(guardianHits.map(\.student)).subtracting(scanned.slots.keys)
+    // The added records' guardians in a list of their own: appended to the scan's, its list
+    // would be copied whole.
+    var added: [(slot: Int32, guardian: PersonRecord.Guardian)] = []
     for record in try snapshot.matchRecords(numbers: missing.sorted()) {
-      scanned.slots[record.id] = scanned.sis.count
+      let slot = Int32(scanned.sis.count)
+      scanned.slots[record.id] = slot
       scanned.sis.append(record)
-      guardians[record.id] = record.guardians
+      for guardian in record.guardians { added.append((slot, guardian)) }
     }
+    // The pairs grow by what the guardian pass adds, reserved first: appended one by one, the
+    // array doubles its room, and at 20,000 submissions that doubling was the match stage's peak
+    // (`scripts/bench/review.sh`).
+    scanned.found.reserveCapacity(scanned.found.count + guardianHits.count)
     for (person, student) in guardianHits {
       guard let slot = scanned.slots[student] else { continue }
-      scanned.found.append((person, Int32(slot), 1 << 6))
+      scanned.found.append((person, slot, 1 << 6))
     }
     laps.lap("guardian-pass", since: start)
     (guardianHits, scanned.slots) = ([], [:])
-    // The store was reserved for the scan's records: those the guardian pass added may have
-    // doubled its room.
-    scanned.sis.shrink()
-    scanned.sis.setGuardians { guardians[$0] ?? [] }
+    scanned.sis.setGuardians(guardians + [added])
+    (guardians, added) = ([], [])
+    // The sample's own (a few hundred students, most not among the candidates).
+    let sampled = Dictionary(
+      try snapshot.matchRecords(numbers: scanned.sample.map(\.id)).map { ($0.id, $0.guardians) }
+    ) { first, _ in first }
     for i in scanned.sample.indices {
-      scanned.sample[i].guardians = guardians[scanned.sample[i].id] ?? []
+      scanned.sample[i].guardians = sampled[scanned.sample[i].id] ?? []
     }
     laps.lap("guardians", since: start)
   }
@@ -1006,7 +1015,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
   /// The prepared batch: its students, the SIS students blocking found, each student's compared
   /// pairs and the estimated model; what deciding any student of the batch needs.
   struct Prepared {
-    var people: [PersonRecord]
+    /// As bytes: held from `prepare` to the last decision, read a chunk at a time (`decide`).
+    var people: RecordStore
     /// Student ref → its place in `people`.
     var index: [String: Int]
     var candidates: RecordStore
@@ -1321,39 +1331,49 @@ extension Snapshot {
     try statement.forEachRow { row in try body(Snapshot.matchRecord(row)) }
   }
 
-  /// One pass over the SIS contacts: the guardians of the given students, and for each guardian
-  /// name key (`first|last`) asked for, the students who have a guardian of that name. In rowid
-  /// parts on every core, joined in table order.
-  func guardians(of students: Set<String>, names: [UInt64: [Int32]])
-    throws -> (guardians: [String: [PersonRecord.Guardian]], nameHits: [UInt64: [String]])
+  /// One pass over the SIS contacts: the guardians of the students `slots` names, each with the
+  /// student's slot, in table order (a list per part of the table, in its order); and for each
+  /// guardian name key (`first|last`) asked for, the students who have a guardian of that name, the
+  /// first `hitsKept` of them in table order (a name that more students share than the matcher
+  /// blocks on needs no list). In rowid parts on every core. Why lists, neither joined nor a
+  /// dictionary by student: at 20,000 submissions the dictionaries of the parts and their merge
+  /// were the match stage's peak (`scripts/bench/review.sh`).
+  func guardians(of slots: [String: Int32], names: [UInt64: [Int32]], hitsKept: Int = .max)
+    throws -> (
+      guardians: [[(slot: Int32, guardian: PersonRecord.Guardian)]], nameHits: [UInt64: [String]]
+    )
   {
     let path = self.path
     let ranges = try rowRanges(table: "contacts", parts: Parallel.width, counted: false)
     // Wanted students by a hash of their number: a row's number becomes a String only on a hit.
-    let wanted = Set(students.map { BlockKey(8).mix($0).value })
-    let parts = try Parallel.map(ranges.count, minimum: 1) { part in
+    let wanted = Set(slots.keys.map { BlockKey(8).mix($0).value })
+    var parts = try Parallel.map(ranges.count, minimum: 1) { part in
       try Snapshot.guardians(
-        path: path, rowids: ranges[part].rowids, of: students, hashed: wanted, names: names)
+        path: path, rowids: ranges[part].rowids, of: slots, hashed: wanted, names: names,
+        hitsKept: hitsKept)
     }
-    var result: [String: [PersonRecord.Guardian]] = [:]
     var hits: [UInt64: [String]] = [:]
-    for part in parts {
-      result.merge(part.guardians, uniquingKeysWith: +)
-      hits.merge(part.nameHits, uniquingKeysWith: +)
+    for p in parts.indices {
+      hits.merge(parts[p].nameHits) { first, more in
+        first + more.prefix(max(0, hitsKept - first.count))
+      }
+      parts[p].nameHits = [:]
     }
-    return (result, hits)
+    return (parts.map(\.guardians), hits)
   }
 
   /// One part of the contacts scan, on the column bytes: most of the ~2 contacts per SIS student
   /// are neither wanted nor a name asked for, and making three Strings per row to find that out
   /// was most of the scan.
   private static func guardians(
-    path: String, rowids: ClosedRange<Int64>, of students: Set<String>, hashed wanted: Set<UInt64>,
-    names: [UInt64: [Int32]]
+    path: String, rowids: ClosedRange<Int64>, of slots: [String: Int32], hashed wanted: Set<UInt64>,
+    names: [UInt64: [Int32]], hitsKept: Int
   )
-    throws -> (guardians: [String: [PersonRecord.Guardian]], nameHits: [UInt64: [String]])
+    throws -> (
+      guardians: [(slot: Int32, guardian: PersonRecord.Guardian)], nameHits: [UInt64: [String]]
+    )
   {
-    var result: [String: [PersonRecord.Guardian]] = [:]
+    var result: [(slot: Int32, guardian: PersonRecord.Guardian)] = []
     var hits: [UInt64: [String]] = [:]
     let database = try Database(path: path, readOnly: true)
     let statement = try database.prepare(
@@ -1383,16 +1403,19 @@ extension Snapshot {
           ascii
           ? BlockKey(7).mix(firstBytes).mix(lastBytes).value
           : BlockKey(7).mix(folded().first).mix(folded().last).value
-        if names[key] != nil {
+        if names[key] != nil, hits[key, default: []].count < hitsKept {
           hits[key, default: []].append(String(decoding: number, as: UTF8.self))
         }
       }
       if maybeWanted {
-        let id = String(decoding: number, as: UTF8.self)
-        guard students.contains(id) else { return }
+        guard let slot = slots[String(decoding: number, as: UTF8.self)] else { return }
         let (first, last) = folded()
-        result[id, default: []].append(
-          PersonRecord.Guardian(first: first, last: last, phone: PersonRecord.digits(row.string(3)))
+        result.append(
+          (
+            slot,
+            PersonRecord.Guardian(
+              first: first, last: last, phone: PersonRecord.digits(row.string(3)))
+          )
         )
       }
     }

@@ -313,131 +313,6 @@ package struct SnapshotBuilder {
   }
 }
 
-/// One record of an export file as the snapshot load reads it: values as UTF-8 bytes.
-protocol ExportRecord {
-  var recordLine: Int { get }
-  var recordProblem: RecordProblem? { get }
-  /// Where the record is, for a report.
-  var location: SourceLocation { get }
-  func withValues<R>(_ body: (RecordValues) throws -> R) rethrows -> R
-  /// Bit k set: the value of layout field k is ASCII that the text rule leaves as it is, so the
-  /// rules skip that rule (a clear bit says nothing either way).
-  var cleanASCIIFields: UInt64 { get }
-}
-
-extension CSVTableReader: ExportRecord {
-  var location: SourceLocation { SourceLocation(path: path, line: recordLine) }
-}
-
-extension XMLTableRecord: ExportRecord {
-  var cleanASCIIFields: UInt64 { 0 }
-}
-
-/// Normalizes each record's values into one byte buffer, in column order: the layout's fields
-/// (withheld ones empty, bound as NULL), then the name keys of keyed tables.
-struct RowNormalizer {
-  /// Each layout field's rule, resolved once per table: a `FieldKind` raw value, or `withheld`
-  /// for a field the plugin does not grant. Memory of our own, like the row: the per-record loop
-  /// touches no reference count.
-  private let plan: GrowableBuffer<UInt8>
-  static let withheld: UInt8 = 0xFF
-  let readable: [Bool]
-  /// First_Name and Last_Name, whose comparison keys are stored too.
-  let keyFields: (first: Int, last: Int)?
-  var normalizer: FieldNormalizer
-  private(set) var row = GrowableBuffer<UInt8>(capacity: 4096)
-  private(set) var ends = GrowableBuffer<Int>(capacity: 64)
-
-  /// Frees the row buffers; the normalizer must not be used afterwards.
-  func deallocate() {
-    plan.deallocate()
-    row.deallocate()
-    ends.deallocate()
-  }
-
-  init(layout: Layout, readable: [Bool], withKeys: Bool, datePatterns: [DatePattern]) {
-    var plan = GrowableBuffer<UInt8>(capacity: layout.fields.count)
-    for (field, name) in layout.fields.enumerated() {
-      plan.append(readable[field] ? UInt8(FieldKind(field: name).rawValue) : RowNormalizer.withheld)
-    }
-    self.plan = plan
-    self.readable = readable
-    keyFields =
-      withKeys
-      ? layout.index(of: FieldName.firstName).flatMap { first in
-        layout.index(of: FieldName.lastName).map { (first, $0) }
-      } : nil
-    normalizer = FieldNormalizer(datePatterns: datePatterns)
-  }
-
-  /// `notADate` is called with each field whose value is missing for matching (`FieldNormalizer.reference`).
-  mutating func normalize(_ record: some ExportRecord, notADate: (Int) -> Void) {
-    // The buffers in locals (plain copies, written back below): no overlapping access in the loop.
-    var row = self.row
-    var ends = self.ends
-    defer {
-      self.row = row
-      self.ends = ends
-    }
-    row.removeAll()
-    ends.removeAll()
-    let plan = self.plan
-    let keyFields = self.keyFields
-    // Values the CSV reader vouches for as clean ASCII text (most identifiers, codes, numbers and
-    // names) skip the text rule: plain text is a copy, the other rules work on the bytes.
-    let clean = record.cleanASCIIFields
-    var missingKey = (first: false, last: false)
-    record.withValues { values in
-      for field in 0..<plan.count {
-        let rule = plan[field]
-        if rule != RowNormalizer.withheld {
-          let kind = FieldKind(rawValue: Int(rule))!
-          let value = values[field]
-          let fits =
-            field < 64 && clean & (1 << UInt64(field & 63)) != 0
-            ? (kind == .text
-              ? row.appendValue(value) : normalizer.appendCleanASCII(kind, value, to: &row))
-            : normalizer.append(kind, value, to: &row)
-          if !fits {
-            notADate(field)
-            if let keyFields, field == keyFields.first { missingKey.first = true }
-            if let keyFields, field == keyFields.last { missingKey.last = true }
-          }
-        }
-        ends.append(row.count)
-      }
-      if let (first, last) = keyFields {
-        // A name missing for matching has no key either.
-        if !missingKey.first { appendKey(first, values, clean, plan, &row) }
-        ends.append(row.count)
-        if !missingKey.last { appendKey(last, values, clean, plan, &row) }
-        ends.append(row.count)
-      }
-    }
-  }
-
-  private mutating func appendKey(
-    _ field: Int, _ values: RecordValues, _ clean: UInt64, _ plan: GrowableBuffer<UInt8>,
-    _ row: inout GrowableBuffer<UInt8>
-  ) {
-    guard plan[field] != RowNormalizer.withheld else { return }
-    if field < 64 && clean & (1 << UInt64(field & 63)) != 0 {
-      FieldBytes.appendNameKeyOfASCII(values[field], to: &row)
-    } else {
-      normalizer.appendNameKey(values[field], to: &row)
-    }
-  }
-}
-
-extension GrowableBuffer<UInt8> {
-  /// Appends `value` as it is; true (a plain-text value always fits its column).
-  @inline(__always)
-  mutating func appendValue(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
-    append(contentsOf: value)
-    return true
-  }
-}
-
 /// What to do with each record of an export file (`SnapshotBuilder.forEachRecord`).
 protocol RecordVisitor {
   mutating func visit<R: ExportRecord>(_ record: R) throws
@@ -551,15 +426,15 @@ struct TableLoad: RecordVisitor {
   /// Binds the normalized row and runs the INSERT.
   private func insertRow(line: Int) throws {
     let readable = rows.readable
-    let ends = rows.ends
-    let row = rows.row
+    let (row, ends) = rows.columns
     var start = 0
     for offset in 0..<ends.count {
       let end = ends[offset]
       if offset < readable.count && !readable[offset] {
         insert.bindNull(Int32(offset + 1))
       } else {
-        insert.bindText(Int32(offset + 1), bytes: row.elements(start, end))
+        insert.bindText(
+          Int32(offset + 1), bytes: UnsafeBufferPointer(start: row + start, count: end - start))
       }
       start = end
     }

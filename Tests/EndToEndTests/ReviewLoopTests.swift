@@ -255,6 +255,34 @@ import _SISDropTestSupport
     }
   }
 
+  /// The pipeline's `updates:` decides per field: a name set to `deliver` goes out without a person
+  /// (S-2026-0024's "Bill"), a field set to `keep-sis` is never written (the moved family's new
+  /// Home_Phone, S-2026-0011), and the default `review` still holds the other names (Last_Name).
+  @Test func theUpdatesPolicyDecidesPerField() throws {
+    try withTemporaryFolder { root in
+      let text = try demoPipelineText([
+        ("\ndelivery:\n", "\nupdates:\n  First_Name: deliver\n  Home_Phone: keep-sis\ndelivery:\n")
+      ])
+      #expect(text.contains("\n  Home_Phone: keep-sis\n"))
+      let pipeline = try writeFile(root + "/demo.yaml", text)
+      let (workdir, config, _) = try demoWorkdir(root + "/w")
+      let summary = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let updates = try Self.rows(workdir, config, suffix: "students_update.csv")
+      #expect(updates.first { $0["Student_Number"] == "104633" }?["First_Name"] == "Bill")
+      let moved = try #require(updates.first { $0["Student_Number"] == "102123" })
+      #expect(moved["Street"] == "4553 Stevenson Dr" && moved["Home_Phone"] == "", "\(moved)")
+      let held = try csvRows(workdir.stageFolder(summary.batch, .deliver) + "/held.csv")
+        .dropFirst()
+      #expect(
+        Set(held.map { $0[0] }) == [
+          "S-2026-0020", "S-2026-0021", "S-2026-0022", "S-2026-0028", "S-2026-0029",
+        ],
+        "\(held)")
+      #expect(held.filter { $0[0] == "S-2026-0020" }.map { $0[5] } == ["Last_Name"], "\(held)")
+    }
+  }
+
   /// Issue 11's returning child: the SIS shows SIS 102123 (S-2026-0011's child) transferred out
   /// (`Enroll_Status` 2). An approved form enrolls the child, so with `Enroll_Status` among the
   /// update's columns the update makes it active (`0`), beside the address the family changed.

@@ -25,8 +25,12 @@ import _SISDropTestSupport
       var store = RecordStore()
       for record in records { store.append(record) }
       #expect(store[0].guardians.isEmpty)  // guardians come with `setGuardians`
-      let guardians = Dictionary(records.map { ($0.id, $0.guardians) }) { first, _ in first }
-      store.setGuardians { guardians[$0] ?? [] }
+      // Listed record by record backwards: each record's own stay in their order.
+      store.setGuardians([
+        records.indices.reversed().flatMap { i in
+          records[i].guardians.map { (Int32(i), $0) }
+        }
+      ])
       #expect(store.count == records.count)
       for (i, record) in records.enumerated() {
         #expect(store[i] == record)
@@ -58,7 +62,10 @@ import _SISDropTestSupport
     second.append(single)
     first.append(contentsOf: second)
     let all = [long, empty, single]
-    first.setGuardians { id in all.first { $0.id == id }?.guardians ?? [] }
+    // In two lists, the second one's guardians after the first's.
+    first.setGuardians([
+      [(0, long.guardians[0]), (2, single.guardians[0])], [(0, long.guardians[1])],
+    ])
     #expect(first.count == 3)
     for (i, record) in all.enumerated() { #expect(first[i] == record) }
   }

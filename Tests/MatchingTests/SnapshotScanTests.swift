@@ -118,6 +118,8 @@ import _SISDropTestSupport
         numbers.append($0.id)
       }
       let wanted = Set(numbers.enumerated().filter { $0.offset % 3 == 0 }.map(\.element))
+      let slots = Dictionary(
+        uniqueKeysWithValues: wanted.sorted().enumerated().map { ($1, Int32($0)) })
       // Ask for the name of the first guardian of a few students.
       var asked: [UInt64: [Int32]] = [:]
       var expectedHits: [UInt64: Set<String>] = [:]
@@ -136,18 +138,23 @@ import _SISDropTestSupport
           if asked[key] != nil { expectedHits[key, default: []].insert(number) }
         }
       }
-      let scan = try snapshot.guardians(of: wanted, names: asked)
-      #expect(Set(scan.guardians.keys).isSubset(of: wanted) && scan.guardians.count > 50)
-      for number in wanted {
+      let scan = try snapshot.guardians(of: slots, names: asked)
+      let found = Dictionary(grouping: scan.guardians.joined(), by: \.slot)
+      #expect(found.count > 50)
+      for (number, slot) in slots {
         let expected = try snapshot.contacts(ofStudent: number).map {
           Comparators.foldLetters($0.firstKey) + " " + Comparators.foldLetters($0.lastKey)
         }
         #expect(
-          (scan.guardians[number] ?? []).map { $0.first + " " + $0.last }.sorted()
+          (found[slot] ?? []).map { $0.guardian.first + " " + $0.guardian.last }.sorted()
             == expected.sorted(), "\(number)")
       }
       #expect(!expectedHits.isEmpty)
       #expect(scan.nameHits.mapValues(Set.init) == expectedHits)
+      // Kept: the first of each name's students, in table order; a name's list is cut, not dropped.
+      let cut = try snapshot.guardians(of: slots, names: asked, hitsKept: 1)
+      #expect(cut.nameHits.keys == scan.nameHits.keys)
+      #expect(cut.nameHits.allSatisfy { $0.value == [scan.nameHits[$0.key]![0]] })
     }
   }
 

@@ -151,7 +151,7 @@ package enum Redelivery {
         throw SISDropError(
           .usage, "submission \(id) is not among batch \(batch.id)'s matched submissions",
           hint:
-            "a submission rejected by parse or normalize (see 40-deliver/errors.csv) is corrected in the enrollment system and comes with the next export"
+            "a submission this batch rejected before matching (see 40-deliver/errors.csv) goes out in the next batch: fix it with `sisdrop correct` (School, Grade_Level, Relationship, phone, ZIP, ...) or in the enrollment system, `sisdrop close` this batch, and the next `sisdrop run` that brings it delivers it"
         )
       }
       if decisions.first(where: { $0.submissionID == id })?.needsReview ?? false {

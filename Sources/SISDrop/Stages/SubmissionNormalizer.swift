@@ -226,7 +226,7 @@ struct SubmissionNormalizer {
     // The bytes JSONEncoder (sorted keys) wrote for {approvedAt, contacts, documents, form, id,
     // students}, each part's fields with its "#seq": the ledger's version key, so they must never
     // change (SubmissionNormalizerTests compares with JSONEncoder). Written by the stage-record
-    // writer, 10× faster than JSONEncoder.
+    // writer, 10× faster than JSONEncoder (scripts/bench/stage-json.sh).
     func withSeq(_ part: SubmissionPart) -> [String: String] {
       part.fields.merging(["#seq": String(part.seq)]) { a, _ in a }
     }

@@ -78,3 +78,59 @@ package struct PackedTexts: Sendable {
     }
   }
 }
+
+/// Entries of `PackedTexts` buffers one after the other, each buffer kept as it is: entries are
+/// appended into blocks of a fixed size, and a buffer filled elsewhere is taken whole. Why: one
+/// buffer grown by appending doubles its room (and holds old and new while it copies), and joining
+/// buffers holds the parts and the copy; at 20,000 submissions those copies set the match stage's
+/// peak (`scripts/bench/review.sh`). Used by the matcher's `RecordStore` and the match stage's batch.
+package struct PackedChunks: Sendable {
+  private var chunks: [PackedTexts] = []
+  /// The entries up to the end of each chunk.
+  private var ends: [Int] = []
+
+  /// A block's bytes: a new block is started when an entry may not fit in the last one.
+  static let blockBytes = 1 << 20
+  static let entryRoom = 16 << 10
+
+  package init() {}
+
+  package var count: Int { ends.last ?? 0 }
+
+  /// `chunk`'s entries after these, in their order (its buffers are kept, not copied).
+  package mutating func append(_ chunk: PackedTexts) {
+    guard chunk.count > 0 else { return }
+    chunks.append(chunk)
+    ends.append(count + chunk.count)
+  }
+
+  package mutating func append(contentsOf other: PackedChunks) {
+    for chunk in other.chunks { append(chunk) }
+  }
+
+  /// One entry, put by `body` at the end of the last block (a new one when the last is full).
+  package mutating func appendEntry(_ body: (inout PackedTexts) -> Void) {
+    if chunks.isEmpty || chunks[chunks.count - 1].byteCount + Self.entryRoom > Self.blockBytes {
+      var block = PackedTexts()
+      block.reserve(entries: Self.blockBytes / 64, bytes: Self.blockBytes)
+      chunks.append(block)
+      ends.append(count)
+    }
+    body(&chunks[chunks.count - 1])
+    chunks[chunks.count - 1].end()
+    ends[ends.count - 1] += 1
+  }
+
+  /// Entry `i`, read from its start.
+  package func reader(_ i: Int) -> PackedTexts.Reader {
+    precondition(i >= 0 && i < count, "entry \(i) of \(count)")
+    // The first chunk that ends after `i`.
+    var low = 0
+    var high = ends.count - 1
+    while low < high {
+      let middle = (low + high) / 2
+      if ends[middle] > i { high = middle } else { low = middle + 1 }
+    }
+    return chunks[low].reader(i - (low == 0 ? 0 : ends[low - 1]))
+  }
+}

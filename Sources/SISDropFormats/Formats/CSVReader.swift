@@ -304,7 +304,8 @@ package final class CSVReader {
 
   /// Reads one record's bytes into the buffers, through the state machine; nil at the end of the
   /// input. Kept whole: the hot state lives in this function's locals (class properties in a loop
-  /// cost exclusivity checks) and one loop with one switch over the states reads every byte.
+  /// cost exclusivity checks) and one loop with one switch over the states reads every byte
+  /// (`scripts/bench/pipeline.sh`).
   private func scanRecord() throws -> RecordScan? {
     cleanASCIIFields = 0
     recordQuoteSpan = nil

@@ -32,7 +32,7 @@ package struct CalendarDate: Sendable, Hashable, Comparable, Codable {
 
   /// ISO 8601: `YYYY-MM-DD`, the form every stage file uses.
   package var iso: String {
-    // By hand: String(format:) showed up in the snapshot load's profile.
+    // By hand: String(format:) showed up in the snapshot load's profile (scripts/bench/pipeline.sh).
     func pad(_ value: Int, _ width: Int) -> String {
       let digits = String(value)
       return String(repeating: "0", count: max(0, width - digits.count)) + digits

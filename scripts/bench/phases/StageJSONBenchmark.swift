@@ -6,34 +6,34 @@ import SISDropMatching
 /// Both codecs of the stage records on one thread, for `sisdrop-bench-phases --stage-json` only
 /// (the benchmark's own code, not the library's). Foundation here is what JSONLines did before.
 enum StageJSONBenchmark {
-  public enum Codec: String, Sendable { case foundation, hand }
+  enum Codec: String, Sendable { case foundation, hand }
 
-  public static func decodeSubmissions(_ bytes: [UInt8], _ codec: Codec) throws -> [Submission] {
+  static func decodeSubmissions(_ bytes: [UInt8], _ codec: Codec) throws -> [Submission] {
     try decode(Submission.self, bytes, codec)
   }
 
-  public static func decodeDecisions(_ bytes: [UInt8], _ codec: Codec) throws
+  static func decodeDecisions(_ bytes: [UInt8], _ codec: Codec) throws
     -> [SubmissionDecision]
   {
     try decode(SubmissionDecision.self, bytes, codec)
   }
 
-  public static func encode(_ submissions: [Submission], _ codec: Codec) throws -> [UInt8] {
+  static func encode(_ submissions: [Submission], _ codec: Codec) throws -> [UInt8] {
     try encodeAll(submissions, codec)
   }
-  public static func encode(_ decisions: [SubmissionDecision], _ codec: Codec) throws -> [UInt8] {
+  static func encode(_ decisions: [SubmissionDecision], _ codec: Codec) throws -> [UInt8] {
     try encodeAll(decisions, codec)
   }
 
   /// The stage's own file path: `ParallelJSONLines` (chunks on every core) when `parallel`, else `JSONLines`.
-  public static func readFile<R: Codable & Sendable>(_ type: R.Type, _ path: String, parallel: Bool)
+  static func readFile<R: Codable & Sendable>(_ type: R.Type, _ path: String, parallel: Bool)
     throws -> [R]
   {
     parallel
       ? try ParallelJSONLines.read(R.self, from: path) : try JSONLines.read(R.self, from: path)
   }
 
-  public static func writeFile<R: Codable & Sendable>(_ values: [R], _ path: String, parallel: Bool)
+  static func writeFile<R: Codable & Sendable>(_ values: [R], _ path: String, parallel: Bool)
     throws
   {
     parallel ? try ParallelJSONLines.write(values, to: path) : try JSONLines.write(values, to: path)
