@@ -1035,6 +1035,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
       let pairs = self.pairs
       let starts = self.starts
       let model = self.model
+      let totals = FellegiSunterModel.Totals(model)
       let config = self.config
       let thresholds = self.thresholds
       let maxCandidates = config.maxCandidates
@@ -1042,13 +1043,12 @@ package final class FellegiSunterMatcher: StudentMatcher {
       return try Parallel.map(range.count, minimum: 64) { offset -> MatchDecision in
         let i = first + offset
         let person = batchPeople[i]
+        // Each pair's total only; the weights by field for the few candidates explained.
+        let exact = totals.exact(first: person.first, last: person.last)
         var scored = pairs[Int(starts[i])..<Int(starts[i + 1])].map {
-          pair -> (
-            slot: Int, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8
-          ) in
+          pair -> (slot: Int, bits: Double, vector: ComparisonVector, passes: UInt8) in
           let vector = ComparisonVector(packed: pair.vector)
-          let s = model.score(vector, first: person.first, last: person.last)
-          return (Int(pair.slot), s.total, s.parts, vector, pair.passes)
+          return (Int(pair.slot), totals.total(vector, exact: exact), vector, pair.passes)
         }
         // The highest weight first, equal weights by SIS id (read from the store only for a tie).
         scored.sort {
@@ -1081,7 +1081,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
               && FellegiSunterMatcher.identityWithoutHousehold(entry.vector, config: config)
           ) {
             FellegiSunterMatcher.explain(
-              person: person, sis: candidatesSeen[entry.slot], bits: entry.bits, parts: entry.parts,
+              person: person, sis: candidatesSeen[entry.slot], bits: entry.bits,
+              parts: model.score(entry.vector, first: person.first, last: person.last).parts,
               vector: entry.vector, passes: entry.passes,
               config: config)
           }
@@ -1225,29 +1226,6 @@ package final class FellegiSunterMatcher: StudentMatcher {
     }
     decision.thresholds = thresholds
     return decision
-  }
-}
-
-extension ComparisonVector {
-  /// The levels in 3 bits each (level + 1: -1...4 → 0...5), then `namesSwapped`,
-  /// `pairedGivenNames` and `addressButOnePart`: what `FellegiSunterMatcher.Pair` keeps of a comparison.
-  var packed: UInt32 {
-    var bits: UInt32 = 0
-    for (field, level) in levels.enumerated() { bits |= UInt32(level + 1) << (3 * field) }
-    let flags = 3 * levels.count
-    if namesSwapped { bits |= 1 << flags }
-    if pairedGivenNames { bits |= 1 << (flags + 1) }
-    if addressButOnePart { bits |= 1 << (flags + 2) }
-    return bits
-  }
-
-  init(packed bits: UInt32) {
-    let count = MatchField.allCases.count
-    self.init(
-      levels: (0..<count).map { Int8((bits >> (3 * $0)) & 0b111) - 1 },
-      namesSwapped: bits & (1 << (3 * count)) != 0,
-      pairedGivenNames: bits & (1 << (3 * count + 1)) != 0,
-      addressButOnePart: bits & (1 << (3 * count + 2)) != 0)
   }
 }
 
