@@ -20,6 +20,16 @@ package final class FellegiSunterMatcher: StudentMatcher {
   private(set) var model = FellegiSunterModel(u: MatchField.allCases.map(\.priorM))
   /// Students decided at once when one is asked for (settable for the tests, not by the user).
   let decideChunk: Int
+  /// Off while `outcomesOnly`: decisions without the candidates' explanations (explaining was half
+  /// of deciding a student, `scripts/bench/match.sh`). Decisions kept from the other mode are
+  /// never handed over.
+  private var explains = true
+
+  package func outcomesOnly(_ on: Bool) {
+    guard explains == on else { return }
+    explains = !on
+    decisions = [:]
+  }
 
   init(snapshot: Snapshot, config: MatchingConfig, decideChunk: Int = 1000) {
     self.snapshot = snapshot
@@ -41,7 +51,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
     if let decision = decisions.removeValue(forKey: ref) { return decision }
     if let prepared, let index = prepared.index[ref] {
       let start = index / decideChunk * decideChunk
-      let decided = try prepared.decide(start..<min(start + decideChunk, prepared.people.count))
+      let decided = try prepared.decide(
+        start..<min(start + decideChunk, prepared.people.count), explains: explains)
       decisions = [:]
       for (offset, decision) in decided.enumerated() {
         decisions[prepared.people.id(start + offset)] = decision
@@ -970,6 +981,19 @@ package final class FellegiSunterMatcher: StudentMatcher {
     return candidate
   }
 
+  /// `explain` without the reasons, field comparisons and passes (`Prepared.decide`'s `explains`):
+  /// what `decide(_:thresholds:)` reads, made as `explain` makes it.
+  private static func unexplained(
+    person: PersonRecord, sis: PersonRecord, bits: Double, vector: ComparisonVector,
+    config: MatchingConfig
+  ) -> MatchCandidate {
+    let guards = FellegiSunterMatcher.guards(person, sis, vector, config: config)
+    var candidate = MatchCandidate(sisID: sis.id, score: roundedProbability(bits), reasons: [])
+    candidate.matchWeight = (bits * 100).rounded() / 100
+    candidate.guards = guards.isEmpty ? nil : guards
+    return candidate
+  }
+
   /// The comparison of every pair of `work`, packed, on every core. The SIS side is read from the
   /// store a range of slots at a time: each SIS student is made a record once, however many of the
   /// batch's students it is paired with, and one range's records are held, not the SIS's.
@@ -1028,8 +1052,10 @@ package final class FellegiSunterMatcher: StudentMatcher {
     var thresholds: MatchThresholds
 
     /// The decisions of `people[range]`, on every core: scoring and explaining are independent
-    /// per student, so any chunk gives the decisions the whole batch at once would.
-    func decide(_ range: Range<Int>) throws -> [MatchDecision] {
+    /// per student, so any chunk gives the decisions the whole batch at once would. Without
+    /// `explains`, the candidates carry what `decide(_:thresholds:)` reads (id, score, match weight,
+    /// guards), not their reasons, comparisons and passes: the same outcomes.
+    func decide(_ range: Range<Int>, explains: Bool = true) throws -> [MatchDecision] {
       let batchPeople = people
       let candidatesSeen = candidates
       let pairs = self.pairs
@@ -1080,11 +1106,15 @@ package final class FellegiSunterMatcher: StudentMatcher {
               && entry.vector[.stateID] != 1
               && FellegiSunterMatcher.identityWithoutHousehold(entry.vector, config: config)
           ) {
-            FellegiSunterMatcher.explain(
-              person: person, sis: candidatesSeen[entry.slot], bits: entry.bits,
-              parts: model.score(entry.vector, first: person.first, last: person.last).parts,
-              vector: entry.vector, passes: entry.passes,
-              config: config)
+            explains
+              ? FellegiSunterMatcher.explain(
+                person: person, sis: candidatesSeen[entry.slot], bits: entry.bits,
+                parts: model.score(entry.vector, first: person.first, last: person.last).parts,
+                vector: entry.vector, passes: entry.passes,
+                config: config)
+              : FellegiSunterMatcher.unexplained(
+                person: person, sis: candidatesSeen[entry.slot], bits: entry.bits,
+                vector: entry.vector, config: config)
           }
         }
         if let first = candidates.first, first.withoutHousehold, let top = scored.first {
