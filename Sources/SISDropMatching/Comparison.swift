@@ -136,7 +136,11 @@ package enum MatchField: Int, CaseIterable, Sendable, Codable {
 
 /// The agreement level of every field for one pair (-1 = a value is missing: no evidence).
 package struct ComparisonVector: Sendable, Hashable {
-  package var levels: [Int8]
+  /// The levels, 3 bits each (level + 1: -1...4 → 0...5) in `MatchField` order. Why not an array:
+  /// a vector is made for every candidate pair, twice (compared in `prepare`, unpacked to score in
+  /// `decide`), and an array of its own per vector was an allocation and its reference counting
+  /// each time (`scripts/bench/match.sh` at 50,000 × 50,000).
+  private var bits: UInt32 = 0
   /// The submission's given name and surname were compared the other way round.
   package var namesSwapped = false
   /// Given names only close (level 2) that differ in their ending alone, as boy/girl twins' names
@@ -151,17 +155,68 @@ package struct ComparisonVector: Sendable, Hashable {
   /// compare phase runs for every candidate pair, `scripts/bench/match.sh`).
   package var addressButOnePart = false
 
-  package subscript(_ field: MatchField) -> Int { Int(levels[field.rawValue]) }
+  /// Every field missing (-1).
+  init() {}
+
+  package init(
+    levels: [Int8], namesSwapped: Bool = false, pairedGivenNames: Bool = false,
+    addressButOnePart: Bool = false
+  ) {
+    self.levels = levels
+    self.namesSwapped = namesSwapped
+    self.pairedGivenNames = pairedGivenNames
+    self.addressButOnePart = addressButOnePart
+  }
+
+  /// The level of every field, in `MatchField` order.
+  package var levels: [Int8] {
+    get { MatchField.allCases.map { Int8(self[$0]) } }
+    set {
+      bits = 0
+      for (field, level) in newValue.enumerated() { set(field, Int(level)) }
+    }
+  }
+
+  package subscript(_ field: MatchField) -> Int { level(field.rawValue) }
+
+  @inline(__always)
+  private func level(_ field: Int) -> Int { Int((bits >> (3 * field)) & 0b111) - 1 }
+
+  @inline(__always)
+  fileprivate mutating func set(_ field: Int, _ level: Int) {
+    bits = bits & ~(0b111 << (3 * field)) | UInt32(level + 1) << (3 * field)
+  }
 
   /// One integer per distinct pattern, for counting patterns in EM.
   var patternKey: Int {
-    levels.reduce(0) { $0 * 6 + Int($1 + 1) }
+    var key = 0
+    for field in MatchField.allCases.indices { key = key * 6 + level(field) + 1 }
+    return key
+  }
+
+  /// The levels in 3 bits each (level + 1: -1...4 → 0...5), then `namesSwapped`,
+  /// `pairedGivenNames` and `addressButOnePart`: what `FellegiSunterMatcher.Pair` keeps of a comparison.
+  var packed: UInt32 {
+    var packed = bits
+    let flags = 3 * MatchField.allCases.count
+    if namesSwapped { packed |= 1 << flags }
+    if pairedGivenNames { packed |= 1 << (flags + 1) }
+    if addressButOnePart { packed |= 1 << (flags + 2) }
+    return packed
+  }
+
+  init(packed: UInt32) {
+    let flags = 3 * MatchField.allCases.count
+    bits = packed & (1 << flags - 1)
+    namesSwapped = packed & (1 << flags) != 0
+    pairedGivenNames = packed & (1 << (flags + 1)) != 0
+    addressButOnePart = packed & (1 << (flags + 2)) != 0
   }
 
   /// Compares a submission student with an SIS student.
   package static func compare(_ a: PersonRecord, _ b: PersonRecord) -> ComparisonVector {
-    var levels = [Int8](repeating: -1, count: MatchField.allCases.count)
-    func set(_ field: MatchField, _ level: Int) { levels[field.rawValue] = Int8(level) }
+    var vector = ComparisonVector()
+    func set(_ field: MatchField, _ level: Int) { vector.set(field.rawValue, level) }
     if !a.stateID.isEmpty && !b.stateID.isEmpty { set(.stateID, a.stateID == b.stateID ? 1 : 0) }
     var first = Comparators.givenNameLevel(a.first, b.first)
     var last = Comparators.surnameLevel(a.last, b.last)
@@ -191,7 +246,7 @@ package struct ComparisonVector: Sendable, Hashable {
             ? 2 : a.zip == b.zip ? 1 : 0)
     }
     let butOnePart =
-      (0...1).contains(levels[MatchField.address.rawValue]) && !swapped
+      (0...1).contains(vector[.address]) && !swapped
       && ((first >= 2 && last >= 2) || ((first >= 3 || last >= 3) && dob == 4))
       && Comparators.addressPartsDiffering(a, b).count <= 1
     if !a.phone.isEmpty && !b.phone.isEmpty { set(.phone, a.phone == b.phone ? 1 : 0) }
@@ -215,8 +270,9 @@ package struct ComparisonVector: Sendable, Hashable {
       }
       set(.guardians, level)
     }
-    return ComparisonVector(
-      levels: levels, namesSwapped: swapped, pairedGivenNames: paired,
-      addressButOnePart: butOnePart)
+    vector.namesSwapped = swapped
+    vector.pairedGivenNames = paired
+    vector.addressButOnePart = butOnePart
+    return vector
   }
 }

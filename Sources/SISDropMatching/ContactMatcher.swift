@@ -39,17 +39,19 @@ package enum ContactMatcher {
   /// `Schröder` (key `schroder`) and `Schroeder`, `Müller` and `Mueller` give the same key.
   package static func transliterated(_ key: String) -> String {
     let folded = Comparators.foldLetters(key)
-    guard folded.contains("e") else { return folded }
     if folded.utf8.allSatisfy({ $0 < 0x80 }) {
       // ASCII (almost every key): the same three replacements on the bytes. Foundation's
       // replacingOccurrences was most of comparing a batch's guardians with the SIS contacts they
-      // reach (`scripts/bench/match.sh` at 50,000 × 50,000).
+      // reach (`scripts/bench/match.sh` at 50,000 × 50,000); and its `contains("e")`, a substring
+      // search, cost some 5,000 instructions a key (callgrind, 10,000 × 10,000): on the bytes too.
+      guard folded.utf8.contains(UInt8(ascii: "e")) else { return folded }
       var bytes = Array(folded.utf8)
       for vowel in [UInt8(ascii: "a"), UInt8(ascii: "o"), UInt8(ascii: "u")] {
         bytes = dropE(after: vowel, in: bytes)
       }
       return String(decoding: bytes, as: UTF8.self)
     }
+    guard folded.contains("e") else { return folded }
     return folded.replacingOccurrences(of: "ae", with: "a").replacingOccurrences(
       of: "oe", with: "o"
     )
@@ -406,6 +408,9 @@ package enum ContactMatcher {
     var contact: SubmissionPart
     var name: NameKeys
     var open: [Reached]
+    /// `nameAgreement` with each of `open`, in its order: made once, read by every step (a guardian
+    /// no step links went through all four, each comparing the names again).
+    var agreement: [Int]
     var phone: String
     var email: String
     /// The whole street line (an apartment's unit too) and the ZIP: homes in one building share the rest.
@@ -417,6 +422,7 @@ package enum ContactMatcher {
       self.contact = contact
       self.name = name
       self.open = open
+      agreement = open.map { ContactMatcher.nameAgreement(name, $0.contact) }
       phone = PersonRecord.digits(contact[FieldName.phone])
       email = contact[FieldName.email].lowercased()
       street = FieldRules.nameKey(contact[FieldName.street])
@@ -447,6 +453,11 @@ package enum ContactMatcher {
     func otherRole(_ r: Reached) -> Bool {
       let sis = (r.contact.fields[FieldName.relationship] ?? "").lowercased()
       return !relationship.isEmpty && !sis.isEmpty && sis != relationship
+    }
+
+    /// The open contacts that `include` keeps, each given with its `nameAgreement`.
+    func keeping(_ include: (Reached, Int) -> Bool) -> [Reached] {
+      Swift.zip(open, agreement).compactMap { include($0, $1) ? $0 : nil }
     }
 
     /// "phone and e-mail", "phone" or "e-mail": what `list` shares with this guardian.
@@ -524,7 +535,7 @@ package enum ContactMatcher {
   static func byName(_ form: FormContact) -> Verdict? {
     let named = form.open.enumerated().compactMap {
       i, r -> (rank: [Int], reached: Reached, level: Int)? in
-      let level = nameAgreement(form.name, r.contact)
+      let level = form.agreement[i]
       guard level >= 2 else { return nil }
       return (
         [
@@ -574,9 +585,9 @@ package enum ContactMatcher {
   /// or the same relationship, a person decides (a spouse shares the phone; Liam is William to
   /// some); else another person of the family (nil: the next step).
   static func byFamily(_ form: FormContact) -> Verdict? {
-    let family = form.open.filter {
-      nameAgreement(form.name, $0.contact) == 0 && surnameAgrees(form.name.last, $0.contact.lastKey)
-        && (form.samePhone($0) || form.sameEmail($0))
+    let family = form.keeping { r, agreement in
+      agreement == 0 && surnameAgrees(form.name.last, r.contact.lastKey)
+        && (form.samePhone(r) || form.sameEmail(r))
     }
     let nicknamed = family.filter { sameInitial(form.name, $0.contact) && form.sameRole($0) }
     let initialed = family.filter { sameInitial(form.name, $0.contact) || form.sameRole($0) }
@@ -603,8 +614,8 @@ package enum ContactMatcher {
   /// Another surname with the same given name and phone or e-mail: a changed surname (a remarriage)
   /// or another person sharing them; a person decides, never a new contact.
   static func byChangedSurname(_ form: FormContact, _ resolution: Resolution?) -> Verdict? {
-    let renamed = form.open.filter {
-      nameAgreement(form.name, $0.contact) == 1 && (form.samePhone($0) || form.sameEmail($0))
+    let renamed = form.keeping { r, agreement in
+      agreement == 1 && (form.samePhone(r) || form.sameEmail(r))
     }
     guard !renamed.isEmpty else { return nil }
     var reason =
@@ -627,10 +638,10 @@ package enum ContactMatcher {
   /// 50,000 × 50,000 of `scripts/bench/match.sh`). A person decides; never automatic, never a new
   /// contact.
   static func byNicknameOnly(_ form: FormContact) -> Verdict? {
-    let nicknameOnly = form.open.filter {
-      nameAgreement(form.name, $0.contact) == 0 && form.sameRole($0)
-        && ((sameInitial(form.name, $0.contact) && form.samePhone($0) && form.sameEmail($0))
-          || ($0.ofMatchedStudent && surnameAgrees(form.name.last, $0.contact.lastKey)))
+    let nicknameOnly = form.keeping { r, agreement in
+      agreement == 0 && form.sameRole(r)
+        && ((sameInitial(form.name, r.contact) && form.samePhone(r) && form.sameEmail(r))
+          || (r.ofMatchedStudent && surnameAgrees(form.name.last, r.contact.lastKey)))
     }
     guard !nicknameOnly.isEmpty else { return nil }
     let candidates = nicknameOnly.map(\.contact.id)

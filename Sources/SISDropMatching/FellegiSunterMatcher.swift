@@ -20,6 +20,16 @@ package final class FellegiSunterMatcher: StudentMatcher {
   private(set) var model = FellegiSunterModel(u: MatchField.allCases.map(\.priorM))
   /// Students decided at once when one is asked for (settable for the tests, not by the user).
   let decideChunk: Int
+  /// Off while `outcomesOnly`: decisions without the candidates' explanations (explaining was half
+  /// of deciding a student, `scripts/bench/match.sh`). Decisions kept from the other mode are
+  /// never handed over.
+  private var explains = true
+
+  package func outcomesOnly(_ on: Bool) {
+    guard explains == on else { return }
+    explains = !on
+    decisions = [:]
+  }
 
   init(snapshot: Snapshot, config: MatchingConfig, decideChunk: Int = 1000) {
     self.snapshot = snapshot
@@ -41,7 +51,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
     if let decision = decisions.removeValue(forKey: ref) { return decision }
     if let prepared, let index = prepared.index[ref] {
       let start = index / decideChunk * decideChunk
-      let decided = try prepared.decide(start..<min(start + decideChunk, prepared.people.count))
+      let decided = try prepared.decide(
+        start..<min(start + decideChunk, prepared.people.count), explains: explains)
       decisions = [:]
       for (offset, decision) in decided.enumerated() {
         decisions[prepared.people.id(start + offset)] = decision
@@ -970,6 +981,19 @@ package final class FellegiSunterMatcher: StudentMatcher {
     return candidate
   }
 
+  /// `explain` without the reasons, field comparisons and passes (`Prepared.decide`'s `explains`):
+  /// what `decide(_:thresholds:)` reads, made as `explain` makes it.
+  private static func unexplained(
+    person: PersonRecord, sis: PersonRecord, bits: Double, vector: ComparisonVector,
+    config: MatchingConfig
+  ) -> MatchCandidate {
+    let guards = FellegiSunterMatcher.guards(person, sis, vector, config: config)
+    var candidate = MatchCandidate(sisID: sis.id, score: roundedProbability(bits), reasons: [])
+    candidate.matchWeight = (bits * 100).rounded() / 100
+    candidate.guards = guards.isEmpty ? nil : guards
+    return candidate
+  }
+
   /// The comparison of every pair of `work`, packed, on every core. The SIS side is read from the
   /// store a range of slots at a time: each SIS student is made a record once, however many of the
   /// batch's students it is paired with, and one range's records are held, not the SIS's.
@@ -1028,13 +1052,16 @@ package final class FellegiSunterMatcher: StudentMatcher {
     var thresholds: MatchThresholds
 
     /// The decisions of `people[range]`, on every core: scoring and explaining are independent
-    /// per student, so any chunk gives the decisions the whole batch at once would.
-    func decide(_ range: Range<Int>) throws -> [MatchDecision] {
+    /// per student, so any chunk gives the decisions the whole batch at once would. Without
+    /// `explains`, the candidates carry what `decide(_:thresholds:)` reads (id, score, match weight,
+    /// guards), not their reasons, comparisons and passes: the same outcomes.
+    func decide(_ range: Range<Int>, explains: Bool = true) throws -> [MatchDecision] {
       let batchPeople = people
       let candidatesSeen = candidates
       let pairs = self.pairs
       let starts = self.starts
       let model = self.model
+      let totals = FellegiSunterModel.Totals(model)
       let config = self.config
       let thresholds = self.thresholds
       let maxCandidates = config.maxCandidates
@@ -1042,13 +1069,12 @@ package final class FellegiSunterMatcher: StudentMatcher {
       return try Parallel.map(range.count, minimum: 64) { offset -> MatchDecision in
         let i = first + offset
         let person = batchPeople[i]
+        // Each pair's total only; the weights by field for the few candidates explained.
+        let exact = totals.exact(first: person.first, last: person.last)
         var scored = pairs[Int(starts[i])..<Int(starts[i + 1])].map {
-          pair -> (
-            slot: Int, bits: Double, parts: [Double?], vector: ComparisonVector, passes: UInt8
-          ) in
+          pair -> (slot: Int, bits: Double, vector: ComparisonVector, passes: UInt8) in
           let vector = ComparisonVector(packed: pair.vector)
-          let s = model.score(vector, first: person.first, last: person.last)
-          return (Int(pair.slot), s.total, s.parts, vector, pair.passes)
+          return (Int(pair.slot), totals.total(vector, exact: exact), vector, pair.passes)
         }
         // The highest weight first, equal weights by SIS id (read from the store only for a tie).
         scored.sort {
@@ -1080,10 +1106,15 @@ package final class FellegiSunterMatcher: StudentMatcher {
               && entry.vector[.stateID] != 1
               && FellegiSunterMatcher.identityWithoutHousehold(entry.vector, config: config)
           ) {
-            FellegiSunterMatcher.explain(
-              person: person, sis: candidatesSeen[entry.slot], bits: entry.bits, parts: entry.parts,
-              vector: entry.vector, passes: entry.passes,
-              config: config)
+            explains
+              ? FellegiSunterMatcher.explain(
+                person: person, sis: candidatesSeen[entry.slot], bits: entry.bits,
+                parts: model.score(entry.vector, first: person.first, last: person.last).parts,
+                vector: entry.vector, passes: entry.passes,
+                config: config)
+              : FellegiSunterMatcher.unexplained(
+                person: person, sis: candidatesSeen[entry.slot], bits: entry.bits,
+                vector: entry.vector, config: config)
           }
         }
         if let first = candidates.first, first.withoutHousehold, let top = scored.first {
@@ -1225,29 +1256,6 @@ package final class FellegiSunterMatcher: StudentMatcher {
     }
     decision.thresholds = thresholds
     return decision
-  }
-}
-
-extension ComparisonVector {
-  /// The levels in 3 bits each (level + 1: -1...4 → 0...5), then `namesSwapped`,
-  /// `pairedGivenNames` and `addressButOnePart`: what `FellegiSunterMatcher.Pair` keeps of a comparison.
-  var packed: UInt32 {
-    var bits: UInt32 = 0
-    for (field, level) in levels.enumerated() { bits |= UInt32(level + 1) << (3 * field) }
-    let flags = 3 * levels.count
-    if namesSwapped { bits |= 1 << flags }
-    if pairedGivenNames { bits |= 1 << (flags + 1) }
-    if addressButOnePart { bits |= 1 << (flags + 2) }
-    return bits
-  }
-
-  init(packed bits: UInt32) {
-    let count = MatchField.allCases.count
-    self.init(
-      levels: (0..<count).map { Int8((bits >> (3 * $0)) & 0b111) - 1 },
-      namesSwapped: bits & (1 << (3 * count)) != 0,
-      pairedGivenNames: bits & (1 << (3 * count + 1)) != 0,
-      addressButOnePart: bits & (1 << (3 * count + 2)) != 0)
   }
 }
 

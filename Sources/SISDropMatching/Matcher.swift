@@ -111,10 +111,17 @@ package protocol StudentMatcher {
     -> MatcherReport?
   /// Decides one student of a submission; `student` holds normalized fields.
   func match(_ student: SubmissionPart, in submission: Submission) throws -> MatchDecision
+  /// While on, `match` may leave out of its decisions what explains them (the candidates' reasons,
+  /// field comparisons and passes): the outcome, SIS id, score and the candidates' ids and scores
+  /// are the same either way. For a caller that reads only those (`MatchStage` decides the batch
+  /// twice: first for the outcomes, then in full beside the submissions).
+  func outcomesOnly(_ on: Bool)
 }
 
 extension StudentMatcher {
   package func prepare(_ submissions: [Submission]) throws -> MatcherReport? { nil }
+
+  package func outcomesOnly(_ on: Bool) {}
 
   /// The chunks joined, for a matcher that takes the batch whole.
   package func prepare(chunks: (_ each: ([Submission]) throws -> Void) throws -> Void) throws

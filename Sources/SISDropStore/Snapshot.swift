@@ -68,7 +68,10 @@ package final class Snapshot {
 
   private static func student(_ row: Statement.Row) -> SnapshotStudent {
     let count = Layouts.studentFields.count
-    var fields: [String: String] = [:]
+    // Room for every field at once: grown one insert at a time, each row's dictionary was rehashed
+    // three times (the match stage reads a row for each matched student and each contact of the
+    // homes its forms reach, `scripts/bench/match.sh`).
+    var fields = [String: String](minimumCapacity: count)
     for (index, field) in Layouts.studentFields.enumerated() {
       if let v = row.text(index) { fields[field] = v }
     }
@@ -79,7 +82,7 @@ package final class Snapshot {
 
   private static func contact(_ row: Statement.Row) -> SnapshotContact {
     let count = Layouts.contactFields.count
-    var fields: [String: String] = [:]
+    var fields = [String: String](minimumCapacity: count)  // as `student(_:)`
     for (index, field) in Layouts.contactFields.enumerated() {
       if let v = row.text(index) { fields[field] = v }
     }

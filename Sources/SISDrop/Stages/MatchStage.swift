@@ -779,9 +779,13 @@ package enum MatchStage {
       grouping: try context.workdir.state.resolutions(), by: \.submissionID)
     let rejected = try snapshot.rejectedRows()
     let contactAnswers = try context.workdir.state.contactResolutions()
+    // Only the outcomes are kept of these decisions: the candidates are not explained (`run`
+    // decides again, in full, beside the submissions).
+    matcher.outcomesOnly(true)
     var (decided, claims) = try decideChunks(
       batch, matcher: matcher, resolutions: resolutions, rejected: rejected,
       versionsOf: Set(contactAnswers.map(\.submissionID)), chunkSize: chunkSize)
+    matcher.outcomesOnly(false)
     (decided.matcher, decided.resolutions, decided.rejected) = (matcher, resolutions, rejected)
     // One SIS student claimed twice: the claimants' forms are compared, their outcomes changed here
     // and their decisions when they are read back.
