@@ -209,6 +209,7 @@ package enum StageRunner {
     log: @escaping (String) -> Void = { _ in },
     _ body: (StageContext) throws -> Void
   ) throws -> StageReport {
+    MallocSettings.beforeStage()
     guard batch.state == .open else {
       throw SISDropError(
         .usage, "batch \(batch.id) is \(batch.state.rawValue); its stages cannot run again",
