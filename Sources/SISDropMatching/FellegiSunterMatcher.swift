@@ -17,6 +17,9 @@ package final class FellegiSunterMatcher: StudentMatcher {
   private var decisions: [String: MatchDecision] = [:]
   /// What deciding a student of the prepared batch needs, kept from `prepare`.
   private var prepared: Prepared? = nil
+  /// Where the chunk after the last one decided starts: asked for in batch order, the next chunk's
+  /// first student is found there (`Prepared.place`).
+  private var nextChunk = 0
   private(set) var model = FellegiSunterModel(u: MatchField.allCases.map(\.priorM))
   /// Students decided at once when one is asked for (settable for the tests, not by the user).
   let decideChunk: Int
@@ -49,10 +52,11 @@ package final class FellegiSunterMatcher: StudentMatcher {
   package func match(_ student: SubmissionPart, in submission: Submission) throws -> MatchDecision {
     let ref = Submission.studentRef(submission.id, student.seq)
     if let decision = decisions.removeValue(forKey: ref) { return decision }
-    if let prepared, let index = prepared.index[ref] {
+    if let prepared, let index = prepared.place(of: ref, guess: nextChunk) {
       let start = index / decideChunk * decideChunk
-      let decided = try prepared.decide(
-        start..<min(start + decideChunk, prepared.people.count), explains: explains)
+      let end = min(start + decideChunk, prepared.people.count)
+      let decided = try prepared.decide(start..<end, explains: explains)
+      nextChunk = end
       decisions = [:]
       for (offset, decision) in decided.enumerated() {
         decisions[prepared.people.id(start + offset)] = decision
@@ -295,9 +299,13 @@ package final class FellegiSunterMatcher: StudentMatcher {
       if count > config.maxCandidates { report.studentsOverCandidateCap += 1 }
     }
     self.decisions = [:]
+    self.nextChunk = 0
+    var seen = Set<String>(minimumCapacity: refs.count)
+    var repeated: [String: Int] = [:]
+    for (i, ref) in refs.enumerated() where !seen.insert(ref).inserted { repeated[ref] = i }
+    seen = []
     self.prepared = Prepared(
-      people: RecordStore(withGuardians: people),
-      index: Dictionary(refs.enumerated().map { ($1, $0) }) { _, last in last },
+      people: RecordStore(withGuardians: people), repeated: repeated,
       candidates: scanned.sis, pairs: compared.pairs, starts: compared.starts, model: model,
       config: config,
       thresholds: MatchThresholds(
@@ -1041,8 +1049,10 @@ package final class FellegiSunterMatcher: StudentMatcher {
   struct Prepared {
     /// As bytes: held from `prepare` to the last decision, read a chunk at a time (`decide`).
     var people: RecordStore
-    /// Student ref → its place in `people`.
-    var index: [String: Int]
+    /// Student refs the batch holds more than once, at their last place in `people` (the one
+    /// decided for them); normally none. Why not every ref's place: a dictionary of the batch's refs
+    /// held to the last decision, where a chunk's first student is looked for once a chunk.
+    var repeated: [String: Int]
     var candidates: RecordStore
     /// Every compared pair, in (student, SIS slot) order; a student's are `pairs[starts[i]..<starts[i + 1]]`.
     var pairs: [Pair]
@@ -1050,6 +1060,14 @@ package final class FellegiSunterMatcher: StudentMatcher {
     var model: FellegiSunterModel
     var config: MatchingConfig
     var thresholds: MatchThresholds
+
+    /// The place of `ref` in `people` (its last, for a repeated one): `guess` or the first place
+    /// when it is there, else found by reading the ids; nil when the batch does not hold it.
+    func place(of ref: String, guess: Int) -> Int? {
+      if let last = repeated[ref] { return last }
+      for i in [guess, 0] where i < people.count && people.id(i) == ref { return i }
+      return (0..<people.count).last { people.id($0) == ref }
+    }
 
     /// The decisions of `people[range]`, on every core: scoring and explaining are independent
     /// per student, so any chunk gives the decisions the whole batch at once would. Without
