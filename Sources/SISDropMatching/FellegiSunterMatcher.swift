@@ -91,7 +91,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
   }
 
   /// The same keys handed to `body` one by one: the SIS scan calls this a million times, and the
-  /// arrays of the convenient form were a third of its time. Kept whole: the passes in their
+  /// arrays of the convenient form were a third of its time (the snapshot scan of
+  /// `scripts/bench/match.sh` at 100,000 × 10,000). Kept whole: the passes in their
   /// order (a key's pass is its number), inlined into the scan.
   @inline(__always)
   static func forEachBlockingKey(_ p: PersonRecord, query: Bool, _ body: (Int, UInt64) -> Void) {
