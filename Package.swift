@@ -100,12 +100,21 @@ let package = Package(
     .target(
       name: "_SISDropTestSupport", dependencies: ["SISDropCore", "SISDropFormats"],
       path: "Tests/_SISDropTestSupport"),
+    // Small delivery records every byte of which can be checked by eye (DeliveryTests, PipelineTests).
+    .target(
+      name: "_SISDropDeliveryTestSupport",
+      dependencies: ["SISDropCore", "SISDropConfig", "SISDropDelivery"],
+      path: "Tests/_SISDropDeliveryTestSupport"),
     .target(
       name: "_SISDropPipelineTestSupport",
       dependencies: ["SISDrop", "SISDropConfig", "SISDropCore", "_SISDropTestSupport"],
       path: "Tests/_SISDropPipelineTestSupport"),
+    .testTarget(name: "CoreTests", dependencies: ["SISDropCore", "_SISDropTestSupport"]),
     .testTarget(
       name: "FormatsTests", dependencies: ["SISDropCore", "SISDropFormats", "_SISDropTestSupport"]),
+    .testTarget(
+      name: "ConfigTests",
+      dependencies: ["SISDropCore", "SISDropFormats", "SISDropConfig", "_SISDropTestSupport"]),
     .testTarget(
       name: "StoreTests",
       dependencies: [
@@ -118,11 +127,19 @@ let package = Package(
         "_SISDropTestSupport",
       ]),
     .testTarget(
+      name: "DeliveryTests",
+      dependencies: [
+        "SISDropCore", "SISDropFormats", "SISDropConfig", "SISDropStore", "SISDropDelivery",
+        "_SISDropTestSupport", "_SISDropDeliveryTestSupport",
+      ]),
+    .testTarget(
       name: "GeneratorTests",
       dependencies: ["SISDropCore", "SISDropFormats", "SISDropGenerator", "_SISDropTestSupport"]),
     .testTarget(
       name: "PipelineTests",
-      dependencies: pipelineModules + ["_SISDropTestSupport", "_SISDropPipelineTestSupport"]),
+      dependencies: pipelineModules + [
+        "_SISDropTestSupport", "_SISDropDeliveryTestSupport", "_SISDropPipelineTestSupport",
+      ]),
     .testTarget(
       name: "SFTPTests",
       dependencies: ["SISDrop", "SISDropCore", "_SISDropTestSupport"]),

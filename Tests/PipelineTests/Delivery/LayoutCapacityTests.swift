@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _SISDropDeliveryTestSupport
 import _SISDropPipelineTestSupport
 import _SISDropTestSupport
 
@@ -175,7 +176,7 @@ import _SISDropTestSupport
       let validator = DeliveryValidator(
         schools: ["0101", "0303", "0404"], gradeLevels: DeliveryValidator.standardGradeLevels,
         schoolGrades: ["0101": -2...5, "0303": 9...12])
-      var student = ProfileUnitTests.newStudent
+      var student = DeliveryExamples.newStudent
       student.fields["SchoolID"] = "0404"
       student.fields["Grade_Level"] = "9"
       #expect(validator.problems(student).isEmpty)

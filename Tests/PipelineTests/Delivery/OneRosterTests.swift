@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _SISDropDeliveryTestSupport
 import _SISDropTestSupport
 
 @testable import SISDrop
@@ -204,7 +205,7 @@ import _SISDropTestSupport
       let profile = OneRosterProfile(
         config: OneRosterConfig(mode: .delta, systemName: "x"),
         sidecar: CSVProfile(config: CSVProfileConfig()))
-      var moved = ProfileUnitTests.update
+      var moved = DeliveryExamples.update
       moved.changed = ["SchoolID"]
       moved.fields["SchoolID"] = "0202"
       moved.fields["Email"] = ""  // the enrollment left it empty: not a change
@@ -247,7 +248,7 @@ import _SISDropTestSupport
           "Student_Ref": "S-1/1", "First_Name": "Pat", "Last_Name": "O'Neil",
           "Relationship": "Mother", "Phone": "217-555-0100",
         ])
-      let records = [ProfileUnitTests.newStudent, contact]
+      let records = [DeliveryExamples.newStudent, contact]
       for prefix in ["B1", "B2"] {
         let context = DeliveryContext(
           prefix: prefix, batchTime: "2026-11-23T10:00:00Z", districtName: "D",
@@ -298,9 +299,9 @@ import _SISDropTestSupport
         config: OneRosterConfig(mode: .delta, systemName: "x"),
         sidecar: CSVProfile(config: CSVProfileConfig()))
       // Batch 1: new child (state id 0042), published.
-      try StableIDs.record([ProfileUnitTests.newStudent], batch: "B1", state: workdir.state)
+      try StableIDs.record([DeliveryExamples.newStudent], batch: "B1", state: workdir.state)
       // a rerun records nothing new
-      try StableIDs.record([ProfileUnitTests.newStudent], batch: "B1", state: workdir.state)
+      try StableIDs.record([DeliveryExamples.newStudent], batch: "B1", state: workdir.state)
       // Batch 2: another submission for the same child, now SIS student 000777 with that state id; and a guardian of it.
       var update = DeliveryRecord(
         kind: .studentsUpdate, submissionID: "S-5", seq: 1,
@@ -326,7 +327,7 @@ import _SISDropTestSupport
       ]
       let ids = try StableIDs.resolve([update, guardian], state: workdir.state)
       #expect(ids == ["stu-000777": "sub-S-1-1"])
-      var context = ProfileUnitTests.context
+      var context = DeliveryExamples.context
       context.sourcedIDs = ids
       _ = try profile.write(
         [update, guardian], kinds: DeliveryKind.batchKinds, context: context, folder: root)

@@ -66,22 +66,6 @@ import _SISDropTestSupport
     }
   }
 
-  @Test func aProfileThatNamesAnUnknownFieldIsAConfigurationErrorWithItsLine() throws {
-    let yaml =
-      "version: 1\ndelivery:\n  profile: csv\n  csv:\n    files:\n      students_new:\n        - Last_Name\n        - Nickname\n"
-    let error = try #require(throws: SISDropError.self) {
-      try PipelineConfig.parse(bytes: Array(yaml.utf8), path: "/p.yaml")
-    }
-    #expect(
-      error.status == .configuration && error.location?.line == 8
-        && error.message.contains("Nickname"))
-    let unknown = try #require(throws: SISDropError.self) {
-      try PipelineConfig.parse(
-        bytes: Array("version: 1\ndelivery:\n  profile: edifact\n".utf8), path: "/p.yaml")
-    }
-    #expect(unknown.status == .configuration && unknown.location?.line == 3)
-  }
-
   @Test func theErrorNamesThePipelineLineOfTheColumnAndNoPluginMeansNoDelivery() throws {
     try withTemporaryFolder { root in
       let plugin = try gradeViewOnlyPlugin(in: root)

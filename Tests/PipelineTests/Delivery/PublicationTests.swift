@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _SISDropDeliveryTestSupport
 import _SISDropTestSupport
 
 @testable import SISDrop
@@ -183,7 +184,7 @@ import _SISDropTestSupport
       let validator = try DeliveryValidator(
         snapshot: Snapshot(
           path: SnapshotReference.load(workdir, batch: batch.id).absolutePath(workdir)))
-      var student = ProfileUnitTests.newStudent
+      var student = DeliveryExamples.newStudent
       student.fields["SchoolID"] = "0101"
       student.fields["Grade_Level"] = "-2"
       #expect(validator.problems(student).isEmpty)

@@ -7,68 +7,6 @@ import Testing
 import _SISDropPipelineTestSupport
 import _SISDropTestSupport
 
-@Suite struct OperationsConfigTests {
-  /// The production template, with its /etc files pointed at the demo's, parses to what it says.
-  @Test func theNightlyTemplateParses() throws {
-    var text = try readText(Checkout.pipeline("nightly"))
-    text = text.replacingOccurrences(
-      of: "/etc/sisdrop/Plugin.xml", with: Checkout.demoDistrict + "/config/Plugin.xml"
-    )
-    .replacingOccurrences(
-      of: "/etc/sisdrop/building_map.csv", with: Checkout.demoDistrict + "/config/building_map.csv"
-    )
-    .replacingOccurrences(
-      of: "/etc/sisdrop/tardy_codes.csv", with: Checkout.demoDistrict + "/config/tardy_codes.csv")
-    let config = try PipelineConfig.parse(
-      bytes: Array(text.utf8), path: "/etc/sisdrop/nightly.yaml")
-    // Production runs the probabilistic matcher (issue 3), not the first rule-based one.
-    #expect(config.matcher == "fellegi-sunter")
-    let operations = config.operations
-    #expect(operations.pickup.quietSeconds == 120 && operations.pickup.checkWriters)
-    // Both feeds need their trigger file in the template districts copy (a truncated SIS export is never claimed).
-    #expect(
-      operations.pickup.triggers == [
-        "sis_export": "sis_export.manifest", "submissions": "submissions.manifest",
-      ])
-    #expect(
-      operations.schedule.window
-        == RunWindow(hour: 16, minute: 0, length: 8 * 3600, timeZone: chicago))
-    #expect(operations.schedule.retry == RetryPolicy(first: 300, maximum: 3600))
-    #expect(operations.notifications.to == ["sis-admin@example.k12.us"])
-    #expect(operations.notifications.sendmail == ["/usr/sbin/sendmail", "-t", "-i"])
-  }
-
-  @Test(arguments: [
-    (
-      "schedule:\n  window:\n    start: \"4pm\"\n",
-      "schedule.window.start: '4pm' is not a time of day"
-    ),
-    (
-      "schedule:\n  window:\n    length: 25h\n",
-      "schedule.window.length: a window lasts between 1m and 24h"
-    ),
-    ("schedule:\n  window:\n    time_zone: Central\n", "'Central' is not an IANA time zone"),
-    (
-      "pickup:\n  triggers:\n    tardies: t.done\n",
-      "pickup.triggers.tardies: unknown feed 'tardies'"
-    ),
-    ("notifications:\n  to: [\"Registrar <r@x.org>\"]\n", "is not a plain e-mail address"),
-    ("notifications:\n  sendmail: sendmail -t\n", "the sendmail command needs an absolute path"),
-    ("schedule:\n  retry:\n    first: soon\n", "'soon' is not a duration"),
-  ])
-  func badOperationsSettingsNameKeyAndLine(yaml: String, message: String) throws {
-    let text = "version: 1\n" + yaml
-    do {
-      _ = try PipelineConfig.parse(bytes: Array(text.utf8), path: "/p.yaml")
-      Issue.record("accepted: \(yaml)")
-    } catch let error as SISDropError {
-      #expect(error.status == .configuration)
-      #expect(error.description.contains(message), "\(error)")
-      #expect(error.description.hasPrefix("/p.yaml:"), "\(error)")
-    }
-  }
-}
-
 @Suite(.serialized) struct OperationsCommandTests {
   /// `sisdrop run` as cron calls it (stderr to a file, not a terminal), then `sisdrop status`.
   @Test func cronRunsLogLinesExitCodesAndStatus() throws {
