@@ -343,10 +343,11 @@ import _SISDropTestSupport
           "a PNG screenshot at \(png)")
         screenshots.append(png)
       }
-      // Kept for a person to look at: in the repository only when asked.
+      // Kept for a person to look at: under .build every run; `SISDROP_KEEP_SCREENSHOTS=1` also
+      // refreshes the copies kept in the repository (docs/screenshots/).
       var keep = [Self.output]
       if ProcessInfo.processInfo.environment["SISDROP_KEEP_SCREENSHOTS"] == "1" {
-        keep.append(Checkout.root + "/Tests/PipelineTests/Delivery/Screenshots")
+        keep.append(Checkout.root + "/docs/screenshots")
       }
       for folder in keep {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
