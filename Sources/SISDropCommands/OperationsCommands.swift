@@ -482,7 +482,10 @@ package struct StatusCommand: ParsableCommand {
     _ integration: IntegrationView?, changes: [Change], _ time: LocalTime
   ) {
     guard let view = integration else {
-      print("integration: no run yet (`sisdrop run --pipeline FILE` sets it up)")
+      // `sisdrop demo` and the stage commands run batches without the nightly state.
+      print(
+        "integration: no nightly run yet (`sisdrop run --pipeline FILE` sets it up; `sisdrop demo` and the stage commands do not)"
+      )
       return
     }
     print("integration: \(view.state) since \(time(view.since))")

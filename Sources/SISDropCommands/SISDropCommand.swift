@@ -3,6 +3,7 @@ import Foundation
 import SISDrop
 import SISDropConfig
 import SISDropCore
+import SISDropFormats
 import SISDropStore
 
 /// `sisdrop`: the operator's command.
@@ -289,6 +290,32 @@ package struct CancelCommand: ParsableCommand {
   }
 }
 
+/// An approval time as the export wrote it (`2026-11-19T08:09:00-06:00`, `11/16/2026 11:17 AM`),
+/// shown one way in the district's zone (`2026-11-19 08:09`), read as the normalize stage reads it:
+/// the last batch's pipeline gives the zone and date formats. A text it cannot read is shown as it is.
+struct ApprovalTimeText {
+  let reader: TimestampReader
+  let datePatterns: [DatePattern]
+
+  init(workdir: WorkDir) {
+    let config = ((try? workdir.state.allBatches()) ?? []).last.flatMap {
+      try? PipelineConfig.load(path: $0.pipelinePath)
+    }
+    let zone =
+      config?.timeZone ?? (try? workdir.state.integrationStatus())?.lastGoodNotifications.flatMap {
+        TimeZone(identifier: $0.timeZone)
+      } ?? TimeZone.current
+    reader = TimestampReader(zone: zone)
+    datePatterns = config?.submissions.dateFormats ?? FeedConfig(files: [:]).dateFormats
+  }
+
+  func callAsFunction(_ text: String) -> String {
+    guard let written = reader.read(text, datePatterns: datePatterns) else { return text }
+    // `YYYY-MM-DDTHH:MM:SS±HH:MM` in the district's zone: the day and the minute.
+    return String(written.prefix(10)) + " " + String(written.dropFirst(11).prefix(5))
+  }
+}
+
 /// A ledger entry with why it is still pending (`why`, when the last batch said).
 struct PendingRow: Encodable {
   var entry: LedgerEntry
@@ -326,6 +353,7 @@ package struct PendingCommand: ParsableCommand {
         }
         return reasons[batch]?[entry.submissionID]
       }
+      let approvalTime = ApprovalTimeText(workdir: workdir)
       // How many nights each has waited for a person (the review queue's ages).
       var ages: [String: Int] = [:]
       for item in try ReviewQueue.load(workdir: workdir).items {
@@ -339,7 +367,7 @@ package struct PendingCommand: ParsableCommand {
         for entry in entries {
           let why = why(entry)
           print(
-            "\(entry.submissionID)\t\(entry.status.rawValue)\(entry.batchID.map { " (\($0))" } ?? "")\t\(entry.form)\t\(entry.approvedAt)"
+            "\(entry.submissionID)\t\(entry.status.rawValue)\(entry.batchID.map { " (\($0))" } ?? "")\t\(entry.form)\t\(approvalTime(entry.approvedAt))"
               + (why.map { "\t" + $0 } ?? "")
               + (ages[entry.submissionID].map { "\t\($0) night\($0 == 1 ? "" : "s")" } ?? ""))
         }

@@ -364,6 +364,16 @@ import _SISDropTestSupport
         $0.hasPrefix("S-2026-0028\tpending")
       }
       #expect(line?.hasSuffix("held: potential match\t0 nights") == true, "\(pending.stdout)")
+      // Approval times one way, in the district's zone, whatever the export wrote: S-2026-0020's
+      // is `2026-11-19T08:09:00-06:00`, S-2026-0021's a wall-clock `2026-11-16 11:17`.
+      let approved = pending.stdout.split(separator: "\n").map { $0.split(separator: "\t")[3] }
+      #expect(approved.count == waiting)
+      #expect(
+        approved.allSatisfy { $0.wholeMatch(of: /\d{4}-\d\d-\d\d \d\d:\d\d/) != nil },
+        "\(pending.stdout)")
+      #expect(
+        pending.stdout.contains(
+          "S-2026-0020\tpending\t2026-27 Returning Student Registration\t2026-11-19 08:09\t"))
 
       let file = root + "/to-fill.csv"
       #expect(try runTool("sisdrop", ["review", "--csv", file] + w).status == 0)
