@@ -54,6 +54,53 @@ package enum Comparators {
     }
   }
 
+  /// `jaroWinkler(a, b)` read as a name's agreement: 2 at 0.92 or more, 1 at 0.80 or more, else 0.
+  /// Most names compared are plainly different: an upper bound of the similarity from the letters
+  /// the two have in common (`jaroWinklerBound`) below 0.80 decides level 0 without the matching
+  /// itself (the u sample's 79,800 pairs of random students and most candidate pairs compare names
+  /// that share few letters; `scripts/bench/match.sh` at 100,000 × 10,000).
+  static func jaroWinklerLevel(_ a: String, _ b: String) -> Int {
+    var a = a
+    var b = b
+    return a.withUTF8 { s in
+      b.withUTF8 { t in
+        // The bound holds in exact arithmetic; the margin covers its rounding and the similarity's.
+        if jaroWinklerBound(s, t) < 0.80 - 1e-9 { return 0 }
+        let jw = jaroWinkler(s, t)
+        return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
+      }
+    }
+  }
+
+  /// An upper bound of `jaroWinkler(s, t)`: the matching characters are at most the bytes the two
+  /// have in common (counted by their low six bits, which only lets more through: merged counts
+  /// never share fewer), with no transpositions and the same common prefix. The similarity grows
+  /// with the matches and falls with transpositions, so it is never above this.
+  static func jaroWinklerBound(_ s: UnsafeBufferPointer<UInt8>, _ t: UnsafeBufferPointer<UInt8>)
+    -> Double
+  {
+    if s.isEmpty || t.isEmpty { return s.isEmpty && t.isEmpty ? 1 : 0 }
+    if s.count > 255 { return 1 }  // a byte counts each bin below
+    var counts: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
+      0, 0, 0, 0, 0, 0, 0, 0
+    )
+    let matches = withUnsafeMutableBytes(of: &counts) { raw -> Int in
+      for byte in s { raw[Int(byte & 63)] &+= 1 }
+      var matches = 0
+      for byte in t where raw[Int(byte & 63)] > 0 {
+        raw[Int(byte & 63)] -= 1
+        matches += 1
+      }
+      return matches
+    }
+    if matches == 0 { return 0 }
+    let m = Double(matches)
+    let jaro = (m / Double(s.count) + m / Double(t.count) + 1) / 3
+    var prefix = 0
+    while prefix < min(4, s.count, t.count) && s[prefix] == t[prefix] { prefix += 1 }
+    return jaro + Double(prefix) * 0.1 * (1 - jaro)
+  }
+
   /// American Soundex of a name key's first word-ish token (letters only), `""` for no letters.
   package static func soundex(_ key: String) -> String {
     let code = soundexCode(key)
@@ -193,7 +240,67 @@ package enum Comparators {
 
   /// True when one name is a listed nickname of the other (direct pairs only; a similarity, not an identity).
   package static func isNickname(_ a: String, _ b: String) -> Bool {
-    a != b && (nicknames[a]?.contains(b) ?? false)
+    if a == b { return false }
+    // Most pairs asked for are not in the table: the filter says so from the bytes, without
+    // hashing either String into the dictionary (`nicknamePairs`).
+    if let filter = nicknamePairs, let bit = NicknamePairs.bit(a, b), !filter.contains(bit) {
+      return false
+    }
+    return nicknames[a]?.contains(b) ?? false
+  }
+
+  /// Every (name, nickname) pair of `nicknames` as a bit set by a hash of the two names' bytes: a
+  /// pair whose bit is clear is not in the table. Exact for ASCII names only, where equal Strings
+  /// are equal bytes (the table is ASCII; with any entry that is not, there is no filter). Why: the
+  /// dictionary and set look-ups hashed both names with SipHash for every pair of given names
+  /// compared, almost never found (a third of comparing given names, `scripts/bench/match.sh` at
+  /// 50,000 × 50,000).
+  static let nicknamePairs: NicknamePairs? = {
+    var filter = NicknamePairs()
+    for (name, others) in nicknames {
+      for other in others {
+        guard let bit = NicknamePairs.bit(name, other) else { return nil }
+        filter.insert(bit)
+      }
+    }
+    return filter
+  }()
+
+  /// A bit set of 2^17 bits, by a 64-bit FNV-1a hash of a pair of ASCII names.
+  struct NicknamePairs: Sendable {
+    private var words = [UInt64](repeating: 0, count: 1 << 11)
+
+    /// The pair's bit, nil when a name is not ASCII (its bytes do not decide equality).
+    static func bit(_ a: String, _ b: String) -> Int? {
+      var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+      guard mix(a, into: &hash) else { return nil }
+      hash = (hash ^ 0x3A) &* 0x100_0000_01B3
+      guard mix(b, into: &hash) else { return nil }
+      return Int(truncatingIfNeeded: (hash ^ hash >> 32) & 0x1_FFFF)
+    }
+
+    /// FNV-1a over the text's bytes, on its contiguous storage (the UTF-8 view walked byte by byte
+    /// cost more than the look-ups saved); false for text that is not ASCII.
+    @inline(__always)
+    private static func mix(_ text: String, into hash: inout UInt64) -> Bool {
+      let ascii = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+        for byte in bytes {
+          if byte >= 0x80 { return false }
+          hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3
+        }
+        return true
+      }
+      if let ascii { return ascii }
+      for byte in text.utf8 {
+        if byte >= 0x80 { return false }
+        hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3
+      }
+      return true
+    }
+
+    func contains(_ bit: Int) -> Bool { words[bit >> 6] & (1 << UInt64(bit & 63)) != 0 }
+
+    mutating func insert(_ bit: Int) { words[bit >> 6] |= 1 << UInt64(bit & 63) }
   }
 
   // MARK: - Agreement levels
@@ -205,26 +312,21 @@ package enum Comparators {
     if !hasSpace(a) && !hasSpace(b) {
       // One word each (most names): no tokens to compare.
       if isNickname(a, b) { return 3 }
-      let jw = jaroWinkler(a, b)
-      return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
+      return jaroWinklerLevel(a, b)
     }
     let ta = nameTokens(Substring(a))
     let tb = nameTokens(Substring(b))
     // `Mary Kate` and `Mary`, `Jean Luc` and `Jean-Luc`: the first given name is what people use.
     if let fa = ta.first, let fb = tb.first, fa == fb { return 4 }
     if isNickname(String(ta.first ?? ""), String(tb.first ?? "")) || isNickname(a, b) { return 3 }
-    let jw = jaroWinkler(a, b)
-    return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
+    return jaroWinklerLevel(a, b)
   }
 
   /// Surname agreement: 4 exact, 3 a shared part of a compound or hyphenated name, 2 JW ≥ 0.92, 1 ≥ 0.80, 0 otherwise.
   package static func surnameLevel(_ a: String, _ b: String) -> Int {
     if a.isEmpty || b.isEmpty { return -1 }
     if a == b { return 4 }
-    if !hasSpace(a) && !hasSpace(b) {
-      let jw = jaroWinkler(a, b)
-      return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
-    }
+    if !hasSpace(a) && !hasSpace(b) { return jaroWinklerLevel(a, b) }
     let ta = nameTokens(Substring(a))
     let tb = nameTokens(Substring(b))
     if ta == tb { return 4 }
@@ -240,8 +342,7 @@ package enum Comparators {
         return 4
       }
     }
-    let jw = jaroWinkler(joinedTokens(a, ta), joinedTokens(b, tb))
-    return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
+    return jaroWinklerLevel(joinedTokens(a, ta), joinedTokens(b, tb))
   }
 
   /// Birth-date agreement on ISO dates: 4 exact, 3 day and month swapped, 2 one digit off,
@@ -300,6 +401,10 @@ package enum Comparators {
         ? text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } : text.allSatisfy(\.isNumber)
     }
     func split(_ key: String) -> (number: Substring, word: Substring) {
+      if let parts = splitASCII(key) {
+        if let rest = parts.rest, isNumber(parts.first) { return (parts.first, rest) }
+        return isNumber(parts.first) ? (parts.first, "") : ("", parts.first)
+      }
       let parts = key.split(separator: " ", maxSplits: 1)
       if parts.count == 2, isNumber(parts[0]) { return (parts[0], parts[1]) }
       return (isNumber(parts[0]) ? parts[0] : "", isNumber(parts[0]) ? "" : parts[0])
@@ -319,6 +424,25 @@ package enum Comparators {
     let (short, long) = x.word.count <= y.word.count ? (x.word, y.word) : (y.word, x.word)
     return jaroWinkler(String(x.word), String(y.word)) >= 0.90
       || (short.count >= 4 && long.hasPrefix(short))
+  }
+
+  /// `key.split(separator: " ", maxSplits: 1)` on the bytes of ASCII text that does not start with a
+  /// space (there a Character is a byte, and the first part is never empty): the text before the
+  /// first space, and what follows that space unless it is empty; nil for any other text. Why: the
+  /// array of `split` was most of comparing two street keys, done for nearly every candidate pair
+  /// (`scripts/bench/match.sh` at 100,000 × 10,000).
+  static func splitASCII(_ key: String) -> (first: Substring, rest: Substring?)? {
+    let utf8 = key.utf8
+    guard let head = utf8.first, head != 0x20 else { return nil }
+    var space: String.Index? = nil
+    for i in utf8.indices {
+      let byte = utf8[i]
+      if byte >= 0x80 { return nil }
+      if byte == 0x20 && space == nil { space = i }
+    }
+    guard let space else { return (key[...], nil) }
+    let next = utf8.index(after: space)
+    return (key[..<space], next == utf8.endIndex ? nil : key[next...])
   }
 
   /// The parts of an address that `addressPartsDiffering` compares one by one.
@@ -362,11 +486,16 @@ package enum Comparators {
   /// for a part it does not have): the street key's house number and word, the city's and state's
   /// name keys, the ZIP.
   package static func addressParts(_ p: PersonRecord) -> [String] {
-    let parts = p.street.split(separator: " ", maxSplits: 1)
-    let first = parts.first ?? ""
+    let parts: (first: Substring, rest: Substring?) =
+      splitASCII(p.street)
+      ?? {
+        let parts = p.street.split(separator: " ", maxSplits: 1)
+        return (parts.first ?? "", parts.count == 2 ? parts[1] : nil)
+      }()
+    let first = parts.first
     let isNumber = !first.isEmpty && first.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     let number = isNumber ? String(first) : ""
-    let word = isNumber ? (parts.count == 2 ? String(parts[1]) : "") : String(first)
+    let word = isNumber ? String(parts.rest ?? "") : String(first)
     return [
       number, word, foldLetters(FieldRules.nameKey(p.city)), p.zip,
       foldLetters(FieldRules.nameKey(p.state)),

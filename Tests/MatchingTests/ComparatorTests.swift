@@ -1,4 +1,5 @@
 import Foundation
+import SISDropCore
 import Testing
 
 @testable import SISDropFormats
@@ -29,6 +30,46 @@ import Testing
     // William and Wilma share the nickname Bill in the table: that does not make them one name.
     #expect(!Comparators.isNickname("william", "wilma"))
     #expect(!Comparators.isNickname("ann", "ann"))
+  }
+
+  /// The shortcuts of the name and street comparisons give what the plain forms give: the level
+  /// from the bounded similarity is the level of the similarity itself, the nickname filter
+  /// answers as the table does, and the street key's byte split is `split`'s.
+  @Test func comparisonShortcutsAgreeWithThePlainForms() {
+    let names = [
+      "william", "bill", "wilma", "liam", "alexander", "alexandra", "alex", "jonathan", "jonatahn",
+      "dwayne", "duane", "martha", "marhta", "dixon", "dicksonx", "ann", "anne", "annie", "noah",
+      "mary kate", "mary", "garcia lopez", "garcia", "lopez", "de la cruz", "delacruz", "nguyen",
+      "nguyễn", "o", "oo", "abcdefghij", "jihgfedcba", "zoë", "zoe", "smith jr", "smyth", "",
+    ]
+    // Generated names of common letters (seeded: the same names every run).
+    var random = SplitMix64(state: 20_261_203)
+    let letters = Array("aeiourstlnmbcdk ".utf8)
+    let generated = (0..<400).map { _ in
+      String(
+        decoding: (0..<(1 + Int(random.next() % 12))).map { _ in
+          letters[Int(random.next() % UInt64(letters.count))]
+        }, as: UTF8.self)
+    }
+    for a in names + generated.prefix(200) {
+      for b in names + generated.suffix(200) {
+        let jw = Comparators.jaroWinkler(a, b)
+        #expect(Comparators.jaroWinklerLevel(a, b) == (jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0))
+        #expect(
+          Comparators.isNickname(a, b)
+            == (a != b && (Comparators.nicknames[a]?.contains(b) ?? false)))
+      }
+    }
+    #expect(Comparators.nicknamePairs != nil)
+    for (name, others) in Comparators.nicknames {
+      for other in others where other != name { #expect(Comparators.isNickname(name, other)) }
+    }
+    for key in ["12 oak", "12", "12 ", "12  oak st", "oak", "a b c", "1284 monroe", "x"] {
+      let parts = key.split(separator: " ", maxSplits: 1)
+      let fast = Comparators.splitASCII(key)
+      #expect(fast?.first == parts.first && fast?.rest == (parts.count == 2 ? parts[1] : nil))
+    }
+    #expect(Comparators.splitASCII(" oak") == nil && Comparators.splitASCII("été 12") == nil)
   }
 
   @Test func givenNameLevels() {
