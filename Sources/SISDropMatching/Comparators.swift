@@ -465,20 +465,43 @@ package enum Comparators {
   package static func addressPartsDiffering(_ a: PersonRecord, _ b: PersonRecord) -> [AddressPart] {
     let x = addressParts(a)
     let y = addressParts(b)
-    let streetTypo = { (p: String, q: String) -> Bool in
-      let (short, long) = p.count <= q.count ? (p, q) : (q, p)
-      return jaroWinkler(p, q) >= 0.90 || (short.count >= 4 && long.hasPrefix(short))
-    }
     return AddressPart.allCases.filter { part in
-      let (p, q) = (x[part.rawValue], y[part.rawValue])
-      if part == .state { return !p.isEmpty && !q.isEmpty && p != q }
-      guard !p.isEmpty && !q.isEmpty else { return true }
-      if p == q { return false }
-      switch part {
-      case .street: return !streetTypo(p, q)
-      case .city: return !oneEditApart(p, q)
-      default: return true
-      }
+      partDiffers(part, x[part.rawValue], y[part.rawValue])
+    }
+  }
+
+  /// `addressPartsDiffering(a, b).count <= 1`, part by part, the cheap parts first, and done at the
+  /// second part that differs: the city's and state's name keys are made only when the house
+  /// number, ZIP and street leave it open. Why: every candidate pair whose names agree without its
+  /// street line and ZIP agreeing asks this (`ComparisonVector.compare`), and making all five
+  /// parts of both sides was most of it (`scripts/bench/match.sh` at 50,000 × 50,000).
+  static func atMostOneAddressPartDiffers(_ a: PersonRecord, _ b: PersonRecord) -> Bool {
+    var differing = 0
+    func count(_ part: AddressPart, _ p: String, _ q: String) -> Bool {
+      if partDiffers(part, p, q) { differing += 1 }
+      return differing <= 1
+    }
+    let x = streetParts(a.street)
+    let y = streetParts(b.street)
+    return count(.houseNumber, x.number, y.number) && count(.zip, a.zip, b.zip)
+      && count(.street, x.word, y.word)
+      && count(
+        .city, foldLetters(FieldRules.nameKey(a.city)), foldLetters(FieldRules.nameKey(b.city)))
+      && count(
+        .state, foldLetters(FieldRules.nameKey(a.state)), foldLetters(FieldRules.nameKey(b.state)))
+  }
+
+  /// Whether one part of two addresses (`addressParts`) differs, as `addressPartsDiffering` reads it.
+  private static func partDiffers(_ part: AddressPart, _ p: String, _ q: String) -> Bool {
+    if part == .state { return !p.isEmpty && !q.isEmpty && p != q }
+    guard !p.isEmpty && !q.isEmpty else { return true }
+    if p == q { return false }
+    switch part {
+    case .street:
+      let (short, long) = p.count <= q.count ? (p, q) : (q, p)
+      return !(jaroWinkler(p, q) >= 0.90 || (short.count >= 4 && long.hasPrefix(short)))
+    case .city: return !oneEditApart(p, q)
+    default: return true
     }
   }
 
@@ -486,20 +509,24 @@ package enum Comparators {
   /// for a part it does not have): the street key's house number and word, the city's and state's
   /// name keys, the ZIP.
   package static func addressParts(_ p: PersonRecord) -> [String] {
+    let street = streetParts(p.street)
+    return [
+      street.number, street.word, foldLetters(FieldRules.nameKey(p.city)), p.zip,
+      foldLetters(FieldRules.nameKey(p.state)),
+    ]
+  }
+
+  /// A street key's house number and street word, as `addressParts` has them.
+  private static func streetParts(_ street: String) -> (number: String, word: String) {
     let parts: (first: Substring, rest: Substring?) =
-      splitASCII(p.street)
+      splitASCII(street)
       ?? {
-        let parts = p.street.split(separator: " ", maxSplits: 1)
+        let parts = street.split(separator: " ", maxSplits: 1)
         return (parts.first ?? "", parts.count == 2 ? parts[1] : nil)
       }()
     let first = parts.first
     let isNumber = !first.isEmpty && first.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
-    let number = isNumber ? String(first) : ""
-    let word = isNumber ? String(parts.rest ?? "") : String(first)
-    return [
-      number, word, foldLetters(FieldRules.nameKey(p.city)), p.zip,
-      foldLetters(FieldRules.nameKey(p.state)),
-    ]
+    return (isNumber ? String(first) : "", isNumber ? String(parts.rest ?? "") : String(first))
   }
 
   /// Two names that share a beginning of five letters or more and differ only in endings of at most

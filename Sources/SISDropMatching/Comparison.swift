@@ -264,7 +264,7 @@ package struct ComparisonVector: Sendable, Hashable {
     let butOnePart =
       (0...1).contains(vector[.address]) && !swapped
       && ((first >= 2 && last >= 2) || ((first >= 3 || last >= 3) && dob == 4))
-      && Comparators.addressPartsDiffering(a, b).count <= 1
+      && Comparators.atMostOneAddressPartDiffers(a, b)
     if !a.phone.isEmpty && !b.phone.isEmpty { set(.phone, a.phone == b.phone ? 1 : 0) }
     if !a.email.isEmpty && !b.email.isEmpty { set(.email, a.email == b.email ? 1 : 0) }
     if !a.guardians.isEmpty && !b.guardians.isEmpty {

@@ -70,6 +70,29 @@ import Testing
       #expect(fast?.first == parts.first && fast?.rest == (parts.count == 2 ? parts[1] : nil))
     }
     #expect(Comparators.splitASCII(" oak") == nil && Comparators.splitASCII("été 12") == nil)
+    // Every combination of parts agreeing, differing by a typo, differing or missing.
+    func record(_ street: String, _ city: String, _ zip: String, _ state: String) -> PersonRecord {
+      var record = PersonRecord(id: "x")
+      (record.street, record.city, record.zip, record.state) = (street, city, zip, state)
+      return record
+    }
+    let streets = ["12 oak", "12 oka", "21 oak", "12 elm", "oak", "12", "", "12 oakwood"]
+    let cities = ["Springfield", "Springfeld", "Chatham", ""]
+    let zips = ["62701", "62702", ""]
+    let states = ["IL", "il", "MO", ""]
+    let form = record("12 oak", "Springfield", "62701", "IL")
+    for street in streets {
+      for city in cities {
+        for zip in zips {
+          for state in states {
+            let other = record(street, city, zip, state)
+            #expect(
+              Comparators.atMostOneAddressPartDiffers(form, other)
+                == (Comparators.addressPartsDiffering(form, other).count <= 1))
+          }
+        }
+      }
+    }
   }
 
   @Test func givenNameLevels() {
