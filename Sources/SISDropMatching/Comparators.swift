@@ -62,14 +62,17 @@ package enum Comparators {
   static func jaroWinklerLevel(_ a: String, _ b: String) -> Int {
     var a = a
     var b = b
-    return a.withUTF8 { s in
-      b.withUTF8 { t in
-        // The bound holds in exact arithmetic; the margin covers its rounding and the similarity's.
-        if jaroWinklerBound(s, t) < 0.80 - 1e-9 { return 0 }
-        let jw = jaroWinkler(s, t)
-        return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
-      }
-    }
+    return a.withUTF8 { s in b.withUTF8 { t in jaroWinklerLevel(s, t) } }
+  }
+
+  /// `jaroWinklerLevel` on bytes.
+  static func jaroWinklerLevel(_ s: UnsafeBufferPointer<UInt8>, _ t: UnsafeBufferPointer<UInt8>)
+    -> Int
+  {
+    // The bound holds in exact arithmetic; the margin covers its rounding and the similarity's.
+    if jaroWinklerBound(s, t) < 0.80 - 1e-9 { return 0 }
+    let jw = jaroWinkler(s, t)
+    return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
   }
 
   /// An upper bound of `jaroWinkler(s, t)`: the matching characters are at most the bytes the two
@@ -327,6 +330,7 @@ package enum Comparators {
     if a.isEmpty || b.isEmpty { return -1 }
     if a == b { return 4 }
     if !hasSpace(a) && !hasSpace(b) { return jaroWinklerLevel(a, b) }
+    if let level = asciiSurnameLevel(a, b) { return level }
     let ta = nameTokens(Substring(a))
     let tb = nameTokens(Substring(b))
     if ta == tb { return 4 }
@@ -343,6 +347,162 @@ package enum Comparators {
       }
     }
     return jaroWinklerLevel(joinedTokens(a, ta), joinedTokens(b, tb))
+  }
+
+  /// `surnameLevel` of two ASCII keys (after its first steps) on their bytes, the tokens as places
+  /// in them (`ASCIITokens`): the same steps in the same order as the String form below, without its
+  /// arrays of tokens and joined Strings; nil for other keys (not ASCII, more than eight tokens),
+  /// which that form compares. Why: compound surnames are common (two of five surnames compared in
+  /// `scripts/bench/match.sh`'s districts), and their arrays were most of comparing surnames.
+  static func asciiSurnameLevel(_ a: String, _ b: String) -> Int? {
+    var a = a
+    var b = b
+    return a.withUTF8 { s in
+      b.withUTF8 { t -> Int? in
+        guard let x = ASCIITokens(s), let y = ASCIITokens(t) else { return nil }
+        if x.same(as: y) { return 4 }
+        if x.count > 1 || y.count > 1 {
+          if x.sharesAToken(with: y) { return 3 }
+          if x.sameLetters(as: y) { return 4 }
+          // ASCII: the joined keys are equal text only where their bytes are equal (just above).
+        }
+        return x.withJoined { p in y.withJoined { q in jaroWinklerLevel(p, q) } }
+      }
+    }
+  }
+
+  /// `nameTokens` of an ASCII key, as byte ranges of it: split on spaces, generational suffixes
+  /// dropped unless every token is one; at most eight tokens.
+  struct ASCIITokens {
+    let bytes: UnsafeBufferPointer<UInt8>
+    /// Token i's start and end at 32 * i (16 bits each).
+    private var ranges: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    private(set) var count = 0
+
+    init?(_ bytes: UnsafeBufferPointer<UInt8>) {
+      guard bytes.count < 1 << 16 else { return nil }
+      self.bytes = bytes
+      var tokens = 0
+      var suffixes = 0
+      var start = -1
+      for i in 0...bytes.count {
+        let byte: UInt8 = i < bytes.count ? bytes[i] : 0x20
+        if byte >= 0x80 { return nil }
+        if byte != 0x20 {
+          if start < 0 { start = i }
+          continue
+        }
+        guard start >= 0 else { continue }
+        guard tokens < 8 else { return nil }
+        setRange(tokens, start..<i)
+        if ASCIITokens.isSuffix(bytes, start..<i) { suffixes += 1 }
+        tokens += 1
+        start = -1
+      }
+      count = tokens
+      if suffixes > 0 && suffixes < tokens {
+        // Drop the suffixes, keeping the order of the others.
+        var kept = 0
+        for k in 0..<tokens where !ASCIITokens.isSuffix(bytes, self[k]) {
+          setRange(kept, self[k])
+          kept += 1
+        }
+        count = kept
+      }
+    }
+
+    /// `Comparators.isSuffix` on bytes.
+    private static func isSuffix(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
+      func at(_ k: Int) -> UInt8 { bytes[range.lowerBound + k] }
+      let (i, j, r, s, v) = (
+        UInt8(ascii: "i"), UInt8(ascii: "j"), UInt8(ascii: "r"), UInt8(ascii: "s"),
+        UInt8(ascii: "v")
+      )
+      switch range.count {
+      case 1: return at(0) == v
+      case 2:
+        return (at(0) == j && at(1) == r) || (at(0) == s && at(1) == r)
+          || (at(0) == i && at(1) == i) || (at(0) == i && at(1) == v)
+      case 3: return at(0) == i && at(1) == i && at(2) == i
+      default: return false
+      }
+    }
+
+    private mutating func setRange(_ k: Int, _ range: Range<Int>) {
+      withUnsafeMutableBytes(of: &ranges) {
+        $0.storeBytes(of: UInt16(range.lowerBound), toByteOffset: 4 * k, as: UInt16.self)
+        $0.storeBytes(of: UInt16(range.upperBound), toByteOffset: 4 * k + 2, as: UInt16.self)
+      }
+    }
+
+    subscript(_ k: Int) -> Range<Int> {
+      withUnsafeBytes(of: ranges) {
+        Int(
+          $0.load(fromByteOffset: 4 * k, as: UInt16.self))..<Int(
+            $0.load(fromByteOffset: 4 * k + 2, as: UInt16.self))
+      }
+    }
+
+    private func token(_ k: Int) -> UnsafeBufferPointer<UInt8> {
+      UnsafeBufferPointer(rebasing: bytes[self[k]])
+    }
+
+    private static func equal(_ p: UnsafeBufferPointer<UInt8>, _ q: UnsafeBufferPointer<UInt8>)
+      -> Bool
+    {
+      p.count == q.count && (p.isEmpty || memcmp(p.baseAddress!, q.baseAddress!, p.count) == 0)
+    }
+
+    /// The same tokens in the same order (`ta == tb`).
+    func same(as other: ASCIITokens) -> Bool {
+      guard count == other.count else { return false }
+      for k in 0..<count where !ASCIITokens.equal(token(k), other.token(k)) { return false }
+      return true
+    }
+
+    /// A token of one is a token of the other.
+    func sharesAToken(with other: ASCIITokens) -> Bool {
+      for k in 0..<count {
+        for l in 0..<other.count where ASCIITokens.equal(token(k), other.token(l)) { return true }
+      }
+      return false
+    }
+
+    /// The tokens' bytes one after the other are the same.
+    func sameLetters(as other: ASCIITokens) -> Bool {
+      var (k, i) = (0, 0)
+      var (l, j) = (0, 0)
+      while true {
+        while k < count && i == self[k].count { (k, i) = (k + 1, 0) }
+        while l < other.count && j == other[l].count { (l, j) = (l + 1, 0) }
+        if k == count || l == other.count { return k == count && l == other.count }
+        if bytes[self[k].lowerBound + i] != other.bytes[other[l].lowerBound + j] { return false }
+        i += 1
+        j += 1
+      }
+    }
+
+    /// `joinedTokens`: the key itself when every token is kept with one space between, else the
+    /// tokens joined by single spaces (in a buffer on the stack).
+    func withJoined<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+      var spaces = 0
+      for byte in bytes where byte == 0x20 { spaces += 1 }
+      if count == spaces + 1 { return body(bytes) }
+      return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count + 1) { out in
+        var length = 0
+        for k in 0..<count {
+          if k > 0 {
+            out[length] = 0x20
+            length += 1
+          }
+          for byte in token(k) {
+            out[length] = byte
+            length += 1
+          }
+        }
+        return body(UnsafeBufferPointer(rebasing: out[0..<length]))
+      }
+    }
   }
 
   /// Birth-date agreement on ISO dates: 4 exact, 3 day and month swapped, 2 one digit off,

@@ -95,6 +95,46 @@ import Testing
     }
   }
 
+  /// Compound surnames compared on their bytes (`asciiSurnameLevel`) get the level the String
+  /// form gives (the steps of `surnameLevel` written out here on `nameTokens`' arrays).
+  @Test func surnamesOnBytesAgreeWithTheStringForm() {
+    func stringForm(_ a: String, _ b: String) -> Int {
+      let ta = Comparators.nameTokens(Substring(a))
+      let tb = Comparators.nameTokens(Substring(b))
+      if ta == tb { return 4 }
+      if ta.count > 1 || tb.count > 1 {
+        if ta.contains(where: { tb.contains($0) }) { return 3 }
+        if ta.lazy.flatMap(\.utf8).elementsEqual(tb.lazy.flatMap(\.utf8)) { return 4 }
+      }
+      let jw = Comparators.jaroWinkler(
+        Comparators.joinedTokens(a, ta), Comparators.joinedTokens(b, tb))
+      return jw >= 0.92 ? 2 : jw >= 0.80 ? 1 : 0
+    }
+    let keys = [
+      "garcia lopez", "garcia", "lopez garcia", "garcia  lopez", "de la cruz", "delacruz",
+      "de la crux", "smith jr", "smith", "jr smith", "jr", "jr iii", "smith iii jr", "v",
+      "van dyke",
+      "vandyke", "nguyen van iii", "nguyen van", " lee", "lee ", " ", "a b c d e f g h",
+      "a b c d e f g h i", "perez sanchez", "peres sanches", "sanchez perez", "o brien", "obrien",
+    ]
+    for a in keys {
+      for b in keys where a != b && !a.isEmpty && !b.isEmpty {
+        let ascii = Comparators.asciiSurnameLevel(a, b)
+        if a.split(separator: " ", omittingEmptySubsequences: true).count <= 8
+          && b.split(separator: " ", omittingEmptySubsequences: true).count <= 8
+        {
+          #expect(ascii == stringForm(a, b), "\(a) / \(b)")
+        } else {
+          #expect(ascii == nil, "\(a) / \(b)")
+        }
+        if Comparators.hasSpace(a) || Comparators.hasSpace(b) {
+          #expect(Comparators.surnameLevel(a, b) == stringForm(a, b), "\(a) / \(b)")
+        }
+      }
+    }
+    #expect(Comparators.asciiSurnameLevel("müller schmidt", "muller") == nil)
+  }
+
   @Test func givenNameLevels() {
     #expect(Comparators.givenNameLevel("william", "william") == 4)
     #expect(Comparators.givenNameLevel("mary kate", "mary") == 4)
