@@ -146,10 +146,13 @@ package struct PipelineCheck: Sendable {
     // The inbox is the sender's upload folder: a missing one is a wrong path, not something to create.
     folder(
       "paths.inbox", config.resolve(config.inbox, workdir: root), needs: R_OK | W_OK | X_OK,
-      mayBeCreated: false, at: at)
+      mayBeCreated: false, role: "the SFTP upload folder", at: at)
+    // The outbox is the folder the SIS picks delivery files up from, made with its owner and mode
+    // when the drop folders are set up (README, "Nightly operations"): a missing one is a wrong path
+    // or a mount not there, and publication would refuse it after the night's work; so refuse now.
     folder(
       "paths.outbox", config.resolve(config.outbox, workdir: root), needs: W_OK | X_OK,
-      mayBeCreated: true, at: at)
+      mayBeCreated: false, role: "the SFTP folder the SIS picks the delivery files up from", at: at)
     // Made when first needed (the first close, the first notification): no news when missing.
     folder(
       "paths.archive", config.resolve(config.archive, workdir: root), needs: W_OK | X_OK,
@@ -163,7 +166,7 @@ package struct PipelineCheck: Sendable {
   /// A folder this user must be able to use (`needs`: access(2) bits), or create.
   private mutating func folder(
     _ name: String, _ path: String, needs: Int32, mayBeCreated: Bool, warnIfMissing: Bool = true,
-    at: SourceLocation
+    role: String = "", at: SourceLocation
   ) {
     let what = "\(name) \(path)"
     if FileSystem.exists(path) {
@@ -188,7 +191,7 @@ package struct PipelineCheck: Sendable {
       problems.append(
         SISDropError.configuration(
           "\(what) does not exist", at: at,
-          hint: "create it (the SFTP upload folder), or fix \(name) in the pipeline"))
+          hint: "create it (\(role)), or fix \(name) in the pipeline"))
       return
     }
     // Created by the first run that needs it: its nearest existing parent must let this user.

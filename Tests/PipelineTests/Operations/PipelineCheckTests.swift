@@ -108,13 +108,18 @@ import _SISDropTestSupport
   @Test func aGoodPipelinePassesAndCheckCreatesNothing() throws {
     try withTemporaryFolder { root in
       let pipeline = try writeFile(root + "/demo.yaml", try demoPipelineText())
-      // The inbox is the sender's folder: missing, it is a problem; the working directory and the
-      // outbox are created by the first run, so they only need a parent this user may write.
+      // The inbox and the outbox are the SFTP drop folders: missing, each is a problem (nothing
+      // creates them: their owners and modes are the district's); the working directory is created
+      // by the first run, so it only needs a parent this user may write.
       let fresh = root + "/fresh"
       let missing = try runTool("sisdrop", ["check", "--pipeline", pipeline, "--workdir", fresh])
       #expect(missing.status == 78)
       #expect(
         missing.stdout.contains("paths.inbox \(fresh)/inbox does not exist"), "\(missing.stdout)")
+      #expect(
+        missing.stdout.contains("paths.outbox \(fresh)/outbox does not exist")
+          && missing.stdout.contains("the SFTP folder the SIS picks the delivery files up from"),
+        "\(missing.stdout)")
       #expect(
         missing.stdout.contains("warning: working directory \(fresh) does not exist yet"),
         "\(missing.stdout)")
