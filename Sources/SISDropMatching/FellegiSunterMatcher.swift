@@ -291,7 +291,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
     try addGuardians(&scanned, people: people, laps: &laps)
     let start = laps.now
     let compared = try FellegiSunterMatcher.comparePairs(
-      &scanned.found, people: people, sis: scanned.sis, report: &report)
+      &scanned.found, &scanned.guardianFound, people: people, sis: scanned.sis, report: &report)
     laps.lap("compare", since: start)
     try estimate(compared.patterns, scanned: scanned, laps: &laps)
     for i in people.indices {
@@ -372,6 +372,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
     var sis = RecordStore()
     var slots: [String: Int32] = [:]
     var found: [(person: Int32, slot: Int32, passes: UInt8)] = []
+    /// The pairs the guardian-name pass found (`addGuardians`), as `found`.
+    var guardianFound: [(person: Int32, slot: Int32, passes: UInt8)] = []
     var sample: [PersonRecord] = []
     var firstCounts: [String: Int] = [:], lastCounts: [String: Int] = [:]
     var seen = 0
@@ -471,25 +473,25 @@ package final class FellegiSunterMatcher: StudentMatcher {
     let missing = Set(guardianHits.map(\.student)).subtracting(scanned.slots.keys)
     // The added records' guardians in a list of their own: appended to the scan's, its list
     // would be copied whole.
-    var added: [(slot: Int32, guardian: PersonRecord.Guardian)] = []
+    var added = GuardianList()
     for record in try snapshot.matchRecords(numbers: missing.sorted()) {
       let slot = Int32(scanned.sis.count)
       scanned.slots[record.id] = slot
       scanned.sis.append(record)
-      for guardian in record.guardians { added.append((slot, guardian)) }
+      for guardian in record.guardians { added.append(slot, guardian) }
     }
-    // The pairs grow by what the guardian pass adds, reserved first: appended one by one, the
-    // array doubles its room, and at 20,000 submissions that doubling was the match stage's peak
-    // (`scripts/bench/review.sh`).
-    scanned.found.reserveCapacity(scanned.found.count + guardianHits.count)
+    // The pairs the guardian pass adds in a list of their own (`comparePairs` merges the two):
+    // appended to the scan's, its list grew by a copy of itself, and at 20,000 submissions that
+    // copy was the match stage's peak (`scripts/bench/review.sh`).
+    scanned.guardianFound.reserveCapacity(guardianHits.count)
     for (person, student) in guardianHits {
       guard let slot = scanned.slots[student] else { continue }
-      scanned.found.append((person, slot, 1 << 6))
+      scanned.guardianFound.append((person, slot, 1 << 6))
     }
     laps.lap("guardian-pass", since: start)
     (guardianHits, scanned.slots) = ([], [:])
     scanned.sis.setGuardians(guardians + [added])
-    (guardians, added) = ([], [])
+    (guardians, added) = ([], GuardianList())
     // The sample's own (a few hundred students, most not among the candidates).
     let sampled = Dictionary(
       try snapshot.matchRecords(numbers: scanned.sample.map(\.id)).map { ($0.id, $0.guardians) }
@@ -522,22 +524,36 @@ package final class FellegiSunterMatcher: StudentMatcher {
 
   /// Every candidate pair once, with the bits of every pass that found it, compared (on every
   /// core), in (student, slot) order: the work (and every sum over it) comes in the same order on
-  /// every run (`found` is let go). Returns each student's pairs as deciding keeps them and the patterns EM learns from.
+  /// every run (`found` and `more`, two lists of pairs as found, each sorted and the two merged, are
+  /// let go). Returns each student's pairs as deciding keeps them and the patterns EM learns from.
   static func comparePairs(
-    _ found: inout [(person: Int32, slot: Int32, passes: UInt8)], people: [PersonRecord],
+    _ found: inout [(person: Int32, slot: Int32, passes: UInt8)],
+    _ more: inout [(person: Int32, slot: Int32, passes: UInt8)], people: [PersonRecord],
     sis: RecordStore, report: inout MatcherReport
   ) throws -> (pairs: [Pair], starts: [Int32], patterns: Patterns) {
     found.sort { ($0.person, $0.slot) < ($1.person, $1.slot) }
+    more.sort { ($0.person, $0.slot) < ($1.person, $1.slot) }
     var work: [(person: Int32, slot: Int32, passes: UInt8)] = []
-    work.reserveCapacity(found.count)
-    for pair in found {
+    work.reserveCapacity(found.count + more.count)
+    var (a, b) = (0, 0)
+    while a < found.count || b < more.count {
+      let pair: (person: Int32, slot: Int32, passes: UInt8)
+      if b == more.count
+        || (a < found.count && (found[a].person, found[a].slot) <= (more[b].person, more[b].slot))
+      {
+        pair = found[a]
+        a += 1
+      } else {
+        pair = more[b]
+        b += 1
+      }
       if let last = work.last, last.person == pair.person, last.slot == pair.slot {
         work[work.count - 1].passes |= pair.passes
       } else {
         work.append(pair)
       }
     }
-    found = []
+    (found, more) = ([], [])
     let packed = try FellegiSunterMatcher.compare(work, people: people, sis: sis)
     var pairs: [Pair] = []
     pairs.reserveCapacity(work.count)
@@ -1366,9 +1382,7 @@ extension Snapshot {
   /// dictionary by student: at 20,000 submissions the dictionaries of the parts and their merge
   /// were the match stage's peak (`scripts/bench/review.sh`).
   func guardians(of slots: [String: Int32], names: [UInt64: [Int32]], hitsKept: Int = .max)
-    throws -> (
-      guardians: [[(slot: Int32, guardian: PersonRecord.Guardian)]], nameHits: [UInt64: [String]]
-    )
+    throws -> (guardians: [GuardianList], nameHits: [UInt64: [String]])
   {
     let path = self.path
     let ranges = try rowRanges(table: "contacts", parts: Parallel.width, counted: false)
@@ -1396,11 +1410,9 @@ extension Snapshot {
     path: String, rowids: ClosedRange<Int64>, of slots: [String: Int32], hashed wanted: Set<UInt64>,
     names: [UInt64: [Int32]], hitsKept: Int
   )
-    throws -> (
-      guardians: [(slot: Int32, guardian: PersonRecord.Guardian)], nameHits: [UInt64: [String]]
-    )
+    throws -> (guardians: GuardianList, nameHits: [UInt64: [String]])
   {
-    var result: [(slot: Int32, guardian: PersonRecord.Guardian)] = []
+    var result = GuardianList()
     var hits: [UInt64: [String]] = [:]
     let database = try Database(path: path, readOnly: true)
     let statement = try database.prepare(
@@ -1437,13 +1449,7 @@ extension Snapshot {
       if maybeWanted {
         guard let slot = slots[String(decoding: number, as: UTF8.self)] else { return }
         let (first, last) = folded()
-        result.append(
-          (
-            slot,
-            PersonRecord.Guardian(
-              first: first, last: last, phone: PersonRecord.digits(row.string(3)))
-          )
-        )
+        result.append(slot, first: first, last: last, phone: PersonRecord.digits(row.string(3)))
       }
     }
     return (result, hits)
