@@ -26,7 +26,7 @@ package final class FileWriter {
     if buffer.count >= 1 << 20 { try flush() }
   }
 
-  func write(_ string: String) throws {
+  package func write(_ string: String) throws {
     var string = string
     string.withUTF8 { buffer.append(contentsOf: $0) }
     if buffer.count >= 1 << 20 { try flush() }
