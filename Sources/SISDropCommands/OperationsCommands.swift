@@ -394,11 +394,7 @@ package struct StatusCommand: ParsableCommand {
       let path = pipeline ?? batches.last?.pipelinePath
       let config = path.flatMap { try? PipelineConfig.load(path: $0) }
       let stored = try workdir.state.integrationStatus()
-      // The district's zone: the pipeline's, else the one the last run recorded.
-      let zone =
-        config?.timeZone ?? stored?.lastGoodNotifications.flatMap {
-          TimeZone(identifier: $0.timeZone)
-        } ?? TimeZone.current
+      let zone = districtZone(config, stored)
       let machine = config.map { IntegrationMachine(schedule: $0.operations.schedule) }
       let integration = stored.map { IntegrationView($0, machine: machine, now: Date()) }
       let changes = Array(try workdir.state.integrationEvents().suffix(max(0, history)))

@@ -290,6 +290,12 @@ package struct CancelCommand: ParsableCommand {
   }
 }
 
+/// The district's zone: the pipeline's, else the one the last nightly run recorded, else the machine's.
+func districtZone(_ config: PipelineConfig?, _ stored: IntegrationStatus?) -> TimeZone {
+  config?.timeZone ?? stored?.lastGoodNotifications.flatMap { TimeZone(identifier: $0.timeZone) }
+    ?? TimeZone.current
+}
+
 /// An approval time as the export wrote it (`2026-11-19T08:09:00-06:00`, `11/16/2026 11:17 AM`),
 /// shown one way in the district's zone (`2026-11-19 08:09`), read as the normalize stage reads it:
 /// the last batch's pipeline gives the zone and date formats. A text it cannot read is shown as it is.
@@ -301,11 +307,8 @@ struct ApprovalTimeText {
     let config = ((try? workdir.state.allBatches()) ?? []).last.flatMap {
       try? PipelineConfig.load(path: $0.pipelinePath)
     }
-    let zone =
-      config?.timeZone ?? (try? workdir.state.integrationStatus())?.lastGoodNotifications.flatMap {
-        TimeZone(identifier: $0.timeZone)
-      } ?? TimeZone.current
-    reader = TimestampReader(zone: zone)
+    reader = TimestampReader(
+      zone: districtZone(config, (try? workdir.state.integrationStatus()) ?? nil))
     datePatterns = config?.submissions.dateFormats ?? FeedConfig(files: [:]).dateFormats
   }
 

@@ -34,26 +34,16 @@ package enum BatchReport {
   ]
 
   /// Writes the batch's report.html (replacing an earlier one atomically) and returns its path.
-  /// The page goes to a temporary file beside it as it is rendered (then fsync, rename, fsync the
-  /// folder, as `FileSystem.writeAtomically`; removed if the page cannot be rendered): held whole,
-  /// it was 6.3 MB at 20,000 submissions, and rendering it set `sisdrop run`'s peak memory
-  /// (`scripts/bench/review.sh`).
+  /// The page goes to the file as it is rendered: held whole, it was 6.3 MB at 20,000 submissions,
+  /// and rendering it set `sisdrop run`'s peak memory (`scripts/bench/review.sh`).
   @discardableResult
   package static func write(workdir: WorkDir, batch: BatchRecord) throws -> String {
-    let folder = workdir.batchFolder(batch.id)
-    let path = folder + "/" + fileName
-    let temporary = folder + "/." + fileName + ".tmp-\(getpid())"
-    _ = unlink(temporary)
-    var page = Page(writer: try FileWriter(path: temporary))
-    do {
+    let path = workdir.batchFolder(batch.id) + "/" + fileName
+    try FileSystem.writeAtomically(path) { writer in
+      var page = Page(writer: writer)
       try render(workdir: workdir, batch: batch, into: &page)
-      try page.close()
-    } catch {
-      _ = unlink(temporary)
-      throw error
+      try page.finish()
     }
-    try FileSystem.rename(temporary, to: path)
-    try FileSystem.syncDirectory(folder)
     return path
   }
 
@@ -1032,12 +1022,10 @@ package enum BatchReport {
       text.removeAll(keepingCapacity: true)
     }
 
-    /// The rest of the page written, the writer flushed, fsynced and closed; the first error
-    /// writing, if any.
-    mutating func close() throws {
+    /// The rest of the page handed to the writer; the first error writing, if any.
+    mutating func finish() throws {
       flush()
       if let failure { throw failure }
-      try writer?.close()
     }
   }
 

@@ -83,10 +83,32 @@ package enum FileSystem {
   package static func writeAtomically(
     _ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = fileMode
   ) throws {
+    try replace(path) { try writeNew($0, bytes, mode: mode) }
+  }
+
+  /// `writeAtomically` for content too large to hold whole: `body` writes it through a
+  /// `FileWriter`, flushed, fsynced and closed here; the temporary file is removed if `body` throws.
+  package static func writeAtomically(
+    _ path: String, mode: mode_t = fileMode, _ body: (FileWriter) throws -> Void
+  ) throws {
+    try replace(path) { temporary in
+      let writer = try FileWriter(path: temporary, mode: mode)
+      do {
+        try body(writer)
+        try writer.close()
+      } catch {
+        _ = unlink(temporary)
+        throw error
+      }
+    }
+  }
+
+  /// A temporary file beside `path` written by `write`, then fsync'd into place by a rename.
+  private static func replace(_ path: String, _ write: (String) throws -> Void) throws {
     let folder = (path as NSString).deletingLastPathComponent
     let temporary = folder + "/." + (path as NSString).lastPathComponent + ".tmp-\(getpid())"
     _ = unlink(temporary)
-    try writeNew(temporary, bytes, mode: mode)
+    try write(temporary)
     try rename(temporary, to: path)
     try syncDirectory(folder.isEmpty ? "." : folder)
   }
