@@ -88,9 +88,9 @@ extension StateStore {
   @discardableResult
   package func record(_ resolution: Resolution) throws -> Resolution? {
     if resolution.isContact { return try recordContact(resolution) }
-    let earlier = try resolutions().first(where: {
-      $0.submissionID == resolution.submissionID && $0.studentSeq == resolution.studentSeq
-    })
+    let earlier = try resolutions(
+      submission: resolution.submissionID, seq: resolution.studentSeq
+    ).first
     // The same answer again, for the same version, keeps its first who and when.
     if let same = earlier, same.action == resolution.action, same.sisID == resolution.sisID,
       same.version == resolution.version,
@@ -127,9 +127,10 @@ extension StateStore {
   }
 
   package func record(_ override: FieldOverride) throws {
-    if try overrides().contains(where: {
-      $0.submissionID == override.submissionID && $0.field == override.field
-    }) {
+    if try !database.rows(
+      "SELECT 1 FROM overrides WHERE submission_id = ? AND field = ?",
+      [.text(override.submissionID), .text(override.field)]
+    ).isEmpty {
       return
     }
     try database.execute(
@@ -140,12 +141,20 @@ extension StateStore {
       ])
   }
 
-  package func resolutions() throws -> [Resolution] {
-    try database.rows(
+  /// Every student answer, or one student's (by its primary key: recording an answer reads only
+  /// the one it may replace, not the table).
+  package func resolutions(submission: String? = nil, seq: Int? = nil) throws -> [Resolution] {
+    var filter = ""
+    var arguments: [SQLValue] = []
+    if let submission, let seq {
+      filter = "WHERE r.submission_id = ? AND r.student_seq = ? "
+      arguments = [.text(submission), .integer(Int64(seq))]
+    }
+    return try database.rows(
       """
       SELECT r.submission_id, r.student_seq, r.action, r.sis_id, r.resolved_by, r.resolved_at, r.source, v.version, v.student_key
-      FROM resolutions r LEFT JOIN resolution_versions v USING (submission_id, student_seq) ORDER BY r.submission_id, r.student_seq
-      """
+      FROM resolutions r LEFT JOIN resolution_versions v USING (submission_id, student_seq) \(filter)ORDER BY r.submission_id, r.student_seq
+      """, arguments
     ).map { row in
       Resolution(
         submissionID: row[0].string ?? "", studentSeq: Int(row[1].int ?? 0),
@@ -157,9 +166,9 @@ extension StateStore {
   }
 
   private func recordContact(_ resolution: Resolution) throws -> Resolution? {
-    let earlier = try contactResolutions().first {
-      $0.submissionID == resolution.submissionID && $0.studentSeq == resolution.studentSeq
-    }
+    let earlier = try contactResolutions(
+      submission: resolution.submissionID, seq: resolution.studentSeq
+    ).first
     if let same = earlier, same.action == resolution.action, same.sisID == resolution.sisID,
       same.version == resolution.version
     {
@@ -184,9 +193,17 @@ extension StateStore {
   }
 
   /// People's answers to potential contact matches (`schema` contact; `studentSeq` holds the Contact_Seq).
-  package func contactResolutions() throws -> [Resolution] {
-    try database.rows(
-      "SELECT submission_id, contact_seq, action, contact_id, version, resolved_by, resolved_at, source FROM contact_resolutions ORDER BY submission_id, contact_seq"
+  package func contactResolutions(submission: String? = nil, seq: Int? = nil) throws -> [Resolution]
+  {
+    var filter = ""
+    var arguments: [SQLValue] = []
+    if let submission, let seq {
+      filter = "WHERE submission_id = ? AND contact_seq = ? "
+      arguments = [.text(submission), .integer(Int64(seq))]
+    }
+    return try database.rows(
+      "SELECT submission_id, contact_seq, action, contact_id, version, resolved_by, resolved_at, source FROM contact_resolutions \(filter)ORDER BY submission_id, contact_seq",
+      arguments
     ).map { row in
       var resolution = Resolution(
         submissionID: row[0].string ?? "", studentSeq: Int(row[1].int ?? 0),

@@ -87,8 +87,24 @@ package final class Database {
 
   /// Runs `body` in a `BEGIN IMMEDIATE` transaction: the write lock is taken at the start, so a
   /// transaction that reads then writes cannot fail half-way with SQLITE_BUSY (docs/PLATFORM-NOTES.md, "SQLite").
+  ///
+  /// Inside a transaction already (one answer file recorded whole, each answer its own step), `body`
+  /// runs in a savepoint: its writes are undone alone if it throws, and committed with the outer
+  /// transaction. The corresponding C function is `sqlite3_get_autocommit`.
   @discardableResult
   package func inTransaction<T>(_ body: () throws -> T) throws -> T {
+    if sqlite3_get_autocommit(handle) == 0 {
+      try execute("SAVEPOINT nested")
+      do {
+        let result = try body()
+        try execute("RELEASE nested")
+        return result
+      } catch {
+        try? execute("ROLLBACK TO nested")
+        try? execute("RELEASE nested")
+        throw error
+      }
+    }
     try execute("BEGIN IMMEDIATE")
     do {
       let result = try body()

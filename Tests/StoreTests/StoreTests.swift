@@ -60,6 +60,47 @@ import _SISDropTestSupport
     }
   }
 
+  /// A transaction inside a transaction is a savepoint: a step that throws undoes its own writes
+  /// only; the outer one that throws undoes every step, the ones that succeeded included.
+  @Test func aTransactionInsideATransactionIsAStepOfIt() throws {
+    struct Stop: Error {}
+    try withTemporaryFolder { folder in
+      let database = try Database(path: folder + "/x.sqlite")
+      try database.execute("CREATE TABLE t(x INTEGER)")
+      func values() throws -> [Int64] {
+        try database.rows("SELECT x FROM t ORDER BY x").compactMap { $0[0].int }
+      }
+      try database.inTransaction {
+        try database.inTransaction {
+          try database.execute("INSERT INTO t VALUES (?)", [.integer(1)])
+        }
+        var thrown: (any Error)?
+        do {
+          try database.inTransaction {
+            try database.execute("INSERT INTO t VALUES (?)", [.integer(2)])
+            #expect(try values() == [1, 2])
+            throw Stop()
+          }
+        } catch { thrown = error }
+        #expect(thrown is Stop)
+        try database.execute("INSERT INTO t VALUES (?)", [.integer(3)])
+      }
+      #expect(try values() == [1, 3])
+      #expect(throws: Stop.self) {
+        try database.inTransaction {
+          try database.inTransaction {
+            try database.execute("INSERT INTO t VALUES (?)", [.integer(4)])
+          }
+          throw Stop()
+        }
+      }
+      #expect(try values() == [1, 3])
+      // Nothing is left open: a new transaction starts.
+      try database.inTransaction { try database.execute("INSERT INTO t VALUES (?)", [.integer(5)]) }
+      #expect(try values() == [1, 3, 5])
+    }
+  }
+
   @Test func sqliteErrorsCarryCodeMessageAndSQL() throws {
     try withTemporaryFolder { folder in
       let database = try Database(path: folder + "/x.sqlite")

@@ -415,22 +415,26 @@ package enum AnswerFeed {
     }
   }
 
-  /// Records checked answers, all in state.sqlite.
+  /// Records a file's checked answers in state.sqlite, in one transaction: all of them or, if the
+  /// run stops half-way, none (the file is still in the inbox and is taken whole by the next run).
   static func record(_ answers: [Answer], workdir: WorkDir) throws {
-    var corrections: [Correction] = []
-    for answer in answers {
-      switch answer {
-      case .resolution(let resolution, _): try workdir.state.record(resolution)
-      case .field(let field, _): try workdir.state.record(field)
-      case .correction(let correction, _): corrections.append(correction)
+    try workdir.state.database.inTransaction {
+      var corrections: [Correction] = []
+      for answer in answers {
+        switch answer {
+        case .resolution(let resolution, _): try workdir.state.record(resolution)
+        case .field(let field, _): try workdir.state.record(field)
+        case .correction(let correction, _): corrections.append(correction)
+        }
+        CrashPoints.hit("answer-recorded")
       }
-    }
-    if !corrections.isEmpty {
-      try workdir.state.saveCorrections(corrections)
-      for c in corrections {
-        try workdir.state.logAnswer(
-          c.submissionID, "recorded", "correction \(c.schema) \(c.seq) \(c.field) (\(c.source))",
-          by: "inbox")
+      if !corrections.isEmpty {
+        try workdir.state.saveCorrections(corrections)
+        for c in corrections {
+          try workdir.state.logAnswer(
+            c.submissionID, "recorded", "correction \(c.schema) \(c.seq) \(c.field) (\(c.source))",
+            by: "inbox")
+        }
       }
     }
   }

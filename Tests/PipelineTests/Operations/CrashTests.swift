@@ -1,5 +1,6 @@
 import Foundation
 import SISDrop
+import SISDropCore
 import SISDropStore
 import Testing
 import _SISDropPipelineTestSupport
@@ -306,6 +307,77 @@ func middayPipeline(_ root: String) throws -> String {
           result.differences(from: expected).isEmpty,
           "point \(point): differs from the uninterrupted run: \(result.differences(from: expected))"
         )
+        try FileManager.default.removeItem(atPath: folder)
+      }
+    }
+  }
+
+  /// An answer file is recorded whole or not at all: killed at each write point of the run that
+  /// takes it (the shipped `auto_close: true`, the night after the batch closed), the rerun records
+  /// the same answers once, each with one history line, and archives the file once. Killed after
+  /// the first answer was recorded and before the file's transaction commits, nothing is recorded
+  /// and the file is still in the inbox.
+  @Test func killedWhileTakingAnAnswerFileTheRerunTakesItWholeOnce() throws {
+    try withTemporaryFolder { root in
+      let pipeline = try middayPipeline(root)
+      let (prepared, config, _) = try demoWorkdir(root + "/prepared")
+      #expect(
+        try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", prepared.root]).status
+          == 0)
+      let inbox = prepared.inbox(config)
+      _ = try writeFile(
+        inbox + "/resolutions.csv",
+        "Submission_ID,Student_Seq,SIS_ID,Resolved_By\nS-2026-0028,1,107328,office\nS-2026-0029,1,no-match,office\n"
+      )
+      func recorded(_ folder: String) throws -> (answers: [[String]], history: [[String]]) {
+        let database = try Database(path: folder + "/state.sqlite")
+        return (
+          try database.rows(
+            "SELECT submission_id, student_seq, action, coalesce(sis_id, ''), resolved_by, source FROM resolutions ORDER BY submission_id"
+          ).map { $0.map { $0.string ?? $0.int.map(String.init) ?? "" } },
+          try database.rows(
+            "SELECT submission_id, event, what FROM answer_events ORDER BY seq"
+          ).map { $0.map { $0.string ?? "" } }
+        )
+      }
+      func archived(_ folder: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder + "/archive/answers")) ?? [])
+          .filter { $0.hasSuffix("-resolutions.csv") }
+      }
+      let reference = try copyWorkdir(prepared.root, to: root + "/ref")
+      let trace = root + "/trace"
+      #expect(
+        try runTool(
+          "sisdrop", ["run", "--pipeline", pipeline, "--workdir", reference],
+          environment: ["SISDROP_CRASH_TRACE": trace]
+        ).status == 0)
+      let expected = try recorded(reference)
+      #expect(expected.answers.count == 2 && expected.history.count == 2, "\(expected)")
+      #expect(archived(reference).count == 1)
+      let kinds = try readText(trace).split(separator: "\n").map {
+        String($0.split(separator: " ", maxSplits: 1)[1])
+      }
+      let answerPoints = kinds.indices.filter { kinds[$0] == "answer-recorded" }.map { $0 + 1 }
+      #expect(answerPoints.count == 2, "\(kinds)")
+      for point in 1...kinds.count {
+        let folder = try copyWorkdir(prepared.root, to: root + "/kill-\(point)")
+        let killed = try runTool(
+          "sisdrop", ["run", "--pipeline", pipeline, "--workdir", folder],
+          environment: ["SISDROP_CRASH_AT": "\(point)"])
+        #expect(killed.status == SIGKILL, "point \(point): not killed: \(killed.stderr)")
+        if answerPoints.contains(point) {
+          #expect(
+            try recorded(folder).answers.isEmpty && recorded(folder).history.isEmpty,
+            "point \(point): answers recorded before the file's transaction committed")
+          #expect(FileSystem.exists(folder + "/inbox/resolutions.csv"), "point \(point)")
+        }
+        let rerun = try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", folder])
+        #expect(rerun.status == 0, "point \(point): the rerun failed: \(rerun.stderr)")
+        let result = try recorded(folder)
+        #expect(result.answers == expected.answers, "point \(point): \(result.answers)")
+        #expect(result.history == expected.history, "point \(point): \(result.history)")
+        #expect(!FileSystem.exists(folder + "/inbox/resolutions.csv"), "point \(point)")
+        #expect(archived(folder).count == 1, "point \(point): \(archived(folder))")
         try FileManager.default.removeItem(atPath: folder)
       }
     }
