@@ -35,6 +35,18 @@ package enum Resolver {
       return try decisions[batch]?.record(id)
     }
 
+    /// The submissions a batch delivered, with the content hash delivered (its delivery and its
+    /// re-deliveries), read once per file rather than once per answer.
+    var delivered: [String: Set<[String]>] = [:]
+
+    func delivered(_ workdir: WorkDir, batch: String, id: String, hash: String) throws -> Bool {
+      if delivered[batch] == nil {
+        delivered[batch] = Set(
+          try Redelivery.delivered(workdir, batch: batch).map { [$0.id, $0.hash] })
+      }
+      return delivered[batch]?.contains([id, hash]) == true
+    }
+
     func submission(_ workdir: WorkDir, batch: String, id: String) throws -> Submission? {
       if submissions[batch] == nil {
         submissions[batch] = try StageFileIndex(
@@ -66,9 +78,8 @@ package enum Resolver {
     // Delivered in the batch still open (its delivery or a re-delivery): the SIS has it now.
     if let open, entry.batchID == open.id,
       FileSystem.exists(workdir.stageFolder(open.id, .deliver) + "/delivered.csv"),
-      try Redelivery.delivered(workdir, batch: open.id).contains(where: {
-        $0.id == id && $0.hash == entry.contentHash
-      })
+      let hash = entry.contentHash,
+      try read.delivered(workdir, batch: open.id, id: id, hash: hash)
     {
       throw SISDropError(
         .dataError, "submission \(id) is already delivered (batch \(open.id))",
