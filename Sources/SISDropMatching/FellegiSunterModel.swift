@@ -43,7 +43,8 @@ package struct FellegiSunterModel: Sendable, Codable {
       for k in rows {
         for i in Set([k, n - 1 - k]) {
           for j in (i + 1)..<n {
-            let vector = ComparisonVector.compare(sample[i], sample[j])
+            // Borrowed through a buffer pointer, not copied for each pair (`FellegiSunterMatcher.compare`).
+            let vector = sample.withUnsafeBufferPointer { ComparisonVector.compare($0[i], $0[j]) }
             for field in MatchField.allCases where vector[field] >= 0 {
               counts[field.rawValue][vector[field]] += 1
             }

@@ -152,6 +152,42 @@ import _SISDropTestSupport
     }
   }
 
+  /// `Snapshot.RowFields` (a template with each field's place) makes every row's dictionary as
+  /// inserting each non-NULL column does: every students and contacts row of the demo export, with
+  /// the e-mail withheld (a NULL column in every students row).
+  @Test func rowFieldsFromTheTemplateAreThePlainOnes() throws {
+    try withTemporaryFolder { folder in
+      let plugin = try readText(Checkout.demoDistrict + "/config/Plugin.xml")
+        .replacingOccurrences(
+          of: "<field table=\"Students\" field=\"Email\" access=\"FullAccess\"/>", with: "")
+      let path = try writeFile(folder + "/Plugin.xml", plugin)
+      var files: [String: String] = [:]
+      for name in ["students", "contacts", "schools"] {
+        files[name] = Checkout.demoDistrict + "/sis/\(name).csv"
+      }
+      _ = try SnapshotBuilder(feed: FeedConfig(), plugin: try PluginManifest.load(path: path))
+        .build(files: files, output: folder + "/s.sqlite")
+      let database = try Database(path: folder + "/s.sqlite", readOnly: true)
+      for (table, layout, rows) in [
+        ("students", Layouts.studentFields, Snapshot.studentRow),
+        ("contacts", Layouts.contactFields, Snapshot.contactRow),
+      ] {
+        let statement = try database.prepare(
+          "SELECT \(layout.map { $0.lowercased() }.joined(separator: ", ")) FROM \(table)")
+        var count = 0
+        var withNull = 0
+        try statement.forEachRow { row in
+          let plain = rows.plainFields(row)
+          #expect(rows.fields(row) == plain, "\(table) row \(count)")
+          if plain.count < layout.count { withNull += 1 }
+          count += 1
+        }
+        #expect(count > 300)
+        if table == "students" { #expect(withNull == count) }
+      }
+    }
+  }
+
   @Test func duplicateSISKeysAreReportedWithTheirLineAndTheFirstRowKept() throws {
     try withTemporaryFolder { folder in
       let students = try writeFile(
