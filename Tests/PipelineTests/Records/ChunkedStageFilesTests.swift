@@ -50,6 +50,28 @@ import _SISDropTestSupport
         decisionsPath, id: { (d: SubmissionDecision) in d.submissionID })
       for decision in decisions { #expect(try index.record(decision.submissionID) == decision) }
       #expect(try index.record("S-NOT-THERE") == nil)
+      // The index keeps places, not bytes: a line damaged after indexing is named by file and
+      // line when it is read, and a record that is not the one indexed is refused.
+      let copied = try writeFile(root + "/indexed.jsonl", try readText(decisionsPath))
+      let copiedIndex = try StageFileIndex(
+        copied, id: { (d: SubmissionDecision) in d.submissionID })
+      var copiedLines = try readText(copied).split(separator: "\n").map(String.init)
+      copiedLines[1] = String(repeating: "x", count: copiedLines[1].utf8.count)
+      // Another id of the same length: the line keeps its place.
+      copiedLines[2] = copiedLines[2].replacingOccurrences(
+        of: decisions[2].submissionID, with: String(decisions[2].submissionID.reversed()))
+      let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: copied))
+      try handle.write(contentsOf: Data((copiedLines.joined(separator: "\n") + "\n").utf8))
+      try handle.close()
+      #expect(try copiedIndex.record(decisions[0].submissionID) == decisions[0])
+      let damagedLine = try #require(throws: SISDropError.self) {
+        try copiedIndex.record(decisions[1].submissionID)
+      }
+      #expect(damagedLine.location == SourceLocation(path: copied, line: 2))
+      let changed = try #require(throws: SISDropError.self) {
+        try copiedIndex.record(decisions[2].submissionID)
+      }
+      #expect(changed.message.contains("changed while it was read"), "\(changed)")
 
       // Written a chunk at a time: the same bytes.
       let rewritten = root + "/decisions.jsonl"
