@@ -52,6 +52,15 @@ package enum StateSchema {
         CREATE INDEX delivered_ids_ref ON delivered_ids(kind, ref);
         CREATE INDEX delivered_ids_state_id ON delivered_ids(kind, state_id);
         """),
+    Migration(
+      version: 7,
+      summary:
+        "delivered_records found by ref, SIS id and learned id through an index (the SIS import's results file scanned every record ever delivered per row)",
+      sql: """
+        CREATE INDEX delivered_records_ref ON delivered_records(ref);
+        CREATE INDEX delivered_records_sis_id ON delivered_records(sis_id);
+        CREATE INDEX delivered_records_learned_id ON delivered_records(learned_id);
+        """),
   ]
 
   package static var current: Int { migrations.last!.version }
