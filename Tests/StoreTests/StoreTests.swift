@@ -86,14 +86,14 @@ import _SISDropTestSupport
         try database.execute("INSERT INTO t VALUES (?)", [.integer(3)])
       }
       #expect(try values() == [1, 3])
-      #expect(throws: Stop.self) {
+      // Closure literals stay out of `#expect(throws:)`'s body (CONTRIBUTING.md, "Tests").
+      let insertThenStop: () throws -> Void = {
         try database.inTransaction {
-          try database.inTransaction {
-            try database.execute("INSERT INTO t VALUES (?)", [.integer(4)])
-          }
-          throw Stop()
+          try database.execute("INSERT INTO t VALUES (?)", [.integer(4)])
         }
+        throw Stop()
       }
+      #expect(throws: Stop.self) { try database.inTransaction(insertThenStop) }
       #expect(try values() == [1, 3])
       // Nothing is left open: a new transaction starts.
       try database.inTransaction { try database.execute("INSERT INTO t VALUES (?)", [.integer(5)]) }

@@ -201,8 +201,12 @@ func demoNamesAndBirthDates() throws -> (names: Set<String>, dates: Set<String>)
       try FileManager.default.removeItem(atPath: path)
       try writeFile(path, text)
       let now = utc("2026-03-06T22:05:00Z")
+      // Closure literals stay out of `#expect(throws:)`'s body (CONTRIBUTING.md, "Tests").
+      let quiet: (String) -> Void = { _ in }
+      let atNow: () -> Date = { now }
+      let twoMinutesLater: () -> Date = { now.addingTimeInterval(120) }
       #expect(throws: SISDropError.self) {
-        try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, now: { now }, log: { _ in })
+        try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, now: atNow, log: quiet)
       }
       var status = try #require(try workdir.state.integrationStatus())
       #expect(status.state == .reinitializing)
@@ -224,8 +228,7 @@ func demoNamesAndBirthDates() throws -> (names: Set<String>, dates: Set<String>)
           && waiting.waiting?.contains("retrying after 1 failed attempt(s)") == true)
       #expect(throws: SISDropError.self) {
         try NightlyRun.run(
-          workdir: workdir, pipelinePath: pipeline, force: true,
-          now: { now.addingTimeInterval(120) }, log: { _ in })
+          workdir: workdir, pipelinePath: pipeline, force: true, now: twoMinutesLater, log: quiet)
       }
       status = try #require(try workdir.state.integrationStatus())
       #expect(status.failures == 2 && status.retryAt == now.addingTimeInterval(120 + 600))

@@ -58,10 +58,11 @@ import _SISDropTestSupport
           """ + "\n", quiet: 3600)
       let inWindow = utc("2026-03-06T22:05:00Z")  // 16:05 CST
       for minutes in [0, 10, 20] {
+        // Closure literals stay out of `#expect(throws:)`'s body (CONTRIBUTING.md, "Tests").
+        let at: () -> Date = { inWindow.addingTimeInterval(Double(minutes * 60)) }
+        let quiet: (String) -> Void = { _ in }
         #expect(throws: SISDropError.self) {
-          try NightlyRun.run(
-            workdir: workdir, pipelinePath: pipeline,
-            now: { inWindow.addingTimeInterval(Double(minutes * 60)) }, log: { _ in })
+          try NightlyRun.run(workdir: workdir, pipelinePath: pipeline, now: at, log: quiet)
         }
       }
       var status = try #require(try workdir.state.integrationStatus())

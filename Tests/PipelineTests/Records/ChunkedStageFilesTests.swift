@@ -92,8 +92,9 @@ import _SISDropTestSupport
       let damaged = try writeFile(
         root + "/damaged.jsonl",
         lines[0] + "\n" + lines[1] + "\n" + String(lines[2].dropLast(3)) + "\n" + lines[3] + "\n")
+      let ignore: ([Submission]) throws -> Void = { _ in }
       let error = try #require(throws: SISDropError.self) {
-        try StageJSONChunks(Submission.self, path: damaged).forEach(2) { _ in }
+        try StageJSONChunks(Submission.self, path: damaged).forEach(2, ignore)
       }
       #expect(error.location == SourceLocation(path: damaged, line: 3))
       #expect(throws: SISDropError.self) {
