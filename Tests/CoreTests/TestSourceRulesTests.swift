@@ -4,16 +4,17 @@ import _SISDropTestSupport
 
 /// Rules the test sources keep because the compiler does not enforce them.
 ///
-/// Swift 6.3.1 gives a closure literal written inside `#expect(throws:)`'s or `#require(throws:)`'s
-/// body the same name as the first closure written before it in the enclosing closure (a
-/// `withTemporaryFolder { … }` body), and runs that earlier closure in its place: the expectation
+/// Swift 6.3.1 gives a closure literal written inside the body of an expectation of an error
+/// (`#expect(throws:) { … }`, `#expect { … } throws: { … }`, and `#require`'s) the same name as
+/// the first closure written before it in the enclosing closure (a `withTemporaryFolder { … }`
+/// body), and runs that earlier closure in its place: the expectation
 /// then checks another piece of code, and passes when that one happens to throw. Found 2026-12-03
 /// (`try db.inTransaction { insert 2; throw }` inside `#expect(throws:)` ran the earlier
 /// `{ insert 1 }`, and no error was thrown). The closures are written before the macro instead
 /// (`let quiet: (String) -> Void = { _ in }`), which the compiler names correctly.
 @Suite struct TestSourceRulesTests {
-  /// The lines of each `#expect(throws:)` / `#require(throws:)` in a Swift source whose body holds a
-  /// closure literal (string literals and `//` comments skipped).
+  /// The lines of each expectation of an error in a Swift source whose body holds a closure literal
+  /// (string literals and `//` comments skipped).
   static func closuresInsideThrowsExpectations(_ text: String) -> [Int] {
     let bytes = Array(text.utf8)
     var lines: [Int] = []
@@ -63,8 +64,18 @@ import _SISDropTestSupport
     return lines
   }
 
-  /// Where `#expect(throws:` or `#require(throws:` at `i` ends its parentheses, or nil.
+  /// Where the body of the expectation of an error at `i` starts looking for its "{", or nil:
+  /// after the parentheses of `#expect(throws: …)` / `#require(throws: …)`, or at the "{" of
+  /// `#expect { … } throws: { … }` / `#require { … } throws: { … }`.
   static func throwsMacro(_ bytes: [UInt8], at i: Int) -> Int? {
+    for name in ["#expect", "#require"] {
+      let pattern = Array(name.utf8)
+      guard i + pattern.count <= bytes.count, Array(bytes[i..<i + pattern.count]) == pattern
+      else { continue }
+      var j = i + pattern.count
+      while j < bytes.count && bytes[j] == UInt8(ascii: " ") { j += 1 }
+      if j < bytes.count && bytes[j] == UInt8(ascii: "{") { return j }
+    }
     for name in ["#expect(throws:", "#require(throws:"] {
       let pattern = Array(name.utf8)
       guard i + pattern.count <= bytes.count, Array(bytes[i..<i + pattern.count]) == pattern
@@ -117,9 +128,13 @@ import _SISDropTestSupport
         }
         #expect(throws: SISDropError.self) { try parse("{ \\"a\\": [1] }") }
         #expect(values.contains { $0 == 1 })
+        #expect {
+          try database.inTransaction { try insert(4); throw Stop() }
+        } throws: { error in error is Stop }
+        #expect { try insert(5) } throws: { error in error is Stop }
       }
       """
-    #expect(Self.closuresInsideThrowsExpectations(source) == [3, 8])
+    #expect(Self.closuresInsideThrowsExpectations(source) == [3, 8, 13])
   }
 
   @Test func noTestWritesAClosureInsideAThrowsExpectation() throws {
