@@ -409,7 +409,9 @@ package enum DeliverStage {
     /// Per SIS student matched by a delivered form: the latest such form (approval time, then order
     /// in the export), whose update is the one written.
     var latestForm: [String: (approved: Int64, submissionID: String, seq: Int)] = [:]
-    let corrections: [Correction]
+    /// The corrections by submission, grouped once: filtering every correction on record (they are
+    /// kept for years) for each delivered submission grew with corrections x submissions.
+    let corrections: [String: [Correction]]
     let validator: DeliveryValidator
     let profile: DeliveryProfile
     let delivery: DeliveryConfig
@@ -421,7 +423,7 @@ package enum DeliverStage {
       delivery: DeliveryConfig, matchFolder: String,
       current: @escaping (DeliveryRecord) throws -> [String: String]
     ) {
-      self.corrections = corrections
+      self.corrections = Dictionary(grouping: corrections, by: \.submissionID)
       self.validator = validator
       self.profile = profile
       self.delivery = delivery
@@ -479,11 +481,10 @@ package enum DeliverStage {
     }
 
     mutating func deliver(_ original: Submission, _ decision: SubmissionDecision) throws {
-      let submission = Corrections.apply(corrections, to: original)
+      let mine = corrections[original.id] ?? []
+      let submission = Corrections.apply(mine, to: original)
       // A corrected field goes out even when it was not a difference the match found.
-      let corrected = corrections.filter {
-        $0.submissionID == original.id && $0.version == (original.contentHash ?? "")
-      }
+      let corrected = mine.filter { $0.version == (original.contentHash ?? "") }
       var records = try records(
         of: submission, decision: decision, matchFolder: matchFolder,
         corrected: corrected.map { ($0.schema, $0.seq, $0.field) })

@@ -143,4 +143,48 @@ import _SISDropTestSupport
         && contacts.allSatisfy { $0["Phone"] == "217-555-0100" })
     #expect(plan.delivered.map { $0[0] } == ["S-9"])
   }
+
+  /// The plan reads each submission's corrections among every correction on record (kept for
+  /// years, grouped by submission once): its own for its version apply, in the order recorded (a
+  /// later one for the same field wins), another submission's or an earlier version's never.
+  @Test func eachSubmissionGetsItsOwnCorrectionsAmongEveryCorrectionOnRecord() throws {
+    func correction(_ id: String, _ field: String, _ value: String, version: String) throws
+      -> Correction
+    {
+      var made = try Corrections.make(
+        submissionID: id, schema: "student", seq: 1, field: field, value: value, source: "t")
+      made.version = version
+      return made
+    }
+    var first = Self.family()
+    first.contentHash = "v1"
+    var second = Self.family()
+    second.id = "S-8"
+    second.contentHash = "v2"
+    func decision(_ id: String) -> SubmissionDecision {
+      SubmissionDecision(
+        submissionID: id,
+        students: [
+          Self.student(1, .matched, id == "S-9" ? "1001" : "1002"), Self.student(2, .new, nil),
+        ],
+        contacts: [Self.parent])
+    }
+    var corrections = try (1...200).map {
+      try correction("X-\($0)", "Street", "\($0) Other St", version: "v1")
+    }
+    corrections.insert(try correction("S-9", "Street", "1 First St", version: "v1"), at: 50)
+    corrections.insert(try correction("S-8", "Street", "9 Stale St", version: "v1"), at: 100)
+    corrections.insert(try correction("S-9", "Street", "2 Second St", version: "v1"), at: 150)
+    corrections.append(try correction("S-8", "City", "Peoria", version: "v2"))
+    let plan = try DeliverStage.makePlan(
+      [first, second], decisions: [decision("S-9"), decision("S-8")], corrections: corrections,
+      validator: DeliveryValidator(schools: ["0101", "0202"], gradeLevels: []),
+      profile: CSVProfile(config: CSVProfileConfig()), matchFolder: "M")
+    let updates = plan.records.filter { $0.kind == .studentsUpdate }
+    #expect(updates.map { $0["Student_Number"] } == ["1001", "1002"])
+    #expect(updates[0].changed == ["Street"] && updates[0]["Street"] == "2 Second St")
+    #expect(updates[1].changed == ["City"] && updates[1]["City"] == "Peoria")
+    #expect(updates[1]["Street"] == "")
+    #expect(plan.delivered.map { $0[0] } == ["S-9", "S-8"])
+  }
 }
