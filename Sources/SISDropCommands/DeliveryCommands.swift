@@ -57,7 +57,10 @@ package struct CorrectCommand: ParsableCommand {
           print("recorded: \(c.submissionID) \(c.schema) \(c.seq) \(c.field) = \(c.value)")
         }
         let ids = Array(Set(corrections.map(\.submissionID))).sorted()
-        let steps = try Dictionary(grouping: ids) { try Self.nextStep(workdir, $0) }
+        // One reading of each batch's decisions for all the ids: a reading per id grew with the
+        // file's corrections x the batch.
+        let batches = Resolver.Batches()
+        let steps = try Dictionary(grouping: ids) { try Self.nextStep(workdir, $0, batches) }
         for (step, group) in steps.sorted(by: { $0.value[0] < $1.value[0] }) {
           print("\(group.joined(separator: ", ")): \(step)")
         }
@@ -68,13 +71,17 @@ package struct CorrectCommand: ParsableCommand {
   /// What delivers a corrected submission in the batch's current state, as a command that works now:
   /// `sisdrop-deliver --only` re-delivers a record the open batch matched; a record the open batch
   /// rejected before matching waits for the next batch; with no batch open, the next run takes it.
-  static func nextStep(_ workdir: WorkDir, _ id: String) throws -> String {
+  static func nextStep(_ workdir: WorkDir, _ id: String, _ batches: Resolver.Batches) throws
+    -> String
+  {
     guard let open = try workdir.state.openBatch(), let entry = try workdir.state.ledgerEntry(id),
       entry.batchID == open.id || entry.lastSeenBatch == open.id
     else {
       return "it applies at the next `sisdrop run` that brings this submission, which delivers it"
     }
-    if (try? Resolver.target(workdir: workdir, submission: id))?.inOpenBatch == true {
+    if (try? Resolver.target(workdir: workdir, submission: id, batches: batches))?.inOpenBatch
+      == true
+    {
       return "deliver it again with: sisdrop-deliver --only \(id)"
     }
     return

@@ -67,6 +67,16 @@ extension Corrections {
       }
       return parts[batch]?[id + " " + schema]
     }
+    // The open batch and what it delivered, read once: read again for every row, a file of
+    // corrections cost rows x the batch.
+    let open = try state.openBatch()?.id
+    var delivered: [String: Set<String>] = [:]
+    func isDelivered(_ id: String, in batch: String) throws -> Bool {
+      if delivered[batch] == nil {
+        delivered[batch] = Set(try Redelivery.delivered(workdir, batch: batch).map(\.id))
+      }
+      return delivered[batch]?.contains(id) ?? false
+    }
     return try corrections.map { correction in
       guard let entry = try state.ledgerEntry(correction.submissionID) else {
         throw SISDropError(
@@ -84,11 +94,9 @@ extension Corrections {
         )
       }
       // Delivered in the batch still open (its first delivery or a re-delivery): a correction would never be sent.
-      if let batch = entry.batchID, try state.openBatch()?.id == batch,
+      if let batch = entry.batchID, open == batch,
         FileSystem.exists(workdir.stageFolder(batch, .deliver) + "/delivered.csv"),
-        try Redelivery.delivered(workdir, batch: batch).contains(where: {
-          $0.id == correction.submissionID
-        })
+        try isDelivered(correction.submissionID, in: batch)
       {
         throw SISDropError(
           .usage, "submission \(correction.submissionID) is already delivered in batch \(batch)",

@@ -86,6 +86,50 @@ import _SISDropTestSupport
   }
 }
 
+/// A corrections file of several rows while the batch is open: every row checked against the one
+/// reading of the batch's deliveries and decisions (read once for the file, not once per row).
+@Suite struct CorrectionsFileTests {
+  @Test func everyRowOfAFileIsCheckedAndAnsweredWithItsOwnNextStep() throws {
+    try withTemporaryFolder { root in
+      let long = "1200 " + String(repeating: "Long", count: 16) + " St"
+      let (workdir, batch) = try openDemoBatch(root) { inbox in
+        try editCSV(inbox + "/submissions.csv", id: "S-2026-0032", column: "Street", value: long)
+        try editCSV(inbox + "/submissions.csv", id: "S-2026-0033", column: "Street", value: long)
+      }
+      let delivered = try csvRows(workdir.stageFolder(batch.id, .deliver) + "/delivered.csv")
+        .dropFirst().map { $0[0] }
+      let sent = try #require(delivered.last)
+      let file = root + "/corrections.csv"
+      try writeFile(
+        file,
+        "Submission_ID,Schema,Seq,Field,Value\nS-2026-0032,student,1,Street,12 Short St\n"
+          + "S-2026-0033,student,1,Street,14 Short St\n")
+      let recorded = try runTool("sisdrop", ["correct", "--file", file, "--workdir", root])
+      #expect(recorded.status == 0, "\(recorded.stderr)")
+      #expect(
+        recorded.stdout.contains(
+          "S-2026-0032: deliver it again with: sisdrop-deliver --only S-2026-0032")
+          && recorded.stdout.contains(
+            "S-2026-0033: deliver it again with: sisdrop-deliver --only S-2026-0033"),
+        "\(recorded.stdout)")
+      #expect(
+        try workdir.state.corrections().map(\.submissionID) == ["S-2026-0032", "S-2026-0033"])
+      // A row for a submission the open batch delivered, after rows that are fine: the file is
+      // refused whole, naming it.
+      try writeFile(
+        file,
+        "Submission_ID,Schema,Seq,Field,Value\nS-2026-0033,student,1,City,Springfield\n"
+          + "\(sent),student,1,City,Springfield\n")
+      let refused = try runTool("sisdrop", ["correct", "--file", file, "--workdir", root])
+      #expect(
+        refused.status == 64
+          && refused.stderr.contains("submission \(sent) is already delivered in batch \(batch.id)"),
+        "\(refused.stderr)")
+      #expect(try workdir.state.corrections().count == 2)
+    }
+  }
+}
+
 @Suite struct InboxCorrectionsTests {
   @Test func aCorrectionsFileInTheInboxIsRecordedAndArchivedABadOneNeverStopsTheNight() throws {
     try withTemporaryFolder { root in
