@@ -303,9 +303,9 @@ package enum BatchReport {
 
     init(errors: [[String]]) {
       errorsByID = Dictionary(grouping: errors, by: { $0[0] })
-      for row in errors where errorIDs.last != row[0] && !errorIDs.contains(row[0]) {
-        errorIDs.append(row[0])
-      }
+      // A set beside the list: searching the list for every row grew with the square of the errors.
+      var listed = Set<String>()
+      for row in errors where listed.insert(row[0]).inserted { errorIDs.append(row[0]) }
     }
   }
 

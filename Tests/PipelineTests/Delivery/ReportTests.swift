@@ -417,6 +417,21 @@ import _SISDropTestSupport
     }
   }
 
+  /// The error cards come in errors.csv's order of first appearance, each submission once, its
+  /// rows together (a submission's rows need not be next to each other: deliver's errors follow
+  /// parse's and normalize's).
+  @Test func eachSubmissionInErrorGetsOneCardInTheOrderOfErrorsCSV() {
+    let rows = [
+      ["S-2", "student", "1", "Zip"], ["S-1", "student", "1", "Street"],
+      ["S-2", "contact", "1", "Phone"], ["S-3", "student", "1", "SchoolID"],
+      ["S-1", "student", "2", "Zip"], ["S-3", "student", "1", "Grade_Level"],
+    ]
+    let cards = BatchReport.Cards(errors: rows)
+    #expect(cards.errorIDs == ["S-2", "S-1", "S-3"])
+    #expect(cards.errorsByID["S-1"]?.map { $0[3] } == ["Street", "Zip"])
+    #expect(cards.errorsByID["S-2"]?.map { $0[3] } == ["Zip", "Phone"])
+  }
+
   @Test func escapeCoversMarkupAndQuotes() {
     #expect(
       BatchReport.escape("<b>O'Neil & \"Sons\"</b>")
