@@ -137,3 +137,98 @@ struct MatchBatch: RandomAccessCollection {
     return submission
   }
 }
+
+/// A submission as the match stage's first read of the batch takes it: what `MatchStage.forMatcher`
+/// keeps of it (its students' `matchedStudentFields`, its contacts' `matchedContactFields`, its
+/// documents' SHA-256, no source locations), read so from the line: the other fields' values are
+/// skipped by their structure, never made Strings in a dictionary (`StageJSONReader.stringMap(keeping:)`,
+/// `skipValue`), and so are the source locations. The same
+/// `Submission` as `forMatcher` of the whole one (ChunkedStageFilesTests compares them). Why: the
+/// batch is read twice (`MatchStage.run`), and the first read, for the matcher, needs about half of
+/// each submission's fields; the dictionaries of the others were a tenth of the match stage at
+/// 10,000 x 10,000 (callgrind). What the first read does not check of a line (a field's value that
+/// is not a string, a source location), the second read checks, as before.
+struct SubmissionForMatcher: StageRecord {
+  var submission: Submission
+
+  static let studentFields = StageJSONReader.KeptNames(MatchStage.matchedStudentFields)
+  static let contactFields = StageJSONReader.KeptNames(MatchStage.matchedContactFields)
+  static let documentFields = StageJSONReader.KeptNames([FieldName.sha256])
+
+  init(stageJSON r: inout StageJSONReader) throws {
+    let start = r.position
+    var id: String?
+    var form: String?
+    var approvedAt: String?
+    var source = false
+    var students: [SubmissionPart]?
+    var contacts: [SubmissionPart]?
+    var documents: [SubmissionPart]?
+    var contentHash: String?
+    try r.object { r, key in
+      switch key {
+      case "approvedAt": approvedAt = try r.string()
+      case "contacts": contacts = try r.array { try Self.part(&$0, Self.contactFields) }
+      case "contentHash": contentHash = try r.null() ? nil : r.string()
+      case "documents":
+        documents = try r.array {
+          var document = try Self.part(&$0, Self.documentFields)
+          // As `forMatcher`: a document's SHA-256, "" when it has none.
+          document.fields[FieldName.sha256] = document[FieldName.sha256]
+          return document
+        }
+      case "form": form = try r.string()
+      case "id": id = try r.string()
+      case "source":
+        try r.skipValue()
+        source = true
+      case "students": students = try r.array { try Self.part(&$0, Self.studentFields) }
+      default: try r.skip(key)
+      }
+    }
+    // As `required` says it (`part`).
+    func missing(_ key: String) -> StageJSONError {
+      r.error("missing key \"\(key)\" in Submission", at: start)
+    }
+    guard let id else { throw missing("id") }
+    guard let form else { throw missing("form") }
+    guard let approvedAt else { throw missing("approvedAt") }
+    guard source else { throw missing("source") }
+    guard let students else { throw missing("students") }
+    guard let contacts else { throw missing("contacts") }
+    guard let documents else { throw missing("documents") }
+    submission = Submission(id: id, form: form, approvedAt: approvedAt, source: MatchBatch.source)
+    submission.students = students
+    submission.contacts = contacts
+    submission.documents = documents
+    submission.contentHash = contentHash
+  }
+
+  private static func part(_ r: inout StageJSONReader, _ kept: StageJSONReader.KeptNames) throws
+    -> SubmissionPart
+  {
+    let start = r.position
+    var seq: Int?
+    var fields: [String: String]?
+    var source = false
+    try r.object { r, key in
+      switch key {
+      case "fields": fields = try r.stringMap(keeping: kept)
+      case "seq": seq = try r.int()
+      case "source":
+        try r.skipValue()
+        source = true
+      default: try r.skip(key)
+      }
+    }
+    // As `required` says it (called once per part, its generic form cost as much as the part).
+    guard let seq else { throw r.error("missing key \"seq\" in SubmissionPart", at: start) }
+    guard let fields else { throw r.error("missing key \"fields\" in SubmissionPart", at: start) }
+    guard source else { throw r.error("missing key \"source\" in SubmissionPart", at: start) }
+    return SubmissionPart(seq: seq, fields: fields, source: MatchBatch.source)
+  }
+
+  func writeStageJSON(into writer: inout StageJSONWriter) throws {
+    submission.writeStageJSON(into: &writer)
+  }
+}

@@ -764,8 +764,11 @@ package enum MatchStage {
       context.config.matcher, snapshot: snapshot, config: context.config.matching,
       decideChunk: chunkSize)
     var batch = MatchBatch()
+    // Read as `forMatcher` keeps a submission (`SubmissionForMatcher`): what the matcher and the
+    // steps here read of it, no more.
     let report = try matcher.prepare(chunks: { each in
-      try StageJSONChunks(Submission.self, path: submissionsPath).forEach(chunkSize) { chunk in
+      try StageJSONChunks(SubmissionForMatcher.self, path: submissionsPath).forEach(chunkSize) {
+        let chunk = $0.map(\.submission)
         batch.append(chunk)
         try each(chunk)
       }

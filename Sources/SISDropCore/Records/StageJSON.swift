@@ -304,6 +304,150 @@ package struct StageJSONReader {
     return map
   }
 
+  /// Field names a reader keeps of an object of strings (`stringMap(keeping:)`), with their bytes.
+  package struct KeptNames: Sendable {
+    package let names: [String]
+    let utf8: [[UInt8]]
+
+    package init(_ names: [String]) {
+      self.names = names
+      utf8 = names.map { Array($0.utf8) }
+    }
+  }
+
+  /// `stringMap()` with only the keys `kept` names: the others' values are skipped (as `skip`
+  /// does), and a key is compared with the names on its bytes, so that neither a key nor a value
+  /// left out is ever made a String. A key given twice among those kept is refused, as there.
+  /// Why: the match stage reads the batch once for the matcher, which reads a few of each
+  /// student's and contact's fields (`MatchStage.matchedStudentFields`), and making every field a
+  /// String in a dictionary was most of that read (ChunkedStageFilesTests compares the two).
+  package mutating func stringMap(keeping kept: KeptNames) throws -> [String: String] {
+    var map = [String: String](minimumCapacity: kept.names.count)
+    try expect(UInt8(ascii: "{"), "'{' (an object)")
+    skipWhitespace()
+    if position < bytes.count && bytes[position] == UInt8(ascii: "}") {
+      position += 1
+      return map
+    }
+    while true {
+      skipWhitespace()
+      guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
+        throw error("expected a key, found \(found())")
+      }
+      let keyStart = position
+      let which = try keptKey(kept)
+      skipWhitespace()
+      guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
+        throw error("expected ':' after key \"\(keyText(at: keyStart))\", found \(found())")
+      }
+      position += 1
+      skipWhitespace()
+      do {
+        if let which {
+          let start = position
+          if map.updateValue(try string(), forKey: kept.names[which]) != nil {
+            throw error("key \"\(kept.names[which])\" given twice", at: start)
+          }
+        } else {
+          try skipValue()
+        }
+      } catch var error as StageJSONError {
+        error.path.append(".\(keyText(at: keyStart))")
+        throw error
+      }
+      skipWhitespace()
+      guard position < bytes.count else {
+        throw error("an object is cut off by the end of the line")
+      }
+      switch bytes[position] {
+      case UInt8(ascii: ","): position += 1
+      case UInt8(ascii: "}"):
+        position += 1
+        return map
+      default:
+        throw error(
+          "expected ',' or '}' after the value of \"\(keyText(at: keyStart))\", found \(found())")
+      }
+    }
+  }
+
+  /// The key at `start` as a String, for an error's message (as `object` gives it).
+  private func keyText(at start: Int) -> String {
+    var reader = self
+    reader.position = start
+    return (try? reader.string()) ?? ""
+  }
+
+  /// Reads a key (at its opening quote): which of `kept`'s names it is, nil for none. A key
+  /// without escapes is compared on its bytes; one with escapes is read as a String first.
+  private mutating func keptKey(_ kept: KeptNames) throws -> Int? {
+    let start = position + 1
+    var end = start
+    while end < bytes.count {
+      let byte = bytes[end]
+      if byte == UInt8(ascii: "\"") { break }
+      if byte == UInt8(ascii: "\\") || byte < 0x20 {
+        end = -1
+        break
+      }
+      end += 1
+    }
+    guard end >= 0, end < bytes.count else {
+      let key = try string()
+      return kept.names.firstIndex(of: key)
+    }
+    position = end + 1
+    let count = end - start
+    guard count > 0 else { return nil }
+    let first = bytes[start]
+    return kept.utf8.withUnsafeBufferPointer { names in
+      for index in names.indices where names[index].count == count && names[index][0] == first {
+        let same = names[index].withUnsafeBufferPointer {
+          memcmp($0.baseAddress!, bytes.baseAddress! + start, count) == 0
+        }
+        if same { return index }
+      }
+      return nil
+    }
+  }
+
+  /// Skips a value by its structure alone: a string to its closing quote (past escaped ones), an
+  /// object or array to its closing bracket, anything else to the next ',', '}' or ']'. Unlike
+  /// `skip`, it does not check that the value is well-formed JSON, nor make its strings: for a
+  /// reader of a line that is read whole again, and checked there (`stringMap(keeping:)`, the
+  /// match stage's first read of the batch).
+  package mutating func skipValue() throws {
+    var depth = 0
+    while position < bytes.count {
+      let byte = bytes[position]
+      switch byte {
+      case UInt8(ascii: "\""):
+        position += 1
+        while position < bytes.count && bytes[position] != UInt8(ascii: "\"") {
+          position += bytes[position] == UInt8(ascii: "\\") ? 2 : 1
+        }
+        guard position < bytes.count else {
+          throw error("a string is cut off by the end of the line")
+        }
+        position += 1
+        if depth == 0 { return }
+      case UInt8(ascii: "{"), UInt8(ascii: "["):
+        depth += 1
+        position += 1
+      case UInt8(ascii: "}"), UInt8(ascii: "]"):
+        if depth == 0 { return }
+        depth -= 1
+        position += 1
+        if depth == 0 { return }
+      case UInt8(ascii: ","):
+        if depth == 0 { return }
+        position += 1
+      default: position += 1
+      }
+    }
+    guard depth == 0 else { throw error("a value is cut off by the end of the line") }
+  }
+
   /// `null` (consumed, true) or anything else (left for the value's reader, false).
   package mutating func null() throws -> Bool {
     guard position < bytes.count, bytes[position] == UInt8(ascii: "n") else { return false }

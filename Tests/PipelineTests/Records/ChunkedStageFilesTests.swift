@@ -176,6 +176,70 @@ import _SISDropTestSupport
     }
   }
 
+  /// The match stage's first read (`SubmissionForMatcher`, which skips the fields the matcher does
+  /// not read) gives every submission as `forMatcher` makes it of the whole one: the demo's, and
+  /// ones with unusual fields and values, escapes in values and in keys, a document without a
+  /// SHA-256, a contact without any kept field. A field given twice is refused by both.
+  @Test func theMatchStagesFirstReadIsForMatcherOfTheWholeSubmission() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch, _) = try openDemoBatch(root)
+      var submissions = try JSONLines.read(
+        Submission.self,
+        from: workdir.stageFolder(batch.id, .normalize) + "/submissions.jsonl")
+      #expect(submissions.contains { !$0.documents.isEmpty && !$0.contacts.isEmpty })
+      var unusual = submissions[0]
+      unusual.contentHash = nil
+      unusual.students[0].seq = -3
+      unusual.students[0].fields[FieldName.firstName] = "Zoë \"Z\" \\ \n\t\u{1}"
+      unusual.students[0].fields[FieldName.middleName] = ""
+      unusual.students[0].fields[FieldName.email] = nil
+      unusual.students[0].fields["Grade_Level"] = "K \"quoted\" {[,"
+      unusual.students[0].fields["SchoolID"] = "ends with \\"
+      unusual.students[0].fields[FieldName.street] = String(repeating: "Núñez Street ", count: 40)
+      unusual.contacts = [
+        SubmissionPart(
+          seq: 200, fields: [FieldName.lastName: "Schröder", "Not_Matched": "x"],
+          source: SourceLocation(path: "p", line: 4)),
+        SubmissionPart(
+          seq: 201, fields: ["Relationship": "Aunt"], source: SourceLocation(path: "")),
+      ]
+      unusual.documents = [
+        SubmissionPart(seq: 1, fields: ["File": "a.pdf"], source: SourceLocation(path: "d")),
+        SubmissionPart(
+          seq: 2, fields: [FieldName.sha256: "ab", "File": "b.pdf"],
+          source: SourceLocation(path: "")),
+      ]
+      submissions.append(unusual)
+      func line(_ submission: Submission) -> [UInt8] {
+        var writer = StageJSONWriter()
+        submission.writeStageJSON(into: &writer)
+        return writer.bytes
+      }
+      func read<R: StageRecord>(_ type: R.Type, _ line: [UInt8]) throws -> R {
+        try line.withUnsafeBufferPointer { try StageJSONReader.read(R.self, from: $0) }
+      }
+      var lines = submissions.map(line)
+      // A key with an escape (JSONEncoder never writes one, JSON allows it).
+      let escaped = Array(
+        String(decoding: lines[0], as: UTF8.self)
+          .replacingOccurrences(of: "\"First_Name\"", with: "\"First\\u005fName\"").utf8)
+      #expect(escaped != lines[0])
+      lines.append(escaped)
+      for (index, line) in lines.enumerated() {
+        let whole = try read(Submission.self, line)
+        #expect(
+          try read(SubmissionForMatcher.self, line).submission == MatchStage.forMatcher(whole),
+          "line \(index)")
+      }
+      let twice = Array(
+        String(decoding: lines[0], as: UTF8.self)
+          .replacingOccurrences(of: "\"First_Name\":", with: "\"First_Name\":\"X\",\"First_Name\":")
+          .utf8)
+      #expect(throws: StageJSONError.self) { try read(Submission.self, twice) }
+      #expect(throws: StageJSONError.self) { try read(SubmissionForMatcher.self, twice) }
+    }
+  }
+
   @Test func theParseAndNormalizeStagesWriteTheSameBytesWhateverTheirChunkSize() throws {
     try withTemporaryFolder { root in
       let (workdir, batch, _) = try openDemoBatch(root)
