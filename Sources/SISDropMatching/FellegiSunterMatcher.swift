@@ -1041,15 +1041,9 @@ package final class FellegiSunterMatcher: StudentMatcher {
       byRange[range] = []
       let vectors = try Parallel.map(pairs.count) { k in
         let pair = work[Int(pairs[k])]
-        // Through buffer pointers: the records are borrowed, where `people[i]` copied each one
-        // (a retain and a release of each of its strings) for every pair.
-        return people.withUnsafeBufferPointer { people in
-          records.withUnsafeBufferPointer { records in
-            ComparisonVector.compare(
-              people[Int(pair.person)], records[Int(pair.slot) - first]
-            ).packed
-          }
-        }
+        return ComparisonVector.compare(
+          people[Int(pair.person)], records[Int(pair.slot) - first]
+        ).packed
       }
       for (k, i) in pairs.enumerated() { packed[Int(i)] = vectors[k] }
     }

@@ -43,8 +43,7 @@ package struct FellegiSunterModel: Sendable, Codable {
       for k in rows {
         for i in Set([k, n - 1 - k]) {
           for j in (i + 1)..<n {
-            // Borrowed through a buffer pointer, not copied for each pair (`FellegiSunterMatcher.compare`).
-            let vector = sample.withUnsafeBufferPointer { ComparisonVector.compare($0[i], $0[j]) }
+            let vector = ComparisonVector.compare(sample[i], sample[j])
             for field in MatchField.allCases where vector[field] >= 0 {
               counts[field.rawValue][vector[field]] += 1
             }
