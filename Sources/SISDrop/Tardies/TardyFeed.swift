@@ -210,7 +210,9 @@ package enum TardyFeed {
     var records: [DeliveryRecord] = []
     let fileName = "input/" + inboxFileName
     do {
-      let delivered = try workdir.state.deliveredTardies()
+      // Looked up by key, row by row: the table holds every tardy sent for years, and reading it
+      // whole each run made a run grow with that history, not with its file.
+      let delivered = try DeliveredTardies(workdir.state)
       // Opened as an inbox file: an entry swapped in between the check and the claim is refused unread.
       let reader = try CSVTableReader(
         path: claimed, layout: Layouts.tardies, dialect: CSVDialect(), inboxFile: input == nil)
@@ -269,8 +271,8 @@ package enum TardyFeed {
           occurredAt: instant, line: line)
         let key = deliveredKey(tardy)
         // Keys recorded before they were UTC carry the district's offset.
-        if let earlier = delivered[key]
-          ?? delivered["\(student)|\(instant)|\(FieldRules.buildingKey(entry.reason))"]
+        if let earlier = try delivered.run(key)
+          ?? delivered.run("\(student)|\(instant)|\(FieldRules.buildingKey(entry.reason))")
         {
           duplicates.append([fileName, String(line), student, instant, entry.reason, earlier])
           continue
@@ -415,8 +417,7 @@ package enum TardyFeed {
   static func recover(workdir: WorkDir, outbox: String) throws {
     let base = workdir.root + "/tardies"
     guard FileSystem.isDirectory(base) else { return }
-    let recorded = Set(try workdir.state.deliveredTardies().values).union(
-      try workdir.state.tardyRuns())
+    let recorded = try workdir.state.deliveredTardyRuns().union(try workdir.state.tardyRuns())
     for run in try FileSystem.listDirectory(base).sorted()
     where !run.hasPrefix(".") && !recorded.contains(run) {
       let folder = base + "/" + run
@@ -437,13 +438,12 @@ extension StateStore {
     Set(try database.rows("SELECT run_id FROM tardy_runs").compactMap { $0[0].string })
   }
 
-  /// Tardies already delivered: key → the run that delivered it.
-  func deliveredTardies() throws -> [String: String] {
-    var result: [String: String] = [:]
-    for row in try database.rows("SELECT tardy_key, run_id FROM delivered_tardies") {
-      if let key = row[0].string, let run = row[1].string { result[key] = run }
-    }
-    return result
+  /// The runs that delivered tardies (without reading every tardy's key).
+  func deliveredTardyRuns() throws -> Set<String> {
+    Set(
+      try database.rows("SELECT DISTINCT run_id FROM delivered_tardies").compactMap {
+        $0[0].string
+      })
   }
 
   func recordDeliveredTardies(_ entries: [(key: String, run: String)], run: String) throws {
@@ -458,5 +458,23 @@ extension StateStore {
         try statement.run()
       }
     }
+  }
+}
+
+/// Tardies already delivered, looked up by key (`delivered_tardies`' primary key).
+struct DeliveredTardies {
+  let statement: Statement
+
+  init(_ state: StateStore) throws {
+    statement = try state.database.prepare(
+      "SELECT run_id FROM delivered_tardies WHERE tardy_key = ?")
+  }
+
+  /// The run that delivered the tardy with this key, nil when none did.
+  func run(_ key: String) throws -> String? {
+    try statement.bind([.text(key)])
+    var run: String?
+    try statement.forEachRow { run = $0.text(0) }
+    return run
   }
 }

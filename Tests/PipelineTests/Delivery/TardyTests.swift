@@ -4,6 +4,8 @@ import _SISDropTestSupport
 
 @testable import SISDrop
 @testable import SISDropCore
+@testable import SISDropFormats
+@testable import SISDropStore
 
 @Suite struct TardyFeedTests {
   static let header = "Building,Student_Number,Occurred_At,Reason\n"
@@ -124,6 +126,50 @@ import _SISDropTestSupport
       #expect(
         try csvRows(workdir.outbox(config) + "/\(first.run)_attendance.csv").count == 17,
         "the interrupted run was published")
+    }
+  }
+
+  /// Tardies sent are looked up by key (the table keeps years of them, never read whole): a key
+  /// recorded before keys were UTC still finds its tardy, and a run the table names is never
+  /// published again even when `tardy_runs` lacks it.
+  @Test func aTardyIsFoundByItsKeyOrItsOlderKeyAndARunTheTableNamesIsNotPublishedAgain() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, config) = try runDemo(root)
+      let input = Checkout.demoDistrict + "/raptor/tardies.csv"
+      let first = try TardyFeed.run(workdir: workdir, config: config, input: input)
+      #expect(first.delivered == 16)
+      // As the SIS took it: its files gone from the outbox; only delivered_tardies names the run.
+      try workdir.state.database.execute(
+        "DELETE FROM tardy_runs WHERE run_id = ?", [.text(first.run)])
+      for name in try FileSystem.listDirectory(workdir.outbox(config))
+      where name.hasPrefix(first.run) {
+        try FileSystem.removeTree(workdir.outbox(config) + "/" + name)
+      }
+      // A tardy sent by an older sisdrop, keyed with the district's offset.
+      guard
+        case .success(let instant) = TardyFeed.occurred(
+          "2026-11-17 07:55:00", zone: config.timeZone)
+      else {
+        Issue.record("not a time")
+        return
+      }
+      try workdir.state.database.execute(
+        "INSERT INTO delivered_tardies(tardy_key, run_id) VALUES (?, 'T20261117-01')",
+        [.text("101354|\(instant)|\(FieldRules.buildingKey("Late Bus"))")])
+      let again = try writeFile(
+        root + "/again.csv",
+        Self.header + "Lincoln Elem,101354,2026-11-16 08:14:18,Medical Appointment\n"
+          + "Lincoln Elementary,101354,2026-11-17 07:55:00,Late Bus\n"
+          + "Lincoln Elementary,101354,2026-11-18 07:55:00,Late Bus\n")
+      let second = try TardyFeed.run(workdir: workdir, config: config, input: again)
+      #expect(second.delivered == 1 && second.duplicates == 2)
+      #expect(
+        try csvRows(second.folder + "/duplicates.csv").dropFirst().map { $0[5] } == [
+          first.run, "T20261117-01",
+        ])
+      #expect(
+        !FileSystem.exists(workdir.outbox(config) + "/" + Publisher.readyName(first.run)),
+        "the run delivered_tardies names is not published again")
     }
   }
 
