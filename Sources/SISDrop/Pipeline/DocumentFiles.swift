@@ -233,6 +233,8 @@ enum DeliveredDocuments {
     let path = folder + "/" + DocumentFiles.sentFileName
     guard FileSystem.exists(path) else { return }
     let rows = try BatchLifecycle.readTable(path)
+    // One time for the transaction, as Confirmation.record: Clock.now() makes a date formatter.
+    let now = Clock.now()
     try state.database.inTransaction {
       let insert = try state.database.prepare(
         "INSERT OR IGNORE INTO delivered_documents(sha256, delivery, submission_id, seq, path, delivered_at) VALUES (?, ?, ?, ?, ?, ?)"
@@ -240,7 +242,7 @@ enum DeliveredDocuments {
       for row in rows where row.count >= 5 {
         try insert.bind([
           .text(row[4]), .text(row[0]), .text(row[1]), .integer(Int64(row[2]) ?? 0), .text(row[3]),
-          .text(Clock.now()),
+          .text(now),
         ])
         try insert.run()
       }

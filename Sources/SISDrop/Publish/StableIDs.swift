@@ -86,14 +86,16 @@ enum StableIDs {
   }
 
   static func record(rows: [[String]], batch: String, state: StateStore) throws {
+    // One time for the transaction, as Confirmation.record: Clock.now() makes a date formatter,
+    // and made for every row it was 9% of a 20,000-submission night's CPU.
+    let now = Clock.now()
     try state.database.inTransaction {
       let insert = try state.database.prepare(
         "INSERT OR IGNORE INTO delivered_ids(sourced_id, kind, ref, state_id, sis_id, batch, delivered_at) VALUES (?, ?, ?, ?, '', ?, ?)"
       )
       for row in rows where row.count >= 4 {
         try insert.bind([
-          .text(row[0]), .text(row[1]), .text(row[2]), .text(row[3]), .text(batch),
-          .text(Clock.now()),
+          .text(row[0]), .text(row[1]), .text(row[2]), .text(row[3]), .text(batch), .text(now),
         ])
         try insert.run()
       }

@@ -292,6 +292,26 @@ import _SISDropTestSupport
 
 /// A child delivered new keeps its sourcedId once the SIS numbers it (StableIDs, state.sqlite).
 @Suite struct StableIDTests {
+  /// A published delivery's new ids (stable_ids.csv) and documents (documents.csv) are recorded in
+  /// one transaction each, with one time: the time is taken once, not once per row.
+  @Test func aDeliverysIDsAndDocumentsAreRecordedWholeWithOneTime() throws {
+    try withTemporaryFolder { root in
+      let (workdir, summary, _) = try runDemo(root)
+      let published = Publication.folder(workdir, batch: summary.batch)
+      let listed = try csvRows(published + "/" + StableIDs.fileName).dropFirst().map { $0[0] }
+      #expect(listed.count > 1)
+      let ids = try workdir.state.database.rows(
+        "SELECT sourced_id, delivered_at FROM delivered_ids WHERE batch = ? ORDER BY sourced_id",
+        [.text(summary.batch)])
+      #expect(ids.map { $0[0].string ?? "" } == Set(listed).sorted())
+      #expect(Set(ids.map { $0[1].string ?? "" }).count == 1)
+      let documents = try workdir.state.database.rows(
+        "SELECT count(*), count(DISTINCT delivered_at) FROM delivered_documents WHERE delivery = ?",
+        [.text(summary.batch)])
+      #expect((documents.first?[0].int ?? 0) > 1 && documents.first?[1].int == 1)
+    }
+  }
+
   @Test func aNewChildKeepsItsSourcedIdAfterTheSISNumbersIt() throws {
     try withTemporaryFolder { root in
       let workdir = try WorkDir(root: root)
