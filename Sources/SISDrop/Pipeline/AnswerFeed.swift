@@ -151,7 +151,7 @@ package enum AnswerFeed {
     // Every row's submission is checked against its batch's decisions: read once per file.
     var file = AnswerFile(
       layout: layout, columns: try columns(layout, reader), workdir: workdir,
-      batches: Resolver.Batches())
+      batches: Resolver.Batches(), binder: try Corrections.Binder(workdir: workdir))
     while true {
       let row: CSVRow
       do {
@@ -222,6 +222,8 @@ package enum AnswerFeed {
     var columns: Columns
     var workdir: WorkDir
     var batches: Resolver.Batches
+    /// Corrections bound row by row, the batches they correct read once for the file.
+    var binder: Corrections.Binder
     var answers: [Answer] = []
     var problems: [String] = []
     var seen = Set<[String]>()
@@ -257,7 +259,7 @@ package enum AnswerFeed {
       do {
         guard
           let answer = try AnswerFeed.filledAnswer(
-            row.value, workdir: workdir, source: "inbox:\(name)", batches: batches)
+            row.value, workdir: workdir, source: "inbox:\(name)", batches: batches, binder: binder)
         else { return }
         let key = [
           row.value(FieldName.submissionID), row.value("Kind"), row.value("Schema"),
@@ -359,7 +361,7 @@ package enum AnswerFeed {
           submissionID: value(FieldName.submissionID), schema: value("Schema").lowercased(),
           seq: seq,
           field: value("Field"), value: value("Value"), source: name)
-        guard let bound = try Corrections.bind([made], workdir: workdir).first else { return nil }
+        let bound = try binder.bind(made)
         let open = try workdir.state.openBatch()
         let entry = try workdir.state.ledgerEntry(bound.submissionID)
         return .correction(bound, inOpenBatch: open != nil && entry?.batchID == open?.id)
@@ -369,7 +371,8 @@ package enum AnswerFeed {
 
   /// One marked row of `answers.csv`.
   static func filledAnswer(
-    _ value: (String) -> String, workdir: WorkDir, source: String, batches: Resolver.Batches
+    _ value: (String) -> String, workdir: WorkDir, source: String, batches: Resolver.Batches,
+    binder: Corrections.Binder
   ) throws -> Answer? {
     let actor = value("Answered_By").isEmpty ? "inbox" : value("Answered_By")
     guard let seq = Int(value("Seq")), seq > 0 else {
@@ -406,7 +409,7 @@ package enum AnswerFeed {
         submissionID: value(FieldName.submissionID), schema: schema, seq: seq,
         field: value("Field"),
         value: value("Answer"), source: "answers.csv")
-      guard let bound = try Corrections.bind([made], workdir: workdir).first else { return nil }
+      let bound = try binder.bind(made)
       let open = try workdir.state.openBatch()
       let entry = try workdir.state.ledgerEntry(bound.submissionID)
       return .correction(bound, inOpenBatch: open != nil && entry?.batchID == open?.id)

@@ -51,33 +51,53 @@ extension Corrections {
   ///   rejected before matching (it has no normalized version to correct: the enrollment system fixes it).
   /// - Throws: also 64 for a student or contact seq the submission does not have (it would be recorded and never sent).
   package static func bind(_ corrections: [Correction], workdir: WorkDir) throws -> [Correction] {
-    let state = workdir.state
-    var parts: [String: [String: Set<Int>]] = [:]  // batch → "submission schema" → seqs
+    let binder = try Binder(workdir: workdir)
+    return try corrections.map { try binder.bind($0) }
+  }
+
+  /// Binds corrections one at a time, reading each batch's submissions and the open batch's
+  /// deliveries once for all of them: an answer file's `corrections.csv` is bound row by row (each
+  /// row's error names its line), and a binding of its own per row read the batch for every row
+  /// (0.19 s a row at 20,000 submissions).
+  package final class Binder {
+    let workdir: WorkDir
+    let open: String?
+    /// batch → "submission schema" → seqs
+    var parts: [String: [String: Set<Int>]] = [:]
+    var delivered: [String: Set<String>] = [:]
+
+    package init(workdir: WorkDir) throws {
+      self.workdir = workdir
+      open = try workdir.state.openBatch()?.id
+    }
+
     func seqs(_ batch: String, _ id: String, _ schema: String) throws -> Set<Int>? {
       if parts[batch] == nil {
         let path = workdir.stageFolder(batch, .normalize) + "/submissions.jsonl"
         var found: [String: Set<Int>] = [:]
         if FileSystem.exists(path) {
-          for submission in try JSONLines.read(Submission.self, from: path) {
-            found[submission.id + " student"] = Set(submission.students.map(\.seq))
-            found[submission.id + " contact"] = Set(submission.contacts.map(\.seq))
+          try StageJSONChunks(Submission.self, path: path).forEach(1000) { chunk in
+            for submission in chunk {
+              found[submission.id + " student"] = Set(submission.students.map(\.seq))
+              found[submission.id + " contact"] = Set(submission.contacts.map(\.seq))
+            }
           }
         }
         parts[batch] = found
       }
       return parts[batch]?[id + " " + schema]
     }
-    // The open batch and what it delivered, read once: read again for every row, a file of
-    // corrections cost rows x the batch.
-    let open = try state.openBatch()?.id
-    var delivered: [String: Set<String>] = [:]
+
     func isDelivered(_ id: String, in batch: String) throws -> Bool {
       if delivered[batch] == nil {
         delivered[batch] = Set(try Redelivery.delivered(workdir, batch: batch).map(\.id))
       }
       return delivered[batch]?.contains(id) ?? false
     }
-    return try corrections.map { correction in
+
+    /// One correction bound to the version it corrects (see `Corrections.bind`).
+    package func bind(_ correction: Correction) throws -> Correction {
+      let state = workdir.state
       guard let entry = try state.ledgerEntry(correction.submissionID) else {
         throw SISDropError(
           .noInput, "submission \(correction.submissionID) is not in the pending ledger",
