@@ -141,15 +141,22 @@ extension StateStore {
       ])
   }
 
+  /// The WHERE clause (with its trailing space) and arguments that pick one answer by its key, or
+  /// none to read them all.
+  static func answerKey(
+    _ submission: String?, _ seq: Int?, _ submissionColumn: String, _ seqColumn: String
+  ) -> (String, [SQLValue]) {
+    guard let submission, let seq else { return ("", []) }
+    return (
+      "WHERE \(submissionColumn) = ? AND \(seqColumn) = ? ",
+      [.text(submission), .integer(Int64(seq))]
+    )
+  }
+
   /// Every student answer, or one student's (by its primary key: recording an answer reads only
   /// the one it may replace, not the table).
   package func resolutions(submission: String? = nil, seq: Int? = nil) throws -> [Resolution] {
-    var filter = ""
-    var arguments: [SQLValue] = []
-    if let submission, let seq {
-      filter = "WHERE r.submission_id = ? AND r.student_seq = ? "
-      arguments = [.text(submission), .integer(Int64(seq))]
-    }
+    let (filter, arguments) = Self.answerKey(submission, seq, "r.submission_id", "r.student_seq")
     return try database.rows(
       """
       SELECT r.submission_id, r.student_seq, r.action, r.sis_id, r.resolved_by, r.resolved_at, r.source, v.version, v.student_key
@@ -195,12 +202,7 @@ extension StateStore {
   /// People's answers to potential contact matches (`schema` contact; `studentSeq` holds the Contact_Seq).
   package func contactResolutions(submission: String? = nil, seq: Int? = nil) throws -> [Resolution]
   {
-    var filter = ""
-    var arguments: [SQLValue] = []
-    if let submission, let seq {
-      filter = "WHERE submission_id = ? AND contact_seq = ? "
-      arguments = [.text(submission), .integer(Int64(seq))]
-    }
+    let (filter, arguments) = Self.answerKey(submission, seq, "submission_id", "contact_seq")
     return try database.rows(
       "SELECT submission_id, contact_seq, action, contact_id, version, resolved_by, resolved_at, source FROM contact_resolutions \(filter)ORDER BY submission_id, contact_seq",
       arguments
