@@ -238,12 +238,41 @@ package struct PipelineConfig: Sendable {
     do {
       node = try Yams.compose(yaml: text)
     } catch let error as YamlError {
-      throw SISDropError.configuration("not valid YAML: \(error)", at: SourceLocation(path: path))
+      throw PipelineConfig.yamlProblem(error, path: path)
     }
     guard let node else {
       throw SISDropError.configuration("the pipeline file is empty", at: SourceLocation(path: path))
     }
     return node
+  }
+
+  /// A YAML error as one line naming the file, the line and what to do. Yams's own description of
+  /// a duplicated key carries the whole file, and the others a copy of the line: this message goes
+  /// to the cron log and the failed run's notification, so it names the place instead.
+  static func yamlProblem(_ error: YamlError, path: String) -> SISDropError {
+    func at(_ mark: Mark) -> SourceLocation {
+      SourceLocation(path: path, line: mark.line, column: mark.column)
+    }
+    let fix = "fix the pipeline file's YAML and run `sisdrop check --pipeline \(path)`"
+    switch error {
+    case .duplicatedKeysInMapping(let duplicates, let context):
+      let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
+      return .configuration(
+        "not valid YAML: \(keys) appears more than once in the same section (the first at this line)",
+        at: at(context.mark),
+        hint: "keep one of them, with every setting it needs, and remove the other")
+    case .scanner(let context, let problem, let mark, _),
+      .parser(let context, let problem, let mark, _),
+      .composer(let context, let problem, let mark, _):
+      let during = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" }
+      return .configuration("not valid YAML: \(problem)\(during ?? "")", at: at(mark), hint: fix)
+    case .reader(let problem, _, _, _):
+      return .configuration("not valid YAML: \(problem)", at: SourceLocation(path: path), hint: fix)
+    default:
+      return .configuration(
+        "not valid YAML: \(error)".replacingOccurrences(of: "\n", with: " "),
+        at: SourceLocation(path: path), hint: fix)
+    }
   }
 
   /// `version`, `district`, `workdir` and `paths`.

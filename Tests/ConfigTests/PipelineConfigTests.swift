@@ -143,4 +143,30 @@ import _SISDropTestSupport
     }
     #expect(unknown.status == .configuration && unknown.location?.line == 3)
   }
+
+  /// A pipeline that is not YAML (a section written twice, a tab in the indentation) is refused with
+  /// one line naming the file and the line: the message reaches the cron log and the failed run's
+  /// notification, so it never carries the file's text (Yams's own description of a duplicated key
+  /// quotes the whole file).
+  @Test(arguments: [
+    (
+      "version: 1\nbatch:\n  auto_close: true\npickup:\n  quiet_seconds: 0\nbatch:\n  auto_close: false\n",
+      2, "'batch' appears more than once"
+    ),
+    ("version: 1\ndistrict:\n  name: x\n\ttime_zone: y\n", 4, "found a tab character"),
+  ])
+  func aPipelineThatIsNotYAMLNamesTheLineWithoutQuotingTheFile(
+    yaml: String, line: Int, message: String
+  ) throws {
+    let text = "# the district's secret comment\n" + yaml
+    let error = try #require(throws: SISDropError.self) {
+      try PipelineConfig.parse(bytes: Array(text.utf8), path: "/p.yaml")
+    }
+    #expect(error.status == .configuration)
+    #expect(error.location?.path == "/p.yaml" && error.location?.line == line + 1, "\(error)")
+    #expect(error.description.contains(message), "\(error)")
+    #expect(!error.description.contains("\n"), "\(error)")
+    #expect(!error.description.contains("secret"), "\(error)")
+    #expect(!error.description.contains("quiet_seconds"), "\(error)")
+  }
 }
