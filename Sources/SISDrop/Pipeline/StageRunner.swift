@@ -154,7 +154,18 @@ package enum StageRunner {
   /// Why a stage's published output cannot be used, or nil when it is current.
   package static func problem(with stage: Stage, workdir: WorkDir, batch: String) -> String? {
     let folder = workdir.stageFolder(batch, stage)
-    guard FileSystem.isDirectory(folder) else { return "has not run" }
+    guard FileSystem.isDirectory(folder) else {
+      // A stage that failed before publishing its folder (a claimed file it refuses whole) has
+      // run: `sisdrop status` shows it failed, and why, not "has not run".
+      if let runs = try? workdir.state.stageRuns(batch: batch).filter({ $0.stage == stage.rawValue }
+      ),
+        let last = runs.last, last.status == "failed"
+      {
+        return
+          "failed on its last attempt (\(last.attempt), exit \(last.exitCode ?? 1)): \(Notification.mask(last.message ?? ""))"
+      }
+      return "has not run"
+    }
     guard let report = try? StageReport.load(folder) else { return "has no readable stage.json" }
     guard report.exitStatus == 0 else { return "failed" }
     if let previous = stage.previous {

@@ -87,6 +87,43 @@ import _SISDropTestSupport
       #expect((object["batches"] as? [Any])?.count == 1)
     }
   }
+
+  /// A stage that refuses a claimed file whole fails before its folder is published: `sisdrop
+  /// status` says it failed, with the exit status and why (its quoted cell masked), not "has not run".
+  @Test func aStageThatFailedBeforeItsFolderShowsAsFailedInStatus() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, _) = try demoWorkdir(root + "/w")
+      let pipeline = try demoPipeline(root, extra: "")
+      let path = workdir.inbox(config) + "/submissions.csv"
+      let text = try readText(path)
+      let header = try #require(text.split(separator: "\n").first)
+      try writeFile(
+        path, text.replacingOccurrences(of: String(header), with: header + ",First_Name"))
+      let run = try runTool(
+        "sisdrop", ["run", "--ignore-window", "--pipeline", pipeline, "--workdir", workdir.root])
+      #expect(run.status == 65, "\(run.stderr)")
+      #expect(run.stderr.contains("duplicate column"), "\(run.stderr)")
+      let status = try runTool("sisdrop", ["status", "--failed", "--workdir", workdir.root])
+      #expect(status.status == 0)
+      #expect(
+        status.stdout.contains("  parse: failed on its last attempt (1, exit 65): "),
+        "\(status.stdout)")
+      #expect(!status.stdout.contains("parse: has not run"), "\(status.stdout)")
+      let json = try runTool("sisdrop", ["status", "--json", "--open", "--workdir", workdir.root])
+      let object = try #require(
+        try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+      let batch = try #require((object["batches"] as? [[String: Any]])?.first)
+      let parse = try #require((batch["stages"] as? [String: Any])?["parse"] as? [String: Any])
+      #expect(parse["state"] as? String == "failed")
+      let detail = try #require(parse["detail"] as? String)
+      #expect(
+        detail.contains("duplicate column '…'") && !detail.contains("'First_Name'"), "\(detail)")
+      // The stages after it have not run.
+      #expect(
+        ((batch["stages"] as? [String: Any])?["normalize"] as? [String: Any])?["state"] as? String
+          == "not_run")
+    }
+  }
 }
 
 @Suite struct StageProgressTests {
