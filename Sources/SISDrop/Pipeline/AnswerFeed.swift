@@ -108,7 +108,7 @@ package enum AnswerFeed {
         try FileSystem.syncDirectory(inbox.path)
         result.refused[layout.name] = refusal.problems
         log(
-          "\(layout.name) refused, nothing taken from it (\(refusal.problems.count) problem\(refusal.problems.count == 1 ? "" : "s")); "
+          "warning: \(layout.name) refused, nothing taken from it (\(refusal.problems.count) problem\(refusal.problems.count == 1 ? "" : "s")); "
             + "moved to \(relativePath(kept, to: workdir.root)); fix it and drop it in the inbox again"
         )
         for problem in refusal.problems.prefix(20) { log("  \(problem)") }
@@ -158,7 +158,9 @@ package enum AnswerFeed {
         guard let next = try reader.next() else { break }
         row = next
       } catch let error as SISDropError {
-        file.problems.append("\(layout.name): \(error.message)")
+        // The line the reader names (where an unclosed quote opened), as every other problem has.
+        let line = error.location?.line.map { ":\($0)" } ?? ""
+        file.problems.append("\(layout.name)\(line): \(error.message)")
         break
       }
       try file.take(row)

@@ -100,6 +100,19 @@ extension ResolutionTests {
         }, "\(problems)")
       #expect(problems.count == 3)
       #expect(try workdir.state.resolutions().isEmpty)
+      // A quote left open names the line where it opened, and the refusal is a warning in the log.
+      _ = try writeFile(
+        inbox + "/resolutions.csv",
+        "Submission_ID,Student_Seq,SIS_ID\r\nS-2026-0028,1,107328\r\nS-2026-0011,1,\"NO-MATCH\r\n")
+      (taken, lines) = try takeAnswers(workdir, batch)
+      #expect(
+        taken.refused["resolutions.csv"] == [
+          "resolutions.csv:3: unbalanced quote: the quoted field opened here is never closed"
+        ], "\(taken.refused)")
+      #expect(
+        lines.contains { $0.hasPrefix("warning: resolutions.csv refused, nothing taken from it") },
+        "\(lines)")
+      #expect(try workdir.state.resolutions().isEmpty)
       _ = try PipelineRunner.runStage(.match, workdir: workdir, batchID: batch, log: { _ in })
       #expect(try decision(workdir, batch, "S-2026-0011").students[0].decision.outcome == .matched)
     }
