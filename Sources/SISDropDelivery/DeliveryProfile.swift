@@ -81,10 +81,20 @@ package struct DeliveryProblem: Sendable, Hashable {
     let schema = record.kind.schema
     var action =
       (Corrections.correctable[schema] ?? []).contains(field)
-      ? "correct it with `\(Corrections.command(record.submissionID, schema: schema, seq: record.seq, field: field))`, then `sisdrop-deliver --only \(shellQuote(record.submissionID))`"
+      ? correction(record, field: field)
       : "correct it in the enrollment system; the corrected submission comes again with the next export"
     if let otherwise { action += ", or \(otherwise)" }
     return DeliveryProblem(field: field, value: value, reason: reason, action: action)
+  }
+
+  /// What to do about a value `sisdrop correct` may change. `sisdrop-deliver --only` takes only a
+  /// batch that is still open; the shipped pipelines close it in the run (`auto_close: true`), and
+  /// then the next `sisdrop run` delivers the corrected record.
+  static func correction(_ record: DeliveryRecord, field: String) -> String {
+    let command = Corrections.command(
+      record.submissionID, schema: record.kind.schema, seq: record.seq, field: field)
+    return
+      "correct it with `\(command)`; the next `sisdrop run` delivers it (while its batch is still open: `sisdrop-deliver --only \(shellQuote(record.submissionID))`)"
   }
 }
 

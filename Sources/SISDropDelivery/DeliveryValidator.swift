@@ -73,7 +73,7 @@ package struct DeliveryValidator {
       let value = record[field]
       let action =
         correctable.contains(field)
-        ? "correct it with `\(Corrections.command(record.submissionID, schema: record.kind.schema, seq: record.seq, field: field))`, then `sisdrop-deliver --only \(shellQuote(record.submissionID))`"
+        ? DeliveryProblem.correction(record, field: field)
         : "correct it in the enrollment system; the corrected submission comes again with the next export"
       problems.append(DeliveryProblem(field: field, value: value, reason: reason, action: action))
     }

@@ -223,6 +223,48 @@ import _SISDropTestSupport
     }
   }
 
+  /// A corrected value the delivery still refuses (a school number written without its leading zero)
+  /// comes back in errors.csv with what to do. With the shipped `auto_close: true` the batch is
+  /// closed by then, so `sisdrop-deliver --only` cannot take it (66, no batch is open): the advice
+  /// says the next `sisdrop run` delivers it, and following it does.
+  @Test func aRefusedCorrectionSaysWhatDeliversItOnceTheBatchIsClosed() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      let w = ["--workdir", workdir.root]
+      _ = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      var result = try runTool("sisdrop", ["correct", "S-2026-0061", "SchoolID", "101"] + w)
+      #expect(result.status == 0, "\(result.stderr)")
+      try ReviewLoopTests.uploadExport(workdir, config)
+      let second = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      #expect(second.closed)
+      let errors = try csvRows(workdir.stageFolder(second.batch, .deliver) + "/errors.csv")
+      let school = try #require(errors.first { $0[0] == "S-2026-0061" })
+      #expect(school[3] == "SchoolID" && school[7] == "deliver", "\(school)")
+      #expect(
+        school[6].contains(
+          "`sisdrop correct S-2026-0061 SchoolID NEW_VALUE`; the next `sisdrop run` delivers it"),
+        "\(school)")
+      let review = try runTool("sisdrop", ["review"] + w)
+      #expect(
+        review.stdout.contains("the next `sisdrop run` delivers it (while its batch is still open"),
+        "\(review.stdout)")
+      // `sisdrop-deliver --only` alone is no way out here: the batch is closed.
+      result = try runTool("sisdrop-deliver", ["--only", "S-2026-0061"] + w)
+      #expect(result.status == 66, "\(result.stderr)")
+      // Followed as printed: the right value, then the next run.
+      result = try runTool("sisdrop", ["correct", "S-2026-0061", "SchoolID", "0101"] + w)
+      #expect(result.status == 0, "\(result.stderr)")
+      try ReviewLoopTests.uploadExport(workdir, config)
+      let third = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let delivered = try csvRows(workdir.stageFolder(third.batch, .deliver) + "/delivered.csv")
+        .dropFirst().map { $0[0] }
+      #expect(delivered == ["S-2026-0061"], "\(delivered)")
+    }
+  }
+
   /// With `auto_close: false` the batch that rejected a School before matching is still open when the
   /// clerk corrects it: `correct` says what delivers it (close, then the next run; not
   /// `sisdrop-deliver --only`, which takes matched records only), and following it delivers it.
