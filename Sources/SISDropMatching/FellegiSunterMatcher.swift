@@ -677,7 +677,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
     if dob <= 0 && !(namesAgree && strongHomeLink(vector)) {
       return (dob < 0 ? "a birth date is missing" : "the birth dates differ")
         + (namesAgree
-          ? ", and no address, phone or e-mail links the homes"
+          ? ", and \(noSpecificLink(vector))"
           : ", and the names do not both agree")
     }
     if vector[.firstName] == 0 && !vector.namesSwapped && dob != 4 {
@@ -692,7 +692,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
           : vector[.stateID] == 0
             ? "the state ids differ" : "the home is another (\(homeEvidence(vector)))"
       return
-        "the birth dates are only close (\(MatchField.birthDate.levels[dob])), \(why), and no address, phone or e-mail links the homes"
+        "the birth dates are only close (\(MatchField.birthDate.levels[dob])), \(why), and \(noSpecificLink(vector))"
     }
     if isTwin(vector) && vector[.firstName] == 0
       && !twinForAPerson(vector, config: config, form: form)
@@ -752,6 +752,19 @@ package final class FellegiSunterMatcher: StudentMatcher {
     vector[.address] == 3 || vector[.phone] == 1 || vector[.guardians] == 2 || vector[.email] == 1
   }
 
+  /// That `strongHomeLink` does not hold, in words true of the pair: an address that agrees only up
+  /// to a typo (or on all its parts but one) is not a specific link, but it is not "no address"
+  /// either (a guard said so of 40 FEBRL forms whose address agreed but for a typo).
+  static func noSpecificLink(_ vector: ComparisonVector, guardians: Bool = false) -> String {
+    if vector[.address] == 2 { return "nothing but an address up to a typo links the homes" }
+    if vector[.address] <= 1 && vector.addressButOnePart {
+      return "nothing but an address that agrees on all its parts but one links the homes"
+    }
+    return guardians
+      ? "no address, phone, e-mail or guardian links the homes"
+      : "no address, phone or e-mail links the homes"
+  }
+
   /// Same birth date and family, different given names ("different": not exact, not a nickname,
   /// not within a typo, JW < 0.92; or only close with the genders not agreeing: boy/girl twins get
   /// paired names, Alexander/Alexandra at JW 0.96). A shared state id does not settle it (a copied
@@ -767,6 +780,17 @@ package final class FellegiSunterMatcher: StudentMatcher {
       || (vector[.firstName] == 2 && vector[.gender] < 0 && vector.pairedGivenNames)
     return vector[.birthDate] == 4 && sameFamily && differentNames && !vector.namesSwapped
       && vector[.email] != 1
+  }
+
+  /// What makes a pair `isTwin` two children, in words true of the names: the twin guard said
+  /// "different given names" of Noah and Noah when only the genders differed.
+  static func twinNames(_ vector: ComparisonVector) -> String {
+    if vector[.firstName] <= 1 { return "different given names" }
+    if vector[.gender] == 0 {
+      return vector[.firstName] == 4
+        ? "the same given name and another gender" : "close given names and another gender"
+    }
+    return "given names that differ as a boy's and a girl's often do"
   }
 
   /// Nothing of the household agrees: no guardian (none on either side counts as none in common),
@@ -809,7 +833,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
   }
 
   /// Names and birth date agree closely enough for an automatic match without the home: both names
-  /// (a typo or a nickname at most, not swapped), the birth date exactly, the gender not against it,
+  /// (a typo or a nickname at most; given name and surname swapped only with the street line and ZIP
+  /// up to a typo), the birth date exactly, the gender not against it,
   /// and an address that agrees up to typos (`matching.auto_without_household`). The lead's reading
   /// of issue 12's "an address that agrees up to typos" is part by part (`matching.auto_address:
   /// all_but_one_part`, the default): house number, street, city and ZIP (and the state where both
@@ -828,9 +853,12 @@ package final class FellegiSunterMatcher: StudentMatcher {
       config.autoAddress == .allButOnePart
       ? vector[.address] >= 2 || (vector.addressButOnePart && nothingOfTheHomeDiffers(vector))
       : vector[.address] >= 2
+    // Given name and surname swapped count as the names agreeing (`compare` compares them the other
+    // way round) with the street line and ZIP up to a typo: two children of one home and birth date
+    // are not named each other's names the other way round. Not on the part-by-part reading
+    // (`addressButOnePart` is never set for them): a swap and another street are two differences.
     return config.autoWithoutHousehold && vector[.firstName] >= 2 && vector[.lastName] >= 2
-      && vector[.birthDate] == 4
-      && !vector.namesSwapped && vector[.gender] != 0 && vector[.stateID] != 0 && address
+      && vector[.birthDate] == 4 && vector[.gender] != 0 && vector[.stateID] != 0 && address
   }
 
   /// The form names no home phone, e-mail or guardians that differ from the SIS record's (each
@@ -914,7 +942,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
         vector[.firstName] == 0 && config.twins == .reviewWithoutHousehold
           && twinForAPerson(vector, config: config, form: person)
           ? "same birth date and family but another given name, and the form names no guardian, home phone or e-mail: a twin, or this child under another given name?"
-          : "same birth date and family but different given names (a twin?)")
+          : "same birth date and family but \(twinNames(vector)) (a twin?)")
     }
     // Boy/girl twins and a gender typo look alike to the scores; a person tells them apart.
     if vector[.gender] == 0 { result.append("the genders differ") }
@@ -967,11 +995,11 @@ package final class FellegiSunterMatcher: StudentMatcher {
         result.append("only a guardian's name links the homes (\(homeEvidence(vector)))")
       } else if vector.namesSwapped {
         result.append(
-          "given name and surname are swapped and no address, phone or e-mail links the homes (\(homeEvidence(vector)))"
+          "given name and surname are swapped and \(noSpecificLink(vector)) (\(homeEvidence(vector)))"
         )
       } else {
         result.append(
-          "no address, phone, e-mail or guardian links the homes (\(homeEvidence(vector)))")
+          "\(noSpecificLink(vector, guardians: true)) (\(homeEvidence(vector)))")
       }
     }
     return result
@@ -1157,6 +1185,9 @@ package final class FellegiSunterMatcher: StudentMatcher {
           // date and surname sound, the keys of the birth-date pass.
           candidates[0].twinInSIS = FellegiSunterMatcher.twin(
             of: candidatesSeen[top.slot], among: others())
+          if top.vector.namesSwapped {
+            candidates[0].names = "names (given name and surname swapped)"
+          }
           if config.autoAddress == .allButOnePart {
             candidates[0].address = FellegiSunterMatcher.addressAgreement(
               person, candidatesSeen[top.slot], top.vector)
@@ -1181,6 +1212,8 @@ package final class FellegiSunterMatcher: StudentMatcher {
     var twinInSIS: String? = nil
     /// How the address agrees, for `withoutHousehold` (`addressAgreement`).
     var address = "with an address up to a typo"
+    /// How the names agree, for `withoutHousehold`: given name and surname may be swapped.
+    var names = "names"
     var explained: () -> MatchCandidate
   }
 
@@ -1237,7 +1270,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
               + guards.joined(separator: "; "))
         } else if first.withoutHousehold, let next {
           reasons.append(
-            "no address, phone, e-mail or guardian links the homes, and SIS \(next.sisID) is a candidate too: a person chooses"
+            "\(first.names) and birth date agree \(first.address), but nothing else of the home links them, and SIS \(next.sisID) is a candidate too: a person chooses"
           )
         } else if first.withoutHousehold, let twin = first.twinInSIS {
           reasons.append(
@@ -1254,7 +1287,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
           reasons.append(
             "match probability \(best.score) ≥ auto_match \(thresholds.autoMatch) (weight \(best.matchWeight ?? 0) bits)"
               + (first.withoutHousehold
-                ? "; names and birth date agree \(first.address), no other candidate and no SIS twin"
+                ? "; \(first.names) and birth date agree \(first.address), no other candidate and no SIS twin"
                 : ""))
         }
       } else if best.score >= thresholds.review {

@@ -90,6 +90,34 @@ import Testing
     var sisID = sisWithID
     sisID.stateID = "123"
     #expect(FellegiSunterMatcher.isTwin(ComparisonVector.compare(withID, sisID)))
+    // The twin guard says what differs, in words true of the names.
+    func twinGuard(_ edit: (inout PersonRecord) -> Void) -> String? {
+      let (form, record) = records(edit)
+      return FellegiSunterMatcher.guards(form, record, ComparisonVector.compare(form, record))
+        .first { $0.hasPrefix("same birth date and family") }
+    }
+    #expect(
+      twinGuard { $0.first = "ella" }
+        == "same birth date and family but different given names (a twin?)")
+    #expect(
+      twinGuard { $0.gender = "M" }
+        == "same birth date and family but the same given name and another gender (a twin?)")
+    #expect(
+      twinGuard {
+        $0.first = "avaa"
+        $0.gender = "M"
+      } == "same birth date and family but close given names and another gender (a twin?)")
+    let (paired, pairedSIS) = records {
+      $0.first = "alexandra"
+      $0.gender = ""
+    }
+    var alexander = pairedSIS
+    (alexander.first, alexander.gender) = ("alexander", "")
+    #expect(
+      FellegiSunterMatcher.guards(paired, alexander, ComparisonVector.compare(paired, alexander))
+        .contains(
+          "same birth date and family but given names that differ as a boy's and a girl's often do (a twin?)"
+        ))
   }
 
   @Test func differentStateIDsNeverAutoMatch() {

@@ -203,6 +203,13 @@ import _SISDropTestSupport
       ("TWIN", form("Ava", "Kim", "2016-05-01", "F", street: "21 Oak St", zip: "62701")),
       // Noah Park on another street of his ZIP: no typo of his address, so a person decides.
       ("MOVED", form("Noah", "Park", "2015-03-14", "M", street: "9 Lake Dr", zip: "62702")),
+      // Mia Lopez (SIS 103, 9 Pine Rd, 62703) as "Lopez Mia" at 99 Pine Rd: given name and surname
+      // swapped, her birth date, her address but for a typo: automatic, and the reason says so.
+      ("SWAPPED-TYPO", form("Lopez", "Mia", "2014-07-22", "F", street: "99 Pine Rd", zip: "62703")),
+      // The same swap on another street of her ZIP: two differences, a person decides.
+      ("SWAPPED-MOVED", form("Lopez", "Mia", "2014-07-22", "F", street: "9 Lake Dr", zip: "62703")),
+      // Noah Park at 400 Elm St, but a girl: the address agrees up to a typo, and the guard says so.
+      ("TYPO-GENDER", form("Noah", "Park", "2015-03-14", "F", street: "400 Elm St", zip: "62702")),
     ])
     let typo = try #require(decisions["TYPO"])
     #expect(typo.outcome == .matched && typo.sisID == "102", "\(typo.reasons)")
@@ -216,6 +223,26 @@ import _SISDropTestSupport
       twin.reasons == [
         "SIS 101 has the birth date and home of SIS 100 (a twin?), and nothing of the household tells them apart: a person chooses"
       ])
+    let swapped = try #require(decisions["SWAPPED-TYPO"])
+    #expect(swapped.outcome == .matched && swapped.sisID == "103", "\(swapped.reasons)")
+    #expect(
+      swapped.reasons.first?.hasSuffix(
+        "names (given name and surname swapped) and birth date agree with an address up to a typo, no other candidate and no SIS twin"
+      ) == true, "\(swapped.reasons)")
+    let swappedMoved = try #require(decisions["SWAPPED-MOVED"])
+    #expect(swappedMoved.outcome == .potential && swappedMoved.candidates.first?.sisID == "103")
+    #expect(
+      swappedMoved.candidates.first?.guards == [
+        "given name and surname are swapped and no address, phone or e-mail links the homes (the same ZIP on another street, no home phone to compare, no e-mail to compare, no guardians to compare)"
+      ], "\(swappedMoved.candidates.first?.guards ?? [])")
+    let gender = try #require(decisions["TYPO-GENDER"])
+    #expect(gender.outcome == .potential && gender.candidates.first?.sisID == "102")
+    #expect(
+      gender.candidates.first?.guards == [
+        "same birth date and family but the same given name and another gender (a twin?)",
+        "the genders differ",
+        "nothing but an address up to a typo links the homes (the same address but for a typo, no home phone to compare, no e-mail to compare, no guardians to compare)",
+      ], "\(gender.candidates.first?.guards ?? [])")
     let moved = try #require(decisions["MOVED"])
     #expect(moved.outcome == .potential && moved.candidates.first?.sisID == "102")
     #expect(
@@ -265,7 +292,7 @@ import _SISDropTestSupport
     #expect(phone.outcome == .potential && phone.candidates.first?.sisID == "102")
     #expect(
       phone.candidates.first?.guards == [
-        "no address, phone, e-mail or guardian links the homes (an address that agrees on all its parts but one, another home phone, no e-mail to compare, no guardians to compare)"
+        "nothing but an address that agrees on all its parts but one links the homes (an address that agrees on all its parts but one, another home phone, no e-mail to compare, no guardians to compare)"
       ], "\(phone.candidates.first?.guards ?? [])")
     let moved = try #require(decisions["STREET-ZIP"])
     #expect(moved.outcome == .potential && moved.candidates.first?.sisID == "102")
