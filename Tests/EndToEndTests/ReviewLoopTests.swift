@@ -92,6 +92,11 @@ import _SISDropTestSupport
       result = try runTool("sisdrop", ["resolve", "S-2026-0029", "--match", "100001"] + w)
       #expect(
         result.status == 65 && result.stderr.contains("is not a candidate"), "\(result.stderr)")
+      // A matched child's SIS student (also its first candidate) is offered once.
+      result = try runTool("sisdrop", ["resolve", "S-2026-0021", "--match", "100001"] + w)
+      #expect(
+        result.status == 65 && result.stderr.contains("choose one of: 101998, or --no-match"),
+        "\(result.stderr)")
       result = try runTool("sisdrop", ["keep-sis", "S-2026-0001", "Grade_Level"] + w)
       #expect(
         result.status == 65 && result.stderr.contains("already delivered"), "\(result.stderr)")

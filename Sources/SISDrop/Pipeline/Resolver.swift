@@ -163,8 +163,11 @@ package enum Resolver {
       chosen = students.count == 1 ? students[0] : open[0]
     }
     if let sisID {
-      let candidates =
-        chosen.decision.candidates.map(\.sisID) + [chosen.decision.sisID].compactMap { $0 }
+      // The matched SIS student is usually also the first candidate: named once.
+      var candidates = chosen.decision.candidates.map(\.sisID)
+      if let matched = chosen.decision.sisID, !candidates.contains(matched) {
+        candidates.append(matched)
+      }
       guard candidates.contains(sisID) else {
         throw SISDropError(
           .dataError,
