@@ -496,7 +496,7 @@ package struct StatusCommand: ParsableCommand {
       print("  waiting since \(time(view.waitingSince)): \(waiting)")
     }
     print(
-      "  last run: \(view.lastRunAt.map { "\(time($0)) (\(view.lastRunResult ?? "?")\(view.lastBatch.map { ", batch \($0)" } ?? ""))" } ?? "none yet")"
+      "  last run: \(view.lastRunAt.map { "\(time($0)) \(IntegrationStatus.lastRunText(result: view.lastRunResult, batch: view.lastBatch))" } ?? "none yet")"
     )
     print(
       "  next run: \(view.nextRunAt.map { time($0) } ?? "not scheduled")\(view.retryAt.map { " (retry not before \(time($0)))" } ?? "")"

@@ -26,6 +26,7 @@ package struct IntegrationStatus: Sendable, Codable, Equatable {
   package var lastRunAt: Date?
   /// `succeeded`, `failed` or `interrupted`.
   package var lastRunResult: String?
+  /// The batch of the last run that succeeded (a failed run leaves it as it was).
   package var lastBatch: String?
   /// After a failure: not before this time.
   package var retryAt: Date?
@@ -306,4 +307,16 @@ package struct IntegrationMachine: Sendable {
   }
 
   static func stamp(_ date: Date) -> String { date.ISO8601Format() }
+}
+
+extension IntegrationStatus {
+  /// The last run's result and batch as `sisdrop status` and the notifications print them. The
+  /// batch is the last run's that succeeded: beside a failed run it is named as that, never as the
+  /// failed run's own batch.
+  package static func lastRunText(result: String?, batch: String?) -> String {
+    let result = result ?? "?"
+    guard let batch else { return "(\(result))" }
+    return result == "succeeded"
+      ? "(succeeded, batch \(batch))" : "(\(result); the last run that succeeded: batch \(batch))"
+  }
 }

@@ -37,7 +37,7 @@ package struct Notification: Sendable, Equatable {
     ]
     if let last = to.lastRunAt {
       body.append(
-        "Last run: \(last.ISO8601Format()) (\(to.lastRunResult ?? "?"))\(to.lastBatch.map { ", batch \($0)" } ?? "")"
+        "Last run: \(last.ISO8601Format()) \(IntegrationStatus.lastRunText(result: to.lastRunResult, batch: to.lastBatch))"
       )
     }
     if let next { body.append("Next run: \(next.ISO8601Format())") }

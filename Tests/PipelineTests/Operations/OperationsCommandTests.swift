@@ -94,17 +94,42 @@ import _SISDropTestSupport
     try withTemporaryFolder { root in
       let (workdir, config, _) = try demoWorkdir(root + "/w")
       let pipeline = try demoPipeline(root, extra: "")
+      let arguments = ["run", "--ignore-window", "--pipeline", pipeline, "--workdir", workdir.root]
+      // Night 1 succeeds; night 2's export has a column twice.
+      let first = try runTool("sisdrop", arguments)
+      #expect(first.status == 0, "\(first.stderr)")
+      let night1 = try #require(try workdir.state.allBatches().last?.id)
+      // The enrollment system's export again, whole (documents included).
+      for name in try FileManager.default.contentsOfDirectory(
+        atPath: Checkout.demoDistrict + "/enrollment-csv")
+      {
+        try FileManager.default.copyItem(
+          atPath: Checkout.demoDistrict + "/enrollment-csv/" + name,
+          toPath: workdir.inbox(config) + "/" + name)
+      }
       let path = workdir.inbox(config) + "/submissions.csv"
       let text = try readText(path)
       let header = try #require(text.split(separator: "\n").first)
       try writeFile(
         path, text.replacingOccurrences(of: String(header), with: header + ",First_Name"))
-      let run = try runTool(
-        "sisdrop", ["run", "--ignore-window", "--pipeline", pipeline, "--workdir", workdir.root])
+      let run = try runTool("sisdrop", arguments)
       #expect(run.status == 65, "\(run.stderr)")
       #expect(run.stderr.contains("duplicate column"), "\(run.stderr)")
+      let night2 = try #require(try workdir.state.openBatch()?.id)
+      #expect(night2 != night1)
       let status = try runTool("sisdrop", ["status", "--failed", "--workdir", workdir.root])
       #expect(status.status == 0)
+      // The failed run is not said to be night 1's batch: that is the last run that succeeded.
+      #expect(
+        status.stdout.contains("(failed; the last run that succeeded: batch \(night1))")
+          && !status.stdout.contains("(failed, batch"), "\(status.stdout)")
+      let mails = try FileManager.default.contentsOfDirectory(
+        atPath: workdir.root + "/notifications")
+      let failedMail = try #require(mails.sorted().last { $0.contains("run-failed") })
+      let mail = try readText(workdir.root + "/notifications/" + failedMail)
+      #expect(
+        mail.contains("(failed; the last run that succeeded: batch \(night1))")
+          && mail.contains("Batch: \(night2)"), "\(mail)")
       #expect(
         status.stdout.contains("  parse: failed on its last attempt (1, exit 65): "),
         "\(status.stdout)")
