@@ -131,6 +131,10 @@ package enum TardyFeed {
     log: (String) -> Void = { _ in }
   ) throws -> Result {
     let source = input ?? workdir.inbox(config) + "/" + inboxFileName
+    // Under the work-dir lock: a run folder still being written belongs to a killed run; one in
+    // place but not recorded is finished, whether or not a new tardies file has come.
+    try putBackKilledClaims(workdir: workdir, config: config, log: log)
+    try recover(workdir: workdir, outbox: workdir.outbox(config))
     guard FileSystem.exists(source) else {
       throw SISDropError.missingInput(
         source, hint: "Raptor's tardies.csv goes into the inbox, or name it with --file")
@@ -165,7 +169,6 @@ package enum TardyFeed {
       buildings[FieldRules.buildingKey(name)] = number
     }
     let codeMap = try TardyCodeMap.load(path: tardyCodesPath, knownCodes: codes)
-    try recover(workdir: workdir, outbox: workdir.outbox(config))
 
     // The run's folder; the input is claimed into it first, so a rerun never reads it twice.
     let base = workdir.root + "/tardies"
@@ -179,7 +182,9 @@ package enum TardyFeed {
     }()
     let number = try FileSystem.listDirectory(base).filter { $0.hasPrefix("T\(day)-") }.count + 1
     let run = String(format: "T%@-%02d", day, number)
-    let temporary = base + "/.\(run).tmp-\(getpid())"
+    // An inbox claim's folder is named `.claim-`: a killed run's claim is put back from it, while
+    // a --file run's folder holds only a copy.
+    let temporary = base + "/.\(run).\(input == nil ? "claim" : "tmp")-\(getpid())"
     let final = base + "/" + run
     try FileSystem.removeTree(temporary)
     try FileSystem.makeDirectory(temporary + "/input")
@@ -197,9 +202,17 @@ package enum TardyFeed {
     } else {
       try FileSystem.copyFile(source, to: claimed)
     }
-    /// A run that fails before its folder is in place gives the claimed file back to the inbox.
+    /// A run that fails before its folder is in place gives the claimed file back to the inbox (or,
+    /// when Raptor has uploaded a new tardies.csv meanwhile, to the archive's duplicates): never
+    /// deleted, it may be the only copy of those tardies. A file it cannot move stays for the next run.
     func giveBack() {
-      if input == nil && !FileSystem.exists(source) { try? FileSystem.rename(claimed, to: source) }
+      if input == nil {
+        do {
+          try ClaimReturn.putBack(
+            input: temporary + "/input", inbox: workdir.inbox(config),
+            archive: workdir.archive(config))
+        } catch { return }
+      }
       try? FileSystem.removeTree(temporary)
     }
 
@@ -411,6 +424,31 @@ package enum TardyFeed {
   package static let deliveredHeader = [
     FieldName.studentNumber, FieldName.occurredAt, FieldName.reason,
   ]
+
+  /// A run killed after it claimed the inbox's tardies.csv left it in its `.<run>.claim-PID/`
+  /// folder: it goes back to the inbox, or to `<archive>/duplicates/<stamp>-unclaimed/` when Raptor
+  /// has uploaded a new one since (logged with what to do). A killed --file run's folder is removed
+  /// (the named file is where it was).
+  static func putBackKilledClaims(
+    workdir: WorkDir, config: PipelineConfig, log: (String) -> Void
+  ) throws {
+    let base = workdir.root + "/tardies"
+    guard FileSystem.isDirectory(base) else { return }
+    for name in try FileSystem.listDirectory(base).sorted()
+    where name.hasPrefix(".T") && (name.contains(".claim-") || name.contains(".tmp-")) {
+      let folder = base + "/" + name
+      if name.contains(".claim-"), FileSystem.exists(folder + "/input/" + inboxFileName) {
+        let archived = try ClaimReturn.putBack(
+          input: folder + "/input", inbox: workdir.inbox(config), archive: workdir.archive(config))
+        log(
+          archived.isEmpty
+            ? "tardies: a killed run's claim of tardies.csv was put back into the inbox"
+            : "warning: tardies: a killed run had claimed tardies.csv and a new one is in the inbox: the claimed one is kept in \(workdir.archive(config))/duplicates/ (the newest *-unclaimed folder); deliver it with `sisdrop tardies --file FILE`"
+        )
+      }
+      try FileSystem.removeTree(folder)
+    }
+  }
 
   /// Finishes a run a crash interrupted: a run folder not yet recorded in `state.sqlite` is
   /// published (a no-op when it already is) and its tardies recorded, so they are neither lost nor sent twice.

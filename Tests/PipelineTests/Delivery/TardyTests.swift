@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _SISDropPipelineTestSupport
 import _SISDropTestSupport
 
 @testable import SISDrop
@@ -249,6 +250,78 @@ import _SISDropTestSupport
       #expect(
         !FileSystem.isDirectory(root + "/tardies") || files(below: root + "/tardies").isEmpty,
         "nothing half-written")
+    }
+  }
+
+  /// `sisdrop tardies` killed (SIGKILL) at each of its write steps, then run again with the inbox
+  /// as the kill left it: the tardy reaches the outbox exactly once, and no claimed file is left
+  /// in a dead run's folder (a run killed after its claim lost the file: the rerun found no
+  /// tardies.csv, 66). A new tardies.csv uploaded meanwhile does not push the claimed one away.
+  @Test func aRunKilledAtAnyPointNeitherLosesNorDoublesItsTardies() throws {
+    try withTemporaryFolder { root in
+      let prepared = root + "/prepared"
+      _ = try runDemo(prepared)
+      let pipeline = Checkout.pipeline("demo")
+      let tardy = Self.header + "Lincoln Elementary,101354,2026-11-24 08:14:18,Late Bus\n"
+      let later = Self.header + "Jefferson HS,109872,2026-11-25 08:47:13,Late Bus\n"
+      func sent(_ folder: String, _ student: String) throws -> Int {
+        var count = 0
+        for name in try FileSystem.listDirectory(folder + "/outbox")
+        where name.hasPrefix("T") && name.hasSuffix("_attendance.csv") {
+          count += try csvRows(folder + "/outbox/" + name).filter { $0[0] == student }.count
+        }
+        return count
+      }
+      let traced = try copyWorkdir(prepared, to: root + "/traced")
+      try writeFile(traced + "/inbox/tardies.csv", tardy)
+      let clean = try runTool(
+        "sisdrop", ["tardies", "--pipeline", pipeline, "--workdir", traced],
+        environment: ["SISDROP_CRASH_TRACE": root + "/trace.txt"])
+      #expect(clean.status == 0, "\(clean.stderr)")
+      let points = try readText(root + "/trace.txt").split(separator: "\n").count
+      #expect(points > 10)
+      for point in 1...points {
+        let folder = try copyWorkdir(prepared, to: root + "/kill-\(point)")
+        try writeFile(folder + "/inbox/tardies.csv", tardy)
+        let killed = try runTool(
+          "sisdrop", ["tardies", "--pipeline", pipeline, "--workdir", folder],
+          environment: ["SISDROP_CRASH_AT": "\(point)"])
+        #expect(killed.status == SIGKILL, "point \(point): not killed: \(killed.stderr)")
+        let rerun = try runTool(
+          "sisdrop", ["tardies", "--pipeline", pipeline, "--workdir", folder])
+        #expect(
+          rerun.status == 0 || (rerun.status == 66 && rerun.stderr.contains("file not found")),
+          "point \(point): \(rerun.stderr)")
+        #expect(try sent(folder, "101354") == 1, "point \(point): \(rerun.stderr)")
+        #expect(
+          !FileSystem.exists(folder + "/inbox/tardies.csv")
+            && !files(below: folder + "/tardies").contains { $0.hasPrefix(".") },
+          "point \(point)")
+      }
+      // Killed after its claim, and Raptor's next file came before the rerun: that one is
+      // delivered, the claimed one is kept in the archive's duplicates, and delivered from there.
+      let folder = try copyWorkdir(prepared, to: root + "/kill-newer")
+      try writeFile(folder + "/inbox/tardies.csv", tardy)
+      let killed = try runTool(
+        "sisdrop", ["tardies", "--pipeline", pipeline, "--workdir", folder],
+        environment: ["SISDROP_CRASH_AT": "2"])
+      #expect(killed.status == SIGKILL)
+      try writeFile(folder + "/inbox/tardies.csv", later)
+      let rerun = try runTool("sisdrop", ["tardies", "--pipeline", pipeline, "--workdir", folder])
+      #expect(
+        rerun.status == 0 && rerun.stderr.contains("sisdrop tardies --file"), "\(rerun.stderr)")
+      let kept = try #require(
+        files(below: folder + "/archive/duplicates").first { $0.hasSuffix("unclaimed/tardies.csv") }
+      )
+      #expect(try sent(folder, "109872") == 1 && sent(folder, "101354") == 0)
+      let again = try runTool(
+        "sisdrop",
+        [
+          "tardies", "--pipeline", pipeline, "--workdir", folder, "--file",
+          folder + "/archive/duplicates/" + kept,
+        ])
+      #expect(again.status == 0, "\(again.stderr)")
+      #expect(try sent(folder, "101354") == 1 && sent(folder, "109872") == 1)
     }
   }
 
