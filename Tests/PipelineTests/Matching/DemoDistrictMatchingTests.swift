@@ -130,6 +130,63 @@ import _SISDropTestSupport
     }
   }
 
+  /// Daniela Rivera's form (SIS 108321) with given name and surname swapped, no state id, phone
+  /// or guardian, and her street mistyped: matched without the home (names the other way round,
+  /// her birth date, her address but for a typo), and her names as the form has them wait for a
+  /// person (the default `updates:` holds identity fields): nothing swapped reaches the SIS unseen.
+  @Test func aFormWithNamesSwappedIsMatchedAndItsNamesWaitForAPerson() throws {
+    try withTemporaryFolder { root in
+      let pipeline = try writeFile(root + "/pipeline.yaml", try demoPipelineText())
+      let config = try PipelineConfig.load(path: pipeline)
+      let workdir = try WorkDir(root: root + "/w")
+      let inbox = workdir.inbox(config)
+      try FileSystem.makeDirectory(inbox)
+      let folder = Checkout.demoDistrict + "/enrollment-csv"
+      let row =
+        "S-2026-0001,2026-27 Returning Student Registration,2026-11-17 14:23,0463912758,Daniela,,Rivera,2020-07-15,Female,2,0101,709 Spring St,Springfield,IL,62707,217-555-7958,"
+      let original = try readText(folder + "/submissions.csv")
+      #expect(original.contains(row))
+      _ = try writeFile(
+        inbox + "/submissions.csv",
+        original.replacingOccurrences(
+          of: row,
+          with:
+            "S-2026-0001,2026-27 Returning Student Registration,2026-11-17 14:23,,Rivera,,Daniela,2020-07-15,Female,2,0101,709 Sprng St,Springfield,IL,62707,,"
+        ))
+      let contacts = try readText(folder + "/submission_contacts.csv")
+      #expect(contacts.contains("\nS-2026-0001,1,Rosa,Rivera,"))
+      _ = try writeFile(
+        inbox + "/submission_contacts.csv",
+        contacts.split(separator: "\n", omittingEmptySubsequences: false)
+          .filter { !$0.hasPrefix("S-2026-0001,") }.joined(separator: "\n"))
+      try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: false)
+      let summary = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      var decided: [String: StudentDecision] = [:]
+      for line in try readText(workdir.stageFolder(summary.batch, .match) + "/decisions.jsonl")
+        .split(separator: "\n")
+      {
+        let submission = try JSONDecoder().decode(SubmissionDecision.self, from: Data(line.utf8))
+        for student in submission.students {
+          decided["\(submission.submissionID)/\(student.seq)"] = student
+        }
+      }
+      let daniela = try #require(decided["S-2026-0001/1"])
+      #expect(daniela.decision.outcome == .matched && daniela.decision.sisID == "108321")
+      #expect(
+        daniela.decision.reasons.first?.hasSuffix(
+          "names (given name and surname swapped) and birth date agree with an address up to a typo, no other candidate and no SIS twin"
+        ) == true, "\(daniela.decision.reasons)")
+      #expect(
+        Set((daniela.heldDifferences ?? []).map(\.field)).isSuperset(of: [
+          "First_Name", "Last_Name",
+        ]),
+        "\(daniela.heldDifferences ?? [])")
+      let held = try csvRows(workdir.stageFolder(summary.batch, .deliver) + "/held.csv")
+      #expect(held.contains { $0.first == "S-2026-0001" }, "held until a person answers")
+    }
+  }
+
   @Test func theSameInputsGiveByteIdenticalMatchOutputs() throws {
     try withTemporaryFolder { root in
       let first = try folderContents(try runDemo(root + "/a"))
