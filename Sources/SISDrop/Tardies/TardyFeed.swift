@@ -215,6 +215,14 @@ package enum TardyFeed {
       }
       try? FileSystem.removeTree(temporary)
     }
+    /// Names the file where the operator finds it, not the run folder it was read from.
+    func located(_ error: any Error) -> any Error {
+      guard var error = error as? SISDropError, error.location?.path == claimed else {
+        return error
+      }
+      error.location?.path = source
+      return error
+    }
 
     var tardies: [Tardy] = []
     var errors: [[String]] = []
@@ -318,7 +326,7 @@ package enum TardyFeed {
       }
     } catch {
       giveBack()
-      throw error
+      throw located(error)
     }
     let context = DeliveryContext(
       prefix: run, batchTime: Clock.now(), districtName: config.districtName, schools: [:])

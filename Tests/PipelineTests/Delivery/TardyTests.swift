@@ -325,6 +325,25 @@ import _SISDropTestSupport
     }
   }
 
+  /// A file refused whole is named where the operator finds it (the inbox, or the --file path),
+  /// not by the deleted run folder it was read from.
+  @Test func aFileRefusedWholeIsNamedWhereItIs() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, config) = try runDemo(root)
+      let headerless = "Lincoln Elementary,101354,2026-11-16 08:14:18,Late Bus\n"
+      let named = try writeFile(root + "/raptor.csv", headerless)
+      let refused = try #require(throws: SISDropError.self) {
+        try TardyFeed.run(workdir: workdir, config: config, input: named)
+      }
+      #expect(refused.status == .dataError && refused.location?.path == named, "\(refused)")
+      let inbox = try writeFile(workdir.inbox(config) + "/tardies.csv", headerless)
+      let claimed = try #require(throws: SISDropError.self) {
+        try TardyFeed.run(workdir: workdir, config: config)
+      }
+      #expect(claimed.location?.path == inbox && FileSystem.exists(inbox), "\(claimed)")
+    }
+  }
+
   @Test func theCommandRunsFromTheInbox() throws {
     try withTemporaryFolder { root in
       let (workdir, _, config) = try runDemo(root)
