@@ -358,7 +358,11 @@ package enum TardyFeed {
       giveBack()
       throw error
     }
-    _ = try Publisher.publish(batch: run, deliverFolder: final, outbox: workdir.outbox(config))
+    // A run that sends nothing publishes nothing: `files` names only what is in the outbox.
+    let published = Set(
+      try Publisher.publish(batch: run, deliverFolder: final, outbox: workdir.outbox(config))
+        .map(\.path))
+    files = files.filter { published.contains($0) }
     try workdir.state.recordDeliveredTardies(tardies.map { (deliveredKey($0), run) }, run: run)
     log(
       "tardies \(run): \(tardies.count) delivered, \(errors.count) in error, \(duplicates.count) already sent"
