@@ -85,48 +85,70 @@ import _SISDropTestSupport
     }
   }
 
+  /// The demo's night with its enrollment files changed first: `edits` maps a file of
+  /// `enrollment-csv/` to what becomes of its text in the inbox (the other files are staged as they
+  /// are). Returns each student's decision by `Submission_ID/seq` and the rows of `held.csv`.
+  func runDemo(
+    in root: String, editing edits: [String: (String) throws -> String]
+  ) throws -> (decided: [String: StudentDecision], held: [[String]]) {
+    let pipeline = try writeFile(root + "/pipeline.yaml", try demoPipelineText())
+    let config = try PipelineConfig.load(path: pipeline)
+    let workdir = try WorkDir(root: root + "/w")
+    let inbox = workdir.inbox(config)
+    try FileSystem.makeDirectory(inbox)
+    for (name, edit) in edits {
+      let original = try readText(Checkout.demoDistrict + "/enrollment-csv/" + name)
+      _ = try writeFile(inbox + "/" + name, try edit(original))
+    }
+    try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: false)
+    let summary = try #require(
+      try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+    var decided: [String: StudentDecision] = [:]
+    for line in try readText(workdir.stageFolder(summary.batch, .match) + "/decisions.jsonl")
+      .split(separator: "\n")
+    {
+      let submission = try JSONDecoder().decode(SubmissionDecision.self, from: Data(line.utf8))
+      for student in submission.students {
+        decided["\(submission.submissionID)/\(student.seq)"] = student
+      }
+    }
+    return (decided, try csvRows(workdir.stageFolder(summary.batch, .deliver) + "/held.csv"))
+  }
+
+  /// `text` with `row` replaced by `replacement`, after checking the fixture has the row.
+  func replacing(_ row: String, with replacement: String, in text: String) -> String {
+    #expect(text.contains(row), "the demo fixture no longer has: \(row)")
+    return text.replacingOccurrences(of: row, with: replacement)
+  }
+
   /// Issue 12, end to end: the new sibling's form (S-2026-0049, Mai Nou Thao) carrying her SIS sister
   /// Pa Thao's state id. Delivered as NEW it would make a second student with Pa's id: it is a
   /// potential match with Pa, held for a person, and never matched to her.
   @Test func aNewSiblingCarryingAnSISStateIDIsHeldForAPersonNeverNew() throws {
     try withTemporaryFolder { root in
-      let pipeline = try writeFile(root + "/pipeline.yaml", try demoPipelineText())
-      let config = try PipelineConfig.load(path: pipeline)
-      let workdir = try WorkDir(root: root + "/w")
-      let inbox = workdir.inbox(config)
-      try FileSystem.makeDirectory(inbox)
-      let original = try readText(Checkout.demoDistrict + "/enrollment-csv/submissions.csv")
-      let row = "S-2026-0049,2026-27 New Student Enrollment,2026-11-20 13:03,,MAI NOU,"
-      #expect(original.contains(row))
-      _ = try writeFile(
-        inbox + "/submissions.csv",
-        original.replacingOccurrences(
-          of: row,
-          with: "S-2026-0049,2026-27 New Student Enrollment,2026-11-20 13:03,0067876123,MAI NOU,"))
-      try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: false)
-      let summary = try #require(
-        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
-      var decided: [String: MatchDecision] = [:]
-      for line in try readText(workdir.stageFolder(summary.batch, .match) + "/decisions.jsonl")
-        .split(separator: "\n")
-      {
-        let submission = try JSONDecoder().decode(SubmissionDecision.self, from: Data(line.utf8))
-        for student in submission.students {
-          decided["\(submission.submissionID)/\(student.seq)"] = student.decision
-        }
-      }
-      let decision = try #require(decided["S-2026-0049/1"])
+      let (decided, held) = try runDemo(
+        in: root,
+        editing: [
+          "submissions.csv": {
+            replacing(
+              "S-2026-0049,2026-27 New Student Enrollment,2026-11-20 13:03,,MAI NOU,",
+              with:
+                "S-2026-0049,2026-27 New Student Enrollment,2026-11-20 13:03,0067876123,MAI NOU,",
+              in: $0)
+          }
+        ])
+      let decision = try #require(decided["S-2026-0049/1"]?.decision)
       #expect(decision.outcome == .potential)
       #expect(decision.candidates.first?.sisID == "106174")
       #expect(
         decision.candidates.first?.guards?.contains(
           "names and birth date do not agree closely enough for an automatic match (the given names differ; the birth dates differ)"
         ) == true)
-      let held = try csvRows(workdir.stageFolder(summary.batch, .deliver) + "/held.csv")
       #expect(held.contains { $0.first == "S-2026-0049" }, "held until a person answers")
       // The rest of the demo decides as before.
       #expect(
-        decided["S-2026-0050/1"]?.outcome == .new && decided["S-2026-0053/1"]?.outcome == .new)
+        decided["S-2026-0050/1"]?.decision.outcome == .new
+          && decided["S-2026-0053/1"]?.decision.outcome == .new)
     }
   }
 
@@ -136,41 +158,22 @@ import _SISDropTestSupport
   /// person (the default `updates:` holds identity fields): nothing swapped reaches the SIS unseen.
   @Test func aFormWithNamesSwappedIsMatchedAndItsNamesWaitForAPerson() throws {
     try withTemporaryFolder { root in
-      let pipeline = try writeFile(root + "/pipeline.yaml", try demoPipelineText())
-      let config = try PipelineConfig.load(path: pipeline)
-      let workdir = try WorkDir(root: root + "/w")
-      let inbox = workdir.inbox(config)
-      try FileSystem.makeDirectory(inbox)
-      let folder = Checkout.demoDistrict + "/enrollment-csv"
-      let row =
-        "S-2026-0001,2026-27 Returning Student Registration,2026-11-17 14:23,0463912758,Daniela,,Rivera,2020-07-15,Female,2,0101,709 Spring St,Springfield,IL,62707,217-555-7958,"
-      let original = try readText(folder + "/submissions.csv")
-      #expect(original.contains(row))
-      _ = try writeFile(
-        inbox + "/submissions.csv",
-        original.replacingOccurrences(
-          of: row,
-          with:
-            "S-2026-0001,2026-27 Returning Student Registration,2026-11-17 14:23,,Rivera,,Daniela,2020-07-15,Female,2,0101,709 Sprng St,Springfield,IL,62707,,"
-        ))
-      let contacts = try readText(folder + "/submission_contacts.csv")
-      #expect(contacts.contains("\nS-2026-0001,1,Rosa,Rivera,"))
-      _ = try writeFile(
-        inbox + "/submission_contacts.csv",
-        contacts.split(separator: "\n", omittingEmptySubsequences: false)
-          .filter { !$0.hasPrefix("S-2026-0001,") }.joined(separator: "\n"))
-      try Demo.stage(fixtures: Checkout.demoDistrict, workdir: workdir, config: config, xml: false)
-      let summary = try #require(
-        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
-      var decided: [String: StudentDecision] = [:]
-      for line in try readText(workdir.stageFolder(summary.batch, .match) + "/decisions.jsonl")
-        .split(separator: "\n")
-      {
-        let submission = try JSONDecoder().decode(SubmissionDecision.self, from: Data(line.utf8))
-        for student in submission.students {
-          decided["\(submission.submissionID)/\(student.seq)"] = student
-        }
-      }
+      let (decided, held) = try runDemo(
+        in: root,
+        editing: [
+          "submissions.csv": {
+            replacing(
+              "S-2026-0001,2026-27 Returning Student Registration,2026-11-17 14:23,0463912758,Daniela,,Rivera,2020-07-15,Female,2,0101,709 Spring St,Springfield,IL,62707,217-555-7958,",
+              with:
+                "S-2026-0001,2026-27 Returning Student Registration,2026-11-17 14:23,,Rivera,,Daniela,2020-07-15,Female,2,0101,709 Sprng St,Springfield,IL,62707,,",
+              in: $0)
+          },
+          "submission_contacts.csv": {
+            replacing(
+              "\nS-2026-0001,1,Rosa,Rivera,Mother,217-555-7947,,709 Spring St,Springfield,IL,62707",
+              with: "", in: $0)
+          },
+        ])
       let daniela = try #require(decided["S-2026-0001/1"])
       #expect(daniela.decision.outcome == .matched && daniela.decision.sisID == "108321")
       #expect(
@@ -182,7 +185,6 @@ import _SISDropTestSupport
           "First_Name", "Last_Name",
         ]),
         "\(daniela.heldDifferences ?? [])")
-      let held = try csvRows(workdir.stageFolder(summary.batch, .deliver) + "/held.csv")
       #expect(held.contains { $0.first == "S-2026-0001" }, "held until a person answers")
     }
   }
