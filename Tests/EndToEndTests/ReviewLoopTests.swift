@@ -228,10 +228,12 @@ import _SISDropTestSupport
     }
   }
 
-  /// A corrected value the delivery still refuses (a school number written without its leading zero)
-  /// comes back in errors.csv with what to do. With the shipped `auto_close: true` the batch is
-  /// closed by then, so `sisdrop-deliver --only` cannot take it (66, no batch is open): the advice
-  /// says the next `sisdrop run` delivers it, and following it does.
+  /// A corrected value the delivery still refuses (a street over the SIS's 60 characters) comes
+  /// back in errors.csv with what to do. With the shipped `auto_close: true` the batch is closed by
+  /// then, so `sisdrop-deliver --only` cannot take it (66, no batch is open): the advice says the
+  /// next `sisdrop run` delivers it, and following it does. A school the SIS does not have (0101
+  /// with its leading zero dropped by a spreadsheet) is refused when it is given, naming the SIS's
+  /// schools, not a night later by the delivery.
   @Test func aRefusedCorrectionSaysWhatDeliversItOnceTheBatchIsClosed() throws {
     try withTemporaryFolder { root in
       let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
@@ -239,18 +241,35 @@ import _SISDropTestSupport
       _ = try #require(
         try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
       var result = try runTool("sisdrop", ["correct", "S-2026-0061", "SchoolID", "101"] + w)
+      #expect(
+        result.status == 65
+          && result.stderr.contains("not a School_Number of the SIS export")
+          && result.stderr.contains("0101 (Lincoln Elementary)"), "\(result.stderr)")
+      #expect(try workdir.state.corrections().isEmpty)
+      // The same in an answer file: refused whole, with its line.
+      try writeFile(
+        workdir.inbox(config) + "/corrections.csv",
+        "Submission_ID,Schema,Seq,Field,Value\nS-2026-0061,student,1,SchoolID,101\n")
+      result = try runTool("sisdrop", ["correct", "S-2026-0061", "SchoolID", "0101"] + w)
+      #expect(result.status == 0, "\(result.stderr)")
+      let long = "1200 " + String(repeating: "Long", count: 16) + " St"
+      result = try runTool("sisdrop", ["correct", "S-2026-0061", "Street", long] + w)
       #expect(result.status == 0, "\(result.stderr)")
       try ReviewLoopTests.uploadExport(workdir, config)
+      var lines: [String] = []
       let second = try #require(
-        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { lines.append($0) }))
+      #expect(
+        lines.contains { $0.contains("corrections.csv:2: the SchoolID value given is not") },
+        "\(lines)")
       #expect(second.closed)
       let errors = try csvRows(workdir.stageFolder(second.batch, .deliver) + "/errors.csv")
-      let school = try #require(errors.first { $0[0] == "S-2026-0061" })
-      #expect(school[3] == "SchoolID" && school[7] == "deliver", "\(school)")
+      let street = try #require(errors.first { $0[0] == "S-2026-0061" })
+      #expect(street[3] == "Street" && street[7] == "deliver", "\(street)")
       #expect(
-        school[6].contains(
-          "`sisdrop correct S-2026-0061 SchoolID NEW_VALUE`; the next `sisdrop run` delivers it"),
-        "\(school)")
+        street[6].contains(
+          "`sisdrop correct S-2026-0061 Street NEW_VALUE`; the next `sisdrop run` delivers it"),
+        "\(street)")
       let review = try runTool("sisdrop", ["review"] + w)
       #expect(
         review.stdout.contains("the next `sisdrop run` delivers it (while its batch is still open"),
@@ -258,8 +277,8 @@ import _SISDropTestSupport
       // `sisdrop-deliver --only` alone is no way out here: the batch is closed.
       result = try runTool("sisdrop-deliver", ["--only", "S-2026-0061"] + w)
       #expect(result.status == 66, "\(result.stderr)")
-      // Followed as printed: the right value, then the next run.
-      result = try runTool("sisdrop", ["correct", "S-2026-0061", "SchoolID", "0101"] + w)
+      // Followed as printed: a street the SIS takes, then the next run.
+      result = try runTool("sisdrop", ["correct", "S-2026-0061", "Street", "12 Short St"] + w)
       #expect(result.status == 0, "\(result.stderr)")
       try ReviewLoopTests.uploadExport(workdir, config)
       let third = try #require(

@@ -2,6 +2,7 @@ import Foundation
 import SISDropConfig
 import SISDropCore
 import SISDropDelivery
+import SISDropStore
 
 /// Corrections taken from the inbox and bound to the submission version they correct: the
 /// working directory's side of `Corrections` (the ledger, the inbox's pickup rules, the archive).
@@ -65,6 +66,9 @@ extension Corrections {
     /// batch → "submission schema" → seqs
     var parts: [String: [String: Set<Int>]] = [:]
     var delivered: [String: Set<String>] = [:]
+    /// The newest SIS snapshot's schools (number and name), read at the first SchoolID; nil
+    /// before any snapshot.
+    var schools: [(number: String, name: String)]??
 
     package init(workdir: WorkDir) throws {
       self.workdir = workdir
@@ -86,6 +90,27 @@ extension Corrections {
         parts[batch] = found
       }
       return parts[batch]?[id + " " + schema]
+    }
+
+    /// A corrected school must be one the SIS has: deliver refuses any other (the SIS export's
+    /// `School_Number`, as it is written there: a spreadsheet that dropped the leading zero of
+    /// 0101 gives 101), and refused now the clerk hears it now, not a night later.
+    func checkSchool(_ correction: Correction) throws {
+      guard correction.field == FieldName.schoolID else { return }
+      if schools == nil {
+        schools = .some(
+          try workdir.state.latestSnapshot().map {
+            try Snapshot(path: FileSystem.absolute($0.path, relativeTo: workdir.root)).schools()
+          })
+      }
+      guard let known = schools ?? nil, !known.isEmpty,
+        !known.contains(where: { $0.number == correction.value })
+      else { return }
+      throw SISDropError(
+        .dataError, "the SchoolID value given is not a School_Number of the SIS export",
+        hint:
+          "give one of the SIS's schools: \(known.map { "\($0.number) (\($0.name))" }.joined(separator: ", "))"
+      )
     }
 
     func isDelivered(_ id: String, in batch: String) throws -> Bool {
@@ -136,6 +161,7 @@ extension Corrections {
             : "its \(correction.schema)s: \(known.sorted().map(String.init).joined(separator: ", ")) (--seq N)"
         )
       }
+      try checkSchool(correction)
       var bound = correction
       bound.version = version
       return bound
