@@ -179,8 +179,25 @@ package struct PipelineConfig: Sendable {
       throw SISDropError.missingInput(
         absolute, hint: "name an existing pipeline file with --pipeline")
     }
-    let bytes = try FileSystem.readFile(absolute)
+    let bytes = try readBytes(absolute)
     return try parse(bytes: bytes, path: absolute)
+  }
+
+  /// The pipeline file's bytes. One this user cannot read (root's 0640 for the `sisdrop` user, a
+  /// folder) is a configuration problem (78, as `check` and the README say), not a file sisdrop
+  /// failed to create (73).
+  package static func readBytes(_ path: String) throws -> [UInt8] {
+    do {
+      return try FileSystem.readFile(path)
+    } catch let error as FileError {
+      throw SISDropError(
+        .configuration,
+        "the pipeline file cannot be read: \(String(cString: strerror(error.code)))",
+        at: SourceLocation(path: path),
+        hint:
+          "name the file itself with --pipeline, readable by the user that runs sisdrop (e.g. `chgrp sisdrop FILE; chmod 0640 FILE`)"
+      )
+    }
   }
 
   package static func parse(bytes: [UInt8], path: String) throws -> PipelineConfig {

@@ -84,6 +84,20 @@ import _SISDropTestSupport
 
 /// The pipelines the project ships, and the sections a district edits most.
 @Suite struct PipelineConfigTests {
+  /// A pipeline file that cannot be read is a configuration problem (78), as `check --help` and the
+  /// README say; it was 73 ("open failed: Permission denied" for the `sisdrop` user and root's 0640
+  /// file). A folder stands for it here: the tests run as root, who reads any file.
+  @Test func aPipelineFileThatCannotBeReadIsAConfigurationProblem() throws {
+    try withTemporaryFolder { root in
+      let error = try #require(throws: SISDropError.self) {
+        try PipelineConfig.load(path: root)
+      }
+      #expect(
+        error.status == .configuration && error.location?.path == root
+          && error.message.contains("cannot be read"), "\(error)")
+    }
+  }
+
   /// The demo pipelines and the nightly template close the batch in the run that opened it: what
   /// every end-to-end test runs with (`auto_close: true`).
   @Test(arguments: ["demo", "demo-xml", "demo-xml-delivery", "demo-oneroster-delivery"])

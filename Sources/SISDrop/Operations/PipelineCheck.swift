@@ -43,7 +43,7 @@ package struct PipelineCheck: Sendable {
     let parsed: [SISDropError]
     do {
       (config, parsed) = try PipelineConfig.parseCollecting(
-        bytes: try FileSystem.readFile(path), path: path)
+        bytes: try PipelineConfig.readBytes(path), path: path)
     } catch let error as SISDropError {
       return PipelineCheck(config: nil, workdir: fallback, problems: [error])
     }
