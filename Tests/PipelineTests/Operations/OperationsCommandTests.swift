@@ -130,6 +130,10 @@ import _SISDropTestSupport
       #expect(
         mail.contains("(failed; the last run that succeeded: batch \(night1))")
           && mail.contains("Batch: \(night2)"), "\(mail)")
+      // Retrying reads the same claimed copy: the message says the way out, and it works.
+      #expect(
+        mail.contains("\r\n  sisdrop cancel --workdir \(workdir.root)\r\n")
+          && mail.contains("upload a corrected file"), "\(mail)")
       #expect(
         status.stdout.contains("  parse: failed on its last attempt (1, exit 65): "),
         "\(status.stdout)")
@@ -147,6 +151,11 @@ import _SISDropTestSupport
       #expect(
         ((batch["stages"] as? [String: Any])?["normalize"] as? [String: Any])?["state"] as? String
           == "not_run")
+      // Following the message: the batch is cancelled, its claimed files archived.
+      let cancel = try runTool("sisdrop", ["cancel", "--workdir", workdir.root])
+      #expect(cancel.status == 0, "\(cancel.stderr)")
+      #expect(try workdir.state.openBatch() == nil)
+      #expect(FileSystem.exists(workdir.archive(config) + "/\(night2)/submissions.csv"))
     }
   }
 }
