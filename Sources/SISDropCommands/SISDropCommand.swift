@@ -42,7 +42,14 @@ func printSummary(_ summary: PipelineRunner.Summary) {
     return
   }
   printCounts(c)
-  print("  delivery files: \(summary.outbox) (copies in \(summary.deliverFolder))")
+  // A night that delivers nothing publishes nothing: naming the outbox sent people looking for files.
+  if c["deliver." + DeliverStage.publishedFilesCount] == 0 {
+    print(
+      "  delivery files: none (nothing to deliver, nothing written to the outbox; the batch's record in \(summary.deliverFolder))"
+    )
+  } else {
+    print("  delivery files: \(summary.outbox) (copies in \(summary.deliverFolder))")
+  }
   printReviewQueue(summary)
   if !summary.errors.isEmpty {
     print(

@@ -96,6 +96,17 @@ import _SISDropTestSupport
           separatedBy: "deliver: done: nothing to deliver, nothing written to the outbox"
         ).count - 1 == empty.count, "\(text)")
 
+      // The command's summary of such a night names no delivery files (it printed the outbox).
+      let fifth = try runTool(
+        "sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
+      #expect(
+        fifth.status == 0
+          && fifth.stdout.contains(
+            "delivery files: none (nothing to deliver, nothing written to the outbox")
+          && !fifth.stdout.contains("delivery files: \(outbox)"), "\(fifth.stdout)")
+      #expect(try outboxFiles() == afterFirst)
+      try ReviewLoopTests.uploadExport(workdir, config)
+
       // A person answers a potential match: the next night delivers it, files and ready file as usual.
       let held = try csvRows(workdir.stageFolder(empty.last!, .deliver) + "/held.csv").dropFirst()
       let potential = try #require(held.first { $0[3].contains("potential") }, "\(held)")
