@@ -138,6 +138,8 @@ struct IntegrationView: Encodable {
   var waitingSince: String?
   var notificationProblem: String?
   var notificationProblemSince: String?
+  var answerFilesRefused: String?
+  var answerFilesRefusedAt: String?
 
   init(_ status: IntegrationStatus, machine: IntegrationMachine?, now: Date) {
     state = status.state.rawValue
@@ -158,12 +160,15 @@ struct IntegrationView: Encodable {
     waitingSince = status.waitingSince?.ISO8601Format()
     notificationProblem = status.notificationProblem
     notificationProblemSince = status.notificationProblemSince?.ISO8601Format()
+    answerFilesRefused = status.answerFilesRefused
+    answerFilesRefusedAt = status.answerFilesRefusedAt?.ISO8601Format()
   }
 
   enum CodingKeys: String, CodingKey {
     case state, since, reason, lastRunAt, lastRunResult, lastBatch, nextRunAt, retryAt,
       failuresInARow, window, runningSince
     case warning, waitingFor, waitingSince, notificationProblem, notificationProblemSince
+    case answerFilesRefused, answerFilesRefusedAt
   }
 
   /// Every key, null when it has no value (docs/status.schema.json): a script tests values, not presence.
@@ -185,6 +190,8 @@ struct IntegrationView: Encodable {
     try c.encode(waitingSince, forKey: .waitingSince)
     try c.encode(notificationProblem, forKey: .notificationProblem)
     try c.encode(notificationProblemSince, forKey: .notificationProblemSince)
+    try c.encode(answerFilesRefused, forKey: .answerFilesRefused)
+    try c.encode(answerFilesRefusedAt, forKey: .answerFilesRefusedAt)
   }
 }
 
@@ -491,6 +498,9 @@ package struct StatusCommand: ParsableCommand {
       print(
         "  WARNING: notifications cannot be sent (since \(time(view.notificationProblemSince))): \(problem)"
       )
+    }
+    if let refused = view.answerFilesRefused {
+      print("  WARNING: answer file refused (\(time(view.answerFilesRefusedAt))): \(refused)")
     }
     if let waiting = view.waitingFor {
       print("  waiting since \(time(view.waitingSince)): \(waiting)")

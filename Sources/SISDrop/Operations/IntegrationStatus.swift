@@ -54,6 +54,11 @@ package struct IntegrationStatus: Sendable, Codable, Equatable {
   /// Who was notified by the last run whose pipeline file could be read: a run that cannot read
   /// it still tells them why.
   package var lastGoodNotifications: NotificationAddresses?
+  /// The answer files the last run that found any refused whole (`AnswerFeed.Result.refusal`), and
+  /// when; nil once a run takes answer files without refusing one. A clerk who dropped an answer
+  /// file learns here, and by notification, that none of its answers were taken.
+  package var answerFilesRefused: String?
+  package var answerFilesRefusedAt: Date?
 
   /// The notification settings of a pipeline that could be read.
   package struct NotificationAddresses: Sendable, Codable, Equatable {

@@ -213,9 +213,10 @@ package enum NightlyRun {
 
     /// Runs the pipeline and records what happened: the batch it finished, or nothing new.
     func runPipeline(pipelinePath: String) throws -> Outcome {
-      let summary = try PipelineRunner.run(workdir: workdir, pipelinePath: pipelinePath, log: log) {
-        self.status = try self.advance(self.status, [.runStarted])
-      }
+      let summary = try PipelineRunner.run(
+        workdir: workdir, pipelinePath: pipelinePath, log: log,
+        answersTaken: { try self.recordAnswerFiles($0) },
+        willStart: { self.status = try self.advance(self.status, [.runStarted]) })
       guard let summary = try summary ?? interruptedRunsBatch() else {
         // Nothing new tonight, but the queue may have changed (answers) or waited long enough for a reminder.
         let (notice, told) = try queueNotice(status)
@@ -228,6 +229,31 @@ package enum NightlyRun {
       let extra = (notice.map { [$0] } ?? []) + (try batchNotices(summary))
       status = try advance(status, [.runSucceeded(batch: summary.batch)], extra: extra)
       return Outcome(status: status, summary: summary, waiting: nil)
+    }
+
+    /// Answer files refused whole are told at once (status and a notification), whatever the run
+    /// does next: nothing new, a batch, or a failure. Taken without a refusal, the warning goes.
+    func recordAnswerFiles(_ taken: AnswerFeed.Result) throws {
+      guard !taken.recorded.isEmpty || !taken.refused.isEmpty else { return }
+      guard let refusal = taken.refusal else {
+        if status.answerFilesRefused != nil {
+          try save {
+            $0.answerFilesRefused = nil
+            $0.answerFilesRefusedAt = nil
+          }
+        }
+        return
+      }
+      try save {
+        $0.answerFilesRefused = refusal
+        $0.answerFilesRefusedAt = now()
+      }
+      status = try advance(
+        status, [],
+        extra: [
+          Notification.answerFilesRefused(
+            district: district, refusal: refusal, workdir: workdir.root)
+        ])
     }
 
     /// A killed run may have closed its batch before it could record that: a closed batch the

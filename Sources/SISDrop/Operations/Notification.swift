@@ -106,6 +106,24 @@ package struct Notification: Sendable, Equatable {
       body: body)
   }
 
+  /// Answer files (resolutions, overrides, accepts, corrections) refused whole: none of their
+  /// answers were taken, so what the clerk answered still waits. Names, counts and places only.
+  package static func answerFilesRefused(district: String, refusal: String, workdir: String)
+    -> Notification
+  {
+    var body = ["An answer file for \(district) was refused whole tonight:", ""]
+    body += wrap(refusal + ".")
+    body += [
+      "",
+      "What was answered in it still waits for the next run that takes the fixed file.",
+      "Working directory: \(workdir)",
+    ]
+    return Notification(
+      kind: .review,
+      subject: "[sisdrop] \(district): answer file refused, none of its answers taken",
+      body: body)
+  }
+
   /// A batch with students awaiting a person's decision (potential matches), and records in error.
   package static func review(district: String, summary: PipelineRunner.Summary, workdir: String)
     -> Notification

@@ -52,6 +52,9 @@ package enum AnswerFeed {
     package var recorded: [String: Int] = [:]
     /// Files refused whole, each with its first problems (file:line: reason).
     package var refused: [String: [String]] = [:]
+    /// Where each refused file was moved, relative to the working directory (its problems are in
+    /// `<that path>.problems.txt`); a file left in the inbox (a link, a FIFO) has none.
+    package var kept: [String: String] = [:]
     /// Files left for a later run (still arriving).
     package var waiting: [String] = []
     /// Submissions answered.
@@ -60,6 +63,21 @@ package enum AnswerFeed {
     package var touchesOpenBatch = false
 
     package var total: Int { recorded.values.reduce(0, +) }
+
+    /// The refused files in words for people (status, notification): names, counts and where the
+    /// files and their problems are, no value of the files (the problems can quote them). nil when
+    /// none was refused.
+    package var refusal: String? {
+      guard !refused.isEmpty else { return nil }
+      return refused.keys.sorted().map { name in
+        let count = refused[name]!.count
+        let place =
+          kept[name].map { "kept in \($0), its problems listed in \($0).problems.txt" }
+          ?? "left in the inbox"
+        return "\(name) (\(count) problem\(count == 1 ? "" : "s"); \(place))"
+      }.joined(separator: "; ")
+        + ": none of its answers were taken; fix the file and drop it in the inbox again"
+    }
   }
 
   /// Takes every answer file that is completely uploaded.
@@ -103,13 +121,19 @@ package enum AnswerFeed {
         let folder = archive + "/refused"
         try FileSystem.makeDirectory(folder)
         let kept = folder + "/\(stamp)-\(layout.name)"
+        // The problems beside the file, where the clerk who fixes it finds them (the run's log is
+        // the IT person's; the notification and status do not quote the file's values).
+        try FileSystem.writeAtomically(
+          kept + ".problems.txt",
+          Array((refusal.problems.map { $0 + "\n" }.joined()).utf8))
         try FileSystem.rename(path, to: kept)
         try FileSystem.syncDirectory(folder)
         try FileSystem.syncDirectory(inbox.path)
         result.refused[layout.name] = refusal.problems
+        result.kept[layout.name] = relativePath(kept, to: workdir.root)
         log(
           "warning: \(layout.name) refused, nothing taken from it (\(refusal.problems.count) problem\(refusal.problems.count == 1 ? "" : "s")); "
-            + "moved to \(relativePath(kept, to: workdir.root)); fix it and drop it in the inbox again"
+            + "moved to \(relativePath(kept, to: workdir.root)), its problems listed in \(relativePath(kept, to: workdir.root)).problems.txt; fix it and drop it in the inbox again"
         )
         for problem in refusal.problems.prefix(20) { log("  \(problem)") }
       }

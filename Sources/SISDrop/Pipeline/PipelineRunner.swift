@@ -69,10 +69,14 @@ package enum PipelineRunner {
 
   /// Runs the pipeline: returns nil when there is nothing to do (no open batch, nothing new in the inbox).
   ///
-  /// - Parameter willStart: called once there is work, before anything is claimed or run.
+  /// - Parameters:
+  ///   - answersTaken: called with what the answer files in the inbox came to (recorded, refused),
+  ///     also on a night with nothing else new: a refused file must reach people (`NightlyRun`).
+  ///   - willStart: called once there is work, before anything is claimed or run.
   /// - Throws: `SISDropError` 75 while a feed file is still arriving (nothing claimed), or a stage's error.
   package static func run(
     workdir: WorkDir, pipelinePath: String?, log: @escaping (String) -> Void,
+    answersTaken: (AnswerFeed.Result) throws -> Void = { _ in },
     willStart: () throws -> Void = {}
   ) throws -> Summary? {
     var opened = false
@@ -87,6 +91,7 @@ package enum PipelineRunner {
     var importFailures = 0
     if let answerConfig, FileSystem.isDirectory(workdir.inbox(answerConfig)) {
       answers = try AnswerFeed.take(workdir: workdir, config: answerConfig, log: log)
+      try answersTaken(answers)
       // The SIS import's results file: its failures are unconfirmed at once.
       importFailures =
         try Confirmation.takeResults(workdir: workdir, config: answerConfig, log: log)?.failed ?? 0

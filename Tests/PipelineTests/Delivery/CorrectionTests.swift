@@ -141,6 +141,13 @@ import _SISDropTestSupport
       }
       let config = try workdir.config(for: batch)
       let inbox = workdir.inbox(config) + "/corrections.csv"
+      // Refused files kept, each with its problems beside it (`<file>.problems.txt`).
+      func refusedFiles() -> Int {
+        let kept = files(below: workdir.archive(config) + "/answers/refused")
+        let problems = kept.filter { $0.hasSuffix(".problems.txt") }
+        #expect(problems.count * 2 == kept.count, "\(kept)")
+        return kept.count - problems.count
+      }
       try writeFile(
         inbox, "Submission_ID,Schema,Seq,Field,Value\nS-2026-0032,student,1,Street,12 Short St\n")
       let taken = try AnswerFeed.take(workdir: workdir, config: config) { _ in }
@@ -163,7 +170,7 @@ import _SISDropTestSupport
         "\(deliver.stderr)")
       #expect(!FileSystem.exists(inbox))
       #expect(
-        files(below: workdir.archive(config) + "/answers/refused").count == 1,
+        refusedFiles() == 1,
         "kept for a person to fix and send again")
       #expect(try workdir.state.corrections().count == 1)
       try writeFile(inbox, "Submission_ID,Schema,Seq,Field,Value\nS-2026-0032,student,1,Zip\n")
@@ -171,7 +178,7 @@ import _SISDropTestSupport
         workdir: workdir, pipelinePath: Checkout.pipeline("demo"), log: { _ in })
       #expect(summary?.closed == true, "the night went on")
       #expect(
-        files(below: workdir.archive(config) + "/answers/refused").count == 2,
+        refusedFiles() == 2,
         "a short row refuses the file")
 
     }

@@ -80,7 +80,12 @@ extension ResolutionTests {
       #expect(lines.contains { $0.contains("resolutions.csv refused, nothing taken from it") })
       #expect(try workdir.state.resolutions().isEmpty)
       #expect(!FileSystem.exists(inbox + "/resolutions.csv"))
-      #expect(try FileManager.default.contentsOfDirectory(atPath: refused).count == 1)
+      // The file, and its problems beside it for the clerk who fixes it.
+      let kept = try FileManager.default.contentsOfDirectory(atPath: refused).sorted()
+      #expect(kept.count == 2 && kept[0].hasSuffix("-resolutions.csv"), "\(kept)")
+      #expect(
+        try readText(refused + "/" + kept[0] + ".problems.txt")
+          .hasPrefix("resolutions.csv:1: missing SIS_ID; 1 unknown column (column 3)") == true)
       // A blank SIS_ID, a short row or an unknown submission refuses the whole file: the good row is not taken either.
       _ = try writeFile(
         inbox + "/resolutions.csv",

@@ -190,6 +190,68 @@ func demoNamesAndBirthDates() throws -> (names: Set<String>, dates: Set<String>)
     }
   }
 
+  /// An answer file refused whole is told: a notification (names, counts, where: no value of the
+  /// file), `sisdrop status`, and its problems beside the kept file; on a night with nothing else
+  /// new too (the clerk drops only answers between nights). A later file taken whole clears it.
+  @Test func aRefusedAnswerFileIsToldNotOnlyLogged() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, _) = try demoWorkdir(root + "/w")
+      let pipeline = try demoPipeline(root, extra: "")
+      let start = Date()
+      func night(_ hours: Double) throws -> [String] {
+        let now = start.addingTimeInterval(hours * 3600)
+        _ = try NightlyRun.run(
+          workdir: workdir, pipelinePath: pipeline, now: { now }, log: { _ in })
+        return try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/notifications")
+          .sorted()
+      }
+      #expect(try night(0).count == 1, "night 1: the review queue")
+      // Between nights the clerk answers S-2026-0028 and, by a slip, a submission that does not exist.
+      _ = try writeFile(
+        workdir.inbox(config) + "/resolutions.csv",
+        "Submission_ID,Student_Seq,SIS_ID\nS-2026-0028,1,107328\nS-2099-0001,1,NO-MATCH\n")
+      let sent = try night(1)
+      #expect(sent.count == 2, "\(sent)")
+      let notice = try readText(workdir.root + "/notifications/" + sent.last!)
+      #expect(notice.contains("answer file refused, none of its answers taken"), "\(notice)")
+      #expect(notice.contains("resolutions.csv (1 problem; kept in"), "\(notice)")
+      #expect(!notice.contains("S-2099-0001"), "no value of the refused file")
+      let status = try #require(try workdir.state.integrationStatus())
+      let refusal = try #require(status.answerFilesRefused)
+      #expect(refusal.hasPrefix("resolutions.csv (1 problem; kept in archive/answers/refused/"))
+      #expect(
+        refusal.hasSuffix(
+          "none of its answers were taken; fix the file and drop it in the inbox again"))
+      let refused = workdir.archive(config) + "/answers/refused"
+      let kept = try #require(
+        try FileManager.default.contentsOfDirectory(atPath: refused).first {
+          $0.hasSuffix("-resolutions.csv")
+        })
+      let problems = try readText(refused + "/" + kept + ".problems.txt")
+      #expect(
+        problems.hasPrefix("resolutions.csv:3:") && problems.contains("not in the pending ledger"),
+        "\(problems)")
+      #expect(try workdir.state.resolutions().isEmpty, "nothing taken from it")
+      let shown = try runTool("sisdrop", ["status", "--workdir", workdir.root])
+      #expect(
+        shown.stdout.contains("WARNING: answer file refused (")
+          && shown.stdout.contains("resolutions.csv (1 problem;"), "\(shown.stdout)")
+      let json = try runTool("sisdrop", ["status", "--json", "--workdir", workdir.root])
+      let object = try #require(
+        try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+      let integration = try #require(object["integration"] as? [String: Any])
+      #expect(integration["answer_files_refused"] as? String == refusal)
+      // The fixed file is taken whole: the warning goes. The answer waits for the next export (the
+      // queue is the same: nothing to tell).
+      _ = try writeFile(
+        workdir.inbox(config) + "/resolutions.csv",
+        "Submission_ID,Student_Seq,SIS_ID\nS-2026-0028,1,107328\n")
+      #expect(try night(2).count == 2)
+      #expect(try workdir.state.integrationStatus()?.answerFilesRefused == nil)
+      #expect(try workdir.state.resolutions().count == 1)
+    }
+  }
+
   @Test func aFailedRunIsNotifiedAndRetriedWithBackoff() throws {
     try withTemporaryFolder { root in
       let (workdir, _, _) = try demoWorkdir(root + "/w")
