@@ -134,7 +134,7 @@ package enum TardyFeed {
     // Under the work-dir lock: a run folder still being written belongs to a killed run; one in
     // place but not recorded is finished, whether or not a new tardies file has come.
     try putBackKilledClaims(workdir: workdir, config: config, log: log)
-    try recover(workdir: workdir, outbox: workdir.outbox(config))
+    try recover(workdir: workdir, outbox: workdir.outbox(config), log: log)
     guard FileSystem.exists(source) else {
       throw SISDropError.missingInput(
         source, hint: "Raptor's tardies.csv goes into the inbox, or name it with --file")
@@ -464,7 +464,7 @@ package enum TardyFeed {
 
   /// Finishes a run a crash interrupted: a run folder not yet recorded in `state.sqlite` is
   /// published (a no-op when it already is) and its tardies recorded, so they are neither lost nor sent twice.
-  static func recover(workdir: WorkDir, outbox: String) throws {
+  static func recover(workdir: WorkDir, outbox: String, log: (String) -> Void = { _ in }) throws {
     let base = workdir.root + "/tardies"
     guard FileSystem.isDirectory(base) else { return }
     let recorded = try workdir.state.deliveredTardyRuns().union(try workdir.state.tardyRuns())
@@ -479,6 +479,10 @@ package enum TardyFeed {
         (deliveredKey($0[0], $0[1], $0[2]), run)
       }
       try workdir.state.recordDeliveredTardies(keys, run: run)
+      // Said, so that a rerun exiting 66 for want of a new file does not hide that it finished one.
+      log(
+        "tardies \(run): published the run an earlier attempt left unpublished: \(keys.count) delivered"
+      )
     }
   }
 }

@@ -124,8 +124,14 @@ import _SISDropTestSupport
       where name.hasPrefix(first.run) {
         try FileSystem.removeTree(workdir.outbox(config) + "/" + name)
       }
-      let second = try TardyFeed.run(workdir: workdir, config: config, input: input)
+      var logged: [String] = []
+      let second = try TardyFeed.run(
+        workdir: workdir, config: config, input: input, log: { logged.append($0) })
       #expect(second.delivered == 0 && second.duplicates == 16)
+      #expect(
+        logged.first
+          == "tardies \(first.run): published the run an earlier attempt left unpublished: 16 delivered",
+        "\(logged)")
       #expect(
         try csvRows(workdir.outbox(config) + "/\(first.run)_attendance.csv").count == 17,
         "the interrupted run was published")
