@@ -135,6 +135,9 @@ package struct PipelineConfig: Sendable {
   package var inbox = "inbox"
   package var outbox = "outbox"
   package var archive = "archive"
+  /// The line of each `paths` key the file gives (`inbox`, `outbox`, `archive`): `sisdrop check`
+  /// names it beside a folder that is missing.
+  package var pathLines: [String: Int] = [:]
   package var pluginPath: String?
   package var buildingMapPath: String?
   package var tardyCodesPath: String?
@@ -332,6 +335,7 @@ package struct PipelineConfig: Sendable {
       problems.attempt { if let value = paths["inbox"] { config.inbox = try value.string() } }
       problems.attempt { if let value = paths["outbox"] { config.outbox = try value.string() } }
       problems.attempt { if let value = paths["archive"] { config.archive = try value.string() } }
+      for (key, value) in paths where value.line > 0 { config.pathLines[key] = value.line }
     }
   }
 

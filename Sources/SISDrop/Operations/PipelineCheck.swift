@@ -144,20 +144,25 @@ package struct PipelineCheck: Sendable {
           hint: "run sisdrop as the user that owns the working directory"))
     }
     // The inbox is the sender's upload folder: a missing one is a wrong path, not something to create.
+    // A `paths` key the file gives is named with its line.
+    func given(_ key: String) -> SourceLocation {
+      SourceLocation(path: config.path, line: config.pathLines[key])
+    }
     folder(
       "paths.inbox", config.resolve(config.inbox, workdir: root), needs: R_OK | W_OK | X_OK,
-      mayBeCreated: false, role: "the SFTP upload folder", at: at)
+      mayBeCreated: false, role: "the SFTP upload folder", at: given("inbox"))
     // The outbox is the folder the SIS picks delivery files up from, made with its owner and mode
     // when the drop folders are set up (README, "Nightly operations"): a missing one is a wrong path
     // or a mount not there, and publication would refuse it after the night's work; so refuse now.
     folder(
       "paths.outbox", config.resolve(config.outbox, workdir: root), needs: W_OK | X_OK,
-      mayBeCreated: false, role: "the SFTP folder the SIS picks the delivery files up from", at: at)
+      mayBeCreated: false, role: "the SFTP folder the SIS picks the delivery files up from",
+      at: given("outbox"))
     // Made when first needed (the first close, the first notification): no news when missing.
     folder(
       "paths.archive", config.resolve(config.archive, workdir: root), needs: W_OK | X_OK,
       mayBeCreated: true,
-      warnIfMissing: false, at: at)
+      warnIfMissing: false, at: given("archive"))
     folder(
       "notifications.folder", config.resolve(config.operations.notifications.folder, workdir: root),
       needs: W_OK | X_OK, mayBeCreated: true, warnIfMissing: false, at: at)

@@ -124,6 +124,14 @@ import _SISDropTestSupport
         missing.stdout.contains("warning: working directory \(fresh) does not exist yet"),
         "\(missing.stdout)")
       #expect(!FileManager.default.fileExists(atPath: fresh))
+      // Each named with the line of its key, as every other problem is.
+      let lines = try readText(pipeline).split(separator: "\n", omittingEmptySubsequences: false)
+      for key in ["inbox", "outbox"] {
+        let line = try #require(lines.firstIndex { $0.hasPrefix("  \(key): ") }) + 1
+        #expect(
+          missing.stdout.contains("problem: \(pipeline):\(line): paths.\(key) "),
+          "\(key): \(missing.stdout)")
+      }
 
       let (workdir, _, _) = try demoWorkdir(root + "/w")
       let good = try runTool(
