@@ -79,7 +79,13 @@ if [ "$system" = yes ]; then
     chown sisdrop:sisdrop /var/lib/sisdrop /var/log/sisdrop
   fi
   chmod 0750 "$root/var/lib/sisdrop" "$root/var/log/sisdrop"
-  [ -e "$etc/sisdrop/nightly.yaml" ] || install -m 0640 pipelines/nightly.yaml "$etc/sisdrop/nightly.yaml"
+  if [ ! -e "$etc/sisdrop/nightly.yaml" ]; then
+    install -m 0640 pipelines/nightly.yaml "$etc/sisdrop/nightly.yaml"
+    # The service runs as sisdrop: root owns the pipeline file, the sisdrop group reads it (root's
+    # 0640 alone made every timer run fail with 78). With --root (packaging) the package's own
+    # post-install sets the group: the sisdrop group need not exist where the package is built.
+    if [ -z "$root" ]; then chgrp sisdrop "$etc/sisdrop/nightly.yaml"; fi
+  fi
 
   cat > "$etc/logrotate.d/sisdrop" <<EOF
 /var/log/sisdrop/sisdrop.log {
@@ -127,9 +133,42 @@ Persistent=true
 [Install]
 WantedBy=timers.target
 EOF
-  chmod 0644 "$etc/systemd/system/sisdrop.service" "$etc/systemd/system/sisdrop.timer"
+  # The Raptor tardy feed on its own schedule (tardies come in during the school day, not in the
+  # enrollment run's window): every 10 minutes, "nothing to do" (0) without a tardies.csv.
+  cat > "$etc/systemd/system/sisdrop-tardies.service" <<EOF
+[Unit]
+Description=sisdrop Raptor tardy feed
+Documentation=man:sisdrop(1)
+After=network-online.target
+
+[Service]
+Type=oneshot
+User=sisdrop
+Group=sisdrop
+Environment=SISDROP_WORKDIR=/var/lib/sisdrop
+ExecStart=$prefix/bin/sisdrop tardies --pipeline /etc/sisdrop/nightly.yaml --if-present
+# 75: busy (the nightly run holds the working directory); the next run retries.
+SuccessExitStatus=75
+StandardOutput=append:/var/log/sisdrop/sisdrop.log
+StandardError=append:/var/log/sisdrop/sisdrop.log
+UMask=0027
+EOF
+  cat > "$etc/systemd/system/sisdrop-tardies.timer" <<EOF
+[Unit]
+Description=Run the sisdrop tardy feed every 10 minutes
+
+[Timer]
+OnCalendar=*:5/10
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+EOF
+  chmod 0644 "$etc/systemd/system/sisdrop.service" "$etc/systemd/system/sisdrop.timer" \
+    "$etc/systemd/system/sisdrop-tardies.service" "$etc/systemd/system/sisdrop-tardies.timer"
   if [ -z "$root" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
   echo "installed the system files; next: edit /etc/sisdrop/nightly.yaml, \`sisdrop check --pipeline /etc/sisdrop/nightly.yaml\`,"
-  echo "then \`systemctl enable --now sisdrop.timer\` (or the README's cron line)"
+  echo "then \`systemctl enable --now sisdrop.timer\` (or the README's cron line), and for the Raptor"
+  echo "tardy feed \`systemctl enable --now sisdrop-tardies.timer\`"
 fi
 echo "installed sisdrop into $prefix"

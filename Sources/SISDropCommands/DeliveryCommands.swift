@@ -132,20 +132,37 @@ package struct TardiesCommand: ParsableCommand {
       unmapped or inactive reasons go to errors.csv; a tardy already sent is listed in duplicates.csv.
       The inbox's tardies.csv is read only if it is a regular file: a symbolic link, a hard link, a
       FIFO or a device is refused by name without being opened (65).
-      Exit codes: 0 done, 65 not a regular file, 66 no tardies file or no snapshot yet, 75 busy,
-      78 bad mapping file or field policy.
+      --if-present is for a schedule (cron, the sisdrop-tardies.timer scripts/install.sh --system
+      installs): without a tardies.csv in the inbox it finishes what a killed run left and exits 0
+      with "nothing to do", instead of 66.
+      Exit codes: 0 done (or nothing to do with --if-present), 65 not a regular file, 66 no tardies
+      file or no snapshot yet, 75 busy, 78 bad mapping file or field policy.
       """)
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "The pipeline file.") var pipeline: String
   @Option(help: "A tardies.csv to read instead of the inbox's.") var file: String?
+  @Flag(help: "Exit 0 with \"nothing to do\" when the inbox has no tardies.csv (for a schedule).")
+  var ifPresent = false
   package init() {}
 
   package func run() throws {
     let config = try guarded { try PipelineConfig.load(path: pipeline) }
     try withLockedWorkDir(workDir.path(for: config)) { workdir in
-      let result = try TardyFeed.run(
-        workdir: workdir, config: config, input: file.map { FileSystem.absolute($0) },
-        log: logger(quiet: workDir.json))
+      let inboxFile = workdir.inbox(config) + "/" + TardyFeed.inboxFileName
+      let result: TardyFeed.Result
+      do {
+        result = try TardyFeed.run(
+          workdir: workdir, config: config, input: file.map { FileSystem.absolute($0) },
+          log: logger(quiet: workDir.json))
+      } catch let error as SISDropError
+        where ifPresent && file == nil && error.status == .noInput
+        && !FileSystem.exists(inboxFile)
+      {
+        // Scheduled every few minutes: no tardies.csv yet is not a failure (a killed run's claim
+        // was put back and an unpublished run finished first, inside `TardyFeed.run`).
+        print("nothing to do: no tardies.csv in the inbox")
+        return
+      }
       if workDir.json {
         try printJSON(result)
       } else {

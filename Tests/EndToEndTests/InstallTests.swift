@@ -111,6 +111,12 @@ import Glibc
       #expect(
         service.contains(
           "ExecStart=\(prefix)/bin/sisdrop run --pipeline /etc/sisdrop/nightly.yaml --wait 60"))
+      // The tardy feed on its own timer: "nothing to do" without a tardies.csv, not 66 every 10 minutes.
+      let tardies = try readText(system + "/etc/systemd/system/sisdrop-tardies.service")
+      #expect(
+        tardies.contains(
+          "ExecStart=\(prefix)/bin/sisdrop tardies --pipeline /etc/sisdrop/nightly.yaml --if-present"
+        ))
       if FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") {
         let verify = try run(
           "/usr/bin/systemd-analyze",
@@ -118,6 +124,8 @@ import Glibc
             "verify", "--man=no",
             system + "/etc/systemd/system/sisdrop.service",
             system + "/etc/systemd/system/sisdrop.timer",
+            system + "/etc/systemd/system/sisdrop-tardies.service",
+            system + "/etc/systemd/system/sisdrop-tardies.timer",
           ])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
       }

@@ -361,6 +361,20 @@ import _SISDropTestSupport
         "sisdrop", ["tardies", "--pipeline", Checkout.pipeline("demo"), "--workdir", root])
       #expect(result.status == 0, "\(result.stderr)")
       #expect(result.stdout.contains("16 delivered, 4 in error, 0 already sent"))
+      // On a schedule (--if-present, as the sisdrop-tardies timer runs it): no tardies.csv yet is
+      // "nothing to do" (0), where the command alone says the file is missing (66).
+      let tool = ["tardies", "--pipeline", Checkout.pipeline("demo"), "--workdir", root]
+      let missing = try runTool("sisdrop", tool)
+      #expect(missing.status == 66, "\(missing.stderr)")
+      let scheduled = try runTool("sisdrop", tool + ["--if-present"])
+      #expect(scheduled.status == 0, "\(scheduled.stderr)")
+      #expect(scheduled.stdout == "nothing to do: no tardies.csv in the inbox\n")
+      // A file that is there is read as ever.
+      try FileSystem.copyFile(
+        Checkout.demoDistrict + "/raptor/tardies.csv", to: workdir.inbox(config) + "/tardies.csv")
+      let again = try runTool("sisdrop", tool + ["--if-present"])
+      #expect(
+        again.status == 0 && again.stdout.contains("0 delivered, 4 in error, 16 already sent"))
     }
   }
 }
