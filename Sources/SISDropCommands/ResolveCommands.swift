@@ -18,10 +18,14 @@ private let answersDiscussion = """
     overrides.csv    Submission_ID,Field[,Schema,Seq,Resolved_By]     (keep the SIS value)
     accepts.csv      Submission_ID,Field[,Schema,Seq,Resolved_By]     (write the form's value)
     corrections.csv  Submission_ID,Schema,Seq,Field,Value[,Resolved_By]
+  keep-sis and accept name a field the record's update carries (one that differs from the SIS, held or
+  kept); a field the form has as the SIS does, or a new child's, has nothing to answer (65).
   A file with a short or long row, a blank answer or an unknown submission is refused whole (nothing is
-  taken from it), named with its line in the log, and moved to archive/answers/refused/.
+  taken from it), named with its line in the log, and moved to archive/answers/refused/ with its
+  problems beside it (<file>.problems.txt); the run notifies it and `sisdrop status` shows it.
   `sisdrop answers` lists the answers; `sisdrop withdraw` takes one back; `sisdrop review` lists what waits.
-  Exit codes: 0 recorded, 64 usage, 65 not a candidate, not pending or no such record, 66 unknown submission, 75 busy.
+  Exit codes: 0 recorded, 64 usage, 65 not a candidate, not pending, no such record or nothing to answer,
+  66 unknown submission, 75 busy.
   """
 
 private func actor(_ by: String?) -> String {

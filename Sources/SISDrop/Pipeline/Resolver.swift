@@ -307,11 +307,50 @@ package enum Resolver {
       }
       chosen = only
     }
+    try requireAnUpdateCarrying(
+      field, of: target.decision, submission: submission, schema: schema, seq: chosen)
     let answer = FieldAnswer(
       submissionID: submission, schema: schema, seq: chosen, field: field, choice: choice,
       version: target.submission?.contentHash, answeredBy: actor, answeredAt: time ?? Clock.now(),
       source: source)
     return (answer, target)
+  }
+
+  /// A field answer must have something to apply to: a matched record whose update carries the
+  /// field (delivered, held for a person, or kept at the SIS value). `accept S-… Zip` for a child
+  /// whose form has the SIS's Zip was recorded and did nothing, while the clerk believed the Zip
+  /// would be written. A record not matched yet (a potential match: its differences come once a
+  /// person's Match is applied) takes any answerable field.
+  static func requireAnUpdateCarrying(
+    _ field: String, of decision: SubmissionDecision, submission: String, schema: String, seq: Int
+  ) throws {
+    let record: (outcome: MatchOutcome, fields: [String])?
+    if schema == "student" {
+      record = decision.students.first { $0.seq == seq }.map {
+        (
+          $0.decision.outcome,
+          ($0.differences + ($0.heldDifferences ?? [])).map(\.field) + ($0.keptSIS ?? [])
+        )
+      }
+    } else {
+      record = decision.contacts.first { $0.seq == seq }.map {
+        (
+          $0.outcome,
+          ($0.differences + ($0.heldDifferences ?? [])).map(\.field) + ($0.keptSIS ?? [])
+        )
+      }
+    }
+    guard let record, record.outcome != .potential, !record.fields.contains(field) else { return }
+    let what = "\(schema) \(seq) of \(submission)"
+    throw SISDropError(
+      .dataError,
+      record.outcome == .new
+        ? "\(what) is new: the SIS gets its fields as the form has them, there is no update to answer for"
+        : "\(field) of \(what) is the same on the form and in the SIS: its update carries no \(field), so there is nothing to answer",
+      hint: record.fields.isEmpty
+        ? "nothing of its update differs from the SIS"
+        : "the fields its update carries: \(Array(Set(record.fields)).sorted().joined(separator: ", "))"
+    )
   }
 
   /// Records keep-sis for one field (the seed's green arrow). Kept for callers of the old form.

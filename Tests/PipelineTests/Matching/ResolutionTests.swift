@@ -82,6 +82,31 @@ import _SISDropTestSupport
         try Resolver.keepSIS(
           workdir: workdir, submission: "S-2026-0011", field: "Shoe_Size", by: "x")
       } throws: { ($0 as? SISDropError)?.status == .dataError }
+      // An answer with nothing to apply to is refused, not recorded to do nothing: S-2026-0011's
+      // birth date is the SIS's (its update carries the move), and S-2026-0050 is a new child.
+      #expect {
+        try Resolver.fieldAnswer(
+          workdir: workdir, submission: "S-2026-0011", schema: "student", seq: nil, field: "DOB",
+          choice: .accept, by: "x")
+      } throws: {
+        let error = $0 as? SISDropError
+        return error?.status == .dataError
+          && error?.message
+            == "DOB of student 1 of S-2026-0011 is the same on the form and in the SIS: its update carries no DOB, so there is nothing to answer"
+          && error?.hint?.contains("Home_Phone") == true
+      }
+      #expect {
+        try Resolver.fieldAnswer(
+          workdir: workdir, submission: "S-2026-0050", schema: "student", seq: nil,
+          field: "First_Name", choice: .keepSIS, by: "x")
+      } throws: {
+        ($0 as? SISDropError)?.message
+          == "student 1 of S-2026-0050 is new: the SIS gets its fields as the form has them, there is no update to answer for"
+      }
+      // A field its update carries is answered as before.
+      _ = try Resolver.fieldAnswer(
+        workdir: workdir, submission: "S-2026-0011", schema: "student", seq: nil,
+        field: "Home_Phone", choice: .keepSIS, by: "x")
       #expect(try workdir.state.resolutions().isEmpty)
     }
   }
