@@ -101,11 +101,13 @@ if [ "$system" = yes ]; then
 EOF
   chmod 0644 "$etc/logrotate.d/sisdrop"
 
-  # The alternative to the README's cron line: every 10 minutes; outside the window a run only
-  # updates the status. CAP_SYS_PTRACE lets the open-writer check see the SFTP server's files.
-  cat > "$etc/systemd/system/sisdrop.service" <<EOF
+  # A oneshot sisdrop service run as the sisdrop user, and its timer every 10 minutes: $1 the
+  # unit's name, $2 what it is, $3 the command, $4 more [Service] lines; $5 the timer's minutes.
+  # 75 (busy, or a file still arriving) is not a failure: the next run retries.
+  units() {
+    cat > "$etc/systemd/system/$1.service" <<EOF
 [Unit]
-Description=sisdrop nightly delivery run
+Description=sisdrop $2
 Documentation=man:sisdrop(1)
 After=network-online.target
 
@@ -113,59 +115,36 @@ After=network-online.target
 Type=oneshot
 User=sisdrop
 Group=sisdrop
-AmbientCapabilities=CAP_SYS_PTRACE
-Environment=SISDROP_WORKDIR=/var/lib/sisdrop
-ExecStart=$prefix/bin/sisdrop run --pipeline /etc/sisdrop/nightly.yaml --wait 60
-# 75: busy or a file still arriving; the next run retries.
+${4}Environment=SISDROP_WORKDIR=/var/lib/sisdrop
+ExecStart=$3
 SuccessExitStatus=75
 StandardOutput=append:/var/log/sisdrop/sisdrop.log
 StandardError=append:/var/log/sisdrop/sisdrop.log
 UMask=0027
 EOF
-  cat > "$etc/systemd/system/sisdrop.timer" <<EOF
+    cat > "$etc/systemd/system/$1.timer" <<EOF
 [Unit]
-Description=Run sisdrop every 10 minutes
+Description=Run the sisdrop $2 every 10 minutes
 
 [Timer]
-OnCalendar=*:0/10
+OnCalendar=*:$5
 Persistent=true
 
 [Install]
 WantedBy=timers.target
 EOF
+    chmod 0644 "$etc/systemd/system/$1.service" "$etc/systemd/system/$1.timer"
+  }
+  # The alternative to the README's cron line: outside the window a run only updates the status.
+  # CAP_SYS_PTRACE lets the open-writer check see the SFTP server's files.
+  units sisdrop "nightly delivery run" \
+    "$prefix/bin/sisdrop run --pipeline /etc/sisdrop/nightly.yaml --wait 60" \
+    "AmbientCapabilities=CAP_SYS_PTRACE
+" 0/10
   # The Raptor tardy feed on its own schedule (tardies come in during the school day, not in the
-  # enrollment run's window): every 10 minutes, "nothing to do" (0) without a tardies.csv.
-  cat > "$etc/systemd/system/sisdrop-tardies.service" <<EOF
-[Unit]
-Description=sisdrop Raptor tardy feed
-Documentation=man:sisdrop(1)
-After=network-online.target
-
-[Service]
-Type=oneshot
-User=sisdrop
-Group=sisdrop
-Environment=SISDROP_WORKDIR=/var/lib/sisdrop
-ExecStart=$prefix/bin/sisdrop tardies --pipeline /etc/sisdrop/nightly.yaml --if-present
-# 75: busy (the nightly run holds the working directory); the next run retries.
-SuccessExitStatus=75
-StandardOutput=append:/var/log/sisdrop/sisdrop.log
-StandardError=append:/var/log/sisdrop/sisdrop.log
-UMask=0027
-EOF
-  cat > "$etc/systemd/system/sisdrop-tardies.timer" <<EOF
-[Unit]
-Description=Run the sisdrop tardy feed every 10 minutes
-
-[Timer]
-OnCalendar=*:5/10
-Persistent=true
-
-[Install]
-WantedBy=timers.target
-EOF
-  chmod 0644 "$etc/systemd/system/sisdrop.service" "$etc/systemd/system/sisdrop.timer" \
-    "$etc/systemd/system/sisdrop-tardies.service" "$etc/systemd/system/sisdrop-tardies.timer"
+  # enrollment run's window): "nothing to do" (0) without a tardies.csv.
+  units sisdrop-tardies "Raptor tardy feed" \
+    "$prefix/bin/sisdrop tardies --pipeline /etc/sisdrop/nightly.yaml --if-present" "" 5/10
   if [ -z "$root" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
   echo "installed the system files; next: edit /etc/sisdrop/nightly.yaml, \`sisdrop check --pipeline /etc/sisdrop/nightly.yaml\`,"
   echo "then \`systemctl enable --now sisdrop.timer\` (or the README's cron line), and for the Raptor"
