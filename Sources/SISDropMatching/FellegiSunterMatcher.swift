@@ -790,7 +790,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
       return vector[.firstName] == 4
         ? "the same given name and another gender" : "close given names and another gender"
     }
-    return "given names that differ as a boy's and a girl's often do"
+    return "given names that differ only in their last letters, as a twin boy's and girl's often do"
   }
 
   /// Nothing of the household agrees: no guardian (none on either side counts as none in common),
