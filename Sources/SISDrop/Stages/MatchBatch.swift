@@ -156,52 +156,23 @@ struct SubmissionForMatcher: StageRecord {
   static let documentFields = StageJSONReader.KeptNames([FieldName.sha256])
 
   init(stageJSON r: inout StageJSONReader) throws {
-    let start = r.position
-    var id: String?
-    var form: String?
-    var approvedAt: String?
-    var source = false
-    var students: [SubmissionPart]?
-    var contacts: [SubmissionPart]?
-    var documents: [SubmissionPart]?
-    var contentHash: String?
-    try r.object { r, key in
-      switch key {
-      case "approvedAt": approvedAt = try r.string()
-      case "contacts": contacts = try r.array { try Self.part(&$0, Self.contactFields) }
-      case "contentHash": contentHash = try r.null() ? nil : r.string()
-      case "documents":
-        documents = try r.array {
-          var document = try Self.part(&$0, Self.documentFields)
+    submission = try Submission.read(
+      &r,
+      part: { r, list in
+        switch list {
+        case .students: return try Self.part(&r, Self.studentFields)
+        case .contacts: return try Self.part(&r, Self.contactFields)
+        case .documents:
+          var document = try Self.part(&r, Self.documentFields)
           // As `forMatcher`: a document's SHA-256, "" when it has none.
           document.fields[FieldName.sha256] = document[FieldName.sha256]
           return document
         }
-      case "form": form = try r.string()
-      case "id": id = try r.string()
-      case "source":
-        try r.skipValue()
-        source = true
-      case "students": students = try r.array { try Self.part(&$0, Self.studentFields) }
-      default: try r.skip(key)
-      }
-    }
-    // As `required` says it (`part`).
-    func missing(_ key: String) -> StageJSONError {
-      r.error("missing key \"\(key)\" in Submission", at: start)
-    }
-    guard let id else { throw missing("id") }
-    guard let form else { throw missing("form") }
-    guard let approvedAt else { throw missing("approvedAt") }
-    guard source else { throw missing("source") }
-    guard let students else { throw missing("students") }
-    guard let contacts else { throw missing("contacts") }
-    guard let documents else { throw missing("documents") }
-    submission = Submission(id: id, form: form, approvedAt: approvedAt, source: MatchBatch.source)
-    submission.students = students
-    submission.contacts = contacts
-    submission.documents = documents
-    submission.contentHash = contentHash
+      },
+      source: {
+        try $0.skipValue()
+        return MatchBatch.source
+      })
   }
 
   private static func part(_ r: inout StageJSONReader, _ kept: StageJSONReader.KeptNames) throws

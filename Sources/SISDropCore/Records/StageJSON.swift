@@ -220,6 +220,17 @@ package struct StageJSONReader {
 
   /// Reads an object, calling `member` for each key with the reader at its value.
   package mutating func object(_ member: (inout StageJSONReader, String) throws -> Void) throws {
+    try members(key: { try $0.string() }, member)
+  }
+
+  /// The one loop over an object's members: `readKey` reads each key (at its opening quote) as
+  /// the caller needs it (a String, or which of a few names it is: `stringMap(keeping:)`), and
+  /// `member` its value. Errors name the key as written.
+  @inline(__always)
+  private mutating func members<Key>(
+    key readKey: (inout StageJSONReader) throws -> Key,
+    _ member: (inout StageJSONReader, Key) throws -> Void
+  ) throws {
     try expect(UInt8(ascii: "{"), "'{' (an object)")
     skipWhitespace()
     if position < bytes.count && bytes[position] == UInt8(ascii: "}") {
@@ -231,14 +242,18 @@ package struct StageJSONReader {
       guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
         throw error("expected a key, found \(found())")
       }
-      let key = try string()
+      let keyStart = position
+      let key = try readKey(&self)
       skipWhitespace()
-      try expect(UInt8(ascii: ":"), "':' after key \"\(key)\"")
+      guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
+        throw error("expected ':' after key \"\(keyText(at: keyStart))\", found \(found())")
+      }
+      position += 1
       skipWhitespace()
       do {
         try member(&self, key)
       } catch var error as StageJSONError {
-        error.path.append(".\(key)")
+        error.path.append(".\(keyText(at: keyStart))")
         throw error
       }
       skipWhitespace()
@@ -250,7 +265,9 @@ package struct StageJSONReader {
       case UInt8(ascii: "}"):
         position += 1
         return
-      default: throw error("expected ',' or '}' after the value of \"\(key)\", found \(found())")
+      default:
+        throw error(
+          "expected ',' or '}' after the value of \"\(keyText(at: keyStart))\", found \(found())")
       }
     }
   }
@@ -323,55 +340,18 @@ package struct StageJSONReader {
   /// String in a dictionary was most of that read (ChunkedStageFilesTests compares the two).
   package mutating func stringMap(keeping kept: KeptNames) throws -> [String: String] {
     var map = [String: String](minimumCapacity: kept.names.count)
-    try expect(UInt8(ascii: "{"), "'{' (an object)")
-    skipWhitespace()
-    if position < bytes.count && bytes[position] == UInt8(ascii: "}") {
-      position += 1
-      return map
-    }
-    while true {
-      skipWhitespace()
-      guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
-        throw error("expected a key, found \(found())")
-      }
-      let keyStart = position
-      let which = try keptKey(kept)
-      skipWhitespace()
-      guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
-        throw error("expected ':' after key \"\(keyText(at: keyStart))\", found \(found())")
-      }
-      position += 1
-      skipWhitespace()
-      do {
-        if let which {
-          let start = position
-          if map.updateValue(try string(), forKey: kept.names[which]) != nil {
-            throw error("key \"\(kept.names[which])\" given twice", at: start)
-          }
-        } else {
-          try skipValue()
+    try members(
+      key: { try $0.keptKey(kept) },
+      { reader, which in
+        guard let which else { return try reader.skipValue() }
+        let start = reader.position
+        if map.updateValue(try reader.string(), forKey: kept.names[which]) != nil {
+          throw reader.error("key \"\(kept.names[which])\" given twice", at: start)
         }
-      } catch var error as StageJSONError {
-        error.path.append(".\(keyText(at: keyStart))")
-        throw error
-      }
-      skipWhitespace()
-      guard position < bytes.count else {
-        throw error("an object is cut off by the end of the line")
-      }
-      switch bytes[position] {
-      case UInt8(ascii: ","): position += 1
-      case UInt8(ascii: "}"):
-        position += 1
-        return map
-      default:
-        throw error(
-          "expected ',' or '}' after the value of \"\(keyText(at: keyStart))\", found \(found())")
-      }
-    }
+      })
+    return map
   }
 
-  /// The key at `start` as a String, for an error's message (as `object` gives it).
   private func keyText(at start: Int) -> String {
     var reader = self
     reader.position = start

@@ -80,6 +80,22 @@ extension SubmissionPart {
 
 extension Submission: StageRecord {
   package init(stageJSON r: inout StageJSONReader) throws {
+    self = try Submission.read(
+      &r, part: { r, _ in try SubmissionPart(stageJSON: &r) },
+      source: { try SourceLocation(stageJSON: &$0) })
+  }
+
+  /// Which list of a submission a part is in.
+  package enum PartList: Sendable { case students, contacts, documents }
+
+  /// A submission's object, its parts read by `part` and its source location by `source`: the
+  /// whole record, or what the match stage's first read keeps of it (`SubmissionForMatcher`: parts
+  /// with only the fields the matcher reads), by one reading of the object and its required keys.
+  package static func read(
+    _ r: inout StageJSONReader,
+    part: (inout StageJSONReader, PartList) throws -> SubmissionPart,
+    source readSource: (inout StageJSONReader) throws -> SourceLocation
+  ) throws -> Submission {
     let start = r.position
     var id: String?
     var form: String?
@@ -92,24 +108,26 @@ extension Submission: StageRecord {
     try r.object { r, key in
       switch key {
       case "approvedAt": approvedAt = try r.string()
-      case "contacts": contacts = try r.array { try SubmissionPart(stageJSON: &$0) }
+      case "contacts": contacts = try r.array { try part(&$0, .contacts) }
       case "contentHash": contentHash = try r.null() ? nil : r.string()
-      case "documents": documents = try r.array { try SubmissionPart(stageJSON: &$0) }
+      case "documents": documents = try r.array { try part(&$0, .documents) }
       case "form": form = try r.string()
       case "id": id = try r.string()
-      case "source": source = try SourceLocation(stageJSON: &r)
-      case "students": students = try r.array { try SubmissionPart(stageJSON: &$0) }
+      case "source": source = try readSource(&r)
+      case "students": students = try r.array { try part(&$0, .students) }
       default: try r.skip(key)
       }
     }
-    self.id = try r.required(id, "id", in: "Submission", at: start)
-    self.form = try r.required(form, "form", in: "Submission", at: start)
-    self.approvedAt = try r.required(approvedAt, "approvedAt", in: "Submission", at: start)
-    self.source = try r.required(source, "source", in: "Submission", at: start)
-    self.students = try r.required(students, "students", in: "Submission", at: start)
-    self.contacts = try r.required(contacts, "contacts", in: "Submission", at: start)
-    self.documents = try r.required(documents, "documents", in: "Submission", at: start)
-    self.contentHash = contentHash
+    var submission = Submission(
+      id: try r.required(id, "id", in: "Submission", at: start),
+      form: try r.required(form, "form", in: "Submission", at: start),
+      approvedAt: try r.required(approvedAt, "approvedAt", in: "Submission", at: start),
+      source: try r.required(source, "source", in: "Submission", at: start))
+    submission.students = try r.required(students, "students", in: "Submission", at: start)
+    submission.contacts = try r.required(contacts, "contacts", in: "Submission", at: start)
+    submission.documents = try r.required(documents, "documents", in: "Submission", at: start)
+    submission.contentHash = contentHash
+    return submission
   }
 
   package func writeStageJSON(into w: inout StageJSONWriter) {
