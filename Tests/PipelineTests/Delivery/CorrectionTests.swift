@@ -1,4 +1,5 @@
 import Foundation
+import SISDropStore
 import Testing
 import _SISDropTestSupport
 
@@ -6,22 +7,30 @@ import _SISDropTestSupport
 @testable import SISDropCore
 @testable import SISDropDelivery
 
+/// 72 characters: the SIS takes 60.
+private let streetTooLong = "1200 " + String(repeating: "Long", count: 16) + " St"
+
+/// The demo batch opened with S-2026-0032's and S-2026-0033's streets too long for the SIS: two
+/// records in error, for a person to correct.
+private func openDemoBatchWithStreetsTooLong(_ root: String) throws -> (WorkDir, BatchRecord) {
+  try openDemoBatch(root) { inbox in
+    for id in ["S-2026-0032", "S-2026-0033"] {
+      try editCSV(inbox + "/submissions.csv", id: id, column: "Street", value: streetTooLong)
+    }
+  }
+}
+
 /// The seed's "rectify incorrect values and click Deliver Record again", end to end.
 @Suite struct CorrectionEndToEndTests {
   @Test func aCorrectedRecordIsReDeliveredUnderItsOwnNameAndTheRestReturnToPending() throws {
     try withTemporaryFolder { root in
-      // 72 characters: the SIS takes 60
-      let long = "1200 " + String(repeating: "Long", count: 16) + " St"
-      let (workdir, batch) = try openDemoBatch(root) { inbox in
-        try editCSV(inbox + "/submissions.csv", id: "S-2026-0032", column: "Street", value: long)
-        try editCSV(inbox + "/submissions.csv", id: "S-2026-0033", column: "Street", value: long)
-      }
+      let (workdir, batch) = try openDemoBatchWithStreetsTooLong(root)
       let config = try workdir.config(for: batch)
       let outbox = workdir.outbox(config)
       let deliver = workdir.stageFolder(batch.id, .deliver)
       let errors = try csvRows(deliver + "/errors.csv").filter { $0[0] == "S-2026-0032" }
       #expect(
-        errors.count == 1 && errors.first?[3] == "Street" && errors.first?[4] == long
+        errors.count == 1 && errors.first?[3] == "Street" && errors.first?[4] == streetTooLong
           && errors.first?[7] == "deliver")
       #expect(errors.first?[6].contains("sisdrop-deliver --only S-2026-0032") == true)
       #expect(!(try csvRows(deliver + "/delivered.csv").contains { $0[0] == "S-2026-0032" }))
@@ -91,11 +100,7 @@ import _SISDropTestSupport
 @Suite struct CorrectionsFileTests {
   @Test func everyRowOfAFileIsCheckedAndAnsweredWithItsOwnNextStep() throws {
     try withTemporaryFolder { root in
-      let long = "1200 " + String(repeating: "Long", count: 16) + " St"
-      let (workdir, batch) = try openDemoBatch(root) { inbox in
-        try editCSV(inbox + "/submissions.csv", id: "S-2026-0032", column: "Street", value: long)
-        try editCSV(inbox + "/submissions.csv", id: "S-2026-0033", column: "Street", value: long)
-      }
+      let (workdir, batch) = try openDemoBatchWithStreetsTooLong(root)
       let delivered = try csvRows(workdir.stageFolder(batch.id, .deliver) + "/delivered.csv")
         .dropFirst().map { $0[0] }
       let sent = try #require(delivered.last)
