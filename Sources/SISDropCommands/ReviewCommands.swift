@@ -17,7 +17,9 @@ package struct ReviewCommand: ParsableCommand {
       held updates list the fields whose form value differs from the SIS; errors list field and problem.
       Each item prints the commands that answer it; `sisdrop show SUBMISSION` gives the detail. An item
       answered since the last run stays until the next run applies the answer, and says so (the answer
-      and who gave it, or that it was given for an earlier version of the form and must be given again).
+      and who gave it, or that it was given for an earlier version of the form and must be given again);
+      a correction the last run applied and the delivery refused says so ("tried: ... refused"), with
+      the reason beside it: nothing is left to apply, correct it again.
       --csv FILE writes a ready-to-fill answer file: one row per choice (each candidate and No Match;
       accept and keep-sis for each held field; each correctable field), the Answer column blank. Mark
       the chosen rows with x (write the corrected value for a correction), leave the others blank, and
@@ -131,10 +133,12 @@ struct ReviewOutput: Encodable {
 /// The answers on record for the queue's items, said beside them: an item answered between nights
 /// stays in the queue until the next run that brings its submission applies the answer, and the
 /// clerk sees that it is answered (or that the answer was for an earlier version of the form).
+/// A correction the delivery already applied and refused is said as such: it is no longer waiting.
 /// Ids, fields and who answered; never a corrected value.
 struct RecordedAnswers {
-  /// "submission schema seq" → (field or "" for a Match / No Match, what was answered, its version).
-  var byPart: [String: [(field: String, what: String, version: String?)]] = [:]
+  /// "submission schema seq" → (field or "" for a Match / No Match, what was answered, its version,
+  /// and for a correction its value: compared with the value the delivery refused, never printed).
+  var byPart: [String: [(field: String, what: String, version: String?, corrected: String?)]] = [:]
   /// Each submission's current version (the ledger's content hash).
   var versions: [String: String] = [:]
 
@@ -145,15 +149,18 @@ struct RecordedAnswers {
         "\(r.submissionID) \(r.isContact ? "contact" : "student") \(r.studentSeq)", default: []
       ]
       .append(
-        ("", "\(r.sisID.map { "Match to \($0)" } ?? "No Match") (by \(r.resolvedBy))", r.version))
+        (
+          "", "\(r.sisID.map { "Match to \($0)" } ?? "No Match") (by \(r.resolvedBy))", r.version,
+          nil
+        ))
     }
     for a in try state.fieldAnswers() {
       byPart["\(a.submissionID) \(a.schema) \(a.seq)", default: []].append(
-        (a.field, "\(a.choice.rawValue) \(a.field) (by \(a.answeredBy))", a.version))
+        (a.field, "\(a.choice.rawValue) \(a.field) (by \(a.answeredBy))", a.version, nil))
     }
     for c in try state.corrections() {
       byPart["\(c.submissionID) \(c.schema) \(c.seq)", default: []].append(
-        (c.field, "correct \(c.field)", c.version.isEmpty ? nil : c.version))
+        (c.field, "correct \(c.field)", c.version.isEmpty ? nil : c.version, c.value))
     }
     for id in Set(byPart.keys.map { String($0.prefix { $0 != " " }) }) {
       versions[id] = try state.ledgerEntry(id)?.contentHash
@@ -167,9 +174,24 @@ struct RecordedAnswers {
     return (byPart["\(item.submissionID) \(item.schema) \(item.seq)"] ?? []).filter {
       item.kind == .potentialMatch ? $0.field.isEmpty : fields.contains($0.field)
     }.map { answer in
-      answer.version == nil || answer.version == versions[item.submissionID]
-        ? "answered: \(answer.what); the next `sisdrop run` that brings this submission applies it"
-        : "answered for an earlier version of this form, not applied: \(answer.what); answer again"
+      guard answer.version == nil || answer.version == versions[item.submissionID] else {
+        return
+          "answered for an earlier version of this form, not applied: \(answer.what); answer again"
+      }
+      // Corrections are applied by the delivery: the value it refused is this correction's when
+      // the run that held the item back already applied it (a value given since is still to try).
+      if let corrected = answer.corrected,
+        item.problems.contains(where: {
+          $0.stage == "deliver" && $0.field == answer.field && $0.value == corrected
+        })
+      {
+        return
+          "tried: \(answer.what); the run of batch \(item.batch) applied it and the delivery refused it "
+          + "(the reason above; `sisdrop show \(shellQuote(item.submissionID))` shows the value): "
+          + "nothing is left to apply, correct it again as below"
+      }
+      return
+        "answered: \(answer.what); the next `sisdrop run` that brings this submission applies it"
     }
   }
 }

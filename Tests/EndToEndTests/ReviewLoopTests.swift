@@ -270,16 +270,30 @@ import _SISDropTestSupport
         street[6].contains(
           "`sisdrop correct S-2026-0061 Street NEW_VALUE`; the next `sisdrop run` delivers it"),
         "\(street)")
-      let review = try runTool("sisdrop", ["review"] + w)
+      var review = try runTool("sisdrop", ["review"] + w)
       #expect(
         review.stdout.contains("the next `sisdrop run` delivers it (while its batch is still open"),
         "\(review.stdout)")
+      // The correction was applied and refused: review says so, not that a run will still apply it,
+      // and never prints the value (the reason and `sisdrop show` say what is wrong with it).
+      let said = try #require(
+        review.stdout.split(separator: "\n").first { $0.contains("correct Street") })
+      #expect(
+        said.contains("tried: correct Street")
+          && said.contains("batch \(second.batch) applied it and the delivery refused it")
+          && !said.contains("applies it") && !said.contains("LongLong"), "\(review.stdout)")
       // `sisdrop-deliver --only` alone is no way out here: the batch is closed.
       result = try runTool("sisdrop-deliver", ["--only", "S-2026-0061"] + w)
       #expect(result.status == 66, "\(result.stderr)")
       // Followed as printed: a street the SIS takes, then the next run.
       result = try runTool("sisdrop", ["correct", "S-2026-0061", "Street", "12 Short St"] + w)
       #expect(result.status == 0, "\(result.stderr)")
+      // A new value, not tried yet: the next run applies it.
+      review = try runTool("sisdrop", ["review"] + w)
+      #expect(
+        review.stdout.contains(
+          "answered: correct Street; the next `sisdrop run` that brings this submission applies it")
+          && !review.stdout.contains("tried: correct Street"), "\(review.stdout)")
       try ReviewLoopTests.uploadExport(workdir, config)
       let third = try #require(
         try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))

@@ -43,6 +43,23 @@ package struct ReviewQueue: Sendable, Codable {
     package var field: String
     package var reason: String
     package var whatToDo: String
+    /// The stage that refused it (errors.csv's Stage) and the value refused: kept only to tell a
+    /// correction the delivery tried and refused from one no run has applied yet (`sisdrop review`),
+    /// never encoded (an input value stays out of `--json` and the notifications).
+    package var stage = ""
+    package var value = ""
+
+    enum CodingKeys: String, CodingKey { case field, reason, whatToDo }
+
+    package init(
+      field: String, reason: String, whatToDo: String, stage: String = "", value: String = ""
+    ) {
+      self.field = field
+      self.reason = reason
+      self.whatToDo = whatToDo
+      self.stage = stage
+      self.value = value
+    }
   }
 
   package struct Item: Sendable, Codable, Hashable {
@@ -274,7 +291,9 @@ package struct ReviewQueue: Sendable, Codable {
       let rows = grouped[key]!
       var entry = waiting.item(
         .error, rows[0][1].isEmpty ? "submission" : rows[0][1], Int(rows[0][2]) ?? 0)
-      entry.problems = rows.map { Problem(field: $0[3], reason: $0[5], whatToDo: $0[6]) }
+      entry.problems = rows.map {
+        Problem(field: $0[3], reason: $0[5], whatToDo: $0[6], stage: $0[7], value: $0[4])
+      }
       entry.fields = rows.map { $0[3] }.filter { !$0.isEmpty }
       return entry
     }
