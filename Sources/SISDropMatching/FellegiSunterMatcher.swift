@@ -599,9 +599,9 @@ package final class FellegiSunterMatcher: StudentMatcher {
 
   /// Why a pair may be the same child though the names, the birth date or the home disagree: the
   /// state id is the SIS student's; given name and surname swapped; both names agreeing with a
-  /// birth date one edit off; or the given name and birth date with another surname where something
-  /// of the home agrees (a changed surname); but not when the state ids or the genders differ or the
-  /// home contradicts (`homeContradicts`). Such a pair is never another child (never NEW without a
+  /// birth date one edit off; or the given name and birth date with another surname (a changed
+  /// surname, wherever the child lives now: a family that renames a child often moves as well); but
+  /// not when the state ids or the genders differ or the home contradicts (`homeContradicts`). Such a pair is never another child (never NEW without a
   /// person) and never automatic on this alone (the identity guard needs names and birth date).
   /// nil when none holds.
   static func resemblance(_ vector: ComparisonVector) -> String? {
@@ -621,9 +621,7 @@ package final class FellegiSunterMatcher: StudentMatcher {
       return
         "the names agree and the birth dates are one edit apart (\(MatchField.birthDate.levels[dob]))"
     }
-    if vector[.firstName] >= 3 && dob == 4 && vector[.lastName] <= 1
-      && (!noHouseholdLink(vector, zipCounts: true) || vector.addressButOnePart)
-    {
+    if vector[.firstName] >= 3 && dob == 4 && vector[.lastName] <= 1 {
       return
         "the given name and birth date agree and the surname is another (a changed surname?), with \(homeEvidence(vector))"
     }
@@ -794,9 +792,9 @@ package final class FellegiSunterMatcher: StudentMatcher {
   }
 
   /// Nothing of the household agrees: no guardian (none on either side counts as none in common),
-  /// no address (up to a typo), phone or e-mail, no state id; with `zipCounts`, not even the ZIP.
-  static func noHouseholdLink(_ vector: ComparisonVector, zipCounts: Bool = false) -> Bool {
-    vector[.guardians] <= 0 && vector[.address] <= (zipCounts ? 0 : 1) && vector[.phone] != 1
+  /// no address (up to a typo), phone or e-mail, no state id.
+  static func noHouseholdLink(_ vector: ComparisonVector) -> Bool {
+    vector[.guardians] <= 0 && vector[.address] <= 1 && vector[.phone] != 1
       && vector[.email] != 1 && vector[.stateID] != 1
   }
 

@@ -119,6 +119,16 @@ import _SISDropTestSupport
       ("ONE-DIGIT", form("Liam", "Chen", "2013-11-07", "M", street: "3 Maple Dr", zip: "62705")),
       // Mia with another surname, her birth date, in her ZIP (a changed surname?).
       ("SURNAME", form("Mia", "Garcia", "2014-07-22", "F", street: "88 Walnut St", zip: "62703")),
+      // The same, moved to another ZIP as well: a changed surname needs nothing of the home (issue 12:
+      // "a surname change with the same birth date and first name" is a potential match, never NEW).
+      ("SURNAME-MOVED", form("Mia", "Garcia", "2014-07-22", "F", street: "5 Ash Ct", zip: "62790")),
+      // But a Liam born Liam Chen's day with another surname, whose form names another home (another
+      // address, home phone and mother than the SIS Liam's, all compared), is another family's child.
+      (
+        "SURNAME-OTHER-HOME",
+        form("Liam", "Wong", "2013-11-02", "M", street: "3 Maple Dr", zip: "62705")
+          .merging(["Home_Phone": "312-555-9999", "Guardian": "Ana Ruiz 312-555-7777"]) { $1 }
+      ),
       // Another Liam Chen born the 7th, whose form names another home: another address, home phone and
       // mother than the SIS Liam's (all compared): another child, new.
       (
@@ -129,8 +139,14 @@ import _SISDropTestSupport
     ])
     let expected = [
       "STATE-ID": "104", "SWAPPED": "103", "SWAPPED-DIGIT": "103", "ONE-DIGIT": "104",
-      "SURNAME": "103",
+      "SURNAME": "103", "SURNAME-MOVED": "103",
     ]
+    let otherFamily = try #require(decisions["SURNAME-OTHER-HOME"])
+    #expect(otherFamily.outcome == .new, "\(otherFamily.reasons)")
+    #expect(
+      decisions["SURNAME-MOVED"]?.candidates.first?.guards?.contains {
+        $0.hasPrefix("names and birth date do not agree closely enough")
+      } == true)
     let other = try #require(decisions["OTHER-HOME"])
     #expect(other.outcome == .new)
     #expect(
