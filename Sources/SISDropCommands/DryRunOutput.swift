@@ -35,18 +35,34 @@ extension RunCommand {
     print(
       "students: \(c["match.students_matched"] ?? 0) matched, \(c["match.students_potential"] ?? 0) potential, \(c["match.students_new"] ?? 0) new"
     )
-    print("would deliver \(c["deliver.delivered_submissions"] ?? 0) submissions:")
+    // A count is followed by a colon only when something is listed under it.
+    let delivered = c["deliver.delivered_submissions"] ?? 0
+    if delivered == 0 && plan.deliveryFiles.isEmpty {
+      print(
+        "would deliver nothing: no submission is ready (each is already delivered, held for a person or in error); nothing would be written to the outbox"
+      )
+    } else {
+      print("would deliver \(delivered) submission\(delivered == 1 ? "" : "s"):")
+    }
     for (name, rows) in plan.deliveryFiles.sorted(by: { $0.key < $1.key }) {
       print("  \(name): \(rows) rows")
     }
     if let files = c["deliver.document_files"], files > 0 { print("  document files: \(files)") }
-    print("would hold \(Set(plan.held.map { $0[0] }).count) submissions for a person's decision:")
+    let held = Set(plan.held.map { $0[0] }).count
+    print(
+      held == 0
+        ? "would hold no submission for a person's decision"
+        : "would hold \(held) submission\(held == 1 ? "" : "s") for a person's decision:")
     for row in plan.held.prefix(20) {
       print("  \(row[0]) \(row[1]) \(row[2])\(row[3].isEmpty ? "" : ": \(row[3])")")
     }
     if plan.held.count > 20 { print("  ... and \(plan.held.count - 20) more") }
     print("in error (errors.csv): \(c["deliver.error_submissions"] ?? 0) submissions")
-    print("updates would overwrite these SIS fields (\(plan.updates.count) records):")
+    print(
+      plan.updates.isEmpty
+        ? "updates would overwrite no SIS field"
+        : "updates would overwrite these SIS fields (\(plan.updates.count) record\(plan.updates.count == 1 ? "" : "s")):"
+    )
     for update in plan.updates.prefix(50) {
       print(
         "  \(update.submission) \(update.schema)\(update.seq.isEmpty ? "" : " \(update.seq)") → SIS \(update.sisID): \(update.fields.joined(separator: ", "))"

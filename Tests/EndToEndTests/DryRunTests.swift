@@ -102,4 +102,35 @@ func treeState(_ root: String) throws -> [String: String] {
       #expect(try treeState(workdir.root) == after)
     }
   }
+
+  /// The next night of the shipped demo pipeline, before anyone answered: the export comes again
+  /// and a run would deliver nothing. The dry run says so in words (no count followed by a colon and
+  /// nothing under it), and its JSON says the same: no delivery file, no update.
+  @Test func aDryRunThatWouldDeliverNothingSaysSo() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      _ = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      try ReviewLoopTests.uploadExport(workdir, config)
+      let arguments = ["run", "--dry-run", "--pipeline", pipeline, "--workdir", workdir.root]
+      let dry = try runTool("sisdrop", arguments)
+      #expect(dry.status == 0, "\(dry.stderr)")
+      let lines = dry.stdout.split(separator: "\n").map(String.init)
+      #expect(
+        lines.contains(
+          "would deliver nothing: no submission is ready (each is already delivered, held for a person or in error); nothing would be written to the outbox"
+        ) && lines.contains("updates would overwrite no SIS field"),
+        "\(dry.stdout)")
+      #expect(
+        !dry.stdout.contains("0 submissions:") && !dry.stdout.contains("(0 records):"),
+        "\(dry.stdout)")
+      let json = try runTool("sisdrop", arguments + ["--json"])
+      let plan = try #require(
+        try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+      let counts = try #require((plan["summary"] as? [String: Any])?["counts"] as? [String: Int])
+      #expect(counts["deliver.delivered_submissions"] == 0)
+      #expect((plan["delivery_files"] as? [String: Int])?.isEmpty == true, "\(json.stdout)")
+      #expect((plan["updates"] as? [Any])?.isEmpty == true, "\(json.stdout)")
+    }
+  }
 }
