@@ -128,8 +128,12 @@ package struct TardiesCommand: ParsableCommand {
     discussion: """
       Reads tardies.csv from the inbox (or --file), maps buildings with building_map.csv and reasons
       with tardy_codes.csv (Active only), checks students and schools against the newest SIS snapshot,
-      and publishes tardies/<run>/<run>_attendance.* to the outbox. Unknown buildings, students and
-      unmapped or inactive reasons go to errors.csv; a tardy already sent is listed in duplicates.csv.
+      and publishes tardies/<run>/<run>_attendance.* to the outbox. Unknown buildings, students,
+      unmapped or inactive reasons and dates after today go to errors.csv. The SIS keeps one
+      attendance record per student, school and day: the day's earliest tardy is sent, once. Another
+      tardy of a day already sent (by an earlier run, or earlier in the file) with the same code is
+      listed in duplicates.csv ("already sent"); with another code it is not sent and is listed in
+      another-code.csv, for a person to change the SIS record by hand.
       The inbox's tardies.csv is read only if it is a regular file: a symbolic link, a hard link, a
       FIFO or a device is refused by name without being opened (65).
       --if-present is for a schedule (cron, the sisdrop-tardies.timer scripts/install.sh --system
@@ -166,11 +170,14 @@ package struct TardiesCommand: ParsableCommand {
       if workDir.json {
         try printJSON(result)
       } else {
-        print(
-          "tardies \(result.run): \(result.delivered) delivered, \(result.errors) in error, \(result.duplicates) already sent"
-        )
+        print("tardies \(result.run): \(result.counts)")
         for file in result.files { print("  \(workdir.outbox(config))/\(file)") }
         if result.errors > 0 { print("  errors: \(result.folder)/errors.csv") }
+        if result.anotherCode > 0 {
+          print(
+            "  for a day already sent with another code (not sent; change it in the SIS by hand if it is the right one): \(result.folder)/\(TardyFeed.anotherCodeFileName)"
+          )
+        }
       }
     }
   }

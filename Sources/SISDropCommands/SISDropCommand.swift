@@ -215,6 +215,9 @@ package struct DemoCommand: ParsableCommand {
         if let feed {
           print(
             "  tardies \(feed.run): \(feed.delivered) delivered, \(feed.errors) in error (\(feed.folder)/errors.csv), \(feed.duplicates) already sent"
+              + (feed.anotherCode > 0
+                ? ", \(feed.anotherCode) for a day already sent with another code (\(feed.folder)/\(TardyFeed.anotherCodeFileName))"
+                : "")
           )
         }
         print("working directory: \(workdir.root)")

@@ -61,6 +61,19 @@ package enum StateSchema {
         CREATE INDEX delivered_records_sis_id ON delivered_records(sis_id);
         CREATE INDEX delivered_records_learned_id ON delivered_records(learned_id);
         """),
+    Migration(
+      version: 8,
+      summary:
+        "tardies sent, one row per student, school and day (the SIS keeps one attendance record per student per school per day); delivered_tardies keeps the keys older runs recorded",
+      sql: """
+        CREATE TABLE delivered_tardy_days(
+          student_number TEXT NOT NULL,
+          school TEXT NOT NULL,
+          day TEXT NOT NULL,
+          att_code TEXT NOT NULL,
+          run_id TEXT NOT NULL,
+          PRIMARY KEY (student_number, school, day));
+        """),
   ]
 
   package static var current: Int { migrations.last!.version }

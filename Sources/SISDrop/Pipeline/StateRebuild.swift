@@ -113,8 +113,7 @@ package enum StateRebuild {
       guard FileSystem.exists(folder + "/delivered.csv"),
         FileSystem.exists(folder + "/" + Publisher.readyName(run))
       else { continue }
-      let keys = try BatchLifecycle.readTable(folder + "/delivered.csv").filter { $0.count >= 3 }
-        .map { (TardyFeed.deliveredKey($0[0], $0[1], $0[2]), run) }
+      let keys = try TardyFeed.sentDays(folder, run: run)
       try workdir.state.recordDeliveredTardies(keys, run: run)
       count += keys.count
     }

@@ -72,10 +72,16 @@ struct TardyCodeMap {
 /// batch. It matches against the newest SIS snapshot a batch loaded.
 ///
 /// Never guessed: an unknown building, an unknown student, an unmapped or inactive reason or an
-/// unreadable time goes to errors.csv with its row. The date is the district's calendar day (its
-/// configured time zone). A tardy already delivered (same student, time and reason), in this file
-/// or an earlier run, is sent once; `state.sqlite` remembers what was delivered (and a run a crash
-/// interrupted is finished by the next one).
+/// unreadable time goes to errors.csv with its row, as does a tardy dated after the run's day. The
+/// date is the district's calendar day (its configured time zone).
+///
+/// The SIS keeps one attendance record per student, school and day, so that is what is sent once:
+/// the earliest tardy of a student's day at a school, in this file or an earlier run. Another tardy
+/// of a day already sent with the same attendance code is "already sent" (duplicates.csv); one
+/// with another code is not sent, it is listed for a person to change the SIS record by hand
+/// (another-code.csv, its own count). `state.sqlite` remembers the days sent (and the tardies
+/// older runs recorded by student, instant and reason); a run a crash interrupted is finished by
+/// the next one.
 package enum TardyFeed {
   package static let errorsHeader = [
     "File", "Line", FieldName.building, FieldName.studentNumber, FieldName.occurredAt,
@@ -85,6 +91,13 @@ package enum TardyFeed {
   package static let duplicatesHeader = [
     "File", "Line", FieldName.studentNumber, FieldName.occurredAt, FieldName.reason, "Delivered_In",
   ]
+  /// Tardies of a day already sent (or chosen earlier in the file) with another attendance code:
+  /// not sent, for a person to change the SIS's record of that day by hand.
+  package static let anotherCodeHeader = [
+    "File", "Line", FieldName.studentNumber, FieldName.schoolID, "Date", FieldName.occurredAt,
+    FieldName.reason, FieldName.attCode, "Sent_Att_Code", "Sent_In", "What_To_Do",
+  ]
+  package static let anotherCodeFileName = "another-code.csv"
   package static let inboxFileName = "tardies.csv"
 
   package struct Result: Sendable, Codable {
@@ -93,7 +106,14 @@ package enum TardyFeed {
     package var delivered: Int
     package var errors: Int
     package var duplicates: Int
+    /// Tardies of a day already sent with another code: not sent, to change in the SIS by hand.
+    package var anotherCode: Int
     package var files: [String]
+
+    /// The run's counts in one line, for its output and the log (counts only, no values).
+    package var counts: String {
+      "\(delivered) delivered, \(errors) in error, \(duplicates) already sent, \(anotherCode) for a day already sent with another code"
+    }
   }
 
   /// One tardy resolved to SIS terms.
@@ -104,9 +124,12 @@ package enum TardyFeed {
     var time: String
     var code: String
     var reason: String
-    /// The instant, ISO 8601 with the district's offset: part of the duplicate key.
+    /// The instant, ISO 8601 with the district's offset.
     var occurredAt: String
     var line: Int
+
+    /// The SIS's attendance record: one per student, school and day.
+    var dayKey: String { "\(studentNumber)|\(school)|\(date)" }
   }
 
   /// Refuses (65) a path named on the command line that does not lead to a regular file, without
@@ -227,16 +250,29 @@ package enum TardyFeed {
     var tardies: [Tardy] = []
     var errors: [[String]] = []
     var duplicates: [[String]] = []
-    var seen: [String: Int] = [:]
+    var anotherCode: [[String]] = []
     var records: [DeliveryRecord] = []
     let fileName = "input/" + inboxFileName
+    // The run's day in the district: a tardy dated after it has not happened yet.
+    let today: String = {
+      let formatter = DateFormatter()
+      formatter.timeZone = config.timeZone
+      formatter.locale = Locale(identifier: "en_US_POSIX")
+      formatter.dateFormat = "yyyy-MM-dd"
+      return formatter.string(from: now)
+    }()
     do {
-      // Looked up by key, row by row: the table holds every tardy sent for years, and reading it
+      // Looked up by key, row by row: the table holds every day sent for years, and reading it
       // whole each run made a run grow with that history, not with its file.
-      let delivered = try DeliveredTardies(workdir.state)
+      let delivered = try DeliveredTardies(workdir.state, zone: config.timeZone, codes: codeMap)
       // Opened as an inbox file: an entry swapped in between the check and the claim is refused unread.
       let reader = try CSVTableReader(
         path: claimed, layout: Layouts.tardies, dialect: CSVDialect(), inboxFile: input == nil)
+      // Every row that could be sent, with its attendance record: which of a day's is sent is
+      // decided once the whole file is read (the earliest, whatever its line).
+      var candidates: [(tardy: Tardy, record: DeliveryRecord, at: Date)] = []
+      let instants = ISO8601DateFormatter()
+      instants.formatOptions = [.withInternetDateTime]
       while let record = try reader.next() {
         let line = record.location.line ?? 0
         let row = [fileName, String(line), record[0], record[1], record[2], record[3]]
@@ -286,24 +322,18 @@ package enum TardyFeed {
         // The ISO text is in the district's zone: its date and time are the district's.
         let date = String(instant.prefix(10))
         let time = String(instant.dropFirst(11).prefix(8))
+        guard date <= today else {
+          fail(
+            FieldName.occurredAt,
+            "dated \(date), after the day of this run (\(today) in \(config.timeZone.identifier)): a tardy cannot be in the future",
+            "fix the date in Raptor (or the clock of the computer that exported it); the row is not sent"
+          )
+          continue
+        }
         let tardy = Tardy(
           studentNumber: student, school: school, date: date, time: time, code: entry.code,
           reason: entry.reason,
           occurredAt: instant, line: line)
-        let key = deliveredKey(tardy)
-        // Keys recorded before they were UTC carry the district's offset.
-        if let earlier = try delivered.run(key)
-          ?? delivered.run("\(student)|\(instant)|\(FieldRules.buildingKey(entry.reason))")
-        {
-          duplicates.append([fileName, String(line), student, instant, entry.reason, earlier])
-          continue
-        }
-        if let first = seen[key] {
-          duplicates.append([
-            fileName, String(line), student, instant, entry.reason, "\(run) (line \(first))",
-          ])
-          continue
-        }
         let attendance = DeliveryRecord(
           kind: .attendance, submissionID: "", seq: tardy.line,
           fields: [
@@ -320,10 +350,47 @@ package enum TardyFeed {
           )
           continue
         }
-        seen[key] = line
-        tardies.append(tardy)
-        records.append(attendance)
+        candidates.append((tardy, attendance, instants.date(from: instant) ?? .distantFuture))
       }
+      // One attendance record per student, school and day: the day's earliest tardy (the first
+      // line at the same instant), unless the day was sent before. The others are the same
+      // record again (its code: already sent) or a change a person makes in the SIS (another code).
+      var chosen: [String: Tardy] = [:]
+      for (tardy, record, _) in candidates.sorted(by: {
+        ($0.at, $0.tardy.line) < ($1.at, $1.tardy.line)
+      }) {
+        let sent: (code: String?, run: String)
+        if let first = chosen[tardy.dayKey] {
+          sent = (first.code, "\(run) (line \(first.line))")
+        } else if let earlier = try delivered.day(tardy) {
+          sent = earlier
+        } else {
+          chosen[tardy.dayKey] = tardy
+          tardies.append(tardy)
+          records.append(record)
+          continue
+        }
+        if sent.code == tardy.code {
+          duplicates.append([
+            fileName, String(tardy.line), tardy.studentNumber, tardy.occurredAt, tardy.reason,
+            sent.run,
+          ])
+        } else {
+          anotherCode.append([
+            fileName, String(tardy.line), tardy.studentNumber, tardy.school,
+            tardy.date, tardy.occurredAt, tardy.reason, tardy.code,
+            sent.code ?? "", sent.run,
+            sent.code == nil
+              ? "not sent: the SIS has this student's attendance record for the day (sent by an older sisdrop, code not known); if this code is the right one, change that record in the SIS by hand"
+              : "not sent: the SIS keeps one attendance record per student, school and day, sent with \(sent.code ?? ""); if this code is the right one, change that record in the SIS by hand",
+          ])
+        }
+      }
+      // In the file's order, as ever.
+      tardies.sort { $0.line < $1.line }
+      records.sort { $0.seq < $1.seq }
+      duplicates.sort { Int($0[1]) ?? 0 < Int($1[1]) ?? 0 }
+      anotherCode.sort { Int($0[1]) ?? 0 < Int($1[1]) ?? 0 }
     } catch {
       giveBack()
       throw located(error)
@@ -344,8 +411,12 @@ package enum TardyFeed {
       try DeliverStage.writeTable(
         temporary + "/duplicates.csv", header: duplicatesHeader, rows: duplicates)
       try DeliverStage.writeTable(
+        temporary + "/" + anotherCodeFileName, header: anotherCodeHeader, rows: anotherCode)
+      try DeliverStage.writeTable(
         temporary + "/delivered.csv", header: deliveredHeader,
-        rows: tardies.map { [$0.studentNumber, $0.occurredAt, $0.reason] }, forPeople: false)
+        rows: tardies.map {
+          [$0.studentNumber, $0.occurredAt, $0.reason, $0.school, $0.date, $0.code]
+        }, forPeople: false)
       // The ready file's own columns: `SHA256` is a delivered file's hash, not a document row's.
       try DeliverStage.writeTable(
         temporary + "/" + Publisher.readyName(run), header: ["File", "SHA256", "Size", "Rows"],
@@ -363,20 +434,29 @@ package enum TardyFeed {
       try Publisher.publish(batch: run, deliverFolder: final, outbox: workdir.outbox(config))
         .map(\.path))
     files = files.filter { published.contains($0) }
-    try workdir.state.recordDeliveredTardies(tardies.map { (deliveredKey($0), run) }, run: run)
-    log(
-      "tardies \(run): \(tardies.count) delivered, \(errors.count) in error, \(duplicates.count) already sent"
-    )
-    return Result(
+    try workdir.state.recordDeliveredTardies(tardies.map { SentDay($0, run: run) }, run: run)
+    let result = Result(
       run: run, folder: final, delivered: tardies.count, errors: errors.count,
-      duplicates: duplicates.count, files: files)
+      duplicates: duplicates.count, anotherCode: anotherCode.count, files: files)
+    log("tardies \(run): \(result.counts)")
+    if !anotherCode.isEmpty {
+      // Lines only: the student and the reason stay in the run's files.
+      log(
+        "warning: tardies \(run): \(anotherCode.count) for a day already sent with another code, not sent (\(fileName) \(linesText(anotherCode.map { $0[1] }))): change it in the SIS by hand if it is the right one; listed in \(final)/\(anotherCodeFileName)"
+      )
+    }
+    return result
   }
 
-  /// The same tardy: same student, same instant, same Raptor reason.
-  static func deliveredKey(_ tardy: Tardy) -> String {
-    deliveredKey(tardy.studentNumber, tardy.occurredAt, tardy.reason)
+  /// "line 4" or "lines 4, 9, 12", at most ten named.
+  static func linesText(_ lines: [String]) -> String {
+    let named = lines.prefix(10).joined(separator: ", ")
+    let more = lines.count > 10 ? " and \(lines.count - 10) more" : ""
+    return (lines.count == 1 ? "line " : "lines ") + named + more
   }
 
+  /// The key runs before one record per day recorded a tardy by (`delivered_tardies`): student,
+  /// instant and Raptor reason. Still read, so that an upgrade never sends such a day again.
   /// The instant is keyed in UTC: changing `district.time_zone` never makes a sent tardy new.
   static func deliveredKey(_ student: String, _ occurredAt: String, _ reason: String) -> String {
     let parse = ISO8601DateFormatter()
@@ -433,9 +513,23 @@ package enum TardyFeed {
     return .success(local)
   }
 
+  /// delivered.csv: the first three columns are what older runs wrote (recorded under their old key).
   package static let deliveredHeader = [
-    FieldName.studentNumber, FieldName.occurredAt, FieldName.reason,
+    FieldName.studentNumber, FieldName.occurredAt, FieldName.reason, FieldName.schoolID, "Date",
+    FieldName.attCode,
   ]
+
+  /// A run's delivered.csv as recorded in `state.sqlite`: its days, or (written by an older
+  /// sisdrop, three columns) its tardies under the old key.
+  static func sentDays(_ folder: String, run: String) throws -> [SentDay] {
+    try BatchLifecycle.readTable(folder + "/delivered.csv").filter { $0.count >= 3 }.map {
+      $0.count >= 6
+        ? SentDay(student: $0[0], school: $0[3], day: $0[4], code: $0[5], run: run, legacyKey: nil)
+        : SentDay(
+          student: $0[0], school: "", day: "", code: "", run: run,
+          legacyKey: deliveredKey($0[0], $0[1], $0[2]))
+    }
+  }
 
   /// A run killed after it claimed the inbox's tardies.csv left it in its `.<run>.claim-PID/`
   /// folder: it goes back to the inbox, or to `<archive>/duplicates/<stamp>-unclaimed/` when Raptor
@@ -475,15 +569,41 @@ package enum TardyFeed {
         FileSystem.exists(folder + "/" + Publisher.readyName(run))
       else { continue }
       _ = try Publisher.publish(batch: run, deliverFolder: folder, outbox: outbox)
-      let keys = try BatchLifecycle.readTable(folder + "/delivered.csv").map {
-        (deliveredKey($0[0], $0[1], $0[2]), run)
-      }
+      let keys = try sentDays(folder, run: run)
       try workdir.state.recordDeliveredTardies(keys, run: run)
       // Said, so that a rerun exiting 66 for want of a new file does not hide that it finished one.
       log(
         "tardies \(run): published the run an earlier attempt left unpublished: \(keys.count) delivered"
       )
     }
+  }
+}
+
+/// One attendance record sent: a student's day at a school, with its code and run (or, from an
+/// older run's delivered.csv, its tardy under the old key).
+struct SentDay {
+  var student: String
+  var school: String
+  var day: String
+  var code: String
+  var run: String
+  var legacyKey: String?
+
+  init(
+    student: String, school: String, day: String, code: String, run: String, legacyKey: String?
+  ) {
+    self.student = student
+    self.school = school
+    self.day = day
+    self.code = code
+    self.run = run
+    self.legacyKey = legacyKey
+  }
+
+  init(_ tardy: TardyFeed.Tardy, run: String) {
+    self.init(
+      student: tardy.studentNumber, school: tardy.school, day: tardy.date, code: tardy.code,
+      run: run, legacyKey: nil)
   }
 }
 
@@ -495,40 +615,84 @@ extension StateStore {
   /// The runs that delivered tardies (without reading every tardy's key).
   func deliveredTardyRuns() throws -> Set<String> {
     Set(
-      try database.rows("SELECT DISTINCT run_id FROM delivered_tardies").compactMap {
-        $0[0].string
-      })
+      try database.rows(
+        "SELECT DISTINCT run_id FROM delivered_tardies UNION SELECT DISTINCT run_id FROM delivered_tardy_days"
+      ).compactMap { $0[0].string })
   }
 
-  func recordDeliveredTardies(_ entries: [(key: String, run: String)], run: String) throws {
+  func recordDeliveredTardies(_ entries: [SentDay], run: String) throws {
     try database.inTransaction {
       try database.execute(
         "INSERT OR IGNORE INTO tardy_runs(run_id, recorded_at) VALUES (?, ?)",
         [.text(run), .text(Clock.now())])
-      let statement = try database.prepare(
+      let day = try database.prepare(
+        "INSERT OR IGNORE INTO delivered_tardy_days(student_number, school, day, att_code, run_id) VALUES (?, ?, ?, ?, ?)"
+      )
+      let legacy = try database.prepare(
         "INSERT OR IGNORE INTO delivered_tardies(tardy_key, run_id) VALUES (?, ?)")
       for entry in entries {
-        try statement.bind([.text(entry.key), .text(entry.run)])
-        try statement.run()
+        if let key = entry.legacyKey {
+          try legacy.bind([.text(key), .text(entry.run)])
+          try legacy.run()
+        } else {
+          try day.bind([
+            .text(entry.student), .text(entry.school), .text(entry.day), .text(entry.code),
+            .text(entry.run),
+          ])
+          try day.run()
+        }
       }
     }
   }
 }
 
-/// Tardies already delivered, looked up by key (`delivered_tardies`' primary key).
+/// The days already sent, looked up by student, school and day (`delivered_tardy_days`' primary
+/// key); and the tardies older runs recorded by student, instant and reason (`delivered_tardies`),
+/// found by the student's key range and read as days in the district's zone.
 struct DeliveredTardies {
-  let statement: Statement
+  let byDay: Statement
+  let legacy: Statement
+  let zone: TimeZone
+  let codes: TardyCodeMap
+  let instants: ISO8601DateFormatter
+  let days: DateFormatter
 
-  init(_ state: StateStore) throws {
-    statement = try state.database.prepare(
-      "SELECT run_id FROM delivered_tardies WHERE tardy_key = ?")
+  init(_ state: StateStore, zone: TimeZone, codes: TardyCodeMap) throws {
+    byDay = try state.database.prepare(
+      "SELECT att_code, run_id FROM delivered_tardy_days WHERE student_number = ? AND school = ? AND day = ?"
+    )
+    legacy = try state.database.prepare(
+      "SELECT tardy_key, run_id FROM delivered_tardies WHERE tardy_key >= ? AND tardy_key < ? ORDER BY tardy_key"
+    )
+    self.zone = zone
+    self.codes = codes
+    instants = ISO8601DateFormatter()
+    instants.formatOptions = [.withInternetDateTime]
+    days = DateFormatter()
+    days.locale = Locale(identifier: "en_US_POSIX")
+    days.timeZone = zone
+    days.dateFormat = "yyyy-MM-dd"
   }
 
-  /// The run that delivered the tardy with this key, nil when none did.
-  func run(_ key: String) throws -> String? {
-    try statement.bind([.text(key)])
-    var run: String?
-    try statement.forEachRow { run = $0.text(0) }
-    return run
+  /// The code and run of the attendance record sent for this tardy's student, school and day, nil
+  /// when none was. A day an older run recorded (no school in its key: any school) has the code
+  /// its reason maps to now, nil when the reason is no longer mapped.
+  func day(_ tardy: TardyFeed.Tardy) throws -> (code: String?, run: String)? {
+    try byDay.bind([.text(tardy.studentNumber), .text(tardy.school), .text(tardy.date)])
+    var found: (code: String?, run: String)?
+    try byDay.forEachRow { found = ($0.text(0), $0.text(1) ?? "") }
+    if let found { return found }
+    // '|' then '}': every key of this student, through the primary key's index.
+    try legacy.bind([.text(tardy.studentNumber + "|"), .text(tardy.studentNumber + "}")])
+    try legacy.forEachRow { row in
+      guard found == nil, let key = row.text(0) else { return }
+      let parts = key.dropFirst(tardy.studentNumber.count + 1).split(
+        separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
+      guard parts.count == 2, let instant = instants.date(from: String(parts[0])),
+        days.string(from: instant) == tardy.date
+      else { return }
+      found = (codes.entries[String(parts[1])]?.code, row.text(1) ?? "")
+    }
+    return found
   }
 }

@@ -65,17 +65,130 @@ import _SISDropTestSupport
       }
       let zulu = try writeFile(
         root + "/zulu.csv",
-        Self.header + "Lincoln Elementary,101354,2026-11-16T14:00:00Z,Late Bus\n")
+        Self.header + "Lincoln Elementary,101354,2026-11-19T14:00:00Z,Late Bus\n")
       let third = try TardyFeed.run(workdir: workdir, config: config, input: zulu)
       #expect(
         !FileSystem.exists(outbox + "/" + Publisher.readyName(second.run)),
         "an empty run is recorded too")
       #expect(third.delivered == 1)
-      // Another district time zone: the same instant, so the same tardy (keyed in UTC), never sent again.
+      // Another district time zone: the same instant, the same day, never sent again.
       var eastern = config
       eastern.timeZone = TimeZone(identifier: "America/New_York")!
       let fourth = try TardyFeed.run(workdir: workdir, config: eastern, input: zulu)
       #expect(fourth.delivered == 0 && fourth.duplicates == 1)
+    }
+  }
+
+  /// Noon in Springfield on the day these tests run "today".
+  static let december3 = Date(timeIntervalSince1970: 1_796_320_800)  // 2026-12-03T18:00:00Z
+
+  /// The SIS (PowerSchool daily attendance) keeps one attendance record per student, school and
+  /// day: a re-sent file with a day already sent (its reason changed, a second scan, the time
+  /// without seconds) sent it again as more records. Now a day is sent once, its earliest tardy;
+  /// the same code again is "already sent", another code is not sent but told (lines only in the
+  /// log) for a person to change the SIS record; a date after the run's day is an error.
+  @Test func aStudentsDayAtASchoolIsOneAttendanceRecordSentOnce() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, config) = try runDemo(root)
+      let first = try TardyFeed.run(
+        workdir: workdir, config: config, input: Checkout.demoDistrict + "/raptor/tardies.csv",
+        now: Self.december3)
+      #expect(first.delivered == 16)
+      let resent = try writeFile(
+        root + "/resent.csv",
+        Self.header + """
+          Lincoln Elem,101354,2026-11-16 08:14:18,Late Bus
+          Lincoln Elementary,101354,2026-11-16 09:14:18,Medical Appointment
+          Lincoln Elementary,101354,2026-11-16 08:14,Medical Appointment
+          Lincoln Elementary,101354,2026-11-16 08:14:18,Other
+          Lincoln Elementary,101766,2026-11-23 09:00:00,Other
+          Lincoln Elementary,101766,2026-11-23 08:00:00,Late Bus
+          Lincoln Elementary,101766,2026-11-23 08:30:00,Late Bus
+          Lincoln Elementary,101766,2027-01-05 08:00:00,Late Bus
+          Lincoln Elementary,108582,2026-12-03 08:00:00,Overslept
+
+          """)
+      var logged: [String] = []
+      let second = try TardyFeed.run(
+        workdir: workdir, config: config, input: resent, now: Self.december3,
+        log: { logged.append($0) })
+      let rows = try csvRows(workdir.outbox(config) + "/\(second.run)_attendance.csv").dropFirst()
+        .map { "\($0[0]) \($0[2]) \($0[4]) \($0[3])" }
+      // The day's earliest (line 7, not line 6 above it), and a tardy of the run's own day.
+      #expect(rows == ["101766 11/23/2026 08:00:00 TE", "108582 12/03/2026 08:00:00 TU"])
+      #expect(second.delivered == 2 && second.duplicates == 4 && second.errors == 1)
+      let duplicates = try csvRows(second.folder + "/duplicates.csv").dropFirst()
+      #expect(
+        duplicates.map { "\($0[1]) \($0[5])" } == [
+          "2 \(first.run)", "3 \(first.run)", "4 \(first.run)", "8 \(second.run) (line 7)",
+        ])
+      // File, Line, Student_Number, SchoolID, Date, Occurred_At, Reason, Att_Code, Sent_Att_Code, Sent_In, What_To_Do
+      let another = try csvRows(second.folder + "/another-code.csv").dropFirst()
+      #expect(
+        another.map { "\($0[1]) \($0[2]) \($0[3]) \($0[4]) \($0[7]) \($0[8]) \($0[9])" } == [
+          "5 101354 0101 2026-11-16 T TE \(first.run)",
+          "6 101766 0101 2026-11-23 T TE \(second.run) (line 7)",
+        ])
+      #expect(another.allSatisfy { $0[10].contains("change that record in the SIS by hand") })
+      let errors = try csvRows(second.folder + "/errors.csv").dropFirst()
+      #expect(
+        errors.map { "\($0[1]) \($0[6])" } == ["9 Occurred_At"]
+          && errors.first?[7].contains("after the day of this run (2026-12-03") == true,
+        "\(errors)")
+      // Counted in the log, with the file and its lines, never a student number or a reason.
+      let warning = try #require(logged.first { $0.contains("another code, not sent") })
+      #expect(
+        warning.contains("2 for a day already sent with another code")
+          && warning.contains("input/tardies.csv lines 5, 6")
+          && warning.contains("change it in the SIS by hand"), "\(logged)")
+      #expect(
+        logged.contains {
+          $0
+            == "tardies \(second.run): 2 delivered, 1 in error, 4 already sent, 2 for a day already sent with another code"
+        }, "\(logged)")
+      #expect(!logged.joined().contains("101354") && !logged.joined().contains("Other"))
+      // Again: nothing is sent twice, and what was told is told again.
+      let third = try TardyFeed.run(
+        workdir: workdir, config: config, input: resent, now: Self.december3)
+      #expect(third.delivered == 0 && third.duplicates == 6 && third.errors == 1)
+      #expect(try csvRows(third.folder + "/another-code.csv").count == 3)
+    }
+  }
+
+  /// Days an older sisdrop sent, recorded under its key (student, UTC instant, reason), are not
+  /// sent again after the upgrade: the same code is already sent, another code (or a reason no
+  /// longer mapped) is told, not sent.
+  @Test func aDayAnOlderSisdropSentIsNotSentAgain() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, config) = try runDemo(root)
+      for key in [
+        "101354|2026-11-16T14:14:18Z|medical appointment", "101766|2026-11-16T14:30:36Z|dentist",
+      ] {
+        try workdir.state.database.execute(
+          "INSERT INTO delivered_tardies(tardy_key, run_id) VALUES (?, 'T20261116-01')",
+          [.text(key)])
+      }
+      let input = try writeFile(
+        root + "/t.csv",
+        Self.header + """
+          Lincoln Elementary,101354,2026-11-16 09:00:00,Late Bus
+          Lincoln Elementary,101354,2026-11-16 10:00:00,Other
+          Lincoln Elementary,101766,2026-11-16 09:00:00,Late Bus
+          Lincoln Elementary,101354,2026-11-17 09:00:00,Other
+
+          """)
+      let result = try TardyFeed.run(
+        workdir: workdir, config: config, input: input, now: Self.december3)
+      let rows = try csvRows(workdir.outbox(config) + "/\(result.run)_attendance.csv").dropFirst()
+      #expect(rows.map { "\($0[0]) \($0[2])" } == ["101354 11/17/2026"])
+      #expect(
+        try csvRows(result.folder + "/duplicates.csv").dropFirst().map { "\($0[1]) \($0[5])" } == [
+          "2 T20261116-01"
+        ])
+      #expect(
+        try csvRows(result.folder + "/another-code.csv").dropFirst().map {
+          "\($0[1]) \($0[8]) \($0[9])"
+        } == ["3 TE T20261116-01", "4  T20261116-01"])
     }
   }
 
@@ -118,7 +231,7 @@ import _SISDropTestSupport
       let input = Checkout.demoDistrict + "/raptor/tardies.csv"
       let first = try TardyFeed.run(workdir: workdir, config: config, input: input)
       // The crash: the run folder is in place, but neither published nor recorded.
-      try workdir.state.database.execute("DELETE FROM delivered_tardies")
+      try workdir.state.database.execute("DELETE FROM delivered_tardy_days")
       try workdir.state.database.execute("DELETE FROM tardy_runs")
       for name in try FileSystem.listDirectory(workdir.outbox(config))
       where name.hasPrefix(first.run) {
@@ -138,16 +251,16 @@ import _SISDropTestSupport
     }
   }
 
-  /// Tardies sent are looked up by key (the table keeps years of them, never read whole): a key
-  /// recorded before keys were UTC still finds its tardy, and a run the table names is never
-  /// published again even when `tardy_runs` lacks it.
+  /// Days sent are looked up by key (the table keeps years of them, never read whole): a tardy an
+  /// older sisdrop recorded with the district's offset still finds its day, and a run the table
+  /// names is never published again even when `tardy_runs` lacks it.
   @Test func aTardyIsFoundByItsKeyOrItsOlderKeyAndARunTheTableNamesIsNotPublishedAgain() throws {
     try withTemporaryFolder { root in
       let (workdir, _, config) = try runDemo(root)
       let input = Checkout.demoDistrict + "/raptor/tardies.csv"
       let first = try TardyFeed.run(workdir: workdir, config: config, input: input)
       #expect(first.delivered == 16)
-      // As the SIS took it: its files gone from the outbox; only delivered_tardies names the run.
+      // As the SIS took it: its files gone from the outbox; only delivered_tardy_days names the run.
       try workdir.state.database.execute(
         "DELETE FROM tardy_runs WHERE run_id = ?", [.text(first.run)])
       for name in try FileSystem.listDirectory(workdir.outbox(config))
@@ -178,7 +291,7 @@ import _SISDropTestSupport
         ])
       #expect(
         !FileSystem.exists(workdir.outbox(config) + "/" + Publisher.readyName(first.run)),
-        "the run delivered_tardies names is not published again")
+        "the run delivered_tardy_days names is not published again")
     }
   }
 
@@ -203,14 +316,12 @@ import _SISDropTestSupport
       let result = try TardyFeed.run(workdir: workdir, config: config, input: input)
       let rows = try csvRows(workdir.outbox(config) + "/\(result.run)_attendance.csv").dropFirst()
         .map { "\($0[2]) \($0[4]) \($0[3])" }
+      // One record per student, school and day: the day's others are listed below.
       #expect(
         rows == [
           "11/01/2026 01:30:00 TE",  // CDT, UTC-5, the morning clocks fall back
-          "11/01/2026 23:30:00 TE",  // CST, UTC-6: still Nov 1 in Springfield although Nov 2 in UTC
           "03/08/2026 01:30:00 TU",  // CST before the spring change
-          "03/08/2026 03:30:00 TU",  // CDT an hour of UTC later
           "11/02/2026 07:45:00 TE",
-          "11/02/2026 07:45:00 T",  // the same minute, another reason: another tardy
         ])
       // Never guessed: a local time the clocks pass twice or skip, and a date with no time, are errors.
       let errors = try csvRows(result.folder + "/errors.csv").dropFirst()
@@ -220,8 +331,16 @@ import _SISDropTestSupport
         errors.map { $0[7] }.joined(separator: "|").contains("happens twice")
           && errors.map { $0[7] }.joined().contains("does not exist"))
       #expect(errors.last?[7] == "a date without a time of day")
+      // 23:30 CST: still Nov 1 in Springfield although Nov 2 in UTC, so line 2's day; 03:30 CDT,
+      // an hour of UTC after line 4, the same day; the same instant written another way.
       let duplicates = try csvRows(result.folder + "/duplicates.csv").dropFirst()
-      #expect(duplicates.map { $0[1] } == ["7"] && duplicates.first?[5].contains("line 6") == true)
+      #expect(
+        duplicates.map { "\($0[1]) \($0[5])" } == [
+          "3 \(result.run) (line 2)", "5 \(result.run) (line 4)", "7 \(result.run) (line 6)",
+        ])
+      // The same minute, another reason and code: not a second record of the day.
+      #expect(
+        try csvRows(result.folder + "/another-code.csv").dropFirst().map { $0[1] } == ["8"])
     }
   }
 

@@ -254,7 +254,7 @@ func run(_ arguments: [String]) throws -> ProcessResult { try runTool("sisdrop",
       }
       func sentTardies(_ root: String) throws -> [[String]] {
         try Database(path: root + "/state.sqlite").rows(
-          "SELECT tardy_key, run_id FROM delivered_tardies ORDER BY 1"
+          "SELECT student_number, school, day, att_code, run_id FROM delivered_tardy_days ORDER BY 1, 2, 3"
         ).map { $0.map { $0.string ?? "" } }
       }
       let tardiesSent = try sentTardies(kept)
