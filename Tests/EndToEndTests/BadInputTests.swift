@@ -177,6 +177,45 @@ import Glibc
     }
   }
 
+  /// An enrollment file cut inside its last row is an upload cut off: the export is refused whole
+  /// (65, the file and line named), nothing delivered; before, the rows above the cut were delivered
+  /// and every contact row of the lost submissions was "in error", to fix in the enrollment system.
+  @Test(arguments: ["submissions.csv", "submission_contacts.csv"])
+  func anEnrollmentFileCutInsideARowIsRefusedWhole(file: String) throws {
+    try withTemporaryFolder { root in
+      let (workdir, pipeline) = try Self.demo(root)
+      let path = workdir.root + "/inbox/" + file
+      let lines = try readText(path).split(separator: "\n").map(String.init)
+      let kept = lines.count / 2
+      // The first `kept` lines whole, then half of the next: the upload stopped there.
+      let cut =
+        lines[..<kept].joined(separator: "\n") + "\n" + lines[kept].prefix(lines[kept].count / 2)
+      try FileManager.default.removeItem(atPath: path)
+      try writeFile(path, cut)
+      let result = try Self.run(workdir, pipeline)
+      #expect(result.status == 65, "\(result.stderr)")
+      #expect(result.stderr.contains("\(file):\(kept + 1)"), "\(result.stderr)")
+      #expect(result.stderr.contains("the upload was cut off"), "\(result.stderr)")
+      #expect(try Self.outboxFiles(workdir).isEmpty)
+    }
+  }
+
+  /// A last row that is whole but has no line break after it is taken: many tools save CSV that way.
+  @Test func anEnrollmentFileWithoutAFinalLineBreakIsTaken() throws {
+    try withTemporaryFolder { root in
+      let (workdir, pipeline) = try Self.demo(root)
+      let path = workdir.root + "/inbox/submissions.csv"
+      let text = try readText(path)
+      try FileManager.default.removeItem(atPath: path)
+      #expect(text.hasSuffix("\n"))
+      try writeFile(path, String(text.dropLast(text.hasSuffix("\r\n") ? 2 : 1)))
+      let result = try Self.run(workdir, pipeline)
+      #expect(result.status == 0, "\(result.stderr)")
+      #expect(!result.stderr.contains("cut off"), "\(result.stderr)")
+      #expect(try !Self.outboxFiles(workdir).isEmpty)
+    }
+  }
+
   /// `sis_export.max_rejected_rows` tolerates a bad row; the child who might be in it goes to a person, never to NEW.
   @Test(arguments: ["fellegi-sunter", "placeholder"])
   func aToleratedBadRowSendsItsChildToReview(matcher: String) throws {

@@ -296,6 +296,7 @@ package enum ParseStage {
     while let record = try reader.next() {
       let submissionID = FieldRules.text(record[id])
       if let problem = record.problem {
+        if reader.recordIsCutOff { throw cutOff(problem) }
         reject(submissionID, "student", problem.reason, problem.location)
         continue
       }
@@ -346,6 +347,19 @@ package enum ParseStage {
     }
   }
 
+  /// A malformed last row that the file ends inside is an upload cut off, not a bad record: the
+  /// export is refused whole, as the SIS export is. Taking the rows before the cut would deliver part
+  /// of the night's submissions and report every contact and document row of the lost ones as an
+  /// error to fix in the enrollment system, which has nothing to fix.
+  private static func cutOff(_ problem: RecordProblem) -> SISDropError {
+    let reason = problem.reason.replacingOccurrences(
+      of: " (the file ends inside this row: a truncated upload?)", with: "")
+    return SISDropError.dataError(
+      "the file ends inside this row (\(reason)): the upload was cut off, so the enrollment export "
+        + "was refused whole and nothing of it was taken",
+      at: problem.location, hint: "have the sender upload the complete file again")
+  }
+
   private static func readParts(
     _ context: StageContext, feed: FeedConfig, layout: Layout, fields: [String], seqField: String?,
     into submissions: inout [String: HeldSubmission],
@@ -365,6 +379,7 @@ package enum ParseStage {
     while let record = try reader.next() {
       let submissionID = FieldRules.text(record[id])
       if let problem = record.problem {
+        if reader.recordIsCutOff { throw cutOff(problem) }
         reject(submissionID, schema, problem.reason, problem.location)
         continue
       }

@@ -146,6 +146,9 @@ package final class CSVTableReader: RecordSource {
   package var recordLine: Int { reader.recordLine }
   /// The current record's problem (malformed, ragged): it must be rejected, not used.
   @exclusivity(unchecked) package private(set) var recordProblem: RecordProblem?
+  /// The current record is malformed and the file ends inside it, without a line break: an upload
+  /// cut off (or a quote never closed that swallowed the rest of the file), not one bad record.
+  package var recordIsCutOff: Bool { recordProblem != nil && !reader.lastRecordEndedByLineBreak }
   /// Bit k (k < 64) set: the value of layout field k is ASCII that `FieldRules.text` leaves as it
   /// is (`CSVReader.cleanASCIIFields`, or an absent column); a clear bit says nothing either way.
   @exclusivity(unchecked) package private(set) var cleanASCIIFields: UInt64 = 0
