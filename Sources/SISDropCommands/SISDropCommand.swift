@@ -42,6 +42,14 @@ func printSummary(_ summary: PipelineRunner.Summary) {
     return
   }
   printCounts(c)
+  // The export re-sends every approved submission: an unreadable copy of one delivered before is
+  // not a record in error (nothing waits for it), and is said apart.
+  let resent = Set(summary.errors.filter(DeliverStage.isResentUnreadable).map { $0[0] }).sorted()
+  if !resent.isEmpty {
+    print(
+      "  already delivered, re-sent in this export in a row that could not be read: \(resent.count) (\(resent.prefix(20).joined(separator: ", "))\(resent.count > 20 ? ", ..." : ""); the delivered record stands; errors.csv)"
+    )
+  }
   // A night that delivers nothing publishes nothing: naming the outbox sent people looking for files.
   if c["deliver." + DeliverStage.publishedFilesCount] == 0 {
     print(
@@ -51,7 +59,7 @@ func printSummary(_ summary: PipelineRunner.Summary) {
     print("  delivery files: \(summary.outbox) (copies in \(summary.deliverFolder))")
   }
   printReviewQueue(summary)
-  if !summary.errors.isEmpty {
+  if summary.errors.contains(where: { !DeliverStage.isResentUnreadable($0) }) {
     print(
       "  records in error (they stay pending; `sisdrop review` lists each field and what to do): \(summary.deliverFolder)/errors.csv"
     )

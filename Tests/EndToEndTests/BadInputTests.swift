@@ -50,6 +50,52 @@ import Glibc
   /// The line of SIS student 108321 (Daniela Rivera, S-2026-0001's returning child) in students.csv.
   static let riveraLine = 266
 
+  /// Night 2 of the shipped demo pipeline: the export comes again, and the re-sent row of
+  /// S-2026-0038, delivered on night 1, has a stray quote. The child was delivered; only tonight's
+  /// copy is unreadable. The night's "in error" counts what waits for a fix (as `sisdrop review`
+  /// does), the re-sent copy is counted and said apart, and its What_To_Do says the delivered record
+  /// stands instead of "it stays pending".
+  @Test func aMalformedResentRowOfADeliveredSubmissionIsNotCountedInError() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      let first = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      #expect(
+        try csvRows(workdir.stageFolder(first.batch, .deliver) + "/delivered.csv").contains {
+          $0[0] == "S-2026-0038"
+        })
+      try ReviewLoopTests.uploadExport(workdir, config)
+      let submissions = workdir.inbox(config) + "/submissions.csv"
+      let line =
+        try #require(
+          try readText(submissions).split(separator: "\n", omittingEmptySubsequences: false)
+            .firstIndex { $0.hasPrefix("S-2026-0038,") }) + 1
+      try Self.editLine(submissions, line) {
+        $0.replacingOccurrences(of: "Clear Lake", with: "\"Clear\" Lake")
+      }
+      let night = try Self.run(workdir, pipeline)
+      #expect(night.status == 0, "\(night.stderr)")
+      let second = try Self.lastBatch(workdir)
+      let waiting = (try DemoExpectation.load()).delivery.filter { $0.value == "error" }.count
+      #expect(night.stdout.contains("in error: \(waiting);"), "\(night.stdout)")
+      #expect(
+        night.stdout.contains(
+          "  already delivered, re-sent in this export in a row that could not be read: 1 (S-2026-0038; the delivered record stands; errors.csv)"
+        ), "\(night.stdout)")
+      let counts = try StageReport.load(workdir.stageFolder(second, .deliver)).counts
+      #expect(counts["error_submissions"] == waiting && counts["already_delivered_unreadable"] == 1)
+      let row = try #require(
+        try csvRows(workdir.stageFolder(second, .deliver) + "/errors.csv").first {
+          $0[0] == "S-2026-0038"
+        })
+      #expect(
+        row[6].hasPrefix("already delivered in batch \(first.batch); this export's copy")
+          && !row[6].contains("stays pending"), "\(row)")
+      let review = try runTool("sisdrop", ["review", "--workdir", workdir.root])
+      #expect(review.stdout.contains(", \(waiting) in error\n"), "\(review.stdout)")
+    }
+  }
+
   // MARK: Values
 
   @Test(

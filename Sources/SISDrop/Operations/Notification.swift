@@ -145,8 +145,17 @@ package struct Notification: Sendable, Equatable {
       body += wrap("  \(item[0]) student \(item[1]): \(item.count > 2 ? item[2] : "")")
     }
     if summary.review.count > 200 { body.append("  ... and \(summary.review.count - 200) more") }
-    if !summary.errors.isEmpty {
-      let ids = Array(Set(summary.errors.compactMap(\.first))).sorted()
+    let resent = Set(summary.errors.filter(DeliverStage.isResentUnreadable).map { $0[0] }).sorted()
+    if !resent.isEmpty {
+      body +=
+        [
+          "",
+          "Already delivered, re-sent in this export in a row that could not be read (the delivered record stands; errors.csv):",
+        ] + wrap("  " + resent.prefix(200).joined(separator: ", "))
+    }
+    let inError = summary.errors.filter { !DeliverStage.isResentUnreadable($0) }
+    if !inError.isEmpty {
+      let ids = Array(Set(inError.compactMap(\.first))).sorted()
       // Capped like the review list: a message stays small enough for any sendmail.
       body +=
         ["", "Records in error (fix them in the enrollment system; they stay pending):"]

@@ -540,6 +540,10 @@ package enum BatchReport {
     ("submissions delivered", "deliver.delivered_submissions"),
     ("submissions held for review", "deliver.held_submissions"),
     ("submissions in error", "deliver.error_submissions"),
+    (
+      "already delivered, re-sent in a row that could not be read (not in error)",
+      "deliver.already_delivered_unreadable"
+    ),
     ("student updates replaced by a later form of the same child", "deliver.updates_superseded"),
     (
       "contact updates replaced by a later form naming the same contact",

@@ -28,6 +28,28 @@ package enum DeliverStage {
   package static let deliveredHeader = [FieldName.submissionID, "Content_Hash"]
   /// The count of files the delivery puts in the outbox: 0 on a night that delivers nothing.
   package static let publishedFilesCount = "published_files"
+  /// The count of submissions delivered before whose row this export re-sent could not be read
+  /// (present only when there are some): not "in error", the child's delivered record stands.
+  package static let resentUnreadableCount = "already_delivered_unreadable"
+  static let resentUnreadablePrefix = "already delivered in batch "
+
+  /// An errors.csv row of a submission delivered before whose re-sent row parse could not read.
+  package static func isResentUnreadable(_ row: [String]) -> Bool {
+    row.count > 7 && row[7] == Stage.parse.rawValue && row[6].hasPrefix(resentUnreadablePrefix)
+  }
+
+  /// errors.csv's submissions waiting for a fix, and those delivered before whose re-sent row
+  /// could not be read (counted apart: nothing waits for them).
+  package static func errorCounts(_ errors: [[String]]) -> (inError: Int, resentUnreadable: Int) {
+    let resent = Set(errors.filter(isResentUnreadable).map { $0[0] })
+    return (Set(errors.map { $0[0] }).subtracting(resent).count, resent.count)
+  }
+
+  static func countErrors(_ plan: Plan, into context: StageContext) {
+    let (inError, resent) = errorCounts(plan.errors)
+    context.counts["error_submissions"] = inError
+    if resent > 0 { context.counts[resentUnreadableCount] = resent }
+  }
 
   /// What a delivery will write, hold and report, before any file is written.
   struct Plan {
@@ -69,7 +91,7 @@ package enum DeliverStage {
     context.counts.merge(counts) { $1 }
     context.counts["delivered_submissions"] = plan.delivered.count
     context.counts["held_submissions"] = Set(plan.held.map { $0[0] }).count
-    context.counts["error_submissions"] = Set(plan.errors.map { $0[0] }).count
+    countErrors(plan, into: context)
     if !corrections.isEmpty {
       context.notes.append("corrections applied from state.sqlite: \(corrections.count)")
     }
@@ -120,7 +142,17 @@ package enum DeliverStage {
       current: { try currentValues($0, snapshot: snapshot) })
     for stage in [Stage.parse, .normalize] {
       for reject in try RejectsFile.read(context.folder(of: stage) + "/" + RejectsFile.name) {
-        plan.errors.append(errorRow(reject, stage: stage))
+        var row = errorRow(reject, stage: stage)
+        // A row parse could not read, of a submission delivered before: the export re-sends every
+        // approved submission, so this is a copy of one already in the SIS; it does not stay pending.
+        if stage == .parse,
+          let batch = try context.workdir.state.ledgerEntry(reject.submissionID)?.deliveredBatch
+        {
+          row[6] =
+            "\(resentUnreadablePrefix)\(batch); this export's copy of its row could not be read, so the delivered record stands: "
+            + "nothing to do, unless the family changed the form since (then fix the row in the enrollment system; the next export delivers the change)"
+        }
+        plan.errors.append(row)
       }
     }
     return plan
@@ -184,7 +216,10 @@ package enum DeliverStage {
 
   /// The stage's log line: what was delivered, held, in error, not written, and the documents.
   static func summary(_ plan: Plan, counts: [String: Int]) -> String {
-    "deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error"
+    "deliver: \(plan.delivered.count) submissions delivered, \(Set(plan.held.map { $0[0] }).count) held for review, \(errorCounts(plan.errors).inError) in error"
+      + (errorCounts(plan.errors).resentUnreadable == 0
+        ? ""
+        : ", \(errorCounts(plan.errors).resentUnreadable) already delivered whose re-sent row could not be read")
       + (plan.nothingToDeliver.isEmpty
         ? "" : ", \(plan.nothingToDeliver.count) updates with nothing to deliver")
       + (plan.superseded.isEmpty
@@ -227,7 +262,7 @@ package enum DeliverStage {
       publication.folder + "/delivered.csv"
     ).count
     context.counts["held_submissions"] = Set(plan.held.map { $0[0] }).count
-    context.counts["error_submissions"] = Set(plan.errors.map { $0[0] }).count
+    countErrors(plan, into: context)
     context.notes.append(
       "published at \(publication.record.publishedAt) (attempt \(publication.record.attempt)): reproduced unchanged"
     )
@@ -253,7 +288,7 @@ package enum DeliverStage {
       BatchReport.refresh(workdir: workdir, batch: record, log: log)
     }
     context.log(
-      "deliver: batch \(batch) was published at \(publication.record.publishedAt); reproduced it, \(again.delivered.count) newly deliverable, \(Set(plan.held.map { $0[0] }).count) held for review, \(Set(plan.errors.map { $0[0] }).count) in error"
+      "deliver: batch \(batch) was published at \(publication.record.publishedAt); reproduced it, \(again.delivered.count) newly deliverable, \(Set(plan.held.map { $0[0] }).count) held for review, \(errorCounts(plan.errors).inError) in error"
     )
   }
 
