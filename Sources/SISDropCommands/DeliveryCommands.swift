@@ -128,8 +128,9 @@ package struct TardiesCommand: ParsableCommand {
     discussion: """
       Reads tardies.csv from the inbox (or --file), maps buildings with building_map.csv and reasons
       with tardy_codes.csv (Active only), checks students and schools against the newest SIS snapshot,
-      and publishes tardies/<run>/<run>_attendance.* to the outbox. Unknown buildings, students,
-      unmapped or inactive reasons and dates after today go to errors.csv. The SIS keeps one
+      and publishes tardies/<run>/<run>_attendance.* to the outbox. Unknown buildings, empty or
+      unknown students, a building that is not the student's school in the SIS export, unmapped or
+      inactive reasons and dates after today go to errors.csv. The SIS keeps one
       attendance record per student, school and day: the day's earliest tardy is sent, once. Another
       tardy of a day already sent (by an earlier run, or earlier in the file) with the same code is
       listed in duplicates.csv ("already sent"); with another code it is not sent and is listed in

@@ -71,8 +71,9 @@ struct TardyCodeMap {
 /// attendance file, errors.csv, duplicates.csv, the ready file) and publishes to the outbox like a
 /// batch. It matches against the newest SIS snapshot a batch loaded.
 ///
-/// Never guessed: an unknown building, an unknown student, an unmapped or inactive reason or an
-/// unreadable time goes to errors.csv with its row, as does a tardy dated after the run's day. The
+/// Never guessed: an unknown building, an empty or unknown student number, a building that is not
+/// the school the SIS has the student enrolled at, an unmapped or inactive reason or an unreadable
+/// time goes to errors.csv with its row, as does a tardy dated after the run's day. The
 /// date is the district's calendar day (its configured time zone).
 ///
 /// The SIS keeps one attendance record per student, school and day, so that is what is sent once:
@@ -291,10 +292,29 @@ package enum TardyFeed {
           continue
         }
         let student = FieldRules.text(record[1])
-        guard try snapshot.student(number: student) != nil else {
+        guard !student.isEmpty else {
+          fail(
+            FieldName.studentNumber, "the student number is empty",
+            "fill in the student's SIS number in Raptor, then run the feed on its export again")
+          continue
+        }
+        guard let enrolled = try snapshot.student(number: student) else {
           fail(
             FieldName.studentNumber, "student \(student) is not in the SIS export",
             "check the student number in Raptor")
+          continue
+        }
+        // The record's SchoolID is the building's: it must be the school the SIS has the student
+        // at, or the SIS gets attendance at a school the child does not attend.
+        let sisSchool = FieldRules.text(enrolled.fields[FieldName.schoolID] ?? "")
+        guard sisSchool == school else {
+          fail(
+            FieldName.building,
+            sisSchool.isEmpty
+              ? "the SIS export gives no school for the student: building '\(record[0])' (school \(school)) cannot be checked against it"
+              : "the student is enrolled at another school in the SIS export: building '\(record[0])' is school \(school), the SIS has the student at \(sisSchool)",
+            "check where the tardy was recorded in Raptor and the student's school in the SIS; once they agree (or the next SIS export shows a transfer), run the feed on this file again; nothing was sent for this row"
+          )
           continue
         }
         guard let entry = codeMap.entries[FieldRules.buildingKey(record[3])] else {

@@ -192,6 +192,39 @@ import _SISDropTestSupport
     }
   }
 
+  /// The attendance row's SchoolID comes from Raptor's building: a tardy scanned at another
+  /// school than the one the SIS has the student enrolled at was delivered as that school's
+  /// (109872, enrolled at 0303, scanned at Lincoln Elem, sent as 0101). It is rejected with its
+  /// reason and line; the rest go on. An empty student number says it is empty.
+  @Test func aTardyAtAnotherSchoolThanTheStudentsIsRejectedAndTheRestGoOn() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, config) = try runDemo(root)
+      let input = try writeFile(
+        root + "/t.csv",
+        Self.header + """
+          Lincoln Elem,109872,2026-11-16 08:47:13,Late Bus
+          Jefferson HS,109872,2026-11-17 08:47:13,Late Bus
+          Lincoln Elem,,2026-11-16 08:50:00,Late Bus
+          Lincoln Elem,101354,2026-11-16 08:14:18,Late Bus
+
+          """)
+      let result = try TardyFeed.run(workdir: workdir, config: config, input: input)
+      let rows = try csvRows(workdir.outbox(config) + "/\(result.run)_attendance.csv").dropFirst()
+      #expect(
+        rows.map { "\($0[0]) \($0[1]) \($0[2])" } == [
+          "109872 0303 11/17/2026", "101354 0101 11/16/2026",
+        ])
+      let errors = try csvRows(result.folder + "/errors.csv").dropFirst()
+      #expect(errors.map { "\($0[1]) \($0[6])" } == ["2 Building", "4 Student_Number"])
+      #expect(
+        errors.first?[7].contains("the student is enrolled at another school in the SIS export")
+          == true && errors.first?[7].contains("0303") == true
+          && errors.first?[8].contains("Raptor") == true, "\(errors)")
+      #expect(errors.last?[7] == "the student number is empty", "\(errors)")
+      #expect(errors.allSatisfy { !$0[8].isEmpty })
+    }
+  }
+
   @Test func theDuplicateKeyIsTheUTCInstant() {
     #expect(
       TardyFeed.deliveredKey("1", "2026-11-01T01:30:00-05:00", "Late Bus")
