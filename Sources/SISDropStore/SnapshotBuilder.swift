@@ -297,7 +297,7 @@ package struct SnapshotBuilder {
       throw SISDropError.dataError(
         "the \(table) export has no records", at: SourceLocation(path: path),
         hint:
-          "an empty export is never read as 'every student withdrew': upload the full export")
+          "an empty export is never read as “every student withdrew”: upload the full export")
     }
     if table == "students", !partial, let last = lastAccepted,
       Double(count) < feed.minRatio * Double(last.students)

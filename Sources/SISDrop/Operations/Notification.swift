@@ -322,19 +322,28 @@ package struct Notification: Sendable, Equatable {
   }
 
   /// Masks every value quoted in an error message ('...' or "..."): it may be a name or a birth date.
+  ///
+  /// Only input values are quoted that way. sisdrop's own words are not masked: an apostrophe after a
+  /// letter (the SIS's, the child's) opens no quote, one between two letters inside a value (O'Brien)
+  /// does not end it, and sisdrop quotes its own text (a README section, a phrase) with “...”.
   package static func mask(_ text: String) -> String {
     var result = ""
     var quote: Character?
-    for character in text {
+    let characters = Array(text)
+    for (index, character) in characters.enumerated() {
+      let before = index > 0 ? characters[index - 1] : " "
+      let after = index + 1 < characters.count ? characters[index + 1] : " "
       if let open = quote {
-        if character == open {
+        if character == open && !(open == "'" && before.isLetter && after.isLetter) {
           result.append("…")
           result.append(character)
           quote = nil
         }
       } else {
         result.append(character)
-        if character == "'" || character == "\"" { quote = character }
+        if character == "\"" || (character == "'" && !before.isLetter && !before.isNumber) {
+          quote = character
+        }
       }
     }
     if quote != nil { result.append("…") }

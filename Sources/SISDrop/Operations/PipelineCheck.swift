@@ -188,7 +188,7 @@ package struct PipelineCheck: Sendable {
           SISDropError.configuration(
             "this user (uid \(getuid())) cannot \(wanted.joined(separator: ", ")) the \(what)",
             at: at,
-            hint: "give the user that runs sisdrop access (README, \"Which user runs sisdrop\")"))
+            hint: "give the user that runs sisdrop access (README, “Which user runs sisdrop”)"))
       }
       return
     }

@@ -339,5 +339,14 @@ func demoNamesAndBirthDates() throws -> (names: Set<String>, dates: Set<String>)
       Notification.mask("submissions.csv:12: DOB '07/15/2020' is not a date; name \"Rivera\"")
         == "submissions.csv:12: DOB '…' is not a date; name \"…\"")
     #expect(Notification.mask("unterminated 'Rivera") == "unterminated '…")
+    // An apostrophe inside a word is sisdrop's own English, not a quote: it neither hides the
+    // advice after it nor ends a quoted value early (which printed the rest of the value).
+    #expect(
+      Notification.mask("the SIS's schools: name 'O'Brien' is not the child's")
+        == "the SIS's schools: name '…' is not the child's")
+    // sisdrop's own quotations use typographic quotes, which are never masked.
+    #expect(
+      Notification.mask("never read as “every student withdrew”: upload 'students.csv'")
+        == "never read as “every student withdrew”: upload '…'")
   }
 }

@@ -88,6 +88,36 @@ import _SISDropTestSupport
     }
   }
 
+  /// Night 2 of the shipped demo pipeline brings an SIS students export with no rows: the run fails
+  /// (65) and `sisdrop status` says why. The masking hides input values only: sisdrop's own advice
+  /// ("never read as “every student withdrew”") reads whole on the status "why" line.
+  @Test func theStatusWhyLineKeepsSisdropsOwnAdvice() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      let arguments = ["run", "--pipeline", pipeline, "--workdir", workdir.root]
+      let first = try runTool("sisdrop", arguments)
+      #expect(first.status == 0, "\(first.stderr)")
+      for name in ["students.csv", "contacts.csv", "schools.csv", "attendance_codes.csv"] {
+        try FileManager.default.copyItem(
+          atPath: Checkout.demoDistrict + "/sis/" + name,
+          toPath: workdir.inbox(config) + "/" + name)
+      }
+      let students = workdir.inbox(config) + "/students.csv"
+      let header = try #require(try readText(students).split(separator: "\n").first)
+      try FileManager.default.removeItem(atPath: students)
+      try writeFile(students, header + "\n")
+      let night = try runTool("sisdrop", arguments)
+      #expect(night.status == 65, "\(night.stderr)")
+      let status = try runTool("sisdrop", ["status", "--workdir", workdir.root])
+      let why = try #require(
+        status.stdout.split(separator: "\n").first { $0.hasPrefix("  why: ") })
+      #expect(
+        why.contains("the students export has no records")
+          && why.contains("never read as “every student withdrew”: upload the full export")
+          && !why.contains("…"), "\(status.stdout)")
+    }
+  }
+
   /// A stage that refuses a claimed file whole fails before its folder is published: `sisdrop
   /// status` says it failed, with the exit status and why (its quoted cell masked), not "has not run".
   @Test func aStageThatFailedBeforeItsFolderShowsAsFailedInStatus() throws {
