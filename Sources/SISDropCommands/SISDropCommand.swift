@@ -161,7 +161,9 @@ package struct DemoCommand: ParsableCommand {
     commandName: "demo",
     abstract: "Run the whole pipeline on the built-in demo district (no server needed).",
     discussion: """
-      Copies Fixtures/demo-district into WORKDIR/inbox, runs pipelines/demo.yaml and prints a summary.
+      Copies Fixtures/demo-district into WORKDIR/inbox, runs pipelines/demo.yaml as `sisdrop run`
+      does (its notification, with the review queue, written to WORKDIR/notifications/) and prints a
+      summary.
       The fixtures come from PREFIX/share/sisdrop when installed (scripts/install.sh), else from the checkout.
       """)
   @Option(help: "Where to run the demo (created; default ./demo-workdir).") var workdir: String =
@@ -203,11 +205,12 @@ package struct DemoCommand: ParsableCommand {
       try Demo.stage(
         fixtures: root + "/Fixtures/demo-district", workdir: workdir, config: config,
         xml: format == "xml")
-      guard
-        let summary = try PipelineRunner.run(
-          workdir: workdir, pipelinePath: pipeline, log: logger(quiet: json))
-      else {
-        print("nothing to do")
+      // As `sisdrop run --ignore-window` runs it: the integration status, and the run's notification
+      // (the review queue) written to the working directory's notifications/ (no sendmail in the demo).
+      let outcome = try NightlyRun.run(
+        workdir: workdir, pipelinePath: pipeline, force: true, log: logger(quiet: json))
+      guard let summary = outcome.summary else {
+        print("nothing to do: \(outcome.waiting ?? "nothing new")")
         return
       }
       // The Raptor tardy feed of the demo district, delivered against the snapshot the batch loaded.

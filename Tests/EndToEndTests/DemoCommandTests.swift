@@ -41,6 +41,14 @@ import _SISDropTestSupport
       }.map(\.element)
       let expected = try DemoExpectation.load()
       let held = Set(expected.delivery.filter { $0.value == "held" }.map(\.key))
+      // Step 1 of the walkthrough: the run's notification lists the queue. The demo pipeline has no
+      // sendmail: the message is written to the working directory's notifications/ folder.
+      let mails = try FileManager.default.contentsOfDirectory(atPath: workdir + "/notifications")
+      #expect(mails.count == 1, "\(mails)")
+      let mail = try readText(workdir + "/notifications/" + (mails.first ?? ""))
+      #expect(mail.contains("wait for a person"), "\(mail)")
+      for id in held { #expect(mail.contains(id), "\(id): \(mail)") }
+      #expect(first.stderr.contains("written to \(workdir)/notifications/"), "\(first.stderr)")
       #expect(
         Set(answers.map { String($0.split(separator: " ")[2]) }) == held,
         "a command for every held submission: \(answers)")
