@@ -121,6 +121,12 @@ package struct ReportCommand: ParsableCommand {
   }
 }
 
+/// `sisdrop tardies --if-present --json` with no tardies.csv in the inbox.
+struct NothingToDo: Encodable {
+  var nothingToDo = true
+  var reason: String
+}
+
 /// `sisdrop tardies`: the Raptor tardy feed into an attendance import file.
 package struct TardiesCommand: ParsableCommand {
   package static let configuration = CommandConfiguration(
@@ -139,7 +145,10 @@ package struct TardiesCommand: ParsableCommand {
       FIFO or a device is refused by name without being opened (65).
       --if-present is for a schedule (cron, the sisdrop-tardies.timer scripts/install.sh --system
       installs): without a tardies.csv in the inbox it finishes what a killed run left and exits 0
-      with "nothing to do", instead of 66.
+      with "nothing to do" (with --json: {"nothing_to_do": true, "reason": ...}), instead of 66.
+      Each run is recorded for `sisdrop status` (when, outcome, counts, exit status); a run that
+      fails, or rejects rows or leaves a day for a person, is notified through the pipeline's
+      notifications (the same failure again only once).
       Exit codes: 0 done (or nothing to do with --if-present), 65 not a regular file, 66 no tardies
       file or no snapshot yet, 75 busy, 78 bad mapping file or field policy.
       """)
@@ -154,20 +163,30 @@ package struct TardiesCommand: ParsableCommand {
     let config = try guarded { try PipelineConfig.load(path: pipeline) }
     try withLockedWorkDir(workDir.path(for: config)) { workdir in
       let inboxFile = workdir.inbox(config) + "/" + TardyFeed.inboxFileName
+      let log = logger(quiet: workDir.json)
       let result: TardyFeed.Result
       do {
         result = try TardyFeed.run(
-          workdir: workdir, config: config, input: file.map { FileSystem.absolute($0) },
-          log: logger(quiet: workDir.json))
+          workdir: workdir, config: config, input: file.map { FileSystem.absolute($0) }, log: log)
       } catch let error as SISDropError
         where ifPresent && file == nil && error.status == .noInput
         && !FileSystem.exists(inboxFile)
       {
         // Scheduled every few minutes: no tardies.csv yet is not a failure (a killed run's claim
         // was put back and an unpublished run finished first, inside `TardyFeed.run`).
-        print("nothing to do: no tardies.csv in the inbox")
+        TardyFeed.record(nil, workdir: workdir, config: config, log: log)
+        if workDir.json {
+          try printJSON(NothingToDo(reason: "no tardies.csv in the inbox"))
+        } else {
+          print("nothing to do: no tardies.csv in the inbox")
+        }
         return
+      } catch {
+        // In `sisdrop status` and told to people, not only in the exit status and the log.
+        TardyFeed.record(.failure(error), workdir: workdir, config: config, log: log)
+        throw error
       }
+      TardyFeed.record(.success(result), workdir: workdir, config: config, log: log)
       if workDir.json {
         try printJSON(result)
       } else {

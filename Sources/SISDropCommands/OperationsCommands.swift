@@ -214,6 +214,8 @@ package struct StatusCommand: ParsableCommand {
       matching, rejected submissions, duplicate rows; counts only).
       Times are UTC with the district's local time beside them (the pipeline's time zone).
       The next run needs the pipeline's schedule: --pipeline, else the newest batch's pipeline.
+      The Raptor tardy feed's last run (`sisdrop tardies`: when, outcome, counts, exit status) and
+      its last check of the inbox.
       --json follows docs/status.schema.json (schema_version 1): every key present, null when empty.
       """)
   @OptionGroup var workDir: WorkDirOptions
@@ -295,10 +297,11 @@ package struct StatusCommand: ParsableCommand {
     var filter: String
     var waiting: Waiting
     var confirmation: ConfirmationView
+    var tardyFeed: TardyFeedView?
 
     enum CodingKeys: String, CodingKey {
       case schemaVersion, timeZone, integration, changes, batches, batchesTotal, filter, waiting,
-        confirmation
+        confirmation, tardyFeed
     }
     func encode(to encoder: Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
@@ -311,6 +314,35 @@ package struct StatusCommand: ParsableCommand {
       try c.encode(filter, forKey: .filter)
       try c.encode(waiting, forKey: .waiting)
       try c.encode(confirmation, forKey: .confirmation)
+      try c.encode(tardyFeed, forKey: .tardyFeed)
+    }
+  }
+
+  /// The Raptor tardy feed's last run and last check (`sisdrop tardies`, on its own schedule).
+  struct TardyFeedView: Encodable {
+    struct Run: Encodable {
+      var at: String
+      var outcome: String
+      var exitStatus: Int
+      var run: String?
+      var folder: String?
+      var delivered: Int
+      var duplicates: Int
+      var errors: Int
+      var anotherCode: Int
+      var error: String?
+    }
+    var lastRun: Run?
+    var lastCheckedAt: String?
+
+    init(_ status: TardyFeedStatus) {
+      lastCheckedAt = status.lastCheckedAt?.ISO8601Format()
+      lastRun = status.lastRun.map {
+        Run(
+          at: $0.at.ISO8601Format(), outcome: $0.outcome, exitStatus: $0.exitStatus, run: $0.run,
+          folder: $0.folder, delivered: $0.delivered, duplicates: $0.duplicates, errors: $0.errors,
+          anotherCode: $0.anotherCode, error: $0.error)
+      }
     }
   }
 
@@ -408,6 +440,7 @@ package struct StatusCommand: ParsableCommand {
         .map { Change(at: $0.at, from: $0.from, to: $0.to, reason: $0.reason) }
       let waiting = Waiting(try ReviewQueue.load(workdir: workdir))
       let confirmation = try ConfirmationView(workdir.state)
+      let tardyFeed = try workdir.state.tardyFeedStatus()
       if workDir.json {
         try printJSON(
           Output(
@@ -415,13 +448,14 @@ package struct StatusCommand: ParsableCommand {
             batches: statuses,
             batchesTotal: total, filter: open ? "open" : failed ? "failed" : "all",
             waiting: waiting,
-            confirmation: confirmation))
+            confirmation: confirmation, tardyFeed: tardyFeed.map(TardyFeedView.init)))
         return
       }
       let time = LocalTime(zone: zone)
       Self.printIntegration(integration, changes: changes, time)
       Self.printWaiting(waiting)
       Self.printConfirmation(confirmation)
+      if let tardyFeed { Self.printTardyFeed(tardyFeed, time) }
       let filter = open ? " open" : failed ? " failed, stale or cancelled" : ""
       if statuses.isEmpty { print(batches.isEmpty ? "no batches yet" : "no\(filter) batches") }
       if total > statuses.count {
@@ -523,6 +557,29 @@ package struct StatusCommand: ParsableCommand {
         print(
           "    \(time(change.at)) \(change.from ?? "(none)") → \(change.to): \(change.reason)")
       }
+    }
+  }
+
+  static func printTardyFeed(_ status: TardyFeedStatus, _ time: LocalTime) {
+    if let run = status.lastRun {
+      let when = time(run.at.ISO8601Format())
+      if run.outcome == "failed" {
+        print(
+          "tardy feed: last run at \(when) FAILED (exit \(run.exitStatus)): \(run.error ?? "?")")
+      } else {
+        print(
+          "tardy feed: last run \(run.run ?? "?") at \(when): \(TardyFeedStatus.counts(run)) (exit 0)"
+        )
+        if run.errors > 0 { print("  in error: \(run.folder ?? "?")/errors.csv") }
+        if run.anotherCode > 0 {
+          print(
+            "  for a day already sent with another code (change it in the SIS by hand): \(run.folder ?? "?")/\(TardyFeed.anotherCodeFileName)"
+          )
+        }
+      }
+    }
+    if let checked = status.lastCheckedAt {
+      print("  tardy feed last checked the inbox: \(time(checked.ISO8601Format()))")
     }
   }
 

@@ -74,6 +74,16 @@ package enum StateSchema {
           run_id TEXT NOT NULL,
           PRIMARY KEY (student_number, school, day));
         """),
+    Migration(
+      version: 9,
+      summary:
+        "the tardy feed's own status: its last run (when, outcome, counts, exit status) and its last check, for `sisdrop status` and its notifications",
+      sql: """
+        CREATE TABLE tardy_feed_status(
+          id INTEGER PRIMARY KEY CHECK (id = 1),
+          status TEXT NOT NULL,
+          updated_at TEXT NOT NULL);
+        """),
   ]
 
   package static var current: Int { migrations.last!.version }

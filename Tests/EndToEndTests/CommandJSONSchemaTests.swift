@@ -123,6 +123,9 @@ import _SISDropTestSupport
             "tardies", "--file", Checkout.demoDistrict + "/raptor/tardies.csv", "--pipeline",
             pipeline,
           ] + w), "tardies", "tardies")
+      try validated(
+        try sisdrop(["tardies", "--if-present", "--pipeline", pipeline] + w), "tardies",
+        "tardies, nothing to do")
 
       // run: nothing to do, then a night that delivers (what was answered) and one that delivers nothing.
       try validated(try sisdrop(["run", "--pipeline", pipeline] + w), "run", "run, nothing to do")

@@ -116,7 +116,7 @@ import _SISDropTestSupport
         "INSERT INTO delivered_tardies(tardy_key, run_id) VALUES ('1|2026-11-16T14:14:18Z|late bus', 'T1')"
       )
       let store = try StateStore(path: path)
-      #expect(try StateSchema.version(store.database) == 8)
+      #expect(try StateSchema.version(store.database) == StateSchema.current)
       #expect(
         try store.database.rows("SELECT tardy_key, run_id FROM delivered_tardies").map {
           $0.map { $0.string ?? "-" }

@@ -225,6 +225,74 @@ import _SISDropTestSupport
     }
   }
 
+  /// The tardy feed had no status or notification of its own: a failed `sisdrop tardies` showed
+  /// only in its exit code and the log. Its last run (when, outcome, counts, exit status) is in
+  /// `sisdrop status` (text and --json), a failed run and a run that rejects rows are notified
+  /// through the pipeline's notifications (counts and places, never a student or a reason), the
+  /// same failure every 10 minutes only once; "nothing to do" is JSON with --json.
+  @Test func theLastTardiesRunIsInStatusAndAFailureOrRejectedRowsAreNotified() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, config) = try runDemo(root)
+      let tool = ["tardies", "--pipeline", Checkout.pipeline("demo"), "--workdir", root]
+      let notifications = root + "/notifications"
+      func messages() throws -> [String] {
+        guard FileSystem.isDirectory(notifications) else { return [] }
+        return try FileSystem.listDirectory(notifications).sorted().map {
+          try readText(notifications + "/" + $0)
+        }
+      }
+      func feed() throws -> [String: Any] {
+        let status = try runTool("sisdrop", ["status", "--json", "--workdir", root])
+        #expect(status.status == 0, "\(status.stderr)")
+        let json =
+          try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        return try #require(json?["tardy_feed"] as? [String: Any], "\(status.stdout)")
+      }
+      // A failure (no tardies.csv, without --if-present): recorded and notified, once.
+      #expect(try runTool("sisdrop", tool).status == 66)
+      let failed = try #require(try feed()["last_run"] as? [String: Any])
+      #expect(
+        failed["outcome"] as? String == "failed" && failed["exit_status"] as? Int == 66,
+        "\(failed)")
+      #expect(try messages().count == 1)
+      #expect(try messages().first?.contains("Subject: [sisdrop] Demo District") == true)
+      #expect(try messages().first?.contains("tardy feed failed (exit 66)") == true)
+      #expect(try runTool("sisdrop", tool).status == 66)
+      #expect(try messages().count == 1, "the same failure again is not notified again")
+
+      // A run with rows in error: its counts in status, and a notification with counts only.
+      try FileSystem.copyFile(
+        Checkout.demoDistrict + "/raptor/tardies.csv", to: workdir.inbox(config) + "/tardies.csv")
+      #expect(try runTool("sisdrop", tool).status == 0)
+      let last = try #require(try feed()["last_run"] as? [String: Any])
+      #expect(
+        last["outcome"] as? String == "succeeded" && last["exit_status"] as? Int == 0
+          && last["delivered"] as? Int == 16 && last["errors"] as? Int == 4
+          && last["duplicates"] as? Int == 0 && last["another_code"] as? Int == 0
+          && (last["run"] as? String)?.hasPrefix("T") == true, "\(last)")
+      let told = try #require(try messages().last)
+      #expect(try messages().count == 2)
+      #expect(told.contains("4 in error") && told.contains("errors.csv"), "\(told)")
+      for value in ["108937", "199999", "Car Trouble", "District Office"] {
+        #expect(!told.contains(value), "\(value) in \(told)")
+      }
+      let text = try runTool("sisdrop", ["status", "--workdir", root])
+      #expect(
+        text.stdout.contains("tardy feed: last run \(last["run"] as? String ?? "?")")
+          && text.stdout.contains("16 delivered, 4 in error, 0 already sent"), "\(text.stdout)")
+
+      // Nothing to do on a schedule: JSON with --json; the last run stays, the check is dated.
+      let idle = try runTool("sisdrop", tool + ["--if-present", "--json"])
+      #expect(idle.status == 0, "\(idle.stderr)")
+      let nothing = try JSONSerialization.jsonObject(with: Data(idle.stdout.utf8)) as? [String: Any]
+      #expect(nothing?["nothing_to_do"] as? Bool == true, "\(idle.stdout)")
+      let after = try feed()
+      #expect((after["last_run"] as? [String: Any])?["run"] as? String == last["run"] as? String)
+      #expect(after["last_checked_at"] as? String != nil)
+      #expect(try messages().count == 2)
+    }
+  }
+
   @Test func theDuplicateKeyIsTheUTCInstant() {
     #expect(
       TardyFeed.deliveredKey("1", "2026-11-01T01:30:00-05:00", "Late Bus")

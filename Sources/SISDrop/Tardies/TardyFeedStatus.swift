@@ -1,0 +1,197 @@
+import Foundation
+import SISDropConfig
+import SISDropCore
+import SISDropStore
+
+/// The tardy feed's own status (the seed: "notifications if the integration's status changes"):
+/// its last run — when, the outcome, the counts and the exit status — and when it last looked for
+/// a file. `sisdrop tardies` runs on its own schedule, so this is apart from the nightly run's
+/// integration status; `sisdrop status` shows both.
+package struct TardyFeedStatus: Sendable, Codable, Equatable {
+  /// One run that read a file or failed ("nothing to do" on a schedule is not a run).
+  package struct Run: Sendable, Codable, Equatable {
+    package var at: Date
+    /// `succeeded` or `failed`.
+    package var outcome: String
+    package var exitStatus: Int
+    /// The run's id (`T<day>-NN`), nil when it failed before it had one.
+    package var run: String?
+    package var folder: String?
+    package var delivered: Int
+    package var duplicates: Int
+    package var errors: Int
+    package var anotherCode: Int
+    /// Why it failed, its quoted values masked; nil when it succeeded.
+    package var error: String?
+  }
+
+  package var lastRun: Run?
+  /// The last time the feed ran at all, "nothing to do" included (the schedule is alive).
+  package var lastCheckedAt: Date?
+
+  package init(lastRun: Run? = nil, lastCheckedAt: Date? = nil) {
+    self.lastRun = lastRun
+    self.lastCheckedAt = lastCheckedAt
+  }
+
+  /// The run's counts in words (counts only).
+  package static func counts(_ run: Run) -> String {
+    "\(run.delivered) delivered, \(run.errors) in error, \(run.duplicates) already sent, \(run.anotherCode) for a day already sent with another code"
+  }
+}
+
+extension StateStore {
+  /// The tardy feed's status, or nil before its first run (and in a database an older sisdrop
+  /// wrote, which a reader such as `sisdrop status` does not migrate).
+  package func tardyFeedStatus() throws -> TardyFeedStatus? {
+    guard
+      try database.scalar(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'tardy_feed_status'"
+      ).int != 0
+    else { return nil }
+    guard
+      let text = try database.scalar("SELECT status FROM tardy_feed_status WHERE id = 1").string
+    else { return nil }
+    let decoder = JSONDecoder()
+    decoder.dateDecodingStrategy = .iso8601
+    return try decoder.decode(TardyFeedStatus.self, from: Data(text.utf8))
+  }
+
+  /// Saves the feed's status and queues its notifications in one transaction.
+  func saveTardyFeedStatus(
+    _ status: TardyFeedStatus, notifications: [PendingNotification], now: Date
+  ) throws {
+    let text = String(decoding: try StateStore.jsonEncoder().encode(status), as: UTF8.self)
+    try database.inTransaction {
+      try database.execute(
+        "INSERT INTO tardy_feed_status(id, status, updated_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
+        [.text(text), .text(now.ISO8601Format())])
+      for notification in notifications {
+        try database.execute(
+          "INSERT OR IGNORE INTO notifications(id, kind, created_at, message) VALUES (?, ?, ?, ?)",
+          [
+            .text(notification.id), .text(notification.kind), .text(now.ISO8601Format()),
+            .text(notification.message),
+          ])
+      }
+    }
+  }
+}
+
+extension TardyFeed {
+  /// Records how a `sisdrop tardies` run ended, in `state.sqlite` (for `sisdrop status`), and tells
+  /// people through the pipeline's notifications when it failed or rejected rows: the same
+  /// notifier as the nightly run's (queued in the same transaction, written, piped to sendmail).
+  /// A failure the last run already had (the schedule retries every few minutes) is not told again.
+  /// Called with the working directory's lock held; never throws over the run's own outcome.
+  ///
+  /// - Parameters:
+  ///   - outcome: the run's result, or the error it failed with; nil for "nothing to do".
+  package static func record(
+    _ outcome: Swift.Result<Result, any Error>?, workdir: WorkDir, config: PipelineConfig,
+    now: Date = Date(), log: @escaping (String) -> Void
+  ) {
+    do {
+      var status = try workdir.state.tardyFeedStatus() ?? TardyFeedStatus()
+      let previous = status.lastRun
+      status.lastCheckedAt = now
+      var notices: [Notification] = []
+      switch outcome {
+      case nil:
+        break
+      case .success(let result):
+        let run = TardyFeedStatus.Run(
+          at: now, outcome: "succeeded", exitStatus: 0, run: result.run, folder: result.folder,
+          delivered: result.delivered, duplicates: result.duplicates, errors: result.errors,
+          anotherCode: result.anotherCode, error: nil)
+        status.lastRun = run
+        if result.errors + result.anotherCode > 0 {
+          notices.append(
+            .tardiesRejected(district: config.districtName, run: run, workdir: workdir.root))
+        }
+      case .failure(let error) where error.exitStatus == .temporaryFailure:
+        // Busy: the schedule retries; not a failure of the feed.
+        break
+      case .failure(let error):
+        let run = TardyFeedStatus.Run(
+          at: now, outcome: "failed", exitStatus: Int(error.exitStatus.rawValue), run: nil,
+          folder: nil, delivered: 0, duplicates: 0, errors: 0, anotherCode: 0,
+          error: Notification.mask("\(error)"))
+        status.lastRun = run
+        let again =
+          previous?.outcome == "failed" && previous?.exitStatus == run.exitStatus
+          && previous?.error == run.error
+        if again {
+          log("tardies: the same failure as the last run (already recorded and notified)")
+        } else {
+          notices.append(
+            .tardiesFailed(district: config.districtName, run: run, workdir: workdir.root))
+        }
+      }
+      let notifier = Notifier(workdir: workdir, config: config, log: log)
+      try workdir.state.saveTardyFeedStatus(
+        status, notifications: notices.map { notifier.prepare($0, now: now) }, now: now)
+      guard !notices.isEmpty else { return }
+      NightlyRun.recordNotificationOutcome(
+        notifier.deliverQueued(now: now), sendmailProblem: nil, workdir: workdir, now: now,
+        log: log)
+    } catch {
+      // The run's own outcome (its files, its exit status) stands; the log says what was not kept.
+      log("warning: tardies: the feed's status was not recorded: \(Notification.mask("\(error)"))")
+    }
+  }
+}
+
+extension Notification {
+  /// A `sisdrop tardies` run that failed: its exit status and why (quoted values masked).
+  package static func tardiesFailed(
+    district: String, run: TardyFeedStatus.Run, workdir: String
+  ) -> Notification {
+    var body = [
+      "The Raptor tardy feed for \(district) failed with exit status \(run.exitStatus): no tardies were sent by this run.",
+      "",
+    ]
+    body += wrap("Error: " + (run.error ?? "?"))
+    body += [
+      "",
+      "Until it is fixed, tardies are not delivered to the SIS. Later runs that fail the same way are not notified again.",
+      "Working directory: \(workdir)", "",
+      "The log and `sisdrop status --workdir \(workdir)` say more.",
+    ]
+    return Notification(
+      kind: .runFailed,
+      subject: "[sisdrop] \(district): tardy feed failed (exit \(run.exitStatus))", body: body)
+  }
+
+  /// A `sisdrop tardies` run that rejected rows or left a day for a person: counts and files only.
+  package static func tardiesRejected(
+    district: String, run: TardyFeedStatus.Run, workdir: String
+  ) -> Notification {
+    let folder = run.folder ?? workdir + "/tardies"
+    var body = [
+      "Tardy run \(run.run ?? "?") for \(district): \(TardyFeedStatus.counts(run)).", "",
+    ]
+    if run.errors > 0 {
+      body += wrap(
+        "\(run.errors) in error, not sent: each row with its reason and what to do is in \(folder)/errors.csv. Fix them in Raptor or in the mapping files, then run the feed on the file again."
+      )
+    }
+    if run.anotherCode > 0 {
+      if run.errors > 0 { body.append("") }
+      body += wrap(
+        "\(run.anotherCode) for a day already sent with another code, not sent: the SIS keeps one attendance record per student, school and day. Each is in \(folder)/\(TardyFeed.anotherCodeFileName); change the SIS record by hand where the new code is the right one."
+      )
+    }
+    body += ["", "Working directory: \(workdir)"]
+    var what: [String] = []
+    if run.errors > 0 { what.append("\(run.errors) in error") }
+    if run.anotherCode > 0 {
+      what.append("\(run.anotherCode) for a day already sent with another code")
+    }
+    return Notification(
+      kind: .review,
+      subject:
+        "[sisdrop] \(district): tardy run \(run.run ?? "?"), \(what.joined(separator: ", "))",
+      body: body)
+  }
+}
