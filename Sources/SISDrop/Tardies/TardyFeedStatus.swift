@@ -105,6 +105,12 @@ extension TardyFeed {
           delivered: result.delivered, duplicates: result.duplicates, errors: result.errors,
           anotherCode: result.anotherCode, error: nil)
         status.lastRun = run
+        // Told of a failure, people are told when it is over (the seed's status change).
+        if let previous, previous.outcome == "failed" {
+          notices.append(
+            .tardiesRecovered(
+              district: config.districtName, run: run, failed: previous, workdir: workdir.root))
+        }
         if result.errors + result.anotherCode > 0 {
           notices.append(
             .tardiesRejected(district: config.districtName, run: run, workdir: workdir.root))
@@ -129,6 +135,8 @@ extension TardyFeed {
         }
       }
       let notifier = Notifier(workdir: workdir, config: config, log: log)
+      // At most one message per run, as the nightly run's.
+      if notices.count > 1 { notices = [.combined(notices, district: config.districtName)] }
       try workdir.state.saveTardyFeedStatus(
         status, notifications: notices.map { notifier.prepare($0, now: now) }, now: now)
       guard !notices.isEmpty else { return }
@@ -161,6 +169,21 @@ extension Notification {
     return Notification(
       kind: .runFailed,
       subject: "[sisdrop] \(district): tardy feed failed (exit \(run.exitStatus))", body: body)
+  }
+
+  /// The first run that succeeds after a failed one: the feed works again.
+  package static func tardiesRecovered(
+    district: String, run: TardyFeedStatus.Run, failed: TardyFeedStatus.Run, workdir: String
+  ) -> Notification {
+    Notification(
+      kind: .statusChange, subject: "[sisdrop] \(district): tardy feed works again",
+      body: [
+        "The Raptor tardy feed for \(district) works again: run \(run.run ?? "?") succeeded at \(run.at.ISO8601Format()),",
+        "after it failed (exit \(failed.exitStatus)) at \(failed.at.ISO8601Format()).",
+        "",
+        "This run: \(TardyFeedStatus.counts(run)).",
+        "Working directory: \(workdir)",
+      ])
   }
 
   /// A `sisdrop tardies` run that rejected rows or left a day for a person: counts and files only.

@@ -273,6 +273,10 @@ import _SISDropTestSupport
       let told = try #require(try messages().last)
       #expect(try messages().count == 2)
       #expect(told.contains("4 in error") && told.contains("errors.csv"), "\(told)")
+      // The run after a failure says the feed works again (one message with its rows in error).
+      #expect(
+        told.contains("tardy feed works again") && told.contains("after it failed (exit 66)"),
+        "\(told)")
       for value in ["108937", "199999", "Car Trouble", "District Office"] {
         #expect(!told.contains(value), "\(value) in \(told)")
       }
