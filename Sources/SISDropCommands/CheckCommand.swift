@@ -14,12 +14,12 @@ package struct CheckCommand: ParsableCommand {
     abstract:
       "Check a pipeline and this machine: every configuration problem at once, nothing run.",
     discussion: """
-      Reports unknown keys, bad values, missing files and folders, the permissions of the inbox,
-      outbox and working directory (as the user running check), Plugin.xml against the delivery
+      Reports unknown keys, bad values, missing files and folders, the permissions of the inbox, \
+      outbox and working directory (as the user running check), Plugin.xml against the delivery \
       columns, the time zone, and sendmail when notifications use it. Creates nothing.
       `sisdrop run` makes the same checks before it claims anything.
 
-      Exits 0 when the pipeline can run (warnings are printed), 78 when it cannot, 66 when the
+      Exits 0 when the pipeline can run (warnings are printed), 78 when it cannot, 66 when the \
       pipeline file does not exist.
       """)
   @OptionGroup var workDir: WorkDirOptions

@@ -3,10 +3,10 @@ import Foundation
 import SISDrop
 
 private let confirmationDiscussion = """
-  Every record a delivery sends (a new or updated student, a new or updated contact) is confirmed by a
-  later SIS export: the new student found by the matcher (its Student_Number learned), the update's values
-  shown, the new contact linked to its student. One not seen within `confirm.within_exports` exports
-  (default 2), or reported not imported by the SIS import's results file (`confirm.results`, dropped in
+  Every record a delivery sends (a new or updated student, a new or updated contact) is confirmed by a \
+  later SIS export: the new student found by the matcher (its Student_Number learned), the update's values \
+  shown, the new contact linked to its student. One not seen within `confirm.within_exports` exports \
+  (default 2), or reported not imported by the SIS import's results file (`confirm.results`, dropped in \
   the inbox), is unconfirmed: `sisdrop status` and `sisdrop review` list it with what is missing.
   Exit codes: 0 done, 64 nothing to send or close for that submission, 66 not a working directory, 75 busy.
   """
@@ -18,8 +18,8 @@ package struct RedeliverCommand: ParsableCommand {
     abstract: "Send a submission's records the SIS has not confirmed again, at the next run.",
     discussion: confirmationDiscussion + """
 
-      The next `sisdrop run` sends them as the next re-delivery (<batch>-rK) of the batch that delivered
-      them, after it has checked that night's SIS export; a new student's contacts name the SIS number
+      The next `sisdrop run` sends them as the next re-delivery (<batch>-rK) of the batch that delivered \
+      them, after it has checked that night's SIS export; a new student's contacts name the SIS number \
       learned since. Confirmed records are never sent again.
       """)
   @OptionGroup var workDir: WorkDirOptions
@@ -50,7 +50,7 @@ package struct ConfirmCommand: ParsableCommand {
     commandName: "confirm", abstract: "Close a submission's unconfirmed records by hand, with why.",
     discussion: confirmationDiscussion + """
 
-      Use it when the SIS has the records in a way sisdrop cannot see (entered by hand, merged), or
+      Use it when the SIS has the records in a way sisdrop cannot see (entered by hand, merged), or \
       they are not wanted any more. The reason and who are kept with each record.
       """)
   @OptionGroup var workDir: WorkDirOptions

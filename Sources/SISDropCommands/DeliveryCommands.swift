@@ -12,10 +12,10 @@ package struct CorrectCommand: ParsableCommand {
     commandName: "correct",
     abstract: "Correct one field of a submission record before it is delivered again.",
     discussion: """
-      The seed's "rectify incorrect values and click Deliver Record again": the value is checked and
-      kept in state.sqlite; the deliver stage (and `sisdrop-deliver --only ID`) applies it. Names,
+      The seed's "rectify incorrect values and click Deliver Record again": the value is checked and \
+      kept in state.sqlite; the deliver stage (and `sisdrop-deliver --only ID`) applies it. Names, \
       birth date, gender and state id decided the match and are corrected in the enrollment system.
-      --file reads a corrections.csv (Submission_ID, Schema, Seq, Field, Value); the same file put in
+      --file reads a corrections.csv (Submission_ID, Schema, Seq, Field, Value); the same file put in \
       the inbox is taken by `sisdrop run` and `sisdrop-deliver`.
       Exit codes: 0 recorded, 64 a field that cannot be corrected, 65 a bad value, 66 unknown submission.
       """)

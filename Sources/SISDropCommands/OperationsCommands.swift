@@ -14,16 +14,16 @@ package struct RunCommand: ParsableCommand {
     commandName: "run",
     abstract: "Run the pipeline for cron: continue the open batch, or open one from the inbox.",
     discussion: """
-      Safe to call from cron every few minutes: takes the working directory's lock, follows the
-      integration status and the run window (schedule: in the pipeline), claims only completely
+      Safe to call from cron every few minutes: takes the working directory's lock, follows the \
+      integration status and the run window (schedule: in the pipeline), claims only completely \
       uploaded feeds, and writes timestamped log lines to stderr when it is not on a terminal.
-      A new SIS export without an enrollment export is claimed alone: that batch refreshes the
+      A new SIS export without an enrollment export is claimed alone: that batch refreshes the \
       snapshot and confirms earlier deliveries, delivers nothing and is closed by the run.
 
-      Exits 0 doing nothing when no batch is open and nothing new is in the inbox, outside the
-      window, or while waiting to retry; 75 when another sisdrop holds the working directory or a
-      feed file is still arriving (cron retries); 65/66/73/78 when the run failed (notified): 65
-      also when a feed file in the inbox is a symbolic or hard link, a FIFO or a device (refused
+      Exits 0 doing nothing when no batch is open and nothing new is in the inbox, outside the \
+      window, or while waiting to retry; 75 when another sisdrop holds the working directory or a \
+      feed file is still arriving (cron retries); 65/66/73/78 when the run failed (notified): 65 \
+      also when a feed file in the inbox is a symbolic or hard link, a FIFO or a device (refused \
       by name, never opened), 78 when a delivery file cannot carry the records it creates.
       """)
   @OptionGroup var workDir: WorkDirOptions
@@ -207,14 +207,14 @@ package struct StatusCommand: ParsableCommand {
     commandName: "status",
     abstract: "Show the integration status and the batches with their stages.",
     discussion: """
-      The integration status (Disabled, Pending Initialization, Initializing, Reinitializing,
-      Synchronizing, Reinitialization Scheduled, Initialization Scheduled), since when and why, the
-      last and next run; then the newest batches and their stages (done, not_run, stale or failed),
-      and the input each could not use ("input not used": SIS rows left out, values missing for
+      The integration status (Disabled, Pending Initialization, Initializing, Reinitializing, \
+      Synchronizing, Reinitialization Scheduled, Initialization Scheduled), since when and why, the \
+      last and next run; then the newest batches and their stages (done, not_run, stale or failed), \
+      and the input each could not use ("input not used": SIS rows left out, values missing for \
       matching, rejected submissions, duplicate rows; counts only).
       Times are UTC with the district's local time beside them (the pipeline's time zone).
       The next run needs the pipeline's schedule: --pipeline, else the newest batch's pipeline.
-      The Raptor tardy feed's last run (`sisdrop tardies`: when, outcome, counts, exit status) and
+      The Raptor tardy feed's last run (`sisdrop tardies`: when, outcome, counts, exit status) and \
       its last check of the inbox.
       --json follows docs/status.schema.json (schema_version 1): every key present, null when empty.
       """)

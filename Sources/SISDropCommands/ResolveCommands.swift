@@ -6,25 +6,27 @@ import SISDropDelivery
 import SISDropStore
 
 private let answersDiscussion = """
-  Answers belong to the submission, not to a batch: they are taken at any time for a submission that is
-  pending (held for review, in error, or waiting), with or without an open batch, with `batch.auto_close`
-  true or false. Each is stored in state.sqlite with who and when, bound to the submission version it
-  answers (its content hash) and to the student or contact; the next `sisdrop run` that sees that version
+  Answers belong to the submission, not to a batch: they are taken at any time for a submission that is \
+  pending (held for review, in error, or waiting), with or without an open batch, with `batch.auto_close` \
+  true or false. Each is stored in state.sqlite with who and when, bound to the submission version it \
+  answers (its content hash) and to the student or contact; the next `sisdrop run` that sees that version \
   applies it (in the open batch, as a re-delivery once the batch is published, or in the next batch).
   When the form changes, the answer is stale: reported, never applied, and the record waits again.
   The same answers can be dropped in the inbox as files, taken at the start of every `sisdrop run`:
-    resolutions.csv  Submission_ID,Student_Seq,SIS_ID[,Contact_Seq][,Resolved_By]  (SIS_ID: the SIS Student_Number, or NO-MATCH;
-                     a potential contact: Contact_Seq filled, Student_Seq blank, SIS_ID the Contact_ID or NO-MATCH)
-    overrides.csv    Submission_ID,Field[,Schema,Seq,Resolved_By]     (keep the SIS value)
-    accepts.csv      Submission_ID,Field[,Schema,Seq,Resolved_By]     (write the form's value)
-    corrections.csv  Submission_ID,Schema,Seq,Field,Value[,Resolved_By]
-  keep-sis and accept name a field the record's update carries (one that differs from the SIS, held or
+    resolutions.csv Submission_ID,Student_Seq,SIS_ID[,Contact_Seq][,Resolved_By]
+                    (SIS_ID: the SIS Student_Number, or NO-MATCH; a potential
+                    contact: Contact_Seq filled, Student_Seq blank, SIS_ID the
+                    Contact_ID or NO-MATCH)
+    overrides.csv   Submission_ID,Field[,Schema,Seq,Resolved_By] (keep-sis)
+    accepts.csv     Submission_ID,Field[,Schema,Seq,Resolved_By] (accept)
+    corrections.csv Submission_ID,Schema,Seq,Field,Value[,Resolved_By]
+  keep-sis and accept name a field the record's update carries (one that differs from the SIS, held or \
   kept); a field the form has as the SIS does, or a new child's, has nothing to answer (65).
-  A file with a short or long row, a blank answer or an unknown submission is refused whole (nothing is
-  taken from it), named with its line in the log, and moved to archive/answers/refused/ with its
+  A file with a short or long row, a blank answer or an unknown submission is refused whole (nothing is \
+  taken from it), named with its line in the log, and moved to archive/answers/refused/ with its \
   problems beside it (<file>.problems.txt); the run notifies it and `sisdrop status` shows it.
   `sisdrop answers` lists the answers; `sisdrop withdraw` takes one back; `sisdrop review` lists what waits.
-  Exit codes: 0 recorded, 64 usage, 65 not a candidate, not pending, no such record or nothing to answer,
+  Exit codes: 0 recorded, 64 usage, 65 not a candidate, not pending, no such record or nothing to answer, \
   66 unknown submission, 75 busy.
   """
 
@@ -180,8 +182,8 @@ package struct WithdrawCommand: ParsableCommand {
     commandName: "withdraw",
     abstract: "Take back an answer: a resolution, a keep-sis or accept, or a correction.",
     discussion: """
-      `sisdrop withdraw S-1 --student 1` takes back a Match / No Match (`--contact 1` a contact's); `sisdrop withdraw S-1 First_Name`
-      a keep-sis or accept; `sisdrop withdraw S-1 Grade_Level --correction` a corrected value. The record
+      `sisdrop withdraw S-1 --student 1` takes back a Match / No Match (`--contact 1` a contact's); `sisdrop withdraw S-1 First_Name` \
+      a keep-sis or accept; `sisdrop withdraw S-1 Grade_Level --correction` a corrected value. The record \
       waits for a person again at the next run. Exit codes: 0 withdrawn, 65 nothing to withdraw, 75 busy.
       """)
   @OptionGroup var workDir: WorkDirOptions

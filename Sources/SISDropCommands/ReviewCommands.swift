@@ -12,20 +12,20 @@ package struct ReviewCommand: ParsableCommand {
     commandName: "review",
     abstract: "List what waits for a person: potential matches, held updates, records in error.",
     discussion: """
-      Across batches: every pending submission the last run held back, with its age in nights. Potential
-      matches list their candidates (a candidate a guard keeps from matching shows the guard, not a score);
+      Across batches: every pending submission the last run held back, with its age in nights. Potential \
+      matches list their candidates (a candidate a guard keeps from matching shows the guard, not a score); \
       held updates list the fields whose form value differs from the SIS; errors list field and problem.
-      Each item prints the commands that answer it; `sisdrop show SUBMISSION` gives the detail. An item
-      answered since the last run stays until the next run applies the answer, and says so (the answer
-      and who gave it, or that it was given for an earlier version of the form and must be given again);
-      a correction the last run applied and the delivery refused says so ("tried: ... refused"), with
+      Each item prints the commands that answer it; `sisdrop show SUBMISSION` gives the detail. An item \
+      answered since the last run stays until the next run applies the answer, and says so (the answer \
+      and who gave it, or that it was given for an earlier version of the form and must be given again); \
+      a correction the last run applied and the delivery refused says so ("tried: ... refused"), with \
       the reason beside it: nothing is left to apply, correct it again.
-      --csv FILE writes a ready-to-fill answer file: one row per choice (each candidate and No Match;
-      accept and keep-sis for each held field; each correctable field), the Answer column blank. Mark
-      the chosen rows with x (write the corrected value for a correction), leave the others blank, and
-      drop the file into the inbox as answers.csv: the next `sisdrop run` takes it like the other
+      --csv FILE writes a ready-to-fill answer file: one row per choice (each candidate and No Match; \
+      accept and keep-sis for each held field; each correctable field), the Answer column blank. Mark \
+      the chosen rows with x (write the corrected value for a correction), leave the others blank, and \
+      drop the file into the inbox as answers.csv: the next `sisdrop run` takes it like the other \
       answer files (two marks for one choice, or an unknown submission, refuse the whole file).
-      Delivered records the SIS has not confirmed are listed after the queue, each with what is
+      Delivered records the SIS has not confirmed are listed after the queue, each with what is \
       missing and the commands that answer it (`unconfirmed` in --json).
       Exit codes: 0, 66 not a working directory, 73 cannot write FILE, 75 busy.
       """)

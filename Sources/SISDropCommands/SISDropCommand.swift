@@ -13,7 +13,7 @@ package struct SISDropCommand: ParsableCommand {
     abstract:
       "File-based delivery of approved enrollment submissions into a Student Information System.",
     discussion: """
-      Exit codes (sysexits.h): 0 done, 64 usage, 65 bad input data, 66 missing input,
+      Exit codes (sysexits.h): 0 done, 64 usage, 65 bad input data, 66 missing input, \
       73 cannot create output, 75 temporary (busy, or retry later), 78 configuration error.
       """,
     version: SISDropVersion.current,
@@ -161,8 +161,8 @@ package struct DemoCommand: ParsableCommand {
     commandName: "demo",
     abstract: "Run the whole pipeline on the built-in demo district (no server needed).",
     discussion: """
-      Copies Fixtures/demo-district into WORKDIR/inbox, runs pipelines/demo.yaml as `sisdrop run`
-      does (its notification, with the review queue, written to WORKDIR/notifications/) and prints a
+      Copies Fixtures/demo-district into WORKDIR/inbox, runs pipelines/demo.yaml as `sisdrop run` \
+      does (its notification, with the review queue, written to WORKDIR/notifications/) and prints a \
       summary.
       The fixtures come from PREFIX/share/sisdrop when installed (scripts/install.sh), else from the checkout.
       """)
@@ -248,7 +248,7 @@ package struct OpenCommand: ParsableCommand {
     abstract: "Create a delivery batch: claim the inbox's files and record the selection.",
     discussion: """
       Refuses (75) while another batch is open. Selection: all pending (default), --only IDS, or --form NAME.
-      Exits 65 when a feed file in the inbox is a symbolic or hard link, a FIFO or a device (refused by
+      Exits 65 when a feed file in the inbox is a symbolic or hard link, a FIFO or a device (refused by \
       name, never opened), 78 when a delivery file cannot carry the records it creates (delivery.create).
       """)
   @OptionGroup var workDir: WorkDirOptions

@@ -12,8 +12,8 @@ package struct ShowCommand: ParsableCommand {
     abstract:
       "Show one submission: its students, decisions, candidates side by side, contacts and history.",
     discussion: """
-      For the batch that last matched it: each student's decision with the rule that fired, each candidate's
-      SIS values beside the form's (a differing field is marked *), updates held for review, the contacts,
+      For the batch that last matched it: each student's decision with the rule that fired, each candidate's \
+      SIS values beside the form's (a differing field is marked *), updates held for review, the contacts, \
       and the history of answers and deliveries. Student data is printed: run it on a terminal, not into a log.
       Exit codes: 0, 65 the submission has no decision yet, 66 unknown submission, 75 busy.
       """)

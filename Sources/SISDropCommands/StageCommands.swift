@@ -30,9 +30,9 @@ extension StageCommand {
 }
 
 private let stageDiscussion = """
-  Reads the batch's previous stage folder (and the state database), writes its own folder under
-  batches/<id>/ through a temporary folder and one rename. Rerunning keeps the earlier attempt as
-  NN-stage.attempt-K/ and makes later stages stale. Exit codes: 0 done, 65 bad input data,
+  Reads the batch's previous stage folder (and the state database), writes its own folder under \
+  batches/<id>/ through a temporary folder and one rename. Rerunning keeps the earlier attempt as \
+  NN-stage.attempt-K/ and makes later stages stale. Exit codes: 0 done, 65 bad input data, \
   66 missing input (an earlier stage has not run), 73 cannot write, 75 busy, 78 configuration.
   """
 
@@ -75,12 +75,12 @@ package struct DeliverCommand: StageCommand {
     abstract: "Write the SIS import files, hold back potential matches, publish to the outbox.",
     discussion: stageDiscussion + """
 
-      --only IDS re-delivers just those submissions of the open batch after `sisdrop correct`: a
-      delivery of its own, batches/<id>/redeliveries/rK/, published as <batch>-rK_* with its own
-      <batch>-rK.ready, so nothing already in the outbox is overwritten. Once the batch is
-      published, a plain rerun reproduces the published files and sends what has become
-      deliverable since (resolved, corrected) as the next rK. Answer files in the inbox
-      (resolutions, overrides, accepts, corrections) are taken first, as `sisdrop run` takes them; a
+      --only IDS re-delivers just those submissions of the open batch after `sisdrop correct`: a \
+      delivery of its own, batches/<id>/redeliveries/rK/, published as <batch>-rK_* with its own \
+      <batch>-rK.ready, so nothing already in the outbox is overwritten. Once the batch is \
+      published, a plain rerun reproduces the published files and sends what has become \
+      deliverable since (resolved, corrected) as the next rK. Answer files in the inbox \
+      (resolutions, overrides, accepts, corrections) are taken first, as `sisdrop run` takes them; a \
       bad one is refused whole and moved to archive/answers/refused/, named in the log; the delivery goes on.
       """)
   package static let stage = Stage.deliver

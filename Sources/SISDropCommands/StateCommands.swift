@@ -9,8 +9,8 @@ package struct BackupCommand: ParsableCommand {
     commandName: "backup",
     abstract: "Copy state.sqlite to FILE (SQLite's online backup: safe while a run is going).",
     discussion: """
-      The copy is consistent even while another sisdrop writes, one file (no -wal), mode 0600, written
-      under a temporary name and renamed into place. Restore it by copying it to <workdir>/state.sqlite
+      The copy is consistent even while another sisdrop writes, one file (no -wal), mode 0600, written \
+      under a temporary name and renamed into place. Restore it by copying it to <workdir>/state.sqlite \
       while no sisdrop runs. Exit codes: 0 done, 66 not a working directory, 73 cannot write FILE.
       """)
   @OptionGroup var workDir: WorkDirOptions
@@ -41,9 +41,9 @@ package struct VerifyCommand: ParsableCommand {
     commandName: "verify",
     abstract: "Check sealed batches' files against their manifest.json (SHA-256).",
     discussion: """
-      Checks every file a sealed manifest lists: the claimed inputs, every stage output, the published
+      Checks every file a sealed manifest lists: the claimed inputs, every stage output, the published \
       files kept in published/ and redeliveries/. Without --batch, every closed or cancelled batch.
-      Exit codes: 0 every file is as sealed, 65 a file changed or is missing (each named with both
+      Exit codes: 0 every file is as sealed, 65 a file changed or is missing (each named with both \
       hashes), 66 not a working directory or no such batch.
       """)
   @OptionGroup var workDir: WorkDirOptions
@@ -93,15 +93,15 @@ package struct RebuildStateCommand: ParsableCommand {
   package static let configuration = CommandConfiguration(
     commandName: "rebuild-state", abstract: "Rebuild a lost state.sqlite from the batch folders.",
     discussion: """
-      For a working directory whose state.sqlite is missing or empty while batches/ holds history
-      (every other command refuses it with 66). Replays every batch in order from its manifest.json
-      and stage folders: batches, claimed files, the pending ledger with what was delivered and its
-      content hashes, snapshots, stage runs, the stable ids of published new records, each delivered
-      record's SIS confirmation (confirmation.csv of the batch whose SIS export checked it,
-      confirmed_by_hand.csv of the batch that delivered it; learned SIS numbers included), and the
-      tardies each published tardy run delivered. Not in the batch folders, so not rebuilt:
-      resolutions, kept SIS values, corrections, the integration status, unsent notifications,
-      re-deliveries asked for and not sent yet, SIS import results no SIS export was checked after. Prefer a backup (`sisdrop backup FILE`) when
+      For a working directory whose state.sqlite is missing or empty while batches/ holds history \
+      (every other command refuses it with 66). Replays every batch in order from its manifest.json \
+      and stage folders: batches, claimed files, the pending ledger with what was delivered and its \
+      content hashes, snapshots, stage runs, the stable ids of published new records, each delivered \
+      record's SIS confirmation (confirmation.csv of the batch whose SIS export checked it, \
+      confirmed_by_hand.csv of the batch that delivered it; learned SIS numbers included), and the \
+      tardies each published tardy run delivered. Not in the batch folders, so not rebuilt: \
+      resolutions, kept SIS values, corrections, the integration status, unsent notifications, \
+      re-deliveries asked for and not sent yet, SIS import results no SIS export was checked after. Prefer a backup (`sisdrop backup FILE`) when \
       there is one. Refuses (64) a state.sqlite that is not empty.
       """)
   @OptionGroup var workDir: WorkDirOptions

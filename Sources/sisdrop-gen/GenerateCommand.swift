@@ -11,9 +11,9 @@ import SISDropGenerator
     commandName: "sisdrop-gen",
     abstract: "Generate a synthetic district with a truth file (for the matching benchmark).",
     discussion: """
-      Writes OUT/sis/ (students, contacts, schools, attendance_codes CSV), OUT/enrollment/ (submissions,
-      submission_contacts, submission_documents CSV in the default layouts) and OUT/truth/ (students.csv:
-      each submission student's SIS Student_Number or NEW and its case; contacts.csv: Contact_ID or NEW and
+      Writes OUT/sis/ (students, contacts, schools, attendance_codes CSV), OUT/enrollment/ (submissions, \
+      submission_contacts, submission_documents CSV in the default layouts) and OUT/truth/ (students.csv: \
+      each submission student's SIS Student_Number or NEW and its case; contacts.csv: Contact_ID or NEW and \
       the first submission contact naming the same person). The same seed gives the same bytes.
       """)
   @Option(help: "SIS students, 1,000 to 5,000,000.") var students = 10_000
