@@ -14,7 +14,9 @@ package struct ShowCommand: ParsableCommand {
     discussion: """
       For the batch that last matched it: each student's decision with the rule that fired, each candidate's \
       SIS values beside the form's (a differing field is marked *), updates held for review, the contacts, \
-      and the history of answers and deliveries. Student data is printed: run it on a terminal, not into a log.
+      and the history of answers and deliveries; first, what the last run refused (errors, with the answers \
+      on record for them, as `sisdrop review` says them). Student data is printed: run it on a terminal, not \
+      into a log.
       Exit codes: 0, 65 the submission has no decision yet, 66 unknown submission, 75 busy.
       """)
   @OptionGroup var workDir: WorkDirOptions
@@ -51,6 +53,22 @@ package struct ShowCommand: ParsableCommand {
       print(
         "\(submission) · \(entry.form) · approved \(entry.approvedAt) · \(entry.status.rawValue)"
           + (entry.deliveredBatch.map { " (delivered in \($0))" } ?? ""))
+      // What the last run refused, with the answers on record for it, as `sisdrop review` says them
+      // (a correction the delivery tried and refused is said as such, not as waiting to be applied).
+      let errors = try ReviewQueue.load(workdir: workdir).items.filter {
+        $0.submissionID == submission && $0.kind == .error
+      }
+      if !errors.isEmpty {
+        let answers = try RecordedAnswers(workdir)
+        for item in errors {
+          print(
+            "in error (batch \(item.batch), \(item.schema) \(item.seq)): "
+              + item.problems.map { ($0.field.isEmpty ? "" : "\($0.field): ") + $0.reason }.joined(
+                separator: "; "))
+          for said in answers.said(for: item) { print("  " + said) }
+          if let todo = item.problems.first?.whatToDo, !todo.isEmpty { print("  \(todo)") }
+        }
+      }
       guard let target else {
         print(
           "no match decision on record (never batched, or in error before matching: see `sisdrop review`)"

@@ -282,6 +282,15 @@ import _SISDropTestSupport
         said.contains("tried: correct Street")
           && said.contains("batch \(second.batch) applied it and the delivery refused it")
           && !said.contains("applies it") && !said.contains("LongLong"), "\(review.stdout)")
+      // `sisdrop show` says the same, beside the problem.
+      let show = try runTool("sisdrop", ["show", "S-2026-0061"] + w)
+      #expect(
+        show.stdout.contains(
+          "in error (batch \(second.batch), student 1): Street: 72 characters; the SIS takes at most 60"
+        )
+          && show.stdout.contains(
+            "  tried: correct Street; the run of batch \(second.batch) applied it")
+          && !show.stdout.contains("applies it"), "\(show.stdout)")
       // `sisdrop-deliver --only` alone is no way out here: the batch is closed.
       result = try runTool("sisdrop-deliver", ["--only", "S-2026-0061"] + w)
       #expect(result.status == 66, "\(result.stderr)")
