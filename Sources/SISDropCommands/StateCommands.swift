@@ -100,7 +100,8 @@ package struct RebuildStateCommand: ParsableCommand {
       record's SIS confirmation (confirmation.csv of the batch whose SIS export checked it, \
       confirmed_by_hand.csv of the batch that delivered it; learned SIS numbers included), and the \
       tardies each published tardy run delivered. Not in the batch folders, so not rebuilt: \
-      resolutions, kept SIS values, corrections, the integration status, unsent notifications, \
+      resolutions, kept SIS values, corrections, the integration status, the tardy feed's last run, \
+      unsent notifications, \
       re-deliveries asked for and not sent yet, SIS import results no SIS export was checked after. Prefer a backup (`sisdrop backup FILE`) when \
       there is one. Refuses (64) a state.sqlite that is not empty.
       """)

@@ -63,7 +63,9 @@ package enum StateRebuild {
       notRebuilt: [
         "resolutions (sisdrop resolve)", "kept SIS values (sisdrop keep-sis)",
         "corrections (sisdrop correct)",
-        "the integration status and its history", "notifications not yet sent",
+        "the integration status and its history",
+        "the tardy feed's last run and last check (sisdrop status; tardies/<run>/ keeps what each run sent)",
+        "notifications not yet sent",
         "re-deliveries asked for and not yet sent (sisdrop redeliver)",
         "SIS import results no SIS export has been checked after (archive/import-results keeps them: drop one into the inbox again)",
       ])
