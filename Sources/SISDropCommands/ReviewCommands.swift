@@ -169,7 +169,8 @@ struct RecordedAnswers {
 
   /// What was answered for this item: for a potential match its Match / No Match, for a held update
   /// or an error the answers about its fields.
-  func said(for item: ReviewQueue.Item) -> [String] {
+  /// `inShow`: said by `sisdrop show`, which prints the value itself (review points to it).
+  func said(for item: ReviewQueue.Item, inShow: Bool = false) -> [String] {
     let fields = Set(item.fields + item.problems.map(\.field))
     return (byPart["\(item.submissionID) \(item.schema) \(item.seq)"] ?? []).filter {
       item.kind == .potentialMatch ? $0.field.isEmpty : fields.contains($0.field)
@@ -187,7 +188,11 @@ struct RecordedAnswers {
       {
         return
           "tried: \(answer.what); the run of batch \(item.batch) applied it and the delivery refused it "
-          + "(the reason above; `sisdrop show \(shellQuote(item.submissionID))` shows the value): "
+          + "(the reason above; "
+          + (inShow
+            ? "the form below shows the value"
+            : "`sisdrop show \(shellQuote(item.submissionID))` shows the value")
+          + "): "
           + "nothing is left to apply, correct it again as below"
       }
       return

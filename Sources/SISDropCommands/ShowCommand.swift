@@ -65,7 +65,7 @@ package struct ShowCommand: ParsableCommand {
             "in error (batch \(item.batch), \(item.schema) \(item.seq)): "
               + item.problems.map { ($0.field.isEmpty ? "" : "\($0.field): ") + $0.reason }.joined(
                 separator: "; "))
-          for said in answers.said(for: item) { print("  " + said) }
+          for said in answers.said(for: item, inShow: true) { print("  " + said) }
           if let todo = item.problems.first?.whatToDo, !todo.isEmpty { print("  \(todo)") }
         }
       }

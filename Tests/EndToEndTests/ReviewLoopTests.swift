@@ -290,6 +290,7 @@ import _SISDropTestSupport
         )
           && show.stdout.contains(
             "  tried: correct Street; the run of batch \(second.batch) applied it")
+          && show.stdout.contains("(the reason above; the form below shows the value)")
           && !show.stdout.contains("applies it"), "\(show.stdout)")
       // `sisdrop-deliver --only` alone is no way out here: the batch is closed.
       result = try runTool("sisdrop-deliver", ["--only", "S-2026-0061"] + w)
