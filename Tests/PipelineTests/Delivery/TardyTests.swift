@@ -297,6 +297,41 @@ import _SISDropTestSupport
     }
   }
 
+  /// A run folder an older sisdrop wrote (delivered.csv with three columns: no school, day or code)
+  /// and left for recovery or rebuild-state is recorded under the old key, so its days are not
+  /// sent again after the upgrade; a new run's delivered.csv is recorded as days.
+  @Test func anOlderRunsDeliveredFileIsRecordedUnderTheOldKey() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, config) = try runDemo(root)
+      let old = root + "/T20261116-01"
+      try FileSystem.makeDirectory(old)
+      try writeFile(
+        old + "/delivered.csv",
+        "Student_Number,Occurred_At,Reason\n101354,2026-11-16T08:14:18-06:00,Medical Appointment\n")
+      let days = try TardyFeed.sentDays(old, run: "T20261116-01")
+      #expect(days.count == 1 && days.first?.legacyKey != nil && days.first?.day == "")
+      try workdir.state.recordDeliveredTardies(days, run: "T20261116-01")
+      let input = try writeFile(
+        root + "/t.csv", Self.header + "Lincoln Elementary,101354,2026-11-16 09:30,Late Bus\n")
+      let result = try TardyFeed.run(
+        workdir: workdir, config: config, input: input, now: Self.december3)
+      #expect(result.delivered == 0 && result.duplicates == 1, "\(result)")
+      let new = try TardyFeed.sentDays(result.folder, run: result.run)
+      #expect(new.isEmpty)
+      let again = try TardyFeed.run(
+        workdir: workdir, config: config,
+        input: try writeFile(
+          root + "/u.csv", Self.header + "Lincoln Elementary,101354,2026-11-17 09:30,Late Bus\n"),
+        now: Self.december3)
+      let recorded = try TardyFeed.sentDays(again.folder, run: again.run)
+      #expect(
+        recorded.map { "\($0.student) \($0.school) \($0.day) \($0.code) \($0.legacyKey ?? "-")" }
+          == [
+            "101354 0101 2026-11-17 TE -"
+          ])
+    }
+  }
+
   @Test func theDuplicateKeyIsTheUTCInstant() {
     #expect(
       TardyFeed.deliveredKey("1", "2026-11-01T01:30:00-05:00", "Late Bus")
