@@ -88,6 +88,9 @@ package final class StageContext {
   package var notes: [String] = []
   /// Work to do once the output folder is published (registering a snapshot, publishing to the outbox).
   var afterPublish: [(String) throws -> Void] = []
+  /// The stage writes the batch report when it changes what the page shows; false when the caller
+  /// writes it once at its end (`PipelineRunner.run`: a night rendered it three times).
+  var writesReport = true
   /// Progress and log lines: record ids and counts only, never names or birth dates.
   package let log: (String) -> Void
 

@@ -205,12 +205,13 @@ package enum DeliverStage {
     let batch = record.id
     let outbox = workdir.outbox(context.config)
     let log = context.log
+    let reports = context.writesReport
     context.afterPublish.append { folder in
       try StableIDs.record(folder: folder, batch: batch, state: workdir.state)
       _ = try Publisher.publish(batch: batch, deliverFolder: folder, outbox: outbox)
       try Publication.record(
         workdir, batch: batch, from: folder, attempt: try StageReport.load(folder).attempt)
-      BatchReport.refresh(workdir: workdir, batch: record, log: log)
+      if reports { BatchReport.refresh(workdir: workdir, batch: record, log: log) }
     }
   }
 
@@ -276,6 +277,7 @@ package enum DeliverStage {
         rows: again.delivered.map { [$0[0]] }, forPeople: false)
     }
     let log = context.log
+    let reports = context.writesReport
     context.afterPublish.append { _ in
       _ = try Publisher.publish(batch: batch, deliverFolder: publication.folder, outbox: outbox)
       try Redelivery.publishPending(workdir, batch: batch, outbox: outbox)
@@ -285,7 +287,7 @@ package enum DeliverStage {
           "re-delivery \(result.id): \(result.delivered.count) submissions newly deliverable since publication"
         )
       }
-      BatchReport.refresh(workdir: workdir, batch: record, log: log)
+      if reports { BatchReport.refresh(workdir: workdir, batch: record, log: log) }
     }
     context.log(
       "deliver: batch \(batch) was published at \(publication.record.publishedAt); reproduced it, \(again.delivered.count) newly deliverable, \(Set(plan.held.map { $0[0] }).count) held for review, \(errorCounts(plan.errors).inError) in error"
