@@ -132,24 +132,24 @@ package struct TardiesCommand: ParsableCommand {
   package static let configuration = CommandConfiguration(
     commandName: "tardies", abstract: "Deliver Raptor tardies as an SIS attendance import file.",
     discussion: """
-      Reads tardies.csv from the inbox (or --file), maps buildings with building_map.csv and reasons
-      with tardy_codes.csv (Active only), checks students and schools against the newest SIS snapshot,
-      and publishes tardies/<run>/<run>_attendance.* to the outbox. Unknown buildings, empty or
-      unknown students, a building that is not the student's school in the SIS export, unmapped or
-      inactive reasons and dates after today go to errors.csv. The SIS keeps one
-      attendance record per student, school and day: the day's earliest tardy is sent, once. Another
-      tardy of a day already sent (by an earlier run, or earlier in the file) with the same code is
-      listed in duplicates.csv ("already sent"); with another code it is not sent and is listed in
+      Reads tardies.csv from the inbox (or --file), maps buildings with building_map.csv and reasons \
+      with tardy_codes.csv (Active only), checks students and schools against the newest SIS snapshot, \
+      and publishes tardies/<run>/<run>_attendance.* to the outbox. Unknown buildings, empty or \
+      unknown students, a building that is not the student's school in the SIS export, unmapped or \
+      inactive reasons and dates after today go to errors.csv. The SIS keeps one \
+      attendance record per student, school and day: the day's earliest tardy is sent, once. Another \
+      tardy of a day already sent (by an earlier run, or earlier in the file) with the same code is \
+      listed in duplicates.csv ("already sent"); with another code it is not sent and is listed in \
       another-code.csv, for a person to change the SIS record by hand.
-      The inbox's tardies.csv is read only if it is a regular file: a symbolic link, a hard link, a
+      The inbox's tardies.csv is read only if it is a regular file: a symbolic link, a hard link, a \
       FIFO or a device is refused by name without being opened (65).
-      --if-present is for a schedule (cron, the sisdrop-tardies.timer scripts/install.sh --system
-      installs): without a tardies.csv in the inbox it finishes what a killed run left and exits 0
+      --if-present is for a schedule (cron, the sisdrop-tardies.timer scripts/install.sh --system \
+      installs): without a tardies.csv in the inbox it finishes what a killed run left and exits 0 \
       with "nothing to do" (with --json: {"nothing_to_do": true, "reason": ...}), instead of 66.
-      Each run is recorded for `sisdrop status` (when, outcome, counts, exit status); a run that
-      fails, or rejects rows or leaves a day for a person, is notified through the pipeline's
+      Each run is recorded for `sisdrop status` (when, outcome, counts, exit status); a run that \
+      fails, or rejects rows or leaves a day for a person, is notified through the pipeline's \
       notifications (the same failure again only once).
-      Exit codes: 0 done (or nothing to do with --if-present), 65 not a regular file, 66 no tardies
+      Exit codes: 0 done (or nothing to do with --if-present), 65 not a regular file, 66 no tardies \
       file or no snapshot yet, 75 busy, 78 bad mapping file or field policy.
       """)
   @OptionGroup var workDir: WorkDirOptions

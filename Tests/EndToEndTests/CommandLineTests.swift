@@ -256,12 +256,12 @@ import Glibc
   /// generated from the same text): a discussion line ends where the next word would not fit (the
   /// parser wraps at 79), or at the end of a sentence, never in the middle of a sentence because the
   /// source broke it there.
-  /// (tardies is left out: another engineer rewrites it this session.)
   @Test func everyHelpDiscussionReadsCleanlyAt80Columns() throws {
     let commands = [
       "demo", "run", "open", "status", "pending", "cancel", "resolve", "keep-sis", "accept",
       "withdraw", "answers", "review", "show", "parse", "normalize", "match", "deliver", "close",
       "correct", "report", "check", "backup", "verify", "rebuild-state", "redeliver", "confirm",
+      "tardies",
     ]
     for command in commands {
       let help = try runTool("sisdrop", [command, "--help"], environment: ["COLUMNS": "80"])
