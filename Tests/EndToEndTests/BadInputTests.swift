@@ -32,6 +32,13 @@ import Glibc
     try writeFile(path, lines.joined(separator: "\n"))
   }
 
+  /// Replaces an inbox file's whole text (a new file, as an upload makes).
+  static func rewrite(_ path: String, _ change: (String) -> String) throws {
+    let text = try readText(path)
+    try FileManager.default.removeItem(atPath: path)
+    try writeFile(path, change(text))
+  }
+
   static func run(_ workdir: WorkDir, _ pipeline: String) throws -> ProcessResult {
     try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
   }
@@ -211,10 +218,8 @@ import Glibc
   @Test func aTruncatedLastLineIsRefused() throws {
     try withTemporaryFolder { root in
       let (workdir, pipeline) = try Self.demo(root)
-      let students = workdir.root + "/inbox/students.csv"
-      let text = try readText(students)
-      try FileManager.default.removeItem(atPath: students)
-      try writeFile(students, String(text.dropLast(30)))  // cut inside the last row
+      // cut inside the last row
+      try Self.rewrite(workdir.root + "/inbox/students.csv") { String($0.dropLast(30)) }
       let result = try Self.run(workdir, pipeline)
       #expect(result.status == 65, "\(result.stderr)")
       #expect(
@@ -230,14 +235,14 @@ import Glibc
   func anEnrollmentFileCutInsideARowIsRefusedWhole(file: String) throws {
     try withTemporaryFolder { root in
       let (workdir, pipeline) = try Self.demo(root)
-      let path = workdir.root + "/inbox/" + file
-      let lines = try readText(path).split(separator: "\n").map(String.init)
-      let kept = lines.count / 2
-      // The first `kept` lines whole, then half of the next: the upload stopped there.
-      let cut =
-        lines[..<kept].joined(separator: "\n") + "\n" + lines[kept].prefix(lines[kept].count / 2)
-      try FileManager.default.removeItem(atPath: path)
-      try writeFile(path, cut)
+      var kept = 0
+      try Self.rewrite(workdir.root + "/inbox/" + file) { text in
+        let lines = text.split(separator: "\n")
+        kept = lines.count / 2
+        // The first `kept` lines whole, then half of the next: the upload stopped there.
+        return lines[..<kept].joined(separator: "\n") + "\n"
+          + lines[kept].prefix(lines[kept].count / 2)
+      }
       let result = try Self.run(workdir, pipeline)
       #expect(result.status == 65, "\(result.stderr)")
       #expect(result.stderr.contains("\(file):\(kept + 1)"), "\(result.stderr)")
@@ -250,11 +255,10 @@ import Glibc
   @Test func anEnrollmentFileWithoutAFinalLineBreakIsTaken() throws {
     try withTemporaryFolder { root in
       let (workdir, pipeline) = try Self.demo(root)
-      let path = workdir.root + "/inbox/submissions.csv"
-      let text = try readText(path)
-      try FileManager.default.removeItem(atPath: path)
-      #expect(text.hasSuffix("\n"))
-      try writeFile(path, String(text.dropLast(text.hasSuffix("\r\n") ? 2 : 1)))
+      try Self.rewrite(workdir.root + "/inbox/submissions.csv") { text in
+        #expect(text.hasSuffix("\n"))
+        return String(text.dropLast(text.hasSuffix("\r\n") ? 2 : 1))
+      }
       let result = try Self.run(workdir, pipeline)
       #expect(result.status == 0, "\(result.stderr)")
       #expect(!result.stderr.contains("cut off"), "\(result.stderr)")

@@ -197,13 +197,15 @@ package enum TardyFeed {
     // The run's folder; the input is claimed into it first, so a rerun never reads it twice.
     let base = workdir.root + "/tardies"
     try FileSystem.makeDirectory(base)
-    let day: String = {
+    /// The run's day in the district's zone, as `format` writes it.
+    func runDay(_ format: String) -> String {
       let formatter = DateFormatter()
       formatter.timeZone = config.timeZone
       formatter.locale = Locale(identifier: "en_US_POSIX")
-      formatter.dateFormat = "yyyyMMdd"
+      formatter.dateFormat = format
       return formatter.string(from: now)
-    }()
+    }
+    let day = runDay("yyyyMMdd")
     let number = try FileSystem.listDirectory(base).filter { $0.hasPrefix("T\(day)-") }.count + 1
     let run = String(format: "T%@-%02d", day, number)
     // An inbox claim's folder is named `.claim-`: a killed run's claim is put back from it, while
@@ -255,13 +257,7 @@ package enum TardyFeed {
     var records: [DeliveryRecord] = []
     let fileName = "input/" + inboxFileName
     // The run's day in the district: a tardy dated after it has not happened yet.
-    let today: String = {
-      let formatter = DateFormatter()
-      formatter.timeZone = config.timeZone
-      formatter.locale = Locale(identifier: "en_US_POSIX")
-      formatter.dateFormat = "yyyy-MM-dd"
-      return formatter.string(from: now)
-    }()
+    let today = runDay("yyyy-MM-dd")
     do {
       // Looked up by key, row by row: the table holds every day sent for years, and reading it
       // whole each run made a run grow with that history, not with its file.
