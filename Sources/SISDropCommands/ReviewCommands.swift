@@ -14,7 +14,9 @@ package struct ReviewCommand: ParsableCommand {
     discussion: """
       Across batches: every pending submission the last run held back, with its age in nights. Potential \
       matches list their candidates (a candidate a guard keeps from matching shows the guard, not a score); \
-      held updates list the fields whose form value differs from the SIS; errors list field and problem.
+      held updates list the fields whose form value differs from the SIS; errors list field and problem \
+      (also a refused new version of a submission delivered before: the SIS keeps the delivered record, \
+      the form is corrected in the enrollment system).
       Each item prints the commands that answer it; `sisdrop show SUBMISSION` gives the detail. An item \
       answered since the last run stays until the next run applies the answer, and says so (the answer \
       and who gave it, or that it was given for an earlier version of the form and must be given again); \
@@ -47,7 +49,7 @@ package struct ReviewCommand: ParsableCommand {
         for row in queue.answerFileRows { try writer.write(row) }
         try writer.close()
         print(
-          "\(queue.answerFileRows.count) choices for \(queue.submissions) submissions written to \(path): mark the chosen rows with x, then drop it into the inbox as answers.csv"
+          "\(queue.answerFileRows.count) choices for \(Set(queue.answerFileRows.map { $0[0] }).count) submissions written to \(path): mark the chosen rows with x, then drop it into the inbox as answers.csv"
         )
         return
       }

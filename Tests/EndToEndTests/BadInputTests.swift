@@ -103,6 +103,52 @@ import Glibc
     }
   }
 
+  /// A family changes a delivered child's form and the new version is refused (a birth date that
+  /// is not a date): the night counts it in error, so `sisdrop review` lists it too, with what to do
+  /// (the enrollment system, the SIS keeping the delivered record), and offers no answer sisdrop
+  /// would refuse (the answer file gets no row for it: one would refuse the whole file).
+  @Test func aRefusedChangeToADeliveredSubmissionIsInReview() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      let first = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      try ReviewLoopTests.uploadExport(workdir, config)
+      let submissions = workdir.inbox(config) + "/submissions.csv"
+      let line =
+        try #require(
+          try readText(submissions).split(separator: "\n", omittingEmptySubsequences: false)
+            .firstIndex { $0.hasPrefix("S-2026-0038,") }) + 1
+      try Self.editLine(submissions, line) {
+        $0.replacingOccurrences(of: ",08/08/2022,", with: ",13/45/2022,")
+      }
+      let night = try Self.run(workdir, pipeline)
+      #expect(night.status == 0, "\(night.stderr)")
+      let second = try Self.lastBatch(workdir)
+      let waiting = (try DemoExpectation.load()).delivery.filter { $0.value == "error" }.count
+      #expect(night.stdout.contains("in error: \(waiting + 1);"), "\(night.stdout)")
+      let row = try #require(
+        try csvRows(workdir.stageFolder(second, .deliver) + "/errors.csv").first {
+          $0[0] == "S-2026-0038"
+        })
+      #expect(
+        row[6].hasPrefix(
+          "delivered before in batch \(first.batch); this new version of the form was refused")
+          && !row[6].contains("stays pending"), "\(row)")
+      let review = try runTool("sisdrop", ["review", "--workdir", workdir.root])
+      #expect(review.status == 0, "\(review.stderr)")
+      #expect(review.stdout.contains(", \(waiting + 1) in error\n"), "\(review.stdout)")
+      #expect(
+        review.stdout.contains("  S-2026-0038 student 1 [since tonight, batch \(second)]: DOB:"),
+        "\(review.stdout)")
+      let file = try runTool(
+        "sisdrop", ["review", "--workdir", workdir.root, "--csv", root + "/answers.csv"])
+      #expect(file.status == 0, "\(file.stderr)")
+      #expect(try !readText(root + "/answers.csv").contains("S-2026-0038"))
+      let show = try runTool("sisdrop", ["show", "S-2026-0038", "--workdir", workdir.root])
+      #expect(show.stdout.contains("in error (batch \(second), student 1): DOB:"), "\(show.stdout)")
+    }
+  }
+
   // MARK: Values
 
   @Test(

@@ -114,6 +114,9 @@ package struct ReviewQueue: Sendable, Codable {
           rows.append([item.submissionID, "update", item.schema, seq, field, "keep-sis", "", ""])
         }
       case .error:
+        // A refused change to a delivered submission: only the enrollment system answers it.
+        guard !item.problems.allSatisfy({ $0.whatToDo.hasPrefix(DeliverStage.refusedChangePrefix) })
+        else { continue }
         for field in item.fields where (Corrections.correctable[item.schema] ?? []).contains(field)
         {
           rows.append([item.submissionID, "correct", item.schema, seq, field, "", "", ""])
@@ -127,7 +130,7 @@ package struct ReviewQueue: Sendable, Codable {
   package static func load(workdir: WorkDir, now: Date = Date()) throws -> ReviewQueue {
     let state = workdir.state
     let rows = try state.database.rows(
-      "SELECT submission_id, form, status, batch_id, last_seen_batch, first_seen_batch FROM ledger WHERE status IN ('pending', 'batched') ORDER BY submission_id"
+      "SELECT submission_id, form, status, batch_id, last_seen_batch, first_seen_batch FROM ledger WHERE status IN ('pending', 'batched', 'delivered') ORDER BY submission_id"
     )
     var batches: [String: BatchRecord] = [:]
     for batch in try state.allBatches() { batches[batch.id] = batch }
@@ -135,6 +138,12 @@ package struct ReviewQueue: Sendable, Codable {
     var items: [Item] = []
     for row in rows {
       let id = row[0].string ?? ""
+      if row[2].string == LedgerStatus.delivered.rawValue {
+        items += try refusedChange(
+          id, form: row[1].string ?? "", batch: row[4].string, &outputs,
+          openedAt: { batches[$0]?.openedAt }, now: now)
+        continue
+      }
       guard let batch = row[3].string ?? row[4].string else { continue }
       try outputs.load(batch)
       if outputs.delivered[batch]?.contains(id) == true { continue }
@@ -149,6 +158,23 @@ package struct ReviewQueue: Sendable, Codable {
       items += errorItems(outputs.errors[batch]?[id] ?? [], waiting)
     }
     return ReviewQueue(items: items)
+  }
+
+  /// A submission delivered before whose new version the last export that brought it refused (the
+  /// family changed the form): in error until the enrollment system sends a version that delivers.
+  /// Waiting since that batch; no answer commands (answers are for submissions not delivered yet).
+  static func refusedChange(
+    _ id: String, form: String, batch: String?, _ outputs: inout BatchOutputs,
+    openedAt: (String) -> String?, now: Date
+  ) throws -> [Item] {
+    guard let batch else { return [] }
+    try outputs.load(batch)
+    let rows = (outputs.errors[batch]?[id] ?? []).filter(DeliverStage.isRefusedChange)
+    guard !rows.isEmpty, outputs.delivered[batch]?.contains(id) != true else { return [] }
+    let since = openedAt(batch) ?? ""
+    let age = Clock.parse(since).map { max(0, Int(now.timeIntervalSince($0) / 86_400)) } ?? 0
+    return errorItems(
+      rows, Waiting(submissionID: id, form: form, batch: batch, since: since, age: age))
   }
 
   /// What each batch's outputs hold for the queue, read once per batch: the decisions that need a

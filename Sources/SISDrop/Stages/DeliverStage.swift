@@ -38,6 +38,15 @@ package enum DeliverStage {
     row.count > 7 && row[7] == Stage.parse.rawValue && row[6].hasPrefix(resentUnreadablePrefix)
   }
 
+  static let refusedChangePrefix = "delivered before in batch "
+
+  /// An errors.csv row of a new version of a submission delivered before (the family changed the
+  /// form) that was refused: the SIS keeps the delivered record; only the enrollment system can fix
+  /// the form (answers and corrections are for submissions not delivered yet).
+  package static func isRefusedChange(_ row: [String]) -> Bool {
+    row.count > 6 && row[6].hasPrefix(refusedChangePrefix)
+  }
+
   /// errors.csv's submissions waiting for a fix, and those delivered before whose re-sent row
   /// could not be read (counted apart: nothing waits for them).
   package static func errorCounts(_ errors: [[String]]) -> (inError: Int, resentUnreadable: Int) {
@@ -154,6 +163,15 @@ package enum DeliverStage {
         }
         plan.errors.append(row)
       }
+    }
+    // A new version of a submission delivered before, refused: its errors.csv row said "it stays
+    // pending" and `sisdrop review` did not list it (the ledger keeps it delivered).
+    for index in plan.errors.indices where !isResentUnreadable(plan.errors[index]) {
+      guard let batch = try context.workdir.state.ledgerEntry(plan.errors[index][0])?.deliveredBatch
+      else { continue }
+      plan.errors[index][6] =
+        "\(refusedChangePrefix)\(batch); this new version of the form was refused for the reason given, so the SIS keeps the delivered record unchanged: "
+        + "correct the form in the enrollment system (sisdrop's answers are for submissions not delivered yet); the next export delivers the change"
     }
     return plan
   }
