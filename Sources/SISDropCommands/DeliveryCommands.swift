@@ -142,7 +142,8 @@ package struct TardiesCommand: ParsableCommand {
       listed in duplicates.csv ("already sent"); with another code it is not sent and is listed in \
       another-code.csv, for a person to change the SIS record by hand.
       The inbox's tardies.csv is read only if it is a regular file: a symbolic link, a hard link, a \
-      FIFO or a device is refused by name without being opened (65).
+      FIFO or a device is refused by name without being opened (65); it is taken once unchanged for \
+      pickup.quiet_seconds and no process holds it open for writing (75 until then, nothing claimed).
       --if-present is for a schedule (cron, the sisdrop-tardies.timer scripts/install.sh --system \
       installs): without a tardies.csv in the inbox it finishes what a killed run left and exits 0 \
       with "nothing to do" (with --json: {"nothing_to_do": true, "reason": ...}), instead of 66.
@@ -150,7 +151,7 @@ package struct TardiesCommand: ParsableCommand {
       fails, or rejects rows or leaves a day for a person, is notified through the pipeline's \
       notifications (the same failure again only once).
       Exit codes: 0 done (or nothing to do with --if-present), 65 not a regular file, 66 no tardies \
-      file or no snapshot yet, 75 busy, 78 bad mapping file or field policy.
+      file or no snapshot yet, 75 busy or the file still arriving, 78 bad mapping file or field policy.
       """)
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "The pipeline file.") var pipeline: String

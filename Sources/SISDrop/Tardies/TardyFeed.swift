@@ -165,6 +165,17 @@ package enum TardyFeed {
     }
     // The inbox's tardies.csv: a regular file with one name, or refused by name without being opened.
     if input == nil { try InboxFile.check(source) }
+    // Never half an upload: the inbox's tardies.csv is claimed only once it has been unchanged for
+    // the quiet period and no process holds it open for writing, as every feed file is (75 until
+    // then, nothing claimed: the timer's next run takes it). Raptor uploads during the school day,
+    // while the timer runs; claimed mid-upload, the rows written after the claim were never sent.
+    if input == nil,
+      let why = Inbox(path: workdir.inbox(config), config: config).whyNotReady(inboxFileName)
+    {
+      throw SISDropError(
+        .temporaryFailure, "\(inboxFileName) is not taken yet: \(why)",
+        at: SourceLocation(path: source), hint: "the next run takes it once it is complete")
+    }
     // A file named with --file may be a link the operator made, but must end at a regular file:
     // a FIFO would hang the run and a folder or device is not a tardies export.
     if let input { try checkNamedFile(input) }

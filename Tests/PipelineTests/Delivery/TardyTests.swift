@@ -636,4 +636,34 @@ import _SISDropTestSupport
         again.status == 0 && again.stdout.contains("0 delivered, 4 in error, 16 already sent"))
     }
   }
+
+  /// Raptor uploads during the school day while the timer runs: a tardies.csv still being written
+  /// was claimed, and the rows written after the claim were never sent (probe26). It is taken only
+  /// once no process holds it open for writing (and it is unchanged for the quiet period), as every
+  /// feed file is: 75 until then, nothing claimed, not a failure of the feed.
+  @Test func aTardiesFileStillBeingUploadedIsNotTaken() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, config) = try runDemo(root)
+      let inbox = workdir.inbox(config) + "/tardies.csv"
+      try FileSystem.copyFile(Checkout.demoDistrict + "/raptor/tardies.csv", to: inbox)
+      let upload = try #require(FileHandle(forWritingAtPath: inbox))
+      let tool = ["tardies", "--pipeline", Checkout.pipeline("demo"), "--workdir", root]
+      let early = try runTool("sisdrop", tool + ["--if-present"])
+      #expect(early.status == 75, "\(early.stderr)")
+      #expect(
+        early.stderr.contains(
+          "tardies.csv is not taken yet: still arriving: open for writing by process \(getpid())"),
+        "\(early.stderr)")
+      #expect(FileSystem.exists(inbox))
+      #expect(
+        !FileSystem.isDirectory(root + "/tardies") || files(below: root + "/tardies").isEmpty,
+        "nothing claimed")
+      try upload.close()
+      let complete = try runTool("sisdrop", tool + ["--if-present"])
+      #expect(complete.status == 0, "\(complete.stderr)")
+      #expect(
+        complete.stdout.contains("16 delivered, 4 in error, 0 already sent"), "\(complete.stdout)")
+      #expect(!FileSystem.exists(inbox))
+    }
+  }
 }
