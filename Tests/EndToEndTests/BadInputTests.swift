@@ -39,6 +39,31 @@ import Glibc
     try writeFile(path, change(text))
   }
 
+  /// Night 1 of the demo (S-2026-0038 delivered), then the export again with S-2026-0038's row
+  /// changed by `change`, run as the next night.
+  static func nightAfterChanging0038(_ root: String, _ change: @escaping (String) -> String) throws
+    -> (workdir: WorkDir, first: String, second: String, night: ProcessResult, waiting: Int)
+  {
+    let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+    let first = try #require(
+      try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+    #expect(
+      try csvRows(workdir.stageFolder(first.batch, .deliver) + "/delivered.csv").contains {
+        $0[0] == "S-2026-0038"
+      })
+    try ReviewLoopTests.uploadExport(workdir, config)
+    let submissions = workdir.inbox(config) + "/submissions.csv"
+    let line =
+      try #require(
+        try readText(submissions).split(separator: "\n", omittingEmptySubsequences: false)
+          .firstIndex { $0.hasPrefix("S-2026-0038,") }) + 1
+    try editLine(submissions, line, change)
+    let night = try run(workdir, pipeline)
+    #expect(night.status == 0, "\(night.stderr)")
+    let waiting = (try DemoExpectation.load()).delivery.filter { $0.value == "error" }.count
+    return (workdir, first.batch, try lastBatch(workdir), night, waiting)
+  }
+
   static func run(_ workdir: WorkDir, _ pipeline: String) throws -> ProcessResult {
     try runTool("sisdrop", ["run", "--pipeline", pipeline, "--workdir", workdir.root])
   }
@@ -64,26 +89,9 @@ import Glibc
   /// stands instead of "it stays pending".
   @Test func aMalformedResentRowOfADeliveredSubmissionIsNotCountedInError() throws {
     try withTemporaryFolder { root in
-      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
-      let first = try #require(
-        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
-      #expect(
-        try csvRows(workdir.stageFolder(first.batch, .deliver) + "/delivered.csv").contains {
-          $0[0] == "S-2026-0038"
-        })
-      try ReviewLoopTests.uploadExport(workdir, config)
-      let submissions = workdir.inbox(config) + "/submissions.csv"
-      let line =
-        try #require(
-          try readText(submissions).split(separator: "\n", omittingEmptySubsequences: false)
-            .firstIndex { $0.hasPrefix("S-2026-0038,") }) + 1
-      try Self.editLine(submissions, line) {
+      let (workdir, first, second, night, waiting) = try Self.nightAfterChanging0038(root) {
         $0.replacingOccurrences(of: "Clear Lake", with: "\"Clear\" Lake")
       }
-      let night = try Self.run(workdir, pipeline)
-      #expect(night.status == 0, "\(night.stderr)")
-      let second = try Self.lastBatch(workdir)
-      let waiting = (try DemoExpectation.load()).delivery.filter { $0.value == "error" }.count
       #expect(night.stdout.contains("in error: \(waiting);"), "\(night.stdout)")
       #expect(
         night.stdout.contains(
@@ -96,7 +104,7 @@ import Glibc
           $0[0] == "S-2026-0038"
         })
       #expect(
-        row[6].hasPrefix("already delivered in batch \(first.batch); this export's copy")
+        row[6].hasPrefix("already delivered in batch \(first); this export's copy")
           && !row[6].contains("stays pending"), "\(row)")
       let review = try runTool("sisdrop", ["review", "--workdir", workdir.root])
       #expect(review.stdout.contains(", \(waiting) in error\n"), "\(review.stdout)")
@@ -109,22 +117,9 @@ import Glibc
   /// would refuse (the answer file gets no row for it: one would refuse the whole file).
   @Test func aRefusedChangeToADeliveredSubmissionIsInReview() throws {
     try withTemporaryFolder { root in
-      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
-      let first = try #require(
-        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
-      try ReviewLoopTests.uploadExport(workdir, config)
-      let submissions = workdir.inbox(config) + "/submissions.csv"
-      let line =
-        try #require(
-          try readText(submissions).split(separator: "\n", omittingEmptySubsequences: false)
-            .firstIndex { $0.hasPrefix("S-2026-0038,") }) + 1
-      try Self.editLine(submissions, line) {
+      let (workdir, first, second, night, waiting) = try Self.nightAfterChanging0038(root) {
         $0.replacingOccurrences(of: ",08/08/2022,", with: ",13/45/2022,")
       }
-      let night = try Self.run(workdir, pipeline)
-      #expect(night.status == 0, "\(night.stderr)")
-      let second = try Self.lastBatch(workdir)
-      let waiting = (try DemoExpectation.load()).delivery.filter { $0.value == "error" }.count
       #expect(night.stdout.contains("in error: \(waiting + 1);"), "\(night.stdout)")
       let row = try #require(
         try csvRows(workdir.stageFolder(second, .deliver) + "/errors.csv").first {
@@ -132,7 +127,7 @@ import Glibc
         })
       #expect(
         row[6].hasPrefix(
-          "delivered before in batch \(first.batch); this new version of the form was refused")
+          "delivered before in batch \(first); this new version of the form was refused")
           && !row[6].contains("stays pending"), "\(row)")
       let review = try runTool("sisdrop", ["review", "--workdir", workdir.root])
       #expect(review.status == 0, "\(review.stderr)")
