@@ -129,8 +129,11 @@ package struct ReviewQueue: Sendable, Codable {
   /// Reads the queue from the ledger and each batch's match and deliver outputs.
   package static func load(workdir: WorkDir, now: Date = Date()) throws -> ReviewQueue {
     let state = workdir.state
+    // A delivered submission waits for a person only when a later export brought a new version
+    // that was refused (the family changed the form): one seen since its delivery. The others are
+    // left out here, so that the batches they were delivered in are not read again.
     let rows = try state.database.rows(
-      "SELECT submission_id, form, status, batch_id, last_seen_batch, first_seen_batch FROM ledger WHERE status IN ('pending', 'batched', 'delivered') ORDER BY submission_id"
+      "SELECT submission_id, form, status, batch_id, last_seen_batch, first_seen_batch FROM ledger WHERE status IN ('pending', 'batched') OR (status = 'delivered' AND last_seen_batch IS NOT delivered_batch) ORDER BY submission_id"
     )
     var batches: [String: BatchRecord] = [:]
     for batch in try state.allBatches() { batches[batch.id] = batch }
@@ -138,43 +141,29 @@ package struct ReviewQueue: Sendable, Codable {
     var items: [Item] = []
     for row in rows {
       let id = row[0].string ?? ""
-      if row[2].string == LedgerStatus.delivered.rawValue {
-        items += try refusedChange(
-          id, form: row[1].string ?? "", batch: row[4].string, &outputs,
-          openedAt: { batches[$0]?.openedAt }, now: now)
-        continue
-      }
-      guard let batch = row[3].string ?? row[4].string else { continue }
+      let delivered = row[2].string == LedgerStatus.delivered.rawValue
+      // A refused new version waits from the night the export that brought it was refused.
+      guard let batch = delivered ? row[4].string : row[3].string ?? row[4].string else { continue }
       try outputs.load(batch)
       if outputs.delivered[batch]?.contains(id) == true { continue }
       let since =
-        (row[5].string).flatMap { batches[$0]?.openedAt } ?? batches[batch]?.openedAt ?? ""
+        (delivered ? nil : row[5].string).flatMap { batches[$0]?.openedAt }
+        ?? batches[batch]?.openedAt ?? ""
       let age = Clock.parse(since).map { max(0, Int(now.timeIntervalSince($0) / 86_400)) } ?? 0
       let waiting = Waiting(
         submissionID: id, form: row[1].string ?? "", batch: batch, since: since, age: age)
+      let errors = outputs.errors[batch]?[id] ?? []
+      guard !delivered else {
+        // No answer commands: answers are for submissions not delivered yet.
+        items += errorItems(errors.filter(DeliverStage.isRefusedChange), waiting)
+        continue
+      }
       if let decision = outputs.decisions[batch]?[id] {
         items += studentItems(decision, waiting) + contactItems(decision, waiting)
       }
-      items += errorItems(outputs.errors[batch]?[id] ?? [], waiting)
+      items += errorItems(errors, waiting)
     }
     return ReviewQueue(items: items)
-  }
-
-  /// A submission delivered before whose new version the last export that brought it refused (the
-  /// family changed the form): in error until the enrollment system sends a version that delivers.
-  /// Waiting since that batch; no answer commands (answers are for submissions not delivered yet).
-  static func refusedChange(
-    _ id: String, form: String, batch: String?, _ outputs: inout BatchOutputs,
-    openedAt: (String) -> String?, now: Date
-  ) throws -> [Item] {
-    guard let batch else { return [] }
-    try outputs.load(batch)
-    let rows = (outputs.errors[batch]?[id] ?? []).filter(DeliverStage.isRefusedChange)
-    guard !rows.isEmpty, outputs.delivered[batch]?.contains(id) != true else { return [] }
-    let since = openedAt(batch) ?? ""
-    let age = Clock.parse(since).map { max(0, Int(now.timeIntervalSince($0) / 86_400)) } ?? 0
-    return errorItems(
-      rows, Waiting(submissionID: id, form: form, batch: batch, since: since, age: age))
   }
 
   /// What each batch's outputs hold for the queue, read once per batch: the decisions that need a
