@@ -69,17 +69,13 @@ package struct Notification: Sendable, Equatable {
       "Working directory: \(workdir)", "",
       "The run's log and `sisdrop status --workdir \(workdir)` say more.",
     ]
-    // A file the batch claimed is refused itself (a duplicate column, a broken SIS export): every
-    // retry reads the same claimed copy, so retrying cannot help and the file is not edited in place.
-    if let batch, let error = error as? SISDropError, error.status == .dataError,
-      error.location?.path.contains("/batches/\(batch)/input/") == true
-    {
-      body += [""]
-      body += wrap(
-        "The file refused is one the open batch \(batch) claimed: every retry reads that same copy, and it is never edited in place. "
-          + "To go on, cancel the batch (its files are archived, its records go back to pending):")
-      body += ["", "  sisdrop cancel --workdir \(workdir)", ""]
-      body += wrap("then have the sender upload a corrected file; the next run claims it.")
+    // A file the batch claimed is refused itself: the error above says to cancel the batch first
+    // (ClaimedCopy); its command stands on a line of its own, to copy.
+    if ClaimedCopy.advisesCancel(error, workdir: workdir) {
+      body += [
+        "", "To cancel the batch, as the error says:", "",
+        "  \(ClaimedCopy.cancelCommand(workdir))",
+      ]
     }
     return Notification(
       kind: .runFailed,

@@ -295,6 +295,8 @@ package enum StageRunner {
         message: nil, finishedAt: Clock.now())
       return report
     } catch {
+      // A claimed file refused whole: the advice says to cancel the batch first (ClaimedCopy).
+      let error = ClaimedCopy.refusal(error, workdir: workdir.root, batch: batch.id)
       try? FileSystem.removeTree(temporary)
       try? workdir.state.finishStageRun(
         batch: batch.id, stage: stage.rawValue, attempt: attempt, succeeded: false,
