@@ -121,6 +121,32 @@ package struct ReportCommand: ParsableCommand {
   }
 }
 
+extension TardiesCommand {
+  /// A pipeline file `load` refuses (a mapping file gone, a bad key) stops every run of the feed:
+  /// recorded as the feed's failure and notified once, as a malformed mapping file is, so that the
+  /// timer's runs do not fail unseen. The working directory is the one the readable part of the
+  /// file names (or --workdir, $SISDROP_WORKDIR); people are told through the notification
+  /// settings that can be read, else those of the last `sisdrop run` that could read the file.
+  /// Without a working directory there is nothing to record in: only the error.
+  func refusePipeline(_ error: any Error) throws {
+    let readable = PipelineConfig.readableParts(path: pipeline)
+    let root = readable.map { workDir.path(for: $0) } ?? workDir.path
+    if FileSystem.exists(root + "/state.sqlite") {
+      try withLockedWorkDir(root) { workdir in
+        let config =
+          readable
+          ?? NightlyRun.lastGoodNotifications(
+            pipelinePath: FileSystem.absolute(pipeline),
+            stored: try? workdir.state.integrationStatus())
+        TardyFeed.record(
+          .failure(error), workdir: workdir, config: config, inboxChecked: false,
+          log: logger(quiet: workDir.json))
+      }
+    }
+    try guarded { throw error }
+  }
+}
+
 /// `sisdrop tardies --if-present --json` with no tardies.csv in the inbox.
 struct NothingToDo: Encodable {
   var nothingToDo = true
@@ -148,8 +174,9 @@ package struct TardiesCommand: ParsableCommand {
       installs): without a tardies.csv in the inbox it finishes what a killed run left and exits 0 \
       with "nothing to do" (with --json: {"nothing_to_do": true, "reason": ...}), instead of 66.
       Each run is recorded for `sisdrop status` (when, outcome, counts, exit status); a run that \
-      fails, or rejects rows or leaves a day for a person, is notified through the pipeline's \
-      notifications (the same failure again only once).
+      fails (a pipeline file it cannot use included: a mapping file gone), or rejects rows or \
+      leaves a day for a person, is notified through the pipeline's notifications (the same \
+      failure again only once).
       Exit codes: 0 done (or nothing to do with --if-present), 65 not a regular file, 66 no tardies \
       file or no snapshot yet, 75 busy or the file still arriving, 78 bad mapping file or field policy.
       """)
@@ -161,7 +188,12 @@ package struct TardiesCommand: ParsableCommand {
   package init() {}
 
   package func run() throws {
-    let config = try guarded { try PipelineConfig.load(path: pipeline) }
+    let config: PipelineConfig
+    do {
+      config = try PipelineConfig.load(path: pipeline)
+    } catch {
+      return try refusePipeline(error)
+    }
     try withLockedWorkDir(workDir.path(for: config)) { workdir in
       let inboxFile = workdir.inbox(config) + "/" + TardyFeed.inboxFileName
       let log = logger(quiet: workDir.json)
@@ -184,10 +216,12 @@ package struct TardiesCommand: ParsableCommand {
         return
       } catch {
         // In `sisdrop status` and told to people, not only in the exit status and the log.
-        TardyFeed.record(.failure(error), workdir: workdir, config: config, log: log)
+        TardyFeed.record(
+          .failure(error), workdir: workdir, config: config, inboxChecked: file == nil, log: log)
         throw error
       }
-      TardyFeed.record(.success(result), workdir: workdir, config: config, log: log)
+      TardyFeed.record(
+        .success(result), workdir: workdir, config: config, inboxChecked: file == nil, log: log)
       if workDir.json {
         try printJSON(result)
       } else {

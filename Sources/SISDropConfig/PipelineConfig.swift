@@ -186,6 +186,15 @@ package struct PipelineConfig: Sendable {
     return try parse(bytes: bytes, path: absolute)
   }
 
+  /// What can be read of a pipeline file that `load` refuses: its keys that parse, defaults where
+  /// a key is bad (a mapping file that is missing is left out); nil when the file is not there,
+  /// cannot be read or is not a YAML document. For telling people of the refusal, never for running.
+  package static func readableParts(path: String) -> PipelineConfig? {
+    let absolute = FileSystem.absolute(path)
+    guard let bytes = try? readBytes(absolute) else { return nil }
+    return try? parseCollecting(bytes: bytes, path: absolute).0
+  }
+
   /// The pipeline file's bytes. One this user cannot read (root's 0640 for the `sisdrop` user, a
   /// folder) is a configuration problem (78, as `check` and the README say), not a file sisdrop
   /// failed to create (73).

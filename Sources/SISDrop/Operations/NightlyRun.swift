@@ -318,6 +318,23 @@ package enum NightlyRun {
   /// The pipeline file cannot be read (missing, not YAML, a bad key): the run fails like any other,
   /// recorded in the status and notified to the addresses of the last run that could read it.
   /// The same failure again (cron every few minutes) is not notified again.
+  /// A config for telling people that the pipeline file cannot be used: the district and the
+  /// notification settings of the last run that could read it (defaults without one).
+  package static func lastGoodNotifications(pipelinePath: String, stored: IntegrationStatus?)
+    -> PipelineConfig
+  {
+    var config = PipelineConfig(path: pipelinePath, sha256: "")
+    if let last = stored?.lastGoodNotifications {
+      config.districtName = last.district
+      config.operations.notifications.to = last.to
+      config.operations.notifications.from = last.from
+      config.operations.notifications.sendmail = last.sendmail
+      config.operations.notifications.folder = last.folder
+      if let zone = TimeZone(identifier: last.timeZone) { config.timeZone = zone }
+    }
+    return config
+  }
+
   static func recordUnreadablePipeline(
     _ error: Error, workdir: WorkDir, pipelinePath: String, now: Date,
     log: @escaping (String) -> Void
@@ -334,15 +351,7 @@ package enum NightlyRun {
     log(
       "integration status: \(stored?.state.rawValue ?? "(none)") → \(failed.state.rawValue): \(failed.reason)"
     )
-    var config = PipelineConfig(path: pipelinePath, sha256: "")
-    if let last = stored?.lastGoodNotifications {
-      config.districtName = last.district
-      config.operations.notifications.to = last.to
-      config.operations.notifications.from = last.from
-      config.operations.notifications.sendmail = last.sendmail
-      config.operations.notifications.folder = last.folder
-      if let zone = TimeZone(identifier: last.timeZone) { config.timeZone = zone }
-    }
+    let config = lastGoodNotifications(pipelinePath: pipelinePath, stored: stored)
     let notifier = Notifier(workdir: workdir, config: config, log: log)
     var notes = [
       Notification.runFailed(

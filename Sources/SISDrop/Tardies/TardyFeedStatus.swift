@@ -87,14 +87,16 @@ extension TardyFeed {
   ///
   /// - Parameters:
   ///   - outcome: the run's result, or the error it failed with; nil for "nothing to do".
+  ///   - inboxChecked: whether the run looked at the inbox (not with --file, nor when the pipeline
+  ///     file could not be used): "last checked the inbox" says only what happened.
   package static func record(
     _ outcome: Swift.Result<Result, any Error>?, workdir: WorkDir, config: PipelineConfig,
-    now: Date = Date(), log: @escaping (String) -> Void
+    inboxChecked: Bool = true, now: Date = Date(), log: @escaping (String) -> Void
   ) {
     do {
       var status = try workdir.state.tardyFeedStatus() ?? TardyFeedStatus()
       let previous = status.lastRun
-      status.lastCheckedAt = now
+      if inboxChecked { status.lastCheckedAt = now }
       var notices: [Notification] = []
       switch outcome {
       case nil:

@@ -297,6 +297,72 @@ import _SISDropTestSupport
     }
   }
 
+  /// probe26 (finding 3): a mapping file gone (`mappings.building_map` names a file that is not
+  /// there) made `sisdrop tardies` exit 78 while reading the pipeline, before the feed's status:
+  /// no status line, no notification, every timer run failing unseen, where a malformed
+  /// building_map.csv was recorded and notified. It is the feed's failure too: recorded, notified
+  /// once (the timer's retries are not), the inbox's file left where it is, and the run after it
+  /// is fixed says the feed works again.
+  @Test func aMissingMappingFileIsTheFeedsRecordedAndNotifiedFailure() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, config) = try runDemo(root + "/w")
+      let map = root + "/cfg/building_map.csv"
+      try FileSystem.makeDirectory(root + "/cfg")
+      try FileSystem.copyFile(Checkout.demoDistrict + "/config/building_map.csv", to: map)
+      let pipeline = try writeFile(
+        root + "/cfg/pipeline.yaml",
+        try demoPipelineText([(Checkout.demoDistrict + "/config/building_map.csv", map)]))
+      let tool = ["tardies", "--pipeline", pipeline, "--workdir", workdir.root, "--if-present"]
+      let notifications = workdir.root + "/notifications"
+      func messages() throws -> [String] {
+        try FileSystem.listDirectory(notifications).sorted().filter { $0.contains("run-failed") }
+      }
+      func feed() throws -> [String: Any] {
+        let status = try runTool("sisdrop", ["status", "--json", "--workdir", workdir.root])
+        let json =
+          try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        return try #require(json?["tardy_feed"] as? [String: Any], "\(status.stdout)")
+      }
+      let inbox = workdir.inbox(config) + "/tardies.csv"
+      try FileSystem.copyFile(Checkout.demoDistrict + "/raptor/tardies.csv", to: inbox)
+      #expect(try runTool("sisdrop", tool).status == 0)
+      let checked = try feed()["last_checked_at"] as? String
+      #expect(checked != nil)
+
+      try FileSystem.removeTree(map)
+      try FileSystem.copyFile(Checkout.demoDistrict + "/raptor/tardies.csv", to: inbox)
+      let missing = try runTool("sisdrop", tool)
+      #expect(missing.status == 78, "\(missing.stderr)")
+      #expect(missing.stderr.contains("mappings.building_map: file not found"), "\(missing.stderr)")
+      let failed = try #require(try feed()["last_run"] as? [String: Any])
+      #expect(
+        failed["outcome"] as? String == "failed" && failed["exit_status"] as? Int == 78
+          && (failed["error"] as? String)?.contains("mappings.building_map: file not found")
+            == true,
+        "\(failed)")
+      #expect(try feed()["last_checked_at"] as? String == checked, "the inbox was not read")
+      let told = try messages()
+      #expect(told.count == 1, "\(told)")
+      let message = try readText(notifications + "/" + (try #require(told.first)))
+      #expect(
+        message.contains("tardy feed failed (exit 78)") && message.contains("building_map"),
+        "\(message)")
+      // The timer's next run: the same failure, not told again; the file waits in the inbox.
+      #expect(try runTool("sisdrop", tool).status == 78)
+      #expect(try messages().count == 1)
+      #expect(FileSystem.exists(inbox))
+
+      try FileSystem.copyFile(Checkout.demoDistrict + "/config/building_map.csv", to: map)
+      let fixed = try runTool("sisdrop", tool)
+      #expect(
+        fixed.status == 0 && fixed.stdout.contains("0 delivered, 4 in error, 16 already sent"))
+      #expect(
+        try FileSystem.listDirectory(notifications).sorted().map {
+          try readText(notifications + "/" + $0)
+        }.contains { $0.contains("tardy feed works again") && $0.contains("(exit 78)") })
+    }
+  }
+
   /// A run folder an older sisdrop wrote (delivered.csv with three columns: no school, day or code)
   /// and left for recovery or rebuild-state is recorded under the old key, so its days are not
   /// sent again after the upgrade; a new run's delivered.csv is recorded as days.
