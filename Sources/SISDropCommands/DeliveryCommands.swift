@@ -169,7 +169,9 @@ package struct TardiesCommand: ParsableCommand {
       another-code.csv, for a person to change the SIS record by hand.
       The inbox's tardies.csv is read only if it is a regular file: a symbolic link, a hard link, a \
       FIFO or a device is refused by name without being opened (65); it is taken once unchanged for \
-      pickup.quiet_seconds and no process holds it open for writing (75 until then, nothing claimed).
+      pickup.quiet_seconds and no process holds it open for writing (75 until then, nothing claimed; \
+      `sisdrop status` shows the wait, and one still arriving an hour past the quiet period is \
+      notified once).
       --if-present is for a schedule (cron, the sisdrop-tardies.timer scripts/install.sh --system \
       installs): without a tardies.csv in the inbox it finishes what a killed run left and exits 0 \
       with "nothing to do" (with --json: {"nothing_to_do": true, "reason": ...}), instead of 66.

@@ -334,9 +334,14 @@ package struct StatusCommand: ParsableCommand {
     }
     var lastRun: Run?
     var lastCheckedAt: String?
+    /// The inbox's tardies.csv still arriving at every run since `waitingSince` (left there).
+    var waitingFor: String?
+    var waitingSince: String?
 
     init(_ status: TardyFeedStatus) {
       lastCheckedAt = status.lastCheckedAt?.ISO8601Format()
+      waitingFor = status.waitingFor
+      waitingSince = status.waitingSince?.ISO8601Format()
       lastRun = status.lastRun.map {
         Run(
           at: $0.at.ISO8601Format(), outcome: $0.outcome, exitStatus: $0.exitStatus, run: $0.run,
@@ -580,6 +585,11 @@ package struct StatusCommand: ParsableCommand {
     }
     if let checked = status.lastCheckedAt {
       print("  tardy feed last checked the inbox: \(time(checked.ISO8601Format()))")
+    }
+    if let waiting = status.waitingFor, let since = status.waitingSince {
+      print(
+        "  tardy feed waiting since \(time(since.ISO8601Format())): \(waiting)"
+          + (status.waitingNotified == true ? " (notified)" : ""))
     }
   }
 

@@ -133,6 +133,18 @@ package enum TardyFeed {
     var dayKey: String { "\(studentNumber)|\(school)|\(date)" }
   }
 
+  static let notTakenYet = "\(inboxFileName) is not taken yet: "
+
+  /// What holds the inbox's tardies.csv back ("tardies.csv is still arriving: open for writing by
+  /// process N (sftp-server)"), when `error` is the run's 75 for a file still arriving; nil for any
+  /// other error (a busy working directory included).
+  static func stillArriving(_ error: any Error) -> String? {
+    guard let error = error as? SISDropError, error.status == .temporaryFailure,
+      error.message.hasPrefix(notTakenYet + "still arriving: ")
+    else { return nil }
+    return "\(inboxFileName) is " + error.message.dropFirst(notTakenYet.count)
+  }
+
   /// Refuses (65) a path named on the command line that does not lead to a regular file, without
   /// opening it.
   static func checkNamedFile(_ path: String) throws {
@@ -173,8 +185,8 @@ package enum TardyFeed {
       let why = Inbox(path: workdir.inbox(config), config: config).whyNotReady(inboxFileName)
     {
       throw SISDropError(
-        .temporaryFailure, "\(inboxFileName) is not taken yet: \(why)",
-        at: SourceLocation(path: source), hint: "the next run takes it once it is complete")
+        .temporaryFailure, notTakenYet + why, at: SourceLocation(path: source),
+        hint: "the next run takes it once it is complete")
     }
     // A file named with --file may be a link the operator made, but must end at a regular file:
     // a FIFO would hang the run and a folder or device is not a tardies export.

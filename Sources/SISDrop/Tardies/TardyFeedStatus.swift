@@ -26,12 +26,33 @@ package struct TardyFeedStatus: Sendable, Codable, Equatable {
   }
 
   package var lastRun: Run?
-  /// The last time the feed ran at all, "nothing to do" included (the schedule is alive).
+  /// The last time the feed looked at the inbox, "nothing to do" included (the schedule is alive).
   package var lastCheckedAt: Date?
+  /// The inbox's tardies.csv that every run since `waitingSince` found still arriving (open for
+  /// writing, or changed within the quiet period) and left there; nil once a run takes it or finds none.
+  package var waitingFor: String?
+  package var waitingSince: Date?
+  /// Whether people were told that this wait has lasted too long (once a wait).
+  package var waitingNotified: Bool?
 
-  package init(lastRun: Run? = nil, lastCheckedAt: Date? = nil) {
+  package init(
+    lastRun: Run? = nil, lastCheckedAt: Date? = nil, waitingFor: String? = nil,
+    waitingSince: Date? = nil, waitingNotified: Bool? = nil
+  ) {
     self.lastRun = lastRun
     self.lastCheckedAt = lastCheckedAt
+    self.waitingFor = waitingFor
+    self.waitingSince = waitingSince
+    self.waitingNotified = waitingNotified
+  }
+
+  /// How long the inbox's tardies.csv may stay "still arriving" before people are told: an hour
+  /// past the quiet period. The nightly run tells of a file still arriving when its run window
+  /// closes; the tardy feed runs all day without a window, and Raptor's uploads take seconds, so
+  /// an hour of the timer's runs (six) finding it open or changing is an upload that stalled or a
+  /// process that keeps the file open, and the day's tardies are not being delivered.
+  package static func arrivingTooLong(_ config: PipelineConfig) -> TimeInterval {
+    config.operations.pickup.quietSeconds + 3600
   }
 
   /// The run's counts in words (counts only).
@@ -98,6 +119,16 @@ extension TardyFeed {
       let previous = status.lastRun
       if inboxChecked { status.lastCheckedAt = now }
       var notices: [Notification] = []
+      // A wait ends when a run that looked at the inbox found no file still arriving there.
+      let arriving = outcome.flatMap { result -> String? in
+        guard case .failure(let error) = result else { return nil }
+        return stillArriving(error)
+      }
+      if inboxChecked && arriving == nil {
+        status.waitingFor = nil
+        status.waitingSince = nil
+        status.waitingNotified = nil
+      }
       switch outcome {
       case nil:
         break
@@ -118,8 +149,25 @@ extension TardyFeed {
             .tardiesRejected(district: config.districtName, run: run, workdir: workdir.root))
         }
       case .failure(let error) where error.exitStatus == .temporaryFailure:
-        // Busy: the schedule retries; not a failure of the feed.
-        break
+        // Busy, or the file still arriving: the schedule retries; not a failure of the feed. A
+        // file that stays "still arriving" (an upload stalled, a process keeping it open) holds
+        // back the day's tardies: in `sisdrop status` from the first run that saw it, and told
+        // once when it has lasted too long.
+        guard let arriving else { break }
+        let since = status.waitingSince ?? now
+        status.waitingFor = Notification.mask(arriving)
+        status.waitingSince = since
+        let limit = TardyFeedStatus.arrivingTooLong(config)
+        if status.waitingNotified != true && now.timeIntervalSince(since) >= limit {
+          status.waitingNotified = true
+          notices.append(
+            .tardiesStillArriving(
+              district: config.districtName, waiting: arriving, since: since, limit: limit,
+              workdir: workdir.root))
+          log(
+            "warning: tardies: \(inboxFileName) still arriving since \(since.ISO8601Format()), over \(Int(limit / 60)) minutes; notified"
+          )
+        }
       case .failure(let error):
         let run = TardyFeedStatus.Run(
           at: now, outcome: "failed", exitStatus: Int(error.exitStatus.rawValue), run: nil,
@@ -153,6 +201,27 @@ extension TardyFeed {
 }
 
 extension Notification {
+  /// The inbox's tardies.csv has been "still arriving" at every run for too long: its tardies are
+  /// not being delivered. Told once a wait.
+  package static func tardiesStillArriving(
+    district: String, waiting: String, since: Date, limit: TimeInterval, workdir: String
+  ) -> Notification {
+    var body = wrap(
+      "Every run of the Raptor tardy feed for \(district) since \(since.ISO8601Format()) found the inbox's \(TardyFeed.inboxFileName) still arriving (over \(Int(limit / 60)) minutes): it is left in the inbox, and none of its tardies are delivered to the SIS until it is complete."
+    )
+    body += [""]
+    body += wrap("Waiting for: " + mask(waiting))
+    body += [""]
+    body += wrap(
+      "Check Raptor's upload: an upload that stalled or never finished, or a process that keeps the file open for writing. Once the file is complete (unchanged for pickup.quiet_seconds, open for writing by no process), the next run takes it. This wait is not told again; `sisdrop status` shows it until it ends."
+    )
+    body += ["Working directory: \(workdir)"]
+    return Notification(
+      kind: .stillArriving,
+      subject: "[sisdrop] \(district): tardies.csv still arriving since \(since.ISO8601Format())",
+      body: body)
+  }
+
   /// A `sisdrop tardies` run that failed: its exit status and why (quoted values masked).
   package static func tardiesFailed(
     district: String, run: TardyFeedStatus.Run, workdir: String

@@ -703,6 +703,78 @@ import _SISDropTestSupport
     }
   }
 
+  /// probe26: a tardies.csv held open for writing (or still changing) was 75 "still arriving"
+  /// at every timer run, for hours, with no notice, while its tardies were not delivered. The wait
+  /// is in `sisdrop status` from the first run that sees it, and told once when it has lasted an
+  /// hour past the quiet period (the clock is passed in: no waiting in the test); the run that
+  /// takes the file ends it.
+  @Test func aTardiesFileStillArrivingForTooLongIsInStatusAndToldOnce() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, config) = try runDemo(root)
+      let inbox = workdir.inbox(config) + "/tardies.csv"
+      try FileSystem.copyFile(Checkout.demoDistrict + "/raptor/tardies.csv", to: inbox)
+      let upload = try #require(FileHandle(forWritingAtPath: inbox))
+      let tool = ["tardies", "--pipeline", Checkout.pipeline("demo"), "--workdir", root]
+      let notifications = root + "/notifications"
+      func told() throws -> [String] {
+        guard FileSystem.isDirectory(notifications) else { return [] }
+        return try FileSystem.listDirectory(notifications).sorted().filter {
+          $0.contains("still-arriving")
+        }
+      }
+      func feed() throws -> [String: Any] {
+        let status = try runTool("sisdrop", ["status", "--json", "--workdir", root])
+        let json =
+          try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        return try #require(json?["tardy_feed"] as? [String: Any], "\(status.stdout)")
+      }
+      #expect(try runTool("sisdrop", tool + ["--if-present"]).status == 75)
+      let waiting = try feed()
+      #expect(
+        (waiting["waiting_for"] as? String)?.hasPrefix(
+          "tardies.csv is still arriving: open for writing by process \(getpid())") == true,
+        "\(waiting)")
+      let since = try #require(
+        (waiting["waiting_since"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) })
+      #expect(waiting["last_run"] is NSNull, "a file still arriving is not a run")
+      let text = try runTool("sisdrop", ["status", "--workdir", root]).stdout
+      #expect(text.contains("tardy feed waiting since "), "\(text)")
+      #expect(try told().isEmpty)
+      // The timer's runs go on finding it open: the wait keeps its start.
+      #expect(try runTool("sisdrop", tool + ["--if-present"]).status == 75)
+      #expect(try feed()["waiting_since"] as? String == waiting["waiting_since"] as? String)
+      #expect(try told().isEmpty)
+
+      // An hour past the quiet period: told once, with the file and the wait, never a tardy.
+      let limit = TardyFeedStatus.arrivingTooLong(config)
+      let later = since.addingTimeInterval(limit)
+      for minutes in [0.0, 10, 20] {
+        let stillOpen = try #require(throws: SISDropError.self) {
+          try TardyFeed.run(workdir: workdir, config: config)
+        }
+        TardyFeed.record(
+          .failure(stillOpen), workdir: workdir, config: config,
+          now: later.addingTimeInterval(minutes * 60), log: { _ in })
+      }
+      let notices = try told()
+      #expect(notices.count == 1, "\(notices)")
+      let message = try readText(notifications + "/" + (try #require(notices.first)))
+      #expect(
+        message.contains("tardies.csv still arriving since \(since.ISO8601Format())")
+          && message.contains("open for writing by process")
+          && message.contains("Check Raptor's upload"), "\(message)")
+      for value in ["101354", "Lincoln", "Late Bus"] { #expect(!message.contains(value)) }
+      #expect(try runTool("sisdrop", ["status", "--workdir", root]).stdout.contains("(notified)"))
+
+      // The upload ends: the next run takes the file, and the wait is over.
+      try upload.close()
+      let taken = try runTool("sisdrop", tool + ["--if-present"])
+      #expect(taken.status == 0, "\(taken.stderr)")
+      let after = try feed()
+      #expect(after["waiting_for"] is NSNull && after["waiting_since"] is NSNull, "\(after)")
+    }
+  }
+
   /// Raptor uploads during the school day while the timer runs: a tardies.csv still being written
   /// was claimed, and the rows written after the claim were never sent (probe26). It is taken only
   /// once no process holds it open for writing (and it is unchanged for the quiet period), as every
