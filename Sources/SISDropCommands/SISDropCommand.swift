@@ -306,6 +306,10 @@ package struct CancelCommand: ParsableCommand {
         print(
           "cancelled batch \(result.manifest.batch): \(result.manifest.returnedToPending.count) submissions back to pending"
         )
+        // Each claimed file, and what the cancel did with it (archived; the SIS export no
+        // snapshot was built from is back in the inbox too).
+        print("its claimed files, all kept in \(result.archive):")
+        for file in result.files { print("  \(file.file): \(file.why)") }
       }
     }
   }

@@ -84,4 +84,55 @@ import _SISDropTestSupport
       #expect(last.id != batch && last.state == .closed)
     }
   }
+
+  /// A first night (the SIS export and an enrollment export with a file cut off) refused, then
+  /// `sisdrop cancel`, the complete enrollment export uploaded, and the next run delivers: the cancel
+  /// puts the SIS export no snapshot was built from back into the inbox and says so, file by file.
+  /// Before, it archived the SIS export with the rest, and the next run failed with 66 ("there is no
+  /// SIS snapshot yet and this batch has no SIS export"), opening another batch to cancel.
+  @Test func aCancelledFirstNightPutsItsSISExportBack() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      let inbox = workdir.inbox(config)
+      let sisFiles = config.sisExport.files.values.sorted()
+      #expect(!sisFiles.isEmpty && sisFiles.allSatisfy { FileSystem.exists(inbox + "/" + $0) })
+      try Self.cut(inbox + "/submission_contacts.csv")
+      let refused = try Self.run(workdir, pipeline)
+      #expect(refused.status == 65, "\(refused.stderr)")
+      let batch = try #require(try workdir.state.openBatch()?.id)
+      let cancel = try runTool("sisdrop", ["cancel", "--workdir", workdir.root])
+      #expect(cancel.status == 0, "\(cancel.stderr)")
+      let lines = cancel.stdout.split(separator: "\n").map(String.init)
+      #expect(lines.contains("its claimed files, all kept in \(workdir.archive(config))/\(batch):"))
+      for name in sisFiles {
+        #expect(
+          lines.contains(
+            "  \(name): back in the inbox: no SIS snapshot was built from it, so the next run claims it"
+          ), "\(cancel.stdout)")
+        // The same bytes as claimed; the claimed copy stays in the batch and the archive.
+        #expect(
+          try readText(inbox + "/" + name) == readText(Checkout.demoDistrict + "/sis/" + name))
+        #expect(FileSystem.exists(workdir.archive(config) + "/\(batch)/" + name))
+      }
+      #expect(
+        lines.contains(
+          "  submission_contacts.csv: not put back: refused; have the sender upload the enrollment export again, whole"
+        ), "\(cancel.stdout)")
+      #expect(
+        lines.contains {
+          $0.hasPrefix("  submissions.csv: not put back: the enrollment export is never put back")
+        }, "\(cancel.stdout)")
+      #expect(!FileSystem.exists(inbox + "/submissions.csv"))
+      // The complete enrollment export: the next run claims it with the SIS export and delivers.
+      try ReviewLoopTests.uploadExport(workdir, config)
+      let night = try Self.run(workdir, pipeline)
+      #expect(night.status == 0, "\(night.stderr)")
+      #expect(try workdir.state.openBatch() == nil)
+      let last = try #require(try workdir.state.allBatches().last)
+      #expect(last.id != batch && last.state == .closed)
+      let delivered = try csvRows(workdir.stageFolder(last.id, .deliver) + "/delivered.csv")
+      #expect(delivered.count > 40, "\(delivered.count)")
+      #expect(try FileSystem.listDirectory(inbox).filter { !$0.hasPrefix(".") }.isEmpty)
+    }
+  }
 }

@@ -342,6 +342,10 @@ package enum BatchLifecycle {
   package struct CloseResult: Sendable {
     package var manifest: BatchManifest
     package var path: String
+    /// A cancel's claimed files, each with what was done with it (`CancelReturn`).
+    package var files: [CancelReturn.Outcome] = []
+    /// Where a cancel archived the claimed files.
+    package var archive: String = ""
   }
 
   /// Closes the batch: checks every stage is current, seals manifest.json, updates the ledger,
@@ -457,7 +461,10 @@ package enum BatchLifecycle {
     try workdir.state.closeBatch(
       batch.id, state: .cancelled, delivered: [], vanished: [], at: manifest.closedAt!)
     try archiveInputs(workdir: workdir, config: config, batch: batch.id)
-    return CloseResult(manifest: manifest, path: folder + "/manifest.json")
+    let files = try CancelReturn.apply(workdir: workdir, config: config, batch: batch.id)
+    return CloseResult(
+      manifest: manifest, path: folder + "/manifest.json", files: files,
+      archive: workdir.archive(config) + "/" + batch.id)
   }
 
   /// Hard-links the batch's claimed files, uploaded documents included, into `archive/<batch>/`
