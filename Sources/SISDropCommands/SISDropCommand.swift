@@ -162,8 +162,9 @@ package struct DemoCommand: ParsableCommand {
     abstract: "Run the whole pipeline on the built-in demo district (no server needed).",
     discussion: """
       Copies Fixtures/demo-district into WORKDIR/inbox, runs pipelines/demo.yaml as `sisdrop run` \
-      does (its notification, with the review queue, written to WORKDIR/notifications/) and prints a \
-      summary.
+      does (its notification, with the review queue, written to WORKDIR/notifications/), then the \
+      district's Raptor tardies as `sisdrop tardies --file` does (its status and notification), and \
+      prints a summary.
       The fixtures come from PREFIX/share/sisdrop when installed (scripts/install.sh), else from the checkout.
       """)
   @Option(help: "Where to run the demo (created; default ./demo-workdir).") var workdir: String =
@@ -213,22 +214,28 @@ package struct DemoCommand: ParsableCommand {
         print("nothing to do: \(outcome.waiting ?? "nothing new")")
         return
       }
-      // The Raptor tardy feed of the demo district, delivered against the snapshot the batch loaded.
+      // The Raptor tardy feed of the demo district, delivered against the snapshot the batch loaded,
+      // as `sisdrop tardies --file` runs it: its status for `sisdrop status`, and its notification
+      // (the rows in error) written beside the run's.
       let tardies = root + "/Fixtures/demo-district/raptor/tardies.csv"
-      let feed =
-        FileSystem.exists(tardies)
-        ? try TardyFeed.run(
-          workdir: workdir, config: config, input: tardies, log: logger(quiet: json)) : nil
+      var feed: TardyFeed.Result?
+      if FileSystem.exists(tardies) {
+        let log = logger(quiet: json)
+        let outcome = Result {
+          try TardyFeed.run(workdir: workdir, config: config, input: tardies, log: log)
+        }
+        TardyFeed.record(outcome, workdir: workdir, config: config, inboxChecked: false, log: log)
+        feed = try outcome.get()
+      }
       if json {
         try printJSON(summary)
       } else {
         printSummary(summary)
         if let feed {
           print(
-            "  tardies \(feed.run): \(feed.delivered) delivered, \(feed.errors) in error (\(feed.folder)/errors.csv), \(feed.duplicates) already sent"
+            "  tardies \(feed.run): \(feed.delivered) delivered, \(feed.errors) in error (\(feed.folder)/errors.csv), \(feed.duplicates) already sent, \(feed.anotherCode) for a day already sent with another code"
               + (feed.anotherCode > 0
-                ? ", \(feed.anotherCode) for a day already sent with another code (\(feed.folder)/\(TardyFeed.anotherCodeFileName))"
-                : "")
+                ? " (\(feed.folder)/\(TardyFeed.anotherCodeFileName))" : "")
           )
         }
         print("working directory: \(workdir.root)")

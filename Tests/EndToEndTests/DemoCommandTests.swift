@@ -16,6 +16,41 @@ import _SISDropTestSupport
         "delivered: \(expected.submissions("delivered")) submissions; held for review: \(expected.submissions("held")); in error: \(expected.submissions("error"))"
       #expect(result.stdout.contains(students), "\(result.stdout)")
       #expect(result.stdout.contains(delivery), "\(result.stdout)")
+      // The tardy line has every count the feed has (probe26: "another code" was left out).
+      let tardies = try #require(
+        result.stdout.split(separator: "\n").first { $0.hasPrefix("  tardies T") },
+        "\(result.stdout)")
+      #expect(
+        tardies.contains(": 16 delivered, 4 in error (")
+          && tardies.hasSuffix(
+            "/errors.csv), 0 already sent, 0 for a day already sent with another code"),
+        "\(tardies)")
+    }
+  }
+
+  /// probe26 (finding 4): the demo's tardy run was neither in `sisdrop status` (`tardy_feed` null)
+  /// nor notified. It runs as `sisdrop tardies --file` does: its last run in the status, and its
+  /// rows in error told beside the run's notification (counts and places only).
+  @Test func theDemosTardyRunIsInStatusAndNotified() throws {
+    try withTemporaryFolder { root in
+      let workdir = root + "/w"
+      let result = try runTool(
+        "sisdrop", ["demo", "--workdir", workdir, "--checkout", Checkout.root])
+      #expect(result.status == 0, "\(result.stderr)")
+      let status = try runTool("sisdrop", ["status", "--json", "--workdir", workdir])
+      let json = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+      let feed = try #require(json?["tardy_feed"] as? [String: Any], "\(status.stdout)")
+      let last = try #require(feed["last_run"] as? [String: Any], "\(feed)")
+      #expect(
+        last["outcome"] as? String == "succeeded" && last["delivered"] as? Int == 16
+          && last["errors"] as? Int == 4 && result.stdout.contains("tardies \(last["run"] ?? "")"),
+        "\(last)")
+      #expect(feed["last_checked_at"] is NSNull, "the demo reads its file, not the inbox")
+      let mails = try FileManager.default.contentsOfDirectory(atPath: workdir + "/notifications")
+        .map { try readText(workdir + "/notifications/" + $0) }
+      let told = try #require(
+        mails.first { $0.contains("Subject: [sisdrop] Demo District: tardy run") })
+      #expect(told.contains("4 in error") && told.contains("errors.csv"), "\(told)")
     }
   }
 
@@ -43,7 +78,9 @@ import _SISDropTestSupport
       let held = Set(expected.delivery.filter { $0.value == "held" }.map(\.key))
       // Step 1 of the walkthrough: the run's notification lists the queue. The demo pipeline has no
       // sendmail: the message is written to the working directory's notifications/ folder.
+      // (The demo's tardy run is told in a message of its own.)
       let mails = try FileManager.default.contentsOfDirectory(atPath: workdir + "/notifications")
+        .filter { try !readText(workdir + "/notifications/" + $0).contains(": tardy run ") }
       #expect(mails.count == 1, "\(mails)")
       let mail = try readText(workdir + "/notifications/" + (mails.first ?? ""))
       #expect(mail.contains("wait for a person"), "\(mail)")
