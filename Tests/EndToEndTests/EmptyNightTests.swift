@@ -105,6 +105,14 @@ import _SISDropTestSupport
             "delivery files: none (nothing to deliver, nothing written to the outbox")
           && !fifth.stdout.contains("delivery files: \(outbox)"), "\(fifth.stdout)")
       #expect(try outboxFiles() == afterFirst)
+      // The status's why-line says what the night did, as its batch line does: not "delivered".
+      let fifthBatch = try #require(try workdir.state.allBatches().last?.id)
+      let why = try runTool("sisdrop", ["status", "--workdir", workdir.root]).stdout
+        .split(separator: "\n").first { $0.hasPrefix("  why: ") }
+      #expect(
+        why?.hasPrefix(
+          "  why: batch \(fifthBatch) delivered nothing: nothing to deliver, nothing written to the outbox ("
+        ) == true && why?.contains("held for review") == true, "\(why ?? "no why line")")
       try ReviewLoopTests.uploadExport(workdir, config)
 
       // A person answers a potential match: the next night delivers it, files and ready file as usual.

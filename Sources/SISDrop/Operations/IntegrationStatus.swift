@@ -107,7 +107,8 @@ package struct IntegrationMachine: Sendable {
     /// Time has passed (a window may have closed).
     case tick
     case runStarted
-    case runSucceeded(batch: String?)
+    /// `outcome`: what the batch did, for the why-line (`NightlyRun.outcome`), else "batch B delivered".
+    case runSucceeded(batch: String?, outcome: String? = nil)
     case runFailed(reason: String)
     /// A killed run is found to have stopped before it claimed or changed anything.
     case runAbandoned
@@ -155,13 +156,14 @@ package struct IntegrationMachine: Sendable {
     case .nothingNew:
       change.clearWaiting()
 
-    case .runSucceeded(let batch):
+    case .runSucceeded(let batch, let outcome):
       change.finishRun("succeeded")
       if let batch { change.next.lastBatch = batch }
       change.next.failures = 0
       change.next.retryAt = nil
       if status.state != .disabled {
-        change.move(.synchronizing, batch.map { "batch \($0) delivered" } ?? "run succeeded")
+        change.move(
+          .synchronizing, outcome ?? batch.map { "batch \($0) delivered" } ?? "run succeeded")
       }
 
     case .runFailed(let reason):

@@ -227,7 +227,9 @@ package enum NightlyRun {
       let (notice, told) = try queueNotice(status)
       status = told
       let extra = (notice.map { [$0] } ?? []) + (try batchNotices(summary))
-      status = try advance(status, [.runSucceeded(batch: summary.batch)], extra: extra)
+      status = try advance(
+        status, [.runSucceeded(batch: summary.batch, outcome: NightlyRun.outcome(summary))],
+        extra: extra)
       return Outcome(status: status, summary: summary, waiting: nil)
     }
 
@@ -313,6 +315,25 @@ package enum NightlyRun {
       status = try advance(
         status, [.runFailed(reason: Notification.mask("\(error)"))], extra: [notice])
     }
+  }
+
+  /// What a finished batch did, as the status's why-line says it: a night that delivered nothing
+  /// is not called "delivered" (its batch line says "nothing to deliver, nothing written to the
+  /// outbox"). Counts only.
+  package static func outcome(_ summary: PipelineRunner.Summary) -> String {
+    let c = summary.counts
+    guard summary.enrollmentExport else {
+      return
+        "batch \(summary.batch) claimed the SIS export alone (no enrollment export): \(summary.confirmed) delivered record(s) confirmed, nothing to deliver"
+    }
+    let delivered = c["deliver.delivered_submissions"] ?? 0
+    let waiting =
+      "\(c["deliver.held_submissions"] ?? 0) held for review, \(c["deliver.error_submissions"] ?? 0) in error"
+    if c["deliver." + DeliverStage.publishedFilesCount] == 0 {
+      return
+        "batch \(summary.batch) delivered nothing: nothing to deliver, nothing written to the outbox (\(waiting))"
+    }
+    return "batch \(summary.batch) delivered \(delivered) submission(s) (\(waiting))"
   }
 
   /// The pipeline file cannot be read (missing, not YAML, a bad key): the run fails like any other,
