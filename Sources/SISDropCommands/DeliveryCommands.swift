@@ -180,7 +180,9 @@ package struct TardiesCommand: ParsableCommand {
       leaves a day for a person, is notified through the pipeline's notifications (the same \
       failure again only once).
       Exit codes: 0 done (or nothing to do with --if-present), 65 not a regular file, 66 no tardies \
-      file or no snapshot yet, 75 busy or the file still arriving, 78 bad mapping file or field policy.
+      file or no snapshot yet, 75 busy or the file still arriving, 78 bad mapping file or field policy. \
+      A --file that is not there (66) or not a regular file (65) is refused before the run: the \
+      feed's status and notifications stay as they were.
       """)
   @OptionGroup var workDir: WorkDirOptions
   @Option(help: "The pipeline file.") var pipeline: String
@@ -196,6 +198,9 @@ package struct TardiesCommand: ParsableCommand {
     } catch {
       return try refusePipeline(error)
     }
+    // A --file that is not there (or not a regular file) is the operator's mistake, not a failure of
+    // the feed: refused before the run, the feed's status and notifications untouched.
+    if let file { try guarded { try TardyFeed.checkNamedFile(FileSystem.absolute(file)) } }
     try withLockedWorkDir(workDir.path(for: config)) { workdir in
       let inboxFile = workdir.inbox(config) + "/" + TardyFeed.inboxFileName
       let log = logger(quiet: workDir.json)

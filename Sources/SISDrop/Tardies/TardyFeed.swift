@@ -145,11 +145,18 @@ package enum TardyFeed {
     return "\(inboxFileName) is " + error.message.dropFirst(notTakenYet.count)
   }
 
-  /// Refuses (65) a path named on the command line that does not lead to a regular file, without
-  /// opening it.
-  static func checkNamedFile(_ path: String) throws {
+  /// Refuses a path named on the command line (--file) that leads to nothing (66) or not to a
+  /// regular file (65), without opening it.
+  package static func checkNamedFile(_ path: String) throws {
     var info = stat()
-    guard stat(path, &info) == 0 else { return }
+    guard stat(path, &info) == 0 else {
+      throw SISDropError(
+        .noInput, "file not found (--file): nothing was read",
+        at: SourceLocation(path: path),
+        hint:
+          "check the path given with --file: Raptor's tardies CSV file, a relative path taken from the current folder (\(FileManager.default.currentDirectoryPath))"
+      )
+    }
     guard info.st_mode & S_IFMT != S_IFREG else { return }
     let what = InboxFile.refusal(info) ?? "not a regular file"
     throw SISDropError(
@@ -171,6 +178,9 @@ package enum TardyFeed {
     // place but not recorded is finished, whether or not a new tardies file has come.
     try putBackKilledClaims(workdir: workdir, config: config, log: log)
     try recover(workdir: workdir, outbox: workdir.outbox(config), log: log)
+    // A file named with --file may be a link the operator made, but must end at a regular file:
+    // a FIFO would hang the run and a folder or device is not a tardies export.
+    if let input { try checkNamedFile(input) }
     guard FileSystem.exists(source) else {
       throw SISDropError.missingInput(
         source, hint: "Raptor's tardies.csv goes into the inbox, or name it with --file")
@@ -188,9 +198,6 @@ package enum TardyFeed {
         .temporaryFailure, notTakenYet + why, at: SourceLocation(path: source),
         hint: "the next run takes it once it is complete")
     }
-    // A file named with --file may be a link the operator made, but must end at a regular file:
-    // a FIFO would hang the run and a folder or device is not a tardies export.
-    if let input { try checkNamedFile(input) }
     guard let buildingMapPath = config.buildingMapPath, let tardyCodesPath = config.tardyCodesPath
     else {
       throw SISDropError.configuration(

@@ -363,6 +363,42 @@ import _SISDropTestSupport
     }
   }
 
+  /// probe26 (finding 7): `sisdrop tardies --file nonexist.csv`, an operator's typo, was recorded
+  /// as the feed FAILED (exit 66), mailed as "tardy feed failed", and moved "last checked the
+  /// inbox" although the inbox was not read. It is refused with the file and what to do (66); the
+  /// feed's status and notifications stay as they were.
+  @Test func aFileNamedWithFileThatIsNotThereIsTheOperatorsMistakeNotTheFeeds() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, config) = try runDemo(root)
+      let tool = ["tardies", "--pipeline", Checkout.pipeline("demo"), "--workdir", root]
+      try FileSystem.copyFile(
+        Checkout.demoDistrict + "/raptor/tardies.csv", to: workdir.inbox(config) + "/tardies.csv")
+      #expect(try runTool("sisdrop", tool).status == 0)
+      func feed() throws -> String {
+        let status = try runTool("sisdrop", ["status", "--json", "--workdir", root])
+        let json =
+          try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        let feed = try #require(json?["tardy_feed"] as? [String: Any], "\(status.stdout)")
+        return String(
+          decoding: try JSONSerialization.data(withJSONObject: feed, options: .sortedKeys),
+          as: UTF8.self)
+      }
+      func told() throws -> [String] { try FileSystem.listDirectory(root + "/notifications") }
+      let before = (try feed(), try told())
+      let typo = try runTool("sisdrop", tool + ["--file", root + "/nonexist.csv"])
+      #expect(typo.status == 66, "\(typo.stderr)")
+      #expect(
+        typo.stderr.contains("\(root)/nonexist.csv: file not found (--file): nothing was read")
+          && typo.stderr.contains("check the path given with --file"), "\(typo.stderr)")
+      #expect(try feed() == before.0, "the feed's status is untouched")
+      #expect(try told() == before.1, "nothing is notified")
+      // A folder named with --file is the operator's too (65), and the feed's status stays.
+      let folder = try runTool("sisdrop", tool + ["--file", root + "/outbox"])
+      #expect(folder.status == 65 && folder.stderr.contains("not a tardies export"))
+      #expect(try feed() == before.0 && told() == before.1)
+    }
+  }
+
   /// A run folder an older sisdrop wrote (delivered.csv with three columns: no school, day or code)
   /// and left for recovery or rebuild-state is recorded under the old key, so its days are not
   /// sent again after the upgrade; a new run's delivered.csv is recorded as days.
