@@ -49,7 +49,8 @@ package struct CorrectCommand: ParsableCommand {
         ]
       }
       corrections = try Corrections.bind(corrections, workdir: workdir)
-      try workdir.state.saveCorrections(corrections)
+      try workdir.state.saveCorrections(
+        corrections, by: ProcessInfo.processInfo.environment["USER"] ?? "operator")
       if workDir.json {
         try printJSON(corrections)
       } else {

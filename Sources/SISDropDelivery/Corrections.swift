@@ -22,18 +22,30 @@ package struct Correction: Sendable, Codable, Hashable {
 }
 
 extension StateStore {
-  /// Records corrections (a later one for the same field replaces the earlier one).
-  package func saveCorrections(_ corrections: [Correction]) throws {
+  /// Records corrections (a later one for the same field replaces the earlier one), each with a line
+  /// in the submission's answer history (`sisdrop show`), in the same transaction, whichever way it
+  /// came (`sisdrop correct`, its `--file`, corrections.csv in the inbox): the field, when, who and
+  /// where from; never the value (it may be a name or an address, and the history is read back by
+  /// scripts: the value is in `sisdrop answers`).
+  package func saveCorrections(_ corrections: [Correction], by: String) throws {
     try database.inTransaction {
       let statement = try database.prepare(
         "INSERT OR REPLACE INTO corrections(submission_id, schema, seq, field, value, source, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
       )
       for c in corrections {
+        let earlier =
+          (try database.scalar(
+            "SELECT count(*) FROM corrections WHERE submission_id = ? AND schema = ? AND seq = ? AND field = ?",
+            [.text(c.submissionID), .text(c.schema), .integer(Int64(c.seq)), .text(c.field)]
+          ).int ?? 0) > 0
         try statement.bind([
           .text(c.submissionID), .text(c.schema), .integer(Int64(c.seq)), .text(c.field),
           .text(c.value), .text(c.source), .text(c.createdAt), .text(c.version),
         ])
         try statement.run()
+        try logAnswer(
+          c.submissionID, earlier ? "replaced" : "recorded",
+          "correction \(c.schema) \(c.seq) \(c.field) (\(c.source))", by: by, at: c.createdAt)
       }
     }
   }

@@ -79,4 +79,50 @@ import _SISDropTestSupport
       }
     }
   }
+
+  /// A correction is in the submission's history, whichever way it came, with the field, when, who
+  /// and where from, never its value (probe26's finding 10: `show` said `history: []` after
+  /// `sisdrop correct`, while README says it gives the history of answers). `--json` the same.
+  @Test func showsHistoryHasTheCorrections() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, pipeline) = try demoWorkdir(root + "/w")
+      _ = try #require(
+        try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in }))
+      let w = ["--workdir", workdir.root]
+      let clerk = ["USER": "clerk7"]
+      for street in ["12 Short St", "14 Short St"] {
+        let corrected = try runTool(
+          "sisdrop", ["correct", "S-2026-0061", "Street", street] + w, environment: clerk)
+        #expect(corrected.status == 0, "\(corrected.stderr)")
+      }
+      try writeFile(
+        root + "/corrections.csv",
+        "Submission_ID,Schema,Seq,Field,Value\nS-2026-0061,student,1,City,Springfield\n")
+      let file = try runTool(
+        "sisdrop", ["correct", "--file", root + "/corrections.csv"] + w, environment: clerk)
+      #expect(file.status == 0, "\(file.stderr)")
+      let show = try runTool("sisdrop", ["show", "S-2026-0061"] + w)
+      #expect(show.status == 0, "\(show.stderr)")
+      let history = show.stdout.components(separatedBy: "\nhistory:\n").last ?? ""
+      let lines = history.split(separator: "\n").map(String.init)
+      #expect(
+        lines.contains {
+          $0.hasSuffix(" recorded by clerk7: correction student 1 Street (command)")
+        }
+          && lines.contains {
+            $0.hasSuffix(" replaced by clerk7: correction student 1 Street (command)")
+          }
+          && lines.contains { $0.contains(" recorded by clerk7: correction student 1 City (") },
+        "\(show.stdout)")
+      #expect(!history.contains("Short St") && !history.contains("Springfield"), "\(history)")
+      let json = try runTool("sisdrop", ["show", "S-2026-0061", "--json"] + w)
+      let object = try #require(
+        try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+      let events = try #require(object["history"] as? [[String: Any]])
+      #expect(
+        events.compactMap { $0["what"] as? String }.filter { $0.hasPrefix("correction ") }.count
+          == 3, "\(events)")
+      #expect(events.allSatisfy { $0["by"] as? String == "clerk7" }, "\(events)")
+    }
+  }
 }

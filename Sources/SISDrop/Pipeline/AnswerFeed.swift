@@ -458,12 +458,7 @@ package enum AnswerFeed {
         CrashPoints.hit("answer-recorded")
       }
       if !corrections.isEmpty {
-        try workdir.state.saveCorrections(corrections)
-        for c in corrections {
-          try workdir.state.logAnswer(
-            c.submissionID, "recorded", "correction \(c.schema) \(c.seq) \(c.field) (\(c.source))",
-            by: "inbox")
-        }
+        try workdir.state.saveCorrections(corrections, by: "inbox")
       }
     }
   }

@@ -22,7 +22,7 @@ extension Corrections {
         hint: "a later run takes it")
     }
     let corrections = try bind(try read(path: path, inboxFile: true), workdir: workdir)
-    try workdir.state.saveCorrections(corrections)
+    try workdir.state.saveCorrections(corrections, by: "inbox")
     let archive = workdir.archive(config) + "/corrections"
     try FileSystem.makeDirectory(archive)
     let stamp = Clock.now().replacingOccurrences(of: ":", with: "")
