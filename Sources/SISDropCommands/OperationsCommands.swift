@@ -472,7 +472,8 @@ package struct StatusCommand: ParsableCommand {
 
   /// The counts of input a batch did not use, by `stage.key`, shown when not zero.
   static let notUsedCounts: [(Stage, String)] = [
-    (Stage.parse, "rejected_submissions"), (.parse, "duplicate_rows"),
+    (Stage.parse, "rejected_submissions"), (.parse, "submissions_missing_from_export"),
+    (.parse, "duplicate_rows"),
     (.normalize, "sis_rejected_rows"),
     (.normalize, "sis_missing_values"), (.normalize, "rejected_submissions"),
     (.parse, "document_errors"),

@@ -105,6 +105,10 @@ func printCounts(_ c: [String: Int]) {
     ("SIS rows left out (malformed)", "normalize.sis_rejected_rows"),
     ("SIS values missing for matching", "normalize.sis_missing_values"),
     ("submissions rejected", "parse.rejected_submissions"),
+    (
+      "of them only in contact or document rows (submissions.csv cut off?)",
+      "parse.submissions_missing_from_export"
+    ),
     ("duplicate rows read once", "parse.duplicate_rows"),
     ("document problems", "parse.document_errors"),
   ]

@@ -292,14 +292,87 @@ import Glibc
     }
   }
 
-  /// A last row that is whole but has no line break after it is taken: many tools save CSV that way.
-  @Test func anEnrollmentFileWithoutAFinalLineBreakIsTaken() throws {
+  /// A file of the enrollment export without its final line break is refused whole: the cut may
+  /// have fallen inside the last field, which no check of the row can see (probe26: an e-mail cut to
+  /// `…@students.demo-district` replaced the SIS's in students_update). Before, the row was taken.
+  @Test(arguments: ["submissions.csv", "submission_contacts.csv", "submission_documents.csv"])
+  func anEnrollmentFileWithoutItsFinalLineBreakIsRefusedWhole(file: String) throws {
     try withTemporaryFolder { root in
       let (workdir, pipeline) = try Self.demo(root)
-      try Self.rewrite(workdir.root + "/inbox/submissions.csv") { text in
+      var lines = 0
+      try Self.rewrite(workdir.root + "/inbox/" + file) { text in
         #expect(text.hasSuffix("\n"))
+        lines = text.split(separator: "\n").count
+        // The upload stopped at the last row's line break, or anywhere inside its last field: the
+        // row has all its fields either way.
         return String(text.dropLast(text.hasSuffix("\r\n") ? 2 : 1))
       }
+      let result = try Self.run(workdir, pipeline)
+      #expect(result.status == 65, "\(result.stderr)")
+      #expect(result.stderr.contains("\(file):\(lines)"), "\(result.stderr)")
+      #expect(
+        result.stderr.contains("without a line break")
+          && result.stderr.contains("the upload was cut off"), "\(result.stderr)")
+      #expect(try Self.outboxFiles(workdir).isEmpty)
+    }
+  }
+
+  /// submissions.csv cut exactly at a row's end leaves no malformed row; the contacts of the lost
+  /// submissions show it. The submissions before the cut go on; the lost ones stay pending, counted
+  /// apart, and their rows say nothing is wrong in the enrollment system (before: "fix the record in
+  /// the enrollment system", for every one). Not refused whole: files exported at different moments
+  /// look the same, and the next complete export brings them.
+  @Test func submissionsCutAtARowEndKeepsTheLostOnesPendingAndSaysSo() throws {
+    try withTemporaryFolder { root in
+      let (workdir, pipeline) = try Self.demo(root)
+      var lost = Set<String>()
+      try Self.rewrite(workdir.root + "/inbox/submissions.csv") { text in
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for line in lines.dropFirst(4) where !line.isEmpty {
+          lost.insert(String(line.prefix { $0 != "," }))
+        }
+        return lines.prefix(4).joined(separator: "\n") + "\n"  // the header and three whole rows
+      }
+      let contacts = try csvRows(workdir.root + "/inbox/submission_contacts.csv")
+      let named = Set(contacts.dropFirst().map { $0[0] }).intersection(lost)
+      #expect(named.count > 10)
+      let result = try Self.run(workdir, pipeline)
+      #expect(result.status == 0, "\(result.stderr)")
+      let batch = try Self.lastBatch(workdir)
+      let rejects = try csvRows(workdir.stageFolder(batch, .parse) + "/rejects.csv")
+      let header = rejects[0]
+      let id = header.firstIndex(of: "Submission_ID")!
+      let action = header.firstIndex(of: "What_To_Do")!
+      let missingRows = rejects.dropFirst().filter { named.contains($0[id]) }
+      #expect(Set(missingRows.map { $0[id] }) == named)
+      #expect(
+        missingRows.allSatisfy {
+          $0[action].hasPrefix("nothing to fix in the record: submissions.csv was cut off")
+        })
+      let status = try runTool("sisdrop", ["status", "--workdir", workdir.root])
+      #expect(
+        status.stdout.contains("parse.submissions_missing_from_export \(named.count)"),
+        "\(status.stdout)")
+      let mail = try FileManager.default.contentsOfDirectory(
+        atPath: workdir.root + "/notifications"
+      )
+      .map { try readText(workdir.root + "/notifications/" + $0) }.joined()
+      #expect(
+        mail.contains(
+          "submissions only contact or document rows name (submissions.csv cut off?): \(named.count)"
+        ),
+        "\(mail)")
+      // Counts and places only, never a value of the file (a submission id).
+      #expect(!result.stderr.contains("S-2026-00"), "\(result.stderr)")
+    }
+  }
+
+  /// A malformed row of submissions.csv rejects its submission, and contact rows naming it are
+  /// rejected with it, one by one: the export is not refused whole for one bad record.
+  @Test func aMalformedSubmissionRowRejectsItsSubmissionAlone() throws {
+    try withTemporaryFolder { root in
+      let (workdir, pipeline) = try Self.demo(root)
+      try Self.editLine(workdir.root + "/inbox/submissions.csv", 3) { $0 + ",extra" }
       let result = try Self.run(workdir, pipeline)
       #expect(result.status == 0, "\(result.stderr)")
       #expect(!result.stderr.contains("cut off"), "\(result.stderr)")

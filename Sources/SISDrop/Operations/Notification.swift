@@ -239,6 +239,10 @@ package struct Notification: Sendable, Equatable {
         "normalize.sis_delta_unknown_keys"
       ),
       ("submissions rejected", "parse.rejected_submissions"),
+      (
+        "submissions only contact or document rows name (submissions.csv cut off?)",
+        "parse.submissions_missing_from_export"
+      ),
       ("duplicate rows read once", "parse.duplicate_rows"),
       (
         "uploaded document problems (missing, extra, SHA-256 differs, name refused)",

@@ -525,6 +525,10 @@ package enum BatchReport {
   static let countRows: [(label: String, key: String)] = [
     ("submissions in the export", "parse.submissions_in_export"), ("selected", "parse.selected"),
     ("rejected by parse", "parse.rejected_submissions"),
+    (
+      "of them only in contact or document rows (submissions.csv cut off?)",
+      "parse.submissions_missing_from_export"
+    ),
     ("rejected by normalize", "normalize.rejected_submissions"),
     ("duplicate rows in the export, read once", "parse.duplicate_rows"),
     ("SIS export rows left out (malformed)", "normalize.sis_rejected_rows"),

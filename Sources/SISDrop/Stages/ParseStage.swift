@@ -12,6 +12,22 @@ import SISDropFormats
 package enum ParseStage {
   static let rejectAction =
     "fix the record in the enrollment system; it stays pending and comes again in the next export"
+  /// A contact or document row naming a submission submissions.csv lacks: the export's files
+  /// disagree, and nothing in the enrollment system is wrong. submissions.csv cut at a row's end
+  /// shows no malformed row; the files exported at different moments look the same. Either way the
+  /// next whole export brings the submission, so it is rejected (pending), not refused whole.
+  static let partWithoutSubmissionAction =
+    "nothing to fix in the record: submissions.csv was cut off or exported before this submission; "
+    + "it stays pending and the next complete export brings it (if submissions.csv was cut off, have "
+    + "the sender upload the complete file)"
+
+  /// A row of submission_contacts.csv or submission_documents.csv whose submission is not in
+  /// submissions.csv (and was not rejected there).
+  struct PartWithoutSubmission {
+    let id: String
+    let schema: String
+    let location: SourceLocation
+  }
 
   package static func run(_ context: StageContext) throws {
     try run(context, chunkSize: MatchStage.chunkSize)
@@ -29,15 +45,22 @@ package enum ParseStage {
     var submissions: [String: HeldSubmission] = [:]
     let rejects = Rejects(batchFolder: context.batchFolder)
     var duplicates = DuplicateRows()
+    var partsWithoutSubmission: [PartWithoutSubmission] = []
     if feed.format == .xml {
       try readXML(
         context, feed: feed, into: &submissions,
         reject: { rejects.add($0, schema: $1, $2, at: $3) })
     } else {
-      try readCSV(
+      partsWithoutSubmission = try readCSV(
         context, feed: feed, into: &submissions,
         reject: { rejects.add($0, schema: $1, $2, at: $3) },
         isRejected: { rejects.ids.contains($0) }, duplicates: &duplicates)
+      for part in partsWithoutSubmission {
+        rejects.add(
+          part.id, schema: part.schema,
+          "no submission \(part.id.isEmpty ? "(empty id)" : part.id) in \(Layouts.submissions.fileName)",
+          action: part.id.isEmpty ? rejectAction : partWithoutSubmissionAction, at: part.location)
+      }
     }
     let documents = try checkDocuments(context, submissions: submissions, rejects: rejects)
     let selection = select(context, submissions: submissions, rejects: rejects)
@@ -67,7 +90,8 @@ package enum ParseStage {
     count(
       context, present: present.count, selected: selection.selected,
       unselected: selection.unselected.count, rejected: rejects.ids.count,
-      vanished: vanished.count, duplicates: duplicates, documents: documents)
+      vanished: vanished.count, duplicates: duplicates, documents: documents,
+      partsWithoutSubmission: partsWithoutSubmission)
   }
 
   /// The stage's rejects, their sources relative to the batch folder, and the submissions they
@@ -81,12 +105,12 @@ package enum ParseStage {
 
     func add(
       _ id: String, schema: String, seq: Int? = nil, field: String = "", value: String = "",
-      _ reason: String, at location: SourceLocation
+      _ reason: String, action: String = rejectAction, at location: SourceLocation
     ) {
       rows.append(
         Reject(
           submissionID: id, schema: schema, seq: seq, field: field, value: value, reason: reason,
-          action: rejectAction, source: relative(location)))
+          action: action, source: relative(location)))
       if !id.isEmpty { ids.insert(id) }
     }
 
@@ -167,8 +191,10 @@ package enum ParseStage {
   /// the sender).
   static func count(
     _ context: StageContext, present: Int, selected: [HeldSubmission], unselected: Int,
-    rejected: Int, vanished: Int, duplicates: DuplicateRows, documents: DocumentFiles.CheckResult
+    rejected: Int, vanished: Int, duplicates: DuplicateRows, documents: DocumentFiles.CheckResult,
+    partsWithoutSubmission: [PartWithoutSubmission] = []
   ) {
+    let missing = Set(partsWithoutSubmission.lazy.filter { !$0.id.isEmpty }.map(\.id)).count
     context.counts = [
       "submissions_in_export": present, "selected": selected.count,
       "unselected": unselected,
@@ -179,7 +205,13 @@ package enum ParseStage {
       "document_errors_submissions": Set(documents.problems.map(\.submissionID)).count,
       "documents_without_submission": documents.withoutSubmission,
       "documents_refused": documents.refused,
+      "submissions_missing_from_export": missing,
     ]
+    if missing > 0 {
+      context.notes.append(
+        "\(missing) submissions named by contact or document rows are not in submissions.csv: was it cut off at a row's end? They stay pending (rejects.csv); the next complete export brings them"
+      )
+    }
     if !documents.problems.isEmpty {
       context.notes.append(
         "\(documents.problems.count) document problems (missing, extra, SHA-256 differs, refused name) in \(Set(documents.problems.map(\.submissionID)).count) submissions: rejects.csv"
@@ -281,12 +313,13 @@ package enum ParseStage {
     _ context: StageContext, feed: FeedConfig, into submissions: inout [String: HeldSubmission],
     reject: (String, String, String, SourceLocation) -> Void, isRejected: (String) -> Bool,
     duplicates: inout DuplicateRows
-  ) throws {
+  ) throws -> [PartWithoutSubmission] {
     let layout = Layouts.submissions
-    guard let path = try inputPath(context, layout, required: true) else { return }
+    guard let path = try inputPath(context, layout, required: true) else { return [] }
     let reader = try CSVTableReader(
       path: path, layout: layout, dialect: feed.dialect,
       aliases: feed.headerAliases[layout.name] ?? [:])
+    reader.requireFinalLineBreak = true
     for column in reader.unknownColumns {
       context.notes.append("\(layout.fileName): unknown column \(LogText.quoted(column)) ignored")
     }
@@ -296,7 +329,9 @@ package enum ParseStage {
     while let record = try reader.next() {
       let submissionID = FieldRules.text(record[id])
       if let problem = record.problem {
-        if reader.recordIsCutOff { throw cutOff(problem) }
+        if reader.recordIsCutOff {
+          throw cutOff(problem, malformation: reader.recordMalformation)
+        }
         reject(submissionID, "student", problem.reason, problem.location)
         continue
       }
@@ -325,11 +360,12 @@ package enum ParseStage {
         submissions[submissionID] = submission
       }
     }
+    var orphans: [PartWithoutSubmission] = []
     try readParts(
       context, feed: feed, layout: Layouts.submissionContacts,
       fields: Layouts.submissionContactFields,
       seqField: FieldName.contactSeq, into: &submissions, reject: reject, isRejected: isRejected,
-      duplicates: &duplicates
+      duplicates: &duplicates, orphans: &orphans
     ) {
       $0.contacts.append($1)
     } exists: { submission, seq in
@@ -339,32 +375,40 @@ package enum ParseStage {
       context, feed: feed, layout: Layouts.submissionDocuments,
       fields: [FieldName.docType, FieldName.fileName, FieldName.sha256],
       seqField: nil, into: &submissions, reject: reject, isRejected: isRejected,
-      duplicates: &duplicates
+      duplicates: &duplicates, orphans: &orphans
     ) {
       $0.documents.append($1)
     } exists: { _, _ in
       false
     }
+    return orphans
   }
 
   /// A malformed last row that the file ends inside is an upload cut off, not a bad record: the
   /// export is refused whole, as the SIS export is. Taking the rows before the cut would deliver part
   /// of the night's submissions and report every contact and document row of the lost ones as an
   /// error to fix in the enrollment system, which has nothing to fix.
-  private static func cutOff(_ problem: RecordProblem) -> SISDropError {
-    let reason = problem.reason.replacingOccurrences(
-      of: " (the file ends inside this row: a truncated upload?)", with: "")
-    return SISDropError.dataError(
-      "the file ends inside this row (\(reason)): the upload was cut off, so the enrollment export "
-        + "was refused whole and nothing of it was taken",
-      at: problem.location, hint: "have the sender upload the complete file again")
+  ///
+  /// A last row that is whole but lacks its line break is refused too: the cut may have fallen inside
+  /// its last field (an e-mail `…@students.demo-district` for `…demo-district.example`), which no
+  /// check of the row can tell from a whole value. An export ends with a line break, as the SIS
+  /// export must.
+  private static func cutOff(_ problem: RecordProblem, malformation: String?) -> SISDropError {
+    SISDropError.dataError(
+      (malformation.map { "the file ends inside this row (\($0))" }
+        ?? "the file ends after this row without a line break (an export ends with one), so its last field may be cut")
+        + ": the upload was cut off, so the enrollment export was refused whole and nothing of it was taken",
+      at: problem.location, hint: cutOffHint)
   }
+
+  private static let cutOffHint = "have the sender upload the complete file again"
 
   private static func readParts(
     _ context: StageContext, feed: FeedConfig, layout: Layout, fields: [String], seqField: String?,
     into submissions: inout [String: HeldSubmission],
     reject: (String, String, String, SourceLocation) -> Void,
     isRejected: (String) -> Bool, duplicates: inout DuplicateRows,
+    orphans: inout [PartWithoutSubmission],
     append: (inout HeldSubmission, PackedPart) -> Void, exists: (HeldSubmission, Int) -> Bool
   ) throws {
     guard let path = try inputPath(context, layout, required: false) else { return }
@@ -372,6 +416,7 @@ package enum ParseStage {
     let reader = try CSVTableReader(
       path: path, layout: layout, dialect: feed.dialect,
       aliases: feed.headerAliases[layout.name] ?? [:])
+    reader.requireFinalLineBreak = true
     for column in reader.unknownColumns {
       context.notes.append("\(layout.fileName): unknown column \(LogText.quoted(column)) ignored")
     }
@@ -379,17 +424,17 @@ package enum ParseStage {
     while let record = try reader.next() {
       let submissionID = FieldRules.text(record[id])
       if let problem = record.problem {
-        if reader.recordIsCutOff { throw cutOff(problem) }
+        if reader.recordIsCutOff {
+          throw cutOff(problem, malformation: reader.recordMalformation)
+        }
         reject(submissionID, schema, problem.reason, problem.location)
         continue
       }
       if !submissionID.isEmpty && duplicates.isRepeat(record, id: submissionID) { continue }
       guard let submission = submissions[submissionID] else {
         if isRejected(submissionID) { continue }  // part of a submission already rejected whole
-        reject(
-          submissionID, schema,
-          "no submission \(submissionID.isEmpty ? "(empty id)" : submissionID) in \(Layouts.submissions.fileName)",
-          record.location)
+        orphans.append(
+          PartWithoutSubmission(id: submissionID, schema: schema, location: record.location))
         continue
       }
       var seq = (schema == "document" ? submission.documents.count : submission.contacts.count) + 1

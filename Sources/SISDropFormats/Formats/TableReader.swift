@@ -149,6 +149,10 @@ package final class CSVTableReader: RecordSource {
   /// The current record is malformed and the file ends inside it, without a line break: an upload
   /// cut off (or a quote never closed that swallowed the rest of the file), not one bad record.
   package var recordIsCutOff: Bool { recordProblem != nil && !reader.lastRecordEndedByLineBreak }
+  /// What was wrong with the current record before the file's end was taken into account (nil: the
+  /// row itself was whole, and only its line break is missing). A cut-off record's reader words its
+  /// own message from this, rather than repeating "a truncated upload?".
+  @exclusivity(unchecked) package private(set) var recordMalformation: String?
   /// Bit k (k < 64) set: the value of layout field k is ASCII that `FieldRules.text` leaves as it
   /// is (`CSVReader.cleanASCIIFields`, or an absent column); a clear bit says nothing either way.
   @exclusivity(unchecked) package private(set) var cleanASCIIFields: UInt64 = 0
@@ -161,10 +165,13 @@ package final class CSVTableReader: RecordSource {
         continue
       }  // blank line
       recordProblem = reader.recordProblem
+      recordMalformation = recordProblem?.reason
       if recordProblem == nil && count != headerCount {
+        let ragged = "ragged row: \(count) fields, the header has \(headerCount)"
+        recordMalformation = ragged
         recordProblem = RecordProblem(
           location: SourceLocation(path: path, line: reader.recordLine),
-          reason: "ragged row: \(count) fields, the header has \(headerCount)"
+          reason: ragged
             + (reader.lastRecordEndedByLineBreak
               ? "" : " (the file ends inside this row: a truncated upload?)"))
       }
