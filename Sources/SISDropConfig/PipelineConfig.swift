@@ -53,7 +53,9 @@ package struct FeedConfig: Sendable {
   package var documentsFolder = "documents"
 
   package var dialect: CSVDialect {
-    CSVDialect(delimiter: delimiter, encoding: encoding, limits: limits)
+    CSVDialect(
+      delimiter: delimiter, encoding: encoding, limits: limits,
+      notUTF8Advice: CSVDialect.configurableEncodingAdvice)
   }
 
   package init(files: [String: String] = [:]) { self.files = files }

@@ -382,7 +382,8 @@ enum BuildingMap {
     var seen: [String: String] = [:]
     while let record = try reader.next() {
       if let problem = record.problem {
-        throw SISDropError.configuration(problem.reason, at: problem.location)
+        throw SISDropError.configuration(
+          problem.reason, at: problem.location, hint: "fix that line of building_map.csv")
       }
       let name = FieldRules.text(record[0])
       let number = FieldRules.text(record[1])
@@ -394,7 +395,8 @@ enum BuildingMap {
       }
       if let earlier = seen[FieldRules.buildingKey(name)], earlier != number {
         throw SISDropError.configuration(
-          "building '\(name)' is mapped twice, to \(earlier) and \(number)", at: record.location)
+          "building '\(name)' is mapped twice, to \(earlier) and \(number)", at: record.location,
+          hint: "keep one row per building name in building_map.csv, with the right School_Number")
       }
       seen[FieldRules.buildingKey(name)] = number
       result.append((name, number))

@@ -31,7 +31,8 @@ struct TardyCodeMap {
     var map = TardyCodeMap()
     while let record = try reader.next() {
       if let problem = record.problem {
-        throw SISDropError.configuration(problem.reason, at: problem.location)
+        throw SISDropError.configuration(
+          problem.reason, at: problem.location, hint: "fix that line of tardy_codes.csv")
       }
       let reason = FieldRules.text(record[0])
       let code = FieldRules.text(record[1])
@@ -133,6 +134,13 @@ package enum TardyFeed {
     var dayKey: String { "\(studentNumber)|\(school)|\(date)" }
   }
 
+  /// tardies.csv is read as UTF-8 (a BOM's UTF-16 too): the pipeline has no encoding setting for
+  /// the tardy feed, so a row that is not UTF-8 says what does work.
+  static let dialect = CSVDialect(
+    notUTF8Advice:
+      "is this file Windows-1252? the tardy feed reads UTF-8 only (it has no encoding setting): export it from Raptor as UTF-8, or convert it (iconv -f windows-1252 -t utf-8) and run the feed on the converted file with --file"
+  )
+
   static let notTakenYet = "\(inboxFileName) is not taken yet: "
 
   /// What holds the inbox's tardies.csv back ("tardies.csv is still arriving: open for writing by
@@ -202,7 +210,10 @@ package enum TardyFeed {
     else {
       throw SISDropError.configuration(
         "the tardy feed needs mappings.building_map and mappings.tardy_codes",
-        at: SourceLocation(path: config.path))
+        at: SourceLocation(path: config.path),
+        hint:
+          "name both files in the pipeline's mappings: section (building_map: FILE, tardy_codes: FILE; pipelines/demo.yaml has an example)"
+      )
     }
     // The layout first: an attendance file that cannot carry a tardy is a configuration error (78).
     let profile = try DeliverStage.checkedProfile(config, kinds: [.attendance])
@@ -294,7 +305,7 @@ package enum TardyFeed {
       let delivered = try DeliveredTardies(workdir.state, zone: config.timeZone, codes: codeMap)
       // Opened as an inbox file: an entry swapped in between the check and the claim is refused unread.
       let reader = try CSVTableReader(
-        path: claimed, layout: Layouts.tardies, dialect: CSVDialect(), inboxFile: input == nil)
+        path: claimed, layout: Layouts.tardies, dialect: dialect, inboxFile: input == nil)
       // Every row that could be sent, with its attendance record: which of a day's is sent is
       // decided once the whole file is read (the earliest, whatever its line).
       var candidates: [(tardy: Tardy, record: DeliveryRecord, at: Date)] = []

@@ -11,16 +11,22 @@ package struct Layout: Sendable, Hashable {
   package var recordElement: String
   package var fields: [String]
   package var required: Set<String>
+  /// Whether a pipeline config can map other header names onto these (`header_aliases` of the
+  /// SIS export and the enrollment export): a header problem's advice names it only then. The
+  /// tardy feed's files have fixed names.
+  package var aliasable: Bool
 
   /// A layout of another module's own (a delta's keys and marker, say).
   package init(
-    name: String, fileName: String, recordElement: String, fields: [String], required: Set<String>
+    name: String, fileName: String, recordElement: String, fields: [String], required: Set<String>,
+    aliasable: Bool = true
   ) {
     self.name = name
     self.fileName = fileName
     self.recordElement = recordElement
     self.fields = fields
     self.required = required
+    self.aliasable = aliasable
   }
 
   package func index(of field: String) -> Int? { fields.firstIndex(of: field) }
@@ -163,15 +169,18 @@ package enum Layouts {
   package static let tardies = Layout(
     name: "tardies", fileName: "tardies.csv", recordElement: "tardy",
     fields: [FieldName.building, FieldName.studentNumber, FieldName.occurredAt, FieldName.reason],
-    required: [FieldName.building, FieldName.studentNumber, FieldName.occurredAt, FieldName.reason])
+    required: [
+      FieldName.building, FieldName.studentNumber, FieldName.occurredAt, FieldName.reason,
+    ],
+    aliasable: false)
   package static let buildingMap = Layout(
     name: "building_map", fileName: "building_map.csv", recordElement: "building",
     fields: [FieldName.raptorBuilding, FieldName.sisSchoolNumber],
-    required: [FieldName.raptorBuilding, FieldName.sisSchoolNumber])
+    required: [FieldName.raptorBuilding, FieldName.sisSchoolNumber], aliasable: false)
   package static let tardyCodes = Layout(
     name: "tardy_codes", fileName: "tardy_codes.csv", recordElement: "tardy_code",
     fields: [FieldName.raptorReason, FieldName.sisAttCode, FieldName.active],
-    required: [FieldName.raptorReason, FieldName.sisAttCode, FieldName.active])
+    required: [FieldName.raptorReason, FieldName.sisAttCode, FieldName.active], aliasable: false)
 
   /// The SIS export's layouts, in the order the snapshot loads them.
   package static let sisExport = [students, contacts, schools, attendanceCodes]

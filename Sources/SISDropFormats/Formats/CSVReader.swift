@@ -42,14 +42,24 @@ package struct CSVDialect: Sendable, Hashable {
   package var delimiter: UInt8
   package var encoding: TextEncoding
   package var limits: ReadLimits
+  /// What a record with invalid UTF-8 says to do: a feed with an `encoding` setting names it; a
+  /// file read as UTF-8 whatever the pipeline says (the tardy feed's, an answer file) does not.
+  package var notUTF8Advice: String
+
+  /// The advice of a feed whose `encoding` the pipeline sets (the SIS and enrollment exports).
+  package static let configurableEncodingAdvice =
+    "is this file Windows-1252? set `encoding: windows-1252` for this feed in the pipeline"
 
   package init(
     delimiter: UInt8 = UInt8(ascii: ","), encoding: TextEncoding = .utf8,
-    limits: ReadLimits = ReadLimits()
+    limits: ReadLimits = ReadLimits(),
+    notUTF8Advice: String =
+      "is this file Windows-1252? it is read as UTF-8 only: save it as UTF-8 (e.g. iconv -f windows-1252 -t utf-8)"
   ) {
     self.delimiter = delimiter
     self.encoding = encoding
     self.limits = limits
+    self.notUTF8Advice = notUTF8Advice
   }
 }
 
@@ -71,6 +81,7 @@ package final class CSVReader {
   private let source: TextSource
   private let delimiter: UInt8
   private let limits: ReadLimits
+  private let notUTF8Advice: String
 
   /// The current chunk of the file, in memory of our own so that the hot loop runs on a plain
   /// pointer (no closure capturing the record's state, which costs an exclusivity check per access).
@@ -101,6 +112,7 @@ package final class CSVReader {
     self.path = path
     self.delimiter = dialect.delimiter
     self.limits = dialect.limits
+    self.notUTF8Advice = dialect.notUTF8Advice
     self.source = try TextSource(path: path, encoding: dialect.encoding, inboxFile: inboxFile)
     recordBase = UnsafePointer(bytes.base)
   }
@@ -604,7 +616,7 @@ package final class CSVReader {
             path: path, line: fieldLines[index], column: fieldColumns[index]),
           reason:
             "invalid UTF-8 in field \(index + 1) at byte \(UTF8Check.firstInvalid(bytes.elements(start, end)) + 1) of the field: "
-            + "is this file Windows-1252? set `encoding: windows-1252` for this feed in the pipeline"
+            + notUTF8Advice
         )
       }
       start = end

@@ -87,7 +87,9 @@ package final class CSVTableReader: RecordSource {
           throw SISDropError.dataError(
             "duplicate column \(LogText.quoted(name)): \(LogText.quoted(earlier)) already maps to \(layout.fields[index])",
             at: SourceLocation(path: path, line: header.line, column: column + 1),
-            hint: "remove one of the two columns or fix header_aliases in the pipeline config")
+            hint: layout.aliasable
+              ? "remove one of the two columns or fix header_aliases in the pipeline config"
+              : "remove one of the two columns")
         }
         seen[index] = name
         columnToField.append(index)
@@ -396,19 +398,24 @@ enum TableHeader {
   ) -> SISDropError {
     let what =
       "missing required column\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", "))"
+    // The tardy feed's files have no header_aliases: their column names are fixed.
+    let fixed =
+      "its column names are fixed (no header_aliases for \(layout.fileName)): \(layout.fields.joined(separator: ", "))"
     if recognized.isEmpty {
       return SISDropError.dataError(
         "\(what): none of the first row's \(cells) cells is a column name sisdrop knows; is the header row missing?",
         at: location,
-        hint:
-          "export the \(layout.name) file with its header row (\(layout.required.sorted().joined(separator: ", ")), ...), or map its names with header_aliases in the pipeline config"
+        hint: layout.aliasable
+          ? "export the \(layout.name) file with its header row (\(layout.required.sorted().joined(separator: ", ")), ...), or map its names with header_aliases in the pipeline config"
+          : "give \(layout.fileName) its header row as the first line; \(fixed)"
       )
     }
     return SISDropError.dataError(
       "\(what) (the header has \(cells) columns; recognized: \(recognized.joined(separator: ", ")))",
       at: location,
-      hint:
-        "export the \(layout.name) file with these columns, or map its names with header_aliases in the pipeline config"
+      hint: layout.aliasable
+        ? "export the \(layout.name) file with these columns, or map its names with header_aliases in the pipeline config"
+        : "name the header row's columns as sisdrop reads them; \(fixed)"
     )
   }
 }

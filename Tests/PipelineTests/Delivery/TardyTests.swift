@@ -1,4 +1,5 @@
 import Foundation
+import SISDropConfig
 import Testing
 import _SISDropPipelineTestSupport
 import _SISDropTestSupport
@@ -619,6 +620,65 @@ import _SISDropTestSupport
       #expect(
         !FileSystem.isDirectory(root + "/tardies") || files(below: root + "/tardies").isEmpty,
         "nothing half-written")
+    }
+  }
+
+  /// probe26 (finding 6): the tardy feed's advice named settings it does not have: a row not in
+  /// UTF-8 said "set `encoding: windows-1252` for this feed in the pipeline", a bad header "map its
+  /// names with header_aliases in the pipeline config" (the pipeline has no tardy section, and
+  /// `sis_export.header_aliases.tardies` is refused). The feed keeps reading UTF-8 with fixed column
+  /// names, and its advice says what works: convert the file, name the columns as sisdrop reads them.
+  @Test func everyTardyErrorsAdviceNamesWhatReallyWorks() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, demo) = try runDemo(root)
+      var latin1 = Array(Self.header.utf8)
+      latin1 += Array("Lincoln Elementary,101354,2026-11-16 08:14:18,Late Bus\n".utf8)
+      latin1 += Array("Lincoln Elementary,101766,2026-11-16 08:20:00,Caf".utf8) + [0xE9, 0x0A]
+      let input = root + "/latin1.csv"
+      try Data(latin1).write(to: URL(fileURLWithPath: input))
+      let result = try TardyFeed.run(workdir: workdir, config: demo, input: input)
+      #expect(result.delivered == 1 && result.errors == 1)
+      let row = try #require(try csvRows(result.folder + "/errors.csv").dropFirst().first)
+      #expect(
+        row[1] == "3" && row[7].contains("the tardy feed reads UTF-8 only")
+          && row[7].contains("iconv") && !row[7].contains("encoding: windows-1252"), "\(row)")
+
+      func refusal(_ config: PipelineConfig, _ file: String) throws -> SISDropError {
+        try #require(throws: SISDropError.self) {
+          try TardyFeed.run(workdir: workdir, config: config, input: file)
+        }
+      }
+      let renamed = try writeFile(
+        root + "/renamed.csv",
+        "Bldg,Student_Number,Occurred_At,Reason\nLincoln Elementary,101354,2026-11-16 08:14:18,Late Bus\n"
+      )
+      let header = try refusal(demo, renamed)
+      #expect(header.status == .dataError && header.location?.path == renamed, "\(header)")
+      #expect(
+        header.hint?.contains("no header_aliases for tardies.csv") == true
+          && header.hint?.contains("Building, Student_Number, Occurred_At, Reason") == true
+          && header.hint?.contains("map its names with header_aliases") == false, "\(header)")
+      let headerless = try writeFile(
+        root + "/headerless.csv", "Lincoln Elementary,101354,2026-11-16 08:14:18,Late Bus\n")
+      let missing = try refusal(demo, headerless)
+      #expect(
+        missing.hint?.contains("give tardies.csv its header row") == true
+          && missing.hint?.contains("header_aliases in the pipeline") == false, "\(missing)")
+
+      var config = demo
+      config.buildingMapPath = try writeFile(
+        root + "/map.csv", "Raptor Building,School\nLincoln Elementary,0101\n")
+      let map = try refusal(config, renamed)
+      #expect(
+        map.status == .configuration
+          && map.hint?.contains("no header_aliases for building_map.csv") == true
+          && map.hint?.contains("header_aliases in the pipeline") == false, "\(map)")
+      config = demo
+      config.buildingMapPath = try writeFile(
+        root + "/map2.csv",
+        "Raptor_Building,SIS_School_Number\nLincoln Elementary,0101\nLincoln Elementary,0202\n")
+      let twice = try refusal(config, renamed)
+      #expect(twice.status == .configuration && twice.hint != nil, "\(twice)")
     }
   }
 
