@@ -61,7 +61,7 @@ func printSummary(_ summary: PipelineRunner.Summary) {
   printReviewQueue(summary)
   if summary.errors.contains(where: { !DeliverStage.isResentUnreadable($0) }) {
     print(
-      "  records in error (they stay pending; `sisdrop review` lists each field and what to do): \(summary.deliverFolder)/errors.csv"
+      "  records in error (\(DeliverStage.inErrorWait(summary.errors)); `sisdrop review` lists each field and what to do): \(summary.deliverFolder)/errors.csv"
     )
   }
   if summary.confirmed + summary.newlyUnconfirmed > 0 {

@@ -135,4 +135,31 @@ import _SISDropTestSupport
       #expect(try FileSystem.listDirectory(inbox).filter { !$0.hasPrefix(".") }.isEmpty)
     }
   }
+
+  /// A refused new version of a delivered submission does not stay pending (the ledger keeps it
+  /// delivered; only the enrollment system fixes the form): the run's summary and the review
+  /// queue's message say so of it, instead of "they stay pending" / "correct the field" for all.
+  @Test func aRefusedChangeToADeliveredChildIsNotSaidToStayPending() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, _, night, _) = try BadInputTests.nightAfterChanging0038(root) {
+        $0.replacingOccurrences(of: ",08/08/2022,", with: ",13/45/2022,")
+      }
+      let words = DeliverStage.refusedChangeWords
+      #expect(
+        night.stdout.contains(
+          "records in error (they stay pending, but for 1: \(words); `sisdrop review` lists"),
+        "\(night.stdout)")
+      let mails = try FileManager.default.contentsOfDirectory(
+        atPath: workdir.root + "/notifications")
+      let mail = try readText(
+        workdir.root + "/notifications/" + (try #require(mails.sorted().last))
+      ).split(whereSeparator: \.isWhitespace).joined(separator: " ")
+      let line = try #require(
+        mail.range(of: "S-2026-0038 student 1 [").map {
+          String(mail[$0.lowerBound...].prefix(300))
+        },
+        "\(mail)")
+      #expect(line.contains("]: DOB (\(words))"), "\(line)")
+    }
+  }
 }

@@ -120,56 +120,6 @@ package struct Notification: Sendable, Equatable {
       body: body)
   }
 
-  /// A batch with students awaiting a person's decision (potential matches), and records in error.
-  package static func review(district: String, summary: PipelineRunner.Summary, workdir: String)
-    -> Notification
-  {
-    let c = summary.counts
-    var body = [
-      "Batch \(summary.batch) for \(district) has \(summary.review.count) student(s) awaiting a person's decision.",
-      "",
-      "Delivered: \(c["deliver.delivered_submissions"] ?? 0) submission(s); held for review: \(c["deliver.held_submissions"] ?? 0); in error: \(c["deliver.error_submissions"] ?? 0).",
-    ]
-    if let documents = documentsLine(c) { body.append(documents) }
-    if let sameChild = sameChildLine(c) { body.append(sameChild) }
-    if let rejected = rejectedInput(c) { body += ["", rejected] }
-    body += [
-      "",
-      "Awaiting a decision (submission, student seq, candidate SIS student numbers):",
-    ]
-    for item in summary.review.prefix(200) {
-      body += wrap("  \(item[0]) student \(item[1]): \(item.count > 2 ? item[2] : "")")
-    }
-    if summary.review.count > 200 { body.append("  ... and \(summary.review.count - 200) more") }
-    let resent = Set(summary.errors.filter(DeliverStage.isResentUnreadable).map { $0[0] }).sorted()
-    if !resent.isEmpty {
-      body +=
-        [
-          "",
-          "Already delivered, re-sent in this export in a row that could not be read (the delivered record stands; errors.csv):",
-        ] + wrap("  " + resent.prefix(200).joined(separator: ", "))
-    }
-    let inError = summary.errors.filter { !DeliverStage.isResentUnreadable($0) }
-    if !inError.isEmpty {
-      let ids = Array(Set(inError.compactMap(\.first))).sorted()
-      // Capped like the review list: a message stays small enough for any sendmail.
-      body +=
-        ["", "Records in error (fix them in the enrollment system; they stay pending):"]
-        + wrap("  " + ids.prefix(200).joined(separator: ", "))
-      if ids.count > 200 { body.append("  ... and \(ids.count - 200) more") }
-    }
-    body += [
-      "",
-      "Details: \((summary.deliverFolder as NSString).deletingLastPathComponent)/30-match/review.csv and the batch report.",
-      "They stay pending and come again with the next export.",
-    ]
-    let subject =
-      summary.review.isEmpty ? "input not used" : "\(summary.review.count) awaiting review"
-    return Notification(
-      kind: .review, subject: "[sisdrop] \(district): batch \(summary.batch), \(subject)",
-      body: body)
-  }
-
   /// Delivered records the SIS has not confirmed: ids, record kinds, SIS numbers and what is missing
   /// (field names, never values; the SIS import's messages stay in `sisdrop status`).
   /// - Parameters:
@@ -281,7 +231,10 @@ package struct Notification: Sendable, Equatable {
         case .potentialMatch: line += ": " + item.candidates.map(\.sisID).joined(separator: " ")
         case .heldUpdate:
           line += ": SIS \(item.sisID ?? "?"), \(item.fields.joined(separator: " "))"
-        case .error: line += ": " + item.fields.joined(separator: " ")
+        case .error:
+          line += ": " + item.fields.joined(separator: " ")
+          // Not pending and not answered here: only the enrollment system fixes it.
+          if item.isRefusedChange { line += " (\(DeliverStage.refusedChangeWords))" }
         }
         body += wrap(line)
       }

@@ -79,6 +79,13 @@ package struct ReviewQueue: Sendable, Codable {
     package var problems: [Problem]
     package var reasons: [String]
     package var commands: [String]
+
+    /// A refused new version of a delivered submission (errors.csv's What_To_Do says so): not
+    /// pending, and answered only in the enrollment system.
+    package var isRefusedChange: Bool {
+      kind == .error && !problems.isEmpty
+        && problems.allSatisfy { $0.whatToDo.hasPrefix(DeliverStage.refusedChangePrefix) }
+    }
   }
 
   package var schemaVersion = 1

@@ -47,6 +47,19 @@ package enum DeliverStage {
     row.count > 6 && row[6].hasPrefix(refusedChangePrefix)
   }
 
+  /// What a refused new version of a delivered submission is, as the run's summary and the review
+  /// queue's message say it: it does not stay pending (the ledger keeps it delivered).
+  package static let refusedChangeWords =
+    "a new version of a delivered submission, refused: the SIS keeps the delivered record; fix the form in the enrollment system"
+
+  /// How errors.csv's submissions in error wait: pending, but for refused new versions of
+  /// delivered submissions (counted).
+  package static func inErrorWait(_ errors: [[String]]) -> String {
+    let refused = Set(errors.filter(isRefusedChange).map { $0[0] }).count
+    guard refused > 0 else { return "they stay pending" }
+    return "they stay pending, but for \(refused): \(refusedChangeWords)"
+  }
+
   /// errors.csv's submissions waiting for a fix, and those delivered before whose re-sent row
   /// could not be read (counted apart: nothing waits for them).
   package static func errorCounts(_ errors: [[String]]) -> (inError: Int, resentUnreadable: Int) {
