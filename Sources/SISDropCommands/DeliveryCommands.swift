@@ -163,7 +163,9 @@ package struct TardiesCommand: ParsableCommand {
       with tardy_codes.csv (Active only), checks students and schools against the newest SIS snapshot, \
       and publishes tardies/<run>/<run>_attendance.* to the outbox. Unknown buildings, empty or \
       unknown students, a building that is not the student's school in the SIS export, unmapped or \
-      inactive reasons and dates after today go to errors.csv. The SIS keeps one \
+      inactive reasons, times later than the run by more than 15 minutes, and dates before \
+      tardies.not_before in the pipeline (default school_year: before July 1 of the run's school \
+      year; or a number of days back; or none) go to errors.csv. The SIS keeps one \
       attendance record per student, school and day: the day's earliest tardy is sent, once. Another \
       tardy of a day already sent (by an earlier run, or earlier in the file) with the same code is \
       listed in duplicates.csv ("already sent"); with another code it is not sent and is listed in \

@@ -61,6 +61,16 @@ package struct FeedConfig: Sendable {
   package init(files: [String: String] = [:]) { self.files = files }
 }
 
+/// How far back a Raptor tardy may be dated (`tardies.not_before`).
+package enum TardyBound: Sendable, Equatable {
+  /// From July 1 of the school year of the run's day (the default).
+  case schoolYear
+  /// From this many days before the run's day.
+  case days(Int)
+  /// Any date.
+  case none
+}
+
 /// One column of a delivery file: its header and the record field it carries.
 package struct DeliveryColumn: Sendable, Hashable, Codable {
   package var name: String
@@ -162,6 +172,8 @@ package struct PipelineConfig: Sendable {
   package var csvProfile = CSVProfileConfig()
   package var delivery = DeliveryConfig()
   package var autoClose = true
+  /// How far back a Raptor tardy may be dated (`tardies.not_before`): older ones are row errors.
+  package var tardiesNotBefore = TardyBound.schoolYear
   /// What a differing field of a matched record does: deliver, review or keep-sis (Config/UpdatePolicy.swift).
   package var updates = UpdatePolicy()
   /// Pickup, schedule and notifications (Config/OperationsConfig.swift).
@@ -172,7 +184,7 @@ package struct PipelineConfig: Sendable {
   static let topKeys =
     [
       "version", "district", "workdir", "paths", "plugin", "mappings", "sis_export", "submissions",
-      "matching", "updates", "delivery", "batch", "limits", "confirm",
+      "matching", "updates", "delivery", "batch", "limits", "confirm", "tardies",
     ] + OperationsConfig.topKeys
 
   /// Loads and validates a pipeline file.
@@ -438,6 +450,24 @@ package struct PipelineConfig: Sendable {
       }
     }
     problems.attempt { if let confirm = root["confirm"] { try config.confirm.parse(confirm) } }
+    problems.attempt {
+      guard let tardies = try root["tardies"]?.mapping(allowed: ["not_before"]),
+        let value = tardies["not_before"]
+      else { return }
+      switch try value.string() {
+      case "school_year": config.tardiesNotBefore = .schoolYear
+      case "none": config.tardiesNotBefore = .none
+      case let text:
+        guard let days = Int(text), (1...3660).contains(days) else {
+          throw value.error(
+            "expected school_year, none or a number of days (1...3660), found '\(text)'",
+            hint:
+              "school_year (the default) refuses tardies dated before July 1 of the run's school year"
+          )
+        }
+        config.tardiesNotBefore = .days(days)
+      }
+    }
   }
 
   private static func parseFeed(

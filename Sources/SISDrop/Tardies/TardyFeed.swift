@@ -297,8 +297,11 @@ package enum TardyFeed {
     var anotherCode: [[String]] = []
     var records: [DeliveryRecord] = []
     let fileName = "input/" + inboxFileName
-    // The run's day in the district: a tardy dated after it has not happened yet.
-    let today = runDay("yyyy-MM-dd")
+    // A tardy later than the run (beyond a clock's tolerance) has not happened yet; one dated
+    // before `tardies.not_before` would be sent under the student's current school.
+    let latest = now.addingTimeInterval(futureTolerance)
+    let oldest = earliestDay(config.tardiesNotBefore, now: now, zone: config.timeZone)
+    let runTime = runDay("yyyy-MM-dd HH:mm")
     do {
       // Looked up by key, row by row: the table holds every day sent for years, and reading it
       // whole each run made a run grow with that history, not with its file.
@@ -379,11 +382,19 @@ package enum TardyFeed {
         // The ISO text is in the district's zone: its date and time are the district's.
         let date = String(instant.prefix(10))
         let time = String(instant.dropFirst(11).prefix(8))
-        guard date <= today else {
+        guard let at = instants.date(from: instant), at <= latest else {
           fail(
             FieldName.occurredAt,
-            "dated \(date), after the day of this run (\(today) in \(config.timeZone.identifier)): a tardy cannot be in the future",
-            "fix the date in Raptor (or the clock of the computer that exported it); the row is not sent"
+            "\(date) \(time.prefix(5)) is later than this run (\(runTime) \(config.timeZone.identifier)) by more than \(Int(futureTolerance / 60)) minutes: a tardy cannot be in the future",
+            "fix the date and time in Raptor (or the clock of the computer that exported it), then run the feed on this file again; the row is not sent"
+          )
+          continue
+        }
+        if let oldest, date < oldest.day {
+          fail(
+            FieldName.occurredAt,
+            "dated \(date), before \(oldest.day) (\(oldest.why)): it is not sent under the student's current school, which may not be the school of that day",
+            "if the date is wrong, fix it in Raptor and run the feed on this file again; if it is right, record that day's tardy in the SIS by hand; the row is not sent"
           )
           continue
         }
@@ -407,7 +418,7 @@ package enum TardyFeed {
           )
           continue
         }
-        candidates.append((tardy, attendance, instants.date(from: instant) ?? .distantFuture))
+        candidates.append((tardy, attendance, at))
       }
       // One attendance record per student, school and day: the day's earliest tardy (the first
       // line at the same instant), unless the day was sent before. The others are the same
@@ -503,6 +514,41 @@ package enum TardyFeed {
       )
     }
     return result
+  }
+
+  /// How much later than the run a tardy may be (the clocks of Raptor's computers and this one
+  /// differ a little); later than that it has not happened yet.
+  static let futureTolerance: TimeInterval = 15 * 60
+
+  /// The first day a tardy may be dated (`tardies.not_before`), in the district's zone, with the
+  /// rule in words; nil for `none`. The school year starts July 1.
+  static func earliestDay(_ bound: TardyBound, now: Date, zone: TimeZone) -> (
+    day: String, why: String
+  )? {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = zone
+    let parts = calendar.dateComponents([.year, .month, .day], from: now)
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = zone
+    formatter.dateFormat = "yyyy-MM-dd"
+    switch bound {
+    case .none:
+      return nil
+    case .schoolYear:
+      let year = (parts.year ?? 1970) - ((parts.month ?? 1) >= 7 ? 0 : 1)
+      return (
+        String(format: "%04d-07-01", year),
+        "the first day of this school year; tardies.not_before: school_year"
+      )
+    case .days(let days):
+      let today = calendar.date(from: parts) ?? now
+      let first = calendar.date(byAdding: .day, value: -days, to: today) ?? today
+      return (
+        formatter.string(from: first),
+        "\(days) days before this run; tardies.not_before: \(days)"
+      )
+    }
   }
 
   /// "line 4" or "lines 4, 9, 12", at most ten named.

@@ -134,7 +134,7 @@ import _SISDropTestSupport
       let errors = try csvRows(second.folder + "/errors.csv").dropFirst()
       #expect(
         errors.map { "\($0[1]) \($0[6])" } == ["9 Occurred_At"]
-          && errors.first?[7].contains("after the day of this run (2026-12-03") == true,
+          && errors.first?[7].contains("is later than this run (2026-12-03 12:00") == true,
         "\(errors)")
       // Counted in the log, with the file and its lines, never a student number or a reason.
       let warning = try #require(logged.first { $0.contains("another code, not sent") })
@@ -190,6 +190,81 @@ import _SISDropTestSupport
         try csvRows(result.folder + "/another-code.csv").dropFirst().map {
           "\($0[1]) \($0[8]) \($0[9])"
         } == ["3 TE T20261116-01", "4  T20261116-01"])
+    }
+  }
+
+  /// probe26 (finding 9): only days after the run's day were refused: a tardy hours ahead on the
+  /// run's day was sent, and one of 2019 was sent under the student's current school. A tardy later
+  /// than the run by more than 15 minutes (clocks differ a little) is a row error, and so is one
+  /// dated before `tardies.not_before`: July 1 of the run's school year by default, a number of
+  /// days back, or none (the demo pipelines: their fixture is of November 2026).
+  @Test func aTardyLaterThanTheRunOrBeforeTheSchoolYearIsARowError() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, demo) = try runDemo(root)
+      #expect(demo.tardiesNotBefore == .none)
+      // (Read whole, its /etc files absent on this machine.)
+      let nightly = try PipelineConfig.parseCollecting(
+        bytes: Array(try readText(Checkout.pipeline("nightly")).utf8), path: root + "/n.yaml")
+      #expect(nightly.0.tardiesNotBefore == .schoolYear)
+      #expect(!nightly.1.contains { $0.message.contains("tardies") }, "\(nightly.1)")
+      let input = try writeFile(
+        root + "/t.csv",
+        Self.header + """
+          Lincoln Elementary,101354,2026-12-03 12:10:00,Late Bus
+          Lincoln Elementary,101766,2026-12-03 23:30:00,Late Bus
+          Lincoln Elementary,108582,2026-12-04T05:30:00Z,Late Bus
+          Lincoln Elementary,101354,2019-01-07 08:00:00,Late Bus
+          Lincoln Elementary,101354,2026-06-30 08:00:00,Late Bus
+          Lincoln Elementary,101354,2026-07-01 08:00:00,Late Bus
+          Lincoln Elementary,101354,2026-11-02 08:00:00,Late Bus
+          Lincoln Elementary,101354,2026-11-03 08:00:00,Late Bus
+
+          """)
+      func run(_ bound: TardyBound) throws -> (sent: [String], errors: [String: String]) {
+        var config = demo
+        config.tardiesNotBefore = bound
+        let result = try TardyFeed.run(
+          workdir: workdir, config: config, input: input, now: Self.december3)
+        let sent = try csvRows(result.folder + "/delivered.csv").dropFirst().map { $0[4] }
+        var errors: [String: String] = [:]
+        for row in try csvRows(result.folder + "/errors.csv").dropFirst() {
+          #expect(row[6] == "Occurred_At" && !row[8].isEmpty, "\(row)")
+          errors[row[1]] = row[7]
+        }
+        // Sent once: undo the days, so the next bound starts from the same state.
+        try workdir.state.database.execute("DELETE FROM delivered_tardy_days")
+        return (sent, errors)
+      }
+      let school = try run(.schoolYear)
+      // 12:10 is within 15 minutes of noon, the run's time; 23:30 (also as UTC) is not.
+      #expect(school.sent == ["2026-12-03", "2026-07-01", "2026-11-02", "2026-11-03"], "\(school)")
+      #expect(Set(school.errors.keys) == ["3", "4", "5", "6"], "\(school.errors)")
+      #expect(
+        school.errors["3"]?.contains(
+          "2026-12-03 23:30 is later than this run (2026-12-03 12:00 America/Chicago) by more than 15 minutes"
+        ) == true && school.errors["4"]?.contains("later than this run") == true,
+        "\(school.errors)")
+      #expect(
+        school.errors["5"]?.contains(
+          "dated 2019-01-07, before 2026-07-01 (the first day of this school year; tardies.not_before: school_year)"
+        ) == true && school.errors["6"]?.contains("before 2026-07-01") == true,
+        "\(school.errors)")
+      let month = try run(.days(30))
+      #expect(month.sent == ["2026-12-03", "2026-11-03"], "\(month)")
+      #expect(
+        month.errors["8"]?.contains("dated 2026-11-02, before 2026-11-03 (30 days before this run")
+          == true, "\(month.errors)")
+      let any = try run(.none)
+      #expect(any.sent.count == 6 && any.errors.count == 2, "\(any)")
+
+      // The setting is checked like any other.
+      let bad = try writeFile(
+        root + "/bad.yaml", try demoPipelineText([("not_before: none", "not_before: lately")]))
+      let refused = try #require(throws: SISDropError.self) { try PipelineConfig.load(path: bad) }
+      #expect(
+        refused.status == .configuration
+          && refused.message.contains("expected school_year, none or a number of days"),
+        "\(refused)")
     }
   }
 
