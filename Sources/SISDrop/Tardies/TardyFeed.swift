@@ -316,12 +316,20 @@ package enum TardyFeed {
       instants.formatOptions = [.withInternetDateTime]
       while let record = try reader.next() {
         let line = record.location.line ?? 0
-        let row = [fileName, String(line), record[0], record[1], record[2], record[3]]
+        // errors.csv is for people: a NUL or other control byte is shown as U+FFFD, as an
+        // invalid UTF-8 byte already is, never copied into the file as it came.
+        let values = (0..<4).map { visible(record[$0]) }
+        let row = [fileName, String(line)] + values
         func fail(_ field: String, _ problem: String, _ action: String) {
           errors.append(row + [field, problem, action])
         }
         if let problem = record.problem {
-          fail("", problem.reason, "fix the row in Raptor's export")
+          // The Field: the columns whose value holds a byte that could not be read as it came
+          // (empty for a stray quote or a ragged row: no one column).
+          let fields = zip(Layouts.tardies.fields, values).filter { $0.1.contains("\u{FFFD}") }
+          fail(
+            fields.map(\.0).joined(separator: " "), problem.reason, "fix the row in Raptor's export"
+          )
           continue
         }
         guard let school = buildings[FieldRules.buildingKey(record[0])] else {
@@ -549,6 +557,19 @@ package enum TardyFeed {
         "\(days) days before this run; tardies.not_before: \(days)"
       )
     }
+  }
+
+  /// A value as errors.csv shows it: control characters other than tab and line breaks (a NUL)
+  /// and invalid UTF-8 (already decoded so) as U+FFFD.
+  static func visible(_ value: String) -> String {
+    guard value.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+      return value
+    }
+    return String(
+      String.UnicodeScalarView(
+        value.unicodeScalars.map {
+          $0.value < 0x20 && !["\t", "\n", "\r"].contains($0) ? "\u{FFFD}" : $0
+        }))
   }
 
   /// "line 4" or "lines 4, 9, 12", at most ten named.

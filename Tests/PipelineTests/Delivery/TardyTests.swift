@@ -193,6 +193,29 @@ import _SISDropTestSupport
     }
   }
 
+  /// probe26 (finding 11): the tardy errors.csv, a file for people, copied a NUL as it came, and
+  /// its Field column was empty for a row that could not be read. A byte that could not be read as
+  /// it came is shown as U+FFFD, and the Field names its column (none for a stray quote).
+  @Test func errorsCSVShowsUnreadableBytesReplacedAndNamesTheirColumn() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, config) = try runDemo(root)
+      var bytes = Array(Self.header.utf8)
+      bytes += Array("Lincoln Elementary,101354,2026-11-16 08:14:18,Caf".utf8) + [0xE9, 0x0A]
+      bytes += Array("Lincoln Elementary,1017".utf8) + [0x00]
+      bytes += Array("66,2026-11-16 08:14:18,Late Bus\nLincoln \"Elem,101354,x,y\n".utf8)
+      let input = root + "/raw.csv"
+      try Data(bytes).write(to: URL(fileURLWithPath: input))
+      let result = try TardyFeed.run(workdir: workdir, config: config, input: input)
+      #expect(result.errors == 3)
+      let written = try Data(contentsOf: URL(fileURLWithPath: result.folder + "/errors.csv"))
+      #expect(!written.contains(0x00), "no NUL in a file for people")
+      let rows = try csvRows(result.folder + "/errors.csv").dropFirst().map { Array($0) }
+      #expect(
+        rows.map { "\($0[1]) \($0[6])" } == ["2 Reason", "3 Student_Number", "4 "], "\(rows)")
+      #expect(rows[0][5] == "Caf\u{FFFD}" && rows[1][3] == "1017\u{FFFD}66", "\(rows)")
+    }
+  }
+
   /// probe26 (finding 9): only days after the run's day were refused: a tardy hours ahead on the
   /// run's day was sent, and one of 2019 was sent under the student's current school. A tardy later
   /// than the run by more than 15 minutes (clocks differ a little) is a row error, and so is one
