@@ -105,6 +105,7 @@ package struct ReviewCommand: ParsableCommand {
                 separator: "; ")
           }
           print(line)
+          if let note = item.newVersionNote { print("      " + note) }
           for answer in answers.said(for: item) { print("      " + answer) }
           for command in item.commands { print("      \(command)") }
           if kind == .error, let todo = item.problems.first?.whatToDo, !todo.isEmpty {

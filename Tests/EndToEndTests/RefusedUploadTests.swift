@@ -162,4 +162,57 @@ import _SISDropTestSupport
       #expect(line.contains("]: DOB (\(words))"), "\(line)")
     }
   }
+
+  /// A new version of a delivered submission held for a person (the family changed the form: a
+  /// returning child's given name now reads as another child, a potential match) is in `sisdrop
+  /// review` with what it is and the commands that answer it, and the answer delivers it the next
+  /// night. Before, review left it out (only a refused new version was listed) though the run's
+  /// summary named it and `sisdrop resolve` took the answer.
+  @Test func aHeldNewVersionOfADeliveredSubmissionIsInReview() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      let first = try Self.run(workdir, pipeline)
+      #expect(first.status == 0, "\(first.stderr)")
+      let night1 = try #require(try workdir.state.allBatches().last?.id)
+      func upload() throws {
+        try ReviewLoopTests.uploadExport(workdir, config)
+        try BadInputTests.rewrite(workdir.inbox(config) + "/submissions.csv") {
+          $0.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            guard line.hasPrefix("S-2026-0001,") else { return String(line) }
+            var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(
+              String.init)
+            fields[4] = "Bobby"
+            return fields.joined(separator: ",")
+          }.joined(separator: "\n")
+        }
+      }
+      try upload()
+      let second = try Self.run(workdir, pipeline)
+      #expect(second.status == 0, "\(second.stderr)")
+      #expect(try workdir.state.ledgerEntry("S-2026-0001")?.status == .delivered)
+      let review = try runTool("sisdrop", ["review", "--workdir", workdir.root])
+      let lines = review.stdout.split(separator: "\n").map(String.init)
+      let index = try #require(
+        lines.firstIndex { $0.hasPrefix("  S-2026-0001 student 1 [") }, "\(review.stdout)")
+      #expect(
+        lines[index + 1]
+          == "      a new version of the form, delivered before in batch \(night1): the SIS keeps the delivered record until this version is answered and delivered",
+        "\(review.stdout)")
+      let resolve = try #require(
+        lines[index...].first { $0.hasPrefix("      sisdrop resolve S-2026-0001 --match ") })
+      let answered = try runTool(
+        "sisdrop",
+        resolve.trimmingCharacters(in: .whitespaces).split(separator: " ").dropFirst().map(
+          String.init) + ["--workdir", workdir.root])
+      #expect(answered.status == 0, "\(answered.stderr)")
+      try upload()
+      let third = try Self.run(workdir, pipeline)
+      #expect(third.status == 0, "\(third.stderr)")
+      let last = try #require(try workdir.state.allBatches().last?.id)
+      #expect(
+        try csvRows(workdir.stageFolder(last, .deliver) + "/delivered.csv").contains {
+          $0[0] == "S-2026-0001"
+        })
+    }
+  }
 }

@@ -228,9 +228,12 @@ package struct Notification: Sendable, Equatable {
         let age = item.ageNights == 0 ? "new" : "\(item.ageNights) night(s)"
         var line = "  \(item.submissionID) \(item.schema) \(item.seq) [\(age)]"
         switch kind {
-        case .potentialMatch: line += ": " + item.candidates.map(\.sisID).joined(separator: " ")
+        case .potentialMatch:
+          line += ": " + item.candidates.map(\.sisID).joined(separator: " ")
+          if item.newVersionNote != nil { line += " (a new version of a delivered submission)" }
         case .heldUpdate:
           line += ": SIS \(item.sisID ?? "?"), \(item.fields.joined(separator: " "))"
+          if item.newVersionNote != nil { line += " (a new version of a delivered submission)" }
         case .error:
           line += ": " + item.fields.joined(separator: " ")
           // Not pending and not answered here: only the enrollment system fixes it.

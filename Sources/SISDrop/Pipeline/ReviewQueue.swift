@@ -80,6 +80,13 @@ package struct ReviewQueue: Sendable, Codable {
     package var reasons: [String]
     package var commands: [String]
 
+    static let newVersionPrefix = "a new version of the form, delivered before in batch "
+
+    /// What a held new version of a delivered submission is (its first reason), else nil.
+    package var newVersionNote: String? {
+      reasons.first { $0.hasPrefix(Self.newVersionPrefix) }
+    }
+
     /// A refused new version of a delivered submission (errors.csv's What_To_Do says so): not
     /// pending, and answered only in the enrollment system.
     package var isRefusedChange: Bool {
@@ -137,10 +144,11 @@ package struct ReviewQueue: Sendable, Codable {
   package static func load(workdir: WorkDir, now: Date = Date()) throws -> ReviewQueue {
     let state = workdir.state
     // A delivered submission waits for a person only when a later export brought a new version
-    // that was refused (the family changed the form): one seen since its delivery. The others are
-    // left out here, so that the batches they were delivered in are not read again.
+    // (the family changed the form) that was refused, or held for a person (a potential match, an
+    // update to review): one seen since its delivery. The others are left out here, so that the
+    // batches they were delivered in are not read again.
     let rows = try state.database.rows(
-      "SELECT submission_id, form, status, batch_id, last_seen_batch, first_seen_batch FROM ledger WHERE status IN ('pending', 'batched') OR (status = 'delivered' AND last_seen_batch IS NOT delivered_batch) ORDER BY submission_id"
+      "SELECT submission_id, form, status, batch_id, last_seen_batch, first_seen_batch, delivered_batch FROM ledger WHERE status IN ('pending', 'batched') OR (status = 'delivered' AND last_seen_batch IS NOT delivered_batch) ORDER BY submission_id"
     )
     var batches: [String: BatchRecord] = [:]
     for batch in try state.allBatches() { batches[batch.id] = batch }
@@ -161,8 +169,20 @@ package struct ReviewQueue: Sendable, Codable {
         submissionID: id, form: row[1].string ?? "", batch: batch, since: since, age: age)
       let errors = outputs.errors[batch]?[id] ?? []
       guard !delivered else {
-        // No answer commands: answers are for submissions not delivered yet.
+        // A refused new version: no answer commands, only the enrollment system fixes the form.
         items += errorItems(errors.filter(DeliverStage.isRefusedChange), waiting)
+        // A held new version is answered as any submission (the answer binds to that version,
+        // `Resolver.target`), and says what it is: the SIS keeps the delivered record meanwhile.
+        if let decision = outputs.decisions[batch]?[id] {
+          let note =
+            Item.newVersionPrefix
+            + "\(row[6].string ?? "?"): the SIS keeps the delivered record until this version is answered and delivered"
+          items += (studentItems(decision, waiting) + contactItems(decision, waiting)).map {
+            var item = $0
+            item.reasons.insert(note, at: 0)
+            return item
+          }
+        }
         continue
       }
       if let decision = outputs.decisions[batch]?[id] {
