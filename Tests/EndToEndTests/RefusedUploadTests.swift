@@ -160,6 +160,12 @@ import _SISDropTestSupport
         },
         "\(mail)")
       #expect(line.contains("]: DOB (\(words))"), "\(line)")
+      // The batch report says it too.
+      let report = try readText(
+        workdir.batchFolder(try #require(try workdir.state.allBatches().last?.id)) + "/report.html")
+      #expect(
+        report.contains("These records stay pending, but for 1: \(words); nothing was dropped."),
+        "\(report.prefix(0))")
     }
   }
 

@@ -657,8 +657,12 @@ package enum BatchReport {
           ? "<p>Unknown: errors.csv could not be read (see above).</p>"
           : "<p>No records in error.</p>")
     } else {
+      // A refused new version of a delivered submission does not stay pending: said apart.
+      let wait = DeliverStage.inErrorWait(cards.errorsByID.values.flatMap { $0 })
       page.line(
-        "<p class=\"hint\">These records stay pending; nothing was dropped. Close returns them to pending if they are still in error.</p>"
+        wait == "they stay pending"
+          ? "<p class=\"hint\">These records stay pending; nothing was dropped. Close returns them to pending if they are still in error.</p>"
+          : "<p class=\"hint\">These records \(wait.dropFirst("they ".count)); nothing was dropped. Close returns the others to pending if they are still in error.</p>"
       )
     }
     for id in cards.errorIDs { if let card = cards.errorCards[id] { page.line(card) } }
