@@ -129,11 +129,11 @@ extension TardiesCommand {
   /// file names (or --workdir, $SISDROP_WORKDIR); people are told through the notification
   /// settings that can be read, else those of the last `sisdrop run` that could read the file.
   /// Without a working directory there is nothing to record in: only the error.
-  func refusePipeline(_ error: any Error) throws {
+  func recordRefusedPipeline(_ error: any Error) throws {
     let readable = PipelineConfig.readableParts(path: pipeline)
     let root = readable.map { workDir.path(for: $0) } ?? workDir.path
     if FileSystem.exists(root + "/state.sqlite") {
-      try withLockedWorkDir(root) { workdir in
+      try locked(root) { workdir in
         let config =
           readable
           ?? NightlyRun.lastGoodNotifications(
@@ -144,7 +144,26 @@ extension TardiesCommand {
           log: logger(quiet: workDir.json))
       }
     }
-    try guarded { throw error }
+  }
+
+  /// `withLockedWorkDir` without its mapping of errors to exit codes (done once, in `run`).
+  func locked(_ root: String, _ body: (WorkDir) throws -> Void) throws {
+    let (workdir, lock) = try WorkDir.locked(
+      root: root, create: false, command: commandLine, wait: 0)
+    defer { withExtendedLifetime(lock) {} }
+    try body(workdir)
+  }
+}
+
+/// `sisdrop tardies --json` when the command fails: its exit status and why (quoted values masked).
+struct TardiesFailure: Encodable {
+  var failed = true
+  var exitStatus: Int
+  var error: String
+
+  init(_ error: any Error) {
+    exitStatus = Int(error.exitStatus.rawValue)
+    self.error = Notification.mask("\(error)")
   }
 }
 
@@ -177,7 +196,8 @@ package struct TardiesCommand: ParsableCommand {
       notified once).
       --if-present is for a schedule (cron, the sisdrop-tardies.timer scripts/install.sh --system \
       installs): without a tardies.csv in the inbox it finishes what a killed run left and exits 0 \
-      with "nothing to do" (with --json: {"nothing_to_do": true, "reason": ...}), instead of 66.
+      with "nothing to do" (with --json: {"nothing_to_do": true, "reason": ...}), instead of 66. \
+      With --json a failure prints {"failed": true, "exit_status": N, "error": ...} as well.
       Each run is recorded for `sisdrop status` (when, outcome, counts, exit status); a run that \
       fails (a pipeline file it cannot use included: a mapping file gone), or rejects rows or \
       leaves a day for a person, is notified through the pipeline's notifications (the same \
@@ -195,16 +215,31 @@ package struct TardiesCommand: ParsableCommand {
   package init() {}
 
   package func run() throws {
+    // With --json, a failure is a JSON object on stdout too (a script reads stdout), besides the
+    // exit status and the error on stderr.
+    try guarded {
+      do {
+        try feed()
+      } catch {
+        if workDir.json { try? printJSON(TardiesFailure(error)) }
+        throw error
+      }
+    }
+  }
+
+  /// The command's work; errors reach `run` as they are (named, with what to do).
+  func feed() throws {
     let config: PipelineConfig
     do {
       config = try PipelineConfig.load(path: pipeline)
     } catch {
-      return try refusePipeline(error)
+      try recordRefusedPipeline(error)
+      throw error
     }
     // A --file that is not there (or not a regular file) is the operator's mistake, not a failure of
     // the feed: refused before the run, the feed's status and notifications untouched.
-    if let file { try guarded { try TardyFeed.checkNamedFile(FileSystem.absolute(file)) } }
-    try withLockedWorkDir(workDir.path(for: config)) { workdir in
+    if let file { try TardyFeed.checkNamedFile(FileSystem.absolute(file)) }
+    try locked(workDir.path(for: config)) { workdir in
       let inboxFile = workdir.inbox(config) + "/" + TardyFeed.inboxFileName
       let log = logger(quiet: workDir.json)
       let result: TardyFeed.Result

@@ -126,6 +126,25 @@ import _SISDropTestSupport
       try validated(
         try sisdrop(["tardies", "--if-present", "--pipeline", pipeline] + w), "tardies",
         "tardies, nothing to do")
+      // A failure is a JSON object too (it printed nothing): a --file not there (66), and the
+      // inbox's tardies.csv still open for writing (75).
+      let missing = try validated(
+        try sisdrop(["tardies", "--file", root + "/nonexist.csv", "--pipeline", pipeline] + w),
+        "tardies", "tardies, a --file not there", exit: 66)
+      #expect(
+        (missing as? [String: Any])?["failed"] as? Bool == true
+          && ((missing as? [String: Any])?["error"] as? String)?.contains("nonexist.csv") == true,
+        "\(missing)")
+      let inboxTardies = try writeFile(
+        workdir.inbox(config) + "/tardies.csv",
+        "Building,Student_Number,Occurred_At,Reason\n")
+      let upload = try #require(FileHandle(forWritingAtPath: inboxTardies))
+      let arriving = try validated(
+        try sisdrop(["tardies", "--if-present", "--pipeline", pipeline] + w), "tardies",
+        "tardies, still arriving", exit: 75)
+      #expect((arriving as? [String: Any])?["exit_status"] as? Int == 75, "\(arriving)")
+      try upload.close()
+      try FileManager.default.removeItem(atPath: inboxTardies)
 
       // run: nothing to do, then a night that delivers (what was answered) and one that delivers nothing.
       try validated(try sisdrop(["run", "--pipeline", pipeline] + w), "run", "run, nothing to do")
