@@ -221,4 +221,33 @@ import _SISDropTestSupport
         })
     }
   }
+
+  /// Every retry reads the refused claimed copy again and fails the same way: the failure is mailed
+  /// once (as the tardy feed's and an unreadable pipeline's are), the status still counting the
+  /// failures in a row; before, every retry mailed "run failed" again.
+  @Test func theSameRefusalAtEveryRetryIsMailedOnce() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      #expect(try Self.run(workdir, pipeline).status == 0)
+      try ReviewLoopTests.uploadExport(workdir, config)
+      try Self.cut(workdir.inbox(config) + "/submissions.csv")
+      func failedMails() throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: workdir.root + "/notifications")
+          .filter { try readText(workdir.root + "/notifications/" + $0).contains("run failed") }
+          .count
+      }
+      for retry in 1...3 {
+        let run = try Self.run(workdir, pipeline)
+        #expect(run.status == 65, "\(run.stderr)")
+        #expect(try failedMails() == 1, "retry \(retry)")
+        if retry > 1 {
+          #expect(
+            run.stderr.contains(
+              "the same failure as the last run (already notified): \(retry) in a row"),
+            "\(run.stderr)")
+        }
+      }
+      #expect(try workdir.state.integrationStatus()?.failures == 3)
+    }
+  }
 }

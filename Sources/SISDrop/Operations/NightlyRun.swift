@@ -307,13 +307,21 @@ package enum NightlyRun {
         return
       }
       let batch = try? workdir.state.openBatch()?.id
-      let failed = machine.apply(
-        .runFailed(reason: Notification.mask("\(error)")), to: status, now: now())
+      let reason = Notification.mask("\(error)")
+      // The same failure as the last run's (a refused claimed file is read again at every retry):
+      // recorded and counted, but mailed once, as the tardy feed and an unreadable pipeline are;
+      // the status keeps saying it, with the failures in a row. Another failure is mailed.
+      let told = status.beforeRun?.reason ?? status.reason
+      if status.lastRunResult == "failed", told.contains(reason) {
+        log("the same failure as the last run (already notified): \(status.failures + 1) in a row")
+        status = try advance(status, [.runFailed(reason: reason)])
+        return
+      }
+      let failed = machine.apply(.runFailed(reason: reason), to: status, now: now())
       let notice = Notification.runFailed(
         district: district, error: error, batch: batch, status: failed,
         next: machine.nextRun(failed, now: now()), workdir: workdir.root)
-      status = try advance(
-        status, [.runFailed(reason: Notification.mask("\(error)"))], extra: [notice])
+      status = try advance(status, [.runFailed(reason: reason)], extra: [notice])
     }
   }
 
