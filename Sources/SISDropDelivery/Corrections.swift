@@ -143,7 +143,19 @@ package enum Corrections {
     }
   }
 
+  /// Why an uploaded answer file whose last row has no line break is refused whole: the upload may
+  /// have stopped inside the row's last value (a corrected Street `12 Oa` for `12 Oak St` would
+  /// reach the SIS), and nothing in the row tells a whole value from a cut one. A file saved by a
+  /// spreadsheet or written by `sisdrop review --csv` ends with a line break.
+  package static let cutOffWords =
+    "the file ends without a line break after this row: the upload may have been cut inside its "
+    + "last value, so none of the file was taken"
+  package static let cutOffHint =
+    "if the file is whole, end its last line with a line break (Enter) and upload it again"
+
   /// Reads a `corrections.csv` (Submission_ID, Schema, Seq, Field, Value): all of it or nothing.
+  /// An uploaded one (`inboxFile`) must end with a line break (`cutOffWords`); one given to
+  /// `sisdrop correct --file` is the clerk's own, saved whole.
   ///
   /// - Throws: `SISDropError` 65 naming the file and line of the first bad row.
   package static func read(path: String, inboxFile: Bool = false) throws -> [Correction] {
@@ -160,6 +172,11 @@ package enum Corrections {
     var line = 1
     while let row = try reader.next() {
       line += 1
+      if inboxFile && !reader.lastRecordEndedByLineBreak {
+        throw SISDropError(
+          .dataError, cutOffWords, at: SourceLocation(path: path, line: row.line),
+          hint: cutOffHint)
+      }
       let value = { (i: Int) in row.fields.indices.contains(index[i]!) ? row.fields[index[i]!] : ""
       }
       let location = SourceLocation(path: path, line: line)

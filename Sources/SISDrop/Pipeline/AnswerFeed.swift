@@ -176,6 +176,8 @@ package enum AnswerFeed {
     var file = AnswerFile(
       layout: layout, columns: try columns(layout, reader), workdir: workdir,
       batches: Resolver.Batches(), binder: try Corrections.Binder(workdir: workdir))
+    // The last row read that has no line break after it (read before the next call resets it).
+    var cutRow: Int?
     while true {
       let row: CSVRow
       do {
@@ -187,7 +189,12 @@ package enum AnswerFeed {
         file.problems.append("\(layout.name)\(line): \(error.message)")
         break
       }
+      if !reader.lastRecordEndedByLineBreak { cutRow = row.line }
       try file.take(row)
+    }
+    if let cutRow {
+      file.problems.append(
+        "\(layout.name):\(cutRow): \(Corrections.cutOffWords); \(Corrections.cutOffHint)")
     }
     if !file.problems.isEmpty { throw Refusal(problems: file.problems) }
     return file.answers

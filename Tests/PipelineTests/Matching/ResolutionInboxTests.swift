@@ -1,6 +1,7 @@
 import Foundation
 import SISDropConfig
 import SISDropCore
+import SISDropDelivery
 import SISDropStore
 import Testing
 import _SISDropTestSupport
@@ -120,6 +121,44 @@ extension ResolutionTests {
       #expect(try workdir.state.resolutions().isEmpty)
       _ = try PipelineRunner.runStage(.match, workdir: workdir, batchID: batch, log: { _ in })
       #expect(try decision(workdir, batch, "S-2026-0011").students[0].decision.outcome == .matched)
+    }
+  }
+
+  /// An uploaded answer file whose last row has no line break is refused whole: the upload may have
+  /// stopped inside the row's last value (a corrected Street `12 Oa` would reach the SIS). Before,
+  /// the row was taken as it came. `sisdrop correct --file` (the clerk's own file, not an upload)
+  /// still takes it.
+  @Test func anAnswerFileCutInsideItsLastValueIsRefusedWhole() throws {
+    try withTemporaryFolder { root in
+      let (workdir, batch) = try openDemo(root)
+      let inbox = try inbox(workdir, batch)
+      _ = try writeFile(
+        inbox + "/resolutions.csv",
+        "Submission_ID,Student_Seq,SIS_ID\nS-2026-0011,1,NO-MATCH\nS-2026-0028,1,10732")
+      _ = try writeFile(
+        inbox + "/corrections.csv",
+        "Submission_ID,Schema,Seq,Field,Value\r\nS-2026-0001,student,1,Street,12 Oa")
+      let (taken, _) = try takeAnswers(workdir, batch)
+      // (The cut id is not a candidate either: a resolution names one of the item's candidates.)
+      #expect(
+        taken.refused["resolutions.csv"]?.last
+          == "resolutions.csv:3: \(Corrections.cutOffWords); \(Corrections.cutOffHint)",
+        "\(taken.refused)")
+      #expect(
+        taken.refused["corrections.csv"] == [
+          "corrections.csv:2: \(Corrections.cutOffWords); \(Corrections.cutOffHint)"
+        ], "\(taken.refused)")
+      #expect(taken.total == 0)
+      #expect(try workdir.state.resolutions().isEmpty)
+      // The same corrections file read as an upload is refused at its last row; given to
+      // `sisdrop correct --file`, it is the clerk's own and is taken.
+      let file = root + "/corrections.csv"
+      _ = try writeFile(
+        file, "Submission_ID,Schema,Seq,Field,Value\nS-2026-0001,student,1,Zip,62704")
+      #expect(throws: SISDropError.self) {
+        try Corrections.read(path: file, inboxFile: true)
+      }
+      #expect(try Corrections.read(path: file).map(\.value) == ["62704"])
     }
   }
 
