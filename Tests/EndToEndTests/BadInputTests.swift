@@ -367,6 +367,46 @@ import Glibc
     }
   }
 
+  /// A cut between the two rows of a sibling form: the submission of the last row waits with the
+  /// lost ones instead of delivering one child of two (probe27); a file cut inside its header row is
+  /// refused whole instead of read as a file without rows (probe27: every guardian lost, exit 0).
+  @Test func aCutBetweenSiblingsHoldsTheFormAndACutHeaderIsRefused() throws {
+    try withTemporaryFolder { root in
+      let (workdir, pipeline) = try Self.demo(root)
+      var sibling = ""
+      try Self.rewrite(workdir.root + "/inbox/submissions.csv") { text in
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let ids = lines.map { String($0.prefix { $0 != "," }) }
+        let first = (1..<(ids.count - 1)).first { ids[$0] == ids[$0 + 1] && !ids[$0].isEmpty }!
+        sibling = ids[first]
+        return lines.prefix(first + 1).joined(separator: "\n") + "\n"  // its first child only
+      }
+      let result = try Self.run(workdir, pipeline)
+      #expect(result.status == 0, "\(result.stderr)")
+      let batch = try Self.lastBatch(workdir)
+      let delivered = try csvRows(workdir.stageFolder(batch, .deliver) + "/delivered.csv")
+      #expect(!delivered.contains { $0.first == sibling }, "one child of two delivered")
+      let rejects = try csvRows(workdir.stageFolder(batch, .parse) + "/rejects.csv")
+      #expect(
+        rejects.contains {
+          $0.first == sibling
+            && $0.contains {
+              $0.hasPrefix("the last submission of a submissions.csv that looks cut off")
+            }
+        }, "\(rejects)")
+    }
+    try withTemporaryFolder { root in
+      let (workdir, pipeline) = try Self.demo(root)
+      try Self.rewrite(workdir.root + "/inbox/submission_contacts.csv") { String($0.prefix(60)) }
+      let result = try Self.run(workdir, pipeline)
+      #expect(result.status == 65, "\(result.stderr)")
+      #expect(
+        result.stderr.contains("submission_contacts.csv:1:")
+          && result.stderr.contains("the file ends inside its header row"), "\(result.stderr)")
+      #expect(try Self.outboxFiles(workdir).isEmpty)
+    }
+  }
+
   /// A malformed row of submissions.csv rejects its submission, and contact rows naming it are
   /// rejected with it, one by one: the export is not refused whole for one bad record.
   @Test func aMalformedSubmissionRowRejectsItsSubmissionAlone() throws {

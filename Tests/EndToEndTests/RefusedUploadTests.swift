@@ -70,7 +70,8 @@ import _SISDropTestSupport
         #expect(text.contains(cancel), "\(text)")
         #expect(text.contains("batch \(batch) holds this claimed copy"), "\(text)")
         #expect(
-          text.contains("then: have the sender upload the complete file again"), "\(text)")
+          text.contains("then: have the sender upload the whole enrollment export again"), "\(text)"
+        )
       }
       #expect(mail.contains("\r\n  sisdrop cancel --workdir \(workdir.root)\r\n"), "\(mail)")
       // Following it: cancel, the complete upload, the next run delivers.

@@ -51,10 +51,22 @@ package enum ParseStage {
         context, feed: feed, into: &submissions,
         reject: { rejects.add($0, schema: $1, $2, at: $3) })
     } else {
-      partsWithoutSubmission = try readCSV(
+      let read = try readCSV(
         context, feed: feed, into: &submissions,
         reject: { rejects.add($0, schema: $1, $2, at: $3) },
         isRejected: { rejects.ids.contains($0) }, duplicates: &duplicates)
+      partsWithoutSubmission = read.orphans
+      // submissions.csv looks cut at a row's end: the submission of its last row may have more
+      // children after the cut (probe27: one of a sibling pair delivered, the other lost that
+      // night), so it waits with the lost ones.
+      if partsWithoutSubmission.contains(where: { !$0.id.isEmpty }), let last = read.lastSubmission,
+        let held = submissions[last], !rejects.ids.contains(last)
+      {
+        rejects.add(
+          last, schema: "submission",
+          "the last submission of a \(Layouts.submissions.fileName) that looks cut off (contact or document rows name submissions it lacks): its other children may be after the cut",
+          action: partWithoutSubmissionAction, at: held.source)
+      }
       for part in partsWithoutSubmission {
         rejects.add(
           part.id, schema: part.schema,
@@ -313,19 +325,21 @@ package enum ParseStage {
     _ context: StageContext, feed: FeedConfig, into submissions: inout [String: HeldSubmission],
     reject: (String, String, String, SourceLocation) -> Void, isRejected: (String) -> Bool,
     duplicates: inout DuplicateRows
-  ) throws -> [PartWithoutSubmission] {
+  ) throws -> (orphans: [PartWithoutSubmission], lastSubmission: String?) {
     let layout = Layouts.submissions
-    guard let path = try inputPath(context, layout, required: true) else { return [] }
+    guard let path = try inputPath(context, layout, required: true) else { return ([], nil) }
     let reader = try CSVTableReader(
       path: path, layout: layout, dialect: feed.dialect,
       aliases: feed.headerAliases[layout.name] ?? [:])
     reader.requireFinalLineBreak = true
+    try refuseCutHeader(reader, path: path)
     for column in reader.unknownColumns {
       context.notes.append("\(layout.fileName): unknown column \(LogText.quoted(column)) ignored")
     }
     let id = layout.index(of: FieldName.submissionID)!
     let form = layout.index(of: FieldName.form)!
     let approved = layout.index(of: FieldName.approvedAt)!
+    var lastSubmission: String?
     while let record = try reader.next() {
       let submissionID = FieldRules.text(record[id])
       if let problem = record.problem {
@@ -339,6 +353,7 @@ package enum ParseStage {
         reject("", "submission", "row has no Submission_ID", record.location)
         continue
       }
+      lastSubmission = submissionID
       if duplicates.isRepeat(record, id: submissionID) { continue }
       var fields: [String: String] = [:]
       for field in Layouts.submissionStudentFields {
@@ -381,7 +396,7 @@ package enum ParseStage {
     } exists: { _, _ in
       false
     }
-    return orphans
+    return (orphans, lastSubmission)
   }
 
   /// A malformed last row that the file ends inside is an upload cut off, not a bad record: the
@@ -401,7 +416,19 @@ package enum ParseStage {
       at: problem.location, hint: cutOffHint)
   }
 
-  private static let cutOffHint = "have the sender upload the complete file again"
+  private static let cutOffHint =
+    "have the sender upload the whole enrollment export again, every file of it"
+
+  /// A file that ends inside its header row is an upload cut off after a few bytes: read on, it is a
+  /// file without rows (probe27: a submission_contacts.csv cut inside its header delivered 48
+  /// submissions without one guardian, exit 0).
+  private static func refuseCutHeader(_ reader: CSVTableReader, path: String) throws {
+    guard !reader.headerEndedByLineBreak else { return }
+    throw SISDropError.dataError(
+      "the file ends inside its header row, without a line break: the upload was cut off, so the "
+        + "enrollment export was refused whole and nothing of it was taken",
+      at: SourceLocation(path: path, line: 1), hint: cutOffHint)
+  }
 
   private static func readParts(
     _ context: StageContext, feed: FeedConfig, layout: Layout, fields: [String], seqField: String?,
@@ -417,6 +444,7 @@ package enum ParseStage {
       path: path, layout: layout, dialect: feed.dialect,
       aliases: feed.headerAliases[layout.name] ?? [:])
     reader.requireFinalLineBreak = true
+    try refuseCutHeader(reader, path: path)
     for column in reader.unknownColumns {
       context.notes.append("\(layout.fileName): unknown column \(LogText.quoted(column)) ignored")
     }

@@ -61,6 +61,9 @@ package final class CSVTableReader: RecordSource {
   /// A last record without a line break is a truncated upload (the SIS export: its rows are
   /// refused, not guessed at); other files take it as the last record.
   package var requireFinalLineBreak = false
+  /// False when the file ends inside its header row: an upload cut off after a few bytes, whose
+  /// header may still name every required column and which then reads as a file without rows.
+  package private(set) var headerEndedByLineBreak = true
 
   /// Opens the file and reads its header.
   ///
@@ -79,6 +82,7 @@ package final class CSVTableReader: RecordSource {
     if let problem = header.problem {
       throw SISDropError.dataError("bad header row: \(problem.reason)", at: problem.location)
     }
+    headerEndedByLineBreak = reader.lastRecordEndedByLineBreak
     let mapper = HeaderMapper(layout: layout, aliases: aliases)
     var seen: [Int: String] = [:]
     for (column, name) in header.fields.enumerated() {
