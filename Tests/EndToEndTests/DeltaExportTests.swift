@@ -259,4 +259,59 @@ import _SISDropTestSupport
       #expect(!FileSystem.exists(workdir.stageFolder(night2.id, .match)), "stopped before matching")
     }
   }
+  /// probe27's finding 1: a night's SIS delta claimed with an enrollment export that was refused
+  /// (a cut file), then cancelled as the advice says. `cancel` never puts a delta back, so the
+  /// snapshot lacked its changes and the next night matched against it: a child the SIS created
+  /// that day was delivered as a second student. Now matching stops (66) until a full export comes,
+  /// and a full export lets the night go on.
+  @Test func aDeltaCancelledBeforeItWasAppliedStopsMatchingUntilAFullExport() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      let sis = try SISStandIn.copying(Checkout.demoDistrict + "/sis", into: root + "/sis")
+      _ = try PipelineRunner.run(workdir: workdir, pipelinePath: pipeline, log: { _ in })
+      let inbox = workdir.inbox(config)
+      func run() throws -> ProcessResult {
+        try runTool(
+          "sisdrop",
+          ["run", "--ignore-window", "--pipeline", pipeline, "--workdir", workdir.root])
+      }
+      // Night 2: the SIS's delta and an enrollment export whose contacts file was cut.
+      try sis.setStudent(
+        try csvRows(Checkout.demoDistrict + "/sis/students.csv")[3][0], "Zip", "62799")
+      try sis.exportDelta(to: inbox)
+      try ReviewLoopTests.uploadExport(workdir, config)
+      let contacts = inbox + "/submission_contacts.csv"
+      let text = try readText(contacts)
+      try FileManager.default.removeItem(atPath: contacts)
+      try writeFile(contacts, String(text.dropLast()))
+      #expect(try run().status == 65)
+      let refused = try #require(try workdir.state.openBatch()).id
+      let cancel = try runTool("sisdrop", ["cancel", "--workdir", workdir.root])
+      #expect(cancel.status == 0, "\(cancel.stderr)")
+      // Night 3: the next delta and the whole enrollment export. The snapshot lacks night 2's delta.
+      try sis.exportDelta(to: inbox)
+      try ReviewLoopTests.uploadExport(workdir, config)
+      let stopped = try run()
+      #expect(stopped.status == 66, "\(stopped.stderr)")
+      #expect(
+        stopped.stderr.contains("batch \(refused) was cancelled before its SIS delta")
+          && stopped.stderr.contains("matching stops until a full export comes"),
+        "\(stopped.stderr)")
+      let night3 = try #require(try workdir.state.allBatches().last)
+      #expect(!FileSystem.exists(workdir.stageFolder(night3.id, .match)), "stopped before matching")
+      // The advice, followed: cancel, a full export with the enrollment export; matching goes on.
+      #expect(
+        stopped.stderr.contains(
+          "cancel this batch first (`sisdrop cancel --workdir \(workdir.root)`), then upload a full SIS export"
+        ), "\(stopped.stderr)")
+      #expect(try runTool("sisdrop", ["cancel", "--workdir", workdir.root]).status == 0)
+      try sis.exportFull(to: inbox)
+      try ReviewLoopTests.uploadExport(workdir, config)
+      let full = try run()
+      #expect(full.status == 0, "\(full.stderr)")
+      #expect(try workdir.state.openBatch() == nil)
+      let night4 = try #require(try workdir.state.allBatches().last)
+      #expect(FileSystem.exists(workdir.stageFolder(night4.id, .match)))
+    }
+  }
 }

@@ -81,7 +81,7 @@ package enum CancelReturn {
           file: name, returned: false,
           why: snapshotBuilt
             ? "not put back: the SIS snapshot it was applied to is kept"
-            : "not applied and not put back (a delta never is: applied after a newer full export it would undo it); the next full SIS export brings its changes"
+            : "not applied and not put back (a delta never is: applied after a newer full export it would undo it): matching stops until a full SIS export comes, so upload one with the enrollment export"
         ))
       handled.insert(name)
     }

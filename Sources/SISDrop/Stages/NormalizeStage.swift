@@ -338,8 +338,12 @@ package enum NormalizeStage {
 
   /// With deltas configured, a full export is required at least every `sis_export.full_every_days`:
   /// deltas alone drift from the SIS (a lost delta is never noticed), so matching stops until one comes.
+  /// It is required at once after a batch that claimed a delta was cancelled before the delta was
+  /// applied: `sisdrop cancel` does not put a delta back (after a newer full export it would undo
+  /// it), so the snapshot lacks that day's SIS changes, and a child the SIS created that day would
+  /// be matched as NEW, a second student (probe27's finding 1).
   ///
-  /// - Throws: `SISDropError` 66 naming the date of the last full export.
+  /// - Throws: `SISDropError` 66 naming the date of the last full export, or the cancelled batch.
   static func requireRecentFullExport(_ reference: SnapshotReference, _ context: StageContext)
     throws
   {
@@ -349,6 +353,12 @@ package enum NormalizeStage {
       let claimed = Clock.parse(record.openedAt),
       let now = Clock.parse(context.batch.openedAt)
     else { return }
+    if let dropped = try droppedDelta(after: full, context) {
+      throw SISDropError(
+        .noInput,
+        "batch \(dropped.batch) was cancelled before its SIS delta (\(dropped.files.joined(separator: ", "))) was applied, and a delta is never put back: the SIS snapshot lacks that delta's changes (a child the SIS created then would be matched as new, a second student), so matching stops until a full export comes",
+        at: SourceLocation(path: context.inputFolder), hint: fullExportHint(context))
+    }
     let days = now.timeIntervalSince(claimed) / 86_400
     guard days > Double(feed.fullEveryDays) else { return }
     let date = String(record.openedAt.prefix(10))
@@ -356,9 +366,39 @@ package enum NormalizeStage {
       .noInput,
       "the last full SIS export was claimed on \(date) (batch \(full)), \(Int(days)) days ago: sis_export.full_every_days is \(feed.fullEveryDays), so matching stops until a full export comes",
       at: SourceLocation(path: context.inputFolder),
-      hint:
-        "upload a full SIS export (\(feed.files.values.sorted().joined(separator: ", "))) to the inbox; deltas alone drift from the SIS"
-    )
+      hint: fullExportHint(context) + "; deltas alone drift from the SIS")
+  }
+
+  /// The way on when matching waits for a full export: this batch stays open and a run continues
+  /// it without claiming anything new, so it is cancelled first (its enrollment export comes again
+  /// with the next upload; its delta is superseded by the full export).
+  static func fullExportHint(_ context: StageContext) -> String {
+    "cancel this batch first (`sisdrop cancel --workdir \(context.workdir.root)`), then upload a "
+      + "full SIS export (\(context.config.sisExport.files.values.sorted().joined(separator: ", "))) "
+      + "with the enrollment export to the inbox: the next run claims both"
+  }
+
+  /// The first batch after the one whose full export the snapshot starts from that was cancelled
+  /// with a delta it claimed and never applied (no snapshot was built from it), and that delta's
+  /// files. A cancelled batch keeps its claimed files in its input folder.
+  static func droppedDelta(after full: String, _ context: StageContext) throws
+    -> (batch: String, files: [String])?
+  {
+    let batches = try context.workdir.state.allBatches()
+    guard let start = batches.firstIndex(where: { $0.id == full }) else { return nil }
+    let deltas = context.config.sisExport.deltaFileNames.values.sorted()
+    for batch in batches[(start + 1)...]
+    where batch.state == .cancelled && batch.id != context.batch.id {
+      let input = context.workdir.batchFolder(batch.id) + "/input/"
+      let files = deltas.filter { FileSystem.exists(input + $0) }
+      guard !files.isEmpty else { continue }
+      let built =
+        try context.workdir.state.database.scalar(
+          "SELECT count(*) FROM snapshots WHERE batch_id = ?", [.text(batch.id)]
+        ).int ?? 0
+      if built == 0 { return (batch.id, files) }
+    }
+    return nil
   }
 
   private static func writeReference(_ reference: SnapshotReference, _ context: StageContext) throws
