@@ -309,6 +309,9 @@ package enum TardyFeed {
       // Opened as an inbox file: an entry swapped in between the check and the claim is refused unread.
       let reader = try CSVTableReader(
         path: claimed, layout: Layouts.tardies, dialect: dialect, inboxFile: input == nil)
+      // A last row without its line break may have been cut inside its last value (a Reason cut
+      // to another mapped reason would send another code): an error row, not sent.
+      reader.requireFinalLineBreak = true
       // Every row that could be sent, with its attendance record: which of a day's is sent is
       // decided once the whole file is read (the earliest, whatever its line).
       var candidates: [(tardy: Tardy, record: DeliveryRecord, at: Date)] = []
@@ -328,8 +331,10 @@ package enum TardyFeed {
           // (empty for a stray quote or a ragged row: no one column).
           let fields = zip(Layouts.tardies.fields, values).filter { $0.1.contains("\u{FFFD}") }
           fail(
-            fields.map(\.0).joined(separator: " "), problem.reason, "fix the row in Raptor's export"
-          )
+            fields.map(\.0).joined(separator: " "), problem.reason,
+            reader.recordIsCutOff
+              ? "the upload may have been cut here: have Raptor export the file again and run `sisdrop tardies --file` on it (the rows already sent are not sent twice)"
+              : "fix the row in Raptor's export")
           continue
         }
         guard let school = buildings[FieldRules.buildingKey(record[0])] else {

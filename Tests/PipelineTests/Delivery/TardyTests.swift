@@ -80,6 +80,31 @@ import _SISDropTestSupport
     }
   }
 
+  /// A tardies.csv whose last row has no line break may have been cut inside its last value (a
+  /// Reason cut to another mapped reason would send another code; probe27): that row is an error,
+  /// not sent, with the way to send it; the rows before it go on. Before, it was sent as it came.
+  @Test func aLastTardyWithoutItsLineBreakIsNotSent() throws {
+    try withTemporaryFolder { root in
+      let (workdir, _, config) = try runDemo(root)
+      let cut = try writeFile(
+        root + "/cut.csv",
+        Self.header + "Lincoln Elementary,101354,2026-11-19 08:10:00,Late Bus\n"
+          + "Lincoln Elementary,108582,2026-11-24 08:44:25,Overslept")
+      let result = try TardyFeed.run(
+        workdir: workdir, config: config, input: cut, now: Self.december3)
+      #expect(result.delivered == 1 && result.errors == 1, "\(result)")
+      let errors = try csvRows(result.folder + "/errors.csv")
+      #expect(errors.count == 2)
+      #expect(
+        errors[1][1] == "3"
+          && errors[1].contains {
+            $0.contains("the file ends inside this row, without a line break")
+          }
+          && errors[1].contains { $0.hasPrefix("the upload may have been cut here") },
+        "\(errors)")
+    }
+  }
+
   /// Noon in Springfield on the day these tests run "today".
   static let december3 = Date(timeIntervalSince1970: 1_796_320_800)  // 2026-12-03T18:00:00Z
 
