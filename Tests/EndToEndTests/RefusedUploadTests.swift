@@ -77,6 +77,14 @@ import _SISDropTestSupport
       // Following it: cancel, the complete upload, the next run delivers.
       let cancelled = try runTool("sisdrop", ["cancel", "--workdir", workdir.root])
       #expect(cancelled.status == 0, "\(cancelled.stderr)")
+      // The why-line no longer says to cancel (probe27: a second cancel got "no batch is open"),
+      // and the next run is not held back by the failures' retry delay.
+      let afterCancel = try Self.statusWhy(workdir)
+      #expect(
+        afterCancel.contains("batch \(batch) was cancelled")
+          && !afterCancel.contains("first cancel"),
+        "\(afterCancel)")
+      #expect(try workdir.state.integrationStatus()?.retryAt == nil)
       try ReviewLoopTests.uploadExport(workdir, config)
       let night2 = try Self.run(workdir, pipeline)
       #expect(night2.status == 0, "\(night2.stderr)")

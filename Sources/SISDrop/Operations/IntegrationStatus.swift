@@ -116,6 +116,8 @@ package struct IntegrationMachine: Sendable {
     case runWaiting(reason: String)
     /// A run found nothing new in the inbox.
     case nothingNew
+    /// `sisdrop cancel` closed the open batch: a failure of its claimed copy went with it.
+    case batchCancelled(batch: String)
   }
 
   /// The status before anything happened.
@@ -168,6 +170,16 @@ package struct IntegrationMachine: Sendable {
 
     case .runFailed(let reason):
       failRun(reason, &change)
+
+    case .batchCancelled(let batch):
+      // The why-line said to cancel it (a refused claimed copy): now it says what comes next, and
+      // the next run claims the new upload at once instead of after the failures' backoff.
+      guard status.state != .disabled else { break }
+      change.next.retryAt = nil
+      change.move(
+        status.state,
+        "batch \(batch) was cancelled (its records back to pending): the next run claims what is uploaded to the inbox"
+      )
     }
     return change.next
   }

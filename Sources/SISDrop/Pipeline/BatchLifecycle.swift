@@ -462,6 +462,13 @@ package enum BatchLifecycle {
       batch.id, state: .cancelled, delivered: [], vanished: [], at: manifest.closedAt!)
     try archiveInputs(workdir: workdir, config: config, batch: batch.id)
     let files = try CancelReturn.apply(workdir: workdir, config: config, batch: batch.id)
+    if let status = try workdir.state.integrationStatus() {
+      let now = Date()
+      try workdir.state.saveIntegrationStatus(
+        IntegrationMachine(schedule: config.operations.schedule).apply(
+          .batchCancelled(batch: batch.id), to: status, now: now),
+        previous: status, notifications: [], now: now)
+    }
     return CloseResult(
       manifest: manifest, path: folder + "/manifest.json", files: files,
       archive: workdir.archive(config) + "/" + batch.id)
