@@ -29,6 +29,20 @@ import _SISDropTestSupport
     return kept + 1
   }
 
+  /// The sender's complete enrollment export, and the next run: it claims it in a new batch, after
+  /// the cancelled `batch`, and closes it. Returns that batch.
+  static func completeUploadRuns(
+    _ workdir: WorkDir, _ config: PipelineConfig, _ pipeline: String, after batch: String
+  ) throws -> BatchRecord {
+    try ReviewLoopTests.uploadExport(workdir, config)
+    let night = try run(workdir, pipeline)
+    #expect(night.status == 0, "\(night.stderr)")
+    #expect(try workdir.state.openBatch() == nil)
+    let last = try #require(try workdir.state.allBatches().last)
+    #expect(last.id != batch && last.state == .closed)
+    return last
+  }
+
   /// The `why:` line of `sisdrop status`.
   static func statusWhy(_ workdir: WorkDir) throws -> String {
     let status = try runTool("sisdrop", ["status", "--workdir", workdir.root])
@@ -85,12 +99,7 @@ import _SISDropTestSupport
           && !afterCancel.contains("first cancel"),
         "\(afterCancel)")
       #expect(try workdir.state.integrationStatus()?.retryAt == nil)
-      try ReviewLoopTests.uploadExport(workdir, config)
-      let night2 = try Self.run(workdir, pipeline)
-      #expect(night2.status == 0, "\(night2.stderr)")
-      #expect(try workdir.state.openBatch() == nil)
-      let last = try #require(try workdir.state.allBatches().last)
-      #expect(last.id != batch && last.state == .closed)
+      _ = try Self.completeUploadRuns(workdir, config, pipeline, after: batch)
     }
   }
 
@@ -133,12 +142,7 @@ import _SISDropTestSupport
         }, "\(cancel.stdout)")
       #expect(!FileSystem.exists(inbox + "/submissions.csv"))
       // The complete enrollment export: the next run claims it with the SIS export and delivers.
-      try ReviewLoopTests.uploadExport(workdir, config)
-      let night = try Self.run(workdir, pipeline)
-      #expect(night.status == 0, "\(night.stderr)")
-      #expect(try workdir.state.openBatch() == nil)
-      let last = try #require(try workdir.state.allBatches().last)
-      #expect(last.id != batch && last.state == .closed)
+      let last = try Self.completeUploadRuns(workdir, config, pipeline, after: batch)
       let delivered = try csvRows(workdir.stageFolder(last.id, .deliver) + "/delivered.csv")
       #expect(delivered.count > 40, "\(delivered.count)")
       #expect(try FileSystem.listDirectory(inbox).filter { !$0.hasPrefix(".") }.isEmpty)

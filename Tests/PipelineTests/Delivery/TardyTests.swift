@@ -922,6 +922,19 @@ import _SISDropTestSupport
     }
   }
 
+  /// The demo's night, then Raptor's tardies.csv in the inbox held open for writing, as an upload
+  /// under way is: the inbox file, its writer and the timer's command.
+  static func tardiesBeingUploaded(_ root: String) throws -> (
+    workdir: WorkDir, config: PipelineConfig, inbox: String, upload: FileHandle, tool: [String]
+  ) {
+    let (workdir, _, config) = try runDemo(root)
+    let inbox = workdir.inbox(config) + "/tardies.csv"
+    try FileSystem.copyFile(Checkout.demoDistrict + "/raptor/tardies.csv", to: inbox)
+    let upload = try #require(FileHandle(forWritingAtPath: inbox))
+    let tool = ["tardies", "--pipeline", Checkout.pipeline("demo"), "--workdir", root]
+    return (workdir, config, inbox, upload, tool)
+  }
+
   /// probe26: a tardies.csv held open for writing (or still changing) was 75 "still arriving"
   /// at every timer run, for hours, with no notice, while its tardies were not delivered. The wait
   /// is in `sisdrop status` from the first run that sees it, and told once when it has lasted an
@@ -929,11 +942,7 @@ import _SISDropTestSupport
   /// takes the file ends it.
   @Test func aTardiesFileStillArrivingForTooLongIsInStatusAndToldOnce() throws {
     try withTemporaryFolder { root in
-      let (workdir, _, config) = try runDemo(root)
-      let inbox = workdir.inbox(config) + "/tardies.csv"
-      try FileSystem.copyFile(Checkout.demoDistrict + "/raptor/tardies.csv", to: inbox)
-      let upload = try #require(FileHandle(forWritingAtPath: inbox))
-      let tool = ["tardies", "--pipeline", Checkout.pipeline("demo"), "--workdir", root]
+      let (workdir, config, _, upload, tool) = try Self.tardiesBeingUploaded(root)
       let notifications = root + "/notifications"
       func told() throws -> [String] {
         guard FileSystem.isDirectory(notifications) else { return [] }
@@ -1000,11 +1009,7 @@ import _SISDropTestSupport
   /// feed file is: 75 until then, nothing claimed, not a failure of the feed.
   @Test func aTardiesFileStillBeingUploadedIsNotTaken() throws {
     try withTemporaryFolder { root in
-      let (workdir, _, config) = try runDemo(root)
-      let inbox = workdir.inbox(config) + "/tardies.csv"
-      try FileSystem.copyFile(Checkout.demoDistrict + "/raptor/tardies.csv", to: inbox)
-      let upload = try #require(FileHandle(forWritingAtPath: inbox))
-      let tool = ["tardies", "--pipeline", Checkout.pipeline("demo"), "--workdir", root]
+      let (_, _, inbox, upload, tool) = try Self.tardiesBeingUploaded(root)
       let early = try runTool("sisdrop", tool + ["--if-present"])
       #expect(early.status == 75, "\(early.stderr)")
       #expect(
