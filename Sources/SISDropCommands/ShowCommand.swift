@@ -188,3 +188,13 @@ package struct ShowCommand: ParsableCommand {
     try SnapshotReference.load(workdir, batch: batch).absolutePath(workdir)
   }
 }
+
+/// `show` prints the form's and the SIS's values: a control character in one (ESC) would be run by
+/// the clerk's terminal, and a formatting character (U+202E) would reorder or hide what they read
+/// (probe27). Each is shown as `\u001B`, line by line; the output's own line breaks stay.
+private func print(_ text: String) {
+  Swift.print(
+    text.split(separator: "\n", omittingEmptySubsequences: false).map {
+      LogText.escaped(String($0))
+    }.joined(separator: "\n"))
+}

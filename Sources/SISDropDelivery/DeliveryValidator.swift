@@ -43,6 +43,21 @@ package struct DeliveryValidator {
     FieldName.fileName,
   ]
 
+  /// The first character of `value` that no one sees: a control character (ESC would drive the
+  /// terminal of whoever prints it), a bidirectional override (U+202E reverses what follows), a
+  /// zero-width space or a byte-order mark. It would reach the SIS as it is, and a clerk asked to
+  /// compare the form's value with the SIS's could not see it (probe27: `Hamza` + ESC was accepted
+  /// as the same name and delivered). The zero-width non-joiner and joiner (U+200C, U+200D) are
+  /// spelling in Persian and Indic names, and emoji sequences: they pass.
+  static func invisible(_ value: String) -> Unicode.Scalar? {
+    value.unicodeScalars.first { scalar in
+      let category = scalar.properties.generalCategory
+      return
+        (category == .control || category == .format || category == .lineSeparator
+        || category == .paragraphSeparator) && scalar != "\u{200C}" && scalar != "\u{200D}"
+    }
+  }
+
   init(
     schools: Set<String>, gradeLevels: Set<String>, schoolGrades: [String: ClosedRange<Int>] = [:]
   ) {
@@ -91,6 +106,12 @@ package struct DeliveryValidator {
           "looks like a spreadsheet formula (it starts with =, +, -, @, a tab or a carriage return)"
         )
       }
+      if let scalar = DeliveryValidator.invisible(value) {
+        add(
+          field,
+          "holds a character no one sees (U+\(String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)), a control or formatting character) that would reach the SIS as it is"
+        )
+      }
       if let limit = DeliveryValidator.maxLength[field], value.count > limit {
         add(field, "\(value.count) characters; the SIS takes at most \(limit)")
       }
@@ -130,5 +151,12 @@ package struct DeliveryValidator {
       )
     }
     return problems
+  }
+}
+
+extension String {
+  /// `self` with zeros before it up to `width` characters (a code point's hex digits).
+  fileprivate func leftPadded(to width: Int) -> String {
+    String(repeating: "0", count: Swift.max(0, width - count)) + self
   }
 }

@@ -28,6 +28,23 @@ import _SISDropTestSupport
     #expect(problems.first { $0.field == "Gender" }?.action.contains("enrollment system") == true)
   }
 
+  /// A character no one sees is refused with its code (never the value); the joiners that spell
+  /// Persian and Indic names pass.
+  @Test func aCharacterNoOneSeesIsRefused() {
+    var record = DeliveryExamples.newStudent
+    record.fields["First_Name"] = "Hamza\u{1B}"
+    record.fields["Street"] = "12 Oak St\u{202E}"
+    record.fields["Last_Name"] = "\u{200B}Jackson"
+    let problems = validator.problems(record)
+    #expect(problems.map(\.field) == ["First_Name", "Last_Name", "Street"])
+    #expect(problems.first?.reason.hasPrefix("holds a character no one sees (U+001B,") == true)
+    #expect(problems.last?.reason.hasPrefix("holds a character no one sees (U+202E,") == true)
+    record.fields["First_Name"] = "Ali\u{200C}reza"
+    record.fields["Street"] = "12 Oak St"
+    record.fields["Last_Name"] = "Jackson"
+    #expect(validator.problems(record).isEmpty)
+  }
+
   @Test func anUpdateIsCheckedOnItsKeyAndChangedFieldsOnly() {
     var update = DeliveryExamples.update
     update.fields["SchoolID"] = "9999"  // unchanged: not this delivery's business

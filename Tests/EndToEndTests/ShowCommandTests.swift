@@ -34,6 +34,54 @@ import _SISDropTestSupport
     }
   }
 
+  /// probe27: a form's First_Name `Hamza` + ESC was held as differing from the SIS's `Hamza` (the
+  /// difference invisible), `show` printed the ESC to the clerk's terminal, and accepted it was
+  /// delivered. Now `show` prints it as `\u001B`, and the delivery refuses the value: the record is
+  /// in error with the character's code, never written into the SIS's file.
+  @Test func anInvisibleCharacterIsShownEscapedAndNeverDelivered() throws {
+    try withTemporaryFolder { root in
+      let (workdir, config, pipeline) = try demoWorkdir(root + "/w")
+      let submissions = workdir.inbox(config) + "/submissions.csv"
+      let text = try readText(submissions)
+      let edited = text.replacingOccurrences(
+        of: "S-2026-0003,2026-27 Returning Student Registration,2026-11-20 14:24,6360151707,Hamza,",
+        with:
+          "S-2026-0003,2026-27 Returning Student Registration,2026-11-20 14:24,6360151707,Hamza\u{1B},"
+      )
+      #expect(edited != text)
+      try FileManager.default.removeItem(atPath: submissions)
+      try writeFile(submissions, edited)
+      let night = try runTool(
+        "sisdrop", ["run", "--ignore-window", "--pipeline", pipeline, "--workdir", workdir.root])
+      #expect(night.status == 0, "\(night.stderr)")
+      let show = try runTool("sisdrop", ["show", "S-2026-0003", "--workdir", workdir.root])
+      #expect(show.status == 0, "\(show.stderr)")
+      #expect(!show.stdout.contains("\u{1B}"), "the terminal is given no control character")
+      let outbox = workdir.outbox(config)
+      for name in try FileManager.default.contentsOfDirectory(atPath: outbox)
+      where name.hasSuffix(".csv") {
+        #expect(!(try readText(outbox + "/" + name)).contains("\u{1B}"), "\(name)")
+      }
+      // The clerk, seeing no difference, accepts the form's value; the next night refuses it.
+      let accept = try runTool(
+        "sisdrop", ["accept", "S-2026-0003", "First_Name", "--workdir", workdir.root])
+      #expect(accept.status == 0, "\(accept.stderr)")
+      try ReviewLoopTests.uploadExport(workdir, config)
+      try FileManager.default.removeItem(atPath: submissions)
+      try writeFile(submissions, edited)
+      let night2 = try runTool(
+        "sisdrop", ["run", "--ignore-window", "--pipeline", pipeline, "--workdir", workdir.root])
+      #expect(night2.status == 0, "\(night2.stderr)")
+      for name in try FileManager.default.contentsOfDirectory(atPath: outbox)
+      where name.hasSuffix(".csv") {
+        #expect(!(try readText(outbox + "/" + name)).contains("\u{1B}"), "\(name)")
+      }
+      let batch = try #require(try workdir.state.allBatches().last).id
+      let errors = try readText(workdir.stageFolder(batch, .deliver) + "/errors.csv")
+      #expect(errors.contains("holds a character no one sees (U+001B"), "\(errors)")
+    }
+  }
+
   /// The clerk's view of one submission on the shipped pipeline: a delivered submission still shows
   /// the decision that delivered it, no value is cut to fit a column, and a held update prints, for
   /// each field, the commands that answer it exactly as they are typed.
