@@ -109,7 +109,7 @@ package struct DeliveryValidator {
       if let scalar = DeliveryValidator.invisible(value) {
         add(
           field,
-          "holds a character no one sees (U+\(String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)), a control or formatting character) that would reach the SIS as it is"
+          "holds a character no one sees (\(String(format: "U+%04X", scalar.value)), a control or formatting character) that would reach the SIS as it is"
         )
       }
       if let limit = DeliveryValidator.maxLength[field], value.count > limit {
@@ -151,12 +151,5 @@ package struct DeliveryValidator {
       )
     }
     return problems
-  }
-}
-
-extension String {
-  /// `self` with zeros before it up to `width` characters (a code point's hex digits).
-  fileprivate func leftPadded(to width: Int) -> String {
-    String(repeating: "0", count: Swift.max(0, width - count)) + self
   }
 }

@@ -345,6 +345,12 @@ package final class StateStore {
     }
   }
 
+  /// Whether `batch` registered a snapshot (its SIS export or delta was taken into one).
+  package func hasSnapshot(batch: String) throws -> Bool {
+    (try database.scalar("SELECT count(*) FROM snapshots WHERE batch_id = ?", [.text(batch)]).int
+      ?? 0) > 0
+  }
+
   /// The newest snapshot registered by any batch other than `excluding`.
   package func latestSnapshot(excluding batch: String? = nil) throws -> (
     batch: String, path: String, sha256: String

@@ -344,9 +344,6 @@ package enum NightlyRun {
     return "batch \(summary.batch) delivered \(delivered) submission(s) (\(waiting))"
   }
 
-  /// The pipeline file cannot be read (missing, not YAML, a bad key): the run fails like any other,
-  /// recorded in the status and notified to the addresses of the last run that could read it.
-  /// The same failure again (cron every few minutes) is not notified again.
   /// A config for telling people that the pipeline file cannot be used: the district and the
   /// notification settings of the last run that could read it (defaults without one).
   package static func lastGoodNotifications(pipelinePath: String, stored: IntegrationStatus?)
@@ -364,6 +361,9 @@ package enum NightlyRun {
     return config
   }
 
+  /// The pipeline file cannot be read (missing, not YAML, a bad key): the run fails like any other,
+  /// recorded in the status and notified to the addresses of the last run that could read it.
+  /// The same failure again (cron every few minutes) is not notified again.
   static func recordUnreadablePipeline(
     _ error: Error, workdir: WorkDir, pipelinePath: String, now: Date,
     log: @escaping (String) -> Void

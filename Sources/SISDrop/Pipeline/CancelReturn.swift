@@ -36,10 +36,7 @@ package enum CancelReturn {
     let sisTrigger = triggers["sis_export"].flatMap { claimed.contains($0) ? $0 : nil }
     let inbox = workdir.inbox(config)
     let refused = try refusedNames(workdir, batch: batch)
-    let snapshotBuilt =
-      (try workdir.state.database.scalar(
-        "SELECT count(*) FROM snapshots WHERE batch_id = ?", [.text(batch)]
-      ).int ?? 0) > 0
+    let snapshotBuilt = try workdir.state.hasSnapshot(batch: batch)
     var outcomes: [Outcome] = []
     var handled = Set<String>()
 

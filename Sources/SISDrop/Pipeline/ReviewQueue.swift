@@ -129,8 +129,7 @@ package struct ReviewQueue: Sendable, Codable {
         }
       case .error:
         // A refused change to a delivered submission: only the enrollment system answers it.
-        guard !item.problems.allSatisfy({ $0.whatToDo.hasPrefix(DeliverStage.refusedChangePrefix) })
-        else { continue }
+        guard !item.isRefusedChange else { continue }
         for field in item.fields where (Corrections.correctable[item.schema] ?? []).contains(field)
         {
           rows.append([item.submissionID, "correct", item.schema, seq, field, "", "", ""])

@@ -391,12 +391,9 @@ package enum NormalizeStage {
     where batch.state == .cancelled && batch.id != context.batch.id {
       let input = context.workdir.batchFolder(batch.id) + "/input/"
       let files = deltas.filter { FileSystem.exists(input + $0) }
-      guard !files.isEmpty else { continue }
-      let built =
-        try context.workdir.state.database.scalar(
-          "SELECT count(*) FROM snapshots WHERE batch_id = ?", [.text(batch.id)]
-        ).int ?? 0
-      if built == 0 { return (batch.id, files) }
+      if !files.isEmpty, try !context.workdir.state.hasSnapshot(batch: batch.id) {
+        return (batch.id, files)
+      }
     }
     return nil
   }
